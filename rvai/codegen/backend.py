@@ -1,0 +1,65 @@
+"""llvmlite backend: LLVM IR text -> optimised module -> ELF object and assembly text."""
+from __future__ import annotations
+
+import functools
+import re
+import threading
+
+import llvmlite.binding as llvm
+
+from rvai.target import ABI, TRIPLE, Target
+
+_LOCK = threading.Lock()
+_ARCH = re.compile(r'^\s*\.attribute\s+5,\s*"([^"]*)"', re.M)
+
+
+@functools.cache
+def _initialise() -> llvm.Target:
+    llvm.initialize_all_targets()
+    llvm.initialize_all_asmprinters()
+    return llvm.Target.from_triple(TRIPLE)
+
+
+@functools.cache
+def _machine(cpu: str, features: str) -> llvm.TargetMachine:
+    return _initialise().create_target_machine(
+        cpu=cpu, features=features, opt=3, reloc="pic", codemodel="small", abiname=ABI)
+
+
+def target_machine(target: Target) -> llvm.TargetMachine:
+    """The llvmlite target machine for ``target`` (validated by ``Target`` beforehand)."""
+    return _machine(target.cpu, target.llvm_features)
+
+
+def compile_llvm_ir(text: str, target: Target, *, optimize: bool = True) -> tuple[str, bytes, str]:
+    """Parse, verify and O3-optimise LLVM IR ``text``; return (optimised IR, object, asm).
+
+    Raises ``RuntimeError`` carrying LLVM's message if the IR does not parse or verify.
+    """
+    with _LOCK:
+        tm = target_machine(target)
+        module = llvm.parse_assembly(text)
+        module.triple = TRIPLE
+        module.data_layout = str(tm.target_data)
+        module.verify()
+        if optimize:
+            pto = llvm.create_pipeline_tuning_options(speed_level=3)
+            pto.loop_vectorization = True
+            pto.slp_vectorization = True
+            pb = llvm.create_pass_builder(tm, pto)
+            pb.getModulePassManager().run(module, pb)
+            module.verify()
+        return str(module), tm.emit_object(module), tm.emit_assembly(module)
+
+
+def enabled_extensions(asm: str) -> list[str]:
+    """Extension names in the ``.attribute 5`` (arch) line of assembly text from LLVM."""
+    match = _ARCH.search(asm)
+    if match is None:
+        raise ValueError("no '.attribute 5' arch line in the assembly")
+    parts = match.group(1).split("_")
+    names = [re.sub(r"\d+p\d+$", "", p) for p in parts]
+    base = names[0]
+    if not base.startswith("rv64"):
+        raise ValueError(f"unexpected arch string {match.group(1)!r}")
+    return [base[len("rv64"):]] + names[1:]

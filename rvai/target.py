@@ -1,0 +1,207 @@
+"""Compilation and machine targets: ISA features, vector length, LLVM cpu and timing model.
+
+A :class:`Target` is plain data. It is read from and written to TOML, and the named
+presets are TOML files shipped in ``rvai/targets``. Every name and feature is checked
+against explicit allow-lists *before* LLVM sees it, because LLVM aborts the whole
+process on an unknown cpu instead of raising.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Target", "EMULATED_EXTENSIONS", "KNOWN_CPUS", "KNOWN_EXTENSIONS", "DEFAULT_PRESET"]
+
+#: LLVM triple every target compiles for.
+TRIPLE = "riscv64-unknown-linux-gnu"
+#: ABI of every object: doubles and floats travel in FP registers.
+ABI = "lp64d"
+#: The preset used when no target is given.
+DEFAULT_PRESET = "generic"
+
+#: LLVM cpu names accepted (any other name would make LLVM abort the process), each
+#: with whether it switches V on by itself; ``generic-rv64`` needs ``+v`` in the features.
+KNOWN_CPUS = {
+    "generic-rv64": False, "spacemit-x60": True, "sifive-x280": True, "sifive-p670": True,
+    "sifive-x390": True, "xiangshan-kunminghu": True, "tt-ascalon-d8": True, "sifive-p470": True,
+}
+
+#: Extensions the rvai emulator implements, with the ones they imply or that LLVM
+#: lists as parts of them (``b`` = Zba+Zbb+Zbs, ``zmmul`` of M, Zve* and Zvl* of V...).
+EMULATED_EXTENSIONS = frozenset({
+    "i", "m", "a", "f", "d", "c", "b", "v",
+    "zicsr", "zifencei", "zmmul", "zaamo", "zalrsc", "zca", "zcd",
+    "zba", "zbb", "zbs", "zfh", "zfhmin",
+    "zve32x", "zve32f", "zve64x", "zve64f", "zve64d", "zvfh", "zvfhmin",
+}) | frozenset(f"zvl{1 << k}b" for k in range(5, 17))
+
+#: Extensions a target may switch off (``-name``): the emulated ones plus those the
+#: known cpus switch on that the emulator does not implement.
+KNOWN_EXTENSIONS = EMULATED_EXTENSIONS | frozenset({
+    "h", "zic64b", "zicbom", "zicbop", "zicboz", "ziccamoa", "ziccif", "zicclsm",
+    "ziccrse", "zicntr", "zicond", "zicfilp", "zicfiss", "zihintntl", "zihintpause",
+    "zihpm", "zimop", "za64rs", "zacas", "zawrs", "zfa", "zfbfmin", "zcb", "zcmop",
+    "zbc", "zbkb", "zbkc", "zbkx", "zkn", "zknd", "zkne", "zknh", "zks", "zksed",
+    "zksh", "zkr", "zkt", "zvbb", "zvbc", "zvfbfmin", "zvfbfwma", "zvkb", "zvkg",
+    "zvkn", "zvknc", "zvkned", "zvkng", "zvknhb", "zvks", "zvksc", "zvksed",
+    "zvksg", "zvksh", "zvkt", "ssccptr", "sscofpmf", "sscounterenw", "sstc",
+    "sstvala", "sstvecd", "svade", "svbare", "svinval", "svnapot", "svpbmt",
+    "xsmtvdot", "xsfvcp", "xsfvqmaccdod", "xsfvqmaccqoq", "xsfvfnrclipxfqf",
+    "xsfvfwmaccqqq", "smaia", "ssaia", "smstateen", "ssstateen",
+})
+
+_FEATURE = re.compile(r"^([+-])([a-z][a-z0-9]*)$")
+_TARGETS_DIR = Path(__file__).with_name("targets")
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A machine to compile for and emulate.
+
+    ``cpu`` is the LLVM cpu name, ``features`` LLVM feature switches (``+zfh``,
+    ``-zicond``), ``min_vlen`` the smallest VLEN the compiled code must run at (passed
+    to LLVM as ``+zvl<N>b``), ``vlen`` the VLEN the emulator runs with, and ``model``
+    the timing-model parameters read by the emulator (free-form TOML table).
+    """
+
+    name: str
+    cpu: str = "generic-rv64"
+    features: tuple[str, ...] = ()
+    min_vlen: int = 128
+    vlen: int | None = None
+    description: str = ""
+    model: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError("Target.name must be a non-empty string")
+        if self.cpu not in KNOWN_CPUS:
+            raise ValueError(
+                f"target {self.name!r}: unknown LLVM cpu {self.cpu!r}; known cpus: "
+                + ", ".join(sorted(KNOWN_CPUS)))
+        feats = tuple(self.features)
+        for feat in feats:
+            _check_feature(self.name, feat)
+        if not KNOWN_CPUS[self.cpu] and "+v" not in feats:
+            raise ValueError(f"target {self.name!r}: cpu {self.cpu!r} needs '+v' in features "
+                             "(rvai targets are vector machines)")
+        object.__setattr__(self, "features", feats)
+        _check_vlen(self.name, "min_vlen", self.min_vlen)
+        vlen = self.min_vlen if self.vlen is None else self.vlen
+        _check_vlen(self.name, "vlen", vlen)
+        if vlen < self.min_vlen:
+            raise ValueError(f"target {self.name!r}: vlen {vlen} is below min_vlen {self.min_vlen}")
+        object.__setattr__(self, "vlen", vlen)
+        if not isinstance(self.model, dict):
+            raise ValueError(f"target {self.name!r}: model must be a table")
+
+    @property
+    def llvm_features(self) -> str:
+        """The feature string handed to LLVM: the target's switches plus ``+zvl<min_vlen>b``."""
+        return ",".join(self.features + (f"+zvl{self.min_vlen}b",))
+
+    @property
+    def key(self) -> str:
+        """What identifies the generated code for this target (not ``vlen`` or ``model``)."""
+        return f"{self.cpu}|{self.llvm_features}|{TRIPLE}|{ABI}"
+
+    def with_vlen(self, vlen: int) -> "Target":
+        """This target with the emulator's VLEN set to ``vlen`` (at least ``min_vlen``)."""
+        return dataclasses.replace(self, vlen=vlen)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, name: str | None = None) -> "Target":
+        """Build a target from a parsed TOML table; unknown keys are rejected."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        extra = set(data) - fields
+        if extra:
+            raise ValueError(f"target: unknown keys {sorted(extra)}; allowed: {sorted(fields)}")
+        data = dict(data)
+        if name is not None:
+            data.setdefault("name", name)
+        if "name" not in data:
+            raise ValueError("target: missing 'name'")
+        if "features" in data:
+            feats = data["features"]
+            if not isinstance(feats, list) or not all(isinstance(f, str) for f in feats):
+                raise ValueError(f"target {data['name']!r}: features must be a list of strings")
+            data["features"] = tuple(feats)
+        return cls(**data)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Target":
+        """Read a target from a TOML file (the file stem names it if ``name`` is absent)."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML: {exc}") from None
+        return cls.from_dict(data, name=path.stem)
+
+    @classmethod
+    def preset(cls, name: str) -> "Target":
+        """Load the named preset shipped in ``rvai/targets`` (see :meth:`presets`)."""
+        if name not in cls.presets():
+            raise ValueError(f"unknown target preset {name!r}; presets: {', '.join(cls.presets())}")
+        return cls.from_toml(_TARGETS_DIR / f"{name}.toml")
+
+    @staticmethod
+    def presets() -> list[str]:
+        """Names of the shipped presets."""
+        return sorted(p.stem for p in _TARGETS_DIR.glob("*.toml"))
+
+    @classmethod
+    def default(cls) -> "Target":
+        """The default target (the ``generic`` preset)."""
+        return cls.preset(DEFAULT_PRESET)
+
+    def to_toml(self) -> str:
+        """This target as TOML text that :meth:`from_toml` reads back to an equal target."""
+        lines = [f"name = {_toml_value(self.name)}", f"description = {_toml_value(self.description)}",
+                 f"cpu = {_toml_value(self.cpu)}", f"features = {_toml_value(list(self.features))}",
+                 f"min_vlen = {self.min_vlen}", f"vlen = {self.vlen}"]
+        if self.model:
+            lines.append("")
+            lines.append("[model]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in self.model.items())
+        return "\n".join(lines) + "\n"
+
+
+def _check_feature(name: str, feat: Any) -> None:
+    match = _FEATURE.match(feat) if isinstance(feat, str) else None
+    if match is None:
+        raise ValueError(f"target {name!r}: feature {feat!r} is not of the form '+ext' or '-ext'")
+    sign, ext = match.groups()
+    if ext not in KNOWN_EXTENSIONS:
+        raise ValueError(f"target {name!r}: unknown extension {ext!r} in feature {feat!r}")
+    if sign == "-" and ext in EMULATED_EXTENSIONS:
+        raise ValueError(f"target {name!r}: feature {feat!r} would switch off an extension rvai "
+                         "relies on; only extensions the emulator lacks may be switched off")
+    if sign == "+" and ext not in EMULATED_EXTENSIONS:
+        raise ValueError(f"target {name!r}: extension {ext!r} is not implemented by the rvai "
+                         f"emulator; implemented: {', '.join(sorted(EMULATED_EXTENSIONS))}")
+    if ext.startswith("zvl"):
+        raise ValueError(f"target {name!r}: set min_vlen instead of feature {feat!r}")
+
+
+def _check_vlen(name: str, what: str, vlen: Any) -> None:
+    if not isinstance(vlen, int) or isinstance(vlen, bool) or vlen < 64 or vlen > 4096 \
+            or vlen & (vlen - 1):
+        raise ValueError(f"target {name!r}: {what} must be a power of two in 64..4096, got {vlen!r}")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise ValueError(f"cannot write {type(value).__name__} to TOML")

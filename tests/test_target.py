@@ -1,0 +1,90 @@
+"""Targets: presets, TOML round trips, validation, and the extensions LLVM really enables."""
+import tomllib
+
+import pytest
+
+from rvai.codegen.backend import compile_llvm_ir, enabled_extensions
+from rvai.target import EMULATED_EXTENSIONS, KNOWN_CPUS, Target
+
+PRESETS = Target.presets()
+_TRIVIAL = "define i64 @f(i64 %a) {\n  ret i64 %a\n}\n"
+
+
+def test_required_presets_exist():
+    assert {"generic", "spacemit-x60", "sifive-x280", "xuantie-c930"} <= set(PRESETS)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_enables_only_emulated_extensions(name):
+    target = Target.preset(name)
+    _, obj, asm = compile_llvm_ir(_TRIVIAL, target)
+    exts = enabled_extensions(asm)
+    assert exts[0] == "i"
+    extra = sorted(set(exts) - EMULATED_EXTENSIONS)
+    assert not extra, f"{name}: LLVM enables extensions the emulator lacks: {extra}"
+    assert "v" in exts
+    vlens = [int(e[3:-1]) for e in exts if e.startswith("zvl")]
+    assert max(vlens) == target.min_vlen, "the object would assume a larger VLEN than min_vlen"
+    assert obj[:4] == b"\x7fELF"
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_toml_round_trip(name, tmp_path):
+    target = Target.preset(name)
+    path = tmp_path / "t.toml"
+    path.write_text(target.to_toml())
+    assert Target.from_toml(path) == target
+
+
+def test_model_section_is_kept(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text('cpu = "generic-rv64"\nfeatures = ["+v"]\n[model]\ndlen = 128\n'
+                    'pipes = ["valu", "vmem"]\n')
+    target = Target.from_toml(path)
+    assert target.name == "m" and target.model == {"dlen": 128, "pipes": ["valu", "vmem"]}
+    assert tomllib.loads(target.to_toml())["model"]["dlen"] == 128
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(cpu="xuantie-c930"), "unknown LLVM cpu"),
+    (dict(cpu="bogus"), "unknown LLVM cpu"),
+    (dict(features=("+v", "+zbc")), "not implemented"),
+    (dict(features=("+m",)), "needs '\\+v'"),
+    (dict(features=("+v", "-d")), "switch off"),
+    (dict(features=("+v", "+nosuchext",)), "unknown extension"),
+    (dict(features=("v",)), "form"),
+    (dict(features=("+v", "+zvl256b",)), "min_vlen"),
+    (dict(min_vlen=96), "power of two"),
+    (dict(min_vlen=256, vlen=128), "below min_vlen"),
+    (dict(vlen=8192), "power of two"),
+])
+def test_bad_targets_rejected_before_llvm(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        Target(name="bad", **{"features": ("+v",), **kwargs})
+
+
+def test_unknown_preset_and_keys(tmp_path):
+    with pytest.raises(ValueError, match="unknown target preset"):
+        Target.preset("nope")
+    path = tmp_path / "x.toml"
+    path.write_text('cpu = "generic-rv64"\nvlenn = 3\n')
+    with pytest.raises(ValueError, match="unknown keys"):
+        Target.from_toml(path)
+    path.write_text('cpu = [\n')
+    with pytest.raises(ValueError, match="not valid TOML"):
+        Target.from_toml(path)
+
+
+def test_known_cpus_do_not_abort_llvm():
+    # Each allow-listed cpu must be one LLVM knows: an unknown one would abort the process.
+    for cpu in sorted(KNOWN_CPUS):
+        target = Target(name=cpu, cpu=cpu, features=() if KNOWN_CPUS[cpu] else ("+v",),
+                        min_vlen=1024)
+        assert enabled_extensions(compile_llvm_ir(_TRIVIAL, target)[2])[0] == "i"
+
+
+def test_with_vlen_and_key():
+    target = Target.preset("generic")
+    wide = target.with_vlen(1024)
+    assert wide.vlen == 1024 and wide.key == target.key
+    assert Target.preset("spacemit-x60").key != target.key
