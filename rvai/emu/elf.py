@@ -371,7 +371,7 @@ def _uleb128(buf, off, v):
 
 
 def _nops(buf, off, v):
-    """R_RISCV_ALIGN: unrelaxed, the assembler's NOP padding is the code; just check it."""
+    """Check that the ``v`` bytes at ``off`` (R_RISCV_ALIGN padding) are all NOPs."""
     end = off + v
     while off < end:
         if _load(buf, off, 2) == 0x0001:  # c.nop
@@ -468,7 +468,7 @@ _KINDS: dict[int, _Kind] = {
     39: _Kind("R_RISCV_SUB32", _s_a, _add(4, -1)),
     40: _Kind("R_RISCV_SUB64", _s_a, _add(8, -1)),
     41: _Kind("R_RISCV_GOT32_PCREL", _g_a_p, _word(4, _fits_int32)),
-    43: _Kind("R_RISCV_ALIGN", _addend, _nops),
+    43: _Kind("R_RISCV_ALIGN", _zero, _skip),  # done before layout: _Linker._align_code
     44: _Kind("R_RISCV_RVC_BRANCH", _s_a_p, _cb_type),
     45: _Kind("R_RISCV_RVC_JUMP", _s_a_p, _cj_type),
     51: _Kind("R_RISCV_RELAX", _zero, _skip),  # relaxation is optional; we never relax
@@ -499,6 +499,12 @@ _UNSUPPORTED = {
 # --- relocatable objects ---------------------------------------------------------------
 
 
+def _context(r: _Rel) -> str:
+    """Where a relocation is, for error messages."""
+    return (f"{r.sec.where()} relocation #{r.index} ({_KINDS[r.type].name}) at offset "
+            f"{r.offset:#x} against {r.sym.name or 'section symbol'!r}")
+
+
 def _align(v: int, a: int) -> int:
     return -(-v // a) * a if a > 1 else v
 
@@ -518,7 +524,11 @@ class _Linker:
             if s.flags & SHF_TLS:
                 raise ElfError(f"{s.where()}: thread-local sections are not supported")
         self.rels = self._relocations(data)
-        self._layout(data, base)
+        self.contents = {s.index: bytearray(data[s.offset:s.offset + s.size])
+                         for s in self.alloc if s.type != SHT_NOBITS}
+        for rels in self.rels:
+            self._align_code(rels)
+        self._layout(base)
         # PCREL_LO12 relocations find their hi20 by the address of its auipc.
         self.hi20 = {self.place(r): r for rels in self.rels for r in rels if r.type in (20, 23)}
 
@@ -554,7 +564,55 @@ class _Linker:
             out.append(rels)
         return out
 
-    def _layout(self, data: bytes, base: int) -> None:
+    def _align_code(self, rels: list[_Rel]) -> None:
+        """Honour R_RISCV_ALIGN: delete the part of its NOP padding that alignment does not need.
+
+        An assembler that allows linker relaxation pads each code alignment with the
+        worst-case NOPs and leaves the trimming to the linker; ld.lld trims even with
+        --no-relax, so without this the code would sit unaligned and at different
+        offsets than in any linked program. Offsets inside the section shift, so the
+        section's symbols and relocations move with them (section alignment is at
+        least the code alignment, so trimming does not depend on the base address).
+        """
+        aligns = [r for r in rels if r.type == 43]
+        if not aligns:
+            return
+        sec = aligns[0].sec
+        buf = self.contents[sec.index]
+        cuts = []  # (offset, padding bytes, bytes kept)
+        removed = 0
+        for r in sorted(aligns, key=lambda r: r.offset):
+            try:
+                _need(r.addend >= 0 and (not cuts or r.offset >= cuts[-1][0] + cuts[-1][1]),
+                      "padding is negative or overlaps the previous one")
+                _nops(buf, r.offset, r.addend)
+                align = 1 << (r.addend + 1).bit_length()  # next power of two >= addend + 2
+                _need(align <= max(sec.addralign, 1), f"alignment {align} exceeds the "
+                      f"section's ({sec.addralign})")
+                at = r.offset - removed
+                keep = _align(at, align) - at
+                _need(keep <= r.addend and keep % 2 == 0, f"{r.addend} bytes of padding at "
+                      f"{at:#x} cannot reach {align}-byte alignment")
+            except ElfError as e:
+                raise ElfError(f"{_context(r)}: {e}") from None
+            cuts.append((r.offset, r.addend, keep))
+            removed += r.addend - keep
+
+        def moved(x: int) -> int:
+            return x - sum(min(max(x - (off + keep), 0), pad - keep) for off, pad, keep in cuts)
+
+        out, prev = bytearray(), 0
+        for off, pad, keep in cuts:
+            out += buf[prev:off] + b"\x13\0\0\0" * (keep // 4) + b"\x01\0" * (keep % 4 // 2)
+            prev = off + pad
+        self.contents[sec.index] = out + buf[prev:]
+        self.syms = [s._replace(value=moved(s.value), size=moved(s.value + s.size) - moved(s.value))
+                     if s.shndx == sec.index else s for s in self.syms]
+        for batch, rs in enumerate(self.rels):
+            self.rels[batch] = [r._replace(offset=moved(r.offset), sym=self.syms[r.sym.index])
+                                for r in rs]
+
+    def _layout(self, base: int) -> None:
         """Give every loaded section an address and a byte image; build COMMON and the GOT."""
         if base < 0 or base % PAGE:
             raise ValueError(f"base {base:#x} must be a non-negative multiple of {PAGE:#x}")
@@ -567,7 +625,8 @@ class _Linker:
         for s in self.alloc:
             group = ("bss" if s.type == SHT_NOBITS else "rx" if s.flags & SHF_EXECINSTR
                      else "rw" if s.flags & SHF_WRITE else "r")
-            groups[group].append((s.name, s.size, s.addralign, s.index))
+            size = s.size if s.type == SHT_NOBITS else len(self.contents[s.index])
+            groups[group].append((s.name, size, s.addralign, s.index))
         if got_syms:
             groups["r"].append((".got", 8 * (len(got_syms) + 1), 8, "got"))
         if commons:
@@ -597,7 +656,7 @@ class _Linker:
                     self.images[key] = (self.got_image, seg)
                 elif key != "common" and self.secs[key].type != SHT_NOBITS:
                     s = self.secs[key]
-                    self.images[key] = (bytearray(data[s.offset:s.offset + s.size]), seg)
+                    self.images[key] = (self.contents[key], seg)
                 if size:
                     self.segments.append(seg)
                 cursor += size
@@ -659,9 +718,7 @@ class _Linker:
                     value = _signed64(kind.value(self, r))
                     kind.patch(self.images[r.sec.index][0], r.offset, value)
                 except ElfError as e:
-                    raise ElfError(f"{r.sec.where()} relocation #{r.index} ({kind.name}) at offset "
-                                   f"{r.offset:#x} against {r.sym.name or 'section symbol'!r}: {e}"
-                                   ) from None
+                    raise ElfError(f"{_context(r)}: {e}") from None
         for sym, off in self.got.items():
             _store(self.got_image, off, 8, self.address(self.syms[sym]))
         for img, seg in self.images.values():

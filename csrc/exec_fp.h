@@ -1,0 +1,1 @@
+/* Semantics of F, D, Zfh (filled in by the FP work). */

@@ -1,0 +1,1 @@
+/* Semantics of RVV 1.0 (filled in by the vector work). */

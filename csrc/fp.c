@@ -1,0 +1,2 @@
+/* Floating-point helpers (filled in by the FP work). */
+#include "fp.h"

@@ -1,0 +1,79 @@
+/* The instruction table and the decoded-instruction record.
+ *
+ * One table (insns_*.def, X-macro rows) drives the decoder, the dispatch
+ * labels of the interpreter, the disassembler, the per-class counters and the
+ * Python test assembler (rvai/emu/isa.py parses the same files).
+ *
+ * Operand letters in the `operands` column, in printing order:
+ *   d s t    integer rd, rs1, rs2          D S T R  float rd, rs1, rs2, rs3
+ *   V U W    vector vd/vs3, vs1, vs2        M        vector mask (vm=0 prints ", v0.t")
+ *   i        I-immediate (signed 12)       o(s)     I-immediate offset(rs1)
+ *   q(s)     S-immediate offset(rs1)       (s)      plain (rs1)
+ *   b        branch target (B-immediate)   j        jump target (J-immediate)
+ *   u        U-immediate (20 bits)         > <      shift amount, 6 / 5 bits
+ *   c        CSR number                    z        5-bit unsigned in the rs1 field
+ *   m        rounding mode (printed unless dyn)
+ *   k K      vector simm5 / uimm5 in the vs1 field
+ *   Z Y      vsetvli zimm11 / vsetivli zimm10 vtype
+ */
+#ifndef RVAI_INSNS_H
+#define RVAI_INSNS_H
+#include <stdint.h>
+
+/* Classes for counters and the timing model. */
+#define RV_CLASSES(X) \
+    X(ALU) X(BRANCH) X(JUMP) X(LOAD) X(STORE) X(MUL) X(DIV) X(ATOMIC) \
+    X(CSR) X(SYSTEM) X(FENCE) \
+    X(FLOAD) X(FSTORE) X(FADD) X(FMUL) X(FFMA) X(FDIV) X(FSQRT) X(FCVT) X(FMISC) \
+    X(VSET) X(VLOAD) X(VSTORE) X(VALU) X(VMUL) X(VDIV) X(VFADD) X(VFMUL) \
+    X(VFFMA) X(VFDIV) X(VFMISC) X(VRED) X(VPERM) X(VMASK)
+
+enum rv_class {
+#define X(c) RV_CLASS_##c,
+    RV_CLASSES(X)
+#undef X
+    RV_NCLASSES
+};
+
+enum rv_op {
+    RV_OP_UNDECODED = 0,
+#define INSN(id, name, match, mask, ops, cls) RV_OP_##id,
+#include "insns.def"
+#undef INSN
+    RV_NOPS
+};
+
+/* Immediate kinds, derived from the operand letters once at start-up. */
+enum rv_imm { IMM_NONE, IMM_I, IMM_S, IMM_B, IMM_J, IMM_U, IMM_SH6, IMM_SH5,
+              IMM_CSR, IMM_SIMM5, IMM_UIMM5, IMM_ZIMM11, IMM_ZIMM10 };
+
+typedef struct {
+    const char *name;
+    uint32_t match, mask;
+    const char *ops;
+    uint8_t cls;
+} rv_insn_info;
+
+extern const rv_insn_info rv_insns[RV_NOPS];
+
+/* One instruction decoded once and kept in the region's decode cache.
+ * rd is remapped to the sink register 32 when it is x0 and an integer
+ * destination, so handlers never test for x0. */
+typedef struct {
+    uint16_t op;
+    uint8_t rd, rs1, rs2, rs3;
+    uint8_t len;          /* 2 (compressed) or 4 */
+    uint8_t pad;
+    uint32_t raw;         /* the 32-bit form (compressed ones expanded) */
+    int64_t imm;
+} rv_decoded;
+
+/* Decode a 32-bit instruction word; returns the op or RV_OP_UNDECODED. */
+int rv_decode32(uint32_t raw, rv_decoded *d);
+/* Expand a 16-bit compressed instruction to its 32-bit form; 0 if illegal. */
+uint32_t rv_expand_rvc(uint16_t c);
+/* Format one decoded instruction in llvm-objdump's spelling. */
+void rv_format(const rv_decoded *d, uint64_t pc, char *buf, int size);
+void rv_decoder_init(void);
+
+#endif

@@ -1,0 +1,82 @@
+/* Creating a hart and the small accessors of the public API. */
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include "machine.h"
+#include "csr.h"
+
+rv_machine *rv_create(unsigned vlen) {
+    if (vlen < 64 || vlen > 65536 || (vlen & (vlen - 1))) return NULL;
+    rv_decoder_init();
+    rv_machine *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->vlen = vlen;
+    m->vlenb = vlen / 8;
+    m->v = calloc(32, m->vlenb);
+    if (!m->v) { free(m); return NULL; }
+    m->vtype = 1ull << 63;   /* vill until the first vset{i}vl{i} */
+    m->reservation = ~0ull;
+    m->halt_pc = ~0ull;
+    mem_flush_tlb(m);
+    return m;
+}
+
+void rv_destroy(rv_machine *m) {
+    if (!m) return;
+    while (m->nregions) rv_unmap(m, m->regions[0].base, m->regions[0].size);
+    free(m->v);
+    free(m);
+}
+
+uint64_t rv_get_x(rv_machine *m, int i) { return (i > 0 && i < 32) ? m->x[i] : 0; }
+void rv_set_x(rv_machine *m, int i, uint64_t v) { if (i > 0 && i < 32) m->x[i] = v; }
+uint64_t rv_get_f(rv_machine *m, int i) { return m->f[i & 31]; }
+void rv_set_f(rv_machine *m, int i, uint64_t v) { m->f[i & 31] = v; }
+uint64_t rv_get_pc(rv_machine *m) { return m->pc; }
+void rv_set_pc(rv_machine *m, uint64_t pc) { m->pc = pc; }
+void rv_set_halt_pc(rv_machine *m, uint64_t pc) { m->halt_pc = pc; }
+int rv_csr_read(rv_machine *m, unsigned csr, uint64_t *out) { return csr_read(m, csr, m->instret, out); }
+int rv_csr_write(rv_machine *m, unsigned csr, uint64_t v) { return csr_write(m, csr, v); }
+void rv_get_v(rv_machine *m, int i, void *dst) { memcpy(dst, m->v + (size_t)(i & 31) * m->vlenb, m->vlenb); }
+void rv_set_v(rv_machine *m, int i, const void *src) { memcpy(m->v + (size_t)(i & 31) * m->vlenb, src, m->vlenb); }
+unsigned rv_vlenb(rv_machine *m) { return m->vlenb; }
+void rv_set_tail_ones(rv_machine *m, int on) { m->tail_ones = on; }
+
+uint64_t rv_instret(rv_machine *m) { return m->instret; }
+uint64_t rv_cycles(rv_machine *m) { return m->cycles; }
+void rv_op_counts(rv_machine *m, uint64_t *out) { memcpy(out, m->op_count, sizeof m->op_count); }
+void rv_reset_counters(rv_machine *m) {
+    m->instret = m->cycles = 0;
+    memset(m->op_count, 0, sizeof m->op_count);
+}
+
+int rv_num_ops(void) { return RV_NOPS; }
+const char *rv_op_name(int op) { return (op >= 0 && op < RV_NOPS) ? rv_insns[op].name : "?"; }
+uint32_t rv_op_match(int op) { return (op >= 0 && op < RV_NOPS) ? rv_insns[op].match : 0; }
+uint32_t rv_op_mask(int op) { return (op >= 0 && op < RV_NOPS) ? rv_insns[op].mask : 0; }
+const char *rv_op_operands(int op) { return (op >= 0 && op < RV_NOPS) ? rv_insns[op].ops : ""; }
+int rv_op_class(int op) { return (op >= 0 && op < RV_NOPS) ? rv_insns[op].cls : -1; }
+int rv_num_classes(void) { return RV_NCLASSES; }
+const char *rv_class_name(int cls) {
+    static const char *names[] = {
+#define X(c) #c,
+        RV_CLASSES(X)
+#undef X
+    };
+    return (cls >= 0 && cls < RV_NCLASSES) ? names[cls] : "?";
+}
+
+int rv_disasm(uint32_t insn, uint64_t pc, char *buf, int size) {
+    rv_decoder_init();
+    rv_decoded d;
+    int len = 4;
+    uint32_t full = insn;
+    if ((insn & 3) != 3) { full = rv_expand_rvc((uint16_t)insn); len = 2; }
+    if (!full || !rv_decode32(full, &d)) {
+        snprintf(buf, (size_t)size, "<unknown>");
+        return 0;
+    }
+    d.len = (uint8_t)len;
+    rv_format(&d, pc, buf, size);
+    return len;
+}

@@ -1,0 +1,72 @@
+/* The emulated hart: registers, memory regions, decode caches and counters. */
+#ifndef RVAI_MACHINE_H
+#define RVAI_MACHINE_H
+#include <stdint.h>
+#include <stddef.h>
+#include "insns.h"
+#include "api.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define PAGE_BITS 12
+#define PAGE_SIZE (1ull << PAGE_BITS)
+#define TLB_SIZE 256
+#define MAX_REGIONS 512
+
+/* A host block backs one or more regions (munmap/mprotect split regions). */
+typedef struct host_block { uint8_t *mem; uint64_t size; int refs; } host_block;
+
+typedef struct {
+    uint64_t base, size;      /* guest range [base, base+size) */
+    unsigned perms;           /* RV_PERM_* */
+    uint8_t *host;            /* host address of base */
+    host_block *block;
+    rv_decoded *cache;        /* decode cache, one slot per halfword, for X regions */
+} region;
+
+/* TLB entry: guest page -> host delta (host = guest + delta). */
+typedef struct { uint64_t tag; intptr_t delta; } tlb_entry;
+
+struct rv_machine {
+    uint64_t x[33];           /* x[32] is the sink for writes to x0 */
+    uint64_t f[32];           /* NaN-boxed floating-point registers */
+    uint64_t pc;
+    uint32_t fflags, frm;
+
+    /* vector state */
+    unsigned vlen, vlenb;     /* bits, bytes per register */
+    uint64_t vl, vtype, vstart;
+    uint32_t vxrm, vxsat;
+    int tail_ones;            /* fill agnostic elements with ones */
+    uint8_t *v;               /* 32 * vlenb bytes */
+
+    /* memory */
+    region regions[MAX_REGIONS];
+    int nregions;
+    tlb_entry tlb_r[TLB_SIZE], tlb_w[TLB_SIZE];
+    uint64_t reservation;     /* LR/SC reservation address, ~0 when none */
+
+    /* run control and counters */
+    uint64_t halt_pc;
+    uint64_t instret;
+    uint64_t cycles;
+    uint64_t op_count[RV_NOPS];
+    rv_stop stop;
+};
+
+/* Memory slow paths: return 0 and fill m->stop on a fault. */
+int mem_load_slow(rv_machine *m, uint64_t addr, void *dst, unsigned n);
+int mem_store_slow(rv_machine *m, uint64_t addr, const void *src, unsigned n);
+int mem_fetch(rv_machine *m, uint64_t addr, void *dst, unsigned n);   /* needs X, 0 on success */
+region *mem_find(rv_machine *m, uint64_t addr);
+void mem_flush_tlb(rv_machine *m);
+
+static inline void *tlb_host(const tlb_entry *tlb, uint64_t addr, unsigned n) {
+    const tlb_entry *e = &tlb[(addr >> PAGE_BITS) & (TLB_SIZE - 1)];
+    if (likely(e->tag == (addr >> PAGE_BITS) && (addr & (PAGE_SIZE - 1)) <= PAGE_SIZE - n))
+        return (void *)(uintptr_t)(addr + (uint64_t)e->delta);
+    return NULL;
+}
+
+#endif

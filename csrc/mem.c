@@ -1,0 +1,207 @@
+/* Guest memory: page-aligned regions with permissions, backed by host mmap,
+ * reached through a small software TLB on the fast path. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "machine.h"
+
+static uint64_t page_down(uint64_t a) { return a & ~(PAGE_SIZE - 1); }
+static uint64_t page_up(uint64_t a) { return (a + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); }
+
+void mem_flush_tlb(rv_machine *m) {
+    for (int i = 0; i < TLB_SIZE; i++) m->tlb_r[i].tag = m->tlb_w[i].tag = ~0ull;
+}
+
+region *mem_find(rv_machine *m, uint64_t addr) {
+    int lo = 0, hi = m->nregions - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        region *r = &m->regions[mid];
+        if (addr < r->base) hi = mid - 1;
+        else if (addr - r->base >= r->size) lo = mid + 1;
+        else return r;
+    }
+    return NULL;
+}
+
+static void block_release(host_block *b) {
+    if (--b->refs == 0) { munmap(b->mem, b->size); free(b); }
+}
+
+static void region_drop_cache(region *r) { free(r->cache); r->cache = NULL; }
+
+/* Insert a region keeping the array sorted by base. */
+static int region_insert(rv_machine *m, region r) {
+    if (m->nregions == MAX_REGIONS) return -1;
+    int i = m->nregions;
+    while (i > 0 && m->regions[i - 1].base > r.base) { m->regions[i] = m->regions[i - 1]; i--; }
+    m->regions[i] = r;
+    m->nregions++;
+    return 0;
+}
+
+static void region_remove(rv_machine *m, int i) {
+    memmove(&m->regions[i], &m->regions[i + 1], (size_t)(m->nregions - i - 1) * sizeof(region));
+    m->nregions--;
+}
+
+static int overlaps(rv_machine *m, uint64_t a, uint64_t end) {
+    for (int i = 0; i < m->nregions; i++) {
+        region *r = &m->regions[i];
+        if (a < r->base + r->size && r->base < end) return 1;
+    }
+    return 0;
+}
+
+int rv_map(rv_machine *m, uint64_t addr, uint64_t size, unsigned perms) {
+    if (size == 0 || (addr & (PAGE_SIZE - 1))) return -1;
+    size = page_up(size);
+    if (addr + size < addr || addr + size > (1ull << 56)) return -1;
+    if (overlaps(m, addr, addr + size)) return -1;
+    host_block *b = malloc(sizeof *b);
+    if (!b) return -1;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) { free(b); return -1; }
+    b->mem = p; b->size = size; b->refs = 1;
+    region r = {addr, size, perms & 7, p, b, NULL};
+    if (region_insert(m, r)) { block_release(b); return -1; }
+    mem_flush_tlb(m);
+    return 0;
+}
+
+/* Split so that `a` is a region boundary (when it falls inside one). */
+static int split_at(rv_machine *m, uint64_t a) {
+    region *r = mem_find(m, a);
+    if (!r || r->base == a) return 0;
+    if (m->nregions == MAX_REGIONS) return -1;
+    region hi = *r;
+    uint64_t lo_size = a - r->base;
+    hi.base = a; hi.size = r->size - lo_size; hi.host = r->host + lo_size; hi.cache = NULL;
+    r->size = lo_size;
+    region_drop_cache(r);
+    hi.block->refs++;
+    return region_insert(m, hi);
+}
+
+int rv_unmap(rv_machine *m, uint64_t addr, uint64_t size) {
+    if ((addr & (PAGE_SIZE - 1)) || size == 0) return -1;
+    uint64_t end = addr + page_up(size);
+    if (split_at(m, addr) || split_at(m, end)) return -1;
+    for (int i = 0; i < m->nregions;) {
+        region *r = &m->regions[i];
+        if (r->base >= addr && r->base + r->size <= end) {
+            region_drop_cache(r);
+            block_release(r->block);
+            region_remove(m, i);
+        } else i++;
+    }
+    mem_flush_tlb(m);
+    return 0;
+}
+
+int rv_protect(rv_machine *m, uint64_t addr, uint64_t size, unsigned perms) {
+    if ((addr & (PAGE_SIZE - 1)) || size == 0) return -1;
+    uint64_t end = addr + page_up(size);
+    for (uint64_t a = addr; a < end;) {   /* every page must be mapped */
+        region *r = mem_find(m, a);
+        if (!r) return -1;
+        a = r->base + r->size;
+    }
+    if (split_at(m, addr) || split_at(m, end)) return -1;
+    for (int i = 0; i < m->nregions; i++) {
+        region *r = &m->regions[i];
+        if (r->base >= addr && r->base + r->size <= end) {
+            if (!(perms & RV_PERM_X)) region_drop_cache(r);
+            r->perms = perms & 7;
+        }
+    }
+    mem_flush_tlb(m);
+    return 0;
+}
+
+uint64_t rv_find_free(rv_machine *m, uint64_t hint, uint64_t size) {
+    uint64_t a = page_up(hint ? hint : PAGE_SIZE);
+    size = page_up(size);
+    for (int i = 0; i < m->nregions; i++) {
+        region *r = &m->regions[i];
+        if (r->base + r->size <= a) continue;
+        if (a + size <= r->base) break;
+        a = r->base + r->size;
+    }
+    return (a + size <= (1ull << 47)) ? a : 0;
+}
+
+int rv_region(rv_machine *m, int i, uint64_t *base, uint64_t *size, unsigned *perms) {
+    if (i < 0 || i >= m->nregions) return -1;
+    *base = m->regions[i].base; *size = m->regions[i].size; *perms = m->regions[i].perms;
+    return 0;
+}
+
+/* Forget decoded instructions overlapping [off, off+n) of an executable
+ * region (including one that starts 2 bytes before). */
+static void cache_invalidate(region *r, uint64_t off, uint64_t n) {
+    if (!r->cache) return;
+    uint64_t first = off >= 2 ? (off - 2) / 2 : 0;
+    uint64_t last = (off + n + 1) / 2;
+    if (last > r->size / 2) last = r->size / 2;
+    memset(r->cache + first, 0, (last - first) * sizeof(rv_decoded));
+}
+
+/* Copy across regions; perms_needed 0 means "ignore permissions". */
+static int copy_guest(rv_machine *m, uint64_t addr, void *buf, uint64_t n, int to_guest, unsigned need) {
+    uint8_t *p = buf;
+    while (n) {
+        region *r = mem_find(m, addr);
+        if (!r || (r->perms & need) != need) return -1;
+        uint64_t off = addr - r->base, chunk = r->size - off;
+        if (chunk > n) chunk = n;
+        if (to_guest) {
+            memcpy(r->host + off, p, chunk);
+            cache_invalidate(r, off, chunk);
+        } else memcpy(p, r->host + off, chunk);
+        p += chunk; addr += chunk; n -= chunk;
+    }
+    return 0;
+}
+
+int mem_fetch(rv_machine *m, uint64_t addr, void *dst, unsigned n) {
+    return copy_guest(m, addr, dst, n, 0, RV_PERM_X);
+}
+
+int rv_poke(rv_machine *m, uint64_t addr, const void *src, uint64_t n) {
+    return copy_guest(m, addr, (void *)src, n, 1, 0);
+}
+
+int rv_peek(rv_machine *m, uint64_t addr, void *dst, uint64_t n) {
+    return copy_guest(m, addr, dst, n, 0, 0);
+}
+
+static void tlb_fill(tlb_entry *tlb, region *r, uint64_t addr) {
+    tlb_entry *e = &tlb[(addr >> PAGE_BITS) & (TLB_SIZE - 1)];
+    e->tag = addr >> PAGE_BITS;
+    e->delta = (intptr_t)((uintptr_t)r->host - r->base);
+}
+
+int mem_load_slow(rv_machine *m, uint64_t addr, void *dst, unsigned n) {
+    region *r = mem_find(m, addr);
+    if (r && (r->perms & RV_PERM_R)) tlb_fill(m->tlb_r, r, addr);
+    if (copy_guest(m, addr, dst, n, 0, RV_PERM_R)) {
+        m->stop.reason = RV_STOP_LOAD;
+        m->stop.addr = addr;
+        return 0;
+    }
+    return 1;
+}
+
+int mem_store_slow(rv_machine *m, uint64_t addr, const void *src, unsigned n) {
+    region *r = mem_find(m, addr);
+    /* Executable pages stay out of the write TLB so that stores reach the
+     * decode-cache invalidation in copy_guest. */
+    if (r && (r->perms & RV_PERM_W) && !(r->perms & RV_PERM_X)) tlb_fill(m->tlb_w, r, addr);
+    if (copy_guest(m, addr, (void *)src, n, 1, RV_PERM_W)) {
+        m->stop.reason = RV_STOP_STORE;
+        m->stop.addr = addr;
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,2 @@
+/* Vector helpers (filled in by the vector work). */
+#include "vec.h"

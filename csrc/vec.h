@@ -1,0 +1,5 @@
+/* Vector helpers (filled in by the vector work). */
+#ifndef RVAI_VEC_H
+#define RVAI_VEC_H
+#include "machine.h"
+#endif

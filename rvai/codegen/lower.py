@@ -1,0 +1,605 @@
+"""Lowering of rvai IR to LLVM IR text with ``llvm.riscv.*`` intrinsics on scalable vectors.
+
+Vector ops tied to the active vector length become RVV intrinsics that take ``vl``
+(``vle``/``vse``/``vlse``/``vluxei``, ``vfadd``..., ``vfmacc``, ``vfred*``, ``vfwcvt``...),
+so the code is vector-length agnostic. Mask logic, selects, compares and bit casts use
+LLVM's generic instructions on scalable types. Variables become ``alloca`` s that
+``mem2reg`` turns into SSA registers. A float vector product whose only use is an
+add or subtract in the same block is contracted into ``vfmacc``/``vfnmsac``.
+"""
+from __future__ import annotations
+
+import struct
+from collections import Counter
+
+import numpy as np
+
+from rvai import ir
+
+FRM_DYN = 7  # rounding mode operand: use the dynamic mode in fcsr (round to nearest even)
+TAMA = 3     # policy operand: tail agnostic, mask agnostic
+
+_LLTYPE = {"f16": "half", "bf16": "bfloat", "f32": "float", "f64": "double", "bool": "i1"}
+_SEW_CODE = {8: 0, 16: 1, 32: 2, 64: 3}
+_LMUL_CODE = {1: 0, 2: 1, 4: 2, 8: 3, 0.125: 5, 0.25: 6, 0.5: 7}
+
+
+def lltype(t) -> str:
+    """LLVM type text of an IR type."""
+    if isinstance(t, ir.DType):
+        return _LLTYPE.get(t.name, f"i{t.bits}")
+    if isinstance(t, ir.ScalarType):
+        return lltype(t.dtype)
+    if isinstance(t, ir.VectorType):
+        return f"<vscale x {t.n} x {lltype(t.dtype)}>"
+    if isinstance(t, ir.MaskType):
+        return f"<vscale x {t.n} x i1>"
+    if isinstance(t, ir.PtrType):
+        return "ptr"
+    raise TypeError(f"no LLVM type for {t}")
+
+
+def mangle(t) -> str:
+    """The type suffix LLVM uses in overloaded intrinsic names."""
+    if isinstance(t, ir.VectorType):
+        return f"nxv{t.n}{mangle(t.dtype)}"
+    if isinstance(t, ir.MaskType):
+        return f"nxv{t.n}i1"
+    if isinstance(t, ir.ScalarType):
+        return mangle(t.dtype)
+    return {"f16": "f16", "bf16": "bf16", "f32": "f32", "f64": "f64"}.get(t.name, f"i{t.bits}")
+
+
+def llconst(dtype: ir.DType, value) -> str:
+    """LLVM literal for a constant of ``dtype``."""
+    if dtype.kind == "b":
+        return "true" if value else "false"
+    if dtype.is_int:
+        return str(int(value))
+    if dtype.name == "f16":
+        return "0xH%04X" % np.array(value, np.float16).view(np.uint16)
+    if dtype.name == "bf16":
+        return "0xR%04X" % (int(np.array(value, np.float32).view(np.uint32)) >> 16)
+    value = float(np.float32(value)) if dtype.bits == 32 else float(value)
+    return "0x%016X" % struct.unpack(">Q", struct.pack(">d", value))[0]
+
+
+def _m1(dtype: ir.DType) -> ir.VectorType:
+    return ir.VectorType(dtype, 64 // dtype.bits)
+
+
+class Lowering:
+    """Turns one :class:`rvai.ir.Function` into the text of an LLVM module."""
+
+    def __init__(self, fn: ir.Function):
+        self.fn = fn
+        self.vals: dict[int, str] = {}
+        self.lines: list[str] = []
+        self.allocas: list[str] = []
+        self.decls: dict[str, str] = {}
+        self.counter = 0
+        self.def_op: dict[int, ir.Op] = {}
+        self.uses: Counter[int] = Counter()
+        self.fused: set[int] = set()
+
+    # ------------------------------------------------------------------ helpers
+    def tmp(self) -> str:
+        """A fresh local name."""
+        self.counter += 1
+        return f"%t{self.counter}"
+
+    def label(self, hint: str) -> str:
+        """A fresh basic-block label."""
+        self.counter += 1
+        return f"{hint}{self.counter}"
+
+    def emit(self, text: str) -> None:
+        """Append one instruction to the current block."""
+        self.lines.append("  " + text)
+
+    def start_block(self, label: str) -> None:
+        """Begin the basic block ``label``."""
+        self.lines.append(f"{label}:")
+
+    def v(self, value: ir.Value) -> str:
+        """The LLVM operand for an IR value."""
+        return self.vals[value.id]
+
+    def tv(self, value: ir.Value) -> str:
+        """``type operand`` for an IR value."""
+        if isinstance(value, _Lit):
+            return f"{lltype(value.type)} {value.text}"
+        return f"{lltype(value.type)} {self.v(value)}"
+
+    def call(self, ret: str, name: str, args: list[str]) -> str:
+        """Emit a call of intrinsic ``name`` (declared on first use); return its result name."""
+        types = [a.rsplit(" ", 1)[0] if not a.startswith("<") else a[:a.rindex(">") + 1] for a in args]
+        self.decls.setdefault(name, f"declare {ret} @{name}({', '.join(types)})")
+        if ret == "void":
+            self.emit(f"call void @{name}({', '.join(args)})")
+            return ""
+        out = self.tmp()
+        self.emit(f"{out} = call {ret} @{name}({', '.join(args)})")
+        return out
+
+    def rvv(self, op: str, ret_t, overloads: list, args: list[str]) -> str:
+        """Call ``llvm.riscv.<op>`` overloaded on ``overloads`` and XLEN."""
+        name = "llvm.riscv." + op + "".join("." + mangle(t) for t in overloads) + ".i64"
+        return self.call(lltype(ret_t) if ret_t is not None else "void", name, args)
+
+    # ------------------------------------------------------------------ driver
+    def module(self) -> str:
+        """The complete LLVM module text."""
+        ir.walk(self.fn.body, self._index)
+        ir.walk(self.fn.body, self._find_contractions)
+        params = []
+        for p in self.fn.params:
+            name = f"%a{len(params)}"
+            self.vals[p.id] = name
+            attrs = " noalias" if isinstance(p.type, ir.PtrType) else ""
+            params.append(f"{lltype(p.type)}{attrs} {name}")
+        self.block(self.fn.body)
+        self.emit("ret void")
+        body = "\n".join(["entry:"] + ["  " + a for a in self.allocas] + self.lines)
+        decls = "\n".join(self.decls.values())
+        return (f"define void @{self.fn.name}({', '.join(params)}) #0 {{\n{body}\n}}\n\n{decls}\n\n"
+                'attributes #0 = { nounwind "frame-pointer"="none" }\n')
+
+    def _index(self, op: ir.Op) -> None:
+        if op.result is not None:
+            self.def_op[op.result.id] = op
+        for v in op.operands:
+            self.uses[v.id] += 1
+
+    def _find_contractions(self, op: ir.Op) -> None:
+        if op.opcode != "vbin" or op.attrs["op"] not in ("add", "sub") or not op.result.type.dtype.is_float:
+            return
+        candidates = op.operands[:2] if op.attrs["op"] == "add" else op.operands[1:2]
+        for cand in candidates:
+            mul = self.def_op.get(cand.id)
+            other = op.operands[1] if cand is op.operands[0] else op.operands[0]
+            if (mul is not None and mul.opcode == "vbin" and mul.attrs["op"] == "mul"
+                    and self.uses[cand.id] == 1 and mul.operands[2] is op.operands[2]
+                    and isinstance(other.type, ir.VectorType) and mul.loc is not None
+                    and self._same_block(mul, op)):
+                self.fused.add(mul.result.id)
+                op.attrs = {**op.attrs, "_fuse": cand.id}
+                return
+
+    def _same_block(self, a: ir.Op, b: ir.Op) -> bool:
+        found = []
+
+        def visit(block: ir.Block) -> None:
+            if a in block.ops and b in block.ops:
+                found.append(True)
+            for o in block.ops:
+                if o.body is not None:
+                    visit(o.body)
+        visit(self.fn.body)
+        return bool(found)
+
+    def block(self, block: ir.Block) -> None:
+        """Lower every op of ``block`` into the current basic block."""
+        for op in block.ops:
+            if op.result is not None and op.result.id in self.fused:
+                continue
+            out = getattr(self, "op_" + op.opcode)(op)
+            if op.result is not None:
+                self.vals[op.result.id] = out
+
+    # ------------------------------------------------------------------ scalar ops
+    def op_const(self, op: ir.Op) -> str:
+        return llconst(op.result.type.dtype, op.attrs["value"])
+
+    def op_bin(self, op: ir.Op) -> str:
+        a, b = op.operands
+        dt, kind = a.type.dtype, op.attrs["op"]
+        t = lltype(dt)
+        if dt.is_float:
+            if kind in ("min", "max"):
+                return self.call(t, f"llvm.{kind}num.{mangle(dt)}", [self.tv(a), self.tv(b)])
+            instr = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}[kind] + " contract"
+        else:
+            s = dt.kind == "i"
+            if kind in ("min", "max"):
+                return self.call(t, f"llvm.{'s' if s else 'u'}{kind}.{mangle(dt)}", [self.tv(a), self.tv(b)])
+            instr = {"add": "add", "sub": "sub", "mul": "mul", "div": "sdiv" if s else "udiv",
+                     "rem": "srem" if s else "urem", "and": "and", "or": "or", "xor": "xor",
+                     "shl": "shl", "shr": "ashr" if s else "lshr"}[kind]
+        out = self.tmp()
+        self.emit(f"{out} = {instr} {t} {self.v(a)}, {self.v(b)}")
+        return out
+
+    def op_cmp(self, op: ir.Op) -> str:
+        a, b = op.operands
+        out = self.tmp()
+        self.emit(f"{out} = {_cmp_instr(a.type.dtype, op.attrs['pred'])} {self.tv(a)}, {self.v(b)}")
+        return out
+
+    def op_select(self, op: ir.Op) -> str:
+        c, a, b = op.operands
+        out = self.tmp()
+        self.emit(f"{out} = select i1 {self.v(c)}, {self.tv(a)}, {self.tv(b)}")
+        return out
+
+    def op_un(self, op: ir.Op) -> str:
+        (a,) = op.operands
+        kind, dt = op.attrs["op"], a.type.dtype
+        if kind == "neg":
+            out = self.tmp()
+            self.emit(f"{out} = fneg {self.tv(a)}" if dt.is_float else f"{out} = sub {lltype(dt)} 0, {self.v(a)}")
+            return out
+        name = {"sqrt": "sqrt", "abs": "fabs"}[kind]
+        return self.call(lltype(dt), f"llvm.{name}.{mangle(dt)}", [self.tv(a)])
+
+    def op_fma(self, op: ir.Op) -> str:
+        t = op.result.type
+        return self.call(lltype(t), f"llvm.fma.{mangle(t)}", [self.tv(x) for x in op.operands])
+
+    def op_cast(self, op: ir.Op) -> str:
+        return self.convert(self.v(op.operands[0]), op.operands[0].type.dtype, op.result.type.dtype, None)
+
+    def op_bitcast(self, op: ir.Op) -> str:
+        out = self.tmp()
+        self.emit(f"{out} = bitcast {self.tv(op.operands[0])} to {lltype(op.result.type)}")
+        return out
+
+    def gep(self, ptr: ir.Value, index: ir.Value) -> str:
+        """Address of element ``index`` of ``ptr``."""
+        out = self.tmp()
+        self.emit(f"{out} = getelementptr inbounds {lltype(ptr.type.dtype)}, ptr {self.v(ptr)}, i64 {self.v(index)}")
+        return out
+
+    def op_load(self, op: ir.Op) -> str:
+        addr = self.gep(*op.operands)
+        out = self.tmp()
+        self.emit(f"{out} = load {lltype(op.result.type)}, ptr {addr}")
+        return out
+
+    def op_store(self, op: ir.Op) -> str:
+        ptr, index, value = op.operands
+        self.emit(f"store {self.tv(value)}, ptr {self.gep(ptr, index)}")
+        return ""
+
+    # ------------------------------------------------------------------ variables, loops
+    def op_var(self, op: ir.Op) -> str:
+        slot = f"%var{op.result.id}"
+        self.allocas.append(f"{slot} = alloca {lltype(op.operands[0].type)}")
+        self.emit(f"store {self.tv(op.operands[0])}, ptr {slot}")
+        return slot
+
+    def op_get(self, op: ir.Op) -> str:
+        out = self.tmp()
+        self.emit(f"{out} = load {lltype(op.result.type)}, ptr {self.v(op.operands[0])}")
+        return out
+
+    def op_set(self, op: ir.Op) -> str:
+        self.emit(f"store {self.tv(op.operands[1])}, ptr {self.v(op.operands[0])}")
+        return ""
+
+    def _loop(self, op: ir.Op, start: str, stop: str, step_of) -> str:
+        slot = f"%idx{op.body.args[-1].id}"
+        self.allocas.append(f"{slot} = alloca i64")
+        self.emit(f"store i64 {start}, ptr {slot}")
+        head, body, done = self.label("loop"), self.label("body"), self.label("done")
+        self.emit(f"br label %{head}")
+        self.start_block(head)
+        idx = self.tmp()
+        self.emit(f"{idx} = load i64, ptr {slot}")
+        cond = self.tmp()
+        self.emit(f"{cond} = icmp slt i64 {idx}, {stop}")
+        self.emit(f"br i1 {cond}, label %{body}, label %{done}")
+        self.start_block(body)
+        self.vals[op.body.args[-1].id] = idx
+        step = step_of(idx)
+        self.block(op.body)
+        nxt = self.tmp()
+        self.emit(f"{nxt} = add i64 {idx}, {step}")
+        self.emit(f"store i64 {nxt}, ptr {slot}")
+        self.emit(f"br label %{head}")
+        self.start_block(done)
+        return ""
+
+    def op_for(self, op: ir.Op) -> str:
+        start, stop, step = (self.v(x) for x in op.operands)
+        return self._loop(op, start, stop, lambda idx: step)
+
+    def op_vloop(self, op: ir.Op) -> str:
+        n = self.v(op.operands[0])
+
+        def vsetvl(idx: str) -> str:
+            rem = self.tmp()
+            self.emit(f"{rem} = sub i64 {n}, {idx}")
+            vl = self.call("i64", "llvm.riscv.vsetvli.i64",
+                           [f"i64 {rem}", f"i64 {_SEW_CODE[op.attrs['sew']]}", f"i64 {_LMUL_CODE[op.attrs['lmul']]}"])
+            self.vals[op.body.args[0].id] = vl
+            return vl
+        return self._loop(op, "0", n, vsetvl)
+
+    # ------------------------------------------------------------------ vector ops
+    def op_vbin(self, op: ir.Op) -> str:
+        a, b, vl = op.operands
+        rt = op.result.type
+        if "_fuse" in op.attrs:
+            return self._contract(op)
+        kind, dt = op.attrs["op"], rt.dtype
+        if not isinstance(a.type, ir.VectorType):   # scalar first: commute or use the reversed form
+            if kind == "sub" or (kind == "div" and dt.is_float):
+                name = {"sub": "vfrsub" if dt.is_float else "vrsub", "div": "vfrdiv"}[kind]
+                args = [f"{lltype(rt)} poison", self.tv(b), self.tv(a)]
+                if dt.is_float:
+                    args.append(f"i64 {FRM_DYN}")
+                return self.rvv(name, rt, [rt, a.type], args + [self.tv(vl)])
+            if kind in ("add", "mul", "min", "max", "and", "or", "xor"):
+                a, b = b, a
+            else:
+                return self._vbin_call(kind, rt, self.splat(a, rt, vl), b, vl)
+        return self._vbin_call(kind, rt, self.tv(a), b, vl)
+
+    def _vbin_call(self, kind: str, rt: ir.VectorType, a_text: str, b: ir.Value, vl: ir.Value) -> str:
+        dt = rt.dtype
+        if dt.is_float:
+            name = {"add": "vfadd", "sub": "vfsub", "mul": "vfmul", "div": "vfdiv", "min": "vfmin", "max": "vfmax"}[kind]
+            frm = [f"i64 {FRM_DYN}"] if kind in ("add", "sub", "mul", "div") else []
+        else:
+            u = dt.kind == "u"
+            name = {"add": "vadd", "sub": "vsub", "mul": "vmul", "div": "vdivu" if u else "vdiv",
+                    "rem": "vremu" if u else "vrem", "min": "vminu" if u else "vmin",
+                    "max": "vmaxu" if u else "vmax", "and": "vand", "or": "vor", "xor": "vxor",
+                    "shl": "vsll", "shr": "vsrl" if u else "vsra"}[kind]
+            frm = []
+        return self.rvv(name, rt, [rt, b.type], [f"{lltype(rt)} poison", a_text, self.tv(b)] + frm + [self.tv(vl)])
+
+    def splat(self, scalar: ir.Value, vt: ir.VectorType, vl: ir.Value) -> str:
+        """Broadcast ``scalar`` to a vector of type ``vt``; returns ``type operand`` text."""
+        name = "vfmv.v.f" if vt.dtype.is_float else "vmv.v.x"
+        out = self.rvv(name, vt, [vt], [f"{lltype(vt)} poison", self.tv(scalar), self.tv(vl)])
+        return f"{lltype(vt)} {out}"
+
+    def _contract(self, op: ir.Op) -> str:
+        mul = self.def_op[op.attrs["_fuse"]]
+        acc = op.operands[1] if op.operands[0].id == mul.result.id else op.operands[0]
+        x, y = mul.operands[:2]
+        if isinstance(y.type, ir.ScalarType):
+            x, y = y, x
+        name = "vfmacc" if op.attrs["op"] == "add" else "vfnmsac"
+        rt = op.result.type
+        return self.rvv(name, rt, [rt, x.type], [self.tv(acc), self.tv(x), self.tv(y), f"i64 {FRM_DYN}",
+                                                 self.tv(op.operands[2]), f"i64 {TAMA}"])
+
+    def op_vfma(self, op: ir.Op) -> str:
+        a, b, c, vl = op.operands
+        rt = op.result.type
+        return self.rvv("vfmacc", rt, [rt, a.type], [self.tv(c), self.tv(a), self.tv(b), f"i64 {FRM_DYN}",
+                                                     self.tv(vl), f"i64 {TAMA}"])
+
+    def _vector_operand(self, value: ir.Value, vt: ir.VectorType) -> str:
+        """``type operand`` of ``value`` as a vector (scalars broadcast at VLMAX, generic IR)."""
+        if isinstance(value.type, ir.VectorType):
+            return self.tv(value)
+        ins, out = self.tmp(), self.tmp()
+        t = lltype(vt)
+        self.emit(f"{ins} = insertelement {t} poison, {self.tv(value)}, i64 0")
+        self.emit(f"{out} = shufflevector {t} {ins}, {t} poison, <vscale x {vt.n} x i32> zeroinitializer")
+        return f"{t} {out}"
+
+    def op_vcmp(self, op: ir.Op) -> str:
+        a, b = op.operands[:2]
+        vt = a.type if isinstance(a.type, ir.VectorType) else b.type
+        lhs, rhs = self._vector_operand(a, vt), self._vector_operand(b, vt)
+        out = self.tmp()
+        self.emit(f"{out} = {_cmp_instr(vt.dtype, op.attrs['pred'])} {lhs}, {rhs.split(' ')[-1]}")
+        return out
+
+    def op_vselect(self, op: ir.Op) -> str:
+        m, a, b = op.operands[:3]
+        rt = op.result.type
+        return self.rvv("vmerge", rt, [rt, rt],
+                        [f"{lltype(rt)} poison", self.tv(b), self.tv(a), self.tv(m), self.tv(op.operands[3])])
+
+    def op_vun(self, op: ir.Op) -> str:
+        a, vl = op.operands
+        kind, rt = op.attrs["op"], op.result.type
+        if kind == "neg" and rt.dtype.is_float:
+            out = self.tmp()
+            self.emit(f"{out} = fneg {self.tv(a)}")
+            return out
+        if kind == "neg":
+            return self.rvv("vrsub", rt, [rt, ir.ScalarType(rt.dtype)],
+                            [f"{lltype(rt)} poison", self.tv(a), f"{lltype(rt.dtype)} 0", self.tv(vl)])
+        if kind == "abs":
+            return self.call(lltype(rt), f"llvm.fabs.{mangle(rt)}", [self.tv(a)])
+        if kind == "sqrt":
+            return self.rvv("vfsqrt", rt, [rt], [f"{lltype(rt)} poison", self.tv(a), f"i64 {FRM_DYN}", self.tv(vl)])
+        return self.rvv("vfrsqrt7", rt, [rt], [f"{lltype(rt)} poison", self.tv(a), self.tv(vl)])
+
+    def _vmem_operands(self, op: ir.Op, store: bool):
+        ops = op.operands[1:] if store else op.operands
+        ptr, index, vl, rest = ops[0], ops[1], ops[2], list(ops[3:])
+        vt = op.operands[0].type if store else op.result.type
+        extra, overloads = [], [vt]
+        if op.attrs["kind"] == "strided":
+            stride = rest.pop(0)
+            nbytes = self.tmp()
+            self.emit(f"{nbytes} = mul i64 {self.v(stride)}, {vt.dtype.bits // 8}")
+            extra.append(f"i64 {nbytes}")
+        elif op.attrs["kind"] == "indexed":
+            offs = rest.pop(0)
+            shift = (vt.dtype.bits // 8).bit_length() - 1
+            ot = offs.type
+            scaled = self._vbin_call("shl", ot, self.tv(offs), _Lit(ir.ScalarType(ot.dtype), str(shift)), vl)
+            extra.append(f"{lltype(ot)} {scaled}")
+            overloads.append(ot)
+        mask = [self.tv(rest[0])] if rest else []
+        return self.gep(ptr, index), vt, extra, overloads, mask, vl
+
+    def op_vload(self, op: ir.Op) -> str:
+        addr, vt, extra, overloads, mask, vl = self._vmem_operands(op, store=False)
+        name = {"unit": "vle", "strided": "vlse", "indexed": "vluxei"}[op.attrs["kind"]]
+        args = [f"{lltype(vt)} poison", f"ptr {addr}"] + extra + mask + [self.tv(vl)]
+        if mask:
+            return self.rvv(name + ".mask", vt, overloads, args + [f"i64 {TAMA}"])
+        return self.rvv(name, vt, overloads, args)
+
+    def op_vstore(self, op: ir.Op) -> str:
+        addr, vt, extra, overloads, mask, vl = self._vmem_operands(op, store=True)
+        name = {"unit": "vse", "strided": "vsse", "indexed": "vsuxei"}[op.attrs["kind"]]
+        args = [self.tv(op.operands[0]), f"ptr {addr}"] + extra + mask + [self.tv(vl)]
+        self.rvv(name + (".mask" if mask else ""), None, overloads, args)
+        return ""
+
+    def op_vsplat(self, op: ir.Op) -> str:
+        return self.splat(op.operands[0], op.result.type, op.operands[1]).split(" ")[-1]
+
+    def op_vid(self, op: ir.Op) -> str:
+        rt = op.result.type
+        return self.rvv("vid", rt, [rt], [f"{lltype(rt)} poison", self.tv(op.operands[0])])
+
+    def op_vreduce(self, op: ir.Op) -> str:
+        vec, vl = op.operands
+        dt, kind = vec.type.dtype, op.attrs["op"]
+        m1 = _m1(dt)
+        init = {"sum": 0, "max": -np.inf, "min": np.inf}[kind] if dt.is_float else {
+            "sum": 0, "max": -(1 << (dt.bits - 1)) if dt.kind == "i" else 0,
+            "min": (1 << (dt.bits - 1)) - 1 if dt.kind == "i" else (1 << dt.bits) - 1}[kind]
+        seed = self.tmp()
+        self.emit(f"{seed} = insertelement {lltype(m1)} poison, {lltype(dt)} {llconst(dt, init)}, i64 0")
+        if dt.is_float:
+            name = {"sum": "vfredusum", "max": "vfredmax", "min": "vfredmin"}[kind]
+            frm = [f"i64 {FRM_DYN}"] if kind == "sum" else []
+        else:
+            u = "u" if dt.kind == "u" and kind != "sum" else ""
+            name, frm = {"sum": "vredsum", "max": f"vredmax{u}", "min": f"vredmin{u}"}[kind], []
+        red = self.rvv(name, m1, [m1, vec.type], [f"{lltype(m1)} {seed}", self.tv(vec), f"{lltype(m1)} {seed}"]
+                       + frm + [self.tv(vl)])
+        out = self.tmp()
+        self.emit(f"{out} = extractelement {lltype(m1)} {red}, i64 0")
+        return out
+
+    def op_mlogic(self, op: ir.Op) -> str:
+        a, b = op.operands
+        out = self.tmp()
+        self.emit(f"{out} = {op.attrs['op']} {self.tv(a)}, {self.v(b)}")
+        return out
+
+    def op_mnot(self, op: ir.Op) -> str:
+        out = self.tmp()
+        self.emit(f"{out} = xor {self.tv(op.operands[0])}, splat (i1 true)")
+        return out
+
+    def op_vbitcast(self, op: ir.Op) -> str:
+        return self.op_bitcast(op)
+
+    def op_vcast(self, op: ir.Op) -> str:
+        a, vl = op.operands
+        return self.convert(self.v(a), a.type.dtype, op.result.type.dtype, (a.type.n, vl))
+
+    # ------------------------------------------------------------------ conversions
+    def convert(self, x: str, src: ir.DType, dst: ir.DType, vec) -> str:
+        """Convert ``x`` from ``src`` to ``dst`` (scalar if ``vec`` is None, else (n, vl))."""
+        if src == dst or (src.is_int and dst.is_int and src.bits == dst.bits):
+            return x
+        if src.name == "bf16":
+            return self.convert(self._bf16_to_f32(x, vec), ir.f32, dst, vec)
+        if dst.name == "bf16":
+            return self._f32_to_bf16(self.convert(x, src, ir.f32, vec), vec)
+        if src.is_float and dst.is_float:
+            step = ir.DTYPES[f"f{src.bits * 2}" if dst.bits > src.bits else f"f{src.bits // 2}"]
+            return self.convert(self._float_step(x, src, step, vec), step, dst, vec)
+        if src.is_int and dst.is_int:
+            return self._int_resize(x, src, dst, vec)
+        if src.is_int:     # int -> float: resize the integer to the float's width first
+            mid = ir.DTYPES[f"{src.kind}{dst.bits}"]
+            return self._int_float(self._int_resize(x, src, mid, vec), mid, dst, vec)
+        mid = ir.DTYPES[f"{dst.kind}{src.bits}"]
+        return self._int_resize(self._int_float(x, src, mid, vec), mid, dst, vec)
+
+    def _ty(self, dt: ir.DType, vec) -> str:
+        return lltype(dt) if vec is None else lltype(ir.VectorType(dt, vec[0]))
+
+    def _generic(self, instr: str, x: str, src: ir.DType, dst: ir.DType, vec) -> str:
+        out = self.tmp()
+        self.emit(f"{out} = {instr} {self._ty(src, vec)} {x} to {self._ty(dst, vec)}")
+        return out
+
+    def _float_step(self, x: str, src: ir.DType, dst: ir.DType, vec) -> str:
+        if vec is None:
+            return self._generic("fpext" if dst.bits > src.bits else "fptrunc", x, src, dst, None)
+        n, vl = vec
+        st, dt = ir.VectorType(src, n), ir.VectorType(dst, n)
+        if dst.bits > src.bits:
+            return self.rvv("vfwcvt.f.f.v", dt, [dt, st], [f"{lltype(dt)} poison", f"{lltype(st)} {x}", self.tv(vl)])
+        return self.rvv("vfncvt.f.f.w", dt, [dt, st], [f"{lltype(dt)} poison", f"{lltype(st)} {x}",
+                                                       f"i64 {FRM_DYN}", self.tv(vl)])
+
+    def _int_resize(self, x: str, src: ir.DType, dst: ir.DType, vec) -> str:
+        if src.bits == dst.bits:
+            return x
+        if vec is None:
+            instr = "trunc" if dst.bits < src.bits else ("sext" if src.kind == "i" else "zext")
+            return self._generic(instr, x, src, dst, None)
+        n, vl = vec
+        st, dt = ir.VectorType(src, n), ir.VectorType(dst, n)
+        if dst.bits > src.bits:
+            name = f"{'vsext' if src.kind == 'i' else 'vzext'}.vf{dst.bits // src.bits}"
+            return self.rvv(name, dt, [dt, st], [f"{lltype(dt)} poison", f"{lltype(st)} {x}", self.tv(vl)])
+        half = ir.DTYPES[f"{dst.kind}{src.bits // 2}"]
+        ht = ir.VectorType(half, n)
+        out = self.rvv("vnsrl", ht, [ht, st, ir.ScalarType(ir.i64)],
+                       [f"{lltype(ht)} poison", f"{lltype(st)} {x}", "i64 0", self.tv(vl)])
+        return self._int_resize(out, half, dst, vec)
+
+    def _int_float(self, x: str, src: ir.DType, dst: ir.DType, vec) -> str:
+        if vec is None:
+            if src.is_int:
+                return self._generic("sitofp" if src.kind == "i" else "uitofp", x, src, dst, None)
+            return self._generic("fptosi" if dst.kind == "i" else "fptoui", x, src, dst, None)
+        n, vl = vec
+        st, dt = ir.VectorType(src, n), ir.VectorType(dst, n)
+        if src.is_int:
+            name, frm = ("vfcvt.f.x.v" if src.kind == "i" else "vfcvt.f.xu.v"), [f"i64 {FRM_DYN}"]
+        else:
+            name, frm = ("vfcvt.rtz.x.f.v" if dst.kind == "i" else "vfcvt.rtz.xu.f.v"), []
+        return self.rvv(name, dt, [dt, st], [f"{lltype(dt)} poison", f"{lltype(st)} {x}"] + frm + [self.tv(vl)])
+
+    def _bf16_to_f32(self, x: str, vec) -> str:
+        bits = self._generic("bitcast", x, ir.bf16, ir.u16, vec)
+        wide = self._int_resize(bits, ir.u16, ir.u32, vec)
+        out = self.tmp()
+        self.emit(f"{out} = shl {self._ty(ir.u32, vec)} {wide}, {self._splat_lit(ir.u32, 16, vec)}")
+        return self._generic("bitcast", out, ir.u32, ir.f32, vec)
+
+    def _f32_to_bf16(self, x: str, vec) -> str:
+        t = self._ty(ir.u32, vec)
+        bits = self._generic("bitcast", x, ir.f32, ir.u32, vec)
+        lsb, one, bias, rounded, top = (self.tmp() for _ in range(5))
+        self.emit(f"{lsb} = lshr {t} {bits}, {self._splat_lit(ir.u32, 16, vec)}")
+        self.emit(f"{one} = and {t} {lsb}, {self._splat_lit(ir.u32, 1, vec)}")
+        self.emit(f"{bias} = add {t} {one}, {self._splat_lit(ir.u32, 0x7FFF, vec)}")
+        self.emit(f"{rounded} = add {t} {bits}, {bias}")
+        self.emit(f"{top} = lshr {t} {rounded}, {self._splat_lit(ir.u32, 16, vec)}")
+        narrow = self._int_resize(top, ir.u32, ir.u16, vec)
+        return self._generic("bitcast", narrow, ir.u16, ir.bf16, vec)
+
+    @staticmethod
+    def _splat_lit(dt: ir.DType, value: int, vec) -> str:
+        return str(value) if vec is None else f"splat ({lltype(dt)} {value})"
+
+
+class _Lit:
+    """A literal standing in for an IR value in intrinsic argument lists."""
+
+    def __init__(self, type, text: str):
+        self.type, self.text, self.id = type, text, None
+
+
+def _cmp_instr(dt: ir.DType, pred: str) -> str:
+    if dt.is_float:
+        return "fcmp " + {"lt": "olt", "le": "ole", "gt": "ogt", "ge": "oge", "eq": "oeq", "ne": "une"}[pred]
+    s = "s" if dt.kind == "i" else "u"
+    return "icmp " + {"lt": f"{s}lt", "le": f"{s}le", "gt": f"{s}gt", "ge": f"{s}ge", "eq": "eq", "ne": "ne"}[pred]
+
+
+def lower(fn: ir.Function) -> str:
+    """LLVM module text for ``fn`` (which must have passed :func:`rvai.ir.verify`)."""
+    return Lowering(fn).module()

@@ -1,0 +1,9 @@
+"""The emulator's Python face: ``Machine``, its errors and argument markers."""
+from rvai.emu.errors import (Breakpoint, BudgetExceeded, EmulatorError, FetchFault,
+                             IllegalInstruction, LoadFault, MisalignedAccess, StoreFault,
+                             UnsupportedSyscall)
+from rvai.emu.machine import Machine, disasm_word, f16, f32
+
+__all__ = ["Machine", "EmulatorError", "LoadFault", "StoreFault", "FetchFault",
+           "IllegalInstruction", "MisalignedAccess", "Breakpoint", "BudgetExceeded",
+           "UnsupportedSyscall", "disasm_word", "f16", "f32"]

@@ -1,0 +1,408 @@
+"""``Machine``: one emulated RV64GCV hart with its memory, driven from Python.
+
+The per-instruction work happens in the C core (``rvai._rvemu``); this module
+places programs and data in guest memory, follows the psABI for calls, turns
+stops into exceptions and hands system calls to the Linux layer.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from rvai._rvemu import ffi, lib
+from rvai.emu import errors
+
+# Guest address-space layout.  Page 0 is never mapped, so HALT_ADDR (the return
+# address of a host call) cannot collide with code.
+HALT_ADDR = 0x10
+LOAD_BASE = 0x10000
+ARENA_BASE = 0x2000_0000_00
+ARENA_CHUNK = 1 << 20
+STACK_TOP = 0x7FFF_FFFF_0000
+STACK_SIZE = 8 << 20
+DEFAULT_BUDGET = 10_000_000_000
+PAGE = 4096
+
+_PERMS = {"r": lib.RV_PERM_R, "w": lib.RV_PERM_W, "x": lib.RV_PERM_X}
+_FAULTS = {
+    lib.RV_STOP_FETCH: errors.FetchFault,
+    lib.RV_STOP_ILLEGAL: errors.IllegalInstruction,
+    lib.RV_STOP_LOAD: errors.LoadFault,
+    lib.RV_STOP_STORE: errors.StoreFault,
+    lib.RV_STOP_MISALIGNED: errors.MisalignedAccess,
+    lib.RV_STOP_EBREAK: errors.Breakpoint,
+    lib.RV_STOP_BUDGET: errors.BudgetExceeded,
+}
+_MASK64 = (1 << 64) - 1
+
+
+class f32(float):
+    """A Python float to be passed to a guest function as single precision."""
+
+
+class f16(float):
+    """A Python float to be passed to a guest function as half precision."""
+
+
+def perms_of(text: str) -> int:
+    """The C core's permission bits for a string such as ``"rx"``."""
+    return sum(_PERMS[c] for c in set(text))
+
+
+def _round_up(v: int, a: int) -> int:
+    return (v + a - 1) // a * a
+
+
+class Machine:
+    """An RV64GCV hart with a guest address space.
+
+    ``Machine(vlen=256)`` or ``Machine(target)`` where target is a
+    ``rvai.Target`` (or a preset name); ``vlen`` overrides the target's.
+    ``tail_ones=True`` fills tail- and mask-agnostic elements with all ones, as
+    the RVV spec allows, to catch code that relies on their contents.
+    ``budget`` bounds the instructions of each call or run.
+    """
+
+    def __init__(self, target=None, *, vlen: int | None = None, tail_ones: bool = False,
+                 budget: int = DEFAULT_BUDGET):
+        if isinstance(target, str):
+            from rvai.target import Target
+            target = Target.preset(target)
+        self.target = target
+        if vlen is None:
+            vlen = getattr(target, "vlen", None) or 256
+        if vlen < 64 or vlen > 4096 or vlen & (vlen - 1):
+            raise ValueError(f"vlen must be a power of two from 64 to 4096, not {vlen}")
+        self.vlen = vlen
+        self.budget = budget
+        self._m = ffi.gc(lib.rv_create(vlen), lib.rv_destroy)
+        if self._m == ffi.NULL:
+            raise MemoryError("could not create the emulated hart")
+        lib.rv_set_tail_ones(self._m, int(tail_ones))
+        lib.rv_set_halt_pc(self._m, HALT_ADDR)
+        self._stop = ffi.new("rv_stop *")
+        self.symbols: dict[str, int] = {}
+        self.images = []
+        self._arena_next = self._arena_end = ARENA_BASE
+        self.map(STACK_TOP - STACK_SIZE, STACK_SIZE, "rw")
+        self.os = None   # the Linux personality, created on the first ecall
+
+    # ---- memory ----------------------------------------------------------
+    def map(self, addr: int, size: int, perms: str) -> None:
+        """Map ``size`` bytes at page-aligned ``addr`` with permissions like ``"rw"``."""
+        if lib.rv_map(self._m, addr, size, perms_of(perms)):
+            raise ValueError(f"cannot map 0x{addr:x}+0x{size:x}: unaligned or overlaps a mapped region")
+
+    def find_free(self, size: int, hint: int = LOAD_BASE) -> int:
+        """A page-aligned guest address with ``size`` free bytes at or above ``hint``."""
+        addr = lib.rv_find_free(self._m, hint, size)
+        if not addr:
+            raise MemoryError(f"no free guest range of 0x{size:x} bytes")
+        return addr
+
+    def _free(self, image) -> bool:
+        lo, hi = _extent(image)
+        return all(b + n <= lo or hi <= b for b, n, _ in self.regions())
+
+    def regions(self) -> list[tuple[int, int, str]]:
+        """The mapped regions as (base, size, perms) tuples, in address order."""
+        out, i = [], 0
+        base, size, perms = ffi.new("uint64_t *"), ffi.new("uint64_t *"), ffi.new("unsigned *")
+        while lib.rv_region(self._m, i, base, size, perms) == 0:
+            p = "".join(c for c, bit in _PERMS.items() if perms[0] & bit)
+            out.append((base[0], size[0], p))
+            i += 1
+        return out
+
+    def alloc(self, nbytes, align: int = 64) -> int:
+        """Reserve guest memory (read/write) and return its address.
+
+        ``nbytes`` may be an ndarray: the array is then copied in as well.
+        """
+        array = nbytes if isinstance(nbytes, np.ndarray) else None
+        n = array.nbytes if array is not None else int(nbytes)
+        if n < 0:
+            raise ValueError("cannot allocate a negative size")
+        addr = _round_up(self._arena_next, align)
+        if addr + n > self._arena_end:
+            grow = _round_up(addr + n - self._arena_end, ARENA_CHUNK)
+            self.map(self._arena_end, grow, "rw")
+            self._arena_end += grow
+        self._arena_next = addr + max(n, 1)
+        if array is not None:
+            self.write(addr, array)
+        return addr
+
+    def write(self, addr: int, data) -> None:
+        """Copy an ndarray (as C-contiguous bytes) or bytes into guest memory."""
+        buf = np.ascontiguousarray(data).tobytes() if isinstance(data, np.ndarray) else bytes(data)
+        if lib.rv_poke(self._m, addr, buf, len(buf)):
+            raise errors.StoreFault(self.pc, addr, detail=f"host write of {len(buf)} bytes to unmapped memory")
+
+    def read(self, addr: int, dtype=np.uint8, shape=None) -> np.ndarray:
+        """A new ndarray of ``dtype`` and ``shape`` read from guest memory at ``addr``."""
+        dtype = np.dtype(dtype)
+        shape = (shape,) if isinstance(shape, int) else tuple(shape or (1,))
+        out = np.empty(shape, dtype)
+        if out.nbytes and lib.rv_peek(self._m, addr, ffi.from_buffer(out), out.nbytes):
+            raise errors.LoadFault(self.pc, addr, detail=f"host read of {out.nbytes} bytes from unmapped memory")
+        return out
+
+    def read_bytes(self, addr: int, n: int) -> bytes:
+        """``n`` raw bytes of guest memory."""
+        return self.read(addr, np.uint8, n).tobytes()
+
+    # ---- registers -------------------------------------------------------
+    @property
+    def pc(self) -> int:
+        """The program counter."""
+        return lib.rv_get_pc(self._m)
+
+    @pc.setter
+    def pc(self, value: int) -> None:
+        lib.rv_set_pc(self._m, value & _MASK64)
+
+    def x(self, i: int, value: int | None = None) -> int:
+        """Read integer register ``i`` (or write it when ``value`` is given)."""
+        if value is not None:
+            lib.rv_set_x(self._m, i, value & _MASK64)
+        return lib.rv_get_x(self._m, i)
+
+    def f(self, i: int, value: int | None = None) -> int:
+        """Read the raw 64 bits of float register ``i`` (or write them)."""
+        if value is not None:
+            lib.rv_set_f(self._m, i, value & _MASK64)
+        return lib.rv_get_f(self._m, i)
+
+    def v(self, i: int, value: bytes | None = None) -> bytes:
+        """Read the raw bytes of vector register ``i`` (or write them)."""
+        n = lib.rv_vlenb(self._m)
+        if value is not None:
+            if len(value) != n:
+                raise ValueError(f"a vector register holds {n} bytes, not {len(value)}")
+            lib.rv_set_v(self._m, i, value)
+        buf = ffi.new("uint8_t[]", n)
+        lib.rv_get_v(self._m, i, buf)
+        return bytes(buf)
+
+    def csr(self, number: int, value: int | None = None) -> int:
+        """Read a user CSR (or write it) as the guest would."""
+        if value is not None and lib.rv_csr_write(self._m, number, value & _MASK64):
+            raise ValueError(f"CSR 0x{number:x} is unknown or read-only")
+        out = ffi.new("uint64_t *")
+        if lib.rv_csr_read(self._m, number, out):
+            raise ValueError(f"CSR 0x{number:x} is unknown")
+        return out[0]
+
+    # ---- loading ---------------------------------------------------------
+    def load_elf(self, src, base: int | None = None):
+        """Load an ELF (path or bytes): a relocatable object is linked at a free
+        address, a static executable at its own addresses.  Returns the Image."""
+        from rvai.emu import elf, runtime
+        data = src if isinstance(src, (bytes, bytearray, memoryview)) else open(os.fspath(src), "rb").read()
+        data = bytes(data)
+        externals = runtime.install(self)
+        image = elf.load(data, base or LOAD_BASE, externals)
+        if image.kind == "rel" and base is None and not self._free(image):
+            # Link again where the whole image fits.
+            lo, hi = _extent(image)
+            image = elf.load(data, self.find_free(hi - lo + PAGE), externals)
+        for seg in image.segments:
+            start = seg.addr & ~(PAGE - 1)
+            self.map(start, _round_up(seg.addr + seg.memsz, PAGE) - start, seg.perms or "r")
+            if seg.data:
+                self.write(seg.addr, seg.data)
+        self.images.append(image)
+        self.symbols.update(image.symbols)
+        return image
+
+    def symbol_at(self, addr: int) -> str | None:
+        """``name+0xoff`` of the nearest symbol at or below addr, if any."""
+        for image in self.images:
+            hit = image.symbol_at(addr)
+            if hit:
+                name, off = hit
+                return f"{name}+0x{off:x}" if off else name
+        return None
+
+    # ---- running ---------------------------------------------------------
+    def call(self, symbol, *args, ret: str | None = "i64", budget: int | None = None):
+        """Call a guest function by name or address following the RISC-V psABI
+        (LP64D): integers and pointers in a0-a7, floats in fa0-fa7 (``f32(x)``
+        and ``np.float32`` as single, ``f16`` and ``np.float16`` as half), the
+        rest on the stack.  ``ret`` is one of i64, i32, u64, f64, f32, f16 or None."""
+        addr = self._resolve(symbol)
+        sp = STACK_TOP - 64
+        xregs, fregs, stack = [], [], []
+        for a in args:
+            kind, bits = self._classify(a)
+            if kind == "f" and len(fregs) < 8:
+                fregs.append(bits)
+            elif len(xregs) < 8:
+                xregs.append(bits)
+            else:
+                stack.append(bits)
+        sp -= _round_up(8 * len(stack), 16)
+        if stack:
+            self.write(sp, np.array(stack, dtype=np.uint64))
+        for i, v in enumerate(xregs):
+            self.x(10 + i, v)
+        for i, v in enumerate(fregs):
+            self.f(10 + i, v)
+        self.x(2, sp)
+        self.x(1, HALT_ADDR)
+        self.pc = addr
+        self.resume(budget)
+        return self._return_value(ret)
+
+    @staticmethod
+    def _classify(a):
+        if isinstance(a, (bool, int, np.integer)):
+            return "x", int(a) & _MASK64
+        if isinstance(a, (f16, np.float16)):
+            return "f", 0xFFFF_FFFF_FFFF_0000 | int(np.float16(a).view(np.uint16))
+        if isinstance(a, (f32, np.float32)):
+            return "f", 0xFFFF_FFFF_0000_0000 | int(np.float32(a).view(np.uint32))
+        if isinstance(a, (float, np.floating)):
+            return "f", int(np.float64(a).view(np.uint64))
+        raise TypeError(f"cannot pass {type(a).__name__} to a guest function (int, float, f32 or f16)")
+
+    def _return_value(self, ret):
+        a0, fa0 = self.x(10), self.f(10)
+        conv = {
+            None: lambda: None,
+            "i64": lambda: a0 - (1 << 64) if a0 >> 63 else a0,
+            "u64": lambda: a0,
+            "i32": lambda: int(np.uint32(a0 & 0xFFFFFFFF).view(np.int32)),
+            "f64": lambda: float(np.uint64(fa0).view(np.float64)),
+            "f32": lambda: float(_unbox(fa0, 32, np.uint32).view(np.float32)),
+            "f16": lambda: float(_unbox(fa0, 16, np.uint16).view(np.float16)),
+        }
+        if ret not in conv:
+            raise ValueError(f"unknown return kind {ret!r}; use one of {sorted(k for k in conv if k)} or None")
+        return conv[ret]()
+
+    def _resolve(self, symbol) -> int:
+        if isinstance(symbol, int):
+            return symbol
+        try:
+            return self.symbols[symbol]
+        except KeyError:
+            known = ", ".join(sorted(self.symbols)[:20]) or "none loaded"
+            raise KeyError(f"no symbol {symbol!r} in the loaded programs (known: {known})") from None
+
+    def resume(self, budget: int | None = None) -> None:
+        """Run from the current pc until control reaches HALT_ADDR, serving
+        system calls; raises an EmulatorError subclass on any other stop."""
+        limit = self.instret + (budget or self.budget)
+        while True:
+            reason = lib.rv_run(self._m, max(limit - self.instret, 0), self._stop)
+            if reason == lib.RV_STOP_HALT:
+                return
+            if reason == lib.RV_STOP_ECALL:
+                self._ecall()
+                continue
+            raise self._fault(reason)
+
+    def _ecall(self) -> None:
+        if self.os is None:
+            from rvai.emu.linux import Linux
+            self.os = Linux(self)
+        result = self.os.syscall(self.x(17), [self.x(10 + i) for i in range(6)])
+        self.x(10, result)
+        self.pc = self.pc + 4
+
+    def _fault(self, reason) -> errors.EmulatorError:
+        s = self._stop
+        cls = _FAULTS.get(reason, errors.EmulatorError)
+        addr = s.addr if reason in (lib.RV_STOP_LOAD, lib.RV_STOP_STORE, lib.RV_STOP_FETCH,
+                                    lib.RV_STOP_MISALIGNED) else None
+        text = None
+        if reason not in (lib.RV_STOP_FETCH, lib.RV_STOP_BUDGET):
+            text = disasm_word(s.insn, s.pc)
+        elif reason == lib.RV_STOP_BUDGET:
+            text = self.disassemble(s.pc, 1)[0][2] if self._mapped(s.pc) else None
+        detail = None
+        if reason == lib.RV_STOP_BUDGET:
+            detail = f"{self.instret} instructions retired"
+        elif reason == lib.RV_STOP_ILLEGAL:
+            detail = f"encoding 0x{s.insn:0{2 * (s.insn_len or 4)}x}"
+        return cls(s.pc, addr, text, self.symbol_at(s.pc), detail)
+
+    def _mapped(self, addr: int) -> bool:
+        return any(b <= addr < b + n for b, n, _ in self.regions())
+
+    # ---- inspection ------------------------------------------------------
+    def disassemble(self, addr: int, count: int = 1) -> list[tuple[int, str, str]]:
+        """``count`` instructions from ``addr`` as (address, hex bytes, text),
+        the text in llvm-objdump's spelling."""
+        out = []
+        for _ in range(count):
+            raw = int(self.read(addr, np.uint16, 1)[0])
+            if raw & 3 == 3:
+                raw |= int(self.read(addr + 2, np.uint16, 1)[0]) << 16
+            n = 2 if raw & 3 != 3 else 4
+            out.append((addr, f"{raw:0{2 * n}x}", disasm_word(raw, addr)))
+            addr += n
+        return out
+
+    @property
+    def instret(self) -> int:
+        """Instructions retired since creation (or the last reset_counters)."""
+        return lib.rv_instret(self._m)
+
+    @property
+    def cycles(self) -> int:
+        """Modelled cycles (equal to instret in functional mode)."""
+        return lib.rv_cycles(self._m)
+
+    def op_counts(self) -> dict[str, int]:
+        """Retired instructions by mnemonic (nonzero ones only)."""
+        n = lib.rv_num_ops()
+        buf = ffi.new("uint64_t[]", n)
+        lib.rv_op_counts(self._m, buf)
+        return {op_name(i): buf[i] for i in range(1, n) if buf[i]}
+
+    def class_counts(self) -> dict[str, int]:
+        """Retired instructions by class (ALU, LOAD, VFFMA, ...)."""
+        n = lib.rv_num_ops()
+        buf = ffi.new("uint64_t[]", n)
+        lib.rv_op_counts(self._m, buf)
+        out: dict[str, int] = {}
+        for i in range(1, n):
+            if buf[i]:
+                name = ffi.string(lib.rv_class_name(lib.rv_op_class(i))).decode()
+                out[name] = out.get(name, 0) + buf[i]
+        return out
+
+    def reset_counters(self) -> None:
+        """Zero instret, cycles and the per-op counts."""
+        lib.rv_reset_counters(self._m)
+
+
+def _extent(image) -> tuple[int, int]:
+    """The page-aligned guest range an image's segments cover."""
+    lo = min(s.addr for s in image.segments) & ~(PAGE - 1)
+    hi = _round_up(max(s.addr + s.memsz for s in image.segments), PAGE)
+    return lo, hi
+
+
+def _unbox(bits: int, width: int, utype):
+    """A NaN-boxed narrow float: the canonical NaN unless the upper bits are all ones."""
+    upper = _MASK64 >> width << width
+    if bits & upper != upper:
+        return utype({32: 0x7FC00000, 16: 0x7E00}[width])
+    return utype(bits & ((1 << width) - 1))
+
+
+def op_name(op: int) -> str:
+    """The mnemonic of op number ``op`` in the C core's table."""
+    return ffi.string(lib.rv_op_name(op)).decode()
+
+
+def disasm_word(raw: int, pc: int = 0) -> str:
+    """Disassemble one 16- or 32-bit instruction word at ``pc``."""
+    buf = ffi.new("char[]", 96)
+    lib.rv_disasm(raw & 0xFFFFFFFF, pc, buf, 96)
+    return ffi.string(buf).decode()
