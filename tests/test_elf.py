@@ -93,6 +93,7 @@ f:
   sd a0, %pcrel_lo(1b)(a1)
 2:
   c.nop
+  .p2align 4
   ret
   .size f, .-f
   .globl g
@@ -305,7 +306,7 @@ def test_assembly_every_kind_matches_lld(tmp_path, relax):
     check_against_lld(tmp_path, obj, 0x100000, EXTERNALS)
     if relax:
         assert {"R_RISCV_RVC_BRANCH", "R_RISCV_RVC_JUMP", "R_RISCV_BRANCH", "R_RISCV_JAL",
-                "R_RISCV_CALL_PLT", "R_RISCV_ADD8", "R_RISCV_ADD16",
+                "R_RISCV_CALL_PLT", "R_RISCV_ALIGN", "R_RISCV_ADD8", "R_RISCV_ADD16",
                 "R_RISCV_ADD64", "R_RISCV_SUB8", "R_RISCV_SUB16", "R_RISCV_SUB64",
                 "R_RISCV_SET6", "R_RISCV_SUB6", "R_RISCV_SET8", "R_RISCV_SET16", "R_RISCV_SET32",
                 "R_RISCV_PLT32", "R_RISCV_GOT32_PCREL", "R_RISCV_LO12_S",
@@ -340,6 +341,23 @@ def test_layout_groups_and_symbol_at():
     assert image.symbol_at(start + 6) == ("sw", 6)
     assert image.symbol_at(image.symbols["cmn"]) == ("cmn", 0)
     assert image.symbol_at(0x10000 - 4) is None
+
+
+@pytest.mark.parametrize("lead, trimmed", [(1, 0), (2, 2), (3, 4)])
+def test_align_padding_is_trimmed_and_checked(tmp_path, lead, trimmed):
+    # c.nops before a .p2align 4: the assembler pads 14 bytes; alignment needs fewer.
+    obj = asm_object("  .text\n  .globl f\nf:\n" + "  c.nop\n" * lead
+                     + "  .p2align 4\nl:\n  ret\n  .data\n  .quad l\n")
+    image = check_against_lld(tmp_path, obj, 0x10000, {})
+    text = next(s for s in image.segments if s.name == ".text")
+    assert len(text.data) == 2 * lead + 14 + 2 - trimmed
+    data = next(s for s in image.segments if s.name == ".data")
+    assert int.from_bytes(data.data, "little") == 0x10010  # l moved with the trimmed code
+    bad = bytearray(obj)
+    at = bad.index(bytes.fromhex("13000000"))
+    bad[at:at + 4] = bytes.fromhex("33000000")  # an add, not a nop
+    with pytest.raises(ElfError, match="R_RISCV_ALIGN.*not NOPs"):
+        link_relocatable(bytes(bad), 0x10000)
 
 
 def test_undefined_symbol_is_named():

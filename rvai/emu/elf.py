@@ -432,10 +432,6 @@ def _zero(lk, r):
     return 0
 
 
-def _addend(lk, r):
-    return r.addend
-
-
 def _fits_int_or_uint32(v):
     return -(1 << 31) <= v < (1 << 32)
 
@@ -602,8 +598,10 @@ class _Linker:
             return x - sum(min(max(x - (off + keep), 0), pad - keep) for off, pad, keep in cuts)
 
         out, prev = bytearray(), 0
-        for off, pad, keep in cuts:
-            out += buf[prev:off] + b"\x13\0\0\0" * (keep // 4) + b"\x01\0" * (keep % 4 // 2)
+        for off, pad, keep in cuts:  # like ld.lld, rewrite the NOPs only where trimmed
+            fill = buf[off:off + pad] if keep == pad else (
+                b"\x13\0\0\0" * (keep // 4) + b"\x01\0" * (keep % 4 // 2))
+            out += buf[prev:off] + fill
             prev = off + pad
         self.contents[sec.index] = out + buf[prev:]
         self.syms = [s._replace(value=moved(s.value), size=moved(s.value + s.size) - moved(s.value))
