@@ -5,7 +5,6 @@
 #include <sys/mman.h>
 #include "machine.h"
 
-static uint64_t page_down(uint64_t a) { return a & ~(PAGE_SIZE - 1); }
 static uint64_t page_up(uint64_t a) { return (a + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); }
 
 void mem_flush_tlb(rv_machine *m) {
