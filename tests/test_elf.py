@@ -153,7 +153,8 @@ LLVM_IR = r"""
 @bss = global [64 x i32] zeroinitializer
 @self_ptr = global ptr getelementptr (i8, ptr @table, i64 16)
 @fn_ptr = global ptr @leaf
-@cst = private unnamed_addr constant [5 x double] [double 1.5, double 2.5, double 3.5, double 4.5, double 5.5]
+@cst = private unnamed_addr constant [5 x double]
+    [double 1.5, double 2.5, double 3.5, double 4.5, double 5.5]
 
 define internal i64 @leaf(i64 %x) noinline {
   %y = mul i64 %x, 7
@@ -289,7 +290,8 @@ def test_llvmlite_relaxable_object_matches_lld(tmp_path):
                                    ("-fPIC",), ("-mno-relax", "-fcommon"),
                                    ("-fPIC", "-fcommon", "-ffunction-sections", "-fdata-sections")])
 def test_clang_object_matches_lld(tmp_path, flags):
-    src = C_SOURCE + ("int common_a; long common_b[3];\nlong use(void){return common_a+common_b[1];}"
+    src = C_SOURCE + ("int common_a; long common_b[3];\n"
+                      "long use(void) { return common_a + common_b[1]; }"
                       if "-fcommon" in flags else "")
     check_against_lld(tmp_path, c_object(flags, src), 0x40000, EXTERNALS)
 
@@ -365,12 +367,29 @@ def test_undefined_symbol_is_named():
         link_relocatable(c_object(("-fPIC",)), 0x10000, {"ext_counter": 0x6000})
 
 
-def test_branch_out_of_range():
-    # A raw beq: the assembler would rewrite "beq a0, a1, far" as bne+jal.
-    obj = asm_object("  .text\nf:\n  .reloc ., R_RISCV_BRANCH, far\n  .word 0x00b50063\n")
-    with pytest.raises(ElfError, match=r"R_RISCV_BRANCH.*out of range"):
-        link_relocatable(obj, 0x10000, {"far": 0x10000 + 4096})
-    link_relocatable(obj, 0x10000, {"far": 0x10000 + 4094})
+# Raw instructions under explicit relocations (the assembler would otherwise rewrite a
+# far "beq" as bne+jal) and the lowest and highest reachable displacement.
+RANGES = [("R_RISCV_BRANCH", ".word 0x00b50063", -(1 << 12), (1 << 12) - 2),
+          ("R_RISCV_JAL", ".word 0x0000006f", -(1 << 20), (1 << 20) - 2),
+          ("R_RISCV_RVC_BRANCH", ".half 0xc101", -(1 << 8), (1 << 8) - 2),
+          ("R_RISCV_RVC_JUMP", ".half 0xa001", -(1 << 11), (1 << 11) - 2),
+          ("R_RISCV_CALL_PLT", ".word 0x00000097, 0x000080e7", -(1 << 31) - 0x800,
+           (1 << 31) - 0x802)]
+
+
+@pytest.mark.parametrize("kind, insn, lowest, highest", RANGES)
+def test_pc_relative_range_matches_lld(tmp_path, kind, insn, lowest, highest):
+    obj = asm_object(f"  .text\nf:\n  .reloc ., {kind}, far\n  {insn}\n")
+    base = 1 << 32
+    for far, fits in [(highest, True), (highest + 2, False), (lowest, True), (lowest - 2, False)]:
+        externals = {"far": base + far}
+        if fits:
+            check_against_lld(tmp_path, obj, base, externals)
+        else:
+            with pytest.raises(ElfError, match=rf"{kind}.*out of range"):
+                link_relocatable(obj, base, externals)
+            with pytest.raises(subprocess.CalledProcessError):  # lld refuses it too
+                lld_link(tmp_path, obj, link_relocatable(obj, base, {"far": base}), externals)
 
 
 def test_hi20_out_of_range():
@@ -431,7 +450,8 @@ def section_table(obj: bytes):
 
 def test_truncated_at_every_section_boundary():
     obj = llvmlite_object("medium")
-    cuts = {0, 1, 16, 63, 64} | {o for _, off, size in section_table(obj) for o in (off, off + size)}
+    bounds = {o for _, off, size in section_table(obj) for o in (off, off + size)}
+    cuts = {0, 1, 16, 63, 64} | bounds
     for cut in sorted(c for c in cuts if c < len(obj)):
         with pytest.raises(ElfError):
             link_relocatable(obj[:cut], 0x10000, EXTERNALS)

@@ -58,14 +58,13 @@ class Image:
         at the same address the sized one wins, then the alphabetically first name.
         Returns None when no symbol covers ``addr`` (used for fault messages).
         """
-        best = None
-        for name, start in self.symbols.items():
+        best = None  # ((start, sized), name)
+        for name, start in sorted(self.symbols.items()):
             size = self.symbol_sizes.get(name, 0)
             if start <= addr and (size == 0 or addr < start + size):
-                key = (start, size != 0, [-ord(c) for c in name])
-                if best is None or key > best[0]:
-                    best = (key, name, start)
-        return None if best is None else (best[1], addr - best[2])
+                if best is None or (start, size != 0) > best[0]:
+                    best = ((start, size != 0), name)
+        return None if best is None else (best[1], addr - best[0][0])
 
 
 # --- ELF constants and raw structures -------------------------------------------------
@@ -74,12 +73,15 @@ ET_REL, ET_EXEC, ET_DYN = 1, 2, 3
 EM_RISCV = 243
 SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_NOBITS, SHT_REL = 2, 3, 4, 8, 9
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 0x1, 0x2, 0x4, 0x400
-SHN_UNDEF, SHN_LORESERVE, SHN_ABS, SHN_COMMON, SHN_XINDEX = 0, 0xFF00, 0xFFF1, 0xFFF2, 0xFFFF
-STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
+SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_XINDEX = 0, 0xFFF1, 0xFFF2, 0xFFFF
+STB_LOCAL, STB_WEAK = 0, 2
 STT_NOTYPE, STT_OBJECT, STT_FUNC = 0, 1, 2
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_PHDR, PT_TLS = 1, 2, 3, 6, 7
 PF_X, PF_W, PF_R = 1, 2, 4
 PAGE = 4096
+# Relocation kinds the linker treats specially (all kinds are in _KINDS below).
+R_GOT_HI20, R_PCREL_HI20, R_GOT32_PCREL, R_ALIGN = 20, 23, 41, 43
+R_SET_ULEB128, R_SUB_ULEB128 = 60, 61
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _SHDR = struct.Struct("<IIQQQQIIQQ")
@@ -377,7 +379,8 @@ def _nops(buf, off, v):
         if _load(buf, off, 2) == 0x0001:  # c.nop
             off += 2
         else:
-            _need(_load(buf, off, 4) == 0x00000013, f"R_RISCV_ALIGN padding at {off:#x} is not NOPs")
+            _need(_load(buf, off, 4) == 0x00000013,
+                  f"R_RISCV_ALIGN padding at {off:#x} is not NOPs")
             off += 4
     _need(off == end, f"R_RISCV_ALIGN padding overruns its {v} bytes")
 
@@ -416,14 +419,14 @@ def _pcrel_lo(lk, r):
 def _uleb_set(lk, r):
     # SET_ULEB128 writes S+A minus the paired SUB_ULEB128 at the same place.
     sub = lk.next_rel(r)
-    _need(sub is not None and sub.type == 61 and sub.offset == r.offset,
+    _need(sub is not None and sub.type == R_SUB_ULEB128 and sub.offset == r.offset,
           "R_RISCV_SET_ULEB128 is not followed by an R_RISCV_SUB_ULEB128 at the same offset")
     return _s_a(lk, r) - _s_a(lk, sub)
 
 
 def _uleb_sub(lk, r):
     prev = lk.prev_rel(r)
-    _need(prev is not None and prev.type == 60 and prev.offset == r.offset,
+    _need(prev is not None and prev.type == R_SET_ULEB128 and prev.offset == r.offset,
           "R_RISCV_SUB_ULEB128 is not preceded by an R_RISCV_SET_ULEB128 at the same offset")
     return 0
 
@@ -526,7 +529,8 @@ class _Linker:
             self._align_code(rels)
         self._layout(base)
         # PCREL_LO12 relocations find their hi20 by the address of its auipc.
-        self.hi20 = {self.place(r): r for rels in self.rels for r in rels if r.type in (20, 23)}
+        self.hi20 = {self.place(r): r for rels in self.rels for r in rels
+                     if r.type in (R_GOT_HI20, R_PCREL_HI20)}
 
     def _relocations(self, data: bytes) -> list[list[_Rel]]:
         """Parse the SHT_RELA sections that patch loaded sections (places filled in later)."""
@@ -570,7 +574,7 @@ class _Linker:
         section's symbols and relocations move with them (section alignment is at
         least the code alignment, so trimming does not depend on the base address).
         """
-        aligns = [r for r in rels if r.type == 43]
+        aligns = [r for r in rels if r.type == R_ALIGN]
         if not aligns:
             return
         sec = aligns[0].sec
@@ -616,7 +620,7 @@ class _Linker:
             raise ValueError(f"base {base:#x} must be a non-negative multiple of {PAGE:#x}")
         commons = [s for s in self.syms if s.shndx == SHN_COMMON]
         got_syms = list(dict.fromkeys(r.sym.index for rels in self.rels for r in rels
-                                      if r.type in (20, 41)))
+                                      if r.type in (R_GOT_HI20, R_GOT32_PCREL)))
         # GOT[0] is reserved (it would hold _DYNAMIC; 0 here), as in ld.lld's .got.
         self.got = {sym: 8 * (k + 1) for k, sym in enumerate(got_syms)}
         groups: dict[str, list] = {"rx": [], "r": [], "rw": [], "bss": []}
@@ -631,7 +635,8 @@ class _Linker:
             size, align = 0, 1
             for c in commons:
                 if c.value & (c.value - 1):
-                    raise ElfError(f"COMMON symbol {c.name!r}: alignment {c.value} is not a power of two")
+                    raise ElfError(f"COMMON symbol {c.name!r}: alignment {c.value} is not "
+                                   f"a power of two")
                 size, align = _align(size, c.value) + c.size, max(align, c.value)
             groups["bss"].append(("COMMON", size, align, "common"))
         self.addr: dict = {}  # section index, "got" or "common" -> guest address
