@@ -284,6 +284,11 @@ def _require(cond: bool, op: Op, msg: str) -> None:
         raise IRError(f"{op.opcode}: {msg}", op.loc)
 
 
+def _check_sew_lmul(op: Op) -> None:
+    _require(op.attrs.get("sew") in (8, 16, 32, 64) and op.attrs.get("lmul") in
+             (0.125, 0.25, 0.5, 1, 2, 4, 8), op, "bad sew/lmul")
+
+
 def _check_op(op: Op) -> None:
     t = [v.type for v in op.operands]
     r = op.result.type if op.result is not None else None
@@ -366,10 +371,12 @@ def _check_op(op: Op) -> None:
                  f"cannot assign {t[1]} to a variable of {t[0].inner if isinstance(t[0], VarType) else t[0]}")
     elif c == "for":
         _require(all(_i64(x) for x in t) and len(t) == 3, op, "for(start, stop, step) over i64")
+    elif c == "vsetvl":
+        _require(len(t) == 1 and _i64(t[0]) and _i64(r), op, "vsetvl(avl: i64) -> i64")
+        _check_sew_lmul(op)
     elif c == "vloop":
         _require(len(t) == 1 and _i64(t[0]), op, "vloop(n: i64)")
-        _require(op.attrs.get("sew") in (8, 16, 32, 64) and op.attrs.get("lmul") in
-                 (0.125, 0.25, 0.5, 1, 2, 4, 8), op, "bad sew/lmul")
+        _check_sew_lmul(op)
     else:
         raise IRError(f"unknown opcode {c!r}", op.loc)
 

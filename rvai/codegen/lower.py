@@ -304,14 +304,21 @@ class Lowering:
         start, stop, step = (self.v(x) for x in op.operands)
         return self._loop(op, start, stop, lambda idx: step)
 
+    def vsetvli(self, avl: str, sew: int, lmul) -> str:
+        """Emit ``vsetvli`` for ``avl`` elements of ``sew`` bits at ``lmul``; return vl."""
+        return self.call("i64", "llvm.riscv.vsetvli.i64",
+                         [f"i64 {avl}", f"i64 {_SEW_CODE[sew]}", f"i64 {_LMUL_CODE[lmul]}"])
+
+    def op_vsetvl(self, op: ir.Op) -> str:
+        return self.vsetvli(self.v(op.operands[0]), op.attrs["sew"], op.attrs["lmul"])
+
     def op_vloop(self, op: ir.Op) -> str:
         n = self.v(op.operands[0])
 
         def vsetvl(idx: str) -> str:
             rem = self.tmp()
             self.emit(f"{rem} = sub i64 {n}, {idx}")
-            vl = self.call("i64", "llvm.riscv.vsetvli.i64",
-                           [f"i64 {rem}", f"i64 {_SEW_CODE[op.attrs['sew']]}", f"i64 {_LMUL_CODE[op.attrs['lmul']]}"])
+            vl = self.vsetvli(rem, op.attrs["sew"], op.attrs["lmul"])
             self.vals[op.body.args[0].id] = vl
             return vl
         return self._loop(op, "0", n, vsetvl)

@@ -1,0 +1,708 @@
+"""The tracer and the values a kernel body computes with.
+
+A kernel function runs once, at compile time, on proxy objects: :class:`Scalar`,
+:class:`Vector`, :class:`Mask`, :class:`Tensor` and :class:`Var`. Every operation on a
+proxy appends an op to the rvai IR being built, tagged with the author's source line.
+Python control flow runs at trace time (and so unrolls); runtime loops are
+:func:`range` and the strip-mined :func:`vloop`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from typing import Any, Iterator
+
+from rvai import ir
+
+__all__ = ["KernelError", "Scalar", "Vector", "Mask", "Tensor", "Var", "range", "vloop", "vector",
+           "var", "const", "full", "zeros", "arange", "where", "fma", "minimum", "maximum", "sqrt",
+           "abs", "cast"]
+
+_LANG_DIR = os.path.dirname(os.path.abspath(__file__))
+_state = threading.local()
+_builtin_range = range
+
+
+class KernelError(Exception):
+    """A mistake in a kernel, reported at the author's source line (``filename``, ``lineno``)."""
+
+    def __init__(self, message: str, loc: ir.Loc | None = None):
+        self.filename, self.lineno = loc if loc else (None, None)
+        self.message = message
+        super().__init__(f"{loc[0]}:{loc[1]}: {message}" if loc else message)
+
+
+def user_loc() -> ir.Loc | None:
+    """(file, line) of the innermost caller outside ``rvai.lang``."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(_LANG_DIR + os.sep):
+            return (frame.f_code.co_filename, frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+def fail(message: str) -> KernelError:
+    """A :class:`KernelError` at the author's current line (to ``raise``)."""
+    return KernelError(message, user_loc())
+
+
+class Tracer:
+    """The state of one trace: the block stack and the active vector contexts."""
+
+    def __init__(self) -> None:
+        self.blocks: list[ir.Block] = [ir.Block()]
+        self.vctx: list[tuple[int, ir.Value]] = []   # (elements per vscale, vl)
+        self.pending: KernelError | None = None
+
+    def emit(self, opcode: str, operands: list[ir.Value], type: Any = None, attrs: dict | None = None,
+             body: ir.Block | None = None) -> ir.Value | None:
+        """Append an op to the innermost open block; return its result value."""
+        if self.pending is not None:
+            raise self.pending
+        result = ir.Value(type) if type is not None else None
+        op = ir.Op(opcode, list(operands), dict(attrs or {}), result, body, user_loc())
+        try:
+            ir._check_op(op)
+        except ir.IRError as exc:
+            raise KernelError(str(exc), op.loc) from None
+        self.blocks[-1].ops.append(op)
+        return result
+
+
+def tracer() -> Tracer:
+    """The active tracer; a :class:`KernelError` outside of a trace."""
+    tr = getattr(_state, "tracer", None)
+    if tr is None:
+        raise fail("rvai.lang operations can only be used inside a kernel being traced")
+    return tr
+
+
+@contextlib.contextmanager
+def tracing() -> Iterator[Tracer]:
+    """Make a fresh :class:`Tracer` active for the duration of the block."""
+    prev = getattr(_state, "tracer", None)
+    _state.tracer = Tracer()
+    try:
+        yield _state.tracer
+    finally:
+        _state.tracer = prev
+
+
+# ---------------------------------------------------------------------- conversions
+
+def const(value: Any, dtype: ir.DType) -> "Scalar":
+    """A compile-time constant scalar of ``dtype``."""
+    if isinstance(value, bool) and dtype.kind != "b":
+        value = int(value)
+    if dtype.is_int and not float(value).is_integer():
+        raise fail(f"constant {value!r} is not an integer but is used as {dtype}")
+    v = int(value) if dtype.is_int or dtype.kind == "b" else float(value)
+    return Scalar(tracer().emit("const", [], ir.ScalarType(dtype), {"value": v}))
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) or isinstance(x, bool)
+
+
+def to_value(x: Any, dtype: ir.DType | None = None) -> "Scalar | Vector | Mask":
+    """``x`` as a proxy: Python numbers become constants of ``dtype`` (i64/f32 by default)."""
+    if isinstance(x, Var):
+        x = x.value
+    if isinstance(x, (Scalar, Vector, Mask)):
+        return x
+    if _is_num(x):
+        if dtype is None:
+            dtype = ir.f32 if isinstance(x, float) else ir.i64
+        return const(x, dtype)
+    if hasattr(x, "dtype") and hasattr(x, "item") and getattr(x, "shape", None) == ():
+        return to_value(x.item(), dtype)
+    raise fail(f"a kernel cannot compute with a {type(x).__name__} value ({x!r})")
+
+
+def index(x: Any) -> ir.Value:
+    """``x`` as an i64 IR value (Python ints or integer scalars, widened)."""
+    s = to_value(x, ir.i64)
+    if not isinstance(s, Scalar) or not s.dtype.is_int:
+        raise fail(f"an index must be an integer scalar, not {s._desc()}")
+    return s.to(ir.i64).value
+
+
+def _unify(a: Any, b: Any) -> tuple[Any, Any]:
+    """Proxies for ``a`` and ``b`` with Python numbers taking the other side's dtype."""
+    if isinstance(a, Var):
+        a = a.value
+    if isinstance(b, Var):
+        b = b.value
+    da = a.dtype if isinstance(a, (Scalar, Vector)) else None
+    db = b.dtype if isinstance(b, (Scalar, Vector)) else None
+    a, b = to_value(a, db), to_value(b, da)
+    if isinstance(a, Mask) or isinstance(b, Mask):
+        raise fail("masks combine with &, | and ^ only; use rvai.lang.where to select values")
+    if a.dtype != b.dtype:
+        raise fail(f"operands differ in dtype: {a.dtype} and {b.dtype}; convert one with .to(dtype)")
+    return a, b
+
+
+def _active_vl(n: int) -> ir.Value:
+    tr = tracer()
+    if not tr.vctx:
+        raise fail("vector operations need an active vector length: use them inside rvai.lang.vloop "
+                   "or rvai.lang.vector")
+    elems, vl = tr.vctx[-1]
+    if n != elems:
+        raise fail("this vector belongs to a vector context with another SEW/LMUL ratio than the "
+                   "innermost vloop")
+    return vl
+
+
+def vtype(dtype: ir.DType) -> ir.VectorType:
+    """The vector type of ``dtype`` elements in the innermost vector context."""
+    tr = tracer()
+    if not tr.vctx:
+        raise fail("vector values need an active vector length: use rvai.lang.vloop or rvai.lang.vector")
+    t = ir.VectorType(dtype, tr.vctx[-1][0])
+    lmul = ir.lmul_of(t)
+    if lmul > 8 or lmul < 0.125:
+        raise fail(f"{dtype} vectors would need LMUL {lmul:g} in this vloop (allowed 1/8..8): "
+                   "use a smaller lmul or sew")
+    return t
+
+
+def _binary(kind: str, a: Any, b: Any) -> "Scalar | Vector":
+    a, b = _unify(a, b)
+    dt = a.dtype
+    if dt.is_float and kind not in ir.FLOAT_BIN_OPS:
+        raise fail(f"operator {kind!r} is not defined on {dt} values")
+    if isinstance(a, Vector) or isinstance(b, Vector):
+        vt = a.type if isinstance(a, Vector) else b.type
+        return Vector(tracer().emit("vbin", [a.value, b.value, _active_vl(vt.n)], vt, {"op": kind}))
+    return Scalar(tracer().emit("bin", [a.value, b.value], a.type, {"op": kind}))
+
+
+def _compare(pred: str, a: Any, b: Any) -> "Scalar | Mask":
+    a, b = _unify(a, b)
+    if isinstance(a, Vector) or isinstance(b, Vector):
+        vt = a.type if isinstance(a, Vector) else b.type
+        return Mask(tracer().emit("vcmp", [a.value, b.value, _active_vl(vt.n)], ir.MaskType(vt.n), {"pred": pred}))
+    return Scalar(tracer().emit("cmp", [a.value, b.value], ir.ScalarType(ir.bool_), {"pred": pred}))
+
+
+class _Arith:
+    """Operators shared by scalars and vectors."""
+
+    value: ir.Value
+
+    @property
+    def type(self):
+        """The IR type of this value."""
+        return self.value.type
+
+    @property
+    def dtype(self) -> ir.DType:
+        """The element type."""
+        return self.value.type.dtype
+
+    def _desc(self) -> str:
+        return f"{type(self).__name__.lower()} of {self.dtype}"
+
+    def __add__(self, o): return _binary("add", self, o)
+    def __radd__(self, o): return _binary("add", o, self)
+    def __sub__(self, o): return _binary("sub", self, o)
+    def __rsub__(self, o): return _binary("sub", o, self)
+    def __mul__(self, o): return _binary("mul", self, o)
+    def __rmul__(self, o): return _binary("mul", o, self)
+
+    def __truediv__(self, o):
+        if self.dtype.is_int:
+            raise fail("use // for integer division")
+        return _binary("div", self, o)
+
+    def __rtruediv__(self, o):
+        if self.dtype.is_int:
+            raise fail("use // for integer division")
+        return _binary("div", o, self)
+
+    def __floordiv__(self, o):
+        if self.dtype.is_float:
+            raise fail("// is integer division; use / for floats")
+        return _binary("div", self, o)
+
+    def __rfloordiv__(self, o):
+        if self.dtype.is_float:
+            raise fail("// is integer division; use / for floats")
+        return _binary("div", o, self)
+
+    def __mod__(self, o): return _binary("rem", self, o)
+    def __rmod__(self, o): return _binary("rem", o, self)
+    def __and__(self, o): return _binary("and", self, o)
+    def __rand__(self, o): return _binary("and", o, self)
+    def __or__(self, o): return _binary("or", self, o)
+    def __ror__(self, o): return _binary("or", o, self)
+    def __xor__(self, o): return _binary("xor", self, o)
+    def __rxor__(self, o): return _binary("xor", o, self)
+    def __lshift__(self, o): return _binary("shl", self, o)
+    def __rshift__(self, o): return _binary("shr", self, o)
+    def __lt__(self, o): return _compare("lt", self, o)
+    def __le__(self, o): return _compare("le", self, o)
+    def __gt__(self, o): return _compare("gt", self, o)
+    def __ge__(self, o): return _compare("ge", self, o)
+    def __eq__(self, o): return _compare("eq", self, o)  # type: ignore[override]
+    def __ne__(self, o): return _compare("ne", self, o)  # type: ignore[override]
+    __hash__ = None  # type: ignore[assignment]
+
+    def __neg__(self): return _unary("neg", self)
+    def __pos__(self): return self
+    def __abs__(self): return _unary("abs", self) if self.dtype.is_float else maximum(self, -self)
+
+    def __pow__(self, o):
+        raise fail("** is not supported on kernel values; multiply explicitly or use rvai.lang.exp")
+
+    def __matmul__(self, o):
+        raise fail("@ is not supported on kernel values; write the loops (see rvai.kernels.matmul)")
+
+    def __bool__(self):
+        raise fail("a runtime value has no truth value at trace time: Python if/while/and/or cannot "
+                   "branch on it; use rvai.lang.where, or loop bounds computed with minimum/maximum")
+
+    def __index__(self):
+        raise fail("a runtime value cannot be used where Python needs an int (e.g. Python range()); "
+                   "use rvai.lang.range for runtime loops")
+
+    __int__ = __float__ = __index__
+
+    def __iter__(self):
+        raise fail(f"a {self._desc()} cannot be iterated")
+
+    def to(self, dtype: ir.DType):
+        """Convert to ``dtype`` (float<->float, int<->int widening or narrowing, int<->float).
+
+        Float to int truncates toward zero; float narrowing rounds to nearest even.
+        """
+        return cast(self, dtype)
+
+    def bitcast(self, dtype: ir.DType):
+        """Reinterpret the bits as ``dtype`` (same width)."""
+        if dtype.bits != self.dtype.bits:
+            raise fail(f"bitcast from {self.dtype} to {dtype} changes the width")
+        if isinstance(self, Vector):
+            return Vector(tracer().emit("vbitcast", [self.value], vtype(dtype)))
+        return Scalar(tracer().emit("bitcast", [self.value], ir.ScalarType(dtype)))
+
+
+def _unary(kind: str, x: Any):
+    x = to_value(x, ir.f32)
+    if isinstance(x, Vector):
+        return Vector(tracer().emit("vun", [x.value, _active_vl(x.type.n)], x.type, {"op": kind}))
+    return Scalar(tracer().emit("un", [x.value], x.type, {"op": kind}))
+
+
+class Scalar(_Arith):
+    """A runtime scalar (integer, float or bool) in a kernel."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: ir.Value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<Scalar {self.dtype}>"
+
+
+class Vector(_Arith):
+    """A register-group vector of the active vector length; elements past ``vl`` are undefined."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: ir.Value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<Vector {self.type}>"
+
+    def _reduce(self, kind: str) -> Scalar:
+        return Scalar(tracer().emit("vreduce", [self.value, _active_vl(self.type.n)], ir.ScalarType(self.dtype),
+                                    {"op": kind}))
+
+    def sum(self) -> Scalar:
+        """Sum of the first ``vl`` elements (unordered; 0 when vl is 0)."""
+        return self._reduce("sum")
+
+    def max(self) -> Scalar:
+        """Maximum of the first ``vl`` elements (-inf or the type's minimum when vl is 0)."""
+        return self._reduce("max")
+
+    def min(self) -> Scalar:
+        """Minimum of the first ``vl`` elements (+inf or the type's maximum when vl is 0)."""
+        return self._reduce("min")
+
+
+class Mask:
+    """A vector of booleans from a vector comparison; combine with ``&``, ``|``, ``^``, ``~``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: ir.Value):
+        self.value = value
+
+    def _logic(self, kind: str, other: Any) -> "Mask":
+        if not isinstance(other, Mask) or other.value.type != self.value.type:
+            raise fail(f"{kind} of a mask needs another mask of the same length")
+        return Mask(tracer().emit("mlogic", [self.value, other.value], self.value.type, {"op": kind}))
+
+    def __and__(self, o): return self._logic("and", o)
+    def __or__(self, o): return self._logic("or", o)
+    def __xor__(self, o): return self._logic("xor", o)
+
+    def __invert__(self) -> "Mask":
+        return Mask(tracer().emit("mnot", [self.value], self.value.type))
+
+    def __bool__(self):
+        raise fail("a mask has no truth value at trace time; use rvai.lang.where")
+
+
+class Var:
+    """A mutable kernel variable: the way to carry values across runtime loop iterations.
+
+    Read it with ``.value`` (or use it directly in expressions); write it with
+    ``.value = x`` or the augmented assignments ``+=``, ``-=``, ``*=``, ``/=``.
+    """
+
+    __slots__ = ("ref",)
+
+    def __init__(self, init: Any, dtype: ir.DType | None = None):
+        init = to_value(init, dtype)
+        if dtype is not None and init.dtype != dtype:
+            init = init.to(dtype)
+        self.ref = tracer().emit("var", [init.value], ir.VarType(init.value.type))
+
+    @property
+    def value(self):
+        """The current value."""
+        inner = self.ref.type.inner
+        v = tracer().emit("get", [self.ref], inner)
+        if isinstance(inner, ir.VectorType):
+            _active_vl(inner.n)
+            return Vector(v)
+        return Mask(v) if isinstance(inner, ir.MaskType) else Scalar(v)
+
+    @value.setter
+    def value(self, new: Any) -> None:
+        inner = self.ref.type.inner
+        new = to_value(new, inner.dtype if hasattr(inner, "dtype") else None)
+        if new.value.type != inner:
+            raise fail(f"cannot assign a {new.value.type} value to a variable of {inner}")
+        tracer().emit("set", [self.ref, new.value])
+
+    def __iadd__(self, o): self.value = self.value + o; return self
+    def __isub__(self, o): self.value = self.value - o; return self
+    def __imul__(self, o): self.value = self.value * o; return self
+    def __itruediv__(self, o): self.value = self.value / o; return self
+
+    def _fwd(name):  # noqa: N805 - builds forwarding operators
+        def op(self, *args):
+            return getattr(self.value, name)(*args)
+        op.__name__ = name
+        op.__doc__ = f"``{name}`` of the current value."
+        return op
+
+    for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+                  "__rtruediv__", "__floordiv__", "__mod__", "__neg__", "__lt__", "__le__", "__gt__",
+                  "__ge__", "__eq__", "__ne__", "__bool__", "__index__", "to", "sum", "max", "min", "bitcast",
+                  "__and__", "__or__", "__xor__", "__lshift__", "__rshift__"):
+        locals()[_name] = _fwd(_name)
+    del _name, _fwd
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def dtype(self) -> ir.DType:
+        """The element type of the value held."""
+        return self.ref.type.inner.dtype
+
+
+def var(init: Any, dtype: ir.DType | None = None) -> Var:
+    """A new :class:`Var` holding ``init`` (converted to ``dtype`` if given)."""
+    return Var(init, dtype)
+
+
+# ---------------------------------------------------------------------- tensors
+
+class Tensor:
+    """A tensor parameter: a pointer, a runtime shape and runtime strides (in elements).
+
+    The last axis is always unit-stride; ``t[i, j]`` loads a scalar, ``t[i, j] = x`` stores
+    one, and :meth:`vload` / :meth:`vstore` move vectors of the active length.
+    """
+
+    def __init__(self, ptr: ir.Value, shape: tuple, strides: tuple):
+        self.ptr, self.shape, self.strides = ptr, shape, strides
+
+    @property
+    def dtype(self) -> ir.DType:
+        """The element type."""
+        return self.ptr.type.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return len(self.shape)
+
+    def offset(self, idx: tuple) -> ir.Value:
+        """Element offset of the position ``idx`` (one index per axis)."""
+        if len(idx) != self.ndim:
+            raise fail(f"a {self.ndim}-d tensor needs {self.ndim} indices, got {len(idx)}")
+        total = None
+        for i, s in zip(idx, self.strides):
+            if isinstance(i, slice):
+                raise fail("tensor slicing is not supported; index element by element or use vload")
+            term = Scalar(index(i)) if isinstance(s, int) else Scalar(index(i)) * s
+            total = term if total is None else total + term
+        return total.value
+
+    def __getitem__(self, idx) -> Scalar:
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        return Scalar(tracer().emit("load", [self.ptr, self.offset(idx)], ir.ScalarType(self.dtype)))
+
+    def __setitem__(self, idx, value) -> None:
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        value = to_value(value, self.dtype)
+        if not isinstance(value, Scalar):
+            raise fail("t[...] = x stores one scalar; use t.vstore(vector, ...) for vectors")
+        if value.dtype != self.dtype:
+            raise fail(f"cannot store a {value.dtype} value into a {self.dtype} tensor; convert with .to()")
+        tracer().emit("store", [self.ptr, self.offset(idx), value.value])
+
+    def _access(self, idx: tuple, axis: int, offsets: Any, mask: Any) -> tuple[list[ir.Value], dict, ir.VectorType]:
+        vt = vtype(self.dtype)
+        vl = _active_vl(vt.n)
+        operands = [self.ptr, self.offset(idx), vl]
+        attrs: dict = {"kind": "unit"}
+        if offsets is not None:
+            if not isinstance(offsets, Vector) or not offsets.dtype.is_int:
+                raise fail("offsets must be an integer vector (element offsets)")
+            attrs["kind"] = "indexed"
+            operands.append(offsets.value if offsets.dtype.bits in (32, 64) else offsets.to(ir.i32).value)
+        elif axis % self.ndim != self.ndim - 1:
+            attrs["kind"] = "strided"
+            operands.append(index(self.strides[axis % self.ndim]))
+        if mask is not None:
+            if not isinstance(mask, Mask) or mask.value.type != ir.MaskType(vt.n):
+                raise fail("mask must be a Mask from a comparison in this vloop")
+            attrs["masked"] = True
+            operands.append(mask.value)
+        return operands, attrs, vt
+
+    def vload(self, *idx, axis: int = -1, mask: Mask | None = None, other: Any = 0) -> Vector:
+        """Load ``vl`` elements starting at ``idx`` along ``axis`` (strided if not the last).
+
+        With ``mask``, lanes where the mask is false are not read and hold ``other``.
+        """
+        operands, attrs, vt = self._access(idx, axis, None, mask)
+        out = Vector(tracer().emit("vload", operands, vt, attrs))
+        return where(mask, out, other) if mask is not None else out
+
+    def vstore(self, value: Vector, *idx, axis: int = -1, mask: Mask | None = None) -> None:
+        """Store the first ``vl`` elements of ``value`` at ``idx`` along ``axis``; only lanes in ``mask``."""
+        self._store(value, idx, axis, None, mask)
+
+    def gather(self, offsets: Vector, *idx, mask: Mask | None = None, other: Any = 0) -> Vector:
+        """Load elements at ``idx`` plus each of the element ``offsets`` (indexed load)."""
+        operands, attrs, vt = self._access(idx, -1, offsets, mask)
+        out = Vector(tracer().emit("vload", operands, vt, attrs))
+        return where(mask, out, other) if mask is not None else out
+
+    def scatter(self, value: Vector, offsets: Vector, *idx, mask: Mask | None = None) -> None:
+        """Store ``value`` at ``idx`` plus each of the element ``offsets`` (indexed store)."""
+        self._store(value, idx, -1, offsets, mask)
+
+    def _store(self, value: Any, idx: tuple, axis: int, offsets: Any, mask: Any) -> None:
+        if isinstance(value, Var):
+            value = value.value
+        if not isinstance(value, Vector):
+            raise fail("vstore needs a vector; broadcast scalars with rvai.lang.full")
+        if value.dtype != self.dtype:
+            raise fail(f"cannot store {value.dtype} vectors into a {self.dtype} tensor; convert with .to()")
+        operands, attrs, _ = self._access(idx, axis, offsets, mask)
+        tracer().emit("vstore", [value.value] + operands, None, attrs)
+
+
+# ---------------------------------------------------------------------- loops
+
+def _region(opcode: str, operands: list[ir.Value], arg_types: list, attrs: dict | None = None):
+    tr = tracer()
+    body = ir.Block([ir.Value(t) for t in arg_types])
+    tr.emit(opcode, operands, None, attrs, body)
+    tr.blocks.append(body)
+    return tr, body
+
+
+def _close(tr: Tracer, body: ir.Block, normal: bool, what: str) -> None:
+    if tr.blocks and tr.blocks[-1] is body:
+        tr.blocks.pop()
+    if not normal and tr.pending is None:
+        tr.pending = KernelError(f"a {what} body was left early (break, return or an exception): "
+                                 "runtime loops always run to completion", body.ops[0].loc if body.ops else None)
+
+
+def range(start: Any, stop: Any = None, step: Any = 1) -> Iterator[Scalar]:  # noqa: A001
+    """A runtime loop ``for i in rvai.lang.range(start, stop, step)`` (step > 0), index i64.
+
+    The body is traced once. Use Python's own ``range`` to unroll at trace time.
+    """
+    if stop is None:
+        start, stop = 0, start
+    if isinstance(step, int) and step <= 0:
+        raise fail("rvai.lang.range needs a positive step")
+    operands = [index(start), index(stop), index(step)]
+    tr, body = _region("for", operands, [ir.ScalarType(ir.i64)])
+    normal = False
+    try:
+        yield Scalar(body.args[0])
+        normal = True
+    finally:
+        _close(tr, body, normal, "rvai.lang.range")
+
+
+_SEWS = (8, 16, 32, 64)
+_LMULS = (0.125, 0.25, 0.5, 1, 2, 4, 8)
+
+
+def _check_sew_lmul(sew: Any, lmul: Any) -> int:
+    if sew not in _SEWS:
+        raise fail(f"sew must be one of {_SEWS}, got {sew!r}")
+    if lmul not in _LMULS:
+        raise fail(f"lmul must be one of 1/8, 1/4, 1/2, 1, 2, 4, 8, got {lmul!r}")
+    n = 64 * lmul / sew
+    if n < 1:
+        raise fail(f"sew={sew} with lmul={lmul} is not a legal RVV configuration for ELEN 64")
+    return int(n)
+
+
+def vloop(n: Any, sew: int = 32, lmul: Any = 1) -> Iterator[tuple[Scalar, Scalar]]:
+    """A strip-mined loop over ``n`` elements: ``for vl, i in vloop(n, sew=32, lmul=4)``.
+
+    Each trip sets ``vl = vsetvl(n - i)`` for elements of ``sew`` bits grouped by ``lmul``
+    and covers elements ``i .. i+vl-1``. Vectors of other element widths in the body keep
+    the same element count (an f16 load in an e32/m4 loop occupies m2).
+    """
+    elems = _check_sew_lmul(sew, lmul)
+    tr, body = _region("vloop", [index(n)], [ir.ScalarType(ir.i64)] * 2, {"sew": sew, "lmul": lmul})
+    tr.vctx.append((elems, body.args[0]))
+    normal = False
+    try:
+        yield Scalar(body.args[0]), Scalar(body.args[1])
+        normal = True
+    finally:
+        tr.vctx.pop()
+        _close(tr, body, normal, "rvai.lang.vloop")
+
+
+@contextlib.contextmanager
+def vector(avl: Any, sew: int = 32, lmul: Any = 1) -> Iterator[Scalar]:
+    """``with vector(avl, sew, lmul) as vl:`` sets ``vl = vsetvl(avl)`` for the block (no loop)."""
+    elems = _check_sew_lmul(sew, lmul)
+    tr = tracer()
+    vl = tr.emit("vsetvl", [index(avl)], ir.ScalarType(ir.i64), {"sew": sew, "lmul": lmul})
+    tr.vctx.append((elems, vl))
+    try:
+        yield Scalar(vl)
+    finally:
+        tr.vctx.pop()
+
+
+# ---------------------------------------------------------------------- functions
+
+def full(value: Any, dtype: ir.DType | None = None) -> Vector:
+    """A vector with every element ``value`` (a scalar or number; f32 by default)."""
+    s = to_value(value, dtype or ir.f32)
+    if dtype is not None and s.dtype != dtype:
+        s = s.to(dtype)
+    if not isinstance(s, Scalar):
+        raise fail("full() takes a scalar")
+    vt = vtype(s.dtype)
+    return Vector(tracer().emit("vsplat", [s.value, _active_vl(vt.n)], vt))
+
+
+def zeros(dtype: ir.DType = ir.f32) -> Vector:
+    """A vector of zeros."""
+    return full(0, dtype)
+
+
+def arange(dtype: ir.DType = ir.i32) -> Vector:
+    """The vector ``0, 1, 2, ...`` (``vid``) of an integer ``dtype``."""
+    if not dtype.is_int:
+        raise fail("arange gives integers; convert with .to(f32)")
+    vt = vtype(dtype)
+    return Vector(tracer().emit("vid", [_active_vl(vt.n)], vt))
+
+
+def where(cond: Any, a: Any, b: Any):
+    """Elementwise ``a if cond else b``: ``cond`` a Mask (vectors) or a bool scalar."""
+    if isinstance(cond, Var):
+        cond = cond.value
+    if isinstance(cond, Mask):
+        n = cond.value.type.n
+        a, b = _unify(a, b)
+        vt = (a if isinstance(a, Vector) else b).type if isinstance(a, Vector) or isinstance(b, Vector) \
+            else vtype(a.dtype)
+        if vt.n != n:
+            raise fail("where(): mask and values differ in length")
+        a, b = (x if isinstance(x, Vector) else full(x, x.dtype) for x in (a, b))
+        return Vector(tracer().emit("vselect", [cond.value, a.value, b.value, _active_vl(n)], vt))
+    if isinstance(cond, Scalar) and cond.dtype == ir.bool_:
+        a, b = _unify(a, b)
+        if isinstance(a, Vector) or isinstance(b, Vector):
+            raise fail("where() with a scalar condition takes scalar values")
+        return Scalar(tracer().emit("select", [cond.value, a.value, b.value], a.type))
+    raise fail("where() needs a Mask or a bool scalar condition (from a comparison)")
+
+
+def fma(a: Any, b: Any, c: Any):
+    """``a * b + c`` with one rounding (``vfmacc``); ``a`` may be a scalar and ``b`` a vector."""
+    a, b = _unify(a, b)
+    b, c = _unify(b, c)
+    if not a.dtype.is_float:
+        raise fail("fma() is for floats")
+    if isinstance(b, Vector) or isinstance(c, Vector) or isinstance(a, Vector):
+        if isinstance(b, Scalar):
+            a, b = b, a
+        vt = next(x.type for x in (a, b, c) if isinstance(x, Vector))
+        b, c = (x if isinstance(x, Vector) else full(x, x.dtype) for x in (b, c))
+        return Vector(tracer().emit("vfma", [a.value, b.value, c.value, _active_vl(vt.n)], vt))
+    return Scalar(tracer().emit("fma", [a.value, b.value, c.value], a.type))
+
+
+def minimum(a: Any, b: Any):
+    """Elementwise minimum (``vfmin``/``vmin``; for floats, NaN loses to a number)."""
+    return _binary("min", a, b)
+
+
+def maximum(a: Any, b: Any):
+    """Elementwise maximum (``vfmax``/``vmax``; for floats, NaN loses to a number)."""
+    return _binary("max", a, b)
+
+
+def sqrt(x: Any):
+    """Correctly rounded square root (``vfsqrt`` / ``fsqrt``)."""
+    return _unary("sqrt", x)
+
+
+def abs(x: Any):  # noqa: A001
+    """Absolute value."""
+    return to_value(x, ir.f32).__abs__()
+
+
+def cast(x: Any, dtype: ir.DType):
+    """``x`` converted to ``dtype`` (see :meth:`Scalar.to`)."""
+    x = to_value(x, dtype)
+    if x.dtype == dtype:
+        return x
+    if dtype.kind == "b" or x.dtype.kind == "b":
+        raise fail("bool values convert with where(cond, 1, 0)")
+    if isinstance(x, Vector):
+        vt = vtype(dtype)
+        return Vector(tracer().emit("vcast", [x.value, _active_vl(vt.n)], vt))
+    return Scalar(tracer().emit("cast", [x.value], ir.ScalarType(dtype)))

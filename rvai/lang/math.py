@@ -1,0 +1,82 @@
+"""Transcendental functions built from polynomials and bit manipulation (no libm).
+
+Each works on f32 scalars and f32 vectors alike, because it is written with the same
+operators both support. Accuracy against float64 references is tested in
+tests/test_lang_math.py: ``exp`` within 2 ulp on [-86.6, 88.7] (0 below -86.6, +inf above
+ln(FLT_MAX)); ``rsqrt`` within 2 ulp on positive normal inputs; ``tanh`` within
+2 ulp where |tanh| >= 2^-10 and within 2^-24 absolute elsewhere. NaN inputs give
+unspecified results.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rvai import ir
+from rvai.lang import core
+
+__all__ = ["exp", "rsqrt", "tanh"]
+
+_LOG2E = 1.4426950408889634
+_MAGIC = 12582912.0           # 1.5 * 2**23: adding it rounds to an integer in the low mantissa bits
+_MAGIC_BITS = 0x4B400000      # bits of _MAGIC
+_LN2_HI = 0.693359375         # Cody-Waite split of ln 2
+_LN2_LO = -2.12194440e-4
+_EXP_Q = (0.49999988079071045, 0.166665181517601, 0.04166953265666962,
+          0.008368921466171741, 0.00137514085508883)
+_EXP_LO = -86.6               # below: result flushed to 0 (true value < 2.4e-38)
+_EXP_HI = 88.72283935546875   # ln(FLT_MAX) rounded to f32: above it, +inf
+_TANH_Q = (-0.33333319425582886, 0.13332699239253998, -0.05386502295732498,
+           0.02112698368728161, -0.006356091238558292)
+_TANH_SPLIT = 0.55
+
+
+def _f32(x: Any, what: str):
+    x = core.to_value(x, ir.f32)
+    if x.dtype != ir.f32:
+        raise core.fail(f"{what}() takes f32 values, not {x.dtype}; convert with .to(f32)")
+    return x
+
+
+def _horner(x, coeffs):
+    acc = x * coeffs[-1] + coeffs[-2]
+    for c in reversed(coeffs[:-2]):
+        acc = acc * x + c
+    return acc
+
+
+def exp(x: Any):
+    """e**x for f32 scalars or vectors (Cody-Waite reduction and a degree-6 polynomial)."""
+    x = _f32(x, "exp")
+    xc = core.minimum(core.maximum(x, _EXP_LO), _EXP_HI)
+    t = xc * _LOG2E + _MAGIC
+    n = t - _MAGIC
+    r = core.fma(n, -_LN2_HI, xc)
+    r = core.fma(n, -_LN2_LO, r)
+    p = (r * r) * _horner(r, _EXP_Q) + r + 1.0
+    k = t.bitcast(ir.i32) - _MAGIC_BITS                 # n as an integer
+    half_scale = ((k + 126) << 23).bitcast(ir.f32)      # 2**(n-1): stays finite for n = 128
+    y = (p * 2.0) * half_scale
+    y = core.where(x < _EXP_LO, 0.0, y)
+    return core.where(x > _EXP_HI, float("inf"), y)
+
+
+def rsqrt(x: Any):
+    """1/sqrt(x) for f32: on vectors ``vfrsqrt7`` plus two Newton steps; on scalars fsqrt and fdiv."""
+    x = _f32(x, "rsqrt")
+    if isinstance(x, core.Scalar):
+        return 1.0 / core.sqrt(x)
+    y = core.Vector(core.tracer().emit("vun", [x.value, core._active_vl(x.type.n)], x.type, {"op": "rsqrt7"}))
+    for _ in range(2):
+        y = y * (1.5 - (0.5 * x * y) * y)
+    return y
+
+
+def tanh(x: Any):
+    """tanh(x) for f32: an odd polynomial near 0, ``1 - 2/(exp(2|x|)+1)`` beyond."""
+    x = _f32(x, "tanh")
+    a = core.abs(x)
+    z = a * a
+    small = a + (a * z) * _horner(z, _TANH_Q)
+    big = 1.0 - 2.0 / (exp(a * 2.0) + 1.0)
+    t = core.where(a < _TANH_SPLIT, small, big)
+    return core.where(x < 0.0, -t, t)
