@@ -533,7 +533,7 @@ class _Linker:
                      if r.type in (R_GOT_HI20, R_PCREL_HI20)}
 
     def _relocations(self, data: bytes) -> list[list[_Rel]]:
-        """Parse the SHT_RELA sections that patch loaded sections (places filled in later)."""
+        """Parse the SHT_RELA sections that patch loaded sections; refuse unknown kinds."""
         out = []
         for s in self.secs:
             if s.type not in (SHT_RELA, SHT_REL):
