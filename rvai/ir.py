@@ -241,6 +241,7 @@ def _check_bin(op: Op, vector: bool) -> None:
              f"operands of {kind} differ in type: {a} and {b}")
     dt = _elem(a)
     _require(dt.kind != "b", op, f"{kind} is not defined on bool")
+    _require(dt != bf16, op, f"{kind} is not defined on bf16: convert to f32 first")
     _require(dt.is_int or kind in FLOAT_BIN_OPS, op, f"{kind} is not defined on float {dt}")
     if vector:
         _require(_vec(a) or _vec(b), op, "vector op without a vector operand")
@@ -303,6 +304,7 @@ def _check_op(op: Op) -> None:
         _require(r == (t[0] if _vec(t[0]) else t[1]), op, "result type")
     elif c in ("cmp", "vcmp"):
         _require(op.attrs.get("pred") in CMP_PREDS, op, "unknown predicate")
+        _require(_elem(t[0]) != bf16, op, "bf16 values compare after conversion to f32")
         _require(_elem(t[0]) is not None and _elem(t[0]) == _elem(t[1]), op,
                  f"compared values differ in type: {t[0]} and {t[1]}")
         if c == "cmp":
@@ -320,11 +322,12 @@ def _check_op(op: Op) -> None:
         kind = op.attrs.get("op")
         _require(kind in UNARY_OPS and r == t[0], op, f"unary {kind!r}")
         _require(kind == "neg" or t[0].dtype.is_float, op, f"{kind} needs floats")
+        _require(t[0].dtype != bf16, op, f"{kind} is not defined on bf16: convert to f32 first")
         _require(c == "vun" or kind != "rsqrt7", op, "rsqrt7 is a vector op")
         if c == "vun":
             _check_vl(op)
     elif c in ("fma", "vfma"):
-        _require(_elem(t[0]) == _elem(t[1]) == _elem(t[2]) and _elem(t[0]).is_float, op,
+        _require(_elem(t[0]) == _elem(t[1]) == _elem(t[2]) and _elem(t[0]).is_float and _elem(t[0]) != bf16, op,
                  "fma operands must share one float type")
         if c == "vfma":
             _require(_vec(t[1]) and t[2] == t[1] == r and (t[0] == r or _scal(t[0])), op,
@@ -354,7 +357,8 @@ def _check_op(op: Op) -> None:
         _require(_vec(r) and r.dtype.is_int, op, "vid gives an integer vector")
         _check_vl(op)
     elif c == "vreduce":
-        _require(op.attrs.get("op") in REDUCE_OPS and _vec(t[0]) and r == ScalarType(t[0].dtype), op,
+        _require(op.attrs.get("op") in REDUCE_OPS and _vec(t[0]) and r == ScalarType(t[0].dtype)
+                 and t[0].dtype != bf16, op,
                  "vreduce(vec) gives a scalar of its element type")
         _check_vl(op)
     elif c == "mlogic":

@@ -19,7 +19,8 @@ from rvai import ir
 FRM_DYN = 7  # rounding mode operand: use the dynamic mode in fcsr (round to nearest even)
 TAMA = 3     # policy operand: tail agnostic, mask agnostic
 
-_LLTYPE = {"f16": "half", "bf16": "bfloat", "f32": "float", "f64": "double", "bool": "i1"}
+# bf16 travels as i16 bit patterns: without Zfbfmin/Zvfbfmin LLVM cannot hold bfloat values.
+_LLTYPE = {"f16": "half", "bf16": "i16", "f32": "float", "f64": "double", "bool": "i1"}
 _SEW_CODE = {8: 0, 16: 1, 32: 2, 64: 3}
 _LMUL_CODE = {1: 0, 2: 1, 4: 2, 8: 3, 0.125: 5, 0.25: 6, 0.5: 7}
 
@@ -47,7 +48,7 @@ def mangle(t) -> str:
         return f"nxv{t.n}i1"
     if isinstance(t, ir.ScalarType):
         return mangle(t.dtype)
-    return {"f16": "f16", "bf16": "bf16", "f32": "f32", "f64": "f64"}.get(t.name, f"i{t.bits}")
+    return {"f16": "f16", "f32": "f32", "f64": "f64"}.get(t.name, f"i{t.bits}")
 
 
 def llconst(dtype: ir.DType, value) -> str:
@@ -59,7 +60,7 @@ def llconst(dtype: ir.DType, value) -> str:
     if dtype.name == "f16":
         return "0xH%04X" % np.array(value, np.float16).view(np.uint16)
     if dtype.name == "bf16":
-        return "0xR%04X" % (int(np.array(value, np.float32).view(np.uint32)) >> 16)
+        return str(int(np.array(value, np.float32).view(np.uint32)) >> 16)
     value = float(np.float32(value)) if dtype.bits == 32 else float(value)
     return "0x%016X" % struct.unpack(">Q", struct.pack(">d", value))[0]
 
@@ -355,7 +356,12 @@ class Lowering:
                     "max": "vmaxu" if u else "vmax", "and": "vand", "or": "vor", "xor": "vxor",
                     "shl": "vsll", "shr": "vsrl" if u else "vsra"}[kind]
             frm = []
-        return self.rvv(name, rt, [rt, b.type], [f"{lltype(rt)} poison", a_text, self.tv(b)] + frm + [self.tv(vl)])
+        b_text, b_type = self.tv(b), b.type
+        if kind in ("shl", "shr") and isinstance(b_type, ir.ScalarType) and b_type.dtype.bits < 64:
+            # a vector shift takes its scalar amount as an XLEN integer
+            b_type = ir.ScalarType(ir.i64)
+            b_text = f"i64 {self._int_resize(self.v(b), b.type.dtype, ir.DTYPES[b.type.dtype.kind + '64'], None)}"
+        return self.rvv(name, rt, [rt, b_type], [f"{lltype(rt)} poison", a_text, b_text] + frm + [self.tv(vl)])
 
     def splat(self, scalar: ir.Value, vt: ir.VectorType, vl: ir.Value) -> str:
         """Broadcast ``scalar`` to a vector of type ``vt``; returns ``type operand`` text."""
@@ -434,7 +440,7 @@ class Lowering:
             offs = rest.pop(0)
             shift = (vt.dtype.bits // 8).bit_length() - 1
             ot = offs.type
-            scaled = self._vbin_call("shl", ot, self.tv(offs), _Lit(ir.ScalarType(ot.dtype), str(shift)), vl)
+            scaled = self._vbin_call("shl", ot, self.tv(offs), _Lit(ir.ScalarType(ir.i64), str(shift)), vl)
             extra.append(f"{lltype(ot)} {scaled}")
             overloads.append(ot)
         mask = [self.tv(rest[0])] if rest else []
@@ -570,8 +576,7 @@ class Lowering:
         return self.rvv(name, dt, [dt, st], [f"{lltype(dt)} poison", f"{lltype(st)} {x}"] + frm + [self.tv(vl)])
 
     def _bf16_to_f32(self, x: str, vec) -> str:
-        bits = self._generic("bitcast", x, ir.bf16, ir.u16, vec)
-        wide = self._int_resize(bits, ir.u16, ir.u32, vec)
+        wide = self._int_resize(x, ir.u16, ir.u32, vec)
         out = self.tmp()
         self.emit(f"{out} = shl {self._ty(ir.u32, vec)} {wide}, {self._splat_lit(ir.u32, 16, vec)}")
         return self._generic("bitcast", out, ir.u32, ir.f32, vec)
@@ -585,8 +590,7 @@ class Lowering:
         self.emit(f"{bias} = add {t} {one}, {self._splat_lit(ir.u32, 0x7FFF, vec)}")
         self.emit(f"{rounded} = add {t} {bits}, {bias}")
         self.emit(f"{top} = lshr {t} {rounded}, {self._splat_lit(ir.u32, 16, vec)}")
-        narrow = self._int_resize(top, ir.u32, ir.u16, vec)
-        return self._generic("bitcast", narrow, ir.u16, ir.bf16, vec)
+        return self._int_resize(top, ir.u32, ir.u16, vec)
 
     @staticmethod
     def _splat_lit(dt: ir.DType, value: int, vec) -> str:

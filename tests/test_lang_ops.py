@@ -1,0 +1,198 @@
+"""Every DSL op against NumPy, run under qemu-user at VLEN 128..1024 with one object per kernel."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import rvai.lang as rl
+from rvai.codegen import qemu
+from rvai.target import Target
+
+pytestmark = pytest.mark.skipif(not qemu.available(), reason="needs clang-19, ld.lld-19 and qemu-riscv64")
+TARGET = Target.preset("generic-novfh")   # QEMU 7.2 has no Zvfh
+VLENS = [128, 256, 512, 1024]
+SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+finite = st.floats(-1e3, 1e3, width=32, allow_subnormal=False)
+
+
+def vec(n_min=0, n_max=70, elements=finite, dtype=np.float32):
+    return hnp.arrays(dtype, st.integers(n_min, n_max), elements=elements)
+
+
+def run(kern, *args, vlen, **kw):
+    return kern(*args, target=TARGET.with_vlen(vlen), runner="qemu", **kw)
+
+
+N_ELEMENTWISE = 13
+
+
+@rl.kernel
+def elementwise(s: rl.f32, x: rl.Tensor[rl.f32], y: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32, 2], LMUL=2):
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=LMUL):
+        a, b = x.vload(i), y.vload(i)
+        outs = [a + b, a - s, s - a, a * b, a / b, s / b, rl.minimum(a, b), rl.maximum(a, s),
+                rl.fma(s, a, b), rl.where(a < b, a, b * 2.0), -a, rl.sqrt(rl.abs(a)), a * s + b]
+        for k, v in enumerate(outs):
+            o.vstore(v, k, i)
+
+
+@pytest.mark.parametrize("vlen", VLENS)
+@SETTINGS
+@given(data=st.data())
+def test_elementwise_float(vlen, data):
+    x = data.draw(vec())
+    y = data.draw(hnp.arrays(np.float32, x.shape, elements=st.floats(0.5, 100, width=32)))
+    s = data.draw(finite)
+    o = np.zeros((N_ELEMENTWISE, x.size), np.float32)
+    run(elementwise, s, x, y, o, vlen=vlen)
+    s32 = np.float32(s)
+    want = [x + y, x - s32, s32 - x, x * y, x / y, s32 / y, np.minimum(x, y), np.maximum(x, s32),
+            (np.float64(s32) * x + y).astype(np.float32), np.where(x < y, x, y * 2), -x,
+            np.sqrt(np.abs(x)), (np.float64(s32) * x + y).astype(np.float32)]
+    for k, w in enumerate(want):
+        np.testing.assert_allclose(o[k], w, rtol=2e-7, atol=1e-30, err_msg=f"output {k}")
+
+
+@rl.kernel
+def reductions(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32]):
+    total, hi, lo = rl.var(0.0), rl.var(float("-inf")), rl.var(float("inf"))
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=8):
+        v = x.vload(i)
+        total += v.sum()
+        hi.value = rl.maximum(hi, v.max())
+        lo.value = rl.minimum(lo, v.min())
+    o[0], o[1], o[2] = total.value, hi.value, lo.value
+
+
+@pytest.mark.parametrize("vlen", VLENS)
+@SETTINGS
+@given(x=vec(1, 300))
+def test_reductions(vlen, x):
+    o = np.zeros(3, np.float32)
+    run(reductions, x, o, vlen=vlen)
+    assert abs(o[0] - x.astype(np.float64).sum()) <= 1e-6 * np.abs(x).astype(np.float64).sum() * 4 + 1e-30
+    assert o[1] == x.max() and o[2] == x.min()
+
+
+@rl.kernel
+def int_ops(x: rl.Tensor[rl.i32], y: rl.Tensor[rl.i32], o: rl.Tensor[rl.i32, 2]):
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=1):
+        a, b = x.vload(i), y.vload(i)
+        outs = [a + b, a - 3, 7 - a, a * b, a // b, a % b, rl.minimum(a, b), rl.maximum(a, 5),
+                a & b, a | b, a ^ b, a << 3, a >> 2, rl.where(a > b, a, b), rl.arange(rl.i32) + i.to(rl.i32)]
+        for k, v in enumerate(outs):
+            o.vstore(v, k, i)
+
+
+@pytest.mark.parametrize("vlen", [128, 512])
+@SETTINGS
+@given(data=st.data())
+def test_int_ops(vlen, data):
+    x = data.draw(vec(elements=st.integers(-10000, 10000), dtype=np.int32))
+    y = data.draw(hnp.arrays(np.int32, x.shape, elements=st.integers(1, 300)))
+    o = np.zeros((15, x.size), np.int32)
+    run(int_ops, x, y, o, vlen=vlen)
+    q = np.trunc(x / y).astype(np.int32)
+    want = [x + y, x - 3, 7 - x, x * y, q, x - q * y, np.minimum(x, y), np.maximum(x, 5), x & y, x | y,
+            x ^ y, x << 3, x >> 2, np.where(x > y, x, y), np.arange(x.size, dtype=np.int32)]
+    for k, w in enumerate(want):
+        np.testing.assert_array_equal(o[k], w, err_msg=f"output {k}")
+
+
+@rl.kernel
+def conversions(x: rl.Tensor[rl.f32], b: rl.Tensor[rl.i8], h: rl.Tensor[rl.bf16],
+                of: rl.Tensor[rl.f32, 2], oi: rl.Tensor[rl.i32, 2], oh: rl.Tensor[rl.bf16], os: rl.Tensor[rl.i16]):
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=4):
+        v = x.vload(i)
+        of.vstore(v.to(rl.f64).to(rl.f32) * 2.0, 0, i)
+        of.vstore(h.vload(i).to(rl.f32), 1, i)
+        of.vstore(b.vload(i).to(rl.f32), 2, i)
+        oi.vstore(v.to(rl.i32), 0, i)
+        oi.vstore(b.vload(i).to(rl.i32), 1, i)
+        oh.vstore(v.to(rl.bf16), i)
+        os.vstore(v.to(rl.i32).to(rl.i16), i)
+
+
+def _bf16_round(x):
+    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+@pytest.mark.parametrize("vlen", [128, 1024])
+@SETTINGS
+@given(data=st.data())
+def test_conversions(vlen, data):
+    x = data.draw(vec(elements=st.floats(-3e4, 3e4, width=32)))
+    b = data.draw(hnp.arrays(np.int8, x.shape))
+    h = data.draw(hnp.arrays(np.uint16, x.shape, elements=st.integers(0x0000, 0x7F7F)))
+    of, oi = np.zeros((3, x.size), np.float32), np.zeros((2, x.size), np.int32)
+    oh, os_ = np.zeros(x.size, np.uint16), np.zeros(x.size, np.int16)
+    run(conversions, x, b, h, of, oi, oh, os_, vlen=vlen)
+    np.testing.assert_array_equal(of[0], x * 2)
+    np.testing.assert_array_equal(of[1], (h.astype(np.uint32) << 16).view(np.float32))
+    np.testing.assert_array_equal(of[2], b.astype(np.float32))
+    np.testing.assert_array_equal(oi[0], np.trunc(x).astype(np.int32))
+    np.testing.assert_array_equal(oi[1], b.astype(np.int32))
+    np.testing.assert_array_equal(oh, _bf16_round(x))
+    np.testing.assert_array_equal(os_, np.trunc(x).astype(np.int32).astype(np.int16))
+
+
+@rl.kernel
+def memory(a: rl.Tensor[rl.f32, 2], src: rl.Tensor[rl.f32], idx: rl.Tensor[rl.i32], col: rl.Tensor[rl.f32], g: rl.Tensor[rl.f32],
+           m: rl.Tensor[rl.f32], limit: rl.f32, j: rl.i64):
+    for vl, i in rl.vloop(a.shape[0], sew=32, lmul=1):
+        c = a.vload(i, j, axis=0)                 # strided: column j
+        col.vstore(c, i)
+        g.vstore(src.gather(idx.vload(i), 0), i)  # indexed: src[idx]
+        keep = c < limit
+        m.vstore(a.vload(i, j, axis=0, mask=keep, other=-1.0), i)
+        a.vstore(c * 0.0, i, j, axis=0, mask=keep)   # masked strided store
+
+
+@pytest.mark.parametrize("vlen", [128, 256])
+@SETTINGS
+@given(data=st.data())
+def test_memory_access_kinds(vlen, data):
+    rows, cols = data.draw(st.integers(1, 40)), data.draw(st.integers(1, 9))
+    a = data.draw(hnp.arrays(np.float32, (rows, cols), elements=finite))
+    j = data.draw(st.integers(0, cols - 1))
+    src = data.draw(vec(1, 50))
+    idx = data.draw(hnp.arrays(np.int32, rows, elements=st.integers(0, src.size - 1)))
+    limit = data.draw(finite)
+    col, g, m = (np.zeros(rows, np.float32) for _ in range(3))
+    a0 = a.copy()
+    run(memory, a, src, idx, col, g, m, limit, j, vlen=vlen)
+    keep = a0[:, j] < np.float32(limit)
+    np.testing.assert_array_equal(col, a0[:, j])
+    np.testing.assert_array_equal(g, src[idx])
+    np.testing.assert_array_equal(m, np.where(keep, a0[:, j], -1))
+    want = a0.copy()
+    want[keep, j] = 0
+    np.testing.assert_array_equal(a, want)
+
+
+@rl.kernel
+def scalars(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32], n: rl.i64):
+    acc = rl.var(0.0)
+    count = rl.var(0)
+    for i in rl.range(1, n, 2):
+        v = x[i]
+        acc += rl.where(v > 0.0, v * 2.0, rl.sqrt(rl.abs(v)))
+        count += 1
+    o[0] = acc.value
+    o[1] = count.value.to(rl.f32)
+    o[2] = rl.fma(x[0], x[0], 1.0)
+    o[3] = (count.value // 2 * 3 % 5).to(rl.f32)
+
+
+@SETTINGS
+@given(x=vec(1, 40))
+def test_scalar_ops_and_runtime_range(x):
+    o = np.zeros(4, np.float32)
+    run(scalars, x, o, x.size, vlen=128)
+    odd = x[1::2].astype(np.float64)
+    want = np.where(odd > 0, odd * 2, np.sqrt(np.abs(odd))).sum()
+    assert o[0] == pytest.approx(want, rel=1e-5, abs=1e-6)
+    assert o[1] == len(odd) and o[3] == (len(odd) // 2 * 3) % 5
+    assert o[2] == np.float32(np.float64(x[0]) * x[0] + 1)
