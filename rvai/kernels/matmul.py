@@ -1,0 +1,33 @@
+"""Matrix multiply ``c = a @ b`` with a register-blocked micro-kernel.
+
+The N axis is strip-mined by ``vsetvl``; for each strip, ``MR`` rows of ``c`` are held
+in ``MR`` vector accumulators across the whole K loop, and every step of K is one
+vector load of a row of ``b`` and ``MR`` ``vfmacc.vf`` with scalars of ``a``. f16
+inputs are widened to f32 as they are loaded; accumulation is always f32.
+"""
+import rvai.lang as rl
+from rvai.lang import f32
+
+
+def _tile(a, b, c, i, j, K, rows):
+    """Accumulate ``rows`` rows of c[i:i+rows, j:j+vl] over the full K axis."""
+    acc = [rl.var(rl.zeros(f32)) for _ in range(rows)]
+    for k in rl.range(K):
+        bv = b.vload(k, j).to(f32)
+        for r in range(rows):
+            acc[r] += a[i + r, k].to(f32) * bv
+    for r in range(rows):
+        c.vstore(acc[r].value, i + r, j)
+
+
+@rl.kernel
+def matmul(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], c: rl.Tensor[f32, 2], MR: int = 4, LMUL: int = 4):
+    """c (M, N) = a (M, K) @ b (K, N); a and b f32 or f16, c f32. MR rows per micro-tile."""
+    M, K = a.shape
+    N = b.shape[1]
+    m_full = M - M % MR
+    for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
+        for i in rl.range(0, m_full, MR):
+            _tile(a, b, c, i, j, K, MR)
+        for i in rl.range(m_full, M):
+            _tile(a, b, c, i, j, K, 1)

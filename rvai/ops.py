@@ -1,0 +1,103 @@
+"""NumPy-facing kernels: each call compiles (cached) the DSL kernel and runs it in the emulator.
+
+Every function takes ``target`` (a :class:`rvai.Target`, default preset if None) and
+``runner`` (``"emu"``, the rvai emulator, or ``"qemu"``, qemu-user as an independent
+oracle). The run record of the latest call is kept in :data:`last_run`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rvai import kernels
+from rvai.lang import Run
+
+__all__ = ["matmul", "softmax", "rmsnorm", "attention", "last_run"]
+
+#: The :class:`rvai.lang.Run` of the most recent call in this module (cycles, instret, profile).
+last_run: Run | None = None
+
+
+def _record(run: Run) -> None:
+    global last_run
+    last_run = run
+
+
+def _float_array(x, name: str, dtypes=(np.float32,)) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype not in dtypes:
+        if x.dtype.kind not in "fiu":
+            raise TypeError(f"{name} must be a numeric array, got {x.dtype}")
+        x = x.astype(np.float32)
+    return x
+
+
+def matmul(a, b, *, target=None, runner: str = "emu") -> np.ndarray:
+    """``a @ b`` for 2-D f32 or f16 arrays (f32 accumulation); returns a new f32 array."""
+    a = _float_array(a, "a", (np.float32, np.float16))
+    b = _float_array(b, "b", (np.float32, np.float16))
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"matmul needs (M, K) @ (K, N) arrays, got {a.shape} and {b.shape}")
+    c = np.zeros((a.shape[0], b.shape[1]), np.float32)
+    if c.size and a.shape[1]:
+        _record(kernels.matmul(a, b, c, target=target, runner=runner))
+    return c
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1))
+
+
+def softmax(x, axis: int = -1, *, target=None, runner: str = "emu") -> np.ndarray:
+    """Softmax of a float array along ``axis``; returns a new f32 array."""
+    x = np.moveaxis(_float_array(x, "x"), axis, -1)
+    rows = _rows(x)
+    out = np.zeros_like(rows)
+    if rows.size:
+        _record(kernels.softmax(rows, out, target=target, runner=runner))
+    return np.moveaxis(out.reshape(x.shape), -1, axis)
+
+
+def rmsnorm(x, weight, eps: float = 1e-6, *, target=None, runner: str = "emu") -> np.ndarray:
+    """RMSNorm over the last axis: ``x / sqrt(mean(x**2) + eps) * weight``; a new f32 array."""
+    x = _float_array(x, "x")
+    w = np.ascontiguousarray(_float_array(weight, "weight"))
+    if w.shape != (x.shape[-1],):
+        raise ValueError(f"weight must have shape ({x.shape[-1]},), got {w.shape}")
+    rows = _rows(x)
+    out = np.zeros_like(rows)
+    if rows.size:
+        _record(kernels.rmsnorm(rows, w, out, float(eps), target=target, runner=runner))
+    return out.reshape(x.shape)
+
+
+def attention(q, k, v, causal: bool = False, scale: float | None = None, *, target=None,
+              runner: str = "emu") -> np.ndarray:
+    """Scaled dot-product attention; returns a new f32 array shaped like ``q``.
+
+    ``q`` is ``(Lq, d)`` or ``(..., H, Lq, d)``; ``k`` and ``v`` are ``(Lk, d)`` or
+    ``(..., H_kv, Lk, d)`` with ``H`` a multiple of ``H_kv`` (grouped-query attention).
+    ``scale`` defaults to ``1/sqrt(d)``. With ``causal``, query ``i`` attends to keys
+    ``j <= i + Lk - Lq`` (bottom-right alignment, as with a KV cache); rows with no
+    visible key are 0.
+    """
+    q, k, v = (_float_array(t, n) for t, n in ((q, "q"), (k, "k"), (v, "v")))
+    if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
+        raise ValueError("q, k and v must all be (L, d) or all (..., heads, L, d)")
+    if k.shape != v.shape or q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"k and v must match and share d with q: {q.shape}, {k.shape}, {v.shape}")
+    if q.shape[:-3] != k.shape[:-3]:
+        raise ValueError(f"batch dimensions differ: {q.shape[:-3]} and {k.shape[:-3]}")
+    heads, kv_heads = (q.shape[-3], k.shape[-3]) if q.ndim > 2 else (1, 1)
+    if heads % kv_heads:
+        raise ValueError(f"query heads ({heads}) must be a multiple of KV heads ({kv_heads})")
+    d, lq, lk = q.shape[-1], q.shape[-2], k.shape[-2]
+    q3 = np.ascontiguousarray(q.reshape(-1, lq, d))
+    k3, v3 = (np.ascontiguousarray(t.reshape(-1, lk, d)) for t in (k, v))
+    out = np.zeros_like(q3)
+    if out.size:
+        scratch = np.zeros(max(lk, 1), np.float32)
+        s = 1.0 / math.sqrt(d) if scale is None else float(scale)
+        _record(kernels.attention(q3, k3, v3, out, scratch, s, CAUSAL=bool(causal), target=target, runner=runner))
+    return out.reshape(q.shape)
