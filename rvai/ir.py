@@ -395,8 +395,8 @@ def _verify_block(block: Block, visible: set[int], fn: Function) -> None:
     for op in block.ops:
         for v in op.operands:
             if v.id not in visible:
-                raise IRError(f"{op.opcode}: uses a value defined inside a loop body that has ended "
-                              "(carry values across iterations with rvai.lang.var)", op.loc)
+                raise IRError(f"{op.opcode}: uses a value not visible here, e.g. one defined inside a loop "
+                              "body that has ended (carry values across iterations with rvai.lang.var)", op.loc)
         _check_op(op)
         if op.body is not None:
             _verify_block(op.body, visible, fn)

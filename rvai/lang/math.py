@@ -4,8 +4,7 @@ Each works on f32 scalars and f32 vectors alike, because it is written with the 
 operators both support. Accuracy against float64 references is tested in
 tests/test_lang_math.py: ``exp`` within 2 ulp on [-86.6, 88.7] (0 below -86.6, +inf above
 ln(FLT_MAX)); ``rsqrt`` within 2 ulp on positive normal inputs; ``tanh`` within
-2 ulp where |tanh| >= 2^-10 and within 2^-24 absolute elsewhere. NaN inputs give
-unspecified results.
+2 ulp on normal results. NaN inputs give unspecified results.
 """
 from __future__ import annotations
 

@@ -1,0 +1,62 @@
+"""exp, rsqrt and tanh against float64 NumPy, in ulps, for vectors and scalars (qemu runner)."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import rvai.lang as rl
+from rvai.codegen import qemu
+from rvai.target import Target
+
+pytestmark = pytest.mark.skipif(not qemu.available(), reason="needs clang-19, ld.lld-19 and qemu-riscv64")
+TARGET = Target.preset("generic-novfh")
+
+
+@rl.kernel
+def math_fns(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32, 2]):
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=2):
+        v = x.vload(i)
+        o.vstore(rl.exp(v), 0, i)
+        o.vstore(rl.tanh(v), 1, i)
+        o.vstore(rl.rsqrt(rl.abs(v)), 2, i)
+    for i in rl.range(x.shape[0]):
+        s = x[i]
+        o[3, i] = rl.exp(s)
+        o[4, i] = rl.tanh(s)
+
+
+def ulps(got, want):
+    """Distance in f32 ulps of ``got`` from the float64 ``want``."""
+    want32 = want.astype(np.float32)
+    spacing = np.spacing(np.abs(want32)).astype(np.float64)
+    return np.abs(got.astype(np.float64) - want) / spacing
+
+
+@pytest.mark.parametrize("vlen", [128, 512])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(x=hnp.arrays(np.float32, st.integers(1, 80), elements=st.floats(-86.5, 88.5, width=32) | st.floats(-0.0009765625, 0.0009765625, width=32)))
+def test_exp_tanh_rsqrt_ulps(vlen, x):
+    o = np.zeros((5, x.size), np.float32)
+    rl_run = math_fns(x, o, target=TARGET.with_vlen(vlen), runner="qemu")
+    assert rl_run.cycles is None
+    x64 = x.astype(np.float64)
+    assert ulps(o[0], np.exp(x64)).max() <= 2
+    assert ulps(o[3], np.exp(x64)).max() <= 2
+    t = np.tanh(x64)
+    normal = np.abs(t) >= np.finfo(np.float32).tiny
+    for row in (o[1], o[4]):
+        assert ulps(row[normal], t[normal]).max(initial=0) <= 2
+    pos = np.abs(x64) >= np.finfo(np.float32).tiny
+    assert ulps(o[2][pos], 1 / np.sqrt(np.abs(x64[pos]))).max(initial=0) <= 2
+
+
+def test_exp_edges():
+    x = np.array([-np.inf, -1000, -87, -86.6, 0, 88.72, 88.8, np.inf, 1e-8, -1e-8], np.float32)
+    o = np.zeros((5, x.size), np.float32)
+    math_fns(x, o, target=TARGET, runner="qemu")
+    want = np.exp(x.astype(np.float64))
+    assert o[0][0] == 0 and o[0][1] == 0 and o[0][2] == 0 and o[0][7] == np.inf and o[0][6] == np.inf
+    assert ulps(o[0][3:6], want[3:6]).max() <= 2 and o[0][4] == 1
+    np.testing.assert_array_equal(o[0], o[3])
+    np.testing.assert_array_equal(o[1][[0, 7]], [-1, 1])
