@@ -94,3 +94,10 @@ def test_attention_head_dims_and_errors():
     with pytest.raises(ValueError, match=r"\(M, K\) @ \(K, N\)"):
         ops.matmul(np.zeros((2, 3)), np.zeros((2, 3)))
     assert ops.matmul(np.zeros((0, 3)), np.zeros((3, 4))).shape == (0, 4)
+
+
+def test_demo_checks_every_op(capsys):
+    from rvai import demo
+    assert demo.main(["--runner", "qemu", "--vlen", "512"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(" ok ") == 5 and "VLEN 512" in out
