@@ -94,6 +94,16 @@ class Machine:
         if lib.rv_map(self._m, addr, size, perms_of(perms)):
             raise ValueError(f"cannot map 0x{addr:x}+0x{size:x}: unaligned or overlaps a mapped region")
 
+    def unmap(self, addr: int, size: int) -> None:
+        """Unmap the pages of [addr, addr+size) (page-aligned addr); unmapped pages are skipped."""
+        if lib.rv_unmap(self._m, addr, size):
+            raise ValueError(f"cannot unmap 0x{addr:x}+0x{size:x}: unaligned or too many regions")
+
+    def protect(self, addr: int, size: int, perms: str) -> None:
+        """Change the permissions of the mapped pages [addr, addr+size) to ``perms``."""
+        if lib.rv_protect(self._m, addr, size, perms_of(perms)):
+            raise ValueError(f"cannot protect 0x{addr:x}+0x{size:x}: unaligned or not all mapped")
+
     def find_free(self, size: int, hint: int = LOAD_BASE) -> int:
         """A page-aligned guest address with ``size`` free bytes at or above ``hint``."""
         addr = lib.rv_find_free(self._m, hint, size)
@@ -202,7 +212,9 @@ class Machine:
         from rvai.emu import elf, runtime
         data = src if isinstance(src, (bytes, bytearray, memoryview)) else open(os.fspath(src), "rb").read()
         data = bytes(data)
-        externals = runtime.install(self)
+        # Only relocatable objects link against the runtime routines; an executable
+        # brings its own and must find its fixed addresses free.
+        externals = runtime.install(self) if data[16:18] == elf.ET_REL.to_bytes(2, "little") else {}
         image = elf.load(data, base or LOAD_BASE, externals)
         if image.kind == "rel" and base is None and not self._free(image):
             # Link again where the whole image fits.
@@ -304,6 +316,42 @@ class Machine:
                 self._ecall()
                 continue
             raise self._fault(reason)
+
+    def run(self, argv, *, program=None, env: dict[str, str] | None = None, stdin=b"",
+            budget: int | None = None, stdout=None, stderr=None, seed: int = 0):
+        """Run a static riscv64 Linux executable as a process and return a
+        ``rvai.emu.linux.RunResult`` (exit code, captured stdout and stderr,
+        instructions retired).
+
+        The executable is ``program`` (a path or bytes), else the one already
+        loaded with ``load_elf``, else the file ``argv[0]`` names.  ``env`` is
+        the environment (empty by default, so runs are reproducible); ``stdin``
+        is bytes or a binary file read on demand; ``stdout``/``stderr`` are
+        optional binary files that receive the output live as well.  Faults
+        and an exhausted ``budget`` raise EmulatorError subclasses.
+        """
+        from rvai.emu.linux import Linux, ProgramExit, RunResult
+        argv = [os.fspath(a) for a in argv]
+        if not argv:
+            raise ValueError("argv needs at least the program name")
+        image = next((i for i in self.images if i.kind == "exec"), None)
+        if program is not None or image is None:
+            image = self.load_elf(program if program is not None else argv[0])
+        if image.kind != "exec":
+            raise ValueError("run() needs a static executable, not a relocatable object")
+        self.os = Linux(self, stdin=stdin, stdout=stdout, stderr=stderr, seed=seed)
+        self.os.start(image, argv, dict(env or {}), STACK_TOP)
+        start_instret, start_cycles = self.instret, self.cycles
+        exit_code, signal = None, None
+        try:
+            self.resume(budget)
+        except ProgramExit as e:
+            exit_code, signal = e.code, e.signal
+        if exit_code is None:   # control reached HALT_ADDR: a jump into page 0
+            raise errors.FetchFault(self.pc, self.pc, None, None, "jump to the host-call return address")
+        return RunResult(exit_code, bytes(self.os.out), bytes(self.os.err),
+                         self.instret - start_instret, self.cycles - start_cycles, signal,
+                         dict(self.os.unknown_syscalls))
 
     def _ecall(self) -> None:
         if self.os is None:

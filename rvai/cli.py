@@ -1,0 +1,195 @@
+"""The ``rvai`` command.
+
+* ``rvai run [--vlen N] [--target NAME] [--budget N] [--verbose] PROGRAM [ARGS...]``
+  runs a static riscv64 Linux executable like ``qemu-riscv64``: its stdout and
+  stderr are forwarded as they are written, stdin is the host's, the host
+  environment is passed on, and rvai exits with the program's exit code
+  (128+n when the program is killed by signal n).
+* ``rvai disasm FILE [--symbol NAME]`` lists the code of an ELF (executable or
+  relocatable object) in llvm-objdump's spelling.
+* ``rvai demo [ARGS...]`` runs the kernel demo (``rvai.demo``).
+
+When rvai itself cannot go on it prints one line ``rvai: error: ...`` on stderr,
+no traceback, and exits with a code of its own from EXIT_CODES (101-106), one
+per kind of failure; a program can of course exit with those numbers too.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import struct
+import sys
+
+# Exit codes of rvai's own failures, one per kind.
+EXIT_CODES = {
+    "usage": 2,           # bad command line (argparse's convention)
+    "unreadable": 101,    # the program file cannot be read
+    "bad_elf": 102,       # not a RISC-V ELF rvai can load
+    "fault": 103,         # the guest faulted: bad access, wild jump, illegal instruction
+    "budget": 104,        # the instruction budget ran out
+    "unsupported": 105,   # a system call rvai cannot serve (e.g. a futex wait that never ends)
+    "missing": 106,       # an optional part of rvai (the demo) is not installed
+}
+
+
+def _error(kind: str, message: str) -> int:
+    print(f"rvai: error: {message}", file=sys.stderr)
+    return EXIT_CODES[kind]
+
+
+def _machine(args):
+    from rvai.emu import Machine
+    kwargs = {"vlen": args.vlen}
+    if args.budget:
+        kwargs["budget"] = args.budget
+    return Machine(args.target, **kwargs)
+
+
+def cmd_run(args) -> int:
+    """``rvai run``: run an executable with the host's stdio and environment."""
+    from rvai.emu import errors
+    from rvai.emu.elf import ElfError
+    try:
+        m = _machine(args)
+        data = open(args.program, "rb").read()
+    except OSError as e:
+        return _error("unreadable", f"cannot read {args.program}: {e.strerror}")
+    except (ValueError, KeyError) as e:
+        return _error("usage", str(e))
+    # Flush our own buffers first so that bytes written straight to the
+    # descriptors keep their order.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    stdout = os.fdopen(os.dup(1), "wb", buffering=0)
+    stderr = os.fdopen(os.dup(2), "wb", buffering=0)
+    try:
+        result = m.run([args.program, *args.args], program=data, env=dict(os.environ),
+                       stdin=sys.stdin.buffer, stdout=stdout, stderr=stderr)
+    except ElfError as e:
+        return _error("bad_elf", f"{args.program}: {e}")
+    except errors.BudgetExceeded as e:
+        return _error("budget", f"{args.program}: {e}")
+    except errors.UnsupportedSyscall as e:
+        return _error("unsupported", f"{args.program}: {e}")
+    except errors.EmulatorError as e:
+        return _error("fault", f"{args.program}: {e}")
+    finally:
+        stdout.close()
+        stderr.close()
+    if args.verbose:
+        print(f"rvai: {result.instret} instructions retired", file=sys.stderr)
+        for nr, count in sorted(result.unknown_syscalls.items()):
+            print(f"rvai: unknown system call {nr} made {count} time(s), answered -ENOSYS",
+                  file=sys.stderr)
+    return result.exit_code
+
+
+def _code_ranges(data: bytes, image) -> list[tuple[str, int, int]]:
+    """(name, address, size) of the code to list: the executable sections of an
+    executable (its executable segments when it has no section headers), the
+    placed executable sections of a relocatable object."""
+    if image.kind == "rel":
+        return [(s.name, s.addr, s.memsz) for s in image.segments if "x" in s.perms]
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    ranges = []
+    if shoff and shnum and shentsize == 64 and shoff + 64 * shnum <= len(data):
+        headers = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + 64 * i) for i in range(shnum)]
+        names_off = headers[shstrndx][4] if shstrndx < shnum else 0
+        for name, typ, flags, addr, _off, size, *_ in headers:
+            if flags & 0x6 == 0x6 and typ != 8 and size:   # SHF_ALLOC|SHF_EXECINSTR, not NOBITS
+                end = data.find(b"\0", names_off + name)
+                ranges.append((data[names_off + name:end].decode(errors="replace"), addr, size))
+    return ranges or [(s.name, s.addr, s.memsz) for s in image.segments if "x" in s.perms]
+
+
+def cmd_disasm(args) -> int:
+    """``rvai disasm``: an objdump-like listing of an ELF's code."""
+    from rvai.emu import Machine
+    from rvai.emu.elf import ElfError
+    try:
+        data = open(args.file, "rb").read()
+        m = Machine()
+        image = m.load_elf(data)
+    except OSError as e:
+        return _error("unreadable", f"cannot read {args.file}: {e.strerror}")
+    except (ElfError, ValueError) as e:
+        return _error("bad_elf", f"{args.file}: {e}")
+    labels: dict[int, str] = {}
+    for name, addr in sorted(image.symbols.items()):
+        labels.setdefault(addr, name)
+    code = _code_ranges(data, image)
+    if args.symbol:
+        if args.symbol not in image.symbols:
+            return _error("usage", f"{args.file}: no symbol {args.symbol!r}")
+        start = image.symbols[args.symbol]
+        size = image.symbol_sizes.get(args.symbol)
+        if not size:   # an unsized label (_start): up to the next symbol or the section end
+            ends = [a for a in labels if a > start] + [a + n for _, a, n in code if a <= start < a + n]
+            size = min(ends, default=start + 4) - start
+        ranges = [(None, start, size)]
+    else:
+        ranges = code
+    out = [f"\n{args.file}:\tfile format elf64-littleriscv"]
+    for name, start, size in ranges:
+        if name:
+            out.append(f"\nDisassembly of section {name}:")
+        addr = start
+        while addr < start + size:
+            if addr in labels:
+                out.append(f"\n{addr:016x} <{labels[addr]}>:")
+            (pc, raw, text), = m.disassemble(addr, 1)
+            out.append(f"{pc:8x}: {raw:<8}\t{text}")
+            addr += len(raw) // 2
+    print("\n".join(out))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """``rvai demo``: hand over to rvai.demo.main when it is installed."""
+    try:
+        demo = importlib.import_module("rvai.demo")
+    except ModuleNotFoundError as e:
+        if e.name != "rvai.demo":
+            raise    # the demo exists but something it needs is missing: show it
+        return _error("missing", "the demo (rvai.demo) is not part of this installation yet")
+    return demo.main(args.args) or 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rvai", description="RISC-V AI kernel development and emulation")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a static riscv64 Linux executable (like qemu-riscv64)")
+    run.add_argument("--vlen", type=int, default=None, help="vector register length in bits")
+    run.add_argument("--target", default=None, help="target preset name (sets VLEN and the machine model)")
+    run.add_argument("--budget", type=int, default=None, help="stop after this many instructions")
+    run.add_argument("--verbose", "-v", action="store_true",
+                     help="report retired instructions and unknown system calls on stderr")
+    run.add_argument("program")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the program")
+    run.set_defaults(func=cmd_run)
+    dis = sub.add_parser("disasm", help="disassemble the code of an ELF file")
+    dis.add_argument("file")
+    dis.add_argument("--symbol", default=None, help="list only this function")
+    dis.set_defaults(func=cmd_disasm)
+    demo = sub.add_parser("demo", help="run the kernel demo")
+    demo.add_argument("args", nargs=argparse.REMAINDER)
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``rvai`` command; returns (and exits with) the status."""
+    args = _parser().parse_args(argv)
+    try:
+        status = args.func(args)
+    except KeyboardInterrupt:
+        status = 130
+    if argv is None:
+        sys.exit(status)
+    return status
+
+
+if __name__ == "__main__":
+    main()
