@@ -161,8 +161,7 @@ class Lowering:
             other = op.operands[1] if cand is op.operands[0] else op.operands[0]
             if (mul is not None and mul.opcode == "vbin" and mul.attrs["op"] == "mul"
                     and self.uses[cand.id] == 1 and mul.operands[2] is op.operands[2]
-                    and isinstance(other.type, ir.VectorType) and mul.loc is not None
-                    and self._same_block(mul, op)):
+                    and isinstance(other.type, ir.VectorType) and self._same_block(mul, op)):
                 self.fused.add(mul.result.id)
                 op.attrs = {**op.attrs, "_fuse": cand.id}
                 return

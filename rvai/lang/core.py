@@ -22,7 +22,6 @@ __all__ = ["KernelError", "Scalar", "Vector", "Mask", "Tensor", "Var", "range", 
 
 _LANG_DIR = os.path.dirname(os.path.abspath(__file__))
 _state = threading.local()
-_builtin_range = range
 
 
 class KernelError(Exception):
