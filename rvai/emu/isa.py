@@ -80,6 +80,8 @@ def _place(letter: str, value: int) -> int:
         return (value & 0x1F) << 15
     if letter in "tTW<":
         return (value & 0x1F) << 20
+    if letter == "0":   # the fixed v0 operand of vadc/vmerge...: no field
+        return 0
     if letter == "R":
         return value << 27
     if letter == ">":
@@ -148,6 +150,10 @@ def assemble(text: str) -> int:
             value = _reg(op, XREGS, "x")
         elif letter in "DSTR":
             value = _reg(op, FREGS, "f")
+        elif letter == "0":
+            if op != "v0":
+                raise ValueError(f"{mnemonic} takes v0 here, not {op!r}")
+            value = 0
         elif letter in "VUW":
             value = _reg(op, [], "v")
         elif letter == "m":

@@ -1,0 +1,1 @@
+/* Semantics of vector floating point (filled in by the vector FP work). */
