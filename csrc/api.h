@@ -81,3 +81,63 @@ const char *rv_class_name(int cls);
 /* Disassemble one instruction word (16- or 32-bit) at pc into buf.
  * Returns its length in bytes (2 or 4), or 0 if it is not a valid instruction. */
 int rv_disasm(uint32_t insn, uint64_t pc, char *buf, int size);
+
+/* ---- Timing model (timing.c, docs/timing-model.md) ----
+ * Parameters of the modelled machine.  Arrays indexed by class are indexed by
+ * class number (rv_class_name); vector pipes are RV_VPIPE_*. */
+enum { RV_VPIPE_ARITH = 0, RV_VPIPE_FP = 1, RV_VPIPE_LS = 2, RV_VPIPE_PERM = 3, RV_NVPIPES = 4 };
+
+typedef struct {
+    unsigned issue_width;          /* scalar instructions issued per cycle, in order */
+    unsigned latency[64];          /* result latency by class, cycles */
+    unsigned branch_penalty;       /* cycles lost on a mispredicted conditional branch */
+    unsigned bht_entries;          /* bimodal predictor: 2-bit counters, a power of two */
+    unsigned dlen;                 /* vector datapath width, bits */
+    unsigned vq_depth;             /* vector instructions waiting between scalar and vector issue */
+    unsigned chaining;             /* 1: a dependent vector op starts when the first beat is ready */
+    unsigned vset_latency;         /* scalar cycles of a vset{i}vl{i} */
+    unsigned vpipe[64];            /* RV_VPIPE_* of each vector class */
+    unsigned pipe_count[4];        /* units of each vector pipe */
+    unsigned gather_elems_per_cycle;   /* vrgather / vcompress elements per cycle */
+    unsigned strided_elems_per_cycle;  /* strided / indexed memory elements per cycle */
+    unsigned vdiv_beat_cycles;     /* a vector divide / sqrt beat occupies its pipe this long */
+    unsigned line;                 /* cache line, bytes (L1 and L2) */
+    unsigned l1_size, l1_assoc, l1_latency;
+    unsigned l2_size, l2_assoc, l2_latency;
+    double l2_bytes_per_cycle;     /* L2 -> L1 fill bandwidth */
+    unsigned dram_latency;         /* beyond the L2 latency */
+    double dram_bytes_per_cycle;
+    unsigned prefetch_degree;      /* tagged next-line prefetcher: lines ahead, 0 = off */
+} rv_timing_params;
+
+typedef struct {
+    uint64_t cycles;
+    uint64_t stall_data, stall_memory, stall_vector, stall_branch;
+    uint64_t branches, mispredicts;
+    uint64_t l1_hits, l1_misses, l2_hits, l2_misses, prefetches;
+    uint64_t dram_bytes_read, dram_bytes_written;
+    uint64_t bytes_loaded, bytes_stored;
+    uint64_t flops;                               /* of vector instructions (scalar ones are counted by op) */
+    uint64_t vec_ops, vec_elems, vec_elems_max;   /* active elements against VLMAX */
+    uint64_t pipe_busy[4];                        /* busy cycles of each vector pipe (all units) */
+} rv_timing_stats;
+
+/* One vector instruction's stay in a pipe, for the timeline. */
+typedef struct {
+    uint64_t start, end, pc;
+    uint16_t op;
+    uint8_t pipe, unit;
+} rv_trace_event;
+
+void rv_timing_default_params(rv_timing_params *p);
+/* Switch the timed mode on with these parameters (off with p == NULL).
+ * Returns 0, or -1 for parameters the model cannot take. */
+int rv_set_timing(rv_machine *m, const rv_timing_params *p);
+/* Forget cache contents and predictor state: the next run starts cold. */
+void rv_timing_flush(rv_machine *m);
+void rv_timing_stats_get(rv_machine *m, rv_timing_stats *out);
+/* Per-pc cycles since the last reset: fills up to max (pc, cycles) pairs with
+ * nonzero cycles and returns how many there are in all. */
+int rv_timing_pc_cycles(rv_machine *m, uint64_t *pcs, uint64_t *cycles, int max);
+/* The first vector-pipe events since the last reset (at most max); returns the count stored. */
+int rv_timing_trace(rv_machine *m, rv_trace_event *out, int max);

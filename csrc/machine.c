@@ -4,6 +4,7 @@
 #include <string.h>
 #include "machine.h"
 #include "csr.h"
+#include "timing.h"
 
 rv_machine *rv_create(unsigned vlen) {
     if (vlen < 64 || vlen > 65536 || (vlen & (vlen - 1))) return NULL;
@@ -25,6 +26,7 @@ void rv_destroy(rv_machine *m) {
     if (!m) return;
     while (m->nregions) rv_unmap(m, m->regions[0].base, m->regions[0].size);
     free(m->v);
+    tm_free(m->timing);
     free(m);
 }
 
@@ -48,6 +50,7 @@ void rv_op_counts(rv_machine *m, uint64_t *out) { memcpy(out, m->op_count, sizeo
 void rv_reset_counters(rv_machine *m) {
     m->instret = m->cycles = 0;
     memset(m->op_count, 0, sizeof m->op_count);
+    if (m->timing) tm_reset_counters(m->timing);
 }
 
 int rv_num_ops(void) { return RV_NOPS; }

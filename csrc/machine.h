@@ -53,6 +53,10 @@ struct rv_machine {
     uint64_t cycles;
     uint64_t op_count[RV_NOPS];
     rv_stop stop;
+
+    /* timing model (timing.c): rv_run takes the timed loop when `timed` */
+    struct rv_timing *timing;
+    int timed;
 };
 
 /* Memory slow paths: return 0 and fill m->stop on a fault. */

@@ -9,7 +9,7 @@ from cffi import FFI
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
-SOURCES = ["decode.c", "disasm.c", "mem.c", "machine.c", "csr.c", "fp.c", "vec.c", "exec.c"]
+SOURCES = ["decode.c", "disasm.c", "mem.c", "machine.c", "csr.c", "fp.c", "vec.c", "timing.c", "exec.c"]
 
 ffibuilder = FFI()
 ffibuilder.cdef((CSRC / "api.h").read_text())

@@ -62,10 +62,12 @@ class Machine:
     ``tail_ones=True`` fills tail- and mask-agnostic elements with all ones, as
     the RVV spec allows, to catch code that relies on their contents.
     ``budget`` bounds the instructions of each call or run.
+    ``timed=True`` runs the timing model of the target's ``[model]`` table
+    (see ``set_timed`` and ``profile``).
     """
 
     def __init__(self, target=None, *, vlen: int | None = None, tail_ones: bool = False,
-                 budget: int = DEFAULT_BUDGET):
+                 budget: int = DEFAULT_BUDGET, timed: bool = False):
         if isinstance(target, str):
             from rvai.target import Target
             target = Target.preset(target)
@@ -87,6 +89,10 @@ class Machine:
         self._arena_next = self._arena_end = ARENA_BASE
         self.map(STACK_TOP - STACK_SIZE, STACK_SIZE, "rw")
         self.os = None   # the Linux personality, created on the first ecall
+        self.timed = False
+        self.model: dict = {}
+        if timed:
+            self.set_timed(True)
 
     # ---- memory ----------------------------------------------------------
     def map(self, addr: int, size: int, perms: str) -> None:
@@ -425,8 +431,36 @@ class Machine:
         return out
 
     def reset_counters(self) -> None:
-        """Zero instret, cycles and the per-op counts."""
+        """Zero instret, cycles, the per-op counts and the timing model's counters
+        (cache contents stay: see ``flush_caches``)."""
         lib.rv_reset_counters(self._m)
+
+    # ---- timing model ----------------------------------------------------
+    def set_timed(self, on: bool = True, model: dict | None = None) -> None:
+        """Switch the timing model on (with ``model``, by default the target's
+        ``[model]`` table or the default preset's) or off.  Switching on
+        starts with cold caches."""
+        from rvai.emu.profile import timing_params
+        if not on:
+            lib.rv_set_timing(self._m, ffi.NULL)
+            self.timed = False
+            return
+        if model is None:
+            from rvai.target import Target
+            model = (self.target or Target.default()).model
+        if lib.rv_set_timing(self._m, timing_params(model)):
+            raise ValueError("the timing model rejected these parameters (sizes must be powers of two; "
+                             "see docs/timing-model.md)")
+        self.model, self.timed = dict(model), True
+
+    def flush_caches(self) -> None:
+        """Empty the modelled caches and branch predictor: the next run starts cold."""
+        lib.rv_timing_flush(self._m)
+
+    def profile(self):
+        """The ``Profile`` of what ran since the last ``reset_counters`` (timed mode)."""
+        from rvai.emu.profile import Profile
+        return Profile.from_machine(self)
 
 
 def _extent(image) -> tuple[int, int]:

@@ -1,0 +1,169 @@
+/* The interpreter loop, included twice by exec.c: with TIMED 0 it is the
+ * functional rv_run_functional, with TIMED 1 the timed rv_run_timed that also
+ * drives the timing model (timing.h) from the dispatch and the scalar memory
+ * macros.  Expects RUN_NAME and TIMED to be defined; every macro it defines is
+ * undefined at the end so the second copy can define it again. */
+
+static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
+    static const void *labels[RV_NOPS] = {
+        [RV_OP_UNDECODED] = &&undecoded,
+#define INSN(id, name, match, mask, ops, cls) [RV_OP_##id] = &&L_##id,
+#include "insns.def"
+#undef INSN
+    };
+    uint64_t pc = m->pc;
+    int64_t left = (int64_t)(budget > (uint64_t)INT64_MAX ? INT64_MAX : budget);
+    const int64_t start = left;
+    rv_decoded *cache = NULL, *d = NULL;
+    uint64_t cbase = 0, csize = 0;
+    memset(&m->stop, 0, sizeof m->stop);
+#if TIMED
+    rv_timing *tm = m->timing;
+    uint64_t *tm_pcyc = NULL;    /* per-pc cycle counters of the current region */
+    tm_run_begin(tm);
+/* Charge the instruction in d to the model (the first execution of a slot
+ * is charged after decoding, in `undecoded`). */
+#define TIME_STEP_RAW() tm_step(tm, m, d, pc, tm_pcyc ? tm_pcyc + (d - cache) : &tm->pc_sink)
+#define TIME_STEP() do { if (likely(d->op)) TIME_STEP_RAW(); } while (0)
+#define TIME_MEM(a, n, st) tm_mem(tm, (a), (n), (st))
+#else
+#define TIME_STEP_RAW() do { } while (0)
+#define TIME_STEP() do { } while (0)
+#define TIME_MEM(a, n, st) do { } while (0)
+#endif
+
+/* Retired-so-far, for the counter CSRs read in the middle of a run. */
+#define INSTRET_NOW() (m->instret + (uint64_t)(start - left))
+
+#define DISPATCH_HERE() do {                                         \
+        if (unlikely(left <= 0)) goto out_budget;                    \
+        uint64_t off_ = pc - cbase;                                  \
+        if (unlikely(off_ >= csize)) goto refetch;                   \
+        d = &cache[off_ >> 1];                                       \
+        left--;                                                      \
+        m->op_count[d->op]++;                                        \
+        TIME_STEP();                                                 \
+        goto *labels[d->op];                                         \
+    } while (0)
+#if TIMED
+/* One shared dispatch point, so the model's step is inlined once rather than
+ * in every handler. */
+#define DISPATCH() goto dispatch
+#else
+#define DISPATCH() DISPATCH_HERE()
+#endif
+#define NEXT() do { pc += d->len; DISPATCH(); } while (0)
+#define JUMP(t) do { pc = (t); DISPATCH(); } while (0)
+#define STOP(why) do { m->stop.reason = (why); goto out_stop; } while (0)
+#define STOP_UNRETIRED(why) do { left++; m->op_count[d->op]--; STOP(why); } while (0)
+
+#define OP(id) L_##id:
+#define X(r) m->x[r]
+#define SX(r) ((int64_t)m->x[r])
+#define RD (d->rd)
+#define RS1 (d->rs1)
+#define RS2 (d->rs2)
+#define RS3 (d->rs3)
+#define IMM (d->imm)
+#define LEN (d->len)
+
+/* Scalar memory access: TLB fast path, region walk on a miss. */
+#define LOAD(T, a) ({                                                        \
+        uint64_t a_ = (a); T v_;                                             \
+        void *h_ = tlb_host(m->tlb_r, a_, sizeof(T));                        \
+        if (likely(h_ != NULL)) memcpy(&v_, h_, sizeof(T));                  \
+        else if (!mem_load_slow(m, a_, &v_, sizeof(T))) goto mem_fault;      \
+        TIME_MEM(a_, sizeof(T), 0);                                          \
+        v_; })
+#define STORE(T, a, val) do {                                                \
+        uint64_t a_ = (a); T v_ = (T)(val);                                  \
+        void *h_ = tlb_host(m->tlb_w, a_, sizeof(T));                        \
+        if (likely(h_ != NULL)) memcpy(h_, &v_, sizeof(T));                  \
+        else if (!mem_store_slow(m, a_, &v_, sizeof(T))) goto mem_fault;     \
+        TIME_MEM(a_, sizeof(T), 1);                                          \
+    } while (0)
+
+#if TIMED
+dispatch:
+#endif
+    DISPATCH_HERE();
+
+#include "exec_int.h"
+#include "exec_fp.h"
+#include "exec_vec.h"
+
+undecoded: {
+        int op = decode_at(m, pc, d);
+        if (op <= 0) {
+            m->stop.insn = d->raw;
+            m->stop.insn_len = d->len;
+            memset(d, 0, sizeof *d);   /* decode again next time: memory may change */
+            left++;
+            m->op_count[0]--;
+            if (op < 0) { m->stop.addr = pc + 2; STOP(RV_STOP_FETCH); }
+            STOP(RV_STOP_ILLEGAL);
+        }
+        m->op_count[0]--;
+        m->op_count[op]++;
+        TIME_STEP_RAW();
+        goto *labels[op];
+    }
+
+refetch:
+    if (pc == m->halt_pc) STOP(RV_STOP_HALT);
+    cache = fetch_region(m, pc, &cbase, &csize);
+    if (!cache) { csize = 0; cbase = 0; m->stop.addr = pc; STOP(RV_STOP_FETCH); }
+#if TIMED
+    tm_pcyc = tm_pc_counters(tm, cbase, csize);
+#endif
+    DISPATCH();
+
+mem_fault:
+    left++;
+    m->op_count[d->op]--;
+    goto out_stop;   /* mem_*_slow filled in the reason and the address */
+
+illegal:
+    STOP_UNRETIRED(RV_STOP_ILLEGAL);
+
+out_budget:
+    m->stop.reason = RV_STOP_BUDGET;
+out_stop:
+    m->pc = pc;
+    m->stop.pc = pc;
+    if (d && !m->stop.insn_len && m->stop.reason != RV_STOP_BUDGET &&
+        m->stop.reason != RV_STOP_HALT && m->stop.reason != RV_STOP_FETCH) {
+        m->stop.insn = d->raw;
+        m->stop.insn_len = d->len;
+    }
+    m->instret += (uint64_t)(start - left);
+#if TIMED
+    m->cycles = tm_run_end(tm);
+#else
+    m->cycles += (uint64_t)(start - left);   /* functional mode: one cycle per instruction */
+#endif
+    *out = m->stop;
+    return m->stop.reason;
+}
+
+#undef TIME_STEP_RAW
+#undef TIME_STEP
+#undef TIME_MEM
+#undef INSTRET_NOW
+#undef DISPATCH
+#undef DISPATCH_HERE
+#undef NEXT
+#undef JUMP
+#undef STOP
+#undef STOP_UNRETIRED
+#undef OP
+#undef X
+#undef SX
+#undef RD
+#undef RS1
+#undef RS2
+#undef RS3
+#undef IMM
+#undef LEN
+#undef LOAD
+#undef STORE

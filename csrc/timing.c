@@ -1,0 +1,559 @@
+/* The timing model's out-of-line parts: set-up from rv_timing_params, the
+ * cache hierarchy, branches, the vector unit, and the counters read by
+ * rvai.emu.Profile.  The per-instruction fast paths are in timing.h. */
+#include <stdlib.h>
+#include <string.h>
+#include "timing.h"
+
+tm_opinfo tm_ops[RV_NOPS];
+
+static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+/* Vector ops whose vd is also read: multiply-accumulate forms. */
+static int accumulates(const char *name) {
+    return strstr(name, "macc") || strstr(name, "madd") || strstr(name, "nmsac") || strstr(name, "nmsub") ||
+           strstr(name, "msac") || strstr(name, "msub");
+}
+
+static int is_vector_class(int cls) { return cls >= RV_CLASS_VSET; }
+
+/* Derive the scoreboard bases and vector facts of every op from its operand letters. */
+static void init_ops(void) {
+    static int done;
+    if (done) return;
+    for (int op = 0; op < RV_NOPS; op++) {
+        const rv_insn_info *in = &rv_insns[op];
+        tm_opinfo *o = &tm_ops[op];
+        o->cls = in->cls;
+        o->s1 = o->s2 = o->s3 = TM_SRC_NONE;
+        o->dst = TM_DST_NONE;
+        for (const char *c = in->ops; *c; c++) {
+            switch (*c) {
+            case 'd': o->dst = TM_X; break;
+            case 's': o->s1 = TM_X; break;
+            case 't': o->s2 = TM_X; break;
+            case 'D': o->dst = TM_F; break;
+            case 'S': o->s1 = TM_F; break;
+            case 'T': o->s2 = TM_F; break;
+            case 'R': o->s3 = TM_F; break;
+            case 'V': o->vflags |= in->cls == RV_CLASS_VSTORE ? TM_V_VDSRC : TM_V_VD; break;
+            case 'U': o->vflags |= TM_V_VS1; break;
+            case 'W': o->vflags |= TM_V_VS2; break;
+            case 'M': o->vflags |= TM_V_MASK; break;
+            }
+        }
+        if ((o->vflags & TM_V_VD) && accumulates(in->name)) o->vflags |= TM_V_VDSRC;
+        if (is_vector_class(in->cls)) o->vflags |= TM_V_ANY;
+        o->widen = (has_prefix(in->name, "vw") || has_prefix(in->name, "vfw") || has_prefix(in->name, "vn") ||
+                    has_prefix(in->name, "vfn")) ? 2 : 1;
+        o->elemwise = has_prefix(in->name, "vrgather") || has_prefix(in->name, "vcompress");
+        switch (in->cls) {
+        case RV_CLASS_VFADD: case RV_CLASS_VFMUL: case RV_CLASS_VFDIV: o->flops = 1; break;
+        case RV_CLASS_VFFMA: o->flops = 2; break;
+        case RV_CLASS_VRED: o->flops = has_prefix(in->name, "vf"); break;
+        }
+        o->special = in->cls == RV_CLASS_BRANCH || in->cls == RV_CLASS_DIV || in->cls == RV_CLASS_FDIV ||
+                     in->cls == RV_CLASS_FSQRT || is_vector_class(in->cls);
+    }
+    done = 1;
+}
+
+void rv_timing_default_params(rv_timing_params *p) {
+    memset(p, 0, sizeof *p);
+    static const unsigned lat[RV_NCLASSES] = {
+        [RV_CLASS_ALU] = 1, [RV_CLASS_BRANCH] = 1, [RV_CLASS_JUMP] = 1, [RV_CLASS_LOAD] = 3,
+        [RV_CLASS_STORE] = 1, [RV_CLASS_MUL] = 3, [RV_CLASS_DIV] = 20, [RV_CLASS_ATOMIC] = 5,
+        [RV_CLASS_CSR] = 1, [RV_CLASS_SYSTEM] = 1, [RV_CLASS_FENCE] = 1, [RV_CLASS_FLOAD] = 3,
+        [RV_CLASS_FSTORE] = 1, [RV_CLASS_FADD] = 4, [RV_CLASS_FMUL] = 4, [RV_CLASS_FFMA] = 4,
+        [RV_CLASS_FDIV] = 15, [RV_CLASS_FSQRT] = 20, [RV_CLASS_FCVT] = 3, [RV_CLASS_FMISC] = 2,
+        [RV_CLASS_VSET] = 1, [RV_CLASS_VLOAD] = 3, [RV_CLASS_VSTORE] = 1, [RV_CLASS_VALU] = 2,
+        [RV_CLASS_VMUL] = 4, [RV_CLASS_VDIV] = 20, [RV_CLASS_VFADD] = 4, [RV_CLASS_VFMUL] = 4,
+        [RV_CLASS_VFFMA] = 5, [RV_CLASS_VFDIV] = 15, [RV_CLASS_VFMISC] = 3, [RV_CLASS_VRED] = 4,
+        [RV_CLASS_VPERM] = 3, [RV_CLASS_VMASK] = 2,
+    };
+    memcpy(p->latency, lat, sizeof lat);
+    static const unsigned pipe[RV_NCLASSES] = {
+        [RV_CLASS_VLOAD] = RV_VPIPE_LS, [RV_CLASS_VSTORE] = RV_VPIPE_LS,
+        [RV_CLASS_VFADD] = RV_VPIPE_FP, [RV_CLASS_VFMUL] = RV_VPIPE_FP, [RV_CLASS_VFFMA] = RV_VPIPE_FP,
+        [RV_CLASS_VFDIV] = RV_VPIPE_FP, [RV_CLASS_VFMISC] = RV_VPIPE_FP,
+        [RV_CLASS_VRED] = RV_VPIPE_PERM, [RV_CLASS_VPERM] = RV_VPIPE_PERM,
+    };
+    memcpy(p->vpipe, pipe, sizeof pipe);
+    p->issue_width = 1;
+    p->branch_penalty = 5;
+    p->bht_entries = 1024;
+    p->dlen = 128;
+    p->vq_depth = 8;
+    p->chaining = 1;
+    p->vset_latency = 1;
+    for (int i = 0; i < RV_NVPIPES; i++) p->pipe_count[i] = 1;
+    p->gather_elems_per_cycle = 1;
+    p->strided_elems_per_cycle = 1;
+    p->vdiv_beat_cycles = 8;
+    p->line = 64;
+    p->l1_size = 32768; p->l1_assoc = 4; p->l1_latency = 3;
+    p->l2_size = 512 * 1024; p->l2_assoc = 8; p->l2_latency = 14;
+    p->l2_bytes_per_cycle = 32;
+    p->dram_latency = 100;
+    p->dram_bytes_per_cycle = 8;
+    p->prefetch_degree = 16;
+}
+
+static int pow2(unsigned v) { return v && !(v & (v - 1)); }
+
+static int cache_init(tm_cache *c, unsigned size, unsigned assoc, unsigned line, unsigned latency) {
+    if (!pow2(line) || !assoc || size % (assoc * line) || !pow2(size / (assoc * line))) return -1;
+    c->sets = size / (assoc * line);
+    c->assoc = assoc;
+    c->latency = latency;
+    c->lines = calloc((size_t)c->sets * assoc, sizeof(tm_line));
+    if (!c->lines) return -1;
+    for (size_t i = 0; i < (size_t)c->sets * assoc; i++) c->lines[i].tag = ~0ull;
+    return 0;
+}
+
+static void cache_clear(tm_cache *c) {
+    for (size_t i = 0; i < (size_t)c->sets * c->assoc; i++) c->lines[i] = (tm_line){.tag = ~0ull};
+}
+
+void tm_free(rv_timing *t) {
+    if (!t) return;
+    free(t->l1.lines);
+    free(t->l2.lines);
+    free(t->bht);
+    free(t->trace);
+    for (int i = 0; i < t->nranges; i++) free(t->ranges[i].count);
+    free(t);
+}
+
+static void forget_state(rv_timing *t) {
+    cache_clear(&t->l1);
+    cache_clear(&t->l2);
+    memset(t->bht, 1, t->p.bht_entries);   /* weakly not-taken */
+    t->last_line = ~0ull;
+}
+
+/* When everything issued so far has finished: the core, the vector unit and
+ * the memory accesses nobody waited for. */
+static uint64_t finish(const rv_timing *t) {
+    uint64_t end = t->now + (t->slot > 0);   /* a partly filled issue cycle counts */
+    if (t->v_end > end) end = t->v_end;
+    return end > t->mem_end ? end : t->mem_end;
+}
+
+int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
+    init_ops();
+    if (!p) { m->timed = 0; return 0; }
+    if (!p->issue_width || !pow2(p->bht_entries) || p->dlen < 8 || !pow2(p->dlen) ||
+        !p->vq_depth || p->vq_depth > TM_VQ_MAX || !p->gather_elems_per_cycle ||
+        !p->strided_elems_per_cycle || !p->vdiv_beat_cycles || p->line < 8 || p->line > 4096 ||
+        !(p->l2_bytes_per_cycle > 0) || !(p->dram_bytes_per_cycle > 0))
+        return -1;
+    for (int i = 0; i < RV_NVPIPES; i++)
+        if (!p->pipe_count[i] || p->pipe_count[i] > TM_MAX_UNITS) return -1;
+    for (int c = 0; c < RV_NCLASSES; c++)
+        if (p->vpipe[c] >= RV_NVPIPES) return -1;
+    rv_timing *t = calloc(1, sizeof *t);
+    if (!t) return -1;
+    t->p = *p;
+    t->line_bits = (unsigned)__builtin_ctz(p->line);
+    t->bht = malloc(p->bht_entries);
+    t->trace = malloc(TM_TRACE_MAX * sizeof(rv_trace_event));
+    if (!t->bht || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
+        cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency)) {
+        tm_free(t);
+        return -1;
+    }
+    forget_state(t);
+    /* Keep the model clock of the previous timing state so ready cycles stay ordered. */
+    if (m->timing) t->now = t->base = finish(m->timing);
+    tm_free(m->timing);
+    m->timing = t;
+    m->timed = 1;
+    return 0;
+}
+
+void rv_timing_flush(rv_machine *m) {
+    if (m->timing) forget_state(m->timing);
+}
+
+/* ---- caches ------------------------------------------------------------ */
+
+static tm_line *lookup(tm_cache *c, uint64_t line) {
+    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc];
+    for (unsigned w = 0; w < c->assoc; w++)
+        if (set[w].tag == line) return &set[w];
+    return NULL;
+}
+
+/* The way to fill for `line`: an invalid one, else the least recently used. */
+static tm_line *victim(tm_cache *c, uint64_t line) {
+    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *v = &set[0];
+    for (unsigned w = 0; w < c->assoc; w++) {
+        if (set[w].tag == ~0ull) return &set[w];
+        if (set[w].lru < v->lru) v = &set[w];
+    }
+    return v;
+}
+
+/* A transfer of one line over a channel of `bytes_per_cycle` wanted at `want`:
+ * transfers are serialised, so back-to-back ones run at the bandwidth. */
+static uint64_t channel(double *free, uint64_t want, double cycles) {
+    double done = *free + cycles;
+    if (done < (double)want) done = (double)want;
+    *free = done;
+    return (uint64_t)(done + 0.999999);
+}
+
+static void dram_write(rv_timing *t, uint64_t when) {
+    channel(&t->dram_free, when, t->p.line / t->p.dram_bytes_per_cycle);
+    t->s.dram_bytes_written += t->p.line;
+}
+
+/* Bring `line` into L1 (and L2) for a request at cycle `when`; returns the
+ * cycle its data arrives.  `demand` says whether a program access (counted)
+ * or the prefetcher asks. */
+static uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand) {
+    uint64_t done;
+    tm_line *w2 = lookup(&t->l2, line);
+    if (w2) {
+        if (demand) t->s.l2_hits++;
+        done = when + t->p.l2_latency;
+        if (w2->ready > done) done = w2->ready;
+        done = channel(&t->l2_free, done, t->p.line / t->p.l2_bytes_per_cycle);
+    } else {
+        if (demand) t->s.l2_misses++;
+        done = channel(&t->dram_free, when + t->p.l2_latency + t->p.dram_latency,
+                       t->p.line / t->p.dram_bytes_per_cycle);
+        t->s.dram_bytes_read += t->p.line;
+        w2 = victim(&t->l2, line);
+        if (w2->tag != ~0ull && w2->dirty) dram_write(t, when);
+        *w2 = (tm_line){.tag = line, .ready = done};
+    }
+    w2->lru = ++t->l2.stamp;
+    tm_line *w1 = victim(&t->l1, line);
+    if (w1->tag != ~0ull && w1->dirty) {
+        /* write back into L2 if it still holds the line, else to memory */
+        tm_line *back = lookup(&t->l2, w1->tag);
+        if (back) back->dirty = 1; else dram_write(t, when);
+    }
+    *w1 = (tm_line){.tag = line, .ready = done, .lru = ++t->l1.stamp, .prefetched = !demand};
+    if (w1 == t->last_way) t->last_line = ~0ull;
+    return done;
+}
+
+/* The tagged next-line prefetcher: keep `degree` lines ahead of the demand
+ * stream (on virtual addresses, so it crosses pages). */
+static void prefetch(rv_timing *t, uint64_t line, uint64_t when) {
+    for (unsigned k = 1; k <= t->p.prefetch_degree; k++) {
+        uint64_t next = line + k;
+        if (lookup(&t->l1, next)) continue;
+        fill(t, next, when, 0);
+        t->s.prefetches++;
+    }
+}
+
+/* A demand access to one line at cycle `when`: the cycle its data is there. */
+static uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when, int store) {
+    tm_line *w = lookup(&t->l1, line);
+    uint64_t done;
+    if (w) {
+        t->s.l1_hits++;
+        w->lru = ++t->l1.stamp;
+        done = when + t->p.l1_latency;
+        if (w->ready > done) done = w->ready;
+        if (w->prefetched) {
+            w->prefetched = 0;
+            if (t->p.prefetch_degree) prefetch(t, line + t->p.prefetch_degree - 1, when);
+        }
+    } else {
+        t->s.l1_misses++;
+        done = fill(t, line, when, 1);
+        if (t->p.prefetch_degree) prefetch(t, line, when);
+        w = lookup(&t->l1, line);
+    }
+    if (store) w->dirty = 1;
+    if (done > t->mem_end) t->mem_end = done;
+    t->last_line = line;
+    t->last_way = w;
+    return done;
+}
+
+/* Set the first- and last-result cycles of the `n` registers from vd. */
+static void set_group(rv_timing *t, int vd, int n, uint64_t first, uint64_t done) {
+    for (int i = 0; i < n && vd + i < 32; i++) { t->vfirst[vd + i] = first; t->vdone[vd + i] = done; }
+}
+
+void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store) {
+    uint64_t first = addr >> t->line_bits, last = (addr + (n ? n - 1 : 0)) >> t->line_bits;
+    if (t->pending & TM_P_VMEM) {
+        /* an access of the vector memory op in flight: its lines are requested
+         * from its start; its result is ready once the last line arrives */
+        uint64_t arrive = t->vm_start;
+        for (uint64_t l = first; l <= last; l++) {
+            if (l == t->last_line && !store) { t->s.l1_hits++; continue; }
+            uint64_t a = access_line(t, l, t->vm_start, store);
+            if (a > arrive) arrive = a;
+        }
+        if (store) { t->s.bytes_stored += n; return; }
+        t->s.bytes_loaded += n;
+        int vd = t->vm_vd;
+        if (!t->vm_first_seen && arrive > t->vfirst[vd]) {
+            for (int i = 0; i < t->vm_nregs && vd + i < 32; i++) t->vfirst[vd + i] = arrive;
+        }
+        t->vm_first_seen = 1;
+        if (arrive > t->vdone[vd]) {
+            set_group(t, vd, t->vm_nregs, t->vfirst[vd], arrive);
+            if (arrive > t->v_end) t->v_end = arrive;
+        }
+        return;
+    }
+    uint64_t done = 0;
+    for (uint64_t l = first; l <= last; l++) {
+        uint64_t a = access_line(t, l, t->last_issue, store);
+        if (a > done) done = a;
+    }
+    if (store) { t->s.bytes_stored += n; return; }
+    t->s.bytes_loaded += n;
+    t->ready[t->last_dst] = done;
+    t->kind[t->last_dst] = TM_K_MEM;
+}
+
+void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store) {
+    tm_mem(m->timing, addr, n, is_store);
+}
+
+/* ---- scalar core ------------------------------------------------------- */
+
+/* The issue cycle moves to `rdy`; charge the wait to what the late source was waiting for. */
+uint64_t tm_stall(rv_timing *t, const rv_decoded *d, const tm_opinfo *o, uint64_t rdy) {
+    unsigned idx[3] = {o->s1 + d->rs1, o->s2 + d->rs2, o->s3 + d->rs3};
+    int kind = TM_K_DATA;
+    for (int i = 0; i < 3; i++)
+        if (t->ready[idx[i]] == rdy) { kind = t->kind[idx[i]]; break; }
+    uint64_t wait = rdy - t->now;
+    if (kind == TM_K_MEM) t->s.stall_memory += wait;
+    else if (kind == TM_K_VEC) t->s.stall_vector += wait;
+    else t->s.stall_data += wait;
+    t->slot = 0;
+    return rdy;
+}
+
+void tm_resolve(rv_timing *t, uint64_t pc) {
+    if (t->pending & TM_P_BRANCH) {
+        int taken = pc != t->br_fall;
+        uint8_t *c = &t->bht[t->br_idx];
+        t->s.branches++;
+        if (taken != (*c >= 2)) {
+            t->s.mispredicts++;
+            t->s.stall_branch += t->p.branch_penalty;
+            *t->br_slot += t->p.branch_penalty;
+            t->now += t->p.branch_penalty;
+            t->slot = 0;
+        }
+        if (taken && *c < 3) (*c)++;
+        if (!taken && *c > 0) (*c)--;
+    }
+    t->pending = 0;
+}
+
+static unsigned ilog2(uint64_t v) { return v ? 63u - (unsigned)__builtin_clzll(v) : 0; }
+
+/* Element width (bits) and VLMAX of the current vtype; 0 when vill. */
+static unsigned cur_sew(rv_machine *m) { return m->vtype >> 63 ? 0 : 8u << ((m->vtype >> 3) & 7); }
+static uint64_t cur_vlmax(rv_machine *m, unsigned sew) {
+    unsigned lmul = m->vtype & 7;
+    uint64_t regs_x8 = lmul < 4 ? 8ull << lmul : 8ull >> (8 - lmul);   /* LMUL * 8 */
+    return sew ? m->vlen * regs_x8 / 8 / sew : 0;
+}
+
+/* A vector instruction: wait for a queue entry, then start on the earliest
+ * free unit of its pipe once its vector sources are ready (their first beat
+ * with chaining, their last without), and occupy it for its beats. */
+static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o,
+                      uint64_t dispatch, uint64_t pc) {
+    unsigned sew = cur_sew(m);
+    uint64_t vl = sew ? m->vl : 0;
+    unsigned dlen = t->p.dlen, cls = o->cls;
+    int is_mem = cls == RV_CLASS_VLOAD || cls == RV_CLASS_VSTORE;
+    unsigned eew = sew * o->widen, nf = 1;
+    uint64_t beats;
+    int nregs;
+    if (is_mem) {
+        static const unsigned width_eew[8] = {8, 0, 0, 0, 0, 16, 32, 64};
+        unsigned mop = (d->raw >> 26) & 3, lumop = d->rs2;
+        nf = ((d->raw >> 29) & 7) + 1;
+        eew = mop & 1 ? sew : width_eew[(d->raw >> 12) & 7];   /* indexed: data EEW is SEW */
+        if (!eew) eew = sew;
+        if (mop == 0 && lumop == 8) {            /* whole registers */
+            vl = (uint64_t)nf * m->vlen / eew;
+            beats = (uint64_t)nf * m->vlen / dlen;
+        } else if (mop == 0 && lumop == 0xb) {   /* mask */
+            beats = ((vl + 7) / 8 * 8 + dlen - 1) / dlen;
+        } else if (mop == 0) {                   /* unit stride; segments one per cycle at most */
+            beats = (vl * eew * nf + dlen - 1) / dlen;
+            if (nf > 1 && beats < vl) beats = vl;
+        } else {                                 /* strided, indexed: by element */
+            beats = (vl * nf + t->p.strided_elems_per_cycle - 1) / t->p.strided_elems_per_cycle;
+        }
+    } else if (o->elemwise) {
+        beats = (vl + t->p.gather_elems_per_cycle - 1) / t->p.gather_elems_per_cycle;
+    } else {
+        beats = (vl * eew + dlen - 1) / dlen;
+    }
+    if (!beats) beats = 1;
+    if (cls == RV_CLASS_VDIV || cls == RV_CLASS_VFDIV) beats *= t->p.vdiv_beat_cycles;
+    uint64_t occupancy = beats;
+    unsigned lat = is_mem ? t->p.l1_latency : t->p.latency[cls];
+    if (cls == RV_CLASS_VRED) lat += ilog2(dlen / (sew ? sew : 8));   /* the tree of the last beat */
+    nregs = (int)((vl * eew * nf + m->vlen - 1) / m->vlen);
+    if (nregs < 1) nregs = 1;
+    if (nregs > 8) nregs = 8;
+
+    /* the decoupling queue: wait until the op vq_depth places back has started */
+    uint64_t *q = &t->vq[t->vq_pos];
+    if (*q > dispatch) {
+        t->s.stall_vector += *q - dispatch;
+        t->slot = 0;
+        t->now = dispatch = *q;
+    }
+    unsigned pipe = t->p.vpipe[cls], unit = 0;
+    uint64_t *uf = t->unit_free[pipe];
+    for (unsigned u = 1; u < t->p.pipe_count[pipe]; u++)
+        if (uf[u] < uf[unit]) unit = u;
+    uint64_t start = dispatch > uf[unit] ? dispatch : uf[unit], src_done = 0;
+    int srcs[4], ns = 0;
+    if (o->vflags & TM_V_VS1) srcs[ns++] = d->rs1;
+    if (o->vflags & TM_V_VS2) srcs[ns++] = d->rs2;
+    if (o->vflags & TM_V_VDSRC) srcs[ns++] = d->rd;
+    if ((o->vflags & TM_V_MASK) && !((d->raw >> 25) & 1)) srcs[ns++] = 0;
+    for (int i = 0; i < ns; i++) {
+        uint64_t need = t->p.chaining ? t->vfirst[srcs[i]] : t->vdone[srcs[i]];
+        if (need > start) start = need;
+        if (t->vdone[srcs[i]] > src_done) src_done = t->vdone[srcs[i]];
+    }
+    /* the last beat cannot run before the last beat of a chained source is there */
+    uint64_t last_beat = start + occupancy - 1;
+    if (t->p.chaining && src_done > last_beat) last_beat = src_done;
+    uint64_t done = last_beat + lat;
+    uf[unit] = last_beat + 1;
+    *q = start;
+    t->vq_pos = (t->vq_pos + 1) % t->p.vq_depth;
+    if (done > t->v_end) t->v_end = done;
+
+    if (o->vflags & TM_V_VD) {
+        set_group(t, d->rd, nregs, t->p.chaining ? start + lat : done, done);
+    }
+    if (o->dst != TM_DST_NONE) {                 /* a scalar result (vmv.x.s, vcpop.m, ...) */
+        t->ready[o->dst + d->rd] = done;
+        t->kind[o->dst + d->rd] = TM_K_VEC;
+    }
+    if (is_mem) {
+        t->pending |= TM_P_VMEM;
+        t->vm_vd = cls == RV_CLASS_VLOAD ? d->rd : 0;
+        t->vm_nregs = cls == RV_CLASS_VLOAD ? nregs : 0;
+        t->vm_start = start;
+        t->vm_first_seen = 0;
+    }
+    t->s.vec_ops++;
+    t->s.vec_elems += vl;
+    t->s.vec_elems_max += cur_vlmax(m, sew);
+    t->s.flops += vl * o->flops;
+    t->s.pipe_busy[pipe] += uf[unit] - start;
+    if (t->ntrace < TM_TRACE_MAX)
+        t->trace[t->ntrace++] = (rv_trace_event){start, uf[unit], pc, d->op, (uint8_t)pipe, (uint8_t)unit};
+}
+
+void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, uint64_t *slot) {
+    const tm_opinfo *o = &tm_ops[d->op];
+    uint64_t *r = t->ready;
+    uint64_t rdy = r[o->s1 + d->rs1], x;
+    x = r[o->s2 + d->rs2]; rdy = x > rdy ? x : rdy;
+    x = r[o->s3 + d->rs3]; rdy = x > rdy ? x : rdy;
+    uint64_t before = t->now, now = before;
+    if (rdy > now) now = t->now = tm_stall(t, d, o, rdy);
+    unsigned cls = o->cls, dst = o->dst + d->rd;
+    uint64_t result = now + t->p.latency[cls];
+    if (cls == RV_CLASS_DIV || cls == RV_CLASS_FDIV || cls == RV_CLASS_FSQRT) {
+        /* one unpipelined divider: wait for it, then hold it for the latency */
+        if (t->div_free > now) { t->s.stall_data += t->div_free - now; now = t->now = t->div_free; t->slot = 0; }
+        result = now + t->p.latency[cls];
+        t->div_free = result;
+    } else if (cls == RV_CLASS_BRANCH) {
+        t->pending |= TM_P_BRANCH;
+        t->br_fall = pc + d->len;
+        t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
+        t->br_slot = slot;
+    } else if (cls == RV_CLASS_VSET) {
+        result = now + t->p.vset_latency;
+        if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; t->slot = 0; }
+    } else if (o->vflags & TM_V_ANY) {
+        vector_op(t, d, m, o, now, pc);
+        now = t->now;
+        result = r[dst];
+    }
+    if (!(o->vflags & TM_V_ANY) || cls == RV_CLASS_VSET) {
+        r[dst] = result;
+        t->kind[dst] = TM_K_DATA;
+    }
+    t->last_issue = now;
+    t->last_dst = dst;
+    if (++t->slot >= t->p.issue_width) { t->slot = 0; now++; }
+    *slot += now - before;
+    t->now = now;
+}
+
+/* ---- runs and counters --------------------------------------------------- */
+
+void tm_run_begin(rv_timing *t) { t->pending = 0; }
+
+uint64_t tm_run_end(rv_timing *t) {
+    t->pending = 0;
+    t->s.cycles = finish(t) - t->base;
+    return t->s.cycles;
+}
+
+uint64_t *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size) {
+    for (int i = 0; i < t->nranges; i++)
+        if (t->ranges[i].base == base && t->ranges[i].size == size) return t->ranges[i].count;
+    if (t->nranges == TM_MAX_RANGES) return NULL;
+    uint64_t *count = calloc(size / 2, sizeof *count);
+    if (!count) return NULL;
+    t->ranges[t->nranges++] = (tm_range){base, size, count};
+    return count;
+}
+
+void tm_reset_counters(rv_timing *t) {
+    /* the next run starts once this one has drained */
+    t->now = t->base = finish(t);
+    t->slot = 0;
+    memset(&t->s, 0, sizeof t->s);
+    for (int i = 0; i < t->nranges; i++) memset(t->ranges[i].count, 0, t->ranges[i].size / 2 * sizeof(uint64_t));
+    t->ntrace = 0;
+}
+
+void rv_timing_stats_get(rv_machine *m, rv_timing_stats *out) {
+    if (m->timing) *out = m->timing->s;
+    else memset(out, 0, sizeof *out);
+}
+
+int rv_timing_pc_cycles(rv_machine *m, uint64_t *pcs, uint64_t *cycles, int max) {
+    rv_timing *t = m->timing;
+    int n = 0;
+    for (int i = 0; t && i < t->nranges; i++) {
+        const tm_range *r = &t->ranges[i];
+        for (uint64_t k = 0; k < r->size / 2; k++) {
+            if (!r->count[k]) continue;
+            if (n < max) { pcs[n] = r->base + 2 * k; cycles[n] = r->count[k]; }
+            n++;
+        }
+    }
+    return n;
+}
+
+int rv_timing_trace(rv_machine *m, rv_trace_event *out, int max) {
+    rv_timing *t = m->timing;
+    int n = t ? (t->ntrace < max ? t->ntrace : max) : 0;
+    if (n) memcpy(out, t->trace, (size_t)n * sizeof *out);
+    return n;
+}

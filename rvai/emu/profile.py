@@ -1,0 +1,277 @@
+"""The timing model's Python face: machine-model parameters and ``Profile``.
+
+A target's ``[model]`` table (see docs/timing-model.md) becomes the C core's
+``rv_timing_params``; after a timed run, :class:`Profile` gathers what the model
+counted -- cycles, the instruction mix, stalls, caches, vector utilisation,
+FLOPs and bytes against the machine's peaks, cycles per pc -- and renders it
+as text, JSON or a Chrome/Perfetto trace of the vector pipes.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from rvai._rvemu import ffi, lib
+
+__all__ = ["Profile", "timing_params", "PIPES", "MODEL_KEYS"]
+
+#: Vector pipe names, in the C core's RV_VPIPE_* order.
+PIPES = ("arith", "fp", "ls", "perm")
+
+#: Scalar keys of a ``[model]`` table, each a field of rv_timing_params.
+MODEL_KEYS = (
+    "issue_width", "branch_penalty", "bht_entries", "dlen", "vq_depth", "chaining",
+    "vset_latency", "gather_elems_per_cycle", "strided_elems_per_cycle", "vdiv_beat_cycles",
+    "line", "l1_size", "l1_assoc", "l1_latency", "l2_size", "l2_assoc", "l2_latency",
+    "l2_bytes_per_cycle", "dram_latency", "dram_bytes_per_cycle", "prefetch_degree",
+)
+#: Keys read by the Python side only (reporting).
+REPORT_KEYS = ("clock_ghz",)
+#: Sub-tables of ``[model]``: latencies by class, pipe of each vector class, units per pipe.
+TABLE_KEYS = ("latency", "vpipe", "pipes")
+
+#: Floating-point operations of one scalar instruction, by class.
+_SCALAR_FLOPS = {"FADD": 1, "FMUL": 1, "FFMA": 2, "FDIV": 1, "FSQRT": 1}
+
+
+def _class_names() -> list[str]:
+    return [ffi.string(lib.rv_class_name(i)).decode() for i in range(lib.rv_num_classes())]
+
+
+def timing_params(model: dict | None) -> "ffi.CData":
+    """The ``rv_timing_params`` for a ``[model]`` table: the C defaults
+    overlaid with the table's values; unknown keys raise ``ValueError``."""
+    model = dict(model or {})
+    p = ffi.new("rv_timing_params *")
+    lib.rv_timing_default_params(p)
+    classes = _class_names()
+    unknown = set(model) - set(MODEL_KEYS) - set(REPORT_KEYS) - set(TABLE_KEYS)
+    if unknown:
+        raise ValueError(f"model: unknown keys {sorted(unknown)}; allowed: "
+                         f"{sorted(MODEL_KEYS + REPORT_KEYS + TABLE_KEYS)}")
+    for key in MODEL_KEYS:
+        if key in model:
+            value = model[key]
+            if isinstance(value, bool):
+                value = int(value)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"model.{key} must be a non-negative number, not {value!r}")
+            setattr(p, key, value)
+    for cls, lat in model.get("latency", {}).items():
+        if cls not in classes:
+            raise ValueError(f"model.latency: unknown class {cls!r}; classes: {', '.join(classes)}")
+        p.latency[classes.index(cls)] = int(lat)
+    for cls, pipe in model.get("vpipe", {}).items():
+        if cls not in classes or pipe not in PIPES:
+            raise ValueError(f"model.vpipe: {cls!r} = {pipe!r}: want a vector class = one of {PIPES}")
+        p.vpipe[classes.index(cls)] = PIPES.index(pipe)
+    for pipe, count in model.get("pipes", {}).items():
+        if pipe not in PIPES:
+            raise ValueError(f"model.pipes: unknown pipe {pipe!r}; pipes: {PIPES}")
+        p.pipe_count[PIPES.index(pipe)] = int(count)
+    return p
+
+
+@dataclass
+class Profile:
+    """What the timing model counted over a run (since the machine's last
+    ``reset_counters``).  Build one with ``Machine.profile()``."""
+
+    cycles: int
+    instret: int
+    target: str
+    model: dict
+    vlen: int
+    class_counts: dict[str, int]
+    stalls: dict[str, int]
+    branches: dict[str, int]
+    caches: dict[str, dict[str, int]]
+    dram_bytes: dict[str, int]
+    bytes_loaded: int
+    bytes_stored: int
+    flops: int
+    vector: dict[str, int]
+    pipe_busy: dict[str, int]
+    pc_cycles: dict[int, int]
+    trace: list = field(default_factory=list, repr=False)
+    disassembly: dict[int, str] = field(default_factory=dict, repr=False)
+    symbols: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_machine(cls, m) -> "Profile":
+        """Collect the counters of Machine ``m`` (which must run timed)."""
+        if not m.timed:
+            raise ValueError("the machine is not in timed mode: Machine(..., timed=True)")
+        s = ffi.new("rv_timing_stats *")
+        lib.rv_timing_stats_get(m._m, s)
+        n = lib.rv_timing_pc_cycles(m._m, ffi.NULL, ffi.NULL, 0)
+        pcs, cyc = ffi.new("uint64_t[]", n), ffi.new("uint64_t[]", n)
+        lib.rv_timing_pc_cycles(m._m, pcs, cyc, n)
+        pc_cycles = {pcs[i]: cyc[i] for i in range(n)}
+        events = ffi.new("rv_trace_event[]", 65536)
+        ne = lib.rv_timing_trace(m._m, events, 65536)
+        trace = [(e.start, e.end, e.pc, e.op, PIPES[e.pipe], e.unit) for e in events[0:ne]]
+        classes = m.class_counts()
+        scalar_flops = sum(classes.get(c, 0) * k for c, k in _SCALAR_FLOPS.items())
+        prof = cls(
+            cycles=s.cycles, instret=m.instret,
+            target=getattr(m.target, "name", "generic"), model=dict(m.model), vlen=m.vlen,
+            class_counts=classes,
+            stalls={"data": s.stall_data, "memory": s.stall_memory, "vector": s.stall_vector,
+                    "branch": s.stall_branch},
+            branches={"executed": s.branches, "mispredicted": s.mispredicts},
+            caches={"L1": {"hits": s.l1_hits, "misses": s.l1_misses},
+                    "L2": {"hits": s.l2_hits, "misses": s.l2_misses},
+                    "prefetches": {"issued": s.prefetches}},
+            dram_bytes={"read": s.dram_bytes_read, "written": s.dram_bytes_written},
+            bytes_loaded=s.bytes_loaded, bytes_stored=s.bytes_stored,
+            flops=s.flops + scalar_flops,
+            vector={"ops": s.vec_ops, "active_elements": s.vec_elems, "vlmax_elements": s.vec_elems_max},
+            pipe_busy={p: s.pipe_busy[i] for i, p in enumerate(PIPES)},
+            pc_cycles=pc_cycles, trace=trace,
+        )
+        prof._annotate(m)
+        return prof
+
+    def _annotate(self, m) -> None:
+        for pc in self.pc_cycles:
+            try:
+                self.disassembly[pc] = m.disassemble(pc, 1)[0][2]
+            except Exception:   # code unmapped since the run: keep the counts
+                self.disassembly[pc] = "?"
+            self.symbols[pc] = m.symbol_at(pc) or ""
+        self._insn_at = lambda pc: m.disassemble(pc, 1)[0]
+
+    # ---- derived figures --------------------------------------------------
+    @property
+    def ipc(self) -> float:
+        """Retired instructions per cycle."""
+        return self.instret / self.cycles if self.cycles else 0.0
+
+    @property
+    def vector_utilisation(self) -> float:
+        """Active elements over VLMAX, summed over vector instructions."""
+        v = self.vector
+        return v["active_elements"] / v["vlmax_elements"] if v["vlmax_elements"] else 0.0
+
+    @property
+    def flops_per_cycle(self) -> float:
+        """Floating-point operations per cycle."""
+        return self.flops / self.cycles if self.cycles else 0.0
+
+    def peak_flops_per_cycle(self, sew: int = 32) -> float:
+        """The machine's peak: every FP pipe retiring DLEN/SEW fused multiply-adds a cycle."""
+        p = timing_params(self.model)
+        return p.pipe_count[PIPES.index("fp")] * p.dlen / sew * 2
+
+    @property
+    def bytes_per_cycle(self) -> float:
+        """Bytes the program loaded and stored, per cycle."""
+        return (self.bytes_loaded + self.bytes_stored) / self.cycles if self.cycles else 0.0
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        """DRAM traffic (fills and write-backs) per cycle."""
+        return sum(self.dram_bytes.values()) / self.cycles if self.cycles else 0.0
+
+    @property
+    def peak_dram_bytes_per_cycle(self) -> float:
+        """The modelled DRAM bandwidth."""
+        return timing_params(self.model).dram_bytes_per_cycle
+
+    def hot_pcs(self, n: int = 10) -> list[tuple[int, int]]:
+        """The ``n`` pcs with the most cycles, as (pc, cycles)."""
+        return sorted(self.pc_cycles.items(), key=lambda kv: -kv[1])[:n]
+
+    def hot_loops(self, n: int = 3) -> list[dict]:
+        """The ``n`` loops with the most cycles: each taken backward branch or
+        jump closes a loop from its target to itself.  Each loop is a dict with
+        start, end, cycles and lines (pc, cycles, disassembly)."""
+        loops = {}
+        for pc, text in self.disassembly.items():
+            parts = text.replace(",", " ").split()
+            if not parts or not (parts[0].startswith("b") or parts[0] in ("j", "jal")):
+                continue
+            try:
+                target = int(parts[-1], 16)
+            except ValueError:
+                continue
+            if target <= pc:
+                loops[(target, pc)] = sum(c for p, c in self.pc_cycles.items() if target <= p <= pc)
+        # Keep the innermost of loops that share cycles: sort by cycles, then size.
+        ranked = sorted(loops.items(), key=lambda kv: (-kv[1], kv[0][1] - kv[0][0]))[:n]
+        out = []
+        for (start, end), cycles in ranked:
+            lines, pc = [], start
+            while pc <= end:
+                _, hexword, text = self._insn_at(pc)
+                lines.append((pc, self.pc_cycles.get(pc, 0), text))
+                pc += len(hexword) // 2
+            out.append({"start": start, "end": end, "cycles": cycles, "symbol": self.symbols.get(start, ""),
+                        "lines": lines})
+        return out
+
+    # ---- renderings -----------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Everything as plain data; ``cycles`` and ``instret`` at top level."""
+        return {
+            "cycles": self.cycles, "instret": self.instret, "ipc": self.ipc,
+            "target": self.target, "vlen": self.vlen,
+            "class_counts": self.class_counts, "stalls": self.stalls, "branches": self.branches,
+            "caches": self.caches, "dram_bytes": self.dram_bytes,
+            "bytes_loaded": self.bytes_loaded, "bytes_stored": self.bytes_stored,
+            "bytes_per_cycle": self.bytes_per_cycle, "dram_bytes_per_cycle": self.dram_bytes_per_cycle,
+            "peak_dram_bytes_per_cycle": self.peak_dram_bytes_per_cycle,
+            "flops": self.flops, "flops_per_cycle": self.flops_per_cycle,
+            "peak_flops_per_cycle_f32": self.peak_flops_per_cycle(32),
+            "vector": dict(self.vector, utilisation=self.vector_utilisation),
+            "pipe_busy": self.pipe_busy,
+            "hot_pcs": [{"pc": pc, "cycles": c, "text": self.disassembly.get(pc, "")}
+                        for pc, c in self.hot_pcs(20)],
+        }
+
+    def to_json(self, **kw) -> str:
+        """:meth:`to_dict` as JSON text."""
+        return json.dumps(self.to_dict(), **kw)
+
+    def text(self, loops: int = 2) -> str:
+        """A human-readable report."""
+        pct = lambda a, b: f"{100 * a / b:5.1f}%" if b else "    -"  # noqa: E731
+        c = self.cycles
+        lines = [f"target {self.target} (VLEN {self.vlen}): {c} cycles, {self.instret} instructions, "
+                 f"IPC {self.ipc:.2f}"]
+        lines.append("stalls:  " + "  ".join(f"{k} {v} ({pct(v, c).strip()})" for k, v in self.stalls.items()))
+        b = self.branches
+        lines.append(f"branches: {b['executed']} executed, {b['mispredicted']} mispredicted")
+        l1, l2 = self.caches["L1"], self.caches["L2"]
+        lines.append(f"L1D: {l1['hits']} hits, {l1['misses']} misses   L2: {l2['hits']} hits, "
+                     f"{l2['misses']} misses   prefetches {self.caches['prefetches']['issued']}")
+        lines.append(f"bytes: {self.bytes_loaded} loaded, {self.bytes_stored} stored "
+                     f"({self.bytes_per_cycle:.2f} B/cycle); DRAM {sum(self.dram_bytes.values())} "
+                     f"({self.dram_bytes_per_cycle:.2f} of {self.peak_dram_bytes_per_cycle:g} B/cycle)")
+        lines.append(f"FLOPs: {self.flops} ({self.flops_per_cycle:.2f}/cycle; f32 peak "
+                     f"{self.peak_flops_per_cycle(32):g})")
+        v = self.vector
+        if v["ops"]:
+            lines.append(f"vector: {v['ops']} instructions, element utilisation "
+                         f"{100 * self.vector_utilisation:.1f}%; pipe busy "
+                         + ", ".join(f"{p} {pct(n, c).strip()}" for p, n in self.pipe_busy.items()))
+        lines.append("class mix: " + ", ".join(f"{k} {n}" for k, n in
+                                              sorted(self.class_counts.items(), key=lambda kv: -kv[1])))
+        for loop in self.hot_loops(loops):
+            lines.append("")
+            lines.append(f"loop 0x{loop['start']:x}-0x{loop['end']:x} {loop['symbol']}: "
+                         f"{loop['cycles']} cycles ({pct(loop['cycles'], c).strip()})")
+            for pc, cyc, text in loop["lines"]:
+                lines.append(f"  {cyc:>12} {pct(cyc, c)}  {pc:8x}:  {text}")
+        return "\n".join(lines)
+
+    def chrome_trace(self) -> dict:
+        """The vector pipes' occupancy as Chrome trace / Perfetto JSON (one
+        track per pipe unit, 1 cycle = 1 µs of trace time)."""
+        events = [{"name": "process_name", "ph": "M", "pid": 1, "args": {"name": f"{self.target} vector unit"}}]
+        for start, end, pc, op, pipe, unit in self.trace:
+            events.append({"name": ffi.string(lib.rv_op_name(op)).decode(), "ph": "X", "pid": 1,
+                           "tid": f"{pipe}{unit}", "ts": start, "dur": max(end - start, 1),
+                           "args": {"pc": f"0x{pc:x}"}})
+        return {"traceEvents": events, "displayTimeUnit": "ns"}

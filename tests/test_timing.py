@@ -1,0 +1,250 @@
+"""Laws of the timing model (docs/timing-model.md), not its constants: each test
+reads the parameters it depends on from the model and checks a relation that
+must hold for any sensible values of them."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from rvai.emu import Machine
+from rvai.emu.isa import assemble
+from rvai.emu.profile import timing_params
+from rvai.target import Target
+from tests.conftest import CODE, load_program
+
+
+def _can_assemble(text: str) -> bool:
+    try:
+        assemble(text)
+        return True
+    except ValueError:
+        return False
+
+
+def timed(model_overrides=None, preset="generic", vlen=None) -> Machine:
+    """A timed machine on `preset` with some model fields replaced."""
+    target = Target.preset(preset)
+    m = Machine(target, vlen=vlen)
+    m.set_timed(True, {**target.model, **(model_overrides or {})})
+    return m
+
+
+def params(m: Machine):
+    return timing_params(m.model)
+
+
+def run(m: Machine, *args):
+    m.reset_counters()
+    m.call(CODE, *args)
+    return m.profile()
+
+
+# ---- functional results do not depend on the mode ---------------------------
+
+PROGRAM = [   # a0 = buf, a1 = n: buf[i] = buf[i-1] * 3 + i; returns a checksum
+    "addi t0, zero, 1",
+    "ld t1, 0(a0)",
+    "slli t2, t0, 3",          # loop:
+    "add t2, t2, a0",
+    "mul t1, t1, a2",
+    "add t1, t1, t0",
+    "sd t1, 0(t2)",
+    "div t3, t1, a2",
+    "xor a3, a3, t3",
+    "addi t0, t0, 1",
+    "blt t0, a1, -32",
+    "addi a0, a3, 0",
+    "jalr zero, 0(ra)",
+]
+
+
+@given(n=st.integers(2, 300), seed=st.integers(0, 2**63), mul=st.integers(1, 1000))
+@settings(max_examples=25, deadline=None)
+def test_timed_mode_computes_the_same_registers_and_memory(n, seed, mul):
+    results = []
+    for is_timed in (False, True):
+        m = Machine(vlen=128, timed=is_timed)
+        load_program(m, PROGRAM)
+        buf = m.alloc(np.full(301, seed, dtype=np.uint64))
+        ret = m.call(CODE, buf, n, mul, ret="u64")
+        results.append((ret, [m.x(i) for i in range(32)], m.read(buf, np.uint64, 301).tolist(),
+                        m.instret, m.op_counts()))
+    assert results[0] == results[1]
+
+
+# ---- scalar core -------------------------------------------------------------
+
+def _chain(n, dependent):
+    """n multiplies: each on the last result (dependent) or rotating over 8 registers."""
+    regs = ["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"]
+    body = ["mul a0, a0, t0" if dependent else f"mul {regs[i % 8]}, {regs[i % 8]}, t0" for i in range(n)]
+    return ["addi t0, zero, 3"] + body + ["jalr zero, 0(ra)"]
+
+
+@pytest.mark.parametrize("latency", [2, 3, 5, 8])
+def test_dependent_chain_runs_at_latency_independent_at_throughput(latency):
+    n = 200
+    cycles = {}
+    for dep in (True, False):
+        m = timed({"latency": {"MUL": latency}, "issue_width": 1})
+        load_program(m, _chain(n, dep))
+        cycles[dep] = run(m).cycles
+    # A dependent chain costs one latency per multiply; 8 independent chains
+    # hide any latency up to 8 at one instruction per cycle.
+    assert cycles[True] - cycles[False] == pytest.approx(n * (latency - 1), abs=latency + 2)
+    assert cycles[False] <= n + 2 + latency + 2
+
+
+@pytest.mark.skipif(not _can_assemble("fmadd.d fa0, fa0, fa1, fa2"), reason="no scalar FP yet")
+def test_dependent_fma_chain_runs_at_fma_latency():
+    n = 100
+    cycles = {}
+    for dep in (True, False):
+        m = timed()
+        regs = [f"fa{i}" for i in range(8)]
+        body = ["fmadd.d fa0, fa0, ft0, ft1" if dep else f"fmadd.d {regs[i % 8]}, {regs[i % 8]}, ft0, ft1"
+                for i in range(n)]
+        load_program(m, body + ["jalr zero, 0(ra)"])
+        cycles[dep] = run(m).cycles
+    ffma = params(m).latency[_class_index("FFMA")]
+    assert cycles[True] - cycles[False] == pytest.approx(n * (ffma - 1), abs=ffma + 2)
+
+
+def _class_index(name):
+    from rvai._rvemu import ffi, lib
+    return [ffi.string(lib.rv_class_name(i)).decode() for i in range(lib.rv_num_classes())].index(name)
+
+
+@pytest.mark.parametrize("width", [1, 2, 4])
+def test_issue_width_bounds_ipc(width):
+    m = timed({"issue_width": width})
+    load_program(m, [f"addi a{i % 8}, a{i % 8}, 1" for i in range(400)] + ["jalr zero, 0(ra)"])
+    p = run(m)
+    assert p.ipc <= width
+    assert p.ipc == pytest.approx(width, rel=0.05)   # independent ALU ops fill every slot
+
+
+def test_mispredictions_cost_the_branch_penalty():
+    # A branch taken on every third iteration: the bimodal predictor keeps missing it.
+    prog = ["addi t0, zero, 0",
+            "addi t0, t0, 1",          # loop:
+            "andi t1, t0, 3",
+            "bne t1, zero, 8",        # skip the next instruction 3 times in 4
+            "addi a1, a1, 1",
+            "blt t0, a0, -16",
+            "jalr zero, 0(ra)"]
+    results = {}
+    for penalty in (2, 12):
+        m = timed({"branch_penalty": penalty})
+        load_program(m, prog)
+        results[penalty] = run(m, 400)
+    a, b = results[2], results[12]
+    assert a.branches == b.branches and a.branches["mispredicted"] > 50
+    assert b.cycles - a.cycles == 10 * a.branches["mispredicted"]
+    assert b.stalls["branch"] == 12 * b.branches["mispredicted"]
+
+
+# ---- memory ------------------------------------------------------------------
+
+def _pointer_chase(m, nodes, stride):
+    """A ring of `nodes` pointers `stride` bytes apart; the program (a1 = the
+    ring) follows it once, straight-line, so nothing but the loads takes time."""
+    base = m.alloc(nodes * stride, align=4096)
+    ring = np.zeros(nodes * stride // 8, dtype=np.uint64)
+    for i in range(nodes):
+        ring[i * stride // 8] = base + ((i + 1) % nodes) * stride
+    m.write(base, ring)
+    load_program(m, ["ld a1, 0(a1)"] * nodes + ["jalr zero, 0(ra)"])
+    return base
+
+
+def test_cold_and_warm_runs_differ_by_the_misses():
+    m = timed({"prefetch_degree": 0})
+    p = params(m)
+    nodes = 64
+    base = _pointer_chase(m, nodes, 256)   # 16 KiB: fits in L1
+    cold = run(m, 0, base)
+    warm = run(m, 0, base)
+    assert cold.caches["L1"]["misses"] == nodes and warm.caches["L1"]["misses"] == 0
+    # Each DRAM miss of the dependent chain costs its whole latency over a hit.
+    miss_cost = p.l2_latency + p.dram_latency - p.l1_latency
+    assert cold.cycles - warm.cycles == cold.caches["L2"]["misses"] * miss_cost
+
+
+def test_l2_hits_cost_the_l2_latency():
+    m = timed({"prefetch_degree": 0})
+    p = params(m)
+    nodes = 2 * p.l1_size // 256          # twice the L1: every access misses L1, hits L2
+    base = _pointer_chase(m, nodes, 256)
+    run(m, 0, base)                       # bring it into L2
+    a = run(m, 0, base)
+    assert a.caches["L1"]["hits"] == 0 and a.caches["L2"]["misses"] == 0
+    # every load but the first waits for the one before it
+    assert a.stalls["memory"] == (nodes - 1) * (p.l2_latency - 1)
+
+
+@pytest.mark.parametrize("preset", ["generic"])
+def test_streaming_past_l2_runs_at_dram_bandwidth(preset):
+    m = timed(preset=preset)
+    p = params(m)
+    n_lines = 4 * p.l2_size // p.line
+    buf = m.alloc(n_lines * p.line, align=4096)
+    # one load per line, its value used: nothing but memory limits the loop
+    load_program(m, ["ld t0, 0(a0)", "add a2, a2, t0", "addi a0, a0, " + str(p.line),
+                     "addi a1, a1, -1", "bne a1, zero, -16", "jalr zero, 0(ra)"])
+    prof = run(m, buf, n_lines)
+    assert prof.dram_bytes["read"] >= n_lines * p.line
+    assert prof.dram_bytes_per_cycle == pytest.approx(p.dram_bytes_per_cycle, rel=0.1)
+    assert prof.dram_bytes_per_cycle <= p.dram_bytes_per_cycle * 1.001
+
+
+def test_stores_write_back_what_they_dirty():
+    m = timed({"prefetch_degree": 0})
+    p = params(m)
+    n_lines = 4 * p.l2_size // p.line
+    buf = m.alloc(n_lines * p.line, align=4096)
+    load_program(m, ["sd a1, 0(a0)", "addi a0, a0, " + str(p.line), "addi a1, a1, -1",
+                     "bne a1, zero, -12", "jalr zero, 0(ra)"])
+    prof = run(m, buf, n_lines)
+    # write-allocate: every line is read once; all but what the caches still hold is written back
+    assert prof.dram_bytes["read"] == n_lines * p.line
+    held = (p.l1_size + p.l2_size) // p.line
+    assert (n_lines - held) * p.line <= prof.dram_bytes["written"] <= n_lines * p.line
+
+
+# ---- the profile ---------------------------------------------------------------
+
+def test_profile_attributes_every_cycle_to_a_pc_and_renders():
+    m = timed()
+    load_program(m, PROGRAM)
+    buf = m.alloc(np.ones(301, dtype=np.uint64))
+    prof = run(m, buf, 300, 7)
+    assert sum(prof.pc_cycles.values()) == prof.cycles
+    assert prof.instret == m.instret and sum(prof.class_counts.values()) == prof.instret
+    data = json.loads(prof.to_json())
+    assert data["cycles"] == prof.cycles and data["instret"] == prof.instret
+    loop = prof.hot_loops(1)[0]
+    assert loop["start"] == CODE + 8 and loop["end"] == CODE + 40
+    assert "div" in prof.text()
+    assert prof.stalls["data"] > 0    # the divide feeds the xor
+
+
+def test_unknown_model_keys_are_rejected():
+    with pytest.raises(ValueError, match="unknown keys"):
+        timing_params({"l3_size": 1})
+    with pytest.raises(ValueError, match="unknown class"):
+        timing_params({"latency": {"NOPE": 1}})
+    m = Machine(vlen=128)
+    with pytest.raises(ValueError):
+        m.set_timed(True, {"l1_size": 1000})   # not a power-of-two number of sets
+
+
+def test_functional_mode_counts_one_cycle_per_instruction():
+    m = Machine(vlen=128)
+    load_program(m, PROGRAM)
+    buf = m.alloc(np.ones(301, dtype=np.uint64))
+    m.call(CODE, buf, 100, 3)
+    assert m.cycles == m.instret
+    with pytest.raises(ValueError, match="timed"):
+        m.profile()
