@@ -13,6 +13,7 @@
  * emulation the fault surfaces as a Python exception at the instruction.
  */
 #include "vec.h"
+#include "timing.h"
 
 /* ---- configuration ---------------------------------------------------- */
 
@@ -160,6 +161,7 @@ static uint64_t guest_read(rv_machine *m, uint64_t addr, uint8_t *dst, uint64_t 
         else if (!mem_load_slow(m, a, dst + done, (unsigned)chunk)) return done;
         done += chunk;
     }
+    TIMING_MEM(m, addr, (unsigned)n, 0);
     return n;
 }
 
@@ -173,6 +175,7 @@ static uint64_t guest_write(rv_machine *m, uint64_t addr, const uint8_t *src, ui
         else if (!mem_store_slow(m, a, src + done, (unsigned)chunk)) return done;
         done += chunk;
     }
+    TIMING_MEM(m, addr, (unsigned)n, 1);
     return n;
 }
 

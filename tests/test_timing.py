@@ -248,3 +248,98 @@ def test_functional_mode_counts_one_cycle_per_instruction():
     assert m.cycles == m.instret
     with pytest.raises(ValueError, match="timed"):
         m.profile()
+
+
+# ---- vector unit ------------------------------------------------------------------
+
+needs_rvv = pytest.mark.skipif(not _can_assemble("vmacc.vv v8, v16, v24"), reason="no RVV yet")
+
+
+def _vector_program(lmul, body, n):
+    return [f"vsetvli t0, zero, e32, m{lmul}, ta, ma"] + body * n + ["jalr zero, 0(ra)"]
+
+
+def _beats(m, lmul, sew=32):
+    p = params(m)
+    return max(1, m.vlen * lmul // p.dlen) if sew else 1
+
+
+@needs_rvv
+@pytest.mark.parametrize("vlen,dlen", [(256, 128), (512, 128), (256, 64)])
+def test_doubling_lmul_doubles_occupancy_when_dlen_limited(vlen, dlen):
+    n = 64
+    busy, cycles = {}, {}
+    for lmul in (1, 2, 4, 8):
+        m = timed({"dlen": dlen}, vlen=vlen)
+        load_program(m, _vector_program(lmul, ["vadd.vv v8, v16, v24"], n))
+        prof = run(m)
+        busy[lmul], cycles[lmul] = prof.pipe_busy["arith"], prof.cycles
+        assert prof.vector["active_elements"] == prof.vector["vlmax_elements"] == n * vlen * lmul // 32
+    for lmul in (1, 2, 4):
+        assert busy[2 * lmul] == 2 * busy[lmul]
+        if vlen * lmul // dlen >= 2:   # the pipe, not the scalar issue, is the bottleneck
+            assert cycles[2 * lmul] / cycles[lmul] == pytest.approx(2, rel=0.1)
+
+
+@needs_rvv
+@pytest.mark.parametrize("lmul", [1, 4])
+def test_dependent_vector_chain_runs_at_latency_independent_at_throughput(lmul):
+    n = 50
+    m = timed({"dlen": 128}, vlen=256)
+    lat = params(m).latency[_class_index("VMUL")]
+    beats = _beats(m, lmul)
+    cycles = {}
+    for dep in (True, False):
+        m = timed({"dlen": 128, "chaining": False}, vlen=256)
+        regs = ["v8", "v16", "v24"] if lmul == 8 else ["v8", "v12", "v16", "v20", "v24", "v28"]
+        body = ["vmacc.vv v8, v0, v4" if dep else f"vmacc.vv {regs[i % len(regs)]}, v0, v4" for i in range(n)]
+        load_program(m, [f"vsetvli t0, zero, e32, m{lmul}, ta, ma"] + body + ["jalr zero, 0(ra)"])
+        cycles[dep] = run(m).cycles
+    # without chaining each dependent op waits for the whole previous result
+    assert cycles[True] - cycles[False] == pytest.approx(n * (lat - 1), abs=lat + beats + 3)
+    assert cycles[False] == pytest.approx(n * beats, abs=lat + beats + 3)
+
+
+@needs_rvv
+@pytest.mark.parametrize("lmul", [2, 4, 8])
+def test_chaining_shortens_dependent_chains_only(lmul):
+    n = 40
+    out = {}
+    for chaining in (False, True):
+        for dep in (True, False):
+            m = timed({"dlen": 128, "chaining": chaining}, vlen=256)
+            body = ["vadd.vv v8, v8, v16" if dep else "vadd.vv v8, v24, v16"]
+            load_program(m, _vector_program(lmul, body, n))
+            out[chaining, dep] = run(m).cycles
+    lat = params(m).latency[_class_index("VALU")]
+    beats = _beats(m, lmul)
+    assert out[True, False] == out[False, False]          # independent ops: no change
+    # a dependent op waits for the whole result without chaining, for the
+    # first beat (and a free pipe) with it
+    per_op_off, per_op_on = beats - 1 + lat, max(beats, lat)
+    assert out[False, True] - out[True, True] == pytest.approx(n * (per_op_off - per_op_on), abs=lat + beats)
+
+
+@needs_rvv
+def test_vector_streaming_past_l2_runs_at_dram_bandwidth():
+    m = timed(vlen=256)
+    p = params(m)
+    nbytes = 4 * p.l2_size
+    buf = m.alloc(nbytes, align=4096)
+    step = 256 * 8 // 8          # bytes per vle32 at LMUL 8, VLEN 256
+    load_program(m, ["vsetvli t0, zero, e32, m8, ta, ma",
+                     "vle32.v v8, (a0)", "vadd.vv v16, v16, v8", f"addi a0, a0, {step}",
+                     "addi a1, a1, -1", "bne a1, zero, -16", "jalr zero, 0(ra)"])
+    prof = run(m, buf, nbytes // step)
+    assert prof.bytes_loaded == nbytes
+    assert prof.dram_bytes_per_cycle == pytest.approx(p.dram_bytes_per_cycle, rel=0.1)
+    assert prof.dram_bytes_per_cycle <= p.dram_bytes_per_cycle * 1.001
+
+
+@needs_rvv
+def test_element_utilisation_is_vl_over_vlmax():
+    m = timed(vlen=256)
+    load_program(m, ["vsetvli t0, a0, e32, m2, ta, ma"] + ["vadd.vv v8, v16, v24"] * 10 + ["jalr zero, 0(ra)"])
+    prof = run(m, 5)
+    assert prof.vector_utilisation == pytest.approx(5 / 16)
+    assert len(prof.chrome_trace()["traceEvents"]) == 1 + 10
