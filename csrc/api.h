@@ -81,6 +81,14 @@ const char *rv_class_name(int cls);
 /* Disassemble one instruction word (16- or 32-bit) at pc into buf.
  * Returns its length in bytes (2 or 4), or 0 if it is not a valid instruction. */
 int rv_disasm(uint32_t insn, uint64_t pc, char *buf, int size);
+/* The name LLVM prints for a CSR into buf; returns 0 (buf empty) when it prints the number. */
+int rv_csr_name(unsigned csr, char *buf, int size);
+/* The rounding mode the disassembler leaves unprinted for op: dyn (7), or rne (0) for exact conversions. */
+int rv_default_rm(int op);
+/* The disassembler's alias i: table row, alias mnemonic, its operand letters and
+ * the condition on the row's fields (see disasm.c).  Returns -1 past the end. */
+int rv_num_aliases(void);
+int rv_alias(int i, const char **row, const char **name, const char **ops, const char **cond);
 
 /* ---- Timing model (timing.c, docs/timing-model.md) ----
  * Parameters of the modelled machine.  Arrays indexed by class are indexed by

@@ -9,10 +9,11 @@
  *   V U W    vector vd/vs3, vs1, vs2        M        vector mask (vm=0 prints ", v0.t")
  *   i        I-immediate (signed 12)       o(s)     I-immediate offset(rs1)
  *   q(s)     S-immediate offset(rs1)       (s)      plain (rs1)
- *   b        branch target (B-immediate)   j        jump target (J-immediate)
+ *   b        branch target (B-immediate)   j        jump target (J-immediate), both print as offsets
  *   u        U-immediate (20 bits)         > <      shift amount, 6 / 5 bits
  *   c        CSR number                    z        5-bit unsigned in the rs1 field
- *   m        rounding mode (printed unless dyn)
+ *   m        rounding mode (printed unless dyn; for exact conversions unless rne)
+ *   0        the fixed operand v0 (vmerge, vadc, ...)
  *   k K      vector simm5 / uimm5 in the vs1 field
  *   Z Y      vsetvli zimm11 / vsetivli zimm10 vtype
  */

@@ -1,6 +1,5 @@
 /* Creating a hart and the small accessors of the public API. */
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 #include "machine.h"
 #include "csr.h"
@@ -67,19 +66,4 @@ const char *rv_class_name(int cls) {
 #undef X
     };
     return (cls >= 0 && cls < RV_NCLASSES) ? names[cls] : "?";
-}
-
-int rv_disasm(uint32_t insn, uint64_t pc, char *buf, int size) {
-    rv_decoder_init();
-    rv_decoded d;
-    int len = 4;
-    uint32_t full = insn;
-    if ((insn & 3) != 3) { full = rv_expand_rvc((uint16_t)insn); len = 2; }
-    if (!full || !rv_decode32(full, &d)) {
-        snprintf(buf, (size_t)size, "<unknown>");
-        return 0;
-    }
-    d.len = (uint8_t)len;
-    rv_format(&d, pc, buf, size);
-    return len;
 }

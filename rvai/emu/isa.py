@@ -1,11 +1,15 @@
 """The instruction table as the Python side sees it, and a small assembler.
 
 The rows come from the C core (csrc/insns_*.def through ``rvai._rvemu``), so
-the decoder, the disassembler and this assembler share one table.  The
-assembler takes one instruction in the disassembler's spelling, e.g.
-``"addi a0, a1, -5"``, ``"lw a0, 8(sp)"``, ``"beq a0, a1, 16"`` (branch and jump
-targets are offsets from the instruction), ``"vadd.vv v1, v2, v3, v0.t"``; it
-exists for tests and for the few hand-written runtime routines.
+the decoder, the disassembler and this assembler share one table; the
+disassembler's aliases and CSR names come from the C core too.  The assembler
+takes one instruction in the disassembler's spelling (llvm-objdump's), e.g.
+``"addi a0, a1, -5"``, ``"li a0, 5"``, ``"lw a0, 8(sp)"``, ``"csrr a0, vlenb"``,
+``"beq a0, a1, 16"`` (branch and jump targets are offsets from the
+instruction), ``"vadd.vv v1, v2, v3, v0.t"``, ``"vsetvli a0, a1, e32, m4, ta, ma"``,
+and returns the 32-bit word.  It exists for tests and for the few hand-written
+runtime routines.  Compressed HINT spellings (``c.nop 1``) are not accepted:
+it emits 32-bit words only.
 """
 from __future__ import annotations
 
@@ -20,9 +24,8 @@ XREGS = ["zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1"] + \
 FREGS = [f"ft{i}" for i in range(8)] + ["fs0", "fs1"] + [f"fa{i}" for i in range(8)] + \
         [f"fs{i}" for i in range(2, 12)] + [f"ft{i}" for i in range(8, 12)]
 ROUNDING = ["rne", "rtz", "rdn", "rup", "rmm", None, None, "dyn"]
-CSRS = {"fflags": 0x001, "frm": 0x002, "fcsr": 0x003, "vstart": 0x008, "vxsat": 0x009,
-        "vxrm": 0x00A, "vcsr": 0x00F, "cycle": 0xC00, "time": 0xC01, "instret": 0xC02,
-        "vl": 0xC20, "vtype": 0xC21, "vlenb": 0xC22}
+_SEW = {"e8": 0, "e16": 1, "e32": 2, "e64": 3}
+_LMUL = {"m1": 0, "m2": 1, "m4": 2, "m8": 3, "mf8": 5, "mf4": 6, "mf2": 7}
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,18 @@ class Insn:
     mask: int
     operands: str
     cls: str
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A spelling the disassembler prints for ``row`` when ``cond`` holds.
+
+    ``cond`` is a comma list of ``L=number`` or ``L=M`` over field letters (see
+    csrc/disasm.c); assembling the alias sets those fields."""
+    row: str
+    name: str
+    operands: str
+    cond: str
 
 
 @lru_cache(maxsize=None)
@@ -48,8 +63,27 @@ def table() -> dict[str, Insn]:
     return rows
 
 
+@lru_cache(maxsize=None)
+def aliases() -> tuple[Alias, ...]:
+    """The disassembler's aliases whose row exists, in its order of preference."""
+    out = []
+    strs = [ffi.new("char *[1]") for _ in range(4)]
+    for i in range(lib.rv_num_aliases()):
+        lib.rv_alias(i, *strs)
+        alias = Alias(*(ffi.string(s[0]).decode() for s in strs))
+        if alias.row in table():
+            out.append(alias)
+    return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def csr_numbers() -> dict[str, int]:
+    """CSR name -> number, for every CSR the disassembler prints by name."""
+    buf = ffi.new("char[]", 32)
+    return {ffi.string(buf).decode(): n for n in range(4096) if lib.rv_csr_name(n, buf, 32)}
+
+
 def _reg(text: str, names: list[str], prefix: str) -> int:
-    text = text.strip()
     if text in names:
         return names.index(text)
     m = re.fullmatch(prefix + r"(\d+)", text)
@@ -63,32 +97,35 @@ def _bits(value: int, hi: int, lo: int) -> int:
 
 
 def _vtype(text: str) -> int:
-    """e32, m4, ta, ma -> the vtype immediate."""
+    """``e32, m4, ta, ma`` (or a plain number) -> the vtype immediate."""
+    if re.fullmatch(r"\d+", text):
+        return int(text)
     parts = [p.strip() for p in text.split(",")]
-    sew = {"e8": 0, "e16": 1, "e32": 2, "e64": 3}[parts[0]]
-    lmul = {"m1": 0, "m2": 1, "m4": 2, "m8": 3, "mf8": 5, "mf4": 6, "mf2": 7}[parts[1]]
-    ta = parts[2] == "ta" if len(parts) > 2 else False
-    ma = parts[3] == "ma" if len(parts) > 3 else False
+    sew = _SEW[parts[0]]
+    lmul = _LMUL[parts[1]] if len(parts) > 1 else 0
+    ta = len(parts) > 2 and parts[2] == "ta"
+    ma = len(parts) > 3 and parts[3] == "ma"
     return lmul | sew << 3 | ta << 6 | ma << 7
+
+
+def _fence_set(text: str) -> int:
+    """``rw`` -> the fence pred/succ bits (i=8, o=4, r=2, w=1); ``0`` -> 0."""
+    return 0 if text == "0" else sum({"i": 8, "o": 4, "r": 2, "w": 1}[c] for c in text)
 
 
 def _place(letter: str, value: int) -> int:
     """Put an operand's value in its instruction fields."""
     if letter in "dDV":
-        return value << 7
+        return (value & 0x1F) << 7
     if letter in "sSUzkK":
         return (value & 0x1F) << 15
     if letter in "tTW<":
         return (value & 0x1F) << 20
-    if letter == "0":   # the fixed v0 operand of vadc/vmerge...: no field
-        return 0
     if letter == "R":
-        return value << 27
+        return (value & 0x1F) << 27
     if letter == ">":
         return (value & 0x3F) << 20
-    if letter in "io":
-        return (value & 0xFFF) << 20
-    if letter == "c":
+    if letter in "ioc":
         return (value & 0xFFF) << 20
     if letter == "q":
         return _bits(value, 11, 5) << 25 | _bits(value, 4, 0) << 7
@@ -101,68 +138,120 @@ def _place(letter: str, value: int) -> int:
     if letter == "u":
         return (value & 0xFFFFF) << 12
     if letter == "m":
-        return value << 12
+        return (value & 7) << 12
     if letter == "M":
-        return value << 25
+        return (value & 1) << 25
     if letter == "Z":
         return (value & 0x7FF) << 20
     if letter == "Y":
         return (value & 0x3FF) << 20
+    if letter == "P":
+        return (value & 0xF) << 24
+    if letter == "Q":
+        return (value & 0xF) << 20
+    if letter == "F":
+        return (value & 0xF) << 28
     raise ValueError(f"unknown operand letter {letter!r}")
 
 
-def _split_operands(text: str) -> list[str]:
-    """Split at commas, keeping a trailing vtype list (e32, m1, ta, ma) as one."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    for i, p in enumerate(parts):
-        if re.fullmatch(r"e\d+", p):
-            return parts[:i] + [", ".join(parts[i:])]
-    return parts
+_NUMBER = r"(-?(?:0x[0-9a-fA-F]+|\d+))"
+_VTYPE = r"(\d+|e\d+(?:\s*,\s*mf?\d)?(?:\s*,\s*t[au])?(?:\s*,\s*m[au])?)"
+_GROUP = {"d": r"(\w+)", "s": r"(\w+)", "t": r"(\w+)", "D": r"(\w+)", "S": r"(\w+)",
+          "T": r"(\w+)", "R": r"(\w+)", "V": r"(\w+)", "U": r"(\w+)", "W": r"(\w+)",
+          "c": r"([\w.]+)", "P": r"([iorw]+|0)", "Q": r"([iorw]+|0)", "Z": _VTYPE, "Y": _VTYPE}
+
+
+@lru_cache(maxsize=None)
+def _pattern(operands: str) -> tuple[re.Pattern, tuple[str, ...]]:
+    """A regex for an operand list as the disassembler prints it, and the
+    letters of its groups in order.  ``m`` (rounding mode) and ``M`` (mask)
+    are optional, as the printer omits their defaults."""
+    regex, letters = "", []
+    for c in operands:
+        if c == ",":
+            regex += r"\s*,\s*"
+        elif c == "(":
+            regex += r"\s*\(\s*"
+        elif c == ")":
+            regex += r"\s*\)"
+        elif c == "m":
+            regex = regex.removesuffix(r"\s*,\s*") + r"(?:\s*,\s*(rne|rtz|rdn|rup|rmm|dyn|\d))?"
+            letters.append(c)
+        elif c == "M":
+            regex = regex.removesuffix(r"\s*,\s*") + r"(\s*,\s*v0\.t)?"
+            letters.append(c)
+        elif c == "0":
+            regex += "v0"   # the fixed mask operand of vmerge, vadc, ...
+        elif c in _GROUP or c in "iobjqu<>zkK":
+            regex += _GROUP.get(c, _NUMBER)
+            letters.append(c)
+        else:
+            regex += re.escape(c)   # literal text, e.g. a fixed "v0"
+    return re.compile(regex + r"\s*"), tuple(letters)
+
+
+def _value(letter: str, text: str | None, row: Insn) -> int:
+    """The field value of one operand's text."""
+    if letter == "M":
+        return 0 if text else 1
+    if letter == "m":
+        return lib.rv_default_rm(row.op) if text is None else \
+            (int(text) if text.isdigit() else ROUNDING.index(text))
+    if letter in "dst":
+        return _reg(text, XREGS, "x")
+    if letter in "DSTR":
+        return _reg(text, FREGS, "f")
+    if letter in "VUW":
+        return _reg(text, [], "v")
+    if letter == "c":
+        return csr_numbers()[text] if text in csr_numbers() else int(text, 0)
+    if letter in "ZY":
+        return _vtype(text)
+    if letter in "PQ":
+        return _fence_set(text)
+    return int(text, 0)
+
+
+def _encode(row: Insn, operands: str, cond: str, text: str, aqrl: int) -> int | None:
+    """Encode ``text`` as ``row`` spelled with ``operands`` (and the fields
+    ``cond`` fixes); None when the text does not fit that spelling."""
+    regex, letters = _pattern(operands)
+    m = regex.fullmatch(text)
+    if not m:
+        return None
+    values = {}
+    word = row.match | aqrl << 25
+    for letter, group in zip(letters, m.groups()):
+        values[letter] = _value(letter, group, row)
+        word |= _place(letter, values[letter])
+    if "M" in row.operands and "M" not in values:
+        word |= _place("M", 1)
+    for term in filter(None, cond.split(",")):
+        letter, _, want = term.partition("=")
+        value = values[want] if want.isalpha() else int(want, 0)
+        word = word & ~_place(letter, -1) | _place(letter, value)
+    return word
 
 
 def assemble(text: str) -> int:
     """Encode one instruction (disassembler spelling) into its 32-bit word."""
-    text = text.strip()
-    mnemonic, _, rest = text.partition(" ")
+    mnemonic, rest = re.fullmatch(r"\s*(\S+)\s*(.*?)\s*", text).groups()
     aqrl = 0
     for suffix, bits in ((".aqrl", 3), (".aq", 2), (".rl", 1)):
         if mnemonic.endswith(suffix) and mnemonic[: -len(suffix)] in table():
             mnemonic, aqrl = mnemonic[: -len(suffix)], bits
             break
-    if mnemonic not in table():
+    spellings = [(table()[a.row], a.operands, a.cond) for a in aliases() if a.name == mnemonic]
+    if mnemonic in table():
+        spellings.append((table()[mnemonic], table()[mnemonic].operands, ""))
+    if not spellings:
         raise ValueError(f"unknown instruction {mnemonic!r}")
-    row = table()[mnemonic]
-    word = row.match | aqrl << 25
-    letters = [c for c in row.operands if c.isalnum() or c in "<>"]
-    ops = _split_operands(rest.replace("(", ",").replace(")", ""))
-    if "M" in letters:   # the mask operand is optional: vm=1 unless ", v0.t"
-        masked = bool(ops) and ops[-1] == "v0.t"
-        if masked:
-            ops = ops[:-1]
-        word |= _place("M", 0 if masked else 1)
-        letters.remove("M")
-    if "m" in letters and len(ops) == len(letters) - 1:
-        ops.append("dyn")
-    if len(ops) != len(letters):
-        raise ValueError(f"{mnemonic} takes operands {row.operands!r}, got {rest!r}")
-    for letter, op in zip(letters, ops):
-        if letter in "dst":
-            value = _reg(op, XREGS, "x")
-        elif letter in "DSTR":
-            value = _reg(op, FREGS, "f")
-        elif letter == "0":
-            if op != "v0":
-                raise ValueError(f"{mnemonic} takes v0 here, not {op!r}")
-            value = 0
-        elif letter in "VUW":
-            value = _reg(op, [], "v")
-        elif letter == "m":
-            value = ROUNDING.index(op)
-        elif letter == "c":
-            value = CSRS[op] if op in CSRS else int(op, 0)
-        elif letter in "ZY":
-            value = _vtype(op)
-        else:
-            value = int(op, 0)
-        word |= _place(letter, value)
-    return word
+    for row, operands, cond in spellings:
+        try:
+            word = _encode(row, operands, cond, rest, aqrl)
+        except (ValueError, KeyError):
+            continue
+        if word is not None:
+            return word
+    raise ValueError(f"cannot encode {text!r}: {mnemonic} takes "
+                     + " or ".join(repr(s[1]) for s in spellings))
