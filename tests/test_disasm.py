@@ -2,6 +2,7 @@
 and every alias, the assembler as its inverse, and the assembler against
 llvm-mc's encoder."""
 import random
+import re
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -30,6 +31,10 @@ def _legal(row, word: int) -> int:
         word &= 0x7F | 7 << 12                         # imm, rs1, rd: reserved
     if "m" in row.operands and (word >> 12) & 7 in (5, 6):
         word |= 7 << 12                                # rm 5, 6 are reserved (illegal when run)
+    group = re.fullmatch(r"v(?:[ls](\d)r(?:e\d+)?|mv(\d)r)\.v", row.name)
+    if group:                                          # whole-register groups must be aligned
+        n = int(group[1] or group[2])
+        word &= ~((n - 1) << 7 | ((n - 1) << 20 if group[2] else 0))
     return word
 
 
@@ -90,10 +95,14 @@ def test_assemble_inverts_disassemble(seed):
 @given(seeds)
 @settings(max_examples=10, deadline=None)
 def test_assemble_agrees_with_llvm_encoder(seed):
+    # LLVM's assembler also checks RVV operand constraints (a masked vd may not
+    # be v0, a widening vd may not overlap its sources, ...) that the decoder
+    # leaves to execution: vector lines it refuses are not compared, scalar
+    # ones must all be accepted.
     texts = [disasm_word(w) for w in _words(random.Random(seed))]
     theirs = llvm_mc.assemble(texts)
     bad = [f"{t!r}: rvai {assemble(t):08x} llvm {e}" for t, e in zip(texts, theirs)
-           if e is None or assemble(t) != e]
+           if (e is None and not t.startswith("v")) or (e is not None and assemble(t) != e)]
     assert bad == []
 
 
