@@ -434,15 +434,522 @@ int vec_int(rv_machine *m, const rv_decoded *d, int op, int form) {
     return VEC_OK;
 }
 
-/* ---- not yet implemented: illegal until their families land ------------ */
-int vec_carry(rv_machine *m, const rv_decoded *d, int op, int form) { (void)m; (void)d; (void)op; (void)form; return VEC_ILLEGAL; }
-int vec_merge(rv_machine *m, const rv_decoded *d, int form) { (void)m; (void)d; (void)form; return VEC_ILLEGAL; }
-int vec_cmp(rv_machine *m, const rv_decoded *d, int op, int form) { (void)m; (void)d; (void)op; (void)form; return VEC_ILLEGAL; }
-int vec_widen(rv_machine *m, const rv_decoded *d, int op, int form) { (void)m; (void)d; (void)op; (void)form; return VEC_ILLEGAL; }
-int vec_narrow(rv_machine *m, const rv_decoded *d, int op, int form) { (void)m; (void)d; (void)op; (void)form; return VEC_ILLEGAL; }
-int vec_ext(rv_machine *m, const rv_decoded *d, int factor, int is_signed) { (void)m; (void)d; (void)factor; (void)is_signed; return VEC_ILLEGAL; }
-int vec_red(rv_machine *m, const rv_decoded *d, int op) { (void)m; (void)d; (void)op; return VEC_ILLEGAL; }
-int vec_mlogic(rv_machine *m, const rv_decoded *d, int op) { (void)m; (void)d; (void)op; return VEC_ILLEGAL; }
-int vec_munary(rv_machine *m, const rv_decoded *d, int op) { (void)m; (void)d; (void)op; return VEC_ILLEGAL; }
-int vec_perm(rv_machine *m, const rv_decoded *d, int op, int form) { (void)m; (void)d; (void)op; (void)form; return VEC_ILLEGAL; }
-int vec_mvr(rv_machine *m, const rv_decoded *d, unsigned nr) { (void)m; (void)d; (void)nr; return VEC_ILLEGAL; }
+/* ---- widening and narrowing -------------------------------------------- */
+
+/* r (2*SEW) = EXPR with a = vs2[i] (SEW, or 2*SEW in the .w forms as aw),
+ * b = vs1[i] / scalar (SEW), c = old vd[i] (2*SEW). */
+#define EWW(EXPR) for (uint64_t i = lo; i < hi; i++) {                               \
+        U a = A[i], b = B[i]; UW aw = AW[i], c = C[i]; (void)a; (void)aw; (void)c;   \
+        r[i] = (UW)(EXPR); } break;
+
+#define WIDEN_KERNEL(BITS, U_, S_, UW_, SW_)                                                     \
+static void widen_kernel_##BITS(int op, UW_ *restrict r, const void *Av, const U_ *B, const UW_ *C, \
+                                uint64_t lo, uint64_t hi) {                                      \
+    typedef U_ U; typedef S_ S; typedef UW_ UW; typedef SW_ SW;                                  \
+    const U *A = Av; const UW *AW = Av;                                                          \
+    switch (op) {                                                                                \
+    case VOP_WADDU: EWW((UW)a + (UW)b)                                                           \
+    case VOP_WADD: EWW((SW)(S)a + (SW)(S)b)                                                      \
+    case VOP_WSUBU: EWW((UW)a - (UW)b)                                                           \
+    case VOP_WSUB: EWW((SW)(S)a - (SW)(S)b)                                                      \
+    case VOP_WADDU_W: EWW(aw + (UW)b)                                                            \
+    case VOP_WADD_W: EWW(aw + (UW)(SW)(S)b)                                                      \
+    case VOP_WSUBU_W: EWW(aw - (UW)b)                                                            \
+    case VOP_WSUB_W: EWW(aw - (UW)(SW)(S)b)                                                      \
+    case VOP_WMULU: EWW((UW)a * (UW)b)                                                           \
+    case VOP_WMUL: EWW((SW)(S)a * (SW)(S)b)                                                      \
+    case VOP_WMULSU: EWW((SW)(S)a * (SW)b)                                                       \
+    case VOP_WMACCU: EWW(c + (UW)a * (UW)b)                                                      \
+    case VOP_WMACC: EWW(c + (UW)((SW)(S)b * (SW)(S)a))                                           \
+    case VOP_WMACCSU: EWW(c + (UW)((SW)(S)b * (SW)a))                                            \
+    case VOP_WMACCUS: EWW(c + (UW)((SW)b * (SW)(S)a))                                            \
+    }                                                                                            \
+}
+/* SEW 64 cannot widen (ELEN 64); its slot in the switches below is never reached. */
+WIDEN_KERNEL(8, uint8_t, int8_t, uint16_t, int16_t)
+WIDEN_KERNEL(16, uint16_t, int16_t, uint32_t, int32_t)
+WIDEN_KERNEL(32, uint32_t, int32_t, uint64_t, int64_t)
+
+int vec_widen(rv_machine *m, const rv_decoded *d, int op, int form) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    int lg = c.lmul_log2, wide_a = form == VF_WV || form == VF_WX;
+    unsigned vd = d->rd, vs2 = d->rs2, vs1 = d->rs1, sew = c.sew;
+    if (sew == 64 || lg == 3 || (!c.vm && vd == 0)) return VEC_ILLEGAL;
+    if (!vec_group_ok(vd, lg + 1) || !vec_group_ok(vs2, wide_a ? lg + 1 : lg)) return VEC_ILLEGAL;
+    if (!wide_a && !vec_overlap_ok(vd, 2 * sew, lg + 1, vs2, sew, lg)) return VEC_ILLEGAL;
+    if ((form == VF_VV || form == VF_WV) &&
+        (!vec_group_ok(vs1, lg) || !vec_overlap_ok(vd, 2 * sew, lg + 1, vs1, sew, lg)))
+        return VEC_ILLEGAL;
+    uint64_t bbuf[m->vlenb], rbuf[m->vlenb];
+    const void *B = operand_b(m, d, form == VF_WV ? VF_VV : form == VF_WX ? VF_VX : form, bbuf, c.vl, c.sewb);
+    const void *A = vreg(m, vs2), *C = vreg(m, vd);
+    if (c.vstart < c.vl) {
+        switch (sew) {
+        case 8: widen_kernel_8(op, (uint16_t *)rbuf, A, B, C, c.vstart, c.vl); break;
+        case 16: widen_kernel_16(op, (uint32_t *)rbuf, A, B, C, c.vstart, c.vl); break;
+        default: widen_kernel_32(op, (uint64_t *)rbuf, A, B, C, c.vstart, c.vl); break;
+        }
+    }
+    vec_commit(m, &c, vd, rbuf, 2 * c.sewb, vec_group_regs(lg + 1));
+    return VEC_OK;
+}
+
+/* r (SEW) from a = vs2[i] (2*SEW) shifted by b & (2*SEW-1). */
+#define NARROW_KERNEL(BITS, U_, UW_, SW_)                                                    \
+static void narrow_kernel_##BITS(int op, U_ *restrict r, const UW_ *A, const U_ *B,              \
+                                 uint64_t lo, uint64_t hi, unsigned xrm, uint8_t *sat) {         \
+    typedef U_ U; typedef UW_ UW; typedef SW_ SW;                                                \
+    const unsigned SH = 2 * BITS - 1;                                                            \
+    const SW SMIN = -((SW)1 << (BITS - 1)), SMAX = ((SW)1 << (BITS - 1)) - 1;                    \
+    for (uint64_t i = lo; i < hi; i++) {                                                         \
+        UW a = A[i]; unsigned sh = B[i] & SH;                                                    \
+        switch (op) {                                                                            \
+        case VOP_NSRL: r[i] = (U)(a >> sh); break;                                               \
+        case VOP_NSRA: r[i] = (U)((SW)a >> sh); break;                                           \
+        case VOP_NCLIPU: {                                                                       \
+            UW v = (a >> sh) + rnd_inc(a, sh, xrm);                                              \
+            sat[i] = v > (UW)(U)~(U)0;                                                           \
+            r[i] = sat[i] ? (U)~(U)0 : (U)v; break; }                                            \
+        default: {                                                                               \
+            SW v = ((SW)a >> sh) + (SW)rnd_inc((unsigned __int128)(SW)a, sh, xrm);               \
+            sat[i] = v < SMIN || v > SMAX;                                                       \
+            r[i] = (U)(v < SMIN ? SMIN : v > SMAX ? SMAX : v); break; }                          \
+        }                                                                                        \
+    }                                                                                            \
+}
+NARROW_KERNEL(8, uint8_t, uint16_t, int16_t)
+NARROW_KERNEL(16, uint16_t, uint32_t, int32_t)
+NARROW_KERNEL(32, uint32_t, uint64_t, int64_t)
+
+int vec_narrow(rv_machine *m, const rv_decoded *d, int op, int form) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    int lg = c.lmul_log2;
+    unsigned vd = d->rd, vs2 = d->rs2, sew = c.sew;
+    if (sew == 64 || lg == 3 || (!c.vm && vd == 0)) return VEC_ILLEGAL;
+    if (!vec_group_ok(vd, lg) || !vec_group_ok(vs2, lg + 1) ||
+        !vec_overlap_ok(vd, sew, lg, vs2, 2 * sew, lg + 1) ||
+        (form == VF_VV && !vec_group_ok(d->rs1, lg)))
+        return VEC_ILLEGAL;
+    uint64_t bbuf[m->vlenb], rbuf[m->vlenb];
+    uint8_t sat[8 * m->vlenb];
+    const void *B = operand_b(m, d, form, bbuf, c.vl, c.sewb), *A = vreg(m, vs2);
+    if (c.vstart < c.vl) {
+        switch (sew) {
+        case 8: narrow_kernel_8(op, (uint8_t *)rbuf, A, B, c.vstart, c.vl, m->vxrm, sat); break;
+        case 16: narrow_kernel_16(op, (uint16_t *)rbuf, A, B, c.vstart, c.vl, m->vxrm, sat); break;
+        default: narrow_kernel_32(op, (uint32_t *)rbuf, A, B, c.vstart, c.vl, m->vxrm, sat); break;
+        }
+        if (op == VOP_NCLIPU || op == VOP_NCLIP) note_sat(m, &c, sat);
+    }
+    vec_commit(m, &c, vd, rbuf, c.sewb, c.nregs);
+    return VEC_OK;
+}
+
+/* vzext/vsext.vf2/4/8: source EEW = SEW / factor, EMUL = LMUL / factor. */
+#define EXT_LOOP(DT, ST) { const ST *s_ = (const ST *)src; DT *r_ = (DT *)rbuf;                 \
+        for (uint64_t i = c.vstart; i < c.vl; i++) r_[i] = (DT)s_[i]; } break;
+
+int vec_ext(rv_machine *m, const rv_decoded *d, int factor, int is_signed) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    unsigned seew = c.sew / (unsigned)factor, vd = d->rd, vs2 = d->rs2;
+    int slg = c.lmul_log2 - log2u((unsigned)factor);
+    if (seew < 8 || slg < -3 || (!c.vm && vd == 0) || !vec_group_ok(vd, c.lmul_log2) ||
+        !vec_group_ok(vs2, slg) || !vec_overlap_ok(vd, c.sew, c.lmul_log2, vs2, seew, slg))
+        return VEC_ILLEGAL;
+    uint64_t rbuf[m->vlenb];
+    const void *src = vreg(m, vs2);
+    switch (c.sew * 8 + seew * (is_signed ? -1 : 1) + 0 * factor) {
+    case 16 * 8 + 8: EXT_LOOP(uint16_t, uint8_t)
+    case 16 * 8 - 8: EXT_LOOP(int16_t, int8_t)
+    case 32 * 8 + 16: EXT_LOOP(uint32_t, uint16_t)
+    case 32 * 8 - 16: EXT_LOOP(int32_t, int16_t)
+    case 32 * 8 + 8: EXT_LOOP(uint32_t, uint8_t)
+    case 32 * 8 - 8: EXT_LOOP(int32_t, int8_t)
+    case 64 * 8 + 32: EXT_LOOP(uint64_t, uint32_t)
+    case 64 * 8 - 32: EXT_LOOP(int64_t, int32_t)
+    case 64 * 8 + 16: EXT_LOOP(uint64_t, uint16_t)
+    case 64 * 8 - 16: EXT_LOOP(int64_t, int16_t)
+    case 64 * 8 + 8: EXT_LOOP(uint64_t, uint8_t)
+    case 64 * 8 - 8: EXT_LOOP(int64_t, int8_t)
+    }
+    vec_commit(m, &c, vd, rbuf, c.sewb, c.nregs);
+    return VEC_OK;
+}
+
+/* ---- carry, merge, compares -------------------------------------------- */
+
+/* Per SEW: carry/borrow ops and compares write either SEW results (r) or one
+ * byte per element (mb) for mask destinations. */
+#define CMP_KERNEL(BITS, U_, S_, UW_)                                                            \
+static void cmp_kernel_##BITS(int op, uint8_t *restrict mb, U_ *restrict r, const U_ *A,         \
+                              const U_ *B, const uint8_t *v0, uint64_t lo, uint64_t hi) {        \
+    typedef U_ U; typedef S_ S; typedef UW_ UW;                                                  \
+    for (uint64_t i = lo; i < hi; i++) {                                                         \
+        U a = A[i], b = B[i]; unsigned cin = (v0[i >> 3] >> (i & 7)) & 1;                        \
+        switch (op) {                                                                            \
+        case VOP_SEQ: mb[i] = a == b; break;                                                     \
+        case VOP_SNE: mb[i] = a != b; break;                                                     \
+        case VOP_SLTU: mb[i] = a < b; break;                                                     \
+        case VOP_SLT: mb[i] = (S)a < (S)b; break;                                                \
+        case VOP_SLEU: mb[i] = a <= b; break;                                                    \
+        case VOP_SLE: mb[i] = (S)a <= (S)b; break;                                               \
+        case VOP_SGTU: mb[i] = a > b; break;                                                     \
+        case VOP_SGT: mb[i] = (S)a > (S)b; break;                                                \
+        case VOP_ADC: r[i] = (U)(a + b + cin); break;                                            \
+        case VOP_SBC: r[i] = (U)(a - b - cin); break;                                            \
+        case VOP_MADC: mb[i] = (UW)a + (UW)b + cin > (UW)(U)~(U)0; break;                        \
+        case VOP_MADC_NC: mb[i] = (UW)a + (UW)b > (UW)(U)~(U)0; break;                           \
+        case VOP_MSBC: mb[i] = (UW)a < (UW)b + cin; break;                                       \
+        case VOP_MSBC_NC: mb[i] = a < b; break;                                                  \
+        }                                                                                        \
+    }                                                                                            \
+}
+CMP_KERNEL(8, uint8_t, int8_t, uint16_t)
+CMP_KERNEL(16, uint16_t, int16_t, uint32_t)
+CMP_KERNEL(32, uint32_t, int32_t, uint64_t)
+CMP_KERNEL(64, uint64_t, int64_t, unsigned __int128)
+
+static void run_cmp_kernel(rv_machine *m, const vec_ctx *c, int op, uint8_t *mb, void *r, const void *A, const void *B) {
+    const uint8_t *v0 = vreg(m, 0);
+    switch (c->sew) {
+    case 8: cmp_kernel_8(op, mb, r, A, B, v0, c->vstart, c->vl); break;
+    case 16: cmp_kernel_16(op, mb, r, A, B, v0, c->vstart, c->vl); break;
+    case 32: cmp_kernel_32(op, mb, r, A, B, v0, c->vstart, c->vl); break;
+    default: cmp_kernel_64(op, mb, r, A, B, v0, c->vstart, c->vl); break;
+    }
+}
+
+/* Sources legal for an instruction writing a mask (one register) from SEW groups. */
+static int mask_dest_ok(const vec_ctx *c, unsigned vd, unsigned vs, int check) {
+    return !check || (vec_group_ok(vs, c->lmul_log2) && vec_overlap_ok(vd, 1, 0, vs, c->sew, c->lmul_log2));
+}
+
+int vec_cmp(rv_machine *m, const rv_decoded *d, int op, int form) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    unsigned vd = d->rd;
+    if (!mask_dest_ok(&c, vd, d->rs2, 1) || !mask_dest_ok(&c, vd, d->rs1, form == VF_VV)) return VEC_ILLEGAL;
+    uint64_t bbuf[m->vlenb];
+    uint8_t mb[8 * m->vlenb];
+    const void *B = operand_b(m, d, form, bbuf, c.vl, c.sewb);
+    run_cmp_kernel(m, &c, op, mb, NULL, vreg(m, d->rs2), B);
+    vec_commit_mask(m, &c, vd, mb);
+    return VEC_OK;
+}
+
+/* vadc/vsbc write every body element (v0 is the carry, not a mask);
+ * vmadc/vmsbc write a mask.  The vm=0 forms with a SEW destination cannot write v0. */
+int vec_carry(rv_machine *m, const rv_decoded *d, int op, int form) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    unsigned vd = d->rd;
+    int mask_out = op != VOP_ADC && op != VOP_SBC;
+    c.vm = 1;
+    uint64_t bbuf[m->vlenb], rbuf[m->vlenb];
+    uint8_t mb[8 * m->vlenb];
+    const void *B = operand_b(m, d, form, bbuf, c.vl, c.sewb);
+    if (mask_out) {
+        if (!mask_dest_ok(&c, vd, d->rs2, 1) || !mask_dest_ok(&c, vd, d->rs1, form == VF_VV)) return VEC_ILLEGAL;
+        run_cmp_kernel(m, &c, op, mb, NULL, vreg(m, d->rs2), B);
+        vec_commit_mask(m, &c, vd, mb);
+    } else {
+        if (vd == 0 || !vec_group_ok(vd, c.lmul_log2) || !vec_group_ok(d->rs2, c.lmul_log2) ||
+            (form == VF_VV && !vec_group_ok(d->rs1, c.lmul_log2)))
+            return VEC_ILLEGAL;
+        run_cmp_kernel(m, &c, op, mb, rbuf, vreg(m, d->rs2), B);
+        vec_commit(m, &c, vd, rbuf, c.sewb, c.nregs);
+    }
+    return VEC_OK;
+}
+
+/* vmerge (vm=0): vd[i] = v0[i] ? b : vs2[i]; vmv.v.* (vm=1): vd[i] = b. */
+#define MERGE_LOOP(T) { T *r_ = (T *)rbuf; const T *a_ = (const T *)A, *b_ = (const T *)B;      \
+        if (merge) for (uint64_t i = c.vstart; i < c.vl; i++) r_[i] = vmask_bit(m, 0, i) ? b_[i] : a_[i]; \
+        else for (uint64_t i = c.vstart; i < c.vl; i++) r_[i] = b_[i]; } break;
+
+int vec_merge(rv_machine *m, const rv_decoded *d, int form) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    int merge = !c.vm;
+    unsigned vd = d->rd;
+    if ((merge && (vd == 0 || !vec_group_ok(d->rs2, c.lmul_log2))) || !vec_group_ok(vd, c.lmul_log2) ||
+        (form == VF_VV && !vec_group_ok(d->rs1, c.lmul_log2)))
+        return VEC_ILLEGAL;
+    c.vm = 1;
+    uint64_t bbuf[m->vlenb], rbuf[m->vlenb];
+    const void *B = operand_b(m, d, form, bbuf, c.vl, c.sewb), *A = vreg(m, d->rs2);
+    switch (c.sewb) {
+    case 1: MERGE_LOOP(uint8_t)
+    case 2: MERGE_LOOP(uint16_t)
+    case 4: MERGE_LOOP(uint32_t)
+    default: MERGE_LOOP(uint64_t)
+    }
+    vec_commit(m, &c, vd, rbuf, c.sewb, c.nregs);
+    return VEC_OK;
+}
+
+/* ---- reductions ---------------------------------------------------------- */
+
+#define RED_LOOP(EXPR) for (uint64_t i = 0; i < c->vl; i++) {                          \
+        if (vactive(m, c, i)) { U a = A[i]; acc = (EXPR); } } break;
+#define RED_KERNEL(BITS, U_, S_, UW_, SW_)                                                       \
+static void red_kernel_##BITS(rv_machine *m, const vec_ctx *c, int op, const U_ *A, uint64_t s0, void *out) { \
+    typedef U_ U; typedef S_ S; typedef UW_ UW; typedef SW_ SW;                                  \
+    U acc = (U)s0; UW wacc = (UW)s0;                                                             \
+    switch (op) {                                                                                \
+    case VOP_RSUM: if (c->vm) { for (uint64_t i = 0; i < c->vl; i++) acc += A[i]; break; }      \
+                   RED_LOOP((U)(acc + a))                                                        \
+    case VOP_RAND: RED_LOOP(acc & a)                                                             \
+    case VOP_ROR: RED_LOOP(acc | a)                                                              \
+    case VOP_RXOR: RED_LOOP(acc ^ a)                                                             \
+    case VOP_RMINU: RED_LOOP(a < acc ? a : acc)                                                  \
+    case VOP_RMIN: RED_LOOP((S)a < (S)acc ? a : acc)                                             \
+    case VOP_RMAXU: RED_LOOP(a > acc ? a : acc)                                                  \
+    case VOP_RMAX: RED_LOOP((S)a > (S)acc ? a : acc)                                             \
+    case VOP_RWSUMU: for (uint64_t i = 0; i < c->vl; i++) if (vactive(m, c, i)) wacc += (UW)A[i]; \
+                     memcpy(out, &wacc, sizeof wacc); return;                                    \
+    case VOP_RWSUM: for (uint64_t i = 0; i < c->vl; i++) if (vactive(m, c, i)) wacc += (UW)(SW)(S)A[i]; \
+                    memcpy(out, &wacc, sizeof wacc); return;                                     \
+    }                                                                                            \
+    memcpy(out, &acc, sizeof acc);                                                               \
+}
+RED_KERNEL(8, uint8_t, int8_t, uint16_t, int16_t)
+RED_KERNEL(16, uint16_t, int16_t, uint32_t, int32_t)
+RED_KERNEL(32, uint32_t, int32_t, uint64_t, int64_t)
+RED_KERNEL(64, uint64_t, int64_t, uint64_t, int64_t)
+
+/* vd[0] = vs1[0] op (active vs2[i], i < vl); vd's other elements are tail.
+ * vstart must be 0; vl = 0 writes nothing. */
+int vec_red(rv_machine *m, const rv_decoded *d, int op) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    int wide = op == VOP_RWSUMU || op == VOP_RWSUM;
+    if (c.vstart || !vec_group_ok(d->rs2, c.lmul_log2) || (wide && c.sew == 64)) return VEC_ILLEGAL;
+    if (c.vl == 0) return VEC_OK;
+    unsigned reb = wide ? 2 * c.sewb : c.sewb;
+    uint64_t s0 = 0, out = 0;
+    memcpy(&s0, vreg(m, d->rs1), reb);
+    const void *A = vreg(m, d->rs2);
+    switch (c.sew) {
+    case 8: red_kernel_8(m, &c, op, A, s0, &out); break;
+    case 16: red_kernel_16(m, &c, op, A, s0, &out); break;
+    case 32: red_kernel_32(m, &c, op, A, s0, &out); break;
+    default: red_kernel_64(m, &c, op, A, s0, &out); break;
+    }
+    memcpy(vreg(m, d->rd), &out, reb);
+    if (c.vta) vec_fill_tail(m, &c, d->rd, 1, reb, 1);
+    vec_done(m);
+    return VEC_OK;
+}
+
+/* ---- mask instructions --------------------------------------------------- */
+
+/* Bits [lo, hi) of 64-bit word w as a mask. */
+static uint64_t bit_range(uint64_t w, uint64_t lo, uint64_t hi) {
+    uint64_t b0 = w * 64, b1 = b0 + 64;
+    if (hi <= b0 || lo >= b1) return 0;
+    uint64_t s = lo > b0 ? lo - b0 : 0, e = hi < b1 ? hi - b0 : 64;
+    uint64_t upto = e == 64 ? ~0ull : (1ull << e) - 1;
+    return upto & ~((1ull << s) - 1);
+}
+
+int vec_mlogic(rv_machine *m, const rv_decoded *d, int op) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    uint8_t *D = vreg(m, d->rd);
+    const uint8_t *A = vreg(m, d->rs2), *B = vreg(m, d->rs1);
+    uint64_t vs = c.vstart, vl = c.vl;
+    m->vstart = 0;
+    if (vs >= vl) return VEC_OK;
+    for (uint64_t w = 0; w < m->vlenb / 8; w++) {
+        uint64_t a, b, old, r = 0;
+        memcpy(&a, A + 8 * w, 8); memcpy(&b, B + 8 * w, 8); memcpy(&old, D + 8 * w, 8);
+        switch (op) {
+        case VOP_MANDN: r = a & ~b; break;
+        case VOP_MAND: r = a & b; break;
+        case VOP_MOR: r = a | b; break;
+        case VOP_MXOR: r = a ^ b; break;
+        case VOP_MORN: r = a | ~b; break;
+        case VOP_MNAND: r = ~(a & b); break;
+        case VOP_MNOR: r = ~(a | b); break;
+        case VOP_MXNOR: r = ~(a ^ b); break;
+        }
+        uint64_t body = bit_range(w, vs, vl), tail = m->tail_ones ? bit_range(w, vl, m->vlen) : 0;
+        old = (old & ~body) | (r & body) | tail;
+        memcpy(D + 8 * w, &old, 8);
+    }
+    return VEC_OK;
+}
+
+int vec_munary(rv_machine *m, const rv_decoded *d, int op) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    unsigned vd = d->rd, vs2 = d->rs2;
+    uint64_t vl = c.vl;
+    if (op == VOP_VID) {
+        if ((!c.vm && vd == 0) || !vec_group_ok(vd, c.lmul_log2)) return VEC_ILLEGAL;
+        uint64_t rbuf[m->vlenb];
+        for (uint64_t i = c.vstart; i < vl; i++) {
+            uint64_t v = i;
+            memcpy((uint8_t *)rbuf + i * c.sewb, &v, c.sewb);   /* little-endian truncation */
+        }
+        vec_commit(m, &c, vd, rbuf, c.sewb, c.nregs);
+        return VEC_OK;
+    }
+    if (c.vstart) return VEC_ILLEGAL;   /* these instructions require vstart = 0 */
+    if (op == VOP_CPOP || op == VOP_FIRST) {
+        int64_t first = -1;
+        uint64_t count = 0;
+        for (uint64_t i = 0; i < vl; i++)
+            if (vmask_bit(m, vs2, i) && vactive(m, &c, i)) { if (first < 0) first = (int64_t)i; count++; }
+        m->x[d->rd] = op == VOP_CPOP ? count : (uint64_t)first;
+        vec_done(m);
+        return VEC_OK;
+    }
+    if (!c.vm && vd == 0) return VEC_ILLEGAL;
+    if (op == VOP_IOTA) {
+        if (!vec_group_ok(vd, c.lmul_log2) || vec_groups_overlap(vd, c.nregs, vs2, 1)) return VEC_ILLEGAL;
+        uint64_t rbuf[m->vlenb], sum = 0;
+        for (uint64_t i = 0; i < vl; i++) {
+            memcpy((uint8_t *)rbuf + i * c.sewb, &sum, c.sewb);
+            if (vactive(m, &c, i) && vmask_bit(m, vs2, i)) sum++;
+        }
+        vec_commit(m, &c, vd, rbuf, c.sewb, c.nregs);
+        return VEC_OK;
+    }
+    /* vmsbf / vmsif / vmsof: set-before / including / only the first active set bit. */
+    if (vd == vs2) return VEC_ILLEGAL;
+    uint8_t mb[8 * m->vlenb];
+    int seen = 0;
+    for (uint64_t i = 0; i < vl; i++) {
+        if (!vactive(m, &c, i)) { mb[i] = 0; continue; }
+        int bit = vmask_bit(m, vs2, i);
+        if (op == VOP_MSBF) mb[i] = !seen && !bit;
+        else if (op == VOP_MSIF) mb[i] = !seen;
+        else mb[i] = !seen && bit;
+        if (bit) seen = 1;
+    }
+    vec_commit_mask(m, &c, vd, mb);
+    return VEC_OK;
+}
+
+/* ---- permutation --------------------------------------------------------- */
+
+/* Element helpers for width eb. */
+static inline uint64_t elem_get(const uint8_t *p, unsigned eb, uint64_t i) {
+    uint64_t v = 0;
+    memcpy(&v, p + i * eb, eb);
+    return v;
+}
+static inline void elem_put(uint8_t *p, unsigned eb, uint64_t i, uint64_t v) { memcpy(p + i * eb, &v, eb); }
+
+#define PERM_KERNEL(BITS, U_)                                                                    \
+static void perm_kernel_##BITS(int op, U_ *restrict r, const U_ *A, const void *idx, unsigned ieb, \
+                               uint64_t off, uint64_t lo, uint64_t hi, uint64_t vlmax) {         \
+    switch (op) {                                                                                \
+    case VOP_SLIDEUP: for (uint64_t i = lo; i < hi; i++) r[i] = A[i - off]; break;               \
+    case VOP_SLIDEDOWN:                                                                          \
+        for (uint64_t i = lo; i < hi; i++) r[i] = off < vlmax && i + off < vlmax ? A[i + off] : 0; \
+        break;                                                                                   \
+    case VOP_RGATHER: case VOP_RGATHEREI16: for (uint64_t i = lo; i < hi; i++) {                 \
+            uint64_t k = idx ? elem_get(idx, ieb, i) : off; r[i] = k < vlmax ? A[k] : 0; } break; \
+    }                                                                                            \
+}
+PERM_KERNEL(8, uint8_t)
+PERM_KERNEL(16, uint16_t)
+PERM_KERNEL(32, uint32_t)
+PERM_KERNEL(64, uint64_t)
+
+int vec_perm(rv_machine *m, const rv_decoded *d, int op, int form) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    unsigned vd = d->rd, vs2 = d->rs2, vs1 = d->rs1, eb = c.sewb;
+    int lg = c.lmul_log2;
+    uint64_t vl = c.vl;
+    if (op == VOP_MV_X_S) {
+        uint64_t v = elem_get(vreg(m, vs2), eb, 0);
+        unsigned sh = 64 - c.sew;
+        m->x[d->rd] = sh ? (uint64_t)((int64_t)(v << sh) >> sh) : v;   /* sign-extend */
+        vec_done(m);
+        return VEC_OK;
+    }
+    if (op == VOP_MV_S_X) {
+        if (c.vstart < vl) {
+            elem_put(vreg(m, vd), eb, 0, m->x[vs1]);
+            if (c.vta) vec_fill_tail(m, &c, vd, 1, eb, 1);
+        }
+        vec_done(m);
+        return VEC_OK;
+    }
+    if (!vec_group_ok(vd, lg) || !vec_group_ok(vs2, lg) || (!c.vm && vd == 0)) return VEC_ILLEGAL;
+    uint64_t rbuf[m->vlenb];
+    uint8_t *R = (uint8_t *)rbuf;
+    const uint8_t *A = vreg(m, vs2);
+    uint64_t off = form == VF_VX ? m->x[vs1] : (uint64_t)d->imm;
+    const void *idx = NULL;
+    unsigned ieb = eb;
+    switch (op) {
+    case VOP_SLIDEUP: case VOP_SLIDE1UP:
+        if (vec_groups_overlap(vd, c.nregs, vs2, c.nregs)) return VEC_ILLEGAL;
+        break;
+    case VOP_RGATHER: case VOP_RGATHEREI16: {
+        int ilg = op == VOP_RGATHEREI16 ? lg + 1 - log2u(eb) : lg;
+        if (op == VOP_RGATHEREI16) ieb = 2;
+        if (vec_groups_overlap(vd, c.nregs, vs2, c.nregs)) return VEC_ILLEGAL;
+        if (form == VF_VV) {
+            if (!vec_group_ok(vs1, ilg) || vec_groups_overlap(vd, c.nregs, vs1, vec_group_regs(ilg)))
+                return VEC_ILLEGAL;
+            idx = vreg(m, vs1);
+        }
+        break;
+    }
+    case VOP_COMPRESS: {
+        if (c.vstart || vec_groups_overlap(vd, c.nregs, vs2, c.nregs) || vec_groups_overlap(vd, c.nregs, vs1, 1))
+            return VEC_ILLEGAL;
+        uint64_t n = 0;
+        for (uint64_t i = 0; i < vl; i++)
+            if (vmask_bit(m, vs1, i)) elem_put(R, eb, n++, elem_get(A, eb, i));
+        c.vl = n;   /* the elements after the packed ones are tail */
+        vec_commit(m, &c, vd, R, eb, c.nregs);
+        return VEC_OK;
+    }
+    }
+    uint64_t lo = c.vstart, hi = vl;
+    if (op == VOP_SLIDEUP) {
+        /* Elements below the offset are not written. */
+        if (off > lo) lo = off < hi ? off : hi;
+        c.vstart = lo;
+    }
+    if (op == VOP_SLIDE1UP || op == VOP_SLIDE1DOWN) {
+        uint64_t x = m->x[vs1];
+        for (uint64_t i = lo; i < hi; i++) {
+            if (op == VOP_SLIDE1UP) elem_put(R, eb, i, i == 0 ? x : elem_get(A, eb, i - 1));
+            else elem_put(R, eb, i, i + 1 < vl ? elem_get(A, eb, i + 1) : x);
+        }
+    } else if (lo < hi) {
+        switch (c.sew) {
+        case 8: perm_kernel_8(op, (uint8_t *)R, (const uint8_t *)A, idx, ieb, off, lo, hi, c.vlmax); break;
+        case 16: perm_kernel_16(op, (uint16_t *)R, (const uint16_t *)A, idx, ieb, off, lo, hi, c.vlmax); break;
+        case 32: perm_kernel_32(op, (uint32_t *)R, (const uint32_t *)A, idx, ieb, off, lo, hi, c.vlmax); break;
+        default: perm_kernel_64(op, (uint64_t *)R, (const uint64_t *)A, idx, ieb, off, lo, hi, c.vlmax); break;
+        }
+    }
+    vec_commit(m, &c, vd, R, eb, c.nregs);
+    return VEC_OK;
+}
+
+/* vmv<nr>r.v: copy nr whole registers, EEW = SEW for vstart. */
+int vec_mvr(rv_machine *m, const rv_decoded *d, unsigned nr) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return VEC_ILLEGAL;
+    unsigned vd = d->rd, vs2 = d->rs2;
+    if (vd % nr || vs2 % nr) return VEC_ILLEGAL;
+    uint64_t evl = (uint64_t)nr * m->vlenb / c.sewb;
+    if (c.vstart < evl && vd != vs2)
+        memmove(vreg(m, vd) + c.vstart * c.sewb, vreg(m, vs2) + c.vstart * c.sewb, (evl - c.vstart) * c.sewb);
+    vec_done(m);
+    return VEC_OK;
+}
