@@ -192,8 +192,9 @@ class Profile:
             parts = text.replace(",", " ").split()
             if not parts or not (parts[0].startswith("b") or parts[0] in ("j", "jal")):
                 continue
-            try:
-                target = int(parts[-1], 16)
+            try:   # a relative offset (llvm-mc spelling) or an absolute 0x address
+                off = parts[-1]
+                target = int(off, 16) if off.startswith("0x") else pc + int(off)
             except ValueError:
                 continue
             if target <= pc:
