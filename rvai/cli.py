@@ -8,6 +8,10 @@
 * ``rvai disasm FILE [--symbol NAME]`` lists the code of an ELF (executable or
   relocatable object) in llvm-objdump's spelling.
 * ``rvai demo [ARGS...]`` runs the kernel demo (``rvai.demo``).
+* ``rvai profile [--target NAME] [--format text|json] [--trace FILE] PROGRAM [ARGS...]``
+  runs an executable on the timing model of the target and prints its profile
+  (docs/timing-model.md); the program's own stdout goes to stderr so stdout
+  carries only the report.
 
 When rvai itself cannot go on it prints one line ``rvai: error: ...`` on stderr,
 no traceback, and exits with a code of its own from EXIT_CODES (101-106), one
@@ -157,6 +161,40 @@ def cmd_demo(args) -> int:
     return demo.main(args.args) or 0
 
 
+def cmd_profile(args) -> int:
+    """``rvai profile``: run an executable timed and report where the cycles went."""
+    import json
+    from rvai.emu import Machine, errors
+    from rvai.emu.elf import ElfError
+    try:
+        m = Machine(args.target, timed=True)
+        data = open(args.program, "rb").read()
+    except OSError as e:
+        return _error("unreadable", f"cannot read {args.program}: {e.strerror}")
+    except ValueError as e:
+        return _error("usage", str(e))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    out = os.fdopen(os.dup(2), "wb", buffering=0)
+    try:
+        result = m.run([args.program, *args.args], program=data, env=dict(os.environ),
+                       stdin=sys.stdin.buffer, stdout=out, stderr=out)
+    except ElfError as e:
+        return _error("bad_elf", f"{args.program}: {e}")
+    except errors.EmulatorError as e:
+        return _error("budget" if isinstance(e, errors.BudgetExceeded) else "fault", f"{args.program}: {e}")
+    finally:
+        out.close()
+    prof = m.profile()
+    report = prof.to_dict()
+    report["exit_code"] = result.exit_code
+    print(json.dumps(report, indent=1) if args.format == "json" else prof.text())
+    if args.trace:
+        with open(args.trace, "w") as f:
+            json.dump(prof.chrome_trace(), f)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rvai", description="RISC-V AI kernel development and emulation")
     sub = p.add_subparsers(dest="command", required=True)
@@ -173,6 +211,13 @@ def _parser() -> argparse.ArgumentParser:
     dis.add_argument("file")
     dis.add_argument("--symbol", default=None, help="list only this function")
     dis.set_defaults(func=cmd_disasm)
+    prof = sub.add_parser("profile", help="run an executable on the timing model and report its profile")
+    prof.add_argument("--target", default=None, help="target preset name (default: generic)")
+    prof.add_argument("--format", choices=("text", "json"), default="text")
+    prof.add_argument("--trace", default=None, help="also write a Chrome/Perfetto trace of the vector pipes")
+    prof.add_argument("program")
+    prof.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the program")
+    prof.set_defaults(func=cmd_profile)
     demo = sub.add_parser("demo", help="run the kernel demo")
     demo.add_argument("args", nargs=argparse.REMAINDER)
     demo.set_defaults(func=cmd_demo)

@@ -353,3 +353,23 @@ def test_element_utilisation_is_vl_over_vlmax():
     prof = run(m, 5)
     assert prof.vector_utilisation == pytest.approx(5 / 16)
     assert len(prof.chrome_trace()["traceEvents"]) == 1 + 10
+
+
+# ---- the command line ----------------------------------------------------------------
+
+@pytest.mark.parametrize("preset", ["small-inorder", "xuantie-c930"])
+def test_rvai_profile_reports_json_with_cycles_and_instret(preset, tmp_path, capsys):
+    from rvai.cli import main
+    from tests.test_linux import EXIT_A0, make_exe
+    prog = ["addi t0, zero, 500", "addi a0, a0, 3", "addi t0, t0, -1", "bne t0, zero, -8",
+            "addi a0, zero, 0"] + EXIT_A0
+    exe = tmp_path / "loop"
+    exe.write_bytes(make_exe(prog))
+    trace = tmp_path / "trace.json"
+    assert main(["profile", "--target", preset, "--format", "json", "--trace", str(trace), str(exe)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["instret"] == 1 + 3 * 500 + 3 and report["exit_code"] == 0
+    assert report["cycles"] >= report["instret"] / params(timed(preset=preset)).issue_width
+    assert json.loads(trace.read_text())["traceEvents"]
+    assert main(["profile", "--target", preset, str(exe)]) == 0
+    assert "IPC" in capsys.readouterr().out
