@@ -8,6 +8,7 @@ docs/dsl.md), ``rvai.Target`` (cpu, features, VLEN, machine model), ``rvai.ops``
 import importlib
 
 from rvai.lang import kernel
+from rvai.lang.kernel import set_backend as _set_backend
 from rvai.target import Target
 
 __version__ = "0.1.0"
@@ -19,3 +20,8 @@ def __getattr__(name):
     if name in ("ops", "emu", "lang"):
         return importlib.import_module(f"rvai.{name}")
     raise AttributeError(f"module 'rvai' has no attribute {name!r}")
+
+
+# Calling or compiling a kernel goes through rvai.runner (which imports llvmlite and the
+# emulator): installed here, loaded on first use, so rvai.lang itself imports only rvai.ir.
+_set_backend(lambda: importlib.import_module("rvai.runner"))

@@ -11,11 +11,11 @@ import math
 import numpy as np
 
 from rvai import kernels
-from rvai.lang import Run
+from rvai.runner import Run
 
 __all__ = ["matmul", "softmax", "rmsnorm", "attention", "last_run"]
 
-#: The :class:`rvai.lang.Run` of the most recent call in this module (cycles, instret, profile).
+#: The :class:`rvai.runner.Run` of the most recent call in this module (cycles, instret, profile).
 last_run: Run | None = None
 
 

@@ -20,7 +20,11 @@ __all__ = ["CompiledKernel", "compile_function", "cache_dir"]
 
 @dataclasses.dataclass(frozen=True)
 class CompiledKernel:
-    """A compiled kernel: symbol ``name``, its rvai IR, LLVM IR, assembly and ELF object."""
+    """A compiled kernel: symbol ``name``, its rvai IR, LLVM IR, assembly and ELF object.
+
+    ``vlen`` is None for vector-length-agnostic code (runs at every VLEN >= the target's
+    ``min_vlen``), else the one VLEN the code was specialised for.
+    """
 
     name: str
     ir: str
@@ -29,6 +33,7 @@ class CompiledKernel:
     asm: str
     elf: bytes
     target: Target
+    vlen: int | None = None
 
     def undefined_symbols(self) -> list[str]:
         """Names of undefined symbols the object references (only memcpy/memset/memmove are allowed)."""
@@ -53,10 +58,20 @@ def _compiler_version() -> str:
 _MEMORY: dict[str, CompiledKernel] = {}
 
 
-def compile_function(fn: ir.Function, target: Target) -> CompiledKernel:
-    """Compile a verified IR function for ``target``, reusing cached results keyed by IR and target."""
+def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -> CompiledKernel:
+    """Compile a verified IR function for ``target``, reusing cached results keyed by IR and target.
+
+    With ``vlen`` the code is specialised for exactly that VLEN: LLVM is told
+    ``+zvl<vlen>b`` and that vscale is ``vlen / 64``, so VLMAX and ``vlenb`` fold to constants.
+    """
+    llvm_target = target
+    if vlen is not None:
+        if vlen < target.min_vlen:
+            raise ValueError(f"cannot specialise for VLEN {vlen}: target {target.name!r} needs "
+                             f"VLEN >= {target.min_vlen}")
+        llvm_target = dataclasses.replace(target, min_vlen=vlen, vlen=vlen)   # validated by Target
     text = str(fn)
-    key = hashlib.sha256("\0".join([text, target.key, _compiler_version()]).encode()).hexdigest()
+    key = hashlib.sha256("\0".join([text, llvm_target.key, str(vlen), _compiler_version()]).encode()).hexdigest()
     if key in _MEMORY:
         return dataclasses.replace(_MEMORY[key], target=target)
     folder = cache_dir() / key[:2] / key
@@ -64,11 +79,11 @@ def compile_function(fn: ir.Function, target: Target) -> CompiledKernel:
         meta = json.loads((folder / "meta.json").read_text())
         compiled = CompiledKernel(meta["name"], text, (folder / "opt.ll").read_text(),
                                   (folder / "input.ll").read_text(), (folder / "kernel.s").read_text(),
-                                  (folder / "kernel.o").read_bytes(), target)
+                                  (folder / "kernel.o").read_bytes(), target, meta["vlen"])
     except (OSError, ValueError, KeyError):
-        llvm_text = lower(fn)
-        opt, obj, asm = compile_llvm_ir(llvm_text, target)
-        compiled = CompiledKernel(fn.name, text, opt, llvm_text, asm, obj, target)
+        llvm_text = lower(fn, vlen)
+        opt, obj, asm = compile_llvm_ir(llvm_text, llvm_target)
+        compiled = CompiledKernel(fn.name, text, opt, llvm_text, asm, obj, target, vlen)
         _store(folder, compiled)
     _MEMORY[key] = compiled
     return compiled
@@ -84,7 +99,7 @@ def _store(folder: Path, c: CompiledKernel) -> None:
         (tmp / "kernel.s").write_text(c.asm)
         (tmp / "kernel.o").write_bytes(c.elf)
         (tmp / "rvai.ir").write_text(c.ir)
-        (tmp / "meta.json").write_text(json.dumps({"name": c.name}))
+        (tmp / "meta.json").write_text(json.dumps({"name": c.name, "vlen": c.vlen}))
         for f in tmp.iterdir():
             os.replace(f, folder / f.name)
         tmp.rmdir()

@@ -72,8 +72,9 @@ def _m1(dtype: ir.DType) -> ir.VectorType:
 class Lowering:
     """Turns one :class:`rvai.ir.Function` into the text of an LLVM module."""
 
-    def __init__(self, fn: ir.Function):
+    def __init__(self, fn: ir.Function, vlen: int | None = None):
         self.fn = fn
+        self.vlen = vlen
         self.vals: dict[int, str] = {}
         self.lines: list[str] = []
         self.allocas: list[str] = []
@@ -143,8 +144,10 @@ class Lowering:
         self.emit("ret void")
         body = "\n".join(["entry:"] + ["  " + a for a in self.allocas] + self.lines)
         decls = "\n".join(self.decls.values())
+        # A known VLEN pins vscale (VLEN / 64): LLVM then folds VLMAX and vlenb to constants.
+        vscale = f" vscale_range({self.vlen // 64},{self.vlen // 64})" if self.vlen else ""
         return (f"define void @{self.fn.name}({', '.join(params)}) #0 {{\n{body}\n}}\n\n{decls}\n\n"
-                'attributes #0 = { nounwind "frame-pointer"="none" }\n')
+                f'attributes #0 = {{ nounwind "frame-pointer"="none"{vscale} }}\n')
 
     def _index(self, op: ir.Op) -> None:
         if op.result is not None:
@@ -610,6 +613,9 @@ def _cmp_instr(dt: ir.DType, pred: str) -> str:
     return "icmp " + {"lt": f"{s}lt", "le": f"{s}le", "gt": f"{s}gt", "ge": f"{s}ge", "eq": "eq", "ne": "ne"}[pred]
 
 
-def lower(fn: ir.Function) -> str:
-    """LLVM module text for ``fn`` (which must have passed :func:`rvai.ir.verify`)."""
-    return Lowering(fn).module()
+def lower(fn: ir.Function, vlen: int | None = None) -> str:
+    """LLVM module text for ``fn`` (which must have passed :func:`rvai.ir.verify`).
+
+    Vector-length agnostic unless ``vlen`` is given: then specialised for that VLEN only.
+    """
+    return Lowering(fn, vlen).module()

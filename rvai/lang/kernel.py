@@ -7,21 +7,12 @@ import inspect
 import os
 import re
 import traceback
-from typing import Any, Callable
-
-import numpy as np
+from typing import Any, Callable, Protocol
 
 from rvai import ir
 from rvai.lang import core
 
-__all__ = ["kernel", "Kernel", "TensorSpec", "Run", "constexpr", "NUMPY_DTYPES"]
-
-#: NumPy dtype of each element type (bf16 tensors travel as uint16 bit patterns).
-NUMPY_DTYPES = {"f16": np.float16, "bf16": np.uint16, "f32": np.float32, "f64": np.float64,
-                "i8": np.int8, "i16": np.int16, "i32": np.int32, "i64": np.int64,
-                "u8": np.uint8, "u16": np.uint16, "u32": np.uint32, "u64": np.uint64}
-_FROM_NUMPY = {np.dtype(v): ir.DTYPES[k] for k, v in NUMPY_DTYPES.items() if k != "bf16"}
-
+__all__ = ["kernel", "Kernel", "TensorSpec", "Backend", "constexpr", "set_backend"]
 
 @dataclasses.dataclass(frozen=True)
 class TensorSpec:
@@ -56,17 +47,6 @@ def _tensor_class_getitem(cls, item) -> TensorSpec:
 core.Tensor.__class_getitem__ = classmethod(_tensor_class_getitem)
 
 
-@dataclasses.dataclass
-class Run:
-    """What one kernel call did: ``cycles`` and ``instret`` (None under QEMU) and the ``profile``."""
-
-    cycles: int | None
-    instret: int | None
-    profile: Any
-    runner: str
-    vlen: int
-
-
 def _user_frame(exc: BaseException) -> ir.Loc | None:
     frames = traceback.extract_tb(exc.__traceback__)
     lang = os.path.dirname(os.path.abspath(__file__))
@@ -95,12 +75,6 @@ class Kernel:
                 raise TypeError(f"kernel {self.name}: *args/**kwargs parameters are not supported")
             if isinstance(p.annotation, (TensorSpec, ir.DType)):
                 self.runtime[p.name] = p.annotation
-        self._compiled: dict[tuple, Any] = {}
-
-    def _split(self, bound: inspect.BoundArguments) -> tuple[dict, dict]:
-        runtime = {k: v for k, v in bound.arguments.items() if k in self.runtime}
-        consts = {k: v for k, v in bound.arguments.items() if k not in self.runtime}
-        return runtime, consts
 
     def _types(self, types: dict | None) -> dict[str, ir.DType]:
         out = {}
@@ -162,97 +136,60 @@ class Kernel:
             raise core.KernelError(str(exc), exc.loc) from None
         return fn
 
-    def compile(self, target=None, *, types: dict | None = None, **constexprs):
+    def bind(self, *args, **kwargs) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split a call's arguments into runtime arguments and compile-time parameters (by name)."""
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        runtime = {k: v for k, v in bound.arguments.items() if k in self.runtime}
+        consts = {k: v for k, v in bound.arguments.items() if k not in self.runtime}
+        return runtime, consts
+
+    def compile(self, target=None, *, types: dict | None = None, vlen: int | None = None, **constexprs):
         """Compile for ``target`` (default preset if None): a :class:`rvai.codegen.CompiledKernel`.
 
-        Cached in memory per (types, compile-time parameters, target) and on disk by IR.
+        The object is vector-length agnostic unless ``vlen`` is given: then it is
+        specialised for exactly that VLEN (and runs only there). Cached in memory per
+        (types, compile-time parameters, target, vlen) and on disk by IR.
         """
-        from rvai.codegen import compile_function
-        from rvai.target import Target
+        return _backend().compile(self, target, types=types, vlen=vlen, constexprs=constexprs)
 
-        target = target or Target.default()
-        key = (tuple(sorted((k, str(v)) for k, v in (types or {}).items())),
-               tuple(sorted((k, repr(v)) for k, v in constexprs.items())), target.key)
-        if key not in self._compiled:
-            self._compiled[key] = compile_function(self.trace(types, **constexprs), target)
-        return self._compiled[key]
-
-    def __call__(self, *args, target=None, runner: str = "emu", **kwargs) -> Run:
+    def __call__(self, *args, target=None, runner: str = "emu", **kwargs):
         """Compile for the arguments' dtypes and run; arrays are updated in place.
 
         ``runner`` is ``"emu"`` (the rvai emulator, at ``target.vlen``) or ``"qemu"``
-        (qemu-user, an independent oracle; no cycle counts).
+        (qemu-user, an independent oracle; no cycle counts). Returns a
+        :class:`rvai.runner.Run` with cycles, retired instructions and the profile.
         """
-        from rvai.target import Target
-
-        target = target or Target.default()
-        bound = self.signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        runtime, consts = self._split(bound)
-        types, flat, arrays = {}, [], []
-        for name, spec in self.runtime.items():
-            val = runtime[name]
-            if isinstance(spec, TensorSpec):
-                arr, dt = self._check_array(name, spec, val)
-                types[name] = dt
-                buf = np.ascontiguousarray(arr)
-                arrays.append((val, buf))
-                flat.append(("ptr", buf))
-                flat += [("i64", int(s)) for s in buf.shape]
-                flat += [("i64", int(s) // buf.itemsize) for s in buf.strides[:-1]]
-            else:
-                if isinstance(val, (core.Scalar, core.Vector)):
-                    raise TypeError(f"{name}: pass a Python number")
-                flat.append(("f32" if spec == ir.f32 else "f64" if spec == ir.f64 else "i64",
-                             float(val) if spec.is_float else int(val)))
-        compiled = self.compile(target, types={k: v for k, v in types.items()
-                                               if self.runtime[k].dtype is None}, **consts)
-        if runner == "qemu":
-            from rvai.codegen.qemu import run_qemu
-            outs, record = run_qemu(compiled, flat, target.vlen), (None, None, None)
-        elif runner == "emu":
-            outs, record = _run_emu(compiled, flat, target)
-        else:
-            raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
-        for (orig, buf), out in zip(arrays, outs):
-            if orig.flags.writeable and not np.array_equal(out, buf, equal_nan=buf.dtype.kind == "f"):
-                orig[...] = out
-        return Run(*record, runner=runner, vlen=target.vlen)
-
-    def _check_array(self, name: str, spec: TensorSpec, val: Any) -> tuple[np.ndarray, ir.DType]:
-        if not isinstance(val, np.ndarray):
-            raise TypeError(f"kernel {self.name}: {name} must be a NumPy array, not {type(val).__name__}")
-        if val.ndim != spec.ndim:
-            raise ValueError(f"kernel {self.name}: {name} must have {spec.ndim} dimensions, not {val.ndim}")
-        if spec.dtype is not None and spec.dtype.name == "bf16":
-            if val.dtype != np.uint16:
-                raise TypeError(f"kernel {self.name}: bf16 tensor {name} travels as uint16 bit patterns")
-            return val, spec.dtype
-        dt = _FROM_NUMPY.get(val.dtype)
-        if dt is None:
-            raise TypeError(f"kernel {self.name}: {name} has unsupported dtype {val.dtype}")
-        if spec.dtype is not None and dt != spec.dtype:
-            raise TypeError(f"kernel {self.name}: {name} must be {spec.dtype}, got {val.dtype}")
-        return val, dt
+        return _backend().call(self, args, kwargs, target=target, runner=runner)
 
 
-def _run_emu(compiled, flat: list, target) -> tuple[list[np.ndarray], tuple]:
-    from rvai.emu import Machine, f32
+class Backend(Protocol):
+    """What compiles and runs kernels for :class:`Kernel` (``rvai.runner`` is the one rvai installs)."""
 
-    m = Machine(vlen=target.vlen)
-    m.load_elf(compiled.elf)
-    args, bufs = [], []
-    for kind, val in flat:
-        if kind == "ptr":
-            addr = m.alloc(max(val.nbytes, 1), align=64)
-            m.write(addr, val)
-            bufs.append((addr, val))
-            args.append(addr)
-        else:
-            args.append(f32(val) if kind == "f32" else val)
-    m.call(compiled.name, *args, ret=None)
-    outs = [m.read(addr, buf.dtype, buf.shape) for addr, buf in bufs]
-    return outs, (m.cycles, m.instret, getattr(m, "profile", None))
+    def compile(self, kernel: Kernel, target, *, types: dict | None, vlen: int | None, constexprs: dict) -> Any:
+        """Trace ``kernel`` with ``types`` and ``constexprs`` and compile it for ``target``."""
+
+    def call(self, kernel: Kernel, args: tuple, kwargs: dict, *, target, runner: str) -> Any:
+        """Compile for the arguments and run; write arrays back; return the run record."""
+
+
+_BACKEND_LOADER: Callable[[], Backend] | None = None
+
+
+def set_backend(loader: Callable[[], Backend]) -> None:
+    """Install the compile-and-run backend, as a callable giving it on first use.
+
+    The language itself knows no compiler or emulator (it imports only ``rvai.ir``);
+    the ``rvai`` package installs ``rvai.runner`` here when it is imported.
+    """
+    global _BACKEND_LOADER
+    _BACKEND_LOADER = loader
+
+
+def _backend() -> Backend:
+    if _BACKEND_LOADER is None:
+        raise RuntimeError("no kernel backend installed: import rvai (it installs rvai.runner)")
+    return _BACKEND_LOADER()
 
 
 def kernel(fn: Callable) -> Kernel:
