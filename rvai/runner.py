@@ -70,8 +70,12 @@ def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None 
 
 
 def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = None,
-         runner: str = "emu") -> Run:
-    """Compile ``kernel`` for the arguments' dtypes and run it; arrays are updated in place."""
+         runner: str = "emu", specialise: bool = False) -> Run:
+    """Compile ``kernel`` for the arguments' dtypes and run it; arrays are updated in place.
+
+    The object is vector-length agnostic unless ``specialise``: then it is compiled for
+    exactly ``target.vlen``.
+    """
     if runner not in ("emu", "qemu"):
         raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
     target = target or Target.default()
@@ -93,7 +97,7 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
                 raise TypeError(f"kernel {kernel.name}: {name}: pass a Python number")
             flat.append(("f32" if spec == ir.f32 else "f64" if spec == ir.f64 else "i64",
                          float(val) if spec.is_float else int(val)))
-    compiled = compile(kernel, target, types=types, constexprs=consts)
+    compiled = compile(kernel, target, types=types, vlen=target.vlen if specialise else None, constexprs=consts)
     outs, cycles, instret, profile = run_compiled(compiled, flat, target, runner)
     for (orig, buf), out in zip(arrays, outs):
         if orig.flags.writeable and not np.array_equal(out, buf, equal_nan=buf.dtype.kind == "f"):

@@ -1,9 +1,15 @@
-"""Compiler output: intrinsics used, no libm or stray symbols, caching, and the emulator path."""
+"""Compiler output: intrinsics used, no libm or stray symbols, caching, VLEN specialisation, running, layering."""
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import rvai.lang as rl
+from kernel_runners import RUNNERS, VLENS, run, target
 from rvai import codegen, ir
+from rvai import runner as runner_mod
+from rvai.codegen import backend
 from rvai.kernels import attention, matmul, rmsnorm, softmax
 from rvai.target import Target
 
@@ -59,19 +65,70 @@ def test_disk_cache_is_reused(tmp_path, monkeypatch):
     assert codegen.compile_function(other, target).elf != first.elf
 
 
-def test_emulator_runs_saxpy():
-    emu = pytest.importorskip("rvai.emu")
+@rl.kernel
+def saxpy(a: rl.f32, x: rl.Tensor[rl.f32], y: rl.Tensor[rl.f32]):
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=4):
+        y.vstore(a * x.vload(i) + y.vload(i), i)
 
-    @rl.kernel
-    def saxpy(a: rl.f32, x: rl.Tensor[rl.f32], y: rl.Tensor[rl.f32]):
-        for vl, i in rl.vloop(x.shape[0], sew=32, lmul=4):
-            y.vstore(a * x.vload(i) + y.vload(i), i)
 
-    x = np.arange(100, dtype=np.float32)
-    y = np.ones(100, np.float32)
-    try:
-        run = saxpy(3.0, x, y)
-    except emu.IllegalInstruction as exc:
-        pytest.skip(f"the emulator does not execute RVV yet: {exc}")
-    np.testing.assert_array_equal(y, 3 * x + 1)
-    assert run.instret > 0 and run.cycles > 0
+@rl.kernel
+def iaxpy(a: rl.i32, x: rl.Tensor[rl.i32], y: rl.Tensor[rl.i32]):
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=2):
+        y.vstore(a * x.vload(i) + y.vload(i), i)
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+@pytest.mark.parametrize("kern, dtype", [(saxpy, np.float32), (iaxpy, np.int32)])
+def test_one_object_runs_at_every_vlen(runner, kern, dtype):
+    n = 1000
+    objects, instret = set(), []
+    for vlen in VLENS:
+        x, y = np.arange(n, dtype=dtype), np.ones(n, dtype)
+        record = run(kern, 3, x, y, runner=runner, vlen=vlen)
+        np.testing.assert_array_equal(y, 3 * x + 1)
+        assert record.vlen == vlen and record.compiled.vlen is None
+        objects.add(id(record.compiled))
+        instret.append(record.instret)
+    assert len(objects) == 1     # the same vector-length-agnostic object at every VLEN
+    if runner == "emu":          # strip-mining: each doubling of VLEN halves the trips
+        assert all(a > b > 0 for a, b in zip(instret, instret[1:])), instret
+
+
+def test_specialised_object_folds_vlmax():
+    target = Target.preset("generic")
+    vla, fixed = softmax.compile(target), softmax.compile(target, vlen=512)
+    assert fixed.vlen == 512 and vla.vlen is None
+    assert "vscale_range(8,8)" in fixed.llvm_ir_unoptimized and "vscale_range" not in vla.llvm_ir_unoptimized
+    assert "zvl512b" in backend.enabled_extensions(fixed.asm) and "zvl512b" not in backend.enabled_extensions(vla.asm)
+    # VLMAX at e32/m1 is a constant 16 when VLEN is 512, read from vsetvli when it is not known
+    assert "vsetivli\tzero, 16, e32, m1" in fixed.asm and "vsetivli\tzero, 16, e32, m1" not in vla.asm
+    with pytest.raises(ValueError, match="needs VLEN >= 128"):
+        softmax.compile(target, vlen=64)
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+@pytest.mark.parametrize("vlen", VLENS)
+def test_specialised_object_runs_at_its_vlen_only(runner, vlen):
+    x, y = np.arange(300, dtype=np.int32), np.ones(300, np.int32)
+    record = run(iaxpy, 5, x, y, runner=runner, vlen=vlen, specialise=True)
+    np.testing.assert_array_equal(y, 5 * x + 1)
+    assert record.compiled.vlen == vlen
+    other = 256 if vlen != 256 else 512
+    with pytest.raises(ValueError, match=f"specialised for VLEN {vlen}"):
+        runner_mod.run_compiled(record.compiled, [("ptr", x)], target(runner, other), runner)
+
+
+def test_lang_imports_only_ir():
+    """DESIGN.md layering: the DSL knows no compiler or emulator."""
+    lang = Path(rl.__file__).parent
+    for path in lang.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith("rvai.") or name.startswith(("rvai.ir", "rvai.lang")), \
+                    f"{path.name} imports {name}"

@@ -1,4 +1,4 @@
-"""exp, rsqrt and tanh against float64 NumPy, in ulps, for vectors and scalars (qemu runner)."""
+"""exp, rsqrt and tanh against float64 NumPy, in ulps, for vectors and scalars (emulator and qemu)."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -6,11 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rvai.lang as rl
-from rvai.codegen import qemu
-from rvai.target import Target
-
-pytestmark = pytest.mark.skipif(not qemu.available(), reason="needs clang-19, ld.lld-19 and qemu-riscv64")
-TARGET = Target.preset("generic-novfh")
+from kernel_runners import RUNNERS, VLENS, run
 
 
 @rl.kernel
@@ -33,13 +29,14 @@ def ulps(got, want):
     return np.abs(got.astype(np.float64) - want) / spacing
 
 
-@pytest.mark.parametrize("vlen", [128, 512])
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(x=hnp.arrays(np.float32, st.integers(1, 80), elements=st.floats(-86.5, 88.5, width=32) | st.floats(-0.0009765625, 0.0009765625, width=32)))
-def test_exp_tanh_rsqrt_ulps(vlen, x):
+def test_exp_tanh_rsqrt_ulps(runner, vlen, x):
     o = np.zeros((5, x.size), np.float32)
-    rl_run = math_fns(x, o, target=TARGET.with_vlen(vlen), runner="qemu")
-    assert rl_run.cycles is None
+    record = run(math_fns, x, o, runner=runner, vlen=vlen)
+    assert (record.cycles is None) == (runner == "qemu")
     x64 = x.astype(np.float64)
     assert ulps(o[0], np.exp(x64)).max() <= 2
     assert ulps(o[3], np.exp(x64)).max() <= 2
@@ -51,10 +48,11 @@ def test_exp_tanh_rsqrt_ulps(vlen, x):
     assert ulps(o[2][pos], 1 / np.sqrt(np.abs(x64[pos]))).max(initial=0) <= 2
 
 
-def test_exp_edges():
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_exp_edges(runner):
     x = np.array([-np.inf, -1000, -87, -86.6, 0, 88.72, 88.8, np.inf, 1e-8, -1e-8], np.float32)
     o = np.zeros((5, x.size), np.float32)
-    math_fns(x, o, target=TARGET, runner="qemu")
+    run(math_fns, x, o, runner=runner, vlen=256)
     want = np.exp(x.astype(np.float64))
     assert o[0][0] == 0 and o[0][1] == 0 and o[0][2] == 0 and o[0][7] == np.inf and o[0][6] == np.inf
     assert ulps(o[0][3:6], want[3:6]).max() <= 2 and o[0][4] == 1

@@ -1,4 +1,4 @@
-"""Every DSL op against NumPy, run under qemu-user at VLEN 128..1024 with one object per kernel."""
+"""Every DSL op against NumPy, in the emulator and under qemu-user, at VLEN 128..1024 with one object per kernel."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -6,22 +6,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rvai.lang as rl
-from rvai.codegen import qemu
-from rvai.target import Target
+from kernel_runners import RUNNERS, VLENS, run
 
-pytestmark = pytest.mark.skipif(not qemu.available(), reason="needs clang-19, ld.lld-19 and qemu-riscv64")
-TARGET = Target.preset("generic-novfh")   # QEMU 7.2 has no Zvfh
-VLENS = [128, 256, 512, 1024]
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 finite = st.floats(-1e3, 1e3, width=32, allow_subnormal=False)
 
 
 def vec(n_min=0, n_max=70, elements=finite, dtype=np.float32):
     return hnp.arrays(dtype, st.integers(n_min, n_max), elements=elements)
-
-
-def run(kern, *args, vlen, **kw):
-    return kern(*args, target=TARGET.with_vlen(vlen), runner="qemu", **kw)
 
 
 N_ELEMENTWISE = 13
@@ -38,14 +30,15 @@ def elementwise(s: rl.f32, x: rl.Tensor[rl.f32], y: rl.Tensor[rl.f32], o: rl.Ten
 
 
 @pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
 @SETTINGS
 @given(data=st.data())
-def test_elementwise_float(vlen, data):
+def test_elementwise_float(runner, vlen, data):
     x = data.draw(vec())
     y = data.draw(hnp.arrays(np.float32, x.shape, elements=st.floats(0.5, 100, width=32)))
     s = data.draw(finite)
     o = np.zeros((N_ELEMENTWISE, x.size), np.float32)
-    run(elementwise, s, x, y, o, vlen=vlen)
+    run(elementwise, s, x, y, o, runner=runner, vlen=vlen)
     s32 = np.float32(s)
     want = [x + y, x - s32, s32 - x, x * y, x / y, s32 / y, np.minimum(x, y), np.maximum(x, s32),
             (np.float64(s32) * x + y).astype(np.float32), np.where(x < y, x, y * 2), -x,
@@ -66,11 +59,12 @@ def reductions(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32]):
 
 
 @pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
 @SETTINGS
 @given(x=vec(1, 300))
-def test_reductions(vlen, x):
+def test_reductions(runner, vlen, x):
     o = np.zeros(3, np.float32)
-    run(reductions, x, o, vlen=vlen)
+    run(reductions, x, o, runner=runner, vlen=vlen)
     assert abs(o[0] - x.astype(np.float64).sum()) <= 1e-6 * np.abs(x).astype(np.float64).sum() * 4 + 1e-30
     assert o[1] == x.max() and o[2] == x.min()
 
@@ -85,14 +79,15 @@ def int_ops(x: rl.Tensor[rl.i32], y: rl.Tensor[rl.i32], o: rl.Tensor[rl.i32, 2])
             o.vstore(v, k, i)
 
 
-@pytest.mark.parametrize("vlen", [128, 512])
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
 @SETTINGS
 @given(data=st.data())
-def test_int_ops(vlen, data):
+def test_int_ops(runner, vlen, data):
     x = data.draw(vec(elements=st.integers(-10000, 10000), dtype=np.int32))
     y = data.draw(hnp.arrays(np.int32, x.shape, elements=st.integers(1, 300)))
     o = np.zeros((15, x.size), np.int32)
-    run(int_ops, x, y, o, vlen=vlen)
+    run(int_ops, x, y, o, runner=runner, vlen=vlen)
     q = np.trunc(x / y).astype(np.int32)
     want = [x + y, x - 3, 7 - x, x * y, q, x - q * y, np.minimum(x, y), np.maximum(x, 5), x & y, x | y,
             x ^ y, x << 3, x >> 2, np.where(x > y, x, y), np.arange(x.size, dtype=np.int32)]
@@ -119,16 +114,17 @@ def _bf16_round(x):
     return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
 
 
-@pytest.mark.parametrize("vlen", [128, 1024])
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
 @SETTINGS
 @given(data=st.data())
-def test_conversions(vlen, data):
+def test_conversions(runner, vlen, data):
     x = data.draw(vec(elements=st.floats(-3e4, 3e4, width=32)))
     b = data.draw(hnp.arrays(np.int8, x.shape))
     h = data.draw(hnp.arrays(np.uint16, x.shape, elements=st.integers(0x0000, 0x7F7F)))
     of, oi = np.zeros((3, x.size), np.float32), np.zeros((2, x.size), np.int32)
     oh, os_ = np.zeros(x.size, np.uint16), np.zeros(x.size, np.int16)
-    run(conversions, x, b, h, of, oi, oh, os_, vlen=vlen)
+    run(conversions, x, b, h, of, oi, oh, os_, runner=runner, vlen=vlen)
     np.testing.assert_array_equal(of[0], x * 2)
     np.testing.assert_array_equal(of[1], (h.astype(np.uint32) << 16).view(np.float32))
     np.testing.assert_array_equal(of[2], b.astype(np.float32))
@@ -150,10 +146,11 @@ def memory(a: rl.Tensor[rl.f32, 2], src: rl.Tensor[rl.f32], idx: rl.Tensor[rl.i3
         a.vstore(c * 0.0, i, j, axis=0, mask=keep)   # masked strided store
 
 
-@pytest.mark.parametrize("vlen", [128, 256])
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
 @SETTINGS
 @given(data=st.data())
-def test_memory_access_kinds(vlen, data):
+def test_memory_access_kinds(runner, vlen, data):
     rows, cols = data.draw(st.integers(1, 40)), data.draw(st.integers(1, 9))
     a = data.draw(hnp.arrays(np.float32, (rows, cols), elements=finite))
     j = data.draw(st.integers(0, cols - 1))
@@ -162,7 +159,7 @@ def test_memory_access_kinds(vlen, data):
     limit = data.draw(finite)
     col, g, m = (np.zeros(rows, np.float32) for _ in range(3))
     a0 = a.copy()
-    run(memory, a, src, idx, col, g, m, limit, j, vlen=vlen)
+    run(memory, a, src, idx, col, g, m, limit, j, runner=runner, vlen=vlen)
     keep = a0[:, j] < np.float32(limit)
     np.testing.assert_array_equal(col, a0[:, j])
     np.testing.assert_array_equal(g, src[idx])
@@ -186,11 +183,12 @@ def scalars(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32], n: rl.i64):
     o[3] = (count.value // 2 * 3 % 5).to(rl.f32)
 
 
+@pytest.mark.parametrize("runner", RUNNERS)
 @SETTINGS
 @given(x=vec(1, 40))
-def test_scalar_ops_and_runtime_range(x):
+def test_scalar_ops_and_runtime_range(runner, x):
     o = np.zeros(4, np.float32)
-    run(scalars, x, o, x.size, vlen=128)
+    run(scalars, x, o, x.size, runner=runner, vlen=128)
     odd = x[1::2].astype(np.float64)
     want = np.where(odd > 0, odd * 2, np.sqrt(np.abs(odd))).sum()
     assert o[0] == pytest.approx(want, rel=1e-5, abs=1e-6)

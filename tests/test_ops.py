@@ -1,22 +1,18 @@
-"""rvai.ops against float64 NumPy references over awkward shapes, dtypes and layouts (qemu runner)."""
+"""rvai.ops against float64 NumPy references over awkward shapes, dtypes and layouts (emulator and qemu)."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from kernel_runners import RUNNERS, VLENS, emulator_gaps, run
 from rvai import ops
-from rvai.codegen import qemu
-from rvai.target import Target
 
-pytestmark = pytest.mark.skipif(not qemu.available(), reason="needs clang-19, ld.lld-19 and qemu-riscv64")
+# The generic preset under both runners: matmul's f16 inputs need only Zvfhmin's widening,
+# which QEMU 7.2 runs.
+PRESET = "generic"
 SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-VLENS = [128, 256, 512, 1024]
 dims = st.sampled_from([1, 2, 3, 5, 7, 13, 17, 31, 33])
-
-
-def target(vlen):
-    return Target.preset("generic").with_vlen(vlen)
 
 
 def arr(shape, dtype=np.float32, lo=-2.0, hi=2.0):
@@ -24,30 +20,32 @@ def arr(shape, dtype=np.float32, lo=-2.0, hi=2.0):
 
 
 @pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
 @SETTINGS
 @given(data=st.data(), m=dims, k=dims, n=dims, dtype=st.sampled_from([np.float32, np.float16]),
        transposed=st.booleans())
-def test_matmul(vlen, data, m, k, n, dtype, transposed):
+def test_matmul(runner, vlen, data, m, k, n, dtype, transposed):
     a = data.draw(arr((m, k), dtype))
     b = data.draw(arr((n, k) if transposed else (k, n), dtype))
     b = b.T if transposed else b                      # a non-contiguous input
-    c = ops.matmul(a, b, target=target(vlen), runner="qemu")
+    c = run(ops.matmul, a, b, runner=runner, vlen=vlen, preset=PRESET)
     want = a.astype(np.float64) @ b.astype(np.float64)
     bound = 1e-6 * (np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64)) * k + 1e-30
     assert c.dtype == np.float32 and c.shape == (m, n)
     assert np.all(np.abs(c - want) <= bound)
 
 
-@pytest.mark.parametrize("vlen", [128, 1024])
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
 @SETTINGS
 @given(data=st.data(), rows=st.integers(1, 4), n=st.integers(1, 90))
-def test_softmax_and_rmsnorm(vlen, data, rows, n):
+def test_softmax_and_rmsnorm(runner, vlen, data, rows, n):
     x = data.draw(arr((rows, n), lo=-30, hi=30))
-    s = ops.softmax(x, target=target(vlen), runner="qemu")
+    s = run(ops.softmax, x, runner=runner, vlen=vlen, preset=PRESET)
     e = np.exp(x - x.max(-1, keepdims=True).astype(np.float64))
     np.testing.assert_allclose(s, e / e.sum(-1, keepdims=True), rtol=1e-5, atol=1e-7)
     w = data.draw(arr((n,)))
-    r = ops.rmsnorm(x, w, eps=1e-5, target=target(vlen), runner="qemu")
+    r = run(ops.rmsnorm, x, w, eps=1e-5, runner=runner, vlen=vlen, preset=PRESET)
     x64 = x.astype(np.float64)
     want = x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + 1e-5) * w
     np.testing.assert_allclose(r, want, rtol=2e-5, atol=1e-5)
@@ -69,25 +67,27 @@ def attention_ref(q, k, v, causal, scale):
 
 
 @pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
 @SETTINGS
 @given(data=st.data(), lq=st.sampled_from([1, 2, 5, 9]), lk=st.sampled_from([1, 3, 8, 17]),
        d=st.sampled_from([32, 48, 64]), kv=st.sampled_from([1, 2]), group=st.sampled_from([1, 2, 3]),
        causal=st.booleans(), batched=st.booleans())
-def test_attention(vlen, data, lq, lk, d, kv, group, causal, batched):
+def test_attention(runner, vlen, data, lq, lk, d, kv, group, causal, batched):
     lead = (2, kv * group) if batched else ()
     kv_lead = (2, kv) if batched else ()
     q = data.draw(arr(lead + (lq, d)))
     k, v = data.draw(arr(kv_lead + (lk, d))), data.draw(arr(kv_lead + (lk, d)))
-    out = ops.attention(q, k, v, causal=causal, target=target(vlen), runner="qemu")
+    out = run(ops.attention, q, k, v, causal=causal, runner=runner, vlen=vlen, preset=PRESET)
     want = attention_ref(q, k, v, causal, 1 / np.sqrt(d))
     np.testing.assert_allclose(out, want, rtol=1e-4, atol=2e-5)
 
 
-def test_attention_head_dims_and_errors():
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_attention_head_dims_and_errors(runner):
     rng = np.random.default_rng(1)
     for d in (128, 256):
         q, k, v = (rng.standard_normal((3, d)).astype(np.float32) for _ in range(3))
-        out = ops.attention(q, k, v, causal=True, runner="qemu")
+        out = run(ops.attention, q, k, v, causal=True, runner=runner, vlen=256, preset=PRESET)
         np.testing.assert_allclose(out, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
     with pytest.raises(ValueError, match="multiple of KV heads"):
         ops.attention(np.zeros((3, 2, 4)), np.zeros((2, 2, 4)), np.zeros((2, 2, 4)))
@@ -96,8 +96,11 @@ def test_attention_head_dims_and_errors():
     assert ops.matmul(np.zeros((0, 3)), np.zeros((3, 4))).shape == (0, 4)
 
 
-def test_demo_checks_every_op(capsys):
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_demo_checks_every_op(runner, capsys):
     from rvai import demo
-    assert demo.main(["--runner", "qemu", "--vlen", "512"]) == 0
+    with emulator_gaps():
+        assert demo.main(["--runner", runner, "--vlen", "512"]) == 0
     out = capsys.readouterr().out
     assert out.count(" ok ") == 5 and "VLEN 512" in out
+    assert ("cycles" in out) == (runner == "emu")

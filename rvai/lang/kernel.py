@@ -153,14 +153,15 @@ class Kernel:
         """
         return _backend().compile(self, target, types=types, vlen=vlen, constexprs=constexprs)
 
-    def __call__(self, *args, target=None, runner: str = "emu", **kwargs):
+    def __call__(self, *args, target=None, runner: str = "emu", specialise: bool = False, **kwargs):
         """Compile for the arguments' dtypes and run; arrays are updated in place.
 
         ``runner`` is ``"emu"`` (the rvai emulator, at ``target.vlen``) or ``"qemu"``
-        (qemu-user, an independent oracle; no cycle counts). Returns a
+        (qemu-user, an independent oracle; no cycle counts). ``specialise=True`` compiles
+        for exactly ``target.vlen`` instead of vector-length-agnostic code. Returns a
         :class:`rvai.runner.Run` with cycles, retired instructions and the profile.
         """
-        return _backend().call(self, args, kwargs, target=target, runner=runner)
+        return _backend().call(self, args, kwargs, target=target, runner=runner, specialise=specialise)
 
 
 class Backend(Protocol):
@@ -169,7 +170,7 @@ class Backend(Protocol):
     def compile(self, kernel: Kernel, target, *, types: dict | None, vlen: int | None, constexprs: dict) -> Any:
         """Trace ``kernel`` with ``types`` and ``constexprs`` and compile it for ``target``."""
 
-    def call(self, kernel: Kernel, args: tuple, kwargs: dict, *, target, runner: str) -> Any:
+    def call(self, kernel: Kernel, args: tuple, kwargs: dict, *, target, runner: str, specialise: bool) -> Any:
         """Compile for the arguments and run; write arrays back; return the run record."""
 
 
