@@ -243,6 +243,15 @@ def test_uname_prlimit_readlink_and_hermetic_openat():
     assert linux.syscall(56, [2**64 - 100, path, 0, 0, 0, 0]) == -errno.ENOENT
 
 
+def test_sysinfo_reports_memory_in_bytes():
+    m, linux, _ = started()
+    buf = m.alloc(112)
+    assert linux.syscall(179, [buf, 0, 0, 0, 0, 0]) == 0
+    total, free = u64s(m, buf + 32, 2)
+    unit = int(m.read(buf + 104, np.uint32, 1)[0])
+    assert total * unit == 4 << 30 and 0 < free <= total
+
+
 def test_clock_follows_the_cycle_counter():
     m, linux, _ = started()
     ts = m.alloc(16)

@@ -32,6 +32,7 @@ PID = 1000                    # the process and thread id the guest sees
 UID = GID = 1000
 STACK_RLIMIT = 8 << 20
 RLIM_INFINITY = (1 << 64) - 1
+RAM_BYTES = 4 << 30            # what sysinfo reports
 
 # auxv tags (include/uapi/linux/auxvec.h)
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
@@ -121,7 +122,7 @@ class Linux:
             132: self._zero, 134: self._rt_sigaction, 135: self._rt_sigprocmask,
             160: self._uname, 163: self._getrlimit, 169: self._gettimeofday,
             172: self._getpid, 173: self._getppid, 174: self._getuid, 175: self._getuid,
-            176: self._getgid, 177: self._getgid, 178: self._getpid, 214: self._brk,
+            176: self._getgid, 177: self._getgid, 178: self._getpid, 179: self._sysinfo, 214: self._brk,
             215: self._munmap, 216: self._enosys, 222: self._mmap, 226: self._mprotect,
             233: self._zero, 258: self._enosys, 261: self._prlimit64, 278: self._getrandom,
             293: self._enosys,
@@ -387,6 +388,17 @@ class Linux:
         count = min(count, 1 << 25)
         self.m.write(buf, self._random.randbytes(count))
         return count
+
+    def _sysinfo(self, info, *_):
+        """struct sysinfo (112 bytes on 64-bit): a 4 GiB machine, half of it free
+        (glibc's qsort sizes its buffer from it)."""
+        st = bytearray(112)
+        struct.pack_into("<q", st, 0, self._now_ns() // 1_000_000_000)    # uptime
+        struct.pack_into("<QQ", st, 32, RAM_BYTES, RAM_BYTES // 2)          # totalram, freeram
+        struct.pack_into("<H", st, 80, 1)                                   # procs
+        struct.pack_into("<I", st, 104, 1)                                  # mem_unit
+        self.m.write(info, bytes(st))
+        return 0
 
     # ---- time (from the cycle counter, so runs are reproducible) -------------------
     def _now_ns(self) -> int:
