@@ -118,7 +118,7 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
                          f"at VLEN {target.vlen}; compile without vlen= for vector-length-agnostic code")
     if runner == "qemu":
         return qemu.run_qemu(compiled, flat, target.vlen), None, None, None
-    m = Machine(target, vlen=target.vlen)
+    m = Machine(target, vlen=target.vlen, timed=True)   # timed: the run record carries a Profile
     m.load_elf(compiled.elf)
     args, bufs = [], []
     for kind, val in flat:
@@ -132,7 +132,7 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
     m.reset_counters()   # count the kernel call only
     m.call(compiled.name, *args, ret=None)
     outs = [m.read(addr, buf.dtype, buf.shape) for addr, buf in bufs]
-    return outs, m.cycles, m.instret, None
+    return outs, m.cycles, m.instret, m.profile()
 
 
 def _check_array(kernel: Kernel, name: str, spec: TensorSpec, val: Any) -> tuple[np.ndarray, ir.DType]:
