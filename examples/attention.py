@@ -17,4 +17,6 @@ if __name__ == "__main__":
     s = np.where(np.arange(24)[None, :] <= np.arange(8)[:, None] + 16, s, -np.inf)
     p = np.exp(s - s.max(-1, keepdims=True))
     ref = p @ vv / p.sum(-1, keepdims=True)
-    print(f"attention {out.shape}: max |err| {np.abs(out - ref).max():.2e}, cycles {ops.last_run.cycles}")
+    run = ops.last_run
+    print(f"attention {out.shape}: max |err| {np.abs(out - ref).max():.2e}, cycles {run.cycles}, "
+          f"instructions {run.instret}")

@@ -15,5 +15,7 @@ if __name__ == "__main__":
     for dtype in (np.float32, np.float16):
         c = ops.matmul(a.astype(dtype), b.astype(dtype), runner=runner)
         ref = a.astype(dtype).astype(np.float64) @ b.astype(dtype).astype(np.float64)
-        print(f"{np.dtype(dtype).name}: max |err| {np.abs(c - ref).max():.2e}, cycles {ops.last_run.cycles}")
+        run = ops.last_run
+        print(f"{np.dtype(dtype).name}: max |err| {np.abs(c - ref).max():.2e}, cycles {run.cycles}, "
+              f"instructions {run.instret}")
     print(matmul.compile(types={"a": rl.f32, "b": rl.f32}).asm)

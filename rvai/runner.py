@@ -35,14 +35,14 @@ _FROM_NUMPY = {np.dtype(v): ir.DTYPES[k] for k, v in NUMPY_DTYPES.items() if k !
 class Run:
     """What one kernel call did.
 
-    ``cycles`` and ``instret`` come from the emulator (None under QEMU); ``profile`` is
-    the Machine's profile when its timing model provides one (else None); ``runner``
-    and ``vlen`` say where it ran; ``compiled`` is the object that ran.
+    ``cycles`` (from the target's timing model) and ``instret`` come from the emulator,
+    ``profile`` is its :class:`rvai.emu.Profile` of the call (all three None under QEMU);
+    ``runner`` and ``vlen`` say where it ran; ``compiled`` is the object that ran.
     """
 
     cycles: int | None
     instret: int | None
-    profile: Any
+    profile: Any = dataclasses.field(repr=False)
     runner: str
     vlen: int
     compiled: CompiledKernel = dataclasses.field(repr=False)
@@ -118,7 +118,7 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
                          f"at VLEN {target.vlen}; compile without vlen= for vector-length-agnostic code")
     if runner == "qemu":
         return qemu.run_qemu(compiled, flat, target.vlen), None, None, None
-    m = Machine(target, vlen=target.vlen, timed=True)   # timed: the run record carries a Profile
+    m = Machine(target, vlen=target.vlen, timed=True)   # the target's [model] gives the cycles
     m.load_elf(compiled.elf)
     args, bufs = [], []
     for kind, val in flat:

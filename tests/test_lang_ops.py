@@ -7,6 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 import rvai.lang as rl
 from kernel_runners import RUNNERS, VLENS, run
+from rvai.codegen import qemu
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 finite = st.floats(-1e3, 1e3, width=32, allow_subnormal=False)
@@ -194,3 +195,32 @@ def test_scalar_ops_and_runtime_range(runner, x):
     assert o[0] == pytest.approx(want, rel=1e-5, abs=1e-6)
     assert o[1] == len(odd) and o[3] == (len(odd) // 2 * 3) % 5
     assert o[2] == np.float32(np.float64(x[0]) * x[0] + 1)
+
+
+@pytest.mark.skipif(not qemu.available(), reason="needs clang-19, ld.lld-19 and qemu-riscv64")
+@pytest.mark.parametrize("vlen", [128, 1024])
+@pytest.mark.parametrize("case", ["elementwise", "int_ops", "conversions", "memory"])
+def test_emulator_matches_qemu_bit_for_bit(case, vlen):
+    """The same object (no unordered reductions) under both runners: every output bit agrees."""
+    rng = np.random.default_rng(vlen)
+    n = 77
+    x = rng.uniform(-1e3, 1e3, n).astype(np.float32)
+    xi = rng.integers(-10000, 10000, n).astype(np.int32)
+    yi = rng.integers(1, 300, n).astype(np.int32)
+    cases = {
+        "elementwise": (elementwise, lambda: (1.5, x.copy(), np.abs(x) + 0.5, np.zeros((N_ELEMENTWISE, n), np.float32))),
+        "int_ops": (int_ops, lambda: (xi.copy(), yi.copy(), np.zeros((15, n), np.int32))),
+        "conversions": (conversions, lambda: (x * 30, xi.astype(np.int8), xi.astype(np.uint16) & 0x7F7F,
+                                              np.zeros((3, n), np.float32), np.zeros((2, n), np.int32),
+                                              np.zeros(n, np.uint16), np.zeros(n, np.int16))),
+        "memory": (memory, lambda: (x.reshape(11, 7).copy(), x.copy(), (xi % n).astype(np.int32)[:11] & 0x3F,
+                                    *(np.zeros(11, np.float32) for _ in range(3)), 100.0, 3)),
+    }
+    kern, make = cases[case]
+    results = {}
+    for runner in ("emu", "qemu"):
+        args = make()
+        run(kern, *args, runner=runner, vlen=vlen, preset="generic-novfh")
+        results[runner] = [a for a in args if isinstance(a, np.ndarray)]
+    for got, want in zip(results["emu"], results["qemu"]):
+        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
