@@ -159,6 +159,13 @@ def test_read_takes_stdin_then_reports_end_of_file():
     assert r.stdout == b"abc" and r.exit_code == 7
 
 
+def test_a_machine_runs_one_process():
+    m = Machine(vlen=128)
+    m.run(["prog"], program=make_exe(["addi a0, zero, 0"] + EXIT_A0))
+    with pytest.raises(RuntimeError, match="already ran"):
+        m.run(["prog"])
+
+
 def test_unknown_syscall_returns_enosys_and_is_counted():
     lines = ["addi a7, zero, 999", "ecall", "ecall", "addi a7, zero, 93", "ecall"]
     r = run(lines)

@@ -337,6 +337,8 @@ class Machine:
         and an exhausted ``budget`` raise EmulatorError subclasses.
         """
         from rvai.emu.linux import Linux, ProgramExit, RunResult
+        if self.os is not None and self.os.brk_start:
+            raise RuntimeError("this Machine already ran a process (its memory is used): make a new Machine")
         argv = [os.fspath(a) for a in argv]
         if not argv:
             raise ValueError("argv needs at least the program name")
