@@ -171,6 +171,54 @@ def test_memory_access_kinds(runner, vlen, data):
 
 
 @rl.kernel
+def int_paths(b: rl.Tensor[rl.i8], u: rl.Tensor[rl.u16], idx: rl.Tensor[rl.i32], a: rl.Tensor[rl.i32, 2],
+              oi: rl.Tensor[rl.i32, 2], on: rl.Tensor[rl.i8], red: rl.Tensor[rl.i64], j: rl.i64):
+    """Integer-only paths: widening/narrowing, gathers, strided and masked access, reductions."""
+    total, hi, lo = rl.var(rl.const(0, rl.i64)), rl.var(rl.const(-(1 << 62), rl.i64)), rl.var(rl.const(1 << 62, rl.i64))
+    for vl, i in rl.vloop(b.shape[0], sew=32, lmul=4):
+        w = b.vload(i).to(rl.i16).to(rl.i32)
+        oi.vstore(w, 0, i)
+        oi.vstore(u.vload(i).to(rl.i32), 1, i)
+        oi.vstore(idx.gather(idx.vload(i), 0), 2, i)
+        col = a.vload(i, j, axis=0, mask=w > 0, other=-7)
+        oi.vstore(col, 3, i)
+        on.vstore((w * 3).to(rl.i8), i)
+        a.vstore(w, i, j, axis=0, mask=w < 0)
+        wide = w.to(rl.i64)
+        total += wide.sum()
+        hi.value = rl.maximum(hi, wide.max())
+        lo.value = rl.minimum(lo, wide.min())
+    red[0], red[1], red[2] = total.value, hi.value, lo.value
+
+
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
+@SETTINGS
+@given(data=st.data())
+def test_integer_paths(runner, vlen, data):
+    n = data.draw(st.integers(1, 60))
+    cols = data.draw(st.integers(1, 5))
+    b = data.draw(hnp.arrays(np.int8, n))
+    u = data.draw(hnp.arrays(np.uint16, n))
+    a = data.draw(hnp.arrays(np.int32, (n, cols), elements=st.integers(-1000, 1000)))
+    idx = data.draw(hnp.arrays(np.int32, n, elements=st.integers(0, n - 1)))
+    j = data.draw(st.integers(0, cols - 1))
+    oi, on, red = np.zeros((4, n), np.int32), np.zeros(n, np.int8), np.zeros(3, np.int64)
+    a0 = a.copy()
+    run(int_paths, b, u, idx, a, oi, on, red, j, runner=runner, vlen=vlen)
+    w = b.astype(np.int32)
+    np.testing.assert_array_equal(oi[0], w)
+    np.testing.assert_array_equal(oi[1], u.astype(np.int32))
+    np.testing.assert_array_equal(oi[2], idx[idx])
+    np.testing.assert_array_equal(oi[3], np.where(w > 0, a0[:, j], -7))
+    np.testing.assert_array_equal(on, (w * 3).astype(np.int8))
+    want = a0.copy()
+    want[w < 0, j] = w[w < 0]
+    np.testing.assert_array_equal(a, want)
+    assert list(red) == [w.sum(), w.max(), w.min()]
+
+
+@rl.kernel
 def scalars(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32], n: rl.i64):
     acc = rl.var(0.0)
     count = rl.var(0)
