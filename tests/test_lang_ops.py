@@ -48,14 +48,18 @@ def test_elementwise_float(runner, vlen, data):
         np.testing.assert_allclose(o[k], w, rtol=2e-7, atol=1e-30, err_msg=f"output {k}")
 
 
+def fold(v, total, hi, lo):
+    """Fold the sum, maximum and minimum of vector ``v`` into three vars (traced inline)."""
+    total.value = total + v.sum()
+    hi.value = rl.maximum(hi, v.max())
+    lo.value = rl.minimum(lo, v.min())
+
+
 @rl.kernel
 def reductions(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32]):
     total, hi, lo = rl.var(0.0), rl.var(float("-inf")), rl.var(float("inf"))
     for vl, i in rl.vloop(x.shape[0], sew=32, lmul=8):
-        v = x.vload(i)
-        total += v.sum()
-        hi.value = rl.maximum(hi, v.max())
-        lo.value = rl.minimum(lo, v.min())
+        fold(x.vload(i), total, hi, lo)
     o[0], o[1], o[2] = total.value, hi.value, lo.value
 
 
@@ -184,10 +188,7 @@ def int_paths(b: rl.Tensor[rl.i8], u: rl.Tensor[rl.u16], idx: rl.Tensor[rl.i32],
         oi.vstore(col, 3, i)
         on.vstore((w * 3).to(rl.i8), i)
         a.vstore(w, i, j, axis=0, mask=w < 0)
-        wide = w.to(rl.i64)
-        total += wide.sum()
-        hi.value = rl.maximum(hi, wide.max())
-        lo.value = rl.minimum(lo, wide.min())
+        fold(w.to(rl.i64), total, hi, lo)
     red[0], red[1], red[2] = total.value, hi.value, lo.value
 
 
