@@ -173,11 +173,12 @@ static const struct { const char *row, *name, *ops, *cond; } aliases[] = {
  * default rne (printed unless rne) instead of dyn (printed unless dyn). */
 static const char *const exact_conversions[] = {"fcvt.d.w", "fcvt.d.wu", "fcvt.d.s", "fcvt.s.h", "fcvt.d.h"};
 
-/* The compressed HINTs (and c.unimp), which LLVM prints in their c. form;
- * rows with a NULL name are ordinary instructions the broader rows after them
- * would otherwise catch.  Operands print from the 32-bit expansion, except L:
- * c.lui's 6-bit immediate, signed. */
-static const struct { uint16_t mask, match; const char *name, *ops; } rvc_hints[] = {
+/* Compressed words LLVM prints otherwise than their expansion: the HINTs,
+ * kept in their c. form, and c.mv, printed as mv although its expansion
+ * (add rd, zero, rs2) prints as add.  Rows with a NULL name are ordinary
+ * instructions the broader rows after them would otherwise catch.  Operands
+ * print from the 32-bit expansion, except L: c.lui's 6-bit immediate, signed. */
+static const struct { uint16_t mask, match; const char *name, *ops; } rvc_spellings[] = {
     {0xffff, 0x0001, NULL, NULL},             /* c.nop */
     {0xef83, 0x0001, "c.nop", "i"},           /* c.addi zero, imm */
     {0xf07f, 0x0001, "c.addi", "d,i"},        /* c.addi rd, 0 */
@@ -190,6 +191,8 @@ static const struct { uint16_t mask, match; const char *name, *ops; } rvc_hints[
     {0xffff, 0x9002, NULL, NULL},             /* c.ebreak */
     {0xff83, 0x8002, "c.mv", "d,t"},          /* c.mv zero, rs2 */
     {0xff83, 0x9002, "c.add", "d,t"},         /* c.add zero, rs2 */
+    {0xf07f, 0x8002, NULL, NULL},             /* c.jr */
+    {0xf003, 0x8002, "mv", "d,t"},            /* c.mv */
 };
 
 static int alias_row[NALIASES];   /* the row's op, 0 when the row is not in the table */
@@ -336,10 +339,10 @@ int rv_disasm(uint32_t insn, uint64_t pc, char *buf, int size) {
     }
     d.len = (uint8_t)len;
     if (len == 2)
-        for (size_t i = 0; i < sizeof rvc_hints / sizeof rvc_hints[0]; i++)
-            if (((uint16_t)insn & rvc_hints[i].mask) == rvc_hints[i].match) {
-                if (!rvc_hints[i].name) break;
-                print_insn(&d, rvc_hints[i].name, rvc_hints[i].ops, buf, size);
+        for (size_t i = 0; i < sizeof rvc_spellings / sizeof rvc_spellings[0]; i++)
+            if (((uint16_t)insn & rvc_spellings[i].mask) == rvc_spellings[i].match) {
+                if (!rvc_spellings[i].name) break;
+                print_insn(&d, rvc_spellings[i].name, rvc_spellings[i].ops, buf, size);
                 return len;
             }
     rv_format(&d, pc, buf, size);

@@ -86,9 +86,11 @@ OP(remuw)  { uint32_t a = (uint32_t)X(RS1), b = (uint32_t)X(RS2); X(RD) = W(b ==
 OP(lr_w)  { uint64_t a = AMO_ADDR(4); X(RD) = (uint64_t)(int64_t)LOAD(int32_t, a); m->reservation = a; NEXT(); }
 OP(lr_d)  { uint64_t a = AMO_ADDR(8); X(RD) = LOAD(uint64_t, a); m->reservation = a; NEXT(); }
 OP(sc_w)  { uint64_t a = AMO_ADDR(4); int ok = m->reservation == a; m->reservation = ~0ull;
-            if (ok) STORE(uint32_t, a, X(RS2)); X(RD) = !ok; NEXT(); }
+            if (ok) STORE(uint32_t, a, X(RS2));
+            X(RD) = !ok; NEXT(); }
 OP(sc_d)  { uint64_t a = AMO_ADDR(8); int ok = m->reservation == a; m->reservation = ~0ull;
-            if (ok) STORE(uint64_t, a, X(RS2)); X(RD) = !ok; NEXT(); }
+            if (ok) STORE(uint64_t, a, X(RS2));
+            X(RD) = !ok; NEXT(); }
 OP(amoswap_w) AMO(int32_t, src)
 OP(amoadd_w)  AMO(int32_t, (int32_t)((uint32_t)old + (uint32_t)src))
 OP(amoxor_w)  AMO(int32_t, old ^ src)
@@ -109,10 +111,13 @@ OP(amominu_d) AMO(int64_t, (uint64_t)old < (uint64_t)src ? old : src)
 OP(amomaxu_d) AMO(int64_t, (uint64_t)old > (uint64_t)src ? old : src)
 
 /* Zicsr: csrrw with rd=x0 does not read; csrrs/csrrc with rs1=x0 (or a zero
- * immediate) do not write, so reading a read-only CSR that way is legal. */
+ * immediate) do not write, so reading a read-only CSR that way is legal.
+ * Counters read as they were before this instruction ("if a CSR access
+ * instruction reads a CSR, it reads the value prior to the execution of the
+ * instruction"); INSTRET_NOW() already counts this one. */
 #define CSR_OP(do_read, do_write, newval) {                                       \
         uint64_t old_ = 0; unsigned c_ = (unsigned)IMM;                            \
-        if (csr_read(m, c_, INSTRET_NOW(), &old_) && ((do_read) || !(do_write)))  \
+        if (csr_read(m, c_, INSTRET_NOW() - 1, &old_) && ((do_read) || !(do_write))) \
             goto illegal;                                                          \
         if ((do_write) && csr_write(m, c_, (newval))) goto illegal;               \
         X(RD) = old_; NEXT(); }
