@@ -12,6 +12,13 @@
  * traps); fault-only-first loads trim vl instead when i > 0.  In user-mode
  * emulation the fault surfaces as a Python exception at the instruction.
  */
+/* The element loops are where vector code spends its time.  GCC's -O2 only
+ * vectorises loops that need no runtime alias checks or scalar epilogues,
+ * which rules out nearly all of them; this file is compiled as -O3 (before
+ * the includes, so the inline helpers of the headers match their callers). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include "vec.h"
 #include "timing.h"
 
@@ -30,10 +37,10 @@ int vec_vtype_legal(uint64_t vtype) {
     return lg >= 0 || (8u << vsew) <= (VEC_ELEN >> -lg);   /* SEW <= LMUL * ELEN */
 }
 
+/* LMUL * VLEN / SEW by shifts: every vector instruction computes it. */
 static uint64_t vlmax_of(const rv_machine *m, uint64_t vtype) {
-    int lg = lmul_log2_of(vtype);
-    unsigned sew = 8u << ((vtype >> 3) & 7);
-    return (lg >= 0 ? (uint64_t)m->vlen << lg : (uint64_t)m->vlen >> -lg) / sew;
+    int sh = lmul_log2_of(vtype) - 3 - (int)((vtype >> 3) & 7);
+    return sh >= 0 ? (uint64_t)m->vlen << sh : (uint64_t)m->vlen >> -sh;
 }
 
 /* AVL rules: rs1 != x0 -> AVL = x[rs1]; rs1 = x0, rd != x0 -> AVL = ~0 (vl = VLMAX);
@@ -82,16 +89,6 @@ int vec_ctx_init(rv_machine *m, const rv_decoded *d, vec_ctx *c) {
 
 /* ---- register groups -------------------------------------------------- */
 
-int vec_group_ok(unsigned reg, int emul_log2) {
-    if (emul_log2 < -3 || emul_log2 > 3) return 0;
-    unsigned n = vec_group_regs(emul_log2);
-    return reg % n == 0 && reg + n <= 32;
-}
-
-int vec_groups_overlap(unsigned a, unsigned a_regs, unsigned b, unsigned b_regs) {
-    return a < b + b_regs && b < a + a_regs;
-}
-
 int vec_overlap_ok(unsigned vd, unsigned dst_eew, int dst_emul_log2,
                    unsigned vs, unsigned src_eew, int src_emul_log2) {
     unsigned dn = vec_group_regs(dst_emul_log2), sn = vec_group_regs(src_emul_log2);
@@ -102,11 +99,41 @@ int vec_overlap_ok(unsigned vd, unsigned dst_eew, int dst_emul_log2,
 
 /* ---- write-back under the mask and tail policies ----------------------- */
 
-#define COMMIT_MASKED(T) {                                                       \
-        T *d_ = (T *)dst; const T *s_ = (const T *)res;                          \
-        for (uint64_t i = vs; i < vl; i++) {                                     \
-            if (vmask_bit(m, 0, i)) d_[i] = s_[i];                               \
-            else if (ones) d_[i] = (T)~(T)0;                                     \
+/* 64 mask bits of register r starting at bit 64*w (mask registers hold
+ * VLEN >= 64 bits, so a word never runs past the register). */
+static inline uint64_t mask_word(const rv_machine *m, unsigned r, uint64_t w) {
+    uint64_t v;
+    memcpy(&v, m->v + (size_t)r * m->vlenb + 8 * w, 8);
+    return v;
+}
+
+/* Bits [lo, hi) of the 64-bit word w of a mask. */
+static inline uint64_t bit_range(uint64_t w, uint64_t lo, uint64_t hi) {
+    uint64_t b0 = w * 64, b1 = b0 + 64;
+    if (hi <= b0 || lo >= b1) return 0;
+    uint64_t s = lo > b0 ? lo - b0 : 0, e = hi < b1 ? hi - b0 : 64;
+    uint64_t upto = e == 64 ? ~0ull : (1ull << e) - 1;
+    return upto & ~((1ull << s) - 1);
+}
+
+/* Masked write-back, 64 elements (one v0 word) at a time: a word whose body
+ * elements are all active is one block copy, an all-inactive word touches
+ * only agnostic elements, and a mixed word selects per element without
+ * branches so the loop vectorises. */
+#define COMMIT_MASKED(T) {                                                              \
+        T *d_ = (T *)dst; const T *s_ = (const T *)res;                                 \
+        for (uint64_t w = vs / 64; w <= (vl - 1) / 64; w++) {                            \
+            uint64_t body = bit_range(w, vs, vl), act = mask_word(m, 0, w) & body;       \
+            uint64_t lo = w * 64 + (uint64_t)__builtin_ctzll(body);                      \
+            uint64_t n = 64 - (uint64_t)__builtin_clzll(body) - (lo - w * 64);           \
+            if (act == body) { memcpy(d_ + lo, s_ + lo, n * sizeof(T)); continue; }      \
+            uint64_t fill = ones ? body & ~act : 0;                                      \
+            if (act == 0 && fill == 0) continue;                                         \
+            T *dw = d_ + w * 64; const T *sw = s_ + w * 64;                              \
+            for (unsigned j = (unsigned)(lo - w * 64); j < (unsigned)(lo - w * 64 + n); j++) { \
+                T take = (T)0 - (T)((act >> j) & 1), one = (T)0 - (T)((fill >> j) & 1);  \
+                dw[j] = (sw[j] & take) | (dw[j] & ~take) | one;                          \
+            }                                                                            \
         } } break;
 
 void vec_commit(rv_machine *m, const vec_ctx *c, unsigned vd, const void *res, unsigned eewb, unsigned nregs) {
@@ -115,7 +142,8 @@ void vec_commit(rv_machine *m, const vec_ctx *c, unsigned vd, const void *res, u
     if (vs >= vl) return;   /* no body: nothing at all is written, not even the tail */
     uint8_t *dst = vreg(m, vd);
     if (c->vm) {
-        memcpy(dst + vs * eewb, (const uint8_t *)res + vs * eewb, (vl - vs) * eewb);
+        if (dst + vs * eewb != (const uint8_t *)res + vs * eewb)   /* body computed in place */
+            memcpy(dst + vs * eewb, (const uint8_t *)res + vs * eewb, (vl - vs) * eewb);
     } else {
         int ones = c->vma && m->tail_ones;
         switch (eewb) {
@@ -134,17 +162,31 @@ void vec_fill_tail(rv_machine *m, const vec_ctx *c, unsigned vd, uint64_t from, 
     if (m->tail_ones && from * eewb < end) memset(vreg(m, vd) + from * eewb, 0xff, end - from * eewb);
 }
 
+/* Mask results are packed 64 at a time and merged into vd by word:
+ * body bits take the result where active, inactive body bits stay or become
+ * ones (vma with tail_ones), tail bits become ones when tail_ones (mask
+ * destinations are always tail agnostic). */
 void vec_commit_mask(rv_machine *m, const vec_ctx *c, unsigned vd, const uint8_t *res) {
     uint64_t vs = c->vstart, vl = c->vl;
     m->vstart = 0;
     if (vs >= vl) return;
     int ones = c->vma && m->tail_ones;
-    for (uint64_t i = vs; i < vl; i++) {
-        if (c->vm || vmask_bit(m, 0, i)) vmask_set(m, vd, i, res[i]);
-        else if (ones) vmask_set(m, vd, i, 1);
+    uint8_t *D = vreg(m, vd);
+    uint64_t last = m->tail_ones ? m->vlen / 64 : (vl + 63) / 64;
+    for (uint64_t w = vs / 64; w < last; w++) {
+        uint64_t body = bit_range(w, vs, vl), r = 0, old;
+        if (body) {
+            const uint8_t *rw = res + w * 64;
+            unsigned n = (unsigned)(vl - w * 64 < 64 ? vl - w * 64 : 64);
+            for (unsigned j = 0; j < n; j++) r |= (uint64_t)(rw[j] & 1) << j;
+        }
+        uint64_t act = c->vm ? body : body & mask_word(m, 0, w);
+        uint64_t set = (r & act) | (ones ? body & ~act : 0) | (m->tail_ones ? bit_range(w, vl, m->vlen) : 0);
+        uint64_t keep = ~(act | set);
+        memcpy(&old, D + 8 * w, 8);
+        old = (old & keep) | set;
+        memcpy(D + 8 * w, &old, 8);
     }
-    if (m->tail_ones)   /* mask destinations are always tail agnostic */
-        for (uint64_t i = vl; i < m->vlen; i++) vmask_set(m, vd, i, 1);
 }
 
 /* ---- guest memory ------------------------------------------------------ */
@@ -321,9 +363,10 @@ static inline unsigned rnd_inc(unsigned __int128 v, unsigned d, unsigned xrm) {
 
 /* ---- single-width integer kernels -------------------------------------- */
 
-/* r[i] = EXPR over the body, with a = vs2[i], b = vs1[i] or the scalar, c = old vd[i]. */
+/* r[i] = EXPR over the body, with a = vs2[i], b = vs1[i] or the scalar, and
+ * c = r[i] on entry (the old vd[i]: r is vd itself or a copy of it). */
 #define EW(EXPR) for (uint64_t i = lo; i < hi; i++) {                           \
-        U a = A[i], b = B[i], c = C[i]; (void)a; (void)b; (void)c;              \
+        U a = A[i], b = B[i], c = r[i]; (void)a; (void)b; (void)c;              \
         r[i] = (U)(EXPR); } break;
 /* The same for a saturating op: sat[i] records whether element i saturated. */
 #define EWSAT(WIDE_EXPR, LO, HI) for (uint64_t i = lo; i < hi; i++) {            \
@@ -332,8 +375,8 @@ static inline unsigned rnd_inc(unsigned __int128 v, unsigned d, unsigned xrm) {
         r[i] = (U)(v_ < (SW)(LO) ? (SW)(LO) : v_ > (SW)(HI) ? (SW)(HI) : v_); } break;
 
 #define INT_KERNEL(BITS, U_, S_, UW_, SW_, UM_)                                                   \
-static void int_kernel_##BITS(int op, U_ *restrict r, const U_ *A, const U_ *B, const U_ *C,      \
-                              uint64_t lo, uint64_t hi, unsigned xrm, uint8_t *sat) {             \
+VEC_KERNEL static void int_kernel_##BITS(int op, U_ *restrict r, const U_ *restrict A, const U_ *restrict B, \
+                              uint64_t lo, uint64_t hi, unsigned xrm, uint8_t *restrict sat) {    \
     typedef U_ U; typedef S_ S; typedef SW_ SW; typedef UW_ UW; typedef UM_ UM;                   \
     const unsigned SH = BITS - 1;                                                                 \
     const S SMIN = (S)((U)1 << SH), SMAX = (S)(((U)1 << SH) - 1);                                 \
@@ -390,14 +433,15 @@ INT_KERNEL(64, uint64_t, int64_t, unsigned __int128, __int128, uint64_t)
 
 /* The second operand as an element array: vs1, or the scalar (x[rs1] or
  * the immediate) broadcast into buf, truncated to eewb bytes. */
-static const void *operand_b(rv_machine *m, const rv_decoded *d, int form, void *buf, uint64_t n, unsigned eewb) {
+static const void *operand_b(rv_machine *m, const rv_decoded *d, int form, void *buf, uint64_t lo, uint64_t hi,
+                             unsigned eewb) {
     if (form == VF_VV || form == VF_WV) return vreg(m, d->rs1);
     uint64_t v = (form == VF_VX || form == VF_WX) ? m->x[d->rs1] : (uint64_t)d->imm;
-    switch (eewb) {
-    case 1: { uint8_t *p = buf; for (uint64_t i = 0; i < n; i++) p[i] = (uint8_t)v; break; }
-    case 2: { uint16_t *p = buf; for (uint64_t i = 0; i < n; i++) p[i] = (uint16_t)v; break; }
-    case 4: { uint32_t *p = buf; for (uint64_t i = 0; i < n; i++) p[i] = (uint32_t)v; break; }
-    default: { uint64_t *p = buf; for (uint64_t i = 0; i < n; i++) p[i] = v; break; }
+    switch (eewb) {   /* only the body [lo, hi) is read */
+    case 1: { uint8_t *p = buf; for (uint64_t i = lo; i < hi; i++) p[i] = (uint8_t)v; break; }
+    case 2: { uint16_t *p = buf; for (uint64_t i = lo; i < hi; i++) p[i] = (uint16_t)v; break; }
+    case 4: { uint32_t *p = buf; for (uint64_t i = lo; i < hi; i++) p[i] = (uint32_t)v; break; }
+    default: { uint64_t *p = buf; for (uint64_t i = lo; i < hi; i++) p[i] = v; break; }
     }
     return buf;
 }
@@ -415,22 +459,29 @@ int vec_int(rv_machine *m, const rv_decoded *d, int op, int form) {
     if ((!c.vm && vd == 0) || !vec_group_ok(vd, c.lmul_log2) || !vec_group_ok(vs2, c.lmul_log2) ||
         (form == VF_VV && !vec_group_ok(d->rs1, c.lmul_log2)))
         return VEC_ILLEGAL;
+    uint64_t lo = c.vstart, hi = c.vl;
+    if (lo >= hi) { vec_done(m); return VEC_OK; }   /* no body: nothing is written */
     uint64_t bbuf[m->vlenb], rbuf[m->vlenb];
     uint8_t sat[8 * m->vlenb];
-    const void *B = operand_b(m, d, form, bbuf, c.vl, c.sewb);
-    const void *A = vreg(m, vs2), *C = vreg(m, vd);
-    uint64_t lo = c.vstart, hi = c.vl;
-    if (lo < hi) {
-        switch (c.sew) {
-        case 8: int_kernel_8(op, (uint8_t *)rbuf, A, B, C, lo, hi, m->vxrm, sat); break;
-        case 16: int_kernel_16(op, (uint16_t *)rbuf, A, B, C, lo, hi, m->vxrm, sat); break;
-        case 32: int_kernel_32(op, (uint32_t *)rbuf, A, B, C, lo, hi, m->vxrm, sat); break;
-        default: int_kernel_64(op, (uint64_t *)rbuf, A, B, C, lo, hi, m->vxrm, sat); break;
-        }
-        if (op == VOP_SADDU || op == VOP_SADD || op == VOP_SSUBU || op == VOP_SSUB || op == VOP_SMUL)
-            note_sat(m, &c, sat);
+    const void *B = operand_b(m, d, form, bbuf, lo, hi, c.sewb), *A = vreg(m, vs2);
+    /* Element i of the result depends only on element i of the sources and of
+     * the old vd, so an unmasked op whose vd is not also a source computes
+     * straight into vd (the kernels' restrict pointers let the compiler
+     * vectorise without alias checks).  Otherwise the result goes to rbuf,
+     * which the multiply-adds need to start as a copy of vd. */
+    int direct = c.vm && vd != vs2 && (form != VF_VV || vd != d->rs1);
+    void *R = direct ? vreg(m, vd) : (void *)rbuf;
+    if (!direct && (op == VOP_MACC || op == VOP_NMSAC || op == VOP_MADD || op == VOP_NMSUB))
+        memcpy((uint8_t *)rbuf + lo * c.sewb, vreg(m, vd) + lo * c.sewb, (hi - lo) * c.sewb);
+    switch (c.sew) {
+    case 8: int_kernel_8(op, R, A, B, lo, hi, m->vxrm, sat); break;
+    case 16: int_kernel_16(op, R, A, B, lo, hi, m->vxrm, sat); break;
+    case 32: int_kernel_32(op, R, A, B, lo, hi, m->vxrm, sat); break;
+    default: int_kernel_64(op, R, A, B, lo, hi, m->vxrm, sat); break;
     }
-    vec_commit(m, &c, vd, rbuf, c.sewb, c.nregs);
+    if (op == VOP_SADDU || op == VOP_SADD || op == VOP_SSUBU || op == VOP_SSUB || op == VOP_SMUL)
+        note_sat(m, &c, sat);
+    vec_commit(m, &c, vd, R, c.sewb, c.nregs);
     return VEC_OK;
 }
 
@@ -443,7 +494,7 @@ int vec_int(rv_machine *m, const rv_decoded *d, int op, int form) {
         r[i] = (UW)(EXPR); } break;
 
 #define WIDEN_KERNEL(BITS, U_, S_, UW_, SW_)                                                     \
-static void widen_kernel_##BITS(int op, UW_ *restrict r, const void *Av, const U_ *B, const UW_ *C, \
+VEC_KERNEL static void widen_kernel_##BITS(int op, UW_ *restrict r, const void *Av, const U_ *B, const UW_ *C, \
                                 uint64_t lo, uint64_t hi) {                                      \
     typedef U_ U; typedef S_ S; typedef UW_ UW; typedef SW_ SW;                                  \
     const U *A = Av; const UW *AW = Av;                                                          \
@@ -482,7 +533,7 @@ int vec_widen(rv_machine *m, const rv_decoded *d, int op, int form) {
         (!vec_group_ok(vs1, lg) || !vec_overlap_ok(vd, 2 * sew, lg + 1, vs1, sew, lg)))
         return VEC_ILLEGAL;
     uint64_t bbuf[m->vlenb], rbuf[m->vlenb];
-    const void *B = operand_b(m, d, form == VF_WV ? VF_VV : form == VF_WX ? VF_VX : form, bbuf, c.vl, c.sewb);
+    const void *B = operand_b(m, d, form == VF_WV ? VF_VV : form == VF_WX ? VF_VX : form, bbuf, c.vstart, c.vl, c.sewb);
     const void *A = vreg(m, vs2), *C = vreg(m, vd);
     if (c.vstart < c.vl) {
         switch (sew) {
@@ -497,7 +548,7 @@ int vec_widen(rv_machine *m, const rv_decoded *d, int op, int form) {
 
 /* r (SEW) from a = vs2[i] (2*SEW) shifted by b & (2*SEW-1). */
 #define NARROW_KERNEL(BITS, U_, UW_, SW_)                                                    \
-static void narrow_kernel_##BITS(int op, U_ *restrict r, const UW_ *A, const U_ *B,              \
+VEC_KERNEL static void narrow_kernel_##BITS(int op, U_ *restrict r, const UW_ *A, const U_ *B,              \
                                  uint64_t lo, uint64_t hi, unsigned xrm, uint8_t *sat) {         \
     typedef U_ U; typedef UW_ UW; typedef SW_ SW;                                                \
     const unsigned SH = 2 * BITS - 1;                                                            \
@@ -534,7 +585,7 @@ int vec_narrow(rv_machine *m, const rv_decoded *d, int op, int form) {
         return VEC_ILLEGAL;
     uint64_t bbuf[m->vlenb], rbuf[m->vlenb];
     uint8_t sat[8 * m->vlenb];
-    const void *B = operand_b(m, d, form, bbuf, c.vl, c.sewb), *A = vreg(m, vs2);
+    const void *B = operand_b(m, d, form, bbuf, c.vstart, c.vl, c.sewb), *A = vreg(m, vs2);
     if (c.vstart < c.vl) {
         switch (sew) {
         case 8: narrow_kernel_8(op, (uint8_t *)rbuf, A, B, c.vstart, c.vl, m->vxrm, sat); break;
@@ -583,28 +634,29 @@ int vec_ext(rv_machine *m, const rv_decoded *d, int factor, int is_signed) {
 
 /* Per SEW: carry/borrow ops and compares write either SEW results (r) or one
  * byte per element (mb) for mask destinations. */
+/* One loop per op (the switch is outside, so each loop vectorises). */
+#define CMPL(DST, EXPR) for (uint64_t i = lo; i < hi; i++) {                                   \
+        U a = A[i], b = B[i]; unsigned cin = (v0[i >> 3] >> (i & 7)) & 1; (void)cin;            \
+        DST[i] = (EXPR); } break;
 #define CMP_KERNEL(BITS, U_, S_, UW_)                                                            \
-static void cmp_kernel_##BITS(int op, uint8_t *restrict mb, U_ *restrict r, const U_ *A,         \
+VEC_KERNEL static void cmp_kernel_##BITS(int op, uint8_t *restrict mb, U_ *restrict r, const U_ *A,         \
                               const U_ *B, const uint8_t *v0, uint64_t lo, uint64_t hi) {        \
     typedef U_ U; typedef S_ S; typedef UW_ UW;                                                  \
-    for (uint64_t i = lo; i < hi; i++) {                                                         \
-        U a = A[i], b = B[i]; unsigned cin = (v0[i >> 3] >> (i & 7)) & 1;                        \
-        switch (op) {                                                                            \
-        case VOP_SEQ: mb[i] = a == b; break;                                                     \
-        case VOP_SNE: mb[i] = a != b; break;                                                     \
-        case VOP_SLTU: mb[i] = a < b; break;                                                     \
-        case VOP_SLT: mb[i] = (S)a < (S)b; break;                                                \
-        case VOP_SLEU: mb[i] = a <= b; break;                                                    \
-        case VOP_SLE: mb[i] = (S)a <= (S)b; break;                                               \
-        case VOP_SGTU: mb[i] = a > b; break;                                                     \
-        case VOP_SGT: mb[i] = (S)a > (S)b; break;                                                \
-        case VOP_ADC: r[i] = (U)(a + b + cin); break;                                            \
-        case VOP_SBC: r[i] = (U)(a - b - cin); break;                                            \
-        case VOP_MADC: mb[i] = (UW)a + (UW)b + cin > (UW)(U)~(U)0; break;                        \
-        case VOP_MADC_NC: mb[i] = (UW)a + (UW)b > (UW)(U)~(U)0; break;                           \
-        case VOP_MSBC: mb[i] = (UW)a < (UW)b + cin; break;                                       \
-        case VOP_MSBC_NC: mb[i] = a < b; break;                                                  \
-        }                                                                                        \
+    switch (op) {                                                                                \
+    case VOP_SEQ: CMPL(mb, a == b)                                                               \
+    case VOP_SNE: CMPL(mb, a != b)                                                               \
+    case VOP_SLTU: CMPL(mb, a < b)                                                               \
+    case VOP_SLT: CMPL(mb, (S)a < (S)b)                                                          \
+    case VOP_SLEU: CMPL(mb, a <= b)                                                              \
+    case VOP_SLE: CMPL(mb, (S)a <= (S)b)                                                         \
+    case VOP_SGTU: CMPL(mb, a > b)                                                               \
+    case VOP_SGT: CMPL(mb, (S)a > (S)b)                                                          \
+    case VOP_ADC: CMPL(r, (U)(a + b + cin))                                                      \
+    case VOP_SBC: CMPL(r, (U)(a - b - cin))                                                      \
+    case VOP_MADC: CMPL(mb, (UW)a + (UW)b + cin > (UW)(U)~(U)0)                                  \
+    case VOP_MADC_NC: CMPL(mb, (UW)a + (UW)b > (UW)(U)~(U)0)                                     \
+    case VOP_MSBC: CMPL(mb, (UW)a < (UW)b + cin)                                                 \
+    case VOP_MSBC_NC: CMPL(mb, a < b)                                                            \
     }                                                                                            \
 }
 CMP_KERNEL(8, uint8_t, int8_t, uint16_t)
@@ -634,7 +686,7 @@ int vec_cmp(rv_machine *m, const rv_decoded *d, int op, int form) {
     if (!mask_dest_ok(&c, vd, d->rs2, 1) || !mask_dest_ok(&c, vd, d->rs1, form == VF_VV)) return VEC_ILLEGAL;
     uint64_t bbuf[m->vlenb];
     uint8_t mb[8 * m->vlenb];
-    const void *B = operand_b(m, d, form, bbuf, c.vl, c.sewb);
+    const void *B = operand_b(m, d, form, bbuf, c.vstart, c.vl, c.sewb);
     run_cmp_kernel(m, &c, op, mb, NULL, vreg(m, d->rs2), B);
     vec_commit_mask(m, &c, vd, mb);
     return VEC_OK;
@@ -650,7 +702,7 @@ int vec_carry(rv_machine *m, const rv_decoded *d, int op, int form) {
     c.vm = 1;
     uint64_t bbuf[m->vlenb], rbuf[m->vlenb];
     uint8_t mb[8 * m->vlenb];
-    const void *B = operand_b(m, d, form, bbuf, c.vl, c.sewb);
+    const void *B = operand_b(m, d, form, bbuf, c.vstart, c.vl, c.sewb);
     if (mask_out) {
         if (!mask_dest_ok(&c, vd, d->rs2, 1) || !mask_dest_ok(&c, vd, d->rs1, form == VF_VV)) return VEC_ILLEGAL;
         run_cmp_kernel(m, &c, op, mb, NULL, vreg(m, d->rs2), B);
@@ -680,7 +732,7 @@ int vec_merge(rv_machine *m, const rv_decoded *d, int form) {
         return VEC_ILLEGAL;
     c.vm = 1;
     uint64_t bbuf[m->vlenb], rbuf[m->vlenb];
-    const void *B = operand_b(m, d, form, bbuf, c.vl, c.sewb), *A = vreg(m, d->rs2);
+    const void *B = operand_b(m, d, form, bbuf, c.vstart, c.vl, c.sewb), *A = vreg(m, d->rs2);
     switch (c.sewb) {
     case 1: MERGE_LOOP(uint8_t)
     case 2: MERGE_LOOP(uint16_t)
@@ -746,15 +798,6 @@ int vec_red(rv_machine *m, const rv_decoded *d, int op) {
 }
 
 /* ---- mask instructions --------------------------------------------------- */
-
-/* Bits [lo, hi) of 64-bit word w as a mask. */
-static uint64_t bit_range(uint64_t w, uint64_t lo, uint64_t hi) {
-    uint64_t b0 = w * 64, b1 = b0 + 64;
-    if (hi <= b0 || lo >= b1) return 0;
-    uint64_t s = lo > b0 ? lo - b0 : 0, e = hi < b1 ? hi - b0 : 64;
-    uint64_t upto = e == 64 ? ~0ull : (1ull << e) - 1;
-    return upto & ~((1ull << s) - 1);
-}
 
 int vec_mlogic(rv_machine *m, const rv_decoded *d, int op) {
     vec_ctx c;

@@ -19,6 +19,16 @@
 
 enum { VEC_OK = 0, VEC_ILLEGAL = 1, VEC_FAULT = 2 };
 
+/* Put on element-loop kernels: on x86-64 GCC builds an AVX2 copy beside the
+ * baseline one and picks at load time (an ifunc), so the loops use 32-byte
+ * vectors where the host has them and the extension still runs on any
+ * x86-64; elsewhere (other hosts, clang, no ifunc) it is nothing. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define VEC_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define VEC_KERNEL
+#endif
+
 #define VTYPE_VILL (1ull << 63)
 #define VEC_ELEN 64u
 
@@ -60,11 +70,16 @@ static inline int vactive(const rv_machine *m, const vec_ctx *c, uint64_t i) {
     return c->vm || vmask_bit(m, 0, i);
 }
 
-/* Register-group legality.  emul_log2 is log2 of the operand's EMUL (-3..3);
- * a group must be aligned to its size and fit below v32. */
-int vec_group_ok(unsigned reg, int emul_log2);
 /* Registers of a group with EMUL 2^emul_log2 (fractional groups take one). */
 static inline unsigned vec_group_regs(int emul_log2) { return emul_log2 > 0 ? 1u << emul_log2 : 1u; }
+/* Register-group legality.  emul_log2 is log2 of the operand's EMUL (-3..3);
+ * a group must be aligned to its size and fit below v32.  Inline (as the
+ * overlap test below) because every vector instruction runs several. */
+static inline int vec_group_ok(unsigned reg, int emul_log2) {
+    if (emul_log2 < -3 || emul_log2 > 3) return 0;
+    unsigned n = vec_group_regs(emul_log2);
+    return reg % n == 0 && reg + n <= 32;
+}
 /* Legal overlap of destination group (vd, dst EEW/EMUL) with a source group
  * (vs, src EEW/EMUL) per the spec's section 5.2:  same EEW always; a wider
  * destination only in its highest-numbered part and when source EMUL >= 1;
@@ -72,7 +87,9 @@ static inline unsigned vec_group_regs(int emul_log2) { return emul_log2 > 0 ? 1u
 int vec_overlap_ok(unsigned vd, unsigned dst_eew, int dst_emul_log2,
                    unsigned vs, unsigned src_eew, int src_emul_log2);
 /* Do two register groups share a register? */
-int vec_groups_overlap(unsigned a, unsigned a_regs, unsigned b, unsigned b_regs);
+static inline int vec_groups_overlap(unsigned a, unsigned a_regs, unsigned b, unsigned b_regs) {
+    return a < b + b_regs && b < a + a_regs;
+}
 
 /* Write back body elements [c->vstart, c->vl) from res (element i at
  * res + i*eewb) into group vd of `nregs` registers: active elements take the
