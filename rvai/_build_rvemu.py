@@ -9,14 +9,18 @@ from cffi import FFI
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CSRC = ROOT / "csrc"
-SOURCES = ["decode.c", "disasm.c", "mem.c", "machine.c", "csr.c", "fp.c", "vec.c", "timing.c", "exec.c"]
+# Every C file in csrc/ is part of the core; headers and instruction tables are
+# listed as dependencies so that editing an exec_*.h or insns_*.def rebuilds.
+SOURCES = sorted(p.relative_to(ROOT).as_posix() for p in CSRC.glob("*.c"))
+DEPENDS = sorted(p.relative_to(ROOT).as_posix() for p in [*CSRC.glob("*.h"), *CSRC.glob("*.def")])
 
 ffibuilder = FFI()
 ffibuilder.cdef((CSRC / "api.h").read_text())
 ffibuilder.set_source(
     "rvai._rvemu",
     '#include <stdint.h>\n#include "api.h"\n',
-    sources=[str((CSRC / s).relative_to(ROOT)) for s in SOURCES],
+    sources=SOURCES,
+    depends=DEPENDS,
     include_dirs=[str(CSRC.relative_to(ROOT))],
     # -ffp-contract=off: the host must never fuse a*b+c where the guest did not.
     # -frounding-math: guest rounding modes live in the host FPU's control word.
