@@ -101,7 +101,7 @@ def test_dependent_fma_chain_runs_at_fma_latency():
     n = 100
     cycles = {}
     for dep in (True, False):
-        m = timed()
+        m = timed({"issue_width": 1})   # the law below is for single issue
         regs = [f"fa{i}" for i in range(8)]
         body = ["fmadd.d fa0, fa0, ft0, ft1" if dep else f"fmadd.d {regs[i % 8]}, {regs[i % 8]}, ft0, ft1"
                 for i in range(n)]
