@@ -956,15 +956,26 @@ int vec_perm(rv_machine *m, const rv_decoded *d, int op, int form) {
         for (uint64_t i = 0; i < vl; i++)
             if (vmask_bit(m, vs1, i)) elem_put(R, eb, n++, elem_get(A, eb, i));
         c.vl = n;   /* the elements after the packed ones are tail */
+        if (n == 0) {   /* nothing packed: all of vd is tail (unless vl = 0: no body at all) */
+            if (vl && c.vta) vec_fill_tail(m, &c, vd, 0, eb, c.nregs);
+            vec_done(m);
+            return VEC_OK;
+        }
         vec_commit(m, &c, vd, R, eb, c.nregs);
         return VEC_OK;
     }
     }
     uint64_t lo = c.vstart, hi = vl;
-    if (op == VOP_SLIDEUP) {
-        /* Elements below the offset are not written. */
-        if (off > lo) lo = off < hi ? off : hi;
-        c.vstart = lo;
+    if (lo >= hi) { vec_done(m); return VEC_OK; }   /* no body: nothing is written */
+    if (op == VOP_SLIDEUP && off > lo) {
+        /* Elements below the offset are not written; the tail still follows vta
+         * when the offset leaves no body element to write. */
+        if (off >= hi) {
+            if (c.vta) vec_fill_tail(m, &c, vd, hi, eb, c.nregs);
+            vec_done(m);
+            return VEC_OK;
+        }
+        lo = c.vstart = off;
     }
     if (op == VOP_SLIDE1UP || op == VOP_SLIDE1DOWN) {
         uint64_t x = m->x[vs1];

@@ -156,3 +156,48 @@ def test_faulting_load_and_store_set_vstart_at_the_element():
     with pytest.raises(StoreFault):
         run(m, ["vsetvli t0, a1, e64, m1, ta, ma", "vsse64.v v4, (a0), a2"], a0=end - 24, a1=4, a2=8)
     assert m.csr(0x008) == 3
+
+
+@given(vlen=st.sampled_from(VLENS), sew=st.sampled_from([8, 16, 32, 64]), eew=st.sampled_from([8, 16, 32, 64]),
+       lg=st.integers(-1, 2), masked=st.booleans(), store=st.booleans(), data=st.data())
+@settings(max_examples=80, deadline=None)
+def test_ordered_indexed_model(vlen, sew, eew, lg, masked, store, data):
+    """vloxei/vsoxei (spec 7.6): element i at base + index[i] (index EEW from the
+    instruction, data EEW = SEW), in element order: with repeated indices the
+    store of the last active element is what memory keeps."""
+    emul = lg + (eew // 8).bit_length() - (sew // 8).bit_length()
+    if sew > 64 * 2.0 ** lg or not -3 <= emul <= 3:
+        return
+    vmax = vlmax(vlen, sew, lg)
+    vl = data.draw(st.integers(0, vmax))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    m = Machine(vlen=vlen)
+    rng = np.random.default_rng(seed)
+    for r in range(32):
+        m.v(r, rng.integers(0, 256, vlen // 8, dtype=np.uint8).tobytes())
+    db, iregs, dregs = sew // 8, max(1, 2 ** emul), max(1, 2 ** lg)
+    base = m.alloc(4096)
+    mem0 = rng.integers(0, 256, 4096, dtype=np.uint8)
+    m.write(base, mem0)
+    # Few distinct slots, so indices repeat often.
+    idx = np.zeros(iregs * vlen // eew, UINT[eew])
+    idx[:vmax] = rng.integers(0, min(8, 2 ** eew // db), vmax) * db
+    raw = idx.tobytes()
+    for k in range(iregs):
+        m.v(24 + k, raw[k * vlen // 8:(k + 1) * vlen // 8])
+    mask = np.unpackbits(np.frombuffer(m.v(0), np.uint8), bitorder="little").astype(bool)
+    data_regs = get_group(m, VD, dregs, UINT[sew]).copy()
+    op = f"vsoxei{eew}.v" if store else f"vloxei{eew}.v"
+    prog = [f"vsetvli t0, a7, e{sew}, {lmul_name(lg)}, tu, mu", f"{op} v{VD}, (a0), v24" + (", v0.t" if masked else "")]
+    run(m, prog, a0=base, a7=vl)
+    active = [i for i in range(vl) if not masked or mask[i]]
+    if store:
+        mem = mem0.copy()
+        for i in active:
+            mem[int(idx[i]):int(idx[i]) + db] = np.frombuffer(data_regs[i:i + 1].tobytes(), np.uint8)
+        assert np.array_equal(m.read(base, np.uint8, 4096), mem)
+    else:
+        want = data_regs.copy()
+        for i in active:
+            want[i] = np.frombuffer(mem0[int(idx[i]):int(idx[i]) + db].tobytes(), UINT[sew])[0]
+        assert np.array_equal(get_group(m, VD, dregs, UINT[sew]), want)
