@@ -10,7 +10,11 @@ rvai runs it through Machine.run; qemu-riscv64 runs the same file.  Both must
 print the same checksum.  MIPS for qemu is rvai's retired count over qemu's
 wall time (same executable, same path, same count).
 
-Vector kernels go in BENCHES as well: give them their -march and qemu -cpu.
+Vector rows are RVV intrinsic kernels built with clang-19 (-march=rv64gcv),
+run at VLEN 256 in both; they also print element operations per second
+(vector elements computed, from the kernel's known element count, over wall
+time).  The f32 rows need vector FP in rvai: until it is there they print
+"n/a" for rvai and only qemu's time.
 """
 from __future__ import annotations
 
@@ -25,9 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # this checkout's rvai
-from rvai.emu import Machine  # noqa: E402
+from rvai.emu import EmulatorError, Machine  # noqa: E402
 
 GCC = shutil.which("riscv64-linux-gnu-gcc")
+CLANG = shutil.which("clang-19")
 QEMU = shutil.which("qemu-riscv64")
 
 # No libc: raw write/exit, the entry point, a decimal printer.  The loop
@@ -123,6 +128,66 @@ u64 kernel(u64 reps) {
 """
 
 
+# Vector kernels: chains of one instruction on register-resident operands
+# (each result feeds the next, so the compiler cannot fold the loop), unrolled
+# so the scalar loop control is a small share; and a strip-mined saxpy.
+VEC_CHAIN = r"""
+#include <riscv_vector.h>
+static TYPE src[1024];
+u64 kernel(u64 reps) {
+    for (int i = 0; i < 1024; i++) src[i] = (TYPE)(i % 7) * (TYPE)0.5;
+    size_t vl = __riscv_vsetvlmax_e32m@L();
+    VT x = __riscv_vle32_v_@Sm@L(src, vl), y = __riscv_vle32_v_@Sm@L(src + 3, vl);
+    for (u64 r = 0; r < reps; r++) {
+        x = STEP(x, y, vl); y = STEP(y, x, vl); x = STEP(x, y, vl); y = STEP(y, x, vl);
+    }
+    __riscv_vse32_v_@Sm@L(src, x, vl);
+    __riscv_vse32_v_@Sm@L(src + 512, y, vl);
+    u64 sum = 0;
+    for (size_t i = 0; i < vl; i++) { u32 bits; __builtin_memcpy(&bits, &src[i], 4); sum += bits; }
+    return sum;
+}
+"""
+
+
+def vec_chain(kind: str, lmul: int) -> str:
+    """VEC_CHAIN for vadd.vv on i32 or vfmacc.vv on f32 (x += y * x: the values
+    stay small and finite) at the given LMUL."""
+    ty, sfx = ("int", "i32") if kind == "vadd" else ("float", "f32")
+    step = (f"__riscv_vadd_vv_i32m{lmul}(a, b, vl)" if kind == "vadd"
+            else f"__riscv_vfmacc_vv_f32m{lmul}(a, b, a, vl)")
+    head = f"#define TYPE {ty}\n#define VT v{'int' if ty == 'int' else 'float'}32m{lmul}_t\n" \
+           f"#define STEP(a, b, vl) {step}\n"
+    return head + VEC_CHAIN.replace("@S", sfx).replace("@L", str(lmul))
+
+
+SAXPY = r"""
+#include <riscv_vector.h>
+#define N 4096
+static TYPE x[N], y[N];
+static void saxpy(u64 n, TYPE a, const TYPE *xs, TYPE *ys) {
+    for (size_t vl; n > 0; n -= vl, xs += vl, ys += vl) {
+        vl = __riscv_vsetvl_e32m8(n);
+        VT vx = LOAD(xs, vl), vy = LOAD(ys, vl);
+        STORE(ys, MACC(vy, a, vx, vl), vl);
+    }
+}
+u64 kernel(u64 reps) {
+    for (int i = 0; i < N; i++) { x[i] = (TYPE)(i % 13); y[i] = (TYPE)(i % 5); }
+    for (u64 r = 0; r < reps; r++) saxpy(N, (TYPE)(r & 1 ? 1 : -1), x, y);
+    u64 sum = 0;
+    for (int i = 0; i < N; i++) { u32 bits; __builtin_memcpy(&bits, &y[i], 4); sum += bits; }
+    return sum;
+}
+"""
+SAXPY_F32 = "#define TYPE float\n#define VT vfloat32m8_t\n#define LOAD __riscv_vle32_v_f32m8\n" \
+            "#define STORE __riscv_vse32_v_f32m8\n#define MACC __riscv_vfmacc_vf_f32m8\n"
+SAXPY_I32 = "#define TYPE int\n#define VT vint32m8_t\n#define LOAD __riscv_vle32_v_i32m8\n" \
+            "#define STORE __riscv_vse32_v_i32m8\n#define MACC __riscv_vmacc_vx_i32m8\n"
+RVV = ["-march=rv64gcv", "-mabi=lp64d"]
+RVV_CPU = "rv64,v=true,vlen=256"
+
+
 @dataclass
 class Bench:
     """One row: a kernel, its argument at scale 1, and how to build and run it."""
@@ -133,12 +198,25 @@ class Bench:
     flags: list[str] = field(default_factory=lambda: ["-march=rv64gc", "-mabi=lp64d"])
     qemu_cpu: str | None = None    # e.g. "rv64,v=true,vlen=256" for vector rows
     vlen: int = 256
+    compiler: str = "gcc"          # "clang" for the RVV intrinsic rows
+    elems: int = 0                 # vector element operations per unit of arg (0: scalar row)
 
 
 BENCHES = [
     Bench("loop nest (int matmul 64^3)", LOOP_NEST, 420),
     Bench("memcpy (64 KiB, 8-byte words)", MEMCPY, 40_000),
     Bench("crc32 (table, 64 KiB)", CRC, 1000),
+    # VLEN 256, SEW 32: 8 elements per register, 64 per LMUL=8 group; 4 ops per rep.
+    Bench("vadd.vv e32 m1", vec_chain("vadd", 1), 20_000_000, RVV, RVV_CPU, compiler="clang",
+          elems=4 * 8),
+    Bench("vadd.vv e32 m8", vec_chain("vadd", 8), 5_000_000, RVV, RVV_CPU, compiler="clang",
+          elems=4 * 64),
+    Bench("vfmacc.vv f32 m1", vec_chain("vfmacc", 1), 20_000_000, RVV, RVV_CPU, compiler="clang",
+          elems=4 * 8),
+    Bench("vfmacc.vv f32 m8", vec_chain("vfmacc", 8), 5_000_000, RVV, RVV_CPU, compiler="clang",
+          elems=4 * 64),
+    Bench("saxpy i32 (vmacc.vx, m8)", SAXPY_I32 + SAXPY, 20_000, RVV, RVV_CPU, compiler="clang", elems=4096),
+    Bench("saxpy f32 (vfmacc.vf, m8)", SAXPY_F32 + SAXPY, 20_000, RVV, RVV_CPU, compiler="clang", elems=4096),
 ]
 
 
@@ -147,9 +225,13 @@ def build(bench: Bench, workdir: Path) -> Path:
     src = workdir / (bench.name.split()[0] + ".c")
     src.write_text(PRELUDE + bench.source)
     exe = src.with_suffix("")
-    subprocess.run([GCC, "-static", "-O2", "-nostdlib", "-ffreestanding", "-fno-builtin",
-                    "-fno-tree-loop-distribute-patterns", *bench.flags, str(src), "-o", str(exe)],
-                   check=True)
+    if bench.compiler == "clang":   # RVV intrinsics: GCC 12 has none
+        cmd = [CLANG, "--target=riscv64-linux-gnu", "-fuse-ld=lld", "-static", "-O2", "-nostdlib",
+               "-ffreestanding", "-fno-builtin", *bench.flags, str(src), "-o", str(exe)]
+    else:
+        cmd = [GCC, "-static", "-O2", "-nostdlib", "-ffreestanding", "-fno-builtin",
+               "-fno-tree-loop-distribute-patterns", *bench.flags, str(src), "-o", str(exe)]
+    subprocess.run(cmd, check=True)
     return exe
 
 
@@ -184,20 +266,33 @@ def main(argv=None) -> int:
           f"{'qemu MIPS':>10} {'rvai/qemu':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for bench in rows:
+            if bench.compiler == "clang" and not CLANG:
+                print(f"{bench.name:32} (needs clang-19)")
+                continue
             exe = build(bench, Path(tmp))
             arg = max(1, round(bench.arg * args.scale))
-            out, instret, secs = min((run_rvai(bench, exe, arg) for _ in range(args.repeat)),
-                                     key=lambda r: r[2])
-            mips = instret / secs / 1e6
-            line = f"{bench.name:32} {instret:14,d} {secs:8.2f} {mips:10.1f}"
+            try:
+                out, instret, secs = min((run_rvai(bench, exe, arg) for _ in range(args.repeat)),
+                                         key=lambda r: r[2])
+            except EmulatorError as e:   # e.g. vector FP before rvai implements it
+                out, instret, secs = None, 0, 0.0
+                line = f"{bench.name:32} {'n/a':>14} {'n/a':>8} {'n/a':>10}"
+                note = f"  rvai: {type(e).__name__}"
+            else:
+                line = f"{bench.name:32} {instret:14,d} {secs:8.2f} {instret / secs / 1e6:10.1f}"
+                note = ""
             if QEMU:
                 qout, qsecs = min((run_qemu(bench, exe, arg) for _ in range(args.repeat)),
                                   key=lambda r: r[1])
-                if qout != out:
+                if out is not None and qout != out:
                     print(f"{bench.name}: rvai printed {out!r} but qemu {qout!r}", file=sys.stderr)
                     return 1
-                line += f" {qsecs:8.2f} {instret / qsecs / 1e6:10.1f} {qsecs / secs:10.2f}"
-            print(line, flush=True)
+                line += f" {qsecs:8.2f} {instret / qsecs / 1e6:10.1f}" if out is not None else f" {qsecs:8.2f} {'n/a':>10}"
+                line += f" {qsecs / secs:10.2f}" if out is not None else f" {'n/a':>10}"
+            if bench.elems:   # vector rows: element operations per second
+                line += f"  elem/s rvai {bench.elems * arg / secs:.3g}" if out is not None else ""
+                line += f" qemu {bench.elems * arg / qsecs:.3g}" if QEMU else ""
+            print(line + note, flush=True)
     print(f"\n(rvai/qemu is the speed ratio, qemu wall time over rvai's; host: {os.cpu_count()} cores)")
     return 0
 

@@ -313,9 +313,11 @@ int vec_ldst(rv_machine *m, const rv_decoded *d) {
     uint64_t buf[m->vlenb];   /* 8 registers: the nf fields of a load */
     uint8_t *res = (uint8_t *)buf;
 
-    if (!store && !indexed && nf == 1 && mop == 0 && c.vm && vs < vl) {
-        /* Unit stride, unmasked: one block copy. */
-        uint64_t n = (vl - vs) * deewb, done = guest_read(m, base + vs * deewb, res + vs * deewb, n);
+    if (!indexed && nf == 1 && mop == 0 && c.vm && vs < vl) {
+        /* Unit stride, unmasked: one block copy (page by page), the fault
+         * element being the one holding the first byte not copied. */
+        uint64_t n = (vl - vs) * deewb, off = vs * deewb;
+        uint64_t done = store ? guest_write(m, base + off, vreg(m, vd) + off, n) : guest_read(m, base + off, res + off, n);
         if (done < n) fault_at = vs + done / deewb;
     } else {
         for (uint64_t i = vs; i < vl && fault_at == vl; i++) {
