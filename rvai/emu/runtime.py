@@ -12,17 +12,6 @@ from rvai.emu.isa import assemble
 
 # name: list of (label or None, instruction); branch targets written as labels.
 _ROUTINES = {
-    "memcpy": [
-        (None, "addi t0, a0, 0"),
-        ("fwd", "beq a2, zero, @done"),
-        (None, "lbu t1, 0(a1)"),
-        (None, "sb t1, 0(t0)"),
-        (None, "addi a1, a1, 1"),
-        (None, "addi t0, t0, 1"),
-        (None, "addi a2, a2, -1"),
-        (None, "jal zero, @fwd"),
-        ("done", "jalr zero, 0(ra)"),
-    ],
     "memmove": [
         (None, "addi t0, a0, 0"),
         (None, "bltu a1, a0, @back"),
@@ -65,6 +54,10 @@ def _assemble_routine(lines) -> list[int]:
     return words
 
 
+# memmove is a correct memcpy, so one routine serves both names.
+_ALIASES = {"memcpy": "memmove"}
+
+
 def install(machine) -> dict[str, int]:
     """Place the routines in ``machine`` once; return their addresses by name."""
     if getattr(machine, "_runtime", None) is None:
@@ -77,6 +70,7 @@ def install(machine) -> dict[str, int]:
             machine.write(addr, np.array(words, dtype=np.uint32))
             addrs[name] = addr
             addr += 4 * len(words)
+        addrs.update({alias: addrs[name] for alias, name in _ALIASES.items()})
         machine._runtime = addrs
         machine.symbols.update({f"__rvai_{k}": v for k, v in addrs.items()})
     return dict(machine._runtime)
