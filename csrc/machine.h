@@ -12,7 +12,7 @@
 #define PAGE_BITS 12
 #define PAGE_SIZE (1ull << PAGE_BITS)
 #define TLB_SIZE 256
-#define MAX_REGIONS 512
+#define MAX_REGIONS 4096   /* brk growth and mmap each add one; lookups are binary searches */
 
 /* A host block backs one or more regions (munmap/mprotect split regions). */
 typedef struct host_block { uint8_t *mem; uint64_t size; int refs; } host_block;
