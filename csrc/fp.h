@@ -346,4 +346,17 @@ static inline uint64_t fp_from_int(int fmt, uint64_t v, int kind, unsigned rm, u
  * narrowing rounds in mode rm. */
 uint64_t fp_convert(int to, int from, uint64_t a, unsigned rm, uint32_t *flags);
 
+/* ---- vector FP entry points (vfp.c), called from exec_vfp.h ------------ */
+
+/* Operations of vec_fp, in this order: the first four have a bulk host path,
+ * everything from VFOP_EQ on writes a mask. */
+enum { VFOP_ADD, VFOP_SUB, VFOP_MUL, VFOP_DIV, VFOP_RSUB, VFOP_RDIV, VFOP_MIN, VFOP_MAX,
+       VFOP_SGNJ, VFOP_SGNJN, VFOP_SGNJX, VFOP_MACC, VFOP_NMACC, VFOP_MSAC, VFOP_NMSAC,
+       VFOP_MADD, VFOP_NMADD, VFOP_MSUB, VFOP_NMSUB, VFOP_SQRT, VFOP_CLASS,
+       VFOP_EQ, VFOP_NE, VFOP_LT, VFOP_LE, VFOP_GT, VFOP_GE };
+/* form: VF_VV (vs1) or VF_VX (the scalar f[rs1]); returns VEC_OK / VEC_ILLEGAL. */
+int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form);
+int vec_fp_merge(rv_machine *m, const rv_decoded *d);
+int vec_fp_mv(rv_machine *m, const rv_decoded *d, int to_f);
+
 #endif
