@@ -15,5 +15,7 @@ OP(vfmerge_vfm) VDO(vec_fp_merge(m, d));
 OP(vfmv_v_f) VDO(vec_fp_merge(m, d));
 OP(vfmv_f_s) VDO(vec_fp_mv(m, d, 1));
 OP(vfmv_s_f) VDO(vec_fp_mv(m, d, 0));
+#include "exec_vfwide.h"
+#include "exec_vfcvt.h"
 #undef VH_F
 #undef VH_FVVF
