@@ -98,7 +98,7 @@ enum { RV_VPIPE_ARITH = 0, RV_VPIPE_FP = 1, RV_VPIPE_LS = 2, RV_VPIPE_PERM = 3, 
 typedef struct {
     unsigned issue_width;          /* scalar instructions issued per cycle, in order */
     unsigned latency[64];          /* result latency by class, cycles */
-    unsigned branch_penalty;       /* cycles lost on a mispredicted conditional branch */
+    unsigned branch_penalty;       /* cycles lost on a mispredicted branch or indirect jump */
     unsigned bht_entries;          /* bimodal predictor: 2-bit counters, a power of two */
     unsigned dlen;                 /* vector datapath width, bits */
     unsigned vq_depth;             /* vector instructions waiting between scalar and vector issue */
@@ -116,12 +116,15 @@ typedef struct {
     unsigned dram_latency;         /* beyond the L2 latency */
     double dram_bytes_per_cycle;
     unsigned prefetch_degree;      /* tagged next-line prefetcher: lines ahead, 0 = off */
+    unsigned ras_depth;            /* return-address stack entries (circular); 0 = returns use the BTB */
+    unsigned btb_entries;          /* indirect-jump target buffer, direct-mapped, a power of two */
 } rv_timing_params;
 
 typedef struct {
     uint64_t cycles;
     uint64_t stall_data, stall_memory, stall_vector, stall_branch;
-    uint64_t branches, mispredicts;
+    uint64_t branches, mispredicts;               /* conditional branches */
+    uint64_t indirect, indirect_mispredicts;      /* jalr: returns (RAS) and other indirect jumps (BTB) */
     uint64_t l1_hits, l1_misses, l2_hits, l2_misses, prefetches;
     uint64_t dram_bytes_read, dram_bytes_written;
     uint64_t bytes_loaded, bytes_stored;

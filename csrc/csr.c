@@ -1,5 +1,12 @@
 /* User-mode CSRs: floating-point status, vector status, counters. */
 #include "csr.h"
+#include "timing.h"
+
+/* The cycle count at the instruction that has retired `instret` before it. */
+static uint64_t cycle_now(const rv_machine *m, uint64_t instret) {
+    if (m->timed) return tm_cycle_now(m->timing);
+    return m->cycles + (instret - m->instret);
+}
 
 int csr_read(rv_machine *m, unsigned csr, uint64_t instret, uint64_t *out) {
     switch (csr) {
@@ -10,10 +17,10 @@ int csr_read(rv_machine *m, unsigned csr, uint64_t instret, uint64_t *out) {
     case CSR_VXSAT: *out = m->vxsat; return 0;
     case CSR_VXRM: *out = m->vxrm; return 0;
     case CSR_VCSR: *out = (m->vxrm << 1) | m->vxsat; return 0;
-    /* Functional mode retires one instruction per cycle; the timed mode keeps
-     * m->cycles itself and adds what this run has retired so far. */
-    case CSR_CYCLE: *out = m->cycles + (instret - m->instret); return 0;
-    case CSR_TIME: *out = (m->cycles + (instret - m->instret)) / CYCLES_PER_TIME_TICK; return 0;
+    /* Functional mode retires one instruction per cycle; the timed mode reads
+     * the model's clock at the reading instruction's issue. */
+    case CSR_CYCLE: *out = cycle_now(m, instret); return 0;
+    case CSR_TIME: *out = cycle_now(m, instret) / CYCLES_PER_TIME_TICK; return 0;
     case CSR_INSTRET: *out = instret; return 0;
     case CSR_VL: *out = m->vl; return 0;
     case CSR_VTYPE: *out = m->vtype; return 0;

@@ -52,7 +52,7 @@ static void init_ops(void) {
         case RV_CLASS_VFFMA: o->flops = 2; break;
         case RV_CLASS_VRED: o->flops = has_prefix(in->name, "vf"); break;
         }
-        o->special = in->cls == RV_CLASS_BRANCH || in->cls == RV_CLASS_DIV || in->cls == RV_CLASS_FDIV ||
+        o->special = in->cls == RV_CLASS_BRANCH || in->cls == RV_CLASS_JUMP || in->cls == RV_CLASS_DIV || in->cls == RV_CLASS_FDIV ||
                      in->cls == RV_CLASS_FSQRT || is_vector_class(in->cls);
     }
     done = 1;
@@ -97,6 +97,8 @@ void rv_timing_default_params(rv_timing_params *p) {
     p->dram_latency = 100;
     p->dram_bytes_per_cycle = 8;
     p->prefetch_degree = 16;
+    p->ras_depth = 16;
+    p->btb_entries = 64;
 }
 
 static int pow2(unsigned v) { return v && !(v & (v - 1)); }
@@ -121,6 +123,8 @@ void tm_free(rv_timing *t) {
     free(t->l1.lines);
     free(t->l2.lines);
     free(t->bht);
+    free(t->ras);
+    free(t->btb);
     free(t->trace);
     for (int i = 0; i < t->nranges; i++) free(t->ranges[i].count);
     free(t);
@@ -130,6 +134,9 @@ static void forget_state(rv_timing *t) {
     cache_clear(&t->l1);
     cache_clear(&t->l2);
     memset(t->bht, 1, t->p.bht_entries);   /* weakly not-taken */
+    memset(t->ras, 0, (t->p.ras_depth ? t->p.ras_depth : 1) * sizeof *t->ras);
+    t->ras_top = 0;
+    for (unsigned i = 0; i < t->p.btb_entries; i++) t->btb[i] = (tm_btb){~0ull, ~0ull};
     t->last_line = ~0ull;
 }
 
@@ -147,7 +154,8 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     if (!p->issue_width || !pow2(p->bht_entries) || p->dlen < 8 || !pow2(p->dlen) ||
         !p->vq_depth || p->vq_depth > TM_VQ_MAX || !p->gather_elems_per_cycle ||
         !p->strided_elems_per_cycle || !p->vdiv_beat_cycles || p->line < 8 || p->line > 4096 ||
-        !(p->l2_bytes_per_cycle > 0) || !(p->dram_bytes_per_cycle > 0))
+        !(p->l2_bytes_per_cycle > 0) || !(p->dram_bytes_per_cycle > 0) || !pow2(p->btb_entries) ||
+        p->ras_depth > 4096)
         return -1;
     for (int i = 0; i < RV_NVPIPES; i++)
         if (!p->pipe_count[i] || p->pipe_count[i] > TM_MAX_UNITS) return -1;
@@ -158,8 +166,10 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     t->p = *p;
     t->line_bits = (unsigned)__builtin_ctz(p->line);
     t->bht = malloc(p->bht_entries);
+    t->ras = malloc((p->ras_depth ? p->ras_depth : 1) * sizeof *t->ras);
+    t->btb = malloc(p->btb_entries * sizeof *t->btb);
     t->trace = malloc(TM_TRACE_MAX * sizeof(rv_trace_event));
-    if (!t->bht || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
+    if (!t->bht || !t->ras || !t->btb || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
         cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency)) {
         tm_free(t);
         return -1;
@@ -339,6 +349,16 @@ uint64_t tm_stall(rv_timing *t, const rv_decoded *d, const tm_opinfo *o, uint64_
     return rdy;
 }
 
+/* A misprediction found now: the front end restarts branch_penalty cycles
+ * later, charged to the branch or jump at `slot`. */
+static void mispredicted(rv_timing *t, uint64_t *slot) {
+    t->s.stall_branch += t->p.branch_penalty;
+    *slot += t->p.branch_penalty;
+    t->now += t->p.branch_penalty;
+    t->slot = 0;
+}
+
+/* The instruction at pc follows the pending branch or jump: was it predicted? */
 void tm_resolve(rv_timing *t, uint64_t pc) {
     if (t->pending & TM_P_BRANCH) {
         int taken = pc != t->br_fall;
@@ -346,15 +366,51 @@ void tm_resolve(rv_timing *t, uint64_t pc) {
         t->s.branches++;
         if (taken != (*c >= 2)) {
             t->s.mispredicts++;
-            t->s.stall_branch += t->p.branch_penalty;
-            *t->br_slot += t->p.branch_penalty;
-            t->now += t->p.branch_penalty;
-            t->slot = 0;
+            mispredicted(t, t->br_slot);
         }
         if (taken && *c < 3) (*c)++;
         if (!taken && *c > 0) (*c)--;
     }
+    if (t->pending & TM_P_JUMP) {
+        t->s.indirect++;
+        if (pc != t->jr_pred) {
+            t->s.indirect_mispredicts++;
+            mispredicted(t, t->jr_slot);
+        }
+        if (t->jr_entry) *t->jr_entry = (tm_btb){t->jr_pc, pc};
+    }
     t->pending = 0;
+}
+
+/* The link registers of the ISA manual's return-address-stack hints. */
+static int is_link(unsigned r) { return r == 1 || r == 5; }
+
+/* jal and jalr.  A direct jump's target is known at fetch (always predicted);
+ * a jalr predicts from the return-address stack when it is a return (reads a
+ * link register it does not also write) and from the BTB otherwise, and is
+ * checked against the next pc in tm_resolve.  A jump writing a link register
+ * is a call: it pushes its return address (after a return's pop, so a
+ * coroutine swap pops then pushes, as the manual's hint table says). */
+static void jump(rv_timing *t, const rv_decoded *d, uint64_t pc, uint64_t *slot) {
+    unsigned depth = t->p.ras_depth;
+    if (d->op == RV_OP_jalr) {
+        t->pending |= TM_P_JUMP;
+        t->jr_slot = slot;
+        if (depth && is_link(d->rs1) && !(is_link(d->rd) && d->rd == d->rs1)) {
+            t->ras_top = (t->ras_top + depth - 1) % depth;
+            t->jr_pred = t->ras[t->ras_top];
+            t->jr_entry = NULL;
+        } else {
+            tm_btb *e = &t->btb[(pc >> 1) & (t->p.btb_entries - 1)];
+            t->jr_pred = e->pc == pc ? e->target : ~0ull;   /* no entry: no target to fetch from */
+            t->jr_entry = e;
+            t->jr_pc = pc;
+        }
+    }
+    if (depth && is_link(d->rd)) {
+        t->ras[t->ras_top] = pc + d->len;
+        t->ras_top = (t->ras_top + 1) % depth;
+    }
 }
 
 static unsigned ilog2(uint64_t v) { return v ? 63u - (unsigned)__builtin_clzll(v) : 0; }
@@ -484,6 +540,8 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         t->br_fall = pc + d->len;
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
         t->br_slot = slot;
+    } else if (cls == RV_CLASS_JUMP) {
+        jump(t, d, pc, slot);
     } else if (cls == RV_CLASS_VSET) {
         result = now + t->p.vset_latency;
         if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; t->slot = 0; }
@@ -531,6 +589,8 @@ void tm_reset_counters(rv_timing *t) {
     for (int i = 0; i < t->nranges; i++) memset(t->ranges[i].count, 0, t->ranges[i].size / 2 * sizeof(uint64_t));
     t->ntrace = 0;
 }
+
+uint64_t tm_cycle_now(const rv_timing *t) { return t->last_issue - t->base; }
 
 void rv_timing_stats_get(rv_machine *m, rv_timing_stats *out) {
     if (m->timing) *out = m->timing->s;

@@ -22,7 +22,7 @@ enum { TM_X = 0, TM_F = 33, TM_SRC_NONE = 65, TM_DST_NONE = 98, TM_NREG = 131 };
 enum { TM_K_DATA = 0, TM_K_MEM = 1, TM_K_VEC = 2 };
 
 /* Pending work resolved when the next instruction is charged. */
-enum { TM_P_BRANCH = 1, TM_P_VMEM = 2 };
+enum { TM_P_BRANCH = 1, TM_P_VMEM = 2, TM_P_JUMP = 4 };
 
 /* Per-op facts derived once from the instruction table. */
 typedef struct {
@@ -36,6 +36,9 @@ typedef struct {
 } tm_opinfo;
 
 enum { TM_V_VD = 1, TM_V_VDSRC = 2, TM_V_VS1 = 4, TM_V_VS2 = 8, TM_V_MASK = 16, TM_V_ANY = 32 };
+
+/* A branch-target-buffer entry: the last target of the jalr at pc. */
+typedef struct { uint64_t pc, target; } tm_btb;
 
 typedef struct {
     uint64_t tag;             /* line number, ~0 when invalid */
@@ -74,6 +77,13 @@ typedef struct rv_timing {
     unsigned br_idx;
     uint64_t *br_slot;
     uint8_t *bht;
+    uint64_t *ras;            /* return-address stack, circular: overflow overwrites the oldest */
+    unsigned ras_top;         /* where the next call pushes */
+    tm_btb *btb;
+    uint64_t jr_pred;         /* the pending jalr: its predicted target, */
+    uint64_t *jr_slot;        /* its per-pc counter, */
+    tm_btb *jr_entry;         /* and the BTB entry it trains (NULL for a return) */
+    uint64_t jr_pc;
     /* vector unit */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
     uint64_t unit_free[RV_NVPIPES][TM_MAX_UNITS];
@@ -110,6 +120,9 @@ uint64_t tm_stall(rv_timing *t, const rv_decoded *d, const tm_opinfo *o, uint64_
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store);
 void tm_free(rv_timing *t);
 void tm_reset_counters(rv_timing *t);
+/* The modelled cycle count since the last reset, as the instruction just
+ * charged sees it (its issue cycle): what the cycle CSR reads in timed mode. */
+uint64_t tm_cycle_now(const rv_timing *t);
 /* The vector memory hook for helpers outside the loop (vec.c): one call per
  * contiguous access of n bytes at addr. */
 void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store);

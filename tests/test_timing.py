@@ -145,6 +145,130 @@ def test_mispredictions_cost_the_branch_penalty():
     assert b.stalls["branch"] == 12 * b.branches["mispredicted"]
 
 
+def _resolve_labels(lines):
+    """Assembly with labels ("name:" lines) and "@name" operands turned into the offset of
+    the label from the instruction ("@name-base": from label base instead); every
+    instruction here assembles to 4 bytes."""
+    labels, body = {}, []
+    for line in lines:
+        if line.endswith(":"):
+            labels[line[:-1]] = 4 * len(body)
+        else:
+            body.append(line)
+    out = []
+    for i, line in enumerate(body):
+        if "@" in line:
+            head, _, ref = line.rpartition("@")
+            name, _, base = ref.partition("-")
+            line = head + str(labels[name] - (labels[base] if base else 4 * i))
+        out.append(line)
+    return out
+
+
+def _cycle_window(m, reads):
+    """Per-pc cycles of the last run summed from the first to (not including) the second of
+    the two instruction indexes `reads`: the model's cycles between their issues."""
+    lo, hi = (CODE + 4 * i for i in reads)
+    return sum(c for pc, c in m.profile().pc_cycles.items() if lo <= pc < hi)
+
+
+@pytest.mark.parametrize("latency", [1, 3, 7])
+def test_cycle_csr_reads_the_model_clock_in_timed_mode(latency):
+    n = 40
+    prog = (["rdcycle a0", "addi t0, zero, 3"] + ["mul t1, t1, t0"] * n
+            + ["rdcycle a1", "sub a0, a1, a0", "jalr zero, 0(ra)"])
+    m = timed({"latency": {"MUL": latency}, "issue_width": 1})
+    load_program(m, prog)
+    m.reset_counters()
+    elapsed = m.call(CODE, ret="u64")
+    # what the program measured is what the profile charged to the instructions in between
+    assert elapsed == _cycle_window(m, (0, n + 2))
+    assert elapsed == pytest.approx(n * latency, abs=latency + 2)
+    # the first read of a run after a reset sees the run's first cycle
+    m = timed()
+    load_program(m, ["rdcycle a0", "jalr zero, 0(ra)"])
+    m.reset_counters()
+    assert m.call(CODE, ret="u64") == 0
+    # functional mode: one cycle per instruction
+    f = Machine(vlen=128)
+    load_program(f, prog)
+    assert f.call(CODE, ret="u64") == n + 2   # the first read, the addi and the chain
+
+
+# ---- indirect jumps: return-address stack and BTB ---------------------------------
+
+def _nested_calls(depth, iterations):
+    """A loop calling f1, which calls f2, ... f_depth: `depth` nested calls, each
+    returning to a different place, so a return-address stack shallower than
+    the nesting must mispredict the outer returns."""
+    prog = ["addi s0, ra, 0",             # return to the caller by s0: not through the RAS
+            f"addi s1, zero, {iterations}",
+            "loop:", "jal ra, @f1", "addi s1, s1, -1", "bne s1, zero, @loop", "jalr zero, 0(s0)"]
+    for i in range(1, depth):
+        prog += [f"f{i}:", "addi sp, sp, -16", "sd ra, 0(sp)", f"jal ra, @f{i + 1}",
+                 "ld ra, 0(sp)", "addi sp, sp, 16", "jalr zero, 0(ra)"]
+    prog += [f"f{depth}:", "jalr zero, 0(ra)"]
+    return _resolve_labels(prog)
+
+
+@pytest.mark.parametrize("ras_depth", [1, 4, 8])
+@pytest.mark.parametrize("extra", [-1, 0, 3])
+def test_calls_nested_deeper_than_the_ras_mispredict_their_returns(ras_depth, extra):
+    nesting, iterations = max(1, ras_depth + extra), 20
+    runs = {}
+    for depth in (ras_depth, 64):
+        m = timed({"ras_depth": depth})
+        load_program(m, _nested_calls(nesting, iterations))
+        runs[depth] = run(m)
+    shallow, deep = runs[ras_depth], runs[64]
+    assert shallow.branches["indirect"] == iterations * nesting
+    # the returns past the stack's depth find the wrong address; a deep stack predicts all
+    assert shallow.branches["indirect_mispredicted"] == iterations * max(0, nesting - ras_depth)
+    assert deep.branches["indirect_mispredicted"] == 0
+    penalty = params(m).branch_penalty
+    assert shallow.cycles - deep.cycles == penalty * shallow.branches["indirect_mispredicted"]
+    assert shallow.stalls["branch"] == penalty * (shallow.branches["mispredicted"]
+                                                  + shallow.branches["indirect_mispredicted"])
+
+
+def _indirect_jumps(alternate, iterations):
+    """A loop through jalr at `jump`: to targets a and b in turn (alternate), or through a
+    second jalr (each with one fixed target)."""
+    prog = ["addi s0, ra, 0", f"addi s1, zero, {iterations}",
+            "here:", "auipc s2, 0", "addi s3, s2, @a-here", "addi s4, s2, @b-here",
+            "jump:", "jalr zero, 0(s3)",
+             "a:", "jalr zero, 0(s4)" if not alternate else "jal zero, @join",
+             "b:", "addi t0, t0, 1",
+             "join:"]
+    if alternate:   # swap the targets for the next pass
+        prog += ["addi t1, s3, 0", "addi s3, s4, 0", "addi s4, t1, 0"]
+    prog += ["addi s1, s1, -1", "bne s1, zero, @jump", "jalr zero, 0(s0)"]
+    return _resolve_labels(prog)
+
+
+def test_an_indirect_jump_alternating_between_two_targets_mispredicts():
+    iterations = 30
+    m = timed({"btb_entries": 1})
+    load_program(m, _indirect_jumps(True, iterations))
+    prof = run(m)
+    # the BTB remembers the last target, which is never the next one
+    assert prof.branches["indirect"] == iterations
+    assert prof.branches["indirect_mispredicted"] == iterations
+
+
+# The BTB is indexed by pc bits 1 and up: the two jumps, 4 bytes apart, would share 2 entries.
+@pytest.mark.parametrize("btb_entries", [1, 4, 64])
+def test_two_indirect_jumps_share_a_one_entry_btb(btb_entries):
+    iterations = 30
+    m = timed({"btb_entries": btb_entries})
+    load_program(m, _indirect_jumps(False, iterations))
+    prof = run(m)
+    assert prof.branches["indirect"] == 2 * iterations
+    # one entry: each jump evicts the other's target; more: only the first passes miss
+    want = 2 * iterations if btb_entries == 1 else 2
+    assert prof.branches["indirect_mispredicted"] == want
+
+
 # ---- memory ------------------------------------------------------------------
 
 def _pointer_chase(m, nodes, stride):

@@ -24,6 +24,7 @@ MODEL_KEYS = (
     "vset_latency", "gather_elems_per_cycle", "strided_elems_per_cycle", "vdiv_beat_cycles",
     "line", "l1_size", "l1_assoc", "l1_latency", "l2_size", "l2_assoc", "l2_latency",
     "l2_bytes_per_cycle", "dram_latency", "dram_bytes_per_cycle", "prefetch_degree",
+    "ras_depth", "btb_entries",
 )
 #: Keys read by the Python side only (reporting).
 REPORT_KEYS = ("clock_ghz",)
@@ -119,7 +120,8 @@ class Profile:
             class_counts=classes,
             stalls={"data": s.stall_data, "memory": s.stall_memory, "vector": s.stall_vector,
                     "branch": s.stall_branch},
-            branches={"executed": s.branches, "mispredicted": s.mispredicts},
+            branches={"executed": s.branches, "mispredicted": s.mispredicts,
+                      "indirect": s.indirect, "indirect_mispredicted": s.indirect_mispredicts},
             caches={"L1": {"hits": s.l1_hits, "misses": s.l1_misses},
                     "L2": {"hits": s.l2_hits, "misses": s.l2_misses},
                     "prefetches": {"issued": s.prefetches}},
@@ -243,7 +245,8 @@ class Profile:
                  f"IPC {self.ipc:.2f}"]
         lines.append("stalls:  " + "  ".join(f"{k} {v} ({pct(v, c).strip()})" for k, v in self.stalls.items()))
         b = self.branches
-        lines.append(f"branches: {b['executed']} executed, {b['mispredicted']} mispredicted")
+        lines.append(f"branches: {b['executed']} executed, {b['mispredicted']} mispredicted; "
+                     f"indirect jumps: {b['indirect']}, {b['indirect_mispredicted']} mispredicted")
         l1, l2 = self.caches["L1"], self.caches["L2"]
         lines.append(f"L1D: {l1['hits']} hits, {l1['misses']} misses   L2: {l2['hits']} hits, "
                      f"{l2['misses']} misses   prefetches {self.caches['prefetches']['issued']}")
