@@ -30,13 +30,23 @@ from rvai.target import Target
 CODE = 0x10000
 N = 64
 
-#: class -> (independent form, dependent form); v8 is the chained register.
+#: row -> (independent form, dependent form); the row's first word is the class, a
+#: second word a variant ("gather": element by element, "widen": 2*SEW results).
+#: v8 is the chained register.  {acc} rotates over every register group from v8 up
+#: (for ops that read their destination, so that the independent form is
+#: independent); {a} and {b} are source groups below v8.
 KERNELS = {
     "VALU": ("vadd.vv v8, v16, v24", "vadd.vv v8, v8, v16"),
     "VMUL": ("vmul.vv v8, v16, v24", "vmul.vv v8, v8, v16"),
-    "VFFMA": ("vfmacc.vv v16, v8, v24", "vfmacc.vv v8, v16, v24"),
     "VFADD": ("vfadd.vv v8, v16, v24", "vfadd.vv v8, v8, v16"),
+    "VFMUL": ("vfmul.vv v8, v16, v24", "vfmul.vv v8, v8, v16"),
+    "VFFMA": ("vfmacc.vv {acc}, {a}, {b}", "vfmacc.vv v8, v16, v24"),
+    "VFFMA widen": ("vfwmacc.vv {acc}, {a}, {b}", "vfwmacc.vv v8, v16, v24"),
+    "VFDIV": ("vfdiv.vv v8, v16, v24", "vfdiv.vv v8, v8, v16"),
+    "VFDIV sqrt": ("vfsqrt.v v8, v16", "vfsqrt.v v8, v8"),
+    "VFMISC": ("vfsgnj.vv v8, v16, v24", "vfsgnj.vv v8, v8, v16"),
     "VRED": ("vredsum.vs v8, v16, v24", "vredsum.vs v8, v16, v8"),
+    "VRED fp": ("vfredusum.vs v8, v16, v24", "vfredusum.vs v8, v16, v8"),
     "VPERM": ("vslidedown.vi v8, v16, 1", "vslidedown.vi v8, v8, 1"),
     "VPERM gather": ("vrgather.vv v8, v16, v24", None),
     "VLOAD": ("vle32.v v8, (a0)", None),
@@ -49,10 +59,20 @@ def _classes() -> list[str]:
     return [ffi.string(lib.rv_class_name(i)).decode() for i in range(lib.rv_num_classes())]
 
 
-def measure(target: Target, lmul: int, body: str) -> float:
-    """Cycles per instruction of N copies of `body` after a vsetvli (warm caches)."""
+def instructions(form: str, lmul: int, widen: bool) -> list[str]:
+    """`form` with its {acc}, {a}, {b} placeholders filled in for this LMUL (one
+    instruction per accumulator group)."""
+    a, b = ("v0", "v4") if lmul <= 4 else ("v0", "v0")
+    group = lmul * (2 if widen else 1)
+    accs = [f"v{r}" for r in range(8, 32, group)] if "{acc}" in form else ["v8"]
+    return [form.format(acc=acc, a=a, b=b) for acc in accs]
+
+
+def measure(target: Target, lmul: int, body: list[str]) -> float:
+    """Cycles per instruction of N instructions cycling over `body` after a vsetvli (warm caches)."""
     m = Machine(target, timed=True)
-    words = np.array([assemble(f"vsetvli t0, zero, e32, m{lmul}, ta, ma")] + [assemble(body)] * N
+    words = np.array([assemble(f"vsetvli t0, zero, e32, m{lmul}, ta, ma")]
+                     + [assemble(body[i % len(body)]) for i in range(N)]
                      + [assemble("jalr zero, 0(ra)")], dtype=np.uint32)
     m.map(CODE, 4096, "rx")
     m.write(CODE, words)
@@ -63,14 +83,17 @@ def measure(target: Target, lmul: int, body: str) -> float:
     return (m.cycles - 2) / N   # minus the vsetvli and the return
 
 
-def intended(p, vlen: int, cls: str, lmul: int) -> tuple[float, float]:
+def intended(p, vlen: int, row: str, lmul: int) -> tuple[float, float]:
+    """What the model's parameters say a row should measure: (throughput, latency) in cycles."""
     classes = _classes()
-    gather = cls.endswith("gather")
-    cls = cls.split()[0]
+    cls, _, variant = row.partition(" ")
     pipe = p.vpipe[classes.index(cls)]
-    beats = max(1, -(-vlen * lmul // p.dlen))
-    if gather:   # one element at a time
+    eew = 64 if variant == "widen" else 32
+    beats = max(1, -(-vlen * lmul * eew // 32 // p.dlen))
+    if variant == "gather":   # one element at a time
         beats = -(-vlen * lmul // 32 // p.gather_elems_per_cycle)
+    if cls in ("VDIV", "VFDIV"):   # the divider holds its pipe for several cycles a beat
+        beats *= p.vdiv_beat_cycles
     lat = p.l1_latency if cls in ("VLOAD", "VSTORE") else p.latency[classes.index(cls)]
     if cls == "VRED":   # the reduction tree over one beat's elements
         lat += (p.dlen // 32).bit_length() - 1
@@ -106,18 +129,20 @@ def main(argv=None) -> None:
     p = timing_params(target.model)
     print(f"{target.name}: VLEN {target.vlen}, DLEN {p.dlen}, chaining {'on' if p.chaining else 'off'}")
     print(f"{'class':12} {'LMUL':>4} {'tput':>7} {'(want)':>7} {'lat':>7} {'(want)':>7}  instruction")
-    for cls, (indep, dep) in KERNELS.items():
+    for row, (indep, dep) in KERNELS.items():
+        widen = row.endswith("widen")
         try:
-            assemble(indep)
+            assemble(instructions(indep, 1, widen)[0])
         except ValueError:
-            print(f"{cls:12}  (not implemented by the emulator yet)")
+            print(f"{row:12}  (not implemented by the emulator yet)")
             continue
-        for lmul in (1, 2, 4, 8):
-            want_t, want_l = intended(p, target.vlen, cls, lmul)
-            tput = measure(target, lmul, indep)
-            lat = measure(target, lmul, dep) if dep else float("nan")
-            print(f"{cls:12} {lmul:>4} {tput:7.2f} {want_t:7.2f} {lat:7.2f} "
-                  f"{want_l if dep else float('nan'):7.2f}  {indep}")
+        for lmul in (1, 2, 4) if widen else (1, 2, 4, 8):   # a widening result is 2*LMUL registers
+            want_t, want_l = intended(p, target.vlen, row, lmul)
+            body = instructions(indep, lmul, widen)
+            tput = measure(target, lmul, body)
+            lat = measure(target, lmul, [dep]) if dep else float("nan")
+            print(f"{row:12} {lmul:>4} {tput:7.2f} {want_t:7.2f} {lat:7.2f} "
+                  f"{want_l if dep else float('nan'):7.2f}  {body[0]}")
     print(f"timed / functional wall time on a scalar loop: {speed_ratio(target):.2f}x")
 
 

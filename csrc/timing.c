@@ -52,6 +52,8 @@ static void init_ops(void) {
         case RV_CLASS_VFFMA: o->flops = 2; break;
         case RV_CLASS_VRED: o->flops = has_prefix(in->name, "vf"); break;
         }
+        /* min and max share the adder's class but round nothing: not FLOPs */
+        if (strstr(in->name, "min") || strstr(in->name, "max")) o->flops = 0;
         o->special = in->cls == RV_CLASS_BRANCH || in->cls == RV_CLASS_JUMP || in->cls == RV_CLASS_DIV || in->cls == RV_CLASS_FDIV ||
                      in->cls == RV_CLASS_FSQRT || is_vector_class(in->cls);
     }

@@ -497,3 +497,13 @@ def test_rvai_profile_reports_json_with_cycles_and_instret(preset, tmp_path, cap
     assert json.loads(trace.read_text())["traceEvents"]
     assert main(["profile", "--target", preset, str(exe)]) == 0
     assert "IPC" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not _can_assemble("vfmacc.vv v8, v16, v24"), reason="no vector FP yet")
+@pytest.mark.parametrize("insn,per_element", [("vfadd.vv v8, v16, v24", 1), ("vfmacc.vv v8, v16, v24", 2),
+                                              ("vfmax.vv v8, v16, v24", 0), ("vfsgnj.vv v8, v16, v24", 0)])
+def test_vector_flops_count_active_elements(insn, per_element):
+    m = timed(vlen=256)
+    load_program(m, ["vsetvli t0, a0, e32, m2, ta, ma"] + [insn] * 10 + ["jalr zero, 0(ra)"])
+    prof = run(m, 11)    # vl = 11 of VLMAX 16
+    assert prof.flops == 10 * 11 * per_element

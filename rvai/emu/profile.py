@@ -181,6 +181,19 @@ class Profile:
         """The modelled DRAM bandwidth."""
         return timing_params(self.model).dram_bytes_per_cycle
 
+    def bounds(self) -> dict[str, float]:
+        """How busy each throughput resource of the model was, as a fraction of the
+        run's cycles: scalar issue slots, each vector pipe (over its units) and
+        the DRAM channel.  The largest names what limited the run when it is
+        near 1; when all are low, latency (stalls) did."""
+        p = timing_params(self.model)
+        c = self.cycles or 1
+        out = {"scalar issue": self.instret / (p.issue_width * c)}
+        for i, pipe in enumerate(PIPES):
+            out[f"vector {pipe}"] = self.pipe_busy[pipe] / (p.pipe_count[i] * c)
+        out["DRAM"] = sum(self.dram_bytes.values()) / (p.dram_bytes_per_cycle * c)
+        return out
+
     def hot_pcs(self, n: int = 10) -> list[tuple[int, int]]:
         """The ``n`` pcs with the most cycles, as (pc, cycles)."""
         return sorted(self.pc_cycles.items(), key=lambda kv: -kv[1])[:n]
@@ -228,7 +241,7 @@ class Profile:
             "flops": self.flops, "flops_per_cycle": self.flops_per_cycle,
             "peak_flops_per_cycle_f32": self.peak_flops_per_cycle(32),
             "vector": dict(self.vector, utilisation=self.vector_utilisation),
-            "pipe_busy": self.pipe_busy,
+            "pipe_busy": self.pipe_busy, "bounds": self.bounds(),
             "hot_pcs": [{"pc": pc, "cycles": c, "text": self.disassembly.get(pc, "")}
                         for pc, c in self.hot_pcs(20)],
         }
@@ -260,6 +273,8 @@ class Profile:
             lines.append(f"vector: {v['ops']} instructions, element utilisation "
                          f"{100 * self.vector_utilisation:.1f}%; pipe busy "
                          + ", ".join(f"{p} {pct(n, c).strip()}" for p, n in self.pipe_busy.items()))
+        lines.append("busy: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in
+                                          sorted(self.bounds().items(), key=lambda kv: -kv[1])))
         lines.append("class mix: " + ", ".join(f"{k} {n}" for k, n in
                                               sorted(self.class_counts.items(), key=lambda kv: -kv[1])))
         for loop in self.hot_loops(loops):

@@ -1,0 +1,57 @@
+"""The timing model on real kernels from rvai.ops: the profile's FLOPs match an
+independent count, and presets differ in the direction their parameters imply."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from rvai import ops
+from rvai.emu.profile import timing_params
+from rvai.target import Target
+
+
+def _gemm_profile(target, m, k, n, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    c = ops.matmul(a, b, target=target)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+    return ops.last_run.profile
+
+
+def _with_model(target, **fields):
+    """`target` with some [model] fields replaced (same code: the model does not enter compilation)."""
+    return dataclasses.replace(target, model={**target.model, **fields})
+
+
+@pytest.mark.parametrize("preset", ["small-inorder", "xuantie-c930"])
+@pytest.mark.parametrize("m,k,n", [(32, 64, 48), (5, 7, 19), (1, 33, 3)])
+def test_gemm_flops_are_two_m_n_k(preset, m, k, n):
+    # one multiply and one add per (i, j, l); tails (n not a multiple of VLMAX) count active elements only
+    prof = _gemm_profile(Target.preset(preset), m, k, n)
+    assert prof.flops == 2 * m * n * k
+
+
+def test_a_wider_datapath_runs_the_same_gemm_in_fewer_cycles():
+    # spacemit-x60 and xuantie-c930 share VLEN 256, so the same problem is the same
+    # vector work; the C930's FP pipes are twice as wide (DLEN 256) and twice as many
+    x60, c930 = Target.preset("spacemit-x60"), Target.preset("xuantie-c930")
+    assert x60.vlen == c930.vlen
+    slow, fast = (_gemm_profile(t, 32, 64, 48) for t in (x60, c930))
+    assert slow.flops == fast.flops
+    assert fast.peak_flops_per_cycle() > slow.peak_flops_per_cycle()
+    assert fast.cycles < slow.cycles
+    for prof in (slow, fast):   # no machine beats its own peak
+        assert prof.flops <= prof.cycles * prof.peak_flops_per_cycle()
+
+
+def test_doubling_dlen_halves_fp_pipe_occupancy_of_a_fp_bound_gemm():
+    base = Target.preset("generic")
+    narrow, wide = (_gemm_profile(_with_model(base, dlen=d), 32, 64, 48) for d in (128, 256))
+    assert narrow.class_counts == wide.class_counts           # the very same instructions ran
+    assert narrow.bounds()["vector fp"] > 0.8                 # the FP pipe bounds the narrow machine
+    assert narrow.pipe_busy["fp"] == 2 * wide.pipe_busy["fp"]
+    assert wide.cycles < narrow.cycles
+    units = timing_params(base.model).pipe_count[1]
+    for prof in (narrow, wide):   # a pipe cannot be busy for longer than the run
+        assert prof.pipe_busy["fp"] / units <= prof.cycles
