@@ -10,7 +10,7 @@ style of public RVV instruction tables (camel-cdr's rvv-bench and similar):
 The "intended" columns are what the [model] table implies: DLEN-wide beats
 ceil(VLEN*LMUL/DLEN) (per unit of the class's pipe) for throughput, and for a
 dependent chain the class latency plus the beats (minus one, as the first beat
-overlaps) without chaining, or max(beats, latency) with it.  It also measures
+overlaps) without chaining, or max(throughput, latency) with it.  It also measures
 the cost of timed mode against functional mode on a scalar loop.
 
     python bench/calibrate.py [--target NAME]
@@ -98,7 +98,9 @@ def intended(p, vlen: int, row: str, lmul: int) -> tuple[float, float]:
     if cls == "VRED":   # the reduction tree over one beat's elements
         lat += (p.dlen // 32).bit_length() - 1
     throughput = beats / p.pipe_count[pipe]
-    latency = max(beats, lat) if p.chaining else beats - 1 + lat
+    # chained, the next op starts a latency after the previous one's first beat, on
+    # whichever unit is free; unchained, it waits for the whole result
+    latency = max(throughput, lat) if p.chaining else beats - 1 + lat
     return throughput, latency
 
 

@@ -44,6 +44,11 @@ def explain(prof) -> str:
         kind, cycles = max(prof.stalls.items(), key=lambda kv: kv[1])
         line += (f"latency-bound: no resource saturated (busiest {top} {100 * frac:.0f}%), "
                  f"{kind} stalls take {100 * cycles / prof.cycles:.0f}% of the cycles")
+        if kind == "memory":
+            line += (f" (cold caches: {p.l2_latency + p.dram_latency} cycles to DRAM, "
+                     f"{prof.caches['prefetches']['issued']} lines prefetched)")
+        elif kind == "vector":
+            line += f" (the scalar core waits on a full {p.vq_depth}-entry vector queue or a vector result)"
     return line
 
 

@@ -271,9 +271,8 @@ class Profile:
         v = self.vector
         if v["ops"]:
             lines.append(f"vector: {v['ops']} instructions, element utilisation "
-                         f"{100 * self.vector_utilisation:.1f}%; pipe busy "
-                         + ", ".join(f"{p} {pct(n, c).strip()}" for p, n in self.pipe_busy.items()))
-        lines.append("busy: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in
+                         f"{100 * self.vector_utilisation:.1f}%")
+        lines.append("busy (of cycles x units): " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in
                                           sorted(self.bounds().items(), key=lambda kv: -kv[1])))
         lines.append("class mix: " + ", ".join(f"{k} {n}" for k, n in
                                               sorted(self.class_counts.items(), key=lambda kv: -kv[1])))
