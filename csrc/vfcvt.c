@@ -125,19 +125,21 @@ static uint64_t cvt_elem(unsigned kind, uint64_t a, unsigned sw, unsigned dw, un
 /* ---- bulk loops (unmasked) ---------------------------------------------- */
 
 /* f16 -> f32 is exact: normal and infinite values on the bits, subnormals
- * through an exact int->float conversion and scaling, NaNs canonical.
+ * through an exact int->float conversion, NaNs canonical.
  * Returns whether a signalling NaN was seen (NV). */
 VEC_KERNEL static int bulk_h2s(uint32_t *restrict r, const uint16_t *restrict a, uint64_t lo, uint64_t hi) {
-    int snan = 0;
-    for (uint64_t i = lo; i < hi; i++) {
+    unsigned snan = 0;
+    for (uint64_t i = lo; i < hi; i++) {   /* masks, not branches, so that GCC vectorises it */
         uint32_t h = a[i], sign = (h & 0x8000u) << 16, e = (h >> 10) & 0x1f, f = h & 0x3ff;
-        uint32_t sub = fp_b32((float)(int32_t)f * 0x1p-24f);
-        uint32_t v = e == 0 ? sign | sub : e != 0x1f ? sign | (e + 112) << 23 | f << 13
-                   : f ? FP_CNAN32 : sign | 0x7f800000u;
-        snan |= e == 0x1f && f && !(f & 0x200);
-        r[i] = v;
+        uint32_t zero_e = 0u - (e == 0), top = 0u - (e == 0x1f), nan = top & (0u - (f != 0));
+        /* a subnormal is f * 2^-24: the exact float of f, its exponent lowered by 24 */
+        uint32_t sub = fp_b32((float)(int32_t)f) - ((24u << 23) & (0u - (f != 0)));
+        uint32_t norm = (e + 112) << 23 | f << 13;
+        uint32_t v = (sub & zero_e) | (norm & ~zero_e & ~top) | (0x7f800000u & top);
+        r[i] = (FP_CNAN32 & nan) | ((v | sign) & ~nan);
+        snan |= nan & (~f >> 9) & 1;
     }
-    return snan;
+    return snan != 0;
 }
 
 /* i32 -> f32 in the host's rounding mode (set by the caller; NX from the host). */
@@ -149,14 +151,14 @@ VEC_KERNEL static void bulk_i2s(float *restrict r, const int32_t *restrict a, ui
  * the caller), saturate NaN and out-of-range values; returns NV/NX, worked
  * out here because the host's own flags for these steps are not RISC-V's. */
 VEC_KERNEL static uint32_t bulk_s2i(int32_t *restrict r, const float *restrict a, uint64_t lo, uint64_t hi) {
-    int nv = 0, nx = 0;
+    unsigned nv = 0, nx = 0;
     for (uint64_t i = lo; i < hi; i++) {
         float x = a[i], t = __builtin_rintf(x);
-        int ok = t >= -0x1p31f && t < 0x1p31f;   /* false for NaN */
+        unsigned ok = (t >= -0x1p31f) & (t < 0x1p31f);   /* 0 for NaN */
         int32_t v = (int32_t)(ok ? t : 0.0f);
         r[i] = ok ? v : x < 0 ? INT32_MIN : INT32_MAX;
         nv |= !ok;
-        nx |= ok && t != x;
+        nx |= ok & (t != x);
     }
     return (nv ? FP_NV : 0) | (nx ? FP_NX : 0);
 }
