@@ -177,6 +177,18 @@ OSUM_HOST(osum_hs, float, uint16_t, h2f)
 OSUM_HOST(osum_sd, double, float, (double))
 #undef OSUM_HOST
 
+/* min/max folds over the active elements, one per format and direction. */
+#define FOLD(NAME, T, FN)                                                                                \
+    static T NAME(rv_machine *m, const vec_ctx *c, T acc, const T *a, uint32_t *fl) {                    \
+        if (c->vm) for (uint64_t i = 0; i < c->vl; i++) acc = FN(acc, a[i], fl);                         \
+        else for (uint64_t i = 0; i < c->vl; i++) if (vmask_bit(m, 0, i)) acc = FN(acc, a[i], fl);       \
+        return acc;                                                                                       \
+    }
+FOLD(fold_min_h, uint16_t, f16_min) FOLD(fold_max_h, uint16_t, f16_max)
+FOLD(fold_min_s, uint32_t, f32_min) FOLD(fold_max_s, uint32_t, f32_max)
+FOLD(fold_min_d, uint64_t, f64_min) FOLD(fold_max_d, uint64_t, f64_max)
+#undef FOLD
+
 /* vd[0] = vs1[0] op (active vs2[i], i < vl), the other elements of vd are
  * tail; vstart must be 0, vl = 0 writes nothing.  min/max fold with the
  * minimumNumber/maximumNumber helpers: a NaN loses to any number, all-NaN
@@ -191,14 +203,13 @@ int vec_fred(rv_machine *m, const rv_decoded *d, int op, int wide) {
     uint64_t acc = ld(vreg(m, d->rs1), reb, 0);
     uint32_t fl = 0;
     if (op != VFR_OSUM) {
-        for (uint64_t i = 0; i < c.vl; i++) {
-            if (!vactive(m, &c, i)) continue;
-            uint64_t a = ld(A, eb, i);
-            switch (eb) {
-            case 2: acc = op == VFR_MIN ? f16_min((uint16_t)acc, (uint16_t)a, &fl) : f16_max((uint16_t)acc, (uint16_t)a, &fl); break;
-            case 4: acc = op == VFR_MIN ? f32_min((uint32_t)acc, (uint32_t)a, &fl) : f32_max((uint32_t)acc, (uint32_t)a, &fl); break;
-            default: acc = op == VFR_MIN ? f64_min(acc, a, &fl) : f64_max(acc, a, &fl); break;
-            }
+        switch (eb) {
+        case 2: acc = op == VFR_MIN ? fold_min_h(m, &c, (uint16_t)acc, (const uint16_t *)A, &fl)
+                                    : fold_max_h(m, &c, (uint16_t)acc, (const uint16_t *)A, &fl); break;
+        case 4: acc = op == VFR_MIN ? fold_min_s(m, &c, (uint32_t)acc, (const uint32_t *)A, &fl)
+                                    : fold_max_s(m, &c, (uint32_t)acc, (const uint32_t *)A, &fl); break;
+        default: acc = op == VFR_MIN ? fold_min_d(m, &c, acc, (const uint64_t *)A, &fl)
+                                     : fold_max_d(m, &c, acc, (const uint64_t *)A, &fl); break;
         }
     } else if (rm == FP_RMM || (eb == 2 && !wide)) {   /* no host rounding for these: element by element */
         int nf = eb == 2 ? FMT_H : eb == 4 ? FMT_S : FMT_D, wf = eb == 2 ? FMT_S : FMT_D;
@@ -245,9 +256,17 @@ int vec_fslide1(rv_machine *m, const rv_decoded *d, int down) {
         return VEC_ILLEGAL;
     uint64_t rbuf[m->vlenb], s = scalar(m, d->rs1, c.sew);
     const uint8_t *A = vreg(m, vs2);
-    for (uint64_t i = c.vstart; i < c.vl; i++) {
-        uint64_t v = down ? (i + 1 < c.vl ? ld(A, eb, i + 1) : s) : (i == 0 ? s : ld(A, eb, i - 1));
-        st((uint8_t *)rbuf, eb, i, v);
+    uint8_t *R = (uint8_t *)rbuf;
+    uint64_t lo = c.vstart, hi = c.vl;
+    if (lo < hi) {   /* the body [lo, hi) is a block move plus the scalar at one end */
+        if (down) {
+            memcpy(R + lo * eb, A + (lo + 1) * eb, (hi - 1 - lo) * eb);
+            st(R, eb, hi - 1, s);
+        } else {
+            uint64_t from = lo ? lo : 1;
+            if (!lo) st(R, eb, 0, s);
+            if (hi > from) memcpy(R + from * eb, A + (from - 1) * eb, (hi - from) * eb);
+        }
     }
     vec_commit(m, &c, vd, rbuf, eb, c.nregs);
     return VEC_OK;
