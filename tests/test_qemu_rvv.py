@@ -16,16 +16,21 @@ QEMU = shutil.which("qemu-riscv64")
 SRC = Path(__file__).parent / "rvv_programs" / "kernels.c"
 
 
-@pytest.fixture(scope="module")
-def kernels(tmp_path_factory):
-    """The kernels program as a static freestanding rv64gcv executable."""
+def build(src: Path, tmp_path_factory) -> Path:
+    """A tests/rvv_programs source as a static freestanding rv64gcv executable (skips without the tools)."""
     if not (CLANG and QEMU):
         pytest.skip("needs clang-19 and qemu-riscv64")
-    out = tmp_path_factory.mktemp("rvv") / "kernels"
+    out = tmp_path_factory.mktemp("rvv") / src.stem
     subprocess.run([CLANG, "--target=riscv64-linux-gnu", "-march=rv64gcv", "-O2", "-static", "-fuse-ld=lld",
-                    "-nostdlib", "-ffreestanding", "-fno-builtin", str(SRC), "-o", str(out)],
+                    "-nostdlib", "-ffreestanding", "-fno-builtin", str(src), "-o", str(out)],
                    check=True, capture_output=True)
     return out
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory):
+    """The kernels program."""
+    return build(SRC, tmp_path_factory)
 
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])

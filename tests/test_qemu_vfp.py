@@ -5,29 +5,21 @@ signed zeros, vfslide1up/down, an f32 GEMM accumulated in f64 with
 vfwmacc.vf; results and fflags printed as hex) built with clang-19 for
 rv64gcv, run under qemu-riscv64 (RVV 1.0 FP for SEW 32/64, no Zvfh) and
 rvai at several VLENs: stdout must be identical."""
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from rvai.emu import Machine
+from tests.test_qemu_rvv import QEMU, build
 
-CLANG = shutil.which("clang-19")
-QEMU = shutil.which("qemu-riscv64")
 SRC = Path(__file__).parent / "rvv_programs" / "vfp.c"
 
 
 @pytest.fixture(scope="module")
 def program(tmp_path_factory):
-    """The vfp program as a static freestanding rv64gcv executable."""
-    if not (CLANG and QEMU):
-        pytest.skip("needs clang-19 and qemu-riscv64")
-    out = tmp_path_factory.mktemp("rvv") / "vfp"
-    subprocess.run([CLANG, "--target=riscv64-linux-gnu", "-march=rv64gcv", "-O2", "-static", "-fuse-ld=lld",
-                    "-nostdlib", "-ffreestanding", "-fno-builtin", str(SRC), "-o", str(out)],
-                   check=True, capture_output=True)
-    return out
+    """The vfp program."""
+    return build(SRC, tmp_path_factory)
 
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
