@@ -113,6 +113,22 @@ def _fence_set(text: str) -> int:
     return 0 if text == "0" else sum({"i": 8, "o": 4, "r": 2, "w": 1}[c] for c in text)
 
 
+# The values each immediate letter can hold (inclusive), and the step a branch
+# or jump offset must be a multiple of: out-of-range values are refused rather
+# than silently truncated into another instruction.
+_RANGES = {"i": (-2048, 2047), "o": (-2048, 2047), "q": (-2048, 2047),
+           "b": (-4096, 4094, 2), "j": (-(1 << 20), (1 << 20) - 2, 2), "u": (0, 0xFFFFF),
+           ">": (0, 63), "<": (0, 31), "z": (0, 31), "K": (0, 31), "k": (-16, 15),
+           "c": (0, 4095), "Z": (0, 2047), "Y": (0, 1023), "m": (0, 7), "P": (0, 15), "Q": (0, 15)}
+
+
+def _check_range(letter: str, value: int) -> None:
+    lo, hi, *step = _RANGES.get(letter, (value, value))
+    if not lo <= value <= hi or (step and value % step[0]):
+        even = f", a multiple of {step[0]}" if step else ""
+        raise ValueError(f"operand {value} out of range [{lo}, {hi}]{even}")
+
+
 def _place(letter: str, value: int) -> int:
     """Put an operand's value in its instruction fields."""
     if letter in "dDV":
@@ -223,6 +239,7 @@ def _encode(row: Insn, operands: str, cond: str, text: str, aqrl: int) -> int | 
     word = row.match | aqrl << 25
     for letter, group in zip(letters, m.groups()):
         values[letter] = _value(letter, group, row)
+        _check_range(letter, values[letter])
         word |= _place(letter, values[letter])
     if "M" in row.operands and "M" not in values:
         word |= _place("M", 1)
@@ -246,12 +263,14 @@ def assemble(text: str) -> int:
         spellings.append((table()[mnemonic], table()[mnemonic].operands, ""))
     if not spellings:
         raise ValueError(f"unknown instruction {mnemonic!r}")
+    why = ""
     for row, operands, cond in spellings:
         try:
             word = _encode(row, operands, cond, rest, aqrl)
-        except (ValueError, KeyError):
+        except (ValueError, KeyError) as e:
+            why = f" ({e})"
             continue
         if word is not None:
             return word
     raise ValueError(f"cannot encode {text!r}: {mnemonic} takes "
-                     + " or ".join(repr(s[1]) for s in spellings))
+                     + " or ".join(repr(s[1]) for s in spellings) + why)
