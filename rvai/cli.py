@@ -226,12 +226,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rvai`` command; returns (and exits with) the status."""
-    args = _parser().parse_args(argv)
+    exiting = argv is None
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["demo"]:   # REMAINDER would reject a leading --option; the demo parses its own
+        args = argparse.Namespace(func=cmd_demo, args=argv[1:])
+    else:
+        args = _parser().parse_args(argv)
     try:
         status = args.func(args)
     except KeyboardInterrupt:
         status = 130
-    if argv is None:
+    if exiting:
         sys.exit(status)
     return status
 

@@ -144,6 +144,47 @@ def test_conversions(runner, vlen, data):
 
 
 @rl.kernel
+def half(x: rl.Tensor[rl.f16], y: rl.Tensor[rl.f16], s: rl.f32, oh: rl.Tensor[rl.f16, 2], of: rl.Tensor[rl.f32, 2],
+         red: rl.Tensor[rl.f16]):
+    """f16 vectors: Zvfh arithmetic, widening to f32 and narrowing back, f16 scalars, max/min folds."""
+    hi, lo = rl.var(rl.const(float("-inf"), rl.f16)), rl.var(rl.const(float("inf"), rl.f16))
+    for vl, i in rl.vloop(x.shape[0], sew=16, lmul=2):
+        a, b = x.vload(i), y.vload(i)
+        w = a.to(rl.f32)                                      # vfwcvt.f.f.v, the f32 vector at m4
+        outs = [a + b, a * b, rl.maximum(a, b), (w * s).to(rl.f16), rl.where(a < b, a, b * s.to(rl.f16))]
+        for k, v in enumerate(outs):
+            oh.vstore(v, k, i)
+        of.vstore(w, 0, i)
+        of.vstore(w * s, 1, i)
+        hi.value = rl.maximum(hi, a.max())
+        lo.value = rl.minimum(lo, a.min())
+    red[0], red[1] = hi.value, lo.value
+
+
+@pytest.mark.parametrize("vlen", VLENS)
+@SETTINGS
+@given(data=st.data())
+def test_half_precision(vlen, data):
+    """Emulator only: QEMU 7.2 has no Zvfh. A sum or product of two f16 values is exact in
+    float64, so rounding the float64 result once to f16 is the correctly rounded answer."""
+    halfs = st.floats(-200, 200, width=16)
+    x = data.draw(vec(1, 70, halfs, np.float16))
+    y = data.draw(hnp.arrays(np.float16, x.shape, elements=halfs))
+    s = data.draw(st.floats(-4, 4, width=32))
+    oh, of, red = np.zeros((5, x.size), np.float16), np.zeros((2, x.size), np.float32), np.zeros(2, np.float16)
+    run(half, x, y, s, oh, of, red, runner="emu", vlen=vlen)
+    x64, y64, s32 = x.astype(np.float64), y.astype(np.float64), np.float32(s)
+    ws = x.astype(np.float32) * s32
+    want = [(x64 + y64).astype(np.float16), (x64 * y64).astype(np.float16), np.maximum(x, y),
+            ws.astype(np.float16), np.where(x < y, x, (y64 * np.float16(s32)).astype(np.float16))]
+    for k, w in enumerate(want):
+        np.testing.assert_array_equal(oh[k], w, err_msg=f"output {k}")
+    np.testing.assert_array_equal(of[0], x.astype(np.float32))
+    np.testing.assert_array_equal(of[1], ws)
+    assert red[0] == x.max() and red[1] == x.min()
+
+
+@rl.kernel
 def memory(a: rl.Tensor[rl.f32, 2], src: rl.Tensor[rl.f32], idx: rl.Tensor[rl.i32], col: rl.Tensor[rl.f32], g: rl.Tensor[rl.f32],
            m: rl.Tensor[rl.f32], limit: rl.f32, j: rl.i64):
     for vl, i in rl.vloop(a.shape[0], sew=32, lmul=1):
