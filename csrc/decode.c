@@ -88,7 +88,7 @@ int rv_decode32(uint32_t raw, rv_decoded *d) {
         d->rs1 = (raw >> 15) & 0x1f;
         d->rs2 = (raw >> 20) & 0x1f;
         d->rs3 = raw >> 27;
-        d->imm = immediate(imm_kind[op], raw);
+        d->imm = (int32_t)immediate(imm_kind[op], raw);
         if (d->rd == 0 && rd_is_x[op]) d->rd = 32;   /* writes to x0 go to the sink */
         return (int)op;
     }

@@ -59,15 +59,19 @@ extern const rv_insn_info rv_insns[RV_NOPS];
 
 /* One instruction decoded once and kept in the region's decode cache.
  * rd is remapped to the sink register 32 when it is x0 and an integer
- * destination, so handlers never test for x0. */
+ * destination, so handlers never test for x0.  Every RV64GCV immediate fits
+ * in 32 bits (U-type ones sign-extend from bit 31), which keeps a slot at 16
+ * bytes: the cache index is one shift. */
 typedef struct {
     uint16_t op;
     uint8_t rd, rs1, rs2, rs3;
     uint8_t len;          /* 2 (compressed) or 4 */
     uint8_t pad;
     uint32_t raw;         /* the 32-bit form (compressed ones expanded) */
-    int64_t imm;
+    int32_t imm;
 } rv_decoded;
+
+_Static_assert(sizeof(rv_decoded) == 16, "a decode-cache slot should stay 16 bytes");
 
 /* Decode a 32-bit instruction word; returns the op or RV_OP_UNDECODED. */
 int rv_decode32(uint32_t raw, rv_decoded *d);
