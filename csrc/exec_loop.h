@@ -67,18 +67,21 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
 #define IMM (d->imm)
 #define LEN (d->len)
 
-/* Scalar memory access: TLB fast path, region walk on a miss. */
+/* Scalar memory access: TLB fast path (no host pointer to test: the hit
+ * test is the branch), region walk on a miss. */
 #define LOAD(T, a) ({                                                        \
         uint64_t a_ = (a); T v_;                                             \
-        void *h_ = tlb_host(m->tlb_r, a_, sizeof(T));                        \
-        if (likely(h_ != NULL)) memcpy(&v_, h_, sizeof(T));                  \
+        const tlb_entry *e_ = tlb_slot(m->tlb_r, a_);                        \
+        if (tlb_hit(e_, a_, sizeof(T)))                                      \
+            memcpy(&v_, (void *)(uintptr_t)(a_ + (uint64_t)e_->delta), sizeof(T)); \
         else if (!mem_load_slow(m, a_, &v_, sizeof(T))) goto mem_fault;      \
         TIME_MEM(a_, sizeof(T), 0);                                          \
         v_; })
 #define STORE(T, a, val) do {                                                \
         uint64_t a_ = (a); T v_ = (T)(val);                                  \
-        void *h_ = tlb_host(m->tlb_w, a_, sizeof(T));                        \
-        if (likely(h_ != NULL)) memcpy(h_, &v_, sizeof(T));                  \
+        const tlb_entry *e_ = tlb_slot(m->tlb_w, a_);                        \
+        if (tlb_hit(e_, a_, sizeof(T)))                                      \
+            memcpy((void *)(uintptr_t)(a_ + (uint64_t)e_->delta), &v_, sizeof(T)); \
         else if (!mem_store_slow(m, a_, &v_, sizeof(T))) goto mem_fault;     \
         TIME_MEM(a_, sizeof(T), 1);                                          \
     } while (0)

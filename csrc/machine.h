@@ -66,11 +66,23 @@ int mem_fetch(rv_machine *m, uint64_t addr, void *dst, unsigned n);   /* needs X
 region *mem_find(rv_machine *m, uint64_t addr);
 void mem_flush_tlb(rv_machine *m);
 
+/* The TLB slot for addr's page. */
+static inline const tlb_entry *tlb_slot(const tlb_entry *tlb, uint64_t addr) {
+    return &tlb[(addr >> PAGE_BITS) & (TLB_SIZE - 1)];
+}
+
+/* Does slot e (picked by addr's page) cover an n-byte access at addr, n <= PAGE_SIZE?
+ * One compare checks both the page and that the access stays inside it: the
+ * tag is compared with the page of the LAST byte, and a slot picked by page p
+ * only ever holds tags congruent to p, never p + 1. */
+static inline int tlb_hit(const tlb_entry *e, uint64_t addr, unsigned n) {
+    return likely(e->tag == (addr + n - 1) >> PAGE_BITS);
+}
+
+/* Host address of an n-byte access at addr (n <= PAGE_SIZE), or NULL on a miss. */
 static inline void *tlb_host(const tlb_entry *tlb, uint64_t addr, unsigned n) {
-    const tlb_entry *e = &tlb[(addr >> PAGE_BITS) & (TLB_SIZE - 1)];
-    if (likely(e->tag == (addr >> PAGE_BITS) && (addr & (PAGE_SIZE - 1)) <= PAGE_SIZE - n))
-        return (void *)(uintptr_t)(addr + (uint64_t)e->delta);
-    return NULL;
+    const tlb_entry *e = tlb_slot(tlb, addr);
+    return tlb_hit(e, addr, n) ? (void *)(uintptr_t)(addr + (uint64_t)e->delta) : NULL;
 }
 
 #endif
