@@ -20,6 +20,21 @@ def _tile(a, b, c, i, j, K, rows):
         c.vstore(acc[r].value, i + r, j)
 
 
+def _row(a, b, c, i, K, N, lmul):
+    """c[i, :] = a[i, :] @ b, streaming b row by row (the fewer-than-MR rows left, e.g. decode's M = 1).
+
+    A tile walks b down a column strip, one cache line per row of b; with a single row of
+    c there is no reuse to pay for that, so here b is read in memory order (prefetchable)
+    and the row of c, which stays in L1, accumulates in memory.
+    """
+    for vl, j in rl.vloop(N, sew=32, lmul=lmul):
+        c.vstore(rl.zeros(f32), i, j)
+    for k in rl.range(K):
+        aik = a[i, k].to(f32)
+        for vl, j in rl.vloop(N, sew=32, lmul=lmul):
+            c.vstore(c.vload(i, j) + aik * b.vload(k, j).to(f32), i, j)
+
+
 @rl.kernel
 def matmul(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], c: rl.Tensor[f32, 2], MR: int = 4, LMUL: int = 4):
     """c (M, N) = a (M, K) @ b (K, N); a and b f32 or f16, c f32. MR rows per micro-tile."""
@@ -29,5 +44,5 @@ def matmul(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], c: rl.Tensor[f32, 2], M
     for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
         for i in rl.range(0, m_full, MR):
             _tile(a, b, c, i, j, K, MR)
-        for i in rl.range(m_full, M):
-            _tile(a, b, c, i, j, K, 1)
+    for i in rl.range(m_full, M):
+        _row(a, b, c, i, K, N, LMUL)
