@@ -131,6 +131,19 @@ def test_cli_runs_a_glibc_program(built):
     assert (p.stdout, p.stderr, p.returncode) == (b"exiting with 9\n", b"to stderr: 9\n", 9)
 
 
+@needs_tools
+@needs_fd
+def test_cli_runs_a_glibc_program_by_relative_path_like_qemu(built):
+    # glibc's startup asserts that readlink("/proc/self/exe") is absolute.
+    exe = built["hello", "rv64gc"]
+    run = lambda cmd: subprocess.run(cmd, cwd=exe.parent, capture_output=True, env=CLI_ENV,
+                                     timeout=120)
+    q = run([QEMU, f"./{exe.name}"])
+    p = run([sys.executable, "-m", "rvai.cli", "run", f"./{exe.name}"])
+    assert (p.stdout, p.stderr, p.returncode) == (q.stdout, q.stderr, q.returncode)
+    assert q.returncode == 0 and q.stdout
+
+
 def _one_error_line(p, code: int, *words: str) -> None:
     err = p.stderr.decode()
     assert p.returncode == code, err

@@ -16,6 +16,7 @@ unistd.h) that riscv64 uses.  A call not listed in ``Linux.handlers`` returns
 from __future__ import annotations
 
 import errno
+import posixpath
 import random
 import struct
 from dataclasses import dataclass, field
@@ -297,7 +298,9 @@ class Linux:
     def _readlinkat(self, dirfd, path, buf, size, *_):
         if self._cstring(path) != b"/proc/self/exe":
             return -errno.ENOENT
-        target = self.exe_path.encode()[:size]
+        # The kernel resolves /proc/self/exe to an absolute path (glibc asserts
+        # it starts with '/'); the guest's working directory is "/" (getcwd).
+        target = posixpath.join("/", self.exe_path).encode()[:size]
         self.m.write(buf, target)
         return len(target)
 
