@@ -18,5 +18,6 @@ if __name__ == "__main__":
     p = np.exp(s - s.max(-1, keepdims=True))
     ref = p @ vv / p.sum(-1, keepdims=True)
     run = ops.last_run
+    assert np.abs(out - ref).max() <= 1e-4, "attention differs from NumPy"
     print(f"attention {out.shape}: max |err| {np.abs(out - ref).max():.2e}, cycles {run.cycles}, "
           f"instructions {run.instret}")

@@ -16,6 +16,7 @@ if __name__ == "__main__":
         c = ops.matmul(a.astype(dtype), b.astype(dtype), runner=runner)
         ref = a.astype(dtype).astype(np.float64) @ b.astype(dtype).astype(np.float64)
         run = ops.last_run
+        assert np.abs(c - ref).max() <= 1e-4 * np.abs(ref).max(), f"{np.dtype(dtype).name} matmul differs from NumPy"
         print(f"{np.dtype(dtype).name}: max |err| {np.abs(c - ref).max():.2e}, cycles {run.cycles}, "
               f"instructions {run.instret}")
     print(matmul.compile(types={"a": rl.f32, "b": rl.f32}).asm)

@@ -1,5 +1,9 @@
 """rvai.ops against float64 NumPy references over awkward shapes, dtypes and layouts (emulator and qemu)."""
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,12 +88,13 @@ def test_attention(runner, vlen, data, lq, lk, d, kv, group, causal, batched):
     np.testing.assert_allclose(out, want, rtol=1e-4, atol=2e-5)
 
 
+@pytest.mark.parametrize("vlen", [128, 1024])
 @pytest.mark.parametrize("runner", RUNNERS)
-def test_attention_head_dims_and_errors(runner):
+def test_attention_head_dims_and_errors(runner, vlen):
     rng = np.random.default_rng(1)
     for d in (128, 256):
         q, k, v = (rng.standard_normal((3, d)).astype(np.float32) for _ in range(3))
-        out = run(ops.attention, q, k, v, causal=True, runner=runner, vlen=256, preset=PRESET)
+        out = run(ops.attention, q, k, v, causal=True, runner=runner, vlen=vlen, preset=PRESET)
         np.testing.assert_allclose(out, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
     with pytest.raises(ValueError, match="multiple of KV heads"):
         ops.attention(np.zeros((3, 2, 4)), np.zeros((2, 2, 4)), np.zeros((2, 2, 4)))
@@ -112,3 +117,13 @@ def test_demo_checks_every_op(runner, capsys):
             assert counts[0].isdigit() and counts[1].isdigit() and counts[2].endswith("%")
         else:
             assert counts == ["-", "-", "-"]
+
+
+@pytest.mark.parametrize("name", ["saxpy", "matmul", "attention"])
+def test_examples_run_as_written(name):
+    """examples/NAME.py in the emulator, as a user runs it; each asserts its result against NumPy."""
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))    # this checkout's rvai, not an installed one
+    done = subprocess.run([sys.executable, str(root / "examples" / f"{name}.py")], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
