@@ -5,6 +5,10 @@
  * active elements only.  Elements go through the scalar helpers of fp.h,
  * except the common unmasked single/double add/sub/mul/div, which runs as a
  * plain host loop between fp_host_enter/leave that the compiler vectorises. */
+/* -O3 (before the includes, as in vec.c): GCC's -O2 vectorises none of the bulk loops below. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include "fp.h"
 #include "vec.h"
 
@@ -69,22 +73,166 @@ FP_ELEM(f32, uint32_t, 0x80000000u)
 FP_ELEM(f64, uint64_t, (1ull << 63))
 #undef FP_ELEM
 
-/* The unmasked single/double add, sub, mul, div on host floats: one MXCSR
- * switch for the whole body, then NaN results made canonical. */
-#define BULK(T, BT, canon)                                                                       \
+/* Bulk host paths (SEW 32/64, rm != RMM): one MXCSR window per instruction,
+ * host flags read once, NaN results made canonical afterwards.  Masked
+ * instructions run the same loops on copies of the operands whose inactive
+ * elements are 1.0 (1 op 1 and 1*1 +- 1 are exact and raise nothing, so
+ * only active elements contribute flags); vec_commit keeps the inactive
+ * results out of vd.
+ *
+ * canon_*: NaN results -> the canonical NaN; returns nonzero when there was one. */
+#define CANON(T, BT, SIGN, INF, CNAN)                                                            \
+    static inline __attribute__((always_inline)) BT canon_##T(BT *r, uint64_t lo, uint64_t hi) { \
+        BT any = 0;                                                                              \
+        for (uint64_t i = lo; i < hi; i++) {                                                     \
+            BT v = r[i], nan = -(BT)((v & ~SIGN) > INF);   /* all ones when NaN */               \
+            any |= nan;                                                                          \
+            r[i] = (v & ~nan) | (CNAN & nan);                                                    \
+        }                                                                                        \
+        return any;                                                                              \
+    }
+CANON(float, uint32_t, 0x80000000u, 0x7f800000u, FP_CNAN32)
+CANON(double, uint64_t, (1ull << 63), 0x7ff0000000000000ull, FP_CNAN64)
+#undef CANON
+
+/* add, sub, mul, div and the reversed rsub, rdiv: r = a op b. */
+#define BULK(T, BT)                                                                              \
     VEC_KERNEL static void bulk_##T(int op, BT *restrict r, const T *a, const T *b, uint64_t lo, uint64_t hi) { \
         T *rf = (T *)r;                                                                          \
         switch (op) {                                                                            \
         case VFOP_ADD: for (uint64_t i = lo; i < hi; i++) rf[i] = a[i] + b[i]; break;            \
         case VFOP_SUB: for (uint64_t i = lo; i < hi; i++) rf[i] = a[i] - b[i]; break;            \
+        case VFOP_RSUB: for (uint64_t i = lo; i < hi; i++) rf[i] = b[i] - a[i]; break;           \
         case VFOP_MUL: for (uint64_t i = lo; i < hi; i++) rf[i] = a[i] * b[i]; break;            \
-        default: for (uint64_t i = lo; i < hi; i++) rf[i] = a[i] / b[i]; break;                  \
+        case VFOP_DIV: for (uint64_t i = lo; i < hi; i++) rf[i] = a[i] / b[i]; break;            \
+        default: for (uint64_t i = lo; i < hi; i++) rf[i] = b[i] / a[i]; break;                  \
         }                                                                                        \
-        for (uint64_t i = lo; i < hi; i++) r[i] = canon(r[i]);                                   \
+        canon_##T(r, lo, hi);                                                                    \
     }
-BULK(float, uint32_t, fp_canon32)
-BULK(double, uint64_t, fp_canon64)
+BULK(float, uint32_t)
+BULK(double, uint64_t)
 #undef BULK
+
+/* The FMA family needs a host FMA instruction: glibc's software fmaf is
+ * exact but far slower than the element path's overhead.  x86-64: the
+ * kernels are compiled for AVX2+FMA3 (so GCC emits vfmadd*) and called only
+ * when the CPU has both (vfp_host_fma); elsewhere the element path runs. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VFP_HOST_FMA 1
+#include <immintrin.h>
+static int vfp_host_fma(void) {
+    static int ok = -1;
+    if (ok < 0) ok = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2");
+    return ok;
+}
+/* r = fma(+-b, x, +-y), b a vector (bv) or the scalar bs; nb / ny negate
+ * (a sign flip: exact, flag-free).  Written with intrinsics: under
+ * -frounding-math GCC treats fmaf as reading FP state and will not vectorise it. */
+#define FMA_BULK(T, BT, W, N, VT, SFX, SS)                                                          \
+    __attribute__((target("avx2,fma"))) static BT fma_bulk_##T(                                  \
+        BT *restrict r, const T *bv, T bs, const T *x, const T *y, uint64_t lo, uint64_t hi, int nb, int ny) { \
+        T *rf = (T *)r, zb = nb ? -(T)0 : (T)0, zy = ny ? -(T)0 : (T)0;                          \
+        VT sb = _mm256_set1_##SFX(zb), sy = _mm256_set1_##SFX(zy);                               \
+        VT s = _mm256_xor_##SFX(_mm256_set1_##SFX(bs), sb);                                      \
+        uint64_t i = lo;                                                                         \
+        for (; i + N <= hi; i += N) {                                                            \
+            VT b = bv ? _mm256_xor_##SFX(_mm256_loadu_##SFX(bv + i), sb) : s;                    \
+            VT yy = _mm256_xor_##SFX(_mm256_loadu_##SFX(y + i), sy);                             \
+            _mm256_storeu_##SFX(rf + i, _mm256_fmadd_##SFX(b, _mm256_loadu_##SFX(x + i), yy));   \
+        }                                                                                        \
+        for (; i < hi; i++) {                                                                    \
+            T b = bv ? bv[i] : bs;                                                               \
+            rf[i] = _mm_cvt##SS##_f##W(_mm_fmadd_##SS(_mm_set_##SS(nb ? -b : b), _mm_set_##SS(x[i]), \
+                                                      _mm_set_##SS(ny ? -y[i] : y[i])));         \
+        }                                                                                        \
+        return canon_##T(r, lo, hi);                                                             \
+    }
+FMA_BULK(float, uint32_t, 32, 8, __m256, ps, ss)
+FMA_BULK(double, uint64_t, 64, 4, __m256d, pd, sd)
+#undef FMA_BULK
+#else
+#define VFP_HOST_FMA 0
+#endif
+
+/* Copy body elements [lo, hi) of s (or the scalar s0 when s is NULL) to d,
+ * with 1.0 (`one`) in the elements v0 leaves inactive: a 64-bit v0 word at a time. */
+#define SELECT(T)                                                                                \
+    static void select_##T(const rv_machine *m, T *restrict d, const T *s, T s0, T one, uint64_t lo, uint64_t hi) { \
+        for (uint64_t i = lo; i < hi;) {                                                         \
+            uint64_t w, end = (i | 63) + 1 < hi ? (i | 63) + 1 : hi;                             \
+            memcpy(&w, m->v + 8 * (i >> 6), 8);   /* v0 is register 0 */                         \
+            if (s) for (; i < end; i++) d[i] = (w >> (i & 63)) & 1 ? s[i] : one;                 \
+            else for (; i < end; i++) d[i] = (w >> (i & 63)) & 1 ? s0 : one;                     \
+        }                                                                                        \
+    }
+SELECT(uint32_t)
+SELECT(uint64_t)
+#undef SELECT
+
+/* Is one of b, x infinite and the other zero (bits of SEW eb bytes)? */
+static int inf_times_zero(uint64_t b, uint64_t x, unsigned eb) {
+    uint64_t mag = eb == 4 ? 0x7fffffffu : ~(1ull << 63), inf = eb == 4 ? 0x7f800000u : 0x7ff0000000000000ull;
+    b &= mag, x &= mag;
+    return (b == inf && x == 0) || (b == 0 && x == inf);
+}
+
+/* Is the FMA family op's product vs1*vd (vfmadd ...) rather than vs1*vs2 (vfmacc ...)? */
+static int fma_on_vd(int op) { return op >= VFOP_MADD; }
+
+/* The bulk path for SEW 32/64 in rm != RMM: 1 when it computed the body
+ * into R (flags into *fl), 0 when the element path must run.  A: vs2, B: vs1
+ * (NULL for the scalar s), C: old vd. */
+static int vfp_bulk(rv_machine *m, const vec_ctx *c, int op, unsigned eb, unsigned rm, uint8_t *R,
+                    const uint8_t *A, const uint8_t *B, uint64_t s, const uint8_t *C, uint32_t *fl) {
+    int fma = op >= VFOP_MACC && op <= VFOP_NMSUB, arith = op <= VFOP_DIV || op == VFOP_RSUB || op == VFOP_RDIV;
+    if (eb < 4 || rm == FP_RMM || !(arith || (fma && VFP_HOST_FMA))) return 0;
+#if VFP_HOST_FMA
+    if (fma && !vfp_host_fma()) return 0;
+#endif
+    uint64_t lo = c->vstart, hi = c->vl;
+    uint64_t abuf[m->vlenb], bbuf[m->vlenb], cbuf[m->vlenb];
+    if (!c->vm || (arith && !B)) {   /* masked: operand copies with 1.0 when inactive; add/sub/...: splat */
+        uint64_t one = eb == 4 ? 0x3f800000u : 0x3ff0000000000000ull;
+        int sel = !c->vm;
+        if (eb == 4) {
+            if (sel) select_uint32_t(m, (uint32_t *)abuf, (const uint32_t *)A, 0, (uint32_t)one, lo, hi);
+            if (sel && fma) select_uint32_t(m, (uint32_t *)cbuf, (const uint32_t *)C, 0, (uint32_t)one, lo, hi);
+            if (sel) select_uint32_t(m, (uint32_t *)bbuf, (const uint32_t *)B, (uint32_t)s, (uint32_t)one, lo, hi);
+            else for (uint64_t i = lo; i < hi; i++) ((uint32_t *)bbuf)[i] = (uint32_t)s;
+        } else {
+            if (sel) select_uint64_t(m, abuf, (const uint64_t *)A, 0, one, lo, hi);
+            if (sel && fma) select_uint64_t(m, cbuf, (const uint64_t *)C, 0, one, lo, hi);
+            if (sel) select_uint64_t(m, bbuf, (const uint64_t *)B, s, one, lo, hi);
+            else for (uint64_t i = lo; i < hi; i++) bbuf[i] = s;
+        }
+        if (sel) A = (const uint8_t *)abuf, C = (const uint8_t *)cbuf;
+        B = (const uint8_t *)bbuf;
+    }
+    fp_host_enter(rm);
+    if (arith) {
+        if (eb == 4) bulk_float(op, (uint32_t *)R, (const float *)A, (const float *)B, lo, hi);
+        else bulk_double(op, (uint64_t *)R, (const double *)A, (const double *)B, lo, hi);
+        fp_host_leave(fl);
+        return 1;
+    }
+#if VFP_HOST_FMA
+    /* vd = +-(vs1 * x) +- y with x, y = vs2, vd (vfmacc ...) or vd, vs2 (vfmadd ...) */
+    int k = op - (fma_on_vd(op) ? VFOP_MADD : VFOP_MACC);   /* 0 macc, 1 nmacc, 2 msac, 3 nmsac */
+    int nb = k == 1 || k == 3, ny = k == 1 || k == 2;
+    const uint8_t *X = fma_on_vd(op) ? C : A, *Y = fma_on_vd(op) ? A : C;
+    uint64_t nan;
+    if (eb == 4) nan = fma_bulk_float((uint32_t *)R, (const float *)B, fp_f32((uint32_t)s), (const float *)X,
+                                      (const float *)Y, lo, hi, nb, ny);
+    else nan = fma_bulk_double((uint64_t *)R, (const double *)B, fp_f64(s), (const double *)X,
+                               (const double *)Y, lo, hi, nb, ny);
+    fp_host_leave(fl);
+    /* The host raises no invalid for inf * 0 + qNaN; RISC-V does.  Only a NaN result can be that case. */
+    if (nan)
+        for (uint64_t i = lo; i < hi; i++)
+            if (inf_times_zero(B ? eget(B, eb, i) : s, eget(X, eb, i), eb)) { *fl |= FP_NV; break; }
+#endif
+    return 1;
+}
 
 /* Rounding mode and element width every vector FP instruction needs: -1 when illegal. */
 static int vfp_setup(rv_machine *m, const rv_decoded *d, vec_ctx *c) {
@@ -107,27 +255,17 @@ int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form) {
         return VEC_ILLEGAL;
     }
     uint64_t lo = c.vstart, hi = c.vl;
-    uint64_t rbuf[m->vlenb], bbuf[m->vlenb];
+    uint64_t rbuf[m->vlenb];
     uint8_t mb[8 * m->vlenb];
     uint8_t *R = (uint8_t *)rbuf;
-    const uint8_t *A = vreg(m, vs2), *C = vreg(m, vd), *B;
-    if (form == VF_VV) {
-        B = vreg(m, d->rs1);
-    } else {   /* the scalar, replicated over the body */
-        uint64_t s = scalar_elem(m, d->rs1, c.sew);
-        for (uint64_t i = lo; i < hi; i++) eput((uint8_t *)bbuf, eb, i, s);
-        B = (const uint8_t *)bbuf;
-    }
+    /* B: vs1, or NULL for the scalar s */
+    const uint8_t *A = vreg(m, vs2), *C = vreg(m, vd), *B = form == VF_VV ? vreg(m, d->rs1) : NULL;
+    uint64_t s = B ? 0 : scalar_elem(m, d->rs1, c.sew);
     uint32_t fl = 0;
-    if (lo < hi && c.vm && eb >= 4 && rm != FP_RMM && op <= VFOP_DIV) {
-        fp_host_enter(rm);
-        if (eb == 4) bulk_float(op, (uint32_t *)rbuf, (const float *)A, (const float *)B, lo, hi);
-        else bulk_double(op, rbuf, (const double *)A, (const double *)B, lo, hi);
-        fp_host_leave(&fl);
-    } else {
+    if (lo < hi && !vfp_bulk(m, &c, op, eb, rm, R, A, B, s, C, &fl)) {
         for (uint64_t i = lo; i < hi; i++) {
             if (!vactive(m, &c, i)) continue;
-            uint64_t a = eget(A, eb, i), b = unary ? 0 : eget(B, eb, i), cc = eget(C, eb, i), r;
+            uint64_t a = eget(A, eb, i), b = unary ? 0 : B ? eget(B, eb, i) : s, cc = eget(C, eb, i), r;
             switch (eb) {
             case 2: r = elem_f16(op, (uint16_t)a, (uint16_t)b, (uint16_t)cc, rm, &fl); break;
             case 4: r = elem_f32(op, (uint32_t)a, (uint32_t)b, (uint32_t)cc, rm, &fl); break;
