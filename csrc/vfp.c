@@ -127,10 +127,11 @@ static int vfp_host_fma(void) {
 }
 /* r = fma(+-b, x, +-y), b a vector (bv) or the scalar bs; nb / ny negate
  * (a sign flip: exact, flag-free).  Written with intrinsics: under
- * -frounding-math GCC treats fmaf as reading FP state and will not vectorise it. */
+ * -frounding-math GCC treats fmaf as reading FP state and will not vectorise it.
+ * r may be x or y itself (same index: each lane is loaded before it is stored). */
 #define FMA_BULK(T, BT, W, N, VT, SFX, SS)                                                          \
     __attribute__((target("avx2,fma"))) static BT fma_bulk_##T(                                  \
-        BT *restrict r, const T *bv, T bs, const T *x, const T *y, uint64_t lo, uint64_t hi, int nb, int ny) { \
+        BT *r, const T *bv, T bs, const T *x, const T *y, uint64_t lo, uint64_t hi, int nb, int ny) { \
         T *rf = (T *)r, zb = nb ? -(T)0 : (T)0, zy = ny ? -(T)0 : (T)0;                          \
         VT sb = _mm256_set1_##SFX(zb), sy = _mm256_set1_##SFX(zy);                               \
         VT s = _mm256_xor_##SFX(_mm256_set1_##SFX(bs), sb);                                      \
@@ -168,6 +169,21 @@ FMA_BULK(double, uint64_t, 64, 4, __m256d, pd, sd)
 SELECT(uint32_t)
 SELECT(uint64_t)
 #undef SELECT
+
+/* Sign injection is bit manipulation: no flags, no rounding, so every SEW
+ * and the masked form (vec_commit keeps inactive results out) run as one loop. */
+#define SGNJ_BULK(BT, SIGN)                                                                      \
+    VEC_KERNEL static void sgnj_##BT(int op, BT *restrict r, const BT *a, const BT *bv, BT bs, uint64_t lo, uint64_t hi) { \
+        BT n = op == VFOP_SGNJN ? SIGN : 0;   /* sgnjn: the inverted sign */                     \
+        if (op == VFOP_SGNJX)                                                                    \
+            for (uint64_t i = lo; i < hi; i++) r[i] = a[i] ^ ((bv ? bv[i] : bs) & SIGN);         \
+        else                                                                                     \
+            for (uint64_t i = lo; i < hi; i++) r[i] = (a[i] & ~SIGN) | (((bv ? bv[i] : bs) ^ n) & SIGN); \
+    }
+SGNJ_BULK(uint16_t, (uint16_t)0x8000)
+SGNJ_BULK(uint32_t, 0x80000000u)
+SGNJ_BULK(uint64_t, (1ull << 63))
+#undef SGNJ_BULK
 
 /* Is one of b, x infinite and the other zero (bits of SEW eb bytes)? */
 static int inf_times_zero(uint64_t b, uint64_t x, unsigned eb) {
@@ -257,12 +273,21 @@ int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form) {
     uint64_t lo = c.vstart, hi = c.vl;
     uint64_t rbuf[m->vlenb];
     uint8_t mb[8 * m->vlenb];
-    uint8_t *R = (uint8_t *)rbuf;
+    /* An unmasked FMA computes straight into vd (vec_commit then copies
+     * nothing): element i reads only element i of each source, and same-EEW
+     * groups are aligned, so vd equals a source group or is disjoint from it. */
+    uint8_t *R = c.vm && op >= VFOP_MACC && op <= VFOP_NMSUB ? vreg(m, vd) : (uint8_t *)rbuf;
     /* B: vs1, or NULL for the scalar s */
     const uint8_t *A = vreg(m, vs2), *C = vreg(m, vd), *B = form == VF_VV ? vreg(m, d->rs1) : NULL;
     uint64_t s = B ? 0 : scalar_elem(m, d->rs1, c.sew);
     uint32_t fl = 0;
-    if (lo < hi && !vfp_bulk(m, &c, op, eb, rm, R, A, B, s, C, &fl)) {
+    if (lo < hi && op >= VFOP_SGNJ && op <= VFOP_SGNJX) {
+        switch (eb) {
+        case 2: sgnj_uint16_t(op, (uint16_t *)R, (const uint16_t *)A, (const uint16_t *)B, (uint16_t)s, lo, hi); break;
+        case 4: sgnj_uint32_t(op, (uint32_t *)R, (const uint32_t *)A, (const uint32_t *)B, (uint32_t)s, lo, hi); break;
+        default: sgnj_uint64_t(op, (uint64_t *)R, (const uint64_t *)A, (const uint64_t *)B, s, lo, hi); break;
+        }
+    } else if (lo < hi && !vfp_bulk(m, &c, op, eb, rm, R, A, B, s, C, &fl)) {
         for (uint64_t i = lo; i < hi; i++) {
             if (!vactive(m, &c, i)) continue;
             uint64_t a = eget(A, eb, i), b = unary ? 0 : B ? eget(B, eb, i) : s, cc = eget(C, eb, i), r;
@@ -281,6 +306,21 @@ int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form) {
     return VEC_OK;
 }
 
+/* d[i] = s0 where v0 is set, else a[i] (a NULL: s0 everywhere), a 64-bit v0 word at a time. */
+#define MERGE(T)                                                                                 \
+    VEC_KERNEL static void merge_##T(const rv_machine *m, T *restrict d, const T *a, T s0, uint64_t lo, uint64_t hi) { \
+        if (!a) { for (uint64_t i = lo; i < hi; i++) d[i] = s0; return; }                        \
+        for (uint64_t i = lo; i < hi;) {                                                         \
+            uint64_t w, end = (i | 63) + 1 < hi ? (i | 63) + 1 : hi;                             \
+            memcpy(&w, m->v + 8 * (i >> 6), 8);   /* v0 is register 0 */                         \
+            for (; i < end; i++) d[i] = (w >> (i & 63)) & 1 ? s0 : a[i];                         \
+        }                                                                                        \
+    }
+MERGE(uint16_t)
+MERGE(uint32_t)
+MERGE(uint64_t)
+#undef MERGE
+
 /* vfmerge.vfm (vm=0: v0 picks the scalar) and vfmv.v.f (vm=1: every body element). */
 int vec_fp_merge(rv_machine *m, const rv_decoded *d) {
     vec_ctx c;
@@ -292,8 +332,11 @@ int vec_fp_merge(rv_machine *m, const rv_decoded *d) {
     c.vm = 1;
     uint64_t rbuf[m->vlenb], s = scalar_elem(m, d->rs1, c.sew);
     const uint8_t *A = vreg(m, d->rs2);
-    for (uint64_t i = c.vstart; i < c.vl; i++)
-        eput((uint8_t *)rbuf, eb, i, merge && !vmask_bit(m, 0, i) ? eget(A, eb, i) : s);
+    switch (eb) {
+    case 2: merge_uint16_t(m, (uint16_t *)rbuf, merge ? (const uint16_t *)A : NULL, (uint16_t)s, c.vstart, c.vl); break;
+    case 4: merge_uint32_t(m, (uint32_t *)rbuf, merge ? (const uint32_t *)A : NULL, (uint32_t)s, c.vstart, c.vl); break;
+    default: merge_uint64_t(m, rbuf, merge ? (const uint64_t *)A : NULL, s, c.vstart, c.vl); break;
+    }
     vec_commit(m, &c, vd, rbuf, eb, c.nregs);
     return VEC_OK;
 }

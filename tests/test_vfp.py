@@ -187,11 +187,11 @@ def test_only_active_elements_raise_flags():
     assert m.x(11) == 0 and m.csr(1) == NV
 
 
-# The bulk host paths of vfp.c (SEW 32/64, rm != RMM: add/sub/rsub/mul/div/rdiv
+# The bulk host paths of vfp.c (SEW 32/64, rm != RMM: add/sub/rsub/mul/div/rdiv, sign injection
 # and the FMA family, masked through operand copies) against the exact oracle,
 # which the element path also matches (test_elementwise_ops): whole LMUL=8
 # groups at VLEN 256, so the 8-wide host loops and their scalar tails both run.
-FAST = ["vfadd", "vfsub", "vfrsub", "vfmul", "vfdiv", "vfrdiv", *FMA]
+FAST = ["vfadd", "vfsub", "vfrsub", "vfmul", "vfdiv", "vfrdiv", "vfsgnj", "vfsgnjn", "vfsgnjx", *FMA]
 
 
 @pytest.mark.parametrize("sew", [32, 64])
