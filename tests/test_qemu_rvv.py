@@ -27,6 +27,15 @@ def build(src: Path, tmp_path_factory) -> Path:
     return out
 
 
+def outputs(program: Path, vlen: int) -> tuple[list[str], list[str]]:
+    """stdout lines of ``program`` under qemu and under rvai at ``vlen``; both must exit 0."""
+    q = subprocess.run([QEMU, "-cpu", f"rv64,v=true,vlen={vlen}", str(program)], capture_output=True, timeout=60)
+    assert q.returncode == 0
+    r = Machine(vlen=vlen).run([str(program)], budget=100_000_000)
+    assert r.exit_code == 0
+    return q.stdout.decode().splitlines(), r.stdout.decode().splitlines()
+
+
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
     """The kernels program."""
@@ -35,11 +44,8 @@ def kernels(tmp_path_factory):
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
 def test_kernels_match_qemu(kernels, vlen):
-    q = subprocess.run([QEMU, "-cpu", f"rv64,v=true,vlen={vlen}", str(kernels)], capture_output=True, timeout=60)
-    assert q.returncode == 0
-    r = Machine(vlen=vlen).run([str(kernels)], budget=100_000_000)
-    assert r.exit_code == 0
-    assert r.stdout.decode().splitlines() == q.stdout.decode().splitlines()
+    want, got = outputs(kernels, vlen)
+    assert got == want
 
 
 def test_kernels_do_not_depend_on_agnostic_elements(kernels):
