@@ -13,8 +13,8 @@ wall time (same executable, same path, same count).
 Vector rows are RVV intrinsic kernels built with clang-19 (-march=rv64gcv),
 run at VLEN 256 in both; they also print element operations per second
 (vector elements computed, from the kernel's known element count, over wall
-time).  The f32 rows need vector FP in rvai: until it is there they print
-"n/a" for rvai and only qemu's time.
+time).  The f32 rows run vfmacc through vfp.c's bulk host-FMA path (x86-64
+with FMA3); an emulator error on a row prints "n/a" for rvai and qemu's time.
 """
 from __future__ import annotations
 
