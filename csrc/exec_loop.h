@@ -23,7 +23,7 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
     tm_run_begin(tm);
 /* Charge the instruction in d to the model (the first execution of a slot
  * is charged after decoding, in `undecoded`). */
-#define TIME_STEP_RAW() tm_step(tm, m, d, pc, tm_pcyc ? tm_pcyc + (d - cache) : &tm->pc_sink)
+#define TIME_STEP_RAW() tm_step(tm, m, d, pc, tm_pcyc + (d - cache))
 #define TIME_STEP() do { if (likely(d->op)) TIME_STEP_RAW(); } while (0)
 #define TIME_MEM(a, n, st) tm_mem(tm, (a), (n), (st))
 #else
@@ -118,6 +118,8 @@ refetch:
     if (!cache) { csize = 0; cbase = 0; m->stop.addr = pc; STOP(RV_STOP_FETCH); }
 #if TIMED
     tm_pcyc = tm_pc_counters(tm, cbase, csize);
+    /* no memory for the counters: like a decode cache fetch_region cannot allocate */
+    if (!tm_pcyc) { csize = 0; cbase = 0; m->stop.addr = pc; STOP(RV_STOP_FETCH); }
 #endif
     DISPATCH();
 

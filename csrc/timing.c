@@ -124,6 +124,8 @@ void tm_free(rv_timing *t) {
     if (!t) return;
     free(t->l1.lines);
     free(t->l2.lines);
+    free(t->hit);
+    free(t->pc_scratch);
     free(t->bht);
     free(t->ras);
     free(t->btb);
@@ -150,6 +152,20 @@ static uint64_t finish(const rv_timing *t) {
     return end > t->mem_end ? end : t->mem_end;
 }
 
+/* The L1 hit filter: twice as many entries as L1 has lines (rounded up to a
+ * power of two), so that few lines in the cache share one. */
+static int hit_filter_init(rv_timing *t) {
+    uint64_t n = 64;
+    unsigned bits = 6;
+    while (n < 2ull * t->l1.sets * t->l1.assoc) { n <<= 1; bits++; }
+    t->hit = malloc(n * sizeof *t->hit);
+    if (!t->hit) return -1;
+    t->no_line = (tm_line){.tag = ~0ull};
+    for (uint64_t i = 0; i < n; i++) t->hit[i] = &t->no_line;
+    t->hit_shift = 64 - bits;
+    return 0;
+}
+
 int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     init_ops();
     if (!p) { m->timed = 0; return 0; }
@@ -166,13 +182,20 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     rv_timing *t = calloc(1, sizeof *t);
     if (!t) return -1;
     t->p = *p;
+    t->issue_width = p->issue_width;
     t->line_bits = (unsigned)__builtin_ctz(p->line);
+    for (int op = 0; op < RV_NOPS; op++) {
+        const tm_opinfo *o = &tm_ops[op];
+        t->op[op] = (tm_fastop){.lat = p->latency[o->cls], .s1 = o->s1, .s2 = o->s2, .s3 = o->s3, .dst = o->dst,
+                                .path = o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH
+                                        : o->special ? TM_PATH_SPECIAL : TM_PATH_PLAIN};
+    }
     t->bht = malloc(p->bht_entries);
     t->ras = malloc((p->ras_depth ? p->ras_depth : 1) * sizeof *t->ras);
     t->btb = malloc(p->btb_entries * sizeof *t->btb);
     t->trace = malloc(TM_TRACE_MAX * sizeof(rv_trace_event));
     if (!t->bht || !t->ras || !t->btb || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
-        cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency)) {
+        cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || hit_filter_init(t)) {
         tm_free(t);
         return -1;
     }
@@ -196,6 +219,15 @@ static tm_line *lookup(tm_cache *c, uint64_t line) {
     for (unsigned w = 0; w < c->assoc; w++)
         if (set[w].tag == line) return &set[w];
     return NULL;
+}
+
+/* lookup() in L1, through the hit filter (which it refreshes). */
+static tm_line *lookup_l1(rv_timing *t, uint64_t line) {
+    tm_line **h = tm_hit_slot(t, line);
+    if ((*h)->tag == line) return *h;
+    tm_line *w = lookup(&t->l1, line);
+    if (w) *h = w;
+    return w;
 }
 
 /* The way to fill for `line`: an invalid one, else the least recently used. */
@@ -250,6 +282,7 @@ static uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand) {
         if (back) back->dirty = 1; else dram_write(t, when);
     }
     *w1 = (tm_line){.tag = line, .ready = done, .lru = ++t->l1.stamp, .prefetched = !demand};
+    *tm_hit_slot(t, line) = w1;
     if (w1 == t->last_way) t->last_line = ~0ull;
     return done;
 }
@@ -259,7 +292,7 @@ static uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand) {
 static void prefetch(rv_timing *t, uint64_t line, uint64_t when) {
     for (unsigned k = 1; k <= t->p.prefetch_degree; k++) {
         uint64_t next = line + k;
-        if (lookup(&t->l1, next)) continue;
+        if (lookup_l1(t, next)) continue;
         fill(t, next, when, 0);
         t->s.prefetches++;
     }
@@ -267,7 +300,7 @@ static void prefetch(rv_timing *t, uint64_t line, uint64_t when) {
 
 /* A demand access to one line at cycle `when`: the cycle its data is there. */
 static uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when, int store) {
-    tm_line *w = lookup(&t->l1, line);
+    tm_line *w = lookup_l1(t, line);
     uint64_t done;
     if (w) {
         t->s.l1_hits++;
@@ -282,7 +315,7 @@ static uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when, int stor
         t->s.l1_misses++;
         done = fill(t, line, when, 1);
         if (t->p.prefetch_degree) prefetch(t, line, when);
-        w = lookup(&t->l1, line);
+        w = lookup_l1(t, line);
     }
     if (store) w->dirty = 1;
     if (done > t->mem_end) t->mem_end = done;
@@ -337,16 +370,14 @@ void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store) {
 
 /* ---- scalar core ------------------------------------------------------- */
 
-/* The issue cycle moves to `rdy`; charge the wait to what the late source was waiting for. */
-uint64_t tm_stall(rv_timing *t, const rv_decoded *d, const tm_opinfo *o, uint64_t rdy) {
+/* The issue cycle moves to `rdy`; charge the wait to what the first late
+ * source (in operand order) was waiting for, as tm_step does inline. */
+static uint64_t stall(rv_timing *t, const rv_decoded *d, const tm_opinfo *o, uint64_t rdy) {
     unsigned idx[3] = {o->s1 + d->rs1, o->s2 + d->rs2, o->s3 + d->rs3};
     int kind = TM_K_DATA;
     for (int i = 0; i < 3; i++)
         if (t->ready[idx[i]] == rdy) { kind = t->kind[idx[i]]; break; }
-    uint64_t wait = rdy - t->now;
-    if (kind == TM_K_MEM) t->s.stall_memory += wait;
-    else if (kind == TM_K_VEC) t->s.stall_vector += wait;
-    else t->s.stall_data += wait;
+    t->stall[kind] += rdy - t->now;
     t->slot = 0;
     return rdy;
 }
@@ -360,8 +391,13 @@ static void mispredicted(rv_timing *t, uint64_t *slot) {
     t->slot = 0;
 }
 
-/* The instruction at pc follows the pending branch or jump: was it predicted? */
-void tm_resolve(rv_timing *t, uint64_t pc) {
+void tm_mispredicted_branch(rv_timing *t) {
+    t->s.mispredicts++;
+    mispredicted(t, t->br_slot);
+}
+
+/* tm_resolve's out-of-line part: whatever is pending besides a lone conditional branch. */
+void tm_resolve_other(rv_timing *t, uint64_t pc) {
     if (t->pending & TM_P_BRANCH) {
         int taken = pc != t->br_fall;
         uint8_t *c = &t->bht[t->br_idx];
@@ -471,7 +507,7 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
     /* the decoupling queue: wait until the op vq_depth places back has started */
     uint64_t *q = &t->vq[t->vq_pos];
     if (*q > dispatch) {
-        t->s.stall_vector += *q - dispatch;
+        t->stall[TM_K_VEC] += *q - dispatch;
         t->slot = 0;
         t->now = dispatch = *q;
     }
@@ -529,19 +565,14 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
     x = r[o->s2 + d->rs2]; rdy = x > rdy ? x : rdy;
     x = r[o->s3 + d->rs3]; rdy = x > rdy ? x : rdy;
     uint64_t before = t->now, now = before;
-    if (rdy > now) now = t->now = tm_stall(t, d, o, rdy);
+    if (rdy > now) now = t->now = stall(t, d, o, rdy);
     unsigned cls = o->cls, dst = o->dst + d->rd;
     uint64_t result = now + t->p.latency[cls];
     if (cls == RV_CLASS_DIV || cls == RV_CLASS_FDIV || cls == RV_CLASS_FSQRT) {
         /* one unpipelined divider: wait for it, then hold it for the latency */
-        if (t->div_free > now) { t->s.stall_data += t->div_free - now; now = t->now = t->div_free; t->slot = 0; }
+        if (t->div_free > now) { t->stall[TM_K_DATA] += t->div_free - now; now = t->now = t->div_free; t->slot = 0; }
         result = now + t->p.latency[cls];
         t->div_free = result;
-    } else if (cls == RV_CLASS_BRANCH) {
-        t->pending |= TM_P_BRANCH;
-        t->br_fall = pc + d->len;
-        t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
-        t->br_slot = slot;
     } else if (cls == RV_CLASS_JUMP) {
         jump(t, d, pc, slot);
     } else if (cls == RV_CLASS_VSET) {
@@ -567,8 +598,16 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
 
 void tm_run_begin(rv_timing *t) { t->pending = 0; }
 
+/* The stall counters the inline step keeps by kind, into the stats. */
+static void sync_stalls(rv_timing *t) {
+    t->s.stall_data = t->stall[TM_K_DATA];
+    t->s.stall_memory = t->stall[TM_K_MEM];
+    t->s.stall_vector = t->stall[TM_K_VEC];
+}
+
 uint64_t tm_run_end(rv_timing *t) {
     t->pending = 0;
+    sync_stalls(t);
     t->s.cycles = finish(t) - t->base;
     return t->s.cycles;
 }
@@ -576,9 +615,17 @@ uint64_t tm_run_end(rv_timing *t) {
 uint64_t *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size) {
     for (int i = 0; i < t->nranges; i++)
         if (t->ranges[i].base == base && t->ranges[i].size == size) return t->ranges[i].count;
-    if (t->nranges == TM_MAX_RANGES) return NULL;
-    uint64_t *count = calloc(size / 2, sizeof *count);
-    if (!count) return NULL;
+    uint64_t *count = t->nranges < TM_MAX_RANGES ? calloc(size / 2, sizeof *count) : NULL;
+    if (!count) {
+        /* no room to keep them: count into a scratch array nobody reads */
+        if (t->pc_scratch_size < size / 2) {
+            uint64_t *scratch = realloc(t->pc_scratch, size / 2 * sizeof *scratch);
+            if (!scratch) return NULL;
+            t->pc_scratch = scratch;
+            t->pc_scratch_size = size / 2;
+        }
+        return t->pc_scratch;
+    }
     t->ranges[t->nranges++] = (tm_range){base, size, count};
     return count;
 }
@@ -588,6 +635,7 @@ void tm_reset_counters(rv_timing *t) {
     t->now = t->base = finish(t);
     t->slot = 0;
     memset(&t->s, 0, sizeof t->s);
+    memset(t->stall, 0, sizeof t->stall);
     for (int i = 0; i < t->nranges; i++) memset(t->ranges[i].count, 0, t->ranges[i].size / 2 * sizeof(uint64_t));
     t->ntrace = 0;
 }
@@ -595,7 +643,7 @@ void tm_reset_counters(rv_timing *t) {
 uint64_t tm_cycle_now(const rv_timing *t) { return t->last_issue - t->base; }
 
 void rv_timing_stats_get(rv_machine *m, rv_timing_stats *out) {
-    if (m->timing) *out = m->timing->s;
+    if (m->timing) { sync_stalls(m->timing); *out = m->timing->s; }
     else memset(out, 0, sizeof *out);
 }
 

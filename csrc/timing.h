@@ -61,22 +61,47 @@ typedef struct { uint64_t base, size; uint64_t *count; } tm_range;
 #define TM_TRACE_MAX 65536
 #define TM_VQ_MAX 64
 
+/* What the inline step needs of an op, with this machine's latency folded in. */
+typedef struct {
+    uint32_t lat;             /* result latency (plain and branch ops) */
+    uint8_t s1, s2, s3, dst;  /* scoreboard bases, as in tm_opinfo */
+    uint8_t path;             /* TM_PATH_*: how tm_step charges it */
+} tm_fastop;
+
+/* Plain scalar ops and conditional branches are charged inline; the rest
+ * (jumps, the divider, vsetvl, vector ops) by tm_step_special. */
+enum { TM_PATH_PLAIN = 0, TM_PATH_BRANCH = 1, TM_PATH_SPECIAL = 2 };
+
 typedef struct rv_timing {
-    rv_timing_params p;
-    unsigned line_bits;
-    /* scalar core */
+    /* hot: read or written by every charged instruction (first cache lines) */
     uint64_t now;             /* issue cycle of the next instruction */
     unsigned slot;            /* instructions already issued in cycle `now` */
-    uint64_t ready[TM_NREG];
-    uint8_t kind[TM_NREG];
-    uint64_t div_free;        /* the unpipelined divider is free from here */
+    unsigned issue_width;     /* p.issue_width */
+    int pending;
     unsigned last_dst;        /* the last instruction's destination and issue cycle, */
     uint64_t last_issue;      /* for the memory hook that follows its dispatch */
-    int pending;
+    uint64_t stall[3];        /* stall cycles by TM_K_* of the late source (copied to s) */
     uint64_t br_fall;         /* fall-through pc of the pending branch */
-    unsigned br_idx;
     uint64_t *br_slot;
+    unsigned br_idx;
+    unsigned line_bits;
     uint8_t *bht;
+    /* L1 hit filter: a direct-mapped array of pointers to L1 ways, indexed by
+     * a hash of the line number (tm_hit_slot).  An entry only speeds up
+     * finding a way: it counts only if the way's tag is the line, so stale
+     * entries are harmless and the cache model (contents, LRU) is exactly
+     * that of the associative search. */
+    tm_line **hit;
+    unsigned hit_shift;       /* 64 - log2(entries) */
+    uint64_t last_line;       /* fast path: the line of the last scalar access */
+    tm_line *last_way;
+    uint64_t mem_end;         /* the last demand access completes here */
+    uint64_t ready[TM_NREG];
+    uint8_t kind[TM_NREG];
+    tm_fastop op[RV_NOPS];
+    rv_timing_params p;
+    /* scalar core */
+    uint64_t div_free;        /* the unpipelined divider is free from here */
     uint64_t *ras;            /* return-address stack, circular: overflow overwrites the oldest */
     unsigned ras_top;         /* where the next call pushes */
     tm_btb *btb;
@@ -95,16 +120,15 @@ typedef struct rv_timing {
     int vm_first_seen;        /* and whether its first line has been accessed */
     /* memory */
     tm_cache l1, l2;
+    tm_line no_line;          /* what empty hit-filter entries point to (never valid) */
     double l2_free, dram_free;    /* fill channels are busy until here */
-    uint64_t mem_end;         /* the last demand access completes here */
-    uint64_t last_line;       /* fast path: the line of the last scalar access */
-    tm_line *last_way;
     /* accounting */
     uint64_t base;            /* `now` at the last reset */
     rv_timing_stats s;
     tm_range ranges[TM_MAX_RANGES];
     int nranges;
-    uint64_t pc_sink;         /* per-pc counter when a region has none */
+    uint64_t *pc_scratch;     /* per-pc counters, discarded, when the ranges are used up */
+    uint64_t pc_scratch_size;
     rv_trace_event *trace;
     int ntrace;
 } rv_timing;
@@ -114,9 +138,7 @@ extern tm_opinfo tm_ops[RV_NOPS];
 void tm_run_begin(rv_timing *t);
 uint64_t tm_run_end(rv_timing *t);
 uint64_t *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
-void tm_resolve(rv_timing *t, uint64_t pc);
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, uint64_t *slot);
-uint64_t tm_stall(rv_timing *t, const rv_decoded *d, const tm_opinfo *o, uint64_t rdy);
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store);
 void tm_free(rv_timing *t);
 void tm_reset_counters(rv_timing *t);
@@ -128,40 +150,90 @@ uint64_t tm_cycle_now(const rv_timing *t);
 void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store);
 #define TIMING_MEM(m, a, n, st) do { if (unlikely((m)->timed)) timing_mem((m), (a), (n), (st)); } while (0)
 
+void tm_resolve_other(rv_timing *t, uint64_t pc);
+void tm_mispredicted_branch(rv_timing *t);
+
+/* The instruction at pc follows a pending branch or jump: was it predicted?
+ * A conditional branch (the common case) is checked here; a misprediction
+ * and jumps go out of line. */
+static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint64_t pc) {
+    if (likely(t->pending == TM_P_BRANCH)) {
+        int taken = pc != t->br_fall;
+        uint8_t *c = &t->bht[t->br_idx];
+        t->s.branches++;
+        if (unlikely(taken != (*c >= 2))) tm_mispredicted_branch(t);
+        if (taken) { if (*c < 3) (*c)++; }
+        else if (*c > 0) (*c)--;
+        t->pending = 0;
+    } else {
+        tm_resolve_other(t, pc);
+    }
+}
+
 /* Charge one instruction: wait for its sources, take an issue slot, set the
  * ready cycle of its destination, and add the cycles it cost to *slot. */
 static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, uint64_t *slot) {
     if (unlikely(t->pending)) tm_resolve(t, pc);
-    const tm_opinfo *o = &tm_ops[d->op];
-    if (unlikely(o->special)) { tm_step_special(t, d, m, pc, slot); return; }
+    const tm_fastop *o = &t->op[d->op];
+    if (unlikely(o->path == TM_PATH_SPECIAL)) { tm_step_special(t, d, m, pc, slot); return; }
     uint64_t *r = t->ready;
-    uint64_t rdy = r[o->s1 + d->rs1], x;
-    x = r[o->s2 + d->rs2]; rdy = x > rdy ? x : rdy;
-    x = r[o->s3 + d->rs3]; rdy = x > rdy ? x : rdy;
+    unsigned i1 = o->s1 + d->rs1, i2 = o->s2 + d->rs2, i3 = o->s3 + d->rs3;
+    uint64_t a = r[i1], b = r[i2], c = r[i3];
+    uint64_t rdy = a > b ? a : b;
+    rdy = c > rdy ? c : rdy;
     uint64_t now = t->now;
-    if (unlikely(rdy > now)) now = tm_stall(t, d, o, rdy);
+    if (unlikely(rdy > now)) {
+        /* the issue cycle moves to rdy: charge the wait to what the first
+         * late source (in operand order) was waiting for */
+        t->stall[a == rdy ? t->kind[i1] : b == rdy ? t->kind[i2] : t->kind[i3]] += rdy - now;
+        t->slot = 0;
+        now = rdy;
+    }
     unsigned dst = o->dst + d->rd;
     t->last_issue = now;
     t->last_dst = dst;
-    r[dst] = now + t->p.latency[o->cls];
+    r[dst] = now + o->lat;
     t->kind[dst] = TM_K_DATA;
-    if (++t->slot >= t->p.issue_width) { t->slot = 0; now++; }
+    if (o->path == TM_PATH_BRANCH) {   /* resolved when the next instruction is charged */
+        t->pending = TM_P_BRANCH;
+        t->br_fall = pc + d->len;
+        t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
+        t->br_slot = slot;
+    }
+    if (++t->slot >= t->issue_width) { t->slot = 0; now++; }
     *slot += now - t->now;
     t->now = now;
+}
+
+/* The hit-filter entry of a line: a multiplicative hash, so that streams a
+ * power of two apart (a copy's source and destination) do not share entries
+ * the way they share cache sets. */
+static inline tm_line **tm_hit_slot(rv_timing *t, uint64_t line) {
+    return &t->hit[(line * 0x9e3779b97f4a7c15ull) >> t->hit_shift];
 }
 
 /* A scalar load or store of n bytes at addr by the instruction just charged:
  * a load's destination becomes ready when its data arrives. */
 static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t addr, unsigned n, int store) {
     uint64_t line = addr >> t->line_bits;
-    if (likely(line == t->last_line && ((addr + n - 1) >> t->line_bits) == line &&
-               !(t->pending & TM_P_VMEM))) {
-        /* the same line as the last scalar access: an L1 hit */
+    if (likely(((addr + n - 1) >> t->line_bits) == line && !(t->pending & TM_P_VMEM))) {
+        tm_line *w = t->last_way;
         uint64_t done = t->last_issue + t->p.l1_latency;
-        if (t->last_way->ready > done) done = t->last_way->ready;   /* still being filled */
+        if (line == t->last_line) {
+            /* the same line as the last scalar access: an L1 hit */
+        } else {
+            w = *tm_hit_slot(t, line);
+            if (unlikely(w->tag != line || w->prefetched)) { tm_mem_slow(t, addr, n, store); return; }
+            /* an L1 hit found by the filter: what access_line does on a hit
+             * of a line that was not prefetched */
+            w->lru = ++t->l1.stamp;
+            t->last_line = line;
+            t->last_way = w;
+        }
+        if (w->ready > done) done = w->ready;   /* still being filled */
         if (done > t->mem_end) t->mem_end = done;
         t->s.l1_hits++;
-        if (store) { t->last_way->dirty = 1; t->s.bytes_stored += n; }
+        if (store) { w->dirty = 1; t->s.bytes_stored += n; }
         else { t->ready[t->last_dst] = done; t->kind[t->last_dst] = TM_K_MEM; t->s.bytes_loaded += n; }
         return;
     }
