@@ -19,7 +19,7 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
     memset(&m->stop, 0, sizeof m->stop);
 #if TIMED
     rv_timing *tm = m->timing;
-    uint64_t *tm_pcyc = NULL;    /* per-pc cycle counters of the current region */
+    tm_slot *tm_pcyc = NULL;     /* the timing slots of the current region, beside its decode cache */
     tm_run_begin(tm);
 /* Charge the instruction in d to the model (the first execution of a slot
  * is charged after decoding, in `undecoded`). */
@@ -108,6 +108,9 @@ undecoded: {
         }
         m->op_count[0]--;
         m->op_count[op]++;
+#if TIMED
+        tm_pcyc[d - cache].path = TM_PATH_NEW;   /* derive it again: the code there may have changed */
+#endif
         TIME_STEP_RAW();
         goto *labels[op];
     }

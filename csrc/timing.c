@@ -130,7 +130,7 @@ void tm_free(rv_timing *t) {
     free(t->ras);
     free(t->btb);
     free(t->trace);
-    for (int i = 0; i < t->nranges; i++) free(t->ranges[i].count);
+    for (int i = 0; i < t->nranges; i++) free(t->ranges[i].slots);
     free(t);
 }
 
@@ -184,12 +184,6 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     t->p = *p;
     t->issue_width = p->issue_width;
     t->line_bits = (unsigned)__builtin_ctz(p->line);
-    for (int op = 0; op < RV_NOPS; op++) {
-        const tm_opinfo *o = &tm_ops[op];
-        t->op[op] = (tm_fastop){.lat = p->latency[o->cls], .s1 = o->s1, .s2 = o->s2, .s3 = o->s3, .dst = o->dst,
-                                .path = o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH
-                                        : o->special ? TM_PATH_SPECIAL : TM_PATH_PLAIN};
-    }
     t->bht = malloc(p->bht_entries);
     t->ras = malloc((p->ras_depth ? p->ras_depth : 1) * sizeof *t->ras);
     t->btb = malloc(p->btb_entries * sizeof *t->btb);
@@ -558,7 +552,30 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
         t->trace[t->ntrace++] = (rv_trace_event){start, uf[unit], pc, d->op, (uint8_t)pipe, (uint8_t)unit};
 }
 
-void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, uint64_t *slot) {
+/* What the inline step needs of the instruction d, into its slot. */
+static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
+    const tm_opinfo *o = &tm_ops[d->op];
+    unsigned lat = t->p.latency[o->cls];
+    e->s1 = o->s1 + d->rs1;
+    e->s2 = o->s2 + d->rs2;
+    e->s3 = o->s3 + d->rs3;
+    e->dst = o->dst + d->rd;
+    e->lat = (uint16_t)lat;
+    e->path = lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) ? TM_PATH_SPECIAL
+              : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
+}
+
+/* tm_step, out of line, for a slot just derived as plain or branch. */
+static __attribute__((noinline)) void step_derived(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
+    tm_step(t, m, d, pc, e);
+}
+
+void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+    if (e->path == TM_PATH_NEW) {
+        derive(t, d, e);
+        if (e->path != TM_PATH_SPECIAL) { step_derived(t, m, d, pc, e); return; }
+    }
+    uint64_t *slot = &e->cycles;
     const tm_opinfo *o = &tm_ops[d->op];
     uint64_t *r = t->ready;
     uint64_t rdy = r[o->s1 + d->rs1], x;
@@ -573,6 +590,11 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         if (t->div_free > now) { t->stall[TM_K_DATA] += t->div_free - now; now = t->now = t->div_free; t->slot = 0; }
         result = now + t->p.latency[cls];
         t->div_free = result;
+    } else if (cls == RV_CLASS_BRANCH) {   /* here only when its latency is too large for tm_step */
+        t->pending |= TM_P_BRANCH;
+        t->br_fall = pc + d->len;
+        t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
+        t->br_slot = slot;
     } else if (cls == RV_CLASS_JUMP) {
         jump(t, d, pc, slot);
     } else if (cls == RV_CLASS_VSET) {
@@ -612,22 +634,24 @@ uint64_t tm_run_end(rv_timing *t) {
     return t->s.cycles;
 }
 
-uint64_t *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size) {
+tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size) {
     for (int i = 0; i < t->nranges; i++)
-        if (t->ranges[i].base == base && t->ranges[i].size == size) return t->ranges[i].count;
-    uint64_t *count = t->nranges < TM_MAX_RANGES ? calloc(size / 2, sizeof *count) : NULL;
-    if (!count) {
-        /* no room to keep them: count into a scratch array nobody reads */
+        if (t->ranges[i].base == base && t->ranges[i].size == size) return t->ranges[i].slots;
+    tm_slot *slots = t->nranges < TM_MAX_RANGES ? calloc(size / 2, sizeof *slots) : NULL;
+    if (!slots) {
+        /* no room to keep them: count into scratch slots nobody reads, derived
+         * afresh (TM_PATH_NEW) as they may have served another region */
         if (t->pc_scratch_size < size / 2) {
-            uint64_t *scratch = realloc(t->pc_scratch, size / 2 * sizeof *scratch);
+            tm_slot *scratch = realloc(t->pc_scratch, size / 2 * sizeof *scratch);
             if (!scratch) return NULL;
             t->pc_scratch = scratch;
             t->pc_scratch_size = size / 2;
         }
+        memset(t->pc_scratch, 0, size / 2 * sizeof *t->pc_scratch);
         return t->pc_scratch;
     }
-    t->ranges[t->nranges++] = (tm_range){base, size, count};
-    return count;
+    t->ranges[t->nranges++] = (tm_range){base, size, slots};
+    return slots;
 }
 
 void tm_reset_counters(rv_timing *t) {
@@ -636,7 +660,8 @@ void tm_reset_counters(rv_timing *t) {
     t->slot = 0;
     memset(&t->s, 0, sizeof t->s);
     memset(t->stall, 0, sizeof t->stall);
-    for (int i = 0; i < t->nranges; i++) memset(t->ranges[i].count, 0, t->ranges[i].size / 2 * sizeof(uint64_t));
+    for (int i = 0; i < t->nranges; i++)
+        for (uint64_t k = 0; k < t->ranges[i].size / 2; k++) t->ranges[i].slots[k].cycles = 0;
     t->ntrace = 0;
 }
 
@@ -653,8 +678,8 @@ int rv_timing_pc_cycles(rv_machine *m, uint64_t *pcs, uint64_t *cycles, int max)
     for (int i = 0; t && i < t->nranges; i++) {
         const tm_range *r = &t->ranges[i];
         for (uint64_t k = 0; k < r->size / 2; k++) {
-            if (!r->count[k]) continue;
-            if (n < max) { pcs[n] = r->base + 2 * k; cycles[n] = r->count[k]; }
+            if (!r->slots[k].cycles) continue;
+            if (n < max) { pcs[n] = r->base + 2 * k; cycles[n] = r->slots[k].cycles; }
             n++;
         }
     }

@@ -53,24 +53,31 @@ typedef struct {
     uint32_t stamp;
 } tm_cache;
 
-/* Per-pc cycle counters of one executable region (one per halfword). */
-typedef struct { uint64_t base, size; uint64_t *count; } tm_range;
+/* One per halfword of an executable region, beside its decode-cache slot:
+ * the cycles charged to that pc, and what the inline step needs of the
+ * instruction there, derived from its decoded form on its first timed
+ * execution (so the step does no per-op table lookups). */
+typedef struct {
+    uint64_t cycles;
+    uint16_t lat;             /* result latency (plain and branch ops) */
+    uint8_t s1, s2, s3, dst;  /* scoreboard indexes of the sources and the destination */
+    uint8_t path;             /* TM_PATH_*: how tm_step charges it */
+    uint8_t pad;
+} tm_slot;
+
+/* Plain scalar ops and conditional branches are charged inline; the rest
+ * (jumps, the divider, vsetvl, vector ops, latencies too large for `lat`) by
+ * tm_step_special, which also derives a slot not derived yet (TM_PATH_NEW). */
+enum { TM_PATH_NEW = 0, TM_PATH_PLAIN = 1, TM_PATH_BRANCH = 2, TM_PATH_SPECIAL = 3 };
+
+/* The tm_slots of one executable region (one per halfword). */
+typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
 
 #define TM_MAX_RANGES 64
 #define TM_MAX_UNITS 8
 #define TM_TRACE_MAX 65536
 #define TM_VQ_MAX 64
 
-/* What the inline step needs of an op, with this machine's latency folded in. */
-typedef struct {
-    uint32_t lat;             /* result latency (plain and branch ops) */
-    uint8_t s1, s2, s3, dst;  /* scoreboard bases, as in tm_opinfo */
-    uint8_t path;             /* TM_PATH_*: how tm_step charges it */
-} tm_fastop;
-
-/* Plain scalar ops and conditional branches are charged inline; the rest
- * (jumps, the divider, vsetvl, vector ops) by tm_step_special. */
-enum { TM_PATH_PLAIN = 0, TM_PATH_BRANCH = 1, TM_PATH_SPECIAL = 2 };
 
 typedef struct rv_timing {
     /* hot: read or written by every charged instruction (first cache lines) */
@@ -82,7 +89,7 @@ typedef struct rv_timing {
     uint64_t last_issue;      /* for the memory hook that follows its dispatch */
     uint64_t stall[3];        /* stall cycles by TM_K_* of the late source (copied to s) */
     uint64_t br_fall;         /* fall-through pc of the pending branch */
-    uint64_t *br_slot;
+    uint64_t *br_slot;        /* its per-pc cycle counter */
     unsigned br_idx;
     unsigned line_bits;
     uint8_t *bht;
@@ -98,7 +105,6 @@ typedef struct rv_timing {
     uint64_t mem_end;         /* the last demand access completes here */
     uint64_t ready[TM_NREG];
     uint8_t kind[TM_NREG];
-    tm_fastop op[RV_NOPS];
     rv_timing_params p;
     /* scalar core */
     uint64_t div_free;        /* the unpipelined divider is free from here */
@@ -127,7 +133,7 @@ typedef struct rv_timing {
     rv_timing_stats s;
     tm_range ranges[TM_MAX_RANGES];
     int nranges;
-    uint64_t *pc_scratch;     /* per-pc counters, discarded, when the ranges are used up */
+    tm_slot *pc_scratch;      /* slots whose counts are discarded, when the ranges are used up */
     uint64_t pc_scratch_size;
     rv_trace_event *trace;
     int ntrace;
@@ -137,8 +143,8 @@ extern tm_opinfo tm_ops[RV_NOPS];
 
 void tm_run_begin(rv_timing *t);
 uint64_t tm_run_end(rv_timing *t);
-uint64_t *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
-void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, uint64_t *slot);
+tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
+void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store);
 void tm_free(rv_timing *t);
 void tm_reset_counters(rv_timing *t);
@@ -170,14 +176,17 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
     }
 }
 
-/* Charge one instruction: wait for its sources, take an issue slot, set the
- * ready cycle of its destination, and add the cycles it cost to *slot. */
-static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, uint64_t *slot) {
+/* Charge one instruction (its slot e): wait for its sources, take an issue
+ * slot, set the ready cycle of its destination, and add the cycles it cost
+ * to e->cycles. */
+static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
     if (unlikely(t->pending)) tm_resolve(t, pc);
-    const tm_fastop *o = &t->op[d->op];
-    if (unlikely(o->path == TM_PATH_SPECIAL)) { tm_step_special(t, d, m, pc, slot); return; }
+    if (unlikely((unsigned)(e->path - TM_PATH_PLAIN) > TM_PATH_BRANCH - TM_PATH_PLAIN)) {
+        tm_step_special(t, d, m, pc, e);
+        return;
+    }
     uint64_t *r = t->ready;
-    unsigned i1 = o->s1 + d->rs1, i2 = o->s2 + d->rs2, i3 = o->s3 + d->rs3;
+    unsigned i1 = e->s1, i2 = e->s2, i3 = e->s3;
     uint64_t a = r[i1], b = r[i2], c = r[i3];
     uint64_t rdy = a > b ? a : b;
     rdy = c > rdy ? c : rdy;
@@ -189,19 +198,19 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
         t->slot = 0;
         now = rdy;
     }
-    unsigned dst = o->dst + d->rd;
+    unsigned dst = e->dst;
     t->last_issue = now;
     t->last_dst = dst;
-    r[dst] = now + o->lat;
+    r[dst] = now + e->lat;
     t->kind[dst] = TM_K_DATA;
-    if (o->path == TM_PATH_BRANCH) {   /* resolved when the next instruction is charged */
+    if (e->path == TM_PATH_BRANCH) {   /* resolved when the next instruction is charged */
         t->pending = TM_P_BRANCH;
         t->br_fall = pc + d->len;
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
-        t->br_slot = slot;
+        t->br_slot = &e->cycles;
     }
     if (++t->slot >= t->issue_width) { t->slot = 0; now++; }
-    *slot += now - t->now;
+    e->cycles += now - t->now;
     t->now = now;
 }
 
