@@ -14,13 +14,12 @@
   carries only the report.
 
 When rvai itself cannot go on it prints one line ``rvai: error: ...`` on stderr,
-no traceback, and exits with a code of its own from EXIT_CODES (101-106), one
+no traceback, and exits with a code of its own from EXIT_CODES (101-105), one
 per kind of failure; a program can of course exit with those numbers too.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import struct
 import sys
@@ -33,7 +32,6 @@ EXIT_CODES = {
     "fault": 103,         # the guest faulted: bad access, wild jump, illegal instruction
     "budget": 104,        # the instruction budget ran out
     "unsupported": 105,   # a system call rvai cannot serve (e.g. a futex wait that never ends)
-    "missing": 106,       # an optional part of rvai (the demo) is not installed
 }
 
 
@@ -151,13 +149,8 @@ def cmd_disasm(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """``rvai demo``: hand over to rvai.demo.main when it is installed."""
-    try:
-        demo = importlib.import_module("rvai.demo")
-    except ModuleNotFoundError as e:
-        if e.name != "rvai.demo":
-            raise    # the demo exists but something it needs is missing: show it
-        return _error("missing", "the demo (rvai.demo) is not part of this installation yet")
+    """``rvai demo``: the kernel demo (rvai.demo), which parses its own options."""
+    from rvai import demo
     return demo.main(args.args) or 0
 
 

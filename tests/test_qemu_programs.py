@@ -180,12 +180,6 @@ def test_cli_reports_guest_faults_and_runaway_loops(built, mode, code, words):
     _one_error_line(p, code, *words)
 
 
-def test_cli_demo_without_the_demo_module_is_a_clear_error():
-    if (REPO / "rvai" / "demo.py").exists() or (REPO / "rvai" / "demo").exists():
-        pytest.skip("rvai.demo is present")
-    _one_error_line(cli("demo"), 106, "rvai.demo")
-
-
 @needs_tools
 def test_cli_disasm_lists_a_symbol_like_objdump(built):
     exe = built["bad", "rv64gc"]
