@@ -40,20 +40,17 @@ def _error(kind: str, message: str) -> int:
     return EXIT_CODES[kind]
 
 
-def _machine(args):
-    from rvai.emu import Machine
-    kwargs = {"vlen": args.vlen}
-    if args.budget:
-        kwargs["budget"] = args.budget
-    return Machine(args.target, **kwargs)
-
-
-def cmd_run(args) -> int:
-    """``rvai run``: run an executable with the host's stdio and environment."""
-    from rvai.emu import errors
+def _run_program(args, machine_kwargs: dict, out_fd: int, err_fd: int):
+    """Run ``args.program`` with ``args.args`` on a fresh Machine built from
+    ``args.target`` and ``machine_kwargs``: the host's stdin and environment, the
+    guest's stdout and stderr written straight to host descriptors ``out_fd`` and
+    ``err_fd``.  Returns ``(machine, result)``, or rvai's exit status (an int, the
+    error line already printed) when the program cannot be loaded or run; `run`
+    and `profile` share it so that each kind of failure gets the same code."""
+    from rvai.emu import Machine, errors
     from rvai.emu.elf import ElfError
     try:
-        m = _machine(args)
+        m = Machine(args.target, **machine_kwargs)
         data = open(args.program, "rb").read()
     except OSError as e:
         return _error("unreadable", f"cannot read {args.program}: {e.strerror}")
@@ -63,11 +60,11 @@ def cmd_run(args) -> int:
     # descriptors keep their order.
     sys.stdout.flush()
     sys.stderr.flush()
-    stdout = os.fdopen(os.dup(1), "wb", buffering=0)
-    stderr = os.fdopen(os.dup(2), "wb", buffering=0)
+    stdout = os.fdopen(os.dup(out_fd), "wb", buffering=0)
+    stderr = os.fdopen(os.dup(err_fd), "wb", buffering=0)
     try:
-        result = m.run([args.program, *args.args], program=data, env=dict(os.environ),
-                       stdin=sys.stdin.buffer, stdout=stdout, stderr=stderr)
+        return m, m.run([args.program, *args.args], program=data, env=dict(os.environ),
+                        stdin=sys.stdin.buffer, stdout=stdout, stderr=stderr)
     except ElfError as e:
         return _error("bad_elf", f"{args.program}: {e}")
     except errors.BudgetExceeded as e:
@@ -79,6 +76,17 @@ def cmd_run(args) -> int:
     finally:
         stdout.close()
         stderr.close()
+
+
+def cmd_run(args) -> int:
+    """``rvai run``: run an executable with the host's stdio and environment."""
+    kwargs = {"vlen": args.vlen}
+    if args.budget:
+        kwargs["budget"] = args.budget
+    ran = _run_program(args, kwargs, 1, 2)
+    if isinstance(ran, int):
+        return ran
+    _, result = ran
     if args.verbose:
         print(f"rvai: {result.instret} instructions retired", file=sys.stderr)
         for nr, count in sorted(result.unknown_syscalls.items()):
@@ -157,27 +165,11 @@ def cmd_demo(args) -> int:
 def cmd_profile(args) -> int:
     """``rvai profile``: run an executable timed and report where the cycles went."""
     import json
-    from rvai.emu import Machine, errors
-    from rvai.emu.elf import ElfError
-    try:
-        m = Machine(args.target, timed=True)
-        data = open(args.program, "rb").read()
-    except OSError as e:
-        return _error("unreadable", f"cannot read {args.program}: {e.strerror}")
-    except ValueError as e:
-        return _error("usage", str(e))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    out = os.fdopen(os.dup(2), "wb", buffering=0)
-    try:
-        result = m.run([args.program, *args.args], program=data, env=dict(os.environ),
-                       stdin=sys.stdin.buffer, stdout=out, stderr=out)
-    except ElfError as e:
-        return _error("bad_elf", f"{args.program}: {e}")
-    except errors.EmulatorError as e:
-        return _error("budget" if isinstance(e, errors.BudgetExceeded) else "fault", f"{args.program}: {e}")
-    finally:
-        out.close()
+    # The program's own output goes to stderr: stdout carries only the report.
+    ran = _run_program(args, {"timed": True}, 2, 2)
+    if isinstance(ran, int):
+        return ran
+    m, result = ran
     prof = m.profile()
     report = prof.to_dict()
     report["exit_code"] = result.exit_code
