@@ -1,8 +1,9 @@
 /* The interpreter: decode once into the region's cache, then dispatch through
  * a table of labels (GCC computed goto).  The semantics of each instruction are
- * small blocks in exec_int.h, exec_fp.h and exec_vec.h; the loop, the fetch path
- * and the stop paths are in exec_loop.h, compiled twice here: once plain
- * (functional mode pays nothing for timing) and once driving the timing model. */
+ * small blocks in exec_int.h, exec_fp.h, exec_vec.h and the exec_vf*.h it
+ * includes; the loop, the fetch path and the stop paths are in exec_loop.h,
+ * compiled twice here: once plain (functional mode pays nothing for timing)
+ * and once driving the timing model. */
 #include <stdlib.h>
 #include <string.h>
 #include "machine.h"

@@ -1,5 +1,5 @@
-/* Semantics of F, D, Zfh and Zfhmin.  Included inside rv_run (see exec.c for
- * the macros); the arithmetic itself is in fp.h.  Per format S (single), D
+/* Semantics of F, D, Zfh and Zfhmin.  Included inside the interpreter loop
+ * (exec_loop.h defines the macros); the arithmetic itself is in fp.h.  Per format S (single), D
  * (double), H (half): GET_x reads an operand (narrow ones NaN-unboxed),
  * PUT_x writes rd (narrow ones NaN-boxed), SIGN_x is the sign bit. */
 

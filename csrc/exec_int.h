@@ -1,6 +1,6 @@
 /* Semantics of the scalar integer instructions (RV64I, M, A, Zicsr,
- * Zifencei, Zba, Zbb, Zbs).  Included inside rv_run: each block ends by
- * NEXT() or a jump; see exec.c for the macros. */
+ * Zifencei, Zba, Zbb, Zbs).  Included inside the interpreter loop: each
+ * block ends by NEXT() or a jump; exec_loop.h defines the macros. */
 
 /* RV64I */
 OP(lui)   X(RD) = (uint64_t)IMM; NEXT();

@@ -1,6 +1,6 @@
 /* Semantics of RVV 1.0: each handler calls one semantic function of vec.c,
  * whose element loops run per SEW over whole register groups.
- * Included inside rv_run (see exec.c for the macros). */
+ * Included inside the interpreter loop (exec_loop.h defines the macros). */
 
 /* Run a vector semantic function and turn its status into the stop paths. */
 #define VDO(call) do {                                                   \

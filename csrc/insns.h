@@ -2,7 +2,7 @@
  *
  * One table (insns_*.def, X-macro rows) drives the decoder, the dispatch
  * labels of the interpreter, the disassembler, the per-class counters and the
- * Python test assembler (rvai/emu/isa.py parses the same files).
+ * Python test assembler (rvai/emu/isa.py reads the rows through the C API).
  *
  * Operand letters in the `operands` column, in printing order:
  *   d s t    integer rd, rs1, rs2          D S T R  float rd, rs1, rs2, rs3
