@@ -138,7 +138,7 @@ def qwen_layer(target: Target, rng: np.random.Generator) -> bool:
         cases.append((f"attention {what} q {lq} kv {lk}", lambda q=q, k=k, v=v: ops.attention(q, k, v, causal=True,
                                                                                           target=target),
                       _attention_ref(q, k, v), 4 * 14 * 64 * _visible_keys(lq, lk)))
-    print(f"\nQwen2-0.5B layer shapes (14 q / 2 kv heads, d 64), causal attention:")
+    print("\nQwen2-0.5B layer shapes (14 q / 2 kv heads, d 64), causal attention:")
     print(f"{'kernel':>32} {'cycles':>10} {'instret':>10} {'FLOP/cyc':>9}")
     ok = True
     for name, fn, want, flops in cases:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import random
 import shutil
-import struct
 import subprocess
 from fractions import Fraction
 from functools import lru_cache
@@ -712,7 +711,7 @@ def _qemu_program(tests, path):
     for i, (name, rm, ops) in enumerate(tests):
         row = table()[name]
         letters = row.operands.split(",")
-        asm_ops, ins = [], []
+        asm_ops = []
         for L in letters:
             if L == "m":
                 asm_ops.append(RM_NAMES[rm])

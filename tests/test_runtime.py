@@ -1,5 +1,4 @@
 """The guest memcpy/memmove/memset routines against Python's own byte semantics."""
-import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from rvai.emu import Machine

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rvai.emu import IllegalInstruction, Machine
-from tests.vec_util import UINT, VLENS, get_group, lmul_name, run, set_group, set_mask, vlmax
+from tests.vec_util import UINT, VLENS, get_group, lmul_name, run, vlmax
 
 VD, VS2, VS1 = 8, 16, 24
 

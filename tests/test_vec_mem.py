@@ -58,7 +58,6 @@ def test_load_store_model(c):
     # Indices: small, distinct per element so the (unordered) store result is defined.
     n_el = vlmax(c["vlen"], c["sew"], c["lg"])
     if c["kind"] == "indexed" and c["emul"] is not None:
-        ib = c["eew"] // 8
         limit = min(2 ** c["eew"] // (c["nf"] * db), 1000)
         picks = rng.permutation(limit)[:n_el] if limit >= n_el else rng.integers(0, limit, n_el)
         idx = np.zeros(c["vlen"] * 8 // c["eew"], UINT[c["eew"]])

@@ -5,7 +5,6 @@ The model's tables are not copied: each entry is computed as the spec's
 table was built -- the exact reciprocal (square root) at the midpoint of the
 entry's input interval, rounded to seven fraction bits -- and checked against
 entries and worked examples printed in the spec."""
-import math
 from decimal import Decimal, getcontext
 from fractions import Fraction
 
