@@ -126,6 +126,7 @@ def speed_ratio(target: Target, repeat: int = 5) -> float:
 
 
 def main(argv=None) -> None:
+    """Print measured vs wanted throughput and latency per instruction class for ``--target``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--target", default="generic")
     args = ap.parse_args(argv)

@@ -252,6 +252,7 @@ def run_qemu(bench: Bench, exe: Path, arg: int) -> tuple[bytes, float]:
 
 
 def main(argv=None) -> int:
+    """Run the benchmark table; 1 when gcc is missing or rvai's output differs from qemu's, else 0."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scale", type=float, default=1.0, help="multiply every kernel's work by this")
     p.add_argument("--only", nargs="*", default=None, help="run only rows whose name starts with these")

@@ -55,6 +55,7 @@ def host_instructions(exe: Path, arg: int, timed: bool) -> int:
 
 
 def main(argv=None) -> int:
+    """Print timed/functional cost per kernel; 1 when a needed tool is missing, else 0."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="best of this many runs of each mode")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply each kernel's argument")

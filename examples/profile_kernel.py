@@ -77,6 +77,7 @@ def kernels(rng):
 
 
 def main(argv=None) -> None:
+    """Profile each kernel on every preset (full reports unless ``--brief``), then explain the differences."""
     brief = "--brief" in (argv if argv is not None else sys.argv[1:])
     summary = []
     for title, run in kernels(np.random.default_rng(0)):

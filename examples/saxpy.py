@@ -8,6 +8,7 @@ import rvai.lang as rl
 
 @rl.kernel
 def saxpy(a: rl.f32, x: rl.Tensor[rl.f32], y: rl.Tensor[rl.f32]):
+    """y = a * x + y, in place."""
     for vl, i in rl.vloop(x.shape[0], sew=32, lmul=4):
         y.vstore(a * x.vload(i) + y.vload(i), i)
 

@@ -192,9 +192,11 @@ class Lowering:
 
     # ------------------------------------------------------------------ scalar ops
     def op_const(self, op: ir.Op) -> str:
+        """A scalar constant: its LLVM literal, no instruction."""
         return llconst(op.result.type.dtype, op.attrs["value"])
 
     def op_bin(self, op: ir.Op) -> str:
+        """Scalar arithmetic, bitwise or min/max (``attrs['op']``), float or int by the operand type."""
         a, b = op.operands
         dt, kind = a.type.dtype, op.attrs["op"]
         t = lltype(dt)
@@ -214,18 +216,21 @@ class Lowering:
         return out
 
     def op_cmp(self, op: ir.Op) -> str:
+        """Scalar comparison ``attrs['pred']``: fcmp or icmp to an i1."""
         a, b = op.operands
         out = self.tmp()
         self.emit(f"{out} = {_cmp_instr(a.type.dtype, op.attrs['pred'])} {self.tv(a)}, {self.v(b)}")
         return out
 
     def op_select(self, op: ir.Op) -> str:
+        """Scalar ``select``: operand 1 where the i1 condition holds, else operand 2."""
         c, a, b = op.operands
         out = self.tmp()
         self.emit(f"{out} = select i1 {self.v(c)}, {self.tv(a)}, {self.tv(b)}")
         return out
 
     def op_un(self, op: ir.Op) -> str:
+        """Scalar unary op: neg, sqrt or abs."""
         (a,) = op.operands
         kind, dt = op.attrs["op"], a.type.dtype
         if kind == "neg":
@@ -236,13 +241,16 @@ class Lowering:
         return self.call(lltype(dt), f"llvm.{name}.{mangle(dt)}", [self.tv(a)])
 
     def op_fma(self, op: ir.Op) -> str:
+        """Scalar fused multiply-add through ``llvm.fma``."""
         t = op.result.type
         return self.call(lltype(t), f"llvm.fma.{mangle(t)}", [self.tv(x) for x in op.operands])
 
     def op_cast(self, op: ir.Op) -> str:
+        """Scalar dtype conversion."""
         return self.convert(self.v(op.operands[0]), op.operands[0].type.dtype, op.result.type.dtype, None)
 
     def op_bitcast(self, op: ir.Op) -> str:
+        """Reinterpret the bits of a value as another type of the same width."""
         out = self.tmp()
         self.emit(f"{out} = bitcast {self.tv(op.operands[0])} to {lltype(op.result.type)}")
         return out
@@ -254,29 +262,34 @@ class Lowering:
         return out
 
     def op_load(self, op: ir.Op) -> str:
+        """Load element ``index`` of a pointer."""
         addr = self.gep(*op.operands)
         out = self.tmp()
         self.emit(f"{out} = load {lltype(op.result.type)}, ptr {addr}")
         return out
 
     def op_store(self, op: ir.Op) -> str:
+        """Store a scalar to element ``index`` of a pointer."""
         ptr, index, value = op.operands
         self.emit(f"store {self.tv(value)}, ptr {self.gep(ptr, index)}")
         return ""
 
     # ------------------------------------------------------------------ variables, loops
     def op_var(self, op: ir.Op) -> str:
+        """A mutable variable: an entry-block alloca, initialised here."""
         slot = f"%var{op.result.id}"
         self.allocas.append(f"{slot} = alloca {lltype(op.operands[0].type)}")
         self.emit(f"store {self.tv(op.operands[0])}, ptr {slot}")
         return slot
 
     def op_get(self, op: ir.Op) -> str:
+        """Read a variable."""
         out = self.tmp()
         self.emit(f"{out} = load {lltype(op.result.type)}, ptr {self.v(op.operands[0])}")
         return out
 
     def op_set(self, op: ir.Op) -> str:
+        """Write a variable."""
         self.emit(f"store {self.tv(op.operands[1])}, ptr {self.v(op.operands[0])}")
         return ""
 
@@ -304,6 +317,7 @@ class Lowering:
         return ""
 
     def op_for(self, op: ir.Op) -> str:
+        """A counted scalar loop ``for idx in range(start, stop, step)``."""
         start, stop, step = (self.v(x) for x in op.operands)
         return self._loop(op, start, stop, lambda idx: step)
 
@@ -313,9 +327,11 @@ class Lowering:
                          [f"i64 {avl}", f"i64 {_SEW_CODE[sew]}", f"i64 {_LMUL_CODE[lmul]}"])
 
     def op_vsetvl(self, op: ir.Op) -> str:
+        """An explicit ``vsetvli``: vl for the requested element count."""
         return self.vsetvli(self.v(op.operands[0]), op.attrs["sew"], op.attrs["lmul"])
 
     def op_vloop(self, op: ir.Op) -> str:
+        """A strip-mined loop: each trip sets vl for the remaining elements and steps by it."""
         n = self.v(op.operands[0])
 
         def vsetvl(idx: str) -> str:
@@ -328,6 +344,8 @@ class Lowering:
 
     # ------------------------------------------------------------------ vector ops
     def op_vbin(self, op: ir.Op) -> str:
+        """Vector arithmetic, min/max or bitwise op, vector-vector or with a scalar on
+        either side; ``vfmacc``/``vfnmsac`` when the multiply feeding it is marked ``_fuse``."""
         a, b, vl = op.operands
         rt = op.result.type
         if "_fuse" in op.attrs:
@@ -383,6 +401,7 @@ class Lowering:
                                                  self.tv(op.operands[2]), f"i64 {TAMA}"])
 
     def op_vfma(self, op: ir.Op) -> str:
+        """Vector fused multiply-add ``a * b + c`` as ``vfmacc``."""
         a, b, c, vl = op.operands
         rt = op.result.type
         return self.rvv("vfmacc", rt, [rt, a.type], [self.tv(c), self.tv(a), self.tv(b), f"i64 {FRM_DYN}",
@@ -399,6 +418,7 @@ class Lowering:
         return f"{t} {out}"
 
     def op_vcmp(self, op: ir.Op) -> str:
+        """Vector comparison to a mask (scalars broadcast first)."""
         a, b = op.operands[:2]
         vt = a.type if isinstance(a.type, ir.VectorType) else b.type
         lhs, rhs = self._vector_operand(a, vt), self._vector_operand(b, vt)
@@ -407,12 +427,14 @@ class Lowering:
         return out
 
     def op_vselect(self, op: ir.Op) -> str:
+        """Vector select by mask, as ``vmerge``."""
         m, a, b = op.operands[:3]
         rt = op.result.type
         return self.rvv("vmerge", rt, [rt, rt],
                         [f"{lltype(rt)} poison", self.tv(b), self.tv(a), self.tv(m), self.tv(op.operands[3])])
 
     def op_vun(self, op: ir.Op) -> str:
+        """Vector unary op: neg, abs, sqrt or the 7-bit reciprocal square-root estimate."""
         a, vl = op.operands
         kind, rt = op.attrs["op"], op.result.type
         if kind == "neg" and rt.dtype.is_float:
@@ -449,6 +471,7 @@ class Lowering:
         return self.gep(ptr, index), vt, extra, overloads, mask, vl
 
     def op_vload(self, op: ir.Op) -> str:
+        """Vector load: unit-stride, strided or indexed, optionally masked."""
         addr, vt, extra, overloads, mask, vl = self._vmem_operands(op, store=False)
         name = {"unit": "vle", "strided": "vlse", "indexed": "vluxei"}[op.attrs["kind"]]
         args = [f"{lltype(vt)} poison", f"ptr {addr}"] + extra + mask + [self.tv(vl)]
@@ -457,6 +480,7 @@ class Lowering:
         return self.rvv(name, vt, overloads, args)
 
     def op_vstore(self, op: ir.Op) -> str:
+        """Vector store: unit-stride, strided or indexed, optionally masked."""
         addr, vt, extra, overloads, mask, vl = self._vmem_operands(op, store=True)
         name = {"unit": "vse", "strided": "vsse", "indexed": "vsuxei"}[op.attrs["kind"]]
         args = [self.tv(op.operands[0]), f"ptr {addr}"] + extra + mask + [self.tv(vl)]
@@ -464,13 +488,16 @@ class Lowering:
         return ""
 
     def op_vsplat(self, op: ir.Op) -> str:
+        """Broadcast a scalar to a vector."""
         return self.splat(op.operands[0], op.result.type, op.operands[1]).split(" ")[-1]
 
     def op_vid(self, op: ir.Op) -> str:
+        """The element indices 0, 1, 2, ... as a vector (``vid.v``)."""
         rt = op.result.type
         return self.rvv("vid", rt, [rt], [f"{lltype(rt)} poison", self.tv(op.operands[0])])
 
     def op_vreduce(self, op: ir.Op) -> str:
+        """Reduce a vector to a scalar (sum, max or min) through an LMUL=1 accumulator."""
         vec, vl = op.operands
         dt, kind = vec.type.dtype, op.attrs["op"]
         m1 = _m1(dt)
@@ -492,20 +519,24 @@ class Lowering:
         return out
 
     def op_mlogic(self, op: ir.Op) -> str:
+        """Mask logic (and, or, xor) between two masks."""
         a, b = op.operands
         out = self.tmp()
         self.emit(f"{out} = {op.attrs['op']} {self.tv(a)}, {self.v(b)}")
         return out
 
     def op_mnot(self, op: ir.Op) -> str:
+        """Mask complement."""
         out = self.tmp()
         self.emit(f"{out} = xor {self.tv(op.operands[0])}, splat (i1 true)")
         return out
 
     def op_vbitcast(self, op: ir.Op) -> str:
+        """Reinterpret the bits of a vector as another vector type."""
         return self.op_bitcast(op)
 
     def op_vcast(self, op: ir.Op) -> str:
+        """Vector dtype conversion."""
         a, vl = op.operands
         return self.convert(self.v(a), a.type.dtype, op.result.type.dtype, (a.type.n, vl))
 
