@@ -54,7 +54,6 @@ static inline int fp_issnan16(uint16_t a) { return fp_isnan16(a) && !(a & 0x0200
 static inline int fp_issnan32(uint32_t a) { return fp_isnan32(a) && !(a & 0x00400000u); }
 static inline int fp_issnan64(uint64_t a) { return fp_isnan64(a) && !(a & (1ull << 51)); }
 
-static inline uint16_t fp_canon16(uint16_t a) { return fp_isnan16(a) ? FP_CNAN16 : a; }
 static inline uint32_t fp_canon32(uint32_t a) { return fp_isnan32(a) ? FP_CNAN32 : a; }
 static inline uint64_t fp_canon64(uint64_t a) { return fp_isnan64(a) ? FP_CNAN64 : a; }
 

@@ -55,15 +55,11 @@ void vec_setvl(rv_machine *m, uint64_t avl, uint64_t vtype, int rs1_x0, int rd_x
  * VEC_ILLEGAL when vill is set. */
 int vec_ctx_init(rv_machine *m, const rv_decoded *d, vec_ctx *c);
 
-/* Registers: base of register r; element i of width T in group r. */
+/* The host address of vector register r. */
 static inline uint8_t *vreg(rv_machine *m, unsigned r) { return m->v + (size_t)r * m->vlenb; }
 /* Bit i of mask register r (v0 for masking). */
 static inline int vmask_bit(const rv_machine *m, unsigned r, uint64_t i) {
     return (m->v[(size_t)r * m->vlenb + (i >> 3)] >> (i & 7)) & 1;
-}
-static inline void vmask_set(rv_machine *m, unsigned r, uint64_t i, int bit) {
-    uint8_t *p = &m->v[(size_t)r * m->vlenb + (i >> 3)];
-    *p = (uint8_t)((*p & ~(1u << (i & 7))) | ((unsigned)(bit & 1) << (i & 7)));
 }
 /* Is element i active: unmasked, or its v0 bit set. */
 static inline int vactive(const rv_machine *m, const vec_ctx *c, uint64_t i) {
