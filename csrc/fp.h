@@ -172,26 +172,21 @@ FP_HOST_BIN(f64_mul, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, FOP_MU
 FP_HOST_BIN(f64_div, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, FOP_DIV, x / y)
 #undef FP_HOST_BIN
 
-static inline uint32_t f32_sqrt(uint32_t a, unsigned rm, uint32_t *flags) {
-    if (unlikely(rm == FP_RMM)) return (uint32_t)fp_slow(FMT_S, FOP_SQRT, a, 0, 0, rm, flags);
-    float x = fp_f32(a), r;
-    fp_host_enter(rm);
-    FP_PIN(x);
-    r = __builtin_sqrtf(x);
-    FP_PIN(r);
-    fp_host_leave(flags);
-    return fp_canon32(fp_b32(r));
-}
-static inline uint64_t f64_sqrt(uint64_t a, unsigned rm, uint32_t *flags) {
-    if (unlikely(rm == FP_RMM)) return fp_slow(FMT_D, FOP_SQRT, a, 0, 0, rm, flags);
-    double x = fp_f64(a), r;
-    fp_host_enter(rm);
-    FP_PIN(x);
-    r = __builtin_sqrt(x);
-    FP_PIN(r);
-    fp_host_leave(flags);
-    return fp_canon64(fp_b64(r));
-}
+/* The square root follows FP_HOST_BIN's pattern with one operand. */
+#define FP_HOST_SQRT(name, T, BT, tof, tob, canon, fmt, sqrt_fn)                   \
+    static inline BT name(BT a, unsigned rm, uint32_t *flags) {                    \
+        if (unlikely(rm == FP_RMM)) return (BT)fp_slow(fmt, FOP_SQRT, a, 0, 0, rm, flags); \
+        T x = tof(a), r;                                                           \
+        fp_host_enter(rm);                                                         \
+        FP_PIN(x);                                                                 \
+        r = sqrt_fn(x);                                                            \
+        FP_PIN(r);                                                                 \
+        fp_host_leave(flags);                                                      \
+        return canon(tob(r));                                                      \
+    }
+FP_HOST_SQRT(f32_sqrt, float, uint32_t, fp_f32, fp_b32, fp_canon32, FMT_S, __builtin_sqrtf)
+FP_HOST_SQRT(f64_sqrt, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, __builtin_sqrt)
+#undef FP_HOST_SQRT
 
 /* a*b + c with one rounding (libm's fmaf/fma: the FMA instruction, or glibc's exact software). */
 static inline uint32_t f32_fma(uint32_t a, uint32_t b, uint32_t c, unsigned rm, uint32_t *flags) {
