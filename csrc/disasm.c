@@ -84,8 +84,8 @@ int rv_csr_name(unsigned csr, char *buf, int size) {
  * The condition is a comma list of LETTER=NUMBER or LETTER=LETTER over the
  * field letters of insns.h plus three of the fence: P (predecessor set),
  * Q (successor set), F (fm).  The first alias of a row whose condition holds
- * is printed; rows not in the table (e.g. FP rows before they exist) are
- * skipped, so the list can name every extension's aliases. */
+ * is printed.  A row name the instruction table lacks matches nothing
+ * (alias_row 0), so a row removed from the table cannot break this list. */
 static const struct { const char *row, *name, *ops, *cond; } aliases[] = {
     {"addi", "nop", "", "d=0,s=0,i=0"},
     {"addi", "li", "d,i", "s=0"},
