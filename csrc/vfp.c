@@ -192,6 +192,13 @@ static int inf_times_zero(uint64_t b, uint64_t x, unsigned eb) {
     return (b == inf && x == 0) || (b == 0 && x == inf);
 }
 
+/* Does any element in [lo, hi) multiply infinity by zero (b: vs1, or the scalar s when NULL)? */
+static int any_inf_times_zero(const uint8_t *B, uint64_t s, const uint8_t *X, unsigned eb, uint64_t lo, uint64_t hi) {
+    for (uint64_t i = lo; i < hi; i++)
+        if (inf_times_zero(B ? eget(B, eb, i) : s, eget(X, eb, i), eb)) return 1;
+    return 0;
+}
+
 /* Is the FMA family op's product vs1*vd (vfmadd ...) rather than vs1*vs2 (vfmacc ...)? */
 static int fma_on_vd(int op) { return op >= VFOP_MADD; }
 
@@ -236,16 +243,19 @@ static int vfp_bulk(rv_machine *m, const vec_ctx *c, int op, unsigned eb, unsign
     int k = op - (fma_on_vd(op) ? VFOP_MADD : VFOP_MACC);   /* 0 macc, 1 nmacc, 2 msac, 3 nmsac */
     int nb = k == 1 || k == 3, ny = k == 1 || k == 2;
     const uint8_t *X = fma_on_vd(op) ? C : A, *Y = fma_on_vd(op) ? A : C;
+    /* The host raises no invalid for inf * 0 + qNaN; RISC-V does.  Such an element
+     * has a NaN result, so the multiplicands are scanned only when some result is
+     * NaN -- but before the loop when the result overwrites one of them (R is vd:
+     * x for vfmadd ..., and vs1 too when vd == vs1). */
+    int early = R == X || R == B, inf0 = early && any_inf_times_zero(B, s, X, eb, lo, hi);
     uint64_t nan;
     if (eb == 4) nan = fma_bulk_float((uint32_t *)R, (const float *)B, fp_f32((uint32_t)s), (const float *)X,
                                       (const float *)Y, lo, hi, nb, ny);
     else nan = fma_bulk_double((uint64_t *)R, (const double *)B, fp_f64(s), (const double *)X,
                                (const double *)Y, lo, hi, nb, ny);
     fp_host_leave(fl);
-    /* The host raises no invalid for inf * 0 + qNaN; RISC-V does.  Only a NaN result can be that case. */
-    if (nan)
-        for (uint64_t i = lo; i < hi; i++)
-            if (inf_times_zero(B ? eget(B, eb, i) : s, eget(X, eb, i), eb)) { *fl |= FP_NV; break; }
+    if (!early && nan) inf0 = any_inf_times_zero(B, s, X, eb, lo, hi);
+    if (inf0) *fl |= FP_NV;
 #endif
     return 1;
 }

@@ -247,3 +247,30 @@ def test_fma_inf_times_zero_with_quiet_nan_addend_is_invalid(sew, form, rm):
             a0=n)
         assert m.csr(1) == (0 if masked else NV)
         assert int(get_group(m, 24, 8, UINT[sew])[n - 3]) == (f.cnan if not masked else vd[n - 3])
+
+
+@pytest.mark.parametrize("sew", [32, 64])
+@pytest.mark.parametrize("form", ["vv", "vf"])
+def test_vfmadd_in_place_flags_only_a_real_inf_times_zero(sew, form):
+    """vfmadd's product is vs1 * vd and its result overwrites vd.  0 * 1 + inf and
+    0 * 1 + qNaN raise nothing (IEEE 754: a quiet NaN addend, no invalid product);
+    inf * 0 + qNaN must raise NV (the RISC-V rule for fused multiply-add)."""
+    f = SEW_FMT[sew]
+    n = 256 * 8 // sew
+    one = 0x3F800000 if sew == 32 else 0x3FF0000000000000
+    for real in (False, True):
+        m = Machine(vlen=256)
+        vd, vs2 = np.full(n, one, UINT[sew]), np.full(n, f.inf, UINT[sew])
+        vs2[n // 2] = f.cnan
+        if real:
+            vd[n // 2] = f.inf                   # inf (vd) * 0 (vs1) + qNaN
+        set_group(m, 8, vs2)
+        set_group(m, 16, np.zeros(n, UINT[sew]))
+        set_group(m, 24, vd)
+        m.f(1, box(0, f) if sew < 64 else 0)
+        src = "v16" if form == "vv" else "ft1"
+        run(m, [f"vsetvli t0, a0, e{sew}, m8, ta, ma", f"vfmadd.{form} v24, {src}, v8"], a0=n)
+        got = get_group(m, 24, 8, UINT[sew])
+        assert [int(v) for v in got[: n // 2]] == [f.inf] * (n // 2)
+        assert int(got[n // 2]) == f.cnan
+        assert m.csr(1) == (NV if real else 0)
