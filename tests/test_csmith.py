@@ -74,10 +74,11 @@ def check(program: Path, vlen: int) -> None:
 def programs(tmp_path_factory):
     """Every seed under both compilers, built once on both cores: (seed, compiler) -> path."""
     workdir = tmp_path_factory.mktemp("csmith")
-    # Generate the sources first so the two builds of one seed do not race to write it.
+    # Generate the sources first so the two builds of one seed do not race to write it
+    # (in workdir: csmith also writes a platform.info file into its working directory).
     for seed, options in SEEDS.items():
-        subprocess.run([CSMITH, "--seed", str(seed), *options, "-o", str(workdir / f"csmith{seed}.c")],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run([CSMITH, "--seed", str(seed), *options, "-o", f"csmith{seed}.c"],
+                       check=True, capture_output=True, timeout=60, cwd=workdir)
     with ThreadPoolExecutor(2) as pool:
         jobs = {(s, c): pool.submit(build, s, c, workdir) for s in SEEDS for c in COMPILERS}
     return {key: job.result() for key, job in jobs.items()}
