@@ -188,36 +188,29 @@ FP_HOST_SQRT(f32_sqrt, float, uint32_t, fp_f32, fp_b32, fp_canon32, FMT_S, __bui
 FP_HOST_SQRT(f64_sqrt, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, __builtin_sqrt)
 #undef FP_HOST_SQRT
 
-/* a*b + c with one rounding (libm's fmaf/fma: the FMA instruction, or glibc's exact software). */
-static inline uint32_t f32_fma(uint32_t a, uint32_t b, uint32_t c, unsigned rm, uint32_t *flags) {
-    uint32_t ma = a & 0x7fffffffu, mb = b & 0x7fffffffu;
-    if (fp_fma_nan(fp_isnan32(a), fp_isnan32(b), fp_isnan32(c), fp_issnan32(a), fp_issnan32(b),
-                   fp_issnan32(c), ma == 0x7f800000u, ma == 0, mb == 0x7f800000u, mb == 0, flags))
-        return FP_CNAN32;
-    if (unlikely(rm == FP_RMM)) return (uint32_t)fp_slow(FMT_S, FOP_FMA, a, b, c, rm, flags);
-    float x = fp_f32(a), y = fp_f32(b), z = fp_f32(c), r;
-    fp_host_enter(rm);
-    FP_PIN(x); FP_PIN(y); FP_PIN(z);
-    r = fmaf(x, y, z);
-    FP_PIN(r);
-    fp_host_leave(flags);
-    return fp_canon32(fp_b32(r));
-}
-static inline uint64_t f64_fma(uint64_t a, uint64_t b, uint64_t c, unsigned rm, uint32_t *flags) {
-    uint64_t ma = a & ~(1ull << 63), mb = b & ~(1ull << 63);
-    if (fp_fma_nan(fp_isnan64(a), fp_isnan64(b), fp_isnan64(c), fp_issnan64(a), fp_issnan64(b),
-                   fp_issnan64(c), ma == 0x7ff0000000000000ull, ma == 0, mb == 0x7ff0000000000000ull,
-                   mb == 0, flags))
-        return FP_CNAN64;
-    if (unlikely(rm == FP_RMM)) return fp_slow(FMT_D, FOP_FMA, a, b, c, rm, flags);
-    double x = fp_f64(a), y = fp_f64(b), z = fp_f64(c), r;
-    fp_host_enter(rm);
-    FP_PIN(x); FP_PIN(y); FP_PIN(z);
-    r = fma(x, y, z);
-    FP_PIN(r);
-    fp_host_leave(flags);
-    return fp_canon64(fp_b64(r));
-}
+/* a*b + c with one rounding (libm's fmaf/fma: the FMA instruction, or glibc's
+ * exact software); the NaN cases, inf*0 included, are settled before the host
+ * sees the operands. */
+#define FP_HOST_FMA(name, T, BT, tof, tob, canon, fmt, isnan, issnan, inf, cnan, fma_fn) \
+    static inline BT name(BT a, BT b, BT c, unsigned rm, uint32_t *flags) {             \
+        BT sign = (BT)1 << (8 * sizeof(BT) - 1), ma = a & ~sign, mb = b & ~sign;        \
+        if (fp_fma_nan(isnan(a), isnan(b), isnan(c), issnan(a), issnan(b), issnan(c),  \
+                       ma == (inf), ma == 0, mb == (inf), mb == 0, flags))              \
+            return cnan;                                                                \
+        if (unlikely(rm == FP_RMM)) return (BT)fp_slow(fmt, FOP_FMA, a, b, c, rm, flags); \
+        T x = tof(a), y = tof(b), z = tof(c), r;                                        \
+        fp_host_enter(rm);                                                              \
+        FP_PIN(x); FP_PIN(y); FP_PIN(z);                                                \
+        r = fma_fn(x, y, z);                                                            \
+        FP_PIN(r);                                                                      \
+        fp_host_leave(flags);                                                           \
+        return canon(tob(r));                                                           \
+    }
+FP_HOST_FMA(f32_fma, float, uint32_t, fp_f32, fp_b32, fp_canon32, FMT_S, fp_isnan32, fp_issnan32,
+            0x7f800000u, FP_CNAN32, fmaf)
+FP_HOST_FMA(f64_fma, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, fp_isnan64, fp_issnan64,
+            0x7ff0000000000000ull, FP_CNAN64, fma)
+#undef FP_HOST_FMA
 
 static inline uint16_t f16_add(uint16_t a, uint16_t b, unsigned rm, uint32_t *flags) {
     return (uint16_t)fp_slow(FMT_H, FOP_ADD, a, b, 0, rm, flags);
