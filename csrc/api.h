@@ -115,7 +115,8 @@ typedef struct {
     double l2_bytes_per_cycle;     /* L2 -> L1 fill bandwidth */
     unsigned dram_latency;         /* beyond the L2 latency */
     double dram_bytes_per_cycle;
-    unsigned prefetch_degree;      /* tagged next-line prefetcher: lines ahead, 0 = off */
+    unsigned prefetch_degree;      /* stride prefetcher: most lines a stream runs ahead, 0 = off */
+    unsigned prefetch_streams;     /* streams (instructions) the prefetcher tracks at once */
     unsigned ras_depth;            /* return-address stack entries (circular); 0 = returns use the BTB */
     unsigned btb_entries;          /* indirect-jump target buffer, direct-mapped, a power of two */
 } rv_timing_params;

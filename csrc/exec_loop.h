@@ -25,7 +25,7 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
  * is charged after decoding, in `undecoded`). */
 #define TIME_STEP_RAW() tm_step(tm, m, d, pc, tm_pcyc + (d - cache))
 #define TIME_STEP() do { if (likely(d->op)) TIME_STEP_RAW(); } while (0)
-#define TIME_MEM(a, n, st) tm_mem(tm, (a), (n), (st))
+#define TIME_MEM(a, n, st) tm_mem(tm, (a), (n), (st), pc)
 #else
 #define TIME_STEP_RAW() do { } while (0)
 #define TIME_STEP() do { } while (0)

@@ -99,6 +99,7 @@ void rv_timing_default_params(rv_timing_params *p) {
     p->dram_latency = 100;
     p->dram_bytes_per_cycle = 8;
     p->prefetch_degree = 16;
+    p->prefetch_streams = 16;
     p->ras_depth = 16;
     p->btb_entries = 64;
 }
@@ -129,6 +130,7 @@ void tm_free(rv_timing *t) {
     free(t->bht);
     free(t->ras);
     free(t->btb);
+    free(t->streams);
     free(t->trace);
     for (int i = 0; i < t->nranges; i++) free(t->ranges[i].slots);
     free(t);
@@ -141,15 +143,20 @@ static void forget_state(rv_timing *t) {
     memset(t->ras, 0, (t->p.ras_depth ? t->p.ras_depth : 1) * sizeof *t->ras);
     t->ras_top = 0;
     for (unsigned i = 0; i < t->p.btb_entries; i++) t->btb[i] = (tm_btb){~0ull, ~0ull};
+    memset(t->streams, 0, t->p.prefetch_streams * sizeof *t->streams);
     t->last_line = ~0ull;
 }
 
-/* When everything issued so far has finished: the core, the vector unit and
- * the memory accesses nobody waited for. */
+/* When everything issued so far has finished: the core, the vector unit,
+ * the memory accesses nobody waited for and the transfers still queued on the
+ * fill channels (prefetches, write-backs), so that no run reports more bytes
+ * a cycle than its channels carry. */
 static uint64_t finish(const rv_timing *t) {
     uint64_t end = t->now + (t->slot > 0);   /* a partly filled issue cycle counts */
     if (t->v_end > end) end = t->v_end;
-    return end > t->mem_end ? end : t->mem_end;
+    if (t->mem_end > end) end = t->mem_end;
+    uint64_t chan = (uint64_t)((t->dram_free > t->l2_free ? t->dram_free : t->l2_free) + 0.999999);
+    return chan > end ? chan : end;
 }
 
 /* The L1 hit filter: twice as many entries as L1 has lines (rounded up to a
@@ -173,7 +180,7 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
         !p->vq_depth || p->vq_depth > TM_VQ_MAX || !p->gather_elems_per_cycle ||
         !p->strided_elems_per_cycle || !p->vdiv_beat_cycles || p->line < 8 || p->line > 4096 ||
         !(p->l2_bytes_per_cycle > 0) || !(p->dram_bytes_per_cycle > 0) || !pow2(p->btb_entries) ||
-        p->ras_depth > 4096)
+        p->ras_depth > 4096 || !p->prefetch_streams || p->prefetch_streams > 256 || p->prefetch_degree > 4096)
         return -1;
     for (int i = 0; i < RV_NVPIPES; i++)
         if (!p->pipe_count[i] || p->pipe_count[i] > TM_MAX_UNITS) return -1;
@@ -187,8 +194,9 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     t->bht = malloc(p->bht_entries);
     t->ras = malloc((p->ras_depth ? p->ras_depth : 1) * sizeof *t->ras);
     t->btb = malloc(p->btb_entries * sizeof *t->btb);
+    t->streams = calloc(p->prefetch_streams, sizeof *t->streams);
     t->trace = malloc(TM_TRACE_MAX * sizeof(rv_trace_event));
-    if (!t->bht || !t->ras || !t->btb || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
+    if (!t->bht || !t->ras || !t->btb || !t->streams || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
         cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || hit_filter_init(t)) {
         tm_free(t);
         return -1;
@@ -281,19 +289,75 @@ static uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand) {
     return done;
 }
 
-/* The tagged next-line prefetcher: keep `degree` lines ahead of the demand
- * stream (on virtual addresses, so it crosses pages). */
-static void prefetch(rv_timing *t, uint64_t line, uint64_t when) {
-    for (unsigned k = 1; k <= t->p.prefetch_degree; k++) {
-        uint64_t next = line + k;
-        if (lookup_l1(t, next)) continue;
-        fill(t, next, when, 0);
-        t->s.prefetches++;
+/* ---- the stride prefetcher ----------------------------------------------
+ * One stream per memory instruction (by pc, prefetch_streams of them, least
+ * recently trained replaced).  A stream trains on the accesses that reach the
+ * slow path: for a scalar instruction an L1 miss or the first use of a
+ * prefetched line, for a vector one every instruction (its first address and
+ * its footprint).  It prefetches only once the same stride (in bytes, either
+ * sign, any size) has been seen twice in a row, and then fetches exactly the
+ * lines its next accesses will touch: `dist` lines ahead, starting at 2 and
+ * doubling with each access that confirms the stride, up to prefetch_degree.
+ * A broken stride stops it until a new one is confirmed.  So a walk down a
+ * column strip fetches the strip's next rows, never the neighbouring strips,
+ * and a stream that ends over-fetches at most its current distance. */
+
+static void prefetch_line(rv_timing *t, uint64_t line, uint64_t when) {
+    if (lookup_l1(t, line)) return;
+    fill(t, line, when, 0);
+    t->s.prefetches++;
+}
+
+/* The stream of the instruction at pc (a new one replacing the least recently
+ * trained when it has none). */
+static tm_stream *stream_of(rv_timing *t, uint64_t pc, int *fresh) {
+    tm_stream *s = t->streams, *old = s;
+    for (unsigned i = 0; i < t->p.prefetch_streams; i++) {
+        if (s[i].pc == pc && s[i].lru) { *fresh = 0; return &s[i]; }
+        if (s[i].lru < old->lru) old = &s[i];
+    }
+    *old = (tm_stream){.pc = pc};
+    *fresh = 1;
+    return old;
+}
+
+/* An access of `span` bytes at addr by the instruction at pc, at cycle `when`. */
+static void train(rv_timing *t, uint64_t pc, uint64_t addr, unsigned span, uint64_t when) {
+    if (!t->p.prefetch_degree) return;
+    int fresh;
+    tm_stream *s = stream_of(t, pc, &fresh);
+    s->lru = ++t->stream_stamp;
+    if (!span) span = 1;
+    int64_t delta = (int64_t)(addr - s->last);
+    s->last = addr;
+    s->span = span;
+    if (fresh || delta == 0) return;
+    if (delta != s->stride) {          /* a new stride: seen once, nothing fetched for it */
+        s->stride = delta;
+        s->conf = 1;
+        s->dist = 0;
+        s->ahead = 0;
+        return;
+    }
+    if (s->conf < 2) s->conf++;
+    unsigned degree = t->p.prefetch_degree;
+    s->dist = s->dist ? (s->dist * 2 > degree ? degree : s->dist * 2) : (degree < 2 ? degree : 2);
+    /* how many accesses ahead `dist` lines reach */
+    uint64_t line = t->p.line, step = (uint64_t)(delta < 0 ? -delta : delta);
+    uint64_t k_max = step >= line ? s->dist / ((span + line - 1) / line) : s->dist * line / step;
+    if (k_max < 1) k_max = 1;
+    if (s->ahead) s->ahead--;          /* this access was one of those already fetched */
+    while (s->ahead < k_max) {
+        s->ahead++;
+        uint64_t a = addr + (uint64_t)((int64_t)s->ahead * delta);
+        for (uint64_t l = a >> t->line_bits; l <= (a + span - 1) >> t->line_bits; l++) prefetch_line(t, l, when);
     }
 }
 
-/* A demand access to one line at cycle `when`: the cycle its data is there. */
-static uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when, int store) {
+/* A demand access to one line at cycle `when`: the cycle its data is there.
+ * *event says whether it missed L1 or was the first use of a prefetched line
+ * (what trains a scalar stream). */
+static uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when, int store, int *event) {
     tm_line *w = lookup_l1(t, line);
     uint64_t done;
     if (w) {
@@ -303,13 +367,13 @@ static uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when, int stor
         if (w->ready > done) done = w->ready;
         if (w->prefetched) {
             w->prefetched = 0;
-            if (t->p.prefetch_degree) prefetch(t, line + t->p.prefetch_degree - 1, when);
+            *event = 1;
         }
     } else {
         t->s.l1_misses++;
         done = fill(t, line, when, 1);
-        if (t->p.prefetch_degree) prefetch(t, line, when);
         w = lookup_l1(t, line);
+        *event = 1;
     }
     if (store) w->dirty = 1;
     if (done > t->mem_end) t->mem_end = done;
@@ -323,16 +387,21 @@ static void set_group(rv_timing *t, int vd, int n, uint64_t first, uint64_t done
     for (int i = 0; i < n && vd + i < 32; i++) { t->vfirst[vd + i] = first; t->vdone[vd + i] = done; }
 }
 
-void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store) {
+void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
     uint64_t first = addr >> t->line_bits, last = (addr + (n ? n - 1 : 0)) >> t->line_bits;
+    int event = 0;
     if (t->pending & TM_P_VMEM) {
         /* an access of the vector memory op in flight: its lines are requested
          * from its start; its result is ready once the last line arrives */
         uint64_t arrive = t->vm_start;
         for (uint64_t l = first; l <= last; l++) {
             if (l == t->last_line && !store) { t->s.l1_hits++; continue; }
-            uint64_t a = access_line(t, l, t->vm_start, store);
+            uint64_t a = access_line(t, l, t->vm_start, store, &event);
             if (a > arrive) arrive = a;
+        }
+        if (!t->vm_trained) {   /* the op's first access trains its stream */
+            t->vm_trained = 1;
+            train(t, t->vm_pc, addr, n, t->vm_start);
         }
         if (store) { t->s.bytes_stored += n; return; }
         t->s.bytes_loaded += n;
@@ -349,9 +418,10 @@ void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store) {
     }
     uint64_t done = 0;
     for (uint64_t l = first; l <= last; l++) {
-        uint64_t a = access_line(t, l, t->last_issue, store);
+        uint64_t a = access_line(t, l, t->last_issue, store, &event);
         if (a > done) done = a;
     }
+    if (event) train(t, pc, addr, n, t->last_issue);
     if (store) { t->s.bytes_stored += n; return; }
     t->s.bytes_loaded += n;
     t->ready[t->last_dst] = done;
@@ -359,7 +429,7 @@ void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store) {
 }
 
 void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store) {
-    tm_mem(m->timing, addr, n, is_store);
+    tm_mem(m->timing, addr, n, is_store, m->timing->vm_pc);
 }
 
 /* ---- scalar core ------------------------------------------------------- */
@@ -542,6 +612,8 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
         t->vm_nregs = cls == RV_CLASS_VLOAD ? nregs : 0;
         t->vm_start = start;
         t->vm_first_seen = 0;
+        t->vm_trained = 0;
+        t->vm_pc = pc;
     }
     t->s.vec_ops++;
     t->s.vec_elems += vl;
@@ -550,6 +622,13 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
     t->s.pipe_busy[pipe] += uf[unit] - start;
     if (t->ntrace < TM_TRACE_MAX)
         t->trace[t->ntrace++] = (rv_trace_event){start, uf[unit], pc, d->op, (uint8_t)pipe, (uint8_t)unit};
+}
+
+/* A read of the cycle or time CSR (rdcycle, rdtime): it waits until the work
+ * issued before it has finished (see tm_step_special). */
+static int reads_clock(const rv_decoded *d) {
+    unsigned csr = (unsigned)d->imm & 0xfff;
+    return tm_ops[d->op].cls == RV_CLASS_CSR && (csr == 0xc00 || csr == 0xc01);
 }
 
 /* What the inline step needs of the instruction d, into its slot. */
@@ -561,7 +640,7 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
     e->s3 = o->s3 + d->rs3;
     e->dst = o->dst + d->rd;
     e->lat = (uint16_t)lat;
-    e->path = lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) ? TM_PATH_SPECIAL
+    e->path = lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) || reads_clock(d) ? TM_PATH_SPECIAL
               : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
 }
 
@@ -597,6 +676,19 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         t->br_slot = slot;
     } else if (cls == RV_CLASS_JUMP) {
         jump(t, d, pc, slot);
+    } else if (cls == RV_CLASS_CSR) {
+        /* rdcycle/rdtime: the timed region it closes includes the vector
+         * queue's drain and the memory accesses still in flight, so that a
+         * program timing itself never sees more throughput than the model's
+         * pipes and channels give (a real core's rdcycle does not wait; put
+         * a fence before it there for the same measurement) */
+        uint64_t drain = t->v_end > t->mem_end ? t->v_end : t->mem_end;
+        if (drain > now) {
+            t->stall[t->v_end >= t->mem_end ? TM_K_VEC : TM_K_MEM] += drain - now;
+            now = t->now = drain;
+            t->slot = 0;
+        }
+        result = now + t->p.latency[cls];
     } else if (cls == RV_CLASS_VSET) {
         result = now + t->p.vset_latency;
         if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; t->slot = 0; }

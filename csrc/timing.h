@@ -37,6 +37,18 @@ typedef struct {
 
 enum { TM_V_VD = 1, TM_V_VDSRC = 2, TM_V_VS1 = 4, TM_V_VS2 = 8, TM_V_MASK = 16, TM_V_ANY = 32 };
 
+/* One stream of the stride prefetcher: the memory instruction at pc, the
+ * address and footprint of its last access seen, the stride between its
+ * accesses, how often that stride repeated, how far ahead the stream runs
+ * (lines, ramping up to prefetch_degree) and how many strides past `last` it
+ * has already fetched. */
+typedef struct {
+    uint64_t pc, last;
+    int64_t stride;
+    uint32_t span, lru;
+    uint16_t conf, dist, ahead;
+} tm_stream;
+
 /* A branch-target-buffer entry: the last target of the jalr at pc. */
 typedef struct { uint64_t pc, target; } tm_btb;
 
@@ -123,11 +135,15 @@ typedef struct rv_timing {
     uint64_t v_end;           /* the vector unit is idle from here */
     int vm_vd, vm_nregs;      /* the vector memory op in flight: its destination group, */
     uint64_t vm_start;        /* its start cycle, */
-    int vm_first_seen;        /* and whether its first line has been accessed */
+    int vm_first_seen;        /* whether its first line has been accessed, */
+    int vm_trained;           /* whether it has trained the prefetcher, */
+    uint64_t vm_pc;           /* and its pc */
     /* memory */
     tm_cache l1, l2;
     tm_line no_line;          /* what empty hit-filter entries point to (never valid) */
     double l2_free, dram_free;    /* fill channels are busy until here */
+    tm_stream *streams;       /* the prefetcher's stream table (prefetch_streams entries) */
+    uint32_t stream_stamp;
     /* accounting */
     uint64_t base;            /* `now` at the last reset */
     rv_timing_stats s;
@@ -145,7 +161,7 @@ void tm_run_begin(rv_timing *t);
 uint64_t tm_run_end(rv_timing *t);
 tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
-void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store);
+void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc);
 void tm_free(rv_timing *t);
 void tm_reset_counters(rv_timing *t);
 /* The modelled cycle count since the last reset, as the instruction just
@@ -221,9 +237,9 @@ static inline tm_line **tm_hit_slot(rv_timing *t, uint64_t line) {
     return &t->hit[(line * 0x9e3779b97f4a7c15ull) >> t->hit_shift];
 }
 
-/* A scalar load or store of n bytes at addr by the instruction just charged:
- * a load's destination becomes ready when its data arrives. */
-static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t addr, unsigned n, int store) {
+/* A scalar load or store of n bytes at addr by the instruction just charged
+ * (at pc): a load's destination becomes ready when its data arrives. */
+static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
     uint64_t line = addr >> t->line_bits;
     if (likely(((addr + n - 1) >> t->line_bits) == line && !(t->pending & TM_P_VMEM))) {
         tm_line *w = t->last_way;
@@ -232,7 +248,7 @@ static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t 
             /* the same line as the last scalar access: an L1 hit */
         } else {
             w = *tm_hit_slot(t, line);
-            if (unlikely(w->tag != line || w->prefetched)) { tm_mem_slow(t, addr, n, store); return; }
+            if (unlikely(w->tag != line || w->prefetched)) { tm_mem_slow(t, addr, n, store, pc); return; }
             /* an L1 hit found by the filter: what access_line does on a hit
              * of a line that was not prefetched */
             w->lru = ++t->l1.stamp;
@@ -246,7 +262,7 @@ static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t 
         else { t->ready[t->last_dst] = done; t->kind[t->last_dst] = TM_K_MEM; t->s.bytes_loaded += n; }
         return;
     }
-    tm_mem_slow(t, addr, n, store);
+    tm_mem_slow(t, addr, n, store, pc);
 }
 
 #endif

@@ -55,3 +55,24 @@ def test_doubling_dlen_halves_fp_pipe_occupancy_of_a_fp_bound_gemm():
     units = timing_params(base.model).pipe_count[1]
     for prof in (narrow, wide):   # a pipe cannot be busy for longer than the run
         assert prof.pipe_busy["fp"] / units <= prof.cycles
+
+
+@pytest.mark.parametrize("preset", Target.presets())
+def test_gemm_with_b_four_times_l2_moves_little_more_than_its_compulsory_bytes(preset):
+    # A one-row-block GEMM reads every byte of B exactly once, walking it in column
+    # strips (one or a few lines per row of B): a prefetcher must fetch the strip's
+    # next rows, not the neighbouring strips that L2 cannot keep until their turn.
+    target = Target.preset(preset)
+    p = timing_params(target.model)
+    k = 512
+    n = 4 * p.l2_size // (4 * k)
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((4, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    np.testing.assert_allclose(ops.matmul(a, b, target=target), a @ b, rtol=1e-4, atol=1e-3)
+    prof = ops.last_run.profile
+    compulsory = a.nbytes + b.nbytes + 4 * n * 4
+    assert prof.dram_bytes["read"] <= 1.5 * compulsory
+    # and no run moves more bytes a cycle than the channel carries
+    moved = prof.dram_bytes["read"] + prof.dram_bytes["written"]
+    assert moved / prof.cycles <= p.dram_bytes_per_cycle
