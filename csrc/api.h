@@ -77,6 +77,15 @@ const char *rv_op_operands(int op);
 int rv_op_class(int op);
 int rv_num_classes(void);
 const char *rv_class_name(int cls);
+/* Extensions beyond the base ISA (RV_EXTENSIONS in insns.h): their number,
+ * the LLVM feature name of extension e (1..n-1; 0 is the base ISA), the
+ * extension of op, and switching a set off on a machine (bit e of `off`):
+ * their instructions then stop as illegal there.  Every extension is on in
+ * a new machine. */
+int rv_num_extensions(void);
+const char *rv_extension_name(int e);
+int rv_op_extension(int op);
+void rv_set_extensions_off(rv_machine *m, uint64_t off);
 
 /* Disassemble one instruction word (16- or 32-bit) at pc into buf.
  * Returns its length in bytes (2 or 4), or 0 if it is not a valid instruction. */

@@ -4,8 +4,10 @@
 
 const rv_insn_info rv_insns[RV_NOPS] = {
     [RV_OP_UNDECODED] = {"<undecoded>", 0, 0, "", RV_CLASS_SYSTEM},
-#define INSN(id, nm, mt, mk, ops, cls) [RV_OP_##id] = {nm, mt, mk, ops, RV_CLASS_##cls},
+#define INSN(id, nm, mt, mk, ops, cls) [RV_OP_##id] = {nm, mt, mk, ops, RV_CLASS_##cls, RV_EXT_BASE},
+#define INSN_EXT(ext, id, nm, mt, mk, ops, cls) [RV_OP_##id] = {nm, mt, mk, ops, RV_CLASS_##cls, RV_EXT_##ext},
 #include "insns.def"
+#undef INSN_EXT
 #undef INSN
 };
 

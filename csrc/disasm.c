@@ -1,5 +1,6 @@
 /* The disassembler, in the spelling of llvm-objdump-19 / llvm-mc-19 for
- * riscv64 with +m,+a,+f,+d,+c,+zba,+zbb,+zbs,+zfh,+v (tests/test_disasm.py
+ * riscv64 with +m,+a,+f,+d,+c,+zba,+zbb,+zbs,+zfh,+v, and of llvm-mc-22 with
+ * the extensions' features on for the extension rows (tests/test_disasm.py
  * holds it to llvm-mc on random encodings of every table row).
  *
  * Everything is driven by data: a row prints as its mnemonic and its operand
@@ -171,7 +172,8 @@ static const struct { const char *row, *name, *ops, *cond; } aliases[] = {
 
 /* Conversions whose rounding cannot matter: LLVM gives their rm operand the
  * default rne (printed unless rne) instead of dyn (printed unless dyn). */
-static const char *const exact_conversions[] = {"fcvt.d.w", "fcvt.d.wu", "fcvt.d.s", "fcvt.s.h", "fcvt.d.h"};
+static const char *const exact_conversions[] = {"fcvt.d.w", "fcvt.d.wu", "fcvt.d.s", "fcvt.s.h", "fcvt.d.h",
+                                                 "fcvt.s.bf16"};
 
 /* Compressed words LLVM prints otherwise than their expansion: the HINTs,
  * kept in their c. form, and c.mv, printed as mv although its expansion
@@ -219,6 +221,7 @@ static int64_t field(const rv_decoded *d, char letter) {
     switch (letter) {
     case 'd': case 'D': case 'V': return (r >> 7) & 31;
     case 's': case 'S': case 'U': case 'z': return (r >> 15) & 31;
+    case 'E': return (r >> 16 & 15) << 1;
     case 't': case 'T': case 'W': return (r >> 20) & 31;
     case 'R': return r >> 27;
     case 'M': return (r >> 25) & 1;
@@ -284,7 +287,7 @@ static void print_insn(const rv_decoded *d, const char *name, const char *ops, c
         case ')': snprintf(tmp, sizeof tmp, ")"); break;
         case 'd': case 's': case 't': snprintf(tmp, sizeof tmp, "%s", xname[v]); break;
         case 'D': case 'S': case 'T': case 'R': snprintf(tmp, sizeof tmp, "%s", fname[v]); break;
-        case 'V': case 'U': case 'W': snprintf(tmp, sizeof tmp, "v%lld", (long long)v); break;
+        case 'V': case 'U': case 'W': case 'E': snprintf(tmp, sizeof tmp, "v%lld", (long long)v); break;
         case '0': snprintf(tmp, sizeof tmp, "v0"); break;   /* the fixed mask operand of vmerge, vadc, ... */
         case 'u': snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)(((uint64_t)v >> 12) & 0xfffff)); break;
         case 'L': snprintf(tmp, sizeof tmp, "%lld", (long long)(v >> 12)); break;

@@ -25,20 +25,28 @@ static rv_decoded *fetch_region(rv_machine *m, uint64_t pc, uint64_t *base, uint
     return r->cache;
 }
 
-/* Decode the instruction at pc into *d: 0 if illegal, -1 if its bytes
- * cannot be fetched (the upper half of a 32-bit one beyond executable memory). */
+/* Decode the instruction at pc into *d: 0 if illegal (an instruction of an
+ * extension switched off on this machine included; d->raw then still holds
+ * it, so the stop can name it), -1 if its bytes cannot be fetched (the upper
+ * half of a 32-bit one beyond executable memory). */
 static int decode_at(rv_machine *m, uint64_t pc, rv_decoded *d) {
     uint16_t half[2];
+    int op;
     if (mem_fetch(m, pc, &half[0], 2)) return -1;
     if ((half[0] & 3) != 3) {
         uint32_t full = rv_expand_rvc(half[0]);
-        int op = full ? rv_decode32(full, d) : 0;
+        op = full ? rv_decode32(full, d) : 0;
         d->len = 2;
-        if (!op) d->raw = half[0];
-        return op;
+        d->raw = op ? d->raw : half[0];
+    } else {
+        if (mem_fetch(m, pc + 2, &half[1], 2)) return -1;
+        op = rv_decode32((uint32_t)half[0] | (uint32_t)half[1] << 16, d);
     }
-    if (mem_fetch(m, pc + 2, &half[1], 2)) return -1;
-    return rv_decode32((uint32_t)half[0] | (uint32_t)half[1] << 16, d);
+    if (unlikely(m->ext_off >> rv_insns[op].ext & 1)) {
+        if (d->len == 2) d->raw = half[0];
+        return 0;
+    }
+    return op;
 }
 
 #define TIMED 0

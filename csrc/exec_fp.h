@@ -1,4 +1,4 @@
-/* Semantics of F, D, Zfh and Zfhmin.  Included inside the interpreter loop
+/* Semantics of F, D, Zfh, Zfhmin and Zfbfmin.  Included inside the interpreter loop
  * (exec_loop.h defines the macros); the arithmetic itself is in fp.h.  Per format S (single), D
  * (double), H (half): GET_x reads an operand (narrow ones NaN-unboxed),
  * PUT_x writes rd (narrow ones NaN-boxed), SIGN_x is the sign bit. */
@@ -75,6 +75,10 @@ OP(fmv_h_x) PUT_H(X(RS1)); NEXT();
 FCVT(fcvt_s_d, S, D, FMT_S, FMT_D) FCVT(fcvt_s_h, S, H, FMT_S, FMT_H)
 FCVT(fcvt_d_s, D, S, FMT_D, FMT_S) FCVT(fcvt_d_h, D, H, FMT_D, FMT_H)
 FCVT(fcvt_h_s, H, S, FMT_H, FMT_S) FCVT(fcvt_h_d, H, D, FMT_H, FMT_D)
+
+/* Zfbfmin: bfloat16 lives NaN-boxed in the low 16 bits, like a half. */
+OP(fcvt_bf16_s) { unsigned rm = FRM(); PUT_H(fp_convert(FMT_B, FMT_S, GET_S(RS1), rm, FFL)); NEXT(); }
+OP(fcvt_s_bf16) { unsigned rm = FRM(); PUT_S(fp_convert(FMT_S, FMT_B, fp_unboxb(m->f[RS1]), rm, FFL)); NEXT(); }
 
 #undef FBIN
 #undef FUN

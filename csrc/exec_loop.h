@@ -94,6 +94,7 @@ dispatch:
 #include "exec_int.h"
 #include "exec_fp.h"
 #include "exec_vec.h"
+#include "exec_ai.h"
 
 undecoded: {
         int op = decode_at(m, pc, d);

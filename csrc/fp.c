@@ -5,8 +5,9 @@
 
 /* Per format (indexed by FMT_S, FMT_D, FMT_H): precision p (with the hidden
  * bit), minimum and maximum unbiased exponents. */
-static const struct { int p, emin, emax; } fmts[3] = {
-    [FMT_S] = {24, -126, 127}, [FMT_D] = {53, -1022, 1023}, [FMT_H] = {11, -14, 15}};
+static const struct { int p, emin, emax; } fmts[FMT_B + 1] = {
+    [FMT_S] = {24, -126, 127}, [FMT_D] = {53, -1022, 1023}, [FMT_H] = {11, -14, 15},
+    [FMT_B] = {8, -126, 127}};
 
 /* Round sig (bit 63 set) to its top k bits in mode rm; *inexact when bits were
  * dropped.  k may be zero or negative (a subnormal far below the format's
@@ -71,24 +72,28 @@ static void unpack64(uint64_t b, int *sign, int *exp, uint64_t *sig) {
     *exp = (e ? e : 1) - 1075;
 }
 
-/* The value of a half or single or double (non-NaN) as a double: exact. */
+/* The value of a half, bfloat16, single or double (non-NaN) as a double: exact.
+ * A bfloat16 is the upper half of a single. */
 static double to_double(int fmt, uint64_t a) {
     return fmt == FMT_D ? fp_f64(a) : fmt == FMT_S ? (double)fp_f32((uint32_t)a)
-                                                   : (double)fp_f32(fp_h2s_exact((uint16_t)a));
+         : fmt == FMT_B ? (double)fp_f32((uint32_t)a << 16) : (double)fp_f32(fp_h2s_exact((uint16_t)a));
 }
 
 static int is_nan(int fmt, uint64_t a) {
-    return fmt == FMT_D ? fp_isnan64(a) : fmt == FMT_S ? fp_isnan32((uint32_t)a) : fp_isnan16((uint16_t)a);
+    return fmt == FMT_D ? fp_isnan64(a) : fmt == FMT_S ? fp_isnan32((uint32_t)a)
+         : fmt == FMT_B ? fp_isnan32((uint32_t)a << 16) : fp_isnan16((uint16_t)a);
 }
 static int is_snan(int fmt, uint64_t a) {
-    return fmt == FMT_D ? fp_issnan64(a) : fmt == FMT_S ? fp_issnan32((uint32_t)a) : fp_issnan16((uint16_t)a);
+    return fmt == FMT_D ? fp_issnan64(a) : fmt == FMT_S ? fp_issnan32((uint32_t)a)
+         : fmt == FMT_B ? fp_issnan32((uint32_t)a << 16) : fp_issnan16((uint16_t)a);
 }
 static uint64_t canonical_nan(int fmt) {
-    return fmt == FMT_D ? FP_CNAN64 : fmt == FMT_S ? FP_CNAN32 : FP_CNAN16;
+    return fmt == FMT_D ? FP_CNAN64 : fmt == FMT_S ? FP_CNAN32 : fmt == FMT_B ? FP_CNANB : FP_CNAN16;
 }
 static uint64_t infinity(int fmt, int sign) {
     return fmt == FMT_D ? (uint64_t)sign << 63 | 0x7ff0000000000000ull
-         : fmt == FMT_S ? (uint64_t)sign << 31 | 0x7f800000u : (uint64_t)sign << 15 | 0x7c00;
+         : fmt == FMT_S ? (uint64_t)sign << 31 | 0x7f800000u
+         : (uint64_t)sign << 15 | (fmt == FMT_B ? 0x7f80 : 0x7c00);
 }
 
 /* Half and single: the operation in double, truncated, with the last bit

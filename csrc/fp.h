@@ -33,12 +33,14 @@
 
 enum { FP_RNE = 0, FP_RTZ = 1, FP_RDN = 2, FP_RUP = 3, FP_RMM = 4, FP_DYN = 7 };
 enum { FP_NX = 1, FP_UF = 2, FP_OF = 4, FP_DZ = 8, FP_NV = 16 };
-/* Formats, as the RISC-V fmt field numbers them (H is 2, Q would be 3). */
-enum { FMT_S = 0, FMT_D = 1, FMT_H = 2 };
+/* Formats, as the RISC-V fmt field numbers them (H is 2, Q would be 3), and
+ * bfloat16 (Zfbfmin / Zvfbf*: no fmt field of its own), which only converts. */
+enum { FMT_S = 0, FMT_D = 1, FMT_H = 2, FMT_B = 4 };
 
 #define FP_CNAN16 ((uint16_t)0x7e00)
 #define FP_CNAN32 0x7fc00000u
 #define FP_CNAN64 0x7ff8000000000000ull
+#define FP_CNANB ((uint16_t)0x7fc0)      /* bfloat16 */
 
 /* ---- bit patterns ----------------------------------------------------- */
 
@@ -61,6 +63,8 @@ static inline uint64_t fp_canon64(uint64_t a) { return fp_isnan64(a) ? FP_CNAN64
  * every bit above it is one; otherwise it reads as the canonical NaN. */
 static inline uint32_t fp_unbox32(uint64_t r) { return (r >> 32) == 0xffffffffu ? (uint32_t)r : FP_CNAN32; }
 static inline uint16_t fp_unbox16(uint64_t r) { return (r >> 16) == 0xffffffffffffull ? (uint16_t)r : FP_CNAN16; }
+/* A bfloat16 operand in an f register: NaN-boxed like a half, else the canonical bfloat16 NaN. */
+static inline uint16_t fp_unboxb(uint64_t r) { return (r >> 16) == 0xffffffffffffull ? (uint16_t)r : FP_CNANB; }
 static inline uint64_t fp_box32(uint32_t v) { return 0xffffffff00000000ull | v; }
 static inline uint64_t fp_box16(uint16_t v) { return 0xffffffffffff0000ull | v; }
 

@@ -16,6 +16,13 @@
  *   0        the fixed operand v0 (vmerge, vadc, ...)
  *   k K      vector simm5 / uimm5 in the vs1 field
  *   Z Y      vsetvli zimm11 / vsetivli zimm10 vtype
+ *   E        an even vector register in bits 19:16 (vs1 of smt.vmadot1/2/3*; bit 15 is opcode)
+ *
+ * Rows of the base ISA (RV64GCV with Zba/Zbb/Zbs/Zfh/Zvfh) are INSN(...) and
+ * always decode.  Rows of the other extensions are INSN_EXT(ext, ...): ext
+ * names the extension as LLVM spells its feature (RV_EXTENSIONS below), and
+ * a machine can switch each off (rv_set_extensions), making its rows
+ * illegal instructions there.
  */
 #ifndef RVAI_INSNS_H
 #define RVAI_INSNS_H
@@ -36,6 +43,19 @@ enum rv_class {
     RV_NCLASSES
 };
 
+/* The extensions whose rows a machine can switch off, by LLVM feature name. */
+#define RV_EXTENSIONS(X) \
+    X(zfbfmin) X(zvfbfmin) X(zvfbfwma) X(zvqdotq) X(xsmtvdot)
+
+enum rv_ext {
+    RV_EXT_BASE = 0,
+#define X(e) RV_EXT_##e,
+    RV_EXTENSIONS(X)
+#undef X
+    RV_NEXTS
+};
+_Static_assert(RV_NEXTS <= 64, "extension switches are bits of a 64-bit word");
+
 enum rv_op {
     RV_OP_UNDECODED = 0,
 #define INSN(id, name, match, mask, ops, cls) RV_OP_##id,
@@ -53,6 +73,7 @@ typedef struct {
     uint32_t match, mask;
     const char *ops;
     uint8_t cls;
+    uint8_t ext;          /* rv_ext: RV_EXT_BASE for the base ISA */
 } rv_insn_info;
 
 extern const rv_insn_info rv_insns[RV_NOPS];

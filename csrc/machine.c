@@ -59,6 +59,24 @@ uint32_t rv_op_mask(int op) { return (op >= 0 && op < RV_NOPS) ? rv_insns[op].ma
 const char *rv_op_operands(int op) { return (op >= 0 && op < RV_NOPS) ? rv_insns[op].ops : ""; }
 int rv_op_class(int op) { return (op >= 0 && op < RV_NOPS) ? rv_insns[op].cls : -1; }
 int rv_num_classes(void) { return RV_NCLASSES; }
+int rv_num_extensions(void) { return RV_NEXTS; }
+const char *rv_extension_name(int e) {
+    static const char *names[] = {
+        "base",
+#define X(e) #e,
+        RV_EXTENSIONS(X)
+#undef X
+    };
+    return (e >= 0 && e < RV_NEXTS) ? names[e] : "?";
+}
+int rv_op_extension(int op) { return (op >= 0 && op < RV_NOPS) ? rv_insns[op].ext : -1; }
+/* Decoded instructions of a newly switched-off extension must not stay in the
+ * decode caches: they are cleared, and decode again (now illegal) on use. */
+void rv_set_extensions_off(rv_machine *m, uint64_t off) {
+    m->ext_off = off & ~1ull;   /* the base ISA stays on */
+    for (int i = 0; i < m->nregions; i++)
+        if (m->regions[i].cache) memset(m->regions[i].cache, 0, m->regions[i].size / 2 * sizeof(rv_decoded));
+}
 const char *rv_class_name(int cls) {
     static const char *names[] = {
 #define X(c) #c,

@@ -13,7 +13,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Target", "EMULATED_EXTENSIONS", "KNOWN_CPUS", "KNOWN_EXTENSIONS", "DEFAULT_PRESET"]
+__all__ = ["Target", "EMULATED_EXTENSIONS", "KNOWN_CPUS", "KNOWN_EXTENSIONS", "SWITCHABLE_EXTENSIONS",
+           "CPU_EXTENSIONS", "DEFAULT_PRESET"]
 
 #: LLVM triple every target compiles for.
 TRIPLE = "riscv64-unknown-linux-gnu"
@@ -29,6 +30,20 @@ KNOWN_CPUS = {
     "sifive-x390": True, "xiangshan-kunminghu": True, "tt-ascalon-d8": True, "sifive-p470": True,
 }
 
+#: Extensions whose instructions an emulated machine has only when its target
+#: enables them (the INSN_EXT rows of csrc/insns_*.def, in the C core's order;
+#: tests/test_target.py holds the two equal).  A machine made without a target
+#: has them all.
+SWITCHABLE_EXTENSIONS = ("zfbfmin", "zvfbfmin", "zvfbfwma", "zvqdotq", "xsmtvdot")
+
+#: The switchable extensions each known cpu turns on by itself in LLVM 22
+#: (tests/test_target.py holds this to what LLVM enables).
+CPU_EXTENSIONS = {
+    "spacemit-x60": frozenset({"xsmtvdot"}),
+    "sifive-x390": frozenset({"zfbfmin", "zvfbfmin", "zvfbfwma"}),
+    "tt-ascalon-d8": frozenset({"zfbfmin", "zvfbfmin", "zvfbfwma"}),
+}
+
 #: Extensions the rvai emulator implements, with the ones they imply or that LLVM
 #: lists as parts of them (``b`` = Zba+Zbb+Zbs, ``zmmul`` of M, Zve* and Zvl* of V...).
 EMULATED_EXTENSIONS = frozenset({
@@ -36,7 +51,10 @@ EMULATED_EXTENSIONS = frozenset({
     "zicsr", "zifencei", "zmmul", "zaamo", "zalrsc", "zca", "zcd",
     "zba", "zbb", "zbs", "zfh", "zfhmin",
     "zve32x", "zve32f", "zve64x", "zve64f", "zve64d", "zvfh", "zvfhmin",
-}) | frozenset(f"zvl{1 << k}b" for k in range(5, 17))
+}) | frozenset(SWITCHABLE_EXTENSIONS) | frozenset(f"zvl{1 << k}b" for k in range(5, 17))
+
+#: Extensions LLVM 22 still calls experimental: their feature is spelt with the prefix.
+_LLVM_EXPERIMENTAL = frozenset({"zvqdotq"})
 
 #: Extensions a target may switch off (``-name``): the emulated ones plus those the
 #: known cpus switch on that the emulator does not implement.
@@ -47,7 +65,7 @@ KNOWN_EXTENSIONS = EMULATED_EXTENSIONS | frozenset({
     "zbc", "zbkb", "zbkc", "zbkx", "zkn", "zknd", "zkne", "zknh", "zks", "zksed",
     "zksh", "zkr", "zkt", "zvbb", "zvbc", "zvfbfmin", "zvfbfwma", "zvkb", "zvkg",
     "zvkn", "zvknc", "zvkned", "zvkng", "zvknhb", "zvks", "zvksc", "zvksed",
-    "zvksg", "zvksh", "zvkt", "ssccptr", "sscofpmf", "sscounterenw", "sstc",
+    "zvksg", "zvksh", "zvkt", "zvqdotq", "ssccptr", "sscofpmf", "sscounterenw", "sstc",
     "sstvala", "sstvecd", "svade", "svbare", "svinval", "svnapot", "svpbmt",
     "xsmtvdot", "xsfvcp", "xsfvqmaccdod", "xsfvqmaccqoq", "xsfvfnrclipxfqf",
     "xsfvfwmaccqqq", "smaia", "ssaia", "smstateen", "ssstateen",
@@ -100,8 +118,21 @@ class Target:
 
     @property
     def llvm_features(self) -> str:
-        """The feature string handed to LLVM: the target's switches plus ``+zvl<min_vlen>b``."""
-        return ",".join(self.features + (f"+zvl{self.min_vlen}b",))
+        """The feature string handed to LLVM: the target's switches (experimental
+        extensions with LLVM's prefix) plus ``+zvl<min_vlen>b``."""
+        spelt = tuple(f[0] + "experimental-" + f[1:] if f[1:] in _LLVM_EXPERIMENTAL else f
+                      for f in self.features)
+        return ",".join(spelt + (f"+zvl{self.min_vlen}b",))
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        """The switchable extensions (:data:`SWITCHABLE_EXTENSIONS`) this target has:
+        its cpu's, plus those its features switch on, minus those they switch off."""
+        on = set(CPU_EXTENSIONS.get(self.cpu, ()))
+        for feat in self.features:
+            if feat[1:] in SWITCHABLE_EXTENSIONS:
+                (on.add if feat[0] == "+" else on.discard)(feat[1:])
+        return frozenset(on)
 
     @property
     def key(self) -> str:

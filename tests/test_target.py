@@ -4,7 +4,10 @@ import tomllib
 import pytest
 
 from rvai.codegen.backend import compile_llvm_ir, enabled_extensions
-from rvai.target import EMULATED_EXTENSIONS, KNOWN_CPUS, Target
+from rvai.emu import IllegalInstruction, Machine
+from rvai.emu.isa import extensions
+from rvai.target import EMULATED_EXTENSIONS, KNOWN_CPUS, SWITCHABLE_EXTENSIONS, Target
+from tests.vec_util import run
 
 PRESETS = Target.presets()
 _TRIVIAL = "define i64 @f(i64 %a) {\n  ret i64 %a\n}\n"
@@ -26,6 +29,42 @@ def test_preset_enables_only_emulated_extensions(name):
     vlens = [int(e[3:-1]) for e in exts if e.startswith("zvl")]
     assert max(vlens) == target.min_vlen, "the object would assume a larger VLEN than min_vlen"
     assert obj[:4] == b"\x7fELF"
+    # the emulated machine has exactly the switchable extensions LLVM compiles for
+    assert target.extensions == set(exts) & set(SWITCHABLE_EXTENSIONS)
+
+
+def test_switchable_extensions_are_the_c_cores():
+    assert extensions() == ("base",) + SWITCHABLE_EXTENSIONS
+
+
+def test_cpu_extensions_are_llvms():
+    for cpu in sorted(KNOWN_CPUS):
+        target = Target(name=cpu, cpu=cpu, features=() if KNOWN_CPUS[cpu] else ("+v",))
+        exts = enabled_extensions(compile_llvm_ir(_TRIVIAL, target)[2])
+        assert target.extensions == set(exts) & set(SWITCHABLE_EXTENSIONS), cpu
+
+
+# One instruction of each switchable extension, and the presets that have it.
+_PROBES = {
+    "zfbfmin": ["fcvt.bf16.s fa0, fa1"],
+    "zvfbfmin": ["vsetivli zero, 4, e16, m1, ta, ma", "vfwcvtbf16.f.f.v v2, v4"],
+    "zvfbfwma": ["vsetivli zero, 4, e16, m1, ta, ma", "vfwmaccbf16.vv v2, v4, v5"],
+    "zvqdotq": ["vsetivli zero, 4, e32, m1, ta, ma", "vqdot.vv v2, v4, v5"],
+    "xsmtvdot": ["vsetvli t0, zero, e8, m1, ta, ma", "smt.vmadot v2, v4, v5"],
+}
+
+
+@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("ext", SWITCHABLE_EXTENSIONS)
+def test_machine_of_a_target_has_only_its_extensions(name, ext):
+    target = Target.preset(name)
+    lines = _PROBES[ext]
+    if ext in target.extensions:   # VLEN 256: smt.vmadot has a tile shape there
+        run(Machine(target, vlen=256), lines)
+    else:
+        with pytest.raises(IllegalInstruction, match=lines[-1].split()[0].replace(".", r"\.")):
+            run(Machine(target, vlen=256), lines)
+    run(Machine(vlen=256), lines)   # no target: every extension
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -49,6 +88,7 @@ def test_model_section_is_kept(tmp_path):
     (dict(cpu="xuantie-c930"), "unknown LLVM cpu"),
     (dict(cpu="bogus"), "unknown LLVM cpu"),
     (dict(features=("+v", "+zbc")), "not implemented"),
+    (dict(features=("+v", "+zvbc")), "not implemented"),
     (dict(features=("+m",)), "needs '\\+v'"),
     (dict(features=("+v", "-d")), "switch off"),
     (dict(features=("+v", "+nosuchext",)), "unknown extension"),

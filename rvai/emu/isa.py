@@ -30,13 +30,15 @@ _LMUL = {"m1": 0, "m2": 1, "m4": 2, "m8": 3, "mf8": 5, "mf4": 6, "mf2": 7}
 
 @dataclass(frozen=True)
 class Insn:
-    """One row of the instruction table."""
+    """One row of the instruction table; ``ext`` is the LLVM feature name of
+    its extension, or ``"base"`` for the base ISA (rows that always decode)."""
     op: int
     name: str
     match: int
     mask: int
     operands: str
     cls: str
+    ext: str
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,16 @@ def table() -> dict[str, Insn]:
         name = ffi.string(lib.rv_op_name(op)).decode()
         rows[name] = Insn(op, name, lib.rv_op_match(op), lib.rv_op_mask(op),
                           ffi.string(lib.rv_op_operands(op)).decode(),
-                          ffi.string(lib.rv_class_name(lib.rv_op_class(op))).decode())
+                          ffi.string(lib.rv_class_name(lib.rv_op_class(op))).decode(),
+                          ffi.string(lib.rv_extension_name(lib.rv_op_extension(op))).decode())
     return rows
+
+
+@lru_cache(maxsize=None)
+def extensions() -> tuple[str, ...]:
+    """The extensions a machine can switch off (bit i of rv_set_extensions_off
+    is extensions()[i]; entry 0 is the base ISA, always on)."""
+    return tuple(ffi.string(lib.rv_extension_name(e)).decode() for e in range(lib.rv_num_extensions()))
 
 
 @lru_cache(maxsize=None)
@@ -119,7 +129,7 @@ def _fence_set(text: str) -> int:
 _RANGES = {"i": (-2048, 2047), "o": (-2048, 2047), "q": (-2048, 2047),
            "b": (-4096, 4094, 2), "j": (-(1 << 20), (1 << 20) - 2, 2), "u": (0, 0xFFFFF),
            ">": (0, 63), "<": (0, 31), "z": (0, 31), "K": (0, 31), "k": (-16, 15),
-           "c": (0, 4095), "Z": (0, 2047), "Y": (0, 1023), "m": (0, 7), "P": (0, 15), "Q": (0, 15)}
+           "c": (0, 4095), "E": (0, 30, 2), "Z": (0, 2047), "Y": (0, 1023), "m": (0, 7), "P": (0, 15), "Q": (0, 15)}
 
 
 def _check_range(letter: str, value: int) -> None:
@@ -139,6 +149,8 @@ def _place(letter: str, value: int) -> int:
         return (value & 0x1F) << 20
     if letter == "R":
         return (value & 0x1F) << 27
+    if letter == "E":   # an even register in bits 19:16 (bit 15 belongs to the opcode)
+        return (value >> 1 & 0xF) << 16
     if letter == ">":
         return (value & 0x3F) << 20
     if letter in "ioc":
@@ -173,7 +185,7 @@ def _place(letter: str, value: int) -> int:
 _NUMBER = r"(-?(?:0x[0-9a-fA-F]+|\d+))"
 _VTYPE = r"(\d+|e\d+(?:\s*,\s*mf?\d)?(?:\s*,\s*t[au])?(?:\s*,\s*m[au])?)"
 _GROUP = {"d": r"(\w+)", "s": r"(\w+)", "t": r"(\w+)", "D": r"(\w+)", "S": r"(\w+)",
-          "T": r"(\w+)", "R": r"(\w+)", "V": r"(\w+)", "U": r"(\w+)", "W": r"(\w+)",
+          "T": r"(\w+)", "R": r"(\w+)", "V": r"(\w+)", "U": r"(\w+)", "W": r"(\w+)", "E": r"(\w+)",
           "c": r"([\w.]+)", "P": r"([iorw]+|0)", "Q": r"([iorw]+|0)", "Z": _VTYPE, "Y": _VTYPE}
 
 
@@ -217,7 +229,7 @@ def _value(letter: str, text: str | None, row: Insn) -> int:
         return _reg(text, XREGS, "x")
     if letter in "DSTR":
         return _reg(text, FREGS, "f")
-    if letter in "VUW":
+    if letter in "VUWE":
         return _reg(text, [], "v")
     if letter == "c":
         return csr_numbers()[text] if text in csr_numbers() else int(text, 0)

@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from rvai._rvemu import ffi, lib
-from rvai.emu import errors
+from rvai.emu import errors, isa
 
 # Guest address-space layout.  Page 0 is never mapped, so HALT_ADDR (the return
 # address of a host call) cannot collide with code.
@@ -63,7 +63,9 @@ class Machine:
     the RVV spec allows, to catch code that relies on their contents.
     ``budget`` bounds the instructions of each call or run.
     ``timed=True`` runs the timing model of the target's ``[model]`` table
-    (see ``set_timed`` and ``profile``).
+    (see ``set_timed`` and ``profile``).  With a target, the instructions of
+    the switchable extensions it lacks (``Target.extensions``) are illegal;
+    without one, the machine has every extension the emulator implements.
     """
 
     def __init__(self, target=None, *, vlen: int | None = None, tail_ones: bool = False,
@@ -83,6 +85,9 @@ class Machine:
             raise MemoryError("could not create the emulated hart")
         lib.rv_set_tail_ones(self._m, int(tail_ones))
         lib.rv_set_halt_pc(self._m, HALT_ADDR)
+        if target is not None:   # the extensions the target lacks: their instructions are illegal here
+            lib.rv_set_extensions_off(self._m, sum(1 << i for i, e in enumerate(isa.extensions())
+                                                   if i and e not in target.extensions))
         self._stop = ffi.new("rv_stop *")
         self.symbols: dict[str, int] = {}
         self.images = []
