@@ -16,7 +16,10 @@ enum {
     RV_STOP_ILLEGAL = 5,    /* illegal or unsupported instruction, insn holds it */
     RV_STOP_LOAD = 6,       /* load access fault at addr */
     RV_STOP_STORE = 7,      /* store access fault at addr */
-    RV_STOP_MISALIGNED = 8  /* misaligned access the spec does not allow (atomics) */
+    RV_STOP_MISALIGNED = 8, /* misaligned access the spec does not allow (atomics), or pc
+                               odd at the start of a run (addr == pc: a misaligned fetch) */
+    RV_STOP_INTERRUPT = 9,  /* a stop was requested: rv_request_stop, or SIGINT while caught */
+    RV_STOP_TIMEOUT = 10    /* the deadline (rv_set_deadline) passed */
 };
 
 typedef struct {
@@ -59,8 +62,27 @@ void rv_set_v(rv_machine *m, int i, const void *src);
 unsigned rv_vlenb(rv_machine *m);
 void rv_set_tail_ones(rv_machine *m, int on);
 
-/* Run until a stop; at most `budget` instructions retire. */
+/* Run until a stop; at most `budget` instructions retire.  The loop looks at
+ * the stop request and the deadline on entry and every RV_RUN_SLICE
+ * instructions (where its budget count runs out anyway), so a request stops
+ * a run within a slice and costs the dispatch nothing. */
 int rv_run(rv_machine *m, uint64_t budget, rv_stop *out);
+
+/* Run control from outside the loop.  rv_request_stop may be called from any
+ * thread (and is async-signal-safe): the run in progress, or the next one,
+ * stops with RV_STOP_INTERRUPT; the request stays until rv_clear_stop. */
+void rv_request_stop(rv_machine *m);
+void rv_clear_stop(rv_machine *m);
+/* Stop with RV_STOP_TIMEOUT once CLOCK_MONOTONIC reaches ns (0: no deadline). */
+void rv_set_deadline(rv_machine *m, uint64_t ns);
+uint64_t rv_monotonic_ns(void);
+/* While the main thread runs the guest, Python's own SIGINT handler cannot run:
+ * rv_catch_sigint installs a C handler that requests a stop of m and returns 1
+ * (0, installing nothing, when SIGINT is ignored); rv_release_sigint puts the
+ * previous handler back and returns 1 when SIGINT arrived in between (the
+ * caller then raises it again for Python to handle).  One machine at a time. */
+int rv_catch_sigint(rv_machine *m);
+int rv_release_sigint(rv_machine *m);
 
 /* Counters: total retired, and per op (index = op number). */
 uint64_t rv_instret(rv_machine *m);

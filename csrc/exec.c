@@ -4,8 +4,10 @@
  * includes; the loop, the fetch path and the stop paths are in exec_loop.h,
  * compiled twice here: once plain (functional mode pays nothing for timing)
  * and once driving the timing model. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "machine.h"
 #include "csr.h"
 #include "fp.h"
@@ -47,6 +49,55 @@ static int decode_at(rv_machine *m, uint64_t pc, rv_decoded *d) {
         return 0;
     }
     return op;
+}
+
+uint64_t rv_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Why the run must stop now (RV_STOP_INTERRUPT / RV_STOP_TIMEOUT), or 0 to go
+ * on: looked at on entry and once per slice, never per instruction. */
+static int run_control(rv_machine *m) {
+    if (__atomic_load_n(&m->stop_request, __ATOMIC_RELAXED)) return RV_STOP_INTERRUPT;
+    if (m->deadline_ns && rv_monotonic_ns() >= m->deadline_ns) return RV_STOP_TIMEOUT;
+    return 0;
+}
+
+void rv_request_stop(rv_machine *m) { __atomic_fetch_or(&m->stop_request, RV_REQ_API, __ATOMIC_RELAXED); }
+void rv_clear_stop(rv_machine *m) { __atomic_fetch_and(&m->stop_request, ~RV_REQ_API, __ATOMIC_RELAXED); }
+void rv_set_deadline(rv_machine *m, uint64_t ns) { m->deadline_ns = ns; }
+
+/* The machine the C SIGINT handler stops, and the handler it displaced. */
+static rv_machine *volatile sigint_machine;
+static struct sigaction sigint_saved;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    rv_machine *m = sigint_machine;
+    if (m) __atomic_fetch_or(&m->stop_request, RV_REQ_SIGINT, __ATOMIC_RELAXED);
+}
+
+int rv_catch_sigint(rv_machine *m) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigint_machine = m;
+    if (sigaction(SIGINT, &sa, &sigint_saved)) { sigint_machine = NULL; return 0; }
+    if (!(sigint_saved.sa_flags & SA_SIGINFO) && sigint_saved.sa_handler == SIG_IGN) {
+        sigaction(SIGINT, &sigint_saved, NULL);   /* ignored SIGINT stays ignored */
+        sigint_machine = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+int rv_release_sigint(rv_machine *m) {
+    sigaction(SIGINT, &sigint_saved, NULL);
+    sigint_machine = NULL;
+    return (__atomic_fetch_and(&m->stop_request, ~RV_REQ_SIGINT, __ATOMIC_RELAXED) & RV_REQ_SIGINT) != 0;
 }
 
 #define TIMED 0

@@ -12,8 +12,12 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
 #undef INSN
     };
     uint64_t pc = m->pc;
-    int64_t left = (int64_t)(budget > (uint64_t)INT64_MAX ? INT64_MAX : budget);
-    const int64_t start = left;
+    /* The budget is handed to the loop a slice at a time: `left` counts down the
+     * current slice, `rest` is what remains beyond it, `start` what was handed out. */
+    uint64_t rest = budget > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : budget;
+    int64_t left = (int64_t)(rest < RV_RUN_SLICE ? rest : RV_RUN_SLICE);
+    int64_t start = left;
+    rest -= (uint64_t)left;
     rv_decoded *cache = NULL, *d = NULL;
     uint64_t cbase = 0, csize = 0;
     memset(&m->stop, 0, sizeof m->stop);
@@ -86,9 +90,13 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
         TIME_MEM(a_, sizeof(T), 1);                                          \
     } while (0)
 
-#if TIMED
+    {
+        int why = run_control(m);
+        if (unlikely(why)) STOP(why);
+    }
+    if (unlikely(pc & 1)) { m->stop.addr = pc; STOP(RV_STOP_MISALIGNED); }   /* only set_pc can make it odd */
+
 dispatch:
-#endif
     DISPATCH_HERE();
 
 #include "exec_int.h"
@@ -136,12 +144,22 @@ illegal:
     STOP_UNRETIRED(RV_STOP_ILLEGAL);
 
 out_budget:
+    if (rest) {   /* only the slice ran out: look at the stop request and the clock */
+        int why = run_control(m);
+        if (why) STOP(why);
+        int64_t more = (int64_t)(rest < RV_RUN_SLICE ? rest : RV_RUN_SLICE);
+        rest -= (uint64_t)more;
+        left += more;
+        start += more;
+        goto dispatch;
+    }
     m->stop.reason = RV_STOP_BUDGET;
 out_stop:
     m->pc = pc;
     m->stop.pc = pc;
     if (d && !m->stop.insn_len && m->stop.reason != RV_STOP_BUDGET &&
-        m->stop.reason != RV_STOP_HALT && m->stop.reason != RV_STOP_FETCH) {
+        m->stop.reason != RV_STOP_HALT && m->stop.reason != RV_STOP_FETCH &&
+        m->stop.reason != RV_STOP_INTERRUPT && m->stop.reason != RV_STOP_TIMEOUT) {
         m->stop.insn = d->raw;
         m->stop.insn_len = d->len;
     }

@@ -12,7 +12,14 @@
 #define PAGE_BITS 12
 #define PAGE_SIZE (1ull << PAGE_BITS)
 #define TLB_SIZE 256
-#define MAX_REGIONS 4096   /* brk growth and mmap each add one; lookups are binary searches */
+#define MAX_REGIONS 4096
+/* The run loop looks at the stop request and the deadline every this many
+ * instructions: small enough that even VLEN=4096 LMUL=8 code stops within a
+ * fraction of a second, large enough that the look costs nothing measurable. */
+#define RV_RUN_SLICE (1 << 16)
+/* stop_request bits */
+#define RV_REQ_API 1          /* rv_request_stop */
+#define RV_REQ_SIGINT 2       /* the SIGINT handler of rv_catch_sigint */   /* brk growth and mmap each add one; lookups are binary searches */
 
 /* A host block backs one or more regions (munmap/mprotect split regions). */
 typedef struct host_block { uint8_t *mem; uint64_t size; int refs; } host_block;
@@ -54,6 +61,8 @@ struct rv_machine {
     uint64_t cycles;
     uint64_t op_count[RV_NOPS];
     rv_stop stop;
+    int stop_request;         /* RV_REQ_* bits, set from other threads / a signal handler (atomics) */
+    uint64_t deadline_ns;     /* CLOCK_MONOTONIC; 0: none */
 
     /* timing model (timing.c): rv_run takes the timed loop when `timed` */
     struct rv_timing *timing;

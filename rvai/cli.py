@@ -1,6 +1,6 @@
 """The ``rvai`` command.
 
-* ``rvai run [--vlen N] [--target NAME] [--budget N] [--verbose] PROGRAM [ARGS...]``
+* ``rvai run [--vlen N] [--target NAME] [--budget N] [--timeout S] [--verbose] PROGRAM [ARGS...]``
   runs a static riscv64 Linux executable like ``qemu-riscv64``: its stdout and
   stderr are forwarded as they are written, stdin is the host's, the host
   environment is passed on, and rvai exits with the program's exit code
@@ -8,14 +8,15 @@
 * ``rvai disasm FILE [--symbol NAME]`` lists the code of an ELF (executable or
   relocatable object) in llvm-objdump's spelling.
 * ``rvai demo [ARGS...]`` runs the kernel demo (``rvai.demo``).
-* ``rvai profile [--target NAME] [--format text|json] [--trace FILE] PROGRAM [ARGS...]``
+* ``rvai profile [--target NAME] [--format text|json] [--trace FILE] [--budget N] [--timeout S] PROGRAM [ARGS...]``
   runs an executable on the timing model of the target and prints its profile
   (docs/timing-model.md); the program's own stdout goes to stderr so stdout
   carries only the report.
 
 When rvai itself cannot go on it prints one line ``rvai: error: ...`` on stderr,
-no traceback, and exits with a code of its own from EXIT_CODES (101-105), one
+no traceback, and exits with a code of its own from EXIT_CODES (101-106), one
 per kind of failure; a program can of course exit with those numbers too.
+Ctrl-C stops the guest and exits with 130.
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ EXIT_CODES = {
     "fault": 103,         # the guest faulted: bad access, wild jump, illegal instruction
     "budget": 104,        # the instruction budget ran out
     "unsupported": 105,   # a system call rvai cannot serve (e.g. a futex wait that never ends)
+    "timeout": 106,       # the wall-time limit (--timeout) passed
+    "interrupted": 130,   # Ctrl-C (SIGINT), as a shell reports a program it killed
 }
 
 
@@ -69,6 +72,8 @@ def _run_program(args, machine_kwargs: dict, out_fd: int, err_fd: int):
         return _error("bad_elf", f"{args.program}: {e}")
     except errors.BudgetExceeded as e:
         return _error("budget", f"{args.program}: {e}")
+    except errors.TimeLimitExceeded as e:
+        return _error("timeout", f"{args.program}: {e}")
     except errors.UnsupportedSyscall as e:
         return _error("unsupported", f"{args.program}: {e}")
     except errors.EmulatorError as e:
@@ -78,12 +83,14 @@ def _run_program(args, machine_kwargs: dict, out_fd: int, err_fd: int):
         stderr.close()
 
 
+def _limits(args) -> dict:
+    """The Machine keywords of the --budget/--timeout options given."""
+    return {k: getattr(args, k) for k in ("budget", "timeout") if getattr(args, k) is not None}
+
+
 def cmd_run(args) -> int:
     """``rvai run``: run an executable with the host's stdio and environment."""
-    kwargs = {"vlen": args.vlen}
-    if args.budget:
-        kwargs["budget"] = args.budget
-    ran = _run_program(args, kwargs, 1, 2)
+    ran = _run_program(args, {"vlen": args.vlen, **_limits(args)}, 1, 2)
     if isinstance(ran, int):
         return ran
     _, result = ran
@@ -166,7 +173,7 @@ def cmd_profile(args) -> int:
     """``rvai profile``: run an executable timed and report where the cycles went."""
     import json
     # The program's own output goes to stderr: stdout carries only the report.
-    ran = _run_program(args, {"timed": True}, 2, 2)
+    ran = _run_program(args, {"timed": True, **_limits(args)}, 2, 2)
     if isinstance(ran, int):
         return ran
     m, result = ran
@@ -180,13 +187,21 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def _limit_options(p: argparse.ArgumentParser) -> None:
+    """The run limits `run` and `profile` share (docs/limits.md)."""
+    p.add_argument("--budget", type=int, default=None,
+                   help="stop after this many instructions (exit 104)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="stop after this many seconds of wall time (exit 106)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rvai", description="RISC-V AI kernel development and emulation")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a static riscv64 Linux executable (like qemu-riscv64)")
     run.add_argument("--vlen", type=int, default=None, help="vector register length in bits")
     run.add_argument("--target", default=None, help="target preset name (sets VLEN and the machine model)")
-    run.add_argument("--budget", type=int, default=None, help="stop after this many instructions")
+    _limit_options(run)
     run.add_argument("--verbose", "-v", action="store_true",
                      help="report retired instructions and unknown system calls on stderr")
     run.add_argument("program")
@@ -200,6 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--target", default=None, help="target preset name (default: generic)")
     prof.add_argument("--format", choices=("text", "json"), default="text")
     prof.add_argument("--trace", default=None, help="also write a Chrome/Perfetto trace of the vector pipes")
+    _limit_options(prof)
     prof.add_argument("program")
     prof.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the program")
     prof.set_defaults(func=cmd_profile)
@@ -220,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = args.func(args)
     except KeyboardInterrupt:
-        status = 130
+        status = EXIT_CODES["interrupted"]
     if exiting:
         sys.exit(status)
     return status

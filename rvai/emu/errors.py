@@ -48,7 +48,8 @@ class IllegalInstruction(EmulatorError):
 
 
 class MisalignedAccess(EmulatorError):
-    """An access the ISA requires to be aligned (atomics) was not."""
+    """An access the ISA requires to be aligned (atomics) was not, or a run
+    started at an odd pc (instruction address misaligned: ``addr == pc``)."""
     what = "misaligned access"
 
 
@@ -60,6 +61,16 @@ class Breakpoint(EmulatorError):
 class BudgetExceeded(EmulatorError):
     """The instruction budget ran out: the program did not stop in time."""
     what = "instruction budget exhausted"
+
+
+class TimeLimitExceeded(EmulatorError, TimeoutError):
+    """The wall-time limit (``timeout=``, seconds) of a call or run passed."""
+    what = "wall-time limit exceeded"
+
+
+class Interrupted(EmulatorError):
+    """The run was stopped by ``Machine.interrupt()`` (from another thread)."""
+    what = "interrupted"
 
 
 class UnsupportedSyscall(EmulatorError):

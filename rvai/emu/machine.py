@@ -6,7 +6,11 @@ stops into exceptions and hands system calls to the Linux layer.
 """
 from __future__ import annotations
 
+import functools
+import math
 import os
+import signal
+import threading
 
 import numpy as np
 
@@ -33,7 +37,11 @@ _FAULTS = {
     lib.RV_STOP_MISALIGNED: errors.MisalignedAccess,
     lib.RV_STOP_EBREAK: errors.Breakpoint,
     lib.RV_STOP_BUDGET: errors.BudgetExceeded,
+    lib.RV_STOP_TIMEOUT: errors.TimeLimitExceeded,
+    lib.RV_STOP_INTERRUPT: errors.Interrupted,
 }
+# Stops that happen between instructions, not because of the one at pc.
+_BETWEEN = (lib.RV_STOP_BUDGET, lib.RV_STOP_TIMEOUT, lib.RV_STOP_INTERRUPT)
 _MASK64 = (1 << 64) - 1
 
 
@@ -54,6 +62,32 @@ def _round_up(v: int, a: int) -> int:
     return (v + a - 1) // a * a
 
 
+def _serialised(method):
+    """The method runs holding its Machine's ``lock``, so that calls from several
+    threads take turns instead of meeting inside the C core."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
+def _check_budget(budget) -> int:
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget <= 0:
+        raise ValueError(f"budget must be a positive number of instructions, not {budget!r}")
+    return int(budget)
+
+
+def _check_timeout(timeout) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float, np.integer, np.floating)):
+        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    return float(timeout)
+
+
 class Machine:
     """An RV64GCV hart with a guest address space.
 
@@ -61,15 +95,21 @@ class Machine:
     ``rvai.Target`` (or a preset name); ``vlen`` overrides the target's.
     ``tail_ones=True`` fills tail- and mask-agnostic elements with all ones, as
     the RVV spec allows, to catch code that relies on their contents.
-    ``budget`` bounds the instructions of each call or run.
+    ``budget`` bounds the instructions of each call or run and ``timeout``
+    (seconds, None for none) its wall time; both can be overridden per call.
     ``timed=True`` runs the timing model of the target's ``[model]`` table
     (see ``set_timed`` and ``profile``).  With a target, the instructions of
     the switchable extensions it lacks (``Target.extensions``) are illegal;
     without one, the machine has every extension the emulator implements.
+
+    A Machine may be shared between threads: its public methods take turns on
+    ``lock`` (an RLock; hold it to make a sequence of calls atomic), and
+    ``interrupt()`` stops a run from any thread without waiting for it.
+    Separate Machines run in parallel (the C core runs without the GIL).
     """
 
     def __init__(self, target=None, *, vlen: int | None = None, tail_ones: bool = False,
-                 budget: int = DEFAULT_BUDGET, timed: bool = False):
+                 budget: int = DEFAULT_BUDGET, timeout: float | None = None, timed: bool = False):
         if isinstance(target, str):
             from rvai.target import Target
             target = Target.preset(target)
@@ -79,7 +119,9 @@ class Machine:
         if vlen < 64 or vlen > 4096 or vlen & (vlen - 1):
             raise ValueError(f"vlen must be a power of two from 64 to 4096, not {vlen}")
         self.vlen = vlen
-        self.budget = budget
+        self.budget = _check_budget(budget)
+        self.timeout = _check_timeout(timeout)
+        self.lock = threading.RLock()
         self._m = ffi.gc(lib.rv_create(vlen), lib.rv_destroy)
         if self._m == ffi.NULL:
             raise MemoryError("could not create the emulated hart")
@@ -100,21 +142,25 @@ class Machine:
             self.set_timed(True)
 
     # ---- memory ----------------------------------------------------------
+    @_serialised
     def map(self, addr: int, size: int, perms: str) -> None:
         """Map ``size`` bytes at page-aligned ``addr`` with permissions like ``"rw"``."""
         if lib.rv_map(self._m, addr, size, perms_of(perms)):
             raise ValueError(f"cannot map 0x{addr:x}+0x{size:x}: unaligned or overlaps a mapped region")
 
+    @_serialised
     def unmap(self, addr: int, size: int) -> None:
         """Unmap the pages of [addr, addr+size) (page-aligned addr); unmapped pages are skipped."""
         if lib.rv_unmap(self._m, addr, size):
             raise ValueError(f"cannot unmap 0x{addr:x}+0x{size:x}: unaligned or too many regions")
 
+    @_serialised
     def protect(self, addr: int, size: int, perms: str) -> None:
         """Change the permissions of the mapped pages [addr, addr+size) to ``perms``."""
         if lib.rv_protect(self._m, addr, size, perms_of(perms)):
             raise ValueError(f"cannot protect 0x{addr:x}+0x{size:x}: unaligned or not all mapped")
 
+    @_serialised
     def find_free(self, size: int, hint: int = LOAD_BASE) -> int:
         """A page-aligned guest address with ``size`` free bytes at or above ``hint``."""
         addr = lib.rv_find_free(self._m, hint, size)
@@ -126,6 +172,7 @@ class Machine:
         lo, hi = _extent(image)
         return all(b + n <= lo or hi <= b for b, n, _ in self.regions())
 
+    @_serialised
     def regions(self) -> list[tuple[int, int, str]]:
         """The mapped regions as (base, size, perms) tuples, in address order."""
         out, i = [], 0
@@ -136,6 +183,7 @@ class Machine:
             i += 1
         return out
 
+    @_serialised
     def alloc(self, nbytes, align: int = 64) -> int:
         """Reserve guest memory (read/write) and return its address.
 
@@ -155,12 +203,14 @@ class Machine:
             self.write(addr, array)
         return addr
 
+    @_serialised
     def write(self, addr: int, data) -> None:
         """Copy an ndarray (as C-contiguous bytes) or bytes into guest memory."""
         buf = np.ascontiguousarray(data).tobytes() if isinstance(data, np.ndarray) else bytes(data)
         if lib.rv_poke(self._m, addr, buf, len(buf)):
             raise errors.StoreFault(self.pc, addr, detail=f"host write of {len(buf)} bytes to unmapped memory")
 
+    @_serialised
     def read(self, addr: int, dtype=np.uint8, shape=None) -> np.ndarray:
         """A new ndarray of ``dtype`` and ``shape`` read from guest memory at ``addr``."""
         dtype = np.dtype(dtype)
@@ -176,26 +226,31 @@ class Machine:
 
     # ---- registers -------------------------------------------------------
     @property
+    @_serialised
     def pc(self) -> int:
         """The program counter."""
         return lib.rv_get_pc(self._m)
 
     @pc.setter
+    @_serialised
     def pc(self, value: int) -> None:
         lib.rv_set_pc(self._m, value & _MASK64)
 
+    @_serialised
     def x(self, i: int, value: int | None = None) -> int:
         """Read integer register ``i`` (or write it when ``value`` is given)."""
         if value is not None:
             lib.rv_set_x(self._m, i, value & _MASK64)
         return lib.rv_get_x(self._m, i)
 
+    @_serialised
     def f(self, i: int, value: int | None = None) -> int:
         """Read the raw 64 bits of float register ``i`` (or write them)."""
         if value is not None:
             lib.rv_set_f(self._m, i, value & _MASK64)
         return lib.rv_get_f(self._m, i)
 
+    @_serialised
     def v(self, i: int, value: bytes | None = None) -> bytes:
         """Read the raw bytes of vector register ``i`` (or write them)."""
         n = lib.rv_vlenb(self._m)
@@ -207,6 +262,7 @@ class Machine:
         lib.rv_get_v(self._m, i, buf)
         return bytes(buf)
 
+    @_serialised
     def csr(self, number: int, value: int | None = None) -> int:
         """Read a user CSR (or write it) as the guest would."""
         if value is not None and lib.rv_csr_write(self._m, number, value & _MASK64):
@@ -217,6 +273,7 @@ class Machine:
         return out[0]
 
     # ---- loading ---------------------------------------------------------
+    @_serialised
     def load_elf(self, src, base: int | None = None):
         """Load an ELF (path or bytes): a relocatable object is linked at a free
         address, a static executable at its own addresses.  Returns the Image."""
@@ -250,11 +307,15 @@ class Machine:
         return None
 
     # ---- running ---------------------------------------------------------
-    def call(self, symbol, *args, ret: str | None = "i64", budget: int | None = None):
+    @_serialised
+    def call(self, symbol, *args, ret: str | None = "i64", budget: int | None = None,
+             timeout: float | None = None):
         """Call a guest function by name or address following the RISC-V psABI
         (LP64D): integers and pointers in a0-a7, floats in fa0-fa7 (``f32(x)``
         and ``np.float32`` as single, ``f16`` and ``np.float16`` as half), the
-        rest on the stack.  ``ret`` is one of i64, i32, u64, f64, f32, f16 or None."""
+        rest on the stack.  ``ret`` is one of i64, i32, u64, f64, f32, f16 or None.
+        ``budget`` (instructions) and ``timeout`` (seconds) override the
+        Machine's for this call: BudgetExceeded / TimeLimitExceeded past them."""
         addr = self._resolve(symbol)
         sp = STACK_TOP - 64
         xregs, fregs, stack = [], [], []
@@ -276,7 +337,7 @@ class Machine:
         self.x(2, sp)
         self.x(1, HALT_ADDR)
         self.pc = addr
-        self.resume(budget)
+        self._execute(budget, timeout)
         return self._return_value(ret)
 
     @staticmethod
@@ -315,21 +376,66 @@ class Machine:
             known = ", ".join(sorted(self.symbols)[:20]) or "none loaded"
             raise KeyError(f"no symbol {symbol!r} in the loaded programs (known: {known})") from None
 
-    def resume(self, budget: int | None = None) -> None:
+    @_serialised
+    def resume(self, budget: int | None = None, timeout: float | None = None) -> None:
         """Run from the current pc until control reaches HALT_ADDR, serving
-        system calls; raises an EmulatorError subclass on any other stop."""
-        limit = self.instret + (budget or self.budget)
-        while True:
-            reason = lib.rv_run(self._m, max(limit - self.instret, 0), self._stop)
-            if reason == lib.RV_STOP_HALT:
-                return
-            if reason == lib.RV_STOP_ECALL:
-                self._ecall()
-                continue
-            raise self._fault(reason)
+        system calls; raises an EmulatorError subclass on any other stop
+        (BudgetExceeded after ``budget`` instructions, TimeLimitExceeded after
+        ``timeout`` seconds; the Machine's own limits when None).  Ctrl-C
+        (SIGINT) stops the guest and raises KeyboardInterrupt; the Machine stays
+        usable, and ``resume()`` continues where the guest stopped."""
+        self._execute(budget, timeout)
 
+    def interrupt(self) -> None:
+        """Stop the run in progress on this Machine (from any thread): it raises
+        ``errors.Interrupted`` in its own thread.  Does not wait for the lock."""
+        lib.rv_request_stop(self._m)
+
+    def _execute(self, budget, timeout) -> None:
+        budget = self.budget if budget is None else _check_budget(budget)
+        timeout = self.timeout if timeout is None else _check_timeout(timeout)
+        limit = lib.rv_instret(self._m) + budget
+        lib.rv_clear_stop(self._m)
+        if timeout is not None and math.isfinite(timeout):
+            lib.rv_set_deadline(self._m, lib.rv_monotonic_ns() + max(int(timeout * 1e9), 1))
+        try:
+            while True:
+                reason = self._run(max(limit - lib.rv_instret(self._m), 0))
+                if reason == lib.RV_STOP_HALT:
+                    return
+                if reason == lib.RV_STOP_ECALL:
+                    self._ecall()
+                    continue
+                if reason is None:   # SIGINT handled without an exception: go on
+                    continue
+                raise self._fault(reason, timeout)
+        finally:
+            lib.rv_set_deadline(self._m, 0)
+            lib.rv_clear_stop(self._m)
+
+    def _run(self, budget: int):
+        """One rv_run.  On the main thread SIGINT is caught in C meanwhile (Python's
+        handler cannot run while the thread is in C) and handed to Python's handler
+        afterwards; returns None when that handler returned instead of raising."""
+        catching = threading.current_thread() is threading.main_thread() and lib.rv_catch_sigint(self._m)
+        reason = lib.rv_run(self._m, budget, self._stop)
+        if catching and lib.rv_release_sigint(self._m):
+            try:
+                signal.raise_signal(signal.SIGINT)   # KeyboardInterrupt, with the default handler
+            except KeyboardInterrupt as e:
+                if e.args:
+                    raise
+                where = self.symbol_at(self.pc)
+                raise KeyboardInterrupt(f"guest stopped at pc=0x{self.pc:x}"
+                                        + (f" <{where}>" if where else "")) from None
+            if reason == lib.RV_STOP_INTERRUPT:
+                return None   # (a pending interrupt() stops the next rv_run on entry)
+        return reason
+
+    @_serialised
     def run(self, argv, *, program=None, env: dict[str, str] | None = None, stdin=b"",
-            budget: int | None = None, stdout=None, stderr=None, seed: int = 0):
+            budget: int | None = None, timeout: float | None = None, stdout=None, stderr=None,
+            seed: int = 0):
         """Run a static riscv64 Linux executable as a process and return a
         ``rvai.emu.linux.RunResult`` (exit code, captured stdout and stderr,
         instructions retired).
@@ -338,8 +444,9 @@ class Machine:
         loaded with ``load_elf``, else the file ``argv[0]`` names.  ``env`` is
         the environment (empty by default, so runs are reproducible); ``stdin``
         is bytes or a binary file read on demand; ``stdout``/``stderr`` are
-        optional binary files that receive the output live as well.  Faults
-        and an exhausted ``budget`` raise EmulatorError subclasses.
+        optional binary files that receive the output live as well.  Faults,
+        an exhausted ``budget`` (instructions) and a passed ``timeout``
+        (seconds) raise EmulatorError subclasses; Ctrl-C raises KeyboardInterrupt.
         """
         from rvai.emu.linux import Linux, ProgramExit, RunResult
         if self.os is not None and self.os.brk_start:
@@ -357,7 +464,7 @@ class Machine:
         start_instret, start_cycles = self.instret, self.cycles
         exit_code, signal = None, None
         try:
-            self.resume(budget)
+            self._execute(budget, timeout)
         except ProgramExit as e:
             exit_code, signal = e.code, e.signal
         if exit_code is None:   # control reached HALT_ADDR: a jump into page 0
@@ -374,19 +481,25 @@ class Machine:
         self.x(10, result)
         self.pc = self.pc + 4
 
-    def _fault(self, reason) -> errors.EmulatorError:
+    def _fault(self, reason, timeout: float | None = None) -> errors.EmulatorError:
         s = self._stop
         cls = _FAULTS.get(reason, errors.EmulatorError)
         addr = s.addr if reason in (lib.RV_STOP_LOAD, lib.RV_STOP_STORE, lib.RV_STOP_FETCH,
                                     lib.RV_STOP_MISALIGNED) else None
         text = None
-        if reason not in (lib.RV_STOP_FETCH, lib.RV_STOP_BUDGET):
+        if reason in _BETWEEN:
+            text = self.disassemble(s.pc, 1)[0][2] if self._mapped(s.pc) and not s.pc & 1 else None
+        elif reason == lib.RV_STOP_MISALIGNED and s.addr == s.pc:
+            pass   # an odd pc: there is no instruction to show
+        elif reason != lib.RV_STOP_FETCH:
             text = disasm_word(s.insn, s.pc)
-        elif reason == lib.RV_STOP_BUDGET:
-            text = self.disassemble(s.pc, 1)[0][2] if self._mapped(s.pc) else None
         detail = None
-        if reason == lib.RV_STOP_BUDGET:
+        if reason == lib.RV_STOP_TIMEOUT:
+            detail = f"limit {timeout:g} s; {self.instret} instructions retired"
+        elif reason in _BETWEEN:
             detail = f"{self.instret} instructions retired"
+        elif reason == lib.RV_STOP_MISALIGNED and s.addr == s.pc:
+            detail = "instruction address misaligned"
         elif reason == lib.RV_STOP_ILLEGAL:
             detail = f"encoding 0x{s.insn:0{2 * (s.insn_len or 4)}x}"
         return cls(s.pc, addr, text, self.symbol_at(s.pc), detail)
@@ -395,6 +508,7 @@ class Machine:
         return any(b <= addr < b + n for b, n, _ in self.regions())
 
     # ---- inspection ------------------------------------------------------
+    @_serialised
     def disassemble(self, addr: int, count: int = 1) -> list[tuple[int, str, str]]:
         """``count`` instructions from ``addr`` as (address, hex bytes, text),
         the text in llvm-objdump's spelling."""
@@ -409,15 +523,18 @@ class Machine:
         return out
 
     @property
+    @_serialised
     def instret(self) -> int:
         """Instructions retired since creation (or the last reset_counters)."""
         return lib.rv_instret(self._m)
 
     @property
+    @_serialised
     def cycles(self) -> int:
         """Modelled cycles (equal to instret in functional mode)."""
         return lib.rv_cycles(self._m)
 
+    @_serialised
     def op_counts(self) -> dict[str, int]:
         """Retired instructions by mnemonic (nonzero ones only)."""
         n = lib.rv_num_ops()
@@ -425,6 +542,7 @@ class Machine:
         lib.rv_op_counts(self._m, buf)
         return {op_name(i): buf[i] for i in range(1, n) if buf[i]}
 
+    @_serialised
     def class_counts(self) -> dict[str, int]:
         """Retired instructions by class (ALU, LOAD, VFFMA, ...)."""
         n = lib.rv_num_ops()
@@ -437,12 +555,14 @@ class Machine:
                 out[name] = out.get(name, 0) + buf[i]
         return out
 
+    @_serialised
     def reset_counters(self) -> None:
         """Zero instret, cycles, the per-op counts and the timing model's counters
         (cache contents stay: see ``flush_caches``)."""
         lib.rv_reset_counters(self._m)
 
     # ---- timing model ----------------------------------------------------
+    @_serialised
     def set_timed(self, on: bool = True, model: dict | None = None) -> None:
         """Switch the timing model on (with ``model``, by default the target's
         ``[model]`` table or the default preset's) or off.  Switching on
@@ -460,10 +580,12 @@ class Machine:
                              "see docs/timing-model.md)")
         self.model, self.timed = dict(model), True
 
+    @_serialised
     def flush_caches(self) -> None:
         """Empty the modelled caches and branch predictor: the next run starts cold."""
         lib.rv_timing_flush(self._m)
 
+    @_serialised
     def profile(self):
         """The ``Profile`` of what ran since the last ``reset_counters`` (timed mode)."""
         from rvai.emu.profile import Profile
