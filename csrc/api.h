@@ -126,6 +126,23 @@ int rv_alias(int i, const char **row, const char **name, const char **ops, const
  * class number (rv_class_name); vector pipes are RV_VPIPE_*. */
 enum { RV_VPIPE_ARITH = 0, RV_VPIPE_FP = 1, RV_VPIPE_LS = 2, RV_VPIPE_PERM = 3, RV_NVPIPES = 4 };
 
+/* One row of a preset's vector cost table: what it matches (a mnemonic such as
+ * "vfredosum.vs", a mnemonic prefix ending in '*' such as "vrgather*", or a
+ * class name such as "VALU"; the most specific row wins) and its cycles as a
+ * sum of terms: occ[RV_TERM_*] for the occupancy of its pipe, lat[] for the
+ * latency of its first result; L is the register groups written (vl*EEW/VLEN,
+ * LMUL at vl = VLMAX), beats ceil(vl*EEW / the pipe's width). */
+enum { RV_TERM_CONST = 0, RV_TERM_L = 1, RV_TERM_L2 = 2, RV_TERM_ELEM = 3, RV_TERM_BEAT = 4, RV_NTERMS = 5 };
+#define RV_MAX_VCOSTS 128
+typedef struct {
+    char match[32];
+    double occ[5], lat[5];
+    unsigned has_occ, has_lat;     /* whether occ / lat were given (else the class's rule) */
+    double masked;                 /* occupancy factor of a masked form (v0.t); 0 = 1 */
+    double e64;                    /* occupancy factor at SEW 64; 0 = 1 (both apply: the larger) */
+    int pipe;                      /* RV_VPIPE_*, or -1 for the class's pipe */
+} rv_vcost;
+
 typedef struct {
     unsigned issue_width;          /* scalar instructions issued per cycle, in order */
     unsigned latency[64];          /* result latency by class, cycles */
@@ -150,6 +167,10 @@ typedef struct {
     unsigned prefetch_streams;     /* streams (instructions) the prefetcher tracks at once */
     unsigned ras_depth;            /* return-address stack entries (circular); 0 = returns use the BTB */
     unsigned btb_entries;          /* indirect-jump target buffer, direct-mapped, a power of two */
+    unsigned occupancy[64];        /* scalar classes: one unit, taking an instruction every N cycles (0 = no limit but issue) */
+    unsigned pipe_width[4];        /* bits each vector pipe processes a cycle (0 = dlen) */
+    unsigned nvcosts;
+    rv_vcost vcost[RV_MAX_VCOSTS];
 } rv_timing_params;
 
 typedef struct {

@@ -131,6 +131,7 @@ void tm_free(rv_timing *t) {
     free(t->ras);
     free(t->btb);
     free(t->streams);
+    free(t->costs);
     free(t->trace);
     for (int i = 0; i < t->nranges; i++) free(t->ranges[i].slots);
     free(t);
@@ -173,6 +174,58 @@ static int hit_filter_init(rv_timing *t) {
     return 0;
 }
 
+/* The cost-table row for op: the mnemonic row, else the longest matching
+ * prefix row ("vrgather*"), else the class row; -1 when none. */
+static int find_row(const rv_timing_params *p, int op, int class_only) {
+    const char *name = rv_insns[op].name, *cls = rv_class_name(rv_insns[op].cls);
+    int best = -1;
+    size_t best_len = 0;
+    for (unsigned i = 0; i < p->nvcosts; i++) {
+        const char *mt = p->vcost[i].match;
+        size_t n = strlen(mt);
+        if (class_only) {
+            if (strcmp(mt, cls) == 0) return (int)i;
+            continue;
+        }
+        if (strcmp(mt, name) == 0) return (int)i;
+        if (n > 1 && mt[n - 1] == '*' && strncmp(mt, name, n - 1) == 0 && n > best_len) { best = (int)i; best_len = n; }
+    }
+    return best;
+}
+
+/* Merge op's rows (mnemonic or prefix over class: a field the specific row
+ * leaves unset comes from the class row) into t->costs, once per op. */
+static int resolve_costs(rv_timing *t) {
+    const rv_timing_params *p = &t->p;
+    int n = 0;
+    for (int op = 0; op < RV_NOPS; op++) t->op_cost[op] = -1;
+    if (!p->nvcosts) return 0;
+    for (unsigned i = 0; i < p->nvcosts; i++) {
+        const rv_vcost *r = &p->vcost[i];
+        if (!memchr(r->match, 0, sizeof r->match) || !r->match[0] || r->pipe < -1 || r->pipe >= RV_NVPIPES ||
+            r->masked < 0 || r->e64 < 0) return -1;
+    }
+    t->costs = calloc(RV_NOPS, sizeof *t->costs);
+    if (!t->costs) return -1;
+    for (int op = 1; op < RV_NOPS; op++) {
+        if (!is_vector_class(rv_insns[op].cls) || rv_insns[op].cls == RV_CLASS_VSET) continue;
+        int spec = find_row(p, op, 0), cls = find_row(p, op, 1);
+        if (spec < 0 && cls < 0) continue;
+        rv_vcost c = cls >= 0 ? p->vcost[cls] : (rv_vcost){.pipe = -1};
+        if (spec >= 0) {
+            const rv_vcost *s = &p->vcost[spec];
+            if (s->has_occ) { memcpy(c.occ, s->occ, sizeof c.occ); c.has_occ = 1; }
+            if (s->has_lat) { memcpy(c.lat, s->lat, sizeof c.lat); c.has_lat = 1; }
+            if (s->masked) c.masked = s->masked;
+            if (s->e64) c.e64 = s->e64;
+            if (s->pipe >= 0) c.pipe = s->pipe;
+        }
+        t->costs[n] = c;
+        t->op_cost[op] = (int16_t)n++;
+    }
+    return 0;
+}
+
 int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     init_ops();
     if (!p) { m->timed = 0; return 0; }
@@ -186,6 +239,9 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
         if (!p->pipe_count[i] || p->pipe_count[i] > TM_MAX_UNITS) return -1;
     for (int c = 0; c < RV_NCLASSES; c++)
         if (p->vpipe[c] >= RV_NVPIPES) return -1;
+    if (p->nvcosts > RV_MAX_VCOSTS) return -1;
+    for (int i = 0; i < RV_NVPIPES; i++)
+        if (p->pipe_width[i] && (p->pipe_width[i] < 8 || p->pipe_width[i] > 65536)) return -1;
     rv_timing *t = calloc(1, sizeof *t);
     if (!t) return -1;
     t->p = *p;
@@ -197,7 +253,8 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     t->streams = calloc(p->prefetch_streams, sizeof *t->streams);
     t->trace = malloc(TM_TRACE_MAX * sizeof(rv_trace_event));
     if (!t->bht || !t->ras || !t->btb || !t->streams || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
-        cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || hit_filter_init(t)) {
+        cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || hit_filter_init(t) ||
+        resolve_costs(t)) {
         tm_free(t);
         return -1;
     }
@@ -525,14 +582,29 @@ static uint64_t cur_vlmax(rv_machine *m, unsigned sew) {
     return sew ? m->vlen * regs_x8 / 8 / sew : 0;
 }
 
+/* A cost-table sum (rv_vcost's terms) for `groups` register groups, vl
+ * elements and `beats` pipe-width beats; whole cycles, at least one. */
+static double cost_terms(const double *k, double groups, uint64_t vl, uint64_t beats) {
+    return k[RV_TERM_CONST] + k[RV_TERM_L] * groups + k[RV_TERM_L2] * groups * groups +
+           k[RV_TERM_ELEM] * (double)vl + k[RV_TERM_BEAT] * (double)beats;
+}
+
+static uint64_t whole_cycles(double x) { return x < 1 ? 1 : (uint64_t)(x + 0.5); }
+
 /* A vector instruction: wait for a queue entry, then start on the earliest
  * free unit of its pipe once its vector sources are ready (their first beat
- * with chaining, their last without), and occupy it for its beats. */
+ * with chaining, their last without), and occupy it for its cycles: by its
+ * cost-table row when the preset has one, else by the class's rule (beats of
+ * the pipe's width). */
 static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o,
                       uint64_t dispatch, uint64_t pc) {
     unsigned sew = cur_sew(m);
     uint64_t vl = sew ? m->vl : 0;
-    unsigned dlen = t->p.dlen, cls = o->cls;
+    unsigned cls = o->cls;
+    int row = t->op_cost[d->op];
+    const rv_vcost *c = row >= 0 ? &t->costs[row] : NULL;
+    unsigned pipe = c && c->pipe >= 0 ? (unsigned)c->pipe : t->p.vpipe[cls], unit = 0;
+    unsigned dlen = t->p.pipe_width[pipe] ? t->p.pipe_width[pipe] : t->p.dlen;   /* bits a beat */
     int is_mem = cls == RV_CLASS_VLOAD || cls == RV_CLASS_VSTORE;
     unsigned eew = sew * o->widen, nf = 1;
     uint64_t beats;
@@ -560,10 +632,20 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
         beats = (vl * eew + dlen - 1) / dlen;
     }
     if (!beats) beats = 1;
-    if (cls == RV_CLASS_VDIV || cls == RV_CLASS_VFDIV) beats *= t->p.vdiv_beat_cycles;
-    uint64_t occupancy = beats;
-    unsigned lat = is_mem ? t->p.l1_latency : t->p.latency[cls];
-    if (cls == RV_CLASS_VRED) lat += ilog2(dlen / (sew ? sew : 8));   /* the tree of the last beat */
+    double groups = (double)vl * eew * nf / m->vlen;
+    double occ = (double)beats;
+    if (c && c->has_occ) occ = cost_terms(c->occ, groups, vl, beats);
+    else if (cls == RV_CLASS_VDIV || cls == RV_CLASS_VFDIV) occ *= t->p.vdiv_beat_cycles;
+    if (c) {   /* a narrower path for masked forms or 64-bit elements: the slower of the two */
+        double f = 1;
+        if (c->masked && (o->vflags & TM_V_MASK) && !((d->raw >> 25) & 1)) f = c->masked;
+        if (c->e64 && sew == 64 && c->e64 > f) f = c->e64;
+        occ *= f;
+    }
+    uint64_t occupancy = whole_cycles(occ);
+    uint64_t lat = is_mem ? t->p.l1_latency : t->p.latency[cls];
+    if (c && c->has_lat) lat = whole_cycles(cost_terms(c->lat, groups, vl, beats));
+    else if (cls == RV_CLASS_VRED) lat += ilog2(t->p.dlen / (sew ? sew : 8));   /* the tree of the last beat */
     nregs = (int)((vl * eew * nf + m->vlen - 1) / m->vlen);
     if (nregs < 1) nregs = 1;
     if (nregs > 8) nregs = 8;
@@ -575,7 +657,6 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
         t->slot = 0;
         t->now = dispatch = *q;
     }
-    unsigned pipe = t->p.vpipe[cls], unit = 0;
     uint64_t *uf = t->unit_free[pipe];
     for (unsigned u = 1; u < t->p.pipe_count[pipe]; u++)
         if (uf[u] < uf[unit]) unit = u;
@@ -600,7 +681,8 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
     if (done > t->v_end) t->v_end = done;
 
     if (o->vflags & TM_V_VD) {
-        set_group(t, d->rd, nregs, t->p.chaining ? start + lat : done, done);
+        /* a reduction's result (element 0) exists only once it has finished */
+        set_group(t, d->rd, nregs, t->p.chaining && cls != RV_CLASS_VRED ? start + lat : done, done);
     }
     if (o->dst != TM_DST_NONE) {                 /* a scalar result (vmv.x.s, vcpop.m, ...) */
         t->ready[o->dst + d->rd] = done;
@@ -624,6 +706,14 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
         t->trace[t->ntrace++] = (rv_trace_event){start, uf[unit], pc, d->op, (uint8_t)pipe, (uint8_t)unit};
 }
 
+/* A scalar class with one unit that takes an instruction every occupancy
+ * cycles (not the divider, not
+ * branches or jumps, which have their own rules). */
+static int has_occupancy(const rv_timing *t, unsigned cls) {
+    return t->p.occupancy[cls] && !is_vector_class((int)cls) && cls != RV_CLASS_BRANCH && cls != RV_CLASS_JUMP &&
+           cls != RV_CLASS_DIV && cls != RV_CLASS_FDIV && cls != RV_CLASS_FSQRT;
+}
+
 /* A read of the cycle or time CSR (rdcycle, rdtime): it waits until the work
  * issued before it has finished (see tm_step_special). */
 static int reads_clock(const rv_decoded *d) {
@@ -640,7 +730,8 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
     e->s3 = o->s3 + d->rs3;
     e->dst = o->dst + d->rd;
     e->lat = (uint16_t)lat;
-    e->path = lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) || reads_clock(d) ? TM_PATH_SPECIAL
+    e->path = lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) || reads_clock(d) ||
+              has_occupancy(t, o->cls) ? TM_PATH_SPECIAL
               : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
 }
 
@@ -669,6 +760,12 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         if (t->div_free > now) { t->stall[TM_K_DATA] += t->div_free - now; now = t->now = t->div_free; t->slot = 0; }
         result = now + t->p.latency[cls];
         t->div_free = result;
+    } else if (has_occupancy(t, cls)) {
+        /* a unit that accepts one instruction every `occupancy` cycles (a
+         * multiplier that is not fully pipelined) */
+        if (t->unit_busy[cls] > now) { t->stall[TM_K_DATA] += t->unit_busy[cls] - now; now = t->now = t->unit_busy[cls]; t->slot = 0; }
+        t->unit_busy[cls] = now + t->p.occupancy[cls];
+        result = now + t->p.latency[cls];
     } else if (cls == RV_CLASS_BRANCH) {   /* here only when its latency is too large for tm_step */
         t->pending |= TM_P_BRANCH;
         t->br_fall = pc + d->len;

@@ -120,6 +120,7 @@ typedef struct rv_timing {
     rv_timing_params p;
     /* scalar core */
     uint64_t div_free;        /* the unpipelined divider is free from here */
+    uint64_t unit_busy[RV_NCLASSES];  /* scalar classes with an occupancy: their unit is free from here */
     uint64_t *ras;            /* return-address stack, circular: overflow overwrites the oldest */
     unsigned ras_top;         /* where the next call pushes */
     tm_btb *btb;
@@ -127,7 +128,10 @@ typedef struct rv_timing {
     uint64_t *jr_slot;        /* its per-pc counter, */
     tm_btb *jr_entry;         /* and the BTB entry it trains (NULL for a return) */
     uint64_t jr_pc;
-    /* vector unit */
+    /* vector unit: per op, the merged cost-table row that prices it (-1: the
+     * class's DLEN rule), resolved once when the parameters are set */
+    int16_t op_cost[RV_NOPS];
+    rv_vcost *costs;
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
     uint64_t unit_free[RV_NVPIPES][TM_MAX_UNITS];
     uint64_t vq[TM_VQ_MAX];   /* start cycles of the queued vector ops, a ring */

@@ -8,6 +8,9 @@
 * ``rvai disasm FILE [--symbol NAME]`` lists the code of an ELF (executable or
   relocatable object) in llvm-objdump's spelling.
 * ``rvai demo [ARGS...]`` runs the kernel demo (``rvai.demo``).
+* ``rvai calibrate TABLE.csv [--base PRESET] -o NEW.toml`` fits the base preset's
+  cost tables to measured cycles per instruction and prints measured vs model
+  (``rvai.calibrate``).
 * ``rvai profile [--target NAME] [--format text|json] [--trace FILE] [--budget N] [--timeout S] PROGRAM [ARGS...]``
   runs an executable on the timing model of the target and prints its profile
   (docs/timing-model.md); the program's own stdout goes to stderr so stdout
@@ -195,6 +198,12 @@ def _limit_options(p: argparse.ArgumentParser) -> None:
                    help="stop after this many seconds of wall time (exit 106)")
 
 
+def cmd_calibrate(args) -> int:
+    """``rvai calibrate``: fit, write the TOML, print the fit (rvai.calibrate)."""
+    from rvai.calibrate import command
+    return command(args.table, args.base, args.output)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rvai", description="RISC-V AI kernel development and emulation")
     sub = p.add_subparsers(dest="command", required=True)
@@ -219,6 +228,11 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("program")
     prof.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the program")
     prof.set_defaults(func=cmd_profile)
+    cal = sub.add_parser("calibrate", help="fit a preset's cost tables to measured cycles per instruction")
+    cal.add_argument("table", help="CSV of insn,masked,sew,lmul,cycles rows (see rvai.calibrate)")
+    cal.add_argument("--base", default="generic", help="preset whose model is fitted (default: generic)")
+    cal.add_argument("-o", "--output", required=True, help="where to write the fitted target TOML")
+    cal.set_defaults(func=cmd_calibrate)
     demo = sub.add_parser("demo", help="run the kernel demo")
     demo.add_argument("args", nargs=argparse.REMAINDER)
     demo.set_defaults(func=cmd_demo)

@@ -195,9 +195,16 @@ class Target:
                  f"cpu = {_toml_value(self.cpu)}", f"features = {_toml_value(list(self.features))}",
                  f"min_vlen = {self.min_vlen}", f"vlen = {self.vlen}"]
         if self.model:
+            # tables of tables (the vector cost table) as sections, one row a line
+            sections = {k: v for k, v in self.model.items()
+                        if isinstance(v, dict) and v and all(isinstance(r, dict) for r in v.values())}
             lines.append("")
             lines.append("[model]")
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in self.model.items())
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in self.model.items() if k not in sections)
+            for name, table in sections.items():
+                lines.append("")
+                lines.append(f"[model.{name}]")
+                lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items())
         return "\n".join(lines) + "\n"
 
 
@@ -224,6 +231,11 @@ def _check_vlen(name: str, what: str, vlen: Any) -> None:
         raise ValueError(f"target {name!r}: {what} must be a power of two in 64..4096, got {vlen!r}")
 
 
+def _toml_key(key: str) -> str:
+    """A TOML key: bare when it can be, else quoted (mnemonics such as "vadd.vv")."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -234,5 +246,5 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise ValueError(f"cannot write {type(value).__name__} to TOML")

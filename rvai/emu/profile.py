@@ -8,6 +8,7 @@ as text, JSON or a Chrome/Perfetto trace of the vector pipes.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -28,8 +29,16 @@ MODEL_KEYS = (
 )
 #: Keys read by the Python side only (reporting).
 REPORT_KEYS = ("clock_ghz",)
-#: Sub-tables of ``[model]``: latencies by class, pipe of each vector class, units per pipe.
-TABLE_KEYS = ("latency", "vpipe", "pipes")
+#: Sub-tables of ``[model]``: latencies by class, pipe of each vector class, units per
+#: pipe, scalar unit occupancy by class, bits per cycle of each vector pipe, and the
+#: vector cost table (docs/timing-model.md, "Vector cost tables").
+TABLE_KEYS = ("latency", "vpipe", "pipes", "occupancy", "pipe_width", "vcost")
+#: Terms of a vector cost form, in the C core's RV_TERM_* order: a constant, per
+#: register group written (LMUL at vl = VLMAX), per group squared, per element, per
+#: beat of the pipe's width.
+COST_TERMS = ("const", "lmul", "lmul2", "elem", "beat")
+#: Keys of one cost-table row.
+VCOST_KEYS = ("occ", "lat", "masked", "e64", "pipe")
 
 #: Floating-point operations of one scalar instruction, by class.
 _SCALAR_FLOPS = {"FADD": 1, "FMUL": 1, "FFMA": 2, "FDIV": 1, "FSQRT": 1}
@@ -70,7 +79,74 @@ def timing_params(model: dict | None) -> "ffi.CData":
         if pipe not in PIPES:
             raise ValueError(f"model.pipes: unknown pipe {pipe!r}; pipes: {PIPES}")
         p.pipe_count[PIPES.index(pipe)] = int(count)
+    for pipe, width in model.get("pipe_width", {}).items():
+        if pipe not in PIPES or not isinstance(width, int) or width < 8:
+            raise ValueError(f"model.pipe_width: {pipe!r} = {width!r}: want a pipe of {PIPES} = bits (>= 8)")
+        p.pipe_width[PIPES.index(pipe)] = width
+    for cls, occ in model.get("occupancy", {}).items():
+        if cls not in classes or cls.startswith("V") or not isinstance(occ, int) or occ < 0:
+            raise ValueError(f"model.occupancy: {cls!r} = {occ!r}: want a scalar class = cycles")
+        p.occupancy[classes.index(cls)] = occ
+    rows = model.get("vcost", {})
+    if len(rows) > lib.RV_MAX_VCOSTS:
+        raise ValueError(f"model.vcost: {len(rows)} rows, at most {lib.RV_MAX_VCOSTS}")
+    p.nvcosts = len(rows)
+    for i, (match, row) in enumerate(rows.items()):
+        _set_vcost(p.vcost[i], match, row, classes)
     return p
+
+
+@functools.cache
+def _vector_mnemonics() -> tuple[str, ...]:
+    """Mnemonics of the vector instructions (not vsetvl): what cost rows may name."""
+    classes = _class_names()
+    first = classes.index("VSET")
+    ops = []
+    for op in range(1, lib.rv_num_ops()):
+        if lib.rv_op_class(op) > first:
+            ops.append(ffi.string(lib.rv_op_name(op)).decode())
+    return tuple(ops)
+
+
+def _cost_form(where: str, form) -> list[float]:
+    """A cost form (a number, or a table of COST_TERMS coefficients) as the C term array."""
+    if isinstance(form, (int, float)) and not isinstance(form, bool):
+        form = {"const": form}
+    if not isinstance(form, dict) or set(form) - set(COST_TERMS) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in form.values()):
+        raise ValueError(f"{where}: want a number or a table of {COST_TERMS} coefficients, not {form!r}")
+    return [float(form.get(k, 0)) for k in COST_TERMS]
+
+
+def _set_vcost(c, match: str, row: dict, classes: list[str]) -> None:
+    """Fill one rv_vcost from a [model.vcost] row, checking what it matches."""
+    where = f"model.vcost.{match!r}"
+    vector = _vector_mnemonics()
+    known = (match in classes[classes.index("VSET") + 1:] or match in vector
+             or (match.endswith("*") and any(m.startswith(match[:-1]) for m in vector)))
+    if not isinstance(match, str) or not known or len(match.encode()) >= len(c.match):
+        raise ValueError(f"{where}: matches no vector instruction (want a vector class, a mnemonic "
+                         "or a mnemonic prefix ending in '*')")
+    if not isinstance(row, dict) or set(row) - set(VCOST_KEYS):
+        raise ValueError(f"{where}: want a table with keys from {VCOST_KEYS}")
+    c.match = match.encode()
+    c.pipe = -1
+    if "occ" in row:
+        c.occ = _cost_form(where + ".occ", row["occ"])
+        c.has_occ = 1
+    if "lat" in row:
+        c.lat = _cost_form(where + ".lat", row["lat"])
+        c.has_lat = 1
+    for key in ("masked", "e64"):
+        if key in row:
+            v = row[key]
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{where}.{key}: want a positive factor, not {v!r}")
+            setattr(c, key, float(v))
+    if "pipe" in row:
+        if row["pipe"] not in PIPES:
+            raise ValueError(f"{where}.pipe: want one of {PIPES}, not {row['pipe']!r}")
+        c.pipe = PIPES.index(row["pipe"])
 
 
 @dataclass
