@@ -124,7 +124,8 @@ int rv_alias(int i, const char **row, const char **name, const char **ops, const
 /* ---- Timing model (timing.c, docs/timing-model.md) ----
  * Parameters of the modelled machine.  Arrays indexed by class are indexed by
  * class number (rv_class_name); vector pipes are RV_VPIPE_*. */
-enum { RV_VPIPE_ARITH = 0, RV_VPIPE_FP = 1, RV_VPIPE_LS = 2, RV_VPIPE_PERM = 3, RV_NVPIPES = 4 };
+/* st: a separate vector store unit, for cores that have one (no class uses it by default). */
+enum { RV_VPIPE_ARITH = 0, RV_VPIPE_FP = 1, RV_VPIPE_LS = 2, RV_VPIPE_PERM = 3, RV_VPIPE_ST = 4, RV_NVPIPES = 5 };
 
 /* One row of a preset's vector cost table: what it matches (a mnemonic such as
  * "vfredosum.vs", a mnemonic prefix ending in '*' such as "vrgather*", or a
@@ -153,7 +154,7 @@ typedef struct {
     unsigned chaining;             /* 1: a dependent vector op starts when the first beat is ready */
     unsigned vset_latency;         /* scalar cycles of a vset{i}vl{i} */
     unsigned vpipe[64];            /* RV_VPIPE_* of each vector class */
-    unsigned pipe_count[4];        /* units of each vector pipe */
+    unsigned pipe_count[5];        /* units of each vector pipe */
     unsigned gather_elems_per_cycle;   /* vrgather / vcompress elements per cycle */
     unsigned strided_elems_per_cycle;  /* strided / indexed memory elements per cycle */
     unsigned vdiv_beat_cycles;     /* a vector divide / sqrt beat occupies its pipe this long */
@@ -168,7 +169,7 @@ typedef struct {
     unsigned ras_depth;            /* return-address stack entries (circular); 0 = returns use the BTB */
     unsigned btb_entries;          /* indirect-jump target buffer, direct-mapped, a power of two */
     unsigned occupancy[64];        /* scalar classes: one unit, taking an instruction every N cycles (0 = no limit but issue) */
-    unsigned pipe_width[4];        /* bits each vector pipe processes a cycle (0 = dlen) */
+    unsigned pipe_width[5];        /* bits each vector pipe processes a cycle (0 = dlen) */
     unsigned nvcosts;
     rv_vcost vcost[RV_MAX_VCOSTS];
 } rv_timing_params;
@@ -183,7 +184,7 @@ typedef struct {
     uint64_t bytes_loaded, bytes_stored;
     uint64_t flops;                               /* of vector instructions (scalar ones are counted by op) */
     uint64_t vec_ops, vec_elems, vec_elems_max;   /* active elements against VLMAX */
-    uint64_t pipe_busy[4];                        /* busy cycles of each vector pipe (all units) */
+    uint64_t pipe_busy[5];                        /* busy cycles of each vector pipe (all units) */
 } rv_timing_stats;
 
 /* One vector instruction's stay in a pipe, for the timeline. */

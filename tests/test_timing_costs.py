@@ -156,3 +156,26 @@ def test_rvai_calibrate_rejects_bad_tables_with_one_error_line(tmp_path, capsys,
     assert cli_main(["calibrate", str(table), "-o", str(tmp_path / "x.toml")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("rvai: error:") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("lmul", [1, 4])
+def test_a_separate_store_pipe_overlaps_stores_with_loads(lmul):
+    # alternating loads and stores of one group: on one ls pipe their cycles add up,
+    # with stores on the st pipe they overlap (each pipe busy half as long)
+    from rvai.emu import Machine
+    from rvai.emu.isa import assemble
+    import numpy as np
+    cycles = {}
+    for vpipe in ({}, {"VSTORE": "st"}):
+        m = Machine(_with(vpipe=vpipe), timed=True)
+        body = [f"vsetvli t0, zero, e32, m{lmul}, ta, ma"] + ["vle32.v v8, (a0)", "vse32.v v16, (a0)"] * 32
+        m.map(0x10000, 4096, "rx")
+        m.write(0x10000, np.array([assemble(t) for t in body + ["jalr zero, 0(ra)"]], dtype=np.uint32))
+        buf = m.alloc(4096, align=4096)
+        m.call(0x10000, buf)
+        m.reset_counters()
+        m.call(0x10000, buf)
+        cycles[bool(vpipe)] = m.profile()
+    one, two = cycles[False], cycles[True]
+    assert two.pipe_busy["st"] == one.pipe_busy["ls"] / 2 == two.pipe_busy["ls"]
+    assert two.cycles < 0.6 * one.cycles

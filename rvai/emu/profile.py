@@ -16,8 +16,9 @@ from rvai._rvemu import ffi, lib
 
 __all__ = ["Profile", "timing_params", "PIPES", "MODEL_KEYS"]
 
-#: Vector pipe names, in the C core's RV_VPIPE_* order.
-PIPES = ("arith", "fp", "ls", "perm")
+#: Vector pipe names, in the C core's RV_VPIPE_* order ("st": a separate store unit,
+#: used only by presets that map VSTORE to it).
+PIPES = ("arith", "fp", "ls", "perm", "st")
 
 #: Scalar keys of a ``[model]`` table, each a field of rv_timing_params.
 MODEL_KEYS = (
@@ -265,8 +266,10 @@ class Profile:
         p = timing_params(self.model)
         c = self.cycles or 1
         out = {"scalar issue": self.instret / (p.issue_width * c)}
+        used = {p.vpipe[k] for k in range(lib.rv_num_classes())}
         for i, pipe in enumerate(PIPES):
-            out[f"vector {pipe}"] = self.pipe_busy[pipe] / (p.pipe_count[i] * c)
+            if i in used or self.pipe_busy[pipe]:
+                out[f"vector {pipe}"] = self.pipe_busy[pipe] / (p.pipe_count[i] * c)
         out["DRAM"] = sum(self.dram_bytes.values()) / (p.dram_bytes_per_cycle * c)
         return out
 
