@@ -239,9 +239,11 @@ class Profile:
         return self.flops / self.cycles if self.cycles else 0.0
 
     def peak_flops_per_cycle(self, sew: int = 32) -> float:
-        """The machine's peak: every FP pipe retiring DLEN/SEW fused multiply-adds a cycle."""
+        """The machine's peak: every FP pipe retiring width/SEW fused multiply-adds a
+        cycle (the pipe's ``pipe_width``, DLEN by default)."""
         p = timing_params(self.model)
-        return p.pipe_count[PIPES.index("fp")] * p.dlen / sew * 2
+        fp = PIPES.index("fp")
+        return p.pipe_count[fp] * (p.pipe_width[fp] or p.dlen) / sew * 2
 
     @property
     def bytes_per_cycle(self) -> float:
