@@ -33,8 +33,14 @@ typedef struct {
 rv_machine *rv_create(unsigned vlen);
 void rv_destroy(rv_machine *m);
 
-/* Memory map.  Return 0 on success, -1 on overlap / bad range / no memory. */
+/* Memory map.  Return 0 on success, -1 on overlap / bad range / too many regions,
+ * RV_ENOMEM past the memory limit or when the host has no memory for it. */
+enum { RV_ENOMEM = -2 };
 int rv_map(rv_machine *m, uint64_t addr, uint64_t size, unsigned perms);
+/* The most guest memory mapped at once, in bytes (every mapping counts in
+ * full, touched or not, like Linux's RLIMIT_AS); rv_create sets none (~0). */
+void rv_set_mem_limit(rv_machine *m, uint64_t bytes);
+uint64_t rv_mem_mapped(rv_machine *m);
 int rv_unmap(rv_machine *m, uint64_t addr, uint64_t size);
 int rv_protect(rv_machine *m, uint64_t addr, uint64_t size, unsigned perms);
 /* Find a free page-aligned gap of `size` bytes at or above `hint`; 0 if none. */
@@ -43,6 +49,8 @@ uint64_t rv_find_free(rv_machine *m, uint64_t hint, uint64_t size);
  * Return 0, or -1 when any byte is unmapped. */
 int rv_poke(rv_machine *m, uint64_t addr, const void *src, uint64_t n);
 int rv_peek(rv_machine *m, uint64_t addr, void *dst, uint64_t n);
+/* 1 when every byte of [addr, addr+n) is mapped (whatever its permissions). */
+int rv_is_mapped(rv_machine *m, uint64_t addr, uint64_t n);
 /* Region i as (base, size, perms); -1 when i is past the end. */
 int rv_region(rv_machine *m, int i, uint64_t *base, uint64_t *size, unsigned *perms);
 

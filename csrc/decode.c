@@ -1,4 +1,5 @@
 /* Decoding: the instruction table, immediates by kind, and the RVC expander. */
+#include <pthread.h>
 #include <string.h>
 #include "insns.h"
 
@@ -16,7 +17,6 @@ static uint16_t bucket_start[129];
 static uint16_t bucket_ops[RV_NOPS];
 static uint8_t imm_kind[RV_NOPS];
 static uint8_t rd_is_x[RV_NOPS];
-static int initialised;
 
 static int kind_of(const char *ops) {
     for (const char *p = ops; *p; p++) {
@@ -38,8 +38,7 @@ static int kind_of(const char *ops) {
     return IMM_NONE;
 }
 
-void rv_decoder_init(void) {
-    if (initialised) return;
+static void decoder_build(void) {
     uint16_t count[128] = {0};
     for (int op = 1; op < RV_NOPS; op++) {
         count[rv_insns[op].match & 0x7f]++;
@@ -51,7 +50,13 @@ void rv_decoder_init(void) {
     uint16_t fill[128];
     memcpy(fill, bucket_start, sizeof fill);
     for (int op = 1; op < RV_NOPS; op++) bucket_ops[fill[rv_insns[op].match & 0x7f]++] = (uint16_t)op;
-    initialised = 1;
+}
+
+/* Machines and the disassembler may start in several threads at once: the
+ * tables are built exactly once, and no thread reads them half built. */
+void rv_decoder_init(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, decoder_build);
 }
 
 static int64_t sext(uint64_t v, int bits) { return (int64_t)(v << (64 - bits)) >> (64 - bits); }

@@ -17,6 +17,7 @@ rv_machine *rv_create(unsigned vlen) {
     m->vtype = 1ull << 63;   /* vill until the first vset{i}vl{i} */
     m->reservation = ~0ull;
     m->halt_pc = ~0ull;
+    m->mem_limit = ~0ull;
     mem_flush_tlb(m);
     return m;
 }

@@ -52,6 +52,7 @@ struct rv_machine {
     /* memory */
     region regions[MAX_REGIONS];
     int nregions;
+    uint64_t mem_mapped, mem_limit;   /* bytes in regions; rv_map fails past the limit */
     tlb_entry tlb_r[TLB_SIZE], tlb_w[TLB_SIZE];
     uint64_t reservation;     /* LR/SC reservation address, ~0 when none */
 

@@ -57,13 +57,15 @@ int rv_map(rv_machine *m, uint64_t addr, uint64_t size, unsigned perms) {
     size = page_up(size);
     if (addr + size < addr || addr + size > (1ull << 56)) return -1;
     if (overlaps(m, addr, addr + size)) return -1;
+    if (size > m->mem_limit - m->mem_mapped) return RV_ENOMEM;
     host_block *b = malloc(sizeof *b);
-    if (!b) return -1;
+    if (!b) return RV_ENOMEM;
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) { free(b); return -1; }
+    if (p == MAP_FAILED) { free(b); return RV_ENOMEM; }
     b->mem = p; b->size = size; b->refs = 1;
     region r = {addr, size, perms & 7, p, b, NULL};
     if (region_insert(m, r)) { block_release(b); return -1; }
+    m->mem_mapped += size;
     mem_flush_tlb(m);
     return 0;
 }
@@ -89,6 +91,7 @@ int rv_unmap(rv_machine *m, uint64_t addr, uint64_t size) {
     for (int i = 0; i < m->nregions;) {
         region *r = &m->regions[i];
         if (r->base >= addr && r->base + r->size <= end) {
+            m->mem_mapped -= r->size;
             region_drop_cache(r);
             block_release(r->block);
             region_remove(m, i);
@@ -118,7 +121,11 @@ int rv_protect(rv_machine *m, uint64_t addr, uint64_t size, unsigned perms) {
     return 0;
 }
 
+void rv_set_mem_limit(rv_machine *m, uint64_t bytes) { m->mem_limit = bytes; }
+uint64_t rv_mem_mapped(rv_machine *m) { return m->mem_mapped; }
+
 uint64_t rv_find_free(rv_machine *m, uint64_t hint, uint64_t size) {
+    if (size > (1ull << 47) || hint > (1ull << 47)) return 0;   /* page_up must not wrap */
     uint64_t a = page_up(hint ? hint : PAGE_SIZE);
     size = page_up(size);
     for (int i = 0; i < m->nregions; i++) {
@@ -161,6 +168,17 @@ static int copy_guest(rv_machine *m, uint64_t addr, void *buf, uint64_t n, int t
         p += chunk; addr += chunk; n -= chunk;
     }
     return 0;
+}
+
+int rv_is_mapped(rv_machine *m, uint64_t addr, uint64_t n) {
+    while (n) {
+        region *r = mem_find(m, addr);
+        if (!r) return 0;
+        uint64_t chunk = r->size - (addr - r->base);
+        if (chunk >= n) return 1;
+        addr += chunk; n -= chunk;
+    }
+    return 1;
 }
 
 int mem_fetch(rv_machine *m, uint64_t addr, void *dst, unsigned n) {

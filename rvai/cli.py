@@ -1,6 +1,6 @@
 """The ``rvai`` command.
 
-* ``rvai run [--vlen N] [--target NAME] [--budget N] [--timeout S] [--verbose] PROGRAM [ARGS...]``
+* ``rvai run [--vlen N] [--target NAME] [--budget N] [--timeout S] [--mem SIZE] [--verbose] PROGRAM [ARGS...]``
   runs a static riscv64 Linux executable like ``qemu-riscv64``: its stdout and
   stderr are forwarded as they are written, stdin is the host's, the host
   environment is passed on, and rvai exits with the program's exit code
@@ -11,7 +11,7 @@
 * ``rvai calibrate TABLE.csv [--base PRESET] -o NEW.toml`` fits the base preset's
   cost tables to measured cycles per instruction and prints measured vs model
   (``rvai.calibrate``).
-* ``rvai profile [--target NAME] [--format text|json] [--trace FILE] [--budget N] [--timeout S] PROGRAM [ARGS...]``
+* ``rvai profile [--target NAME] [--format text|json] [--trace FILE] [--budget N] [--timeout S] [--mem SIZE] PROGRAM [ARGS...]``
   runs an executable on the timing model of the target and prints its profile
   (docs/timing-model.md); the program's own stdout goes to stderr so stdout
   carries only the report.
@@ -87,8 +87,21 @@ def _run_program(args, machine_kwargs: dict, out_fd: int, err_fd: int):
 
 
 def _limits(args) -> dict:
-    """The Machine keywords of the --budget/--timeout options given."""
-    return {k: getattr(args, k) for k in ("budget", "timeout") if getattr(args, k) is not None}
+    """The Machine keywords of the --budget/--timeout/--mem options given."""
+    given = {"budget": args.budget, "timeout": args.timeout, "mem_limit": args.mem}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _bytes(text: str) -> int:
+    """A byte count such as 4096, 512M or 4G (binary units) for --mem."""
+    unit = text[-1:].upper() if text[-1:].isalpha() else ""
+    number = text[:-1] if unit else text
+    if unit not in _UNITS or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 4096, 512M or 4G")
+    return int(number) * _UNITS[unit]
 
 
 def cmd_run(args) -> int:
@@ -196,6 +209,9 @@ def _limit_options(p: argparse.ArgumentParser) -> None:
                    help="stop after this many instructions (exit 104)")
     p.add_argument("--timeout", type=float, default=None,
                    help="stop after this many seconds of wall time (exit 106)")
+    p.add_argument("--mem", type=_bytes, default=None,
+                   help="guest memory limit, e.g. 512M or 8G (default 4G): past it the "
+                        "guest's mmap/brk fail with ENOMEM")
 
 
 def cmd_calibrate(args) -> int:

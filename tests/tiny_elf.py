@@ -12,20 +12,24 @@ CODE_OFFSET = EHDR_SIZE + PHDR_SIZE
 
 
 def executable(lines, data: bytes = b"", *, vaddr: int = VADDR, entry: int | None = None,
-               memsz_extra: int = 0) -> bytes:
+               memsz_extra: int = 0, bss: tuple = ()) -> bytes:
     """A static ET_EXEC whose code is ``lines`` (assembler spelling) at
     ``vaddr + CODE_OFFSET``, then ``data``; ``entry`` defaults to the first
-    instruction."""
+    instruction.  ``bss`` adds zero-filled rw PT_LOADs as (vaddr, memsz) pairs
+    after the first (the code then starts 56 bytes later per pair)."""
     code = b"".join(struct.pack("<I", assemble(t)) for t in lines)
+    start = EHDR_SIZE + PHDR_SIZE * (1 + len(bss))
     body = code + data
-    filesz = CODE_OFFSET + len(body)
+    filesz = start + len(body)
     ehdr = struct.pack("<16sHHIQQQIHHHHHH",
                        b"\x7fELF\x02\x01\x01" + bytes(9),   # ELFCLASS64, little-endian, version 1
                        2, 243, 1,                               # ET_EXEC, EM_RISCV, EV_CURRENT
-                       vaddr + CODE_OFFSET if entry is None else entry,
-                       EHDR_SIZE, 0, 0, EHDR_SIZE, PHDR_SIZE, 1, 64, 0, 0)
-    phdr = struct.pack("<IIQQQQQQ", 1, 7, 0, vaddr, vaddr, filesz, filesz + memsz_extra, 0x1000)
-    return ehdr + phdr + body
+                       vaddr + start if entry is None else entry,
+                       EHDR_SIZE, 0, 0, EHDR_SIZE, PHDR_SIZE, 1 + len(bss), 64, 0, 0)
+    phdrs = struct.pack("<IIQQQQQQ", 1, 7, 0, vaddr, vaddr, filesz, filesz + memsz_extra, 0x1000)
+    for at, memsz in bss:     # PT_LOAD, PF_R|PF_W, no file bytes
+        phdrs += struct.pack("<IIQQQQQQ", 1, 6, 0, at, at, 0, memsz, 0x1000)
+    return ehdr + phdrs + body
 
 
 def data_address(lines, vaddr: int = VADDR) -> int:

@@ -780,6 +780,8 @@ def load_executable(data: bytes) -> Image:
                            f"{vaddr:#x} do not fit the file ({len(data):#x} bytes) or memory")
         if align & (align - 1):
             raise ElfError(f"{where}: p_align {align} is not a power of two")
+        if typ == PT_LOAD and memsz and vaddr < PAGE:
+            raise ElfError(f"{where}: loads at {vaddr:#x}, in page 0, which is never mapped")
         seg = Segment(vaddr, data[off:off + filesz], memsz, _perms(flags),
                       f"PT_LOAD[{len(loads)}]" if typ == PT_LOAD else "PT_TLS", max(align, 1))
         if typ == PT_TLS:

@@ -76,3 +76,8 @@ class Interrupted(EmulatorError):
 class UnsupportedSyscall(EmulatorError):
     """A system call the host side cannot serve in this context."""
     what = "unsupported system call"
+
+
+class GuestMemoryError(MemoryError):
+    """A guest mapping would pass the Machine's ``mem_limit`` (or the host has
+    no memory left for it).  Not a stop: raised by map/alloc/load_elf."""

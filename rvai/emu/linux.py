@@ -24,16 +24,17 @@ from dataclasses import dataclass, field
 from rvai.emu import errors
 
 PAGE = 4096
+READ_CHUNK = 1 << 20          # at most this much of stdin per read, as a pipe gives
 # Anonymous mmaps go bottom-up from here: far from the executable, the host
 # arena of Machine.alloc and the stack (which ends at 0x7fff_ffff_0000).
 MMAP_BASE = 0x4000_0000_0000
+ADDRESS_SPACE = 1 << 47       # a user address space of Sv48: no mapping reaches past it
 CPU_HZ = 1_000_000_000        # emulated clock: one cycle is one nanosecond
 EPOCH = 1_700_000_000         # CLOCK_REALTIME at cycle 0 (2023-11-14)
 PID = 1000                    # the process and thread id the guest sees
 UID = GID = 1000
 STACK_RLIMIT = 8 << 20
 RLIM_INFINITY = (1 << 64) - 1
-RAM_BYTES = 4 << 30            # what sysinfo reports
 
 # auxv tags (include/uapi/linux/auxvec.h)
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
@@ -236,7 +237,7 @@ class Linux:
     def _read(self, fd, buf, count, *_):
         if fd != 0 or not self._std(fd):
             return -errno.EBADF
-        data = self._take_stdin(count)
+        data = self._take_stdin(min(count, READ_CHUNK))
         self.m.write(buf, data)
         return len(data)
 
@@ -249,7 +250,7 @@ class Linux:
             return -e.errno
         total = 0
         for base, n in vecs:
-            data = self._take_stdin(n)
+            data = self._take_stdin(min(n, READ_CHUNK))
             self.m.write(base, data)
             total += len(data)
             if len(data) < n:
@@ -393,11 +394,12 @@ class Linux:
         return count
 
     def _sysinfo(self, info, *_):
-        """struct sysinfo (112 bytes on 64-bit): a 4 GiB machine, half of it free
-        (glibc's qsort sizes its buffer from it)."""
+        """struct sysinfo (112 bytes on 64-bit): the Machine's memory limit as
+        RAM, half of it free (glibc's qsort sizes its buffer from it)."""
         st = bytearray(112)
+        ram = self.m.mem_limit
         struct.pack_into("<q", st, 0, self._now_ns() // 1_000_000_000)    # uptime
-        struct.pack_into("<QQ", st, 32, RAM_BYTES, RAM_BYTES // 2)          # totalram, freeram
+        struct.pack_into("<QQ", st, 32, ram, ram // 2)                      # totalram, freeram
         struct.pack_into("<H", st, 80, 1)                                   # procs
         struct.pack_into("<I", st, 104, 1)                                  # mem_unit
         self.m.write(info, bytes(st))
@@ -424,13 +426,13 @@ class Linux:
         if addr < self.brk_start:
             return self.brk
         want = _page_up(addr)
-        if want > self._brk_mapped:
-            try:
+        try:
+            if want > self._brk_mapped:
                 self.m.map(self._brk_mapped, want - self._brk_mapped, "rw")
-            except ValueError:
-                return self.brk    # something is mapped in the way
-        elif want < self._brk_mapped:
-            self.m.unmap(want, self._brk_mapped - want)
+            elif want < self._brk_mapped:
+                self.m.unmap(want, self._brk_mapped - want)
+        except (ValueError, MemoryError):
+            return self.brk    # something is mapped in the way, or past the memory limit
         self._brk_mapped, self.brk = want, addr
         return self.brk
 
@@ -442,24 +444,29 @@ class Linux:
             return -errno.ENODEV     # no files to map
         if length == 0 or addr % PAGE:
             return -errno.EINVAL
+        if length > ADDRESS_SPACE:
+            return -errno.ENOMEM
         size = _page_up(length)
         if flags & MAP_FIXED_NOREPLACE and not self._free(addr, size):
             return -errno.EEXIST
-        if flags & MAP_FIXED:
-            self.m.unmap(addr, size)    # a fixed mapping replaces what was there
-        elif not (addr and self._free(addr, size)):
-            addr = self.m.find_free(size, self._mmap_next)
-            self._mmap_next = addr + size
         try:
+            if flags & MAP_FIXED:
+                self.m.unmap(addr, size)    # a fixed mapping replaces what was there
+            elif not (addr and addr + size <= ADDRESS_SPACE and self._free(addr, size)):
+                addr = self.m.find_free(size, self._mmap_next)
+                self._mmap_next = addr + size
             self.m.map(addr, size, _perms(prot))
-        except ValueError:
-            return -errno.ENOMEM
+        except (ValueError, MemoryError):
+            return -errno.ENOMEM    # no room, or past the Machine's memory limit
         return addr
 
     def _munmap(self, addr, length, *_):
-        if addr % PAGE or length == 0:
+        if addr % PAGE or length == 0 or length > ADDRESS_SPACE:
             return -errno.EINVAL
-        self.m.unmap(addr, _page_up(length))
+        try:
+            self.m.unmap(addr, _page_up(length))
+        except ValueError:
+            return -errno.EINVAL
         return 0
 
     def _mprotect(self, addr, length, prot, *_):
@@ -467,6 +474,8 @@ class Linux:
             return -errno.EINVAL
         if length == 0:
             return 0
+        if length > ADDRESS_SPACE:
+            return -errno.ENOMEM
         try:
             self.m.protect(addr, _page_up(length), _perms(prot))
         except ValueError:

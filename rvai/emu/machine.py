@@ -10,12 +10,11 @@ import functools
 import math
 import os
 import signal
+import sys
 import threading
 
-import numpy as np
-
 from rvai._rvemu import ffi, lib
-from rvai.emu import errors, isa
+from rvai.emu import checks, errors, isa
 
 # Guest address-space layout.  Page 0 is never mapped, so HALT_ADDR (the return
 # address of a host call) cannot collide with code.
@@ -26,6 +25,7 @@ ARENA_CHUNK = 1 << 20
 STACK_TOP = 0x7FFF_FFFF_0000
 STACK_SIZE = 8 << 20
 DEFAULT_BUDGET = 10_000_000_000
+DEFAULT_MEM_LIMIT = 4 << 30    # guest bytes mapped at once (docs/limits.md)
 PAGE = 4096
 
 _PERMS = {"r": lib.RV_PERM_R, "w": lib.RV_PERM_W, "x": lib.RV_PERM_X}
@@ -43,6 +43,8 @@ _FAULTS = {
 # Stops that happen between instructions, not because of the one at pc.
 _BETWEEN = (lib.RV_STOP_BUDGET, lib.RV_STOP_TIMEOUT, lib.RV_STOP_INTERRUPT)
 _MASK64 = (1 << 64) - 1
+# The return kinds of call(): how a0/fa0 is read.
+_RETURN_KINDS = (None, "i64", "u64", "i32", "f64", "f32", "f16")
 
 
 class f32(float):
@@ -55,7 +57,13 @@ class f16(float):
 
 def perms_of(text: str) -> int:
     """The C core's permission bits for a string such as ``"rx"``."""
-    return sum(_PERMS[c] for c in set(text))
+    return checks.perms(text, _PERMS)
+
+
+def _ndarray(value) -> bool:
+    """Is value a NumPy array?  (Without importing NumPy: none exists before it is.)"""
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.ndarray)
 
 
 def _round_up(v: int, a: int) -> int:
@@ -72,20 +80,6 @@ def _serialised(method):
     return locked
 
 
-def _check_budget(budget) -> int:
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget <= 0:
-        raise ValueError(f"budget must be a positive number of instructions, not {budget!r}")
-    return int(budget)
-
-
-def _check_timeout(timeout) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float, np.integer, np.floating)):
-        raise TypeError(f"timeout must be a number of seconds or None, not {type(timeout).__name__}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    return float(timeout)
 
 
 class Machine:
@@ -97,6 +91,9 @@ class Machine:
     the RVV spec allows, to catch code that relies on their contents.
     ``budget`` bounds the instructions of each call or run and ``timeout``
     (seconds, None for none) its wall time; both can be overridden per call.
+    ``mem_limit`` caps the guest memory mapped at once (bytes, 4 GiB by
+    default): past it map/alloc raise GuestMemoryError and the guest's
+    mmap/brk fail with ENOMEM.
     ``timed=True`` runs the timing model of the target's ``[model]`` table
     (see ``set_timed`` and ``profile``).  With a target, the instructions of
     the switchable extensions it lacks (``Target.extensions``) are illegal;
@@ -109,23 +106,31 @@ class Machine:
     """
 
     def __init__(self, target=None, *, vlen: int | None = None, tail_ones: bool = False,
-                 budget: int = DEFAULT_BUDGET, timeout: float | None = None, timed: bool = False):
-        if isinstance(target, str):
+                 budget: int = DEFAULT_BUDGET, timeout: float | None = None,
+                 mem_limit: int = DEFAULT_MEM_LIMIT, timed: bool = False):
+        if target is not None:
             from rvai.target import Target
-            target = Target.preset(target)
+            if isinstance(target, str):
+                target = Target.preset(target)
+            elif not isinstance(target, Target):
+                raise TypeError(f"target must be a rvai.Target, a preset name or None, "
+                                f"not {type(target).__name__}")
         self.target = target
         if vlen is None:
-            vlen = getattr(target, "vlen", None) or 256
+            vlen = target.vlen if target is not None else 256
+        vlen = checks.integer(vlen, "vlen")
         if vlen < 64 or vlen > 4096 or vlen & (vlen - 1):
             raise ValueError(f"vlen must be a power of two from 64 to 4096, not {vlen}")
         self.vlen = vlen
-        self.budget = _check_budget(budget)
-        self.timeout = _check_timeout(timeout)
+        self.budget = checks.budget(budget)
+        self.timeout = checks.timeout(timeout)
+        self.mem_limit = checks.size(mem_limit, "mem_limit", STACK_SIZE)
         self.lock = threading.RLock()
         self._m = ffi.gc(lib.rv_create(vlen), lib.rv_destroy)
         if self._m == ffi.NULL:
             raise MemoryError("could not create the emulated hart")
-        lib.rv_set_tail_ones(self._m, int(tail_ones))
+        lib.rv_set_tail_ones(self._m, int(bool(tail_ones)))
+        lib.rv_set_mem_limit(self._m, self.mem_limit)
         lib.rv_set_halt_pc(self._m, HALT_ADDR)
         if target is not None:   # the extensions the target lacks: their instructions are illegal here
             lib.rv_set_extensions_off(self._m, sum(1 << i for i, e in enumerate(isa.extensions())
@@ -144,31 +149,45 @@ class Machine:
     # ---- memory ----------------------------------------------------------
     @_serialised
     def map(self, addr: int, size: int, perms: str) -> None:
-        """Map ``size`` bytes at page-aligned ``addr`` with permissions like ``"rw"``."""
-        if lib.rv_map(self._m, addr, size, perms_of(perms)):
-            raise ValueError(f"cannot map 0x{addr:x}+0x{size:x}: unaligned or overlaps a mapped region")
+        """Map ``size`` bytes at page-aligned ``addr`` with permissions like ``"rw"``.
+        ValueError when the range overlaps a mapping; GuestMemoryError past ``mem_limit``."""
+        addr, size = checks.mapping(addr, size)
+        status = lib.rv_map(self._m, addr, size, perms_of(perms))
+        if status == lib.RV_ENOMEM:
+            raise errors.GuestMemoryError(
+                f"cannot map 0x{addr:x}+0x{size:x}: {lib.rv_mem_mapped(self._m):#x} bytes are mapped "
+                f"and the guest memory limit is {self.mem_limit:#x} (Machine(mem_limit=...), rvai run --mem), "
+                f"or the host is out of memory")
+        if status:
+            raise ValueError(f"cannot map 0x{addr:x}+0x{size:x}: overlaps a mapped region "
+                             f"(or too many regions)")
 
     @_serialised
     def unmap(self, addr: int, size: int) -> None:
         """Unmap the pages of [addr, addr+size) (page-aligned addr); unmapped pages are skipped."""
+        addr, size = checks.mapping(addr, size)
         if lib.rv_unmap(self._m, addr, size):
-            raise ValueError(f"cannot unmap 0x{addr:x}+0x{size:x}: unaligned or too many regions")
+            raise ValueError(f"cannot unmap 0x{addr:x}+0x{size:x}: too many regions")
 
     @_serialised
     def protect(self, addr: int, size: int, perms: str) -> None:
         """Change the permissions of the mapped pages [addr, addr+size) to ``perms``."""
+        addr, size = checks.mapping(addr, size)
         if lib.rv_protect(self._m, addr, size, perms_of(perms)):
-            raise ValueError(f"cannot protect 0x{addr:x}+0x{size:x}: unaligned or not all mapped")
+            raise ValueError(f"cannot protect 0x{addr:x}+0x{size:x}: not all mapped")
 
     @_serialised
     def find_free(self, size: int, hint: int = LOAD_BASE) -> int:
         """A page-aligned guest address with ``size`` free bytes at or above ``hint``."""
+        size, hint = checks.size(size, "size", 1), checks.address(hint, "hint")
         addr = lib.rv_find_free(self._m, hint, size)
         if not addr:
             raise MemoryError(f"no free guest range of 0x{size:x} bytes")
         return addr
 
     def _free(self, image) -> bool:
+        if not image.segments:
+            return True
         lo, hi = _extent(image)
         return all(b + n <= lo or hi <= b for b, n, _ in self.regions())
 
@@ -187,12 +206,16 @@ class Machine:
     def alloc(self, nbytes, align: int = 64) -> int:
         """Reserve guest memory (read/write) and return its address.
 
-        ``nbytes`` may be an ndarray: the array is then copied in as well.
+        ``nbytes`` may be an ndarray (of a plain numeric dtype): the array is
+        then copied in as well.  ``align`` is a power of two.
         """
-        array = nbytes if isinstance(nbytes, np.ndarray) else None
-        n = array.nbytes if array is not None else int(nbytes)
-        if n < 0:
-            raise ValueError("cannot allocate a negative size")
+        array = nbytes if _ndarray(nbytes) else None
+        if array is not None:
+            checks.plain_dtype(array.dtype)
+            n = array.nbytes
+        else:
+            n = checks.size(nbytes, "nbytes")
+        align = checks.power_of_two(align, "align")
         addr = _round_up(self._arena_next, align)
         if addr + n > self._arena_end:
             grow = _round_up(addr + n - self._arena_end, ARENA_CHUNK)
@@ -205,24 +228,47 @@ class Machine:
 
     @_serialised
     def write(self, addr: int, data) -> None:
-        """Copy an ndarray (as C-contiguous bytes) or bytes into guest memory."""
-        buf = np.ascontiguousarray(data).tobytes() if isinstance(data, np.ndarray) else bytes(data)
-        if lib.rv_poke(self._m, addr, buf, len(buf)):
+        """Copy an ndarray of a plain numeric dtype (as C-contiguous little-endian
+        elements) or a bytes-like object into guest memory."""
+        addr = checks.address(addr)
+        if _ndarray(data):
+            import numpy as np
+            data = np.ascontiguousarray(data, dtype=checks.plain_dtype(data.dtype))
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write takes an ndarray or bytes, not {type(data).__name__}")
+        buf = ffi.from_buffer(data)
+        if len(buf) and lib.rv_poke(self._m, addr, buf, len(buf)):
             raise errors.StoreFault(self.pc, addr, detail=f"host write of {len(buf)} bytes to unmapped memory")
 
     @_serialised
-    def read(self, addr: int, dtype=np.uint8, shape=None) -> np.ndarray:
-        """A new ndarray of ``dtype`` and ``shape`` read from guest memory at ``addr``."""
-        dtype = np.dtype(dtype)
-        shape = (shape,) if isinstance(shape, int) else tuple(shape or (1,))
+    def read(self, addr: int, dtype="uint8", shape=None):
+        """A new ndarray of ``dtype`` (a plain numeric one) and ``shape`` read
+        from guest memory at ``addr``."""
+        import numpy as np
+        addr, dtype = checks.address(addr), checks.plain_dtype(dtype)
+        shape = (shape,) if not isinstance(shape, (tuple, list)) and shape is not None else tuple(shape or (1,))
+        shape = tuple(checks.size(n, "shape") for n in shape)
+        self._check_readable(addr, math.prod(shape) * dtype.itemsize)
         out = np.empty(shape, dtype)
-        if out.nbytes and lib.rv_peek(self._m, addr, ffi.from_buffer(out), out.nbytes):
-            raise errors.LoadFault(self.pc, addr, detail=f"host read of {out.nbytes} bytes from unmapped memory")
+        if out.nbytes:
+            lib.rv_peek(self._m, addr, ffi.from_buffer(out), out.nbytes)
         return out
 
+    @_serialised
     def read_bytes(self, addr: int, n: int) -> bytes:
         """``n`` raw bytes of guest memory."""
-        return self.read(addr, np.uint8, n).tobytes()
+        addr, n = checks.address(addr), checks.size(n, "n")
+        self._check_readable(addr, n)
+        buf = ffi.new("uint8_t[]", n)
+        if n:
+            lib.rv_peek(self._m, addr, buf, n)
+        return ffi.buffer(buf)[:]
+
+    def _check_readable(self, addr: int, n: int) -> None:
+        """LoadFault unless [addr, addr+n) is all mapped: checked before any host
+        buffer is made, so a huge n fails here rather than in the host's allocator."""
+        if n and not lib.rv_is_mapped(self._m, addr, n):
+            raise errors.LoadFault(self.pc, addr, detail=f"host read of {n} bytes from unmapped memory")
 
     # ---- registers -------------------------------------------------------
     @property
@@ -234,27 +280,33 @@ class Machine:
     @pc.setter
     @_serialised
     def pc(self, value: int) -> None:
-        lib.rv_set_pc(self._m, value & _MASK64)
+        lib.rv_set_pc(self._m, checks.word(value, "pc"))
 
     @_serialised
     def x(self, i: int, value: int | None = None) -> int:
         """Read integer register ``i`` (or write it when ``value`` is given)."""
+        i = checks.register(i, "x register")
         if value is not None:
-            lib.rv_set_x(self._m, i, value & _MASK64)
+            lib.rv_set_x(self._m, i, checks.word(value, f"x{i} value"))
         return lib.rv_get_x(self._m, i)
 
     @_serialised
     def f(self, i: int, value: int | None = None) -> int:
         """Read the raw 64 bits of float register ``i`` (or write them)."""
+        i = checks.register(i, "f register")
         if value is not None:
-            lib.rv_set_f(self._m, i, value & _MASK64)
+            lib.rv_set_f(self._m, i, checks.word(value, f"f{i} value"))
         return lib.rv_get_f(self._m, i)
 
     @_serialised
     def v(self, i: int, value: bytes | None = None) -> bytes:
         """Read the raw bytes of vector register ``i`` (or write them)."""
+        i = checks.register(i, "v register")
         n = lib.rv_vlenb(self._m)
         if value is not None:
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise TypeError(f"a vector register takes bytes, not {type(value).__name__}")
+            value = bytes(value)
             if len(value) != n:
                 raise ValueError(f"a vector register holds {n} bytes, not {len(value)}")
             lib.rv_set_v(self._m, i, value)
@@ -265,7 +317,10 @@ class Machine:
     @_serialised
     def csr(self, number: int, value: int | None = None) -> int:
         """Read a user CSR (or write it) as the guest would."""
-        if value is not None and lib.rv_csr_write(self._m, number, value & _MASK64):
+        number = checks.integer(number, "CSR number")
+        if not 0 <= number < 4096:
+            raise ValueError(f"CSR numbers are 12 bits, not {number:#x}")
+        if value is not None and lib.rv_csr_write(self._m, number, checks.word(value, "CSR value")):
             raise ValueError(f"CSR 0x{number:x} is unknown or read-only")
         out = ffi.new("uint64_t *")
         if lib.rv_csr_read(self._m, number, out):
@@ -276,10 +331,17 @@ class Machine:
     @_serialised
     def load_elf(self, src, base: int | None = None):
         """Load an ELF (path or bytes): a relocatable object is linked at a free
-        address, a static executable at its own addresses.  Returns the Image."""
+        address (or page-aligned ``base``), a static executable at its own
+        addresses.  Returns the Image.  Whatever is wrong with the ELF, or with
+        placing it in this Machine's memory, raises ``rvai.emu.elf.ElfError``
+        (and nothing of it stays mapped); an unreadable file raises OSError."""
         from rvai.emu import elf, runtime
         data = src if isinstance(src, (bytes, bytearray, memoryview)) else open(os.fspath(src), "rb").read()
         data = bytes(data)
+        if base is not None:
+            base = checks.address(base, "base")
+            if base % PAGE or base < PAGE:
+                raise ValueError(f"base {base:#x} must be a page-aligned address above page 0")
         # Only relocatable objects link against the runtime routines; an executable
         # brings its own and must find its fixed addresses free.
         externals = runtime.install(self) if data[16:18] == elf.ET_REL.to_bytes(2, "little") else {}
@@ -287,15 +349,33 @@ class Machine:
         if image.kind == "rel" and base is None and not self._free(image):
             # Link again where the whole image fits.
             lo, hi = _extent(image)
-            image = elf.load(data, self.find_free(hi - lo + PAGE), externals)
-        for seg in image.segments:
-            start = seg.addr & ~(PAGE - 1)
-            self.map(start, _round_up(seg.addr + seg.memsz, PAGE) - start, seg.perms or "r")
-            if seg.data:
-                self.write(seg.addr, seg.data)
+            try:
+                where = self.find_free(hi - lo + PAGE)
+            except MemoryError:
+                raise elf.ElfError(f"no free guest range for the object's {hi - lo:#x} bytes") from None
+            image = elf.load(data, where, externals)
+        self._place(image)
         self.images.append(image)
         self.symbols.update(image.symbols)
         return image
+
+    def _place(self, image) -> None:
+        """Map and fill the image's segments, all or none."""
+        from rvai.emu.elf import ElfError
+        placed = []
+        try:
+            for seg in image.segments:
+                if not seg.memsz:
+                    continue
+                start = seg.addr & ~(PAGE - 1)
+                size = _round_up(seg.addr + seg.memsz, PAGE) - start
+                self.map(start, size, seg.perms or "r")
+                placed.append((start, size))
+                self.write(seg.addr, seg.data)
+        except (ValueError, MemoryError) as e:
+            for start, size in placed:
+                self.unmap(start, size)
+            raise ElfError(f"{seg.name} at {seg.addr:#x}+{seg.memsz:#x} cannot be placed in guest memory: {e}") from None
 
     def symbol_at(self, addr: int) -> str | None:
         """``name+0xoff`` of the nearest symbol at or below addr, if any."""
@@ -315,7 +395,13 @@ class Machine:
         and ``np.float32`` as single, ``f16`` and ``np.float16`` as half), the
         rest on the stack.  ``ret`` is one of i64, i32, u64, f64, f32, f16 or None.
         ``budget`` (instructions) and ``timeout`` (seconds) override the
-        Machine's for this call: BudgetExceeded / TimeLimitExceeded past them."""
+        Machine's for this call: BudgetExceeded / TimeLimitExceeded past them.
+        Everything is checked before the guest runs."""
+        if ret not in _RETURN_KINDS:
+            raise ValueError(f"unknown return kind {ret!r}; use one of "
+                             f"{sorted(k for k in _RETURN_KINDS if k)} or None")
+        budget = None if budget is None else checks.budget(budget)
+        timeout = None if timeout is None else checks.timeout(timeout)
         addr = self._resolve(symbol)
         sp = STACK_TOP - 64
         xregs, fregs, stack = [], [], []
@@ -329,7 +415,7 @@ class Machine:
                 stack.append(bits)
         sp -= _round_up(8 * len(stack), 16)
         if stack:
-            self.write(sp, np.array(stack, dtype=np.uint64))
+            self.write(sp, b"".join(v.to_bytes(8, "little") for v in stack))
         for i, v in enumerate(xregs):
             self.x(10 + i, v)
         for i, v in enumerate(fregs):
@@ -342,8 +428,11 @@ class Machine:
 
     @staticmethod
     def _classify(a):
-        if isinstance(a, (bool, int, np.integer)):
-            return "x", int(a) & _MASK64
+        import numpy as np
+        if isinstance(a, (bool, np.bool_)):
+            return "x", int(a)
+        if isinstance(a, (int, np.integer)):
+            return "x", checks.word(a, "integer argument")
         if isinstance(a, (f16, np.float16)):
             return "f", 0xFFFF_FFFF_FFFF_0000 | int(np.float16(a).view(np.uint16))
         if isinstance(a, (f32, np.float32)):
@@ -353,6 +442,7 @@ class Machine:
         raise TypeError(f"cannot pass {type(a).__name__} to a guest function (int, float, f32 or f16)")
 
     def _return_value(self, ret):
+        import numpy as np
         a0, fa0 = self.x(10), self.f(10)
         conv = {
             None: lambda: None,
@@ -363,13 +453,16 @@ class Machine:
             "f32": lambda: float(_unbox(fa0, 32, np.uint32).view(np.float32)),
             "f16": lambda: float(_unbox(fa0, 16, np.uint16).view(np.float16)),
         }
-        if ret not in conv:
-            raise ValueError(f"unknown return kind {ret!r}; use one of {sorted(k for k in conv if k)} or None")
         return conv[ret]()
 
     def _resolve(self, symbol) -> int:
-        if isinstance(symbol, int):
-            return symbol
+        if not isinstance(symbol, str):
+            addr = checks.address(symbol, "function address")
+            if addr & 1 or not lib.rv_is_mapped(self._m, addr, 2) or not any(
+                    b <= addr < b + n and "x" in p for b, n, p in self.regions()):
+                raise ValueError(f"no code at 0x{addr:x}: not in executable guest memory"
+                                 + (" (page 0 is never mapped)" if addr < PAGE else ""))
+            return addr
         try:
             return self.symbols[symbol]
         except KeyError:
@@ -392,8 +485,8 @@ class Machine:
         lib.rv_request_stop(self._m)
 
     def _execute(self, budget, timeout) -> None:
-        budget = self.budget if budget is None else _check_budget(budget)
-        timeout = self.timeout if timeout is None else _check_timeout(timeout)
+        budget = self.budget if budget is None else checks.budget(budget)
+        timeout = self.timeout if timeout is None else checks.timeout(timeout)
         limit = lib.rv_instret(self._m) + budget
         lib.rv_clear_stop(self._m)
         if timeout is not None and math.isfinite(timeout):
@@ -505,7 +598,7 @@ class Machine:
         return cls(s.pc, addr, text, self.symbol_at(s.pc), detail)
 
     def _mapped(self, addr: int) -> bool:
-        return any(b <= addr < b + n for b, n, _ in self.regions())
+        return bool(lib.rv_is_mapped(self._m, addr, 1))
 
     # ---- inspection ------------------------------------------------------
     @_serialised
@@ -514,9 +607,9 @@ class Machine:
         the text in llvm-objdump's spelling."""
         out = []
         for _ in range(count):
-            raw = int(self.read(addr, np.uint16, 1)[0])
+            raw = int.from_bytes(self.read_bytes(addr, 2), "little")
             if raw & 3 == 3:
-                raw |= int(self.read(addr + 2, np.uint16, 1)[0]) << 16
+                raw |= int.from_bytes(self.read_bytes(addr + 2, 2), "little") << 16
             n = 2 if raw & 3 != 3 else 4
             out.append((addr, f"{raw:0{2 * n}x}", disasm_word(raw, addr)))
             addr += n
