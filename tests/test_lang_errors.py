@@ -124,3 +124,52 @@ def test_missing_dtype_for_generic_tensor():
     with pytest.raises(TypeError, match="give the dtype"):
         k.trace()
     assert "ptr<i8>" in str(k.trace(types={"x": rl.i8}))
+
+
+@pytest.mark.parametrize("loop", ["vloop", "range"])
+def test_exception_in_loop_body_surfaces_as_itself(loop):
+    @rl.kernel
+    def k(x: rl.Tensor[f32]):
+        for it in (rl.vloop(x.shape[0]) if loop == "vloop" else rl.range(x.shape[0])):
+            x[0] = undefined_name  # here  # noqa: F821
+    check(k, "# here", r": NameError: name 'undefined_name' is not defined$")
+
+    @rl.kernel
+    def k2(x: rl.Tensor[f32]):
+        for it in (rl.vloop(x.shape[0]) if loop == "vloop" else rl.range(x.shape[0])):
+            for j in rl.range(3):
+                {}["key"]  # here
+    with pytest.raises(rl.KernelError) as info:
+        k2.trace()
+    assert info.value.message == "KeyError: 'key'" and info.value.lineno == line_of(k2, "# here")
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+def test_kernel_calling_a_kernel_is_located():
+    @rl.kernel
+    def helper(x: rl.Tensor[f32]):
+        x[0] = 1.0
+
+    @rl.kernel
+    def rec(x: rl.Tensor[f32]):
+        rec(x)  # here
+    check(rec, "# here", "kernel rec is called while a kernel is being traced")
+
+    @rl.kernel
+    def calls_other(x: rl.Tensor[f32]):
+        helper(x)  # here
+    check(calls_other, "# here", "cannot call a kernel")
+
+
+@pytest.mark.parametrize("dtype, zero", [(f32, "0.0"), (i64, "0")])
+def test_vector_var_outside_vector_context_says_what_to_write(dtype, zero):
+    @rl.kernel
+    def k(x: rl.Tensor[f32]):
+        acc = rl.var(rl.full(0, dtype))  # here
+    check(k, "# here", rf"rl\.var\({zero}, rl\.{dtype.name}\)")
+
+    @rl.kernel
+    def fixed(x: rl.Tensor[f32]):
+        acc = rl.var(0, dtype)      # the spelling the message suggests traces
+        acc += rl.const(1, dtype)
+    assert f"var<{dtype.name}>" in str(fixed.trace())

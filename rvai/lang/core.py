@@ -80,6 +80,11 @@ def tracer() -> Tracer:
     return tr
 
 
+def tracing_active() -> bool:
+    """True while a kernel body is being traced (in this thread)."""
+    return getattr(_state, "tracer", None) is not None
+
+
 @contextlib.contextmanager
 def tracing() -> Iterator[Tracer]:
     """Make a fresh :class:`Tracer` active for the duration of the block."""
@@ -162,7 +167,10 @@ def vtype(dtype: ir.DType) -> ir.VectorType:
     """The vector type of ``dtype`` elements in the innermost vector context."""
     tr = tracer()
     if not tr.vctx:
-        raise fail("vector values need an active vector length: use rvai.lang.vloop or rvai.lang.vector")
+        zero = "0.0" if dtype.is_float else "0"
+        raise fail(f"vector values need an active vector length: use rvai.lang.vloop or rvai.lang.vector; "
+                   f"for a scalar write a number, rl.const({zero}, rl.{dtype.name}) or "
+                   f"rl.var({zero}, rl.{dtype.name})")
     t = ir.VectorType(dtype, tr.vctx[-1][0])
     lmul = ir.lmul_of(t)
     if lmul > 8 or lmul < 0.125:

@@ -124,8 +124,8 @@ class Kernel:
             except RecursionError:
                 raise
             except Exception as exc:
-                if tr.pending is not None:
-                    raise tr.pending from None
+                # The author's own exception wins over the "loop body left early" note that
+                # unwinding it through a runtime loop leaves behind (tr.pending).
                 raise core.KernelError(f"{type(exc).__name__}: {exc}", _user_frame(exc)) from exc
             if tr.pending is not None:
                 raise tr.pending
@@ -161,6 +161,10 @@ class Kernel:
         for exactly ``target.vlen`` instead of vector-length-agnostic code. Returns a
         :class:`rvai.runner.Run` with cycles, retired instructions and the profile.
         """
+        if core.tracing_active():
+            raise core.fail(f"kernel {self.name} is called while a kernel is being traced: a kernel cannot "
+                            "call a kernel (nor itself); put the shared code in a plain Python function "
+                            "and call that from both")
         return _backend().call(self, args, kwargs, target=target, runner=runner, specialise=specialise)
 
 
