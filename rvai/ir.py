@@ -280,6 +280,32 @@ def _check_vmem(op: Op) -> None:
         _require(rest[0].type == MaskType(vtype.n), op, "mask length does not match the data")
 
 
+def _check_bounds(op: Op) -> None:
+    """``bounds`` asserts that a tensor access stays inside the tensor (checked kernels).
+
+    kind ``range``: operands (start, count, size[, mask]): the elements start+k for lanes
+    k < count (those set in the mask, if any) lie in [0, size); count 0 touches nothing.
+    kind ``offsets``: operands (base, vl, extent, offsets[, mask]): base + offsets[k] lies
+    in [0, extent) for the active lanes (32-bit offsets are zero-extended, as RVV does).
+    attrs: ``tensor`` (name), ``axis`` (-1: the flattened tensor), ``at`` ("file:line").
+    """
+    t = [v.type for v in op.operands]
+    kind = op.attrs.get("kind")
+    _require(kind in ("range", "offsets") and isinstance(op.attrs.get("tensor"), str)
+             and isinstance(op.attrs.get("axis"), int) and isinstance(op.attrs.get("at"), str), op,
+             "bounds needs kind range|offsets, tensor, axis and at")
+    _require(op.result is None and len(t) >= 3 and all(_i64(x) for x in t[:3]), op,
+             "bounds(start: i64, count: i64, size: i64, ...)")
+    rest = t[3:]
+    if kind == "offsets":
+        _require(bool(rest) and _vec(rest[0]) and rest[0].dtype in (i32, i64, u32, u64), op,
+                 "offsets must be a vector of i32/i64")
+        n, rest = rest[0].n, rest[1:]
+    else:
+        n = rest[0].n if rest and isinstance(rest[0], MaskType) else None
+    _require(len(rest) <= 1 and all(x == MaskType(n) for x in rest), op, "bounds takes at most one mask")
+
+
 def _require(cond: bool, op: Op, msg: str) -> None:
     if not cond:
         raise IRError(f"{op.opcode}: {msg}", op.loc)
@@ -373,6 +399,8 @@ def _check_op(op: Op) -> None:
     elif c == "set":
         _require(isinstance(t[0], VarType) and t[1] == t[0].inner, op,
                  f"cannot assign {t[1]} to a variable of {t[0].inner if isinstance(t[0], VarType) else t[0]}")
+    elif c == "bounds":
+        _check_bounds(op)
     elif c == "for":
         _require(all(_i64(x) for x in t) and len(t) == 3, op, "for(start, stop, step) over i64")
     elif c == "vsetvl":

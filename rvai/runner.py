@@ -17,12 +17,26 @@ import numpy as np
 
 from rvai import codegen, ir
 from rvai.codegen import CompiledKernel, qemu
-from rvai.emu import Machine, f32
+from rvai.codegen.lower import TRAP_ADDR
+from rvai.emu import Machine, errors, f32
+from rvai.emu.machine import PAGE
 from rvai.lang import core
 from rvai.lang.kernel import Kernel, TensorSpec
 from rvai.target import Target
 
-__all__ = ["Run", "compile", "call", "run_compiled", "NUMPY_DTYPES"]
+__all__ = ["Run", "compile", "call", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET"]
+
+#: Instructions a kernel call may retire unless ``budget=`` says otherwise: about a
+#: minute of the timed emulator at its slowest, so a runaway kernel stops in seconds to a minute.
+DEFAULT_BUDGET = 2_000_000_000
+
+# Each tensor argument gets its own pages at the start of its own 64 GiB slot from here
+# up, everything else in the slot unmapped: a stray access faults, and its address says
+# which tensor it strayed from. The rest of a tensor's last page is a red zone checked
+# after the call.
+TENSOR_BASE = 0x40_0000_0000
+TENSOR_SLOT = 1 << 36
+RED_ZONE = b"\xa5\xa5\xff\xff"   # NaN in f32/f64 and -1-ish in ints, so stray reads stand out
 
 #: NumPy dtype of each element type (bf16 tensors travel as uint16 bit patterns).
 NUMPY_DTYPES = {"f16": np.float16, "bf16": np.uint16, "f32": np.float32, "f64": np.float64,
@@ -54,33 +68,34 @@ _COMPILED: dict[tuple, CompiledKernel] = {}
 
 
 def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None = None,  # noqa: A001
-            vlen: int | None = None, constexprs: dict | None = None) -> CompiledKernel:
+            vlen: int | None = None, constexprs: dict | None = None, checked: bool = False) -> CompiledKernel:
     """Trace ``kernel`` and compile it for ``target`` (the default preset if None), cached.
 
     ``vlen`` specialises the object for exactly that VLEN; None keeps it
-    vector-length agnostic.
+    vector-length agnostic. ``checked`` compiles a bounds check into every tensor access.
     """
     target = target or Target.default()
     constexprs = constexprs or {}
     key = (kernel, tuple(sorted((k, str(v)) for k, v in (types or {}).items())),
-           tuple(sorted((k, repr(v)) for k, v in constexprs.items())), target.key, vlen)
+           tuple(sorted((k, repr(v)) for k, v in constexprs.items())), target.key, vlen, checked)
     if key not in _COMPILED:
-        _COMPILED[key] = codegen.compile_function(kernel.trace(types, **constexprs), target, vlen)
+        _COMPILED[key] = codegen.compile_function(kernel.trace(types, checked=checked, **constexprs), target, vlen)
     return _COMPILED[key]
 
 
 def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = None,
-         runner: str = "emu", specialise: bool = False) -> Run:
+         runner: str = "emu", specialise: bool = False, checked: bool = False,
+         budget: int | None = None, timeout: float | None = None) -> Run:
     """Compile ``kernel`` for the arguments' dtypes and run it; arrays are updated in place.
 
     The object is vector-length agnostic unless ``specialise``: then it is compiled for
-    exactly ``target.vlen``.
+    exactly ``target.vlen``. ``checked``, ``budget`` and ``timeout``: see :func:`run_compiled`.
     """
     if runner not in ("emu", "qemu"):
         raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
     target = target or Target.default()
     runtime, consts = kernel.bind(*args, **kwargs)
-    types, flat, arrays = {}, [], []
+    types, flat, arrays, names = {}, [], [], []
     for name, spec in kernel.runtime.items():
         val = runtime[name]
         if isinstance(spec, TensorSpec):
@@ -89,6 +104,7 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
                 types[name] = dt
             buf = np.ascontiguousarray(arr)
             arrays.append((val, buf))
+            names.append(name)
             flat.append(("ptr", buf))
             flat += [("i64", int(s)) for s in buf.shape]
             flat += [("i64", int(s) // buf.itemsize) for s in buf.strides[:-1]]
@@ -97,8 +113,12 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
                 raise TypeError(f"kernel {kernel.name}: {name}: pass a Python number")
             flat.append(("f32" if spec == ir.f32 else "f64" if spec == ir.f64 else "i64",
                          float(val) if spec.is_float else int(val)))
-    compiled = compile(kernel, target, types=types, vlen=target.vlen if specialise else None, constexprs=consts)
-    outs, cycles, instret, profile = run_compiled(compiled, flat, target, runner)
+    # QEMU 7.2 aborts translating some checked code ("decode_save_opc: Assertion"), and qemu
+    # runs serve as an oracle of the arithmetic: they run the unchecked object.
+    compiled = compile(kernel, target, types=types, vlen=target.vlen if specialise else None, constexprs=consts,
+                       checked=checked and runner == "emu")
+    outs, cycles, instret, profile = run_compiled(compiled, flat, target, runner, budget=budget,
+                                                  timeout=timeout, names=names)
     for (orig, buf), out in zip(arrays, outs):
         if orig.flags.writeable and not np.array_equal(out, buf, equal_nan=buf.dtype.kind == "f"):
             orig[...] = out
@@ -106,12 +126,17 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
 
 
 def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: Target,
-                 runner: str = "emu") -> tuple[list[np.ndarray], int | None, int | None, Any]:
+                 runner: str = "emu", *, budget: int | None = None, timeout: float | None = None,
+                 names: list[str] | None = None) -> tuple[list[np.ndarray], int | None, int | None, Any]:
     """Call ``compiled`` at ``target.vlen`` with ``flat`` (kind, value) arguments.
 
-    Kinds are ``ptr`` (a contiguous ndarray), ``i64``, ``f32`` and ``f64``. Returns the
-    arrays' contents after the call, then cycles, retired instructions and the profile
-    (None, None, None under QEMU).
+    Kinds are ``ptr`` (a contiguous ndarray), ``i64``, ``f32`` and ``f64``; ``names`` names
+    the ``ptr`` arguments in order (for error messages). Each array sits in its own pages
+    between unmapped guard pages, the rest of its last page a red zone checked after the
+    call: a stray access that faults there, a write to the red zone and a failed compiled-in
+    check raise :class:`rvai.lang.BoundsError`. ``budget`` (instructions, default
+    :data:`DEFAULT_BUDGET`) bounds the call. Returns the arrays' contents after the call,
+    then cycles, retired instructions and the profile (None, None, None under QEMU).
     """
     if compiled.vlen is not None and compiled.vlen != target.vlen:
         raise ValueError(f"kernel {compiled.name} was specialised for VLEN {compiled.vlen} and cannot run "
@@ -120,19 +145,72 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
         return qemu.run_qemu(compiled, flat, target.vlen), None, None, None
     m = Machine(target, vlen=target.vlen, timed=True)   # the target's [model] gives the cycles
     m.load_elf(compiled.elf)
-    args, bufs = [], []
+    args, tensors = [], []
+    names = iter(names or [])
     for kind, val in flat:
         if kind == "ptr":
-            addr = m.alloc(max(val.nbytes, 1), align=64)
-            m.write(addr, val)
-            bufs.append((addr, val))
-            args.append(addr)
+            tensors.append(_Placed(m, val, next(names, f"tensor{len(tensors)}"),
+                                   TENSOR_BASE + len(tensors) * TENSOR_SLOT))
+            args.append(tensors[-1].addr)
         else:
             args.append(f32(val) if kind == "f32" else val)
     m.reset_counters()   # count the kernel call only
-    m.call(compiled.name, *args, ret=None)
-    outs = [m.read(addr, buf.dtype, buf.shape) for addr, buf in bufs]
+    try:
+        m.call(compiled.name, *args, ret=None, budget=budget or DEFAULT_BUDGET)
+    except errors.EmulatorError as exc:
+        raise _explain(exc, m, compiled, tensors) from exc
+    for t in tensors:
+        t.check_red_zone(compiled.name)
+    outs = [m.read(t.addr, t.array.dtype, t.array.shape) for t in tensors]
     return outs, m.cycles, m.instret, m.profile()
+
+
+class _Placed:
+    """One tensor argument in guest memory: its own pages at ``addr``, unmapped memory
+    around them, a red zone after the elements."""
+
+    def __init__(self, m: Machine, array: np.ndarray, name: str, addr: int):
+        self.m, self.array, self.name, self.addr = m, array, name, addr
+        self.size = -(-max(array.nbytes, 1) // PAGE) * PAGE
+        if self.size > TENSOR_SLOT // 2:
+            raise MemoryError(f"tensor {name} ({array.nbytes} bytes) is too large for the emulator")
+        m.map(self.addr, self.size, "rw")
+        m.write(self.addr, array)
+        self.red = (RED_ZONE * (self.size // len(RED_ZONE)))[:self.size - array.nbytes]
+        m.write(self.addr + array.nbytes, self.red)
+
+    def distance(self, addr: int) -> int:
+        """How far ``addr`` lies outside this tensor's pages (0 inside)."""
+        return max(self.addr - addr, addr - (self.addr + self.size - 1), 0)
+
+    def check_red_zone(self, kernel: str) -> None:
+        """Raise :class:`rvai.lang.BoundsError` if the kernel wrote past the tensor's end."""
+        after = self.m.read_bytes(self.addr + self.array.nbytes, len(self.red))
+        if after != self.red:
+            first = next(i for i, (a, b) in enumerate(zip(after, self.red)) if a != b)
+            last = max(i for i, (a, b) in enumerate(zip(after, self.red)) if a != b)
+            n, item = self.array.size, self.array.itemsize
+            raise core.BoundsError(kernel, self.name, -1, n + first // item, last // item - first // item + 1, n,
+                                   None, "red zone written")
+
+
+def _explain(exc: errors.EmulatorError, m: Machine, compiled: CompiledKernel,
+             tensors: list[_Placed]) -> Exception:
+    """The exception to raise for a kernel stopped by ``exc``: a failed bounds check or a
+    guard-page fault become :class:`rvai.lang.BoundsError`; others keep their class and
+    gain the kernel's name."""
+    report = m.symbols.get(f"{compiled.name}.bounds")
+    check_id = int(m.read(report, np.int64, 1)[0]) if report is not None else 0
+    if isinstance(exc, errors.StoreFault) and exc.addr == TRAP_ADDR and 0 < check_id <= len(compiled.checks):
+        _, start, count, size = (int(v) for v in m.read(report, np.int64, 4))
+        tensor, axis, filename, line = compiled.checks[check_id - 1]
+        return core.BoundsError(compiled.name, tensor, axis, start, count, size, (filename, line))
+    if isinstance(exc, (errors.LoadFault, errors.StoreFault)) and exc.addr is not None and tensors:
+        near = min(tensors, key=lambda t: t.distance(exc.addr))
+        if near.distance(exc.addr) < TENSOR_SLOT // 2:
+            return core.BoundsError(compiled.name, near.name, -1, (exc.addr - near.addr) // near.array.itemsize, 1,
+                                    near.array.size, None, f"unmapped memory around the tensor: {exc}")
+    return type(exc)(exc.pc, exc.addr, exc.disasm, exc.symbol, f"in kernel {compiled.name}")
 
 
 def _check_array(kernel: Kernel, name: str, spec: TensorSpec, val: Any) -> tuple[np.ndarray, ir.DType]:

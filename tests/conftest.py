@@ -12,6 +12,10 @@ settings.register_profile("rvai", deadline=None)
 settings.register_profile("rvai-ci", deadline=None, derandomize=True)
 settings.load_profile("rvai-ci" if os.environ.get("CI") else "rvai")
 
+# Kernels the tests compile carry exact bounds checks unless a test says checked=False
+# (docs/dsl.md, "Checked kernels"): an out-of-bounds access fails the test loudly.
+os.environ.setdefault("RVAI_CHECKED", "1")
+
 from rvai.emu import Machine
 from rvai.emu.isa import assemble
 

@@ -23,7 +23,8 @@ class CompiledKernel:
     """A compiled kernel: symbol ``name``, its rvai IR, LLVM IR, assembly and ELF object.
 
     ``vlen`` is None for vector-length-agnostic code (runs at every VLEN >= the target's
-    ``min_vlen``), else the one VLEN the code was specialised for.
+    ``min_vlen``), else the one VLEN the code was specialised for. ``checks`` is the
+    bounds-check table of a checked kernel: (tensor, axis, file, line) per trap id.
     """
 
     name: str
@@ -34,6 +35,7 @@ class CompiledKernel:
     elf: bytes
     target: Target
     vlen: int | None = None
+    checks: tuple = ()
 
     def undefined_symbols(self) -> list[str]:
         """Names of undefined symbols the object references (only memcpy/memset/memmove are allowed)."""
@@ -79,11 +81,12 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
         meta = json.loads((folder / "meta.json").read_text())
         compiled = CompiledKernel(meta["name"], text, (folder / "opt.ll").read_text(),
                                   (folder / "input.ll").read_text(), (folder / "kernel.s").read_text(),
-                                  (folder / "kernel.o").read_bytes(), target, meta["vlen"])
+                                  (folder / "kernel.o").read_bytes(), target, meta["vlen"],
+                                  tuple(tuple(c) for c in meta["checks"]))
     except (OSError, ValueError, KeyError):
-        llvm_text = lower(fn, vlen)
+        llvm_text, checks = lower(fn, vlen)
         opt, obj, asm = compile_llvm_ir(llvm_text, llvm_target)
-        compiled = CompiledKernel(fn.name, text, opt, llvm_text, asm, obj, target, vlen)
+        compiled = CompiledKernel(fn.name, text, opt, llvm_text, asm, obj, target, vlen, checks)
         _store(folder, compiled)
     _MEMORY[key] = compiled
     return compiled
@@ -99,7 +102,7 @@ def _store(folder: Path, c: CompiledKernel) -> None:
         (tmp / "kernel.s").write_text(c.asm)
         (tmp / "kernel.o").write_bytes(c.elf)
         (tmp / "rvai.ir").write_text(c.ir)
-        (tmp / "meta.json").write_text(json.dumps({"name": c.name, "vlen": c.vlen}))
+        (tmp / "meta.json").write_text(json.dumps({"name": c.name, "vlen": c.vlen, "checks": c.checks}))
         for f in tmp.iterdir():
             os.replace(f, folder / f.name)
         tmp.rmdir()

@@ -18,6 +18,7 @@ from rvai import ir
 
 FRM_DYN = 7  # rounding mode operand: use the dynamic mode in fcsr (round to nearest even)
 TAMA = 3     # policy operand: tail agnostic, mask agnostic
+TRAP_ADDR = 8  # a failed bounds check stores here: page 0 is never mapped (rvai.emu, Linux)
 
 # bf16 travels as i16 bit patterns: without Zfbfmin/Zvfbfmin LLVM cannot hold bfloat values.
 _LLTYPE = {"f16": "half", "bf16": "i16", "f32": "float", "f64": "double", "bool": "i1"}
@@ -83,6 +84,8 @@ class Lowering:
         self.def_op: dict[int, ir.Op] = {}
         self.uses: Counter[int] = Counter()
         self.fused: set[int] = set()
+        self.checks: list[tuple] = []   # per bounds op, by trap id: (tensor, axis, file, line)
+        self.traps: list[str] = []      # the trap blocks, placed after the function's return
 
     # ------------------------------------------------------------------ helpers
     def tmp(self) -> str:
@@ -142,10 +145,12 @@ class Lowering:
             params.append(f"{lltype(p.type)}{attrs} {name}")
         self.block(self.fn.body)
         self.emit("ret void")
-        body = "\n".join(["entry:"] + ["  " + a for a in self.allocas] + self.lines)
+        body = "\n".join(["entry:"] + ["  " + a for a in self.allocas] + self.lines + self.traps)
         decls = "\n".join(self.decls.values())
         # A known VLEN pins vscale (VLEN / 64): LLVM then folds VLMAX and vlenb to constants.
         vscale = f" vscale_range({self.vlen // 64},{self.vlen // 64})" if self.vlen else ""
+        if self.checks:
+            decls = f'@"{self.fn.name}.bounds" = internal global [4 x i64] zeroinitializer\n' + decls
         return (f"define void @{self.fn.name}({', '.join(params)}) #0 {{\n{body}\n}}\n\n{decls}\n\n"
                 f'attributes #0 = {{ nounwind "frame-pointer"="none"{vscale} }}\n')
 
@@ -341,6 +346,86 @@ class Lowering:
             self.vals[op.body.args[0].id] = vl
             return vl
         return self._loop(op, "0", n, vsetvl)
+
+    # ------------------------------------------------------------------ bounds checks
+    def op_bounds(self, op: ir.Op) -> str:
+        """A checked access: branch on the condition to the access or to a trap block that stores
+        (check id + 1, first element, element count, size) in the kernel's ``<name>.bounds``
+        words and stops with a store to page 0, which is never mapped (neither inline asm,
+        which llvmlite cannot assemble for RISC-V, nor ``ebreak``/``unimp``, whose translation
+        aborts QEMU 7.2); the runner maps the id back through :attr:`checks` to the tensor,
+        axis and source line."""
+        start, count, size = (self.v(x) for x in op.operands[:3])
+        if op.attrs["kind"] == "range":
+            ok = self._range_ok(start, count, size, op.operands[3] if len(op.operands) > 3 else None)
+        else:
+            ok, start, count = self._offsets_ok(op)
+        filename, _, line = op.attrs["at"].rpartition(":")
+        self.checks.append((op.attrs["tensor"], op.attrs["axis"], filename, int(line)))
+        good, bad = self.label("inbounds"), self.label("trap")
+        self.emit(f"br i1 {ok}, label %{good}, label %{bad}, !prof !{{!\"branch_weights\", i32 1048575, i32 1}}")
+        words = [str(len(self.checks)), start, count, size]
+        self.traps.append(f"{bad}:")
+        for k, word in enumerate(words):
+            self.traps.append(f"  store volatile i64 {word}, ptr getelementptr inbounds ([4 x i64], "
+                              f'ptr @"{self.fn.name}.bounds", i64 0, i64 {k})')
+        self.traps += [f"  store volatile i64 0, ptr inttoptr (i64 {TRAP_ADDR} to ptr)", "  unreachable"]
+        self.start_block(good)
+        return ""
+
+    def _i1(self, text: str) -> str:
+        out = self.tmp()
+        self.emit(f"{out} = {text}")
+        return out
+
+    def _cpop(self, mask: ir.Value | None, n: int, vl: str) -> str:
+        """Set lanes of ``mask`` among the first ``vl`` (``vl`` itself without a mask)."""
+        if mask is None:
+            return vl
+        return self.call("i64", f"llvm.riscv.vcpop.i64.nxv{n}i1", [self.tv(mask), f"i64 {vl}"])
+
+    def _range_ok(self, start: str, count: str, size: str, mask: ir.Value | None) -> str:
+        if mask is None:   # count == 0, or start in [0, size) and count <= size - start
+            room = self._i1(f"sub i64 {size}, {start}")
+            inside = self._i1(f"and i1 {self._i1(f'icmp ult i64 {start}, {size}')}, "
+                              f"{self._i1(f'icmp ule i64 {count}, {room}')}")
+            return self._i1(f"or i1 {self._i1(f'icmp eq i64 {count}, 0')}, {inside}")
+        # Masked: the active lanes among the first `count` all lie in [lo, hi), the lanes
+        # whose elements start+k are inside [0, size).
+        n = mask.type.n
+        neg = self._i1(f"sub i64 0, {start}")
+        lo = self.call("i64", "llvm.smin.i64", [f"i64 {self.call('i64', 'llvm.smax.i64', [f'i64 {neg}', 'i64 0'])}",
+                                                f"i64 {count}"])
+        room = self._i1(f"sub i64 {size}, {start}")
+        hi = self.call("i64", "llvm.smin.i64", [f"i64 {self.call('i64', 'llvm.smax.i64', [f'i64 {room}', 'i64 0'])}",
+                                                f"i64 {count}"])
+        inside = self._i1(f"sub i64 {self._cpop(mask, n, hi)}, {self._cpop(mask, n, lo)}")
+        return self._i1(f"icmp eq i64 {self._cpop(mask, n, count)}, {inside}")
+
+    def _offsets_ok(self, op: ir.Op) -> tuple[str, str, str]:
+        """Condition of an ``offsets`` check, and the first element and count to report."""
+        base, vl, extent, offs = op.operands[:4]
+        mask = op.operands[4] if len(op.operands) > 4 else None
+        ot = offs.type
+        m1 = _m1(ot.dtype)
+        wide = ot.dtype.bits == 64   # 64-bit offsets are XLEN wide (signed); 32-bit ones zero-extend
+        ends = []
+        for kind, seed in (("min", (1 << 63) - 1 if wide else -1), ("max", -(1 << 63) if wide else 0)):
+            name = f"vred{kind}{'' if wide else 'u'}" + (".mask" if mask is not None else "")
+            args = [f"{lltype(m1)} poison", self.tv(offs),
+                    f"{lltype(m1)} {self._i1(f'insertelement {lltype(m1)} poison, {lltype(ot.dtype)} {seed}, i64 0')}"]
+            red = self.rvv(name, m1, [m1, ot], args + ([self.tv(mask)] if mask is not None else []) + [self.tv(vl)])
+            elem = self._i1(f"extractelement {lltype(m1)} {red}, i64 0")
+            if not wide:
+                elem = self._i1(f"zext i32 {elem} to i64")
+            ends.append(self._i1(f"add i64 {self.v(base)}, {elem}"))
+        lo, hi = ends
+        any_active = self._i1(f"icmp ne i64 {self._cpop(mask, ot.n, self.v(vl))}, 0")
+        inside = self._i1(f"and i1 {self._i1(f'icmp ult i64 {lo}, {self.v(extent)}')}, "
+                          f"{self._i1(f'icmp ult i64 {hi}, {self.v(extent)}')}")
+        ok = self._i1(f"or i1 {self._i1(f'xor i1 {any_active}, true')}, {inside}")
+        count = self._i1(f"add i64 {self._i1(f'sub i64 {hi}, {lo}')}, 1")
+        return ok, lo, count
 
     # ------------------------------------------------------------------ vector ops
     def op_vbin(self, op: ir.Op) -> str:
@@ -644,9 +729,11 @@ def _cmp_instr(dt: ir.DType, pred: str) -> str:
     return "icmp " + {"lt": f"{s}lt", "le": f"{s}le", "gt": f"{s}gt", "ge": f"{s}ge", "eq": "eq", "ne": "ne"}[pred]
 
 
-def lower(fn: ir.Function, vlen: int | None = None) -> str:
-    """LLVM module text for ``fn`` (which must have passed :func:`rvai.ir.verify`).
+def lower(fn: ir.Function, vlen: int | None = None) -> tuple[str, tuple]:
+    """LLVM module text for ``fn`` (which must have passed :func:`rvai.ir.verify`), and the
+    bounds-check table (tensor, axis, file, line) indexed by the id a failed check reports.
 
     Vector-length agnostic unless ``vlen`` is given: then specialised for that VLEN only.
     """
-    return Lowering(fn, vlen).module()
+    lowering = Lowering(fn, vlen)
+    return lowering.module(), tuple(lowering.checks)

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 from rvai import ir
 
-__all__ = ["KernelError", "Scalar", "Vector", "Mask", "Tensor", "Var", "range", "vloop", "vector",
+__all__ = ["KernelError", "BoundsError", "Scalar", "Vector", "Mask", "Tensor", "Var", "range", "vloop", "vector",
            "var", "const", "full", "zeros", "arange", "where", "fma", "minimum", "maximum", "sqrt",
            "abs", "cast"]
 
@@ -31,6 +31,25 @@ class KernelError(Exception):
         self.filename, self.lineno = loc if loc else (None, None)
         self.message = message
         super().__init__(f"{loc[0]}:{loc[1]}: {message}" if loc else message)
+
+
+class BoundsError(IndexError):
+    """A checked kernel accessed a tensor outside its bounds (raised by the runner after the call).
+
+    ``kernel``, ``tensor`` (parameter name), ``axis`` (-1: the flattened tensor), ``start``
+    and ``count`` (the elements the access touched), ``size`` (of that axis), and the
+    author's ``filename`` / ``lineno`` (None where the access could not be located).
+    """
+
+    def __init__(self, kernel: str, tensor: str, axis: int, start: int, count: int, size: int,
+                 loc: ir.Loc | None = None, how: str = "exact check"):
+        self.kernel, self.tensor, self.axis, self.start, self.count, self.size = \
+            kernel, tensor, axis, start, count, size
+        self.filename, self.lineno = loc if loc else (None, None)
+        where = f"axis {axis} (size {size})" if axis >= 0 else f"the flattened tensor (size {size})"
+        what = f"index {start}" if count == 1 else f"indices {start}..{start + count - 1}"
+        text = f"kernel {kernel}: {tensor}: {what} out of bounds for {where} [{how}]"
+        super().__init__(f"{loc[0]}:{loc[1]}: {text}" if loc else text)
 
 
 def user_loc() -> ir.Loc | None:
@@ -52,7 +71,8 @@ def fail(message: str) -> KernelError:
 class Tracer:
     """The state of one trace: the block stack and the active vector contexts."""
 
-    def __init__(self) -> None:
+    def __init__(self, checked: bool = False) -> None:
+        self.checked = checked   # emit a bounds check before every tensor access
         self.blocks: list[ir.Block] = [ir.Block()]
         self.vctx: list[tuple[int, ir.Value]] = []   # (elements per vscale, vl)
         self.pending: KernelError | None = None
@@ -86,10 +106,13 @@ def tracing_active() -> bool:
 
 
 @contextlib.contextmanager
-def tracing() -> Iterator[Tracer]:
-    """Make a fresh :class:`Tracer` active for the duration of the block."""
+def tracing(checked: bool = False) -> Iterator[Tracer]:
+    """Make a fresh :class:`Tracer` active for the duration of the block.
+
+    ``checked``: every tensor access is preceded by a ``bounds`` op (an exact check).
+    """
     prev = getattr(_state, "tracer", None)
-    _state.tracer = Tracer()
+    _state.tracer = Tracer(checked)
     try:
         yield _state.tracer
     finally:
@@ -459,19 +482,44 @@ class Tensor:
 
     def offset(self, idx: tuple) -> ir.Value:
         """Element offset of the position ``idx`` (one index per axis)."""
+        return self._flat(self._indices(idx))
+
+    def _indices(self, idx: tuple) -> list[ir.Value]:
         if len(idx) != self.ndim:
             raise fail(f"a {self.ndim}-d tensor needs {self.ndim} indices, got {len(idx)}")
+        if any(isinstance(i, slice) for i in idx):
+            raise fail("tensor slicing is not supported; index element by element or use vload")
+        return [index(i) for i in idx]
+
+    def _flat(self, indices: list[ir.Value]) -> ir.Value:
         total = None
-        for i, s in zip(idx, self.strides):
-            if isinstance(i, slice):
-                raise fail("tensor slicing is not supported; index element by element or use vload")
-            term = Scalar(index(i)) if isinstance(s, int) else Scalar(index(i)) * s
+        for i, s in zip(indices, self.strides):
+            term = Scalar(i) if isinstance(s, int) else Scalar(i) * s
             total = term if total is None else total + term
         return total.value
 
+    def _check(self, kind: str, axis: int, operands: list[ir.Value]) -> None:
+        """A ``bounds`` op (see :func:`rvai.ir._check_bounds`) at the author's line."""
+        filename, lineno = user_loc() or ("?", 0)
+        tracer().emit("bounds", operands, None,
+                      {"kind": kind, "tensor": self.ptr.name, "axis": axis, "at": f"{filename}:{lineno}"})
+
+    def _check_axes(self, indices: list[ir.Value], axis: int | None = None, vl: ir.Value | None = None,
+                    mask: Any = None) -> None:
+        """In checked kernels, each index within its axis; along ``axis`` the ``vl`` elements
+        (the lanes in ``mask``) from it. An access of vl = 0 touches nothing and is not checked."""
+        if not tracer().checked:
+            return
+        one = const(1, ir.i64) if vl is None else minimum(Scalar(vl), 1)
+        for k, i in enumerate(indices):
+            count, extra = (vl, [mask.value] if mask is not None else []) if k == axis else (one.value, [])
+            self._check("range", k, [i, count, self.shape[k].value] + extra)
+
     def __getitem__(self, idx) -> Scalar:
         idx = idx if isinstance(idx, tuple) else (idx,)
-        return Scalar(tracer().emit("load", [self.ptr, self.offset(idx)], ir.ScalarType(self.dtype)))
+        indices = self._indices(idx)
+        self._check_axes(indices)
+        return Scalar(tracer().emit("load", [self.ptr, self._flat(indices)], ir.ScalarType(self.dtype)))
 
     def __setitem__(self, idx, value) -> None:
         idx = idx if isinstance(idx, tuple) else (idx,)
@@ -480,24 +528,36 @@ class Tensor:
             raise fail("t[...] = x stores one scalar; use t.vstore(vector, ...) for vectors")
         if value.dtype != self.dtype:
             raise fail(f"cannot store a {value.dtype} value into a {self.dtype} tensor; convert with .to()")
-        tracer().emit("store", [self.ptr, self.offset(idx), value.value])
+        indices = self._indices(idx)
+        self._check_axes(indices)
+        tracer().emit("store", [self.ptr, self._flat(indices), value.value])
 
     def _access(self, idx: tuple, axis: int, offsets: Any, mask: Any) -> tuple[list[ir.Value], dict, ir.VectorType]:
         vt = vtype(self.dtype)
         vl = _active_vl(vt.n)
-        operands = [self.ptr, self.offset(idx), vl]
+        if not isinstance(axis, int) or not -self.ndim <= axis < self.ndim:
+            raise fail(f"axis must be an int in [-{self.ndim}, {self.ndim}) for a {self.ndim}-d tensor, "
+                       f"not {axis!r}")
+        if mask is not None and (not isinstance(mask, Mask) or mask.value.type != ir.MaskType(vt.n)):
+            raise fail("mask must be a Mask from a comparison in this vloop")
+        indices = self._indices(idx)
+        operands = [self.ptr, self._flat(indices), vl]
         attrs: dict = {"kind": "unit"}
         if offsets is not None:
             if not isinstance(offsets, Vector) or not offsets.dtype.is_int:
                 raise fail("offsets must be an integer vector (element offsets)")
             attrs["kind"] = "indexed"
             operands.append(offsets.value if offsets.dtype.bits in (32, 64) else offsets.to(ir.i32).value)
-        elif axis % self.ndim != self.ndim - 1:
-            attrs["kind"] = "strided"
-            operands.append(index(self.strides[axis % self.ndim]))
+            if tracer().checked:
+                extent = self.shape[0] * self.strides[0] if self.ndim > 1 else self.shape[0]
+                self._check("offsets", -1, operands[1:3] + [extent.value, operands[3]]
+                            + ([mask.value] if mask is not None else []))
+        else:
+            if axis % self.ndim != self.ndim - 1:
+                attrs["kind"] = "strided"
+                operands.append(index(self.strides[axis % self.ndim]))
+            self._check_axes(indices, axis % self.ndim, vl, mask)
         if mask is not None:
-            if not isinstance(mask, Mask) or mask.value.type != ir.MaskType(vt.n):
-                raise fail("mask must be a Mask from a comparison in this vloop")
             attrs["masked"] = True
             operands.append(mask.value)
         return operands, attrs, vt

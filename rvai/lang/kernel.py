@@ -12,7 +12,7 @@ from typing import Any, Callable, Protocol
 from rvai import ir
 from rvai.lang import core
 
-__all__ = ["kernel", "Kernel", "TensorSpec", "Backend", "constexpr", "set_backend"]
+__all__ = ["kernel", "Kernel", "TensorSpec", "Backend", "constexpr", "set_backend", "checked_default"]
 
 @dataclasses.dataclass(frozen=True)
 class TensorSpec:
@@ -90,12 +90,15 @@ class Kernel:
             out[name] = dt
         return out
 
-    def trace(self, types: dict | None = None, **constexprs) -> ir.Function:
-        """Run the kernel body on proxies and return its verified rvai IR."""
+    def trace(self, types: dict | None = None, *, checked: bool = False, **constexprs) -> ir.Function:
+        """Run the kernel body on proxies and return its verified rvai IR.
+
+        ``checked`` puts a bounds check (a ``bounds`` op) before every tensor access.
+        """
         dtypes = self._types(types)
         params: list[ir.Value] = []
         proxies: dict[str, Any] = {}
-        with core.tracing() as tr:
+        with core.tracing(checked) as tr:
             for name, spec in self.runtime.items():
                 dt = dtypes[name]
                 if isinstance(spec, TensorSpec):
@@ -144,38 +147,57 @@ class Kernel:
         consts = {k: v for k, v in bound.arguments.items() if k not in self.runtime}
         return runtime, consts
 
-    def compile(self, target=None, *, types: dict | None = None, vlen: int | None = None, **constexprs):
+    def compile(self, target=None, *, types: dict | None = None, vlen: int | None = None,
+                checked: bool | None = None, **constexprs):
         """Compile for ``target`` (default preset if None): a :class:`rvai.codegen.CompiledKernel`.
 
         The object is vector-length agnostic unless ``vlen`` is given: then it is
-        specialised for exactly that VLEN (and runs only there). Cached in memory per
-        (types, compile-time parameters, target, vlen) and on disk by IR.
+        specialised for exactly that VLEN (and runs only there). ``checked`` compiles a
+        bounds check into every tensor access (None: :func:`checked_default`). Cached in
+        memory per (types, compile-time parameters, target, vlen, checked) and on disk by IR.
         """
-        return _backend().compile(self, target, types=types, vlen=vlen, constexprs=constexprs)
+        return _backend().compile(self, target, types=types, vlen=vlen, constexprs=constexprs,
+                                  checked=checked_default() if checked is None else checked)
 
-    def __call__(self, *args, target=None, runner: str = "emu", specialise: bool = False, **kwargs):
+    def __call__(self, *args, target=None, runner: str = "emu", specialise: bool = False,
+                 checked: bool | None = None, budget: int | None = None, timeout: float | None = None,
+                 **kwargs):
         """Compile for the arguments' dtypes and run; arrays are updated in place.
 
         ``runner`` is ``"emu"`` (the rvai emulator, at ``target.vlen``) or ``"qemu"``
         (qemu-user, an independent oracle; no cycle counts). ``specialise=True`` compiles
-        for exactly ``target.vlen`` instead of vector-length-agnostic code. Returns a
+        for exactly ``target.vlen`` instead of vector-length-agnostic code. ``checked``
+        compiles in exact bounds checks (None: :func:`checked_default`); a failed one
+        raises :class:`rvai.lang.BoundsError`. ``budget`` (instructions) and ``timeout``
+        (seconds) bound the call (None: the runner's defaults, see docs/dsl.md). Returns a
         :class:`rvai.runner.Run` with cycles, retired instructions and the profile.
         """
         if core.tracing_active():
             raise core.fail(f"kernel {self.name} is called while a kernel is being traced: a kernel cannot "
                             "call a kernel (nor itself); put the shared code in a plain Python function "
                             "and call that from both")
-        return _backend().call(self, args, kwargs, target=target, runner=runner, specialise=specialise)
+        return _backend().call(self, args, kwargs, target=target, runner=runner, specialise=specialise,
+                               checked=checked_default() if checked is None else checked,
+                               budget=budget, timeout=timeout)
+
+
+def checked_default() -> bool:
+    """Whether kernels are compiled with bounds checks when ``checked`` is not given:
+    true when the environment variable ``RVAI_CHECKED`` is ``1`` (the test suite sets it)."""
+    return os.environ.get("RVAI_CHECKED", "") == "1"
 
 
 class Backend(Protocol):
     """What compiles and runs kernels for :class:`Kernel` (``rvai.runner`` is the one rvai installs)."""
 
-    def compile(self, kernel: Kernel, target, *, types: dict | None, vlen: int | None, constexprs: dict) -> Any:
+    def compile(self, kernel: Kernel, target, *, types: dict | None, vlen: int | None, constexprs: dict,
+                checked: bool) -> Any:
         """Trace ``kernel`` with ``types`` and ``constexprs`` and compile it for ``target``."""
 
-    def call(self, kernel: Kernel, args: tuple, kwargs: dict, *, target, runner: str, specialise: bool) -> Any:
-        """Compile for the arguments and run; write arrays back; return the run record."""
+    def call(self, kernel: Kernel, args: tuple, kwargs: dict, *, target, runner: str, specialise: bool,
+             checked: bool, budget: int | None, timeout: float | None) -> Any:
+        """Compile for the arguments and run within ``budget``/``timeout``; write arrays back;
+        return the run record."""
 
 
 _BACKEND_LOADER: Callable[[], Backend] | None = None

@@ -1,0 +1,182 @@
+"""Out-of-bounds tensor accesses are reported, never silently served from a neighbour.
+
+Checked kernels (``checked=True``; the suite's default through RVAI_CHECKED) raise
+BoundsError naming the tensor, axis, elements and the author's line. Unchecked kernels
+still have each tensor between unmapped guard pages with a red zone after it.
+"""
+import inspect
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rvai.lang as rl
+from rvai import Target
+from rvai.lang import f32, i32, i64
+
+SMALL = settings(max_examples=12)
+
+
+def line_of(kern, text):
+    src, start = inspect.getsourcelines(kern.fn)
+    return start + next(i for i, s in enumerate(src) if text in s)
+
+
+def raises_bounds(kern, text, *args, **kw) -> rl.BoundsError:
+    with pytest.raises(rl.BoundsError) as info:
+        kern(*args, **kw)
+    err = info.value
+    assert isinstance(err, IndexError)
+    if text is not None:
+        assert (err.filename, err.lineno) == (__file__, line_of(kern, text))
+        assert str(err).startswith(f"{__file__}:{err.lineno}: kernel {kern.name}: ")
+    return err
+
+
+@rl.kernel
+def copy_extra(x: rl.Tensor[f32], y: rl.Tensor[f32], extra: i64):
+    for vl, i in rl.vloop(x.shape[0] + extra):
+        y.vstore(x.vload(i) * 2.0, i)  # access
+
+
+@SMALL
+@given(n=st.integers(1, 70), extra=st.integers(1, 40))
+def test_vector_overrun_is_reported_exactly(n, extra):
+    x, y = np.arange(n, dtype=np.float32), np.zeros(n, np.float32)
+    err = raises_bounds(copy_extra, "# access", x, y, extra, checked=True)
+    assert (err.tensor, err.axis, err.size) == ("x", 0, n)
+    # the strip that failed covers element n; a failed call leaves the arrays as they were
+    assert err.start <= n < err.start + err.count <= n + extra
+    assert not y.any()
+
+
+@rl.kernel
+def rows(a: rl.Tensor[f32, 2], out: rl.Tensor[f32], r: i64, c: i64):
+    out[0] = a[r, c]  # scalar
+
+
+@SMALL
+@given(shape=st.tuples(st.integers(1, 5), st.integers(1, 5)), r=st.integers(-3, 8), c=st.integers(-3, 8))
+def test_scalar_index_checked_per_axis(shape, r, c):
+    a = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    out = np.zeros(1, np.float32)
+    if 0 <= r < shape[0] and 0 <= c < shape[1]:
+        rows(a, out, r, c, checked=True)
+        assert out[0] == a[r, c]
+        return
+    err = raises_bounds(rows, "# scalar", a, out, r, c, checked=True)
+    axis = 0 if not 0 <= r < shape[0] else 1   # axes are checked in order, like NumPy
+    assert (err.tensor, err.axis, err.start, err.count, err.size) == ("a", axis, (r, c)[axis], 1, shape[axis])
+    # a column past the end of a row is inside the allocation: only the exact check sees it
+    if axis == 1 and 0 < c < shape[1] * (shape[0] - r) and r + 1 < shape[0]:
+        rows(a, out, r, c, checked=False)
+        assert out[0] == a.ravel()[r * shape[1] + c]
+
+
+@rl.kernel
+def column(a: rl.Tensor[f32, 2], out: rl.Tensor[f32], j: i64, start: i64):
+    for vl, i in rl.vloop(out.shape[0]):
+        out.vstore(a.vload(start + i, j, axis=0), i)  # strided
+
+
+def test_strided_overrun_names_axis_0():
+    a, out = np.ones((6, 3), np.float32), np.zeros(4, np.float32)
+    column(a, out, 1, 2, checked=True)
+    np.testing.assert_array_equal(out, a[2:6, 1])
+    err = raises_bounds(column, "# strided", a, out, 1, 3, checked=True)
+    assert (err.tensor, err.axis, err.size) == ("a", 0, 6) and err.start + err.count - 1 >= 6
+
+
+@rl.kernel
+def masked(x: rl.Tensor[f32], y: rl.Tensor[f32], limit: f32, extra: i64):
+    for vl, i in rl.vloop(y.shape[0] + extra):
+        v = rl.arange(rl.i32).to(f32) + i.to(f32)
+        y.vstore(x.vload(i, mask=v < limit, other=-1.0), i, mask=v < limit)  # masked
+
+
+@SMALL
+@given(n=st.integers(1, 40), extra=st.integers(0, 20), limit=st.integers(0, 60))
+def test_masked_access_checks_only_active_lanes(n, extra, limit):
+    x, y = np.arange(1, n + 1, dtype=np.float32), np.zeros(n, np.float32)
+    if min(limit, n + extra) <= n:      # no active lane reaches past the end
+        masked(x, y, float(limit), extra, checked=True)
+        want = np.where(np.arange(n) < limit, x, 0)
+        np.testing.assert_array_equal(y, want)
+    else:
+        err = raises_bounds(masked, "# masked", x, y, float(limit), extra, checked=True)
+        assert err.tensor in ("x", "y") and err.size == n and err.start + err.count > n
+
+
+@rl.kernel
+def gather(src: rl.Tensor[f32, 2], idx: rl.Tensor[i32], out: rl.Tensor[f32], row: i64):
+    for vl, i in rl.vloop(idx.shape[0]):
+        out.vstore(src.gather(idx.vload(i), row, 0), i)  # gather
+
+
+@SMALL
+@given(shape=st.tuples(st.integers(1, 4), st.integers(1, 6)), data=st.data())
+def test_gather_offsets_checked_against_the_whole_tensor(shape, data):
+    src = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    row = data.draw(st.integers(0, shape[0] - 1))
+    idx = np.array(data.draw(st.lists(st.integers(-2, src.size + 2), min_size=1, max_size=20)), np.int32)
+    out = np.zeros(idx.size, np.float32)
+    flat = row * shape[1] + idx.astype(np.int64)
+    if ((flat >= 0) & (flat < src.size)).all() and (idx >= 0).all():
+        gather(src, idx, out, row, checked=True)
+        np.testing.assert_array_equal(out, src.ravel()[flat])
+    else:
+        err = raises_bounds(gather, "# gather", src, idx, out, row, checked=True)
+        # 32-bit offsets are zero-extended by RVV: a negative one is a huge element offset
+        bad = row * shape[1] + idx.astype(np.uint32).astype(np.int64)
+        assert (err.tensor, err.axis, err.size) == ("src", -1, src.size)
+        vlmax = Target.default().vlen // 32    # e32, m1 lanes per strip
+        strips = [bad[k:k + vlmax] for k in range(0, bad.size, vlmax)]
+        first = next(s for s in strips if (s >= src.size).any())   # the first strip with a bad lane
+        assert (err.start, err.start + err.count - 1) == (first.min(), first.max())
+
+
+def test_vl_zero_touches_nothing_and_is_not_an_error():
+    @rl.kernel
+    def k(x: rl.Tensor[f32], n: i64):
+        with rl.vector(n) as vl:
+            x.vstore(rl.full(1.0, f32), x.shape[0])   # vl == 0 when n == 0: nothing stored
+    x = np.zeros(3, np.float32)
+    k(x, 0, checked=True)
+    assert not x.any()
+    raises_bounds(k, None, x, 1, checked=True)
+
+
+@rl.kernel
+def poke(x: rl.Tensor[f32], y: rl.Tensor[f32], at: i64):
+    x[at] = 7.0  # poke
+
+
+@pytest.mark.parametrize("at, how", [(3, "red zone written"), (5000, "unmapped"), (-1, "unmapped"),
+                                     (-2000, "unmapped"), (10**8, "unmapped")])
+def test_unchecked_stray_store_is_caught_and_neighbour_kept(at, how):
+    x, y = np.zeros(3, np.float32), np.arange(4, dtype=np.float32)
+    err = raises_bounds(poke, None, x, y, at, checked=False)
+    assert err.tensor == "x" and how in str(err) and err.start == at and err.size == 3
+    np.testing.assert_array_equal(y, np.arange(4, dtype=np.float32))   # the neighbour is intact
+
+
+def test_unchecked_stray_load_past_the_page_faults():
+    @rl.kernel
+    def peek(x: rl.Tensor[f32], y: rl.Tensor[f32], at: i64):
+        y[0] = x[at]
+    x, y = np.zeros(3, np.float32), np.zeros(1, np.float32)
+    err = raises_bounds(peek, None, x, y, 1024, checked=False)
+    assert (err.tensor, err.start) == ("x", 1024) and "unmapped" in str(err)
+
+
+def test_checked_and_unchecked_agree_in_bounds():
+    x, extra = np.linspace(-1, 1, 37, dtype=np.float32), 0
+    outs = []
+    for checked in (False, True):
+        y = np.zeros_like(x)
+        run = copy_extra(x, y, extra, checked=checked)
+        outs.append((y, run.compiled))
+    np.testing.assert_array_equal(outs[0][0], x * 2)
+    np.testing.assert_array_equal(outs[1][0], x * 2)
+    assert not outs[0][1].checks and [c[:2] for c in outs[1][1].checks] == [("x", 0), ("y", 0)]
