@@ -26,9 +26,10 @@ from rvai.target import Target
 
 __all__ = ["Run", "compile", "call", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET"]
 
-#: Instructions a kernel call may retire unless ``budget=`` says otherwise: about a
-#: minute of the timed emulator at its slowest, so a runaway kernel stops in seconds to a minute.
-DEFAULT_BUDGET = 2_000_000_000
+#: Instructions a kernel call may retire unless ``budget=`` says otherwise. The timed
+#: emulator runs 11-50 million kernel instructions a second (measured on this project's
+#: 2-core machines, docs/dsl.md), so a runaway kernel stops within 6-30 seconds.
+DEFAULT_BUDGET = 300_000_000
 
 # Each tensor argument gets its own pages at the start of its own 64 GiB slot from here
 # up, everything else in the slot unmapped: a stray access faults, and its address says
@@ -85,11 +86,11 @@ def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None 
 
 def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = None,
          runner: str = "emu", specialise: bool = False, checked: bool = False,
-         budget: int | None = None, timeout: float | None = None) -> Run:
+         budget: int | None = None) -> Run:
     """Compile ``kernel`` for the arguments' dtypes and run it; arrays are updated in place.
 
     The object is vector-length agnostic unless ``specialise``: then it is compiled for
-    exactly ``target.vlen``. ``checked``, ``budget`` and ``timeout``: see :func:`run_compiled`.
+    exactly ``target.vlen``. ``checked`` compiles in bounds checks; ``budget``: see :func:`run_compiled`.
     """
     if runner not in ("emu", "qemu"):
         raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
@@ -117,8 +118,7 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
     # runs serve as an oracle of the arithmetic: they run the unchecked object.
     compiled = compile(kernel, target, types=types, vlen=target.vlen if specialise else None, constexprs=consts,
                        checked=checked and runner == "emu")
-    outs, cycles, instret, profile = run_compiled(compiled, flat, target, runner, budget=budget,
-                                                  timeout=timeout, names=names)
+    outs, cycles, instret, profile = run_compiled(compiled, flat, target, runner, budget=budget, names=names)
     for (orig, buf), out in zip(arrays, outs):
         if orig.flags.writeable and not np.array_equal(out, buf, equal_nan=buf.dtype.kind == "f"):
             orig[...] = out
@@ -126,8 +126,8 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
 
 
 def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: Target,
-                 runner: str = "emu", *, budget: int | None = None, timeout: float | None = None,
-                 names: list[str] | None = None) -> tuple[list[np.ndarray], int | None, int | None, Any]:
+                 runner: str = "emu", *, budget: int | None = None, names: list[str] | None = None
+                 ) -> tuple[list[np.ndarray], int | None, int | None, Any]:
     """Call ``compiled`` at ``target.vlen`` with ``flat`` (kind, value) arguments.
 
     Kinds are ``ptr`` (a contiguous ndarray), ``i64``, ``f32`` and ``f64``; ``names`` names
@@ -156,7 +156,7 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
             args.append(f32(val) if kind == "f32" else val)
     m.reset_counters()   # count the kernel call only
     try:
-        m.call(compiled.name, *args, ret=None, budget=budget or DEFAULT_BUDGET)
+        m.call(compiled.name, *args, ret=None, budget=DEFAULT_BUDGET if budget is None else budget)
     except errors.EmulatorError as exc:
         raise _explain(exc, m, compiled, tensors) from exc
     for t in tensors:
@@ -208,9 +208,22 @@ def _explain(exc: errors.EmulatorError, m: Machine, compiled: CompiledKernel,
     if isinstance(exc, (errors.LoadFault, errors.StoreFault)) and exc.addr is not None and tensors:
         near = min(tensors, key=lambda t: t.distance(exc.addr))
         if near.distance(exc.addr) < TENSOR_SLOT // 2:
+            at, _ = compiled.source_at(exc.pc - m.symbols[compiled.name])
             return core.BoundsError(compiled.name, near.name, -1, (exc.addr - near.addr) // near.array.itemsize, 1,
-                                    near.array.size, None, f"unmapped memory around the tensor: {exc}")
-    return type(exc)(exc.pc, exc.addr, exc.disasm, exc.symbol, f"in kernel {compiled.name}")
+                                    near.array.size, at, f"unmapped memory around the tensor: {exc}")
+    detail = f"in kernel {compiled.name}{_where(m, compiled, exc.pc)}"
+    if isinstance(exc, errors.BudgetExceeded):
+        detail = f"{m.instret} instructions retired {detail}; pass budget= to allow more"
+    return type(exc)(exc.pc, exc.addr, exc.disasm, exc.symbol, detail)
+
+
+def _where(m: Machine, compiled: CompiledKernel, pc: int) -> str:
+    """``" at file:line, in the loop at file:line"`` for a pc inside the kernel, from its line table."""
+    at, loop = compiled.source_at(pc - m.symbols[compiled.name])
+    if at is None:
+        return ""
+    text = f" at {at[0]}:{at[1]}"
+    return text + (f", in the loop at {loop[0]}:{loop[1]}" if loop else "")
 
 
 def _check_array(kernel: Kernel, name: str, spec: TensorSpec, val: Any) -> tuple[np.ndarray, ir.DType]:

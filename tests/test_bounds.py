@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 import rvai.lang as rl
 from rvai import Target
+from rvai.emu.errors import BudgetExceeded
+from rvai import runner
 from rvai.lang import f32, i32, i64
 
 SMALL = settings(max_examples=12)
@@ -180,3 +182,44 @@ def test_checked_and_unchecked_agree_in_bounds():
     np.testing.assert_array_equal(outs[0][0], x * 2)
     np.testing.assert_array_equal(outs[1][0], x * 2)
     assert not outs[0][1].checks and [c[:2] for c in outs[1][1].checks] == [("x", 0), ("y", 0)]
+
+
+@rl.kernel
+def runaway(x: rl.Tensor[f32], n: i64):
+    acc = rl.var(0.0, f32)
+    for i in rl.range(n):  # outer
+        for vl, j in rl.vloop(x.shape[0]):  # inner
+            acc += x.vload(j).sum()  # body
+    x[0] = acc
+
+
+@pytest.mark.parametrize("checked", [False, True])
+def test_budget_stops_a_runaway_kernel_at_its_loop(checked):
+    x = np.ones(100, np.float32)
+    runaway(x, 3, checked=checked, budget=10**5)              # a short run fits
+    assert x[0] == 300
+    with pytest.raises(BudgetExceeded) as info:
+        runaway(x, 10**15, checked=checked, budget=10**5)
+    text = str(info.value)
+    assert "in kernel runaway at " in text and "pass budget=" in text
+    # the stop is inside the vloop (its header or body), which lies in the range loop
+    inner, outer, body = (f"{__file__}:{line_of(runaway, t)}" for t in ("# inner", "# outer", "# body"))
+    assert f"at {body}, in the loop at {inner}" in text or f"at {inner}, in the loop at {outer}" in text
+
+
+def test_default_budget_stops_an_endless_kernel(monkeypatch):
+    @rl.kernel
+    def endless(x: rl.Tensor[f32], n: i64):
+        for i in rl.range(n):
+            x[0] = x[0] + 1.0
+    x = np.zeros(1, np.float32)
+    assert 10**7 <= runner.DEFAULT_BUDGET <= 10**9    # seconds of emulation, not minutes
+    monkeypatch.setattr(runner, "DEFAULT_BUDGET", 12345)   # the default, made quick to reach
+    with pytest.raises(BudgetExceeded, match="12345 instructions retired in kernel endless"):
+        endless(x, 2**62, checked=False)
+
+
+def test_guard_page_fault_is_located():
+    x, y = np.zeros(3, np.float32), np.zeros(1, np.float32)
+    err = raises_bounds(poke, "# poke", x, y, 10**6, checked=False)
+    assert err.start == 10**6 and "unmapped" in str(err)

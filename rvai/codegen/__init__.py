@@ -12,6 +12,7 @@ import llvmlite
 
 from rvai import ir
 from rvai.codegen.backend import compile_llvm_ir
+from rvai.codegen.lines import line_at, line_table
 from rvai.codegen.lower import lower
 from rvai.target import Target
 
@@ -25,6 +26,9 @@ class CompiledKernel:
     ``vlen`` is None for vector-length-agnostic code (runs at every VLEN >= the target's
     ``min_vlen``), else the one VLEN the code was specialised for. ``checks`` is the
     bounds-check table of a checked kernel: (tensor, axis, file, line) per trap id.
+    ``lines`` maps code to source: (offset from the kernel's start, file, line) rows (see
+    :mod:`rvai.codegen.lines`); ``loops`` gives the innermost runtime loop around each
+    source line: (file, line, loop file, loop line).
     """
 
     name: str
@@ -36,6 +40,15 @@ class CompiledKernel:
     target: Target
     vlen: int | None = None
     checks: tuple = ()
+    lines: tuple = ()
+    loops: tuple = ()
+
+    def source_at(self, offset: int) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
+        """The author's (file, line) of the instruction ``offset`` bytes into the kernel, and of
+        the innermost runtime loop around it (each None where unknown)."""
+        at = line_at(self.lines, offset)
+        loop = next(((f, n) for f0, n0, f, n in self.loops if (f0, n0) == at), None)
+        return at, loop
 
     def undefined_symbols(self) -> list[str]:
         """Names of undefined symbols the object references (only memcpy/memset/memmove are allowed)."""
@@ -73,7 +86,11 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
                              f"VLEN >= {target.min_vlen}")
         llvm_target = dataclasses.replace(target, min_vlen=vlen, vlen=vlen)   # validated by Target
     text = str(fn)
-    key = hashlib.sha256("\0".join([text, llvm_target.key, str(vlen), _compiler_version()]).encode()).hexdigest()
+    # The printed IR has no source locations, but the object's line table does.
+    locs = []
+    ir.walk(fn.body, lambda op: locs.append(op.loc))
+    key = hashlib.sha256("\0".join([text, repr(locs), llvm_target.key, str(vlen), _compiler_version()])
+                         .encode()).hexdigest()
     if key in _MEMORY:
         return dataclasses.replace(_MEMORY[key], target=target)
     folder = cache_dir() / key[:2] / key
@@ -82,11 +99,12 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
         compiled = CompiledKernel(meta["name"], text, (folder / "opt.ll").read_text(),
                                   (folder / "input.ll").read_text(), (folder / "kernel.s").read_text(),
                                   (folder / "kernel.o").read_bytes(), target, meta["vlen"],
-                                  tuple(tuple(c) for c in meta["checks"]))
+                                  *(tuple(tuple(row) for row in meta[k]) for k in ("checks", "lines", "loops")))
     except (OSError, ValueError, KeyError):
-        llvm_text, checks = lower(fn, vlen)
+        llvm_text, checks, loops = lower(fn, vlen)
         opt, obj, asm = compile_llvm_ir(llvm_text, llvm_target)
-        compiled = CompiledKernel(fn.name, text, opt, llvm_text, asm, obj, target, vlen, checks)
+        compiled = CompiledKernel(fn.name, text, opt, llvm_text, asm, obj, target, vlen, checks,
+                                  line_table(obj, fn.name), loops)
         _store(folder, compiled)
     _MEMORY[key] = compiled
     return compiled
@@ -102,7 +120,8 @@ def _store(folder: Path, c: CompiledKernel) -> None:
         (tmp / "kernel.s").write_text(c.asm)
         (tmp / "kernel.o").write_bytes(c.elf)
         (tmp / "rvai.ir").write_text(c.ir)
-        (tmp / "meta.json").write_text(json.dumps({"name": c.name, "vlen": c.vlen, "checks": c.checks}))
+        (tmp / "meta.json").write_text(json.dumps({"name": c.name, "vlen": c.vlen, "checks": c.checks, "lines": c.lines,
+                                                    "loops": c.loops}))
         for f in tmp.iterdir():
             os.replace(f, folder / f.name)
         tmp.rmdir()

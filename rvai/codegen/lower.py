@@ -86,6 +86,12 @@ class Lowering:
         self.fused: set[int] = set()
         self.checks: list[tuple] = []   # per bounds op, by trap id: (tensor, axis, file, line)
         self.traps: list[str] = []      # the trap blocks, placed after the function's return
+        # Debug line info (DWARF line tables only), so a stop's pc maps back to the author's line.
+        self.loc: ir.Loc | None = None  # of the op being lowered
+        self.dbg: dict[ir.Loc, int] = {}        # location -> its !DILocation number
+        self.scopes: dict[str, int] = {}        # file -> the metadata number of its scope
+        self.loop_stack: list[ir.Loc] = []
+        self.loops: dict[ir.Loc, ir.Loc] = {}   # op location -> the innermost runtime loop around it
 
     # ------------------------------------------------------------------ helpers
     def tmp(self) -> str:
@@ -99,8 +105,45 @@ class Lowering:
         return f"{hint}{self.counter}"
 
     def emit(self, text: str) -> None:
-        """Append one instruction to the current block."""
-        self.lines.append("  " + text)
+        """Append one instruction to the current block, tagged with the current op's line."""
+        self.lines.append("  " + text + (f", !dbg !{self._location(self.loc)}" if self.loc else ""))
+
+    # Metadata numbers: 0-4 are fixed (see _debug_info); scopes and locations follow.
+    def _scope(self, filename: str) -> int:
+        if filename not in self.scopes:
+            self.scopes[filename] = 5 + len(self.scopes) + len(self.dbg)
+        return self.scopes[filename]
+
+    def _location(self, loc: ir.Loc) -> int:
+        if loc not in self.dbg:
+            self._scope(loc[0])
+            self.dbg[loc] = 5 + len(self.scopes) + len(self.dbg)
+            if self.loop_stack and self.loop_stack[-1] != loc:
+                self.loops.setdefault(loc, self.loop_stack[-1])
+        return self.dbg[loc]
+
+    def _debug_info(self) -> str:
+        """Metadata for line tables: a compile unit, the kernel's subprogram, one scope per
+        source file (the kernel's own, or a lexical block file for a helper's) and the locations."""
+        main = next(iter(self.scopes), "<rvai>")
+        first = min((line for f, line in self.dbg if f == main), default=1)
+        out = ["!llvm.dbg.cu = !{!0}", "!llvm.module.flags = !{!1, !2}",
+               '!0 = distinct !DICompileUnit(language: DW_LANG_C99, file: !3, producer: "rvai", isOptimized: true, '
+               "runtimeVersion: 0, emissionKind: LineTablesOnly)",
+               '!1 = !{i32 7, !"Dwarf Version", i32 4}', '!2 = !{i32 2, !"Debug Info Version", i32 3}',
+               f'!3 = !DIFile(filename: "{_escape(main)}", directory: "")',
+               f'!4 = distinct !DISubprogram(name: "{self.fn.name}", scope: !3, file: !3, line: {first}, '
+               f"type: !DISubroutineType(types: !{{}}), scopeLine: {first}, "
+               "spFlags: DISPFlagDefinition | DISPFlagOptimized, unit: !0)"]
+        for filename, n in self.scopes.items():
+            if filename == main:
+                out.append(f"!{n} = !DILexicalBlockFile(scope: !4, file: !3, discriminator: 0)")
+            else:
+                out.append(f'!{n} = !DILexicalBlockFile(scope: !4, file: !DIFile(filename: "{_escape(filename)}", '
+                           'directory: ""), discriminator: 0)')
+        for (filename, line), n in self.dbg.items():
+            out.append(f"!{n} = !DILocation(line: {line}, scope: !{self.scopes[filename]})")
+        return "\n".join(out) + "\n"
 
     def start_block(self, label: str) -> None:
         """Begin the basic block ``label``."""
@@ -144,6 +187,7 @@ class Lowering:
             attrs = " noalias" if isinstance(p.type, ir.PtrType) else ""
             params.append(f"{lltype(p.type)}{attrs} {name}")
         self.block(self.fn.body)
+        self.loc = None
         self.emit("ret void")
         body = "\n".join(["entry:"] + ["  " + a for a in self.allocas] + self.lines + self.traps)
         decls = "\n".join(self.decls.values())
@@ -151,8 +195,10 @@ class Lowering:
         vscale = f" vscale_range({self.vlen // 64},{self.vlen // 64})" if self.vlen else ""
         if self.checks:
             decls = f'@"{self.fn.name}.bounds" = internal global [4 x i64] zeroinitializer\n' + decls
-        return (f"define void @{self.fn.name}({', '.join(params)}) #0 {{\n{body}\n}}\n\n{decls}\n\n"
-                f'attributes #0 = {{ nounwind "frame-pointer"="none"{vscale} }}\n')
+        dbg = " !dbg !4" if self.dbg else ""
+        return (f"define void @{self.fn.name}({', '.join(params)}) #0{dbg} {{\n{body}\n}}\n\n{decls}\n\n"
+                f'attributes #0 = {{ nounwind "frame-pointer"="none"{vscale} }}\n'
+                + (self._debug_info() if self.dbg else ""))
 
     def _index(self, op: ir.Op) -> None:
         if op.result is not None:
@@ -191,6 +237,7 @@ class Lowering:
         for op in block.ops:
             if op.result is not None and op.result.id in self.fused:
                 continue
+            self.loc = op.loc
             out = getattr(self, "op_" + op.opcode)(op)
             if op.result is not None:
                 self.vals[op.result.id] = out
@@ -313,7 +360,12 @@ class Lowering:
         self.start_block(body)
         self.vals[op.body.args[-1].id] = idx
         step = step_of(idx)
+        if op.loc:
+            self.loop_stack.append(op.loc)
         self.block(op.body)
+        if op.loc:
+            self.loop_stack.pop()
+        self.loc = op.loc
         nxt = self.tmp()
         self.emit(f"{nxt} = add i64 {idx}, {step}")
         self.emit(f"store i64 {nxt}, ptr {slot}")
@@ -715,6 +767,11 @@ class Lowering:
         return str(value) if vec is None else f"splat ({lltype(dt)} {value})"
 
 
+def _escape(text: str) -> str:
+    """``text`` as the body of an LLVM metadata string."""
+    return "".join(c if c.isprintable() and c not in '"\\' else f"\\{ord(c):02X}" for c in text)
+
+
 class _Lit:
     """A literal standing in for an IR value in intrinsic argument lists."""
 
@@ -729,11 +786,14 @@ def _cmp_instr(dt: ir.DType, pred: str) -> str:
     return "icmp " + {"lt": f"{s}lt", "le": f"{s}le", "gt": f"{s}gt", "ge": f"{s}ge", "eq": "eq", "ne": "ne"}[pred]
 
 
-def lower(fn: ir.Function, vlen: int | None = None) -> tuple[str, tuple]:
-    """LLVM module text for ``fn`` (which must have passed :func:`rvai.ir.verify`), and the
-    bounds-check table (tensor, axis, file, line) indexed by the id a failed check reports.
+def lower(fn: ir.Function, vlen: int | None = None) -> tuple[str, tuple, tuple]:
+    """LLVM module text for ``fn`` (which must have passed :func:`rvai.ir.verify`), the
+    bounds-check table (tensor, axis, file, line) indexed by the id a failed check reports,
+    and the loops table (file, line, loop file, loop line): the innermost runtime loop
+    around each source line.
 
     Vector-length agnostic unless ``vlen`` is given: then specialised for that VLEN only.
     """
     lowering = Lowering(fn, vlen)
-    return lowering.module(), tuple(lowering.checks)
+    text = lowering.module()
+    return text, tuple(lowering.checks), tuple(at + loop for at, loop in lowering.loops.items())
