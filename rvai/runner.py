@@ -80,7 +80,11 @@ def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None 
     key = (kernel, tuple(sorted((k, str(v)) for k, v in (types or {}).items())),
            tuple(sorted((k, repr(v)) for k, v in constexprs.items())), target.key, vlen, checked)
     if key not in _COMPILED:
-        _COMPILED[key] = codegen.compile_function(kernel.trace(types, checked=checked, **constexprs), target, vlen)
+        fn = kernel.trace(types, checked=checked, **constexprs)
+        try:
+            _COMPILED[key] = codegen.compile_function(fn, target, vlen)
+        except ir.IRError as exc:   # the target cannot compile an op: the author's line
+            raise core.KernelError(str(exc), exc.loc) from None
     return _COMPILED[key]
 
 
@@ -110,10 +114,8 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
             flat += [("i64", int(s)) for s in buf.shape]
             flat += [("i64", int(s) // buf.itemsize) for s in buf.strides[:-1]]
         else:
-            if isinstance(val, (core.Scalar, core.Vector)):
-                raise TypeError(f"kernel {kernel.name}: {name}: pass a Python number")
             flat.append(("f32" if spec == ir.f32 else "f64" if spec == ir.f64 else "i64",
-                         float(val) if spec.is_float else int(val)))
+                         _check_scalar(kernel, name, spec, val)))
     # QEMU 7.2 aborts translating some checked code ("decode_save_opc: Assertion"), and qemu
     # runs serve as an oracle of the arithmetic: they run the unchecked object.
     compiled = compile(kernel, target, types=types, vlen=target.vlen if specialise else None, constexprs=consts,
@@ -224,6 +226,24 @@ def _where(m: Machine, compiled: CompiledKernel, pc: int) -> str:
         return ""
     text = f" at {at[0]}:{at[1]}"
     return text + (f", in the loop at {loop[0]}:{loop[1]}" if loop else "")
+
+
+def _check_scalar(kernel: Kernel, name: str, dtype: ir.DType, val: Any) -> int | float:
+    """``val`` as the Python number a scalar parameter of ``dtype`` receives; a value that
+    would arrive changed (a fraction or out of range for an integer) is an error."""
+    where = f"kernel {kernel.name}: {name} ({dtype})"
+    if isinstance(val, np.ndarray) and val.shape == ():
+        val = val.item()
+    if not isinstance(val, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{where} must be a number, not {type(val).__name__}")
+    if dtype.is_float:
+        return float(val)
+    if isinstance(val, (float, np.floating)) and not float(val).is_integer():
+        raise TypeError(f"{where} must be an integer, not {val!r}")
+    lo, hi = (-(1 << (dtype.bits - 1)), 1 << (dtype.bits - 1)) if dtype.kind == "i" else (0, 1 << dtype.bits)
+    if not lo <= int(val) < hi:
+        raise OverflowError(f"{where} must lie in [{lo}, {hi - 1}], not {int(val)}")
+    return int(val)
 
 
 def _check_array(kernel: Kernel, name: str, spec: TensorSpec, val: Any) -> tuple[np.ndarray, ir.DType]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import llvmlite
 
 from rvai import ir
-from rvai.codegen.backend import compile_llvm_ir
+from rvai.codegen.backend import compile_llvm_ir, target_extensions
 from rvai.codegen.lines import line_at, line_table
 from rvai.codegen.lower import lower
 from rvai.target import Target
@@ -101,6 +101,7 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
                                   (folder / "kernel.o").read_bytes(), target, meta["vlen"],
                                   *(tuple(tuple(row) for row in meta[k]) for k in ("checks", "lines", "loops")))
     except (OSError, ValueError, KeyError):
+        check_half_precision(fn, llvm_target)
         llvm_text, checks, loops = lower(fn, vlen)
         opt, obj, asm = compile_llvm_ir(llvm_text, llvm_target)
         compiled = CompiledKernel(fn.name, text, opt, llvm_text, asm, obj, target, vlen, checks,
@@ -108,6 +109,28 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
         _store(folder, compiled)
     _MEMORY[key] = compiled
     return compiled
+
+
+# Vector ops that Zvfhmin allows on f16 vectors (with conversions only to and from f32);
+# everything else on f16 vectors needs Zvfh. (Scalar f16 arithmetic without Zfh becomes
+# calls of compiler-runtime routines: fine under qemu, a clear link error in the emulator.)
+_ZVFHMIN_OPS = {"vload", "vstore", "vbitcast", "vcast"}
+
+
+def check_half_precision(fn: ir.Function, target: Target) -> None:
+    """Raise :class:`rvai.ir.IRError` at the first op using f16 vectors in a way ``target``
+    cannot compile (LLVM would abort the process instead: "Scalarization of scalable vectors")."""
+    exts = target_extensions(target)
+
+    def visit(op: ir.Op) -> None:
+        types = [v.type for v in op.operands] + ([op.result.type] if op.result is not None else [])
+        dtypes = {t.dtype for t in types if isinstance(t, (ir.VectorType, ir.ScalarType))}
+        vector = any(isinstance(t, ir.VectorType) and t.dtype == ir.f16 for t in types)
+        if vector and "zvfh" not in exts and not (
+                "zvfhmin" in exts and op.opcode in _ZVFHMIN_OPS and dtypes <= {ir.f16, ir.f32, ir.i64}):
+            raise ir.IRError(f"{op.opcode} on f16 vectors needs the Zvfh extension, which target "
+                             f"{target.name!r} lacks: pass f32 tensors, or compile for a target with Zvfh", op.loc)
+    ir.walk(fn.body, visit)
 
 
 def _store(folder: Path, c: CompiledKernel) -> None:

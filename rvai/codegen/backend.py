@@ -38,6 +38,10 @@ def compile_llvm_ir(text: str, target: Target, *, optimize: bool = True) -> tupl
     """
     with _LOCK:
         tm = target_machine(target)
+        if "!llvm.dbg.cu" in text:
+            # LLVM's parser aborts the process on a broken module that carries debug info
+            # ("Broken module found"); without it the same mistake is a RuntimeError here.
+            llvm.parse_assembly(_without_debug_info(text)).verify()
         module = llvm.parse_assembly(text)
         module.triple = TRIPLE
         module.data_layout = str(tm.target_data)
@@ -52,6 +56,14 @@ def compile_llvm_ir(text: str, target: Target, *, optimize: bool = True) -> tupl
         return str(module), tm.emit_object(module), tm.emit_assembly(module)
 
 
+def _without_debug_info(text: str) -> str:
+    """LLVM IR text from :mod:`rvai.codegen.lower` with its debug metadata and ``!dbg`` tags removed."""
+    return _DBG.sub("", text.split("!llvm.dbg.cu")[0])
+
+
+_DBG = re.compile(r",? !dbg !\d+")
+
+
 def enabled_extensions(asm: str) -> list[str]:
     """Extension names in the ``.attribute 5`` (arch) line of assembly text from LLVM."""
     match = _ARCH.search(asm)
@@ -63,3 +75,15 @@ def enabled_extensions(asm: str) -> list[str]:
     if not base.startswith("rv64"):
         raise ValueError(f"unexpected arch string {match.group(1)!r}")
     return [base[len("rv64"):]] + names[1:]
+
+
+_EXTENSIONS: dict[str, frozenset[str]] = {}
+
+
+def target_extensions(target: Target) -> frozenset[str]:
+    """The extensions LLVM enables for ``target`` (its cpu's and the features), read from the
+    arch attribute of a trivial compiled function; cached per target key."""
+    if target.key not in _EXTENSIONS:
+        asm = compile_llvm_ir("define void @probe() {\n  ret void\n}\n", target)[2]
+        _EXTENSIONS[target.key] = frozenset(enabled_extensions(asm))
+    return _EXTENSIONS[target.key]

@@ -522,7 +522,7 @@ class Lowering:
 
     def splat(self, scalar: ir.Value, vt: ir.VectorType, vl: ir.Value) -> str:
         """Broadcast ``scalar`` to a vector of type ``vt``; returns ``type operand`` text."""
-        name = "vfmv.v.f" if vt.dtype.is_float else "vmv.v.x"
+        name = "vfmv.v.f" if vt.dtype.is_float and vt.dtype != ir.bf16 else "vmv.v.x"   # bf16: i16 bits
         out = self.rvv(name, vt, [vt], [f"{lltype(vt)} poison", self.tv(scalar), self.tv(vl)])
         return f"{lltype(vt)} {out}"
 
