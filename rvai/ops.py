@@ -3,8 +3,8 @@
 Every function takes ``target`` (a :class:`rvai.Target`, default preset if None),
 ``runner`` (``"emu"``, the rvai emulator, or ``"qemu"``, qemu-user as an independent
 oracle) and, passed on to the kernel call, ``checked`` (a debug run: exact bounds checks,
-see docs/dsl.md) and ``budget`` (instructions). The run record of the latest call is kept
-in :data:`last_run`.
+see docs/dsl.md), ``budget`` (instructions) and ``timeout`` (seconds). The run record of
+the latest call is kept in :data:`last_run`.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _float_array(x, name: str, dtypes=(np.float32,)) -> np.ndarray:
 
 
 def matmul(a, b, *, target=None, runner: str = "emu", checked: bool | None = None,
-           budget: int | None = None) -> np.ndarray:
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """``a @ b`` for 2-D f32 or f16 arrays (f32 accumulation); returns a new f32 array."""
     a = _float_array(a, "a", (np.float32, np.float16))
     b = _float_array(b, "b", (np.float32, np.float16))
@@ -44,7 +44,8 @@ def matmul(a, b, *, target=None, runner: str = "emu", checked: bool | None = Non
         raise ValueError(f"matmul needs (M, K) @ (K, N) arrays, got {a.shape} and {b.shape}")
     c = np.zeros((a.shape[0], b.shape[1]), np.float32)
     if c.size and a.shape[1]:
-        _record(kernels.matmul(a, b, c, target=target, runner=runner, checked=checked, budget=budget))
+        _record(kernels.matmul(a, b, c, target=target, runner=runner, checked=checked, budget=budget,
+                               timeout=timeout))
     return c
 
 
@@ -53,18 +54,19 @@ def _rows(x: np.ndarray) -> np.ndarray:
 
 
 def softmax(x, axis: int = -1, *, target=None, runner: str = "emu", checked: bool | None = None,
-            budget: int | None = None) -> np.ndarray:
+            budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """Softmax of a float array along ``axis``; returns a new f32 array."""
     x = np.moveaxis(_float_array(x, "x"), axis, -1)
     rows = _rows(x)
     out = np.zeros_like(rows)
     if rows.size:
-        _record(kernels.softmax(rows, out, target=target, runner=runner, checked=checked, budget=budget))
+        _record(kernels.softmax(rows, out, target=target, runner=runner, checked=checked, budget=budget,
+                                timeout=timeout))
     return np.moveaxis(out.reshape(x.shape), -1, axis)
 
 
 def rmsnorm(x, weight, eps: float = 1e-6, *, target=None, runner: str = "emu", checked: bool | None = None,
-            budget: int | None = None) -> np.ndarray:
+            budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """RMSNorm over the last axis: ``x / sqrt(mean(x**2) + eps) * weight``; a new f32 array."""
     x = _float_array(x, "x")
     w = np.ascontiguousarray(_float_array(weight, "weight"))
@@ -73,12 +75,14 @@ def rmsnorm(x, weight, eps: float = 1e-6, *, target=None, runner: str = "emu", c
     rows = _rows(x)
     out = np.zeros_like(rows)
     if rows.size:
-        _record(kernels.rmsnorm(rows, w, out, float(eps), target=target, runner=runner, checked=checked, budget=budget))
+        _record(kernels.rmsnorm(rows, w, out, float(eps), target=target, runner=runner, checked=checked,
+                                budget=budget, timeout=timeout))
     return out.reshape(x.shape)
 
 
 def attention(q, k, v, causal: bool = False, scale: float | None = None, *, target=None,
-              runner: str = "emu", checked: bool | None = None, budget: int | None = None) -> np.ndarray:
+              runner: str = "emu", checked: bool | None = None, budget: int | None = None,
+              timeout: float | None = None) -> np.ndarray:
     """Scaled dot-product attention; returns a new f32 array shaped like ``q``.
 
     ``q`` is ``(Lq, d)`` or ``(..., H, Lq, d)``; ``k`` and ``v`` are ``(Lk, d)`` or
@@ -105,5 +109,5 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, targ
         scratch = np.zeros(max(lk, 1), np.float32)
         s = 1.0 / math.sqrt(d) if scale is None else float(scale)
         _record(kernels.attention(q3, k3, v3, out, scratch, s, CAUSAL=bool(causal), target=target, runner=runner,
-                                  checked=checked, budget=budget))
+                                  checked=checked, budget=budget, timeout=timeout))
     return out.reshape(q.shape)

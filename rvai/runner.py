@@ -24,12 +24,15 @@ from rvai.lang import core
 from rvai.lang.kernel import Kernel, TensorSpec
 from rvai.target import Target
 
-__all__ = ["Run", "compile", "call", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET"]
+__all__ = ["Run", "compile", "call", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET", "DEFAULT_TIMEOUT"]
 
 #: Instructions a kernel call may retire unless ``budget=`` says otherwise. The timed
 #: emulator runs 11-50 million kernel instructions a second (measured on this project's
 #: 2-core machines, docs/dsl.md), so a runaway kernel stops within 6-30 seconds.
 DEFAULT_BUDGET = 300_000_000
+#: Seconds of wall time a kernel call may take unless ``timeout=`` says otherwise (``math.inf``:
+#: no limit): a safety net behind the budget, for a slow host or slow instructions.
+DEFAULT_TIMEOUT = 60.0
 
 # Each tensor argument gets its own pages at the start of its own 64 GiB slot from here
 # up, everything else in the slot unmapped: a stray access faults, and its address says
@@ -90,11 +93,11 @@ def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None 
 
 def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = None,
          runner: str = "emu", specialise: bool = False, checked: bool = False,
-         budget: int | None = None) -> Run:
+         budget: int | None = None, timeout: float | None = None) -> Run:
     """Compile ``kernel`` for the arguments' dtypes and run it; arrays are updated in place.
 
     The object is vector-length agnostic unless ``specialise``: then it is compiled for
-    exactly ``target.vlen``. ``checked`` compiles in bounds checks; ``budget``: see :func:`run_compiled`.
+    exactly ``target.vlen``. ``checked`` compiles in bounds checks; ``budget``, ``timeout``: see :func:`run_compiled`.
     """
     if runner not in ("emu", "qemu"):
         raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
@@ -120,7 +123,8 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
     # runs serve as an oracle of the arithmetic: they run the unchecked object.
     compiled = compile(kernel, target, types=types, vlen=target.vlen if specialise else None, constexprs=consts,
                        checked=checked and runner == "emu")
-    outs, cycles, instret, profile = run_compiled(compiled, flat, target, runner, budget=budget, names=names)
+    outs, cycles, instret, profile = run_compiled(compiled, flat, target, runner, budget=budget, timeout=timeout,
+                                                  names=names)
     for (orig, buf), out in zip(arrays, outs):
         if orig.flags.writeable and not np.array_equal(out, buf, equal_nan=buf.dtype.kind == "f"):
             orig[...] = out
@@ -128,8 +132,8 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
 
 
 def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: Target,
-                 runner: str = "emu", *, budget: int | None = None, names: list[str] | None = None
-                 ) -> tuple[list[np.ndarray], int | None, int | None, Any]:
+                 runner: str = "emu", *, budget: int | None = None, timeout: float | None = None,
+                 names: list[str] | None = None) -> tuple[list[np.ndarray], int | None, int | None, Any]:
     """Call ``compiled`` at ``target.vlen`` with ``flat`` (kind, value) arguments.
 
     Kinds are ``ptr`` (a contiguous ndarray), ``i64``, ``f32`` and ``f64``; ``names`` names
@@ -137,7 +141,8 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
     between unmapped guard pages, the rest of its last page a red zone checked after the
     call: a stray access that faults there, a write to the red zone and a failed compiled-in
     check raise :class:`rvai.lang.BoundsError`. ``budget`` (instructions, default
-    :data:`DEFAULT_BUDGET`) bounds the call. Returns the arrays' contents after the call,
+    :data:`DEFAULT_BUDGET`) and ``timeout`` (seconds, default :data:`DEFAULT_TIMEOUT`) bound
+    the call: ``BudgetExceeded`` / ``TimeLimitExceeded`` name the kernel and source line. Returns the arrays' contents after the call,
     then cycles, retired instructions and the profile (None, None, None under QEMU).
     """
     if compiled.vlen is not None and compiled.vlen != target.vlen:
@@ -158,9 +163,10 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
             args.append(f32(val) if kind == "f32" else val)
     m.reset_counters()   # count the kernel call only
     try:
-        m.call(compiled.name, *args, ret=None, budget=DEFAULT_BUDGET if budget is None else budget)
+        m.call(compiled.name, *args, ret=None, budget=DEFAULT_BUDGET if budget is None else budget,
+               timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
     except errors.EmulatorError as exc:
-        raise _explain(exc, m, compiled, tensors) from exc
+        raise _explain(exc, m, compiled, tensors, timeout) from exc
     for t in tensors:
         t.check_red_zone(compiled.name)
     outs = [m.read(t.addr, t.array.dtype, t.array.shape) for t in tensors]
@@ -196,8 +202,8 @@ class _Placed:
                                    None, "red zone written")
 
 
-def _explain(exc: errors.EmulatorError, m: Machine, compiled: CompiledKernel,
-             tensors: list[_Placed]) -> Exception:
+def _explain(exc: errors.EmulatorError, m: Machine, compiled: CompiledKernel, tensors: list[_Placed],
+             timeout: float | None) -> Exception:
     """The exception to raise for a kernel stopped by ``exc``: a failed bounds check or a
     guard-page fault become :class:`rvai.lang.BoundsError`; others keep their class and
     gain the kernel's name."""
@@ -216,6 +222,9 @@ def _explain(exc: errors.EmulatorError, m: Machine, compiled: CompiledKernel,
     detail = f"in kernel {compiled.name}{_where(m, compiled, exc.pc)}"
     if isinstance(exc, errors.BudgetExceeded):
         detail = f"{m.instret} instructions retired {detail}; pass budget= to allow more"
+    elif isinstance(exc, errors.TimeLimitExceeded):
+        detail = (f"limit {DEFAULT_TIMEOUT if timeout is None else timeout:g} s; {m.instret} instructions "
+                  f"retired {detail}; pass timeout= to allow more")
     return type(exc)(exc.pc, exc.addr, exc.disasm, exc.symbol, detail)
 
 

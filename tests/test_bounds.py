@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import rvai.lang as rl
 from rvai import Target
-from rvai.emu.errors import BudgetExceeded
-from rvai import runner
+from rvai import ops, runner
+from rvai.emu.errors import BudgetExceeded, TimeLimitExceeded
 from rvai.lang import f32, i32, i64
 
 SMALL = settings(max_examples=12)
@@ -223,3 +223,30 @@ def test_guard_page_fault_is_located():
     x, y = np.zeros(3, np.float32), np.zeros(1, np.float32)
     err = raises_bounds(poke, "# poke", x, y, 10**6, checked=False)
     assert err.start == 10**6 and "unmapped" in str(err)
+
+
+def test_timeout_stops_a_runaway_kernel_at_its_loop(monkeypatch):
+    x = np.ones(100, np.float32)
+    with pytest.raises(TimeLimitExceeded) as info:
+        runaway(x, 10**15, budget=10**15, timeout=0.2, checked=False)
+    text = str(info.value)
+    assert "limit 0.2 s" in text and "in kernel runaway at " in text and "pass timeout=" in text
+    assert f"in the loop at {__file__}:" in text
+    assert 1 <= runner.DEFAULT_TIMEOUT <= 60                 # a safety net of at most a minute
+    monkeypatch.setattr(runner, "DEFAULT_TIMEOUT", 0.3)       # the default applies when none is given
+    with pytest.raises(TimeLimitExceeded, match="limit 0.3 s"):
+        runaway(x, 10**15, budget=10**15, checked=False)
+
+
+def test_ops_pass_checked_budget_and_timeout_on():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((5, 7)).astype(np.float32), rng.standard_normal((7, 9)).astype(np.float32)
+    got = ops.matmul(a, b, checked=True)
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-5)
+    assert ops.last_run.compiled.checks                       # a debug run carries the checks
+    ops.matmul(a, b, checked=False)
+    assert not ops.last_run.compiled.checks
+    with pytest.raises(BudgetExceeded, match="in kernel softmax at .*norms.py"):
+        ops.softmax(rng.standard_normal((4, 300)), budget=50)
+    with pytest.raises(TimeLimitExceeded, match="in kernel rmsnorm"):
+        ops.rmsnorm(rng.standard_normal((4000, 300)), np.ones(300), budget=10**12, timeout=0.05)

@@ -160,15 +160,16 @@ class Kernel:
                                   checked=checked_default() if checked is None else checked)
 
     def __call__(self, *args, target=None, runner: str = "emu", specialise: bool = False,
-                 checked: bool | None = None, budget: int | None = None, **kwargs):
+                 checked: bool | None = None, budget: int | None = None, timeout: float | None = None,
+                 **kwargs):
         """Compile for the arguments' dtypes and run; arrays are updated in place.
 
         ``runner`` is ``"emu"`` (the rvai emulator, at ``target.vlen``) or ``"qemu"``
         (qemu-user, an independent oracle; no cycle counts). ``specialise=True`` compiles
         for exactly ``target.vlen`` instead of vector-length-agnostic code. ``checked``
         compiles in exact bounds checks (None: :func:`checked_default`); a failed one
-        raises :class:`rvai.lang.BoundsError`. ``budget`` bounds the instructions of the
-        call (None: the runner's default, see docs/dsl.md). Returns a
+        raises :class:`rvai.lang.BoundsError`. ``budget`` (instructions) and ``timeout``
+        (seconds) bound the call (None: the runner's defaults, see docs/dsl.md). Returns a
         :class:`rvai.runner.Run` with cycles, retired instructions and the profile.
         """
         if core.tracing_active():
@@ -177,7 +178,7 @@ class Kernel:
                             "and call that from both")
         return _backend().call(self, args, kwargs, target=target, runner=runner, specialise=specialise,
                                checked=checked_default() if checked is None else checked,
-                               budget=budget)
+                               budget=budget, timeout=timeout)
 
 
 def checked_default() -> bool:
@@ -194,8 +195,9 @@ class Backend(Protocol):
         """Trace ``kernel`` with ``types`` and ``constexprs`` and compile it for ``target``."""
 
     def call(self, kernel: Kernel, args: tuple, kwargs: dict, *, target, runner: str, specialise: bool,
-             checked: bool, budget: int | None) -> Any:
-        """Compile for the arguments and run within ``budget``; write arrays back; return the run record."""
+             checked: bool, budget: int | None, timeout: float | None) -> Any:
+        """Compile for the arguments and run within ``budget`` and ``timeout``; write arrays back;
+        return the run record."""
 
 
 _BACKEND_LOADER: Callable[[], Backend] | None = None
