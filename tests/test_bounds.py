@@ -202,9 +202,14 @@ def test_budget_stops_a_runaway_kernel_at_its_loop(checked):
         runaway(x, 10**15, checked=checked, budget=10**5)
     text = str(info.value)
     assert "in kernel runaway at " in text and "pass budget=" in text
-    # the stop is inside the vloop (its header or body), which lies in the range loop
+    assert_stopped_in_runaway(text)
+
+
+def assert_stopped_in_runaway(text):
+    """The stop named a line of runaway's loop nest and the loop around it."""
     inner, outer, body = (f"{__file__}:{line_of(runaway, t)}" for t in ("# inner", "# outer", "# body"))
-    assert f"at {body}, in the loop at {inner}" in text or f"at {inner}, in the loop at {outer}" in text
+    sites = [f"at {body}, in the loop at {inner}", f"at {inner}, in the loop at {outer}", f"at {outer};"]
+    assert any(site in text for site in sites), text
 
 
 def test_default_budget_stops_an_endless_kernel(monkeypatch):
@@ -231,7 +236,7 @@ def test_timeout_stops_a_runaway_kernel_at_its_loop(monkeypatch):
         runaway(x, 10**15, budget=10**15, timeout=0.2, checked=False)
     text = str(info.value)
     assert "limit 0.2 s" in text and "in kernel runaway at " in text and "pass timeout=" in text
-    assert f"in the loop at {__file__}:" in text
+    assert_stopped_in_runaway(text)
     assert 1 <= runner.DEFAULT_TIMEOUT <= 60                 # a safety net of at most a minute
     monkeypatch.setattr(runner, "DEFAULT_TIMEOUT", 0.3)       # the default applies when none is given
     with pytest.raises(TimeLimitExceeded, match="limit 0.3 s"):
@@ -250,3 +255,4 @@ def test_ops_pass_checked_budget_and_timeout_on():
         ops.softmax(rng.standard_normal((4, 300)), budget=50)
     with pytest.raises(TimeLimitExceeded, match="in kernel rmsnorm"):
         ops.rmsnorm(rng.standard_normal((4000, 300)), np.ones(300), budget=10**12, timeout=0.05)
+
