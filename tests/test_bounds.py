@@ -256,3 +256,12 @@ def test_ops_pass_checked_budget_and_timeout_on():
     with pytest.raises(TimeLimitExceeded, match="in kernel rmsnorm"):
         ops.rmsnorm(rng.standard_normal((4000, 300)), np.ones(300), budget=10**12, timeout=0.05)
 
+
+
+def test_objects_carry_line_tables_and_the_asm_stays_readable():
+    compiled = runaway.compile(checked=False)
+    lines = {line for _, file, line in compiled.lines if file == __file__} - {0}   # 0: no single line
+    src, start = inspect.getsourcelines(runaway.fn)
+    assert lines and lines <= set(range(start, start + len(src)))   # only lines of the kernel's body
+    assert line_of(runaway, "# body") in lines
+    assert "\t.loc\t" in compiled.asm and ".debug_" not in compiled.asm.replace(".cfi_sections .debug_frame", "")

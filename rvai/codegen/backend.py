@@ -53,7 +53,18 @@ def compile_llvm_ir(text: str, target: Target, *, optimize: bool = True) -> tupl
             pb = llvm.create_pass_builder(tm, pto)
             pb.getModulePassManager().run(module, pb)
             module.verify()
-        return str(module), tm.emit_object(module), tm.emit_assembly(module)
+        return str(module), tm.emit_object(module), _without_debug_sections(tm.emit_assembly(module))
+
+
+def _without_debug_sections(asm: str) -> str:
+    """Assembly text without its DWARF sections (kept in the object; ``.loc`` lines stay)."""
+    out, debug = [], False
+    for line in asm.splitlines(keepends=True):
+        if line.startswith("\t.section"):
+            debug = line.startswith("\t.section\t.debug_")
+        if not debug:
+            out.append(line)
+    return "".join(out)
 
 
 def _without_debug_info(text: str) -> str:
