@@ -5,7 +5,7 @@ Vector ops tied to the active vector length become RVV intrinsics that take ``vl
 so the code is vector-length agnostic. Mask logic, selects, compares and bit casts use
 LLVM's generic instructions on scalable types. Variables become ``alloca`` s that
 ``mem2reg`` turns into SSA registers. A float vector product whose only use is an
-add or subtract in the same block is contracted into ``vfmacc``/``vfnmsac``.
+add or subtract in the same block is contracted into ``vfmacc``/``vfnmsac``/``vfmsac``.
 """
 from __future__ import annotations
 
@@ -209,8 +209,7 @@ class Lowering:
     def _find_contractions(self, op: ir.Op) -> None:
         if op.opcode != "vbin" or op.attrs["op"] not in ("add", "sub") or not op.result.type.dtype.is_float:
             return
-        candidates = op.operands[:2] if op.attrs["op"] == "add" else op.operands[1:2]
-        for cand in candidates:
+        for cand in op.operands[:2]:
             mul = self.def_op.get(cand.id)
             other = op.operands[1] if cand is op.operands[0] else op.operands[0]
             if (mul is not None and mul.opcode == "vbin" and mul.attrs["op"] == "mul"
@@ -532,7 +531,8 @@ class Lowering:
         x, y = mul.operands[:2]
         if isinstance(y.type, ir.ScalarType):
             x, y = y, x
-        name = "vfmacc" if op.attrs["op"] == "add" else "vfnmsac"
+        # acc + x*y: vfmacc; acc - x*y: vfnmsac; x*y - acc: vfmsac
+        name = "vfmacc" if op.attrs["op"] == "add" else "vfnmsac" if acc is op.operands[0] else "vfmsac"
         rt = op.result.type
         return self.rvv(name, rt, [rt, x.type], [self.tv(acc), self.tv(x), self.tv(y), f"i64 {FRM_DYN}",
                                                  self.tv(op.operands[2]), f"i64 {TAMA}"])
@@ -625,8 +625,13 @@ class Lowering:
         return ""
 
     def op_vsplat(self, op: ir.Op) -> str:
-        """Broadcast a scalar to a vector."""
-        return self.splat(op.operands[0], op.result.type, op.operands[1]).split(" ")[-1]
+        """Broadcast a scalar to a vector, as LLVM's generic splat (all VLMAX elements).
+
+        Not the ``vl``-bound ``vfmv.v.f`` intrinsic: a splat of a loop-invariant scalar
+        (a polynomial's coefficient) is then loop-invariant too, and LLVM hoists it out
+        of the loop instead of spending a vector op on it at every trip.
+        """
+        return self._vector_operand(op.operands[0], op.result.type).split(" ")[-1]
 
     def op_vid(self, op: ir.Op) -> str:
         """The element indices 0, 1, 2, ... as a vector (``vid.v``)."""

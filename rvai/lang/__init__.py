@@ -8,10 +8,10 @@ from rvai.ir import DType, bf16, bool_, f16, f32, f64, i8, i16, i32, i64, u8, u1
 from rvai.lang.core import (BoundsError, KernelError, Mask, Scalar, Tensor, Var, abs, arange, cast, const, fma, full,
                             maximum, minimum, range, sqrt, var, vector, vloop, where, zeros)
 from rvai.lang.kernel import Kernel, TensorSpec, constexpr, kernel
-from rvai.lang.math import exp, rsqrt, tanh
+from rvai.lang.math import exp, exp_nonpositive, rsqrt, tanh
 from rvai.lang.core import Vector
 
 __all__ = ["DType", "bf16", "bool_", "f16", "f32", "f64", "i8", "i16", "i32", "i64", "u8", "u16", "u32",
            "u64", "BoundsError", "KernelError", "Mask", "Scalar", "Tensor", "Var", "Vector", "abs", "arange", "cast",
            "const", "fma", "full", "maximum", "minimum", "range", "sqrt", "var", "vector", "vloop",
-           "where", "zeros", "Kernel", "TensorSpec", "constexpr", "kernel", "exp", "rsqrt", "tanh"]
+           "where", "zeros", "Kernel", "TensorSpec", "constexpr", "kernel", "exp", "exp_nonpositive", "rsqrt", "tanh"]

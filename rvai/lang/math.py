@@ -3,17 +3,21 @@
 Each works on f32 scalars and f32 vectors alike, because it is written with the same
 operators both support. Accuracy against float64 references is tested in
 tests/test_lang_math.py: ``exp`` within 2 ulp on [-86.6, 88.7] (0 below -86.6, +inf above
-ln(FLT_MAX)); ``rsqrt`` within 2 ulp on positive normal inputs; ``tanh`` within
-2 ulp on normal results. NaN inputs give unspecified results.
+ln(FLT_MAX)); ``exp_nonpositive`` (the cheaper exp of softmax and attention, whose inputs
+are at most 0 once the row maximum is subtracted) within 3 ulp where its result is
+normal (``bench/exp_ulp.py`` sweeps every f32 input); ``rsqrt`` within 2 ulp on positive
+normal inputs; ``tanh`` within 2 ulp on normal results. NaN inputs give unspecified results.
 """
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from rvai import ir
 from rvai.lang import core
 
-__all__ = ["exp", "rsqrt", "tanh"]
+__all__ = ["exp", "exp_nonpositive", "rsqrt", "tanh"]
 
 _LOG2E = 1.4426950408889634
 _MAGIC = 12582912.0           # 1.5 * 2**23: adding it rounds to an integer in the low mantissa bits
@@ -24,6 +28,14 @@ _EXP_Q = (0.49999988079071045, 0.166665181517601, 0.04166953265666962,
           0.008368921466171741, 0.00137514085508883)
 _EXP_LO = -86.6               # below: result flushed to 0 (true value < 2.4e-38)
 _EXP_HI = 88.72283935546875   # ln(FLT_MAX) rounded to f32: above it, +inf
+# 2**r ~ 1 + r*(c1 + r*(c2 + ...)) on [-1/2, 1/2]: relative error 1.1e-7 before rounding,
+# fitted for this module (Lawson-weighted least squares on Chebyshev nodes, coefficients
+# rounded to f32 and the error re-measured in float64).
+_EXP2_C = (0.6931470036506653, 0.24022242426872253, 0.05550733581185341, 0.009671512991189957,
+           0.001326472731307149)
+# The f32 just below -127/log2(e): n = -127 with r < 0 there, which the signed max
+# turns into +0, so -inf and everything below the clamp give exactly 0.
+_EXP2_CLAMP = float(np.nextafter(np.float32(-127 / _LOG2E), np.float32(-np.inf)))
 _TANH_Q = (-0.33333319425582886, 0.13332699239253998, -0.05386502295732498,
            0.02112698368728161, -0.006356091238558292)
 _TANH_SPLIT = 0.55
@@ -37,9 +49,11 @@ def _f32(x: Any, what: str):
 
 
 def _horner(x, coeffs):
-    acc = x * coeffs[-1] + coeffs[-2]
+    """coeffs[0] + x*(coeffs[1] + x*(...)), one FMA per step (a vector step is one
+    ``vfmadd.vv`` with the coefficient's splat, which LLVM keeps out of the loop)."""
+    acc = core.fma(x, coeffs[-1], coeffs[-2])
     for c in reversed(coeffs[:-2]):
-        acc = acc * x + c
+        acc = core.fma(acc, x, c)
     return acc
 
 
@@ -57,6 +71,28 @@ def exp(x: Any):
     y = (p * 2.0) * half_scale
     y = core.where(x < _EXP_LO, 0.0, y)
     return core.where(x > _EXP_HI, float("inf"), y)
+
+
+def exp_nonpositive(x: Any):
+    """e**x for f32 ``x <= 0`` (softmax's ``x - max``): 9 FP operations where :func:`exp` needs ~17.
+
+    ``x * log2(e)`` is split as ``n + r`` (n integer, |r| <= 1/2) with both products
+    inside FMAs, so r carries one rounding; 2**r is a degree-5 polynomial and 2**n is
+    added to its exponent field by integer operations (the vector ALU, not the FP pipe).
+    Only the lower clamp is needed (vfmax), and it gives exactly +0 for x <= -88.03
+    and -inf; results below 2**-126 are off by less than 2**-126 (no subnormals).
+    Positive x are not allowed: the result would be wrong, not inf.
+    """
+    x = _f32(x, "exp_nonpositive")
+    xc = core.maximum(x, _EXP2_CLAMP)
+    t = core.fma(xc, _LOG2E, _MAGIC)         # n = round(x*log2e) in the low mantissa bits
+    n = t - _MAGIC
+    r = xc * _LOG2E - n                      # one rounding (vfmsac)
+    p = core.fma(_horner(r, _EXP2_C), r, 1.0)
+    # bits(t) << 23 is n << 23 (the magic's own bits shift out): adding it scales p by 2**n.
+    # At n = -127 a p below 1 borrows into the sign bit; the signed max with 0 makes it +0.
+    bits = p.bitcast(ir.i32) + (t.bitcast(ir.i32) << 23)
+    return core.maximum(bits, 0).bitcast(ir.f32)
 
 
 def rsqrt(x: Any):
