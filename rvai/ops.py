@@ -14,8 +14,11 @@ import numpy as np
 
 from rvai import kernels
 from rvai.runner import Run
+from rvai.target import Target
 
 __all__ = ["matmul", "softmax", "rmsnorm", "attention", "last_run"]
+
+_ATTN_LMUL = 2   # keys per block: VLMAX at LMUL 2 (VLEN/16)
 
 #: The :class:`rvai.runner.Run` of the most recent call in this module (cycles, instret, profile).
 last_run: Run | None = None
@@ -80,16 +83,23 @@ def rmsnorm(x, weight, eps: float = 1e-6, *, target=None, runner: str = "emu", c
     return out.reshape(x.shape)
 
 
-def attention(q, k, v, causal: bool = False, scale: float | None = None, *, target=None,
-              runner: str = "emu", checked: bool | None = None, budget: int | None = None,
-              timeout: float | None = None) -> np.ndarray:
+def _attention_blocks(group: int) -> int:
+    """Rows per tile: whole GQA groups (the heads that share a K/V block), about 8 rows."""
+    return group * max(1, 8 // group) if group <= 8 else 8
+
+
+def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_len: int | None = None,
+              target=None, runner: str = "emu", checked: bool | None = None,
+              budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """Scaled dot-product attention; returns a new f32 array shaped like ``q``.
 
     ``q`` is ``(Lq, d)`` or ``(..., H, Lq, d)``; ``k`` and ``v`` are ``(Lk, d)`` or
     ``(..., H_kv, Lk, d)`` with ``H`` a multiple of ``H_kv`` (grouped-query attention).
+    For decoding, ``q`` holds the new token(s) and ``k``/``v`` may be a preallocated
+    cache of which only the first ``kv_len`` positions are valid (default: all).
     ``scale`` defaults to ``1/sqrt(d)``. With ``causal``, query ``i`` attends to keys
-    ``j <= i + Lk - Lq`` (bottom-right alignment, as with a KV cache); rows with no
-    visible key are 0.
+    ``j <= i + Lk - Lq`` (bottom-right alignment, as with a KV cache; Lk = kv_len).
+    A row with no visible key (including every row when Lk = 0) is 0.
     """
     q, k, v = (_float_array(t, n) for t, n in ((q, "q"), (k, "k"), (v, "v")))
     if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
@@ -99,15 +109,24 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, targ
     if q.shape[:-3] != k.shape[:-3]:
         raise ValueError(f"batch dimensions differ: {q.shape[:-3]} and {k.shape[:-3]}")
     heads, kv_heads = (q.shape[-3], k.shape[-3]) if q.ndim > 2 else (1, 1)
-    if heads % kv_heads:
+    if kv_heads == 0 or heads % kv_heads:
         raise ValueError(f"query heads ({heads}) must be a multiple of KV heads ({kv_heads})")
+    if kv_len is not None:
+        if not 0 <= kv_len <= k.shape[-2]:
+            raise ValueError(f"kv_len must be in [0, {k.shape[-2]}] (the cache length), got {kv_len}")
+        k, v = k[..., :kv_len, :], v[..., :kv_len, :]
     d, lq, lk = q.shape[-1], q.shape[-2], k.shape[-2]
-    q3 = np.ascontiguousarray(q.reshape(-1, lq, d))
-    k3, v3 = (np.ascontiguousarray(t.reshape(-1, lk, d)) for t in (k, v))
+    batch = int(np.prod(q.shape[:-3], dtype=np.int64))
+    q3 = np.ascontiguousarray(q.reshape(batch * heads, lq, d))
     out = np.zeros_like(q3)
-    if out.size:
-        scratch = np.zeros(max(lk, 1), np.float32)
+    if out.size and lk:
+        k3, v3 = (np.ascontiguousarray(t.reshape(batch * kv_heads, lk, d)) for t in (k, v))
+        target = target or Target.default()
+        bm = _attention_blocks(heads // kv_heads)
+        q_s, o_s = np.zeros((bm, d), np.float32), np.zeros((bm, d), np.float32)
+        p = np.zeros((bm, target.vlen * _ATTN_LMUL // 32), np.float32)   # VLMAX keys per block
         s = 1.0 / math.sqrt(d) if scale is None else float(scale)
-        _record(kernels.attention(q3, k3, v3, out, scratch, s, CAUSAL=bool(causal), target=target, runner=runner,
-                                  checked=checked, budget=budget, timeout=timeout))
+        _record(kernels.attention(q3, k3, v3, out, q_s, o_s, p, s, CAUSAL=bool(causal), BM=bm, LMUL=_ATTN_LMUL,
+                                  target=target, runner=runner, checked=checked,
+                                  budget=budget, timeout=timeout))
     return out.reshape(q.shape)

@@ -57,6 +57,23 @@ def test_softmax_and_rmsnorm(runner, vlen, data, rows, n):
     np.testing.assert_allclose(r, want, rtol=2e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_softmax_of_a_row_without_a_finite_max_is_nan_as_in_numpy(runner):
+    """Issue 8: a row of all -inf came back uniform; NumPy's x - max is -inf - -inf = NaN."""
+    inf = np.inf
+    x = np.array([[-inf] * 5, [0, 1, -inf, 2, -inf], [1, inf, 2, 3, 4], [0, 0, 0, 0, 0], [-inf, -inf, 3, -inf, -inf]],
+                 np.float32)
+    got = run(ops.softmax, x, runner=runner, vlen=256)
+    x64 = x.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(x64 - x64.max(-1, keepdims=True))
+        want = e / e.sum(-1, keepdims=True)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert np.isnan(want[0]).all() and np.isnan(want[2]).all() and not np.isnan(want[1]).any()
+    ok = ~np.isnan(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-6, atol=0)   # exp(-inf) is exactly 0
+
+
 def attention_ref(q, k, v, causal, scale):
     group = q.shape[-3] // k.shape[-3] if q.ndim > 2 else 1
     if q.ndim > 2:
@@ -101,6 +118,15 @@ def test_attention_head_dims_and_errors(runner, vlen):
     with pytest.raises(ValueError, match=r"\(M, K\) @ \(K, N\)"):
         ops.matmul(np.zeros((2, 3)), np.zeros((2, 3)))
     assert ops.matmul(np.zeros((0, 3)), np.zeros((3, 4))).shape == (0, 4)
+
+
+def test_attention_with_no_keys_is_zero():
+    """Issue 8: Lk = 0 raised a reshape error. Every row then sees no key, and such rows are 0."""
+    q = np.ones((2, 6, 3, 8), np.float32)
+    for causal in (False, True):
+        out = ops.attention(q, np.zeros((2, 3, 0, 8), np.float32), np.zeros((2, 3, 0, 8), np.float32), causal=causal)
+        assert out.shape == q.shape and out.dtype == np.float32 and not out.any()
+    assert ops.attention(np.ones((3, 8)), np.zeros((0, 8)), np.zeros((0, 8))).shape == (3, 8)
 
 
 @pytest.mark.parametrize("runner", RUNNERS)

@@ -1,48 +1,124 @@
-"""Scaled dot-product attention with online softmax (FlashAttention style), GQA and causal masks.
+"""Scaled dot-product attention, FlashAttention-2 style: tiles of query rows against
+blocks of keys, online softmax, grouped-query heads sharing K/V, causal blocks skipped.
 
-Per (head, query row): keys are taken in vector-length blocks. A block's scores are a
-vector over keys built with ``vfmacc.vf`` (query scalar times a strided column of K);
-the running max ``m`` and sum ``l`` are updated, the output row (held in ``o``) is
-rescaled by ``exp(m_old - m_new)`` and the block's probabilities times V rows are
-accumulated. Grouped-query heads share K/V: query head ``h`` reads KV head
-``h // (H / H_kv)``. The causal mask is aligned to the bottom right: query ``i`` sees
-keys ``j <= i + Lk - Lq``; a row that sees no key is 0.
+The rows of one KV head ``g`` are the (query, head) pairs of its group, query-major:
+row ``rho`` is query ``rho // group`` of head ``g * group + rho % group``. A tile is
+``BM`` consecutive rows (with GQA, the group's heads at the same query, so a decode
+step with one query is one tile per KV head). For a tile and a block of ``vl`` keys:
+
+- **scores**: ``BM`` vector accumulators over the keys; each step of the head dim
+  loads one column of the K block (a strided load, shared by the ``BM`` rows) and
+  issues ``BM`` independent ``vfmacc.vf`` with the rows' (pre-scaled) query elements;
+- **online softmax** per row: block max (a reduction), ``p = exp(s - m)`` with the
+  cheap :func:`rvai.lang.exp_nonpositive`, the running sum ``l`` and the factor
+  ``exp(m_old - m_new)`` that rescales what was accumulated so far;
+- **P V**: per chunk of the head dim, the ``BM`` output rows (kept in the scratch
+  ``o_s``, in L1) are rescaled and then take ``BM`` ``vfmacc.vf`` per key, one V row
+  load shared. Rows of ``o`` (and ``q``) of different heads lie ``Lq*d*4`` bytes apart,
+  a power of two that maps them all to one L1 set; the contiguous scratch does not.
+
+Causal masks are aligned to the bottom right (query ``i`` sees keys
+``j <= i + Lk - Lq``): a tile runs unmasked up to the first key some row cannot see,
+masked up to the last key any row sees, and never touches the blocks above that.
+A row that sees no key (``i + Lk - Lq < 0``, or ``Lk = 0``) is 0.
 """
 import rvai.lang as rl
-from rvai.lang import f32
+from rvai.lang import f32, i32
+
+
+def _rows(g, group, rho0, n):
+    """(head, query) of the tile's ``n`` rows starting at row ``rho0`` of KV head g."""
+    return [(g * group + (rho0 + r) % group, (rho0 + r) // group) for r in range(n)]
+
+
+def _limit(i, lq, lk, causal):
+    """Keys query row i sees: all of them, or bottom-right causal ``clip(i + 1 + lk - lq, 0, lk)``."""
+    return rl.minimum(lk, rl.maximum(i + 1 + lk - lq, 0)) if causal else lk
+
+
+def _key_block(q_s, k, v, o_s, p, g, n, st, j, vl, limits, d):
+    """One block of ``vl`` keys at ``j`` for the tile's rows; ``limits`` (per row, or
+    None when every row sees every key of the block) masks the keys a row cannot see."""
+    acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
+    for c in rl.range(d):
+        kc = k.vload(g, j, c, axis=1)
+        for r in range(n):
+            acc[r] += q_s[r, c] * kc
+    corr = []
+    for r in range(n):
+        s = acc[r].value
+        if limits is not None:
+            seen = rl.arange(i32) < (limits[r] - j).to(i32)
+            s = rl.where(seen, s, float("-inf"))
+        m, l = st[r]
+        m_new = rl.maximum(m.value, s.max())
+        m_use = rl.where(m_new == float("-inf"), 0.0, m_new)   # nothing seen yet: exp(-inf - 0) = 0
+        probs = rl.exp_nonpositive(s - m_use)
+        c_r = rl.exp_nonpositive(m.value - m_use)
+        l.value = l.value * c_r + probs.sum()
+        m.value = m_new
+        p.vstore(probs, r, 0)
+        corr.append(c_r)
+    for vl_d, c in rl.vloop(d, sew=32, lmul=2):
+        out = [rl.var(o_s.vload(r, c) * corr[r]) for r in range(n)]
+        for t in rl.range(vl):
+            vv = v.vload(g, j + t, c)
+            for r in range(n):
+                out[r] += p[r, t] * vv
+        for r in range(n):
+            o_s.vstore(out[r].value, r, c)
+
+
+def _key_loop(q_s, k, v, o_s, p, g, n, st, start, stop, width, limits, d, lmul):
+    """Key blocks of at most ``width`` (the scratch's row) keys over [start, stop)."""
+    with rl.vector(width, sew=32, lmul=lmul) as step:
+        pass
+    for j in rl.range(start, stop, step):
+        with rl.vector(rl.minimum(stop - j, step), sew=32, lmul=lmul) as vl:
+            _key_block(q_s, k, v, o_s, p, g, n, st, j, vl, limits, d)
+
+
+def _tile(q, k, v, o, q_s, o_s, p, scale, g, group, rho0, n, causal, lmul):
+    """The ``n`` rows from row ``rho0`` of KV head g: a whole tile's attention."""
+    lq, d = q.shape[1], q.shape[2]
+    lk = k.shape[1]
+    rows = _rows(g, group, rho0, n)
+    for vl, c in rl.vloop(d, sew=32, lmul=lmul):
+        for r, (h, i) in enumerate(rows):
+            q_s.vstore(q.vload(h, i, c) * scale, r, c)
+            o_s.vstore(rl.zeros(f32), r, c)
+    st = [(rl.var(float("-inf")), rl.var(0.0)) for _ in range(n)]
+    limits = [_limit(i, lq, lk, causal) for _, i in rows]
+    width = p.shape[1]
+    # rows are query-major, so the first row sees the fewest keys and the last the most
+    _key_loop(q_s, k, v, o_s, p, g, n, st, 0, limits[0], width, None, d, lmul)
+    if causal:
+        _key_loop(q_s, k, v, o_s, p, g, n, st, limits[0], limits[-1], width, limits, d, lmul)
+    for r, (h, i) in enumerate(rows):
+        total = st[r][1].value
+        inv = rl.where(total > 0.0, 1.0 / total, 0.0)
+        for vl, c in rl.vloop(d, sew=32, lmul=lmul):
+            o.vstore(o_s.vload(r, c) * inv, h, i, c)
 
 
 @rl.kernel
 def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], o: rl.Tensor[f32, 3],
-              p: rl.Tensor[f32], scale: rl.f32, CAUSAL: bool = False, LMUL: int = 2):
-    """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv); p is scratch of Lk floats."""
-    heads, lq, d = q.shape
-    kv_heads, lk = k.shape[0], k.shape[1]
+              q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], scale: rl.f32,
+              CAUSAL: bool = False,
+              BM: int = 8, LMUL: int = 2):
+    """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
+
+    Scratch: ``q_s`` and ``o_s`` (BM, d) hold a tile's scaled queries and unnormalised
+    outputs, ``p`` (BM, W) a block's
+    probabilities; blocks hold at most W keys (best W = VLMAX at ``LMUL``).
+    """
+    heads, lq = q.shape[0], q.shape[1]
+    kv_heads = k.shape[0]
     group = heads // kv_heads
-    for h in rl.range(heads):
-        g = h // group
-        for i in rl.range(lq):
-            kend = rl.minimum(lk, rl.maximum(i + 1 + lk - lq, 0)) if CAUSAL else lk
-            m, l = rl.var(float("-inf")), rl.var(0.0)
-            for vl, c in rl.vloop(d, sew=32, lmul=LMUL):
-                o.vstore(rl.zeros(f32), h, i, c)
-            for vl, j in rl.vloop(kend, sew=32, lmul=LMUL):
-                s = rl.var(rl.zeros(f32))
-                for c in rl.range(d):
-                    s += q[h, i, c] * k.vload(g, j, c, axis=1)
-                scores = s.value * scale
-                m_new = rl.maximum(m, scores.max())
-                corr = rl.exp(m.value - m_new)
-                probs = rl.exp(scores - m_new)
-                l.value = l * corr + probs.sum()
-                m.value = m_new
-                p.vstore(probs, j)
-                for vl_d, c in rl.vloop(d, sew=32, lmul=LMUL):
-                    acc = rl.var(o.vload(h, i, c) * corr)
-                    for t in rl.range(vl):
-                        acc += p[j + t] * v.vload(g, j + t, c)
-                    o.vstore(acc.value, h, i, c)
-            total = l.value
-            inv = rl.where(total > 0.0, 1.0 / total, 0.0)
-            for vl, c in rl.vloop(d, sew=32, lmul=LMUL):
-                o.vstore(o.vload(h, i, c) * inv, h, i, c)
+    nrows = group * lq
+    whole = nrows - nrows % BM
+    for g in rl.range(kv_heads):
+        for rho0 in rl.range(0, whole, BM):
+            _tile(q, k, v, o, q_s, o_s, p, scale, g, group, rho0, BM, CAUSAL, LMUL)
+        for rho0 in rl.range(whole, nrows):
+            _tile(q, k, v, o, q_s, o_s, p, scale, g, group, rho0, 1, CAUSAL, LMUL)
