@@ -130,6 +130,20 @@ def test_attention_with_no_keys_is_zero():
 
 
 @pytest.mark.parametrize("runner", RUNNERS)
+def test_attention_decode_against_a_preallocated_cache(runner):
+    """One new token per head against the first kv_len rows of a longer (14, 2) GQA cache."""
+    rng = np.random.default_rng(2)
+    q = rng.standard_normal((14, 1, 64)).astype(np.float32)
+    k, v = (rng.standard_normal((2, 40, 64)).astype(np.float32) for _ in range(2))
+    for kv_len in (1, 17, 40):
+        out = run(ops.attention, q, k, v, causal=True, kv_len=kv_len, runner=runner, vlen=128)
+        want = attention_ref(q, k[:, :kv_len], v[:, :kv_len], True, 1 / 8)
+        np.testing.assert_allclose(out, want, rtol=1e-4, atol=2e-5)
+    with pytest.raises(ValueError, match="kv_len"):
+        ops.attention(q, k, v, kv_len=41)
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
 def test_demo_checks_every_op(runner, capsys):
     """``rvai demo --runner R --vlen 512`` (through the command line) checks all five cases."""
     from rvai import cli

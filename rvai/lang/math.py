@@ -20,6 +20,7 @@ from rvai.lang import core
 __all__ = ["exp", "exp_nonpositive", "rsqrt", "tanh"]
 
 _LOG2E = 1.4426950408889634
+_LOG2E_LO = _LOG2E - float(np.float32(_LOG2E))   # what the f32 log2(e) leaves out
 _MAGIC = 12582912.0           # 1.5 * 2**23: adding it rounds to an integer in the low mantissa bits
 _MAGIC_BITS = 0x4B400000      # bits of _MAGIC
 _LN2_HI = 0.693359375         # Cody-Waite split of ln 2
@@ -74,10 +75,10 @@ def exp(x: Any):
 
 
 def exp_nonpositive(x: Any):
-    """e**x for f32 ``x <= 0`` (softmax's ``x - max``): 9 FP operations where :func:`exp` needs ~17.
+    """e**x for f32 ``x <= 0`` (softmax's ``x - max``): 10 FP operations where :func:`exp` needs ~17.
 
-    ``x * log2(e)`` is split as ``n + r`` (n integer, |r| <= 1/2) with both products
-    inside FMAs, so r carries one rounding; 2**r is a degree-5 polynomial and 2**n is
+    ``x * log2(e)`` is split as ``n + r`` (n integer, |r| <= 1/2) with the products
+    inside FMAs and log2(e) in two parts, so r is nearly exact; 2**r is a degree-5 polynomial and 2**n is
     added to its exponent field by integer operations (the vector ALU, not the FP pipe).
     Only the lower clamp is needed (vfmax), and it gives exactly +0 for x <= -88.03
     and -inf; results below 2**-126 are off by less than 2**-126 (no subnormals).
@@ -87,7 +88,8 @@ def exp_nonpositive(x: Any):
     xc = core.maximum(x, _EXP2_CLAMP)
     t = core.fma(xc, _LOG2E, _MAGIC)         # n = round(x*log2e) in the low mantissa bits
     n = t - _MAGIC
-    r = xc * _LOG2E - n                      # one rounding (vfmsac)
+    r = xc * _LOG2E - n                      # exact product, one rounding (vfmsac)
+    r = core.fma(xc, _LOG2E_LO, r)           # log2(e) - f32(log2(e)): 3.7 ulp at x = -23 without it
     p = core.fma(_horner(r, _EXP2_C), r, 1.0)
     # bits(t) << 23 is n << 23 (the magic's own bits shift out): adding it scales p by 2**n.
     # At n = -127 a p below 1 borrows into the sign bit; the signed max with 0 makes it +0.
