@@ -18,7 +18,7 @@ from rvai.target import Target
 
 __all__ = ["matmul", "softmax", "rmsnorm", "attention", "last_run"]
 
-_ATTN_LMUL = 2   # keys per block: VLMAX at LMUL 2 (VLEN/16)
+_ATTN_LMUL = 4   # keys per block: VLMAX at LMUL 4 (VLEN/8); 8 FP beats an FMA at DLEN 128
 
 #: The :class:`rvai.runner.Run` of the most recent call in this module (cycles, instret, profile).
 last_run: Run | None = None
@@ -84,8 +84,9 @@ def rmsnorm(x, weight, eps: float = 1e-6, *, target=None, runner: str = "emu", c
 
 
 def _attention_blocks(group: int) -> int:
-    """Rows per tile: whole GQA groups (the heads that share a K/V block), about 8 rows."""
-    return group * max(1, 8 // group) if group <= 8 else 8
+    """Rows per tile: whole GQA groups (the heads that share a K/V block) where they fit in
+    7 rows, whose 7 score accumulators at LMUL 4 leave one register group for the K column."""
+    return group * max(1, 7 // group) if group <= 7 else 7
 
 
 def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_len: int | None = None,
@@ -123,8 +124,8 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
         k3, v3 = (np.ascontiguousarray(t.reshape(batch * kv_heads, lk, d)) for t in (k, v))
         target = target or Target.default()
         bm = _attention_blocks(heads // kv_heads)
-        q_s, o_s = np.zeros((bm, d), np.float32), np.zeros((bm, d), np.float32)
-        p = np.zeros((bm, target.vlen * _ATTN_LMUL // 32), np.float32)   # VLMAX keys per block
+        q_s, o_s = np.zeros((d, bm), np.float32), np.zeros((bm, d), np.float32)
+        p = np.zeros((target.vlen * _ATTN_LMUL // 32, bm), np.float32)   # VLMAX keys per block
         s = 1.0 / math.sqrt(d) if scale is None else float(scale)
         _record(kernels.attention(q3, k3, v3, out, q_s, o_s, p, s, CAUSAL=bool(causal), BM=bm, LMUL=_ATTN_LMUL,
                                   target=target, runner=runner, checked=checked,

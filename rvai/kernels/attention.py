@@ -39,11 +39,18 @@ def _limit(i, lq, lk, causal):
 def _key_block(q_s, k, v, o_s, p, g, n, st, j, vl, limits, d):
     """One block of ``vl`` keys at ``j`` for the tile's rows; ``limits`` (per row, or
     None when every row sees every key of the block) masks the keys a row cannot see."""
+    # Two steps a trip, both loads first: an FMA chained to a load still in flight
+    # holds its FP unit until the load's last element (a strided K column: vl cycles).
     acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
-    for c in rl.range(d):
+    for c in rl.range(0, d - d % 2, 2):
+        kc = [k.vload(g, j, c + u, axis=1) for u in range(2)]
+        for u in range(2):
+            for r in range(n):
+                acc[r] += q_s[c + u, r] * kc[u]
+    for c in rl.range(d - d % 2, d):
         kc = k.vload(g, j, c, axis=1)
         for r in range(n):
-            acc[r] += q_s[r, c] * kc
+            acc[r] += q_s[c, r] * kc
     corr = []
     for r in range(n):
         s = acc[r].value
@@ -57,14 +64,14 @@ def _key_block(q_s, k, v, o_s, p, g, n, st, j, vl, limits, d):
         c_r = rl.exp_nonpositive(m.value - m_use)
         l.value = l.value * c_r + probs.sum()
         m.value = m_new
-        p.vstore(probs, r, 0)
+        p.vstore(probs, 0, r, axis=0)
         corr.append(c_r)
     for vl_d, c in rl.vloop(d, sew=32, lmul=2):
         out = [rl.var(o_s.vload(r, c) * corr[r]) for r in range(n)]
         for t in rl.range(vl):
             vv = v.vload(g, j + t, c)
             for r in range(n):
-                out[r] += p[r, t] * vv
+                out[r] += p[t, r] * vv
         for r in range(n):
             o_s.vstore(out[r].value, r, c)
 
@@ -85,11 +92,11 @@ def _tile(q, k, v, o, q_s, o_s, p, scale, g, group, rho0, n, causal, lmul):
     rows = _rows(g, group, rho0, n)
     for vl, c in rl.vloop(d, sew=32, lmul=lmul):
         for r, (h, i) in enumerate(rows):
-            q_s.vstore(q.vload(h, i, c) * scale, r, c)
+            q_s.vstore(q.vload(h, i, c) * scale, c, r, axis=0)
             o_s.vstore(rl.zeros(f32), r, c)
     st = [(rl.var(float("-inf")), rl.var(0.0)) for _ in range(n)]
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
-    width = p.shape[1]
+    width = p.shape[0]
     # rows are query-major, so the first row sees the fewest keys and the last the most
     _key_loop(q_s, k, v, o_s, p, g, n, st, 0, limits[0], width, None, d, lmul)
     if causal:
@@ -105,12 +112,13 @@ def _tile(q, k, v, o, q_s, o_s, p, scale, g, group, rho0, n, causal, lmul):
 def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], o: rl.Tensor[f32, 3],
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], scale: rl.f32,
               CAUSAL: bool = False,
-              BM: int = 8, LMUL: int = 2):
+              BM: int = 7, LMUL: int = 4):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
-    Scratch: ``q_s`` and ``o_s`` (BM, d) hold a tile's scaled queries and unnormalised
-    outputs, ``p`` (BM, W) a block's
-    probabilities; blocks hold at most W keys (best W = VLMAX at ``LMUL``).
+    Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
+    unnormalised outputs, ``p`` (W, BM) a block's probabilities; blocks hold at most W keys (best W = VLMAX at ``LMUL``). q_s and p are stored transposed: the BM scalars
+    read together then sit at fixed offsets from one pointer (``flw ft, 4*r(a0)``), not
+    at the ends of a chain of row-stride additions that the scalar loads wait for.
     """
     heads, lq = q.shape[0], q.shape[1]
     kv_heads = k.shape[0]
