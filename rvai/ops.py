@@ -127,7 +127,11 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
         q_s, o_s = np.zeros((d, bm), np.float32), np.zeros((bm, d), np.float32)
         p = np.zeros((target.vlen * _ATTN_LMUL // 32, bm), np.float32)   # VLMAX keys per block
         s = 1.0 / math.sqrt(d) if scale is None else float(scale)
-        _record(kernels.attention(q3, k3, v3, out, q_s, o_s, p, s, CAUSAL=bool(causal), BM=bm, LMUL=_ATTN_LMUL,
-                                  target=target, runner=runner, checked=checked,
+        # Transposing K costs what one tile's strided column loads cost; worth it once
+        # several query rows per head reuse the keys (prefill), not for one (decode).
+        transpose = lq > 1
+        k_t = np.zeros((d, lk) if transpose else (1, 1), np.float32)
+        _record(kernels.attention(q3, k3, v3, out, q_s, o_s, p, k_t, s, CAUSAL=bool(causal), TRANSPOSE_K=transpose,
+                                  BM=bm, LMUL=_ATTN_LMUL, target=target, runner=runner, checked=checked,
                                   budget=budget, timeout=timeout))
     return out.reshape(q.shape)

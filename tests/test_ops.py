@@ -92,14 +92,17 @@ def attention_ref(q, k, v, causal, scale):
 @pytest.mark.parametrize("vlen", VLENS)
 @pytest.mark.parametrize("runner", RUNNERS)
 @SETTINGS
-@given(data=st.data(), lq=st.sampled_from([1, 2, 5, 9]), lk=st.sampled_from([1, 3, 8, 17]),
-       d=st.sampled_from([32, 48, 64]), kv=st.sampled_from([1, 2]), group=st.sampled_from([1, 2, 3]),
-       causal=st.booleans(), batched=st.booleans())
-def test_attention(runner, vlen, data, lq, lk, d, kv, group, causal, batched):
+@given(data=st.data(), lq=st.sampled_from([1, 2, 5, 9]), lk=st.sampled_from([1, 3, 8, 17, 40]),
+       d=st.sampled_from([5, 32, 33, 64]), kv=st.sampled_from([1, 2]), group=st.sampled_from([1, 2, 3, 7]),
+       causal=st.booleans(), batched=st.booleans(), strided=st.booleans())
+def test_attention(runner, vlen, data, lq, lk, d, kv, group, causal, batched, strided):
     lead = (2, kv * group) if batched else ()
     kv_lead = (2, kv) if batched else ()
     q = data.draw(arr(lead + (lq, d)))
     k, v = data.draw(arr(kv_lead + (lk, d))), data.draw(arr(kv_lead + (lk, d)))
+    if strided:   # non-contiguous views: every other key of a cache twice as long
+        k, v = (np.repeat(t, 2, axis=-2)[..., ::2, :] for t in (k, v))
+        assert k.strides[-2] == 2 * 4 * d
     out = run(ops.attention, q, k, v, causal=causal, runner=runner, vlen=vlen, preset=PRESET)
     want = attention_ref(q, k, v, causal, 1 / np.sqrt(d))
     np.testing.assert_allclose(out, want, rtol=1e-4, atol=2e-5)

@@ -7,8 +7,12 @@ row ``rho`` is query ``rho // group`` of head ``g * group + rho % group``. A til
 step with one query is one tile per KV head). For a tile and a block of ``vl`` keys:
 
 - **scores**: ``BM`` vector accumulators over the keys; each step of the head dim
-  loads one column of the K block (a strided load, shared by the ``BM`` rows) and
-  issues ``BM`` independent ``vfmacc.vf`` with the rows' (pre-scaled) query elements;
+  loads one column of the K block (shared by the ``BM`` rows) and issues ``BM``
+  independent ``vfmacc.vf`` with the rows' (pre-scaled) query elements. The column is
+  a strided load (one element a cycle in the models) straight from K when each key
+  serves one tile (decode), or a unit-stride row of ``k_t``, K transposed once per KV
+  head, when many tiles reuse the keys (prefill: the strided loads are then paid once,
+  not once per tile, and leave the load/store pipe free);
 - **online softmax** per row: block max (a reduction), ``p = exp(s - m)`` with the
   cheap :func:`rvai.lang.exp_nonpositive`, the running sum ``l`` and the factor
   ``exp(m_old - m_new)`` that rescales what was accumulated so far;
@@ -36,19 +40,25 @@ def _limit(i, lq, lk, causal):
     return rl.minimum(lk, rl.maximum(i + 1 + lk - lq, 0)) if causal else lk
 
 
-def _key_block(q_s, k, v, o_s, p, g, n, st, j, vl, limits, d):
+def _column(t, g, j, c):
+    """Column c of the K block at key j: from K transposed, or strided from K itself."""
+    return t.k_t.vload(c, j) if t.transposed else t.k.vload(g, j, c, axis=1)
+
+
+def _key_block(t, g, n, st, j, vl, limits):
     """One block of ``vl`` keys at ``j`` for the tile's rows; ``limits`` (per row, or
     None when every row sees every key of the block) masks the keys a row cannot see."""
+    d, q_s, o_s, p, v = t.d, t.q_s, t.o_s, t.p, t.v
     # Two steps a trip, both loads first: an FMA chained to a load still in flight
     # holds its FP unit until the load's last element (a strided K column: vl cycles).
     acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
     for c in rl.range(0, d - d % 2, 2):
-        kc = [k.vload(g, j, c + u, axis=1) for u in range(2)]
+        kc = [_column(t, g, j, c + u) for u in range(2)]
         for u in range(2):
             for r in range(n):
                 acc[r] += q_s[c + u, r] * kc[u]
     for c in rl.range(d - d % 2, d):
-        kc = k.vload(g, j, c, axis=1)
+        kc = _column(t, g, j, c)
         for r in range(n):
             acc[r] += q_s[c, r] * kc
     corr = []
@@ -68,65 +78,89 @@ def _key_block(q_s, k, v, o_s, p, g, n, st, j, vl, limits, d):
         corr.append(c_r)
     for vl_d, c in rl.vloop(d, sew=32, lmul=2):
         out = [rl.var(o_s.vload(r, c) * corr[r]) for r in range(n)]
-        for t in rl.range(vl):
-            vv = v.vload(g, j + t, c)
-            for r in range(n):
-                out[r] += p[t, r] * vv
+        # two keys a trip, every load first, so that no FMA waits on its scalar's load
+        for k in rl.range(0, vl - vl % 2, 2):
+            _pv_step(v, p, out, g, j, k, c, n, 2)
+        for k in rl.range(vl - vl % 2, vl):
+            _pv_step(v, p, out, g, j, k, c, n, 1)
         for r in range(n):
             o_s.vstore(out[r].value, r, c)
 
 
-def _key_loop(q_s, k, v, o_s, p, g, n, st, start, stop, width, limits, d, lmul):
-    """Key blocks of at most ``width`` (the scratch's row) keys over [start, stop)."""
-    with rl.vector(width, sew=32, lmul=lmul) as step:
+def _pv_step(v, p, out, g, j, k, c, n, keys):
+    """out[r] += p[k+u, r] * v[g, j+k+u, c:] for the ``keys`` keys from k."""
+    vv = [v.vload(g, j + k + u, c) for u in range(keys)]
+    pk = [[p[k + u, r] for r in range(n)] for u in range(keys)]
+    for u in range(keys):
+        for r in range(n):
+            out[r] += pk[u][r] * vv[u]
+
+
+def _key_loop(t, g, n, st, start, stop, limits):
+    """Key blocks of at most W (the probability scratch's rows) keys over [start, stop)."""
+    with rl.vector(t.p.shape[0], sew=32, lmul=t.lmul) as step:
         pass
     for j in rl.range(start, stop, step):
-        with rl.vector(rl.minimum(stop - j, step), sew=32, lmul=lmul) as vl:
-            _key_block(q_s, k, v, o_s, p, g, n, st, j, vl, limits, d)
+        with rl.vector(rl.minimum(stop - j, step), sew=32, lmul=t.lmul) as vl:
+            _key_block(t, g, n, st, j, vl, limits)
 
 
-def _tile(q, k, v, o, q_s, o_s, p, scale, g, group, rho0, n, causal, lmul):
+def _tile(t, g, group, rho0, n, causal):
     """The ``n`` rows from row ``rho0`` of KV head g: a whole tile's attention."""
-    lq, d = q.shape[1], q.shape[2]
-    lk = k.shape[1]
+    q, o, q_s, o_s, d = t.q, t.o, t.q_s, t.o_s, t.d
+    lq, lk = q.shape[1], t.k.shape[1]
     rows = _rows(g, group, rho0, n)
-    for vl, c in rl.vloop(d, sew=32, lmul=lmul):
+    for vl, c in rl.vloop(d, sew=32, lmul=t.lmul):
         for r, (h, i) in enumerate(rows):
-            q_s.vstore(q.vload(h, i, c) * scale, c, r, axis=0)
+            q_s.vstore(q.vload(h, i, c) * t.scale, c, r, axis=0)
             o_s.vstore(rl.zeros(f32), r, c)
     st = [(rl.var(float("-inf")), rl.var(0.0)) for _ in range(n)]
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
-    width = p.shape[0]
     # rows are query-major, so the first row sees the fewest keys and the last the most
-    _key_loop(q_s, k, v, o_s, p, g, n, st, 0, limits[0], width, None, d, lmul)
+    _key_loop(t, g, n, st, 0, limits[0], None)
     if causal:
-        _key_loop(q_s, k, v, o_s, p, g, n, st, limits[0], limits[-1], width, limits, d, lmul)
+        _key_loop(t, g, n, st, limits[0], limits[-1], limits)
     for r, (h, i) in enumerate(rows):
         total = st[r][1].value
         inv = rl.where(total > 0.0, 1.0 / total, 0.0)
-        for vl, c in rl.vloop(d, sew=32, lmul=lmul):
+        for vl, c in rl.vloop(d, sew=32, lmul=t.lmul):
             o.vstore(o_s.vload(r, c) * inv, h, i, c)
+
+
+class _Tensors:
+    """The kernel's tensors and compile-time choices, handed to the helpers as one."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
 
 
 @rl.kernel
 def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], o: rl.Tensor[f32, 3],
-              q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], scale: rl.f32,
-              CAUSAL: bool = False,
-              BM: int = 7, LMUL: int = 4):
+              q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
+              scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
-    unnormalised outputs, ``p`` (W, BM) a block's probabilities; blocks hold at most W keys (best W = VLMAX at ``LMUL``). q_s and p are stored transposed: the BM scalars
+    unnormalised outputs, ``p`` (W, BM) a block's probabilities; blocks hold at most W
+    keys (best W = VLMAX at ``LMUL``). q_s and p are stored transposed: the BM scalars
     read together then sit at fixed offsets from one pointer (``flw ft, 4*r(a0)``), not
     at the ends of a chain of row-stride additions that the scalar loads wait for.
+    With ``TRANSPOSE_K``, ``k_t`` (d, Lk) receives each KV head's keys transposed
+    (otherwise it is not touched).
     """
-    heads, lq = q.shape[0], q.shape[1]
-    kv_heads = k.shape[0]
+    heads, lq, d = q.shape
+    kv_heads, lk = k.shape[0], k.shape[1]
     group = heads // kv_heads
     nrows = group * lq
     whole = nrows - nrows % BM
+    t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
+                 transposed=TRANSPOSE_K)
     for g in rl.range(kv_heads):
+        if TRANSPOSE_K:
+            for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
+                for c in rl.range(d):
+                    k_t.vstore(k.vload(g, j, c, axis=1), c, j)
         for rho0 in rl.range(0, whole, BM):
-            _tile(q, k, v, o, q_s, o_s, p, scale, g, group, rho0, BM, CAUSAL, LMUL)
+            _tile(t, g, group, rho0, BM, CAUSAL)
         for rho0 in rl.range(whole, nrows):
-            _tile(q, k, v, o, q_s, o_s, p, scale, g, group, rho0, 1, CAUSAL, LMUL)
+            _tile(t, g, group, rho0, 1, CAUSAL)
