@@ -1,0 +1,72 @@
+"""Softmax and RMSNorm against the memory bandwidth bound, per preset.
+
+    python bench/norms.py [--presets generic,xuantie-c930] [--rows 64]
+
+Runs ``rvai.ops.softmax`` and ``rvai.ops.rmsnorm`` on (rows, 896) and (rows, 3584)
+f32 arrays (Qwen2 0.5B and 7B hidden sizes), each result checked against float64
+NumPy. Every run starts with cold caches, so the data live in DRAM: the bound is the
+bytes that must cross it (x read once, the output written once, RMSNorm's weight
+read once) over the preset's ``dram_bytes_per_cycle``. ``% of bound`` = bound /
+cycles. The busiest resource of the run (``Profile.bounds``: FP pipe, load/store
+pipe, DRAM channel, scalar issue) says what the kernel is limited by instead.
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from rvai import ops
+from rvai.target import Target
+
+PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
+
+
+def run_softmax(x, target):
+    """Checked softmax; its DRAM bytes (x in, o out)."""
+    out = ops.softmax(x, target=target)
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(-1, keepdims=True))
+    np.testing.assert_allclose(out, e / e.sum(-1, keepdims=True), rtol=1e-5, atol=1e-8)
+    return 2 * x.nbytes
+
+
+def run_rmsnorm(x, target):
+    """Checked RMSNorm; its DRAM bytes (x and w in, o out)."""
+    w = np.random.default_rng(1).standard_normal(x.shape[-1]).astype(np.float32)
+    out = ops.rmsnorm(x, w, 1e-6, target=target)
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(out, x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + 1e-6) * w,
+                               rtol=2e-5, atol=1e-5)
+    return 2 * x.nbytes + w.nbytes
+
+
+def main(argv=None) -> list[dict]:
+    """Print one row per (preset, kernel, shape); return the rows."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--presets", default=",".join(PRESETS))
+    ap.add_argument("--rows", type=int, default=64)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    rows = []
+    print(f"{'preset':13} {'kernel':8} {'shape':>11} {'cycles':>9} {'cyc/elem':>8} {'DRAM bound':>10} "
+          f"{'% of bound':>10}  busiest")
+    for name in args.presets.split(","):
+        target = Target.preset(name)
+        for n in (896, 3584):
+            x = (rng.standard_normal((args.rows, n)) * 4).astype(np.float32)
+            for kname, fn in (("softmax", run_softmax), ("rmsnorm", run_rmsnorm)):
+                nbytes = fn(x, target)
+                run = ops.last_run
+                bound = nbytes / run.profile.peak_dram_bytes_per_cycle
+                busiest = max(run.profile.bounds().items(), key=lambda kv: kv[1])
+                row = {"preset": name, "kernel": kname, "shape": x.shape, "cycles": run.cycles, "bound": bound,
+                       "pct": 100 * bound / run.cycles, "busiest": busiest}
+                rows.append(row)
+                print(f"{name:13} {kname:8} {str(x.shape):>11} {run.cycles:>9,} {run.cycles / x.size:>8.2f} "
+                      f"{bound:>10,.0f} {row['pct']:>9.1f}%  {busiest[0]} {100 * busiest[1]:.0f}%", flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
