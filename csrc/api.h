@@ -176,6 +176,7 @@ typedef struct {
     unsigned prefetch_streams;     /* streams (instructions) the prefetcher tracks at once */
     unsigned ras_depth;            /* return-address stack entries (circular); 0 = returns use the BTB */
     unsigned btb_entries;          /* indirect-jump target buffer, direct-mapped, a power of two */
+    unsigned waw_pairing;          /* 1: two instructions writing one register never issue in one cycle */
     unsigned occupancy[64];        /* scalar classes: one unit, taking an instruction every N cycles (0 = no limit but issue) */
     unsigned pipe_width[5];        /* bits each vector pipe processes a cycle (0 = dlen) */
     unsigned nvcosts;

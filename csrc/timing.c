@@ -246,6 +246,7 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     if (!t) return -1;
     t->p = *p;
     t->issue_width = p->issue_width;
+    t->waw_below = p->waw_pairing ? TM_SRC_NONE : 0;
     t->line_bits = (unsigned)__builtin_ctz(p->line);
     t->bht = malloc(p->bht_entries);
     t->ras = malloc((p->ras_depth ? p->ras_depth : 1) * sizeof *t->ras);
@@ -754,6 +755,10 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
     uint64_t before = t->now, now = before;
     if (rdy > now) now = t->now = stall(t, d, o, rdy);
     unsigned cls = o->cls, dst = o->dst + d->rd;
+    if (dst == t->last_dst && dst < t->waw_below && dst != TM_X + 32 && t->slot && !(o->vflags & TM_V_ANY)) {
+        t->slot = 0;   /* waw_pairing, as in tm_step */
+        now = ++t->now;
+    }
     uint64_t result = now + t->p.latency[cls];
     if (cls == RV_CLASS_DIV || cls == RV_CLASS_FDIV || cls == RV_CLASS_FSQRT) {
         /* one unpipelined divider: wait for it, then hold it for the latency */

@@ -98,6 +98,8 @@ typedef struct rv_timing {
     unsigned issue_width;     /* p.issue_width */
     int pending;
     unsigned last_dst;        /* the last instruction's destination and issue cycle, */
+    unsigned waw_below;       /* waw_pairing: destinations below this (x and f registers) never
+                               * share an issue cycle; 0 when off */
     uint64_t last_issue;      /* for the memory hook that follows its dispatch */
     uint64_t stall[3];        /* stall cycles by TM_K_* of the late source (copied to s) */
     uint64_t br_fall;         /* fall-through pc of the pending branch */
@@ -219,6 +221,10 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
         now = rdy;
     }
     unsigned dst = e->dst;
+    if (unlikely(dst < t->waw_below) && dst == t->last_dst && dst != TM_X + 32 && t->slot) {
+        t->slot = 0;           /* waw_pairing: not in the same cycle as a write of the same register */
+        now++;
+    }
     t->last_issue = now;
     t->last_dst = dst;
     r[dst] = now + e->lat;

@@ -145,6 +145,24 @@ def test_mispredictions_cost_the_branch_penalty():
     assert b.stalls["branch"] == 12 * b.branches["mispredicted"]
 
 
+@pytest.mark.parametrize("width", [2, 4])
+def test_waw_pairing_keeps_writes_of_one_register_out_of_one_issue_cycle(width):
+    n = 200
+    same = [f"add a0, a{1 + i % 3}, a5" for i in range(n)]            # every one writes a0
+    rotating = [f"add a{i % 4}, a5, a6" for i in range(n)]           # four destinations
+    cycles = {}
+    for pairing in (False, True):
+        for name, body in (("same", same), ("rotating", rotating)):
+            m = timed({"issue_width": width, "waw_pairing": pairing})
+            load_program(m, body + ["jalr zero, 0(ra)"])
+            cycles[pairing, name] = run(m).cycles
+    # without the rule independent adds fill every slot whatever they write
+    assert cycles[False, "same"] == pytest.approx(n / width, abs=3)
+    # with it, writes of one register go one a cycle; distinct ones still pair
+    assert cycles[True, "same"] == pytest.approx(n, abs=3)
+    assert cycles[True, "rotating"] == pytest.approx(n / width, abs=3)
+
+
 def _resolve_labels(lines):
     """Assembly with labels ("name:" lines) and "@name" operands turned into the offset of
     the label from the instruction ("@name-base": from label base instead); every

@@ -26,6 +26,7 @@ MODEL_KEYS = (
     "vset_latency", "gather_elems_per_cycle", "strided_elems_per_cycle", "vdiv_beat_cycles",
     "line", "l1_size", "l1_assoc", "l1_latency", "l2_size", "l2_assoc", "l2_latency",
     "l2_bytes_per_cycle", "dram_latency", "dram_bytes_per_cycle", "prefetch_degree", "prefetch_streams",
+    "waw_pairing",
     "ras_depth", "btb_entries",
 )
 #: Keys read by the Python side only (reporting).
