@@ -158,9 +158,10 @@ uint32_t rv_expand_rvc(uint16_t c) {
             int32_t imm = (int32_t)sext((BIT(c, 12) << 9) | (BITS(c, 4, 3) << 7) | (BIT(c, 5) << 6) |
                                         (BIT(c, 2) << 5) | (BIT(c, 6) << 4), 10);
             return imm ? enc_i(imm, 2, 0, 2, 0x13) : 0;
-        } else { /* c.lui */
+        } else { /* c.lui; with immediate 0 and rd x1, x3, ..., x15 Zcmop's c.mop.N, a no-op */
             int32_t imm = (int32_t)sext((BIT(c, 12) << 17) | (rs2 << 12), 18);
-            return imm ? (((uint32_t)imm & 0xfffff000u) | (rd << 7) | 0x37) : 0;
+            if (!imm) return (rd & 1) && rd < 16 ? 0x13u : 0;
+            return ((uint32_t)imm & 0xfffff000u) | (rd << 7) | 0x37;
         }
     case 0x0c: { /* misc ALU on x8..x15 */
         unsigned sh = (BIT(c, 12) << 5) | rs2;
