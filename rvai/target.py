@@ -55,8 +55,9 @@ EMULATED_EXTENSIONS = frozenset({
     "zicsr", "zifencei", "zmmul", "zaamo", "zalrsc", "zca", "zcd",
     "zba", "zbb", "zbs", "zfh", "zfhmin",
     "zve32x", "zve32f", "zve64x", "zve64f", "zve64d", "zvfh", "zvfhmin",
-    # hints that execute as no-ops (Zcmop's c.mop.N, Zicbop's prefetch.*, ntl.*, pause)
-    "zihintntl", "zihintpause", "zicbop", "zcmop",
+    # hints that execute as no-ops (Zcmop's c.mop.N, Zicbop's prefetch.*, ntl.*, pause),
+    # and Zcb's compressed forms (expanded by the decoder, so not switchable)
+    "zihintntl", "zihintpause", "zicbop", "zcmop", "zcb",
     # properties of the emulated machine rather than instructions: 64-byte cache
     # blocks (cbo.zero), misaligned and atomic accesses to all memory, LR/SC
     # forward progress, the counters (hpmcounter3-31 count nothing and read 0),

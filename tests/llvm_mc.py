@@ -13,8 +13,9 @@ import pytest
 
 LLVM_MC = shutil.which("llvm-mc-19")
 LLVM_MC22 = shutil.which("llvm-mc-22")
-# The hints print as their hint names (pause, ntl.*, prefetch.*, c.mop.*): on for every row.
-MATTR = "+m,+a,+f,+d,+c,+zba,+zbb,+zbs,+zfh,+v,+zihintpause,+zihintntl,+zicbop,+zcmop"
+# The hints print as their hint names (pause, ntl.*, prefetch.*, c.mop.*), and Zcb's compressed
+# forms decode: on for every row.
+MATTR = "+m,+a,+f,+d,+c,+zba,+zbb,+zbs,+zfh,+v,+zihintpause,+zihintntl,+zicbop,+zcmop,+zcb"
 #: Features that let LLVM's assembler compress (off when assembling).
 COMPRESSED = {"+c", "+zcmop", "+zcb"}
 #: Extensions LLVM 22 still calls experimental (their feature needs the prefix).
