@@ -140,6 +140,16 @@ uint32_t rv_expand_rvc(uint16_t c) {
     case 0x01: return enc_i((int32_t)((BITS(c, 6, 5) << 6) | (BITS(c, 12, 10) << 3)), rs1p, 3, rdp, 0x07); /* c.fld */
     case 0x02: return enc_i((int32_t)((BIT(c, 5) << 6) | (BITS(c, 12, 10) << 3) | (BIT(c, 6) << 2)), rs1p, 2, rdp, 0x03); /* c.lw */
     case 0x03: return enc_i((int32_t)((BITS(c, 6, 5) << 6) | (BITS(c, 12, 10) << 3)), rs1p, 3, rdp, 0x03); /* c.ld */
+    case 0x04: { /* Zcb byte and halfword loads and stores: funct6 in bits 12:10, offset bits in 6:5 */
+        unsigned b = BIT(c, 6), h = BIT(c, 5);
+        switch (BITS(c, 12, 10)) {
+        case 0: return enc_i((int32_t)(h << 1 | b), rs1p, 4, rdp, 0x03);            /* c.lbu -> lbu */
+        case 1: return enc_i((int32_t)(h << 1), rs1p, b ? 1 : 5, rdp, 0x03);        /* c.lh / c.lhu */
+        case 2: return enc_s((int32_t)(h << 1 | b), rdp, rs1p, 0, 0x23);            /* c.sb -> sb */
+        case 3: return b ? 0 : enc_s((int32_t)(h << 1), rdp, rs1p, 1, 0x23);        /* c.sh -> sh */
+        }
+        return 0;
+    }
     case 0x05: return enc_s((int32_t)((BITS(c, 6, 5) << 6) | (BITS(c, 12, 10) << 3)), rdp, rs1p, 3, 0x27); /* c.fsd */
     case 0x06: return enc_s((int32_t)((BIT(c, 5) << 6) | (BITS(c, 12, 10) << 3) | (BIT(c, 6) << 2)), rdp, rs1p, 2, 0x23); /* c.sw */
     case 0x07: return enc_s((int32_t)((BITS(c, 6, 5) << 6) | (BITS(c, 12, 10) << 3)), rdp, rs1p, 3, 0x23); /* c.sd */
@@ -158,9 +168,10 @@ uint32_t rv_expand_rvc(uint16_t c) {
             int32_t imm = (int32_t)sext((BIT(c, 12) << 9) | (BITS(c, 4, 3) << 7) | (BIT(c, 5) << 6) |
                                         (BIT(c, 2) << 5) | (BIT(c, 6) << 4), 10);
             return imm ? enc_i(imm, 2, 0, 2, 0x13) : 0;
-        } else { /* c.lui */
+        } else { /* c.lui; with immediate 0 and rd x1, x3, ..., x15 Zcmop's c.mop.N, a no-op */
             int32_t imm = (int32_t)sext((BIT(c, 12) << 17) | (rs2 << 12), 18);
-            return imm ? (((uint32_t)imm & 0xfffff000u) | (rd << 7) | 0x37) : 0;
+            if (!imm) return (rd & 1) && rd < 16 ? 0x13u : 0;
+            return ((uint32_t)imm & 0xfffff000u) | (rd << 7) | 0x37;
         }
     case 0x0c: { /* misc ALU on x8..x15 */
         unsigned sh = (BIT(c, 12) << 5) | rs2;
@@ -171,8 +182,17 @@ uint32_t rv_expand_rvc(uint16_t c) {
         default: {
             static const uint32_t f7[8] = {0x20, 0, 0, 0, 0x20, 0, 0, 0};
             static const uint32_t fn3[8] = {0, 4, 6, 7, 0, 0, 0, 0};
-            unsigned k = (BIT(c, 12) << 2) | BITS(c, 6, 5);  /* sub xor or and subw addw */
-            if (k >= 6) return 0;   /* reserved (Zcb not supported) */
+            unsigned k = (BIT(c, 12) << 2) | BITS(c, 6, 5);  /* sub xor or and subw addw, Zcb's c.mul, unary */
+            if (k == 6) return enc_r(1, rdp, rs1p, 0, rs1p, 0x33);                    /* c.mul -> mul */
+            if (k == 7) switch (BITS(c, 4, 2)) {                                     /* Zcb unary on rd' */
+                case 0: return enc_i(0xff, rs1p, 7, rs1p, 0x13);                      /* c.zext.b -> andi 255 */
+                case 1: return enc_i(0x604, rs1p, 1, rs1p, 0x13);                     /* c.sext.b -> sext.b */
+                case 2: return enc_r(0x04, 0, rs1p, 4, rs1p, 0x3b);                   /* c.zext.h -> zext.h */
+                case 3: return enc_i(0x605, rs1p, 1, rs1p, 0x13);                     /* c.sext.h -> sext.h */
+                case 4: return enc_r(0x04, 0, rs1p, 0, rs1p, 0x3b);                   /* c.zext.w -> add.uw rd, rd, zero */
+                case 5: return enc_i(-1, rs1p, 4, rs1p, 0x13);                        /* c.not -> xori -1 */
+                default: return 0;
+            }
             return enc_r(f7[k], rdp, rs1p, fn3[k], rs1p, k >= 4 ? 0x3b : 0x33);
         }
         }

@@ -114,6 +114,7 @@ static const struct { const char *row, *name, *ops, *cond; } aliases[] = {
     {"jalr", "jalr", "o(s)", "d=1"},
     {"jalr", "jalr", "d,s", "o=0"},
     {"fence", "fence.tso", "", "F=8,P=3,Q=3"},
+    {"fence", "pause", "", "F=0,P=1,Q=0"},               /* Zihintpause */
     {"fence", "fence", "", "P=15,Q=15"},
     {"fence", "fence", "P,Q", ""},
     {"csrrw", "unimp", "", "d=0,c=0xc00,s=0"},
@@ -141,6 +142,14 @@ static const struct { const char *row, *name, *ops, *cond; } aliases[] = {
     {"csrrsi", "csrsi", "c,z", "d=0"},
     {"csrrci", "csrci", "c,z", "d=0"},
     {"add.uw", "zext.w", "d,s", "t=0"},
+    /* hints: Zihintntl (add x0, x0, x2..x5), Zicbop (ori x0 with rs2 field 0, 1, 3) */
+    {"add", "ntl.p1", "", "d=0,s=0,t=2"},
+    {"add", "ntl.pall", "", "d=0,s=0,t=3"},
+    {"add", "ntl.s1", "", "d=0,s=0,t=4"},
+    {"add", "ntl.all", "", "d=0,s=0,t=5"},
+    {"ori", "prefetch.i", "p(s)", "d=0,t=0"},
+    {"ori", "prefetch.r", "p(s)", "d=0,t=1"},
+    {"ori", "prefetch.w", "p(s)", "d=0,t=3"},
     /* F, D, Zfh */
     {"fsgnj.s", "fmv.s", "D,S", "T=S"},
     {"fsgnjn.s", "fneg.s", "D,S", "T=S"},
@@ -191,6 +200,18 @@ static const struct { uint16_t mask, match; const char *name, *ops; } rvc_spelli
     {0xfc7f, 0x8001, "c.srli64", "d"},        /* c.srli rd', 0 */
     {0xfc7f, 0x8401, "c.srai64", "d"},        /* c.srai rd', 0 */
     {0xffff, 0x9002, NULL, NULL},             /* c.ebreak */
+    {0xffff, 0x900a, "c.ntl.p1", ""},         /* Zihintntl: c.add zero, sp..a5 */
+    {0xffff, 0x900e, "c.ntl.pall", ""},
+    {0xffff, 0x9012, "c.ntl.s1", ""},
+    {0xffff, 0x9016, "c.ntl.all", ""},
+    {0xffff, 0x6081, "c.mop.1", ""},          /* Zcmop: c.lui x1, x3, ..., x15 with immediate 0 */
+    {0xffff, 0x6181, "c.mop.3", ""},
+    {0xffff, 0x6281, "c.mop.5", ""},
+    {0xffff, 0x6381, "c.mop.7", ""},
+    {0xffff, 0x6481, "c.mop.9", ""},
+    {0xffff, 0x6581, "c.mop.11", ""},
+    {0xffff, 0x6681, "c.mop.13", ""},
+    {0xffff, 0x6781, "c.mop.15", ""},
     {0xff83, 0x8002, "c.mv", "d,t"},          /* c.mv zero, rs2 */
     {0xff83, 0x9002, "c.add", "d,t"},         /* c.add zero, rs2 */
     {0xf07f, 0x8002, NULL, NULL},             /* c.jr */
@@ -226,6 +247,7 @@ static int64_t field(const rv_decoded *d, char letter) {
     case 'R': return r >> 27;
     case 'M': return (r >> 25) & 1;
     case 'm': return (r >> 12) & 7;
+    case 'p': return d->imm & ~31;   /* prefetch offset: the I-immediate without its low 5 bits */
     case 'c': return r >> 20;
     case 'P': return (r >> 24) & 15;
     case 'Q': return (r >> 20) & 15;
@@ -294,7 +316,7 @@ static void print_insn(const rv_decoded *d, const char *name, const char *ops, c
         case 'c': if (!rv_csr_name((unsigned)v, tmp, sizeof tmp)) snprintf(tmp, sizeof tmp, "%lld", (long long)v); break;
         case 'P': case 'Q': print_fence_set(tmp, v); break;
         case 'Z': case 'Y': print_vtype(tmp, sizeof tmp, v); break;
-        case 'b': case 'j': case 'i': case 'o': case 'q': case '>': case '<': case 'k': case 'K': case 'z':
+        case 'b': case 'j': case 'i': case 'o': case 'p': case 'q': case '>': case '<': case 'k': case 'K': case 'z':
             snprintf(tmp, sizeof tmp, "%lld", (long long)v); break;
         case 'm': {
             int exact = is_exact_conversion(d->op);

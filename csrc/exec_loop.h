@@ -103,6 +103,7 @@ dispatch:
 #include "exec_fp.h"
 #include "exec_vec.h"
 #include "exec_ai.h"
+#include "exec_rva23.h"
 
 undecoded: {
         int op = decode_at(m, pc, d);

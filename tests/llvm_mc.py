@@ -13,7 +13,11 @@ import pytest
 
 LLVM_MC = shutil.which("llvm-mc-19")
 LLVM_MC22 = shutil.which("llvm-mc-22")
-MATTR = "+m,+a,+f,+d,+c,+zba,+zbb,+zbs,+zfh,+v"
+# The hints print as their hint names (pause, ntl.*, prefetch.*, c.mop.*), and Zcb's compressed
+# forms decode: on for every row.
+MATTR = "+m,+a,+f,+d,+c,+zba,+zbb,+zbs,+zfh,+v,+zihintpause,+zihintntl,+zicbop,+zcmop,+zcb"
+#: Features that let LLVM's assembler compress (off when assembling).
+COMPRESSED = {"+c", "+zcmop", "+zcb"}
 #: Extensions LLVM 22 still calls experimental (their feature needs the prefix).
 EXPERIMENTAL = {"zvqdotq"}
 needs_llvm_mc = pytest.mark.skipif(LLVM_MC is None, reason="llvm-mc-19 not installed")
@@ -78,6 +82,6 @@ def disassemble(words: list[int], ext: bool = False) -> list[str | None]:
 def assemble(lines: list[str], ext: bool = False) -> list[int | None]:
     """LLVM's encoding of each line (no C extension, so never compressed),
     None where it rejects the line."""
-    mattr = (ext_mattr() if ext else MATTR).replace("+c,", "")
+    mattr = ",".join(f for f in (ext_mattr() if ext else MATTR).split(",") if f not in COMPRESSED)
     results = _pair_up(lines, [f"-mattr={mattr}"], ext)
     return [None if r is None else int.from_bytes(r[1], "little") for r in results]

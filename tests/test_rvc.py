@@ -97,8 +97,10 @@ RESERVED = {
     0x4002: "c.lwsp with rd = x0",
     0x6002: "c.ldsp with rd = x0",
     0x8002: "c.jr with rs1 = x0",
-    0x9C41: "funct6 100111, funct2 10 (Zcb's c.mul, not implemented)",
-    0x9C61: "funct6 100111, funct2 11 (Zcb's c.zext.b ..., not implemented)",
+    0x9C79: "funct6 100111, funct2 11, unary op 110 (reserved in Zcb's c.zext.b ... space)",
+    0x9C7D: "funct6 100111, funct2 11, unary op 111 (reserved)",
+    0x8C40: "Zcb's c.sh with instruction bit 6 set (reserved)",
+    0x9000: "quadrant 0, funct3 100 beyond Zcb's loads and stores (reserved)",
 }
 
 

@@ -51,6 +51,14 @@ _PROBES = {
     "zvfbfwma": ["vsetivli zero, 4, e16, m1, ta, ma", "vfwmaccbf16.vv v2, v4, v5"],
     "zvqdotq": ["vsetivli zero, 4, e32, m1, ta, ma", "vqdot.vv v2, v4, v5"],
     "xsmtvdot": ["vsetvli t0, zero, e8, m1, ta, ma", "smt.vmadot v2, v4, v5"],
+    "zicond": ["czero.eqz a0, a1, a2"],
+    "zbc": ["clmul a0, a1, a2"],
+    "zbkb": ["pack a0, a1, a2"],
+    "zbkx": ["xperm8 a0, a1, a2"],
+    "zicbom": ["cbo.flush (sp)"],
+    "zicboz": ["cbo.zero (sp)"],
+    "zawrs": ["wrs.nto"],
+    "zimop": ["mop.r.0 a0, a1"],
 }
 
 
@@ -87,10 +95,10 @@ def test_model_section_is_kept(tmp_path):
 @pytest.mark.parametrize("kwargs, words", [
     (dict(cpu="xuantie-c930"), "unknown LLVM cpu"),
     (dict(cpu="bogus"), "unknown LLVM cpu"),
-    (dict(features=("+v", "+zbc")), "not implemented"),
     (dict(features=("+v", "+zvbc")), "not implemented"),
     (dict(features=("+m",)), "needs '\\+v'"),
     (dict(features=("+v", "-d")), "switch off"),
+    (dict(features=("+v", "-zihintpause")), "switch off"),
     (dict(features=("+v", "+nosuchext",)), "unknown extension"),
     (dict(features=("v",)), "form"),
     (dict(features=("+v", "+zvl256b",)), "min_vlen"),

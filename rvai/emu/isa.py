@@ -129,7 +129,7 @@ def _fence_set(text: str) -> int:
 _RANGES = {"i": (-2048, 2047), "o": (-2048, 2047), "q": (-2048, 2047),
            "b": (-4096, 4094, 2), "j": (-(1 << 20), (1 << 20) - 2, 2), "u": (0, 0xFFFFF),
            ">": (0, 63), "<": (0, 31), "z": (0, 31), "K": (0, 31), "k": (-16, 15),
-           "c": (0, 4095), "E": (0, 30, 2), "Z": (0, 2047), "Y": (0, 1023), "m": (0, 7), "P": (0, 15), "Q": (0, 15)}
+           "c": (0, 4095), "E": (0, 30, 2), "p": (-2048, 2016, 32), "Z": (0, 2047), "Y": (0, 1023), "m": (0, 7), "P": (0, 15), "Q": (0, 15)}
 
 
 def _check_range(letter: str, value: int) -> None:
@@ -151,6 +151,8 @@ def _place(letter: str, value: int) -> int:
         return (value & 0x1F) << 27
     if letter == "E":   # an even register in bits 19:16 (bit 15 belongs to the opcode)
         return (value >> 1 & 0xF) << 16
+    if letter == "p":   # a prefetch offset: immediate bits 11:5 (bits 4:0 are the rs2 field)
+        return (value & 0xFE0) << 20
     if letter == ">":
         return (value & 0x3F) << 20
     if letter in "ioc":
@@ -210,7 +212,7 @@ def _pattern(operands: str) -> tuple[re.Pattern, tuple[str, ...]]:
             letters.append(c)
         elif c == "0":
             regex += "v0"   # the fixed mask operand of vmerge, vadc, ...
-        elif c in _GROUP or c in "iobjqu<>zkK":
+        elif c in _GROUP or c in "iobjpqu<>zkK":
             regex += _GROUP.get(c, _NUMBER)
             letters.append(c)
         else:

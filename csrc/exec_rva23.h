@@ -1,0 +1,58 @@
+/* Semantics of the rows in insns_rva23.def.  Included inside the interpreter
+ * loop (exec_loop.h defines the macros; W and ROL/ROR come from exec_int.h). */
+
+/* Zicond */
+OP(czero_eqz) X(RD) = X(RS2) ? X(RS1) : 0; NEXT();
+OP(czero_nez) X(RD) = X(RS2) ? 0 : X(RS1); NEXT();
+
+/* Zbc: the carry-less product of rs1 and rs2 is 127 bits wide; clmul keeps
+ * bits 63:0, clmulh bits 127:64, clmulr bits 126:63. */
+#define CLMUL_PART(shift_expr) { uint64_t a = X(RS1), b = X(RS2), r = 0;          \
+        for (int i = 0; i < 64; i++) if (b >> i & 1) r ^= (shift_expr);          \
+        X(RD) = r; NEXT(); }
+OP(clmul)  CLMUL_PART(a << i)
+OP(clmulh) CLMUL_PART(i ? a >> (64 - i) : 0)
+OP(clmulr) CLMUL_PART(a >> (63 - i))
+#undef CLMUL_PART
+
+/* Zbkb */
+OP(pack)  X(RD) = (X(RS1) & 0xffffffffull) | X(RS2) << 32; NEXT();
+OP(packh) X(RD) = (X(RS1) & 0xff) | (X(RS2) & 0xff) << 8; NEXT();
+OP(packw) X(RD) = W((X(RS1) & 0xffff) | (X(RS2) & 0xffff) << 16); NEXT();
+OP(brev8) { uint64_t v = X(RS1), r = 0;
+            for (int i = 0; i < 8; i++) r |= (v >> i & 0x0101010101010101ull) << (7 - i);
+            X(RD) = r; NEXT(); }
+
+/* Zbkx: each nibble (byte) of rs2 indexes the nibbles (bytes) of rs1; out of range gives 0. */
+OP(xperm4) { uint64_t a = X(RS1), b = X(RS2), r = 0;
+             for (int i = 0; i < 64; i += 4) r |= (a >> 4 * (b >> i & 15) & 15) << i;
+             X(RD) = r; NEXT(); }
+OP(xperm8) { uint64_t a = X(RS1), b = X(RS2), r = 0;
+             for (int i = 0; i < 64; i += 8) { uint64_t k = b >> i & 0xff; if (k < 8) r |= (a >> 8 * k & 0xff) << i; }
+             X(RD) = r; NEXT(); }
+
+/* Zicbom: one hart and no cache to keep coherent with anything, so the
+ * management operations have nothing to do.  Zicboz: cbo.zero stores zeros
+ * over the 64-byte block holding x[rs1] (the block size Zic64b fixes; one
+ * page, so it faults whole or not at all). */
+OP(cbo_inval) NEXT();
+OP(cbo_clean) NEXT();
+OP(cbo_flush) NEXT();
+OP(cbo_zero) { uint64_t a = X(RS1) & ~63ull;
+               for (int i = 0; i < 8; i++) STORE(uint64_t, a + 8 * i, 0);
+               NEXT(); }
+
+/* Zawrs: with one hart no store can come from elsewhere; waiting ends at once. */
+OP(wrs_nto) NEXT();
+OP(wrs_sto) NEXT();
+
+/* Zimop: unless redefined by a later extension, a may-be-operation writes 0 to rd. */
+#define MOP_R_H(n) OP(mop_r_##n) X(RD) = 0; NEXT();
+#define MOP_RR_H(n) OP(mop_rr_##n) X(RD) = 0; NEXT();
+MOP_R_H(0) MOP_R_H(1) MOP_R_H(2) MOP_R_H(3) MOP_R_H(4) MOP_R_H(5) MOP_R_H(6) MOP_R_H(7)
+MOP_R_H(8) MOP_R_H(9) MOP_R_H(10) MOP_R_H(11) MOP_R_H(12) MOP_R_H(13) MOP_R_H(14) MOP_R_H(15)
+MOP_R_H(16) MOP_R_H(17) MOP_R_H(18) MOP_R_H(19) MOP_R_H(20) MOP_R_H(21) MOP_R_H(22) MOP_R_H(23)
+MOP_R_H(24) MOP_R_H(25) MOP_R_H(26) MOP_R_H(27) MOP_R_H(28) MOP_R_H(29) MOP_R_H(30) MOP_R_H(31)
+MOP_RR_H(0) MOP_RR_H(1) MOP_RR_H(2) MOP_RR_H(3) MOP_RR_H(4) MOP_RR_H(5) MOP_RR_H(6) MOP_RR_H(7)
+#undef MOP_R_H
+#undef MOP_RR_H
