@@ -21,6 +21,9 @@ from rvai.models import configs
 from rvai.models.predict import DEFAULT_MAX_MACS, PHASES, Prediction, predict
 from rvai.target import Target
 
+#: The presets ``--target all`` covers (the real-core presets and generic).
+DOC_TARGETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
+
 
 def table(pred: Prediction) -> str:
     """The per-operator table and the summary lines."""
@@ -31,13 +34,13 @@ def table(pred: Prediction) -> str:
              f"{pred.cfg.num_hidden_layers} layers",
              f"peaks: {roof.peak_flops:g} f32 FLOP/cycle, {roof.peak_bytes:g} DRAM B/cycle "
              f"(ridge {roof.ridge:.2f} FLOP/B)", "",
-             f"{'operator':<22}{'per':>6}{'cycles':>15}{'share':>8}{'FLOPs':>14}{'bytes':>14}"
+             f"{'operator':<22}{'per':>6}{'cycles':>15}{'share':>8}{'FLOPs':>17}{'bytes':>17}"
              f"{'FLOP/cyc':>10}{'% peak':>8}  bound"]
     for op, count in pred.ops():
         mark = "*" if op.scale > 1 else " "
         fpc = op.flops / op.cycles if op.cycles else 0.0
         lines.append(f"{op.name + mark:<22}{'layer' if count > 1 else 'step':>6}{op.cycles:>15,.0f}"
-                     f"{100 * op.cycles * count / step:>7.1f}%{op.flops:>14,.0f}{op.bytes:>14,.0f}"
+                     f"{100 * op.cycles * count / step:>7.1f}%{op.flops:>17,.0f}{op.bytes:>17,.0f}"
                      f"{fpc:>10.2f}{100 * fpc / roof.peak_flops:>7.1f}%  {roof.bound(op)}")
     ghz = roof.clock_ghz * 1e9
     lines += ["",
@@ -83,12 +86,24 @@ def plot(pred: Prediction, path: str) -> None:
     plt.close(fig)
 
 
+def summary_row(pred: Prediction) -> str:
+    """One markdown row: model, target, phase, tokens/s, ms per token, the costliest operator and its bound."""
+    top = pred.bounding()
+    share = 100 * top.cycles * (pred.cfg.num_hidden_layers if top.name in pred.layer.ops else 1) / pred.cycles_per_step
+    return (f"| {pred.cfg.name} | {pred.target.name} | {pred.phase} | {pred.tokens_per_s:.3g} | "
+            f"{1e3 * pred.seconds_per_token:.4g} | {top.name} ({share:.0f}%, {pred.roofline.bound(top)}) |")
+
+
 def main(argv=None) -> int:
-    """Parse the command line, emulate, print the table; write --json and --plot if asked. Returns 0."""
+    """Parse the command line, emulate, print the table; write --json and --plot if asked. Returns 0.
+
+    ``--model all``, ``--target all`` or ``--phase both`` run every combination and print
+    one markdown row per case (the table of docs/qwen.md); --json then holds a list.
+    """
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", required=True, choices=sorted(configs.CONFIGS))
-    ap.add_argument("--target", default="generic", choices=Target.presets())
-    ap.add_argument("--phase", default="decode", choices=PHASES)
+    ap.add_argument("--model", required=True, choices=sorted(configs.CONFIGS) + ["all"])
+    ap.add_argument("--target", default="generic", choices=Target.presets() + ["all"])
+    ap.add_argument("--phase", default="decode", choices=PHASES + ("both",))
     ap.add_argument("--tokens", type=int, default=128, help="prefill tokens (decode: always 1)")
     ap.add_argument("--context", type=int, default=0, help="tokens already in the KV cache")
     ap.add_argument("--dtype", default="f32", help="projection weights: f32 or f16 (bf16, int8: not yet)")
@@ -97,16 +112,31 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write the results as JSON here")
     ap.add_argument("--plot", help="draw the roofline with each operator to this PNG (needs matplotlib)")
     args = ap.parse_args(argv)
-    start = time.time()
-    pred = predict(configs.get(args.model), Target.preset(args.target), args.phase, args.tokens, args.context,
-                   args.dtype, args.max_macs or None)
-    print(table(pred))
-    print(f"(emulated in {time.time() - start:.0f} s)")
+    models = sorted(configs.CONFIGS) if args.model == "all" else [args.model]
+    targets = DOC_TARGETS if args.target == "all" else [args.target]
+    phases = PHASES if args.phase == "both" else (args.phase,)
+    cases = [(m, t, p) for m in models for t in targets for p in phases]
+    if len(cases) > 1 and args.plot:
+        ap.error("--plot draws one case: choose one model, target and phase")
+    results = []
+    if len(cases) > 1:
+        print("| model | target | phase | tokens/s | ms/token | costliest operator (share, bound) |")
+        print("|---|---|---|---|---|---|")
+    for model, target, phase in cases:
+        start = time.time()
+        pred = predict(configs.get(model), Target.preset(target), phase, args.tokens, args.context,
+                       args.dtype, args.max_macs or None)
+        results.append(pred.to_dict())
+        if len(cases) > 1:
+            print(summary_row(pred), flush=True)
+        else:
+            print(table(pred))
+            print(f"(emulated in {time.time() - start:.0f} s)")
+            if args.plot:
+                plot(pred, args.plot)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(pred.to_dict(), f, indent=1)
-    if args.plot:
-        plot(pred, args.plot)
+            json.dump(results[0] if len(results) == 1 else results, f, indent=1)
     return 0
 
 
