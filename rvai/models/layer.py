@@ -36,8 +36,10 @@ __all__ = ["DecoderLayer", "LayerWeights", "KVCache", "WEIGHT_DTYPES", "weight_d
 #: Projection-weight dtypes a layer runs with.
 WEIGHT_DTYPES = {"f32": np.float32, "f16": np.float16}
 #: Weight dtypes that need instructions rvai does not have yet.
-_NOT_YET = {"bf16": "bf16 weights need a bf16 GEMM (widening bf16 loads or Zvfbfwma) in rvai.ops",
-            "int8": "int8 weights need an int8 GEMM with per-channel scales in rvai.ops"}
+_NOT_YET = {"bf16": "bf16 weights need a bf16 GEMM in rvai.ops (the emulator runs Zvfbfwma's vfwmaccbf16; "
+                    "no rvai kernel uses it yet)",
+            "int8": "int8 weights need an int8 GEMM with per-channel scales in rvai.ops (the emulator runs "
+                    "Zvqdotq's vqdot; no rvai kernel uses it yet)"}
 
 
 def weight_dtype(name: str):
