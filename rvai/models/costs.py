@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from rvai.emu.profile import PIPES, timing_params
+from rvai.emu.profile import peak_flops_per_cycle, timing_params
 from rvai.target import Target
 
 __all__ = ["OpCost", "Costs", "Roofline", "SAMPLE_ALIGN", "SAMPLE_MIN"]
@@ -30,8 +30,8 @@ __all__ = ["OpCost", "Costs", "Roofline", "SAMPLE_ALIGN", "SAMPLE_MIN"]
 #: of the slice is full at any VLEN up to 2048 with LMUL 4 (f32), like the full operator's.
 SAMPLE_ALIGN = 256
 #: ...and at least this many: a narrower weight matrix sits differently in the caches and
-#: the prefetcher's reach. Measured on spacemit-x60, (8, 896) @ (896, N) costs 11979
-#: cycles per output column at N = 256 but 22553-22740 at every N from 512 to 9728.
+#: the prefetcher's reach. Measured on spacemit-x60 (at d438100), (8, 896) @ (896, N) costs
+#: 2151 cycles per output column at N = 256 and 1853-2030 at every N from 512 to 9728.
 SAMPLE_MIN = 1024
 
 
@@ -108,8 +108,8 @@ class Costs:
 
 @dataclasses.dataclass(frozen=True)
 class Roofline:
-    """A target's two roofs: peak f32 FLOPs per cycle (every FP pipe retiring DLEN/32
-    FMAs) and DRAM bytes per cycle, both from its ``[model]``; and its clock."""
+    """A target's two roofs: peak f32 FLOPs per cycle (as rvai.emu.profile counts it) and
+    DRAM bytes per cycle, both from its ``[model]``; and its clock."""
 
     peak_flops: float
     peak_bytes: float
@@ -118,11 +118,11 @@ class Roofline:
     @classmethod
     def of(cls, target: Target) -> "Roofline":
         """The roofs of ``target``'s timing model."""
-        p = timing_params(target.model)
         clock = target.model.get("clock_ghz")
         if clock is None:
             raise ValueError(f"target {target.name!r} has no model.clock_ghz: cannot turn cycles into time")
-        return cls(p.pipe_count[PIPES.index("fp")] * p.dlen / 32 * 2, float(p.dram_bytes_per_cycle), float(clock))
+        return cls(peak_flops_per_cycle(target.model, 32), float(timing_params(target.model).dram_bytes_per_cycle),
+                   float(clock))
 
     @property
     def ridge(self) -> float:
