@@ -26,9 +26,10 @@ PHASES = ("prefill", "decode")
 #: path the row of logits being accumulated must stay in cache (152K f32 logits do not fit
 #: a 256-512 KiB L2, and then every row of the weights reads and writes them from DRAM).
 LM_HEAD_CHUNK = 16384
-#: Operators above this many multiply-accumulates are sampled (rvai.models.costs): it keeps
-#: a 7B layer's prefill of 128 tokens to about a minute of emulation on one core.
-DEFAULT_MAX_MACS = 2.5e8
+#: Operators above this many multiply-accumulates are sampled (rvai.models.costs): a 7B
+#: model's full decode GEMVs take minutes of emulation each (and gigabytes of weights);
+#: slices of a few thousand columns cost the same per column.
+DEFAULT_MAX_MACS = 3e7
 
 
 @dataclasses.dataclass
