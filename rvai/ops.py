@@ -122,18 +122,21 @@ def _same_shape_rows(name: str, *arrays: np.ndarray) -> None:
         raise ValueError(f"{name} needs arrays of one shape, got {[a.shape for a in arrays]}")
 
 
-def swiglu(a, b, *, target=None, runner: str = "emu") -> np.ndarray:
+def swiglu(a, b, *, target=None, runner: str = "emu", checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """SwiGLU's gate: ``silu(a) * b = a * sigmoid(a) * b`` elementwise; a new f32 array."""
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
     a, b = _float_array(a, "a"), _float_array(b, "b")
     _same_shape_rows("swiglu", a, b)
     ra, rb = _rows(a), _rows(b)
     out = np.zeros_like(ra)
     if out.size:
-        _record(kernels.swiglu(ra, rb, out, target=target, runner=runner))
+        _record(kernels.swiglu(ra, rb, out, target=target, runner=runner, **limits))
     return out.reshape(a.shape)
 
 
-def rope(x, cos, sin, *, interleaved: bool = False, target=None, runner: str = "emu") -> np.ndarray:
+def rope(x, cos, sin, *, interleaved: bool = False, target=None, runner: str = "emu",
+         checked: bool | None = None, budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """Rotary position embedding of ``x`` (tokens, heads, d); returns (heads, tokens, d) f32.
 
     ``cos`` and ``sin`` are (tokens, d/2): the angle of token ``t`` and pair ``j``. The
@@ -141,6 +144,7 @@ def rope(x, cos, sin, *, interleaved: bool = False, target=None, runner: str = "
     ``interleaved=True`` (GPT-J) pairs ``2j`` with ``2j + 1``. The result is head-major,
     the layout :func:`attention` takes.
     """
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
     x, cos, sin = (_float_array(t, n) for t, n in ((x, "x"), (cos, "cos"), (sin, "sin")))
     if x.ndim != 3 or x.shape[-1] % 2:
         raise ValueError(f"x must be (tokens, heads, d) with d even, got {x.shape}")
@@ -153,15 +157,17 @@ def rope(x, cos, sin, *, interleaved: bool = False, target=None, runner: str = "
         if interleaved:
             pairs = out.reshape(heads, tokens, d // 2, 2)
             _record(kernels.rope_interleaved(np.ascontiguousarray(x).reshape(tokens, heads, d // 2, 2), cos, sin,
-                                             pairs, target=target, runner=runner))
+                                             pairs, target=target, runner=runner, **limits))
         else:
-            _record(kernels.rope_neox(x, cos, sin, out, target=target, runner=runner))
+            _record(kernels.rope_neox(x, cos, sin, out, target=target, runner=runner, **limits))
     return out
 
 
-def add_rmsnorm(x, residual, weight, eps: float = 1e-6, *, target=None,
-                runner: str = "emu") -> tuple[np.ndarray, np.ndarray]:
+def add_rmsnorm(x, residual, weight, eps: float = 1e-6, *, target=None, runner: str = "emu",
+                checked: bool | None = None, budget: int | None = None,
+                timeout: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Residual add fused with RMSNorm: ``h = x + residual``; returns ``(rmsnorm(h) * weight, h)``."""
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
     x, residual = _float_array(x, "x"), _float_array(residual, "residual")
     w = np.ascontiguousarray(_float_array(weight, "weight"))
     _same_shape_rows("add_rmsnorm", x, residual)
@@ -170,28 +176,32 @@ def add_rmsnorm(x, residual, weight, eps: float = 1e-6, *, target=None,
     rx, rr = _rows(x), _rows(residual)
     out, h = np.zeros_like(rx), np.zeros_like(rx)
     if out.size:
-        _record(kernels.add_rmsnorm(rx, rr, w, out, h, float(eps), target=target, runner=runner))
+        _record(kernels.add_rmsnorm(rx, rr, w, out, h, float(eps), target=target, runner=runner, **limits))
     return out.reshape(x.shape), h.reshape(x.shape)
 
 
-def add(x, y, *, target=None, runner: str = "emu") -> np.ndarray:
+def add(x, y, *, target=None, runner: str = "emu", checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """``x + y``; ``y`` has ``x``'s shape or is a vector of its last axis (a bias). A new f32 array."""
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
     x, y = _float_array(x, "x"), _float_array(y, "y")
     rx = _rows(x)
     out = np.zeros_like(rx)
     if y.shape == x.shape:
         if out.size:
-            _record(kernels.add(rx, _rows(y), out, target=target, runner=runner))
+            _record(kernels.add(rx, _rows(y), out, target=target, runner=runner, **limits))
     elif x.ndim and y.shape == (x.shape[-1],):
         if out.size:
-            _record(kernels.add_bias(rx, np.ascontiguousarray(y), out, target=target, runner=runner))
+            _record(kernels.add_bias(rx, np.ascontiguousarray(y), out, target=target, runner=runner, **limits))
     else:
         raise ValueError(f"add needs y shaped like x {x.shape} or ({x.shape[-1] if x.ndim else 1},), got {y.shape}")
     return out.reshape(x.shape)
 
 
-def embedding(table, ids, *, target=None, runner: str = "emu") -> np.ndarray:
+def embedding(table, ids, *, target=None, runner: str = "emu", checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """Rows ``table[ids]`` of an f32 or f16 (vocab, d) table, as a new (len(ids), d) f32 array."""
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
     table = _float_array(table, "table", (np.float32, np.float16))
     ids = np.asarray(ids)
     if table.ndim != 2 or ids.ndim != 1 or ids.dtype.kind not in "iu":
@@ -200,12 +210,14 @@ def embedding(table, ids, *, target=None, runner: str = "emu") -> np.ndarray:
         raise ValueError(f"token ids must be in [0, {table.shape[0]})")
     out = np.zeros((ids.size, table.shape[1]), np.float32)
     if out.size:
-        _record(kernels.embedding(table, ids.astype(np.int64), out, target=target, runner=runner))
+        _record(kernels.embedding(table, ids.astype(np.int64), out, target=target, runner=runner, **limits))
     return out
 
 
-def moe_combine(out, y, rows, weights, *, target=None, runner: str = "emu") -> np.ndarray:
+def moe_combine(out, y, rows, weights, *, target=None, runner: str = "emu", checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """Mixture-of-experts sum in place: ``out[rows[i]] += weights[i] * y[i]``; returns ``out`` (f32)."""
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
     y, weights = _float_array(y, "y"), _float_array(weights, "weights")
     rows = np.asarray(rows)
     if not (isinstance(out, np.ndarray) and out.dtype == np.float32 and out.ndim == 2):
@@ -217,5 +229,5 @@ def moe_combine(out, y, rows, weights, *, target=None, runner: str = "emu") -> n
         raise ValueError(f"rows must be integers in [0, {out.shape[0]})")
     if y.size:
         _record(kernels.moe_combine(np.ascontiguousarray(y), rows.astype(np.int64), np.ascontiguousarray(weights),
-                                    out, target=target, runner=runner))
+                                    out, target=target, runner=runner, **limits))
     return out

@@ -23,6 +23,7 @@ kernels, and the MoE top-k selection (O(tokens * experts) scalar work).
 """
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
@@ -33,6 +34,9 @@ from rvai.models.costs import Costs
 
 __all__ = ["DecoderLayer", "LayerWeights", "KVCache", "WEIGHT_DTYPES", "weight_dtype", "rope_tables"]
 
+#: Limits of each operator's kernel call: a full-size projection is a deliberate emulation of
+#: up to billions of instructions, not a runaway kernel (rvai.runner's defaults stop those).
+RUN_LIMITS = {"budget": 10 ** 11, "timeout": math.inf}
 #: Projection-weight dtypes a layer runs with.
 WEIGHT_DTYPES = {"f32": np.float32, "f16": np.float16}
 #: Weight dtypes that need instructions rvai does not have yet.
@@ -183,7 +187,7 @@ class DecoderLayer:
     # ---- the steps ---------------------------------------------------------------
     def _op(self, name: str, fn, *args, scale: float = 1.0):
         """``fn(*args)`` (an rvai.ops call) on the layer's target, its run recorded under ``name``."""
-        out = fn(*args, target=self._target)
+        out = fn(*args, target=self._target, **RUN_LIMITS)
         self._costs.add(name, ops.last_run, scale)
         return out
 

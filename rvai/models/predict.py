@@ -16,7 +16,7 @@ import numpy as np
 from rvai import ops
 from rvai.models.configs import QwenConfig
 from rvai.models.costs import Costs, OpCost, Roofline
-from rvai.models.layer import DecoderLayer, KVCache, weight_dtype
+from rvai.models.layer import RUN_LIMITS, DecoderLayer, KVCache, weight_dtype
 from rvai.target import Target
 
 __all__ = ["Prediction", "predict", "PHASES", "DEFAULT_MAX_MACS", "LM_HEAD_CHUNK"]
@@ -130,12 +130,12 @@ def _head_costs(cfg: QwenConfig, target: Target, tokens: int, dtype: str, seed: 
     rng = np.random.default_rng(seed)
     wdt = weight_dtype(dtype)
     table = rng.standard_normal((tokens, cfg.hidden_size), np.float32).astype(wdt)
-    last = ops.embedding(table, rng.permutation(tokens), target=target)[-1:]
+    last = ops.embedding(table, rng.permutation(tokens), target=target, **RUN_LIMITS)[-1:]
     costs.add("embedding", ops.last_run)
-    h = ops.rmsnorm(last, np.ones(cfg.hidden_size, np.float32), cfg.rms_norm_eps, target=target)
+    h = ops.rmsnorm(last, np.ones(cfg.hidden_size, np.float32), cfg.rms_norm_eps, target=target, **RUN_LIMITS)
     costs.add("final_norm", ops.last_run)
     cols = min(cfg.vocab_size, LM_HEAD_CHUNK)
     head = (rng.standard_normal((cfg.hidden_size, cols), np.float32) / np.sqrt(cfg.hidden_size)).astype(wdt)
-    ops.matmul(h, head, target=target)
+    ops.matmul(h, head, target=target, **RUN_LIMITS)
     costs.add("lm_head", ops.last_run, cfg.vocab_size / cols)
     return costs
