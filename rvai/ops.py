@@ -16,7 +16,8 @@ from rvai import kernels
 from rvai.runner import Run
 from rvai.target import Target
 
-__all__ = ["matmul", "softmax", "rmsnorm", "attention", "last_run"]
+__all__ = ["matmul", "softmax", "rmsnorm", "attention", "swiglu", "rope", "add_rmsnorm", "add", "embedding",
+           "moe_combine", "last_run"]
 
 _ATTN_LMUL = 4   # keys per block: VLMAX at LMUL 4 (VLEN/8); 8 FP beats an FMA at DLEN 128
 
@@ -135,3 +136,122 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
                                   BM=bm, LMUL=_ATTN_LMUL, target=target, runner=runner, checked=checked,
                                   budget=budget, timeout=timeout))
     return out.reshape(q.shape)
+
+
+# ---- fused operators of LLM decoder layers (rvai/kernels/llm.py) ----------------------
+
+def _same_shape_rows(name: str, *arrays: np.ndarray) -> None:
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1 or arrays[0].ndim < 1:
+        raise ValueError(f"{name} needs arrays of one shape, got {[a.shape for a in arrays]}")
+
+
+def swiglu(a, b, *, target=None, runner: str = "emu", checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+    """SwiGLU's gate: ``silu(a) * b = a * sigmoid(a) * b`` elementwise; a new f32 array."""
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
+    a, b = _float_array(a, "a"), _float_array(b, "b")
+    _same_shape_rows("swiglu", a, b)
+    ra, rb = _rows(a), _rows(b)
+    out = np.zeros_like(ra)
+    if out.size:
+        _record(kernels.swiglu(ra, rb, out, target=target, runner=runner, **limits))
+    return out.reshape(a.shape)
+
+
+def rope(x, cos, sin, *, interleaved: bool = False, target=None, runner: str = "emu",
+         checked: bool | None = None, budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+    """Rotary position embedding of ``x`` (tokens, heads, d); returns (heads, tokens, d) f32.
+
+    ``cos`` and ``sin`` are (tokens, d/2): the angle of token ``t`` and pair ``j``. The
+    NeoX form (default; Qwen, Llama in Hugging Face) pairs element ``j`` with ``j + d/2``;
+    ``interleaved=True`` (GPT-J) pairs ``2j`` with ``2j + 1``. The result is head-major,
+    the layout :func:`attention` takes.
+    """
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
+    x, cos, sin = (_float_array(t, n) for t, n in ((x, "x"), (cos, "cos"), (sin, "sin")))
+    if x.ndim != 3 or x.shape[-1] % 2:
+        raise ValueError(f"x must be (tokens, heads, d) with d even, got {x.shape}")
+    tokens, heads, d = x.shape
+    if cos.shape != (tokens, d // 2) or sin.shape != cos.shape:
+        raise ValueError(f"cos and sin must be ({tokens}, {d // 2}), got {cos.shape} and {sin.shape}")
+    out = np.zeros((heads, tokens, d), np.float32)
+    if out.size:
+        cos, sin = np.ascontiguousarray(cos), np.ascontiguousarray(sin)
+        if interleaved:
+            pairs = out.reshape(heads, tokens, d // 2, 2)
+            _record(kernels.rope_interleaved(np.ascontiguousarray(x).reshape(tokens, heads, d // 2, 2), cos, sin,
+                                             pairs, target=target, runner=runner, **limits))
+        else:
+            _record(kernels.rope_neox(x, cos, sin, out, target=target, runner=runner, **limits))
+    return out
+
+
+def add_rmsnorm(x, residual, weight, eps: float = 1e-6, *, target=None, runner: str = "emu",
+                checked: bool | None = None, budget: int | None = None,
+                timeout: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Residual add fused with RMSNorm: ``h = x + residual``; returns ``(rmsnorm(h) * weight, h)``."""
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
+    x, residual = _float_array(x, "x"), _float_array(residual, "residual")
+    w = np.ascontiguousarray(_float_array(weight, "weight"))
+    _same_shape_rows("add_rmsnorm", x, residual)
+    if w.shape != (x.shape[-1],):
+        raise ValueError(f"weight must have shape ({x.shape[-1]},), got {w.shape}")
+    rx, rr = _rows(x), _rows(residual)
+    out, h = np.zeros_like(rx), np.zeros_like(rx)
+    if out.size:
+        _record(kernels.add_rmsnorm(rx, rr, w, out, h, float(eps), target=target, runner=runner, **limits))
+    return out.reshape(x.shape), h.reshape(x.shape)
+
+
+def add(x, y, *, target=None, runner: str = "emu", checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+    """``x + y``; ``y`` has ``x``'s shape or is a vector of its last axis (a bias). A new f32 array."""
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
+    x, y = _float_array(x, "x"), _float_array(y, "y")
+    rx = _rows(x)
+    out = np.zeros_like(rx)
+    if y.shape == x.shape:
+        if out.size:
+            _record(kernels.add(rx, _rows(y), out, target=target, runner=runner, **limits))
+    elif x.ndim and y.shape == (x.shape[-1],):
+        if out.size:
+            _record(kernels.add_bias(rx, np.ascontiguousarray(y), out, target=target, runner=runner, **limits))
+    else:
+        raise ValueError(f"add needs y shaped like x {x.shape} or ({x.shape[-1] if x.ndim else 1},), got {y.shape}")
+    return out.reshape(x.shape)
+
+
+def embedding(table, ids, *, target=None, runner: str = "emu", checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+    """Rows ``table[ids]`` of an f32 or f16 (vocab, d) table, as a new (len(ids), d) f32 array."""
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
+    table = _float_array(table, "table", (np.float32, np.float16))
+    ids = np.asarray(ids)
+    if table.ndim != 2 or ids.ndim != 1 or ids.dtype.kind not in "iu":
+        raise ValueError(f"embedding needs a (vocab, d) table and 1-D integer ids, got {table.shape}, {ids.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= table.shape[0]):
+        raise ValueError(f"token ids must be in [0, {table.shape[0]})")
+    out = np.zeros((ids.size, table.shape[1]), np.float32)
+    if out.size:
+        _record(kernels.embedding(table, ids.astype(np.int64), out, target=target, runner=runner, **limits))
+    return out
+
+
+def moe_combine(out, y, rows, weights, *, target=None, runner: str = "emu", checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+    """Mixture-of-experts sum in place: ``out[rows[i]] += weights[i] * y[i]``; returns ``out`` (f32)."""
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
+    y, weights = _float_array(y, "y"), _float_array(weights, "weights")
+    rows = np.asarray(rows)
+    if not (isinstance(out, np.ndarray) and out.dtype == np.float32 and out.ndim == 2):
+        raise TypeError("out must be a 2-D float32 array (it is updated in place)")
+    if y.ndim != 2 or y.shape[1] != out.shape[1] or rows.shape != (y.shape[0],) or weights.shape != rows.shape:
+        raise ValueError(f"moe_combine: y {y.shape}, rows {rows.shape}, weights {weights.shape} "
+                         f"do not fit out {out.shape}")
+    if rows.size and (rows.dtype.kind not in "iu" or rows.min() < 0 or rows.max() >= out.shape[0]):
+        raise ValueError(f"rows must be integers in [0, {out.shape[0]})")
+    if y.size:
+        _record(kernels.moe_combine(np.ascontiguousarray(y), rows.astype(np.int64), np.ascontiguousarray(weights),
+                                    out, target=target, runner=runner, **limits))
+    return out

@@ -162,7 +162,7 @@ def test_demo_checks_every_op(runner, capsys):
             assert counts == ["-", "-", "-"]
 
 
-@pytest.mark.parametrize("name", ["saxpy", "matmul", "attention"])
+@pytest.mark.parametrize("name", ["saxpy", "matmul", "attention", "qwen_layer"])
 def test_examples_run_as_written(name):
     """examples/NAME.py in the emulator, as a user runs it; each asserts its result against NumPy."""
     root = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from rvai._rvemu import ffi, lib
 
-__all__ = ["Profile", "timing_params", "PIPES", "MODEL_KEYS"]
+__all__ = ["Profile", "timing_params", "peak_flops_per_cycle", "PIPES", "MODEL_KEYS"]
 
 #: Vector pipe names, in the C core's RV_VPIPE_* order ("st": a separate store unit,
 #: used only by presets that map VSTORE to it).
@@ -48,6 +48,14 @@ _SCALAR_FLOPS = {"FADD": 1, "FMUL": 1, "FFMA": 2, "FDIV": 1, "FSQRT": 1}
 
 def _class_names() -> list[str]:
     return [ffi.string(lib.rv_class_name(i)).decode() for i in range(lib.rv_num_classes())]
+
+
+def peak_flops_per_cycle(model: dict | None, sew: int = 32) -> float:
+    """A ``[model]``'s peak FLOPs a cycle: every FP pipe retiring width/SEW fused
+    multiply-adds a cycle (the pipe's ``pipe_width``, DLEN by default)."""
+    p = timing_params(model)
+    fp = PIPES.index("fp")
+    return p.pipe_count[fp] * (p.pipe_width[fp] or p.dlen) / sew * 2
 
 
 def timing_params(model: dict | None) -> "ffi.CData":
@@ -240,11 +248,8 @@ class Profile:
         return self.flops / self.cycles if self.cycles else 0.0
 
     def peak_flops_per_cycle(self, sew: int = 32) -> float:
-        """The machine's peak: every FP pipe retiring width/SEW fused multiply-adds a
-        cycle (the pipe's ``pipe_width``, DLEN by default)."""
-        p = timing_params(self.model)
-        fp = PIPES.index("fp")
-        return p.pipe_count[fp] * (p.pipe_width[fp] or p.dlen) / sew * 2
+        """The machine's peak (:func:`peak_flops_per_cycle` of its model)."""
+        return peak_flops_per_cycle(self.model, sew)
 
     @property
     def bytes_per_cycle(self) -> float:

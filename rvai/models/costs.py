@@ -1,0 +1,138 @@
+"""Where a layer's cycles go: per-operator costs from the emulator, and the sampling policy.
+
+Every operator of a layer is one :mod:`rvai.ops` call; :class:`Costs` keeps what the
+timing model counted for it (cycles, FLOPs, bytes the program moved, DRAM traffic).
+Each call runs in a fresh machine, so caches start cold: weights come from DRAM (as
+they do in decode, where each weight is read once per token) and so do activations
+(which a real machine might still hold in L2 from the previous operator).
+
+Sampling. A full-size layer of a 7B model is too slow to emulate (and its weights too
+large to hold), but its big operators are regular: a GEMM's cost grows linearly in the
+number of output columns (N strips) and attention's in the number of KV-head groups.
+With ``max_macs`` set, an operator whose multiply-accumulates exceed it runs on a slice
+(the first columns, the first KV heads) and its counters are scaled by full/slice; the
+rest of its output is filled with copies of the computed slice, so later operators see
+values of the right shape and size (their costs do not depend on the values). Mixture-
+of-experts layers run one expert per distinct token count and scale by how many experts
+got that count. :attr:`OpCost.scale` says by how much each entry was scaled up.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from rvai.emu.profile import peak_flops_per_cycle, timing_params
+from rvai.target import Target
+
+__all__ = ["OpCost", "Costs", "Roofline", "SAMPLE_ALIGN", "SAMPLE_MIN"]
+
+#: Sampled GEMM slices are whole multiples of this many columns, so every vector strip
+#: of the slice is full at any VLEN up to 2048 with LMUL 4 (f32), like the full operator's.
+SAMPLE_ALIGN = 256
+#: ...and at least this many: a narrower weight matrix sits differently in the caches and
+#: the prefetcher's reach. Measured on spacemit-x60 (at d438100), (8, 896) @ (896, N) costs
+#: 2151 cycles per output column at N = 256 and 1853-2030 at every N from 512 to 9728.
+SAMPLE_MIN = 1024
+
+
+@dataclasses.dataclass
+class OpCost:
+    """One operator's counters, summed over its calls and scaled up when sampled.
+
+    ``bytes`` is DRAM traffic (fills and write-backs), the roofline's memory axis;
+    ``bytes_accessed`` all bytes the program loaded and stored (cache hits included).
+    ``scale`` is the largest factor any call was multiplied by (1: run in full).
+    """
+
+    name: str
+    cycles: float = 0.0
+    flops: float = 0.0
+    bytes: float = 0.0
+    bytes_accessed: float = 0.0
+    calls: int = 0
+    scale: float = 1.0
+
+    def add(self, run, scale: float = 1.0) -> None:
+        """Add one :class:`rvai.runner.Run`'s counters, multiplied by ``scale``."""
+        p = run.profile
+        self.cycles += run.cycles * scale
+        self.flops += p.flops * scale
+        self.bytes += sum(p.dram_bytes.values()) * scale
+        self.bytes_accessed += (p.bytes_loaded + p.bytes_stored) * scale
+        self.calls += 1
+        self.scale = max(self.scale, scale)
+
+    def scaled(self, factor: float) -> "OpCost":
+        """This entry with every counter multiplied by ``factor`` (e.g. per layer to per model)."""
+        return dataclasses.replace(self, cycles=self.cycles * factor, flops=self.flops * factor,
+                                   bytes=self.bytes * factor, bytes_accessed=self.bytes_accessed * factor)
+
+
+class Costs:
+    """Per-operator costs of one or more layer runs, in the order operators first ran.
+
+    ``max_macs`` (None: never sample) is the most multiply-accumulates an operator may
+    run in full before it is sampled (see the module docstring).
+    """
+
+    def __init__(self, max_macs: float | None = None):
+        self.max_macs = max_macs
+        self.ops: dict[str, OpCost] = {}
+
+    def add(self, name: str, run, scale: float = 1.0) -> None:
+        """Record ``run`` (an :class:`rvai.runner.Run`) under operator ``name``."""
+        self.ops.setdefault(name, OpCost(name)).add(run, scale)
+
+    @property
+    def cycles(self) -> float:
+        """Total cycles of everything recorded."""
+        return sum(op.cycles for op in self.ops.values())
+
+    @property
+    def sampled(self) -> list[str]:
+        """Names of the operators whose counters were scaled up from slices."""
+        return [op.name for op in self.ops.values() if op.scale > 1]
+
+    def columns(self, m: int, k: int, n: int) -> int:
+        """How many of a GEMM's ``n`` output columns to run for (m, k) inputs: n, or an aligned slice."""
+        if self.max_macs is None or m * k * n <= self.max_macs or n < 2 * SAMPLE_MIN:
+            return n
+        return min(n, max(SAMPLE_MIN, int(self.max_macs // (m * k * SAMPLE_ALIGN)) * SAMPLE_ALIGN))
+
+    def kv_heads(self, kv_heads: int, macs: float) -> int:
+        """How many of attention's ``kv_heads`` groups to run when all of them take ``macs``."""
+        if self.max_macs is None or macs <= self.max_macs:
+            return kv_heads
+        return max(1, min(kv_heads, int(kv_heads * self.max_macs // macs)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Roofline:
+    """A target's two roofs: peak f32 FLOPs per cycle (as rvai.emu.profile counts it) and
+    DRAM bytes per cycle, both from its ``[model]``; and its clock."""
+
+    peak_flops: float
+    peak_bytes: float
+    clock_ghz: float
+
+    @classmethod
+    def of(cls, target: Target) -> "Roofline":
+        """The roofs of ``target``'s timing model."""
+        clock = target.model.get("clock_ghz")
+        if clock is None:
+            raise ValueError(f"target {target.name!r} has no model.clock_ghz: cannot turn cycles into time")
+        return cls(peak_flops_per_cycle(target.model, 32), float(timing_params(target.model).dram_bytes_per_cycle),
+                   float(clock))
+
+    @property
+    def ridge(self) -> float:
+        """FLOPs per DRAM byte where the roofs meet."""
+        return self.peak_flops / self.peak_bytes
+
+    def bound(self, op: OpCost) -> str:
+        """``compute`` if the operator's FLOPs need more cycles at peak than its DRAM bytes do, else ``memory``."""
+        return "compute" if op.flops / self.peak_flops >= op.bytes / self.peak_bytes else "memory"
+
+    def attainable(self, intensity: float) -> float:
+        """The roofline: FLOPs per cycle attainable at ``intensity`` FLOPs per DRAM byte."""
+        return min(self.peak_flops, intensity * self.peak_bytes) if math.isfinite(intensity) else self.peak_flops

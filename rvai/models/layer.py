@@ -1,0 +1,244 @@
+"""A Qwen decoder layer composed of rvai kernels, with random weights and a KV cache.
+
+The layer (Hugging Face's Qwen2/Qwen3/Qwen3-MoE decoder layer, inference only):
+
+    h      = rmsnorm(x)                                   input_norm
+    q,k,v  = h @ Wqkv (+ bias, Qwen2)                     qkv_proj, qkv_bias
+    q,k    = rmsnorm per head (Qwen3)                     q_norm, k_norm
+    q,k    = rope(q, k) at positions L .. L+T-1           rope
+    cache += k, v
+    a      = attention(q, cache), causal, grouped-query   attention
+    h2, r  = rmsnorm(x + a @ Wo), x + a @ Wo               o_proj, add_rmsnorm
+    m      = down(silu(h2 @ Wg) * (h2 @ Wu))              gate_up_proj, swiglu, down_proj
+             (MoE: softmax router, top-k experts, each a SwiGLU MLP, weighted sum)
+    out    = r + m                                        residual_add
+
+Every step on the right is one :mod:`rvai.ops` call, timed by the emulator and recorded
+in a :class:`rvai.models.costs.Costs` under that name. Activations are f32; projection
+weights are f32 or f16 (widened to f32 as the GEMM loads them, f32 accumulation); norm
+weights and biases stay f32. Weights are stored ``(in, out)`` for ``ops.matmul``. What
+runs on the host, uncosted: RoPE's cos/sin tables (an engine precomputes them), the
+KV-cache append and the copies that split, transpose and gather activations between
+kernels, and the MoE top-k selection (O(tokens * experts) scalar work).
+"""
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+
+from rvai import ops
+from rvai.models.configs import QwenConfig
+from rvai.models.costs import Costs
+
+__all__ = ["DecoderLayer", "LayerWeights", "KVCache", "WEIGHT_DTYPES", "weight_dtype", "rope_tables"]
+
+#: Limits of each operator's kernel call: a full-size projection is a deliberate emulation of
+#: up to billions of instructions, not a runaway kernel (rvai.runner's defaults stop those).
+RUN_LIMITS = {"budget": 10 ** 11, "timeout": math.inf}
+#: Projection-weight dtypes a layer runs with.
+WEIGHT_DTYPES = {"f32": np.float32, "f16": np.float16}
+#: Weight dtypes that need instructions rvai does not have yet.
+_NOT_YET = {"bf16": "bf16 weights need a bf16 GEMM in rvai.ops (the emulator runs Zvfbfwma's vfwmaccbf16; "
+                    "no rvai kernel uses it yet)",
+            "int8": "int8 weights need an int8 GEMM with per-channel scales in rvai.ops (the emulator runs "
+                    "Zvqdotq's vqdot; no rvai kernel uses it yet)"}
+
+
+def weight_dtype(name: str):
+    """The NumPy dtype of weight dtype ``name``; NotImplementedError for bf16/int8, ValueError otherwise."""
+    if name in _NOT_YET:
+        raise NotImplementedError(_NOT_YET[name])
+    if name not in WEIGHT_DTYPES:
+        raise ValueError(f"unknown weight dtype {name!r}; choose from {', '.join(WEIGHT_DTYPES)}")
+    return WEIGHT_DTYPES[name]
+
+
+class LayerWeights:
+    """A layer's random weights, generated on first use from ``seed`` and the weight's name.
+
+    Projections are N(0, 1/in) so activations keep unit scale; norm weights are near 1,
+    biases small. ``matrix(name, cols=n)`` gives only the first ``n`` columns when the
+    full matrix was never made (a sampled run), so a 7B layer never holds all its weights.
+    """
+
+    def __init__(self, cfg: QwenConfig, dtype: str = "f32", seed: int = 0):
+        self.cfg, self.dtype, self.seed = cfg, weight_dtype(dtype), seed
+        self._made: dict[str, np.ndarray] = {}
+
+    def shape(self, name: str) -> tuple[int, int]:
+        """(in, out) of projection ``name``: qkv, o, gate_up, down, router, expert<e>.gate_up, expert<e>.down."""
+        c = self.cfg
+        hq, hkv, d = c.num_attention_heads, c.num_key_value_heads, c.head_dim
+        kind = name.split(".")[-1]
+        return {"qkv": (c.hidden_size, (hq + 2 * hkv) * d), "o": (hq * d, c.hidden_size),
+                "gate_up": (c.hidden_size, 2 * (c.moe_intermediate_size if name.startswith("expert")
+                                                 else c.intermediate_size)),
+                "down": (c.moe_intermediate_size if name.startswith("expert") else c.intermediate_size,
+                         c.hidden_size),
+                "router": (c.hidden_size, c.num_experts)}[kind]
+
+    def _rng(self, name: str) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
+
+    def matrix(self, name: str, cols: int | None = None) -> np.ndarray:
+        """Projection ``name`` as (in, out) in the layer's dtype (the router stays f32), or its first ``cols`` columns."""
+        k, n = self.shape(name)
+        if name in self._made or cols is None or cols >= n:
+            if name not in self._made:
+                dt = np.float32 if name == "router" else self.dtype
+                self._made[name] = (self._rng(name).standard_normal((k, n), np.float32) / np.sqrt(k)).astype(dt)
+            return self._made[name] if cols is None else self._made[name][:, :cols]
+        dt = np.float32 if name == "router" else self.dtype
+        return (self._rng(name + "#slice").standard_normal((k, cols), np.float32) / np.sqrt(k)).astype(dt)
+
+    def vector(self, name: str) -> np.ndarray:
+        """Norm weight (input_norm, post_norm, q_norm, k_norm) or the qkv bias, f32."""
+        c = self.cfg
+        if name not in self._made:
+            n = c.head_dim if name in ("q_norm", "k_norm") else \
+                self.shape("qkv")[1] if name == "qkv_bias" else c.hidden_size
+            r = self._rng(name).standard_normal(n).astype(np.float32)
+            self._made[name] = r * np.float32(0.1) + np.float32(0 if name == "qkv_bias" else 1)
+        return self._made[name]
+
+
+class KVCache:
+    """One layer's keys and values, head-major: ``k``, ``v`` are (kv_heads, length, head_dim) f32."""
+
+    def __init__(self, cfg: QwenConfig):
+        shape = (cfg.num_key_value_heads, 0, cfg.head_dim)
+        self.k, self.v = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+
+    @classmethod
+    def random(cls, cfg: QwenConfig, length: int, seed: int = 0) -> "KVCache":
+        """A cache already holding ``length`` random entries (decode against a context)."""
+        cache = cls(cfg)
+        rng = np.random.default_rng([seed, length])
+        shape = (cfg.num_key_value_heads, length, cfg.head_dim)
+        cache.append(rng.standard_normal(shape, np.float32), rng.standard_normal(shape, np.float32))
+        return cache
+
+    @property
+    def length(self) -> int:
+        """Entries held."""
+        return self.k.shape[1]
+
+    def append(self, k: np.ndarray, v: np.ndarray) -> None:
+        """Add (kv_heads, tokens, head_dim) keys and values after those held."""
+        self.k = np.concatenate([self.k, k.astype(np.float32)], axis=1)
+        self.v = np.concatenate([self.v, v.astype(np.float32)], axis=1)
+
+
+def rope_tables(cfg: QwenConfig, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin (tokens, head_dim/2) f32 of the angles position * theta**(-2j/head_dim)."""
+    inv_freq = cfg.rope_theta ** (-np.arange(0, cfg.head_dim, 2, dtype=np.float64) / cfg.head_dim)
+    angles = np.asarray(positions, np.float64)[:, None] * inv_freq[None, :]
+    return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
+
+
+def _tile_columns(y: np.ndarray, n: int) -> np.ndarray:
+    """``y``'s columns repeated out to ``n`` (the values of a sampled operator's unrun part)."""
+    reps = -(-n // y.shape[-1])
+    return np.tile(y, (1,) * (y.ndim - 1) + (reps,))[..., :n]
+
+
+class DecoderLayer:
+    """One decoder layer of ``cfg`` with random weights (``dtype`` projections, ``seed``)."""
+
+    def __init__(self, cfg: QwenConfig, dtype: str = "f32", seed: int = 0):
+        self.cfg = cfg
+        self.weights = LayerWeights(cfg, dtype, seed)
+
+    def forward(self, x: np.ndarray, cache: KVCache, *, target=None, costs: Costs | None = None) -> np.ndarray:
+        """The layer on ``x`` (tokens, hidden) f32 at positions cache.length onwards; appends to ``cache``.
+
+        Prefill is ``tokens`` > 1, decode ``tokens`` = 1. Each operator's cost goes into
+        ``costs`` (which also says whether big operators are sampled); returns the output.
+        """
+        cfg, w = self.cfg, self.weights
+        x = np.ascontiguousarray(x, np.float32)
+        if x.ndim != 2 or x.shape[1] != cfg.hidden_size:
+            raise ValueError(f"x must be (tokens, {cfg.hidden_size}), got {x.shape}")
+        costs = costs if costs is not None else Costs()
+        self._target, self._costs = target, costs
+        tokens, eps = x.shape[0], cfg.rms_norm_eps
+        hq, hkv, d = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
+
+        h = self._op("input_norm", ops.rmsnorm, x, w.vector("input_norm"), eps)
+        qkv = self._linear("qkv_proj", h, "qkv")
+        if cfg.qkv_bias:
+            qkv = self._op("qkv_bias", ops.add, qkv, w.vector("qkv_bias"))
+        qkv = qkv.reshape(tokens, hq + 2 * hkv, d)
+        qk, v = qkv[:, :hq + hkv], qkv[:, hq + hkv:]
+        if cfg.qk_norm:
+            qk = np.concatenate([self._op("q_norm", ops.rmsnorm, qk[:, :hq], w.vector("q_norm"), eps),
+                                 self._op("k_norm", ops.rmsnorm, qk[:, hq:], w.vector("k_norm"), eps)], axis=1)
+        cos, sin = rope_tables(cfg, np.arange(cache.length, cache.length + tokens))
+        qk = self._op("rope", ops.rope, qk, cos, sin)                       # (hq + hkv, tokens, d)
+        cache.append(qk[hq:], v.transpose(1, 0, 2))
+        attn = self._attention(qk[:hq], cache)                              # (hq, tokens, d)
+        o = self._linear("o_proj", attn.transpose(1, 0, 2).reshape(tokens, hq * d), "o")
+        h2, resid = self._op("add_rmsnorm", ops.add_rmsnorm, o, x, w.vector("post_norm"), eps)
+        mlp = self._moe(h2) if cfg.is_moe else self._mlp(h2)
+        return self._op("residual_add", ops.add, resid, mlp)
+
+    # ---- the steps ---------------------------------------------------------------
+    def _op(self, name: str, fn, *args, scale: float = 1.0):
+        """``fn(*args)`` (an rvai.ops call) on the layer's target, its run recorded under ``name``."""
+        out = fn(*args, target=self._target, **RUN_LIMITS)
+        self._costs.add(name, ops.last_run, scale)
+        return out
+
+    def _linear(self, name: str, x: np.ndarray, weight: str, scale: float = 1.0) -> np.ndarray:
+        """``x @ W`` for projection ``weight``; sampled by output columns when Costs says so."""
+        k, n = self.weights.shape(weight)
+        cols = self._costs.columns(x.shape[0], k, n)
+        y = self._op(name, ops.matmul, x, self.weights.matrix(weight, cols), scale=scale * n / cols)
+        return y if cols == n else _tile_columns(y, n)
+
+    def _attention(self, q: np.ndarray, cache: KVCache) -> np.ndarray:
+        """Causal grouped-query attention of q (hq, tokens, d) over the cache; sampled by KV heads."""
+        hkv, group = self.cfg.num_key_value_heads, self.cfg.group
+        macs = 2.0 * q.shape[0] * q.shape[1] * cache.length * q.shape[2]
+        g = self._costs.kv_heads(hkv, macs)
+        out = self._op("attention", ops.attention, q[:g * group], cache.k[:g], cache.v[:g], True,
+                       scale=hkv / g)
+        return out if g == hkv else np.concatenate([out] * -(-hkv // g))[:q.shape[0]]
+
+    def _mlp(self, h: np.ndarray, prefix: str = "", weight: str = "", scale: float = 1.0) -> np.ndarray:
+        """The SwiGLU MLP: down(silu(h @ Wg) * (h @ Wu))."""
+        gu = self._linear(f"{prefix}gate_up_proj", h, f"{weight}gate_up", scale)
+        inner = gu.shape[1] // 2
+        a = self._op(f"{prefix}swiglu", ops.swiglu, gu[:, :inner], gu[:, inner:], scale=scale)
+        return self._linear(f"{prefix}down_proj", a, f"{weight}down", scale)
+
+    def _moe(self, h: np.ndarray) -> np.ndarray:
+        """Qwen3-MoE's sparse MLP: softmax router, top-k experts (renormalised if norm_topk_prob), weighted sum.
+
+        Sampled runs cost one expert per distinct token count, scaled by how many experts got that count.
+        """
+        cfg = self.cfg
+        probs = self._op("router_softmax", ops.softmax, self._linear("router", h, "router"))
+        top = np.argsort(-probs, axis=1, kind="stable")[:, :cfg.num_experts_per_tok]
+        weights = np.take_along_axis(probs, top, axis=1)
+        if cfg.norm_topk_prob:
+            weights = weights / weights.sum(axis=1, keepdims=True)
+        experts, counts = np.unique(top, return_counts=True)
+        sample = self._costs.max_macs is not None
+        done: dict[int, np.ndarray] = {}     # sampled runs: an output per token count
+        ys, rows, wts = [], [], []
+        for e, count in zip(experts, counts):
+            tok, slot = np.nonzero(top == e)
+            if sample and count in done:
+                y = done[count]
+            else:
+                scale = float(np.sum(counts == count)) if sample else 1.0
+                y = done[count] = self._mlp(h[tok], "expert_", f"expert{e}.", scale)
+            ys.append(y)
+            rows.append(tok)
+            wts.append(weights[tok, slot])
+        out = np.zeros_like(h)
+        return self._op("moe_combine", ops.moe_combine, out, np.concatenate(ys), np.concatenate(rows),
+                        np.concatenate(wts).astype(np.float32))
