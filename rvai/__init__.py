@@ -7,21 +7,26 @@ docs/dsl.md), ``rvai.Target`` (cpu, features, VLEN, machine model), ``rvai.ops``
 """
 import importlib
 
-from rvai.lang import kernel
-from rvai.lang.kernel import set_backend as _set_backend
-from rvai.target import Target
-
 __version__ = "0.1.0"
 __all__ = ["kernel", "Target", "ops", "emu", "lang"]
 
+# Every name loads on first use, so `import rvai` (and `rvai run`, which needs
+# only the emulator) stays light: the language, NumPy and llvmlite load when a
+# kernel is written or called.
+_LAZY = {"kernel": ("rvai.lang", "kernel"), "Target": ("rvai.target", "Target"),
+         "ops": ("rvai.ops", None), "emu": ("rvai.emu", None), "lang": ("rvai.lang", None)}
+
 
 def __getattr__(name):
-    # Submodules load on first use, so `import rvai` stays light for emulator-only users.
-    if name in ("ops", "emu", "lang"):
-        return importlib.import_module(f"rvai.{name}")
-    raise AttributeError(f"module 'rvai' has no attribute {name!r}")
+    if name not in _LAZY:
+        raise AttributeError(f"module 'rvai' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    loaded = importlib.import_module(module)
+    return getattr(loaded, attr) if attr else loaded
 
 
-# Calling or compiling a kernel goes through rvai.runner (which imports llvmlite and the
-# emulator): installed here, loaded on first use, so rvai.lang itself imports only rvai.ir.
-_set_backend(lambda: importlib.import_module("rvai.runner"))
+def _kernel_backend():
+    """The compile-and-run backend of ``rvai.lang`` kernels: ``rvai.runner``, which
+    imports llvmlite and the emulator, so it loads on the first kernel call.  The
+    language finds it here; it never imports it itself."""
+    return importlib.import_module("rvai.runner")

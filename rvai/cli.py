@@ -70,7 +70,7 @@ def _run_program(args, machine_kwargs: dict, out_fd: int, err_fd: int):
     stderr = os.fdopen(os.dup(err_fd), "wb", buffering=0)
     try:
         return m, m.run([args.program, *args.args], program=data, env=dict(os.environ),
-                        stdin=sys.stdin.buffer, stdout=stdout, stderr=stderr)
+                        stdin=sys.stdin.buffer, stdout=stdout, stderr=stderr, capture=False)
     except ElfError as e:
         return _error("bad_elf", f"{args.program}: {e}")
     except errors.BudgetExceeded as e:

@@ -13,8 +13,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.mark.parametrize("target,examples", [("api", 300), ("elf", 300)])
-def test_fuzz_in_child_process(target, examples):
+def test_fuzz_in_child_process(target, examples, tmp_path):
     r = subprocess.run([sys.executable, os.path.join(HERE, "fuzz_targets.py"), target, str(examples)],
-                       capture_output=True, text=True, timeout=600, cwd=HERE)
+                       capture_output=True, text=True, timeout=600, cwd=tmp_path)
     died = f"killed by {signal.Signals(-r.returncode).name}" if r.returncode < 0 else f"exit {r.returncode}"
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), f"{died}\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"

@@ -274,3 +274,33 @@ def test_bad_pointer_gives_efault_and_futex_wait_refuses_to_hang():
     assert linux.syscall(98, [word, 128, 4, 0, 0, 0]) == -errno.EAGAIN     # value changed
     with pytest.raises(UnsupportedSyscall):
         linux.syscall(98, [word, 128, 5, 0, 0, 0])
+
+
+def test_streamed_output_is_not_kept_unless_asked():
+    """capture=False (what `rvai run` uses): output reaches the sink in order and
+    nothing accumulates in the process, however much the guest writes."""
+    from tiny_elf import executable, li
+    chunk, rounds = 1 << 16, 40
+    # write(1, buf, 64 KiB) `rounds` times from a 64 KiB buffer of 'z' at 0x200000, then exit(0)
+    lines = [*li("s0", rounds), *li("a1", 0x200000), *li("a2", chunk),
+             "li a0, 1", "li a7, 64", "ecall",
+             "addi s0, s0, -1", "bne s0, zero, -16", "li a0, 0", "li a7, 93", "ecall"]
+    prog = executable(lines, bss=((0x200000, chunk),))
+    total = []
+
+    class Sink:
+        def write(self, b):
+            total.append(len(b))
+
+        def flush(self):
+            pass
+    m = Machine(vlen=128)
+    m.load_elf(prog)
+    m.write(0x200000, b"z" * chunk)
+    r = m.run(["p"], stdout=Sink(), capture=False)
+    assert r.exit_code == 0 and sum(total) == chunk * rounds and total == [chunk] * rounds
+    assert r.stdout == b"" and len(m.os.out) == 0
+    kept = Machine(vlen=128)
+    kept.load_elf(prog)
+    kept.write(0x200000, b"z" * chunk)
+    assert kept.run(["p"]).stdout == b"z" * (chunk * rounds)

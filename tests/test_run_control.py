@@ -230,3 +230,29 @@ def test_odd_pc_faults_as_misaligned_fetch():
     with pytest.raises(errors.MisalignedAccess, match="instruction address misaligned") as info:
         m.resume()
     assert info.value.addr == INC + 1 and m.instret == 0
+
+
+def test_four_threads_calling_one_kernel_through_ops():
+    """Each rvai.ops call runs on its own Machine; from four threads at once the
+    results must all equal NumPy's (machines created concurrently share only the
+    decoder tables, which are built once)."""
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("llvmlite")
+    import rvai.ops as ops
+    rng = np.random.default_rng(5)
+    xs = [rng.standard_normal((3, 40)).astype(np.float32) for _ in range(8)]
+    results = {}
+
+    def work(k):
+        for i in range(k, len(xs), 4):
+            results[i] = ops.softmax(xs[i])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(HANG_GUARD * 5)
+    assert sorted(results) == list(range(len(xs)))
+    for i, x in enumerate(xs):
+        e = np.exp(x.astype(np.float64) - x.max(axis=-1, keepdims=True))
+        np.testing.assert_allclose(results[i], e / e.sum(axis=-1, keepdims=True), rtol=1e-5, atol=1e-6)

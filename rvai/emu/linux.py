@@ -95,18 +95,21 @@ class Linux:
 
     ``stdin`` is bytes, or a binary file object read on demand (the CLI passes
     the host's stdin).  ``stdout``/``stderr`` are optional binary file objects
-    that receive the guest's output as it is written, besides the captured
-    ``out``/``err`` buffers.  ``seed`` seeds AT_RANDOM and getrandom.
+    that receive the guest's output as it is written; with ``capture`` (the
+    default) it is also kept in the ``out``/``err`` buffers, which grow with
+    the output, so a caller that only streams passes ``capture=False``.
+    ``seed`` seeds AT_RANDOM and getrandom.
     ``exe_path`` is what readlink("/proc/self/exe") and AT_EXECFN give
     (argv[0] by default).
     """
 
     def __init__(self, machine, *, stdin=b"", stdout=None, stderr=None, seed: int = 0,
-                 exe_path: str | None = None):
+                 exe_path: str | None = None, capture: bool = True):
         self.m = machine
         self.stdin = stdin
         self._stdin_pos = 0
         self.out, self.err = bytearray(), bytearray()
+        self.capture = capture
         self._sinks = {1: stdout, 2: stderr}
         self._random = random.Random(seed)
         self.exe_path = exe_path
@@ -205,7 +208,8 @@ class Linux:
         return fd in (0, 1, 2) and fd not in self.closed
 
     def _emit(self, fd: int, data: bytes) -> None:
-        (self.out if fd == 1 else self.err).extend(data)
+        if self.capture:
+            (self.out if fd == 1 else self.err).extend(data)
         sink = self._sinks[fd]
         if sink is not None:
             sink.write(data)

@@ -14,7 +14,7 @@ import sys
 import threading
 
 from rvai._rvemu import ffi, lib
-from rvai.emu import checks, errors, isa
+from rvai.emu import checks, errors
 
 # Guest address-space layout.  Page 0 is never mapped, so HALT_ADDR (the return
 # address of a host call) cannot collide with code.
@@ -133,6 +133,7 @@ class Machine:
         lib.rv_set_mem_limit(self._m, self.mem_limit)
         lib.rv_set_halt_pc(self._m, HALT_ADDR)
         if target is not None:   # the extensions the target lacks: their instructions are illegal here
+            from rvai.emu import isa
             lib.rv_set_extensions_off(self._m, sum(1 << i for i, e in enumerate(isa.extensions())
                                                    if i and e not in target.extensions))
         self._stop = ffi.new("rv_stop *")
@@ -335,7 +336,7 @@ class Machine:
         addresses.  Returns the Image.  Whatever is wrong with the ELF, or with
         placing it in this Machine's memory, raises ``rvai.emu.elf.ElfError``
         (and nothing of it stays mapped); an unreadable file raises OSError."""
-        from rvai.emu import elf, runtime
+        from rvai.emu import elf
         data = src if isinstance(src, (bytes, bytearray, memoryview)) else open(os.fspath(src), "rb").read()
         data = bytes(data)
         if base is not None:
@@ -344,7 +345,10 @@ class Machine:
                 raise ValueError(f"base {base:#x} must be a page-aligned address above page 0")
         # Only relocatable objects link against the runtime routines; an executable
         # brings its own and must find its fixed addresses free.
-        externals = runtime.install(self) if data[16:18] == elf.ET_REL.to_bytes(2, "little") else {}
+        externals = {}
+        if data[16:18] == elf.ET_REL.to_bytes(2, "little"):
+            from rvai.emu import runtime
+            externals = runtime.install(self)
         image = elf.load(data, base or LOAD_BASE, externals)
         if image.kind == "rel" and base is None and not self._free(image):
             # Link again where the whole image fits.
@@ -528,7 +532,7 @@ class Machine:
     @_serialised
     def run(self, argv, *, program=None, env: dict[str, str] | None = None, stdin=b"",
             budget: int | None = None, timeout: float | None = None, stdout=None, stderr=None,
-            seed: int = 0):
+            capture: bool = True, seed: int = 0):
         """Run a static riscv64 Linux executable as a process and return a
         ``rvai.emu.linux.RunResult`` (exit code, captured stdout and stderr,
         instructions retired).
@@ -537,7 +541,10 @@ class Machine:
         loaded with ``load_elf``, else the file ``argv[0]`` names.  ``env`` is
         the environment (empty by default, so runs are reproducible); ``stdin``
         is bytes or a binary file read on demand; ``stdout``/``stderr`` are
-        optional binary files that receive the output live as well.  Faults,
+        optional binary files that receive the output live as well.
+        ``capture=False`` keeps no copy of the output (the result's stdout and
+        stderr are then empty): a program's output streams through in
+        constant memory, however much it writes.  Faults,
         an exhausted ``budget`` (instructions) and a passed ``timeout``
         (seconds) raise EmulatorError subclasses; Ctrl-C raises KeyboardInterrupt.
         """
@@ -552,7 +559,7 @@ class Machine:
             image = self.load_elf(program if program is not None else argv[0])
         if image.kind != "exec":
             raise ValueError("run() needs a static executable, not a relocatable object")
-        self.os = Linux(self, stdin=stdin, stdout=stdout, stderr=stderr, seed=seed)
+        self.os = Linux(self, stdin=stdin, stdout=stdout, stderr=stderr, seed=seed, capture=capture)
         self.os.start(image, argv, dict(env or {}), STACK_TOP)
         start_instret, start_cycles = self.instret, self.cycles
         exit_code, signal = None, None

@@ -6,7 +6,7 @@ run, and are counted and profiled, like any other guest code.
 """
 from __future__ import annotations
 
-import numpy as np
+import struct
 
 from rvai.emu.isa import assemble
 
@@ -67,7 +67,7 @@ def install(machine) -> dict[str, int]:
         machine.map(base, size, "rx")
         addrs, addr = {}, base
         for name, words in code.items():
-            machine.write(addr, np.array(words, dtype=np.uint32))
+            machine.write(addr, struct.pack(f"<{len(words)}I", *words))
             addrs[name] = addr
             addr += 4 * len(words)
         addrs.update({alias: addrs[name] for alias, name in _ALIASES.items()})

@@ -6,6 +6,7 @@ import functools
 import inspect
 import os
 import re
+import sys
 import traceback
 from typing import Any, Callable, Protocol
 
@@ -207,16 +208,19 @@ def set_backend(loader: Callable[[], Backend]) -> None:
     """Install the compile-and-run backend, as a callable giving it on first use.
 
     The language itself knows no compiler or emulator (it imports only ``rvai.ir``);
-    the ``rvai`` package installs ``rvai.runner`` here when it is imported.
+    without a call here it uses the loader its parent package offers as
+    ``rvai._kernel_backend`` (``rvai.runner``), so ``import rvai`` need not load
+    the language at all.
     """
     global _BACKEND_LOADER
     _BACKEND_LOADER = loader
 
 
 def _backend() -> Backend:
-    if _BACKEND_LOADER is None:
-        raise RuntimeError("no kernel backend installed: import rvai (it installs rvai.runner)")
-    return _BACKEND_LOADER()
+    loader = _BACKEND_LOADER or getattr(sys.modules.get("rvai"), "_kernel_backend", None)
+    if loader is None:
+        raise RuntimeError("no kernel backend installed: import rvai (it offers rvai.runner)")
+    return loader()
 
 
 def kernel(fn: Callable) -> Kernel:

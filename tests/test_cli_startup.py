@@ -1,0 +1,27 @@
+"""`rvai run` loads only the emulator: not NumPy, llvmlite or the kernel
+language, which cost most of its start-up time before (docs/limits.md has the
+measurement).  Checked through sys.modules in a fresh interpreter."""
+import subprocess
+import sys
+
+from tiny_elf import executable
+
+HEAVY = ("numpy", "llvmlite", "rvai.lang", "rvai.codegen", "rvai.runner", "rvai.ir", "rvai.target")
+
+
+def test_rvai_run_imports_only_the_emulator(tmp_path):
+    exe = tmp_path / "exit7"
+    exe.write_bytes(executable(["li a0, 7", "li a7, 93", "ecall"]))
+    probe = ("import sys; from rvai.cli import main; status = main(['run', sys.argv[1]]); "
+             f"print(status, sorted(m for m in sys.modules if m.startswith({HEAVY!r})))")
+    r = subprocess.run([sys.executable, "-c", probe, str(exe)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split(None, 1) == ["7", "[]\n"]
+
+
+def test_kernels_still_find_their_backend():
+    # `import rvai` no longer imports the language; a kernel call must still reach rvai.runner.
+    probe = ("import sys, rvai; assert 'rvai.lang' not in sys.modules; "
+             "from rvai.lang.kernel import _backend; print(_backend().__name__)")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip() == "rvai.runner", r.stderr
