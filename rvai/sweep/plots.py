@@ -45,10 +45,10 @@ def _short(config: str) -> str:
     return " ".join(f"{p.rsplit('.', 1)[-1]}={v}" for p, v in config_choices(config).items())
 
 
-def _grid(plt, n: int, title: str):
-    cols = min(n, 3)
+def _grid(plt, n: int, title: str, cols: int = 3, width: float = 5.2):
+    cols = min(n, cols)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, 3.8 * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     fig.suptitle(title)
@@ -110,7 +110,8 @@ def _pareto(plt, ok, workloads, manifest, out: Path) -> list[Path]:
         panels.append(("all workloads: geomean slowdown vs best", {
             c: math.exp(sum(math.log(v[wl] / best[wl]) for wl in workloads) / len(workloads))
             for c, v in complete.items()}))
-    fig, axes = _grid(plt, len(panels), f"{manifest.get('name', '')}: performance against {cost_label}")
+    fig, axes = _grid(plt, len(panels), f"{manifest.get('name', '')}: performance against {cost_label}",
+                      cols=2, width=8.5)
     for ax, (title, values) in zip(axes, panels):
         configs = sorted(values)
         pts = [(cost[c], values[c]) for c in configs]
@@ -118,8 +119,11 @@ def _pareto(plt, ok, workloads, manifest, out: Path) -> list[Path]:
         front = pareto_front(pts)
         ax.step([pts[i][0] for i in front], [pts[i][1] for i in front], where="post",
                 color="tab:red", marker="o", label="Pareto front")
-        for i in front:
-            ax.annotate(_short(configs[i]), pts[i], fontsize=5, xytext=(3, 3), textcoords="offset points")
+        # Numbers on the front, their configurations listed beside: labels would overlap.
+        for n, i in enumerate(front, 1):
+            ax.annotate(str(n), pts[i], fontsize=6, xytext=(3, 3), textcoords="offset points")
+        ax.text(1.02, 1.0, "\n".join(f"{n}: {_short(configs[i])}" for n, i in enumerate(front, 1)),
+                transform=ax.transAxes, fontsize=5.5, va="top", family="monospace")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel(cost_label, fontsize=8)
         ax.set_ylabel("cycles" if not title.startswith("all") else "slowdown (1 = best)")

@@ -43,9 +43,11 @@ class Journal:
         return out
 
     def append(self, record: dict) -> None:
-        """Write ``record`` durably before the next point is reported."""
-        with self.path.open("a") as f:
-            f.write(json.dumps(record) + "\n")
+        """Write ``record`` on a line of its own before the next point is reported."""
+        with self.path.open("a+b") as f:
+            # A sweep killed mid-write leaves a cut line: start after it, not on it.
+            cut = f.tell() > 0 and f.seek(f.tell() - 1) >= 0 and f.read(1) != b"\n"
+            f.write((b"\n" if cut else b"") + json.dumps(record).encode() + b"\n")
 
 
 def rows_of(records: list[dict], params: list[str]) -> tuple[list[str], list[dict]]:
