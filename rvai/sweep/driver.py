@@ -46,7 +46,8 @@ def run(sweep: Sweep | str | Path, out: str | Path, *, workers: int | None = Non
     ``ray`` is an address (``"local"`` starts Ray on this machine; ``True`` uses the
     session already initialised, or starts one). Points finished by an earlier run
     into ``out`` are skipped (failed ones too, unless ``retry_errors``). Figures are
-    drawn when ``plot`` and matplotlib is installed.
+    drawn when ``plot`` and matplotlib is installed, and a point ran or there are none
+    yet (:func:`rvai.sweep.plot` redraws them).
     """
     sweep = sweep if isinstance(sweep, Sweep) else load(sweep)
     out = Path(out)
@@ -76,8 +77,8 @@ def run(sweep: Sweep | str | Path, out: str | Path, *, workers: int | None = Non
                 for p in points if p.key in finished]
         columns, rows = rows_of(done, list(sweep.params))
         write_tables(out, columns, rows)
-    figures = []
-    if plot:
+    figures = sorted(out.glob("*.png"))
+    if plot and (todo or not figures):   # nothing new and figures drawn: they still hold
         try:
             from rvai.sweep.plots import draw
             figures = draw(out)

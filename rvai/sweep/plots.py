@@ -40,6 +40,14 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return front
 
 
+def _natural(label: str) -> tuple:
+    """Sort key putting numeric choice labels in numeric order (128 before 1024)."""
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1, 0.0, label)
+
+
 def _short(config: str) -> str:
     """A configuration label with each path cut to its last part."""
     return " ".join(f"{p.rsplit('.', 1)[-1]}={v}" for p, v in config_choices(config).items())
@@ -79,7 +87,7 @@ def _metric_vs_params(plt, ok, params, workloads, name, out: Path) -> list[Path]
                     choice = config_choices(r["config"])
                     lines[tuple(choice.get(p, "") for p in others)].append((r[param], r["cycles"]))
             numeric = all(isinstance(x, (int, float)) for pts in lines.values() for x, _ in pts)
-            for group, pts in sorted(lines.items()):
+            for group, pts in sorted(lines.items(), key=lambda kv: [_natural(g) for g in kv[0]]):
                 pts.sort(key=lambda xy: xy[0] if numeric else str(xy[0]))
                 xs = [x if numeric else str(x) for x, _ in pts]
                 label = ", ".join(f"{p.rsplit('.', 1)[-1]}={g}" for p, g in zip(others, group))
