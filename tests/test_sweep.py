@@ -182,22 +182,8 @@ def make_faulting_exe(path: Path) -> Path:
 
 def test_each_failure_is_one_error_row_and_the_sweep_goes_on(tmp_path):
     make_faulting_exe(tmp_path / "fault.elf")
-    path = write(tmp_path, """
-        [params]
-        vlen = [96, 128]
-
-        [[workload]]
-        name = "gemm"
-        kind = "op"
-        op = "matmul"
-        shapes = [[8, 16], [16, 24]]
-
-        [[workload]]
-        name = "over budget"
-        kind = "op"
-        op = "matmul"
-        shapes = [[8, 16], [16, 24]]
-        budget = 500
+    path = write(tmp_path, "[params]\nvlen = [96, 128]\n" + GEMM + GEMM.replace('"gemm"', '"over budget"')
+                 + """    budget = 500
 
         [[workload]]
         name = "guest fault"

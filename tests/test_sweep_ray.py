@@ -11,18 +11,13 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from rvai.sweep import run  # noqa: E402
+from test_sweep import GEMM  # noqa: E402
 
 SWEEP = """
     [params]
     vlen = [96, 128, 256]
     "model.dlen" = ["=vlen/2"]
-
-    [[workload]]
-    name = "gemm"
-    kind = "op"
-    op = "matmul"
-    shapes = [[8, 16], [16, 24]]
-
+""" + GEMM + """
     [[workload]]
     name = "softmax over budget"
     kind = "op"
