@@ -295,3 +295,32 @@ def test_figures_and_parquet_are_written_and_redrawn_from_the_csv(tmp_path):
         return
     table = pq.read_table(out / "results.parquet").to_pylist()
     assert [r["cycles"] for r in table] == [int(r["cycles"]) for r in read_csv(out)]
+
+
+def test_ctrl_c_stops_the_sweep_and_records_no_point_it_interrupted(tmp_path):
+    """Ctrl-C reaches the whole process group (as from a terminal): the finished point
+    stays, the one in flight is not recorded as a failure, so a rerun redoes it."""
+    import os
+    import signal
+    import time
+    path = write(tmp_path, "[params]\nvlen = [128]\n" + GEMM + """
+        [[workload]]
+        name = "hang"
+        kind = "python"
+        function = "sweep_helpers:hang"
+    """)
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, "-m", "rvai.cli", "sweep", str(path), "--out", str(out),
+                             "--workers", "2", "--no-plot"], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    journal = out / "points.jsonl"
+    deadline = time.monotonic() + 120
+    while not (journal.exists() and journal.read_text().count("\n") == 1):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(60) == 130
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert [(r["workload"], r["status"]) for r in records] == [("gemm", "ok")]
+    assert [r["workload"] for r in read_csv(out)] == ["gemm"]

@@ -57,6 +57,9 @@ def execute(points: list[Point], backend, on_record: Callable[[dict], None],
 
 
 def _child(point: Point, patterns: tuple, conn) -> None:
+    # Ctrl-C reaches the whole process group: the parent kills the points in flight,
+    # and a child must not report its own interruption as the point's result.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn.send(run_point(point, patterns))
     conn.close()
 
