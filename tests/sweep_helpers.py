@@ -30,3 +30,8 @@ def saxpy_run(target, n: int = 64):
             y.vstore(a * x.vload(i) + y.vload(i), i)
 
     return saxpy(2.0, np.arange(n, dtype=np.float32), np.ones(n, np.float32), target=target)
+
+
+def saxpy_pair(target):
+    """Two kernel runs as one workload, the second weighted 3 (as a sampled operator is)."""
+    return [saxpy_run(target, 64), (saxpy_run(target, 256), 3)]

@@ -324,3 +324,33 @@ def test_ctrl_c_stops_the_sweep_and_records_no_point_it_interrupted(tmp_path):
     records = [json.loads(line) for line in journal.read_text().splitlines()]
     assert [(r["workload"], r["status"]) for r in records] == [("gemm", "ok")]
     assert [r["workload"] for r in read_csv(out)] == ["gemm"]
+
+
+def test_a_workload_of_several_runs_sums_them_with_their_weights(tmp_path):
+    """A python workload may return several runs (one model layer = many kernel calls):
+    counters add up with their weights and ratios are recomputed from the sums."""
+    import sweep_helpers
+    path = write(tmp_path, """
+        [params]
+        vlen = [256]
+
+        [[workload]]
+        name = "pair"
+        kind = "python"
+        function = "sweep_helpers:saxpy_pair"
+    """)
+    row, = run(path, tmp_path / "out", workers=1, progress=False, plot=False).rows
+    assert row["status"] == "ok", row["error"]
+    target = Target.preset("generic").with_vlen(256)
+    small, big = (sweep_helpers.saxpy_run(target, n).profile for n in (64, 256))
+    parts = ((small, 1), (big, 3))
+    total = lambda f: sum(f(p) * w for p, w in parts)  # noqa: E731
+    assert row["cycles"] == total(lambda p: p.cycles)
+    assert row["instret"] == total(lambda p: p.instret)
+    assert row["flops"] == total(lambda p: p.flops) == 2 * (64 + 3 * 256)
+    assert row["stalls.memory"] == total(lambda p: p.stalls["memory"])
+    assert row["flops_per_cycle"] == pytest.approx(row["flops"] / row["cycles"])
+    assert row["bytes_per_cycle"] == pytest.approx(
+        total(lambda p: p.bytes_loaded + p.bytes_stored) / row["cycles"])
+    assert row["bounds.DRAM"] == pytest.approx(total(lambda p: p.bounds()["DRAM"] * p.cycles) / row["cycles"])
+    assert row["peak_flops_per_cycle_f32"] == small.peak_flops_per_cycle(32)

@@ -36,12 +36,50 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def metrics_of(profile, patterns: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The Profile's figures whose dotted names match :data:`CORE_METRICS` or
+# Figures that are ratios of counters, recomputed from the summed counters.
+_RATIOS = {
+    "ipc": (("instret",), "cycles"),
+    "flops_per_cycle": (("flops",), "cycles"),
+    "bytes_per_cycle": (("bytes_loaded", "bytes_stored"), "cycles"),
+    "dram_bytes_per_cycle": (("dram_bytes.read", "dram_bytes.written"), "cycles"),
+    "vector.utilisation": (("vector.active_elements",), "vector.vlmax_elements"),
+}
+
+
+def _summed(parts: list[tuple[dict, float]]) -> dict[str, Any]:
+    """Flattened profiles of several runs (each with a weight) as one: counters
+    summed times their weights, peaks kept, ``bounds.*`` averaged over cycles, ratios
+    recomputed from the sums."""
+    if len(parts) == 1 and parts[0][1] == 1:
+        return parts[0][0]
+    keys = list(dict.fromkeys(k for flat, _ in parts for k in flat))
+    out: dict[str, Any] = {}
+    cycles = sum(flat["cycles"] * w for flat, w in parts)
+    for key in keys:
+        if key.startswith("peak_"):
+            out[key] = parts[0][0][key]
+        elif key.startswith("bounds."):
+            out[key] = sum(flat.get(key, 0) * flat["cycles"] * w for flat, w in parts) / cycles if cycles else 0.0
+        elif key in _RATIOS:
+            nums, den = _RATIOS[key]
+            total = sum(flat.get(den, 0) * w for flat, w in parts)
+            out[key] = sum(flat.get(n, 0) * w for flat, w in parts for n in nums) / total if total else 0.0
+        else:
+            out[key] = sum(flat.get(key, 0) * w for flat, w in parts)
+    return out
+
+
+def metrics_of(runs, patterns: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The figures of ``runs`` -- a Profile, or a list of (Profile, weight) pairs
+    summed as one workload -- whose dotted names match :data:`CORE_METRICS` or
     ``patterns`` (shell-style), in the Profile's own order."""
     from fnmatch import fnmatchcase
+    runs = [(runs, 1)] if not isinstance(runs, list) else runs
+    if not runs:
+        raise ValueError("the workload ran no kernel")
+    flat = _summed([(_flatten({k: v for k, v in p.to_dict().items() if k not in _NOT_METRICS}), w)
+                    for p, w in runs])
     wanted = CORE_METRICS + tuple(patterns)
-    flat = _flatten({k: v for k, v in profile.to_dict().items() if k not in _NOT_METRICS})
     return {k: v for k, v in flat.items() if any(fnmatchcase(k, p) for p in wanted)}
 
 
@@ -51,7 +89,8 @@ def run_point(point: Point, patterns: tuple[str, ...] = ()) -> dict:
     if point.error:
         return point.record("error", point.error)
     try:
-        profile = run_workload(point.workload, Target.from_dict(point.target), point.budget)
+        runs = run_workload(point.workload, Target.from_dict(point.target), point.budget)
+        metrics = metrics_of(runs, patterns)
     except Exception as exc:   # any failure of this point is this point's result
         return point.record("error", f"{type(exc).__name__}: {exc}")
-    return point.record("ok", metrics=metrics_of(profile, patterns))
+    return point.record("ok", metrics=metrics)

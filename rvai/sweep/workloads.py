@@ -12,11 +12,13 @@ kind's own keys:
 * ``program``: a static riscv64 Linux executable, ``program = "path"``, ``argv = [..]``,
   optional ``stdin`` text; a non-zero exit status is an error.
 * ``python``: ``function = "module:name"`` called as ``function(target, **kwargs)``,
-  returning a :class:`rvai.runner.Run` or a :class:`rvai.emu.Profile` -- the way in for
-  a workload rvai does not know (a model layer, a kernel sequence).
+  returning a :class:`rvai.runner.Run` or a :class:`rvai.emu.Profile`, or a list of
+  them (each optionally as a ``(run, weight)`` pair) that count as one workload -- the
+  way in for a workload rvai does not know (a model layer, a kernel sequence).
 
 Each kind checks its table when the sweep is loaded, and runs it under the point's
-instruction budget, returning the timing model's Profile.
+instruction budget (per kernel call), returning the timing model's Profile, or a
+list of (Profile, weight) pairs that :func:`rvai.sweep.job.metrics_of` sums.
 """
 from __future__ import annotations
 
@@ -230,10 +232,15 @@ def _run_python(t: dict, target, budget: int | None):
     from rvai.emu import Profile
     with runner.instruction_budget(budget):
         out = _import(t["function"], "function")(target, **t.get("kwargs", {}))
-    profile = out if isinstance(out, Profile) else getattr(out, "profile", None)
-    if not isinstance(profile, Profile):
-        raise TypeError(f"{t['function']} returned {type(out).__name__}, not a Run or a Profile")
-    return profile
+
+    def profile_of(item):
+        profile = item if isinstance(item, Profile) else getattr(item, "profile", None)
+        if not isinstance(profile, Profile):
+            raise TypeError(f"{t['function']} returned {type(item).__name__}, not a Run or a Profile")
+        return profile
+    if not isinstance(out, list):
+        return profile_of(out)
+    return [(profile_of(i[0]), float(i[1])) if isinstance(i, tuple) else (profile_of(i), 1.0) for i in out]
 
 
 #: The workload kinds by the name a ``kind =`` key gives.
