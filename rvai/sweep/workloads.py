@@ -11,13 +11,14 @@ kind's own keys:
   without ``fill``) and a number is a scalar; ``params`` are compile-time parameters.
 * ``program``: a static riscv64 Linux executable, ``program = "path"``, ``argv = [..]``,
   optional ``stdin`` text; a non-zero exit status is an error.
-* ``python``: ``function = "module:name"`` called as ``function(target, **kwargs)``,
+* ``python``: ``function = "module:name"`` called as ``function(target, **kwargs)``
+  (with ``budget=`` too when the workload has one),
   returning a :class:`rvai.runner.Run` or a :class:`rvai.emu.Profile`, or a list of
   them (each optionally as a ``(run, weight)`` pair) that count as one workload -- the
   way in for a workload rvai does not know (a model layer, a kernel sequence).
 
-Each kind checks its table when the sweep is loaded, and runs it under the point's
-instruction budget (per kernel call), returning the timing model's Profile, or a
+Each kind checks its table when the sweep is loaded, and runs it with the point's
+instruction budget (per kernel call; None: the runner's default), returning the timing model's Profile, or a
 list of (Profile, weight) pairs that :func:`rvai.sweep.job.metrics_of` sums.
 """
 from __future__ import annotations
@@ -132,14 +133,13 @@ def _check_op(t: dict, folder: Path) -> dict:
 
 
 def _run_op(t: dict, target, budget: int | None):
-    from rvai import ops, runner
+    from rvai import ops
     rng = np.random.default_rng(t.get("seed", 0))
     dtypes = t.get("dtype", "f32")
     dtypes = dtypes if isinstance(dtypes, list) else [dtypes] * len(t["shapes"])
     arrays = [_array(rng, tuple(s), _dtype(d)) for s, d in zip(t["shapes"], dtypes)]
     ops.last_run = None
-    with runner.instruction_budget(budget):
-        getattr(ops, t["op"])(*arrays, target=target, **t.get("kwargs", {}))
+    getattr(ops, t["op"])(*arrays, target=target, budget=budget, **t.get("kwargs", {}))
     if ops.last_run is None:
         raise RuntimeError(f"rvai.ops.{t['op']} ran no kernel for these shapes")
     return ops.last_run.profile
@@ -178,11 +178,9 @@ def _check_kernel(t: dict, folder: Path) -> dict:
 
 
 def _run_kernel(t: dict, target, budget: int | None):
-    from rvai import runner
     kernel = _import(t["kernel"], "kernel")
     args = _kernel_args(t, np.random.default_rng(t.get("seed", 0)))
-    with runner.instruction_budget(budget):
-        return kernel(*args, target=target, **t.get("params", {})).profile
+    return kernel(*args, target=target, budget=budget, **t.get("params", {})).profile
 
 
 # ---- program: a static executable -----------------------------------------------
@@ -228,10 +226,9 @@ def _check_python(t: dict, folder: Path) -> dict:
 
 
 def _run_python(t: dict, target, budget: int | None):
-    from rvai import runner
     from rvai.emu import Profile
-    with runner.instruction_budget(budget):
-        out = _import(t["function"], "function")(target, **t.get("kwargs", {}))
+    budgeted = {} if budget is None else {"budget": budget}
+    out = _import(t["function"], "function")(target, **budgeted, **t.get("kwargs", {}))
 
     def profile_of(item):
         profile = item if isinstance(item, Profile) else getattr(item, "profile", None)
