@@ -11,6 +11,9 @@
 * ``rvai calibrate TABLE.csv [--base PRESET] -o NEW.toml`` fits the base preset's
   cost tables to measured cycles per instruction and prints measured vs model
   (``rvai.calibrate``).
+* ``rvai sweep SWEEP.toml --out DIR [--workers N] [--ray ADDRESS]`` runs a
+  design-space sweep, ``rvai sweep --plot DIR`` redraws its figures
+  (``rvai.sweep.cli``, docs/sweeps.md).
 * ``rvai profile [--target NAME] [--format text|json] [--trace FILE] [--budget N] [--timeout S] [--mem SIZE] PROGRAM [ARGS...]``
   runs an executable on the timing model of the target and prints its profile
   (docs/timing-model.md); the program's own stdout goes to stderr so stdout
@@ -203,6 +206,12 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    """``rvai sweep``: a design-space sweep (the logic is in rvai.sweep.cli)."""
+    from rvai.sweep import cli
+    return cli.main(args)
+
+
 def _limit_options(p: argparse.ArgumentParser) -> None:
     """The run limits `run` and `profile` share (docs/limits.md)."""
     p.add_argument("--budget", type=int, default=None,
@@ -249,6 +258,17 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--base", default="generic", help="preset whose model is fitted (default: generic)")
     cal.add_argument("-o", "--output", required=True, help="where to write the fitted target TOML")
     cal.set_defaults(func=cmd_calibrate)
+    sweep = sub.add_parser("sweep", help="run workloads over many machine configurations (docs/sweeps.md)")
+    sweep.add_argument("file", nargs="?", help="the sweep file (TOML)")
+    sweep.add_argument("--out", help="the results folder (a rerun skips its finished points)")
+    sweep.add_argument("--workers", type=int, default=None, help="points run at once (default: CPUs)")
+    sweep.add_argument("--ray", metavar="ADDRESS", default=None,
+                       help="run on the Ray cluster at ADDRESS ('auto', 'ray://host:port', or 'local')")
+    sweep.add_argument("--retry-errors", action="store_true", help="rerun the points that failed before")
+    sweep.add_argument("--strict", action="store_true", help="exit 1 when any point failed")
+    sweep.add_argument("--no-plot", action="store_true", help="write the tables only")
+    sweep.add_argument("--plot", metavar="DIR", default=None, help="redraw DIR's figures from its results.csv")
+    sweep.set_defaults(func=cmd_sweep)
     demo = sub.add_parser("demo", help="run the kernel demo")
     demo.add_argument("args", nargs=argparse.REMAINDER)
     demo.set_defaults(func=cmd_demo)
