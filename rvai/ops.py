@@ -112,7 +112,7 @@ def _has_zvfh(target: Target) -> bool:
     return bool(arch) and "zvfh1p0" in arch[0]
 
 
-_PROBE_TYPES = {"a": rl.f32, "bp": rl.f32}
+_PROBE_TYPES = {"a": rl.f32, "bp": rl.f32, "ap": rl.f32}
 
 
 def _config(kernel, target: Target, m: int, k: int, n: int, dtype, config: dict | None) -> dict:
@@ -183,7 +183,8 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
             cfg = _config(kernels.matmul, target, m, k, n, a2.dtype, config)
             nr = kernels.panel_width(target.vlen, cfg["LMUL"])
             bp = np.empty((-(-n // nr), k, nr), b2.dtype)
-            run = kernels.matmul(a2, b2, bp, c, **cfg, WIDEN=widen, target=target, runner=runner)
+            run = kernels.matmul(a2, b2, bp, c, kernels.a_scratch(a2), **cfg, WIDEN=widen, target=target,
+                                 runner=runner)
         return c, run
 
     return _batched(one, a, b, b.shape[-1])
@@ -209,7 +210,7 @@ def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None
     c = np.zeros((rows.shape[0], w.n), np.float32)
     if c.size and w.k:
         cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, config), "LMUL": w.lmul}
-        _record(kernels.gemm_packed(rows, panels, c, **cfg, WIDEN=_widen(target, x.dtype, runner), target=target,
+        _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows), **cfg, WIDEN=_widen(target, x.dtype, runner), target=target,
                                     runner=runner))
     return c.reshape(x.shape[:-1] + (w.n,))
 >>>>>>> 46b4442 (GEMM: B in contiguous panels, MR-row register tiles over KC blocks, tail rows split in two tiles, vfwmacc for f16; ops.linear/pack_weights; blocked K sums fix the 2^24 stall (issue 8); rl.autotune + rvai.tune + 'rvai tune'; loader maps segments sharing a page)

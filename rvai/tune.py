@@ -213,13 +213,15 @@ def _gemm_args(m: int, k: int, n: int, dtype, target: Target, lmul: int = 4):
 
 
 def _gemm_packed_call(shape, dtype, target):
+    from rvai.kernels.matmul import a_scratch
     a, _, bp, c = _gemm_args(*shape, dtype, target)
-    return (a, bp, c)
+    return (a, bp, c, a_scratch(a))
 
 
 def _matmul_call(shape, dtype, target):
+    from rvai.kernels.matmul import a_scratch
     a, b, bp, c = _gemm_args(*shape, dtype, target)
-    return (a, b, np.empty_like(bp), c)
+    return (a, b, np.empty_like(bp), c, a_scratch(a))
 
 
 def _gemv_rows_call(shape, dtype, target):

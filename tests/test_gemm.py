@@ -70,7 +70,7 @@ def test_every_gemm_config_is_correct(cfg):
         a = rng.standard_normal((m, k)).astype(np.float32)
         b = rng.standard_normal((k, n)).astype(np.float32)
         c = np.zeros((m, n), np.float32)
-        kernels.matmul(a, b, np.empty((-(-n // nr), k, nr), np.float32), c, **cfg)
+        kernels.matmul(a, b, np.empty((-(-n // nr), k, nr), np.float32), c, kernels.a_scratch(a), **cfg)
         assert np.all(np.abs(c - a.astype(np.float64) @ b) <= ref_bound(a, b, cfg["KC"] + 2))
 
 
@@ -153,7 +153,7 @@ def test_loader_maps_segments_that_share_a_page():
     """The matmul object has two small read-only sections in one page (constants, a jump
     table); loading it maps that page once."""
     from rvai.emu import Machine, elf
-    obj = kernels.matmul.compile(types={"a": f32, "b": f32, "bp": f32}).elf
+    obj = kernels.matmul.compile(types={"a": f32, "b": f32, "bp": f32, "ap": f32}).elf
     segs = elf.load(obj, 0x10000, {"memcpy": 0x100, "memset": 0x200, "memmove": 0x300}).segments
     pages = [s.addr // 4096 for s in segs]
     assert len(pages) != len(set(pages))
@@ -216,7 +216,7 @@ def test_ops_use_the_tuned_configuration(tune_cache):
     x = rng.standard_normal((5, 24)).astype(np.float32)
     w = rng.standard_normal((20, 24)).astype(np.float32)
     bp = kernels.pack_panels(np.ascontiguousarray(w.T), kernels.panel_width(256, 4))
-    res = tune.tune(kernels.gemm_packed, (x, bp, np.zeros((5, 20), np.float32)),
+    res = tune.tune(kernels.gemm_packed, (x, bp, np.zeros((5, 20), np.float32), kernels.a_scratch(x)),
                     configs=[{"MR": 2, "LMUL": 4, "KC": 256}, {"MR": 5, "LMUL": 4, "KC": 256}])
     y = ops.linear(x, ops.pack_weights(w))
     assert ops.last_run.cycles == res.best_cycles

@@ -30,7 +30,7 @@ import numpy as np
 import rvai.lang as rl
 from rvai.lang import f16, f32
 
-__all__ = ["gemm_packed", "matmul", "gemv_rows", "pack_panels", "panel_width", "GEMM_CONFIGS", "GEMV_CONFIGS"]
+__all__ = ["gemm_packed", "matmul", "gemv_rows", "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMV_CONFIGS"]
 
 #: What the tuner tries for the GEMM kernels, likely first: MR rows per register tile,
 #: LMUL of one panel row (NR = VLEN/32 * LMUL columns), KC steps of K per block. The
@@ -73,11 +73,12 @@ def _tile(a, bp, c, p, jj, i, col, k0, k1, rows: int, widen: bool):
     """c[i:i+rows, col:col+vl] += a[i:i+rows, k0:k1] @ panel p's columns jj.. over those K."""
     acc = [rl.var(rl.zeros(f32)) for _ in range(rows)]
     for k in rl.range(k0, k1):
+        av = [a[i + r, k] for r in range(rows)]   # scalar loads first: they queue behind no vector load
         bv = bp.vload(p, k, jj)
         if not widen:
             bv = bv.to(f32)
         for r in range(rows):
-            _fmacc(acc[r], a[i + r, k], bv, widen)
+            _fmacc(acc[r], av[r], bv, widen)
     for r in range(rows):
         c.vstore(c.vload(i + r, col) + acc[r].value, i + r, col)
 
@@ -97,8 +98,16 @@ def _row_tiles(a, bp, c, p, jj, col, k0, k1, M, MR: int, widen: bool):
                 _tile(a, bp, c, p, jj, first, col, k0, k1, rows, widen)
 
 
-def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, widen: bool):
+def _copy_rows(a, ap, LMUL: int):
+    """ap[:, :K] = a: A's rows at ap's row stride (see :func:`a_scratch`)."""
     M, K = a.shape
+    for i in rl.range(M):
+        for vl, k in rl.vloop(K, sew=32, lmul=LMUL):
+            ap.vstore(a.vload(i, k), i, k)
+
+
+def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, widen: bool):
+    M, K = a.shape[0], bp.shape[1]   # a may be wider than K (padded rows)
     P, NR = bp.shape[0], bp.shape[2]
     N = c.shape[1]
     for p in rl.range(P):
@@ -108,34 +117,49 @@ def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, widen: bool):
                 _row_tiles(a, bp, c, p, jj, p * NR + jj, k0, rl.minimum(k0 + KC, K), M, MR, widen)
 
 
+def a_scratch(a: np.ndarray) -> np.ndarray:
+    """Scratch for A's rows with one cache line of padding per row.
+
+    A tile reads MR rows of A at once; with a power-of-two row length (K = 4096: 16 KiB)
+    those rows fall into one L1 set and evict each other at every step. The kernels copy
+    A into this (M, K + one line) array first, so consecutive rows land in different sets.
+    """
+    m, k = a.shape
+    return np.empty((m, k + 64 // a.itemsize), a.dtype)
+
+
 @rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
 @rl.kernel
-def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2],
+def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
                 MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
     """c (M, N) += a (M, K) @ B, with B given as panels ``bp`` (P, K, NR) (:func:`pack_panels`).
 
     a and bp share one dtype, f32 or f16 (``WIDEN``: f16 products by ``vfwmacc``, needs
     Zvfh); c is f32. ``NR`` should be the f32 register group at ``LMUL`` for speed.
+    ``ap`` is scratch for A (:func:`a_scratch`).
     """
-    _gemm(a, bp, c, MR, LMUL, KC, WIDEN)
+    _copy_rows(a, ap, LMUL)
+    _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)
 
 
 @rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
 @rl.kernel
 def matmul(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2],
-           MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+           ap: rl.Tensor[None, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
     """c (M, N) += a (M, K) @ b (K, N), packing b into the scratch panels ``bp`` (P, K, NR) first.
 
     The packing reads b row by row in memory order and writes each row's pieces to
-    their panels; it is part of the call (and of its cycle count).
+    their panels; it is part of the call (and of its cycle count). ``ap`` is scratch
+    for A (:func:`a_scratch`).
     """
+    _copy_rows(a, ap, LMUL)
     K, N = b.shape
     P, NR = bp.shape[0], bp.shape[2]
     for k in rl.range(K):
         for p in rl.range(P):
             for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
                 bp.vstore(b.vload(k, p * NR + jj), p, k, jj)
-    _gemm(a, bp, c, MR, LMUL, KC, WIDEN)
+    _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)
 
 
 @rl.autotune(configs=GEMV_CONFIGS, key=_KEY)
