@@ -39,20 +39,6 @@ def _float_array(x, name: str, dtypes=(np.float32,)) -> np.ndarray:
     return x
 
 
-<<<<<<< HEAD
-def matmul(a, b, *, target=None, runner: str = "emu", checked: bool | None = None,
-           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
-    """``a @ b`` for 2-D f32 or f16 arrays (f32 accumulation); returns a new f32 array."""
-    a = _float_array(a, "a", (np.float32, np.float16))
-    b = _float_array(b, "b", (np.float32, np.float16))
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError(f"matmul needs (M, K) @ (K, N) arrays, got {a.shape} and {b.shape}")
-    c = np.zeros((a.shape[0], b.shape[1]), np.float32)
-    if c.size and a.shape[1]:
-        _record(kernels.matmul(a, b, c, target=target, runner=runner, checked=checked, budget=budget,
-                               timeout=timeout))
-    return c
-=======
 #: Rows at or below which ops.matmul streams row-major b instead of packing it.
 GEMV_ROWS = 2
 
@@ -152,7 +138,8 @@ def _sum(values):
     return None if None in values else sum(values)
 
 
-def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None) -> np.ndarray:
+def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """``a @ b`` with f32 accumulation; returns a new f32 array.
 
     ``a`` is (M, K) or batched (..., M, K); ``b`` is (K, N) or batched (..., K, N)
@@ -162,7 +149,9 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
     with :func:`pack_weights` and call :func:`linear`. ``config`` overrides the kernel
     parameters (MR, LMUL, KC); by default the tuner's best for the shape
     (``rvai tune``) or the kernel's defaults. Error bound: see :mod:`rvai.kernels.matmul`.
+    ``checked``, ``budget``, ``timeout``: as for every op (bounds checks, limits per call).
     """
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
     a, b = _pair(a, b, "b")
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"matmul needs (..., M, K) @ (..., K, N) arrays, got {a.shape} and {b.shape}")
@@ -178,25 +167,26 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
         if m <= GEMV_ROWS:
             cfg = _config(kernels.gemv_rows, target, m, k, n, a2.dtype, config)
             part = np.zeros(n, np.float32)
-            run = kernels.gemv_rows(a2, b2, c, part, **cfg, WIDEN=widen, target=target, runner=runner)
+            run = kernels.gemv_rows(a2, b2, c, part, **cfg, WIDEN=widen, target=target, runner=runner, **limits)
         else:
             cfg = _config(kernels.matmul, target, m, k, n, a2.dtype, config)
             nr = kernels.panel_width(target.vlen, cfg["LMUL"])
             bp = np.empty((-(-n // nr), k, nr), b2.dtype)
             run = kernels.matmul(a2, b2, bp, c, kernels.a_scratch(a2), **cfg, WIDEN=widen, target=target,
-                                 runner=runner)
+                                 runner=runner, **limits)
         return c, run
 
     return _batched(one, a, b, b.shape[-1])
 
 
-def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None) -> np.ndarray:
+def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """``x @ w.T`` (a linear layer without bias) with f32 accumulation; a new f32 array.
 
     ``x`` is (..., K); ``w`` is a :class:`PackedWeights` from :func:`pack_weights` (the
     fast path: the call does no packing) or an (N, K) array, packed by NumPy on each
     call. f32 or f16 (mixed: both as f32). ``config`` as in :func:`matmul`; its LMUL
-    is the packed one.
+    is the packed one. ``checked``, ``budget``, ``timeout``: as for :func:`matmul`.
     """
     target = target or Target.default()
     if not isinstance(w, PackedWeights):
@@ -210,10 +200,10 @@ def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None
     c = np.zeros((rows.shape[0], w.n), np.float32)
     if c.size and w.k:
         cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, config), "LMUL": w.lmul}
-        _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows), **cfg, WIDEN=_widen(target, x.dtype, runner), target=target,
-                                    runner=runner))
+        _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows), **cfg,
+                                    WIDEN=_widen(target, x.dtype, runner), target=target, runner=runner,
+                                    checked=checked, budget=budget, timeout=timeout))
     return c.reshape(x.shape[:-1] + (w.n,))
->>>>>>> 46b4442 (GEMM: B in contiguous panels, MR-row register tiles over KC blocks, tail rows split in two tiles, vfwmacc for f16; ops.linear/pack_weights; blocked K sums fix the 2^24 stall (issue 8); rl.autotune + rvai.tune + 'rvai tune'; loader maps segments sharing a page)
 
 
 def _rows(x: np.ndarray) -> np.ndarray:

@@ -103,15 +103,11 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
         raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
     target = target or Target.default()
     runtime, consts = kernel.bind(*args, **kwargs)
-<<<<<<< HEAD
-    types, flat, arrays, names = {}, [], [], []
-=======
     if kernel.autotune is not None:   # tuned parameters the call leaves open: the tuner's choice, if any
         from rvai import tune
         given = kernel.signature.bind(*args, **kwargs).arguments
         consts.update({k: v for k, v in (tune.lookup(kernel, runtime, target) or {}).items() if k not in given})
-    types, flat, arrays = {}, [], []
->>>>>>> 46b4442 (GEMM: B in contiguous panels, MR-row register tiles over KC blocks, tail rows split in two tiles, vfwmacc for f16; ops.linear/pack_weights; blocked K sums fix the 2^24 stall (issue 8); rl.autotune + rvai.tune + 'rvai tune'; loader maps segments sharing a page)
+    types, flat, arrays, names = {}, [], [], []
     for name, spec in kernel.runtime.items():
         val = runtime[name]
         if isinstance(spec, TensorSpec):
