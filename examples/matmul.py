@@ -19,4 +19,4 @@ if __name__ == "__main__":
         assert np.abs(c - ref).max() <= 1e-4 * np.abs(ref).max(), f"{np.dtype(dtype).name} matmul differs from NumPy"
         print(f"{np.dtype(dtype).name}: max |err| {np.abs(c - ref).max():.2e}, cycles {run.cycles}, "
               f"instructions {run.instret}")
-    print(matmul.compile(types={"a": rl.f32, "b": rl.f32}).asm)
+    print(matmul.compile(types={"a": rl.f32, "b": rl.f32, "bp": rl.f32, "ap": rl.f32}).asm)

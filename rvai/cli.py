@@ -14,6 +14,8 @@
 * ``rvai sweep SWEEP.toml --out DIR [--workers N] [--ray ADDRESS]`` runs a
   design-space sweep, ``rvai sweep --plot DIR`` redraws its figures
   (``rvai.sweep.cli``, docs/sweeps.md).
+* ``rvai tune KERNEL --target T --shape M,K,N [...]`` autotunes a kernel on the
+  target's timing model and caches the best configuration (``rvai.tune``).
 * ``rvai profile [--target NAME] [--format text|json] [--trace FILE] [--budget N] [--timeout S] [--mem SIZE] PROGRAM [ARGS...]``
   runs an executable on the timing model of the target and prints its profile
   (docs/timing-model.md); the program's own stdout goes to stderr so stdout
@@ -188,6 +190,12 @@ def cmd_demo(args) -> int:
     return demo.main(args.args) or 0
 
 
+def cmd_tune(args) -> int:
+    """``rvai tune``: autotune a kernel on the timing model (rvai.tune), which parses its own options."""
+    from rvai import tune
+    return tune.main(args.args)
+
+
 def cmd_profile(args) -> int:
     """``rvai profile``: run an executable timed and report where the cycles went."""
     import json
@@ -272,6 +280,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the kernel demo")
     demo.add_argument("args", nargs=argparse.REMAINDER)
     demo.set_defaults(func=cmd_demo)
+    tune = sub.add_parser("tune", help="autotune a kernel on a target's timing model")
+    tune.add_argument("args", nargs=argparse.REMAINDER)
+    tune.set_defaults(func=cmd_tune)
     return p
 
 
@@ -279,8 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rvai`` command; returns (and exits with) the status."""
     exiting = argv is None
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["demo"]:   # REMAINDER would reject a leading --option; the demo parses its own
-        args = argparse.Namespace(func=cmd_demo, args=argv[1:])
+    if argv[:1] in (["demo"], ["tune"]):   # REMAINDER would reject a leading --option; they parse their own
+        args = argparse.Namespace(func=cmd_demo if argv[0] == "demo" else cmd_tune, args=argv[1:])
     else:
         args = _parser().parse_args(argv)
     try:

@@ -352,6 +352,10 @@ def _check_op(op: Op) -> None:
         _require(c == "vun" or kind != "rsqrt7", op, "rsqrt7 is a vector op")
         if c == "vun":
             _check_vl(op)
+    elif c == "vfma" and _elem(t[0]) == _elem(t[1]) == f16 and _elem(t[2]) == f32:   # widening: vfwmacc
+        _require(_vec(t[1]) and t[2] == r and t[1].n == r.n and (_scal(t[0]) or t[0] == t[1]), op,
+                 "widening vfma(f16 scalar|vec, f16 vec, f32 vec)")
+        _check_vl(op)
     elif c in ("fma", "vfma"):
         _require(_elem(t[0]) == _elem(t[1]) == _elem(t[2]) and _elem(t[0]).is_float and _elem(t[0]) != bf16, op,
                  "fma operands must share one float type")

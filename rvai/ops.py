@@ -8,16 +8,19 @@ the latest call is kept in :data:`last_run`.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 
 import numpy as np
 
+import rvai.lang as rl
 from rvai import kernels
 from rvai.runner import Run
 from rvai.target import Target
 
-__all__ = ["matmul", "softmax", "rmsnorm", "attention", "swiglu", "rope", "add_rmsnorm", "add", "embedding",
-           "moe_combine", "last_run"]
+__all__ = ["matmul", "linear", "pack_weights", "PackedWeights", "softmax", "rmsnorm", "attention", "swiglu", "rope",
+           "add_rmsnorm", "add", "embedding", "moe_combine", "last_run"]
 
 _ATTN_LMUL = 4   # keys per block: VLMAX at LMUL 4 (VLEN/8); 8 FP beats an FMA at DLEN 128
 
@@ -39,18 +42,171 @@ def _float_array(x, name: str, dtypes=(np.float32,)) -> np.ndarray:
     return x
 
 
-def matmul(a, b, *, target=None, runner: str = "emu", checked: bool | None = None,
-           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
-    """``a @ b`` for 2-D f32 or f16 arrays (f32 accumulation); returns a new f32 array."""
+#: Rows at or below which ops.matmul streams row-major b instead of packing it.
+GEMV_ROWS = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class PackedWeights:
+    """A weight matrix ``w`` (N, K) laid out once for :func:`linear` (``x @ w.T``).
+
+    ``panels`` is (ceil(N/nr), K, nr): ``panels[p, k, j] = w[p*nr + j, k]``; ``nr`` is
+    the f32 register group at ``lmul`` for ``vlen``, so it only runs at that VLEN.
+    Build it with :func:`pack_weights`.
+    """
+
+    panels: np.ndarray
+    n: int
+    k: int
+    vlen: int
+    lmul: int
+
+
+def pack_weights(w, *, target=None, lmul: int | None = None) -> PackedWeights:
+    """Lay out ``w`` (N, K) (a linear layer's weight, ``y = x @ w.T``) in panels for ``target``.
+
+    This is a one-time layout change done by NumPy, like loading weights; the kernels
+    then read each panel as one sequential stream. ``lmul`` defaults to the tuned or
+    default GEMM configuration's.
+    """
+    target = target or Target.default()
+    w = _float_array(w, "w", (np.float32, np.float16))
+    if w.ndim != 2:
+        raise ValueError(f"w must be a 2-D (N, K) array, got shape {w.shape}")
+    lmul = int(lmul or kernels.gemm_packed.signature.parameters["LMUL"].default)
+    if lmul not in (1, 2, 4, 8):
+        raise ValueError(f"lmul must be 1, 2, 4 or 8, got {lmul}")
+    nr = kernels.panel_width(target.vlen, lmul)
+    return PackedWeights(kernels.pack_panels(w.T, nr), w.shape[0], w.shape[1], target.vlen, lmul)
+
+
+def _pair(a, b, name_b: str):
+    """``a`` and ``b`` as arrays of one dtype: both f16, or both f32."""
     a = _float_array(a, "a", (np.float32, np.float16))
-    b = _float_array(b, "b", (np.float32, np.float16))
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError(f"matmul needs (M, K) @ (K, N) arrays, got {a.shape} and {b.shape}")
-    c = np.zeros((a.shape[0], b.shape[1]), np.float32)
-    if c.size and a.shape[1]:
-        _record(kernels.matmul(a, b, c, target=target, runner=runner, checked=checked, budget=budget,
-                               timeout=timeout))
-    return c
+    b = _float_array(b, name_b, (np.float32, np.float16))
+    if a.dtype != b.dtype:
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    return a, b
+
+
+@functools.lru_cache(maxsize=None)
+def _has_zvfh(target: Target) -> bool:
+    """Whether code for ``target`` may use Zvfh (f16 vector arithmetic, for vfwmacc).
+
+    Read from the arch string LLVM writes into an object for the target, so a cpu
+    that implies the extension counts as well as an explicit ``+zvfh``.
+    """
+    arch = [ln for ln in kernels.gemm_packed.compile(target, types=_PROBE_TYPES).asm.splitlines()
+            if ".attribute\t5" in ln]
+    return bool(arch) and "zvfh1p0" in arch[0]
+
+
+_PROBE_TYPES = {"a": rl.f32, "bp": rl.f32, "ap": rl.f32}
+
+
+def _config(kernel, target: Target, m: int, k: int, n: int, dtype, config: dict | None) -> dict:
+    """Kernel parameters for a call: ``config``, else the tuner's best for the shape, else the defaults."""
+    from rvai import tune
+    return tune.config_for(kernel, target, (m, k, n, np.dtype(dtype).name), config)
+
+
+def _widen(target: Target, dtype, runner: str) -> bool:
+    """Whether f16 products go through vfwmacc: Zvfh on the target, and not under QEMU 7.2 (no Zvfh)."""
+    return np.dtype(dtype) == np.float16 and runner != "qemu" and _has_zvfh(target)
+
+
+def _batched(fn, a: np.ndarray, b: np.ndarray, n: int):
+    """Run ``fn(a2, b2) -> (c, run)`` over the broadcast batch dimensions of ``a`` and ``b``.
+
+    A 2-D ``b`` folds the batch into the rows of ``a`` (one call); a batched ``b`` runs
+    one call per matrix, and :data:`last_run` then sums their cycles and instructions.
+    """
+    if b.ndim == 2:
+        c, run = fn(a.reshape(-1, a.shape[-1]), b)
+        _record(run)
+        return c.reshape(a.shape[:-1] + (n,))
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = np.broadcast_to(a, batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
+    b = np.broadcast_to(b, batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
+    outs, runs = zip(*(fn(x, y) for x, y in zip(a, b)))
+    done = [r for r in runs if r is not None]
+    if done:
+        _record(dataclasses.replace(done[-1], cycles=_sum(r.cycles for r in done),
+                                    instret=_sum(r.instret for r in done), profile=None))
+    return np.stack(outs).reshape(batch + outs[0].shape)
+
+
+def _sum(values):
+    values = list(values)
+    return None if None in values else sum(values)
+
+
+def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+    """``a @ b`` with f32 accumulation; returns a new f32 array.
+
+    ``a`` is (M, K) or batched (..., M, K); ``b`` is (K, N) or batched (..., K, N)
+    (batch dimensions broadcast as in NumPy). f32 or f16 inputs (mixed: both as f32);
+    non-contiguous views are fine (``a @ b.T`` works as is). b is packed into panels
+    inside the call (counted in its cycles); for a fixed weight matrix, pack it once
+    with :func:`pack_weights` and call :func:`linear`. ``config`` overrides the kernel
+    parameters (MR, LMUL, KC); by default the tuner's best for the shape
+    (``rvai tune``) or the kernel's defaults. Error bound: see :mod:`rvai.kernels.matmul`.
+    ``checked``, ``budget``, ``timeout``: as for every op (bounds checks, limits per call).
+    """
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
+    a, b = _pair(a, b, "b")
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul needs (..., M, K) @ (..., K, N) arrays, got {a.shape} and {b.shape}")
+    target = target or Target.default()
+
+    def one(a2, b2):
+        m, k = a2.shape
+        n = b2.shape[1]
+        c = np.zeros((m, n), np.float32)
+        if not c.size or not k:
+            return c, None
+        widen = _widen(target, a2.dtype, runner)
+        if m <= GEMV_ROWS:
+            cfg = _config(kernels.gemv_rows, target, m, k, n, a2.dtype, config)
+            part = np.zeros(n, np.float32)
+            run = kernels.gemv_rows(a2, b2, c, part, **cfg, WIDEN=widen, target=target, runner=runner, **limits)
+        else:
+            cfg = _config(kernels.matmul, target, m, k, n, a2.dtype, config)
+            nr = kernels.panel_width(target.vlen, cfg["LMUL"])
+            bp = np.empty((-(-n // nr), k, nr), b2.dtype)
+            run = kernels.matmul(a2, b2, bp, c, kernels.a_scratch(a2), **cfg, WIDEN=widen, target=target,
+                                 runner=runner, **limits)
+        return c, run
+
+    return _batched(one, a, b, b.shape[-1])
+
+
+def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,
+           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+    """``x @ w.T`` (a linear layer without bias) with f32 accumulation; a new f32 array.
+
+    ``x`` is (..., K); ``w`` is a :class:`PackedWeights` from :func:`pack_weights` (the
+    fast path: the call does no packing) or an (N, K) array, packed by NumPy on each
+    call. f32 or f16 (mixed: both as f32). ``config`` as in :func:`matmul`; its LMUL
+    is the packed one. ``checked``, ``budget``, ``timeout``: as for :func:`matmul`.
+    """
+    target = target or Target.default()
+    if not isinstance(w, PackedWeights):
+        w = pack_weights(w, target=target, lmul=(config or {}).get("LMUL"))
+    if w.vlen != target.vlen:
+        raise ValueError(f"weights were packed for VLEN {w.vlen}, the target runs at VLEN {target.vlen}")
+    x, panels = _pair(x, w.panels, "w")
+    if x.ndim < 1 or x.shape[-1] != w.k:
+        raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
+    rows = np.ascontiguousarray(x.reshape(-1, w.k))
+    c = np.zeros((rows.shape[0], w.n), np.float32)
+    if c.size and w.k:
+        cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, config), "LMUL": w.lmul}
+        _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows), **cfg,
+                                    WIDEN=_widen(target, x.dtype, runner), target=target, runner=runner,
+                                    checked=checked, budget=budget, timeout=timeout))
+    return c.reshape(x.shape[:-1] + (w.n,))
 
 
 def _rows(x: np.ndarray) -> np.ndarray:

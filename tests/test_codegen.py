@@ -19,7 +19,8 @@ ALLOWED_UNDEFINED = {"memcpy", "memset", "memmove"}
 @pytest.mark.parametrize("preset", Target.presets())
 def test_kernels_compile_for_every_preset_without_foreign_symbols(preset):
     target = Target.preset(preset)
-    types = {"a": rl.f16 if "novfh" not in preset else rl.f32, "b": rl.f32}
+    f16 = rl.f16 if "novfh" not in preset else rl.f32
+    types = {"a": f16, "b": f16, "bp": f16, "ap": f16}
     for c in (matmul.compile(target, types=types), softmax.compile(target), rmsnorm.compile(target),
               attention.compile(target, CAUSAL=True)):
         assert set(c.undefined_symbols()) <= ALLOWED_UNDEFINED, c.undefined_symbols()
@@ -27,11 +28,13 @@ def test_kernels_compile_for_every_preset_without_foreign_symbols(preset):
 
 
 def test_matmul_inner_loop_is_vfmacc_vf_and_vector_length_agnostic():
-    c = matmul.compile(Target.preset("generic"), types={"a": rl.f32, "b": rl.f16})
+    c = matmul.compile(Target.preset("generic"), types={"a": rl.f32, "b": rl.f16, "bp": rl.f16, "ap": rl.f32})
     assert "vfmacc.vf" in c.asm and "vfwcvt.f.f.v" in c.asm and "vsetvli" in c.asm
     assert "llvm.riscv.vfmacc" in c.llvm_ir_unoptimized and "vscale" in c.llvm_ir
     assert "vlenb" not in c.asm or "csrr" in c.asm  # VLA code reads vlenb at run time, never assumes it
-    assert c.asm.count("vfmacc.vf") >= 4  # MR = 4 accumulators
+    assert c.asm.count("vfmacc.vf") >= 7  # MR = 7 accumulators
+    w = matmul.compile(Target.preset("generic"), types={"a": rl.f16, "b": rl.f16, "bp": rl.f16, "ap": rl.f16}, WIDEN=True)
+    assert w.asm.count("vfwmacc.vf") >= 7 and "vfwcvt" not in w.asm
 
 
 def test_ir_printer_and_verifier():

@@ -538,11 +538,14 @@ class Lowering:
                                                  self.tv(op.operands[2]), f"i64 {TAMA}"])
 
     def op_vfma(self, op: ir.Op) -> str:
-        """Vector fused multiply-add ``a * b + c`` as ``vfmacc``."""
+        """Vector fused multiply-add ``a * b + c`` as ``vfmacc``, or ``vfwmacc`` when ``a`` and
+        ``b`` are half the width of ``c`` (the product is exact, one rounding at the add)."""
         a, b, c, vl = op.operands
         rt = op.result.type
-        return self.rvv("vfmacc", rt, [rt, a.type], [self.tv(c), self.tv(a), self.tv(b), f"i64 {FRM_DYN}",
-                                                     self.tv(vl), f"i64 {TAMA}"])
+        widening = b.type.dtype != rt.dtype
+        name, overloads = ("vfwmacc", [rt, a.type, b.type]) if widening else ("vfmacc", [rt, a.type])
+        return self.rvv(name, rt, overloads, [self.tv(c), self.tv(a), self.tv(b), f"i64 {FRM_DYN}",
+                                              self.tv(vl), f"i64 {TAMA}"])
 
     def _vector_operand(self, value: ir.Value, vt: ir.VectorType) -> str:
         """``type operand`` of ``value`` as a vector (scalars broadcast at VLMAX, generic IR)."""

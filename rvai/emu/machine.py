@@ -366,16 +366,25 @@ class Machine:
     def _place(self, image) -> None:
         """Map and fill the image's segments, all or none."""
         from rvai.emu.elf import ElfError
+        # Segments may share a page (two small read-only sections, e.g. constants and a
+        # jump table): segments whose page ranges overlap are mapped once, as one range
+        # with the union of their permissions.
+        runs: list[list] = []   # [start, end, perms, first segment] in address order
+        for seg in sorted((s for s in image.segments if s.memsz), key=lambda s: s.addr):
+            start, end = seg.addr & ~(PAGE - 1), _round_up(seg.addr + seg.memsz, PAGE)
+            if runs and start < runs[-1][1]:
+                runs[-1][1] = max(runs[-1][1], end)
+                runs[-1][2] = runs[-1][2] | set(seg.perms or "r")
+            else:
+                runs.append([start, end, set(seg.perms or "r"), seg])
         placed = []
         try:
+            for start, end, perms, seg in runs:
+                self.map(start, end - start, "".join(c for c in "rwx" if c in perms))
+                placed.append((start, end - start))
             for seg in image.segments:
-                if not seg.memsz:
-                    continue
-                start = seg.addr & ~(PAGE - 1)
-                size = _round_up(seg.addr + seg.memsz, PAGE) - start
-                self.map(start, size, seg.perms or "r")
-                placed.append((start, size))
-                self.write(seg.addr, seg.data)
+                if seg.memsz:
+                    self.write(seg.addr, seg.data)
         except (ValueError, MemoryError) as e:
             for start, size in placed:
                 self.unmap(start, size)

@@ -1,48 +1,199 @@
-"""Matrix multiply ``c = a @ b`` with a register-blocked micro-kernel.
+"""GEMM and GEMV in the DSL, BLIS-style: B in panels, C tiles in registers, blocked K.
 
-The N axis is strip-mined by ``vsetvl``; for each strip, ``MR`` rows of ``c`` are held
-in ``MR`` vector accumulators across the whole K loop, and every step of K is one
-vector load of a row of ``b`` and ``MR`` ``vfmacc.vf`` with scalars of ``a``. f16
-inputs are widened to f32 as they are loaded; accumulation is always f32.
+Layout. B (K, N) is cut into column panels of ``NR`` columns, each stored as a
+contiguous (K, NR) block: ``bp[p, k, :] = b[k, p*NR:(p+1)*NR]`` (:func:`pack_panels`,
+or the packing phase of :data:`matmul`). ``NR`` is one vector register group at
+``LMUL`` (VLEN/32 * LMUL f32 columns), so a step of K reads one unit-stride vector
+from consecutive memory: the walk down a panel is one sequential stream, which the
+prefetcher covers, where the same walk down row-major B jumps a whole row per step.
+
+Micro-kernel. ``MR`` rows of a C tile are held in ``MR`` vector accumulators across a
+block of ``KC`` steps of K; every step loads one vector of the panel and issues ``MR``
+``vfmacc.vf`` with scalars of A (``vfwmacc.vf`` straight from f16 inputs when the
+target has Zvfh). ``MR`` x LMUL must leave a register group for B: MR <= 7 at LMUL 4.
+
+Edges without scalar code. The last panel runs at ``vl = N mod NR``. Rows left over
+from ``M mod MR`` are not run one at a time: the last full tile and the leftover rows
+are split into two tiles of nearly equal height (7 + 1 rows become 4 + 4), since a
+one-row tile is one dependent chain of FMAs and leaves a second FP pipe idle.
+
+Accuracy. Each KC block is summed from zero in registers and then added to C, so an
+element of C is a sum of ceil(K/KC) block sums of at most KC products each: the error
+is at most gamma(KC + ceil(K/KC)) * sum|a||b| (gamma(n) = n*u/(1-n*u), u = 2^-24),
+against gamma(K) for one running sum, which stops growing at 2^24 when adding ones.
+
+Every kernel here accumulates: ``c += a @ b`` (callers pass zeros for a plain product).
 """
+
+import numpy as np
+
 import rvai.lang as rl
-from rvai.lang import f32
+from rvai.lang import f16, f32
+
+__all__ = ["gemm_packed", "matmul", "gemv_rows", "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMV_CONFIGS"]
+
+#: What the tuner tries for the GEMM kernels, likely first: MR rows per register tile,
+#: LMUL of one panel row (NR = VLEN/32 * LMUL columns), KC steps of K per block. The
+#: MR accumulators and one B group must fit the 32 vector registers: (MR + 1) * LMUL <= 32.
+GEMM_CONFIGS = [{"MR": mr, "LMUL": lmul, "KC": kc} for mr, lmul, kc in (
+    (7, 4, 512), (6, 4, 512), (5, 4, 512), (4, 4, 512), (7, 4, 256), (3, 8, 512), (2, 8, 512),
+    (8, 2, 512), (6, 2, 512), (4, 2, 512), (8, 1, 512))]
+#: What the tuner tries for :data:`gemv_rows`: KB rows of b per pass over N, LMUL, KC.
+GEMV_CONFIGS = [{"KB": kb, "LMUL": lmul, "KC": kc} for kb, lmul, kc in (
+    (8, 4, 512), (4, 4, 512), (16, 4, 512), (8, 2, 512), (16, 2, 512), (4, 8, 512), (8, 8, 512))]
+#: The autotune key of the GEMM kernels: M, K, N and the input dtype.
+_KEY = ["a.shape[0]", "a.shape[1]", "c.shape[1]", "a.dtype"]
 
 
-def _tile(a, b, c, i, j, K, rows):
-    """Accumulate ``rows`` rows of c[i:i+rows, j:j+vl] over the full K axis."""
+def panel_width(vlen: int, lmul: int) -> int:
+    """Columns per B panel: the f32 elements of one LMUL register group at ``vlen``."""
+    return vlen // 32 * lmul
+
+
+def pack_panels(b: np.ndarray, nr: int) -> np.ndarray:
+    """``b`` (K, N) as (ceil(N/nr), K, nr) panels; the last panel's missing columns are 0."""
+    k, n = b.shape
+    panels = -(-n // nr)
+    out = np.zeros((panels, k, nr), b.dtype)
+    padded = np.zeros((k, panels * nr), b.dtype)
+    padded[:, :n] = b
+    out[...] = padded.reshape(k, panels, nr).transpose(1, 0, 2)
+    return out
+
+
+def _fmacc(acc, a, b, widen: bool):
+    """acc += a * b with f32 accumulation; f16 operands widen inside the FMA if ``widen``."""
+    if widen:
+        acc.value = rl.fma(a, b, acc.value)
+    else:
+        acc += a.to(f32) * b.to(f32)
+
+
+def _tile(a, bp, c, p, jj, i, col, k0, k1, rows: int, widen: bool):
+    """c[i:i+rows, col:col+vl] += a[i:i+rows, k0:k1] @ panel p's columns jj.. over those K."""
     acc = [rl.var(rl.zeros(f32)) for _ in range(rows)]
-    for k in rl.range(K):
-        bv = b.vload(k, j).to(f32)
+    for k in rl.range(k0, k1):
+        av = [a[i + r, k] for r in range(rows)]   # scalar loads first: they queue behind no vector load
+        bv = bp.vload(p, k, jj)
+        if not widen:
+            bv = bv.to(f32)
         for r in range(rows):
-            acc[r] += a[i + r, k].to(f32) * bv
+            _fmacc(acc[r], av[r], bv, widen)
     for r in range(rows):
-        c.vstore(acc[r].value, i + r, j)
+        c.vstore(c.vload(i + r, col) + acc[r].value, i + r, col)
 
 
-def _row(a, b, c, i, K, N, lmul):
-    """c[i, :] = a[i, :] @ b, streaming b row by row (the fewer-than-MR rows left, e.g. decode's M = 1).
+def _row_tiles(a, bp, c, p, jj, col, k0, k1, M, MR: int, widen: bool):
+    """All M rows against one panel strip: full MR-row tiles, then the tail split in two."""
+    n_full = M // MR
+    split = rl.minimum(M % MR, 1) * rl.minimum(n_full, 1)   # 1 when a remainder joins the last full tile
+    for t in rl.range(n_full - split):
+        _tile(a, bp, c, p, jj, t * MR, col, k0, k1, MR, widen)
+    start = (n_full - split) * MR
+    left = M - start                                        # < 2 MR rows
+    h1 = rl.where(left > MR, (left + 1) // 2, left)
+    for first, height in ((start, h1), (start + h1, left - h1)):
+        for rows in range(1, MR + 1):                       # one compiled tile per height
+            for _ in rl.range(rl.where(height == rows, 1, 0)):
+                _tile(a, bp, c, p, jj, first, col, k0, k1, rows, widen)
 
-    A tile walks b down a column strip, one cache line per row of b; with a single row of
-    c there is no reuse to pay for that, so here b is read in memory order (prefetchable)
-    and the row of c, which stays in L1, accumulates in memory.
+
+def _copy_rows(a, ap, LMUL: int):
+    """ap[:, :K] = a: A's rows at ap's row stride (see :func:`a_scratch`)."""
+    M, K = a.shape
+    for i in rl.range(M):
+        for vl, k in rl.vloop(K, sew=32, lmul=LMUL):
+            ap.vstore(a.vload(i, k), i, k)
+
+
+def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, widen: bool):
+    M, K = a.shape[0], bp.shape[1]   # a may be wider than K (padded rows)
+    P, NR = bp.shape[0], bp.shape[2]
+    N = c.shape[1]
+    for p in rl.range(P):
+        # one trip when NR is the register group at this VLEN; correct (more trips) if not
+        for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
+            for k0 in rl.range(0, K, KC):
+                _row_tiles(a, bp, c, p, jj, p * NR + jj, k0, rl.minimum(k0 + KC, K), M, MR, widen)
+
+
+def a_scratch(a: np.ndarray) -> np.ndarray:
+    """Scratch for A's rows with one cache line of padding per row.
+
+    A tile reads MR rows of A at once; with a power-of-two row length (K = 4096: 16 KiB)
+    those rows fall into one L1 set and evict each other at every step. The kernels copy
+    A into this (M, K + one line) array first, so consecutive rows land in different sets.
     """
-    for vl, j in rl.vloop(N, sew=32, lmul=lmul):
-        c.vstore(rl.zeros(f32), i, j)
-    for k in rl.range(K):
-        aik = a[i, k].to(f32)
-        for vl, j in rl.vloop(N, sew=32, lmul=lmul):
-            c.vstore(c.vload(i, j) + aik * b.vload(k, j).to(f32), i, j)
+    m, k = a.shape
+    return np.empty((m, k + 64 // a.itemsize), a.dtype)
 
 
+@rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
 @rl.kernel
-def matmul(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], c: rl.Tensor[f32, 2], MR: int = 4, LMUL: int = 4):
-    """c (M, N) = a (M, K) @ b (K, N); a and b f32 or f16, c f32. MR rows per micro-tile."""
+def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
+                MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+    """c (M, N) += a (M, K) @ B, with B given as panels ``bp`` (P, K, NR) (:func:`pack_panels`).
+
+    a and bp share one dtype, f32 or f16 (``WIDEN``: f16 products by ``vfwmacc``, needs
+    Zvfh); c is f32. ``NR`` should be the f32 register group at ``LMUL`` for speed.
+    ``ap`` is scratch for A (:func:`a_scratch`).
+    """
+    _copy_rows(a, ap, LMUL)
+    _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)
+
+
+@rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
+@rl.kernel
+def matmul(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2],
+           ap: rl.Tensor[None, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+    """c (M, N) += a (M, K) @ b (K, N), packing b into the scratch panels ``bp`` (P, K, NR) first.
+
+    The packing reads b row by row in memory order and writes each row's pieces to
+    their panels; it is part of the call (and of its cycle count). ``ap`` is scratch
+    for A (:func:`a_scratch`).
+    """
+    _copy_rows(a, ap, LMUL)
+    K, N = b.shape
+    P, NR = bp.shape[0], bp.shape[2]
+    for k in rl.range(K):
+        for p in rl.range(P):
+            for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
+                bp.vstore(b.vload(k, p * NR + jj), p, k, jj)
+    _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)
+
+
+@rl.autotune(configs=GEMV_CONFIGS, key=_KEY)
+@rl.kernel
+def gemv_rows(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], c: rl.Tensor[f32, 2], part: rl.Tensor[f32, 1],
+              KB: int = 8, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+    """c (M, N) += a (M, K) @ b (K, N) for few rows, reading row-major b in memory order.
+
+    For each row of c and each block of KC rows of b: ``part`` (N) is cleared, then
+    ``KB`` rows of b at a time are streamed along N into it (KB loads and one load and
+    store of ``part`` per KB FMAs, against 3 memory ops per FMA for one row at a
+    time), and the block's sum is added to the row of c. No packing: B is read once
+    per row of c, sequentially, so the prefetcher keeps DRAM busy.
+    """
     M, K = a.shape
     N = b.shape[1]
-    m_full = M - M % MR
-    for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
-        for i in rl.range(0, m_full, MR):
-            _tile(a, b, c, i, j, K, MR)
-    for i in rl.range(m_full, M):
-        _row(a, b, c, i, K, N, LMUL)
+    for i in rl.range(M):
+        for k0 in rl.range(0, K, KC):
+            k1 = rl.minimum(k0 + KC, K)
+            groups_end = k0 + (k1 - k0) // KB * KB
+            for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
+                part.vstore(rl.zeros(f32), j)
+            for kg in rl.range(k0, groups_end, KB):
+                for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
+                    acc = rl.var(part.vload(j))
+                    for d in range(KB):
+                        bv = b.vload(kg + d, j)
+                        _fmacc(acc, a[i, kg + d], bv if WIDEN else bv.to(f32), WIDEN)
+                    part.vstore(acc.value, j)
+            for k in rl.range(groups_end, k1):
+                for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
+                    acc = rl.var(part.vload(j))
+                    bv = b.vload(k, j)
+                    _fmacc(acc, a[i, k], bv if WIDEN else bv.to(f32), WIDEN)
+                    part.vstore(acc.value, j)
+            for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
+                c.vstore(c.vload(i, j) + part.vload(j), i, j)

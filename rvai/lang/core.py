@@ -728,8 +728,20 @@ def where(cond: Any, a: Any, b: Any):
 
 
 def fma(a: Any, b: Any, c: Any):
-    """``a * b + c`` with one rounding (``vfmacc``); ``a`` may be a scalar and ``b`` a vector."""
+    """``a * b + c`` with one rounding (``vfmacc``); ``a`` may be a scalar and ``b`` a vector.
+
+    Widening form: with ``a`` and ``b`` f16 and ``c`` an f32 vector, the product is
+    formed exactly in f32 and added with one rounding (``vfwmacc``, needs Zvfh): no
+    separate conversion occupies the FP pipe.
+    """
     a, b = _unify(a, b)
+    c = c.value if isinstance(c, Var) else c
+    if isinstance(c, Vector) and a.dtype == ir.f16 and c.dtype == ir.f32:
+        if isinstance(b, Scalar):
+            a, b = b, a
+        if not isinstance(b, Vector):
+            raise fail("a widening fma needs a vector among its f16 operands")
+        return Vector(tracer().emit("vfma", [a.value, b.value, c.value, _active_vl(c.type.n)], c.type))
     b, c = _unify(b, c)
     if not a.dtype.is_float:
         raise fail("fma() is for floats")

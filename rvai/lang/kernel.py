@@ -65,6 +65,9 @@ class Kernel:
     arguments; all others are compile-time parameters that specialise the kernel.
     """
 
+    #: Tunable parameters declared with :func:`rvai.lang.autotune` (None: not tunable).
+    autotune = None
+
     def __init__(self, fn: Callable):
         functools.update_wrapper(self, fn)
         self.fn = fn

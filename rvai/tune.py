@@ -1,0 +1,273 @@
+"""Autotuning on the machine model: try a kernel's declared configurations, keep the fastest.
+
+A kernel declares what may be tuned with :func:`rvai.lang.autotune` (the candidate
+configurations and the ``key``: the argument sizes that select a shape bucket). The
+tuner compiles each candidate, runs it on the timed model of the target, and keeps
+the configuration with the fewest cycles per (kernel, target, VLEN, shape bucket) in
+a JSON file beside the compile cache (``$RVAI_CACHE_DIR/tune.json``). Calls of a tuned
+kernel that do not set its parameters (and :mod:`rvai.ops`) then use the best one;
+without an entry they use the kernel's defaults.
+
+    rvai tune gemm_packed --target spacemit-x60 --shape 16,896,896
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from rvai.codegen import cache_dir
+from rvai.lang.kernel import Kernel
+from rvai.target import Target
+
+__all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "bucket", "cache_path", "TUNABLE"]
+
+
+@dataclasses.dataclass
+class Trial:
+    """One candidate tried: its configuration and cycles (None with the error if it failed)."""
+
+    config: dict
+    cycles: int | None
+    error: str | None = None
+
+
+@dataclasses.dataclass
+class TuneResult:
+    """What :func:`tune` did: every trial in order, the best configuration, and whether it came from the cache."""
+
+    kernel: str
+    target: str
+    bucket: tuple
+    trials: list[Trial]
+    best: dict | None
+    best_cycles: int | None
+    cached: bool = False
+    skipped: int = 0   # candidates left out by the budget
+
+    def report(self) -> str:
+        """The trials as a table, fastest first, and the choice."""
+        lines = [f"{self.kernel} on {self.target}, bucket {self.bucket}: "
+                 + ("cache hit" if self.cached else f"{len(self.trials)} tried, {self.skipped} skipped by the budget")]
+        for t in sorted(self.trials, key=lambda t: (t.cycles is None, t.cycles or 0)):
+            lines.append(f"  {_fmt(t.config):32s} " + (f"{t.cycles:>12,d} cycles" if t.cycles is not None
+                                                         else f"failed: {t.error}"))
+        lines.append(f"best: {_fmt(self.best or {})} ({self.best_cycles:,} cycles)" if self.best
+                     else "best: none")
+        return "\n".join(lines)
+
+
+def _fmt(config: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(config.items()))
+
+
+def cache_path() -> Path:
+    """The tuning cache file: ``tune.json`` beside the compiled-kernel cache."""
+    return cache_dir().parent / "tune.json"
+
+
+def bucket(values) -> tuple:
+    """The shape bucket of key values: sizes up to 8 exact, larger ones rounded up to a power of two."""
+    return tuple(v if not isinstance(v, int) or v <= 8 else 1 << math.ceil(math.log2(v)) for v in values)
+
+
+def _key_values(kernel: Kernel, runtime: dict) -> tuple:
+    """The kernel's ``autotune`` key evaluated on a call's runtime arguments.
+
+    Key entries are ``"name"`` (a scalar argument), ``"name.shape[i]"`` or ``"name.dtype"``.
+    """
+    out = []
+    for entry in kernel.autotune.key:
+        name, _, attr = entry.partition(".")
+        val = runtime[name]
+        if attr.startswith("shape["):
+            out.append(int(val.shape[int(attr[6:-1])]))
+        elif attr == "dtype":
+            out.append(np.dtype(val.dtype).name)
+        else:
+            out.append(val)
+    return tuple(out)
+
+
+def _entry_key(kernel: Kernel, target: Target, key_values: tuple) -> str:
+    return "|".join([kernel.name, target.name, target.key, str(target.vlen), repr(bucket(key_values))])
+
+
+_MEMO: dict[str, dict] = {}
+
+
+def _load() -> dict:
+    path = cache_path()
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    if _MEMO.get("stamp") != (path, stamp):
+        try:
+            _MEMO.update(stamp=(path, stamp), data=json.loads(path.read_text()))
+        except (OSError, ValueError):
+            return {}
+    return _MEMO["data"]
+
+
+def _store(key: str, config: dict, cycles: int) -> None:
+    path = cache_path()
+    data = dict(_load())
+    data[key] = {"config": config, "cycles": cycles}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+        os.replace(tmp, path)   # atomic: a concurrent reader sees the old or the new file
+    except OSError:
+        pass   # like the compile cache, tuning results are an optimisation
+
+
+def best_for(kernel: Kernel, target: Target, key_values: tuple) -> dict | None:
+    """The cached best configuration for the bucket of ``key_values`` (the kernel's key, in order), or None."""
+    if kernel.autotune is None:
+        return None
+    hit = _load().get(_entry_key(kernel, target, tuple(key_values)))
+    return dict(hit["config"]) if hit else None
+
+
+def lookup(kernel: Kernel, runtime: dict, target: Target) -> dict | None:
+    """The cached best configuration for a call's runtime arguments (by name), or None."""
+    if kernel.autotune is None:
+        return None
+    return best_for(kernel, target, _key_values(kernel, runtime))
+
+
+def config_for(kernel: Kernel, target: Target, key_values: tuple, given: dict | None = None) -> dict:
+    """The tunable parameters a call will use: ``given``, else the cache's best, else the kernel's defaults.
+
+    Entries of ``given`` that are not this kernel's tunables are ignored (one
+    configuration can serve kernels with different parameters).
+    """
+    names = kernel.autotune.names
+    defaults = {n: kernel.signature.parameters[n].default for n in names}
+    given = {n: v for n, v in (given or {}).items() if n in names}
+    return {**defaults, **(best_for(kernel, target, key_values) or {}), **given}
+
+
+def tune(kernel: Kernel, args: tuple, *, target: Target | None = None, configs: list[dict] | None = None,
+         budget_s: float | None = None, max_candidates: int | None = None, force: bool = False,
+         progress: Callable[[str], None] | None = None, **fixed) -> TuneResult:
+    """Find the fastest of ``kernel``'s candidate configurations for ``args`` on ``target``.
+
+    Each candidate runs on fresh copies of the arrays (outputs start equal every time).
+    A cached result is returned unless ``force``. ``budget_s`` (wall seconds) and
+    ``max_candidates`` bound the search; candidates are tried in the declared order,
+    so put the likely ones first. ``fixed`` holds compile-time parameters that are not
+    tuned. ``progress`` receives one line per trial.
+    """
+    if kernel.autotune is None:
+        raise ValueError(f"kernel {kernel.name} declares no tunable configurations (use rvai.lang.autotune)")
+    target = target or Target.default()
+    runtime, _ = kernel.bind(*args, **fixed)
+    keyvals = _key_values(kernel, runtime)
+    key = _entry_key(kernel, target, keyvals)
+    hit = None if force else _load().get(key)
+    if hit:
+        return TuneResult(kernel.name, target.name, bucket(keyvals), [], dict(hit["config"]), hit["cycles"],
+                          cached=True)
+    candidates = list(configs if configs is not None else kernel.autotune.configs)
+    trials: list[Trial] = []
+    start = time.monotonic()
+    for n, cfg in enumerate(candidates):
+        if (max_candidates is not None and n >= max_candidates) or \
+                (budget_s is not None and trials and time.monotonic() - start > budget_s):
+            break
+        copies = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args)
+        try:
+            cycles = kernel(*copies, target=target, **fixed, **cfg).cycles
+            trials.append(Trial(dict(cfg), cycles))
+        except Exception as exc:   # a candidate that does not compile (e.g. too many registers) is skipped
+            trials.append(Trial(dict(cfg), None, f"{type(exc).__name__}: {exc}"))
+        if progress:
+            t = trials[-1]
+            progress(f"[{n + 1}/{len(candidates)}] {_fmt(cfg)}: "
+                     + (f"{t.cycles:,} cycles" if t.cycles is not None else t.error))
+    ok = [t for t in trials if t.cycles is not None]
+    best = min(ok, key=lambda t: t.cycles) if ok else None
+    if best:
+        _store(key, best.config, best.cycles)
+    return TuneResult(kernel.name, target.name, bucket(keyvals), trials, best.config if best else None,
+                      best.cycles if best else None, skipped=len(candidates) - len(trials))
+
+
+def _gemm_args(m: int, k: int, n: int, dtype, target: Target, lmul: int = 4):
+    """Random arguments for the GEMM kernels at (M, K, N) (panels sized for ``lmul``)."""
+    from rvai.kernels.matmul import pack_panels, panel_width
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    return a, b, pack_panels(b, panel_width(target.vlen, lmul)), np.zeros((m, n), np.float32)
+
+
+def _gemm_packed_call(shape, dtype, target):
+    from rvai.kernels.matmul import a_scratch
+    a, _, bp, c = _gemm_args(*shape, dtype, target)
+    return (a, bp, c, a_scratch(a))
+
+
+def _matmul_call(shape, dtype, target):
+    from rvai.kernels.matmul import a_scratch
+    a, b, bp, c = _gemm_args(*shape, dtype, target)
+    return (a, b, np.empty_like(bp), c, a_scratch(a))
+
+
+def _gemv_rows_call(shape, dtype, target):
+    a, b, _, c = _gemm_args(*shape, dtype, target)
+    return (a, b, c, np.zeros(shape[2], np.float32))
+
+
+#: Kernels ``rvai tune`` knows how to build arguments for: name -> (kernel, args(shape, dtype, target)).
+#: The GEMM kernels take the shape as M,K,N.
+TUNABLE: dict[str, tuple[Callable[[], Kernel], Callable]] = {
+    "gemm_packed": (lambda: _kernels().gemm_packed, _gemm_packed_call),
+    "matmul": (lambda: _kernels().matmul, _matmul_call),
+    "gemv_rows": (lambda: _kernels().gemv_rows, _gemv_rows_call),
+}
+
+
+def _kernels():
+    import rvai.kernels
+    return rvai.kernels
+
+
+def main(argv: list[str]) -> int:
+    """``rvai tune KERNEL --target T --shape M,K,N [--dtype f32] [--budget S] [--max N] [--force]``."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="rvai tune", description="autotune a kernel on the target's timing model")
+    ap.add_argument("kernel", choices=sorted(TUNABLE))
+    ap.add_argument("--target", default="generic", help="preset name or a .toml file")
+    ap.add_argument("--vlen", type=int, default=None)
+    ap.add_argument("--shape", required=True, help="comma-separated sizes, e.g. M,K,N")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float16"])
+    ap.add_argument("--budget", type=float, default=None, help="wall-clock seconds for the search")
+    ap.add_argument("--max", type=int, default=None, help="at most this many candidates")
+    ap.add_argument("--force", action="store_true", help="tune again even if the cache has an answer")
+    ns = ap.parse_args(argv)
+    target = Target.from_toml(ns.target) if ns.target.endswith(".toml") else Target.preset(ns.target)
+    if ns.vlen:
+        target = target.with_vlen(ns.vlen)
+    try:
+        shape = tuple(int(s) for s in ns.shape.split(","))
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError
+    except ValueError:
+        ap.error(f"--shape takes three positive sizes M,K,N, got {ns.shape!r}")
+    get_kernel, make_args = TUNABLE[ns.kernel]
+    result = tune(get_kernel(), make_args(shape, np.dtype(ns.dtype), target), target=target,
+                  budget_s=ns.budget, max_candidates=ns.max, force=ns.force,
+                  progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(result.report())
+    return 0 if result.best else 1

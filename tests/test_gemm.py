@@ -1,0 +1,234 @@
+"""GEMM/GEMV kernels, ops.matmul/ops.linear, the widening FMA and the autotuner.
+
+Oracles: float64 NumPy products (with the error bound of the kernels' blocked
+summation), exact integer arithmetic for the long-K cases, and re-running a kernel
+for the tuner's reported cycles.
+"""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rvai.lang as rl
+from kernel_runners import RUNNERS, VLENS, run, target
+from rvai import kernels, ops, tune
+from rvai.lang import f16, f32
+from rvai.target import Target
+
+SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+odd = st.sampled_from([1, 2, 3, 5, 7, 8, 13, 17, 31, 37])
+U = 2.0 ** -24
+
+
+def ref_bound(a, b, k_terms):
+    """|c - a@b| allowed: gamma(k_terms) * |a| @ |b| (float64), plus a tiny absolute slack."""
+    return k_terms * U / (1 - k_terms * U) * (np.abs(a).astype(np.float64) @ np.abs(b).astype(np.float64)) + 1e-30
+
+
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
+@SETTINGS
+@given(data=st.data(), m=odd, k=odd, n=odd, dtype=st.sampled_from([np.float32, np.float16]))
+def test_linear_matches_numpy(runner, vlen, data, m, k, n, dtype):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.uniform(-2, 2, (m, k)).astype(dtype)
+    w = rng.uniform(-2, 2, (n, k)).astype(dtype)
+    t = target(runner, vlen, "generic")   # under qemu too: f16 then widens by vfwcvt (QEMU 7.2 lacks Zvfh)
+    packed = ops.pack_weights(w, target=t)
+    y = run(ops.linear, x, packed, runner=runner, vlen=vlen, preset="generic")
+    want = x.astype(np.float64) @ w.T.astype(np.float64)
+    assert y.dtype == np.float32 and y.shape == (m, n)
+    assert np.all(np.abs(y - want) <= ref_bound(x, w.T, k + 1))
+    # an unpacked weight array gives the same numbers
+    assert np.array_equal(run(ops.linear, x, w, runner=runner, vlen=vlen, preset="generic"), y)
+
+
+@pytest.mark.parametrize("vlen", [128, 512])
+def test_matmul_batched_and_noncontiguous(vlen):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((2, 3, 5, 19)).astype(np.float32)[:, :, ::2]   # (2, 3, 3, 19), strided rows
+    b = rng.standard_normal((3, 23, 19)).astype(np.float32).transpose(0, 2, 1)   # (3, 19, 23) = k.T
+    c = run(ops.matmul, a, b, runner="emu", vlen=vlen)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    assert c.shape == (2, 3, 3, 23)
+    assert np.all(np.abs(c - want) <= ref_bound(a, b, 20))
+    assert ops.last_run.cycles > 0 and ops.last_run.profile is None   # summed over the 6 products
+    x = rng.standard_normal((4, 2, 19)).astype(np.float32)   # 2-D b: batch folded into rows
+    assert np.allclose(run(ops.matmul, x, b[0], runner="emu", vlen=vlen), x @ b[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cfg", kernels.matmul.autotune.configs, ids=lambda c: "-".join(map(str, c.values())))
+def test_every_gemm_config_is_correct(cfg):
+    """Each tuning candidate, on rows that leave every kind of tail (M mod MR = 0, 1, MR-1)
+    and K crossing a KC block, against float64."""
+    rng = np.random.default_rng(2)
+    k, n = cfg["KC"] + 45, 2 * kernels.panel_width(256, cfg["LMUL"]) + 3
+    nr = kernels.panel_width(256, cfg["LMUL"])
+    for m in sorted({1, 2, cfg["MR"], cfg["MR"] + 1, 2 * cfg["MR"] - 1}):
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        c = np.zeros((m, n), np.float32)
+        kernels.matmul(a, b, np.empty((-(-n // nr), k, nr), np.float32), c, kernels.a_scratch(a), **cfg)
+        assert np.all(np.abs(c - a.astype(np.float64) @ b) <= ref_bound(a, b, cfg["KC"] + 2))
+
+
+@pytest.mark.parametrize("m", [1, 3])
+def test_long_k_does_not_stall_at_2_pow_24(m):
+    """Issue 8: one running f32 sum stops at 2^24 when adding ones. Here the first
+    product is 2^24 and the 8191 after it are 1: a single running sum gives exactly
+    2^24 (error 8191); block sums of KC = 256 lose at most the ones of the first block."""
+    k, kc = 8192, 256
+    a = np.ones((m, k), np.float32)
+    a[:, 0] = 2.0 ** 24
+    b = np.ones((k, 4), np.float32)
+    want = 2.0 ** 24 + k - 1
+    for c in (ops.matmul(a, b, config={"KC": kc}),
+              ops.linear(a, np.ascontiguousarray(b.T), config={"KC": kc})):
+        assert np.all(np.abs(c.astype(np.float64) - want) < kc)
+
+
+@pytest.mark.parametrize("m", [1, 3])
+def test_long_k_relative_error(m):
+    """Issue 8: with K = 2^18 positive random products, a running sum's relative error was
+    ~1e-4; blocked summation keeps it near NumPy's (bounded here by 1e-5)."""
+    rng = np.random.default_rng(3)
+    k = 1 << 18
+    a = rng.random((m, k), dtype=np.float32)
+    b = rng.random((k, 3), dtype=np.float32)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    rel = np.abs(ops.matmul(a, b) - want) / want
+    assert rel.max() < 1e-5
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_f16_uses_widening_fma_where_it_can(runner):
+    """Zvfh targets take vfwmacc in the emulator; QEMU 7.2 lacks Zvfh, so there f16 is converted."""
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((9, 40)).astype(np.float16)
+    w = rng.standard_normal((30, 40)).astype(np.float16)
+    want = a.astype(np.float64) @ w.T.astype(np.float64)
+    widening = runner == "emu"
+    for fn in (lambda t: ops.linear(a, w, target=t, runner=runner),
+               lambda t: ops.matmul(a, np.ascontiguousarray(w.T), target=t, runner=runner)):
+        y = fn(Target.preset("generic"))
+        asm = ops.last_run.compiled.asm
+        assert ("vfwmacc.vf" in asm) == widening and ("vfwcvt" in asm) != widening
+        assert np.all(np.abs(y - want) <= ref_bound(a, w.T, 41))
+
+
+@rl.kernel
+def _wfma(s: rl.Tensor[f16], x: rl.Tensor[f16], y: rl.Tensor[f16], acc: rl.Tensor[f32]):
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=2):
+        acc.vstore(rl.fma(x.vload(i), y.vload(i), rl.fma(s[0], x.vload(i), acc.vload(i))), i)
+
+
+@pytest.mark.parametrize("vlen", VLENS)
+def test_widening_fma_rounds_once(vlen):
+    """vfwmacc: the f16 product is exact in f32, so each step is one f32 rounding of an exact sum."""
+    rng = np.random.default_rng(5)
+    n = 61
+    s = np.array([rng.standard_normal()], np.float16)
+    x, y = (rng.standard_normal(n).astype(np.float16) for _ in range(2))
+    acc0 = rng.standard_normal(n).astype(np.float32)
+    acc = acc0.copy()
+    r = run(_wfma, s, x, y, acc, runner="emu", vlen=vlen)
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    step = (acc0.astype(np.float64) + np.float64(s[0]) * x64).astype(np.float32)
+    assert np.array_equal(acc, (step.astype(np.float64) + x64 * y64).astype(np.float32))
+    assert "vfwmacc.vf" in r.compiled.asm and "vfwmacc.vv" in r.compiled.asm
+
+
+def test_widening_fma_rejects_other_widths():
+    @rl.kernel
+    def bad(x: rl.Tensor[f16], acc: rl.Tensor[rl.f64]):
+        for vl, i in rl.vloop(x.shape[0], sew=64, lmul=2):
+            acc.vstore(rl.fma(x.vload(i), x.vload(i), acc.vload(i)), i)
+    with pytest.raises(rl.KernelError):
+        bad.trace()
+
+
+def test_loader_maps_segments_that_share_a_page():
+    """The matmul object has two small read-only sections in one page (constants, a jump
+    table); loading it maps that page once."""
+    from rvai.emu import Machine, elf
+    obj = kernels.matmul.compile(types={"a": f32, "b": f32, "bp": f32, "ap": f32}).elf
+    segs = elf.load(obj, 0x10000, {"memcpy": 0x100, "memset": 0x200, "memmove": 0x300}).segments
+    pages = [s.addr // 4096 for s in segs]
+    assert len(pages) != len(set(pages))
+    Machine(Target.default()).load_elf(obj)
+
+
+# ---------------------------------------------------------------------- autotuning
+
+@rl.autotune(configs=[{"LMUL": 1}, {"LMUL": 8}, {"LMUL": 2}], key=["x.shape[0]"])
+@rl.kernel
+def _scale(x: rl.Tensor[f32], LMUL: int = 1):
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=LMUL):
+        x.vstore(x.vload(i) * 3.0, i)
+
+
+@pytest.fixture
+def tune_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("RVAI_CACHE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_tuner_keeps_the_fastest_and_the_cache_serves_it(tune_cache):
+    x = np.arange(1000, dtype=np.float32)
+    lines = []
+    res = tune.tune(_scale, (x,), progress=lines.append)
+    assert np.array_equal(x, np.arange(1000, dtype=np.float32))   # candidates ran on copies
+    assert len(res.trials) == 3 and len(lines) == 3 and not res.cached
+    for t in res.trials:   # each reported count is what the configuration takes when run again
+        assert _scale(x.copy(), **t.config).cycles == t.cycles
+    assert res.best_cycles == min(t.cycles for t in res.trials)
+    again = tune.tune(_scale, (x,))
+    assert again.cached and again.best == res.best and again.trials == []
+    assert json.loads((tune_cache / "tune.json").read_text())
+    # a call that leaves LMUL open runs the tuned configuration; an explicit one wins
+    y = x.copy()
+    r = _scale(y)
+    assert r.cycles == res.best_cycles and np.array_equal(y, x * 3)
+    other = next(t for t in res.trials if t.config != res.best)
+    assert _scale(x.copy(), **other.config).cycles == other.cycles
+    # another shape bucket is not served from this entry
+    assert tune.lookup(_scale, {"x": np.zeros(5000, np.float32)}, Target.default()) is None
+
+
+def test_tuner_budget_and_bad_declarations(tune_cache):
+    x = np.ones(64, np.float32)
+    res = tune.tune(_scale, (x,), max_candidates=1)
+    assert len(res.trials) == 1 and res.skipped == 2
+    with pytest.raises(ValueError, match="not compile-time"):
+        rl.autotune(configs=[{"x": 1}], key=["x.shape[0]"])(_scale)
+    with pytest.raises(ValueError, match="names no runtime argument"):
+        rl.autotune(configs=[{"LMUL": 1}], key=["y.shape[0]"])(_scale)
+    with pytest.raises(TypeError, match="decorates a kernel"):
+        rl.autotune(configs=[{"LMUL": 1}], key=[])(lambda x: x)
+    with pytest.raises(ValueError, match="declares no tunable"):
+        tune.tune(kernels.softmax, (x,))
+
+
+def test_ops_use_the_tuned_configuration(tune_cache):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((5, 24)).astype(np.float32)
+    w = rng.standard_normal((20, 24)).astype(np.float32)
+    bp = kernels.pack_panels(np.ascontiguousarray(w.T), kernels.panel_width(256, 4))
+    res = tune.tune(kernels.gemm_packed, (x, bp, np.zeros((5, 20), np.float32), kernels.a_scratch(x)),
+                    configs=[{"MR": 2, "LMUL": 4, "KC": 256}, {"MR": 5, "LMUL": 4, "KC": 256}])
+    y = ops.linear(x, ops.pack_weights(w))
+    assert ops.last_run.cycles == res.best_cycles
+    assert np.allclose(y, x @ w.T, rtol=1e-5, atol=1e-5)
+
+
+def test_rvai_tune_command(tune_cache, capsys):
+    from rvai import cli
+    assert cli.main(["tune", "gemm_packed", "--target", "spacemit-x60", "--shape", "3,20,40", "--max", "2"]) == 0
+    out = capsys.readouterr()
+    assert "best: " in out.out and "[2/" in out.err
+    assert cli.main(["tune", "gemm_packed", "--target", "spacemit-x60", "--shape", "3,20,40"]) == 0
+    assert "cache hit" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["tune", "gemm_packed", "--shape", "3,x,4"])
