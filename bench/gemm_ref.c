@@ -17,6 +17,7 @@
 #define ROWS(R, S, T, LOAD)                                                                \
 static void tile##R##_##S(const T *a, long lda, const T *panel, float *c, long ldc,        \
                           long K, long NR, size_t vl) {                                    \
+    enum { R_ = R };                                                                       \
     vfloat32m4_t z = __riscv_vfmv_v_f_f32m4(0.0f, vl);                                     \
     vfloat32m4_t c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z;                   \
     for (long k = 0; k < K; k++) {                                                         \
@@ -31,22 +32,11 @@ static void tile##R##_##S(const T *a, long lda, const T *panel, float *c, long l
 #define ROW_FMA_f32(r) ROW_FMA(r, __riscv_vfmacc_vf_f32m4)
 #define ROW_FMA_f16(r) ROW_FMA(r, __riscv_vfwmacc_vf_f32m4)
 
-#define R_ 7
-ROWS(7, f32, float, __riscv_vle32_v_f32m4)
-ROWS(7, f16, _Float16, __riscv_vle16_v_f16m2)
-#undef R_
-#define R_ 4
-ROWS(4, f32, float, __riscv_vle32_v_f32m4)
-ROWS(4, f16, _Float16, __riscv_vle16_v_f16m2)
-#undef R_
-#define R_ 2
-ROWS(2, f32, float, __riscv_vle32_v_f32m4)
-ROWS(2, f16, _Float16, __riscv_vle16_v_f16m2)
-#undef R_
-#define R_ 1
-ROWS(1, f32, float, __riscv_vle32_v_f32m4)
-ROWS(1, f16, _Float16, __riscv_vle16_v_f16m2)
-#undef R_
+#define TILES(R) ROWS(R, f32, float, __riscv_vle32_v_f32m4) ROWS(R, f16, _Float16, __riscv_vle16_v_f16m2)
+TILES(7)
+TILES(4)
+TILES(2)
+TILES(1)
 
 #define DRIVER(T, S)                                                                       \
 void ref_gemm_##S(const T *a, const T *bp, float *c, long M, long K, long N, long NR) {    \
