@@ -134,14 +134,14 @@ def test_an_invalid_configuration_is_its_points_error_only(tmp_path):
 
 # ---- running ---------------------------------------------------------------------------
 
-def direct_cycles(vlen: int, dlen: int, l2: int, shapes) -> tuple[int, int]:
+def direct_cycles(vlen: int, dlen: int, l2: int, shapes) -> tuple[int, int, int]:
     """The oracle: the same matmul through rvai.ops on a Target built by hand."""
     base = Target.preset("generic")
     target = dataclasses.replace(base, vlen=vlen, model=dict(base.model, dlen=dlen, l2_size=l2))
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes)
     ops.matmul(a, b, target=target)
-    return ops.last_run.cycles, ops.last_run.instret
+    return ops.last_run.cycles, ops.last_run.instret, ops.last_run.profile.flops
 
 
 def read_csv(folder: Path) -> list[dict]:
@@ -162,9 +162,10 @@ def test_rows_hold_what_the_same_run_measures_directly(tmp_path):
     for row, (vlen, l2) in zip(rows, itertools.product([128, 512], [16384, 1048576])):
         assert row["status"] == "ok", row["error"]
         assert (int(row["vlen"]), int(row["model.dlen"]), int(row["model.l2_size"])) == (vlen, vlen // 2, l2)
-        assert (int(row["cycles"]), int(row["instret"])) == \
+        # (FLOPs are what the kernel executes: at least the product's, padding included)
+        assert (int(row["cycles"]), int(row["instret"]), int(row["flops"])) == \
             direct_cycles(vlen, vlen // 2, l2, [[8, 16], [16, 24]])
-        assert int(row["flops"]) == 2 * 8 * 16 * 24
+        assert int(row["flops"]) >= 2 * 8 * 16 * 24
         assert float(row["flops_per_cycle"]) == pytest.approx(int(row["flops"]) / int(row["cycles"]))
         stalls = [int(row[f"stalls.{k}"]) for k in ("data", "memory", "vector", "branch")]
         assert 0 <= sum(stalls) <= int(row["cycles"])
