@@ -144,7 +144,7 @@ def test_bench_table_json_and_plot(tmp_path):
         assert {"name", "cycles", "flops", "bytes"} <= set(op) and op["name"] in done.stdout
     cfg = get("qwen2.5-0.5b")
     k, n = cfg.hidden_size, (cfg.num_attention_heads + 2 * cfg.num_key_value_heads) * cfg.head_dim
-    assert ops["qkv_proj"]["flops"] == 2 * k * n                  # one token: 2*K*N FLOPs
+    assert 2 * k * n <= ops["qkv_proj"]["flops"] <= 2 * (k + 1) * n   # one token: 2*K*N (+ adding into C)
     assert ops["qkv_proj"]["bytes"] >= 4 * k * n                  # every f32 weight read from DRAM once
     assert ops["gate_up_proj"]["bound"] == "memory"                # a GEMV reads 2 bytes per FLOP
     assert "tokens/s" in done.stdout and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
