@@ -38,6 +38,14 @@ GEMM = """
     op = "matmul"
     shapes = [[8, 16], [16, 24]]
 """
+QWEN = """
+    [[workload]]
+    name = "qwen"
+    kind = "qwen"
+    model = "qwen2.5-0.5b"
+    phase = "decode"
+    context = 16
+"""
 
 
 # ---- expressions ----------------------------------------------------------------
@@ -119,6 +127,10 @@ def test_a_field_new_to_the_model_reaches_the_target_and_its_validation(tmp_path
     (GEMM.replace("[8, 16]", "[8, 0]"), "positive integers"),
     (GEMM + GEMM, "names must differ"),
     (GEMM + 'colour = "red"\n', "unknown keys"),
+    (QWEN.replace('"qwen2.5-0.5b"', '"qwen4"'), "unknown model"),
+    (QWEN.replace('"decode"', '"train"'), "phase must be one of"),
+    (QWEN + 'dtype = "int8"\n', "int8 weights need"),
+    (QWEN + "max_macs = -1\n", "max_macs"),
 ])
 def test_a_bad_sweep_file_is_refused_before_anything_runs(tmp_path, body, message):
     with pytest.raises(ValueError, match=message):
@@ -355,3 +367,27 @@ def test_a_workload_of_several_runs_sums_them_with_their_weights(tmp_path):
         total(lambda p: p.bytes_loaded + p.bytes_stored) / row["cycles"])
     assert row["bounds.DRAM"] == pytest.approx(total(lambda p: p.bounds()["DRAM"] * p.cycles) / row["cycles"])
     assert row["peak_flops_per_cycle_f32"] == small.peak_flops_per_cycle(32)
+
+
+def test_a_qwen_layer_is_one_row_holding_the_layer_run_directly(tmp_path):
+    """A ``qwen`` workload: a whole decoder layer (a dozen kernel calls) is one row whose
+    counters are the layer's own, as rvai.models measures it outside the sweep; a bad
+    configuration and an exhausted budget are still one error row each."""
+    from rvai.models import get
+    from rvai.models.predict import layer_costs
+    path = write(tmp_path, "[params]\nvlen = [96, 128, 512]\n" + QWEN
+                 + QWEN.replace('"qwen"\n    kind', '"qwen over budget"\n    kind') + "    budget = 5000\n")
+    result = run(path, tmp_path / "out", workers=2, progress=False, plot=False)
+    rows = {(r["vlen"], r["workload"]): r for r in read_csv(tmp_path / "out")}
+    assert len(rows) == len(result.rows) == 6
+    assert "bad configuration" in rows["96", "qwen"]["error"]
+    for vlen in (128, 512):
+        assert "BudgetExceeded" in rows[str(vlen), "qwen over budget"]["error"]
+        row = rows[str(vlen), "qwen"]
+        assert row["status"] == "ok", row["error"]
+        costs = layer_costs(get("qwen2.5-0.5b"), Target.preset("generic").with_vlen(vlen), "decode", context=16)
+        assert not costs.sampled and len(costs.ops) == 11
+        assert int(row["cycles"]) == costs.cycles
+        assert int(row["flops"]) == sum(op.flops for op in costs.ops.values())
+        assert int(row["dram_bytes.read"]) + int(row["dram_bytes.written"]) == \
+            sum(op.bytes for op in costs.ops.values())

@@ -73,16 +73,22 @@ class Costs:
     """Per-operator costs of one or more layer runs, in the order operators first ran.
 
     ``max_macs`` (None: never sample) is the most multiply-accumulates an operator may
-    run in full before it is sampled (see the module docstring).
+    run in full before it is sampled (see the module docstring). With ``keep_profiles``
+    every call's :class:`rvai.emu.Profile` is kept in :attr:`profiles` with its scale, for
+    callers that want more than cycles, FLOPs and bytes (a sweep's stall breakdown); off
+    by default, as each Profile holds its trace.
     """
 
-    def __init__(self, max_macs: float | None = None):
+    def __init__(self, max_macs: float | None = None, keep_profiles: bool = False):
         self.max_macs = max_macs
         self.ops: dict[str, OpCost] = {}
+        self.profiles: list[tuple] | None = [] if keep_profiles else None
 
     def add(self, name: str, run, scale: float = 1.0) -> None:
         """Record ``run`` (an :class:`rvai.runner.Run`) under operator ``name``."""
         self.ops.setdefault(name, OpCost(name)).add(run, scale)
+        if self.profiles is not None:
+            self.profiles.append((run.profile, scale))
 
     @property
     def cycles(self) -> float:

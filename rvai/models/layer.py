@@ -151,11 +151,13 @@ class DecoderLayer:
         self.cfg = cfg
         self.weights = LayerWeights(cfg, dtype, seed)
 
-    def forward(self, x: np.ndarray, cache: KVCache, *, target=None, costs: Costs | None = None) -> np.ndarray:
+    def forward(self, x: np.ndarray, cache: KVCache, *, target=None, costs: Costs | None = None,
+                budget: int | None = None) -> np.ndarray:
         """The layer on ``x`` (tokens, hidden) f32 at positions cache.length onwards; appends to ``cache``.
 
         Prefill is ``tokens`` > 1, decode ``tokens`` = 1. Each operator's cost goes into
         ``costs`` (which also says whether big operators are sampled); returns the output.
+        ``budget`` caps each kernel call's instructions (default: :data:`RUN_LIMITS`).
         """
         cfg, w = self.cfg, self.weights
         x = np.ascontiguousarray(x, np.float32)
@@ -163,6 +165,7 @@ class DecoderLayer:
             raise ValueError(f"x must be (tokens, {cfg.hidden_size}), got {x.shape}")
         costs = costs if costs is not None else Costs()
         self._target, self._costs = target, costs
+        self._limits = RUN_LIMITS if budget is None else dict(RUN_LIMITS, budget=budget)
         tokens, eps = x.shape[0], cfg.rms_norm_eps
         hq, hkv, d = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
 
@@ -187,7 +190,7 @@ class DecoderLayer:
     # ---- the steps ---------------------------------------------------------------
     def _op(self, name: str, fn, *args, scale: float = 1.0):
         """``fn(*args)`` (an rvai.ops call) on the layer's target, its run recorded under ``name``."""
-        out = fn(*args, target=self._target, **RUN_LIMITS)
+        out = fn(*args, target=self._target, **self._limits)
         self._costs.add(name, ops.last_run, scale)
         return out
 

@@ -19,7 +19,7 @@ from rvai.models.costs import Costs, OpCost, Roofline
 from rvai.models.layer import RUN_LIMITS, DecoderLayer, KVCache, weight_dtype
 from rvai.target import Target
 
-__all__ = ["Prediction", "predict", "PHASES", "DEFAULT_MAX_MACS", "LM_HEAD_CHUNK"]
+__all__ = ["Prediction", "predict", "layer_costs", "step_tokens", "PHASES", "DEFAULT_MAX_MACS", "LM_HEAD_CHUNK"]
 
 PHASES = ("prefill", "decode")
 #: The LM head runs in chunks of this many vocabulary columns: with ops.matmul's one-row
@@ -104,18 +104,35 @@ def predict(cfg: QwenConfig, target: Target, phase: str, tokens: int = 128, cont
     ``phase`` prefill runs ``tokens`` tokens after ``context`` cached ones; decode runs one
     token after ``context``. Operators above ``max_macs`` are sampled (None: run all in full).
     """
+    Roofline.of(target)    # fail early on a target without a clock
+    tokens = step_tokens(phase, tokens, context)
+    costs = layer_costs(cfg, target, phase, tokens, context, dtype, max_macs, seed)
+    return Prediction(cfg, target, phase, tokens, context, dtype, costs, _head_costs(cfg, target, tokens, dtype, seed))
+
+
+def step_tokens(phase: str, tokens: int, context: int) -> int:
+    """The tokens a step of ``phase`` runs (decode: 1); ValueError for a bad phase or counts."""
     if phase not in PHASES:
         raise ValueError(f"phase must be one of {PHASES}, not {phase!r}")
     tokens = 1 if phase == "decode" else tokens
     if tokens < 1 or context < 0:
         raise ValueError(f"need tokens >= 1 and context >= 0, got {tokens} and {context}")
-    Roofline.of(target)    # fail early on a target without a clock
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((tokens, cfg.hidden_size), np.float32)
-    layer_costs = Costs(max_macs)
-    DecoderLayer(cfg, dtype, seed).forward(x, KVCache.random(cfg, context, seed), target=target, costs=layer_costs)
-    return Prediction(cfg, target, phase, tokens, context, dtype, layer_costs,
-                      _head_costs(cfg, target, tokens, dtype, seed))
+    return tokens
+
+
+def layer_costs(cfg: QwenConfig, target: Target, phase: str, tokens: int = 128, context: int = 0,
+                dtype: str = "f32", max_macs: float | None = DEFAULT_MAX_MACS, seed: int = 0, *,
+                keep_profiles: bool = False, budget: int | None = None) -> Costs:
+    """One decoder layer of ``cfg`` emulated on ``target`` for one step (see :func:`predict`), its Costs.
+
+    ``keep_profiles`` and ``budget`` as for :class:`Costs` and :meth:`DecoderLayer.forward`.
+    """
+    tokens = step_tokens(phase, tokens, context)
+    x = np.random.default_rng(seed).standard_normal((tokens, cfg.hidden_size), np.float32)
+    costs = Costs(max_macs, keep_profiles)
+    DecoderLayer(cfg, dtype, seed).forward(x, KVCache.random(cfg, context, seed), target=target, costs=costs,
+                                           budget=budget)
+    return costs
 
 
 def _head_costs(cfg: QwenConfig, target: Target, tokens: int, dtype: str, seed: int) -> Costs:

@@ -77,8 +77,9 @@ def metrics_of(runs, patterns: tuple[str, ...] = ()) -> dict[str, Any]:
     runs = [(runs, 1)] if not isinstance(runs, list) else runs
     if not runs:
         raise ValueError("the workload ran no kernel")
-    flat = _summed([(_flatten({k: v for k, v in p.to_dict().items() if k not in _NOT_METRICS}), w)
-                    for p, w in runs])
+    # whole weights stay integers, so counters of unsampled runs stay whole in the table
+    flat = _summed([(_flatten({k: v for k, v in p.to_dict().items() if k not in _NOT_METRICS}),
+                     int(w) if float(w).is_integer() else w) for p, w in runs])
     wanted = CORE_METRICS + tuple(patterns)
     return {k: v for k, v in flat.items() if any(fnmatchcase(k, p) for p in wanted)}
 

@@ -11,6 +11,12 @@ kind's own keys:
   without ``fill``) and a number is a scalar; ``params`` are compile-time parameters.
 * ``program``: a static riscv64 Linux executable, ``program = "path"``, ``argv = [..]``,
   optional ``stdin`` text; a non-zero exit status is an error.
+* ``qwen``: one Qwen decoder layer (:mod:`rvai.models`) for one step --
+  ``model = "qwen2.5-0.5b"``, ``phase = "decode"`` (one token after ``context`` cached)
+  or ``"prefill"`` (``tokens`` after ``context``), optional ``dtype`` (projection
+  weights, ``f32``/``f16``), ``max_macs`` (operators above it run on slices scaled up,
+  as ``bench/qwen.py`` does; 0: all in full), ``seed``. Every kernel call of the layer
+  is a run, weighted by its sampling scale.
 * ``python``: ``function = "module:name"`` called as ``function(target, **kwargs)``
   (with ``budget=`` too when the workload has one),
   returning a :class:`rvai.runner.Run` or a :class:`rvai.emu.Profile`, or a list of
@@ -215,6 +221,37 @@ def _program_bytes(t: dict) -> str:
     return hashlib.sha256(Path(t["program"]).read_bytes()).hexdigest()
 
 
+# ---- qwen: a decoder layer of rvai.models ---------------------------------------
+
+def _check_qwen(t: dict, folder: Path) -> dict:
+    from rvai.models import configs
+    from rvai.models.layer import weight_dtype
+    from rvai.models.predict import DEFAULT_MAX_MACS, step_tokens
+    configs.get(str(t.get("model")))
+    ints = {k: t.get(k, d) for k, d in (("tokens", 128), ("context", 0), ("seed", 0))}
+    for key, value in ints.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{key} must be an integer, not {value!r}")
+    step_tokens(t.get("phase"), ints["tokens"], ints["context"])
+    try:
+        weight_dtype(t.get("dtype", "f32"))
+    except NotImplementedError as exc:
+        raise ValueError(str(exc)) from None
+    max_macs = t.get("max_macs", DEFAULT_MAX_MACS)
+    if not isinstance(max_macs, (int, float)) or isinstance(max_macs, bool) or max_macs < 0:
+        raise ValueError(f"max_macs must be a number >= 0 (0: never sample), not {max_macs!r}")
+    return t
+
+
+def _run_qwen(t: dict, target, budget: int | None):
+    from rvai.models import configs
+    from rvai.models.predict import DEFAULT_MAX_MACS, layer_costs
+    costs = layer_costs(configs.get(t["model"]), target, t["phase"], t.get("tokens", 128), t.get("context", 0),
+                        t.get("dtype", "f32"), t.get("max_macs", DEFAULT_MAX_MACS) or None, t.get("seed", 0),
+                        keep_profiles=True, budget=budget)
+    return costs.profiles
+
+
 # ---- python: a function of the user's -------------------------------------------
 
 def _check_python(t: dict, folder: Path) -> dict:
@@ -246,5 +283,7 @@ KINDS: dict[str, Kind] = {
     "kernel": Kind(frozenset({"kernel", "args", "params", "seed"}), _check_kernel, _run_kernel),
     "program": Kind(frozenset({"program", "argv", "stdin"}), _check_program, _run_program,
                     _program_bytes),
+    "qwen": Kind(frozenset({"model", "phase", "tokens", "context", "dtype", "max_macs", "seed"}),
+                 _check_qwen, _run_qwen),
     "python": Kind(frozenset({"function", "kwargs"}), _check_python, _run_python),
 }
