@@ -25,6 +25,12 @@ static const char *const fname[32] = {
     "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1", "fa2", "fa3", "fa4", "fa5",
     "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11"};
 static const char *const rm_name[8] = {"rne", "rtz", "rdn", "rup", "rmm", NULL, NULL, "dyn"};
+/* Zfa's fli constants by index, as LLVM prints them for every format (entry 29
+ * of fli.h loads +inf, yet prints as 65536.0). */
+static const char *const fli_name[32] = {
+    "-1.0", "min", "1.52587890625e-05", "3.0517578125e-05", "0.00390625", "0.0078125", "0.0625", "0.125",
+    "0.25", "0.3125", "0.375", "0.4375", "0.5", "0.625", "0.75", "0.875", "1.0", "1.25", "1.5", "1.75",
+    "2.0", "2.5", "3.0", "4.0", "8.0", "16.0", "128.0", "256.0", "32768.0", "65536.0", "inf", "nan"};
 
 /* ---- CSR names: the ones LLVM 19 prints by name on RV64; others print as a number ---- */
 
@@ -241,7 +247,7 @@ static int64_t field(const rv_decoded *d, char letter) {
     uint32_t r = d->raw;
     switch (letter) {
     case 'd': case 'D': case 'V': return (r >> 7) & 31;
-    case 's': case 'S': case 'U': case 'z': return (r >> 15) & 31;
+    case 's': case 'S': case 'U': case 'z': case 'l': return (r >> 15) & 31;
     case 'E': return (r >> 16 & 15) << 1;
     case 't': case 'T': case 'W': return (r >> 20) & 31;
     case 'R': return r >> 27;
@@ -315,6 +321,7 @@ static void print_insn(const rv_decoded *d, const char *name, const char *ops, c
         case 'L': snprintf(tmp, sizeof tmp, "%lld", (long long)(v >> 12)); break;
         case 'c': if (!rv_csr_name((unsigned)v, tmp, sizeof tmp)) snprintf(tmp, sizeof tmp, "%lld", (long long)v); break;
         case 'P': case 'Q': print_fence_set(tmp, v); break;
+        case 'l': snprintf(tmp, sizeof tmp, "%s", fli_name[v]); break;
         case 'Z': case 'Y': print_vtype(tmp, sizeof tmp, v); break;
         case 'b': case 'j': case 'i': case 'o': case 'p': case 'q': case '>': case '<': case 'k': case 'K': case 'z':
             snprintf(tmp, sizeof tmp, "%lld", (long long)v); break;

@@ -1,5 +1,6 @@
 /* Semantics of the rows in insns_rva23.def.  Included inside the interpreter
- * loop (exec_loop.h defines the macros; W and ROL/ROR come from exec_int.h). */
+ * loop (exec_loop.h defines the macros; W and ROL/ROR come from exec_int.h;
+ * FRM, FFL, GET_x and PUT_x from exec_fp.h; the Zfa arithmetic is in fp.c). */
 
 /* Zicond */
 OP(czero_eqz) X(RD) = X(RS2) ? X(RS1) : 0; NEXT();
@@ -56,3 +57,18 @@ MOP_R_H(24) MOP_R_H(25) MOP_R_H(26) MOP_R_H(27) MOP_R_H(28) MOP_R_H(29) MOP_R_H(
 MOP_RR_H(0) MOP_RR_H(1) MOP_RR_H(2) MOP_RR_H(3) MOP_RR_H(4) MOP_RR_H(5) MOP_RR_H(6) MOP_RR_H(7)
 #undef MOP_R_H
 #undef MOP_RR_H
+
+/* Zfa; T is the exec_fp.h operand format (S, D, H), fmt the fp.h one. */
+#define ZFA_FORMAT(s, T, fmt)                                                                 \
+    OP(fli_##s) PUT_##T(fp_fli(fmt, RS1)); NEXT();                                            \
+    OP(fminm_##s) PUT_##T(fp_minmax_nan(fmt, GET_##T(RS1), GET_##T(RS2), 0, FFL)); NEXT();    \
+    OP(fmaxm_##s) PUT_##T(fp_minmax_nan(fmt, GET_##T(RS1), GET_##T(RS2), 1, FFL)); NEXT();    \
+    OP(fround_##s) { unsigned rm = FRM(); PUT_##T(fp_round_integral(fmt, GET_##T(RS1), rm, 0, FFL)); NEXT(); } \
+    OP(froundnx_##s) { unsigned rm = FRM(); PUT_##T(fp_round_integral(fmt, GET_##T(RS1), rm, 1, FFL)); NEXT(); } \
+    OP(fleq_##s) X(RD) = (uint64_t)fp_compare_quiet(fmt, GET_##T(RS1), GET_##T(RS2), 1, FFL); NEXT(); \
+    OP(fltq_##s) X(RD) = (uint64_t)fp_compare_quiet(fmt, GET_##T(RS1), GET_##T(RS2), 0, FFL); NEXT();
+ZFA_FORMAT(s, S, FMT_S)
+ZFA_FORMAT(d, D, FMT_D)
+ZFA_FORMAT(h, H, FMT_H)
+#undef ZFA_FORMAT
+OP(fcvtmod_w_d) X(RD) = fp_cvtmod_w_d(GET_D(RS1), FFL); NEXT();

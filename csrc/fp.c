@@ -192,29 +192,34 @@ uint64_t fp_slow(int fmt, int op, uint64_t a, uint64_t b, uint64_t c, unsigned r
     return fp_round_pack(fmt, sign, exp, sig, rm, flags);
 }
 
+/* x rounded to an integer in mode rm (a double: exact for every format).  trunc
+ * keeps the sign, so a result of zero has the sign of x, as IEEE's
+ * roundToIntegral requires.  t and the fraction are exact (Sterbenz). */
+static double round_integral(double x, unsigned rm) {
+    double t = __builtin_trunc(x), frac = x - t;
+    if (frac == 0) return t;
+    double af = __builtin_fabs(frac), away = x < 0 ? -1 : 1;
+    int odd = __builtin_fabs(t) < 9007199254740992.0 && ((int64_t)t & 1);
+    switch (rm) {
+    case FP_RNE: return af > 0.5 || (af == 0.5 && odd) ? t + away : t;
+    case FP_RMM: return af >= 0.5 ? t + away : t;
+    case FP_RDN: return frac < 0 ? t - 1 : t;
+    case FP_RUP: return frac > 0 ? t + 1 : t;
+    default: return t;
+    }
+}
+
 uint64_t fp_to_int(double x, int kind, unsigned rm, uint32_t *flags) {
     static const double lo[4] = {-2147483648.0, 0.0, -9223372036854775808.0, 0.0};
     static const double hi[4] = {2147483647.0, 4294967295.0, 9223372036854775807.0, 18446744073709551615.0};
     static const uint64_t max[4] = {0x7fffffff, 0xffffffffffffffffull, 0x7fffffffffffffffull, ~0ull};
     static const uint64_t min[4] = {0xffffffff80000000ull, 0, 1ull << 63, 0};
     if (x != x) { *flags |= FP_NV; return max[kind]; }
-    /* Round to an integer in mode rm: t and frac are exact (Sterbenz). */
-    double t = __builtin_trunc(x), frac = x - t, r = t;
-    if (frac != 0) {
-        double af = __builtin_fabs(frac), away = x < 0 ? -1 : 1;
-        int odd = __builtin_fabs(t) < 9007199254740992.0 && ((int64_t)t & 1);
-        switch (rm) {
-        case FP_RNE: if (af > 0.5 || (af == 0.5 && odd)) r = t + away; break;
-        case FP_RMM: if (af >= 0.5) r = t + away; break;
-        case FP_RDN: if (frac < 0) r = t - 1; break;
-        case FP_RUP: if (frac > 0) r = t + 1; break;
-        default: break;
-        }
-    }
+    double r = round_integral(x, rm);
     /* hi[] of the 64-bit kinds rounds up to 2^63 / 2^64 as a double: out of range from there. */
     int big = kind >= FP_I64 ? r >= hi[kind] : r > hi[kind];
     if (big || r < lo[kind]) { *flags |= FP_NV; return x < 0 ? min[kind] : max[kind]; }
-    if (frac != 0) *flags |= FP_NX;
+    if (r != x) *flags |= FP_NX;
     switch (kind) {
     case FP_I32: case FP_I64: return (uint64_t)(int64_t)r;
     case FP_U32: return (uint64_t)(int64_t)(int32_t)(uint32_t)r;
@@ -233,4 +238,73 @@ uint64_t fp_convert(int to, int from, uint64_t a, unsigned rm, uint32_t *flags) 
     uint64_t sig;
     unpack64(fp_b64(x), &sign, &exp, &sig);
     return fp_round_pack(to, sign, exp, x == 0 ? 0 : sig, rm, flags);
+}
+
+/* ---- Zfa ------------------------------------------------------------------ */
+
+uint64_t fp_fli(int fmt, unsigned index) {
+    /* The spec's table; entry 1 (the format's smallest normal), 30 (+inf) and 31
+     * (the canonical NaN) are made below.  Converting each to the format is
+     * exact, except that 2^16 overflows half to +inf, which is what the spec
+     * asks of FLI.H (and 2^-16, 2^-15 become half subnormals). */
+    static const double value[32] = {
+        -1.0, 0, 0x1p-16, 0x1p-15, 0x1p-8, 0x1p-7, 0.0625, 0.125, 0.25, 0.3125, 0.375, 0.4375,
+        0.5, 0.625, 0.75, 0.875, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 8.0, 16.0, 128.0,
+        256.0, 32768.0, 65536.0, 0, 0};
+    uint32_t ignored = 0;   /* FLI never sets flags */
+    index &= 31;
+    if (index == 1) return fp_round_pack(fmt, 0, fmts[fmt].emin, 1, FP_RNE, &ignored);
+    if (index == 30) return infinity(fmt, 0);
+    if (index == 31) return canonical_nan(fmt);
+    return fp_convert(fmt, FMT_D, fp_b64(value[index]), FP_RNE, &ignored);
+}
+
+uint64_t fp_minmax_nan(int fmt, uint64_t a, uint64_t b, int want_max, uint32_t *flags) {
+    if (is_nan(fmt, a) || is_nan(fmt, b)) {
+        if (is_snan(fmt, a) || is_snan(fmt, b)) *flags |= FP_NV;
+        return canonical_nan(fmt);
+    }
+    double x = to_double(fmt, a), y = to_double(fmt, b);
+    if (x == y) {   /* equal, or zeros of either sign: -0 is below +0 */
+        int a_neg = (int)(a >> (fmt == FMT_D ? 63 : fmt == FMT_S ? 31 : 15)) & 1;
+        return (want_max ? !a_neg : a_neg) ? a : b;
+    }
+    return (want_max ? x > y : x < y) ? a : b;
+}
+
+uint64_t fp_round_integral(int fmt, uint64_t a, unsigned rm, int exact, uint32_t *flags) {
+    if (is_nan(fmt, a)) {
+        if (is_snan(fmt, a)) *flags |= FP_NV;
+        return canonical_nan(fmt);
+    }
+    double x = to_double(fmt, a);
+    if (__builtin_isinf(x) || x == 0) return a;
+    double r = round_integral(x, rm);
+    if (r == x) return a;
+    if (exact) *flags |= FP_NX;
+    uint32_t ignored = 0;   /* an integer no larger than |x| rounded up: exact in the format */
+    return fp_convert(fmt, FMT_D, fp_b64(r), FP_RNE, &ignored);
+}
+
+int fp_compare_quiet(int fmt, uint64_t a, uint64_t b, int or_equal, uint32_t *flags) {
+    if (is_nan(fmt, a) || is_nan(fmt, b)) {
+        if (is_snan(fmt, a) || is_snan(fmt, b)) *flags |= FP_NV;
+        return 0;
+    }
+    double x = to_double(fmt, a), y = to_double(fmt, b);
+    return or_equal ? x <= y : x < y;
+}
+
+uint64_t fp_cvtmod_w_d(uint64_t a, uint32_t *flags) {
+    double x = fp_f64(a);
+    if (fp_isnan64(a) || __builtin_isinf(x)) { *flags |= FP_NV; return 0; }
+    (void)fp_to_int(x, FP_I32, FP_RTZ, flags);   /* the flags FCVT.W.D would raise */
+    if (x == 0) return 0;
+    int sign, exp;
+    uint64_t sig;
+    unpack64(a, &sign, &exp, &sig);
+    /* |x| truncated, modulo 2^64 (enough for the low 32 bits): sig * 2^exp */
+    uint64_t mag = exp >= 64 ? 0 : exp >= 0 ? sig << exp : exp <= -64 ? 0 : sig >> -exp;
+    uint32_t low = (uint32_t)(sign ? 0 - mag : mag);
+    return (uint64_t)(int64_t)(int32_t)low;
 }

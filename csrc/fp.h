@@ -337,6 +337,23 @@ static inline uint64_t fp_from_int(int fmt, uint64_t v, int kind, unsigned rm, u
  * narrowing rounds in mode rm. */
 uint64_t fp_convert(int to, int from, uint64_t a, unsigned rm, uint32_t *flags);
 
+/* ---- Zfa (fp.c) ----------------------------------------------------------- */
+
+/* fli.<fmt>: constant `index` (0..31) of the spec's table, in format fmt. */
+uint64_t fp_fli(int fmt, unsigned index);
+/* fminm / fmaxm (IEEE 754-2019 minimum / maximum): as fmin / fmax, except that a
+ * NaN operand gives the canonical NaN. */
+uint64_t fp_minmax_nan(int fmt, uint64_t a, uint64_t b, int want_max, uint32_t *flags);
+/* fround (exact = 0) / froundnx (exact = 1): a rounded to an integer in mode rm,
+ * in its own format; zeros and infinities unchanged, NV only for a signalling
+ * NaN, NX (froundnx only) when the result differs from a. */
+uint64_t fp_round_integral(int fmt, uint64_t a, unsigned rm, int exact, uint32_t *flags);
+/* fleq (or_equal = 1) / fltq: fle / flt that raise NV only for a signalling NaN. */
+int fp_compare_quiet(int fmt, uint64_t a, uint64_t b, int or_equal, uint32_t *flags);
+/* fcvtmod.w.d: the double truncated to an integer, its bits 31:0 sign-extended
+ * (infinities and NaN give 0), with the flags fcvt.w.d a, rtz raises. */
+uint64_t fp_cvtmod_w_d(uint64_t a, uint32_t *flags);
+
 /* ---- vector FP entry points (vfp.c), called from exec_vfp.h ------------ */
 
 /* Operations of vec_fp, in this order: the first four have a bulk host path,

@@ -18,6 +18,7 @@
  *   Z Y      vsetvli zimm11 / vsetivli zimm10 vtype
  *   E        an even vector register in bits 19:16 (vs1 of smt.vmadot1/2/3*; bit 15 is opcode)
  *   p(s)     prefetch.* offset(rs1): the I-immediate with bits 4:0 (the rs2 field) cleared
+ *   l        Zfa's fli constant: its index in the rs1 field, printed as LLVM names the value
  *
  * Rows of the base ISA (RV64GCV with Zba/Zbb/Zbs/Zfh/Zvfh) are INSN(...) and
  * always decode.  Rows of the other extensions are INSN_EXT(ext, ...): ext
@@ -47,7 +48,7 @@ enum rv_class {
 /* The extensions whose rows a machine can switch off, by LLVM feature name. */
 #define RV_EXTENSIONS(X) \
     X(zfbfmin) X(zvfbfmin) X(zvfbfwma) X(zvqdotq) X(xsmtvdot) \
-    X(zicond) X(zbc) X(zbkb) X(zbkx) X(zicbom) X(zicboz) X(zawrs) X(zimop)
+    X(zicond) X(zbc) X(zbkb) X(zbkx) X(zicbom) X(zicboz) X(zawrs) X(zimop) X(zfa)
 
 enum rv_ext {
     RV_EXT_BASE = 0,

@@ -35,17 +35,17 @@ KNOWN_CPUS = {
 #: tests/test_target.py holds the two equal).  A machine made without a target
 #: has them all.
 SWITCHABLE_EXTENSIONS = ("zfbfmin", "zvfbfmin", "zvfbfwma", "zvqdotq", "xsmtvdot",
-                         "zicond", "zbc", "zbkb", "zbkx", "zicbom", "zicboz", "zawrs", "zimop")
+                         "zicond", "zbc", "zbkb", "zbkx", "zicbom", "zicboz", "zawrs", "zimop", "zfa")
 
 #: The switchable extensions each known cpu turns on by itself in LLVM 22
 #: (tests/test_target.py holds this to what LLVM enables).
 CPU_EXTENSIONS = {
     "sifive-p470": frozenset({"zicbom", "zicboz"}),
     "sifive-p670": frozenset({"zicbom", "zicboz"}),
-    "sifive-x390": frozenset({"zawrs", "zfbfmin", "zicbom", "zicboz", "zicond", "zimop", "zvfbfmin", "zvfbfwma"}),
+    "sifive-x390": frozenset({"zawrs", "zfa", "zfbfmin", "zicbom", "zicboz", "zicond", "zimop", "zvfbfmin", "zvfbfwma"}),
     "spacemit-x60": frozenset({"xsmtvdot", "zbc", "zicbom", "zicboz", "zicond"}),
-    "tt-ascalon-d8": frozenset({"zawrs", "zfbfmin", "zicbom", "zicboz", "zicond", "zimop", "zvfbfmin", "zvfbfwma"}),
-    "xiangshan-kunminghu": frozenset({"zawrs", "zbc", "zbkb", "zbkx", "zicbom", "zicboz", "zicond", "zimop"}),
+    "tt-ascalon-d8": frozenset({"zawrs", "zfa", "zfbfmin", "zicbom", "zicboz", "zicond", "zimop", "zvfbfmin", "zvfbfwma"}),
+    "xiangshan-kunminghu": frozenset({"zawrs", "zbc", "zfa", "zbkb", "zbkx", "zicbom", "zicboz", "zicond", "zimop"}),
 }
 
 #: Extensions the rvai emulator implements, with the ones they imply or that LLVM

@@ -59,6 +59,7 @@ _PROBES = {
     "zicboz": ["cbo.zero (sp)"],
     "zawrs": ["wrs.nto"],
     "zimop": ["mop.r.0 a0, a1"],
+    "zfa": ["fli.d fa0, min"],
 }
 
 

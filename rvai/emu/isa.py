@@ -93,6 +93,20 @@ def csr_numbers() -> dict[str, int]:
     return {ffi.string(buf).decode(): n for n in range(4096) if lib.rv_csr_name(n, buf, 32)}
 
 
+@lru_cache(maxsize=None)
+def fli_constants() -> tuple[str, ...]:
+    """Zfa's fli constants as the disassembler spells them, by index (the C core's
+    table, read back by disassembling fli.s with each index)."""
+    row = table()["fli.s"]
+    return tuple(_disasm(row.match | i << 15).rsplit(",", 1)[1].strip() for i in range(32))
+
+
+def _disasm(word: int) -> str:
+    buf = ffi.new("char[]", 96)
+    lib.rv_disasm(word, 0, buf, 96)
+    return ffi.string(buf).decode()
+
+
 def _reg(text: str, names: list[str], prefix: str) -> int:
     if text in names:
         return names.index(text)
@@ -143,7 +157,7 @@ def _place(letter: str, value: int) -> int:
     """Put an operand's value in its instruction fields."""
     if letter in "dDV":
         return (value & 0x1F) << 7
-    if letter in "sSUzkK":
+    if letter in "sSUzkKl":
         return (value & 0x1F) << 15
     if letter in "tTW<":
         return (value & 0x1F) << 20
@@ -188,6 +202,7 @@ _NUMBER = r"(-?(?:0x[0-9a-fA-F]+|\d+))"
 _VTYPE = r"(\d+|e\d+(?:\s*,\s*mf?\d)?(?:\s*,\s*t[au])?(?:\s*,\s*m[au])?)"
 _GROUP = {"d": r"(\w+)", "s": r"(\w+)", "t": r"(\w+)", "D": r"(\w+)", "S": r"(\w+)",
           "T": r"(\w+)", "R": r"(\w+)", "V": r"(\w+)", "U": r"(\w+)", "W": r"(\w+)", "E": r"(\w+)",
+          "l": r"([-\w.]+)",
           "c": r"([\w.]+)", "P": r"([iorw]+|0)", "Q": r"([iorw]+|0)", "Z": _VTYPE, "Y": _VTYPE}
 
 
@@ -239,6 +254,10 @@ def _value(letter: str, text: str | None, row: Insn) -> int:
         return _vtype(text)
     if letter in "PQ":
         return _fence_set(text)
+    if letter == "l":
+        if text not in fli_constants():
+            raise ValueError(f"not an fli constant: {text!r}")
+        return fli_constants().index(text)
     return int(text, 0)
 
 
@@ -254,13 +273,15 @@ def _encode(row: Insn, operands: str, cond: str, text: str, aqrl: int) -> int | 
     for letter, group in zip(letters, m.groups()):
         values[letter] = _value(letter, group, row)
         _check_range(letter, values[letter])
-        word |= _place(letter, values[letter])
+        word = word & ~_place(letter, -1) | _place(letter, values[letter])
     if "M" in row.operands and "M" not in values:
         word |= _place("M", 1)
     for term in filter(None, cond.split(",")):
         letter, _, want = term.partition("=")
         value = values[want] if want.isalpha() else int(want, 0)
         word = word & ~_place(letter, -1) | _place(letter, value)
+    if word & row.mask != row.match:   # e.g. fcvtmod.w.d, whose rm can only be rtz
+        raise ValueError(f"operands of {row.name} change a field its encoding fixes")
     return word
 
 
