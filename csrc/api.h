@@ -19,7 +19,8 @@ enum {
     RV_STOP_MISALIGNED = 8, /* misaligned access the spec does not allow (atomics), or pc
                                odd at the start of a run (addr == pc: a misaligned fetch) */
     RV_STOP_INTERRUPT = 9,  /* a stop was requested: rv_request_stop, or SIGINT while caught */
-    RV_STOP_TIMEOUT = 10    /* the deadline (rv_set_deadline) passed */
+    RV_STOP_TIMEOUT = 10,   /* the deadline (rv_set_deadline) passed */
+    RV_STOP_DEADLOCK = 11   /* rv_run_threads: no thread is runnable */
 };
 
 typedef struct {
@@ -92,7 +93,44 @@ uint64_t rv_monotonic_ns(void);
 int rv_catch_sigint(rv_machine *m);
 int rv_release_sigint(rv_machine *m);
 
-/* Counters: total retired, and per op (index = op number). */
+/* ---- Harts and threads (harts.c, docs/harts.md) ----
+ * A machine has nharts harts (1 when created) sharing its memory, and threads
+ * (contexts: registers, vector state, CSRs, an LR reservation), thread 0
+ * being the one rv_create made.  Each thread runs on the hart that had the
+ * fewest live threads when it was created.  The register accessors above act
+ * on the selected thread.  rv_run_threads runs the runnable threads: the hart
+ * with the lowest clock (ties: the lowest number) runs its next runnable
+ * thread (round robin) for `quantum` instructions; a stop other than the
+ * budget returns with the stopping thread selected, and the next call goes on
+ * with the rest of its quantum.  Everything depends on guest state only: the
+ * same run gives the same interleaving and counters. */
+enum { RV_THREAD_RUNNABLE = 0, RV_THREAD_BLOCKED = 1, RV_THREAD_EXITED = 2 };
+/* Set the number of harts (1..64) before any thread but 0 exists; -1 otherwise. */
+int rv_set_harts(rv_machine *m, int n);
+int rv_num_harts(rv_machine *m);
+void rv_set_quantum(rv_machine *m, uint64_t instructions);
+/* A new runnable thread, a copy of the selected one (without its reservation
+ * and counters), on the least-loaded hart; reuses an exited thread's number.
+ * Returns its number, or -1 when the host has no memory. */
+int rv_thread_create(rv_machine *m);
+int rv_num_threads(rv_machine *m);
+int rv_thread_current(rv_machine *m);
+/* Select thread i (its registers become those the accessors see); -1 for a bad i. */
+int rv_thread_select(rv_machine *m, int i);
+int rv_thread_state(rv_machine *m, int i);
+/* Set thread i's state.  Making a thread of an idle hart runnable moves that
+ * hart's clock up to the selected thread's hart's (it waited meanwhile). */
+int rv_thread_set_state(rv_machine *m, int i, int state);
+int rv_thread_hart(rv_machine *m, int i);
+uint64_t rv_thread_instret(rv_machine *m, int i);
+/* End the selected thread's quantum: the scheduler picks again (sched_yield). */
+void rv_thread_yield(rv_machine *m);
+/* The clock of hart h (cycles since the last reset). */
+uint64_t rv_hart_cycles(rv_machine *m, int h);
+int rv_run_threads(rv_machine *m, uint64_t budget, rv_stop *out);
+
+/* Counters: retired instructions of all threads, cycles of the machine (the
+ * latest hart clock), and per op over all threads (index = op number). */
 uint64_t rv_instret(rv_machine *m);
 uint64_t rv_cycles(rv_machine *m);
 void rv_op_counts(rv_machine *m, uint64_t *out);

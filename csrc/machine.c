@@ -19,14 +19,14 @@ rv_machine *rv_create(unsigned vlen) {
     m->halt_pc = ~0ull;
     m->mem_limit = ~0ull;
     mem_flush_tlb(m);
+    if (harts_init(m)) { free(m->v); free(m); return NULL; }
     return m;
 }
 
 void rv_destroy(rv_machine *m) {
     if (!m) return;
     while (m->nregions) rv_unmap(m, m->regions[0].base, m->regions[0].size);
-    free(m->v);
-    tm_free(m->timing);
+    harts_free(m);   /* the threads' vector registers (m->v among them) and the harts' models */
     free(m);
 }
 
@@ -44,13 +44,32 @@ void rv_set_v(rv_machine *m, int i, const void *src) { memcpy(m->v + (size_t)(i 
 unsigned rv_vlenb(rv_machine *m) { return m->vlenb; }
 void rv_set_tail_ones(rv_machine *m, int on) { m->tail_ones = on; }
 
-uint64_t rv_instret(rv_machine *m) { return m->instret; }
-uint64_t rv_cycles(rv_machine *m) { return m->cycles; }
+uint64_t rv_instret(rv_machine *m) {
+    uint64_t n = m->instret;
+    for (int i = 0; i < m->nctx; i++)
+        if (i != m->cur) n += m->ctx[i].instret;
+    return n;
+}
+uint64_t rv_cycles(rv_machine *m) {
+    uint64_t c = m->cycles;
+    for (int h = 0; h < m->nharts; h++)
+        if (h != m->cur_hart && m->harts[h].cycles > c) c = m->harts[h].cycles;
+    return c;
+}
 void rv_op_counts(rv_machine *m, uint64_t *out) { memcpy(out, m->op_count, sizeof m->op_count); }
 void rv_reset_counters(rv_machine *m) {
     m->instret = m->cycles = 0;
+    for (int i = 0; i < m->nctx; i++) m->ctx[i].instret = 0;
     memset(m->op_count, 0, sizeof m->op_count);
-    if (m->timing) tm_reset_counters(m->timing);
+    if (!m->timing) return;
+    /* every hart's clock starts again from the latest one, so they stay comparable */
+    uint64_t start = 0;
+    for (int h = 0; h < m->nharts; h++) {
+        m->harts[h].cycles = 0;
+        uint64_t t = tm_reset_counters(m->harts[h].timing);
+        if (t > start) start = t;
+    }
+    for (int h = 0; h < m->nharts; h++) tm_rebase(m->harts[h].timing, start);
 }
 
 int rv_num_ops(void) { return RV_NOPS; }

@@ -35,6 +35,33 @@ typedef struct {
 /* TLB entry: guest page -> host delta (host = guest + delta). */
 typedef struct { uint64_t tag; intptr_t delta; } tlb_entry;
 
+/* Many harts (harts.c, docs/harts.md).  A software thread is a context: the
+ * architectural state of one hart.  The running thread's state lives in the
+ * fields of rv_machine itself, so the interpreter reads it exactly as when
+ * there is one hart; a switch copies it out to its rv_context and the next
+ * thread's in.  Each thread runs on one hart, fixed when it is created. */
+#define RV_MAX_HARTS 64
+/* Reservation sets are aligned blocks of this many bytes (a cache line). */
+#define RV_RESERVATION_BITS 6
+
+typedef struct {
+    uint64_t x[33], f[32], pc;
+    uint32_t fflags, frm;
+    uint64_t vl, vtype, vstart;
+    uint32_t vxrm, vxsat;
+    uint8_t *v;               /* its vector registers (the running thread's are rv_machine.v) */
+    uint64_t reservation;
+    uint64_t instret;
+    int state;                /* RV_THREAD_* */
+    int hart;
+} rv_context;
+
+typedef struct {
+    uint64_t cycles;          /* its clock while another hart's thread runs (rv_machine.cycles) */
+    struct rv_timing *timing; /* its timing model (private state: pipeline, L1, predictors) */
+    int last;                 /* the thread it ran last: round robin starts after it */
+} rv_hart;
+
 struct rv_machine {
     uint64_t x[33];           /* x[32] is the sink for writes to x0 */
     uint64_t f[32];           /* NaN-boxed floating-point registers */
@@ -65,10 +92,25 @@ struct rv_machine {
     int stop_request;         /* RV_REQ_* bits, set from other threads / a signal handler (atomics) */
     uint64_t deadline_ns;     /* CLOCK_MONOTONIC; 0: none */
 
-    /* timing model (timing.c): rv_run takes the timed loop when `timed` */
+    /* timing model (timing.c): rv_run takes the timed loop when `timed`;
+     * `timing` is the running hart's (harts[cur_hart].timing) */
     struct rv_timing *timing;
     int timed;
+
+    /* threads and harts (harts.c): ctx[cur] runs on harts[cur_hart] */
+    rv_context *ctx;
+    int nctx, cur;
+    rv_hart harts[RV_MAX_HARTS];
+    int nharts, cur_hart;
+    uint64_t quantum, quantum_left;   /* instructions a thread runs before the next is picked */
 };
+
+int harts_init(rv_machine *m);
+void harts_free(rv_machine *m);
+/* Reservations of threads other than the running one (harts.c): a store
+ * there breaks them, so those pages stay out of the write TLB. */
+int resv_foreign_page(const rv_machine *m, uint64_t addr);
+void resv_break_foreign(rv_machine *m, uint64_t addr, uint64_t n);
 
 /* Memory slow paths: return 0 and fill m->stop on a fault. */
 int mem_load_slow(rv_machine *m, uint64_t addr, void *dst, unsigned n);

@@ -162,6 +162,7 @@ static int copy_guest(rv_machine *m, uint64_t addr, void *buf, uint64_t n, int t
         uint64_t off = addr - r->base, chunk = r->size - off;
         if (chunk > n) chunk = n;
         if (to_guest) {
+            if (m->nctx > 1) resv_break_foreign(m, addr, chunk);
             memcpy(r->host + off, p, chunk);
             cache_invalidate(r, off, chunk);
         } else memcpy(p, r->host + off, chunk);
@@ -213,8 +214,10 @@ int mem_load_slow(rv_machine *m, uint64_t addr, void *dst, unsigned n) {
 int mem_store_slow(rv_machine *m, uint64_t addr, const void *src, unsigned n) {
     region *r = mem_find(m, addr);
     /* Executable pages stay out of the write TLB so that stores reach the
-     * decode-cache invalidation in copy_guest. */
-    if (r && (r->perms & RV_PERM_W) && !(r->perms & RV_PERM_X)) tlb_fill(m->tlb_w, r, addr);
+     * decode-cache invalidation in copy_guest; so do pages where another
+     * thread holds a reservation, so that stores reach resv_break_foreign. */
+    if (r && (r->perms & RV_PERM_W) && !(r->perms & RV_PERM_X) && !(m->nctx > 1 && resv_foreign_page(m, addr)))
+        tlb_fill(m->tlb_w, r, addr);
     if (copy_guest(m, addr, (void *)src, n, 1, RV_PERM_W)) {
         m->stop.reason = RV_STOP_STORE;
         m->stop.addr = addr;

@@ -226,24 +226,27 @@ static int resolve_costs(rv_timing *t) {
     return 0;
 }
 
-int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
-    init_ops();
-    if (!p) { m->timed = 0; return 0; }
+static int params_ok(const rv_timing_params *p) {
     if (!p->issue_width || !pow2(p->bht_entries) || p->dlen < 8 || !pow2(p->dlen) ||
         !p->vq_depth || p->vq_depth > TM_VQ_MAX || !p->gather_elems_per_cycle ||
         !p->strided_elems_per_cycle || !p->vdiv_beat_cycles || p->line < 8 || p->line > 4096 ||
         !(p->l2_bytes_per_cycle > 0) || !(p->dram_bytes_per_cycle > 0) || !pow2(p->btb_entries) ||
         p->ras_depth > 4096 || !p->prefetch_streams || p->prefetch_streams > 256 || p->prefetch_degree > 4096)
-        return -1;
+        return 0;
     for (int i = 0; i < RV_NVPIPES; i++)
-        if (!p->pipe_count[i] || p->pipe_count[i] > TM_MAX_UNITS) return -1;
+        if (!p->pipe_count[i] || p->pipe_count[i] > TM_MAX_UNITS) return 0;
     for (int c = 0; c < RV_NCLASSES; c++)
-        if (p->vpipe[c] >= RV_NVPIPES) return -1;
-    if (p->nvcosts > RV_MAX_VCOSTS) return -1;
+        if (p->vpipe[c] >= RV_NVPIPES) return 0;
+    if (p->nvcosts > RV_MAX_VCOSTS) return 0;
     for (int i = 0; i < RV_NVPIPES; i++)
-        if (p->pipe_width[i] && (p->pipe_width[i] < 8 || p->pipe_width[i] > 65536)) return -1;
+        if (p->pipe_width[i] && (p->pipe_width[i] < 8 || p->pipe_width[i] > 65536)) return 0;
+    return 1;
+}
+
+/* One hart's model, cold; NULL when the host has no memory for it. */
+static rv_timing *tm_create(const rv_timing_params *p) {
     rv_timing *t = calloc(1, sizeof *t);
-    if (!t) return -1;
+    if (!t) return NULL;
     t->p = *p;
     t->issue_width = p->issue_width;
     t->waw_below = p->waw_pairing ? TM_SRC_NONE : 0;
@@ -257,19 +260,42 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
         cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || hit_filter_init(t) ||
         resolve_costs(t)) {
         tm_free(t);
-        return -1;
+        return NULL;
     }
     forget_state(t);
+    return t;
+}
+
+/* Every hart gets its own model of the same parameters. */
+int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
+    init_ops();
+    if (!p) { m->timed = 0; return 0; }
+    if (!params_ok(p)) return -1;
+    rv_timing *made[RV_MAX_HARTS];
+    for (int h = 0; h < m->nharts; h++) {
+        made[h] = tm_create(p);
+        if (!made[h]) {
+            while (h--) tm_free(made[h]);
+            return -1;
+        }
+    }
     /* Keep the model clock of the previous timing state so ready cycles stay ordered. */
-    if (m->timing) t->now = t->base = finish(m->timing);
-    tm_free(m->timing);
-    m->timing = t;
+    uint64_t start = 0;
+    for (int h = 0; h < m->nharts; h++)
+        if (m->harts[h].timing && finish(m->harts[h].timing) > start) start = finish(m->harts[h].timing);
+    for (int h = 0; h < m->nharts; h++) {
+        made[h]->now = made[h]->base = start;
+        tm_free(m->harts[h].timing);
+        m->harts[h].timing = made[h];
+    }
+    m->timing = m->harts[m->cur_hart].timing;
     m->timed = 1;
     return 0;
 }
 
 void rv_timing_flush(rv_machine *m) {
-    if (m->timing) forget_state(m->timing);
+    for (int h = 0; h < m->nharts; h++)
+        if (m->harts[h].timing) forget_state(m->harts[h].timing);
 }
 
 /* ---- caches ------------------------------------------------------------ */
@@ -848,7 +874,15 @@ tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size) {
     return slots;
 }
 
-void tm_reset_counters(rv_timing *t) {
+void tm_rebase(rv_timing *t, uint64_t at) {
+    if (at > t->now) t->now = t->base = at;
+}
+
+void tm_advance(rv_timing *t, uint64_t to) {
+    if (to > t->now) { t->now = to; t->slot = 0; }
+}
+
+uint64_t tm_reset_counters(rv_timing *t) {
     /* the next run starts once this one has drained */
     t->now = t->base = finish(t);
     t->slot = 0;
@@ -857,6 +891,7 @@ void tm_reset_counters(rv_timing *t) {
     for (int i = 0; i < t->nranges; i++)
         for (uint64_t k = 0; k < t->ranges[i].size / 2; k++) t->ranges[i].slots[k].cycles = 0;
     t->ntrace = 0;
+    return t->now;
 }
 
 uint64_t tm_cycle_now(const rv_timing *t) { return t->last_issue - t->base; }

@@ -169,7 +169,14 @@ tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc);
 void tm_free(rv_timing *t);
-void tm_reset_counters(rv_timing *t);
+/* Zero the counters; returns the cycle the next run starts at (all issued work drained). */
+uint64_t tm_reset_counters(rv_timing *t);
+/* Start counting (and issuing) at cycle `at`, no earlier than the drained state. */
+void tm_rebase(rv_timing *t, uint64_t at);
+/* A hart's clock for the scheduler: the issue cycle of its next instruction. */
+static inline uint64_t tm_clock(const rv_timing *t) { return t->now; }
+/* The hart waited idle until cycle `to`: nothing issues before it. */
+void tm_advance(rv_timing *t, uint64_t to);
 /* The modelled cycle count since the last reset, as the instruction just
  * charged sees it (its issue cycle): what the cycle CSR reads in timed mode. */
 uint64_t tm_cycle_now(const rv_timing *t);

@@ -40,7 +40,7 @@ EXIT_CODES = {
     "bad_elf": 102,       # not a RISC-V ELF rvai can load
     "fault": 103,         # the guest faulted: bad access, wild jump, illegal instruction
     "budget": 104,        # the instruction budget ran out
-    "unsupported": 105,   # a system call rvai cannot serve (e.g. a futex wait that never ends)
+    "unsupported": 105,   # a system call rvai cannot serve, or a deadlock (every thread waits in futex)
     "timeout": 106,       # the wall-time limit (--timeout) passed
     "interrupted": 130,   # Ctrl-C (SIGINT), as a shell reports a program it killed
 }
@@ -82,7 +82,7 @@ def _run_program(args, machine_kwargs: dict, out_fd: int, err_fd: int):
         return _error("budget", f"{args.program}: {e}")
     except errors.TimeLimitExceeded as e:
         return _error("timeout", f"{args.program}: {e}")
-    except errors.UnsupportedSyscall as e:
+    except (errors.UnsupportedSyscall, errors.Deadlock) as e:
         return _error("unsupported", f"{args.program}: {e}")
     except errors.EmulatorError as e:
         return _error("fault", f"{args.program}: {e}")
@@ -92,8 +92,8 @@ def _run_program(args, machine_kwargs: dict, out_fd: int, err_fd: int):
 
 
 def _limits(args) -> dict:
-    """The Machine keywords of the --budget/--timeout/--mem options given."""
-    given = {"budget": args.budget, "timeout": args.timeout, "mem_limit": args.mem}
+    """The Machine keywords of the --budget/--timeout/--mem/--harts options given."""
+    given = {"budget": args.budget, "timeout": args.timeout, "mem_limit": args.mem, "harts": args.harts}
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -229,6 +229,8 @@ def _limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mem", type=_bytes, default=None,
                    help="guest memory limit, e.g. 512M or 8G (default 4G): past it the "
                         "guest's mmap/brk fail with ENOMEM")
+    p.add_argument("--harts", type=int, default=None,
+                   help="harts the program's threads run on (default 1; docs/harts.md)")
 
 
 def cmd_calibrate(args) -> int:

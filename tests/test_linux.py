@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from rvai.emu import LoadFault, Machine, UnsupportedSyscall
+from rvai.emu import LoadFault, Machine
 from rvai.emu.isa import assemble
 from rvai.emu.linux import Linux
 from rvai.emu.machine import STACK_TOP
@@ -267,13 +267,16 @@ def test_clock_follows_the_cycle_counter():
     assert sec * 10**9 + nsec == m.cycles
 
 
-def test_bad_pointer_gives_efault_and_futex_wait_refuses_to_hang():
+def test_bad_pointer_gives_efault_and_futex_wait_blocks_the_thread():
     m, linux, _ = started()
     assert linux.syscall(64, [1, 0xDEAD_0000, 4, 0, 0, 0]) == -errno.EFAULT
     word = m.alloc(np.array([5], np.uint32))
     assert linux.syscall(98, [word, 128, 4, 0, 0, 0]) == -errno.EAGAIN     # value changed
-    with pytest.raises(UnsupportedSyscall):
-        linux.syscall(98, [word, 128, 5, 0, 0, 0])
+    assert m.thread_state(0) == "runnable"
+    assert linux.syscall(98, [word, 128, 5, 0, 0, 0]) == 0                 # blocks (a run would deadlock)
+    assert m.thread_state(0) == "blocked"
+    assert linux.syscall(98, [word, 129, 1, 0, 0, 0]) == 1                 # FUTEX_WAKE_PRIVATE wakes it
+    assert m.thread_state(0) == "runnable"
 
 
 def test_streamed_output_is_not_kept_unless_asked():

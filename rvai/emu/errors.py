@@ -73,6 +73,12 @@ class Interrupted(EmulatorError):
     what = "interrupted"
 
 
+class Deadlock(EmulatorError):
+    """Every thread of the guest waits (in futex) and none can wake another:
+    the run could never go on.  ``threads`` lists each thread's state."""
+    what = "deadlock: no thread can run"
+
+
 class UnsupportedSyscall(EmulatorError):
     """A system call the host side cannot serve in this context."""
     what = "unsupported system call"

@@ -5,9 +5,16 @@ calls that static glibc and musl programs make.
 Everything is deterministic: time comes from the cycle counter, random bytes
 from a seeded generator, ids are constants, and there is no host file system
 (``openat`` fails with ``-ENOENT``), so a run depends only on the executable,
-argv, env, stdin and the seed.  File descriptors 0, 1 and 2 are the only ones:
+argv, env, stdin and the seed (and the machine's harts and quantum, which fix
+how threads interleave).  File descriptors 0, 1 and 2 are the only ones:
 reads of 0 come from the ``stdin`` given to the run, writes to 1 and 2 are
 captured (and optionally forwarded live, as the CLI does).
+
+Threads (``clone`` with CLONE_VM | CLONE_THREAD, as glibc's pthread_create
+makes them) become threads of the Machine, scheduled on its harts; ``futex``
+blocks and wakes them, and a run whose every thread waits raises
+``errors.Deadlock`` (after timing out a futex wait that has a timeout, if
+any: no guest time passes while every thread waits).  There is no fork.
 
 Numbers are those of the generic syscall table (include/uapi/asm-generic/
 unistd.h) that riscv64 uses.  A call not listed in ``Linux.handlers`` returns
@@ -48,7 +55,11 @@ PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 MAP_FIXED, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE = 0x10, 0x20, 0x100000
 AT_EMPTY_PATH = 0x1000
 S_IFCHR = 0o020000
-FUTEX_WAIT, FUTEX_WAKE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 0, 1, 9, 10
+FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 3, 4
+FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET = 9, 10
+FUTEX_BITSET_ANY = 0xFFFF_FFFF
+CLONE_VM, CLONE_THREAD, CLONE_SETTLS = 0x100, 0x10000, 0x80000
+CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x100000, 0x200000, 0x1000000
 F_GETFD, F_GETFL = 1, 3
 _MASK64 = (1 << 64) - 1
 
@@ -59,6 +70,16 @@ class ProgramExit(Exception):
     def __init__(self, code: int, signal: int | None = None):
         super().__init__(code)
         self.code, self.signal = code, signal
+
+
+@dataclass
+class _Thread:
+    """What the kernel keeps of one thread: its id, the CLONE_CHILD_CLEARTID /
+    set_tid_address word, and while it waits in futex, (address, bitset, timed)."""
+
+    tid: int
+    clear_tid: int = 0
+    waits: tuple[int, int, bool] | None = None
 
 
 @dataclass
@@ -117,20 +138,25 @@ class Linux:
         self.unknown_syscalls: dict[int, int] = {}
         self.brk_start = self.brk = self._brk_mapped = 0
         self._mmap_next = MMAP_BASE
+        # machine thread number -> _Thread; the first thread is the process (tid == pid)
+        self.threads: dict[int, _Thread] = {machine.thread: _Thread(PID)}
+        self._next_tid = PID + 1
+        self._waiters: list[int] = []     # threads blocked in futex, in the order they began waiting
         self.handlers = {
             17: self._getcwd, 25: self._fcntl, 29: self._ioctl, 56: self._openat,
             57: self._close, 62: self._lseek, 63: self._read, 64: self._write,
             65: self._readv, 66: self._writev, 78: self._readlinkat, 79: self._newfstatat,
-            80: self._fstat, 93: self._exit, 94: self._exit, 96: self._getpid,
+            80: self._fstat, 93: self._exit_thread, 94: self._exit, 96: self._set_tid_address,
             98: self._futex, 99: self._zero, 113: self._clock_gettime,
-            124: self._zero, 129: self._kill, 130: self._tkill, 131: self._tgkill,
+            122: self._zero, 123: self._sched_getaffinity, 124: self._sched_yield,
+            129: self._kill, 130: self._tkill, 131: self._tgkill,
             132: self._zero, 134: self._rt_sigaction, 135: self._rt_sigprocmask,
             160: self._uname, 163: self._getrlimit, 169: self._gettimeofday,
             172: self._getpid, 173: self._getppid, 174: self._getuid, 175: self._getuid,
-            176: self._getgid, 177: self._getgid, 178: self._getpid, 179: self._sysinfo, 214: self._brk,
-            215: self._munmap, 216: self._enosys, 222: self._mmap, 226: self._mprotect,
-            233: self._zero, 258: self._enosys, 261: self._prlimit64, 278: self._getrandom,
-            293: self._enosys,
+            176: self._getgid, 177: self._getgid, 178: self._gettid, 179: self._sysinfo, 214: self._brk,
+            168: self._getcpu, 215: self._munmap, 216: self._enosys, 220: self._clone, 222: self._mmap,
+            226: self._mprotect, 233: self._zero, 258: self._enosys, 261: self._prlimit64,
+            278: self._getrandom, 293: self._enosys, 435: self._enosys,
         }
 
     # ---- process start -----------------------------------------------------
@@ -324,17 +350,23 @@ class Linux:
             return 0    # signal 0 only probes that the process exists
         raise ProgramExit(128 + sig, signal=sig)   # no handlers run: default action
 
+    def _live_tids(self) -> set[int]:
+        return {t.tid for i, t in self.threads.items() if self.m.thread_state(i) != "exited"}
+
     def _kill(self, pid, sig, *_):
         return self._die(sig) if _signed(pid) in (PID, 0, -1) else -errno.ESRCH
 
     def _tkill(self, tid, sig, *_):
-        return self._die(sig) if tid == PID else -errno.ESRCH
+        return self._die(sig) if tid in self._live_tids() else -errno.ESRCH
 
     def _tgkill(self, tgid, tid, sig, *_):
-        return self._die(sig) if tgid == PID and tid == PID else -errno.ESRCH
+        return self._die(sig) if tgid == PID and tid in self._live_tids() else -errno.ESRCH
 
     def _getpid(self, *_):
         return PID
+
+    def _gettid(self, *_):
+        return self.threads[self.m.thread].tid
 
     def _getppid(self, *_):
         return 1
@@ -361,17 +393,133 @@ class Linux:
             self.m.write(old, bytes(min(size, 128)))
         return 0
 
-    def _futex(self, uaddr, op, val, *_):
+    # ---- threads -----------------------------------------------------------------
+    def _clone(self, flags, stack, ptid, tls, ctid, *_):
+        """clone(flags, stack, parent_tid, tls, child_tid): a thread sharing the
+        address space; the child returns 0 on ``stack``, the parent its tid."""
+        if flags & (CLONE_VM | CLONE_THREAD) != CLONE_VM | CLONE_THREAD:
+            return -errno.ENOSYS    # fork: one address space per Machine
+        parent = self.m.thread
+        child = self.m.new_thread()    # the parent's registers, pc at this ecall
+        tid = self._next_tid
+        self._next_tid += 1
+        self.threads[child] = _Thread(tid, ctid if flags & CLONE_CHILD_CLEARTID else 0)
+        for flag, addr in ((CLONE_PARENT_SETTID, ptid), (CLONE_CHILD_SETTID, ctid)):
+            if flags & flag:
+                self.m.write(addr, tid.to_bytes(4, "little"))
+        self.m.select_thread(child)
+        self.m.x(10, 0)
+        if stack:
+            self.m.x(2, stack)
+        if flags & CLONE_SETTLS:
+            self.m.x(4, tls)
+        self.m.pc = self.m.pc + 4
+        self.m.select_thread(parent)
+        return tid
+
+    def _set_tid_address(self, addr, *_):
+        me = self.threads[self.m.thread]
+        me.clear_tid = addr
+        return me.tid
+
+    def _exit_thread(self, code, *_):
+        """exit: the calling thread ends; the last one ends the process with its code.
+        Its CLONE_CHILD_CLEARTID word is zeroed and a waiter there woken (pthread_join)."""
+        me = self.m.thread
+        if len(self._live_tids()) == 1:
+            raise ProgramExit(code & 0xFF)
+        clear = self.threads[me].clear_tid
+        if clear:
+            try:
+                self.m.write(clear, bytes(4))
+                self._wake(clear, 1, FUTEX_BITSET_ANY)
+            except errors.StoreFault:
+                pass    # Linux ignores a bad address here too
+        self.m.set_thread_state(me, "exited")
+        return 0
+
+    def _sched_yield(self, *_):
+        self.m.yield_thread()
+        return 0
+
+    def _sched_getaffinity(self, pid, size, mask, *_):
+        """Every hart is in the mask: how glibc's get_nprocs and libgomp count CPUs."""
+        nbytes = (self.m.harts + 63) // 64 * 8
+        if size < nbytes or size % 8:
+            return -errno.EINVAL
+        self.m.write(mask, ((1 << self.m.harts) - 1).to_bytes(nbytes, "little"))
+        return nbytes
+
+    def _getcpu(self, cpu, node, *_):
+        if cpu:
+            self.m.write(cpu, self.m.thread_hart(self.m.thread).to_bytes(4, "little"))
+        if node:
+            self.m.write(node, bytes(4))
+        return 0
+
+    def _futex(self, uaddr, op, val, timeout, uaddr2, val3):
         cmd = op & 0x7F    # without FUTEX_PRIVATE_FLAG / FUTEX_CLOCK_REALTIME
-        if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
-            return 0       # nobody else to wake
+        val &= 0xFFFF_FFFF
         if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
-            if int.from_bytes(self.m.read_bytes(uaddr, 4), "little") != val & 0xFFFFFFFF:
+            bitset = val3 & 0xFFFF_FFFF if cmd == FUTEX_WAIT_BITSET else FUTEX_BITSET_ANY
+            if not bitset or uaddr % 4:
+                return -errno.EINVAL
+            if self._word(uaddr) != val:
                 return -errno.EAGAIN
-            raise errors.UnsupportedSyscall(
-                self.m.pc, None, None, self.m.symbol_at(self.m.pc),
-                "futex wait in a single-threaded process would block forever")
+            me = self.m.thread
+            self.threads[me].waits = (uaddr, bitset, bool(timeout))
+            self._waiters.append(me)
+            self.m.set_thread_state(me, "blocked")
+            return 0    # what the thread sees when it is woken
+        if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
+            bitset = val3 & 0xFFFF_FFFF if cmd == FUTEX_WAKE_BITSET else FUTEX_BITSET_ANY
+            return self._wake(uaddr, val, bitset) if bitset else -errno.EINVAL
+        if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
+            if cmd == FUTEX_CMP_REQUEUE and self._word(uaddr) != val3 & 0xFFFF_FFFF:
+                return -errno.EAGAIN
+            woken = self._wake(uaddr, val, FUTEX_BITSET_ANY)
+            moved = 0
+            for i in self._waiters:    # `timeout` carries val2, the most to requeue
+                t = self.threads[i]
+                if moved < timeout & 0xFFFF_FFFF and t.waits[0] == uaddr:
+                    t.waits = (uaddr2, *t.waits[1:])
+                    moved += 1
+            return woken + (moved if cmd == FUTEX_CMP_REQUEUE else 0)
         return -errno.ENOSYS
+
+    def _word(self, addr: int) -> int:
+        return int.from_bytes(self.m.read_bytes(addr, 4), "little")
+
+    def _wake(self, uaddr: int, count: int, bitset: int) -> int:
+        """Wake up to ``count`` threads waiting on ``uaddr`` whose bitset meets ``bitset``, oldest first."""
+        woken = [i for i in self._waiters
+                 if self.threads[i].waits[0] == uaddr and self.threads[i].waits[1] & bitset][:count]
+        for i in woken:
+            self._resume(i)
+        return len(woken)
+
+    def _resume(self, i: int) -> None:
+        self._waiters.remove(i)
+        self.threads[i].waits = None
+        self.m.set_thread_state(i, "runnable")
+
+    def time_out_a_waiter(self) -> bool:
+        """Every thread waits: end the oldest futex wait that has a timeout with
+        ETIMEDOUT (no guest time passes meanwhile).  False when none has one."""
+        for i in self._waiters:
+            if self.threads[i].waits[2]:
+                self._resume(i)
+                current = self.m.thread
+                self.m.select_thread(i)
+                self.m.x(10, -errno.ETIMEDOUT & _MASK64)
+                self.m.select_thread(current)
+                return True
+        return False
+
+    def waiting_for(self, i: int) -> str | None:
+        """What thread ``i`` waits for, as text, or None."""
+        t = self.threads.get(i)
+        return f"futex 0x{t.waits[0]:x}" if t is not None and t.waits else None
 
     def _uname(self, buf, *_):
         fields = [b"Linux", b"rvai", b"6.6.0", b"#1 SMP rvai", b"riscv64", b"(none)"]

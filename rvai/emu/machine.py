@@ -24,6 +24,9 @@ ARENA_BASE = 0x2000_0000_00
 ARENA_CHUNK = 1 << 20
 STACK_TOP = 0x7FFF_FFFF_0000
 STACK_SIZE = 8 << 20
+# The stacks of call_threads' threads beyond the first, below the main stack.
+THREAD_STACKS = 0x7000_0000_0000
+THREAD_STACK_SIZE = 1 << 20
 DEFAULT_BUDGET = 10_000_000_000
 DEFAULT_MEM_LIMIT = 4 << 30    # guest bytes mapped at once (docs/limits.md)
 PAGE = 4096
@@ -39,9 +42,13 @@ _FAULTS = {
     lib.RV_STOP_BUDGET: errors.BudgetExceeded,
     lib.RV_STOP_TIMEOUT: errors.TimeLimitExceeded,
     lib.RV_STOP_INTERRUPT: errors.Interrupted,
+    lib.RV_STOP_DEADLOCK: errors.Deadlock,
 }
 # Stops that happen between instructions, not because of the one at pc.
-_BETWEEN = (lib.RV_STOP_BUDGET, lib.RV_STOP_TIMEOUT, lib.RV_STOP_INTERRUPT)
+_BETWEEN = (lib.RV_STOP_BUDGET, lib.RV_STOP_TIMEOUT, lib.RV_STOP_INTERRUPT, lib.RV_STOP_DEADLOCK)
+MAX_HARTS = 64
+_THREAD_STATES = {lib.RV_THREAD_RUNNABLE: "runnable", lib.RV_THREAD_BLOCKED: "blocked",
+                  lib.RV_THREAD_EXITED: "exited"}
 _MASK64 = (1 << 64) - 1
 # The return kinds of call(): how a0/fa0 is read.
 _RETURN_KINDS = (None, "i64", "u64", "i32", "f64", "f32", "f16")
@@ -95,7 +102,10 @@ class Machine:
     default): past it map/alloc raise GuestMemoryError and the guest's
     mmap/brk fail with ENOMEM.
     ``timed=True`` runs the timing model of the target's ``[model]`` table
-    (see ``set_timed`` and ``profile``).  With a target, the instructions of
+    (see ``set_timed`` and ``profile``).
+    ``harts`` is the number of harts sharing the memory (1 by default); the
+    threads a guest program creates (``clone``) run on them, interleaved
+    deterministically every ``quantum`` instructions (docs/harts.md).  With a target, the instructions of
     the switchable extensions it lacks (``Target.extensions``) are illegal;
     without one, the machine has every extension the emulator implements.
 
@@ -107,7 +117,8 @@ class Machine:
 
     def __init__(self, target=None, *, vlen: int | None = None, tail_ones: bool = False,
                  budget: int = DEFAULT_BUDGET, timeout: float | None = None,
-                 mem_limit: int = DEFAULT_MEM_LIMIT, timed: bool = False):
+                 mem_limit: int = DEFAULT_MEM_LIMIT, timed: bool = False, harts: int = 1,
+                 quantum: int | None = None):
         if target is not None:
             from rvai.target import Target
             if isinstance(target, str):
@@ -132,6 +143,16 @@ class Machine:
         lib.rv_set_tail_ones(self._m, int(bool(tail_ones)))
         lib.rv_set_mem_limit(self._m, self.mem_limit)
         lib.rv_set_halt_pc(self._m, HALT_ADDR)
+        harts = checks.integer(harts, "harts")
+        if not 1 <= harts <= MAX_HARTS:
+            raise ValueError(f"harts must be from 1 to {MAX_HARTS}, not {harts}")
+        lib.rv_set_harts(self._m, harts)
+        self.harts = harts
+        if quantum is not None:
+            quantum = checks.integer(quantum, "quantum")
+            if quantum < 1:
+                raise ValueError(f"quantum must be at least one instruction, not {quantum}")
+            lib.rv_set_quantum(self._m, quantum)
         if target is not None:   # the extensions the target lacks: their instructions are illegal here
             from rvai.emu import isa
             lib.rv_set_extensions_off(self._m, sum(1 << i for i, e in enumerate(isa.extensions())
@@ -142,6 +163,8 @@ class Machine:
         self._arena_next = self._arena_end = ARENA_BASE
         self.map(STACK_TOP - STACK_SIZE, STACK_SIZE, "rw")
         self.os = None   # the Linux personality, created on the first ecall
+        self._thread_stacks: list[int] = []   # tops of call_threads' stacks
+        self._halt_ends_thread = False        # call_threads: reaching HALT_ADDR ends a thread
         self.timed = False
         self.model: dict = {}
         if timed:
@@ -416,7 +439,61 @@ class Machine:
         budget = None if budget is None else checks.budget(budget)
         timeout = None if timeout is None else checks.timeout(timeout)
         addr = self._resolve(symbol)
-        sp = STACK_TOP - 64
+        self._enter(addr, self._psabi(args), STACK_TOP - 64)
+        self._execute(budget, timeout)
+        return self._return_value(ret)
+
+    @_serialised
+    def call_threads(self, symbol, arg_lists, *, ret: str | None = "i64", budget: int | None = None,
+                     timeout: float | None = None) -> list:
+        """Call a guest function once per argument list in ``arg_lists``, all at
+        once: each call is a thread of its own (the first on thread 0, the
+        others new threads spread over the harts, each with its own stack),
+        interleaved as the scheduler runs threads (docs/harts.md).  Returns the
+        calls' return values in order; ``budget`` bounds the instructions of
+        all of them together."""
+        if ret not in _RETURN_KINDS:
+            raise ValueError(f"unknown return kind {ret!r}; use one of "
+                             f"{sorted(k for k in _RETURN_KINDS if k)} or None")
+        budget = None if budget is None else checks.budget(budget)
+        timeout = None if timeout is None else checks.timeout(timeout)
+        addr = self._resolve(symbol)
+        regs = [self._psabi(args) for args in arg_lists]
+        if not regs:
+            return []
+        if any(t["state"] != "exited" for t in self.threads()[1:]):
+            raise RuntimeError("call_threads needs a machine whose only live thread is thread 0")
+        self.select_thread(0)
+        ids = [0] + [self.new_thread() for _ in regs[1:]]
+        for k, (i, r) in enumerate(zip(ids, regs)):
+            self.select_thread(i)
+            self._enter(addr, r, (STACK_TOP if k == 0 else self._thread_stack(k)) - 64)
+        self.select_thread(0)
+        self._halt_ends_thread = True
+        try:
+            self._execute(budget, timeout)
+            values = []
+            for i in ids:
+                self.select_thread(i)
+                values.append(self._return_value(ret))
+            return values
+        finally:
+            self._halt_ends_thread = False
+            for i in ids[1:]:
+                lib.rv_thread_set_state(self._m, i, lib.RV_THREAD_EXITED)
+            lib.rv_thread_set_state(self._m, 0, lib.RV_THREAD_RUNNABLE)
+            self.select_thread(0)
+
+    def _thread_stack(self, k: int) -> int:
+        """The top of the stack of call_threads' k-th call (k >= 1), mapped on first use."""
+        while len(self._thread_stacks) < k:
+            base = self.find_free(THREAD_STACK_SIZE + PAGE, THREAD_STACKS) + PAGE   # a guard page below
+            self.map(base, THREAD_STACK_SIZE, "rw")
+            self._thread_stacks.append(base + THREAD_STACK_SIZE)
+        return self._thread_stacks[k - 1]
+
+    def _psabi(self, args) -> tuple[list[int], list[int], list[int]]:
+        """The integer registers, float registers and stack words of a psABI call with ``args``."""
         xregs, fregs, stack = [], [], []
         for a in args:
             kind, bits = self._classify(a)
@@ -426,6 +503,12 @@ class Machine:
                 xregs.append(bits)
             else:
                 stack.append(bits)
+        return xregs, fregs, stack
+
+    def _enter(self, addr: int, regs, sp: int) -> None:
+        """Point the selected thread at ``addr`` with the arguments ``regs``
+        (from _psabi), its stack at ``sp`` and its return to HALT_ADDR."""
+        xregs, fregs, stack = regs
         sp -= _round_up(8 * len(stack), 16)
         if stack:
             self.write(sp, b"".join(v.to_bytes(8, "little") for v in stack))
@@ -436,8 +519,6 @@ class Machine:
         self.x(2, sp)
         self.x(1, HALT_ADDR)
         self.pc = addr
-        self._execute(budget, timeout)
-        return self._return_value(ret)
 
     @staticmethod
     def _classify(a):
@@ -508,11 +589,16 @@ class Machine:
             while True:
                 reason = self._run(max(limit - lib.rv_instret(self._m), 0))
                 if reason == lib.RV_STOP_HALT:
+                    if self._halt_ends_thread and self._live_threads() > 1:
+                        lib.rv_thread_set_state(self._m, lib.rv_thread_current(self._m), lib.RV_THREAD_EXITED)
+                        continue
                     return
                 if reason == lib.RV_STOP_ECALL:
                     self._ecall()
                     continue
                 if reason is None:   # SIGINT handled without an exception: go on
+                    continue
+                if reason == lib.RV_STOP_DEADLOCK and self.os is not None and self.os.time_out_a_waiter():
                     continue
                 raise self._fault(reason, timeout)
         finally:
@@ -524,7 +610,7 @@ class Machine:
         handler cannot run while the thread is in C) and handed to Python's handler
         afterwards; returns None when that handler returned instead of raising."""
         catching = threading.current_thread() is threading.main_thread() and lib.rv_catch_sigint(self._m)
-        reason = lib.rv_run(self._m, budget, self._stop)
+        reason = lib.rv_run_threads(self._m, budget, self._stop)
         if catching and lib.rv_release_sigint(self._m):
             try:
                 signal.raise_signal(signal.SIGINT)   # KeyboardInterrupt, with the default handler
@@ -611,10 +697,88 @@ class Machine:
             detail = "instruction address misaligned"
         elif reason == lib.RV_STOP_ILLEGAL:
             detail = f"encoding 0x{s.insn:0{2 * (s.insn_len or 4)}x}"
+        if reason == lib.RV_STOP_DEADLOCK:
+            detail = "; ".join(f"thread {i} on hart {t['hart']} {t['state']}"
+                               + (f" ({t['waits']})" if t.get("waits") else "")
+                               for i, t in enumerate(self.threads()))
+        if self.threads_started() > 1:
+            detail = f"thread {lib.rv_thread_current(self._m)}" + (f"; {detail}" if detail else "")
         return cls(s.pc, addr, text, self.symbol_at(s.pc), detail)
 
     def _mapped(self, addr: int) -> bool:
         return bool(lib.rv_is_mapped(self._m, addr, 1))
+
+    # ---- threads ---------------------------------------------------------
+    def _live_threads(self) -> int:
+        return sum(lib.rv_thread_state(self._m, i) != lib.RV_THREAD_EXITED
+                   for i in range(lib.rv_num_threads(self._m)))
+
+    def threads_started(self) -> int:
+        """How many threads (contexts) the machine has had at once, exited ones included."""
+        return lib.rv_num_threads(self._m)
+
+    @_serialised
+    def threads(self) -> list[dict]:
+        """Each thread's state (runnable, blocked or exited), hart, instructions
+        retired and, for a blocked one, what it waits for (from the Linux layer)."""
+        out = []
+        for i in range(lib.rv_num_threads(self._m)):
+            t = {"state": _THREAD_STATES[lib.rv_thread_state(self._m, i)],
+                 "hart": lib.rv_thread_hart(self._m, i), "instret": lib.rv_thread_instret(self._m, i)}
+            waits = self.os.waiting_for(i) if self.os is not None else None
+            if waits:
+                t["waits"] = waits
+            out.append(t)
+        return out
+
+    @property
+    @_serialised
+    def thread(self) -> int:
+        """The selected thread: the one the register accessors read and write."""
+        return lib.rv_thread_current(self._m)
+
+    @_serialised
+    def select_thread(self, i: int) -> None:
+        """Select thread ``i`` for the register accessors (the scheduler goes on
+        from the thread selected when the run resumes)."""
+        if lib.rv_thread_select(self._m, checks.integer(i, "thread")):
+            raise ValueError(f"no thread {i}: the machine has {lib.rv_num_threads(self._m)}")
+
+    @_serialised
+    def new_thread(self) -> int:
+        """A new runnable thread, a copy of the selected one's registers, on the
+        hart with the fewest live threads; returns its number."""
+        i = lib.rv_thread_create(self._m)
+        if i < 0:
+            raise MemoryError("no host memory for another thread")
+        return i
+
+    @_serialised
+    def set_thread_state(self, i: int, state: str) -> None:
+        """Make thread ``i`` "runnable", "blocked" (not scheduled) or "exited"."""
+        codes = {v: k for k, v in _THREAD_STATES.items()}
+        if state not in codes:
+            raise ValueError(f"thread state must be one of {sorted(codes)}, not {state!r}")
+        if lib.rv_thread_set_state(self._m, checks.integer(i, "thread"), codes[state]):
+            raise ValueError(f"no thread {i}")
+
+    def thread_state(self, i: int) -> str:
+        """Thread ``i``'s state: "runnable", "blocked" or "exited"."""
+        return _THREAD_STATES[lib.rv_thread_state(self._m, checks.integer(i, "thread"))]
+
+    def thread_hart(self, i: int) -> int:
+        """The hart thread ``i`` runs on."""
+        return lib.rv_thread_hart(self._m, checks.integer(i, "thread"))
+
+    def yield_thread(self) -> None:
+        """End the selected thread's quantum: the scheduler picks again."""
+        lib.rv_thread_yield(self._m)
+
+    @_serialised
+    def hart_cycles(self) -> list[int]:
+        """Each hart's clock (cycles since the last reset; instructions plus
+        time spent waiting in functional mode)."""
+        return [lib.rv_hart_cycles(self._m, h) for h in range(self.harts)]
 
     # ---- inspection ------------------------------------------------------
     @_serialised
@@ -634,13 +798,14 @@ class Machine:
     @property
     @_serialised
     def instret(self) -> int:
-        """Instructions retired since creation (or the last reset_counters)."""
+        """Instructions retired since creation (or the last reset_counters), by all threads."""
         return lib.rv_instret(self._m)
 
     @property
     @_serialised
     def cycles(self) -> int:
-        """Modelled cycles (equal to instret in functional mode)."""
+        """Modelled cycles: the latest hart clock (equal to instret in functional
+        mode with one thread)."""
         return lib.rv_cycles(self._m)
 
     @_serialised
