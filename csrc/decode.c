@@ -31,6 +31,7 @@ static int kind_of(const char *ops) {
         case 'c': return IMM_CSR;
         case 'k': return IMM_SIMM5;
         case 'K': return IMM_UIMM5;
+        case 'N': return IMM_UIMM6;
         case 'Z': return IMM_ZIMM11;
         case 'Y': return IMM_ZIMM10;
         }
@@ -77,6 +78,7 @@ static int64_t immediate(int kind, uint32_t r) {
     case IMM_UIMM5: return (r >> 15) & 0x1f;
     case IMM_ZIMM11: return (r >> 20) & 0x7ff;
     case IMM_ZIMM10: return (r >> 20) & 0x3ff;
+    case IMM_UIMM6: return ((r >> 26) & 1) << 5 | ((r >> 15) & 0x1f);
     }
     return 0;
 }

@@ -324,6 +324,7 @@ static void print_insn(const rv_decoded *d, const char *name, const char *ops, c
         case 'l': snprintf(tmp, sizeof tmp, "%s", fli_name[v]); break;
         case 'Z': case 'Y': print_vtype(tmp, sizeof tmp, v); break;
         case 'b': case 'j': case 'i': case 'o': case 'p': case 'q': case '>': case '<': case 'k': case 'K': case 'z':
+        case 'N':
             snprintf(tmp, sizeof tmp, "%lld", (long long)v); break;
         case 'm': {
             int exact = is_exact_conversion(d->op);

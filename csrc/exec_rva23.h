@@ -72,3 +72,22 @@ ZFA_FORMAT(d, D, FMT_D)
 ZFA_FORMAT(h, H, FMT_H)
 #undef ZFA_FORMAT
 OP(fcvtmod_w_d) X(RD) = fp_cvtmod_w_d(GET_D(RS1), FFL); NEXT();
+
+/* Zvkb, Zvbb (vbb.c) */
+#include "vbb.h"
+OP(vandn_vv) VDO(vec_bitmanip(m, d, VBB_ANDN, VF_VV));
+OP(vandn_vx) VDO(vec_bitmanip(m, d, VBB_ANDN, VF_VX));
+OP(vrol_vv)  VDO(vec_bitmanip(m, d, VBB_ROL, VF_VV));
+OP(vrol_vx)  VDO(vec_bitmanip(m, d, VBB_ROL, VF_VX));
+OP(vror_vv)  VDO(vec_bitmanip(m, d, VBB_ROR, VF_VV));
+OP(vror_vx)  VDO(vec_bitmanip(m, d, VBB_ROR, VF_VX));
+OP(vror_vi)  VDO(vec_bitmanip(m, d, VBB_ROR, VF_VI));
+OP(vbrev8_v) VDO(vec_bitmanip(m, d, VBB_BREV8, VF_VV));
+OP(vrev8_v)  VDO(vec_bitmanip(m, d, VBB_REV8, VF_VV));
+OP(vbrev_v)  VDO(vec_bitmanip(m, d, VBB_BREV, VF_VV));
+OP(vclz_v)   VDO(vec_bitmanip(m, d, VBB_CLZ, VF_VV));
+OP(vctz_v)   VDO(vec_bitmanip(m, d, VBB_CTZ, VF_VV));
+OP(vcpop_v)  VDO(vec_bitmanip(m, d, VBB_CPOP, VF_VV));
+OP(vwsll_vv) VDO(vec_wsll(m, d, VF_VV));
+OP(vwsll_vx) VDO(vec_wsll(m, d, VF_VX));
+OP(vwsll_vi) VDO(vec_wsll(m, d, VF_VI));

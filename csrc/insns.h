@@ -18,6 +18,7 @@
  *   Z Y      vsetvli zimm11 / vsetivli zimm10 vtype
  *   E        an even vector register in bits 19:16 (vs1 of smt.vmadot1/2/3*; bit 15 is opcode)
  *   p(s)     prefetch.* offset(rs1): the I-immediate with bits 4:0 (the rs2 field) cleared
+ *   N        vror.vi's 6-bit unsigned immediate: bit 5 in bit 26, bits 4:0 in the vs1 field
  *   l        Zfa's fli constant: its index in the rs1 field, printed as LLVM names the value
  *
  * Rows of the base ISA (RV64GCV with Zba/Zbb/Zbs/Zfh/Zvfh) are INSN(...) and
@@ -48,7 +49,7 @@ enum rv_class {
 /* The extensions whose rows a machine can switch off, by LLVM feature name. */
 #define RV_EXTENSIONS(X) \
     X(zfbfmin) X(zvfbfmin) X(zvfbfwma) X(zvqdotq) X(xsmtvdot) \
-    X(zicond) X(zbc) X(zbkb) X(zbkx) X(zicbom) X(zicboz) X(zawrs) X(zimop) X(zfa)
+    X(zicond) X(zbc) X(zbkb) X(zbkx) X(zicbom) X(zicboz) X(zawrs) X(zimop) X(zfa) X(zvkb) X(zvbb)
 
 enum rv_ext {
     RV_EXT_BASE = 0,
@@ -69,7 +70,7 @@ enum rv_op {
 
 /* Immediate kinds, derived from the operand letters once at start-up. */
 enum rv_imm { IMM_NONE, IMM_I, IMM_S, IMM_B, IMM_J, IMM_U, IMM_SH6, IMM_SH5,
-              IMM_CSR, IMM_SIMM5, IMM_UIMM5, IMM_ZIMM11, IMM_ZIMM10 };
+              IMM_CSR, IMM_SIMM5, IMM_UIMM5, IMM_ZIMM11, IMM_ZIMM10, IMM_UIMM6 };
 
 typedef struct {
     const char *name;

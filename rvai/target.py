@@ -35,17 +35,22 @@ KNOWN_CPUS = {
 #: tests/test_target.py holds the two equal).  A machine made without a target
 #: has them all.
 SWITCHABLE_EXTENSIONS = ("zfbfmin", "zvfbfmin", "zvfbfwma", "zvqdotq", "xsmtvdot",
-                         "zicond", "zbc", "zbkb", "zbkx", "zicbom", "zicboz", "zawrs", "zimop", "zfa")
+                         "zicond", "zbc", "zbkb", "zbkx", "zicbom", "zicboz", "zawrs", "zimop", "zfa", "zvkb", "zvbb")
+
+#: Extensions that bring switchable ones with them: Zvbb contains Zvkb (as LLVM's
+#: feature implication says), and Zbkc's clmul and clmulh run on Zbc's rows (so a
+#: machine with Zbkc alone also accepts clmulr: lenient, never wrong for Zbkc code).
+_IMPLIES = {"zvbb": ("zvkb",), "zbkc": ("zbc",)}
 
 #: The switchable extensions each known cpu turns on by itself in LLVM 22
 #: (tests/test_target.py holds this to what LLVM enables).
 CPU_EXTENSIONS = {
-    "sifive-p470": frozenset({"zicbom", "zicboz"}),
-    "sifive-p670": frozenset({"zicbom", "zicboz"}),
-    "sifive-x390": frozenset({"zawrs", "zfa", "zfbfmin", "zicbom", "zicboz", "zicond", "zimop", "zvfbfmin", "zvfbfwma"}),
+    "sifive-p470": frozenset({"zicbom", "zicboz", "zvbb", "zvkb"}),
+    "sifive-p670": frozenset({"zicbom", "zicboz", "zvbb", "zvkb"}),
+    "sifive-x390": frozenset({"zawrs", "zfa", "zfbfmin", "zicbom", "zicboz", "zicond", "zimop", "zvbb", "zvfbfmin", "zvfbfwma", "zvkb"}),
     "spacemit-x60": frozenset({"xsmtvdot", "zbc", "zicbom", "zicboz", "zicond"}),
-    "tt-ascalon-d8": frozenset({"zawrs", "zfa", "zfbfmin", "zicbom", "zicboz", "zicond", "zimop", "zvfbfmin", "zvfbfwma"}),
-    "xiangshan-kunminghu": frozenset({"zawrs", "zbc", "zfa", "zbkb", "zbkx", "zicbom", "zicboz", "zicond", "zimop"}),
+    "tt-ascalon-d8": frozenset({"zawrs", "zfa", "zfbfmin", "zicbom", "zicboz", "zicond", "zimop", "zvbb", "zvfbfmin", "zvfbfwma", "zvkb"}),
+    "xiangshan-kunminghu": frozenset({"zawrs", "zbc", "zfa", "zbkb", "zbkx", "zicbom", "zicboz", "zicond", "zimop", "zvbb", "zvkb"}),
 }
 
 #: Extensions the rvai emulator implements, with the ones they imply or that LLVM
@@ -58,6 +63,8 @@ EMULATED_EXTENSIONS = frozenset({
     # hints that execute as no-ops (Zcmop's c.mop.N, Zicbop's prefetch.*, ntl.*, pause),
     # and Zcb's compressed forms (expanded by the decoder, so not switchable)
     "zihintntl", "zihintpause", "zicbop", "zcmop", "zcb",
+    # Zbkc (clmul, clmulh): a subset of Zbc, executed on its rows (_IMPLIES)
+    "zbkc",
     # properties of the emulated machine rather than instructions: 64-byte cache
     # blocks (cbo.zero), misaligned and atomic accesses to all memory, LR/SC
     # forward progress, the counters (hpmcounter3-31 count nothing and read 0),
@@ -142,9 +149,9 @@ class Target:
         its cpu's, plus those its features switch on, minus those they switch off."""
         on = set(CPU_EXTENSIONS.get(self.cpu, ()))
         for feat in self.features:
-            if feat[1:] in SWITCHABLE_EXTENSIONS:
-                (on.add if feat[0] == "+" else on.discard)(feat[1:])
-        return frozenset(on)
+            (on.add if feat[0] == "+" else on.discard)(feat[1:])
+        on = on.union(*(_IMPLIES.get(e, ()) for e in on))
+        return frozenset(on & set(SWITCHABLE_EXTENSIONS))
 
     @property
     def key(self) -> str:

@@ -1,5 +1,8 @@
-"""Shared test helpers: assemble small programs into a fresh Machine."""
+"""Shared test helpers: assemble small programs into a fresh Machine, build C test
+programs with clang-22."""
 import os
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -28,6 +31,27 @@ def load_program(m: Machine, lines, addr: int = CODE) -> int:
     m.map(addr, max(4096, words.nbytes), "rx")
     m.write(addr, words)
     return addr
+
+
+CLANG22 = shutil.which("clang-22")
+
+
+def clang22_object(tmp_path_factory, src, march: str) -> bytes:
+    """The object clang-22 -O2 makes of C file ``src`` for ``-march``; skips the
+    test when clang-22 is not installed."""
+    if not CLANG22:
+        pytest.skip("needs clang-22")
+    out = tmp_path_factory.mktemp("clang") / "prog.o"
+    subprocess.run([CLANG22, "--target=riscv64-linux-gnu", f"-march={march}", "-menable-experimental-extensions",
+                    "-O2", "-c", str(src), "-o", str(out)], check=True, capture_output=True)
+    return out.read_bytes()
+
+
+def loaded(obj: bytes, vlen: int) -> Machine:
+    """A fresh machine of this VLEN with the object loaded."""
+    m = Machine(vlen=vlen)
+    m.load_elf(obj)
+    return m
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rvai.emu import IllegalInstruction, Machine, disasm_word
+from rvai.emu.isa import assemble
 from rvai.target import Target
 from tests.conftest import CODE
 from tests.vec_util import run
@@ -116,6 +117,25 @@ def test_hints_and_waits_change_nothing():
     # the compressed hints run too (c.ntl.* are c.add zero, x2..x5; c.mop.N a c.lui with immediate 0)
     for word, text in [(0x900A, "c.ntl.p1"), (0x9016, "c.ntl.all"), (0x6181, "c.mop.3"), (0x6781, "c.mop.15")]:
         assert disasm_word(word) == text
+
+
+def test_compressed_hints_run_as_no_ops_and_ntl_leaves_the_next_access_alone():
+    """Zihintntl's c.ntl.* (c.add zero, x2..x5) and ntl.* only hint at the locality of
+    the access after them: that access happens as without the hint (the spec's
+    "no architecturally visible effect")."""
+    m = Machine(vlen=128)
+    buf = m.alloc(64)
+    m.map(CODE, 4096, "rx")
+    sd, ld = assemble("sd a1, 8(a0)"), assemble("ld a2, 8(a0)")
+    half = [0x900A, 0x900E, 0x9012, 0x9016]   # c.ntl.p1, c.ntl.pall, c.ntl.s1, c.ntl.all
+    words = np.array(half + [sd & 0xFFFF, sd >> 16, 0x9016, ld & 0xFFFF, ld >> 16, 0x8082], np.uint16)
+    m.write(CODE, words)
+    m.call(CODE, buf, 0x1234_5678_9ABC, 0, ret=None)
+    assert m.x(12) == 0x1234_5678_9ABC and m.read(buf + 8, np.uint64, 1)[0] == 0x1234_5678_9ABC
+    assert m.x(10) == buf and m.x(2) != 0   # sp (c.ntl.p1 names it as rs2) is untouched
+    m = Machine(vlen=128)
+    run(m, ["ntl.pall", "sd a1, 0(a0)", "ntl.s1", "ld a2, 0(a0)"], a0=m.alloc(8), a1=99)
+    assert m.x(12) == 99
 
 
 def test_hpmcounters_read_zero_and_are_read_only():

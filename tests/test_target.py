@@ -60,6 +60,8 @@ _PROBES = {
     "zawrs": ["wrs.nto"],
     "zimop": ["mop.r.0 a0, a1"],
     "zfa": ["fli.d fa0, min"],
+    "zvkb": ["vsetvli t0, zero, e32, m1, ta, ma", "vror.vi v2, v4, 3"],
+    "zvbb": ["vsetvli t0, zero, e32, m1, ta, ma", "vcpop.v v2, v4"],
 }
 
 
@@ -74,6 +76,13 @@ def test_machine_of_a_target_has_only_its_extensions(name, ext):
         with pytest.raises(IllegalInstruction, match=lines[-1].split()[0].replace(".", r"\.")):
             run(Machine(target, vlen=256), lines)
     run(Machine(vlen=256), lines)   # no target: every extension
+
+
+def test_zbkc_runs_on_the_zbc_rows_and_zvbb_brings_zvkb():
+    kc = Target(name="kc", cpu="generic-rv64", features=("+v", "+zbkc"))
+    assert "zbc" in kc.extensions
+    run(Machine(kc), ["clmul a0, a1, a2", "clmulh a0, a1, a2"])
+    assert Target(name="bb", cpu="generic-rv64", features=("+v", "+zvbb")).extensions == {"zvbb", "zvkb"}
 
 
 @pytest.mark.parametrize("name", PRESETS)

@@ -3,38 +3,28 @@ built by clang-22 (its Zvqdotq, Zvfbfmin, Zvfbfwma and Zfbfmin intrinsics, and
 inline smt.vmadot), each function called on a Machine at several VLENs and its
 results compared with NumPy models written from the specifications (exact
 integers; bfloat16 through test_fp's exact rational oracle)."""
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from rvai.emu import IllegalInstruction, Machine, f32
+from rvai.emu import IllegalInstruction
+from tests.conftest import clang22_object, loaded
 from tests.test_fp import RNE, S, o_convert, o_fma
 from tests.test_vai import B, vmadot_model
 from tests.test_vfwide import fp_values
 
-CLANG = shutil.which("clang-22")
 SRC = Path(__file__).parent / "rvv_programs" / "ai_kernels.c"
 MARCH = "rv64gcv_zfbfmin_zvfbfmin_zvfbfwma_zvqdotq0p0_xsmtvdot"
 
 
 @pytest.fixture(scope="module")
 def obj(tmp_path_factory):
-    if not CLANG:
-        pytest.skip("needs clang-22")
-    out = tmp_path_factory.mktemp("ai") / "ai_kernels.o"
-    subprocess.run([CLANG, "--target=riscv64-linux-gnu", f"-march={MARCH}", "-menable-experimental-extensions",
-                    "-O2", "-c", str(SRC), "-o", str(out)], check=True, capture_output=True)
-    return out.read_bytes()
+    return clang22_object(tmp_path_factory, SRC, MARCH)
 
 
-def machine(obj, vlen):
-    m = Machine(vlen=vlen)
-    m.load_elf(obj)
-    return m
+machine = loaded
 
 
 def put(m, array):

@@ -4,7 +4,6 @@ text (riscv-isa-manual, src/zfa.adoc) over test_fp's exact rational oracle:
 NaNs quiet and signalling, signed zeros, every rounding mode (static and
 dynamic) and the fflags each raises.  Encodings and disassembly are held to
 llvm-mc-22 by tests/test_disasm.py (its extension rows include these)."""
-import shutil
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 from rvai.emu import IllegalInstruction, Machine, disasm_word
 from rvai.emu.isa import assemble, fli_constants
 from rvai.target import Target
-from tests.conftest import CODE
+from tests.conftest import CODE, clang22_object, loaded
 from tests.llvm_mc import LLVM_MC22, needs_llvm_mc22
 from tests.test_fp import (D, FMTS, NV, NX, RTZ, batches, box, check, check_drawn, decode, encode,
                            o_minmax, o_to_int, round_int, round_to, run_batch, sext, unbox)
@@ -238,23 +237,16 @@ def test_a_target_without_zfa_refuses_it():
 
 # ---- clang-22's Zfa code against NumPy -------------------------------------------------
 
-CLANG = shutil.which("clang-22")
 ZFA_C = Path(__file__).parent / "rvv_programs" / "zfa.c"
 
 
 @pytest.fixture(scope="module")
 def zfa_obj(tmp_path_factory):
-    if not CLANG:
-        pytest.skip("needs clang-22")
-    out = tmp_path_factory.mktemp("zfa") / "zfa.o"
-    subprocess.run([CLANG, "--target=riscv64-linux-gnu", "-march=rv64gc_zfh_zfa", "-O2", "-c", str(ZFA_C),
-                    "-o", str(out)], check=True, capture_output=True)
-    return out.read_bytes()
+    return clang22_object(tmp_path_factory, ZFA_C, "rv64gc_zfh_zfa")
 
 
 def test_clang_emits_zfa(zfa_obj):
-    m = Machine(vlen=128)
-    m.load_elf(zfa_obj)
+    m = loaded(zfa_obj, 128)
     names = {text.split()[0] for fn in ("round_d", "round_s", "trunc_h", "min_max_s", "to_int32")
              for _, _, text in m.disassemble(m.symbols[fn], 48)}
     assert {"fround.d", "froundnx.d", "fround.s", "fround.h", "fminm.s", "fmaxm.s", "fli.s",
@@ -291,8 +283,7 @@ def canonical_nan_where_nan(want, got_bits):
 
 
 def call_on(obj, fn, out_dtype, out_len, *arrays, n):
-    m = Machine(vlen=128)
-    m.load_elf(obj)
+    m = loaded(obj, 128)
     ptrs = []
     for a in arrays:
         p = m.alloc(max(a.nbytes, 8))

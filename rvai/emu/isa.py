@@ -142,7 +142,7 @@ def _fence_set(text: str) -> int:
 # than silently truncated into another instruction.
 _RANGES = {"i": (-2048, 2047), "o": (-2048, 2047), "q": (-2048, 2047),
            "b": (-4096, 4094, 2), "j": (-(1 << 20), (1 << 20) - 2, 2), "u": (0, 0xFFFFF),
-           ">": (0, 63), "<": (0, 31), "z": (0, 31), "K": (0, 31), "k": (-16, 15),
+           ">": (0, 63), "N": (0, 63), "<": (0, 31), "z": (0, 31), "K": (0, 31), "k": (-16, 15),
            "c": (0, 4095), "E": (0, 30, 2), "p": (-2048, 2016, 32), "Z": (0, 2047), "Y": (0, 1023), "m": (0, 7), "P": (0, 15), "Q": (0, 15)}
 
 
@@ -159,6 +159,8 @@ def _place(letter: str, value: int) -> int:
         return (value & 0x1F) << 7
     if letter in "sSUzkKl":
         return (value & 0x1F) << 15
+    if letter == "N":   # vror.vi's uimm6: bit 5 in bit 26, bits 4:0 in the vs1 field
+        return (value & 0x1F) << 15 | (value >> 5 & 1) << 26
     if letter in "tTW<":
         return (value & 0x1F) << 20
     if letter == "R":
@@ -227,7 +229,7 @@ def _pattern(operands: str) -> tuple[re.Pattern, tuple[str, ...]]:
             letters.append(c)
         elif c == "0":
             regex += "v0"   # the fixed mask operand of vmerge, vadc, ...
-        elif c in _GROUP or c in "iobjpqu<>zkK":
+        elif c in _GROUP or c in "iobjpqu<>zkKN":
             regex += _GROUP.get(c, _NUMBER)
             letters.append(c)
         else:
