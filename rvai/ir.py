@@ -306,6 +306,48 @@ def _check_bounds(op: Op) -> None:
     _require(len(rest) <= 1 and all(x == MaskType(n) for x in rest), op, "bounds takes at most one mask")
 
 
+def _check_vwmacc(op: Op) -> None:
+    """``vwmacc(a, b, acc, vl)``: acc + a * b with the product formed at twice the width of
+    ``a`` and ``b`` (integers of one width; ``a`` may be a scalar). The accumulator is
+    unsigned when both factors are, else signed."""
+    a, b, acc = (v.type for v in op.operands[:3])
+    _require(_vec(b) and _vec(acc) and (_scal(a) or _vec(a) and a.n == b.n) and acc.n == b.n
+             and op.result.type == acc, op, "vwmacc(int scalar|vec, int vec, int vec of twice the width)")
+    da, db, dc = a.dtype, b.dtype, acc.dtype
+    _require(da.is_int and db.is_int and da.bits == db.bits <= 32 and dc.is_int and dc.bits == 2 * da.bits, op,
+             f"vwmacc multiplies two integers of one width into twice it: got {da} * {db} into {dc}")
+    want = "u" if da.kind == db.kind == "u" else "i"
+    _require(dc.kind == want, op, f"the accumulator of {da} * {db} must be {want}{dc.bits}, not {dc}")
+    _check_vl(op)
+
+
+def _check_vdot4(op: Op) -> None:
+    """``vdot4(acc, a, b, vl)``: each 32-bit lane of acc plus the dot product of the four
+    bytes packed in the lanes of ``a`` and ``b`` (``b`` may be a scalar word); bytes are
+    signed in i32 words and unsigned in u32 words; the sum wraps modulo 2^32."""
+    acc, a, b = (v.type for v in op.operands[:3])
+    words = (i32, u32)
+    _require(_vec(acc) and acc.dtype in words and _vec(a) and a.dtype in words and a.n == acc.n
+             and (_scal(b) or _vec(b) and b.n == acc.n) and b.dtype in words and op.result.type == acc, op,
+             "vdot4(acc: i32|u32 vec, a: i32|u32 vec of 4 packed bytes, b: i32|u32 scalar|vec)")
+    _check_vl(op)
+
+
+def _check_mma(op: Op) -> None:
+    """``mma(acc, a, b)`` with attrs M, N, K: the M x N i32 tile in the first M*N lanes of
+    acc (row-major) plus a (M x K bytes, row-major) times b (N x K bytes, row-major)
+    transposed. Shapes as the IME cores have them: M = N and K = 2N, so a and b hold
+    twice acc's lanes (one register each where acc is a register pair). Signed bytes in
+    i8 vectors, unsigned in u8; the sums wrap modulo 2^32."""
+    acc, a, b = (v.type for v in op.operands)
+    m, n, k = (op.attrs.get(x) for x in "MNK")
+    _require(all(isinstance(x, int) and x > 0 for x in (m, n, k)) and m == n and k == 2 * n, op,
+             f"mma tiles are M x N x K with M = N and K = 2N, got {m} x {n} x {k}")
+    _require(_vec(acc) and acc.dtype == i32 and op.result.type == acc, op, "mma accumulates into an i32 vector")
+    _require(_vec(a) and _vec(b) and a.dtype in (i8, u8) and b.dtype in (i8, u8) and a.n == b.n == 2 * acc.n, op,
+             f"mma multiplies i8/u8 vectors of twice the accumulator's lanes: got {a} and {b} for {acc}")
+
+
 def _require(cond: bool, op: Op, msg: str) -> None:
     if not cond:
         raise IRError(f"{op.opcode}: {msg}", op.loc)
@@ -352,10 +394,16 @@ def _check_op(op: Op) -> None:
         _require(c == "vun" or kind != "rsqrt7", op, "rsqrt7 is a vector op")
         if c == "vun":
             _check_vl(op)
-    elif c == "vfma" and _elem(t[0]) == _elem(t[1]) == f16 and _elem(t[2]) == f32:   # widening: vfwmacc
+    elif c == "vfma" and _elem(t[0]) == _elem(t[1]) in (f16, bf16) and _elem(t[2]) == f32:   # vfwmacc(bf16)
         _require(_vec(t[1]) and t[2] == r and t[1].n == r.n and (_scal(t[0]) or t[0] == t[1]), op,
-                 "widening vfma(f16 scalar|vec, f16 vec, f32 vec)")
+                 f"widening vfma({_elem(t[0])} scalar|vec, {_elem(t[0])} vec, f32 vec)")
         _check_vl(op)
+    elif c == "vwmacc":
+        _check_vwmacc(op)
+    elif c == "vdot4":
+        _check_vdot4(op)
+    elif c == "mma":
+        _check_mma(op)
     elif c in ("fma", "vfma"):
         _require(_elem(t[0]) == _elem(t[1]) == _elem(t[2]) and _elem(t[0]).is_float and _elem(t[0]) != bf16, op,
                  "fma operands must share one float type")

@@ -16,10 +16,14 @@ import numpy as np
 
 import rvai.lang as rl
 from rvai import kernels
+from rvai.codegen.backend import target_extensions
+from rvai.codegen.ime import tile_shape
+from rvai.kernels.quant import Q8_0, quantize_q8_0, to_bf16
 from rvai.runner import Run
 from rvai.target import Target
 
-__all__ = ["matmul", "linear", "pack_weights", "PackedWeights", "softmax", "rmsnorm", "attention", "swiglu", "rope",
+__all__ = ["matmul", "linear", "pack_weights", "PackedWeights", "WEIGHT_DTYPES", "quantize_q8_0", "Q8_0",
+           "matmul_int8", "matmul_bf16", "int8_path", "INT8_PATHS", "softmax", "rmsnorm", "attention", "swiglu", "rope",
            "add_rmsnorm", "add", "embedding", "moe_combine", "last_run"]
 
 _ATTN_LMUL = 4   # keys per block: VLMAX at LMUL 4 (VLEN/8); 8 FP beats an FMA at DLEN 128
@@ -52,7 +56,10 @@ class PackedWeights:
 
     ``panels`` is (ceil(N/nr), K, nr): ``panels[p, k, j] = w[p*nr + j, k]``; ``nr`` is
     the f32 register group at ``lmul`` for ``vlen``, so it only runs at that VLEN.
-    Build it with :func:`pack_weights`.
+    ``dtype`` is the weights' format: ``"f32"``, ``"f16"``, ``"bf16"`` (uint16 bit
+    patterns) or ``"q8_0"``: then ``panels`` holds the int8 blocks (as 4-byte words,
+    (P, Kp/4, nr) int32, when ``dot4``: the Zvqdotq kernel's layout) and ``scales`` their
+    float32 scales (P, Kp/32, nr). Build it with :func:`pack_weights`.
     """
 
     panels: np.ndarray
@@ -60,24 +67,55 @@ class PackedWeights:
     k: int
     vlen: int
     lmul: int
+    dtype: str = "f32"
+    scales: np.ndarray | None = None
+    dot4: bool = False
 
 
-def pack_weights(w, *, target=None, lmul: int | None = None) -> PackedWeights:
+#: Weight formats :func:`pack_weights` makes, by the name its ``dtype`` takes.
+WEIGHT_DTYPES = ("f32", "f16", "bf16", "q8_0")
+
+
+def pack_weights(w, *, target=None, lmul: int | None = None, dtype: str | None = None) -> PackedWeights:
     """Lay out ``w`` (N, K) (a linear layer's weight, ``y = x @ w.T``) in panels for ``target``.
 
     This is a one-time layout change done by NumPy, like loading weights; the kernels
     then read each panel as one sequential stream. ``lmul`` defaults to the tuned or
-    default GEMM configuration's.
+    default GEMM configuration's. ``dtype`` (see :data:`WEIGHT_DTYPES`) converts first:
+    ``"bf16"`` rounds to bfloat16 (nearest even; a uint16 ``w`` is taken as bf16 bits
+    already), ``"q8_0"`` quantises to llama.cpp's Q8_0 blocks (:func:`quantize_q8_0`; a
+    :class:`Q8_0` ``w`` is taken as it is); None keeps f32 or f16.
     """
     target = target or Target.default()
-    w = _float_array(w, "w", (np.float32, np.float16))
-    if w.ndim != 2:
+    if isinstance(w, Q8_0):
+        dtype = dtype or "q8_0"
+    if dtype not in (None,) + WEIGHT_DTYPES:
+        raise ValueError(f"dtype must be one of {WEIGHT_DTYPES} (or None), got {dtype!r}")
+    if dtype == "q8_0" and not isinstance(w, Q8_0):
+        w = quantize_q8_0(w)
+    elif isinstance(w, Q8_0) and dtype != "q8_0":
+        raise ValueError(f"a Q8_0 matrix packs as dtype 'q8_0', not {dtype!r}")
+    elif dtype == "bf16":
+        w = np.asarray(w)
+        w = w if w.dtype == np.uint16 else to_bf16(_float_array(w, "w"))
+    elif not isinstance(w, Q8_0):
+        w = _float_array(w, "w", (np.float32, np.float16))
+        if dtype is not None:
+            w = w.astype(np.dtype(np.float32 if dtype == "f32" else np.float16))
+    if len(w.shape) != 2:
         raise ValueError(f"w must be a 2-D (N, K) array, got shape {w.shape}")
     lmul = int(lmul or kernels.gemm_packed.signature.parameters["LMUL"].default)
     if lmul not in (1, 2, 4, 8):
         raise ValueError(f"lmul must be 1, 2, 4 or 8, got {lmul}")
     nr = kernels.panel_width(target.vlen, lmul)
-    return PackedWeights(kernels.pack_panels(w.T, nr), w.shape[0], w.shape[1], target.vlen, lmul)
+    n, k = w.shape
+    if isinstance(w, Q8_0):
+        dot4 = "zvqdotq" in target_extensions(target)
+        panels = kernels.pack_words(w.q.T, nr) if dot4 else kernels.pack_panels(w.q.T, nr)
+        scales = kernels.pack_panels(w.d.astype(np.float32).T, nr)
+        return PackedWeights(panels, n, k, target.vlen, lmul, "q8_0", scales, dot4)
+    kind = "bf16" if dtype == "bf16" else np.dtype(w.dtype).name.replace("float", "f")
+    return PackedWeights(kernels.pack_panels(w.T, nr), n, k, target.vlen, lmul, kind)
 
 
 def _pair(a, b, name_b: str):
@@ -188,14 +226,23 @@ def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None
 
     ``x`` is (..., K); ``w`` is a :class:`PackedWeights` from :func:`pack_weights` (the
     fast path: the call does no packing) or an (N, K) array, packed by NumPy on each
-    call. f32 or f16 (mixed: both as f32). ``config`` as in :func:`matmul`; its LMUL
-    is the packed one. ``checked``, ``budget``, ``timeout``: as for :func:`matmul`.
+    call. f32 or f16 (mixed: both as f32). The weights' ``dtype`` picks the kernel:
+    ``"bf16"``: x rounded to bf16, products exact, f32 sums (:func:`matmul_bf16`'s bound);
+    ``"q8_0"``: x quantised to Q8_0 per row by NumPy (not in the cycle count), integer
+    block dot products exact in int32, then ``y += isum * (dw * dx)`` in f32 per block
+    (the bound in :mod:`rvai.kernels.int8`), with Zvqdotq's ``vqdot`` where the target
+    has it, else ``vwmacc``. ``config`` as in :func:`matmul`; its LMUL is the packed one.
+    ``checked``, ``budget``, ``timeout``: as for :func:`matmul`.
     """
     target = target or Target.default()
     if not isinstance(w, PackedWeights):
         w = pack_weights(w, target=target, lmul=(config or {}).get("LMUL"))
     if w.vlen != target.vlen:
         raise ValueError(f"weights were packed for VLEN {w.vlen}, the target runs at VLEN {target.vlen}")
+    if w.dtype == "q8_0":
+        return _linear_q8(x, w, target, runner, config, checked=checked, budget=budget, timeout=timeout)
+    if w.dtype == "bf16":
+        return _linear_bf16(x, w, target, runner, config, checked=checked, budget=budget, timeout=timeout)
     x, panels = _pair(x, w.panels, "w")
     if x.ndim < 1 or x.shape[-1] != w.k:
         raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
@@ -207,6 +254,131 @@ def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None
                                     WIDEN=_widen(target, x.dtype, runner), target=target, runner=runner,
                                     checked=checked, budget=budget, timeout=timeout))
     return c.reshape(x.shape[:-1] + (w.n,))
+
+
+def _linear_rows(x, w: PackedWeights) -> np.ndarray:
+    x = _float_array(x, "x")
+    if x.ndim < 1 or x.shape[-1] != w.k:
+        raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
+    return np.ascontiguousarray(x.reshape(-1, w.k), np.float32)
+
+
+def _linear_q8(x, w: PackedWeights, target: Target, runner: str, config: dict | None, **limits) -> np.ndarray:
+    """:func:`linear` for Q8_0 weights: x quantised to Q8_0 by NumPy per row (as llama.cpp
+    quantises activations before its q8_0 dot products), then the int8 kernel."""
+    rows = _linear_rows(x, w)
+    y = np.zeros((rows.shape[0], w.n), np.float32)
+    if y.size:
+        xq = quantize_q8_0(rows)
+        q = xq.q.view(np.int32) if w.dot4 else xq.q
+        cfg = {"MR": 7, **(config or {}), "LMUL": w.lmul}
+        _record(kernels.linear_q8(q, xq.d.astype(np.float32), w.panels, w.scales, y, **cfg, DOT4=w.dot4,
+                                  target=target, runner=runner, **limits))
+    return y.reshape(np.shape(x)[:-1] + (w.n,))
+
+
+def _linear_bf16(x, w: PackedWeights, target: Target, runner: str, config: dict | None, **limits) -> np.ndarray:
+    """:func:`linear` for bf16 weights: x rounded to bf16 (uint16 x: bf16 bits already)."""
+    x = np.asarray(x)
+    bits = x if x.dtype == np.uint16 else to_bf16(_float_array(x, "x"))
+    if bits.ndim < 1 or bits.shape[-1] != w.k:
+        raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
+    rows = np.ascontiguousarray(bits.reshape(-1, w.k))
+    c = np.zeros((rows.shape[0], w.n), np.float32)
+    if c.size and w.k:
+        cfg = {**_config(kernels.gemm_packed_bf16, target, rows.shape[0], w.k, w.n, np.uint16, config),
+               "LMUL": w.lmul}
+        _record(kernels.gemm_packed_bf16(rows, w.panels, c, kernels.a_scratch(rows), **cfg,
+                                         WIDEN="zvfbfwma" in target_extensions(target), target=target,
+                                         runner=runner, **limits))
+    return c.reshape(bits.shape[:-1] + (w.n,))
+
+
+#: The ways :func:`matmul_int8` can form int8 products, best first.
+INT8_PATHS = ("ime", "dot4", "wmacc")
+
+
+def int8_path(target: Target) -> str:
+    """The best of :data:`INT8_PATHS` ``target`` has: IME (XSMTVDot, at a VLEN with an IME
+    tile), else Zvqdotq's dot products, else plain RVV ``vwmacc``."""
+    exts = target_extensions(target)
+    if "xsmtvdot" in exts and tile_shape(target.vlen):
+        return "ime"
+    return "dot4" if "zvqdotq" in exts else "wmacc"
+
+
+def _int8_array(x, name: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype != np.int8:
+        raise TypeError(f"{name} must be an int8 array, got {x.dtype}")
+    return x
+
+
+def matmul_int8(a, b, *, target=None, runner: str = "emu", path: str | None = None, checked: bool | None = None,
+                budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+    """``a @ b`` for int8 ``a`` (..., M, K) and ``b`` (K, N), exact in int32 (K < 2^17).
+
+    ``path`` (:data:`INT8_PATHS`) chooses how products are formed; None: the best the
+    target has (:func:`int8_path`). Every path runs on every target (``"ime"`` without
+    IME lowers ``rl.mma`` to slow vector code). B is packed by NumPy in the call (not
+    counted in the cycles). ``checked``, ``budget``, ``timeout``: as for every op.
+    """
+    limits = {"checked": checked, "budget": budget, "timeout": timeout}
+    a, b = _int8_array(a, "a"), _int8_array(b, "b")
+    if a.ndim < 2 or b.ndim != 2 or a.shape[-1] != b.shape[0]:
+        raise ValueError(f"matmul_int8 needs (..., M, K) @ (K, N) arrays, got {a.shape} and {b.shape}")
+    if b.shape[0] >= 1 << 17:
+        raise ValueError(f"K = {b.shape[0]} could overflow the int32 sums; K must be below 2^17")
+    target = target or Target.default()
+    path = path or int8_path(target)
+    if path not in INT8_PATHS:
+        raise ValueError(f"path must be one of {INT8_PATHS} or None, got {path!r}")
+    rows = np.ascontiguousarray(a.reshape(-1, a.shape[-1]))
+    (m, k), n = rows.shape, b.shape[1]
+    c = np.zeros((m, n), np.int32)
+    if c.size and k:
+        if path == "ime":
+            c = _int8_tiles(rows, b, target, runner, limits)
+        else:
+            lmul = 4
+            nr = kernels.panel_width(target.vlen, lmul)
+            dot4 = path == "dot4"
+            bp = kernels.pack_words(b, nr) if dot4 else kernels.pack_panels(b, nr)
+            ap = np.ascontiguousarray(np.pad(rows, ((0, 0), (0, -k % 4))).view(np.int32)) if dot4 else rows
+            _record(kernels.gemm_i8(ap, bp, c, MR=7, LMUL=lmul, DOT4=dot4, target=target, runner=runner, **limits))
+    return c.reshape(a.shape[:-1] + (n,))
+
+
+def _int8_tiles(a: np.ndarray, b: np.ndarray, target: Target, runner: str, limits: dict) -> np.ndarray:
+    """The IME-tile GEMM: the IME tile shape at VLEN where there is one (LMUL 2), else
+    4 x 4 x 8 tiles at an LMUL that holds 16 lanes."""
+    tm = (tile_shape(target.vlen) or (4, 4, 8))[0]
+    lmul = 2 if tile_shape(target.vlen) else max(512 // target.vlen, 1 / 2)
+    rm, rn = (3, 4) if lmul <= 2 else (2, 2)
+    ap = kernels.pack_tiles(a, tm, 2 * tm, tm * rm)
+    bt = kernels.pack_tiles(np.ascontiguousarray(b.T), tm, 2 * tm, tm * rn)
+    c = np.zeros((ap.shape[0], bt.shape[0], tm * tm), np.int32)
+    _record(kernels.gemm_i8_tiles(ap, bt, c, TM=tm, RM=rm, RN=rn, LMUL=lmul, target=target, runner=runner,
+                                  specialise=True, **limits))
+    return np.ascontiguousarray(kernels.unpack_tiles(c, tm, a.shape[0], b.shape[1]))
+
+
+def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,
+                budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+    """``a @ b`` with bf16 inputs and f32 accumulation: a new f32 (..., M, N) array.
+
+    ``a`` (..., M, K) and ``b`` (K, N) are uint16 bf16 bit patterns, or floats rounded
+    to bf16 (nearest even). Products are exact in f32; each FMA rounds once
+    (``vfwmaccbf16`` with Zvfbfwma, else widen + ``vfmacc``), so the error bound is the
+    f32 GEMM's: gamma(KC + ceil(K/KC)) * (|a| @ |b|) with u = 2^-24 (:mod:`rvai.kernels.matmul`).
+    """
+    bits = [x if np.asarray(x).dtype == np.uint16 else to_bf16(_float_array(x, name))
+            for x, name in ((a, "a"), (b, "b"))]
+    if bits[0].ndim < 2 or bits[1].ndim != 2 or bits[0].shape[-1] != bits[1].shape[0]:
+        raise ValueError(f"matmul_bf16 needs (..., M, K) @ (K, N) arrays, got {np.shape(a)} and {np.shape(b)}")
+    target = target or Target.default()
+    w = pack_weights(np.ascontiguousarray(bits[1].T), target=target, lmul=(config or {}).get("LMUL"), dtype="bf16")
+    return _linear_bf16(bits[0], w, target, runner, config, checked=checked, budget=budget, timeout=timeout)
 
 
 def _rows(x: np.ndarray) -> np.ndarray:

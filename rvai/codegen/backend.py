@@ -31,13 +31,16 @@ def target_machine(target: Target) -> llvm.TargetMachine:
     return _machine(target.cpu, target.llvm_features)
 
 
-def compile_llvm_ir(text: str, target: Target, *, optimize: bool = True) -> tuple[str, bytes, str]:
+def compile_llvm_ir(text: str, target: Target, *, optimize: bool = True,
+                    extra_features: tuple[str, ...] = ()) -> tuple[str, bytes, str]:
     """Parse, verify and O3-optimise LLVM IR ``text``; return (optimised IR, object, asm).
 
+    ``extra_features`` are LLVM features beyond the target's, for instruction selection
+    only (the IME stand-in's ``+xsfvcp``, see :mod:`rvai.codegen.ime`).
     Raises ``RuntimeError`` carrying LLVM's message if the IR does not parse or verify.
     """
     with _LOCK:
-        tm = target_machine(target)
+        tm = _machine(target.cpu, ",".join((target.llvm_features,) + tuple(extra_features)))
         if "!llvm.dbg.cu" in text:
             # LLVM's parser aborts the process on a broken module that carries debug info
             # ("Broken module found"); without it the same mistake is a RuntimeError here.

@@ -73,9 +73,12 @@ def _m1(dtype: ir.DType) -> ir.VectorType:
 class Lowering:
     """Turns one :class:`rvai.ir.Function` into the text of an LLVM module."""
 
-    def __init__(self, fn: ir.Function, vlen: int | None = None):
+    def __init__(self, fn: ir.Function, vlen: int | None = None, extensions: frozenset[str] = frozenset(),
+                 min_vlen: int = 128):
         self.fn = fn
         self.vlen = vlen
+        self.exts = extensions           # the target's extensions: pick bf16/dot/IME instructions
+        self.min_vlen = vlen or min_vlen
         self.vals: dict[int, str] = {}
         self.lines: list[str] = []
         self.allocas: list[str] = []
@@ -539,13 +542,131 @@ class Lowering:
 
     def op_vfma(self, op: ir.Op) -> str:
         """Vector fused multiply-add ``a * b + c`` as ``vfmacc``, or ``vfwmacc`` when ``a`` and
-        ``b`` are half the width of ``c`` (the product is exact, one rounding at the add)."""
+        ``b`` are half the width of ``c`` (the product is exact, one rounding at the add);
+        bf16 factors: ``vfwmaccbf16`` with Zvfbfwma, else widened to f32 for one ``vfmacc``
+        (a bf16 product is exact in f32, so both round the same)."""
         a, b, c, vl = op.operands
         rt = op.result.type
+        if b.type.dtype == ir.bf16:
+            return self._bf16_fma(a, b, c, vl, rt)
         widening = b.type.dtype != rt.dtype
         name, overloads = ("vfwmacc", [rt, a.type, b.type]) if widening else ("vfmacc", [rt, a.type])
         return self.rvv(name, rt, overloads, [self.tv(c), self.tv(a), self.tv(b), f"i64 {FRM_DYN}",
                                               self.tv(vl), f"i64 {TAMA}"])
+
+    def _bf16_fma(self, a: ir.Value, b: ir.Value, c: ir.Value, vl: ir.Value, rt: ir.VectorType) -> str:
+        n = rt.n
+        if "zvfbfwma" in self.exts:
+            bt = f"<vscale x {n} x bfloat>"
+            av = self._generic("bitcast", self.v(a), ir.i16, ir.bf16, (n, vl) if isinstance(a.type, ir.VectorType)
+                               else None, dst_type=bt if isinstance(a.type, ir.VectorType) else "bfloat")
+            bv = self._generic("bitcast", self.v(b), ir.i16, ir.bf16, (n, vl), dst_type=bt)
+            at = bt if isinstance(a.type, ir.VectorType) else "bfloat"
+            name = f"llvm.riscv.vfwmaccbf16.nxv{n}f32.{'nxv%dbf16' % n if at == bt else 'bf16'}.nxv{n}bf16.i64"
+            return self.call(lltype(rt), name, [self.tv(c), f"{at} {av}", f"{bt} {bv}", f"i64 {FRM_DYN}",
+                                                self.tv(vl), f"i64 {TAMA}"])
+        vec_a = isinstance(a.type, ir.VectorType)
+        a32 = self.convert(self.v(a), ir.bf16, ir.f32, (n, vl) if vec_a else None)
+        b32 = self.convert(self.v(b), ir.bf16, ir.f32, (n, vl))
+        at = rt if vec_a else ir.ScalarType(ir.f32)
+        return self.rvv("vfmacc", rt, [rt, at], [self.tv(c), f"{lltype(at)} {a32}", f"{lltype(rt)} {b32}",
+                                                 f"i64 {FRM_DYN}", self.tv(vl), f"i64 {TAMA}"])
+
+    def op_vwmacc(self, op: ir.Op) -> str:
+        """Widening integer multiply-add: ``vwmacc`` (signed), ``vwmaccu`` (unsigned),
+        ``vwmaccsu`` (signed vs1/rs1 times unsigned vs2), ``vwmaccus`` (unsigned rs1 times
+        signed vs2)."""
+        a, b, c, vl = op.operands
+        rt = op.result.type
+        ka, kb = a.type.dtype.kind, b.type.dtype.kind
+        if ka == kb:
+            name = "vwmacc" if ka == "i" else "vwmaccu"
+        elif isinstance(a.type, ir.VectorType):
+            name = "vwmaccsu"
+            if ka == "u":
+                a, b = b, a
+        else:
+            name = "vwmaccsu" if ka == "i" else "vwmaccus"
+        return self.rvv(name, rt, [rt, a.type, b.type], [self.tv(c), self.tv(a), self.tv(b), self.tv(vl),
+                                                         f"i64 {TAMA}"])
+
+    def op_vdot4(self, op: ir.Op) -> str:
+        """4-way byte dot products into 32-bit lanes: Zvqdotq's ``vqdot*`` where the target
+        has it, else each byte extracted by shifts and multiplied-added in 32 bits."""
+        acc, a, b, vl = op.operands
+        n, sa, sb = acc.type.n, a.type.dtype.kind == "i", b.type.dtype.kind == "i"
+        vec_b = isinstance(b.type, ir.VectorType)
+        t32 = f"<vscale x {n} x i32>"
+        if "zvqdotq" in self.exts:
+            t8 = f"<vscale x {4 * n} x i8>"
+            av = self._i1(f"bitcast {t32} {self.v(a)} to {t8}")
+            bv = self._i1(f"bitcast {t32} {self.v(b)} to {t8}") if vec_b else self.v(b)
+            if sa == sb:
+                name = "vqdot" if sa else "vqdotu"
+            elif sa:                        # signed vs2, unsigned vs1/rs1
+                name = "vqdotsu"
+            elif not vec_b:                 # unsigned vs2, signed rs1
+                name = "vqdotus"
+            else:                           # the .vv form has the signed side in vs2: swap
+                name, av, bv = "vqdotsu", bv, av
+            bt = t8 if vec_b else "i32"
+            btag = f"nxv{4 * n}i8" if vec_b else "i32"
+            return self.call(t32, f"llvm.riscv.{name}.nxv{n}i32.nxv{4 * n}i8.{btag}.i64",
+                             [f"{t32} {self.v(acc)}", f"{t8} {av}", f"{bt} {bv}", self.tv(vl), f"i64 {TAMA}"])
+        out = self.v(acc)
+        for k in range(4):
+            ak = self._byte(self.v(a), t32, k, sa, vector=True)
+            bk = self._byte(self.v(b), t32 if vec_b else "i32", k, sb, vector=vec_b)
+            if not vec_b:
+                bk = self._i1(f"insertelement {t32} poison, i32 {bk}, i64 0")
+                bk = self._i1(f"shufflevector {t32} {bk}, {t32} poison, <vscale x {n} x i32> zeroinitializer")
+            prod = self._i1(f"mul {t32} {ak}, {bk}")
+            out = self._i1(f"add {t32} {out}, {prod}")
+        return out
+
+    def _byte(self, x: str, t: str, k: int, signed: bool, vector: bool) -> str:
+        """Byte ``k`` of each 32-bit word ``x`` (type ``t``), sign- or zero-extended."""
+        lit = (lambda v: f"splat (i32 {v})") if vector else str
+        up = x if k == 3 else self._i1(f"shl {t} {x}, {lit(24 - 8 * k)}")
+        return self._i1(f"{'ashr' if signed else 'lshr'} {t} {up}, {lit(24)}")
+
+    def op_mma(self, op: ir.Op) -> str:
+        """Tile multiply-accumulate C (M x N, i32) += A (M x K) * B (N x K)^T: one IME
+        ``smt.vmadot*`` where the target has XSMTVDot and the code is compiled for the VLEN
+        whose IME tile this is (emitted as a placeholder, see :mod:`rvai.codegen.ime`), else
+        vector code: per k, the A and B bytes of every C lane gathered (``vrgather``) and
+        their product added in 32 bits."""
+        from rvai.codegen import ime
+        acc, a, b = op.operands
+        m, n_, k = (op.attrs[x] for x in "MNK")
+        n = acc.type.n
+        if n * self.min_vlen // 64 < m * n_:
+            raise ir.IRError(f"mma: the accumulator {acc.type} holds {n * self.min_vlen // 64} lanes at VLEN "
+                             f"{self.min_vlen}, fewer than the {m} x {n_} tile: use a larger LMUL", op.loc)
+        t32, t8 = f"<vscale x {n} x i32>", f"<vscale x {2 * n} x i8>"
+        signs = (a.type.dtype.kind == "i", b.type.dtype.kind == "i")
+        if "xsmtvdot" in self.exts and self.vlen is not None and ime.tile_shape(self.vlen) == (m, n_, k) and n == 4:
+            t16 = "<vscale x 8 x i16>"
+            wide = self._i1(f"bitcast {t32} {self.v(acc)} to {t16}")
+            out = self.call(t16, ime.PLACEHOLDER + ".nxv8i16.i64.nxv8i16.nxv8i8.nxv8i8.i64",
+                            [f"i64 {ime.variant(*signs)}", f"{t16} {wide}", f"{t8} {self.v(b)}",
+                             f"{t8} {self.v(a)}", f"i64 {self.vlen // 8}"])
+            return self._i1(f"bitcast {t16} {out} to {t32}")
+        n8 = f"<vscale x {n} x i8>"
+        lanes = self.call(t8, f"llvm.stepvector.nxv{2 * n}i8", [])
+        rows = self._i1(f"mul {t8} {self._i1(f'udiv {t8} {lanes}, splat (i8 {n_})')}, splat (i8 {k})")
+        cols = self._i1(f"mul {t8} {self._i1(f'urem {t8} {lanes}, splat (i8 {n_})')}, splat (i8 {k})")
+        out = self.v(acc)
+        for q in range(k):
+            parts = []
+            for src, base, signed in ((a, rows, signs[0]), (b, cols, signs[1])):
+                idx = self._i1(f"add {t8} {base}, splat (i8 {q})")
+                got = self.call(t8, f"llvm.riscv.vrgather.vv.nxv{2 * n}i8.i64",
+                                [f"{t8} poison", f"{t8} {self.v(src)}", f"{t8} {idx}", f"i64 {m * n_}"])
+                low = self.call(n8, f"llvm.vector.extract.nxv{n}i8.nxv{2 * n}i8", [f"{t8} {got}", "i64 0"])
+                parts.append(self._i1(f"{'sext' if signed else 'zext'} {n8} {low} to {t32}"))
+            out = self._i1(f"add {t32} {out}, {self._i1(f'mul {t32} {parts[0]}, {parts[1]}')}")
+        return out
 
     def _vector_operand(self, value: ir.Value, vt: ir.VectorType) -> str:
         """``type operand`` of ``value`` as a vector (scalars broadcast at VLMAX, generic IR)."""
@@ -708,9 +829,9 @@ class Lowering:
     def _ty(self, dt: ir.DType, vec) -> str:
         return lltype(dt) if vec is None else lltype(ir.VectorType(dt, vec[0]))
 
-    def _generic(self, instr: str, x: str, src: ir.DType, dst: ir.DType, vec) -> str:
+    def _generic(self, instr: str, x: str, src: ir.DType, dst: ir.DType, vec, dst_type: str | None = None) -> str:
         out = self.tmp()
-        self.emit(f"{out} = {instr} {self._ty(src, vec)} {x} to {self._ty(dst, vec)}")
+        self.emit(f"{out} = {instr} {self._ty(src, vec)} {x} to {dst_type or self._ty(dst, vec)}")
         return out
 
     def _float_step(self, x: str, src: ir.DType, dst: ir.DType, vec) -> str:
@@ -754,12 +875,29 @@ class Lowering:
         return self.rvv(name, dt, [dt, st], [f"{lltype(dt)} poison", f"{lltype(st)} {x}"] + frm + [self.tv(vl)])
 
     def _bf16_to_f32(self, x: str, vec) -> str:
+        """bf16 bits to f32: ``vfwcvtbf16`` with Zvfbfmin, else the bits shifted up 16."""
+        if vec is not None and "zvfbfmin" in self.exts:
+            n, vl = vec
+            bt = f"<vscale x {n} x bfloat>"
+            bits = self._generic("bitcast", x, ir.i16, ir.bf16, vec, dst_type=bt)
+            return self.call(lltype(ir.VectorType(ir.f32, n)), f"llvm.riscv.vfwcvtbf16.f.f.v.nxv{n}f32.nxv{n}bf16.i64",
+                             [f"{lltype(ir.VectorType(ir.f32, n))} poison", f"{bt} {bits}", self.tv(vl)])
         wide = self._int_resize(x, ir.u16, ir.u32, vec)
         out = self.tmp()
         self.emit(f"{out} = shl {self._ty(ir.u32, vec)} {wide}, {self._splat_lit(ir.u32, 16, vec)}")
         return self._generic("bitcast", out, ir.u32, ir.f32, vec)
 
     def _f32_to_bf16(self, x: str, vec) -> str:
+        """f32 to bf16 bits, nearest even: ``vfncvtbf16`` with Zvfbfmin, else integer rounding."""
+        if vec is not None and "zvfbfmin" in self.exts:
+            n, vl = vec
+            bt = f"<vscale x {n} x bfloat>"
+            narrow = self.call(bt, f"llvm.riscv.vfncvtbf16.f.f.w.nxv{n}bf16.nxv{n}f32.i64",
+                               [f"{bt} poison", f"{lltype(ir.VectorType(ir.f32, n))} {x}", f"i64 {FRM_DYN}",
+                                self.tv(vl)])
+            out = self.tmp()
+            self.emit(f"{out} = bitcast {bt} {narrow} to {self._ty(ir.i16, vec)}")
+            return out
         t = self._ty(ir.u32, vec)
         bits = self._generic("bitcast", x, ir.f32, ir.u32, vec)
         lsb, one, bias, rounded, top = (self.tmp() for _ in range(5))
@@ -794,14 +932,18 @@ def _cmp_instr(dt: ir.DType, pred: str) -> str:
     return "icmp " + {"lt": f"{s}lt", "le": f"{s}le", "gt": f"{s}gt", "ge": f"{s}ge", "eq": "eq", "ne": "ne"}[pred]
 
 
-def lower(fn: ir.Function, vlen: int | None = None) -> tuple[str, tuple, tuple]:
+def lower(fn: ir.Function, vlen: int | None = None, extensions: frozenset[str] = frozenset(),
+          min_vlen: int = 128) -> tuple[str, tuple, tuple]:
     """LLVM module text for ``fn`` (which must have passed :func:`rvai.ir.verify`), the
     bounds-check table (tensor, axis, file, line) indexed by the id a failed check reports,
     and the loops table (file, line, loop file, loop line): the innermost runtime loop
     around each source line.
 
     Vector-length agnostic unless ``vlen`` is given: then specialised for that VLEN only.
+    ``extensions`` (the target's, as LLVM names them) select the instructions of ops that
+    have several lowerings (bf16, ``vdot4``, ``mma``); ``min_vlen`` bounds the lanes a
+    vector-length-agnostic ``mma`` may count on.
     """
-    lowering = Lowering(fn, vlen)
+    lowering = Lowering(fn, vlen, extensions, min_vlen)
     text = lowering.module()
     return text, tuple(lowering.checks), tuple(at + loop for at, loop in lowering.loops.items())

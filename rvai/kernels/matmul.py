@@ -28,9 +28,9 @@ Every kernel here accumulates: ``c += a @ b`` (callers pass zeros for a plain pr
 import numpy as np
 
 import rvai.lang as rl
-from rvai.lang import f16, f32
+from rvai.lang import bf16, f32
 
-__all__ = ["gemm_packed", "matmul", "gemv_rows", "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMV_CONFIGS"]
+__all__ = ["gemm_packed", "gemm_packed_bf16", "matmul", "row_tiles", "gemv_rows", "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMV_CONFIGS"]
 
 #: What the tuner tries for the GEMM kernels, likely first: MR rows per register tile,
 #: LMUL of one panel row (NR = VLEN/32 * LMUL columns), KC steps of K per block. The
@@ -83,19 +83,19 @@ def _tile(a, bp, c, p, jj, i, col, k0, k1, rows: int, widen: bool):
         c.vstore(c.vload(i + r, col) + acc[r].value, i + r, col)
 
 
-def _row_tiles(a, bp, c, p, jj, col, k0, k1, M, MR: int, widen: bool):
-    """All M rows against one panel strip: full MR-row tiles, then the tail split in two."""
+def row_tiles(tile, M, MR: int):
+    """``tile(first, rows)`` over all M rows: full MR-row tiles, then the tail split in two."""
     n_full = M // MR
     split = rl.minimum(M % MR, 1) * rl.minimum(n_full, 1)   # 1 when a remainder joins the last full tile
     for t in rl.range(n_full - split):
-        _tile(a, bp, c, p, jj, t * MR, col, k0, k1, MR, widen)
+        tile(t * MR, MR)
     start = (n_full - split) * MR
     left = M - start                                        # < 2 MR rows
     h1 = rl.where(left > MR, (left + 1) // 2, left)
     for first, height in ((start, h1), (start + h1, left - h1)):
         for rows in range(1, MR + 1):                       # one compiled tile per height
             for _ in rl.range(rl.where(height == rows, 1, 0)):
-                _tile(a, bp, c, p, jj, first, col, k0, k1, rows, widen)
+                tile(first, rows)
 
 
 def _copy_rows(a, ap, LMUL: int):
@@ -114,7 +114,8 @@ def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, widen: bool):
         # one trip when NR is the register group at this VLEN; correct (more trips) if not
         for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
             for k0 in rl.range(0, K, KC):
-                _row_tiles(a, bp, c, p, jj, p * NR + jj, k0, rl.minimum(k0 + KC, K), M, MR, widen)
+                k1 = rl.minimum(k0 + KC, K)
+                row_tiles(lambda i, rows: _tile(a, bp, c, p, jj, i, p * NR + jj, k0, k1, rows, widen), M, MR)
 
 
 def a_scratch(a: np.ndarray) -> np.ndarray:
@@ -137,6 +138,21 @@ def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32,
     a and bp share one dtype, f32 or f16 (``WIDEN``: f16 products by ``vfwmacc``, needs
     Zvfh); c is f32. ``NR`` should be the f32 register group at ``LMUL`` for speed.
     ``ap`` is scratch for A (:func:`a_scratch`).
+    """
+    _copy_rows(a, ap, LMUL)
+    _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)
+
+
+@rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
+@rl.kernel
+def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[bf16, 2],
+                     MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+    """:data:`gemm_packed` for bf16 ``a`` and ``bp`` (uint16 bit patterns), f32 ``c``.
+
+    ``WIDEN``: each product by ``vfwmaccbf16.vf`` (Zvfbfwma); else the panel row is
+    widened to f32 once per step (``vfwcvtbf16`` with Zvfbfmin, else shifts) and each
+    row takes one ``vfmacc.vf``. bf16 products are exact in f32, so both round once per
+    FMA and give the same bits; the error bound is the f32 kernel's.
     """
     _copy_rows(a, ap, LMUL)
     _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)

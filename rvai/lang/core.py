@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from rvai import ir
 
 __all__ = ["KernelError", "BoundsError", "Scalar", "Vector", "Mask", "Tensor", "Var", "range", "vloop", "vector",
-           "var", "const", "full", "zeros", "arange", "where", "fma", "minimum", "maximum", "sqrt",
+           "var", "const", "full", "zeros", "arange", "where", "fma", "dot4", "mma", "minimum", "maximum", "sqrt",
            "abs", "cast"]
 
 _LANG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -730,17 +730,24 @@ def where(cond: Any, a: Any, b: Any):
 def fma(a: Any, b: Any, c: Any):
     """``a * b + c`` with one rounding (``vfmacc``); ``a`` may be a scalar and ``b`` a vector.
 
-    Widening form: with ``a`` and ``b`` f16 and ``c`` an f32 vector, the product is
-    formed exactly in f32 and added with one rounding (``vfwmacc``, needs Zvfh): no
-    separate conversion occupies the FP pipe.
+    Widening forms, where ``c`` is a vector of twice the width of ``a`` and ``b``:
+    f16 operands and an f32 ``c``: the product is formed exactly in f32 and added with
+    one rounding (``vfwmacc``, needs Zvfh); bf16 operands and an f32 ``c``: the same
+    (``vfwmaccbf16`` where the target has Zvfbfwma, else both widened to f32 and one
+    ``vfmacc``, which rounds identically); integer operands (i8/u8, i16/u16, i32/u32,
+    mixed signs allowed) and an integer ``c`` of twice their width: the exact product
+    added modulo 2^(2w) (``vwmacc``, ``vwmaccu``, ``vwmaccsu``, ``vwmaccus``); ``c`` is
+    unsigned only when both factors are.
     """
-    a, b = _unify(a, b)
     c = c.value if isinstance(c, Var) else c
-    if isinstance(c, Vector) and a.dtype == ir.f16 and c.dtype == ir.f32:
+    if isinstance(c, Vector) and c.dtype.is_int:
+        return _wmacc(a, b, c)
+    a, b = _unify(a, b)
+    if isinstance(c, Vector) and a.dtype in (ir.f16, ir.bf16) and c.dtype == ir.f32:
         if isinstance(b, Scalar):
             a, b = b, a
         if not isinstance(b, Vector):
-            raise fail("a widening fma needs a vector among its f16 operands")
+            raise fail(f"a widening fma needs a vector among its {a.dtype} operands")
         return Vector(tracer().emit("vfma", [a.value, b.value, c.value, _active_vl(c.type.n)], c.type))
     b, c = _unify(b, c)
     if not a.dtype.is_float:
@@ -752,6 +759,59 @@ def fma(a: Any, b: Any, c: Any):
         b, c = (x if isinstance(x, Vector) else full(x, x.dtype) for x in (b, c))
         return Vector(tracer().emit("vfma", [a.value, b.value, c.value, _active_vl(vt.n)], vt))
     return Scalar(tracer().emit("fma", [a.value, b.value, c.value], a.type))
+
+
+def _wmacc(a: Any, b: Any, c: "Vector") -> "Vector":
+    """``c + a * b`` for integers, the product at the width of ``c`` (``vwmacc*``)."""
+    half = ir.DTYPES.get(f"{c.dtype.kind}{c.dtype.bits // 2}")
+    a, b = (x.value if isinstance(x, Var) else x for x in (a, b))
+    da = a.dtype if isinstance(a, (Scalar, Vector)) else None
+    db = b.dtype if isinstance(b, (Scalar, Vector)) else None
+    a, b = to_value(a, db or half), to_value(b, da or half)
+    if isinstance(b, Scalar):
+        a, b = b, a
+    if not isinstance(b, Vector) or isinstance(a, Mask):
+        raise fail("an integer fma multiplies a vector (by a scalar or a vector) into a vector accumulator")
+    return Vector(tracer().emit("vwmacc", [a.value, b.value, c.value, _active_vl(c.type.n)], c.type))
+
+
+def dot4(acc: Any, a: Any, b: Any) -> "Vector":
+    """Each 32-bit lane of ``acc`` plus the dot product of the 4 bytes packed in the same
+    lane of ``a`` and of ``b`` (``b`` may be a scalar word, the same 4 bytes for every lane).
+
+    ``a`` and ``b`` are i32 or u32 vectors holding packed 8-bit integers, little-endian,
+    signed in i32 words and unsigned in u32 words (load an int8 tensor viewed as int32 to
+    get them); ``acc`` is i32 (or u32) and the sum wraps modulo 2^32. Lowers to Zvqdotq's
+    ``vqdot``/``vqdotu``/``vqdotsu``/``vqdotus`` where the target has it, else to plain
+    RVV (each byte extracted by shifts, then ``vmacc``).
+    """
+    acc = acc.value if isinstance(acc, Var) else acc
+    a = a.value if isinstance(a, Var) else a
+    if not isinstance(acc, Vector) or not isinstance(a, Vector):
+        raise fail("dot4(acc, a, b) needs vectors acc and a (b may be a scalar)")
+    b = to_value(b, a.dtype)
+    if isinstance(b, Mask):
+        raise fail("dot4 takes integer words, not a mask")
+    return Vector(tracer().emit("vdot4", [acc.value, a.value, b.value, _active_vl(acc.type.n)], acc.type))
+
+
+def mma(acc: Any, a: Any, b: Any, shape: tuple[int, int, int]) -> "Vector":
+    """Matrix tile multiply-accumulate: ``C += A @ B.T`` on a tile of ``shape = (M, N, K)``.
+
+    ``acc`` (i32) holds C (M x N) row-major in its first M*N lanes; ``a`` holds A (M x K)
+    and ``b`` holds B (N x K), row-major, as i8 (signed) or u8 (unsigned) vectors with
+    twice ``acc``'s lanes. Shapes have M = N and K = 2N (the IME cores' shapes: 4 x 4 x 8
+    at VLEN 256, 8 x 8 x 16 at VLEN 1024). On a target with SpacemiT's IME (XSMTVDot),
+    compiled for the VLEN whose IME tile is ``shape``, this is one ``smt.vmadot*``
+    (``acc`` must then be an LMUL-2 group, ``a`` and ``b`` LMUL 1); elsewhere it lowers to
+    vector code (gathers, ``vwmul``, ``vwadd.wv``) with the same result.
+    """
+    acc, a, b = (x.value if isinstance(x, Var) else x for x in (acc, a, b))
+    if not all(isinstance(x, Vector) for x in (acc, a, b)):
+        raise fail("mma(acc, a, b, shape) takes three vectors")
+    if not (isinstance(shape, tuple) and len(shape) == 3):
+        raise fail(f"mma shape must be a tuple (M, N, K), got {shape!r}")
+    return Vector(tracer().emit("mma", [acc.value, a.value, b.value], acc.type, dict(zip("MNK", shape))))
 
 
 def minimum(a: Any, b: Any):

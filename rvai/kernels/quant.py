@@ -1,0 +1,76 @@
+"""Weight formats of the int8 and bf16 kernels, in NumPy: llama.cpp's Q8_0 blocks and bfloat16.
+
+Q8_0 (ggml's ``block_q8_0``): a row of K values in blocks of 32, each block stored as
+32 int8 ``q`` and one float16 scale ``d``, value = ``q * d``. :func:`quantize_q8_0`
+follows ggml's reference quantiser (``quantize_row_q8_0_ref``) in float32:
+``d = max|x| / 127``, ``q = roundf(x / d)`` (half away from zero, computed as ``x * (1/d)``),
+then ``d`` is stored rounded to float16. A row whose K is not a multiple of 32 is
+padded with zeros (which quantise to 0 and add nothing).
+
+bfloat16 values travel as uint16 bit patterns (rvai's bf16 tensors): :func:`to_bf16`
+rounds float32 to nearest even, :func:`from_bf16` widens exactly.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+__all__ = ["Q8_0", "quantize_q8_0", "to_bf16", "from_bf16"]
+
+#: Values per Q8_0 block.
+BLOCK = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class Q8_0:
+    """A (N, K) matrix in Q8_0 blocks along K: ``q`` (N, Kp) int8 with Kp = K rounded up
+    to 32, ``d`` (N, Kp/32) float16 scales, ``k`` the true K."""
+
+    q: np.ndarray
+    d: np.ndarray
+    k: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(N, K) of the matrix."""
+        return self.q.shape[0], self.k
+
+    def dequantize(self) -> np.ndarray:
+        """The (N, K) float32 values ``q * d`` the blocks stand for."""
+        n, kp = self.q.shape
+        blocks = self.q.reshape(n, kp // BLOCK, BLOCK).astype(np.float32) * self.d.astype(np.float32)[..., None]
+        return blocks.reshape(n, kp)[:, :self.k]
+
+
+def quantize_q8_0(x) -> Q8_0:
+    """Rows of ``x`` (N, K) (a linear layer's weight, or activations) as :class:`Q8_0` blocks."""
+    x = np.asarray(x, np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"quantize_q8_0 takes a 2-D (N, K) array, got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("quantize_q8_0: the values must be finite")
+    n, k = x.shape
+    kp = -(-k // BLOCK) * BLOCK
+    padded = np.zeros((n, kp), np.float32)
+    padded[:, :k] = x
+    blocks = padded.reshape(n, kp // BLOCK, BLOCK)
+    d = np.abs(blocks).max(axis=2) / np.float32(127)
+    with np.errstate(divide="ignore"):
+        inv = np.where(d > 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
+    scaled = blocks * inv[..., None]
+    wide = scaled.astype(np.float64)                 # x + 0.5 exact, so trunc rounds as roundf
+    q = np.trunc(wide + np.copysign(0.5, wide)).astype(np.int8)
+    return Q8_0(q.reshape(n, kp), d.astype(np.float16), k)
+
+
+def to_bf16(x) -> np.ndarray:
+    """float32 values as bf16 bit patterns (uint16), rounded to nearest even; NaN stays NaN."""
+    bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    return np.where(np.isnan(np.asarray(x, np.float32)), np.uint16(0x7FC0), rounded)
+
+
+def from_bf16(bits) -> np.ndarray:
+    """bf16 bit patterns (uint16) as float32 (exact)."""
+    return (np.asarray(bits, np.uint16).astype(np.uint32) << 16).view(np.float32)
