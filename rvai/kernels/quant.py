@@ -56,9 +56,12 @@ def quantize_q8_0(x) -> Q8_0:
     padded[:, :k] = x
     blocks = padded.reshape(n, kp // BLOCK, BLOCK)
     d = np.abs(blocks).max(axis=2) / np.float32(127)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         inv = np.where(d > 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
-    scaled = blocks * inv[..., None]
+        scaled = blocks * inv[..., None]
+    # 1/d overflows for blocks below ~3e-37 (ggml's roundf(inf) is undefined there): divide
+    tiny = np.isinf(inv)
+    scaled[tiny] = (blocks[tiny].astype(np.float64) / d[tiny, None]).astype(np.float32)
     wide = scaled.astype(np.float64)                 # x + 0.5 exact, so trunc rounds as roundf
     q = np.trunc(wide + np.copysign(0.5, wide)).astype(np.int8)
     return Q8_0(q.reshape(n, kp), d.astype(np.float16), k)

@@ -1,0 +1,125 @@
+"""rvai.ops' int8 GEMM (every path), Q8_0 linear layer and bf16 GEMM against NumPy on odd
+shapes (primes and ones) at VLEN 128..1024: integer results exactly, the others within
+the bounds the kernels state (float64 oracles of the same inputs)."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rvai import ops
+from rvai.kernels.quant import BLOCK, from_bf16, to_bf16
+from rvai.target import Target
+
+SETTINGS = settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ODD = st.sampled_from([1, 2, 3, 5, 7, 13, 31, 37])
+U = 2.0 ** -24
+#: (preset, VLEN): plain RVV at every VLEN, Zvqdotq/bf16 (c930), IME (X60 at its VLEN).
+PLACES = [("generic", v) for v in (128, 256, 512, 1024)] + [("xuantie-c930", 256), ("xuantie-c930", 1024),
+                                                             ("spacemit-x60", 256)]
+
+
+def target(preset, vlen):
+    return Target.preset(preset).with_vlen(vlen)
+
+
+@pytest.mark.parametrize("preset,vlen", PLACES)
+@pytest.mark.parametrize("path", ops.INT8_PATHS)
+@SETTINGS
+@given(m=ODD, k=ODD, n=ODD, seed=st.integers(0, 2**32 - 1))
+def test_matmul_int8_exact(preset, vlen, path, m, k, n, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(-128, 128, (m, k)).astype(np.int8)
+    b = rng.integers(-128, 128, (k, n)).astype(np.int8)
+    c = ops.matmul_int8(a, b, target=target(preset, vlen), path=path)
+    assert c.dtype == np.int32 and np.array_equal(c, a.astype(np.int64) @ b.astype(np.int64))
+
+
+def test_matmul_int8_extremes_and_default_path():
+    """All -128 (the largest products) over a long K, on each preset's own best path."""
+    a, b = np.full((5, 1031), -128, np.int8), np.full((1031, 3), -128, np.int8)
+    for preset, path in [("generic", "wmacc"), ("xuantie-c930", "dot4"), ("spacemit-x60", "ime")]:
+        t = Target.preset(preset)
+        assert ops.int8_path(t) == path
+        assert np.array_equal(ops.matmul_int8(a, b, target=t), np.full((5, 3), 128 * 128 * 1031))
+        assert path != "ime" or "smt.vmadot" in ops.last_run.compiled.asm
+
+
+def test_matmul_int8_refuses_bad_input():
+    a = np.zeros((2, 3), np.int8)
+    with pytest.raises(TypeError, match="int8"):
+        ops.matmul_int8(a.astype(np.int16), a.T)
+    with pytest.raises(ValueError, match="path must be one of"):
+        ops.matmul_int8(a, a.T, path="amx")
+    with pytest.raises(ValueError, match="needs"):
+        ops.matmul_int8(a, a)
+
+
+@given(x=st.integers(1, 6).flatmap(lambda n: st.lists(st.floats(-1e4, 1e4, width=32), min_size=n * 33,
+                                                       max_size=n * 33).map(lambda v: np.array(v, np.float32)
+                                                                            .reshape(n, 33))))
+@settings(max_examples=30, deadline=None)
+def test_quantize_q8_0_rounds_each_block(x):
+    """Each value is within half a step of its block's scale (before the scale's f16 rounding),
+    the largest magnitude maps to +-127, and values round back to the blocks' f16 scales."""
+    q8 = ops.quantize_q8_0(x)
+    blocks = np.zeros((x.shape[0], 2 * BLOCK), np.float32)
+    blocks[:, :33] = x
+    blocks = blocks.reshape(x.shape[0], 2, BLOCK)
+    d = np.abs(blocks).max(axis=2) / np.float32(127)
+    q = q8.q.reshape(blocks.shape).astype(np.float64)
+    assert np.all(np.abs(q * d[..., None] - blocks) <= d[..., None] * (0.5 + 1e-5))
+    assert np.all((np.abs(q).max(axis=2) == 127) | (d == 0))
+    assert np.array_equal(q8.d, d.astype(np.float16))
+    assert np.array_equal(q8.dequantize(), (q * q8.d.astype(np.float32)[..., None]).reshape(x.shape[0], -1)[:, :33]
+                          .astype(np.float32))
+
+
+@pytest.mark.parametrize("preset,vlen", PLACES)
+@SETTINGS
+@given(m=ODD, k=st.sampled_from([1, 31, 32, 37, 97]), n=ODD, seed=st.integers(0, 2**32 - 1))
+def test_linear_q8_0(preset, vlen, m, k, n, seed):
+    """y within (nb + 1) u sum_b |dx dw isum| (+ the f32 rounding of the scale product) of
+    the exact sum of block products of the same Q8_0 data."""
+    rng = np.random.default_rng(seed)
+    w = (rng.standard_normal((n, k)) * rng.uniform(0.01, 10)).astype(np.float32)
+    x = (rng.standard_normal((m, k)) * rng.uniform(0.01, 10)).astype(np.float32)
+    t = target(preset, vlen)
+    packed = ops.pack_weights(w, target=t, dtype="q8_0")
+    assert packed.dot4 == (preset == "xuantie-c930")
+    y = ops.linear(x, packed, target=t)
+    qw, qx = ops.quantize_q8_0(w), ops.quantize_q8_0(x)
+    nb = qw.d.shape[1]
+    isum = np.einsum("mbk,nbk->mnb", qx.q.reshape(m, nb, BLOCK).astype(np.int64),
+                     qw.q.reshape(n, nb, BLOCK).astype(np.int64)).astype(np.float64)
+    terms = isum * qx.d.astype(np.float64)[:, None, :] * qw.d.astype(np.float64)[None, :, :]
+    exact = terms.sum(axis=2)
+    bound = (nb + 2) * U * np.abs(terms).sum(axis=2) + 1e-37
+    assert y.shape == (m, n) and np.all(np.abs(y - exact) <= bound)
+
+
+@pytest.mark.parametrize("preset,vlen", PLACES)
+@SETTINGS
+@given(m=ODD, k=ODD, n=ODD, seed=st.integers(0, 2**32 - 1))
+def test_matmul_bf16(preset, vlen, m, k, n, seed):
+    """Within gamma(KC + ceil(K/KC)) * (|a| @ |b|) of the float64 product of the bf16 values
+    (products exact in f32, one rounding per FMA: the f32 GEMM's bound, KC = 512)."""
+    rng = np.random.default_rng(seed)
+    a, b = to_bf16(rng.standard_normal((m, k)) * 4), to_bf16(rng.standard_normal((k, n)) * 4)
+    c = ops.matmul_bf16(a, b, target=target(preset, vlen))
+    fa, fb = from_bf16(a).astype(np.float64), from_bf16(b).astype(np.float64)
+    steps = min(k, 512) + -(-k // 512)
+    gamma = steps * U / (1 - steps * U)
+    assert c.dtype == np.float32 and np.all(np.abs(c - fa @ fb) <= gamma * (np.abs(fa) @ np.abs(fb)))
+    asm = ops.last_run.compiled.asm
+    assert ("vfwmaccbf16.vf" in asm) == (preset == "xuantie-c930")
+
+
+def test_linear_bf16_takes_floats_and_bits():
+    rng = np.random.default_rng(3)
+    w, x = rng.standard_normal((5, 9)).astype(np.float32), rng.standard_normal((2, 3, 9)).astype(np.float32)
+    packed = ops.pack_weights(w, dtype="bf16")
+    y = ops.linear(x, packed)
+    assert y.shape == (2, 3, 5) and np.array_equal(y, ops.linear(to_bf16(x), packed))
+    assert np.array_equal(packed.panels, ops.pack_weights(to_bf16(w), dtype="bf16").panels)
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        ops.pack_weights(w, dtype="int4")
