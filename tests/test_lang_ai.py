@@ -252,3 +252,35 @@ def test_type_errors_name_the_source_line():
         for vl, i in rl.vloop(a.shape[0], sew=16):
             a.vstore(rl.fma(a.vload(i), a.vload(i), a.vload(i)), i)  # here
     check(bf16_fma_into_bf16, "# here", "fma operands must share one float type")
+
+
+def _cycles_each(target, setup: list[str], body: list[str]) -> float:
+    """Cycles per instruction of independent copies of ``body`` (rdcycle around 16 and 48 copies)."""
+    from rvai.emu import Machine
+    from rvai.emu.isa import assemble
+    counts = []
+    for n in (16, 48):
+        words = [assemble(t) for t in setup + ["rdcycle a2"] + [body[i % len(body)] for i in range(n)]
+                 + ["rdcycle a3", "sub a0, a3, a2", "jalr zero, 0(ra)"]]
+        m = Machine(target, timed=True)
+        m.map(0x10000, 4096, "rx")
+        m.write(0x10000, np.array(words, np.uint32))
+        counts.append(m.call(0x10000, ret="u64"))
+    return (counts[1] - counts[0]) / 32
+
+
+def test_preset_costs_of_the_new_instructions():
+    """X60: one smt.vmadot a cycle (the K1's 2.0 TOPS, docs in the preset); C930: vqdot and
+    vfwmaccbf16 one beat per register group written (assumed, as the DLEN rule prices them),
+    on each of its two arithmetic / FP pipes."""
+    x60, c930 = Target.preset("spacemit-x60"), Target.preset("xuantie-c930")
+    vmadot = [f"smt.vmadot v{d}, v8, v16" for d in (0, 2, 4, 6, 24, 26, 28, 30)]
+    assert _cycles_each(x60, ["vsetvli t0, zero, e8, m1, ta, ma"], vmadot) == pytest.approx(1.0)
+    for lmul in (1, 2, 4):
+        qdot = [f"vqdot.vv v{d}, v8, v16" for d in range(24, 32, lmul)]
+        units = c930.model["pipes"]["arith"]
+        assert _cycles_each(c930, [f"vsetvli t0, zero, e32, m{lmul}, ta, ma"], qdot) == pytest.approx(lmul / units)
+        wma = [f"vfwmaccbf16.vv v{d}, v8, v16" for d in range(0, 8, 2 * lmul)] if lmul < 4 else \
+            ["vfwmaccbf16.vv v0, v8, v16", "vfwmaccbf16.vv v24, v8, v16"]
+        units = c930.model["pipes"]["fp"]
+        assert _cycles_each(c930, [f"vsetvli t0, zero, e16, m{lmul}, ta, ma"], wma) == pytest.approx(2 * lmul / units)
