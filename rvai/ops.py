@@ -288,7 +288,7 @@ def _linear_bf16(x, w: PackedWeights, target: Target, runner: str, config: dict 
     if c.size and w.k:
         cfg = {**_config(kernels.gemm_packed_bf16, target, rows.shape[0], w.k, w.n, np.uint16, config),
                "LMUL": w.lmul}
-        _record(kernels.gemm_packed_bf16(rows, w.panels, c, kernels.a_scratch(rows), **cfg,
+        _record(kernels.gemm_packed_bf16(rows, w.panels, c, kernels.a_scratch(rows.astype(np.float32)), **cfg,
                                          WIDEN="zvfbfwma" in target_extensions(target), target=target,
                                          runner=runner, **limits))
     return c.reshape(bits.shape[:-1] + (w.n,))

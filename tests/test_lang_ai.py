@@ -129,6 +129,9 @@ def bf16_ops(acc: rl.Tensor[rl.f32], a: rl.Tensor[rl.bf16], b: rl.Tensor[rl.bf16
         acc.vstore(r, i)
         out.vstore(r.to(rl.bf16), i)
         wide.vstore(a.vload(i).to(rl.f32), i)
+    for i in rl.range(acc.shape[0]):                     # the scalar conversions (Zfbfmin on c930)
+        wide[acc.shape[0] + i] = s[0].to(rl.f32)
+        out[acc.shape[0] + i] = acc[i].to(rl.bf16)
 
 
 @pytest.mark.parametrize("runner,preset,vlen", CASES)
@@ -141,19 +144,19 @@ def test_bf16(runner, preset, vlen, n, seed):
     rng = np.random.default_rng(seed)
     a, b, s = (bf16_bits(rng.standard_normal(k) * 8) for k in (n, n, 1))
     acc = (rng.standard_normal(n) * 8).astype(np.float32)
-    got, out, wide = acc.copy(), np.zeros(n, np.uint16), np.zeros(n, np.float32)
+    got, out, wide = acc.copy(), np.zeros(2 * n, np.uint16), np.zeros(2 * n, np.float32)
     run(bf16_ops, got, a, b, s, out, wide, runner=runner, vlen=vlen, preset=preset)
     fa, fb, fs = bf16_value(a).astype(np.float64), bf16_value(b).astype(np.float64), float(bf16_value(s)[0])
     first = (fa * fb + acc).astype(np.float32)
     want = (fs * fb + first).astype(np.float32)
     assert np.array_equal(got, want)
-    assert np.array_equal(out, bf16_bits(want))
-    assert np.array_equal(wide, bf16_value(a))
+    assert np.array_equal(out, np.concatenate([bf16_bits(want), bf16_bits(want)]))
+    assert np.array_equal(wide, np.concatenate([bf16_value(a), np.full(n, fs, np.float32)]))
 
 
 def test_bf16_instructions():
     asm = asm_of(bf16_ops, "xuantie-c930")
-    for name in ("vfwmaccbf16.vv", "vfwmaccbf16.vf", "vfncvtbf16.f.f.w", "vfwcvtbf16.f.f.v"):
+    for name in ("vfwmaccbf16.vv", "vfwmaccbf16.vf", "vfncvtbf16.f.f.w", "vfwcvtbf16.f.f.v", "fcvt.bf16.s"):
         assert name in asm
     generic = [ln for ln in asm_of(bf16_ops, "generic").splitlines() if ln.startswith("\tv")]
     assert generic and not any("bf16" in ln for ln in generic)

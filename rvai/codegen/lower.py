@@ -875,7 +875,11 @@ class Lowering:
         return self.rvv(name, dt, [dt, st], [f"{lltype(dt)} poison", f"{lltype(st)} {x}"] + frm + [self.tv(vl)])
 
     def _bf16_to_f32(self, x: str, vec) -> str:
-        """bf16 bits to f32: ``vfwcvtbf16`` with Zvfbfmin, else the bits shifted up 16."""
+        """bf16 bits to f32: ``vfwcvtbf16`` (``fcvt.s.bf16``) with Zvfbfmin (Zfbfmin), else the
+        bits shifted up 16."""
+        if vec is None and "zfbfmin" in self.exts:
+            bits = self._i1(f"bitcast i16 {x} to bfloat")
+            return self._i1(f"fpext bfloat {bits} to float")
         if vec is not None and "zvfbfmin" in self.exts:
             n, vl = vec
             bt = f"<vscale x {n} x bfloat>"
@@ -888,7 +892,10 @@ class Lowering:
         return self._generic("bitcast", out, ir.u32, ir.f32, vec)
 
     def _f32_to_bf16(self, x: str, vec) -> str:
-        """f32 to bf16 bits, nearest even: ``vfncvtbf16`` with Zvfbfmin, else integer rounding."""
+        """f32 to bf16 bits, nearest even: ``vfncvtbf16`` (``fcvt.bf16.s``) with Zvfbfmin
+        (Zfbfmin), else integer rounding."""
+        if vec is None and "zfbfmin" in self.exts:
+            return self._i1(f"bitcast bfloat {self._i1(f'fptrunc float {x} to bfloat')} to i16")
         if vec is not None and "zvfbfmin" in self.exts:
             n, vl = vec
             bt = f"<vscale x {n} x bfloat>"

@@ -62,9 +62,11 @@ def pack_panels(b: np.ndarray, nr: int) -> np.ndarray:
 
 
 def _fmacc(acc, a, b, widen: bool):
-    """acc += a * b with f32 accumulation; f16 operands widen inside the FMA if ``widen``."""
+    """acc += a * b with f32 accumulation; f16/bf16 operands widen inside the FMA if ``widen``
+    (a scalar ``a`` read from f32 scratch is narrowed to ``b``'s type first: exact for values
+    that came from it)."""
     if widen:
-        acc.value = rl.fma(a, b, acc.value)
+        acc.value = rl.fma(a.to(b.dtype), b, acc.value)
     else:
         acc += a.to(f32) * b.to(f32)
 
@@ -99,11 +101,11 @@ def row_tiles(tile, M, MR: int):
 
 
 def _copy_rows(a, ap, LMUL: int):
-    """ap[:, :K] = a: A's rows at ap's row stride (see :func:`a_scratch`)."""
+    """ap[:, :K] = a: A's rows at ap's row stride (see :func:`a_scratch`), converted to ap's dtype."""
     M, K = a.shape
     for i in rl.range(M):
         for vl, k in rl.vloop(K, sew=32, lmul=LMUL):
-            ap.vstore(a.vload(i, k), i, k)
+            ap.vstore(a.vload(i, k).to(ap.dtype), i, k)
 
 
 def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, widen: bool):
@@ -145,14 +147,15 @@ def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32,
 
 @rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
 @rl.kernel
-def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[bf16, 2],
+def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[f32, 2],
                      MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
     """:data:`gemm_packed` for bf16 ``a`` and ``bp`` (uint16 bit patterns), f32 ``c``.
 
-    ``WIDEN``: each product by ``vfwmaccbf16.vf`` (Zvfbfwma); else the panel row is
-    widened to f32 once per step (``vfwcvtbf16`` with Zvfbfmin, else shifts) and each
-    row takes one ``vfmacc.vf``. bf16 products are exact in f32, so both round once per
-    FMA and give the same bits; the error bound is the f32 kernel's.
+    ``ap`` is f32 scratch: A is widened once, while it is copied. ``WIDEN``: each product
+    by ``vfwmaccbf16.vf`` (Zvfbfwma; the scalar narrowed back by ``fcvt.bf16.s``, exact);
+    else the panel row is widened to f32 once per step (``vfwcvtbf16`` with Zvfbfmin,
+    else shifts) and each row takes one ``vfmacc.vf``. bf16 products are exact in f32,
+    so both round once per FMA and give the same bits; the error bound is the f32 kernel's.
     """
     _copy_rows(a, ap, LMUL)
     _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)
