@@ -57,9 +57,12 @@ class PackedWeights:
     ``panels`` is (ceil(N/nr), K, nr): ``panels[p, k, j] = w[p*nr + j, k]``; ``nr`` is
     the f32 register group at ``lmul`` for ``vlen``, so it only runs at that VLEN.
     ``dtype`` is the weights' format: ``"f32"``, ``"f16"``, ``"bf16"`` (uint16 bit
-    patterns) or ``"q8_0"``: then ``panels`` holds the int8 blocks (as 4-byte words,
-    (P, Kp/4, nr) int32, when ``dot4``: the Zvqdotq kernel's layout) and ``scales`` their
-    float32 scales (P, Kp/32, nr). Build it with :func:`pack_weights`.
+    patterns) or ``"q8_0"``: then ``path`` (:data:`INT8_PATHS`) says how the int8 blocks
+    are laid out for the target's kernel: ``"wmacc"``: ``panels`` (P, Kp, nr) int8 and
+    ``scales`` (P, Kp/32, nr) f32; ``"dot4"``: ``panels`` as 4-byte words (P, Kp/4, nr)
+    int32; ``"ime"``: IME tiles (:func:`rvai.kernels.int8.pack_tiles`, N padded to
+    :data:`Q8_TILE_COLUMNS` tiles) with the scales as C-tile lanes. Build it with
+    :func:`pack_weights`.
     """
 
     panels: np.ndarray
@@ -69,7 +72,11 @@ class PackedWeights:
     lmul: int
     dtype: str = "f32"
     scales: np.ndarray | None = None
-    dot4: bool = False
+    path: str = ""
+
+
+#: C tiles per block of the IME Q8_0 kernel: rows (of x) and columns (of the weights).
+Q8_TILE_ROWS, Q8_TILE_COLUMNS = 2, 1   # measured best on the X60 model (larger blocks spill)
 
 
 #: Weight formats :func:`pack_weights` makes, by the name its ``dtype`` takes.
@@ -110,10 +117,15 @@ def pack_weights(w, *, target=None, lmul: int | None = None, dtype: str | None =
     nr = kernels.panel_width(target.vlen, lmul)
     n, k = w.shape
     if isinstance(w, Q8_0):
-        dot4 = "zvqdotq" in target_extensions(target)
-        panels = kernels.pack_words(w.q.T, nr) if dot4 else kernels.pack_panels(w.q.T, nr)
-        scales = kernels.pack_panels(w.d.astype(np.float32).T, nr)
-        return PackedWeights(panels, n, k, target.vlen, lmul, "q8_0", scales, dot4)
+        path, d = int8_path(target), w.d.astype(np.float32)
+        if path == "ime":
+            tm = tile_shape(target.vlen)[0]
+            panels = kernels.pack_tiles(w.q, tm, 2 * tm, tm * Q8_TILE_COLUMNS)
+            scales = kernels.scale_tiles(d, tm, tm * Q8_TILE_COLUMNS, along_rows=False)
+        else:
+            panels = kernels.pack_words(w.q.T, nr) if path == "dot4" else kernels.pack_panels(w.q.T, nr)
+            scales = kernels.pack_panels(d.T, nr)
+        return PackedWeights(panels, n, k, target.vlen, lmul, "q8_0", scales, path)
     kind = "bf16" if dtype == "bf16" else np.dtype(w.dtype).name.replace("float", "f")
     return PackedWeights(kernels.pack_panels(w.T, nr), n, k, target.vlen, lmul, kind)
 
@@ -230,8 +242,8 @@ def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None
     ``"bf16"``: x rounded to bf16, products exact, f32 sums (:func:`matmul_bf16`'s bound);
     ``"q8_0"``: x quantised to Q8_0 per row by NumPy (not in the cycle count), integer
     block dot products exact in int32, then ``y += isum * (dw * dx)`` in f32 per block
-    (the bound in :mod:`rvai.kernels.int8`), with Zvqdotq's ``vqdot`` where the target
-    has it, else ``vwmacc``. ``config`` as in :func:`matmul`; its LMUL is the packed one.
+    (the bound in :mod:`rvai.kernels.int8`), on IME tiles where the target has them, else
+    with Zvqdotq's ``vqdot``, else ``vwmacc``. ``config`` as in :func:`matmul`; its LMUL is the packed one.
     ``checked``, ``budget``, ``timeout``: as for :func:`matmul`.
     """
     target = target or Target.default()
@@ -265,15 +277,26 @@ def _linear_rows(x, w: PackedWeights) -> np.ndarray:
 
 def _linear_q8(x, w: PackedWeights, target: Target, runner: str, config: dict | None, **limits) -> np.ndarray:
     """:func:`linear` for Q8_0 weights: x quantised to Q8_0 by NumPy per row (as llama.cpp
-    quantises activations before its q8_0 dot products), then the int8 kernel."""
+    quantises activations before its q8_0 dot products), then the int8 kernel of the
+    weights' path (IME tiles, ``vqdot`` or ``vwmacc``)."""
     rows = _linear_rows(x, w)
     y = np.zeros((rows.shape[0], w.n), np.float32)
     if y.size:
         xq = quantize_q8_0(rows)
-        q = xq.q.view(np.int32) if w.dot4 else xq.q
-        cfg = {"MR": 7, **(config or {}), "LMUL": w.lmul}
-        _record(kernels.linear_q8(q, xq.d.astype(np.float32), w.panels, w.scales, y, **cfg, DOT4=w.dot4,
-                                  target=target, runner=runner, **limits))
+        d = xq.d.astype(np.float32)
+        if w.path == "ime":
+            tm, rm, rn = tile_shape(target.vlen)[0], Q8_TILE_ROWS, Q8_TILE_COLUMNS
+            yt = np.zeros((-(-rows.shape[0] // (tm * rm)) * rm, w.panels.shape[0], tm * tm), np.float32)
+            _record(kernels.linear_q8_tiles(kernels.pack_tiles(xq.q, tm, 2 * tm, tm * rm),
+                                            kernels.scale_tiles(d, tm, tm * rm, along_rows=True), w.panels, w.scales,
+                                            yt, TM=tm, RM=rm, RN=rn, LMUL=2, target=target, runner=runner,
+                                            specialise=True, **limits))
+            y = kernels.unpack_tiles(yt, tm, rows.shape[0], w.n)
+        else:
+            dot4 = w.path == "dot4"
+            cfg = {"MR": 7, **(config or {}), "LMUL": w.lmul}
+            _record(kernels.linear_q8(xq.q.view(np.int32) if dot4 else xq.q, d, w.panels, w.scales, y, **cfg,
+                                      DOT4=dot4, target=target, runner=runner, **limits))
     return y.reshape(np.shape(x)[:-1] + (w.n,))
 
 

@@ -21,7 +21,8 @@ Sums wrap modulo 2^32 like the instructions; with |a|, |b| <= 128 no sum can ove
 while K < 2^17, so results equal NumPy's exact integer product there.
 
 Q8_0 (llama.cpp's block format): weights and activations in blocks of 32 along K,
-each block 32 int8 and one scale. :data:`linear_q8` sums each block's integer dot
+each block 32 int8 and one scale. :data:`linear_q8` (panels, dot4 or wmacc) and
+:data:`linear_q8_tiles` (IME tiles, scales as C-tile lanes) sum each block's integer dot
 product exactly in i32 (at most 32 * 128 * 128 = 2^19, exact in f32 too), converts it
 to f32 and adds ``isum * (dw * dx)`` with one ``vfmacc``: per block, one rounding of
 ``dw * dx`` and one of the accumulation, so ``|y - exact| <= (nb + 1) * u * sum_b
@@ -34,7 +35,8 @@ import rvai.lang as rl
 from rvai.kernels.matmul import row_tiles
 from rvai.lang import f32, i16, i32
 
-__all__ = ["gemm_i8", "gemm_i8_tiles", "linear_q8", "pack_words", "pack_tiles", "unpack_tiles", "Q8_BLOCK"]
+__all__ = ["gemm_i8", "gemm_i8_tiles", "linear_q8", "linear_q8_tiles", "pack_words", "pack_tiles", "unpack_tiles",
+           "scale_tiles", "Q8_BLOCK"]
 
 #: Elements of K per Q8_0 block (one scale each).
 Q8_BLOCK = 32
@@ -155,3 +157,50 @@ def gemm_i8_tiles(ap: rl.Tensor[None, 3], bp: rl.Tensor[None, 3], c: rl.Tensor[i
                 for r in range(RM):
                     for s in range(RN):
                         c.vstore(acc[r][s].value, ib + r, jb + s, 0)
+
+
+def scale_tiles(d: np.ndarray, tm: int, rows_to: int, along_rows: bool) -> np.ndarray:
+    """Q8_0 scales ``d`` (R, nb) as (R'/tm, nb, tm*tm) f32 lanes of C tiles: lane ``p`` of a
+    tile takes the scale of its row ``p // tm`` (``along_rows``, activations) or of its
+    column ``p % tm`` (weights); R padded with zero scales to a multiple of ``rows_to``."""
+    r, nb = d.shape
+    rp = -(-r // rows_to) * rows_to
+    padded = np.zeros((rp, nb), np.float32)
+    padded[:r] = d
+    blocks = padded.reshape(rp // tm, tm, nb).transpose(0, 2, 1)                  # (R'/tm, nb, tm)
+    lanes = np.repeat(blocks, tm, axis=2) if along_rows else np.tile(blocks, (1, 1, tm))
+    return np.ascontiguousarray(lanes)
+
+
+@rl.kernel
+def linear_q8_tiles(xq: rl.Tensor[None, 3], xs: rl.Tensor[f32, 3], wq: rl.Tensor[None, 3], ws: rl.Tensor[f32, 3],
+                    y: rl.Tensor[f32, 3], TM: int = 4, RM: int = 2, RN: int = 2, LMUL: int = 2):
+    """:data:`linear_q8` on IME tiles: ``xq`` (MB, KB, 2*TM*TM) and ``wq`` (NB, KB, 2*TM*TM)
+    Q8_0 blocks as tiles (:func:`pack_tiles`), ``xs`` (MB, nb, TM*TM) and ``ws``
+    (NB, nb, TM*TM) their scales as C-tile lanes (:func:`scale_tiles`), ``y`` (MB, NB, TM*TM).
+    Per block of 32 along K: 32/(2 TM) ``rl.mma`` steps into int32 tiles, then
+    ``y += float(isum) * (xs * ws)`` lane by lane."""
+    MB, KB, nb, NB = xq.shape[0], xq.shape[1], xs.shape[1], wq.shape[0]
+    steps = Q8_BLOCK // (2 * TM)
+    shape = (TM, TM, 2 * TM)
+    for ib in rl.range(0, MB, RM):
+        for jb in rl.range(0, NB, RN):
+            with rl.vector(TM * TM, sew=32, lmul=LMUL):
+                out = [[rl.var(rl.zeros(f32)) for _ in range(RN)] for _ in range(RM)]
+                for blk in rl.range(nb):
+                    acc = [[rl.var(rl.zeros(i32)) for _ in range(RN)] for _ in range(RM)]
+                    for kb in rl.range(blk * steps, blk * steps + steps):
+                        with rl.vector(2 * TM * TM, sew=8, lmul=LMUL / 2):
+                            av = [xq.vload(ib + r, kb, 0) for r in range(RM)]
+                            bv = [wq.vload(jb + s, kb, 0) for s in range(RN)]
+                        for r in range(RM):
+                            for s in range(RN):
+                                acc[r][s].value = rl.mma(acc[r][s], av[r], bv[s], shape)
+                    xsv = [xs.vload(ib + r, blk, 0) for r in range(RM)]
+                    wsv = [ws.vload(jb + s, blk, 0) for s in range(RN)]
+                    for r in range(RM):
+                        for s in range(RN):
+                            out[r][s].value = rl.fma(acc[r][s].value.to(f32), xsv[r] * wsv[s], out[r][s].value)
+                for r in range(RM):
+                    for s in range(RN):
+                        y.vstore(out[r][s].value, ib + r, jb + s, 0)

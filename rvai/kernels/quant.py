@@ -63,7 +63,8 @@ def quantize_q8_0(x) -> Q8_0:
     tiny = np.isinf(inv)
     scaled[tiny] = (blocks[tiny].astype(np.float64) / d[tiny, None]).astype(np.float32)
     wide = scaled.astype(np.float64)                 # x + 0.5 exact, so trunc rounds as roundf
-    q = np.trunc(wide + np.copysign(0.5, wide)).astype(np.int8)
+    # clipped: a subnormal d (blocks below ~1e-36) is too coarse to keep x / d within 127.5
+    q = np.clip(np.trunc(wide + np.copysign(0.5, wide)), -127, 127).astype(np.int8)
     return Q8_0(q.reshape(n, kp), d.astype(np.float16), k)
 
 
