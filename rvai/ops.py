@@ -311,8 +311,10 @@ def _linear_bf16(x, w: PackedWeights, target: Target, runner: str, config: dict 
     if c.size and w.k:
         cfg = {**_config(kernels.gemm_packed_bf16, target, rows.shape[0], w.k, w.n, np.uint16, config),
                "LMUL": w.lmul}
-        _record(kernels.gemm_packed_bf16(rows, w.panels, c, kernels.a_scratch(rows.astype(np.float32)), **cfg,
-                                         WIDEN="zvfbfwma" in target_extensions(target), target=target,
+        widen, unused = "zvfbfwma" in target_extensions(target), np.zeros((1, 1))
+        ap = kernels.a_scratch(rows) if widen else unused.astype(np.uint16)
+        af = unused.astype(np.float32) if widen else kernels.a_scratch(rows.astype(np.float32))
+        _record(kernels.gemm_packed_bf16(rows, w.panels, c, ap, af, **cfg, WIDEN=widen, target=target,
                                          runner=runner, **limits))
     return c.reshape(bits.shape[:-1] + (w.n,))
 

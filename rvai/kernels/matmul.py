@@ -62,11 +62,9 @@ def pack_panels(b: np.ndarray, nr: int) -> np.ndarray:
 
 
 def _fmacc(acc, a, b, widen: bool):
-    """acc += a * b with f32 accumulation; f16/bf16 operands widen inside the FMA if ``widen``
-    (a scalar ``a`` read from f32 scratch is narrowed to ``b``'s type first: exact for values
-    that came from it)."""
+    """acc += a * b with f32 accumulation; f16/bf16 operands widen inside the FMA if ``widen``."""
     if widen:
-        acc.value = rl.fma(a.to(b.dtype), b, acc.value)
+        acc.value = rl.fma(a, b, acc.value)
     else:
         acc += a.to(f32) * b.to(f32)
 
@@ -147,18 +145,20 @@ def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32,
 
 @rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
 @rl.kernel
-def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[f32, 2],
-                     MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[bf16, 2],
+                     af: rl.Tensor[f32, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
     """:data:`gemm_packed` for bf16 ``a`` and ``bp`` (uint16 bit patterns), f32 ``c``.
 
-    ``ap`` is f32 scratch: A is widened once, while it is copied. ``WIDEN``: each product
-    by ``vfwmaccbf16.vf`` (Zvfbfwma; the scalar narrowed back by ``fcvt.bf16.s``, exact);
-    else the panel row is widened to f32 once per step (``vfwcvtbf16`` with Zvfbfmin,
-    else shifts) and each row takes one ``vfmacc.vf``. bf16 products are exact in f32,
-    so both round once per FMA and give the same bits; the error bound is the f32 kernel's.
+    ``WIDEN``: each product by ``vfwmaccbf16.vf`` (Zvfbfwma) with A's scalars read from
+    the bf16 scratch ``ap`` (``af`` unused, may be 1 x 1); else A is widened once into the
+    f32 scratch ``af`` while it is copied (``ap`` unused), the panel row is widened to f32
+    once per step (``vfwcvtbf16`` with Zvfbfmin, else shifts) and each row takes one
+    ``vfmacc.vf``. bf16 products are exact in f32, so both round once per FMA and give
+    the same bits; the error bound is the f32 kernel's.
     """
-    _copy_rows(a, ap, LMUL)
-    _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)
+    scratch = ap if WIDEN else af
+    _copy_rows(a, scratch, LMUL)
+    _gemm(scratch, bp, c, MR, LMUL, KC, WIDEN)
 
 
 @rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
