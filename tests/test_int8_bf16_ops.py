@@ -13,9 +13,10 @@ from rvai.target import Target
 SETTINGS = settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ODD = st.sampled_from([1, 2, 3, 5, 7, 13, 31, 37])
 U = 2.0 ** -24
-#: (preset, VLEN): plain RVV at every VLEN, Zvqdotq/bf16 (c930), IME (X60 at its VLEN).
+#: (preset, VLEN): plain RVV at every VLEN, Zvqdotq/bf16 (c930), IME (X60 at 256 and at
+#: 1024, the VLENs with IME tiles: 4x4x8 and 8x8x16).
 PLACES = [("generic", v) for v in (128, 256, 512, 1024)] + [("xuantie-c930", 256), ("xuantie-c930", 1024),
-                                                             ("spacemit-x60", 256)]
+                                                             ("spacemit-x60", 256), ("spacemit-x60", 1024)]
 
 
 def target(preset, vlen):
