@@ -133,6 +133,18 @@ def linear_q8(xq: rl.Tensor[None, 2], xs: rl.Tensor[f32, 2], wp: rl.Tensor[None,
             row_tiles(tile, M, MR)
 
 
+def _tile_steps(acc, ap, bp, ib, jb, k0, k1, TM: int, LMUL):
+    """acc[r][s] (Vars of C tiles) += the A tiles ib + r times the B tiles jb + s over the
+    K steps [k0, k1): per step, every tile of A and B loaded once, one ``rl.mma`` per C tile."""
+    for kb in rl.range(k0, k1):
+        with rl.vector(2 * TM * TM, sew=8, lmul=LMUL / 2):
+            av = [ap.vload(ib + r, kb, 0) for r in range(len(acc))]
+            bv = [bp.vload(jb + s, kb, 0) for s in range(len(acc[0]))]
+        for r, row in enumerate(acc):
+            for s, tile in enumerate(row):
+                tile.value = rl.mma(tile, av[r], bv[s], (TM, TM, 2 * TM))
+
+
 @rl.kernel
 def gemm_i8_tiles(ap: rl.Tensor[None, 3], bp: rl.Tensor[None, 3], c: rl.Tensor[i32, 3], TM: int = 4,
                   RM: int = 2, RN: int = 4, LMUL: int = 2):
@@ -142,18 +154,11 @@ def gemm_i8_tiles(ap: rl.Tensor[None, 3], bp: rl.Tensor[None, 3], c: rl.Tensor[i
     below 256, so that TM*TM lanes fit).
     """
     MB, KB, NB = ap.shape[0], ap.shape[1], bp.shape[0]
-    shape = (TM, TM, 2 * TM)
     for ib in rl.range(0, MB, RM):
         for jb in rl.range(0, NB, RN):
             with rl.vector(TM * TM, sew=32, lmul=LMUL):
                 acc = [[rl.var(c.vload(ib + r, jb + s, 0)) for s in range(RN)] for r in range(RM)]
-                for kb in rl.range(KB):
-                    with rl.vector(2 * TM * TM, sew=8, lmul=LMUL / 2):
-                        av = [ap.vload(ib + r, kb, 0) for r in range(RM)]
-                        bv = [bp.vload(jb + s, kb, 0) for s in range(RN)]
-                    for r in range(RM):
-                        for s in range(RN):
-                            acc[r][s].value = rl.mma(acc[r][s], av[r], bv[s], shape)
+                _tile_steps(acc, ap, bp, ib, jb, 0, KB, TM, LMUL)
                 for r in range(RM):
                     for s in range(RN):
                         c.vstore(acc[r][s].value, ib + r, jb + s, 0)
@@ -182,20 +187,13 @@ def linear_q8_tiles(xq: rl.Tensor[None, 3], xs: rl.Tensor[f32, 3], wq: rl.Tensor
     ``y += float(isum) * (xs * ws)`` lane by lane."""
     MB, KB, nb, NB = xq.shape[0], xq.shape[1], xs.shape[1], wq.shape[0]
     steps = Q8_BLOCK // (2 * TM)
-    shape = (TM, TM, 2 * TM)
     for ib in rl.range(0, MB, RM):
         for jb in rl.range(0, NB, RN):
             with rl.vector(TM * TM, sew=32, lmul=LMUL):
                 out = [[rl.var(rl.zeros(f32)) for _ in range(RN)] for _ in range(RM)]
                 for blk in rl.range(nb):
                     acc = [[rl.var(rl.zeros(i32)) for _ in range(RN)] for _ in range(RM)]
-                    for kb in rl.range(blk * steps, blk * steps + steps):
-                        with rl.vector(2 * TM * TM, sew=8, lmul=LMUL / 2):
-                            av = [xq.vload(ib + r, kb, 0) for r in range(RM)]
-                            bv = [wq.vload(jb + s, kb, 0) for s in range(RN)]
-                        for r in range(RM):
-                            for s in range(RN):
-                                acc[r][s].value = rl.mma(acc[r][s], av[r], bv[s], shape)
+                    _tile_steps(acc, xq, wq, ib, jb, blk * steps, blk * steps + steps, TM, LMUL)
                     xsv = [xs.vload(ib + r, blk, 0) for r in range(RM)]
                     wsv = [ws.vload(jb + s, blk, 0) for s in range(RN)]
                     for r in range(RM):
