@@ -287,3 +287,13 @@ def test_preset_costs_of_the_new_instructions():
             ["vfwmaccbf16.vv v0, v8, v16", "vfwmaccbf16.vv v24, v8, v16"]
         units = c930.model["pipes"]["fp"]
         assert _cycles_each(c930, [f"vsetvli t0, zero, e16, m{lmul}, ta, ma"], wma) == pytest.approx(2 * lmul / units)
+
+
+def test_mma_vector_lowering_refuses_tiles_its_byte_indices_cannot_reach():
+    """16 x 16 x 32 tiles (512 bytes of A) would need gathers past 8-bit indices: a clear
+    error at compile time, at the kernel's line, never wrong lanes."""
+    with pytest.raises(rl.KernelError, match="at most 256 bytes: 16 x 32 is 512") as info:
+        tile.compile(Target.preset("generic").with_vlen(4096), types={"a": rl.i8, "b": rl.i8}, vlen=4096, M=16,
+                     LMUL=2)
+    assert info.value.filename == __file__ and "rl.mma" in inspect.getsource(tile.fn).splitlines()[
+        info.value.lineno - inspect.getsourcelines(tile.fn)[1]]

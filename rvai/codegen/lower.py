@@ -652,6 +652,9 @@ class Lowering:
                             [f"i64 {ime.variant(*signs)}", f"{t16} {wide}", f"{t8} {self.v(b)}",
                              f"{t8} {self.v(a)}", f"i64 {self.vlen // 8}"])
             return self._i1(f"bitcast {t16} {out} to {t32}")
+        if m * k > 256:
+            raise ir.IRError(f"mma: the vector lowering gathers with 8-bit indices, so A and B tiles of at most "
+                             f"256 bytes: {m} x {k} is {m * k}", op.loc)
         n8 = f"<vscale x {n} x i8>"
         lanes = self.call(t8, f"llvm.stepvector.nxv{2 * n}i8", [])
         rows = self._i1(f"mul {t8} {self._i1(f'udiv {t8} {lanes}, splat (i8 {n_})')}, splat (i8 {k})")
