@@ -212,6 +212,9 @@ typedef struct {
     double dram_bytes_per_cycle;
     unsigned prefetch_degree;      /* stride prefetcher: most lines a stream runs ahead, 0 = off */
     unsigned prefetch_streams;     /* streams (instructions) the prefetcher tracks at once */
+    unsigned cluster_harts;        /* harts sharing one L2 (a cluster); 0 = all of them */
+    double l2_shared_bytes_per_cycle;  /* a cluster's L2 fill bandwidth, shared by its harts; 0 = not shared */
+    double hart_dram_bytes_per_cycle;  /* with several harts: the DRAM bandwidth one hart can draw; 0 = all of it */
     unsigned ras_depth;            /* return-address stack entries (circular); 0 = returns use the BTB */
     unsigned btb_entries;          /* indirect-jump target buffer, direct-mapped, a power of two */
     unsigned waw_pairing;          /* 1: two instructions writing one register never issue in one cycle */
@@ -224,6 +227,9 @@ typedef struct {
 typedef struct {
     uint64_t cycles;
     uint64_t stall_data, stall_memory, stall_vector, stall_branch;
+    uint64_t stall_contention;                    /* waiting on memory other harts' traffic delayed */
+    uint64_t contention_cycles;                   /* delay added to this hart's transfers by others' */
+    uint64_t coherence_invalidations;             /* lines of its L1 another hart's store invalidated */
     uint64_t branches, mispredicts;               /* conditional branches */
     uint64_t indirect, indirect_mispredicts;      /* jalr: returns (RAS) and other indirect jumps (BTB) */
     uint64_t l1_hits, l1_misses, l2_hits, l2_misses, prefetches;
@@ -247,9 +253,11 @@ void rv_timing_default_params(rv_timing_params *p);
 int rv_set_timing(rv_machine *m, const rv_timing_params *p);
 /* Forget cache contents and predictor state: the next run starts cold. */
 void rv_timing_flush(rv_machine *m);
+/* The counters of hart h's model (rv_timing_stats_get: the selected thread's hart). */
 void rv_timing_stats_get(rv_machine *m, rv_timing_stats *out);
-/* Per-pc cycles since the last reset: fills up to max (pc, cycles) pairs with
- * nonzero cycles and returns how many there are in all. */
-int rv_timing_pc_cycles(rv_machine *m, uint64_t *pcs, uint64_t *cycles, int max);
-/* The first vector-pipe events since the last reset (at most max); returns the count stored. */
-int rv_timing_trace(rv_machine *m, rv_trace_event *out, int max);
+void rv_hart_timing_stats(rv_machine *m, int h, rv_timing_stats *out);
+/* Per-pc cycles of hart h since the last reset: fills up to max (pc, cycles)
+ * pairs with nonzero cycles and returns how many there are in all. */
+int rv_timing_pc_cycles(rv_machine *m, int h, uint64_t *pcs, uint64_t *cycles, int max);
+/* Hart h's first vector-pipe events since the last reset (at most max); returns the count stored. */
+int rv_timing_trace(rv_machine *m, int h, rv_trace_event *out, int max);

@@ -29,6 +29,7 @@ void harts_free(rv_machine *m) {
     for (int i = 0; i < m->nctx; i++) free(m->ctx[i].v);
     free(m->ctx);
     for (int h = 0; h < m->nharts; h++) tm_free(m->harts[h].timing);
+    tm_uncore_free(m->uncore);
 }
 
 /* The running thread's live state into c (its vector buffer stays put: the
@@ -109,14 +110,18 @@ void resv_break_foreign(rv_machine *m, uint64_t addr, uint64_t n) {
 int rv_set_harts(rv_machine *m, int n) {
     if (n < 1 || n > RV_MAX_HARTS || m->nctx > 1) return -1;
     if (n == m->nharts) return 0;
-    for (int h = n; h < m->nharts; h++) { tm_free(m->harts[h].timing); m->harts[h] = (rv_hart){0}; }
     int old = m->nharts;
-    m->nharts = n;
-    /* new harts get the same model, all of them cold */
-    if (m->timed && n > old) {
-        rv_timing_params p = m->timing->p;
-        if (rv_set_timing(m, &p)) { m->nharts = old; return -1; }
+    if (!m->timing) {
+        m->nharts = n;
+        return 0;
     }
+    /* a model exists (timed now or before): every hart gets one, all of them cold */
+    rv_timing_params p = m->timing->p;
+    int timed = m->timed;
+    m->nharts = n;
+    if (rv_set_timing(m, &p)) { m->nharts = old; return -1; }
+    for (int h = n; h < old; h++) { tm_free(m->harts[h].timing); m->harts[h] = (rv_hart){0}; }
+    m->timed = timed;
     return 0;
 }
 

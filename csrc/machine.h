@@ -97,6 +97,8 @@ struct rv_machine {
     struct rv_timing *timing;
     int timed;
 
+    struct tm_uncore *uncore; /* what the harts' models share (timing.c), NULL with one hart */
+
     /* threads and harts (harts.c): ctx[cur] runs on harts[cur_hart] */
     rv_context *ctx;
     int nctx, cur;

@@ -139,7 +139,7 @@ void tm_free(rv_timing *t) {
 
 static void forget_state(rv_timing *t) {
     cache_clear(&t->l1);
-    cache_clear(&t->l2);
+    cache_clear(t->l2p);
     memset(t->bht, 1, t->p.bht_entries);   /* weakly not-taken */
     memset(t->ras, 0, (t->p.ras_depth ? t->p.ras_depth : 1) * sizeof *t->ras);
     t->ras_top = 0;
@@ -156,6 +156,7 @@ static uint64_t finish(const rv_timing *t) {
     uint64_t end = t->now + (t->slot > 0);   /* a partly filled issue cycle counts */
     if (t->v_end > end) end = t->v_end;
     if (t->mem_end > end) end = t->mem_end;
+    if (t->cont_until > end) end = t->cont_until;
     uint64_t chan = (uint64_t)((t->dram_free > t->l2_free ? t->dram_free : t->l2_free) + 0.999999);
     return chan > end ? chan : end;
 }
@@ -262,11 +263,57 @@ static rv_timing *tm_create(const rv_timing_params *p) {
         tm_free(t);
         return NULL;
     }
+    t->l2p = &t->l2;
     forget_state(t);
     return t;
 }
 
-/* Every hart gets its own model of the same parameters. */
+void tm_uncore_free(tm_uncore *u) {
+    if (!u) return;
+    for (int c = 0; c < u->nclusters; c++) free(u->l2[c].lines);
+    free(u->l2_port);
+    free(u);
+}
+
+static void calendar_init(tm_calendar *c, double bytes_per_cycle) {
+    c->cap = bytes_per_cycle * (1u << TM_CAL_SHIFT);
+}
+
+/* The shared side of n harts' models: an L2 per cluster of cluster_harts
+ * harts (and its shared port, when the preset gives its bandwidth), the
+ * DRAM channel; each hart then fills from its cluster's L2. */
+static tm_uncore *uncore_create(const rv_timing_params *p, rv_timing **harts, int n) {
+    tm_uncore *u = calloc(1, sizeof *u);
+    if (!u) return NULL;
+    unsigned per = p->cluster_harts && p->cluster_harts < (unsigned)n ? p->cluster_harts : (unsigned)n;
+    u->nharts = n;
+    u->nclusters = (int)((n + per - 1) / per);
+    calendar_init(&u->dram, p->dram_bytes_per_cycle);
+    if (p->l2_shared_bytes_per_cycle > 0) {
+        u->l2_port = calloc((size_t)u->nclusters, sizeof *u->l2_port);
+        if (!u->l2_port) { free(u); return NULL; }
+        for (int c = 0; c < u->nclusters; c++) calendar_init(&u->l2_port[c], p->l2_shared_bytes_per_cycle);
+    }
+    for (int c = 0; c < u->nclusters; c++)
+        if (cache_init(&u->l2[c], p->l2_size, p->l2_assoc, p->line, p->l2_latency)) {
+            u->nclusters = c;
+            tm_uncore_free(u);
+            return NULL;
+        }
+    for (int h = 0; h < n; h++) {
+        rv_timing *t = harts[h];
+        int c = h / (int)per;
+        u->hart[h] = t;
+        t->u = u;
+        t->hart = h;
+        t->l2p = &u->l2[c];
+        t->l2_port = u->l2_port ? &u->l2_port[c] : NULL;
+    }
+    return u;
+}
+
+/* Every hart gets its own model of the same parameters (and, with more than
+ * one, the shared L2s and DRAM channel of the uncore). */
 int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     init_ops();
     if (!p) { m->timed = 0; return 0; }
@@ -279,6 +326,11 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
             return -1;
         }
     }
+    tm_uncore *u = NULL;
+    if (m->nharts > 1 && !(u = uncore_create(p, made, m->nharts))) {
+        for (int h = 0; h < m->nharts; h++) tm_free(made[h]);
+        return -1;
+    }
     /* Keep the model clock of the previous timing state so ready cycles stay ordered. */
     uint64_t start = 0;
     for (int h = 0; h < m->nharts; h++)
@@ -288,6 +340,8 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
         tm_free(m->harts[h].timing);
         m->harts[h].timing = made[h];
     }
+    tm_uncore_free(m->uncore);
+    m->uncore = u;
     m->timing = m->harts[m->cur_hart].timing;
     m->timed = 1;
     return 0;
@@ -335,9 +389,95 @@ static uint64_t channel(double *free, uint64_t want, double cycles) {
     return (uint64_t)(done + 0.999999);
 }
 
+/* Book `bytes` on a shared channel for a transfer that must be done by cycle
+ * `want` (as `channel` treats it: the bytes move during the `cycles` before
+ * it); returns the cycle they have all passed, `want` when there was room. */
+static uint64_t calendar_book(tm_calendar *c, uint64_t want, double bytes, double cycles) {
+    const uint64_t size = 1ull << TM_CAL_BITS, mask = size - 1;
+    uint64_t span = (uint64_t)(cycles + 0.999999);
+    uint64_t b = (want > span ? want - span : 0) >> TM_CAL_SHIFT;
+    if (b < c->lo) b = c->lo;           /* older than the window: as early as it still goes */
+    if (b < c->full_to) b = c->full_to;
+    for (;;) {
+        if (b >= c->lo + size) {        /* slide the window up to b */
+            uint64_t nlo = b - size + 1;
+            for (uint64_t k = c->lo; k < nlo && k < c->lo + size; k++) c->used[k & mask] = 0;
+            c->lo = nlo;
+            if (c->full_to < nlo) c->full_to = nlo;
+        }
+        float *u = &c->used[b & mask];
+        double room = c->cap - *u;
+        if (room >= bytes) {
+            *u += (float)bytes;
+            uint64_t end = (b << TM_CAL_SHIFT) + (uint64_t)(*u / c->cap * (1u << TM_CAL_SHIFT) + 0.999999);
+            if (b == c->full_to && *u >= c->cap) c->full_to++;
+            return end > want ? end : want;
+        }
+        if (room > 0) { *u = (float)c->cap; bytes -= room; }
+        if (b == c->full_to) c->full_to++;
+        b++;
+    }
+}
+
+/* A line over a hart's own channel (`free`), and over the shared one (`cal`)
+ * when there is one: the later of the two; the difference is contention,
+ * counted, and remembered for the stalls it causes. */
+static uint64_t transfer(rv_timing *t, double *free, tm_calendar *cal, uint64_t want, double bytes_per_cycle) {
+    double cycles = t->p.line / bytes_per_cycle;
+    uint64_t alone = channel(free, want, cycles);
+    if (!cal) return alone;
+    uint64_t shared = calendar_book(cal, want, t->p.line, cycles);
+    if (shared <= alone) return alone;
+    /* within a bucket of the calendar is its rounding, not other harts' traffic */
+    if (shared <= alone + (1u << TM_CAL_SHIFT)) return shared;
+    t->s.contention_cycles += shared - alone;
+    t->cont_hit = 1;
+    if (shared > t->cont_until) t->cont_until = shared;
+    return shared;
+}
+
+/* The DRAM bandwidth of a hart's own channel: all of it when alone, else
+ * what one hart can draw (hart_dram_bytes_per_cycle, when the preset gives it). */
+static double hart_dram_bw(const rv_timing *t) {
+    return t->u && t->p.hart_dram_bytes_per_cycle > 0 ? t->p.hart_dram_bytes_per_cycle : t->p.dram_bytes_per_cycle;
+}
+
 static void dram_write(rv_timing *t, uint64_t when) {
-    channel(&t->dram_free, when, t->p.line / t->p.dram_bytes_per_cycle);
+    transfer(t, &t->dram_free, t->u ? &t->u->dram : NULL, when, hart_dram_bw(t));
     t->s.dram_bytes_written += t->p.line;
+}
+
+/* A line `t` just filled into its L1: do other harts' L1s hold it?  Both
+ * copies are then marked shared (a store to either must invalidate the other). */
+static int share_line(rv_timing *t, uint64_t line) {
+    int any = 0;
+    for (int h = 0; h < t->u->nharts; h++) {
+        rv_timing *o = t->u->hart[h];
+        tm_line *w = o == t ? NULL : lookup(&o->l1, line);
+        if (w) { w->shared = 1; any = 1; }
+    }
+    return any;
+}
+
+/* A store by `t` to a shared line: the other L1 copies are invalidated (a
+ * dirty one written back into its L2) and their next access misses; the
+ * store's own line becomes exclusive once the invalidation has gone round
+ * the L2 (its latency, what the store then occupies memory for). */
+static void invalidate_others(rv_timing *t, uint64_t line, tm_line *mine, uint64_t when) {
+    for (int h = 0; h < t->u->nharts; h++) {
+        rv_timing *o = t->u->hart[h];
+        tm_line *w = o == t ? NULL : lookup(&o->l1, line);
+        if (!w) continue;
+        if (w->dirty) {
+            tm_line *back = lookup(o->l2p, line);
+            if (back) back->dirty = 1; else dram_write(o, when);
+        }
+        *w = (tm_line){.tag = ~0ull};
+        if (o->last_way == w) o->last_line = ~0ull;
+        o->s.coherence_invalidations++;
+    }
+    mine->shared = 0;
+    if (when + t->p.l2_latency > t->mem_end) t->mem_end = when + t->p.l2_latency;
 }
 
 /* Bring `line` into L1 (and L2) for a request at cycle `when`; returns the
@@ -345,29 +485,31 @@ static void dram_write(rv_timing *t, uint64_t when) {
  * or the prefetcher asks. */
 static uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand) {
     uint64_t done;
-    tm_line *w2 = lookup(&t->l2, line);
+    tm_cache *l2 = t->l2p;
+    tm_line *w2 = lookup(l2, line);
     if (w2) {
         if (demand) t->s.l2_hits++;
         done = when + t->p.l2_latency;
         if (w2->ready > done) done = w2->ready;
-        done = channel(&t->l2_free, done, t->p.line / t->p.l2_bytes_per_cycle);
+        done = transfer(t, &t->l2_free, t->l2_port, done, t->p.l2_bytes_per_cycle);
     } else {
         if (demand) t->s.l2_misses++;
-        done = channel(&t->dram_free, when + t->p.l2_latency + t->p.dram_latency,
-                       t->p.line / t->p.dram_bytes_per_cycle);
+        done = transfer(t, &t->dram_free, t->u ? &t->u->dram : NULL, when + t->p.l2_latency + t->p.dram_latency,
+                        hart_dram_bw(t));
         t->s.dram_bytes_read += t->p.line;
-        w2 = victim(&t->l2, line);
+        w2 = victim(l2, line);
         if (w2->tag != ~0ull && w2->dirty) dram_write(t, when);
         *w2 = (tm_line){.tag = line, .ready = done};
     }
-    w2->lru = ++t->l2.stamp;
+    w2->lru = ++l2->stamp;
     tm_line *w1 = victim(&t->l1, line);
     if (w1->tag != ~0ull && w1->dirty) {
         /* write back into L2 if it still holds the line, else to memory */
-        tm_line *back = lookup(&t->l2, w1->tag);
+        tm_line *back = lookup(l2, w1->tag);
         if (back) back->dirty = 1; else dram_write(t, when);
     }
-    *w1 = (tm_line){.tag = line, .ready = done, .lru = ++t->l1.stamp, .prefetched = !demand};
+    *w1 = (tm_line){.tag = line, .ready = done, .lru = ++t->l1.stamp, .prefetched = !demand,
+                    .shared = t->u ? (uint8_t)share_line(t, line) : 0};
     *tm_hit_slot(t, line) = w1;
     if (w1 == t->last_way) t->last_line = ~0ull;
     return done;
@@ -448,7 +590,10 @@ static uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when, int stor
         t->s.l1_hits++;
         w->lru = ++t->l1.stamp;
         done = when + t->p.l1_latency;
-        if (w->ready > done) done = w->ready;
+        if (w->ready > done) {
+            done = w->ready;
+            if (done <= t->cont_until) t->cont_hit = 1;   /* its fill met contention */
+        }
         if (w->prefetched) {
             w->prefetched = 0;
             *event = 1;
@@ -459,7 +604,10 @@ static uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when, int stor
         w = lookup_l1(t, line);
         *event = 1;
     }
-    if (store) w->dirty = 1;
+    if (store) {
+        w->dirty = 1;
+        if (w->shared) invalidate_others(t, line, w, when);
+    }
     if (done > t->mem_end) t->mem_end = done;
     t->last_line = line;
     t->last_way = w;
@@ -474,6 +622,7 @@ static void set_group(rv_timing *t, int vd, int n, uint64_t first, uint64_t done
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
     uint64_t first = addr >> t->line_bits, last = (addr + (n ? n - 1 : 0)) >> t->line_bits;
     int event = 0;
+    t->cont_hit = 0;
     if (t->pending & TM_P_VMEM) {
         /* an access of the vector memory op in flight: its lines are requested
          * from its start; its result is ready once the last line arrives */
@@ -509,7 +658,7 @@ void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc
     if (store) { t->s.bytes_stored += n; return; }
     t->s.bytes_loaded += n;
     t->ready[t->last_dst] = done;
-    t->kind[t->last_dst] = TM_K_MEM;
+    t->kind[t->last_dst] = t->cont_hit ? TM_K_CONT : TM_K_MEM;
 }
 
 void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store) {
@@ -680,7 +829,8 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
     /* the decoupling queue: wait until the op vq_depth places back has started */
     uint64_t *q = &t->vq[t->vq_pos];
     if (*q > dispatch) {
-        t->stall[TM_K_VEC] += *q - dispatch;
+        /* waiting for vector work that contended memory held up counts as contention */
+        t->stall[*q <= t->cont_until ? TM_K_CONT : TM_K_VEC] += *q - dispatch;
         t->slot = 0;
         t->now = dispatch = *q;
     }
@@ -812,7 +962,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
          * a fence before it there for the same measurement) */
         uint64_t drain = t->v_end > t->mem_end ? t->v_end : t->mem_end;
         if (drain > now) {
-            t->stall[t->v_end >= t->mem_end ? TM_K_VEC : TM_K_MEM] += drain - now;
+            t->stall[drain <= t->cont_until ? TM_K_CONT : t->v_end >= t->mem_end ? TM_K_VEC : TM_K_MEM] += drain - now;
             now = t->now = drain;
             t->slot = 0;
         }
@@ -845,6 +995,7 @@ static void sync_stalls(rv_timing *t) {
     t->s.stall_data = t->stall[TM_K_DATA];
     t->s.stall_memory = t->stall[TM_K_MEM];
     t->s.stall_vector = t->stall[TM_K_VEC];
+    t->s.stall_contention = t->stall[TM_K_CONT];
 }
 
 uint64_t tm_run_end(rv_timing *t) {
@@ -896,13 +1047,16 @@ uint64_t tm_reset_counters(rv_timing *t) {
 
 uint64_t tm_cycle_now(const rv_timing *t) { return t->last_issue - t->base; }
 
-void rv_timing_stats_get(rv_machine *m, rv_timing_stats *out) {
-    if (m->timing) { sync_stalls(m->timing); *out = m->timing->s; }
+void rv_hart_timing_stats(rv_machine *m, int h, rv_timing_stats *out) {
+    rv_timing *t = h >= 0 && h < m->nharts ? m->harts[h].timing : NULL;
+    if (t) { sync_stalls(t); *out = t->s; }
     else memset(out, 0, sizeof *out);
 }
 
-int rv_timing_pc_cycles(rv_machine *m, uint64_t *pcs, uint64_t *cycles, int max) {
-    rv_timing *t = m->timing;
+void rv_timing_stats_get(rv_machine *m, rv_timing_stats *out) { rv_hart_timing_stats(m, m->cur_hart, out); }
+
+int rv_timing_pc_cycles(rv_machine *m, int h, uint64_t *pcs, uint64_t *cycles, int max) {
+    rv_timing *t = h >= 0 && h < m->nharts ? m->harts[h].timing : NULL;
     int n = 0;
     for (int i = 0; t && i < t->nranges; i++) {
         const tm_range *r = &t->ranges[i];
@@ -915,8 +1069,8 @@ int rv_timing_pc_cycles(rv_machine *m, uint64_t *pcs, uint64_t *cycles, int max)
     return n;
 }
 
-int rv_timing_trace(rv_machine *m, rv_trace_event *out, int max) {
-    rv_timing *t = m->timing;
+int rv_timing_trace(rv_machine *m, int h, rv_trace_event *out, int max) {
+    rv_timing *t = h >= 0 && h < m->nharts ? m->harts[h].timing : NULL;
     int n = t ? (t->ntrace < max ? t->ntrace : max) : 0;
     if (n) memcpy(out, t->trace, (size_t)n * sizeof *out);
     return n;

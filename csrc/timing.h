@@ -19,7 +19,8 @@
 enum { TM_X = 0, TM_F = 33, TM_SRC_NONE = 65, TM_DST_NONE = 98, TM_NREG = 131 };
 
 /* Who produced a register's value, to say what a stall waited for. */
-enum { TM_K_DATA = 0, TM_K_MEM = 1, TM_K_VEC = 2 };
+/* TM_K_CONT: memory whose transfer other harts' traffic delayed (contention). */
+enum { TM_K_DATA = 0, TM_K_MEM = 1, TM_K_VEC = 2, TM_K_CONT = 3, TM_NKINDS = 4 };
 
 /* Pending work resolved when the next instruction is charged. */
 enum { TM_P_BRANCH = 1, TM_P_VMEM = 2, TM_P_JUMP = 4 };
@@ -57,13 +58,38 @@ typedef struct {
     uint64_t ready;           /* cycle the fill completes */
     uint32_t lru;
     uint8_t dirty, prefetched;
+    uint8_t shared;           /* another hart's L1 may hold it too: a store must invalidate theirs */
 } tm_line;
+
+/* A channel shared by several harts (a cluster's L2, DRAM).  Harts run a
+ * quantum at a time, so their requests reach it out of time order: instead
+ * of one "free from" cycle it keeps the bytes booked in each bucket of
+ * 2^TM_CAL_SHIFT cycles over a sliding window, and a transfer takes the
+ * first room from the cycle it wants on. */
+#define TM_CAL_BITS 14
+#define TM_CAL_SHIFT 3
+typedef struct {
+    double cap;               /* bytes a bucket carries */
+    uint64_t lo;              /* the oldest bucket in the window */
+    uint64_t full_to;         /* every bucket from lo below this is full */
+    float used[1u << TM_CAL_BITS];
+} tm_calendar;
 
 typedef struct {
     tm_line *lines;
     unsigned sets, assoc, latency;
     uint32_t stamp;
 } tm_cache;
+
+/* What the harts of a machine share (NULL with one hart): an L2 and its fill
+ * port per cluster, the DRAM channel, and each hart's model (for coherence). */
+typedef struct tm_uncore {
+    int nharts, nclusters;
+    struct rv_timing *hart[RV_MAX_HARTS];
+    tm_cache l2[RV_MAX_HARTS];
+    tm_calendar *l2_port;     /* one per cluster, or NULL when the L2 port is not shared */
+    tm_calendar dram;
+} tm_uncore;
 
 /* One per halfword of an executable region, beside its decode-cache slot:
  * the cycles charged to that pc, and what the inline step needs of the
@@ -101,7 +127,7 @@ typedef struct rv_timing {
     unsigned waw_below;       /* waw_pairing: destinations below this (x and f registers) never
                                * share an issue cycle; 0 when off */
     uint64_t last_issue;      /* for the memory hook that follows its dispatch */
-    uint64_t stall[3];        /* stall cycles by TM_K_* of the late source (copied to s) */
+    uint64_t stall[TM_NKINDS];   /* stall cycles by TM_K_* of the late source (copied to s) */
     uint64_t br_fall;         /* fall-through pc of the pending branch */
     uint64_t *br_slot;        /* its per-pc cycle counter */
     unsigned br_idx;
@@ -146,6 +172,12 @@ typedef struct rv_timing {
     uint64_t vm_pc;           /* and its pc */
     /* memory */
     tm_cache l1, l2;
+    tm_cache *l2p;            /* the L2 it fills from: its own, or its cluster's */
+    tm_uncore *u;             /* shared with the other harts, or NULL */
+    tm_calendar *l2_port;     /* its cluster's L2 port when shared */
+    int hart;
+    uint64_t cont_until;      /* the last cycle a transfer delayed by contention completes */
+    int cont_hit;             /* the access being charged met contention */
     tm_line no_line;          /* what empty hit-filter entries point to (never valid) */
     double l2_free, dram_free;    /* fill channels are busy until here */
     tm_stream *streams;       /* the prefetcher's stream table (prefetch_streams entries) */
@@ -169,6 +201,7 @@ tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc);
 void tm_free(rv_timing *t);
+void tm_uncore_free(tm_uncore *u);
 /* Zero the counters; returns the cycle the next run starts at (all issued work drained). */
 uint64_t tm_reset_counters(rv_timing *t);
 /* Start counting (and issuing) at cycle `at`, no earlier than the drained state. */
@@ -263,9 +296,13 @@ static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t 
         uint64_t done = t->last_issue + t->p.l1_latency;
         if (line == t->last_line) {
             /* the same line as the last scalar access: an L1 hit */
+            if (store && unlikely(w->shared)) { tm_mem_slow(t, addr, n, store, pc); return; }
         } else {
             w = *tm_hit_slot(t, line);
-            if (unlikely(w->tag != line || w->prefetched)) { tm_mem_slow(t, addr, n, store, pc); return; }
+            if (unlikely(w->tag != line || w->prefetched || (store && w->shared))) {
+                tm_mem_slow(t, addr, n, store, pc);
+                return;
+            }
             /* an L1 hit found by the filter: what access_line does on a hit
              * of a line that was not prefetched */
             w->lru = ++t->l1.stamp;

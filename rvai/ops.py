@@ -191,8 +191,45 @@ def _sum(values):
     return None if None in values else sum(values)
 
 
+def _harts(target: Target, harts: int | None, runner: str) -> int:
+    """How many harts a GEMM/GEMV call spreads over: ``harts``, else the target's (1 under QEMU)."""
+    if runner == "qemu":
+        return 1
+    h = target.harts if harts is None else harts
+    if not isinstance(h, int) or isinstance(h, bool) or not 1 <= h <= 64:
+        raise ValueError(f"harts must be an integer from 1 to 64, not {h!r}")
+    return h
+
+
+def _split(harts: int, blocks: int) -> int:
+    """The largest divisor of ``harts`` that is at most ``blocks`` (at least 1)."""
+    return max(d for d in range(1, harts + 1) if harts % d == 0 and d <= max(blocks, 1))
+
+
+def _gemm_grid(rows, panels, c, cfg: dict, harts: int, widen: bool, target, limits: dict) -> Run:
+    """c += rows @ panels on ``harts`` harts, one program a hart: blocks of whole MR-row
+    tiles first, then panel groups.  Rows first, because every program copies its
+    rows of A to the scratch: programs of one row block in different clusters would
+    write the same lines there, and their stores invalidate each other's copies."""
+    m, n_panels, mr = rows.shape[0], panels.shape[0], cfg["MR"]
+    tiles = -(-m // mr)
+    gm = _split(harts, tiles)
+    gn = _split(harts // gm, n_panels)
+    return kernels.gemm_packed_grid[(gm, gn)](rows, panels, c, kernels.a_scratch(rows), BM=-(-tiles // gm) * mr,
+                                              PB=-(-n_panels // gn), **cfg, WIDEN=widen, target=target, **limits)
+
+
+def _gemv_grid(a2, b2, c, cfg: dict, harts: int, widen: bool, target, limits: dict) -> Run:
+    """c += a2 @ b2 for few rows on ``harts`` harts, each a block of columns (whole cache lines)."""
+    n = b2.shape[1]
+    per = (-(-n // harts) + 15) // 16 * 16   # 16 f32: one cache line
+    part = np.zeros(n, np.float32)
+    return kernels.gemv_rows_grid[(-(-n // per),)](a2, b2, c, part, BN=per, **cfg, WIDEN=widen, target=target,
+                                                   **limits)
+
+
 def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,
-           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+           budget: int | None = None, timeout: float | None = None, harts: int | None = None) -> np.ndarray:
     """``a @ b`` with f32 accumulation; returns a new f32 array.
 
     ``a`` is (M, K) or batched (..., M, K); ``b`` is (K, N) or batched (..., K, N)
@@ -203,12 +240,16 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
     parameters (MR, LMUL, KC); by default the tuner's best for the shape
     (``rvai tune``) or the kernel's defaults. Error bound: see :mod:`rvai.kernels.matmul`.
     ``checked``, ``budget``, ``timeout``: as for every op (bounds checks, limits per call).
+    ``harts`` (default: the target's, e.g. 8 on spacemit-k1) spreads the call over that
+    many harts (docs/harts.md): GEMV over blocks of N, GEMM over panel groups and row
+    blocks (b then packed by NumPy, outside the cycle count).
     """
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     a, b = _pair(a, b, "b")
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"matmul needs (..., M, K) @ (..., K, N) arrays, got {a.shape} and {b.shape}")
     target = target or Target.default()
+    harts = _harts(target, harts, runner)
 
     def one(a2, b2):
         m, k = a2.shape
@@ -217,6 +258,13 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
         if not c.size or not k:
             return c, None
         widen = _widen(target, a2.dtype, runner)
+        if harts > 1 and m <= GEMV_ROWS:
+            cfg = _config(kernels.gemv_rows, target, m, k, n, a2.dtype, config)
+            return c, _gemv_grid(a2, b2, c, cfg, harts, widen, target, limits)
+        if harts > 1:
+            cfg = _config(kernels.gemm_packed, target, m, k, n, a2.dtype, config)
+            panels = kernels.pack_panels(b2, kernels.panel_width(target.vlen, cfg["LMUL"]))
+            return c, _gemm_grid(np.ascontiguousarray(a2), panels, c, cfg, harts, widen, target, limits)
         if m <= GEMV_ROWS:
             cfg = _config(kernels.gemv_rows, target, m, k, n, a2.dtype, config)
             part = np.zeros(n, np.float32)
@@ -233,7 +281,7 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
 
 
 def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,
-           budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+           budget: int | None = None, timeout: float | None = None, harts: int | None = None) -> np.ndarray:
     """``x @ w.T`` (a linear layer without bias) with f32 accumulation; a new f32 array.
 
     ``x`` is (..., K); ``w`` is a :class:`PackedWeights` from :func:`pack_weights` (the
@@ -244,9 +292,11 @@ def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None
     block dot products exact in int32, then ``y += isum * (dw * dx)`` in f32 per block
     (the bound in :mod:`rvai.kernels.int8`), on IME tiles where the target has them, else
     with Zvqdotq's ``vqdot``, else ``vwmacc``. ``config`` as in :func:`matmul`; its LMUL is the packed one.
-    ``checked``, ``budget``, ``timeout``: as for :func:`matmul`.
+    ``checked``, ``budget``, ``timeout``, ``harts``: as for :func:`matmul` (bf16 and
+    Q8_0 weights run on one hart).
     """
     target = target or Target.default()
+    harts = _harts(target, harts, runner)
     if not isinstance(w, PackedWeights):
         w = pack_weights(w, target=target, lmul=(config or {}).get("LMUL"))
     if w.vlen != target.vlen:
@@ -260,7 +310,11 @@ def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None
         raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
     rows = np.ascontiguousarray(x.reshape(-1, w.k))
     c = np.zeros((rows.shape[0], w.n), np.float32)
-    if c.size and w.k:
+    if c.size and w.k and harts > 1:
+        cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, config), "LMUL": w.lmul}
+        _record(_gemm_grid(rows, panels, c, cfg, harts, _widen(target, x.dtype, runner), target,
+                           {"checked": checked, "budget": budget, "timeout": timeout}))
+    elif c.size and w.k:
         cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, config), "LMUL": w.lmul}
         _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows), **cfg,
                                     WIDEN=_widen(target, x.dtype, runner), target=target, runner=runner,

@@ -21,7 +21,7 @@ from rvai.codegen.lower import TRAP_ADDR
 from rvai.emu import Machine, errors, f32
 from rvai.emu.machine import PAGE
 from rvai.lang import core
-from rvai.lang.kernel import Kernel, TensorSpec
+from rvai.lang.kernel import Kernel, TensorSpec, grid_size
 from rvai.target import Target
 
 __all__ = ["Run", "compile", "call", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET", "DEFAULT_TIMEOUT"]
@@ -72,18 +72,20 @@ _COMPILED: dict[tuple, CompiledKernel] = {}
 
 
 def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None = None,  # noqa: A001
-            vlen: int | None = None, constexprs: dict | None = None, checked: bool = False) -> CompiledKernel:
+            vlen: int | None = None, constexprs: dict | None = None, checked: bool = False,
+            grid: bool = False) -> CompiledKernel:
     """Trace ``kernel`` and compile it for ``target`` (the default preset if None), cached.
 
     ``vlen`` specialises the object for exactly that VLEN; None keeps it
     vector-length agnostic. ``checked`` compiles a bounds check into every tensor access.
+    ``grid`` compiles the grid form (the programs of a launch grid, ``Kernel.trace``).
     """
     target = target or Target.default()
     constexprs = constexprs or {}
     key = (kernel, tuple(sorted((k, str(v)) for k, v in (types or {}).items())),
-           tuple(sorted((k, repr(v)) for k, v in constexprs.items())), target.key, vlen, checked)
+           tuple(sorted((k, repr(v)) for k, v in constexprs.items())), target.key, vlen, checked, grid)
     if key not in _COMPILED:
-        fn = kernel.trace(types, checked=checked, **constexprs)
+        fn = kernel.trace(types, checked=checked, grid=grid, **constexprs)
         try:
             _COMPILED[key] = codegen.compile_function(fn, target, vlen)
         except ir.IRError as exc:   # the target cannot compile an op: the author's line
@@ -93,11 +95,12 @@ def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None 
 
 def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = None,
          runner: str = "emu", specialise: bool = False, checked: bool = False,
-         budget: int | None = None, timeout: float | None = None) -> Run:
+         budget: int | None = None, timeout: float | None = None, grid=None) -> Run:
     """Compile ``kernel`` for the arguments' dtypes and run it; arrays are updated in place.
 
     The object is vector-length agnostic unless ``specialise``: then it is compiled for
     exactly ``target.vlen``. ``checked`` compiles in bounds checks; ``budget``, ``timeout``: see :func:`run_compiled`.
+    ``grid`` (a launch grid, :func:`rvai.lang.kernel.grid_size`) runs its programs on the target's harts.
     """
     if runner not in ("emu", "qemu"):
         raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
@@ -125,10 +128,11 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
                          _check_scalar(kernel, name, spec, val)))
     # QEMU 7.2 aborts translating some checked code ("decode_save_opc: Assertion"), and qemu
     # runs serve as an oracle of the arithmetic: they run the unchecked object.
+    sizes = grid_size(grid, consts) if grid is not None else None
     compiled = compile(kernel, target, types=types, vlen=target.vlen if specialise else None, constexprs=consts,
-                       checked=checked and runner == "emu")
+                       checked=checked and runner == "emu", grid=sizes is not None)
     outs, cycles, instret, profile = run_compiled(compiled, flat, target, runner, budget=budget, timeout=timeout,
-                                                  names=names)
+                                                  names=names, grid=sizes)
     for (orig, buf), out in zip(arrays, outs):
         if orig.flags.writeable and not np.array_equal(out, buf, equal_nan=buf.dtype.kind == "f"):
             orig[...] = out
@@ -137,7 +141,8 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
 
 def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: Target,
                  runner: str = "emu", *, budget: int | None = None, timeout: float | None = None,
-                 names: list[str] | None = None) -> tuple[list[np.ndarray], int | None, int | None, Any]:
+                 names: list[str] | None = None, grid: tuple[int, int, int] | None = None,
+                 harts: int | None = None) -> tuple[list[np.ndarray], int | None, int | None, Any]:
     """Call ``compiled`` at ``target.vlen`` with ``flat`` (kind, value) arguments.
 
     Kinds are ``ptr`` (a contiguous ndarray), ``i64``, ``f32`` and ``f64``; ``names`` names
@@ -148,13 +153,18 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
     :data:`DEFAULT_BUDGET`) and ``timeout`` (seconds, default :data:`DEFAULT_TIMEOUT`) bound
     the call: ``BudgetExceeded`` / ``TimeLimitExceeded`` name the kernel and source line. Returns the arrays' contents after the call,
     then cycles, retired instructions and the profile (None, None, None under QEMU).
+    ``grid`` (three sizes) runs a grid-compiled object's programs on a machine of
+    ``harts`` harts (the target's by default): one thread per hart, thread k running
+    programs k, k + T, k + 2T, ... of the T threads (docs/harts.md).
     """
     if compiled.vlen is not None and compiled.vlen != target.vlen:
         raise ValueError(f"kernel {compiled.name} was specialised for VLEN {compiled.vlen} and cannot run "
                          f"at VLEN {target.vlen}; compile without vlen= for vector-length-agnostic code")
     if runner == "qemu":
+        if grid is not None:
+            raise ValueError("a launch grid runs on the rvai emulator only (runner='emu')")
         return qemu.run_qemu(compiled, flat, target.vlen), None, None, None
-    m = Machine(target, vlen=target.vlen, timed=True)   # the target's [model] gives the cycles
+    m = Machine(target, vlen=target.vlen, timed=True, harts=harts)   # the target's [model] gives the cycles
     m.load_elf(compiled.elf)
     args, tensors = [], []
     names = iter(names or [])
@@ -166,9 +176,15 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
         else:
             args.append(f32(val) if kind == "f32" else val)
     m.reset_counters()   # count the kernel call only
+    limits = {"budget": DEFAULT_BUDGET if budget is None else budget,
+              "timeout": DEFAULT_TIMEOUT if timeout is None else timeout}
     try:
-        m.call(compiled.name, *args, ret=None, budget=DEFAULT_BUDGET if budget is None else budget,
-               timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+        if grid is None:
+            m.call(compiled.name, *args, ret=None, **limits)
+        else:
+            threads = min(m.harts, grid[0] * grid[1] * grid[2])
+            m.call_threads(compiled.name, [(*args, k, threads, *grid) for k in range(threads)], ret=None,
+                           **limits)
     except errors.EmulatorError as exc:
         raise _explain(exc, m, compiled, tensors, timeout) from exc
     for t in tensors:

@@ -100,7 +100,8 @@ class Target:
 
     ``cpu`` is the LLVM cpu name, ``features`` LLVM feature switches (``+zfh``,
     ``-zicond``), ``min_vlen`` the smallest VLEN the compiled code must run at (passed
-    to LLVM as ``+zvl<N>b``), ``vlen`` the VLEN the emulator runs with, and ``model``
+    to LLVM as ``+zvl<N>b``), ``vlen`` the VLEN the emulator runs with, ``harts``
+    how many harts a machine of this target has (docs/harts.md), and ``model``
     the timing-model parameters read by the emulator (free-form TOML table).
     """
 
@@ -109,6 +110,7 @@ class Target:
     features: tuple[str, ...] = ()
     min_vlen: int = 128
     vlen: int | None = None
+    harts: int = 1
     description: str = ""
     model: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
 
@@ -132,6 +134,8 @@ class Target:
         if vlen < self.min_vlen:
             raise ValueError(f"target {self.name!r}: vlen {vlen} is below min_vlen {self.min_vlen}")
         object.__setattr__(self, "vlen", vlen)
+        if not isinstance(self.harts, int) or isinstance(self.harts, bool) or not 1 <= self.harts <= 64:
+            raise ValueError(f"target {self.name!r}: harts must be an integer from 1 to 64, got {self.harts!r}")
         if not isinstance(self.model, dict):
             raise ValueError(f"target {self.name!r}: model must be a table")
 
@@ -164,7 +168,16 @@ class Target:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, name: str | None = None) -> "Target":
-        """Build a target from a parsed TOML table; unknown keys are rejected."""
+        """Build a target from a parsed TOML table; unknown keys are rejected.
+        ``extends = "preset"`` starts from that preset: the table's keys replace
+        its keys, and its ``[model]`` keys replace the preset's one by one."""
+        if "extends" in data:
+            data = dict(data)
+            base = cls.preset(data.pop("extends"))
+            merged = {f.name: getattr(base, f.name) for f in dataclasses.fields(cls) if f.name != "name"}
+            merged["features"] = list(base.features)
+            merged["model"] = {**base.model, **data.pop("model", {})}
+            data = {**merged, **data}
         fields = {f.name for f in dataclasses.fields(cls)}
         extra = set(data) - fields
         if extra:
@@ -212,7 +225,7 @@ class Target:
         """This target as TOML text that :meth:`from_toml` reads back to an equal target."""
         lines = [f"name = {_toml_value(self.name)}", f"description = {_toml_value(self.description)}",
                  f"cpu = {_toml_value(self.cpu)}", f"features = {_toml_value(list(self.features))}",
-                 f"min_vlen = {self.min_vlen}", f"vlen = {self.vlen}"]
+                 f"min_vlen = {self.min_vlen}", f"vlen = {self.vlen}", f"harts = {self.harts}"]
         if self.model:
             # tables of tables (the vector cost table) as sections, one row a line
             sections = {k: v for k, v in self.model.items()

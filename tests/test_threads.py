@@ -120,3 +120,13 @@ def test_a_timed_wait_times_out_when_every_thread_waits(built):
     r, _ = rvai(path, ["timedlock"], 2)
     assert (r.stdout, r.stderr, r.exit_code) == qemu(path, ["timedlock"])
     assert r.stdout == b"timedlock=110\n"
+
+
+def test_rvai_run_takes_harts_and_reports_a_deadlock(built):
+    """`rvai run --harts N` runs the program on N harts; a deadlock exits 105 with each thread's state."""
+    import sys
+    cli = [sys.executable, "-m", "rvai.cli", "run", "--harts", "4"]
+    ok = subprocess.run([*cli, str(exe(built, "psum_atomic")), "4"], capture_output=True, timeout=120)
+    assert (ok.stdout, ok.returncode) == qemu(exe(built, "psum_atomic"), ["4"])[::2]
+    dead = subprocess.run([*cli, str(exe(built, "deadlock")), "join"], capture_output=True, timeout=120)
+    assert dead.returncode == 105 and b"deadlock" in dead.stderr and b"thread 1 on hart 1 blocked" in dead.stderr

@@ -103,7 +103,7 @@ class Machine:
     mmap/brk fail with ENOMEM.
     ``timed=True`` runs the timing model of the target's ``[model]`` table
     (see ``set_timed`` and ``profile``).
-    ``harts`` is the number of harts sharing the memory (1 by default); the
+    ``harts`` is the number of harts sharing the memory (the target's, else 1); the
     threads a guest program creates (``clone``) run on them, interleaved
     deterministically every ``quantum`` instructions (docs/harts.md).  With a target, the instructions of
     the switchable extensions it lacks (``Target.extensions``) are illegal;
@@ -117,7 +117,7 @@ class Machine:
 
     def __init__(self, target=None, *, vlen: int | None = None, tail_ones: bool = False,
                  budget: int = DEFAULT_BUDGET, timeout: float | None = None,
-                 mem_limit: int = DEFAULT_MEM_LIMIT, timed: bool = False, harts: int = 1,
+                 mem_limit: int = DEFAULT_MEM_LIMIT, timed: bool = False, harts: int | None = None,
                  quantum: int | None = None):
         if target is not None:
             from rvai.target import Target
@@ -143,7 +143,7 @@ class Machine:
         lib.rv_set_tail_ones(self._m, int(bool(tail_ones)))
         lib.rv_set_mem_limit(self._m, self.mem_limit)
         lib.rv_set_halt_pc(self._m, HALT_ADDR)
-        harts = checks.integer(harts, "harts")
+        harts = checks.integer(harts if harts is not None else target.harts if target is not None else 1, "harts")
         if not 1 <= harts <= MAX_HARTS:
             raise ValueError(f"harts must be from 1 to {MAX_HARTS}, not {harts}")
         lib.rv_set_harts(self._m, harts)

@@ -27,7 +27,8 @@ MODEL_KEYS = (
     "line", "l1_size", "l1_assoc", "l1_latency", "l2_size", "l2_assoc", "l2_latency",
     "l2_bytes_per_cycle", "dram_latency", "dram_bytes_per_cycle", "prefetch_degree", "prefetch_streams",
     "waw_pairing",
-    "ras_depth", "btb_entries",
+    "ras_depth", "btb_entries", "cluster_harts", "l2_shared_bytes_per_cycle",
+    "hart_dram_bytes_per_cycle",
 )
 #: Keys read by the Python side only (reporting).
 REPORT_KEYS = ("clock_ghz",)
@@ -180,43 +181,72 @@ class Profile:
     vector: dict[str, int]
     pipe_busy: dict[str, int]
     pc_cycles: dict[int, int]
+    harts: int = 1                # harts that ran instructions (what peaks and busy fractions count)
+    per_hart: list[dict] = field(default_factory=list)   # every hart's figures, on a machine of several
+    coherence_invalidations: int = 0
     trace: list = field(default_factory=list, repr=False)
     disassembly: dict[int, str] = field(default_factory=dict, repr=False)
     symbols: dict[int, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_machine(cls, m) -> "Profile":
-        """Collect the counters of Machine ``m`` (which must run timed)."""
+        """Collect the counters of Machine ``m`` (which must run timed).  With
+        several harts the counts are summed over them (stalls in hart-cycles),
+        ``cycles`` is the machine's (its latest hart clock) and ``per_hart``
+        holds each hart's own figures."""
         if not m.timed:
             raise ValueError("the machine is not in timed mode: Machine(..., timed=True)")
-        s = ffi.new("rv_timing_stats *")
-        lib.rv_timing_stats_get(m._m, s)
-        n = lib.rv_timing_pc_cycles(m._m, ffi.NULL, ffi.NULL, 0)
-        pcs, cyc = ffi.new("uint64_t[]", n), ffi.new("uint64_t[]", n)
-        lib.rv_timing_pc_cycles(m._m, pcs, cyc, n)
-        pc_cycles = {pcs[i]: cyc[i] for i in range(n)}
+        stats = []
+        for h in range(m.harts):
+            s = ffi.new("rv_timing_stats *")
+            lib.rv_hart_timing_stats(m._m, h, s)
+            stats.append(s)
+        total = lambda f: sum(getattr(s, f) for s in stats)  # noqa: E731
+        pc_cycles: dict[int, int] = {}
+        trace = []
         events = ffi.new("rv_trace_event[]", 65536)
-        ne = lib.rv_timing_trace(m._m, events, 65536)
-        trace = [(e.start, e.end, e.pc, e.op, PIPES[e.pipe], e.unit) for e in events[0:ne]]
+        for h in range(m.harts):
+            n = lib.rv_timing_pc_cycles(m._m, h, ffi.NULL, ffi.NULL, 0)
+            pcs, cyc = ffi.new("uint64_t[]", n), ffi.new("uint64_t[]", n)
+            lib.rv_timing_pc_cycles(m._m, h, pcs, cyc, n)
+            for i in range(n):
+                pc_cycles[pcs[i]] = pc_cycles.get(pcs[i], 0) + cyc[i]
+            ne = lib.rv_timing_trace(m._m, h, events, 65536)
+            prefix = f"h{h}." if m.harts > 1 else ""
+            trace += [(e.start, e.end, e.pc, e.op, prefix + PIPES[e.pipe], e.unit) for e in events[0:ne]]
         classes = m.class_counts()
         scalar_flops = sum(classes.get(c, 0) * k for c, k in _SCALAR_FLOPS.items())
+        instret = [lib.rv_thread_instret(m._m, i) for i in range(m.threads_started())]
+        hart_instret = [sum(n for i, n in enumerate(instret) if m.thread_hart(i) == h) for h in range(m.harts)]
         prof = cls(
-            cycles=s.cycles, instret=m.instret,
+            cycles=m.cycles if m.harts > 1 else stats[0].cycles, instret=m.instret,
             target=getattr(m.target, "name", "generic"), model=dict(m.model), vlen=m.vlen,
             class_counts=classes,
-            stalls={"data": s.stall_data, "memory": s.stall_memory, "vector": s.stall_vector,
-                    "branch": s.stall_branch},
-            branches={"executed": s.branches, "mispredicted": s.mispredicts,
-                      "indirect": s.indirect, "indirect_mispredicted": s.indirect_mispredicts},
-            caches={"L1": {"hits": s.l1_hits, "misses": s.l1_misses},
-                    "L2": {"hits": s.l2_hits, "misses": s.l2_misses},
-                    "prefetches": {"issued": s.prefetches}},
-            dram_bytes={"read": s.dram_bytes_read, "written": s.dram_bytes_written},
-            bytes_loaded=s.bytes_loaded, bytes_stored=s.bytes_stored,
-            flops=s.flops + scalar_flops,
-            vector={"ops": s.vec_ops, "active_elements": s.vec_elems, "vlmax_elements": s.vec_elems_max},
-            pipe_busy={p: s.pipe_busy[i] for i, p in enumerate(PIPES)},
-            pc_cycles=pc_cycles, trace=trace,
+            stalls={"data": total("stall_data"), "memory": total("stall_memory"),
+                    "vector": total("stall_vector"), "branch": total("stall_branch"),
+                    "contention": total("stall_contention")},
+            branches={"executed": total("branches"), "mispredicted": total("mispredicts"),
+                      "indirect": total("indirect"), "indirect_mispredicted": total("indirect_mispredicts")},
+            caches={"L1": {"hits": total("l1_hits"), "misses": total("l1_misses")},
+                    "L2": {"hits": total("l2_hits"), "misses": total("l2_misses")},
+                    "prefetches": {"issued": total("prefetches")}},
+            dram_bytes={"read": total("dram_bytes_read"), "written": total("dram_bytes_written")},
+            bytes_loaded=total("bytes_loaded"), bytes_stored=total("bytes_stored"),
+            flops=total("flops") + scalar_flops,
+            vector={"ops": total("vec_ops"), "active_elements": total("vec_elems"),
+                    "vlmax_elements": total("vec_elems_max")},
+            pipe_busy={p: sum(s.pipe_busy[i] for s in stats) for i, p in enumerate(PIPES)},
+            pc_cycles=pc_cycles, trace=trace, harts=max(sum(1 for n in hart_instret if n), 1),
+            coherence_invalidations=total("coherence_invalidations"),
+            per_hart=[{"cycles": s.cycles,
+                       "instret": hart_instret[h],
+                       "stalls": {"data": s.stall_data, "memory": s.stall_memory, "vector": s.stall_vector,
+                                  "branch": s.stall_branch, "contention": s.stall_contention},
+                       "contention_cycles": s.contention_cycles,
+                       "coherence_invalidations": s.coherence_invalidations,
+                       "L1 misses": s.l1_misses, "L2 misses": s.l2_misses,
+                       "dram_bytes": s.dram_bytes_read + s.dram_bytes_written, "flops": s.flops}
+                      for h, s in enumerate(stats)] if m.harts > 1 else [],
         )
         prof._annotate(m)
         return prof
@@ -237,6 +267,12 @@ class Profile:
         return self.instret / self.cycles if self.cycles else 0.0
 
     @property
+    def hart_cycles(self) -> int:
+        """Cycles summed over the harts that ran (each hart's clock): what the
+        stall and per-pc counts add up against.  ``cycles`` with one hart."""
+        return sum(h["cycles"] for h in self.per_hart if h["instret"]) if self.per_hart else self.cycles
+
+    @property
     def vector_utilisation(self) -> float:
         """Active elements over VLMAX, summed over vector instructions."""
         v = self.vector
@@ -248,8 +284,8 @@ class Profile:
         return self.flops / self.cycles if self.cycles else 0.0
 
     def peak_flops_per_cycle(self, sew: int = 32) -> float:
-        """The machine's peak (:func:`peak_flops_per_cycle` of its model)."""
-        return peak_flops_per_cycle(self.model, sew)
+        """The machine's peak: :func:`peak_flops_per_cycle` of its model, times its harts."""
+        return peak_flops_per_cycle(self.model, sew) * self.harts
 
     @property
     def bytes_per_cycle(self) -> float:
@@ -268,16 +304,17 @@ class Profile:
 
     def bounds(self) -> dict[str, float]:
         """How busy each throughput resource of the model was, as a fraction of the
-        run's cycles: scalar issue slots, each vector pipe (over its units) and
-        the DRAM channel.  The largest names what limited the run when it is
-        near 1; when all are low, latency (stalls) did."""
+        run's cycles: scalar issue slots, each vector pipe (over its units; both
+        over all harts) and the DRAM channel (which the harts share).  The
+        largest names what limited the run when it is near 1; when all are low,
+        latency (stalls) did."""
         p = timing_params(self.model)
         c = self.cycles or 1
-        out = {"scalar issue": self.instret / (p.issue_width * c)}
+        out = {"scalar issue": self.instret / (p.issue_width * c * self.harts)}
         used = {p.vpipe[k] for k in range(lib.rv_num_classes())}
         for i, pipe in enumerate(PIPES):
             if i in used or self.pipe_busy[pipe]:
-                out[f"vector {pipe}"] = self.pipe_busy[pipe] / (p.pipe_count[i] * c)
+                out[f"vector {pipe}"] = self.pipe_busy[pipe] / (p.pipe_count[i] * c * self.harts)
         out["DRAM"] = sum(self.dram_bytes.values()) / (p.dram_bytes_per_cycle * c)
         return out
 
@@ -329,6 +366,8 @@ class Profile:
             "peak_flops_per_cycle_f32": self.peak_flops_per_cycle(32),
             "vector": dict(self.vector, utilisation=self.vector_utilisation),
             "pipe_busy": self.pipe_busy, "bounds": self.bounds(),
+            "harts": self.harts, "per_hart": self.per_hart,
+            "coherence_invalidations": self.coherence_invalidations,
             "hot_pcs": [{"pc": pc, "cycles": c, "text": self.disassembly.get(pc, "")}
                         for pc, c in self.hot_pcs(20)],
         }
@@ -341,9 +380,11 @@ class Profile:
         """A human-readable report."""
         pct = lambda a, b: f"{100 * a / b:5.1f}%" if b else "    -"  # noqa: E731
         c = self.cycles
+        hc = self.hart_cycles   # stalls and per-pc cycles count on every hart
         lines = [f"target {self.target} (VLEN {self.vlen}): {c} cycles, {self.instret} instructions, "
-                 f"IPC {self.ipc:.2f}"]
-        lines.append("stalls:  " + "  ".join(f"{k} {v} ({pct(v, c).strip()})" for k, v in self.stalls.items()))
+                 f"IPC {self.ipc:.2f}" + (f" on {self.harts} of {len(self.per_hart)} harts (stalls in hart-cycles)"
+                                          if self.per_hart else "")]
+        lines.append("stalls:  " + "  ".join(f"{k} {v} ({pct(v, hc).strip()})" for k, v in self.stalls.items()))
         b = self.branches
         lines.append(f"branches: {b['executed']} executed, {b['mispredicted']} mispredicted; "
                      f"indirect jumps: {b['indirect']}, {b['indirect_mispredicted']} mispredicted")
@@ -363,12 +404,19 @@ class Profile:
                                           sorted(self.bounds().items(), key=lambda kv: -kv[1])))
         lines.append("class mix: " + ", ".join(f"{k} {n}" for k, n in
                                               sorted(self.class_counts.items(), key=lambda kv: -kv[1])))
+        if self.per_hart:
+            lines.append(f"coherence: {self.coherence_invalidations} L1 lines invalidated by other harts' stores")
+            lines.append("hart      cycles   instret   stall mem   stall vec  contention  L1 misses  DRAM bytes")
+            for h, ph in enumerate(self.per_hart):
+                st = ph["stalls"]
+                lines.append(f"{h:>4} {ph['cycles']:>11} {ph['instret']:>9} {st['memory']:>11} {st['vector']:>11} "
+                             f"{st['contention']:>11} {ph['L1 misses']:>10} {ph['dram_bytes']:>11}")
         for loop in self.hot_loops(loops):
             lines.append("")
             lines.append(f"loop 0x{loop['start']:x}-0x{loop['end']:x} {loop['symbol']}: "
-                         f"{loop['cycles']} cycles ({pct(loop['cycles'], c).strip()})")
+                         f"{loop['cycles']} cycles ({pct(loop['cycles'], hc).strip()})")
             for pc, cyc, text in loop["lines"]:
-                lines.append(f"  {cyc:>12} {pct(cyc, c)}  {pc:8x}:  {text}")
+                lines.append(f"  {cyc:>12} {pct(cyc, hc)}  {pc:8x}:  {text}")
         return "\n".join(lines)
 
     def chrome_trace(self) -> dict:

@@ -30,7 +30,8 @@ import numpy as np
 import rvai.lang as rl
 from rvai.lang import bf16, f32
 
-__all__ = ["gemm_packed", "gemm_packed_bf16", "matmul", "row_tiles", "gemv_rows", "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMV_CONFIGS"]
+__all__ = ["gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "matmul", "row_tiles", "gemv_rows", "gemv_rows_grid",
+           "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMV_CONFIGS"]
 
 #: What the tuner tries for the GEMM kernels, likely first: MR rows per register tile,
 #: LMUL of one panel row (NR = VLEN/32 * LMUL columns), KC steps of K per block. The
@@ -83,14 +84,19 @@ def _tile(a, bp, c, p, jj, i, col, k0, k1, rows: int, widen: bool):
         c.vstore(c.vload(i + r, col) + acc[r].value, i + r, col)
 
 
-def row_tiles(tile, M, MR: int):
-    """``tile(first, rows)`` over all M rows: full MR-row tiles, then the tail split in two."""
+def _at(base, offset):
+    """base + offset, leaving the IR as it was when base is the constant 0 (the whole-matrix kernels)."""
+    return offset if isinstance(base, int) and base == 0 else base + offset
+
+
+def row_tiles(tile, M, MR: int, m0=0):
+    """``tile(first, rows)`` over the M rows from m0: full MR-row tiles, then the tail split in two."""
     n_full = M // MR
     split = rl.minimum(M % MR, 1) * rl.minimum(n_full, 1)   # 1 when a remainder joins the last full tile
     for t in rl.range(n_full - split):
-        tile(t * MR, MR)
-    start = (n_full - split) * MR
-    left = M - start                                        # < 2 MR rows
+        tile(_at(m0, t * MR), MR)
+    start = _at(m0, (n_full - split) * MR)
+    left = _at(m0, M) - start                               # < 2 MR rows
     h1 = rl.where(left > MR, (left + 1) // 2, left)
     for first, height in ((start, h1), (start + h1, left - h1)):
         for rows in range(1, MR + 1):                       # one compiled tile per height
@@ -98,24 +104,27 @@ def row_tiles(tile, M, MR: int):
                 tile(first, rows)
 
 
-def _copy_rows(a, ap, LMUL: int):
-    """ap[:, :K] = a: A's rows at ap's row stride (see :func:`a_scratch`), converted to ap's dtype."""
+def _copy_rows(a, ap, LMUL: int, m0=0, rows=None):
+    """ap[m0:m0+rows, :K] = a's rows (all by default) at ap's row stride (see :func:`a_scratch`),
+    converted to ap's dtype."""
     M, K = a.shape
-    for i in rl.range(M):
+    for i in (rl.range(M) if rows is None else rl.range(m0, m0 + rows)):
         for vl, k in rl.vloop(K, sew=32, lmul=LMUL):
             ap.vstore(a.vload(i, k).to(ap.dtype), i, k)
 
 
-def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, widen: bool):
+def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, widen: bool, m0=0, rows=None, p0=0, panels=None):
+    """c += a @ B over rows m0.. (``rows`` of them) and panels p0.. (all by default)."""
     M, K = a.shape[0], bp.shape[1]   # a may be wider than K (padded rows)
     P, NR = bp.shape[0], bp.shape[2]
     N = c.shape[1]
-    for p in rl.range(P):
+    for p in (rl.range(P) if panels is None else rl.range(p0, p0 + panels)):
         # one trip when NR is the register group at this VLEN; correct (more trips) if not
         for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
             for k0 in rl.range(0, K, KC):
                 k1 = rl.minimum(k0 + KC, K)
-                row_tiles(lambda i, rows: _tile(a, bp, c, p, jj, i, p * NR + jj, k0, k1, rows, widen), M, MR)
+                row_tiles(lambda i, h: _tile(a, bp, c, p, jj, i, p * NR + jj, k0, k1, h, widen),
+                          M if rows is None else rows, MR, m0)
 
 
 def a_scratch(a: np.ndarray) -> np.ndarray:
@@ -141,6 +150,20 @@ def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32,
     """
     _copy_rows(a, ap, LMUL)
     _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)
+
+
+@rl.kernel
+def gemm_packed_grid(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
+                     BM: int, PB: int, MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+    """:data:`gemm_packed` as a launch grid (``gemm_packed_grid[(gm, gn)](...)``): program
+    (i, j) computes rows i*BM.. (BM of them) of c over panels j*PB.. (PB panels).  Each
+    program copies its own rows of A to ``ap`` first (programs of one row block write the
+    same values there)."""
+    M, P = a.shape[0], bp.shape[0]
+    m0, p0 = rl.program_id(0) * BM, rl.program_id(1) * PB
+    rows = rl.maximum(rl.minimum(BM, M - m0), 0)
+    _copy_rows(a, ap, LMUL, m0, rows)
+    _gemm(ap, bp, c, MR, LMUL, KC, WIDEN, m0, rows, p0, rl.maximum(rl.minimum(PB, P - p0), 0))
 
 
 @rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
@@ -193,26 +216,40 @@ def gemv_rows(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], c: rl.Tensor[f32, 2]
     time), and the block's sum is added to the row of c. No packing: B is read once
     per row of c, sequentially, so the prefetcher keeps DRAM busy.
     """
+    _gemv(a, b, c, part, KB, LMUL, KC, WIDEN)
+
+
+@rl.kernel
+def gemv_rows_grid(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], c: rl.Tensor[f32, 2], part: rl.Tensor[f32, 1],
+                   BN: int, KB: int = 8, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+    """:data:`gemv_rows` as a launch grid (``gemv_rows_grid[(g,)](...)``): program j
+    computes columns j*BN.. (BN of them) of c, with its own slice of ``part``."""
+    n0 = rl.program_id(0) * BN
+    _gemv(a, b, c, part, KB, LMUL, KC, WIDEN, n0, rl.maximum(rl.minimum(BN, b.shape[1] - n0), 0))
+
+
+def _gemv(a, b, c, part, KB: int, LMUL: int, KC: int, WIDEN: bool, n0=0, cols=None):
+    """c[:, n0:n0+cols] += a @ b[:, n0:n0+cols] (all columns by default), as gemv_rows describes."""
     M, K = a.shape
-    N = b.shape[1]
+    N = b.shape[1] if cols is None else cols
     for i in rl.range(M):
         for k0 in rl.range(0, K, KC):
             k1 = rl.minimum(k0 + KC, K)
             groups_end = k0 + (k1 - k0) // KB * KB
             for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
-                part.vstore(rl.zeros(f32), j)
+                part.vstore(rl.zeros(f32), _at(n0, j))
             for kg in rl.range(k0, groups_end, KB):
                 for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
-                    acc = rl.var(part.vload(j))
+                    acc = rl.var(part.vload(_at(n0, j)))
                     for d in range(KB):
-                        bv = b.vload(kg + d, j)
+                        bv = b.vload(kg + d, _at(n0, j))
                         _fmacc(acc, a[i, kg + d], bv if WIDEN else bv.to(f32), WIDEN)
-                    part.vstore(acc.value, j)
+                    part.vstore(acc.value, _at(n0, j))
             for k in rl.range(groups_end, k1):
                 for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
-                    acc = rl.var(part.vload(j))
-                    bv = b.vload(k, j)
+                    acc = rl.var(part.vload(_at(n0, j)))
+                    bv = b.vload(k, _at(n0, j))
                     _fmacc(acc, a[i, k], bv if WIDEN else bv.to(f32), WIDEN)
-                    part.vstore(acc.value, j)
+                    part.vstore(acc.value, _at(n0, j))
             for vl, j in rl.vloop(N, sew=32, lmul=LMUL):
-                c.vstore(c.vload(i, j) + part.vload(j), i, j)
+                c.vstore(c.vload(i, _at(n0, j)) + part.vload(_at(n0, j)), i, _at(n0, j))

@@ -76,6 +76,8 @@ class Tracer:
         self.blocks: list[ir.Block] = [ir.Block()]
         self.vctx: list[tuple[int, ir.Value]] = []   # (elements per vscale, vl)
         self.pending: KernelError | None = None
+        # under a launch grid: the program's index and the grid's size on each axis
+        self.programs: tuple[tuple["Scalar", ...], tuple["Scalar", ...]] | None = None
 
     def emit(self, opcode: str, operands: list[ir.Value], type: Any = None, attrs: dict | None = None,
              body: ir.Block | None = None) -> ir.Value | None:
@@ -612,6 +614,27 @@ def _close(tr: Tracer, body: ir.Block, normal: bool, what: str) -> None:
     if not normal and tr.pending is None:
         tr.pending = KernelError(f"a {what} body was left early (break, return or an exception): "
                                  "runtime loops always run to completion", body.ops[0].loc if body.ops else None)
+
+
+def _grid_axis(axis: Any, what: str) -> int:
+    tr = tracer()
+    if tr.programs is None:
+        raise fail(f"{what} needs a launch grid: call the kernel as kernel[grid](...)")
+    if axis not in (0, 1, 2):
+        raise fail(f"{what}: axis must be 0, 1 or 2, not {axis!r}")
+    return axis
+
+
+def program_id(axis: int = 0) -> Scalar:
+    """This program's index along ``axis`` (0, 1 or 2) of the launch grid (i64)."""
+    axis = _grid_axis(axis, "program_id")
+    return tracer().programs[0][axis]
+
+
+def num_programs(axis: int = 0) -> Scalar:
+    """The launch grid's size along ``axis`` (i64)."""
+    axis = _grid_axis(axis, "num_programs")
+    return tracer().programs[1][axis]
 
 
 def range(start: Any, stop: Any = None, step: Any = 1) -> Iterator[Scalar]:  # noqa: A001

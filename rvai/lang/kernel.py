@@ -13,7 +13,8 @@ from typing import Any, Callable, Protocol
 from rvai import ir
 from rvai.lang import core
 
-__all__ = ["kernel", "Kernel", "TensorSpec", "Backend", "constexpr", "set_backend", "checked_default"]
+__all__ = ["kernel", "Kernel", "Launch", "TensorSpec", "Backend", "constexpr", "set_backend", "checked_default",
+           "grid_size", "GRID_PARAMS"]
 
 @dataclasses.dataclass(frozen=True)
 class TensorSpec:
@@ -94,10 +95,15 @@ class Kernel:
             out[name] = dt
         return out
 
-    def trace(self, types: dict | None = None, *, checked: bool = False, **constexprs) -> ir.Function:
+    def trace(self, types: dict | None = None, *, checked: bool = False, grid: bool = False,
+              **constexprs) -> ir.Function:
         """Run the kernel body on proxies and return its verified rvai IR.
 
         ``checked`` puts a bounds check (a ``bounds`` op) before every tensor access.
+        ``grid`` traces it as the programs of a launch grid: the function gains
+        the i64 parameters of :data:`GRID_PARAMS` and runs the body for the
+        programs ``first, first + step, ...`` below the grid's size, each with
+        its ``program_id``/``num_programs``.
         """
         dtypes = self._types(types)
         params: list[ir.Value] = []
@@ -125,7 +131,10 @@ class Kernel:
                 raise TypeError(f"kernel {self.name}: {exc}") from None
             bound.apply_defaults()
             try:
-                self.fn(*bound.args, **bound.kwargs)
+                if grid:
+                    self._trace_programs(tr, params, bound)
+                else:
+                    self.fn(*bound.args, **bound.kwargs)
             except core.KernelError:
                 raise
             except RecursionError:
@@ -143,6 +152,24 @@ class Kernel:
             raise core.KernelError(str(exc), exc.loc) from None
         return fn
 
+    def _trace_programs(self, tr: core.Tracer, params: list[ir.Value], bound) -> None:
+        """The body once, inside a runtime loop over this thread's programs."""
+        extra = [ir.Value(ir.ScalarType(ir.i64), n) for n in GRID_PARAMS]
+        params += extra
+        first, step, *sizes = (core.Scalar(v) for v in extra)
+        n0, n1, n2 = sizes
+        for lin in core.range(first, n0 * n1 * n2, step):
+            tr.programs = ((lin % n0, lin // n0 % n1, lin // (n0 * n1)), (n0, n1, n2))
+            self.fn(*bound.args, **bound.kwargs)
+        tr.programs = None
+
+    def __getitem__(self, grid) -> "Launch":
+        """``kernel[grid](...)``: run the kernel as a grid of programs (Triton's
+        shape), spread over the target machine's harts.  ``grid`` is an int, a
+        tuple of up to three ints, or a function of the call's compile-time
+        parameters (a dict) giving one."""
+        return Launch(self, grid)
+
     def bind(self, *args, **kwargs) -> tuple[dict[str, Any], dict[str, Any]]:
         """Split a call's arguments into runtime arguments and compile-time parameters (by name)."""
         bound = self.signature.bind(*args, **kwargs)
@@ -152,16 +179,17 @@ class Kernel:
         return runtime, consts
 
     def compile(self, target=None, *, types: dict | None = None, vlen: int | None = None,
-                checked: bool | None = None, **constexprs):
+                checked: bool | None = None, grid: bool = False, **constexprs):
         """Compile for ``target`` (default preset if None): a :class:`rvai.codegen.CompiledKernel`.
 
         The object is vector-length agnostic unless ``vlen`` is given: then it is
         specialised for exactly that VLEN (and runs only there). ``checked`` compiles a
         bounds check into every tensor access (None: :func:`checked_default`). Cached in
-        memory per (types, compile-time parameters, target, vlen, checked) and on disk by IR.
+        memory per (types, compile-time parameters, target, vlen, checked, grid) and on disk by IR.
+        ``grid`` compiles the grid form (see :meth:`trace`).
         """
         return _backend().compile(self, target, types=types, vlen=vlen, constexprs=constexprs,
-                                  checked=checked_default() if checked is None else checked)
+                                  checked=checked_default() if checked is None else checked, grid=grid)
 
     def __call__(self, *args, target=None, runner: str = "emu", specialise: bool = False,
                  checked: bool | None = None, budget: int | None = None, timeout: float | None = None,
@@ -185,6 +213,41 @@ class Kernel:
                                budget=budget, timeout=timeout)
 
 
+#: The i64 parameters a grid kernel gets after its own: the first program this
+#: thread runs, the stride to its next, and the grid's size on axes 0, 1, 2.
+GRID_PARAMS = ("program_first", "program_step", "num_programs0", "num_programs1", "num_programs2")
+
+
+class Launch:
+    """``kernel[grid]``: calling it runs the kernel's programs (see :meth:`Kernel.__getitem__`)."""
+
+    def __init__(self, kernel: Kernel, grid):
+        self.kernel, self.grid = kernel, grid
+
+    def __call__(self, *args, target=None, specialise: bool = False, checked: bool | None = None,
+                 budget: int | None = None, timeout: float | None = None, **kwargs):
+        """As :meth:`Kernel.__call__` (on the emulator), the programs spread over the
+        target's harts; ``budget`` counts the instructions of all of them."""
+        if core.tracing_active():
+            raise core.fail(f"kernel {self.kernel.name} is launched while a kernel is being traced")
+        return _backend().call(self.kernel, args, kwargs, target=target, runner="emu", specialise=specialise,
+                               checked=checked_default() if checked is None else checked,
+                               budget=budget, timeout=timeout, grid=self.grid)
+
+
+def grid_size(grid, constexprs: dict) -> tuple[int, int, int]:
+    """A launch grid as three positive sizes: from an int, a tuple of one to
+    three ints, or a function of the compile-time parameters giving one."""
+    if callable(grid):
+        grid = grid(dict(constexprs))
+    dims = grid if isinstance(grid, tuple) else (grid,)
+    if not 1 <= len(dims) <= 3 or not all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
+        raise TypeError(f"a launch grid is an int or a tuple of 1 to 3 ints, not {grid!r}")
+    if any(d < 1 for d in dims):
+        raise ValueError(f"a launch grid's sizes must be positive, not {grid!r}")
+    return tuple(dims) + (1,) * (3 - len(dims))
+
+
 def checked_default() -> bool:
     """Whether kernels are compiled with bounds checks when ``checked`` is not given:
     true when the environment variable ``RVAI_CHECKED`` is ``1`` (the test suite sets it)."""
@@ -195,12 +258,14 @@ class Backend(Protocol):
     """What compiles and runs kernels for :class:`Kernel` (``rvai.runner`` is the one rvai installs)."""
 
     def compile(self, kernel: Kernel, target, *, types: dict | None, vlen: int | None, constexprs: dict,
-                checked: bool) -> Any:
-        """Trace ``kernel`` with ``types`` and ``constexprs`` and compile it for ``target``."""
+                checked: bool, grid: bool = False) -> Any:
+        """Trace ``kernel`` with ``types`` and ``constexprs`` (as a grid kernel with ``grid``)
+        and compile it for ``target``."""
 
     def call(self, kernel: Kernel, args: tuple, kwargs: dict, *, target, runner: str, specialise: bool,
-             checked: bool, budget: int | None, timeout: float | None) -> Any:
-        """Compile for the arguments and run within ``budget`` and ``timeout``; write arrays back;
+             checked: bool, budget: int | None, timeout: float | None, grid=None) -> Any:
+        """Compile for the arguments and run within ``budget`` and ``timeout`` (the programs
+        of launch grid ``grid`` over the target's harts, if given); write arrays back;
         return the run record."""
 
 

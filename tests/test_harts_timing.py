@@ -1,0 +1,114 @@
+"""The timing model across harts (docs/harts.md): each hart its own clock,
+L1 and pipeline; an L2 per cluster and one DRAM channel shared by all, whose
+bandwidth the harts split (the oracle: bytes over the preset's bytes a cycle);
+contention as a stall class; a store invalidating other harts' L1 copies."""
+import numpy as np
+import pytest
+
+from rvai.emu import Machine
+from rvai.emu.isa import assemble
+from rvai.target import Target
+
+CODE = 0x10000
+# a0 = base, a1 = bytes, a2 = passes: load every 64th byte and add it up (DRAM-bound once past L2)
+STREAM = ["add t2, zero, a2", "add t0, a0, zero", "add t1, a0, a1", "ld t3, 0(t0)", "add t4, t4, t3",
+          "addi t0, t0, 64", "bltu t0, t1, -12", "addi t2, t2, -1", "bne t2, zero, -24", "jalr zero, 0(ra)"]
+# a2 = iterations of register-only work
+COMPUTE = ["addi t0, zero, 0", "mul t1, a2, a2", "addi t0, t0, 1", "bltu t0, a2, -8", "jalr zero, 0(ra)"]
+# a0 = &word, a1 = iterations: load, add one, store
+BUMP = ["ld t0, 0(a0)", "addi t0, t0, 1", "sd t0, 0(a0)", "addi a1, a1, -1", "bne a1, zero, -16", "jalr zero, 0(ra)"]
+
+
+def machine(code, target="spacemit-k1", **kw) -> Machine:
+    m = Machine(target, timed=True, **kw)
+    m.map(CODE, 4096, "rwx")
+    m.write(CODE, np.array([assemble(t) for t in code], np.uint32))
+    return m
+
+
+def test_presets_describe_their_harts():
+    k1 = Target.preset("spacemit-k1")
+    assert k1.harts == 8 and k1.model["cluster_harts"] == 4 and k1.model["l2_size"] == 512 << 10
+    # one 32-bit LPDDR4X-2666 channel at 1.6 GHz (K1 datasheet)
+    assert k1.model["dram_bytes_per_cycle"] == pytest.approx(2666e6 * 4 / 1.6e9, rel=1e-3)
+    assert k1.cpu == Target.preset("spacemit-x60").cpu
+    assert Target.preset("xuantie-c930-cluster").harts == 4
+    assert Target.default().harts == 1 and Machine().harts == 1
+    assert Machine("spacemit-k1").harts == 8 and Machine("spacemit-k1", harts=2).harts == 2
+
+
+@pytest.mark.parametrize("harts", [1, 2, 4, 8])
+def test_harts_streaming_from_dram_split_its_bandwidth(harts):
+    nbytes = 1 << 20    # twice a cluster's L2: every line comes from DRAM
+    m = machine(STREAM, harts=harts)
+    bufs = [m.alloc(nbytes, align=4096) for _ in range(harts)]
+    m.reset_counters()
+    m.call_threads(CODE, [(b, nbytes, 1) for b in bufs])
+    p = m.profile()
+    bw = m.model["dram_bytes_per_cycle"]
+    dram = sum(p.dram_bytes.values())
+    assert dram >= harts * nbytes
+    assert dram / m.cycles <= bw * 1.001                  # never more than the channel carries
+    if harts > 1:                                          # ...and the harts keep it busy
+        assert dram / m.cycles >= 0.95 * bw
+        assert p.stalls["contention"] > p.stalls["memory"]
+        assert p.bounds()["DRAM"] >= 0.95
+    else:
+        assert p.stalls["contention"] == 0
+
+
+@pytest.mark.parametrize("harts", [1, 2, 8])
+def test_compute_bound_harts_do_not_slow_each_other(harts):
+    m = machine(COMPUTE, harts=harts)
+    m.reset_counters()
+    m.call_threads(CODE, [(0, 0, 50_000)] * harts)
+    alone = machine(COMPUTE, harts=1)
+    alone.reset_counters()
+    alone.call(CODE, 0, 0, 50_000)
+    assert m.cycles == alone.cycles
+    p = m.profile()
+    assert p.stalls["contention"] == 0
+    assert [h["cycles"] for h in p.per_hart] == ([alone.cycles] * harts if harts > 1 else [])
+
+
+def test_a_cluster_shares_its_l2_and_other_clusters_do_not():
+    """Hart 0 reads an array into its cluster's L2; then harts 1 (same cluster)
+    and 2 (the other cluster) read it: hart 1 hits in L2, hart 2 misses."""
+    nbytes = 128 << 10
+    lines = nbytes // 64
+    m2 = machine(STREAM, harts=4)
+    m2.set_timed(True, model={**m2.model, "cluster_harts": 2, "prefetch_degree": 0})
+    buf = m2.alloc(nbytes, align=4096)
+    m2.call(CODE, buf, nbytes, 1)                 # thread 0, hart 0: fills cluster 0's L2
+    m2.reset_counters()
+    m2.call_threads(CODE, [(buf, 64, 1), (buf, nbytes, 1), (buf, nbytes, 1)])   # harts 0, 1, 2
+    per = m2.profile().per_hart
+    assert per[1]["L1 misses"] == lines and per[1]["L2 misses"] == 0
+    assert per[2]["L1 misses"] == lines and per[2]["L2 misses"] == lines
+
+
+def test_a_store_invalidates_other_harts_copies_and_false_sharing_costs():
+    def run(stride):
+        m = machine(BUMP, harts=2, quantum=50)
+        buf = m.alloc(4096, align=4096)
+        m.reset_counters()
+        m.call_threads(CODE, [(buf, 5000), (buf + stride, 5000)])
+        assert int(m.read(buf, np.int64, 1)[0]) == 5000
+        return m.cycles, m.profile().coherence_invalidations
+    shared, padded = run(8), run(64)
+    assert padded[1] == 0 and shared[1] > 0
+    assert shared[0] > padded[0]
+
+
+def test_per_hart_profile_adds_up():
+    m = machine(STREAM, harts=4)
+    bufs = [m.alloc(64 << 10, align=4096) for _ in range(6)]
+    m.reset_counters()
+    m.call_threads(CODE, [(b, 64 << 10, 2) for b in bufs])
+    p = m.profile()
+    assert sum(h["instret"] for h in p.per_hart) == p.instret == m.instret
+    assert max(h["cycles"] for h in p.per_hart) == p.cycles == m.cycles
+    assert [h["cycles"] for h in p.per_hart] == m.hart_cycles()
+    text = p.text()
+    assert "on 4 of 4 harts" in text and "contention" in text
+    assert p.to_dict()["harts"] == 4
