@@ -2,6 +2,7 @@
 programs with clang-22."""
 import os
 import shutil
+import signal
 import subprocess
 
 import numpy as np
@@ -18,6 +19,13 @@ settings.load_profile("rvai-ci" if os.environ.get("CI") else "rvai")
 # Kernels the tests compile carry exact bounds checks unless a test says checked=False
 # (docs/dsl.md, "Checked kernels"): an out-of-bounds access fails the test loudly.
 os.environ.setdefault("RVAI_CHECKED", "1")
+
+# Tests send SIGINT to child processes (the Ctrl-C paths). A shell without job control
+# starts a background job (`pytest &`) with SIGINT ignored, children inherit that, and
+# a child Python then never sees the signal: the test fails and leaves the child behind.
+# A handled signal is reset to the default in children, so handle it here.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from rvai.emu import Machine
 from rvai.emu.isa import assemble

@@ -329,11 +329,15 @@ def test_ctrl_c_stops_the_sweep_and_records_no_point_it_interrupted(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     journal = out / "points.jsonl"
     deadline = time.monotonic() + 120
-    while not (journal.exists() and journal.read_text().count("\n") == 1):
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGINT)
-    assert proc.wait(60) == 130
+    try:
+        while not (journal.exists() and journal.read_text().count("\n") == 1):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(60) == 130
+    finally:   # a failed check must not leave the sweep (in its own session) running
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     records = [json.loads(line) for line in journal.read_text().splitlines()]
     assert [(r["workload"], r["status"]) for r in records] == [("gemm", "ok")]
     assert [r["workload"] for r in read_csv(out)] == ["gemm"]
