@@ -280,8 +280,9 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
     return _batched(one, a, b, b.shape[-1])
 
 
-def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,
-           budget: int | None = None, timeout: float | None = None, harts: int | None = None) -> np.ndarray:
+def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "emu", config: dict | None = None,
+           checked: bool | None = None, budget: int | None = None, timeout: float | None = None,
+           harts: int | None = None) -> np.ndarray:
     """``x @ w.T`` (a linear layer without bias) with f32 accumulation; a new f32 array.
 
     ``x`` is (..., K); ``w`` is a :class:`PackedWeights` from :func:`pack_weights` (the
@@ -294,6 +295,11 @@ def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None
     with Zvqdotq's ``vqdot``, else ``vwmacc``. ``config`` as in :func:`matmul`; its LMUL is the packed one.
     ``checked``, ``budget``, ``timeout``, ``harts``: as for :func:`matmul` (bf16 and
     Q8_0 weights run on one hart).
+
+    ``out``, a C-contiguous f32 (rows of x, N') array with N' >= N, makes the call add
+    ``x @ w.T`` into ``out[:, :N]`` and return ``out``: C then has ``out``'s row stride
+    (a slice of a wider layer's columns keeps that layer's cache-set pattern; the IME
+    path, whose C is in tiles, adds its result into ``out`` on the host).
     """
     target = target or Target.default()
     harts = _harts(target, harts, runner)
@@ -302,14 +308,14 @@ def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None
     if w.vlen != target.vlen:
         raise ValueError(f"weights were packed for VLEN {w.vlen}, the target runs at VLEN {target.vlen}")
     if w.dtype == "q8_0":
-        return _linear_q8(x, w, target, runner, config, checked=checked, budget=budget, timeout=timeout)
+        return _linear_q8(x, w, out, target, runner, config, checked=checked, budget=budget, timeout=timeout)
     if w.dtype == "bf16":
-        return _linear_bf16(x, w, target, runner, config, checked=checked, budget=budget, timeout=timeout)
+        return _linear_bf16(x, w, out, target, runner, config, checked=checked, budget=budget, timeout=timeout)
     x, panels = _pair(x, w.panels, "w")
     if x.ndim < 1 or x.shape[-1] != w.k:
         raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
     rows = np.ascontiguousarray(x.reshape(-1, w.k))
-    c = np.zeros((rows.shape[0], w.n), np.float32)
+    c = _output(rows.shape[0], w.n, out)
     if c.size and w.k and harts > 1:
         cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, config), "LMUL": w.lmul}
         _record(_gemm_grid(rows, panels, c, cfg, harts, _widen(target, x.dtype, runner), target,
@@ -319,7 +325,17 @@ def linear(x, w, *, target=None, runner: str = "emu", config: dict | None = None
         _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows), **cfg,
                                     WIDEN=_widen(target, x.dtype, runner), target=target, runner=runner,
                                     checked=checked, budget=budget, timeout=timeout))
-    return c.reshape(x.shape[:-1] + (w.n,))
+    return c if out is not None else c.reshape(x.shape[:-1] + (w.n,))
+
+
+def _output(rows: int, n: int, out) -> np.ndarray:
+    """:func:`linear`'s C: new zeros (rows, n), or ``out`` once checked."""
+    if out is None:
+        return np.zeros((rows, n), np.float32)
+    if not (isinstance(out, np.ndarray) and out.dtype == np.float32 and out.flags.c_contiguous
+            and out.ndim == 2 and out.shape[0] == rows and out.shape[1] >= n):
+        raise ValueError(f"out must be a C-contiguous f32 array of shape ({rows}, >= {n})")
+    return out
 
 
 def _linear_rows(x, w: PackedWeights) -> np.ndarray:
@@ -329,12 +345,13 @@ def _linear_rows(x, w: PackedWeights) -> np.ndarray:
     return np.ascontiguousarray(x.reshape(-1, w.k), np.float32)
 
 
-def _linear_q8(x, w: PackedWeights, target: Target, runner: str, config: dict | None, **limits) -> np.ndarray:
+def _linear_q8(x, w: PackedWeights, out, target: Target, runner: str, config: dict | None,
+               **limits) -> np.ndarray:
     """:func:`linear` for Q8_0 weights: x quantised to Q8_0 by NumPy per row (as llama.cpp
     quantises activations before its q8_0 dot products), then the int8 kernel of the
     weights' path (IME tiles, ``vqdot`` or ``vwmacc``)."""
     rows = _linear_rows(x, w)
-    y = np.zeros((rows.shape[0], w.n), np.float32)
+    y = _output(rows.shape[0], w.n, out)
     if y.size:
         xq = quantize_q8_0(rows)
         d = xq.d.astype(np.float32)
@@ -345,23 +362,24 @@ def _linear_q8(x, w: PackedWeights, target: Target, runner: str, config: dict | 
                                             kernels.scale_tiles(d, tm, tm * rm, along_rows=True), w.panels, w.scales,
                                             yt, TM=tm, RM=rm, RN=rn, LMUL=2, target=target, runner=runner,
                                             specialise=True, **limits))
-            y = kernels.unpack_tiles(yt, tm, rows.shape[0], w.n)
+            y[:, :w.n] += kernels.unpack_tiles(yt, tm, rows.shape[0], w.n)
         else:
             dot4 = w.path == "dot4"
             cfg = {"MR": 7, **(config or {}), "LMUL": w.lmul}
             _record(kernels.linear_q8(xq.q.view(np.int32) if dot4 else xq.q, d, w.panels, w.scales, y, **cfg,
                                       DOT4=dot4, target=target, runner=runner, **limits))
-    return y.reshape(np.shape(x)[:-1] + (w.n,))
+    return y if out is not None else y.reshape(np.shape(x)[:-1] + (w.n,))
 
 
-def _linear_bf16(x, w: PackedWeights, target: Target, runner: str, config: dict | None, **limits) -> np.ndarray:
+def _linear_bf16(x, w: PackedWeights, out, target: Target, runner: str, config: dict | None,
+                 **limits) -> np.ndarray:
     """:func:`linear` for bf16 weights: x rounded to bf16 (uint16 x: bf16 bits already)."""
     x = np.asarray(x)
     bits = x if x.dtype == np.uint16 else to_bf16(_float_array(x, "x"))
     if bits.ndim < 1 or bits.shape[-1] != w.k:
         raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
     rows = np.ascontiguousarray(bits.reshape(-1, w.k))
-    c = np.zeros((rows.shape[0], w.n), np.float32)
+    c = _output(rows.shape[0], w.n, out)
     if c.size and w.k:
         cfg = {**_config(kernels.gemm_packed_bf16, target, rows.shape[0], w.k, w.n, np.uint16, config),
                "LMUL": w.lmul}
@@ -370,7 +388,7 @@ def _linear_bf16(x, w: PackedWeights, target: Target, runner: str, config: dict 
         af = unused.astype(np.float32) if widen else kernels.a_scratch(rows.astype(np.float32))
         _record(kernels.gemm_packed_bf16(rows, w.panels, c, ap, af, **cfg, WIDEN=widen, target=target,
                                          runner=runner, **limits))
-    return c.reshape(bits.shape[:-1] + (w.n,))
+    return c if out is not None else c.reshape(bits.shape[:-1] + (w.n,))
 
 
 #: The ways :func:`matmul_int8` can form int8 products, best first.

@@ -46,6 +46,30 @@ def test_linear_matches_numpy(runner, vlen, data, m, k, n, dtype):
 
 
 @pytest.mark.parametrize("vlen", [128, 512])
+@SETTINGS
+@given(data=st.data(), m=odd, k=odd, n=odd, extra=st.integers(0, 40))
+def test_linear_into_a_wider_output(vlen, data, m, k, n, extra):
+    """``out=``: x @ w.T is added into out's first N columns; the columns past N keep their values."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.uniform(-2, 2, (m, k)).astype(np.float32)
+    w = rng.uniform(-2, 2, (n, k)).astype(np.float32)
+    out = rng.uniform(-2, 2, (m, n + extra)).astype(np.float32)
+    before = out.copy()
+    y = run(ops.linear, x, ops.pack_weights(w, target=target("emu", vlen, "generic")), out=out, runner="emu",
+            vlen=vlen, preset="generic")
+    assert y is out
+    want = before[:, :n].astype(np.float64) + x.astype(np.float64) @ w.T.astype(np.float64)
+    assert np.all(np.abs(y[:, :n] - want) <= ref_bound(x, w.T, k + 2) + 4 * U * np.abs(before[:, :n]))
+    assert np.array_equal(y[:, n:], before[:, n:])
+    bad_outs = [np.zeros((m, n - 1), np.float32), np.zeros((m + 1, n), np.float32), np.zeros((m, n))]
+    if m > 1:
+        bad_outs.append(np.zeros((m, n + 1), np.float32)[:, 1:])    # rows not contiguous
+    for bad in bad_outs:
+        with pytest.raises(ValueError, match="out must be"):
+            ops.linear(x, w, out=bad)
+
+
+@pytest.mark.parametrize("vlen", [128, 512])
 def test_matmul_batched_and_noncontiguous(vlen):
     rng = np.random.default_rng(1)
     a = rng.standard_normal((2, 3, 5, 19)).astype(np.float32)[:, :, ::2]   # (2, 3, 3, 19), strided rows

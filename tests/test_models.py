@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rvai.models import CONFIGS, Costs, DecoderLayer, KVCache, QwenConfig, get, reference_layer
+from rvai.models.layer import ERROR_BOUNDS
 from rvai.models.predict import predict
 from rvai.target import Target
 
 SMALL = ("qwen2.5-0.5b", "qwen3-0.6b")
-#: The stated bound: f32 activations and accumulation; f16 weights are the same values in the oracle.
-REL_BOUND = 1e-4
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,17 +59,15 @@ def prefill_then_decode(cfg, dtype, vlen, prefill=3, past=0, seed=0):
     return errs
 
 
+@pytest.mark.parametrize("dtype", ["f32", "f16"])
 @pytest.mark.parametrize("vlen", [128, 512])
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_every_model_matches_float64(name, vlen):
-    errs = prefill_then_decode(test_config(name), "f32", vlen)
-    assert max(errs) <= REL_BOUND, errs
-
-
-@pytest.mark.parametrize("name", ["qwen2.5-0.5b", "qwen3-30b-a3b"])
-def test_f16_weights_match_float64(name):
-    errs = prefill_then_decode(test_config(name), "f16", 256, prefill=2, past=5)
-    assert max(errs) <= REL_BOUND, errs
+def test_every_model_matches_float64(name, vlen, dtype):
+    """Each dtype within its stated bound (f32 1e-4; f16 2e-3: its projections take f16 inputs)."""
+    errs = prefill_then_decode(test_config(name), dtype, vlen)
+    assert max(errs) <= ERROR_BOUNDS[dtype], errs
+    if dtype == "f16":    # the f16 path really rounds (the bound is not met trivially by f32 arithmetic)
+        assert max(errs) > ERROR_BOUNDS["f32"] / 10, errs
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -84,7 +82,7 @@ def test_layer_structures_match_float64(kv, group, d, hidden, bias, qk_norm, moe
                      tie_word_embeddings=False, vocab_size=100, qkv_bias=bias, qk_norm=qk_norm, source="test",
                      num_experts=6 if moe else 0, num_experts_per_tok=2 if moe else 0,
                      moe_intermediate_size=24 if moe else 0, norm_topk_prob=moe and seed % 2 == 0)
-    assert max(prefill_then_decode(cfg, dtype, vlen, prefill, past, seed)) <= REL_BOUND
+    assert max(prefill_then_decode(cfg, dtype, vlen, prefill, past, seed)) <= ERROR_BOUNDS[dtype]
 
 
 def test_unsupported_weights_and_models_raise():
@@ -98,16 +96,17 @@ def test_unsupported_weights_and_models_raise():
         DecoderLayer(get("qwen2.5-0.5b")).forward(np.zeros((2, 895)), KVCache(get("qwen2.5-0.5b")))
 
 
-@pytest.mark.parametrize("name,tokens,past,max_macs", [("qwen2.5-0.5b", 8, 64, 1e5), ("qwen2.5-0.5b", 1, 300, 1e5),
-                                                       ("qwen3-30b-a3b", 12, 16, 1e12)])
-def test_sampled_estimate_within_5_percent_of_full_run(name, tokens, past, max_macs):
+@pytest.mark.parametrize("name,tokens,past,max_macs,preset", [
+    ("qwen2.5-0.5b", 8, 64, 1e5, "spacemit-x60"), ("qwen2.5-0.5b", 1, 300, 1e5, "spacemit-x60"),
+    ("qwen2.5-0.5b", 32, 0, 1e6, "xuantie-c930"), ("qwen3-30b-a3b", 12, 16, 1e12, "spacemit-x60")])
+def test_sampled_estimate_within_5_percent_of_full_run(name, tokens, past, max_macs, preset):
     """Slices scaled up (GEMM columns, KV heads; MoE: one expert per token count) against the whole layer.
 
     The MoE case samples experts only (a limit no operator reaches): slicing the
     projections before the router would change the values it routes by, and so which
     experts run, which is a different layer rather than an error of the estimate.
     """
-    cfg, target = test_config(name), Target.preset("spacemit-x60")
+    cfg, target = test_config(name), Target.preset(preset)
     x = np.random.default_rng(1).standard_normal((tokens, cfg.hidden_size), np.float32)
     runs = {}
     for limit in (None, max_macs):

@@ -29,11 +29,12 @@ __all__ = ["OpCost", "Costs", "Roofline", "SAMPLE_ALIGN", "SAMPLE_MIN"]
 #: Sampled GEMM slices are whole multiples of this many columns, so every vector strip
 #: of the slice is full at any VLEN up to 2048 with LMUL 4 (f32), like the full operator's.
 SAMPLE_ALIGN = 256
-#: ...and at least this many: a GEMM call has a fixed cost (ops.matmul packs B into panels
-#: inside the call) that a narrow slice would scale up with its columns. Measured on
-#: spacemit-x60 at main 91d3cf5, (1, 896) @ (896, N) costs 963 cycles per output column at
-#: N = 1024, 916 at 4096 and 907 at 9728; (8, 896) @ (896, N) 4314, 4169 and 4141.
-SAMPLE_MIN = 4096
+#: ...and at least this many: a GEMM call has a fixed cost (copying A) that a narrow
+#: slice would scale up with its columns. Measured with ops.linear on packed weights on
+#: spacemit-x60 (main 6c46c87): (1, 896) x (896, N) costs 911.4 cycles per output column
+#: at N = 1024, 909.5 at 4096 and 909.1 at 9728; (8, 896) x (896, N) 1445, 1434 and 1432.
+#: (A slice writes into an output of the full width: see DecoderLayer._linear.)
+SAMPLE_MIN = 1024
 
 
 @dataclasses.dataclass

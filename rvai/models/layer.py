@@ -14,12 +14,19 @@ The layer (Hugging Face's Qwen2/Qwen3/Qwen3-MoE decoder layer, inference only):
     out    = r + m                                        residual_add
 
 Every step on the right is one :mod:`rvai.ops` call, timed by the emulator and recorded
-in a :class:`rvai.models.costs.Costs` under that name. Activations are f32; projection
-weights are f32 or f16 (widened to f32 as the GEMM loads them, f32 accumulation); norm
-weights and biases stay f32. Weights are stored ``(in, out)`` for ``ops.matmul``. What
-runs on the host, uncosted: RoPE's cos/sin tables (an engine precomputes them), the
-KV-cache append and the copies that split, transpose and gather activations between
-kernels, and the MoE top-k selection (O(tokens * experts) scalar work).
+in a :class:`rvai.models.costs.Costs` under that name. The projections are
+:func:`rvai.ops.linear` calls on weights packed once per VLEN (:func:`rvai.ops.pack_weights`),
+as an inference engine lays its weights out at load time: a call reads the packed
+panels and does no packing, and the packing itself is not costed.
+
+Activations are f32 and so are norm weights, biases and the router. Projection
+weights are f32 or f16; with f16 weights the projection's input is rounded to f16 too
+and the GEMM multiplies f16 by f16 into f32 accumulators (``vfwmacc`` where the target
+has Zvfh), so it reads half the weight bytes, as an f16 engine does. What runs on the
+host, uncosted: RoPE's cos/sin tables (an engine precomputes them), the KV-cache append
+and the copies that split, transpose and gather activations between kernels, the f16
+rounding of projection inputs, and the MoE top-k selection (O(tokens * experts) scalar
+work).
 """
 from __future__ import annotations
 
@@ -31,14 +38,20 @@ import numpy as np
 from rvai import ops
 from rvai.models.configs import QwenConfig
 from rvai.models.costs import Costs
+from rvai.target import Target
 
-__all__ = ["DecoderLayer", "LayerWeights", "KVCache", "WEIGHT_DTYPES", "weight_dtype", "rope_tables"]
+__all__ = ["DecoderLayer", "LayerWeights", "KVCache", "WEIGHT_DTYPES", "ERROR_BOUNDS", "weight_dtype", "rope_tables"]
 
 #: Limits of each operator's kernel call: a full-size projection is a deliberate emulation of
 #: up to billions of instructions, not a runaway kernel (rvai.runner's defaults stop those).
 RUN_LIMITS = {"budget": 10 ** 11, "timeout": math.inf}
 #: Projection-weight dtypes a layer runs with.
 WEIGHT_DTYPES = {"f32": np.float32, "f16": np.float16}
+#: The stated bound of each weight dtype on a layer's output against the float64 layer
+#: on the same weight values, as max |error| / max |float64|. f32: f32 arithmetic (the
+#: GEMM's blocked sums, exp, rsqrt); f16: also the f16 rounding of each projection's
+#: input (2^-11 relative per element, through four projections in series), with margin.
+ERROR_BOUNDS = {"f32": 1e-4, "f16": 2e-3}
 #: Weight dtypes that need instructions rvai does not have yet.
 _NOT_YET = {"bf16": "bf16 weights need a bf16 GEMM in rvai.ops (the emulator runs Zvfbfwma's vfwmaccbf16; "
                     "no rvai kernel uses it yet)",
@@ -61,11 +74,13 @@ class LayerWeights:
     Projections are N(0, 1/in) so activations keep unit scale; norm weights are near 1,
     biases small. ``matrix(name, cols=n)`` gives only the first ``n`` columns when the
     full matrix was never made (a sampled run), so a 7B layer never holds all its weights.
+    ``packed(name, target, cols)`` is the same matrix laid out for :func:`rvai.ops.linear`.
     """
 
     def __init__(self, cfg: QwenConfig, dtype: str = "f32", seed: int = 0):
         self.cfg, self.dtype, self.seed = cfg, weight_dtype(dtype), seed
         self._made: dict[str, np.ndarray] = {}
+        self._packed: dict[tuple, ops.PackedWeights] = {}
 
     def shape(self, name: str) -> tuple[int, int]:
         """(in, out) of projection ``name``: qkv, o, gate_up, down, router, expert<e>.gate_up, expert<e>.down."""
@@ -92,6 +107,13 @@ class LayerWeights:
             return self._made[name] if cols is None else self._made[name][:, :cols]
         dt = np.float32 if name == "router" else self.dtype
         return (self._rng(name + "#slice").standard_normal((k, cols), np.float32) / np.sqrt(k)).astype(dt)
+
+    def packed(self, name: str, target: Target, cols: int | None = None) -> ops.PackedWeights:
+        """``matrix(name, cols)`` packed once for ``target``'s VLEN (the panels :func:`rvai.ops.linear` reads)."""
+        key = (name, cols, target.vlen)
+        if key not in self._packed:
+            self._packed[key] = ops.pack_weights(self.matrix(name, cols).T, target=target)
+        return self._packed[key]
 
     def vector(self, name: str) -> np.ndarray:
         """Norm weight (input_norm, post_norm, q_norm, k_norm) or the qkv bias, f32."""
@@ -164,7 +186,7 @@ class DecoderLayer:
         if x.ndim != 2 or x.shape[1] != cfg.hidden_size:
             raise ValueError(f"x must be (tokens, {cfg.hidden_size}), got {x.shape}")
         costs = costs if costs is not None else Costs()
-        self._target, self._costs = target, costs
+        self._target, self._costs = target or Target.default(), costs
         self._limits = RUN_LIMITS if budget is None else dict(RUN_LIMITS, budget=budget)
         tokens, eps = x.shape[0], cfg.rms_norm_eps
         hq, hkv, d = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
@@ -188,18 +210,25 @@ class DecoderLayer:
         return self._op("residual_add", ops.add, resid, mlp)
 
     # ---- the steps ---------------------------------------------------------------
-    def _op(self, name: str, fn, *args, scale: float = 1.0):
-        """``fn(*args)`` (an rvai.ops call) on the layer's target, its run recorded under ``name``."""
-        out = fn(*args, target=self._target, **self._limits)
+    def _op(self, name: str, fn, *args, scale: float = 1.0, **kwargs):
+        """``fn(*args, **kwargs)`` (an rvai.ops call) on the layer's target, its run recorded under ``name``."""
+        out = fn(*args, **kwargs, target=self._target, **self._limits)
         self._costs.add(name, ops.last_run, scale)
         return out
 
     def _linear(self, name: str, x: np.ndarray, weight: str, scale: float = 1.0) -> np.ndarray:
-        """``x @ W`` for projection ``weight``; sampled by output columns when Costs says so."""
+        """``x @ W`` for projection ``weight`` (packed); sampled by output columns when Costs says so.
+
+        A sampled slice writes into an output of the full width, so its rows have the
+        full operator's stride (and cache-set pattern: a power-of-two stride costs up to
+        7% more on xuantie-c930 for a 128-row GEMM).
+        """
         k, n = self.weights.shape(weight)
         cols = self._costs.columns(x.shape[0], k, n)
-        y = self._op(name, ops.matmul, x, self.weights.matrix(weight, cols), scale=scale * n / cols)
-        return y if cols == n else _tile_columns(y, n)
+        w = self.weights.packed(weight, self._target, cols)
+        out = None if cols == n else np.zeros((x.shape[0], n), np.float32)
+        y = self._op(name, ops.linear, x.astype(w.panels.dtype), w, scale=scale * n / cols, out=out)
+        return y if cols == n else _tile_columns(y[:, :cols], n)
 
     def _attention(self, q: np.ndarray, cache: KVCache) -> np.ndarray:
         """Causal grouped-query attention of q (hq, tokens, d) over the cache; sampled by KV heads."""

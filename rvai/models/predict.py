@@ -22,9 +22,10 @@ from rvai.target import Target
 __all__ = ["Prediction", "predict", "layer_costs", "step_tokens", "PHASES", "DEFAULT_MAX_MACS", "LM_HEAD_CHUNK"]
 
 PHASES = ("prefill", "decode")
-#: The LM head runs in chunks of this many vocabulary columns: with ops.matmul's one-row
-#: path the row of logits being accumulated must stay in cache (152K f32 logits do not fit
-#: a 256-512 KiB L2, and then every row of the weights reads and writes them from DRAM).
+#: The LM head is costed on one chunk of this many vocabulary columns, scaled by vocab /
+#: chunk: every chunk has the same shape, so one stands for all, and the 152K-column
+#: weight is never made. Its columns are independent (the GEMM keeps each panel's
+#: accumulators in registers), so the chunk's cost per column is the whole head's.
 LM_HEAD_CHUNK = 16384
 #: Operators above this many multiply-accumulates are sampled (rvai.models.costs): a 7B
 #: model's full decode GEMVs take minutes of emulation each (and gigabytes of weights);
@@ -140,8 +141,8 @@ def _head_costs(cfg: QwenConfig, target: Target, tokens: int, dtype: str, seed: 
 
     The embedding gathers from a table of ``tokens`` rows in random order: its cost is a
     row copy per token whatever the vocabulary size. The LM head ((hidden, vocab), tied
-    or not: the same GEMV) runs in :data:`LM_HEAD_CHUNK`-column chunks, all of one shape,
-    so one chunk is emulated and scaled by vocab / chunk.
+    or not: the same GEMV on packed weights, f16 input with f16 weights as in the layer)
+    is emulated on one :data:`LM_HEAD_CHUNK`-column chunk and scaled by vocab / chunk.
     """
     costs = Costs()
     rng = np.random.default_rng(seed)
@@ -152,7 +153,7 @@ def _head_costs(cfg: QwenConfig, target: Target, tokens: int, dtype: str, seed: 
     h = ops.rmsnorm(last, np.ones(cfg.hidden_size, np.float32), cfg.rms_norm_eps, target=target, **RUN_LIMITS)
     costs.add("final_norm", ops.last_run)
     cols = min(cfg.vocab_size, LM_HEAD_CHUNK)
-    head = (rng.standard_normal((cfg.hidden_size, cols), np.float32) / np.sqrt(cfg.hidden_size)).astype(wdt)
-    ops.matmul(h, head, target=target, **RUN_LIMITS)
+    head = (rng.standard_normal((cols, cfg.hidden_size), np.float32) / np.sqrt(cfg.hidden_size)).astype(wdt)
+    ops.linear(h.astype(wdt), ops.pack_weights(head, target=target), target=target, **RUN_LIMITS)
     costs.add("lm_head", ops.last_run, cfg.vocab_size / cols)
     return costs
