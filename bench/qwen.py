@@ -18,6 +18,7 @@ import sys
 import time
 
 from rvai.models import configs
+from rvai.models.layer import WEIGHT_DTYPES
 from rvai.models.predict import DEFAULT_MAX_MACS, PHASES, Prediction, predict
 from rvai.target import Target
 
@@ -106,7 +107,8 @@ def main(argv=None) -> int:
     ap.add_argument("--phase", default="decode", choices=PHASES + ("both",))
     ap.add_argument("--tokens", type=int, default=128, help="prefill tokens (decode: always 1)")
     ap.add_argument("--context", type=int, default=0, help="tokens already in the KV cache")
-    ap.add_argument("--dtype", default="f32", help="projection weights: f32 or f16 (bf16, int8: not yet)")
+    ap.add_argument("--dtype", default="f32", choices=list(WEIGHT_DTYPES),
+                    help="projection weights (int8: Q8_0 blocks)")
     ap.add_argument("--max-macs", type=float, default=DEFAULT_MAX_MACS,
                     help="sample operators above this many multiply-accumulates (0: never sample)")
     ap.add_argument("--json", help="write the results as JSON here")

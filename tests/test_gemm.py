@@ -69,6 +69,19 @@ def test_linear_into_a_wider_output(vlen, data, m, k, n, extra):
             ops.linear(x, w, out=bad)
 
 
+@pytest.mark.parametrize("preset", ["generic", "spacemit-x60", "xuantie-c930"])   # vwmacc, IME, vqdot
+@pytest.mark.parametrize("dtype", ["bf16", "q8_0"])
+def test_linear_into_a_wider_output_every_weight_format(dtype, preset):
+    """``out=`` gives the bf16 and Q8_0 paths' own numbers in out's first N columns (IME: added on the host)."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((9, 70)).astype(np.float32), rng.standard_normal((37, 70)).astype(np.float32)
+    t = Target.preset(preset)
+    packed = ops.pack_weights(w, target=t, dtype=dtype)
+    out = np.zeros((9, 37 + 27), np.float32)
+    assert ops.linear(x, packed, out=out, target=t) is out
+    assert np.array_equal(out[:, :37], ops.linear(x, packed, target=t)) and not out[:, 37:].any()
+
+
 @pytest.mark.parametrize("vlen", [128, 512])
 def test_matmul_batched_and_noncontiguous(vlen):
     rng = np.random.default_rng(1)

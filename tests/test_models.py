@@ -59,24 +59,31 @@ def prefill_then_decode(cfg, dtype, vlen, prefill=3, past=0, seed=0):
     return errs
 
 
-@pytest.mark.parametrize("dtype", ["f32", "f16"])
+@pytest.mark.parametrize("dtype", ["f32", "f16", "bf16", "int8"])
 @pytest.mark.parametrize("vlen", [128, 512])
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_every_model_matches_float64(name, vlen, dtype):
-    """Each dtype within its stated bound (f32 1e-4; f16 2e-3: its projections take f16 inputs)."""
+    """Each dtype within its stated bound (f32 1e-4, f16 2e-3, bf16 2e-2, int8 4e-2: the
+    projections' inputs are rounded to the weights' kind; the oracle has the same weights)."""
     errs = prefill_then_decode(test_config(name), dtype, vlen)
     assert max(errs) <= ERROR_BOUNDS[dtype], errs
-    if dtype == "f16":    # the f16 path really rounds (the bound is not met trivially by f32 arithmetic)
+    if dtype != "f32":    # the path really rounds (the bound is not met trivially by f32 arithmetic)
         assert max(errs) > ERROR_BOUNDS["f32"] / 10, errs
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kv=st.sampled_from([1, 2]), group=st.sampled_from([1, 3]), d=st.sampled_from([32, 64]),
        hidden=st.sampled_from([48, 96]), bias=st.booleans(), qk_norm=st.booleans(), moe=st.booleans(),
-       dtype=st.sampled_from(["f32", "f16"]), vlen=st.sampled_from([128, 256, 512, 1024]),
+       dtype=st.sampled_from(["f32", "f16", "bf16", "int8"]), vlen=st.sampled_from([128, 256, 512, 1024]),
        prefill=st.integers(1, 5), past=st.integers(0, 9), seed=st.integers(0, 2 ** 16))
 def test_layer_structures_match_float64(kv, group, d, hidden, bias, qk_norm, moe, dtype, vlen, prefill, past, seed):
-    """Small synthetic configs: every combination of GQA, bias, q/k norm, MoE, dtype, VLEN, cache length."""
+    """Small synthetic configs: every combination of GQA, bias, q/k norm, MoE, dtype, VLEN, cache length.
+
+    MoE runs with f32 and f16 weights only: bf16/int8 rounding upstream moves the
+    router's input by about 1e-3 relative, which can swap two experts whose random gates
+    are that close, and the oracle then sums different experts (no rounding bound covers it).
+    """
+    moe = moe and dtype in ("f32", "f16")
     cfg = QwenConfig("synthetic", hidden_size=hidden, num_hidden_layers=1, num_attention_heads=kv * group,
                      num_key_value_heads=kv, head_dim=d, intermediate_size=80, rope_theta=1e4, rms_norm_eps=1e-6,
                      tie_word_embeddings=False, vocab_size=100, qkv_bias=bias, qk_norm=qk_norm, source="test",
@@ -86,10 +93,8 @@ def test_layer_structures_match_float64(kv, group, d, hidden, bias, qk_norm, moe
 
 
 def test_unsupported_weights_and_models_raise():
-    with pytest.raises(NotImplementedError, match="bf16"):
-        DecoderLayer(get("qwen3-0.6b"), "bf16")
-    with pytest.raises(NotImplementedError, match="int8"):
-        DecoderLayer(get("qwen3-0.6b"), "int8")
+    with pytest.raises(ValueError, match="unknown weight dtype 'int4'; choose from f32, f16, bf16, int8"):
+        DecoderLayer(get("qwen3-0.6b"), "int4")
     with pytest.raises(ValueError, match="known: "):
         get("qwen4")
     with pytest.raises(ValueError, match=r"x must be \(tokens, 896\)"):

@@ -129,7 +129,7 @@ def test_a_field_new_to_the_model_reaches_the_target_and_its_validation(tmp_path
     (GEMM + 'colour = "red"\n', "unknown keys"),
     (QWEN.replace('"qwen2.5-0.5b"', '"qwen4"'), "unknown model"),
     (QWEN.replace('"decode"', '"train"'), "phase must be one of"),
-    (QWEN + 'dtype = "int8"\n', "int8 weights need"),
+    (QWEN + 'dtype = "int4"\n', "unknown weight dtype"),
     (QWEN + "max_macs = -1\n", "max_macs"),
 ])
 def test_a_bad_sweep_file_is_refused_before_anything_runs(tmp_path, body, message):

@@ -20,13 +20,14 @@ as an inference engine lays its weights out at load time: a call reads the packe
 panels and does no packing, and the packing itself is not costed.
 
 Activations are f32 and so are norm weights, biases and the router. Projection
-weights are f32 or f16; with f16 weights the projection's input is rounded to f16 too
-and the GEMM multiplies f16 by f16 into f32 accumulators (``vfwmacc`` where the target
-has Zvfh), so it reads half the weight bytes, as an f16 engine does. What runs on the
-host, uncosted: RoPE's cos/sin tables (an engine precomputes them), the KV-cache append
-and the copies that split, transpose and gather activations between kernels, the f16
-rounding of projection inputs, and the MoE top-k selection (O(tokens * experts) scalar
-work).
+weights (:data:`WEIGHT_DTYPES`) are f32, f16, bf16 or int8 (Q8_0 blocks); the
+projection's input is rounded to the same kind (f16; bf16; Q8_0 blocks, as llama.cpp
+quantises activations) and the GEMM accumulates in f32 (int8: exact int32 block sums),
+so it reads 2, 2 or 1.06 bytes a weight, as such an engine does. What runs on the host,
+uncosted: RoPE's cos/sin tables (an engine precomputes them), the KV-cache append and
+the copies that split, transpose and gather activations between kernels, the rounding
+or quantisation of projection inputs, and the MoE top-k selection (O(tokens * experts)
+scalar work).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ import numpy as np
 
 from rvai import ops
 from rvai.models.configs import QwenConfig
+from rvai.kernels.quant import from_bf16, quantize_q8_0, to_bf16
 from rvai.models.costs import Costs
 from rvai.target import Target
 
@@ -45,27 +47,33 @@ __all__ = ["DecoderLayer", "LayerWeights", "KVCache", "WEIGHT_DTYPES", "ERROR_BO
 #: Limits of each operator's kernel call: a full-size projection is a deliberate emulation of
 #: up to billions of instructions, not a runaway kernel (rvai.runner's defaults stop those).
 RUN_LIMITS = {"budget": 10 ** 11, "timeout": math.inf}
-#: Projection-weight dtypes a layer runs with.
-WEIGHT_DTYPES = {"f32": np.float32, "f16": np.float16}
+#: Projection-weight dtypes a layer runs with, each with the format ops.pack_weights lays
+#: it out in (int8 is llama.cpp's Q8_0: blocks of 32 int8 along K with an f16 scale).
+WEIGHT_DTYPES = {"f32": "f32", "f16": "f16", "bf16": "bf16", "int8": "q8_0"}
 #: The stated bound of each weight dtype on a layer's output against the float64 layer
 #: on the same weight values, as max |error| / max |float64|. f32: f32 arithmetic (the
-#: GEMM's blocked sums, exp, rsqrt); f16: also the f16 rounding of each projection's
-#: input (2^-11 relative per element, through four projections in series), with margin.
-ERROR_BOUNDS = {"f32": 1e-4, "f16": 2e-3}
-#: Weight dtypes that need instructions rvai does not have yet.
-_NOT_YET = {"bf16": "bf16 weights need a bf16 GEMM in rvai.ops (the emulator runs Zvfbfwma's vfwmaccbf16; "
-                    "no rvai kernel uses it yet)",
-            "int8": "int8 weights need an int8 GEMM with per-channel scales in rvai.ops (the emulator runs "
-                    "Zvqdotq's vqdot; no rvai kernel uses it yet)"}
+#: GEMM's blocked sums, exp, rsqrt). The others add the rounding of each projection's
+#: input, through four projections in series: f16 (2^-11 relative per element), bf16
+#: (2^-8) and Q8_0 activations (half a step of max|block| / 127 per element), with margin.
+ERROR_BOUNDS = {"f32": 1e-4, "f16": 2e-3, "bf16": 2e-2, "int8": 4e-2}
 
 
-def weight_dtype(name: str):
-    """The NumPy dtype of weight dtype ``name``; NotImplementedError for bf16/int8, ValueError otherwise."""
-    if name in _NOT_YET:
-        raise NotImplementedError(_NOT_YET[name])
+def weight_dtype(name: str) -> str:
+    """The ops.pack_weights format of weight dtype ``name``; ValueError naming the known ones otherwise."""
     if name not in WEIGHT_DTYPES:
         raise ValueError(f"unknown weight dtype {name!r}; choose from {', '.join(WEIGHT_DTYPES)}")
     return WEIGHT_DTYPES[name]
+
+
+def _stored(w: np.ndarray, fmt: str) -> np.ndarray:
+    """The values ``w`` (in, out) f32 takes in format ``fmt``: f16 as f16, bf16 and Q8_0 as the f32 they stand for."""
+    if fmt == "f16":
+        return w.astype(np.float16)
+    if fmt == "bf16":
+        return from_bf16(to_bf16(w))
+    if fmt == "q8_0":
+        return np.ascontiguousarray(quantize_q8_0(w.T).dequantize().T)
+    return w
 
 
 class LayerWeights:
@@ -75,10 +83,12 @@ class LayerWeights:
     biases small. ``matrix(name, cols=n)`` gives only the first ``n`` columns when the
     full matrix was never made (a sampled run), so a 7B layer never holds all its weights.
     ``packed(name, target, cols)`` is the same matrix laid out for :func:`rvai.ops.linear`.
+    ``matrix`` holds the values the dtype stores (bf16-rounded, Q8_0-dequantised), so
+    the float64 oracle multiplies by the very weights the kernels read.
     """
 
     def __init__(self, cfg: QwenConfig, dtype: str = "f32", seed: int = 0):
-        self.cfg, self.dtype, self.seed = cfg, weight_dtype(dtype), seed
+        self.cfg, self.format, self.seed = cfg, weight_dtype(dtype), seed
         self._made: dict[str, np.ndarray] = {}
         self._packed: dict[tuple, ops.PackedWeights] = {}
 
@@ -97,22 +107,25 @@ class LayerWeights:
     def _rng(self, name: str) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(name.encode())])
 
+    def _format(self, name: str) -> str:
+        return "f32" if name == "router" else self.format
+
     def matrix(self, name: str, cols: int | None = None) -> np.ndarray:
         """Projection ``name`` as (in, out) in the layer's dtype (the router stays f32), or its first ``cols`` columns."""
         k, n = self.shape(name)
         if name in self._made or cols is None or cols >= n:
             if name not in self._made:
-                dt = np.float32 if name == "router" else self.dtype
-                self._made[name] = (self._rng(name).standard_normal((k, n), np.float32) / np.sqrt(k)).astype(dt)
+                w = self._rng(name).standard_normal((k, n), np.float32) / np.sqrt(k)
+                self._made[name] = _stored(w, self._format(name))
             return self._made[name] if cols is None else self._made[name][:, :cols]
-        dt = np.float32 if name == "router" else self.dtype
-        return (self._rng(name + "#slice").standard_normal((k, cols), np.float32) / np.sqrt(k)).astype(dt)
+        w = self._rng(name + "#slice").standard_normal((k, cols), np.float32) / np.sqrt(k)
+        return _stored(w, self._format(name))
 
     def packed(self, name: str, target: Target, cols: int | None = None) -> ops.PackedWeights:
         """``matrix(name, cols)`` packed once for ``target``'s VLEN (the panels :func:`rvai.ops.linear` reads)."""
         key = (name, cols, target.vlen)
         if key not in self._packed:
-            self._packed[key] = ops.pack_weights(self.matrix(name, cols).T, target=target)
+            self._packed[key] = ops.pack_weights(self.matrix(name, cols).T, target=target, dtype=self._format(name))
         return self._packed[key]
 
     def vector(self, name: str) -> np.ndarray:
@@ -227,7 +240,8 @@ class DecoderLayer:
         cols = self._costs.columns(x.shape[0], k, n)
         w = self.weights.packed(weight, self._target, cols)
         out = None if cols == n else np.zeros((x.shape[0], n), np.float32)
-        y = self._op(name, ops.linear, x.astype(w.panels.dtype), w, scale=scale * n / cols, out=out)
+        x = x.astype(np.float16) if w.dtype == "f16" else x      # bf16, Q8_0: ops.linear rounds x itself
+        y = self._op(name, ops.linear, x, w, scale=scale * n / cols, out=out)
         return y if cols == n else _tile_columns(y[:, :cols], n)
 
     def _attention(self, q: np.ndarray, cache: KVCache) -> np.ndarray:

@@ -146,14 +146,17 @@ def _head_costs(cfg: QwenConfig, target: Target, tokens: int, dtype: str, seed: 
     """
     costs = Costs()
     rng = np.random.default_rng(seed)
-    wdt = weight_dtype(dtype)
-    table = rng.standard_normal((tokens, cfg.hidden_size), np.float32).astype(wdt)
+    fmt = weight_dtype(dtype)
+    # the embedding rows in the weights' width (bf16 and int8 models gather 16-bit rows)
+    table = rng.standard_normal((tokens, cfg.hidden_size), np.float32).astype(np.float32 if fmt == "f32"
+                                                                                 else np.float16)
     last = ops.embedding(table, rng.permutation(tokens), target=target, **RUN_LIMITS)[-1:]
     costs.add("embedding", ops.last_run)
     h = ops.rmsnorm(last, np.ones(cfg.hidden_size, np.float32), cfg.rms_norm_eps, target=target, **RUN_LIMITS)
     costs.add("final_norm", ops.last_run)
     cols = min(cfg.vocab_size, LM_HEAD_CHUNK)
-    head = (rng.standard_normal((cols, cfg.hidden_size), np.float32) / np.sqrt(cfg.hidden_size)).astype(wdt)
-    ops.linear(h.astype(wdt), ops.pack_weights(head, target=target), target=target, **RUN_LIMITS)
+    head = rng.standard_normal((cols, cfg.hidden_size), np.float32) / np.sqrt(cfg.hidden_size)
+    ops.linear(h.astype(np.float16) if fmt == "f16" else h, ops.pack_weights(head, target=target, dtype=fmt),
+               target=target, **RUN_LIMITS)
     costs.add("lm_head", ops.last_run, cfg.vocab_size / cols)
     return costs

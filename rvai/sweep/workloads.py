@@ -14,7 +14,7 @@ kind's own keys:
 * ``qwen``: one Qwen decoder layer (:mod:`rvai.models`) for one step --
   ``model = "qwen2.5-0.5b"``, ``phase = "decode"`` (one token after ``context`` cached)
   or ``"prefill"`` (``tokens`` after ``context``), optional ``dtype`` (projection
-  weights, ``f32``/``f16``), ``max_macs`` (operators above it run on slices scaled up,
+  weights: ``f32``, ``f16``, ``bf16``, ``int8``), ``max_macs`` (operators above it run on slices scaled up,
   as ``bench/qwen.py`` does; 0: all in full), ``seed``. Every kernel call of the layer
   is a run, weighted by its sampling scale.
 * ``python``: ``function = "module:name"`` called as ``function(target, **kwargs)``
@@ -233,10 +233,7 @@ def _check_qwen(t: dict, folder: Path) -> dict:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"{key} must be an integer, not {value!r}")
     step_tokens(t.get("phase"), ints["tokens"], ints["context"])
-    try:
-        weight_dtype(t.get("dtype", "f32"))
-    except NotImplementedError as exc:
-        raise ValueError(str(exc)) from None
+    weight_dtype(t.get("dtype", "f32"))
     max_macs = t.get("max_macs", DEFAULT_MAX_MACS)
     if not isinstance(max_macs, (int, float)) or isinstance(max_macs, bool) or max_macs < 0:
         raise ValueError(f"max_macs must be a number >= 0 (0: never sample), not {max_macs!r}")
