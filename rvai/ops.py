@@ -475,7 +475,7 @@ def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None =
         raise ValueError(f"matmul_bf16 needs (..., M, K) @ (K, N) arrays, got {np.shape(a)} and {np.shape(b)}")
     target = target or Target.default()
     w = pack_weights(np.ascontiguousarray(bits[1].T), target=target, lmul=(config or {}).get("LMUL"), dtype="bf16")
-    return _linear_bf16(bits[0], w, target, runner, config, checked=checked, budget=budget, timeout=timeout)
+    return _linear_bf16(bits[0], w, None, target, runner, config, checked=checked, budget=budget, timeout=timeout)
 
 
 def _rows(x: np.ndarray) -> np.ndarray:
