@@ -1,14 +1,16 @@
-"""Emulation speed: retired instructions per second of rvai (functional mode)
-on small scalar kernels, beside qemu-riscv64's wall time on the same executable.
+"""Emulation speed: rvai's interpreter and its translating tier (functional
+mode) on small kernels, beside qemu-riscv64's wall time on the same executable.
 
-    python bench/emu_speed.py [--scale S] [--repeat R] [--only NAME ...]
+    python bench/emu_speed.py [--scale S] [--repeat R] [--short] [--only NAME ...]
 
 Each kernel is a C program without libc (so it runs on any core the emulator
 implements and startup costs nothing), built with riscv64-linux-gnu-gcc -static
 -O2, sized by its argument to retire about 0.5-1e9 instructions at scale 1.
-rvai runs it through Machine.run; qemu-riscv64 runs the same file.  Both must
-print the same checksum.  MIPS for qemu is rvai's retired count over qemu's
-wall time (same executable, same path, same count).
+rvai runs it through Machine.run in each tier (the translating one with its
+default hotness threshold, so its start-up is in the time); qemu-riscv64 runs
+the same file.  All must print the same checksum.  ``--short`` adds each
+kernel run once: a short program, where translating must not cost more than
+it saves.
 
 Vector rows are RVV intrinsic kernels built with clang-19 (-march=rv64gcv),
 run at VLEN 256 in both; they also print element operations per second
@@ -235,12 +237,15 @@ def build(bench: Bench, workdir: Path) -> Path:
     return exe
 
 
-def run_rvai(bench: Bench, exe: Path, arg: int) -> tuple[bytes, int, float]:
-    """(stdout, instructions retired, seconds) of one run in rvai."""
-    m = Machine(vlen=bench.vlen, budget=1 << 40)
+def run_rvai(bench: Bench, exe: Path, arg: int, tier: str = "interpret") -> tuple[bytes, int, float, str]:
+    """(stdout, instructions retired, seconds, what the translator did) of one
+    run in rvai in execution tier ``tier``."""
+    m = Machine(vlen=bench.vlen, budget=1 << 40, tier=tier)
     t0 = time.perf_counter()
     r = m.run([str(exe), str(arg)])
-    return r.stdout, r.instret, time.perf_counter() - t0
+    secs = time.perf_counter() - t0
+    tr = m._translator
+    return r.stdout, r.instret, secs, (f"{tr.blocks} blocks in {tr.seconds:.2f} s" if tr else "")
 
 
 def run_qemu(bench: Bench, exe: Path, arg: int) -> tuple[bytes, float]:
@@ -258,43 +263,63 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="*", default=None, help="run only rows whose name starts with these")
     p.add_argument("--repeat", type=int, default=1,
                    help="keep the fastest of this many runs of each (other load on the host only slows)")
+    p.add_argument("--short", action="store_true",
+                   help="also run each kernel once (argument 1): the translator's start-up cost")
     args = p.parse_args(argv)
     if not GCC:
         print("needs riscv64-linux-gnu-gcc", file=sys.stderr)
         return 1
     rows = [b for b in BENCHES if not args.only or any(b.name.startswith(o) for o in args.only)]
-    print(f"{'kernel':32} {'instructions':>14} {'rvai s':>8} {'rvai MIPS':>10} {'qemu s':>8} "
-          f"{'qemu MIPS':>10} {'rvai/qemu':>10}")
+    print(f"{'kernel':32} {'instructions':>14} {'interp s':>9} {'transl s':>9} {'qemu s':>8} "
+          f"{'transl/interp':>13} {'interp/qemu':>11} {'transl/qemu':>11}  translated")
     with tempfile.TemporaryDirectory() as tmp:
         for bench in rows:
             if bench.compiler == "clang" and not CLANG:
                 print(f"{bench.name:32} (needs clang-19)")
                 continue
             exe = build(bench, Path(tmp))
-            arg = max(1, round(bench.arg * args.scale))
-            try:
-                out, instret, secs = min((run_rvai(bench, exe, arg) for _ in range(args.repeat)),
-                                         key=lambda r: r[2])
-            except EmulatorError as e:   # e.g. vector FP before rvai implements it
-                out, instret, secs = None, 0, 0.0
-                line = f"{bench.name:32} {'n/a':>14} {'n/a':>8} {'n/a':>10}"
-                note = f"  rvai: {type(e).__name__}"
-            else:
-                line = f"{bench.name:32} {instret:14,d} {secs:8.2f} {instret / secs / 1e6:10.1f}"
-                note = ""
-            if QEMU:
-                qout, qsecs = min((run_qemu(bench, exe, arg) for _ in range(args.repeat)),
-                                  key=lambda r: r[1])
-                if out is not None and qout != out:
-                    print(f"{bench.name}: rvai printed {out!r} but qemu {qout!r}", file=sys.stderr)
-                    return 1
-                line += f" {qsecs:8.2f} {instret / qsecs / 1e6:10.1f}" if out is not None else f" {qsecs:8.2f} {'n/a':>10}"
-                line += f" {qsecs / secs:10.2f}" if out is not None else f" {'n/a':>10}"
-            if bench.elems:   # vector rows: element operations per second
-                line += f"  elem/s rvai {bench.elems * arg / secs:.3g}" if out is not None else ""
-                line += f" qemu {bench.elems * arg / qsecs:.3g}" if QEMU else ""
-            print(line + note, flush=True)
-    print(f"\n(rvai/qemu is the speed ratio, qemu wall time over rvai's; host: {os.cpu_count()} cores)")
+            sizes = [(max(1, round(bench.arg * args.scale)), bench.name)]
+            sizes += [(1, bench.name[:28] + " x1")] if args.short else []
+            for arg, label in sizes:
+                status = row(bench, exe, arg, args.repeat, label)
+                if status:
+                    return status
+    print("\n(ratios are speed ratios: the second's wall time over the first's; transl: "
+          f"the translating tier, with the blocks it translated and the time that took; "
+          f"host: {os.cpu_count()} cores)")
+    return 0
+
+
+def row(bench: Bench, exe: Path, arg: int, repeat: int, name: str) -> int:
+    """Print one table row: the kernel at ``arg`` in both tiers and qemu; 1
+    when their outputs differ."""
+    runs = {}
+    for tier in ("interpret", "translate"):
+        try:
+            runs[tier] = min((run_rvai(bench, exe, arg, tier) for _ in range(repeat)), key=lambda r: r[2])
+        except EmulatorError as e:   # an instruction rvai does not implement
+            print(f"{name:32} rvai ({tier}): {type(e).__name__}")
+            return 0
+    (out, instret, isecs, _), (tout, tinstret, tsecs, note) = runs["interpret"], runs["translate"]
+    if (tout, tinstret) != (out, instret):
+        print(f"{bench.name}: the tiers differ: {out!r} {instret} vs {tout!r} {tinstret}", file=sys.stderr)
+        return 1
+    line = f"{name:32} {instret:14,d} {isecs:9.2f} {tsecs:9.2f}"
+    qsecs = None
+    if QEMU:
+        qout, qsecs = min((run_qemu(bench, exe, arg) for _ in range(repeat)), key=lambda r: r[1])
+        if qout != out:
+            print(f"{bench.name}: rvai printed {out!r} but qemu {qout!r}", file=sys.stderr)
+            return 1
+        line += f" {qsecs:8.2f}"
+    else:
+        line += f" {'n/a':>8}"
+    line += f" {isecs / tsecs:13.2f}"
+    line += f" {qsecs / isecs:11.2f} {qsecs / tsecs:11.2f}" if qsecs else f" {'n/a':>11} {'n/a':>11}"
+    line += f"  {note}"
+    if bench.elems:   # vector rows: element operations per second
+        line += f"  elem/s {bench.elems * arg / tsecs:.3g}" + (f" qemu {bench.elems * arg / qsecs:.3g}" if qsecs else "")
+    print(line, flush=True)
     return 0
 
 

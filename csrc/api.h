@@ -261,3 +261,29 @@ void rv_hart_timing_stats(rv_machine *m, int h, rv_timing_stats *out);
 int rv_timing_pc_cycles(rv_machine *m, int h, uint64_t *pcs, uint64_t *cycles, int max);
 /* Hart h's first vector-pipe events since the last reset (at most max); returns the count stored. */
 int rv_timing_trace(rv_machine *m, int h, rv_trace_event *out, int max);
+
+/* The translating tier (csrc/jit.c, rvai/emu/translate.py).  One instruction
+ * of a block as the translator reads it: its op and decoded operands (rd is
+ * 32 for x0, the sink register). */
+typedef struct {
+    uint64_t pc;
+    uint16_t op;
+    uint8_t rd, rs1, rs2, len;
+    int32_t imm;
+} rv_jit_insn;
+
+/* Switch the tier on: a block's entries are counted at taken-branch targets,
+ * and the translator (handle) is asked about it through
+ * rv_jit_translate_hook every `ask` entries (at most 240; 0: at its first
+ * entry) until it installs or refuses it.  -1 when already on. */
+int rv_jit_enable(rv_machine *m, void *handle, unsigned ask);
+/* Up to max decoded instructions from pc on, within one region, stopping
+ * before one that cannot be decoded; returns how many. */
+int rv_jit_block(rv_machine *m, uint64_t pc, rv_jit_insn *out, int max);
+/* Install host function fn as the n-instruction block at pc; 0, or -1. */
+int rv_jit_install(rv_machine *m, uint64_t pc, uint64_t fn, int n);
+/* Blocks translated and refused so far. */
+void rv_jit_stats(rv_machine *m, uint64_t out[2]);
+/* What translated code needs of rv_machine: offsets of x, op_count, tlb_r,
+ * tlb_w; the addresses of the load and store slow paths; TLB_SIZE, PAGE_BITS. */
+void rv_jit_layout(uint64_t out[8]);

@@ -13,6 +13,7 @@
 #include "fp.h"
 #include "vec.h"
 #include "timing.h"
+#include "jit.h"
 
 /* Find the executable region holding pc and make sure it has a decode cache. */
 static rv_decoded *fetch_region(rv_machine *m, uint64_t pc, uint64_t *base, uint64_t *size) {
@@ -49,6 +50,17 @@ static int decode_at(rv_machine *m, uint64_t pc, rv_decoded *d) {
         return 0;
     }
     return op;
+}
+
+int rv_decode_slot(rv_machine *m, uint64_t pc, rv_decoded **slot) {
+    uint64_t base, size;
+    rv_decoded *cache = fetch_region(m, pc, &base, &size);
+    if (!cache || (pc & 1)) return 0;
+    rv_decoded *d = *slot = &cache[(pc - base) / 2];
+    if (d->op) return d->op;
+    int op = decode_at(m, pc, d);
+    if (op <= 0) memset(d, 0, sizeof *d);
+    return op > 0 ? op : 0;
 }
 
 uint64_t rv_monotonic_ns(void) {

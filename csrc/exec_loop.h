@@ -57,7 +57,12 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
 #define DISPATCH() DISPATCH_HERE()
 #endif
 #define NEXT() do { pc += d->len; DISPATCH(); } while (0)
+#if TIMED
 #define JUMP(t) do { pc = (t); DISPATCH(); } while (0)
+#else
+/* A taken branch or jump may land on a translated block (jit.h). */
+#define JUMP(t) do { pc = (t); if (unlikely(m->jit != NULL)) goto jit_hook; DISPATCH(); } while (0)
+#endif
 #define STOP(why) do { m->stop.reason = (why); goto out_stop; } while (0)
 #define STOP_UNRETIRED(why) do { left++; m->op_count[d->op]--; STOP(why); } while (0)
 
@@ -135,6 +140,39 @@ refetch:
     if (!tm_pcyc) { csize = 0; cbase = 0; m->stop.addr = pc; STOP(RV_STOP_FETCH); }
 #endif
     DISPATCH();
+
+#if !TIMED
+/* The translating tier, reached from JUMP when it is on: run the block at pc
+ * when it is translated and the budget covers one pass of it (else the
+ * instructions run here one by one, so every stop falls where it would
+ * anyway), count its entries while it is not. */
+jit_hook: {
+        uint64_t off_ = pc - cbase;
+        if (unlikely(off_ >= csize)) DISPATCH();
+        rv_decoded *s_ = &cache[off_ >> 1];
+        if (s_->pad == JIT_READY) {
+            const jit_entry *e_ = jit_lookup(m->jit, pc);
+            if (likely(e_ && left >= e_->n)) {
+                int64_t budget_ = left;   /* a copy: `left` itself stays in a register */
+                uint64_t next_ = e_->fn(m, &budget_);
+                left = budget_;
+                pc = next_ & ~1ull;
+                if (unlikely(next_ & 1)) {   /* a memory fault: the slow path filled m->stop */
+                    d = &cache[(pc - cbase) >> 1];
+                    goto out_stop;
+                }
+                goto jit_hook;
+            }
+        } else if (s_->pad != JIT_NEVER) {
+            if (s_->pad < m->jit->lim) s_->pad++;
+            else {
+                jit_hot(m, pc, s_);
+                if (s_->pad == JIT_READY) goto jit_hook;
+            }
+        }
+        DISPATCH();
+    }
+#endif
 
 mem_fault:
     left++;

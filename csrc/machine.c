@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "machine.h"
+#include "jit.h"
 #include "csr.h"
 #include "timing.h"
 
@@ -27,6 +28,7 @@ void rv_destroy(rv_machine *m) {
     if (!m) return;
     while (m->nregions) rv_unmap(m, m->regions[0].base, m->regions[0].size);
     harts_free(m);   /* the threads' vector registers (m->v among them) and the harts' models */
+    jit_free(m);
     free(m);
 }
 

@@ -99,6 +99,9 @@ struct rv_machine {
 
     struct tm_uncore *uncore; /* what the harts' models share (timing.c), NULL with one hart */
 
+    /* the translating tier (jit.h): NULL while off; only the functional loop uses it */
+    struct rv_jit *jit;
+
     /* threads and harts (harts.c): ctx[cur] runs on harts[cur_hart] */
     rv_context *ctx;
     int nctx, cur;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "machine.h"
+#include "jit.h"
 
 static uint64_t page_up(uint64_t a) { return (a + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1); }
 
@@ -151,6 +152,10 @@ static void cache_invalidate(region *r, uint64_t off, uint64_t n) {
     uint64_t last = (off + n + 1) / 2;
     if (last > r->size / 2) last = r->size / 2;
     memset(r->cache + first, 0, (last - first) * sizeof(rv_decoded));
+    /* Translated blocks starting before the range may cover it: forget them
+     * (jit.h; a block is never longer than JIT_MAX_BYTES). */
+    for (uint64_t i = first > JIT_MAX_BYTES / 2 ? first - JIT_MAX_BYTES / 2 : 0; i < first; i++)
+        if (r->cache[i].pad == JIT_READY) r->cache[i].pad = 0;
 }
 
 /* Copy across regions; perms_needed 0 means "ignore permissions". */

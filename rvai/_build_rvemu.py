@@ -16,6 +16,8 @@ DEPENDS = sorted(p.relative_to(ROOT).as_posix() for p in [*CSRC.glob("*.h"), *CS
 
 ffibuilder = FFI()
 ffibuilder.cdef((CSRC / "api.h").read_text())
+# The translating tier's call into Python (csrc/jit.c, rvai/emu/translate.py).
+ffibuilder.cdef('extern "Python+C" int64_t rv_jit_translate_hook(void *handle, uint64_t pc, uint64_t entries);')
 ffibuilder.set_source(
     "rvai._rvemu",
     '#include <stdint.h>\n#include "api.h"\n',

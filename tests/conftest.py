@@ -28,6 +28,20 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from rvai.emu import Machine
+
+
+def pytest_addoption(parser):
+    parser.addoption("--tier", choices=("interpret", "translate"), default=None,
+                     help="run every Machine in this execution tier; translate: every block on its "
+                          "first entry (RVAI_TIER and RVAI_JIT_HOT=0, so child processes follow)")
+
+
+def pytest_configure(config):
+    tier = config.getoption("--tier")
+    if tier:
+        os.environ["RVAI_TIER"] = tier
+        if tier == "translate":
+            os.environ["RVAI_JIT_HOT"] = "0"
 from rvai.emu.isa import assemble
 
 CODE = 0x10000

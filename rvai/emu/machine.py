@@ -89,6 +89,10 @@ def _serialised(method):
 
 
 
+#: Execution tiers: interpret everything, or translate hot blocks (rvai.emu.translate).
+TIERS = ("interpret", "translate")
+
+
 class Machine:
     """An RV64GCV hart with a guest address space.
 
@@ -105,7 +109,11 @@ class Machine:
     (see ``set_timed`` and ``profile``).
     ``harts`` is the number of harts sharing the memory (the target's, else 1); the
     threads a guest program creates (``clone``) run on them, interleaved
-    deterministically every ``quantum`` instructions (docs/harts.md).  With a target, the instructions of
+    deterministically every ``quantum`` instructions (docs/harts.md).
+    ``tier="translate"`` (or ``RVAI_TIER=translate`` in the environment when
+    ``tier`` is None) translates hot scalar integer blocks to host code
+    (``rvai.emu.translate``) in the functional mode; ``"interpret"``, the
+    default, interprets everything.  Both give identical results.  With a target, the instructions of
     the switchable extensions it lacks (``Target.extensions``) are illegal;
     without one, the machine has every extension the emulator implements.
 
@@ -118,7 +126,7 @@ class Machine:
     def __init__(self, target=None, *, vlen: int | None = None, tail_ones: bool = False,
                  budget: int = DEFAULT_BUDGET, timeout: float | None = None,
                  mem_limit: int = DEFAULT_MEM_LIMIT, timed: bool = False, harts: int | None = None,
-                 quantum: int | None = None):
+                 quantum: int | None = None, tier: str | None = None):
         if target is not None:
             from rvai.target import Target
             if isinstance(target, str):
@@ -153,6 +161,14 @@ class Machine:
             if quantum < 1:
                 raise ValueError(f"quantum must be at least one instruction, not {quantum}")
             lib.rv_set_quantum(self._m, quantum)
+        tier = os.environ.get("RVAI_TIER") or "interpret" if tier is None else tier
+        if tier not in TIERS:
+            raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
+        self.tier = tier
+        self._translator = None
+        if tier == "translate":
+            from rvai.emu.translate import Translator
+            self._translator = Translator(self._m)
         if target is not None:   # the extensions the target lacks: their instructions are illegal here
             from rvai.emu import isa
             lib.rv_set_extensions_off(self._m, sum(1 << i for i, e in enumerate(isa.extensions())

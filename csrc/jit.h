@@ -1,0 +1,56 @@
+/* The translating tier (jit.c, rvai/emu/translate.py): hot basic blocks of
+ * scalar integer code become host functions; the functional loop enters
+ * them at taken-branch targets (exec_loop.h's jit_hook) and runs everything
+ * else itself.  A block's state lives in its first instruction's decode-cache
+ * slot (rv_decoded.pad), so a store that clears decoded instructions also
+ * forgets the translations there (docs/architecture.md, "Translating tier"). */
+#ifndef RVAI_JIT_H
+#define RVAI_JIT_H
+#include "machine.h"
+
+/* rv_decoded.pad of a block's first slot: 0..JIT_COUNT_MAX counts entries,
+ * JIT_NEVER marks a block the translator refused, JIT_READY one it installed. */
+#define JIT_COUNT_MAX 0xf0
+#define JIT_NEVER 0xfe
+#define JIT_READY 0xff
+/* A block holds at most this many instructions: invalidating a store looks
+ * back this many bytes for translations that cover it. */
+#define JIT_MAX_INSNS 64
+#define JIT_MAX_BYTES (JIT_MAX_INSNS * 4)
+
+/* A translated block: runs from its first instruction with at least n
+ * instructions of budget in *left, retires what it runs (*left, op_count,
+ * registers, memory) and returns the next pc; on a memory fault it returns
+ * the faulting instruction's pc | 1, that instruction not retired and
+ * m->stop filled by the slow path. */
+typedef uint64_t (*jit_block_fn)(rv_machine *m, int64_t *left);
+
+typedef struct {
+    uint64_t pc;              /* block start; ~0: empty slot */
+    jit_block_fn fn;          /* NULL while the block is only being counted */
+    int64_t n;                /* instructions of one pass */
+    uint64_t entries;         /* entries counted so far (in units of the slot counter) */
+    uint64_t due;             /* ask the translator again once entries reach this */
+} jit_entry;
+
+struct rv_jit {
+    void *handle;             /* the Python translator (cffi handle) */
+    uint8_t lim;              /* entries a slot's byte counts before jit_hot (0: ask at once) */
+    jit_entry *tab;           /* open-addressed by pc */
+    uint64_t cap, used;
+    uint64_t translated, refused;
+};
+
+/* The installed block starting at pc (its slot says JIT_READY), or NULL. */
+const jit_entry *jit_lookup(const struct rv_jit *j, uint64_t pc);
+/* Block start pc (decode-cache slot s) was entered another lim times: count
+ * it, and once due ask the translator, which installs it (the slot becomes
+ * JIT_READY), refuses it (JIT_NEVER) or names when to ask again. */
+void jit_hot(rv_machine *m, uint64_t pc, rv_decoded *s);
+void jit_free(rv_machine *m);
+
+/* Decode the instruction at pc into its slot if it is not yet (exec.c): its
+ * op, 0 when illegal or unfetchable (the slot then stays undecoded). */
+int rv_decode_slot(rv_machine *m, uint64_t pc, rv_decoded **slot);
+
+#endif

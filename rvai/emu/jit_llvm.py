@@ -1,0 +1,367 @@
+"""The translating tier's code generator: one hot basic block of scalar
+integer code becomes a host function through LLVM (llvmlite's MCJIT), which
+the C loop runs in place of interpreting it (csrc/jit.h says how a block is
+entered and what it returns; rvai.emu.translate decides when).
+
+The interpreter stays the reference: a block holds only the instructions in
+``EMIT`` below, up to and including its first branch or jump; any other
+instruction ends the block before it and the interpreter runs it.  A block
+keeps the guest registers it uses in locals, writes them back to the machine
+on every exit, and counts what it retired into the machine's counters exactly
+as the interpreter would.  Loads and stores take the software TLB's fast path
+inline and call the C slow path on a miss; a slow-path store ends the block
+after it (it may have rewritten code), and a fault ends it before the
+faulting instruction with that pc.  A block whose last branch goes back to
+its own start loops in place while the budget covers another full pass, so a
+run stops at the same instruction as an interpreted one.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from llvmlite import binding as llvm
+from llvmlite import ir
+
+from rvai._rvemu import ffi, lib
+
+
+I1, I8, I32, I64, I128 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64), ir.IntType(128)
+I8P = I8.as_pointer()
+BLOCK_TYPE = ir.FunctionType(I64, [I8P, I64.as_pointer()])
+SLOW_TYPE = ir.FunctionType(I32, [I8P, I64, I8P, I32])   # mem_load_slow / mem_store_slow
+
+
+def _w(b, v):
+    """RV64's W results: the low 32 bits sign-extended."""
+    return b.sext(b.trunc(v, I32), I64)
+
+
+def _shamt(b, v, bits):
+    return b.and_(v, ir.Constant(I64, bits - 1))
+
+
+def _imm(x):
+    return _C(x.imm)
+
+
+def _slt(b, op, a, c):
+    return b.zext(b.icmp_signed(op, a, c) if op[0] != "u" else b.icmp_unsigned(op[1:], a, c), I64)
+
+
+def _mulh(b, a, c, sa, sc):
+    ext_a = b.sext(a, I128) if sa else b.zext(a, I128)
+    ext_c = b.sext(c, I128) if sc else b.zext(c, I128)
+    return b.trunc(b.lshr(b.mul(ext_a, ext_c), ir.Constant(I128, 64)), I64)
+
+
+def _w32(f):
+    """An op on the low 32 bits of both operands, sign-extended back."""
+    return lambda b_, x, y: b_.sext(f(b_, b_.trunc(x, I32), b_.trunc(y, I32)), I64)
+
+
+def _C(v):
+    """An i64 constant of v taken modulo 2**64 (LLVM spells it signed)."""
+    v &= 2**64 - 1
+    return ir.Constant(I64, v - 2**64 if v >= 2**63 else v)
+
+
+
+_C32 = lambda v: ir.Constant(I32, v)  # noqa: E731
+
+# Register-register ops: name -> f(builder, rs1 value, rs2 value).
+RR = {
+    "add": lambda b, x, y: b.add(x, y),
+    "sub": lambda b, x, y: b.sub(x, y),
+    "sll": lambda b, x, y: b.shl(x, _shamt(b, y, 64)),
+    "srl": lambda b, x, y: b.lshr(x, _shamt(b, y, 64)),
+    "sra": lambda b, x, y: b.ashr(x, _shamt(b, y, 64)),
+    "slt": lambda b, x, y: _slt(b, "<", x, y),
+    "sltu": lambda b, x, y: _slt(b, "u<", x, y),
+    "xor": lambda b, x, y: b.xor(x, y),
+    "or": lambda b, x, y: b.or_(x, y),
+    "and": lambda b, x, y: b.and_(x, y),
+    "addw": lambda b, x, y: _w(b, b.add(x, y)),
+    "subw": lambda b, x, y: _w(b, b.sub(x, y)),
+    "sllw": _w32(lambda b, x, y: b.shl(x, b.and_(y, _C32(31)))),
+    "srlw": _w32(lambda b, x, y: b.lshr(x, b.and_(y, _C32(31)))),
+    "sraw": _w32(lambda b, x, y: b.ashr(x, b.and_(y, _C32(31)))),
+    "mul": lambda b, x, y: b.mul(x, y),
+    "mulw": lambda b, x, y: _w(b, b.mul(x, y)),
+    "mulh": lambda b, x, y: _mulh(b, x, y, True, True),
+    "mulhsu": lambda b, x, y: _mulh(b, x, y, True, False),
+    "mulhu": lambda b, x, y: _mulh(b, x, y, False, False),
+    "sh1add": lambda b, x, y: b.add(b.shl(x, _C(1)), y),
+    "sh2add": lambda b, x, y: b.add(b.shl(x, _C(2)), y),
+    "sh3add": lambda b, x, y: b.add(b.shl(x, _C(3)), y),
+    "add.uw": lambda b, x, y: b.add(b.and_(x, _C(0xFFFFFFFF)), y),
+    "andn": lambda b, x, y: b.and_(x, b.not_(y)),
+    "orn": lambda b, x, y: b.or_(x, b.not_(y)),
+    "xnor": lambda b, x, y: b.not_(b.xor(x, y)),
+    "min": lambda b, x, y: b.select(b.icmp_signed("<", x, y), x, y),
+    "max": lambda b, x, y: b.select(b.icmp_signed(">", x, y), x, y),
+    "minu": lambda b, x, y: b.select(b.icmp_unsigned("<", x, y), x, y),
+    "maxu": lambda b, x, y: b.select(b.icmp_unsigned(">", x, y), x, y),
+}
+
+# Register-immediate ops: name -> f(builder, rs1 value, immediate as an i64 constant, pc).
+RI = {
+    "addi": lambda b, x, i, pc: b.add(x, i),
+    "slti": lambda b, x, i, pc: _slt(b, "<", x, i),
+    "sltiu": lambda b, x, i, pc: _slt(b, "u<", x, i),
+    "xori": lambda b, x, i, pc: b.xor(x, i),
+    "ori": lambda b, x, i, pc: b.or_(x, i),
+    "andi": lambda b, x, i, pc: b.and_(x, i),
+    "slli": lambda b, x, i, pc: b.shl(x, i),
+    "srli": lambda b, x, i, pc: b.lshr(x, i),
+    "srai": lambda b, x, i, pc: b.ashr(x, i),
+    "addiw": lambda b, x, i, pc: _w(b, b.add(x, i)),
+    "slliw": lambda b, x, i, pc: b.sext(b.shl(b.trunc(x, I32), b.trunc(i, I32)), I64),
+    "srliw": lambda b, x, i, pc: b.sext(b.lshr(b.trunc(x, I32), b.trunc(i, I32)), I64),
+    "sraiw": lambda b, x, i, pc: b.sext(b.ashr(b.trunc(x, I32), b.trunc(i, I32)), I64),
+    "lui": lambda b, x, i, pc: i,
+    "auipc": lambda b, x, i, pc: b.add(_C(pc), i),
+    "sext.b": lambda b, x, i, pc: b.sext(b.trunc(x, I8), I64),
+    "sext.h": lambda b, x, i, pc: b.sext(b.trunc(x, ir.IntType(16)), I64),
+    "zext.h": lambda b, x, i, pc: b.and_(x, _C(0xFFFF)),
+}
+
+# Loads and stores: name -> (bytes, sign-extend).
+LOADS = {"lb": (1, True), "lh": (2, True), "lw": (4, True), "ld": (8, False),
+         "lbu": (1, False), "lhu": (2, False), "lwu": (4, False)}
+STORES = {"sb": 1, "sh": 2, "sw": 4, "sd": 8}
+BRANCHES = {"beq": "==", "bne": "!=", "blt": "<", "bge": ">=", "bltu": "u<", "bgeu": "u>="}
+JUMPS = {"jal", "jalr"}
+NOPS = {"fence", "fence.i"}   # the interpreter's are no-ops too (exec_int.h)
+
+#: Every op the translator handles; any other ends a block before it.
+EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS
+
+_OP_NAMES = [ffi.string(lib.rv_op_name(op)).decode() for op in range(lib.rv_num_ops())]
+_LAYOUT = ffi.new("uint64_t[8]")
+lib.rv_jit_layout(_LAYOUT)
+X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS = (int(v) for v in _LAYOUT)
+
+_initialised = False
+
+
+def target_machine():
+    """A new target machine for the host (an MCJIT engine owns and frees the
+    one it is given, so each engine gets its own)."""
+    global _initialised
+    if not _initialised:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _initialised = True
+    return llvm.Target.from_default_triple().create_target_machine(
+        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=2, jit=True)
+
+
+class Engine:
+    """An MCJIT engine for one machine's blocks, freed with it."""
+
+    def __init__(self):
+        self.target = target_machine()   # for the optimiser
+        self.mcjit = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
+
+
+def block_ops(insns) -> list:
+    """The prefix of decoded instructions ``insns`` a block holds: the ones in
+    EMIT, up to and including the first branch or jump."""
+    out = []
+    for ins in insns:
+        name = _OP_NAMES[ins.op]
+        if name not in EMIT:
+            break
+        out.append(ins)
+        if name in BRANCHES or name in JUMPS:
+            break
+    return out
+
+
+class _Block:
+    """Builds one block's function (see the module docstring for its contract)."""
+
+    def __init__(self, insns, name):
+        self.insns = insns
+        self.n = len(insns)
+        self.start = insns[0].pc
+        self.module = ir.Module(name=name)
+        self.module.triple = llvm.get_process_triple()
+        self.fn = ir.Function(self.module, BLOCK_TYPE, name=name)
+        self.m, self.leftp = self.fn.args
+        entry = self.fn.append_basic_block("entry")
+        self.b = b = ir.IRBuilder(entry)
+        self.full = Counter(i.op for i in insns)
+        regs = sorted({r for i in insns for r in (i.rd, i.rs1, i.rs2)} - {0})
+        self.written = sorted({i.rd for i in insns if _OP_NAMES[i.op] not in STORES and
+                               _OP_NAMES[i.op] not in BRANCHES and _OP_NAMES[i.op] not in NOPS})
+        self.reg = {}
+        for r in regs:
+            self.reg[r] = b.alloca(I64, name=f"x{r}")
+            b.store(b.load(self._field(X_OFF + 8 * r, I64)), self.reg[r])
+        self.left = b.alloca(I64, name="left")
+        b.store(b.load(self.leftp), self.left)
+        self.iters = b.alloca(I64, name="iters")
+        b.store(_C(0), self.iters)
+        self.tmp = b.alloca(I64, name="tmp")
+        self.head = self.fn.append_basic_block("head")
+        b.branch(self.head)
+        b.position_at_end(self.head)
+
+    def _field(self, off, ty, b=None):
+        b = b or self.b
+        return b.bitcast(b.gep(self.m, [ir.Constant(I64, off)] if isinstance(off, int) else [off]), ty.as_pointer())
+
+    def get(self, r):
+        return _C(0) if r == 0 else self.b.load(self.reg[r])
+
+    def set(self, r, v):
+        self.b.store(v, self.reg[r])
+
+    def exit(self, next_pc, k, fault=False):
+        """Leave after k instructions of this pass: write back, count, return."""
+        b = self.b
+        for r in self.written:
+            b.store(b.load(self.reg[r]), self._field(X_OFF + 8 * r, I64))
+        iters = b.load(self.iters)
+        part = Counter(i.op for i in self.insns[:k])
+        for op, full in sorted(self.full.items()):
+            p = self._field(OPC_OFF + 8 * op, I64)
+            b.store(b.add(b.load(p), b.add(b.mul(iters, _C(full)), _C(part[op]))), p)
+        b.store(b.sub(b.load(self.left), _C(k)), self.leftp)
+        b.ret(next_pc if not isinstance(next_pc, int) else _C(next_pc | fault))
+
+    def _tlb_entry(self, tlb_off, addr):
+        b = self.b
+        slot = b.and_(b.lshr(addr, _C(PAGE_BITS)), _C(TLB_SIZE - 1))
+        return b.add(_C(tlb_off), b.shl(slot, _C(4)))   # 16-byte entries: tag, delta
+
+    def _mem(self, k, tlb_off, addr, size, slow_fn, fast, slow_ok):
+        """The TLB test; fast(host pointer) in the hit branch, the C slow path
+        (faulting out before instruction k) and slow_ok() otherwise."""
+        b = self.b
+        ent = self._tlb_entry(tlb_off, addr)
+        tag = b.load(self._field(ent, I64))
+        last_page = b.lshr(b.add(addr, _C(size - 1)), _C(PAGE_BITS))
+        hit = b.icmp_unsigned("==", tag, last_page)
+        fast_bb, slow_bb = self.fn.append_basic_block(), self.fn.append_basic_block()
+        fault_bb, join = self.fn.append_basic_block(), self.fn.append_basic_block()
+        b.cbranch(hit, fast_bb, slow_bb)
+        b.position_at_end(fast_bb)
+        delta = b.load(self._field(b.add(ent, _C(8)), I64))
+        host = b.inttoptr(b.add(addr, delta), ir.IntType(8 * size).as_pointer())
+        fast_val = fast(host)
+        fast_end = b.block
+        b.branch(join)
+        b.position_at_end(slow_bb)
+        fn = b.inttoptr(_C(slow_fn), SLOW_TYPE.as_pointer())
+        ok = b.call(fn, [self.m, addr, b.bitcast(self.tmp, I8P), _C32(size)])
+        ok_bb = self.fn.append_basic_block()
+        b.cbranch(b.icmp_signed("!=", ok, _C32(0)), ok_bb, fault_bb)
+        b.position_at_end(fault_bb)
+        self.exit(self.insns[k].pc, k, fault=True)
+        b.position_at_end(ok_bb)
+        slow_val = slow_ok()
+        slow_end = b.block
+        if slow_end.is_terminated:   # the slow path left the block
+            b.position_at_end(join)
+            return fast_val
+        b.branch(join)
+        b.position_at_end(join)
+        if fast_val is None:
+            return None
+        phi = b.phi(fast_val.type)
+        phi.add_incoming(fast_val, fast_end)
+        phi.add_incoming(slow_val, slow_end)
+        return phi
+
+    def build(self):
+        b = self.b
+        for k, ins in enumerate(self.insns):
+            name, pc, nxt = _OP_NAMES[ins.op], ins.pc, ins.pc + ins.len
+            if name in RR:
+                self.set(ins.rd, RR[name](b, self.get(ins.rs1), self.get(ins.rs2)))
+            elif name in RI:
+                self.set(ins.rd, RI[name](b, self.get(ins.rs1), _imm(ins), pc))
+            elif name in LOADS:
+                size, signed = LOADS[name]
+                ty = ir.IntType(8 * size)
+                addr = b.add(self.get(ins.rs1), _imm(ins))
+                v = self._mem(k, TLB_R_OFF, addr, size, LOAD_SLOW,
+                              lambda p: b.load(p, align=1),
+                              lambda: b.load(b.bitcast(self.tmp, ty.as_pointer())))
+                self.set(ins.rd, v if size == 8 else (b.sext(v, I64) if signed else b.zext(v, I64)))
+            elif name in STORES:
+                size = STORES[name]
+                ty = ir.IntType(8 * size)
+                addr = b.add(self.get(ins.rs1), _imm(ins))
+                val = self.get(ins.rs2)
+                val = val if size == 8 else b.trunc(val, ty)
+
+                def slow_store(val=val, k=k, nxt=nxt, ty=ty):
+                    # it went through the slow path (which may have rewritten code): leave
+                    self.exit(nxt, k + 1)
+
+                b.store(val, b.bitcast(self.tmp, ty.as_pointer()))
+                self._mem(k, TLB_W_OFF, addr, size, STORE_SLOW,
+                          lambda p, val=val: (b.store(val, p, align=1), None)[1], slow_store)
+            elif name in NOPS:
+                pass
+            elif name in BRANCHES:
+                op = BRANCHES[name]
+                x, y = self.get(ins.rs1), self.get(ins.rs2)
+                cond = b.icmp_unsigned(op[1:], x, y) if op[0] == "u" else b.icmp_signed(op, x, y)
+                taken, fall = self.fn.append_basic_block("taken"), self.fn.append_basic_block("fall")
+                b.cbranch(cond, taken, fall)
+                b.position_at_end(fall)
+                self.exit(nxt, k + 1)
+                b.position_at_end(taken)
+                self._go((pc + ins.imm) & (2**64 - 1), k + 1)
+                return
+            elif name == "jal":
+                self.set(ins.rd, _C(nxt))
+                self._go((pc + ins.imm) & (2**64 - 1), k + 1)
+                return
+            elif name == "jalr":
+                t = b.and_(b.add(self.get(ins.rs1), _imm(ins)), _C(~1 & (2**64 - 1)))
+                self.set(ins.rd, _C(nxt))
+                self.exit(t, k + 1)
+                return
+        self.exit(self.insns[-1].pc + self.insns[-1].len, self.n)
+
+    def _go(self, target, k):
+        """Leave for a known target; loop in place when it is this block's start
+        and the budget covers another full pass."""
+        b = self.b
+        if target != self.start:
+            self.exit(target, k)
+            return
+        left = b.sub(b.load(self.left), _C(self.n))
+        again, out = self.fn.append_basic_block("again"), self.fn.append_basic_block("out")
+        b.cbranch(b.icmp_signed(">=", left, _C(self.n)), again, out)
+        b.position_at_end(again)
+        b.store(left, self.left)
+        b.store(b.add(b.load(self.iters), _C(1)), self.iters)
+        b.branch(self.head)
+        b.position_at_end(out)
+        self.exit(target, k)
+
+
+def compile_block(engine, insns) -> int:
+    """Build, optimise and load into ``engine`` (an Engine) the block of decoded
+    instructions ``insns`` (``block_ops``' prefix, at least one); the host
+    address of its function."""
+    global _seq
+    _seq += 1
+    name = f"rvai_block_{_seq}"
+    blk = _Block(insns, name)
+    blk.build()
+    mod = llvm.parse_assembly(str(blk.module))
+    pb = llvm.create_pass_builder(engine.target, llvm.create_pipeline_tuning_options(speed_level=2))
+    pb.getModulePassManager().run(mod, pb)
+    engine.mcjit.add_module(mod)
+    engine.mcjit.finalize_object()
+    return engine.mcjit.get_function_address(name)
+
+
+_seq = 0

@@ -1,0 +1,95 @@
+"""The translating tier: hot basic blocks of scalar integer code become host
+functions (rvai.emu.jit_llvm builds them through LLVM) that the C loop runs in
+place of interpreting them; csrc/jit.h says how a block is entered, counted
+and forgotten.  The interpreter stays the reference and runs everything the
+translator leaves out; both tiers give identical results.
+
+Only the functional mode translates; ``Machine(tier="translate")`` or
+``RVAI_TIER=translate`` switches it on.  A block is translated once the
+interpreter has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
+counted as entries times its length): LLVM takes tens of milliseconds per
+block, as long as the interpreter takes for a few million instructions, so
+a block is translated only when it has already cost that much, and a short
+program never pays for LLVM (llvmlite itself is imported at the first
+translation).  ``RVAI_JIT_HOT=0`` (the test option ``--tier=translate``)
+translates every block at its first entry.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from rvai._rvemu import ffi, lib
+
+#: Instructions a block runs interpreted before it is translated, unless
+#: RVAI_JIT_HOT says otherwise: about what translating it costs (assumed
+#: ~30 ms at the interpreter's ~130-300 MIPS; see bench/emu_speed.py --short).
+DEFAULT_HOT = 4_000_000
+#: How often the C loop asks about a block still counting (entries; csrc/jit.h's limit).
+ASK_EVERY = 240
+_CLASSES = [ffi.string(lib.rv_class_name(c)).decode() for c in range(lib.rv_num_classes())]
+_CONTROL = {_CLASSES.index("BRANCH"), _CLASSES.index("JUMP")}
+#: The most instructions of a block (csrc/jit.h's JIT_MAX_INSNS).
+MAX_INSNS = 64
+
+
+class Translator:
+    """The translating tier of one machine: rv_jit_translate_hook calls
+    ``translate(pc)`` when the block at pc turns hot."""
+
+    def __init__(self, m, hot: int | None = None):
+        self.m = m
+        self.hot = int(os.environ.get("RVAI_JIT_HOT", DEFAULT_HOT)) if hot is None else hot
+        self.handle = ffi.new_handle(self)
+        self.error: BaseException | None = None   # the first exception a translation raised
+        self.blocks = 0      # blocks installed
+        self.seconds = 0.0   # wall time spent translating them
+        self._insns = ffi.new("rv_jit_insn[]", MAX_INSNS)
+        self._engine = None   # the MCJIT engine holding this machine's blocks (made at the first)
+        if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
+            raise RuntimeError("the translating tier is already on for this machine")
+
+    def translate(self, pc: int, entries: int) -> int:
+        """The block at pc was entered ``entries`` times: translate and install
+        it (1), refuse it (0), or ask to be called after -r more entries (r < 0)."""
+        t0 = time.perf_counter()
+        try:
+            return self._translate(pc, entries)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def _translate(self, pc: int, entries: int) -> int:
+        n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
+        decoded = [self._insns[i] for i in range(n)]
+        # Entries whose instructions cost what translating does; the block's
+        # length taken up to its first branch or jump (an estimate, so that
+        # LLVM is not loaded before some block is due).
+        length = next((k + 1 for k, d in enumerate(decoded) if lib.rv_op_class(d.op) in _CONTROL), n)
+        due = -(-self.hot // max(length, 1))
+        if entries < due:
+            return entries - due
+        from rvai.emu import jit_llvm
+        insns = jit_llvm.block_ops(decoded)
+        if not insns:
+            return 0
+        if self._engine is None:
+            self._engine = jit_llvm.Engine()
+        addr = jit_llvm.compile_block(self._engine, insns)
+        ok = int(lib.rv_jit_install(self.m, pc, addr, len(insns)) == 0)
+        self.blocks += ok
+        return ok
+
+
+@ffi.def_extern()
+def rv_jit_translate_hook(handle, pc, entries):
+    """Called by the C loop (csrc/jit.c) when a block turns hot; never raises
+    into C: a translator error refuses the block and is kept on the translator."""
+    tr = ffi.from_handle(handle)
+    try:
+        return tr.translate(pc, entries)
+    except BaseException as e:   # noqa: BLE001 - C cannot take an exception
+        if tr.error is None:
+            tr.error = e
+            print(f"rvai: translating the block at 0x{pc:x} failed: {e!r}", file=sys.stderr)
+        return 0
