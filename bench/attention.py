@@ -1,6 +1,6 @@
 """Attention against the timing model's compute and memory bounds, per preset.
 
-    python bench/attention.py [--presets generic,xuantie-c930] [--quick]
+    python bench/attention.py [--presets generic,xuantie-c930] [--quick] [--tune]
 
 Runs ``rvai.ops.attention`` (causal, grouped-query) on Qwen2-like head shapes: prefill
 (``Lq = Lk = seq``) and decode (one query per head against a KV cache of ``Lk`` keys).
@@ -15,6 +15,11 @@ Every result is checked against a float64 NumPy reference before its cycles coun
 - ``% peak`` = (FLOPs / cycles) / peak; ``% roofline`` = max(FLOPs / peak, memory
   bound) / cycles: the fraction of the better of the two bounds the kernel reaches.
   ``bound`` names the larger of the two bounds.
+
+With ``--tune`` each case is first tuned on the preset (``rvai.tune`` over the kernel's
+candidates: tile rows BM, key-block LMUL, K columns a trip; cached) and the run uses the
+chosen configuration, printed at the end of its row; without it ``rvai.ops`` picks its
+default (or what an earlier tune cached).
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import math
 
 import numpy as np
 
-from rvai import ops
+from rvai import kernels, ops, tune
 from rvai.target import Target
 
 PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
@@ -46,10 +51,15 @@ def visible_pairs(lq: int, lk: int) -> int:
     return int(np.clip(np.arange(lq) + 1 + lk - lq, 0, lk).sum())
 
 
-def measure(target: Target, heads: int, kv_heads: int, d: int, lq: int, lk: int, rng) -> dict:
+def measure(target: Target, heads: int, kv_heads: int, d: int, lq: int, lk: int, rng,
+            tuned: bool = False) -> dict:
     """One checked run: cycles and the two bounds."""
     q = rng.standard_normal((heads, lq, d)).astype(np.float32)
     k, v = (rng.standard_normal((kv_heads, lk, d)).astype(np.float32) for _ in range(2))
+    if tuned:
+        tune.tune(kernels.attention, tune.TUNABLE["attention"][1]((heads, kv_heads, lq, lk, d), None, target),
+                  target=target, CAUSAL=True, TRANSPOSE_K=lq > 1)
+    config = tune.best_for(kernels.attention, target, (heads, lq, kv_heads, lk, d)) or {}
     out = ops.attention(q, k, v, causal=True, target=target)
     np.testing.assert_allclose(out, reference(q, k, v), rtol=1e-4, atol=2e-5)
     run = ops.last_run
@@ -58,7 +68,7 @@ def measure(target: Target, heads: int, kv_heads: int, d: int, lq: int, lk: int,
     nbytes = 4 * (2 * q.size + k.size + v.size)
     mem = nbytes / run.profile.peak_dram_bytes_per_cycle
     return {"cycles": run.cycles, "flops": flops, "peak": peak, "compute": flops / peak, "memory": mem,
-            "fp busy": run.profile.bounds()["vector fp"]}
+            "fp busy": run.profile.bounds()["vector fp"], "config": config}
 
 
 def main(argv=None) -> list[dict]:
@@ -66,6 +76,7 @@ def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", default=",".join(PRESETS))
     ap.add_argument("--quick", action="store_true", help="seq 128 and decode 512 only")
+    ap.add_argument("--tune", action="store_true", help="tune each case first (minutes per case at seq 512)")
     args = ap.parse_args(argv)
     seqs = [128] if args.quick else [128, 512]
     decode = [512] if args.quick else [512, 4096]
@@ -78,7 +89,7 @@ def main(argv=None) -> list[dict]:
         for heads, kv_heads, d in HEADS:
             cases = [(f"prefill {s}", s, s) for s in seqs] + [(f"decode {n}", 1, n) for n in decode]
             for label, lq, lk in cases:
-                r = measure(target, heads, kv_heads, d, lq, lk, rng)
+                r = measure(target, heads, kv_heads, d, lq, lk, rng, args.tune)
                 best = max(r["compute"], r["memory"])
                 row = {"preset": name, "heads": f"{heads}/{kv_heads}", "d": d, "case": label, **r,
                        "pct_peak": 100 * r["compute"] / r["cycles"], "pct_roofline": 100 * best / r["cycles"],
@@ -87,7 +98,8 @@ def main(argv=None) -> list[dict]:
                 print(f"{name:13} {row['heads']:>6} {d:>4} {label:>14} {r['cycles']:>11,} "
                       f"{r['flops'] / r['cycles']:>7.2f} {r['peak']:>5g} {row['pct_peak']:>6.1f}% "
                       f"{r['memory']:>10,.0f} {row['pct_roofline']:>9.1f}% {row['bound']:>8} "
-                      f"{100 * r['fp busy']:>7.0f}%", flush=True)
+                      f"{100 * r['fp busy']:>7.0f}%  "
+                      + (" ".join(f"{k}={v}" for k, v in sorted(r["config"].items())) or "default"), flush=True)
     return rows
 
 

@@ -1,6 +1,6 @@
 """Softmax and RMSNorm against the memory bandwidth bound, per preset.
 
-    python bench/norms.py [--presets generic,xuantie-c930] [--rows 64]
+    python bench/norms.py [--presets generic,xuantie-c930] [--rows 64] [--tune]
 
 Runs ``rvai.ops.softmax`` and ``rvai.ops.rmsnorm`` on (rows, 896) and (rows, 3584)
 f32 arrays (Qwen2 0.5B and 7B hidden sizes), each result checked against float64
@@ -9,6 +9,14 @@ bytes that must cross it (x read once, the output written once, RMSNorm's weight
 read once) over the preset's ``dram_bytes_per_cycle``. ``% of bound`` = bound /
 cycles. The busiest resource of the run (``Profile.bounds``: FP pipe, load/store
 pipe, DRAM channel, scalar issue) says what the kernel is limited by instead.
+``FP bound`` is the fraction of the bandwidth bound the FP pipes allow at most: the
+cycles the bound takes over the cycles the kernel's FP operations occupy the pipes
+(``Profile.pipe_busy``), so a kernel whose FP work alone exceeds the bound cannot reach it.
+
+With ``--tune`` each kernel is first tuned on the preset for the shape (``rvai.tune``,
+over the kernel's declared candidates; cached), and the run then uses the chosen
+configuration, printed beside it; without it the kernels' defaults run (or what an
+earlier tune cached).
 """
 from __future__ import annotations
 
@@ -16,7 +24,7 @@ import argparse
 
 import numpy as np
 
-from rvai import ops
+from rvai import kernels, ops, tune
 from rvai.target import Target
 
 PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
@@ -46,25 +54,34 @@ def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--presets", default=",".join(PRESETS))
     ap.add_argument("--rows", type=int, default=64)
+    ap.add_argument("--tune", action="store_true", help="tune each kernel for the shape first")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     rows = []
     print(f"{'preset':13} {'kernel':8} {'shape':>11} {'cycles':>9} {'cyc/elem':>8} {'DRAM bound':>10} "
-          f"{'% of bound':>10}  busiest")
+          f"{'% of bound':>10} {'FP bound':>9}  busiest  config")
     for name in args.presets.split(","):
         target = Target.preset(name)
         for n in (896, 3584):
             x = (rng.standard_normal((args.rows, n)) * 4).astype(np.float32)
             for kname, fn in (("softmax", run_softmax), ("rmsnorm", run_rmsnorm)):
+                kernel = getattr(kernels, kname)
+                if args.tune:
+                    tune.tune(kernel, tune.TUNABLE[kname][1](x.shape, x.dtype, target), target=target)
+                config = tune.lookup(kernel, {"x": x}, target) or {}
                 nbytes = fn(x, target)
                 run = ops.last_run
                 bound = nbytes / run.profile.peak_dram_bytes_per_cycle
+                fp = run.profile.pipe_busy["fp"] / run.profile.model.get("pipes", {}).get("fp", 1)
                 busiest = max(run.profile.bounds().items(), key=lambda kv: kv[1])
                 row = {"preset": name, "kernel": kname, "shape": x.shape, "cycles": run.cycles, "bound": bound,
-                       "pct": 100 * bound / run.cycles, "busiest": busiest}
+                       "pct": 100 * bound / run.cycles, "fp_bound": 100 * bound / fp, "busiest": busiest,
+                       "config": config}
                 rows.append(row)
+                cfg = " ".join(f"{k}={v}" for k, v in sorted(config.items())) or "defaults"
                 print(f"{name:13} {kname:8} {str(x.shape):>11} {run.cycles:>9,} {run.cycles / x.size:>8.2f} "
-                      f"{bound:>10,.0f} {row['pct']:>9.1f}%  {busiest[0]} {100 * busiest[1]:.0f}%", flush=True)
+                      f"{bound:>10,.0f} {row['pct']:>9.1f}% {min(row['fp_bound'], 999):>8.0f}%  "
+                      f"{busiest[0]} {100 * busiest[1]:.0f}%  {cfg}", flush=True)
     return rows
 
 

@@ -316,12 +316,13 @@ def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "e
         raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
     rows = np.ascontiguousarray(x.reshape(-1, w.k))
     c = _output(rows.shape[0], w.n, out)
+    given = _k_outer(target, rows, w.n, config)
     if c.size and w.k and harts > 1:
-        cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, config), "LMUL": w.lmul}
+        cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, given), "LMUL": w.lmul}
         _record(_gemm_grid(rows, panels, c, cfg, harts, _widen(target, x.dtype, runner), target,
                            {"checked": checked, "budget": budget, "timeout": timeout}))
     elif c.size and w.k:
-        cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, config), "LMUL": w.lmul}
+        cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, given), "LMUL": w.lmul}
         _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows), **cfg,
                                     WIDEN=_widen(target, x.dtype, runner), target=target, runner=runner,
                                     checked=checked, budget=budget, timeout=timeout))
@@ -478,6 +479,21 @@ def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None =
     return _linear_bf16(bits[0], w, None, target, runner, config, checked=checked, budget=budget, timeout=timeout)
 
 
+def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None) -> dict | None:
+    """``config``, with gemm_packed's loop order chosen when neither it nor the tuner sets one.
+
+    When A is larger than half of L2 it does not survive there while a panel of B streams
+    past, so the panel-outer order would read it from DRAM once per panel: then the
+    K-block-outer order (``KOUTER``) is the better default (measured in bench/gemm.py:
+    xuantie-c930, 64 x 4096 rows of A, 82 % -> 89 % of peak).
+    """
+    from rvai import tune
+    from rvai.emu.profile import timing_params
+    if "KOUTER" in (config or {}) or tune.best_for(kernels.gemm_packed, target, (*rows.shape, n, rows.dtype.name)):
+        return config
+    return {**(config or {}), "KOUTER": rows.nbytes > timing_params(target.model).l2_size // 2}
+
+
 def _rows(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1))
 
@@ -509,10 +525,14 @@ def rmsnorm(x, weight, eps: float = 1e-6, *, target=None, runner: str = "emu", c
     return out.reshape(x.shape)
 
 
-def _attention_blocks(group: int) -> int:
-    """Rows per tile: whole GQA groups (the heads that share a K/V block) where they fit in
-    7 rows, whose 7 score accumulators at LMUL 4 leave one register group for the K column."""
-    return group * max(1, 7 // group) if group <= 7 else 7
+def _attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int) -> dict:
+    """The attention kernel's BM, LMUL and KU: the tuner's for the shape, else whole GQA
+    groups (the heads that share a K/V block) in tiles of at most 7 rows, whose 7 score
+    accumulators at LMUL 4 leave one register group for a K column."""
+    from rvai import tune
+    tuned = tune.best_for(kernels.attention, target, (*q3.shape[:2], *k3.shape[:2], q3.shape[2]))
+    bm = group * max(1, 7 // group) if group <= 7 else 7
+    return tuned or {"BM": bm, "LMUL": _ATTN_LMUL, "KU": 1}
 
 
 def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_len: int | None = None,
@@ -549,16 +569,14 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
     if out.size and lk:
         k3, v3 = (np.ascontiguousarray(t.reshape(batch * kv_heads, lk, d)) for t in (k, v))
         target = target or Target.default()
-        bm = _attention_blocks(heads // kv_heads)
-        q_s, o_s = np.zeros((d, bm), np.float32), np.zeros((bm, d), np.float32)
-        p = np.zeros((target.vlen * _ATTN_LMUL // 32, bm), np.float32)   # VLMAX keys per block
+        cfg = _attention_config(target, q3, k3, heads // kv_heads)
         s = 1.0 / math.sqrt(d) if scale is None else float(scale)
         # Transposing K costs what one tile's strided column loads cost; worth it once
         # several query rows per head reuse the keys (prefill), not for one (decode).
         transpose = lq > 1
-        k_t = np.zeros((d, lk) if transpose else (1, 1), np.float32)
+        q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, cfg["BM"], cfg["LMUL"], target.vlen, transpose)
         _record(kernels.attention(q3, k3, v3, out, q_s, o_s, p, k_t, s, CAUSAL=bool(causal), TRANSPOSE_K=transpose,
-                                  BM=bm, LMUL=_ATTN_LMUL, target=target, runner=runner, checked=checked,
+                                  **cfg, target=target, runner=runner, checked=checked,
                                   budget=budget, timeout=timeout))
     return out.reshape(q.shape)
 

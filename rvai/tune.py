@@ -229,12 +229,38 @@ def _gemv_rows_call(shape, dtype, target):
     return (a, b, c, np.zeros(shape[2], np.float32))
 
 
-#: Kernels ``rvai tune`` knows how to build arguments for: name -> (kernel, args(shape, dtype, target)).
-#: The GEMM kernels take the shape as M,K,N.
-TUNABLE: dict[str, tuple[Callable[[], Kernel], Callable]] = {
-    "gemm_packed": (lambda: _kernels().gemm_packed, _gemm_packed_call),
-    "matmul": (lambda: _kernels().matmul, _matmul_call),
-    "gemv_rows": (lambda: _kernels().gemv_rows, _gemv_rows_call),
+def _rows_call(shape, dtype, target, outputs: int = 1, weight: bool = False):
+    """Arguments of a row-wise kernel on (rows, n): x, [w], the outputs, and eps for a weight."""
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 4).astype(np.float32)
+    if weight:
+        return (x, rng.standard_normal(shape[1]).astype(np.float32), np.zeros_like(x), 1e-6)
+    return (x, *(np.zeros_like(x) for _ in range(outputs)))
+
+
+def _attention_call(shape, dtype, target):
+    """Causal attention at (heads, kv_heads, Lq, Lk, d) (scratch that fits every candidate)."""
+    from rvai.kernels.attention import scratch
+    heads, kv_heads, lq, lk, d = shape
+    if heads % kv_heads:
+        raise ValueError(f"heads ({heads}) must be a multiple of kv_heads ({kv_heads})")
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((heads, lq, d)).astype(np.float32)
+    k, v = (rng.standard_normal((kv_heads, lk, d)).astype(np.float32) for _ in range(2))
+    return (q, k, v, np.zeros_like(q), *scratch(d, lk, 1, 1, target.vlen, lq > 1), 1.0 / math.sqrt(d))
+
+
+#: Kernels ``rvai tune`` knows how to build arguments for: name -> (kernel, args(shape, dtype,
+#: target), the names of the --shape sizes, fixed compile-time parameters).
+TUNABLE: dict[str, tuple[Callable[[], Kernel], Callable, tuple, Callable[[tuple], dict]]] = {
+    "gemm_packed": (lambda: _kernels().gemm_packed, _gemm_packed_call, ("M", "K", "N"), lambda s: {}),
+    "matmul": (lambda: _kernels().matmul, _matmul_call, ("M", "K", "N"), lambda s: {}),
+    "gemv_rows": (lambda: _kernels().gemv_rows, _gemv_rows_call, ("M", "K", "N"), lambda s: {}),
+    "softmax": (lambda: _kernels().softmax, _rows_call, ("rows", "n"), lambda s: {}),
+    "rmsnorm": (lambda: _kernels().rmsnorm, lambda s, d, t: _rows_call(s, d, t, weight=True), ("rows", "n"),
+                lambda s: {}),
+    "attention": (lambda: _kernels().attention, _attention_call, ("heads", "kv_heads", "Lq", "Lk", "d"),
+                  lambda s: {"CAUSAL": True, "TRANSPOSE_K": s[2] > 1}),
 }
 
 
@@ -244,13 +270,14 @@ def _kernels():
 
 
 def main(argv: list[str]) -> int:
-    """``rvai tune KERNEL --target T --shape M,K,N [--dtype f32] [--budget S] [--max N] [--force]``."""
+    """``rvai tune KERNEL --target T --shape SIZES [--dtype f32] [--budget S] [--max N] [--force]``."""
     import argparse
     ap = argparse.ArgumentParser(prog="rvai tune", description="autotune a kernel on the target's timing model")
     ap.add_argument("kernel", choices=sorted(TUNABLE))
     ap.add_argument("--target", default="generic", help="preset name or a .toml file")
     ap.add_argument("--vlen", type=int, default=None)
-    ap.add_argument("--shape", required=True, help="comma-separated sizes, e.g. M,K,N")
+    ap.add_argument("--shape", required=True, help="comma-separated sizes: M,K,N for the GEMM kernels, "
+                    "rows,n for softmax and rmsnorm, heads,kv_heads,Lq,Lk,d for attention (causal)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float16"])
     ap.add_argument("--budget", type=float, default=None, help="wall-clock seconds for the search")
     ap.add_argument("--max", type=int, default=None, help="at most this many candidates")
@@ -259,15 +286,16 @@ def main(argv: list[str]) -> int:
     target = Target.from_toml(ns.target) if ns.target.endswith(".toml") else Target.preset(ns.target)
     if ns.vlen:
         target = target.with_vlen(ns.vlen)
+    get_kernel, make_args, names, fixed = TUNABLE[ns.kernel]
     try:
         shape = tuple(int(s) for s in ns.shape.split(","))
-        if len(shape) != 3 or min(shape) < 1:
+        if len(shape) != len(names) or min(shape) < 1:
             raise ValueError
-    except ValueError:
-        ap.error(f"--shape takes three positive sizes M,K,N, got {ns.shape!r}")
-    get_kernel, make_args = TUNABLE[ns.kernel]
-    result = tune(get_kernel(), make_args(shape, np.dtype(ns.dtype), target), target=target,
-                  budget_s=ns.budget, max_candidates=ns.max, force=ns.force,
-                  progress=lambda line: print(line, file=sys.stderr, flush=True))
+        args = make_args(shape, np.dtype(ns.dtype), target)
+    except ValueError as exc:
+        ap.error(f"--shape for {ns.kernel} takes {len(names)} positive sizes {','.join(names)}, got {ns.shape!r}"
+                 + (f" ({exc})" if str(exc) else ""))
+    result = tune(get_kernel(), args, target=target, budget_s=ns.budget, max_candidates=ns.max, force=ns.force,
+                  progress=lambda line: print(line, file=sys.stderr, flush=True), **fixed(shape))
     print(result.report())
     return 0 if result.best else 1

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from kernel_runners import RUNNERS, VLENS, run
-from rvai import ops
+from rvai import kernels, ops
 
 # The generic preset under both runners: under qemu, matmul's f16 inputs use only Zvfhmin's
 # widening conversions, which QEMU 7.2 runs (its vfwmacc path needs Zvfh, which QEMU lacks).
@@ -144,6 +144,42 @@ def test_attention_decode_against_a_preallocated_cache(runner):
         np.testing.assert_allclose(out, want, rtol=1e-4, atol=2e-5)
     with pytest.raises(ValueError, match="kv_len"):
         ops.attention(q, k, v, kv_len=41)
+
+
+@pytest.mark.parametrize("cfg", kernels.attention.autotune.configs, ids=lambda c: "-".join(map(str, c.values())))
+@pytest.mark.parametrize("vlen", [128, 1024])
+def test_every_attention_config_is_correct(cfg, vlen):
+    """Each tuning candidate (tile rows, key-block LMUL, K columns a trip) on GQA prefill
+    with partial tiles and blocks and on decode, causal, against float64."""
+    rng = np.random.default_rng(5)
+    for heads, kv, lq, lk, d in ((6, 2, 5, 37, 33), (7, 1, 1, 70, 64)):
+        q = rng.standard_normal((heads, lq, d)).astype(np.float32)
+        k, v = (rng.standard_normal((kv, lk, d)).astype(np.float32) for _ in range(2))
+        o = np.zeros_like(q)
+        scratch = kernels.attention_scratch(d, lk, cfg["BM"], cfg["LMUL"], vlen, lq > 1)
+        run(kernels.attention, q, k, v, o, *scratch, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=lq > 1, **cfg,
+            runner="emu", vlen=vlen)
+        np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("vlen", [128, 1024])
+def test_every_softmax_and_rmsnorm_config_is_correct(vlen):
+    """Each tuning candidate of softmax (LMUL, exp chains) and rmsnorm (LMUL) on rows that
+    leave partial chain groups and blocks, against float64."""
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((3, 301)) * 8).astype(np.float32)
+    w = rng.standard_normal(301).astype(np.float32)
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(-1, keepdims=True))
+    for cfg in kernels.softmax.autotune.configs:
+        o = np.zeros_like(x)
+        run(kernels.softmax, x, o, **cfg, runner="emu", vlen=vlen)
+        np.testing.assert_allclose(o, e / e.sum(-1, keepdims=True), rtol=1e-5, atol=1e-8)
+    for cfg in kernels.rmsnorm.autotune.configs:
+        o = np.zeros_like(x)
+        run(kernels.rmsnorm, x, w, o, 1e-6, **cfg, runner="emu", vlen=vlen)
+        np.testing.assert_allclose(o, x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + 1e-6) * w,
+                                   rtol=2e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("runner", RUNNERS)

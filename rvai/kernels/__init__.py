@@ -1,5 +1,6 @@
 """Kernels written in the rvai DSL: GEMM/GEMV (matmul), int8 GEMM and Q8_0 (int8), softmax, rmsnorm, attention and the fused LLM operators of llm.py."""
 from rvai.kernels.attention import attention
+from rvai.kernels.attention import scratch as attention_scratch
 from rvai.kernels.llm import add, add_bias, add_rmsnorm, embedding, moe_combine, rope_interleaved, rope_neox, swiglu
 from rvai.kernels.int8 import (gemm_i8, gemm_i8_tiles, linear_q8, linear_q8_tiles, pack_tiles, pack_words, scale_tiles,
                               unpack_tiles)
@@ -7,7 +8,8 @@ from rvai.kernels.matmul import (a_scratch, gemm_packed, gemm_packed_bf16, gemm_
                                  matmul, pack_panels, panel_width)
 from rvai.kernels.norms import rmsnorm, softmax
 
-__all__ = ["matmul", "gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "gemv_rows_grid", "gemm_i8", "gemm_i8_tiles", "linear_q8", "linear_q8_tiles", "pack_tiles", "scale_tiles",
-           "pack_words", "unpack_tiles", "gemv_rows", "a_scratch", "pack_panels", "panel_width", "softmax", "rmsnorm",
-           "attention", "swiglu", "rope_neox", "rope_interleaved", "add_rmsnorm", "add", "add_bias", "embedding",
+__all__ = ["matmul", "gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "gemv_rows_grid", "gemm_i8", "gemm_i8_tiles",
+           "linear_q8", "linear_q8_tiles", "pack_tiles", "scale_tiles", "pack_words", "unpack_tiles", "gemv_rows",
+           "a_scratch", "pack_panels", "panel_width", "softmax", "rmsnorm", "attention", "attention_scratch", "swiglu",
+           "rope_neox", "rope_interleaved", "add_rmsnorm", "add", "add_bias", "embedding",
            "moe_combine"]

@@ -26,8 +26,27 @@ Causal masks are aligned to the bottom right (query ``i`` sees keys
 masked up to the last key any row sees, and never touches the blocks above that.
 A row that sees no key (``i + Lk - Lq < 0``, or ``Lk = 0``) is 0.
 """
+import numpy as np
+
 import rvai.lang as rl
 from rvai.lang import f32, i32
+
+#: What the tuner tries for :data:`attention`: BM rows per tile, LMUL of a key block (VLMAX
+#: keys) and KU columns of K loaded per trip of the score loop. BM accumulators and KU
+#: columns must fit 32 registers: (BM + KU) * LMUL <= 32, or LLVM spills accumulators.
+ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku} for bm, lmul, ku in (
+    (7, 4, 1), (7, 2, 1), (7, 2, 2), (6, 4, 2), (3, 8, 1), (14, 2, 1))]
+
+
+def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> tuple:
+    """The kernel's scratch arrays for head dim d, Lk keys and a config (BM, LMUL):
+    q_s (d, BM'), o_s (BM', d), p (VLMAX keys at LMUL', BM') and k_t (d, Lk) if K is
+    transposed. BM' and LMUL' are at least the largest of the tuning candidates, so that
+    every candidate runs on the same arrays (and the tuner's cycles are those of a call)."""
+    bm = max(bm, *(c["BM"] for c in ATTENTION_CONFIGS))
+    lmul = max(lmul, *(c["LMUL"] for c in ATTENTION_CONFIGS))
+    return (np.zeros((d, bm), np.float32), np.zeros((bm, d), np.float32),
+            np.zeros((vlen * lmul // 32, bm), np.float32), np.zeros((d, lk) if transpose else (1, 1), np.float32))
 
 
 def _rows(g, group, rho0, n):
@@ -49,15 +68,18 @@ def _key_block(t, g, n, st, j, vl, limits):
     """One block of ``vl`` keys at ``j`` for the tile's rows; ``limits`` (per row, or
     None when every row sees every key of the block) masks the keys a row cannot see."""
     d, q_s, o_s, p, v = t.d, t.q_s, t.o_s, t.p, t.v
-    # Two steps a trip, both loads first: an FMA chained to a load still in flight
-    # holds its FP unit until the load's last element (a strided K column: vl cycles).
+    # KU steps a trip, all loads first: an FMA chained to a load still in flight holds
+    # its FP unit until the load's last element (a strided K column: vl cycles). The n
+    # accumulators and KU columns must fit the 32 registers, or LLVM spills accumulators
+    # inside this loop (n = 7 at LMUL 4 leaves room for one column only).
+    ku = t.ku
     acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
-    for c in rl.range(0, d - d % 2, 2):
-        kc = [_column(t, g, j, c + u) for u in range(2)]
-        for u in range(2):
+    for c in rl.range(0, d - d % ku, ku):
+        kc = [_column(t, g, j, c + u) for u in range(ku)]
+        for u in range(ku):
             for r in range(n):
                 acc[r] += q_s[c + u, r] * kc[u]
-    for c in rl.range(d - d % 2, d):
+    for c in rl.range(d - d % ku, d):
         kc = _column(t, g, j, c)
         for r in range(n):
             acc[r] += q_s[c, r] * kc
@@ -134,10 +156,12 @@ class _Tensors:
         self.__dict__.update(kw)
 
 
+@rl.autotune(configs=ATTENTION_CONFIGS, key=["q.shape[0]", "q.shape[1]", "k.shape[0]", "k.shape[1]", "q.shape[2]"])
 @rl.kernel
 def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], o: rl.Tensor[f32, 3],
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
-              scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4):
+              scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
+              KU: int = 1):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
@@ -154,7 +178,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     nrows = group * lq
     whole = nrows - nrows % BM
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
-                 transposed=TRANSPOSE_K)
+                 transposed=TRANSPOSE_K, ku=KU)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):

@@ -31,14 +31,23 @@ import rvai.lang as rl
 from rvai.lang import bf16, f32
 
 __all__ = ["gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "matmul", "row_tiles", "gemv_rows", "gemv_rows_grid",
-           "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMV_CONFIGS"]
+           "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMM_PACKED_CONFIGS", "GEMV_CONFIGS"]
 
-#: What the tuner tries for the GEMM kernels, likely first: MR rows per register tile,
-#: LMUL of one panel row (NR = VLEN/32 * LMUL columns), KC steps of K per block. The
-#: MR accumulators and one B group must fit the 32 vector registers: (MR + 1) * LMUL <= 32.
+#: What the tuner tries for :data:`matmul` (which packs B itself), likely first: MR rows per
+#: register tile, LMUL of one panel row (NR = VLEN/32 * LMUL columns), KC steps of K per
+#: block. The MR accumulators and one B group must fit the 32 vector registers:
+#: (MR + 1) * LMUL <= 32.
 GEMM_CONFIGS = [{"MR": mr, "LMUL": lmul, "KC": kc} for mr, lmul, kc in (
-    (7, 4, 512), (6, 4, 512), (5, 4, 512), (4, 4, 512), (7, 4, 256), (3, 8, 512), (2, 8, 512),
+    (7, 4, 512), (6, 4, 512), (5, 4, 512), (4, 4, 512), (7, 4, 256), (7, 4, 1024), (3, 8, 512), (2, 8, 512),
     (8, 2, 512), (6, 2, 512), (4, 2, 512), (8, 1, 512))]
+#: What the tuner tries for :data:`gemm_packed`, whose LMUL is fixed by the packed panels
+#: (:func:`rvai.ops.pack_weights`, LMUL 4): MR, KC and the loop order. ``KOUTER`` puts
+#: the KC loop outside the panel loop, so a KC block of A is reused by every panel while
+#: it is still in L2 (long K and many rows: A no longer fits beside a streaming panel),
+#: at the cost of restarting the prefetch stream of B at every panel.
+GEMM_PACKED_CONFIGS = [{"MR": mr, "KC": kc, "KOUTER": ko} for mr, kc, ko in (
+    (7, 1024, False), (7, 512, False), (7, 256, False), (6, 1024, False), (6, 512, False), (5, 512, False),
+    (4, 1024, False), (4, 512, False), (4, 256, False), (7, 512, True), (7, 1024, True))]
 #: What the tuner tries for :data:`gemv_rows`: KB rows of b per pass over N, LMUL, KC.
 GEMV_CONFIGS = [{"KB": kb, "LMUL": lmul, "KC": kc} for kb, lmul, kc in (
     (8, 4, 512), (4, 4, 512), (16, 4, 512), (8, 2, 512), (16, 2, 512), (4, 8, 512), (8, 8, 512))]
@@ -113,18 +122,32 @@ def _copy_rows(a, ap, LMUL: int, m0=0, rows=None):
             ap.vstore(a.vload(i, k).to(ap.dtype), i, k)
 
 
-def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, widen: bool, m0=0, rows=None, p0=0, panels=None):
-    """c += a @ B over rows m0.. (``rows`` of them) and panels p0.. (all by default)."""
+def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, KOUTER: bool, widen: bool, m0=0, rows=None, p0=0, panels=None):
+    """c += a @ B over rows m0.. (``rows`` of them) and panels p0.. (all by default);
+    ``KOUTER``: the KC loop outside the panel loop (see :data:`GEMM_PACKED_CONFIGS`)."""
     M, K = a.shape[0], bp.shape[1]   # a may be wider than K (padded rows)
     P, NR = bp.shape[0], bp.shape[2]
     N = c.shape[1]
-    for p in (rl.range(P) if panels is None else rl.range(p0, p0 + panels)):
-        # one trip when NR is the register group at this VLEN; correct (more trips) if not
-        for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
+    rows = M if rows is None else rows
+
+    def block(p, k0):
+        _panel_block(a, bp, c, p, k0, rl.minimum(k0 + KC, K), N, NR, MR, LMUL, widen, m0, rows)
+
+    if KOUTER:
+        for k0 in rl.range(0, K, KC):
+            for p in (rl.range(P) if panels is None else rl.range(p0, p0 + panels)):
+                block(p, k0)
+    else:
+        for p in (rl.range(P) if panels is None else rl.range(p0, p0 + panels)):
             for k0 in rl.range(0, K, KC):
-                k1 = rl.minimum(k0 + KC, K)
-                row_tiles(lambda i, h: _tile(a, bp, c, p, jj, i, p * NR + jj, k0, k1, h, widen),
-                          M if rows is None else rows, MR, m0)
+                block(p, k0)
+
+
+def _panel_block(a, bp, c, p, k0, k1, N, NR, MR: int, LMUL: int, widen: bool, m0, rows):
+    """Rows m0.. (``rows`` of them) of C against panel p over K steps [k0, k1)."""
+    # one trip when NR is the register group at this VLEN; correct (more trips) if not
+    for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
+        row_tiles(lambda i, h: _tile(a, bp, c, p, jj, i, p * NR + jj, k0, k1, h, widen), rows, MR, m0)
 
 
 def a_scratch(a: np.ndarray) -> np.ndarray:
@@ -138,10 +161,10 @@ def a_scratch(a: np.ndarray) -> np.ndarray:
     return np.empty((m, k + 64 // a.itemsize), a.dtype)
 
 
-@rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
+@rl.autotune(configs=GEMM_PACKED_CONFIGS, key=_KEY)
 @rl.kernel
 def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
-                MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+                MR: int = 7, LMUL: int = 4, KC: int = 1024, KOUTER: bool = False, WIDEN: bool = False):
     """c (M, N) += a (M, K) @ B, with B given as panels ``bp`` (P, K, NR) (:func:`pack_panels`).
 
     a and bp share one dtype, f32 or f16 (``WIDEN``: f16 products by ``vfwmacc``, needs
@@ -149,12 +172,13 @@ def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32,
     ``ap`` is scratch for A (:func:`a_scratch`).
     """
     _copy_rows(a, ap, LMUL)
-    _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)
+    _gemm(ap, bp, c, MR, LMUL, KC, KOUTER, WIDEN)
 
 
 @rl.kernel
 def gemm_packed_grid(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
-                     BM: int, PB: int, MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+                     BM: int, PB: int, MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False,
+                     WIDEN: bool = False):
     """:data:`gemm_packed` as a launch grid (``gemm_packed_grid[(gm, gn)](...)``): program
     (i, j) computes rows i*BM.. (BM of them) of c over panels j*PB.. (PB panels).  Each
     program copies its own rows of A to ``ap`` first (programs of one row block write the
@@ -163,7 +187,7 @@ def gemm_packed_grid(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor
     m0, p0 = rl.program_id(0) * BM, rl.program_id(1) * PB
     rows = rl.maximum(rl.minimum(BM, M - m0), 0)
     _copy_rows(a, ap, LMUL, m0, rows)
-    _gemm(ap, bp, c, MR, LMUL, KC, WIDEN, m0, rows, p0, rl.maximum(rl.minimum(PB, P - p0), 0))
+    _gemm(ap, bp, c, MR, LMUL, KC, KOUTER, WIDEN, m0, rows, p0, rl.maximum(rl.minimum(PB, P - p0), 0))
 
 
 @rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
@@ -181,13 +205,13 @@ def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor
     """
     scratch = ap if WIDEN else af
     _copy_rows(a, scratch, LMUL)
-    _gemm(scratch, bp, c, MR, LMUL, KC, WIDEN)
+    _gemm(scratch, bp, c, MR, LMUL, KC, False, WIDEN)
 
 
 @rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
 @rl.kernel
 def matmul(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2],
-           ap: rl.Tensor[None, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+           ap: rl.Tensor[None, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False, WIDEN: bool = False):
     """c (M, N) += a (M, K) @ b (K, N), packing b into the scratch panels ``bp`` (P, K, NR) first.
 
     The packing reads b row by row in memory order and writes each row's pieces to
@@ -201,7 +225,7 @@ def matmul(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], bp: rl.Tensor[None, 3],
         for p in rl.range(P):
             for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
                 bp.vstore(b.vload(k, p * NR + jj), p, k, jj)
-    _gemm(ap, bp, c, MR, LMUL, KC, WIDEN)
+    _gemm(ap, bp, c, MR, LMUL, KC, KOUTER, WIDEN)
 
 
 @rl.autotune(configs=GEMV_CONFIGS, key=_KEY)

@@ -10,13 +10,13 @@ import rvai.lang as rl
 from rvai.lang import f32
 
 
-def _blocks(n, lmul):
+def _blocks(n, lmul, group: int = 2):
     """For a row of n elements at ``lmul``: vl0 = min(n, VLMAX), the end of the whole
-    pairs of vl0-blocks and the end of the whole blocks."""
+    groups of ``group`` vl0-blocks and the end of the whole blocks."""
     with rl.vector(n, sew=32, lmul=lmul) as vl0:
         pass
     full = n - n % vl0
-    return vl0, full - full % (vl0 * 2), full
+    return vl0, full - full % (vl0 * group), full
 
 
 def _exp_block(x, o, r, j, row_max):
@@ -26,17 +26,27 @@ def _exp_block(x, o, r, j, row_max):
     return e
 
 
+#: What the tuner tries for :data:`softmax`: LMUL of a block and the blocks of the exp pass
+#: in flight. One FP pipe fed at LMUL 2 wants two chains; xuantie-c930's two pipes run
+#: fastest on one chain at LMUL 8 (measured in bench/norms.py).
+SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch} for lmul, ch in ((2, 2), (4, 2), (8, 1), (4, 1), (2, 3))]
+#: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks.
+RMSNORM_CONFIGS = [{"LMUL": lmul} for lmul in (4, 8, 2)]
+
+
+@rl.autotune(configs=SOFTMAX_CONFIGS, key=["x.shape[1]"])
 @rl.kernel
-def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2):
+def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2):
     """o[r] = exp(x[r] - max x[r]) / sum(...) for each row r.
 
     A row whose maximum is not finite (all -inf, or holding +inf) is NaN, as in NumPy.
     Passes: the maximum; ``e = exp(x - max)`` stored and summed; ``o = e / sum``. The
-    exp pass takes two blocks a trip: each exp is a chain of dependent FP operations
-    whose latency exceeds their occupancy at LMUL 2, so two chains keep the FP pipe full.
+    exp pass takes ``CHAINS`` blocks a trip: each exp is a chain of dependent FP
+    operations whose latency exceeds their occupancy at LMUL 2, so independent chains
+    keep the FP pipe (or pipes) full.
     """
     rows, n = x.shape
-    vl0, pairs, full = _blocks(n, LMUL)
+    vl0, groups, full = _blocks(n, LMUL, CHAINS)
     for r in rl.range(rows):
         with rl.vector(vl0, sew=32, lmul=LMUL):
             mx = rl.var(rl.full(float("-inf")))
@@ -46,13 +56,16 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2):
         with rl.vector(n - full, sew=32, lmul=LMUL):
             row_max = rl.maximum(head_max, x.vload(r, full).max())
         with rl.vector(vl0, sew=32, lmul=LMUL):
-            acc = [rl.var(rl.zeros(f32)) for _ in range(2)]
-            for j in rl.range(0, pairs, vl0 * 2):
+            acc = [rl.var(rl.zeros(f32)) for _ in range(CHAINS)]
+            for j in rl.range(0, groups, vl0 * CHAINS):
+                for u in range(CHAINS):
+                    acc[u] += _exp_block(x, o, r, j + u * vl0, row_max)
+            for j in rl.range(groups, full, vl0):     # whole blocks left over from the groups
                 acc[0] += _exp_block(x, o, r, j, row_max)
-                acc[1] += _exp_block(x, o, r, j + vl0, row_max)
-            for j in rl.range(pairs, full, vl0):      # the odd whole block, if any
-                acc[0] += _exp_block(x, o, r, j, row_max)
-            head_sum = (acc[0] + acc[1]).sum()
+            total_v = acc[0].value
+            for u in range(1, CHAINS):
+                total_v = total_v + acc[u].value
+            head_sum = total_v.sum()
         with rl.vector(n - full, sew=32, lmul=LMUL):
             total = head_sum + _exp_block(x, o, r, full, row_max).sum()
         # x - max is NaN when the max is infinite: make the whole row NaN, as NumPy's is.
@@ -61,6 +74,7 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2):
             o.vstore(o.vload(r, j) * inv, r, j)
 
 
+@rl.autotune(configs=RMSNORM_CONFIGS, key=["x.shape[1]"])
 @rl.kernel
 def rmsnorm(x: rl.Tensor[f32, 2], w: rl.Tensor[f32], o: rl.Tensor[f32, 2], eps: rl.f32, LMUL: int = 4):
     """o[r] = x[r] / sqrt(mean(x[r]**2) + eps) * w for each row r."""
