@@ -26,71 +26,128 @@ def _exp_block(x, o, r, j, row_max):
     return e
 
 
-#: What the tuner tries for :data:`softmax`: LMUL of a block and the blocks of the exp pass
-#: in flight. One FP pipe fed at LMUL 2 wants two chains; xuantie-c930's two pipes run
-#: fastest on one chain at LMUL 8 (measured in bench/norms.py).
-SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch} for lmul, ch in ((2, 2), (4, 2), (8, 1), (4, 1), (2, 3))]
-#: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks.
-RMSNORM_CONFIGS = [{"LMUL": lmul} for lmul in (4, 8, 2)]
+#: What the tuner tries for :data:`softmax`: LMUL of a block, the blocks of the exp pass in
+#: flight and whether the next row's maximum is fused into the exp pass (more live
+#: registers: at LMUL 4 and 8 that spills). One FP pipe fed at LMUL 2 wants two chains;
+#: xuantie-c930's two pipes run fastest on one unfused chain at LMUL 8 (bench/norms.py).
+SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse} for lmul, ch, fuse in (
+    (2, 2, True), (2, 3, True), (2, 2, False), (4, 2, False), (8, 1, False), (4, 1, False))]
+#: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks and whether the next
+#: row's sum of squares is fused into this row's second pass.
+RMSNORM_CONFIGS = [{"LMUL": lmul, "FUSE": fuse} for lmul in (4, 8, 2) for fuse in (True, False)]
+
+
+def _row_max(x, r, n, vl0, full, lmul):
+    """max x[r] (a scalar), by whole vl0-blocks into a vector accumulator and the tail."""
+    with rl.vector(vl0, sew=32, lmul=lmul):
+        mx = rl.var(rl.full(float("-inf")))
+        for j in rl.range(0, full, vl0):
+            mx.value = rl.maximum(mx, x.vload(r, j))
+        head = mx.value.max()
+    with rl.vector(n - full, sew=32, lmul=lmul):
+        return rl.maximum(head, x.vload(r, full).max())
 
 
 @rl.autotune(configs=SOFTMAX_CONFIGS, key=["x.shape[1]"])
 @rl.kernel
-def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2):
+def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2, FUSE: bool = True):
     """o[r] = exp(x[r] - max x[r]) / sum(...) for each row r.
 
     A row whose maximum is not finite (all -inf, or holding +inf) is NaN, as in NumPy.
-    Passes: the maximum; ``e = exp(x - max)`` stored and summed; ``o = e / sum``. The
+    Passes per row: the maximum, ``e = exp(x - max)`` stored and summed, ``o = e / sum``.
+    With ``FUSE`` the maximum of row r + 1 is taken inside row r's exp pass: that pass
+    keeps the FP pipe busy with x in L1, the maximum streams the next row from memory,
+    and the two overlap instead of alternating (spacemit-x60: 49 % -> 62 % of the DRAM
+    bound; the first row's maximum is a pass of its own). The
     exp pass takes ``CHAINS`` blocks a trip: each exp is a chain of dependent FP
     operations whose latency exceeds their occupancy at LMUL 2, so independent chains
     keep the FP pipe (or pipes) full.
     """
     rows, n = x.shape
     vl0, groups, full = _blocks(n, LMUL, CHAINS)
+    row_max = rl.var(float("-inf"))
+    for _ in rl.range(rl.minimum(rows, 1) if FUSE else 0):
+        row_max.value = _row_max(x, 0, n, vl0, full, LMUL)
     for r in rl.range(rows):
-        with rl.vector(vl0, sew=32, lmul=LMUL):
-            mx = rl.var(rl.full(float("-inf")))
-            for j in rl.range(0, full, vl0):
-                mx.value = rl.maximum(mx, x.vload(r, j))
-            head_max = mx.value.max()
-        with rl.vector(n - full, sew=32, lmul=LMUL):
-            row_max = rl.maximum(head_max, x.vload(r, full).max())
+        nxt = rl.minimum(r + 1, rows - 1)     # the last row takes its own maximum again: harmless
+        if not FUSE:
+            row_max.value = _row_max(x, r, n, vl0, full, LMUL)
+        m = row_max.value
         with rl.vector(vl0, sew=32, lmul=LMUL):
             acc = [rl.var(rl.zeros(f32)) for _ in range(CHAINS)]
+            mx = rl.var(rl.full(float("-inf")))
             for j in rl.range(0, groups, vl0 * CHAINS):
                 for u in range(CHAINS):
-                    acc[u] += _exp_block(x, o, r, j + u * vl0, row_max)
+                    acc[u] += _exp_block(x, o, r, j + u * vl0, m)
+                    if FUSE:
+                        mx.value = rl.maximum(mx, x.vload(nxt, j + u * vl0))
             for j in rl.range(groups, full, vl0):     # whole blocks left over from the groups
-                acc[0] += _exp_block(x, o, r, j, row_max)
+                acc[0] += _exp_block(x, o, r, j, m)
+                if FUSE:
+                    mx.value = rl.maximum(mx, x.vload(nxt, j))
             total_v = acc[0].value
             for u in range(1, CHAINS):
                 total_v = total_v + acc[u].value
             head_sum = total_v.sum()
+            head_max = mx.value.max()
         with rl.vector(n - full, sew=32, lmul=LMUL):
-            total = head_sum + _exp_block(x, o, r, full, row_max).sum()
+            total = head_sum + _exp_block(x, o, r, full, m).sum()
+            if FUSE:
+                row_max.value = rl.maximum(head_max, x.vload(nxt, full).max())
         # x - max is NaN when the max is infinite: make the whole row NaN, as NumPy's is.
-        inv = rl.where(row_max - row_max == 0.0, 1.0 / total, float("nan"))
+        inv = rl.where(m - m == 0.0, 1.0 / total, float("nan"))
         for vl, j in rl.vloop(n, sew=32, lmul=LMUL):
             o.vstore(o.vload(r, j) * inv, r, j)
 
 
+def _sum_squares(x, r, n, vl0, full, lmul):
+    """sum(x[r]**2) (a scalar), by whole vl0-blocks into a vector accumulator and the tail."""
+    with rl.vector(vl0, sew=32, lmul=lmul):
+        ss = rl.var(rl.zeros(f32))
+        for j in rl.range(0, full, vl0):
+            v = x.vload(r, j)
+            ss += v * v
+        head = ss.value.sum()
+    with rl.vector(n - full, sew=32, lmul=lmul):
+        v = x.vload(r, full)
+        return head + (v * v).sum()
+
+
 @rl.autotune(configs=RMSNORM_CONFIGS, key=["x.shape[1]"])
 @rl.kernel
-def rmsnorm(x: rl.Tensor[f32, 2], w: rl.Tensor[f32], o: rl.Tensor[f32, 2], eps: rl.f32, LMUL: int = 4):
-    """o[r] = x[r] / sqrt(mean(x[r]**2) + eps) * w for each row r."""
+def rmsnorm(x: rl.Tensor[f32, 2], w: rl.Tensor[f32], o: rl.Tensor[f32, 2], eps: rl.f32, LMUL: int = 4,
+            FUSE: bool = False):
+    """o[r] = x[r] / sqrt(mean(x[r]**2) + eps) * w for each row r.
+
+    Two passes a row: the sum of squares, then the scaled product. With ``FUSE`` the sum
+    of squares of row r + 1 is taken inside row r's second pass, so the stream of the
+    next row from memory overlaps that pass instead of following it (generic, 64 x 896:
+    76 % -> 93 % of the DRAM bound). Not the default: on sifive-x280 LLVM unrolls that
+    loop 8 times, its 32 memory instructions outnumber the model's 16 prefetch streams
+    (one per instruction), nothing is prefetched and it drops from 56 % to 36 %; the
+    tuner picks per target.
+    """
     rows, n = x.shape
     vl0, _, full = _blocks(n, LMUL)
     inv_n = 1.0 / n.to(f32)
+    total = rl.var(0.0)
+    for _ in rl.range(rl.minimum(rows, 1) if FUSE else 0):
+        total.value = _sum_squares(x, 0, n, vl0, full, LMUL)
     for r in rl.range(rows):
+        if not FUSE:
+            total.value = _sum_squares(x, r, n, vl0, full, LMUL)
+        scale = rl.rsqrt(total.value * inv_n + eps)
+        nxt = rl.minimum(r + 1, rows - 1)     # the last row sums its own squares again: harmless
         with rl.vector(vl0, sew=32, lmul=LMUL):
             ss = rl.var(rl.zeros(f32))
             for j in rl.range(0, full, vl0):
-                v = x.vload(r, j)
-                ss += v * v
+                o.vstore(x.vload(r, j) * scale * w.vload(j), r, j)
+                if FUSE:
+                    v = x.vload(nxt, j)
+                    ss += v * v
             head = ss.value.sum()
         with rl.vector(n - full, sew=32, lmul=LMUL):
-            v = x.vload(r, full)
-            total = head + (v * v).sum()
-        scale = rl.rsqrt(total * inv_n + eps)
-        for vl, j in rl.vloop(n, sew=32, lmul=LMUL):
-            o.vstore(x.vload(r, j) * scale * w.vload(j), r, j)
+            o.vstore(x.vload(r, full) * scale * w.vload(full), r, full)
+            if FUSE:
+                v = x.vload(nxt, full)
+                total.value = head + (v * v).sum()
