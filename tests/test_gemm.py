@@ -320,6 +320,31 @@ def test_rvai_tune_attention_and_softmax(tune_cache, capsys):
         cli.main(["tune", "attention", "--shape", "7,2,1,40,16"])   # 7 heads over 2 KV heads
 
 
+def test_shipped_tuning_is_used_and_the_user_cache_wins(tune_cache):
+    """rvai/targets/tuned.json (bench/ship_tuned.py) holds declared candidates only; with an
+    empty user cache ops.softmax on generic runs the shipped configuration's code, and a
+    user's entry for the same bucket replaces it. (Cycles are compared by the code that
+    ran, not by count: the emulator's predictor state carries over between calls.)"""
+    shipped = json.loads(tune.SHIPPED.read_text())
+    for key, entry in shipped.items():
+        assert entry["config"] in getattr(kernels, key.split("|")[0]).autotune.configs, key
+    t = Target.preset("generic")
+    args = tune.TUNABLE["softmax"][1]((64, 896), np.dtype(np.float32), t)
+    key = tune._entry_key(kernels.softmax, t, (896,))
+    if key not in shipped:
+        pytest.skip("the generic preset changed since bench/ship_tuned.py ran: re-run it")
+    mine = shipped[key]["config"]
+    other = next(c for c in kernels.softmax.autotune.configs if c != mine)
+    asm = {repr(c): kernels.softmax.compile(t, **c).asm for c in (mine, other)}
+    assert asm[repr(mine)] != asm[repr(other)]
+    ops.softmax(args[0], target=t)
+    assert ops.last_run.compiled.asm == asm[repr(mine)]
+    tune.tune(kernels.softmax, args, target=t, configs=[other], force=True)
+    assert tune.best_for(kernels.softmax, t, (896,)) == other
+    ops.softmax(args[0], target=t)
+    assert ops.last_run.compiled.asm == asm[repr(other)]
+
+
 def test_rvai_tune_command(tune_cache, capsys):
     from rvai import cli
     assert cli.main(["tune", "gemm_packed", "--target", "spacemit-x60", "--shape", "3,20,40", "--max", "2"]) == 0

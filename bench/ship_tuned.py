@@ -1,0 +1,56 @@
+"""Tune the presets at the shapes bench/ measures and write them to rvai/targets/tuned.json.
+
+    python bench/ship_tuned.py [--presets generic,spacemit-x60] [--dry-run]
+
+rvai ships these entries (``rvai.tune.SHIPPED``) so that ``rvai.ops`` runs a tuned
+configuration on the presets without a tuning run first: softmax and rmsnorm on rows of
+896 and 3584 (bench/norms.py), causal attention on the Qwen2 0.5B and 7B head shapes for
+prefill 128 and decode 512 and 4096 (bench/attention.py; prefill 512 would take many
+minutes a candidate), and gemm_packed at M = 16, K = N = 896 (bench/gemm.py). Every
+candidate is run again (``force``), in a scratch cache, and each entry keeps the tuner's
+cycles beside its configuration. Entries for other presets already in the file are kept.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+
+import numpy as np
+
+PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
+#: (kernel, shape, fixed compile-time parameters) per preset; shapes as ``rvai tune`` takes them.
+CASES = [("softmax", (64, n), {}) for n in (896, 3584)] + [("rmsnorm", (64, n), {}) for n in (896, 3584)] + [
+    ("attention", (h, kv, lq, lk, d), {"CAUSAL": True, "TRANSPOSE_K": lq > 1})
+    for h, kv, d in ((14, 2, 64), (28, 4, 128)) for lq, lk in ((128, 128), (1, 512), (1, 4096))] + [
+    ("gemm_packed", (16, 896, 896), {})]
+
+
+def main(argv=None) -> None:
+    """Tune every case on every chosen preset and merge the results into the shipped file."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--presets", default=",".join(PRESETS))
+    ap.add_argument("--dry-run", action="store_true", help="print the entries, do not write the file")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["RVAI_CACHE_DIR"] = tmp   # a scratch cache: what we write is what was tuned now
+        from rvai import tune
+        from rvai.target import Target
+        shipped = json.loads(tune.SHIPPED.read_text()) if tune.SHIPPED.exists() else {}
+        for name in args.presets.split(","):
+            target = Target.preset(name)
+            shipped = {k: v for k, v in shipped.items() if k.split("|")[1] != name}
+            for kname, shape, fixed in CASES:
+                get_kernel, make_args, _, _ = tune.TUNABLE[kname]
+                res = tune.tune(get_kernel(), make_args(shape, np.dtype(np.float32), target), target=target,
+                                force=True, **fixed)
+                print(f"{name:13} {kname:12} {shape}: {res.best} ({res.best_cycles:,} cycles)", flush=True)
+            shipped.update(json.loads(tune.cache_path().read_text()))
+    if not args.dry_run:
+        tune.SHIPPED.write_text(json.dumps(shipped, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {len(shipped)} entries to {tune.SHIPPED}")
+
+
+if __name__ == "__main__":
+    main()
