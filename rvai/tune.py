@@ -242,13 +242,13 @@ def _gemv_rows_call(shape, dtype, target):
     return (a, b, c, np.zeros(shape[2], np.float32))
 
 
-def _rows_call(shape, dtype, target, outputs: int = 1, weight: bool = False):
-    """Arguments of a row-wise kernel on (rows, n): x, [w], the outputs, and eps for a weight."""
+def _rows_call(shape, dtype, target, weight: bool = False):
+    """Arguments of a row-wise kernel on (rows, n): x, the output; with ``weight`` x, w, the output and eps."""
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(shape) * 4).astype(np.float32)
     if weight:
         return (x, rng.standard_normal(shape[1]).astype(np.float32), np.zeros_like(x), 1e-6)
-    return (x, *(np.zeros_like(x) for _ in range(outputs)))
+    return (x, np.zeros_like(x))
 
 
 def _attention_call(shape, dtype, target):

@@ -211,7 +211,8 @@ def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor
 @rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
 @rl.kernel
 def matmul(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2],
-           ap: rl.Tensor[None, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False, WIDEN: bool = False):
+           ap: rl.Tensor[None, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False,
+           WIDEN: bool = False):
     """c (M, N) += a (M, K) @ b (K, N), packing b into the scratch panels ``bp`` (P, K, NR) first.
 
     The packing reads b row by row in memory order and writes each row's pieces to
