@@ -14,8 +14,9 @@
 * ``rvai sweep SWEEP.toml --out DIR [--workers N] [--ray ADDRESS]`` runs a
   design-space sweep, ``rvai sweep --plot DIR`` redraws its figures
   (``rvai.sweep.cli``, docs/sweeps.md).
-* ``rvai tune KERNEL --target T --shape M,K,N [...]`` autotunes a kernel on the
-  target's timing model and caches the best configuration (``rvai.tune``).
+* ``rvai tune KERNEL --target T --shape SIZES [...]`` autotunes a kernel (gemm_packed,
+  matmul, gemv_rows: M,K,N; softmax, rmsnorm: rows,n; attention: heads,kv_heads,Lq,Lk,d)
+  on the target's timing model and caches the best configuration (``rvai.tune``).
 * ``rvai profile [--target NAME] [--format text|json] [--trace FILE] [--budget N] [--timeout S] [--mem SIZE] PROGRAM [ARGS...]``
   runs an executable on the timing model of the target and prints its profile
   (docs/timing-model.md); the program's own stdout goes to stderr so stdout
