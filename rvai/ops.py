@@ -262,7 +262,9 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
             cfg = _config(kernels.gemv_rows, target, m, k, n, a2.dtype, config)
             return c, _gemv_grid(a2, b2, c, cfg, harts, widen, target, limits)
         if harts > 1:
-            cfg = _config(kernels.gemm_packed, target, m, k, n, a2.dtype, config)
+            # gemm_packed's tunables leave LMUL to the packing: the given one, else its default
+            lmul = (config or {}).get("LMUL", kernels.gemm_packed.signature.parameters["LMUL"].default)
+            cfg = {**_config(kernels.gemm_packed, target, m, k, n, a2.dtype, config), "LMUL": lmul}
             panels = kernels.pack_panels(b2, kernels.panel_width(target.vlen, cfg["LMUL"]))
             return c, _gemm_grid(np.ascontiguousarray(a2), panels, c, cfg, harts, widen, target, limits)
         if m <= GEMV_ROWS:
