@@ -8,8 +8,13 @@ ratio to the plain-RVV int8 kernel:
   * ``int8 dot4``  -- ``path="dot4"``: ``vqdot.vx`` with Zvqdotq (xuantie-c930), else the
                       plain-RVV lowering of ``rl.dot4`` (shifts + ``vmacc``).
   * ``int8 rvv``   -- ``path="wmacc"``: ``vwmacc.vx``, plain RVV 1.0.
-  * ``q8_0``       -- ``linear`` with Q8_0 weights (int8 blocks of 32 + scales; the
-                      activations' quantisation runs in NumPy, outside the count).
+  * ``q8_0``       -- ``linear`` with Q8_0 weights (int8 blocks of 32 + scales): the
+                      kernel quantises the activations (ggml's reference quantiser, into
+                      the GEMM's A layout) and runs the int8 GEMM, both counted.
+  * ``q8_0 gemm``  -- the same kernel again on the activations it quantised, quantiser
+                      skipped (``QUANTIZE=False``): the GEMM alone (its A is then cold in
+                      the caches, which the quantiser had warmed). ``quant`` is the cycles
+                      of the quantiser alone (the kernel with no weight rows) over ``q8_0``'s.
   * ``bf16``       -- ``linear`` with bf16 weights (``vfwmaccbf16.vf`` with Zvfbfwma).
   * ``f32``        -- ``linear`` with f32 weights.
 Weights are packed by NumPy before the call (the ``ime`` path also tiles A in NumPy);
@@ -20,6 +25,7 @@ int results are checked to equal NumPy's, float ones against float64 within thei
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -41,8 +47,9 @@ def measure(fn) -> int:
     return ops.last_run.cycles
 
 
-def rows(target: Target, m: int, k: int, n: int) -> dict[str, int]:
-    """Cycles of each kernel at (m, k, n), each result checked."""
+def rows(target: Target, m: int, k: int, n: int, quant: list) -> dict[str, int]:
+    """Cycles of each kernel at (m, k, n), each result checked; ``quant[0]`` is set to the
+    Q8_0 quantiser's share of the q8_0 cycles."""
     rng = np.random.default_rng(0)
     a8, b8 = rng.integers(-128, 128, (m, k)).astype(np.int8), rng.integers(-128, 128, (k, n)).astype(np.int8)
     exact = a8.astype(np.int64) @ b8.astype(np.int64)
@@ -56,6 +63,12 @@ def rows(target: Target, m: int, k: int, n: int) -> dict[str, int]:
         packed = ops.pack_weights(w, target=target, dtype=dtype)
         got = {}
         out[name] = measure(lambda: got.setdefault("y", ops.linear(x, packed, target=target)))
+        if dtype == "q8_0":
+            out["q8_0 gemm"] = _q8_gemm_alone(x, packed, target, got["y"])
+            empty = dataclasses.replace(packed, panels=packed.panels[:0], scales=packed.scales[:0], n=0)
+            scratch = ops._q8_scratch(x, empty.path, ops._q8_tile(target))
+            none = np.zeros((m, 0), np.float32)
+            quant[0] = measure(lambda: ops._q8_gemm(scratch, empty, none, target, "emu", None, True, {})) / out["q8_0"]
         if dtype == "bf16":
             fx, fw = from_bf16(to_bf16(x)).astype(np.float64), from_bf16(to_bf16(w)).astype(np.float64)
         elif dtype == "q8_0":
@@ -68,6 +81,19 @@ def rows(target: Target, m: int, k: int, n: int) -> dict[str, int]:
     return out
 
 
+def _q8_gemm_alone(x, packed, target: Target, y) -> int:
+    """Cycles of the Q8_0 kernel without its quantiser, on the activations it quantised."""
+    scratch = ops._q8_scratch(x, packed.path, ops._q8_tile(target))
+    first, again = (np.zeros((x.shape[0], packed.n), np.float32) for _ in range(2))
+    ops._q8_gemm(scratch, packed, first, target, "emu", None, True, {})       # fills xq, xs
+    ops._q8_gemm(scratch, packed, again, target, "emu", None, False, {})
+    assert np.array_equal(first, y) and np.array_equal(again, y)
+    return ops.last_run.cycles
+
+
+COLUMNS = ("int8 ime", "int8 dot4", "int8 rvv", "q8_0", "q8_0 gemm", "bf16", "f32")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", nargs="+", default=PRESETS[:2], choices=PRESETS)
@@ -77,13 +103,13 @@ def main() -> None:
     for preset in args.targets:
         target = Target.preset(preset)
         print(f"\n{preset} (VLEN {target.vlen}; int8 default path: {ops.int8_path(target)})")
-        print(f"{'M x K x N':>16} " + " ".join(f"{h:>10}" for h in ("int8 ime", "int8 dot4", "int8 rvv", "q8_0",
-                                                                    "bf16", "f32")) + "   ime/rvv")
+        print(f"{'M x K x N':>16} " + " ".join(f"{h:>10}" for h in COLUMNS) + "   ime/rvv  quant")
         for m, k, n in QUICK if args.quick else SHAPES:
-            cyc = rows(target, m, k, n)
+            quant = [0.0]
+            cyc = rows(target, m, k, n, quant)
             ops_per_cycle = {name: 2 * m * n * k / c for name, c in cyc.items()}
-            print(f"{f'{m} x {k} x {n}':>16} " + " ".join(f"{v:10.1f}" for v in ops_per_cycle.values())
-                  + f"   {cyc['int8 rvv'] / cyc['int8 ime']:8.2f}x")
+            print(f"{f'{m} x {k} x {n}':>16} " + " ".join(f"{ops_per_cycle[c]:10.1f}" for c in COLUMNS)
+                  + f"   {cyc['int8 rvv'] / cyc['int8 ime']:6.2f}x  {quant[0]:5.1%}")
     print(f"\n(ops per cycle, 2MNK / cycles; {time.time() - start:.0f} s)")
 
 

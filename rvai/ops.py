@@ -291,8 +291,8 @@ def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "e
     fast path: the call does no packing) or an (N, K) array, packed by NumPy on each
     call. f32 or f16 (mixed: both as f32). The weights' ``dtype`` picks the kernel:
     ``"bf16"``: x rounded to bf16, products exact, f32 sums (:func:`matmul_bf16`'s bound);
-    ``"q8_0"``: x quantised to Q8_0 per row by NumPy (not in the cycle count), integer
-    block dot products exact in int32, then ``y += isum * (dw * dx)`` in f32 per block
+    ``"q8_0"``: x quantised to Q8_0 per row inside the kernel (ggml's reference quantiser
+    bit for bit; in the cycle count), integer block dot products exact in int32, then ``y += isum * (dw * dx)`` in f32 per block
     (the bound in :mod:`rvai.kernels.int8`), on IME tiles where the target has them, else
     with Zvqdotq's ``vqdot``, else ``vwmacc``. ``config`` as in :func:`matmul`; its LMUL is the packed one.
     ``checked``, ``budget``, ``timeout``, ``harts``: as for :func:`matmul` (bf16 and
@@ -348,30 +348,63 @@ def _linear_rows(x, w: PackedWeights) -> np.ndarray:
     return np.ascontiguousarray(x.reshape(-1, w.k), np.float32)
 
 
+def _q8_scratch(rows: np.ndarray, path: str, tm: int) -> tuple[np.ndarray, ...]:
+    """What the Q8_0 kernel of ``path`` takes for the activations ``rows`` (M, K): x as it
+    reads it (K padded with zeros to a multiple of 32 for ``dot4``'s word gathers), the
+    zeroed scratch ``xq``, ``xs`` it quantises x into (layouts in
+    :data:`rvai.kernels.int8.Q8_LAYOUTS`; IME rows padded to blocks of Q8_TILE_ROWS tiles)
+    and the quantiser's own scratch ``xa`` (2, nb)."""
+    m, k = rows.shape
+    nb = -(-k // kernels.Q8_BLOCK)
+    kp, xa = nb * kernels.Q8_BLOCK, np.zeros((2, nb), np.float32)
+    if path == "ime":
+        groups = -(-m // (tm * Q8_TILE_ROWS)) * Q8_TILE_ROWS
+        return (rows, np.zeros((groups, kp // (2 * tm), 2 * tm * tm), np.int8),
+                np.zeros((groups, nb, tm * tm), np.float32), xa)
+    if path == "dot4":
+        return np.pad(rows, ((0, 0), (0, kp - k))), np.zeros((m, kp // 4), np.int32), np.zeros((m, nb), np.float32), xa
+    return rows, np.zeros((m, kp), np.int8), np.zeros((m, nb), np.float32), xa
+
+
 def _linear_q8(x, w: PackedWeights, out, target: Target, runner: str, config: dict | None,
                **limits) -> np.ndarray:
-    """:func:`linear` for Q8_0 weights: x quantised to Q8_0 by NumPy per row (as llama.cpp
-    quantises activations before its q8_0 dot products), then the int8 kernel of the
-    weights' path (IME tiles, ``vqdot`` or ``vwmacc``)."""
+    """:func:`linear` for Q8_0 weights: one kernel call that quantises x to Q8_0 per row (as
+    llama.cpp quantises activations before its q8_0 dot products; ggml's reference
+    quantiser, bit for bit) into the layout of the weights' path, then runs its int8 GEMM
+    (IME tiles, ``vqdot`` or ``vwmacc``): both are in the call's cycles."""
     rows = _linear_rows(x, w)
+    if not np.isfinite(rows).all():
+        raise ValueError("linear: Q8_0 quantisation needs finite activations")
     y = _output(rows.shape[0], w.n, out)
     if y.size:
-        xq = quantize_q8_0(rows)
-        d = xq.d.astype(np.float32)
-        if w.path == "ime":
-            tm, rm, rn = tile_shape(target.vlen)[0], Q8_TILE_ROWS, Q8_TILE_COLUMNS
-            yt = np.zeros((-(-rows.shape[0] // (tm * rm)) * rm, w.panels.shape[0], tm * tm), np.float32)
-            _record(kernels.linear_q8_tiles(kernels.pack_tiles(xq.q, tm, 2 * tm, tm * rm),
-                                            kernels.scale_tiles(d, tm, tm * rm, along_rows=True), w.panels, w.scales,
-                                            yt, TM=tm, RM=rm, RN=rn, LMUL=2, target=target, runner=runner,
-                                            specialise=True, **limits))
-            y[:, :w.n] += kernels.unpack_tiles(yt, tm, rows.shape[0], w.n)
-        else:
-            dot4 = w.path == "dot4"
-            cfg = {"MR": 7, **(config or {}), "LMUL": w.lmul}
-            _record(kernels.linear_q8(xq.q.view(np.int32) if dot4 else xq.q, d, w.panels, w.scales, y, **cfg,
-                                      DOT4=dot4, target=target, runner=runner, **limits))
+        _q8_gemm(_q8_scratch(rows, w.path, _q8_tile(target)), w, y, target, runner, config, True, limits)
     return y if out is not None else y.reshape(np.shape(x)[:-1] + (w.n,))
+
+
+def _q8_tile(target: Target) -> int:
+    """Rows of an IME tile at the target's VLEN (1 without one: the layouts without tiles)."""
+    return (tile_shape(target.vlen) or (1,))[0]
+
+
+def _q8_gemm(scratch: tuple, w: PackedWeights, y: np.ndarray, target: Target, runner: str, config: dict | None,
+             quantize: bool, limits: dict) -> None:
+    """The Q8_0 kernel of ``w.path`` on ``scratch`` (:func:`_q8_scratch`) into ``y`` (M, >= N)
+    (the IME path adds its tiles to ``y``, the others store). With ``quantize`` False its
+    xq/xs must hold the quantised x already (a previous call's): then the run is the GEMM
+    alone (the bench measures the quantiser's share so)."""
+    xin, xq, xs, xa = scratch
+    qlmul = min(max(1024 // target.vlen, 1), 8)       # 32 f32 lanes: one Q8_0 block
+    if w.path == "ime":
+        tm = _q8_tile(target)
+        yt = np.zeros((xq.shape[0], w.panels.shape[0], tm * tm), np.float32)
+        _record(kernels.linear_q8_tiles(xin, xq, xs, xa, w.panels, w.scales, yt, TM=tm, RM=Q8_TILE_ROWS,
+                                        RN=Q8_TILE_COLUMNS, LMUL=2, QLMUL=qlmul, QUANTIZE=quantize, target=target,
+                                        runner=runner, specialise=True, **limits))
+        y[:, :w.n] += kernels.unpack_tiles(yt, tm, xin.shape[0], w.n)
+    else:
+        cfg = {"MR": 7, **(config or {}), "LMUL": w.lmul}
+        _record(kernels.linear_q8(xin, xq, xs, xa, w.panels, w.scales, y, **cfg, DOT4=w.path == "dot4",
+                                  QLMUL=qlmul, QUANTIZE=quantize, target=target, runner=runner, **limits))
 
 
 def _linear_bf16(x, w: PackedWeights, out, target: Target, runner: str, config: dict | None,
@@ -449,18 +482,33 @@ def matmul_int8(a, b, *, target=None, runner: str = "emu", path: str | None = No
     return c.reshape(a.shape[:-1] + (n,))
 
 
+#: C-tile blocks (rows of A tiles, columns of B tiles) of the IME int8 GEMM, by how well
+#: each ran on the X60 model without padding (64x896x256: 4x3 140 ops/cycle; 192x896x256:
+#: 3x4 154, 4x3 149; docs/performance.md); both fill the 32 registers (12 accumulator pairs).
+_IME_BLOCKS = {(3, 4): 1.03, (4, 3): 1.0}
+
+
+def _ime_block(m_tiles: int, n_tiles: int) -> tuple[int, int]:
+    """The block of :data:`_IME_BLOCKS` with the least padded work per its speed."""
+    def cost(rm_rn):
+        rm, rn = rm_rn
+        return -(-m_tiles // rm) * rm * -(-n_tiles // rn) * rn / _IME_BLOCKS[rm_rn]
+    return min(_IME_BLOCKS, key=cost)
+
+
 def _int8_tiles(a: np.ndarray, b: np.ndarray, target: Target, runner: str, limits: dict) -> np.ndarray:
     """The IME-tile GEMM: the IME tile shape at VLEN where there is one (LMUL 2), else
     4 x 4 x 8 tiles at an LMUL that holds 16 lanes."""
     tm = (tile_shape(target.vlen) or (4, 4, 8))[0]
     lmul = 2 if tile_shape(target.vlen) else max(512 // target.vlen, 1 / 2)
-    rm, rn = (3, 4) if lmul <= 2 else (2, 2)
-    ap = kernels.pack_tiles(a, tm, 2 * tm, tm * rm)
-    bt = kernels.pack_tiles(np.ascontiguousarray(b.T), tm, 2 * tm, tm * rn)
-    c = np.zeros((ap.shape[0], bt.shape[0], tm * tm), np.int32)
+    (m, _), n = a.shape, b.shape[1]
+    rm, rn = _ime_block(-(-m // tm), -(-n // tm)) if lmul <= 2 else (2, 2)
+    ap = kernels.group_tiles(kernels.pack_tiles(a, tm, 2 * tm, tm * rm), rm)
+    bt = kernels.group_tiles(kernels.pack_tiles(np.ascontiguousarray(b.T), tm, 2 * tm, tm * rn), rn)
+    c = np.zeros((ap.shape[0] * rm, bt.shape[0] * rn, tm * tm), np.int32)
     _record(kernels.gemm_i8_tiles(ap, bt, c, TM=tm, RM=rm, RN=rn, LMUL=lmul, target=target, runner=runner,
                                   specialise=True, **limits))
-    return np.ascontiguousarray(kernels.unpack_tiles(c, tm, a.shape[0], b.shape[1]))
+    return np.ascontiguousarray(kernels.unpack_tiles(c, tm, m, n))
 
 
 def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,

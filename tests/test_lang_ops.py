@@ -144,6 +144,48 @@ def test_conversions(runner, vlen, data):
 
 
 @rl.kernel
+def rounded(x: rl.Tensor[rl.f32], oi: rl.Tensor[rl.i32, 2], os: rl.Tensor[rl.i16], ob: rl.Tensor[rl.i8]):
+    """Float to int to nearest: ties to even, and away from zero (C's roundf), widths 32/16/8."""
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=2):
+        v = x.vload(i)
+        oi.vstore(v.to(rl.i32, rounding="even"), 0, i)
+        oi.vstore(v.to(rl.i32, rounding="away"), 1, i)
+        os.vstore(v.to(rl.i16, rounding="away"), i)               # vfncvt.x.f.w
+        ob.vstore((v * (1.0 / 256)).to(rl.i8, rounding="away"), i)   # vfncvt + vnsrl
+
+
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
+@SETTINGS
+@given(data=st.data())
+def test_rounded_conversions(runner, vlen, data):
+    """Half-integers (exact ties) and arbitrary floats; the oracle adds 0.5 in float64
+    (exact) and truncates for ties away, np.rint for ties to even."""
+    ties = st.integers(-60000, 60000).map(lambda k: k / 2)
+    x = data.draw(vec(elements=st.one_of(ties, st.floats(-3e4, 3e4, width=32)))).astype(np.float32)
+    oi, os_, ob = np.zeros((2, x.size), np.int32), np.zeros(x.size, np.int16), np.zeros(x.size, np.int8)
+    run(rounded, x, oi, os_, ob, runner=runner, vlen=vlen)
+
+    def away(v):
+        v = v.astype(np.float64)
+        return np.trunc(v + np.copysign(0.5, v))
+    np.testing.assert_array_equal(oi[0], np.rint(x.astype(np.float64)))
+    np.testing.assert_array_equal(oi[1], away(x))
+    np.testing.assert_array_equal(os_, np.clip(away(x), -32768, 32767))    # vfncvt saturates at i16
+    np.testing.assert_array_equal(ob, away(x * np.float32(1 / 256)).astype(np.int16).astype(np.int8))
+
+
+def test_rounding_is_for_vector_float_to_int():
+    for body in (lambda v: v.to(rl.i32, rounding="up"), lambda v: v.to(rl.f64, rounding="away")):
+        @rl.kernel
+        def bad(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.i32]):
+            for vl, i in rl.vloop(x.shape[0], sew=32, lmul=1):
+                o.vstore(body(x.vload(i)).to(rl.i32), i)
+        with pytest.raises(rl.KernelError, match="rounding="):
+            bad.trace()
+
+
+@rl.kernel
 def half(x: rl.Tensor[rl.f16], y: rl.Tensor[rl.f16], s: rl.f32, oh: rl.Tensor[rl.f16, 2], of: rl.Tensor[rl.f32, 2],
          red: rl.Tensor[rl.f16]):
     """f16 vectors: Zvfh arithmetic, widening to f32 and narrowing back, f16 scalars, max/min folds."""

@@ -807,11 +807,12 @@ class Lowering:
     def op_vcast(self, op: ir.Op) -> str:
         """Vector dtype conversion."""
         a, vl = op.operands
-        return self.convert(self.v(a), a.type.dtype, op.result.type.dtype, (a.type.n, vl))
+        return self.convert(self.v(a), a.type.dtype, op.result.type.dtype, (a.type.n, vl), op.attrs.get("frm"))
 
     # ------------------------------------------------------------------ conversions
-    def convert(self, x: str, src: ir.DType, dst: ir.DType, vec) -> str:
-        """Convert ``x`` from ``src`` to ``dst`` (scalar if ``vec`` is None, else (n, vl))."""
+    def convert(self, x: str, src: ir.DType, dst: ir.DType, vec, frm: int | None = None) -> str:
+        """Convert ``x`` from ``src`` to ``dst`` (scalar if ``vec`` is None, else (n, vl));
+        float to int truncates, or rounds by the RISC-V rounding mode ``frm`` (vectors)."""
         if src == dst or (src.is_int and dst.is_int and src.bits == dst.bits):
             return x
         if src.name == "bf16":
@@ -826,8 +827,11 @@ class Lowering:
         if src.is_int:     # int -> float: resize the integer to the float's width first
             mid = ir.DTYPES[f"{src.kind}{dst.bits}"]
             return self._int_float(self._int_resize(x, src, mid, vec), mid, dst, vec)
+        if vec is not None and frm is not None and dst.bits < src.bits:   # vfncvt: one op less than vfcvt + vnsrl
+            mid = ir.DTYPES[f"{dst.kind}{src.bits // 2}"]
+            return self._int_resize(self._float_narrow_int(x, src, mid, vec, frm), mid, dst, vec)
         mid = ir.DTYPES[f"{dst.kind}{src.bits}"]
-        return self._int_resize(self._int_float(x, src, mid, vec), mid, dst, vec)
+        return self._int_resize(self._int_float(x, src, mid, vec, frm), mid, dst, vec)
 
     def _ty(self, dt: ir.DType, vec) -> str:
         return lltype(dt) if vec is None else lltype(ir.VectorType(dt, vec[0]))
@@ -864,7 +868,15 @@ class Lowering:
                        [f"{lltype(ht)} poison", f"{lltype(st)} {x}", "i64 0", self.tv(vl)])
         return self._int_resize(out, half, dst, vec)
 
-    def _int_float(self, x: str, src: ir.DType, dst: ir.DType, vec) -> str:
+    def _float_narrow_int(self, x: str, src: ir.DType, dst: ir.DType, vec, frm: int) -> str:
+        """Float vector to integers of half its width (saturating there) by ``vfncvt.x.f.w``
+        in the static rounding mode ``frm``."""
+        n, vl = vec
+        st, dt = ir.VectorType(src, n), ir.VectorType(dst, n)
+        name = "vfncvt.x.f.w" if dst.kind == "i" else "vfncvt.xu.f.w"
+        return self.rvv(name, dt, [dt, st], [f"{lltype(dt)} poison", f"{lltype(st)} {x}", f"i64 {frm}", self.tv(vl)])
+
+    def _int_float(self, x: str, src: ir.DType, dst: ir.DType, vec, frm: int | None = None) -> str:
         if vec is None:
             if src.is_int:
                 return self._generic("sitofp" if src.kind == "i" else "uitofp", x, src, dst, None)
@@ -874,7 +886,8 @@ class Lowering:
         if src.is_int:
             name, frm = ("vfcvt.f.x.v" if src.kind == "i" else "vfcvt.f.xu.v"), [f"i64 {FRM_DYN}"]
         else:
-            name, frm = ("vfcvt.rtz.x.f.v" if dst.kind == "i" else "vfcvt.rtz.xu.f.v"), []
+            u = "" if dst.kind == "i" else "u"
+            name, frm = (f"vfcvt.rtz.x{u}.f.v", []) if frm is None else (f"vfcvt.x{u}.f.v", [f"i64 {frm}"])
         return self.rvv(name, dt, [dt, st], [f"{lltype(dt)} poison", f"{lltype(st)} {x}"] + frm + [self.tv(vl)])
 
     def _bf16_to_f32(self, x: str, vec) -> str:

@@ -2,14 +2,14 @@
 from rvai.kernels.attention import attention
 from rvai.kernels.attention import scratch as attention_scratch
 from rvai.kernels.llm import add, add_bias, add_rmsnorm, embedding, moe_combine, rope_interleaved, rope_neox, swiglu
-from rvai.kernels.int8 import (gemm_i8, gemm_i8_tiles, linear_q8, linear_q8_tiles, pack_tiles, pack_words, scale_tiles,
-                              unpack_tiles)
+from rvai.kernels.int8 import (Q8_BLOCK, gemm_i8, gemm_i8_tiles, group_tiles, linear_q8, linear_q8_tiles, pack_tiles,
+                              pack_words, scale_tiles, unpack_tiles)
 from rvai.kernels.matmul import (a_scratch, gemm_packed, gemm_packed_bf16, gemm_packed_grid, gemv_rows, gemv_rows_grid,
                                  matmul, pack_panels, panel_width)
 from rvai.kernels.norms import rmsnorm, softmax
 
-__all__ = ["matmul", "gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "gemv_rows_grid", "gemm_i8", "gemm_i8_tiles",
-           "linear_q8", "linear_q8_tiles", "pack_tiles", "scale_tiles", "pack_words", "unpack_tiles", "gemv_rows",
-           "a_scratch", "pack_panels", "panel_width", "softmax", "rmsnorm", "attention", "attention_scratch", "swiglu",
-           "rope_neox", "rope_interleaved", "add_rmsnorm", "add", "add_bias", "embedding",
+__all__ = ["Q8_BLOCK", "matmul", "gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "gemv_rows_grid", "gemm_i8",
+           "gemm_i8_tiles", "linear_q8", "linear_q8_tiles", "group_tiles", "pack_tiles", "scale_tiles", "pack_words",
+           "unpack_tiles", "gemv_rows", "a_scratch", "pack_panels", "panel_width", "softmax", "rmsnorm", "attention",
+           "attention_scratch", "swiglu", "rope_neox", "rope_interleaved", "add_rmsnorm", "add", "add_bias", "embedding",
            "moe_combine"]

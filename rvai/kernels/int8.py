@@ -12,10 +12,10 @@ best the target has (IME, then Zvqdotq, then plain RVV), and every form runs any
   ``B[4g..4g+3, p*NR + j]``. One ``vqdot.vx`` per row and group adds four products to
   each lane; without Zvqdotq, ``rl.dot4`` lowers to shifts and ``vmacc``.
 - **tiles** (SpacemiT IME): A, B and C in IME tiles (``rl.mma``): A as
-  ``(M/TM, K/TK, TM*TK)``, B as ``(N/TM, K/TK, TM*TK)`` (rows of B transposed), C as
-  ``(M/TM, N/TM, TM*TM)``; an RM x RN block of C tiles stays in register pairs while
-  K streams by, one ``smt.vmadot`` per tile and K step. On other targets ``rl.mma``
-  lowers to vector code (correct, slow: a portability path, not a fast one).
+  ``(M/TM, K/TK, TM*TK)`` and B as ``(N/TM, K/TK, TM*TK)`` (rows of B transposed), grouped
+  per K step for the GEMM (:func:`group_tiles`), C as ``(M/TM, N/TM, TM*TM)``; an RM x RN
+  block of C tiles stays in register pairs while K streams by, one ``smt.vmadot`` per tile
+  and K step. On other targets ``rl.mma`` lowers to vector code (correct, slow).
 
 Sums wrap modulo 2^32 like the instructions; with |a|, |b| <= 128 no sum can overflow
 while K < 2^17, so results equal NumPy's exact integer product there.
@@ -33,10 +33,10 @@ import numpy as np
 
 import rvai.lang as rl
 from rvai.kernels.matmul import row_tiles
-from rvai.lang import f32, i16, i32
+from rvai.lang import f32, i8, i16, i32, u32
 
 __all__ = ["gemm_i8", "gemm_i8_tiles", "linear_q8", "linear_q8_tiles", "pack_words", "pack_tiles", "unpack_tiles",
-           "scale_tiles", "Q8_BLOCK"]
+           "scale_tiles", "group_tiles", "quantize_rows", "Q8_LAYOUTS", "Q8_BLOCK"]
 
 #: Elements of K per Q8_0 block (one scale each).
 Q8_BLOCK = 32
@@ -105,16 +105,21 @@ def gemm_i8(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[i32, 2],
 
 
 @rl.kernel
-def linear_q8(xq: rl.Tensor[None, 2], xs: rl.Tensor[f32, 2], wp: rl.Tensor[None, 3], ws: rl.Tensor[f32, 3],
-              y: rl.Tensor[f32, 2], MR: int = 7, LMUL: int = 4, DOT4: bool = False):
-    """y (M, N) = Q8_0 activations x Q8_0 weights: sum over blocks b of
+def linear_q8(x: rl.Tensor[f32, 2], xq: rl.Tensor[None, 2], xs: rl.Tensor[f32, 2], xa: rl.Tensor[f32, 2],
+              wp: rl.Tensor[None, 3], ws: rl.Tensor[f32, 3], y: rl.Tensor[f32, 2], MR: int = 7, LMUL: int = 4,
+              DOT4: bool = False, QLMUL: int = 8, QUANTIZE: bool = True):
+    """y (M, N) = x quantised to Q8_0 times Q8_0 weights: sum over blocks b of
     ``xs[i, b] * ws[p, b, j] * (int dot product of block b)``.
 
-    ``xq`` (M, K) int8 (or (M, K/4) words with ``DOT4``) and ``xs`` (M, K/32) the
-    activations' blocks and scales; ``wp`` the weights as panels (P, K, NR) of int8
-    (or (P, K/4, NR) words) and ``ws`` (P, K/32, NR) their scales, panel by panel.
-    K is a multiple of 32.
+    First x (M, K) f32 (with ``DOT4`` K padded to a multiple of 32) is quantised into
+    ``xq`` (M, Kp) int8 (or (M, Kp/4) words with ``DOT4``) and ``xs`` (M, Kp/32), zeroed
+    scratch (:func:`quantize_rows`, with ``xa`` (2, Kp/32) its own and ``QLMUL`` its
+    LMUL), inside the call so its cycles count; ``wp`` holds the weights as panels
+    (P, Kp, NR) of int8 (or (P, Kp/4, NR) words) and ``ws`` (P, Kp/32, NR) their scales. ``QUANTIZE=False`` takes xq
+    and xs as they are (already quantised; x unread): the GEMM alone.
     """
+    if QUANTIZE:
+        quantize_rows(x, xq, xs, xa, "words" if DOT4 else "bytes", 1, QLMUL)
     M, nb = xq.shape[0], xs.shape[1]
     P, NR = wp.shape[0], wp.shape[2]
     N = y.shape[1]
@@ -133,35 +138,47 @@ def linear_q8(xq: rl.Tensor[None, 2], xs: rl.Tensor[f32, 2], wp: rl.Tensor[None,
             row_tiles(tile, M, MR)
 
 
-def _tile_steps(acc, ap, bp, ib, jb, k0, k1, TM: int, LMUL):
-    """acc[r][s] (Vars of C tiles) += the A tiles ib + r times the B tiles jb + s over the
-    K steps [k0, k1): per step, every tile of A and B loaded once, one ``rl.mma`` per C tile."""
+def _tile_steps(acc, a_tile, b_tile, k0, k1, TM: int, LMUL):
+    """acc[r][s] (Vars of C tiles) += A tile ``a_tile(r, kb)`` times B tile ``b_tile(s, kb)``
+    over the K steps kb in [k0, k1): per step, every tile of A and B loaded once (the two
+    callables load them), one ``rl.mma`` per C tile."""
     for kb in rl.range(k0, k1):
         with rl.vector(2 * TM * TM, sew=8, lmul=LMUL / 2):
-            av = [ap.vload(ib + r, kb, 0) for r in range(len(acc))]
-            bv = [bp.vload(jb + s, kb, 0) for s in range(len(acc[0]))]
+            av = [a_tile(r, kb) for r in range(len(acc))]
+            bv = [b_tile(s, kb) for s in range(len(acc[0]))]
         for r, row in enumerate(acc):
             for s, tile in enumerate(row):
                 tile.value = rl.mma(tile, av[r], bv[s], (TM, TM, 2 * TM))
 
 
+def group_tiles(tiles: np.ndarray, group: int) -> np.ndarray:
+    """Tiles (R, KB, T) (:func:`pack_tiles`, R a multiple of ``group``) as (R/group, KB,
+    group, T): the ``group`` tiles one K step of :data:`gemm_i8_tiles` loads sit side by side,
+    so each operand is one sequential stream (a prefetcher follows it; four streams of
+    B tiles missed L1 on the X60 model)."""
+    r, kb, t = tiles.shape
+    return np.ascontiguousarray(tiles.reshape(r // group, group, kb, t).transpose(0, 2, 1, 3))
+
+
 @rl.kernel
-def gemm_i8_tiles(ap: rl.Tensor[None, 3], bp: rl.Tensor[None, 3], c: rl.Tensor[i32, 3], TM: int = 4,
-                  RM: int = 2, RN: int = 4, LMUL: int = 2):
-    """c (MB, NB, TM*TM) += tiles of A (MB, KB, 2*TM*TM) times tiles of B (NB, KB, 2*TM*TM)
-    transposed (:func:`pack_tiles`), by ``rl.mma`` on TM x TM x 2TM tiles; MB a multiple of
-    RM and NB of RN. ``LMUL`` is the accumulator's (2 for IME; larger where VLEN is
-    below 256, so that TM*TM lanes fit).
+def gemm_i8_tiles(ap: rl.Tensor[None, 4], bp: rl.Tensor[None, 4], c: rl.Tensor[i32, 3], TM: int = 4,
+                  RM: int = 3, RN: int = 4, LMUL: int = 2):
+    """c (MB, NB, TM*TM) += tiles of A times tiles of B transposed, by ``rl.mma`` on
+    TM x TM x 2TM tiles, RM x RN C tiles held in registers; A and B in groups of RM and
+    RN tiles per K step (:func:`group_tiles` of :func:`pack_tiles`): ap (MB/RM, KB, RM,
+    2*TM*TM), bp (NB/RN, KB, RN, 2*TM*TM). ``LMUL`` is the accumulator's (2 for IME;
+    larger where VLEN is below 256, so that TM*TM lanes fit).
     """
-    MB, KB, NB = ap.shape[0], ap.shape[1], bp.shape[0]
-    for ib in rl.range(0, MB, RM):
-        for jb in rl.range(0, NB, RN):
+    MG, KB, NG = ap.shape[0], ap.shape[1], bp.shape[0]
+    for ig in rl.range(MG):
+        for jg in rl.range(NG):
             with rl.vector(TM * TM, sew=32, lmul=LMUL):
-                acc = [[rl.var(c.vload(ib + r, jb + s, 0)) for s in range(RN)] for r in range(RM)]
-                _tile_steps(acc, ap, bp, ib, jb, 0, KB, TM, LMUL)
+                acc = [[rl.var(c.vload(ig * RM + r, jg * RN + s, 0)) for s in range(RN)] for r in range(RM)]
+                _tile_steps(acc, lambda r, kb: ap.vload(ig, kb, r, 0), lambda s, kb: bp.vload(jg, kb, s, 0),
+                            0, KB, TM, LMUL)
                 for r in range(RM):
                     for s in range(RN):
-                        c.vstore(acc[r][s].value, ib + r, jb + s, 0)
+                        c.vstore(acc[r][s].value, ig * RM + r, jg * RN + s, 0)
 
 
 def scale_tiles(d: np.ndarray, tm: int, rows_to: int, along_rows: bool) -> np.ndarray:
@@ -178,13 +195,19 @@ def scale_tiles(d: np.ndarray, tm: int, rows_to: int, along_rows: bool) -> np.nd
 
 
 @rl.kernel
-def linear_q8_tiles(xq: rl.Tensor[None, 3], xs: rl.Tensor[f32, 3], wq: rl.Tensor[None, 3], ws: rl.Tensor[f32, 3],
-                    y: rl.Tensor[f32, 3], TM: int = 4, RM: int = 2, RN: int = 2, LMUL: int = 2):
-    """:data:`linear_q8` on IME tiles: ``xq`` (MB, KB, 2*TM*TM) and ``wq`` (NB, KB, 2*TM*TM)
-    Q8_0 blocks as tiles (:func:`pack_tiles`), ``xs`` (MB, nb, TM*TM) and ``ws``
-    (NB, nb, TM*TM) their scales as C-tile lanes (:func:`scale_tiles`), ``y`` (MB, NB, TM*TM).
-    Per block of 32 along K: 32/(2 TM) ``rl.mma`` steps into int32 tiles, then
-    ``y += float(isum) * (xs * ws)`` lane by lane."""
+def linear_q8_tiles(x: rl.Tensor[f32, 2], xq: rl.Tensor[None, 3], xs: rl.Tensor[f32, 3], xa: rl.Tensor[f32, 2],
+                    wq: rl.Tensor[None, 3], ws: rl.Tensor[f32, 3], y: rl.Tensor[f32, 3], TM: int = 4, RM: int = 2,
+                    RN: int = 2, LMUL: int = 2, QLMUL: int = 8, QUANTIZE: bool = True):
+    """:data:`linear_q8` on IME tiles: x (M, K) f32 is first quantised (:func:`quantize_rows`)
+    into the zeroed scratch ``xq`` (MB, KB, 2*TM*TM), Q8_0 blocks as A tiles
+    (:func:`pack_tiles`), and ``xs`` (MB, nb, TM*TM), the scales as C-tile lanes
+    (:func:`scale_tiles`), ``xa`` (2, nb) the quantiser's scratch; ``wq`` (NB, KB, 2*TM*TM)
+    and ``ws`` (NB, nb, TM*TM) are the weights alike, ``y`` (MB, NB, TM*TM). Per block of
+    32 along K: 32/(2 TM) ``rl.mma``
+    steps into int32 tiles, then ``y += float(isum) * (xs * ws)`` lane by lane.
+    ``QUANTIZE=False``: xq and xs are already quantised (the GEMM alone)."""
+    if QUANTIZE:
+        quantize_rows(x, xq, xs, xa, "tiles", TM, QLMUL)
     MB, KB, nb, NB = xq.shape[0], xq.shape[1], xs.shape[1], wq.shape[0]
     steps = Q8_BLOCK // (2 * TM)
     for ib in rl.range(0, MB, RM):
@@ -193,7 +216,8 @@ def linear_q8_tiles(xq: rl.Tensor[None, 3], xs: rl.Tensor[f32, 3], wq: rl.Tensor
                 out = [[rl.var(rl.zeros(f32)) for _ in range(RN)] for _ in range(RM)]
                 for blk in rl.range(nb):
                     acc = [[rl.var(rl.zeros(i32)) for _ in range(RN)] for _ in range(RM)]
-                    _tile_steps(acc, xq, wq, ib, jb, blk * steps, blk * steps + steps, TM, LMUL)
+                    _tile_steps(acc, lambda r, kb: xq.vload(ib + r, kb, 0), lambda s, kb: wq.vload(jb + s, kb, 0),
+                                blk * steps, blk * steps + steps, TM, LMUL)
                     xsv = [xs.vload(ib + r, blk, 0) for r in range(RM)]
                     wsv = [ws.vload(jb + s, blk, 0) for s in range(RN)]
                     for r in range(RM):
@@ -202,3 +226,79 @@ def linear_q8_tiles(xq: rl.Tensor[None, 3], xs: rl.Tensor[f32, 3], wq: rl.Tensor
                 for r in range(RM):
                     for s in range(RN):
                         y.vstore(out[r][s].value, ib + r, jb + s, 0)
+
+
+
+def _f16_rounded(d):
+    """f32 ``d >= 0`` (finite; scalar or vector) rounded to float16 precision, nearest even
+    (what ggml's ``GGML_FP32_TO_FP16`` stores), as f32: by integer rounding of the bits, so
+    it needs no Zfh(min) or Zvfhmin."""
+    bits = d.bitcast(u32)
+    normal = ((bits + 0xFFF + ((bits >> 13) & 1)) & 0xFFFFE000).bitcast(f32)   # 10 fraction bits
+    sub = (d + 0.5) - 0.5                    # below 2^-14: to a multiple of 2^-24 (0.5's ulp)
+    r = rl.where(d < 2.0 ** -14, sub, normal)
+    return rl.where(r > 65504.0, float("inf"), r)
+
+
+def _to_q(v, inv, dtype=i8):
+    """``roundf(v * inv)``: ``vfncvt``/``vfcvt`` in round-to-max-magnitude (ties away from zero)."""
+    return (v * inv).to(dtype, rounding="away")
+
+
+#: Blocks whose max |x| the quantiser reduces before storing any (a reduction's latency
+#: stalls the in-order core at the store otherwise).
+_AMAX_UNROLL = 4
+
+#: How the Q8_0 kernels take the quantised activations (``xq``, ``xs``) they make:
+#: ``"bytes"``: xq (M, Kp) int8 and xs (M, nb) (``linear_q8``); ``"words"``: xq (M, Kp/4)
+#: int32 words of 4 bytes, from x padded with zeros to Kp (``linear_q8`` with DOT4);
+#: ``"tiles"``: IME A tiles (:func:`pack_tiles`) and scales as C-tile lanes (:func:`scale_tiles`).
+Q8_LAYOUTS = ("bytes", "words", "tiles")
+
+
+def quantize_rows(x, xq, xs, xa, LAYOUT: str, TM: int, LMUL: int):
+    """Trace-time helper of the Q8_0 kernels: every row of ``x`` quantised as ggml's
+    reference quantiser does (:func:`rvai.kernels.quant.quantize_q8_0`, bit for bit) into
+    ``xq``/``xs`` in ``LAYOUT`` (:data:`Q8_LAYOUTS`). Per row, three passes, so that no
+    block waits on its own divisions: each block's ``max|x|`` (``vfredmax``) into the
+    scratch ``xa`` (2, nb); then for all blocks at once ``d = amax / 127``, ``id = 1/d`` (0
+    for a subnormal or zero d) and d rounded to f16; then each block's ``roundf(x * id)``
+    by a conversion in round-to-max-magnitude. Padding (K to 32, rows to tiles) is left as
+    the caller zeroed it. ``LMUL`` holds 32 f32 lanes (VLEN * LMUL >= 1024)."""
+    M, K, nb = x.shape[0], x.shape[1], xs.shape[1]
+    for i in rl.range(M):
+        for b0 in rl.range(0, nb, _AMAX_UNROLL):   # reductions of several blocks in flight
+            blocks = [rl.minimum(b0 + u, nb - 1) for u in range(_AMAX_UNROLL)]   # past nb: the last again
+            amax = []
+            for b in blocks:
+                with rl.vector(rl.minimum(K - b * Q8_BLOCK, Q8_BLOCK), sew=32, lmul=LMUL):
+                    amax.append(abs(x.vload(i, b * Q8_BLOCK)).max())
+            for b, a in zip(blocks, amax):
+                xa[0, b] = a
+        for vl, j in rl.vloop(nb, sew=32, lmul=LMUL):
+            d = xa.vload(0, j) / 127.0
+            xa.vstore(rl.where(d >= 2.0 ** -126, 1.0 / d, 0.0), 0, j)
+            xa.vstore(_f16_rounded(d), 1, j)
+            if LAYOUT != "tiles":
+                xs.vstore(_f16_rounded(d), i, j)
+        for b in rl.range(nb):
+            k0, inv = b * Q8_BLOCK, xa[0, b]
+            if LAYOUT == "bytes":
+                with rl.vector(rl.minimum(K - k0, Q8_BLOCK), sew=32, lmul=LMUL):
+                    xq.vstore(_to_q(x.vload(i, k0), inv), i, k0)
+            if LAYOUT == "words":       # x padded to Kp: word g of the block from x[k0 + 4g + j], j < 4
+                with rl.vector(Q8_BLOCK // 4, sew=32, lmul=max(LMUL // 4, 1)):
+                    fours = rl.arange(i32) * 4
+                    word = rl.zeros(i32)
+                    for j in range(4):
+                        word = word | ((_to_q(x.gather(fours, i, k0 + j), inv, i32) & 0xFF) << (8 * j))
+                    xq.vstore(word, i, b * (Q8_BLOCK // 4))
+            if LAYOUT == "tiles":       # chunks of TK = 2 TM along K, one per A tile
+                g, r = i // TM, i % TM
+                for t in range(Q8_BLOCK // (2 * TM)):
+                    with rl.vector(rl.maximum(rl.minimum(K - k0 - t * 2 * TM, 2 * TM), 0), sew=32,
+                                   lmul=max(LMUL * 2 * TM // Q8_BLOCK, 1)):
+                        xq.vstore(_to_q(x.vload(i, k0 + t * 2 * TM), inv), g, b * (Q8_BLOCK // (2 * TM)) + t,
+                                  r * 2 * TM)
+                with rl.vector(TM, sew=32, lmul=1):
+                    xs.vstore(rl.full(xa[1, b], f32), g, b, r * TM)

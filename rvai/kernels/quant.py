@@ -3,8 +3,9 @@
 Q8_0 (ggml's ``block_q8_0``): a row of K values in blocks of 32, each block stored as
 32 int8 ``q`` and one float16 scale ``d``, value = ``q * d``. :func:`quantize_q8_0`
 follows ggml's reference quantiser (``quantize_row_q8_0_ref``) in float32:
-``d = max|x| / 127``, ``q = roundf(x / d)`` (half away from zero, computed as ``x * (1/d)``),
-then ``d`` is stored rounded to float16. A row whose K is not a multiple of 32 is
+``d = max|x| / 127``, ``q = roundf(x / d)`` (half away from zero, computed as ``x * (1/d)``
+in float32), then ``d`` is stored rounded to float16 (nearest even). A block whose ``d`` is
+subnormal (max|x| below ~1.5e-36, an f16 scale of 0) quantises to 0 like an all-zero one. A row whose K is not a multiple of 32 is
 padded with zeros (which quantise to 0 and add nothing).
 
 bfloat16 values travel as uint16 bit patterns (rvai's bf16 tensors): :func:`to_bf16`
@@ -56,16 +57,15 @@ def quantize_q8_0(x) -> Q8_0:
     padded[:, :k] = x
     blocks = padded.reshape(n, kp // BLOCK, BLOCK)
     d = np.abs(blocks).max(axis=2) / np.float32(127)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        inv = np.where(d > 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
-        scaled = blocks * inv[..., None]
-    # 1/d overflows for blocks below ~3e-37 (ggml's roundf(inf) is undefined there): divide
-    tiny = np.isinf(inv)
-    scaled[tiny] = (blocks[tiny].astype(np.float64) / d[tiny, None]).astype(np.float32)
-    wide = scaled.astype(np.float64)                 # x + 0.5 exact, so trunc rounds as roundf
-    # clipped: a subnormal d (blocks below ~1e-36) is too coarse to keep x / d within 127.5
-    q = np.clip(np.trunc(wide + np.copysign(0.5, wide)), -127, 127).astype(np.int8)
-    return Q8_0(q.reshape(n, kp), d.astype(np.float16), k)
+    # ggml: id = d ? 1/d : 0. A subnormal d (blocks below ~1.5e-36) is taken as 0 too: its
+    # 1/d may overflow and x * id may pass 127.5 (ggml's int8 cast is then undefined), and
+    # its f16 scale is 0 anyway, so the block's values are 0 either way.
+    with np.errstate(divide="ignore", over="ignore"):
+        inv = np.where(d >= np.finfo(np.float32).tiny, np.float32(1) / d, np.float32(0)).astype(np.float32)
+    scaled = (blocks * inv[..., None]).astype(np.float64)      # |scaled| <= 127 (1 + 3u)
+    q = np.trunc(scaled + np.copysign(0.5, scaled)).astype(np.int8)   # x + 0.5 exact: trunc rounds as roundf
+    with np.errstate(over="ignore"):                 # d past f16's range stores inf, as in ggml
+        return Q8_0(q.reshape(n, kp), d.astype(np.float16), k)
 
 
 def to_bf16(x) -> np.ndarray:

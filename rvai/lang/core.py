@@ -309,12 +309,14 @@ class _Arith:
     def __iter__(self):
         raise fail(f"a {self._desc()} cannot be iterated")
 
-    def to(self, dtype: ir.DType):
+    def to(self, dtype: ir.DType, rounding: str | None = None):
         """Convert to ``dtype`` (float<->float, int<->int widening or narrowing, int<->float).
 
-        Float to int truncates toward zero; float narrowing rounds to nearest even.
+        Float to int truncates toward zero, or for vectors rounds by ``rounding``
+        (:data:`ROUNDINGS`: ``"even"``, nearest with ties to even; ``"away"``, nearest with
+        ties away from zero, C's ``roundf``); float narrowing rounds to nearest even.
         """
-        return cast(self, dtype)
+        return cast(self, dtype, rounding)
 
     def bitcast(self, dtype: ir.DType):
         """Reinterpret the bits as ``dtype`` (same width)."""
@@ -857,14 +859,24 @@ def abs(x: Any):  # noqa: A001
     return to_value(x, ir.f32).__abs__()
 
 
-def cast(x: Any, dtype: ir.DType):
+#: Rounding modes of a vector float-to-int conversion (:meth:`Scalar.to`), by the RISC-V
+#: ``frm`` code each selects (LLVM sets it around the one instruction).
+ROUNDINGS = {"even": 0, "away": 4}
+
+
+def cast(x: Any, dtype: ir.DType, rounding: str | None = None):
     """``x`` converted to ``dtype`` (see :meth:`Scalar.to`)."""
     x = to_value(x, dtype)
+    if rounding is not None and (rounding not in ROUNDINGS or not isinstance(x, Vector)
+                                 or not x.dtype.is_float or not dtype.is_int):
+        raise fail(f"rounding= ({sorted(ROUNDINGS)}) is for vector float-to-int conversions, "
+                   f"got {rounding!r} for {x.dtype} to {dtype}")
     if x.dtype == dtype:
         return x
     if dtype.kind == "b" or x.dtype.kind == "b":
         raise fail("bool values convert with where(cond, 1, 0)")
     if isinstance(x, Vector):
         vt = vtype(dtype)
-        return Vector(tracer().emit("vcast", [x.value, _active_vl(vt.n)], vt))
+        attrs = {"frm": ROUNDINGS[rounding]} if rounding else None
+        return Vector(tracer().emit("vcast", [x.value, _active_vl(vt.n)], vt, attrs))
     return Scalar(tracer().emit("cast", [x.value], ir.ScalarType(dtype)))
