@@ -587,7 +587,7 @@ def _attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int
 
 def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_len: int | None = None,
               target=None, runner: str = "emu", checked: bool | None = None,
-              budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+              budget: int | None = None, timeout: float | None = None, harts: int | None = None) -> np.ndarray:
     """Scaled dot-product attention; returns a new f32 array shaped like ``q``.
 
     ``q`` is ``(Lq, d)`` or ``(..., H, Lq, d)``; ``k`` and ``v`` are ``(Lk, d)`` or
@@ -597,6 +597,9 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
     ``scale`` defaults to ``1/sqrt(d)``. With ``causal``, query ``i`` attends to keys
     ``j <= i + Lk - Lq`` (bottom-right alignment, as with a KV cache; Lk = kv_len).
     A row with no visible key (including every row when Lk = 0) is 0.
+    ``harts`` (default: the target's) spreads the tiles (KV head, block of query rows)
+    over that many harts, and the keys too when the tiles are too few for them (decode):
+    see :mod:`rvai.kernels.attention_harts` and docs/harts.md.
     """
     q, k, v = (_float_array(t, n) for t, n in ((q, "q"), (k, "k"), (v, "v")))
     if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
@@ -619,16 +622,70 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
     if out.size and lk:
         k3, v3 = (np.ascontiguousarray(t.reshape(batch * kv_heads, lk, d)) for t in (k, v))
         target = target or Target.default()
+        harts = _harts(target, harts, runner)
         cfg = _attention_config(target, q3, k3, heads // kv_heads)
         s = 1.0 / math.sqrt(d) if scale is None else float(scale)
+        limits = {"checked": checked, "budget": budget, "timeout": timeout}
         # Transposing K costs what one tile's strided column loads cost; worth it once
         # several query rows per head reuse the keys (prefill), not for one (decode).
         transpose = lq > 1
-        q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, cfg["BM"], cfg["LMUL"], target.vlen, transpose)
-        _record(kernels.attention(q3, k3, v3, out, q_s, o_s, p, k_t, s, CAUSAL=bool(causal), TRANSPOSE_K=transpose,
-                                  **cfg, target=target, runner=runner, checked=checked,
-                                  budget=budget, timeout=timeout))
+        if harts > 1:
+            _record(_attention_harts(q3, k3, v3, out, s, bool(causal), transpose, cfg, harts, target, limits))
+        else:
+            q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, cfg["BM"], cfg["LMUL"], target.vlen, transpose)
+            _record(kernels.attention(q3, k3, v3, out, q_s, o_s, p, k_t, s, CAUSAL=bool(causal),
+                                      TRANSPOSE_K=transpose, **cfg, target=target, runner=runner, **limits))
     return out.reshape(q.shape)
+
+
+def _key_splits(items: int, harts: int, key_blocks: int) -> int:
+    """How many parts the keys of each attention tile split into on ``harts`` harts: none
+    (1) when there are enough tiles to go round (4 a hart) or they divide evenly, else the
+    fewest that make the tiles' parts a multiple of the harts (2 tiles on 8 harts: 4),
+    at most one part per block of keys."""
+    if items >= 4 * harts:
+        return 1
+    return max(1, min(harts // math.gcd(items, harts), key_blocks))
+
+
+def _attention_harts(q3, k3, v3, out, scale: float, causal: bool, transpose: bool, cfg: dict, harts: int,
+                     target: Target, limits: dict) -> Run:
+    """ops.attention on ``harts`` harts (:mod:`rvai.kernels.attention_harts`): K transposed
+    by all harts first (prefill), then the tiles (or their key splits) one program a hart,
+    then the splits combined; one Run adding the launches' cycles and counts."""
+    (heads, lq, d), (kv_heads, lk, _) = q3.shape, k3.shape
+    step = target.vlen * cfg["LMUL"] // 32          # keys a block: VLMAX at LMUL
+    items = kernels.attention_harts.work_items(heads, kv_heads, lq, cfg["BM"])
+    splits = _key_splits(items, harts, -(-lk // step))
+    chunk = -(-(-(-lk // splits)) // step) * step   # whole blocks of keys a split
+    splits = -(-lk // chunk)
+    programs = min(harts, items * splits)
+    q_s, o_s, p = kernels.attention_harts.scratch(programs, d, lk, cfg["BM"], cfg["LMUL"], target.vlen)
+    unused = np.zeros((1, 1, 1), np.float32)
+    runs = []
+    k_t = unused
+    if transpose:
+        k_t = np.zeros((kv_heads, d, lk), np.float32)
+        runs.append(kernels.attention_harts.transpose_k_grid[(programs,)](k3, k_t, LMUL=cfg["LMUL"], target=target,
+                                                                         **limits))
+    part_o, part_ml = ((np.zeros((splits, heads, lq, d), np.float32), np.zeros((splits, heads, lq, 2), np.float32))
+                       if splits > 1 else (unused[None], unused[None]))
+    runs.append(kernels.attention_harts.attention_grid[(programs,)](
+        q3, k3, v3, out, q_s, o_s, p, k_t, part_o, part_ml, scale, chunk, CAUSAL=causal, TRANSPOSE_K=transpose,
+        **cfg, SPLIT_KEYS=splits > 1, target=target, **limits))
+    if splits > 1:
+        runs.append(kernels.attention_harts.attention_combine_grid[(min(harts, heads * lq),)](
+            part_o, part_ml, out, LMUL=cfg["LMUL"], target=target, **limits))
+    return _in_sequence(runs)
+
+
+def _in_sequence(runs: list[Run]) -> Run:
+    """One Run for launches one after the other: cycles and counts added (the last one's object)."""
+    if len(runs) == 1:
+        return runs[0]
+    from rvai.emu.profile import Profile
+    return dataclasses.replace(runs[-1], cycles=_sum(r.cycles for r in runs), instret=_sum(r.instret for r in runs),
+                               profile=Profile.sequence([r.profile for r in runs]))
 
 
 # ---- fused operators of LLM decoder layers (rvai/kernels/llm.py) ----------------------

@@ -1,5 +1,7 @@
 """Launch grids in the DSL (``kernel[grid](...)``, ``rl.program_id``, ``rl.num_programs``)
 and the GEMM/GEMV of rvai.ops spread over harts, against NumPy."""
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -88,3 +90,130 @@ def test_linear_on_harts_matches_one_hart(harts):
     assert ops.last_run.profile.harts == harts
     with pytest.raises(ValueError, match="harts"):
         ops.linear(x, packed, target=K1, harts=0)
+
+
+# ---- attention on harts (rvai/kernels/attention_harts.py) ------------------------------
+
+def _attention_ref(q, k, v, causal, scale):
+    """float64 attention, GQA heads sharing K/V, bottom-right causal mask; rows seeing no key are 0."""
+    group = q.shape[0] // k.shape[0]
+    q, k, v = (t.astype(np.float64) for t in (q, np.repeat(k, group, 0), np.repeat(v, group, 0)))
+    s = q @ np.swapaxes(k, -1, -2) * scale
+    lq, lk = q.shape[-2], k.shape[-2]
+    if causal:
+        s = np.where(np.arange(lk)[None, :] <= np.arange(lq)[:, None] + lk - lq, s, -np.inf)
+    mx = s.max(-1, keepdims=True, initial=-np.inf)
+    p = np.exp(s - np.where(np.isfinite(mx), mx, 0))
+    tot = p.sum(-1, keepdims=True)
+    return np.where(tot > 0, p @ v / np.where(tot > 0, tot, 1), 0)
+
+
+#: spacemit-k1 (8 harts) with code that runs from VLEN 128 up
+K1_ANY_VLEN = dataclasses.replace(K1, min_vlen=128)
+
+
+@settings(max_examples=25, deadline=None)
+@given(vlen=st.sampled_from([128, 256, 512, 1024]), harts=st.sampled_from([1, 2, 4, 8]),
+       kv=st.integers(1, 3), group=st.sampled_from([1, 2, 3, 7]), lq=st.sampled_from([1, 1, 2, 5, 9]),
+       lk=st.sampled_from([1, 3, 17, 40, 130]), d=st.sampled_from([5, 16, 33, 64]), causal=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_attention_on_harts_matches_numpy(vlen, harts, kv, group, lq, lk, d, causal, seed):
+    """Prefill tiles and decode key splits on 1 to 8 harts against float64, odd shapes, every VLEN."""
+    rng = np.random.default_rng(seed)
+    q = rng.standard_normal((kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.standard_normal((kv, lk, d)).astype(np.float32) for _ in range(2))
+    out = ops.attention(q, k, v, causal=causal, target=K1_ANY_VLEN.with_vlen(vlen), harts=harts)
+    np.testing.assert_allclose(out, _attention_ref(q, k, v, causal, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
+    assert ops.last_run.profile.harts <= harts
+
+
+def test_attention_prefill_on_harts_is_the_one_hart_result():
+    """Unsplit tiles are the one-hart kernel's tiles, spread: the same bits."""
+    rng = np.random.default_rng(3)
+    q = rng.standard_normal((6, 40, 32)).astype(np.float32)
+    k, v = (rng.standard_normal((2, 40, 32)).astype(np.float32) for _ in range(2))
+    one = ops.attention(q, k, v, causal=True, target=K1, harts=1)
+    many = ops.attention(q, k, v, causal=True, target=K1, harts=8)
+    np.testing.assert_array_equal(many, one)
+    assert ops.last_run.profile.harts == 8
+
+
+@pytest.mark.parametrize("lq", [1, 64])
+def test_attention_on_harts_twice_gives_the_same_cycles(lq):
+    """Decode (split keys and a combine launch) and prefill (a transpose launch first) on 8 harts."""
+    rng = np.random.default_rng(lq)
+    q = rng.standard_normal((14, lq, 64)).astype(np.float32)
+    k, v = (rng.standard_normal((2, 256, 64)).astype(np.float32) for _ in range(2))
+    runs = []
+    for _ in range(2):
+        ops.attention(q, k, v, causal=True, target=K1, harts=8)
+        runs.append(ops.last_run)
+    assert runs[0].cycles == runs[1].cycles and runs[0].instret == runs[1].instret
+    assert runs[0].profile.harts == 8
+    assert [h["cycles"] for h in runs[0].profile.per_hart] == [h["cycles"] for h in runs[1].profile.per_hart]
+
+
+def test_attention_on_harts_adds_its_launches():
+    """Decode on 8 harts runs the split launch, then the combine launch: the run's cycles,
+    instructions and DRAM bytes are theirs added (each launch timed alone here)."""
+    from rvai.kernels import attention_harts as ah
+    rng = np.random.default_rng(9)
+    q = rng.standard_normal((14, 1, 64)).astype(np.float32)
+    k, v = (rng.standard_normal((2, 256, 64)).astype(np.float32) for _ in range(2))
+    ops.attention(q, k, v, target=K1, harts=8)
+    whole = ops.last_run
+    cfg = ops._attention_config(K1, q, k, 7)
+    splits, chunk = 4, 64                        # 2 tiles on 8 harts: 4 splits of 64 keys (2 blocks of 32)
+    scratch = ah.scratch(8, 64, 256, cfg["BM"], cfg["LMUL"], K1.vlen)
+    part_o, part_ml = np.zeros((splits, 14, 1, 64), np.float32), np.zeros((splits, 14, 1, 2), np.float32)
+    out = np.zeros_like(q)
+    first = ah.attention_grid[(8,)](q, k, v, out, *scratch, np.zeros((1, 1, 1), np.float32), part_o, part_ml,
+                                    1 / 8, chunk, **cfg, SPLIT_KEYS=True, target=K1)
+    second = ah.attention_combine_grid[(8,)](part_o, part_ml, out, LMUL=cfg["LMUL"], target=K1)
+    assert whole.cycles == first.cycles + second.cycles
+    assert whole.instret == first.instret + second.instret
+    assert whole.profile.dram_bytes["read"] == first.profile.dram_bytes["read"] + second.profile.dram_bytes["read"]
+    assert [h["flops"] for h in whole.profile.per_hart] == [
+        a["flops"] + b["flops"] for a, b in zip(first.profile.per_hart, second.profile.per_hart)]
+    np.testing.assert_allclose(out, _attention_ref(q, k, v, False, 1 / 8), rtol=1e-4, atol=2e-5)
+
+
+# ---- tensor views (Tensor.select), what per-program scratch is made of ------------------
+
+@rl.kernel
+def scale_rows_in_scratch(x: rl.Tensor[rl.f32, 2], s: rl.Tensor[rl.f32, 3], out: rl.Tensor[rl.f32, 2]):
+    """Program p copies row p of x into its own scratch slice s[p] (row 1) and writes it out doubled,
+    its first element the row's first plus the sum of its first 4 (a gather through a view)."""
+    me = rl.program_id(0)
+    mine = s.select(me)
+    for vl, j in rl.vloop(x.shape[1]):
+        mine.vstore(x.vload(me, j), 1, j)
+    row = mine.select(1)
+    for vl, j in rl.vloop(x.shape[1]):
+        out.vstore(row.vload(j) * 2.0, me, j)
+    with rl.vector(4):
+        out[me, 0] = mine[1, 0] + row.gather(rl.arange(rl.i32), 0).sum()
+
+
+@pytest.mark.parametrize("checked", [False, True])
+def test_select_views_address_their_slice(checked):
+    x = np.arange(5 * 37, dtype=np.float32).reshape(5, 37)
+    s, out = np.zeros((5, 3, 37), np.float32), np.zeros((5, 37), np.float32)
+    scale_rows_in_scratch[(5,)](x, s, out, target=K1, checked=checked)
+    np.testing.assert_array_equal(s[:, 1], x)
+    assert not s[:, 0].any() and not s[:, 2].any()
+    want = 2 * x
+    want[:, 0] = x[:, 0] + x[:, :4].sum(1)
+    np.testing.assert_array_equal(out, want)
+
+
+def test_select_out_of_range_is_a_bounds_error():
+    x, out = np.ones((5, 4), np.float32), np.zeros((5, 4), np.float32)
+    with pytest.raises(rl.BoundsError, match=r"s: index 4 out of bounds for axis 0 \(size 4\)"):
+        scale_rows_in_scratch[(5,)](x, np.zeros((4, 3, 4), np.float32), out, target=K1, checked=True)
+
+    @rl.kernel
+    def flat(x: rl.Tensor[rl.f32]):
+        x.select(0)
+    with pytest.raises(rl.KernelError, match="at least 2 axes"):
+        flat(np.zeros(3, np.float32))

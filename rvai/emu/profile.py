@@ -47,6 +47,13 @@ VCOST_KEYS = ("occ", "lat", "masked", "e64", "pipe")
 _SCALAR_FLOPS = {"FADD": 1, "FMUL": 1, "FFMA": 2, "FDIV": 1, "FSQRT": 1}
 
 
+def _added(a, b):
+    """a + b for counts, key by key (a key of one only: its value) for dicts of them."""
+    if isinstance(a, dict):
+        return {k: _added(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k)) for k in {**a, **b}}
+    return a + b
+
+
 def _class_names() -> list[str]:
     return [ffi.string(lib.rv_class_name(i)).decode() for i in range(lib.rv_num_classes())]
 
@@ -250,6 +257,22 @@ class Profile:
         )
         prof._annotate(m)
         return prof
+
+    @classmethod
+    def sequence(cls, profiles: list["Profile"]) -> "Profile":
+        """The profile of runs one after the other (the launches of one operator): their
+        cycles and every count added, each hart's figures added hart by hart, ``harts``
+        the most any ran. Per-pc counts, the trace and the disassembly are left empty:
+        each run had its own program at the same addresses."""
+        first = profiles[0]
+        fields = ("cycles", "instret", "class_counts", "stalls", "branches", "caches", "dram_bytes", "bytes_loaded",
+                  "bytes_stored", "flops", "vector", "pipe_busy", "coherence_invalidations")
+        summed = {f: functools.reduce(_added, (getattr(p, f) for p in profiles)) for f in fields}
+        width = max(len(p.per_hart) for p in profiles)
+        per_hart = [functools.reduce(_added, (p.per_hart[h] for p in profiles if h < len(p.per_hart)))
+                    for h in range(width)]
+        return cls(**summed, target=first.target, model=first.model, vlen=first.vlen, pc_cycles={},
+                   harts=max(p.harts for p in profiles), per_hart=per_hart)
 
     def _annotate(self, m) -> None:
         for pc in self.pc_cycles:

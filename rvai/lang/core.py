@@ -471,8 +471,9 @@ class Tensor:
     one, and :meth:`vload` / :meth:`vstore` move vectors of the active length.
     """
 
-    def __init__(self, ptr: ir.Value, shape: tuple, strides: tuple):
-        self.ptr, self.shape, self.strides = ptr, shape, strides
+    def __init__(self, ptr: ir.Value, shape: tuple, strides: tuple, base: Any = None):
+        # base: the element offset of a view's first element (see select), None for a parameter
+        self.ptr, self.shape, self.strides, self.base = ptr, shape, strides, base
 
     @property
     def dtype(self) -> ir.DType:
@@ -485,8 +486,24 @@ class Tensor:
         return len(self.shape)
 
     def offset(self, idx: tuple) -> ir.Value:
-        """Element offset of the position ``idx`` (one index per axis)."""
+        """Element offset of the position ``idx`` (one index per axis), from the parameter's pointer."""
         return self._flat(self._indices(idx))
+
+    def select(self, i: Any) -> "Tensor":
+        """The view ``t[i, ...]``: axis 0 fixed at ``i``, one axis fewer (as ``torch.select(t, 0, i)``).
+
+        Loads and stores through the view address the same memory; bounds checks
+        check ``i`` against axis 0 here and the other indices against the view's axes.
+        A launch grid's programs take their own scratch so: ``s.select(rl.program_id(0))``.
+        """
+        if self.ndim < 2:
+            raise fail("select needs a tensor of at least 2 axes (it fixes axis 0)")
+        i = index(i)
+        if tracer().checked:
+            self._check("range", 0, [i, const(1, ir.i64).value, self.shape[0].value])
+        start = Scalar(i) * self.strides[0]
+        base = start if self.base is None else Scalar(self.base) + start
+        return Tensor(self.ptr, self.shape[1:], self.strides[1:], base.value)
 
     def _indices(self, idx: tuple) -> list[ir.Value]:
         if len(idx) != self.ndim:
@@ -495,8 +512,9 @@ class Tensor:
             raise fail("tensor slicing is not supported; index element by element or use vload")
         return [index(i) for i in idx]
 
-    def _flat(self, indices: list[ir.Value]) -> ir.Value:
-        total = None
+    def _flat(self, indices: list[ir.Value], view: bool = False) -> ir.Value:
+        """The element offset of ``indices`` from the pointer (``view``: from a view's first element)."""
+        total = None if view or self.base is None else Scalar(self.base)
         for i, s in zip(indices, self.strides):
             term = Scalar(i) if isinstance(s, int) else Scalar(i) * s
             total = term if total is None else total + term
@@ -554,7 +572,7 @@ class Tensor:
             operands.append(offsets.value if offsets.dtype.bits in (32, 64) else offsets.to(ir.i32).value)
             if tracer().checked:
                 extent = self.shape[0] * self.strides[0] if self.ndim > 1 else self.shape[0]
-                self._check("offsets", -1, operands[1:3] + [extent.value, operands[3]]
+                self._check("offsets", -1, [self._flat(indices, view=True), vl, extent.value, operands[3]]
                             + ([mask.value] if mask is not None else []))
         else:
             if axis % self.ndim != self.ndim - 1:
