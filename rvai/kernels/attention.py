@@ -128,16 +128,21 @@ def _key_loop(t, g, n, st, start, stop, limits):
             _key_block(t, g, n, st, j, vl, limits)
 
 
+def _tile_start(t, rows):
+    """The tile's scaled queries into q_s and zeros into o_s; each row's (max, sum) state."""
+    for vl, c in rl.vloop(t.d, sew=32, lmul=t.lmul):
+        for r, (h, i) in enumerate(rows):
+            t.q_s.vstore(t.q.vload(h, i, c) * t.scale, c, r, axis=0)
+            t.o_s.vstore(rl.zeros(f32), r, c)
+    return [(rl.var(float("-inf")), rl.var(0.0)) for _ in rows]
+
+
 def _tile(t, g, group, rho0, n, causal):
     """The ``n`` rows from row ``rho0`` of KV head g: a whole tile's attention."""
-    q, o, q_s, o_s, d = t.q, t.o, t.q_s, t.o_s, t.d
+    q, o, o_s, d = t.q, t.o, t.o_s, t.d
     lq, lk = q.shape[1], t.k.shape[1]
     rows = _rows(g, group, rho0, n)
-    for vl, c in rl.vloop(d, sew=32, lmul=t.lmul):
-        for r, (h, i) in enumerate(rows):
-            q_s.vstore(q.vload(h, i, c) * t.scale, c, r, axis=0)
-            o_s.vstore(rl.zeros(f32), r, c)
-    st = [(rl.var(float("-inf")), rl.var(0.0)) for _ in range(n)]
+    st = _tile_start(t, rows)
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
     # rows are query-major, so the first row sees the fewest keys and the last the most
     _key_loop(t, g, n, st, 0, limits[0], None)

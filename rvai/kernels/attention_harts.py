@@ -26,7 +26,7 @@ The launches run one after the other; ``rvai.ops.attention(..., harts=)`` adds t
 import numpy as np
 
 import rvai.lang as rl
-from rvai.kernels.attention import _key_loop, _limit, _rows, _Tensors, _tile
+from rvai.kernels.attention import _key_loop, _limit, _rows, _Tensors, _tile, _tile_start
 from rvai.kernels.attention import scratch as one_hart_scratch
 from rvai.lang import f32
 
@@ -98,21 +98,16 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
 def _tile_part(t, g, group, rho0, n, causal, k0, k1, part_o, part_ml, s):
     """The ``n`` rows from row ``rho0`` of KV head g against keys [k0, k1): their
     unnormalised outputs, maxima and sums into split s of ``part_o``/``part_ml``."""
-    q, q_s, o_s, d = t.q, t.q_s, t.o_s, t.d
-    lq, lk = q.shape[1], t.k.shape[1]
+    lq, lk = t.q.shape[1], t.k.shape[1]
     rows = _rows(g, group, rho0, n)
-    for vl, c in rl.vloop(d, sew=32, lmul=t.lmul):
-        for r, (h, i) in enumerate(rows):
-            q_s.vstore(q.vload(h, i, c) * t.scale, c, r, axis=0)
-            o_s.vstore(rl.zeros(f32), r, c)
-    st = [(rl.var(float("-inf")), rl.var(0.0)) for _ in range(n)]
+    st = _tile_start(t, rows)
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
     _key_loop(t, g, n, st, k0, rl.minimum(k1, limits[0]), None)
     if causal:
         _key_loop(t, g, n, st, rl.maximum(k0, limits[0]), rl.minimum(k1, limits[-1]), limits)
     for r, (h, i) in enumerate(rows):
-        for vl, c in rl.vloop(d, sew=32, lmul=t.lmul):
-            part_o.vstore(o_s.vload(r, c), s, h, i, c)
+        for vl, c in rl.vloop(t.d, sew=32, lmul=t.lmul):
+            part_o.vstore(t.o_s.vload(r, c), s, h, i, c)
         part_ml[s, h, i, 0] = st[r][0].value
         part_ml[s, h, i, 1] = st[r][1].value
 
