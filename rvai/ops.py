@@ -206,17 +206,20 @@ def _split(harts: int, blocks: int) -> int:
     return max(d for d in range(1, harts + 1) if harts % d == 0 and d <= max(blocks, 1))
 
 
-def _gemm_grid(rows, panels, c, cfg: dict, harts: int, widen: bool, target, limits: dict) -> Run:
+def _gemm_grid(rows, panels, c, cfg: dict, harts: int, widen: bool, target, limits: dict,
+               kernel=None, scratch: tuple | None = None) -> Run:
     """c += rows @ panels on ``harts`` harts, one program a hart: blocks of whole MR-row
     tiles first, then panel groups.  Rows first, because every program copies its
     rows of A to the scratch: programs of one row block in different clusters would
-    write the same lines there, and their stores invalidate each other's copies."""
+    write the same lines there, and their stores invalidate each other's copies.
+    ``kernel`` (default ``gemm_packed_grid``, f32/f16) takes ``scratch`` (default A's)."""
     m, n_panels, mr = rows.shape[0], panels.shape[0], cfg["MR"]
     tiles = -(-m // mr)
     gm = _split(harts, tiles)
     gn = _split(harts // gm, n_panels)
-    return kernels.gemm_packed_grid[(gm, gn)](rows, panels, c, kernels.a_scratch(rows), BM=-(-tiles // gm) * mr,
-                                              PB=-(-n_panels // gn), **cfg, WIDEN=widen, target=target, **limits)
+    kernel, scratch = kernel or kernels.gemm_packed_grid, scratch or (kernels.a_scratch(rows),)
+    return kernel[(gm, gn)](rows, panels, c, *scratch, BM=-(-tiles // gm) * mr, PB=-(-n_panels // gn), **cfg,
+                            WIDEN=widen, target=target, **limits)
 
 
 def _gemv_grid(a2, b2, c, cfg: dict, harts: int, widen: bool, target, limits: dict) -> Run:
@@ -241,8 +244,8 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
     (``rvai tune``) or the kernel's defaults. Error bound: see :mod:`rvai.kernels.matmul`.
     ``checked``, ``budget``, ``timeout``: as for every op (bounds checks, limits per call).
     ``harts`` (default: the target's, e.g. 8 on spacemit-k1) spreads the call over that
-    many harts (docs/harts.md): GEMV over blocks of N, GEMM over panel groups and row
-    blocks (b then packed by NumPy, outside the cycle count).
+    many harts (docs/harts.md): GEMV over blocks of N, GEMM over row blocks and panel
+    groups (after a packing launch over blocks of b's rows, in the cycle count).
     """
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     a, b = _pair(a, b, "b")
@@ -265,8 +268,11 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
             # gemm_packed's tunables leave LMUL to the packing: the given one, else its default
             lmul = (config or {}).get("LMUL", kernels.gemm_packed.signature.parameters["LMUL"].default)
             cfg = {**_config(kernels.gemm_packed, target, m, k, n, a2.dtype, config), "LMUL": lmul}
-            panels = kernels.pack_panels(b2, kernels.panel_width(target.vlen, cfg["LMUL"]))
-            return c, _gemm_grid(np.ascontiguousarray(a2), panels, c, cfg, harts, widen, target, limits)
+            nr = kernels.panel_width(target.vlen, cfg["LMUL"])
+            panels = np.empty((-(-n // nr), k, nr), b2.dtype)
+            pack = kernels.pack_panels_grid[(min(harts, k),)](b2, panels, LMUL=cfg["LMUL"], target=target, **limits)
+            return c, _in_sequence([pack, _gemm_grid(np.ascontiguousarray(a2), panels, c, cfg, harts, widen, target,
+                                                     limits)])
         if m <= GEMV_ROWS:
             cfg = _config(kernels.gemv_rows, target, m, k, n, a2.dtype, config)
             part = np.zeros(n, np.float32)
@@ -312,7 +318,8 @@ def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "e
     if w.dtype == "q8_0":
         return _linear_q8(x, w, out, target, runner, config, checked=checked, budget=budget, timeout=timeout)
     if w.dtype == "bf16":
-        return _linear_bf16(x, w, out, target, runner, config, checked=checked, budget=budget, timeout=timeout)
+        return _linear_bf16(x, w, out, target, runner, config, checked=checked, budget=budget, timeout=timeout,
+                            harts=harts)
     x, panels = _pair(x, w.panels, "w")
     if x.ndim < 1 or x.shape[-1] != w.k:
         raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
@@ -407,9 +414,10 @@ def _q8_gemm(scratch: tuple, w: PackedWeights, y: np.ndarray, target: Target, ru
                                   QLMUL=qlmul, QUANTIZE=quantize, target=target, runner=runner, **limits))
 
 
-def _linear_bf16(x, w: PackedWeights, out, target: Target, runner: str, config: dict | None,
+def _linear_bf16(x, w: PackedWeights, out, target: Target, runner: str, config: dict | None, harts: int = 1,
                  **limits) -> np.ndarray:
-    """:func:`linear` for bf16 weights: x rounded to bf16 (uint16 x: bf16 bits already)."""
+    """:func:`linear` for bf16 weights: x rounded to bf16 (uint16 x: bf16 bits already);
+    on ``harts`` harts as the f32 GEMM (:func:`_gemm_grid`)."""
     x = np.asarray(x)
     bits = x if x.dtype == np.uint16 else to_bf16(_float_array(x, "x"))
     if bits.ndim < 1 or bits.shape[-1] != w.k:
@@ -422,8 +430,12 @@ def _linear_bf16(x, w: PackedWeights, out, target: Target, runner: str, config: 
         widen, unused = "zvfbfwma" in target_extensions(target), np.zeros((1, 1))
         ap = kernels.a_scratch(rows) if widen else unused.astype(np.uint16)
         af = unused.astype(np.float32) if widen else kernels.a_scratch(rows.astype(np.float32))
-        _record(kernels.gemm_packed_bf16(rows, w.panels, c, ap, af, **cfg, WIDEN=widen, target=target,
-                                         runner=runner, **limits))
+        if harts > 1:
+            _record(_gemm_grid(rows, w.panels, c, cfg, harts, widen, target, limits,
+                               kernels.gemm_packed_bf16_grid, (ap, af)))
+        else:
+            _record(kernels.gemm_packed_bf16(rows, w.panels, c, ap, af, **cfg, WIDEN=widen, target=target,
+                                             runner=runner, **limits))
     return c if out is not None else c.reshape(bits.shape[:-1] + (w.n,))
 
 

@@ -217,3 +217,35 @@ def test_select_out_of_range_is_a_bounds_error():
         x.select(0)
     with pytest.raises(rl.KernelError, match="at least 2 axes"):
         flat(np.zeros(3, np.float32))
+
+
+def test_matmul_on_harts_counts_its_packing():
+    """B's packing is a launch on the harts, in the call's counts: the call stores the K x N
+    panels more than the GEMM on weights packed beforehand does."""
+    rng = np.random.default_rng(4)
+    m, k, n = 30, 70, 200
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    c = ops.matmul(a, b, target=K1, harts=8)
+    np.testing.assert_allclose(c, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-4)
+    run = ops.last_run
+    assert run.profile.harts == 8
+    ops.linear(a, ops.pack_weights(np.ascontiguousarray(b.T), target=K1), target=K1, harts=8)
+    assert run.profile.bytes_stored - ops.last_run.profile.bytes_stored >= 4 * k * n
+    assert run.cycles > ops.last_run.cycles
+
+
+@pytest.mark.parametrize("harts", [2, 8])
+def test_linear_bf16_on_harts_matches_one_hart(harts):
+    rng = np.random.default_rng(harts)
+    x, w = rng.standard_normal((37, 64)).astype(np.float32), rng.standard_normal((100, 64)).astype(np.float32)
+    packed = ops.pack_weights(w, target=K1, dtype="bf16")
+    one = ops.linear(x, packed, target=K1, harts=1)
+    many = ops.linear(x, packed, target=K1, harts=harts)
+    np.testing.assert_array_equal(many, one)     # the same tiles and sums, only spread out
+    assert ops.last_run.profile.harts == harts
+    from rvai.kernels.quant import from_bf16, to_bf16
+    bits = lambda t: from_bf16(to_bf16(t)).astype(np.float64)  # noqa: E731
+    want = bits(x) @ bits(w).T
+    # products of bf16 values are exact in f32: the f32 GEMM's bound on the rounded inputs
+    bound = 1.01 * 64 * 2.0 ** -24 * (np.abs(bits(x)) @ np.abs(bits(w)).T) + 1e-30
+    assert np.all(np.abs(many - want) <= bound)
