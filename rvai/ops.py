@@ -201,11 +201,6 @@ def _harts(target: Target, harts: int | None, runner: str) -> int:
     return h
 
 
-def _split(harts: int, blocks: int) -> int:
-    """The largest divisor of ``harts`` that is at most ``blocks`` (at least 1)."""
-    return max(d for d in range(1, harts + 1) if harts % d == 0 and d <= max(blocks, 1))
-
-
 def _gemm_grid(rows, panels, c, cfg: dict, harts: int, widen: bool, target, limits: dict,
                kernel=None, scratch: tuple | None = None) -> Run:
     """c += rows @ panels on ``harts`` harts, one program a hart: blocks of whole MR-row
@@ -213,13 +208,20 @@ def _gemm_grid(rows, panels, c, cfg: dict, harts: int, widen: bool, target, limi
     rows of A to the scratch: programs of one row block in different clusters would
     write the same lines there, and their stores invalidate each other's copies.
     ``kernel`` (default ``gemm_packed_grid``, f32/f16) takes ``scratch`` (default A's)."""
-    m, n_panels, mr = rows.shape[0], panels.shape[0], cfg["MR"]
-    tiles = -(-m // mr)
-    gm = _split(harts, tiles)
-    gn = _split(harts // gm, n_panels)
+    grid, blocks = _blocks(harts, rows.shape[0], cfg["MR"], panels.shape[0])
     kernel, scratch = kernel or kernels.gemm_packed_grid, scratch or (kernels.a_scratch(rows),)
-    return kernel[(gm, gn)](rows, panels, c, *scratch, BM=-(-tiles // gm) * mr, PB=-(-n_panels // gn), **cfg,
-                            WIDEN=widen, target=target, **limits)
+    return kernel[grid](rows, panels, c, *scratch, **blocks, **cfg, WIDEN=widen, target=target, **limits)
+
+
+def _blocks(harts: int, m: int, mr: int, panels: int) -> tuple[tuple[int, int], dict]:
+    """A GEMM's launch grid on ``harts`` harts and its BM, PB: gm row blocks of whole
+    MR-row tiles times gn panel groups, gm * gn = harts, for the fewest (tile, panel)
+    pairs in the largest program; of equals, the most row blocks."""
+    tiles = -(-m // mr)
+    gm = min((d for d in range(1, harts + 1) if harts % d == 0),
+             key=lambda d: (-(-tiles // d) * -(-panels // (harts // d)), -d))
+    gm, gn = min(gm, tiles), min(harts // gm, panels)
+    return (gm, gn), {"BM": -(-tiles // gm) * mr, "PB": -(-panels // gn)}
 
 
 def _gemv_grid(a2, b2, c, cfg: dict, harts: int, widen: bool, target, limits: dict) -> Run:
@@ -301,8 +303,8 @@ def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "e
     bit for bit; in the cycle count), integer block dot products exact in int32, then ``y += isum * (dw * dx)`` in f32 per block
     (the bound in :mod:`rvai.kernels.int8`), on IME tiles where the target has them, else
     with Zvqdotq's ``vqdot``, else ``vwmacc``. ``config`` as in :func:`matmul`; its LMUL is the packed one.
-    ``checked``, ``budget``, ``timeout``, ``harts``: as for :func:`matmul` (bf16 and
-    Q8_0 weights run on one hart).
+    ``checked``, ``budget``, ``timeout``, ``harts``: as for :func:`matmul` (Q8_0 on
+    several harts: the quantiser's launch, then the GEMM's).
 
     ``out``, a C-contiguous f32 (rows of x, N') array with N' >= N, makes the call add
     ``x @ w.T`` into ``out[:, :N]`` and return ``out``: C then has ``out``'s row stride
@@ -316,7 +318,8 @@ def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "e
     if w.vlen != target.vlen:
         raise ValueError(f"weights were packed for VLEN {w.vlen}, the target runs at VLEN {target.vlen}")
     if w.dtype == "q8_0":
-        return _linear_q8(x, w, out, target, runner, config, checked=checked, budget=budget, timeout=timeout)
+        return _linear_q8(x, w, out, target, runner, config, checked=checked, budget=budget, timeout=timeout,
+                          harts=harts)
     if w.dtype == "bf16":
         return _linear_bf16(x, w, out, target, runner, config, checked=checked, budget=budget, timeout=timeout,
                             harts=harts)
@@ -373,17 +376,20 @@ def _q8_scratch(rows: np.ndarray, path: str, tm: int) -> tuple[np.ndarray, ...]:
     return rows, np.zeros((m, kp), np.int8), np.zeros((m, nb), np.float32), xa
 
 
-def _linear_q8(x, w: PackedWeights, out, target: Target, runner: str, config: dict | None,
+def _linear_q8(x, w: PackedWeights, out, target: Target, runner: str, config: dict | None, harts: int = 1,
                **limits) -> np.ndarray:
     """:func:`linear` for Q8_0 weights: one kernel call that quantises x to Q8_0 per row (as
     llama.cpp quantises activations before its q8_0 dot products; ggml's reference
     quantiser, bit for bit) into the layout of the weights' path, then runs its int8 GEMM
-    (IME tiles, ``vqdot`` or ``vwmacc``): both are in the call's cycles."""
+    (IME tiles, ``vqdot`` or ``vwmacc``): both are in the call's cycles. On ``harts``
+    harts: two launches, the quantiser by row blocks, then the GEMM (:func:`_q8_harts`)."""
     rows = _linear_rows(x, w)
     if not np.isfinite(rows).all():
         raise ValueError("linear: Q8_0 quantisation needs finite activations")
     y = _output(rows.shape[0], w.n, out)
-    if y.size:
+    if y.size and harts > 1:
+        _q8_harts(_q8_scratch(rows, w.path, _q8_tile(target)), w, y, target, config, harts, limits)
+    elif y.size:
         _q8_gemm(_q8_scratch(rows, w.path, _q8_tile(target)), w, y, target, runner, config, True, limits)
     return y if out is not None else y.reshape(np.shape(x)[:-1] + (w.n,))
 
@@ -391,6 +397,34 @@ def _linear_q8(x, w: PackedWeights, out, target: Target, runner: str, config: di
 def _q8_tile(target: Target) -> int:
     """Rows of an IME tile at the target's VLEN (1 without one: the layouts without tiles)."""
     return (tile_shape(target.vlen) or (1,))[0]
+
+
+def _q8_harts(scratch: tuple, w: PackedWeights, y: np.ndarray, target: Target, config: dict | None, harts: int,
+              limits: dict) -> None:
+    """:func:`_q8_gemm` on ``harts`` harts (:mod:`rvai.kernels.matmul_harts`): x quantised
+    by blocks of rows (whole IME tiles), each program with its own quantiser scratch, then
+    the GEMM over row blocks and panel (tile-column) groups; one Run of both launches."""
+    xin, xq, xs, xa = scratch
+    m, qlmul, ime = xin.shape[0], min(max(1024 // target.vlen, 1), 8), w.path == "ime"
+    tm = _q8_tile(target)
+    per = -(-m // (harts * tm)) * tm                         # rows a quantiser program: whole tiles
+    quantiser = (kernels.quantize_tiles_grid, {"TM": tm}) if ime else (kernels.quantize_rows_grid,
+                                                                        {"DOT4": w.path == "dot4"})
+    runs = [quantiser[0][(-(-m // per),)](xin, xq, xs, np.zeros((-(-m // per),) + xa.shape, np.float32), BM=per,
+                                          QLMUL=qlmul, **quantiser[1], target=target, specialise=ime, **limits)]
+    if ime:
+        yt = np.zeros((xq.shape[0], w.panels.shape[0], tm * tm), np.float32)
+        grid, blocks = _blocks(harts, xq.shape[0], Q8_TILE_ROWS, w.panels.shape[0])
+        runs.append(kernels.linear_q8_tiles_grid[grid](xq, xs, w.panels, w.scales, yt, **blocks, TM=tm,
+                                                       RM=Q8_TILE_ROWS, RN=Q8_TILE_COLUMNS, LMUL=2, target=target,
+                                                       specialise=True, **limits))
+        y[:, :w.n] += kernels.unpack_tiles(yt, tm, m, w.n)
+    else:
+        cfg = {"MR": 7, **(config or {}), "LMUL": w.lmul}
+        grid, blocks = _blocks(harts, m, cfg["MR"], w.panels.shape[0])
+        runs.append(kernels.linear_q8_grid[grid](xq, xs, w.panels, w.scales, y, **blocks, **cfg,
+                                                 DOT4=w.path == "dot4", target=target, **limits))
+    _record(_in_sequence(runs))
 
 
 def _q8_gemm(scratch: tuple, w: PackedWeights, y: np.ndarray, target: Target, runner: str, config: dict | None,

@@ -249,3 +249,28 @@ def test_linear_bf16_on_harts_matches_one_hart(harts):
     # products of bf16 values are exact in f32: the f32 GEMM's bound on the rounded inputs
     bound = 1.01 * 64 * 2.0 ** -24 * (np.abs(bits(x)) @ np.abs(bits(w)).T) + 1e-30
     assert np.all(np.abs(many - want) <= bound)
+
+
+@pytest.mark.parametrize("preset, m", [("spacemit-k1", 1), ("spacemit-k1", 37), ("xuantie-c930-cluster", 1),
+                                       ("xuantie-c930-cluster", 37), ("generic", 9)])
+def test_linear_q8_0_on_harts_matches_one_hart_and_the_blocks(preset, m):
+    """Q8_0 weights on 8 harts (IME tiles on the K1, vqdot on the C930, vwmacc on generic,
+    whose one hart runs the programs in turn): x quantised by row blocks, then the int8
+    GEMM spread; the same bits as one hart, and each block's exact integer dot product
+    times its scales (float64) within the bound of rvai/kernels/int8.py."""
+    from rvai.kernels.quant import quantize_q8_0
+    target = Target.preset(preset)
+    rng = np.random.default_rng(m)
+    k, n = 100, 300
+    x, w = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((n, k)).astype(np.float32)
+    packed = ops.pack_weights(w, target=target, dtype="q8_0")
+    one = ops.linear(x, packed, target=target, harts=1)
+    many = ops.linear(x, packed, target=target, harts=8)
+    np.testing.assert_array_equal(many, one)
+    assert ops.last_run.profile.harts == min(8, target.harts)
+    xq, wq = quantize_q8_0(x), quantize_q8_0(w)
+    nb = xq.d.shape[1]
+    isum = np.einsum("mbk,nbk->mnb", xq.q.reshape(m, nb, 32).astype(np.int64), wq.q.reshape(n, nb, 32))
+    terms = isum * (xq.d.astype(np.float64)[:, None, :] * wq.d.astype(np.float64)[None, :, :])
+    bound = (nb + 1) * 2.0 ** -24 * np.abs(terms).sum(-1) * 1.01 + 1e-30
+    assert np.all(np.abs(many - terms.sum(-1)) <= bound)

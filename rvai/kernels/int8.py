@@ -120,11 +120,17 @@ def linear_q8(x: rl.Tensor[f32, 2], xq: rl.Tensor[None, 2], xs: rl.Tensor[f32, 2
     """
     if QUANTIZE:
         quantize_rows(x, xq, xs, xa, "words" if DOT4 else "bytes", 1, QLMUL)
-    M, nb = xq.shape[0], xs.shape[1]
+    q8_panels(xq, xs, wp, ws, y, MR, LMUL, DOT4)
+
+
+def q8_panels(xq, xs, wp, ws, y, MR: int, LMUL: int, DOT4: bool, m0=0, rows=None, p0=0, panels=None):
+    """Trace-time helper: :data:`linear_q8`'s GEMM on quantised ``xq``/``xs``, over rows
+    m0.. (``rows`` of them) and panels p0.. (``panels``; all of both by default)."""
+    nb = xs.shape[1]
     P, NR = wp.shape[0], wp.shape[2]
     N = y.shape[1]
     step = Q8_BLOCK // 4 if DOT4 else Q8_BLOCK
-    for p in rl.range(P):
+    for p in (rl.range(P) if panels is None else rl.range(p0, p0 + panels)):
         for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
             def tile(i, rows):
                 out = [rl.var(rl.zeros(f32)) for _ in range(rows)]
@@ -135,7 +141,7 @@ def linear_q8(x: rl.Tensor[f32, 2], xq: rl.Tensor[None, 2], xs: rl.Tensor[f32, 2
                         out[r].value = rl.fma(sums[r].value.to(f32), wsv * xs[i + r, blk], out[r].value)
                 for r in range(rows):
                     y.vstore(out[r].value, i + r, p * NR + jj)
-            row_tiles(tile, M, MR)
+            row_tiles(tile, xq.shape[0] if rows is None else rows, MR, m0)
 
 
 def _tile_steps(acc, a_tile, b_tile, k0, k1, TM: int, LMUL):
@@ -208,10 +214,16 @@ def linear_q8_tiles(x: rl.Tensor[f32, 2], xq: rl.Tensor[None, 3], xs: rl.Tensor[
     ``QUANTIZE=False``: xq and xs are already quantised (the GEMM alone)."""
     if QUANTIZE:
         quantize_rows(x, xq, xs, xa, "tiles", TM, QLMUL)
-    MB, KB, nb, NB = xq.shape[0], xq.shape[1], xs.shape[1], wq.shape[0]
+    q8_tiles(xq, xs, wq, ws, y, TM, RM, RN, LMUL)
+
+
+def q8_tiles(xq, xs, wq, ws, y, TM: int, RM: int, RN: int, LMUL: int, ib0=0, ib1=None, jb0=0, jb1=None):
+    """Trace-time helper: :data:`linear_q8_tiles`'s GEMM on quantised ``xq``/``xs``, over
+    tile rows [ib0, ib1) and tile columns [jb0, jb1) (all by default; multiples of RM, RN)."""
+    nb = xs.shape[1]
     steps = Q8_BLOCK // (2 * TM)
-    for ib in rl.range(0, MB, RM):
-        for jb in rl.range(0, NB, RN):
+    for ib in rl.range(ib0, xq.shape[0] if ib1 is None else ib1, RM):
+        for jb in rl.range(jb0, wq.shape[0] if jb1 is None else jb1, RN):
             with rl.vector(TM * TM, sew=32, lmul=LMUL):
                 out = [[rl.var(rl.zeros(f32)) for _ in range(RN)] for _ in range(RM)]
                 for blk in rl.range(nb):
@@ -256,7 +268,7 @@ _AMAX_UNROLL = 4
 Q8_LAYOUTS = ("bytes", "words", "tiles")
 
 
-def quantize_rows(x, xq, xs, xa, LAYOUT: str, TM: int, LMUL: int):
+def quantize_rows(x, xq, xs, xa, LAYOUT: str, TM: int, LMUL: int, m0=0, rows=None):
     """Trace-time helper of the Q8_0 kernels: every row of ``x`` quantised as ggml's
     reference quantiser does (:func:`rvai.kernels.quant.quantize_q8_0`, bit for bit) into
     ``xq``/``xs`` in ``LAYOUT`` (:data:`Q8_LAYOUTS`). Per row, three passes, so that no
@@ -264,9 +276,10 @@ def quantize_rows(x, xq, xs, xa, LAYOUT: str, TM: int, LMUL: int):
     scratch ``xa`` (2, nb); then for all blocks at once ``d = amax / 127``, ``id = 1/d`` (0
     for a subnormal or zero d) and d rounded to f16; then each block's ``roundf(x * id)``
     by a conversion in round-to-max-magnitude. Padding (K to 32, rows to tiles) is left as
-    the caller zeroed it. ``LMUL`` holds 32 f32 lanes (VLEN * LMUL >= 1024)."""
+    the caller zeroed it. ``LMUL`` holds 32 f32 lanes (VLEN * LMUL >= 1024). ``rows``: only
+    the rows m0.. (that many)."""
     M, K, nb = x.shape[0], x.shape[1], xs.shape[1]
-    for i in rl.range(M):
+    for i in (rl.range(M) if rows is None else rl.range(m0, m0 + rows)):
         for b0 in rl.range(0, nb, _AMAX_UNROLL):   # reductions of several blocks in flight
             blocks = [rl.minimum(b0 + u, nb - 1) for u in range(_AMAX_UNROLL)]   # past nb: the last again
             amax = []
