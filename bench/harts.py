@@ -13,6 +13,9 @@ speed-up table, measured side by side in one run (docs/harts.md).
   * decode  -- the same heads, one query on a cache of L keys: 2 tiles (one a KV head)
                are too few for the harts, so each tile's keys split in parts and a second
                launch combines them. It reads K and V once: memory-bound.
+  * bf16, Q8_0 -- ``rvai.ops.linear`` on bf16 and Q8_0 weights (Qwen2.5-0.5B's hidden
+               size, 896) for 64 rows and for one (decode); Q8_0 runs the activations'
+               quantiser launch, then the int8 GEMM (IME tiles on the K1).
 
 Each row: cycles (the machine's: its latest hart; an operator of several launches adds
 them), speed-up over 1 hart, efficiency (speed-up / harts), FLOPs a cycle against the
@@ -31,6 +34,7 @@ import numpy as np
 
 from rvai import ops
 from rvai.emu.profile import peak_flops_per_cycle
+from rvai.kernels.quant import from_bf16, quantize_q8_0, to_bf16
 from rvai.target import Target
 
 
@@ -48,6 +52,15 @@ def _row(label, harts, run, base, flops, peak_per_hart, bw):
     print(f"{label:<8} {harts:>5} {run.cycles:>10} {speed:>8.2f}x {speed / harts:>6.0%} "
           f"{flops / run.cycles:>8.2f} / {peak_per_hart * harts:<5g} {dram:>6.2f} / {bw:<5g} {cont:>10.0%}   "
           f"{_verdict(p)}")
+
+
+def _q8_ref(x, w):
+    """x @ w.T of Q8_0 x and w as the kernels define it: per block, the exact integer dot
+    product times both scales, in float64."""
+    xq, wq = quantize_q8_0(x), quantize_q8_0(w)
+    nb = xq.d.shape[1]
+    isum = np.einsum("mbk,nbk->mnb", xq.q.reshape(len(x), nb, 32).astype(np.int64), wq.q.reshape(len(w), nb, 32))
+    return (isum * (xq.d.astype(np.float64)[:, None, :] * wq.d.astype(np.float64)[None, :, :])).sum(-1)
 
 
 def _attention_ref(q, k, v):
@@ -102,8 +115,16 @@ def main(argv=None) -> None:
         seen = sum(min(lk, i + 1 + lk - lq) for i in range(lq))     # keys the causal rows see
         series(label, 4 * d * seen * heads, lambda h: ops.attention(q, kk, v, causal=True, target=target, harts=h),
                _attention_ref(q, kk, v))
+    rounded = lambda t: from_bf16(to_bf16(t)).astype(np.float64)   # noqa: E731
+    for rows, k3, n3 in ((64, 896, 512), (1, 896, 1024)):
+        x, w = normal(rows, k3), normal(n3, k3)
+        for dtype, ref in (("bf16", rounded(x) @ rounded(w).T), ("Q8_0", _q8_ref(x, w))):
+            packed = ops.pack_weights(w, target=target, dtype=dtype.lower())
+            series(f"{dtype} {rows}", 2 * rows * k3 * n3, lambda h: ops.linear(x, packed, target=target, harts=h),
+                   ref)
     print(f"GEMM {m}x{k}x{n} (M x K x N), GEMV {k2}x{n2} (K x N); attention {heads} heads over {kv_heads} KV heads, "
-          f"d {d}, causal: prefill {prefill} queries on {prefill} keys, decode 1 on {decode}; f32")
+          f"d {d}, causal: prefill {prefill} queries on {prefill} keys, decode 1 on {decode}; f32; "
+          f"bf16/Q8_0 weights: M x 896 x 512 (M = 64), 1 x 896 x 1024")
 
 
 if __name__ == "__main__":
