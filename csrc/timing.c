@@ -132,6 +132,7 @@ void tm_free(rv_timing *t) {
     free(t->btb);
     free(t->streams);
     free(t->costs);
+    free(t->vplans);
     free(t->trace);
     for (int i = 0; i < t->nranges; i++) free(t->ranges[i].slots);
     free(t);
@@ -257,7 +258,10 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     t->btb = malloc(p->btb_entries * sizeof *t->btb);
     t->streams = calloc(p->prefetch_streams, sizeof *t->streams);
     t->trace = malloc(TM_TRACE_MAX * sizeof(rv_trace_event));
-    if (!t->bht || !t->ras || !t->btb || !t->streams || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
+    t->vplans = calloc(TM_VPLANS, sizeof *t->vplans);   /* raw 0 (illegal) matches no vector op */
+    const char *ref = getenv("RVAI_TIMING_REFERENCE");
+    t->reference = ref && *ref && strcmp(ref, "0") != 0;
+    if (!t->vplans || !t->bht || !t->ras || !t->btb || !t->streams || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
         cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || hit_filter_init(t) ||
         resolve_costs(t)) {
         tm_free(t);
@@ -767,24 +771,22 @@ static double cost_terms(const double *k, double groups, uint64_t vl, uint64_t b
 
 static uint64_t whole_cycles(double x) { return x < 1 ? 1 : (uint64_t)(x + 0.5); }
 
-/* A vector instruction: wait for a queue entry, then start on the earliest
- * free unit of its pipe once its vector sources are ready (their first beat
- * with chaining, their last without), and occupy it for its cycles: by its
- * cost-table row when the preset has one, else by the class's rule (beats of
- * the pipe's width). */
-static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o,
-                      uint64_t dispatch, uint64_t pc) {
+/* Everything about a vector instruction's cost that follows from the
+ * instruction, the vtype, vl and the model's parameters: its pipe, how long
+ * it occupies a unit (by its cost-table row when the preset has one, else by
+ * the class's rule: beats of the pipe's width), its latency, the registers it
+ * reads and writes, and what it adds to the counters. */
+static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o, tm_vplan *v) {
     unsigned sew = cur_sew(m);
     uint64_t vl = sew ? m->vl : 0;
     unsigned cls = o->cls;
     int row = t->op_cost[d->op];
     const rv_vcost *c = row >= 0 ? &t->costs[row] : NULL;
-    unsigned pipe = c && c->pipe >= 0 ? (unsigned)c->pipe : t->p.vpipe[cls], unit = 0;
+    unsigned pipe = c && c->pipe >= 0 ? (unsigned)c->pipe : t->p.vpipe[cls];
     unsigned dlen = t->p.pipe_width[pipe] ? t->p.pipe_width[pipe] : t->p.dlen;   /* bits a beat */
     int is_mem = cls == RV_CLASS_VLOAD || cls == RV_CLASS_VSTORE;
     unsigned eew = sew * o->widen, nf = 1;
     uint64_t beats;
-    int nregs;
     if (is_mem) {
         static const unsigned width_eew[8] = {8, 0, 0, 0, 0, 16, 32, 64};
         unsigned mop = (d->raw >> 26) & 3, lumop = d->rs2;
@@ -818,13 +820,58 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
         if (c->e64 && sew == 64 && c->e64 > f) f = c->e64;
         occ *= f;
     }
-    uint64_t occupancy = whole_cycles(occ);
     uint64_t lat = is_mem ? t->p.l1_latency : t->p.latency[cls];
     if (c && c->has_lat) lat = whole_cycles(cost_terms(c->lat, groups, vl, beats));
     else if (cls == RV_CLASS_VRED) lat += ilog2(t->p.dlen / (sew ? sew : 8));   /* the tree of the last beat */
-    nregs = (int)((vl * eew * nf + m->vlen - 1) / m->vlen);
+    int nregs = (int)((vl * eew * nf + m->vlen - 1) / m->vlen);
     if (nregs < 1) nregs = 1;
     if (nregs > 8) nregs = 8;
+    v->occupancy = whole_cycles(occ);
+    v->lat = lat;
+    v->pipe = (uint8_t)pipe;
+    v->nregs = (uint8_t)nregs;
+    v->nsrc = 0;
+    if (o->vflags & TM_V_VS1) v->srcs[v->nsrc++] = d->rs1;
+    if (o->vflags & TM_V_VS2) v->srcs[v->nsrc++] = d->rs2;
+    if (o->vflags & TM_V_VDSRC) v->srcs[v->nsrc++] = d->rd;
+    if ((o->vflags & TM_V_MASK) && !((d->raw >> 25) & 1)) v->srcs[v->nsrc++] = 0;
+    v->is_mem = (uint8_t)is_mem;
+    v->is_load = cls == RV_CLASS_VLOAD;
+    /* a reduction's result (element 0) exists only once it has finished */
+    v->first_at_done = !t->p.chaining || cls == RV_CLASS_VRED;
+    v->elems = vl;
+    v->elems_max = cur_vlmax(m, sew);
+    v->flops = vl * o->flops;
+}
+
+/* The plan of the vector instruction d for the current vtype and vl: from the
+ * model's small cache of plans (indexed by pc, keyed by what the plan depends
+ * on), made afresh on a miss; always afresh in the reference mode. */
+static const tm_vplan *vector_plan(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o,
+                                   uint64_t pc, tm_vplan *scratch) {
+    if (unlikely(t->reference)) {
+        plan_vector(t, d, m, o, scratch);
+        return scratch;
+    }
+    tm_vplan *v = &t->vplans[(pc >> 1) & (TM_VPLANS - 1)];
+    if (v->raw != d->raw || v->vtype != m->vtype || v->vl != m->vl) {
+        plan_vector(t, d, m, o, v);
+        v->raw = d->raw;
+        v->vtype = m->vtype;
+        v->vl = m->vl;
+    }
+    return v;
+}
+
+/* A vector instruction: wait for a queue entry, then start on the earliest
+ * free unit of its pipe once its vector sources are ready (their first beat
+ * with chaining, their last without), and occupy it for its plan's cycles. */
+static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o,
+                      uint64_t dispatch, uint64_t pc) {
+    tm_vplan scratch;
+    const tm_vplan *v = vector_plan(t, d, m, o, pc, &scratch);
+    unsigned pipe = v->pipe, unit = 0;
+    uint64_t lat = v->lat;
 
     /* the decoupling queue: wait until the op vq_depth places back has started */
     uint64_t *q = &t->vq[t->vq_pos];
@@ -838,18 +885,14 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
     for (unsigned u = 1; u < t->p.pipe_count[pipe]; u++)
         if (uf[u] < uf[unit]) unit = u;
     uint64_t start = dispatch > uf[unit] ? dispatch : uf[unit], src_done = 0;
-    int srcs[4], ns = 0;
-    if (o->vflags & TM_V_VS1) srcs[ns++] = d->rs1;
-    if (o->vflags & TM_V_VS2) srcs[ns++] = d->rs2;
-    if (o->vflags & TM_V_VDSRC) srcs[ns++] = d->rd;
-    if ((o->vflags & TM_V_MASK) && !((d->raw >> 25) & 1)) srcs[ns++] = 0;
-    for (int i = 0; i < ns; i++) {
-        uint64_t need = t->p.chaining ? t->vfirst[srcs[i]] : t->vdone[srcs[i]];
+    for (unsigned i = 0; i < v->nsrc; i++) {
+        unsigned s = v->srcs[i];
+        uint64_t need = t->p.chaining ? t->vfirst[s] : t->vdone[s];
         if (need > start) start = need;
-        if (t->vdone[srcs[i]] > src_done) src_done = t->vdone[srcs[i]];
+        if (t->vdone[s] > src_done) src_done = t->vdone[s];
     }
     /* the last beat cannot run before the last beat of a chained source is there */
-    uint64_t last_beat = start + occupancy - 1;
+    uint64_t last_beat = start + v->occupancy - 1;
     if (t->p.chaining && src_done > last_beat) last_beat = src_done;
     uint64_t done = last_beat + lat;
     uf[unit] = last_beat + 1;
@@ -857,27 +900,24 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
     t->vq_pos = (t->vq_pos + 1) % t->p.vq_depth;
     if (done > t->v_end) t->v_end = done;
 
-    if (o->vflags & TM_V_VD) {
-        /* a reduction's result (element 0) exists only once it has finished */
-        set_group(t, d->rd, nregs, t->p.chaining && cls != RV_CLASS_VRED ? start + lat : done, done);
-    }
+    if (o->vflags & TM_V_VD) set_group(t, d->rd, v->nregs, v->first_at_done ? done : start + lat, done);
     if (o->dst != TM_DST_NONE) {                 /* a scalar result (vmv.x.s, vcpop.m, ...) */
         t->ready[o->dst + d->rd] = done;
         t->kind[o->dst + d->rd] = TM_K_VEC;
     }
-    if (is_mem) {
+    if (v->is_mem) {
         t->pending |= TM_P_VMEM;
-        t->vm_vd = cls == RV_CLASS_VLOAD ? d->rd : 0;
-        t->vm_nregs = cls == RV_CLASS_VLOAD ? nregs : 0;
+        t->vm_vd = v->is_load ? d->rd : 0;
+        t->vm_nregs = v->is_load ? v->nregs : 0;
         t->vm_start = start;
         t->vm_first_seen = 0;
         t->vm_trained = 0;
         t->vm_pc = pc;
     }
     t->s.vec_ops++;
-    t->s.vec_elems += vl;
-    t->s.vec_elems_max += cur_vlmax(m, sew);
-    t->s.flops += vl * o->flops;
+    t->s.vec_elems += v->elems;
+    t->s.vec_elems_max += v->elems_max;
+    t->s.flops += v->flops;
     t->s.pipe_busy[pipe] += uf[unit] - start;
     if (t->ntrace < TM_TRACE_MAX)
         t->trace[t->ntrace++] = (rv_trace_event){start, uf[unit], pc, d->op, (uint8_t)pipe, (uint8_t)unit};

@@ -111,6 +111,23 @@ enum { TM_PATH_NEW = 0, TM_PATH_PLAIN = 1, TM_PATH_BRANCH = 2, TM_PATH_SPECIAL =
 /* The tm_slots of one executable region (one per halfword). */
 typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
 
+/* What vector_op derives from a vector instruction, the vtype, vl and the
+ * model's parameters (plan_vector), kept per pc in a small direct-mapped
+ * cache so that each execution computes only what changes with the machine's
+ * state: the queue, the units, the registers' readiness.  Keyed by the
+ * instruction's encoding, vtype and vl (all the plan depends on besides the
+ * model's fixed parameters), so a stale entry is never used. */
+typedef struct {
+    uint64_t vtype, vl;       /* the key, with raw */
+    uint32_t raw;
+    uint8_t pipe, nregs;      /* its pipe, and the registers of its destination group */
+    uint8_t nsrc, srcs[4];    /* the vector registers it waits for */
+    uint8_t is_mem, is_load, first_at_done;   /* its group's first result comes only when it is done */
+    uint64_t occupancy, lat;  /* cycles on its unit, cycles from its last beat to its result */
+    uint64_t elems, elems_max, flops;   /* what it adds to the counters */
+} tm_vplan;
+#define TM_VPLANS 1024
+
 #define TM_MAX_RANGES 64
 #define TM_MAX_UNITS 8
 #define TM_TRACE_MAX 65536
@@ -160,6 +177,8 @@ typedef struct rv_timing {
      * class's DLEN rule), resolved once when the parameters are set */
     int16_t op_cost[RV_NOPS];
     rv_vcost *costs;
+    tm_vplan *vplans;         /* TM_VPLANS of them, by pc */
+    int reference;            /* RVAI_TIMING_REFERENCE: derive every plan afresh (the reference path) */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
     uint64_t unit_free[RV_NVPIPES][TM_MAX_UNITS];
     uint64_t vq[TM_VQ_MAX];   /* start cycles of the queued vector ops, a ring */
