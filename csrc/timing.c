@@ -542,11 +542,20 @@ static void prefetch_line(rv_timing *t, uint64_t line, uint64_t when) {
  * trained when it has none). */
 static tm_stream *stream_of(rv_timing *t, uint64_t pc, int *fresh) {
     tm_stream *s = t->streams, *old = s;
+    /* a trained stream's pc is in no other entry, so a hint that names an
+     * entry of this pc is what the search would find */
+    uint8_t *hint = &t->stream_hint[(pc >> 1) & (TM_STREAM_HINTS - 1)];
+    if (likely(!t->reference) && *hint < t->p.prefetch_streams && s[*hint].pc == pc && s[*hint].lru) {
+        *fresh = 0;
+        return &s[*hint];
+    }
+    *fresh = 0;
     for (unsigned i = 0; i < t->p.prefetch_streams; i++) {
-        if (s[i].pc == pc && s[i].lru) { *fresh = 0; return &s[i]; }
+        if (s[i].pc == pc && s[i].lru) { *hint = (uint8_t)i; return &s[i]; }
         if (s[i].lru < old->lru) old = &s[i];
     }
     *old = (tm_stream){.pc = pc};
+    *hint = (uint8_t)(old - s);
     *fresh = 1;
     return old;
 }
@@ -830,6 +839,7 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     v->lat = lat;
     v->pipe = (uint8_t)pipe;
     v->nregs = (uint8_t)nregs;
+    v->nvd = (uint8_t)(d->rd + nregs > 32 ? 32 - d->rd : nregs);
     v->nsrc = 0;
     if (o->vflags & TM_V_VS1) v->srcs[v->nsrc++] = d->rs1;
     if (o->vflags & TM_V_VS2) v->srcs[v->nsrc++] = d->rs2;
@@ -897,10 +907,14 @@ static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm
     uint64_t done = last_beat + lat;
     uf[unit] = last_beat + 1;
     *q = start;
-    t->vq_pos = (t->vq_pos + 1) % t->p.vq_depth;
+    if (++t->vq_pos == t->p.vq_depth) t->vq_pos = 0;   /* a ring of vq_depth entries */
     if (done > t->v_end) t->v_end = done;
 
-    if (o->vflags & TM_V_VD) set_group(t, d->rd, v->nregs, v->first_at_done ? done : start + lat, done);
+    if (o->vflags & TM_V_VD) {
+        uint64_t first = v->first_at_done ? done : start + lat;
+        uint64_t *vf = &t->vfirst[d->rd], *vd = &t->vdone[d->rd];
+        for (unsigned i = 0, n = v->nvd; i < n; i++) { vf[i] = first; vd[i] = done; }
+    }
     if (o->dst != TM_DST_NONE) {                 /* a scalar result (vmv.x.s, vcpop.m, ...) */
         t->ready[o->dst + d->rd] = done;
         t->kind[o->dst + d->rd] = TM_K_VEC;
@@ -947,9 +961,29 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
     e->s3 = o->s3 + d->rs3;
     e->dst = o->dst + d->rd;
     e->lat = (uint16_t)lat;
-    e->path = lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) || reads_clock(d) ||
+    e->path = (o->vflags & TM_V_ANY) && o->cls != RV_CLASS_VSET ? TM_PATH_VECTOR
+              : lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) || reads_clock(d) ||
               has_occupancy(t, o->cls) ? TM_PATH_SPECIAL
               : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
+}
+
+/* tm_step_special for a vector op (not vsetvl): what its general path does
+ * for one, without the tests for the other kinds of instruction. */
+static void vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+    const tm_opinfo *o = &tm_ops[d->op];
+    uint64_t *r = t->ready;
+    uint64_t rdy = r[e->s1], x;
+    x = r[e->s2]; rdy = x > rdy ? x : rdy;
+    x = r[e->s3]; rdy = x > rdy ? x : rdy;
+    uint64_t before = t->now;
+    if (rdy > before) t->now = stall(t, d, o, rdy);
+    vector_op(t, d, m, o, t->now, pc);
+    uint64_t now = t->now;
+    t->last_issue = now;
+    t->last_dst = e->dst;
+    if (++t->slot >= t->p.issue_width) { t->slot = 0; now++; }
+    e->cycles += now - before;
+    t->now = now;
 }
 
 /* tm_step, out of line, for a slot just derived as plain or branch. */
@@ -958,9 +992,11 @@ static __attribute__((noinline)) void step_derived(rv_timing *t, rv_machine *m, 
 }
 
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+    if (likely(e->path == TM_PATH_VECTOR) && likely(!t->reference)) { vector_step(t, d, m, pc, e); return; }
     if (e->path == TM_PATH_NEW) {
         derive(t, d, e);
-        if (e->path != TM_PATH_SPECIAL) { step_derived(t, m, d, pc, e); return; }
+        if (e->path == TM_PATH_VECTOR && !t->reference) { vector_step(t, d, m, pc, e); return; }
+        if (e->path != TM_PATH_SPECIAL && e->path != TM_PATH_VECTOR) { step_derived(t, m, d, pc, e); return; }
     }
     uint64_t *slot = &e->cycles;
     const tm_opinfo *o = &tm_ops[d->op];

@@ -105,8 +105,10 @@ typedef struct {
 
 /* Plain scalar ops and conditional branches are charged inline; the rest
  * (jumps, the divider, vsetvl, vector ops, latencies too large for `lat`) by
- * tm_step_special, which also derives a slot not derived yet (TM_PATH_NEW). */
-enum { TM_PATH_NEW = 0, TM_PATH_PLAIN = 1, TM_PATH_BRANCH = 2, TM_PATH_SPECIAL = 3 };
+ * tm_step_special, which also derives a slot not derived yet (TM_PATH_NEW)
+ * and sends vector ops other than vsetvl (TM_PATH_VECTOR) straight to the
+ * vector unit's model. */
+enum { TM_PATH_NEW = 0, TM_PATH_PLAIN = 1, TM_PATH_BRANCH = 2, TM_PATH_SPECIAL = 3, TM_PATH_VECTOR = 4 };
 
 /* The tm_slots of one executable region (one per halfword). */
 typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
@@ -121,12 +123,14 @@ typedef struct {
     uint64_t vtype, vl;       /* the key, with raw */
     uint32_t raw;
     uint8_t pipe, nregs;      /* its pipe, and the registers of its destination group */
+    uint8_t nvd;              /* of those, the ones below v32 (the group's registers it sets) */
     uint8_t nsrc, srcs[4];    /* the vector registers it waits for */
     uint8_t is_mem, is_load, first_at_done;   /* its group's first result comes only when it is done */
     uint64_t occupancy, lat;  /* cycles on its unit, cycles from its last beat to its result */
     uint64_t elems, elems_max, flops;   /* what it adds to the counters */
 } tm_vplan;
 #define TM_VPLANS 1024
+#define TM_STREAM_HINTS 64
 
 #define TM_MAX_RANGES 64
 #define TM_MAX_UNITS 8
@@ -201,6 +205,7 @@ typedef struct rv_timing {
     double l2_free, dram_free;    /* fill channels are busy until here */
     tm_stream *streams;       /* the prefetcher's stream table (prefetch_streams entries) */
     uint32_t stream_stamp;
+    uint8_t stream_hint[TM_STREAM_HINTS];   /* by pc: where its stream was last found (checked before use) */
     /* accounting */
     uint64_t base;            /* `now` at the last reset */
     rv_timing_stats s;

@@ -1,0 +1,109 @@
+"""The timed mode's fast paths against its reference path: identical results.
+
+The timing model keeps derived facts between executions to save host time: a
+plan of each vector instruction's costs per (encoding, vtype, vl), and where
+each memory instruction's prefetch stream was last found.  With
+``RVAI_TIMING_REFERENCE=1`` in the environment when the model is made, it
+derives them afresh every time (docs/timing-model.md).  Random programs (a
+loop whose vsetvl switches between two vtypes and shrinks vl as it goes, so
+one pc meets several plans; vector arithmetic, reductions, widening, masked
+and memory ops of every addressing kind; scalar loads and stores walking
+strided streams) run in both on random presets, VLENs and prefetcher sizes:
+every cycle, stall, counter, per-pc count and trace event, and the
+architectural results, must be equal.
+"""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from rvai.emu import Machine, errors
+from rvai.target import Target
+from tests.conftest import CODE, load_program
+
+VECTOR_OPS = [
+    "vadd.vv v8, v16, v24", "vadd.vv v8, v16, v24, v0.t", "vmul.vv v24, v8, v16", "vadd.vx v16, v8, a2",
+    "vfmacc.vv v8, v16, v24", "vfdiv.vv v16, v8, v24", "vdiv.vv v8, v16, v24", "vredsum.vs v8, v16, v24",
+    "vfredusum.vs v8, v16, v24", "vwadd.vv v8, v16, v24", "vnsrl.wi v8, v16, 1", "vrgather.vv v8, v16, v24",
+    "vcompress.vm v8, v16, v0", "vmv.x.s a7, v8", "vcpop.m a7, v0", "vle8.v v8, (a0)", "vle8.v v16, (a0), v0.t",
+    "vlse8.v v24, (a0), a5", "vse8.v v8, (a0)", "vl1re8.v v4, (a0)", "addi a0, a0, 64", "addi a0, a0, -64",
+]
+SCALAR_OPS = ["ld t1, 0(a1)", "sd t1, 8(a1)", "lw t2, 64(a1)", "sw t2, 128(a1)", "add t3, t1, t2", "mul t4, t3, t1",
+              "div t5, t4, a3", "addi a1, a1, 24", "addi a1, a1, 200", "rdcycle a7"]
+PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930", "small-inorder"]
+SEWS = {16: 1, 32: 2}   # every op above is legal at both (8 has no FP, 64 no widening)
+LMULS = {"m1": 0, "m2": 1, "m4": 2, "mf2": 7}
+
+
+def vtypes():
+    return st.builds(lambda sew, lmul, ta, ma: SEWS[sew] << 3 | LMULS[lmul] | ta << 6 | ma << 7,
+                     st.sampled_from(sorted(SEWS)), st.sampled_from(sorted(LMULS)), st.booleans(), st.booleans())
+
+
+def program(body, iterations):
+    """``body`` in a loop: each pass sets vtype from a4 (toggled by a5) and AVL a3 (less 3 a pass)."""
+    head = ["vsetvl t0, a3, a4", *body, "xor a4, a4, a6", "addi a3, a3, -3", "addi t6, t6, -1"]
+    return ["addi t6, zero, %d" % iterations, *head, "bne t6, zero, %d" % (-4 * len(head)), "jalr zero, 0(ra)"]
+
+
+def _counts(profile) -> dict:
+    """A profile's figures (its public fields but the rendering aids)."""
+    return {k: v for k, v in vars(profile).items() if not k.startswith("_") and k not in ("disassembly", "symbols")}
+
+
+def outcome(lines, preset, vlen, streams, vtype_a, vtype_b, avl, reference):
+    """Everything observable of one timed run: the profile, registers, memory, any error."""
+    saved = os.environ.get("RVAI_TIMING_REFERENCE")
+    os.environ["RVAI_TIMING_REFERENCE"] = "1" if reference else "0"
+    try:   # the model reads it when it is made
+        target = Target.preset(preset)
+        m = Machine(target, vlen=vlen)
+        m.set_timed(True, {**target.model, "prefetch_streams": streams})
+    finally:
+        if saved is None:
+            del os.environ["RVAI_TIMING_REFERENCE"]
+        else:
+            os.environ["RVAI_TIMING_REFERENCE"] = saved
+    load_program(m, lines)
+    buf = m.alloc(1 << 19, align=4096)
+    m.write(buf, np.arange(1 << 14, dtype=np.uint32) * np.uint32(2654435761))
+    for i in range(32):
+        m.v(i, bytes((i * 37 + k * 11) & 0xff for k in range(m.vlen // 8)))
+    m.reset_counters()
+    try:
+        m.call(CODE, buf + (1 << 16), buf + 256, 3, avl, vtype_a, 16, vtype_a ^ vtype_b, ret=None, budget=400_000)
+        error = None
+    except errors.EmulatorError as exc:
+        error = str(exc)
+    p = m.profile()
+    return (_counts(p), error, [m.x(i) for i in range(32)], [m.v(i) for i in range(32)],
+            m.read_bytes(buf, 1 << 19))
+
+
+@settings(max_examples=60, deadline=None)
+@given(body=st.lists(st.sampled_from(VECTOR_OPS + SCALAR_OPS), min_size=1, max_size=40),
+       iterations=st.integers(1, 24), preset=st.sampled_from(PRESETS), vlen=st.sampled_from([128, 256, 512]),
+       streams=st.sampled_from([1, 2, 16]), vtype_a=vtypes(), vtype_b=vtypes(), avl=st.integers(0, 300))
+def test_fast_and_reference_timed_paths_agree(body, iterations, preset, vlen, streams, vtype_a, vtype_b, avl):
+    lines = program(body, iterations)
+    args = (lines, preset, vlen, streams, vtype_a, vtype_b, avl)
+    fast, ref = outcome(*args, reference=False), outcome(*args, reference=True)
+    assert fast[0] == ref[0]
+    assert fast[1:] == ref[1:]
+
+
+@pytest.mark.parametrize("preset", ["spacemit-x60", "xuantie-c930"])
+def test_a_dsl_gemm_times_the_same_in_both_paths(preset, monkeypatch):
+    from rvai import ops
+    rng = np.random.default_rng(3)
+    target = Target.preset(preset)
+    x = rng.standard_normal((7, 80)).astype(np.float32)
+    w = ops.pack_weights(rng.standard_normal((72, 80)).astype(np.float32), target=target)
+    runs = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv("RVAI_TIMING_REFERENCE", flag)
+        y = ops.linear(x, w, target=target, harts=1)
+        p = ops.last_run.profile
+        runs.append((y.tobytes(), _counts(p)))
+    assert runs[0] == runs[1]
