@@ -1,18 +1,32 @@
 """The cost of timed mode: timed over functional time on the same program.
 
     python bench/timed_cost.py [--repeat R] [--scale S] [--callgrind] [--only NAME ...]
+                               [--presets P ...]
 
-Runs the scalar kernels of bench/emu_speed.py (loop nest, memcpy, crc32) in
-both modes on the generic preset at VLEN 256 and prints, side by side, the
-best-of-R wall time of each mode (the runs alternate, so load on a shared
-host hits both alike) and their ratio.  With --callgrind (needs valgrind) it
-also counts the host instructions executed inside rv_run in each mode, which
-are exact and independent of load: the honest ratio on a busy machine.
-The issue's budget is 3x.
+Two kinds of kernel, each run in both modes, side by side:
+
+* the scalar C kernels of bench/emu_speed.py (loop nest, memcpy, crc32) on the
+  generic preset at VLEN 256, timing ``Machine.run``;
+* DSL kernels through rvai.ops on each preset of --presets (default
+  spacemit-x60 and xuantie-c930): ``gemm`` (``ops.linear`` on packed weights,
+  the ``gemm_packed`` micro-kernels, 64 x 1024 x 1024) and ``attention``
+  (``ops.attention``, causal prefill, 4 heads of 2 KV heads, 128 x 128, d 64),
+  timing the kernel call inside the emulator (``Machine.call``) with the
+  rest of the ops call (placement, checks) left out.  The functional run is
+  the same call on a machine with the timing model off.
+
+Printed per kernel: the best-of-R wall time of each mode (the runs alternate,
+so load on a shared host hits both alike), their ratio, and the modelled
+cycles of the timed run per host second of it (the issue's aims: a ratio of
+at most 3, at least 100 M cycles a second on the GEMM).  With --callgrind
+(needs valgrind) it also counts the host instructions executed inside rv_run
+in each mode, which are exact and independent of load: the honest ratio on a
+busy machine.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -21,74 +35,156 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))   # this checkout's rvai
 sys.path.insert(0, str(HERE))
 import emu_speed  # noqa: E402
+from rvai import ops, runner  # noqa: E402
 from rvai.emu import Machine  # noqa: E402
+from rvai.target import Target  # noqa: E402
 
-#: kernel name prefix -> argument (about 2-10 million instructions each at scale 1)
+#: scalar kernel name prefix -> argument (about 2-10 million instructions each at scale 1)
 KERNELS = {"loop": 4, "memcpy": 400, "crc": 10}
+DSL_KERNELS = ("gemm", "attention")
+PRESETS = ("spacemit-x60", "xuantie-c930")
 
 
-def run_once(exe: Path, arg: int, timed: bool) -> float:
-    """Wall seconds of one run of exe in one mode."""
+def run_once(exe: Path, arg: int, timed: bool) -> tuple[float, int]:
+    """Wall seconds and modelled cycles of one run of exe in one mode."""
     m = Machine(vlen=256, timed=timed, budget=1 << 40)
     t0 = time.perf_counter()
     m.run([str(exe), str(arg)], program=str(exe))
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, m.cycles
 
 
-def host_instructions(exe: Path, arg: int, timed: bool) -> int:
-    """Host instructions executed inside rv_run (callgrind), one run."""
+class _Clocked(Machine):
+    """The machine rvai.runner makes for a kernel call, in the mode under test,
+    adding the wall time of its kernel calls to ``spent``."""
+
+    timed_mode = True
+    spent = 0.0
+
+    def __init__(self, *args, timed=True, **kwargs):
+        super().__init__(*args, timed=_Clocked.timed_mode, **kwargs)
+
+    def call(self, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return super().call(*args, **kwargs)
+        finally:
+            _Clocked.spent += time.perf_counter() - t0
+
+    def profile(self):
+        return super().profile() if self.timed else None
+
+
+@contextlib.contextmanager
+def _mode(timed: bool):
+    """Kernel calls through rvai.ops run on _Clocked machines in this mode meanwhile."""
+    saved = runner.Machine
+    runner.Machine, _Clocked.timed_mode, _Clocked.spent = _Clocked, timed, 0.0
+    try:
+        yield
+    finally:
+        runner.Machine = saved
+
+
+def dsl_call(name: str, target: Target, scale: float):
+    """A function making the ops call of DSL kernel ``name`` (inputs fixed by a seed)."""
+    rng = np.random.default_rng(0)
+    if name == "gemm":
+        m, k = max(1, round(64 * scale)), 1024
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        w = ops.pack_weights(rng.standard_normal((1024, k)).astype(np.float32), target=target)
+        return lambda: ops.linear(x, w, target=target, harts=1)
+    lq = max(1, round(128 * scale))
+    q = rng.standard_normal((4, lq, 64)).astype(np.float32)
+    kv = rng.standard_normal((2, 128, 64)).astype(np.float32)
+    return lambda: ops.attention(q, kv, kv * 0.5, causal=True, target=target)
+
+
+def dsl_once(fn, timed: bool) -> tuple[float, int]:
+    """Wall seconds inside the emulator's kernel call, and the modelled cycles, of one call."""
+    with _mode(timed):
+        fn()
+        return _Clocked.spent, ops.last_run.cycles
+
+
+def callgrind(code: str) -> int:
+    """Host instructions executed inside rv_run (callgrind) by the Python code given."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
-        code = ("import sys; sys.path.insert(0, %r); from rvai.emu import Machine; "
-                "Machine(vlen=256, timed=%r, budget=1 << 40).run([%r, %r], program=%r)"
-                % (str(HERE.parent), timed, str(exe), str(arg), str(exe)))
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--toggle-collect=rv_run",
-                        sys.executable, "-c", code], check=True, capture_output=True)
+                        sys.executable, "-c", f"import sys; sys.path[:0] = [{str(HERE.parent)!r}, {str(HERE)!r}]; "
+                        + code], check=True, capture_output=True)
         for line in out.read_text().splitlines():
             if line.startswith(("summary:", "totals:")):
                 return int(line.split()[1])
     raise RuntimeError("callgrind wrote no totals")
 
 
+def compare(name: str, once, repeat: int, host_instructions=None) -> None:
+    """Run ``once(timed)`` alternately in both modes, print one row."""
+    best = {False: float("inf"), True: float("inf")}
+    cycles = 0
+    for _ in range(repeat):   # alternate the modes so both see the same load
+        for timed in (False, True):
+            secs, cyc = once(timed)
+            best[timed] = min(best[timed], secs)
+            if timed:
+                cycles = cyc
+    line = (f"{name:28} {best[False]:12.3f} {best[True]:9.3f} {best[True] / best[False]:5.2f}x "
+            f"{cycles:>12,d} {cycles / best[True] / 1e6:9.1f}")
+    if host_instructions:
+        f, t = host_instructions(False), host_instructions(True)
+        line += f" {f:14,d} {t:14,d} {t / f:5.2f}x"
+    print(line, flush=True)
+
+
 def main(argv=None) -> int:
     """Print timed/functional cost per kernel; 1 when a needed tool is missing, else 0."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="best of this many runs of each mode")
-    ap.add_argument("--scale", type=float, default=1.0, help="multiply each kernel's argument")
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply each kernel's size")
     ap.add_argument("--callgrind", action="store_true", help="also count host instructions under valgrind")
     ap.add_argument("--only", nargs="*", help="kernels whose name starts with these")
+    ap.add_argument("--presets", nargs="*", default=list(PRESETS), help="presets the DSL kernels run on")
     args = ap.parse_args(argv)
-    if not emu_speed.GCC:
-        print("needs riscv64-linux-gnu-gcc", file=sys.stderr)
-        return 1
     if args.callgrind and not shutil.which("valgrind"):
         print("--callgrind needs valgrind", file=sys.stderr)
         return 1
-    head = f"{'kernel':8} {'functional s':>12} {'timed s':>9} {'ratio':>6}"
+    wanted = lambda name: not args.only or any(name.startswith(o) for o in args.only)  # noqa: E731
+    head = (f"{'kernel':28} {'functional s':>12} {'timed s':>9} {'ratio':>6} {'cycles':>12} "
+            f"{'Mcycles/s':>9}")
     if args.callgrind:
         head += f" {'functional Ir':>14} {'timed Ir':>14} {'ratio':>6}"
     print(head)
+    for name in DSL_KERNELS:
+        for preset in args.presets if wanted(name) else ():
+            fn = dsl_call(name, Target.preset(preset), args.scale)
+            fn()   # compile (and warm the kernel cache) outside the measurement
+            code = ("from timed_cost import dsl_call, dsl_once; from rvai.target import Target; "
+                    f"fn = dsl_call({name!r}, Target.preset({preset!r}), {args.scale!r}); fn(); "
+                    "dsl_once(fn, {timed})")
+            hi = (lambda timed, code=code: callgrind(code.format(timed=timed))) if args.callgrind else None
+            compare(f"{name} ({preset})", lambda timed, fn=fn: dsl_once(fn, timed), args.repeat, hi)
+    if not emu_speed.GCC:
+        print("(scalar kernels skipped: they need riscv64-linux-gnu-gcc)")
     with tempfile.TemporaryDirectory() as tmp:
-        for prefix, arg in KERNELS.items():
-            if args.only and not any(prefix.startswith(o) for o in args.only):
+        for prefix, arg in KERNELS.items() if emu_speed.GCC else ():
+            if not wanted(prefix):
                 continue
             bench = next(b for b in emu_speed.BENCHES if b.name.startswith(prefix))
             exe = emu_speed.build(bench, Path(tmp))
             arg = max(1, round(arg * args.scale))
-            best = {False: float("inf"), True: float("inf")}
-            for _ in range(args.repeat):   # alternate the modes so both see the same load
-                for timed in (False, True):
-                    best[timed] = min(best[timed], run_once(exe, arg, timed))
-            line = f"{prefix:8} {best[False]:12.3f} {best[True]:9.3f} {best[True] / best[False]:5.2f}x"
-            if args.callgrind:
-                f, t = host_instructions(exe, arg, False), host_instructions(exe, arg, True)
-                line += f" {f:14,d} {t:14,d} {t / f:5.2f}x"
-            print(line, flush=True)
-    print(f"(host: {os.cpu_count()} cores; budget: timed at most 3x functional)")
+            code = (f"from rvai.emu import Machine; Machine(vlen=256, timed={{timed}}, budget=1 << 40)"
+                    f".run([{str(exe)!r}, {str(arg)!r}], program={str(exe)!r})")
+            hi = (lambda timed, code=code: callgrind(code.format(timed=timed))) if args.callgrind else None
+            compare(f"{prefix} (generic, scalar)", lambda timed: run_once(exe, arg, timed), args.repeat, hi)
+    print(f"(host: {os.cpu_count()} cores; aims: timed at most 3x functional, "
+          "at least 100 M modelled cycles a second on the GEMM)")
     return 0
 
 
