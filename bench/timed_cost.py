@@ -10,7 +10,7 @@ Two kinds of kernel, each run in both modes, side by side:
 * DSL kernels through rvai.ops on each preset of --presets (default
   spacemit-x60 and xuantie-c930): ``gemm`` (``ops.linear`` on packed weights,
   the ``gemm_packed`` micro-kernels, 64 x 1024 x 1024) and ``attention``
-  (``ops.attention``, causal prefill, 4 heads of 2 KV heads, 128 x 128, d 64),
+  (``ops.attention``, causal prefill, 8 heads on 4 KV heads, 256 x 256, d 64),
   timing the kernel call inside the emulator (``Machine.call``) with the
   rest of the ops call (placement, checks) left out.  The functional run is
   the same call on a machine with the timing model off.
@@ -99,9 +99,9 @@ def dsl_call(name: str, target: Target, scale: float):
         x = rng.standard_normal((m, k)).astype(np.float32)
         w = ops.pack_weights(rng.standard_normal((1024, k)).astype(np.float32), target=target)
         return lambda: ops.linear(x, w, target=target, harts=1)
-    lq = max(1, round(128 * scale))
-    q = rng.standard_normal((4, lq, 64)).astype(np.float32)
-    kv = rng.standard_normal((2, 128, 64)).astype(np.float32)
+    lq = max(1, round(256 * scale))
+    q = rng.standard_normal((8, lq, 64)).astype(np.float32)
+    kv = rng.standard_normal((4, 256, 64)).astype(np.float32)
     return lambda: ops.attention(q, kv, kv * 0.5, causal=True, target=target)
 
 
@@ -166,7 +166,7 @@ def main(argv=None) -> int:
             fn = dsl_call(name, Target.preset(preset), args.scale)
             fn()   # compile (and warm the kernel cache) outside the measurement
             code = ("from timed_cost import dsl_call, dsl_once; from rvai.target import Target; "
-                    f"fn = dsl_call({name!r}, Target.preset({preset!r}), {args.scale!r}); fn(); "
+                    f"fn = dsl_call({name!r}, Target.preset({preset!r}), {args.scale!r}); "
                     "dsl_once(fn, {timed})")
             hi = (lambda timed, code=code: callgrind(code.format(timed=timed))) if args.callgrind else None
             compare(f"{name} ({preset})", lambda timed, fn=fn: dsl_once(fn, timed), args.repeat, hi)
