@@ -125,7 +125,8 @@ typedef struct {
     uint8_t pipe, nregs;      /* its pipe, and the registers of its destination group */
     uint8_t nvd;              /* of those, the ones below v32 (the group's registers it sets) */
     uint8_t nsrc, srcs[4];    /* the vector registers it waits for */
-    uint8_t is_mem, is_load, first_at_done;   /* its group's first result comes only when it is done */
+    uint8_t is_mem, is_load;  /* a vector memory op; a load */
+    uint8_t first_at_done;    /* its group's first result exists only once it is done (no chaining, reductions) */
     uint64_t occupancy, lat;  /* cycles on its unit, cycles from its last beat to its result */
     uint64_t elems, elems_max, flops;   /* what it adds to the counters */
 } tm_vplan;
@@ -182,7 +183,8 @@ typedef struct rv_timing {
     int16_t op_cost[RV_NOPS];
     rv_vcost *costs;
     tm_vplan *vplans;         /* TM_VPLANS of them, by pc */
-    int reference;            /* RVAI_TIMING_REFERENCE: derive every plan afresh (the reference path) */
+    int reference;            /* RVAI_TIMING_REFERENCE: plan every vector op afresh, search the whole
+                               * stream table (the reference path the fast one is tested against) */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
     uint64_t unit_free[RV_NVPIPES][TM_MAX_UNITS];
     uint64_t vq[TM_VQ_MAX];   /* start cycles of the queued vector ops, a ring */
