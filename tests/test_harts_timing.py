@@ -57,6 +57,26 @@ def test_harts_streaming_from_dram_split_its_bandwidth(harts):
         assert p.stalls["contention"] == 0
 
 
+@pytest.mark.parametrize("target", ["spacemit-k1", "xuantie-c930-cluster"])
+def test_one_streaming_hart_fills_its_own_port_not_the_channel(target):
+    # one thread streaming on a 2-hart machine draws what one hart can (the preset's
+    # hart_dram_bytes_per_cycle, below the channel's): the profile must name that port
+    nbytes = 1 << 20    # cold: every line comes from DRAM once
+    m = machine(STREAM, target=target, harts=2)
+    buf = m.alloc(nbytes, align=4096)
+    m.reset_counters()
+    m.call_threads(CODE, [(buf, nbytes, 1)])
+    p = m.profile()
+    hart_bw, bw = m.model["hart_dram_bytes_per_cycle"], m.model["dram_bytes_per_cycle"]
+    dram = sum(p.dram_bytes.values())
+    assert dram >= nbytes and p.per_hart[1]["dram_bytes"] == 0
+    assert dram / m.cycles <= hart_bw * 1.001
+    bounds = p.bounds()
+    assert bounds["hart DRAM port"] >= 0.9
+    assert bounds["DRAM"] == pytest.approx(bounds["hart DRAM port"] * hart_bw / bw)
+    assert max(bounds, key=bounds.get) == "hart DRAM port"
+
+
 @pytest.mark.parametrize("harts", [1, 2, 8])
 def test_compute_bound_harts_do_not_slow_each_other(harts):
     m = machine(COMPUTE, harts=harts)

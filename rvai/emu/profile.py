@@ -328,9 +328,14 @@ class Profile:
     def bounds(self) -> dict[str, float]:
         """How busy each throughput resource of the model was, as a fraction of the
         run's cycles: scalar issue slots, each vector pipe (over its units; both
-        over all harts) and the DRAM channel (which the harts share).  The
-        largest names what limited the run when it is near 1; when all are low,
-        latency (stalls) did."""
+        over all harts), the DRAM channel (which the harts share) and, on a
+        machine of several harts whose preset limits what one hart draws
+        (``hart_dram_bytes_per_cycle``), the busiest hart's own DRAM port: a
+        hart can carry other harts' lines too (its prefetcher running past its
+        block into theirs, which they then wait for in the shared L2), so one
+        port can fill while the channel is far from busy.  The largest names
+        what limited the run when it is near 1; when all are low, latency
+        (stalls) did."""
         p = timing_params(self.model)
         c = self.cycles or 1
         out = {"scalar issue": self.instret / (p.issue_width * c * self.harts)}
@@ -339,6 +344,8 @@ class Profile:
             if i in used or self.pipe_busy[pipe]:
                 out[f"vector {pipe}"] = self.pipe_busy[pipe] / (p.pipe_count[i] * c * self.harts)
         out["DRAM"] = sum(self.dram_bytes.values()) / (p.dram_bytes_per_cycle * c)
+        if self.per_hart and p.hart_dram_bytes_per_cycle > 0:
+            out["hart DRAM port"] = max(h["dram_bytes"] for h in self.per_hart) / (p.hart_dram_bytes_per_cycle * c)
         return out
 
     def hot_pcs(self, n: int = 10) -> list[tuple[int, int]]:
