@@ -558,13 +558,16 @@ def _int8_tiles(a: np.ndarray, b: np.ndarray, target: Target, runner: str, limit
 
 
 def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,
-                budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+                budget: int | None = None, timeout: float | None = None, harts: int | None = None) -> np.ndarray:
     """``a @ b`` with bf16 inputs and f32 accumulation: a new f32 (..., M, N) array.
 
     ``a`` (..., M, K) and ``b`` (K, N) are uint16 bf16 bit patterns, or floats rounded
     to bf16 (nearest even). Products are exact in f32; each FMA rounds once
     (``vfwmaccbf16`` with Zvfbfwma, else widen + ``vfmacc``), so the error bound is the
     f32 GEMM's: gamma(KC + ceil(K/KC)) * (|a| @ |b|) with u = 2^-24 (:mod:`rvai.kernels.matmul`).
+    B is packed by NumPy (not counted). ``harts`` (default: the target's): as for
+    :func:`matmul`, the GEMM split over row blocks and panel groups
+    (``gemm_packed_bf16_grid``), the same bits as one hart.
     """
     bits = [x if np.asarray(x).dtype == np.uint16 else to_bf16(_float_array(x, name))
             for x, name in ((a, "a"), (b, "b"))]
@@ -572,7 +575,8 @@ def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None =
         raise ValueError(f"matmul_bf16 needs (..., M, K) @ (K, N) arrays, got {np.shape(a)} and {np.shape(b)}")
     target = target or Target.default()
     w = pack_weights(np.ascontiguousarray(bits[1].T), target=target, lmul=(config or {}).get("LMUL"), dtype="bf16")
-    return _linear_bf16(bits[0], w, None, target, runner, config, checked=checked, budget=budget, timeout=timeout)
+    return _linear_bf16(bits[0], w, None, target, runner, config, _harts(target, harts, runner), checked=checked,
+                        budget=budget, timeout=timeout)
 
 
 def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None) -> dict | None:

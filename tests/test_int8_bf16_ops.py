@@ -117,6 +117,27 @@ def test_matmul_bf16(preset, vlen, m, k, n, seed):
     assert ("vfwmaccbf16.vf" in asm) == (preset == "xuantie-c930")
 
 
+@pytest.mark.parametrize("preset", ["spacemit-k1", "xuantie-c930-cluster"])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=st.sampled_from([1, 7, 13, 31]), k=ODD, n=st.sampled_from([5, 37, 70]), seed=st.integers(0, 2**32 - 1))
+def test_matmul_bf16_on_harts(preset, m, k, n, seed):
+    """On 1, 2, 4 and 8 harts: within the bound of test_matmul_bf16 of float64, and the
+    same bits as one hart (the split only changes which hart computes a tile)."""
+    rng = np.random.default_rng(seed)
+    a, b = to_bf16(rng.standard_normal((m, k)) * 4), to_bf16(rng.standard_normal((k, n)) * 4)
+    fa, fb = from_bf16(a).astype(np.float64), from_bf16(b).astype(np.float64)
+    steps = min(k, 512) + -(-k // 512)
+    gamma = steps * U / (1 - steps * U)
+    one = None
+    for harts in (1, 2, 4, 8):
+        c = ops.matmul_bf16(a, b, target=Target.preset(preset), harts=harts)
+        assert c.dtype == np.float32 and np.all(np.abs(c - fa @ fb) <= gamma * (np.abs(fa) @ np.abs(fb)))
+        one = c if one is None else one
+        assert np.array_equal(c, one)
+        ran = ops.last_run.profile.harts                 # harts that ran instructions (the preset's at most)
+        assert ran <= min(harts, Target.preset(preset).harts) and (ran > 1 or harts == 1 or m < 31)
+
+
 def test_linear_bf16_takes_floats_and_bits():
     rng = np.random.default_rng(3)
     w, x = rng.standard_normal((5, 9)).astype(np.float32), rng.standard_normal((2, 3, 9)).astype(np.float32)
