@@ -4,18 +4,22 @@ blocks of keys, online softmax, grouped-query heads sharing K/V, causal blocks s
 The rows of one KV head ``g`` are the (query, head) pairs of its group, query-major:
 row ``rho`` is query ``rho // group`` of head ``g * group + rho % group``. A tile is
 ``BM`` consecutive rows (with GQA, the group's heads at the same query, so a decode
-step with one query is one tile per KV head). For a tile and a block of ``vl`` keys:
+step with one query is one tile per KV head). For a tile and a block of at most
+W = NB * VLMAX keys:
 
-- **scores**: ``BM`` vector accumulators over the keys; each step of the head dim
-  loads one column of the K block (shared by the ``BM`` rows) and issues ``BM``
-  independent ``vfmacc.vf`` with the rows' (pre-scaled) query elements. The column is
-  a strided load (one element a cycle in the models) straight from K when each key
-  serves one tile (decode), or a unit-stride row of ``k_t``, K transposed once per KV
-  head, when many tiles reuse the keys (prefill: the strided loads are then paid once,
-  not once per tile, and leave the load/store pipe free);
-- **online softmax** per row: block max (a reduction), ``p = exp(s - m)`` with the
-  cheap :func:`rvai.lang.exp_nonpositive`, the running sum ``l`` and the factor
-  ``exp(m_old - m_new)`` that rescales what was accumulated so far;
+- **scores**, a chunk of VLMAX keys at a time: ``BM`` vector accumulators over the
+  chunk's keys; each step of the head dim loads one column of the K chunk (shared by the
+  ``BM`` rows) and issues ``BM`` independent ``vfmacc.vf`` with the rows' (pre-scaled)
+  query elements. The column is a strided load (one element a cycle in the models)
+  straight from K when each key serves one tile (decode), or a unit-stride row of
+  ``k_t``, K transposed once per KV head, when many tiles reuse the keys (prefill: the
+  strided loads are then paid once, not once per tile). Each chunk's scores go to the
+  rows of the scratch ``p`` and its maximum into the row's block maximum;
+- **online softmax** per row, once per block: ``p = exp(s - m)`` over the block's
+  scores with the cheap :func:`rvai.lang.exp_nonpositive`, their sum into the running
+  ``l``, and the factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
+  A block of W keys pays one round trip from the vector unit to the scalar registers
+  (the maximum) and one rescale of the outputs per row, not one per chunk;
 - **P V**: per chunk of the head dim, the ``BM`` output rows (kept in the scratch
   ``o_s``, in L1) are rescaled and then take ``BM`` ``vfmacc.vf`` per key, one V row
   load shared. Rows of ``o`` (and ``q``) of different heads lie ``Lq*d*4`` bytes apart,
@@ -31,23 +35,27 @@ import numpy as np
 import rvai.lang as rl
 from rvai.lang import f32, i32
 
-#: What the tuner tries for :data:`attention`: BM rows per tile, LMUL of a key block (VLMAX
-#: keys) and KU columns of K loaded per trip of the score loop. BM accumulators and KU
-#: columns should fit 32 registers, (BM + KU) * LMUL <= 32, or LLVM spills accumulators
-#: (7, 4, 2) spills, and is still the fastest on some presets (xuantie-c930 prefill).
-ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku} for bm, lmul, ku in (
-    (7, 4, 1), (7, 4, 2), (7, 2, 1), (7, 2, 2), (6, 4, 2), (3, 8, 1), (14, 2, 1))]
+#: What the tuner tries for :data:`attention`: BM rows per tile, LMUL of a chunk of keys
+#: (VLMAX keys, one score accumulator a row), KU columns of K loaded per trip of the score
+#: loop and NB chunks a block (W = NB * VLMAX keys share one softmax update). BM
+#: accumulators and KU columns should fit 32 registers, (BM + KU) * LMUL <= 32, or LLVM
+#: spills accumulators.
+ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb} for bm, lmul, ku, nb in (
+    (7, 4, 1, 4), (7, 4, 1, 2), (7, 4, 1, 8), (7, 2, 1, 8), (7, 2, 2, 8), (3, 8, 1, 2), (14, 2, 1, 8))]
+#: The default chunks a block.
+NB_DEFAULT = 4
 
 
-def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> tuple:
-    """The kernel's scratch arrays for head dim d, Lk keys and a config (BM, LMUL):
-    q_s (d, BM'), o_s (BM', d), p (VLMAX keys at LMUL', BM') and k_t (d, Lk) if K is
-    transposed. BM' and LMUL' are at least the largest of the tuning candidates, so that
-    every candidate runs on the same arrays (and the tuner's cycles are those of a call)."""
+def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool, nb: int = NB_DEFAULT) -> tuple:
+    """The kernel's scratch arrays for head dim d, Lk keys and a config (BM, LMUL, NB):
+    q_s (d, BM'), o_s (BM', d), p (BM', W') and k_t (d, Lk) if K is transposed, W' =
+    NB' * VLMAX at LMUL' keys. BM', LMUL' and NB' are at least the largest of the tuning
+    candidates, so that every candidate runs on the same arrays (and the tuner's cycles
+    are those of a call)."""
     bm = max(bm, *(c["BM"] for c in ATTENTION_CONFIGS))
-    lmul = max(lmul, *(c["LMUL"] for c in ATTENTION_CONFIGS))
+    width = max(nb * lmul, *(c["NB"] * c["LMUL"] for c in ATTENTION_CONFIGS)) * vlen // 32
     return (np.zeros((d, bm), np.float32), np.zeros((bm, d), np.float32),
-            np.zeros((vlen * lmul // 32, bm), np.float32), np.zeros((d, lk) if transpose else (1, 1), np.float32))
+            np.zeros((bm, width), np.float32), np.zeros((d, lk) if transpose else (1, 1), np.float32))
 
 
 def _rows(g, group, rho0, n):
@@ -65,74 +73,99 @@ def _column(t, g, j, c):
     return t.k_t.vload(c, j) if t.transposed else t.k.vload(g, j, c, axis=1)
 
 
-def _key_block(t, g, n, st, j, vl, limits):
-    """One block of ``vl`` keys at ``j`` for the tile's rows; ``limits`` (per row, or
-    None when every row sees every key of the block) masks the keys a row cannot see."""
+def _key_block(t, g, n, st, j, w, vl0, limits):
+    """One block of ``w`` keys at ``j`` (at most W, the scratch ``p``'s columns) for the
+    tile's ``n`` rows; ``limits`` (per row, or None when every row sees every key of the
+    block) masks the keys a row cannot see."""
     d, q_s, o_s, p, v = t.d, t.q_s, t.o_s, t.p, t.v
-    # KU steps a trip, all loads first: an FMA chained to a load still in flight holds
-    # its FP unit until the load's last element (a strided K column: vl cycles). The n
-    # accumulators and KU columns must fit the 32 registers, or LLVM spills accumulators
-    # inside this loop (n = 7 at LMUL 4 leaves room for one column only).
+    # Scores, a chunk of VLMAX keys at a time, into p's rows. KU columns a trip, all loads
+    # first: an FMA chained to a load still in flight holds its FP unit until the load's
+    # last element (a strided K column: vl cycles). The n accumulators and KU columns must
+    # fit the 32 registers, or LLVM spills accumulators inside this loop.
     ku = t.ku
-    acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
-    for c in rl.range(0, d - d % ku, ku):
-        kc = [_column(t, g, j, c + u) for u in range(ku)]
-        for u in range(ku):
+    block_max = [rl.var(float("-inf")) for _ in range(n)]
+    for vl, jj in rl.vloop(w, sew=32, lmul=t.lmul):
+        acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
+        for c in rl.range(0, d - d % ku, ku):
+            kc = [_column(t, g, j + jj, c + u) for u in range(ku)]
+            for u in range(ku):
+                for r in range(n):
+                    acc[r] += q_s[c + u, r] * kc[u]
+        for c in rl.range(d - d % ku, d):
+            kc = _column(t, g, j + jj, c)
             for r in range(n):
-                acc[r] += q_s[c + u, r] * kc[u]
-    for c in rl.range(d - d % ku, d):
-        kc = _column(t, g, j, c)
+                acc[r] += q_s[c, r] * kc
         for r in range(n):
-            acc[r] += q_s[c, r] * kc
+            s = acc[r].value
+            if limits is not None:
+                s = rl.where(rl.arange(i32) < (limits[r] - j - jj).to(i32), s, float("-inf"))
+            block_max[r].value = rl.maximum(block_max[r].value, s.max())
+            p.vstore(s, r, jj)
+    # Online softmax over the whole block: one running-max update and one rescale of the
+    # outputs per row for W keys (not per chunk), and p's scores become probabilities.
+    full = w - w % vl0
     corr = []
     for r in range(n):
-        s = acc[r].value
-        if limits is not None:
-            seen = rl.arange(i32) < (limits[r] - j).to(i32)
-            s = rl.where(seen, s, float("-inf"))
         m, l = st[r]
-        m_new = rl.maximum(m.value, s.max())
+        m_new = rl.maximum(m.value, block_max[r].value)
         m_use = rl.where(m_new == float("-inf"), 0.0, m_new)   # nothing seen yet: exp(-inf - 0) = 0
-        probs = rl.exp_nonpositive(s - m_use)
+        with rl.vector(vl0, sew=32, lmul=t.lmul):
+            tot = rl.var(rl.zeros(f32))
+            for jj in rl.range(0, full, vl0):
+                e = rl.exp_nonpositive(p.vload(r, jj) - m_use)
+                p.vstore(e, r, jj)
+                tot += e
+            head = tot.value.sum()
+        with rl.vector(w - full, sew=32, lmul=t.lmul):
+            e = rl.exp_nonpositive(p.vload(r, full) - m_use)
+            p.vstore(e, r, full)
+            block_sum = head + e.sum()
         c_r = rl.exp_nonpositive(m.value - m_use)
-        l.value = l.value * c_r + probs.sum()
+        l.value = l.value * c_r + block_sum
         m.value = m_new
-        p.vstore(probs, 0, r, axis=0)
         corr.append(c_r)
+    # P V, per chunk of the head dim: the n output rows (the scratch o_s, in L1) are
+    # rescaled, then take n vfmacc.vf per key, one V row load shared.
     for vl_d, c in rl.vloop(d, sew=32, lmul=2):
         out = [rl.var(o_s.vload(r, c) * corr[r]) for r in range(n)]
         # two keys a trip, every load first, so that no FMA waits on its scalar's load
-        for k in rl.range(0, vl - vl % 2, 2):
+        for k in rl.range(0, w - w % 2, 2):
             _pv_step(v, p, out, g, j, k, c, n, 2)
-        for k in rl.range(vl - vl % 2, vl):
+        for k in rl.range(w - w % 2, w):
             _pv_step(v, p, out, g, j, k, c, n, 1)
         for r in range(n):
             o_s.vstore(out[r].value, r, c)
 
 
 def _pv_step(v, p, out, g, j, k, c, n, keys):
-    """out[r] += p[k+u, r] * v[g, j+k+u, c:] for the ``keys`` keys from k."""
+    """out[r] += p[r, k+u] * v[g, j+k+u, c:] for the ``keys`` keys from k."""
     vv = [v.vload(g, j + k + u, c) for u in range(keys)]
-    pk = [[p[k + u, r] for r in range(n)] for u in range(keys)]
+    pk = [[p[r, k + u] for r in range(n)] for u in range(keys)]
     for u in range(keys):
         for r in range(n):
             out[r] += pk[u][r] * vv[u]
 
 
 def _key_loop(t, g, n, st, start, stop, limits):
-    """Key blocks of at most W (the probability scratch's rows) keys over [start, stop)."""
-    with rl.vector(t.p.shape[0], sew=32, lmul=t.lmul) as step:
+    """Key blocks of at most W = min(NB * VLMAX, p's columns) keys over [start, stop)."""
+    with rl.vector(t.p.shape[1], sew=32, lmul=t.lmul) as vl0:
         pass
-    for j in rl.range(start, stop, step):
-        with rl.vector(rl.minimum(stop - j, step), sew=32, lmul=t.lmul) as vl:
-            _key_block(t, g, n, st, j, vl, limits)
+    width = rl.maximum(rl.minimum(t.nb * vl0, t.p.shape[1]), 1)
+    for j in rl.range(start, stop, width):
+        _key_block(t, g, n, st, j, rl.minimum(stop - j, width), vl0, limits)
 
 
 def _tile_start(t, rows):
-    """The tile's scaled queries into q_s and zeros into o_s; each row's (max, sum) state."""
-    for vl, c in rl.vloop(t.d, sew=32, lmul=t.lmul):
-        for r, (h, i) in enumerate(rows):
-            t.q_s.vstore(t.q.vload(h, i, c) * t.scale, c, r, axis=0)
+    """The tile's scaled queries into q_s and zeros into o_s; each row's (max, sum) state.
+
+    Every row's load first: a store waiting on its data holds the (in-order) load/store
+    unit, so a load behind it would start only once the one before had come from memory;
+    issued together, the rows' misses overlap. The LMUL keeps the rows within 28 registers.
+    """
+    for vl, c in rl.vloop(t.d, sew=32, lmul=max(m for m in (1, 2, 4, 8) if m * len(rows) <= 28 or m == 1)):
+        rows_v = [t.q.vload(h, i, c) for h, i in rows]
+        for r, x in enumerate(rows_v):
+            t.q_s.vstore(x * t.scale, c, r, axis=0)
             t.o_s.vstore(rl.zeros(f32), r, c)
     return [(rl.var(float("-inf")), rl.var(0.0)) for _ in rows]
 
@@ -167,14 +200,15 @@ class _Tensors:
 def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], o: rl.Tensor[f32, 3],
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
-              KU: int = 1):
+              KU: int = 1, NB: int = NB_DEFAULT):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
-    unnormalised outputs, ``p`` (W, BM) a block's probabilities; blocks hold at most W
-    keys (best W = VLMAX at ``LMUL``). q_s and p are stored transposed: the BM scalars
-    read together then sit at fixed offsets from one pointer (``flw ft, 4*r(a0)``), not
-    at the ends of a chain of row-stride additions that the scalar loads wait for.
+    unnormalised outputs, ``p`` (BM, W) a block's scores, then its probabilities; blocks
+    hold at most W = min(NB * VLMAX at ``LMUL``, p's columns) keys. q_s is stored
+    transposed: the BM scalars read together then sit at fixed offsets from one pointer
+    (``flw ft, 4*r(a0)``), not at the ends of a chain of row-stride additions that the
+    scalar loads wait for.
     With ``TRANSPOSE_K``, ``k_t`` (d, Lk) receives each KV head's keys transposed
     (otherwise it is not touched).
     """
@@ -184,7 +218,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     nrows = group * lq
     whole = nrows - nrows % BM
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
-                 transposed=TRANSPOSE_K, ku=KU)
+                 transposed=TRANSPOSE_K, ku=KU, nb=NB)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
