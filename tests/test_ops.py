@@ -162,6 +162,26 @@ def test_every_attention_config_is_correct(cfg, vlen):
         np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
 
 
+@pytest.mark.parametrize("vlen", VLENS)
+@SETTINGS
+@given(data=st.data(), cfg=st.sampled_from(kernels.attention.autotune.configs), lq=st.sampled_from([1, 3, 8]),
+       lk=st.sampled_from([1, 6, 29, 70]), d=st.sampled_from([3, 16, 37]), group=st.sampled_from([1, 2, 7]),
+       width=st.sampled_from([1, 3, 8, 17, None]), causal=st.booleans())
+def test_attention_over_many_key_blocks(vlen, data, cfg, lq, lk, d, group, width, causal):
+    """The online softmax across blocks: a scratch p of ``width`` columns caps a block at
+    that many keys (W = min(NB * VLMAX, width), not a multiple of VLMAX), so rows run
+    through many blocks whose maxima rise and fall; every candidate, against float64."""
+    q = data.draw(arr((2 * group, lq, d), lo=-4.0, hi=4.0))
+    k, v = data.draw(arr((2, lk, d), lo=-4.0, hi=4.0)), data.draw(arr((2, lk, d)))
+    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, cfg["BM"], cfg["LMUL"], vlen, lq > 1)
+    if width is not None:
+        p = np.zeros((p.shape[0], width), np.float32)
+    o = np.zeros_like(q)
+    run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=causal, TRANSPOSE_K=lq > 1, **cfg,
+        runner="emu", vlen=vlen)
+    np.testing.assert_allclose(o, attention_ref(q, k, v, causal, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
+
+
 @pytest.mark.parametrize("vlen", [128, 1024])
 def test_every_softmax_and_rmsnorm_config_is_correct(vlen):
     """Each tuning candidate of softmax (LMUL, exp chains) and rmsnorm (LMUL) on rows that
