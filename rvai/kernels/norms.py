@@ -27,11 +27,14 @@ def _exp_block(x, o, r, j, row_max):
 
 
 #: What the tuner tries for :data:`softmax`: LMUL of a block, the blocks of the exp pass in
-#: flight and whether the next row's maximum is fused into the exp pass (more live
-#: registers: at LMUL 4 and 8 that spills). One FP pipe fed at LMUL 2 wants two chains;
-#: xuantie-c930's two pipes run fastest on one unfused chain at LMUL 8 (bench/norms.py).
-SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse} for lmul, ch, fuse in (
-    (2, 2, True), (2, 3, True), (2, 2, False), (4, 2, False), (8, 1, False), (4, 1, False))]
+#: flight, whether the next row's maximum is fused into the exp pass and whether the last
+#: row's division is (more live registers and memory streams: at LMUL 4 and 8, or with
+#: three chains and both fusions, it spills or outruns the prefetcher's streams). One FP
+#: pipe fed at LMUL 2 wants two chains; xuantie-c930's two pipes run fastest on one
+#: unfused chain at LMUL 8 (bench/norms.py).
+SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe} for lmul, ch, fuse, pipe in (
+    (2, 2, True, True), (4, 1, True, True), (2, 3, True, False), (2, 2, True, False), (2, 2, False, True),
+    (4, 2, False, True), (8, 1, False, True), (4, 1, False, True))]
 #: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks and whether the next
 #: row's sum of squares is fused into this row's second pass.
 RMSNORM_CONFIGS = [{"LMUL": lmul, "FUSE": fuse} for lmul in (4, 8, 2) for fuse in (True, False)]
@@ -50,7 +53,8 @@ def _row_max(x, r, n, vl0, full, lmul):
 
 @rl.autotune(configs=SOFTMAX_CONFIGS, key=["x.shape[1]"])
 @rl.kernel
-def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2, FUSE: bool = True):
+def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2, FUSE: bool = True,
+            PIPE: bool = True):
     """o[r] = exp(x[r] - max x[r]) / sum(...) for each row r.
 
     A row whose maximum is not finite (all -inf, or holding +inf) is NaN, as in NumPy.
@@ -58,31 +62,42 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     With ``FUSE`` the maximum of row r + 1 is taken inside row r's exp pass: that pass
     keeps the FP pipe busy with x in L1, the maximum streams the next row from memory,
     and the two overlap instead of alternating (spacemit-x60: 49 % -> 62 % of the DRAM
-    bound; the first row's maximum is a pass of its own). The
-    exp pass takes ``CHAINS`` blocks a trip: each exp is a chain of dependent FP
-    operations whose latency exceeds their occupancy at LMUL 2, so independent chains
+    bound; the first row's maximum is a pass of its own). With ``PIPE`` the division of
+    row r - 1 by its sum also runs inside row r's exp pass, block by block, instead of as
+    a pass of its own while the memory stream waits (the last row's is a pass after the
+    rows). The exp pass takes ``CHAINS`` blocks a trip: each exp is a chain of dependent
+    FP operations whose latency exceeds their occupancy at LMUL 2, so independent chains
     keep the FP pipe (or pipes) full.
     """
     rows, n = x.shape
     vl0, groups, full = _blocks(n, LMUL, CHAINS)
     row_max = rl.var(float("-inf"))
+    inv_prev = rl.var(1.0)      # row r - 1's 1 / sum (1 before the first row: its "division" is a no-op)
     for _ in rl.range(rl.minimum(rows, 1) if FUSE else 0):
         row_max.value = _row_max(x, 0, n, vl0, full, LMUL)
     for r in rl.range(rows):
         nxt = rl.minimum(r + 1, rows - 1)     # the last row takes its own maximum again: harmless
+        prv = rl.maximum(r - 1, 0)            # the first row "divides" itself by 1 before its exp: harmless
         if not FUSE:
             row_max.value = _row_max(x, r, n, vl0, full, LMUL)
         m = row_max.value
+
+        def block(j):
+            """Row r's exp block at j (after row r - 1's division there, with PIPE)."""
+            if PIPE:
+                o.vstore(o.vload(prv, j) * inv_prev.value, prv, j)
+            return _exp_block(x, o, r, j, m)
+
         with rl.vector(vl0, sew=32, lmul=LMUL):
             acc = [rl.var(rl.zeros(f32)) for _ in range(CHAINS)]
             mx = rl.var(rl.full(float("-inf")))
             for j in rl.range(0, groups, vl0 * CHAINS):
                 for u in range(CHAINS):
-                    acc[u] += _exp_block(x, o, r, j + u * vl0, m)
+                    acc[u] += block(j + u * vl0)
                     if FUSE:
                         mx.value = rl.maximum(mx, x.vload(nxt, j + u * vl0))
             for j in rl.range(groups, full, vl0):     # whole blocks left over from the groups
-                acc[0] += _exp_block(x, o, r, j, m)
+                acc[0] += block(j)
                 if FUSE:
                     mx.value = rl.maximum(mx, x.vload(nxt, j))
             total_v = acc[0].value
@@ -91,13 +106,23 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
             head_sum = total_v.sum()
             head_max = mx.value.max()
         with rl.vector(n - full, sew=32, lmul=LMUL):
-            total = head_sum + _exp_block(x, o, r, full, m).sum()
+            total = head_sum + block(full).sum()
             if FUSE:
                 row_max.value = rl.maximum(head_max, x.vload(nxt, full).max())
         # x - max is NaN when the max is infinite: make the whole row NaN, as NumPy's is.
         inv = rl.where(m - m == 0.0, 1.0 / total, float("nan"))
-        for vl, j in rl.vloop(n, sew=32, lmul=LMUL):
-            o.vstore(o.vload(r, j) * inv, r, j)
+        if PIPE:
+            inv_prev.value = inv
+        else:
+            _scale_row(o, r, n, inv, LMUL)
+    for _ in rl.range(rl.minimum(rows, 1) if PIPE else 0):
+        _scale_row(o, rows - 1, n, inv_prev.value, LMUL)
+
+
+def _scale_row(o, r, n, s, lmul):
+    """o[r] *= s."""
+    for vl, j in rl.vloop(n, sew=32, lmul=lmul):
+        o.vstore(o.vload(r, j) * s, r, j)
 
 
 def _sum_squares(x, r, n, vl0, full, lmul):
