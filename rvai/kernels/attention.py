@@ -48,14 +48,14 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb} for bm, lmul, 
 NB_DEFAULT = 4
 
 
-def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool, nb: int = NB_DEFAULT) -> tuple:
-    """The kernel's scratch arrays for head dim d, Lk keys and a config (BM, LMUL, NB):
+def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> tuple:
+    """The kernel's scratch arrays for head dim d, Lk keys and a config (BM, LMUL):
     q_s (d, BM'), o_s (BM', d), p (BM', W') and k_t (d, Lk) if K is transposed, W' =
-    NB' * VLMAX at LMUL' keys. BM', LMUL' and NB' are at least the largest of the tuning
-    candidates, so that every candidate runs on the same arrays (and the tuner's cycles
-    are those of a call)."""
+    the most keys a block of any tuning candidate (or of NB_DEFAULT chunks at LMUL) holds.
+    BM' and W' are at least the largest of the tuning candidates', so that every candidate
+    runs on the same arrays (and the tuner's cycles are those of a call)."""
     bm = max(bm, *(c["BM"] for c in ATTENTION_CONFIGS))
-    width = max(nb * lmul, *(c["NB"] * c["LMUL"] for c in ATTENTION_CONFIGS)) * vlen // 32
+    width = max(NB_DEFAULT * lmul, *(c["NB"] * c["LMUL"] for c in ATTENTION_CONFIGS)) * vlen // 32
     return (np.zeros((d, bm), np.float32), np.zeros((bm, d), np.float32),
             np.zeros((bm, width), np.float32), np.zeros((d, lk) if transpose else (1, 1), np.float32))
 
