@@ -40,8 +40,8 @@ from rvai.lang import f32, i32
 #: loop and NB chunks a block (W = NB * VLMAX keys share one softmax update). BM
 #: accumulators and KU columns should fit 32 registers, (BM + KU) * LMUL <= 32, or LLVM
 #: spills accumulators; (7, 4, 2, 4) spills one and still wins on sifive-x280 decode and
-#: xuantie-c930 prefill (bench/ship_tuned.py). 14-row tiles at LMUL 2 and 3-row tiles at
-#: LMUL 8 were 10-30 % slower on every preset and are no longer tried.
+#: xuantie-c930 prefill 128 (bench/ship_tuned.py). 14-row tiles at LMUL 2 (they spill)
+#: were 10-30 % slower on xuantie-c930 and spacemit-x60 and are no longer tried.
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb} for bm, lmul, ku, nb in (
     (7, 4, 1, 4), (7, 4, 2, 4), (7, 4, 1, 8), (7, 2, 1, 8), (3, 8, 1, 4))]
 #: The default chunks a block.
