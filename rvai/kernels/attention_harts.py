@@ -26,7 +26,7 @@ The launches run one after the other; ``rvai.ops.attention(..., harts=)`` adds t
 import numpy as np
 
 import rvai.lang as rl
-from rvai.kernels.attention import _key_loop, _limit, _rows, _Tensors, _tile, _tile_start
+from rvai.kernels.attention import NB_DEFAULT, _key_loop, _limit, _rows, _Tensors, _tile, _tile_start
 from rvai.kernels.attention import scratch as one_hart_scratch
 from rvai.lang import f32
 
@@ -63,7 +63,7 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
                    q_s: rl.Tensor[f32, 3], o_s: rl.Tensor[f32, 3], p: rl.Tensor[f32, 3], k_t: rl.Tensor[f32, 3],
                    part_o: rl.Tensor[f32, 4], part_ml: rl.Tensor[f32, 4], scale: rl.f32, chunk: rl.i64,
                    CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4, KU: int = 1,
-                   SPLIT_KEYS: bool = False):
+                   NB: int = NB_DEFAULT, SPLIT_KEYS: bool = False):
     """:data:`rvai.kernels.attention.attention`'s tiles as work items of a grid of T programs.
 
     ``q_s``, ``o_s``, ``p``: (T, ...) scratch (:func:`scratch`); ``k_t`` (H_kv, d, Lk)
@@ -85,7 +85,7 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
         g, ti, s = w // (tiles * splits), w // splits % tiles, w % splits
         t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s.select(me), o_s=o_s.select(me), p=p.select(me),
                      k_t=k_t.select(g) if TRANSPOSE_K else k_t, scale=scale, d=d, lmul=LMUL,
-                     transposed=TRANSPOSE_K, ku=KU)
+                     transposed=TRANSPOSE_K, ku=KU, nb=NB)
         for rho0, n, taken in ((ti * BM, BM, ti < full), (full * BM + ti - full, 1, ti >= full)):
             for _ in rl.range(rl.where(taken, 1, 0)):
                 if not SPLIT_KEYS:
