@@ -13,6 +13,7 @@ without an entry they use the kernel's defaults.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -27,7 +28,7 @@ from rvai.codegen import cache_dir
 from rvai.lang.kernel import Kernel
 from rvai.target import Target
 
-__all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "bucket", "cache_path", "TUNABLE"]
+__all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "bucket", "cache_path", "model_hash", "TUNABLE"]
 
 
 @dataclasses.dataclass
@@ -96,14 +97,24 @@ def _key_values(kernel: Kernel, runtime: dict) -> tuple:
     return tuple(out)
 
 
+def model_hash(target: Target) -> str:
+    """A short digest of the target's timing-model parameters (its ``[model]`` table,
+    after ``extends``): tuned cycles hold only for the model they were measured on."""
+    text = json.dumps(target.model, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _entry_key(kernel: Kernel, target: Target, key_values: tuple) -> str:
-    return "|".join([kernel.name, target.name, target.key, str(target.vlen), repr(bucket(key_values))])
+    """The cache key of a tuned entry: kernel, target (name, generated code, VLEN, timing
+    model) and shape bucket."""
+    return "|".join([kernel.name, target.name, target.key, str(target.vlen), model_hash(target),
+                     repr(bucket(key_values))])
 
 
 #: Configurations tuned for the presets at the shapes bench/ relies on, shipped with rvai
 #: (``bench/ship_tuned.py`` writes it): a call finds them without tuning first. Entries in
-#: the user's cache take precedence; an entry stops applying when its preset's code
-#: changes (the key holds the target's cpu and features).
+#: the user's cache take precedence; an entry stops applying when its preset's code or
+#: timing model changes (the key holds the target's cpu, features and :func:`model_hash`).
 SHIPPED = Path(__file__).parent / "targets" / "tuned.json"
 
 _MEMO: dict[str, tuple] = {}
@@ -138,7 +149,9 @@ def _store(key: str, config: dict, cycles: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+        stamp = tmp.stat().st_mtime_ns   # a rename keeps it; taken before, so a later writer's file differs
         os.replace(tmp, path)   # atomic: a concurrent reader sees the old or the new file
+        _MEMO[str(path)] = (stamp, data)   # the next lookup need not parse the file again
     except OSError:
         pass   # like the compile cache, tuning results are an optimisation
 

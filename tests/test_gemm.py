@@ -295,6 +295,52 @@ def test_every_packed_gemm_config_is_correct(cfg):
         assert np.all(np.abs(c - a.astype(np.float64) @ b) <= ref_bound(a, b, cfg["KC"] + 2))
 
 
+@pytest.mark.parametrize("kernel", [kernels.gemm_packed, kernels.gemm_packed_bf16])
+def test_packed_kernels_tune_what_the_packing_leaves_open(kernel):
+    """Kernels on pre-packed panels take LMUL from the packing: their candidates must not vary it."""
+    assert all("LMUL" not in cfg for cfg in kernel.autotune.configs)
+
+
+@pytest.mark.parametrize("widen", [False, True])
+@pytest.mark.parametrize("cfg", kernels.gemm_packed_bf16.autotune.configs,
+                         ids=lambda c: "-".join(map(str, c.values())))
+def test_every_bf16_config_is_correct(cfg, widen):
+    """Each gemm_packed_bf16 candidate, on both product paths (c930 has Zvfbfwma), against
+    float64 products of the bf16 values, on tails of rows, panels and KC blocks."""
+    from rvai.kernels.quant import from_bf16, to_bf16
+    t = Target.preset("xuantie-c930" if widen else "generic")
+    rng = np.random.default_rng(5)
+    nr = kernels.panel_width(t.vlen, 4)
+    k, n = cfg["KC"] + 45, nr + 3
+    for m in sorted({1, cfg["MR"] + 1}):
+        a, b = to_bf16(rng.standard_normal((m, k))), to_bf16(rng.standard_normal((k, n)))
+        fa, fb = from_bf16(a).astype(np.float64), from_bf16(b).astype(np.float64)
+        c, unused = np.zeros((m, n), np.float32), np.zeros((1, 1))
+        ap = kernels.a_scratch(a) if widen else unused.astype(np.uint16)
+        af = unused.astype(np.float32) if widen else kernels.a_scratch(fa.astype(np.float32))
+        kernels.gemm_packed_bf16(a, kernels.pack_panels(b, nr), c, ap, af, **cfg, WIDEN=widen, target=t)
+        assert np.all(np.abs(c - fa @ fb) <= ref_bound(fa, fb, cfg["KC"] + 2))
+
+
+def test_tuned_entries_follow_the_timing_model(tune_cache, tmp_path):
+    """A tuned entry applies to the model it was measured on: a preset whose timing
+    parameters change (edited, or through ``extends``) does not see it; the same
+    parameters reached through ``extends`` do."""
+    t = Target.preset("generic")
+    x = np.ones(64, np.float32)
+    tune.tune(_scale, (x,), target=t, configs=[{"LMUL": 2}])
+    assert tune.best_for(_scale, t, (64,)) == {"LMUL": 2}
+    same = tmp_path / "generic.toml"
+    same.write_text('extends = "generic"\n')
+    assert tune.best_for(_scale, Target.from_toml(same), (64,)) == {"LMUL": 2}
+    slower = tmp_path / "generic2.toml"
+    slower.write_text('extends = "generic"\nname = "generic"\n[model]\ndram_latency = 400\n')
+    edited = Target.from_toml(slower)
+    assert edited.name == t.name and edited.key == t.key
+    assert tune.best_for(_scale, edited, (64,)) is None
+    assert tune.model_hash(edited) != tune.model_hash(t)
+
+
 def test_rvai_tune_attention_and_softmax(tune_cache, capsys):
     """``rvai tune`` on the other tunable kernels; ops.attention and ops.softmax then run the
     tuned configuration (the cycles the tuner reported for it)."""

@@ -40,8 +40,8 @@ __all__ = ["gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "matmul", "row
 GEMM_CONFIGS = [{"MR": mr, "LMUL": lmul, "KC": kc} for mr, lmul, kc in (
     (7, 4, 512), (6, 4, 512), (5, 4, 512), (4, 4, 512), (7, 4, 256), (7, 4, 1024), (3, 8, 512), (2, 8, 512),
     (8, 2, 512), (6, 2, 512), (4, 2, 512), (8, 1, 512))]
-#: What the tuner tries for :data:`gemm_packed`, whose LMUL is fixed by the packed panels
-#: (:func:`rvai.ops.pack_weights`, LMUL 4): MR, KC and the loop order. ``KOUTER`` puts
+#: What the tuner tries for :data:`gemm_packed` and :data:`gemm_packed_bf16`, whose LMUL is
+#: fixed by the packed panels (:func:`rvai.ops.pack_weights`, LMUL 4): MR, KC and the loop order. ``KOUTER`` puts
 #: the KC loop outside the panel loop, so a KC block of A is reused by every panel while
 #: it is still in L2 (long K and many rows: A no longer fits beside a streaming panel),
 #: at the cost of restarting the prefetch stream of B at every panel.
@@ -190,10 +190,11 @@ def gemm_packed_grid(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor
     _gemm(ap, bp, c, MR, LMUL, KC, KOUTER, WIDEN, m0, rows, p0, rl.maximum(rl.minimum(PB, P - p0), 0))
 
 
-@rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
+@rl.autotune(configs=GEMM_PACKED_CONFIGS, key=_KEY)
 @rl.kernel
 def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[bf16, 2],
-                     af: rl.Tensor[f32, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, WIDEN: bool = False):
+                     af: rl.Tensor[f32, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False,
+                     WIDEN: bool = False):
     """:data:`gemm_packed` for bf16 ``a`` and ``bp`` (uint16 bit patterns), f32 ``c``.
 
     ``WIDEN``: each product by ``vfwmaccbf16.vf`` (Zvfbfwma) with A's scalars read from
@@ -201,11 +202,11 @@ def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor
     f32 scratch ``af`` while it is copied (``ap`` unused), the panel row is widened to f32
     once per step (``vfwcvtbf16`` with Zvfbfmin, else shifts) and each row takes one
     ``vfmacc.vf``. bf16 products are exact in f32, so both round once per FMA and give
-    the same bits; the error bound is the f32 kernel's.
+    the same bits; the error bound is the f32 kernel's. ``KOUTER`` as for :data:`gemm_packed`.
     """
     scratch = ap if WIDEN else af
     _copy_rows(a, scratch, LMUL)
-    _gemm(scratch, bp, c, MR, LMUL, KC, False, WIDEN)
+    _gemm(scratch, bp, c, MR, LMUL, KC, KOUTER, WIDEN)
 
 
 @rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
