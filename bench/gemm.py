@@ -6,6 +6,9 @@ Rows (each result checked against float64 NumPy):
                     micro-kernels alone, tuned configuration if the cache has one.
   * ``rvai+pack``-- ``rvai.ops.matmul`` on row-major B: the packing of B is inside the call
                     (first shape only, like ``autovec``: emulation time).
+  * ``a @ w.T``  -- ``rvai.ops.matmul(a, w.T)`` on a row-major w (N, K), torch's layout: the
+                    kernel transposes w into panels inside the call (``matmul_t``), or for
+                    M = 1 reads w's rows as dot products (``gemv_t``); first shape only for GEMM.
   * ``C ref``    -- bench/gemm_ref.c built by clang-19 -O3: OpenBLAS/XNNPACK-style intrinsics,
                     7 rows x one e32 m4 strip in registers, vfmacc.vf, B in the same panels.
   * ``autovec``  -- plain ikj loops on row-major B, vectorised by clang-19 -O3.
@@ -85,9 +88,11 @@ def gemm_rows(target: Target, obj: bytes | None, m: int, k: int, n: int, dtype, 
     w = ops.pack_weights(np.ascontiguousarray(b.T), target=target)
     check(ops.linear(a, w, target=target), a, b, want)
     out["rvai"] = ops.last_run.cycles
-    if extra:   # the slower comparisons, on the first shape only (emulation time)
+    if extra or m == 1:   # the slower comparisons, on the first shape only (emulation time)
         check(ops.matmul(a, b, target=target), a, b, want)
         out["rvai+pack"] = ops.last_run.cycles
+        check(ops.matmul(a, np.ascontiguousarray(b.T).T, target=target), a, b, want)
+        out["a @ w.T"] = ops.last_run.cycles
     if obj is not None:
         nr = kernels.panel_width(target.vlen, 4)
         bp = kernels.pack_panels(b, nr)
@@ -110,7 +115,7 @@ def peak(target: Target) -> float:
 
 
 def table(targets, obj, args) -> None:
-    names = ["rvai", "rvai+pack", "C ref", "autovec"]
+    names = ["rvai", "rvai+pack", "a @ w.T", "C ref", "autovec"]
     print("\n## f32 / f16 GEMM: % of modelled peak FLOP/cycle (cycles in parentheses for rvai)")
     print("| target | dtype | M | K x N | " + " | ".join(names) + " | rvai / C ref speed |")
     print("|---|---|---:|---|" + "---:|" * len(names) + "---:|")
@@ -135,8 +140,8 @@ def table(targets, obj, args) -> None:
 
 def gemv_table(targets, obj, args) -> None:
     print("\n## GEMV (M = 1, f32): % of the DRAM-bound rate (A, B and C once from memory)")
-    print("| target | K x N | rvai (packed weights) | rvai+pack (row-major b) | C ref |")
-    print("|---|---|---:|---:|---:|")
+    print("| target | K x N | rvai (packed weights) | rvai+pack (row-major b) | a @ w.T (row-major w) | C ref |")
+    print("|---|---|---:|---:|---:|---:|")
     for tname in targets:
         t = Target.preset(tname)
         bw = t.model.get("dram_bytes_per_cycle", 8.0)
@@ -146,7 +151,8 @@ def gemv_table(targets, obj, args) -> None:
             nn = min(n, args.slice) if sliced else n
             res = gemm_rows(t, obj, 1, k, nn, np.float32, (k, n) == SHAPES[0][:2])
             bound = 4 * (k + k * nn + nn) / bw
-            cells = [f"{100 * bound / res[x]:.1f}" if x in res else "-" for x in ("rvai", "rvai+pack", "C ref")]
+            cells = [f"{100 * bound / res[x]:.1f}" if x in res else "-"
+                     for x in ("rvai", "rvai+pack", "a @ w.T", "C ref")]
             label = f"{k} x {n}" + (f" (first {nn})" if nn < n else "")
             print(f"| {tname} | {label} | " + " | ".join(cells) + " |", flush=True)
 

@@ -1,6 +1,6 @@
 """Tune the presets at the shapes bench/ measures and write them to rvai/targets/tuned.json.
 
-    python bench/ship_tuned.py [--presets generic,spacemit-x60] [--dry-run]
+    python bench/ship_tuned.py [--presets generic,spacemit-x60] [--kernels gemm_packed,...] [--dry-run]
 
 rvai ships these entries (``rvai.tune.SHIPPED``) so that ``rvai.ops`` runs a tuned
 configuration on the presets without a tuning run first: softmax and rmsnorm on rows of
@@ -8,7 +8,8 @@ configuration on the presets without a tuning run first: softmax and rmsnorm on 
 prefill 128 and decode 512 and 4096 (bench/attention.py; prefill 512 would take many
 minutes a candidate), and gemm_packed at M = 16, K = N = 896 (bench/gemm.py). Every
 candidate is run again (``force``), in a scratch cache, and each entry keeps the tuner's
-cycles beside its configuration. Entries for other presets already in the file are kept.
+cycles beside its configuration. Entries of other presets or kernels already in the file
+are kept (``--kernels`` re-tunes only the named kernels, after a change to their code).
 """
 from __future__ import annotations
 
@@ -31,8 +32,10 @@ def main(argv=None) -> None:
     """Tune every case on every chosen preset and merge the results into the shipped file."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presets", default=",".join(PRESETS))
+    ap.add_argument("--kernels", default=",".join(dict.fromkeys(c[0] for c in CASES)))
     ap.add_argument("--dry-run", action="store_true", help="print the entries, do not write the file")
     args = ap.parse_args(argv)
+    chosen = set(args.kernels.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RVAI_CACHE_DIR"] = tmp   # a scratch cache: what we write is what was tuned now
         from rvai import tune
@@ -40,8 +43,8 @@ def main(argv=None) -> None:
         shipped = json.loads(tune.SHIPPED.read_text()) if tune.SHIPPED.exists() else {}
         for name in args.presets.split(","):
             target = Target.preset(name)
-            shipped = {k: v for k, v in shipped.items() if k.split("|")[1] != name}
-            for kname, shape, fixed in CASES:
+            shipped = {k: v for k, v in shipped.items() if k.split("|")[1] != name or k.split("|")[0] not in chosen}
+            for kname, shape, fixed in (c for c in CASES if c[0] in chosen):
                 get_kernel, make_args, _, _ = tune.TUNABLE[kname]
                 res = tune.tune(get_kernel(), make_args(shape, np.dtype(np.float32), target), target=target,
                                 force=True, **fixed)

@@ -209,7 +209,7 @@ def _gemm_grid(rows, panels, c, cfg: dict, harts: int, widen: bool, target, limi
     write the same lines there, and their stores invalidate each other's copies.
     ``kernel`` (default ``gemm_packed_grid``, f32/f16) takes ``scratch`` (default A's)."""
     grid, blocks = _blocks(harts, rows.shape[0], cfg["MR"], panels.shape[0])
-    kernel, scratch = kernel or kernels.gemm_packed_grid, scratch or (kernels.a_scratch(rows),)
+    kernel, scratch = kernel or kernels.gemm_packed_grid, scratch or (kernels.a_scratch(rows, target),)
     return kernel[grid](rows, panels, c, *scratch, **blocks, **cfg, WIDEN=widen, target=target, **limits)
 
 
@@ -233,15 +233,23 @@ def _gemv_grid(a2, b2, c, cfg: dict, harts: int, widen: bool, target, limits: di
                                                    **limits)
 
 
+def _is_transposed(b: np.ndarray) -> bool:
+    """Whether the 2-D ``b`` is the transpose of a row-major array (``w.T``) and not row-major itself."""
+    return not b.flags.c_contiguous and b.T.flags.c_contiguous
+
+
 def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None, checked: bool | None = None,
            budget: int | None = None, timeout: float | None = None, harts: int | None = None) -> np.ndarray:
     """``a @ b`` with f32 accumulation; returns a new f32 array.
 
     ``a`` is (M, K) or batched (..., M, K); ``b`` is (K, N) or batched (..., K, N)
     (batch dimensions broadcast as in NumPy). f32 or f16 inputs (mixed: both as f32);
-    non-contiguous views are fine (``a @ b.T`` works as is). b is packed into panels
-    inside the call (counted in its cycles); for a fixed weight matrix, pack it once
-    with :func:`pack_weights` and call :func:`linear`. ``config`` overrides the kernel
+    non-contiguous views are fine. b is packed into panels inside the call (counted in
+    its cycles); a transposed view ``w.T`` of a row-major ``w`` (torch's layout, ``a @
+    w.T``) goes to the kernel as ``w``: transposed into the panels inside the call
+    (:data:`rvai.kernels.matmul_t`, its cycles include the transposition), or for at most
+    :data:`GEMV_ROWS` rows read row by row as dot products (:data:`rvai.kernels.gemv_t`). For a
+    fixed weight matrix, pack it once with :func:`pack_weights` and call :func:`linear`. ``config`` overrides the kernel
     parameters (MR, LMUL, KC); by default the tuner's best for the shape
     (``rvai tune``) or the kernel's defaults. Error bound: see :mod:`rvai.kernels.matmul`.
     ``checked``, ``budget``, ``timeout``: as for every op (bounds checks, limits per call).
@@ -275,16 +283,22 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
             pack = kernels.pack_panels_grid[(min(harts, k),)](b2, panels, LMUL=cfg["LMUL"], target=target, **limits)
             return c, _in_sequence([pack, _gemm_grid(np.ascontiguousarray(a2), panels, c, cfg, harts, widen, target,
                                                      limits)])
-        if m <= GEMV_ROWS:
+        transposed = _is_transposed(b2)
+        if m <= GEMV_ROWS and transposed:   # b = w.T: dot products of a's rows with w's rows, as they lie
+            cfg = _config(kernels.gemv_t, target, m, k, n, a2.dtype, config)
+            run = kernels.gemv_t(a2, b2.T, c, **cfg, WIDEN=widen, target=target, runner=runner, **limits)
+        elif m <= GEMV_ROWS:
             cfg = _config(kernels.gemv_rows, target, m, k, n, a2.dtype, config)
             part = np.zeros(n, np.float32)
             run = kernels.gemv_rows(a2, b2, c, part, **cfg, WIDEN=widen, target=target, runner=runner, **limits)
         else:
-            cfg = _config(kernels.matmul, target, m, k, n, a2.dtype, config)
+            # b = w.T of a row-major w: the kernel reads w as it is and transposes it in its cycles
+            kernel = kernels.matmul_t if transposed else kernels.matmul
+            cfg = _config(kernel, target, m, k, n, a2.dtype, config)
             nr = kernels.panel_width(target.vlen, cfg["LMUL"])
             bp = np.empty((-(-n // nr), k, nr), b2.dtype)
-            run = kernels.matmul(a2, b2, bp, c, kernels.a_scratch(a2), **cfg, WIDEN=widen, target=target,
-                                 runner=runner, **limits)
+            run = kernel(a2, b2.T if transposed else b2, bp, c, kernels.a_scratch(a2, target), **cfg, WIDEN=widen,
+                         target=target, runner=runner, **limits)
         return c, run
 
     return _batched(one, a, b, b.shape[-1])
@@ -335,7 +349,7 @@ def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "e
                            {"checked": checked, "budget": budget, "timeout": timeout}))
     elif c.size and w.k:
         cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, given), "LMUL": w.lmul}
-        _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows), **cfg,
+        _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows, target), **cfg,
                                     WIDEN=_widen(target, x.dtype, runner), target=target, runner=runner,
                                     checked=checked, budget=budget, timeout=timeout))
     return c if out is not None else c.reshape(x.shape[:-1] + (w.n,))

@@ -241,13 +241,13 @@ def _gemm_args(m: int, k: int, n: int, dtype, target: Target, lmul: int = 4):
 def _gemm_packed_call(shape, dtype, target):
     from rvai.kernels.matmul import a_scratch
     a, _, bp, c = _gemm_args(*shape, dtype, target)
-    return (a, bp, c, a_scratch(a))
+    return (a, bp, c, a_scratch(a, target))
 
 
 def _matmul_call(shape, dtype, target):
     from rvai.kernels.matmul import a_scratch
     a, b, bp, c = _gemm_args(*shape, dtype, target)
-    return (a, b, np.empty_like(bp), c, a_scratch(a))
+    return (a, b, np.empty_like(bp), c, a_scratch(a, target))
 
 
 def _gemv_rows_call(shape, dtype, target):

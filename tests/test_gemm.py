@@ -82,6 +82,51 @@ def test_linear_into_a_wider_output_every_weight_format(dtype, preset):
     assert np.array_equal(out[:, :37], ops.linear(x, packed, target=t)) and not out[:, 37:].any()
 
 
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
+@SETTINGS
+@given(data=st.data(), m=odd, k=odd, n=odd, dtype=st.sampled_from([np.float32, np.float16]))
+def test_matmul_transposed_b(runner, vlen, data, m, k, n, dtype):
+    """``a @ w.T`` for a row-major w (torch's layout): the kernel gets w as it lies and
+    transposes it in its own cycles (matmul_t), or reads its rows as dot products for
+    few rows (gemv_t); the product is within the blocked-summation bound of float64."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    a = rng.uniform(-2, 2, (m, k)).astype(dtype)
+    w = rng.uniform(-2, 2, (n, k)).astype(dtype)
+    c = run(ops.matmul, a, w.T, runner=runner, vlen=vlen, preset="generic")   # f16 as in test_linear_matches_numpy
+    want = a.astype(np.float64) @ w.T.astype(np.float64)
+    assert c.dtype == np.float32 and c.shape == (m, n)
+    assert np.all(np.abs(c - want) <= ref_bound(a, w.T, k + 2))
+    if n > 1 and k > 1:   # else w.T is row-major too
+        assert ops.last_run.compiled.name == ("gemv_t" if m <= ops.GEMV_ROWS else "matmul_t")
+
+
+@pytest.mark.parametrize("cfg", kernels.gemv_t.autotune.configs, ids=lambda c: "-".join(map(str, c.values())))
+def test_every_gemv_t_config_is_correct(cfg):
+    """Each gemv_t candidate on rows of bt that leave every remainder of NB, and K with
+    and without a tail block, against float64."""
+    rng = np.random.default_rng(7)
+    for k in (1, 45, 3 * kernels.panel_width(256, cfg["LMUL"]) + 5):
+        n = 2 * cfg["NB"] + cfg["NB"] - 1
+        a = rng.standard_normal((2, k)).astype(np.float32)
+        bt = rng.standard_normal((n, k)).astype(np.float32)
+        c = rng.standard_normal((2, n)).astype(np.float32)
+        want = c.astype(np.float64) + a.astype(np.float64) @ bt.T
+        kernels.gemv_t(a, bt, c, **cfg)
+        assert np.all(np.abs(c - want) <= ref_bound(a, bt.T, k + 2) + 2 * U * np.abs(want))
+
+
+def test_a_is_copied_only_where_its_rows_crowd_an_l1_set():
+    """A power-of-two row of 16 KiB puts every row of a tile into one L1 set of each preset:
+    A is copied into padded rows. 896 floats a row (3.5 KiB) spread the rows over
+    different sets: A is read in place."""
+    for name in ("generic", "spacemit-x60", "sifive-x280", "xuantie-c930"):
+        t = Target.preset(name)
+        assert kernels.a_scratch(np.zeros((16, 4096), np.float32), t).shape == (16, 4096 + 16)
+        assert kernels.a_scratch(np.zeros((16, 896), np.float32), t).shape[0] == 0
+    assert kernels.a_scratch(np.zeros((3, 896), np.float32)).shape == (3, 896 + 16)   # no target: always
+
+
 @pytest.mark.parametrize("vlen", [128, 512])
 def test_matmul_batched_and_noncontiguous(vlen):
     rng = np.random.default_rng(1)
@@ -253,7 +298,7 @@ def test_ops_use_the_tuned_configuration(tune_cache):
     x = rng.standard_normal((5, 24)).astype(np.float32)
     w = rng.standard_normal((20, 24)).astype(np.float32)
     bp = kernels.pack_panels(np.ascontiguousarray(w.T), kernels.panel_width(256, 4))
-    res = tune.tune(kernels.gemm_packed, (x, bp, np.zeros((5, 20), np.float32), kernels.a_scratch(x)),
+    res = tune.tune(kernels.gemm_packed, (x, bp, np.zeros((5, 20), np.float32), kernels.a_scratch(x, Target.default())),
                     configs=[{"MR": 2, "LMUL": 4, "KC": 256}, {"MR": 5, "LMUL": 4, "KC": 256}])
     y = ops.linear(x, ops.pack_weights(w))
     assert ops.last_run.cycles == res.best_cycles
@@ -281,9 +326,11 @@ def test_tuner_beats_a_hand_picked_grid(tune_cache, preset):
     assert ops.last_run.cycles == res.best_cycles
 
 
+@pytest.mark.parametrize("copy", [True, False], ids=["copied-A", "A-in-place"])
 @pytest.mark.parametrize("cfg", kernels.gemm_packed.autotune.configs, ids=lambda c: "-".join(map(str, c.values())))
-def test_every_packed_gemm_config_is_correct(cfg):
-    """Each gemm_packed candidate (both loop orders) on tails of rows, panels and KC blocks."""
+def test_every_packed_gemm_config_is_correct(cfg, copy):
+    """Each gemm_packed candidate (both loop orders) on tails of rows, panels and KC blocks,
+    reading A from the padded scratch and in place (a scratch of 0 rows)."""
     rng = np.random.default_rng(4)
     nr = kernels.panel_width(256, 4)
     k, n = cfg["KC"] + 45, 2 * nr + 3
@@ -291,7 +338,8 @@ def test_every_packed_gemm_config_is_correct(cfg):
         a = rng.standard_normal((m, k)).astype(np.float32)
         b = rng.standard_normal((k, n)).astype(np.float32)
         c = np.zeros((m, n), np.float32)
-        kernels.gemm_packed(a, kernels.pack_panels(b, nr), c, kernels.a_scratch(a), **cfg)
+        ap = kernels.a_scratch(a) if copy else kernels.a_scratch(a)[:0]
+        kernels.gemm_packed(a, kernels.pack_panels(b, nr), c, ap, **cfg)
         assert np.all(np.abs(c - a.astype(np.float64) @ b) <= ref_bound(a, b, cfg["KC"] + 2))
 
 

@@ -30,10 +30,11 @@ import numpy as np
 import rvai.lang as rl
 from rvai.lang import bf16, f32
 
-__all__ = ["gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "matmul", "row_tiles", "gemv_rows", "gemv_rows_grid",
-           "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMM_PACKED_CONFIGS", "GEMV_CONFIGS"]
+__all__ = ["gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "matmul", "matmul_t", "row_tiles", "gemv_rows", "gemv_rows_grid", "gemv_t",
+           "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMM_PACKED_CONFIGS", "GEMV_CONFIGS",
+           "GEMV_T_CONFIGS"]
 
-#: What the tuner tries for :data:`matmul` (which packs B itself), likely first: MR rows per
+#: What the tuner tries for :data:`matmul` and :data:`matmul_t` (which pack B themselves), likely first: MR rows per
 #: register tile, LMUL of one panel row (NR = VLEN/32 * LMUL columns), KC steps of K per
 #: block. The MR accumulators and one B group must fit the 32 vector registers:
 #: (MR + 1) * LMUL <= 32.
@@ -150,15 +151,47 @@ def _panel_block(a, bp, c, p, k0, k1, N, NR, MR: int, LMUL: int, widen: bool, m0
         row_tiles(lambda i, h: _tile(a, bp, c, p, jj, i, p * NR + jj, k0, k1, h, widen), rows, MR, m0)
 
 
-def a_scratch(a: np.ndarray) -> np.ndarray:
-    """Scratch for A's rows with one cache line of padding per row.
+#: The most rows of A a register tile reads at once (the largest MR of the candidates).
+MAX_MR = 8
+
+
+def a_scratch(a: np.ndarray, target=None) -> np.ndarray:
+    """Scratch for A's rows with one cache line of padding per row, or none (0 rows).
 
     A tile reads MR rows of A at once; with a power-of-two row length (K = 4096: 16 KiB)
-    those rows fall into one L1 set and evict each other at every step. The kernels copy
-    A into this (M, K + one line) array first, so consecutive rows land in different sets.
+    those rows fall into one L1 set and evict each other at every step. Then the kernels
+    copy A into this (M, K + one line) array first, so consecutive rows land in different
+    sets. Where up to :data:`MAX_MR` rows at A's own stride put at most half of an L1
+    set's ways of ``target`` (every target if None) into any one set, the copy buys
+    nothing and costs a pass over A from memory (on sifive-x280, 7 x 896 from DRAM, 17,000
+    cycles: each loaded piece is stored before the next is loaded): then the scratch has
+    0 rows and the kernels read A in place.
     """
     m, k = a.shape
+    if target is not None and not _rows_crowd_l1(k * a.itemsize, target):
+        return np.empty((0, k + 64 // a.itemsize), a.dtype)
     return np.empty((m, k + 64 // a.itemsize), a.dtype)
+
+
+def _rows_crowd_l1(stride: int, target) -> bool:
+    """Whether MAX_MR rows ``stride`` bytes apart put more than half of an L1 set's ways
+    of ``target``'s timing model into one set."""
+    from rvai.emu.profile import timing_params
+    p = timing_params(target.model)
+    sets = max(p.l1_size // (p.line * p.l1_assoc), 1)
+    per_set = np.bincount([(r * stride // p.line) % sets for r in range(MAX_MR)])
+    return int(per_set.max()) > max(p.l1_assoc // 2, 1)
+
+
+def _from_rows(a, ap, LMUL: int, body, m0=0, rows=None) -> None:
+    """``body(src)`` with src the rows of A to read: ``ap`` after copying A's rows into it
+    when the scratch has rows (:func:`a_scratch`), else ``a`` in place."""
+    copy = rl.minimum(ap.shape[0], 1)
+    for _ in rl.range(copy):
+        _copy_rows(a, ap, LMUL, m0, rows)
+        body(ap)
+    for _ in rl.range(1 - copy):
+        body(a)
 
 
 @rl.autotune(configs=GEMM_PACKED_CONFIGS, key=_KEY)
@@ -171,8 +204,7 @@ def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32,
     Zvfh); c is f32. ``NR`` should be the f32 register group at ``LMUL`` for speed.
     ``ap`` is scratch for A (:func:`a_scratch`).
     """
-    _copy_rows(a, ap, LMUL)
-    _gemm(ap, bp, c, MR, LMUL, KC, KOUTER, WIDEN)
+    _from_rows(a, ap, LMUL, lambda src: _gemm(src, bp, c, MR, LMUL, KC, KOUTER, WIDEN))
 
 
 @rl.kernel
@@ -186,8 +218,9 @@ def gemm_packed_grid(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor
     M, P = a.shape[0], bp.shape[0]
     m0, p0 = rl.program_id(0) * BM, rl.program_id(1) * PB
     rows = rl.maximum(rl.minimum(BM, M - m0), 0)
-    _copy_rows(a, ap, LMUL, m0, rows)
-    _gemm(ap, bp, c, MR, LMUL, KC, KOUTER, WIDEN, m0, rows, p0, rl.maximum(rl.minimum(PB, P - p0), 0))
+    panels = rl.maximum(rl.minimum(PB, P - p0), 0)
+    _from_rows(a, ap, LMUL, lambda src: _gemm(src, bp, c, MR, LMUL, KC, KOUTER, WIDEN, m0, rows, p0, panels),
+               m0, rows)
 
 
 @rl.autotune(configs=GEMM_PACKED_CONFIGS, key=_KEY)
@@ -220,14 +253,35 @@ def matmul(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], bp: rl.Tensor[None, 3],
     their panels; it is part of the call (and of its cycle count). ``ap`` is scratch
     for A (:func:`a_scratch`).
     """
-    _copy_rows(a, ap, LMUL)
     K, N = b.shape
     P, NR = bp.shape[0], bp.shape[2]
     for k in rl.range(K):
         for p in rl.range(P):
             for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
                 bp.vstore(b.vload(k, p * NR + jj), p, k, jj)
-    _gemm(ap, bp, c, MR, LMUL, KC, KOUTER, WIDEN)
+    _from_rows(a, ap, LMUL, lambda src: _gemm(src, bp, c, MR, LMUL, KC, KOUTER, WIDEN))
+
+
+@rl.autotune(configs=GEMM_CONFIGS, key=_KEY)
+@rl.kernel
+def matmul_t(a: rl.Tensor[None, 2], bt: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2],
+             ap: rl.Tensor[None, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False,
+             WIDEN: bool = False):
+    """c (M, N) += a (M, K) @ bt.T for a row-major ``bt`` (N, K) (torch's weight layout, or
+    ``a @ w.T``), transposing bt into the scratch panels ``bp`` (P, K, NR) first.
+
+    The transposition is part of the call (and of its cycle count): each panel row is one
+    strided load down NR rows of bt (``vlse``), stored unit-stride; a panel's loads walk
+    bt column by column, so the NR rows' current lines stay in L1 while 16 columns pass.
+    ``ap`` is scratch for A (:func:`a_scratch`).
+    """
+    N, K = bt.shape
+    P, NR = bp.shape[0], bp.shape[2]
+    for p in rl.range(P):
+        for vl, jj in rl.vloop(rl.minimum(NR, N - p * NR), sew=32, lmul=LMUL):
+            for k in rl.range(K):
+                bp.vstore(bt.vload(p * NR + jj, k, axis=0), p, k, jj)
+    _from_rows(a, ap, LMUL, lambda src: _gemm(src, bp, c, MR, LMUL, KC, KOUTER, WIDEN))
 
 
 @rl.autotune(configs=GEMV_CONFIGS, key=_KEY)
@@ -252,6 +306,53 @@ def gemv_rows_grid(a: rl.Tensor[None, 2], b: rl.Tensor[None, 2], c: rl.Tensor[f3
     computes columns j*BN.. (BN of them) of c, with its own slice of ``part``."""
     n0 = rl.program_id(0) * BN
     _gemv(a, b, c, part, KB, LMUL, KC, WIDEN, n0, rl.maximum(rl.minimum(BN, b.shape[1] - n0), 0))
+
+
+#: What the tuner tries for :data:`gemv_t`: NB rows of bt per pass over K, LMUL.
+GEMV_T_CONFIGS = [{"NB": nb, "LMUL": lmul} for nb, lmul in ((4, 4), (2, 4), (4, 2), (6, 4), (2, 8), (3, 8))]
+
+
+@rl.autotune(configs=GEMV_T_CONFIGS, key=_KEY)
+@rl.kernel
+def gemv_t(a: rl.Tensor[None, 2], bt: rl.Tensor[None, 2], c: rl.Tensor[f32, 2], NB: int = 4, LMUL: int = 4,
+           WIDEN: bool = False):
+    """c (M, N) += a (M, K) @ bt.T for few rows and a row-major ``bt`` (N, K): each element
+    of c is a dot product of two unit-stride rows, so bt is read once per row of c, in
+    memory order, with no packing and no transposition.
+
+    NB rows of bt at a time: per block of K, one load of a and NB of bt into NB vector
+    accumulators (independent FMA chains), whole blocks of ``vl0 = min(K, VLMAX)``, then
+    the ``K mod vl0`` tail, and one reduction per element of c. Each lane sums
+    ceil(K/vl0) products before the reduction adds the vl0 lanes: the error is at most
+    gamma(ceil(K/vl0) + vl0 + 1) * sum|a||b|.
+    """
+    M, K = a.shape
+    N = bt.shape[0]
+    with rl.vector(K, sew=32, lmul=LMUL) as vl0:
+        pass
+    full = K - K % vl0
+    for i in rl.range(M):
+        for j in rl.range(0, N - N % NB, NB):
+            _dot_rows(a, bt, c, i, j, NB, vl0, full, K, LMUL, WIDEN)
+        for j in rl.range(N - N % NB, N):
+            _dot_rows(a, bt, c, i, j, 1, vl0, full, K, LMUL, WIDEN)
+
+
+def _dot_rows(a, bt, c, i, j, rows: int, vl0, full, K, LMUL: int, widen: bool):
+    """c[i, j:j+rows] += a[i] . bt[j + r] for r < rows."""
+    with rl.vector(vl0, sew=32, lmul=LMUL):
+        acc = [rl.var(rl.zeros(f32)) for _ in range(rows)]
+        for k in rl.range(0, full, vl0):
+            av = a.vload(i, k)
+            for r in range(rows):
+                _fmacc(acc[r], av if widen else av.to(f32), bt.vload(j + r, k), widen)
+        sums = [acc[r].value.sum() for r in range(rows)]
+    with rl.vector(K - full, sew=32, lmul=LMUL):
+        av = a.vload(i, full)
+        for r in range(rows):
+            tail = rl.var(rl.zeros(f32))
+            _fmacc(tail, av if widen else av.to(f32), bt.vload(j + r, full), widen)
+            c[i, j + r] = c[i, j + r] + (sums[r] + tail.value.sum())
 
 
 def _gemv(a, b, c, part, KB: int, LMUL: int, KC: int, WIDEN: bool, n0=0, cols=None):
