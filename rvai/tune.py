@@ -3,8 +3,8 @@
 A kernel declares what may be tuned with :func:`rvai.lang.autotune` (the candidate
 configurations and the ``key``: the argument sizes that select a shape bucket). The
 tuner compiles each candidate, runs it on the timed model of the target, and keeps
-the configuration with the fewest cycles per (kernel, target, VLEN, shape bucket) in
-a JSON file beside the compile cache (``$RVAI_CACHE_DIR/tune.json``). Calls of a tuned
+the configuration with the fewest cycles per (kernel, target, VLEN, timing model,
+shape bucket) in a JSON file beside the compile cache (``$RVAI_CACHE_DIR/tune.json``). Calls of a tuned
 kernel that do not set its parameters (and :mod:`rvai.ops`) then use the best one;
 without an entry they use the kernel's defaults.
 
@@ -28,7 +28,8 @@ from rvai.codegen import cache_dir
 from rvai.lang.kernel import Kernel
 from rvai.target import Target
 
-__all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "bucket", "cache_path", "model_hash", "TUNABLE"]
+__all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "bucket", "cache_path", "model_hash",
+           "TUNABLE"]
 
 
 @dataclasses.dataclass

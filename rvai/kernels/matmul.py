@@ -17,6 +17,11 @@ from ``M mod MR`` are not run one at a time: the last full tile and the leftover
 are split into two tiles of nearly equal height (7 + 1 rows become 4 + 4), since a
 one-row tile is one dependent chain of FMAs and leaves a second FP pipe idle.
 
+Transposed B. ``a @ w.T`` with w row-major (N, K), torch's weight layout, needs no
+copy outside the kernel: :data:`matmul_t` transposes w into the panels inside the call
+(one strided load of NR elements per panel row), and :data:`gemv_t`, for one or two rows,
+takes dot products of A's rows with w's rows as they lie.
+
 Accuracy. Each KC block is summed from zero in registers and then added to C, so an
 element of C is a sum of ceil(K/KC) block sums of at most KC products each: the error
 is at most gamma(KC + ceil(K/KC)) * sum|a||b| (gamma(n) = n*u/(1-n*u), u = 2^-24),
@@ -30,8 +35,8 @@ import numpy as np
 import rvai.lang as rl
 from rvai.lang import bf16, f32
 
-__all__ = ["gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "matmul", "matmul_t", "row_tiles", "gemv_rows", "gemv_rows_grid", "gemv_t",
-           "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMM_PACKED_CONFIGS", "GEMV_CONFIGS",
+__all__ = ["gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "matmul", "matmul_t", "row_tiles", "gemv_rows",
+           "gemv_rows_grid", "gemv_t", "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMM_PACKED_CONFIGS", "GEMV_CONFIGS",
            "GEMV_T_CONFIGS"]
 
 #: What the tuner tries for :data:`matmul` and :data:`matmul_t` (which pack B themselves), likely first: MR rows per
