@@ -255,7 +255,8 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
     ``checked``, ``budget``, ``timeout``: as for every op (bounds checks, limits per call).
     ``harts`` (default: the target's, e.g. 8 on spacemit-k1) spreads the call over that
     many harts (docs/harts.md): GEMV over blocks of N, GEMM over row blocks and panel
-    groups (after a packing launch over blocks of b's rows, in the cycle count).
+    groups (after a packing launch over blocks of b's rows, in the cycle count). There a
+    transposed b is first laid out row-major by NumPy, outside the count.
     """
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     a, b = _pair(a, b, "b")
