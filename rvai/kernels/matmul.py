@@ -53,7 +53,7 @@ GEMM_CONFIGS = [{"MR": mr, "LMUL": lmul, "KC": kc} for mr, lmul, kc in (
 #: at the cost of restarting the prefetch stream of B at every panel.
 GEMM_PACKED_CONFIGS = [{"MR": mr, "KC": kc, "KOUTER": ko} for mr, kc, ko in (
     (7, 1024, False), (7, 512, False), (7, 256, False), (6, 1024, False), (6, 512, False), (5, 512, False),
-    (4, 1024, False), (4, 512, False), (4, 256, False), (7, 512, True), (7, 1024, True))]
+    (4, 1024, False), (4, 512, False), (4, 256, False), (7, 512, True), (7, 1024, True), (6, 1024, True))]
 #: What the tuner tries for :data:`gemv_rows`: KB rows of b per pass over N, LMUL, KC.
 GEMV_CONFIGS = [{"KB": kb, "LMUL": lmul, "KC": kc} for kb, lmul, kc in (
     (8, 4, 512), (4, 4, 512), (16, 4, 512), (8, 2, 512), (16, 2, 512), (4, 8, 512), (8, 8, 512))]
