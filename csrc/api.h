@@ -285,5 +285,7 @@ int rv_jit_install(rv_machine *m, uint64_t pc, uint64_t fn, int n);
 /* Blocks translated and refused so far. */
 void rv_jit_stats(rv_machine *m, uint64_t out[2]);
 /* What translated code needs of rv_machine: offsets of x, op_count, tlb_r,
- * tlb_w; the addresses of the load and store slow paths; TLB_SIZE, PAGE_BITS. */
-void rv_jit_layout(uint64_t out[8]);
+ * tlb_w; the addresses of the load and store slow paths; TLB_SIZE, PAGE_BITS;
+ * the address of the counter of a partial pass, void (rv_machine *, const
+ * uint16_t *ops, int64_t k). */
+void rv_jit_layout(uint64_t out[9]);

@@ -121,7 +121,13 @@ void rv_jit_stats(rv_machine *m, uint64_t out[2]) {
     out[1] = m->jit ? m->jit->refused : 0;
 }
 
-void rv_jit_layout(uint64_t out[8]) {
+/* A block leaving part way through a pass (a fault, a slow-path store)
+ * counts the k instructions of that pass it retired, ops[0..k). */
+static void jit_count(rv_machine *m, const uint16_t *ops, int64_t k) {
+    for (int64_t i = 0; i < k; i++) m->op_count[ops[i]]++;
+}
+
+void rv_jit_layout(uint64_t out[9]) {
     out[0] = offsetof(rv_machine, x);
     out[1] = offsetof(rv_machine, op_count);
     out[2] = offsetof(rv_machine, tlb_r);
@@ -130,4 +136,5 @@ void rv_jit_layout(uint64_t out[8]) {
     out[5] = (uint64_t)(uintptr_t)&mem_store_slow;
     out[6] = TLB_SIZE;
     out[7] = PAGE_BITS;
+    out[8] = (uint64_t)(uintptr_t)&jit_count;
 }

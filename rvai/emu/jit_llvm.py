@@ -17,6 +17,7 @@ run stops at the same instruction as an interpreted one.
 """
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 from llvmlite import binding as llvm
@@ -137,31 +138,91 @@ NOPS = {"fence", "fence.i"}   # the interpreter's are no-ops too (exec_int.h)
 EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS
 
 _OP_NAMES = [ffi.string(lib.rv_op_name(op)).decode() for op in range(lib.rv_num_ops())]
-_LAYOUT = ffi.new("uint64_t[8]")
+_LAYOUT = ffi.new("uint64_t[9]")
 lib.rv_jit_layout(_LAYOUT)
-X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS = (int(v) for v in _LAYOUT)
+X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN = \
+    (int(v) for v in _LAYOUT)
+COUNT_TYPE = ir.FunctionType(ir.VoidType(), [I8P, ir.IntType(16).as_pointer(), I64])
 
-_initialised = False
+#: Blocks one engine holds before new ones go to a fresh engine (the old one
+#: is freed with the last machine running its blocks): bounds what LLVM keeps.
+ENGINE_BLOCKS = 20_000
 
 
-def target_machine():
-    """A new target machine for the host (an MCJIT engine owns and frees the
-    one it is given, so each engine gets its own)."""
-    global _initialised
-    if not _initialised:
-        llvm.initialize_native_target()
-        llvm.initialize_native_asmprinter()
-        _initialised = True
+def host_target_machine():
+    """A target machine for the host at -O1: the blocks are short and
+    straight, -O2's scheduling and allocation cost compile time they do not
+    repay (an engine owns and frees the one it is given)."""
     return llvm.Target.from_default_triple().create_target_machine(
-        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=2, jit=True)
+        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=1, jit=True)
+
+
+def key(insns) -> tuple:
+    """What a block's host code depends on: its decoded instructions with their
+    pcs (everything else it reads, the machine's layout, is fixed in a process)."""
+    return tuple((i.pc, i.op, i.rd, i.rs1, i.rs2, i.len, i.imm) for i in insns)
 
 
 class Engine:
-    """An MCJIT engine for one machine's blocks, freed with it."""
+    """One MCJIT engine and the blocks compiled into it, keyed by ``key``."""
 
     def __init__(self):
-        self.target = target_machine()   # for the optimiser
-        self.mcjit = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target_machine())
+        self.mcjit = llvm.create_mcjit_compiler(llvm.parse_assembly(""), host_target_machine())
+        self.blocks: dict[tuple, int] = {}
+        self.seq = 0
+
+    def compile(self, blocks) -> list[int]:
+        """Host addresses of the blocks (lists of decoded instructions, each
+        ``block_ops``' prefix): the ones not yet held built, optimised and
+        loaded as one module."""
+        keys = [key(b) for b in blocks]
+        todo = {k: b for k, b in zip(keys, blocks) if k not in self.blocks}
+        if todo:
+            module = ir.Module(name=f"rvai_blocks_{self.seq}")
+            module.triple = llvm.get_process_triple()
+            names = {}
+            for k, b in todo.items():
+                self.seq += 1
+                names[k] = f"rvai_block_{self.seq}"
+                _Block(module, b, names[k]).build()
+            mod = llvm.parse_assembly(str(module))
+            _optimise(mod)
+            self.mcjit.add_module(mod)
+            self.mcjit.finalize_object()
+            for k, name in names.items():
+                self.blocks[k] = self.mcjit.get_function_address(name)
+        return [self.blocks[k] for k in keys]
+
+
+def _optimise(mod):
+    """The few passes these blocks need: registers out of their stack slots
+    into SSA, then local folding; no loop or interprocedural work."""
+    pm = llvm.create_new_module_pass_manager()
+    pm.add_sroa_pass()
+    pm.add_instruction_combine_pass()
+    pm.add_simplify_cfg_pass()
+    pb = llvm.create_pass_builder(_TM_OPT, llvm.create_pipeline_tuning_options(speed_level=1))
+    pm.run(mod, pb)
+
+
+_engine: Engine | None = None
+_TM_OPT = None   # a target machine for the pass builder (never given to an engine, which would own it)
+_lock = threading.Lock()   # llvmlite releases the GIL inside LLVM
+
+
+def compile_blocks(blocks) -> tuple[Engine, list[int]]:
+    """The process-wide engine and the host addresses of ``blocks`` (see
+    ``Engine.compile``): a block compiled before, by any machine, is not
+    compiled again.  The caller keeps the engine alive while it runs them."""
+    global _engine, _TM_OPT
+    with _lock:
+        if _TM_OPT is None:
+            llvm.initialize_native_target()
+            llvm.initialize_native_asmprinter()
+            _TM_OPT = host_target_machine()
+        if _engine is None or len(_engine.blocks) >= ENGINE_BLOCKS:
+            _engine = Engine()
+        return _engine, _engine.compile(blocks)
 
 
 def block_ops(insns) -> list:
@@ -178,16 +239,28 @@ def block_ops(insns) -> list:
     return out
 
 
-class _Block:
-    """Builds one block's function (see the module docstring for its contract)."""
+def successors(insns) -> list[int]:
+    """The pcs a block (``block_ops``' prefix) may go to that are known
+    statically: the fall-through and branch or jal targets."""
+    last = insns[-1]
+    name, nxt = _OP_NAMES[last.op], last.pc + last.len
+    if name in BRANCHES:
+        return [nxt, (last.pc + last.imm) & (2**64 - 1)]
+    if name == "jal":
+        return [(last.pc + last.imm) & (2**64 - 1), nxt]   # nxt: where a call returns
+    return [] if name == "jalr" else [nxt]
 
-    def __init__(self, insns, name):
+
+class _Block:
+    """Builds one block's function in a module (see the module docstring for
+    its contract).  Two shared exits keep the code small: ``done`` after whole
+    passes, ``part`` part way through one (a fault or a slow-path store)."""
+
+    def __init__(self, module, insns, name):
         self.insns = insns
         self.n = len(insns)
         self.start = insns[0].pc
-        self.module = ir.Module(name=name)
-        self.module.triple = llvm.get_process_triple()
-        self.fn = ir.Function(self.module, BLOCK_TYPE, name=name)
+        self.fn = ir.Function(module, BLOCK_TYPE, name=name)
         self.m, self.leftp = self.fn.args
         entry = self.fn.append_basic_block("entry")
         self.b = b = ir.IRBuilder(entry)
@@ -201,12 +274,21 @@ class _Block:
             b.store(b.load(self._field(X_OFF + 8 * r, I64)), self.reg[r])
         self.left = b.alloca(I64, name="left")
         b.store(b.load(self.leftp), self.left)
-        self.iters = b.alloca(I64, name="iters")
+        self.iters = b.alloca(I64, name="iters")   # whole passes looped in place
         b.store(_C(0), self.iters)
         self.tmp = b.alloca(I64, name="tmp")
         self.head = self.fn.append_basic_block("head")
+        self.done = self.fn.append_basic_block("done")
+        self.part = self.fn.append_basic_block("part")
+        b.position_at_end(self.done)
+        self.done_pc = b.phi(I64, "next")
+        b.position_at_end(self.part)
+        self.part_pc, self.part_k = b.phi(I64, "next"), b.phi(I64, "k")
+        b.position_at_end(entry)
         b.branch(self.head)
         b.position_at_end(self.head)
+        self._ops = None
+        self.module = module
 
     def _field(self, off, ty, b=None):
         b = b or self.b
@@ -219,17 +301,34 @@ class _Block:
         self.b.store(v, self.reg[r])
 
     def exit(self, next_pc, k, fault=False):
-        """Leave after k instructions of this pass: write back, count, return."""
+        """Leave for next_pc (an int or a value) after k instructions of this pass."""
+        nxt = next_pc if not isinstance(next_pc, int) else _C(next_pc | fault)
+        if k == self.n:
+            self.done_pc.add_incoming(nxt, self.b.block)
+            self.b.branch(self.done)
+        else:
+            self.part_pc.add_incoming(nxt, self.b.block)
+            self.part_k.add_incoming(_C(k), self.b.block)
+            self.b.branch(self.part)
+
+    def _leave(self, next_pc, passes, k=None):
+        """An exit's body: write back, count ``passes`` whole passes (a value)
+        and, when k is given, the first k instructions of one more; return."""
         b = self.b
         for r in self.written:
             b.store(b.load(self.reg[r]), self._field(X_OFF + 8 * r, I64))
-        iters = b.load(self.iters)
-        part = Counter(i.op for i in self.insns[:k])
         for op, full in sorted(self.full.items()):
             p = self._field(OPC_OFF + 8 * op, I64)
-            b.store(b.add(b.load(p), b.add(b.mul(iters, _C(full)), _C(part[op]))), p)
-        b.store(b.sub(b.load(self.left), _C(k)), self.leftp)
-        b.ret(next_pc if not isinstance(next_pc, int) else _C(next_pc | fault))
+            b.store(b.add(b.load(p), b.mul(passes, _C(full))), p)
+        if k is not None:
+            ops = ir.GlobalVariable(self.module, ir.ArrayType(ir.IntType(16), self.n), name=f"{self.fn.name}_ops")
+            ops.global_constant = True
+            ops.linkage = "private"
+            ops.initializer = ir.Constant(ir.ArrayType(ir.IntType(16), self.n), [i.op for i in self.insns])
+            count = b.inttoptr(_C(COUNT_FN), COUNT_TYPE.as_pointer())
+            b.call(count, [self.m, b.gep(ops, [_C32(0), _C32(0)]), k])
+        b.store(b.sub(b.load(self.left), k if k is not None else _C(self.n)), self.leftp)
+        b.ret(next_pc)
 
     def _tlb_entry(self, tlb_off, addr):
         b = self.b
@@ -276,6 +375,17 @@ class _Block:
         return phi
 
     def build(self):
+        self._body()
+        b = self.b
+        b.position_at_end(self.done)
+        self._leave(self.done_pc, b.add(b.load(self.iters), _C(1)))
+        b.position_at_end(self.part)
+        if self.part_pc.incomings:
+            self._leave(self.part_pc, b.load(self.iters), self.part_k)
+        else:
+            b.unreachable()
+
+    def _body(self):
         b = self.b
         for k, ins in enumerate(self.insns):
             name, pc, nxt = _OP_NAMES[ins.op], ins.pc, ins.pc + ins.len
@@ -298,7 +408,7 @@ class _Block:
                 val = self.get(ins.rs2)
                 val = val if size == 8 else b.trunc(val, ty)
 
-                def slow_store(val=val, k=k, nxt=nxt, ty=ty):
+                def slow_store(k=k, nxt=nxt):
                     # it went through the slow path (which may have rewritten code): leave
                     self.exit(nxt, k + 1)
 
@@ -345,23 +455,3 @@ class _Block:
         b.branch(self.head)
         b.position_at_end(out)
         self.exit(target, k)
-
-
-def compile_block(engine, insns) -> int:
-    """Build, optimise and load into ``engine`` (an Engine) the block of decoded
-    instructions ``insns`` (``block_ops``' prefix, at least one); the host
-    address of its function."""
-    global _seq
-    _seq += 1
-    name = f"rvai_block_{_seq}"
-    blk = _Block(insns, name)
-    blk.build()
-    mod = llvm.parse_assembly(str(blk.module))
-    pb = llvm.create_pass_builder(engine.target, llvm.create_pipeline_tuning_options(speed_level=2))
-    pb.getModulePassManager().run(mod, pb)
-    engine.mcjit.add_module(mod)
-    engine.mcjit.finalize_object()
-    return engine.mcjit.get_function_address(name)
-
-
-_seq = 0

@@ -32,6 +32,8 @@ _CLASSES = [ffi.string(lib.rv_class_name(c)).decode() for c in range(lib.rv_num_
 _CONTROL = {_CLASSES.index("BRANCH"), _CLASSES.index("JUMP")}
 #: The most instructions of a block (csrc/jit.h's JIT_MAX_INSNS).
 MAX_INSNS = 64
+#: The most blocks compiled together: a hot one and those it may reach.
+BATCH = 32
 
 
 class Translator:
@@ -46,7 +48,8 @@ class Translator:
         self.blocks = 0      # blocks installed
         self.seconds = 0.0   # wall time spent translating them
         self._insns = ffi.new("rv_jit_insn[]", MAX_INSNS)
-        self._engine = None   # the MCJIT engine holding this machine's blocks (made at the first)
+        self.engines = set()   # the engines holding the blocks installed here (kept alive with the machine)
+        self.installed: set[int] = set()   # pcs of the blocks installed here (some may since be forgotten)
         if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
             raise RuntimeError("the translating tier is already on for this machine")
 
@@ -60,25 +63,42 @@ class Translator:
             self.seconds += time.perf_counter() - t0
 
     def _translate(self, pc: int, entries: int) -> int:
-        n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
-        decoded = [self._insns[i] for i in range(n)]
+        insns = self._decoded(pc)
         # Entries whose instructions cost what translating does; the block's
         # length taken up to its first branch or jump (an estimate, so that
         # LLVM is not loaded before some block is due).
-        length = next((k + 1 for k, d in enumerate(decoded) if lib.rv_op_class(d.op) in _CONTROL), n)
+        length = next((k + 1 for k, d in enumerate(insns) if lib.rv_op_class(d.op) in _CONTROL), len(insns))
         due = -(-self.hot // max(length, 1))
         if entries < due:
             return entries - due
         from rvai.emu import jit_llvm
-        insns = jit_llvm.block_ops(decoded)
-        if not insns:
+        first = jit_llvm.block_ops(insns)
+        if not first:
             return 0
-        if self._engine is None:
-            self._engine = jit_llvm.Engine()
-        addr = jit_llvm.compile_block(self._engine, insns)
-        ok = int(lib.rv_jit_install(self.m, pc, addr, len(insns)) == 0)
-        self.blocks += ok
-        return ok
+        batch = {pc: first}
+        todo = jit_llvm.successors(first)
+        # The blocks it may go to ride along in the same module (a module's
+        # fixed cost shared): found statically, not yet installed here.
+        while todo and len(batch) < BATCH:
+            nxt = todo.pop(0)
+            if nxt in batch or nxt in self.installed:
+                continue
+            ops = jit_llvm.block_ops(self._decoded(nxt))
+            if ops:
+                batch[nxt] = ops
+                todo += jit_llvm.successors(ops)
+        engine, addrs = jit_llvm.compile_blocks(list(batch.values()))
+        self.engines.add(engine)
+        for (start, ops), addr in zip(batch.items(), addrs):
+            if lib.rv_jit_install(self.m, start, addr, len(ops)) == 0:
+                self.installed.add(start)
+                self.blocks += 1
+        return int(pc in self.installed)
+
+    def _decoded(self, pc: int) -> list:
+        """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
+        n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
+        return [ffi.new("rv_jit_insn *", self._insns[i])[0] for i in range(n)]
 
 
 @ffi.def_extern()
