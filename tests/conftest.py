@@ -42,6 +42,17 @@ def pytest_configure(config):
         os.environ["RVAI_TIER"] = tier
         if tier == "translate":
             os.environ["RVAI_JIT_HOT"] = "0"
+
+
+@pytest.fixture(autouse=True)
+def _translations_succeed():
+    """A block the translator could not build runs interpreted and the run's
+    result stays right, so a broken translator would pass the suite unseen:
+    fail the test instead (rvai.emu.translate.errors)."""
+    from rvai.emu import translate
+    translate.errors.clear()
+    yield
+    assert not translate.errors, f"the translating tier failed: {translate.errors[0]}"
 from rvai.emu.isa import assemble
 
 CODE = 0x10000

@@ -21,15 +21,9 @@ import threading
 from collections import Counter
 
 from llvmlite import binding as llvm
-from llvmlite import ir
 
 from rvai._rvemu import ffi, lib
-
-
-I1, I8, I32, I64, I128 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64), ir.IntType(128)
-I8P = I8.as_pointer()
-BLOCK_TYPE = ir.FunctionType(I64, [I8P, I64.as_pointer()])
-SLOW_TYPE = ir.FunctionType(I32, [I8P, I64, I8P, I32])   # mem_load_slow / mem_store_slow
+from rvai.emu.jit_ir import I8, I16, I32, I64, I128, PTR, VOID, Builder, Function, Value, const
 
 
 def _w(b, v):
@@ -38,7 +32,7 @@ def _w(b, v):
 
 
 def _shamt(b, v, bits):
-    return b.and_(v, ir.Constant(I64, bits - 1))
+    return b.and_(v, _C(bits - 1))
 
 
 def _imm(x):
@@ -52,7 +46,7 @@ def _slt(b, op, a, c):
 def _mulh(b, a, c, sa, sc):
     ext_a = b.sext(a, I128) if sa else b.zext(a, I128)
     ext_c = b.sext(c, I128) if sc else b.zext(c, I128)
-    return b.trunc(b.lshr(b.mul(ext_a, ext_c), ir.Constant(I128, 64)), I64)
+    return b.trunc(b.lshr(b.mul(ext_a, ext_c), const(I128, 64)), I64)
 
 
 def _w32(f):
@@ -61,13 +55,13 @@ def _w32(f):
 
 
 def _C(v):
-    """An i64 constant of v taken modulo 2**64 (LLVM spells it signed)."""
-    v &= 2**64 - 1
-    return ir.Constant(I64, v - 2**64 if v >= 2**63 else v)
+    """An i64 constant of v taken modulo 2**64."""
+    return const(I64, v)
 
 
+def _C32(v):
+    return const(I32, v)
 
-_C32 = lambda v: ir.Constant(I32, v)  # noqa: E731
 
 # Register-register ops: name -> f(builder, rs1 value, rs2 value).
 RR = {
@@ -122,7 +116,7 @@ RI = {
     "lui": lambda b, x, i, pc: i,
     "auipc": lambda b, x, i, pc: b.add(_C(pc), i),
     "sext.b": lambda b, x, i, pc: b.sext(b.trunc(x, I8), I64),
-    "sext.h": lambda b, x, i, pc: b.sext(b.trunc(x, ir.IntType(16)), I64),
+    "sext.h": lambda b, x, i, pc: b.sext(b.trunc(x, I16), I64),
     "zext.h": lambda b, x, i, pc: b.and_(x, _C(0xFFFF)),
 }
 
@@ -142,7 +136,6 @@ _LAYOUT = ffi.new("uint64_t[9]")
 lib.rv_jit_layout(_LAYOUT)
 X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN = \
     (int(v) for v in _LAYOUT)
-COUNT_TYPE = ir.FunctionType(ir.VoidType(), [I8P, ir.IntType(16).as_pointer(), I64])
 
 #: Blocks one engine holds before new ones go to a fresh engine (the old one
 #: is freed with the last machine running its blocks): bounds what LLVM keeps.
@@ -178,14 +171,13 @@ class Engine:
         keys = [key(b) for b in blocks]
         todo = {k: b for k, b in zip(keys, blocks) if k not in self.blocks}
         if todo:
-            module = ir.Module(name=f"rvai_blocks_{self.seq}")
-            module.triple = llvm.get_process_triple()
+            module = [f'target triple = "{llvm.get_process_triple()}"']
             names = {}
             for k, b in todo.items():
                 self.seq += 1
                 names[k] = f"rvai_block_{self.seq}"
-                _Block(module, b, names[k]).build()
-            mod = llvm.parse_assembly(str(module))
+                module += _Block(b, names[k]).build()
+            mod = llvm.parse_assembly("\n".join(module))
             _optimise(mod)
             self.mcjit.add_module(mod)
             self.mcjit.finalize_object()
@@ -252,18 +244,20 @@ def successors(insns) -> list[int]:
 
 
 class _Block:
-    """Builds one block's function in a module (see the module docstring for
-    its contract).  Two shared exits keep the code small: ``done`` after whole
+    """Builds one block's function (see the module docstring for its
+    contract).  Two shared exits keep the code small: ``done`` after whole
     passes, ``part`` part way through one (a fault or a slow-path store)."""
 
-    def __init__(self, module, insns, name):
+    def __init__(self, insns, name):
         self.insns = insns
         self.n = len(insns)
         self.start = insns[0].pc
-        self.fn = ir.Function(module, BLOCK_TYPE, name=name)
+        self.fn = Function(name, I64, [PTR, PTR])
         self.m, self.leftp = self.fn.args
+        self.globals = []   # module-level lines this function needs
         entry = self.fn.append_basic_block("entry")
-        self.b = b = ir.IRBuilder(entry)
+        self.b = b = Builder(self.fn)
+        b.position_at_end(entry)
         self.full = Counter(i.op for i in insns)
         regs = sorted({r for i in insns for r in (i.rd, i.rs1, i.rs2)} - {0})
         self.written = sorted({i.rd for i in insns if _OP_NAMES[i.op] not in STORES and
@@ -271,9 +265,9 @@ class _Block:
         self.reg = {}
         for r in regs:
             self.reg[r] = b.alloca(I64, name=f"x{r}")
-            b.store(b.load(self._field(X_OFF + 8 * r, I64)), self.reg[r])
+            b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         self.left = b.alloca(I64, name="left")
-        b.store(b.load(self.leftp), self.left)
+        b.store(b.load(I64, self.leftp), self.left)
         self.iters = b.alloca(I64, name="iters")   # whole passes looped in place
         b.store(_C(0), self.iters)
         self.tmp = b.alloca(I64, name="tmp")
@@ -281,21 +275,19 @@ class _Block:
         self.done = self.fn.append_basic_block("done")
         self.part = self.fn.append_basic_block("part")
         b.position_at_end(self.done)
-        self.done_pc = b.phi(I64, "next")
+        self.done_pc = b.phi(I64)
         b.position_at_end(self.part)
-        self.part_pc, self.part_k = b.phi(I64, "next"), b.phi(I64, "k")
+        self.part_pc, self.part_k = b.phi(I64), b.phi(I64)
         b.position_at_end(entry)
         b.branch(self.head)
         b.position_at_end(self.head)
-        self._ops = None
-        self.module = module
 
-    def _field(self, off, ty, b=None):
-        b = b or self.b
-        return b.bitcast(b.gep(self.m, [ir.Constant(I64, off)] if isinstance(off, int) else [off]), ty.as_pointer())
+    def _field(self, off):
+        """A pointer to the machine's byte ``off`` (an int or an i64 value)."""
+        return self.b.gep(self.m, _C(off) if isinstance(off, int) else off)
 
     def get(self, r):
-        return _C(0) if r == 0 else self.b.load(self.reg[r])
+        return _C(0) if r == 0 else self.b.load(I64, self.reg[r])
 
     def set(self, r, v):
         self.b.store(v, self.reg[r])
@@ -316,18 +308,16 @@ class _Block:
         and, when k is given, the first k instructions of one more; return."""
         b = self.b
         for r in self.written:
-            b.store(b.load(self.reg[r]), self._field(X_OFF + 8 * r, I64))
+            b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
         for op, full in sorted(self.full.items()):
-            p = self._field(OPC_OFF + 8 * op, I64)
-            b.store(b.add(b.load(p), b.mul(passes, _C(full))), p)
+            p = self._field(OPC_OFF + 8 * op)
+            b.store(b.add(b.load(I64, p), b.mul(passes, _C(full))), p)
         if k is not None:
-            ops = ir.GlobalVariable(self.module, ir.ArrayType(ir.IntType(16), self.n), name=f"{self.fn.name}_ops")
-            ops.global_constant = True
-            ops.linkage = "private"
-            ops.initializer = ir.Constant(ir.ArrayType(ir.IntType(16), self.n), [i.op for i in self.insns])
-            count = b.inttoptr(_C(COUNT_FN), COUNT_TYPE.as_pointer())
-            b.call(count, [self.m, b.gep(ops, [_C32(0), _C32(0)]), k])
-        b.store(b.sub(b.load(self.left), k if k is not None else _C(self.n)), self.leftp)
+            ops = f"@{self.fn.name}_ops"
+            self.globals.append(f"{ops} = private constant [{self.n} x i16] "
+                                f"[{', '.join(f'i16 {i.op}' for i in self.insns)}]")
+            b.call(b.inttoptr(_C(COUNT_FN), PTR), VOID, [self.m, Value(PTR, ops), k])
+        b.store(b.sub(b.load(I64, self.left), k if k is not None else _C(self.n)), self.leftp)
         b.ret(next_pc)
 
     def _tlb_entry(self, tlb_off, addr):
@@ -340,21 +330,21 @@ class _Block:
         (faulting out before instruction k) and slow_ok() otherwise."""
         b = self.b
         ent = self._tlb_entry(tlb_off, addr)
-        tag = b.load(self._field(ent, I64))
+        tag = b.load(I64, self._field(ent))
         last_page = b.lshr(b.add(addr, _C(size - 1)), _C(PAGE_BITS))
         hit = b.icmp_unsigned("==", tag, last_page)
         fast_bb, slow_bb = self.fn.append_basic_block(), self.fn.append_basic_block()
         fault_bb, join = self.fn.append_basic_block(), self.fn.append_basic_block()
         b.cbranch(hit, fast_bb, slow_bb)
         b.position_at_end(fast_bb)
-        delta = b.load(self._field(b.add(ent, _C(8)), I64))
-        host = b.inttoptr(b.add(addr, delta), ir.IntType(8 * size).as_pointer())
+        delta = b.load(I64, self._field(b.add(ent, _C(8))))
+        host = b.inttoptr(b.add(addr, delta), PTR)
         fast_val = fast(host)
         fast_end = b.block
         b.branch(join)
         b.position_at_end(slow_bb)
-        fn = b.inttoptr(_C(slow_fn), SLOW_TYPE.as_pointer())
-        ok = b.call(fn, [self.m, addr, b.bitcast(self.tmp, I8P), _C32(size)])
+        fn = b.inttoptr(_C(slow_fn), PTR)   # int (rv_machine *, uint64_t, void *, int)
+        ok = b.call(fn, I32, [self.m, addr, self.tmp, _C32(size)])
         ok_bb = self.fn.append_basic_block()
         b.cbranch(b.icmp_signed("!=", ok, _C32(0)), ok_bb, fault_bb)
         b.position_at_end(fault_bb)
@@ -374,16 +364,19 @@ class _Block:
         phi.add_incoming(slow_val, slow_end)
         return phi
 
-    def build(self):
+    def build(self) -> list[str]:
+        """The function's module-level lines."""
         self._body()
         b = self.b
         b.position_at_end(self.done)
-        self._leave(self.done_pc, b.add(b.load(self.iters), _C(1)))
+        self._leave(self.done_pc, b.add(b.load(I64, self.iters), _C(1)))
         b.position_at_end(self.part)
         if self.part_pc.incomings:
-            self._leave(self.part_pc, b.load(self.iters), self.part_k)
-        else:
+            self._leave(self.part_pc, b.load(I64, self.iters), self.part_k)
+        else:   # no partial exit: no phis without incoming values
+            self.part.lines.clear()
             b.unreachable()
+        return self.globals + [self.fn.text()]
 
     def _body(self):
         b = self.b
@@ -395,15 +388,15 @@ class _Block:
                 self.set(ins.rd, RI[name](b, self.get(ins.rs1), _imm(ins), pc))
             elif name in LOADS:
                 size, signed = LOADS[name]
-                ty = ir.IntType(8 * size)
+                ty = f"i{8 * size}"
                 addr = b.add(self.get(ins.rs1), _imm(ins))
                 v = self._mem(k, TLB_R_OFF, addr, size, LOAD_SLOW,
-                              lambda p: b.load(p, align=1),
-                              lambda: b.load(b.bitcast(self.tmp, ty.as_pointer())))
+                              lambda p: b.load(ty, p, align=1),
+                              lambda: b.load(ty, self.tmp))
                 self.set(ins.rd, v if size == 8 else (b.sext(v, I64) if signed else b.zext(v, I64)))
             elif name in STORES:
                 size = STORES[name]
-                ty = ir.IntType(8 * size)
+                ty = f"i{8 * size}"
                 addr = b.add(self.get(ins.rs1), _imm(ins))
                 val = self.get(ins.rs2)
                 val = val if size == 8 else b.trunc(val, ty)
@@ -412,7 +405,7 @@ class _Block:
                     # it went through the slow path (which may have rewritten code): leave
                     self.exit(nxt, k + 1)
 
-                b.store(val, b.bitcast(self.tmp, ty.as_pointer()))
+                b.store(val, self.tmp)
                 self._mem(k, TLB_W_OFF, addr, size, STORE_SLOW,
                           lambda p, val=val: (b.store(val, p, align=1), None)[1], slow_store)
             elif name in NOPS:
@@ -446,12 +439,12 @@ class _Block:
         if target != self.start:
             self.exit(target, k)
             return
-        left = b.sub(b.load(self.left), _C(self.n))
+        left = b.sub(b.load(I64, self.left), _C(self.n))
         again, out = self.fn.append_basic_block("again"), self.fn.append_basic_block("out")
         b.cbranch(b.icmp_signed(">=", left, _C(self.n)), again, out)
         b.position_at_end(again)
         b.store(left, self.left)
-        b.store(b.add(b.load(self.iters), _C(1)), self.iters)
+        b.store(b.add(b.load(I64, self.iters), _C(1)), self.iters)
         b.branch(self.head)
         b.position_at_end(out)
         self.exit(target, k)

@@ -109,7 +109,12 @@ def rv_jit_translate_hook(handle, pc, entries):
     try:
         return tr.translate(pc, entries)
     except BaseException as e:   # noqa: BLE001 - C cannot take an exception
+        errors.append(f"the block at 0x{pc:x}: {e!r}")
         if tr.error is None:
             tr.error = e
             print(f"rvai: translating the block at 0x{pc:x} failed: {e!r}", file=sys.stderr)
         return 0
+
+
+#: Every translation that raised in this process (the test suite fails on one).
+errors: list[str] = []

@@ -1,0 +1,166 @@
+"""LLVM IR as text, for the translating tier (rvai.emu.jit_llvm): the few
+instructions its blocks use, spelled like llvmlite.ir's IRBuilder so the
+translation tables read the same.  llvmlite.ir builds a tree of Python
+objects and prints it, which cost more than LLVM's own parsing and most of a
+block's compile time; this writes the lines directly.  Pointers are opaque
+(``ptr``), types are their spellings (``"i64"``).
+"""
+from __future__ import annotations
+
+I1, I8, I16, I32, I64, I128, PTR, VOID = "i1", "i8", "i16", "i32", "i64", "i128", "ptr", "void"
+
+
+class Value:
+    """An SSA value or a constant: its type and its spelling."""
+
+    __slots__ = ("type", "name")
+
+    def __init__(self, ty: str, name: str):
+        self.type, self.name = ty, name
+
+    def __str__(self):
+        return self.name
+
+
+def const(ty: str, v: int) -> Value:
+    """The integer constant v of type ty, taken modulo 2**bits (LLVM spells it signed)."""
+    bits = int(ty[1:])
+    v &= (1 << bits) - 1
+    return Value(ty, str(v - (1 << bits) if v >> (bits - 1) else v))
+
+
+class Block:
+    """A basic block: its label and lines (a phi is filled in later)."""
+
+    def __init__(self, name: str):
+        self.name, self.lines, self.is_terminated = name, [], False
+
+
+class Phi(Value):
+    """A phi whose incoming values are added while the function is built."""
+
+    __slots__ = ("incomings",)
+
+    def __init__(self, ty, name):
+        super().__init__(ty, name)
+        self.incomings = []
+
+    def add_incoming(self, value, block):
+        self.incomings.append((value, block))
+
+    def definition(self) -> str:
+        pairs = ", ".join(f"[ {v}, %{b.name} ]" for v, b in self.incomings)
+        return f"{self.name} = phi {self.type} {pairs}"
+
+
+class Function:
+    """``define`` of one function; its blocks are appended in order."""
+
+    def __init__(self, name: str, ret: str, args: list[str]):
+        self.name, self.ret = name, ret
+        self.args = [Value(t, f"%a{i}") for i, t in enumerate(args)]
+        self.blocks: list[Block] = []
+
+    def append_basic_block(self, name: str = "b") -> Block:
+        blk = Block(f"{name}{len(self.blocks)}")
+        self.blocks.append(blk)
+        return blk
+
+    def text(self) -> str:
+        head = f"define {self.ret} @{self.name}({', '.join(f'{a.type} {a.name}' for a in self.args)}) {{"
+        body = [f"{b.name}:\n  " + "\n  ".join(x if isinstance(x, str) else x.definition() for x in b.lines)
+                for b in self.blocks]
+        return "\n".join([head, *body, "}"])
+
+
+class Builder:
+    """Appends instructions at the end of a block (llvmlite.ir.IRBuilder's
+    names and argument order)."""
+
+    def __init__(self, fn: Function):
+        self.fn, self.block, self._n = fn, None, 0
+
+    def position_at_end(self, block: Block):
+        self.block = block
+
+    def _emit(self, ty: str, text: str) -> Value:
+        self._n += 1
+        v = Value(ty, f"%t{self._n}")
+        self.block.lines.append(f"{v.name} = {text}")
+        return v
+
+    def _end(self, text: str):
+        self.block.lines.append(text)
+        self.block.is_terminated = True
+
+    def _bin(op):  # noqa: N805 - a factory of methods
+        def method(self, a, b):
+            return self._emit(a.type, f"{op} {a.type} {a}, {b}")
+        return method
+
+    add, sub, mul, shl, lshr, ashr = _bin("add"), _bin("sub"), _bin("mul"), _bin("shl"), _bin("lshr"), _bin("ashr")
+    and_, or_, xor = _bin("and"), _bin("or"), _bin("xor")
+    del _bin
+
+    def not_(self, a):
+        return self.xor(a, const(a.type, -1))
+
+    def icmp_signed(self, op, a, b):
+        return self._emit(I1, f"icmp {_SIGNED[op]} {a.type} {a}, {b}")
+
+    def icmp_unsigned(self, op, a, b):
+        return self._emit(I1, f"icmp {_UNSIGNED[op]} {a.type} {a}, {b}")
+
+    def select(self, c, a, b):
+        return self._emit(a.type, f"select i1 {c}, {a.type} {a}, {b.type} {b}")
+
+    def _cast(op):  # noqa: N805
+        def method(self, a, ty):
+            return self._emit(ty, f"{op} {a.type} {a} to {ty}")
+        return method
+
+    zext, sext, trunc, inttoptr = _cast("zext"), _cast("sext"), _cast("trunc"), _cast("inttoptr")
+    del _cast
+
+    def gep(self, base, offset):
+        """The byte address base + offset."""
+        return self._emit(PTR, f"getelementptr i8, ptr {base}, {offset.type} {offset}")
+
+    def load(self, ty, ptr, align=8):
+        return self._emit(ty, f"load {ty}, ptr {ptr}, align {align}")
+
+    def store(self, value, ptr, align=8):
+        self.block.lines.append(f"store {value.type} {value}, ptr {ptr}, align {align}")
+
+    def alloca(self, ty, name):
+        return self._emit(PTR, f"alloca {ty}")
+
+    def call(self, fn, ret, args):
+        """Call the function at pointer fn returning ret (VOID: no value)."""
+        text = f"call {ret} {fn}({', '.join(f'{a.type} {a}' for a in args)})"
+        if ret == VOID:
+            self.block.lines.append(text)
+            return None
+        return self._emit(ret, text)
+
+    def phi(self, ty):
+        self._n += 1
+        p = Phi(ty, f"%t{self._n}")
+        self.block.lines.append(p)
+        return p
+
+    def branch(self, target):
+        self._end(f"br label %{target.name}")
+
+    def cbranch(self, cond, a, b):
+        self._end(f"br i1 {cond}, label %{a.name}, label %{b.name}")
+
+    def ret(self, v):
+        self._end(f"ret {v.type} {v}")
+
+    def unreachable(self):
+        self._end("unreachable")
+
+
+_SIGNED = {"==": "eq", "!=": "ne", "<": "slt", "<=": "sle", ">": "sgt", ">=": "sge"}
+_UNSIGNED = {"==": "eq", "!=": "ne", "<": "ult", "<=": "ule", ">": "ugt", ">=": "uge"}
