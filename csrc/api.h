@@ -270,6 +270,7 @@ typedef struct {
     uint16_t op;
     uint8_t rd, rs1, rs2, len;
     int32_t imm;
+    uint64_t slot[2];   /* its decode-cache slot as it stands (the JIT state byte zeroed) */
 } rv_jit_insn;
 
 /* Switch the tier on: a block's entries are counted at taken-branch targets,
@@ -282,10 +283,15 @@ int rv_jit_enable(rv_machine *m, void *handle, unsigned ask);
 int rv_jit_block(rv_machine *m, uint64_t pc, rv_jit_insn *out, int max);
 /* Install host function fn as the n-instruction block at pc; 0, or -1. */
 int rv_jit_install(rv_machine *m, uint64_t pc, uint64_t fn, int n);
+/* Entries of the block at pc counted so far (in steps of `ask`; 0 when none). */
+uint64_t rv_jit_entries(rv_machine *m, uint64_t pc);
 /* Blocks translated and refused so far. */
 void rv_jit_stats(rv_machine *m, uint64_t out[2]);
 /* What translated code needs of rv_machine: offsets of x, op_count, tlb_r,
  * tlb_w; the addresses of the load and store slow paths; TLB_SIZE, PAGE_BITS;
  * the address of the counter of a partial pass, void (rv_machine *, const
- * uint16_t *ops, int64_t k). */
-void rv_jit_layout(uint64_t out[9]);
+ * uint16_t *ops, int64_t k); the address of jit_vec (jit.h); the offset of
+ * vl (vtype and vstart follow it). */
+void rv_jit_layout(uint64_t out[11]);
+/* 1 when a block may hold op: a vector instruction jit_vec runs. */
+int rv_jit_vec_covers(int op);

@@ -2,7 +2,9 @@
  * whose element loops run per SEW over whole register groups.
  * Included inside the interpreter loop (exec_loop.h defines the macros). */
 
-/* Run a vector semantic function and turn its status into the stop paths. */
+/* Run a vector semantic function and turn its status into the stop paths
+ * (jit_vec.c defines its own: a status returned). */
+#ifndef VDO
 #define VDO(call) do {                                                   \
         int r_ = (call);                                                 \
         if (unlikely(r_ != VEC_OK)) {                                    \
@@ -11,6 +13,7 @@
         }                                                                \
         NEXT();                                                          \
     } while (0)
+#endif
 
 /* Configuration: rd=x0 is the sink register 32 (see decode.c). */
 OP(vsetvli) {

@@ -95,7 +95,10 @@ int rv_jit_block(rv_machine *m, uint64_t pc, rv_jit_insn *out, int max) {
         rv_decoded *d;
         int op = rv_decode_slot(m, pc, &d);
         if (op <= 0 || mem_find(m, pc + d->len - 1) != r) break;   /* within one region */
-        out[n] = (rv_jit_insn){pc, (uint16_t)op, d->rd, d->rs1, d->rs2, d->len, d->imm};
+        out[n] = (rv_jit_insn){pc, (uint16_t)op, d->rd, d->rs1, d->rs2, d->len, d->imm, {0, 0}};
+        rv_decoded copy = *d;
+        copy.pad = 0;
+        memcpy(out[n].slot, &copy, sizeof copy);
         pc += d->len;
     }
     return n;
@@ -116,6 +119,12 @@ int rv_jit_install(rv_machine *m, uint64_t pc, uint64_t fn, int n) {
     return 0;
 }
 
+uint64_t rv_jit_entries(rv_machine *m, uint64_t pc) {
+    if (!m->jit) return 0;
+    const jit_entry *e = find(m->jit, pc);
+    return e->pc == pc ? e->entries : 0;
+}
+
 void rv_jit_stats(rv_machine *m, uint64_t out[2]) {
     out[0] = m->jit ? m->jit->translated : 0;
     out[1] = m->jit ? m->jit->refused : 0;
@@ -127,7 +136,7 @@ static void jit_count(rv_machine *m, const uint16_t *ops, int64_t k) {
     for (int64_t i = 0; i < k; i++) m->op_count[ops[i]]++;
 }
 
-void rv_jit_layout(uint64_t out[9]) {
+void rv_jit_layout(uint64_t out[11]) {
     out[0] = offsetof(rv_machine, x);
     out[1] = offsetof(rv_machine, op_count);
     out[2] = offsetof(rv_machine, tlb_r);
@@ -137,4 +146,6 @@ void rv_jit_layout(uint64_t out[9]) {
     out[6] = TLB_SIZE;
     out[7] = PAGE_BITS;
     out[8] = (uint64_t)(uintptr_t)&jit_count;
+    out[9] = (uint64_t)(uintptr_t)&jit_vec;
+    out[10] = offsetof(rv_machine, vl);
 }

@@ -101,6 +101,7 @@ struct rv_machine {
 
     /* the translating tier (jit.h): NULL while off; only the functional loop uses it */
     struct rv_jit *jit;
+    uint64_t code_writes;     /* writes that cleared decoded instructions (jit_vec.c looks) */
 
     /* threads and harts (harts.c): ctx[cur] runs on harts[cur_hart] */
     rv_context *ctx;

@@ -169,6 +169,7 @@ static int copy_guest(rv_machine *m, uint64_t addr, void *buf, uint64_t n, int t
         if (to_guest) {
             if (m->nctx > 1) resv_break_foreign(m, addr, chunk);
             memcpy(r->host + off, p, chunk);
+            if (r->cache) m->code_writes++;
             cache_invalidate(r, off, chunk);
         } else memcpy(p, r->host + off, chunk);
         p += chunk; addr += chunk; n -= chunk;

@@ -132,35 +132,39 @@ NOPS = {"fence", "fence.i"}   # the interpreter's are no-ops too (exec_int.h)
 EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS
 
 _OP_NAMES = [ffi.string(lib.rv_op_name(op)).decode() for op in range(lib.rv_num_ops())]
-_LAYOUT = ffi.new("uint64_t[9]")
+#: Vector ops a block holds: each a call of csrc/jit_vec.c, the interpreter's own semantics.
+VEC = frozenset(op for op in range(lib.rv_num_ops()) if lib.rv_jit_vec_covers(op))
+_LAYOUT = ffi.new("uint64_t[11]")
 lib.rv_jit_layout(_LAYOUT)
-X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN = \
+X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN, VEC_FN, VL_OFF = \
     (int(v) for v in _LAYOUT)
+# jit_vec's statuses (csrc/jit.h, csrc/vec.h)
+VEC_OK, VEC_FAULT, VEC_CODE = 0, 2, 3
 
 #: Blocks one engine holds before new ones go to a fresh engine (the old one
 #: is freed with the last machine running its blocks): bounds what LLVM keeps.
 ENGINE_BLOCKS = 20_000
 
 
-def host_target_machine():
-    """A target machine for the host at -O1: the blocks are short and
-    straight, -O2's scheduling and allocation cost compile time they do not
-    repay (an engine owns and frees the one it is given)."""
+def host_target_machine(opt: int = 1):
+    """A target machine for the host, by default at -O1: the blocks are short
+    and straight, -O2's scheduling and allocation cost compile time they do
+    not repay (an engine owns and frees the one it is given)."""
     return llvm.Target.from_default_triple().create_target_machine(
-        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=1, jit=True)
+        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(), opt=opt, jit=True)
 
 
 def key(insns) -> tuple:
     """What a block's host code depends on: its decoded instructions with their
     pcs (everything else it reads, the machine's layout, is fixed in a process)."""
-    return tuple((i.pc, i.op, i.rd, i.rs1, i.rs2, i.len, i.imm) for i in insns)
+    return tuple((i.pc, i.slot[0], i.slot[1]) for i in insns)
 
 
 class Engine:
-    """One MCJIT engine and the blocks compiled into it, keyed by ``key``."""
+    """One MCJIT engine (codegen at -O``opt``) and the blocks compiled into it, keyed by ``key``."""
 
-    def __init__(self):
-        self.mcjit = llvm.create_mcjit_compiler(llvm.parse_assembly(""), host_target_machine())
+    def __init__(self, opt: int):
+        self.mcjit = llvm.create_mcjit_compiler(llvm.parse_assembly(""), host_target_machine(opt))
         self.blocks: dict[tuple, int] = {}
         self.seq = 0
 
@@ -197,24 +201,25 @@ def _optimise(mod):
     pm.run(mod, pb)
 
 
-_engine: Engine | None = None
+_engines: dict[int, Engine] = {}   # by codegen level
 _TM_OPT = None   # a target machine for the pass builder (never given to an engine, which would own it)
 _lock = threading.Lock()   # llvmlite releases the GIL inside LLVM
 
 
-def compile_blocks(blocks) -> tuple[Engine, list[int]]:
-    """The process-wide engine and the host addresses of ``blocks`` (see
-    ``Engine.compile``): a block compiled before, by any machine, is not
-    compiled again.  The caller keeps the engine alive while it runs them."""
-    global _engine, _TM_OPT
+def compile_blocks(blocks, opt: int = 1) -> tuple[Engine, list[int]]:
+    """The process-wide engine of codegen level ``opt`` and the host addresses
+    of ``blocks`` (see ``Engine.compile``): a block compiled before, by any
+    machine, is not compiled again.  The caller keeps the engine alive while
+    it runs them."""
+    global _TM_OPT
     with _lock:
         if _TM_OPT is None:
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
             _TM_OPT = host_target_machine()
-        if _engine is None or len(_engine.blocks) >= ENGINE_BLOCKS:
-            _engine = Engine()
-        return _engine, _engine.compile(blocks)
+        if opt not in _engines or len(_engines[opt].blocks) >= ENGINE_BLOCKS:
+            _engines[opt] = Engine(opt)
+        return _engines[opt], _engines[opt].compile(blocks)
 
 
 def block_ops(insns) -> list:
@@ -223,7 +228,7 @@ def block_ops(insns) -> list:
     out = []
     for ins in insns:
         name = _OP_NAMES[ins.op]
-        if name not in EMIT:
+        if name not in EMIT and ins.op not in VEC:
             break
         out.append(ins)
         if name in BRANCHES or name in JUMPS:
@@ -259,8 +264,9 @@ class _Block:
         self.b = b = Builder(self.fn)
         b.position_at_end(entry)
         self.full = Counter(i.op for i in insns)
-        regs = sorted({r for i in insns for r in (i.rd, i.rs1, i.rs2)} - {0})
-        self.written = sorted({i.rd for i in insns if _OP_NAMES[i.op] not in STORES and
+        scalar = [i for i in insns if i.op not in VEC]   # a vector op's fields name vector registers
+        regs = sorted({r for i in scalar for r in (i.rd, i.rs1, i.rs2)} - {0})
+        self.written = sorted({i.rd for i in scalar if _OP_NAMES[i.op] not in STORES and
                                _OP_NAMES[i.op] not in BRANCHES and _OP_NAMES[i.op] not in NOPS})
         self.reg = {}
         for r in regs:
@@ -382,7 +388,9 @@ class _Block:
         b = self.b
         for k, ins in enumerate(self.insns):
             name, pc, nxt = _OP_NAMES[ins.op], ins.pc, ins.pc + ins.len
-            if name in RR:
+            if ins.op in VEC:
+                self._vector(k, ins)
+            elif name in RR:
                 self.set(ins.rd, RR[name](b, self.get(ins.rs1), self.get(ins.rs2)))
             elif name in RI:
                 self.set(ins.rd, RI[name](b, self.get(ins.rs1), _imm(ins), pc))
@@ -431,6 +439,29 @@ class _Block:
                 self.exit(t, k + 1)
                 return
         self.exit(self.insns[-1].pc + self.insns[-1].len, self.n)
+
+    def _vector(self, k, ins):
+        """Instruction k, a vector one: jit_vec runs it on the machine, which
+        holds the scalar registers meanwhile (it may read and write them)."""
+        b = self.b
+        for r in self.written:
+            b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
+        d = f"@{self.fn.name}_d{k}"
+        self.globals.append(f"{d} = private constant [2 x i64] [i64 {_C(ins.slot[0])}, i64 {_C(ins.slot[1])}], align 8")
+        status = b.call(b.inttoptr(_C(VEC_FN), PTR), I32, [self.m, Value(PTR, d)])
+        for r in self.reg:
+            b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
+        ok, stop = self.fn.append_basic_block("vok"), self.fn.append_basic_block("vstop")
+        b.cbranch(b.icmp_signed("==", status, _C32(VEC_OK)), ok, stop)
+        b.position_at_end(stop)
+        code, other = self.fn.append_basic_block("vcode"), self.fn.append_basic_block("vother")
+        b.cbranch(b.icmp_signed("==", status, _C32(VEC_CODE)), code, other)
+        b.position_at_end(code)   # it ran and wrote code: leave after it
+        self.exit(ins.pc + ins.len, k + 1)
+        b.position_at_end(other)   # a fault (m->stop filled), or illegal: leave before it
+        fault = b.zext(b.icmp_signed("==", status, _C32(VEC_FAULT)), I64)
+        self.exit(b.or_(_C(ins.pc), fault), k)
+        b.position_at_end(ok)
 
     def _go(self, target, k):
         """Leave for a known target; loop in place when it is this block's start
