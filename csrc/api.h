@@ -290,8 +290,8 @@ void rv_jit_stats(rv_machine *m, uint64_t out[2]);
 /* What translated code needs of rv_machine: offsets of x, op_count, tlb_r,
  * tlb_w; the addresses of the load and store slow paths; TLB_SIZE, PAGE_BITS;
  * the address of the counter of a partial pass, void (rv_machine *, const
- * uint16_t *ops, int64_t k); the address of jit_vec (jit.h); the offset of
- * vl (vtype and vstart follow it). */
-void rv_jit_layout(uint64_t out[11]);
+ * uint16_t *ops, int64_t k); the address of jit_vec (jit.h); the offsets of
+ * vl (vtype and vstart follow it) and of v (the vector registers' pointer). */
+void rv_jit_layout(uint64_t out[12]);
 /* 1 when a block may hold op: a vector instruction jit_vec runs. */
 int rv_jit_vec_covers(int op);

@@ -136,7 +136,7 @@ static void jit_count(rv_machine *m, const uint16_t *ops, int64_t k) {
     for (int64_t i = 0; i < k; i++) m->op_count[ops[i]]++;
 }
 
-void rv_jit_layout(uint64_t out[11]) {
+void rv_jit_layout(uint64_t out[12]) {
     out[0] = offsetof(rv_machine, x);
     out[1] = offsetof(rv_machine, op_count);
     out[2] = offsetof(rv_machine, tlb_r);
@@ -148,4 +148,5 @@ void rv_jit_layout(uint64_t out[11]) {
     out[8] = (uint64_t)(uintptr_t)&jit_count;
     out[9] = (uint64_t)(uintptr_t)&jit_vec;
     out[10] = offsetof(rv_machine, vl);
+    out[11] = offsetof(rv_machine, v);
 }

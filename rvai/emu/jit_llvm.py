@@ -134,10 +134,18 @@ EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | fr
 _OP_NAMES = [ffi.string(lib.rv_op_name(op)).decode() for op in range(lib.rv_num_ops())]
 #: Vector ops a block holds: each a call of csrc/jit_vec.c, the interpreter's own semantics.
 VEC = frozenset(op for op in range(lib.rv_num_ops()) if lib.rv_jit_vec_covers(op))
-_LAYOUT = ffi.new("uint64_t[11]")
+_LAYOUT = ffi.new("uint64_t[12]")
 lib.rv_jit_layout(_LAYOUT)
-X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN, VEC_FN, VL_OFF = \
+X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN, VEC_FN, VL_OFF, V_OFF = \
     (int(v) for v in _LAYOUT)
+VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
+#: Vector integer ops a block computes itself, as host vector code, when the
+#: vtype it was translated for holds (LMUL >= 1, vl = VLMAX, vstart 0,
+#: unmasked: every element of the group is written, none is a tail one):
+#: name -> (builder method, operand form).  Any other case calls jit_vec.
+VINLINE = {f"{op}.{form}": (method, form) for op, method in
+           (("vadd", "add"), ("vsub", "sub"), ("vand", "and_"), ("vor", "or_"), ("vxor", "xor"), ("vmul", "mul"))
+           for form in ("vv", "vx", "vi") if not (op in ("vsub", "vmul") and form == "vi")}
 # jit_vec's statuses (csrc/jit.h, csrc/vec.h)
 VEC_OK, VEC_FAULT, VEC_CODE = 0, 2, 3
 
@@ -168,11 +176,11 @@ class Engine:
         self.blocks: dict[tuple, int] = {}
         self.seq = 0
 
-    def compile(self, blocks) -> list[int]:
+    def compile(self, blocks, vstate) -> list[int]:
         """Host addresses of the blocks (lists of decoded instructions, each
-        ``block_ops``' prefix): the ones not yet held built, optimised and
-        loaded as one module."""
-        keys = [key(b) for b in blocks]
+        ``block_ops``' prefix) for a machine whose (VLEN, vtype) is ``vstate``:
+        the ones not yet held built, optimised and loaded as one module."""
+        keys = [key(b) + ((vstate,) if any(i.op in VEC for i in b) else ()) for b in blocks]
         todo = {k: b for k, b in zip(keys, blocks) if k not in self.blocks}
         if todo:
             module = [f'target triple = "{llvm.get_process_triple()}"']
@@ -180,7 +188,7 @@ class Engine:
             for k, b in todo.items():
                 self.seq += 1
                 names[k] = f"rvai_block_{self.seq}"
-                module += _Block(b, names[k]).build()
+                module += _Block(b, names[k], vstate).build()
             mod = llvm.parse_assembly("\n".join(module))
             _optimise(mod)
             self.mcjit.add_module(mod)
@@ -206,7 +214,7 @@ _TM_OPT = None   # a target machine for the pass builder (never given to an engi
 _lock = threading.Lock()   # llvmlite releases the GIL inside LLVM
 
 
-def compile_blocks(blocks, opt: int = 1) -> tuple[Engine, list[int]]:
+def compile_blocks(blocks, vstate, opt: int = 1) -> tuple[Engine, list[int]]:
     """The process-wide engine of codegen level ``opt`` and the host addresses
     of ``blocks`` (see ``Engine.compile``): a block compiled before, by any
     machine, is not compiled again.  The caller keeps the engine alive while
@@ -219,7 +227,7 @@ def compile_blocks(blocks, opt: int = 1) -> tuple[Engine, list[int]]:
             _TM_OPT = host_target_machine()
         if opt not in _engines or len(_engines[opt].blocks) >= ENGINE_BLOCKS:
             _engines[opt] = Engine(opt)
-        return _engines[opt], _engines[opt].compile(blocks)
+        return _engines[opt], _engines[opt].compile(blocks, vstate)
 
 
 def block_ops(insns) -> list:
@@ -253,8 +261,9 @@ class _Block:
     contract).  Two shared exits keep the code small: ``done`` after whole
     passes, ``part`` part way through one (a fault or a slow-path store)."""
 
-    def __init__(self, insns, name):
+    def __init__(self, insns, name, vstate):
         self.insns = insns
+        self.vlen, self.vtype = vstate   # the vtype assumed at entry (checked where it is used)
         self.n = len(insns)
         self.start = insns[0].pc
         self.fn = Function(name, I64, [PTR, PTR])
@@ -272,6 +281,9 @@ class _Block:
         for r in regs:
             self.reg[r] = b.alloca(I64, name=f"x{r}")
             b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
+        # the vector registers (m->v changes only between runs, when harts switch)
+        self.vregs = b.load(PTR, self._field(V_OFF)) if len(scalar) < len(insns) else None
+        self.guard = None   # (VLMAX, the test that the expected vtype holds) while valid
         self.left = b.alloca(I64, name="left")
         b.store(b.load(I64, self.leftp), self.left)
         self.iters = b.alloca(I64, name="iters")   # whole passes looped in place
@@ -390,6 +402,10 @@ class _Block:
             name, pc, nxt = _OP_NAMES[ins.op], ins.pc, ins.pc + ins.len
             if ins.op in VEC:
                 self._vector(k, ins)
+                if name in ("vsetvli", "vsetivli"):   # the vtype from here on, unless it was illegal
+                    self.vtype = ins.imm & 0x7ff
+                elif name == "vsetvl":
+                    self.vtype = None
             elif name in RR:
                 self.set(ins.rd, RR[name](b, self.get(ins.rs1), self.get(ins.rs2)))
             elif name in RI:
@@ -441,9 +457,73 @@ class _Block:
         self.exit(self.insns[-1].pc + self.insns[-1].len, self.n)
 
     def _vector(self, k, ins):
+        """Instruction k, a vector one: inline for the vtype expected here
+        when it holds, else jit_vec runs it."""
+        b = self.b
+        shape = self._inline_shape(ins)
+        if shape is None:
+            self._vector_call(k, ins)
+            return
+        lmul, sew, vlmax = shape
+        if self.guard is None or self.guard[0] != vlmax:
+            # vtype, vl and vstart change only in jit_vec: one test serves
+            # the inline instructions up to the next call
+            vt = b.load(I64, self._field(VTYPE_OFF))
+            vl = b.load(I64, self._field(VL_OFF))
+            vstart = b.load(I64, self._field(VSTART_OFF))
+            self.guard = vlmax, b.and_(b.and_(b.icmp_unsigned("==", vt, _C(self.vtype)),
+                                              b.icmp_unsigned("==", vl, _C(vlmax))),
+                                       b.icmp_unsigned("==", vstart, _C(0)))
+        holds = self.guard[1]
+        fast, slow, join = (self.fn.append_basic_block(n) for n in ("vfast", "vslow", "vjoin"))
+        b.cbranch(holds, fast, slow)
+        b.position_at_end(fast)
+        method, form = VINLINE[_OP_NAMES[ins.op]]
+        ty, vlenb = f"<{vlmax} x i{sew}>", self.vlen // 8
+        group = lambda r: b.gep(self.vregs, _C(r * vlenb))   # noqa: E731
+        a = b.load(ty, group(ins.rs2), align=1)
+        if form == "vv":
+            c = b.load(ty, group(ins.rs1), align=1)
+        else:
+            scalar = _imm(ins) if form == "vi" else self._x(ins.rs1)
+            scalar = scalar if sew == 64 else b.trunc(scalar, f"i{sew}")
+            one = b._emit(ty, f"insertelement {ty} poison, i{sew} {scalar}, i64 0")
+            c = b._emit(ty, f"shufflevector {ty} {one}, {ty} poison, <{vlmax} x i32> zeroinitializer")
+        b.store(getattr(b, method)(a, c), group(ins.rd), align=1)
+        b.branch(join)
+        b.position_at_end(slow)
+        guard = self.guard
+        self._vector_call(k, ins)
+        self.guard = guard   # the call ran this same instruction: the test still holds
+        b.branch(join)
+        b.position_at_end(join)
+
+    def _inline_shape(self, ins):
+        """(LMUL, SEW, VLMAX) when instruction ins is computed inline under the
+        expected vtype (VINLINE), else None."""
+        t = self.vtype
+        if _OP_NAMES[ins.op] not in VINLINE or t is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
+            return None
+        vlmul, vsew = t & 7, t >> 3 & 7
+        if t >> 8 or vlmul > 3 or vsew > 3:
+            return None
+        lmul, sew = 1 << vlmul, 8 << vsew
+        vs = (ins.rd, ins.rs2) + ((ins.rs1,) if VINLINE[_OP_NAMES[ins.op]][1] == "vv" else ())
+        if any(r % lmul for r in vs):
+            return None   # a misaligned group: illegal, jit_vec says so
+        return lmul, sew, self.vlen * lmul // sew
+
+    def _x(self, r):
+        """Scalar register r's value where a vector instruction reads it."""
+        if r == 0:
+            return _C(0)
+        return self.get(r) if r in self.reg else self.b.load(I64, self._field(X_OFF + 8 * r))
+
+    def _vector_call(self, k, ins):
         """Instruction k, a vector one: jit_vec runs it on the machine, which
         holds the scalar registers meanwhile (it may read and write them)."""
         b = self.b
+        self.guard = None
         for r in self.written:
             b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
         d = f"@{self.fn.name}_d{k}"

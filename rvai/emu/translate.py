@@ -42,6 +42,7 @@ class Translator:
 
     def __init__(self, m, hot: int | None = None):
         self.m = m
+        self.vlen = lib.rv_vlenb(m) * 8
         self.hot = int(os.environ.get("RVAI_JIT_HOT", DEFAULT_HOT)) if hot is None else hot
         self.handle = ffi.new_handle(self)
         self.error: BaseException | None = None   # the first exception a translation raised
@@ -91,13 +92,20 @@ class Translator:
                 todo += jit_llvm.successors(ops)
         # Code quality only where it pays: -O0 codegen (a quarter of -O1's
         # cost, code about half as fast) when blocks are translated unseen.
-        engine, addrs = jit_llvm.compile_blocks(list(batch.values()), opt=1 if self.hot else 0)
+        engine, addrs = jit_llvm.compile_blocks(list(batch.values()), (self.vlen, self._vtype()),
+                                                opt=1 if self.hot else 0)
         self.engines.add(engine)
         for (start, ops), addr in zip(batch.items(), addrs):
             if lib.rv_jit_install(self.m, start, addr, len(ops)) == 0:
                 self.installed.add(start)
                 self.blocks += 1
         return int(pc in self.installed)
+
+    def _vtype(self) -> int:
+        """The machine's vtype now: what its blocks' vector instructions are
+        compiled for (each checks it where it runs)."""
+        from rvai.emu.jit_llvm import VTYPE_OFF
+        return int(ffi.cast("uint64_t *", self.m)[VTYPE_OFF // 8])
 
     def _decoded(self, pc: int) -> list:
         """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
