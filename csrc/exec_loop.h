@@ -100,6 +100,13 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
         if (unlikely(why)) STOP(why);
     }
     if (unlikely(pc & 1)) { m->stop.addr = pc; STOP(RV_STOP_MISALIGNED); }   /* only set_pc can make it odd */
+#if !TIMED
+    if (unlikely(m->jit != NULL)) {   /* where a run starts (a call, after an ecall) is a block start too */
+        cache = fetch_region(m, pc, &cbase, &csize);
+        if (cache) goto jit_hook;
+        csize = 0;   /* the dispatch's refetch stops the run */
+    }
+#endif
 
 dispatch:
     DISPATCH_HERE();

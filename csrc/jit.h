@@ -49,10 +49,10 @@ const jit_entry *jit_lookup(const struct rv_jit *j, uint64_t pc);
 void jit_hot(rv_machine *m, uint64_t pc, rv_decoded *s);
 void jit_free(rv_machine *m);
 
-/* What jit_vec returns: the instruction ran (VEC_OK), was illegal as it stands
- * (VEC_ILLEGAL: the block leaves before it and the interpreter stops there),
- * faulted (VEC_FAULT: m->stop filled), ran and wrote executable memory (the
- * block leaves after it), or is not one jit_vec runs. */
+/* What jit_vec returns: the instruction ran (VEC_OK), faulted or was illegal
+ * as it stands (VEC_FAULT: m->stop filled; the block leaves before it), ran
+ * and wrote executable memory (the block leaves after it), or is not one
+ * jit_vec runs. */
 enum { JIT_VEC_OK = 0, JIT_VEC_CODE = 3, JIT_VEC_NONE = 4 };
 /* Run the vector instruction d as the interpreter would (jit_vec.c). */
 int jit_vec(rv_machine *m, const rv_decoded *d);

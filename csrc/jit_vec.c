@@ -26,6 +26,10 @@ static int vec_switch(rv_machine *m, const rv_decoded *d) {
 int jit_vec(rv_machine *m, const rv_decoded *d) {
     uint64_t writes = m->code_writes;
     int r = vec_switch(m, d);
+    if (r == VEC_ILLEGAL) {   /* a stop like a fault's: the block must not be entered at it again */
+        m->stop.reason = RV_STOP_ILLEGAL;
+        return VEC_FAULT;
+    }
     return r == JIT_VEC_OK && m->code_writes != writes ? JIT_VEC_CODE : r;
 }
 

@@ -147,7 +147,7 @@ VINLINE = {f"{op}.{form}": (method, form) for op, method in
            (("vadd", "add"), ("vsub", "sub"), ("vand", "and_"), ("vor", "or_"), ("vxor", "xor"), ("vmul", "mul"))
            for form in ("vv", "vx", "vi") if not (op in ("vsub", "vmul") and form == "vi")}
 # jit_vec's statuses (csrc/jit.h, csrc/vec.h)
-VEC_OK, VEC_FAULT, VEC_CODE = 0, 2, 3
+VEC_OK, VEC_CODE = 0, 3
 
 #: Blocks one engine holds before new ones go to a fresh engine (the old one
 #: is freed with the last machine running its blocks): bounds what LLVM keeps.
@@ -538,9 +538,8 @@ class _Block:
         b.cbranch(b.icmp_signed("==", status, _C32(VEC_CODE)), code, other)
         b.position_at_end(code)   # it ran and wrote code: leave after it
         self.exit(ins.pc + ins.len, k + 1)
-        b.position_at_end(other)   # a fault (m->stop filled), or illegal: leave before it
-        fault = b.zext(b.icmp_signed("==", status, _C32(VEC_FAULT)), I64)
-        self.exit(b.or_(_C(ins.pc), fault), k)
+        b.position_at_end(other)   # a fault or illegal (m->stop filled): leave before it
+        self.exit(ins.pc, k, fault=True)
         b.position_at_end(ok)
 
     def _go(self, target, k):
