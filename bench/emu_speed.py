@@ -2,6 +2,7 @@
 mode) on small kernels, beside qemu-riscv64's wall time on the same executable.
 
     python bench/emu_speed.py [--scale S] [--repeat R] [--short] [--only NAME ...]
+    python bench/emu_speed.py --compile [--only NAME ...]
 
 Each kernel is a C program without libc (so it runs on any core the emulator
 implements and startup costs nothing), built with riscv64-linux-gnu-gcc -static
@@ -265,11 +266,16 @@ def main(argv=None) -> int:
                    help="keep the fastest of this many runs of each (other load on the host only slows)")
     p.add_argument("--short", action="store_true",
                    help="also run each kernel once (argument 1): the translator's start-up cost")
+    p.add_argument("--compile", action="store_true",
+                   help="instead, the translator's cost per block: each kernel run once with every block "
+                        "translated at its first entry, in two machines (the second finds them compiled)")
     args = p.parse_args(argv)
     if not GCC:
         print("needs riscv64-linux-gnu-gcc", file=sys.stderr)
         return 1
     rows = [b for b in BENCHES if not args.only or any(b.name.startswith(o) for o in args.only)]
+    if args.compile:
+        return compile_cost(rows)
     print(f"{'kernel':32} {'instructions':>14} {'interp s':>9} {'transl s':>9} {'qemu s':>8} "
           f"{'transl/interp':>13} {'interp/qemu':>11} {'transl/qemu':>11}  translated")
     with tempfile.TemporaryDirectory() as tmp:
@@ -287,6 +293,27 @@ def main(argv=None) -> int:
     print("\n(ratios are speed ratios: the second's wall time over the first's; transl: "
           f"the translating tier, with the blocks it translated and the time that took; "
           f"host: {os.cpu_count()} cores)")
+    return 0
+
+
+def compile_cost(rows) -> int:
+    """Print the translator's milliseconds per block for each kernel (argument 1,
+    every block translated at its first entry), in a first machine and in a second
+    one running the same executable; the process's first translation also loads LLVM."""
+    os.environ["RVAI_JIT_HOT"] = "0"
+    print(f"{'kernel':32} {'blocks':>6} {'ms/block':>9} {'again ms/block':>15}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for bench in rows:
+            if bench.compiler == "clang" and not CLANG:
+                continue
+            exe = build(bench, Path(tmp))
+            costs = []
+            for _ in range(2):
+                m = Machine(vlen=bench.vlen, budget=1 << 40, tier="translate")
+                m.run([str(exe), "1"])
+                tr = m._translator
+                costs.append((tr.blocks, 1000 * tr.seconds / max(tr.blocks, 1)))
+            print(f"{bench.name:32} {costs[0][0]:6d} {costs[0][1]:9.1f} {costs[1][1]:15.2f}", flush=True)
     return 0
 
 
