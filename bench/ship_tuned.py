@@ -23,12 +23,12 @@ import tempfile
 import numpy as np
 
 PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
-#: (kernel, shape, fixed compile-time parameters[, the presets, if not all]); shapes as
-#: ``rvai tune`` takes them.
-CASES = [("softmax", (64, n), {}) for n in (896, 3584)] + [("rmsnorm", (64, n), {}) for n in (896, 3584)] + [
-    ("attention", (h, kv, lq, lk, d), {"CAUSAL": True, "TRANSPOSE_K": lq > 1})
+#: (kernel, shape[, the presets, if not all]); shapes as ``rvai tune`` takes them, and the
+#: fixed compile-time parameters too (``rvai.tune.TUNABLE``'s, e.g. attention's CAUSAL).
+CASES = [("softmax", (64, n)) for n in (896, 3584)] + [("rmsnorm", (64, n)) for n in (896, 3584)] + [
+    ("attention", (h, kv, lq, lk, d))
     for h, kv, d in ((14, 2, 64), (28, 4, 128)) for lq, lk in ((128, 128), (1, 512), (1, 4096))] + [
-    ("gemm_packed", (16, 896, 896), {}), ("gemm_packed", (64, 4096, 1024), {}, ("xuantie-c930",))]
+    ("gemm_packed", (16, 896, 896)), ("gemm_packed", (64, 4096, 1024), ("xuantie-c930",))]
 
 
 def main(argv=None) -> None:
@@ -47,12 +47,12 @@ def main(argv=None) -> None:
         for name in args.presets.split(","):
             target = Target.preset(name)
             shipped = {k: v for k, v in shipped.items() if k.split("|")[1] != name or k.split("|")[0] not in chosen}
-            for kname, shape, fixed, *only in (c for c in CASES if c[0] in chosen):
+            for kname, shape, *only in (c for c in CASES if c[0] in chosen):
                 if only and name not in only[0]:
                     continue
-                get_kernel, make_args, _, _ = tune.TUNABLE[kname]
+                get_kernel, make_args, _, fixed = tune.TUNABLE[kname]
                 res = tune.tune(get_kernel(), make_args(shape, np.dtype(np.float32), target), target=target,
-                                force=True, **fixed)
+                                force=True, **fixed(shape))
                 print(f"{name:13} {kname:12} {shape}: {res.best} ({res.best_cycles:,} cycles)", flush=True)
             shipped.update(json.loads(tune.cache_path().read_text()))
     if not args.dry_run:

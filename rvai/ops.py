@@ -414,13 +414,18 @@ def _q8_tile(target: Target) -> int:
     return (tile_shape(target.vlen) or (1,))[0]
 
 
+def _q8_qlmul(target: Target) -> int:
+    """The LMUL at which the Q8_0 quantiser's f32 rows hold 32 lanes (one Q8_0 block), at most 8."""
+    return min(max(1024 // target.vlen, 1), 8)
+
+
 def _q8_harts(scratch: tuple, w: PackedWeights, y: np.ndarray, target: Target, config: dict | None, harts: int,
               limits: dict) -> None:
     """:func:`_q8_gemm` on ``harts`` harts (:mod:`rvai.kernels.matmul_harts`): x quantised
     by blocks of rows (whole IME tiles), each program with its own quantiser scratch, then
     the GEMM over row blocks and panel (tile-column) groups; one Run of both launches."""
     xin, xq, xs, xa = scratch
-    m, qlmul, ime = xin.shape[0], min(max(1024 // target.vlen, 1), 8), w.path == "ime"
+    m, qlmul, ime = xin.shape[0], _q8_qlmul(target), w.path == "ime"
     tm = _q8_tile(target)
     per = -(-m // (harts * tm)) * tm                         # rows a quantiser program: whole tiles
     quantiser = (kernels.quantize_tiles_grid, {"TM": tm}) if ime else (kernels.quantize_rows_grid,
@@ -449,7 +454,7 @@ def _q8_gemm(scratch: tuple, w: PackedWeights, y: np.ndarray, target: Target, ru
     xq/xs must hold the quantised x already (a previous call's): then the run is the GEMM
     alone (the bench measures the quantiser's share so)."""
     xin, xq, xs, xa = scratch
-    qlmul = min(max(1024 // target.vlen, 1), 8)       # 32 f32 lanes: one Q8_0 block
+    qlmul = _q8_qlmul(target)
     if w.path == "ime":
         tm = _q8_tile(target)
         yt = np.zeros((xq.shape[0], w.panels.shape[0], tm * tm), np.float32)
