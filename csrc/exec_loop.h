@@ -30,10 +30,12 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
 #define TIME_STEP_RAW() tm_step(tm, m, d, pc, tm_pcyc + (d - cache))
 #define TIME_STEP() do { if (likely(d->op)) TIME_STEP_RAW(); } while (0)
 #define TIME_MEM(a, n, st) tm_mem(tm, (a), (n), (st), pc)
+#define TIME_ZERO_BLOCK(a) tm_zero_block(tm, (a), pc)
 #else
 #define TIME_STEP_RAW() do { } while (0)
 #define TIME_STEP() do { } while (0)
 #define TIME_MEM(a, n, st) do { } while (0)
+#define TIME_ZERO_BLOCK(a) do { } while (0)
 #endif
 
 /* Retired-so-far, for the counter CSRs read in the middle of a run. */
@@ -86,13 +88,17 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
         else if (!mem_load_slow(m, a_, &v_, sizeof(T))) goto mem_fault;      \
         TIME_MEM(a_, sizeof(T), 0);                                          \
         v_; })
-#define STORE(T, a, val) do {                                                \
+#define STORE_UNTIMED(T, a, val) do {                                        \
         uint64_t a_ = (a); T v_ = (T)(val);                                  \
         const tlb_entry *e_ = tlb_slot(m->tlb_w, a_);                        \
         if (tlb_hit(e_, a_, sizeof(T)))                                      \
             memcpy((void *)(uintptr_t)(a_ + (uint64_t)e_->delta), &v_, sizeof(T)); \
         else if (!mem_store_slow(m, a_, &v_, sizeof(T))) goto mem_fault;     \
-        TIME_MEM(a_, sizeof(T), 1);                                          \
+    } while (0)
+#define STORE(T, a, val) do {                                                \
+        uint64_t as_ = (a);                                                  \
+        STORE_UNTIMED(T, as_, val);                                          \
+        TIME_MEM(as_, sizeof(T), 1);                                         \
     } while (0)
 
     {
@@ -222,6 +228,7 @@ out_stop:
 #undef TIME_STEP_RAW
 #undef TIME_STEP
 #undef TIME_MEM
+#undef TIME_ZERO_BLOCK
 #undef INSTRET_NOW
 #undef DISPATCH
 #undef DISPATCH_HERE
@@ -240,3 +247,4 @@ out_stop:
 #undef LEN
 #undef LOAD
 #undef STORE
+#undef STORE_UNTIMED

@@ -35,12 +35,14 @@ OP(xperm8) { uint64_t a = X(RS1), b = X(RS2), r = 0;
 /* Zicbom: one hart and no cache to keep coherent with anything, so the
  * management operations have nothing to do.  Zicboz: cbo.zero stores zeros
  * over the 64-byte block holding x[rs1] (the block size Zic64b fixes; one
- * page, so it faults whole or not at all). */
+ * page, so it faults whole or not at all); the timing model claims the
+ * block's line without reading it (tm_zero_block). */
 OP(cbo_inval) NEXT();
 OP(cbo_clean) NEXT();
 OP(cbo_flush) NEXT();
 OP(cbo_zero) { uint64_t a = X(RS1) & ~63ull;
-               for (int i = 0; i < 8; i++) STORE(uint64_t, a + 8 * i, 0);
+               for (int i = 0; i < 8; i++) STORE_UNTIMED(uint64_t, a + 8 * i, 0);
+               TIME_ZERO_BLOCK(a);
                NEXT(); }
 
 /* Zawrs: with one hart no store can come from elsewhere; waiting ends at once. */

@@ -484,6 +484,21 @@ static void invalidate_others(rv_timing *t, uint64_t line, tm_line *mine, uint64
     if (when + t->p.l2_latency > t->mem_end) t->mem_end = when + t->p.l2_latency;
 }
 
+/* Put `line` into L1 (its data there at cycle `ready`), writing back the
+ * dirty line it displaces: into L2 if L2 still holds it, else to memory. */
+static tm_line *install_l1(rv_timing *t, uint64_t line, uint64_t when, uint64_t ready, int prefetched) {
+    tm_line *w1 = victim(&t->l1, line);
+    if (w1->tag != ~0ull && w1->dirty) {
+        tm_line *back = lookup(t->l2p, w1->tag);
+        if (back) back->dirty = 1; else dram_write(t, when);
+    }
+    *w1 = (tm_line){.tag = line, .ready = ready, .lru = ++t->l1.stamp, .prefetched = (uint8_t)prefetched,
+                    .shared = t->u ? (uint8_t)share_line(t, line) : 0};
+    *tm_hit_slot(t, line) = w1;
+    if (w1 == t->last_way) t->last_line = ~0ull;
+    return w1;
+}
+
 /* Bring `line` into L1 (and L2) for a request at cycle `when`; returns the
  * cycle its data arrives.  `demand` says whether a program access (counted)
  * or the prefetcher asks. */
@@ -506,17 +521,48 @@ static uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand) {
         *w2 = (tm_line){.tag = line, .ready = done};
     }
     w2->lru = ++l2->stamp;
-    tm_line *w1 = victim(&t->l1, line);
-    if (w1->tag != ~0ull && w1->dirty) {
-        /* write back into L2 if it still holds the line, else to memory */
-        tm_line *back = lookup(l2, w1->tag);
-        if (back) back->dirty = 1; else dram_write(t, when);
-    }
-    *w1 = (tm_line){.tag = line, .ready = done, .lru = ++t->l1.stamp, .prefetched = !demand,
-                    .shared = t->u ? (uint8_t)share_line(t, line) : 0};
-    *tm_hit_slot(t, line) = w1;
-    if (w1 == t->last_way) t->last_line = ~0ull;
+    install_l1(t, line, when, done, !demand);
     return done;
+}
+
+/* cbo.zero (Zicboz) of the 64-byte block at addr, by the instruction just
+ * charged.  It writes every byte of the block (the CMO spec, Zicboz: "a
+ * series of byte writes" covering the whole cache block), so a write-back
+ * cache needs none of the block's old data: the line is claimed dirty in L1
+ * (and L2) with no memory read (no read-for-ownership, what Arm's DC ZVA and
+ * Power's dcbz are for); only lines it displaces are written back.  With a
+ * model line other than the 64-byte block, the block is charged as the eight
+ * doubleword stores it equals. */
+void tm_zero_block(rv_timing *t, uint64_t addr, uint64_t pc) {
+    if (t->p.line != 64) {
+        for (int i = 0; i < 8; i++) tm_mem(t, addr + 8 * (uint64_t)i, 8, 1, pc);
+        return;
+    }
+    uint64_t line = addr >> t->line_bits, when = t->last_issue, done = when + t->p.l1_latency;
+    tm_line *w = lookup_l1(t, line);
+    if (w) {
+        t->s.l1_hits++;
+        w->lru = ++t->l1.stamp;
+        w->prefetched = 0;
+        if (w->ready > done) done = w->ready;
+    } else {
+        t->s.l1_misses++;
+        tm_cache *l2 = t->l2p;
+        tm_line *w2 = lookup(l2, line);
+        if (!w2) {
+            w2 = victim(l2, line);
+            if (w2->tag != ~0ull && w2->dirty) dram_write(t, when);
+            *w2 = (tm_line){.tag = line, .ready = done};
+        }
+        w2->lru = ++l2->stamp;
+        w = install_l1(t, line, when, done, 0);
+    }
+    w->dirty = 1;
+    if (w->shared) invalidate_others(t, line, w, when);
+    t->s.bytes_stored += 64;
+    if (done > t->mem_end) t->mem_end = done;
+    t->last_line = line;
+    t->last_way = w;
 }
 
 /* ---- the stride prefetcher ----------------------------------------------

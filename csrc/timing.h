@@ -226,6 +226,7 @@ uint64_t tm_run_end(rv_timing *t);
 tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc);
+void tm_zero_block(rv_timing *t, uint64_t addr, uint64_t pc);
 void tm_free(rv_timing *t);
 void tm_uncore_free(tm_uncore *u);
 /* Zero the counters; returns the cycle the next run starts at (all issued work drained). */

@@ -412,6 +412,30 @@ def test_stores_write_back_what_they_dirty():
     assert (n_lines - held) * p.line <= prof.dram_bytes["written"] <= n_lines * p.line
 
 
+@pytest.mark.parametrize("preset", ["spacemit-x60", "xuantie-c930"])   # the presets with Zicboz
+def test_cbo_zero_claims_lines_without_reading_them(preset):
+    # Zicboz writes a whole 64-byte block, so no old data is needed: a write-back
+    # cache claims the line dirty with no read for ownership, and only the lines it
+    # no longer holds are written back (the same loop of sd reads every line once:
+    # test_stores_write_back_what_they_dirty)
+    m = timed({"prefetch_degree": 0}, preset=preset)
+    p = params(m)
+    assert p.line == 64
+    n_lines = 4 * p.l2_size // p.line
+    buf = m.alloc(np.full(n_lines * 8, 7, dtype=np.uint64), align=4096)
+    load_program(m, ["cbo.zero (a0)", "addi a0, a0, 64", "addi a1, a1, -1", "bne a1, zero, -12", "jalr zero, 0(ra)"])
+    prof = run(m, buf, n_lines)
+    assert not m.read(buf, np.uint64, n_lines * 8).any()
+    assert prof.dram_bytes["read"] == 0
+    held = (p.l1_size + p.l2_size) // p.line
+    assert (n_lines - held) * p.line <= prof.dram_bytes["written"] <= n_lines * p.line
+    # a line already cached is zeroed in place: a load after it hits L1 and reads 0
+    again = load_program(m, ["sd a1, 0(a0)", "cbo.zero (a0)", "ld a0, 8(a0)", "jalr zero, 0(ra)"], CODE + 4096)
+    m.reset_counters()
+    assert m.call(again, buf, 5, ret="u64") == 0
+    assert m.profile().dram_bytes["read"] <= p.line
+
+
 # ---- the profile ---------------------------------------------------------------
 
 def test_profile_attributes_every_cycle_to_a_pc_and_renders():

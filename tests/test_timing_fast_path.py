@@ -30,7 +30,7 @@ VECTOR_OPS = [
     "vlse8.v v24, (a0), a5", "vse8.v v8, (a0)", "vl1re8.v v4, (a0)", "addi a0, a0, 64", "addi a0, a0, -64",
 ]
 SCALAR_OPS = ["ld t1, 0(a1)", "sd t1, 8(a1)", "lw t2, 64(a1)", "sw t2, 128(a1)", "add t3, t1, t2", "mul t4, t3, t1",
-              "div t5, t4, a3", "addi a1, a1, 24", "addi a1, a1, 200", "rdcycle a7"]
+              "div t5, t4, a3", "addi a1, a1, 24", "addi a1, a1, 200", "rdcycle a7", "cbo.zero (a1)"]
 PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930", "small-inorder"]
 SEWS = {16: 1, 32: 2}   # every op above is legal at both (8 has no FP, 64 no widening)
 LMULS = {"m1": 0, "m2": 1, "m4": 2, "mf2": 7}
