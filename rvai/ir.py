@@ -428,6 +428,9 @@ def _check_op(op: Op) -> None:
                  f"store of {t[2]} through {t[0]}")
     elif c in ("vload", "vstore"):
         _check_vmem(op)
+    elif c == "cache_zero":
+        _require(len(t) == 3 and isinstance(t[0], PtrType) and _i64(t[1]) and _i64(t[2]) and r is None, op,
+                 "cache_zero(ptr, index: i64, count: i64)")
     elif c == "vsplat":
         _require(_scal(t[0]) and _vec(r) and r.dtype == t[0].dtype, op, "vsplat(scalar)")
         _check_vl(op)

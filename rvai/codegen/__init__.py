@@ -11,7 +11,7 @@ from pathlib import Path
 import llvmlite
 
 from rvai import ir
-from rvai.codegen import ime
+from rvai.codegen import ime, standin
 from rvai.codegen.backend import compile_llvm_ir, target_extensions
 from rvai.codegen.lines import line_at, line_table
 from rvai.codegen.lower import lower
@@ -104,10 +104,10 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
     except (OSError, ValueError, KeyError):
         check_half_precision(fn, llvm_target)
         llvm_text, checks, loops = lower(fn, vlen, target_extensions(llvm_target), llvm_target.min_vlen)
-        uses_ime = ime.PLACEHOLDER in llvm_text
-        opt, obj, asm = compile_llvm_ir(llvm_text, llvm_target, extra_features=(ime.FEATURE,) if uses_ime else ())
-        if uses_ime:
-            obj, asm = ime.patch(obj, asm)
+        standins = standin.used(llvm_text, [ime.STANDIN, standin.CBO_ZERO])
+        opt, obj, asm = compile_llvm_ir(llvm_text, llvm_target, extra_features=(standin.FEATURE,) if standins else ())
+        if standins:
+            obj, asm = standin.patch(obj, asm, standins)
         compiled = CompiledKernel(fn.name, text, opt, llvm_text, asm, obj, target, vlen, checks,
                                   line_table(obj, fn.name), loops)
         _store(folder, compiled)

@@ -1,30 +1,22 @@
-"""SpacemiT IME (XSMTVDot) instructions in LLVM output, through a placeholder.
+"""SpacemiT IME (XSMTVDot) instructions in LLVM output, through a stand-in.
 
-LLVM 22 assembles ``smt.vmadot*`` but has no intrinsic for them, and inline assembly is
-no way out: llvmlite registers no RISC-V asm parser, so a function holding inline asm
-makes LLVM abort the process ("Inline asm not supported by this streamer"), for object
-and assembly output alike (docs: /work/shared/DESIGN.md). So the lowering of ``mma``
-calls a stand-in with the same register shape, SiFive's custom-instruction intrinsic
-``sf.vc.v.vvw`` (XSfvcp, which LLVM emits only when asked): an LMUL-2 accumulator
-``vd`` (an even pair, tied, never overlapping the sources) and two LMUL-1 sources
-``vs2``, ``vs1``, in the same instruction fields as ``smt.vmadot vd, vs1, vs2``. Its
-2-bit immediate carries the IME signedness variant. After LLVM has allocated registers,
-:func:`patch` rewrites each stand-in word of the object into the ``smt.vmadot*`` word
-(opcode bits from rvai's instruction table, register fields kept) and each line of the
-assembly text to match; a count mismatch between the two raises instead of leaving a
-stand-in behind.
+LLVM 22 assembles ``smt.vmadot*`` but has no intrinsic for them (nor can llvmlite take
+inline asm: :mod:`rvai.codegen.standin`). So the lowering of ``mma`` calls a stand-in
+with the same register shape, SiFive's custom-instruction intrinsic ``sf.vc.v.vvw``: an
+LMUL-2 accumulator ``vd`` (an even pair, tied, never overlapping the sources) and two
+LMUL-1 sources ``vs2``, ``vs1``, in the same instruction fields as ``smt.vmadot vd, vs1,
+vs2``. Its 2-bit immediate carries the IME signedness variant. After LLVM,
+:func:`rvai.codegen.standin.patch` rewrites each stand-in (:data:`STANDIN`) into the
+``smt.vmadot*`` instruction.
 """
 from __future__ import annotations
 
 import re
-import struct
 
-from rvai.codegen.lines import _sections
+from rvai.codegen.standin import StandIn
 
 #: The intrinsic the lowering calls (its overload suffix follows).
 PLACEHOLDER = "llvm.riscv.sf.vc.v.vvw"
-#: The LLVM feature that lets LLVM select it (compile-time only: no stand-in survives).
-FEATURE = "+xsfvcp"
 
 # sf.vc.v.vvw: custom-2 opcode, funct3 0, funct6 = 0b1111 + the 2-bit immediate, vm = 0.
 _VVW_MASK, _VVW_MATCH = 0xF200707F, 0xF000005B
@@ -43,36 +35,6 @@ def variant(signed_a: bool, signed_b: bool) -> int:
     return {(False, False): 0, (False, True): 1, (True, False): 2, (True, True): 3}[(signed_a, signed_b)]
 
 
-def patch(obj: bytes, asm: str) -> tuple[bytes, str]:
-    """``obj`` and ``asm`` with every stand-in replaced by its ``smt.vmadot*`` instruction."""
-    from rvai.emu.isa import table
-    rows = table()
-    text = _sections(obj).get(".text")
-    out = bytearray(obj)
-    words = 0
-    if text is not None:
-        _, off, size = text[:3]
-        pos = off
-        while pos + 2 <= off + size:
-            half, = struct.unpack_from("<H", out, pos)
-            if half & 3 != 3:                   # a compressed instruction
-                pos += 2
-                continue
-            word, = struct.unpack_from("<I", out, pos)
-            if word & _VVW_MASK == _VVW_MATCH:
-                row = rows[_MNEMONIC[(word >> 26) & 3]]
-                struct.pack_into("<I", out, pos, (word & ~row.mask & 0xFFFFFFFF) | row.match)
-                words += 1
-            pos += 4
-
-    lines = 0
-
-    def spell(m: re.Match) -> str:
-        nonlocal lines
-        lines += 1
-        imm, vd, vs2, vs1 = (int(g) for g in m.groups())
-        return f"{_MNEMONIC[imm]}\tv{vd}, v{vs1}, v{vs2}"
-    asm = _ASM.sub(spell, asm).replace("_xsfvcp1p0", "")   # nor in the arch attribute line
-    if words != lines or "sf.vc" in asm:
-        raise RuntimeError(f"IME stand-ins: {words} in the object, {lines} in the assembly; refusing to guess")
-    return bytes(out), asm
+#: The stand-in's words and assembly lines and the ``smt.vmadot*`` they become.
+STANDIN = StandIn(PLACEHOLDER, _VVW_MASK, _VVW_MATCH, lambda word: _MNEMONIC[(word >> 26) & 3], _ASM,
+                  lambda m: f"{_MNEMONIC[int(m.group(1))]}\tv{m.group(2)}, v{m.group(4)}, v{m.group(3)}")

@@ -751,6 +751,41 @@ class Lowering:
         self.rvv(name + (".mask" if mask else ""), None, overloads, args)
         return ""
 
+    def op_cache_zero(self, op: ir.Op) -> str:
+        """``cbo.zero`` on each 64-byte block (Zic64b) wholly inside the ``count`` elements
+        from ``index``, where the target has Zicboz; nothing elsewhere. Through a stand-in
+        (:data:`rvai.codegen.standin.CBO_ZERO`), after a ``vsetvli`` of its own so that
+        LLVM puts none inside the loop for it."""
+        from rvai.codegen import standin
+        if "zicboz" not in self.exts:
+            return ""
+        ptr, index, count = op.operands
+        start, nbytes, first, stop, at, nxt, more = (self.tmp() for _ in range(7))
+        self.emit(f"{start} = ptrtoint ptr {self.gep(ptr, index)} to i64")
+        self.emit(f"{nbytes} = mul i64 {self.v(count)}, {ptr.type.dtype.bits // 8}")
+        self.emit(f"{stop} = add i64 {start}, {nbytes}")
+        self.emit(f"{stop}.block = and i64 {stop}, -64")
+        self.emit(f"{first} = add i64 {start}, 63")
+        self.emit(f"{first}.block = and i64 {first}, -64")
+        self.vsetvli("1", 8, 1)
+        slot = self.tmp()
+        self.allocas.append(f"{slot} = alloca i64")
+        self.emit(f"store i64 {first}.block, ptr {slot}")
+        head, body, done = self.label("zero"), self.label("zerobody"), self.label("zerodone")
+        self.emit(f"br label %{head}")
+        self.start_block(head)
+        self.emit(f"{at} = load i64, ptr {slot}")
+        self.emit(f"{more} = icmp ult i64 {at}, {stop}.block")
+        self.emit(f"br i1 {more}, label %{body}, label %{done}")
+        self.start_block(body)
+        self.call("void", standin.CBO_ZERO.intrinsic + ".i64.i64.i64",
+                  ["i64 3", "i64 31", "i64 31", f"i64 {at}", "i64 8", "i64 0", "i64 1"])
+        self.emit(f"{nxt} = add i64 {at}, 64")
+        self.emit(f"store i64 {nxt}, ptr {slot}")
+        self.emit(f"br label %{head}")
+        self.start_block(done)
+        return ""
+
     def op_vsplat(self, op: ir.Op) -> str:
         """Broadcast a scalar to a vector, as LLVM's generic splat (all VLMAX elements).
 

@@ -597,6 +597,19 @@ class Tensor:
         """Store the first ``vl`` elements of ``value`` at ``idx`` along ``axis``; only lanes in ``mask``."""
         self._store(value, idx, axis, None, mask)
 
+    def cache_zero(self, *idx, count: Any) -> None:
+        """Declare that the ``count`` elements from ``idx`` along the last axis will be written
+        before they are read: where the target has Zicboz, each 64-byte cache block (Zic64b)
+        wholly inside them is zeroed with ``cbo.zero``, which claims the line in the cache
+        without reading it from memory (a store miss would read it first); elsewhere nothing
+        is emitted. Their values are unspecified until written: zero on one target, unchanged
+        on another. Blocks that hold other elements (at either end) are left alone.
+        """
+        indices = self._indices(idx)
+        count = index(count)
+        self._check_axes(indices, self.ndim - 1, count)
+        tracer().emit("cache_zero", [self.ptr, self._flat(indices), count])
+
     def gather(self, offsets: Vector, *idx, mask: Mask | None = None, other: Any = 0) -> Vector:
         """Load elements at ``idx`` plus each of the element ``offsets`` (indexed load)."""
         operands, attrs, vt = self._access(idx, -1, offsets, mask)

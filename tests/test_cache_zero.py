@@ -1,0 +1,62 @@
+"""``Tensor.cache_zero``: Zicboz's ``cbo.zero`` on the whole 64-byte blocks (Zic64b) of a
+range, on targets with Zicboz (spacemit-x60, xuantie-c930), and nothing elsewhere.
+
+The oracle is the CMO specification's definition: cbo.zero writes zeros over the naturally
+aligned 64-byte block holding its address; the runner places each array at the start of
+its own pages, so element k of an f32 array lies in block (4 k) // 64.
+"""
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import rvai.lang as rl
+from rvai.lang import f32
+from rvai.target import Target
+
+OBJDUMP = shutil.which("llvm-objdump-22")
+
+
+@rl.kernel
+def zero_range(o: rl.Tensor[f32, 2], r: rl.i64, j: rl.i64, n: rl.i64):
+    o.cache_zero(r, j, count=n)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(preset=st.sampled_from(["spacemit-x60", "xuantie-c930", "generic"]), vlen=st.sampled_from([256, 512, 1024]),
+       rows=st.integers(1, 5), cols=st.integers(1, 70), data=st.data())
+def test_only_whole_blocks_inside_the_range_are_zeroed(preset, vlen, rows, cols, data):
+    r = data.draw(st.integers(0, rows - 1))
+    j = data.draw(st.integers(0, cols - 1))
+    n = data.draw(st.integers(0, cols - j))
+    o = np.arange(1, rows * cols + 1, dtype=np.float32).reshape(rows, cols)
+    zero_range(o, r, j, n, target=Target.preset(preset).with_vlen(vlen))
+    want = np.arange(1, rows * cols + 1, dtype=np.float32)
+    if "zicboz" in Target.preset(preset).extensions:
+        first, end = r * cols + j, r * cols + j + n
+        for block in range(0, want.size * 4, 64):
+            if first * 4 <= block and block + 64 <= end * 4:
+                want[block // 4:block // 4 + 16] = 0
+    np.testing.assert_array_equal(o.ravel(), want)
+
+
+def test_a_checked_kernel_stops_a_range_past_the_row():
+    o = np.ones((2, 40), np.float32)
+    with pytest.raises(rl.BoundsError):
+        zero_range(o, 0, 30, 11, target=Target.preset("spacemit-x60"), checked=True)
+    assert (o == 1).all()
+
+
+@pytest.mark.skipif(OBJDUMP is None, reason="needs llvm-objdump-22")
+@pytest.mark.parametrize("preset, count", [("spacemit-x60", 1), ("xuantie-c930", 1), ("generic", 0)])
+def test_the_object_holds_cbo_zero_where_the_target_has_zicboz(preset, count, tmp_path):
+    compiled = zero_range.compile(Target.preset(preset))
+    path = tmp_path / "k.o"
+    path.write_bytes(compiled.elf)
+    dump = subprocess.run([OBJDUMP, "-d", "--mattr=+zicboz,+v,+xsfvcp", str(path)], check=True,
+                          capture_output=True, text=True).stdout
+    assert dump.count("cbo.zero") == compiled.asm.count("cbo.zero") == count
+    assert "sf.vc" not in dump and "sf.vc" not in compiled.asm
