@@ -618,14 +618,22 @@ def _rows(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1))
 
 
-def softmax(x, axis: int = -1, *, target=None, runner: str = "emu", checked: bool | None = None,
-            budget: int | None = None, timeout: float | None = None) -> np.ndarray:
-    """Softmax of a float array along ``axis``; returns a new f32 array."""
+def softmax(x, axis: int = -1, *, exp: str = "accurate", target=None, runner: str = "emu",
+            checked: bool | None = None, budget: int | None = None, timeout: float | None = None) -> np.ndarray:
+    """Softmax of a float array along ``axis``; returns a new f32 array.
+
+    ``exp="accurate"`` (default) computes each exp within 2.28 ulp (:func:`rvai.lang.exp_nonpositive`;
+    the results match float64 NumPy to about 1e-6 relative); ``exp="fast"`` with
+    :func:`rvai.lang.exp_fast` (relative error below 9.8e-5 an exp, so about 1e-4 on each
+    result; 8 FP operations an element instead of 14, docs/performance.md).
+    """
+    if exp not in kernels.SOFTMAX_EXPS:
+        raise ValueError(f"exp must be one of {sorted(kernels.SOFTMAX_EXPS)}, not {exp!r}")
     x = np.moveaxis(_float_array(x, "x"), axis, -1)
     rows = _rows(x)
     out = np.zeros_like(rows)
     if rows.size:
-        _record(kernels.softmax(rows, out, target=target, runner=runner, checked=checked, budget=budget,
+        _record(kernels.softmax(rows, out, EXP=exp, target=target, runner=runner, checked=checked, budget=budget,
                                 timeout=timeout))
     return np.moveaxis(out.reshape(x.shape), -1, axis)
 

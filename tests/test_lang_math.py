@@ -111,3 +111,41 @@ def test_exp_nonpositive_dense_sweep_and_edges():
     assert np.all(np.abs(o[0][~normal] - want[~normal]) < np.finfo(np.float32).tiny)
     np.testing.assert_array_equal(o[0][-8:-2], [0, 0, 0, 0, 1, 1])
     np.testing.assert_array_equal(o[0], o[1])
+
+
+@rl.kernel
+def exp_fast_fns(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32, 2]):
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=2):
+        o.vstore(rl.exp_fast(x.vload(i)), 0, i)
+    for i in rl.range(x.shape[0]):
+        o[1, i] = rl.exp_fast(x[i])
+
+
+#: exp_fast's stated bound (its docstring; bench/exp_ulp.py --exp fast sweeps every input).
+EXP_FAST_REL = 9.8e-5
+
+
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(x=hnp.arrays(np.float32, st.integers(1, 80), elements=st.floats(-87.33000183105469, 0.0, width=32)))
+def test_exp_fast_within_its_stated_relative_error_where_normal(runner, vlen, x):
+    o = np.zeros((2, x.size), np.float32)
+    run(exp_fast_fns, x, o, runner=runner, vlen=vlen)
+    want = np.exp(x.astype(np.float64))
+    assert np.max(np.abs(o - want) / want) <= EXP_FAST_REL
+
+
+def test_exp_fast_dense_sweep_and_edges():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([-rng.uniform(0, 87.33, 200000).astype(np.float32),
+                        -np.float32(2.0) ** rng.uniform(-126, 6, 50000).astype(np.float32),
+                        np.float32([-np.inf, -1000, -88.03, -88.1, -0.0, 0.0, -1e-45, -87.33])])
+    o = np.zeros((2, x.size), np.float32)
+    run(exp_fast_fns, x, o, runner="emu", vlen=256)
+    want = np.exp(x.astype(np.float64))
+    normal = want >= np.finfo(np.float32).tiny
+    assert np.max(np.abs(o[0][normal] - want[normal]) / want[normal]) <= EXP_FAST_REL
+    assert np.all(np.abs(o[0][~normal] - want[~normal]) < np.finfo(np.float32).tiny) and (o[0] >= 0).all()
+    np.testing.assert_array_equal(o[0][-8:-2], [0, 0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(o[0], o[1])

@@ -57,6 +57,26 @@ def test_softmax_and_rmsnorm(runner, vlen, data, rows, n):
     np.testing.assert_allclose(r, want, rtol=2e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("vlen", VLENS)
+@SETTINGS
+@given(data=st.data(), rows=st.integers(1, 4), n=st.integers(1, 90), preset=st.sampled_from(["generic", "xuantie-c930"]))
+def test_fast_softmax_within_its_stated_bound(vlen, data, rows, n, preset):
+    """exp="fast": each exp within 9.8e-5 relative (rvai.lang.exp_fast), so each result within
+    about twice that (its exp and the row's sum); masked (-inf) entries are exactly 0."""
+    x = data.draw(arr((rows, n), lo=-30, hi=30))
+    if n > 1:
+        x[:, ::3] = -np.inf
+    s = run(ops.softmax, x, exp="fast", runner="emu", vlen=vlen, preset=preset if vlen >= 256 else "generic")
+    e = np.exp(x - x.max(-1, keepdims=True).astype(np.float64))
+    want = e / e.sum(-1, keepdims=True)
+    assert np.all(np.abs(s - want) <= 2 * 9.8e-5 * want + 1e-30)
+
+
+def test_softmax_names_an_unknown_exp():
+    with pytest.raises(ValueError, match="exp must be one of"):
+        ops.softmax(np.ones((2, 3), np.float32), exp="cheap")
+
+
 @pytest.mark.parametrize("runner", RUNNERS)
 def test_softmax_of_a_row_without_a_finite_max_is_nan_as_in_numpy(runner):
     """Issue 8: a row of all -inf came back uniform; NumPy's x - max is -inf - -inf = NaN."""
@@ -200,6 +220,29 @@ def test_every_softmax_and_rmsnorm_config_is_correct(vlen):
         run(kernels.rmsnorm, x, w, o, 1e-6, **cfg, runner="emu", vlen=vlen)
         np.testing.assert_allclose(o, x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + 1e-6) * w,
                                    rtol=2e-5, atol=1e-5)
+
+
+@SETTINGS
+@given(preset=st.sampled_from(["spacemit-x60", "xuantie-c930"]), vlen=st.sampled_from([256, 512, 1024]),
+       rows=st.integers(1, 5), n=st.integers(1, 300), ahead=st.sampled_from([16, 48, 256]),
+       seed=st.integers(0, 2**16))
+def test_kernels_that_claim_output_lines_leave_the_lines_they_share(preset, vlen, rows, n, ahead, seed):
+    """softmax (ZERO elements ahead) and rmsnorm (ZERO) claim their output's cache lines with
+    cbo.zero on targets with Zicboz. Rows of n elements share the lines at their ends with
+    the rows beside them (softmax reads the row before back while the next is claimed), and
+    the last row's last line with the runner's red zone after the array (checked after the
+    call): a claim that zeroed a shared line would show here as a wrong row or a BoundsError."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((rows, n)) * 8).astype(np.float32)
+    w = rng.standard_normal(n).astype(np.float32)
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(-1, keepdims=True))
+    o = np.full_like(x, 7.0)
+    run(kernels.softmax, x, o, ZERO=ahead, runner="emu", vlen=vlen, preset=preset)
+    np.testing.assert_allclose(o, e / e.sum(-1, keepdims=True), rtol=1e-5, atol=1e-8)
+    o = np.full_like(x, 7.0)
+    run(kernels.rmsnorm, x, w, o, 1e-6, ZERO=True, runner="emu", vlen=vlen, preset=preset)
+    np.testing.assert_allclose(o, x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + 1e-6) * w, rtol=2e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("runner", RUNNERS)

@@ -754,8 +754,8 @@ class Lowering:
     def op_cache_zero(self, op: ir.Op) -> str:
         """``cbo.zero`` on each 64-byte block (Zic64b) wholly inside the ``count`` elements
         from ``index``, where the target has Zicboz; nothing elsewhere. Through a stand-in
-        (:data:`rvai.codegen.standin.CBO_ZERO`), after a ``vsetvli`` of its own so that
-        LLVM puts none inside the loop for it."""
+        (:data:`rvai.codegen.standin.CBO_ZERO`), whose vl comes from a ``vsetvli`` before
+        the loop, so that LLVM puts none inside it."""
         from rvai.codegen import standin
         if "zicboz" not in self.exts:
             return ""
@@ -767,7 +767,7 @@ class Lowering:
         self.emit(f"{stop}.block = and i64 {stop}, -64")
         self.emit(f"{first} = add i64 {start}, 63")
         self.emit(f"{first}.block = and i64 {first}, -64")
-        self.vsetvli("1", 8, 1)
+        vl = self.vsetvli(stop, 8, 1)   # the stand-in's vl (any; not a constant LLVM would fold and re-set in the loop)
         slot = self.tmp()
         self.allocas.append(f"{slot} = alloca i64")
         self.emit(f"store i64 {first}.block, ptr {slot}")
@@ -779,7 +779,7 @@ class Lowering:
         self.emit(f"br i1 {more}, label %{body}, label %{done}")
         self.start_block(body)
         self.call("void", standin.CBO_ZERO.intrinsic + ".i64.i64.i64",
-                  ["i64 3", "i64 31", "i64 31", f"i64 {at}", "i64 8", "i64 0", "i64 1"])
+                  ["i64 3", "i64 31", "i64 31", f"i64 {at}", "i64 8", "i64 0", f"i64 {vl}"])
         self.emit(f"{nxt} = add i64 {at}, 64")
         self.emit(f"store i64 {nxt}, ptr {slot}")
         self.emit(f"br label %{head}")

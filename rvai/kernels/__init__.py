@@ -9,12 +9,12 @@ from rvai.kernels.matmul import (a_scratch, gemm_packed, gemm_packed_bf16, gemm_
                                  gemv_t, matmul, matmul_t, pack_panels, panel_width)
 from rvai.kernels.matmul_harts import (gemm_packed_bf16_grid, linear_q8_grid, linear_q8_tiles_grid, pack_panels_grid,
                                        quantize_rows_grid, quantize_tiles_grid)
-from rvai.kernels.norms import rmsnorm, softmax
+from rvai.kernels.norms import SOFTMAX_EXPS, rmsnorm, softmax
 
 __all__ = ["Q8_BLOCK", "matmul", "matmul_t", "gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "gemv_rows_grid",
            "gemv_t", "pack_panels_grid", "gemm_packed_bf16_grid", "quantize_rows_grid", "quantize_tiles_grid", "linear_q8_grid",
            "linear_q8_tiles_grid", "gemm_i8",
            "gemm_i8_tiles", "linear_q8", "linear_q8_tiles", "group_tiles", "pack_tiles", "scale_tiles", "pack_words",
-           "unpack_tiles", "gemv_rows", "a_scratch", "pack_panels", "panel_width", "softmax", "rmsnorm", "attention",
+           "unpack_tiles", "gemv_rows", "a_scratch", "pack_panels", "panel_width", "softmax", "SOFTMAX_EXPS", "rmsnorm", "attention",
            "attention_scratch", "attention_harts", "swiglu", "rope_neox", "rope_interleaved", "add_rmsnorm", "add",
            "add_bias", "embedding", "moe_combine"]
