@@ -87,7 +87,7 @@ def exp_fns(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32, 2], FN: str = "exp_nonpos
         o[1, i] = getattr(rl, FN)(x[i])
 
 
-#: exp_fast's stated bound (its docstring; bench/exp_ulp.py --exp fast sweeps every input).
+#: exp_fast's stated bound (its docstring; bench/exp_ulp.py --exp fast measures it).
 EXP_FAST_REL = 9.8e-5
 
 
