@@ -151,7 +151,10 @@ static void cache_invalidate(region *r, uint64_t off, uint64_t n) {
     uint64_t first = off >= 2 ? (off - 2) / 2 : 0;
     uint64_t last = (off + n + 1) / 2;
     if (last > r->size / 2) last = r->size / 2;
-    memset(r->cache + first, 0, (last - first) * sizeof(rv_decoded));
+    /* Each slot keeps its length: a store that rewrote its own instruction
+     * still moves pc past that instruction's bytes (NEXT reads d->len after
+     * the store), as it would on a core. */
+    for (uint64_t i = first; i < last; i++) r->cache[i] = (rv_decoded){.len = r->cache[i].len};
     /* Translated blocks starting before the range may cover it: forget them
      * (jit.h; a block is never longer than JIT_MAX_BYTES). */
     for (uint64_t i = first > JIT_MAX_BYTES / 2 ? first - JIT_MAX_BYTES / 2 : 0; i < first; i++)

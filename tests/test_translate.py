@@ -1,4 +1,4 @@
-"""The translating tier against the interpreter, its reference: random scalar
+"""The translating tier against the interpreter, its reference: random
 programs (the project's own assembler) run in both tiers with every block
 translated on first entry, and every observable compared (registers, pc,
 memory, instret, per-op counts, the stop and its message); then the cases
@@ -16,70 +16,170 @@ from rvai.emu import EmulatorError, Machine
 from rvai.emu.isa import assemble
 
 pytest.importorskip("llvmlite")
+from rvai.emu import jit_llvm  # noqa: E402 (needs llvmlite)
 
 DATA = 0x20000          # one rw page the programs load from and store to
 UNMAPPED = 0x40000      # s1 points here: accesses through it fault
-REGS = ["a0", "a1", "a2", "a3", "t0", "t1", "zero"]
-RR = ["add", "sub", "sll", "srl", "sra", "slt", "sltu", "xor", "or", "and", "addw", "subw", "sllw",
-      "srlw", "sraw", "mul", "mulw", "mulh", "mulhsu", "mulhu", "sh1add", "sh2add", "sh3add", "add.uw",
-      "andn", "orn", "xnor", "min", "max", "minu", "maxu",
-      "div", "remu", "rol", "czero.eqz"]        # the last three are not translated: they end blocks
-RI = ["addi", "slti", "sltiu", "xori", "ori", "andi", "addiw"]
-SHIFTS = [("slli", 63), ("srli", 63), ("srai", 63), ("slliw", 31), ("srliw", 31), ("sraiw", 31)]
-LOADS = ["lb", "lh", "lw", "ld", "lbu", "lhu", "lwu"]
-STORES = ["sb", "sh", "sw", "sd"]
-BRANCHES = ["beq", "bne", "blt", "bge", "bltu", "bgeu"]
-
+# Bases of the random programs' accesses: s0 inside the data page, s1 unmapped,
+# s3 eight bytes before the data page's end (accesses near it straddle into
+# unmapped memory), s4 the code itself (self-modifying programs only).
+BASES = {"s0": DATA + 16, "s1": UNMAPPED, "s3": DATA + 4096 - 8, "s4": CODE}
+# Registers the random instructions name; the bases, rarely (a rewritten base
+# moves later accesses); never s2 (the loop count), t2 or t3 (jalr's base, a
+# code word to store).
+REGS = ["a0", "a1", "a2", "a3", "t0", "t1"] * 3 + ["zero", "zero", "s0", "s3"]
+# Register values that expose sign and width errors, beside random ones.
+EDGES = [0, 1, 2, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
+         1 << 32, (1 << 63) - 1, 1 << 63, (1 << 64) - 1, (1 << 64) - 0x80000000, (1 << 64) - 2]
 reg = st.sampled_from(REGS)
+value = st.one_of(st.sampled_from(EDGES), st.integers(0, (1 << 64) - 1))
+imm12 = st.one_of(st.sampled_from([-2048, -1, 0, 1, 2047]), st.integers(-2048, 2047))
+
+# Every scalar op the translator emits, by its operand form: the test below
+# holds this equal to jit_llvm.EMIT, so a newly translated op is generated here.
+FORMS = {
+    **{name: "rr" for name in jit_llvm.RR},
+    **{name: "imm12" for name in ("addi", "slti", "sltiu", "xori", "ori", "andi", "addiw")},
+    **{name: "shamt64" for name in ("slli", "srli", "srai")},
+    **{name: "shamt32" for name in ("slliw", "srliw", "sraiw")},
+    **{name: "upper" for name in ("lui", "auipc")},
+    **{name: "unary" for name in ("sext.b", "sext.h", "zext.h")},
+    **{name: "load" for name in jit_llvm.LOADS},
+    **{name: "store" for name in jit_llvm.STORES},
+    **{name: "branch" for name in jit_llvm.BRANCHES},
+    "jal": "jal", "jalr": "jalr", "fence": "bare", "fence.i": "bare",
+}
+# Ops the translator leaves to the interpreter: a block ends before them.
+UNTRANSLATED = ["div", "remu", "rol", "czero.eqz"]
+UNTRANSLATED_UNARY = ["clz", "cpop"]
+
+
+def test_the_generator_covers_every_translated_op():
+    assert set(FORMS) == jit_llvm.EMIT
+
+
+def c_addi(rd, imm):
+    """c.addi rd, imm (a 16-bit instruction; imm in [-32, 31], not 0)."""
+    return (imm >> 5 & 1) << 12 | rd << 7 | (imm & 31) << 2 | 0b01
+
+
+def c_add(rd, rs2):
+    """c.add rd, rs2 (16 bits; rd, rs2 not x0)."""
+    return 0b1001 << 12 | rd << 7 | rs2 << 2 | 0b10
+
+
+# A program is a list of items, each a 32-bit instruction's text, a 16-bit
+# instruction's halfword (int), or ("to", text, target, anchor): a text whose
+# {off} is the byte distance from instruction `anchor` to instruction `target`
+# ({odd}: that plus one)
+# (branches, jumps; anchor None: from the code's start, for stores into code).
+XREG = {"a0": 10, "a1": 11, "a2": 12, "a3": 13, "t0": 5, "t1": 6, "s0": 8, "s3": 19}
 
 
 @st.composite
-def instruction(draw, index, length):
-    """One instruction of a program of ``length`` at ``index`` (branch
-    targets stay inside the program or land on its end)."""
-    kind = draw(st.sampled_from(["rr", "ri", "shift", "un", "load", "store", "branch", "misc"]))
+def instruction(draw, index, length, smc=False):
+    """The items of one random instruction at item ``index`` of a body of
+    ``length`` items (jump targets: the body, its loop tail or its end)."""
     rd, rs1, rs2 = draw(reg), draw(reg), draw(reg)
-    if kind == "rr":
-        return f"{draw(st.sampled_from(RR))} {rd}, {rs1}, {rs2}"
-    if kind == "ri":
-        return f"{draw(st.sampled_from(RI))} {rd}, {rs1}, {draw(st.integers(-2048, 2047))}"
-    if kind == "shift":
-        name, top = draw(st.sampled_from(SHIFTS))
-        return f"{name} {rd}, {rs1}, {draw(st.integers(0, top))}"
-    if kind == "un":
-        return f"{draw(st.sampled_from(['sext.b', 'sext.h', 'zext.h', 'clz', 'cpop']))} {rd}, {rs1}"
-    base = draw(st.sampled_from(["s0"] * 9 + ["s1"]))
-    off = draw(st.integers(-8, 4095 + 8)) if base == "s0" else draw(st.integers(-16, 16))
-    off = min(off, 2047) if base == "s0" else off
-    if kind == "load":
-        return f"{draw(st.sampled_from(LOADS))} {rd}, {off}(s0)" if base == "s0" else f"ld {rd}, {off}(s1)"
-    if kind == "store":
-        return f"{draw(st.sampled_from(STORES))} {rs2}, {off}({base})"
-    if kind == "branch":
-        target = draw(st.integers(0, length)) - index
-        return f"{draw(st.sampled_from(BRANCHES))} {rs1}, {rs2}, {4 * target}"
-    return draw(st.sampled_from(["fence", "fence.i", f"lui {rd}, {draw(st.integers(0, 0xfffff))}",
-                                 f"auipc {rd}, {draw(st.integers(0, 0xfffff))}", f"rdinstret {rd}",
-                                 f"jal ra, {4 * (draw(st.integers(0, length)) - index)}"]))
+    target = draw(st.integers(0, length + 2))
+    kinds = ["op"] * 12 + ["mem"] * 6 + ["rvc", "untranslated"] + (["smc"] * 2 if smc else [])
+    kind = draw(st.sampled_from(kinds))
+    if kind == "rvc":
+        a, b = XREG[draw(st.sampled_from(list(XREG)[:6]))], XREG[draw(st.sampled_from(list(XREG)[:6]))]
+        return [draw(st.sampled_from([c_addi(a, draw(st.sampled_from([-32, -1, 1, 31]))), c_add(a, b)]))]
+    if kind == "untranslated":
+        return [draw(st.sampled_from([f"{draw(st.sampled_from(UNTRANSLATED))} {rd}, {rs1}, {rs2}",
+                                      f"{draw(st.sampled_from(UNTRANSLATED_UNARY))} {rd}, {rs1}",
+                                      f"rdinstret {rd}"]))]
+    if kind == "smc":   # store an instruction word (a translatable one) over one of the program's
+        word = assemble(draw(st.sampled_from(["addi a0, a0, 100", "xori a1, a1, -1", "sub a2, a2, a3"])))
+        return [f"lui t3, {(word + 0x800) >> 12 & 0xFFFFF}", f"addiw t3, t3, {(word & 0xFFF) - ((word & 0x800) << 1)}",
+                ("to", f"{draw(st.sampled_from(['sw', 'sh']))} t3, {{off}}(s4)", target, None)]
+    if kind == "mem":
+        name = draw(st.sampled_from(sorted(jit_llvm.LOADS) + sorted(jit_llvm.STORES)))
+        base = draw(st.sampled_from(["s0"] * 8 + ["s1", "s3", "s3"]))
+        off = {"s0": draw(st.one_of(st.integers(-24, 2047), st.sampled_from([-17, -16, 2047]))),
+               "s1": draw(st.integers(-16, 16)), "s3": draw(st.integers(-16, 16))}[base]
+        return [f"{name} {rs2 if name in jit_llvm.STORES else rd}, {off}({base})"]
+    name = draw(st.sampled_from(sorted(n for n, f in FORMS.items() if f not in ("load", "store"))))
+    form = FORMS[name]
+    if form == "rr":
+        return [f"{name} {rd}, {rs1}, {rs2}"]
+    if form == "imm12":
+        return [f"{name} {rd}, {rs1}, {draw(imm12)}"]
+    if form in ("shamt64", "shamt32"):
+        top = 63 if form == "shamt64" else 31
+        return [f"{name} {rd}, {rs1}, {draw(st.sampled_from([0, 1, top - 1, top]) | st.integers(0, top))}"]
+    if form == "upper":
+        return [f"{name} {rd}, {draw(st.sampled_from([0, 1, 0x7FFFF, 0x80000, 0xFFFFF]) | st.integers(0, 0xFFFFF))}"]
+    if form == "unary":
+        return [f"{name} {rd}, {rs1}"]
+    if form == "branch":
+        return [("to", f"{name} {rs1}, {rs2}, {{off}}", target, index)]
+    if form == "jal":
+        return [("to", f"jal {draw(st.sampled_from(['ra', 'zero', rd]))}, {{off}}", target, index)]
+    if form == "jalr":   # auipc t2 then a jalr through it; an odd offset checks that bit 0 is cleared
+        off = draw(st.sampled_from(["{off}", "{odd}"]))
+        return ["auipc t2, 0", ("to", f"jalr {draw(st.sampled_from(['ra', 'zero', rd]))}, {off}(t2)",
+                                target + 1 if target > index else target, index)]
+    return [name]
 
 
 @st.composite
-def program(draw):
-    length = draw(st.integers(1, 40))
-    body = [draw(instruction(i, length)) for i in range(length)]
-    return body + ["ebreak"]
+def body(draw, length, first=0, smc=False):
+    """At least ``length`` items of random instructions, the first at item
+    ``first``; a jump target past them is the item after them plus 0-2."""
+    items = []
+    while len(items) < length:
+        items += draw(instruction(first + len(items), length, smc))
+    end = first + len(items)
+    return [(x[0], x[1], x[2] if x[2] < length else end + x[2] - length, x[3]) if isinstance(x, tuple) else x
+            for x in items]
 
 
-def run(lines, tier, budget, seeds, *, machine=None):
-    """Run lines at CODE in a fresh machine of ``tier`` (or ``machine``); every observable."""
+@st.composite
+def program(draw, smc=False):
+    """A random body run up to 3 times by a loop around it (so its blocks are
+    also entered again, translated), then ebreak: a list of items."""
+    items = draw(body(draw(st.integers(1, 40)), smc=smc))
+    return items + ["addi s2, s2, -1", ("to", "bne s2, zero, {off}", 0, len(items) + 1), "ebreak"]
+
+
+def encode(items) -> bytes:
+    """The program's bytes: 16-bit items take two, others four."""
+    offsets = [0]
+    for x in items:
+        offsets.append(offsets[-1] + (2 if isinstance(x, int) else 4))
+    out = bytearray()
+    for i, x in enumerate(items):
+        if isinstance(x, int):
+            out += x.to_bytes(2, "little")
+            continue
+        if isinstance(x, tuple):
+            _, text, target, anchor = x
+            target = min(target, len(items) - 1)
+            off = offsets[target] - (offsets[anchor] if anchor is not None else 0)
+            x = text.format(off=off, odd=off + 1)
+        out += assemble(x).to_bytes(4, "little")
+    return bytes(out)
+
+
+def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False):
+    """Run the program ``items`` at CODE in a fresh machine of ``tier`` (or
+    ``machine``) with registers a0-a3, t0, t1 = ``regs`` (else from ``seeds``)
+    and the data page filled with ``seeds``; every observable."""
     m = machine or Machine(vlen=128, tier=tier)
-    load_program(m, lines)
+    code = encode(items)
+    m.map(CODE, 4096, "rwx" if smc else "rx")
+    m.write(CODE, np.frombuffer(code, dtype=np.uint8))
     m.map(DATA, 4096, "rw")
     m.write(DATA, np.frombuffer(seeds * (4096 // len(seeds)), dtype=np.uint8))
-    for r, v in zip((10, 11, 12, 13, 5, 6), np.frombuffer(seeds[:48], dtype=np.uint64)):
-        m.x(r, int(v))
-    m.x(8, DATA + 16)    # s0
-    m.x(9, UNMAPPED)     # s1
+    values = list(regs) or [int(v) for v in np.frombuffer(seeds[:48], dtype=np.uint64)]
+    for r, v in zip((10, 11, 12, 13, 5, 6), values):
+        m.x(r, v)
+    for name, v in BASES.items():
+        m.x({"s0": 8, "s1": 9, "s3": 19, "s4": 20}[name], v)
+    m.x(18, 3)   # s2: the loop count
     m.pc = CODE
     try:
         m.resume(budget=budget)
@@ -87,7 +187,21 @@ def run(lines, tier, budget, seeds, *, machine=None):
     except EmulatorError as e:
         stop = (type(e).__name__, str(e))
     return {"x": [m.x(i) for i in range(32)], "pc": m.pc, "instret": m.instret, "stop": stop,
-            "mem": bytes(m.read(DATA, np.uint8, 4096)), "ops": m.op_counts()}
+            "mem": bytes(m.read(DATA, np.uint8, 4096)), "code": bytes(m.read(CODE, np.uint8, 4096)),
+            "ops": m.op_counts()}
+
+
+def both_tiers(items, budget, seeds, regs=(), smc=False):
+    """run() in the translating tier (every block translated at its first
+    entry) and in the interpreter: (translated, interpreted)."""
+    with pytest.MonkeyPatch.context() as mp:   # (hypothesis examples run outside function-scoped fixtures)
+        mp.setenv("RVAI_JIT_HOT", "0")
+        m = Machine(vlen=128, tier="translate")
+        t = run(items, "translate", budget, seeds, regs, machine=m, smc=smc)
+    first = items[0].split()[0] if isinstance(items[0], str) else None
+    if first not in UNTRANSLATED + UNTRANSLATED_UNARY + ["rdinstret"]:
+        assert m._translator.blocks >= 1   # a run's first block is entered translated
+    return t, run(items, "interpret", budget, seeds, regs, smc=smc)
 
 
 @pytest.fixture
@@ -96,12 +210,22 @@ def every_block(monkeypatch):
     monkeypatch.setenv("RVAI_JIT_HOT", "0")
 
 
-@settings(max_examples=150)
-@given(lines=program(), budget=st.integers(1, 3000), seeds=st.binary(min_size=64, max_size=64))
-def test_random_programs_match_the_interpreter(lines, budget, seeds):
-    with pytest.MonkeyPatch.context() as mp:   # (hypothesis examples run outside function-scoped fixtures)
-        mp.setenv("RVAI_JIT_HOT", "0")
-        assert run(lines, "translate", budget, seeds) == run(lines, "interpret", budget, seeds)
+@settings(max_examples=200)
+@given(items=program(), budget=st.one_of(st.integers(1, 3000), st.just(10**6)),
+       seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
+def test_random_programs_match_the_interpreter(items, budget, seeds, regs):
+    t, i = both_tiers(items, budget, seeds, regs)
+    assert t == i
+
+
+@settings(max_examples=60)
+@given(items=program(smc=True), budget=st.one_of(st.integers(1, 3000), st.just(10**6)),
+       seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
+def test_random_self_modifying_programs_match_the_interpreter(items, budget, seeds, regs):
+    """Stores into the code (rwx here) rewrite instructions of blocks already
+    translated, the running one included."""
+    t, i = both_tiers(items, budget, seeds, regs, smc=True)
+    assert t == i
 
 
 # Vector instructions: the ones a block computes inline (jit_llvm.VINLINE), others it
@@ -119,7 +243,7 @@ def vector_instruction(draw, index, length):
     kind = draw(st.sampled_from(["int"] * 6 + ["other", "config", "mem", "scalar", "scalar", "scalar"]))
     vd, vs2, vs1, x = draw(VREG), draw(VREG), draw(VREG), draw(reg)
     if kind == "scalar":
-        return draw(instruction(index, length))
+        return draw(instruction(index, length))   # (items)
     if kind == "int":
         name = draw(st.sampled_from(VINT))
         form = name.split(".")[1]
@@ -146,7 +270,11 @@ def vector_program(draw):
     length = draw(st.integers(1, 30))
     sew, lmul = draw(SEW_LMUL[0]), draw(SEW_LMUL[1])
     head = [draw(st.sampled_from([f"vsetvli t1, zero, {sew}, {lmul}, ta, ma", f"vsetvli t1, a2, {sew}, {lmul}, tu, mu"]))]
-    return head + [draw(vector_instruction(i + 1, length + 1)) for i in range(length)] + ["ebreak"]
+    items = head
+    while len(items) < length + 1:
+        x = draw(vector_instruction(len(items), length + 1))
+        items += x if isinstance(x, list) else [x]
+    return items + ["ebreak"]
 
 
 def vector_run(lines, tier, budget, seeds, vlen):
@@ -216,6 +344,25 @@ def test_self_modifying_code_invalidates_a_translated_block(every_block):
         results.append((m.x(10), m.instret, m.pc))
     assert results[0] == results[1]
     assert results[0][0] == 5 * 1 + 5 * 100
+
+
+@pytest.mark.parametrize("tier", ["interpret", "translate"])
+def test_a_store_that_rewrites_itself_moves_pc_past_it(every_block, tier):
+    """The stored word replaces the store itself: execution goes on after it
+    (the interpreter once read the cleared slot's length, 0, and ran the new
+    instruction at the same pc)."""
+    word = assemble("addi a0, a0, 100")
+    lines = [f"lui t3, {(word + 0x800) >> 12 & 0xFFFFF}", f"addiw t3, t3, {(word & 0xFFF) - ((word & 0x800) << 1)}",
+             "sw t3, 8(s4)", "addi a1, a1, 1", "ebreak"]
+    m = Machine(vlen=128, tier=tier)
+    load_program(m, lines)
+    m.protect(CODE, 4096, "rwx")
+    m.x(20, CODE)
+    m.pc = CODE
+    with pytest.raises(EmulatorError, match="ebreak|breakpoint"):
+        m.resume(budget=100)
+    assert (m.x(10), m.x(11), m.instret, m.pc) == (0, 1, 4, CODE + 16)
+    assert int(m.read(CODE + 8, np.uint32, 1)[0]) == word
 
 
 def test_interrupt_stops_a_translated_loop(every_block):
