@@ -22,8 +22,9 @@ DATA = 0x20000          # one rw page the programs load from and store to
 UNMAPPED = 0x40000      # s1 points here: accesses through it fault
 # Bases of the random programs' accesses: s0 inside the data page, s1 unmapped,
 # s3 eight bytes before the data page's end (accesses near it straddle into
-# unmapped memory), s4 the code itself (self-modifying programs only).
-BASES = {"s0": DATA + 16, "s1": UNMAPPED, "s3": DATA + 4096 - 8, "s4": CODE}
+# unmapped memory), s4 the code itself (self-modifying programs only), s5 the
+# log of results (the data page's upper half).
+BASES = {"s0": DATA + 16, "s1": UNMAPPED, "s3": DATA + 4096 - 8, "s4": CODE, "s5": DATA + 2048}
 # Registers the random instructions name; the bases, rarely (a rewritten base
 # moves later accesses); never s2 (the loop count), t2 or t3 (jalr's base, a
 # code word to store).
@@ -77,13 +78,29 @@ XREG = {"a0": 10, "a1": 11, "a2": 12, "a3": 13, "t0": 5, "t1": 6, "s0": 8, "s3":
 
 
 @st.composite
-def instruction(draw, index, length, smc=False):
+def instruction(draw, index, length, smc=False, focus=None):
     """The items of one random instruction at item ``index`` of a body of
-    ``length`` items (jump targets: the body, its loop tail or its end)."""
+    ``length`` items (jump targets: the body, its loop tail or its end), half
+    the time op ``focus`` when given; a result is often also stored to the
+    log at s5, so that a wrong one shows even when a later one overwrites it."""
+    items = draw(_instruction(index, length, smc, focus))
+    text = items[-1]
+    if isinstance(text, str) and FORMS.get(text.split()[0]) in LOGGED and draw(st.booleans()):
+        items.append(f"sd {text.split()[1].rstrip(',')}, {8 * (index % 256)}(s5)")
+    return items
+
+
+LOGGED = {"rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load"}
+
+
+@st.composite
+def _instruction(draw, index, length, smc, focus):
     rd, rs1, rs2 = draw(reg), draw(reg), draw(reg)
     target = draw(st.integers(0, length + 2))
     kinds = ["op"] * 12 + ["mem"] * 6 + ["rvc", "untranslated"] + (["smc"] * 2 if smc else [])
     kind = draw(st.sampled_from(kinds))
+    if focus and draw(st.booleans()):
+        kind = "mem" if FORMS[focus] in ("load", "store") else "op"
     if kind == "rvc":
         a, b = XREG[draw(st.sampled_from(list(XREG)[:6]))], XREG[draw(st.sampled_from(list(XREG)[:6]))]
         return [draw(st.sampled_from([c_addi(a, draw(st.sampled_from([-32, -1, 1, 31]))), c_add(a, b)]))]
@@ -96,12 +113,14 @@ def instruction(draw, index, length, smc=False):
         return [f"lui t3, {(word + 0x800) >> 12 & 0xFFFFF}", f"addiw t3, t3, {(word & 0xFFF) - ((word & 0x800) << 1)}",
                 ("to", f"{draw(st.sampled_from(['sw', 'sh']))} t3, {{off}}(s4)", target, None)]
     if kind == "mem":
-        name = draw(st.sampled_from(sorted(jit_llvm.LOADS) + sorted(jit_llvm.STORES)))
+        name = focus if focus and FORMS[focus] in ("load", "store") and draw(st.booleans()) else \
+            draw(st.sampled_from(sorted(jit_llvm.LOADS) + sorted(jit_llvm.STORES)))
         base = draw(st.sampled_from(["s0"] * 8 + ["s1", "s3", "s3"]))
         off = {"s0": draw(st.one_of(st.integers(-24, 2047), st.sampled_from([-17, -16, 2047]))),
                "s1": draw(st.integers(-16, 16)), "s3": draw(st.integers(-16, 16))}[base]
         return [f"{name} {rs2 if name in jit_llvm.STORES else rd}, {off}({base})"]
-    name = draw(st.sampled_from(sorted(n for n, f in FORMS.items() if f not in ("load", "store"))))
+    name = focus if focus and FORMS[focus] not in ("load", "store") and draw(st.booleans()) else \
+        draw(st.sampled_from(sorted(n for n, f in FORMS.items() if f not in ("load", "store"))))
     form = FORMS[name]
     if form == "rr":
         return [f"{name} {rd}, {rs1}, {rs2}"]
@@ -126,22 +145,22 @@ def instruction(draw, index, length, smc=False):
 
 
 @st.composite
-def body(draw, length, first=0, smc=False):
+def body(draw, length, first=0, smc=False, focus=None):
     """At least ``length`` items of random instructions, the first at item
     ``first``; a jump target past them is the item after them plus 0-2."""
     items = []
     while len(items) < length:
-        items += draw(instruction(first + len(items), length, smc))
+        items += draw(instruction(first + len(items), length, smc, focus))
     end = first + len(items)
     return [(x[0], x[1], x[2] if x[2] < length else end + x[2] - length, x[3]) if isinstance(x, tuple) else x
             for x in items]
 
 
 @st.composite
-def program(draw, smc=False):
+def program(draw, smc=False, focus=None):
     """A random body run up to 3 times by a loop around it (so its blocks are
     also entered again, translated), then ebreak: a list of items."""
-    items = draw(body(draw(st.integers(1, 40)), smc=smc))
+    items = draw(body(draw(st.integers(1, 40)), smc=smc, focus=focus))
     return items + ["addi s2, s2, -1", ("to", "bne s2, zero, {off}", 0, len(items) + 1), "ebreak"]
 
 
@@ -178,7 +197,7 @@ def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False):
     for r, v in zip((10, 11, 12, 13, 5, 6), values):
         m.x(r, v)
     for name, v in BASES.items():
-        m.x({"s0": 8, "s1": 9, "s3": 19, "s4": 20}[name], v)
+        m.x({"s0": 8, "s1": 9, "s3": 19, "s4": 20, "s5": 21}[name], v)
     m.x(18, 3)   # s2: the loop count
     m.pc = CODE
     try:
@@ -215,6 +234,17 @@ def every_block(monkeypatch):
        seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
 def test_random_programs_match_the_interpreter(items, budget, seeds, regs):
     t, i = both_tiers(items, budget, seeds, regs)
+    assert t == i
+
+
+@pytest.mark.parametrize("op", sorted(FORMS))
+@settings(max_examples=6)
+@given(data=st.data(), budget=st.one_of(st.integers(1, 3000), st.just(10**6)),
+       seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
+def test_each_translated_op_matches_the_interpreter(op, data, budget, seeds, regs):
+    """Random programs where op is every other instruction: a wrong result
+    of any one translated op shows (the general test above draws each rarely)."""
+    t, i = both_tiers(data.draw(program(focus=op)), budget, seeds, regs)
     assert t == i
 
 
