@@ -291,7 +291,9 @@ void rv_jit_stats(rv_machine *m, uint64_t out[2]);
  * tlb_w; the addresses of the load and store slow paths; TLB_SIZE, PAGE_BITS;
  * the address of the counter of a partial pass, void (rv_machine *, const
  * uint16_t *ops, int64_t k); the address of jit_vec (jit.h); the offsets of
- * vl (vtype and vstart follow it) and of v (the vector registers' pointer). */
-void rv_jit_layout(uint64_t out[12]);
+ * vl (vtype and vstart follow it) and of v (the vector registers' pointer);
+ * the offsets of rv_machine's jit pointer and of the links in it (pc, fn,
+ * n: 24 bytes each; jit.h), and how many links there are. */
+void rv_jit_layout(uint64_t out[15]);
 /* 1 when a block may hold op: a vector instruction jit_vec runs. */
 int rv_jit_vec_covers(int op);

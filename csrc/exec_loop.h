@@ -166,6 +166,8 @@ jit_hook: {
         if (s_->pad == JIT_READY) {
             const jit_entry *e_ = jit_lookup(m->jit, pc);
             if (likely(e_ && left >= e_->n)) {
+                jit_link *l_ = &m->jit->links[JIT_LINK(pc)];
+                if (unlikely(l_->pc != pc)) *l_ = (jit_link){pc, e_->fn, e_->n};   /* so blocks chain to it */
                 int64_t budget_ = left;   /* a copy: `left` itself stays in a register */
                 uint64_t next_ = e_->fn(m, &budget_);
                 left = budget_;

@@ -66,6 +66,11 @@ void jit_hot(rv_machine *m, uint64_t pc, rv_decoded *s) {
     }
 }
 
+void jit_forget_links(rv_machine *m) {
+    if (!m->jit) return;
+    for (int i = 0; i < JIT_LINKS; i++) m->jit->links[i] = (jit_link){~0ull, NULL, 0};
+}
+
 int rv_jit_enable(rv_machine *m, void *handle, unsigned ask) {
     if (m->jit) return -1;
     struct rv_jit *j = calloc(1, sizeof *j);
@@ -77,6 +82,7 @@ int rv_jit_enable(rv_machine *m, void *handle, unsigned ask) {
     if (!j->tab) { free(j); return -1; }
     for (uint64_t i = 0; i < j->cap; i++) j->tab[i] = (jit_entry){~0ull, NULL, 0, 0, 0};
     m->jit = j;
+    jit_forget_links(m);
     return 0;
 }
 
@@ -114,6 +120,7 @@ int rv_jit_install(rv_machine *m, uint64_t pc, uint64_t fn, int n) {
     if (!e) return -1;
     e->fn = (jit_block_fn)(uintptr_t)fn;
     e->n = n;
+    j->links[JIT_LINK(pc)] = (jit_link){pc, e->fn, n};
     s->pad = JIT_READY;
     j->translated++;
     return 0;
@@ -136,7 +143,7 @@ static void jit_count(rv_machine *m, const uint16_t *ops, int64_t k) {
     for (int64_t i = 0; i < k; i++) m->op_count[ops[i]]++;
 }
 
-void rv_jit_layout(uint64_t out[12]) {
+void rv_jit_layout(uint64_t out[15]) {
     out[0] = offsetof(rv_machine, x);
     out[1] = offsetof(rv_machine, op_count);
     out[2] = offsetof(rv_machine, tlb_r);
@@ -149,4 +156,7 @@ void rv_jit_layout(uint64_t out[12]) {
     out[9] = (uint64_t)(uintptr_t)&jit_vec;
     out[10] = offsetof(rv_machine, vl);
     out[11] = offsetof(rv_machine, v);
+    out[12] = offsetof(rv_machine, jit);
+    out[13] = offsetof(struct rv_jit, links);
+    out[14] = JIT_LINKS;
 }

@@ -33,12 +33,27 @@ typedef struct {
     uint64_t due;             /* ask the translator again once entries reach this */
 } jit_entry;
 
+/* Chaining: a block leaving whole for pc looks in links[JIT_LINK(pc)] and,
+ * when it holds pc's installed block and the budget covers one pass of it,
+ * tail-calls it instead of returning to the loop.  A link is set where a
+ * block is installed or entered from the loop, and all are dropped when a
+ * translation is forgotten (jit_forget_links), so they only ever name blocks
+ * the loop itself would enter. */
+#define JIT_LINKS 1024
+#define JIT_LINK(pc) ((pc) >> 1 & (JIT_LINKS - 1))
+typedef struct {
+    uint64_t pc;              /* ~0: empty (a block's pc is even) */
+    jit_block_fn fn;
+    int64_t n;
+} jit_link;
+
 struct rv_jit {
     void *handle;             /* the Python translator (cffi handle) */
     uint8_t lim;              /* entries a slot's byte counts before jit_hot (0: ask at once) */
     jit_entry *tab;           /* open-addressed by pc */
     uint64_t cap, used;
     uint64_t translated, refused;
+    jit_link links[JIT_LINKS];
 };
 
 /* The installed block starting at pc (its slot says JIT_READY), or NULL. */
@@ -48,6 +63,8 @@ const jit_entry *jit_lookup(const struct rv_jit *j, uint64_t pc);
  * JIT_READY), refuses it (JIT_NEVER) or names when to ask again. */
 void jit_hot(rv_machine *m, uint64_t pc, rv_decoded *s);
 void jit_free(rv_machine *m);
+/* Translations were forgotten (code rewritten, memory remapped): drop every link. */
+void jit_forget_links(rv_machine *m);
 
 /* What jit_vec returns: the instruction ran (VEC_OK), faulted or was illegal
  * as it stands (VEC_FAULT: m->stop filled; the block leaves before it), ran

@@ -10,6 +10,7 @@ static uint64_t page_up(uint64_t a) { return (a + PAGE_SIZE - 1) & ~(PAGE_SIZE -
 
 void mem_flush_tlb(rv_machine *m) {
     for (int i = 0; i < TLB_SIZE; i++) m->tlb_r[i].tag = m->tlb_w[i].tag = ~0ull;
+    jit_forget_links(m);   /* the map changed: decode caches (and translations) may be gone */
 }
 
 region *mem_find(rv_machine *m, uint64_t addr) {
@@ -145,20 +146,23 @@ int rv_region(rv_machine *m, int i, uint64_t *base, uint64_t *size, unsigned *pe
 }
 
 /* Forget decoded instructions overlapping [off, off+n) of an executable
- * region (including one that starts 2 bytes before). */
-static void cache_invalidate(region *r, uint64_t off, uint64_t n) {
-    if (!r->cache) return;
+ * region (including one that starts 2 bytes before); 1 when that forgot a
+ * translated block. */
+static int cache_invalidate(region *r, uint64_t off, uint64_t n) {
+    if (!r->cache) return 0;
     uint64_t first = off >= 2 ? (off - 2) / 2 : 0;
     uint64_t last = (off + n + 1) / 2;
     if (last > r->size / 2) last = r->size / 2;
+    /* Translated blocks starting before the range may cover it: forget them
+     * too (jit.h; a block is never longer than JIT_MAX_BYTES). */
+    int forgot = 0;
+    for (uint64_t i = first > JIT_MAX_BYTES / 2 ? first - JIT_MAX_BYTES / 2 : 0; i < last; i++)
+        if (r->cache[i].pad == JIT_READY) { r->cache[i].pad = 0; forgot = 1; }
     /* Each slot keeps its length: a store that rewrote its own instruction
      * still moves pc past that instruction's bytes (NEXT reads d->len after
      * the store), as it would on a core. */
     for (uint64_t i = first; i < last; i++) r->cache[i] = (rv_decoded){.len = r->cache[i].len};
-    /* Translated blocks starting before the range may cover it: forget them
-     * (jit.h; a block is never longer than JIT_MAX_BYTES). */
-    for (uint64_t i = first > JIT_MAX_BYTES / 2 ? first - JIT_MAX_BYTES / 2 : 0; i < first; i++)
-        if (r->cache[i].pad == JIT_READY) r->cache[i].pad = 0;
+    return forgot;
 }
 
 /* Copy across regions; perms_needed 0 means "ignore permissions". */
@@ -173,7 +177,7 @@ static int copy_guest(rv_machine *m, uint64_t addr, void *buf, uint64_t n, int t
             if (m->nctx > 1) resv_break_foreign(m, addr, chunk);
             memcpy(r->host + off, p, chunk);
             if (r->cache) m->code_writes++;
-            cache_invalidate(r, off, chunk);
+            if (cache_invalidate(r, off, chunk)) jit_forget_links(m);
         } else memcpy(p, r->host + off, chunk);
         p += chunk; addr += chunk; n -= chunk;
     }

@@ -135,9 +135,10 @@ class Builder:
     def alloca(self, ty, name):
         return self._emit(PTR, f"alloca {ty}")
 
-    def call(self, fn, ret, args):
-        """Call the function at pointer fn returning ret (VOID: no value)."""
-        text = f"call {ret} {fn}({', '.join(f'{a.type} {a}' for a in args)})"
+    def call(self, fn, ret, args, tail=False):
+        """Call the function at pointer fn returning ret (VOID: no value);
+        ``tail``: a musttail call (its value must be returned at once)."""
+        text = f"{'musttail ' if tail else ''}call {ret} {fn}({', '.join(f'{a.type} {a}' for a in args)})"
         if ret == VOID:
             self.block.lines.append(text)
             return None

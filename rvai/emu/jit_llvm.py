@@ -134,10 +134,10 @@ EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | fr
 _OP_NAMES = [ffi.string(lib.rv_op_name(op)).decode() for op in range(lib.rv_num_ops())]
 #: Vector ops a block holds: each a call of csrc/jit_vec.c, the interpreter's own semantics.
 VEC = frozenset(op for op in range(lib.rv_num_ops()) if lib.rv_jit_vec_covers(op))
-_LAYOUT = ffi.new("uint64_t[12]")
+_LAYOUT = ffi.new("uint64_t[15]")
 lib.rv_jit_layout(_LAYOUT)
-X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN, VEC_FN, VL_OFF, V_OFF = \
-    (int(v) for v in _LAYOUT)
+X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN, VEC_FN, VL_OFF, V_OFF, \
+    JIT_OFF, LINKS_OFF, N_LINKS = (int(v) for v in _LAYOUT)
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 #: Vector integer ops a block computes itself, as host vector code, when the
 #: vtype it was translated for holds (LMUL >= 1, vl = VLMAX, vstart 0,
@@ -335,7 +335,29 @@ class _Block:
             self.globals.append(f"{ops} = private constant [{self.n} x i16] "
                                 f"[{', '.join(f'i16 {i.op}' for i in self.insns)}]")
             b.call(b.inttoptr(_C(COUNT_FN), PTR), VOID, [self.m, Value(PTR, ops), k])
-        b.store(b.sub(b.load(I64, self.left), k if k is not None else _C(self.n)), self.leftp)
+        left = b.sub(b.load(I64, self.left), k if k is not None else _C(self.n))
+        b.store(left, self.leftp)
+        if k is None:
+            self._chain(next_pc, left)
+        else:   # a fault, or a store that may have rewritten code: back to the loop
+            b.ret(next_pc)
+
+    def _chain(self, next_pc, left):
+        """Leave for next_pc whole: tail-call its block when the machine's link
+        for it says it is installed and ``left`` covers one pass of it (the
+        loop's own entry test; csrc/jit.h), else return to the loop."""
+        b = self.b
+        jit = b.load(PTR, self._field(JIT_OFF))
+        slot = b.and_(b.lshr(next_pc, _C(1)), _C(N_LINKS - 1))
+        link = b.gep(jit, b.add(_C(LINKS_OFF), b.mul(slot, _C(24))))   # {pc, fn, n}
+        check, go, back = (self.fn.append_basic_block(n) for n in ("link", "chain", "back"))
+        b.cbranch(b.icmp_unsigned("==", b.load(I64, link), next_pc), check, back)
+        b.position_at_end(check)
+        b.cbranch(b.icmp_signed(">=", left, b.load(I64, b.gep(link, _C(16)))), go, back)
+        b.position_at_end(go)
+        fn = b.load(PTR, b.gep(link, _C(8)))
+        b.ret(b.call(fn, I64, [self.m, self.leftp], tail=True))
+        b.position_at_end(back)
         b.ret(next_pc)
 
     def _tlb_entry(self, tlb_off, addr):
@@ -343,24 +365,78 @@ class _Block:
         slot = b.and_(b.lshr(addr, _C(PAGE_BITS)), _C(TLB_SIZE - 1))
         return b.add(_C(tlb_off), b.shl(slot, _C(4)))   # 16-byte entries: tag, delta
 
-    def _mem(self, k, tlb_off, addr, size, slow_fn, fast, slow_ok):
-        """The TLB test; fast(host pointer) in the hit branch, the C slow path
-        (faulting out before instruction k) and slow_ok() otherwise."""
+    def _groups(self):
+        """Accesses that may share one TLB test: {instruction index: (group,
+        lowest offset, end offset)} for the loads (or the stores) through one
+        value of one base register, when there are two or more of them; the
+        group is (kind, register, version)."""
+        version, members = Counter(), {}
+        for k, ins in enumerate(self.insns):
+            name = _OP_NAMES[ins.op]
+            if name in LOADS or name in STORES:
+                size = LOADS[name][0] if name in LOADS else STORES[name]
+                members.setdefault((name in STORES, ins.rs1, version[ins.rs1]), []).append((k, ins.imm, size))
+            if ins.op in VEC:   # it may write any scalar register (vsetvli, vmv.x.s, ...)
+                version.update(range(33))
+            elif name not in STORES and name not in BRANCHES and name not in NOPS:
+                version[ins.rd] += 1
+        return {k: (g, min(o for _, o, _ in ms), max(o + s for _, o, s in ms))
+                for g, ms in members.items() if len(ms) > 1 for k, _, _ in ms}
+
+    def _group_test(self, k, tlb_off):
+        """(hit, delta) of instruction k's group: one TLB test over the span of
+        its accesses (offsets within 4 KiB: the span has at most 3 pages, so as
+        for one access, the tag of the first page's slot equals the last page
+        only when they are one page), made at its first access; None when k is
+        in no group.  A hit is exact: each access would hit alone (no block
+        instruction maps or unmaps memory, so the delta stays good even when
+        another access refills the slot)."""
+        if k not in self.group_of:
+            return None
+        g, lo, end = self.group_of[k]
+        if g not in self.group_tests:
+            b = self.b
+            base = self.get(self.insns[k].rs1)
+            ent = self._tlb_entry(tlb_off, b.add(base, _C(lo)))
+            last_page = b.lshr(b.add(base, _C(end - 1)), _C(PAGE_BITS))
+            self.group_tests[g] = (b.icmp_unsigned("==", b.load(I64, self._field(ent)), last_page),
+                                   b.load(I64, self._field(b.add(ent, _C(8)))))
+        return self.group_tests[g]
+
+    def _mem(self, k, tlb_off, addr, size, slow_fn, fast, slow_ok, before_slow=None):
+        """The TLB test (skipped when k's group test hit); fast(host pointer)
+        in the hit branch, the C slow path (faulting out before instruction k)
+        and slow_ok() otherwise; before_slow() first on the slow path."""
         b = self.b
+        fast_bb, slow_bb = self.fn.append_basic_block(), self.fn.append_basic_block()
+        fault_bb, join = self.fn.append_basic_block(), self.fn.append_basic_block()
+        group = self._group_test(k, tlb_off)
+        if group is not None:
+            test_bb, group_bb = self.fn.append_basic_block("tlb"), b.block
+            b.cbranch(group[0], fast_bb, test_bb)
+            b.position_at_end(test_bb)
         ent = self._tlb_entry(tlb_off, addr)
         tag = b.load(I64, self._field(ent))
         last_page = b.lshr(b.add(addr, _C(size - 1)), _C(PAGE_BITS))
         hit = b.icmp_unsigned("==", tag, last_page)
-        fast_bb, slow_bb = self.fn.append_basic_block(), self.fn.append_basic_block()
-        fault_bb, join = self.fn.append_basic_block(), self.fn.append_basic_block()
-        b.cbranch(hit, fast_bb, slow_bb)
-        b.position_at_end(fast_bb)
+        hit_bb = self.fn.append_basic_block("hit") if group is not None else fast_bb
+        b.cbranch(hit, hit_bb, slow_bb)
+        b.position_at_end(hit_bb)
         delta = b.load(I64, self._field(b.add(ent, _C(8))))
+        if group is not None:
+            b.branch(fast_bb)
+            b.position_at_end(fast_bb)
+            phi = b.phi(I64)
+            phi.add_incoming(group[1], group_bb)
+            phi.add_incoming(delta, hit_bb)
+            delta = phi
         host = b.inttoptr(b.add(addr, delta), PTR)
         fast_val = fast(host)
         fast_end = b.block
         b.branch(join)
         b.position_at_end(slow_bb)
+        if before_slow:
+            before_slow()
         fn = b.inttoptr(_C(slow_fn), PTR)   # int (rv_machine *, uint64_t, void *, int)
         ok = b.call(fn, I32, [self.m, addr, self.tmp, _C32(size)])
         ok_bb = self.fn.append_basic_block()
@@ -398,6 +474,7 @@ class _Block:
 
     def _body(self):
         b = self.b
+        self.group_of, self.group_tests = self._groups(), {}
         for k, ins in enumerate(self.insns):
             name, pc, nxt = _OP_NAMES[ins.op], ins.pc, ins.pc + ins.len
             if ins.op in VEC:
@@ -429,9 +506,9 @@ class _Block:
                     # it went through the slow path (which may have rewritten code): leave
                     self.exit(nxt, k + 1)
 
-                b.store(val, self.tmp)
                 self._mem(k, TLB_W_OFF, addr, size, STORE_SLOW,
-                          lambda p, val=val: (b.store(val, p, align=1), None)[1], slow_store)
+                          lambda p, val=val: (b.store(val, p, align=1), None)[1], slow_store,
+                          lambda val=val: b.store(val, self.tmp))
             elif name in NOPS:
                 pass
             elif name in BRANCHES:
