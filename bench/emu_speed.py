@@ -3,6 +3,7 @@ mode) on small kernels, beside qemu-riscv64's wall time on the same executable.
 
     python bench/emu_speed.py [--scale S] [--repeat R] [--short] [--only NAME ...]
     python bench/emu_speed.py --compile [--only NAME ...]
+    python bench/emu_speed.py --callgrind [--scale S] [--only NAME ...]
 
 Each kernel is a C program without libc (so it runs on any core the emulator
 implements and startup costs nothing), built with riscv64-linux-gnu-gcc -static
@@ -16,7 +17,10 @@ it saves.
 Vector rows are RVV intrinsic kernels built with clang-19 (-march=rv64gcv),
 run at VLEN 256 in both; they also print element operations per second
 (vector elements computed, from the kernel's known element count, over wall
-time).  The f32 rows run vfmacc through vfp.c's bulk host-FMA path (x86-64
+time).  ``--callgrind`` counts host instructions instead of wall time (valgrind's
+callgrind, which a loaded host does not change): each of rvai's tiers and qemu
+runs the kernel at two sizes, and the difference over the difference in guest
+instructions is the steady-state cost per guest instruction, start-up excluded.  The f32 rows run vfmacc through vfp.c's bulk host-FMA path (x86-64
 with FMA3); an emulator error on a row prints "n/a" for rvai and qemu's time.
 """
 from __future__ import annotations
@@ -37,6 +41,7 @@ from rvai.emu import EmulatorError, Machine  # noqa: E402
 GCC = shutil.which("riscv64-linux-gnu-gcc")
 CLANG = shutil.which("clang-19")
 QEMU = shutil.which("qemu-riscv64")
+VALGRIND = shutil.which("valgrind")
 
 # No libc: raw write/exit, the entry point, a decimal printer.  The loop
 # pattern flag stops gcc from turning copy loops into memcpy calls.
@@ -266,6 +271,9 @@ def main(argv=None) -> int:
                    help="keep the fastest of this many runs of each (other load on the host only slows)")
     p.add_argument("--short", action="store_true",
                    help="also run each kernel once (argument 1): the translator's start-up cost")
+    p.add_argument("--callgrind", action="store_true",
+                   help="instead, host instructions per guest instruction (valgrind's callgrind) of each "
+                        "tier and qemu, at steady state: load-independent ratios")
     p.add_argument("--compile", action="store_true",
                    help="instead, the translator's cost per block: each kernel run once with every block "
                         "translated at its first entry, in two machines (the second finds them compiled)")
@@ -276,6 +284,8 @@ def main(argv=None) -> int:
     rows = [b for b in BENCHES if not args.only or any(b.name.startswith(o) for o in args.only)]
     if args.compile:
         return compile_cost(rows)
+    if args.callgrind:
+        return callgrind_cost(rows, args.scale)
     print(f"{'kernel':32} {'instructions':>14} {'interp s':>9} {'transl s':>9} {'qemu s':>8} "
           f"{'transl/interp':>13} {'interp/qemu':>11} {'transl/qemu':>11}  translated")
     with tempfile.TemporaryDirectory() as tmp:
@@ -314,6 +324,63 @@ def compile_cost(rows) -> int:
                 tr = m._translator
                 costs.append((tr.blocks, 1000 * tr.seconds / max(tr.blocks, 1)))
             print(f"{bench.name:32} {costs[0][0]:6d} {costs[0][1]:9.1f} {costs[1][1]:15.2f}", flush=True)
+    return 0
+
+
+# One run of a kernel in rvai, for callgrind: tier, VLEN, executable, argument,
+# the file to write the instructions retired to (valgrind has stderr).
+_RVAI_ONE = ("import sys; from pathlib import Path; from rvai.emu import Machine; "
+             "tier, vlen, exe, arg, out = sys.argv[1:]; "
+             "m = Machine(vlen=int(vlen), budget=1 << 40, tier=tier); r = m.run([exe, arg]); "
+             "Path(out).write_text(str(r.instret)); sys.stdout.buffer.write(r.stdout)")
+
+
+def host_instructions(cmd: list[str], workdir: Path) -> tuple[int, bytes, bytes]:
+    """(host instructions callgrind counted, stdout) of one command."""
+    out = workdir / "callgrind.out"
+    p = subprocess.run([VALGRIND, "--tool=callgrind", f"--callgrind-out-file={out}", *cmd],
+                       capture_output=True, check=True)
+    total = next(int(line.split()[1]) for line in out.read_text().splitlines() if line.startswith("summary:"))
+    return total, p.stdout
+
+
+def callgrind_cost(rows, scale: float) -> int:
+    """Print steady-state host instructions per guest instruction of each tier
+    and qemu (two sizes, n and 2n: the difference removes start-up, LLVM's
+    loading and the translations), and their ratios."""
+    if not VALGRIND:
+        print("needs valgrind", file=sys.stderr)
+        return 1
+    print(f"{'kernel':32} {'interp':>8} {'transl':>8} {'qemu':>8} {'transl/interp':>13} {'qemu/transl':>11}"
+          "   (host instructions per guest instruction)")
+    root = str(Path(__file__).resolve().parent.parent)
+    with tempfile.TemporaryDirectory() as tmp:
+        for bench in rows:
+            if bench.compiler == "clang" and not CLANG:
+                continue
+            exe = build(bench, Path(tmp))
+            n = max(1, round(bench.arg * scale))
+            cost = {}
+            for tier in ("interpret", "translate", "qemu"):
+                counts = []
+                for arg in (n, 2 * n):
+                    if tier == "qemu":
+                        cmd = [QEMU] + (["-cpu", bench.qemu_cpu] if bench.qemu_cpu else []) + [str(exe), str(arg)]
+                    else:
+                        cmd = [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); " + _RVAI_ONE,
+                               tier, str(bench.vlen), str(exe), str(arg), f"{tmp}/instret"]
+                    host, out = host_instructions(cmd, Path(tmp))
+                    counts.append((host, out, int(Path(tmp, "instret").read_text()) if tier != "qemu" else None))
+                if tier == "interpret":
+                    guest = counts[1][2] - counts[0][2]
+                    want = (counts[0][1], counts[1][1])
+                if (counts[0][1], counts[1][1]) != want:
+                    print(f"{bench.name}: {tier} printed {counts[0][1]!r}, not {want[0]!r}", file=sys.stderr)
+                    return 1
+                cost[tier] = (counts[1][0] - counts[0][0]) / guest
+            print(f"{bench.name:32} {cost['interpret']:8.2f} {cost['translate']:8.2f} {cost['qemu']:8.2f} "
+                  f"{cost['interpret'] / cost['translate']:13.2f} {cost['qemu'] / cost['translate']:11.2f}",
+                  flush=True)
     return 0
 
 
