@@ -334,6 +334,25 @@ def test_random_vector_programs_match_the_interpreter(lines, budget, seeds, vlen
     assert t == i
 
 
+@pytest.mark.parametrize("vlen", [128, 256])
+@pytest.mark.parametrize("avl", [3, 1000])
+@pytest.mark.parametrize("budget", [40, 10**6])
+def test_a_loop_of_inline_vector_ops_matches_with_its_vtype_tested_once(every_block, vlen, avl, budget):
+    """The loop's block holds only inline vector ops, so it tests vtype, vl and
+    vstart once per entry: with vl = VLMAX (avl 1000) they run inline, with
+    vl < VLMAX (avl 3) every one goes to jit_vec, in both cases as interpreted."""
+    lines = ["li a0, 50", f"li a2, {avl}", "vsetvli t1, a2, e32, m1, tu, mu", "vadd.vv v8, v8, v16",
+             "vxor.vv v16, v16, v8", "vmul.vx v24, v8, a0", "addi a0, a0, -1", "bnez a0, -16", "ebreak"]
+    seeds = bytes(range(64))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVAI_JIT_HOT", "0")
+        t = vector_run(lines, "translate", budget, seeds, vlen)
+    i = vector_run(lines, "interpret", budget, seeds, vlen)
+    assert t.pop("translated") >= 1
+    i.pop("translated")
+    assert t == i
+
+
 LOOP = ["li a0, 0", "li a1, 1000", "addi a0, a0, 3", "xori a2, a0, 5", "sd a2, 0(s0)", "ld a3, 0(s0)",
         "add a0, a0, a3", "addi a1, a1, -1", "bnez a1, -24", "ebreak"]
 

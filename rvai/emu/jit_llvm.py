@@ -297,6 +297,12 @@ class _Block:
         b.position_at_end(self.part)
         self.part_pc, self.part_k = b.phi(I64), b.phi(I64)
         b.position_at_end(entry)
+        vector = [i for i in insns if i.op in VEC]
+        if vector and all(self._inline_shape(i) for i in vector):
+            # every vector op is inline (none changes vtype, vl or vstart, and
+            # neither does jit_vec running one of them): one test before the
+            # first pass serves every pass
+            self.guard = self._guard(self._inline_shape(vector[0])[2])
         b.branch(self.head)
         b.position_at_end(self.head)
 
@@ -545,12 +551,7 @@ class _Block:
         if self.guard is None or self.guard[0] != vlmax:
             # vtype, vl and vstart change only in jit_vec: one test serves
             # the inline instructions up to the next call
-            vt = b.load(I64, self._field(VTYPE_OFF))
-            vl = b.load(I64, self._field(VL_OFF))
-            vstart = b.load(I64, self._field(VSTART_OFF))
-            self.guard = vlmax, b.and_(b.and_(b.icmp_unsigned("==", vt, _C(self.vtype)),
-                                              b.icmp_unsigned("==", vl, _C(vlmax))),
-                                       b.icmp_unsigned("==", vstart, _C(0)))
+            self.guard = self._guard(vlmax)
         holds = self.guard[1]
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("vfast", "vslow", "vjoin"))
         b.cbranch(holds, fast, slow)
@@ -574,6 +575,16 @@ class _Block:
         self.guard = guard   # the call ran this same instruction: the test still holds
         b.branch(join)
         b.position_at_end(join)
+
+    def _guard(self, vlmax):
+        """(vlmax, the test that the machine's vtype is the expected one, vl
+        is vlmax and vstart 0) made here."""
+        b = self.b
+        vt = b.load(I64, self._field(VTYPE_OFF))
+        vl = b.load(I64, self._field(VL_OFF))
+        vstart = b.load(I64, self._field(VSTART_OFF))
+        return vlmax, b.and_(b.and_(b.icmp_unsigned("==", vt, _C(self.vtype)), b.icmp_unsigned("==", vl, _C(vlmax))),
+                             b.icmp_unsigned("==", vstart, _C(0)))
 
     def _inline_shape(self, ins):
         """(LMUL, SEW, VLMAX) when instruction ins is computed inline under the
