@@ -20,7 +20,8 @@
 
 /* A translated block: runs from its first instruction with at least n
  * instructions of budget in *left, retires what it runs (*left, op_count,
- * registers, memory) and returns the next pc; on a memory fault it returns
+ * registers, memory), may chain to the blocks after it (links below), and
+ * returns the next pc; on a memory fault it returns
  * the faulting instruction's pc | 1, that instruction not retired and
  * m->stop filled by the slow path. */
 typedef uint64_t (*jit_block_fn)(rv_machine *m, int64_t *left);

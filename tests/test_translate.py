@@ -238,7 +238,7 @@ def test_random_programs_match_the_interpreter(items, budget, seeds, regs):
 
 
 @pytest.mark.parametrize("op", sorted(FORMS))
-@settings(max_examples=6)
+@settings(max_examples=20)
 @given(data=st.data(), budget=st.one_of(st.integers(1, 3000), st.just(10**6)),
        seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
 def test_each_translated_op_matches_the_interpreter(op, data, budget, seeds, regs):

@@ -13,7 +13,9 @@ inline and call the C slow path on a miss; a slow-path store ends the block
 after it (it may have rewritten code), and a fault ends it before the
 faulting instruction with that pc.  A block whose last branch goes back to
 its own start loops in place while the budget covers another full pass, so a
-run stops at the same instruction as an interpreted one.
+run stops at the same instruction as an interpreted one; leaving whole for
+another block it tail-calls that block when the machine's link table holds
+it and the budget covers it (chaining, csrc/jit.h), else returns to the loop.
 """
 from __future__ import annotations
 
