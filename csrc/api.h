@@ -233,6 +233,7 @@ typedef struct {
     uint64_t branches, mispredicts;               /* conditional branches */
     uint64_t indirect, indirect_mispredicts;      /* jalr: returns (RAS) and other indirect jumps (BTB) */
     uint64_t l1_hits, l1_misses, l2_hits, l2_misses, prefetches;
+    uint64_t sw_prefetches;                       /* lines Zicbop's prefetch.r/w brought in */
     uint64_t dram_bytes_read, dram_bytes_written;
     uint64_t bytes_loaded, bytes_stored;
     uint64_t flops;                               /* of vector instructions (scalar ones are counted by op) */

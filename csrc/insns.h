@@ -25,7 +25,9 @@
  * always decode.  Rows of the other extensions are INSN_EXT(ext, ...): ext
  * names the extension as LLVM spells its feature (RV_EXTENSIONS below), and
  * a machine can switch each off (rv_set_extensions), making its rows
- * illegal instructions there.
+ * illegal instructions there.  Zicbop has no rows: its prefetch.* are hints
+ * (ori x0 encodings) that run on every machine; switched off, the timing model
+ * ignores them too, as a core without Zicbop would (timing.c, software_prefetch).
  */
 #ifndef RVAI_INSNS_H
 #define RVAI_INSNS_H
@@ -49,7 +51,8 @@ enum rv_class {
 /* The extensions whose rows a machine can switch off, by LLVM feature name. */
 #define RV_EXTENSIONS(X) \
     X(zfbfmin) X(zvfbfmin) X(zvfbfwma) X(zvqdotq) X(xsmtvdot) \
-    X(zicond) X(zbc) X(zbkb) X(zbkx) X(zicbom) X(zicboz) X(zawrs) X(zimop) X(zfa) X(zvkb) X(zvbb)
+    X(zicond) X(zbc) X(zbkb) X(zbkx) X(zicbom) X(zicboz) X(zawrs) X(zimop) X(zfa) X(zvkb) X(zvbb) \
+    X(zicbop)
 
 enum rv_ext {
     RV_EXT_BASE = 0,

@@ -584,6 +584,30 @@ static void prefetch_line(rv_timing *t, uint64_t line, uint64_t when) {
     t->s.prefetches++;
 }
 
+/* Zicbop's prefetch.r and prefetch.w: `ori x0, rs1, imm` with 1 (r) or 3 (w)
+ * in the rs2 field (prefetch.i, 0, asks for instructions, which the model
+ * does not cache). */
+static int is_data_prefetch(const rv_decoded *d) {
+    return d->op == RV_OP_ori && d->rd == TM_X + 32 && (d->rs2 == 1 || d->rs2 == 3);
+}
+
+/* A prefetch.r/w issued at cycle `when`, on a machine with Zicbop: the line at
+ * rs1 + offset is filled as the stride prefetcher fills one (the L2 and DRAM
+ * channels booked, the pipe not waiting, the first demand use of the line
+ * counted as a hit).  A hint never faults: an address that no readable region
+ * (prefetch.r) or writable one (prefetch.w) maps does nothing.  Without
+ * Zicbop the instruction is the ori it encodes, to the model too. */
+static void software_prefetch(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t when) {
+    if (m->ext_off >> RV_EXT_zicbop & 1) return;
+    uint64_t addr = m->x[d->rs1] + (uint64_t)(int64_t)(d->imm & ~31);
+    region *r = mem_find(m, addr);
+    if (!r || !(r->perms & (d->rs2 == 3 ? RV_PERM_W : RV_PERM_R))) return;
+    uint64_t line = addr >> t->line_bits;
+    if (lookup_l1(t, line)) return;
+    fill(t, line, when, 0);
+    t->s.sw_prefetches++;
+}
+
 /* The stream of the instruction at pc (a new one replacing the least recently
  * trained when it has none). */
 static tm_stream *stream_of(rv_timing *t, uint64_t pc, int *fresh) {
@@ -1009,7 +1033,7 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
     e->lat = (uint16_t)lat;
     e->path = (o->vflags & TM_V_ANY) && o->cls != RV_CLASS_VSET ? TM_PATH_VECTOR
               : lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) || reads_clock(d) ||
-              has_occupancy(t, o->cls) ? TM_PATH_SPECIAL
+              has_occupancy(t, o->cls) || is_data_prefetch(d) ? TM_PATH_SPECIAL
               : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
 }
 
@@ -1096,6 +1120,8 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         vector_op(t, d, m, o, now, pc);
         now = t->now;
         result = r[dst];
+    } else if (is_data_prefetch(d)) {
+        software_prefetch(t, m, d, now);
     }
     if (!(o->vflags & TM_V_ANY) || cls == RV_CLASS_VSET) {
         r[dst] = result;

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["Target", "EMULATED_EXTENSIONS", "KNOWN_CPUS", "KNOWN_EXTENSIONS", "SWITCHABLE_EXTENSIONS",
-           "CPU_EXTENSIONS", "DEFAULT_PRESET"]
+           "HINT_EXTENSIONS", "CPU_EXTENSIONS", "DEFAULT_PRESET"]
 
 #: LLVM triple every target compiles for.
 TRIPLE = "riscv64-unknown-linux-gnu"
@@ -35,7 +35,13 @@ KNOWN_CPUS = {
 #: tests/test_target.py holds the two equal).  A machine made without a target
 #: has them all.
 SWITCHABLE_EXTENSIONS = ("zfbfmin", "zvfbfmin", "zvfbfwma", "zvqdotq", "xsmtvdot",
-                         "zicond", "zbc", "zbkb", "zbkx", "zicbom", "zicboz", "zawrs", "zimop", "zfa", "zvkb", "zvbb")
+                         "zicond", "zbc", "zbkb", "zbkx", "zicbom", "zicboz", "zawrs", "zimop", "zfa", "zvkb", "zvbb",
+                         "zicbop")
+
+#: Switchable extensions whose instructions are hints: a machine without one runs them as
+#: the base instructions they encode (no exception), and only the timing model tells the
+#: difference (Zicbop: prefetch.r/w fill a cache line only where the target has it).
+HINT_EXTENSIONS = frozenset({"zicbop"})
 
 #: Extensions that bring switchable ones with them: Zvbb contains Zvkb (as LLVM's
 #: feature implication says), and Zbkc's clmul and clmulh run on Zbc's rows (so a
@@ -45,12 +51,17 @@ _IMPLIES = {"zvbb": ("zvkb",), "zbkc": ("zbc",)}
 #: The switchable extensions each known cpu turns on by itself in LLVM 22
 #: (tests/test_target.py holds this to what LLVM enables).
 CPU_EXTENSIONS = {
-    "sifive-p470": frozenset({"zicbom", "zicboz", "zvbb", "zvkb"}),
-    "sifive-p670": frozenset({"zicbom", "zicboz", "zvbb", "zvkb"}),
-    "sifive-x390": frozenset({"zawrs", "zfa", "zfbfmin", "zicbom", "zicboz", "zicond", "zimop", "zvbb", "zvfbfmin", "zvfbfwma", "zvkb"}),
-    "spacemit-x60": frozenset({"xsmtvdot", "zbc", "zicbom", "zicboz", "zicond"}),
-    "tt-ascalon-d8": frozenset({"zawrs", "zfa", "zfbfmin", "zicbom", "zicboz", "zicond", "zimop", "zvbb", "zvfbfmin", "zvfbfwma", "zvkb"}),
-    "xiangshan-kunminghu": frozenset({"zawrs", "zbc", "zfa", "zbkb", "zbkx", "zicbom", "zicboz", "zicond", "zimop", "zvbb", "zvkb"}),
+    "sifive-p470": frozenset({"zicbom", "zicbop", "zicboz", "zvbb", "zvkb"}),
+    "sifive-p670": frozenset({"zicbom", "zicbop", "zicboz", "zvbb", "zvkb"}),
+    "sifive-x390": frozenset({"zawrs", "zfa", "zfbfmin", "zicbom", "zicbop", "zicboz", "zicond", "zimop", "zvbb",
+                              "zvfbfmin", "zvfbfwma", "zvkb"}),
+    # RVA22S64 (RISCVProcessors.td: SPACEMIT_X60 lists RVA22S64Features), and RVA22U64
+    # mandates Zicbop: the X60 has prefetch.r/w
+    "spacemit-x60": frozenset({"xsmtvdot", "zbc", "zicbom", "zicbop", "zicboz", "zicond"}),
+    "tt-ascalon-d8": frozenset({"zawrs", "zfa", "zfbfmin", "zicbom", "zicbop", "zicboz", "zicond", "zimop", "zvbb",
+                                "zvfbfmin", "zvfbfwma", "zvkb"}),
+    "xiangshan-kunminghu": frozenset({"zawrs", "zbc", "zfa", "zbkb", "zbkx", "zicbom", "zicbop", "zicboz", "zicond",
+                                      "zimop", "zvbb", "zvkb"}),
 }
 
 #: Extensions the rvai emulator implements, with the ones they imply or that LLVM
@@ -60,7 +71,8 @@ EMULATED_EXTENSIONS = frozenset({
     "zicsr", "zifencei", "zmmul", "zaamo", "zalrsc", "zca", "zcd",
     "zba", "zbb", "zbs", "zfh", "zfhmin",
     "zve32x", "zve32f", "zve64x", "zve64f", "zve64d", "zvfh", "zvfhmin",
-    # hints that execute as no-ops (Zcmop's c.mop.N, Zicbop's prefetch.*, ntl.*, pause),
+    # hints that execute as no-ops (Zcmop's c.mop.N, Zicbop's prefetch.*, ntl.*, pause;
+    # the timing model honours prefetch.r/w on targets with Zicbop, HINT_EXTENSIONS),
     # and Zcb's compressed forms (expanded by the decoder, so not switchable)
     "zihintntl", "zihintpause", "zicbop", "zcmop", "zcb",
     # Zbkc (clmul, clmulh): a subset of Zbc, executed on its rows (_IMPLIES)

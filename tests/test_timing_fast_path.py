@@ -8,7 +8,7 @@ derives them afresh every time (docs/timing-model.md).  Random programs (a
 loop whose vsetvl switches between two vtypes and shrinks vl as it goes, so
 one pc meets several plans; vector arithmetic, reductions, widening, masked
 and memory ops of every addressing kind; scalar loads and stores walking
-strided streams) run in both on random presets, VLENs and prefetcher sizes:
+strided streams, Zicbop prefetches) run in both on random presets, VLENs and prefetcher sizes:
 every cycle, stall, counter, per-pc count and trace event, and the
 architectural results, must be equal.
 """
@@ -30,7 +30,8 @@ VECTOR_OPS = [
     "vlse8.v v24, (a0), a5", "vse8.v v8, (a0)", "vl1re8.v v4, (a0)", "addi a0, a0, 64", "addi a0, a0, -64",
 ]
 SCALAR_OPS = ["ld t1, 0(a1)", "sd t1, 8(a1)", "lw t2, 64(a1)", "sw t2, 128(a1)", "add t3, t1, t2", "mul t4, t3, t1",
-              "div t5, t4, a3", "addi a1, a1, 24", "addi a1, a1, 200", "rdcycle a7", "cbo.zero (a1)"]
+              "div t5, t4, a3", "addi a1, a1, 24", "addi a1, a1, 200", "rdcycle a7", "cbo.zero (a1)",
+              "prefetch.r 512(a1)", "prefetch.w -64(a0)"]
 PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930", "small-inorder"]
 SEWS = {16: 1, 32: 2}   # every op above is legal at both (8 has no FP, 64 no widening)
 LMULS = {"m1": 0, "m2": 1, "m4": 2, "mf2": 7}

@@ -328,6 +328,17 @@ class Lowering:
         self.emit(f"store {self.tv(value)}, ptr {self.gep(ptr, index)}")
         return ""
 
+    def op_prefetch(self, op: ir.Op) -> str:
+        """A cache prefetch hint for element ``index`` of a pointer: ``llvm.prefetch`` (read or
+        write, keep in all levels, data), which the RISC-V backend turns into prefetch.r/w with
+        Zicbop and drops without it.  The address is computed without ``inbounds``: it may lie
+        past the object (a prefetch never faults), where an inbounds one would be poison."""
+        ptr, index = op.operands
+        addr = self.tmp()
+        self.emit(f"{addr} = getelementptr {lltype(ptr.type.dtype)}, ptr {self.v(ptr)}, i64 {self.v(index)}")
+        self.call("void", "llvm.prefetch.p0", [f"ptr {addr}", f"i32 {int(op.attrs['write'])}", "i32 3", "i32 1"])
+        return ""
+
     # ------------------------------------------------------------------ variables, loops
     def op_var(self, op: ir.Op) -> str:
         """A mutable variable: an entry-block alloca, initialised here."""

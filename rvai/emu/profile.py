@@ -236,7 +236,7 @@ class Profile:
                       "indirect": total("indirect"), "indirect_mispredicted": total("indirect_mispredicts")},
             caches={"L1": {"hits": total("l1_hits"), "misses": total("l1_misses")},
                     "L2": {"hits": total("l2_hits"), "misses": total("l2_misses")},
-                    "prefetches": {"issued": total("prefetches")}},
+                    "prefetches": {"issued": total("prefetches"), "software": total("sw_prefetches")}},
             dram_bytes={"read": total("dram_bytes_read"), "written": total("dram_bytes_written")},
             bytes_loaded=total("bytes_loaded"), bytes_stored=total("bytes_stored"),
             flops=total("flops") + scalar_flops,
@@ -420,7 +420,8 @@ class Profile:
                      f"indirect jumps: {b['indirect']}, {b['indirect_mispredicted']} mispredicted")
         l1, l2 = self.caches["L1"], self.caches["L2"]
         lines.append(f"L1D: {l1['hits']} hits, {l1['misses']} misses   L2: {l2['hits']} hits, "
-                     f"{l2['misses']} misses   prefetches {self.caches['prefetches']['issued']}")
+                     f"{l2['misses']} misses   prefetches {self.caches['prefetches']['issued']}"
+                     + (f" (+{sw} by prefetch.r/w)" if (sw := self.caches['prefetches'].get('software')) else ""))
         lines.append(f"bytes: {self.bytes_loaded} loaded, {self.bytes_stored} stored "
                      f"({self.bytes_per_cycle:.2f} B/cycle); DRAM {sum(self.dram_bytes.values())} "
                      f"({self.dram_bytes_per_cycle:.2f} of {self.peak_dram_bytes_per_cycle:g} B/cycle)")

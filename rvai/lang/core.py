@@ -610,6 +610,19 @@ class Tensor:
         self._check_axes(indices, self.ndim - 1, count)
         tracer().emit("cache_zero", [self.ptr, self._flat(indices), count])
 
+    def prefetch(self, *idx, write: bool = False) -> None:
+        """Hint that the cache line holding element ``idx`` is read soon (``write=True``: written).
+
+        Lowers to LLVM's ``llvm.prefetch``, which becomes Zicbop's ``prefetch.r`` /
+        ``prefetch.w`` on targets that have Zicbop (the timing model then fills the line
+        while the core goes on) and nothing on targets without it.  A prefetch never
+        faults, so ``idx`` may lie past the tensor's end (the block after the last one):
+        checked kernels do not check it, and it has no effect on any result.
+        """
+        if not isinstance(write, bool):
+            raise fail("prefetch(write=...) takes True or False")
+        tracer().emit("prefetch", [self.ptr, self._flat(self._indices(idx))], None, {"write": write})
+
     def gather(self, offsets: Vector, *idx, mask: Mask | None = None, other: Any = 0) -> Vector:
         """Load elements at ``idx`` plus each of the element ``offsets`` (indexed load)."""
         operands, attrs, vt = self._access(idx, -1, offsets, mask)
