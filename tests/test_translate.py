@@ -32,6 +32,9 @@ REGS = ["a0", "a1", "a2", "a3", "t0", "t1"] * 3 + ["zero", "zero", "s0", "s3"]
 # Register values that expose sign and width errors, beside random ones.
 EDGES = [0, 1, 2, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
          1 << 32, (1 << 63) - 1, 1 << 63, (1 << 64) - 1, (1 << 64) - 0x80000000, (1 << 64) - 2]
+# XORed into the data page's seed bytes: hypothesis's simplest seeds are zeros, and
+# a sign- or zero-extension error shows only on a loaded value with its top bit set.
+BASELINE = bytes((0x9E + 73 * i) & 0xFF for i in range(64))
 reg = st.sampled_from(REGS)
 value = st.one_of(st.sampled_from(EDGES), st.integers(0, (1 << 64) - 1))
 imm12 = st.one_of(st.sampled_from([-2048, -1, 0, 1, 2047]), st.integers(-2048, 2047))
@@ -81,7 +84,8 @@ XREG = {"a0": 10, "a1": 11, "a2": 12, "a3": 13, "t0": 5, "t1": 6, "s0": 8, "s3":
 def instruction(draw, index, length, smc=False, focus=None):
     """The items of one random instruction at item ``index`` of a body of
     ``length`` items (jump targets: the body, its loop tail or its end), half
-    the time op ``focus`` when given; a result is often also stored to the
+    the time op ``focus`` when given; a "group" is 2-3 accesses sharing a base
+    (one TLB test), a "bump" moves a base; a result is often also stored to the
     log at s5, so that a wrong one shows even when a later one overwrites it."""
     items = draw(_instruction(index, length, smc, focus))
     text = items[-1]
@@ -97,7 +101,8 @@ LOGGED = {"rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load"}
 def _instruction(draw, index, length, smc, focus):
     rd, rs1, rs2 = draw(reg), draw(reg), draw(reg)
     target = draw(st.integers(0, length + 2))
-    kinds = ["op"] * 12 + ["mem"] * 6 + ["rvc", "untranslated"] + (["smc"] * 2 if smc else [])
+    kinds = ["op"] * 12 + ["mem"] * 6 + ["group", "group", "bump", "rvc", "untranslated"] + \
+        (["smc"] * 2 if smc else [])
     kind = draw(st.sampled_from(kinds))
     if focus and draw(st.booleans()):
         kind = "mem" if FORMS[focus] in ("load", "store") else "op"
@@ -108,10 +113,22 @@ def _instruction(draw, index, length, smc, focus):
         return [draw(st.sampled_from([f"{draw(st.sampled_from(UNTRANSLATED))} {rd}, {rs1}, {rs2}",
                                       f"{draw(st.sampled_from(UNTRANSLATED_UNARY))} {rd}, {rs1}",
                                       f"rdinstret {rd}"]))]
-    if kind == "smc":   # store an instruction word (a translatable one) over one of the program's
+    if kind == "smc":   # store an instruction word (a translatable one) over one of the program's,
+        # often the next one (the store's own block then runs it: the block must end after the store)
         word = assemble(draw(st.sampled_from(["addi a0, a0, 100", "xori a1, a1, -1", "sub a2, a2, a3"])))
+        target = draw(st.one_of(st.sampled_from([index + 3, index + 4]), st.just(target)))
         return [f"lui t3, {(word + 0x800) >> 12 & 0xFFFFF}", f"addiw t3, t3, {(word & 0xFFF) - ((word & 0x800) << 1)}",
                 ("to", f"{draw(st.sampled_from(['sw', 'sh']))} t3, {{off}}(s4)", target, None)]
+    if kind == "group":   # accesses of one kind through one base, one TLB test for all: their
+        # offsets span the base's page and, through s3, the unmapped one after it
+        name = draw(st.sampled_from(sorted(jit_llvm.LOADS) if draw(st.booleans()) else sorted(jit_llvm.STORES)))
+        base = draw(st.sampled_from(["s0", "s3"]))
+        offs = st.integers(-24, 2047) if base == "s0" else st.integers(-16, 16)
+        return [f"{name} {rs2 if name in jit_llvm.STORES else rd}, {draw(offs)}({base})"
+                for _ in range(draw(st.integers(2, 3)))]
+    if kind == "bump":   # move a base by a little: across a page edge, later accesses through it fault
+        base = draw(st.sampled_from(["s0", "s3"]))
+        return [f"addi {base}, {base}, {draw(st.sampled_from([-32, -16, 8, 16, 2047]))}"]
     if kind == "mem":
         name = focus if focus and FORMS[focus] in ("load", "store") and draw(st.booleans()) else \
             draw(st.sampled_from(sorted(jit_llvm.LOADS) + sorted(jit_llvm.STORES)))
@@ -186,13 +203,14 @@ def encode(items) -> bytes:
 def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False):
     """Run the program ``items`` at CODE in a fresh machine of ``tier`` (or
     ``machine``) with registers a0-a3, t0, t1 = ``regs`` (else from ``seeds``)
-    and the data page filled with ``seeds``; every observable."""
+    and the data page filled with ``seeds`` (XOR ``BASELINE``); every observable."""
     m = machine or Machine(vlen=128, tier=tier)
     code = encode(items)
     m.map(CODE, 4096, "rwx" if smc else "rx")
     m.write(CODE, np.frombuffer(code, dtype=np.uint8))
     m.map(DATA, 4096, "rw")
-    m.write(DATA, np.frombuffer(seeds * (4096 // len(seeds)), dtype=np.uint8))
+    data = bytes(a ^ b for a, b in zip(seeds, BASELINE))
+    m.write(DATA, np.frombuffer(data * (4096 // len(data)), dtype=np.uint8))
     values = list(regs) or [int(v) for v in np.frombuffer(seeds[:48], dtype=np.uint64)]
     for r, v in zip((10, 11, 12, 13, 5, 6), values):
         m.x(r, v)
@@ -284,6 +302,16 @@ def vector_instruction(draw, index, length):
         pol = draw(st.sampled_from(["ta, ma", "tu, mu", "ta, mu"]))
         return draw(st.sampled_from([f"vsetvli t1, {x}, {sew}, {lmul}, {pol}", f"vsetvli t1, zero, {sew}, {lmul}, {pol}",
                                      f"vsetivli t1, {draw(st.integers(0, 31))}, {sew}, {lmul}, {pol}"]))
+    if kind == "group":   # accesses of one kind through one base, one TLB test for all: their
+        # offsets span the base's page and, through s3, the unmapped one after it
+        name = draw(st.sampled_from(sorted(jit_llvm.LOADS) if draw(st.booleans()) else sorted(jit_llvm.STORES)))
+        base = draw(st.sampled_from(["s0", "s3"]))
+        offs = st.integers(-24, 2047) if base == "s0" else st.integers(-16, 16)
+        return [f"{name} {rs2 if name in jit_llvm.STORES else rd}, {draw(offs)}({base})"
+                for _ in range(draw(st.integers(2, 3)))]
+    if kind == "bump":   # move a base by a little: across a page edge, later accesses through it fault
+        base = draw(st.sampled_from(["s0", "s3"]))
+        return [f"addi {base}, {base}, {draw(st.sampled_from([-32, -16, 8, 16, 2047]))}"]
     if kind == "mem":
         width = draw(st.sampled_from(["8", "16", "32", "64"]))
         base = draw(st.sampled_from(["s0"] * 5 + ["s1"]))
