@@ -30,7 +30,7 @@ import argparse
 
 import numpy as np
 
-from rvai import kernels, ops, tune
+from rvai import ops, tune
 from rvai.target import Target
 
 PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
@@ -57,8 +57,9 @@ def run_rmsnorm(x, target):
     return 2 * x.nbytes + w.nbytes
 
 
-#: What a preset and shape run: (label, kernel, call).
-RUNS = [("softmax", "softmax", run_softmax), ("softmax/fast", "softmax", lambda x, t: run_softmax(x, t, "fast")),
+#: What a preset and shape run: (label, the kernel's name in ``rvai.tune.TUNABLE``, call).
+RUNS = [("softmax", "softmax", run_softmax),
+        ("softmax/fast", "softmax_fast", lambda x, t: run_softmax(x, t, "fast")),
         ("rmsnorm", "rmsnorm", run_rmsnorm)]
 
 
@@ -78,10 +79,11 @@ def main(argv=None) -> list[dict]:
         for n in (896, 3584):
             x = (rng.standard_normal((args.rows, n)) * 4).astype(np.float32)
             for label, kname, fn in RUNS:
-                kernel = getattr(kernels, kname)
+                get_kernel, make_args, _, fixed = tune.TUNABLE[kname]
+                kernel = get_kernel()
                 if args.tune:
-                    tune.tune(kernel, tune.TUNABLE[kname][1](x.shape, x.dtype, target), target=target)
-                config = tune.lookup(kernel, {"x": x}, target) or {}
+                    tune.tune(kernel, make_args(x.shape, x.dtype, target), target=target, **fixed(x.shape))
+                config = tune.lookup(kernel, {"x": x, **fixed(x.shape)}, target) or {}
                 nbytes = fn(x, target)
                 run = ops.last_run
                 bound = nbytes / run.profile.peak_dram_bytes_per_cycle

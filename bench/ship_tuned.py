@@ -3,8 +3,8 @@
     python bench/ship_tuned.py [--presets generic,spacemit-x60] [--kernels gemm_packed,...] [--dry-run]
 
 rvai ships these entries (``rvai.tune.SHIPPED``) so that ``rvai.ops`` runs a tuned
-configuration on the presets without a tuning run first: softmax and rmsnorm on rows of
-896 and 3584 (bench/norms.py), causal attention on the Qwen2 0.5B and 7B head shapes for
+configuration on the presets without a tuning run first: softmax (each exp) and rmsnorm
+on rows of 896 and 3584 (bench/norms.py), causal attention on the Qwen2 0.5B and 7B head shapes for
 prefill 128 and decode 512 and 4096 (bench/attention.py; prefill 512 would take many
 minutes a candidate), and gemm_packed at M = 16, K = N = 896 (bench/gemm.py), plus on
 xuantie-c930 at 64 x 4096 x 1024, where the default configuration misses 90 % of peak
@@ -25,7 +25,7 @@ import numpy as np
 PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
 #: (kernel, shape[, the presets, if not all]); shapes as ``rvai tune`` takes them, and the
 #: fixed compile-time parameters too (``rvai.tune.TUNABLE``'s, e.g. attention's CAUSAL).
-CASES = [("softmax", (64, n)) for n in (896, 3584)] + [("rmsnorm", (64, n)) for n in (896, 3584)] + [
+CASES = [(k, (64, n)) for k in ("softmax", "softmax_fast", "rmsnorm") for n in (896, 3584)] + [
     ("attention", (h, kv, lq, lk, d))
     for h, kv, d in ((14, 2, 64), (28, 4, 128)) for lq, lk in ((128, 128), (1, 512), (1, 4096))] + [
     ("gemm_packed", (16, 896, 896)), ("gemm_packed", (64, 4096, 1024), ("xuantie-c930",))]

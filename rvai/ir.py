@@ -461,6 +461,7 @@ def _check_op(op: Op) -> None:
         _check_bounds(op)
     elif c == "for":
         _require(all(_i64(x) for x in t) and len(t) == 3, op, "for(start, stop, step) over i64")
+        _require(op.attrs.get("unroll", True) in (True, False), op, "for's unroll attribute is a bool")
     elif c == "vsetvl":
         _require(len(t) == 1 and _i64(t[0]) and _i64(r), op, "vsetvl(avl: i64) -> i64")
         _check_sew_lmul(op)

@@ -109,7 +109,7 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
     if kernel.autotune is not None:   # tuned parameters the call leaves open: the tuner's choice, if any
         from rvai import tune
         given = kernel.signature.bind(*args, **kwargs).arguments
-        consts.update({k: v for k, v in (tune.lookup(kernel, runtime, target) or {}).items() if k not in given})
+        consts.update({k: v for k, v in (tune.lookup(kernel, {**consts, **runtime}, target) or {}).items() if k not in given})
     types, flat, arrays, names = {}, [], [], []
     for name, spec in kernel.runtime.items():
         val = runtime[name]

@@ -80,15 +80,17 @@ def bucket(values) -> tuple:
     return tuple(v if not isinstance(v, int) or v <= 8 else 1 << math.ceil(math.log2(v)) for v in values)
 
 
-def _key_values(kernel: Kernel, runtime: dict) -> tuple:
-    """The kernel's ``autotune`` key evaluated on a call's runtime arguments.
+def _key_values(kernel: Kernel, arguments: dict) -> tuple:
+    """The kernel's ``autotune`` key evaluated on a call's arguments (by name).
 
-    Key entries are ``"name"`` (a scalar argument), ``"name.shape[i]"`` or ``"name.dtype"``.
+    Key entries are ``"name"`` (a scalar argument or a compile-time parameter; one the
+    call leaves out takes its default), ``"name.shape[i]"`` or ``"name.dtype"``.
     """
     out = []
     for entry in kernel.autotune.key:
         name, _, attr = entry.partition(".")
-        val = runtime[name]
+        val = arguments[name] if name in arguments or name in kernel.runtime else \
+            kernel.signature.parameters[name].default
         if attr.startswith("shape["):
             out.append(int(val.shape[int(attr[6:-1])]))
         elif attr == "dtype":
@@ -165,11 +167,12 @@ def best_for(kernel: Kernel, target: Target, key_values: tuple) -> dict | None:
     return dict(hit["config"]) if hit else None
 
 
-def lookup(kernel: Kernel, runtime: dict, target: Target) -> dict | None:
-    """The cached best configuration for a call's runtime arguments (by name), or None."""
+def lookup(kernel: Kernel, arguments: dict, target: Target) -> dict | None:
+    """The cached best configuration for a call's arguments (by name: the runtime ones
+    and compile-time parameters the key names), or None."""
     if kernel.autotune is None:
         return None
-    return best_for(kernel, target, _key_values(kernel, runtime))
+    return best_for(kernel, target, _key_values(kernel, arguments))
 
 
 def config_for(kernel: Kernel, target: Target, key_values: tuple, given: dict | None = None) -> dict:
@@ -198,8 +201,8 @@ def tune(kernel: Kernel, args: tuple, *, target: Target | None = None, configs: 
     if kernel.autotune is None:
         raise ValueError(f"kernel {kernel.name} declares no tunable configurations (use rvai.lang.autotune)")
     target = target or Target.default()
-    runtime, _ = kernel.bind(*args, **fixed)
-    keyvals = _key_values(kernel, runtime)
+    runtime, consts = kernel.bind(*args, **fixed)
+    keyvals = _key_values(kernel, {**consts, **runtime})
     key = _entry_key(kernel, target, keyvals)
     hit = None if force else _load().get(key)
     if hit:
@@ -284,6 +287,7 @@ TUNABLE: dict[str, tuple[Callable[[], Kernel], Callable, tuple, Callable[[tuple]
     "matmul": (lambda: _kernels().matmul, _matmul_call, ("M", "K", "N"), lambda s: {}),
     "gemv_rows": (lambda: _kernels().gemv_rows, _gemv_rows_call, ("M", "K", "N"), lambda s: {}),
     "softmax": (lambda: _kernels().softmax, _rows_call, ("rows", "n"), lambda s: {}),
+    "softmax_fast": (lambda: _kernels().softmax, _rows_call, ("rows", "n"), lambda s: {"EXP": "fast"}),
     "rmsnorm": (lambda: _kernels().rmsnorm, lambda s, d, t: _rows_call(s, d, t, weight=True), ("rows", "n"),
                 lambda s: {}),
     "attention": (lambda: _kernels().attention, _attention_call, ("heads", "kv_heads", "Lq", "Lk", "d"),
@@ -304,7 +308,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--target", default="generic", help="preset name or a .toml file")
     ap.add_argument("--vlen", type=int, default=None)
     ap.add_argument("--shape", required=True, help="comma-separated sizes: M,K,N for the GEMM kernels, "
-                    "rows,n for softmax and rmsnorm, heads,kv_heads,Lq,Lk,d for attention (causal)")
+                    "rows,n for softmax, softmax_fast (exp='fast') and rmsnorm, heads,kv_heads,Lq,Lk,d for attention (causal)")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float16"])
     ap.add_argument("--budget", type=float, default=None, help="wall-clock seconds for the search")
     ap.add_argument("--max", type=int, default=None, help="at most this many candidates")

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rvai.lang as rl
 from kernel_runners import RUNNERS, VLENS, run, target
@@ -135,3 +137,46 @@ def test_lang_imports_only_ir():
             for name in names:
                 assert not name.startswith("rvai.") or name.startswith(("rvai.ir", "rvai.lang")), \
                     f"{path.name} imports {name}"
+
+
+@rl.kernel
+def _block_sum(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32], UNROLL: bool = True):
+    """o[0] = sum(x): whole LMUL-4 blocks in a runtime loop, then the tail."""
+    n = x.shape[0]
+    with rl.vector(n, sew=32, lmul=4) as vl0:
+        acc = rl.var(rl.zeros(rl.f32))
+        for j in rl.range(0, n - n % vl0, vl0, unroll=UNROLL):
+            acc += x.vload(j)
+        head = acc.value.sum()
+    with rl.vector(n % vl0, sew=32, lmul=4):
+        o[0] = head + x.vload(n - n % vl0).sum()
+
+
+def test_range_unroll_false_keeps_llvm_from_unrolling_the_loop():
+    """sifive-x280's cost model makes LLVM unroll a block loop 8 times (8 vle32 in the
+    object besides the tail's); ``rl.range(unroll=False)`` marks that loop
+    ``llvm.loop.unroll.disable`` and it stays one load a trip. The IR without the hint is
+    unchanged (no loop metadata)."""
+    t = Target.preset("sifive-x280")
+    plain, kept = _block_sum.compile(t, UNROLL=True), _block_sum.compile(t, UNROLL=False)
+    assert plain.asm.count("vle32") == 8 + 1 and kept.asm.count("vle32") == 1 + 1
+    assert "llvm.loop" not in plain.llvm_ir_unoptimized
+    assert '!{!"llvm.loop.unroll.disable"}' in kept.llvm_ir_unoptimized
+    with pytest.raises(rl.KernelError, match="unroll must be True or False"):
+        @rl.kernel
+        def bad(x: rl.Tensor[rl.f32]):
+            for i in rl.range(3, unroll=0):
+                x[i] = 1.0
+        bad.trace()
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+@settings(max_examples=8, deadline=None)
+@given(vlen=st.sampled_from(VLENS), n=st.integers(1, 700), unroll=st.booleans(), seed=st.integers(0, 2**16))
+def test_range_with_and_without_unrolling_sums_like_numpy(runner, vlen, n, unroll, seed):
+    """The loop with and without the hint (unrolled 8 times on sifive-x280, VLEN >= 512)."""
+    x = np.random.default_rng(seed).standard_normal(n).astype(np.float32)
+    o = np.zeros(1, np.float32)
+    preset = "sifive-x280" if runner == "emu" and vlen >= 512 else None
+    run(_block_sum, x, o, UNROLL=unroll, runner=runner, vlen=vlen, preset=preset)
+    assert abs(o[0] - x.astype(np.float64).sum()) <= 1e-6 * np.abs(x).astype(np.float64).sum() * 8 + 1e-30

@@ -279,6 +279,34 @@ def test_tuner_keeps_the_fastest_and_the_cache_serves_it(tune_cache):
     assert tune.lookup(_scale, {"x": np.zeros(5000, np.float32)}, Target.default()) is None
 
 
+@rl.autotune(configs=[{"LMUL": 1}, {"LMUL": 8}], key=["x.shape[0]", "SCALE"])
+@rl.kernel
+def _scale_by(x: rl.Tensor[f32], LMUL: int = 1, SCALE: float = 3.0):
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=LMUL):
+        x.vstore(x.vload(i) * SCALE, i)
+
+
+def test_a_compile_time_parameter_in_the_key_is_tuned_per_value(tune_cache):
+    """A key that names an untuned compile-time parameter (softmax's EXP) keeps one entry per
+    value: a call with the other value does not run the first one's choice; a call that
+    leaves it out looks up its default's."""
+    x = np.arange(1000, dtype=np.float32)
+    three = tune.tune(_scale_by, (x,), configs=[{"LMUL": 8}])
+    assert three.best == {"LMUL": 8} and not three.cached
+    assert tune.lookup(_scale_by, {"x": x}, Target.default()) == {"LMUL": 8}      # SCALE's default, 3.0
+    assert tune.lookup(_scale_by, {"x": x, "SCALE": 2.0}, Target.default()) is None
+    two = tune.tune(_scale_by, (x,), configs=[{"LMUL": 1}], SCALE=2.0)
+    assert two.best == {"LMUL": 1} and not two.cached and two.bucket == (1024, 2.0)
+    y = x.copy()
+    r = _scale_by(y, SCALE=2.0)
+    assert r.cycles == two.best_cycles and np.array_equal(y, x * 2)
+    y = x.copy()
+    r = _scale_by(y)
+    assert r.cycles == three.best_cycles and np.array_equal(y, x * 3)
+    with pytest.raises(ValueError, match="names no runtime argument"):   # a tuned parameter cannot be a key
+        rl.autotune(configs=[{"LMUL": 1}], key=["LMUL"])(_scale)
+
+
 def test_tuner_budget_and_bad_declarations(tune_cache):
     x = np.ones(64, np.float32)
     res = tune.tune(_scale, (x,), max_candidates=1)
@@ -424,7 +452,7 @@ def test_shipped_tuning_is_used_and_the_user_cache_wins(tune_cache):
         assert entry["config"] in getattr(kernels, key.split("|")[0]).autotune.configs, key
     t = Target.preset("generic")
     args = tune.TUNABLE["softmax"][1]((64, 896), np.dtype(np.float32), t)
-    key = tune._entry_key(kernels.softmax, t, (896,))
+    key = tune._entry_key(kernels.softmax, t, (896, "accurate"))
     if key not in shipped:
         pytest.skip("the generic preset changed since bench/ship_tuned.py ran: re-run it")
     mine = shipped[key]["config"]
@@ -434,7 +462,7 @@ def test_shipped_tuning_is_used_and_the_user_cache_wins(tune_cache):
     ops.softmax(args[0], target=t)
     assert ops.last_run.compiled.asm == asm[repr(mine)]
     tune.tune(kernels.softmax, args, target=t, configs=[other], force=True)
-    assert tune.best_for(kernels.softmax, t, (896,)) == other
+    assert tune.best_for(kernels.softmax, t, (896, "accurate")) == other
     ops.softmax(args[0], target=t)
     assert ops.last_run.compiled.asm == asm[repr(other)]
 

@@ -24,6 +24,9 @@ TRAP_ADDR = 8  # a failed bounds check stores here: page 0 is never mapped (rvai
 _LLTYPE = {"f16": "half", "bf16": "i16", "f32": "float", "f64": "double", "bool": "i1"}
 _SEW_CODE = {8: 0, 16: 1, 32: 2, 64: 3}
 _LMUL_CODE = {1: 0, 2: 1, 4: 2, 8: 3, 0.125: 5, 0.25: 6, 0.5: 7}
+#: The first metadata number of the loop hints: above any the debug info takes (LLVM's
+#: numbering may have gaps).
+_LOOP_MD = 1 << 20
 
 
 def lltype(t) -> str:
@@ -95,6 +98,7 @@ class Lowering:
         self.scopes: dict[str, int] = {}        # file -> the metadata number of its scope
         self.loop_stack: list[ir.Loc] = []
         self.loops: dict[ir.Loc, ir.Loc] = {}   # op location -> the innermost runtime loop around it
+        self.loop_md: list[str] = []    # loop metadata (llvm.loop) nodes, numbered from _LOOP_MD
 
     # ------------------------------------------------------------------ helpers
     def tmp(self) -> str:
@@ -201,7 +205,7 @@ class Lowering:
         dbg = " !dbg !4" if self.dbg else ""
         return (f"define void @{self.fn.name}({', '.join(params)}) #0{dbg} {{\n{body}\n}}\n\n{decls}\n\n"
                 f'attributes #0 = {{ nounwind "frame-pointer"="none"{vscale} }}\n'
-                + (self._debug_info() if self.dbg else ""))
+                + "".join(md + "\n" for md in self.loop_md) + (self._debug_info() if self.dbg else ""))
 
     def _index(self, op: ir.Op) -> None:
         if op.result is not None:
@@ -358,6 +362,17 @@ class Lowering:
         self.emit(f"store {self.tv(op.operands[1])}, ptr {self.v(op.operands[0])}")
         return ""
 
+    def _loop_hint(self, op: ir.Op) -> str:
+        """The back edge's ``!llvm.loop`` attachment: ``llvm.loop.unroll.disable`` for
+        ``rvai.lang.range(..., unroll=False)``, else nothing."""
+        if op.attrs.get("unroll", True):
+            return ""
+        if not self.loop_md:
+            self.loop_md.append(f'!{_LOOP_MD} = !{{!"llvm.loop.unroll.disable"}}')
+        n = _LOOP_MD + len(self.loop_md)
+        self.loop_md.append(f"!{n} = distinct !{{!{n}, !{_LOOP_MD}}}")
+        return f", !llvm.loop !{n}"
+
     def _loop(self, op: ir.Op, start: str, stop: str, step_of) -> str:
         slot = f"%idx{op.body.args[-1].id}"
         self.allocas.append(f"{slot} = alloca i64")
@@ -382,7 +397,7 @@ class Lowering:
         nxt = self.tmp()
         self.emit(f"{nxt} = add i64 {idx}, {step}")
         self.emit(f"store i64 {nxt}, ptr {slot}")
-        self.emit(f"br label %{head}")
+        self.emit(f"br label %{head}{self._loop_hint(op)}")
         self.start_block(done)
         return ""
 
@@ -793,7 +808,7 @@ class Lowering:
                   ["i64 3", "i64 31", "i64 31", f"i64 {at}", "i64 8", "i64 0", f"i64 {vl}"])
         self.emit(f"{nxt} = add i64 {at}, 64")
         self.emit(f"store i64 {nxt}, ptr {slot}")
-        self.emit(f"br label %{head}")
+        self.emit(f"br label %{head}{self._loop_hint(op)}")
         self.start_block(done)
         return ""
 

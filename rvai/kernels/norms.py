@@ -33,15 +33,21 @@ def _exp_block(x, o, r, j, row_max, exp):
 #: What the tuner tries for :data:`softmax`: LMUL of a block, the blocks of the exp pass in
 #: flight, whether the next row's maximum is fused into the exp pass and whether the last
 #: row's division is (more live registers and memory streams: at LMUL 4 and 8, or with
-#: three chains and both fusions, it spills or outruns the prefetcher's streams). One FP
-#: pipe fed at LMUL 2 wants two chains; xuantie-c930's two pipes run fastest on one
-#: unfused chain at LMUL 8 (bench/norms.py).
-SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe} for lmul, ch, fuse, pipe in (
-    (2, 2, True, True), (4, 1, True, True), (2, 3, True, False), (2, 2, True, False), (2, 2, False, True),
-    (4, 2, False, True), (8, 1, False, True), (4, 1, False, True))]
-#: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks and whether the next
-#: row's sum of squares is fused into this row's second pass.
-RMSNORM_CONFIGS = [{"LMUL": lmul, "FUSE": fuse} for lmul in (4, 8, 2) for fuse in (True, False)]
+#: three chains and both fusions, it spills or outruns the prefetcher's streams), and how
+#: far ahead of the stores the output lines are claimed (``ZERO``). One FP pipe fed at LMUL
+#: 2 wants two chains; xuantie-c930's two pipes run fastest on one unfused chain at LMUL 8;
+#: claiming lines pays where DRAM is the limit (spacemit-x60 and xuantie-c930 with the fast
+#: exp; bench/norms.py).
+SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZERO": zero}
+                   for lmul, ch, fuse, pipe, zero in (
+    (2, 2, True, True, 0), (4, 1, True, True, 0), (2, 3, True, False, 0), (2, 2, True, False, 0),
+    (2, 2, False, True, 0), (4, 2, False, True, 0), (8, 1, False, True, 0), (4, 1, False, True, 0),
+    (4, 1, True, True, 256), (8, 1, False, True, 256), (2, 2, True, True, 256))]
+#: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks, whether the next
+#: row's sum of squares is fused into this row's second pass, and whether LLVM may unroll
+#: the block loops.
+RMSNORM_CONFIGS = [{"LMUL": lmul, "FUSE": fuse, "UNROLL": unroll}
+                   for lmul in (4, 8, 2) for fuse in (True, False) for unroll in (True, False)]
 
 
 def _row_max(x, r, n, vl0, full, lmul):
@@ -55,7 +61,7 @@ def _row_max(x, r, n, vl0, full, lmul):
         return rl.maximum(head, x.vload(r, full).max())
 
 
-@rl.autotune(configs=SOFTMAX_CONFIGS, key=["x.shape[1]"])
+@rl.autotune(configs=SOFTMAX_CONFIGS, key=["x.shape[1]", "EXP"])
 @rl.kernel
 def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2, FUSE: bool = True,
             PIPE: bool = True, ZERO: int = 0, EXP: str = "accurate"):
@@ -139,11 +145,11 @@ def _scale_row(o, r, n, s, lmul):
         o.vstore(o.vload(r, j) * s, r, j)
 
 
-def _sum_squares(x, r, n, vl0, full, lmul):
+def _sum_squares(x, r, n, vl0, full, lmul, unroll=True):
     """sum(x[r]**2) (a scalar), by whole vl0-blocks into a vector accumulator and the tail."""
     with rl.vector(vl0, sew=32, lmul=lmul):
         ss = rl.var(rl.zeros(f32))
-        for j in rl.range(0, full, vl0):
+        for j in rl.range(0, full, vl0, unroll=unroll):
             v = x.vload(r, j)
             ss += v * v
         head = ss.value.sum()
@@ -155,7 +161,7 @@ def _sum_squares(x, r, n, vl0, full, lmul):
 @rl.autotune(configs=RMSNORM_CONFIGS, key=["x.shape[1]"])
 @rl.kernel
 def rmsnorm(x: rl.Tensor[f32, 2], w: rl.Tensor[f32], o: rl.Tensor[f32, 2], eps: rl.f32, LMUL: int = 4,
-            FUSE: bool = False, ZERO: bool = True):
+            FUSE: bool = False, ZERO: bool = True, UNROLL: bool = True):
     """o[r] = x[r] / sqrt(mean(x[r]**2) + eps) * w for each row r.
 
     Two passes a row: the sum of squares, then the scaled product. With ``FUSE`` the sum
@@ -168,24 +174,26 @@ def rmsnorm(x: rl.Tensor[f32, 2], w: rl.Tensor[f32], o: rl.Tensor[f32, 2], eps: 
     Zicboz) each output row's cache lines are claimed with ``cbo.zero`` before its second
     pass, so they are not read from memory before being overwritten (spacemit-x60, 64 x
     3584: 73.7 % -> 110 % of the DRAM bound, which counts the output written once; the
-    model writes a line back only when it leaves the cache).
+    model writes a line back only when it leaves the cache). ``UNROLL=False`` keeps LLVM
+    from unrolling the block loops (``rl.range(unroll=False)``), which lets the fused form
+    keep the prefetcher on sifive-x280.
     """
     rows, n = x.shape
     vl0, _, full = _blocks(n, LMUL)
     inv_n = 1.0 / n.to(f32)
     total = rl.var(0.0)
     for _ in rl.range(rl.minimum(rows, 1) if FUSE else 0):
-        total.value = _sum_squares(x, 0, n, vl0, full, LMUL)
+        total.value = _sum_squares(x, 0, n, vl0, full, LMUL, UNROLL)
     for r in rl.range(rows):
         if not FUSE:
-            total.value = _sum_squares(x, r, n, vl0, full, LMUL)
+            total.value = _sum_squares(x, r, n, vl0, full, LMUL, UNROLL)
         scale = rl.rsqrt(total.value * inv_n + eps)
         if ZERO:
             o.cache_zero(r, 0, count=n)
         nxt = rl.minimum(r + 1, rows - 1)     # the last row sums its own squares again: harmless
         with rl.vector(vl0, sew=32, lmul=LMUL):
             ss = rl.var(rl.zeros(f32))
-            for j in rl.range(0, full, vl0):
+            for j in rl.range(0, full, vl0, unroll=UNROLL):
                 o.vstore(x.vload(r, j) * scale * w.vload(j), r, j)
                 if FUSE:
                     v = x.vload(nxt, j)

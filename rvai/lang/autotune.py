@@ -33,7 +33,8 @@ def autotune(configs: list[dict[str, Any]], key: list[str]):
     """Decorator over ``@kernel`` (Triton's shape): declare the configurations to try.
 
     ``configs`` is a list of dicts of compile-time parameters; ``key`` lists what
-    selects a shape bucket. Tune with :func:`rvai.tune.tune` or ``rvai tune``; later
+    selects a shape bucket (runtime arguments' sizes, dtypes or values, and compile-time
+    parameters that no config sets). Tune with :func:`rvai.tune.tune` or ``rvai tune``; later
     calls that leave those parameters unset use the best configuration found.
     """
     if not configs or not all(isinstance(c, dict) and c for c in configs):
@@ -47,10 +48,13 @@ def autotune(configs: list[dict[str, Any]], key: list[str]):
             bad = [n for n in c if n not in params or n in k.runtime]
             if bad:
                 raise ValueError(f"kernel {k.name}: {bad} are not compile-time parameters")
+        tuned = {n for c in configs for n in c}
         for entry in key:
-            name = entry.partition(".")[0]
-            if name not in k.runtime:
-                raise ValueError(f"kernel {k.name}: autotune key {entry!r} names no runtime argument")
+            name, dot, _ = entry.partition(".")
+            if name in k.runtime or (not dot and name in params and name not in tuned):
+                continue
+            raise ValueError(f"kernel {k.name}: autotune key {entry!r} names no runtime argument "
+                             "(nor an untuned compile-time parameter)")
         k.autotune = Autotune(tuple(dict(c) for c in configs), tuple(key))
         return k
 

@@ -683,17 +683,22 @@ def num_programs(axis: int = 0) -> Scalar:
     return tracer().programs[1][axis]
 
 
-def range(start: Any, stop: Any = None, step: Any = 1) -> Iterator[Scalar]:  # noqa: A001
+def range(start: Any, stop: Any = None, step: Any = 1, *, unroll: bool = True) -> Iterator[Scalar]:  # noqa: A001
     """A runtime loop ``for i in rvai.lang.range(start, stop, step)`` (step > 0), index i64.
 
     The body is traced once. Use Python's own ``range`` to unroll at trace time.
+    ``unroll=False`` tells LLVM not to unroll the loop (``llvm.loop.unroll.disable``):
+    its unroller copies a body per its cpu's cost model, and the copies' memory
+    instructions can outnumber a target's prefetch streams (one per instruction).
     """
     if stop is None:
         start, stop = 0, start
     if isinstance(step, int) and step <= 0:
         raise fail("rvai.lang.range needs a positive step")
+    if not isinstance(unroll, bool):
+        raise fail(f"rvai.lang.range: unroll must be True or False, not {unroll!r}")
     operands = [index(start), index(stop), index(step)]
-    tr, body = _region("for", operands, [ir.ScalarType(ir.i64)])
+    tr, body = _region("for", operands, [ir.ScalarType(ir.i64)], None if unroll else {"unroll": False})
     normal = False
     try:
         yield Scalar(body.args[0])
