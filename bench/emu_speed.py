@@ -169,6 +169,15 @@ def vec_chain(kind: str, lmul: int) -> str:
     return head + VEC_CHAIN.replace("@S", sfx).replace("@L", str(lmul))
 
 
+def vf_chain(lmul: int) -> str:
+    """VEC_CHAIN for vfmacc.vf on f32: x += 0.25 * y, then y += -0.25 * x (a
+    rotation-like map of determinant 1, so the values stay bounded and normal)."""
+    head = (f"#define TYPE float\n#define VT vfloat32m{lmul}_t\n"
+            "#define K_x 0.25f\n#define K_y -0.25f\n"   # STEP(x, ...) adds 0.25 * y, STEP(y, ...) -0.25 * x
+            f"#define STEP(a, b, vl) __riscv_vfmacc_vf_f32m{lmul}(a, K_##a, b, vl)\n")
+    return head + VEC_CHAIN.replace("@S", "f32").replace("@L", str(lmul))
+
+
 SAXPY = r"""
 #include <riscv_vector.h>
 #define N 4096
@@ -223,6 +232,8 @@ BENCHES = [
           elems=4 * 8),
     Bench("vfmacc.vv f32 m8", vec_chain("vfmacc", 8), 5_000_000, RVV, RVV_CPU, compiler="clang",
           elems=4 * 64),
+    Bench("vfmacc.vf f32 m4", vf_chain(4), 10_000_000, RVV, RVV_CPU, compiler="clang",
+          elems=4 * 32),
     Bench("saxpy i32 (vmacc.vx, m8)", SAXPY_I32 + SAXPY, 20_000, RVV, RVV_CPU, compiler="clang", elems=4096),
     Bench("saxpy f32 (vfmacc.vf, m8)", SAXPY_F32 + SAXPY, 20_000, RVV, RVV_CPU, compiler="clang", elems=4096),
 ]

@@ -70,6 +70,9 @@ void rv_get_v(rv_machine *m, int i, void *dst);
 void rv_set_v(rv_machine *m, int i, const void *src);
 unsigned rv_vlenb(rv_machine *m);
 void rv_set_tail_ones(rv_machine *m, int on);
+/* Which code runs vector FP arithmetic: 0 AVX2+FMA, 1 portable, 2 element by
+ * element (vfp_simd.h's VFP_*), fixed when the machine was created. */
+int rv_vfp_path(rv_machine *m);
 
 /* Run until a stop; at most `budget` instructions retire.  The loop looks at
  * the stop request and the deadline on entry and every RV_RUN_SLICE

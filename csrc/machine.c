@@ -5,6 +5,7 @@
 #include "jit.h"
 #include "csr.h"
 #include "timing.h"
+#include "vfp_simd.h"
 
 rv_machine *rv_create(unsigned vlen) {
     if (vlen < 64 || vlen > 65536 || (vlen & (vlen - 1))) return NULL;
@@ -19,6 +20,7 @@ rv_machine *rv_create(unsigned vlen) {
     m->reservation = ~0ull;
     m->halt_pc = ~0ull;
     m->mem_limit = ~0ull;
+    m->vfp_path = vfp_path_default();
     mem_flush_tlb(m);
     if (harts_init(m)) { free(m->v); free(m); return NULL; }
     return m;
@@ -45,6 +47,7 @@ void rv_get_v(rv_machine *m, int i, void *dst) { memcpy(dst, m->v + (size_t)(i &
 void rv_set_v(rv_machine *m, int i, const void *src) { memcpy(m->v + (size_t)(i & 31) * m->vlenb, src, m->vlenb); }
 unsigned rv_vlenb(rv_machine *m) { return m->vlenb; }
 void rv_set_tail_ones(rv_machine *m, int on) { m->tail_ones = on; }
+int rv_vfp_path(rv_machine *m) { return m->vfp_path; }
 
 uint64_t rv_instret(rv_machine *m) {
     uint64_t n = m->instret;

@@ -73,6 +73,7 @@ struct rv_machine {
     uint64_t vl, vtype, vstart;
     uint32_t vxrm, vxsat;
     int tail_ones;            /* fill agnostic elements with ones */
+    int vfp_path;             /* VFP_SIMD / VFP_PORTABLE / VFP_EXACT (vfp_simd.h), fixed at creation */
     uint64_t ext_off;         /* bit e: extension e (insns.h rv_ext) is switched off */
     uint8_t *v;               /* 32 * vlenb bytes */
 

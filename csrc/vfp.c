@@ -3,14 +3,17 @@
  * SEW 16 is half (Zvfh), 32 single, 64 double; SEW 8 is illegal.  The
  * rounding mode is frm (illegal when reserved); flags accrue in fflags from
  * active elements only.  Elements go through the scalar helpers of fp.h,
- * except the common unmasked single/double add/sub/mul/div, which runs as a
- * plain host loop between fp_host_enter/leave that the compiler vectorises. */
+ * except single/double add/sub/mul/div and the multiply-adds outside RMM:
+ * vfp_simd.c's AVX2+FMA loops where the host has them, else (add/sub/mul/div
+ * only) plain host loops between fp_host_enter/leave that the compiler
+ * vectorises.  rv_machine.vfp_path picks (vfp_simd.h). */
 /* -O3 (before the includes, as in vec.c): GCC's -O2 vectorises none of the bulk loops below. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3")
 #endif
 #include "fp.h"
 #include "vec.h"
+#include "vfp_simd.h"
 
 static inline uint64_t eget(const uint8_t *base, unsigned eb, uint64_t i) {
     switch (eb) {
@@ -73,23 +76,20 @@ FP_ELEM(f32, uint32_t, 0x80000000u)
 FP_ELEM(f64, uint64_t, (1ull << 63))
 #undef FP_ELEM
 
-/* Bulk host paths (SEW 32/64, rm != RMM): one MXCSR window per instruction,
- * host flags read once, NaN results made canonical afterwards.  Masked
- * instructions run the same loops on copies of the operands whose inactive
- * elements are 1.0 (1 op 1 and 1*1 +- 1 are exact and raise nothing, so
- * only active elements contribute flags); vec_commit keeps the inactive
- * results out of vd.
+/* Portable bulk host paths (SEW 32/64, rm != RMM): one MXCSR window per
+ * instruction, host flags read once, NaN results made canonical afterwards.
+ * Masked instructions run the same loops on copies of the operands whose
+ * inactive elements are 1.0 (1 op 1 is exact and raises nothing, so only
+ * active elements contribute flags); vec_commit keeps the inactive results
+ * out of vd.
  *
- * canon_*: NaN results -> the canonical NaN; returns nonzero when there was one. */
+ * canon_*: NaN results -> the canonical NaN. */
 #define CANON(T, BT, SIGN, INF, CNAN)                                                            \
-    static inline __attribute__((always_inline)) BT canon_##T(BT *r, uint64_t lo, uint64_t hi) { \
-        BT any = 0;                                                                              \
+    static inline __attribute__((always_inline)) void canon_##T(BT *r, uint64_t lo, uint64_t hi) { \
         for (uint64_t i = lo; i < hi; i++) {                                                     \
             BT v = r[i], nan = -(BT)((v & ~SIGN) > INF);   /* all ones when NaN */               \
-            any |= nan;                                                                          \
             r[i] = (v & ~nan) | (CNAN & nan);                                                    \
         }                                                                                        \
-        return any;                                                                              \
     }
 CANON(float, uint32_t, 0x80000000u, 0x7f800000u, FP_CNAN32)
 CANON(double, uint64_t, (1ull << 63), 0x7ff0000000000000ull, FP_CNAN64)
@@ -112,48 +112,6 @@ CANON(double, uint64_t, (1ull << 63), 0x7ff0000000000000ull, FP_CNAN64)
 BULK(float, uint32_t)
 BULK(double, uint64_t)
 #undef BULK
-
-/* The FMA family needs a host FMA instruction: glibc's software fmaf is
- * exact but far slower than the element path's overhead.  x86-64: the
- * kernels are compiled for AVX2+FMA3 (so GCC emits vfmadd*) and called only
- * when the CPU has both (vfp_host_fma); elsewhere the element path runs. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define VFP_HOST_FMA 1
-#include <immintrin.h>
-static int vfp_host_fma(void) {
-    static int ok = -1;
-    if (ok < 0) ok = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2");
-    return ok;
-}
-/* r = fma(+-b, x, +-y), b a vector (bv) or the scalar bs; nb / ny negate
- * (a sign flip: exact, flag-free).  Written with intrinsics: under
- * -frounding-math GCC treats fmaf as reading FP state and will not vectorise it.
- * r may be x or y itself (same index: each lane is loaded before it is stored). */
-#define FMA_BULK(T, BT, W, N, VT, SFX, SS)                                                          \
-    __attribute__((target("avx2,fma"))) static BT fma_bulk_##T(                                  \
-        BT *r, const T *bv, T bs, const T *x, const T *y, uint64_t lo, uint64_t hi, int nb, int ny) { \
-        T *rf = (T *)r, zb = nb ? -(T)0 : (T)0, zy = ny ? -(T)0 : (T)0;                          \
-        VT sb = _mm256_set1_##SFX(zb), sy = _mm256_set1_##SFX(zy);                               \
-        VT s = _mm256_xor_##SFX(_mm256_set1_##SFX(bs), sb);                                      \
-        uint64_t i = lo;                                                                         \
-        for (; i + N <= hi; i += N) {                                                            \
-            VT b = bv ? _mm256_xor_##SFX(_mm256_loadu_##SFX(bv + i), sb) : s;                    \
-            VT yy = _mm256_xor_##SFX(_mm256_loadu_##SFX(y + i), sy);                             \
-            _mm256_storeu_##SFX(rf + i, _mm256_fmadd_##SFX(b, _mm256_loadu_##SFX(x + i), yy));   \
-        }                                                                                        \
-        for (; i < hi; i++) {                                                                    \
-            T b = bv ? bv[i] : bs;                                                               \
-            rf[i] = _mm_cvt##SS##_f##W(_mm_fmadd_##SS(_mm_set_##SS(nb ? -b : b), _mm_set_##SS(x[i]), \
-                                                      _mm_set_##SS(ny ? -y[i] : y[i])));         \
-        }                                                                                        \
-        return canon_##T(r, lo, hi);                                                             \
-    }
-FMA_BULK(float, uint32_t, 32, 8, __m256, ps, ss)
-FMA_BULK(double, uint64_t, 64, 4, __m256d, pd, sd)
-#undef FMA_BULK
-#else
-#define VFP_HOST_FMA 0
-#endif
 
 /* Copy body elements [lo, hi) of s (or the scalar s0 when s is NULL) to d,
  * with 1.0 (`one`) in the elements v0 leaves inactive: a 64-bit v0 word at a time. */
@@ -185,78 +143,35 @@ SGNJ_BULK(uint32_t, 0x80000000u)
 SGNJ_BULK(uint64_t, (1ull << 63))
 #undef SGNJ_BULK
 
-/* Is one of b, x infinite and the other zero (bits of SEW eb bytes)? */
-static int inf_times_zero(uint64_t b, uint64_t x, unsigned eb) {
-    uint64_t mag = eb == 4 ? 0x7fffffffu : ~(1ull << 63), inf = eb == 4 ? 0x7f800000u : 0x7ff0000000000000ull;
-    b &= mag, x &= mag;
-    return (b == inf && x == 0) || (b == 0 && x == inf);
-}
-
-/* Does any element in [lo, hi) multiply infinity by zero (b: vs1, or the scalar s when NULL)? */
-static int any_inf_times_zero(const uint8_t *B, uint64_t s, const uint8_t *X, unsigned eb, uint64_t lo, uint64_t hi) {
-    for (uint64_t i = lo; i < hi; i++)
-        if (inf_times_zero(B ? eget(B, eb, i) : s, eget(X, eb, i), eb)) return 1;
-    return 0;
-}
-
-/* Is the FMA family op's product vs1*vd (vfmadd ...) rather than vs1*vs2 (vfmacc ...)? */
-static int fma_on_vd(int op) { return op >= VFOP_MADD; }
-
-/* The bulk path for SEW 32/64 in rm != RMM: 1 when it computed the body
- * into R (flags into *fl), 0 when the element path must run.  A: vs2, B: vs1
- * (NULL for the scalar s), C: old vd. */
+/* The portable bulk path (VFP_PORTABLE, and VFP_SIMD where vfp_simd does
+ * not apply): add/sub/mul/div and the reversed rsub, rdiv at SEW 32/64 in
+ * rm != RMM as plain host loops; 1 when it computed the body into R (flags
+ * into *fl), 0 when the element path must run.  A: vs2, B: vs1 (NULL for
+ * the scalar s). */
 static int vfp_bulk(rv_machine *m, const vec_ctx *c, int op, unsigned eb, unsigned rm, uint8_t *R,
-                    const uint8_t *A, const uint8_t *B, uint64_t s, const uint8_t *C, uint32_t *fl) {
-    int fma = op >= VFOP_MACC && op <= VFOP_NMSUB, arith = op <= VFOP_DIV || op == VFOP_RSUB || op == VFOP_RDIV;
-    if (eb < 4 || rm == FP_RMM || !(arith || (fma && VFP_HOST_FMA))) return 0;
-#if VFP_HOST_FMA
-    if (fma && !vfp_host_fma()) return 0;
-#endif
+                    const uint8_t *A, const uint8_t *B, uint64_t s, uint32_t *fl) {
+    int arith = op <= VFOP_DIV || op == VFOP_RSUB || op == VFOP_RDIV;
+    if (eb < 4 || rm == FP_RMM || !arith) return 0;
     uint64_t lo = c->vstart, hi = c->vl;
-    uint64_t abuf[m->vlenb], bbuf[m->vlenb], cbuf[m->vlenb];
-    if (!c->vm || (arith && !B)) {   /* masked: operand copies with 1.0 when inactive; add/sub/...: splat */
-        uint64_t one = eb == 4 ? 0x3f800000u : 0x3ff0000000000000ull;
-        int sel = !c->vm;
-        if (eb == 4) {
-            if (sel) select_uint32_t(m, (uint32_t *)abuf, (const uint32_t *)A, 0, (uint32_t)one, lo, hi);
-            if (sel && fma) select_uint32_t(m, (uint32_t *)cbuf, (const uint32_t *)C, 0, (uint32_t)one, lo, hi);
-            if (sel) select_uint32_t(m, (uint32_t *)bbuf, (const uint32_t *)B, (uint32_t)s, (uint32_t)one, lo, hi);
-            else for (uint64_t i = lo; i < hi; i++) ((uint32_t *)bbuf)[i] = (uint32_t)s;
-        } else {
-            if (sel) select_uint64_t(m, abuf, (const uint64_t *)A, 0, one, lo, hi);
-            if (sel && fma) select_uint64_t(m, cbuf, (const uint64_t *)C, 0, one, lo, hi);
-            if (sel) select_uint64_t(m, bbuf, (const uint64_t *)B, s, one, lo, hi);
-            else for (uint64_t i = lo; i < hi; i++) bbuf[i] = s;
-        }
-        if (sel) A = (const uint8_t *)abuf, C = (const uint8_t *)cbuf;
-        B = (const uint8_t *)bbuf;
+    uint64_t abuf[m->vlenb], bbuf[m->vlenb];
+    /* masked: operand copies with 1.0 when inactive; .vf: the scalar splat */
+    uint64_t one = eb == 4 ? 0x3f800000u : 0x3ff0000000000000ull;
+    int sel = !c->vm;
+    if (eb == 4) {
+        if (sel) select_uint32_t(m, (uint32_t *)abuf, (const uint32_t *)A, 0, (uint32_t)one, lo, hi);
+        if (sel) select_uint32_t(m, (uint32_t *)bbuf, (const uint32_t *)B, (uint32_t)s, (uint32_t)one, lo, hi);
+        else if (!B) for (uint64_t i = lo; i < hi; i++) ((uint32_t *)bbuf)[i] = (uint32_t)s;
+    } else {
+        if (sel) select_uint64_t(m, abuf, (const uint64_t *)A, 0, one, lo, hi);
+        if (sel) select_uint64_t(m, bbuf, (const uint64_t *)B, s, one, lo, hi);
+        else if (!B) for (uint64_t i = lo; i < hi; i++) bbuf[i] = s;
     }
+    if (sel) A = (const uint8_t *)abuf;
+    if (sel || !B) B = (const uint8_t *)bbuf;
     fp_host_enter(rm);
-    if (arith) {
-        if (eb == 4) bulk_float(op, (uint32_t *)R, (const float *)A, (const float *)B, lo, hi);
-        else bulk_double(op, (uint64_t *)R, (const double *)A, (const double *)B, lo, hi);
-        fp_host_leave(fl);
-        return 1;
-    }
-#if VFP_HOST_FMA
-    /* vd = +-(vs1 * x) +- y with x, y = vs2, vd (vfmacc ...) or vd, vs2 (vfmadd ...) */
-    int k = op - (fma_on_vd(op) ? VFOP_MADD : VFOP_MACC);   /* 0 macc, 1 nmacc, 2 msac, 3 nmsac */
-    int nb = k == 1 || k == 3, ny = k == 1 || k == 2;
-    const uint8_t *X = fma_on_vd(op) ? C : A, *Y = fma_on_vd(op) ? A : C;
-    /* The host raises no invalid for inf * 0 + qNaN; RISC-V does.  Such an element
-     * has a NaN result, so the multiplicands are scanned only when some result is
-     * NaN -- but before the loop when the result overwrites one of them (R is vd:
-     * x for vfmadd ..., and vs1 too when vd == vs1). */
-    int early = R == X || R == B, inf0 = early && any_inf_times_zero(B, s, X, eb, lo, hi);
-    uint64_t nan;
-    if (eb == 4) nan = fma_bulk_float((uint32_t *)R, (const float *)B, fp_f32((uint32_t)s), (const float *)X,
-                                      (const float *)Y, lo, hi, nb, ny);
-    else nan = fma_bulk_double((uint64_t *)R, (const double *)B, fp_f64(s), (const double *)X,
-                               (const double *)Y, lo, hi, nb, ny);
+    if (eb == 4) bulk_float(op, (uint32_t *)R, (const float *)A, (const float *)B, lo, hi);
+    else bulk_double(op, (uint64_t *)R, (const double *)A, (const double *)B, lo, hi);
     fp_host_leave(fl);
-    if (!early && nan) inf0 = any_inf_times_zero(B, s, X, eb, lo, hi);
-    if (inf0) *fl |= FP_NV;
-#endif
     return 1;
 }
 
@@ -281,15 +196,17 @@ int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form) {
         return VEC_ILLEGAL;
     }
     uint64_t lo = c.vstart, hi = c.vl;
+    /* B: vs1, or NULL for the scalar s */
+    const uint8_t *A = vreg(m, vs2), *C = vreg(m, vd), *B = form == VF_VV ? vreg(m, d->rs1) : NULL;
+    uint64_t s = B ? 0 : scalar_elem(m, d->rs1, c.sew);
+    if (m->vfp_path == VFP_SIMD && lo < hi && vfp_simd(m, &c, op, vd, A, B, s, rm))
+        return VEC_OK;   /* committed, flags and all */
     uint64_t rbuf[m->vlenb];
     uint8_t mb[8 * m->vlenb];
     /* An unmasked FMA computes straight into vd (vec_commit then copies
      * nothing): element i reads only element i of each source, and same-EEW
      * groups are aligned, so vd equals a source group or is disjoint from it. */
     uint8_t *R = c.vm && op >= VFOP_MACC && op <= VFOP_NMSUB ? vreg(m, vd) : (uint8_t *)rbuf;
-    /* B: vs1, or NULL for the scalar s */
-    const uint8_t *A = vreg(m, vs2), *C = vreg(m, vd), *B = form == VF_VV ? vreg(m, d->rs1) : NULL;
-    uint64_t s = B ? 0 : scalar_elem(m, d->rs1, c.sew);
     uint32_t fl = 0;
     if (lo < hi && op >= VFOP_SGNJ && op <= VFOP_SGNJX) {
         switch (eb) {
@@ -297,7 +214,7 @@ int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form) {
         case 4: sgnj_uint32_t(op, (uint32_t *)R, (const uint32_t *)A, (const uint32_t *)B, (uint32_t)s, lo, hi); break;
         default: sgnj_uint64_t(op, (uint64_t *)R, (const uint64_t *)A, (const uint64_t *)B, s, lo, hi); break;
         }
-    } else if (lo < hi && !vfp_bulk(m, &c, op, eb, rm, R, A, B, s, C, &fl)) {
+    } else if (lo < hi && !(m->vfp_path != VFP_EXACT && vfp_bulk(m, &c, op, eb, rm, R, A, B, s, &fl))) {
         for (uint64_t i = lo; i < hi; i++) {
             if (!vactive(m, &c, i)) continue;
             uint64_t a = eget(A, eb, i), b = unary ? 0 : B ? eget(B, eb, i) : s, cc = eget(C, eb, i), r;

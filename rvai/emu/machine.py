@@ -310,6 +310,16 @@ class Machine:
         if n and not lib.rv_is_mapped(self._m, addr, n):
             raise errors.LoadFault(self.pc, addr, detail=f"host read of {n} bytes from unmapped memory")
 
+    @property
+    def vfp_path(self) -> str:
+        """The code that runs vector FP add/sub/mul/div and multiply-adds
+        (SEW 32/64, not RMM): ``"simd"`` (AVX2+FMA loops, csrc/vfp_simd.c),
+        ``"portable"`` (plain host loops for add/sub/mul/div, element by element
+        for the rest: hosts without AVX2+FMA, or ``RVAI_VFP_SIMD=0``) or
+        ``"exact"`` (element by element, ``RVAI_VFP_EXACT=1``).  Read from the
+        environment when the machine is created; every path gives identical results."""
+        return ("simd", "portable", "exact")[lib.rv_vfp_path(self._m)]
+
     # ---- registers -------------------------------------------------------
     @property
     @_serialised

@@ -1,0 +1,224 @@
+/* The AVX2+FMA path of vector floating point: vfadd, vfsub, vfrsub, vfmul,
+ * vfdiv, vfrdiv and the eight multiply-adds (vfmacc ... vfnmsub), .vv and
+ * .vf, at SEW 32 and 64 in RNE/RTZ/RDN/RUP, masked or not, any vl and vstart.
+ *
+ * Why it is exact: the guest's rounding mode goes into MXCSR's rounding
+ * field and the host's IEEE operations (vaddps ... vfmadd*ps) then give the
+ * guest's results; MXCSR's sticky bits map one to one onto fflags (IE->NV,
+ * ZE->DZ, OE->OF, UE->UF, PE->NX) and are read once per instruction.  x86
+ * detects tininess after rounding, as RISC-V does (Intel SDM vol. 1,
+ * 4.9.1.5: "the result of rounding with unbounded exponent ... is non-zero
+ * and tiny"; with UE masked the flag is set only when also inexact), which
+ * is what fp.c's fp_round_pack computes, so no result needs the exact path
+ * for its UF (tests/test_vfp_simd.py checks products and sums that round
+ * to tiny against the Fraction oracle).  DAZ and FTZ are off in every MXCSR
+ * value written (FP_MXCSR_DEFAULT).  What the host does differently is
+ * fixed up per 8 (or 4) lanes: NaN results become the canonical NaN, and
+ * inf * 0 + qNaN raises NV (the host raises nothing).  Inactive and
+ * out-of-body lanes compute on 1.0 (1 op 1 and 1 * 1 +- 1 are exact and
+ * raise nothing), so only active elements contribute flags.
+ *
+ * Write-back follows vec_commit exactly: active elements take the result,
+ * inactive ones keep theirs or become all ones (vma with tail_ones), the
+ * tail is left to vec_fill_tail; nothing at all is written when vstart >= vl
+ * (vfp.c calls this only with a body).
+ *
+ * Elsewhere (no AVX2+FMA on the host, other architectures, RMM, SEW 16) the
+ * portable paths of vfp.c run; RVAI_VFP_SIMD=0 selects those here too, and
+ * RVAI_VFP_EXACT=1 the element path for everything (vfp_path_default). */
+#include <stdlib.h>
+#include <string.h>
+#include "fp.h"
+#include "vec.h"
+#include "vfp_simd.h"
+
+static int env_is(const char *name, const char *value) {
+    const char *e = getenv(name);
+    return e && !strcmp(e, value);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+static int host_avx2_fma(void) {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* One op on a chunk: a = vs2, b = vs1 or the scalar, d = old vd. */
+#define SIMD_OP(T, VT, SFX)                                                                          \
+    __attribute__((target("avx2,fma"), always_inline)) static inline VT op_##T(int op, VT a, VT b, VT d) { \
+        switch (op) {                                                                                \
+        case VFOP_ADD: return _mm256_add_##SFX(a, b);                                                \
+        case VFOP_SUB: return _mm256_sub_##SFX(a, b);                                                \
+        case VFOP_RSUB: return _mm256_sub_##SFX(b, a);                                               \
+        case VFOP_MUL: return _mm256_mul_##SFX(a, b);                                                \
+        case VFOP_DIV: return _mm256_div_##SFX(a, b);                                                \
+        case VFOP_RDIV: return _mm256_div_##SFX(b, a);                                               \
+        /* vd = +-(vs1 * vs2) +- vd: fnmsub is -(x*y) - z, one rounding, as fma(-x, y, -z) */        \
+        case VFOP_MACC: return _mm256_fmadd_##SFX(b, a, d);                                          \
+        case VFOP_NMACC: return _mm256_fnmsub_##SFX(b, a, d);                                        \
+        case VFOP_MSAC: return _mm256_fmsub_##SFX(b, a, d);                                          \
+        case VFOP_NMSAC: return _mm256_fnmadd_##SFX(b, a, d);                                        \
+        /* vd = +-(vs1 * vd) +- vs2 */                                                               \
+        case VFOP_MADD: return _mm256_fmadd_##SFX(b, d, a);                                          \
+        case VFOP_NMADD: return _mm256_fnmsub_##SFX(b, d, a);                                        \
+        case VFOP_MSUB: return _mm256_fmsub_##SFX(b, d, a);                                          \
+        default: return _mm256_fnmadd_##SFX(b, d, a);                                                \
+        }                                                                                            \
+    }
+SIMD_OP(float, __m256, ps)
+SIMD_OP(double, __m256d, pd)
+#undef SIMD_OP
+
+/* The loop over [lo, hi) in chunks of N lanes, computing into D (vd) in
+ * place: each chunk loads every source before it stores, and a source group
+ * is vd itself or disjoint from it.  Unmasked whole chunks take the short
+ * loop; masked and partial chunks blend their inactive and out-of-body lanes
+ * to 1.0, and a partial chunk loads and stores only its body lanes
+ * (maskload/maskstore: the lanes past them may lie past the register file).
+ * op is a constant in each copy (dispatch_*), so the op's switch folds away.
+ * Returns FP_NV when an active lane was inf * 0 with a NaN result (the host
+ * raises nothing for inf * 0 + qNaN), else 0.
+ * W: lane width in bits; IV: the suffix of _mm256_set*_epi<W> for it. */
+#define SIMD_LOOP(T, BT, N, W, VT, SFX, IV, CNAN, INF)                                              \
+    /* NaN results -> the canonical NaN; NV when the product was inf * 0 (b, x its operands) */    \
+    __attribute__((target("avx2,fma"), always_inline)) static inline VT nan_fix_##T(              \
+        int fma, VT r, VT isnan, VT b, VT x, unsigned *nv) {                                      \
+        const __m256i absm = _mm256_set1_epi##W##IV(~((BT)1 << (W - 1))), inf = _mm256_set1_epi##W##IV(INF); \
+        const __m256i zero = _mm256_setzero_si256();                                              \
+        if (fma) {                                                                                \
+            __m256i xm = _mm256_and_si256(_mm256_cast##SFX##_si256(x), absm);                     \
+            __m256i ym = _mm256_and_si256(_mm256_cast##SFX##_si256(b), absm);                     \
+            __m256i hit = _mm256_or_si256(                                                        \
+                _mm256_and_si256(_mm256_cmpeq_epi##W(xm, inf), _mm256_cmpeq_epi##W(ym, zero)),    \
+                _mm256_and_si256(_mm256_cmpeq_epi##W(xm, zero), _mm256_cmpeq_epi##W(ym, inf)));   \
+            if (!_mm256_testz_si256(hit, hit)) *nv = FP_NV;                                       \
+        }                                                                                         \
+        return _mm256_blendv_##SFX(r, _mm256_castsi256_##SFX(_mm256_set1_epi##W##IV(CNAN)), isnan); \
+    }                                                                                             \
+    __attribute__((target("avx2,fma"), always_inline)) static inline unsigned loop_##T(           \
+        const int op, const rv_machine *m, int vm, int ones, T *D, const T *A, const T *B, T s,   \
+        uint64_t lo, uint64_t hi) {                                                               \
+        const int fma = op >= VFOP_MACC, prod_on_vd = op >= VFOP_MADD;                            \
+        const VT sv = _mm256_set1_##SFX(s);                                                       \
+        unsigned nv = 0;                                                                          \
+        uint64_t i = lo;                                                                          \
+        if (vm)                                                                                   \
+            for (; i + N <= hi; i += N) {                                                         \
+                VT a = _mm256_loadu_##SFX(A + i), b = B ? _mm256_loadu_##SFX(B + i) : sv;         \
+                VT d = fma ? _mm256_loadu_##SFX(D + i) : sv;                                      \
+                VT r = op_##T(op, a, b, d), isnan = _mm256_cmp_##SFX(r, r, _CMP_UNORD_Q);         \
+                if (unlikely(_mm256_movemask_##SFX(isnan)))                                       \
+                    r = nan_fix_##T(fma, r, isnan, b, prod_on_vd ? d : a, &nv);                   \
+                _mm256_storeu_##SFX(D + i, r);                                                    \
+            }                                                                                     \
+        if (i >= hi) return nv;                                                                   \
+        const __m256i iota = _mm256_set_epi##W##IV(LANES_##N);                                    \
+        const __m256i bit = _mm256_sllv_epi##W(_mm256_set1_epi##W##IV(1), iota);                  \
+        const __m256i all = _mm256_cmpeq_epi##W(iota, iota);                                      \
+        const VT one = _mm256_set1_##SFX(1.0);                                                    \
+        for (; i < hi; i += N) {                                                                  \
+            int full = hi - i >= N;                                                               \
+            __m256i body = full ? all : _mm256_cmpgt_epi##W(_mm256_set1_epi##W##IV((BT)(hi - i)), iota); \
+            __m256i act = body;                                                                   \
+            if (!vm) {   /* v0's bits i .. i+N-1 (N <= 8: within two bytes) */                     \
+                uint16_t w;                                                                       \
+                memcpy(&w, m->v + (i >> 3), 2);                                                   \
+                __m256i bits = _mm256_set1_epi##W##IV((BT)((w >> (i & 7)) & ((1u << N) - 1)));   \
+                act = _mm256_and_si256(body, _mm256_cmpeq_epi##W(_mm256_and_si256(bits, bit), bit)); \
+            }                                                                                     \
+            VT a, b = sv, old = one;                                                              \
+            if (full) {                                                                           \
+                a = _mm256_loadu_##SFX(A + i);                                                    \
+                if (B) b = _mm256_loadu_##SFX(B + i);                                             \
+                if (fma || !vm) old = _mm256_loadu_##SFX(D + i);                                  \
+            } else {                                                                              \
+                a = _mm256_maskload_##SFX(A + i, body);                                           \
+                if (B) b = _mm256_maskload_##SFX(B + i, body);                                    \
+                if (fma || !vm) old = _mm256_maskload_##SFX(D + i, body);                         \
+            }                                                                                     \
+            /* lanes outside the body or inactive compute 1 op 1 */                              \
+            VT keep = _mm256_castsi256_##SFX(act);                                                \
+            a = _mm256_blendv_##SFX(one, a, keep);                                                \
+            b = _mm256_blendv_##SFX(one, b, keep);                                                \
+            VT d = _mm256_blendv_##SFX(one, old, keep);                                           \
+            VT r = op_##T(op, a, b, d), isnan = _mm256_cmp_##SFX(r, r, _CMP_UNORD_Q);             \
+            if (unlikely(_mm256_movemask_##SFX(isnan)))                                           \
+                r = nan_fix_##T(fma, r, isnan, b, prod_on_vd ? d : a, &nv);                       \
+            if (!vm)   /* inactive lanes: the old value, or all ones (vma with tail_ones) */       \
+                r = _mm256_blendv_##SFX(ones ? _mm256_castsi256_##SFX(all) : old, r, keep);       \
+            if (full) _mm256_storeu_##SFX(D + i, r);                                              \
+            else _mm256_maskstore_##SFX(D + i, body, r);                                          \
+        }                                                                                         \
+        return nv;                                                                                \
+    }                                                                                             \
+    /* loop_T with op a constant in each case */                                                  \
+    __attribute__((target("avx2,fma"))) static unsigned dispatch_##T(                             \
+        int op, const rv_machine *m, int vm, int ones, T *D, const T *A, const T *B, T s, uint64_t lo, uint64_t hi) { \
+        switch (op) {                                                                             \
+        case VFOP_ADD: return loop_##T(VFOP_ADD, m, vm, ones, D, A, B, s, lo, hi);                \
+        case VFOP_SUB: return loop_##T(VFOP_SUB, m, vm, ones, D, A, B, s, lo, hi);                \
+        case VFOP_RSUB: return loop_##T(VFOP_RSUB, m, vm, ones, D, A, B, s, lo, hi);              \
+        case VFOP_MUL: return loop_##T(VFOP_MUL, m, vm, ones, D, A, B, s, lo, hi);                \
+        case VFOP_DIV: return loop_##T(VFOP_DIV, m, vm, ones, D, A, B, s, lo, hi);                \
+        case VFOP_RDIV: return loop_##T(VFOP_RDIV, m, vm, ones, D, A, B, s, lo, hi);              \
+        case VFOP_MACC: return loop_##T(VFOP_MACC, m, vm, ones, D, A, B, s, lo, hi);              \
+        case VFOP_NMACC: return loop_##T(VFOP_NMACC, m, vm, ones, D, A, B, s, lo, hi);            \
+        case VFOP_MSAC: return loop_##T(VFOP_MSAC, m, vm, ones, D, A, B, s, lo, hi);              \
+        case VFOP_NMSAC: return loop_##T(VFOP_NMSAC, m, vm, ones, D, A, B, s, lo, hi);            \
+        case VFOP_MADD: return loop_##T(VFOP_MADD, m, vm, ones, D, A, B, s, lo, hi);              \
+        case VFOP_NMADD: return loop_##T(VFOP_NMADD, m, vm, ones, D, A, B, s, lo, hi);            \
+        case VFOP_MSUB: return loop_##T(VFOP_MSUB, m, vm, ones, D, A, B, s, lo, hi);              \
+        default: return loop_##T(VFOP_NMSUB, m, vm, ones, D, A, B, s, lo, hi);                    \
+        }                                                                                         \
+    }
+/* _mm256_set_epi*: the highest lane first. */
+#define LANES_8 7, 6, 5, 4, 3, 2, 1, 0
+#define LANES_4 3, 2, 1, 0
+SIMD_LOOP(float, uint32_t, 8, 32, __m256, ps, , FP_CNAN32, 0x7f800000)
+SIMD_LOOP(double, uint64_t, 4, 64, __m256d, pd, x, FP_CNAN64, 0x7ff0000000000000ll)
+#undef SIMD_LOOP
+#undef LANES_8
+#undef LANES_4
+
+int vfp_simd(rv_machine *m, const vec_ctx *c, int op, unsigned vd, const uint8_t *A, const uint8_t *B, uint64_t s,
+             unsigned rm) {
+    int arith = op <= VFOP_DIV || op == VFOP_RSUB || op == VFOP_RDIV, fma = op >= VFOP_MACC && op <= VFOP_NMSUB;
+    if (c->sewb < 4 || rm >= FP_RMM || !(arith || fma)) return 0;
+    /* The MXCSR window.  Clearing the sticky bits is a slow write; it is
+     * skipped when the control bits are already right and every flag the host
+     * holds is already in fflags (ORing those in again changes nothing). */
+    unsigned want = fp_host_rc(rm), csr = fp_getcsr();
+    if ((csr & ~0x3fu) != want || (fp_host_flags(csr) & ~m->fflags)) fp_setcsr(want);
+    int ones = c->vma && m->tail_ones;
+    uint8_t *D = vreg(m, vd);
+    unsigned nv;
+    if (c->sewb == 4)
+        nv = dispatch_float(op, m, c->vm, ones, (float *)D, (const float *)A, (const float *)B,
+                            fp_f32((uint32_t)s), c->vstart, c->vl);
+    else
+        nv = dispatch_double(op, m, c->vm, ones, (double *)D, (const double *)A, (const double *)B,
+                             fp_f64(s), c->vstart, c->vl);
+    uint32_t fl = nv;
+    fp_host_leave(&fl);
+    m->fflags |= fl;
+    m->vstart = 0;
+    if (c->vta) vec_fill_tail(m, c, vd, c->vl, c->sewb, c->nregs);
+    return 1;
+}
+
+int vfp_path_default(void) {
+    if (env_is("RVAI_VFP_EXACT", "1")) return VFP_EXACT;
+    return !env_is("RVAI_VFP_SIMD", "0") && host_avx2_fma() ? VFP_SIMD : VFP_PORTABLE;
+}
+
+#else   /* not x86-64 GCC/clang: the portable paths only */
+
+int vfp_simd(rv_machine *m, const vec_ctx *c, int op, unsigned vd, const uint8_t *A, const uint8_t *B, uint64_t s,
+             unsigned rm) {
+    (void)m, (void)c, (void)op, (void)vd, (void)A, (void)B, (void)s, (void)rm;
+    return 0;
+}
+
+int vfp_path_default(void) { return env_is("RVAI_VFP_EXACT", "1") ? VFP_EXACT : VFP_PORTABLE; }
+#endif

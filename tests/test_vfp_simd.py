@@ -1,0 +1,255 @@
+"""The AVX2+FMA path of vector FP (csrc/vfp_simd.c): vfadd/vfsub/vfrsub/vfmul/
+vfdiv/vfrdiv and the eight multiply-adds, .vv and .vf, SEW 32 and 64.
+
+Each drawn instruction runs on three machines, one per path (Machine.vfp_path:
+"simd", "portable" with RVAI_VFP_SIMD=0, "exact" with RVAI_VFP_EXACT=1), which
+must end bit-identical in every vector register, fflags and vstart, or raise
+the same exception; and the simd machine's result is checked against the
+exact Fraction oracle of test_fp.py (correct rounding in every mode, RISC-V's
+NaN and flag rules, tininess after rounding) and the RVV mask and tail
+policies, computed here element by element from the spec.  Operands lean on
+what a host path gets wrong: NaNs of both kinds with payloads, infinities,
+zeros of both signs, subnormals, products that round to tiny values (UF
+and its absence when exact), values near overflow; plus every frm (5..7
+reserved: illegal), masks, vl < VLMAX, vstart > 0 (and >= vl), tu/ta, mu/ma
+with and without ones-filled agnostic elements, LMUL 1..8, VLEN 64..512,
+vd the same group as a source."""
+import contextlib
+import os
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from rvai.emu import IllegalInstruction, Machine
+from tests.test_fp import FMTS, NX, RNE, RTZ, UF, box, specials, unbox
+from tests.test_vfp import OPS, FMA
+from tests.vec_util import lmul_name, run
+
+SEW_FMT = {32: FMTS["s"], 64: FMTS["d"]}
+UINT = {32: np.uint32, 64: np.uint64}
+PATH_ENV = {"simd": {}, "portable": {"RVAI_VFP_SIMD": "0"}, "exact": {"RVAI_VFP_EXACT": "1"}}
+# The ops the simd path runs, with their forms ("v": .vv, "f": .vf).
+SIMD_OPS = {n: OPS[n][1] for n in ("vfadd", "vfsub", "vfrsub", "vfmul", "vfdiv", "vfrdiv", *FMA)}
+
+
+@contextlib.contextmanager
+def path_env(path):
+    """The environment a machine of vfp path ``path`` is created in."""
+    saved = {k: os.environ.pop(k, None) for k in ("RVAI_VFP_SIMD", "RVAI_VFP_EXACT")}
+    os.environ.update(PATH_ENV[path])
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None)
+            if v is not None:
+                os.environ[k] = v
+
+
+def machine(path, vlen, tail_ones=False):
+    """A Machine on vfp path ``path``."""
+    with path_env(path):
+        m = Machine(vlen=vlen, tail_ones=tail_ones)
+    assert m.vfp_path == path
+    return m
+
+
+def host_has_simd():
+    with path_env("simd"):
+        return Machine(vlen=64).vfp_path == "simd"
+
+
+needs_simd = pytest.mark.skipif(not host_has_simd(), reason="the host has no AVX2+FMA")
+
+
+def pool(f, rng, n):
+    """n operand bit patterns of format f: specials, arbitrary bits, moderate
+    values, magnitudes whose products land around the subnormal range, and
+    values within a few binades of overflow."""
+    sp = np.array(specials(f), dtype=object)
+    out = []
+    for kind in rng.integers(0, 5, n):
+        sign = int(rng.integers(0, 2)) << (f.width - 1)
+        frac = int(rng.integers(0, 1 << 62)) & ((1 << f.fbits) - 1)
+        if kind == 0:
+            out.append(int(sp[rng.integers(0, len(sp))]))
+        elif kind == 1:
+            out.append(int(rng.integers(0, 1 << 62)) << 2 & f.mask | int(rng.integers(0, 4)))
+        else:
+            lo, hi = {2: (-3, 3), 3: ((f.emin - f.p) // 2 - 2, f.emin // 2 + 2), 4: (f.emax - 3, f.emax)}[int(kind)]
+            e = int(rng.integers(lo, hi + 1))
+            out.append(sign | (e + f.emax) << f.fbits | frac)
+    return out
+
+
+def draw_case(data):
+    """A drawn instruction and machine state (see the module docstring)."""
+    d = {"sew": data.draw(st.sampled_from([32, 64]), label="sew"),
+         "lg": data.draw(st.integers(0, 3), label="lg"),
+         "vlen": data.draw(st.sampled_from([64, 128, 256, 512]), label="vlen"),
+         "name": data.draw(st.sampled_from(sorted(SIMD_OPS)), label="op")}
+    d["form"] = data.draw(st.sampled_from(SIMD_OPS[d["name"]]), label="form")
+    n = d["vlen"] * 2 ** d["lg"] // d["sew"]
+    d["vl"] = data.draw(st.one_of(st.just(n), st.integers(0, n)), label="vl")
+    d["vstart"] = data.draw(st.one_of(st.just(0), st.integers(0, n)), label="vstart")
+    d["frm"] = data.draw(st.one_of(st.integers(0, 4), st.integers(5, 7)), label="frm")
+    d["masked"] = data.draw(st.booleans(), label="masked")
+    d["ta"], d["ma"], d["tail_ones"] = (data.draw(st.booleans(), label=k) for k in ("ta", "ma", "tail_ones"))
+    groups = [8, 16, 24]
+    d["vd"], d["vs2"], d["vs1"] = (data.draw(st.sampled_from(groups), label=k) for k in ("vd", "vs2", "vs1"))
+    d["seed"] = data.draw(st.integers(0, 2 ** 32 - 1), label="seed")
+    d["boxed"] = data.draw(st.booleans(), label="boxed") or d["sew"] == 64
+    return d
+
+
+def state(d):
+    """The register file (32 arrays of the element type) and f1 for case d."""
+    f, sew, vlen = SEW_FMT[d["sew"]], d["sew"], d["vlen"]
+    rng = np.random.default_rng(d["seed"])
+    per = vlen // sew
+    regs = [np.array(pool(f, rng, per), dtype=UINT[sew]) for _ in range(32)]
+    regs[0] = rng.integers(0, 256, vlen // 8, dtype=np.uint8).view(UINT[sew])   # v0: the mask
+    scalar = pool(f, rng, 1)[0]
+    return regs, box(scalar, f) if d["boxed"] and sew < 64 else scalar | (0 if sew == 64 else 0x12345678 << 32)
+
+
+def execute(path, d):
+    """Run case d on a machine of ``path``: (exception, registers, fflags, vstart)."""
+    regs, f1 = state(d)
+    m = machine(path, d["vlen"], d["tail_ones"])
+    for i, r in enumerate(regs):
+        m.v(i, r.tobytes())
+    m.f(1, f1)
+    m.csr(2, d["frm"])
+    src = f"v{d['vs1']}" if d["form"] == "v" else "ft1"
+    mnem = f"{d['name']}.v{d['form']}"
+    ops = f"v{d['vd']}, {src}, v{d['vs2']}" if d["name"] in FMA else f"v{d['vd']}, v{d['vs2']}, {src}"
+    policy = f"{'ta' if d['ta'] else 'tu'}, {'ma' if d['ma'] else 'mu'}"
+    lines = [f"vsetvli t0, a0, e{d['sew']}, {lmul_name(d['lg'])}, {policy}", "csrw vstart, a1",
+             f"{mnem} {ops}" + (", v0.t" if d["masked"] else "")]
+    exc = None
+    try:
+        run(m, lines, a0=d["vl"], a1=d["vstart"])
+    except IllegalInstruction as e:
+        exc = type(e)
+    return exc, [m.v(i) for i in range(32)], m.csr(1), m.csr(8)
+
+
+def oracle(d):
+    """What case d must leave in the registers and fflags, element by element."""
+    f, sew, vlen, lg = SEW_FMT[d["sew"]], d["sew"], d["vlen"], d["lg"]
+    regs, f1 = state(d)
+    if d["frm"] > 4:
+        return IllegalInstruction, [r.tobytes() for r in regs], 0
+    nregs = 2 ** lg
+    group = lambda r: np.concatenate(regs[r:r + nregs])   # noqa: E731
+    a, c, b = group(d["vs2"]), group(d["vd"]), group(d["vs1"])
+    mask = np.unpackbits(regs[0].view(np.uint8), bitorder="little").astype(bool)
+    s = unbox(f1, f)
+    fn = OPS[d["name"]][0]
+    out, flags, ones = c.copy(), 0, (1 << sew) - 1
+    if d["vstart"] < d["vl"]:
+        for i in range(d["vstart"], d["vl"]):
+            if not d["masked"] or mask[i]:
+                r, fl = fn(int(a[i]), int(b[i]) if d["form"] == "v" else s, int(c[i]), f, d["frm"])
+                out[i], flags = r, flags | fl
+            elif d["ma"] and d["tail_ones"]:
+                out[i] = ones
+        if d["ta"] and d["tail_ones"]:
+            out[d["vl"]:] = ones
+    per = vlen // sew
+    for k in range(nregs):
+        regs[d["vd"] + k] = out[k * per:(k + 1) * per]
+    return None, [r.tobytes() for r in regs], flags
+
+
+CASES = given(data=st.data())
+
+
+@needs_simd
+@CASES
+@settings(max_examples=200, deadline=None)
+def test_paths_bit_identical_and_exact(data):
+    d = draw_case(data)
+    runs = {p: execute(p, d) for p in PATH_ENV}
+    assert runs["simd"] == runs["exact"], "simd vs exact"
+    assert runs["portable"] == runs["exact"], "portable vs exact"
+    exc, want_regs, want_flags = oracle(d)
+    got_exc, got_regs, got_flags, vstart = runs["simd"]
+    assert got_exc == exc
+    if exc is None:
+        assert vstart == 0
+        for i, (g, w) in enumerate(zip(got_regs, want_regs)):
+            assert g == w, f"v{i}: {np.frombuffer(g, UINT[d['sew']])} != {np.frombuffer(w, UINT[d['sew']])}"
+        assert got_flags == want_flags
+
+
+def below_min_normal(f):
+    """Bits of normal a, b whose exact product lies in ((1 - 2^-(p+1)) 2^emin,
+    2^emin): tiny before rounding, but 2^emin once rounded to nearest with
+    an unbounded exponent (so tiny after rounding only in RTZ and RDN)."""
+    lo, hi = 1 - Fraction(1, 2 ** (f.p + 1)), Fraction(1)
+    for k in range(1, 1 << 12):
+        a = 1 + Fraction(k, 2 ** f.fbits)                     # in [1, 2)
+        b2 = Fraction(round((lo + hi) / a * 2 ** f.fbits), 2 ** f.fbits)   # in (1, 2), p bits
+        if lo < a * b2 / 2 < hi:
+            ea = f.emin // 2
+            eb = f.emin - 1 - ea                               # a * b2 * 2^(ea + eb) = a * b2 / 2 * 2^emin
+            return ((ea + f.emax) << f.fbits | k, (eb + f.emax) << f.fbits | int((b2 - 1) * 2 ** f.fbits))
+    raise AssertionError("no such pair")
+
+
+@needs_simd
+@pytest.mark.parametrize("sew", [32, 64])
+@pytest.mark.parametrize("frm", range(4))
+def test_tiny_results_raise_uf_after_rounding(sew, frm):
+    """x86 and RISC-V both detect tininess after rounding: a product just
+    below the smallest normal that rounds to it raises NX but not UF (RNE,
+    RUP for +), NX|UF where it rounds to a subnormal (RTZ, RDN for +); an
+    exact subnormal product raises nothing.  The simd path against the oracle,
+    whose view of the first pair is checked too."""
+    f = SEW_FMT[sew]
+    a, b = below_min_normal(f)
+    r, fl = OPS["vfmul"][0](a, b, 0, f, RNE)
+    assert (r, fl) == (1 << f.fbits, NX)   # 2^emin, inexact, not tiny
+    r, fl = OPS["vfmul"][0](a, b, 0, f, RTZ)
+    assert fl == NX | UF
+    exact_sub, half = (f.emin + f.emax) << f.fbits, (f.emax - 1) << f.fbits   # 2^emin * 0.5
+    n = 256 // sew
+    for x, y in ((a, b), (exact_sub, half)):
+        for sign in (0, f.sign):
+            m = machine("simd", 256)
+            m.v(8, np.full(n, x | sign, UINT[sew]).tobytes())
+            m.v(16, np.full(n, y, UINT[sew]).tobytes())
+            m.csr(2, frm)
+            run(m, [f"vsetvli t0, a0, e{sew}, m1, tu, mu", "vfmul.vv v24, v8, v16"], a0=n)
+            r, fl = OPS["vfmul"][0](x | sign, y, 0, f, frm)
+            assert np.frombuffer(m.v(24), UINT[sew]).tolist() == [r] * n
+            assert m.csr(1) == fl
+
+
+@needs_simd
+@pytest.mark.parametrize("sew", [32, 64])
+@pytest.mark.parametrize("name", sorted(FMA))
+def test_inf_times_zero_plus_qnan_raises_nv(sew, name):
+    """The host raises no invalid for inf * 0 + qNaN; RISC-V does.  Whichever
+    operand of the product the infinity is in, with the NaN as the addend, in
+    one lane of a whole register, in place (vd a source) or not."""
+    f = SEW_FMT[sew]
+    n = 256 // sew
+    on_vd = FMA[name][2] == "add"   # product vs1 * vd, addend vs2
+    for lane in (0, n - 1):
+        for inf_in_vs1 in (True, False):
+            m = machine("simd", 256)
+            x = np.full(n, 0x3f800000 if sew == 32 else 0x3ff0000000000000, UINT[sew])   # 1.0
+            vs1, other, addend = x.copy(), x.copy(), x.copy()
+            vs1[lane], other[lane] = (f.inf, 0) if inf_in_vs1 else (0, f.inf)
+            addend[lane] = f.cnan
+            m.v(16, vs1.tobytes())
+            m.v(24, (other if on_vd else addend).tobytes())
+            m.v(8, (addend if on_vd else other).tobytes())
+            run(m, [f"vsetvli t0, a0, e{sew}, m1, tu, mu", f"{name}.vv v24, v16, v8"], a0=n)
+            got = np.frombuffer(m.v(24), UINT[sew])
+            assert got[lane] == f.cnan and m.csr(1) & 0x10, (lane, inf_in_vs1)
