@@ -16,7 +16,9 @@ with and without ones-filled agnostic elements, LMUL 1..8, VLEN 64..512,
 vd the same group as a source."""
 import contextlib
 import os
+import subprocess
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,9 +26,11 @@ from hypothesis import given, settings, strategies as st
 
 from rvai.emu import IllegalInstruction, Machine
 from tests.test_fp import FMTS, NX, RNE, RTZ, UF, box, specials, unbox
+from tests.test_qemu_rvv import CLANG, QEMU, outputs
 from tests.test_vfp import OPS, FMA
 from tests.vec_util import lmul_name, run
 
+RVV_PROGRAMS = Path(__file__).parent / "rvv_programs"
 SEW_FMT = {32: FMTS["s"], 64: FMTS["d"]}
 UINT = {32: np.uint32, 64: np.uint64}
 PATH_ENV = {"simd": {}, "portable": {"RVAI_VFP_SIMD": "0"}, "exact": {"RVAI_VFP_EXACT": "1"}}
@@ -165,14 +169,8 @@ def oracle(d):
     return None, [r.tobytes() for r in regs], flags
 
 
-CASES = given(data=st.data())
-
-
-@needs_simd
-@CASES
-@settings(max_examples=200, deadline=None)
-def test_paths_bit_identical_and_exact(data):
-    d = draw_case(data)
+def check(d):
+    """Case d on the three paths: identical to each other, and to the oracle."""
     runs = {p: execute(p, d) for p in PATH_ENV}
     assert runs["simd"] == runs["exact"], "simd vs exact"
     assert runs["portable"] == runs["exact"], "portable vs exact"
@@ -184,6 +182,13 @@ def test_paths_bit_identical_and_exact(data):
         for i, (g, w) in enumerate(zip(got_regs, want_regs)):
             assert g == w, f"v{i}: {np.frombuffer(g, UINT[d['sew']])} != {np.frombuffer(w, UINT[d['sew']])}"
         assert got_flags == want_flags
+
+
+@needs_simd
+@given(data=st.data())
+@settings(max_examples=200, deadline=None)
+def test_paths_bit_identical_and_exact(data):
+    check(draw_case(data))
 
 
 def below_min_normal(f):
@@ -253,3 +258,132 @@ def test_inf_times_zero_plus_qnan_raises_nv(sew, name):
             run(m, [f"vsetvli t0, a0, e{sew}, m1, tu, mu", f"{name}.vv v24, v16, v8"], a0=n)
             got = np.frombuffer(m.v(24), UINT[sew])
             assert got[lane] == f.cnan and m.csr(1) & 0x10, (lane, inf_in_vs1)
+
+
+# ---- qemu-riscv64 agreement -------------------------------------------------
+
+# name -> forms, as the assembler spells the operands: FMA ops take vd, vs1/rs1, vs2.
+QEMU_OPS = [(n, f) for n in sorted(SIMD_OPS) for f in SIMD_OPS[n]]
+QEMU_N = 67   # elements per array: strip-mined, so the last pass has vl < VLMAX
+
+QEMU_DATA = r"""
+#include "rt.h"
+#define N 67
+static uint32_t a32[N], b32[N], c32[N], r32[N], k32[N];
+static uint64_t a64[N], b64[N], c64[N], r64[N], k64[N];
+static uint32_t s32;
+static uint64_t s64;
+static uint64_t seed = 88172645463325252ull;
+static uint64_t rnd(void) { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; return seed; }
+/* Specials, arbitrary bits, moderate values, magnitudes whose products fall
+ * around the subnormal range, values near overflow (exponent offsets from
+ * the bias: emin/2 - p/2 .. emin/2 for the tiny ones). */
+static uint64_t operand(int w) {
+    int fb = w == 32 ? 23 : 52, bias = w == 32 ? 127 : 1023, p = fb + 1;
+    uint64_t sign = (rnd() & 1) << (w - 1), frac = rnd() & ((1ull << fb) - 1), e;
+    static const uint64_t sp32[] = {0, 0x7f800000u, 0x7fc00000u, 0x7f800001u, 0x7fa00000u, 1, 0x007fffffu,
+                                    0x00800000u, 0x3f800000u, 0x7f7fffffu};
+    static const uint64_t sp64[] = {0, 0x7ff0000000000000ull, 0x7ff8000000000000ull, 0x7ff0000000000001ull,
+                                    0x7ff4000000000000ull, 1, 0x000fffffffffffffull, 0x0010000000000000ull,
+                                    0x3ff0000000000000ull, 0x7fefffffffffffffull};
+    switch (rnd() % 5) {
+    case 0: return sign | (w == 32 ? sp32 : sp64)[rnd() % 10];
+    case 1: return w == 32 ? rnd() & 0xffffffffu : rnd();
+    case 2: e = bias - 3 + rnd() % 7; break;
+    case 3: e = bias + (1 - bias - p) / 2 - 2 + rnd() % (p / 2 + 4); break;
+    default: e = 2 * bias - 3 + rnd() % 3; break;
+    }
+    return sign | e << fb | frac;
+}
+static void fill(void) {
+    for (int i = 0; i < N; i++) {
+        a32[i] = (uint32_t)operand(32); b32[i] = (uint32_t)operand(32); c32[i] = (uint32_t)operand(32);
+        a64[i] = operand(64); b64[i] = operand(64); c64[i] = operand(64);
+        k32[i] = (uint32_t)(rnd() & 1); k64[i] = rnd() & 1;
+    }
+    s32 = (uint32_t)operand(32); s64 = operand(64);
+}
+static uint64_t hash(const void *p, int n) {
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ull;
+    return h;
+}
+static u64 frm_flags(u64 frm, void (*k)(void), uint64_t *h, void *r, int bytes) {
+    u64 f;
+    __asm__ volatile("fsrm %0\n csrw fflags, zero" : : "r"(frm) : "memory");
+    k();
+    __asm__ volatile("csrr %0, fflags" : "=r"(f) : : "memory");
+    *h = hash(r, bytes);
+    return f;
+}
+"""
+
+
+def _qemu_kernel(fn, name, form, sew, lmul, masked):
+    """A C function running one instruction over the arrays, strip-mined, in asm."""
+    t, sh = ("32", 2) if sew == 32 else ("64", 3)
+    src = "v16" if form == "v" else "ft0"
+    ops = f"v24, {src}, v8" if name in FMA else f"v24, v8, {src}"
+    body = [f"{'flw' if sew == 32 else 'fld'} ft0, 0(%[s])",
+            "1:", f"vsetvli t0, %[n], e{sew}, m{lmul}, tu, mu",
+            f"vle{sew}.v v24, (%[k])", "vmsne.vi v0, v24, 0",
+            f"vle{sew}.v v8, (%[a])", f"vle{sew}.v v16, (%[b])", f"vle{sew}.v v24, (%[c])",
+            f"{name}.v{form} {ops}" + (", v0.t" if masked else ""),
+            f"vse{sew}.v v24, (%[r])", "sub %[n], %[n], t0", f"slli t0, t0, {sh}",
+            *[f"add %[{p}], %[{p}], t0" for p in "kabcr"], "bnez %[n], 1b"]
+    asm = "".join(f'"{line}\\n"\n' for line in body)
+    return (f"static void {fn}(void) {{\n u64 n = N; void *a = a{t}, *b = b{t}, *c = c{t}, *r = r{t}, *k = k{t};\n"
+            f" for (int i = 0; i < N; i++) r{t}[i] = c{t}[i];\n c = r;\n"
+            f" __asm__ volatile({asm} : [n] \"+r\"(n), [a] \"+r\"(a), [b] \"+r\"(b), [c] \"+r\"(c), "
+            f"[r] \"+r\"(r), [k] \"+r\"(k) : [s] \"r\"(&s{t}) : \"t0\", \"ft0\", \"memory\");\n}}\n")
+
+
+def qemu_source():
+    """The program: every simd op and form at SEW 32/64, LMUL 1/2/4/8, masked or
+    not, in RNE..RMM; one line per op, form, SEW and LMUL: the hash of vd's
+    elements and the fflags raised, for each mode and mask setting."""
+    funcs, calls = [], []
+    for name, form in QEMU_OPS:
+        for sew in (32, 64):
+            for lmul in (1, 2, 4, 8):
+                fns = []
+                for masked in (0, 1):
+                    fn = f"k_{name}_{form}_{sew}_{lmul}_{masked}"
+                    funcs.append(_qemu_kernel(fn, name, form, sew, lmul, masked))
+                    fns.append(fn)
+                t = "32" if sew == 32 else "64"
+                calls.append(
+                    f" {{ uint64_t v[11] = {{0}}; int j = 0;\n"
+                    f"   for (u64 frm = 0; frm < 5; frm++) {{\n"
+                    + "".join(f"     v[10] |= frm_flags(frm, {fn}, &v[j], r{t}, sizeof r{t}) << (5 * j); j++;\n"
+                              for fn in fns)
+                    + f"   }}\n   line(\"{name}.v{form} e{sew} m{lmul}\", v, 11, 8); }}\n")
+    return (QEMU_DATA + "".join(funcs) + "void _start_c(void) {\n fill();\n" + "".join(calls)
+            + " sys(64, 1, (long)out, (long)pos);\n sys(93, 0, 0, 0);\n}\n"
+            + '__asm__(".globl _start\\n_start:\\n  call _start_c\\n");\n')
+
+
+@pytest.fixture(scope="module")
+def qemu_program(tmp_path_factory):
+    """qemu_source() built for rv64gcv (skips without clang-19 and qemu-riscv64)."""
+    if not (CLANG and QEMU):
+        pytest.skip("needs clang-19 and qemu-riscv64")
+    d = tmp_path_factory.mktemp("vfp_simd")
+    src = d / "vfp_simd.c"
+    src.write_text(qemu_source())
+    subprocess.run([CLANG, "--target=riscv64-linux-gnu", "-march=rv64gcv", "-O2", "-static", "-fuse-ld=lld",
+                    "-nostdlib", "-ffreestanding", "-fno-builtin", f"-I{RVV_PROGRAMS}", str(src), "-o",
+                    str(d / "vfp_simd")], check=True, capture_output=True)
+    return d / "vfp_simd"
+
+
+@needs_simd
+@pytest.mark.parametrize("vlen", [128, 256])
+def test_simd_ops_match_qemu(qemu_program, vlen):
+    """Every simd op's results and fflags on random and special operands match
+    qemu-riscv64's, on the simd path (and the exact one: the same stdout)."""
+    want, got = outputs(qemu_program, vlen)
+    assert len(got) == len(QEMU_OPS) * 2 * 4
+    assert got == want
+    with path_env("exact"):
+        assert outputs(qemu_program, vlen)[1] == got
