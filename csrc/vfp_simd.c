@@ -10,7 +10,7 @@
  * 4.9.1.5: "the result of rounding with unbounded exponent ... is non-zero
  * and tiny"; with UE masked the flag is set only when also inexact), which
  * is what fp.c's fp_round_pack computes, so no result needs the exact path
- * for its UF (tests/test_vfp_simd.py checks products and sums that round
+ * for its UF (tests/test_vfp_simd.py checks products that round
  * to tiny against the Fraction oracle).  DAZ and FTZ are off in every MXCSR
  * value written (FP_MXCSR_DEFAULT).  What the host does differently is
  * fixed up per 8 (or 4) lanes: NaN results become the canonical NaN, and
@@ -156,28 +156,20 @@ SIMD_OP(double, __m256d, pd)
     __attribute__((target("avx2,fma"))) static unsigned dispatch_##T(                             \
         int op, const rv_machine *m, int vm, int ones, T *D, const T *A, const T *B, T s, uint64_t lo, uint64_t hi) { \
         switch (op) {                                                                             \
-        case VFOP_ADD: return loop_##T(VFOP_ADD, m, vm, ones, D, A, B, s, lo, hi);                \
-        case VFOP_SUB: return loop_##T(VFOP_SUB, m, vm, ones, D, A, B, s, lo, hi);                \
-        case VFOP_RSUB: return loop_##T(VFOP_RSUB, m, vm, ones, D, A, B, s, lo, hi);              \
-        case VFOP_MUL: return loop_##T(VFOP_MUL, m, vm, ones, D, A, B, s, lo, hi);                \
-        case VFOP_DIV: return loop_##T(VFOP_DIV, m, vm, ones, D, A, B, s, lo, hi);                \
-        case VFOP_RDIV: return loop_##T(VFOP_RDIV, m, vm, ones, D, A, B, s, lo, hi);              \
-        case VFOP_MACC: return loop_##T(VFOP_MACC, m, vm, ones, D, A, B, s, lo, hi);              \
-        case VFOP_NMACC: return loop_##T(VFOP_NMACC, m, vm, ones, D, A, B, s, lo, hi);            \
-        case VFOP_MSAC: return loop_##T(VFOP_MSAC, m, vm, ones, D, A, B, s, lo, hi);              \
-        case VFOP_NMSAC: return loop_##T(VFOP_NMSAC, m, vm, ones, D, A, B, s, lo, hi);            \
-        case VFOP_MADD: return loop_##T(VFOP_MADD, m, vm, ones, D, A, B, s, lo, hi);              \
-        case VFOP_NMADD: return loop_##T(VFOP_NMADD, m, vm, ones, D, A, B, s, lo, hi);            \
-        case VFOP_MSUB: return loop_##T(VFOP_MSUB, m, vm, ones, D, A, B, s, lo, hi);              \
+            LOOP_CASE(T, ADD) LOOP_CASE(T, SUB) LOOP_CASE(T, RSUB) LOOP_CASE(T, MUL) LOOP_CASE(T, DIV) \
+            LOOP_CASE(T, RDIV) LOOP_CASE(T, MACC) LOOP_CASE(T, NMACC) LOOP_CASE(T, MSAC)          \
+            LOOP_CASE(T, NMSAC) LOOP_CASE(T, MADD) LOOP_CASE(T, NMADD) LOOP_CASE(T, MSUB)         \
         default: return loop_##T(VFOP_NMSUB, m, vm, ones, D, A, B, s, lo, hi);                    \
         }                                                                                         \
     }
+#define LOOP_CASE(T, OP) case VFOP_##OP: return loop_##T(VFOP_##OP, m, vm, ones, D, A, B, s, lo, hi);
 /* _mm256_set_epi*: the highest lane first. */
 #define LANES_8 7, 6, 5, 4, 3, 2, 1, 0
 #define LANES_4 3, 2, 1, 0
 SIMD_LOOP(float, uint32_t, 8, 32, __m256, ps, , FP_CNAN32, 0x7f800000)
 SIMD_LOOP(double, uint64_t, 4, 64, __m256d, pd, x, FP_CNAN64, 0x7ff0000000000000ll)
 #undef SIMD_LOOP
+#undef LOOP_CASE
 #undef LANES_8
 #undef LANES_4
 
