@@ -335,8 +335,11 @@ class Lowering:
     def op_prefetch(self, op: ir.Op) -> str:
         """A cache prefetch hint for element ``index`` of a pointer: ``llvm.prefetch`` (read or
         write, keep in all levels, data), which the RISC-V backend turns into prefetch.r/w with
-        Zicbop and drops without it.  The address is computed without ``inbounds``: it may lie
-        past the object (a prefetch never faults), where an inbounds one would be poison."""
+        Zicbop.  Without Zicbop nothing is emitted, so the address arithmetic goes with it
+        (the backend would drop only the hint).  The address is computed without ``inbounds``:
+        it may lie past the object (a prefetch never faults), where an inbounds one would be poison."""
+        if "zicbop" not in self.exts:
+            return ""
         ptr, index = op.operands
         addr = self.tmp()
         self.emit(f"{addr} = getelementptr {lltype(ptr.type.dtype)}, ptr {self.v(ptr)}, i64 {self.v(index)}")

@@ -40,7 +40,8 @@ def pack_panels_grid(b: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], LMUL: int = 
 @rl.kernel
 def gemm_packed_bf16_grid(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor[f32, 2],
                           ap: rl.Tensor[bf16, 2], af: rl.Tensor[f32, 2], BM: int, PB: int, MR: int = 7,
-                          LMUL: int = 4, KC: int = 512, KOUTER: bool = False, WIDEN: bool = False):
+                          LMUL: int = 4, KC: int = 512, KOUTER: bool = False, WIDEN: bool = False,
+                          PF: bool = False):
     """:data:`rvai.kernels.matmul.gemm_packed_bf16` as a launch grid: program (i, j) computes
     rows i*BM.. (BM of them) of c over panels j*PB.. (PB panels), its rows of A copied
     (and with ``WIDEN`` False widened) into its rows of the scratch first."""
@@ -49,7 +50,7 @@ def gemm_packed_bf16_grid(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.T
     rows = rl.maximum(rl.minimum(BM, M - m0), 0)
     scratch = ap if WIDEN else af
     _copy_rows(a, scratch, LMUL, m0, rows)
-    _gemm(scratch, bp, c, MR, LMUL, KC, KOUTER, WIDEN, m0, rows, p0, rl.maximum(rl.minimum(PB, P - p0), 0))
+    _gemm(scratch, bp, c, MR, LMUL, KC, KOUTER, WIDEN, m0, rows, p0, rl.maximum(rl.minimum(PB, P - p0), 0), PF)
 
 
 def _quantize_block(x, xq, xs, xa, BM: int, LAYOUT: str, TM: int, QLMUL: int):
