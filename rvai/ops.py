@@ -343,7 +343,7 @@ def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "e
         raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
     rows = np.ascontiguousarray(x.reshape(-1, w.k))
     c = _output(rows.shape[0], w.n, out)
-    given = _k_outer(target, rows, w.n, config)
+    given = _k_outer(target, rows, w.n, config, w.panels[0].nbytes if len(w.panels) else 0)
     if c.size and w.k and harts > 1:
         cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, given), "LMUL": w.lmul}
         _record(_gemm_grid(rows, panels, c, cfg, harts, _widen(target, x.dtype, runner), target,
@@ -599,22 +599,25 @@ def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None =
                         budget=budget, timeout=timeout)
 
 
-def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None) -> dict | None:
+def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, panel_bytes: int) -> dict | None:
     """``config``, with gemm_packed's loop order and prefetching chosen when neither it nor the tuner sets them.
 
     When A is larger than half of L2 it does not survive there while a panel of B streams
     past, so the panel-outer order would read it from DRAM once per panel: then the
     K-block-outer order (``KOUTER``) is the better default (measured in bench/gemm.py:
     xuantie-c930, 64 x 4096 rows of A, 82 % -> 89 % of peak). Software prefetch (``PF``)
-    is on where the target has Zicbop (spacemit-x60 16 x 896 x 896: 87.8 % -> 95.0 %).
+    is on where the target has Zicbop (spacemit-x60 16 x 896 x 896: 87.8 % -> 96.9 %); it
+    fetches the next panel while K-outer restarts B's stream at every panel, so there
+    K-outer is the default as soon as A and one panel (``panel_bytes``) overflow L2
+    (spacemit-x60 16 x 3584 x 512: 93.3 % panel-outer, 96.4 % K-outer).
     """
     from rvai import tune
     from rvai.emu.profile import timing_params
     if tune.best_for(kernels.gemm_packed, target, (*rows.shape, n, rows.dtype.name)):
         return config
-    defaults = {"KOUTER": rows.nbytes > timing_params(target.model).l2_size // 2,
-                "PF": "zicbop" in target_extensions(target)}
-    return {**defaults, **(config or {})}
+    l2, pf = timing_params(target.model).l2_size, "zicbop" in target_extensions(target)
+    kouter = rows.nbytes + panel_bytes > l2 if pf else rows.nbytes > l2 // 2
+    return {"KOUTER": kouter, "PF": pf, **(config or {})}
 
 
 def _rows(x: np.ndarray) -> np.ndarray:
