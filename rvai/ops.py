@@ -605,18 +605,25 @@ def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, pane
     When A is larger than half of L2 it does not survive there while a panel of B streams
     past, so the panel-outer order would read it from DRAM once per panel: then the
     K-block-outer order (``KOUTER``) is the better default (measured in bench/gemm.py:
-    xuantie-c930, 64 x 4096 rows of A, 82 % -> 89 % of peak). Software prefetch (``PF``)
-    is on where the target has Zicbop (spacemit-x60 16 x 896 x 896: 87.8 % -> 96.9 %); it
-    fetches the next panel while K-outer restarts B's stream at every panel, so there
-    K-outer is the default as soon as A and one panel (``panel_bytes``) overflow L2
+    xuantie-c930, 64 x 4096 rows of A, 82 % -> 89 % of peak). Where the target has Zicbop,
+    software prefetch (``PF``) is on: A and C (1), and the next block of B too (2) where
+    DRAM is slower than the first row tile of a block takes B (an MR-row tile takes a panel
+    row of B per MR vector FMAs; spacemit-x60 16 x 896 x 896: 87.8 % -> 97.1 %; on
+    xuantie-c930, whose DRAM keeps up, B's prefetches only crowd L1: 16 x 3584 x 512, 97.5 %
+    with 1, 93.7 % with 2). With 2, K-outer, whose cost was restarting B's stream cold at
+    every panel, is the default as soon as A and one panel (``panel_bytes``) overflow L2
     (spacemit-x60 16 x 3584 x 512: 93.3 % panel-outer, 96.4 % K-outer).
     """
     from rvai import tune
-    from rvai.emu.profile import timing_params
+    from rvai.emu.profile import peak_flops_per_cycle, timing_params
     if tune.best_for(kernels.gemm_packed, target, (*rows.shape, n, rows.dtype.name)):
         return config
-    l2, pf = timing_params(target.model).l2_size, "zicbop" in target_extensions(target)
-    kouter = rows.nbytes + panel_bytes > l2 if pf else rows.nbytes > l2 // 2
+    p, pf = timing_params(target.model), 0
+    if "zicbop" in target_extensions(target):
+        mr = (config or {}).get("MR", kernels.gemm_packed.signature.parameters["MR"].default)
+        first_tile = rows.itemsize * peak_flops_per_cycle(target.model) / (2 * mr)   # bytes of B a cycle
+        pf = 2 if first_tile > p.dram_bytes_per_cycle else 1
+    kouter = rows.nbytes + panel_bytes > p.l2_size if pf == 2 else rows.nbytes > p.l2_size // 2
     return {"KOUTER": kouter, "PF": pf, **(config or {})}
 
 

@@ -497,9 +497,9 @@ def _zicbop_target(vlen: int) -> Target:
        mr=st.integers(2, 7), kc=st.sampled_from([4, 16, 64]), kouter=st.booleans(),
        dtype=st.sampled_from([np.float32, np.float16]), checked=st.booleans())
 def test_prefetching_gemm_matches_numpy(data, vlen, m, k, n, mr, kc, kouter, dtype, checked):
-    """gemm_packed with PF on and off, on a Zicbop target at VLEN 128-1024, odd shapes, K
-    in several blocks (the prefetches reach past the last panel and row), bounds-checked or
-    not: both within the blocked-sum bound of float64 NumPy, and equal (same sums)."""
+    """gemm_packed with PF off and 1 or 2, on a Zicbop target at VLEN 128-1024, odd shapes,
+    K in several blocks (the prefetches reach past the last panel and row), bounds-checked
+    or not: both within the blocked-sum bound of float64 NumPy, and equal (same sums)."""
     t = _zicbop_target(vlen)
     assert "zicbop" in t.extensions
     k = k * data.draw(st.sampled_from([1, 7]))
@@ -508,23 +508,24 @@ def test_prefetching_gemm_matches_numpy(data, vlen, m, k, n, mr, kc, kouter, dty
     b = rng.standard_normal((k, n)).astype(dtype)
     bp = kernels.pack_panels(b, kernels.panel_width(vlen, 4))
     out = {}
-    for pf in (False, True):
+    for pf in (0, data.draw(st.sampled_from([1, 2]))):
         c = np.zeros((m, n), np.float32)
         run = kernels.gemm_packed(a, bp, c, kernels.a_scratch(a, t), MR=mr, KC=kc, KOUTER=kouter, PF=pf,
                                   WIDEN="zvfh" in t.extensions and dtype == np.float16, target=t, checked=checked)
-        assert ("prefetch.r" in run.compiled.asm) == pf
-        out[pf] = c
+        assert ("prefetch.r" in run.compiled.asm) == (pf > 0)
+        out[pf > 0] = c
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     assert np.all(np.abs(out[True] - a64 @ b64) <= ref_bound(a64, b64, kc + -(-k // kc)))
     np.testing.assert_array_equal(out[True], out[False])
 
 
 def test_prefetch_fetches_the_next_block_while_the_first_tile_streams():
-    """On spacemit-x60, with B past L2 (16 x 896 x 512: 1.8 MB): PF prefetches nearly every
-    line of B after the first block and every line of C, and at most A's lines once per
-    panel besides (the profile's count against the line counts of the shapes), moves no
-    more bytes from DRAM, and the L1 misses, memory stalls and cycles fall. Without Zicbop,
-    PF emits no prefetch and costs under 1 %."""
+    """On spacemit-x60, with B past L2 (16 x 896 x 512: 1.8 MB): PF = 2 prefetches nearly
+    every line of B after the first block and every line of C, and at most A's lines once
+    per panel besides, PF = 1 the lines of C and at most A's (the profile's counts against
+    the line counts of the shapes); PF = 2 moves no more bytes from DRAM, and the L1
+    misses, memory stalls and cycles fall. Without Zicbop, PF emits no prefetch and costs
+    under 1 %."""
     m, k, n = 16, 896, 512
     p = timing_params(X60.model)
     nr = kernels.panel_width(X60.vlen, 4)
@@ -535,13 +536,14 @@ def test_prefetch_fetches_the_next_block_while_the_first_tile_streams():
     for t in (X60, without):
         args = tune._gemm_packed_call((m, k, n), np.dtype(np.float32), t)
         runs = {pf: kernels.gemm_packed(*(np.array(x) for x in args), MR=7, KC=1024, PF=pf, target=t, checked=False)
-                for pf in (False, True)}   # unchecked: the code that ops runs
-        on, off = runs[True].profile, runs[False].profile
+                for pf in (0, 1, 2)}   # unchecked: the code that ops runs
+        on, off = runs[2].profile, runs[0].profile
         assert off.caches["prefetches"]["software"] == 0
         if t is without:
-            assert "prefetch" not in runs[True].compiled.asm and on.caches["prefetches"]["software"] == 0
+            assert "prefetch" not in runs[2].compiled.asm and on.caches["prefetches"]["software"] == 0
             assert abs(on.cycles - off.cycles) < 0.01 * off.cycles
             continue
+        assert c_lines <= runs[1].profile.caches["prefetches"]["software"] <= c_lines + a_lines
         assert 0.9 * (b_lines + c_lines) <= on.caches["prefetches"]["software"] <= b_lines + c_lines + a_lines
         assert on.dram_bytes["read"] <= 1.01 * off.dram_bytes["read"]
         assert on.caches["L1"]["misses"] < off.caches["L1"]["misses"]
@@ -563,8 +565,9 @@ def test_linear_prefetches_by_default_only_with_zicbop(tune_cache):
 @pytest.mark.parametrize("preset", ["spacemit-x60", "sifive-x280"])
 def test_default_loop_order_with_and_without_prefetch(tune_cache, preset):
     """With no tuned entry, ops.linear runs K-outer where A and one panel of B overflow L2
-    on a Zicbop target (PF fetches the next panel, so restarting B's stream costs nothing),
-    and elsewhere only where A is over half of L2 (the code that ran is compared)."""
+    on spacemit-x60 (PF = 2 there, f32: it fetches the next panel, so restarting B's stream
+    costs nothing), and elsewhere only where A is over half of L2 (the code that ran is
+    compared)."""
     t = Target.preset(preset)
     l2 = timing_params(t.model).l2_size
     k = 3584
@@ -576,7 +579,8 @@ def test_default_loop_order_with_and_without_prefetch(tune_cache, preset):
     asm = {}
     for kouter in (False, True):
         asm[kouter] = kernels.gemm_packed(x, packed.panels, np.zeros((m, 40), np.float32), kernels.a_scratch(x, t),
-                                          KOUTER=kouter, PF="zicbop" in t.extensions, target=t).compiled.asm
+                                          KOUTER=kouter, PF=2 if "zicbop" in t.extensions else 0,
+                                          target=t).compiled.asm
     assert asm[False] != asm[True]
     y = ops.linear(x, packed, target=t)
     assert ops.last_run.compiled.asm == asm[preset == "spacemit-x60"]

@@ -17,14 +17,15 @@ from ``M mod MR`` are not run one at a time: the last full tile and the leftover
 are split into two tiles of nearly equal height (7 + 1 rows become 4 + 4), since a
 one-row tile is one dependent chain of FMAs and leaves a second FP pipe idle.
 
-Prefetch. With ``PF`` on a target with Zicbop, the second and later row tiles of a block
-prefetch the block of B the loop nest runs next (tile t >= 1 the t-th 64-byte line of each
-of its panel rows, one ``prefetch.r`` a K step), every tile prefetches its rows of C for
-writing before its K loop, and each step prefetches the tile's rows of A one line ahead.
-The first tile of a block then reads B from cache instead of streaming it from DRAM,
-which on spacemit-x60 could not keep up with it (a 7-row tile takes a 128-byte panel row
-every 28 cycles, 4.6 bytes a cycle; DRAM gives 4); A's rows, which do not stay in L1 once
-K is long (16 rows of 3584 are 229 KiB), no longer miss there at every new line.
+Prefetch. On a target with Zicbop, ``PF`` = 1 prefetches each tile's rows of C for
+writing before its K loop and, every step, the tile's rows of A one line ahead (A's rows
+do not stay in L1 once K is long: 16 rows of 3584 are 229 KiB). ``PF`` = 2 also has the
+second and later row tiles of a block prefetch the block of B the loop nest runs next
+(tile t >= 1 the t-th 64-byte line of each of its panel rows, one ``prefetch.r`` a step),
+so that the first tile of a block reads B from cache instead of streaming it from DRAM:
+that is worth it where DRAM cannot keep up with the first tile (spacemit-x60: a 7-row tile
+takes a 128-byte panel row every 28 cycles, 4.6 bytes a cycle; DRAM gives 4); where it
+can (xuantie-c930, 14 bytes a cycle) the extra fills only crowd L1.
 
 Transposed B. ``a @ w.T`` with w row-major (N, K), torch's weight layout, needs no
 copy outside the kernel: :data:`matmul_t` transposes w into the panels inside the call
@@ -60,20 +61,15 @@ GEMM_CONFIGS = [{"MR": mr, "LMUL": lmul, "KC": kc} for mr, lmul, kc in (
 #: prefetching. ``KOUTER`` puts the KC loop outside the panel loop, so a KC block of A is reused
 #: by every panel while it is still in L2 (long K and many rows: A no longer fits beside a
 #: streaming panel), at the cost of restarting the prefetch stream of B at every panel.
-#: ``PF`` (for Zicbop targets; elsewhere no prefetch is emitted) prefetches, while
-#: the second and later row tiles of a block run from cache, the block of B the loop nest
-#: runs next, so that its first tile finds it in cache instead of streaming it from DRAM
-#: (on spacemit-x60 one 7-row tile needs 4.6 bytes of panel a cycle, DRAM gives 4), and
-#: each tile's rows of C before its K loop (they are read at its end), and A's rows a line
-#: ahead. One block ahead is the distance for B: rows further ahead measured equal or slower
-#: (16 x 3584 x 512 on spacemit-x60, before A was prefetched: 91.9 % of peak one block ahead,
-#: 90.7 % 8 rows further, 88.6 % 128 rows further).
+#: ``PF`` (Zicbop targets; elsewhere no prefetch is emitted): 1 prefetches A and C, 2 also
+#: the next block of B (see the module's notes). One block ahead is the distance for B: rows
+#: further ahead measured equal or slower (16 x 3584 x 512 on spacemit-x60, B alone: 91.9 % of
+#: peak one block ahead, 90.7 % 8 rows further, 88.6 % 128 rows further).
 GEMM_PACKED_CONFIGS = [{"MR": mr, "KC": kc, "KOUTER": ko, "PF": pf} for mr, kc, ko, pf in (
-    (7, 1024, False, False), (7, 512, False, False), (7, 256, False, False), (6, 1024, False, False),
-    (6, 512, False, False), (5, 512, False, False), (4, 1024, False, False), (4, 512, False, False),
-    (4, 256, False, False), (7, 512, True, False), (7, 1024, True, False), (6, 1024, True, False),
-    (7, 1024, False, True), (7, 512, False, True), (6, 1024, False, True), (7, 1024, True, True),
-    (6, 1024, True, True))]
+    (7, 1024, False, 0), (7, 512, False, 0), (7, 256, False, 0), (6, 1024, False, 0), (6, 512, False, 0),
+    (5, 512, False, 0), (4, 1024, False, 0), (4, 512, False, 0), (4, 256, False, 0), (7, 512, True, 0),
+    (7, 1024, True, 0), (6, 1024, True, 0), (7, 1024, False, 1), (7, 1024, False, 2), (7, 512, False, 2),
+    (6, 1024, False, 2), (7, 1024, True, 1), (7, 1024, True, 2), (6, 1024, True, 2))]
 #: What the tuner tries for :data:`gemv_rows`: KB rows of b per pass over N, LMUL, KC.
 GEMV_CONFIGS = [{"KB": kb, "LMUL": lmul, "KC": kc} for kb, lmul, kc in (
     (8, 4, 512), (4, 4, 512), (16, 4, 512), (8, 2, 512), (16, 2, 512), (4, 8, 512), (8, 8, 512))]
@@ -105,13 +101,14 @@ def _fmacc(acc, a, b, widen: bool):
         acc += a.to(f32) * b.to(f32)
 
 
-def _tile(a, bp, c, p, jj, i, col, k0, k1, rows: int, widen: bool, ahead=None, width=None):
+def _tile(a, bp, c, p, jj, i, col, k0, k1, rows: int, widen: bool, PF: int = 0, ahead=None, width=None):
     """c[i:i+rows, col:col+width] += a[i:i+rows, k0:k1] @ panel p's columns jj.. over those K.
 
-    ``ahead`` = (d, e): the tile first prefetches its rows of C for writing, and each step
-    prefetches element jj + e of panel p's row d rows past the step's row (see
-    :func:`_panel_block`) and the element of each of its rows of A one line past the step's."""
-    if ahead is not None:
+    ``PF`` >= 1: the tile first prefetches its rows of C for writing, and each step the
+    element of each of its rows of A one line past the step's; ``ahead`` = (d, e): each
+    step also prefetches element jj + e of panel p's row d rows past the step's row (see
+    :func:`_panel_block`)."""
+    if PF:
         for r in range(rows):   # both ends of the row's piece: all of it at <= 2 lines
             c.prefetch(i + r, col, write=True)
             c.prefetch(i + r, col + width - 1, write=True)
@@ -120,6 +117,7 @@ def _tile(a, bp, c, p, jj, i, col, k0, k1, rows: int, widen: bool, ahead=None, w
         av = [a[i + r, k] for r in range(rows)]   # scalar loads first: they queue behind no vector load
         if ahead is not None:
             bp.prefetch(p, k + ahead[0], jj + ahead[1])
+        if PF:
             for r in range(rows):   # A's rows one 64-byte line ahead
                 a.prefetch(i + r, k + 512 // a.dtype.bits)
         bv = bp.vload(p, k, jj)
@@ -161,7 +159,7 @@ def _copy_rows(a, ap, LMUL: int, m0=0, rows=None):
 
 
 def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, KOUTER: bool, widen: bool, m0=0, rows=None, p0=0, panels=None,
-          PF: bool = False):
+          PF: int = 0):
     """c += a @ B over rows m0.. (``rows`` of them) and panels p0.. (all by default);
     ``KOUTER``: the KC loop outside the panel loop, ``PF``: software prefetch (see
     :data:`GEMM_PACKED_CONFIGS`)."""
@@ -175,8 +173,8 @@ def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, KOUTER: bool, widen: bool, m0=0
         # panel rows from this block's start to the next block's, as the panels lie in memory:
         # the next panel's same rows (K-outer), else the block that follows in the panel
         # (or, after the last, the next panel's first rows)
-        ahead = (K if KOUTER else k1 - k0) if PF else None
-        _panel_block(a, bp, c, p, k0, k1, N, NR, MR, LMUL, widen, m0, rows, ahead)
+        ahead = (K if KOUTER else k1 - k0) if PF >= 2 else None
+        _panel_block(a, bp, c, p, k0, k1, N, NR, MR, LMUL, widen, m0, rows, PF, ahead)
 
     if KOUTER:
         for k0 in rl.range(0, K, KC):
@@ -188,8 +186,10 @@ def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, KOUTER: bool, widen: bool, m0=0
                 block(p, k0)
 
 
-def _panel_block(a, bp, c, p, k0, k1, N, NR, MR: int, LMUL: int, widen: bool, m0, rows, ahead=None):
-    """Rows m0.. (``rows`` of them) of C against panel p over K steps [k0, k1).
+def _panel_block(a, bp, c, p, k0, k1, N, NR, MR: int, LMUL: int, widen: bool, m0, rows, PF: int = 0,
+                 ahead=None):
+    """Rows m0.. (``rows`` of them) of C against panel p over K steps [k0, k1), prefetching
+    A and C with ``PF`` >= 1 (:func:`_tile`).
 
     ``ahead`` (panel rows from this block to the next block the loop nest runs, or None):
     tile t >= 1 of the block prefetches line t-1 of each of the next block's rows, one a
@@ -204,7 +204,7 @@ def _panel_block(a, bp, c, p, k0, k1, N, NR, MR: int, LMUL: int, widen: bool, m0
                 e = line * (512 // bp.dtype.bits)            # the first element of that 64-byte line of a row
                 on = rl.where(line >= 0, e < vl, line >= 0)
                 where = (rl.where(on, ahead, 0), rl.where(on, e, 0))
-            _tile(a, bp, c, p, jj, i, p * NR + jj, k0, k1, h, widen, where, vl)
+            _tile(a, bp, c, p, jj, i, p * NR + jj, k0, k1, h, widen, PF, where, vl)
         row_tiles(tile, rows, MR, m0)
 
 
@@ -255,14 +255,14 @@ def _from_rows(a, ap, LMUL: int, body, m0=0, rows=None) -> None:
 @rl.kernel
 def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
                 MR: int = 7, LMUL: int = 4, KC: int = 1024, KOUTER: bool = False, WIDEN: bool = False,
-                PF: bool = False):
+                PF: int = 0):
     """c (M, N) += a (M, K) @ B, with B given as panels ``bp`` (P, K, NR) (:func:`pack_panels`).
 
     a and bp share one dtype, f32 or f16 (``WIDEN``: f16 products by ``vfwmacc``, needs
     Zvfh); c is f32. ``NR`` should be the f32 register group at ``LMUL`` for speed.
-    ``ap`` is scratch for A (:func:`a_scratch`). ``PF``: software prefetch of the next
-    block of B and of C's tiles (``prefetch.r/w`` where the target has Zicbop, nothing
-    elsewhere; :data:`GEMM_PACKED_CONFIGS`).
+    ``ap`` is scratch for A (:func:`a_scratch`). ``PF``: software prefetch (``prefetch.r/w``
+    where the target has Zicbop, nothing elsewhere) of A and C (1), and of the next block
+    of B (2); see the module's notes.
     """
     _from_rows(a, ap, LMUL, lambda src: _gemm(src, bp, c, MR, LMUL, KC, KOUTER, WIDEN, PF=PF))
 
@@ -270,7 +270,7 @@ def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32,
 @rl.kernel
 def gemm_packed_grid(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
                      BM: int, PB: int, MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False,
-                     WIDEN: bool = False, PF: bool = False):
+                     WIDEN: bool = False, PF: int = 0):
     """:data:`gemm_packed` as a launch grid (``gemm_packed_grid[(gm, gn)](...)``): program
     (i, j) computes rows i*BM.. (BM of them) of c over panels j*PB.. (PB panels).  Each
     program copies its own rows of A to ``ap`` first (programs of one row block write the
@@ -287,7 +287,7 @@ def gemm_packed_grid(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor
 @rl.kernel
 def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[bf16, 2],
                      af: rl.Tensor[f32, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False,
-                     WIDEN: bool = False, PF: bool = False):
+                     WIDEN: bool = False, PF: int = 0):
     """:data:`gemm_packed` for bf16 ``a`` and ``bp`` (uint16 bit patterns), f32 ``c``.
 
     ``WIDEN``: each product by ``vfwmaccbf16.vf`` (Zvfbfwma) with A's scalars read from

@@ -41,7 +41,7 @@ def pack_panels_grid(b: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], LMUL: int = 
 def gemm_packed_bf16_grid(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor[f32, 2],
                           ap: rl.Tensor[bf16, 2], af: rl.Tensor[f32, 2], BM: int, PB: int, MR: int = 7,
                           LMUL: int = 4, KC: int = 512, KOUTER: bool = False, WIDEN: bool = False,
-                          PF: bool = False):
+                          PF: int = 0):
     """:data:`rvai.kernels.matmul.gemm_packed_bf16` as a launch grid: program (i, j) computes
     rows i*BM.. (BM of them) of c over panels j*PB.. (PB panels), its rows of A copied
     (and with ``WIDEN`` False widened) into its rows of the scratch first."""
