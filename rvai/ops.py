@@ -667,13 +667,16 @@ def rmsnorm(x, weight, eps: float = 1e-6, *, target=None, runner: str = "emu", c
 
 
 def _attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int) -> dict:
-    """The attention kernel's BM, LMUL and KU: the tuner's for the shape, else whole GQA
+    """The attention kernel's BM, LMUL, KU and PF: the tuner's for the shape, else whole GQA
     groups (the heads that share a K/V block) in tiles of at most 7 rows, whose 7 score
-    accumulators at LMUL 4 leave one register group for a K column."""
+    accumulators at LMUL 4 leave one register group for a K column, and for decode (one
+    query, K read straight from the cache) the prefetches that cover K and V ahead of use
+    (nothing on targets without Zicbop)."""
     from rvai import tune
     tuned = tune.best_for(kernels.attention, target, (*q3.shape[:2], *k3.shape[:2], q3.shape[2]))
     bm = group * max(1, 7 // group) if group <= 7 else 7
-    return tuned or {"BM": bm, "LMUL": _ATTN_LMUL, "KU": 1}
+    pf = kernels.attention_prefetch_lines(target.vlen, _ATTN_LMUL, 1) if q3.shape[1] == 1 else 0
+    return tuned or {"BM": bm, "LMUL": _ATTN_LMUL, "KU": 1, "PF": pf, "PD": 0}
 
 
 def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_len: int | None = None,

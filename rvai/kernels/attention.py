@@ -25,6 +25,9 @@ W = NB * VLMAX keys:
   load shared. Rows of ``o`` (and ``q``) of different heads lie ``Lq*d*4`` bytes apart,
   a power of two that maps them all to one L1 set; the contiguous scratch does not.
 
+With Zicbop prefetches (``PF``), decode streams K and V from DRAM one loop ahead: the
+score loop of a block prefetches its V rows, the P V loop the next block's K rows.
+
 Causal masks are aligned to the bottom right (query ``i`` sees keys
 ``j <= i + Lk - Lq``): a tile runs unmasked up to the first key some row cannot see,
 masked up to the last key any row sees, and never touches the blocks above that.
@@ -37,15 +40,34 @@ from rvai.lang import f32, i32
 
 #: What the tuner tries for :data:`attention`: BM rows per tile, LMUL of a chunk of keys
 #: (VLMAX keys, one score accumulator a row), KU columns of K loaded per trip of the score
-#: loop and NB chunks a block (W = NB * VLMAX keys share one softmax update). BM
+#: loop, NB chunks a block (W = NB * VLMAX keys share one softmax update) and PF lines
+#: prefetched per trip of the score and P V loops (0: none; :func:`prefetch_lines` gives
+#: the count that covers the next block's K and this block's V, 2 at VLEN 256). BM
 #: accumulators and KU columns should fit 32 registers, (BM + KU) * LMUL <= 32, or LLVM
 #: spills accumulators; (7, 4, 2, 4) spills one and still wins on sifive-x280 decode and
 #: xuantie-c930 prefill 128 (bench/ship_tuned.py). 14-row tiles at LMUL 2 (they spill)
-#: were 10-30 % slower on xuantie-c930 and spacemit-x60 and are no longer tried.
-ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb} for bm, lmul, ku, nb in (
-    (7, 4, 1, 4), (7, 4, 2, 4), (7, 4, 1, 8), (7, 2, 1, 8), (3, 8, 1, 4))]
+#: were 10-30 % slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF only
+#: matters on targets with Zicbop (elsewhere a prefetch compiles to nothing): its
+#: candidates are the shapes that won without it, each with PF 2, and NB 2 (a block's K
+#: and V, prefetched, then fit spacemit-x60's 32 KiB L1 at d 64). PD is the distance of
+#: K's prefetches: 0, the next block's K during this block's P V loop (DRAM-bound
+#: spacemit-x60 keeps its DRAM busy through both loops); PD > 0, the chunk PD chunks
+#: ahead during the score loop (xuantie-c930, compute-bound: K then comes from L1).
+ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd}
+                     for bm, lmul, ku, nb, pf, pd in (
+    (7, 4, 1, 4, 0, 0), (7, 4, 2, 4, 0, 0), (7, 4, 1, 8, 0, 0), (7, 2, 1, 8, 0, 0), (3, 8, 1, 4, 0, 0),
+    (7, 4, 1, 2, 2, 0), (7, 4, 1, 4, 2, 0), (7, 4, 1, 8, 2, 0), (7, 4, 2, 4, 2, 0), (7, 4, 1, 8, 2, 2))]
 #: The default chunks a block.
 NB_DEFAULT = 4
+#: f32 elements in a 64-byte cache block (Zic64b), the unit of a Zicbop prefetch.
+LINE = 16
+
+
+def prefetch_lines(vlen: int, lmul: int, ku: int) -> int:
+    """The PF that covers what a block's loops prefetch: a score-loop trip's share of a
+    chunk's V rows (VLMAX * KU elements at ``lmul``) and a P V trip's share of the next
+    block's K rows (2 * VLMAX elements at LMUL 2), in 64-byte lines."""
+    return max(1, -(-max(vlen * lmul * ku // 32, 2 * vlen // 16) // LINE))
 
 
 def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> tuple:
@@ -75,28 +97,54 @@ def _column(t, g, j, c):
     return t.k_t.vload(c, j) if t.transposed else t.k.vload(g, j, c, axis=1)
 
 
+def _fmas(t, acc, c, col, n):
+    """acc[r] += q_s[c, r] * col for the tile's n rows."""
+    for r in range(n):
+        acc[r] += t.q_s[c, r] * col
+
+
+def _prefetch(t, x, g, row, start):
+    """``PF`` Zicbop prefetches: the 64-byte lines holding elements [start, start + PF *
+    LINE) counted from x[g, row, 0] (a hint: past the end is harmless)."""
+    for u in range(t.pf):
+        x.prefetch(g, row, start + u * LINE)
+
+
+def _scores(t, g, j, n, acc, vl):
+    """acc[r] = the scores of the chunk of keys at j for the n rows: KU columns of K a trip,
+    all loads first (an FMA chained to a load still in flight holds its FP unit until the
+    load's last element, and a strided K column takes one element a cycle). The n
+    accumulators and KU columns must fit the 32 registers, or LLVM spills accumulators.
+    When K is read in place (decode), each trip prefetches the next ``PF`` lines of the
+    chunk's V rows, which the block's P V loop reads next, and with ``PD`` > 0 as many of
+    the K rows PD chunks of vl keys ahead (the chunk's trips cover them when PF >= VLMAX *
+    KU / 16). With K transposed (prefill) K and V are reread by every tile and stay in
+    L2: not prefetched."""
+    d, ku = t.d, t.ku
+    ahead = rl.var(0)
+    for c in rl.range(0, d - d % ku, ku):
+        kc = [_column(t, g, j, c + u) for u in range(ku)]
+        if not t.transposed:
+            _prefetch(t, t.v, g, j, ahead.value)
+            if t.pd:
+                _prefetch(t, t.k, g, j + t.pd * vl, ahead.value)
+            ahead.value = ahead.value + t.pf * LINE
+        for u in range(ku):
+            _fmas(t, acc, c + u, kc[u], n)
+    for c in rl.range(d - d % ku, d):
+        _fmas(t, acc, c, _column(t, g, j, c), n)
+
+
 def _key_block(t, g, n, st, j, w, vl0, limits):
     """One block of ``w`` keys at ``j`` (at most W, the scratch ``p``'s columns) for the
     tile's ``n`` rows; ``limits`` (per row, or None when every row sees every key of the
     block) masks the keys a row cannot see."""
     d, q_s, o_s, p, v = t.d, t.q_s, t.o_s, t.p, t.v
-    # Scores, a chunk of VLMAX keys at a time, into p's rows. KU columns a trip, all loads
-    # first: an FMA chained to a load still in flight holds its FP unit until the load's
-    # last element (a strided K column: vl cycles). The n accumulators and KU columns must
-    # fit the 32 registers, or LLVM spills accumulators inside this loop.
-    ku = t.ku
+    # Scores, a chunk of VLMAX keys at a time, into p's rows.
     block_max = [rl.var(float("-inf")) for _ in range(n)]
     for vl, jj in rl.vloop(w, sew=32, lmul=t.lmul):
         acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
-        for c in rl.range(0, d - d % ku, ku):
-            kc = [_column(t, g, j + jj, c + u) for u in range(ku)]
-            for u in range(ku):
-                for r in range(n):
-                    acc[r] += q_s[c + u, r] * kc[u]
-        for c in rl.range(d - d % ku, d):
-            kc = _column(t, g, j + jj, c)
-            for r in range(n):
-                acc[r] += q_s[c, r] * kc
+        _scores(t, g, j + jj, n, acc, vl)
         for r in range(n):
             s = acc[r].value
             if limits is not None:
@@ -127,11 +175,18 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
         m.value = m_new
         corr.append(c_r)
     # P V, per chunk of the head dim: the n output rows (the scratch o_s, in L1) are
-    # rescaled, then take n vfmacc.vf per key, one V row load shared.
+    # rescaled, then take n vfmacc.vf per key, one V row load shared. Unless the score loop
+    # prefetches K (PD > 0), each trip prefetches the next PF lines of the next block's K
+    # (its w rows; the block's trips cover them when PF >= vl_d / 8), which the score
+    # loop's strided columns then find in the cache.
+    ahead = rl.var(0)
     for vl_d, c in rl.vloop(d, sew=32, lmul=2):
         out = [rl.var(o_s.vload(r, c) * corr[r]) for r in range(n)]
         # two keys a trip, every load first, so that no FMA waits on its scalar's load
         for k in rl.range(0, w - w % 2, 2):
+            if not t.transposed and not t.pd:
+                _prefetch(t, t.k, g, j + w, ahead.value)
+                ahead.value = ahead.value + t.pf * LINE
             _pv_step(v, p, out, g, j, k, c, n, 2)
         for k in rl.range(w - w % 2, w):
             _pv_step(v, p, out, g, j, k, c, n, 1)
@@ -178,6 +233,12 @@ def _tile(t, g, group, rho0, n, causal):
     lq, lk = q.shape[1], t.k.shape[1]
     rows = _rows(g, group, rho0, n)
     st = _tile_start(t, rows)
+    if t.pf:
+        # the next tile's query rows (in the next KV head's, or past q, at the end: a hint)
+        # arrive during this tile's keys rather than at its start, one DRAM trip each
+        for h, i in _rows(g, group, rho0 + n, n):
+            for e in rl.range(0, d, LINE):
+                q.prefetch(h, i, e)
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
     # rows are query-major, so the first row sees the fewest keys and the last the most
     _key_loop(t, g, n, st, 0, limits[0], None)
@@ -202,7 +263,7 @@ class _Tensors:
 def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], o: rl.Tensor[f32, 3],
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
-              KU: int = 1, NB: int = NB_DEFAULT):
+              KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
@@ -213,6 +274,12 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     scalar loads wait for.
     With ``TRANSPOSE_K``, ``k_t`` (d, Lk) receives each KV head's keys transposed
     (otherwise it is not touched).
+    ``PF`` > 0 adds Zicbop prefetches (nothing on targets without Zicbop): each tile
+    prefetches the next tile's query rows, and with K read in place (decode) every trip of
+    the score loop prefetches ``PF`` lines of the chunk's V rows and every trip of the
+    P V loop ``PF`` lines of the next block's K rows (with ``PD`` > 0 the score loop
+    prefetches K instead, PD chunks ahead), so that K and V come from DRAM a loop ahead
+    of their loads (:func:`prefetch_lines` gives the PF that covers them).
     """
     heads, lq, d = q.shape
     kv_heads, lk = k.shape[0], k.shape[1]
@@ -220,7 +287,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     nrows = group * lq
     whole = nrows - nrows % BM
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
-                 transposed=TRANSPOSE_K, ku=KU, nb=NB)
+                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=PF, pd=PD)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):

@@ -1,0 +1,121 @@
+"""Attention with Zicbop prefetches (the kernel's ``PF``): the results equal float64 NumPy
+at every VLEN on odd shapes, and the timing model's profile shows the prefetches doing
+their job (the K and V lines come from DRAM ahead of their loads), so that a prefetch
+aimed at the wrong rows, too few of them, or none shows up as demand misses in L2 (lines
+a load had to wait for from DRAM) and as cycles."""
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rvai import kernels, ops
+from rvai.target import Target
+from tests.test_ops import attention_ref
+
+# generic (VLEN >= 128) with Zicbop, so that the prefetches are emitted at every VLEN
+ZICBOP = dataclasses.replace(Target.preset("generic"), name="generic-zicbop",
+                             features=Target.preset("generic").features + ("+zicbop",))
+
+
+def _run(target, q, k, v, causal, cfg, width=None):
+    """kernels.attention with the configuration cfg; the output and the run."""
+    d, lq, lk = q.shape[2], q.shape[1], k.shape[1]
+    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, cfg["BM"], cfg["LMUL"], target.vlen, lq > 1)
+    if width is not None:
+        p = np.zeros((p.shape[0], width), np.float32)
+    o = np.zeros_like(q)
+    run = kernels.attention(q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=causal, TRANSPOSE_K=lq > 1,
+                            **cfg, target=target)
+    return o, run
+
+
+def test_the_test_target_emits_prefetches():
+    assert "zicbop" in ZICBOP.extensions
+    rng = np.random.default_rng(1)
+    q = rng.standard_normal((7, 1, 16)).astype(np.float32)
+    k, v = (rng.standard_normal((1, 64, 16)).astype(np.float32) for _ in range(2))
+    _, run = _run(ZICBOP.with_vlen(128), q, k, v, True, {"BM": 7, "LMUL": 4, "KU": 1, "NB": 1, "PF": 2})
+    assert "prefetch.r" in run.compiled.asm
+
+
+@pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), lq=st.sampled_from([1, 1, 2, 7]), lk=st.sampled_from([1, 5, 17, 97, 130]),
+       d=st.sampled_from([1, 3, 16, 37, 64]), kv=st.sampled_from([1, 2]), group=st.sampled_from([1, 3, 7]),
+       causal=st.booleans(), pf=st.sampled_from([1, 2, 5]), pd=st.sampled_from([0, 1, 3]),
+       ku=st.sampled_from([1, 2]), nb=st.sampled_from([1, 4]), width=st.sampled_from([None, 5]))
+def test_prefetching_attention_equals_float64(vlen, data, lq, lk, d, kv, group, causal, pf, pd, ku, nb, width):
+    """Prime and unit sizes, GQA, causal or not, blocks cut short by a narrow scratch p:
+    the prefetches (some past the ends of K and V) change nothing in the result."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    cfg = {"BM": min(7, group * lq), "LMUL": 4 if ku == 1 else 2, "KU": ku, "NB": nb, "PF": pf, "PD": pd}
+    o, _ = _run(ZICBOP.with_vlen(vlen), q, k, v, causal, cfg, width)
+    np.testing.assert_allclose(o, attention_ref(q, k, v, causal, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
+
+
+def test_ops_decode_prefetches_by_default_and_stays_exact():
+    """rvai.ops.attention's untuned decode configuration prefetches on a Zicbop target."""
+    target = dataclasses.replace(ZICBOP, name="generic-zicbop-untuned").with_vlen(256)
+    rng = np.random.default_rng(2)
+    q = rng.standard_normal((14, 1, 64)).astype(np.float32)
+    k, v = (rng.standard_normal((2, 300, 64)).astype(np.float32) for _ in range(2))
+    out = ops.attention(q, k, v, causal=True, target=target)
+    np.testing.assert_allclose(out, attention_ref(q, k, v, True, 1 / 8), rtol=1e-4, atol=2e-5)
+    assert ops.last_run.profile.caches["prefetches"]["software"] > 0
+
+
+# ---- the profile: what the prefetches bring in ---------------------------------------
+
+X60 = Target.preset("spacemit-x60")
+# without the hardware stride prefetcher, every line of K and V that no software prefetch
+# brought in misses L2 on its first load (a demand fetch from DRAM)
+X60_NO_HW = dataclasses.replace(X60, name="x60-no-hw-prefetch", model={**X60.model, "prefetch_degree": 0})
+LINE_BYTES = 64
+
+
+def _decode(pf: int, nb: int = 4, lk: int = 512, d: int = 64, pd: int = 0):
+    """One decode step of 14 query / 2 KV heads on X60_NO_HW: (misses, profile, cfg)."""
+    rng = np.random.default_rng(3)
+    q = rng.standard_normal((14, 1, d)).astype(np.float32)
+    k, v = (rng.standard_normal((2, lk, d)).astype(np.float32) for _ in range(2))
+    cfg = {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": pd}
+    o, run = _run(X60_NO_HW, q, k, v, True, cfg)
+    np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
+    return run.profile
+
+
+@pytest.mark.parametrize("d, pd", [(64, 0), (128, 0), (64, 2)])
+def test_prefetches_bring_k_and_v_in_ahead_of_their_loads(d, pd):
+    """With PF = prefetch_lines (2 at VLEN 256), the only K/V lines loads fetch from DRAM
+    are at most those of each KV head's first block of keys (NB * VLMAX rows of K, which
+    no earlier loop prefetches; with PD = 2 the score loop prefetches K two chunks ahead,
+    so the first two chunks are not): every other line of K and every line of V was
+    prefetched.
+    Without prefetches every K and V line is a demand miss in L2 (the stride prefetcher
+    is off). Counted from the shapes: a K/V line is 64 bytes of a (lk, d) f32 head."""
+    lk, nb, kv = 512, 4, 2
+    vlmax = X60.vlen * 4 // 32
+    kv_lines = 2 * kv * lk * d * 4 // LINE_BYTES
+    first_block = kv * nb * vlmax * d * 4 // LINE_BYTES
+    pf = kernels.attention_prefetch_lines(X60.vlen, 4, 1)
+    assert pf == 2
+    on, off = _decode(pf, nb, lk, d, pd), _decode(0, nb, lk, d)
+    # q, o and the scratch (q_s, o_s, p) add a few hundred lines at most
+    assert off.caches["L2"]["misses"] >= kv_lines
+    assert on.caches["L2"]["misses"] <= first_block + 400
+    assert on.caches["prefetches"]["software"] >= kv_lines - first_block
+    assert on.cycles < 0.5 * off.cycles
+
+
+def test_too_few_prefetches_leave_misses():
+    """PF = 1 covers half of each trip's lines: the other half of K (past the first
+    block) and of V are demand misses in L2, and the run takes longer."""
+    lk, d, kv = 512, 64, 2
+    kv_lines = 2 * kv * lk * d * 4 // LINE_BYTES
+    half, full = _decode(1), _decode(2)
+    assert half.caches["L2"]["misses"] - full.caches["L2"]["misses"] >= 0.4 * kv_lines
+    assert half.cycles > 1.2 * full.cycles
