@@ -104,9 +104,12 @@ def test_prefetches_bring_k_and_v_in_ahead_of_their_loads(d, pd):
     pf = kernels.attention_prefetch_lines(X60.vlen, 4, 1)
     assert pf == 2
     on, off = _decode(pf, nb, lk, d, pd), _decode(0, nb, lk, d)
-    # q, o and the scratch (q_s, o_s, p) add a few hundred lines at most
+    # q, o and the scratch (q_s, o_s, p) are demand misses too: at most their lines, and
+    # a line of slack for each of q's and o's 14 rows that straddle two
+    scratch = kernels.attention_scratch(d, lk, 7, 4, X60.vlen, False)[:3]
+    other = (2 * 14 * d + sum(a.size for a in scratch)) * 4 // LINE_BYTES + 2 * 14
     assert off.caches["L2"]["misses"] >= kv_lines
-    assert on.caches["L2"]["misses"] <= first_block + 400
+    assert on.caches["L2"]["misses"] <= first_block + other
     assert on.caches["prefetches"]["software"] >= kv_lines - first_block
     assert on.cycles < 0.5 * off.cycles
 

@@ -103,6 +103,14 @@ def _fmas(t, acc, c, col, n):
         acc[r] += t.q_s[c, r] * col
 
 
+def _in_head(t, row, rows):
+    """``row``, moved back so that ``rows`` rows from it stay in the KV head (but not
+    before its first): prefetches into the next head's rows would make a head's cost
+    depend on the heads before it, which the models' cost estimate (one KV head run and
+    scaled) cannot see."""
+    return rl.maximum(rl.minimum(row, t.k.shape[1] - rows), 0)
+
+
 def _prefetch(t, x, g, row, start):
     """``PF`` Zicbop prefetches: the 64-byte lines holding elements [start, start + PF *
     LINE) counted from x[g, row, 0] (a hint: past the end is harmless)."""
@@ -110,7 +118,7 @@ def _prefetch(t, x, g, row, start):
         x.prefetch(g, row, start + u * LINE)
 
 
-def _scores(t, g, j, n, acc, vl):
+def _scores(t, g, j, n, acc, vl, vl0):
     """acc[r] = the scores of the chunk of keys at j for the n rows: KU columns of K a trip,
     all loads first (an FMA chained to a load still in flight holds its FP unit until the
     load's last element, and a strided K column takes one element a cycle). The n
@@ -121,13 +129,15 @@ def _scores(t, g, j, n, acc, vl):
     KU / 16). With K transposed (prefill) K and V are reread by every tile and stay in
     L2: not prefetched."""
     d, ku = t.d, t.ku
+    v_row = _in_head(t, j, vl0)
+    k_row = _in_head(t, j + t.pd * vl, vl0)
     ahead = rl.var(0)
     for c in rl.range(0, d - d % ku, ku):
         kc = [_column(t, g, j, c + u) for u in range(ku)]
         if not t.transposed:
-            _prefetch(t, t.v, g, j, ahead.value)
+            _prefetch(t, t.v, g, v_row, ahead.value)
             if t.pd:
-                _prefetch(t, t.k, g, j + t.pd * vl, ahead.value)
+                _prefetch(t, t.k, g, k_row, ahead.value)
             ahead.value = ahead.value + t.pf * LINE
         for u in range(ku):
             _fmas(t, acc, c + u, kc[u], n)
@@ -144,7 +154,7 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
     block_max = [rl.var(float("-inf")) for _ in range(n)]
     for vl, jj in rl.vloop(w, sew=32, lmul=t.lmul):
         acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
-        _scores(t, g, j + jj, n, acc, vl)
+        _scores(t, g, j + jj, n, acc, vl, vl0)
         for r in range(n):
             s = acc[r].value
             if limits is not None:
@@ -180,12 +190,13 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
     # (its w rows; the block's trips cover them when PF >= vl_d / 8), which the score
     # loop's strided columns then find in the cache.
     ahead = rl.var(0)
+    k_row = _in_head(t, j + w, w)
     for vl_d, c in rl.vloop(d, sew=32, lmul=2):
         out = [rl.var(o_s.vload(r, c) * corr[r]) for r in range(n)]
         # two keys a trip, every load first, so that no FMA waits on its scalar's load
         for k in rl.range(0, w - w % 2, 2):
             if not t.transposed and not t.pd:
-                _prefetch(t, t.k, g, j + w, ahead.value)
+                _prefetch(t, t.k, g, k_row, ahead.value)
                 ahead.value = ahead.value + t.pf * LINE
             _pv_step(v, p, out, g, j, k, c, n, 2)
         for k in rl.range(w - w % 2, w):
