@@ -637,8 +637,8 @@ def softmax(x, axis: int = -1, *, exp: str = "accurate", target=None, runner: st
 
     ``exp="accurate"`` (default) computes each exp within 2.28 ulp (:func:`rvai.lang.exp_nonpositive`;
     the results match float64 NumPy to about 1e-6 relative); ``exp="fast"`` with
-    :func:`rvai.lang.exp_fast` (relative error below 9.8e-5 an exp, so about 1e-4 on each
-    result; 8 FP operations an element instead of 14, docs/performance.md).
+    :func:`rvai.lang.exp_fast` (relative error below 9.8e-5 an exp, so about 2e-4 on each
+    result; 7 FP operations an element instead of 14, docs/performance.md).
     """
     if exp not in kernels.SOFTMAX_EXPS:
         raise ValueError(f"exp must be one of {sorted(kernels.SOFTMAX_EXPS)}, not {exp!r}")

@@ -131,3 +131,82 @@ def test_exp_of_nonpositive_dense_sweep_and_edges(fn, accurate_enough):
     assert np.all(np.abs(o[0][~normal] - want[~normal]) < np.finfo(np.float32).tiny) and (o[0] >= 0).all()
     np.testing.assert_array_equal(o[0][-8:-2], [0, 0, 0, 0, 1, 1])
     np.testing.assert_array_equal(o[0], o[1])
+
+
+@rl.kernel
+def exp_lists(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32, 2], FN: str = "exp_nonpositive"):
+    """o[k] = FN(x * 2**-k) for k = 0, 1, 2, the three exps given to FN as one list."""
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=2):
+        v = x.vload(i)
+        for k, e in enumerate(getattr(rl, FN)([v, v * 0.5, v * 0.25])):
+            o.vstore(e, k, i)
+
+
+@EXPS_OF_NONPOSITIVE
+@pytest.mark.parametrize("vlen", [128, 1024])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(x=hnp.arrays(np.float32, st.integers(1, 80), elements=st.floats(-87.33000183105469, 0.0, width=32)))
+def test_exps_of_a_list_each_within_the_bound(fn, accurate_enough, vlen, x):
+    """The list form (steps interleaved across the values) keeps each exp's bound."""
+    o = np.zeros((3, x.size), np.float32)
+    run(exp_lists, x, o, FN=fn, runner="emu", vlen=vlen)
+    for k in range(3):
+        want = np.exp(x.astype(np.float64) * 2.0 ** -k)
+        normal = want >= np.finfo(np.float32).tiny
+        assert accurate_enough(o[k][normal], want[normal])
+
+
+@rl.kernel
+def exp_fast_shifted(x: rl.Tensor[rl.f32], m: rl.f32, o: rl.Tensor[rl.f32]):
+    """o = exp_fast(x, bias=exp_fast_bias(m))."""
+    bias = rl.exp_fast_bias(m)
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=2):
+        o.vstore(rl.exp_fast(x.vload(i), bias=bias), i)
+
+
+def _fast_shift_reference(x, m):
+    """The shift s >= m that exp_fast_bias(m) stands for, and 2**((x - s) log2 e) in float64
+    with exp_fast's f32 log2 e (products of two f32 values and these sums are exact in f64)."""
+    log2e = np.float64(np.float32(1.4426950408889634))
+    c = np.float32(512.0 - np.float64(m) * log2e)                 # the FMA: one rounding
+    c = np.float32(c - np.float32(abs(c)) * np.float32(2.0 ** -23))
+    s = (512.0 - np.float64(c)) / log2e
+    return s, 2.0 ** (x.astype(np.float64) * log2e - (512.0 - np.float64(c)))
+
+
+def _check_fast_shifted(x, m, got):
+    s, want = _fast_shift_reference(x, m)
+    log2e = 1.4426950408889634
+    assert 0 <= s - m <= 2.1e-7 * (512 + abs(m) * log2e)
+    normal = want >= np.finfo(np.float32).tiny
+    assert np.max(np.abs(got[normal] - want[normal]) / want[normal]) <= EXP_FAST_REL
+    assert np.all(np.abs(got[~normal] - want[~normal]) < np.finfo(np.float32).tiny) and (got >= 0).all()
+
+
+@pytest.mark.parametrize("vlen", [128, 512])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=st.floats(-2e4, 2e4, width=32), d=hnp.arrays(np.float32, st.integers(1, 80),
+                                                       elements=st.floats(0, 100, width=32)))
+def test_exp_fast_with_a_bias_is_exp_of_x_minus_a_shift_just_above_m(vlen, m, d):
+    """exp_fast(x, bias=exp_fast_bias(m)) = e**(x - s) within exp_fast's bound, for one
+    s in [m, m + 2.1e-7 (512 + |m| log2 e)], every x <= m (softmax's row maximum folded into
+    the exp's FMA)."""
+    m = np.float32(m)
+    x = np.minimum(m - d, m).astype(np.float32)
+    o = np.zeros_like(x)
+    run(exp_fast_shifted, x, m, o, runner="emu", vlen=vlen)
+    _check_fast_shifted(x, m, o)
+
+
+def test_exp_fast_with_a_bias_dense_sweep():
+    """250,000 x below each of a few maxima, and the edges: x = m gives at most 1 (e**(m - s)),
+    -inf and x far below give 0."""
+    rng = np.random.default_rng(1)
+    for m in (0.0, 3.75, -41.5, 1234.5, -9876.0):
+        m = np.float32(m)
+        x = np.concatenate([m - rng.uniform(0, 90, 250000), [m, m, -np.inf, m - 1000]]).astype(np.float32)
+        x = np.minimum(x, m)
+        o = np.zeros_like(x)
+        run(exp_fast_shifted, x, m, o, runner="emu", vlen=256)
+        _check_fast_shifted(x, m, o)
+        assert 0.99 < o[-4] <= 1 and o[-2] == 0 and o[-1] == 0

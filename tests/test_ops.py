@@ -59,11 +59,14 @@ def test_softmax_and_rmsnorm(runner, vlen, data, rows, n):
 
 @pytest.mark.parametrize("vlen", VLENS)
 @SETTINGS
-@given(data=st.data(), rows=st.integers(1, 4), n=st.integers(1, 90), preset=st.sampled_from(["generic", "xuantie-c930"]))
-def test_fast_softmax_within_its_stated_bound(vlen, data, rows, n, preset):
+@given(data=st.data(), rows=st.integers(1, 4), n=st.integers(1, 90), preset=st.sampled_from(["generic", "xuantie-c930"]),
+       offset=st.sampled_from([0.0, 700.0, -5000.0]))
+def test_fast_softmax_within_its_stated_bound(vlen, data, rows, n, preset, offset):
     """exp="fast": each exp within 9.8e-5 relative (rvai.lang.exp_fast), so each result within
-    about twice that (its exp and the row's sum); masked (-inf) entries are exactly 0."""
-    x = data.draw(arr((rows, n), lo=-30, hi=30))
+    about twice that (its exp and the row's sum); masked (-inf) entries are exactly 0. Rows
+    far from 0 (``offset``): the row maximum is folded into the exp's FMA
+    (rvai.lang.exp_fast_bias), whose shift grows with it."""
+    x = (data.draw(arr((rows, n), lo=-30, hi=30)) + np.float32(offset)).astype(np.float32)
     if n > 1:
         x[:, ::3] = -np.inf
     s = run(ops.softmax, x, exp="fast", runner="emu", vlen=vlen, preset=preset if vlen >= 256 else "generic")

@@ -23,26 +23,30 @@ def _blocks(n, lmul, group: int = 2):
 SOFTMAX_EXPS = {"accurate": rl.exp_nonpositive, "fast": rl.exp_fast}
 
 
-def _exp_block(x, o, r, j, row_max, exp):
-    """o[r, j:j+vl] = exp(x[r, j:j+vl] - row_max); returns it."""
-    e = SOFTMAX_EXPS[exp](x.vload(r, j) - row_max)
-    o.vstore(e, r, j)
-    return e
+def _exp_blocks(x, o, r, js, shift, exp):
+    """o[r, j:j+vl] = exp(x[r, j:j+vl] - max) for each j of ``js``, the exps' steps
+    interleaved across the blocks; returns them. ``shift`` is the row maximum for the
+    accurate exp, :func:`rvai.lang.exp_fast_bias` of it for the fast one (whose FMA then
+    subtracts it)."""
+    xs = [x.vload(r, j) for j in js]
+    es = rl.exp_fast(xs, bias=shift) if exp == "fast" else rl.exp_nonpositive([v - shift for v in xs])
+    for e, j in zip(es, js):
+        o.vstore(e, r, j)
+    return es
 
 
-#: What the tuner tries for :data:`softmax`: LMUL of a block, the blocks of the exp pass in
-#: flight, whether the next row's maximum is fused into the exp pass and whether the last
-#: row's division is (more live registers and memory streams: at LMUL 4 and 8, or with
-#: three chains and both fusions, it spills or outruns the prefetcher's streams), and how
-#: far ahead of the stores the output lines are claimed (``ZERO``). One FP pipe fed at LMUL
-#: 2 wants two chains; xuantie-c930's two pipes run fastest on one unfused chain at LMUL 8;
-#: claiming lines pays where DRAM is the limit (spacemit-x60 and xuantie-c930 with the fast
-#: exp; bench/norms.py).
+#: What the tuner tries for :data:`softmax` (with each ``EXP``, tuned apart): LMUL of a block,
+#: the blocks of the exp pass in flight (their exps interleaved step by step), whether the
+#: next row's maximum is fused into the exp pass and whether the last row's division is
+#: (more live registers and memory streams: past 8 register groups in use it spills), and
+#: how far ahead of the stores the output lines are claimed (``ZERO``). The in-order vector
+#: queues of generic and sifive-x280 want three chains at LMUL 2; xuantie-c930 runs one or
+#: two at LMUL 8 or 4; claiming lines pays where DRAM is the limit (bench/norms.py).
 SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZERO": zero}
                    for lmul, ch, fuse, pipe, zero in (
-    (2, 2, True, True, 0), (4, 1, True, True, 0), (2, 3, True, False, 0), (2, 2, True, False, 0),
-    (2, 2, False, True, 0), (4, 2, False, True, 0), (8, 1, False, True, 0), (4, 1, False, True, 0),
-    (4, 1, True, True, 256), (8, 1, False, True, 256), (2, 2, True, True, 256))]
+    (2, 2, True, True, 0), (2, 3, True, False, 256), (2, 3, True, True, 256), (4, 1, True, True, 256),
+    (4, 2, True, False, 0), (4, 2, False, True, 0), (2, 2, False, True, 0), (4, 1, True, False, 256),
+    (8, 1, False, True, 0), (8, 1, False, False, 256), (8, 1, True, False, 256), (8, 1, False, True, 256))]
 #: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks, whether the next
 #: row's sum of squares is fused into this row's second pass, and whether LLVM may unroll
 #: the block loops.
@@ -75,16 +79,20 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     bound; the first row's maximum is a pass of its own). With ``PIPE`` the division of
     row r - 1 by its sum also runs inside row r's exp pass, block by block, instead of as
     a pass of its own while the memory stream waits (the last row's is a pass after the
-    rows). The exp pass takes ``CHAINS`` blocks a trip: each exp is a chain of dependent
-    FP operations whose latency exceeds their occupancy at LMUL 2, so independent chains
-    keep the FP pipe (or pipes) full. ``ZERO`` (elements, 0 = off) claims the output's cache
+    rows). The exp pass takes ``CHAINS`` blocks a trip, their exps interleaved step by step:
+    each exp is a chain of dependent FP and integer operations whose latency exceeds their
+    occupancy at LMUL 2, and an in-order vector queue stalls behind the first operation
+    that waits, so independent chains side by side keep the pipes busy. ``ZERO`` (elements, 0 = off) claims the output's cache
     lines with ``cbo.zero`` that many elements ahead of the exp pass's stores where the
     target has Zicboz (:meth:`rvai.lang.Tensor.cache_zero`): no line is read from memory
     before it is overwritten. Ahead of the store stream's prefetches, or the prefetcher
     reads the lines first. ``EXP`` picks the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`,
-    2.28 ulp) or ``"fast"`` (:func:`rvai.lang.exp_fast`, relative error below 1e-4, 6 FP
-    operations fewer an element).
+    2.28 ulp) or ``"fast"`` (:func:`rvai.lang.exp_fast`, relative error below 9.8e-5, with
+    the row maximum folded into its first FMA by :func:`rvai.lang.exp_fast_bias`: 7 FP
+    operations an element where the accurate exp's softmax takes 14).
     """
+    if EXP not in SOFTMAX_EXPS:
+        raise ValueError(f"softmax: EXP must be one of {sorted(SOFTMAX_EXPS)}, not {EXP!r}")
     rows, n = x.shape
     vl0, groups, full = _blocks(n, LMUL, CHAINS)
     row_max = rl.var(float("-inf"))
@@ -97,27 +105,32 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
         if not FUSE:
             row_max.value = _row_max(x, r, n, vl0, full, LMUL)
         m = row_max.value
+        shift = rl.exp_fast_bias(m) if EXP == "fast" else m
         if ZERO:
             o.cache_zero(r, 0, count=rl.minimum(n, ZERO))
 
-        def block(j, count=vl0):
-            """Row r's exp block of ``count`` elements at j (after row r - 1's division there, with PIPE)."""
-            if PIPE:
-                o.vstore(o.vload(prv, j) * inv_prev.value, prv, j)
-            if ZERO:
-                o.cache_zero(r, j + ZERO, count=rl.maximum(rl.minimum(count, n - j - ZERO), 0))
-            return _exp_block(x, o, r, j, m, EXP)
+        def blocks(js, count=vl0):
+            """Row r's exp blocks of ``count`` elements at each j of ``js`` (after row r - 1's
+            division there, with PIPE)."""
+            for j in js:
+                if PIPE:
+                    o.vstore(o.vload(prv, j) * inv_prev.value, prv, j)
+                if ZERO:
+                    o.cache_zero(r, j + ZERO, count=rl.maximum(rl.minimum(count, n - j - ZERO), 0))
+            return _exp_blocks(x, o, r, js, shift, EXP)
 
         with rl.vector(vl0, sew=32, lmul=LMUL):
             acc = [rl.var(rl.zeros(f32)) for _ in range(CHAINS)]
             mx = rl.var(rl.full(float("-inf")))
             for j in rl.range(0, groups, vl0 * CHAINS):
-                for u in range(CHAINS):
-                    acc[u] += block(j + u * vl0)
-                    if FUSE:
-                        mx.value = rl.maximum(mx, x.vload(nxt, j + u * vl0))
+                js = [j + u * vl0 for u in range(CHAINS)]
+                for a, e in zip(acc, blocks(js)):
+                    a += e
+                if FUSE:
+                    for jj in js:
+                        mx.value = rl.maximum(mx, x.vload(nxt, jj))
             for j in rl.range(groups, full, vl0):     # whole blocks left over from the groups
-                acc[0] += block(j)
+                acc[0] += blocks([j])[0]
                 if FUSE:
                     mx.value = rl.maximum(mx, x.vload(nxt, j))
             total_v = acc[0].value
@@ -126,7 +139,7 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
             head_sum = total_v.sum()
             head_max = mx.value.max()
         with rl.vector(n - full, sew=32, lmul=LMUL):
-            total = head_sum + block(full, n - full).sum()
+            total = head_sum + blocks([full], n - full)[0].sum()
             if FUSE:
                 row_max.value = rl.maximum(head_max, x.vload(nxt, full).max())
         # x - max is NaN when the max is infinite: make the whole row NaN, as NumPy's is.

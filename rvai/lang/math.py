@@ -18,7 +18,7 @@ import numpy as np
 from rvai import ir
 from rvai.lang import core
 
-__all__ = ["exp", "exp_nonpositive", "exp_fast", "rsqrt", "tanh"]
+__all__ = ["exp", "exp_nonpositive", "exp_fast", "exp_fast_bias", "rsqrt", "tanh"]
 
 _LOG2E = 1.4426950408889634
 _LOG2E_LO = _LOG2E - float(np.float32(_LOG2E))   # what the f32 log2(e) leaves out
@@ -38,6 +38,7 @@ _EXP2_C = (0.6931470036506653, 0.24022242426872253, 0.05550733581185341, 0.00967
 # The f32 just below -127/log2(e): n = -127 with r < 0 there, which the signed max
 # turns into +0, so -inf and everything below the clamp give exactly 0.
 _EXP2_CLAMP = float(np.nextafter(np.float32(-127 / _LOG2E), np.float32(-np.inf)))
+_EXP2_CLAMP_BITS = int(np.float32(_EXP2_CLAMP).view(np.uint32))
 # exp_fast: t = x*log2(e) + 512 rounds x*log2(e) to a multiple of 2**-15 (t's ulp in
 # [256, 512]), so bits(t) - bits(512) = n * 2**15 + f with n = floor(x*log2(e)) and f the
 # fraction's 15 bits; 512's bits shifted left by 8 are 0 mod 2**32, so bits(t) << 8 holds
@@ -62,10 +63,24 @@ def _f32(x: Any, what: str):
 def _horner(x, coeffs):
     """coeffs[0] + x*(coeffs[1] + x*(...)), one FMA per step (a vector step is one
     ``vfmadd.vv`` with the coefficient's splat, which LLVM keeps out of the loop)."""
-    acc = core.fma(x, coeffs[-1], coeffs[-2])
+    return _horners([x], coeffs)[0]
+
+
+def _horners(xs: list, coeffs) -> list:
+    """:func:`_horner` of each of ``xs``, step by step across them (independent chains interleaved)."""
+    acc = [core.fma(x, coeffs[-1], coeffs[-2]) for x in xs]
     for c in reversed(coeffs[:-2]):
-        acc = core.fma(acc, x, c)
+        acc = [core.fma(a, x, c) for a, x in zip(acc, xs)]
     return acc
+
+
+def _many(x: Any, what: str) -> tuple[list, bool]:
+    """``x`` as a list of f32 values, and whether it was one value (not a list or tuple)."""
+    if isinstance(x, (list, tuple)):
+        if not x:
+            raise core.fail(f"{what}() of an empty list")
+        return [_f32(v, what) for v in x], False
+    return [_f32(x, what)], True
 
 
 def exp(x: Any):
@@ -85,29 +100,55 @@ def exp(x: Any):
 
 
 def exp_nonpositive(x: Any):
-    """e**x for f32 ``x <= 0`` (softmax's ``x - max``): 10 FP operations where :func:`exp` needs ~17.
+    """e**x for f32 ``x <= 0`` (softmax's ``x - max``): 9 FP operations where :func:`exp` needs ~17.
 
     ``x * log2(e)`` is split as ``n + r`` (n integer, |r| <= 1/2) with the products
     inside FMAs and log2(e) in two parts, so r is nearly exact; 2**r is a degree-5 polynomial and 2**n is
     added to its exponent field by integer operations (the vector ALU, not the FP pipe).
-    Only the lower clamp is needed (vfmax), and it gives exactly +0 for x <= -88.03
-    and -inf; results below 2**-126 are off by less than 2**-126 (no subnormals).
+    Only the lower clamp is needed (on vectors an unsigned integer minimum of the bits,
+    which for x <= 0 orders them as |x|: the vector ALU again), and it gives exactly +0 for
+    x <= -88.03 and -inf; results below 2**-126 are off by less than 2**-126 (no subnormals).
     Positive x are not allowed: the result would be wrong, not inf.
+
+    ``x`` may be a list of values: the result is then the list of their exps, computed
+    step by step across them, so that an in-order vector unit always has an independent
+    operation to issue while one waits for the result before it.
     """
-    x = _f32(x, "exp_nonpositive")
-    xc = core.maximum(x, _EXP2_CLAMP)
-    t = core.fma(xc, _LOG2E, _MAGIC)         # n = round(x*log2e) in the low mantissa bits
-    n = t - _MAGIC
-    r = xc * _LOG2E - n                      # exact product, one rounding (vfmsac)
-    r = core.fma(xc, _LOG2E_LO, r)           # log2(e) - f32(log2(e)): 3.7 ulp at x = -23 without it
-    p = core.fma(_horner(r, _EXP2_C), r, 1.0)
+    xs, one = _many(x, "exp_nonpositive")
+    if isinstance(xs[0], core.Vector):
+        # The clamp x >= _EXP2_CLAMP on the bits, in the vector ALU: for x <= 0 (and +0) the
+        # unsigned order of the bits is that of |x|, -inf's the largest.
+        xc = [core.minimum(v.bitcast(ir.u32), _EXP2_CLAMP_BITS).bitcast(ir.f32) for v in xs]
+    else:
+        xc = [core.maximum(v, _EXP2_CLAMP) for v in xs]
+    t = [core.fma(v, _LOG2E, _MAGIC) for v in xc]       # n = round(x*log2e) in the low mantissa bits
+    n = [v - _MAGIC for v in t]
+    r = [v * _LOG2E - k for v, k in zip(xc, n)]          # exact product, one rounding (vfmsac)
+    r = [core.fma(v, _LOG2E_LO, a) for v, a in zip(xc, r)]   # log2(e) - f32(log2(e)): 3.7 ulp at x = -23 without it
+    p = [core.fma(h, a, 1.0) for h, a in zip(_horners(r, _EXP2_C), r)]
     # bits(t) << 23 is n << 23 (the magic's own bits shift out): adding it scales p by 2**n.
     # At n = -127 a p below 1 borrows into the sign bit; the signed max with 0 makes it +0.
-    bits = p.bitcast(ir.i32) + (t.bitcast(ir.i32) << 23)
-    return core.maximum(bits, 0).bitcast(ir.f32)
+    bits = [a.bitcast(ir.i32) + (b.bitcast(ir.i32) << 23) for a, b in zip(p, t)]
+    out = [core.maximum(b, 0).bitcast(ir.f32) for b in bits]
+    return out[0] if one else out
 
 
-def exp_fast(x: Any):
+def exp_fast_bias(m: Any):
+    """The ``bias`` with which :func:`exp_fast` gives ``e**(x - s)`` for an ``s`` at or just
+    above the f32 scalar ``m`` (``s - m`` below 2.1e-7 * (512 + |m log2 e|)), in one FMA of
+    x: softmax's subtraction of the row maximum, folded into the exp.
+
+    ``s`` depends on m only, so a softmax row (whose results do not change with the shift)
+    is as accurate as with ``s = m``, and more than with ``exp_fast(x - m)``, whose ``x - m``
+    rounds. The bias is ``512 - m log2 e`` rounded down by at least half an ulp, so no
+    ``x <= m`` gives a positive exponent. Infinite or NaN m gives a non-finite bias.
+    """
+    m = _f32(m, "exp_fast_bias")
+    c = core.fma(m, -_LOG2E, _FAST_MAGIC)
+    return c - core.abs(c) * 2.0 ** -23
+
+
+def exp_fast(x: Any, bias: Any = _FAST_MAGIC):
     """e**x for f32 ``x <= 0``, fast and coarse: 4 FP operations (an FMA and a cubic) where
     :func:`exp_nonpositive` takes 10; relative error at most 9.8e-5 where the result is normal
     (9.72e-5, up to 1615 ulp, over every 101st f32 input: ``bench/exp_ulp.py --exp fast
@@ -118,13 +159,19 @@ def exp_fast(x: Any):
     split off the exponent and give the fraction as a float u in [1, 2); a cubic gives
     2**(u - 1), and the exponent is added to its bits. Exactly +0 for x <= -88.03 and -inf;
     results below 2**-126 are off by less than 2**-126. Positive x and NaN give wrong values.
+
+    With ``bias = exp_fast_bias(m)`` (a scalar) it is ``e**(x - s)`` for an s just above m,
+    for ``x <= m``, with the same bound: the FMA takes the shift in place of 512. ``x`` may
+    be a list of values: then a list, computed step by step across them (see
+    :func:`exp_nonpositive`).
     """
-    x = _f32(x, "exp_fast")
-    t = core.fma(x, _LOG2E, _FAST_MAGIC)
-    s = core.maximum(t.bitcast(ir.i32), _FAST_LOW) << 8
-    u = ((s & 0x7FFFFF) | 0x3F800000).bitcast(ir.f32)
-    q = _horner(u, _EXP2_FAST_C)
-    return (q.bitcast(ir.i32) + (s & -0x800000)).bitcast(ir.f32)
+    xs, one = _many(x, "exp_fast")
+    t = [core.fma(v, _LOG2E, bias) for v in xs]
+    s = [core.maximum(v.bitcast(ir.i32), _FAST_LOW) << 8 for v in t]
+    u = [((v & 0x7FFFFF) | 0x3F800000).bitcast(ir.f32) for v in s]
+    q = _horners(u, _EXP2_FAST_C)
+    out = [(a.bitcast(ir.i32) + (b & -0x800000)).bitcast(ir.f32) for a, b in zip(q, s)]
+    return out[0] if one else out
 
 
 def rsqrt(x: Any):
