@@ -227,6 +227,32 @@ def test_every_softmax_and_rmsnorm_config_is_correct(vlen):
                                    rtol=2e-5, atol=1e-5)
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=st.sampled_from(kernels.softmax.autotune.configs), exp=st.sampled_from(["accurate", "fast"]),
+       rcfg=st.sampled_from(kernels.rmsnorm.autotune.configs), vlen=st.sampled_from(VLENS),
+       rows=st.sampled_from([1, 2, 3, 7]), n=st.sampled_from([1, 2, 3, 13, 31, 97, 257, 509]),
+       offset=st.sampled_from([0.0, 300.0, -2000.0]), seed=st.integers(0, 2**16))
+def test_tuning_candidates_on_odd_shapes_and_strided_rows(cfg, exp, rcfg, vlen, rows, n, offset, seed):
+    """Any softmax candidate with either exp, and any rmsnorm candidate, at any VLEN, on rows
+    of 1, prime and odd lengths, a view of every other row of a larger array (the results
+    written back into a strided view), against float64; on the x60 preset (Zicboz: ZERO
+    claims lines) from VLEN 256."""
+    rng = np.random.default_rng(seed)
+    big = (rng.standard_normal((2 * rows, n)) * 8 + offset).astype(np.float32)
+    x = big[::2]
+    preset = "spacemit-x60" if vlen >= 256 else "generic"
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(-1, keepdims=True))
+    o = np.zeros_like(x)
+    run(kernels.softmax, x, o, **cfg, EXP=exp, runner="emu", vlen=vlen, preset=preset)
+    want = e / e.sum(-1, keepdims=True)
+    assert np.all(np.abs(o - want) <= (1e-5 if exp == "accurate" else 2 * 9.8e-5) * want + 1e-8)
+    w = rng.standard_normal(n).astype(np.float32)
+    o = np.zeros_like(x)
+    run(kernels.rmsnorm, x, w, o, 1e-6, **rcfg, runner="emu", vlen=vlen, preset=preset)
+    np.testing.assert_allclose(o, x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + 1e-6) * w, rtol=2e-5, atol=1e-5)
+
+
 @SETTINGS
 @given(preset=st.sampled_from(["spacemit-x60", "xuantie-c930"]), vlen=st.sampled_from([256, 512, 1024]),
        rows=st.integers(1, 5), n=st.integers(1, 300), ahead=st.sampled_from([16, 48, 256]),
