@@ -1,6 +1,10 @@
 /* The AVX2+FMA path of vector floating point: vfadd, vfsub, vfrsub, vfmul,
  * vfdiv, vfrdiv and the eight multiply-adds (vfmacc ... vfnmsub), .vv and
- * .vf, at SEW 32 and 64 in RNE/RTZ/RDN/RUP, masked or not, any vl and vstart.
+ * .vf, at SEW 32 and 64 in RNE/RTZ/RDN/RUP, masked or not, any vl and
+ * vstart; and vfmin/vfmax (any frm: they do not round), whose
+ * minimumNumber/maximumNumber rules the host's vminps/vmaxps miss (equal
+ * operands, NaNs) are blended in per chunk, their NV (signalling NaNs only)
+ * found on the bits: the host's flags, IE for any NaN, are not used.
  *
  * Why it is exact: the guest's rounding mode goes into MXCSR's rounding
  * field and the host's IEEE operations (vaddps ... vfmadd*ps) then give the
@@ -54,6 +58,16 @@ static int host_avx2_fma(void) {
         case VFOP_MUL: return _mm256_mul_##SFX(a, b);                                                \
         case VFOP_DIV: return _mm256_div_##SFX(a, b);                                                \
         case VFOP_RDIV: return _mm256_div_##SFX(b, a);                                               \
+        /* minimumNumber / maximumNumber: the host's min/max gives the second operand when the two  \
+         * are equal or either is NaN; equal: the OR (min) or AND (max) of the two, which picks -0 \
+         * (min) or +0 (max) from two zeros; a NaN loses to the other operand */                   \
+        case VFOP_MIN: case VFOP_MAX: {                                                              \
+            VT eq = _mm256_cmp_##SFX(a, b, _CMP_EQ_OQ);                                              \
+            VT r = op == VFOP_MIN ? _mm256_min_##SFX(a, b) : _mm256_max_##SFX(a, b);                 \
+            r = _mm256_blendv_##SFX(r, op == VFOP_MIN ? _mm256_or_##SFX(a, b) : _mm256_and_##SFX(a, b), eq); \
+            r = _mm256_blendv_##SFX(r, b, _mm256_cmp_##SFX(a, a, _CMP_UNORD_Q));                    \
+            return _mm256_blendv_##SFX(r, a, _mm256_cmp_##SFX(b, b, _CMP_UNORD_Q));                 \
+        }                                                                                            \
         /* vd = +-(vs1 * vs2) +- vd: fnmsub is -(x*y) - z, one rounding, as fma(-x, y, -z) */        \
         case VFOP_MACC: return _mm256_fmadd_##SFX(b, a, d);                                          \
         case VFOP_NMACC: return _mm256_fnmsub_##SFX(b, a, d);                                        \
@@ -96,10 +110,24 @@ SIMD_OP(double, __m256d, pd)
         }                                                                                         \
         return _mm256_blendv_##SFX(r, _mm256_castsi256_##SFX(_mm256_set1_epi##W##IV(CNAN)), isnan); \
     }                                                                                             \
+    /* FP_NV when a lane of x or y is a signalling NaN (min/max: the only flag they raise) */      \
+    __attribute__((target("avx2,fma"), always_inline)) static inline unsigned snan_##T(VT x, VT y) { \
+        const __m256i absm = _mm256_set1_epi##W##IV(~((BT)1 << (W - 1))), inf = _mm256_set1_epi##W##IV(INF); \
+        const __m256i quiet = _mm256_set1_epi##W##IV((BT)1 << (W == 32 ? 22 : 51));               \
+        __m256i any = _mm256_setzero_si256();                                                     \
+        for (int k = 0; k < 2; k++) {                                                             \
+            __m256i v = _mm256_cast##SFX##_si256(k ? y : x);                                      \
+            __m256i nan = _mm256_cmpgt_epi##W(_mm256_and_si256(v, absm), inf);                    \
+            any = _mm256_or_si256(any, _mm256_andnot_si256(                                       \
+                _mm256_cmpeq_epi##W(_mm256_and_si256(v, quiet), quiet), nan));                    \
+        }                                                                                         \
+        return _mm256_testz_si256(any, any) ? 0 : FP_NV;                                          \
+    }                                                                                             \
     __attribute__((target("avx2,fma"), always_inline)) static inline unsigned loop_##T(           \
         const int op, const rv_machine *m, int vm, int ones, T *D, const T *A, const T *B, T s,   \
         uint64_t lo, uint64_t hi) {                                                               \
         const int fma = op >= VFOP_MACC, prod_on_vd = op >= VFOP_MADD;                            \
+        const int minmax = op == VFOP_MIN || op == VFOP_MAX;                                      \
         const VT sv = _mm256_set1_##SFX(s);                                                       \
         unsigned nv = 0;                                                                          \
         uint64_t i = lo;                                                                          \
@@ -108,6 +136,7 @@ SIMD_OP(double, __m256d, pd)
                 VT a = _mm256_loadu_##SFX(A + i), b = B ? _mm256_loadu_##SFX(B + i) : sv;         \
                 VT d = fma ? _mm256_loadu_##SFX(D + i) : sv;                                      \
                 VT r = op_##T(op, a, b, d), isnan = _mm256_cmp_##SFX(r, r, _CMP_UNORD_Q);         \
+                if (minmax) nv |= snan_##T(a, b);                                                 \
                 if (unlikely(_mm256_movemask_##SFX(isnan)))                                       \
                     r = nan_fix_##T(fma, r, isnan, b, prod_on_vd ? d : a, &nv);                   \
                 _mm256_storeu_##SFX(D + i, r);                                                    \
@@ -143,6 +172,7 @@ SIMD_OP(double, __m256d, pd)
             b = _mm256_blendv_##SFX(one, b, keep);                                                \
             VT d = _mm256_blendv_##SFX(one, old, keep);                                           \
             VT r = op_##T(op, a, b, d), isnan = _mm256_cmp_##SFX(r, r, _CMP_UNORD_Q);             \
+            if (minmax) nv |= snan_##T(a, b);                                                     \
             if (unlikely(_mm256_movemask_##SFX(isnan)))                                           \
                 r = nan_fix_##T(fma, r, isnan, b, prod_on_vd ? d : a, &nv);                       \
             if (!vm)   /* inactive lanes: the old value, or all ones (vma with tail_ones) */       \
@@ -157,7 +187,7 @@ SIMD_OP(double, __m256d, pd)
         int op, const rv_machine *m, int vm, int ones, T *D, const T *A, const T *B, T s, uint64_t lo, uint64_t hi) { \
         switch (op) {                                                                             \
             LOOP_CASE(T, ADD) LOOP_CASE(T, SUB) LOOP_CASE(T, RSUB) LOOP_CASE(T, MUL) LOOP_CASE(T, DIV) \
-            LOOP_CASE(T, RDIV) LOOP_CASE(T, MACC) LOOP_CASE(T, NMACC) LOOP_CASE(T, MSAC)          \
+            LOOP_CASE(T, RDIV) LOOP_CASE(T, MIN) LOOP_CASE(T, MAX) LOOP_CASE(T, MACC) LOOP_CASE(T, NMACC) LOOP_CASE(T, MSAC)          \
             LOOP_CASE(T, NMSAC) LOOP_CASE(T, MADD) LOOP_CASE(T, NMADD) LOOP_CASE(T, MSUB)         \
         default: return loop_##T(VFOP_NMSUB, m, vm, ones, D, A, B, s, lo, hi);                    \
         }                                                                                         \
@@ -176,12 +206,14 @@ SIMD_LOOP(double, uint64_t, 4, 64, __m256d, pd, x, FP_CNAN64, 0x7ff0000000000000
 int vfp_simd(rv_machine *m, const vec_ctx *c, int op, unsigned vd, const uint8_t *A, const uint8_t *B, uint64_t s,
              unsigned rm) {
     int arith = op <= VFOP_DIV || op == VFOP_RSUB || op == VFOP_RDIV, fma = op >= VFOP_MACC && op <= VFOP_NMSUB;
-    if (c->sewb < 4 || rm >= FP_RMM || !(arith || fma)) return 0;
-    /* The MXCSR window.  Clearing the sticky bits is a slow write; it is
-     * skipped when the control bits are already right and every flag the host
-     * holds is already in fflags (ORing those in again changes nothing). */
-    unsigned want = fp_host_rc(rm), csr = fp_getcsr();
-    if ((csr & ~0x3fu) != want || (fp_host_flags(csr) & ~m->fflags)) fp_setcsr(want);
+    int minmax = op == VFOP_MIN || op == VFOP_MAX;   /* they do not round: any frm */
+    if (c->sewb < 4 || !(minmax || ((arith || fma) && rm < FP_RMM))) return 0;
+    /* The MXCSR window: the rounding mode, DAZ and FTZ off (vminps too would
+     * read a subnormal as zero).  Clearing the sticky bits is a slow write; it
+     * is skipped when every flag the host holds is already in fflags (ORing
+     * those in again changes nothing), and for min/max, which do not read them. */
+    unsigned want = fp_host_rc(minmax ? FP_RNE : rm), csr = fp_getcsr();
+    if ((csr & ~0x3fu) != want || (!minmax && (fp_host_flags(csr) & ~m->fflags))) fp_setcsr(want);
     int ones = c->vma && m->tail_ones;
     uint8_t *D = vreg(m, vd);
     unsigned nv;
@@ -192,7 +224,7 @@ int vfp_simd(rv_machine *m, const vec_ctx *c, int op, unsigned vd, const uint8_t
         nv = dispatch_double(op, m, c->vm, ones, (double *)D, (const double *)A, (const double *)B,
                              fp_f64(s), c->vstart, c->vl);
     uint32_t fl = nv;
-    fp_host_leave(&fl);
+    if (!minmax) fp_host_leave(&fl);   /* min/max: the host's IE (any NaN) is not the guest's NV (sNaN only) */
     m->fflags |= fl;
     m->vstart = 0;
     if (c->vta) vec_fill_tail(m, c, vd, c->vl, c->sewb, c->nregs);

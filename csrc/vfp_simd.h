@@ -15,7 +15,7 @@ enum { VFP_SIMD, VFP_PORTABLE, VFP_EXACT };
 int vfp_path_default(void);
 
 /* vfadd/vfsub/vfrsub/vfmul/vfdiv/vfrdiv and the FMA family (op: VFOP_*) at
- * SEW 32/64 in rm = RNE..RUP: computes the body [vstart, vl) (which must be
+ * SEW 32/64 in rm = RNE..RUP, and vfmin/vfmax at SEW 32/64: computes the body [vstart, vl) (which must be
  * non-empty) into group vd, applies the mask and tail policies as vec_commit
  * does, ORs the flags into fflags and resets vstart; returns 1.  Returns 0,
  * touching nothing, for anything else.  A: vs2, B: vs1 (NULL: the scalar s). */

@@ -1,5 +1,5 @@
 """The AVX2+FMA path of vector FP (csrc/vfp_simd.c): vfadd/vfsub/vfrsub/vfmul/
-vfdiv/vfrdiv and the eight multiply-adds, .vv and .vf, SEW 32 and 64.
+vfdiv/vfrdiv, vfmin/vfmax and the eight multiply-adds, .vv and .vf, SEW 32 and 64.
 
 Each drawn instruction runs on three machines, one per path (Machine.vfp_path:
 "simd", "portable" with RVAI_VFP_SIMD=0, "exact" with RVAI_VFP_EXACT=1), which
@@ -35,7 +35,7 @@ SEW_FMT = {32: FMTS["s"], 64: FMTS["d"]}
 UINT = {32: np.uint32, 64: np.uint64}
 PATH_ENV = {"simd": {}, "portable": {"RVAI_VFP_SIMD": "0"}, "exact": {"RVAI_VFP_EXACT": "1"}}
 # The ops the simd path runs, with their forms ("v": .vv, "f": .vf).
-SIMD_OPS = {n: OPS[n][1] for n in ("vfadd", "vfsub", "vfrsub", "vfmul", "vfdiv", "vfrdiv", *FMA)}
+SIMD_OPS = {n: OPS[n][1] for n in ("vfadd", "vfsub", "vfrsub", "vfmul", "vfdiv", "vfrdiv", "vfmin", "vfmax", *FMA)}
 
 
 @contextlib.contextmanager
@@ -387,3 +387,38 @@ def test_simd_ops_match_qemu(qemu_program, vlen):
     assert got == want
     with path_env("exact"):
         assert outputs(qemu_program, vlen)[1] == got
+
+
+@needs_simd
+@pytest.mark.parametrize("sew", [32, 64])
+@pytest.mark.parametrize("name", ["vfmin", "vfmax"])
+def test_min_max_every_pair_of_specials(sew, name):
+    """vfmin/vfmax.vv on every ordered pair of +-0, +-1, +-inf, a subnormal,
+    qNaN and sNaN (both signs) in one instruction, against the oracle's
+    minimumNumber/maximumNumber (the host's vminps/vmaxps return the second
+    operand for equal operands and NaNs): results, and fflags NV only with a
+    signalling NaN (a second instruction without sNaN must raise nothing)."""
+    f = SEW_FMT[sew]
+    vals = [0, f.sign, (f.emax << f.fbits), (f.emax << f.fbits) | f.sign, f.inf, f.inf | f.sign, 1, 1 | f.sign,
+            f.cnan, f.cnan | f.sign, f.inf | 1, f.inf | 1 | f.sign]
+    fn = OPS[name][0]
+    for pool_ in (vals, vals[:-2]):
+        pairs = [(a, b) for a in pool_ for b in pool_]
+        vlen = 2048   # 144 pairs fit an LMUL-8 group at SEW 64
+        n = vlen * 8 // sew
+        a = np.zeros(n, UINT[sew])
+        b = np.zeros(n, UINT[sew])
+        a[:len(pairs)], b[:len(pairs)] = zip(*pairs)
+        m = machine("simd", vlen)
+        for k in range(8):
+            per = vlen // sew
+            m.v(8 + k, a[k * per:(k + 1) * per].tobytes())
+            m.v(16 + k, b[k * per:(k + 1) * per].tobytes())
+        run(m, [f"vsetvli t0, a0, e{sew}, m8, tu, mu", f"{name}.vv v24, v8, v16"], a0=len(pairs))
+        got = np.frombuffer(b"".join(m.v(24 + k) for k in range(8)), UINT[sew])[:len(pairs)]
+        want = [fn(x, y, 0, f, 0) for x, y in pairs]
+        assert [hex(v) for v in got] == [hex(r) for r, _ in want]
+        flags = 0
+        for _, fl in want:
+            flags |= fl
+        assert m.csr(1) == flags
