@@ -302,16 +302,6 @@ def vector_instruction(draw, index, length):
         pol = draw(st.sampled_from(["ta, ma", "tu, mu", "ta, mu"]))
         return draw(st.sampled_from([f"vsetvli t1, {x}, {sew}, {lmul}, {pol}", f"vsetvli t1, zero, {sew}, {lmul}, {pol}",
                                      f"vsetivli t1, {draw(st.integers(0, 31))}, {sew}, {lmul}, {pol}"]))
-    if kind == "group":   # accesses of one kind through one base, one TLB test for all: their
-        # offsets span the base's page and, through s3, the unmapped one after it
-        name = draw(st.sampled_from(sorted(jit_llvm.LOADS) if draw(st.booleans()) else sorted(jit_llvm.STORES)))
-        base = draw(st.sampled_from(["s0", "s3"]))
-        offs = st.integers(-24, 2047) if base == "s0" else st.integers(-16, 16)
-        return [f"{name} {rs2 if name in jit_llvm.STORES else rd}, {draw(offs)}({base})"
-                for _ in range(draw(st.integers(2, 3)))]
-    if kind == "bump":   # move a base by a little: across a page edge, later accesses through it fault
-        base = draw(st.sampled_from(["s0", "s3"]))
-        return [f"addi {base}, {base}, {draw(st.sampled_from([-32, -16, 8, 16, 2047]))}"]
     if kind == "mem":
         width = draw(st.sampled_from(["8", "16", "32", "64"]))
         base = draw(st.sampled_from(["s0"] * 5 + ["s1"]))
