@@ -150,7 +150,7 @@ def exp_fast_bias(m: Any):
 
 def exp_fast(x: Any, bias: Any = _FAST_MAGIC):
     """e**x for f32 ``x <= 0``, fast and coarse: 4 FP operations (an FMA and a cubic) where
-    :func:`exp_nonpositive` takes 10; relative error at most 9.8e-5 where the result is normal
+    :func:`exp_nonpositive` takes 9; relative error at most 9.8e-5 where the result is normal
     (9.72e-5, up to 1615 ulp, over every 101st f32 input: ``bench/exp_ulp.py --exp fast
     --stride 101``; the cubic's own error is 8.6e-5).
 
