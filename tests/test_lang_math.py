@@ -179,7 +179,8 @@ def _check_fast_shifted(x, m, got):
     log2e = 1.4426950408889634
     assert 0 <= s - m <= 2.1e-7 * (512 + abs(m) * log2e)
     normal = want >= np.finfo(np.float32).tiny
-    assert np.max(np.abs(got[normal] - want[normal]) / want[normal]) <= EXP_FAST_REL
+    # initial=0: every x may lie so far below m that no result is normal (d > 87.3 for all)
+    assert np.max(np.abs(got[normal] - want[normal]) / want[normal], initial=0.0) <= EXP_FAST_REL
     assert np.all(np.abs(got[~normal] - want[~normal]) < np.finfo(np.float32).tiny) and (got >= 0).all()
 
 
