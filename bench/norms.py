@@ -18,6 +18,13 @@ pipe, DRAM channel, scalar issue) says what the kernel is limited by instead.
 ``FP bound`` is the fraction of the bandwidth bound the FP pipes allow at most: the
 cycles the bound takes over the cycles the kernel's FP operations occupy the pipes
 (``Profile.pipe_busy``), so a kernel whose FP work alone exceeds the bound cannot reach it.
+``FP ceil`` is the same from the arithmetic alone (:func:`ceilings`): the FP operations an
+element needs in each pass (``FP ops``, e.g. ``1+5+1`` for the fast softmax's maximum, exp
+and sum, and division passes) over the preset's FP pipes and their width; ``ceiling`` is the
+lowest such figure over the vector pipes (FP, integer ALU, loads and stores), named by its
+pipe: no schedule of this work reaches more. ``+RFO`` is ``% of bound`` against a bound
+that also counts reading each output line for ownership (a store miss reads its line on a
+write-allocate cache), shown for presets without Zicboz, where no instruction avoids it.
 
 With ``--tune`` each kernel is first tuned on the preset for the shape (``rvai.tune``,
 over the kernel's declared candidates; cached), and the run then uses the chosen
@@ -31,6 +38,7 @@ import argparse
 import numpy as np
 
 from rvai import ops, tune
+from rvai.emu.profile import PIPES, timing_params
 from rvai.target import Target
 
 PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
@@ -57,6 +65,36 @@ def run_rmsnorm(x, target):
     return 2 * x.nbytes + w.nbytes
 
 
+#: The vector operations an element of each kernel needs, per pass (maximum, exp and sum,
+#: division for softmax; sum of squares, scaled product for RMSNorm), by pipe: ``fp`` FP
+#: arithmetic (vfmax, vfsub, vfadd, vfmul, FMAs), ``arith`` the integer ALU, ``load`` and
+#: ``store`` unit-stride memory. The accurate exp (``rl.exp_nonpositive``) is 9 FP and 4
+#: integer operations, after the subtraction of the row maximum; the fast one
+#: (``rl.exp_fast``, the maximum folded into its first FMA) 4 FP and 6 integer.
+OPS_PER_ELEMENT = {
+    "softmax": {"fp": (1, 1 + 9 + 1, 1), "arith": (0, 4, 0), "load": (1, 1, 1), "store": (0, 1, 1)},
+    "softmax/fast": {"fp": (1, 4 + 1, 1), "arith": (0, 6, 0), "load": (1, 1, 1), "store": (0, 1, 1)},
+    "rmsnorm": {"fp": (1, 2), "arith": (0, 0), "load": (1, 2), "store": (0, 1)},
+}
+
+
+def ceilings(label: str, model: dict, bound_per_element: float) -> dict[str, float]:
+    """For each vector pipe the kernel uses, the most ``% of bound`` its operations allow:
+    the cycles an element takes at the bound over the cycles its operations occupy that
+    pipe, each pipe retiring ``units x width / 32`` f32 elements a cycle (``pipes`` and
+    ``pipe_width``, DLEN by default; the cost tables of the shipped presets price these
+    operations the same way). Loads and stores share the ``ls`` pipe unless the preset
+    sends stores to their own (``vpipe``)."""
+    p = timing_params(model)
+    rate = {pipe: p.pipe_count[i] * (p.pipe_width[i] or p.dlen) / 32 for i, pipe in enumerate(PIPES)}
+    st = "st" if model.get("vpipe", {}).get("VSTORE") == "st" else "ls"
+    busy = {}
+    for kind, per_pass in OPS_PER_ELEMENT[label].items():
+        pipe = {"load": "ls", "store": st}.get(kind, kind)
+        busy[pipe] = busy.get(pipe, 0.0) + sum(per_pass) / rate[pipe]
+    return {pipe: 100 * bound_per_element / cycles for pipe, cycles in busy.items() if cycles}
+
+
 #: What a preset and shape run: (label, the kernel's name in ``rvai.tune.TUNABLE``, call).
 RUNS = [("softmax", "softmax", run_softmax),
         ("softmax/fast", "softmax_fast", lambda x, t: run_softmax(x, t, "fast")),
@@ -73,7 +111,8 @@ def main(argv=None) -> list[dict]:
     rng = np.random.default_rng(0)
     rows = []
     print(f"{'preset':13} {'kernel':12} {'shape':>11} {'cycles':>9} {'cyc/elem':>8} {'DRAM bound':>10} "
-          f"{'% of bound':>10} {'FP bound':>9} {'moved':>6}  busiest  config")
+          f"{'% of bound':>10} {'+RFO':>6} {'FP ops':>7} {'FP ceil':>7} {'ceiling':>12} {'FP bound':>8} {'moved':>6}  "
+          "busiest  config")
     for name in args.presets.split(","):
         target = Target.preset(name)
         for n in (896, 3584):
@@ -90,14 +129,21 @@ def main(argv=None) -> list[dict]:
                 fp = run.profile.pipe_busy["fp"] / run.profile.model.get("pipes", {}).get("fp", 1)
                 busiest = max(run.profile.bounds().items(), key=lambda kv: kv[1])
                 moved = 100 * sum(run.profile.dram_bytes.values()) / nbytes
+                ceil = ceilings(label, target.model, bound / x.size)
+                low = min(ceil, key=ceil.get)
+                # without Zicboz every output line is read before it is written (x.nbytes: the output's size)
+                rfo = None if "zicboz" in target.extensions else 100 * (nbytes + x.nbytes) / run.profile.peak_dram_bytes_per_cycle / run.cycles
                 row = {"preset": name, "kernel": label, "shape": x.shape, "cycles": run.cycles, "bound": bound,
-                       "pct": 100 * bound / run.cycles, "fp_bound": 100 * bound / fp, "moved": moved,
+                       "pct": 100 * bound / run.cycles, "pct_rfo": rfo, "fp_ceiling": ceil["fp"],
+                       "ceiling": (low, ceil[low]), "fp_bound": 100 * bound / fp, "moved": moved,
                        "busiest": busiest, "config": config}
                 rows.append(row)
                 cfg = " ".join(f"{k}={v}" for k, v in sorted(config.items())) or "defaults"
+                fp_ops = "+".join(map(str, OPS_PER_ELEMENT[label]["fp"]))
                 print(f"{name:13} {label:12} {str(x.shape):>11} {run.cycles:>9,} {run.cycles / x.size:>8.2f} "
-                      f"{bound:>10,.0f} {row['pct']:>9.1f}% {min(row['fp_bound'], 999):>8.0f}% {moved:>5.0f}%  "
-                      f"{busiest[0]} {100 * busiest[1]:.0f}%  {cfg}", flush=True)
+                      f"{bound:>10,.0f} {row['pct']:>9.1f}% {'-' if rfo is None else f'{rfo:.1f}%':>6} {fp_ops:>7} "
+                      f"{ceil['fp']:>6.0f}% {low:>6} {ceil[low]:>4.0f}% {min(row['fp_bound'], 999):>7.0f}% "
+                      f"{moved:>5.0f}%  {busiest[0]} {100 * busiest[1]:.0f}%  {cfg}", flush=True)
     return rows
 
 
