@@ -1,22 +1,35 @@
 """`rvai run` loads only the emulator: not NumPy, llvmlite or the kernel
 language, which cost most of its start-up time before (docs/limits.md has the
 measurement).  Checked through sys.modules in a fresh interpreter."""
+import os
 import subprocess
 import sys
+
+import pytest
 
 from tiny_elf import executable
 
 HEAVY = ("numpy", "llvmlite", "rvai.lang", "rvai.codegen", "rvai.runner", "rvai.ir", "rvai.target")
 
 
-def test_rvai_run_imports_only_the_emulator(tmp_path):
+@pytest.mark.parametrize("tier", [None, "translate"])
+def test_rvai_run_imports_only_the_emulator(tmp_path, tier):
+    # The default tier loads nothing heavy.  The translating tier (here every
+    # block at its first entry) needs LLVM, through llvmlite, and still not the
+    # kernel language or NumPy.  The environment is set either way, so that the
+    # suite's --tier option does not decide which case runs.
     exe = tmp_path / "exit7"
     exe.write_bytes(executable(["li a0, 7", "li a7, 93", "ecall"]))
     probe = ("import sys; from rvai.cli import main; status = main(['run', sys.argv[1]]); "
-             f"print(status, sorted(m for m in sys.modules if m.startswith({HEAVY!r})))")
-    r = subprocess.run([sys.executable, "-c", probe, str(exe)], capture_output=True, text=True, timeout=120)
+             f"print(status, sorted({{m.split('.')[0] if m.startswith('llvmlite') else m for m in sys.modules"
+             f" if m.startswith({HEAVY!r})}}))")
+    env = {k: v for k, v in os.environ.items() if k not in ("RVAI_TIER", "RVAI_JIT_HOT")}
+    if tier:
+        env.update(RVAI_TIER=tier, RVAI_JIT_HOT="0")
+    r = subprocess.run([sys.executable, "-c", probe, str(exe)], capture_output=True, text=True, timeout=120,
+                       env=env)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split(None, 1) == ["7", "[]\n"]
+    assert r.stdout.split(None, 1) == ["7", "['llvmlite']\n" if tier else "[]\n"]
 
 
 def test_kernels_still_find_their_backend():
