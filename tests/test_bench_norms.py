@@ -28,7 +28,7 @@ def test_operations_an_element_match_the_emulators_count(label):
     if label == "rmsnorm":
         run = kernels.rmsnorm(x, np.ones(n, np.float32), o, 1e-6, LMUL=2, FUSE=False, target=target)
     else:
-        run = kernels.softmax(x, o, LMUL=2, CHAINS=1, FUSE=False, PIPE=False, ZERO=0,
+        run = kernels.softmax(x, o, LMUL=2, CHAINS=1, FUSE=False, PIPE=False, ZERO=0, SKEW="",
                               EXP="fast" if label.endswith("fast") else "accurate", target=target)
     counts = run.profile.class_counts
     for kind, per_pass in norms.OPS_PER_ELEMENT[label].items():

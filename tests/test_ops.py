@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from kernel_runners import RUNNERS, VLENS, run
 from rvai import kernels, ops
+from rvai.lang import KernelError
 
 # The generic preset under both runners: under qemu, matmul's f16 inputs use only Zvfhmin's
 # widening conversions, which QEMU 7.2 runs (its vfwmacc path needs Zvfh, which QEMU lacks).
@@ -225,6 +226,34 @@ def test_every_softmax_and_rmsnorm_config_is_correct(vlen):
         run(kernels.rmsnorm, x, w, o, 1e-6, **cfg, runner="emu", vlen=vlen)
         np.testing.assert_allclose(o, x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + 1e-6) * w,
                                    rtol=2e-5, atol=1e-5)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(skew=st.sampled_from(["1", "11", "111", "112", "1111", "13", "4"]), exp=st.sampled_from(["accurate", "fast"]),
+       chains=st.sampled_from([1, 2, 3]), groups=st.integers(0, 6), tail=st.sampled_from([0, 1, 3]),
+       fuse=st.booleans(), pipe=st.booleans(), vlen=st.sampled_from(VLENS), seed=st.integers(0, 2**16))
+def test_skewed_softmax_fills_and_drains_its_pipeline(skew, exp, chains, groups, tail, fuse, pipe, vlen, seed):
+    """SKEW: rows of 0 to 6 whole groups of blocks (fewer than the stages, as many, more),
+    whole blocks and a tail left over, on every cut of the exp's steps, against float64
+    (each row's stages fill, run and drain once per row; a planted off-by-one group in the
+    drain fails it)."""
+    vl0 = vlen // 32                                  # LMUL 1
+    n = max(1, (groups * chains + (1 if tail else 0)) * vl0 + tail)
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((3, n)) * 8).astype(np.float32)
+    o = np.zeros_like(x)
+    run(kernels.softmax, x, o, LMUL=1, CHAINS=chains, FUSE=fuse, PIPE=pipe, ZERO=0, SKEW=skew, EXP=exp,
+        runner="emu", vlen=vlen)
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(-1, keepdims=True))
+    want = e / e.sum(-1, keepdims=True)
+    assert np.all(np.abs(o - want) <= (1e-5 if exp == "accurate" else 2 * 9.8e-5) * want + 1e-8)
+
+
+@pytest.mark.parametrize("skew", ["5", "23", "0", "1a", "11111"])
+def test_softmax_names_a_bad_skew(skew):
+    with pytest.raises(KernelError, match="SKEW must be digits"):
+        kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), SKEW=skew)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

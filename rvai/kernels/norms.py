@@ -8,6 +8,7 @@ between the passes, so the later passes cost vector-unit time, not memory traffi
 """
 import rvai.lang as rl
 from rvai.lang import f32
+from rvai.lang.math import EXP_STEPS
 
 
 def _blocks(n, lmul, group: int = 2):
@@ -21,6 +22,8 @@ def _blocks(n, lmul, group: int = 2):
 
 #: softmax's exps by its ``EXP`` parameter (``rvai.ops.softmax(exp=...)``).
 SOFTMAX_EXPS = {"accurate": rl.exp_nonpositive, "fast": rl.exp_fast}
+#: The same exps in three steps each (:data:`rvai.lang.math.EXP_STEPS`), for ``SKEW``.
+SOFTMAX_STEPS = {k: EXP_STEPS[k] for k in SOFTMAX_EXPS}
 
 
 def _exp_blocks(x, o, r, js, shift, exp):
@@ -38,15 +41,20 @@ def _exp_blocks(x, o, r, js, shift, exp):
 #: What the tuner tries for :data:`softmax` (with each ``EXP``, tuned apart): LMUL of a block,
 #: the blocks of the exp pass in flight (their exps interleaved step by step), whether the
 #: next row's maximum is fused into the exp pass and whether the last row's division is
-#: (more live registers and memory streams: past 8 register groups in use it spills), and
-#: how far ahead of the stores the output lines are claimed (``ZERO``). The in-order vector
-#: queues of generic and sifive-x280 want three chains at LMUL 2; xuantie-c930 runs one or
-#: two at LMUL 8 or 4; claiming lines pays where DRAM is the limit (bench/norms.py).
-SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZERO": zero}
-                   for lmul, ch, fuse, pipe, zero in (
-    (2, 2, True, True, 0), (2, 3, True, False, 256), (2, 3, True, True, 256), (4, 1, True, True, 256),
-    (4, 2, True, False, 0), (4, 2, False, True, 0), (2, 2, False, True, 0), (4, 1, True, False, 256),
-    (8, 1, False, True, 0), (8, 1, False, False, 256), (8, 1, True, False, 256), (8, 1, False, True, 256))]
+#: (more live registers and memory streams: past 8 register groups in use it spills), how
+#: far ahead of the stores the output lines are claimed (``ZERO``), and the exp pass's
+#: software pipelining (``SKEW``). The in-order vector queues of generic and sifive-x280
+#: want three chains at LMUL 2 without ``SKEW``, or one skewed chain; xuantie-c930 one
+#: skewed chain at LMUL 2, or one or two at LMUL 8 or 4; claiming lines pays where DRAM is
+#: the limit (bench/norms.py).
+SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZERO": zero, "SKEW": skew}
+                   for lmul, ch, fuse, pipe, zero, skew in (
+    (2, 2, True, True, 0, ""), (2, 3, True, False, 256, ""), (2, 3, True, True, 256, ""), (4, 1, True, True, 256, ""),
+    (4, 2, True, False, 0, ""), (4, 2, False, True, 0, ""), (2, 2, False, True, 0, ""), (4, 1, True, False, 256, ""),
+    (8, 1, False, True, 0, ""), (8, 1, False, False, 256, ""), (8, 1, True, False, 256, ""), (8, 1, False, True, 256, ""),
+    (2, 1, True, True, 0, "112"), (2, 1, True, True, 0, "111"), (2, 1, True, False, 0, "111"),
+    (2, 1, True, False, 0, "112"), (4, 1, True, True, 0, "11"), (2, 2, True, False, 0, "11"),
+    (2, 1, True, True, 256, "112"))]
 #: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks, whether the next
 #: row's sum of squares is fused into this row's second pass, and whether LLVM may unroll
 #: the block loops.
@@ -68,7 +76,7 @@ def _row_max(x, r, n, vl0, full, lmul):
 @rl.autotune(configs=SOFTMAX_CONFIGS, key=["x.shape[1]", "EXP"])
 @rl.kernel
 def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2, FUSE: bool = True,
-            PIPE: bool = True, ZERO: int = 0, EXP: str = "accurate"):
+            PIPE: bool = True, ZERO: int = 0, SKEW: str = "", EXP: str = "accurate"):
     """o[r] = exp(x[r] - max x[r]) / sum(...) for each row r.
 
     A row whose maximum is not finite (all -inf, or holding +inf) is NaN, as in NumPy.
@@ -86,13 +94,25 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     lines with ``cbo.zero`` that many elements ahead of the exp pass's stores where the
     target has Zicboz (:meth:`rvai.lang.Tensor.cache_zero`): no line is read from memory
     before it is overwritten. Ahead of the store stream's prefetches, or the prefetcher
-    reads the lines first. ``EXP`` picks the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`,
+    reads the lines first. ``SKEW`` (digits, "" = off) software-pipelines the exp pass: the
+    exp's steps (:data:`rvai.lang.math.EXP_STEPS`: reduction, the integer split or clamp, the
+    polynomial's first and last Horner steps, the scaling) are cut into stages, the digits
+    the steps of each stage but the last, and a trip runs each stage on another group of
+    blocks (stage i on the group i trips behind the first), so no operation waits for one
+    of its own trip: an in-order vector queue whose FP pipe meets the exp's chain of
+    dependent FMAs right after the integer steps that feed it otherwise idles (generic,
+    64 x 896: 34.6 % -> 49.3 % of the DRAM bound). More registers live: one chain at LMUL 2.
+    Rows of fewer groups than stages run unskewed. ``EXP`` picks the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`,
     2.28 ulp) or ``"fast"`` (:func:`rvai.lang.exp_fast`, relative error below 9.8e-5, with
     the row maximum folded into its first FMA by :func:`rvai.lang.exp_fast_bias`: 7 FP
-    operations an element where the accurate exp's softmax takes 14).
+    operations an element where the accurate exp's softmax takes 13).
     """
     if EXP not in SOFTMAX_EXPS:
         raise ValueError(f"softmax: EXP must be one of {sorted(SOFTMAX_EXPS)}, not {EXP!r}")
+    nsteps = len(SOFTMAX_STEPS[EXP]["steps"])
+    if SKEW and not (SKEW.isdigit() and "0" not in SKEW and sum(map(int, SKEW)) < nsteps):
+        raise ValueError(f"softmax: SKEW must be digits 1-9, the steps of each stage but the last, "
+                         f"summing to less than the exp's {nsteps} steps; got {SKEW!r}")
     rows, n = x.shape
     vl0, groups, full = _blocks(n, LMUL, CHAINS)
     row_max = rl.var(float("-inf"))
@@ -107,22 +127,85 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
         m = row_max.value
         shift = rl.exp_fast_bias(m) if EXP == "fast" else m
         if ZERO:
-            o.cache_zero(r, 0, count=rl.minimum(n, ZERO))
+            # skewed, the whole row at once: a claim is a call, and inside the skewed loop the
+            # vector registers it clobbers would be spilled around it
+            o.cache_zero(r, 0, count=n if SKEW else rl.minimum(n, ZERO))
 
-        def blocks(js, count=vl0):
-            """Row r's exp blocks of ``count`` elements at each j of ``js`` (after row r - 1's
-            division there, with PIPE)."""
+        def before(js, count=vl0):
+            """What precedes row r's exp blocks at each j of ``js``: row r - 1's division
+            there (PIPE), the claims of the lines ZERO elements ahead (unskewed)."""
             for j in js:
                 if PIPE:
                     o.vstore(o.vload(prv, j) * inv_prev.value, prv, j)
-                if ZERO:
+                if ZERO and not SKEW:
                     o.cache_zero(r, j + ZERO, count=rl.maximum(rl.minimum(count, n - j - ZERO), 0))
+
+        def blocks(js, count=vl0):
+            """Row r's exp blocks of ``count`` elements at each j of ``js``, after :func:`before`."""
+            before(js, count)
             return _exp_blocks(x, o, r, js, shift, EXP)
 
         with rl.vector(vl0, sew=32, lmul=LMUL):
             acc = [rl.var(rl.zeros(f32)) for _ in range(CHAINS)]
             mx = rl.var(rl.full(float("-inf")))
-            for j in rl.range(0, groups, vl0 * CHAINS):
+            step = vl0 * CHAINS
+            plain_end = groups    # the groups of blocks the unskewed loop takes
+            if SKEW:
+                steps, types = SOFTMAX_STEPS[EXP]["steps"], SOFTMAX_STEPS[EXP]["types"]
+                # SKEW's digits: the steps of each stage but the last, which takes the rest
+                ends = [sum(map(int, SKEW[:i + 1])) for i in range(len(SKEW))]
+                stages = [steps[a:b] for a, b in zip([0] + ends, ends + [len(steps)])]
+                carry = [[[rl.var(rl.zeros(t)) for t in types[b - 1]] for _ in range(CHAINS)] for b in ends]
+
+                def stage(i, j, ins):
+                    """Stage i of the exps of the group at j, on the carried ``ins`` (the
+                    group's loads for stage 0); the last stores, sums, and with FUSE takes
+                    the next row's maximum, a tuple of vectors for each block before."""
+                    js = [j + u * vl0 for u in range(CHAINS)]
+                    if i == 0:
+                        xs = [x.vload(r, jj) for jj in js]
+                        vals = steps[0](xs, shift) if EXP == "fast" else steps[0]([v - shift for v in xs])
+                        fns = stages[0][1:]
+                    else:
+                        vals, fns = ins, stages[i]
+                    for f in fns:
+                        vals = f(vals)
+                    if i < len(stages) - 1:
+                        return vals
+                    before(js)
+                    for a, e, jj in zip(acc, vals, js):
+                        o.vstore(e, r, jj)
+                        a += e
+                        if FUSE:
+                            mx.value = rl.maximum(mx, x.vload(nxt, jj))
+                    return None
+
+                def carried(b):
+                    return [tuple(v.value for v in c) for c in carry[b]]
+
+                def trip(j0, lo, hi):
+                    """Stages lo to hi, stage i on the group at j0 - i * step, from the
+                    carries of the last trip; their results become the carries."""
+                    new = {i: stage(i, j0 - i * step, carried(i - 1) if i else None) for i in range(lo, hi + 1)}
+                    for b in range(lo, min(hi, last - 1) + 1):
+                        for c, h in zip(carry[b], new[b]):
+                            for v, hv in zip(c, h):
+                                v.value = hv
+
+                last = len(stages) - 1
+                ngroups = groups // step
+                skewed = rl.maximum(rl.minimum(ngroups - last + 1, 1), 0)   # 1 if the groups fill the pipeline
+                for _ in rl.range(skewed):
+                    for p in range(last):      # fill: stages p..0 on groups 0..p
+                        trip(p * step, 0, p)
+                    for j in rl.range(last * step, groups, step):
+                        # each stage on its own group: the trip's operations wait on the last
+                        # trip's results, not on each other's
+                        trip(j, 0, last)
+                    for p in range(1, last + 1):   # drain: stages last..p on the groups left
+                        trip(groups + (p - 1) * step, p, last)
+                plain_end = groups * (1 - skewed)   # too few groups: unskewed
+            for j in rl.range(0, plain_end, step):
                 js = [j + u * vl0 for u in range(CHAINS)]
                 for a, e in zip(acc, blocks(js)):
                     a += e

@@ -18,7 +18,7 @@ import numpy as np
 from rvai import ir
 from rvai.lang import core
 
-__all__ = ["exp", "exp_nonpositive", "exp_fast", "exp_fast_bias", "rsqrt", "tanh"]
+__all__ = ["exp", "exp_nonpositive", "exp_fast", "exp_fast_bias", "rsqrt", "tanh", "EXP_STEPS"]
 
 _LOG2E = 1.4426950408889634
 _LOG2E_LO = _LOG2E - float(np.float32(_LOG2E))   # what the f32 log2(e) leaves out
@@ -115,22 +115,49 @@ def exp_nonpositive(x: Any):
     operation to issue while one waits for the result before it.
     """
     xs, one = _many(x, "exp_nonpositive")
-    if isinstance(xs[0], core.Vector):
-        # The clamp x >= _EXP2_CLAMP on the bits, in the vector ALU: for x <= 0 (and +0) the
-        # unsigned order of the bits is that of |x|, -inf's the largest.
-        xc = [core.minimum(v.bitcast(ir.u32), _EXP2_CLAMP_BITS).bitcast(ir.f32) for v in xs]
-    else:
-        xc = [core.maximum(v, _EXP2_CLAMP) for v in xs]
-    t = [core.fma(v, _LOG2E, _MAGIC) for v in xc]       # n = round(x*log2e) in the low mantissa bits
-    n = [v - _MAGIC for v in t]
-    r = [v * _LOG2E - k for v, k in zip(xc, n)]          # exact product, one rounding (vfmsac)
-    r = [core.fma(v, _LOG2E_LO, a) for v, a in zip(xc, r)]   # log2(e) - f32(log2(e)): 3.7 ulp at x = -23 without it
+    r, t = zip(*_nonpositive_reduce(_nonpositive_clamp(xs), shifted=False))
     p = [core.fma(h, a, 1.0) for h, a in zip(_horners(r, _EXP2_C), r)]
     # bits(t) << 23 is n << 23 (the magic's own bits shift out): adding it scales p by 2**n.
     # At n = -127 a p below 1 borrows into the sign bit; the signed max with 0 makes it +0.
     bits = [a.bitcast(ir.i32) + (b.bitcast(ir.i32) << 23) for a, b in zip(p, t)]
     out = [core.maximum(b, 0).bitcast(ir.f32) for b in bits]
     return out[0] if one else out
+
+
+def _nonpositive_clamp(xs: list) -> list:
+    """:func:`exp_nonpositive`'s clamp: for each x, ``(max(x, -127 / log2(e)),)`` (on vectors
+    the bits' unsigned minimum, in the vector ALU: for x <= 0 (and +0) the unsigned order of
+    the bits is that of |x|, -inf's the largest)."""
+    if isinstance(xs[0], core.Vector):
+        return [(core.minimum(v.bitcast(ir.u32), _EXP2_CLAMP_BITS).bitcast(ir.f32),) for v in xs]
+    return [(core.maximum(v, _EXP2_CLAMP),) for v in xs]
+
+
+def _nonpositive_reduce(parts: list, shifted: bool = True) -> list:
+    """:func:`exp_nonpositive`'s reduction: ``(x,)`` -> ``(r, n << 23)`` with x log2(e) = n + r,
+    |r| <= 1/2 (``(r, t)``, n in t's low mantissa bits, if not ``shifted``)."""
+    xc = [p[0] for p in parts]
+    t = [core.fma(v, _LOG2E, _MAGIC) for v in xc]       # n = round(x*log2e) in the low mantissa bits
+    n = [v - _MAGIC for v in t]
+    r = [v * _LOG2E - k for v, k in zip(xc, n)]          # exact product, one rounding (vfmsac)
+    r = [core.fma(v, _LOG2E_LO, a) for v, a in zip(xc, r)]   # log2(e) - f32(log2(e)): 3.7 ulp at x = -23 without it
+    return [(a, b.bitcast(ir.i32) << 23 if shifted else b) for a, b in zip(r, t)]
+
+
+def _nonpositive_poly_hi(parts: list) -> list:
+    """:func:`exp_nonpositive`'s polynomial, its first three Horner steps: ``(r, k)`` -> ``(a, r, k)``."""
+    return [(a, r, k) for a, (r, k) in zip(_horners([p[0] for p in parts], _EXP2_C[1:]), parts)]
+
+
+def _nonpositive_poly_lo(parts: list) -> list:
+    """:func:`exp_nonpositive`'s polynomial, its last two steps: ``(a, r, k)`` -> ``(2**r, k)``."""
+    a = [core.fma(a, r, _EXP2_C[0]) for a, r, _ in parts]
+    return [(core.fma(h, r, 1.0), k) for h, (_, r, k) in zip(a, parts)]
+
+
+def _nonpositive_scale(parts: list) -> list:
+    """:func:`exp_nonpositive`'s last step: ``(p, n << 23)`` -> p 2**n (+0 below 2**-127)."""
+    return [core.maximum(p.bitcast(ir.i32) + k, 0).bitcast(ir.f32) for p, k in parts]
 
 
 def exp_fast_bias(m: Any):
@@ -166,12 +193,61 @@ def exp_fast(x: Any, bias: Any = _FAST_MAGIC):
     :func:`exp_nonpositive`).
     """
     xs, one = _many(x, "exp_fast")
-    t = [core.fma(v, _LOG2E, bias) for v in xs]
-    s = [core.maximum(v.bitcast(ir.i32), _FAST_LOW) << 8 for v in t]
-    u = [((v & 0x7FFFFF) | 0x3F800000).bitcast(ir.f32) for v in s]
-    q = _horners(u, _EXP2_FAST_C)
+    s = _fast_bits([t for (t,) in _fast_reduce(xs, bias)])
+    q = _horners(_fast_fraction(s), _EXP2_FAST_C)
     out = [(a.bitcast(ir.i32) + (b & -0x800000)).bitcast(ir.f32) for a, b in zip(q, s)]
     return out[0] if one else out
+
+
+def _fast_reduce(xs: list, bias: Any = _FAST_MAGIC) -> list:
+    """:func:`exp_fast`'s FMA: for each x, ``(x log2(e) + bias,)``."""
+    return [(core.fma(v, _LOG2E, bias),) for v in xs]
+
+
+def _fast_bits(t: list) -> list:
+    """t's bits clamped and shifted: n << 23 above the 15 bits of the fraction f."""
+    return [core.maximum(v.bitcast(ir.i32), _FAST_LOW) << 8 for v in t]
+
+
+def _fast_fraction(s: list) -> list:
+    """u = 1 + f / 2**15 from :func:`_fast_bits`."""
+    return [((v & 0x7FFFFF) | 0x3F800000).bitcast(ir.f32) for v in s]
+
+
+def _fast_split(parts: list) -> list:
+    """:func:`exp_fast`'s integer steps: ``(t,)`` -> ``(u, n << 23)``."""
+    s = _fast_bits([t for (t,) in parts])
+    return [(u, v & -0x800000) for u, v in zip(_fast_fraction(s), s)]
+
+
+def _fast_poly_hi(parts: list) -> list:
+    """:func:`exp_fast`'s cubic, its first two Horner steps: ``(u, k)`` -> ``(a, u, k)``."""
+    return [(a, u, k) for a, (u, k) in zip(_horners([p[0] for p in parts], _EXP2_FAST_C[1:]), parts)]
+
+
+def _fast_poly_lo(parts: list) -> list:
+    """:func:`exp_fast`'s cubic, its last Horner step: ``(a, u, k)`` -> ``(2**(u - 1), k)``."""
+    return [(core.fma(a, u, _EXP2_FAST_C[0]), k) for a, u, k in parts]
+
+
+def _fast_scale(parts: list) -> list:
+    """:func:`exp_fast`'s last step: ``(q, n << 23)`` -> q 2**n, n added to q's exponent."""
+    return [(q.bitcast(ir.i32) + k).bitcast(ir.f32) for q, k in parts]
+
+
+#: :func:`exp_nonpositive` and :func:`exp_fast` each as five steps, for a loop that runs
+#: each step on a different block (software pipelining): ``steps[0](xs)`` (``exp_fast``'s
+#: with its ``bias`` as a second argument) gives a tuple of vectors of the dtypes
+#: ``types[0]`` for each x, ``steps[i]`` maps those of ``types[i - 1]`` to ``types[i]``,
+#: the last to the exps. They compute the exp's own operations, each result bit for bit
+#: (the exponent's bits split off early, so that a step passes on two vectors, not three).
+EXP_STEPS = {
+    "accurate": {"steps": (_nonpositive_clamp, _nonpositive_reduce, _nonpositive_poly_hi, _nonpositive_poly_lo,
+                           _nonpositive_scale),
+                 "types": ((ir.f32,), (ir.f32, ir.i32), (ir.f32, ir.f32, ir.i32), (ir.f32, ir.i32))},
+    "fast": {"steps": (_fast_reduce, _fast_split, _fast_poly_hi, _fast_poly_lo, _fast_scale),
+             "types": ((ir.f32,), (ir.f32, ir.i32), (ir.f32, ir.f32, ir.i32), (ir.f32, ir.i32))},
+}
 
 
 def rsqrt(x: Any):
