@@ -106,14 +106,30 @@ void rv_timing_default_params(rv_timing_params *p) {
 
 static int pow2(unsigned v) { return v && !(v & (v - 1)); }
 
+/* What empty hit-filter entries point to: never valid, never written. */
+static tm_line no_line = {.tag = ~0ull};
+
+static void cache_free(tm_cache *c) {
+    free(c->lines);
+    free(c->hit);
+}
+
+/* A cache, empty, with its hit filter: twice as many entries as the cache has
+ * lines (rounded up to a power of two), so that few lines in it share one. */
 static int cache_init(tm_cache *c, unsigned size, unsigned assoc, unsigned line, unsigned latency) {
     if (!pow2(line) || !assoc || size % (assoc * line) || !pow2(size / (assoc * line))) return -1;
     c->sets = size / (assoc * line);
     c->assoc = assoc;
     c->latency = latency;
     c->lines = calloc((size_t)c->sets * assoc, sizeof(tm_line));
-    if (!c->lines) return -1;
+    uint64_t n = 64;
+    unsigned bits = 6;
+    while (n < 2ull * c->sets * assoc) { n <<= 1; bits++; }
+    c->hit = malloc(n * sizeof *c->hit);
+    if (!c->lines || !c->hit) { cache_free(c); c->lines = NULL; c->hit = NULL; return -1; }
     for (size_t i = 0; i < (size_t)c->sets * assoc; i++) c->lines[i].tag = ~0ull;
+    for (uint64_t i = 0; i < n; i++) c->hit[i] = &no_line;
+    c->hit_shift = 64 - bits;
     return 0;
 }
 
@@ -123,9 +139,8 @@ static void cache_clear(tm_cache *c) {
 
 void tm_free(rv_timing *t) {
     if (!t) return;
-    free(t->l1.lines);
-    free(t->l2.lines);
-    free(t->hit);
+    cache_free(&t->l1);
+    cache_free(&t->l2);
     free(t->pc_scratch);
     free(t->bht);
     free(t->ras);
@@ -160,20 +175,6 @@ static uint64_t finish(const rv_timing *t) {
     if (t->cont_until > end) end = t->cont_until;
     uint64_t chan = (uint64_t)((t->dram_free > t->l2_free ? t->dram_free : t->l2_free) + 0.999999);
     return chan > end ? chan : end;
-}
-
-/* The L1 hit filter: twice as many entries as L1 has lines (rounded up to a
- * power of two), so that few lines in the cache share one. */
-static int hit_filter_init(rv_timing *t) {
-    uint64_t n = 64;
-    unsigned bits = 6;
-    while (n < 2ull * t->l1.sets * t->l1.assoc) { n <<= 1; bits++; }
-    t->hit = malloc(n * sizeof *t->hit);
-    if (!t->hit) return -1;
-    t->no_line = (tm_line){.tag = ~0ull};
-    for (uint64_t i = 0; i < n; i++) t->hit[i] = &t->no_line;
-    t->hit_shift = 64 - bits;
-    return 0;
 }
 
 /* The cost-table row for op: the mnemonic row, else the longest matching
@@ -262,11 +263,12 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     const char *ref = getenv("RVAI_TIMING_REFERENCE");
     t->reference = ref && *ref && strcmp(ref, "0") != 0;
     if (!t->vplans || !t->bht || !t->ras || !t->btb || !t->streams || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
-        cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || hit_filter_init(t) ||
-        resolve_costs(t)) {
+        cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || resolve_costs(t)) {
         tm_free(t);
         return NULL;
     }
+    t->hit = t->l1.hit;
+    t->hit_shift = t->l1.hit_shift;
     t->l2p = &t->l2;
     forget_state(t);
     return t;
@@ -274,7 +276,7 @@ static rv_timing *tm_create(const rv_timing_params *p) {
 
 void tm_uncore_free(tm_uncore *u) {
     if (!u) return;
-    for (int c = 0; c < u->nclusters; c++) free(u->l2[c].lines);
+    for (int c = 0; c < u->nclusters; c++) cache_free(&u->l2[c]);
     free(u->l2_port);
     free(u);
 }
@@ -358,31 +360,32 @@ void rv_timing_flush(rv_machine *m) {
 
 /* ---- caches ------------------------------------------------------------ */
 
-static tm_line *lookup(tm_cache *c, uint64_t line) {
-    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc];
-    for (unsigned w = 0; w < c->assoc; w++)
-        if (set[w].tag == line) return &set[w];
+/* The way of c holding `line`, NULL when none does; then *victim is the way
+ * to fill for it: an invalid one, else the least recently used (the first of
+ * each in way order).  One pass over the set; the hit filter first (and
+ * refreshed by a hit the search finds). */
+static tm_line *find(tm_cache *c, uint64_t line, tm_line **victim) {
+    tm_line **h = tm_filter_slot(c, line);
+    if ((*h)->tag == line) return *h;
+    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *empty = NULL, *old = &set[0];
+    for (unsigned w = 0; w < c->assoc; w++) {
+        tm_line *x = &set[w];
+        if (x->tag == line) { *h = x; return x; }
+        if (x->tag == ~0ull) { if (!empty) empty = x; }
+        else if (x->lru < old->lru) old = x;
+    }
+    *victim = empty ? empty : old;
     return NULL;
 }
 
-/* lookup() in L1, through the hit filter (which it refreshes). */
-static tm_line *lookup_l1(rv_timing *t, uint64_t line) {
-    tm_line **h = tm_hit_slot(t, line);
-    if ((*h)->tag == line) return *h;
-    tm_line *w = lookup(&t->l1, line);
-    if (w) *h = w;
-    return w;
+/* The way of c holding `line`, or NULL. */
+static tm_line *lookup(tm_cache *c, uint64_t line) {
+    tm_line *unused;
+    return find(c, line, &unused);
 }
 
-/* The way to fill for `line`: an invalid one, else the least recently used. */
-static tm_line *victim(tm_cache *c, uint64_t line) {
-    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *v = &set[0];
-    for (unsigned w = 0; w < c->assoc; w++) {
-        if (set[w].tag == ~0ull) return &set[w];
-        if (set[w].lru < v->lru) v = &set[w];
-    }
-    return v;
-}
+/* lookup() in L1. */
+static tm_line *lookup_l1(rv_timing *t, uint64_t line) { return lookup(&t->l1, line); }
 
 /* A transfer of one line over a channel of `bytes_per_cycle` wanted at `want`:
  * transfers are serialised, so back-to-back ones run at the bandwidth. */
@@ -484,10 +487,10 @@ static void invalidate_others(rv_timing *t, uint64_t line, tm_line *mine, uint64
     if (when + t->p.l2_latency > t->mem_end) t->mem_end = when + t->p.l2_latency;
 }
 
-/* Put `line` into L1 (its data there at cycle `ready`), writing back the
- * dirty line it displaces: into L2 if L2 still holds it, else to memory. */
-static tm_line *install_l1(rv_timing *t, uint64_t line, uint64_t when, uint64_t ready, int prefetched) {
-    tm_line *w1 = victim(&t->l1, line);
+/* Put `line` into L1 in way w1 (find's victim: its data there at cycle
+ * `ready`), writing back the dirty line it displaces: into L2 if L2 still
+ * holds it, else to memory. */
+static tm_line *install_l1(rv_timing *t, uint64_t line, uint64_t when, uint64_t ready, int prefetched, tm_line *w1) {
     if (w1->tag != ~0ull && w1->dirty) {
         tm_line *back = lookup(t->l2p, w1->tag);
         if (back) back->dirty = 1; else dram_write(t, when);
@@ -499,13 +502,13 @@ static tm_line *install_l1(rv_timing *t, uint64_t line, uint64_t when, uint64_t 
     return w1;
 }
 
-/* Bring `line` into L1 (and L2) for a request at cycle `when`; returns the
- * cycle its data arrives.  `demand` says whether a program access (counted)
- * or the prefetcher asks. */
-static uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand) {
+/* Bring `line` into L1 (and L2) for a request at cycle `when`, in L1 way w1
+ * (find's victim); returns the cycle its data arrives.  `demand` says whether
+ * a program access (counted) or the prefetcher asks. */
+static uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand, tm_line *w1) {
     uint64_t done;
     tm_cache *l2 = t->l2p;
-    tm_line *w2 = lookup(l2, line);
+    tm_line *v2, *w2 = find(l2, line, &v2);
     if (w2) {
         if (demand) t->s.l2_hits++;
         done = when + t->p.l2_latency;
@@ -516,12 +519,13 @@ static uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand) {
         done = transfer(t, &t->dram_free, t->u ? &t->u->dram : NULL, when + t->p.l2_latency + t->p.dram_latency,
                         hart_dram_bw(t));
         t->s.dram_bytes_read += t->p.line;
-        w2 = victim(l2, line);
+        w2 = v2;
         if (w2->tag != ~0ull && w2->dirty) dram_write(t, when);
         *w2 = (tm_line){.tag = line, .ready = done};
+        *tm_filter_slot(l2, line) = w2;
     }
     w2->lru = ++l2->stamp;
-    install_l1(t, line, when, done, !demand);
+    install_l1(t, line, when, done, !demand, w1);
     return done;
 }
 
@@ -539,7 +543,7 @@ void tm_zero_block(rv_timing *t, uint64_t addr, uint64_t pc) {
         return;
     }
     uint64_t line = addr >> t->line_bits, when = t->last_issue, done = when + t->p.l1_latency;
-    tm_line *w = lookup_l1(t, line);
+    tm_line *v1, *w = find(&t->l1, line, &v1);
     if (w) {
         t->s.l1_hits++;
         w->lru = ++t->l1.stamp;
@@ -548,14 +552,15 @@ void tm_zero_block(rv_timing *t, uint64_t addr, uint64_t pc) {
     } else {
         t->s.l1_misses++;
         tm_cache *l2 = t->l2p;
-        tm_line *w2 = lookup(l2, line);
+        tm_line *v2, *w2 = find(l2, line, &v2);
         if (!w2) {
-            w2 = victim(l2, line);
+            w2 = v2;
             if (w2->tag != ~0ull && w2->dirty) dram_write(t, when);
             *w2 = (tm_line){.tag = line, .ready = done};
+            *tm_filter_slot(l2, line) = w2;
         }
         w2->lru = ++l2->stamp;
-        w = install_l1(t, line, when, done, 0);
+        w = install_l1(t, line, when, done, 0, v1);
     }
     w->dirty = 1;
     if (w->shared) invalidate_others(t, line, w, when);
@@ -579,8 +584,9 @@ void tm_zero_block(rv_timing *t, uint64_t addr, uint64_t pc) {
  * and a stream that ends over-fetches at most its current distance. */
 
 static void prefetch_line(rv_timing *t, uint64_t line, uint64_t when) {
-    if (lookup_l1(t, line)) return;
-    fill(t, line, when, 0);
+    tm_line *v1;
+    if (find(&t->l1, line, &v1)) return;
+    fill(t, line, when, 0, v1);
     t->s.prefetches++;
 }
 
@@ -600,11 +606,17 @@ static int is_data_prefetch(const rv_decoded *d) {
 static void software_prefetch(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t when) {
     if (m->ext_off >> RV_EXT_zicbop & 1) return;
     uint64_t addr = m->x[d->rs1] + (uint64_t)(int64_t)(d->imm & ~31);
-    region *r = mem_find(m, addr);
-    if (!r || !(r->perms & (d->rs2 == 3 ? RV_PERM_W : RV_PERM_R))) return;
+    /* the TLB holds only pages of regions that allow its kind of access: a hit
+     * answers without the region search */
+    int w = d->rs2 == 3;
+    if (!tlb_hit(tlb_slot(w ? m->tlb_w : m->tlb_r, addr), addr, 1)) {
+        region *r = mem_find(m, addr);
+        if (!r || !(r->perms & (w ? RV_PERM_W : RV_PERM_R))) return;
+    }
     uint64_t line = addr >> t->line_bits;
-    if (lookup_l1(t, line)) return;
-    fill(t, line, when, 0);
+    tm_line *v1;
+    if (find(&t->l1, line, &v1)) return;
+    fill(t, line, when, 0, v1);
     t->s.sw_prefetches++;
 }
 
@@ -666,8 +678,9 @@ static void train(rv_timing *t, uint64_t pc, uint64_t addr, unsigned span, uint6
 /* A demand access to one line at cycle `when`: the cycle its data is there.
  * *event says whether it missed L1 or was the first use of a prefetched line
  * (what trains a scalar stream). */
-static uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when, int store, int *event) {
-    tm_line *w = lookup_l1(t, line);
+static inline __attribute__((always_inline)) uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when,
+                                                                  int store, int *event) {
+    tm_line *v1, *w = find(&t->l1, line, &v1);
     uint64_t done;
     if (w) {
         t->s.l1_hits++;
@@ -683,7 +696,7 @@ static uint64_t access_line(rv_timing *t, uint64_t line, uint64_t when, int stor
         }
     } else {
         t->s.l1_misses++;
-        done = fill(t, line, when, 1);
+        done = fill(t, line, when, 1, v1);
         w = lookup_l1(t, line);
         *event = 1;
     }
@@ -702,9 +715,41 @@ static void set_group(rv_timing *t, int vd, int n, uint64_t first, uint64_t done
     for (int i = 0; i < n && vd + i < 32; i++) { t->vfirst[vd + i] = first; t->vdone[vd + i] = done; }
 }
 
+/* tm_mem_slow for a scalar access within one line, the first use of line w
+ * that the prefetcher brought into L1 (not shared when a store): an L1 hit
+ * that trains the stream, what access_line and the rest of tm_mem_slow do for
+ * it without their searches and loops. */
+static void first_use(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr, unsigned n, int store, uint64_t pc) {
+    uint64_t when = t->last_issue, done = when + t->p.l1_latency;
+    t->cont_hit = 0;
+    t->s.l1_hits++;
+    w->lru = ++t->l1.stamp;
+    if (w->ready > done) {
+        done = w->ready;
+        if (done <= t->cont_until) t->cont_hit = 1;
+    }
+    w->prefetched = 0;
+    if (store) w->dirty = 1;
+    if (done > t->mem_end) t->mem_end = done;
+    t->last_line = line;
+    t->last_way = w;
+    train(t, pc, addr, n, when);
+    if (store) { t->s.bytes_stored += n; return; }
+    t->s.bytes_loaded += n;
+    t->ready[t->last_dst] = done;
+    t->kind[t->last_dst] = t->cont_hit ? TM_K_CONT : TM_K_MEM;
+}
+
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
     uint64_t first = addr >> t->line_bits, last = (addr + (n ? n - 1 : 0)) >> t->line_bits;
     int event = 0;
+    if (first == last && !(t->pending & TM_P_VMEM)) {
+        tm_line *w = *tm_hit_slot(t, first);
+        if (w->tag == first && w->prefetched && !(store && w->shared)) {
+            first_use(t, w, first, addr, n, store, pc);
+            return;
+        }
+    }
     t->cont_hit = 0;
     if (t->pending & TM_P_VMEM) {
         /* an access of the vector memory op in flight: its lines are requested
@@ -1033,7 +1078,8 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
     e->lat = (uint16_t)lat;
     e->path = (o->vflags & TM_V_ANY) && o->cls != RV_CLASS_VSET ? TM_PATH_VECTOR
               : lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) || reads_clock(d) ||
-              has_occupancy(t, o->cls) || is_data_prefetch(d) ? TM_PATH_SPECIAL
+              has_occupancy(t, o->cls) ? TM_PATH_SPECIAL
+              : is_data_prefetch(d) ? TM_PATH_PREFETCH
               : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
 }
 
@@ -1056,17 +1102,44 @@ static void vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64
     t->now = now;
 }
 
+/* tm_step_special for a Zicbop prefetch (TM_PATH_PREFETCH: its class has no
+ * occupancy, its latency fits the slot): what the general path does for one,
+ * a plain op that also asks for its line. */
+static void prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, tm_slot *e) {
+    uint64_t *r = t->ready;
+    uint64_t rdy = r[e->s1], x;
+    x = r[e->s2]; rdy = x > rdy ? x : rdy;
+    x = r[e->s3]; rdy = x > rdy ? x : rdy;
+    uint64_t before = t->now;
+    if (rdy > before) t->now = stall(t, d, &tm_ops[d->op], rdy);
+    uint64_t now = t->now;
+    software_prefetch(t, m, d, now);
+    r[e->dst] = now + e->lat;
+    t->kind[e->dst] = TM_K_DATA;
+    t->last_issue = now;
+    t->last_dst = e->dst;
+    if (++t->slot >= t->p.issue_width) { t->slot = 0; now++; }
+    e->cycles += now - before;
+    t->now = now;
+}
+
 /* tm_step, out of line, for a slot just derived as plain or branch. */
 static __attribute__((noinline)) void step_derived(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
     tm_step(t, m, d, pc, e);
 }
 
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    if (likely(e->path == TM_PATH_VECTOR) && likely(!t->reference)) { vector_step(t, d, m, pc, e); return; }
+    if (likely(!t->reference)) {
+        if (likely(e->path == TM_PATH_VECTOR)) { vector_step(t, d, m, pc, e); return; }
+        if (e->path == TM_PATH_PREFETCH) { prefetch_step(t, d, m, e); return; }
+    }
     if (e->path == TM_PATH_NEW) {
         derive(t, d, e);
-        if (e->path == TM_PATH_VECTOR && !t->reference) { vector_step(t, d, m, pc, e); return; }
-        if (e->path != TM_PATH_SPECIAL && e->path != TM_PATH_VECTOR) { step_derived(t, m, d, pc, e); return; }
+        if (!t->reference) {
+            if (e->path == TM_PATH_VECTOR) { vector_step(t, d, m, pc, e); return; }
+            if (e->path == TM_PATH_PREFETCH) { prefetch_step(t, d, m, e); return; }
+        }
+        if (e->path == TM_PATH_PLAIN || e->path == TM_PATH_BRANCH) { step_derived(t, m, d, pc, e); return; }
     }
     uint64_t *slot = &e->cycles;
     const tm_opinfo *o = &tm_ops[d->op];

@@ -75,10 +75,17 @@ typedef struct {
     float used[1u << TM_CAL_BITS];
 } tm_calendar;
 
+/* A set-associative cache, and its hit filter: a direct-mapped array of
+ * pointers to its ways, indexed by a hash of the line number (tm_filter_slot).
+ * An entry only speeds up finding a way: it counts only if the way's tag is
+ * the line, so stale entries are harmless and the cache's contents and LRU
+ * order are exactly those of the associative search. */
 typedef struct {
     tm_line *lines;
     unsigned sets, assoc, latency;
     uint32_t stamp;
+    tm_line **hit;
+    unsigned hit_shift;       /* 64 - log2(filter entries) */
 } tm_cache;
 
 /* What the harts of a machine share (NULL with one hart): an L2 and its fill
@@ -104,11 +111,13 @@ typedef struct {
 } tm_slot;
 
 /* Plain scalar ops and conditional branches are charged inline; the rest
- * (jumps, the divider, vsetvl, vector ops, latencies too large for `lat`) by
- * tm_step_special, which also derives a slot not derived yet (TM_PATH_NEW)
- * and sends vector ops other than vsetvl (TM_PATH_VECTOR) straight to the
- * vector unit's model. */
-enum { TM_PATH_NEW = 0, TM_PATH_PLAIN = 1, TM_PATH_BRANCH = 2, TM_PATH_SPECIAL = 3, TM_PATH_VECTOR = 4 };
+ * (jumps, the divider, vsetvl, vector ops, Zicbop prefetches, latencies too
+ * large for `lat`) by tm_step_special, which also derives a slot not derived
+ * yet (TM_PATH_NEW) and sends vector ops other than vsetvl (TM_PATH_VECTOR)
+ * straight to the vector unit's model and prefetches (TM_PATH_PREFETCH) to
+ * the cache's (both through the general path in the reference mode). */
+enum { TM_PATH_NEW = 0, TM_PATH_PLAIN = 1, TM_PATH_BRANCH = 2, TM_PATH_SPECIAL = 3, TM_PATH_VECTOR = 4,
+       TM_PATH_PREFETCH = 5 };
 
 /* The tm_slots of one executable region (one per halfword). */
 typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
@@ -155,13 +164,9 @@ typedef struct rv_timing {
     unsigned br_idx;
     unsigned line_bits;
     uint8_t *bht;
-    /* L1 hit filter: a direct-mapped array of pointers to L1 ways, indexed by
-     * a hash of the line number (tm_hit_slot).  An entry only speeds up
-     * finding a way: it counts only if the way's tag is the line, so stale
-     * entries are harmless and the cache model (contents, LRU) is exactly
-     * that of the associative search. */
+    /* L1's hit filter (l1.hit and l1.hit_shift, here for the inline path) */
     tm_line **hit;
-    unsigned hit_shift;       /* 64 - log2(entries) */
+    unsigned hit_shift;
     uint64_t last_line;       /* fast path: the line of the last scalar access */
     tm_line *last_way;
     uint64_t mem_end;         /* the last demand access completes here */
@@ -203,7 +208,6 @@ typedef struct rv_timing {
     int hart;
     uint64_t cont_until;      /* the last cycle a transfer delayed by contention completes */
     int cont_hit;             /* the access being charged met contention */
-    tm_line no_line;          /* what empty hit-filter entries point to (never valid) */
     double l2_free, dram_free;    /* fill channels are busy until here */
     tm_stream *streams;       /* the prefetcher's stream table (prefetch_streams entries) */
     uint32_t stream_stamp;
@@ -307,9 +311,14 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
     t->now = now;
 }
 
-/* The hit-filter entry of a line: a multiplicative hash, so that streams a
- * power of two apart (a copy's source and destination) do not share entries
- * the way they share cache sets. */
+/* The hit-filter entry of a line in cache c: a multiplicative hash, so that
+ * streams a power of two apart (a copy's source and destination) do not share
+ * entries the way they share cache sets. */
+static inline tm_line **tm_filter_slot(const tm_cache *c, uint64_t line) {
+    return &c->hit[(line * 0x9e3779b97f4a7c15ull) >> c->hit_shift];
+}
+
+/* tm_filter_slot of L1, through the copy of its filter in the hot fields. */
 static inline tm_line **tm_hit_slot(rv_timing *t, uint64_t line) {
     return &t->hit[(line * 0x9e3779b97f4a7c15ull) >> t->hit_shift];
 }
