@@ -991,8 +991,8 @@ static const tm_vplan *vector_plan(rv_timing *t, const rv_decoded *d, rv_machine
 /* A vector instruction: wait for a queue entry, then start on the earliest
  * free unit of its pipe once its vector sources are ready (their first beat
  * with chaining, their last without), and occupy it for its plan's cycles. */
-static void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o,
-                      uint64_t dispatch, uint64_t pc) {
+static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m,
+                                                             const tm_opinfo *o, uint64_t dispatch, uint64_t pc) {
     tm_vplan scratch;
     const tm_vplan *v = vector_plan(t, d, m, o, pc, &scratch);
     unsigned pipe = v->pipe, unit = 0;
@@ -1086,6 +1086,7 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
 /* tm_step_special for a vector op (not vsetvl): what its general path does
  * for one, without the tests for the other kinds of instruction. */
 static void vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+    if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
     const tm_opinfo *o = &tm_ops[d->op];
     uint64_t *r = t->ready;
     uint64_t rdy = r[e->s1], x;
@@ -1126,6 +1127,10 @@ static void prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, tm_s
 /* tm_step, out of line, for a slot just derived as plain or branch. */
 static __attribute__((noinline)) void step_derived(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
     tm_step(t, m, d, pc, e);
+}
+
+void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+    vector_step(t, d, m, pc, e);
 }
 
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {

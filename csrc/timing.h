@@ -229,6 +229,8 @@ void tm_run_begin(rv_timing *t);
 uint64_t tm_run_end(rv_timing *t);
 tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
+/* tm_step_special for a slot derived as TM_PATH_VECTOR, with one call less. */
+void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc);
 void tm_zero_block(rv_timing *t, uint64_t addr, uint64_t pc);
 void tm_free(rv_timing *t);
@@ -275,7 +277,8 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
 static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
     if (unlikely(t->pending)) tm_resolve(t, pc);
     if (unlikely((unsigned)(e->path - TM_PATH_PLAIN) > TM_PATH_BRANCH - TM_PATH_PLAIN)) {
-        tm_step_special(t, d, m, pc, e);
+        if (e->path == TM_PATH_VECTOR) tm_vector_step(t, d, m, pc, e);
+        else tm_step_special(t, d, m, pc, e);
         return;
     }
     uint64_t *r = t->ready;
