@@ -150,7 +150,13 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
     tile's ``n`` rows; ``limits`` (per row, or None when every row sees every key of the
     block) masks the keys a row cannot see."""
     d, q_s, o_s, p, v = t.d, t.q_s, t.o_s, t.p, t.v
-    # Scores, a chunk of VLMAX keys at a time, into p's rows.
+    # Scores, a chunk of VLMAX keys at a time, into p's rows. Decode blocks of NB >= 4
+    # chunks take their maxima from p afterwards, one reduction a row: a reduction a chunk
+    # makes the scalar core wait on the vector unit (a scalar max of its result) and
+    # drains the vector queue once a chunk (1-2 points of decode on spacemit-x60 and
+    # xuantie-c930); with fewer chunks a block (prefill tiles, NB 2) the extra pass costs
+    # more than it saves.
+    after = t.nb >= 4 and not t.transposed
     block_max = [rl.var(float("-inf")) for _ in range(n)]
     for vl, jj in rl.vloop(w, sew=32, lmul=t.lmul):
         acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
@@ -159,11 +165,21 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
             s = acc[r].value
             if limits is not None:
                 s = rl.where(rl.arange(i32) < (limits[r] - j - jj).to(i32), s, float("-inf"))
-            block_max[r].value = rl.maximum(block_max[r].value, s.max())
+            if not after:
+                block_max[r].value = rl.maximum(block_max[r].value, s.max())
             p.vstore(s, r, jj)
     # Online softmax over the whole block: one running-max update and one rescale of the
     # outputs per row for W keys (not per chunk), and p's scores become probabilities.
     full = w - w % vl0
+    if after:
+        for r in range(n):
+            with rl.vector(vl0, sew=32, lmul=t.lmul):
+                mx = rl.var(rl.full(float("-inf"), f32))
+                for jj in rl.range(0, full, vl0):
+                    mx.value = rl.maximum(mx.value, p.vload(r, jj))
+                head = mx.value.max()
+            with rl.vector(w - full, sew=32, lmul=t.lmul):
+                block_max[r].value = rl.maximum(head, p.vload(r, full).max())
     corr = []
     for r in range(n):
         m, l = st[r]
