@@ -132,7 +132,7 @@ def _scores(t, g, j, n, acc, vl, vl0):
     v_row = _in_head(t, j, vl0)
     k_row = _in_head(t, j + t.pd * vl, vl0)
     ahead = rl.var(0)
-    for c in rl.range(0, d - d % ku, ku):
+    for c in rl.range(0, d - d % ku, ku, unroll=False):
         kc = [_column(t, g, j, c + u) for u in range(ku)]
         if not t.transposed:
             _prefetch(t, t.v, g, v_row, ahead.value)
