@@ -1,10 +1,12 @@
 """Attention against the timing model's compute and memory bounds, per preset.
 
-    python bench/attention.py [--presets generic,xuantie-c930] [--quick] [--tune]
+    python bench/attention.py [--presets generic,xuantie-c930] [--quick] [--tune] [--exp fast]
 
 Runs ``rvai.ops.attention`` (causal, grouped-query) on Qwen2-like head shapes: prefill
 (``Lq = Lk = seq``) and decode (one query per head against a KV cache of ``Lk`` keys).
-Every result is checked against a float64 NumPy reference before its cycles count.
+Every result is checked against a float64 NumPy reference before its cycles count (with
+``--exp fast``, ``rvai.ops.attention(exp="fast")``, against the bound its exp's error gives:
+2 * 9.8e-5 * max |v|).
 
 - FLOPs: 4·d per visible (query, key) pair per query head (2·d for the score, 2·d for
   P·V), the count the literature uses; exp, max and sums are not counted.
@@ -30,6 +32,7 @@ import math
 import numpy as np
 
 from rvai import kernels, ops, tune
+from rvai.kernels.attention import FAST_EXP_ERROR
 from rvai.target import Target
 
 PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
@@ -53,7 +56,7 @@ def visible_pairs(lq: int, lk: int) -> int:
 
 
 def measure(target: Target, heads: int, kv_heads: int, d: int, lq: int, lk: int, rng,
-            tuned: bool = False) -> dict:
+            tuned: bool = False, exp: str = "accurate") -> dict:
     """One checked run: cycles and the two bounds."""
     q = rng.standard_normal((heads, lq, d)).astype(np.float32)
     k, v = (rng.standard_normal((kv_heads, lk, d)).astype(np.float32) for _ in range(2))
@@ -61,8 +64,12 @@ def measure(target: Target, heads: int, kv_heads: int, d: int, lq: int, lk: int,
         tune.tune(kernels.attention, tune.TUNABLE["attention"][1]((heads, kv_heads, lq, lk, d), None, target),
                   target=target, CAUSAL=True, TRANSPOSE_K=lq > 1)
     config = tune.best_for(kernels.attention, target, (heads, lq, kv_heads, lk, d)) or {}
-    out = ops.attention(q, k, v, causal=True, target=target)
-    np.testing.assert_allclose(out, reference(q, k, v), rtol=1e-4, atol=2e-5)
+    out = ops.attention(q, k, v, causal=True, target=target, exp=exp)
+    if exp == "fast":
+        eps = FAST_EXP_ERROR
+        assert np.abs(out - reference(q, k, v)).max() <= 2 * eps / (1 - eps) * np.abs(v).max() + 2e-5
+    else:
+        np.testing.assert_allclose(out, reference(q, k, v), rtol=1e-4, atol=2e-5)
     run = ops.last_run
     flops = 4 * d * visible_pairs(lq, lk) * heads
     peak = run.profile.peak_flops_per_cycle()
@@ -78,6 +85,8 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--presets", default=",".join(PRESETS))
     ap.add_argument("--quick", action="store_true", help="seq 128 and decode 512 only")
     ap.add_argument("--tune", action="store_true", help="tune each case first (minutes per case at seq 512)")
+    ap.add_argument("--exp", default="accurate", choices=kernels.ATTENTION_EXPS,
+                    help="the softmax's exp (rvai.ops.attention(exp=...); the tuned configurations are the accurate one's)")
     args = ap.parse_args(argv)
     seqs = [128] if args.quick else [128, 512]
     decode = [512] if args.quick else [512, 4096]
@@ -90,7 +99,7 @@ def main(argv=None) -> list[dict]:
         for heads, kv_heads, d in HEADS:
             cases = [(f"prefill {s}", s, s) for s in seqs] + [(f"decode {n}", 1, n) for n in decode]
             for label, lq, lk in cases:
-                r = measure(target, heads, kv_heads, d, lq, lk, rng, args.tune)
+                r = measure(target, heads, kv_heads, d, lq, lk, rng, args.tune, args.exp)
                 best = max(r["compute"], r["memory"])
                 row = {"preset": name, "heads": f"{heads}/{kv_heads}", "d": d, "case": label, **r,
                        "pct_peak": 100 * r["compute"] / r["cycles"], "pct_roofline": 100 * best / r["cycles"],

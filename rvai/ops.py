@@ -680,7 +680,7 @@ def _attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int
 
 
 def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_len: int | None = None,
-              target=None, runner: str = "emu", checked: bool | None = None,
+              exp: str = "accurate", target=None, runner: str = "emu", checked: bool | None = None,
               budget: int | None = None, timeout: float | None = None, harts: int | None = None) -> np.ndarray:
     """Scaled dot-product attention; returns a new f32 array shaped like ``q``.
 
@@ -694,7 +694,14 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
     ``harts`` (default: the target's) spreads the tiles (KV head, block of query rows)
     over that many harts, and the keys too when the tiles are too few for them (decode):
     see :mod:`rvai.kernels.attention_harts` and docs/harts.md.
+    ``exp="accurate"`` (default) computes the softmax's exps within 2.28 ulp
+    (:func:`rvai.lang.exp_nonpositive`); ``exp="fast"`` uses :func:`rvai.lang.exp_fast`
+    with the row maximum folded into its first FMA (relative error below 9.8e-5 a
+    probability, so each output element within about 2e-4 * max |v| of the exact one;
+    one hart only, with the configuration tuned for the accurate exp).
     """
+    if exp not in kernels.ATTENTION_EXPS:
+        raise ValueError(f"exp must be one of {list(kernels.ATTENTION_EXPS)}, not {exp!r}")
     q, k, v = (_float_array(t, n) for t, n in ((q, "q"), (k, "k"), (v, "v")))
     if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
         raise ValueError("q, k and v must all be (L, d) or all (..., heads, L, d)")
@@ -723,12 +730,15 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
         # Transposing K costs what one tile's strided column loads cost; worth it once
         # several query rows per head reuse the keys (prefill), not for one (decode).
         transpose = lq > 1
+        if harts > 1 and exp != "accurate":
+            raise ValueError(f"exp={exp!r} runs on one hart (harts=1); attention on {harts} harts takes the accurate exp")
         if harts > 1:
             _record(_attention_harts(q3, k3, v3, out, s, bool(causal), transpose, cfg, harts, target, limits))
         else:
             q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, cfg["BM"], cfg["LMUL"], target.vlen, transpose)
             _record(kernels.attention(q3, k3, v3, out, q_s, o_s, p, k_t, s, CAUSAL=bool(causal),
-                                      TRANSPOSE_K=transpose, **cfg, target=target, runner=runner, **limits))
+                                      TRANSPOSE_K=transpose, EXP=exp, **cfg, target=target, runner=runner,
+                                      **limits))
     return out.reshape(q.shape)
 
 

@@ -1,5 +1,6 @@
 """Kernels written in the rvai DSL: GEMM/GEMV (matmul), int8 GEMM and Q8_0 (int8), softmax, rmsnorm, attention and the fused LLM operators of llm.py."""
 from rvai.kernels.attention import attention
+from rvai.kernels.attention import ATTENTION_EXPS
 from rvai.kernels.attention import scratch as attention_scratch
 from rvai.kernels.attention import prefetch_lines as attention_prefetch_lines
 from rvai.kernels import attention_harts
@@ -17,5 +18,5 @@ __all__ = ["Q8_BLOCK", "matmul", "matmul_t", "gemm_packed", "gemm_packed_bf16", 
            "linear_q8_tiles_grid", "gemm_i8",
            "gemm_i8_tiles", "linear_q8", "linear_q8_tiles", "group_tiles", "pack_tiles", "scale_tiles", "pack_words",
            "unpack_tiles", "gemv_rows", "a_scratch", "pack_panels", "panel_width", "softmax", "SOFTMAX_EXPS", "rmsnorm", "attention",
-           "attention_scratch", "attention_prefetch_lines", "attention_harts", "swiglu", "rope_neox", "rope_interleaved", "add_rmsnorm", "add",
+           "ATTENTION_EXPS", "attention_scratch", "attention_prefetch_lines", "attention_harts", "swiglu", "rope_neox", "rope_interleaved", "add_rmsnorm", "add",
            "add_bias", "embedding", "moe_combine"]

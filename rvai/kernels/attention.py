@@ -61,6 +61,13 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
 NB_DEFAULT = 4
 #: f32 elements in a 64-byte cache block (Zic64b), the unit of a Zicbop prefetch.
 LINE = 16
+#: The exps of :data:`attention`'s online softmax by its ``EXP`` parameter
+#: (``rvai.ops.attention(exp=...)``): 2.28 ulp, or relative error below 9.8e-5 in 4 FP
+#: operations with the row maximum folded in (:func:`rvai.lang.exp_fast`).
+ATTENTION_EXPS = ("accurate", "fast")
+#: Relative error bound of one probability with ``EXP="fast"`` (rvai.lang.exp_fast's).
+FAST_EXP_ERROR = 9.8e-5
+_LN2 = 0.6931471805599453
 
 
 def prefetch_lines(vlen: int, lmul: int, ku: int) -> int:
@@ -182,21 +189,30 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
                 block_max[r].value = rl.maximum(head, p.vload(r, full).max())
     corr = []
     for r in range(n):
-        m, l = st[r]
+        m, l, b = st[r]
         m_new = rl.maximum(m.value, block_max[r].value)
         m_use = rl.where(m_new == float("-inf"), 0.0, m_new)   # nothing seen yet: exp(-inf - 0) = 0
+        if t.fast:
+            # e**(x - s) for an s just above m_use, folded into exp_fast's first FMA; what
+            # was summed so far used the last block's s, so the correction is e**(s_old -
+            # s_new) = 2**(bias_new - bias_old), the ratio of the two blocks' scales
+            shift = rl.exp_fast_bias(m_use)
+            c_r = rl.where(m.value == float("-inf"), 0.0, rl.exp_nonpositive((shift - b.value) * _LN2))
+            b.value = shift
+        else:
+            shift = m_use
+            c_r = rl.exp_nonpositive(m.value - m_use)
         with rl.vector(vl0, sew=32, lmul=t.lmul):
             tot = rl.var(rl.zeros(f32))
             for jj in rl.range(0, full, vl0):
-                e = rl.exp_nonpositive(p.vload(r, jj) - m_use)
+                e = _exp(t, p.vload(r, jj), shift)
                 p.vstore(e, r, jj)
                 tot += e
             head = tot.value.sum()
         with rl.vector(w - full, sew=32, lmul=t.lmul):
-            e = rl.exp_nonpositive(p.vload(r, full) - m_use)
+            e = _exp(t, p.vload(r, full), shift)
             p.vstore(e, r, full)
             block_sum = head + e.sum()
-        c_r = rl.exp_nonpositive(m.value - m_use)
         l.value = l.value * c_r + block_sum
         m.value = m_new
         corr.append(c_r)
@@ -221,6 +237,12 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
             o_s.vstore(out[r].value, r, c)
 
 
+def _exp(t, x, shift):
+    """e**(x - the row maximum) of a block's scores: ``shift`` is the maximum, or for the
+    fast exp its :func:`rvai.lang.exp_fast_bias` (the subtraction folded into the exp)."""
+    return rl.exp_fast(x, bias=shift) if t.fast else rl.exp_nonpositive(x - shift)
+
+
 def _pv_step(v, p, out, g, j, k, c, n, keys):
     """out[r] += p[r, k+u] * v[g, j+k+u, c:] for the ``keys`` keys from k."""
     vv = [v.vload(g, j + k + u, c) for u in range(keys)]
@@ -240,7 +262,8 @@ def _key_loop(t, g, n, st, start, stop, limits):
 
 
 def _tile_start(t, rows):
-    """The tile's scaled queries into q_s and zeros into o_s; each row's (max, sum) state.
+    """The tile's scaled queries into q_s and zeros into o_s; each row's state: its running
+    maximum, sum and (for the fast exp) the last block's exp_fast_bias.
 
     Every row's load first: a store waiting on its data holds the (in-order) load/store
     unit, so a load behind it would start only once the one before had come from memory;
@@ -251,7 +274,7 @@ def _tile_start(t, rows):
         for r, x in enumerate(rows_v):
             t.q_s.vstore(x * t.scale, c, r, axis=0)
             t.o_s.vstore(rl.zeros(f32), r, c)
-    return [(rl.var(float("-inf")), rl.var(0.0)) for _ in rows]
+    return [(rl.var(float("-inf")), rl.var(0.0), rl.var(0.0)) for _ in rows]
 
 
 def _tile(t, g, group, rho0, n, causal):
@@ -290,7 +313,7 @@ class _Tensors:
 def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], o: rl.Tensor[f32, 3],
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
-              KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0):
+              KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
@@ -307,14 +330,20 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     P V loop ``PF`` lines of the next block's K rows (with ``PD`` > 0 the score loop
     prefetches K instead, PD chunks ahead), so that K and V come from DRAM a loop ahead
     of their loads (:func:`prefetch_lines` gives the PF that covers them).
+    ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
+    (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
+    row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
+    output element within about 2 * 9.8e-5 * max |v| of the exact one).
     """
+    if EXP not in ATTENTION_EXPS:
+        raise ValueError(f"attention: EXP must be one of {list(ATTENTION_EXPS)}, not {EXP!r}")
     heads, lq, d = q.shape
     kv_heads, lk = k.shape[0], k.shape[1]
     group = heads // kv_heads
     nrows = group * lq
     whole = nrows - nrows % BM
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
-                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=PF, pd=PD)
+                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=PF, pd=PD, fast=EXP == "fast")
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):

@@ -1,0 +1,78 @@
+"""Attention's online softmax against float64 NumPy: a decode block's maximum takes in every
+chunk of the block, wherever the largest score lies, and the fast exp (``EXP="fast"``) stays
+within the error bound derived from its exp's."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kernel_runners import run
+from rvai import kernels, ops
+from rvai.kernels.attention import FAST_EXP_ERROR
+from tests.test_ops import attention_ref
+
+
+@pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), nb=st.sampled_from([4, 8]), lk=st.sampled_from([1, 37, 70, 131, 301]),
+       d=st.sampled_from([1, 2, 7, 64]), group=st.sampled_from([1, 3, 7]))
+def test_decode_block_maximum_from_any_chunk(vlen, data, nb, lk, d, group):
+    """One key scores 200-400, the others below 2: the first key, either side of the first
+    and the last chunk boundary, the last key (often a block's short tail) or a drawn one. A
+    block maximum that left out the chunk holding it would put exp's argument that far
+    above 0, where f32's exp overflows (up to about 88 the softmax's normalisation hides a
+    low maximum). Blocks of NB >= 4 chunks take their maxima from the stored scores after
+    the chunks, the short last chunk apart."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    q = rng.uniform(0.5, 1.0, (group, 1, d)).astype(np.float32)
+    k0, v = (rng.uniform(-1, 1, (1, lk, d)).astype(np.float32) for _ in range(2))
+    bm = min(7, group)
+    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, bm, 4, vlen, False)
+    chunk = vlen * 4 // 32
+    tail = (lk - 1) // chunk * chunk      # the first key of the last chunk
+    edges = {0, chunk - 1, chunk, tail - 1, tail, lk - 1, data.draw(st.integers(0, lk - 1))}
+    for pos in sorted(e for e in edges if 0 <= e < lk):
+        k = k0.copy()
+        k[0, pos] = 400 / np.sqrt(d)     # its score, 400 * mean(q), is 200-400; the others' below 2
+        o = np.zeros_like(q)
+        run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=False,
+            BM=bm, LMUL=4, KU=1, NB=nb, PF=0, PD=0, runner="emu", vlen=vlen)
+        np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5,
+                                   err_msg=f"largest score at key {pos}")
+
+
+@pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), cfg=st.sampled_from(kernels.attention.autotune.configs), lq=st.sampled_from([1, 1, 2, 7, 13]),
+       lk=st.sampled_from([1, 5, 17, 61, 131]), d=st.sampled_from([1, 3, 16, 37, 64]), kv=st.sampled_from([1, 2]),
+       group=st.sampled_from([1, 3, 7]), causal=st.booleans(), width=st.sampled_from([None, 3, 20]))
+def test_fast_exp_attention_is_within_its_bound(vlen, data, cfg, lq, lk, d, kv, group, causal, width):
+    """EXP="fast" (every tuning candidate, prefill and decode, GQA, causal or not, blocks cut
+    short by a narrow p so that rows cross many blocks) against float64. Each probability
+    is within a relative eps = FAST_EXP_ERROR (rvai.lang.exp_fast's bound, the subtraction
+    of the maximum folded in), the scale of each block's probabilities is carried exactly
+    to the next block (2**(bias difference)), so an output o = sum p_j v_j / sum p_j is
+    off by at most eps / (1 - eps) * max_j |v_j - o| <= 2 eps max|v| / (1 - eps), plus the
+    f32 rounding the accurate kernel's tolerance (2e-5 at |v| <= 3) allows."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, cfg["BM"], cfg["LMUL"], vlen, lq > 1)
+    if width is not None:
+        p = np.zeros((p.shape[0], width), np.float32)
+    o = np.zeros_like(q)
+    run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=causal, TRANSPOSE_K=lq > 1,
+        EXP="fast", **cfg, runner="emu", vlen=vlen)
+    eps = FAST_EXP_ERROR
+    bound = 2 * eps / (1 - eps) * np.abs(v).max() + 2e-5
+    err = np.abs(o - attention_ref(q, k, v, causal, 1 / np.sqrt(d)))
+    assert err.max() <= bound, f"error {err.max():.3g} above the bound {bound:.3g}"
+
+
+def test_fast_exp_is_asked_for_by_name():
+    """ops.attention(exp=...) takes the kernel's names only, and the fast exp on one hart."""
+    q = np.ones((2, 1, 8), np.float32)
+    with pytest.raises(ValueError, match="exp must be one of"):
+        ops.attention(q, q, q, exp="approximate")
+    with pytest.raises(ValueError, match="one hart"):
+        ops.attention(q, q, q, exp="fast", harts=2)
