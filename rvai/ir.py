@@ -157,11 +157,13 @@ class Op:
 
 @dataclasses.dataclass
 class Function:
-    """A kernel: named, typed parameters and a body."""
+    """A kernel: named, typed parameters and a body; ``attrs`` are whole-function
+    settings for the compiler (``tune_cpu``: see :func:`rvai.lang.schedule_as`)."""
 
     name: str
     params: list[Value]
     body: Block
+    attrs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __str__(self) -> str:
         return Printer().function(self)
@@ -184,7 +186,8 @@ class Printer:
     def function(self, fn: Function) -> str:
         """Print a whole function."""
         params = ", ".join(f"{self.name(p)} {p.name}: {p.type}" for p in fn.params)
-        return f"func @{fn.name}({params}) {{\n" + self.block(fn.body, "  ") + "}\n"
+        attrs = "".join(f" {k}={_attr(v)}" for k, v in sorted(fn.attrs.items()))
+        return f"func @{fn.name}({params}){attrs} {{\n" + self.block(fn.body, "  ") + "}\n"
 
     def block(self, block: Block, indent: str) -> str:
         """Print the ops of ``block`` at ``indent``."""

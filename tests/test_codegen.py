@@ -170,6 +170,54 @@ def test_range_unroll_false_keeps_llvm_from_unrolling_the_loop():
         bad.trace()
 
 
+@rl.kernel
+def _block_sum_as(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32], CPU: str = ""):
+    """:data:`_block_sum` compiled with ``CPU``'s LLVM tuning (none if "")."""
+    if CPU:
+        rl.schedule_as(CPU)
+    _block_sum.fn(x, o)
+
+
+def test_schedule_as_compiles_with_another_cpus_tuning():
+    """``rl.schedule_as(cpu)`` gives the function LLVM's ``tune-cpu`` attribute: on a
+    sifive-x280 target the block loop is unrolled 8 times by its own cost model (see above)
+    and stays rolled with generic-rv64's, and a generic-rv64 target scheduled as
+    sifive-x280 unrolls it (its instructions stay generic's: the object is VLEN-agnostic
+    and runs at VLEN 128). The printed IR, the compile cache's key, names the cpu. Unknown
+    names and a second, different cpu are errors at the author's line."""
+    x280, generic = Target.preset("sifive-x280"), Target.preset("generic")
+    own, as_generic = _block_sum_as.compile(x280), _block_sum_as.compile(x280, CPU="generic-rv64")
+    assert own.asm.count("vle32") == 8 + 1 and as_generic.asm.count("vle32") == 1 + 1
+    assert '"tune-cpu"="generic-rv64"' in as_generic.llvm_ir and "tune-cpu" not in own.llvm_ir
+    assert "tune_cpu='generic-rv64'" in as_generic.ir and "tune_cpu" not in own.ir
+    assert _block_sum_as.compile(generic, CPU="sifive-x280").asm.count("vle32") == 8 + 1
+    assert _block_sum_as.compile(generic).asm.count("vle32") == 1 + 1
+    with pytest.raises(rl.KernelError, match="cpu must be one of"):
+        _block_sum_as.trace(CPU="sifive-u74")
+
+    @rl.kernel
+    def twice(x: rl.Tensor[rl.f32]):
+        rl.schedule_as("generic-rv64")
+        rl.schedule_as("generic-rv64")   # the same cpu again is fine
+        rl.schedule_as("sifive-x280")
+        x[0] = 1.0
+    with pytest.raises(rl.KernelError, match="already scheduled as 'generic-rv64'"):
+        twice.trace()
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+@settings(max_examples=8, deadline=None)
+@given(vlen=st.sampled_from(VLENS), n=st.integers(1, 700), cpu=st.sampled_from(["", "generic-rv64", "sifive-x280"]),
+       seed=st.integers(0, 2**16))
+def test_block_sum_under_each_schedule_sums_like_numpy(runner, vlen, n, cpu, seed):
+    """The block sum compiled with each cpu's tuning, at VLEN 128-1024, within the bound of
+    the float64 sum."""
+    x = np.random.default_rng(seed).standard_normal(n).astype(np.float32)
+    o = np.zeros(1, np.float32)
+    run(_block_sum_as, x, o, CPU=cpu, runner=runner, vlen=vlen)
+    assert abs(o[0] - x.astype(np.float64).sum()) <= 1e-6 * np.abs(x).astype(np.float64).sum() * 8 + 1e-30
+
+
 @pytest.mark.parametrize("runner", RUNNERS)
 @settings(max_examples=8, deadline=None)
 @given(vlen=st.sampled_from(VLENS), n=st.integers(1, 700), unroll=st.booleans(), seed=st.integers(0, 2**16))

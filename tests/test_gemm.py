@@ -585,3 +585,49 @@ def test_default_loop_order_with_and_without_prefetch(tune_cache, preset):
     y = ops.linear(x, packed, target=t)
     assert ops.last_run.compiled.asm == asm[preset == "spacemit-x60"]
     assert np.all(np.abs(y - x.astype(np.float64) @ w.T) <= ref_bound(x, w.T, 1026))
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), vlen=st.sampled_from(VLENS), m=st.integers(1, 23), k=odd, n=st.integers(1, 97),
+       mr=st.integers(2, 7), kc=st.sampled_from([4, 16, 64]), kouter=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float16]))
+def test_gemm_under_each_schedule_matches_numpy(data, vlen, m, k, n, mr, kc, kouter, dtype):
+    """gemm_packed's ``SCHED`` (LLVM's tuning for another cpu: the x280's unrolls the K
+    loop, generic-rv64's does not) at VLEN 128-1024 on odd shapes, K in several blocks: within
+    the blocked-sum bound of float64 NumPy, and bit for bit the same under another schedule
+    (scheduling reorders no sum) as with the target's own. The target is generic (VLEN-agnostic code, Zvfh: f16 by
+    vfwmacc), or sifive-x280 itself from VLEN 512, whose own tuning "" is then the x280's."""
+    t = Target.preset("sifive-x280" if vlen >= 512 and data.draw(st.booleans()) else "generic").with_vlen(vlen)
+    k = k * data.draw(st.sampled_from([1, 7]))
+    rng = np.random.default_rng(m * 1000 + k)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    bp = kernels.pack_panels(b, kernels.panel_width(vlen, 4))
+    other = data.draw(st.sampled_from(["generic-rv64", "sifive-x280"]))
+    out = {}
+    for sched in ("", other):
+        c = np.zeros((m, n), np.float32)
+        run = kernels.gemm_packed(a, bp, c, kernels.a_scratch(a, t), MR=mr, KC=kc, KOUTER=kouter, SCHED=sched,
+                                  WIDEN=dtype == np.float16 and ops._has_zvfh(t), target=t)
+        assert ('"tune-cpu"' in run.compiled.llvm_ir) == bool(sched)
+        out[sched] = c
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    assert np.all(np.abs(out[""] - a64 @ b64) <= ref_bound(a64, b64, kc + -(-k // kc)))
+    np.testing.assert_array_equal(out[other], out[""])
+
+
+def test_linear_schedules_gemm_as_generic_by_default(tune_cache):
+    """With no tuned entry ops.linear compiles gemm_packed with generic-rv64's tuning (its
+    K loop rolled on sifive-x280: one vfmacc per row of the 7-row tile, where the x280's
+    own unrolls it 4 times)."""
+    t = Target.preset("sifive-x280")
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal((7, 64)).astype(np.float32), rng.standard_normal((70, 64)).astype(np.float32)
+    packed = ops.pack_weights(w, target=t)
+    y = ops.linear(x, packed, target=t)
+    assert '"tune-cpu"="generic-rv64"' in ops.last_run.compiled.llvm_ir
+    assert np.all(np.abs(y - x.astype(np.float64) @ w.T) <= ref_bound(x, w.T, 66))
+    own = kernels.gemm_packed(x, packed.panels, np.zeros((7, 70), np.float32), kernels.a_scratch(x, t), SCHED="",
+                              target=t).compiled.asm
+    fmas = lambda asm: asm.count("vfmacc.vf") + asm.count("vfmadd.vf")   # noqa: E731
+    assert fmas(own) > fmas(ops.last_run.compiled.asm)

@@ -46,7 +46,8 @@ import rvai.lang as rl
 from rvai.lang import bf16, f32
 
 __all__ = ["gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "matmul", "matmul_t", "row_tiles", "gemv_rows",
-           "gemv_rows_grid", "gemv_t", "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMM_PACKED_CONFIGS", "GEMV_CONFIGS",
+           "gemv_rows_grid", "gemv_t", "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMM_PACKED_CONFIGS",
+           "GEMM_PACKED_BF16_CONFIGS", "GEMV_CONFIGS",
            "GEMV_T_CONFIGS"]
 
 #: What the tuner tries for :data:`matmul` and :data:`matmul_t` (which pack B themselves), likely first: MR rows per
@@ -56,7 +57,7 @@ __all__ = ["gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "matmul", "mat
 GEMM_CONFIGS = [{"MR": mr, "LMUL": lmul, "KC": kc} for mr, lmul, kc in (
     (7, 4, 512), (6, 4, 512), (5, 4, 512), (4, 4, 512), (7, 4, 256), (7, 4, 1024), (3, 8, 512), (2, 8, 512),
     (8, 2, 512), (6, 2, 512), (4, 2, 512), (8, 1, 512))]
-#: What the tuner tries for :data:`gemm_packed` and :data:`gemm_packed_bf16`, whose LMUL is
+#: What the tuner tries for :data:`gemm_packed_bf16` (and :data:`gemm_packed`, below), whose LMUL is
 #: fixed by the packed panels (:func:`rvai.ops.pack_weights`, LMUL 4): MR, KC, the loop order and
 #: prefetching. ``KOUTER`` puts the KC loop outside the panel loop, so a KC block of A is reused
 #: by every panel while it is still in L2 (long K and many rows: A no longer fits beside a
@@ -65,11 +66,15 @@ GEMM_CONFIGS = [{"MR": mr, "LMUL": lmul, "KC": kc} for mr, lmul, kc in (
 #: the next block of B (see the module's notes). One block ahead is the distance for B: rows
 #: further ahead measured equal or slower (16 x 3584 x 512 on spacemit-x60, B alone: 91.9 % of
 #: peak one block ahead, 90.7 % 8 rows further, 88.6 % 128 rows further).
-GEMM_PACKED_CONFIGS = [{"MR": mr, "KC": kc, "KOUTER": ko, "PF": pf} for mr, kc, ko, pf in (
+GEMM_PACKED_BF16_CONFIGS = [{"MR": mr, "KC": kc, "KOUTER": ko, "PF": pf} for mr, kc, ko, pf in (
     (7, 1024, False, 0), (7, 512, False, 0), (7, 256, False, 0), (6, 1024, False, 0), (6, 512, False, 0),
     (5, 512, False, 0), (4, 1024, False, 0), (4, 512, False, 0), (4, 256, False, 0), (7, 512, True, 0),
     (7, 1024, True, 0), (6, 1024, True, 0), (7, 1024, False, 1), (7, 1024, False, 2), (7, 512, False, 2),
     (6, 1024, False, 2), (7, 1024, True, 1), (7, 1024, True, 2), (6, 1024, True, 2))]
+#: :data:`gemm_packed`'s candidates: those of :data:`gemm_packed_bf16` (above) compiled with generic-rv64's
+#: scheduling (``SCHED``, see :data:`gemm_packed`), and two with the target cpu's own (``SCHED`` "").
+GEMM_PACKED_CONFIGS = GEMM_PACKED_BF16_CONFIGS + [{"MR": mr, "KC": kc, "KOUTER": ko, "PF": pf, "SCHED": ""}
+                                                 for mr, kc, ko, pf in ((7, 1024, False, 0), (7, 1024, True, 2))]
 #: What the tuner tries for :data:`gemv_rows`: KB rows of b per pass over N, LMUL, KC.
 GEMV_CONFIGS = [{"KB": kb, "LMUL": lmul, "KC": kc} for kb, lmul, kc in (
     (8, 4, 512), (4, 4, 512), (16, 4, 512), (8, 2, 512), (16, 2, 512), (4, 8, 512), (8, 8, 512))]
@@ -255,26 +260,35 @@ def _from_rows(a, ap, LMUL: int, body, m0=0, rows=None) -> None:
 @rl.kernel
 def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
                 MR: int = 7, LMUL: int = 4, KC: int = 1024, KOUTER: bool = False, WIDEN: bool = False,
-                PF: int = 0):
+                PF: int = 0, SCHED: str = "generic-rv64"):
     """c (M, N) += a (M, K) @ B, with B given as panels ``bp`` (P, K, NR) (:func:`pack_panels`).
 
     a and bp share one dtype, f32 or f16 (``WIDEN``: f16 products by ``vfwmacc``, needs
     Zvfh); c is f32. ``NR`` should be the f32 register group at ``LMUL`` for speed.
     ``ap`` is scratch for A (:func:`a_scratch`). ``PF``: software prefetch (``prefetch.r/w``
     where the target has Zicbop, nothing elsewhere) of A and C (1), and of the next block
-    of B (2); see the module's notes.
+    of B (2); see the module's notes. ``SCHED``: the LLVM cpu whose scheduling and unrolling
+    the kernel is compiled with (:func:`rvai.lang.schedule_as`; "" for the target's own cpu).
+    generic-rv64 by default: the sifive-x280 model places each of a step's loads of A right
+    before its FMA, so the misses of a tile's rows wait one after the other, and unrolls the
+    K loop 4 times (four B streams for the prefetcher); 16 x 896 x 896 f32 on sifive-x280:
+    1,687,916 cycles with its own model, 1,649,201 with generic-rv64's.
     """
+    if SCHED:
+        rl.schedule_as(SCHED)
     _from_rows(a, ap, LMUL, lambda src: _gemm(src, bp, c, MR, LMUL, KC, KOUTER, WIDEN, PF=PF))
 
 
 @rl.kernel
 def gemm_packed_grid(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
                      BM: int, PB: int, MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False,
-                     WIDEN: bool = False, PF: int = 0):
+                     WIDEN: bool = False, PF: int = 0, SCHED: str = "generic-rv64"):
     """:data:`gemm_packed` as a launch grid (``gemm_packed_grid[(gm, gn)](...)``): program
     (i, j) computes rows i*BM.. (BM of them) of c over panels j*PB.. (PB panels).  Each
     program copies its own rows of A to ``ap`` first (programs of one row block write the
-    same values there)."""
+    same values there). ``SCHED`` as for :data:`gemm_packed`."""
+    if SCHED:
+        rl.schedule_as(SCHED)
     M, P = a.shape[0], bp.shape[0]
     m0, p0 = rl.program_id(0) * BM, rl.program_id(1) * PB
     rows = rl.maximum(rl.minimum(BM, M - m0), 0)
@@ -283,7 +297,7 @@ def gemm_packed_grid(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor
                m0, rows)
 
 
-@rl.autotune(configs=GEMM_PACKED_CONFIGS, key=_KEY)
+@rl.autotune(configs=GEMM_PACKED_BF16_CONFIGS, key=_KEY)
 @rl.kernel
 def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[bf16, 2],
                      af: rl.Tensor[f32, 2], MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False,

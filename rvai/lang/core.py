@@ -78,6 +78,7 @@ class Tracer:
         self.pending: KernelError | None = None
         # under a launch grid: the program's index and the grid's size on each axis
         self.programs: tuple[tuple["Scalar", ...], tuple["Scalar", ...]] | None = None
+        self.fn_attrs: dict[str, Any] = {}   # the function's ir.Function.attrs
 
     def emit(self, opcode: str, operands: list[ir.Value], type: Any = None, attrs: dict | None = None,
              body: ir.Block | None = None) -> ir.Value | None:
@@ -681,6 +682,27 @@ def num_programs(axis: int = 0) -> Scalar:
     """The launch grid's size along ``axis`` (i64)."""
     axis = _grid_axis(axis, "num_programs")
     return tracer().programs[1][axis]
+
+
+def schedule_as(cpu: str) -> None:
+    """Compile the kernel being traced with LLVM's tuning for ``cpu`` (``tune-cpu``: its
+    scheduling model and its unrolling preferences) instead of the target cpu's; the
+    instructions LLVM may use stay the target's.
+
+    ``cpu`` is a name of :data:`rvai.target.KNOWN_CPUS`. The in-order sifive-x280 model,
+    for one, places each scalar load of a loop right before its use, so the misses of
+    several such loads wait one after the other on an in-order core, and unrolls small
+    loops 4 times; ``"generic-rv64"`` keeps the loads together and the loop rolled.
+    A kernel may call this more than once only with the same cpu.
+    """
+    from rvai.target import KNOWN_CPUS
+    tr = tracer()
+    if not isinstance(cpu, str) or cpu not in KNOWN_CPUS:
+        raise fail(f"rvai.lang.schedule_as: cpu must be one of {sorted(KNOWN_CPUS)}, not {cpu!r}")
+    if tr.fn_attrs.get("tune_cpu", cpu) != cpu:
+        raise fail(f"rvai.lang.schedule_as: the kernel is already scheduled as {tr.fn_attrs['tune_cpu']!r}, "
+                   f"not {cpu!r}")
+    tr.fn_attrs["tune_cpu"] = cpu
 
 
 def range(start: Any, stop: Any = None, step: Any = 1, *, unroll: bool = True) -> Iterator[Scalar]:  # noqa: A001

@@ -145,7 +145,7 @@ class Kernel:
                 raise core.KernelError(f"{type(exc).__name__}: {exc}", _user_frame(exc)) from exc
             if tr.pending is not None:
                 raise tr.pending
-            fn = ir.Function(self.name, params, tr.blocks[0])
+            fn = ir.Function(self.name, params, tr.blocks[0], dict(tr.fn_attrs))
         try:
             ir.verify(fn)
         except ir.IRError as exc:
