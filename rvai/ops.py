@@ -209,7 +209,7 @@ def _gemm_grid(rows, panels, c, cfg: dict, harts: int, widen: bool, target, limi
     write the same lines there, and their stores invalidate each other's copies.
     ``kernel`` (default ``gemm_packed_grid``, f32/f16) takes ``scratch`` (default A's)."""
     grid, blocks = _blocks(harts, rows.shape[0], cfg["MR"], panels.shape[0])
-    kernel, scratch = kernel or kernels.gemm_packed_grid, scratch or (kernels.a_scratch(rows, target),)
+    kernel, scratch = kernel or kernels.gemm_packed_grid, scratch or (kernels.a_scratch(rows, target, cfg["MR"]),)
     return kernel[grid](rows, panels, c, *scratch, **blocks, **cfg, WIDEN=widen, target=target, **limits)
 
 
@@ -298,7 +298,7 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
             cfg = _config(kernel, target, m, k, n, a2.dtype, config)
             nr = kernels.panel_width(target.vlen, cfg["LMUL"])
             bp = np.empty((-(-n // nr), k, nr), b2.dtype)
-            run = kernel(a2, b2.T if transposed else b2, bp, c, kernels.a_scratch(a2, target), **cfg, WIDEN=widen,
+            run = kernel(a2, b2.T if transposed else b2, bp, c, kernels.a_scratch(a2, target, cfg["MR"]), **cfg, WIDEN=widen,
                          target=target, runner=runner, **limits)
         return c, run
 
@@ -350,7 +350,7 @@ def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "e
                            {"checked": checked, "budget": budget, "timeout": timeout}))
     elif c.size and w.k:
         cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, given), "LMUL": w.lmul}
-        _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows, target), **cfg,
+        _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows, target, cfg["MR"]), **cfg,
                                     WIDEN=_widen(target, x.dtype, runner), target=target, runner=runner,
                                     checked=checked, budget=budget, timeout=timeout))
     return c if out is not None else c.reshape(x.shape[:-1] + (w.n,))

@@ -243,9 +243,10 @@ def _gemm_args(m: int, k: int, n: int, dtype, target: Target, lmul: int = 4):
 
 
 def _gemm_packed_call(shape, dtype, target):
-    from rvai.kernels.matmul import a_scratch
+    from rvai.kernels.matmul import GEMM_PACKED_CONFIGS, a_scratch
     a, _, bp, c = _gemm_args(*shape, dtype, target)
-    return (a, bp, c, a_scratch(a, target))
+    # A copied as rvai.ops copies it for the candidates' tallest tile (one scratch for all of them)
+    return (a, bp, c, a_scratch(a, target, max(cfg["MR"] for cfg in GEMM_PACKED_CONFIGS)))
 
 
 def _matmul_call(shape, dtype, target):

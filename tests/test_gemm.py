@@ -120,12 +120,17 @@ def test_every_gemv_t_config_is_correct(cfg):
 
 def test_a_is_copied_only_where_its_rows_crowd_an_l1_set():
     """A power-of-two row of 16 KiB puts every row of a tile into one L1 set of each preset:
-    A is copied into padded rows. 896 floats a row (3.5 KiB) spread the rows over
-    different sets: A is read in place."""
+    A is copied into padded rows where the tile's rows fill the set's ways (4 on generic,
+    spacemit-x60 and xuantie-c930; sifive-x280's 8 hold a 7-row tile and leave a way for B
+    and C, not an 8-row one). 896 floats a row (3.5 KiB) spread the rows over different
+    sets: A is read in place."""
     for name in ("generic", "spacemit-x60", "sifive-x280", "xuantie-c930"):
         t = Target.preset(name)
-        assert kernels.a_scratch(np.zeros((16, 4096), np.float32), t).shape == (16, 4096 + 16)
-        assert kernels.a_scratch(np.zeros((16, 896), np.float32), t).shape[0] == 0
+        for mr in (4, 7, 8):
+            copied = name != "sifive-x280" or mr == 8
+            assert kernels.a_scratch(np.zeros((16, 4096), np.float32), t, mr).shape == ((16, 4096 + 16) if copied
+                                                                                       else (0, 4096 + 16))
+            assert kernels.a_scratch(np.zeros((16, 896), np.float32), t, mr).shape[0] == 0
     assert kernels.a_scratch(np.zeros((3, 896), np.float32)).shape == (3, 896 + 16)   # no target: always
 
 

@@ -217,32 +217,33 @@ def _panel_block(a, bp, c, p, k0, k1, N, NR, MR: int, LMUL: int, widen: bool, m0
 MAX_MR = 8
 
 
-def a_scratch(a: np.ndarray, target=None) -> np.ndarray:
+def a_scratch(a: np.ndarray, target=None, mr: int = MAX_MR) -> np.ndarray:
     """Scratch for A's rows with one cache line of padding per row, or none (0 rows).
 
     A tile reads MR rows of A at once; with a power-of-two row length (K = 4096: 16 KiB)
     those rows fall into one L1 set and evict each other at every step. Then the kernels
     copy A into this (M, K + one line) array first, so consecutive rows land in different
-    sets. Where up to :data:`MAX_MR` rows at A's own stride put at most half of an L1
-    set's ways of ``target`` (every target if None) into any one set, the copy buys
+    sets. Where ``mr`` rows (a tile's) at A's own stride leave at least one way of every L1
+    set of ``target`` (every target if None) free for the lines of B and C, the copy buys
     nothing and costs a pass over A from memory (on sifive-x280, 7 x 896 from DRAM, 17,000
-    cycles: each loaded piece is stored before the next is loaded): then the scratch has
-    0 rows and the kernels read A in place.
+    cycles: each loaded piece is stored before the next is loaded; at 16 x 4096, where its
+    8-way L1 holds a 7-row tile in one set, 22,500 cycles of 1,082,799 against N = 128, f16):
+    then the scratch has 0 rows and the kernels read A in place.
     """
     m, k = a.shape
-    if target is not None and not _rows_crowd_l1(k * a.itemsize, target):
+    if target is not None and not _rows_crowd_l1(k * a.itemsize, target, mr):
         return np.empty((0, k + 64 // a.itemsize), a.dtype)
     return np.empty((m, k + 64 // a.itemsize), a.dtype)
 
 
-def _rows_crowd_l1(stride: int, target) -> bool:
-    """Whether MAX_MR rows ``stride`` bytes apart put more than half of an L1 set's ways
-    of ``target``'s timing model into one set."""
+def _rows_crowd_l1(stride: int, target, mr: int) -> bool:
+    """Whether ``mr`` rows ``stride`` bytes apart put lines into every way of an L1 set of
+    ``target``'s timing model (of a direct-mapped L1: any two into one line)."""
     from rvai.emu.profile import timing_params
     p = timing_params(target.model)
     sets = max(p.l1_size // (p.line * p.l1_assoc), 1)
-    per_set = np.bincount([(r * stride // p.line) % sets for r in range(MAX_MR)])
-    return int(per_set.max()) > max(p.l1_assoc // 2, 1)
+    per_set = np.bincount([(r * stride // p.line) % sets for r in range(mr)])
+    return int(per_set.max()) > max(p.l1_assoc - 1, 1)
 
 
 def _from_rows(a, ap, LMUL: int, body, m0=0, rows=None) -> None:
