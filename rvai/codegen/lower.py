@@ -203,10 +203,18 @@ class Lowering:
         if self.checks:
             decls = f'@"{self.fn.name}.bounds" = internal global [4 x i64] zeroinitializer\n' + decls
         dbg = " !dbg !4" if self.dbg else ""
-        tune = f' "tune-cpu"="{self.fn.attrs["tune_cpu"]}"' if "tune_cpu" in self.fn.attrs else ""
+        tune = f' "tune-cpu"="{self._tune_cpu()}"' if "tune_cpu" in self.fn.attrs else ""
         return (f"define void @{self.fn.name}({', '.join(params)}) #0{dbg} {{\n{body}\n}}\n\n{decls}\n\n"
                 f'attributes #0 = {{ nounwind "frame-pointer"="none"{vscale}{tune} }}\n'
                 + "".join(md + "\n" for md in self.loop_md) + (self._debug_info() if self.dbg else ""))
+
+    def _tune_cpu(self) -> str:
+        """The cpu of ``rvai.lang.schedule_as``, one LLVM knows (another name would abort it)."""
+        from rvai.target import KNOWN_CPUS
+        cpu = self.fn.attrs["tune_cpu"]
+        if cpu not in KNOWN_CPUS:
+            raise ir.IRError(f"rvai.lang.schedule_as: cpu must be one of {sorted(KNOWN_CPUS)}, not {cpu!r}")
+        return cpu
 
     def _index(self, op: ir.Op) -> None:
         if op.result is not None:
