@@ -298,8 +298,8 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
             cfg = _config(kernel, target, m, k, n, a2.dtype, config)
             nr = kernels.panel_width(target.vlen, cfg["LMUL"])
             bp = np.empty((-(-n // nr), k, nr), b2.dtype)
-            run = kernel(a2, b2.T if transposed else b2, bp, c, kernels.a_scratch(a2, target, cfg["MR"]), **cfg, WIDEN=widen,
-                         target=target, runner=runner, **limits)
+            run = kernel(a2, b2.T if transposed else b2, bp, c, kernels.a_scratch(a2, target, cfg["MR"]), **cfg,
+                         WIDEN=widen, target=target, runner=runner, **limits)
         return c, run
 
     return _batched(one, a, b, b.shape[-1])
