@@ -73,7 +73,7 @@ GEMM_PACKED_BF16_CONFIGS = [{"MR": mr, "KC": kc, "KOUTER": ko, "PF": pf} for mr,
     (6, 1024, False, 2), (7, 1024, True, 1), (7, 1024, True, 2), (6, 1024, True, 2))]
 #: :data:`gemm_packed`'s candidates: those of :data:`gemm_packed_bf16` (above) compiled with generic-rv64's
 #: scheduling (``SCHED``, see :data:`gemm_packed`), K-outer with shorter blocks (sifive-x280, 16 x 896 x 896:
-#: MR 4, KC 256, K-outer 1,630,303 cycles, the best there), and two with the target cpu's own (``SCHED`` "").
+#: MR 4, KC 512, K-outer 1,630,303 cycles, the best there), and two with the target cpu's own (``SCHED`` "").
 GEMM_PACKED_CONFIGS = GEMM_PACKED_BF16_CONFIGS + [
     {"MR": mr, "KC": kc, "KOUTER": True, "PF": 0} for mr, kc in ((7, 256), (4, 512), (4, 256))] + [
     {"MR": mr, "KC": kc, "KOUTER": ko, "PF": pf, "SCHED": ""}
