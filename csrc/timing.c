@@ -384,8 +384,6 @@ static tm_line *lookup(tm_cache *c, uint64_t line) {
     return find(c, line, &unused);
 }
 
-/* lookup() in L1. */
-static tm_line *lookup_l1(rv_timing *t, uint64_t line) { return lookup(&t->l1, line); }
 
 /* A transfer of one line over a channel of `bytes_per_cycle` wanted at `want`:
  * transfers are serialised, so back-to-back ones run at the bandwidth. */
@@ -697,7 +695,7 @@ static inline __attribute__((always_inline)) uint64_t access_line(rv_timing *t, 
     } else {
         t->s.l1_misses++;
         done = fill(t, line, when, 1, v1);
-        w = lookup_l1(t, line);
+        w = v1;                    /* fill installed the line in find's victim */
         *event = 1;
     }
     if (store) {
@@ -1083,18 +1081,23 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
               : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
 }
 
-/* tm_step_special for a vector op (not vsetvl): what its general path does
- * for one, without the tests for the other kinds of instruction. */
-static void vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
-    const tm_opinfo *o = &tm_ops[d->op];
+/* The first half of vector_step and prefetch_step: wait until slot e's sources
+ * are ready (t->now moves there, the wait charged by stall()); returns t->now
+ * from before the wait. */
+static inline __attribute__((always_inline)) uint64_t wait_sources(rv_timing *t, const rv_decoded *d,
+                                                                   const tm_opinfo *o, const tm_slot *e) {
     uint64_t *r = t->ready;
     uint64_t rdy = r[e->s1], x;
     x = r[e->s2]; rdy = x > rdy ? x : rdy;
     x = r[e->s3]; rdy = x > rdy ? x : rdy;
     uint64_t before = t->now;
     if (rdy > before) t->now = stall(t, d, o, rdy);
-    vector_op(t, d, m, o, t->now, pc);
+    return before;
+}
+
+/* Their second half: the op issued at t->now takes an issue slot, and slot e
+ * is charged the cycles from `before`. */
+static inline __attribute__((always_inline)) void issued(rv_timing *t, tm_slot *e, uint64_t before) {
     uint64_t now = t->now;
     t->last_issue = now;
     t->last_dst = e->dst;
@@ -1103,25 +1106,25 @@ static void vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64
     t->now = now;
 }
 
+/* tm_step_special for a vector op (not vsetvl): what its general path does
+ * for one, without the tests for the other kinds of instruction. */
+static void vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+    if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
+    const tm_opinfo *o = &tm_ops[d->op];
+    uint64_t before = wait_sources(t, d, o, e);
+    vector_op(t, d, m, o, t->now, pc);
+    issued(t, e, before);
+}
+
 /* tm_step_special for a Zicbop prefetch (TM_PATH_PREFETCH: its class has no
  * occupancy, its latency fits the slot): what the general path does for one,
  * a plain op that also asks for its line. */
 static void prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, tm_slot *e) {
-    uint64_t *r = t->ready;
-    uint64_t rdy = r[e->s1], x;
-    x = r[e->s2]; rdy = x > rdy ? x : rdy;
-    x = r[e->s3]; rdy = x > rdy ? x : rdy;
-    uint64_t before = t->now;
-    if (rdy > before) t->now = stall(t, d, &tm_ops[d->op], rdy);
-    uint64_t now = t->now;
-    software_prefetch(t, m, d, now);
-    r[e->dst] = now + e->lat;
+    uint64_t before = wait_sources(t, d, &tm_ops[d->op], e);
+    software_prefetch(t, m, d, t->now);
+    t->ready[e->dst] = t->now + e->lat;
     t->kind[e->dst] = TM_K_DATA;
-    t->last_issue = now;
-    t->last_dst = e->dst;
-    if (++t->slot >= t->p.issue_width) { t->slot = 0; now++; }
-    e->cycles += now - before;
-    t->now = now;
+    issued(t, e, before);
 }
 
 /* tm_step, out of line, for a slot just derived as plain or branch. */

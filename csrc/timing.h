@@ -314,16 +314,21 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
     t->now = now;
 }
 
-/* The hit-filter entry of a line in cache c: a multiplicative hash, so that
- * streams a power of two apart (a copy's source and destination) do not share
- * entries the way they share cache sets. */
+/* A line's index in a hit filter of 2**(64 - shift) entries: a multiplicative
+ * hash, so that streams a power of two apart (a copy's source and destination)
+ * do not share entries the way they share cache sets. */
+static inline uint64_t tm_filter_index(uint64_t line, unsigned shift) {
+    return (line * 0x9e3779b97f4a7c15ull) >> shift;
+}
+
+/* The hit-filter entry of a line in cache c. */
 static inline tm_line **tm_filter_slot(const tm_cache *c, uint64_t line) {
-    return &c->hit[(line * 0x9e3779b97f4a7c15ull) >> c->hit_shift];
+    return &c->hit[tm_filter_index(line, c->hit_shift)];
 }
 
 /* tm_filter_slot of L1, through the copy of its filter in the hot fields. */
 static inline tm_line **tm_hit_slot(rv_timing *t, uint64_t line) {
-    return &t->hit[(line * 0x9e3779b97f4a7c15ull) >> t->hit_shift];
+    return &t->hit[tm_filter_index(line, t->hit_shift)];
 }
 
 /* A scalar load or store of n bytes at addr by the instruction just charged
