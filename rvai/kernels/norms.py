@@ -22,8 +22,6 @@ def _blocks(n, lmul, group: int = 2):
 
 #: softmax's exps by its ``EXP`` parameter (``rvai.ops.softmax(exp=...)``).
 SOFTMAX_EXPS = {"accurate": rl.exp_nonpositive, "fast": rl.exp_fast}
-#: The same exps in three steps each (:data:`rvai.lang.math.EXP_STEPS`), for ``SKEW``.
-SOFTMAX_STEPS = {k: EXP_STEPS[k] for k in SOFTMAX_EXPS}
 
 
 def _exp_blocks(x, o, r, js, shift, exp):
@@ -109,7 +107,7 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     """
     if EXP not in SOFTMAX_EXPS:
         raise ValueError(f"softmax: EXP must be one of {sorted(SOFTMAX_EXPS)}, not {EXP!r}")
-    nsteps = len(SOFTMAX_STEPS[EXP]["steps"])
+    nsteps = len(EXP_STEPS[EXP]["steps"])   # the same exps in steps, for SKEW
     if SKEW and not (SKEW.isdigit() and "0" not in SKEW and sum(map(int, SKEW)) < nsteps):
         raise ValueError(f"softmax: SKEW must be digits 1-9, the steps of each stage but the last, "
                          f"summing to less than the exp's {nsteps} steps; got {SKEW!r}")
@@ -151,7 +149,7 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
             step = vl0 * CHAINS
             plain_end = groups    # the groups of blocks the unskewed loop takes
             if SKEW:
-                steps, types = SOFTMAX_STEPS[EXP]["steps"], SOFTMAX_STEPS[EXP]["types"]
+                steps, types = EXP_STEPS[EXP]["steps"], EXP_STEPS[EXP]["types"]
                 # SKEW's digits: the steps of each stage but the last, which takes the rest
                 ends = [sum(map(int, SKEW[:i + 1])) for i in range(len(SKEW))]
                 stages = [steps[a:b] for a, b in zip([0] + ends, ends + [len(steps)])]
