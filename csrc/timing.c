@@ -364,7 +364,7 @@ void rv_timing_flush(rv_machine *m) {
  * to fill for it: an invalid one, else the least recently used (the first of
  * each in way order).  One pass over the set; the hit filter first (and
  * refreshed by a hit the search finds). */
-static tm_line *find(tm_cache *c, uint64_t line, tm_line **victim) {
+static inline __attribute__((always_inline)) tm_line *find(tm_cache *c, uint64_t line, tm_line **victim) {
     tm_line **h = tm_filter_slot(c, line);
     if ((*h)->tag == line) return *h;
     tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *empty = NULL, *old = &set[0];
@@ -387,11 +387,13 @@ static tm_line *lookup(tm_cache *c, uint64_t line) {
 
 /* A transfer of one line over a channel of `bytes_per_cycle` wanted at `want`:
  * transfers are serialised, so back-to-back ones run at the bandwidth. */
-static uint64_t channel(double *free, uint64_t want, double cycles) {
+static inline __attribute__((always_inline)) uint64_t channel(double *free, uint64_t want, double cycles) {
     double done = *free + cycles;
     if (done < (double)want) done = (double)want;
     *free = done;
-    return (uint64_t)(done + 0.999999);
+    /* through int64_t: the same value for a cycle count (below 2^63), without
+     * the range test a double -> uint64_t conversion costs */
+    return (uint64_t)(int64_t)(done + 0.999999);
 }
 
 /* Book `bytes` on a shared channel for a transfer that must be done by cycle
@@ -427,7 +429,7 @@ static uint64_t calendar_book(tm_calendar *c, uint64_t want, double bytes, doubl
 /* A line over a hart's own channel (`free`), and over the shared one (`cal`)
  * when there is one: the later of the two; the difference is contention,
  * counted, and remembered for the stalls it causes. */
-static uint64_t transfer(rv_timing *t, double *free, tm_calendar *cal, uint64_t want, double bytes_per_cycle) {
+static inline __attribute__((always_inline)) uint64_t transfer(rv_timing *t, double *free, tm_calendar *cal, uint64_t want, double bytes_per_cycle) {
     double cycles = t->p.line / bytes_per_cycle;
     uint64_t alone = channel(free, want, cycles);
     if (!cal) return alone;
@@ -488,7 +490,7 @@ static void invalidate_others(rv_timing *t, uint64_t line, tm_line *mine, uint64
 /* Put `line` into L1 in way w1 (find's victim: its data there at cycle
  * `ready`), writing back the dirty line it displaces: into L2 if L2 still
  * holds it, else to memory. */
-static tm_line *install_l1(rv_timing *t, uint64_t line, uint64_t when, uint64_t ready, int prefetched, tm_line *w1) {
+static inline __attribute__((always_inline)) tm_line *install_l1(rv_timing *t, uint64_t line, uint64_t when, uint64_t ready, int prefetched, tm_line *w1) {
     if (w1->tag != ~0ull && w1->dirty) {
         tm_line *back = lookup(t->l2p, w1->tag);
         if (back) back->dirty = 1; else dram_write(t, when);
@@ -503,7 +505,7 @@ static tm_line *install_l1(rv_timing *t, uint64_t line, uint64_t when, uint64_t 
 /* Bring `line` into L1 (and L2) for a request at cycle `when`, in L1 way w1
  * (find's victim); returns the cycle its data arrives.  `demand` says whether
  * a program access (counted) or the prefetcher asks. */
-static uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand, tm_line *w1) {
+static inline __attribute__((always_inline)) uint64_t fill(rv_timing *t, uint64_t line, uint64_t when, int demand, tm_line *w1) {
     uint64_t done;
     tm_cache *l2 = t->l2p;
     tm_line *v2, *w2 = find(l2, line, &v2);
@@ -663,7 +665,10 @@ static void train(rv_timing *t, uint64_t pc, uint64_t addr, unsigned span, uint6
     s->dist = s->dist ? (s->dist * 2 > degree ? degree : s->dist * 2) : (degree < 2 ? degree : 2);
     /* how many accesses ahead `dist` lines reach */
     uint64_t line = t->p.line, step = (uint64_t)(delta < 0 ? -delta : delta);
-    uint64_t k_max = step >= line ? s->dist / ((span + line - 1) / line) : s->dist * line / step;
+    uint64_t k_max;
+    if (step >= line) k_max = span <= line ? s->dist : s->dist / ((span + line - 1) / line);
+    else if (!(step & (step - 1))) k_max = (uint64_t)s->dist * line >> __builtin_ctzll(step);   /* a power of two */
+    else k_max = s->dist * line / step;
     if (k_max < 1) k_max = 1;
     if (s->ahead) s->ahead--;          /* this access was one of those already fetched */
     while (s->ahead < k_max) {
@@ -736,6 +741,11 @@ static void first_use(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr, un
     t->s.bytes_loaded += n;
     t->ready[t->last_dst] = done;
     t->kind[t->last_dst] = t->cont_hit ? TM_K_CONT : TM_K_MEM;
+}
+
+void tm_mem_filtered(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr, unsigned n, int store, uint64_t pc) {
+    if (w->tag == line && w->prefetched && !(store && w->shared)) first_use(t, w, line, addr, n, store, pc);
+    else tm_mem_slow(t, addr, n, store, pc);
 }
 
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {

@@ -232,6 +232,10 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
 /* tm_step_special for a slot derived as TM_PATH_VECTOR, with one call less. */
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc);
+/* tm_mem_slow for an access within one line, with no vector memory op in flight,
+ * whose hit-filter entry w did not give a plain hit: the first use of a
+ * prefetched line goes straight to its own path, anything else to tm_mem_slow. */
+void tm_mem_filtered(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr, unsigned n, int store, uint64_t pc);
 void tm_zero_block(rv_timing *t, uint64_t addr, uint64_t pc);
 void tm_free(rv_timing *t);
 void tm_uncore_free(tm_uncore *u);
@@ -344,7 +348,7 @@ static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t 
         } else {
             w = *tm_hit_slot(t, line);
             if (unlikely(w->tag != line || w->prefetched || (store && w->shared))) {
-                tm_mem_slow(t, addr, n, store, pc);
+                tm_mem_filtered(t, w, line, addr, n, store, pc);
                 return;
             }
             /* an L1 hit found by the filter: what access_line does on a hit
