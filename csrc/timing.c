@@ -603,7 +603,7 @@ static int is_data_prefetch(const rv_decoded *d) {
  * counted as a hit).  A hint never faults: an address that no readable region
  * (prefetch.r) or writable one (prefetch.w) maps does nothing.  Without
  * Zicbop the instruction is the ori it encodes, to the model too. */
-static void software_prefetch(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t when) {
+static inline __attribute__((always_inline)) void software_prefetch(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t when) {
     if (m->ext_off >> RV_EXT_zicbop & 1) return;
     uint64_t addr = m->x[d->rs1] + (uint64_t)(int64_t)(d->imm & ~31);
     /* the TLB holds only pages of regions that allow its kind of access: a hit
@@ -980,8 +980,8 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
 /* The plan of the vector instruction d for the current vtype and vl: from the
  * model's small cache of plans (indexed by pc, keyed by what the plan depends
  * on), made afresh on a miss; always afresh in the reference mode. */
-static const tm_vplan *vector_plan(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o,
-                                   uint64_t pc, tm_vplan *scratch) {
+static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o,
+                                                                                uint64_t pc, tm_vplan *scratch) {
     if (unlikely(t->reference)) {
         plan_vector(t, d, m, o, scratch);
         return scratch;
@@ -1144,6 +1144,11 @@ static __attribute__((noinline)) void step_derived(rv_timing *t, rv_machine *m, 
 
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
     vector_step(t, d, m, pc, e);
+}
+
+void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+    if (unlikely(t->reference)) tm_step_special(t, d, m, pc, e);
+    else prefetch_step(t, d, m, e);
 }
 
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {

@@ -231,6 +231,8 @@ tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 /* tm_step_special for a slot derived as TM_PATH_VECTOR, with one call less. */
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
+/* tm_step_special for a slot derived as TM_PATH_PREFETCH, likewise. */
+void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc);
 /* tm_mem_slow for an access within one line, with no vector memory op in flight,
  * whose hit-filter entry w did not give a plain hit: the first use of a
@@ -282,6 +284,7 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
     if (unlikely(t->pending)) tm_resolve(t, pc);
     if (unlikely((unsigned)(e->path - TM_PATH_PLAIN) > TM_PATH_BRANCH - TM_PATH_PLAIN)) {
         if (e->path == TM_PATH_VECTOR) tm_vector_step(t, d, m, pc, e);
+        else if (e->path == TM_PATH_PREFETCH) tm_prefetch_step(t, d, m, pc, e);
         else tm_step_special(t, d, m, pc, e);
         return;
     }
