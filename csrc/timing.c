@@ -169,7 +169,7 @@ static void forget_state(rv_timing *t) {
  * fill channels (prefetches, write-backs), so that no run reports more bytes
  * a cycle than its channels carry. */
 static uint64_t finish(const rv_timing *t) {
-    uint64_t end = t->now + (t->slot > 0);   /* a partly filled issue cycle counts */
+    uint64_t end = t->now + (t->room != t->issue_width);   /* a partly filled issue cycle counts */
     if (t->v_end > end) end = t->v_end;
     if (t->mem_end > end) end = t->mem_end;
     if (t->cont_until > end) end = t->cont_until;
@@ -252,6 +252,7 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     if (!t) return NULL;
     t->p = *p;
     t->issue_width = p->issue_width;
+    t->room = p->issue_width;
     t->waw_below = p->waw_pairing ? TM_SRC_NONE : 0;
     t->line_bits = (unsigned)__builtin_ctz(p->line);
     t->bht = malloc(p->bht_entries);
@@ -811,7 +812,7 @@ static uint64_t stall(rv_timing *t, const rv_decoded *d, const tm_opinfo *o, uin
     for (int i = 0; i < 3; i++)
         if (t->ready[idx[i]] == rdy) { kind = t->kind[idx[i]]; break; }
     t->stall[kind] += rdy - t->now;
-    t->slot = 0;
+    t->room = t->issue_width;
     return rdy;
 }
 
@@ -821,7 +822,7 @@ static void mispredicted(rv_timing *t, uint64_t *slot) {
     t->s.stall_branch += t->p.branch_penalty;
     *slot += t->p.branch_penalty;
     t->now += t->p.branch_penalty;
-    t->slot = 0;
+    t->room = t->issue_width;
 }
 
 void tm_mispredicted_branch(rv_timing *t) {
@@ -1011,7 +1012,7 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
     if (*q > dispatch) {
         /* waiting for vector work that contended memory held up counts as contention */
         t->stall[*q <= t->cont_until ? TM_K_CONT : TM_K_VEC] += *q - dispatch;
-        t->slot = 0;
+        t->room = t->issue_width;
         t->now = dispatch = *q;
     }
     uint64_t *uf = t->unit_free[pipe];
@@ -1111,7 +1112,7 @@ static inline __attribute__((always_inline)) void issued(rv_timing *t, tm_slot *
     uint64_t now = t->now;
     t->last_issue = now;
     t->last_dst = e->dst;
-    if (++t->slot >= t->p.issue_width) { t->slot = 0; now++; }
+    if (--t->room == 0) { t->room = t->issue_width; now++; }
     e->cycles += now - before;
     t->now = now;
 }
@@ -1173,20 +1174,20 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
     uint64_t before = t->now, now = before;
     if (rdy > now) now = t->now = stall(t, d, o, rdy);
     unsigned cls = o->cls, dst = o->dst + d->rd;
-    if (dst == t->last_dst && dst < t->waw_below && dst != TM_X + 32 && t->slot && !(o->vflags & TM_V_ANY)) {
-        t->slot = 0;   /* waw_pairing, as in tm_step */
+    if (dst == t->last_dst && dst < t->waw_below && dst != TM_X + 32 && t->room != t->issue_width && !(o->vflags & TM_V_ANY)) {
+        t->room = t->issue_width;   /* waw_pairing, as in tm_step */
         now = ++t->now;
     }
     uint64_t result = now + t->p.latency[cls];
     if (cls == RV_CLASS_DIV || cls == RV_CLASS_FDIV || cls == RV_CLASS_FSQRT) {
         /* one unpipelined divider: wait for it, then hold it for the latency */
-        if (t->div_free > now) { t->stall[TM_K_DATA] += t->div_free - now; now = t->now = t->div_free; t->slot = 0; }
+        if (t->div_free > now) { t->stall[TM_K_DATA] += t->div_free - now; now = t->now = t->div_free; t->room = t->issue_width; }
         result = now + t->p.latency[cls];
         t->div_free = result;
     } else if (has_occupancy(t, cls)) {
         /* a unit that accepts one instruction every `occupancy` cycles (a
          * multiplier that is not fully pipelined) */
-        if (t->unit_busy[cls] > now) { t->stall[TM_K_DATA] += t->unit_busy[cls] - now; now = t->now = t->unit_busy[cls]; t->slot = 0; }
+        if (t->unit_busy[cls] > now) { t->stall[TM_K_DATA] += t->unit_busy[cls] - now; now = t->now = t->unit_busy[cls]; t->room = t->issue_width; }
         t->unit_busy[cls] = now + t->p.occupancy[cls];
         result = now + t->p.latency[cls];
     } else if (cls == RV_CLASS_BRANCH) {   /* here only when its latency is too large for tm_step */
@@ -1206,12 +1207,12 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         if (drain > now) {
             t->stall[drain <= t->cont_until ? TM_K_CONT : t->v_end >= t->mem_end ? TM_K_VEC : TM_K_MEM] += drain - now;
             now = t->now = drain;
-            t->slot = 0;
+            t->room = t->issue_width;
         }
         result = now + t->p.latency[cls];
     } else if (cls == RV_CLASS_VSET) {
         result = now + t->p.vset_latency;
-        if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; t->slot = 0; }
+        if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; t->room = t->issue_width; }
     } else if (o->vflags & TM_V_ANY) {
         vector_op(t, d, m, o, now, pc);
         now = t->now;
@@ -1225,7 +1226,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
     }
     t->last_issue = now;
     t->last_dst = dst;
-    if (++t->slot >= t->p.issue_width) { t->slot = 0; now++; }
+    if (--t->room == 0) { t->room = t->issue_width; now++; }
     *slot += now - before;
     t->now = now;
 }
@@ -1274,13 +1275,13 @@ void tm_rebase(rv_timing *t, uint64_t at) {
 }
 
 void tm_advance(rv_timing *t, uint64_t to) {
-    if (to > t->now) { t->now = to; t->slot = 0; }
+    if (to > t->now) { t->now = to; t->room = t->issue_width; }
 }
 
 uint64_t tm_reset_counters(rv_timing *t) {
     /* the next run starts once this one has drained */
     t->now = t->base = finish(t);
-    t->slot = 0;
+    t->room = t->issue_width;
     memset(&t->s, 0, sizeof t->s);
     memset(t->stall, 0, sizeof t->stall);
     for (int i = 0; i < t->nranges; i++)

@@ -116,8 +116,8 @@ typedef struct {
  * yet (TM_PATH_NEW) and sends vector ops other than vsetvl (TM_PATH_VECTOR)
  * straight to the vector unit's model and prefetches (TM_PATH_PREFETCH) to
  * the cache's (both through the general path in the reference mode). */
-enum { TM_PATH_NEW = 0, TM_PATH_PLAIN = 1, TM_PATH_BRANCH = 2, TM_PATH_SPECIAL = 3, TM_PATH_VECTOR = 4,
-       TM_PATH_PREFETCH = 5 };
+enum { TM_PATH_NEW = 0, TM_PATH_SPECIAL = 1, TM_PATH_VECTOR = 2, TM_PATH_PREFETCH = 3, TM_PATH_PLAIN = 4,
+       TM_PATH_BRANCH = 5 };   /* the inline ones last: one compare tells them apart */
 
 /* The tm_slots of one executable region (one per halfword). */
 typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
@@ -151,7 +151,7 @@ typedef struct {
 typedef struct rv_timing {
     /* hot: read or written by every charged instruction (first cache lines) */
     uint64_t now;             /* issue cycle of the next instruction */
-    unsigned slot;            /* instructions already issued in cycle `now` */
+    unsigned room;            /* issue slots left in cycle `now` (issue_width when none is taken) */
     unsigned issue_width;     /* p.issue_width */
     int pending;
     unsigned last_dst;        /* the last instruction's destination and issue cycle, */
@@ -282,7 +282,7 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
  * to e->cycles. */
 static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
     if (unlikely(t->pending)) tm_resolve(t, pc);
-    if (unlikely((unsigned)(e->path - TM_PATH_PLAIN) > TM_PATH_BRANCH - TM_PATH_PLAIN)) {
+    if (unlikely(e->path < TM_PATH_PLAIN)) {
         if (e->path == TM_PATH_VECTOR) tm_vector_step(t, d, m, pc, e);
         else if (e->path == TM_PATH_PREFETCH) tm_prefetch_step(t, d, m, pc, e);
         else tm_step_special(t, d, m, pc, e);
@@ -298,12 +298,12 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
         /* the issue cycle moves to rdy: charge the wait to what the first
          * late source (in operand order) was waiting for */
         t->stall[a == rdy ? t->kind[i1] : b == rdy ? t->kind[i2] : t->kind[i3]] += rdy - now;
-        t->slot = 0;
+        t->room = t->issue_width;
         now = rdy;
     }
     unsigned dst = e->dst;
-    if (unlikely(dst < t->waw_below) && dst == t->last_dst && dst != TM_X + 32 && t->slot) {
-        t->slot = 0;           /* waw_pairing: not in the same cycle as a write of the same register */
+    if (unlikely(dst < t->waw_below) && dst == t->last_dst && dst != TM_X + 32 && t->room != t->issue_width) {
+        t->room = t->issue_width;   /* waw_pairing: not in the same cycle as a write of the same register */
         now++;
     }
     t->last_issue = now;
@@ -316,7 +316,7 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
         t->br_slot = &e->cycles;
     }
-    if (++t->slot >= t->issue_width) { t->slot = 0; now++; }
+    if (--t->room == 0) { t->room = t->issue_width; now++; }
     e->cycles += now - t->now;
     t->now = now;
 }
