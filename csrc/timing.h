@@ -110,12 +110,12 @@ typedef struct {
     uint8_t pad;
 } tm_slot;
 
-/* Plain scalar ops and conditional branches are charged inline; the rest
- * (jumps, the divider, vsetvl, vector ops, Zicbop prefetches, latencies too
- * large for `lat`) by tm_step_special, which also derives a slot not derived
- * yet (TM_PATH_NEW) and sends vector ops other than vsetvl (TM_PATH_VECTOR)
- * straight to the vector unit's model and prefetches (TM_PATH_PREFETCH) to
- * the cache's (both through the general path in the reference mode). */
+/* Plain scalar ops and conditional branches are charged inline; vector ops
+ * other than vsetvl (TM_PATH_VECTOR) and Zicbop prefetches (TM_PATH_PREFETCH)
+ * go from tm_step straight to their own out-of-line steps (through the
+ * general path in the reference mode); the rest (jumps, the divider, vsetvl,
+ * latencies too large for `lat`) to tm_step_special, which also derives a
+ * slot not derived yet (TM_PATH_NEW). */
 enum { TM_PATH_NEW = 0, TM_PATH_SPECIAL = 1, TM_PATH_VECTOR = 2, TM_PATH_PREFETCH = 3, TM_PATH_PLAIN = 4,
        TM_PATH_BRANCH = 5 };   /* the inline ones last: one compare tells them apart */
 
