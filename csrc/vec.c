@@ -71,20 +71,16 @@ ill:
     *rd_val = 0;
 }
 
-int vec_ctx_init(rv_machine *m, const rv_decoded *d, vec_ctx *c) {
+void vec_vtype_decode(rv_machine *m) {
     uint64_t vt = m->vtype;
-    if (vt & VTYPE_VILL) return VEC_ILLEGAL;
-    c->lmul_log2 = lmul_log2_of(vt);
-    c->sew = 8u << ((vt >> 3) & 7);
-    c->sewb = c->sew / 8;
-    c->nregs = vec_group_regs(c->lmul_log2);
-    c->vlmax = vlmax_of(m, vt);
-    c->vl = m->vl;
-    c->vstart = m->vstart;
-    c->vm = (d->raw >> 25) & 1;
-    c->vta = (vt >> 6) & 1;
-    c->vma = (vt >> 7) & 1;
-    return VEC_OK;
+    m->vtc.lmul_log2 = lmul_log2_of(vt);
+    m->vtc.sew = 8u << ((vt >> 3) & 7);
+    m->vtc.sewb = m->vtc.sew / 8;
+    m->vtc.nregs = vec_group_regs(m->vtc.lmul_log2);
+    m->vtc.vlmax = vlmax_of(m, vt);
+    m->vtc.vta = (vt >> 6) & 1;
+    m->vtc.vma = (vt >> 7) & 1;
+    m->vtc.key = vt;
 }
 
 /* ---- register groups -------------------------------------------------- */
@@ -154,12 +150,6 @@ void vec_commit(rv_machine *m, const vec_ctx *c, unsigned vd, const void *res, u
         }
     }
     if (c->vta) vec_fill_tail(m, c, vd, vl, eewb, nregs);
-}
-
-void vec_fill_tail(rv_machine *m, const vec_ctx *c, unsigned vd, uint64_t from, unsigned eewb, unsigned nregs) {
-    (void)c;
-    uint64_t end = (uint64_t)nregs * m->vlenb;
-    if (m->tail_ones && from * eewb < end) memset(vreg(m, vd) + from * eewb, 0xff, end - from * eewb);
 }
 
 /* Mask results are packed 64 at a time and merged into vd by word:
@@ -317,6 +307,14 @@ int vec_ldst(rv_machine *m, const rv_decoded *d) {
         /* Unit stride, unmasked: one block copy (page by page), the fault
          * element being the one holding the first byte not copied. */
         uint64_t n = (vl - vs) * deewb, off = vs * deewb;
+        void *h = store || n > PAGE_SIZE ? NULL : tlb_host(m->tlb_r, base + off, (unsigned)n);
+        if (h) {   /* within one mapped page: it cannot fault, so straight into vd */
+            memcpy(vreg(m, vd) + off, h, n);
+            TIMING_MEM(m, base + off, (unsigned)n, 0);
+            m->vstart = 0;
+            if (c.vta) vec_fill_tail(m, &c, vd, vl, deewb, dregs);
+            return VEC_OK;
+        }
         uint64_t done = store ? guest_write(m, base + off, vreg(m, vd) + off, n) : guest_read(m, base + off, res + off, n);
         if (done < n) fault_at = vs + done / deewb;
     } else {
