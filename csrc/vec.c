@@ -267,9 +267,34 @@ static int ldst_mask(rv_machine *m, const rv_decoded *d, int store) {
     return VEC_OK;
 }
 
+/* vec_ldst's common case: a unit-stride unmasked access of one field that
+ * lies in one page the TLB maps, so it cannot fault: one copy between that
+ * page and vd.  0 when it does not apply (vec_ldst then takes the general
+ * path, which also finds what is illegal); else the instruction's status. */
+static inline int ldst_unit_page(rv_machine *m, const rv_decoded *d, int store, unsigned eewb) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return 0;
+    int emul_lg = c.lmul_log2 + log2u(eewb) - log2u(c.sewb);
+    unsigned dregs = vec_group_regs(emul_lg), vd = d->rd;
+    if (emul_lg < -3 || emul_lg > 3 || vd % dregs || c.vstart >= c.vl) return 0;
+    uint64_t n = (c.vl - c.vstart) * eewb, off = c.vstart * eewb, a = m->x[d->rs1] + off;
+    if (n > PAGE_SIZE) return 0;
+    uint8_t *h = tlb_host(store ? m->tlb_w : m->tlb_r, a, (unsigned)n), *r = vreg(m, vd) + off;
+    if (!h) return 0;
+    if (store) memcpy(h, r, n);
+    else memcpy(r, h, n);
+    TIMING_MEM(m, a, (unsigned)n, store);
+    m->vstart = 0;
+    if (!store && c.vta) vec_fill_tail(m, &c, vd, c.vl, eewb, dregs);
+    return 1;
+}
+
 int vec_ldst(rv_machine *m, const rv_decoded *d) {
     uint32_t raw = d->raw;
     int store = (raw & 0x7f) == 0x27;
+    /* nf 1, mop 0, vm 1, lumop 0 */
+    if ((raw & 0xfff00000u) == 1u << 25 && ldst_unit_page(m, d, store, (raw >> 12 & 7) == 0 ? 1 : 1u << ((raw >> 12 & 7) - 4)))
+        return VEC_OK;
     unsigned nf = (raw >> 29) + 1, mop = (raw >> 26) & 3, lumop = (raw >> 20) & 31, w = (raw >> 12) & 7;
     unsigned eewb = w == 0 ? 1 : 1u << (w - 4);
     if (mop == 0 && lumop == 8) return ldst_whole(m, d, store, nf, store ? 1 : eewb);
@@ -307,14 +332,6 @@ int vec_ldst(rv_machine *m, const rv_decoded *d) {
         /* Unit stride, unmasked: one block copy (page by page), the fault
          * element being the one holding the first byte not copied. */
         uint64_t n = (vl - vs) * deewb, off = vs * deewb;
-        void *h = store || n > PAGE_SIZE ? NULL : tlb_host(m->tlb_r, base + off, (unsigned)n);
-        if (h) {   /* within one mapped page: it cannot fault, so straight into vd */
-            memcpy(vreg(m, vd) + off, h, n);
-            TIMING_MEM(m, base + off, (unsigned)n, 0);
-            m->vstart = 0;
-            if (c.vta) vec_fill_tail(m, &c, vd, vl, deewb, dregs);
-            return VEC_OK;
-        }
         uint64_t done = store ? guest_write(m, base + off, vreg(m, vd) + off, n) : guest_read(m, base + off, res + off, n);
         if (done < n) fault_at = vs + done / deewb;
     } else {
