@@ -71,16 +71,30 @@ ill:
     *rd_val = 0;
 }
 
+void vec_ctx_for(unsigned vlen, uint64_t vtype, vec_ctx *c) {
+    int sh = lmul_log2_of(vtype) - 3 - (int)((vtype >> 3) & 7);
+    c->lmul_log2 = lmul_log2_of(vtype);
+    c->sew = 8u << ((vtype >> 3) & 7);
+    c->sewb = c->sew / 8;
+    c->nregs = vec_group_regs(c->lmul_log2);
+    c->vlmax = sh >= 0 ? (uint64_t)vlen << sh : (uint64_t)vlen >> -sh;
+    c->vl = c->vstart = 0;
+    c->vm = 1;
+    c->vta = (vtype >> 6) & 1;
+    c->vma = (vtype >> 7) & 1;
+}
+
 void vec_vtype_decode(rv_machine *m) {
-    uint64_t vt = m->vtype;
-    m->vtc.lmul_log2 = lmul_log2_of(vt);
-    m->vtc.sew = 8u << ((vt >> 3) & 7);
-    m->vtc.sewb = m->vtc.sew / 8;
-    m->vtc.nregs = vec_group_regs(m->vtc.lmul_log2);
-    m->vtc.vlmax = vlmax_of(m, vt);
-    m->vtc.vta = (vt >> 6) & 1;
-    m->vtc.vma = (vt >> 7) & 1;
-    m->vtc.key = vt;
+    vec_ctx c;
+    vec_ctx_for(m->vlen, m->vtype, &c);
+    m->vtc.lmul_log2 = c.lmul_log2;
+    m->vtc.sew = c.sew;
+    m->vtc.sewb = c.sewb;
+    m->vtc.nregs = c.nregs;
+    m->vtc.vlmax = c.vlmax;
+    m->vtc.vta = c.vta;
+    m->vtc.vma = c.vma;
+    m->vtc.key = m->vtype;
 }
 
 /* ---- register groups -------------------------------------------------- */

@@ -51,6 +51,8 @@ int vec_vtype_legal(uint64_t vtype);
  * rs1_x0 / rd_x0 select the spec's special AVL forms (see vec.c). */
 void vec_setvl(rv_machine *m, uint64_t avl, uint64_t vtype, int rs1_x0, int rd_x0, uint64_t *rd_val);
 
+/* The fields of a legal vtype at VLEN vlen in *c (vl and vstart 0, unmasked). */
+void vec_ctx_for(unsigned vlen, uint64_t vtype, vec_ctx *c);
 /* Decode the current (legal) vtype into m->vtc. */
 void vec_vtype_decode(rv_machine *m);
 /* Fill *c from the current vtype/vl/vstart and the instruction's vm bit.
@@ -138,6 +140,13 @@ int vec_mlogic(rv_machine *m, const rv_decoded *d, int op);
 int vec_munary(rv_machine *m, const rv_decoded *d, int op);
 int vec_perm(rv_machine *m, const rv_decoded *d, int op, int form);
 int vec_mvr(rv_machine *m, const rv_decoded *d, unsigned nr);
+
+/* vec_fp (vfp.c) in its two halves, for translated blocks, which take the
+ * first at translation for the vtype they expect (jit_vec.c's jit_vfp):
+ * is op d legal under context c whatever vl and frm (SEW, register groups,
+ * the mask register); and run it, legal under c and frm. */
+int vec_fp_legal(const rv_decoded *d, const vec_ctx *c, int op, int form);
+int vec_fp_run(rv_machine *m, const rv_decoded *d, const vec_ctx *c, int op, int form);
 
 /* Operand forms: vs1, x[rs1], simm5/uimm5 (already in d->imm), wide vs2 with vs1 / x[rs1] / imm. */
 enum { VF_VV, VF_VX, VF_VI, VF_WV, VF_WX, VF_WI };

@@ -222,27 +222,34 @@ __attribute__((noinline)) static int vec_fp_elems(rv_machine *m, const vec_ctx *
     return VEC_OK;
 }
 
+/* Is vector FP op d legal under context c, whatever vl (SEW, register
+ * groups, the mask register)?  frm is the caller's to test. */
+int vec_fp_legal(const rv_decoded *d, const vec_ctx *c, int op, int form) {
+    unsigned vd = d->rd, vs2 = d->rs2;
+    int unary = op == VFOP_SQRT || op == VFOP_CLASS;
+    if (c->sew == 8) return 0;
+    if (op >= VFOP_EQ)
+        return vec_group_ok(vs2, c->lmul_log2) && vec_overlap_ok(vd, 1, 0, vs2, c->sew, c->lmul_log2) &&
+               (form != VF_VV || (vec_group_ok(d->rs1, c->lmul_log2) &&
+                                  vec_overlap_ok(vd, 1, 0, d->rs1, c->sew, c->lmul_log2)));
+    /* every group aligned to its size (which keeps it below v32): nregs is a power of 2 */
+    return !(!c->vm && vd == 0) && !((vd | vs2 | (form == VF_VV && !unary ? d->rs1 : 0)) & (c->nregs - 1));
+}
+
+int vec_fp_run(rv_machine *m, const rv_decoded *d, const vec_ctx *c, int op, int form) {
+    unsigned vd = d->rd, rm = m->frm;
+    /* B: vs1, or NULL for the scalar s */
+    const uint8_t *A = vreg(m, d->rs2), *B = form == VF_VV ? vreg(m, d->rs1) : NULL;
+    uint64_t s = B ? 0 : scalar_elem(m, d->rs1, c->sew);
+    if (m->vfp_path == VFP_SIMD && c->vstart < c->vl && vfp_simd(m, c, op, vd, A, B, s, rm))
+        return VEC_OK;   /* committed, flags and all */
+    return vec_fp_elems(m, c, op, vd, A, B, s, rm);
+}
+
 int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form) {
     vec_ctx c;
-    if (vfp_setup(m, d, &c)) return VEC_ILLEGAL;
-    unsigned vd = d->rd, vs2 = d->rs2, rm = m->frm;
-    int unary = op == VFOP_SQRT || op == VFOP_CLASS, cmp = op >= VFOP_EQ;
-    if (cmp) {
-        if (!vec_group_ok(vs2, c.lmul_log2) || !vec_overlap_ok(vd, 1, 0, vs2, c.sew, c.lmul_log2) ||
-            (form == VF_VV && (!vec_group_ok(d->rs1, c.lmul_log2) ||
-                               !vec_overlap_ok(vd, 1, 0, d->rs1, c.sew, c.lmul_log2))))
-            return VEC_ILLEGAL;
-    } else if ((!c.vm && vd == 0) ||
-               /* every group aligned to its size (which keeps it below v32): nregs is a power of 2 */
-               ((vd | vs2 | (form == VF_VV && !unary ? d->rs1 : 0)) & (c.nregs - 1))) {
-        return VEC_ILLEGAL;
-    }
-    /* B: vs1, or NULL for the scalar s */
-    const uint8_t *A = vreg(m, vs2), *B = form == VF_VV ? vreg(m, d->rs1) : NULL;
-    uint64_t s = B ? 0 : scalar_elem(m, d->rs1, c.sew);
-    if (m->vfp_path == VFP_SIMD && c.vstart < c.vl && vfp_simd(m, &c, op, vd, A, B, s, rm))
-        return VEC_OK;   /* committed, flags and all */
-    return vec_fp_elems(m, &c, op, vd, A, B, s, rm);
+    if (vfp_setup(m, d, &c) || !vec_fp_legal(d, &c, op, form)) return VEC_ILLEGAL;
+    return vec_fp_run(m, d, &c, op, form);
 }
 
 /* d[i] = s0 where v0 is set, else a[i] (a NULL: s0 everywhere), a 64-bit v0 word at a time. */

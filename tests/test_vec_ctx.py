@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rvai.emu import Machine
-from rvai.emu.errors import IllegalInstruction
+from rvai.emu.errors import Breakpoint, IllegalInstruction
 from tests.test_qemu_rvv import CLANG, QEMU
 
 from tests.conftest import CODE, load_program
@@ -176,23 +176,29 @@ def test_an_instruction_after_vill_is_illegal_at_its_pc(monkeypatch, tier, op):
     depends on vtype raises an illegal-instruction exception.  The loop runs
     the op twice under a legal vtype, then a vsetvl with a reserved vtype
     (vsew 7) sets vill, and the same op at the same pc must stop there, not
-    retired, whatever either tier remembered of the vtype it ran under."""
+    retired, though the loop was translated (RVAI_JIT_HOT=0) while e32 m1
+    held: the translating tier's context for the op must give way."""
     monkeypatch.setenv("RVAI_JIT_HOT", "0")
     m = Machine(vlen=256, tier=tier)
-    lines = ["li a0, 3", "li a2, 8", "vsetvli t1, a2, e32, m1, ta, ma",
-             "addi a0, a0, -1",          # 0x0c
-             "bnez a0, 12",              # to the op
+    lines = ["li a2, 8", "vsetvli t1, a2, e32, m1, ta, ma", "ebreak",
+             "li a0, 3",                 # 0x0c: the loop, translated under e32 m1
+             "addi a0, a0, -1",
+             "bnez a0, 16",              # to the op
              "li t0, 0x38", "vsetvl t1, a2, t0",
-             op,                         # 0x1c
-             "jal zero, -20",            # to 0x0c
+             "jal zero, 4",              # into the op's block
+             op,                         # 0x24
+             "jal zero, -24",            # to 0x10
              "ebreak"]
     m.pc = load_program(m, lines)
     m.map(0x20000, 4096, "rw")
     m.x(8, 0x20000)
+    with pytest.raises(Breakpoint):
+        m.resume(budget=1000)
+    m.pc, before = CODE + 0x0c, m.instret
     with pytest.raises(IllegalInstruction):
         m.resume(budget=1000)
-    assert m.pc == CODE + 0x1c
-    assert m.instret == 3 + 4 + 4 + 4
+    assert m.pc == CODE + 0x24
+    assert m.instret - before == 1 + 4 + 4 + 5
     assert m.csr(0xC21) == 1 << 63 and m.csr(0xC20) == 0   # vtype: vill, vl 0
 
 
@@ -203,18 +209,23 @@ def test_a_misaligned_group_is_illegal_after_legal_runs(monkeypatch, tier, op):
     """The spec (RVV 1.0, 3.4.2): at LMUL 2 a register group must be
     even-numbered, else the instruction is illegal.  The op first runs twice
     at LMUL 1 (legal), then a vsetvli sets LMUL 2 and the op must stop at its
-    own pc, not retired."""
+    own pc, not retired, though its translated block was made for LMUL 1."""
     monkeypatch.setenv("RVAI_JIT_HOT", "0")
     m = Machine(vlen=256, tier=tier)
-    lines = ["li a0, 3", "li a2, 8", "vsetvli t1, a2, e32, m1, ta, ma",
-             "addi a0, a0, -1",          # 0x0c
-             "bnez a0, 12",              # to the op
+    lines = ["li a2, 8", "vsetvli t1, a2, e32, m1, ta, ma", "ebreak",
+             "li a0, 3",                 # 0x0c: the loop, translated under e32 m1
+             "addi a0, a0, -1",
+             "bnez a0, 16",              # to the op
              "nop", "vsetvli t1, a2, e32, m2, ta, ma",
-             op,                         # 0x1c
-             "jal zero, -20",            # to 0x0c
+             "jal zero, 4",              # into the op's block
+             op,                         # 0x24
+             "jal zero, -24",            # to 0x10
              "ebreak"]
     m.pc = load_program(m, lines)
+    with pytest.raises(Breakpoint):
+        m.resume(budget=1000)
+    m.pc, before = CODE + 0x0c, m.instret
     with pytest.raises(IllegalInstruction):
         m.resume(budget=1000)
-    assert m.pc == CODE + 0x1c
-    assert m.instret == 3 + 4 + 4 + 4
+    assert m.pc == CODE + 0x24
+    assert m.instret - before == 1 + 4 + 4 + 5
