@@ -10,7 +10,6 @@ register, vl, vtype and fflags.  rvai must print the same bytes as qemu in
 both tiers (the translating one with every block translated).  And, by the
 spec: an instruction after a vsetvli that set vill is illegal at its own pc,
 though the same instruction ran a moment before under a legal vtype."""
-import os
 import subprocess
 
 import pytest
@@ -153,38 +152,25 @@ def test_vtype_changes_match_qemu_in_both_tiers(tmp_path_factory, lines, vlen):
     q = subprocess.run([QEMU, "-cpu", f"rv64,v=true,vlen={vlen}", exe], capture_output=True, timeout=60)
     assert q.returncode == 0, q.stderr
     assert len(q.stdout) == 24 + 32 * vlen // 8
-    env = {"RVAI_JIT_HOT": "0"}
-    saved = {k: os.environ.get(k) for k in env}
-    try:
-        os.environ.update(env)
+    with pytest.MonkeyPatch.context() as mp:   # (hypothesis examples run outside function-scoped fixtures)
+        mp.setenv("RVAI_JIT_HOT", "0")
         for tier in ("interpret", "translate"):
             r = Machine(vlen=vlen, tier=tier).run([exe], budget=10**6)
             assert r.exit_code == 0
             assert r.stdout == q.stdout, tier
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
-@pytest.mark.parametrize("tier", ["interpret", "translate"])
-@pytest.mark.parametrize("op", ["vadd.vv v8, v16, v24", "vfmacc.vf v8, fa0, v16", "vle32.v v8, (s0)"])
-def test_an_instruction_after_vill_is_illegal_at_its_pc(monkeypatch, tier, op):
-    """The spec (RVV 1.0, 3.4.1): with vill set, a vector instruction that
-    depends on vtype raises an illegal-instruction exception.  The loop runs
-    the op twice under a legal vtype, then a vsetvl with a reserved vtype
-    (vsew 7) sets vill, and the same op at the same pc must stop there, not
-    retired, though the loop was translated (RVAI_JIT_HOT=0) while e32 m1
-    held: the translating tier's context for the op must give way."""
-    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+def stops_illegal_after_legal_runs(tier, switch, op):
+    """Run a loop whose op runs twice under e32 m1, then the ``switch``
+    lines change vtype and a jump enters the op's block again; the loop was
+    translated (RVAI_JIT_HOT=0) while e32 m1 held.  The op must stop illegal
+    at its own pc, not retired; returns the machine."""
     m = Machine(vlen=256, tier=tier)
     lines = ["li a2, 8", "vsetvli t1, a2, e32, m1, ta, ma", "ebreak",
-             "li a0, 3",                 # 0x0c: the loop, translated under e32 m1
+             "li a0, 3",                 # 0x0c: the loop
              "addi a0, a0, -1",
              "bnez a0, 16",              # to the op
-             "li t0, 0x38", "vsetvl t1, a2, t0",
+             *switch,                    # two instructions
              "jal zero, 4",              # into the op's block
              op,                         # 0x24
              "jal zero, -24",            # to 0x10
@@ -199,6 +185,18 @@ def test_an_instruction_after_vill_is_illegal_at_its_pc(monkeypatch, tier, op):
         m.resume(budget=1000)
     assert m.pc == CODE + 0x24
     assert m.instret - before == 1 + 4 + 4 + 5
+    return m
+
+
+@pytest.mark.parametrize("tier", ["interpret", "translate"])
+@pytest.mark.parametrize("op", ["vadd.vv v8, v16, v24", "vfmacc.vf v8, fa0, v16", "vle32.v v8, (s0)"])
+def test_an_instruction_after_vill_is_illegal_at_its_pc(monkeypatch, tier, op):
+    """The spec (RVV 1.0, 3.4.1): with vill set, a vector instruction that
+    depends on vtype raises an illegal-instruction exception: here after a
+    vsetvl with a reserved vtype (vsew 7), though the op ran legally before
+    and the translating tier made its context for e32 m1."""
+    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+    m = stops_illegal_after_legal_runs(tier, ["li t0, 0x38", "vsetvl t1, a2, t0"], op)
     assert m.csr(0xC21) == 1 << 63 and m.csr(0xC20) == 0   # vtype: vill, vl 0
 
 
@@ -207,25 +205,7 @@ def test_an_instruction_after_vill_is_illegal_at_its_pc(monkeypatch, tier, op):
                                 "vfmacc.vv v8, v9, v16", "vfmacc.vf v8, fa0, v17", "vfmul.vf v7, v16, fa0"])
 def test_a_misaligned_group_is_illegal_after_legal_runs(monkeypatch, tier, op):
     """The spec (RVV 1.0, 3.4.2): at LMUL 2 a register group must be
-    even-numbered, else the instruction is illegal.  The op first runs twice
-    at LMUL 1 (legal), then a vsetvli sets LMUL 2 and the op must stop at its
-    own pc, not retired, though its translated block was made for LMUL 1."""
+    even-numbered, else the instruction is illegal; the op ran legally at
+    LMUL 1 before, and the translating tier made its context for LMUL 1."""
     monkeypatch.setenv("RVAI_JIT_HOT", "0")
-    m = Machine(vlen=256, tier=tier)
-    lines = ["li a2, 8", "vsetvli t1, a2, e32, m1, ta, ma", "ebreak",
-             "li a0, 3",                 # 0x0c: the loop, translated under e32 m1
-             "addi a0, a0, -1",
-             "bnez a0, 16",              # to the op
-             "nop", "vsetvli t1, a2, e32, m2, ta, ma",
-             "jal zero, 4",              # into the op's block
-             op,                         # 0x24
-             "jal zero, -24",            # to 0x10
-             "ebreak"]
-    m.pc = load_program(m, lines)
-    with pytest.raises(Breakpoint):
-        m.resume(budget=1000)
-    m.pc, before = CODE + 0x0c, m.instret
-    with pytest.raises(IllegalInstruction):
-        m.resume(budget=1000)
-    assert m.pc == CODE + 0x24
-    assert m.instret - before == 1 + 4 + 4 + 5
+    stops_illegal_after_legal_runs(tier, ["nop", "vsetvli t1, a2, e32, m2, ta, ma"], op)
