@@ -283,8 +283,9 @@ static int ldst_mask(rv_machine *m, const rv_decoded *d, int store) {
 
 /* vec_ldst's common case: a unit-stride unmasked access of one field that
  * lies in one page the TLB maps, so it cannot fault: one copy between that
- * page and vd.  0 when it does not apply (vec_ldst then takes the general
- * path, which also finds what is illegal); else the instruction's status. */
+ * page and vd.  1 when it ran the instruction (VEC_OK); 0, touching
+ * nothing, when it does not apply (vec_ldst then takes the general path,
+ * which also finds what is illegal). */
 static inline int ldst_unit_page(rv_machine *m, const rv_decoded *d, int store, unsigned eewb) {
     vec_ctx c;
     if (vec_ctx_init(m, d, &c)) return 0;
@@ -306,11 +307,10 @@ static inline int ldst_unit_page(rv_machine *m, const rv_decoded *d, int store, 
 int vec_ldst(rv_machine *m, const rv_decoded *d) {
     uint32_t raw = d->raw;
     int store = (raw & 0x7f) == 0x27;
-    /* nf 1, mop 0, vm 1, lumop 0 */
-    if ((raw & 0xfff00000u) == 1u << 25 && ldst_unit_page(m, d, store, (raw >> 12 & 7) == 0 ? 1 : 1u << ((raw >> 12 & 7) - 4)))
-        return VEC_OK;
     unsigned nf = (raw >> 29) + 1, mop = (raw >> 26) & 3, lumop = (raw >> 20) & 31, w = (raw >> 12) & 7;
     unsigned eewb = w == 0 ? 1 : 1u << (w - 4);
+    if ((raw & 0xfff00000u) == 1u << 25 && ldst_unit_page(m, d, store, eewb))   /* nf 1, mew 0, mop 0, vm 1, lumop 0 */
+        return VEC_OK;
     if (mop == 0 && lumop == 8) return ldst_whole(m, d, store, nf, store ? 1 : eewb);
     if (mop == 0 && lumop == 0xb) return ldst_mask(m, d, store);
 
