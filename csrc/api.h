@@ -301,3 +301,9 @@ void rv_jit_stats(rv_machine *m, uint64_t out[2]);
 void rv_jit_layout(uint64_t out[15]);
 /* 1 when a block may hold op: a vector instruction jit_vec runs. */
 int rv_jit_vec_covers(int op);
+/* The context jit_vfp (csrc/jit.h) takes for the vector instruction whose
+ * 16 decode-cache bytes are slot, under vtype at VLEN vlen, into out (words
+ * 64-bit words, 16 suffice): 1 when it is a vector FP op legal under that
+ * vtype, else 0 (the block calls jit_vec for it).  And jit_vfp's address. */
+int rv_jit_vfp_ctx(unsigned vlen, uint64_t vtype, const uint64_t slot[2], uint64_t *out, int words);
+uint64_t rv_jit_vfp_fn(void);

@@ -1,6 +1,8 @@
 /* Semantics of vector floating point: each handler calls vfp.c (see fp.h for
  * the VFOP_* operations).  Included from exec_vec.h (VDO is defined there). */
+#ifndef VH_F   /* jit_vec.c defines its own, to read the arguments */
 #define VH_F(id, f, op) OP(id) VDO(vec_fp(m, d, VFOP_##op, f));
+#endif
 #define VH_FVVF(id, op) VH_F(id##_vv, VF_VV, op) VH_F(id##_vf, VF_VX, op)
 VH_FVVF(vfadd, ADD) VH_FVVF(vfsub, SUB) VH_F(vfrsub_vf, VF_VX, RSUB)
 VH_FVVF(vfmul, MUL) VH_FVVF(vfdiv, DIV) VH_F(vfrdiv_vf, VF_VX, RDIV)

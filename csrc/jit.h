@@ -7,6 +7,7 @@
 #ifndef RVAI_JIT_H
 #define RVAI_JIT_H
 #include "machine.h"
+#include "vec.h"
 
 /* rv_decoded.pad of a block's first slot: 0..JIT_COUNT_MAX counts entries,
  * JIT_NEVER marks a block the translator refused, JIT_READY one it installed. */
@@ -74,6 +75,14 @@ void jit_forget_links(rv_machine *m);
 enum { JIT_VEC_OK = 0, JIT_VEC_CODE = 3, JIT_VEC_NONE = 4 };
 /* Run the vector instruction d as the interpreter would (jit_vec.c). */
 int jit_vec(rv_machine *m, const rv_decoded *d);
+
+/* A vector FP instruction's context, made when its block was translated
+ * for the vtype expected there (rv_jit_vfp_ctx): vtype's fields, vm, and
+ * vec_fp's op and form, the instruction being legal under that vtype. */
+typedef struct { uint64_t vtype; vec_ctx c; int op, form; } jit_vfp_ctx;
+/* Run vector FP instruction d of a block with its context k: straight to
+ * the kernel while vtype is k's (and frm legal), else as jit_vec does. */
+int jit_vfp(rv_machine *m, const rv_decoded *d, const jit_vfp_ctx *k);
 
 /* Decode the instruction at pc into its slot if it is not yet (exec.c): its
  * op, 0 when illegal or unfetchable (the slot then stays undecoded). */

@@ -17,6 +17,7 @@ rv_machine *rv_create(unsigned vlen) {
     m->v = calloc(32, m->vlenb);
     if (!m->v) { free(m); return NULL; }
     m->vtype = 1ull << 63;   /* vill until the first vset{i}vl{i} */
+    m->vtc.key = m->vtype;   /* no vtype decoded yet (vec.h) */
     m->reservation = ~0ull;
     m->halt_pc = ~0ull;
     m->mem_limit = ~0ull;

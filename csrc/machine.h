@@ -73,6 +73,10 @@ struct rv_machine {
     uint64_t vl, vtype, vstart;
     uint32_t vxrm, vxsat;
     int tail_ones;            /* fill agnostic elements with ones */
+    /* vtype's fields decoded (vec.h vec_ctx_init), valid while vtype equals
+     * key: vector instructions decode vtype again only after it changed.  key
+     * starts as vill, which vec_ctx_init turns away before it looks. */
+    struct { uint64_t key, vlmax; unsigned sew, sewb, nregs; int lmul_log2, vta, vma; } vtc;
     int vfp_path;             /* VFP_SIMD / VFP_PORTABLE / VFP_EXACT (vfp_simd.h), fixed at creation */
     uint64_t ext_off;         /* bit e: extension e (insns.h rv_ext) is switched off */
     uint8_t *v;               /* 32 * vlenb bytes */

@@ -71,20 +71,30 @@ ill:
     *rd_val = 0;
 }
 
-int vec_ctx_init(rv_machine *m, const rv_decoded *d, vec_ctx *c) {
-    uint64_t vt = m->vtype;
-    if (vt & VTYPE_VILL) return VEC_ILLEGAL;
-    c->lmul_log2 = lmul_log2_of(vt);
-    c->sew = 8u << ((vt >> 3) & 7);
+void vec_ctx_for(unsigned vlen, uint64_t vtype, vec_ctx *c) {
+    int sh = lmul_log2_of(vtype) - 3 - (int)((vtype >> 3) & 7);
+    c->lmul_log2 = lmul_log2_of(vtype);
+    c->sew = 8u << ((vtype >> 3) & 7);
     c->sewb = c->sew / 8;
     c->nregs = vec_group_regs(c->lmul_log2);
-    c->vlmax = vlmax_of(m, vt);
-    c->vl = m->vl;
-    c->vstart = m->vstart;
-    c->vm = (d->raw >> 25) & 1;
-    c->vta = (vt >> 6) & 1;
-    c->vma = (vt >> 7) & 1;
-    return VEC_OK;
+    c->vlmax = sh >= 0 ? (uint64_t)vlen << sh : (uint64_t)vlen >> -sh;
+    c->vl = c->vstart = 0;
+    c->vm = 1;
+    c->vta = (vtype >> 6) & 1;
+    c->vma = (vtype >> 7) & 1;
+}
+
+void vec_vtype_decode(rv_machine *m) {
+    vec_ctx c;
+    vec_ctx_for(m->vlen, m->vtype, &c);
+    m->vtc.lmul_log2 = c.lmul_log2;
+    m->vtc.sew = c.sew;
+    m->vtc.sewb = c.sewb;
+    m->vtc.nregs = c.nregs;
+    m->vtc.vlmax = c.vlmax;
+    m->vtc.vta = c.vta;
+    m->vtc.vma = c.vma;
+    m->vtc.key = m->vtype;
 }
 
 /* ---- register groups -------------------------------------------------- */
@@ -154,12 +164,6 @@ void vec_commit(rv_machine *m, const vec_ctx *c, unsigned vd, const void *res, u
         }
     }
     if (c->vta) vec_fill_tail(m, c, vd, vl, eewb, nregs);
-}
-
-void vec_fill_tail(rv_machine *m, const vec_ctx *c, unsigned vd, uint64_t from, unsigned eewb, unsigned nregs) {
-    (void)c;
-    uint64_t end = (uint64_t)nregs * m->vlenb;
-    if (m->tail_ones && from * eewb < end) memset(vreg(m, vd) + from * eewb, 0xff, end - from * eewb);
 }
 
 /* Mask results are packed 64 at a time and merged into vd by word:
@@ -277,11 +281,36 @@ static int ldst_mask(rv_machine *m, const rv_decoded *d, int store) {
     return VEC_OK;
 }
 
+/* vec_ldst's common case: a unit-stride unmasked access of one field that
+ * lies in one page the TLB maps, so it cannot fault: one copy between that
+ * page and vd.  1 when it ran the instruction (VEC_OK); 0, touching
+ * nothing, when it does not apply (vec_ldst then takes the general path,
+ * which also finds what is illegal). */
+static inline int ldst_unit_page(rv_machine *m, const rv_decoded *d, int store, unsigned eewb) {
+    vec_ctx c;
+    if (vec_ctx_init(m, d, &c)) return 0;
+    int emul_lg = c.lmul_log2 + log2u(eewb) - log2u(c.sewb);
+    unsigned dregs = vec_group_regs(emul_lg), vd = d->rd;
+    if (emul_lg < -3 || emul_lg > 3 || vd % dregs || c.vstart >= c.vl) return 0;
+    uint64_t n = (c.vl - c.vstart) * eewb, off = c.vstart * eewb, a = m->x[d->rs1] + off;
+    if (n > PAGE_SIZE) return 0;
+    uint8_t *h = tlb_host(store ? m->tlb_w : m->tlb_r, a, (unsigned)n), *r = vreg(m, vd) + off;
+    if (!h) return 0;
+    if (store) memcpy(h, r, n);
+    else memcpy(r, h, n);
+    TIMING_MEM(m, a, (unsigned)n, store);
+    m->vstart = 0;
+    if (!store && c.vta) vec_fill_tail(m, &c, vd, c.vl, eewb, dregs);
+    return 1;
+}
+
 int vec_ldst(rv_machine *m, const rv_decoded *d) {
     uint32_t raw = d->raw;
     int store = (raw & 0x7f) == 0x27;
     unsigned nf = (raw >> 29) + 1, mop = (raw >> 26) & 3, lumop = (raw >> 20) & 31, w = (raw >> 12) & 7;
     unsigned eewb = w == 0 ? 1 : 1u << (w - 4);
+    if ((raw & 0xfff00000u) == 1u << 25 && ldst_unit_page(m, d, store, eewb))   /* nf 1, mew 0, mop 0, vm 1, lumop 0 */
+        return VEC_OK;
     if (mop == 0 && lumop == 8) return ldst_whole(m, d, store, nf, store ? 1 : eewb);
     if (mop == 0 && lumop == 0xb) return ldst_mask(m, d, store);
 

@@ -51,9 +51,30 @@ int vec_vtype_legal(uint64_t vtype);
  * rs1_x0 / rd_x0 select the spec's special AVL forms (see vec.c). */
 void vec_setvl(rv_machine *m, uint64_t avl, uint64_t vtype, int rs1_x0, int rd_x0, uint64_t *rd_val);
 
+/* The fields of a legal vtype at VLEN vlen in *c (vl and vstart 0, unmasked). */
+void vec_ctx_for(unsigned vlen, uint64_t vtype, vec_ctx *c);
+/* Decode the current (legal) vtype into m->vtc. */
+void vec_vtype_decode(rv_machine *m);
 /* Fill *c from the current vtype/vl/vstart and the instruction's vm bit.
- * VEC_ILLEGAL when vill is set. */
-int vec_ctx_init(rv_machine *m, const rv_decoded *d, vec_ctx *c);
+ * VEC_ILLEGAL when vill is set.  Inline, and vtype's fields come from
+ * m->vtc, decoded once per change of vtype: every vector instruction runs
+ * this, and at LMUL 1 its cost was a large part of theirs. */
+static inline int vec_ctx_init(rv_machine *m, const rv_decoded *d, vec_ctx *c) {
+    uint64_t vt = m->vtype;
+    if (unlikely(vt & VTYPE_VILL)) return VEC_ILLEGAL;
+    if (unlikely(vt != m->vtc.key)) vec_vtype_decode(m);
+    c->sew = m->vtc.sew;
+    c->sewb = m->vtc.sewb;
+    c->lmul_log2 = m->vtc.lmul_log2;
+    c->nregs = m->vtc.nregs;
+    c->vlmax = m->vtc.vlmax;
+    c->vl = m->vl;
+    c->vstart = m->vstart;
+    c->vm = (d->raw >> 25) & 1;
+    c->vta = m->vtc.vta;
+    c->vma = m->vtc.vma;
+    return VEC_OK;
+}
 
 /* The host address of vector register r. */
 static inline uint8_t *vreg(rv_machine *m, unsigned r) { return m->v + (size_t)r * m->vlenb; }
@@ -97,7 +118,12 @@ void vec_commit(rv_machine *m, const vec_ctx *c, unsigned vd, const void *res, u
  * Mask destinations are always tail agnostic. */
 void vec_commit_mask(rv_machine *m, const vec_ctx *c, unsigned vd, const uint8_t *res);
 /* Tail (and only tail) fill for a destination whose body was written in place. */
-void vec_fill_tail(rv_machine *m, const vec_ctx *c, unsigned vd, uint64_t from, unsigned eewb, unsigned nregs);
+static inline void vec_fill_tail(rv_machine *m, const vec_ctx *c, unsigned vd, uint64_t from, unsigned eewb,
+                                 unsigned nregs) {
+    (void)c;
+    uint64_t end = (uint64_t)nregs * m->vlenb;
+    if (m->tail_ones && from * eewb < end) memset(vreg(m, vd) + from * eewb, 0xff, end - from * eewb);
+}
 static inline void vec_done(rv_machine *m) { m->vstart = 0; }
 
 /* Semantic entry points called from exec_vec.h. */
@@ -114,6 +140,13 @@ int vec_mlogic(rv_machine *m, const rv_decoded *d, int op);
 int vec_munary(rv_machine *m, const rv_decoded *d, int op);
 int vec_perm(rv_machine *m, const rv_decoded *d, int op, int form);
 int vec_mvr(rv_machine *m, const rv_decoded *d, unsigned nr);
+
+/* vec_fp (vfp.c) in its two halves, for translated blocks, which take the
+ * first at translation for the vtype they expect (jit_vec.c's jit_vfp):
+ * is op d legal under context c whatever vl and frm (SEW, register groups,
+ * the mask register); and run it, legal under c and frm. */
+int vec_fp_legal(const rv_decoded *d, const vec_ctx *c, int op, int form);
+int vec_fp_run(rv_machine *m, const rv_decoded *d, const vec_ctx *c, int op, int form);
 
 /* Operand forms: vs1, x[rs1], simm5/uimm5 (already in d->imm), wide vs2 with vs1 / x[rs1] / imm. */
 enum { VF_VV, VF_VX, VF_VI, VF_WV, VF_WX, VF_WI };

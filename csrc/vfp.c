@@ -181,32 +181,21 @@ static int vfp_setup(rv_machine *m, const rv_decoded *d, vec_ctx *c) {
     return 0;
 }
 
-int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form) {
-    vec_ctx c;
-    if (vfp_setup(m, d, &c)) return VEC_ILLEGAL;
-    unsigned vd = d->rd, vs2 = d->rs2, eb = c.sewb, rm = m->frm;
+/* vec_fp's portable and element paths, for a legal instruction with context
+ * c: out of line, so that vec_fp (its SIMD path above all) sets up no frame
+ * for their scratch buffers. */
+__attribute__((noinline)) static int vec_fp_elems(rv_machine *m, const vec_ctx *c, int op, unsigned vd,
+                                                  const uint8_t *A, const uint8_t *B, uint64_t s, unsigned rm) {
+    unsigned eb = c->sewb;
     int unary = op == VFOP_SQRT || op == VFOP_CLASS, cmp = op >= VFOP_EQ;
-    if (cmp) {
-        if (!vec_group_ok(vs2, c.lmul_log2) || !vec_overlap_ok(vd, 1, 0, vs2, c.sew, c.lmul_log2) ||
-            (form == VF_VV && (!vec_group_ok(d->rs1, c.lmul_log2) ||
-                               !vec_overlap_ok(vd, 1, 0, d->rs1, c.sew, c.lmul_log2))))
-            return VEC_ILLEGAL;
-    } else if ((!c.vm && vd == 0) || !vec_group_ok(vd, c.lmul_log2) || !vec_group_ok(vs2, c.lmul_log2) ||
-               (form == VF_VV && !unary && !vec_group_ok(d->rs1, c.lmul_log2))) {
-        return VEC_ILLEGAL;
-    }
-    uint64_t lo = c.vstart, hi = c.vl;
-    /* B: vs1, or NULL for the scalar s */
-    const uint8_t *A = vreg(m, vs2), *C = vreg(m, vd), *B = form == VF_VV ? vreg(m, d->rs1) : NULL;
-    uint64_t s = B ? 0 : scalar_elem(m, d->rs1, c.sew);
-    if (m->vfp_path == VFP_SIMD && lo < hi && vfp_simd(m, &c, op, vd, A, B, s, rm))
-        return VEC_OK;   /* committed, flags and all */
+    uint64_t lo = c->vstart, hi = c->vl;
+    const uint8_t *C = vreg(m, vd);
     uint64_t rbuf[m->vlenb];
     uint8_t mb[8 * m->vlenb];
     /* An unmasked FMA computes straight into vd (vec_commit then copies
      * nothing): element i reads only element i of each source, and same-EEW
      * groups are aligned, so vd equals a source group or is disjoint from it. */
-    uint8_t *R = c.vm && op >= VFOP_MACC && op <= VFOP_NMSUB ? vreg(m, vd) : (uint8_t *)rbuf;
+    uint8_t *R = c->vm && op >= VFOP_MACC && op <= VFOP_NMSUB ? vreg(m, vd) : (uint8_t *)rbuf;
     uint32_t fl = 0;
     if (lo < hi && op >= VFOP_SGNJ && op <= VFOP_SGNJX) {
         switch (eb) {
@@ -214,9 +203,9 @@ int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form) {
         case 4: sgnj_uint32_t(op, (uint32_t *)R, (const uint32_t *)A, (const uint32_t *)B, (uint32_t)s, lo, hi); break;
         default: sgnj_uint64_t(op, (uint64_t *)R, (const uint64_t *)A, (const uint64_t *)B, s, lo, hi); break;
         }
-    } else if (lo < hi && !(m->vfp_path != VFP_EXACT && vfp_bulk(m, &c, op, eb, rm, R, A, B, s, &fl))) {
+    } else if (lo < hi && !(m->vfp_path != VFP_EXACT && vfp_bulk(m, c, op, eb, rm, R, A, B, s, &fl))) {
         for (uint64_t i = lo; i < hi; i++) {
-            if (!vactive(m, &c, i)) continue;
+            if (!vactive(m, c, i)) continue;
             uint64_t a = eget(A, eb, i), b = unary ? 0 : B ? eget(B, eb, i) : s, cc = eget(C, eb, i), r;
             switch (eb) {
             case 2: r = elem_f16(op, (uint16_t)a, (uint16_t)b, (uint16_t)cc, rm, &fl); break;
@@ -228,9 +217,39 @@ int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form) {
         }
     }
     m->fflags |= fl;
-    if (cmp) vec_commit_mask(m, &c, vd, mb);
-    else vec_commit(m, &c, vd, R, eb, c.nregs);
+    if (cmp) vec_commit_mask(m, c, vd, mb);
+    else vec_commit(m, c, vd, R, eb, c->nregs);
     return VEC_OK;
+}
+
+/* Is vector FP op d legal under context c, whatever vl (SEW, register
+ * groups, the mask register)?  frm is the caller's to test. */
+int vec_fp_legal(const rv_decoded *d, const vec_ctx *c, int op, int form) {
+    unsigned vd = d->rd, vs2 = d->rs2;
+    int unary = op == VFOP_SQRT || op == VFOP_CLASS;
+    if (c->sew == 8) return 0;
+    if (op >= VFOP_EQ)
+        return vec_group_ok(vs2, c->lmul_log2) && vec_overlap_ok(vd, 1, 0, vs2, c->sew, c->lmul_log2) &&
+               (form != VF_VV || (vec_group_ok(d->rs1, c->lmul_log2) &&
+                                  vec_overlap_ok(vd, 1, 0, d->rs1, c->sew, c->lmul_log2)));
+    /* every group aligned to its size (which keeps it below v32): nregs is a power of 2 */
+    return !(!c->vm && vd == 0) && !((vd | vs2 | (form == VF_VV && !unary ? d->rs1 : 0)) & (c->nregs - 1));
+}
+
+int vec_fp_run(rv_machine *m, const rv_decoded *d, const vec_ctx *c, int op, int form) {
+    unsigned vd = d->rd, rm = m->frm;
+    /* B: vs1, or NULL for the scalar s */
+    const uint8_t *A = vreg(m, d->rs2), *B = form == VF_VV ? vreg(m, d->rs1) : NULL;
+    uint64_t s = B ? 0 : scalar_elem(m, d->rs1, c->sew);
+    if (m->vfp_path == VFP_SIMD && c->vstart < c->vl && vfp_simd(m, c, op, vd, A, B, s, rm))
+        return VEC_OK;   /* committed, flags and all */
+    return vec_fp_elems(m, c, op, vd, A, B, s, rm);
+}
+
+int vec_fp(rv_machine *m, const rv_decoded *d, int op, int form) {
+    vec_ctx c;
+    if (vfp_setup(m, d, &c) || !vec_fp_legal(d, &c, op, form)) return VEC_ILLEGAL;
+    return vec_fp_run(m, d, &c, op, form);
 }
 
 /* d[i] = s0 where v0 is set, else a[i] (a NULL: s0 everywhere), a 64-bit v0 word at a time. */

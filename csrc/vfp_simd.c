@@ -90,7 +90,7 @@ SIMD_OP(double, __m256d, pd)
  * loop; masked and partial chunks blend their inactive and out-of-body lanes
  * to 1.0, and a partial chunk loads and stores only its body lanes
  * (maskload/maskstore: the lanes past them may lie past the register file).
- * op is a constant in each copy (dispatch_*), so the op's switch folds away.
+ * op is a constant in each copy (vfp_simd's cases), so the op's switch folds away.
  * Returns FP_NV when an active lane was inf * 0 with a NaN result (the host
  * raises nothing for inf * 0 + qNaN), else 0.
  * W: lane width in bits; IV: the suffix of _mm256_set*_epi<W> for it. */
@@ -181,28 +181,32 @@ SIMD_OP(double, __m256d, pd)
             else _mm256_maskstore_##SFX(D + i, body, r);                                          \
         }                                                                                         \
         return nv;                                                                                \
-    }                                                                                             \
-    /* loop_T with op a constant in each case */                                                  \
-    __attribute__((target("avx2,fma"))) static unsigned dispatch_##T(                             \
-        int op, const rv_machine *m, int vm, int ones, T *D, const T *A, const T *B, T s, uint64_t lo, uint64_t hi) { \
-        switch (op) {                                                                             \
-            LOOP_CASE(T, ADD) LOOP_CASE(T, SUB) LOOP_CASE(T, RSUB) LOOP_CASE(T, MUL) LOOP_CASE(T, DIV) \
-            LOOP_CASE(T, RDIV) LOOP_CASE(T, MIN) LOOP_CASE(T, MAX) LOOP_CASE(T, MACC) LOOP_CASE(T, NMACC) LOOP_CASE(T, MSAC)          \
-            LOOP_CASE(T, NMSAC) LOOP_CASE(T, MADD) LOOP_CASE(T, NMADD) LOOP_CASE(T, MSUB)         \
-        default: return loop_##T(VFOP_NMSUB, m, vm, ones, D, A, B, s, lo, hi);                    \
-        }                                                                                         \
     }
-#define LOOP_CASE(T, OP) case VFOP_##OP: return loop_##T(VFOP_##OP, m, vm, ones, D, A, B, s, lo, hi);
 /* _mm256_set_epi*: the highest lane first. */
 #define LANES_8 7, 6, 5, 4, 3, 2, 1, 0
 #define LANES_4 3, 2, 1, 0
 SIMD_LOOP(float, uint32_t, 8, 32, __m256, ps, , FP_CNAN32, 0x7f800000)
 SIMD_LOOP(double, uint64_t, 4, 64, __m256d, pd, x, FP_CNAN64, 0x7ff0000000000000ll)
 #undef SIMD_LOOP
-#undef LOOP_CASE
 #undef LANES_8
 #undef LANES_4
 
+/* One case of vfp_simd's switch: loop_T with op a constant, so its op switch folds away. */
+#define LOOP_CASE(T, OP) case VFOP_##OP: nv = loop_##T(VFOP_##OP, m, c->vm, ones, (T *)D, (const T *)A, \
+                                                    (const T *)B, sv, c->vstart, c->vl); break;
+#define LOOP_SWITCH(T) switch (op) {                                                                \
+        LOOP_CASE(T, ADD) LOOP_CASE(T, SUB) LOOP_CASE(T, RSUB) LOOP_CASE(T, MUL) LOOP_CASE(T, DIV)         \
+        LOOP_CASE(T, RDIV) LOOP_CASE(T, MIN) LOOP_CASE(T, MAX) LOOP_CASE(T, MACC) LOOP_CASE(T, NMACC)      \
+        LOOP_CASE(T, MSAC) LOOP_CASE(T, NMSAC) LOOP_CASE(T, MADD) LOOP_CASE(T, NMADD) LOOP_CASE(T, MSUB)   \
+        default: nv = loop_##T(VFOP_NMSUB, m, c->vm, ones, (T *)D, (const T *)A, (const T *)B, sv,          \
+                               c->vstart, c->vl); break;                                                   \
+        }
+
+/* The loops are inlined here, one per op and width, rather than reached
+ * through a dispatch function: at LMUL 1-4 the call's ten arguments and the
+ * two prologues cost as much as the loop.  Only called on VFP_SIMD
+ * machines, which exist only where the host has AVX2 and FMA. */
+__attribute__((target("avx2,fma")))
 int vfp_simd(rv_machine *m, const vec_ctx *c, int op, unsigned vd, const uint8_t *A, const uint8_t *B, uint64_t s,
              unsigned rm) {
     int arith = op <= VFOP_DIV || op == VFOP_RSUB || op == VFOP_RDIV, fma = op >= VFOP_MACC && op <= VFOP_NMSUB;
@@ -217,12 +221,13 @@ int vfp_simd(rv_machine *m, const vec_ctx *c, int op, unsigned vd, const uint8_t
     int ones = c->vma && m->tail_ones;
     uint8_t *D = vreg(m, vd);
     unsigned nv;
-    if (c->sewb == 4)
-        nv = dispatch_float(op, m, c->vm, ones, (float *)D, (const float *)A, (const float *)B,
-                            fp_f32((uint32_t)s), c->vstart, c->vl);
-    else
-        nv = dispatch_double(op, m, c->vm, ones, (double *)D, (const double *)A, (const double *)B,
-                             fp_f64(s), c->vstart, c->vl);
+    if (c->sewb == 4) {
+        const float sv = fp_f32((uint32_t)s);
+        LOOP_SWITCH(float)
+    } else {
+        const double sv = fp_f64(s);
+        LOOP_SWITCH(double)
+    }
     uint32_t fl = nv;
     if (!minmax) fp_host_leave(&fl);   /* min/max: the host's IE (any NaN) is not the guest's NV (sNaN only) */
     m->fflags |= fl;
@@ -230,6 +235,8 @@ int vfp_simd(rv_machine *m, const vec_ctx *c, int op, unsigned vd, const uint8_t
     if (c->vta) vec_fill_tail(m, c, vd, c->vl, c->sewb, c->nregs);
     return 1;
 }
+#undef LOOP_CASE
+#undef LOOP_SWITCH
 
 int vfp_path_default(void) {
     if (env_is("RVAI_VFP_EXACT", "1")) return VFP_EXACT;

@@ -141,6 +141,8 @@ lib.rv_jit_layout(_LAYOUT)
 X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN, VEC_FN, VL_OFF, V_OFF, \
     JIT_OFF, LINKS_OFF, N_LINKS = (int(v) for v in _LAYOUT)
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
+#: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
+VFP_FN = int(lib.rv_jit_vfp_fn())
 #: Vector integer ops a block computes itself, as host vector code, when the
 #: vtype it was translated for holds (LMUL >= 1, vl = VLMAX, vstart 0,
 #: unmasked: every element of the group is written, none is a tail one):
@@ -609,6 +611,18 @@ class _Block:
             return _C(0)
         return self.get(r) if r in self.reg else self.b.load(I64, self._field(X_OFF + 8 * r))
 
+    def _vfp_ctx(self, ins):
+        """The words of jit_vfp's context for instruction ins under the vtype
+        expected here (vtype's fields, vm, vec_fp's op and form), or None when
+        no vtype is expected, or ins is not vector FP, or it is illegal there."""
+        if self.vtype is None:
+            return None
+        out = ffi.new("uint64_t[16]")
+        slot = ffi.new("uint64_t[2]", [w & (1 << 64) - 1 for w in ins.slot])
+        if not lib.rv_jit_vfp_ctx(self.vlen, self.vtype, slot, out, 16):
+            return None
+        return list(out)
+
     def _vector_call(self, k, ins):
         """Instruction k, a vector one: jit_vec runs it on the machine, which
         holds the scalar registers meanwhile (it may read and write them)."""
@@ -618,7 +632,14 @@ class _Block:
             b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
         d = f"@{self.fn.name}_d{k}"
         self.globals.append(f"{d} = private constant [2 x i64] [i64 {_C(ins.slot[0])}, i64 {_C(ins.slot[1])}], align 8")
-        status = b.call(b.inttoptr(_C(VEC_FN), PTR), I32, [self.m, Value(PTR, d)])
+        ctx = self._vfp_ctx(ins)
+        if ctx is None:
+            status = b.call(b.inttoptr(_C(VEC_FN), PTR), I32, [self.m, Value(PTR, d)])
+        else:   # vector FP legal under the vtype expected here: jit_vfp, with its context
+            kc = f"@{self.fn.name}_k{k}"
+            words = ", ".join(f"i64 {_C(w)}" for w in ctx)
+            self.globals.append(f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8")
+            status = b.call(b.inttoptr(_C(VFP_FN), PTR), I32, [self.m, Value(PTR, d), Value(PTR, kc)])
         for r in self.reg:
             b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         ok, stop = self.fn.append_basic_block("vok"), self.fn.append_basic_block("vstop")
