@@ -90,8 +90,21 @@ def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> 
 
 
 def _rows(g, group, rho0, n):
-    """(head, query) of the tile's ``n`` rows starting at row ``rho0`` of KV head g."""
-    return [(g * group + (rho0 + r) % group, (rho0 + r) // group) for r in range(n)]
+    """(head, query) of the ``n`` rows starting at row ``rho0`` of KV head g: one division,
+    then each row from the one before (the next head of the group, or the group's first
+    head at the next query). A division and a remainder a row cost 12 integer divisions a
+    tile, and an integer divider is not pipelined (xuantie-c930: 12 cycles each, 2 % of
+    prefill 128)."""
+    i = rl.var(rho0 // group)
+    m = rl.var(rho0 - i.value * group)
+    rows = []
+    for r in range(n):
+        if r:
+            wrap = m.value + 1 == group
+            i.value = i.value + rl.where(wrap, 1, 0)
+            m.value = rl.where(wrap, 0, m.value + 1)
+        rows.append((g * group + m.value, i.value))
+    return rows
 
 
 def _limit(i, lq, lk, causal):
@@ -261,6 +274,11 @@ def _key_loop(t, g, n, st, start, stop, limits):
         _key_block(t, g, n, st, j, rl.minimum(stop - j, width), vl0, limits)
 
 
+def _rows_lmul(n):
+    """The LMUL at which one vector of each of n rows fits 28 registers."""
+    return max(m for m in (1, 2, 4, 8) if m * n <= 28 or m == 1)
+
+
 def _tile_start(t, rows):
     """The tile's scaled queries into q_s and zeros into o_s; each row's state: its running
     maximum, sum and (for the fast exp) the last block's exp_fast_bias.
@@ -269,7 +287,7 @@ def _tile_start(t, rows):
     unit, so a load behind it would start only once the one before had come from memory;
     issued together, the rows' misses overlap. The LMUL keeps the rows within 28 registers.
     """
-    for vl, c in rl.vloop(t.d, sew=32, lmul=max(m for m in (1, 2, 4, 8) if m * len(rows) <= 28 or m == 1)):
+    for vl, c in rl.vloop(t.d, sew=32, lmul=_rows_lmul(len(rows))):
         rows_v = [t.q.vload(h, i, c) for h, i in rows]
         for r, x in enumerate(rows_v):
             t.q_s.vstore(x * t.scale, c, r, axis=0)
@@ -285,9 +303,11 @@ def _tile(t, g, group, rho0, n, causal):
     st = _tile_start(t, rows)
     if t.pf:
         # the next tile's query rows (in the next KV head's, or past q, at the end: a hint)
-        # arrive during this tile's keys rather than at its start, one DRAM trip each
-        for h, i in _rows(g, group, rho0 + n, n):
-            for e in rl.range(0, d, LINE):
+        # arrive during this tile's keys rather than at its start, one DRAM trip each; one
+        # loop over the lines for all the rows (a loop a row mispredicted its exit a row)
+        nxt = _rows(g, group, rho0 + n, n)
+        for e in rl.range(0, d, LINE):
+            for h, i in nxt:
                 q.prefetch(h, i, e)
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
     # rows are query-major, so the first row sees the fewest keys and the last the most
