@@ -26,7 +26,8 @@ W = NB * VLMAX keys:
   a power of two that maps them all to one L1 set; the contiguous scratch does not.
 
 With Zicbop prefetches (``PF``), decode streams K and V from DRAM one loop ahead: the
-score loop of a block prefetches its V rows, the P V loop the next block's K rows.
+score loop of a block prefetches its V rows, the P V loop the next block's K rows, and
+a tile's start the K rows of its first block.
 
 Causal masks are aligned to the bottom right (query ``i`` sees keys
 ``j <= i + Lk - Lq``): a tile runs unmasked up to the first key some row cannot see,
@@ -295,6 +296,17 @@ def _tile_start(t, rows):
     return [(rl.var(float("-inf")), rl.var(0.0), rl.var(0.0)) for _ in rows]
 
 
+def _first_keys(t, g):
+    """Prefetch the K rows that no loop prefetches: the first PD chunks (PD > 0) or the
+    first block (PD = 0), contiguous from k[g, 0], all at once: left to the score loop's
+    strided column loads, their lines came from DRAM a 16-column group at a time."""
+    with rl.vector(t.p.shape[1], sew=32, lmul=t.lmul) as vl0:
+        pass
+    rows = rl.minimum(t.k.shape[1], (t.pd if t.pd else t.nb) * vl0)
+    for e in rl.range(0, rows * t.d, LINE):
+        t.k.prefetch(g, 0, e)
+
+
 def _tile(t, g, group, rho0, n, causal):
     """The ``n`` rows from row ``rho0`` of KV head g: a whole tile's attention."""
     q, o, o_s, d = t.q, t.o, t.o_s, t.d
@@ -309,6 +321,8 @@ def _tile(t, g, group, rho0, n, causal):
         for e in rl.range(0, d, LINE):
             for h, i in nxt:
                 q.prefetch(h, i, e)
+    if t.pf and not t.transposed:
+        _first_keys(t, g)
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
     # rows are query-major, so the first row sees the fewest keys and the last the most
     _key_loop(t, g, n, st, 0, limits[0], None)
