@@ -367,7 +367,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     the score loop prefetches ``PF`` lines of the chunk's V rows and every trip of the
     P V loop ``PF`` lines of the next block's K rows (with ``PD`` > 0 the score loop
     prefetches K instead, PD chunks ahead), so that K and V come from DRAM a loop ahead
-    of their loads (:func:`prefetch_lines` gives the PF that covers them).
+    of their loads (:func:`prefetch_lines` gives the PF that covers them); the K rows of a
+    tile's first block, which no loop prefetches, at the tile's start.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
