@@ -676,8 +676,8 @@ def _attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int
     from rvai import tune
     tuned = tune.best_for(kernels.attention, target, (*q3.shape[:2], *k3.shape[:2], q3.shape[2]))
     bm = group * max(1, 7 // group) if group <= 7 else 7
-    decode = q3.shape[1] == 1 and "zicbop" in target.extensions
-    pf = kernels.attention_prefetch_lines(target.vlen, _ATTN_LMUL, 1) if decode else 0
+    prefetch = q3.shape[1] == 1 and "zicbop" in target.extensions
+    pf = kernels.attention_prefetch_lines(target.vlen, _ATTN_LMUL, 1) if prefetch else 0
     return tuned or {"BM": bm, "LMUL": _ATTN_LMUL, "KU": 1, "PF": pf, "PD": 0}
 
 

@@ -45,15 +45,15 @@ from rvai.lang import f32, i32
 #: prefetched per trip of the score and P V loops (0: none; :func:`prefetch_lines` gives
 #: the count that covers the next block's K and this block's V, 2 at VLEN 256). BM
 #: accumulators and KU columns should fit 32 registers, (BM + KU) * LMUL <= 32, or LLVM
-#: spills accumulators; (7, 4, 2, 4) spills one and still wins on sifive-x280 decode and
-#: xuantie-c930 prefill 128 (bench/ship_tuned.py). 14-row tiles at LMUL 2 (they spill)
-#: were 10-30 % slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF only
-#: matters on targets with Zicbop (elsewhere a prefetch compiles to nothing): its
-#: candidates are the shapes that won without it, each with PF 2, and NB 2 (a block's K
-#: and V, prefetched, then fit spacemit-x60's 32 KiB L1 at d 64). PD is the distance of
-#: K's prefetches: 0, the next block's K during this block's P V loop (DRAM-bound
-#: spacemit-x60 keeps its DRAM busy through both loops); PD > 0, the chunk PD chunks
-#: ahead during the score loop (xuantie-c930, compute-bound: K then comes from L1).
+#: spills accumulators; (7, 4, 2, 4) spills one and still wins on xuantie-c930 prefill
+#: 128 at d 128 (bench/ship_tuned.py). 14-row tiles at LMUL 2 (they spill) were 10-30 %
+#: slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF only helps on
+#: targets with Zicbop (elsewhere a prefetch compiles to nothing, but the loops that issue
+#: prefetches stay): its candidates are the shapes that won without it, each with PF 2,
+#: and NB 2 (a block's K and V, prefetched, then fit spacemit-x60's 32 KiB L1 at d 64). PD
+#: is the distance of K's prefetches: 0, the next block's K during this block's P V loop
+#: (DRAM-bound spacemit-x60 keeps its DRAM busy through both loops); PD > 0, the chunk PD
+#: chunks ahead during the score loop (xuantie-c930, compute-bound: K then comes from L1).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd}
                      for bm, lmul, ku, nb, pf, pd in (
     (7, 4, 1, 4, 0, 0), (7, 4, 2, 4, 0, 0), (7, 4, 1, 8, 0, 0), (7, 2, 1, 8, 0, 0), (3, 8, 1, 4, 0, 0),
@@ -275,11 +275,6 @@ def _key_loop(t, g, n, st, start, stop, limits):
         _key_block(t, g, n, st, j, rl.minimum(stop - j, width), vl0, limits)
 
 
-def _rows_lmul(n):
-    """The LMUL at which one vector of each of n rows fits 28 registers."""
-    return max(m for m in (1, 2, 4, 8) if m * n <= 28 or m == 1)
-
-
 def _tile_start(t, rows):
     """The tile's scaled queries into q_s and zeros into o_s; each row's state: its running
     maximum, sum and (for the fast exp) the last block's exp_fast_bias.
@@ -288,7 +283,7 @@ def _tile_start(t, rows):
     unit, so a load behind it would start only once the one before had come from memory;
     issued together, the rows' misses overlap. The LMUL keeps the rows within 28 registers.
     """
-    for vl, c in rl.vloop(t.d, sew=32, lmul=_rows_lmul(len(rows))):
+    for vl, c in rl.vloop(t.d, sew=32, lmul=max(m for m in (1, 2, 4, 8) if m * len(rows) <= 28 or m == 1)):
         rows_v = [t.q.vload(h, i, c) for h, i in rows]
         for r, x in enumerate(rows_v):
             t.q_s.vstore(x * t.scale, c, r, axis=0)
@@ -300,8 +295,8 @@ def _first_keys(t, g):
     """Prefetch the K rows that no loop prefetches: the first PD chunks (PD > 0) or the
     first block (PD = 0), contiguous from k[g, 0], all at once: left to the score loop's
     strided column loads, their lines came from DRAM a 16-column group at a time. (On a
-    target without Zicbop the loop stays, empty: 1-3 % of sifive-x280's decode, where
-    the tuner then takes PF 0.)"""
+    target without Zicbop the loop stays, empty: 2.6 % of sifive-x280's decode at 512
+    keys, where the tuner then takes PF 0.)"""
     with rl.vector(t.p.shape[1], sew=32, lmul=t.lmul) as vl0:
         pass
     rows = rl.minimum(t.k.shape[1], (t.pd if t.pd else t.nb) * vl0)
