@@ -90,11 +90,10 @@ def _decode(pf: int, nb: int = 4, lk: int = 512, d: int = 64, pd: int = 0):
 
 @pytest.mark.parametrize("d, pd", [(64, 0), (128, 0), (64, 2)])
 def test_prefetches_bring_k_and_v_in_ahead_of_their_loads(d, pd):
-    """With PF = prefetch_lines (2 at VLEN 256), the only K/V lines loads fetch from DRAM
-    are at most those of each KV head's first block of keys (NB * VLMAX rows of K, which
-    no earlier loop prefetches; with PD = 2 the score loop prefetches K two chunks ahead,
-    so the first two chunks are not): every other line of K and every line of V was
-    prefetched.
+    """With PF = prefetch_lines (2 at VLEN 256) no load fetches a K/V line from DRAM: every
+    line of K and V was prefetched, the first block of each KV head's keys (NB * VLMAX rows
+    of K, which no earlier loop prefetches; with PD = 2 the score loop prefetches K two
+    chunks ahead, so the first two chunks) at the start of its tile.
     Without prefetches every K and V line is a demand miss in L2 (the stride prefetcher
     is off). Counted from the shapes: a K/V line is 64 bytes of a (lk, d) f32 head."""
     lk, nb, kv = 512, 4, 2
@@ -109,8 +108,8 @@ def test_prefetches_bring_k_and_v_in_ahead_of_their_loads(d, pd):
     scratch = kernels.attention_scratch(d, lk, 7, 4, X60.vlen, False)[:3]
     other = (2 * 14 * d + sum(a.size for a in scratch)) * 4 // LINE_BYTES + 2 * 14
     assert off.caches["L2"]["misses"] >= kv_lines
-    assert on.caches["L2"]["misses"] <= first_block + other
-    assert on.caches["prefetches"]["software"] >= kv_lines - first_block
+    assert on.caches["L2"]["misses"] <= other < first_block
+    assert on.caches["prefetches"]["software"] >= kv_lines
     assert on.cycles < 0.5 * off.cycles
 
 

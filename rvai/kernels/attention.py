@@ -26,7 +26,8 @@ W = NB * VLMAX keys:
   a power of two that maps them all to one L1 set; the contiguous scratch does not.
 
 With Zicbop prefetches (``PF``), decode streams K and V from DRAM one loop ahead: the
-score loop of a block prefetches its V rows, the P V loop the next block's K rows.
+score loop of a block prefetches its V rows, the P V loop the next block's K rows, and
+a tile's start the K rows of its first block.
 
 Causal masks are aligned to the bottom right (query ``i`` sees keys
 ``j <= i + Lk - Lq``): a tile runs unmasked up to the first key some row cannot see,
@@ -44,15 +45,15 @@ from rvai.lang import f32, i32
 #: prefetched per trip of the score and P V loops (0: none; :func:`prefetch_lines` gives
 #: the count that covers the next block's K and this block's V, 2 at VLEN 256). BM
 #: accumulators and KU columns should fit 32 registers, (BM + KU) * LMUL <= 32, or LLVM
-#: spills accumulators; (7, 4, 2, 4) spills one and still wins on sifive-x280 decode and
-#: xuantie-c930 prefill 128 (bench/ship_tuned.py). 14-row tiles at LMUL 2 (they spill)
-#: were 10-30 % slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF only
-#: matters on targets with Zicbop (elsewhere a prefetch compiles to nothing): its
-#: candidates are the shapes that won without it, each with PF 2, and NB 2 (a block's K
-#: and V, prefetched, then fit spacemit-x60's 32 KiB L1 at d 64). PD is the distance of
-#: K's prefetches: 0, the next block's K during this block's P V loop (DRAM-bound
-#: spacemit-x60 keeps its DRAM busy through both loops); PD > 0, the chunk PD chunks
-#: ahead during the score loop (xuantie-c930, compute-bound: K then comes from L1).
+#: spills accumulators; (7, 4, 2, 4) spills one and still wins on xuantie-c930 prefill
+#: 128 at d 128 (bench/ship_tuned.py). 14-row tiles at LMUL 2 (they spill) were 10-30 %
+#: slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF only helps on
+#: targets with Zicbop (elsewhere a prefetch compiles to nothing, but the loops that issue
+#: prefetches stay): its candidates are the shapes that won without it, each with PF 2,
+#: and NB 2 (a block's K and V, prefetched, then fit spacemit-x60's 32 KiB L1 at d 64). PD
+#: is the distance of K's prefetches: 0, the next block's K during this block's P V loop
+#: (DRAM-bound spacemit-x60 keeps its DRAM busy through both loops); PD > 0, the chunk PD
+#: chunks ahead during the score loop (xuantie-c930, compute-bound: K then comes from L1).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd}
                      for bm, lmul, ku, nb, pf, pd in (
     (7, 4, 1, 4, 0, 0), (7, 4, 2, 4, 0, 0), (7, 4, 1, 8, 0, 0), (7, 2, 1, 8, 0, 0), (3, 8, 1, 4, 0, 0),
@@ -90,8 +91,21 @@ def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> 
 
 
 def _rows(g, group, rho0, n):
-    """(head, query) of the tile's ``n`` rows starting at row ``rho0`` of KV head g."""
-    return [(g * group + (rho0 + r) % group, (rho0 + r) // group) for r in range(n)]
+    """(head, query) of the ``n`` rows starting at row ``rho0`` of KV head g: one division,
+    then each row from the one before (the next head of the group, or the group's first
+    head at the next query). A division and a remainder a row cost 12 integer divisions a
+    tile, and an integer divider is not pipelined (xuantie-c930: 12 cycles each, 2 % of
+    prefill 128)."""
+    i = rl.var(rho0 // group)
+    m = rl.var(rho0 - i.value * group)
+    rows = []
+    for r in range(n):
+        if r:
+            wrap = m.value + 1 == group
+            i.value = i.value + rl.where(wrap, 1, 0)
+            m.value = rl.where(wrap, 0, m.value + 1)
+        rows.append((g * group + m.value, i.value))
+    return rows
 
 
 def _limit(i, lq, lk, causal):
@@ -277,6 +291,19 @@ def _tile_start(t, rows):
     return [(rl.var(float("-inf")), rl.var(0.0), rl.var(0.0)) for _ in rows]
 
 
+def _first_keys(t, g):
+    """Prefetch the K rows that no loop prefetches: the first PD chunks (PD > 0) or the
+    first block (PD = 0), contiguous from k[g, 0], all at once: left to the score loop's
+    strided column loads, their lines came from DRAM a 16-column group at a time. (On a
+    target without Zicbop the loop stays, empty: 2.6 % of sifive-x280's decode at 512
+    keys, where the tuner then takes PF 0.)"""
+    with rl.vector(t.p.shape[1], sew=32, lmul=t.lmul) as vl0:
+        pass
+    rows = rl.minimum(t.k.shape[1], (t.pd if t.pd else t.nb) * vl0)
+    for e in rl.range(0, rows * t.d, LINE):
+        t.k.prefetch(g, 0, e)
+
+
 def _tile(t, g, group, rho0, n, causal):
     """The ``n`` rows from row ``rho0`` of KV head g: a whole tile's attention."""
     q, o, o_s, d = t.q, t.o, t.o_s, t.d
@@ -285,10 +312,14 @@ def _tile(t, g, group, rho0, n, causal):
     st = _tile_start(t, rows)
     if t.pf:
         # the next tile's query rows (in the next KV head's, or past q, at the end: a hint)
-        # arrive during this tile's keys rather than at its start, one DRAM trip each
-        for h, i in _rows(g, group, rho0 + n, n):
-            for e in rl.range(0, d, LINE):
+        # arrive during this tile's keys rather than at its start, one DRAM trip each; one
+        # loop over the lines for all the rows (a loop a row mispredicted its exit a row)
+        nxt = _rows(g, group, rho0 + n, n)
+        for e in rl.range(0, d, LINE):
+            for h, i in nxt:
                 q.prefetch(h, i, e)
+    if t.pf and not t.transposed:
+        _first_keys(t, g)
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
     # rows are query-major, so the first row sees the fewest keys and the last the most
     _key_loop(t, g, n, st, 0, limits[0], None)
@@ -297,7 +328,9 @@ def _tile(t, g, group, rho0, n, causal):
     for r, (h, i) in enumerate(rows):
         total = st[r][1].value
         inv = rl.where(total > 0.0, 1.0 / total, 0.0)
-        for vl, c in rl.vloop(d, sew=32, lmul=t.lmul):
+        # LMUL 8: one trip at d 64 and VLEN 256; a loop of two trips a row mispredicted
+        # its exit once a row (xuantie-c930 and spacemit-x60 prefill 128: 2.8-3.2 %)
+        for vl, c in rl.vloop(d, sew=32, lmul=8):
             o.vstore(o_s.vload(r, c) * inv, h, i, c)
 
 
@@ -329,7 +362,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     the score loop prefetches ``PF`` lines of the chunk's V rows and every trip of the
     P V loop ``PF`` lines of the next block's K rows (with ``PD`` > 0 the score loop
     prefetches K instead, PD chunks ahead), so that K and V come from DRAM a loop ahead
-    of their loads (:func:`prefetch_lines` gives the PF that covers them).
+    of their loads (:func:`prefetch_lines` gives the PF that covers them); the K rows of a
+    tile's first block, which no loop prefetches, at the tile's start.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each

@@ -1,0 +1,74 @@
+"""What each latency of a preset costs causal GQA attention: the same call on the preset and
+on copies of it with one timing-model parameter changed, side by side.
+
+    python bench/attention_whatif.py [--preset xuantie-c930] [--heads 14,2,64] [--lq 128] [--lk 128]
+
+Runs :data:`rvai.kernels.attention` with the configuration ``rvai.ops.attention`` would take
+on the preset (the shipped tuned one, else its default), every run checked against float64
+NumPy, on the preset's ``[model]`` and on each change below (everything else, the compiled
+code included, stays the same). A change that takes many cycles names a latency the kernel
+waits on: ``l1_latency`` 1 prices the scalar loads that hit L1 (the profile's "memory" stalls
+count those too), ``dram_latency`` 20 the misses to DRAM, ``branch_penalty`` 0 the
+mispredicted loop exits. Prints the cycles, their ratio to the preset's, and the stall kinds.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+
+import numpy as np
+
+from attention import reference   # bench/attention.py, beside this script
+from rvai import kernels, tune
+from rvai.target import Target
+
+#: (label, change to the preset's [model]); ``latency`` entries replace one class's latency.
+CHANGES = [("l1_latency 1", {"l1_latency": 1}), ("l2_latency 4", {"l2_latency": 4}),
+           ("dram_latency 20", {"dram_latency": 20}), ("branch_penalty 0", {"branch_penalty": 0}),
+           ("vq_depth 64", {"vq_depth": 64}), ("integer DIV latency 1", {"latency": {"DIV": 1}})]
+
+
+def changed(target: Target, change: dict) -> Target:
+    """``target`` with its model's entries replaced by ``change`` (``latency`` merged)."""
+    model = {**target.model, **change}
+    if "latency" in change:
+        model["latency"] = {**target.model.get("latency", {}), **change["latency"]}
+    return dataclasses.replace(target, model=model)
+
+
+def main(argv=None) -> list[dict]:
+    """Print one row per model change; return the rows."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="xuantie-c930")
+    ap.add_argument("--heads", default="14,2,64", help="query heads, KV heads, head dim")
+    ap.add_argument("--lq", type=int, default=128)
+    ap.add_argument("--lk", type=int, default=128)
+    args = ap.parse_args(argv)
+    h, kv, d = map(int, args.heads.split(","))
+    base = Target.preset(args.preset)
+    cfg = tune.best_for(kernels.attention, base, (h, args.lq, kv, args.lk, d)) or {}
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((h, args.lq, d)).astype(np.float32)
+    k, v = (rng.standard_normal((kv, args.lk, d)).astype(np.float32) for _ in range(2))
+    want = reference(q, k, v)
+    print(f"{args.preset}, {h}/{kv} heads, d {d}, Lq {args.lq}, Lk {args.lk}, "
+          + (" ".join(f"{n}={c}" for n, c in sorted(cfg.items())) or "default configuration"))
+    rows, first = [], None
+    for label, change in [("preset", {})] + CHANGES:
+        target = changed(base, change)
+        q_s, o_s, p, k_t = kernels.attention_scratch(d, args.lk, cfg.get("BM", 7), cfg.get("LMUL", 4),
+                                                     target.vlen, args.lq > 1)
+        o = np.zeros_like(q)
+        run = kernels.attention(q, k, v, o, q_s, o_s, p, k_t, 1 / math.sqrt(d), CAUSAL=True,
+                                TRANSPOSE_K=args.lq > 1, **cfg, target=target)
+        np.testing.assert_allclose(o, want, rtol=1e-4, atol=2e-5)
+        first = first or run.cycles
+        rows.append({"change": label, "cycles": run.cycles, "ratio": run.cycles / first, **run.profile.stalls})
+        print(f"{label:22} {run.cycles:>11,} {run.cycles / first:7.3f}  "
+              + " ".join(f"{s} {n:,}" for s, n in run.profile.stalls.items()), flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
