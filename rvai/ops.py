@@ -612,7 +612,8 @@ def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, pane
     xuantie-c930, whose DRAM keeps up, B's prefetches only crowd L1: 16 x 3584 x 512, 97.5 %
     with 1, 93.7 % with 2). With 2, K-outer, whose cost was restarting B's stream cold at
     every panel, is the default as soon as A and one panel (``panel_bytes``) overflow L2
-    (spacemit-x60 16 x 3584 x 512: 93.3 % panel-outer, 96.4 % K-outer).
+    (spacemit-x60 16 x 3584 x 512: 93.3 % panel-outer, 96.4 % K-outer). Not K-outer
+    when ``config`` puts the KC loop inside the row tiles (``KTILE``).
     """
     from rvai import tune
     from rvai.emu.profile import peak_flops_per_cycle, timing_params
@@ -624,7 +625,7 @@ def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, pane
         first_tile = rows.itemsize * peak_flops_per_cycle(target.model) / (2 * mr)   # bytes of B a cycle
         pf = 2 if first_tile > p.dram_bytes_per_cycle else 1
     kouter = rows.nbytes + panel_bytes > p.l2_size if pf == 2 else rows.nbytes > p.l2_size // 2
-    return {"KOUTER": kouter, "PF": pf, **(config or {})}
+    return {"KOUTER": kouter and not (config or {}).get("KTILE"), "PF": pf, **(config or {})}
 
 
 def _rows(x: np.ndarray) -> np.ndarray:

@@ -636,3 +636,35 @@ def test_linear_schedules_gemm_as_generic_by_default(tune_cache):
                               target=t).compiled.asm
     fmas = lambda asm: asm.count("vfmacc.vf") + asm.count("vfmadd.vf")   # noqa: E731
     assert fmas(own) > fmas(ops.last_run.compiled.asm)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), vlen=st.sampled_from(VLENS), m=st.integers(1, 23), k=odd, n=st.integers(1, 97),
+       mr=st.integers(2, 7), kc=st.sampled_from([4, 16, 64]), pf=st.sampled_from([0, 1, 2]),
+       dtype=st.sampled_from([np.float32, np.float16]), checked=st.booleans())
+def test_tile_outer_gemm_matches_numpy(data, vlen, m, k, n, mr, kc, pf, dtype, checked):
+    """gemm_packed's ``KTILE`` (each row tile runs its KC blocks back to back) at VLEN
+    128-1024 on odd shapes, K in several blocks, with each prefetch level on a Zicbop
+    target, bounds-checked or not: within the blocked-sum bound of float64 NumPy, and bit
+    for bit the panel-outer order's result (each element still adds its block sums in K
+    order). KOUTER with KTILE is refused."""
+    t = _zicbop_target(vlen)
+    k = k * data.draw(st.sampled_from([1, 7]))
+    rng = np.random.default_rng(m * 1000 + k)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    bp = kernels.pack_panels(b, kernels.panel_width(vlen, 4))
+    widen = "zvfh" in t.extensions and dtype == np.float16
+    out = {}
+    for ktile in (False, True):
+        c = np.zeros((m, n), np.float32)
+        kernels.gemm_packed(a, bp, c, kernels.a_scratch(a, t), MR=mr, KC=kc, PF=pf, KTILE=ktile, WIDEN=widen,
+                            target=t, checked=checked)
+        out[ktile] = c
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    assert np.all(np.abs(out[True] - a64 @ b64) <= ref_bound(a64, b64, kc + -(-k // kc)))
+    np.testing.assert_array_equal(out[True], out[False])
+    with pytest.raises(rl.KernelError, match="KOUTER and KTILE"):
+        kernels.gemm_packed(a, bp, np.zeros((m, n), np.float32), kernels.a_scratch(a, t), KOUTER=True, KTILE=True,
+                            target=t)
+
