@@ -251,7 +251,8 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
     :data:`GEMV_ROWS` rows read row by row as dot products (:data:`rvai.kernels.gemv_t`). For a
     fixed weight matrix, pack it once with :func:`pack_weights` and call :func:`linear`. ``config`` overrides the kernel
     parameters (MR, LMUL, KC); by default the tuner's best for the shape
-    (``rvai tune``) or the kernel's defaults. Error bound: see :mod:`rvai.kernels.matmul`.
+    (``rvai tune``) or the kernel's defaults. A ``config`` that sets some of the tuned
+    parameters gets the defaults for the others, not the tuned entry's. Error bound: see :mod:`rvai.kernels.matmul`.
     ``checked``, ``budget``, ``timeout``: as for every op (bounds checks, limits per call).
     ``harts`` (default: the target's, e.g. 8 on spacemit-k1) spreads the call over that
     many harts (docs/harts.md): GEMV over blocks of N, GEMM over row blocks and panel
@@ -600,7 +601,9 @@ def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None =
 
 
 def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, panel_bytes: int) -> dict | None:
-    """``config``, with gemm_packed's loop order and prefetching chosen when neither it nor the tuner sets them.
+    """``config``, with gemm_packed's loop order and prefetching chosen by size where it leaves
+    them open; ``config`` as it is when it sets none of gemm_packed's tunables and the tuner
+    has an entry for the shape (which then applies whole, :func:`rvai.tune.config_for`).
 
     When A is larger than half of L2 it does not survive there while a panel of B streams
     past, so the panel-outer order would read it from DRAM once per panel: then the
@@ -617,7 +620,8 @@ def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, pane
     """
     from rvai import tune
     from rvai.emu.profile import peak_flops_per_cycle, timing_params
-    if tune.best_for(kernels.gemm_packed, target, (*rows.shape, n, rows.dtype.name)):
+    sets_any = any(k in kernels.gemm_packed.autotune.names for k in (config or {}))
+    if not sets_any and tune.best_for(kernels.gemm_packed, target, (*rows.shape, n, rows.dtype.name)):
         return config
     p, pf = timing_params(target.model), 0
     if "zicbop" in target_extensions(target):

@@ -5,8 +5,9 @@ configurations and the ``key``: the argument sizes that select a shape bucket). 
 tuner compiles each candidate, runs it on the timed model of the target, and keeps
 the configuration with the fewest cycles per (kernel, target, VLEN, timing model,
 shape bucket) in a JSON file beside the compile cache (``$RVAI_CACHE_DIR/tune.json``). Calls of a tuned
-kernel that do not set its parameters (and :mod:`rvai.ops`) then use the best one;
-without an entry they use the kernel's defaults.
+kernel that set none of its tunable parameters (and :mod:`rvai.ops`) then use the best one;
+without an entry they use the kernel's defaults. A call (or candidate) that sets some of
+them gets the declared defaults for the others, never the tuned entry's values.
 
     rvai tune gemm_packed --target spacemit-x60 --shape 16,896,896
 """
@@ -176,15 +177,19 @@ def lookup(kernel: Kernel, arguments: dict, target: Target) -> dict | None:
 
 
 def config_for(kernel: Kernel, target: Target, key_values: tuple, given: dict | None = None) -> dict:
-    """The tunable parameters a call will use: ``given``, else the cache's best, else the kernel's defaults.
+    """The tunable parameters a call will use: the cache's best when ``given`` sets none of
+    them, else ``given``; what either leaves open takes the kernel's declared default.
 
-    Entries of ``given`` that are not this kernel's tunables are ignored (one
-    configuration can serve kernels with different parameters).
+    A tuned entry is applied whole or not at all, as a kernel call applies it: a partial
+    ``given`` is completed from the defaults, never from a tuned entry, so that a
+    configuration runs the same code whatever the cache holds (a tuner candidate is
+    measured as it is declared). Entries of ``given`` that are not this kernel's tunables
+    are ignored (one configuration can serve kernels with different parameters).
     """
     names = kernel.autotune.names
     defaults = {n: kernel.signature.parameters[n].default for n in names}
     given = {n: v for n, v in (given or {}).items() if n in names}
-    return {**defaults, **(best_for(kernel, target, key_values) or {}), **given}
+    return {**defaults, **(given or best_for(kernel, target, key_values) or {})}
 
 
 def tune(kernel: Kernel, args: tuple, *, target: Target | None = None, configs: list[dict] | None = None,

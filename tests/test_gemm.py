@@ -668,3 +668,30 @@ def test_tile_outer_gemm_matches_numpy(data, vlen, m, k, n, mr, kc, pf, dtype, c
         kernels.gemm_packed(a, bp, np.zeros((m, n), np.float32), kernels.a_scratch(a, t), KOUTER=True, KTILE=True,
                             target=t)
 
+
+def test_a_partial_config_is_completed_from_the_defaults_not_the_tuned_entry(tune_cache):
+    """A tuned entry applies whole or not at all: with one cached for the shape (K-outer,
+    KC 256, MR 4, the x280's own scheduling), a kernel call, a tuner candidate and an ops.linear ``config`` that set
+    only MR and KC run the kernel's declared defaults for the rest (panel-outer, no
+    prefetch, generic-rv64's scheduling): the code that ran is the explicitly complete
+    configuration's, not the tuned one's. A call that sets no tunable runs the tuned entry."""
+    t = Target.preset("sifive-x280")
+    args = tune._gemm_packed_call((9, 300, 70), np.dtype(np.float32), t)
+    tuned = {"MR": 4, "KC": 256, "KOUTER": True, "PF": 0, "SCHED": ""}
+    assert tune.tune(kernels.gemm_packed, args, target=t, configs=[tuned]).best == tuned
+    partial = {"MR": 4, "KC": 256}
+    whole = {**partial, "KOUTER": False, "PF": 0, "SCHED": "generic-rv64", "KTILE": False}
+
+    def run(**cfg):
+        return kernels.gemm_packed(*(np.array(x) for x in args), target=t, **cfg)
+    asm = {name: run(**cfg).compiled.asm for name, cfg in (("tuned", tuned), ("whole", whole))}
+    assert asm["tuned"] != asm["whole"]
+    assert run().compiled.asm == asm["tuned"]
+    assert run(**partial).compiled.asm == asm["whole"]
+    x, bp = args[0], args[1]
+    y = ops.linear(x, ops.PackedWeights(bp, 70, 300, t.vlen, 4), target=t, config=partial)
+    assert ops.last_run.compiled.asm == asm["whole"]
+    b = np.concatenate(list(bp), axis=1)[:, :70].astype(np.float64)
+    assert np.all(np.abs(y - x.astype(np.float64) @ b) <= ref_bound(x, b, 258))
+    cand = tune.tune(kernels.gemm_packed, args, target=t, configs=[partial], force=True)
+    assert cand.best_cycles == run(**whole).cycles
