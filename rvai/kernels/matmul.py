@@ -73,12 +73,15 @@ GEMM_PACKED_BF16_CONFIGS = [{"MR": mr, "KC": kc, "KOUTER": ko, "PF": pf} for mr,
     (6, 1024, False, 2), (7, 1024, True, 1), (7, 1024, True, 2), (6, 1024, True, 2))]
 #: :data:`gemm_packed`'s candidates: those of :data:`gemm_packed_bf16` (above) compiled with generic-rv64's
 #: scheduling (``SCHED``, see :data:`gemm_packed`), K-outer with shorter blocks (sifive-x280, 16 x 896 x 896:
-#: MR 4, KC 512, K-outer 1,630,303 cycles, the best there), and two with the target cpu's own (``SCHED`` "").
+#: MR 4, KC 512, K-outer 1,630,303 cycles, the best there), two with the target cpu's own (``SCHED`` ""),
+#: and five with each row tile's KC blocks back to back (``KTILE``; not with ``PF`` = 2: spacemit-x60 f32 at
+#: K >= 3584 with both ran at 0.47-0.69x the speed of its default, K-outer with ``PF`` = 2).
 GEMM_PACKED_CONFIGS = GEMM_PACKED_BF16_CONFIGS + [
     {"MR": mr, "KC": kc, "KOUTER": True, "PF": 0} for mr, kc in ((7, 256), (4, 512), (4, 256))] + [
     {"MR": mr, "KC": kc, "KOUTER": ko, "PF": pf, "SCHED": ""}
     for mr, kc, ko, pf in ((7, 1024, False, 0), (7, 1024, True, 2))] + [
-    {"MR": mr, "KC": kc, "KOUTER": False, "PF": pf, "KTILE": True} for mr, kc, pf in ((7, 1024, 0), (7, 1024, 1), (7, 1024, 2), (7, 512, 0), (4, 512, 0))]
+    {"MR": mr, "KC": kc, "KOUTER": False, "PF": pf, "KTILE": True}
+    for mr, kc, pf in ((7, 1024, 0), (7, 1024, 1), (6, 1024, 0), (7, 512, 0), (4, 512, 0))]
 #: What the tuner tries for :data:`gemv_rows`: KB rows of b per pass over N, LMUL, KC.
 GEMV_CONFIGS = [{"KB": kb, "LMUL": lmul, "KC": kc} for kb, lmul, kc in (
     (8, 4, 512), (4, 4, 512), (16, 4, 512), (8, 2, 512), (16, 2, 512), (4, 8, 512), (8, 8, 512))]
