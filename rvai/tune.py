@@ -30,7 +30,7 @@ from rvai.lang.kernel import Kernel
 from rvai.target import Target
 
 __all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "bucket", "cache_path", "model_hash",
-           "TUNABLE"]
+           "TUNABLE", "fixed_params"]
 
 
 @dataclasses.dataclass
@@ -306,6 +306,18 @@ def _kernels():
     return rvai.kernels
 
 
+def fixed_params(name: str, shape: tuple, dtype, target: Target) -> dict:
+    """The compile-time parameters a :data:`TUNABLE` kernel is tuned with at ``shape``: its
+    fixed ones, and ``WIDEN`` as :mod:`rvai.ops` sets it (f16 products by ``vfwmacc`` where
+    the target has Zvfh), so that an f16 entry is measured on the code the ops run."""
+    from rvai.ops import _widen
+    get_kernel, _, _, fixed = TUNABLE[name]
+    out = fixed(shape)
+    if "WIDEN" in get_kernel().signature.parameters:
+        out["WIDEN"] = _widen(target, dtype, "emu")
+    return out
+
+
 def main(argv: list[str]) -> int:
     """``rvai tune KERNEL --target T --shape SIZES [--dtype f32] [--budget S] [--max N] [--force]``."""
     import argparse
@@ -323,7 +335,7 @@ def main(argv: list[str]) -> int:
     target = Target.from_toml(ns.target) if ns.target.endswith(".toml") else Target.preset(ns.target)
     if ns.vlen:
         target = target.with_vlen(ns.vlen)
-    get_kernel, make_args, names, fixed = TUNABLE[ns.kernel]
+    get_kernel, make_args, names, _ = TUNABLE[ns.kernel]
     try:
         shape = tuple(int(s) for s in ns.shape.split(","))
         if len(shape) != len(names) or min(shape) < 1:
@@ -333,6 +345,7 @@ def main(argv: list[str]) -> int:
         ap.error(f"--shape for {ns.kernel} takes {len(names)} positive sizes {','.join(names)}, got {ns.shape!r}"
                  + (f" ({exc})" if str(exc) else ""))
     result = tune(get_kernel(), args, target=target, budget_s=ns.budget, max_candidates=ns.max, force=ns.force,
-                  progress=lambda line: print(line, file=sys.stderr, flush=True), **fixed(shape))
+                  progress=lambda line: print(line, file=sys.stderr, flush=True),
+                  **fixed_params(ns.kernel, shape, np.dtype(ns.dtype), target))
     print(result.report())
     return 0 if result.best else 1

@@ -697,3 +697,20 @@ def test_a_partial_config_is_completed_from_the_defaults_not_the_tuned_entry(tun
     assert np.all(np.abs(y - x.astype(np.float64) @ b) <= ref_bound(x, b, 258))
     cand = tune.tune(kernels.gemm_packed, args, target=t, configs=[partial], force=True)
     assert cand.best_cycles == run(**whole).cycles
+
+
+def test_rvai_tune_f16_measures_the_code_ops_run(tune_cache):
+    """``rvai tune gemm_packed --dtype float16`` on a target with Zvfh tunes the widening-FMA
+    code that ops.linear runs on f16 there: ops.linear then takes the cycles the tuner
+    reported for its choice (the conversion path's would differ), and matches NumPy."""
+    from rvai import cli
+    t = Target.preset("sifive-x280")
+    assert cli.main(["tune", "gemm_packed", "--target", "sifive-x280", "--shape", "9,40,70", "--dtype", "float16",
+                     "--max", "2"]) == 0
+    res = tune.tune(kernels.gemm_packed, tune._gemm_packed_call((9, 40, 70), np.dtype(np.float16), t), target=t)
+    assert res.cached
+    x, bp = tune._gemm_packed_call((9, 40, 70), np.dtype(np.float16), t)[:2]
+    y = ops.linear(x, ops.PackedWeights(bp, 70, 40, t.vlen, 4), target=t)
+    assert "vfwmacc.vf" in ops.last_run.compiled.asm and ops.last_run.cycles == res.best_cycles
+    b = np.concatenate(list(bp), axis=1)[:, :70].astype(np.float64)
+    assert np.all(np.abs(y - x.astype(np.float64) @ b) <= ref_bound(x, b, 42))
