@@ -616,12 +616,13 @@ def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, pane
     with 1, 93.7 % with 2). With 2, K-outer, whose cost was restarting B's stream cold at
     every panel, is the default as soon as A and one panel (``panel_bytes``) overflow L2
     (spacemit-x60 16 x 3584 x 512: 93.3 % panel-outer, 96.4 % K-outer). Without prefetching
-    (no Zicbop), where that rule gives K-outer, each row tile's KC blocks run back to back
-    instead (``KTILE``): the fixed cost of a tile's start, once a block in the other orders,
-    weighs more than A's trips from L2 (bench/gemm.py at K = 3584 and 4096, M = 64: generic
-    +0.8 to +1.2 %, sifive-x280 +0.6 to +1.1 %, and sifive-x280 f32 at M = 16 +1.6 %; with
-    prefetching K-outer stays: xuantie-c930 64 x 3584 f32 -1.3 % with ``KTILE``). A
-    ``config`` that sets either order keeps it.
+    (no Zicbop), where that rule gives K-outer and K takes more than one block, each row
+    tile's KC blocks run back to back instead (``KTILE``): the fixed cost of a tile's start,
+    once a block in the other orders, weighs more than A's trips from L2 (bench/gemm.py at
+    K = 3584 and 4096, M = 64: generic +0.8 to +1.2 %, sifive-x280 +0.6 to +1.1 %, and
+    sifive-x280 f32 at M = 16 +1.6 %; with prefetching K-outer stays: xuantie-c930 64 x 3584
+    f32 -1.3 % with ``KTILE``; in one block, K-outer's code ran 0.5 % faster than the
+    panel order's on sifive-x280 at 64 x 896 f32). A ``config`` that sets either order keeps it.
     """
     from rvai import tune
     from rvai.emu.profile import peak_flops_per_cycle, timing_params
@@ -634,8 +635,9 @@ def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, pane
         first_tile = rows.itemsize * peak_flops_per_cycle(target.model) / (2 * mr)   # bytes of B a cycle
         pf = 2 if first_tile > p.dram_bytes_per_cycle else 1
     kouter = rows.nbytes + panel_bytes > p.l2_size if pf == 2 else rows.nbytes > p.l2_size // 2
-    order = {} if {"KOUTER", "KTILE"} & set(config or {}) else {"KTILE": True} if kouter and not pf else \
-        {"KOUTER": kouter}
+    kc = (config or {}).get("KC", kernels.gemm_packed.signature.parameters["KC"].default)
+    order = {} if {"KOUTER", "KTILE"} & set(config or {}) else \
+        {"KTILE": True} if kouter and not pf and rows.shape[1] > kc else {"KOUTER": kouter}
     return {**order, "PF": pf, **(config or {})}
 
 

@@ -567,19 +567,21 @@ def test_linear_prefetches_by_default_only_with_zicbop(tune_cache):
         assert np.all(np.abs(y - x.astype(np.float64) @ w.T) <= ref_bound(x, w.T, 42))
 
 
-@pytest.mark.parametrize("over", [False, True], ids=["A-under-half-L2", "A-over-half-L2"])
-@pytest.mark.parametrize("preset", ["spacemit-x60", "sifive-x280"])
-def test_default_loop_order_with_and_without_prefetch(tune_cache, preset, over):
+@pytest.mark.parametrize("preset, over, k", [("spacemit-x60", False, 3584), ("spacemit-x60", True, 3584),
+                                             ("sifive-x280", False, 3584), ("sifive-x280", True, 3584),
+                                             ("sifive-x280", True, 896)])
+def test_default_loop_order_with_and_without_prefetch(tune_cache, preset, over, k):
     """With no tuned entry, ops.linear runs K-outer where A and one panel of B overflow L2
     on spacemit-x60 (PF = 2 there, f32: it fetches the next panel, so restarting B's stream
     costs nothing); on sifive-x280 (no prefetching) panel-outer while A is under half of
-    L2, and over it each row tile's blocks back to back (KTILE). The code that ran is
-    compared with each order's, compiled explicitly."""
+    L2, and over it each row tile's blocks back to back (KTILE) where K takes several
+    blocks (KC = 1024), else K-outer. The code that ran is compared with each order's,
+    compiled explicitly."""
     t = Target.preset(preset)
     l2 = timing_params(t.model).l2_size
-    k = 3584
-    m = l2 // 2 // (4 * k) + (1 if over else -1)     # A over / under half of L2, with one panel of B over L2
-    assert (m * k * 4 > l2 // 2) == over and m * k * 4 + k * kernels.panel_width(t.vlen, 4) * 4 > l2
+    m = l2 // 2 // (4 * k) + (1 if over else -1)     # A over / under half of L2
+    assert (m * k * 4 > l2 // 2) == over
+    assert preset != "spacemit-x60" or m * k * 4 + k * kernels.panel_width(t.vlen, 4) * 4 > l2   # with a panel: over L2
     rng = np.random.default_rng(8)
     x, w = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((40, k)).astype(np.float32)
     packed = ops.pack_weights(w, target=t)
@@ -590,7 +592,8 @@ def test_default_loop_order_with_and_without_prefetch(tune_cache, preset, over):
                                          PF=2 if "zicbop" in t.extensions else 0, target=t).compiled.asm
     assert len(set(asm.values())) == 3
     y = ops.linear(x, packed, target=t)
-    assert ops.last_run.compiled.asm == asm["kouter" if preset == "spacemit-x60" else "ktile" if over else "panel"]
+    want = "kouter" if preset == "spacemit-x60" else "panel" if not over else "ktile" if k > 1024 else "kouter"
+    assert ops.last_run.compiled.asm == asm[want]
     assert np.all(np.abs(y - x.astype(np.float64) @ w.T) <= ref_bound(x, w.T, 1026))
 
 
