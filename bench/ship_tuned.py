@@ -38,7 +38,8 @@ CASES = [(k, (64, n)) for k in ("softmax", "softmax_fast", "rmsnorm") for n in (
     ("attention", (7, 1, 1, lk, d)) for d in (64, 128) for lk in (512, 4096)] + [
     ("gemm_packed", (16, 896, 896)), ("gemm_packed", (64, 4096, 1024), ("xuantie-c930",)),
     ("gemm_packed", (16, 896, 4864), ("sifive-x280",)),
-    ("gemm_packed", (16, 896, 896), ("sifive-x280",), "float16"), ("gemm_packed", (16, 896, 4864), ("sifive-x280",), "float16"),
+    ("gemm_packed", (16, 896, 896), ("sifive-x280",), "float16"),
+    ("gemm_packed", (16, 896, 4864), ("sifive-x280",), "float16"),
     ("gemm_packed", (16, 3584, 512), ("spacemit-x60",), "float16")]
 
 
