@@ -717,3 +717,20 @@ def test_rvai_tune_f16_measures_the_code_ops_run(tune_cache):
     assert "vfwmacc.vf" in ops.last_run.compiled.asm and ops.last_run.cycles == res.best_cycles
     b = np.concatenate(list(bp), axis=1)[:, :70].astype(np.float64)
     assert np.all(np.abs(y - x.astype(np.float64) @ b) <= ref_bound(x, b, 42))
+
+
+def test_tile_outer_on_harts_matches_one_hart_and_numpy(tune_cache):
+    """``KTILE`` through ops.linear on several harts (``gemm_packed_grid``: row blocks and panel
+    groups, each tile's KC blocks back to back): the one-hart result bit for bit, the panel
+    order's too, and within the blocked-sum bound of float64 NumPy."""
+    k1 = Target.preset("spacemit-k1")
+    rng = np.random.default_rng(10)
+    x, w = rng.standard_normal((9, 101)).astype(np.float32), rng.standard_normal((75, 101)).astype(np.float32)
+    packed = ops.pack_weights(w, target=k1)   # 2 row tiles, 3 panels: on 4 harts, 2 row blocks x 2 panel groups
+    assert ops._blocks(4, 9, 7, len(packed.panels))[0] == (2, 2)
+    out = {(h, ktile): ops.linear(x, packed, target=k1, harts=h, config={"KTILE": ktile, "KC": 16})
+           for h in (1, 4) for ktile in (False, True)}
+    assert ops.last_run.profile.harts == 4
+    np.testing.assert_array_equal(out[4, True], out[1, True])
+    np.testing.assert_array_equal(out[4, True], out[1, False])
+    assert np.all(np.abs(out[4, True] - x.astype(np.float64) @ w.T.astype(np.float64)) <= ref_bound(x, w.T, 16 + 7))
