@@ -43,7 +43,8 @@ CLANG = shutil.which("clang-19")
 PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
 #: (K, N, columns computed): the last is 4096 x 4096 with only the first --slice columns of C.
 SHAPES = [(896, 896, None), (896, 4864, None), (3584, 512, None), (4096, 4096, "slice")]
-#: The hand-picked grid the tuner must match or beat (gemm_packed's LMUL is the packed one, 4).
+#: The hand-picked grid the tuner must match or beat (gemm_packed's LMUL is the packed one, 4;
+#: what a configuration leaves open runs at gemm_packed's declared defaults, whatever is tuned).
 GRID = [{"MR": mr, "KC": kc} for mr in (4, 7) for kc in (256, 512)]
 
 

@@ -251,7 +251,8 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
     :data:`GEMV_ROWS` rows read row by row as dot products (:data:`rvai.kernels.gemv_t`). For a
     fixed weight matrix, pack it once with :func:`pack_weights` and call :func:`linear`. ``config`` overrides the kernel
     parameters (MR, LMUL, KC); by default the tuner's best for the shape
-    (``rvai tune``) or the kernel's defaults. Error bound: see :mod:`rvai.kernels.matmul`.
+    (``rvai tune``) or the kernel's defaults. A ``config`` that sets some of the tuned
+    parameters gets the defaults for the others, not the tuned entry's. Error bound: see :mod:`rvai.kernels.matmul`.
     ``checked``, ``budget``, ``timeout``: as for every op (bounds checks, limits per call).
     ``harts`` (default: the target's, e.g. 8 on spacemit-k1) spreads the call over that
     many harts (docs/harts.md): GEMV over blocks of N, GEMM over row blocks and panel
@@ -600,7 +601,9 @@ def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None =
 
 
 def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, panel_bytes: int) -> dict | None:
-    """``config``, with gemm_packed's loop order and prefetching chosen when neither it nor the tuner sets them.
+    """``config``, with gemm_packed's loop order and prefetching chosen by size where it leaves
+    them open; ``config`` as it is when it sets none of gemm_packed's tunables and the tuner
+    has an entry for the shape (which then applies whole, :func:`rvai.tune.config_for`).
 
     When A is larger than half of L2 it does not survive there while a panel of B streams
     past, so the panel-outer order would read it from DRAM once per panel: then the
@@ -612,11 +615,19 @@ def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, pane
     xuantie-c930, whose DRAM keeps up, B's prefetches only crowd L1: 16 x 3584 x 512, 97.5 %
     with 1, 93.7 % with 2). With 2, K-outer, whose cost was restarting B's stream cold at
     every panel, is the default as soon as A and one panel (``panel_bytes``) overflow L2
-    (spacemit-x60 16 x 3584 x 512: 93.3 % panel-outer, 96.4 % K-outer).
+    (spacemit-x60 16 x 3584 x 512: 93.3 % panel-outer, 96.4 % K-outer). Without prefetching
+    (no Zicbop), where that rule gives K-outer and K takes more than one block, each row
+    tile's KC blocks run back to back instead (``KTILE``): the fixed cost of a tile's start,
+    once a block in the other orders, weighs more than A's trips from L2 (bench/gemm.py at
+    K = 3584 and 4096, M = 64: generic +0.8 to +1.2 %, sifive-x280 +0.6 to +1.1 %, and
+    sifive-x280 f32 at M = 16 +1.6 %; with prefetching K-outer stays: xuantie-c930 64 x 3584
+    f32 -1.3 % with ``KTILE``; in one block, K-outer's code ran 0.5 % faster than the
+    panel order's on sifive-x280 at 64 x 896 f32). A ``config`` that sets either order keeps it.
     """
     from rvai import tune
     from rvai.emu.profile import peak_flops_per_cycle, timing_params
-    if tune.best_for(kernels.gemm_packed, target, (*rows.shape, n, rows.dtype.name)):
+    sets_any = any(k in kernels.gemm_packed.autotune.names for k in (config or {}))
+    if not sets_any and tune.best_for(kernels.gemm_packed, target, (*rows.shape, n, rows.dtype.name)):
         return config
     p, pf = timing_params(target.model), 0
     if "zicbop" in target_extensions(target):
@@ -624,7 +635,10 @@ def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, pane
         first_tile = rows.itemsize * peak_flops_per_cycle(target.model) / (2 * mr)   # bytes of B a cycle
         pf = 2 if first_tile > p.dram_bytes_per_cycle else 1
     kouter = rows.nbytes + panel_bytes > p.l2_size if pf == 2 else rows.nbytes > p.l2_size // 2
-    return {"KOUTER": kouter, "PF": pf, **(config or {})}
+    kc = (config or {}).get("KC", kernels.gemm_packed.signature.parameters["KC"].default)
+    order = {} if {"KOUTER", "KTILE"} & set(config or {}) else \
+        {"KTILE": True} if kouter and not pf and rows.shape[1] > kc else {"KOUTER": kouter}
+    return {**order, "PF": pf, **(config or {})}
 
 
 def _rows(x: np.ndarray) -> np.ndarray:

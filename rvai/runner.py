@@ -106,10 +106,12 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
         raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
     target = target or Target.default()
     runtime, consts = kernel.bind(*args, **kwargs)
-    if kernel.autotune is not None:   # tuned parameters the call leaves open: the tuner's choice, if any
+    if kernel.autotune is not None:   # a call that sets none of the tunables runs the tuner's choice, if any
         from rvai import tune
         given = kernel.signature.bind(*args, **kwargs).arguments
-        consts.update({k: v for k, v in (tune.lookup(kernel, {**consts, **runtime}, target) or {}).items() if k not in given})
+        if not any(n in given for n in kernel.autotune.names):   # else the rest keep their declared defaults
+            consts.update({k: v for k, v in (tune.lookup(kernel, {**consts, **runtime}, target) or {}).items()
+                           if k not in given})
     types, flat, arrays, names = {}, [], [], []
     for name, spec in kernel.runtime.items():
         val = runtime[name]

@@ -5,8 +5,9 @@ configurations and the ``key``: the argument sizes that select a shape bucket). 
 tuner compiles each candidate, runs it on the timed model of the target, and keeps
 the configuration with the fewest cycles per (kernel, target, VLEN, timing model,
 shape bucket) in a JSON file beside the compile cache (``$RVAI_CACHE_DIR/tune.json``). Calls of a tuned
-kernel that do not set its parameters (and :mod:`rvai.ops`) then use the best one;
-without an entry they use the kernel's defaults.
+kernel that set none of its tunable parameters (and :mod:`rvai.ops`) then use the best one;
+without an entry they use the kernel's defaults. A call (or candidate) that sets some of
+them gets the declared defaults for the others, never the tuned entry's values.
 
     rvai tune gemm_packed --target spacemit-x60 --shape 16,896,896
 """
@@ -29,7 +30,7 @@ from rvai.lang.kernel import Kernel
 from rvai.target import Target
 
 __all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "bucket", "cache_path", "model_hash",
-           "TUNABLE"]
+           "TUNABLE", "fixed_params"]
 
 
 @dataclasses.dataclass
@@ -176,15 +177,19 @@ def lookup(kernel: Kernel, arguments: dict, target: Target) -> dict | None:
 
 
 def config_for(kernel: Kernel, target: Target, key_values: tuple, given: dict | None = None) -> dict:
-    """The tunable parameters a call will use: ``given``, else the cache's best, else the kernel's defaults.
+    """The tunable parameters a call will use: the cache's best when ``given`` sets none of
+    them, else ``given``; what either leaves open takes the kernel's declared default.
 
-    Entries of ``given`` that are not this kernel's tunables are ignored (one
-    configuration can serve kernels with different parameters).
+    A tuned entry is applied whole or not at all, as a kernel call applies it: a partial
+    ``given`` is completed from the defaults, never from a tuned entry, so that a
+    configuration runs the same code whatever the cache holds (a tuner candidate is
+    measured as it is declared). Entries of ``given`` that are not this kernel's tunables
+    are ignored (one configuration can serve kernels with different parameters).
     """
     names = kernel.autotune.names
     defaults = {n: kernel.signature.parameters[n].default for n in names}
     given = {n: v for n, v in (given or {}).items() if n in names}
-    return {**defaults, **(best_for(kernel, target, key_values) or {}), **given}
+    return {**defaults, **(given or best_for(kernel, target, key_values) or {})}
 
 
 def tune(kernel: Kernel, args: tuple, *, target: Target | None = None, configs: list[dict] | None = None,
@@ -301,6 +306,18 @@ def _kernels():
     return rvai.kernels
 
 
+def fixed_params(name: str, shape: tuple, dtype, target: Target) -> dict:
+    """The compile-time parameters a :data:`TUNABLE` kernel is tuned with at ``shape``: its
+    fixed ones, and ``WIDEN`` as :mod:`rvai.ops` sets it (f16 products by ``vfwmacc`` where
+    the target has Zvfh), so that an f16 entry is measured on the code the ops run."""
+    from rvai.ops import _widen
+    get_kernel, _, _, fixed = TUNABLE[name]
+    out = fixed(shape)
+    if "WIDEN" in get_kernel().signature.parameters:
+        out["WIDEN"] = _widen(target, dtype, "emu")
+    return out
+
+
 def main(argv: list[str]) -> int:
     """``rvai tune KERNEL --target T --shape SIZES [--dtype f32] [--budget S] [--max N] [--force]``."""
     import argparse
@@ -318,7 +335,7 @@ def main(argv: list[str]) -> int:
     target = Target.from_toml(ns.target) if ns.target.endswith(".toml") else Target.preset(ns.target)
     if ns.vlen:
         target = target.with_vlen(ns.vlen)
-    get_kernel, make_args, names, fixed = TUNABLE[ns.kernel]
+    get_kernel, make_args, names, _ = TUNABLE[ns.kernel]
     try:
         shape = tuple(int(s) for s in ns.shape.split(","))
         if len(shape) != len(names) or min(shape) < 1:
@@ -328,6 +345,7 @@ def main(argv: list[str]) -> int:
         ap.error(f"--shape for {ns.kernel} takes {len(names)} positive sizes {','.join(names)}, got {ns.shape!r}"
                  + (f" ({exc})" if str(exc) else ""))
     result = tune(get_kernel(), args, target=target, budget_s=ns.budget, max_candidates=ns.max, force=ns.force,
-                  progress=lambda line: print(line, file=sys.stderr, flush=True), **fixed(shape))
+                  progress=lambda line: print(line, file=sys.stderr, flush=True),
+                  **fixed_params(ns.kernel, shape, np.dtype(ns.dtype), target))
     print(result.report())
     return 0 if result.best else 1

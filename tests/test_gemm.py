@@ -567,28 +567,33 @@ def test_linear_prefetches_by_default_only_with_zicbop(tune_cache):
         assert np.all(np.abs(y - x.astype(np.float64) @ w.T) <= ref_bound(x, w.T, 42))
 
 
-@pytest.mark.parametrize("preset", ["spacemit-x60", "sifive-x280"])
-def test_default_loop_order_with_and_without_prefetch(tune_cache, preset):
+@pytest.mark.parametrize("preset, over, k", [("spacemit-x60", False, 3584), ("spacemit-x60", True, 3584),
+                                             ("sifive-x280", False, 3584), ("sifive-x280", True, 3584),
+                                             ("sifive-x280", True, 896)])
+def test_default_loop_order_with_and_without_prefetch(tune_cache, preset, over, k):
     """With no tuned entry, ops.linear runs K-outer where A and one panel of B overflow L2
     on spacemit-x60 (PF = 2 there, f32: it fetches the next panel, so restarting B's stream
-    costs nothing), and elsewhere only where A is over half of L2 (the code that ran is
-    compared)."""
+    costs nothing); on sifive-x280 (no prefetching) panel-outer while A is under half of
+    L2, and over it each row tile's blocks back to back (KTILE) where K takes several
+    blocks (KC = 1024), else K-outer. The code that ran is compared with each order's,
+    compiled explicitly."""
     t = Target.preset(preset)
     l2 = timing_params(t.model).l2_size
-    k = 3584
-    m = l2 // 2 // (4 * k) - 1     # A under half of L2, with one panel of B over L2
-    assert m * k * 4 < l2 // 2 and m * k * 4 + k * kernels.panel_width(t.vlen, 4) * 4 > l2
+    m = l2 // 2 // (4 * k) + (1 if over else -1)     # A over / under half of L2
+    assert (m * k * 4 > l2 // 2) == over
+    assert preset != "spacemit-x60" or m * k * 4 + k * kernels.panel_width(t.vlen, 4) * 4 > l2   # with a panel: over L2
     rng = np.random.default_rng(8)
     x, w = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((40, k)).astype(np.float32)
     packed = ops.pack_weights(w, target=t)
     asm = {}
-    for kouter in (False, True):
-        asm[kouter] = kernels.gemm_packed(x, packed.panels, np.zeros((m, 40), np.float32), kernels.a_scratch(x, t),
-                                          KOUTER=kouter, PF=2 if "zicbop" in t.extensions else 0,
-                                          target=t).compiled.asm
-    assert asm[False] != asm[True]
+    for order in ("panel", "kouter", "ktile"):
+        asm[order] = kernels.gemm_packed(x, packed.panels, np.zeros((m, 40), np.float32), kernels.a_scratch(x, t),
+                                         KOUTER=order == "kouter", KTILE=order == "ktile",
+                                         PF=2 if "zicbop" in t.extensions else 0, target=t).compiled.asm
+    assert len(set(asm.values())) == 3
     y = ops.linear(x, packed, target=t)
-    assert ops.last_run.compiled.asm == asm[preset == "spacemit-x60"]
+    want = "kouter" if preset == "spacemit-x60" else "panel" if not over else "ktile" if k > 1024 else "kouter"
+    assert ops.last_run.compiled.asm == asm[want]
     assert np.all(np.abs(y - x.astype(np.float64) @ w.T) <= ref_bound(x, w.T, 1026))
 
 
@@ -636,3 +641,96 @@ def test_linear_schedules_gemm_as_generic_by_default(tune_cache):
                               target=t).compiled.asm
     fmas = lambda asm: asm.count("vfmacc.vf") + asm.count("vfmadd.vf")   # noqa: E731
     assert fmas(own) > fmas(ops.last_run.compiled.asm)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), vlen=st.sampled_from(VLENS), m=st.integers(1, 23), k=odd, n=st.integers(1, 97),
+       mr=st.integers(2, 7), kc=st.sampled_from([4, 16, 64]), pf=st.sampled_from([0, 1, 2]),
+       dtype=st.sampled_from([np.float32, np.float16]), checked=st.booleans())
+def test_tile_outer_gemm_matches_numpy(data, vlen, m, k, n, mr, kc, pf, dtype, checked):
+    """gemm_packed's ``KTILE`` (each row tile runs its KC blocks back to back) at VLEN
+    128-1024 on odd shapes, K in several blocks, with each prefetch level on a Zicbop
+    target, bounds-checked or not: within the blocked-sum bound of float64 NumPy, and bit
+    for bit the panel-outer order's result (each element still adds its block sums in K
+    order). KOUTER with KTILE is refused."""
+    t = _zicbop_target(vlen)
+    k = k * data.draw(st.sampled_from([1, 7]))
+    rng = np.random.default_rng(m * 1000 + k)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    bp = kernels.pack_panels(b, kernels.panel_width(vlen, 4))
+    widen = "zvfh" in t.extensions and dtype == np.float16
+    out = {}
+    for ktile in (False, True):
+        c = np.zeros((m, n), np.float32)
+        kernels.gemm_packed(a, bp, c, kernels.a_scratch(a, t), MR=mr, KC=kc, PF=pf, KTILE=ktile, WIDEN=widen,
+                            target=t, checked=checked)
+        out[ktile] = c
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    assert np.all(np.abs(out[True] - a64 @ b64) <= ref_bound(a64, b64, kc + -(-k // kc)))
+    np.testing.assert_array_equal(out[True], out[False])
+    with pytest.raises(rl.KernelError, match="KOUTER and KTILE"):
+        kernels.gemm_packed(a, bp, np.zeros((m, n), np.float32), kernels.a_scratch(a, t), KOUTER=True, KTILE=True,
+                            target=t)
+
+
+def test_a_partial_config_is_completed_from_the_defaults_not_the_tuned_entry(tune_cache):
+    """A tuned entry applies whole or not at all: with one cached for the shape (K-outer,
+    KC 256, MR 4, the x280's own scheduling), a kernel call, a tuner candidate and an ops.linear ``config`` that set
+    only MR and KC run the kernel's declared defaults for the rest (panel-outer, no
+    prefetch, generic-rv64's scheduling): the code that ran is the explicitly complete
+    configuration's, not the tuned one's. A call that sets no tunable runs the tuned entry."""
+    t = Target.preset("sifive-x280")
+    args = tune._gemm_packed_call((9, 300, 70), np.dtype(np.float32), t)
+    tuned = {"MR": 4, "KC": 256, "KOUTER": True, "PF": 0, "SCHED": ""}
+    assert tune.tune(kernels.gemm_packed, args, target=t, configs=[tuned]).best == tuned
+    partial = {"MR": 4, "KC": 256}
+    whole = {**partial, "KOUTER": False, "PF": 0, "SCHED": "generic-rv64", "KTILE": False}
+
+    def run(**cfg):
+        return kernels.gemm_packed(*(np.array(x) for x in args), target=t, **cfg)
+    asm = {name: run(**cfg).compiled.asm for name, cfg in (("tuned", tuned), ("whole", whole))}
+    assert asm["tuned"] != asm["whole"]
+    assert run().compiled.asm == asm["tuned"]
+    assert run(**partial).compiled.asm == asm["whole"]
+    x, bp = args[0], args[1]
+    y = ops.linear(x, ops.PackedWeights(bp, 70, 300, t.vlen, 4), target=t, config=partial)
+    assert ops.last_run.compiled.asm == asm["whole"]
+    b = np.concatenate(list(bp), axis=1)[:, :70].astype(np.float64)
+    assert np.all(np.abs(y - x.astype(np.float64) @ b) <= ref_bound(x, b, 258))
+    cand = tune.tune(kernels.gemm_packed, args, target=t, configs=[partial], force=True)
+    assert cand.best_cycles == run(**whole).cycles
+
+
+def test_rvai_tune_f16_measures_the_code_ops_run(tune_cache):
+    """``rvai tune gemm_packed --dtype float16`` on a target with Zvfh tunes the widening-FMA
+    code that ops.linear runs on f16 there: ops.linear then takes the cycles the tuner
+    reported for its choice (the conversion path's would differ), and matches NumPy."""
+    from rvai import cli
+    t = Target.preset("sifive-x280")
+    assert cli.main(["tune", "gemm_packed", "--target", "sifive-x280", "--shape", "9,40,70", "--dtype", "float16",
+                     "--max", "2"]) == 0
+    res = tune.tune(kernels.gemm_packed, tune._gemm_packed_call((9, 40, 70), np.dtype(np.float16), t), target=t)
+    assert res.cached
+    x, bp = tune._gemm_packed_call((9, 40, 70), np.dtype(np.float16), t)[:2]
+    y = ops.linear(x, ops.PackedWeights(bp, 70, 40, t.vlen, 4), target=t)
+    assert "vfwmacc.vf" in ops.last_run.compiled.asm and ops.last_run.cycles == res.best_cycles
+    b = np.concatenate(list(bp), axis=1)[:, :70].astype(np.float64)
+    assert np.all(np.abs(y - x.astype(np.float64) @ b) <= ref_bound(x, b, 42))
+
+
+def test_tile_outer_on_harts_matches_one_hart_and_numpy(tune_cache):
+    """``KTILE`` through ops.linear on several harts (``gemm_packed_grid``: row blocks and panel
+    groups, each tile's KC blocks back to back): the one-hart result bit for bit, the panel
+    order's too, and within the blocked-sum bound of float64 NumPy."""
+    k1 = Target.preset("spacemit-k1")
+    rng = np.random.default_rng(10)
+    x, w = rng.standard_normal((9, 101)).astype(np.float32), rng.standard_normal((75, 101)).astype(np.float32)
+    packed = ops.pack_weights(w, target=k1)   # 2 row tiles, 3 panels: on 4 harts, 2 row blocks x 2 panel groups
+    assert ops._blocks(4, 9, 7, len(packed.panels))[0] == (2, 2)
+    out = {(h, ktile): ops.linear(x, packed, target=k1, harts=h, config={"KTILE": ktile, "KC": 16})
+           for h in (1, 4) for ktile in (False, True)}
+    assert ops.last_run.profile.harts == 4
+    np.testing.assert_array_equal(out[4, True], out[1, True])
+    np.testing.assert_array_equal(out[4, True], out[1, False])
+    assert np.all(np.abs(out[4, True] - x.astype(np.float64) @ w.T.astype(np.float64)) <= ref_bound(x, w.T, 16 + 7))

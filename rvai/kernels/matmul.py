@@ -73,11 +73,15 @@ GEMM_PACKED_BF16_CONFIGS = [{"MR": mr, "KC": kc, "KOUTER": ko, "PF": pf} for mr,
     (6, 1024, False, 2), (7, 1024, True, 1), (7, 1024, True, 2), (6, 1024, True, 2))]
 #: :data:`gemm_packed`'s candidates: those of :data:`gemm_packed_bf16` (above) compiled with generic-rv64's
 #: scheduling (``SCHED``, see :data:`gemm_packed`), K-outer with shorter blocks (sifive-x280, 16 x 896 x 896:
-#: MR 4, KC 512, K-outer 1,630,303 cycles, the best there), and two with the target cpu's own (``SCHED`` "").
+#: MR 4, KC 512, K-outer 1,630,303 cycles, the best there), two with the target cpu's own (``SCHED`` ""),
+#: and five with each row tile's KC blocks back to back (``KTILE``; not with ``PF`` = 2: spacemit-x60 f32 at
+#: K >= 3584 with both ran at 0.47-0.69x the speed of its default, K-outer with ``PF`` = 2).
 GEMM_PACKED_CONFIGS = GEMM_PACKED_BF16_CONFIGS + [
     {"MR": mr, "KC": kc, "KOUTER": True, "PF": 0} for mr, kc in ((7, 256), (4, 512), (4, 256))] + [
     {"MR": mr, "KC": kc, "KOUTER": ko, "PF": pf, "SCHED": ""}
-    for mr, kc, ko, pf in ((7, 1024, False, 0), (7, 1024, True, 2))]
+    for mr, kc, ko, pf in ((7, 1024, False, 0), (7, 1024, True, 2))] + [
+    {"MR": mr, "KC": kc, "KOUTER": False, "PF": pf, "KTILE": True}
+    for mr, kc, pf in ((7, 1024, 0), (7, 1024, 1), (6, 1024, 0), (7, 512, 0), (4, 512, 0))]
 #: What the tuner tries for :data:`gemv_rows`: KB rows of b per pass over N, LMUL, KC.
 GEMV_CONFIGS = [{"KB": kb, "LMUL": lmul, "KC": kc} for kb, lmul, kc in (
     (8, 4, 512), (4, 4, 512), (16, 4, 512), (8, 2, 512), (16, 2, 512), (4, 8, 512), (8, 8, 512))]
@@ -167,14 +171,20 @@ def _copy_rows(a, ap, LMUL: int, m0=0, rows=None):
 
 
 def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, KOUTER: bool, widen: bool, m0=0, rows=None, p0=0, panels=None,
-          PF: int = 0):
+          PF: int = 0, KTILE: bool = False):
     """c += a @ B over rows m0.. (``rows`` of them) and panels p0.. (all by default);
-    ``KOUTER``: the KC loop outside the panel loop, ``PF``: software prefetch (see
-    :data:`GEMM_PACKED_CONFIGS`)."""
+    ``KOUTER``: the KC loop outside the panel loop, ``KTILE``: inside each row tile,
+    ``PF``: software prefetch (see :data:`GEMM_PACKED_CONFIGS`)."""
+    if KOUTER and KTILE:
+        raise ValueError("KOUTER and KTILE are two places for the KC loop: set at most one")
     M, K = a.shape[0], bp.shape[1]   # a may be wider than K (padded rows)
     P, NR = bp.shape[0], bp.shape[2]
     N = c.shape[1]
     rows = M if rows is None else rows
+    if KTILE:   # a tile's K blocks back to back: the panel's block to prefetch is the next panel's
+        for p in (rl.range(P) if panels is None else rl.range(p0, p0 + panels)):
+            _panel_block(a, bp, c, p, 0, K, N, NR, MR, LMUL, widen, m0, rows, PF, K if PF >= 2 else None, KC)
+        return
 
     def block(p, k0):
         k1 = rl.minimum(k0 + KC, K)
@@ -195,9 +205,10 @@ def _gemm(a, bp, c, MR: int, LMUL: int, KC: int, KOUTER: bool, widen: bool, m0=0
 
 
 def _panel_block(a, bp, c, p, k0, k1, N, NR, MR: int, LMUL: int, widen: bool, m0, rows, PF: int = 0,
-                 ahead=None):
+                 ahead=None, kc=None):
     """Rows m0.. (``rows`` of them) of C against panel p over K steps [k0, k1), prefetching
-    A and C with ``PF`` >= 1 (:func:`_tile`).
+    A and C with ``PF`` >= 1 (:func:`_tile`); with ``kc``, each row tile runs [k0, k1) in
+    blocks of ``kc`` steps, each summed from zero and added to C.
 
     ``ahead`` (panel rows from this block to the next block the loop nest runs, or None):
     tile t >= 1 of the block prefetches line t-1 of each of the next block's rows, one a
@@ -212,7 +223,11 @@ def _panel_block(a, bp, c, p, k0, k1, N, NR, MR: int, LMUL: int, widen: bool, m0
                 e = line * (512 // bp.dtype.bits)            # the first element of that 64-byte line of a row
                 on = rl.where(line >= 0, e < vl, line >= 0)
                 where = (rl.where(on, ahead, 0), rl.where(on, e, 0))
-            _tile(a, bp, c, p, jj, i, p * NR + jj, k0, k1, h, widen, PF, where, vl)
+            if kc is None:
+                _tile(a, bp, c, p, jj, i, p * NR + jj, k0, k1, h, widen, PF, where, vl)
+            else:
+                for kb in rl.range(k0, k1, kc):
+                    _tile(a, bp, c, p, jj, i, p * NR + jj, kb, rl.minimum(kb + kc, k1), h, widen, PF, where, vl)
         row_tiles(tile, rows, MR, m0)
 
 
@@ -264,7 +279,7 @@ def _from_rows(a, ap, LMUL: int, body, m0=0, rows=None) -> None:
 @rl.kernel
 def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
                 MR: int = 7, LMUL: int = 4, KC: int = 1024, KOUTER: bool = False, WIDEN: bool = False,
-                PF: int = 0, SCHED: str = "generic-rv64"):
+                PF: int = 0, SCHED: str = "generic-rv64", KTILE: bool = False):
     """c (M, N) += a (M, K) @ B, with B given as panels ``bp`` (P, K, NR) (:func:`pack_panels`).
 
     a and bp share one dtype, f32 or f16 (``WIDEN``: f16 products by ``vfwmacc``, needs
@@ -273,6 +288,10 @@ def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32,
     where the target has Zicbop, nothing elsewhere) of A and C (1), and of the next block
     of B (2); see the module's notes. ``SCHED``: the LLVM cpu whose scheduling and unrolling
     the kernel is compiled with (:func:`rvai.lang.schedule_as`; "" for the target's own cpu).
+    The loop order: panel, KC block, row tile by default; ``KOUTER`` KC block, panel, row
+    tile; ``KTILE`` panel, row tile, KC block (a tile's blocks back to back, as a full-K
+    tile but with each block still summed apart: fewer times the fixed cost of a tile's
+    start at long K).
     generic-rv64 by default: the sifive-x280 model places each of a step's loads of A right
     before its FMA, so the misses of a tile's rows wait one after the other, and unrolls the
     K loop 4 times (four B streams for the prefetcher); 16 x 896 x 896 f32 on sifive-x280:
@@ -280,25 +299,25 @@ def gemm_packed(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32,
     """
     if SCHED:
         rl.schedule_as(SCHED)
-    _from_rows(a, ap, LMUL, lambda src: _gemm(src, bp, c, MR, LMUL, KC, KOUTER, WIDEN, PF=PF))
+    _from_rows(a, ap, LMUL, lambda src: _gemm(src, bp, c, MR, LMUL, KC, KOUTER, WIDEN, PF=PF, KTILE=KTILE))
 
 
 @rl.kernel
 def gemm_packed_grid(a: rl.Tensor[None, 2], bp: rl.Tensor[None, 3], c: rl.Tensor[f32, 2], ap: rl.Tensor[None, 2],
                      BM: int, PB: int, MR: int = 7, LMUL: int = 4, KC: int = 512, KOUTER: bool = False,
-                     WIDEN: bool = False, PF: int = 0, SCHED: str = "generic-rv64"):
+                     WIDEN: bool = False, PF: int = 0, SCHED: str = "generic-rv64", KTILE: bool = False):
     """:data:`gemm_packed` as a launch grid (``gemm_packed_grid[(gm, gn)](...)``): program
     (i, j) computes rows i*BM.. (BM of them) of c over panels j*PB.. (PB panels).  Each
     program copies its own rows of A to ``ap`` first (programs of one row block write the
-    same values there). ``SCHED`` as for :data:`gemm_packed`."""
+    same values there). ``SCHED`` and ``KTILE`` as for :data:`gemm_packed`."""
     if SCHED:
         rl.schedule_as(SCHED)
     M, P = a.shape[0], bp.shape[0]
     m0, p0 = rl.program_id(0) * BM, rl.program_id(1) * PB
     rows = rl.maximum(rl.minimum(BM, M - m0), 0)
     panels = rl.maximum(rl.minimum(PB, P - p0), 0)
-    _from_rows(a, ap, LMUL, lambda src: _gemm(src, bp, c, MR, LMUL, KC, KOUTER, WIDEN, m0, rows, p0, panels, PF),
-               m0, rows)
+    _from_rows(a, ap, LMUL, lambda src: _gemm(src, bp, c, MR, LMUL, KC, KOUTER, WIDEN, m0, rows, p0, panels, PF,
+                                              KTILE), m0, rows)
 
 
 @rl.autotune(configs=GEMM_PACKED_BF16_CONFIGS, key=_KEY)

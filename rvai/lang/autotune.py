@@ -35,7 +35,8 @@ def autotune(configs: list[dict[str, Any]], key: list[str]):
     ``configs`` is a list of dicts of compile-time parameters; ``key`` lists what
     selects a shape bucket (runtime arguments' sizes, dtypes or values, and compile-time
     parameters that no config sets). Tune with :func:`rvai.tune.tune` or ``rvai tune``; later
-    calls that leave those parameters unset use the best configuration found.
+    calls that leave all of those parameters unset use the best configuration found (whole);
+    a call or config that sets some of them gets the declared defaults for the rest.
     """
     if not configs or not all(isinstance(c, dict) and c for c in configs):
         raise ValueError("autotune needs a non-empty list of non-empty config dicts")
