@@ -85,7 +85,8 @@ def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None 
     key = (kernel, tuple(sorted((k, str(v)) for k, v in (types or {}).items())),
            tuple(sorted((k, repr(v)) for k, v in constexprs.items())), target.key, vlen, checked, grid)
     if key not in _COMPILED:
-        fn = kernel.trace(types, checked=checked, grid=grid, **constexprs)
+        fn = kernel.trace(types, checked=checked, grid=grid, extensions=codegen.target_extensions(target),
+                          **constexprs)
         try:
             _COMPILED[key] = codegen.compile_function(fn, target, vlen)
         except ir.IRError as exc:   # the target cannot compile an op: the author's line

@@ -1,5 +1,6 @@
 """Compiler output: intrinsics used, no libm or stray symbols, caching, VLEN specialisation, running, layering."""
 import ast
+import re
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +204,49 @@ def test_schedule_as_compiles_with_another_cpus_tuning():
         x[0] = 1.0
     with pytest.raises(rl.KernelError, match="already scheduled as 'generic-rv64'"):
         twice.trace()
+
+
+@rl.kernel
+def _prefetch_or_not(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32]):
+    """o[0] = 1 where the target has Zicbop (after a loop of prefetches over x), else 2."""
+    if rl.target_has("zicbop"):
+        for i in rl.range(0, x.shape[0], 16):
+            x.prefetch(i)
+        o[0] = 1.0
+    else:
+        o[0] = 2.0
+
+
+@pytest.mark.parametrize("preset", ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"])
+def test_target_has_answers_for_the_target_compiled_for(preset):
+    """``rl.target_has(ext)`` is a trace-time bool from the target's extensions (the oracle:
+    the cpus' lists in rvai.target, held to LLVM by test_target): the kernel takes the
+    Zicbop branch, with its prefetches, only on presets with Zicbop, and elsewhere has no
+    loop at all (not an empty one)."""
+    t = Target.preset(preset)
+    x, o = np.zeros(100, np.float32), np.zeros(1, np.float32)
+    _prefetch_or_not(x, o, target=t)
+    has = "zicbop" in t.extensions
+    assert o[0] == (1.0 if has else 2.0)
+    asm = _prefetch_or_not.compile(t, checked=False).asm   # unchecked: no bounds tests, whose branches would count
+    assert ("prefetch.r" in asm) == has
+    assert bool(re.search(r"\tb(ne|eq|lt|ge)", asm)) == has
+
+
+def test_target_has_rejects_unknown_names_and_traces_for_no_target():
+    """A name rvai does not know (a typo would otherwise read as "absent") and a trace made
+    for no target are errors at the author's line; a trace given extensions answers."""
+    @rl.kernel
+    def ask(o: rl.Tensor[rl.f32], EXT: str = "zicbop"):
+        o[0] = 1.0 if rl.target_has(EXT) else 0.0
+    with pytest.raises(rl.KernelError, match="'zicbopp' is not an extension name"):
+        ask.compile(Target.preset("generic"), EXT="zicbopp")
+    with pytest.raises(rl.KernelError, match="'Zicbop' is not an extension name"):
+        ask.compile(Target.preset("generic"), EXT="Zicbop")
+    with pytest.raises(rl.KernelError, match="this trace is for no target"):
+        ask.trace()
+    assert "value=1.0" in str(ask.trace(extensions=frozenset({"zicbop"})))
+    assert "value=0.0" in str(ask.trace(extensions=frozenset()))
 
 
 @pytest.mark.parametrize("runner", RUNNERS)

@@ -15,6 +15,7 @@ import threading
 from typing import Any, Iterator
 
 from rvai import ir
+from rvai.target import KNOWN_EXTENSIONS
 
 __all__ = ["KernelError", "BoundsError", "Scalar", "Vector", "Mask", "Tensor", "Var", "range", "vloop", "vector",
            "var", "const", "full", "zeros", "arange", "where", "fma", "dot4", "mma", "minimum", "maximum", "sqrt",
@@ -71,8 +72,9 @@ def fail(message: str) -> KernelError:
 class Tracer:
     """The state of one trace: the block stack and the active vector contexts."""
 
-    def __init__(self, checked: bool = False) -> None:
+    def __init__(self, checked: bool = False, extensions: frozenset[str] | None = None) -> None:
         self.checked = checked   # emit a bounds check before every tensor access
+        self.extensions = extensions   # the target's (rvai.lang.target_has); None: traced for no target
         self.blocks: list[ir.Block] = [ir.Block()]
         self.vctx: list[tuple[int, ir.Value]] = []   # (elements per vscale, vl)
         self.pending: KernelError | None = None
@@ -109,13 +111,14 @@ def tracing_active() -> bool:
 
 
 @contextlib.contextmanager
-def tracing(checked: bool = False) -> Iterator[Tracer]:
+def tracing(checked: bool = False, extensions: frozenset[str] | None = None) -> Iterator[Tracer]:
     """Make a fresh :class:`Tracer` active for the duration of the block.
 
     ``checked``: every tensor access is preceded by a ``bounds`` op (an exact check).
+    ``extensions``: the target's, as :func:`target_has` answers (None: no target).
     """
     prev = getattr(_state, "tracer", None)
-    _state.tracer = Tracer(checked)
+    _state.tracer = Tracer(checked, extensions)
     try:
         yield _state.tracer
     finally:
@@ -703,6 +706,25 @@ def schedule_as(cpu: str) -> None:
         raise fail(f"rvai.lang.schedule_as: the kernel is already scheduled as {tr.fn_attrs['tune_cpu']!r}, "
                    f"not {cpu!r}")
     tr.fn_attrs["tune_cpu"] = cpu
+
+
+def target_has(extension: str) -> bool:
+    """Whether the target the kernel is being compiled for has ``extension`` (a lower-case
+    name of :data:`rvai.target.KNOWN_EXTENSIONS`, e.g. ``"zicbop"``), as LLVM enables it
+    for that target: a Python bool at trace time, so that a kernel can leave out what
+    the target would run in vain (a loop that only issues Zicbop prefetches compiles to
+    an empty loop that still runs where there is no Zicbop). The kernel is traced once
+    per target; a trace made for no target (``Kernel.trace`` without ``extensions``)
+    cannot answer and raises.
+    """
+    tr = tracer()
+    if not isinstance(extension, str) or extension not in KNOWN_EXTENSIONS:
+        raise fail(f"rvai.lang.target_has: {extension!r} is not an extension name rvai knows "
+                   "(lower case, as in rvai.target.KNOWN_EXTENSIONS)")
+    if tr.extensions is None:
+        raise fail("rvai.lang.target_has: this trace is for no target; compile the kernel for one "
+                   "(Kernel.compile, a call) or pass Kernel.trace(extensions=...)")
+    return extension in tr.extensions
 
 
 def range(start: Any, stop: Any = None, step: Any = 1, *, unroll: bool = True) -> Iterator[Scalar]:  # noqa: A001
