@@ -40,6 +40,19 @@ def test_the_test_target_emits_prefetches():
     assert "prefetch.r" in run.compiled.asm
 
 
+@pytest.mark.parametrize("preset", ["generic", "sifive-x280"])
+def test_without_zicbop_prefetch_settings_compile_to_the_plain_kernel(preset):
+    """Off Zicbop, PF and PD leave no trace (the loops that would issue the prefetches are
+    gone, not left to run empty): decode and prefill compile to PF 0's code, while with
+    Zicbop they do not (PD, the distance of K's prefetches, only where K is read in place)."""
+    for transpose in (False, True):
+        code = [kernels.attention.compile(target, CAUSAL=True, TRANSPOSE_K=transpose, BM=7, LMUL=4, KU=1, NB=2,
+                                          PF=pf, PD=pd, checked=False).asm
+                for target in (Target.preset(preset), ZICBOP) for pf, pd in ((0, 0), (2, 0), (2, 2))]
+        assert code[0] == code[1] == code[2]
+        assert code[3] != code[4] and "prefetch.r" in code[4] and (code[4] != code[5]) == (not transpose)
+
+
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), lq=st.sampled_from([1, 1, 2, 7]), lk=st.sampled_from([1, 5, 17, 97, 130]),

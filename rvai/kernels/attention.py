@@ -48,9 +48,9 @@ from rvai.lang import f32, i32
 #: spills accumulators; (7, 4, 2, 4) spills one and still wins on xuantie-c930 prefill
 #: 128 at d 128 (bench/ship_tuned.py). 14-row tiles at LMUL 2 (they spill) were 10-30 %
 #: slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF only helps on
-#: targets with Zicbop (elsewhere a prefetch compiles to nothing, but the loops that issue
-#: prefetches stay): its candidates are the shapes that won without it, each with PF 2,
-#: and NB 2 (a block's K and V, prefetched, then fit spacemit-x60's 32 KiB L1 at d 64). PD
+#: targets with Zicbop (elsewhere the kernel drops PF and PD: :func:`_prefetches`): its
+#: candidates are the shapes that won without it, each with PF 2, and NB 2 (a block's K
+#: and V, prefetched, then fit spacemit-x60's 32 KiB L1 at d 64). PD
 #: is the distance of K's prefetches: 0, the next block's K during this block's P V loop
 #: (DRAM-bound spacemit-x60 keeps its DRAM busy through both loops); PD > 0, the chunk PD
 #: chunks ahead during the score loop (xuantie-c930, compute-bound: K then comes from L1).
@@ -88,6 +88,13 @@ def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> 
     width = max(NB_DEFAULT * lmul, *(c["NB"] * c["LMUL"] for c in ATTENTION_CONFIGS)) * vlen // 32
     return (np.zeros((d, bm), np.float32), np.zeros((bm, d), np.float32),
             np.zeros((bm, width), np.float32), np.zeros((d, lk) if transpose else (1, 1), np.float32))
+
+
+def _prefetches(pf: int, pd: int) -> tuple[int, int]:
+    """PF and PD as the target being compiled for runs them: (0, 0) without Zicbop, where a
+    prefetch compiles to nothing but the loops that would issue it still ran, empty (2.6 %
+    of sifive-x280's decode at 512 keys, d 64)."""
+    return (pf, pd) if pf and rl.target_has("zicbop") else (0, 0)
 
 
 def _rows(g, group, rho0, n):
@@ -294,9 +301,7 @@ def _tile_start(t, rows):
 def _first_keys(t, g):
     """Prefetch the K rows that no loop prefetches: the first PD chunks (PD > 0) or the
     first block (PD = 0), contiguous from k[g, 0], all at once: left to the score loop's
-    strided column loads, their lines came from DRAM a 16-column group at a time. (On a
-    target without Zicbop the loop stays, empty: 2.6 % of sifive-x280's decode at 512
-    keys, where the tuner then takes PF 0.)"""
+    strided column loads, their lines came from DRAM a 16-column group at a time."""
     with rl.vector(t.p.shape[1], sew=32, lmul=t.lmul) as vl0:
         pass
     rows = rl.minimum(t.k.shape[1], (t.pd if t.pd else t.nb) * vl0)
@@ -357,7 +362,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     scalar loads wait for.
     With ``TRANSPOSE_K``, ``k_t`` (d, Lk) receives each KV head's keys transposed
     (otherwise it is not touched).
-    ``PF`` > 0 adds Zicbop prefetches (nothing on targets without Zicbop): each tile
+    ``PF`` > 0 adds Zicbop prefetches (on targets without Zicbop, PF and PD are 0): each tile
     prefetches the next tile's query rows, and with K read in place (decode) every trip of
     the score loop prefetches ``PF`` lines of the chunk's V rows and every trip of the
     P V loop ``PF`` lines of the next block's K rows (with ``PD`` > 0 the score loop
@@ -376,8 +381,9 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     group = heads // kv_heads
     nrows = group * lq
     whole = nrows - nrows % BM
+    pf, pd = _prefetches(PF, PD)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
-                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=PF, pd=PD, fast=EXP == "fast")
+                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, fast=EXP == "fast")
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
