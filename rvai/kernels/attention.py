@@ -273,10 +273,16 @@ def _pv_step(v, p, out, g, j, k, c, n, keys):
             out[r] += pk[u][r] * vv[u]
 
 
-def _key_loop(t, g, n, st, start, stop, limits):
-    """Key blocks of at most W = min(NB * VLMAX, p's columns) keys over [start, stop)."""
+def _chunk_keys(t):
+    """The keys of a chunk: VLMAX e32 elements at the kernel's LMUL (p's columns if fewer)."""
     with rl.vector(t.p.shape[1], sew=32, lmul=t.lmul) as vl0:
         pass
+    return vl0
+
+
+def _key_loop(t, g, n, st, start, stop, limits):
+    """Key blocks of at most W = min(NB * VLMAX, p's columns) keys over [start, stop)."""
+    vl0 = _chunk_keys(t)
     width = rl.maximum(rl.minimum(t.nb * vl0, t.p.shape[1]), 1)
     for j in rl.range(start, stop, width):
         _key_block(t, g, n, st, j, rl.minimum(stop - j, width), vl0, limits)
@@ -302,9 +308,7 @@ def _first_keys(t, g):
     """Prefetch the K rows that no loop prefetches: the first PD chunks (PD > 0) or the
     first block (PD = 0), contiguous from k[g, 0], all at once: left to the score loop's
     strided column loads, their lines came from DRAM a 16-column group at a time."""
-    with rl.vector(t.p.shape[1], sew=32, lmul=t.lmul) as vl0:
-        pass
-    rows = rl.minimum(t.k.shape[1], (t.pd if t.pd else t.nb) * vl0)
+    rows = rl.minimum(t.k.shape[1], (t.pd if t.pd else t.nb) * _chunk_keys(t))
     for e in rl.range(0, rows * t.d, LINE):
         t.k.prefetch(g, 0, e)
 
