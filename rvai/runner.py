@@ -11,7 +11,7 @@ kernel is called following the psABI, the arrays are copied back in place, and a
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -22,9 +22,9 @@ from rvai.emu import Machine, errors, f32
 from rvai.emu.machine import PAGE
 from rvai.lang import core
 from rvai.lang.kernel import Kernel, TensorSpec, grid_size
-from rvai.target import Target
+from rvai.target import KNOWN_EXTENSIONS, Target
 
-__all__ = ["Run", "compile", "call", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET", "DEFAULT_TIMEOUT"]
+__all__ = ["Run", "compile", "call", "extension_query", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET", "DEFAULT_TIMEOUT"]
 
 #: Instructions a kernel call may retire unless ``budget=`` says otherwise. The timed
 #: emulator runs 11-50 million kernel instructions a second (measured on this project's
@@ -71,6 +71,20 @@ class Run:
 _COMPILED: dict[tuple, CompiledKernel] = {}
 
 
+def extension_query(target: Target) -> Callable[[str], bool]:
+    """What :func:`rvai.lang.target_has` asks when a kernel is traced for ``target``: whether
+    LLVM enables the extension for it (the set the lowering reads); ValueError for a name
+    that is not in :data:`rvai.target.KNOWN_EXTENSIONS` (a typo would read as "absent")."""
+    enabled = codegen.target_extensions(target)
+
+    def has(name: str) -> bool:
+        if name not in KNOWN_EXTENSIONS:
+            raise ValueError(f"{name!r} is not an extension name rvai knows (lower case, as in "
+                             "rvai.target.KNOWN_EXTENSIONS)")
+        return name in enabled
+    return has
+
+
 def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None = None,  # noqa: A001
             vlen: int | None = None, constexprs: dict | None = None, checked: bool = False,
             grid: bool = False) -> CompiledKernel:
@@ -85,8 +99,7 @@ def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None 
     key = (kernel, tuple(sorted((k, str(v)) for k, v in (types or {}).items())),
            tuple(sorted((k, repr(v)) for k, v in constexprs.items())), target.key, vlen, checked, grid)
     if key not in _COMPILED:
-        fn = kernel.trace(types, checked=checked, grid=grid, extensions=codegen.target_extensions(target),
-                          **constexprs)
+        fn = kernel.trace(types, checked=checked, grid=grid, has_extension=extension_query(target), **constexprs)
         try:
             _COMPILED[key] = codegen.compile_function(fn, target, vlen)
         except ir.IRError as exc:   # the target cannot compile an op: the author's line

@@ -243,10 +243,12 @@ def test_target_has_rejects_unknown_names_and_traces_for_no_target():
         ask.compile(Target.preset("generic"), EXT="zicbopp")
     with pytest.raises(rl.KernelError, match="'Zicbop' is not an extension name"):
         ask.compile(Target.preset("generic"), EXT="Zicbop")
+    with pytest.raises(rl.KernelError, match="the extension must be a str"):
+        ask.compile(Target.preset("generic"), EXT=None)
     with pytest.raises(rl.KernelError, match="this trace is for no target"):
         ask.trace()
-    assert "value=1.0" in str(ask.trace(extensions=frozenset({"zicbop"})))
-    assert "value=0.0" in str(ask.trace(extensions=frozenset()))
+    assert "value=1.0" in str(ask.trace(has_extension=runner_mod.extension_query(Target.preset("spacemit-x60"))))
+    assert "value=0.0" in str(ask.trace(has_extension=runner_mod.extension_query(Target.preset("sifive-x280"))))
 
 
 @pytest.mark.parametrize("runner", RUNNERS)

@@ -12,10 +12,9 @@ import contextlib
 import os
 import sys
 import threading
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from rvai import ir
-from rvai.target import KNOWN_EXTENSIONS
 
 __all__ = ["KernelError", "BoundsError", "Scalar", "Vector", "Mask", "Tensor", "Var", "range", "vloop", "vector",
            "var", "const", "full", "zeros", "arange", "where", "fma", "dot4", "mma", "minimum", "maximum", "sqrt",
@@ -72,9 +71,9 @@ def fail(message: str) -> KernelError:
 class Tracer:
     """The state of one trace: the block stack and the active vector contexts."""
 
-    def __init__(self, checked: bool = False, extensions: frozenset[str] | None = None) -> None:
+    def __init__(self, checked: bool = False, has_extension: Callable[[str], bool] | None = None) -> None:
         self.checked = checked   # emit a bounds check before every tensor access
-        self.extensions = extensions   # the target's (rvai.lang.target_has); None: traced for no target
+        self.has_extension = has_extension   # answers rvai.lang.target_has; None: traced for no target
         self.blocks: list[ir.Block] = [ir.Block()]
         self.vctx: list[tuple[int, ir.Value]] = []   # (elements per vscale, vl)
         self.pending: KernelError | None = None
@@ -111,14 +110,14 @@ def tracing_active() -> bool:
 
 
 @contextlib.contextmanager
-def tracing(checked: bool = False, extensions: frozenset[str] | None = None) -> Iterator[Tracer]:
+def tracing(checked: bool = False, has_extension: Callable[[str], bool] | None = None) -> Iterator[Tracer]:
     """Make a fresh :class:`Tracer` active for the duration of the block.
 
     ``checked``: every tensor access is preceded by a ``bounds`` op (an exact check).
-    ``extensions``: the target's, as :func:`target_has` answers (None: no target).
+    ``has_extension``: what :func:`target_has` asks (None: traced for no target).
     """
     prev = getattr(_state, "tracer", None)
-    _state.tracer = Tracer(checked, extensions)
+    _state.tracer = Tracer(checked, has_extension)
     try:
         yield _state.tracer
     finally:
@@ -714,17 +713,20 @@ def target_has(extension: str) -> bool:
     for that target: a Python bool at trace time, so that a kernel can leave out what
     the target would run in vain (a loop that only issues Zicbop prefetches compiles to
     an empty loop that still runs where there is no Zicbop). The kernel is traced once
-    per target; a trace made for no target (``Kernel.trace`` without ``extensions``)
-    cannot answer and raises.
+    per target; the compiler answers, and rejects a name it does not know (the language
+    knows no targets). A trace made for no target (``Kernel.trace`` without
+    ``has_extension``) cannot answer and raises.
     """
     tr = tracer()
-    if not isinstance(extension, str) or extension not in KNOWN_EXTENSIONS:
-        raise fail(f"rvai.lang.target_has: {extension!r} is not an extension name rvai knows "
-                   "(lower case, as in rvai.target.KNOWN_EXTENSIONS)")
-    if tr.extensions is None:
+    if not isinstance(extension, str):
+        raise fail(f"rvai.lang.target_has: the extension must be a str, not {extension!r}")
+    if tr.has_extension is None:
         raise fail("rvai.lang.target_has: this trace is for no target; compile the kernel for one "
-                   "(Kernel.compile, a call) or pass Kernel.trace(extensions=...)")
-    return extension in tr.extensions
+                   "(Kernel.compile, a call) or pass Kernel.trace(has_extension=...)")
+    try:
+        return bool(tr.has_extension(extension))
+    except ValueError as exc:
+        raise fail(f"rvai.lang.target_has: {exc}") from None
 
 
 def range(start: Any, stop: Any = None, step: Any = 1, *, unroll: bool = True) -> Iterator[Scalar]:  # noqa: A001

@@ -96,7 +96,7 @@ class Kernel:
         return out
 
     def trace(self, types: dict | None = None, *, checked: bool = False, grid: bool = False,
-              extensions: frozenset[str] | None = None, **constexprs) -> ir.Function:
+              has_extension: Callable[[str], bool] | None = None, **constexprs) -> ir.Function:
         """Run the kernel body on proxies and return its verified rvai IR.
 
         ``checked`` puts a bounds check (a ``bounds`` op) before every tensor access.
@@ -104,13 +104,14 @@ class Kernel:
         the i64 parameters of :data:`GRID_PARAMS` and runs the body for the
         programs ``first, first + step, ...`` below the grid's size, each with
         its ``program_id``/``num_programs``.
-        ``extensions`` are the target's, which :func:`rvai.lang.target_has` answers from
-        (None: traced for no target, and ``target_has`` raises).
+        ``has_extension`` answers :func:`rvai.lang.target_has` for the target (the
+        runner's :func:`rvai.runner.extension_query`; it raises ValueError for a name it
+        does not know); None traces for no target, and ``target_has`` raises.
         """
         dtypes = self._types(types)
         params: list[ir.Value] = []
         proxies: dict[str, Any] = {}
-        with core.tracing(checked, extensions) as tr:
+        with core.tracing(checked, has_extension) as tr:
             for name, spec in self.runtime.items():
                 dt = dtypes[name]
                 if isinstance(spec, TensorSpec):
