@@ -685,13 +685,11 @@ def _attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int
     groups (the heads that share a K/V block) in tiles of at most 7 rows, whose 7 score
     accumulators at LMUL 4 leave one register group for a K column, and for decode (one
     query, K read straight from the cache) the prefetches that cover K and V ahead of use
-    where the target has Zicbop (elsewhere a prefetch compiles to nothing, but the loops
-    that issue them still run)."""
+    (the kernel leaves them out where the target has no Zicbop)."""
     from rvai import tune
     tuned = tune.best_for(kernels.attention, target, (*q3.shape[:2], *k3.shape[:2], q3.shape[2]))
     bm = group * max(1, 7 // group) if group <= 7 else 7
-    prefetch = q3.shape[1] == 1 and "zicbop" in target.extensions
-    pf = kernels.attention_prefetch_lines(target.vlen, _ATTN_LMUL, 1) if prefetch else 0
+    pf = kernels.attention_prefetch_lines(target.vlen, _ATTN_LMUL, 1) if q3.shape[1] == 1 else 0
     return tuned or {"BM": bm, "LMUL": _ATTN_LMUL, "KU": 1, "PF": pf, "PD": 0}
 
 
