@@ -5,8 +5,8 @@
 rvai ships these entries (``rvai.tune.SHIPPED``) so that ``rvai.ops`` runs a tuned
 configuration on the presets without a tuning run first: softmax (each exp) and rmsnorm
 on rows of 896 and 3584 (bench/norms.py), causal attention on the Qwen2 0.5B and 7B head shapes for
-prefill 128 and decode 512 and 4096 (bench/attention.py; prefill 512 would take many
-minutes a candidate) and decode with one KV head of 7 query heads (what rvai.models' cost
+prefill 128 and 512 and decode 512 and 4096 (bench/attention.py; ``--kernels attention`` took
+3-5 minutes a preset on a loaded 2-core VM) and decode with one KV head of 7 query heads (what rvai.models' cost
 estimate runs for those models, one KV head scaled up: with the default configuration there
 it missed the whole layer's tuned run by 7.8 %), and gemm_packed at M = 16, K = N = 896 (bench/gemm.py), plus on
 xuantie-c930 at 64 x 4096 x 1024, where the default configuration misses 90 % of peak
@@ -34,7 +34,7 @@ PRESETS = ["generic", "spacemit-x60", "sifive-x280", "xuantie-c930"]
 #: CAUSAL, the GEMMs' WIDEN for f16).
 CASES = [(k, (64, n)) for k in ("softmax", "softmax_fast", "rmsnorm") for n in (896, 3584)] + [
     ("attention", (h, kv, lq, lk, d))
-    for h, kv, d in ((14, 2, 64), (28, 4, 128)) for lq, lk in ((128, 128), (1, 512), (1, 4096))] + [
+    for h, kv, d in ((14, 2, 64), (28, 4, 128)) for lq, lk in ((128, 128), (512, 512), (1, 512), (1, 4096))] + [
     ("attention", (7, 1, 1, lk, d)) for d in (64, 128) for lk in (512, 4096)] + [
     ("gemm_packed", (16, 896, 896)), ("gemm_packed", (64, 4096, 1024), ("xuantie-c930",)),
     ("gemm_packed", (16, 896, 4864), ("sifive-x280",)),
