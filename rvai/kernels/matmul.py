@@ -160,9 +160,9 @@ def row_tiles(tile, M, MR: int, m0=0):
     on the trip's height to one compiled tile per height: the full tiles' loop and each tail
     tile had their own copies, whose row pointers LLVM hoisted out of the loops around them,
     spilled, and reloaded at every K block from lines the panel stream had evicted
-    (sifive-x280 16 x 3584 x 512 f16: 29,252 cycles outside the K loops, 19,285 with one loop
-    and no jump table). The dispatch is compiled without a jump table
-    (:func:`rvai.lang.no_jump_tables`): its load missed at every dispatch.
+    (sifive-x280 16 x 3584 x 512 f16: 29,252 cycles outside the K loops; 19,285 with one loop,
+    no jump table and :func:`_tile`'s reordered update of C). The dispatch is compiled without
+    a jump table (:func:`rvai.lang.no_jump_tables`): its load missed at every dispatch.
     """
     rl.no_jump_tables()
     n_full = M // MR
