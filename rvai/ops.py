@@ -481,9 +481,14 @@ def _linear_bf16(x, w: PackedWeights, out, target: Target, runner: str, config: 
     rows = np.ascontiguousarray(bits.reshape(-1, w.k))
     c = _output(rows.shape[0], w.n, out)
     if c.size and w.k:
-        cfg = {**_config(kernels.gemm_packed_bf16, target, rows.shape[0], w.k, w.n, np.uint16, config),
-               "LMUL": w.lmul}
         widen, unused = "zvfbfwma" in target_extensions(target), np.zeros((1, 1))
+        # Without Zvfbfwma a step holds the panel row as bf16 and widened (LMUL / 2 + LMUL registers)
+        # beside the MR accumulators: at LMUL 4 MR 7 leaves no room and spills in the K loop
+        # (spacemit-x60 32 x 896 x 128: MR 7 928,620 cycles, MR 6 527,911).
+        mr = kernels.gemm_packed_bf16.signature.parameters["MR"].default
+        fits = None if widen else {"MR": min(mr, (32 - w.lmul - w.lmul // 2) // w.lmul)}
+        cfg = {**_config(kernels.gemm_packed_bf16, target, rows.shape[0], w.k, w.n, np.uint16, config, fits),
+               "LMUL": w.lmul}
         ap = kernels.a_scratch(rows) if widen else unused.astype(np.uint16)
         af = unused.astype(np.float32) if widen else kernels.a_scratch(rows.astype(np.float32))
         if harts > 1:
