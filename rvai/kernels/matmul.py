@@ -352,6 +352,9 @@ def gemm_packed_bf16(a: rl.Tensor[bf16, 2], bp: rl.Tensor[bf16, 3], c: rl.Tensor
     once per step (``vfwcvtbf16`` with Zvfbfmin, else shifts) and each row takes one
     ``vfmacc.vf``. bf16 products are exact in f32, so both round once per FMA and give
     the same bits; the error bound is the f32 kernel's. ``KOUTER`` and ``PF`` as for :data:`gemm_packed`.
+    Without ``WIDEN`` a step holds the panel row as bf16 and widened (LMUL / 2 + LMUL registers)
+    beside the MR accumulators: at LMUL 4 MR 7 spills a vector register in the K loop, MR 6 fits
+    (:func:`rvai.ops.linear` defaults to it there).
     """
     scratch = ap if WIDEN else af
     _copy_rows(a, scratch, LMUL)
