@@ -133,7 +133,7 @@ def table(targets, obj, args) -> None:
                     fl = 2 * m * k * nn
                     cells = [f"{100 * fl / res[x] / pk:.1f}" if x in res else "-" for x in names]
                     cells[0] += f" ({res['rvai']:,})"
-                    speed = f"{res['C ref'] / res['rvai']:.2f}x" if "C ref" in res else "-"
+                    speed = f"{res['C ref'] / res['rvai']:.4f}x" if "C ref" in res else "-"   # "never slower": 4 places
                     label = f"{k} x {n}" + (f" (first {nn})" if nn < n else "")
                     print(f"| {tname} | {np.dtype(dtype).name} | {m} | {label} | " + " | ".join(cells)
                           + f" | {speed} |", flush=True)

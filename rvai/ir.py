@@ -158,7 +158,8 @@ class Op:
 @dataclasses.dataclass
 class Function:
     """A kernel: named, typed parameters and a body; ``attrs`` are whole-function
-    settings for the compiler (``tune_cpu``: see :func:`rvai.lang.schedule_as`)."""
+    settings for the compiler (``tune_cpu``: see :func:`rvai.lang.schedule_as`;
+    ``no_jump_tables``: :func:`rvai.lang.no_jump_tables`)."""
 
     name: str
     params: list[Value]

@@ -154,10 +154,12 @@ def _has_zvfh(target: Target) -> bool:
 _PROBE_TYPES = {"a": rl.f32, "bp": rl.f32, "ap": rl.f32}
 
 
-def _config(kernel, target: Target, m: int, k: int, n: int, dtype, config: dict | None) -> dict:
-    """Kernel parameters for a call: ``config``, else the tuner's best for the shape, else the defaults."""
+def _config(kernel, target: Target, m: int, k: int, n: int, dtype, config: dict | None,
+            defaults: dict | None = None) -> dict:
+    """Kernel parameters for a call: ``config``, else the tuner's best for the shape, else the
+    defaults (``defaults``, then the declared ones; :func:`rvai.tune.config_for`)."""
     from rvai import tune
-    return tune.config_for(kernel, target, (m, k, n, np.dtype(dtype).name), config)
+    return tune.config_for(kernel, target, (m, k, n, np.dtype(dtype).name), config, defaults)
 
 
 def _widen(target: Target, dtype, runner: str) -> bool:
@@ -344,13 +346,12 @@ def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "e
         raise ValueError(f"linear needs x (..., {w.k}) for weights of shape ({w.n}, {w.k}), got {x.shape}")
     rows = np.ascontiguousarray(x.reshape(-1, w.k))
     c = _output(rows.shape[0], w.n, out)
-    given = _k_outer(target, rows, w.n, config, w.panels[0].nbytes if len(w.panels) else 0)
+    by_size = _by_size(target, rows, config, w.panels[0].nbytes if len(w.panels) else 0)
+    cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, config, by_size), "LMUL": w.lmul}
     if c.size and w.k and harts > 1:
-        cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, given), "LMUL": w.lmul}
         _record(_gemm_grid(rows, panels, c, cfg, harts, _widen(target, x.dtype, runner), target,
                            {"checked": checked, "budget": budget, "timeout": timeout}))
     elif c.size and w.k:
-        cfg = {**_config(kernels.gemm_packed, target, rows.shape[0], w.k, w.n, x.dtype, given), "LMUL": w.lmul}
         _record(kernels.gemm_packed(rows, panels, c, kernels.a_scratch(rows, target, cfg["MR"]), **cfg,
                                     WIDEN=_widen(target, x.dtype, runner), target=target, runner=runner,
                                     checked=checked, budget=budget, timeout=timeout))
@@ -480,9 +481,14 @@ def _linear_bf16(x, w: PackedWeights, out, target: Target, runner: str, config: 
     rows = np.ascontiguousarray(bits.reshape(-1, w.k))
     c = _output(rows.shape[0], w.n, out)
     if c.size and w.k:
-        cfg = {**_config(kernels.gemm_packed_bf16, target, rows.shape[0], w.k, w.n, np.uint16, config),
-               "LMUL": w.lmul}
         widen, unused = "zvfbfwma" in target_extensions(target), np.zeros((1, 1))
+        # Without Zvfbfwma a step holds the panel row as bf16 and widened (LMUL / 2 + LMUL registers)
+        # beside the MR accumulators: at LMUL 4 MR 7 leaves no room and spills in the K loop
+        # (spacemit-x60 32 x 896 x 128: MR 7 928,620 cycles, MR 6 527,911).
+        mr = kernels.gemm_packed_bf16.signature.parameters["MR"].default
+        fits = None if widen else {"MR": min(mr, (32 - w.lmul - w.lmul // 2) // w.lmul)}
+        cfg = {**_config(kernels.gemm_packed_bf16, target, rows.shape[0], w.k, w.n, np.uint16, config, fits),
+               "LMUL": w.lmul}
         ap = kernels.a_scratch(rows) if widen else unused.astype(np.uint16)
         af = unused.astype(np.float32) if widen else kernels.a_scratch(rows.astype(np.float32))
         if harts > 1:
@@ -600,10 +606,9 @@ def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None =
                         budget=budget, timeout=timeout)
 
 
-def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, panel_bytes: int) -> dict | None:
-    """``config``, with gemm_packed's loop order and prefetching chosen by size where it leaves
-    them open; ``config`` as it is when it sets none of gemm_packed's tunables and the tuner
-    has an entry for the shape (which then applies whole, :func:`rvai.tune.config_for`).
+def _by_size(target: Target, rows: np.ndarray, config: dict | None, panel_bytes: int) -> dict:
+    """gemm_packed's loop order and prefetching by size, for where ``config`` leaves them open
+    and no tuned entry applies (:func:`rvai.tune.config_for` decides).
 
     When A is larger than half of L2 it does not survive there while a panel of B streams
     past, so the panel-outer order would read it from DRAM once per panel: then the
@@ -624,11 +629,7 @@ def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, pane
     f32 -1.3 % with ``KTILE``; in one block, K-outer's code ran 0.5 % faster than the
     panel order's on sifive-x280 at 64 x 896 f32). A ``config`` that sets either order keeps it.
     """
-    from rvai import tune
     from rvai.emu.profile import peak_flops_per_cycle, timing_params
-    sets_any = any(k in kernels.gemm_packed.autotune.names for k in (config or {}))
-    if not sets_any and tune.best_for(kernels.gemm_packed, target, (*rows.shape, n, rows.dtype.name)):
-        return config
     p, pf = timing_params(target.model), 0
     if "zicbop" in target_extensions(target):
         mr = (config or {}).get("MR", kernels.gemm_packed.signature.parameters["MR"].default)
@@ -638,7 +639,7 @@ def _k_outer(target: Target, rows: np.ndarray, n: int, config: dict | None, pane
     kc = (config or {}).get("KC", kernels.gemm_packed.signature.parameters["KC"].default)
     order = {} if {"KOUTER", "KTILE"} & set(config or {}) else \
         {"KTILE": True} if kouter and not pf and rows.shape[1] > kc else {"KOUTER": kouter}
-    return {**order, "PF": pf, **(config or {})}
+    return {**order, "PF": pf}
 
 
 def _rows(x: np.ndarray) -> np.ndarray:

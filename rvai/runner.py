@@ -123,9 +123,7 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
     if kernel.autotune is not None:   # a call that sets none of the tunables runs the tuner's choice, if any
         from rvai import tune
         given = kernel.signature.bind(*args, **kwargs).arguments
-        if not any(n in given for n in kernel.autotune.names):   # else the rest keep their declared defaults
-            consts.update({k: v for k, v in (tune.lookup(kernel, {**consts, **runtime}, target) or {}).items()
-                           if k not in given})
+        consts.update(tune.config_for(kernel, target, tune.key_of(kernel, {**consts, **runtime}), given))
     types, flat, arrays, names = {}, [], [], []
     for name, spec in kernel.runtime.items():
         val = runtime[name]

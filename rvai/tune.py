@@ -29,8 +29,8 @@ from rvai.codegen import cache_dir
 from rvai.lang.kernel import Kernel
 from rvai.target import Target
 
-__all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "bucket", "cache_path", "model_hash",
-           "TUNABLE", "fixed_params"]
+__all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "key_of", "bucket", "cache_path",
+           "model_hash", "TUNABLE", "fixed_params"]
 
 
 @dataclasses.dataclass
@@ -81,7 +81,7 @@ def bucket(values) -> tuple:
     return tuple(v if not isinstance(v, int) or v <= 8 else 1 << math.ceil(math.log2(v)) for v in values)
 
 
-def _key_values(kernel: Kernel, arguments: dict) -> tuple:
+def key_of(kernel: Kernel, arguments: dict) -> tuple:
     """The kernel's ``autotune`` key evaluated on a call's arguments (by name).
 
     Key entries are ``"name"`` (a scalar argument or a compile-time parameter; one the
@@ -173,23 +173,31 @@ def lookup(kernel: Kernel, arguments: dict, target: Target) -> dict | None:
     and compile-time parameters the key names), or None."""
     if kernel.autotune is None:
         return None
-    return best_for(kernel, target, _key_values(kernel, arguments))
+    return best_for(kernel, target, key_of(kernel, arguments))
 
 
-def config_for(kernel: Kernel, target: Target, key_values: tuple, given: dict | None = None) -> dict:
+def config_for(kernel: Kernel, target: Target, key_values: tuple, given: dict | None = None,
+               defaults: dict | None = None) -> dict:
     """The tunable parameters a call will use: the cache's best when ``given`` sets none of
     them, else ``given``; what either leaves open takes the kernel's declared default.
 
     A tuned entry is applied whole or not at all, as a kernel call applies it: a partial
     ``given`` is completed from the defaults, never from a tuned entry, so that a
     configuration runs the same code whatever the cache holds (a tuner candidate is
-    measured as it is declared). Entries of ``given`` that are not this kernel's tunables
-    are ignored (one configuration can serve kernels with different parameters).
+    measured as it is declared). ``defaults`` (a caller's own choice for what ``given``
+    leaves open, e.g. by size: :func:`rvai.ops.linear`) stand before the declared ones
+    where no tuned entry applies; an entry that applies is completed from the declared
+    defaults alone. Entries of ``given`` and ``defaults`` that are not this kernel's
+    tunables are ignored (one configuration can serve kernels with different parameters).
+    This is the rule of every kernel call (:func:`rvai.runner.call`) and of :mod:`rvai.ops`.
     """
     names = kernel.autotune.names
-    defaults = {n: kernel.signature.parameters[n].default for n in names}
+    declared = {n: kernel.signature.parameters[n].default for n in names}
     given = {n: v for n, v in (given or {}).items() if n in names}
-    return {**defaults, **(given or best_for(kernel, target, key_values) or {})}
+    tuned = None if given else best_for(kernel, target, key_values)
+    if tuned:
+        return {**declared, **tuned}
+    return {**declared, **{n: v for n, v in (defaults or {}).items() if n in names}, **given}
 
 
 def tune(kernel: Kernel, args: tuple, *, target: Target | None = None, configs: list[dict] | None = None,
@@ -207,7 +215,7 @@ def tune(kernel: Kernel, args: tuple, *, target: Target | None = None, configs: 
         raise ValueError(f"kernel {kernel.name} declares no tunable configurations (use rvai.lang.autotune)")
     target = target or Target.default()
     runtime, consts = kernel.bind(*args, **fixed)
-    keyvals = _key_values(kernel, {**consts, **runtime})
+    keyvals = key_of(kernel, {**consts, **runtime})
     key = _entry_key(kernel, target, keyvals)
     hit = None if force else _load().get(key)
     if hit:

