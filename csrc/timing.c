@@ -252,7 +252,7 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     if (!t) return NULL;
     t->p = *p;
     t->issue_width = p->issue_width;
-    t->room = p->issue_width;
+    tm_new_cycle(t);
     t->waw_below = p->waw_pairing ? TM_SRC_NONE : 0;
     t->line_bits = (unsigned)__builtin_ctz(p->line);
     t->bht = malloc(p->bht_entries);
@@ -812,7 +812,7 @@ static uint64_t stall(rv_timing *t, const rv_decoded *d, const tm_opinfo *o, uin
     for (int i = 0; i < 3; i++)
         if (t->ready[idx[i]] == rdy) { kind = t->kind[idx[i]]; break; }
     t->stall[kind] += rdy - t->now;
-    t->room = t->issue_width;
+    tm_new_cycle(t);
     return rdy;
 }
 
@@ -822,7 +822,7 @@ static void mispredicted(rv_timing *t, uint64_t *slot) {
     t->s.stall_branch += t->p.branch_penalty;
     *slot += t->p.branch_penalty;
     t->now += t->p.branch_penalty;
-    t->room = t->issue_width;
+    tm_new_cycle(t);
 }
 
 void tm_mispredicted_branch(rv_timing *t) {
@@ -1012,7 +1012,7 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
     if (*q > dispatch) {
         /* waiting for vector work that contended memory held up counts as contention */
         t->stall[*q <= t->cont_until ? TM_K_CONT : TM_K_VEC] += *q - dispatch;
-        t->room = t->issue_width;
+        tm_new_cycle(t);
         t->now = dispatch = *q;
     }
     uint64_t *uf = t->unit_free[pipe];
@@ -1112,7 +1112,7 @@ static inline __attribute__((always_inline)) void issued(rv_timing *t, tm_slot *
     uint64_t now = t->now;
     t->last_issue = now;
     t->last_dst = e->dst;
-    if (--t->room == 0) { t->room = t->issue_width; now++; }
+    now = tm_take_slot(t, now);
     e->cycles += now - before;
     t->now = now;
 }
@@ -1175,19 +1175,19 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
     if (rdy > now) now = t->now = stall(t, d, o, rdy);
     unsigned cls = o->cls, dst = o->dst + d->rd;
     if (dst == t->last_dst && dst < t->waw_below && dst != TM_X + 32 && t->room != t->issue_width && !(o->vflags & TM_V_ANY)) {
-        t->room = t->issue_width;   /* waw_pairing, as in tm_step */
+        tm_new_cycle(t);   /* waw_pairing, as in tm_step */
         now = ++t->now;
     }
     uint64_t result = now + t->p.latency[cls];
     if (cls == RV_CLASS_DIV || cls == RV_CLASS_FDIV || cls == RV_CLASS_FSQRT) {
         /* one unpipelined divider: wait for it, then hold it for the latency */
-        if (t->div_free > now) { t->stall[TM_K_DATA] += t->div_free - now; now = t->now = t->div_free; t->room = t->issue_width; }
+        if (t->div_free > now) { t->stall[TM_K_DATA] += t->div_free - now; now = t->now = t->div_free; tm_new_cycle(t); }
         result = now + t->p.latency[cls];
         t->div_free = result;
     } else if (has_occupancy(t, cls)) {
         /* a unit that accepts one instruction every `occupancy` cycles (a
          * multiplier that is not fully pipelined) */
-        if (t->unit_busy[cls] > now) { t->stall[TM_K_DATA] += t->unit_busy[cls] - now; now = t->now = t->unit_busy[cls]; t->room = t->issue_width; }
+        if (t->unit_busy[cls] > now) { t->stall[TM_K_DATA] += t->unit_busy[cls] - now; now = t->now = t->unit_busy[cls]; tm_new_cycle(t); }
         t->unit_busy[cls] = now + t->p.occupancy[cls];
         result = now + t->p.latency[cls];
     } else if (cls == RV_CLASS_BRANCH) {   /* here only when its latency is too large for tm_step */
@@ -1207,12 +1207,12 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         if (drain > now) {
             t->stall[drain <= t->cont_until ? TM_K_CONT : t->v_end >= t->mem_end ? TM_K_VEC : TM_K_MEM] += drain - now;
             now = t->now = drain;
-            t->room = t->issue_width;
+            tm_new_cycle(t);
         }
         result = now + t->p.latency[cls];
     } else if (cls == RV_CLASS_VSET) {
         result = now + t->p.vset_latency;
-        if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; t->room = t->issue_width; }
+        if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; tm_new_cycle(t); }
     } else if (o->vflags & TM_V_ANY) {
         vector_op(t, d, m, o, now, pc);
         now = t->now;
@@ -1226,7 +1226,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
     }
     t->last_issue = now;
     t->last_dst = dst;
-    if (--t->room == 0) { t->room = t->issue_width; now++; }
+    now = tm_take_slot(t, now);
     *slot += now - before;
     t->now = now;
 }
@@ -1275,13 +1275,13 @@ void tm_rebase(rv_timing *t, uint64_t at) {
 }
 
 void tm_advance(rv_timing *t, uint64_t to) {
-    if (to > t->now) { t->now = to; t->room = t->issue_width; }
+    if (to > t->now) { t->now = to; tm_new_cycle(t); }
 }
 
 uint64_t tm_reset_counters(rv_timing *t) {
     /* the next run starts once this one has drained */
     t->now = t->base = finish(t);
-    t->room = t->issue_width;
+    tm_new_cycle(t);
     memset(&t->s, 0, sizeof t->s);
     memset(t->stall, 0, sizeof t->stall);
     for (int i = 0; i < t->nranges; i++)

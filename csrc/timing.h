@@ -225,6 +225,16 @@ typedef struct rv_timing {
 
 extern tm_opinfo tm_ops[RV_NOPS];
 
+/* The issue cycle has moved on: none of its issue slots is taken yet. */
+static inline void tm_new_cycle(rv_timing *t) { t->room = t->issue_width; }
+
+/* An instruction issued in cycle `now` takes one of its slots: the cycle the
+ * next one can issue in (the next cycle once this one is full). */
+static inline uint64_t tm_take_slot(rv_timing *t, uint64_t now) {
+    if (--t->room == 0) { tm_new_cycle(t); now++; }
+    return now;
+}
+
 void tm_run_begin(rv_timing *t);
 uint64_t tm_run_end(rv_timing *t);
 tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
@@ -298,12 +308,12 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
         /* the issue cycle moves to rdy: charge the wait to what the first
          * late source (in operand order) was waiting for */
         t->stall[a == rdy ? t->kind[i1] : b == rdy ? t->kind[i2] : t->kind[i3]] += rdy - now;
-        t->room = t->issue_width;
+        tm_new_cycle(t);
         now = rdy;
     }
     unsigned dst = e->dst;
     if (unlikely(dst < t->waw_below) && dst == t->last_dst && dst != TM_X + 32 && t->room != t->issue_width) {
-        t->room = t->issue_width;   /* waw_pairing: not in the same cycle as a write of the same register */
+        tm_new_cycle(t);   /* waw_pairing: not in the same cycle as a write of the same register */
         now++;
     }
     t->last_issue = now;
@@ -316,7 +326,7 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
         t->br_slot = &e->cycles;
     }
-    if (--t->room == 0) { t->room = t->issue_width; now++; }
+    now = tm_take_slot(t, now);
     e->cycles += now - t->now;
     t->now = now;
 }
