@@ -598,15 +598,10 @@ static int is_data_prefetch(const rv_decoded *d) {
     return d->op == RV_OP_ori && d->rd == TM_X + 32 && (d->rs2 == 1 || d->rs2 == 3);
 }
 
-/* A prefetch.r/w issued at cycle `when`, on a machine with Zicbop: the line at
- * rs1 + offset is filled as the stride prefetcher fills one (the L2 and DRAM
- * channels booked, the pipe not waiting, the first demand use of the line
- * counted as a hit).  A hint never faults: an address that no readable region
- * (prefetch.r) or writable one (prefetch.w) maps does nothing.  Without
- * Zicbop the instruction is the ori it encodes, to the model too. */
-static inline __attribute__((always_inline)) void software_prefetch(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t when) {
-    if (m->ext_off >> RV_EXT_zicbop & 1) return;
-    uint64_t addr = m->x[d->rs1] + (uint64_t)(int64_t)(d->imm & ~31);
+/* software_prefetch past its hit-filter probe, out of line so that the
+ * common case (the line already in L1) pays for none of this. */
+static __attribute__((noinline)) void prefetch_miss(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t addr,
+                                                    uint64_t when) {
     /* the TLB holds only pages of regions that allow its kind of access: a hit
      * answers without the region search */
     int w = d->rs2 == 3;
@@ -619,6 +614,21 @@ static inline __attribute__((always_inline)) void software_prefetch(rv_timing *t
     if (find(&t->l1, line, &v1)) return;
     fill(t, line, when, 0, v1);
     t->s.sw_prefetches++;
+}
+
+/* A prefetch.r/w issued at cycle `when`, on a machine with Zicbop: the line at
+ * rs1 + offset is filled as the stride prefetcher fills one (the L2 and DRAM
+ * channels booked, the pipe not waiting, the first demand use of the line
+ * counted as a hit).  A hint never faults: an address that no readable region
+ * (prefetch.r) or writable one (prefetch.w) maps does nothing.  Without
+ * Zicbop the instruction is the ori it encodes, to the model too. */
+static inline __attribute__((always_inline)) void software_prefetch(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t when) {
+    if (m->ext_off >> RV_EXT_zicbop & 1) return;
+    uint64_t addr = m->x[d->rs1] + (uint64_t)(int64_t)(d->imm & ~31), line = addr >> t->line_bits;
+    /* a line L1 holds asks for nothing, whatever maps its address: the hit
+     * filter's entry answers the common case before the mapping is looked at */
+    if ((*tm_hit_slot(t, line))->tag == line) return;
+    prefetch_miss(t, m, d, addr, when);
 }
 
 /* The stream of the instruction at pc (a new one replacing the least recently
@@ -1037,7 +1047,16 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
     if (o->vflags & TM_V_VD) {
         uint64_t first = v->first_at_done ? done : start + lat;
         uint64_t *vf = &t->vfirst[d->rd], *vd = &t->vdone[d->rd];
-        for (unsigned i = 0, n = v->nvd; i < n; i++) { vf[i] = first; vd[i] = done; }
+        switch (v->nvd) {   /* 1 to 8 registers: unrolled, as a loop costs as much again */
+        case 8: vf[7] = first; vd[7] = done; /* fall through */
+        case 7: vf[6] = first; vd[6] = done; /* fall through */
+        case 6: vf[5] = first; vd[5] = done; /* fall through */
+        case 5: vf[4] = first; vd[4] = done; /* fall through */
+        case 4: vf[3] = first; vd[3] = done; /* fall through */
+        case 3: vf[2] = first; vd[2] = done; /* fall through */
+        case 2: vf[1] = first; vd[1] = done; /* fall through */
+        default: vf[0] = first; vd[0] = done;
+        }
     }
     if (o->dst != TM_DST_NONE) {                 /* a scalar result (vmv.x.s, vcpop.m, ...) */
         t->ready[o->dst + d->rd] = done;
@@ -1092,7 +1111,7 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
               : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
 }
 
-/* The first half of vector_step and prefetch_step: wait until slot e's sources
+/* The first half of tm_vector_step and tm_prefetch_step: wait until slot e's sources
  * are ready (t->now moves there, the wait charged by stall()); returns t->now
  * from before the wait. */
 static inline __attribute__((always_inline)) uint64_t wait_sources(rv_timing *t, const rv_decoded *d,
@@ -1119,7 +1138,7 @@ static inline __attribute__((always_inline)) void issued(rv_timing *t, tm_slot *
 
 /* tm_step_special for a vector op (not vsetvl): what its general path does
  * for one, without the tests for the other kinds of instruction. */
-static void vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
     if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
     const tm_opinfo *o = &tm_ops[d->op];
     uint64_t before = wait_sources(t, d, o, e);
@@ -1130,7 +1149,8 @@ static void vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64
 /* tm_step_special for a Zicbop prefetch (TM_PATH_PREFETCH: its class has no
  * occupancy, its latency fits the slot): what the general path does for one,
  * a plain op that also asks for its line. */
-static void prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, tm_slot *e) {
+void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+    if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
     uint64_t before = wait_sources(t, d, &tm_ops[d->op], e);
     software_prefetch(t, m, d, t->now);
     t->ready[e->dst] = t->now + e->lat;
@@ -1143,25 +1163,16 @@ static __attribute__((noinline)) void step_derived(rv_timing *t, rv_machine *m, 
     tm_step(t, m, d, pc, e);
 }
 
-void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    vector_step(t, d, m, pc, e);
-}
-
-void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    if (unlikely(t->reference)) tm_step_special(t, d, m, pc, e);
-    else prefetch_step(t, d, m, e);
-}
-
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
     if (likely(!t->reference)) {
-        if (likely(e->path == TM_PATH_VECTOR)) { vector_step(t, d, m, pc, e); return; }
-        if (e->path == TM_PATH_PREFETCH) { prefetch_step(t, d, m, e); return; }
+        if (likely(e->path == TM_PATH_VECTOR)) { tm_vector_step(t, d, m, pc, e); return; }
+        if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
     }
     if (e->path == TM_PATH_NEW) {
         derive(t, d, e);
         if (!t->reference) {
-            if (e->path == TM_PATH_VECTOR) { vector_step(t, d, m, pc, e); return; }
-            if (e->path == TM_PATH_PREFETCH) { prefetch_step(t, d, m, e); return; }
+            if (e->path == TM_PATH_VECTOR) { tm_vector_step(t, d, m, pc, e); return; }
+            if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
         }
         if (e->path == TM_PATH_PLAIN || e->path == TM_PATH_BRANCH) { step_derived(t, m, d, pc, e); return; }
     }

@@ -239,7 +239,7 @@ void tm_run_begin(rv_timing *t);
 uint64_t tm_run_end(rv_timing *t);
 tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
-/* tm_step_special for a slot derived as TM_PATH_VECTOR, with one call less. */
+/* tm_step_special for a slot derived as TM_PATH_VECTOR, called by tm_step directly. */
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 /* tm_step_special for a slot derived as TM_PATH_PREFETCH, likewise. */
 void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
