@@ -169,7 +169,7 @@ static void forget_state(rv_timing *t) {
  * fill channels (prefetches, write-backs), so that no run reports more bytes
  * a cycle than its channels carry. */
 static uint64_t finish(const rv_timing *t) {
-    uint64_t end = t->now + (t->room != t->issue_width);   /* a partly filled issue cycle counts */
+    uint64_t end = t->now + tm_cycle_begun(t);   /* a partly filled issue cycle counts */
     if (t->v_end > end) end = t->v_end;
     if (t->mem_end > end) end = t->mem_end;
     if (t->cont_until > end) end = t->cont_until;
@@ -1185,7 +1185,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
     uint64_t before = t->now, now = before;
     if (rdy > now) now = t->now = stall(t, d, o, rdy);
     unsigned cls = o->cls, dst = o->dst + d->rd;
-    if (dst == t->last_dst && dst < t->waw_below && dst != TM_X + 32 && t->room != t->issue_width && !(o->vflags & TM_V_ANY)) {
+    if (dst == t->last_dst && dst < t->waw_below && dst != TM_X + 32 && tm_cycle_begun(t) && !(o->vflags & TM_V_ANY)) {
         tm_new_cycle(t);   /* waw_pairing, as in tm_step */
         now = ++t->now;
     }

@@ -228,6 +228,9 @@ extern tm_opinfo tm_ops[RV_NOPS];
 /* The issue cycle has moved on: none of its issue slots is taken yet. */
 static inline void tm_new_cycle(rv_timing *t) { t->room = t->issue_width; }
 
+/* Whether an instruction has taken a slot of the current issue cycle. */
+static inline int tm_cycle_begun(const rv_timing *t) { return t->room != t->issue_width; }
+
 /* An instruction issued in cycle `now` takes one of its slots: the cycle the
  * next one can issue in (the next cycle once this one is full). */
 static inline uint64_t tm_take_slot(rv_timing *t, uint64_t now) {
@@ -312,7 +315,7 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
         now = rdy;
     }
     unsigned dst = e->dst;
-    if (unlikely(dst < t->waw_below) && dst == t->last_dst && dst != TM_X + 32 && t->room != t->issue_width) {
+    if (unlikely(dst < t->waw_below) && dst == t->last_dst && dst != TM_X + 32 && tm_cycle_begun(t)) {
         tm_new_cycle(t);   /* waw_pairing: not in the same cycle as a write of the same register */
         now++;
     }
