@@ -759,10 +759,41 @@ void tm_mem_filtered(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr, uns
     else tm_mem_slow(t, addr, n, store, pc);
 }
 
-void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
+/* An access of n bytes at addr by the vector memory op in flight: its lines
+ * are requested from its start; its result is ready once the last line
+ * arrives. */
+static void vmem_access(rv_timing *t, uint64_t addr, unsigned n, int store) {
     uint64_t first = addr >> t->line_bits, last = (addr + (n ? n - 1 : 0)) >> t->line_bits;
     int event = 0;
-    if (first == last && !(t->pending & TM_P_VMEM)) {
+    t->cont_hit = 0;
+    uint64_t arrive = t->vm_start;
+    for (uint64_t l = first; l <= last; l++) {
+        if (l == t->last_line && !store) { t->s.l1_hits++; continue; }
+        uint64_t a = access_line(t, l, t->vm_start, store, &event);
+        if (a > arrive) arrive = a;
+    }
+    if (!t->vm_trained) {   /* the op's first access trains its stream */
+        t->vm_trained = 1;
+        train(t, t->vm_pc, addr, n, t->vm_start);
+    }
+    if (store) { t->s.bytes_stored += n; return; }
+    t->s.bytes_loaded += n;
+    int vd = t->vm_vd;
+    if (!t->vm_first_seen && arrive > t->vfirst[vd]) {
+        for (int i = 0; i < t->vm_nregs && vd + i < 32; i++) t->vfirst[vd + i] = arrive;
+    }
+    t->vm_first_seen = 1;
+    if (arrive > t->vdone[vd]) {
+        set_group(t, vd, t->vm_nregs, t->vfirst[vd], arrive);
+        if (arrive > t->v_end) t->v_end = arrive;
+    }
+}
+
+void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
+    if (t->pending & TM_P_VMEM) { vmem_access(t, addr, n, store); return; }
+    uint64_t first = addr >> t->line_bits, last = (addr + (n ? n - 1 : 0)) >> t->line_bits;
+    int event = 0;
+    if (first == last) {
         tm_line *w = *tm_hit_slot(t, first);
         if (w->tag == first && w->prefetched && !(store && w->shared)) {
             first_use(t, w, first, addr, n, store, pc);
@@ -770,32 +801,6 @@ void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc
         }
     }
     t->cont_hit = 0;
-    if (t->pending & TM_P_VMEM) {
-        /* an access of the vector memory op in flight: its lines are requested
-         * from its start; its result is ready once the last line arrives */
-        uint64_t arrive = t->vm_start;
-        for (uint64_t l = first; l <= last; l++) {
-            if (l == t->last_line && !store) { t->s.l1_hits++; continue; }
-            uint64_t a = access_line(t, l, t->vm_start, store, &event);
-            if (a > arrive) arrive = a;
-        }
-        if (!t->vm_trained) {   /* the op's first access trains its stream */
-            t->vm_trained = 1;
-            train(t, t->vm_pc, addr, n, t->vm_start);
-        }
-        if (store) { t->s.bytes_stored += n; return; }
-        t->s.bytes_loaded += n;
-        int vd = t->vm_vd;
-        if (!t->vm_first_seen && arrive > t->vfirst[vd]) {
-            for (int i = 0; i < t->vm_nregs && vd + i < 32; i++) t->vfirst[vd + i] = arrive;
-        }
-        t->vm_first_seen = 1;
-        if (arrive > t->vdone[vd]) {
-            set_group(t, vd, t->vm_nregs, t->vfirst[vd], arrive);
-            if (arrive > t->v_end) t->v_end = arrive;
-        }
-        return;
-    }
     uint64_t done = 0;
     for (uint64_t l = first; l <= last; l++) {
         uint64_t a = access_line(t, l, t->last_issue, store, &event);
@@ -809,7 +814,11 @@ void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc
 }
 
 void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store) {
-    tm_mem(m->timing, addr, n, is_store, m->timing->vm_pc);
+    rv_timing *t = m->timing;
+    /* an access of a vector memory op (the usual caller): straight to its
+     * path, past tm_mem's tests for a scalar one */
+    if (likely(t->pending & TM_P_VMEM)) vmem_access(t, addr, n, is_store);
+    else tm_mem(t, addr, n, is_store, t->vm_pc);
 }
 
 /* ---- scalar core ------------------------------------------------------- */
