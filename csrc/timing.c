@@ -169,7 +169,7 @@ static void forget_state(rv_timing *t) {
  * fill channels (prefetches, write-backs), so that no run reports more bytes
  * a cycle than its channels carry. */
 static uint64_t finish(const rv_timing *t) {
-    uint64_t end = t->now + (t->room != t->issue_width);   /* a partly filled issue cycle counts */
+    uint64_t end = t->now + tm_cycle_begun(t);   /* a partly filled issue cycle counts */
     if (t->v_end > end) end = t->v_end;
     if (t->mem_end > end) end = t->mem_end;
     if (t->cont_until > end) end = t->cont_until;
@@ -252,7 +252,7 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     if (!t) return NULL;
     t->p = *p;
     t->issue_width = p->issue_width;
-    t->room = p->issue_width;
+    tm_new_cycle(t);
     t->waw_below = p->waw_pairing ? TM_SRC_NONE : 0;
     t->line_bits = (unsigned)__builtin_ctz(p->line);
     t->bht = malloc(p->bht_entries);
@@ -598,15 +598,10 @@ static int is_data_prefetch(const rv_decoded *d) {
     return d->op == RV_OP_ori && d->rd == TM_X + 32 && (d->rs2 == 1 || d->rs2 == 3);
 }
 
-/* A prefetch.r/w issued at cycle `when`, on a machine with Zicbop: the line at
- * rs1 + offset is filled as the stride prefetcher fills one (the L2 and DRAM
- * channels booked, the pipe not waiting, the first demand use of the line
- * counted as a hit).  A hint never faults: an address that no readable region
- * (prefetch.r) or writable one (prefetch.w) maps does nothing.  Without
- * Zicbop the instruction is the ori it encodes, to the model too. */
-static inline __attribute__((always_inline)) void software_prefetch(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t when) {
-    if (m->ext_off >> RV_EXT_zicbop & 1) return;
-    uint64_t addr = m->x[d->rs1] + (uint64_t)(int64_t)(d->imm & ~31);
+/* software_prefetch past its hit-filter probe, out of line so that the
+ * common case (the line already in L1) pays for none of this. */
+static __attribute__((noinline)) void prefetch_miss(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t addr,
+                                                    uint64_t when) {
     /* the TLB holds only pages of regions that allow its kind of access: a hit
      * answers without the region search */
     int w = d->rs2 == 3;
@@ -619,6 +614,21 @@ static inline __attribute__((always_inline)) void software_prefetch(rv_timing *t
     if (find(&t->l1, line, &v1)) return;
     fill(t, line, when, 0, v1);
     t->s.sw_prefetches++;
+}
+
+/* A prefetch.r/w issued at cycle `when`, on a machine with Zicbop: the line at
+ * rs1 + offset is filled as the stride prefetcher fills one (the L2 and DRAM
+ * channels booked, the pipe not waiting, the first demand use of the line
+ * counted as a hit).  A hint never faults: an address that no readable region
+ * (prefetch.r) or writable one (prefetch.w) maps does nothing.  Without
+ * Zicbop the instruction is the ori it encodes, to the model too. */
+static inline __attribute__((always_inline)) void software_prefetch(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t when) {
+    if (m->ext_off >> RV_EXT_zicbop & 1) return;
+    uint64_t addr = m->x[d->rs1] + (uint64_t)(int64_t)(d->imm & ~31), line = addr >> t->line_bits;
+    /* a line L1 holds asks for nothing, whatever maps its address: the hit
+     * filter's entry answers the common case before the mapping is looked at */
+    if ((*tm_hit_slot(t, line))->tag == line) return;
+    prefetch_miss(t, m, d, addr, when);
 }
 
 /* The stream of the instruction at pc (a new one replacing the least recently
@@ -749,10 +759,41 @@ void tm_mem_filtered(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr, uns
     else tm_mem_slow(t, addr, n, store, pc);
 }
 
-void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
+/* An access of n bytes at addr by the vector memory op in flight: its lines
+ * are requested from its start; its result is ready once the last line
+ * arrives. */
+static void vmem_access(rv_timing *t, uint64_t addr, unsigned n, int store) {
     uint64_t first = addr >> t->line_bits, last = (addr + (n ? n - 1 : 0)) >> t->line_bits;
     int event = 0;
-    if (first == last && !(t->pending & TM_P_VMEM)) {
+    t->cont_hit = 0;
+    uint64_t arrive = t->vm_start;
+    for (uint64_t l = first; l <= last; l++) {
+        if (l == t->last_line && !store) { t->s.l1_hits++; continue; }
+        uint64_t a = access_line(t, l, t->vm_start, store, &event);
+        if (a > arrive) arrive = a;
+    }
+    if (!t->vm_trained) {   /* the op's first access trains its stream */
+        t->vm_trained = 1;
+        train(t, t->vm_pc, addr, n, t->vm_start);
+    }
+    if (store) { t->s.bytes_stored += n; return; }
+    t->s.bytes_loaded += n;
+    int vd = t->vm_vd;
+    if (!t->vm_first_seen && arrive > t->vfirst[vd]) {
+        for (int i = 0; i < t->vm_nregs && vd + i < 32; i++) t->vfirst[vd + i] = arrive;
+    }
+    t->vm_first_seen = 1;
+    if (arrive > t->vdone[vd]) {
+        set_group(t, vd, t->vm_nregs, t->vfirst[vd], arrive);
+        if (arrive > t->v_end) t->v_end = arrive;
+    }
+}
+
+void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
+    if (t->pending & TM_P_VMEM) { vmem_access(t, addr, n, store); return; }
+    uint64_t first = addr >> t->line_bits, last = (addr + (n ? n - 1 : 0)) >> t->line_bits;
+    int event = 0;
+    if (first == last) {
         tm_line *w = *tm_hit_slot(t, first);
         if (w->tag == first && w->prefetched && !(store && w->shared)) {
             first_use(t, w, first, addr, n, store, pc);
@@ -760,32 +801,6 @@ void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc
         }
     }
     t->cont_hit = 0;
-    if (t->pending & TM_P_VMEM) {
-        /* an access of the vector memory op in flight: its lines are requested
-         * from its start; its result is ready once the last line arrives */
-        uint64_t arrive = t->vm_start;
-        for (uint64_t l = first; l <= last; l++) {
-            if (l == t->last_line && !store) { t->s.l1_hits++; continue; }
-            uint64_t a = access_line(t, l, t->vm_start, store, &event);
-            if (a > arrive) arrive = a;
-        }
-        if (!t->vm_trained) {   /* the op's first access trains its stream */
-            t->vm_trained = 1;
-            train(t, t->vm_pc, addr, n, t->vm_start);
-        }
-        if (store) { t->s.bytes_stored += n; return; }
-        t->s.bytes_loaded += n;
-        int vd = t->vm_vd;
-        if (!t->vm_first_seen && arrive > t->vfirst[vd]) {
-            for (int i = 0; i < t->vm_nregs && vd + i < 32; i++) t->vfirst[vd + i] = arrive;
-        }
-        t->vm_first_seen = 1;
-        if (arrive > t->vdone[vd]) {
-            set_group(t, vd, t->vm_nregs, t->vfirst[vd], arrive);
-            if (arrive > t->v_end) t->v_end = arrive;
-        }
-        return;
-    }
     uint64_t done = 0;
     for (uint64_t l = first; l <= last; l++) {
         uint64_t a = access_line(t, l, t->last_issue, store, &event);
@@ -799,7 +814,11 @@ void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc
 }
 
 void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store) {
-    tm_mem(m->timing, addr, n, is_store, m->timing->vm_pc);
+    rv_timing *t = m->timing;
+    /* an access of a vector memory op (the usual caller): straight to its
+     * path, past tm_mem's tests for a scalar one */
+    if (likely(t->pending & TM_P_VMEM)) vmem_access(t, addr, n, is_store);
+    else tm_mem(t, addr, n, is_store, t->vm_pc);
 }
 
 /* ---- scalar core ------------------------------------------------------- */
@@ -812,7 +831,7 @@ static uint64_t stall(rv_timing *t, const rv_decoded *d, const tm_opinfo *o, uin
     for (int i = 0; i < 3; i++)
         if (t->ready[idx[i]] == rdy) { kind = t->kind[idx[i]]; break; }
     t->stall[kind] += rdy - t->now;
-    t->room = t->issue_width;
+    tm_new_cycle(t);
     return rdy;
 }
 
@@ -822,7 +841,7 @@ static void mispredicted(rv_timing *t, uint64_t *slot) {
     t->s.stall_branch += t->p.branch_penalty;
     *slot += t->p.branch_penalty;
     t->now += t->p.branch_penalty;
-    t->room = t->issue_width;
+    tm_new_cycle(t);
 }
 
 void tm_mispredicted_branch(rv_timing *t) {
@@ -1012,7 +1031,7 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
     if (*q > dispatch) {
         /* waiting for vector work that contended memory held up counts as contention */
         t->stall[*q <= t->cont_until ? TM_K_CONT : TM_K_VEC] += *q - dispatch;
-        t->room = t->issue_width;
+        tm_new_cycle(t);
         t->now = dispatch = *q;
     }
     uint64_t *uf = t->unit_free[pipe];
@@ -1037,7 +1056,16 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
     if (o->vflags & TM_V_VD) {
         uint64_t first = v->first_at_done ? done : start + lat;
         uint64_t *vf = &t->vfirst[d->rd], *vd = &t->vdone[d->rd];
-        for (unsigned i = 0, n = v->nvd; i < n; i++) { vf[i] = first; vd[i] = done; }
+        switch (v->nvd) {   /* 1 to 8 registers: unrolled, as a loop costs as much again */
+        case 8: vf[7] = first; vd[7] = done; /* fall through */
+        case 7: vf[6] = first; vd[6] = done; /* fall through */
+        case 6: vf[5] = first; vd[5] = done; /* fall through */
+        case 5: vf[4] = first; vd[4] = done; /* fall through */
+        case 4: vf[3] = first; vd[3] = done; /* fall through */
+        case 3: vf[2] = first; vd[2] = done; /* fall through */
+        case 2: vf[1] = first; vd[1] = done; /* fall through */
+        default: vf[0] = first; vd[0] = done;
+        }
     }
     if (o->dst != TM_DST_NONE) {                 /* a scalar result (vmv.x.s, vcpop.m, ...) */
         t->ready[o->dst + d->rd] = done;
@@ -1092,7 +1120,7 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
               : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
 }
 
-/* The first half of vector_step and prefetch_step: wait until slot e's sources
+/* The first half of tm_vector_step and tm_prefetch_step: wait until slot e's sources
  * are ready (t->now moves there, the wait charged by stall()); returns t->now
  * from before the wait. */
 static inline __attribute__((always_inline)) uint64_t wait_sources(rv_timing *t, const rv_decoded *d,
@@ -1112,14 +1140,14 @@ static inline __attribute__((always_inline)) void issued(rv_timing *t, tm_slot *
     uint64_t now = t->now;
     t->last_issue = now;
     t->last_dst = e->dst;
-    if (--t->room == 0) { t->room = t->issue_width; now++; }
+    now = tm_take_slot(t, now);
     e->cycles += now - before;
     t->now = now;
 }
 
 /* tm_step_special for a vector op (not vsetvl): what its general path does
  * for one, without the tests for the other kinds of instruction. */
-static void vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
     if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
     const tm_opinfo *o = &tm_ops[d->op];
     uint64_t before = wait_sources(t, d, o, e);
@@ -1130,7 +1158,8 @@ static void vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64
 /* tm_step_special for a Zicbop prefetch (TM_PATH_PREFETCH: its class has no
  * occupancy, its latency fits the slot): what the general path does for one,
  * a plain op that also asks for its line. */
-static void prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, tm_slot *e) {
+void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
+    if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
     uint64_t before = wait_sources(t, d, &tm_ops[d->op], e);
     software_prefetch(t, m, d, t->now);
     t->ready[e->dst] = t->now + e->lat;
@@ -1143,25 +1172,16 @@ static __attribute__((noinline)) void step_derived(rv_timing *t, rv_machine *m, 
     tm_step(t, m, d, pc, e);
 }
 
-void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    vector_step(t, d, m, pc, e);
-}
-
-void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    if (unlikely(t->reference)) tm_step_special(t, d, m, pc, e);
-    else prefetch_step(t, d, m, e);
-}
-
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
     if (likely(!t->reference)) {
-        if (likely(e->path == TM_PATH_VECTOR)) { vector_step(t, d, m, pc, e); return; }
-        if (e->path == TM_PATH_PREFETCH) { prefetch_step(t, d, m, e); return; }
+        if (likely(e->path == TM_PATH_VECTOR)) { tm_vector_step(t, d, m, pc, e); return; }
+        if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
     }
     if (e->path == TM_PATH_NEW) {
         derive(t, d, e);
         if (!t->reference) {
-            if (e->path == TM_PATH_VECTOR) { vector_step(t, d, m, pc, e); return; }
-            if (e->path == TM_PATH_PREFETCH) { prefetch_step(t, d, m, e); return; }
+            if (e->path == TM_PATH_VECTOR) { tm_vector_step(t, d, m, pc, e); return; }
+            if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
         }
         if (e->path == TM_PATH_PLAIN || e->path == TM_PATH_BRANCH) { step_derived(t, m, d, pc, e); return; }
     }
@@ -1174,20 +1194,20 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
     uint64_t before = t->now, now = before;
     if (rdy > now) now = t->now = stall(t, d, o, rdy);
     unsigned cls = o->cls, dst = o->dst + d->rd;
-    if (dst == t->last_dst && dst < t->waw_below && dst != TM_X + 32 && t->room != t->issue_width && !(o->vflags & TM_V_ANY)) {
-        t->room = t->issue_width;   /* waw_pairing, as in tm_step */
+    if (dst == t->last_dst && dst < t->waw_below && dst != TM_X + 32 && tm_cycle_begun(t) && !(o->vflags & TM_V_ANY)) {
+        tm_new_cycle(t);   /* waw_pairing, as in tm_step */
         now = ++t->now;
     }
     uint64_t result = now + t->p.latency[cls];
     if (cls == RV_CLASS_DIV || cls == RV_CLASS_FDIV || cls == RV_CLASS_FSQRT) {
         /* one unpipelined divider: wait for it, then hold it for the latency */
-        if (t->div_free > now) { t->stall[TM_K_DATA] += t->div_free - now; now = t->now = t->div_free; t->room = t->issue_width; }
+        if (t->div_free > now) { t->stall[TM_K_DATA] += t->div_free - now; now = t->now = t->div_free; tm_new_cycle(t); }
         result = now + t->p.latency[cls];
         t->div_free = result;
     } else if (has_occupancy(t, cls)) {
         /* a unit that accepts one instruction every `occupancy` cycles (a
          * multiplier that is not fully pipelined) */
-        if (t->unit_busy[cls] > now) { t->stall[TM_K_DATA] += t->unit_busy[cls] - now; now = t->now = t->unit_busy[cls]; t->room = t->issue_width; }
+        if (t->unit_busy[cls] > now) { t->stall[TM_K_DATA] += t->unit_busy[cls] - now; now = t->now = t->unit_busy[cls]; tm_new_cycle(t); }
         t->unit_busy[cls] = now + t->p.occupancy[cls];
         result = now + t->p.latency[cls];
     } else if (cls == RV_CLASS_BRANCH) {   /* here only when its latency is too large for tm_step */
@@ -1207,12 +1227,12 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         if (drain > now) {
             t->stall[drain <= t->cont_until ? TM_K_CONT : t->v_end >= t->mem_end ? TM_K_VEC : TM_K_MEM] += drain - now;
             now = t->now = drain;
-            t->room = t->issue_width;
+            tm_new_cycle(t);
         }
         result = now + t->p.latency[cls];
     } else if (cls == RV_CLASS_VSET) {
         result = now + t->p.vset_latency;
-        if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; t->room = t->issue_width; }
+        if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; tm_new_cycle(t); }
     } else if (o->vflags & TM_V_ANY) {
         vector_op(t, d, m, o, now, pc);
         now = t->now;
@@ -1226,7 +1246,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
     }
     t->last_issue = now;
     t->last_dst = dst;
-    if (--t->room == 0) { t->room = t->issue_width; now++; }
+    now = tm_take_slot(t, now);
     *slot += now - before;
     t->now = now;
 }
@@ -1275,13 +1295,13 @@ void tm_rebase(rv_timing *t, uint64_t at) {
 }
 
 void tm_advance(rv_timing *t, uint64_t to) {
-    if (to > t->now) { t->now = to; t->room = t->issue_width; }
+    if (to > t->now) { t->now = to; tm_new_cycle(t); }
 }
 
 uint64_t tm_reset_counters(rv_timing *t) {
     /* the next run starts once this one has drained */
     t->now = t->base = finish(t);
-    t->room = t->issue_width;
+    tm_new_cycle(t);
     memset(&t->s, 0, sizeof t->s);
     memset(t->stall, 0, sizeof t->stall);
     for (int i = 0; i < t->nranges; i++)

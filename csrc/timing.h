@@ -225,11 +225,24 @@ typedef struct rv_timing {
 
 extern tm_opinfo tm_ops[RV_NOPS];
 
+/* The issue cycle has moved on: none of its issue slots is taken yet. */
+static inline void tm_new_cycle(rv_timing *t) { t->room = t->issue_width; }
+
+/* Whether an instruction has taken a slot of the current issue cycle. */
+static inline int tm_cycle_begun(const rv_timing *t) { return t->room != t->issue_width; }
+
+/* An instruction issued in cycle `now` takes one of its slots: the cycle the
+ * next one can issue in (the next cycle once this one is full). */
+static inline uint64_t tm_take_slot(rv_timing *t, uint64_t now) {
+    if (--t->room == 0) { tm_new_cycle(t); now++; }
+    return now;
+}
+
 void tm_run_begin(rv_timing *t);
 uint64_t tm_run_end(rv_timing *t);
 tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
-/* tm_step_special for a slot derived as TM_PATH_VECTOR, with one call less. */
+/* tm_step_special for a slot derived as TM_PATH_VECTOR, called by tm_step directly. */
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 /* tm_step_special for a slot derived as TM_PATH_PREFETCH, likewise. */
 void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
@@ -298,12 +311,12 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
         /* the issue cycle moves to rdy: charge the wait to what the first
          * late source (in operand order) was waiting for */
         t->stall[a == rdy ? t->kind[i1] : b == rdy ? t->kind[i2] : t->kind[i3]] += rdy - now;
-        t->room = t->issue_width;
+        tm_new_cycle(t);
         now = rdy;
     }
     unsigned dst = e->dst;
-    if (unlikely(dst < t->waw_below) && dst == t->last_dst && dst != TM_X + 32 && t->room != t->issue_width) {
-        t->room = t->issue_width;   /* waw_pairing: not in the same cycle as a write of the same register */
+    if (unlikely(dst < t->waw_below) && dst == t->last_dst && dst != TM_X + 32 && tm_cycle_begun(t)) {
+        tm_new_cycle(t);   /* waw_pairing: not in the same cycle as a write of the same register */
         now++;
     }
     t->last_issue = now;
@@ -316,7 +329,7 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
         t->br_slot = &e->cycles;
     }
-    if (--t->room == 0) { t->room = t->issue_width; now++; }
+    now = tm_take_slot(t, now);
     e->cycles += now - t->now;
     t->now = now;
 }
