@@ -29,6 +29,9 @@ BASES = {"s0": DATA + 16, "s1": UNMAPPED, "s3": DATA + 4096 - 8, "s4": CODE, "s5
 # moves later accesses); never s2 (the loop count), t2 or t3 (jalr's base, a
 # code word to store).
 REGS = ["a0", "a1", "a2", "a3", "t0", "t1"] * 3 + ["zero", "zero", "s0", "s3"]
+# The f registers they name (ft0 is f0: no sink register stands in for it),
+# seeded by run(); fa0 is left to the vector programs, which set it.
+FREGS = {"ft0": 0, "ft1": 1, "fa1": 11, "fa2": 12}
 # Register values that expose sign and width errors, beside random ones.
 EDGES = [0, 1, 2, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF,
          1 << 32, (1 << 63) - 1, 1 << 63, (1 << 64) - 1, (1 << 64) - 0x80000000, (1 << 64) - 2]
@@ -36,6 +39,7 @@ EDGES = [0, 1, 2, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, 0x800000
 # a sign- or zero-extension error shows only on a loaded value with its top bit set.
 BASELINE = bytes((0x9E + 73 * i) & 0xFF for i in range(64))
 reg = st.sampled_from(REGS)
+freg = st.sampled_from(sorted(FREGS))
 value = st.one_of(st.sampled_from(EDGES), st.integers(0, (1 << 64) - 1))
 imm12 = st.one_of(st.sampled_from([-2048, -1, 0, 1, 2047]), st.integers(-2048, 2047))
 
@@ -51,6 +55,10 @@ FORMS = {
     **{name: "load" for name in jit_llvm.LOADS},
     **{name: "store" for name in jit_llvm.STORES},
     **{name: "branch" for name in jit_llvm.BRANCHES},
+    **{name: "fload" for name in jit_llvm.FLOADS},
+    **{name: "fstore" for name in jit_llvm.FSTORES},
+    **{name: "fmv_to_f" for name in jit_llvm.FMV_TO_F},
+    **{name: "fmv_to_x" for name in jit_llvm.FMV_TO_X},
     "jal": "jal", "jalr": "jalr", "fence": "bare", "fence.i": "bare",
 }
 # Ops the translator leaves to the interpreter: a block ends before them.
@@ -89,23 +97,33 @@ def instruction(draw, index, length, smc=False, focus=None):
     log at s5, so that a wrong one shows even when a later one overwrites it."""
     items = draw(_instruction(index, length, smc, focus))
     text = items[-1]
-    if isinstance(text, str) and FORMS.get(text.split()[0]) in LOGGED and draw(st.booleans()):
-        items.append(f"sd {text.split()[1].rstrip(',')}, {8 * (index % 256)}(s5)")
+    form = FORMS.get(text.split()[0]) if isinstance(text, str) else None
+    if form in LOGGED and draw(st.booleans()):
+        items.append(f"{LOGGED[form]} {text.split()[1].rstrip(',')}, {8 * (index % 256)}(s5)")
     return items
 
 
-LOGGED = {"rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load"}
+# Forms whose result is logged, and the store that logs it (an f register's whole 64 bits: its NaN box too).
+LOGGED = {**dict.fromkeys(["rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load", "fmv_to_x"], "sd"),
+          **dict.fromkeys(["fload", "fmv_to_f"], "fsd")}
+MEMORY = ("load", "store", "fload", "fstore")
+
+
+def _access(name, rd, rs2, fr, off, base):
+    """The text of load or store ``name``: its data register is rd or rs2, or f register fr for an FP one."""
+    data = fr if FORMS[name] in ("fload", "fstore") else rs2 if FORMS[name] == "store" else rd
+    return f"{name} {data}, {off}({base})"
 
 
 @st.composite
 def _instruction(draw, index, length, smc, focus):
-    rd, rs1, rs2 = draw(reg), draw(reg), draw(reg)
+    rd, rs1, rs2, fr = draw(reg), draw(reg), draw(reg), draw(freg)
     target = draw(st.integers(0, length + 2))
     kinds = ["op"] * 12 + ["mem"] * 6 + ["group", "group", "bump", "rvc", "untranslated"] + \
         (["smc"] * 2 if smc else [])
     kind = draw(st.sampled_from(kinds))
     if focus and draw(st.booleans()):
-        kind = "mem" if FORMS[focus] in ("load", "store") else "op"
+        kind = "mem" if FORMS[focus] in MEMORY else "op"
     if kind == "rvc":
         a, b = XREG[draw(st.sampled_from(list(XREG)[:6]))], XREG[draw(st.sampled_from(list(XREG)[:6]))]
         return [draw(st.sampled_from([c_addi(a, draw(st.sampled_from([-32, -1, 1, 31]))), c_add(a, b)]))]
@@ -121,23 +139,23 @@ def _instruction(draw, index, length, smc, focus):
                 ("to", f"{draw(st.sampled_from(['sw', 'sh']))} t3, {{off}}(s4)", target, None)]
     if kind == "group":   # accesses of one kind through one base, one TLB test for all: their
         # offsets span the base's page and, through s3, the unmapped one after it
-        name = draw(st.sampled_from(sorted(jit_llvm.LOADS) if draw(st.booleans()) else sorted(jit_llvm.STORES)))
+        kind_ = draw(st.sampled_from(["load", "store"]))
         base = draw(st.sampled_from(["s0", "s3"]))
         offs = st.integers(-24, 2047) if base == "s0" else st.integers(-16, 16)
-        return [f"{name} {rs2 if name in jit_llvm.STORES else rd}, {draw(offs)}({base})"
-                for _ in range(draw(st.integers(2, 3)))]
+        names = st.sampled_from(sorted(n for n, f in FORMS.items() if f in (kind_, "f" + kind_)))
+        return [_access(draw(names), rd, rs2, fr, draw(offs), base) for _ in range(draw(st.integers(2, 3)))]
     if kind == "bump":   # move a base by a little: across a page edge, later accesses through it fault
         base = draw(st.sampled_from(["s0", "s3"]))
         return [f"addi {base}, {base}, {draw(st.sampled_from([-32, -16, 8, 16, 2047]))}"]
     if kind == "mem":
-        name = focus if focus and FORMS[focus] in ("load", "store") and draw(st.booleans()) else \
-            draw(st.sampled_from(sorted(jit_llvm.LOADS) + sorted(jit_llvm.STORES)))
+        name = focus if focus and FORMS[focus] in MEMORY and draw(st.booleans()) else \
+            draw(st.sampled_from(sorted(n for n, f in FORMS.items() if f in MEMORY)))
         base = draw(st.sampled_from(["s0"] * 8 + ["s1", "s3", "s3"]))
         off = {"s0": draw(st.one_of(st.integers(-24, 2047), st.sampled_from([-17, -16, 2047]))),
                "s1": draw(st.integers(-16, 16)), "s3": draw(st.integers(-16, 16))}[base]
-        return [f"{name} {rs2 if name in jit_llvm.STORES else rd}, {off}({base})"]
-    name = focus if focus and FORMS[focus] not in ("load", "store") and draw(st.booleans()) else \
-        draw(st.sampled_from(sorted(n for n, f in FORMS.items() if f not in ("load", "store"))))
+        return [_access(name, rd, rs2, fr, off, base)]
+    name = focus if focus and FORMS[focus] not in MEMORY and draw(st.booleans()) else \
+        draw(st.sampled_from(sorted(n for n, f in FORMS.items() if f not in MEMORY)))
     form = FORMS[name]
     if form == "rr":
         return [f"{name} {rd}, {rs1}, {rs2}"]
@@ -150,6 +168,10 @@ def _instruction(draw, index, length, smc, focus):
         return [f"{name} {rd}, {draw(st.sampled_from([0, 1, 0x7FFFF, 0x80000, 0xFFFFF]) | st.integers(0, 0xFFFFF))}"]
     if form == "unary":
         return [f"{name} {rd}, {rs1}"]
+    if form == "fmv_to_f":
+        return [f"{name} {fr}, {rs1}"]
+    if form == "fmv_to_x":
+        return [f"{name} {rd}, {fr}"]
     if form == "branch":
         return [("to", f"{name} {rs1}, {rs2}, {{off}}", target, index)]
     if form == "jal":
@@ -214,6 +236,8 @@ def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False):
     values = list(regs) or [int(v) for v in np.frombuffer(seeds[:48], dtype=np.uint64)]
     for r, v in zip((10, 11, 12, 13, 5, 6), values):
         m.x(r, v)
+    for r, v in zip(FREGS.values(), reversed(values)):   # boxed and unboxed values (EDGES)
+        m.f(r, v)
     for name, v in BASES.items():
         m.x({"s0": 8, "s1": 9, "s3": 19, "s4": 20, "s5": 21}[name], v)
     m.x(18, 3)   # s2: the loop count
@@ -223,7 +247,7 @@ def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False):
         stop = None
     except EmulatorError as e:
         stop = (type(e).__name__, str(e))
-    return {"x": [m.x(i) for i in range(32)], "pc": m.pc, "instret": m.instret, "stop": stop,
+    return {"x": [m.x(i) for i in range(32)], "f": [m.f(i) for i in range(32)], "pc": m.pc, "instret": m.instret, "stop": stop,
             "mem": bytes(m.read(DATA, np.uint8, 4096)), "code": bytes(m.read(CODE, np.uint8, 4096)),
             "ops": m.op_counts()}
 
@@ -310,6 +334,7 @@ def vector_instruction(draw, index, length):
                                  f"vmerge.vvm {vd}, {vs2}, {vs1}, v0", f"vslidedown.vi {vd}, {vs2}, 3",
                                  f"vmseq.vv {vd}, {vs2}, {vs1}", f"vmv.x.s {x}, {vs2}", f"vcpop.m {x}, {vs2}",
                                  f"vfadd.vv {vd}, {vs2}, {vs1}", f"vfmacc.vf {vd}, fa0, {vs2}",
+                                 f"vfmacc.vf {vd}, fa1, {vs2}",   # fa1: what flw/fmv.w.x (scalar) put there
                                  f"vmv.v.x {vd}, {x}"]))
 
 

@@ -129,17 +129,44 @@ STORES = {"sb": 1, "sh": 2, "sw": 4, "sd": 8}
 BRANCHES = {"beq": "==", "bne": "!=", "blt": "<", "bge": ">=", "bltu": "u<", "bgeu": "u>="}
 JUMPS = {"jal", "jalr"}
 NOPS = {"fence", "fence.i"}   # the interpreter's are no-ops too (exec_int.h)
+# Floating-point loads, stores and moves (the bits untouched, as exec_fp.h):
+# the f registers stay in the machine, where vector ops and the slow paths
+# read them.  A narrower value goes into f[rd] NaN-boxed (upper bits ones);
+# a store or a move to x takes the low bits, boxed or not.  name -> bytes.
+FLOADS = {"flh": 2, "flw": 4, "fld": 8}
+FSTORES = {"fsh": 2, "fsw": 4, "fsd": 8}
+FMV_TO_F = {"fmv.h.x": 2, "fmv.w.x": 4, "fmv.d.x": 8}
+FMV_TO_X = {"fmv.x.h": 2, "fmv.x.w": 4, "fmv.x.d": 8}   # sign-extended from its width
 
 #: Every op the translator handles; any other ends a block before it.
-EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS
+EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS | \
+    frozenset(FLOADS) | frozenset(FSTORES) | frozenset(FMV_TO_F) | frozenset(FMV_TO_X)
+
+
+def _x_operands(name) -> tuple[str, ...]:
+    """The fields of a scalar op ``name`` that name integer registers (the
+    others of an FP op name f registers)."""
+    if name in FLOADS or name in FSTORES or name in FMV_TO_F:
+        return ("rs1",)
+    return ("rd",) if name in FMV_TO_X else ("rd", "rs1", "rs2")
+
+
+def _writes_x(name) -> bool:
+    """Does scalar op ``name`` write integer register rd?"""
+    return "rd" in _x_operands(name) and not (name in STORES or name in BRANCHES or name in NOPS)
+
+
+def _box(v, size, b):
+    """A ``size``-byte value (an i{8 size}) as an f register holds it: NaN-boxed."""
+    return v if size == 8 else b.or_(b.zext(v, I64), _C(-1 << 8 * size))
 
 _OP_NAMES = [ffi.string(lib.rv_op_name(op)).decode() for op in range(lib.rv_num_ops())]
 #: Vector ops a block holds: each a call of csrc/jit_vec.c, the interpreter's own semantics.
 VEC = frozenset(op for op in range(lib.rv_num_ops()) if lib.rv_jit_vec_covers(op))
-_LAYOUT = ffi.new("uint64_t[15]")
+_LAYOUT = ffi.new("uint64_t[16]")
 lib.rv_jit_layout(_LAYOUT)
 X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN, VEC_FN, VL_OFF, V_OFF, \
-    JIT_OFF, LINKS_OFF, N_LINKS = (int(v) for v in _LAYOUT)
+    JIT_OFF, LINKS_OFF, N_LINKS, F_OFF = (int(v) for v in _LAYOUT)
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
@@ -156,6 +183,13 @@ VEC_OK, VEC_CODE = 0, 3
 #: Blocks one engine holds before new ones go to a fresh engine (the old one
 #: is freed with the last machine running its blocks): bounds what LLVM keeps.
 ENGINE_BLOCKS = 20_000
+
+
+def _access_size(name) -> int:
+    """The bytes a scalar load or store ``name`` accesses; 0 for other ops."""
+    if name in LOADS:
+        return LOADS[name][0]
+    return STORES.get(name) or FLOADS.get(name) or FSTORES.get(name) or 0
 
 
 def host_target_machine(opt: int = 1):
@@ -278,9 +312,8 @@ class _Block:
         b.position_at_end(entry)
         self.full = Counter(i.op for i in insns)
         scalar = [i for i in insns if i.op not in VEC]   # a vector op's fields name vector registers
-        regs = sorted({r for i in scalar for r in (i.rd, i.rs1, i.rs2)} - {0})
-        self.written = sorted({i.rd for i in scalar if _OP_NAMES[i.op] not in STORES and
-                               _OP_NAMES[i.op] not in BRANCHES and _OP_NAMES[i.op] not in NOPS})
+        regs = sorted({getattr(i, f) for i in scalar for f in _x_operands(_OP_NAMES[i.op])} - {0})
+        self.written = sorted({i.rd for i in scalar if _writes_x(_OP_NAMES[i.op])})
         self.reg = {}
         for r in regs:
             self.reg[r] = b.alloca(I64, name=f"x{r}")
@@ -319,6 +352,13 @@ class _Block:
 
     def set(self, r, v):
         self.b.store(v, self.reg[r])
+
+    def fget(self, r):
+        """f register r's 64 bits (in the machine: see FLOADS)."""
+        return self.b.load(I64, self._field(F_OFF + 8 * r))
+
+    def fset(self, r, v):
+        self.b.store(v, self._field(F_OFF + 8 * r))
 
     def exit(self, next_pc, k, fault=False):
         """Leave for next_pc (an int or a value) after k instructions of this pass."""
@@ -383,12 +423,13 @@ class _Block:
         version, members = Counter(), {}
         for k, ins in enumerate(self.insns):
             name = _OP_NAMES[ins.op]
-            if name in LOADS or name in STORES:
-                size = LOADS[name][0] if name in LOADS else STORES[name]
-                members.setdefault((name in STORES, ins.rs1, version[ins.rs1]), []).append((k, ins.imm, size))
+            size = _access_size(name)
+            if size:
+                store = name in STORES or name in FSTORES
+                members.setdefault((store, ins.rs1, version[ins.rs1]), []).append((k, ins.imm, size))
             if ins.op in VEC:   # it may write any scalar register (vsetvli, vmv.x.s, ...)
                 version.update(range(33))
-            elif name not in STORES and name not in BRANCHES and name not in NOPS:
+            elif _writes_x(name):
                 version[ins.rd] += 1
         return {k: (g, min(o for _, o, _ in ms), max(o + s for _, o, s in ms))
                 for g, ms in members.items() if len(ms) > 1 for k, _, _ in ms}
@@ -497,19 +538,22 @@ class _Block:
                 self.set(ins.rd, RR[name](b, self.get(ins.rs1), self.get(ins.rs2)))
             elif name in RI:
                 self.set(ins.rd, RI[name](b, self.get(ins.rs1), _imm(ins), pc))
-            elif name in LOADS:
-                size, signed = LOADS[name]
+            elif name in LOADS or name in FLOADS:
+                size = _access_size(name)
                 ty = f"i{8 * size}"
                 addr = b.add(self.get(ins.rs1), _imm(ins))
                 v = self._mem(k, TLB_R_OFF, addr, size, LOAD_SLOW,
                               lambda p: b.load(ty, p, align=1),
                               lambda: b.load(ty, self.tmp))
-                self.set(ins.rd, v if size == 8 else (b.sext(v, I64) if signed else b.zext(v, I64)))
-            elif name in STORES:
-                size = STORES[name]
+                if name in FLOADS:
+                    self.fset(ins.rd, _box(v, size, b))
+                else:
+                    self.set(ins.rd, v if size == 8 else (b.sext if LOADS[name][1] else b.zext)(v, I64))
+            elif name in STORES or name in FSTORES:
+                size = _access_size(name)
                 ty = f"i{8 * size}"
                 addr = b.add(self.get(ins.rs1), _imm(ins))
-                val = self.get(ins.rs2)
+                val = self.get(ins.rs2) if name in STORES else self.fget(ins.rs2)
                 val = val if size == 8 else b.trunc(val, ty)
 
                 def slow_store(k=k, nxt=nxt):
@@ -519,6 +563,14 @@ class _Block:
                 self._mem(k, TLB_W_OFF, addr, size, STORE_SLOW,
                           lambda p, val=val: (b.store(val, p, align=1), None)[1], slow_store,
                           lambda val=val: b.store(val, self.tmp))
+            elif name in FMV_TO_F:
+                size = FMV_TO_F[name]
+                x = self.get(ins.rs1)
+                self.fset(ins.rd, _box(x if size == 8 else b.trunc(x, f"i{8 * size}"), size, b))
+            elif name in FMV_TO_X:
+                size = FMV_TO_X[name]
+                f = self.fget(ins.rs1)
+                self.set(ins.rd, f if size == 8 else b.sext(b.trunc(f, f"i{8 * size}"), I64))
             elif name in NOPS:
                 pass
             elif name in BRANCHES:
