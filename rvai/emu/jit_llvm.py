@@ -1,5 +1,6 @@
 """The translating tier's code generator: one hot basic block of scalar
-integer code becomes a host function through LLVM (llvmlite's MCJIT), which
+integer code, FP loads, stores and moves, and vector instructions becomes a
+host function through LLVM (llvmlite's MCJIT), which
 the C loop runs in place of interpreting it (csrc/jit.h says how a block is
 entered and what it returns; rvai.emu.translate decides when).
 
