@@ -328,8 +328,9 @@ def vector_instruction(draw, index, length):
                                      f"vsetivli t1, {draw(st.integers(0, 31))}, {sew}, {lmul}, {pol}"]))
     if kind == "mem":
         width = draw(st.sampled_from(["8", "16", "32", "64"]))
-        base = draw(st.sampled_from(["s0"] * 5 + ["s1"]))
-        return f"{draw(st.sampled_from(['vle', 'vse']))}{width}.v {vd}, ({base})"
+        base = draw(st.sampled_from(["s0"] * 5 + ["s1", "s3"]))   # s3: the group crosses into unmapped memory
+        return f"{draw(st.sampled_from(['vle', 'vse']))}{width}.v {vd}, ({base})" + \
+            draw(st.sampled_from(["", "", "", ", v0.t"]))
     return draw(st.sampled_from([f"vmin.vv {vd}, {vs2}, {vs1}", f"vredsum.vs {vd}, {vs2}, {vs1}",
                                  f"vmerge.vvm {vd}, {vs2}, {vs1}, v0", f"vslidedown.vi {vd}, {vs2}, 3",
                                  f"vmseq.vv {vd}, {vs2}, {vs1}", f"vmv.x.s {x}, {vs2}", f"vcpop.m {x}, {vs2}",
@@ -342,10 +343,12 @@ def vector_instruction(draw, index, length):
 def vector_program(draw):
     length = draw(st.integers(1, 30))
     sew, lmul = draw(SEW_LMUL[0]), draw(SEW_LMUL[1])
-    head = [draw(st.sampled_from([f"vsetvli t1, zero, {sew}, {lmul}, ta, ma", f"vsetvli t1, a2, {sew}, {lmul}, tu, mu"]))]
+    # the data page into both TLBs first (a scalar load and store), so that unit-stride accesses find it there
+    head = ["ld t2, 0(s0)", "sd t2, 0(s0)",
+            draw(st.sampled_from([f"vsetvli t1, zero, {sew}, {lmul}, ta, ma", f"vsetvli t1, a2, {sew}, {lmul}, tu, mu"]))]
     items = head
-    while len(items) < length + 1:
-        x = draw(vector_instruction(len(items), length + 1))
+    while len(items) < length + 3:
+        x = draw(vector_instruction(len(items), length + 3))
         items += x if isinstance(x, list) else [x]
     return items + ["ebreak"]
 
@@ -358,7 +361,7 @@ def vector_run(lines, tier, budget, seeds, vlen):
     m.f(10, 0x3FC00000 | 0xFFFFFFFF00000000)   # fa0 = 1.5f, NaN-boxed
     out = run(lines, tier, budget, seeds, machine=m)
     out["v"] = [m.v(i) for i in range(32)]
-    out["vcsr"] = [m.csr(c) for c in (0xC20, 0xC21, 0x001)]   # vl, vtype, fflags
+    out["vcsr"] = [m.csr(c) for c in (0xC20, 0xC21, 0x001, 0x008)]   # vl, vtype, fflags, vstart
     out["translated"] = m._translator.blocks if m._translator else None
     return out
 
@@ -394,6 +397,29 @@ def test_a_loop_of_inline_vector_ops_matches_with_its_vtype_tested_once(every_bl
     assert t.pop("translated") >= 1
     i.pop("translated")
     assert t == i
+
+
+@pytest.mark.parametrize("vlen", [128, 256])
+@pytest.mark.parametrize("sew,lmul", [("e32", "m1"), ("e8", "m8"), ("e64", "m2")])
+@pytest.mark.parametrize("base", ["s0", "s3", "s4"])
+def test_a_loop_of_unit_stride_accesses_matches(every_block, vlen, sew, lmul, base):
+    """vle/vadd/vse in a loop, all inline under the block's vtype (the TLB
+    primed by a scalar load and store): through s0 in the data page, moving
+    on by 8 bytes a pass; through s3 the group crosses into unmapped memory
+    (a fault part way, vstart set); through s4 the load reads the code and
+    the store faults (the code page is read-only)."""
+    lines = ["ld t2, 0(s0)", "sd t2, 0(s0)", "li a0, 40", f"vsetvli t1, zero, {sew}, {lmul}, ta, ma",
+             f"vle{sew[1:]}.v v8, ({base})", "vadd.vv v8, v8, v16", f"vse{sew[1:]}.v v8, ({base})",
+             f"addi {base}, {base}, 8", "addi a0, a0, -1", "bnez a0, -20", "ebreak"]
+    seeds = bytes(range(64))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVAI_JIT_HOT", "0")
+        t = vector_run(lines, "translate", 10**6, seeds, vlen)
+    i = vector_run(lines, "interpret", 10**6, seeds, vlen)
+    assert t.pop("translated") >= 1
+    i.pop("translated")
+    assert t == i
+    assert (t["stop"][0] == "LoadFault") == (base == "s3")
 
 
 LOOP = ["li a0, 0", "li a1, 1000", "addi a0, a0, 3", "xori a2, a0, 5", "sd a2, 0(s0)", "ld a3, 0(s0)",

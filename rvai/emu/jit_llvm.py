@@ -178,6 +178,11 @@ VFP_FN = int(lib.rv_jit_vfp_fn())
 VINLINE = {f"{op}.{form}": (method, form) for op, method in
            (("vadd", "add"), ("vsub", "sub"), ("vand", "and_"), ("vor", "or_"), ("vxor", "xor"), ("vmul", "mul"))
            for form in ("vv", "vx", "vi") if not (op in ("vsub", "vmul") and form == "vi")}
+#: Unit-stride loads and stores a block runs itself under the same test,
+#: unmasked with EEW = SEW, when the group lies in one page the TLB maps (the
+#: whole group copied, as csrc/vec.c's ldst_unit_page does): name -> is a
+#: load.  A miss (another page, unmapped, a store to code) calls jit_vec.
+VUNIT = {f"v{kind}e{eew}.v": kind == "l" for kind in "ls" for eew in (8, 16, 32, 64)}
 # jit_vec's statuses (csrc/jit.h, csrc/vec.h)
 VEC_OK, VEC_CODE = 0, 3
 
@@ -338,8 +343,9 @@ class _Block:
         vector = [i for i in insns if i.op in VEC]
         if vector and all(self._inline_shape(i) for i in vector):
             # every vector op is inline (none changes vtype, vl or vstart, and
-            # neither does jit_vec running one of them): one test before the
-            # first pass serves every pass
+            # neither does jit_vec running one of them, but for a faulting
+            # access, which leaves the block): one test before the first pass
+            # serves every pass
             self.guard = self._guard(self._inline_shape(vector[0])[2])
         b.branch(self.head)
         b.position_at_end(self.head)
@@ -359,6 +365,7 @@ class _Block:
         return self.b.load(I64, self._field(F_OFF + 8 * r))
 
     def fset(self, r, v):
+        """Write f register r's 64 bits (already NaN-boxed when narrower)."""
         self.b.store(v, self._field(F_OFF + 8 * r))
 
     def exit(self, next_pc, k, fault=False):
@@ -613,9 +620,40 @@ class _Block:
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("vfast", "vslow", "vjoin"))
         b.cbranch(holds, fast, slow)
         b.position_at_end(fast)
-        method, form = VINLINE[_OP_NAMES[ins.op]]
         ty, vlenb = f"<{vlmax} x i{sew}>", self.vlen // 8
         group = lambda r: b.gep(self.vregs, _C(r * vlenb))   # noqa: E731
+        name = _OP_NAMES[ins.op]
+        if name in VUNIT:
+            self._unit_copy(ins, VUNIT[name], ty, lmul * vlenb, group(ins.rd), slow)
+        else:
+            self._vint(ins, sew, vlmax, ty, group)
+        b.branch(join)
+        b.position_at_end(slow)
+        guard = self.guard
+        self._vector_call(k, ins)
+        self.guard = guard   # the call ran this same instruction: the test still holds
+        b.branch(join)
+        b.position_at_end(join)
+
+    def _unit_copy(self, ins, load, ty, nbytes, vreg, miss):
+        """The inline unit-stride access: the group of ``nbytes`` at ``vreg``
+        from (to) guest memory at x[rs1] when the read (write) TLB maps it
+        all, else on to block ``miss``."""
+        b = self.b
+        addr = self._x(ins.rs1)
+        ent = self._tlb_entry(TLB_R_OFF if load else TLB_W_OFF, addr)
+        last_page = b.lshr(b.add(addr, _C(nbytes - 1)), _C(PAGE_BITS))
+        copy = self.fn.append_basic_block("vcopy")
+        b.cbranch(b.icmp_unsigned("==", b.load(I64, self._field(ent)), last_page), copy, miss)
+        b.position_at_end(copy)
+        host = b.inttoptr(b.add(addr, b.load(I64, self._field(b.add(ent, _C(8))))), PTR)
+        src, dst = (host, vreg) if load else (vreg, host)
+        b.store(b.load(ty, src, align=1), dst, align=1)
+
+    def _vint(self, ins, sew, vlmax, ty, group):
+        """The inline integer op (VINLINE) on register groups ``group(r)``, ``ty`` each."""
+        b = self.b
+        method, form = VINLINE[_OP_NAMES[ins.op]]
         a = b.load(ty, group(ins.rs2), align=1)
         if form == "vv":
             c = b.load(ty, group(ins.rs1), align=1)
@@ -625,13 +663,6 @@ class _Block:
             one = b._emit(ty, f"insertelement {ty} poison, i{sew} {scalar}, i64 0")
             c = b._emit(ty, f"shufflevector {ty} {one}, {ty} poison, <{vlmax} x i32> zeroinitializer")
         b.store(getattr(b, method)(a, c), group(ins.rd), align=1)
-        b.branch(join)
-        b.position_at_end(slow)
-        guard = self.guard
-        self._vector_call(k, ins)
-        self.guard = guard   # the call ran this same instruction: the test still holds
-        b.branch(join)
-        b.position_at_end(join)
 
     def _guard(self, vlmax):
         """(vlmax, the test that the machine's vtype is the expected one, vl
@@ -645,15 +676,20 @@ class _Block:
 
     def _inline_shape(self, ins):
         """(LMUL, SEW, VLMAX) when instruction ins is computed inline under the
-        expected vtype (VINLINE), else None."""
-        t = self.vtype
-        if _OP_NAMES[ins.op] not in VINLINE or t is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
+        expected vtype (VINLINE, VUNIT), else None."""
+        t, name = self.vtype, _OP_NAMES[ins.op]
+        if (name not in VINLINE and name not in VUNIT) or t is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
             return None
         vlmul, vsew = t & 7, t >> 3 & 7
         if t >> 8 or vlmul > 3 or vsew > 3:
             return None
         lmul, sew = 1 << vlmul, 8 << vsew
-        vs = (ins.rd, ins.rs2) + ((ins.rs1,) if VINLINE[_OP_NAMES[ins.op]][1] == "vv" else ())
+        if name in VUNIT:   # EEW = SEW, and a group no larger than a page (one TLB test)
+            if name != f"v{'l' if VUNIT[name] else 's'}e{sew}.v" or lmul * self.vlen // 8 > 1 << PAGE_BITS:
+                return None
+            vs = (ins.rd,)
+        else:
+            vs = (ins.rd, ins.rs2) + ((ins.rs1,) if VINLINE[name][1] == "vv" else ())
         if any(r % lmul for r in vs):
             return None   # a misaligned group: illegal, jit_vec says so
         return lmul, sew, self.vlen * lmul // sew
