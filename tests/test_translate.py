@@ -548,13 +548,14 @@ def test_qemu_rvv_kernels_match_in_the_translating_tier(every_block, monkeypatch
 def test_a_vector_integer_loop_turns_hot_sooner(monkeypatch, vector):
     """Hotness counts a vector integer op as translate.VEC_INT_WEIGHT
     instructions (its loop saves that much more once translated): at a
-    threshold of 300 passes of the loop below with its four vadds weighed
-    so, 1000 passes translate it; the same loop with scalar adds, weighing 6
-    a pass, is not due before 1700 (the loop asks every ASK_EVERY entries)."""
+    threshold of 300 passes of the loop below with its eight vadds weighed
+    so, 1000 passes translate it; the same loop with scalar adds, weighing
+    10 a pass, is not due before 1020, asked at 1200 (the loop asks every
+    translate.ASK_EVERY entries)."""
     from rvai.emu.translate import VEC_INT_WEIGHT
-    monkeypatch.setenv("RVAI_JIT_HOT", str(300 * (4 * VEC_INT_WEIGHT + 2)))
+    monkeypatch.setenv("RVAI_JIT_HOT", str(300 * (8 * VEC_INT_WEIGHT + 2)))
     op = "vadd.vv v8, v8, v16" if vector else "add a1, a1, a2"
-    lines = ["li a0, 1000", "vsetvli t1, zero, e32, m1, ta, ma", *[op] * 4, "addi a0, a0, -1", "bnez a0, -20",
+    lines = ["li a0, 1000", "vsetvli t1, zero, e32, m1, ta, ma", *[op] * 8, "addi a0, a0, -1", "bnez a0, -36",
              "ebreak"]
     m = Machine(vlen=128, tier="translate")
     load_program(m, lines)

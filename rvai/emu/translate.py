@@ -31,12 +31,14 @@ DEFAULT_HOT = 4_000_000
 ASK_EVERY = 240
 #: What a vector integer op weighs toward RVAI_JIT_HOT, in instructions:
 #: translated, the common ones (jit_llvm.VINLINE, unmasked, vl = VLMAX) run
-#: inline and save ~220 host instructions each over the interpreter, where a
-#: scalar op saves ~20 (bench/emu_speed.py --callgrind: vadd.vv m1 228 -> 5.7,
-#: loop nest 25 -> 6.5), so their loops repay a translation sooner.  Below
-#: the ratio, as not every such op runs inline (masked ones, vl < VLMAX, the
-#: others of their classes call the interpreter's handler).
-VEC_INT_WEIGHT = 8
+#: inline and save ~8 ns each over the interpreter where a scalar op saves
+#: ~2.3 (bench/emu_speed.py, wall per instruction: vadd.vv m1 9.9 -> 1.8 ns,
+#: loop nest 2.6 -> 0.3), so their loops repay a translation sooner.  (In
+#: host instructions the ratio is ~11, 228 -> 5.7 against 25 -> 6.5, but
+#: time is what a translation must repay.)  Vector loads, stores and FP ops
+#: save about what a scalar op does (the vector work itself stays) and
+#: weigh 1.
+VEC_INT_WEIGHT = 4
 _CLASSES = [ffi.string(lib.rv_class_name(c)).decode() for c in range(lib.rv_num_classes())]
 _CONTROL = {_CLASSES.index("BRANCH"), _CLASSES.index("JUMP")}
 _VEC_INT = {_CLASSES.index("VALU"), _CLASSES.index("VMUL")}
