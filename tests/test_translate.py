@@ -247,7 +247,8 @@ def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False):
         stop = None
     except EmulatorError as e:
         stop = (type(e).__name__, str(e))
-    return {"x": [m.x(i) for i in range(32)], "f": [m.f(i) for i in range(32)], "pc": m.pc, "instret": m.instret, "stop": stop,
+    return {"x": [m.x(i) for i in range(32)], "f": [m.f(i) for i in range(32)], "pc": m.pc, "instret": m.instret,
+            "stop": stop,
             "mem": bytes(m.read(DATA, np.uint8, 4096)), "code": bytes(m.read(CODE, np.uint8, 4096)),
             "ops": m.op_counts()}
 
@@ -344,8 +345,8 @@ def vector_program(draw):
     length = draw(st.integers(1, 30))
     sew, lmul = draw(SEW_LMUL[0]), draw(SEW_LMUL[1])
     # the data page into both TLBs first (a scalar load and store), so that unit-stride accesses find it there
-    head = ["ld t2, 0(s0)", "sd t2, 0(s0)",
-            draw(st.sampled_from([f"vsetvli t1, zero, {sew}, {lmul}, ta, ma", f"vsetvli t1, a2, {sew}, {lmul}, tu, mu"]))]
+    head = ["ld t2, 0(s0)", "sd t2, 0(s0)", draw(st.sampled_from([f"vsetvli t1, zero, {sew}, {lmul}, ta, ma",
+                                                                 f"vsetvli t1, a2, {sew}, {lmul}, tu, mu"]))]
     items = head
     while len(items) < length + 3:
         x = draw(vector_instruction(len(items), length + 3))
