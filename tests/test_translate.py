@@ -301,7 +301,7 @@ def test_random_self_modifying_programs_match_the_interpreter(items, budget, see
     assert t == i
 
 
-# Vector instructions: the ones a block computes inline (jit_llvm.VINLINE), others it
+# Vector instructions: the ones a block computes inline (jit_ir.VINLINE), others it
 # hands to jit_vec, and configuration; groups at v0/v8/v16/v24 are aligned for
 # every LMUL, the odd ones are not (illegal past LMUL 1: the stop must match too).
 VINT = [f"{op}.{form}" for op in ("vadd", "vsub", "vand", "vor", "vxor", "vmul") for form in ("vv", "vx", "vi")

@@ -26,7 +26,7 @@ from collections import Counter
 from llvmlite import binding as llvm
 
 from rvai._rvemu import ffi, lib
-from rvai.emu.jit_ir import I8, I16, I32, I64, I128, PTR, VOID, Builder, Function, Value, const
+from rvai.emu.jit_ir import I8, I16, I32, I64, I128, PTR, VINLINE, VOID, Builder, Function, Value, const
 
 
 def _w(b, v):
@@ -171,13 +171,6 @@ X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
-#: Vector integer ops a block computes itself, as host vector code, when the
-#: vtype it was translated for holds (LMUL >= 1, vl = VLMAX, vstart 0,
-#: unmasked: every element of the group is written, none is a tail one):
-#: name -> (builder method, operand form).  Any other case calls jit_vec.
-VINLINE = {f"{op}.{form}": (method, form) for op, method in
-           (("vadd", "add"), ("vsub", "sub"), ("vand", "and_"), ("vor", "or_"), ("vxor", "xor"), ("vmul", "mul"))
-           for form in ("vv", "vx", "vi") if not (op in ("vsub", "vmul") and form == "vi")}
 #: Unit-stride loads and stores a block runs itself under the same test,
 #: unmasked with EEW = SEW, when the group lies in one page the TLB maps (the
 #: whole group copied, as csrc/vec.c's ldst_unit_page does): name -> is a

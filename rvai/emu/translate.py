@@ -7,8 +7,8 @@ translator leaves out; both tiers give identical results.
 Only the functional mode translates; ``Machine(tier="translate")`` or
 ``RVAI_TIER=translate`` switches it on.  A block is translated once the
 interpreter has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
-counted as entries times its length, a vector integer op as
-``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block, as long as
+counted as entries times its length, a vector integer op it computes
+inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block, as long as
 the interpreter takes for a few million scalar instructions, so
 a block is translated only when it has already cost that much, and a short
 program never pays for LLVM (llvmlite itself is imported at the first
@@ -22,6 +22,7 @@ import sys
 import time
 
 from rvai._rvemu import ffi, lib
+from rvai.emu.jit_ir import VINLINE
 
 #: Instructions a block runs interpreted before it is translated, unless
 #: RVAI_JIT_HOT says otherwise: about what translating it costs (assumed
@@ -29,19 +30,20 @@ from rvai._rvemu import ffi, lib
 DEFAULT_HOT = 4_000_000
 #: How often the C loop asks about a block still counting (entries; csrc/jit.h's limit).
 ASK_EVERY = 240
-#: What a vector integer op weighs toward RVAI_JIT_HOT, in instructions:
-#: translated, the common ones (jit_llvm.VINLINE, unmasked, vl = VLMAX) run
-#: inline and save ~8 ns each over the interpreter where a scalar op saves
+#: What a vector integer op a block computes inline (jit_ir.VINLINE) weighs
+#: toward RVAI_JIT_HOT, in instructions: translated, unmasked with vl = VLMAX,
+#: it saves ~8 ns over the interpreter where a scalar op saves
 #: ~2.3 (bench/emu_speed.py, wall per instruction: vadd.vv m1 9.9 -> 1.8 ns,
 #: loop nest 2.6 -> 0.3), so their loops repay a translation sooner.  (In
 #: host instructions the ratio is ~11, 228 -> 5.7 against 25 -> 6.5, but
-#: time is what a translation must repay.)  Vector loads, stores and FP ops
-#: save about what a scalar op does (the vector work itself stays) and
-#: weigh 1.
+#: time is what a translation must repay.)  Other vector ops (loads, stores
+#: and FP ops too) save about what a scalar op does (the vector work itself
+#: stays) and weigh 1: a saxpy loop's vmacc.vx weighed 4 made a 3.9M
+#: instruction run translate near its end and take 0.08 s instead of 0.05.
 VEC_INT_WEIGHT = 4
 _CLASSES = [ffi.string(lib.rv_class_name(c)).decode() for c in range(lib.rv_num_classes())]
 _CONTROL = {_CLASSES.index("BRANCH"), _CLASSES.index("JUMP")}
-_VEC_INT = {_CLASSES.index("VALU"), _CLASSES.index("VMUL")}
+_VEC_INT = {op for op in range(lib.rv_num_ops()) if ffi.string(lib.rv_op_name(op)).decode() in VINLINE}
 #: The most instructions of a block (csrc/jit.h's JIT_MAX_INSNS).
 MAX_INSNS = 64
 #: The most blocks compiled together: a hot one and those it may reach.
@@ -126,12 +128,11 @@ class Translator:
 
 def _weight(insns) -> int:
     """What one pass of a block weighs toward RVAI_JIT_HOT: its instructions
-    up to its first branch or jump, a vector integer op VEC_INT_WEIGHT each."""
+    up to its first branch or jump, an inline vector integer op VEC_INT_WEIGHT each."""
     w = 0
     for d in insns:
-        cls = lib.rv_op_class(d.op)
-        w += VEC_INT_WEIGHT if cls in _VEC_INT else 1
-        if cls in _CONTROL:
+        w += VEC_INT_WEIGHT if d.op in _VEC_INT else 1
+        if lib.rv_op_class(d.op) in _CONTROL:
             break
     return max(w, 1)
 
