@@ -8,8 +8,8 @@ Only the functional mode translates; ``Machine(tier="translate")`` or
 ``RVAI_TIER=translate`` switches it on.  A block is translated once the
 interpreter has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
 counted as entries times its length, a vector integer op it computes
-inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block, as long as
-the interpreter takes for a few million scalar instructions, so
+inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block,
+as long as the interpreter takes for a few million scalar instructions, so
 a block is translated only when it has already cost that much, and a short
 program never pays for LLVM (llvmlite itself is imported at the first
 translation).  ``RVAI_JIT_HOT=0`` (the test option ``--tier=translate``)
