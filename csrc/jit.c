@@ -143,7 +143,7 @@ static void jit_count(rv_machine *m, const uint16_t *ops, int64_t k) {
     for (int64_t i = 0; i < k; i++) m->op_count[ops[i]]++;
 }
 
-void rv_jit_layout(uint64_t out[15]) {
+void rv_jit_layout(uint64_t out[16]) {
     out[0] = offsetof(rv_machine, x);
     out[1] = offsetof(rv_machine, op_count);
     out[2] = offsetof(rv_machine, tlb_r);
@@ -159,4 +159,5 @@ void rv_jit_layout(uint64_t out[15]) {
     out[12] = offsetof(rv_machine, jit);
     out[13] = offsetof(struct rv_jit, links);
     out[14] = JIT_LINKS;
+    out[15] = offsetof(rv_machine, f);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include "insns.h"
 #include "api.h"
+#include "vec_ctx.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -75,8 +76,9 @@ struct rv_machine {
     int tail_ones;            /* fill agnostic elements with ones */
     /* vtype's fields decoded (vec.h vec_ctx_init), valid while vtype equals
      * key: vector instructions decode vtype again only after it changed.  key
-     * starts as vill, which vec_ctx_init turns away before it looks. */
-    struct { uint64_t key, vlmax; unsigned sew, sewb, nregs; int lmul_log2, vta, vma; } vtc;
+     * starts as vill, which vec_ctx_init turns away before it looks; c's vl,
+     * vstart and vm are not kept (vec_ctx_init fills them per instruction). */
+    struct { uint64_t key; vec_ctx c; } vtc;
     int vfp_path;             /* VFP_SIMD / VFP_PORTABLE / VFP_EXACT (vfp_simd.h), fixed at creation */
     uint64_t ext_off;         /* bit e: extension e (insns.h rv_ext) is switched off */
     uint8_t *v;               /* 32 * vlenb bytes */

@@ -85,15 +85,7 @@ void vec_ctx_for(unsigned vlen, uint64_t vtype, vec_ctx *c) {
 }
 
 void vec_vtype_decode(rv_machine *m) {
-    vec_ctx c;
-    vec_ctx_for(m->vlen, m->vtype, &c);
-    m->vtc.lmul_log2 = c.lmul_log2;
-    m->vtc.sew = c.sew;
-    m->vtc.sewb = c.sewb;
-    m->vtc.nregs = c.nregs;
-    m->vtc.vlmax = c.vlmax;
-    m->vtc.vta = c.vta;
-    m->vtc.vma = c.vma;
+    vec_ctx_for(m->vlen, m->vtype, &m->vtc.c);
     m->vtc.key = m->vtype;
 }
 

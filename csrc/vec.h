@@ -16,6 +16,7 @@
 #define RVAI_VEC_H
 #include <string.h>
 #include "machine.h"
+#include "vec_ctx.h"
 
 enum { VEC_OK = 0, VEC_ILLEGAL = 1, VEC_FAULT = 2 };
 
@@ -31,18 +32,6 @@ enum { VEC_OK = 0, VEC_ILLEGAL = 1, VEC_FAULT = 2 };
 
 #define VTYPE_VILL (1ull << 63)
 #define VEC_ELEN 64u
-
-/* Decoded vtype and the state an instruction runs under. */
-typedef struct {
-    unsigned sew;        /* element width in bits, 8..64 */
-    unsigned sewb;       /* ... in bytes */
-    int lmul_log2;       /* -3..3 */
-    unsigned nregs;      /* registers in a group of EMUL=LMUL (1 when fractional) */
-    uint64_t vlmax;      /* LMUL * VLEN / SEW */
-    uint64_t vl, vstart;
-    int vm;              /* 1: unmasked */
-    int vta, vma;
-} vec_ctx;
 
 /* vtype legality: 1 if `vtype` is a legal setting for a hart with this VLEN
  * (SEW <= ELEN, LMUL not reserved, SEW <= LMUL * ELEN, reserved bits zero). */
@@ -63,16 +52,10 @@ static inline int vec_ctx_init(rv_machine *m, const rv_decoded *d, vec_ctx *c) {
     uint64_t vt = m->vtype;
     if (unlikely(vt & VTYPE_VILL)) return VEC_ILLEGAL;
     if (unlikely(vt != m->vtc.key)) vec_vtype_decode(m);
-    c->sew = m->vtc.sew;
-    c->sewb = m->vtc.sewb;
-    c->lmul_log2 = m->vtc.lmul_log2;
-    c->nregs = m->vtc.nregs;
-    c->vlmax = m->vtc.vlmax;
+    *c = m->vtc.c;
     c->vl = m->vl;
     c->vstart = m->vstart;
     c->vm = (d->raw >> 25) & 1;
-    c->vta = m->vtc.vta;
-    c->vma = m->vtc.vma;
     return VEC_OK;
 }
 

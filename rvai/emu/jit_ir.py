@@ -9,6 +9,16 @@ from __future__ import annotations
 
 I1, I8, I16, I32, I64, I128, PTR, VOID = "i1", "i8", "i16", "i32", "i64", "i128", "ptr", "void"
 
+#: Vector integer ops a block computes itself, as host vector code, when the
+#: vtype it was translated for holds (LMUL >= 1, vl = VLMAX, vstart 0,
+#: unmasked: every element of the group is written, none is a tail one):
+#: name -> (Builder method, operand form).  Any other case calls jit_vec.
+#: Here rather than in jit_llvm, which imports llvmlite: rvai.emu.translate
+#: weighs these ops before any block is due, when llvmlite is not loaded.
+VINLINE = {f"{op}.{form}": (method, form) for op, method in
+           (("vadd", "add"), ("vsub", "sub"), ("vand", "and_"), ("vor", "or_"), ("vxor", "xor"), ("vmul", "mul"))
+           for form in ("vv", "vx", "vi") if not (op in ("vsub", "vmul") and form == "vi")}
+
 
 class Value:
     """An SSA value or a constant: its type and its spelling."""

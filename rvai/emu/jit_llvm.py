@@ -1,5 +1,6 @@
 """The translating tier's code generator: one hot basic block of scalar
-integer code becomes a host function through LLVM (llvmlite's MCJIT), which
+integer code, FP loads, stores and moves, and vector instructions becomes a
+host function through LLVM (llvmlite's MCJIT), which
 the C loop runs in place of interpreting it (csrc/jit.h says how a block is
 entered and what it returns; rvai.emu.translate decides when).
 
@@ -25,7 +26,7 @@ from collections import Counter
 from llvmlite import binding as llvm
 
 from rvai._rvemu import ffi, lib
-from rvai.emu.jit_ir import I8, I16, I32, I64, I128, PTR, VOID, Builder, Function, Value, const
+from rvai.emu.jit_ir import I8, I16, I32, I64, I128, PTR, VINLINE, VOID, Builder, Function, Value, const
 
 
 def _w(b, v):
@@ -129,33 +130,65 @@ STORES = {"sb": 1, "sh": 2, "sw": 4, "sd": 8}
 BRANCHES = {"beq": "==", "bne": "!=", "blt": "<", "bge": ">=", "bltu": "u<", "bgeu": "u>="}
 JUMPS = {"jal", "jalr"}
 NOPS = {"fence", "fence.i"}   # the interpreter's are no-ops too (exec_int.h)
+# Floating-point loads, stores and moves (the bits untouched, as exec_fp.h):
+# the f registers stay in the machine, where vector ops and the slow paths
+# read them.  A narrower value goes into f[rd] NaN-boxed (upper bits ones);
+# a store or a move to x takes the low bits, boxed or not.  name -> bytes.
+FLOADS = {"flh": 2, "flw": 4, "fld": 8}
+FSTORES = {"fsh": 2, "fsw": 4, "fsd": 8}
+FMV_TO_F = {"fmv.h.x": 2, "fmv.w.x": 4, "fmv.d.x": 8}
+FMV_TO_X = {"fmv.x.h": 2, "fmv.x.w": 4, "fmv.x.d": 8}   # sign-extended from its width
 
 #: Every op the translator handles; any other ends a block before it.
-EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS
+EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS | \
+    frozenset(FLOADS) | frozenset(FSTORES) | frozenset(FMV_TO_F) | frozenset(FMV_TO_X)
+
+
+def _x_operands(name) -> tuple[str, ...]:
+    """The fields of a scalar op ``name`` that name integer registers (the
+    others of an FP op name f registers)."""
+    if name in FLOADS or name in FSTORES or name in FMV_TO_F:
+        return ("rs1",)
+    return ("rd",) if name in FMV_TO_X else ("rd", "rs1", "rs2")
+
+
+def _writes_x(name) -> bool:
+    """Does scalar op ``name`` write integer register rd?"""
+    return "rd" in _x_operands(name) and not (name in STORES or name in BRANCHES or name in NOPS)
+
+
+def _box(v, size, b):
+    """A ``size``-byte value (an i{8 size}) as an f register holds it: NaN-boxed."""
+    return v if size == 8 else b.or_(b.zext(v, I64), _C(-1 << 8 * size))
 
 _OP_NAMES = [ffi.string(lib.rv_op_name(op)).decode() for op in range(lib.rv_num_ops())]
 #: Vector ops a block holds: each a call of csrc/jit_vec.c, the interpreter's own semantics.
 VEC = frozenset(op for op in range(lib.rv_num_ops()) if lib.rv_jit_vec_covers(op))
-_LAYOUT = ffi.new("uint64_t[15]")
+_LAYOUT = ffi.new("uint64_t[16]")
 lib.rv_jit_layout(_LAYOUT)
 X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN, VEC_FN, VL_OFF, V_OFF, \
-    JIT_OFF, LINKS_OFF, N_LINKS = (int(v) for v in _LAYOUT)
+    JIT_OFF, LINKS_OFF, N_LINKS, F_OFF = (int(v) for v in _LAYOUT)
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
-#: Vector integer ops a block computes itself, as host vector code, when the
-#: vtype it was translated for holds (LMUL >= 1, vl = VLMAX, vstart 0,
-#: unmasked: every element of the group is written, none is a tail one):
-#: name -> (builder method, operand form).  Any other case calls jit_vec.
-VINLINE = {f"{op}.{form}": (method, form) for op, method in
-           (("vadd", "add"), ("vsub", "sub"), ("vand", "and_"), ("vor", "or_"), ("vxor", "xor"), ("vmul", "mul"))
-           for form in ("vv", "vx", "vi") if not (op in ("vsub", "vmul") and form == "vi")}
+#: Unit-stride loads and stores a block runs itself under the same test,
+#: unmasked with EEW = SEW, when the group lies in one page the TLB maps (the
+#: whole group copied, as csrc/vec.c's ldst_unit_page does): name -> is a
+#: load.  A miss (another page, unmapped, a store to code) calls jit_vec.
+VUNIT = {f"v{kind}e{eew}.v": kind == "l" for kind in "ls" for eew in (8, 16, 32, 64)}
 # jit_vec's statuses (csrc/jit.h, csrc/vec.h)
 VEC_OK, VEC_CODE = 0, 3
 
 #: Blocks one engine holds before new ones go to a fresh engine (the old one
 #: is freed with the last machine running its blocks): bounds what LLVM keeps.
 ENGINE_BLOCKS = 20_000
+
+
+def _access_size(name) -> int:
+    """The bytes a scalar load or store ``name`` accesses; 0 for other ops."""
+    if name in LOADS:
+        return LOADS[name][0]
+    return STORES.get(name) or FLOADS.get(name) or FSTORES.get(name) or 0
 
 
 def host_target_machine(opt: int = 1):
@@ -278,9 +311,8 @@ class _Block:
         b.position_at_end(entry)
         self.full = Counter(i.op for i in insns)
         scalar = [i for i in insns if i.op not in VEC]   # a vector op's fields name vector registers
-        regs = sorted({r for i in scalar for r in (i.rd, i.rs1, i.rs2)} - {0})
-        self.written = sorted({i.rd for i in scalar if _OP_NAMES[i.op] not in STORES and
-                               _OP_NAMES[i.op] not in BRANCHES and _OP_NAMES[i.op] not in NOPS})
+        regs = sorted({getattr(i, f) for i in scalar for f in _x_operands(_OP_NAMES[i.op])} - {0})
+        self.written = sorted({i.rd for i in scalar if _writes_x(_OP_NAMES[i.op])})
         self.reg = {}
         for r in regs:
             self.reg[r] = b.alloca(I64, name=f"x{r}")
@@ -304,8 +336,9 @@ class _Block:
         vector = [i for i in insns if i.op in VEC]
         if vector and all(self._inline_shape(i) for i in vector):
             # every vector op is inline (none changes vtype, vl or vstart, and
-            # neither does jit_vec running one of them): one test before the
-            # first pass serves every pass
+            # neither does jit_vec running one of them, but for a faulting
+            # access, which leaves the block): one test before the first pass
+            # serves every pass
             self.guard = self._guard(self._inline_shape(vector[0])[2])
         b.branch(self.head)
         b.position_at_end(self.head)
@@ -319,6 +352,14 @@ class _Block:
 
     def set(self, r, v):
         self.b.store(v, self.reg[r])
+
+    def fget(self, r):
+        """f register r's 64 bits (in the machine: see FLOADS)."""
+        return self.b.load(I64, self._field(F_OFF + 8 * r))
+
+    def fset(self, r, v):
+        """Write f register r's 64 bits (already NaN-boxed when narrower)."""
+        self.b.store(v, self._field(F_OFF + 8 * r))
 
     def exit(self, next_pc, k, fault=False):
         """Leave for next_pc (an int or a value) after k instructions of this pass."""
@@ -383,12 +424,13 @@ class _Block:
         version, members = Counter(), {}
         for k, ins in enumerate(self.insns):
             name = _OP_NAMES[ins.op]
-            if name in LOADS or name in STORES:
-                size = LOADS[name][0] if name in LOADS else STORES[name]
-                members.setdefault((name in STORES, ins.rs1, version[ins.rs1]), []).append((k, ins.imm, size))
+            size = _access_size(name)
+            if size:
+                store = name in STORES or name in FSTORES
+                members.setdefault((store, ins.rs1, version[ins.rs1]), []).append((k, ins.imm, size))
             if ins.op in VEC:   # it may write any scalar register (vsetvli, vmv.x.s, ...)
                 version.update(range(33))
-            elif name not in STORES and name not in BRANCHES and name not in NOPS:
+            elif _writes_x(name):
                 version[ins.rd] += 1
         return {k: (g, min(o for _, o, _ in ms), max(o + s for _, o, s in ms))
                 for g, ms in members.items() if len(ms) > 1 for k, _, _ in ms}
@@ -497,19 +539,22 @@ class _Block:
                 self.set(ins.rd, RR[name](b, self.get(ins.rs1), self.get(ins.rs2)))
             elif name in RI:
                 self.set(ins.rd, RI[name](b, self.get(ins.rs1), _imm(ins), pc))
-            elif name in LOADS:
-                size, signed = LOADS[name]
+            elif name in LOADS or name in FLOADS:
+                size = _access_size(name)
                 ty = f"i{8 * size}"
                 addr = b.add(self.get(ins.rs1), _imm(ins))
                 v = self._mem(k, TLB_R_OFF, addr, size, LOAD_SLOW,
                               lambda p: b.load(ty, p, align=1),
                               lambda: b.load(ty, self.tmp))
-                self.set(ins.rd, v if size == 8 else (b.sext(v, I64) if signed else b.zext(v, I64)))
-            elif name in STORES:
-                size = STORES[name]
+                if name in FLOADS:
+                    self.fset(ins.rd, _box(v, size, b))
+                else:
+                    self.set(ins.rd, v if size == 8 else (b.sext if LOADS[name][1] else b.zext)(v, I64))
+            elif name in STORES or name in FSTORES:
+                size = _access_size(name)
                 ty = f"i{8 * size}"
                 addr = b.add(self.get(ins.rs1), _imm(ins))
-                val = self.get(ins.rs2)
+                val = self.get(ins.rs2) if name in STORES else self.fget(ins.rs2)
                 val = val if size == 8 else b.trunc(val, ty)
 
                 def slow_store(k=k, nxt=nxt):
@@ -519,6 +564,14 @@ class _Block:
                 self._mem(k, TLB_W_OFF, addr, size, STORE_SLOW,
                           lambda p, val=val: (b.store(val, p, align=1), None)[1], slow_store,
                           lambda val=val: b.store(val, self.tmp))
+            elif name in FMV_TO_F:
+                size = FMV_TO_F[name]
+                x = self.get(ins.rs1)
+                self.fset(ins.rd, _box(x if size == 8 else b.trunc(x, f"i{8 * size}"), size, b))
+            elif name in FMV_TO_X:
+                size = FMV_TO_X[name]
+                f = self.fget(ins.rs1)
+                self.set(ins.rd, f if size == 8 else b.sext(b.trunc(f, f"i{8 * size}"), I64))
             elif name in NOPS:
                 pass
             elif name in BRANCHES:
@@ -560,9 +613,40 @@ class _Block:
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("vfast", "vslow", "vjoin"))
         b.cbranch(holds, fast, slow)
         b.position_at_end(fast)
-        method, form = VINLINE[_OP_NAMES[ins.op]]
         ty, vlenb = f"<{vlmax} x i{sew}>", self.vlen // 8
         group = lambda r: b.gep(self.vregs, _C(r * vlenb))   # noqa: E731
+        name = _OP_NAMES[ins.op]
+        if name in VUNIT:
+            self._unit_copy(ins, VUNIT[name], ty, lmul * vlenb, group(ins.rd), slow)
+        else:
+            self._vint(ins, sew, vlmax, ty, group)
+        b.branch(join)
+        b.position_at_end(slow)
+        guard = self.guard
+        self._vector_call(k, ins)
+        self.guard = guard   # the call ran this same instruction: the test still holds
+        b.branch(join)
+        b.position_at_end(join)
+
+    def _unit_copy(self, ins, load, ty, nbytes, vreg, miss):
+        """The inline unit-stride access: the group of ``nbytes`` at ``vreg``
+        from (to) guest memory at x[rs1] when the read (write) TLB maps it
+        all, else on to block ``miss``."""
+        b = self.b
+        addr = self._x(ins.rs1)
+        ent = self._tlb_entry(TLB_R_OFF if load else TLB_W_OFF, addr)
+        last_page = b.lshr(b.add(addr, _C(nbytes - 1)), _C(PAGE_BITS))
+        copy = self.fn.append_basic_block("vcopy")
+        b.cbranch(b.icmp_unsigned("==", b.load(I64, self._field(ent)), last_page), copy, miss)
+        b.position_at_end(copy)
+        host = b.inttoptr(b.add(addr, b.load(I64, self._field(b.add(ent, _C(8))))), PTR)
+        src, dst = (host, vreg) if load else (vreg, host)
+        b.store(b.load(ty, src, align=1), dst, align=1)
+
+    def _vint(self, ins, sew, vlmax, ty, group):
+        """The inline integer op (VINLINE) on register groups ``group(r)``, ``ty`` each."""
+        b = self.b
+        method, form = VINLINE[_OP_NAMES[ins.op]]
         a = b.load(ty, group(ins.rs2), align=1)
         if form == "vv":
             c = b.load(ty, group(ins.rs1), align=1)
@@ -572,13 +656,6 @@ class _Block:
             one = b._emit(ty, f"insertelement {ty} poison, i{sew} {scalar}, i64 0")
             c = b._emit(ty, f"shufflevector {ty} {one}, {ty} poison, <{vlmax} x i32> zeroinitializer")
         b.store(getattr(b, method)(a, c), group(ins.rd), align=1)
-        b.branch(join)
-        b.position_at_end(slow)
-        guard = self.guard
-        self._vector_call(k, ins)
-        self.guard = guard   # the call ran this same instruction: the test still holds
-        b.branch(join)
-        b.position_at_end(join)
 
     def _guard(self, vlmax):
         """(vlmax, the test that the machine's vtype is the expected one, vl
@@ -592,15 +669,20 @@ class _Block:
 
     def _inline_shape(self, ins):
         """(LMUL, SEW, VLMAX) when instruction ins is computed inline under the
-        expected vtype (VINLINE), else None."""
-        t = self.vtype
-        if _OP_NAMES[ins.op] not in VINLINE or t is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
+        expected vtype (VINLINE, VUNIT), else None."""
+        t, name = self.vtype, _OP_NAMES[ins.op]
+        if (name not in VINLINE and name not in VUNIT) or t is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
             return None
         vlmul, vsew = t & 7, t >> 3 & 7
         if t >> 8 or vlmul > 3 or vsew > 3:
             return None
         lmul, sew = 1 << vlmul, 8 << vsew
-        vs = (ins.rd, ins.rs2) + ((ins.rs1,) if VINLINE[_OP_NAMES[ins.op]][1] == "vv" else ())
+        if name in VUNIT:   # EEW = SEW, and a group no larger than a page (one TLB test)
+            if name != f"v{'l' if VUNIT[name] else 's'}e{sew}.v" or lmul * self.vlen // 8 > 1 << PAGE_BITS:
+                return None
+            vs = (ins.rd,)
+        else:
+            vs = (ins.rd, ins.rs2) + ((ins.rs1,) if VINLINE[name][1] == "vv" else ())
         if any(r % lmul for r in vs):
             return None   # a misaligned group: illegal, jit_vec says so
         return lmul, sew, self.vlen * lmul // sew

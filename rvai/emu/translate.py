@@ -7,8 +7,9 @@ translator leaves out; both tiers give identical results.
 Only the functional mode translates; ``Machine(tier="translate")`` or
 ``RVAI_TIER=translate`` switches it on.  A block is translated once the
 interpreter has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
-counted as entries times its length): LLVM takes tens of milliseconds per
-block, as long as the interpreter takes for a few million instructions, so
+counted as entries times its length, a vector integer op it computes
+inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block,
+as long as the interpreter takes for a few million scalar instructions, so
 a block is translated only when it has already cost that much, and a short
 program never pays for LLVM (llvmlite itself is imported at the first
 translation).  ``RVAI_JIT_HOT=0`` (the test option ``--tier=translate``)
@@ -21,6 +22,7 @@ import sys
 import time
 
 from rvai._rvemu import ffi, lib
+from rvai.emu.jit_ir import VINLINE
 
 #: Instructions a block runs interpreted before it is translated, unless
 #: RVAI_JIT_HOT says otherwise: about what translating it costs (assumed
@@ -28,8 +30,20 @@ from rvai._rvemu import ffi, lib
 DEFAULT_HOT = 4_000_000
 #: How often the C loop asks about a block still counting (entries; csrc/jit.h's limit).
 ASK_EVERY = 240
+#: What a vector integer op a block computes inline (jit_ir.VINLINE) weighs
+#: toward RVAI_JIT_HOT, in instructions: translated, unmasked with vl = VLMAX,
+#: it saves ~8 ns over the interpreter where a scalar op saves
+#: ~2.3 (bench/emu_speed.py, wall per instruction: vadd.vv m1 9.9 -> 1.8 ns,
+#: loop nest 2.6 -> 0.3), so their loops repay a translation sooner.  (In
+#: host instructions the ratio is ~11, 228 -> 5.7 against 25 -> 6.5, but
+#: time is what a translation must repay.)  Other vector ops (loads, stores
+#: and FP ops too) save about what a scalar op does (the vector work itself
+#: stays) and weigh 1: a saxpy loop's vmacc.vx weighed 4 made a 3.9M
+#: instruction run translate near its end and take 0.08 s instead of 0.05.
+VEC_INT_WEIGHT = 4
 _CLASSES = [ffi.string(lib.rv_class_name(c)).decode() for c in range(lib.rv_num_classes())]
 _CONTROL = {_CLASSES.index("BRANCH"), _CLASSES.index("JUMP")}
+_VEC_INT = {op for op in range(lib.rv_num_ops()) if ffi.string(lib.rv_op_name(op)).decode() in VINLINE}
 #: The most instructions of a block (csrc/jit.h's JIT_MAX_INSNS).
 MAX_INSNS = 64
 #: The most blocks compiled together: a hot one and those it may reach.
@@ -65,11 +79,10 @@ class Translator:
 
     def _translate(self, pc: int, entries: int) -> int:
         insns = self._decoded(pc)
-        # Entries whose instructions cost what translating does; the block's
-        # length taken up to its first branch or jump (an estimate, so that
-        # LLVM is not loaded before some block is due).
-        length = next((k + 1 for k, d in enumerate(insns) if lib.rv_op_class(d.op) in _CONTROL), len(insns))
-        due = -(-self.hot // max(length, 1))
+        # Entries whose instructions cost what translating does (the block
+        # taken up to its first branch or jump: an estimate, so that LLVM is
+        # not loaded before some block is due).
+        due = -(-self.hot // _weight(insns))
         if entries < due:
             return entries - due
         from rvai.emu import jit_llvm
@@ -87,7 +100,7 @@ class Translator:
             if nxt in batch or nxt in self.installed:
                 continue
             ops = jit_llvm.block_ops(self._decoded(nxt))
-            if ops and (not self.hot or 4 * lib.rv_jit_entries(self.m, nxt) * len(ops) >= self.hot):
+            if ops and (not self.hot or 4 * lib.rv_jit_entries(self.m, nxt) * _weight(ops) >= self.hot):
                 batch[nxt] = ops
                 todo += jit_llvm.successors(ops)
         # Code quality only where it pays: -O0 codegen (a quarter of -O1's
@@ -111,6 +124,17 @@ class Translator:
         """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
         n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
         return [ffi.new("rv_jit_insn *", self._insns[i])[0] for i in range(n)]
+
+
+def _weight(insns) -> int:
+    """What one pass of a block weighs toward RVAI_JIT_HOT: its instructions
+    up to its first branch or jump, an inline vector integer op VEC_INT_WEIGHT each."""
+    w = 0
+    for d in insns:
+        w += VEC_INT_WEIGHT if d.op in _VEC_INT else 1
+        if lib.rv_op_class(d.op) in _CONTROL:
+            break
+    return max(w, 1)
 
 
 @ffi.def_extern()
