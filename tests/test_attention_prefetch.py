@@ -44,13 +44,16 @@ def test_the_test_target_emits_prefetches():
 def test_without_zicbop_prefetch_settings_compile_to_the_plain_kernel(preset):
     """Off Zicbop, PF and PD leave no trace (the loops that would issue the prefetches are
     gone, not left to run empty): decode and prefill compile to PF 0's code, while with
-    Zicbop they do not (PD, the distance of K's prefetches, only where K is read in place)."""
+    Zicbop they do not (PD, the distance of K's prefetches, and PK, K's next column group,
+    only where K is read in place)."""
     for transpose in (False, True):
         code = [kernels.attention.compile(target, CAUSAL=True, TRANSPOSE_K=transpose, BM=7, LMUL=4, KU=1, NB=2,
-                                          PF=pf, PD=pd, checked=False).asm
-                for target in (Target.preset(preset), ZICBOP) for pf, pd in ((0, 0), (2, 0), (2, 2))]
-        assert code[0] == code[1] == code[2]
-        assert code[3] != code[4] and "prefetch.r" in code[4] and (code[4] != code[5]) == (not transpose)
+                                          PF=pf, PD=pd, PK=pk, checked=False).asm
+                for target in (Target.preset(preset), ZICBOP)
+                for pf, pd, pk in ((0, 0, 0), (2, 0, 0), (2, 2, 0), (2, 0, 1))]
+        assert code[0] == code[1] == code[2] == code[3]
+        assert code[4] != code[5] and "prefetch.r" in code[5]
+        assert (code[5] != code[6]) == (code[5] != code[7]) == (not transpose)
 
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
@@ -58,14 +61,15 @@ def test_without_zicbop_prefetch_settings_compile_to_the_plain_kernel(preset):
 @given(data=st.data(), lq=st.sampled_from([1, 1, 2, 7]), lk=st.sampled_from([1, 5, 17, 97, 130]),
        d=st.sampled_from([1, 3, 16, 37, 64]), kv=st.sampled_from([1, 2]), group=st.sampled_from([1, 3, 7]),
        causal=st.booleans(), pf=st.sampled_from([1, 2, 5]), pd=st.sampled_from([0, 1, 3]),
-       ku=st.sampled_from([1, 2]), nb=st.sampled_from([1, 4]), width=st.sampled_from([None, 5]))
-def test_prefetching_attention_equals_float64(vlen, data, lq, lk, d, kv, group, causal, pf, pd, ku, nb, width):
+       ku=st.sampled_from([1, 2]), nb=st.sampled_from([1, 4]), width=st.sampled_from([None, 5]),
+       pk=st.sampled_from([0, 1]))
+def test_prefetching_attention_equals_float64(vlen, data, lq, lk, d, kv, group, causal, pf, pd, ku, nb, width, pk):
     """Prime and unit sizes, GQA, causal or not, blocks cut short by a narrow scratch p:
     the prefetches (some past the ends of K and V) change nothing in the result."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
     k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
-    cfg = {"BM": min(7, group * lq), "LMUL": 4 if ku == 1 else 2, "KU": ku, "NB": nb, "PF": pf, "PD": pd}
+    cfg = {"BM": min(7, group * lq), "LMUL": 4 if ku == 1 else 2, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk}
     o, _ = _run(ZICBOP.with_vlen(vlen), q, k, v, causal, cfg, width)
     np.testing.assert_allclose(o, attention_ref(q, k, v, causal, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
 
@@ -90,13 +94,13 @@ X60_NO_HW = dataclasses.replace(X60, name="x60-no-hw-prefetch", model={**X60.mod
 LINE_BYTES = 64
 
 
-def _decode(pf: int, nb: int = 4, lk: int = 512, d: int = 64, pd: int = 0):
-    """One decode step of 14 query / 2 KV heads on X60_NO_HW: (misses, profile, cfg)."""
+def _decode(pf: int, nb: int = 4, lk: int = 512, d: int = 64, pd: int = 0, pk: int = 0, target: Target = X60_NO_HW):
+    """One decode step of 14 query / 2 KV heads on ``target``: its profile."""
     rng = np.random.default_rng(3)
     q = rng.standard_normal((14, 1, d)).astype(np.float32)
     k, v = (rng.standard_normal((2, lk, d)).astype(np.float32) for _ in range(2))
-    cfg = {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": pd}
-    o, run = _run(X60_NO_HW, q, k, v, True, cfg)
+    cfg = {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": pd, "PK": pk}
+    o, run = _run(target, q, k, v, True, cfg)
     np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
     return run.profile
 
@@ -134,3 +138,14 @@ def test_too_few_prefetches_leave_misses():
     half, full = _decode(1), _decode(2)
     assert half.caches["L2"]["misses"] - full.caches["L2"]["misses"] >= 0.4 * kv_lines
     assert half.cycles > 1.2 * full.cycles
+
+
+def test_next_group_prefetches_bring_k_into_l1():
+    """PK 1 on spacemit-x60 (NB 4: a block's K and V fill its 32 KiB L1, so the K lines the
+    P V loop prefetched from DRAM are in L2 by the time the score loop loads them): the
+    score loop prefetches each chunk's next 16-column group of K, and at least 3/4 of K's
+    lines no longer miss L1 on their load."""
+    k_lines = 2 * 512 * 64 * 4 // LINE_BYTES
+    off, on = _decode(2, target=X60), _decode(2, pk=1, target=X60)
+    assert off.caches["L1"]["misses"] - on.caches["L1"]["misses"] >= 0.75 * k_lines
+    assert on.cycles < off.cycles

@@ -54,10 +54,14 @@ from rvai.lang import f32, i32
 #: is the distance of K's prefetches: 0, the next block's K during this block's P V loop
 #: (DRAM-bound spacemit-x60 keeps its DRAM busy through both loops); PD > 0, the chunk PD
 #: chunks ahead during the score loop (xuantie-c930, compute-bound: K then comes from L1).
-ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd}
-                     for bm, lmul, ku, nb, pf, pd in (
-    (7, 4, 1, 4, 0, 0), (7, 4, 2, 4, 0, 0), (7, 4, 1, 8, 0, 0), (7, 2, 1, 8, 0, 0), (3, 8, 1, 4, 0, 0),
-    (7, 4, 1, 2, 2, 0), (7, 4, 1, 4, 2, 0), (7, 4, 1, 8, 2, 0), (7, 4, 2, 4, 2, 0), (7, 4, 1, 8, 2, 2))]
+#: PK 1 (with PF, PD 0) adds :func:`_next_group`'s prefetches of K from L2 to L1 to the
+#: score loop: spacemit-x60 decode 512 keys at d 64 -4.2 %, but xuantie-c930 +21-26 %
+#: (its scalar bookkeeping in a compute-bound loop), so it is a candidate, not the rule.
+ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk}
+                     for bm, lmul, ku, nb, pf, pd, pk in (
+    (7, 4, 1, 4, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0), (3, 8, 1, 4, 0, 0, 0),
+    (7, 4, 1, 2, 2, 0, 0), (7, 4, 1, 4, 2, 0, 0), (7, 4, 1, 8, 2, 0, 0), (7, 4, 2, 4, 2, 0, 0), (7, 4, 1, 8, 2, 2, 0),
+    (7, 4, 1, 2, 2, 0, 1), (7, 4, 1, 4, 2, 0, 1), (7, 4, 1, 8, 2, 0, 1))]
 #: The default chunks a block.
 NB_DEFAULT = 4
 #: f32 elements in a 64-byte cache block (Zic64b), the unit of a Zicbop prefetch.
@@ -90,11 +94,14 @@ def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> 
             np.zeros((bm, width), np.float32), np.zeros((d, lk) if transpose else (1, 1), np.float32))
 
 
-def _prefetches(pf: int, pd: int) -> tuple[int, int]:
-    """PF and PD as the target being compiled for runs them: (0, 0) without Zicbop, where a
-    prefetch compiles to nothing but the loops that would issue it still ran, empty (2.6 %
-    of sifive-x280's decode at 512 keys, d 64)."""
-    return (pf, pd) if pf and rl.target_has("zicbop") else (0, 0)
+def _prefetches(pf: int, pd: int, pk: int, transposed: bool) -> tuple[int, int, bool]:
+    """PF, PD and PK as the target being compiled for runs them: (0, 0, False) without
+    Zicbop, where a prefetch compiles to nothing but the loops that would issue it still
+    ran, empty (2.6 % of sifive-x280's decode at 512 keys, d 64); PK only with K read in
+    place and PD 0."""
+    if not (pf and rl.target_has("zicbop")):
+        return 0, 0, False
+    return pf, pd, bool(pk and not pd and not transposed)
 
 
 def _rows(g, group, rho0, n):
@@ -160,6 +167,7 @@ def _scores(t, g, j, n, acc, vl, vl0):
     v_row = _in_head(t, j, vl0)
     k_row = _in_head(t, j + t.pd * vl, vl0)
     ahead = rl.var(0)
+    group = (rl.var(LINE), rl.var(0)) if t.pk else None
     for c in rl.range(0, d - d % ku, ku, unroll=False):
         kc = [_column(t, g, j, c + u) for u in range(ku)]
         if not t.transposed:
@@ -167,10 +175,31 @@ def _scores(t, g, j, n, acc, vl, vl0):
             if t.pd:
                 _prefetch(t, t.k, g, k_row, ahead.value)
             ahead.value = ahead.value + t.pf * LINE
+            if t.pk:
+                _next_group(t, g, j, vl0, *group)
         for u in range(ku):
             _fmas(t, acc, c + u, kc[u], n)
     for c in rl.range(d - d % ku, d):
         _fmas(t, acc, c, _column(t, g, j, c), n)
+
+
+def _next_group(t, g, j, vl0, col, row):
+    """``PK``: PF prefetches of the chunk's K lines one 16-column group ahead of the score
+    loop (past its last group, the next chunk's first), ``row`` the chunk's next key and
+    ``col`` that group's first column, so that a trip's PF rows make the VLMAX rows of a
+    group in its 16 columns when PF = :func:`prefetch_lines`. The next block's K, which the
+    P V loop prefetched from DRAM, has left L1 by then for L2 on spacemit-x60 (a block's K
+    and V do not fit beside each other), and a strided column that starts a group waited for
+    its VLMAX lines from L2, four times a chunk."""
+    past = col.value >= t.d
+    first = j + row.value + rl.where(past, vl0, 0)
+    at = col.value - rl.where(past, t.d, 0)
+    for u in range(t.pf):
+        t.k.prefetch(g, rl.minimum(first + u, t.k.shape[1] - 1), at)
+    row.value = row.value + t.pf
+    wrap = row.value >= vl0
+    row.value = rl.where(wrap, 0, row.value)
+    col.value = rl.where(wrap, col.value + LINE, col.value)
 
 
 def _key_block(t, g, n, st, j, w, vl0, limits):
@@ -355,7 +384,7 @@ class _Tensors:
 def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], o: rl.Tensor[f32, 3],
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
-              KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, EXP: str = "accurate"):
+              KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
@@ -366,13 +395,15 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     scalar loads wait for.
     With ``TRANSPOSE_K``, ``k_t`` (d, Lk) receives each KV head's keys transposed
     (otherwise it is not touched).
-    ``PF`` > 0 adds Zicbop prefetches (on targets without Zicbop, PF and PD are 0): each tile
+    ``PF`` > 0 adds Zicbop prefetches (on targets without Zicbop, PF, PD and PK are 0): each tile
     prefetches the next tile's query rows, and with K read in place (decode) every trip of
     the score loop prefetches ``PF`` lines of the chunk's V rows and every trip of the
     P V loop ``PF`` lines of the next block's K rows (with ``PD`` > 0 the score loop
     prefetches K instead, PD chunks ahead), so that K and V come from DRAM a loop ahead
     of their loads (:func:`prefetch_lines` gives the PF that covers them); the K rows of a
-    tile's first block, which no loop prefetches, at the tile's start.
+    tile's first block, which no loop prefetches, at the tile's start. ``PK`` 1 (decode, PD 0)
+    adds prefetches of each chunk's next 16-column group of K rows to the score loop
+    (:func:`_next_group`: from L2, where the P V loop's prefetches of K end up on spacemit-x60).
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
@@ -385,9 +416,9 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     group = heads // kv_heads
     nrows = group * lq
     whole = nrows - nrows % BM
-    pf, pd = _prefetches(PF, PD)
+    pf, pd, pk = _prefetches(PF, PD, PK, TRANSPOSE_K)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
-                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, fast=EXP == "fast")
+                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, fast=EXP == "fast")
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):

@@ -63,7 +63,8 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
                    q_s: rl.Tensor[f32, 3], o_s: rl.Tensor[f32, 3], p: rl.Tensor[f32, 3], k_t: rl.Tensor[f32, 3],
                    part_o: rl.Tensor[f32, 4], part_ml: rl.Tensor[f32, 4], scale: rl.f32, chunk: rl.i64,
                    CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4, KU: int = 1,
-                   NB: int = NB_DEFAULT, SPLIT_KEYS: bool = False, PF: int = 0, PD: int = 0):
+                   NB: int = NB_DEFAULT, SPLIT_KEYS: bool = False, PF: int = 0, PD: int = 0,
+                   PK: int = 0):
     """:data:`rvai.kernels.attention.attention`'s tiles as work items of a grid of T programs.
 
     ``q_s``, ``o_s``, ``p``: (T, ...) scratch (:func:`scratch`); ``k_t`` (H_kv, d, Lk)
@@ -72,7 +73,8 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     1 x 1 x 1 x 1); with it, each tile is split S = ``part_o.shape[0]`` ways, split s
     taking keys [s*chunk, (s+1)*chunk), and leaves its partial results in
     ``part_o``/``part_ml`` for :data:`attention_combine_grid` (``o`` untouched).
-    ``PF``, ``PD``: Zicbop prefetches per loop trip and K's distance, as in the one-hart kernel.
+    ``PF``, ``PD``, ``PK``: Zicbop prefetches per loop trip, K's distance and K's next column
+    group, as in the one-hart kernel.
     """
     heads, lq, d = q.shape
     kv_heads, lk = k.shape[0], k.shape[1]
@@ -82,12 +84,12 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     tiles = full + nrows % BM
     splits = part_o.shape[0] if SPLIT_KEYS else 1
     me = rl.program_id(0)
-    pf, pd = _prefetches(PF, PD)
+    pf, pd, pk = _prefetches(PF, PD, PK, TRANSPOSE_K)
     for w in rl.range(me, kv_heads * tiles * splits, rl.num_programs(0)):
         g, ti, s = w // (tiles * splits), w // splits % tiles, w % splits
         t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s.select(me), o_s=o_s.select(me), p=p.select(me),
                      k_t=k_t.select(g) if TRANSPOSE_K else k_t, scale=scale, d=d, lmul=LMUL,
-                     transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, fast=False)
+                     transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, fast=False)
         for rho0, n, taken in ((ti * BM, BM, ti < full), (full * BM + ti - full, 1, ti >= full)):
             for _ in rl.range(rl.where(taken, 1, 0)):
                 if not SPLIT_KEYS:
