@@ -190,7 +190,7 @@ def _next_group(t, g, j, vl0, col, row):
     group in its 16 columns when PF = :func:`prefetch_lines`. The next block's K, which the
     P V loop prefetched from DRAM, has left L1 by then for L2 on spacemit-x60 (a block's K
     and V do not fit beside each other), and a strided column that starts a group waited for
-    its VLMAX lines from L2, four times a chunk."""
+    its VLMAX lines from L2, four times a chunk at d 64."""
     past = col.value >= t.d
     first = j + row.value + rl.where(past, vl0, 0)
     at = col.value - rl.where(past, t.d, 0)
