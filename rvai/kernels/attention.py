@@ -161,8 +161,9 @@ def _scores(t, g, j, n, acc, vl, vl0):
     When K is read in place (decode), each trip prefetches the next ``PF`` lines of the
     chunk's V rows, which the block's P V loop reads next, and with ``PD`` > 0 as many of
     the K rows PD chunks of vl keys ahead (the chunk's trips cover them when PF >= VLMAX *
-    KU / 16). With K transposed (prefill) K and V are reread by every tile and stay in
-    L2: not prefetched."""
+    KU / 16), or with ``PK`` the chunk's own K one 16-column group ahead
+    (:func:`_next_group`). With K transposed (prefill) K and V are reread by every tile and
+    stay in L2: not prefetched."""
     d, ku = t.d, t.ku
     v_row = _in_head(t, j, vl0)
     k_row = _in_head(t, j + t.pd * vl, vl0)
@@ -187,8 +188,8 @@ def _next_group(t, g, j, vl0, col, row):
     """``PK``: PF prefetches of the chunk's K lines one 16-column group ahead of the score
     loop (past its last group, the next chunk's first), ``row`` the chunk's next key and
     ``col`` that group's first column, so that a trip's PF rows make the VLMAX rows of a
-    group in its 16 columns when PF = :func:`prefetch_lines`. The next block's K, which the
-    P V loop prefetched from DRAM, has left L1 by then for L2 on spacemit-x60 (a block's K
+    group in its 16 columns when PF = :func:`prefetch_lines`. The chunk's K, which the
+    previous block's P V loop prefetched from DRAM, has left L1 by then for L2 on spacemit-x60 (a block's K
     and V do not fit beside each other), and a strided column that starts a group waited for
     its VLMAX lines from L2, four times a chunk at d 64."""
     past = col.value >= t.d
