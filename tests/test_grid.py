@@ -243,7 +243,9 @@ def test_linear_bf16_on_harts_matches_one_hart(harts):
     one = ops.linear(x, packed, target=K1, harts=1)
     many = ops.linear(x, packed, target=K1, harts=harts)
     np.testing.assert_array_equal(many, one)     # the same tiles and sums, only spread out
-    assert 1 < ops.last_run.profile.harts <= harts   # (37 rows are 7 tiles of MR 6: 7 programs on 8 harts)
+    # without Zvfbfwma ops.linear runs MR 6 (docs: MR 7 does not fit the registers): 37 rows are 7 row
+    # tiles, one program each, so 8 harts have 7 programs to run
+    assert ops.last_run.profile.harts == min(harts, -(-37 // 6))
     from rvai.kernels.quant import from_bf16, to_bf16
     bits = lambda t: from_bf16(to_bf16(t)).astype(np.float64)  # noqa: E731
     want = bits(x) @ bits(w).T
