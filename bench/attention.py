@@ -19,8 +19,9 @@ Every result is checked against a float64 NumPy reference before its cycles coun
   ``bound`` names the larger of the two bounds.
 
 With ``--tune`` each case is first tuned on the preset (``rvai.tune`` over the kernel's
-candidates: tile rows BM, key-block LMUL, K columns a trip, chunks a block NB, Zicbop
-prefetches a loop trip PF; cached) and the run uses the
+candidates, ``rvai.kernels.attention.ATTENTION_CONFIGS``: tile rows BM, key-block LMUL, K
+columns a trip KU, chunks a block NB, Zicbop prefetches a loop trip PF, K's prefetch distance
+in chunks PD, K's next column group prefetched in the score loop PK; cached) and the run uses the
 chosen configuration, printed at the end of its row; without it ``rvai.ops`` picks its
 default (or what an earlier tune cached).
 """
