@@ -24,7 +24,7 @@ from rvai.lang import core
 from rvai.lang.kernel import Kernel, TensorSpec, grid_size
 from rvai.target import KNOWN_EXTENSIONS, Target
 
-__all__ = ["Run", "compile", "call", "extension_query", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET", "DEFAULT_TIMEOUT"]
+__all__ = ["Run", "compile", "call", "compiled_for", "extension_query", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET", "DEFAULT_TIMEOUT"]
 
 #: Instructions a kernel call may retire unless ``budget=`` says otherwise. The timed
 #: emulator runs 11-50 million kernel instructions a second (measured on this project's
@@ -119,19 +119,12 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
     if runner not in ("emu", "qemu"):
         raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
     target = target or Target.default()
-    runtime, consts = kernel.bind(*args, **kwargs)
-    if kernel.autotune is not None:   # a call that sets none of the tunables runs the tuner's choice, if any
-        from rvai import tune
-        given = kernel.signature.bind(*args, **kwargs).arguments
-        consts.update(tune.config_for(kernel, target, tune.key_of(kernel, {**consts, **runtime}), given))
-    types, flat, arrays, names = {}, [], [], []
+    runtime, consts, types = _bind(kernel, args, kwargs, target)
+    flat, arrays, names = [], [], []
     for name, spec in kernel.runtime.items():
         val = runtime[name]
-        if isinstance(spec, TensorSpec):
-            arr, dt = _check_array(kernel, name, spec, val)
-            if spec.dtype is None:
-                types[name] = dt
-            buf = np.ascontiguousarray(arr)
+        if isinstance(spec, TensorSpec):   # checked by _bind
+            buf = np.ascontiguousarray(val)
             arrays.append((val, buf))
             names.append(name)
             flat.append(("ptr", buf))
@@ -151,6 +144,34 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
         if orig.flags.writeable and not np.array_equal(out, buf, equal_nan=buf.dtype.kind == "f"):
             orig[...] = out
     return Run(cycles, instret, profile, runner, target.vlen, compiled)
+
+
+def compiled_for(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = None,
+                 specialise: bool = False, checked: bool = False) -> CompiledKernel:
+    """The object :func:`call` runs on the emulator for these arguments (a launch grid's aside),
+    compiled (and cached) but not run: what :func:`rvai.tune.tune` compares candidates by."""
+    target = target or Target.default()
+    _, consts, types = _bind(kernel, args, kwargs, target)
+    return compile(kernel, target, types=types, vlen=target.vlen if specialise else None, constexprs=consts,
+                   checked=checked)
+
+
+def _bind(kernel: Kernel, args: tuple, kwargs: dict, target: Target) -> tuple[dict, dict, dict]:
+    """A call's runtime arguments (the arrays checked against their annotations), its
+    compile-time parameters (the tuner's choice where the call sets no tunable) and the
+    element types of its tensors declared without one."""
+    runtime, consts = kernel.bind(*args, **kwargs)
+    if kernel.autotune is not None:   # a call that sets none of the tunables runs the tuner's choice, if any
+        from rvai import tune
+        given = kernel.signature.bind(*args, **kwargs).arguments
+        consts.update(tune.config_for(kernel, target, tune.key_of(kernel, {**consts, **runtime}), given))
+    types = {}
+    for name, spec in kernel.runtime.items():
+        if isinstance(spec, TensorSpec):
+            dt = _check_array(kernel, name, spec, runtime[name])
+            if spec.dtype is None:
+                types[name] = dt
+    return runtime, consts, types
 
 
 def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: Target,
@@ -289,8 +310,8 @@ def _check_scalar(kernel: Kernel, name: str, dtype: ir.DType, val: Any) -> int |
     return int(val)
 
 
-def _check_array(kernel: Kernel, name: str, spec: TensorSpec, val: Any) -> tuple[np.ndarray, ir.DType]:
-    """``val`` checked against the parameter's annotation, and its element type."""
+def _check_array(kernel: Kernel, name: str, spec: TensorSpec, val: Any) -> ir.DType:
+    """The element type of ``val``, checked against the parameter's annotation."""
     where = f"kernel {kernel.name}: {name}"
     if not isinstance(val, np.ndarray):
         raise TypeError(f"{where} must be a NumPy array, not {type(val).__name__}")
@@ -299,10 +320,10 @@ def _check_array(kernel: Kernel, name: str, spec: TensorSpec, val: Any) -> tuple
     if spec.dtype is not None and spec.dtype.name == "bf16":
         if val.dtype != np.uint16:
             raise TypeError(f"{where}: bf16 tensors travel as uint16 bit patterns")
-        return val, spec.dtype
+        return spec.dtype
     dt = _FROM_NUMPY.get(val.dtype)
     if dt is None:
         raise TypeError(f"{where} has unsupported dtype {val.dtype}")
     if spec.dtype is not None and dt != spec.dtype:
         raise TypeError(f"{where} must be {spec.dtype}, got {val.dtype}")
-    return val, dt
+    return dt

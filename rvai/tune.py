@@ -25,8 +25,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from rvai import runner
 from rvai.codegen import cache_dir
-from rvai.lang.kernel import Kernel
+from rvai.lang.kernel import Kernel, checked_default
 from rvai.target import Target
 
 __all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "key_of", "bucket", "cache_path",
@@ -35,11 +36,15 @@ __all__ = ["Trial", "TuneResult", "tune", "lookup", "best_for", "config_for", "k
 
 @dataclasses.dataclass
 class Trial:
-    """One candidate tried: its configuration and cycles (None with the error if it failed)."""
+    """One candidate tried: its configuration and cycles (None with the error if it failed).
+
+    ``same_as``: the configuration of an earlier candidate that compiled to the same object;
+    this one was not run, its cycles are that one's (the same code on the same inputs)."""
 
     config: dict
     cycles: int | None
     error: str | None = None
+    same_as: dict | None = None
 
 
 @dataclasses.dataclass
@@ -60,8 +65,7 @@ class TuneResult:
         lines = [f"{self.kernel} on {self.target}, bucket {self.bucket}: "
                  + ("cache hit" if self.cached else f"{len(self.trials)} tried, {self.skipped} skipped by the budget")]
         for t in sorted(self.trials, key=lambda t: (t.cycles is None, t.cycles or 0)):
-            lines.append(f"  {_fmt(t.config):32s} " + (f"{t.cycles:>12,d} cycles" if t.cycles is not None
-                                                         else f"failed: {t.error}"))
+            lines.append(f"  {_fmt(t.config):32s} " + _outcome(t))
         lines.append(f"best: {_fmt(self.best or {})} ({self.best_cycles:,} cycles)" if self.best
                      else "best: none")
         return "\n".join(lines)
@@ -69,6 +73,13 @@ class TuneResult:
 
 def _fmt(config: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(config.items()))
+
+
+def _outcome(trial: Trial) -> str:
+    """A trial's cycles (and the candidate whose code it shares), or its error."""
+    if trial.cycles is None:
+        return f"failed: {trial.error}"
+    return f"{trial.cycles:>12,d} cycles" + (f" (same code as {_fmt(trial.same_as)})" if trial.same_as else "")
 
 
 def cache_path() -> Path:
@@ -210,6 +221,11 @@ def tune(kernel: Kernel, args: tuple, *, target: Target | None = None, configs: 
     ``max_candidates`` bound the search; candidates are tried in the declared order,
     so put the likely ones first. ``fixed`` holds compile-time parameters that are not
     tuned. ``progress`` receives one line per trial.
+
+    Each candidate is compiled first, and one whose object equals an earlier candidate's
+    (e.g. a prefetch distance on a target without Zicbop, where the kernel leaves the
+    prefetches out) is not run: its trial takes that candidate's cycles and names it
+    (``Trial.same_as``), as running it would give the same count.
     """
     if kernel.autotune is None:
         raise ValueError(f"kernel {kernel.name} declares no tunable configurations (use rvai.lang.autotune)")
@@ -223,6 +239,7 @@ def tune(kernel: Kernel, args: tuple, *, target: Target | None = None, configs: 
                           cached=True)
     candidates = list(configs if configs is not None else kernel.autotune.configs)
     trials: list[Trial] = []
+    ran: dict[bytes, Trial] = {}   # object -> the trial that ran it
     start = time.monotonic()
     for n, cfg in enumerate(candidates):
         if (max_candidates is not None and n >= max_candidates) or \
@@ -230,14 +247,18 @@ def tune(kernel: Kernel, args: tuple, *, target: Target | None = None, configs: 
             break
         copies = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args)
         try:
-            cycles = kernel(*copies, target=target, **fixed, **cfg).cycles
-            trials.append(Trial(dict(cfg), cycles))
+            elf = runner.compiled_for(kernel, copies, {**fixed, **cfg}, target=target,
+                                      checked=checked_default()).elf
+            first = ran.get(elf)
+            if first is None:
+                trials.append(Trial(dict(cfg), kernel(*copies, target=target, **fixed, **cfg).cycles))
+                ran[elf] = trials[-1]
+            else:
+                trials.append(Trial(dict(cfg), first.cycles, same_as=first.config))
         except Exception as exc:   # a candidate that does not compile (e.g. too many registers) is skipped
             trials.append(Trial(dict(cfg), None, f"{type(exc).__name__}: {exc}"))
         if progress:
-            t = trials[-1]
-            progress(f"[{n + 1}/{len(candidates)}] {_fmt(cfg)}: "
-                     + (f"{t.cycles:,} cycles" if t.cycles is not None else t.error))
+            progress(f"[{n + 1}/{len(candidates)}] {_fmt(cfg)}: " + _outcome(trials[-1]).strip())
     ok = [t for t in trials if t.cycles is not None]
     best = min(ok, key=lambda t: t.cycles) if ok else None
     if best:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import rvai.lang as rl
 from kernel_runners import RUNNERS, VLENS, run, target
-from rvai import kernels, ops, tune
+from rvai import kernels, ops, runner, tune
 from rvai.lang import f16, f32
 from rvai.emu.profile import timing_params
 from rvai.target import Target
@@ -321,6 +321,37 @@ def test_a_compile_time_parameter_in_the_key_is_tuned_per_value(tune_cache):
     assert r.cycles == three.best_cycles and np.array_equal(y, x * 3)
     with pytest.raises(ValueError, match="names no runtime argument"):   # a tuned parameter cannot be a key
         rl.autotune(configs=[{"LMUL": 1}], key=["LMUL"])(_scale)
+
+
+@rl.autotune(configs=[{"PF": 0}, {"PF": 1}, {"PF": 2}, {"PF": 1, "LMUL": 8}], key=["x.shape[0]"])
+@rl.kernel
+def _scale_pf(x: rl.Tensor[f32], PF: int = 0, LMUL: int = 1):
+    """x *= 3, prefetching PF vectors ahead where the target has Zicbop (elsewhere PF changes no code)."""
+    pf = PF if rl.target_has("zicbop") else 0
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=LMUL):
+        if pf:
+            x.prefetch(i + pf * vl)
+        x.vstore(x.vload(i) * 3.0, i)
+
+
+def test_tuner_runs_each_distinct_object_once(tune_cache, monkeypatch):
+    """Candidates that compile to the same object run once: off Zicbop, PF 1 and 2 are PF 0's
+    code, so the tuner runs two of the four and reports the others as that code's; each
+    reported count is what the candidate takes when run, and the choice is the one running
+    them all would make. With Zicbop every candidate is its own code and runs."""
+    x = np.arange(1000, dtype=np.float32)
+    real, runs = runner.run_compiled, []
+    monkeypatch.setattr(runner, "run_compiled", lambda *a, **kw: runs.append(a[0]) or real(*a, **kw))
+    t = Target.preset("sifive-x280")   # no Zicbop
+    res = tune.tune(_scale_pf, (x,), target=t)
+    assert len(runs) == 2 and [tr.same_as for tr in res.trials] == [None, {"PF": 0}, {"PF": 0}, None]
+    assert res.report().count("same code as PF=0") == 2
+    every = [_scale_pf(x.copy(), target=t, **tr.config).cycles for tr in res.trials]
+    assert [tr.cycles for tr in res.trials] == every
+    assert res.best == res.trials[every.index(min(every))].config and res.best_cycles == min(every)
+    runs.clear()
+    res = tune.tune(_scale_pf, (x,), target=Target.preset("spacemit-x60"))
+    assert len(runs) == 4 and all(tr.same_as is None for tr in res.trials)
 
 
 def test_tuner_budget_and_bad_declarations(tune_cache):
