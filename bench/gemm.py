@@ -19,8 +19,9 @@ Every call runs on a fresh machine (cold caches). "4096 x 4096 sliced" computes 
 first --slice columns (default 1024) of the product (the K = 4096 reduction is whole).
 
 The autotuner part tunes ``gemm_packed`` per preset at M = 16, K = N = 896 over its
-candidates, reports the best beside the best of a hand-picked grid, then times a second
-call (a cache hit) in milliseconds.
+candidates, reports the best beside the best of a hand-picked grid and how many of the
+candidates were distinct code (the tuner runs only those), then times a second call (a
+cache hit) in milliseconds.
 
     python bench/gemm.py [--targets generic spacemit-x60 ...] [--quick] [--slice 1024]
 """
@@ -160,7 +161,8 @@ def gemv_table(targets, obj, args) -> None:
 
 def tuner_table(targets) -> None:
     print("\n## Autotuner (gemm_packed, M = 16, K = N = 896, f32)")
-    print("| target | best of hand-picked grid (cycles) | tuner's best (cycles, config) | candidates | second call |")
+    print("| target | best of hand-picked grid (cycles) | tuner's best (cycles, config) | candidates (distinct code, run) "
+          "| second call |")
     print("|---|---:|---:|---:|---:|")
     for tname in targets:
         t = Target.preset(tname)
@@ -172,7 +174,8 @@ def tuner_table(targets) -> None:
         ms = (time.perf_counter() - start) * 1e3
         assert again.cached and again.best == res.best
         cfg = " ".join(f"{k}={v}" for k, v in sorted(res.best.items()))
-        print(f"| {tname} | {grid.best_cycles:,} | {res.best_cycles:,} ({cfg}) | {len(res.trials)} | "
+        run = sum(t.same_as is None for t in res.trials)
+        print(f"| {tname} | {grid.best_cycles:,} | {res.best_cycles:,} ({cfg}) | {len(res.trials)} ({run}) | "
               f"{ms:.2f} ms (cache hit) |", flush=True)
 
 
