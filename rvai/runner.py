@@ -24,7 +24,8 @@ from rvai.lang import core
 from rvai.lang.kernel import Kernel, TensorSpec, grid_size
 from rvai.target import KNOWN_EXTENSIONS, Target
 
-__all__ = ["Run", "compile", "call", "compiled_for", "extension_query", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET", "DEFAULT_TIMEOUT"]
+__all__ = ["Run", "compile", "call", "compiled_for", "extension_query", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET",
+           "DEFAULT_TIMEOUT"]
 
 #: Instructions a kernel call may retire unless ``budget=`` says otherwise. The timed
 #: emulator runs 11-50 million kernel instructions a second (measured on this project's
@@ -147,13 +148,13 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
 
 
 def compiled_for(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = None,
-                 specialise: bool = False, checked: bool = False) -> CompiledKernel:
-    """The object :func:`call` runs on the emulator for these arguments (a launch grid's aside),
-    compiled (and cached) but not run: what :func:`rvai.tune.tune` compares candidates by."""
+                 checked: bool = False) -> CompiledKernel:
+    """The object :func:`call` would run on the emulator for these arguments (no launch grid,
+    not specialised), compiled and cached but not run: what :func:`rvai.tune.tune` tells
+    candidates apart by."""
     target = target or Target.default()
     _, consts, types = _bind(kernel, args, kwargs, target)
-    return compile(kernel, target, types=types, vlen=target.vlen if specialise else None, constexprs=consts,
-                   checked=checked)
+    return compile(kernel, target, types=types, constexprs=consts, checked=checked)
 
 
 def _bind(kernel: Kernel, args: tuple, kwargs: dict, target: Target) -> tuple[dict, dict, dict]:
