@@ -678,7 +678,8 @@ static inline __attribute__((always_inline)) void train_inline(rv_timing *t, uin
     }
     if (s->conf < 2) s->conf++;
     unsigned degree = t->p.prefetch_degree;
-    s->dist = s->dist ? (s->dist * 2 > degree ? degree : s->dist * 2) : (degree < 2 ? degree : 2);
+    if (s->dist != degree)   /* a stream at full distance stays there (the common case) */
+        s->dist = s->dist ? (s->dist * 2 > degree ? degree : s->dist * 2) : (degree < 2 ? degree : 2);
     /* how many accesses ahead `dist` lines reach */
     uint64_t line = t->p.line, step = (uint64_t)(delta < 0 ? -delta : delta);
     uint64_t k_max;
