@@ -379,8 +379,10 @@ static inline __attribute__((always_inline)) tm_line *find(tm_cache *c, uint64_t
     return NULL;
 }
 
-/* The way of c holding `line`, or NULL. */
-static tm_line *lookup(tm_cache *c, uint64_t line) {
+/* The way of c holding `line`, or NULL (inline: a write-back's search in L2
+ * is one of a first use's steps, whose call cost more than the hit filter's
+ * answer). */
+static inline __attribute__((always_inline)) tm_line *lookup(tm_cache *c, uint64_t line) {
     tm_line *unused;
     return find(c, line, &unused);
 }
