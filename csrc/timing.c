@@ -379,9 +379,9 @@ static inline __attribute__((always_inline)) tm_line *find(tm_cache *c, uint64_t
     return NULL;
 }
 
-/* The way of c holding `line`, or NULL (inline: a write-back's search in L2
- * is one of a first use's steps, whose call cost more than the hit filter's
- * answer). */
+/* The way of c holding `line`, or NULL.  Inline: at a first use of a
+ * prefetched line the dirty victim's search in L2 is usually answered by the
+ * hit filter, in fewer host instructions than the call took. */
 static inline __attribute__((always_inline)) tm_line *lookup(tm_cache *c, uint64_t line) {
     tm_line *unused;
     return find(c, line, &unused);
