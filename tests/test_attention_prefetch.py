@@ -42,36 +42,45 @@ def test_the_test_target_emits_prefetches():
 
 
 @pytest.mark.parametrize("preset", ["generic", "sifive-x280"])
-def test_without_zicbop_prefetch_settings_compile_to_the_plain_kernel(preset):
-    """Off Zicbop, PF and PD leave no trace (the loops that would issue the prefetches are
-    gone, not left to run empty): decode and prefill compile to PF 0's code, while with
-    Zicbop they do not (PD, the distance of K's prefetches, and PK, K's next column group,
-    only where K is read in place)."""
+def test_without_zicbop_prefill_drops_prefetch_settings_and_decode_touches(preset):
+    """Off Zicbop, prefill's PF and PD leave no trace (the loops that would issue the
+    prefetches are gone, not left to run empty): it compiles to PF 0's code. Decode's
+    bring their lines in by touches: more loads than PF 0's code, and no prefetch. With
+    Zicbop both prefetch (PD, the distance of K's prefetches, and PK, K's next column
+    group, only where K is read in place)."""
     for transpose in (False, True):
         code = [kernels.attention.compile(target, CAUSAL=True, TRANSPOSE_K=transpose, BM=7, LMUL=4, KU=1, NB=2,
                                           PF=pf, PD=pd, PK=pk, checked=False).asm
                 for target in (Target.preset(preset), ZICBOP)
                 for pf, pd, pk in ((0, 0, 0), (2, 0, 0), (2, 2, 0), (2, 0, 1))]
-        assert code[0] == code[1] == code[2] == code[3]
+        if transpose:
+            assert code[0] == code[1] == code[2] == code[3]
+        else:
+            loads = [c.count("\tflw\t") for c in code[:4]]
+            assert all(n > loads[0] for n in loads[1:]), loads
+        assert not any("prefetch" in c for c in code[:4])
         assert code[4] != code[5] and "prefetch.r" in code[5]
         assert (code[5] != code[6]) == (code[5] != code[7]) == (not transpose)
 
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), lq=st.sampled_from([1, 1, 2, 7]), lk=st.sampled_from([1, 5, 17, 97, 130]),
        d=st.sampled_from([1, 3, 16, 37, 64]), kv=st.sampled_from([1, 2]), group=st.sampled_from([1, 3, 7]),
        causal=st.booleans(), pf=st.sampled_from([1, 2, 5]), pd=st.sampled_from([0, 1, 3]),
        ku=st.sampled_from([1, 2]), nb=st.sampled_from([1, 4]), width=st.sampled_from([None, 5]),
-       pk=st.sampled_from([0, 1]))
-def test_prefetching_attention_equals_float64(vlen, data, lq, lk, d, kv, group, causal, pf, pd, ku, nb, width, pk):
+       pk=st.sampled_from([0, 1]), zicbop=st.booleans())
+def test_prefetching_attention_equals_float64(vlen, data, lq, lk, d, kv, group, causal, pf, pd, ku, nb, width, pk,
+                                              zicbop):
     """Prime and unit sizes, GQA, causal or not, blocks cut short by a narrow scratch p:
-    the prefetches (some past the ends of K and V) change nothing in the result."""
+    the prefetches (some past the ends of K and V), or without Zicbop decode's touches
+    (loads, which the bounds checks hold inside K and V), change nothing in the result."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
     k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
     cfg = {"BM": min(7, group * lq), "LMUL": 4 if ku == 1 else 2, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk}
-    o, _ = _run(ZICBOP.with_vlen(vlen), q, k, v, causal, cfg, width)
+    target = ZICBOP if zicbop else Target.preset("generic")
+    o, _ = _run(target.with_vlen(vlen), q, k, v, causal, cfg, width)
     np.testing.assert_allclose(o, attention_ref(q, k, v, causal, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
 
 
