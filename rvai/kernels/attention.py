@@ -249,9 +249,6 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
     # outputs per row for W keys (not per chunk), and p's scores become probabilities.
     full = w - w % vl0
     if after:
-        # every row's reductions issued before the first scalar use of one: the in-order
-        # core waits at that use until the vector unit has drained, once a block, not a row
-        maxima = []
         for r in range(n):
             with rl.vector(vl0, sew=32, lmul=t.lmul):
                 mx = rl.var(rl.full(float("-inf"), f32))
@@ -259,9 +256,7 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
                     mx.value = rl.maximum(mx.value, p.vload(r, jj))
                 head = mx.value.max()
             with rl.vector(w - full, sew=32, lmul=t.lmul):
-                maxima.append((head, p.vload(r, full).max()))
-        for r, (head, tail) in enumerate(maxima):
-            block_max[r].value = rl.maximum(head, tail)
+                block_max[r].value = rl.maximum(head, p.vload(r, full).max())
     corr = []
     for r in range(n):
         m, l, b = st[r]
