@@ -390,7 +390,8 @@ def _tile(t, g, group, rho0, n, causal):
     rows = _rows(g, group, rho0, n)
     st = _tile_start(t, rows)
     if t.pf and not t.touch:
-        # the next tile's query rows (in the next KV head's, or past q, at the end: a hint)
+        # the next tile's query rows (in the next KV head's, or past q, at the end: a hint,
+        # where a touch, a load, could fault)
         # arrive during this tile's keys rather than at its start, one DRAM trip each; one
         # loop over the lines for all the rows (a loop a row mispredicted its exit a row)
         nxt = _rows(g, group, rho0 + n, n)
