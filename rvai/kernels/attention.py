@@ -152,7 +152,7 @@ def _in_head(t, row, rows):
 def _bring(t, x, *idx):
     """Bring the line of x[idx] in: a Zicbop prefetch, or on targets without Zicbop a touch
     (a load whose value is discarded; in-bounds only): sifive-x280 decode 512 keys, d 64,
-    165,734 -> 156,423 cycles at PF 2, PD 2, where K had come from DRAM with only the
+    165,353 -> 155,787 cycles at PF 2, PD 2, where K had come from DRAM with only the
     stride prefetcher, which follows one row of a strided column load, not its rows."""
     if t.touch:
         x.touch(*idx)
