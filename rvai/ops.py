@@ -686,7 +686,7 @@ def _attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int
     groups (the heads that share a K/V block) in tiles of at most 7 rows, whose 7 score
     accumulators at LMUL 4 leave one register group for a K column, and for decode (one
     query, K read straight from the cache) the prefetches that cover K and V ahead of use
-    (the kernel leaves them out where the target has no Zicbop)."""
+    (touches, loads whose values are discarded, where the target has no Zicbop)."""
     from rvai import tune
     tuned = tune.best_for(kernels.attention, target, (*q3.shape[:2], *k3.shape[:2], q3.shape[2]))
     bm = group * max(1, 7 // group) if group <= 7 else 7

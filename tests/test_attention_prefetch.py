@@ -19,15 +19,16 @@ ZICBOP = dataclasses.replace(Target.preset("generic"), name="generic-zicbop",
                              features=Target.preset("generic").features + ("+zicbop",))
 
 
-def _run(target, q, k, v, causal, cfg, width=None):
-    """kernels.attention with the configuration cfg; the output and the run."""
+def _run(target, q, k, v, causal, cfg, width=None, checked=None):
+    """kernels.attention with the configuration cfg; the output and the run (``checked``:
+    the bounds checks, by default as the environment says: on in the tests)."""
     d, lq, lk = q.shape[2], q.shape[1], k.shape[1]
     q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, cfg["BM"], cfg["LMUL"], target.vlen, lq > 1)
     if width is not None:
         p = np.zeros((p.shape[0], width), np.float32)
     o = np.zeros_like(q)
     run = kernels.attention(q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=causal, TRANSPOSE_K=lq > 1,
-                            **cfg, target=target)
+                            **cfg, target=target, checked=checked)
     return o, run
 
 
@@ -41,36 +42,45 @@ def test_the_test_target_emits_prefetches():
 
 
 @pytest.mark.parametrize("preset", ["generic", "sifive-x280"])
-def test_without_zicbop_prefetch_settings_compile_to_the_plain_kernel(preset):
-    """Off Zicbop, PF and PD leave no trace (the loops that would issue the prefetches are
-    gone, not left to run empty): decode and prefill compile to PF 0's code, while with
-    Zicbop they do not (PD, the distance of K's prefetches, and PK, K's next column group,
-    only where K is read in place)."""
+def test_without_zicbop_prefill_drops_prefetch_settings_and_decode_touches(preset):
+    """Off Zicbop, prefill's PF and PD leave no trace (the loops that would issue the
+    prefetches are gone, not left to run empty): it compiles to PF 0's code. Decode's
+    bring their lines in by touches: more loads than PF 0's code, and no prefetch. With
+    Zicbop both prefetch (PD, the distance of K's prefetches, and PK, K's next column
+    group, only where K is read in place)."""
     for transpose in (False, True):
         code = [kernels.attention.compile(target, CAUSAL=True, TRANSPOSE_K=transpose, BM=7, LMUL=4, KU=1, NB=2,
                                           PF=pf, PD=pd, PK=pk, checked=False).asm
                 for target in (Target.preset(preset), ZICBOP)
                 for pf, pd, pk in ((0, 0, 0), (2, 0, 0), (2, 2, 0), (2, 0, 1))]
-        assert code[0] == code[1] == code[2] == code[3]
+        if transpose:
+            assert code[0] == code[1] == code[2] == code[3]
+        else:
+            loads = [c.count("\tflw\t") for c in code[:4]]
+            assert all(n > loads[0] for n in loads[1:]), loads
+        assert not any("prefetch" in c for c in code[:4])
         assert code[4] != code[5] and "prefetch.r" in code[5]
         assert (code[5] != code[6]) == (code[5] != code[7]) == (not transpose)
 
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), lq=st.sampled_from([1, 1, 2, 7]), lk=st.sampled_from([1, 5, 17, 97, 130]),
        d=st.sampled_from([1, 3, 16, 37, 64]), kv=st.sampled_from([1, 2]), group=st.sampled_from([1, 3, 7]),
        causal=st.booleans(), pf=st.sampled_from([1, 2, 5]), pd=st.sampled_from([0, 1, 3]),
        ku=st.sampled_from([1, 2]), nb=st.sampled_from([1, 4]), width=st.sampled_from([None, 5]),
-       pk=st.sampled_from([0, 1]))
-def test_prefetching_attention_equals_float64(vlen, data, lq, lk, d, kv, group, causal, pf, pd, ku, nb, width, pk):
+       pk=st.sampled_from([0, 1]), zicbop=st.booleans())
+def test_prefetching_attention_equals_float64(vlen, data, lq, lk, d, kv, group, causal, pf, pd, ku, nb, width, pk,
+                                              zicbop):
     """Prime and unit sizes, GQA, causal or not, blocks cut short by a narrow scratch p:
-    the prefetches (some past the ends of K and V) change nothing in the result."""
+    the prefetches (some past the ends of K and V), or without Zicbop decode's touches
+    (loads, which the bounds checks hold inside K and V), change nothing in the result."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
     k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
     cfg = {"BM": min(7, group * lq), "LMUL": 4 if ku == 1 else 2, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk}
-    o, _ = _run(ZICBOP.with_vlen(vlen), q, k, v, causal, cfg, width)
+    target = ZICBOP if zicbop else Target.preset("generic")
+    o, _ = _run(target.with_vlen(vlen), q, k, v, causal, cfg, width)
     np.testing.assert_allclose(o, attention_ref(q, k, v, causal, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
 
 
@@ -94,13 +104,14 @@ X60_NO_HW = dataclasses.replace(X60, name="x60-no-hw-prefetch", model={**X60.mod
 LINE_BYTES = 64
 
 
-def _decode(pf: int, nb: int = 4, lk: int = 512, d: int = 64, pd: int = 0, pk: int = 0, target: Target = X60_NO_HW):
+def _decode(pf: int, nb: int = 4, lk: int = 512, d: int = 64, pd: int = 0, pk: int = 0, target: Target = X60_NO_HW,
+            checked: bool | None = None):
     """One decode step of 14 query / 2 KV heads on ``target``: its profile."""
     rng = np.random.default_rng(3)
     q = rng.standard_normal((14, 1, d)).astype(np.float32)
     k, v = (rng.standard_normal((2, lk, d)).astype(np.float32) for _ in range(2))
     cfg = {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": pd, "PK": pk}
-    o, run = _run(target, q, k, v, True, cfg)
+    o, run = _run(target, q, k, v, True, cfg, checked=checked)
     np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
     return run.profile
 
@@ -144,8 +155,10 @@ def test_next_group_prefetches_bring_k_into_l1():
     """PK 1 on spacemit-x60 (NB 4: a block's K and V fill its 32 KiB L1, so the K lines the
     P V loop prefetched from DRAM are in L2 by the time the score loop loads them): the
     score loop prefetches each chunk's next 16-column group of K, and at least 3/4 of K's
-    lines no longer miss L1 on their load."""
+    lines no longer miss L1 on their load. Timed as shipped, without the tests' bounds
+    checks (with them PK 1 ran 214,735 cycles against PK 0's 211,506, since decode's P V
+    loop takes one key a trip; without, 178,383 against 184,763)."""
     k_lines = 2 * 512 * 64 * 4 // LINE_BYTES
-    off, on = _decode(2, target=X60), _decode(2, pk=1, target=X60)
+    off, on = _decode(2, target=X60, checked=False), _decode(2, pk=1, target=X60, checked=False)
     assert off.caches["L1"]["misses"] - on.caches["L1"]["misses"] >= 0.75 * k_lines
     assert on.cycles < off.cycles

@@ -342,6 +342,12 @@ class Lowering:
         self.emit(f"store {self.tv(value)}, ptr {self.gep(ptr, index)}")
         return ""
 
+    def op_touch(self, op: ir.Op) -> str:
+        """A load of element ``index`` of a pointer whose value is discarded: ``load volatile``,
+        so that LLVM keeps it (a plain load with no use is deleted)."""
+        self.emit(f"{self.tmp()} = load volatile {lltype(op.operands[0].type.dtype)}, ptr {self.gep(*op.operands)}")
+        return ""
+
     def op_prefetch(self, op: ir.Op) -> str:
         """A cache prefetch hint for element ``index`` of a pointer: ``llvm.prefetch`` (read or
         write, keep in all levels, data), which the RISC-V backend turns into prefetch.r/w with

@@ -47,8 +47,9 @@ from rvai.lang import f32, i32
 #: accumulators and KU columns should fit 32 registers, (BM + KU) * LMUL <= 32, or LLVM
 #: spills accumulators; (7, 4, 2, 4) spills one and still wins on xuantie-c930 prefill
 #: 128 at d 128 (bench/ship_tuned.py). 14-row tiles at LMUL 2 (they spill) were 10-30 %
-#: slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF only helps on
-#: targets with Zicbop (elsewhere the kernel drops PF and PD: :func:`_prefetches`): its
+#: slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF prefetches on
+#: targets with Zicbop; elsewhere decode touches the lines (loads whose values are
+#: discarded) and prefill drops PF and PD (:func:`_prefetches`). Its
 #: candidates are the shapes that won without it, each with PF 2, and NB 2 (a block's K
 #: and V, prefetched, then fit spacemit-x60's 32 KiB L1 at d 64). PD
 #: is the distance of K's prefetches: 0, the next block's K during this block's P V loop
@@ -78,7 +79,8 @@ _LN2 = 0.6931471805599453
 def prefetch_lines(vlen: int, lmul: int, ku: int) -> int:
     """The PF that covers what a block's loops prefetch: a score-loop trip's share of a
     chunk's V rows (VLMAX * KU elements at ``lmul``) and a P V trip's share of the next
-    block's K rows (2 * VLMAX elements at LMUL 2), in 64-byte lines."""
+    block's K rows (VLMAX elements at LMUL 4: decode's one key a trip at 7 rows,
+    :func:`_pv_shape`), in 64-byte lines."""
     return max(1, -(-max(vlen * lmul * ku // 32, 2 * vlen // 16) // LINE))
 
 
@@ -95,11 +97,12 @@ def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> 
 
 
 def _prefetches(pf: int, pd: int, pk: int, transposed: bool) -> tuple[int, int, bool]:
-    """PF, PD and PK as the target being compiled for runs them: (0, 0, False) without
-    Zicbop, where a prefetch compiles to nothing but the loops that would issue it still
-    ran, empty (2.6 % of sifive-x280's decode at 512 keys, d 64); PK only with K read in
+    """PF, PD and PK as the target being compiled for runs them: (0, 0, False) for prefill
+    (K transposed) without Zicbop, where a prefetch compiles to nothing and the loops that
+    would issue it would run empty (they had cost sifive-x280's decode 2.6 %); decode keeps
+    them and there brings its lines in by touches (:func:`_bring`); PK only with K read in
     place and PD 0."""
-    if not (pf and rl.target_has("zicbop")):
+    if not pf or (transposed and not rl.target_has("zicbop")):
         return 0, 0, False
     return pf, pd, bool(pk and not pd and not transposed)
 
@@ -146,11 +149,25 @@ def _in_head(t, row, rows):
     return rl.maximum(rl.minimum(row, t.k.shape[1] - rows), 0)
 
 
+def _bring(t, x, *idx):
+    """Bring the line of x[idx] in: a Zicbop prefetch, or on targets without Zicbop a touch
+    (a load whose value is discarded; in-bounds only): sifive-x280 decode 512 keys, d 64,
+    165,353 -> 155,787 cycles at PF 2, PD 2, where K had come from DRAM with only the
+    stride prefetcher, which follows one row of a strided column load, not its rows."""
+    if t.touch:
+        x.touch(*idx)
+    else:
+        x.prefetch(*idx)
+
+
 def _prefetch(t, x, g, row, start):
-    """``PF`` Zicbop prefetches: the 64-byte lines holding elements [start, start + PF *
-    LINE) counted from x[g, row, 0] (a hint: past the end is harmless)."""
+    """``PF`` lines brought in (:func:`_bring`): the 64-byte lines holding elements [start,
+    start + PF * LINE) counted from x[g, row, 0]. A prefetch past the end is harmless; a
+    touch is a load, so it stops at the KV head's last element."""
+    last = (x.shape[1] - row) * t.d - 1 if t.touch else None
     for u in range(t.pf):
-        x.prefetch(g, row, start + u * LINE)
+        at = start + u * LINE
+        _bring(t, x, g, row, rl.minimum(at, last) if t.touch else at)
 
 
 def _scores(t, g, j, n, acc, vl, vl0):
@@ -195,8 +212,10 @@ def _next_group(t, g, j, vl0, col, row):
     past = col.value >= t.d
     first = j + row.value + rl.where(past, vl0, 0)
     at = col.value - rl.where(past, t.d, 0)
+    if t.touch:   # a load: inside K (at d < 16 the next group's column lies past the row)
+        at = rl.minimum(at, t.d - 1)
     for u in range(t.pf):
-        t.k.prefetch(g, rl.minimum(first + u, t.k.shape[1] - 1), at)
+        _bring(t, t.k, g, rl.minimum(first + u, t.k.shape[1] - 1), at)
     row.value = row.value + t.pf
     wrap = row.value >= vl0
     row.value = rl.where(wrap, 0, row.value)
@@ -270,22 +289,35 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
     # P V, per chunk of the head dim: the n output rows (the scratch o_s, in L1) are
     # rescaled, then take n vfmacc.vf per key, one V row load shared. Unless the score loop
     # prefetches K (PD > 0), each trip prefetches the next PF lines of the next block's K
-    # (its w rows; the block's trips cover them when PF >= vl_d / 8), which the score
-    # loop's strided columns then find in the cache.
+    # (its w rows; the block's trips cover them when PF >= keys a trip * vl_d / 16), which
+    # the score loop's strided columns then find in the cache.
     ahead = rl.var(0)
     k_row = _in_head(t, j + w, w)
-    for vl_d, c in rl.vloop(d, sew=32, lmul=2):
+    lmul, keys = _pv_shape(t, n)
+    for vl_d, c in rl.vloop(d, sew=32, lmul=lmul):
         out = [rl.var(o_s.vload(r, c) * corr[r]) for r in range(n)]
-        # two keys a trip, every load first, so that no FMA waits on its scalar's load
-        for k in rl.range(0, w - w % 2, 2):
+        for k in rl.range(0, w - w % keys, keys):
             if not t.transposed and not t.pd:
                 _prefetch(t, t.k, g, k_row, ahead.value)
                 ahead.value = ahead.value + t.pf * LINE
-            _pv_step(v, p, out, g, j, k, c, n, 2)
-        for k in rl.range(w - w % 2, w):
-            _pv_step(v, p, out, g, j, k, c, n, 1)
+            _pv_step(v, p, out, g, j, k, c, n, keys)
+        if keys > 1:
+            for k in rl.range(w - w % keys, w):
+                _pv_step(v, p, out, g, j, k, c, n, 1)
         for r in range(n):
             o_s.vstore(out[r].value, r, c)
+
+
+def _pv_shape(t, n):
+    """(LMUL, keys a trip) of the P V loop for n rows. Prefill: LMUL 2 and two keys a trip,
+    every load first, so that no FMA waits on its scalar's load. Decode: one key a trip at
+    the largest LMUL whose n accumulators and V row fit the 32 registers (4 at BM 7): each
+    chunk of the head dim reloads the n scalars of ``p``, so twice the LMUL halves those
+    scalar loads and the outputs' rescales, which had held xuantie-c930's loop 18 % above
+    its FMAs (decode 512 keys, d 64: 33.9k cycles, now the 28.7k of its FMAs)."""
+    if t.transposed:
+        return 2, 2
+    return max(m for m in (1, 2, 4, 8) if (n + 1) * m <= 32 or m == 1), 1
 
 
 def _exp(t, x, shift):
@@ -337,10 +369,18 @@ def _tile_start(t, rows):
 def _first_keys(t, g):
     """Prefetch the K rows that no loop prefetches: the first PD chunks (PD > 0) or the
     first block (PD = 0), contiguous from k[g, 0], all at once: left to the score loop's
-    strided column loads, their lines came from DRAM a 16-column group at a time."""
+    strided column loads, their lines came from DRAM a 16-column group at a time. Four
+    lines a trip at constant offsets (a loop of one ran a trip a cycle: 2,086 cycles of
+    xuantie-c930's decode of 512 keys at d 64), then the rest one a trip, so that none
+    reaches past the block into the next head's keys."""
     rows = rl.minimum(t.k.shape[1], (t.pd if t.pd else t.nb) * _chunk_keys(t))
-    for e in rl.range(0, rows * t.d, LINE):
-        t.k.prefetch(g, 0, e)
+    n = rows * t.d
+    full = n - n % (4 * LINE)
+    for e in rl.range(0, full, 4 * LINE):
+        for u in range(4):
+            _bring(t, t.k, g, 0, e + u * LINE)
+    for e in rl.range(full, n, LINE):
+        _bring(t, t.k, g, 0, e)
 
 
 def _tile(t, g, group, rho0, n, causal):
@@ -349,8 +389,9 @@ def _tile(t, g, group, rho0, n, causal):
     lq, lk = q.shape[1], t.k.shape[1]
     rows = _rows(g, group, rho0, n)
     st = _tile_start(t, rows)
-    if t.pf:
-        # the next tile's query rows (in the next KV head's, or past q, at the end: a hint)
+    if t.pf and not t.touch:
+        # the next tile's query rows (in the next KV head's, or past q, at the end: a hint,
+        # where a touch, a load, could fault)
         # arrive during this tile's keys rather than at its start, one DRAM trip each; one
         # loop over the lines for all the rows (a loop a row mispredicted its exit a row)
         nxt = _rows(g, group, rho0 + n, n)
@@ -396,8 +437,9 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     scalar loads wait for.
     With ``TRANSPOSE_K``, ``k_t`` (d, Lk) receives each KV head's keys transposed
     (otherwise it is not touched).
-    ``PF`` > 0 adds Zicbop prefetches (on targets without Zicbop, PF, PD and PK are 0): each tile
-    prefetches the next tile's query rows, and with K read in place (decode) every trip of
+    ``PF`` > 0 adds Zicbop prefetches (on targets without Zicbop, touches in decode, and
+    PF, PD and PK are 0 in prefill): with Zicbop each tile prefetches the next tile's query
+    rows, and with K read in place (decode) every trip of
     the score loop prefetches ``PF`` lines of the chunk's V rows and every trip of the
     P V loop ``PF`` lines of the next block's K rows (with ``PD`` > 0 the score loop
     prefetches K instead, PD chunks ahead), so that K and V come from DRAM a loop ahead
@@ -419,7 +461,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     whole = nrows - nrows % BM
     pf, pd, pk = _prefetches(PF, PD, PK, TRANSPOSE_K)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
-                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, fast=EXP == "fast")
+                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, fast=EXP == "fast",
+                 touch=not rl.target_has("zicbop"))
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):

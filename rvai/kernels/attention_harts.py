@@ -73,8 +73,8 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     1 x 1 x 1 x 1); with it, each tile is split S = ``part_o.shape[0]`` ways, split s
     taking keys [s*chunk, (s+1)*chunk), and leaves its partial results in
     ``part_o``/``part_ml`` for :data:`attention_combine_grid` (``o`` untouched).
-    ``PF``, ``PD``, ``PK``: Zicbop prefetches per loop trip, K's distance and K's next column
-    group, as in the one-hart kernel.
+    ``PF``, ``PD``, ``PK``: Zicbop prefetches per loop trip (touches in decode without
+    Zicbop), K's distance and K's next column group, as in the one-hart kernel.
     """
     heads, lq, d = q.shape
     kv_heads, lk = k.shape[0], k.shape[1]
@@ -89,7 +89,8 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
         g, ti, s = w // (tiles * splits), w // splits % tiles, w % splits
         t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s.select(me), o_s=o_s.select(me), p=p.select(me),
                      k_t=k_t.select(g) if TRANSPOSE_K else k_t, scale=scale, d=d, lmul=LMUL,
-                     transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, fast=False)
+                     transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, fast=False,
+                     touch=not rl.target_has("zicbop"))
         for rho0, n, taken in ((ti * BM, BM, ti < full), (full * BM + ti - full, 1, ti >= full)):
             for _ in rl.range(rl.where(taken, 1, 0)):
                 if not SPLIT_KEYS:

@@ -626,6 +626,21 @@ class Tensor:
             raise fail("prefetch(write=...) takes True or False")
         tracer().emit("prefetch", [self.ptr, self._flat(self._indices(idx))], None, {"write": write})
 
+    def touch(self, *idx) -> None:
+        """Load element ``idx`` and discard it, so that its cache line comes in: a prefetch
+        for targets without Zicbop. An in-order core (sifive-x280, the timing model) waits
+        for a load only where its result is used, and nothing uses this one, so its miss
+        overlaps the work after it. It is a real load (a volatile one, which LLVM keeps):
+        the element must lie inside the tensor, counted as a flat offset from its first
+        element (an index may run past the end of its axis into the rows after it), and
+        checked kernels check that; outside the tensor it may fault as any load.
+        """
+        indices = self._indices(idx)
+        if tracer().checked:
+            extent = self.shape[0] * self.strides[0] if self.ndim > 1 else self.shape[0]
+            self._check("range", -1, [self._flat(indices, view=True), const(1, ir.i64).value, extent.value])
+        tracer().emit("touch", [self.ptr, self._flat(indices)], None)
+
     def gather(self, offsets: Vector, *idx, mask: Mask | None = None, other: Any = 0) -> Vector:
         """Load elements at ``idx`` plus each of the element ``offsets`` (indexed load)."""
         operands, attrs, vt = self._access(idx, -1, offsets, mask)
