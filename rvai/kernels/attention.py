@@ -203,10 +203,12 @@ def _next_group(t, g, j, vl0, col, row):
     col.value = rl.where(wrap, col.value + LINE, col.value)
 
 
-def _key_block(t, g, n, st, j, w, vl0, limits):
+def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
     """One block of ``w`` keys at ``j`` (at most W, the scratch ``p``'s columns) for the
     tile's ``n`` rows; ``limits`` (per row, or None when every row sees every key of the
-    block) masks the keys a row cannot see."""
+    block) masks the keys a row cannot see. The tile's ``first`` block (at compile time)
+    has nothing to rescale: its sums and outputs start from zero, not from a correction
+    factor (a scalar exp a row) times the running ones read back from o_s."""
     d, q_s, o_s, p, v = t.d, t.q_s, t.o_s, t.p, t.v
     # Scores, a chunk of VLMAX keys at a time, into p's rows. Decode blocks of NB >= 4
     # chunks take their maxima from p afterwards, one reduction a row: a reduction a chunk
@@ -248,11 +250,13 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
             # was summed so far used the last block's s, so the correction is e**(s_old -
             # s_new) = 2**(bias_new - bias_old), the ratio of the two blocks' scales
             shift = rl.exp_fast_bias(m_use)
-            c_r = rl.where(m.value == float("-inf"), 0.0, rl.exp_nonpositive((shift - b.value) * _LN2))
+            if not first:
+                c_r = rl.where(m.value == float("-inf"), 0.0, rl.exp_nonpositive((shift - b.value) * _LN2))
             b.value = shift
         else:
             shift = m_use
-            c_r = rl.exp_nonpositive(m.value - m_use)
+            if not first:
+                c_r = rl.exp_nonpositive(m.value - m_use)
         with rl.vector(vl0, sew=32, lmul=t.lmul):
             tot = rl.var(rl.zeros(f32))
             for jj in rl.range(0, full, vl0):
@@ -264,9 +268,10 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
             e = _exp(t, p.vload(r, full), shift)
             p.vstore(e, r, full)
             block_sum = head + e.sum()
-        l.value = l.value * c_r + block_sum
+        l.value = block_sum if first else l.value * c_r + block_sum
         m.value = m_new
-        corr.append(c_r)
+        if not first:
+            corr.append(c_r)
     # P V, per chunk of the head dim: the n output rows (the scratch o_s, in L1) are
     # rescaled, then take n vfmacc.vf per key, one V row load shared. Unless the score loop
     # prefetches K (PD > 0), each trip prefetches the next PF lines of the next block's K
@@ -275,7 +280,7 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
     ahead = rl.var(0)
     k_row = _in_head(t, j + w, w)
     for vl_d, c in rl.vloop(d, sew=32, lmul=2):
-        out = [rl.var(o_s.vload(r, c) * corr[r]) for r in range(n)]
+        out = [rl.var(rl.zeros(f32) if first else o_s.vload(r, c) * corr[r]) for r in range(n)]
         # two keys a trip, every load first, so that no FMA waits on its scalar's load
         for k in rl.range(0, w - w % 2, 2):
             if not t.transposed and not t.pd:
@@ -313,14 +318,29 @@ def _chunk_keys(t):
 def _key_loop(t, g, n, st, start, stop, limits):
     """Key blocks of at most W = min(NB * VLMAX, p's columns) keys over [start, stop)."""
     vl0 = _chunk_keys(t)
-    width = rl.maximum(rl.minimum(t.nb * vl0, t.p.shape[1]), 1)
+    width = _block_keys(t, vl0)
     for j in rl.range(start, stop, width):
         _key_block(t, g, n, st, j, rl.minimum(stop - j, width), vl0, limits)
 
 
+def _block_keys(t, vl0):
+    """W, the keys of a whole block: NB chunks of vl0 keys, at most p's columns."""
+    return rl.maximum(rl.minimum(t.nb * vl0, t.p.shape[1]), 1)
+
+
+def _first_block(t, g, n, st, stop):
+    """The tile's first block, unmasked, over the keys [0, min(W, stop)) every row sees
+    (none when stop is 0: it then only sets the rows' sums and o_s to zero); returns
+    where the blocks after it start. Prefill 128 is one block a tile at NB 4 (VLEN 256)."""
+    vl0 = _chunk_keys(t)
+    w = rl.minimum(stop, _block_keys(t, vl0))
+    _key_block(t, g, n, st, 0, w, vl0, None, first=True)
+    return w
+
+
 def _tile_start(t, rows):
-    """The tile's scaled queries into q_s and zeros into o_s; each row's state: its running
-    maximum, sum and (for the fast exp) the last block's exp_fast_bias.
+    """The tile's scaled queries into q_s; each row's state: its running maximum, sum and
+    (for the fast exp) the last block's exp_fast_bias (o_s gets the first block's outputs).
 
     Every row's load first: a store waiting on its data holds the (in-order) load/store
     unit, so a load behind it would start only once the one before had come from memory;
@@ -330,7 +350,6 @@ def _tile_start(t, rows):
         rows_v = [t.q.vload(h, i, c) for h, i in rows]
         for r, x in enumerate(rows_v):
             t.q_s.vstore(x * t.scale, c, r, axis=0)
-            t.o_s.vstore(rl.zeros(f32), r, c)
     return [(rl.var(float("-inf")), rl.var(0.0), rl.var(0.0)) for _ in rows]
 
 
@@ -361,7 +380,7 @@ def _tile(t, g, group, rho0, n, causal):
         _first_keys(t, g)
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
     # rows are query-major, so the first row sees the fewest keys and the last the most
-    _key_loop(t, g, n, st, 0, limits[0], None)
+    _key_loop(t, g, n, st, _first_block(t, g, n, st, limits[0]), limits[0], None)
     if causal:
         _key_loop(t, g, n, st, limits[0], limits[-1], limits)
     for r, (h, i) in enumerate(rows):
