@@ -241,37 +241,40 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
             with rl.vector(w - full, sew=32, lmul=t.lmul):
                 block_max[r].value = rl.maximum(head, p.vload(r, full).max())
     corr = []
-    for r in range(n):
-        m, l, b = st[r]
-        m_new = rl.maximum(m.value, block_max[r].value)
-        m_use = rl.where(m_new == float("-inf"), 0.0, m_new)   # nothing seen yet: exp(-inf - 0) = 0
-        if t.fast:
-            # e**(x - s) for an s just above m_use, folded into exp_fast's first FMA; what
-            # was summed so far used the last block's s, so the correction is e**(s_old -
-            # s_new) = 2**(bias_new - bias_old), the ratio of the two blocks' scales
-            shift = rl.exp_fast_bias(m_use)
-            if not first:
-                c_r = rl.where(m.value == float("-inf"), 0.0, rl.exp_nonpositive((shift - b.value) * _LN2))
-            b.value = shift
-        else:
-            shift = m_use
-            if not first:
-                c_r = rl.exp_nonpositive(m.value - m_use)
+    for rows in (list(range(n))[r0:r0 + 2] for r0 in range(0, n, 2)):
+        shifts = []
+        for r in rows:
+            m, l, b = st[r]
+            m_new = rl.maximum(m.value, block_max[r].value)
+            m_use = rl.where(m_new == float("-inf"), 0.0, m_new)   # nothing seen yet: exp(-inf - 0) = 0
+            if t.fast:
+                # e**(x - s) for an s just above m_use, folded into exp_fast's first FMA; what
+                # was summed so far used the last block's s, so the correction is e**(s_old -
+                # s_new) = 2**(bias_new - bias_old), the ratio of the two blocks' scales
+                shift = rl.exp_fast_bias(m_use)
+                if not first:
+                    corr.append(rl.where(m.value == float("-inf"), 0.0, rl.exp_nonpositive((shift - b.value) * _LN2)))
+                b.value = shift
+            else:
+                shift = m_use
+                if not first:
+                    corr.append(rl.exp_nonpositive(m.value - m_use))
+            m.value = m_new
+            shifts.append(shift)
         with rl.vector(vl0, sew=32, lmul=t.lmul):
-            tot = rl.var(rl.zeros(f32))
+            tot = [rl.var(rl.zeros(f32)) for _ in rows]
             for jj in rl.range(0, full, vl0):
-                e = _exp(t, p.vload(r, jj), shift)
-                p.vstore(e, r, jj)
-                tot += e
-            head = tot.value.sum()
+                es = _exp(t, [p.vload(r, jj) for r in rows], shifts)
+                for r, e, s_ in zip(rows, es, tot):
+                    p.vstore(e, r, jj)
+                    s_ += e
+            heads = [s_.value.sum() for s_ in tot]
         with rl.vector(w - full, sew=32, lmul=t.lmul):
-            e = _exp(t, p.vload(r, full), shift)
-            p.vstore(e, r, full)
-            block_sum = head + e.sum()
-        l.value = block_sum if first else l.value * c_r + block_sum
-        m.value = m_new
-        if not first:
-            corr.append(c_r)
+            es = _exp(t, [p.vload(r, full) for r in rows], shifts)
+            for r, e, head in zip(rows, es, heads):
+                p.vstore(e, r, full)
+                l = st[r][1]
+                l.value = head + e.sum() if first else l.value * corr[r] + (head + e.sum())
     # P V, per chunk of the head dim: the n output rows (the scratch o_s, in L1) are
     # rescaled, then take n vfmacc.vf per key, one V row load shared. Unless the score loop
     # prefetches K (PD > 0), each trip prefetches the next PF lines of the next block's K
@@ -293,10 +296,12 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
             o_s.vstore(out[r].value, r, c)
 
 
-def _exp(t, x, shift):
+def _exp(t, xs, shifts):
     """e**(x - the row maximum) of a block's scores: ``shift`` is the maximum, or for the
     fast exp its :func:`rvai.lang.exp_fast_bias` (the subtraction folded into the exp)."""
-    return rl.exp_fast(x, bias=shift) if t.fast else rl.exp_nonpositive(x - shift)
+    if t.fast:
+        return [rl.exp_fast(x, bias=s) for x, s in zip(xs, shifts)]
+    return rl.exp_nonpositive([x - s for x, s in zip(xs, shifts)])
 
 
 def _pv_step(v, p, out, g, j, k, c, n, keys):
