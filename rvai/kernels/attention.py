@@ -19,7 +19,9 @@ W = NB * VLMAX keys:
   scores with the cheap :func:`rvai.lang.exp_nonpositive`, their sum into the running
   ``l``, and the factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
   A block of W keys pays one round trip from the vector unit to the scalar registers
-  (the maximum) and one rescale of the outputs per row, not one per chunk;
+  (the maximum) and one rescale of the outputs per row, not one per chunk; a tile's
+  first block has nothing to rescale (its outputs start from zero). Rows go two at a
+  time, their exps interleaved;
 - **P V**: per chunk of the head dim, the ``BM`` output rows (kept in the scratch
   ``o_s``, in L1) are rescaled and then take ``BM`` ``vfmacc.vf`` per key, one V row
   load shared. Rows of ``o`` (and ``q``) of different heads lie ``Lq*d*4`` bytes apart,
@@ -240,8 +242,12 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
                 head = mx.value.max()
             with rl.vector(w - full, sew=32, lmul=t.lmul):
                 block_max[r].value = rl.maximum(head, p.vload(r, full).max())
+    # Two rows at a time: their exps are independent chains in one loop, so that the
+    # in-order vector unit has an operation to issue while one waits on the one before
+    # (xuantie-c930's second FP pipe too); three rows at a time were slower at d 64.
     corr = []
-    for rows in (list(range(n))[r0:r0 + 2] for r0 in range(0, n, 2)):
+    for r0 in range(0, n, 2):
+        rows = range(r0, min(r0 + 2, n))
         shifts = []
         for r in rows:
             m, l, b = st[r]
@@ -262,13 +268,13 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
             m.value = m_new
             shifts.append(shift)
         with rl.vector(vl0, sew=32, lmul=t.lmul):
-            tot = [rl.var(rl.zeros(f32)) for _ in rows]
+            sums = [rl.var(rl.zeros(f32)) for _ in rows]
             for jj in rl.range(0, full, vl0):
                 es = _exp(t, [p.vload(r, jj) for r in rows], shifts)
-                for r, e, s_ in zip(rows, es, tot):
+                for r, e, acc in zip(rows, es, sums):
                     p.vstore(e, r, jj)
-                    s_ += e
-            heads = [s_.value.sum() for s_ in tot]
+                    acc += e
+            heads = [acc.value.sum() for acc in sums]
         with rl.vector(w - full, sew=32, lmul=t.lmul):
             es = _exp(t, [p.vload(r, full) for r in rows], shifts)
             for r, e, head in zip(rows, es, heads):
@@ -297,9 +303,11 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
 
 
 def _exp(t, xs, shifts):
-    """e**(x - the row maximum) of a block's scores: ``shift`` is the maximum, or for the
-    fast exp its :func:`rvai.lang.exp_fast_bias` (the subtraction folded into the exp)."""
+    """e**(x - the row maximum) of each of some rows' chunks of scores ``xs``: ``shifts``
+    are the rows' maxima, or for the fast exp their :func:`rvai.lang.exp_fast_bias` (the
+    subtraction folded into the exp)."""
     if t.fast:
+        # one call a row (exp_fast takes one bias); the chains still share the loop
         return [rl.exp_fast(x, bias=s) for x, s in zip(xs, shifts)]
     return rl.exp_nonpositive([x - s for x, s in zip(xs, shifts)])
 
