@@ -47,8 +47,8 @@ from rvai.lang import f32, i32
 #: prefetched per trip of the score and P V loops (0: none; :func:`prefetch_lines` gives
 #: the count that covers the next block's K and this block's V, 2 at VLEN 256). BM
 #: accumulators and KU columns should fit 32 registers, (BM + KU) * LMUL <= 32, or LLVM
-#: spills accumulators; (7, 4, 2, 4) spills one and still wins on xuantie-c930 prefill
-#: 128 at d 128 (bench/ship_tuned.py). 14-row tiles at LMUL 2 (they spill) were 10-30 %
+#: spills accumulators; (7, 4, 2, 4) spills one (it won xuantie-c930 prefill 128 at d 128
+#: until prefill took the sifive-p670 schedule; KU 1 wins there now). 14-row tiles at LMUL 2 (they spill) were 10-30 %
 #: slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF only helps on
 #: targets with Zicbop (elsewhere the kernel drops PF and PD: :func:`_prefetches`): its
 #: candidates are the shapes that won without it, each with PF 2, and NB 2 (a block's K
