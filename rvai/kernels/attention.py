@@ -427,7 +427,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     (``flw ft, 4*r(a0)``), not at the ends of a chain of row-stride additions that the
     scalar loads wait for.
     With ``TRANSPOSE_K``, ``k_t`` (d, Lk) receives each KV head's keys transposed
-    (otherwise it is not touched).
+    (otherwise it is not touched), and the kernel is compiled with LLVM's sifive-p670
+    schedule (:func:`rvai.lang.schedule_as`) whatever the target.
     ``PF`` > 0 adds Zicbop prefetches (on targets without Zicbop, PF, PD and PK are 0): each tile
     prefetches the next tile's query rows, and with K read in place (decode) every trip of
     the score loop prefetches ``PF`` lines of the chunk's V rows and every trip of the
