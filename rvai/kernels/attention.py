@@ -48,8 +48,9 @@ from rvai.lang import f32, i32
 #: the count that covers the next block's K and this block's V, 2 at VLEN 256). BM
 #: accumulators and KU columns should fit 32 registers, (BM + KU) * LMUL <= 32, or LLVM
 #: spills accumulators; (7, 4, 2, 4) spills one (it won xuantie-c930 prefill 128 at d 128
-#: until prefill took the sifive-p670 schedule; KU 1 wins there now). 14-row tiles at LMUL 2 (they spill) were 10-30 %
-#: slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF only helps on
+#: until prefill took the sifive-p670 schedule; KU 1 wins there now). 14-row tiles at
+#: LMUL 2 (they spill) were 10-30 % slower on xuantie-c930 and spacemit-x60 and are no
+#: longer tried. PF only helps on
 #: targets with Zicbop (elsewhere the kernel drops PF and PD: :func:`_prefetches`): its
 #: candidates are the shapes that won without it, each with PF 2, and NB 2 (a block's K
 #: and V, prefetched, then fit spacemit-x60's 32 KiB L1 at d 64). PD
@@ -250,7 +251,7 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
         rows = range(r0, min(r0 + 2, n))
         shifts = []
         for r in rows:
-            m, l, b = st[r]
+            m, _, b = st[r]
             m_new = rl.maximum(m.value, block_max[r].value)
             m_use = rl.where(m_new == float("-inf"), 0.0, m_new)   # nothing seen yet: exp(-inf - 0) = 0
             if t.fast:
