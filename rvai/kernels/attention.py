@@ -243,12 +243,14 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
                 head = mx.value.max()
             with rl.vector(w - full, sew=32, lmul=t.lmul):
                 block_max[r].value = rl.maximum(head, p.vload(r, full).max())
-    # Two rows at a time: their exps are independent chains in one loop, so that the
-    # in-order vector unit has an operation to issue while one waits on the one before
-    # (xuantie-c930's second FP pipe too); three rows at a time were slower at d 64.
+    # Prefill takes two rows at a time: their exps are independent chains in one loop, so
+    # that the in-order vector unit has an operation to issue while one waits on the one
+    # before (xuantie-c930's second FP pipe too); three rows at a time were slower at d 64.
+    # Decode keeps one (with PK's prefetches two made the bounds-checked kernel slower).
+    pair = 2 if t.transposed else 1
     corr = []
-    for r0 in range(0, n, 2):
-        rows = range(r0, min(r0 + 2, n))
+    for r0 in range(0, n, pair):
+        rows = range(r0, min(r0 + pair, n))
         shifts = []
         for r in rows:
             m, _, b = st[r]
@@ -343,9 +345,14 @@ def _block_keys(t, vl0):
 
 
 def _first_block(t, g, n, st, stop):
-    """The tile's first block, unmasked, over the keys [0, min(W, stop)) every row sees
-    (none when stop is 0: it then only sets the rows' sums and o_s to zero); returns
-    where the blocks after it start. Prefill 128 is one block a tile at NB 4 (VLEN 256)."""
+    """Prefill (K transposed): the tile's first block, unmasked, over the keys [0, min(W,
+    stop)) every row sees (none when stop is 0: it then only sets the rows' sums and o_s to
+    zero); returns where the blocks after it start. Prefill 128 is one block a tile at NB 4
+    (VLEN 256). Decode's tiles start with o_s zeroed instead (returns 0): its blocks are
+    few of many there, and the second copy of the block's code (with PK's prefetches) made
+    the bounds-checked kernel 22 % slower on spacemit-x60."""
+    if not t.transposed:
+        return 0
     vl0 = _chunk_keys(t)
     w = rl.minimum(stop, _block_keys(t, vl0))
     _key_block(t, g, n, st, 0, w, vl0, None, first=True)
@@ -353,8 +360,9 @@ def _first_block(t, g, n, st, stop):
 
 
 def _tile_start(t, rows):
-    """The tile's scaled queries into q_s; each row's state: its running maximum, sum and
-    (for the fast exp) the last block's exp_fast_bias (o_s gets the first block's outputs).
+    """The tile's scaled queries into q_s (and, in decode, zeros into o_s: prefill's first
+    block writes it, :func:`_first_block`); each row's state: its running maximum, sum and
+    (for the fast exp) the last block's exp_fast_bias.
 
     Every row's load first: a store waiting on its data holds the (in-order) load/store
     unit, so a load behind it would start only once the one before had come from memory;
@@ -364,6 +372,8 @@ def _tile_start(t, rows):
         rows_v = [t.q.vload(h, i, c) for h, i in rows]
         for r, x in enumerate(rows_v):
             t.q_s.vstore(x * t.scale, c, r, axis=0)
+            if not t.transposed:
+                t.o_s.vstore(rl.zeros(f32), r, c)
     return [(rl.var(float("-inf")), rl.var(0.0), rl.var(0.0)) for _ in rows]
 
 
