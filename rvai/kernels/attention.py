@@ -19,9 +19,9 @@ W = NB * VLMAX keys:
   scores with the cheap :func:`rvai.lang.exp_nonpositive`, their sum into the running
   ``l``, and the factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
   A block of W keys pays one round trip from the vector unit to the scalar registers
-  (the maximum) and one rescale of the outputs per row, not one per chunk; a tile's
-  first block has nothing to rescale (its outputs start from zero). Rows go two at a
-  time, their exps interleaved;
+  (the maximum) and one rescale of the outputs per row, not one per chunk. In prefill a
+  tile's first block has nothing to rescale (its outputs start from zero), and rows go
+  two at a time, their exps interleaved;
 - **P V**: per chunk of the head dim, the ``BM`` output rows (kept in the scratch
   ``o_s``, in L1) are rescaled and then take ``BM`` ``vfmacc.vf`` per key, one V row
   load shared. Rows of ``o`` (and ``q``) of different heads lie ``Lq*d*4`` bytes apart,
