@@ -438,8 +438,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     (``flw ft, 4*r(a0)``), not at the ends of a chain of row-stride additions that the
     scalar loads wait for.
     With ``TRANSPOSE_K``, ``k_t`` (d, Lk) receives each KV head's keys transposed
-    (otherwise it is not touched), and the kernel is compiled with LLVM's sifive-p670
-    schedule (:func:`rvai.lang.schedule_as`) whatever the target.
+    (otherwise it is not touched), and with the accurate exp the kernel is compiled with
+    LLVM's sifive-p670 schedule (:func:`rvai.lang.schedule_as`) whatever the target.
     ``PF`` > 0 adds Zicbop prefetches (on targets without Zicbop, PF, PD and PK are 0): each tile
     prefetches the next tile's query rows, and with K read in place (decode) every trip of
     the score loop prefetches ``PF`` lines of the chunk's V rows and every trip of the
@@ -462,10 +462,11 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     nrows = group * lq
     whole = nrows - nrows % BM
     pf, pd, pk = _prefetches(PF, PD, PK, TRANSPOSE_K)
-    if TRANSPOSE_K:
+    if TRANSPOSE_K and EXP == "accurate":
         # LLVM's sifive-p670 schedule keeps a P V trip's scalar loads of p ahead of its
         # vfmacc.vf, as written (generic-rv64's puts loads beside their FMAs, which then
-        # wait on them): prefill 128, d 64, xuantie-c930 -3.6 %, spacemit-x60 -3.1 %
+        # wait on them): prefill 128, d 64, xuantie-c930 -3.6 %, spacemit-x60 -3.1 %. With
+        # the fast exp it lost (xuantie-c930 +2.7 %, spacemit-x60 +1.5 %).
         rl.schedule_as("sifive-p670")
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
                  transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, fast=EXP == "fast")
