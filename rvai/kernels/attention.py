@@ -348,9 +348,9 @@ def _first_block(t, g, n, st, stop):
     """Prefill (K transposed): the tile's first block, unmasked, over the keys [0, min(W,
     stop)) every row sees (none when stop is 0: it then only sets the rows' sums and o_s to
     zero); returns where the blocks after it start. Prefill 128 is one block a tile at NB 4
-    (VLEN 256). Decode's tiles start with o_s zeroed instead (returns 0): its blocks are
-    few of many there, and the second copy of the block's code (with PK's prefetches) made
-    the bounds-checked kernel 22 % slower on spacemit-x60."""
+    (VLEN 256). Decode's tiles start with o_s zeroed instead (returns 0): there the first
+    block is one of many, and the second copy of the block's code made the bounds-checked
+    kernel with PK's prefetches 27 % slower on spacemit-x60 (decode 512 keys, d 64)."""
     if not t.transposed:
         return 0
     vl0 = _chunk_keys(t)
