@@ -1,6 +1,7 @@
 """Attention's online softmax against float64 NumPy: a decode block's maximum takes in every
-chunk of the block, wherever the largest score lies, and the fast exp (``EXP="fast"``) stays
-within the error bound derived from its exp's."""
+chunk of the block, wherever the largest score lies, the fast exp (``EXP="fast"``) stays
+within the error bound derived from its exp's, and what the scratch held before a call
+never reaches its output."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -67,6 +68,35 @@ def test_fast_exp_attention_is_within_its_bound(vlen, data, cfg, lq, lk, d, kv, 
     bound = 2 * eps / (1 - eps) * np.abs(v).max() + 2e-5
     err = np.abs(o - attention_ref(q, k, v, causal, 1 / np.sqrt(d)))
     assert err.max() <= bound, f"error {err.max():.3g} above the bound {bound:.3g}"
+
+
+@pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
+@pytest.mark.parametrize("exp", ["accurate", "fast"])
+@pytest.mark.parametrize("lq, lk, width", [(9, 4, None), (13, 40, 3), (1, 40, 3)])
+def test_scratch_contents_never_reach_the_output(vlen, exp, lq, lk, width):
+    """In prefill a tile's first block starts its sums and outputs from zero instead of
+    reading o_s back (nothing zeroes o_s at the tile's start there; decode's tiles do): so
+    with q_s, o_s and p full of NaN before the call, every output still matches float64
+    (the fast exp within its bound, as above), the rows that see no key (causal, Lq > Lk,
+    where the first block has no keys) are 0, and the rows of many blocks (a narrow p) read
+    back only what their earlier blocks wrote."""
+    rng = np.random.default_rng(lq * 100 + lk)
+    kv, group, d, bm = 2, 3, 7, 7
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, bm, 4, vlen, lq > 1)
+    if width is not None:
+        p = np.zeros((p.shape[0], width), np.float32)
+    for scratch in (q_s, o_s, p):
+        scratch[...] = np.nan
+    o = np.zeros_like(q)
+    run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=lq > 1,
+        BM=bm, LMUL=4, KU=1, NB=4, EXP=exp, runner="emu", vlen=vlen)
+    want = attention_ref(q, k, v, True, 1 / np.sqrt(d))
+    eps = FAST_EXP_ERROR
+    atol = 2 * eps / (1 - eps) * np.abs(v).max() + 2e-5 if exp == "fast" else 2e-5
+    np.testing.assert_allclose(o, want, rtol=0 if exp == "fast" else 1e-4, atol=atol)
+    assert not o[:, :max(lq - lk, 0)].any()
 
 
 def test_fast_exp_is_asked_for_by_name():

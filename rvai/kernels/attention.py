@@ -19,7 +19,9 @@ W = NB * VLMAX keys:
   scores with the cheap :func:`rvai.lang.exp_nonpositive`, their sum into the running
   ``l``, and the factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
   A block of W keys pays one round trip from the vector unit to the scalar registers
-  (the maximum) and one rescale of the outputs per row, not one per chunk;
+  (the maximum) and one rescale of the outputs per row, not one per chunk. In prefill a
+  tile's first block has nothing to rescale (its outputs start from zero), and rows go
+  two at a time, their exps interleaved;
 - **P V**: per chunk of the head dim, the ``BM`` output rows (kept in the scratch
   ``o_s``, in L1) are rescaled and then take ``BM`` ``vfmacc.vf`` per key, one V row
   load shared. Rows of ``o`` (and ``q``) of different heads lie ``Lq*d*4`` bytes apart,
@@ -45,11 +47,11 @@ from rvai.lang import f32, i32
 #: prefetched per trip of the score and P V loops (0: none; :func:`prefetch_lines` gives
 #: the count that covers the next block's K and this block's V, 2 at VLEN 256). BM
 #: accumulators and KU columns should fit 32 registers, (BM + KU) * LMUL <= 32, or LLVM
-#: spills accumulators; (7, 4, 2, 4) spills one and still wins on xuantie-c930 prefill
-#: 128 at d 128 (bench/ship_tuned.py). 14-row tiles at LMUL 2 (they spill) were 10-30 %
-#: slower on xuantie-c930 and spacemit-x60 and are no longer tried. PF prefetches on
-#: targets with Zicbop; elsewhere decode touches the lines (loads whose values are
-#: discarded) and prefill drops PF and PD (:func:`_prefetches`). Its
+#: spills accumulators; (7, 4, 2, 4) spills one (it won xuantie-c930 prefill 128 at d 128
+#: until prefill took the sifive-p670 schedule; KU 1 wins there now). 14-row tiles at
+#: LMUL 2 (they spill) were 10-30 % slower on xuantie-c930 and spacemit-x60 and are no
+#: longer tried. PF prefetches on targets with Zicbop; elsewhere decode touches the lines
+#: (loads whose values are discarded) and prefill drops PF and PD (:func:`_prefetches`). Its
 #: candidates are the shapes that won without it, each with PF 2, and NB 2 (a block's K
 #: and V, prefetched, then fit spacemit-x60's 32 KiB L1 at d 64). PD
 #: is the distance of K's prefetches: 0, the next block's K during this block's P V loop
@@ -222,10 +224,12 @@ def _next_group(t, g, j, vl0, col, row):
     col.value = rl.where(wrap, col.value + LINE, col.value)
 
 
-def _key_block(t, g, n, st, j, w, vl0, limits):
+def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
     """One block of ``w`` keys at ``j`` (at most W, the scratch ``p``'s columns) for the
     tile's ``n`` rows; ``limits`` (per row, or None when every row sees every key of the
-    block) masks the keys a row cannot see."""
+    block) masks the keys a row cannot see. The tile's ``first`` block (at compile time)
+    has nothing to rescale: its sums and outputs start from zero, not from a correction
+    factor (a scalar exp a row) times the running ones read back from o_s."""
     d, q_s, o_s, p, v = t.d, t.q_s, t.o_s, t.p, t.v
     # Scores, a chunk of VLMAX keys at a time, into p's rows. Decode blocks of NB >= 4
     # chunks take their maxima from p afterwards, one reduction a row: a reduction a chunk
@@ -257,35 +261,47 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
                 head = mx.value.max()
             with rl.vector(w - full, sew=32, lmul=t.lmul):
                 block_max[r].value = rl.maximum(head, p.vload(r, full).max())
+    # Prefill takes two rows at a time: their exps are independent chains in one loop, so
+    # that the in-order vector unit has an operation to issue while one waits on the one
+    # before (xuantie-c930's second FP pipe too); three rows at a time were slower at d 64.
+    # Decode keeps one (with PK's prefetches two made the bounds-checked kernel slower).
+    pair = 2 if t.transposed else 1
     corr = []
-    for r in range(n):
-        m, l, b = st[r]
-        m_new = rl.maximum(m.value, block_max[r].value)
-        m_use = rl.where(m_new == float("-inf"), 0.0, m_new)   # nothing seen yet: exp(-inf - 0) = 0
-        if t.fast:
-            # e**(x - s) for an s just above m_use, folded into exp_fast's first FMA; what
-            # was summed so far used the last block's s, so the correction is e**(s_old -
-            # s_new) = 2**(bias_new - bias_old), the ratio of the two blocks' scales
-            shift = rl.exp_fast_bias(m_use)
-            c_r = rl.where(m.value == float("-inf"), 0.0, rl.exp_nonpositive((shift - b.value) * _LN2))
-            b.value = shift
-        else:
-            shift = m_use
-            c_r = rl.exp_nonpositive(m.value - m_use)
+    for r0 in range(0, n, pair):
+        rows = range(r0, min(r0 + pair, n))
+        shifts = []
+        for r in rows:
+            m, _, b = st[r]
+            m_new = rl.maximum(m.value, block_max[r].value)
+            m_use = rl.where(m_new == float("-inf"), 0.0, m_new)   # nothing seen yet: exp(-inf - 0) = 0
+            if t.fast:
+                # e**(x - s) for an s just above m_use, folded into exp_fast's first FMA; what
+                # was summed so far used the last block's s, so the correction is e**(s_old -
+                # s_new) = 2**(bias_new - bias_old), the ratio of the two blocks' scales
+                shift = rl.exp_fast_bias(m_use)
+                if not first:
+                    corr.append(rl.where(m.value == float("-inf"), 0.0, rl.exp_nonpositive((shift - b.value) * _LN2)))
+                b.value = shift
+            else:
+                shift = m_use
+                if not first:
+                    corr.append(rl.exp_nonpositive(m.value - m_use))
+            m.value = m_new
+            shifts.append(shift)
         with rl.vector(vl0, sew=32, lmul=t.lmul):
-            tot = rl.var(rl.zeros(f32))
+            sums = [rl.var(rl.zeros(f32)) for _ in rows]
             for jj in rl.range(0, full, vl0):
-                e = _exp(t, p.vload(r, jj), shift)
-                p.vstore(e, r, jj)
-                tot += e
-            head = tot.value.sum()
+                es = _exp(t, [p.vload(r, jj) for r in rows], shifts)
+                for r, e, acc in zip(rows, es, sums):
+                    p.vstore(e, r, jj)
+                    acc += e
+            heads = [acc.value.sum() for acc in sums]
         with rl.vector(w - full, sew=32, lmul=t.lmul):
-            e = _exp(t, p.vload(r, full), shift)
-            p.vstore(e, r, full)
-            block_sum = head + e.sum()
-        l.value = l.value * c_r + block_sum
-        m.value = m_new
-        corr.append(c_r)
+            es = _exp(t, [p.vload(r, full) for r in rows], shifts)
+            for r, e, head in zip(rows, es, heads):
+                p.vstore(e, r, full)
+                l = st[r][1]
+                l.value = head + e.sum() if first else l.value * corr[r] + (head + e.sum())
     # P V, per chunk of the head dim: the n output rows (the scratch o_s, in L1) are
     # rescaled, then take n vfmacc.vf per key, one V row load shared. Unless the score loop
     # prefetches K (PD > 0), each trip prefetches the next PF lines of the next block's K
@@ -295,7 +311,7 @@ def _key_block(t, g, n, st, j, w, vl0, limits):
     k_row = _in_head(t, j + w, w)
     lmul, keys = _pv_shape(t, n)
     for vl_d, c in rl.vloop(d, sew=32, lmul=lmul):
-        out = [rl.var(o_s.vload(r, c) * corr[r]) for r in range(n)]
+        out = [rl.var(rl.zeros(f32) if first else o_s.vload(r, c) * corr[r]) for r in range(n)]
         for k in rl.range(0, w - w % keys, keys):
             if not t.transposed and not t.pd:
                 _prefetch(t, t.k, g, k_row, ahead.value)
@@ -320,10 +336,14 @@ def _pv_shape(t, n):
     return max(m for m in (1, 2, 4, 8) if (n + 1) * m <= 32 or m == 1), 1
 
 
-def _exp(t, x, shift):
-    """e**(x - the row maximum) of a block's scores: ``shift`` is the maximum, or for the
-    fast exp its :func:`rvai.lang.exp_fast_bias` (the subtraction folded into the exp)."""
-    return rl.exp_fast(x, bias=shift) if t.fast else rl.exp_nonpositive(x - shift)
+def _exp(t, xs, shifts):
+    """e**(x - the row maximum) of each of some rows' chunks of scores ``xs``: ``shifts``
+    are the rows' maxima, or for the fast exp their :func:`rvai.lang.exp_fast_bias` (the
+    subtraction folded into the exp)."""
+    if t.fast:
+        # one call a row (exp_fast takes one bias); the chains still share the loop
+        return [rl.exp_fast(x, bias=s) for x, s in zip(xs, shifts)]
+    return rl.exp_nonpositive([x - s for x, s in zip(xs, shifts)])
 
 
 def _pv_step(v, p, out, g, j, k, c, n, keys):
@@ -345,14 +365,35 @@ def _chunk_keys(t):
 def _key_loop(t, g, n, st, start, stop, limits):
     """Key blocks of at most W = min(NB * VLMAX, p's columns) keys over [start, stop)."""
     vl0 = _chunk_keys(t)
-    width = rl.maximum(rl.minimum(t.nb * vl0, t.p.shape[1]), 1)
+    width = _block_keys(t, vl0)
     for j in rl.range(start, stop, width):
         _key_block(t, g, n, st, j, rl.minimum(stop - j, width), vl0, limits)
 
 
+def _block_keys(t, vl0):
+    """W, the keys of a whole block: NB chunks of vl0 keys, at most p's columns."""
+    return rl.maximum(rl.minimum(t.nb * vl0, t.p.shape[1]), 1)
+
+
+def _first_block(t, g, n, st, stop):
+    """Prefill (K transposed): the tile's first block, unmasked, over the keys [0, min(W,
+    stop)) every row sees (none when stop is 0: it then only sets the rows' sums and o_s to
+    zero); returns where the blocks after it start. Prefill 128 is one block a tile at NB 4
+    (VLEN 256). Decode's tiles start with o_s zeroed instead (returns 0): there the first
+    block is one of many, and the second copy of the block's code made the bounds-checked
+    kernel with PK's prefetches 27 % slower on spacemit-x60 (decode 512 keys, d 64)."""
+    if not t.transposed:
+        return 0
+    vl0 = _chunk_keys(t)
+    w = rl.minimum(stop, _block_keys(t, vl0))
+    _key_block(t, g, n, st, 0, w, vl0, None, first=True)
+    return w
+
+
 def _tile_start(t, rows):
-    """The tile's scaled queries into q_s and zeros into o_s; each row's state: its running
-    maximum, sum and (for the fast exp) the last block's exp_fast_bias.
+    """The tile's scaled queries into q_s (and, in decode, zeros into o_s: prefill's first
+    block writes it, :func:`_first_block`); each row's state: its running maximum, sum and
+    (for the fast exp) the last block's exp_fast_bias.
 
     Every row's load first: a store waiting on its data holds the (in-order) load/store
     unit, so a load behind it would start only once the one before had come from memory;
@@ -362,7 +403,8 @@ def _tile_start(t, rows):
         rows_v = [t.q.vload(h, i, c) for h, i in rows]
         for r, x in enumerate(rows_v):
             t.q_s.vstore(x * t.scale, c, r, axis=0)
-            t.o_s.vstore(rl.zeros(f32), r, c)
+            if not t.transposed:
+                t.o_s.vstore(rl.zeros(f32), r, c)
     return [(rl.var(float("-inf")), rl.var(0.0), rl.var(0.0)) for _ in rows]
 
 
@@ -402,7 +444,7 @@ def _tile(t, g, group, rho0, n, causal):
         _first_keys(t, g)
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
     # rows are query-major, so the first row sees the fewest keys and the last the most
-    _key_loop(t, g, n, st, 0, limits[0], None)
+    _key_loop(t, g, n, st, _first_block(t, g, n, st, limits[0]), limits[0], None)
     if causal:
         _key_loop(t, g, n, st, limits[0], limits[-1], limits)
     for r, (h, i) in enumerate(rows):
@@ -436,7 +478,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     (``flw ft, 4*r(a0)``), not at the ends of a chain of row-stride additions that the
     scalar loads wait for.
     With ``TRANSPOSE_K``, ``k_t`` (d, Lk) receives each KV head's keys transposed
-    (otherwise it is not touched).
+    (otherwise it is not touched), and with the accurate exp the kernel is compiled with
+    LLVM's sifive-p670 schedule (:func:`rvai.lang.schedule_as`) whatever the target.
     ``PF`` > 0 adds Zicbop prefetches (on targets without Zicbop, touches in decode, and
     PF, PD and PK are 0 in prefill): with Zicbop each tile prefetches the next tile's query
     rows, and with K read in place (decode) every trip of
@@ -460,6 +503,12 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     nrows = group * lq
     whole = nrows - nrows % BM
     pf, pd, pk = _prefetches(PF, PD, PK, TRANSPOSE_K)
+    if TRANSPOSE_K and EXP == "accurate":
+        # LLVM's sifive-p670 schedule keeps a P V trip's scalar loads of p ahead of its
+        # vfmacc.vf, as written (generic-rv64's puts loads beside their FMAs, which then
+        # wait on them): prefill 128, d 64, xuantie-c930 -3.6 %, spacemit-x60 -3.1 %. With
+        # the fast exp it lost (xuantie-c930 +2.7 %, spacemit-x60 +1.5 %).
+        rl.schedule_as("sifive-p670")
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
                  transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, fast=EXP == "fast",
                  touch=not rl.target_has("zicbop"))
