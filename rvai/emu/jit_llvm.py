@@ -246,8 +246,9 @@ class Engine:
             names = {k: self._name(k) for k in todo}
             for k, b in todo.items():
                 module += _Block(b, names[k], vstate).build()
-            mod = llvm.parse_assembly("\n".join(module))
-            if self.cache is not None and self.cache.find(mod, "\n".join(module)):
+            text = "\n".join(module)
+            mod = llvm.parse_assembly(text)
+            if self.cache is not None and self.cache.find(mod, text):
                 self.cached += len(todo)
             else:
                 _optimise(mod)
