@@ -266,7 +266,7 @@ def both_tiers(items, budget, seeds, regs=(), smc=False):
         t = run(items, "translate", budget, seeds, regs, machine=m, smc=smc)
     first = items[0].split()[0] if isinstance(items[0], str) else None
     if first not in UNTRANSLATED + UNTRANSLATED_UNARY + ["rdinstret"]:
-        assert m._translator.blocks >= 1   # a run's first block is entered translated
+        assert m.translation["blocks"] >= 1   # a run's first block is entered translated
     return t, run(items, "interpret", budget, seeds, regs, smc=smc)
 
 
@@ -367,7 +367,7 @@ def vector_run(lines, tier, budget, seeds, vlen):
     out = run(lines, tier, budget, seeds, machine=m)
     out["v"] = [m.v(i) for i in range(32)]
     out["vcsr"] = [m.csr(c) for c in (0xC20, 0xC21, 0x001, 0x008)]   # vl, vtype, fflags, vstart
-    out["translated"] = m._translator.blocks if m._translator else None
+    out["translated"] = m.translation["blocks"] if m.translation else None
     return out
 
 
@@ -503,6 +503,15 @@ def test_tier_is_checked():
         Machine(tier="fast")
 
 
+def test_translation_counts_what_the_tier_did(every_block):
+    assert Machine(tier="interpret").translation is None
+    m = Machine(vlen=128, tier="translate")
+    assert m.translation == {"blocks": 0, "cached": 0, "seconds": 0.0}
+    run(LOOP, "translate", 10**6, bytes(64), machine=m)
+    t = m.translation
+    assert t["blocks"] >= 2 and t["cached"] == 0 and t["seconds"] > 0   # the loop and its body
+
+
 @pytest.mark.parametrize("quantum", [1, 3, 5, 7, 100])
 def test_harts_interleave_the_same_in_both_tiers(every_block, quantum):
     """Two harts increment one word with lw/addi/sw (a race whose outcome
@@ -519,7 +528,7 @@ def test_harts_interleave_the_same_in_both_tiers(every_block, quantum):
         results.append((int(m.read(word, np.uint32, 1)[0]), m.instret, m.hart_cycles(),
                         [t["instret"] for t in m.threads()], m.op_counts()))
         if tier == "translate":
-            assert m._translator.blocks >= 1
+            assert m.translation["blocks"] >= 1
     assert results[0] == results[1]
 
 
@@ -539,7 +548,7 @@ def test_qemu_programs_match_in_the_translating_tier(every_block, built, name, a
     m = Machine(vlen=128, tier="translate")
     r = m.run([str(exe), *args], env=ENV, budget=2_000_000_000)
     assert (r.stdout, r.stderr, r.exit_code) == qemu(exe, args, b"")
-    assert m._translator.blocks > 10
+    assert m.translation["blocks"] > 10
 
 
 @pytest.mark.parametrize("vlen", [128, 512])
@@ -567,7 +576,7 @@ def test_a_vector_integer_loop_turns_hot_sooner(monkeypatch, vector):
     m.pc = CODE
     with pytest.raises(EmulatorError, match="ebreak|breakpoint"):
         m.resume(budget=10**6)
-    assert m._translator.blocks == (1 if vector else 0)
+    assert m.translation["blocks"] == (1 if vector else 0)
 
 
 def cached_run(items, monkeypatch):
