@@ -589,28 +589,31 @@ def cached_run(items, monkeypatch):
     return run(items, "translate", 10**6, bytes(64), machine=m), m.translation
 
 
-def fill_cache(items, cache, tmp_path):
-    """Run ``items`` translated in another process (other host addresses:
-    ASLR) whose object cache is ``cache``."""
-    script = tmp_path / "fill.py"
-    script.write_text("import sys\nfrom test_translate import run\n"
-                      f"run({items!r}, 'translate', 10**6, bytes(64))\n")
-    env = dict(os.environ, RVAI_CACHE_DIR=str(cache), RVAI_JIT_CACHE="1", RVAI_JIT_HOT="0",
-               PYTHONPATH=str(Path(__file__).parent))
-    subprocess.run([sys.executable, str(script)], env=env, check=True, capture_output=True)
-    return sorted((cache / "translated").glob("*.o"))
-
-
-def test_blocks_compiled_by_another_process_are_loaded_from_the_object_cache(tmp_path, monkeypatch):
-    """The object code another process kept (the IR names the C helpers, so
-    it holds no address of that process) runs here as compiled code does,
-    without passes or codegen; a block whose code differs is compiled."""
-    assert fill_cache(LOOP, tmp_path, tmp_path)
+@pytest.fixture
+def object_cache(tmp_path, monkeypatch):
+    """An object cache of translated code in tmp_path, every block translated
+    at its first entry: the fill(items) function, which runs ``items`` in
+    another process (other host addresses: ASLR) and returns the files it kept."""
     monkeypatch.setenv("RVAI_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("RVAI_JIT_CACHE", "1")
     monkeypatch.setenv("RVAI_JIT_HOT", "0")
+
+    def fill(items):
+        script = tmp_path / "fill.py"
+        script.write_text(f"from test_translate import run\nrun({items!r}, 'translate', 10**6, bytes(64))\n")
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
+        subprocess.run([sys.executable, str(script)], env=env, check=True, capture_output=True)
+        return sorted((tmp_path / "translated").glob("*.o"))
+    return fill
+
+
+def test_blocks_compiled_by_another_process_are_loaded_from_the_object_cache(object_cache, monkeypatch):
+    """The object code another process kept (the IR names the C helpers, so
+    it holds no address of that process) runs here as compiled code does,
+    without passes or codegen; a block whose code differs is compiled."""
+    assert object_cache(LOOP)
     got, stats = cached_run(LOOP, monkeypatch)
-    assert stats["blocks"] >= 2 and stats["cached"] == stats["blocks"]   # one module a block here
+    assert stats["blocks"] >= 2 and stats["cached"] == stats["blocks"]
     assert got == run(LOOP, "interpret", 10**6, bytes(64))
     other = [line.replace("addi a0, a0, 3", "addi a0, a0, 4") for line in LOOP]
     got, stats = cached_run(other, monkeypatch)
@@ -618,24 +621,20 @@ def test_blocks_compiled_by_another_process_are_loaded_from_the_object_cache(tmp
     assert got == run(other, "interpret", 10**6, bytes(64))
 
 
-def test_a_damaged_object_in_the_cache_is_compiled_again(tmp_path, monkeypatch):
+def test_a_damaged_object_in_the_cache_is_compiled_again(object_cache, monkeypatch):
     """A cached object that is not whole (LLVM could abort the process on
     it) is not loaded: its blocks are compiled and kept again."""
-    for f in fill_cache(LOOP, tmp_path, tmp_path):
-        f.write_bytes(f.read_bytes()[:-1] + b"\x01")
-    monkeypatch.setenv("RVAI_CACHE_DIR", str(tmp_path))
-    monkeypatch.setenv("RVAI_JIT_CACHE", "1")
-    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+    for f in object_cache(LOOP):
+        data = f.read_bytes()
+        f.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
     got, stats = cached_run(LOOP, monkeypatch)
     assert stats["blocks"] >= 2 and stats["cached"] == 0
     assert got == run(LOOP, "interpret", 10**6, bytes(64))
     assert cached_run(LOOP, monkeypatch)[1]["cached"] == stats["blocks"]   # kept whole again
 
 
-def test_no_object_cache_when_switched_off(tmp_path, monkeypatch):
+def test_no_object_cache_when_switched_off(object_cache, tmp_path, monkeypatch):
     """RVAI_JIT_CACHE=0 (the test suite's default) writes and reads none."""
-    monkeypatch.setenv("RVAI_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("RVAI_JIT_CACHE", "0")
-    monkeypatch.setenv("RVAI_JIT_HOT", "0")
     cached_run(LOOP, monkeypatch)
     assert not (tmp_path / "translated").exists()
