@@ -9,7 +9,8 @@ Each kernel is a C program without libc (so it runs on any core the emulator
 implements and startup costs nothing), built with riscv64-linux-gnu-gcc -static
 -O2, sized by its argument to retire about 0.5-1e9 instructions at scale 1.
 rvai runs it through Machine.run in each tier (the translating one with its
-default hotness threshold, so its start-up is in the time); qemu-riscv64 runs
+default hotness threshold, so its start-up is in the time, and no object cache of
+translated code unless --jit-cache: a program's first run); qemu-riscv64 runs
 the same file.  All must print the same checksum.  ``--short`` adds each
 kernel run once: a short program, where translating must not cost more than
 it saves.
@@ -292,8 +293,11 @@ def run_rvai(bench: Bench, exe: Path, arg: int, tier: str = "interpret") -> tupl
     t0 = time.perf_counter()
     r = m.run([str(exe), str(arg)])
     secs = time.perf_counter() - t0
-    tr = m._translator
-    return r.stdout, r.instret, secs, (f"{tr.blocks} blocks in {tr.seconds:.2f} s" if tr else "")
+    t = m.translation
+    if not t:
+        return r.stdout, r.instret, secs, ""
+    cached = f" ({t['cached']} from the object cache)" if t["cached"] else ""
+    return r.stdout, r.instret, secs, f"{t['blocks']} blocks in {t['seconds']:.2f} s{cached}"
 
 
 def run_qemu(bench: Bench, exe: Path, arg: int) -> tuple[bytes, float]:
@@ -319,7 +323,15 @@ def main(argv=None) -> int:
     p.add_argument("--compile", action="store_true",
                    help="instead, the translator's cost per block: each kernel run once with every block "
                         "translated at its first entry, in two machines (the second finds them compiled)")
+    p.add_argument("--jit-cache", metavar="DIR", default=None,
+                   help="keep translated blocks' object code in DIR (a later run finds them there, as "
+                        "rvai does by default in its cache directory); without it every run translates "
+                        "from scratch, the cost a program's first run pays")
     args = p.parse_args(argv)
+    if args.jit_cache:
+        os.environ["RVAI_CACHE_DIR"] = args.jit_cache   # jit_llvm.cache_dir(): DIR/translated
+    else:
+        os.environ["RVAI_JIT_CACHE"] = "0"
     if not GCC:
         print("needs riscv64-linux-gnu-gcc", file=sys.stderr)
         return 1
@@ -363,8 +375,8 @@ def compile_cost(rows) -> int:
             for _ in range(2):
                 m = Machine(vlen=bench.vlen, budget=1 << 40, tier="translate")
                 m.run([str(exe), "1"])
-                tr = m._translator
-                costs.append((tr.blocks, 1000 * tr.seconds / max(tr.blocks, 1)))
+                t = m.translation
+                costs.append((t["blocks"], 1000 * t["seconds"] / max(t["blocks"], 1)))
             print(f"{bench.name:32} {costs[0][0]:6d} {costs[0][1]:9.1f} {costs[1][1]:15.2f}", flush=True)
     return 0
 
@@ -374,7 +386,7 @@ def compile_cost(rows) -> int:
 _RVAI_ONE = ("import sys; from pathlib import Path; from rvai.emu import Machine; "
              "tier, vlen, exe, arg, out = sys.argv[1:]; "
              "m = Machine(vlen=int(vlen), budget=1 << 40, tier=tier); r = m.run([exe, arg]); "
-             "Path(out).write_text(f'{r.instret} {m._translator.blocks if m._translator else 0}'); "
+             "b = m.translation['blocks'] if m.translation else 0; Path(out).write_text(f'{r.instret} {b}'); "
              "sys.stdout.buffer.write(r.stdout)")
 
 
@@ -393,12 +405,15 @@ def callgrind_cost(rows, scale: float) -> int:
     loading and the translations), and their ratios.  A translated figure
     marked * is not steady state: the two sizes translated different blocks
     (at n the hot loop ran under the hotness threshold), so the difference
-    holds translations; a larger --scale removes them."""
+    holds translations; a larger --scale removes them.  The last column is
+    start-up included: qemu's whole process over rvai's translating one at
+    size n (Python, llvmlite's loading and the translations in it), the
+    load-independent counterpart of the table's transl/qemu by wall."""
     if not VALGRIND:
         print("needs valgrind", file=sys.stderr)
         return 1
     print(f"{'kernel':32} {'interp':>8} {'transl':>8} {'qemu':>8} {'transl/interp':>13} {'qemu/transl':>11}"
-          "   (host instructions per guest instruction)")
+          f" {'whole qemu/transl':>17}   (host instructions per guest instruction; whole: all of one run)")
     root = str(Path(__file__).resolve().parent.parent)
     with tempfile.TemporaryDirectory() as tmp:
         for bench in rows:
@@ -406,7 +421,7 @@ def callgrind_cost(rows, scale: float) -> int:
                 continue
             exe = build(bench, Path(tmp))
             n = max(1, round(bench.arg * scale))
-            cost = {}
+            cost, whole = {}, {}
             for tier in ("interpret", "translate", "qemu"):
                 counts = []
                 for arg in (n, 2 * n):
@@ -425,10 +440,12 @@ def callgrind_cost(rows, scale: float) -> int:
                     print(f"{bench.name}: {tier} printed {counts[0][1]!r}, not {want[0]!r}", file=sys.stderr)
                     return 1
                 cost[tier] = (counts[1][0] - counts[0][0]) / guest
+                whole[tier] = counts[0][0]
                 if tier == "translate":
                     mark = " " if counts[0][3] == counts[1][3] else "*"
             print(f"{bench.name:32} {cost['interpret']:8.2f} {cost['translate']:7.2f}{mark} {cost['qemu']:8.2f} "
-                  f"{cost['interpret'] / cost['translate']:13.2f} {cost['qemu'] / cost['translate']:11.2f}",
+                  f"{cost['interpret'] / cost['translate']:13.2f} {cost['qemu'] / cost['translate']:11.2f} "
+                  f"{whole['qemu'] / whole['translate']:17.2f}",
                   flush=True)
     return 0
 

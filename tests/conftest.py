@@ -19,6 +19,9 @@ settings.load_profile("rvai-ci" if os.environ.get("CI") else "rvai")
 # Kernels the tests compile carry exact bounds checks unless a test says checked=False
 # (docs/dsl.md, "Checked kernels"): an out-of-bounds access fails the test loudly.
 os.environ.setdefault("RVAI_CHECKED", "1")
+# Translated blocks are compiled, never loaded from a cache a past run left
+# (tests/test_translate.py tests the cache in directories of its own).
+os.environ.setdefault("RVAI_JIT_CACHE", "0")
 
 # Tests send SIGINT to child processes (the Ctrl-C paths). A shell without job control
 # starts a background job (`pytest &`) with SIGINT ignored, children inherit that, and

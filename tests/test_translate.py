@@ -4,7 +4,11 @@ translated on first entry, and every observable compared (registers, pc,
 memory, instret, per-op counts, the stop and its message); then the cases
 the tier must not change: self-modifying code, faults in the middle of a
 block, budget stops inside a looping block, interrupts, many harts."""
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -262,7 +266,7 @@ def both_tiers(items, budget, seeds, regs=(), smc=False):
         t = run(items, "translate", budget, seeds, regs, machine=m, smc=smc)
     first = items[0].split()[0] if isinstance(items[0], str) else None
     if first not in UNTRANSLATED + UNTRANSLATED_UNARY + ["rdinstret"]:
-        assert m._translator.blocks >= 1   # a run's first block is entered translated
+        assert m.translation["blocks"] >= 1   # a run's first block is entered translated
     return t, run(items, "interpret", budget, seeds, regs, smc=smc)
 
 
@@ -363,7 +367,7 @@ def vector_run(lines, tier, budget, seeds, vlen):
     out = run(lines, tier, budget, seeds, machine=m)
     out["v"] = [m.v(i) for i in range(32)]
     out["vcsr"] = [m.csr(c) for c in (0xC20, 0xC21, 0x001, 0x008)]   # vl, vtype, fflags, vstart
-    out["translated"] = m._translator.blocks if m._translator else None
+    out["translated"] = m.translation["blocks"] if m.translation else None
     return out
 
 
@@ -499,6 +503,15 @@ def test_tier_is_checked():
         Machine(tier="fast")
 
 
+def test_translation_counts_what_the_tier_did(every_block):
+    assert Machine(tier="interpret").translation is None
+    m = Machine(vlen=128, tier="translate")
+    assert m.translation == {"blocks": 0, "cached": 0, "seconds": 0.0}
+    run(LOOP, "translate", 10**6, bytes(64), machine=m)
+    t = m.translation
+    assert t["blocks"] >= 2 and t["cached"] == 0 and t["seconds"] > 0   # the loop and its body
+
+
 @pytest.mark.parametrize("quantum", [1, 3, 5, 7, 100])
 def test_harts_interleave_the_same_in_both_tiers(every_block, quantum):
     """Two harts increment one word with lw/addi/sw (a race whose outcome
@@ -515,7 +528,7 @@ def test_harts_interleave_the_same_in_both_tiers(every_block, quantum):
         results.append((int(m.read(word, np.uint32, 1)[0]), m.instret, m.hart_cycles(),
                         [t["instret"] for t in m.threads()], m.op_counts()))
         if tier == "translate":
-            assert m._translator.blocks >= 1
+            assert m.translation["blocks"] >= 1
     assert results[0] == results[1]
 
 
@@ -535,7 +548,7 @@ def test_qemu_programs_match_in_the_translating_tier(every_block, built, name, a
     m = Machine(vlen=128, tier="translate")
     r = m.run([str(exe), *args], env=ENV, budget=2_000_000_000)
     assert (r.stdout, r.stderr, r.exit_code) == qemu(exe, args, b"")
-    assert m._translator.blocks > 10
+    assert m.translation["blocks"] > 10
 
 
 @pytest.mark.parametrize("vlen", [128, 512])
@@ -563,4 +576,65 @@ def test_a_vector_integer_loop_turns_hot_sooner(monkeypatch, vector):
     m.pc = CODE
     with pytest.raises(EmulatorError, match="ebreak|breakpoint"):
         m.resume(budget=10**6)
-    assert m._translator.blocks == (1 if vector else 0)
+    assert m.translation["blocks"] == (1 if vector else 0)
+
+
+def cached_run(items, monkeypatch):
+    """run() of ``items`` in the translating tier (every block at its first
+    entry) with an empty in-process engine, so that its blocks are compiled
+    or loaded from the object cache, not found in memory: (every
+    observable, Machine.translation)."""
+    monkeypatch.setattr(jit_llvm, "_engines", {})
+    m = Machine(vlen=128, tier="translate")
+    return run(items, "translate", 10**6, bytes(64), machine=m), m.translation
+
+
+@pytest.fixture
+def object_cache(tmp_path, monkeypatch):
+    """An object cache of translated code in tmp_path, every block translated
+    at its first entry: the fill(items) function, which runs ``items`` in
+    another process (other host addresses: ASLR) and returns the files it kept."""
+    monkeypatch.setenv("RVAI_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("RVAI_JIT_CACHE", "1")
+    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+
+    def fill(items):
+        script = tmp_path / "fill.py"
+        script.write_text(f"from test_translate import run\nrun({items!r}, 'translate', 10**6, bytes(64))\n")
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
+        subprocess.run([sys.executable, str(script)], env=env, check=True, capture_output=True)
+        return sorted((tmp_path / "translated").glob("*.o"))
+    return fill
+
+
+def test_blocks_compiled_by_another_process_are_loaded_from_the_object_cache(object_cache, monkeypatch):
+    """The object code another process kept (the IR names the C helpers, so
+    it holds no address of that process) runs here as compiled code does,
+    without passes or codegen; a block whose code differs is compiled."""
+    assert object_cache(LOOP)
+    got, stats = cached_run(LOOP, monkeypatch)
+    assert stats["blocks"] >= 2 and stats["cached"] == stats["blocks"]
+    assert got == run(LOOP, "interpret", 10**6, bytes(64))
+    other = [line.replace("addi a0, a0, 3", "addi a0, a0, 4") for line in LOOP]
+    got, stats = cached_run(other, monkeypatch)
+    assert stats["cached"] < stats["blocks"]   # (a block without the addi may be found)
+    assert got == run(other, "interpret", 10**6, bytes(64))
+
+
+def test_a_damaged_object_in_the_cache_is_compiled_again(object_cache, monkeypatch):
+    """A cached object that is not whole (LLVM could abort the process on
+    it) is not loaded: its blocks are compiled and kept again."""
+    for f in object_cache(LOOP):
+        data = f.read_bytes()
+        f.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    got, stats = cached_run(LOOP, monkeypatch)
+    assert stats["blocks"] >= 2 and stats["cached"] == 0
+    assert got == run(LOOP, "interpret", 10**6, bytes(64))
+    assert cached_run(LOOP, monkeypatch)[1]["cached"] == stats["blocks"]   # kept whole again
+
+
+def test_no_object_cache_when_switched_off(object_cache, tmp_path, monkeypatch):
+    """RVAI_JIT_CACHE=0 (the test suite's default) writes and reads none."""
+    monkeypatch.setenv("RVAI_JIT_CACHE", "0")
+    cached_run(LOOP, monkeypatch)
+    assert not (tmp_path / "translated").exists()

@@ -20,8 +20,10 @@ it and the budget covers it (chaining, csrc/jit.h), else returns to the loop.
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
+from pathlib import Path
 
 from llvmlite import binding as llvm
 
@@ -171,6 +173,17 @@ X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
+#: The C functions blocks call, by the names their IR calls them (bound to
+#: this process's addresses when a module is loaded, so that the IR and the
+#: object code do not hold addresses: the object cache below needs that):
+#: name -> (declaration, address).
+HELPERS = {
+    "rvai_jit_count": ("void (ptr, ptr, i64)", COUNT_FN),        # ops retired part way through a pass
+    "rvai_jit_load_slow": ("i32 (ptr, i64, ptr, i32)", LOAD_SLOW),   # a load the TLB does not map
+    "rvai_jit_store_slow": ("i32 (ptr, i64, ptr, i32)", STORE_SLOW),
+    "rvai_jit_vec": ("i32 (ptr, ptr)", VEC_FN),
+    "rvai_jit_vfp": ("i32 (ptr, ptr, ptr)", VFP_FN),
+}
 #: Unit-stride loads and stores a block runs itself under the same test,
 #: unmasked with EEW = SEW, when the group lies in one page the TLB maps (the
 #: whole group copied, as csrc/vec.c's ldst_unit_page does): name -> is a
@@ -206,12 +219,20 @@ def key(insns) -> tuple:
 
 
 class Engine:
-    """One MCJIT engine (codegen at -O``opt``) and the blocks compiled into it, keyed by ``key``."""
+    """One MCJIT engine (codegen at -O``opt``) and the blocks compiled into
+    it, keyed by ``key``; with a ``cache`` directory, its modules' object
+    code is kept there and found there (ObjectCache)."""
 
-    def __init__(self, opt: int):
-        self.mcjit = llvm.create_mcjit_compiler(llvm.parse_assembly(""), host_target_machine(opt))
+    def __init__(self, opt: int, cache: Path | None = None):
+        tm = host_target_machine(opt)
+        self.mcjit = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
         self.blocks: dict[tuple, int] = {}
-        self.seq = 0
+        self.names: dict[str, tuple] = {}   # function name -> the key of the block it holds
+        self.cache_dir = cache
+        self.cache = ObjectCache(cache, tm, opt) if cache is not None else None
+        self.cached = 0   # blocks loaded from the cache
+        if self.cache is not None:
+            self.mcjit.set_object_cache(self.cache.save, self.cache.take)
 
     def compile(self, blocks, vstate) -> list[int]:
         """Host addresses of the blocks (lists of decoded instructions, each
@@ -220,19 +241,96 @@ class Engine:
         keys = [key(b) + ((vstate,) if any(i.op in VEC for i in b) else ()) for b in blocks]
         todo = {k: b for k, b in zip(keys, blocks) if k not in self.blocks}
         if todo:
-            module = [f'target triple = "{llvm.get_process_triple()}"']
-            names = {}
+            module = [f'target triple = "{llvm.get_process_triple()}"',
+                      *(f"declare {t.replace(' (', f' @{n}(', 1)}" for n, (t, _) in HELPERS.items())]
+            names = {k: self._name(k) for k in todo}
             for k, b in todo.items():
-                self.seq += 1
-                names[k] = f"rvai_block_{self.seq}"
                 module += _Block(b, names[k], vstate).build()
-            mod = llvm.parse_assembly("\n".join(module))
-            _optimise(mod)
+            text = "\n".join(module)
+            mod = llvm.parse_assembly(text)
+            if self.cache is not None and self.cache.find(mod, text):
+                self.cached += len(todo)
+            else:
+                _optimise(mod)
             self.mcjit.add_module(mod)
             self.mcjit.finalize_object()
             for k, name in names.items():
                 self.blocks[k] = self.mcjit.get_function_address(name)
         return [self.blocks[k] for k in keys]
+
+    def _name(self, k: tuple) -> str:
+        """A function name for the block of key k, unique in the engine and,
+        for the object cache to find a module again, the same in every
+        process: from the key's hash (a tuple of ints hashes the same in
+        every process), with a suffix in the unlikely case of a clash."""
+        name = f"rvai_block_{hash(k) & (1 << 64) - 1:016x}"
+        if self.names.setdefault(name, k) != k:
+            name += f"_{len(self.names)}"
+            self.names[name] = k
+        return name
+
+
+class ObjectCache:
+    """Translated modules' object code kept in a directory between processes.
+    A module is kept by a digest of its IR and of what else decides its code
+    (LLVM's version, the host cpu and its features, the codegen level, the
+    code generator's source: passes, target machine options); the IR names
+    the C helpers (HELPERS), not their addresses, so it is the same in every
+    process, and it holds rvai's layout offsets, so a rebuilt core with
+    another layout misses.  A module found there is loaded without passes
+    or codegen."""
+
+    def __init__(self, path: Path, tm, opt: int):
+        import hashlib   # here: a process that keeps no cache does not load OpenSSL (~3 ms)
+        self.sha256 = hashlib.sha256
+        self.path = path
+        here = Path(__file__).parent
+        source = b"".join((here / f).read_bytes() for f in ("jit_llvm.py", "jit_ir.py"))
+        self.salt = f"{llvm.llvm_version_info} {tm.triple} {llvm.get_host_cpu_name()} " \
+                    f"{llvm.get_host_cpu_features().flatten()} -O{opt} {self.sha256(source).hexdigest()}\n"
+        self.found: dict[str, bytes] = {}   # object code read for a module about to be loaded
+
+    def find(self, mod, text: str) -> bool:
+        """Name module ``mod`` (IR ``text``) by its digest and say whether its
+        object code is here, whole (a damaged object could make LLVM abort
+        the process, so each file starts with its object's digest): if so,
+        MCJIT takes it (``take``) instead of compiling the module."""
+        mod.name = "rvai_" + self.sha256((self.salt + text).encode()).hexdigest()
+        try:
+            data = (self.path / f"{mod.name}.o").read_bytes()
+        except OSError:
+            return False
+        if self.sha256(data[32:]).digest() != data[:32]:
+            return False
+        self.found[mod.name] = data[32:]
+        return True
+
+    def take(self, mod) -> bytes | None:
+        """MCJIT asks for module ``mod``'s object code: what ``find`` read."""
+        return self.found.pop(mod.name, None)
+
+    def save(self, mod, obj: bytes) -> None:
+        """MCJIT compiled module ``mod`` to ``obj``: keep it (written whole
+        under a temporary name first, so a reader never sees a part); not
+        the engine's own empty first module."""
+        if not mod.name.startswith("rvai_"):
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            tmp = self.path / f"{mod.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+            tmp.write_bytes(self.sha256(obj).digest() + obj)
+            os.replace(tmp, self.path / f"{mod.name}.o")
+        except OSError:   # a read-only or full disk: the next process compiles again
+            pass
+
+
+def cache_dir() -> Path | None:
+    """Where translated blocks' object code is kept between processes:
+    ``$RVAI_CACHE_DIR/translated`` (``~/.cache/rvai/translated`` unset, the
+    compile cache's place); ``RVAI_JIT_CACHE=0`` keeps none."""
+    if os.environ.get("RVAI_JIT_CACHE") == "0":
+        return None
+    return Path(os.environ.get("RVAI_CACHE_DIR") or Path.home() / ".cache" / "rvai") / "translated"
 
 
 def _optimise(mod):
@@ -251,9 +349,10 @@ _TM_OPT = None   # a target machine for the pass builder (never given to an engi
 _lock = threading.Lock()   # llvmlite releases the GIL inside LLVM
 
 
-def compile_blocks(blocks, vstate, opt: int = 1) -> tuple[Engine, list[int]]:
-    """The process-wide engine of codegen level ``opt`` and the host addresses
-    of ``blocks`` (see ``Engine.compile``): a block compiled before, by any
+def compile_blocks(blocks, vstate, opt: int = 1) -> tuple[Engine, list[int], int]:
+    """The process-wide engine of codegen level ``opt``, the host addresses
+    of ``blocks`` (see ``Engine.compile``) and how many of them it loaded
+    from the object cache (cache_dir()): a block compiled before, by any
     machine, is not compiled again.  The caller keeps the engine alive while
     it runs them."""
     global _TM_OPT
@@ -261,10 +360,14 @@ def compile_blocks(blocks, vstate, opt: int = 1) -> tuple[Engine, list[int]]:
         if _TM_OPT is None:
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
+            for name, (_, address) in HELPERS.items():
+                llvm.add_symbol(name, address)
             _TM_OPT = host_target_machine()
-        if opt not in _engines or len(_engines[opt].blocks) >= ENGINE_BLOCKS:
-            _engines[opt] = Engine(opt)
-        return _engines[opt], _engines[opt].compile(blocks, vstate)
+        if opt not in _engines or len(_engines[opt].blocks) >= ENGINE_BLOCKS or _engines[opt].cache_dir != cache_dir():
+            _engines[opt] = Engine(opt, cache_dir())
+        engine = _engines[opt]
+        cached = engine.cached
+        return engine, engine.compile(blocks, vstate), engine.cached - cached
 
 
 def block_ops(insns) -> list:
@@ -385,7 +488,7 @@ class _Block:
             ops = f"@{self.fn.name}_ops"
             self.globals.append(f"{ops} = private constant [{self.n} x i16] "
                                 f"[{', '.join(f'i16 {i.op}' for i in self.insns)}]")
-            b.call(b.inttoptr(_C(COUNT_FN), PTR), VOID, [self.m, Value(PTR, ops), k])
+            b.call("@rvai_jit_count", VOID, [self.m, Value(PTR, ops), k])
         left = b.sub(b.load(I64, self.left), k if k is not None else _C(self.n))
         b.store(left, self.leftp)
         if k is None:
@@ -489,8 +592,7 @@ class _Block:
         b.position_at_end(slow_bb)
         if before_slow:
             before_slow()
-        fn = b.inttoptr(_C(slow_fn), PTR)   # int (rv_machine *, uint64_t, void *, int)
-        ok = b.call(fn, I32, [self.m, addr, self.tmp, _C32(size)])
+        ok = b.call(slow_fn, I32, [self.m, addr, self.tmp, _C32(size)])
         ok_bb = self.fn.append_basic_block()
         b.cbranch(b.icmp_signed("!=", ok, _C32(0)), ok_bb, fault_bb)
         b.position_at_end(fault_bb)
@@ -543,7 +645,7 @@ class _Block:
                 size = _access_size(name)
                 ty = f"i{8 * size}"
                 addr = b.add(self.get(ins.rs1), _imm(ins))
-                v = self._mem(k, TLB_R_OFF, addr, size, LOAD_SLOW,
+                v = self._mem(k, TLB_R_OFF, addr, size, "@rvai_jit_load_slow",
                               lambda p: b.load(ty, p, align=1),
                               lambda: b.load(ty, self.tmp))
                 if name in FLOADS:
@@ -561,7 +663,7 @@ class _Block:
                     # it went through the slow path (which may have rewritten code): leave
                     self.exit(nxt, k + 1)
 
-                self._mem(k, TLB_W_OFF, addr, size, STORE_SLOW,
+                self._mem(k, TLB_W_OFF, addr, size, "@rvai_jit_store_slow",
                           lambda p, val=val: (b.store(val, p, align=1), None)[1], slow_store,
                           lambda val=val: b.store(val, self.tmp))
             elif name in FMV_TO_F:
@@ -716,12 +818,12 @@ class _Block:
         self.globals.append(f"{d} = private constant [2 x i64] [i64 {_C(ins.slot[0])}, i64 {_C(ins.slot[1])}], align 8")
         ctx = self._vfp_ctx(ins)
         if ctx is None:
-            status = b.call(b.inttoptr(_C(VEC_FN), PTR), I32, [self.m, Value(PTR, d)])
+            status = b.call("@rvai_jit_vec", I32, [self.m, Value(PTR, d)])
         else:   # vector FP legal under the vtype expected here: jit_vfp, with its context
             kc = f"@{self.fn.name}_k{k}"
             words = ", ".join(f"i64 {_C(w)}" for w in ctx)
             self.globals.append(f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8")
-            status = b.call(b.inttoptr(_C(VFP_FN), PTR), I32, [self.m, Value(PTR, d), Value(PTR, kc)])
+            status = b.call("@rvai_jit_vfp", I32, [self.m, Value(PTR, d), Value(PTR, kc)])
         for r in self.reg:
             b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         ok, stop = self.fn.append_basic_block("vok"), self.fn.append_basic_block("vstop")

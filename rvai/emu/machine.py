@@ -311,6 +311,14 @@ class Machine:
             raise errors.LoadFault(self.pc, addr, detail=f"host read of {n} bytes from unmapped memory")
 
     @property
+    def translation(self) -> dict | None:
+        """What the translating tier did on this machine so far, or None in
+        the interpreting tier: ``blocks`` installed, ``cached`` (those of them
+        loaded from the object cache of translated code instead of compiled)
+        and ``seconds`` spent translating (rvai.emu.translate)."""
+        return self._translator.stats() if self._translator is not None else None
+
+    @property
     def vfp_path(self) -> str:
         """The code that runs vector FP add/sub/mul/div and multiply-adds
         (SEW 32/64, not RMM): ``"simd"`` (AVX2+FMA loops, csrc/vfp_simd.c),

@@ -61,12 +61,20 @@ class Translator:
         self.handle = ffi.new_handle(self)
         self.error: BaseException | None = None   # the first exception a translation raised
         self.blocks = 0      # blocks installed
+        self.cached = 0      # blocks of them loaded from the object cache (jit_llvm.Engine)
         self.seconds = 0.0   # wall time spent translating them
         self._insns = ffi.new("rv_jit_insn[]", MAX_INSNS)
         self.engines = set()   # the engines holding the blocks installed here (kept alive with the machine)
         self.installed: set[int] = set()   # pcs of the blocks installed here (some may since be forgotten)
         if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
             raise RuntimeError("the translating tier is already on for this machine")
+
+    def stats(self) -> dict:
+        """What the tier did so far: ``blocks`` installed, ``cached`` (those
+        of them loaded from the object cache, without passes or codegen:
+        rvai.emu.jit_llvm.cache_dir) and ``seconds`` spent translating
+        (llvmlite's import included, the first time in a process)."""
+        return {"blocks": self.blocks, "cached": self.cached, "seconds": self.seconds}
 
     def translate(self, pc: int, entries: int) -> int:
         """The block at pc was entered ``entries`` times: translate and install
@@ -105,8 +113,9 @@ class Translator:
                 todo += jit_llvm.successors(ops)
         # Code quality only where it pays: -O0 codegen (a quarter of -O1's
         # cost, code about half as fast) when blocks are translated unseen.
-        engine, addrs = jit_llvm.compile_blocks(list(batch.values()), (self.vlen, self._vtype()),
-                                                opt=1 if self.hot else 0)
+        engine, addrs, cached = jit_llvm.compile_blocks(list(batch.values()), (self.vlen, self._vtype()),
+                                                        opt=1 if self.hot else 0)
+        self.cached += cached
         self.engines.add(engine)
         for (start, ops), addr in zip(batch.items(), addrs):
             if lib.rv_jit_install(self.m, start, addr, len(ops)) == 0:
