@@ -1,7 +1,7 @@
-"""Attention's online softmax against float64 NumPy: a decode block's maximum takes in every
-chunk of the block, wherever the largest score lies, the fast exp (``EXP="fast"``) stays
-within the error bound derived from its exp's, and what the scratch held before a call
-never reaches its output."""
+"""Attention's online softmax against float64 NumPy: a decode block's maximum, and prefill's
+folded a chunk late (ML), takes in every chunk of the block, wherever the largest score
+lies, the fast exp (``EXP="fast"``) stays within the error bound derived from its exp's,
+and what the scratch held before a call never reaches its output."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,6 +38,38 @@ def test_decode_block_maximum_from_any_chunk(vlen, data, nb, lk, d, group):
         o = np.zeros_like(q)
         run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=False,
             BM=bm, LMUL=4, KU=1, NB=nb, PF=0, PD=0, runner="emu", vlen=vlen)
+        np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5,
+                                   err_msg=f"largest score at key {pos}")
+
+
+@pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
+@pytest.mark.parametrize("pv", [0, 1])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), nb=st.sampled_from([1, 2, 4]), lq=st.sampled_from([2, 9]), lk=st.sampled_from([37, 131, 301]),
+       d=st.sampled_from([1, 7, 64]), group=st.sampled_from([1, 3, 7]))
+def test_late_maxima_take_in_every_chunk(vlen, pv, data, nb, lq, lk, d, group):
+    """ML 1 (prefill: each chunk's row maxima folded into the block's at the next chunk's
+    start, the last chunk's after the loop), with either P V shape (PV), against float64:
+    one key scores 200-400 and the others below 2, the key at the first key, either side
+    of the first chunk boundary and of a block's last chunk, the last key or a drawn one.
+    A block maximum that left out the chunk holding it would put exp's argument that far
+    above 0, where f32's exp overflows. Causal with Lq <= Lk, so every row sees key 0 and
+    the last query every key."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    q = rng.uniform(0.5, 1.0, (group, lq, d)).astype(np.float32)
+    k0, v = (rng.uniform(-1, 1, (1, lk, d)).astype(np.float32) for _ in range(2))
+    bm = min(7, group * lq)
+    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, bm, 4, vlen, True)
+    chunk = vlen * 4 // 32
+    block = nb * chunk
+    edges = {0, chunk - 1, chunk, block - chunk - 1, block - chunk, block - 1, lk - 1,
+             data.draw(st.integers(0, lk - 1))}
+    for pos in sorted(e for e in edges if 0 <= e < lk):
+        k = k0.copy()
+        k[0, pos] = 400 / np.sqrt(d)     # its score, 400 * mean(q), is 200-400; the others' below 2
+        o = np.zeros_like(q)
+        run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=True,
+            BM=bm, LMUL=4, KU=1, NB=nb, ML=1, PV=pv, runner="emu", vlen=vlen)
         np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5,
                                    err_msg=f"largest score at key {pos}")
 

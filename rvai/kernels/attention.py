@@ -60,11 +60,21 @@ from rvai.lang import f32, i32
 #: PK 1 (with PF, PD 0) adds :func:`_next_group`'s prefetches of K from L2 to L1 to the
 #: score loop: spacemit-x60 decode 512 keys at d 64 -4.2 %, but xuantie-c930 +21-26 %
 #: (its scalar bookkeeping in a compute-bound loop), so it is a candidate, not the rule.
-ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk}
-                     for bm, lmul, ku, nb, pf, pd, pk in (
-    (7, 4, 1, 4, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0), (3, 8, 1, 4, 0, 0, 0),
-    (7, 4, 1, 2, 2, 0, 0), (7, 4, 1, 4, 2, 0, 0), (7, 4, 1, 8, 2, 0, 0), (7, 4, 2, 4, 2, 0, 0), (7, 4, 1, 8, 2, 2, 0),
-    (7, 4, 1, 2, 2, 0, 1), (7, 4, 1, 4, 2, 0, 1), (7, 4, 1, 8, 2, 0, 1))]
+#: ML 1 folds each chunk's row maxima into the block's one chunk late, and PV 1 gives
+#: prefill decode's P V shape (:func:`_pv_shape`); both are prefill's (decode at NB >= 4
+#: compiles the same code, which the tuner then does not run), added to the shapes prefill
+#: tunes to. Measured on the shipped configurations (prefill 128 / 512, d 64): ML with PV
+#: xuantie-c930 -4.0 / -1.2 %, spacemit-x60 -1.1 / +0.4 %, sifive-x280 +0.5 / -0.7 %; ML
+#: alone c930 -2.9 / -2.1 %, x60 +1.3 / 0.0 %; PV alone was never the best (docs/performance.md,
+#: the attn9 round).
+ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
+                     for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
+    (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
+    (3, 8, 1, 4, 0, 0, 0, 0, 0), (7, 4, 1, 2, 2, 0, 0, 0, 0), (7, 4, 1, 4, 2, 0, 0, 0, 0), (7, 4, 1, 8, 2, 0, 0, 0, 0),
+    (7, 4, 2, 4, 2, 0, 0, 0, 0), (7, 4, 1, 8, 2, 2, 0, 0, 0), (7, 4, 1, 2, 2, 0, 1, 0, 0), (7, 4, 1, 4, 2, 0, 1, 0, 0),
+    (7, 4, 1, 8, 2, 0, 1, 0, 0))] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": pv}
+    for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)]
 #: The default chunks a block.
 NB_DEFAULT = 4
 #: f32 elements in a 64-byte cache block (Zic64b), the unit of a Zicbop prefetch.
@@ -237,18 +247,29 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
     # drains the vector queue once a chunk (1-2 points of decode on spacemit-x60 and
     # xuantie-c930); with fewer chunks a block (prefill tiles, NB 2) the extra pass costs
     # more than it saves.
+    # With ML each chunk's reductions are folded into the block maxima at the next chunk's
+    # start (and after the last), so that the scalar fmax does not wait for the reduction
+    # just issued: by then it has long been done.
     after = t.nb >= 4 and not t.transposed
+    late = t.ml and not after
     block_max = [rl.var(float("-inf")) for _ in range(n)]
+    pending = [rl.var(float("-inf")) for _ in range(n)] if late else None
     for vl, jj in rl.vloop(w, sew=32, lmul=t.lmul):
         acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
+        if late:
+            _fold(block_max, pending)
         _scores(t, g, j + jj, n, acc, vl, vl0)
         for r in range(n):
             s = acc[r].value
             if limits is not None:
                 s = rl.where(rl.arange(i32) < (limits[r] - j - jj).to(i32), s, float("-inf"))
-            if not after:
+            if late:
+                pending[r].value = s.max()
+            elif not after:
                 block_max[r].value = rl.maximum(block_max[r].value, s.max())
             p.vstore(s, r, jj)
+    if late:
+        _fold(block_max, pending)
     # Online softmax over the whole block: one running-max update and one rescale of the
     # outputs per row for W keys (not per chunk), and p's scores become probabilities.
     full = w - w % vl0
@@ -324,14 +345,20 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
             o_s.vstore(out[r].value, r, c)
 
 
+def _fold(block_max, pending):
+    """block_max[r] = max(block_max[r], pending[r]) for every row (ML's late fold)."""
+    for m, x in zip(block_max, pending):
+        m.value = rl.maximum(m.value, x.value)
+
+
 def _pv_shape(t, n):
-    """(LMUL, keys a trip) of the P V loop for n rows. Prefill: LMUL 2 and two keys a trip,
-    every load first, so that no FMA waits on its scalar's load. Decode: one key a trip at
+    """(LMUL, keys a trip) of the P V loop for n rows. Prefill (unless PV 1): LMUL 2 and two keys a trip,
+    every load first, so that no FMA waits on its scalar's load. Decode (and prefill with PV 1): one key a trip at
     the largest LMUL whose n accumulators and V row fit the 32 registers (4 at BM 7): each
     chunk of the head dim reloads the n scalars of ``p``, so twice the LMUL halves those
     scalar loads and the outputs' rescales, which had held xuantie-c930's loop 18 % above
     its FMAs (decode 512 keys, d 64: 33.9k cycles, now the 28.7k of its FMAs)."""
-    if t.transposed:
+    if t.transposed and not t.pv:
         return 2, 2
     return max(m for m in (1, 2, 4, 8) if (n + 1) * m <= 32 or m == 1), 1
 
@@ -468,7 +495,8 @@ class _Tensors:
 def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], o: rl.Tensor[f32, 3],
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
-              KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, EXP: str = "accurate"):
+              KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
+              EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
@@ -490,6 +518,9 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     tile's first block, which no loop prefetches, at the tile's start. ``PK`` 1 (decode, PD 0)
     adds prefetches of each chunk's next 16-column group of K rows to the score loop
     (:func:`_next_group`: from L2, where the P V loop's prefetches of K end up on spacemit-x60).
+    ``ML`` 1 folds each chunk's row maxima into its block's one chunk late (blocks whose
+    maxima are taken per chunk: prefill, decode at NB < 4), and ``PV`` 1 gives prefill the
+    P V loop decode runs (:func:`_pv_shape`); both are tuned per target.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
@@ -510,7 +541,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
         # the fast exp it lost (xuantie-c930 +2.7 %, spacemit-x60 +1.5 %).
         rl.schedule_as("sifive-p670")
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
-                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, fast=EXP == "fast",
+                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, ml=bool(ML), pv=bool(PV),
+                 fast=EXP == "fast",
                  touch=not rl.target_has("zicbop"))
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
