@@ -352,12 +352,13 @@ def _fold(block_max, pending):
 
 
 def _pv_shape(t, n):
-    """(LMUL, keys a trip) of the P V loop for n rows. Prefill (unless PV 1): LMUL 2 and two keys a trip,
-    every load first, so that no FMA waits on its scalar's load. Decode (and prefill with PV 1): one key a trip at
-    the largest LMUL whose n accumulators and V row fit the 32 registers (4 at BM 7): each
-    chunk of the head dim reloads the n scalars of ``p``, so twice the LMUL halves those
-    scalar loads and the outputs' rescales, which had held xuantie-c930's loop 18 % above
-    its FMAs (decode 512 keys, d 64: 33.9k cycles, now the 28.7k of its FMAs)."""
+    """(LMUL, keys a trip) of the P V loop for n rows. Prefill with PV 0: LMUL 2 and two
+    keys a trip, every load first, so that no FMA waits on its scalar's load. Decode (and
+    prefill with PV 1): one key a trip at the largest LMUL whose n accumulators and V row
+    fit the 32 registers (4 at BM 7): each chunk of the head dim reloads the n scalars of
+    ``p``, so twice the LMUL halves those scalar loads and the outputs' rescales, which had
+    held xuantie-c930's loop 18 % above its FMAs (decode 512 keys, d 64: 33.9k cycles, now
+    the 28.7k of its FMAs)."""
     if t.transposed and not t.pv:
         return 2, 2
     return max(m for m in (1, 2, 4, 8) if (n + 1) * m <= 32 or m == 1), 1
@@ -542,8 +543,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
         rl.schedule_as("sifive-p670")
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
                  transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, ml=bool(ML), pv=bool(PV),
-                 fast=EXP == "fast",
-                 touch=not rl.target_has("zicbop"))
+                 fast=EXP == "fast", touch=not rl.target_has("zicbop"))
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
