@@ -17,6 +17,10 @@
 * ``rvai tune KERNEL --target T --shape SIZES [...]`` autotunes a kernel (gemm_packed,
   matmul, gemv_rows: M,K,N; softmax, rmsnorm: rows,n; attention: heads,kv_heads,Lq,Lk,d)
   on the target's timing model and caches the best configuration (``rvai.tune``).
+* ``rvai cache [--trim | --clear]`` shows the on-disk caches (compiled kernels,
+  translated blocks), their sizes and limit (``RVAI_CACHE_MAX_MB``); ``--trim``
+  deletes the least recently used entries when they pass it, ``--clear`` all
+  (``rvai.diskcache``).
 * ``rvai profile [--target NAME] [--format text|json] [--trace FILE] [--budget N] [--timeout S] [--mem SIZE] PROGRAM [ARGS...]``
   runs an executable on the timing model of the target and prints its profile
   (docs/timing-model.md); the program's own stdout goes to stderr so stdout
@@ -240,6 +244,24 @@ def cmd_calibrate(args) -> int:
     return command(args.table, args.base, args.output)
 
 
+def cmd_cache(args) -> int:
+    """``rvai cache``: the caches' place, entries and sizes; ``--trim``/``--clear`` delete entries."""
+    from rvai import diskcache
+    try:
+        limit = diskcache.limit()
+    except ValueError as e:
+        return _error("usage", str(e))
+    if args.clear or args.trim:
+        gone = diskcache.clear() if args.clear else diskcache.trim(limit)
+        print(f"deleted {len(gone)} entries, {sum(e.size for e in gone) / 2**20:.1f} MB")
+    found = diskcache.entries()
+    print(f"{diskcache.root()}: limit {limit / 2**20:.0f} MB (RVAI_CACHE_MAX_MB)")
+    for part in diskcache.PARTS:
+        mine = [e for e in found if e.part == part]
+        print(f"  {part:<11} {len(mine):>6} entries {sum(e.size for e in mine) / 2**20:>9.1f} MB")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rvai", description="RISC-V AI kernel development and emulation")
     sub = p.add_subparsers(dest="command", required=True)
@@ -283,6 +305,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the kernel demo")
     demo.add_argument("args", nargs=argparse.REMAINDER)
     demo.set_defaults(func=cmd_demo)
+    cache = sub.add_parser("cache", help="show, trim or clear the on-disk caches (compiled kernels, translated blocks)")
+    what = cache.add_mutually_exclusive_group()
+    what.add_argument("--trim", action="store_true", help="over the limit, delete the least recently used entries down to three quarters of it")
+    what.add_argument("--clear", action="store_true", help="delete every entry")
+    cache.set_defaults(func=cmd_cache)
     tune = sub.add_parser("tune", help="autotune a kernel on a target's timing model")
     tune.add_argument("args", nargs=argparse.REMAINDER)
     tune.set_defaults(func=cmd_tune)

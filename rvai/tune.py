@@ -25,8 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from rvai import runner
-from rvai.codegen import cache_dir
+from rvai import diskcache, runner
 from rvai.lang.kernel import Kernel, checked_default
 from rvai.target import Target
 
@@ -84,7 +83,7 @@ def _outcome(trial: Trial) -> str:
 
 def cache_path() -> Path:
     """The tuning cache file: ``tune.json`` beside the compiled-kernel cache."""
-    return cache_dir().parent / "tune.json"
+    return diskcache.root() / "tune.json"
 
 
 def bucket(values) -> tuple:

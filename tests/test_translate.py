@@ -633,6 +633,16 @@ def test_a_damaged_object_in_the_cache_is_compiled_again(object_cache, monkeypat
     assert cached_run(LOOP, monkeypatch)[1]["cached"] == stats["blocks"]   # kept whole again
 
 
+def test_an_object_loaded_from_the_cache_is_marked_used(object_cache, monkeypatch):
+    """A loaded object is the cache's most recently used entry (rvai.diskcache trims the
+    least recently used first), as a freshly written one is."""
+    files = object_cache(LOOP)
+    for f in files:
+        os.utime(f, (10**9, 10**9))
+    assert cached_run(LOOP, monkeypatch)[1]["cached"] >= 2
+    assert all(f.stat().st_mtime > 10**9 + 10**8 for f in files)
+
+
 def test_no_object_cache_when_switched_off(object_cache, tmp_path, monkeypatch):
     """RVAI_JIT_CACHE=0 (the test suite's default) writes and reads none."""
     monkeypatch.setenv("RVAI_JIT_CACHE", "0")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import llvmlite
 
-from rvai import ir
+from rvai import diskcache, ir
 from rvai.codegen import ime, standin
 from rvai.codegen.backend import compile_llvm_ir, target_extensions
 from rvai.codegen.lines import line_at, line_table
@@ -58,8 +58,9 @@ class CompiledKernel:
 
 
 def cache_dir() -> Path:
-    """Where compiled objects are kept: ``$RVAI_CACHE_DIR`` or ``~/.cache/rvai``."""
-    return Path(os.environ.get("RVAI_CACHE_DIR") or Path.home() / ".cache" / "rvai") / "kernels"
+    """Where compiled objects are kept: ``$RVAI_CACHE_DIR/kernels`` (``~/.cache/rvai/kernels``
+    unset), trimmed by :mod:`rvai.diskcache`."""
+    return diskcache.root() / "kernels"
 
 
 @functools.cache
@@ -101,6 +102,7 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
                                   (folder / "input.ll").read_text(), (folder / "kernel.s").read_text(),
                                   (folder / "kernel.o").read_bytes(), target, meta["vlen"],
                                   *(tuple(tuple(row) for row in meta[k]) for k in ("checks", "lines", "loops")))
+        diskcache.used(folder)
     except (OSError, ValueError, KeyError):
         check_half_precision(fn, llvm_target)
         llvm_text, checks, loops = lower(fn, vlen, target_extensions(llvm_target), llvm_target.min_vlen)
@@ -149,8 +151,11 @@ def _store(folder: Path, c: CompiledKernel) -> None:
         (tmp / "rvai.ir").write_text(c.ir)
         (tmp / "meta.json").write_text(json.dumps({"name": c.name, "vlen": c.vlen, "checks": c.checks, "lines": c.lines,
                                                     "loops": c.loops}))
+        size = 0
         for f in tmp.iterdir():
+            size += f.stat().st_size
             os.replace(f, folder / f.name)
         tmp.rmdir()
     except OSError:
-        pass  # the disk cache is an optimisation: a read-only home must not break compiling
+        return  # the disk cache is an optimisation: a read-only home must not break compiling
+    diskcache.stored(size)

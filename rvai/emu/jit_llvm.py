@@ -27,6 +27,7 @@ from pathlib import Path
 
 from llvmlite import binding as llvm
 
+from rvai import diskcache
 from rvai._rvemu import ffi, lib
 from rvai.emu.jit_ir import I8, I16, I32, I64, I128, PTR, VINLINE, VOID, Builder, Function, Value, const
 
@@ -296,13 +297,15 @@ class ObjectCache:
         the process, so each file starts with its object's digest): if so,
         MCJIT takes it (``take``) instead of compiling the module."""
         mod.name = "rvai_" + self.sha256((self.salt + text).encode()).hexdigest()
+        path = self.path / f"{mod.name}.o"
         try:
-            data = (self.path / f"{mod.name}.o").read_bytes()
+            data = path.read_bytes()
         except OSError:
             return False
         if self.sha256(data[32:]).digest() != data[:32]:
             return False
         self.found[mod.name] = data[32:]
+        diskcache.used(path)
         return True
 
     def take(self, mod) -> bytes | None:
@@ -321,16 +324,18 @@ class ObjectCache:
             tmp.write_bytes(self.sha256(obj).digest() + obj)
             os.replace(tmp, self.path / f"{mod.name}.o")
         except OSError:   # a read-only or full disk: the next process compiles again
-            pass
+            return
+        diskcache.stored(32 + len(obj))
 
 
 def cache_dir() -> Path | None:
     """Where translated blocks' object code is kept between processes:
     ``$RVAI_CACHE_DIR/translated`` (``~/.cache/rvai/translated`` unset, the
-    compile cache's place); ``RVAI_JIT_CACHE=0`` keeps none."""
+    compile cache's place; trimmed by :mod:`rvai.diskcache`); ``RVAI_JIT_CACHE=0``
+    keeps none."""
     if os.environ.get("RVAI_JIT_CACHE") == "0":
         return None
-    return Path(os.environ.get("RVAI_CACHE_DIR") or Path.home() / ".cache" / "rvai") / "translated"
+    return diskcache.root() / "translated"
 
 
 def _optimise(mod):
