@@ -633,6 +633,18 @@ def test_a_damaged_object_in_the_cache_is_compiled_again(object_cache, monkeypat
     assert cached_run(LOOP, monkeypatch)[1]["cached"] == stats["blocks"]   # kept whole again
 
 
+def test_blocks_whose_keys_hash_alike_get_functions_of_their_own(every_block, monkeypatch):
+    """Block functions are named by their key's hash; keys that clash (hash(-1) ==
+    hash(-2) in CPython) still name distinct functions, each running its own block."""
+    assert hash((-1,)) == hash((-2,))
+    clashing = {}
+    real_key = jit_llvm.key
+    monkeypatch.setattr(jit_llvm, "key", lambda b: clashing.setdefault(real_key(b), (-1 - len(clashing),)))
+    monkeypatch.setattr(jit_llvm, "_engines", {})
+    got = run(LOOP, "translate", 10**6, bytes(64))
+    assert len(clashing) >= 2 and got == run(LOOP, "interpret", 10**6, bytes(64))
+
+
 def test_an_object_loaded_from_the_cache_is_marked_used(object_cache, monkeypatch):
     """A loaded object is the cache's most recently used entry (rvai.diskcache trims the
     least recently used first), as a freshly written one is."""
