@@ -123,19 +123,25 @@ enum { TM_PATH_NEW = 0, TM_PATH_SPECIAL = 1, TM_PATH_VECTOR = 2, TM_PATH_PREFETC
 typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
 
 /* What vector_op derives from a vector instruction, the vtype, vl and the
- * model's parameters (plan_vector), kept per pc in a small direct-mapped
- * cache so that each execution computes only what changes with the machine's
- * state: the queue, the units, the registers' readiness.  Keyed by the
- * instruction's encoding, vtype and vl (all the plan depends on besides the
- * model's fixed parameters), so a stale entry is never used. */
+ * model's parameters (plan_vector): every part of its step that does not
+ * depend on the machine's state, kept per pc in a small direct-mapped cache
+ * so that each execution computes only what does: the queue, the units, the
+ * registers' readiness, the counters.  Keyed by the instruction's encoding,
+ * vtype and vl (all the plan depends on besides the model's fixed
+ * parameters), so a stale entry is never used. */
 typedef struct {
     uint64_t vtype, vl;       /* the key, with raw */
     uint32_t raw;
-    uint8_t pipe, nregs;      /* its pipe, and the registers of its destination group */
-    uint8_t nvd;              /* of those, the ones below v32 (the group's registers it sets) */
+    uint16_t op;              /* the instruction's op, for the trace */
+    uint8_t pipe, units;      /* its pipe, and that pipe's units */
+    uint8_t vd, nvd;          /* its destination group's first register, and the group's registers below
+                               * v32 (the ones it sets); nvd 0 when it writes no vector register */
+    uint8_t sdst;             /* the scoreboard index of its scalar result, TM_DST_NONE when none */
     uint8_t nsrc, srcs[4];    /* the vector registers it waits for */
-    uint8_t is_mem, is_load;  /* a vector memory op; a load */
+    uint8_t chained;          /* the model chains: a source is needed from its first beat, not its last */
     uint8_t first_at_done;    /* its group's first result exists only once it is done (no chaining, reductions) */
+    uint8_t is_mem;           /* a vector memory op */
+    uint8_t vm_vd, vm_nregs;  /* what its accesses complete: a load's destination group, else none (0, 0) */
     uint64_t occupancy, lat;  /* cycles on its unit, cycles from its last beat to its result */
     uint64_t elems, elems_max, flops;   /* what it adds to the counters */
 } tm_vplan;
