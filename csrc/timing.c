@@ -260,10 +260,9 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     t->btb = malloc(p->btb_entries * sizeof *t->btb);
     t->streams = calloc(p->prefetch_streams, sizeof *t->streams);
     t->trace = malloc(TM_TRACE_MAX * sizeof(rv_trace_event));
-    t->vplans = calloc(TM_VPLANS, sizeof *t->vplans);   /* raw 0 (illegal) matches no vector op */
     const char *ref = getenv("RVAI_TIMING_REFERENCE");
     t->reference = ref && *ref && strcmp(ref, "0") != 0;
-    if (!t->vplans || !t->bht || !t->ras || !t->btb || !t->streams || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
+    if (!t->bht || !t->ras || !t->btb || !t->streams || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
         cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || resolve_costs(t)) {
         tm_free(t);
         return NULL;
@@ -1016,17 +1015,18 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     v->flops = vl * o->flops;
 }
 
-/* The plan of the vector instruction d for the current vtype and vl: from the
- * model's small cache of plans (indexed by pc, keyed by what the plan depends
- * on), made afresh on a miss; always afresh in the reference mode. */
+/* The plan of the vector instruction d (in slot e) for the current vtype and
+ * vl: its slot's plan, planned again when made for other ones; made afresh
+ * into scratch when the slot has none (the reference mode, or the model out
+ * of plans). */
 static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timing *t, const rv_decoded *d, rv_machine *m,
-                                                                                uint64_t pc, tm_vplan *scratch) {
-    if (unlikely(t->reference)) {
+                                                                                const tm_slot *e, tm_vplan *scratch) {
+    if (unlikely(!e->plan)) {
         plan_vector(t, d, m, &tm_ops[d->op], scratch);
         return scratch;
     }
-    tm_vplan *v = &t->vplans[(pc >> 1) & (TM_VPLANS - 1)];
-    if (v->raw != d->raw || v->vtype != m->vtype || v->vl != m->vl) {
+    tm_vplan *v = &t->vplans[e->plan];
+    if (unlikely(v->raw != d->raw || v->vtype != m->vtype || v->vl != m->vl)) {
         plan_vector(t, d, m, &tm_ops[d->op], v);
         v->raw = d->raw;
         v->vtype = m->vtype;
@@ -1041,9 +1041,9 @@ static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timi
  * Everything static is in the plan: this is the part that depends on the
  * machine's state. */
 static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m,
-                                                             uint64_t dispatch, uint64_t pc) {
+                                                             const tm_slot *e, uint64_t dispatch, uint64_t pc) {
     tm_vplan scratch;
-    const tm_vplan *v = vector_plan(t, d, m, pc, &scratch);
+    const tm_vplan *v = vector_plan(t, d, m, e, &scratch);
     unsigned pipe = v->pipe, unit = 0;
     uint64_t lat = v->lat;
 
@@ -1131,10 +1131,34 @@ static int reads_clock(const rv_decoded *d) {
     return tm_ops[d->op].cls == RV_CLASS_CSR && (csr == 0xc00 || csr == 0xc01);
 }
 
+/* A plan for the vector slot e, whose `plan` field held `old` before it was
+ * derived again: that plan when it is the slot's own (a slot whose code
+ * changed keeps its plan, which the encoding in its key shows stale), else a
+ * new one; 0 (none: planned afresh at every execution) in the reference mode
+ * or when the model has made TM_VPLANS_MAX of them (slots derived again after
+ * their counters were reset, as the scratch slots are, take new ones). */
+static uint16_t slot_plan(rv_timing *t, const tm_slot *e, unsigned old) {
+    if (t->reference) return 0;
+    if (old && old < t->nvplans && t->vplans[old].owner == e) return (uint16_t)old;
+    if (t->nvplans == t->vplans_cap) {
+        if (t->vplans_cap == TM_VPLANS_MAX) return 0;
+        unsigned cap = t->vplans_cap ? 2 * t->vplans_cap : 64;
+        tm_vplan *grown = realloc(t->vplans, (cap < TM_VPLANS_MAX ? cap : TM_VPLANS_MAX) * sizeof *grown);
+        if (!grown) return 0;
+        t->vplans = grown;
+        t->vplans_cap = cap < TM_VPLANS_MAX ? cap : TM_VPLANS_MAX;
+        if (!t->nvplans) t->nvplans = 1;   /* index 0 is "none" */
+    }
+    tm_vplan *v = &t->vplans[t->nvplans];
+    v->owner = e;
+    v->raw = 0;   /* an illegal encoding: no vector op's, so its first execution plans it */
+    return (uint16_t)t->nvplans++;
+}
+
 /* What the inline step needs of the instruction d, into its slot. */
 static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
     const tm_opinfo *o = &tm_ops[d->op];
-    unsigned lat = t->p.latency[o->cls];
+    unsigned lat = t->p.latency[o->cls], old_plan = e->plan;
     e->s1 = o->s1 + d->rs1;
     e->s2 = o->s2 + d->rs2;
     e->s3 = o->s3 + d->rs3;
@@ -1145,6 +1169,7 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
               has_occupancy(t, o->cls) ? TM_PATH_SPECIAL
               : is_data_prefetch(d) ? TM_PATH_PREFETCH
               : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
+    if (e->path == TM_PATH_VECTOR) e->plan = slot_plan(t, e, old_plan);
 }
 
 /* The first half of tm_vector_step and tm_prefetch_step: wait until slot e's sources
@@ -1176,7 +1201,7 @@ static inline __attribute__((always_inline)) void issued(rv_timing *t, tm_slot *
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
     if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
     uint64_t before = wait_sources(t, e);
-    vector_op(t, d, m, t->now, pc);
+    vector_op(t, d, m, e, t->now, pc);
     issued(t, e, before);
 }
 
@@ -1259,7 +1284,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         result = now + t->p.vset_latency;
         if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; tm_new_cycle(t); }
     } else if (o->vflags & TM_V_ANY) {
-        vector_op(t, d, m, now, pc);
+        vector_op(t, d, m, e, now, pc);
         now = t->now;
         result = r[dst];
     } else if (is_data_prefetch(d)) {

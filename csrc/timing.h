@@ -104,7 +104,10 @@ typedef struct tm_uncore {
  * execution (so the step does no per-op table lookups). */
 typedef struct {
     uint64_t cycles;
-    uint16_t lat;             /* result latency (plain and branch ops) */
+    union {
+        uint16_t lat;         /* result latency (plain and branch ops) */
+        uint16_t plan;        /* a vector op's (TM_PATH_VECTOR): its tm_vplan in t->vplans, 0 for none */
+    };
     uint8_t s1, s2, s3, dst;  /* scoreboard indexes of the sources and the destination */
     uint8_t path;             /* TM_PATH_*: how tm_step charges it */
     uint8_t pad;
@@ -124,13 +127,16 @@ typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
 
 /* What vector_op derives from a vector instruction, the vtype, vl and the
  * model's parameters (plan_vector): every part of its step that does not
- * depend on the machine's state, kept per pc in a small direct-mapped cache
- * so that each execution computes only what does: the queue, the units, the
- * registers' readiness, the counters.  Keyed by the instruction's encoding,
- * vtype and vl (all the plan depends on besides the model's fixed
- * parameters), so a stale entry is never used. */
+ * depend on the machine's state, so that each execution computes only what
+ * does: the queue, the units, the registers' readiness, the counters.  One
+ * per vector instruction's slot (tm_slot.plan), made when the slot is derived
+ * and planned on its first execution, again whenever vtype or vl differ from
+ * the ones it was planned for.  Keyed by the instruction's encoding, vtype
+ * and vl (all the plan depends on besides the model's fixed parameters), so
+ * a stale entry is never used. */
 typedef struct {
     uint64_t vtype, vl;       /* the key, with raw */
+    const tm_slot *owner;     /* the slot it was made for (a slot derived again keeps it) */
     uint32_t raw;
     uint16_t op;              /* the instruction's op, for the trace */
     uint8_t pipe, units;      /* its pipe, and that pipe's units */
@@ -145,7 +151,8 @@ typedef struct {
     uint64_t occupancy, lat;  /* cycles on its unit, cycles from its last beat to its result */
     uint64_t elems, elems_max, flops;   /* what it adds to the counters */
 } tm_vplan;
-#define TM_VPLANS 1024
+/* Plans a model makes at most (tm_slot.plan's range; index 0 is none). */
+#define TM_VPLANS_MAX 65536
 #define TM_STREAM_HINTS 64
 
 #define TM_MAX_RANGES 64
@@ -193,7 +200,8 @@ typedef struct rv_timing {
      * class's DLEN rule), resolved once when the parameters are set */
     int16_t op_cost[RV_NOPS];
     rv_vcost *costs;
-    tm_vplan *vplans;         /* TM_VPLANS of them, by pc */
+    tm_vplan *vplans;         /* the plans of the vector slots (index 0 unused), */
+    unsigned nvplans, vplans_cap;   /* how many are in use, and room for */
     int reference;            /* RVAI_TIMING_REFERENCE: plan every vector op afresh, search the whole
                                * stream table (the reference path the fast one is tested against) */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
