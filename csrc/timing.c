@@ -1143,10 +1143,11 @@ static uint16_t slot_plan(rv_timing *t, const tm_slot *e, unsigned old) {
     if (t->nvplans == t->vplans_cap) {
         if (t->vplans_cap == TM_VPLANS_MAX) return 0;
         unsigned cap = t->vplans_cap ? 2 * t->vplans_cap : 64;
-        tm_vplan *grown = realloc(t->vplans, (cap < TM_VPLANS_MAX ? cap : TM_VPLANS_MAX) * sizeof *grown);
+        if (cap > TM_VPLANS_MAX) cap = TM_VPLANS_MAX;
+        tm_vplan *grown = realloc(t->vplans, cap * sizeof *grown);
         if (!grown) return 0;
         t->vplans = grown;
-        t->vplans_cap = cap < TM_VPLANS_MAX ? cap : TM_VPLANS_MAX;
+        t->vplans_cap = cap;
         if (!t->nvplans) t->nvplans = 1;   /* index 0 is "none" */
     }
     tm_vplan *v = &t->vplans[t->nvplans];
