@@ -260,10 +260,9 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     t->btb = malloc(p->btb_entries * sizeof *t->btb);
     t->streams = calloc(p->prefetch_streams, sizeof *t->streams);
     t->trace = malloc(TM_TRACE_MAX * sizeof(rv_trace_event));
-    t->vplans = calloc(TM_VPLANS, sizeof *t->vplans);   /* raw 0 (illegal) matches no vector op */
     const char *ref = getenv("RVAI_TIMING_REFERENCE");
     t->reference = ref && *ref && strcmp(ref, "0") != 0;
-    if (!t->vplans || !t->bht || !t->ras || !t->btb || !t->streams || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
+    if (!t->bht || !t->ras || !t->btb || !t->streams || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
         cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || resolve_costs(t)) {
         tm_free(t);
         return NULL;
@@ -838,9 +837,9 @@ void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store) {
 /* ---- scalar core ------------------------------------------------------- */
 
 /* The issue cycle moves to `rdy`; charge the wait to what the first late
- * source (in operand order) was waiting for, as tm_step does inline. */
-static uint64_t stall(rv_timing *t, const rv_decoded *d, const tm_opinfo *o, uint64_t rdy) {
-    unsigned idx[3] = {o->s1 + d->rs1, o->s2 + d->rs2, o->s3 + d->rs3};
+ * source (in operand order) of slot e was waiting for, as tm_step does inline. */
+static uint64_t stall(rv_timing *t, const tm_slot *e, uint64_t rdy) {
+    unsigned idx[3] = {e->s1, e->s2, e->s3};
     int kind = TM_K_DATA;
     for (int i = 0; i < 3; i++)
         if (t->ready[idx[i]] == rdy) { kind = t->kind[idx[i]]; break; }
@@ -937,11 +936,11 @@ static double cost_terms(const double *k, double groups, uint64_t vl, uint64_t b
 
 static uint64_t whole_cycles(double x) { return x < 1 ? 1 : (uint64_t)(x + 0.5); }
 
-/* Everything about a vector instruction's cost that follows from the
- * instruction, the vtype, vl and the model's parameters: its pipe, how long
- * it occupies a unit (by its cost-table row when the preset has one, else by
- * the class's rule: beats of the pipe's width), its latency, the registers it
- * reads and writes, and what it adds to the counters. */
+/* Everything about a vector instruction's step that follows from the
+ * instruction, the vtype, vl and the model's parameters: its pipe and units,
+ * how long it occupies a unit (by its cost-table row when the preset has one,
+ * else by the class's rule: beats of the pipe's width), its latency, the
+ * registers it reads and writes, and what it adds to the counters. */
 static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o, tm_vplan *v) {
     unsigned sew = cur_sew(m);
     uint64_t vl = sew ? m->vl : 0;
@@ -994,16 +993,21 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     if (nregs > 8) nregs = 8;
     v->occupancy = whole_cycles(occ);
     v->lat = lat;
+    v->op = d->op;
     v->pipe = (uint8_t)pipe;
-    v->nregs = (uint8_t)nregs;
-    v->nvd = (uint8_t)(d->rd + nregs > 32 ? 32 - d->rd : nregs);
+    v->units = (uint8_t)t->p.pipe_count[pipe];
+    v->vd = d->rd;
+    v->nvd = o->vflags & TM_V_VD ? (uint8_t)(d->rd + nregs > 32 ? 32 - d->rd : nregs) : 0;
+    v->sdst = (uint8_t)(o->dst + (o->dst != TM_DST_NONE ? d->rd : 0));
     v->nsrc = 0;
     if (o->vflags & TM_V_VS1) v->srcs[v->nsrc++] = d->rs1;
     if (o->vflags & TM_V_VS2) v->srcs[v->nsrc++] = d->rs2;
     if (o->vflags & TM_V_VDSRC) v->srcs[v->nsrc++] = d->rd;
     if ((o->vflags & TM_V_MASK) && !((d->raw >> 25) & 1)) v->srcs[v->nsrc++] = 0;
     v->is_mem = (uint8_t)is_mem;
-    v->is_load = cls == RV_CLASS_VLOAD;
+    v->vm_vd = cls == RV_CLASS_VLOAD ? d->rd : 0;
+    v->vm_nregs = cls == RV_CLASS_VLOAD ? (uint8_t)nregs : 0;
+    v->chained = t->p.chaining != 0;
     /* a reduction's result (element 0) exists only once it has finished */
     v->first_at_done = !t->p.chaining || cls == RV_CLASS_VRED;
     v->elems = vl;
@@ -1011,18 +1015,19 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     v->flops = vl * o->flops;
 }
 
-/* The plan of the vector instruction d for the current vtype and vl: from the
- * model's small cache of plans (indexed by pc, keyed by what the plan depends
- * on), made afresh on a miss; always afresh in the reference mode. */
-static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o,
-                                                                                uint64_t pc, tm_vplan *scratch) {
-    if (unlikely(t->reference)) {
-        plan_vector(t, d, m, o, scratch);
+/* The plan of the vector instruction d (in slot e) for the current vtype and
+ * vl: its slot's plan, planned again when made for other ones; made afresh
+ * into scratch when the slot has none (the reference mode, or the model out
+ * of plans). */
+static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timing *t, const rv_decoded *d, rv_machine *m,
+                                                                                const tm_slot *e, tm_vplan *scratch) {
+    if (unlikely(!e->plan)) {
+        plan_vector(t, d, m, &tm_ops[d->op], scratch);
         return scratch;
     }
-    tm_vplan *v = &t->vplans[(pc >> 1) & (TM_VPLANS - 1)];
-    if (v->raw != d->raw || v->vtype != m->vtype || v->vl != m->vl) {
-        plan_vector(t, d, m, o, v);
+    tm_vplan *v = &t->vplans[e->plan];
+    if (unlikely(v->raw != d->raw || v->vtype != m->vtype || v->vl != m->vl)) {
+        plan_vector(t, d, m, &tm_ops[d->op], v);
         v->raw = d->raw;
         v->vtype = m->vtype;
         v->vl = m->vl;
@@ -1032,11 +1037,13 @@ static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timi
 
 /* A vector instruction: wait for a queue entry, then start on the earliest
  * free unit of its pipe once its vector sources are ready (their first beat
- * with chaining, their last without), and occupy it for its plan's cycles. */
+ * with chaining, their last without), and occupy it for its plan's cycles.
+ * Everything static is in the plan: this is the part that depends on the
+ * machine's state. */
 static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m,
-                                                             const tm_opinfo *o, uint64_t dispatch, uint64_t pc) {
+                                                             const tm_slot *e, uint64_t dispatch, uint64_t pc) {
     tm_vplan scratch;
-    const tm_vplan *v = vector_plan(t, d, m, o, pc, &scratch);
+    const tm_vplan *v = vector_plan(t, d, m, e, &scratch);
     unsigned pipe = v->pipe, unit = 0;
     uint64_t lat = v->lat;
 
@@ -1049,27 +1056,33 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
         t->now = dispatch = *q;
     }
     uint64_t *uf = t->unit_free[pipe];
-    for (unsigned u = 1; u < t->p.pipe_count[pipe]; u++)
+    for (unsigned u = 1; u < v->units; u++)
         if (uf[u] < uf[unit]) unit = u;
     uint64_t start = dispatch > uf[unit] ? dispatch : uf[unit], src_done = 0;
-    for (unsigned i = 0; i < v->nsrc; i++) {
-        unsigned s = v->srcs[i];
-        uint64_t need = t->p.chaining ? t->vfirst[s] : t->vdone[s];
-        if (need > start) start = need;
-        if (t->vdone[s] > src_done) src_done = t->vdone[s];
+    const uint64_t *need = v->chained ? t->vfirst : t->vdone, *vdone = t->vdone;
+    switch (v->nsrc) {   /* 0 to 4 sources: unrolled, like the destination group below */
+    case 4: if (need[v->srcs[3]] > start) start = need[v->srcs[3]];
+            if (vdone[v->srcs[3]] > src_done) src_done = vdone[v->srcs[3]]; /* fall through */
+    case 3: if (need[v->srcs[2]] > start) start = need[v->srcs[2]];
+            if (vdone[v->srcs[2]] > src_done) src_done = vdone[v->srcs[2]]; /* fall through */
+    case 2: if (need[v->srcs[1]] > start) start = need[v->srcs[1]];
+            if (vdone[v->srcs[1]] > src_done) src_done = vdone[v->srcs[1]]; /* fall through */
+    case 1: if (need[v->srcs[0]] > start) start = need[v->srcs[0]];
+            if (vdone[v->srcs[0]] > src_done) src_done = vdone[v->srcs[0]]; /* fall through */
+    default: break;
     }
     /* the last beat cannot run before the last beat of a chained source is there */
     uint64_t last_beat = start + v->occupancy - 1;
-    if (t->p.chaining && src_done > last_beat) last_beat = src_done;
+    if (v->chained && src_done > last_beat) last_beat = src_done;
     uint64_t done = last_beat + lat;
     uf[unit] = last_beat + 1;
     *q = start;
     if (++t->vq_pos == t->p.vq_depth) t->vq_pos = 0;   /* a ring of vq_depth entries */
     if (done > t->v_end) t->v_end = done;
 
-    if (o->vflags & TM_V_VD) {
+    if (v->nvd) {
         uint64_t first = v->first_at_done ? done : start + lat;
-        uint64_t *vf = &t->vfirst[d->rd], *vd = &t->vdone[d->rd];
+        uint64_t *vf = &t->vfirst[v->vd], *vd = &t->vdone[v->vd];
         switch (v->nvd) {   /* 1 to 8 registers: unrolled, as a loop costs as much again */
         case 8: vf[7] = first; vd[7] = done; /* fall through */
         case 7: vf[6] = first; vd[6] = done; /* fall through */
@@ -1081,14 +1094,14 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
         default: vf[0] = first; vd[0] = done;
         }
     }
-    if (o->dst != TM_DST_NONE) {                 /* a scalar result (vmv.x.s, vcpop.m, ...) */
-        t->ready[o->dst + d->rd] = done;
-        t->kind[o->dst + d->rd] = TM_K_VEC;
+    if (v->sdst != TM_DST_NONE) {                /* a scalar result (vmv.x.s, vcpop.m, ...) */
+        t->ready[v->sdst] = done;
+        t->kind[v->sdst] = TM_K_VEC;
     }
     if (v->is_mem) {
         t->pending |= TM_P_VMEM;
-        t->vm_vd = v->is_load ? d->rd : 0;
-        t->vm_nregs = v->is_load ? v->nregs : 0;
+        t->vm_vd = v->vm_vd;
+        t->vm_nregs = v->vm_nregs;
         t->vm_start = start;
         t->vm_first_seen = 0;
         t->vm_trained = 0;
@@ -1100,7 +1113,7 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
     t->s.flops += v->flops;
     t->s.pipe_busy[pipe] += uf[unit] - start;
     if (t->ntrace < TM_TRACE_MAX)
-        t->trace[t->ntrace++] = (rv_trace_event){start, uf[unit], pc, d->op, (uint8_t)pipe, (uint8_t)unit};
+        t->trace[t->ntrace++] = (rv_trace_event){start, uf[unit], pc, v->op, (uint8_t)pipe, (uint8_t)unit};
 }
 
 /* A scalar class with one unit that takes an instruction every occupancy
@@ -1118,10 +1131,35 @@ static int reads_clock(const rv_decoded *d) {
     return tm_ops[d->op].cls == RV_CLASS_CSR && (csr == 0xc00 || csr == 0xc01);
 }
 
+/* A plan for the vector slot e, whose `plan` field held `old` before it was
+ * derived again: that plan when it is the slot's own (a slot whose code
+ * changed keeps its plan, which the encoding in its key shows stale), else a
+ * new one; 0 (none: planned afresh at every execution) in the reference mode
+ * or when the model has made TM_VPLANS_MAX of them (slots derived again after
+ * their counters were reset, as the scratch slots are, take new ones). */
+static uint16_t slot_plan(rv_timing *t, const tm_slot *e, unsigned old) {
+    if (t->reference) return 0;
+    if (old && old < t->nvplans && t->vplans[old].owner == e) return (uint16_t)old;
+    if (t->nvplans == t->vplans_cap) {
+        if (t->vplans_cap == TM_VPLANS_MAX) return 0;
+        unsigned cap = t->vplans_cap ? 2 * t->vplans_cap : 64;
+        if (cap > TM_VPLANS_MAX) cap = TM_VPLANS_MAX;
+        tm_vplan *grown = realloc(t->vplans, cap * sizeof *grown);
+        if (!grown) return 0;
+        t->vplans = grown;
+        t->vplans_cap = cap;
+        if (!t->nvplans) t->nvplans = 1;   /* index 0 is "none" */
+    }
+    tm_vplan *v = &t->vplans[t->nvplans];
+    v->owner = e;
+    v->raw = 0;   /* an illegal encoding: no vector op's, so its first execution plans it */
+    return (uint16_t)t->nvplans++;
+}
+
 /* What the inline step needs of the instruction d, into its slot. */
 static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
     const tm_opinfo *o = &tm_ops[d->op];
-    unsigned lat = t->p.latency[o->cls];
+    unsigned lat = t->p.latency[o->cls], old_plan = e->plan;
     e->s1 = o->s1 + d->rs1;
     e->s2 = o->s2 + d->rs2;
     e->s3 = o->s3 + d->rs3;
@@ -1132,19 +1170,19 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
               has_occupancy(t, o->cls) ? TM_PATH_SPECIAL
               : is_data_prefetch(d) ? TM_PATH_PREFETCH
               : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
+    if (e->path == TM_PATH_VECTOR) e->plan = slot_plan(t, e, old_plan);
 }
 
 /* The first half of tm_vector_step and tm_prefetch_step: wait until slot e's sources
  * are ready (t->now moves there, the wait charged by stall()); returns t->now
  * from before the wait. */
-static inline __attribute__((always_inline)) uint64_t wait_sources(rv_timing *t, const rv_decoded *d,
-                                                                   const tm_opinfo *o, const tm_slot *e) {
+static inline __attribute__((always_inline)) uint64_t wait_sources(rv_timing *t, const tm_slot *e) {
     uint64_t *r = t->ready;
     uint64_t rdy = r[e->s1], x;
     x = r[e->s2]; rdy = x > rdy ? x : rdy;
     x = r[e->s3]; rdy = x > rdy ? x : rdy;
     uint64_t before = t->now;
-    if (rdy > before) t->now = stall(t, d, o, rdy);
+    if (rdy > before) t->now = stall(t, e, rdy);
     return before;
 }
 
@@ -1163,9 +1201,8 @@ static inline __attribute__((always_inline)) void issued(rv_timing *t, tm_slot *
  * for one, without the tests for the other kinds of instruction. */
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
     if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
-    const tm_opinfo *o = &tm_ops[d->op];
-    uint64_t before = wait_sources(t, d, o, e);
-    vector_op(t, d, m, o, t->now, pc);
+    uint64_t before = wait_sources(t, e);
+    vector_op(t, d, m, e, t->now, pc);
     issued(t, e, before);
 }
 
@@ -1174,7 +1211,7 @@ void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t p
  * a plain op that also asks for its line. */
 void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
     if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
-    uint64_t before = wait_sources(t, d, &tm_ops[d->op], e);
+    uint64_t before = wait_sources(t, e);
     software_prefetch(t, m, d, t->now);
     t->ready[e->dst] = t->now + e->lat;
     t->kind[e->dst] = TM_K_DATA;
@@ -1206,7 +1243,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
     x = r[o->s2 + d->rs2]; rdy = x > rdy ? x : rdy;
     x = r[o->s3 + d->rs3]; rdy = x > rdy ? x : rdy;
     uint64_t before = t->now, now = before;
-    if (rdy > now) now = t->now = stall(t, d, o, rdy);
+    if (rdy > now) now = t->now = stall(t, e, rdy);
     unsigned cls = o->cls, dst = o->dst + d->rd;
     if (dst == t->last_dst && dst < t->waw_below && dst != TM_X + 32 && tm_cycle_begun(t) && !(o->vflags & TM_V_ANY)) {
         tm_new_cycle(t);   /* waw_pairing, as in tm_step */
@@ -1248,7 +1285,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         result = now + t->p.vset_latency;
         if (t->p.vset_latency > 1) { now += t->p.vset_latency - 1; tm_new_cycle(t); }
     } else if (o->vflags & TM_V_ANY) {
-        vector_op(t, d, m, o, now, pc);
+        vector_op(t, d, m, e, now, pc);
         now = t->now;
         result = r[dst];
     } else if (is_data_prefetch(d)) {

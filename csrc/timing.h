@@ -104,7 +104,10 @@ typedef struct tm_uncore {
  * execution (so the step does no per-op table lookups). */
 typedef struct {
     uint64_t cycles;
-    uint16_t lat;             /* result latency (plain and branch ops) */
+    union {
+        uint16_t lat;         /* result latency (plain and branch ops) */
+        uint16_t plan;        /* a vector op's (TM_PATH_VECTOR): its tm_vplan in t->vplans, 0 for none */
+    };
     uint8_t s1, s2, s3, dst;  /* scoreboard indexes of the sources and the destination */
     uint8_t path;             /* TM_PATH_*: how tm_step charges it */
     uint8_t pad;
@@ -123,23 +126,33 @@ enum { TM_PATH_NEW = 0, TM_PATH_SPECIAL = 1, TM_PATH_VECTOR = 2, TM_PATH_PREFETC
 typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
 
 /* What vector_op derives from a vector instruction, the vtype, vl and the
- * model's parameters (plan_vector), kept per pc in a small direct-mapped
- * cache so that each execution computes only what changes with the machine's
- * state: the queue, the units, the registers' readiness.  Keyed by the
- * instruction's encoding, vtype and vl (all the plan depends on besides the
- * model's fixed parameters), so a stale entry is never used. */
+ * model's parameters (plan_vector): every part of its step that does not
+ * depend on the machine's state, so that each execution computes only what
+ * does: the queue, the units, the registers' readiness, the counters.  One
+ * per vector instruction's slot (tm_slot.plan), made when the slot is derived
+ * and planned on its first execution, again whenever vtype or vl differ from
+ * the ones it was planned for.  Keyed by the instruction's encoding, vtype
+ * and vl (all the plan depends on besides the model's fixed parameters), so
+ * a stale entry is never used. */
 typedef struct {
     uint64_t vtype, vl;       /* the key, with raw */
+    const tm_slot *owner;     /* the slot it was made for (a slot derived again keeps it) */
     uint32_t raw;
-    uint8_t pipe, nregs;      /* its pipe, and the registers of its destination group */
-    uint8_t nvd;              /* of those, the ones below v32 (the group's registers it sets) */
+    uint16_t op;              /* the instruction's op, for the trace */
+    uint8_t pipe, units;      /* its pipe, and that pipe's units */
+    uint8_t vd, nvd;          /* its destination group's first register, and the group's registers below
+                               * v32 (the ones it sets); nvd 0 when it writes no vector register */
+    uint8_t sdst;             /* the scoreboard index of its scalar result, TM_DST_NONE when none */
     uint8_t nsrc, srcs[4];    /* the vector registers it waits for */
-    uint8_t is_mem, is_load;  /* a vector memory op; a load */
+    uint8_t chained;          /* the model chains: a source is needed from its first beat, not its last */
     uint8_t first_at_done;    /* its group's first result exists only once it is done (no chaining, reductions) */
+    uint8_t is_mem;           /* a vector memory op */
+    uint8_t vm_vd, vm_nregs;  /* what its accesses complete: a load's destination group, else none (0, 0) */
     uint64_t occupancy, lat;  /* cycles on its unit, cycles from its last beat to its result */
     uint64_t elems, elems_max, flops;   /* what it adds to the counters */
 } tm_vplan;
-#define TM_VPLANS 1024
+/* Plans a model makes at most (tm_slot.plan's range; index 0 is none). */
+#define TM_VPLANS_MAX 65536
 #define TM_STREAM_HINTS 64
 
 #define TM_MAX_RANGES 64
@@ -187,7 +200,8 @@ typedef struct rv_timing {
      * class's DLEN rule), resolved once when the parameters are set */
     int16_t op_cost[RV_NOPS];
     rv_vcost *costs;
-    tm_vplan *vplans;         /* TM_VPLANS of them, by pc */
+    tm_vplan *vplans;         /* the plans of the vector slots (index 0 unused), */
+    unsigned nvplans, vplans_cap;   /* how many are in use, and room for */
     int reference;            /* RVAI_TIMING_REFERENCE: plan every vector op afresh, search the whole
                                * stream table (the reference path the fast one is tested against) */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */

@@ -1,8 +1,9 @@
 """The timed mode's fast paths against its reference path: identical results.
 
 The timing model keeps derived facts between executions to save host time: a
-plan of each vector instruction's costs per (encoding, vtype, vl), and where
-each memory instruction's prefetch stream was last found.  With
+plan of each vector instruction's step, kept in its slot and keyed by
+(encoding, vtype, vl), and where each memory instruction's prefetch stream
+was last found.  With
 ``RVAI_TIMING_REFERENCE=1`` in the environment when the model is made, it
 derives them afresh every time (docs/timing-model.md).  Random programs (a
 loop whose vsetvl switches between two vtypes and shrinks vl as it goes, so
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rvai.emu import Machine, errors
+from rvai.emu.isa import assemble
 from rvai.target import Target
 from tests.conftest import CODE, load_program
 
@@ -53,8 +55,8 @@ def _counts(profile) -> dict:
     return {k: v for k, v in vars(profile).items() if not k.startswith("_") and k not in ("disassembly", "symbols")}
 
 
-def outcome(lines, preset, vlen, streams, vtype_a, vtype_b, avl, reference):
-    """Everything observable of one timed run: the profile, registers, memory, any error."""
+def timed_machine(preset, vlen, streams, reference):
+    """A timed machine on ``preset`` whose model takes the fast or the reference path."""
     saved = os.environ.get("RVAI_TIMING_REFERENCE")
     os.environ["RVAI_TIMING_REFERENCE"] = "1" if reference else "0"
     try:   # the model reads it when it is made
@@ -66,7 +68,11 @@ def outcome(lines, preset, vlen, streams, vtype_a, vtype_b, avl, reference):
             del os.environ["RVAI_TIMING_REFERENCE"]
         else:
             os.environ["RVAI_TIMING_REFERENCE"] = saved
-    load_program(m, lines)
+    return m
+
+
+def observe(m, vtype_a, vtype_b, avl):
+    """Everything observable of one timed call of the program at CODE: the profile, registers, memory, any error."""
     buf = m.alloc(1 << 19, align=4096)
     m.write(buf, np.arange(1 << 14, dtype=np.uint32) * np.uint32(2654435761))
     for i in range(32):
@@ -80,6 +86,13 @@ def outcome(lines, preset, vlen, streams, vtype_a, vtype_b, avl, reference):
     p = m.profile()
     return (_counts(p), error, [m.x(i) for i in range(32)], [m.v(i) for i in range(32)],
             m.read_bytes(buf, 1 << 19))
+
+
+def outcome(lines, preset, vlen, streams, vtype_a, vtype_b, avl, reference):
+    """observe() of a fresh machine running ``lines``."""
+    m = timed_machine(preset, vlen, streams, reference)
+    load_program(m, lines)
+    return observe(m, vtype_a, vtype_b, avl)
 
 
 @settings(max_examples=60, deadline=None)
@@ -107,4 +120,35 @@ def test_a_dsl_gemm_times_the_same_in_both_paths(preset, monkeypatch):
         y = ops.linear(x, w, target=target, harts=1)
         p = ops.last_run.profile
         runs.append((y.tobytes(), _counts(p)))
+    assert runs[0] == runs[1]
+
+
+def test_more_vector_instructions_than_the_first_plans_hold():
+    """Each vector slot has its own plan, and the model's store of them grows
+    (64, then doubling): a loop of 300 vector instructions, every one a plan of
+    its own, times the same as the reference path."""
+    body = [op for op in VECTOR_OPS if not op.startswith("addi")] * 15
+    np.random.default_rng(5).shuffle(body)
+    lines = program(body, 3)
+    args = (lines, "xuantie-c930", 256, 16, SEWS[32] << 3, SEWS[16] << 3 | LMULS["m2"], 200)
+    assert outcome(*args, reference=False) == outcome(*args, reference=True)
+
+
+@pytest.mark.parametrize("preset", ["spacemit-x60", "xuantie-c930"])
+def test_a_vector_instruction_rewritten_in_place_is_planned_again(preset):
+    """Code rewritten between two runs (the decode cache's invalidation, as
+    self-modifying code meets it): the rewritten slot, derived again, keeps
+    its plan, which must not be used for the new instruction although vtype
+    and vl are the ones it was planned for."""
+    old, new = "vadd.vv v8, v16, v24", "vfdiv.vv v16, v8, v24"   # same operands, far apart in cost
+    lines = program(["vle8.v v24, (a0)", old, "vredsum.vs v8, v16, v24"], 6)
+    at = CODE + 4 * lines.index(old)
+    runs = []
+    for reference in (False, True):
+        m = timed_machine(preset, 256, 16, reference)
+        load_program(m, lines)
+        first = observe(m, SEWS[32] << 3, SEWS[32] << 3, 64)
+        m.write(at, np.array([assemble(new)], dtype=np.uint32))
+        runs.append((first, observe(m, SEWS[32] << 3, SEWS[32] << 3, 64)))
+    assert runs[0][1][0]["cycles"] != runs[0][0][0]["cycles"]   # the new instruction costs differently
     assert runs[0] == runs[1]
