@@ -17,7 +17,7 @@ W = NB * VLMAX keys:
   rows of the scratch ``p`` and its maximum into the row's block maximum;
 - **online softmax** per row, once per block: ``p = exp(s - m)`` over the block's
   scores with the cheap :func:`rvai.lang.exp_nonpositive`, their sum into the running
-  ``l``, and the factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
+  ``l`` (prefill with ``PV``: summed by the P V loop from its scalars of ``p``), and the factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
   A block of W keys pays one round trip from the vector unit to the scalar registers
   (the maximum) and one rescale of the outputs per row, not one per chunk. In prefill a
   tile's first block has nothing to rescale (its outputs start from zero), and rows go
@@ -310,22 +310,28 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
                     corr.append(rl.exp_nonpositive(m.value - m_use))
             m.value = m_new
             shifts.append(shift)
-        # Each row's probabilities summed here, or with PV in prefill by the P V loop
+        if pv_sums:
+            # Prefill with PV: the P V loop sums the probabilities, so nothing runs across the
+            # chunks here and the block's short last chunk is one more trip of the loop (-1.5 %
+            # against a loop over the whole chunks and the short one after it, prefill 128 d 64
+            # on xuantie-c930 and spacemit-x60).
+            for _, jj in rl.vloop(w, sew=32, lmul=t.lmul):
+                for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts)):
+                    p.vstore(e, r, jj)
+            continue
         with rl.vector(vl0, sew=32, lmul=t.lmul):
-            sums = None if pv_sums else [rl.var(rl.zeros(f32)) for _ in rows]
+            sums = [rl.var(rl.zeros(f32)) for _ in rows]
             for jj in rl.range(0, full, vl0):
                 es = _exp(t, [p.vload(r, jj) for r in rows], shifts)
-                for i, (r, e) in enumerate(zip(rows, es)):
+                for r, e, acc in zip(rows, es, sums):
                     p.vstore(e, r, jj)
-                    if sums:
-                        sums[i] += e
-            heads = sums and [acc.value.sum() for acc in sums]
+                    acc += e
+            heads = [acc.value.sum() for acc in sums]
         with rl.vector(w - full, sew=32, lmul=t.lmul):
             es = _exp(t, [p.vload(r, full) for r in rows], shifts)
-            for i, (r, e) in enumerate(zip(rows, es)):
+            for r, e, head in zip(rows, es, heads):
                 p.vstore(e, r, full)
-                if heads:
-                    _add_sum(st[r][1], heads[i] + e.sum(), None if first else corr[r])
+                _add_sum(st[r][1], head + e.sum(), None if first else corr[r])
     # P V, per chunk of the head dim: the n output rows (the scratch o_s, in L1) are
     # rescaled, then take n vfmacc.vf per key, one V row load shared. Unless the score loop
     # prefetches K (PD > 0), each trip prefetches the next PF lines of the next block's K
@@ -550,7 +556,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     (:func:`_next_group`: from L2, where the P V loop's prefetches of K end up on spacemit-x60).
     ``ML`` 1 folds each chunk's row maxima into its block's one chunk late (blocks whose
     maxima are taken per chunk: prefill, decode at NB < 4), and ``PV`` 1 gives prefill the
-    P V loop decode runs (:func:`_pv_shape`); both are tuned per target.
+    P V loop decode runs (:func:`_pv_shape`), which then also sums each row's probabilities;
+    both are tuned per target.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
