@@ -17,7 +17,8 @@ W = NB * VLMAX keys:
   rows of the scratch ``p`` and its maximum into the row's block maximum;
 - **online softmax** per row, once per block: ``p = exp(s - m)`` over the block's
   scores with the cheap :func:`rvai.lang.exp_nonpositive`, their sum into the running
-  ``l`` (prefill with ``PV``: summed by the P V loop from its scalars of ``p``), and the factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
+  ``l`` (prefill with ``PV``: summed by the P V loop from its scalars of ``p``), and the
+  factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
   A block of W keys pays one round trip from the vector unit to the scalar registers
   (the maximum) and one rescale of the outputs per row, not one per chunk. In prefill a
   tile's first block has nothing to rescale (its outputs start from zero), and rows go
