@@ -1,6 +1,6 @@
 """Attention against the timing model's compute and memory bounds, per preset.
 
-    python bench/attention.py [--presets generic,xuantie-c930] [--quick | --decode] [--tune] [--exp fast]
+    python bench/attention.py [--presets generic,xuantie-c930] [--quick | --decode | --prefill] [--tune] [--exp fast]
 
 Runs ``rvai.ops.attention`` (causal, grouped-query) on Qwen2-like head shapes: prefill
 (``Lq = Lk = seq``) and decode (one query per head against a KV cache of ``Lk`` keys).
@@ -86,12 +86,13 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--presets", default=",".join(PRESETS))
     ap.add_argument("--quick", action="store_true", help="seq 128 and decode 512 only")
     ap.add_argument("--decode", action="store_true", help="decode 512 and 4096 only")
+    ap.add_argument("--prefill", action="store_true", help="prefill 128 and 512 only")
     ap.add_argument("--tune", action="store_true", help="tune each case first (minutes per case at seq 512)")
     ap.add_argument("--exp", default="accurate", choices=kernels.ATTENTION_EXPS,
                     help="the softmax's exp (rvai.ops.attention(exp=...); the tuned configurations are the accurate one's)")
     args = ap.parse_args(argv)
     seqs = [] if args.decode else [128] if args.quick else [128, 512]
-    decode = [512] if args.quick else [512, 4096]
+    decode = [] if args.prefill else [512] if args.quick else [512, 4096]
     rng = np.random.default_rng(0)
     rows = []
     print(f"{'preset':13} {'heads':>6} {'d':>4} {'case':>14} {'cycles':>11} {'FLOP/c':>7} {'peak':>5} "

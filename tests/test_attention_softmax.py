@@ -105,13 +105,15 @@ def test_fast_exp_attention_is_within_its_bound(vlen, data, cfg, lq, lk, d, kv, 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
 @pytest.mark.parametrize("exp", ["accurate", "fast"])
 @pytest.mark.parametrize("lq, lk, width", [(9, 4, None), (13, 40, 3), (1, 40, 3)])
-def test_scratch_contents_never_reach_the_output(vlen, exp, lq, lk, width):
+@pytest.mark.parametrize("pv", [0, 1])
+def test_scratch_contents_never_reach_the_output(vlen, exp, lq, lk, width, pv):
     """In prefill a tile's first block starts its sums and outputs from zero instead of
     reading o_s back (nothing zeroes o_s at the tile's start there; decode's tiles do): so
     with q_s, o_s and p full of NaN before the call, every output still matches float64
     (the fast exp within its bound, as above), the rows that see no key (causal, Lq > Lk,
     where the first block has no keys) are 0, and the rows of many blocks (a narrow p) read
-    back only what their earlier blocks wrote."""
+    back only what their earlier blocks wrote. With PV 1 prefill's row sums come from the
+    P V loop (each block's added to the rescaled running sum)."""
     rng = np.random.default_rng(lq * 100 + lk)
     kv, group, d, bm = 2, 3, 7, 7
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
@@ -123,12 +125,39 @@ def test_scratch_contents_never_reach_the_output(vlen, exp, lq, lk, width):
         scratch[...] = np.nan
     o = np.zeros_like(q)
     run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=lq > 1,
-        BM=bm, LMUL=4, KU=1, NB=4, EXP=exp, runner="emu", vlen=vlen)
+        BM=bm, LMUL=4, KU=1, NB=4, PV=pv, EXP=exp, runner="emu", vlen=vlen)
     want = attention_ref(q, k, v, True, 1 / np.sqrt(d))
     eps = FAST_EXP_ERROR
     atol = 2 * eps / (1 - eps) * np.abs(v).max() + 2e-5 if exp == "fast" else 2e-5
     np.testing.assert_allclose(o, want, rtol=0 if exp == "fast" else 1e-4, atol=atol)
     assert not o[:, :max(lq - lk, 0)].any()
+
+
+@pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
+@pytest.mark.parametrize("exp", ["accurate", "fast"])
+@pytest.mark.parametrize("width", [None, 20])
+def test_pv_row_sums_take_each_key_once(vlen, exp, width):
+    """With PV 1 prefill's row sums come from the P V loop's first chunk of the head dim,
+    not from the exp pass: at d 64 the head dim is 1-4 chunks (VLEN 1024-128), the keys of a
+    row one or many blocks (a narrow p), the scratch full of NaN. A sum taken in every
+    chunk, or a block's sum added without the rescale of the earlier ones, is off by far
+    more than float64's tolerance."""
+    rng = np.random.default_rng(vlen)
+    kv, group, lq, lk, d = 2, 3, 13, 61, 64
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, 7, 4, vlen, True)
+    if width is not None:
+        p = np.zeros((p.shape[0], width), np.float32)
+    for scratch in (q_s, o_s, p):
+        scratch[...] = np.nan
+    o = np.zeros_like(q)
+    run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=True,
+        BM=7, LMUL=4, KU=1, NB=1, ML=1, PV=1, EXP=exp, runner="emu", vlen=vlen)
+    eps = FAST_EXP_ERROR
+    atol = 2 * eps / (1 - eps) * np.abs(v).max() + 2e-5 if exp == "fast" else 2e-5
+    np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)),
+                               rtol=0 if exp == "fast" else 1e-4, atol=atol)
 
 
 def test_fast_exp_is_asked_for_by_name():

@@ -17,7 +17,8 @@ W = NB * VLMAX keys:
   rows of the scratch ``p`` and its maximum into the row's block maximum;
 - **online softmax** per row, once per block: ``p = exp(s - m)`` over the block's
   scores with the cheap :func:`rvai.lang.exp_nonpositive`, their sum into the running
-  ``l``, and the factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
+  ``l`` (prefill with ``PV``: summed by the P V loop from its scalars of ``p``), and the
+  factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
   A block of W keys pays one round trip from the vector unit to the scalar registers
   (the maximum) and one rescale of the outputs per row, not one per chunk. In prefill a
   tile's first block has nothing to rescale (its outputs start from zero), and rows go
@@ -287,6 +288,7 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
     # before (xuantie-c930's second FP pipe too); three rows at a time were slower at d 64.
     # Decode keeps one (with PK's prefetches two made the bounds-checked kernel slower).
     pair = 2 if t.transposed else 1
+    pv_sums = t.transposed and t.pv
     corr = []
     for r0 in range(0, n, pair):
         rows = range(r0, min(r0 + pair, n))
@@ -309,6 +311,15 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
                     corr.append(rl.exp_nonpositive(m.value - m_use))
             m.value = m_new
             shifts.append(shift)
+        if pv_sums:
+            # Prefill with PV: the P V loop sums the probabilities, so nothing runs across the
+            # chunks here and the block's short last chunk is one more trip of the loop (-1.5 %
+            # against a loop over the whole chunks and the short one after it, prefill 128 d 64
+            # on xuantie-c930 and spacemit-x60).
+            for _, jj in rl.vloop(w, sew=32, lmul=t.lmul):
+                for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts)):
+                    p.vstore(e, r, jj)
+            continue
         with rl.vector(vl0, sew=32, lmul=t.lmul):
             sums = [rl.var(rl.zeros(f32)) for _ in rows]
             for jj in rl.range(0, full, vl0):
@@ -321,8 +332,7 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
             es = _exp(t, [p.vload(r, full) for r in rows], shifts)
             for r, e, head in zip(rows, es, heads):
                 p.vstore(e, r, full)
-                l = st[r][1]
-                l.value = head + e.sum() if first else l.value * corr[r] + (head + e.sum())
+                _add_sum(st[r][1], head + e.sum(), None if first else corr[r])
     # P V, per chunk of the head dim: the n output rows (the scratch o_s, in L1) are
     # rescaled, then take n vfmacc.vf per key, one V row load shared. Unless the score loop
     # prefetches K (PD > 0), each trip prefetches the next PF lines of the next block's K
@@ -331,18 +341,42 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
     ahead = rl.var(0)
     k_row = _in_head(t, j + w, w)
     lmul, keys = _pv_shape(t, n)
-    for vl_d, c in rl.vloop(d, sew=32, lmul=lmul):
+
+    def chunk(c, sums=None):
         out = [rl.var(rl.zeros(f32) if first else o_s.vload(r, c) * corr[r]) for r in range(n)]
         for k in rl.range(0, w - w % keys, keys):
             if not t.transposed and not t.pd:
                 _prefetch(t, t.k, g, k_row, ahead.value)
                 ahead.value = ahead.value + t.pf * LINE
-            _pv_step(v, p, out, g, j, k, c, n, keys)
+            _pv_step(v, p, out, g, j, k, c, n, keys, sums)
         if keys > 1:
             for k in rl.range(w - w % keys, w):
-                _pv_step(v, p, out, g, j, k, c, n, 1)
+                _pv_step(v, p, out, g, j, k, c, n, 1, sums)
         for r in range(n):
             o_s.vstore(out[r].value, r, c)
+
+    if pv_sums:
+        # The first chunk of the head dim also sums each row's probabilities from the
+        # scalars of p it loads anyway: no vector sums and reductions in the exp passes,
+        # whose scalar results made the in-order core wait for the vector unit once a row
+        # pair (prefill 128, d 64: xuantie-c930 -4.2 %, spacemit-x60 -4.8 %). Only in PV's
+        # shape, one key a trip: with two (PV 0) it lost 4.6 % on xuantie-c930's prefill 512.
+        sums = [rl.var(0.0) for _ in range(n)]
+        with rl.vector(d, sew=32, lmul=lmul) as vl_d:
+            chunk(0, sums)
+        for r in range(n):
+            _add_sum(st[r][1], sums[r].value, None if first else corr[r])
+        for _, c in rl.vloop(d - vl_d, sew=32, lmul=lmul):
+            chunk(vl_d + c)
+    else:
+        for _, c in rl.vloop(d, sew=32, lmul=lmul):
+            chunk(c)
+
+
+def _add_sum(l, s, corr):
+    """A row's running sum ``l`` takes its block's sum ``s``, after the rescale by the row's
+    correction factor ``corr`` (None in a tile's first block: nothing to rescale)."""
+    l.value = s if corr is None else l.value * corr + s
 
 
 def _fold(block_max, pending):
@@ -374,13 +408,15 @@ def _exp(t, xs, shifts):
     return rl.exp_nonpositive([x - s for x, s in zip(xs, shifts)])
 
 
-def _pv_step(v, p, out, g, j, k, c, n, keys):
+def _pv_step(v, p, out, g, j, k, c, n, keys, sums=None):
     """out[r] += p[r, k+u] * v[g, j+k+u, c:] for the ``keys`` keys from k."""
     vv = [v.vload(g, j + k + u, c) for u in range(keys)]
     pk = [[p[r, k + u] for r in range(n)] for u in range(keys)]
     for u in range(keys):
         for r in range(n):
             out[r] += pk[u][r] * vv[u]
+            if sums is not None:
+                sums[r] += pk[u][r]
 
 
 def _chunk_keys(t):
@@ -521,7 +557,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     (:func:`_next_group`: from L2, where the P V loop's prefetches of K end up on spacemit-x60).
     ``ML`` 1 folds each chunk's row maxima into its block's one chunk late (blocks whose
     maxima are taken per chunk: prefill, decode at NB < 4), and ``PV`` 1 gives prefill the
-    P V loop decode runs (:func:`_pv_shape`); both are tuned per target.
+    P V loop decode runs (:func:`_pv_shape`), which then also sums each row's probabilities;
+    both are tuned per target.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
