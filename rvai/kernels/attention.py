@@ -485,10 +485,19 @@ def _tile(t, g, group, rho0, n, causal):
 
 
 class _Tensors:
-    """The kernel's tensors and compile-time choices, handed to the helpers as one."""
+    """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
-    def __init__(self, **kw):
+    The tensors and sizes come as keywords and are kept as they are; the tunables come raw
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv`` as the kernel's PF, PD, PK, ML, PV, ``exp`` its
+    EXP) and the fields the helpers read are derived here, so that the kernels that make one
+    (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
+
+    def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, exp: str, **kw):
         self.__dict__.update(kw)
+        self.transposed = transposed
+        self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
+        self.ml, self.pv, self.fast = bool(ml), bool(pv), exp == "fast"
+        self.touch = not rl.target_has("zicbop")
 
 
 @rl.autotune(configs=ATTENTION_CONFIGS, key=["q.shape[0]", "q.shape[1]", "k.shape[0]", "k.shape[1]", "q.shape[2]"])
@@ -534,16 +543,14 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     group = heads // kv_heads
     nrows = group * lq
     whole = nrows - nrows % BM
-    pf, pd, pk = _prefetches(PF, PD, PK, TRANSPOSE_K)
     if TRANSPOSE_K and EXP == "accurate":
         # LLVM's sifive-p670 schedule keeps a P V trip's scalar loads of p ahead of its
         # vfmacc.vf, as written (generic-rv64's puts loads beside their FMAs, which then
         # wait on them): prefill 128, d 64, xuantie-c930 -3.6 %, spacemit-x60 -3.1 %. With
         # the fast exp it lost (xuantie-c930 +2.7 %, spacemit-x60 +1.5 %).
         rl.schedule_as("sifive-p670")
-    t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
-                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, ml=bool(ML), pv=bool(PV),
-                 fast=EXP == "fast", touch=not rl.target_has("zicbop"))
+    t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
+                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):

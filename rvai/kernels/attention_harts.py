@@ -26,7 +26,7 @@ The launches run one after the other; ``rvai.ops.attention(..., harts=)`` adds t
 import numpy as np
 
 import rvai.lang as rl
-from rvai.kernels.attention import NB_DEFAULT, _key_loop, _limit, _prefetches, _rows, _Tensors, _tile, _tile_start
+from rvai.kernels.attention import NB_DEFAULT, _key_loop, _limit, _rows, _Tensors, _tile, _tile_start
 from rvai.kernels.attention import scratch as one_hart_scratch
 from rvai.lang import f32
 
@@ -85,13 +85,11 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     tiles = full + nrows % BM
     splits = part_o.shape[0] if SPLIT_KEYS else 1
     me = rl.program_id(0)
-    pf, pd, pk = _prefetches(PF, PD, PK, TRANSPOSE_K)
     for w in rl.range(me, kv_heads * tiles * splits, rl.num_programs(0)):
         g, ti, s = w // (tiles * splits), w // splits % tiles, w % splits
         t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s.select(me), o_s=o_s.select(me), p=p.select(me),
-                     k_t=k_t.select(g) if TRANSPOSE_K else k_t, scale=scale, d=d, lmul=LMUL,
-                     transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, ml=bool(ML), pv=bool(PV), fast=False,
-                     touch=not rl.target_has("zicbop"))
+                     k_t=k_t.select(g) if TRANSPOSE_K else k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
+                     transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, exp="accurate")
         for rho0, n, taken in ((ti * BM, BM, ti < full), (full * BM + ti - full, 1, ti >= full)):
             for _ in rl.range(rl.where(taken, 1, 0)):
                 if not SPLIT_KEYS:
