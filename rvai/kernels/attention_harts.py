@@ -75,7 +75,8 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     ``part_o``/``part_ml`` for :data:`attention_combine_grid` (``o`` untouched).
     ``PF``, ``PD``, ``PK``: Zicbop prefetches per loop trip (touches in decode without
     Zicbop), K's distance and K's next column group, and ``ML``, ``PV`` (the row maxima
-    folded a chunk late, prefill's P V shape), as in the one-hart kernel.
+    folded a chunk late, prefill's P V shape), as in the one-hart kernel; with ``TRANSPOSE_K``
+    (prefill) it is compiled, like that kernel, with LLVM's sifive-p670 schedule.
     """
     heads, lq, d = q.shape
     kv_heads, lk = k.shape[0], k.shape[1]
@@ -85,6 +86,11 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     tiles = full + nrows % BM
     splits = part_o.shape[0] if SPLIT_KEYS else 1
     me = rl.program_id(0)
+    if TRANSPOSE_K:
+        # the one-hart kernel's prefill schedule (its accurate exp, the only one here):
+        # causal prefill 128 (14/2 heads d 64, 28/4 d 128) and 512 (d 64), xuantie-c930-cluster
+        # (4 harts) -5.0/-6.0/-4.9 %, spacemit-k1 (8 harts) -2.4/-1.2/-2.0 %
+        rl.schedule_as("sifive-p670")
     for w in rl.range(me, kv_heads * tiles * splits, rl.num_programs(0)):
         g, ti, s = w // (tiles * splits), w // splits % tiles, w % splits
         t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s.select(me), o_s=o_s.select(me), p=p.select(me),
