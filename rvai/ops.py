@@ -23,7 +23,8 @@ from rvai.runner import Run
 from rvai.target import Target
 
 __all__ = ["matmul", "linear", "pack_weights", "PackedWeights", "WEIGHT_DTYPES", "quantize_q8_0", "Q8_0",
-           "matmul_int8", "matmul_bf16", "int8_path", "INT8_PATHS", "softmax", "rmsnorm", "attention", "swiglu", "rope",
+           "matmul_int8", "matmul_bf16", "int8_path", "INT8_PATHS", "softmax", "rmsnorm", "attention", "attention_config",
+           "swiglu", "rope",
            "add_rmsnorm", "add", "embedding", "moe_combine", "last_run"]
 
 _ATTN_LMUL = 4   # keys per block: VLMAX at LMUL 4 (VLEN/8); 8 FP beats an FMA at DLEN 128
@@ -681,8 +682,9 @@ def rmsnorm(x, weight, eps: float = 1e-6, *, target=None, runner: str = "emu", c
     return out.reshape(x.shape)
 
 
-def _attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int) -> dict:
-    """The attention kernel's BM, LMUL, KU and PF: the tuner's for the shape, else whole GQA
+def attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int) -> dict:
+    """The attention kernel's tunables that :func:`attention` runs q3 (H, Lq, d) against k3
+    (H_kv, Lk, d) with, ``group`` = H / H_kv: the tuner's for the shape, else whole GQA
     groups (the heads that share a K/V block) in tiles of at most 7 rows, whose 7 score
     accumulators at LMUL 4 leave one register group for a K column, and for decode (one
     query, K read straight from the cache) the prefetches that cover K and V ahead of use
@@ -696,7 +698,8 @@ def _attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int
 
 def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_len: int | None = None,
               exp: str = "accurate", target=None, runner: str = "emu", checked: bool | None = None,
-              budget: int | None = None, timeout: float | None = None, harts: int | None = None) -> np.ndarray:
+              budget: int | None = None, timeout: float | None = None, harts: int | None = None,
+              config: dict | None = None) -> np.ndarray:
     """Scaled dot-product attention; returns a new f32 array shaped like ``q``.
 
     ``q`` is ``(Lq, d)`` or ``(..., H, Lq, d)``; ``k`` and ``v`` are ``(Lk, d)`` or
@@ -714,6 +717,10 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
     with the row maximum folded into its first FMA (relative error below 9.8e-5 a
     probability, so each output element within about 2e-4 * max |v| of the exact one;
     one hart only, with the configuration tuned for the accurate exp).
+    ``config`` (default: :func:`attention_config`'s for these shapes) sets the kernel's
+    tunables, e.g. a larger call's: a cost estimate that runs some of the KV heads
+    (:mod:`rvai.models.costs`) must run the code the whole call runs, and the tuner's
+    entries are per shape bucket, head counts included.
     """
     if exp not in kernels.ATTENTION_EXPS:
         raise ValueError(f"exp must be one of {list(kernels.ATTENTION_EXPS)}, not {exp!r}")
@@ -739,7 +746,7 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
         k3, v3 = (np.ascontiguousarray(t.reshape(batch * kv_heads, lk, d)) for t in (k, v))
         target = target or Target.default()
         harts = _harts(target, harts, runner)
-        cfg = _attention_config(target, q3, k3, heads // kv_heads)
+        cfg = attention_config(target, q3, k3, heads // kv_heads) if config is None else _given_config(config)
         s = 1.0 / math.sqrt(d) if scale is None else float(scale)
         limits = {"checked": checked, "budget": budget, "timeout": timeout}
         # Transposing K costs what one tile's strided column loads cost; worth it once
@@ -755,6 +762,15 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
                                       TRANSPOSE_K=transpose, EXP=exp, **cfg, target=target, runner=runner,
                                       **limits))
     return out.reshape(q.shape)
+
+
+def _given_config(config: dict) -> dict:
+    """``config`` (ops.attention's) completed from the kernel's declared defaults, as a
+    kernel call completes a partial setting; ValueError for a name that is no tunable."""
+    names = kernels.attention.autotune.names
+    if not isinstance(config, dict) or set(config) - set(names):
+        raise ValueError(f"config must be a dict of attention's tunables {list(names)}, not {config!r}")
+    return {n: kernels.attention.signature.parameters[n].default for n in names} | config
 
 
 def _key_splits(items: int, harts: int, key_blocks: int) -> int:

@@ -162,7 +162,7 @@ def test_attention_on_harts_adds_its_launches():
     k, v = (rng.standard_normal((2, 256, 64)).astype(np.float32) for _ in range(2))
     ops.attention(q, k, v, target=K1, harts=8)
     whole = ops.last_run
-    cfg = ops._attention_config(K1, q, k, 7)
+    cfg = ops.attention_config(K1, q, k, 7)
     splits, chunk = 4, 64                        # 2 tiles on 8 harts: 4 splits of 64 keys (2 blocks of 32)
     scratch = ah.scratch(8, 64, 256, cfg["BM"], cfg["LMUL"], K1.vlen)
     part_o, part_ml = np.zeros((splits, 14, 1, 64), np.float32), np.zeros((splits, 14, 1, 2), np.float32)

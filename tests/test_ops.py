@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 from kernel_runners import RUNNERS, VLENS, run
 from rvai import kernels, ops
 from rvai.lang import KernelError
+from rvai.target import Target
 
 # The generic preset under both runners: under qemu, matmul's f16 inputs use only Zvfhmin's
 # widening conversions, which QEMU 7.2 runs (its vfwmacc path needs Zvfh, which QEMU lacks).
@@ -168,6 +169,26 @@ def test_attention_decode_against_a_preallocated_cache(runner):
         np.testing.assert_allclose(out, want, rtol=1e-4, atol=2e-5)
     with pytest.raises(ValueError, match="kv_len"):
         ops.attention(q, k, v, kv_len=41)
+
+
+def test_attention_runs_a_given_config():
+    """ops.attention(config=) runs those tunables (completed from the declared defaults),
+    not the shape's own: the cycles of the kernel called with them, the result against
+    float64; a name that is no tunable is a ValueError."""
+    rng = np.random.default_rng(6)
+    q = rng.standard_normal((7, 1, 64)).astype(np.float32)
+    k, v = (rng.standard_normal((1, 90, 64)).astype(np.float32) for _ in range(2))
+    target = Target.preset("spacemit-x60")
+    cfg = {"BM": 3, "LMUL": 8, "KU": 1, "NB": 4}
+    assert ops.attention_config(target, q, k, 7)["BM"] != 3
+    out = ops.attention(q, k, v, True, target=target, config=cfg)
+    np.testing.assert_allclose(out, attention_ref(q, k, v, True, 1 / 8), rtol=1e-4, atol=2e-5)
+    o = np.zeros_like(q)
+    direct = kernels.attention(q, k, v, o, *kernels.attention_scratch(64, 90, 3, 8, target.vlen, False), 1 / 8,
+                               CAUSAL=True, **cfg, target=target)
+    assert ops.last_run.cycles == direct.cycles
+    with pytest.raises(ValueError, match="config must be a dict of attention's tunables"):
+        ops.attention(q, k, v, True, target=target, config={"BM": 3, "TILE": 2})
 
 
 @pytest.mark.parametrize("cfg", kernels.attention.autotune.configs, ids=lambda c: "-".join(map(str, c.values())))

@@ -67,7 +67,9 @@ from rvai.lang import f32, i32
 #: tunes to. Measured on the shipped configurations (prefill 128 / 512, d 64): ML with PV
 #: xuantie-c930 -4.0 / -1.2 %, spacemit-x60 -1.1 / +0.4 %, sifive-x280 +0.5 / -0.7 %; ML
 #: alone c930 -2.9 / -2.1 %, x60 +1.3 / 0.0 %; PV alone was never the best (docs/performance.md,
-#: the attn9 round).
+#: the attn9 round). PR 1 gives decode prefill's exp pass, two rows at a time (:func:`_key_block`),
+#: offered with the decode shapes that won without PK: xuantie-c930 decode 512 keys d 64
+#: -1.6 % (its two FP pipes), generic +0.6-1.0 % (docs/performance.md, the dec9 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -75,7 +77,9 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     (7, 4, 2, 4, 2, 0, 0, 0, 0), (7, 4, 1, 8, 2, 2, 0, 0, 0), (7, 4, 1, 2, 2, 0, 1, 0, 0), (7, 4, 1, 4, 2, 0, 1, 0, 0),
     (7, 4, 1, 8, 2, 0, 1, 0, 0))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": pv}
-    for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)]
+    for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
+    for nb, pd in ((8, 0), (4, 0), (8, 2))]
 #: The default chunks a block.
 NB_DEFAULT = 4
 #: f32 elements in a 64-byte cache block (Zic64b), the unit of a Zicbop prefetch.
@@ -286,8 +290,9 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
     # Prefill takes two rows at a time: their exps are independent chains in one loop, so
     # that the in-order vector unit has an operation to issue while one waits on the one
     # before (xuantie-c930's second FP pipe too); three rows at a time were slower at d 64.
-    # Decode keeps one (with PK's prefetches two made the bounds-checked kernel slower).
-    pair = 2 if t.transposed else 1
+    # Decode takes one unless PR (with PK's prefetches two made the bounds-checked kernel
+    # slower on spacemit-x60, and generic's one FP pipe loses 0.6-1.0 % to two).
+    pair = 2 if t.transposed or t.pr else 1
     pv_sums = t.transposed and t.pv
     corr = []
     for r0 in range(0, n, pair):
@@ -521,10 +526,19 @@ def _tile(t, g, group, rho0, n, causal):
 
 
 class _Tensors:
-    """The kernel's tensors and compile-time choices, handed to the helpers as one."""
+    """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
-    def __init__(self, **kw):
+    The tensors and sizes come as keywords and are kept as they are; the tunables come raw
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr`` as the kernel's PF, PD, PK, ML, PV, PR, ``exp`` its
+    EXP) and the fields the helpers read are derived here, so that the kernels that make one
+    (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
+
+    def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, exp: str, **kw):
         self.__dict__.update(kw)
+        self.transposed = transposed
+        self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
+        self.ml, self.pv, self.pr, self.fast = bool(ml), bool(pv), bool(pr), exp == "fast"
+        self.touch = not rl.target_has("zicbop")
 
 
 @rl.autotune(configs=ATTENTION_CONFIGS, key=["q.shape[0]", "q.shape[1]", "k.shape[0]", "k.shape[1]", "q.shape[2]"])
@@ -533,7 +547,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
-              EXP: str = "accurate"):
+              PR: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
@@ -558,7 +572,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     ``ML`` 1 folds each chunk's row maxima into its block's one chunk late (blocks whose
     maxima are taken per chunk: prefill, decode at NB < 4), and ``PV`` 1 gives prefill the
     P V loop decode runs (:func:`_pv_shape`), which then also sums each row's probabilities;
-    both are tuned per target.
+    both are tuned per target. ``PR`` 1 has decode's exp pass take two rows at a time, as
+    prefill's does.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
@@ -571,16 +586,14 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     group = heads // kv_heads
     nrows = group * lq
     whole = nrows - nrows % BM
-    pf, pd, pk = _prefetches(PF, PD, PK, TRANSPOSE_K)
     if TRANSPOSE_K and EXP == "accurate":
         # LLVM's sifive-p670 schedule keeps a P V trip's scalar loads of p ahead of its
         # vfmacc.vf, as written (generic-rv64's puts loads beside their FMAs, which then
         # wait on them): prefill 128, d 64, xuantie-c930 -3.6 %, spacemit-x60 -3.1 %. With
         # the fast exp it lost (xuantie-c930 +2.7 %, spacemit-x60 +1.5 %).
         rl.schedule_as("sifive-p670")
-    t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL,
-                 transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, ml=bool(ML), pv=bool(PV),
-                 fast=EXP == "fast", touch=not rl.target_has("zicbop"))
+    t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
+                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):

@@ -26,7 +26,7 @@ The launches run one after the other; ``rvai.ops.attention(..., harts=)`` adds t
 import numpy as np
 
 import rvai.lang as rl
-from rvai.kernels.attention import NB_DEFAULT, _key_loop, _limit, _prefetches, _rows, _Tensors, _tile, _tile_start
+from rvai.kernels.attention import NB_DEFAULT, _key_loop, _limit, _rows, _Tensors, _tile, _tile_start
 from rvai.kernels.attention import scratch as one_hart_scratch
 from rvai.lang import f32
 
@@ -64,7 +64,7 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
                    part_o: rl.Tensor[f32, 4], part_ml: rl.Tensor[f32, 4], scale: rl.f32, chunk: rl.i64,
                    CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4, KU: int = 1,
                    NB: int = NB_DEFAULT, SPLIT_KEYS: bool = False, PF: int = 0, PD: int = 0,
-                   PK: int = 0, ML: int = 0, PV: int = 0):
+                   PK: int = 0, ML: int = 0, PV: int = 0, PR: int = 0):
     """:data:`rvai.kernels.attention.attention`'s tiles as work items of a grid of T programs.
 
     ``q_s``, ``o_s``, ``p``: (T, ...) scratch (:func:`scratch`); ``k_t`` (H_kv, d, Lk)
@@ -74,8 +74,10 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     taking keys [s*chunk, (s+1)*chunk), and leaves its partial results in
     ``part_o``/``part_ml`` for :data:`attention_combine_grid` (``o`` untouched).
     ``PF``, ``PD``, ``PK``: Zicbop prefetches per loop trip (touches in decode without
-    Zicbop), K's distance and K's next column group, and ``ML``, ``PV`` (the row maxima
-    folded a chunk late, prefill's P V shape), as in the one-hart kernel.
+    Zicbop), K's distance and K's next column group, and ``ML``, ``PV``, ``PR`` (the row
+    maxima folded a chunk late, prefill's P V shape, decode's exps two rows at a time), as in
+    the one-hart kernel; with ``TRANSPOSE_K`` (prefill) it is compiled, like that kernel, with
+    LLVM's sifive-p670 schedule.
     """
     heads, lq, d = q.shape
     kv_heads, lk = k.shape[0], k.shape[1]
@@ -85,13 +87,16 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     tiles = full + nrows % BM
     splits = part_o.shape[0] if SPLIT_KEYS else 1
     me = rl.program_id(0)
-    pf, pd, pk = _prefetches(PF, PD, PK, TRANSPOSE_K)
+    if TRANSPOSE_K:
+        # the one-hart kernel's prefill schedule (its accurate exp, the only one here):
+        # causal prefill 128 (14/2 heads d 64, 28/4 d 128) and 512 (d 64), xuantie-c930-cluster
+        # (4 harts) -5.0/-6.0/-4.9 %, spacemit-k1 (8 harts) -2.4/-1.2/-2.0 %
+        rl.schedule_as("sifive-p670")
     for w in rl.range(me, kv_heads * tiles * splits, rl.num_programs(0)):
         g, ti, s = w // (tiles * splits), w // splits % tiles, w % splits
         t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s.select(me), o_s=o_s.select(me), p=p.select(me),
-                     k_t=k_t.select(g) if TRANSPOSE_K else k_t, scale=scale, d=d, lmul=LMUL,
-                     transposed=TRANSPOSE_K, ku=KU, nb=NB, pf=pf, pd=pd, pk=pk, ml=bool(ML), pv=bool(PV), fast=False,
-                     touch=not rl.target_has("zicbop"))
+                     k_t=k_t.select(g) if TRANSPOSE_K else k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
+                     transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, exp="accurate")
         for rho0, n, taken in ((ti * BM, BM, ti < full), (full * BM + ti - full, 1, ti >= full)):
             for _ in rl.range(rl.where(taken, 1, 0)):
                 if not SPLIT_KEYS:

@@ -12,7 +12,12 @@ number of output columns (N strips) and attention's in the number of KV-head gro
 With ``max_macs`` set, an operator whose multiply-accumulates exceed it runs on a slice
 (the first columns, the first KV heads) and its counters are scaled by full/slice; the
 rest of its output is filled with copies of the computed slice, so later operators see
-values of the right shape and size (their costs do not depend on the values). Mixture-
+values of the right shape and size (their costs do not depend on the values). A call's
+fixed cost is not scaled where it matters: GEMM slices are wide (:data:`SAMPLE_MIN`), and
+attention runs on g and on 2g KV heads and is extrapolated on the line through the two
+(:meth:`OpCost.add_line`): its first head costs more than the others (a cold start of
+its own, 7.4 % of a one-head decode of 301 keys on spacemit-x60), so g heads scaled by
+H_kv / g counted that start H_kv / g times. Mixture-
 of-experts layers run one expert per distinct token count and scale by how many experts
 got that count. :attr:`OpCost.scale` says by how much each entry was scaled up.
 """
@@ -56,11 +61,17 @@ class OpCost:
 
     def add(self, run, scale: float = 1.0) -> None:
         """Add one :class:`rvai.runner.Run`'s counters, multiplied by ``scale``."""
-        p = run.profile
-        self.cycles += run.cycles * scale
-        self.flops += p.flops * scale
-        self.bytes += sum(p.dram_bytes.values()) * scale
-        self.bytes_accessed += (p.bytes_loaded + p.bytes_stored) * scale
+        self._add([x * scale for x in _counters(run)], scale)
+
+    def add_line(self, small, large, ratio: float) -> None:
+        """Add one call ``ratio`` times the size of the run ``small``, whose counters lie on
+        the line through ``small``'s and ``large``'s (a run twice small's size):
+        small + (ratio - 1) * (large - small). The call's fixed part is counted once."""
+        self._add([x + (ratio - 1) * (y - x) for x, y in zip(_counters(small), _counters(large))], ratio)
+
+    def _add(self, counters: list[float], scale: float) -> None:
+        self.cycles, self.flops, self.bytes, self.bytes_accessed = (
+            a + b for a, b in zip((self.cycles, self.flops, self.bytes, self.bytes_accessed), counters))
         self.calls += 1
         self.scale = max(self.scale, scale)
 
@@ -68,6 +79,12 @@ class OpCost:
         """This entry with every counter multiplied by ``factor`` (e.g. per layer to per model)."""
         return dataclasses.replace(self, cycles=self.cycles * factor, flops=self.flops * factor,
                                    bytes=self.bytes * factor, bytes_accessed=self.bytes_accessed * factor)
+
+
+def _counters(run) -> tuple:
+    """(cycles, FLOPs, DRAM bytes, bytes accessed) of a :class:`rvai.runner.Run`, as :class:`OpCost` sums them."""
+    p = run.profile
+    return run.cycles, p.flops, sum(p.dram_bytes.values()), p.bytes_loaded + p.bytes_stored
 
 
 class Costs:
@@ -91,6 +108,14 @@ class Costs:
         if self.profiles is not None:
             self.profiles.append((run.profile, scale))
 
+    def add_line(self, name: str, small, large, ratio: float) -> None:
+        """Record under ``name`` one call ``ratio`` times ``small``'s size, extrapolated from
+        the runs ``small`` and ``large`` (twice its size; :meth:`OpCost.add_line`). The kept
+        profiles carry the line's weights, 2 - ratio and ratio - 1 (the first negative)."""
+        self.ops.setdefault(name, OpCost(name)).add_line(small, large, ratio)
+        if self.profiles is not None:
+            self.profiles += [(small.profile, 2 - ratio), (large.profile, ratio - 1)]
+
     @property
     def cycles(self) -> float:
         """Total cycles of everything recorded."""
@@ -108,10 +133,13 @@ class Costs:
         return min(n, max(SAMPLE_MIN, int(self.max_macs // (m * k * SAMPLE_ALIGN)) * SAMPLE_ALIGN))
 
     def kv_heads(self, kv_heads: int, macs: float) -> int:
-        """How many of attention's ``kv_heads`` groups to run when all of them take ``macs``."""
+        """How many of attention's ``kv_heads`` groups a sample runs when all of them take
+        ``macs``: g, run once on g groups and once on 2g (:meth:`add_line`), or all of them
+        when that is no dearer than the two runs (3g >= kv_heads)."""
         if self.max_macs is None or macs <= self.max_macs:
             return kv_heads
-        return max(1, min(kv_heads, int(kv_heads * self.max_macs // macs)))
+        g = max(1, int(kv_heads * self.max_macs // macs))
+        return g if 3 * g < kv_heads else kv_heads
 
 
 @dataclasses.dataclass(frozen=True)

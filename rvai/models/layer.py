@@ -225,9 +225,13 @@ class DecoderLayer:
     # ---- the steps ---------------------------------------------------------------
     def _op(self, name: str, fn, *args, scale: float = 1.0, **kwargs):
         """``fn(*args, **kwargs)`` (an rvai.ops call) on the layer's target, its run recorded under ``name``."""
-        out = fn(*args, **kwargs, target=self._target, **self._limits)
+        out = self._call(fn, *args, **kwargs)
         self._costs.add(name, ops.last_run, scale)
         return out
+
+    def _call(self, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)`` (an rvai.ops call) on the layer's target, not recorded."""
+        return fn(*args, **kwargs, target=self._target, **self._limits)
 
     def _linear(self, name: str, x: np.ndarray, weight: str, scale: float = 1.0) -> np.ndarray:
         """``x @ W`` for projection ``weight`` (packed); sampled by output columns when Costs says so.
@@ -245,13 +249,23 @@ class DecoderLayer:
         return y if cols == n else _tile_columns(y[:, :cols], n)
 
     def _attention(self, q: np.ndarray, cache: KVCache) -> np.ndarray:
-        """Causal grouped-query attention of q (hq, tokens, d) over the cache; sampled by KV heads."""
+        """Causal grouped-query attention of q (hq, tokens, d) over the cache; sampled by KV heads:
+        runs on g and 2g of them with the whole call's configuration (the tuner's entries
+        are per head count: Qwen2.5-7B's decode on spacemit-x60 had a sample of 2 heads run
+        other code than the whole call), the cost extrapolated to all on the line through
+        the two (Costs.add_line: the call's cold start, which its first head pays, counted once)."""
         hkv, group = self.cfg.num_key_value_heads, self.cfg.group
         macs = 2.0 * q.shape[0] * q.shape[1] * cache.length * q.shape[2]
         g = self._costs.kv_heads(hkv, macs)
-        out = self._op("attention", ops.attention, q[:g * group], cache.k[:g], cache.v[:g], True,
-                       scale=hkv / g)
-        return out if g == hkv else np.concatenate([out] * -(-hkv // g))[:q.shape[0]]
+        if g == hkv:
+            return self._op("attention", ops.attention, q, cache.k, cache.v, True)
+        config = ops.attention_config(self._target, q, cache.k, group)
+        runs = []
+        for n in (g, 2 * g):
+            out = self._call(ops.attention, q[:n * group], cache.k[:n], cache.v[:n], True, config=config)
+            runs.append(ops.last_run)
+        self._costs.add_line("attention", *runs, hkv / g)
+        return np.concatenate([out] * -(-hkv // (2 * g)))[:q.shape[0]]
 
     def _mlp(self, h: np.ndarray, prefix: str = "", weight: str = "", scale: float = 1.0) -> np.ndarray:
         """The SwiGLU MLP: down(silu(h @ Wg) * (h @ Wu))."""
