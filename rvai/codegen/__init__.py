@@ -18,7 +18,7 @@ from rvai.codegen.lines import line_at, line_table
 from rvai.codegen.lower import lower
 from rvai.target import Target
 
-__all__ = ["CompiledKernel", "compile_function", "cache_dir"]
+__all__ = ["CompiledKernel", "compile_function", "cache_dir", "stack_extent"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,8 +127,8 @@ def _compile_touching_frame(fn: ir.Function, target: Target, vlen: int | None) -
     """:func:`_compile`, and for a kernel that touches its frame (:func:`rvai.lang.touch_frame`),
     again with the extent its code uses, until the touches reach exactly that extent (the
     touches themselves may move register allocation and so the frame). Touches never go
-    past what the object's own code uses: if no pass agrees within a few, the widest pass
-    whose touches stay inside its code's extent is kept (at worst the first, with none)."""
+    past what the object's own code uses: if no pass agrees within a few, the last pass whose
+    touches stay inside its code's extent is kept (at worst the first, with none)."""
     uses: list[bool] = []
     ir.walk(fn.body, lambda op: uses.append(op.opcode == "touch_frame"))
     out = _compile(fn, target, vlen, 0)
