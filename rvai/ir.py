@@ -432,6 +432,8 @@ def _check_op(op: Op) -> None:
                  f"store of {t[2]} through {t[0]}")
     elif c == "touch":
         _require(isinstance(t[0], PtrType) and _i64(t[1]) and r is None, op, "touch(ptr, i64)")
+    elif c == "touch_frame":
+        _require(not t and r is None, op, "touch_frame()")
     elif c == "prefetch":
         _require(isinstance(t[0], PtrType) and _i64(t[1]) and r is None and isinstance(op.attrs.get("write"), bool),
                  op, "prefetch(ptr, i64) with write=True|False")

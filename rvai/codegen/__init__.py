@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import llvmlite
@@ -17,7 +18,7 @@ from rvai.codegen.lines import line_at, line_table
 from rvai.codegen.lower import lower
 from rvai.target import Target
 
-__all__ = ["CompiledKernel", "compile_function", "cache_dir"]
+__all__ = ["CompiledKernel", "compile_function", "cache_dir", "stack_extent"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,16 +106,60 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
         diskcache.used(folder)
     except (OSError, ValueError, KeyError):
         check_half_precision(fn, llvm_target)
-        llvm_text, checks, loops = lower(fn, vlen, target_extensions(llvm_target), llvm_target.min_vlen)
-        standins = standin.used(llvm_text, [ime.STANDIN, standin.CBO_ZERO])
-        opt, obj, asm = compile_llvm_ir(llvm_text, llvm_target, extra_features=(standin.FEATURE,) if standins else ())
-        if standins:
-            obj, asm = standin.patch(obj, asm, standins)
+        llvm_text, opt, obj, asm, checks, loops = _compile_touching_frame(fn, llvm_target, vlen)
         compiled = CompiledKernel(fn.name, text, opt, llvm_text, asm, obj, target, vlen, checks,
                                   line_table(obj, fn.name), loops)
         _store(folder, compiled)
     _MEMORY[key] = compiled
     return compiled
+
+
+def _compile(fn: ir.Function, target: Target, vlen: int | None, frame: int) -> tuple:
+    """(LLVM IR, optimised IR, object, assembly, checks, loops) of ``fn``, ``touch_frame``
+    loading ``frame`` bytes above sp."""
+    llvm_text, checks, loops = lower(fn, vlen, target_extensions(target), target.min_vlen, frame)
+    standins = standin.used(llvm_text, [ime.STANDIN, standin.CBO_ZERO])
+    opt, obj, asm = compile_llvm_ir(llvm_text, target, extra_features=(standin.FEATURE,) if standins else ())
+    if standins:
+        obj, asm = standin.patch(obj, asm, standins)
+    return llvm_text, opt, obj, asm, checks, loops
+
+
+def _compile_touching_frame(fn: ir.Function, target: Target, vlen: int | None) -> tuple:
+    """:func:`_compile`, and for a kernel that touches its frame (:func:`rvai.lang.touch_frame`),
+    again with the extent its code uses, until the touches reach exactly that extent (the
+    touches themselves may move register allocation and so the frame). Touches never go
+    past what the object's own code uses: if no pass agrees within a few, the last pass whose
+    touches stay inside its code's extent is kept (at worst the first, with none)."""
+    uses: list[bool] = []
+    ir.walk(fn.body, lambda op: uses.append(op.opcode == "touch_frame"))
+    out = _compile(fn, target, vlen, 0)
+    if not any(uses):
+        return out
+    kept, frame = out, 0
+    for _ in range(4):
+        used = stack_extent(out[3])
+        if used == frame:
+            return out
+        if used > frame:
+            kept = out
+        frame = used
+        out = _compile(fn, target, vlen, frame)
+    return out if stack_extent(out[3]) >= frame else kept
+
+
+#: A load or store through sp in the assembly: (f)l/s, its width, its offset.
+_SP_ACCESS = re.compile(r"^\s*f?[ls]([bhwd])u?\s+[^,\s]+,\s*(-?\d+)\(sp\)", re.M)
+_SP_WIDTH = {"b": 1, "h": 2, "w": 4, "d": 8}
+
+
+def stack_extent(asm: str) -> int:
+    """The bytes above sp that ``asm``'s code uses: its frame (the prologue's ``addi sp, sp,
+    -N``; a frame past addi's reach is counted by its accesses only) and the stack slots and
+    arguments it loads and stores at sp + offset."""
+    ends = [int(off) + _SP_WIDTH[w] for w, off in _SP_ACCESS.findall(asm)]
+    ends += [int(n) for n in re.findall(r"addi\s+sp, sp, -(\d+)", asm)]
+    return max(ends, default=0)
 
 
 # Vector ops that Zvfhmin allows on f16 vectors (with conversions only to and from f32);

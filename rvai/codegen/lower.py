@@ -77,9 +77,10 @@ class Lowering:
     """Turns one :class:`rvai.ir.Function` into the text of an LLVM module."""
 
     def __init__(self, fn: ir.Function, vlen: int | None = None, extensions: frozenset[str] = frozenset(),
-                 min_vlen: int = 128):
+                 min_vlen: int = 128, frame: int = 0):
         self.fn = fn
         self.vlen = vlen
+        self.frame = frame               # bytes above sp the code uses, for touch_frame
         self.exts = extensions           # the target's extensions: pick bf16/dot/IME instructions
         self.min_vlen = vlen or min_vlen
         self.vals: dict[int, str] = {}
@@ -346,6 +347,21 @@ class Lowering:
         """A load of element ``index`` of a pointer whose value is discarded: ``load volatile``,
         so that LLVM keeps it (a plain load with no use is deleted)."""
         self.emit(f"{self.tmp()} = load volatile {lltype(op.operands[0].type.dtype)}, ptr {self.gep(*op.operands)}")
+        return ""
+
+    def op_touch_frame(self, op: ir.Op) -> str:
+        """A volatile byte load from each cache line of [sp, sp + ``frame``), read with
+        ``llvm.stacksave`` (sp: no dynamic allocas move it); nothing when ``frame`` is 0
+        (the first compile, which measures it: see :func:`rvai.codegen.compile_function`).
+        sp is 16-byte aligned, not line aligned: a load every 64 bytes and one at the
+        range's last byte reach every line the range touches."""
+        if not self.frame:
+            return ""
+        sp = self.call("ptr", "llvm.stacksave.p0", [])
+        for offset in sorted({*range(0, self.frame, 64), self.frame - 1}):
+            addr = self.tmp()
+            self.emit(f"{addr} = getelementptr i8, ptr {sp}, i64 {offset}")
+            self.emit(f"{self.tmp()} = load volatile i8, ptr {addr}")
         return ""
 
     def op_prefetch(self, op: ir.Op) -> str:
@@ -1036,7 +1052,7 @@ def _cmp_instr(dt: ir.DType, pred: str) -> str:
 
 
 def lower(fn: ir.Function, vlen: int | None = None, extensions: frozenset[str] = frozenset(),
-          min_vlen: int = 128) -> tuple[str, tuple, tuple]:
+          min_vlen: int = 128, frame: int = 0) -> tuple[str, tuple, tuple]:
     """LLVM module text for ``fn`` (which must have passed :func:`rvai.ir.verify`), the
     bounds-check table (tensor, axis, file, line) indexed by the id a failed check reports,
     and the loops table (file, line, loop file, loop line): the innermost runtime loop
@@ -1045,8 +1061,9 @@ def lower(fn: ir.Function, vlen: int | None = None, extensions: frozenset[str] =
     Vector-length agnostic unless ``vlen`` is given: then specialised for that VLEN only.
     ``extensions`` (the target's, as LLVM names them) select the instructions of ops that
     have several lowerings (bf16, ``vdot4``, ``mma``); ``min_vlen`` bounds the lanes a
-    vector-length-agnostic ``mma`` may count on.
+    vector-length-agnostic ``mma`` may count on. ``frame``: the bytes above sp that the
+    compiled code reads or writes, which ``touch_frame`` loads (none if 0).
     """
-    lowering = Lowering(fn, vlen, extensions, min_vlen)
+    lowering = Lowering(fn, vlen, extensions, min_vlen, frame)
     text = lowering.module()
     return text, tuple(lowering.checks), tuple(at + loop for at, loop in lowering.loops.items())
