@@ -1,6 +1,6 @@
 """Tune the presets at the shapes bench/ measures and write them to rvai/targets/tuned.json.
 
-    python bench/ship_tuned.py [--presets generic,spacemit-x60] [--kernels gemm_packed,...] [--dry-run]
+    python bench/ship_tuned.py [--presets generic,spacemit-x60] [--kernels gemm_packed,...] [--shapes S ...] [--dry-run]
 
 rvai ships these entries (``rvai.tune.SHIPPED``) so that ``rvai.ops`` runs a tuned
 configuration on the presets without a tuning run first: softmax (each exp) and rmsnorm
@@ -18,7 +18,9 @@ xuantie-c930 at 64 x 4096 x 1024, where the default configuration misses 90 % of
 after the one-loop row tiles the defaults were still 0.14 % and 0.29 % slower than it. Every
 candidate is run again (``force``), in a scratch cache, and each entry keeps the tuner's
 cycles beside its configuration. Entries of other presets or kernels already in the file
-are kept (``--kernels`` re-tunes only the named kernels, after a change to their code).
+are kept (``--kernels`` re-tunes only the named kernels, after a change to their code;
+``--shapes`` only the cases of those shapes, replacing just their entries: e.g. attention's
+prefill cases, ``--kernels attention --shapes 14,2,128,128,64 14,2,512,512,64 ...``).
 """
 from __future__ import annotations
 
@@ -50,9 +52,17 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presets", default=",".join(PRESETS))
     ap.add_argument("--kernels", default=",".join(dict.fromkeys(c[0] for c in CASES)))
+    ap.add_argument("--shapes", nargs="+", default=None,
+                    help="only the cases of these shapes (sizes comma-separated, as in CASES): their entries are "
+                         "replaced, the kernels' other entries kept")
     ap.add_argument("--dry-run", action="store_true", help="print the entries, do not write the file")
     args = ap.parse_args(argv)
     chosen = set(args.kernels.split(","))
+    shapes = None if args.shapes is None else {tuple(int(n) for n in s.split(",")) for s in args.shapes}
+    cases = [c for c in CASES if c[0] in chosen and (shapes is None or c[1] in shapes)]
+    if shapes is not None and {c[1] for c in cases} != shapes:
+        ap.error(f"no case of kernels {args.kernels} has shape(s) "
+                 f"{sorted(shapes - {c[1] for c in cases})}: see CASES")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RVAI_CACHE_DIR"] = tmp   # a scratch cache: what we write is what was tuned now
         from rvai import tune
@@ -60,8 +70,9 @@ def main(argv=None) -> None:
         shipped = json.loads(tune.SHIPPED.read_text()) if tune.SHIPPED.exists() else {}
         for name in args.presets.split(","):
             target = Target.preset(name)
-            shipped = {k: v for k, v in shipped.items() if k.split("|")[1] != name or k.split("|")[0] not in chosen}
-            for kname, shape, *rest in (c for c in CASES if c[0] in chosen):
+            if shapes is None:   # the kernels' entries of this preset are all re-tuned: drop stale buckets
+                shipped = {k: v for k, v in shipped.items() if k.split("|")[1] != name or k.split("|")[0] not in chosen}
+            for kname, shape, *rest in cases:
                 if rest and name not in rest[0]:
                     continue
                 dtype = np.dtype(rest[1] if len(rest) > 1 else np.float32)
