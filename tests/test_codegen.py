@@ -171,6 +171,18 @@ def test_range_unroll_false_keeps_llvm_from_unrolling_the_loop():
         bad.trace()
 
 
+def test_rmsnorm_unroll_false_keeps_the_row_loop_rolled_too():
+    """On sifive-x280 LLVM unrolls rmsnorm's row loop too (each copy of a memory
+    instruction then walks every other row, a prefetch stream that retrains at each row);
+    with ``UNROLL=False`` one copy of the row's fused loop and its tail store remains,
+    beside the store of the row loop LLVM keeps for rows of no whole block (the shipped,
+    unchecked, build)."""
+    t = Target.preset("sifive-x280")
+    for lmul in (4, 8):
+        asm = {u: rmsnorm.compile(t, LMUL=lmul, FUSE=True, UNROLL=u, checked=False).asm for u in (True, False)}
+        assert asm[True].count("vse32") > 3 and asm[False].count("vse32") == 2 + 1
+
+
 @rl.kernel
 def _block_sum_as(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32], CPU: str = ""):
     """:data:`_block_sum` compiled with ``CPU``'s LLVM tuning (none if "")."""

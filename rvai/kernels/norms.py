@@ -55,7 +55,7 @@ SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZER
     (2, 1, True, True, 256, "112"))]
 #: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks, whether the next
 #: row's sum of squares is fused into this row's second pass, and whether LLVM may unroll
-#: the block loops.
+#: the block and row loops.
 RMSNORM_CONFIGS = [{"LMUL": lmul, "FUSE": fuse, "UNROLL": unroll}
                    for lmul in (4, 8, 2) for fuse in (True, False) for unroll in (True, False)]
 
@@ -270,7 +270,10 @@ def rmsnorm(x: rl.Tensor[f32, 2], w: rl.Tensor[f32], o: rl.Tensor[f32, 2], eps: 
     3584: 73.7 % -> 110 % of the DRAM bound, which counts the output written once; the
     model writes a line back only when it leaves the cache). ``UNROLL=False`` keeps LLVM
     from unrolling the block loops (``rl.range(unroll=False)``), which lets the fused form
-    keep the prefetcher on sifive-x280.
+    keep the prefetcher on sifive-x280, and the row loop too: unrolled twice, each memory
+    instruction sees every other row, so its prefetch stream breaks and retrains at each
+    row, where one copy walks the contiguous rows as one stream (sifive-x280, 64 x 896:
+    79.6 % -> 80.1 % of the DRAM bound, DRAM 98.0 % -> 98.6 % busy).
     """
     rows, n = x.shape
     vl0, _, full = _blocks(n, LMUL)
@@ -278,7 +281,7 @@ def rmsnorm(x: rl.Tensor[f32, 2], w: rl.Tensor[f32], o: rl.Tensor[f32, 2], eps: 
     total = rl.var(0.0)
     for _ in rl.range(rl.minimum(rows, 1) if FUSE else 0):
         total.value = _sum_squares(x, 0, n, vl0, full, LMUL, UNROLL)
-    for r in rl.range(rows):
+    for r in rl.range(rows, unroll=UNROLL):
         if not FUSE:
             total.value = _sum_squares(x, r, n, vl0, full, LMUL, UNROLL)
         scale = rl.rsqrt(total.value * inv_n + eps)
