@@ -136,16 +136,17 @@ def test_scratch_contents_never_reach_the_output(vlen, exp, lq, lk, width, pv):
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
 @pytest.mark.parametrize("exp", ["accurate", "fast"])
 @pytest.mark.parametrize("width", [None, 20])
-@pytest.mark.parametrize("lq, nb", [(13, 1), (1, 1), (1, 8)])
-def test_pv_row_sums_take_each_key_once(vlen, exp, width, lq, nb):
+@pytest.mark.parametrize("lq, nb, group", [(13, 1, 3), (1, 1, 3), (1, 8, 7)])
+def test_pv_row_sums_take_each_key_once(vlen, exp, width, lq, nb, group):
     """Decode's row sums, and prefill's with PV 1, come from the P V loop's first chunk of
-    the head dim, not from the exp pass: at d 64 the head dim is 1-4 chunks (VLEN 1024-128),
-    the keys of a row one or many blocks (a narrow p; decode's blocks of NB 8 chunks take
-    their maxima after the score loop), the scratch full of NaN. A sum taken in every
+    the head dim, not from the exp pass: at d 64 the head dim is 1-4 chunks (VLEN 1024-128;
+    decode's 3-row tiles take LMUL 8, 1-2 chunks), the keys of a row one or many blocks (a
+    narrow p; decode's blocks of NB 8 chunks take their maxima after the score loop), the
+    scratch full of NaN. A sum taken in every
     chunk, or a block's sum added without the rescale of the earlier ones, is off by far
     more than float64's tolerance."""
     rng = np.random.default_rng(vlen)
-    kv, group, lk, d = 2, 3, 61, 64
+    kv, lk, d = 2, 61, 64
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
     k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
     bm = min(7, group * lq)
