@@ -112,8 +112,8 @@ def test_scratch_contents_never_reach_the_output(vlen, exp, lq, lk, width, pv):
     with q_s, o_s and p full of NaN before the call, every output still matches float64
     (the fast exp within its bound, as above), the rows that see no key (causal, Lq > Lk,
     where the first block has no keys) are 0, and the rows of many blocks (a narrow p) read
-    back only what their earlier blocks wrote. With PV 1 prefill's row sums come from the
-    P V loop (each block's added to the rescaled running sum)."""
+    back only what their earlier blocks wrote. Decode's row sums, and prefill's with PV 1,
+    come from the P V loop (each block's added to the rescaled running sum)."""
     rng = np.random.default_rng(lq * 100 + lk)
     kv, group, d, bm = 2, 3, 7, 7
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
@@ -136,24 +136,28 @@ def test_scratch_contents_never_reach_the_output(vlen, exp, lq, lk, width, pv):
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
 @pytest.mark.parametrize("exp", ["accurate", "fast"])
 @pytest.mark.parametrize("width", [None, 20])
-def test_pv_row_sums_take_each_key_once(vlen, exp, width):
-    """With PV 1 prefill's row sums come from the P V loop's first chunk of the head dim,
-    not from the exp pass: at d 64 the head dim is 1-4 chunks (VLEN 1024-128), the keys of a
-    row one or many blocks (a narrow p), the scratch full of NaN. A sum taken in every
+@pytest.mark.parametrize("lq, nb, group", [(13, 1, 3), (1, 1, 3), (1, 8, 7)])
+def test_pv_row_sums_take_each_key_once(vlen, exp, width, lq, nb, group):
+    """Decode's row sums, and prefill's with PV 1, come from the P V loop's first chunk of
+    the head dim, not from the exp pass: at d 64 the head dim is 1-4 chunks (VLEN 1024-128;
+    decode's 3-row tiles take LMUL 8, 1-2 chunks), the keys of a row one or many blocks (a
+    narrow p; decode's blocks of NB 8 chunks take their maxima after the score loop), the
+    scratch full of NaN. A sum taken in every
     chunk, or a block's sum added without the rescale of the earlier ones, is off by far
     more than float64's tolerance."""
     rng = np.random.default_rng(vlen)
-    kv, group, lq, lk, d = 2, 3, 13, 61, 64
+    kv, lk, d = 2, 61, 64
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
     k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
-    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, 7, 4, vlen, True)
+    bm = min(7, group * lq)
+    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, bm, 4, vlen, lq > 1)
     if width is not None:
         p = np.zeros((p.shape[0], width), np.float32)
     for scratch in (q_s, o_s, p):
         scratch[...] = np.nan
     o = np.zeros_like(q)
-    run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=True,
-        BM=7, LMUL=4, KU=1, NB=1, ML=1, PV=1, EXP=exp, runner="emu", vlen=vlen)
+    run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=lq > 1,
+        BM=bm, LMUL=4, KU=1, NB=nb, ML=1, PV=1, EXP=exp, runner="emu", vlen=vlen)
     eps = FAST_EXP_ERROR
     atol = 2 * eps / (1 - eps) * np.abs(v).max() + 2e-5 if exp == "fast" else 2e-5
     np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)),

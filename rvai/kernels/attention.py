@@ -17,8 +17,8 @@ W = NB * VLMAX keys:
   rows of the scratch ``p`` and its maximum into the row's block maximum;
 - **online softmax** per row, once per block: ``p = exp(s - m)`` over the block's
   scores with the cheap :func:`rvai.lang.exp_nonpositive`, their sum into the running
-  ``l`` (prefill with ``PV``: summed by the P V loop from its scalars of ``p``), and the
-  factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
+  ``l`` (decode, and prefill with ``PV``: summed by the P V loop from its scalars of
+  ``p``), and the factor ``exp(m_old - m_new)`` that rescales what was accumulated so far.
   A block of W keys pays one round trip from the vector unit to the scalar registers
   (the maximum) and one rescale of the outputs per row, not one per chunk. In prefill a
   tile's first block has nothing to rescale (its outputs start from zero), and rows go
@@ -69,7 +69,8 @@ from rvai.lang import f32, i32
 #: alone c930 -2.9 / -2.1 %, x60 +1.3 / 0.0 %; PV alone was never the best (docs/performance.md,
 #: the attn9 round). PR 1 gives decode prefill's exp pass, two rows at a time (:func:`_key_block`),
 #: offered with the decode shapes that won without PK: xuantie-c930 decode 512 keys d 64
-#: -1.6 % (its two FP pipes), generic +0.6-1.0 % (docs/performance.md, the dec9 round).
+#: -1.6 % (its two FP pipes), generic +0.6-1.0 % (docs/performance.md, the dec9 round; since
+#: decode's row sums moved to the P V loop generic takes it too, the dec10 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -291,9 +292,10 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
     # that the in-order vector unit has an operation to issue while one waits on the one
     # before (xuantie-c930's second FP pipe too); three rows at a time were slower at d 64.
     # Decode takes one unless PR (with PK's prefetches two made the bounds-checked kernel
-    # slower on spacemit-x60, and generic's one FP pipe loses 0.6-1.0 % to two).
+    # slower on spacemit-x60; generic's one FP pipe lost 0.6-1.0 % to two while decode's
+    # exp pass still summed the rows, and takes PR since: docs/performance.md, dec10).
     pair = 2 if t.transposed or t.pr else 1
-    pv_sums = t.transposed and t.pv
+    pv_sums = t.pv or not t.transposed
     corr = []
     for r0 in range(0, n, pair):
         rows = range(r0, min(r0 + pair, n))
@@ -317,10 +319,10 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
             m.value = m_new
             shifts.append(shift)
         if pv_sums:
-            # Prefill with PV: the P V loop sums the probabilities, so nothing runs across the
-            # chunks here and the block's short last chunk is one more trip of the loop (-1.5 %
-            # against a loop over the whole chunks and the short one after it, prefill 128 d 64
-            # on xuantie-c930 and spacemit-x60).
+            # Decode, and prefill with PV: the P V loop sums the probabilities, so nothing
+            # runs across the chunks here and the block's short last chunk is one more trip
+            # of the loop (-1.5 % against a loop over the whole chunks and the short one
+            # after it, prefill 128 d 64 on xuantie-c930 and spacemit-x60).
             for _, jj in rl.vloop(w, sew=32, lmul=t.lmul):
                 for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts)):
                     p.vstore(e, r, jj)
@@ -364,8 +366,11 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
         # The first chunk of the head dim also sums each row's probabilities from the
         # scalars of p it loads anyway: no vector sums and reductions in the exp passes,
         # whose scalar results made the in-order core wait for the vector unit once a row
-        # pair (prefill 128, d 64: xuantie-c930 -4.2 %, spacemit-x60 -4.8 %). Only in PV's
-        # shape, one key a trip: with two (PV 0) it lost 4.6 % on xuantie-c930's prefill 512.
+        # pair (prefill 128, d 64: xuantie-c930 -4.2 %, spacemit-x60 -4.8 %; decode, shipped
+        # configurations: sifive-x280 -1.2 to -6.0 %, spacemit-x60 -0.6 to -3.2 %, generic
+        # -0.1 to -0.5 %, xuantie-c930 512 keys -0.05 to -0.8 %, 4096 keys +0.1 to +0.2 %).
+        # Only in PV's shape, one key a trip, decode's always: with two (PV 0) it lost 4.6 %
+        # on xuantie-c930's prefill 512.
         sums = [rl.var(0.0) for _ in range(n)]
         with rl.vector(d, sew=32, lmul=lmul) as vl_d:
             chunk(0, sums)
@@ -571,9 +576,9 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     (:func:`_next_group`: from L2, where the P V loop's prefetches of K end up on spacemit-x60).
     ``ML`` 1 folds each chunk's row maxima into its block's one chunk late (blocks whose
     maxima are taken per chunk: prefill, decode at NB < 4), and ``PV`` 1 gives prefill the
-    P V loop decode runs (:func:`_pv_shape`), which then also sums each row's probabilities;
-    both are tuned per target. ``PR`` 1 has decode's exp pass take two rows at a time, as
-    prefill's does.
+    P V loop decode runs (:func:`_pv_shape`), which then also sums each row's probabilities,
+    as decode's always does; both are tuned per target. ``PR`` 1 has decode's exp pass take
+    two rows at a time, as prefill's does.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
