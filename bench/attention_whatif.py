@@ -23,17 +23,21 @@ from attention import reference   # bench/attention.py, beside this script
 from rvai import kernels, tune
 from rvai.target import Target
 
-#: (label, change to the preset's [model]); ``latency`` entries replace one class's latency.
+#: (label, change to the preset's [model]); ``latency`` entries replace one class's latency,
+#: ``vcost`` entries one row of its vector cost table (``VRED``: every reduction, which on
+#: sifive-x280 holds the one permute unit 35 + 2 x LMUL cycles).
 CHANGES = [("l1_latency 1", {"l1_latency": 1}), ("l2_latency 4", {"l2_latency": 4}),
            ("dram_latency 20", {"dram_latency": 20}), ("branch_penalty 0", {"branch_penalty": 0}),
-           ("vq_depth 64", {"vq_depth": 64}), ("integer DIV latency 1", {"latency": {"DIV": 1}})]
+           ("vq_depth 64", {"vq_depth": 64}), ("integer DIV latency 1", {"latency": {"DIV": 1}}),
+           ("VRED occupancy 1", {"vcost": {"VRED": {"occ": {"const": 1.0}}}})]
 
 
 def changed(target: Target, change: dict) -> Target:
-    """``target`` with its model's entries replaced by ``change`` (``latency`` merged)."""
+    """``target`` with its model's entries replaced by ``change`` (``latency`` and ``vcost`` merged)."""
     model = {**target.model, **change}
-    if "latency" in change:
-        model["latency"] = {**target.model.get("latency", {}), **change["latency"]}
+    for table in ("latency", "vcost"):
+        if table in change:
+            model[table] = {**target.model.get(table, {}), **change[table]}
     return dataclasses.replace(target, model=model)
 
 

@@ -188,23 +188,35 @@ def _prefetch(t, x, g, row, start):
         _bring(t, x, g, row, rl.minimum(at, last) if t.touch else at)
 
 
-def _scores(t, g, j, n, acc, vl, vl0):
-    """acc[r] = the scores of the chunk of keys at j for the n rows: KU columns of K a trip,
-    all loads first (an FMA chained to a load still in flight holds its FP unit until the
-    load's last element, and a strided K column takes one element a cycle). The n
-    accumulators and KU columns must fit the 32 registers, or LLVM spills accumulators.
-    When K is read in place (decode), each trip prefetches the next ``PF`` lines of the
-    chunk's V rows, which the block's P V loop reads next, and with ``PD`` > 0 as many of
-    the K rows PD chunks of vl keys ahead (the chunk's trips cover them when PF >= VLMAX *
-    KU / 16), or with ``PK`` the chunk's own K one 16-column group ahead
+def _scores(t, g, j, n, vl, vl0):
+    """The scores of the chunk of keys at j for the n rows, as their n accumulators: KU
+    columns of K a trip, all loads first (an FMA chained to a load still in flight holds its
+    FP unit until the load's last element, and a strided K column takes one element a
+    cycle). The n accumulators and KU columns must fit the 32 registers, or LLVM spills
+    accumulators. When K is read in place (decode), each trip prefetches the next ``PF``
+    lines of the chunk's V rows, which the block's P V loop reads next, and with ``PD`` > 0
+    as many of the K rows PD chunks of vl keys ahead (the chunk's trips cover them when PF >=
+    VLMAX * KU / 16), or with ``PK`` the chunk's own K one 16-column group ahead
     (:func:`_next_group`). With K transposed (prefill) K and V are reread by every tile and
-    stay in L2: not prefetched."""
+    stay in L2: not prefetched.
+
+    Prefill's accumulators start as column 0's products (``vfmul.vf``), not as zeros: LLVM
+    zeroed the seven LMUL-4 registers twice a chunk (before the loop's guard and again in
+    it), 8 beats each on sifive-x280 (prefill 128 d 64 -1.2 %; docs/performance.md, the
+    attn11 round). Decode keeps its zeros (not measured there)."""
     d, ku = t.d, t.ku
+    first = 1 if t.transposed else 0
+    if first:
+        col = _column(t, g, j, 0)
+        acc = [rl.var(t.q_s[0, r] * col) for r in range(n)]
+    else:
+        acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
+    last = d - (d - first) % ku
     v_row = _in_head(t, j, vl0)
     k_row = _in_head(t, j + t.pd * vl, vl0)
     ahead = rl.var(0)
     group = (rl.var(LINE), rl.var(0)) if t.pk else None
-    for c in rl.range(0, d - d % ku, ku, unroll=False):
+    for c in rl.range(first, last, ku, unroll=False):
         kc = [_column(t, g, j, c + u) for u in range(ku)]
         if not t.transposed:
             _prefetch(t, t.v, g, v_row, ahead.value)
@@ -215,8 +227,9 @@ def _scores(t, g, j, n, acc, vl, vl0):
                 _next_group(t, g, j, vl0, *group)
         for u in range(ku):
             _fmas(t, acc, c + u, kc[u], n)
-    for c in rl.range(d - d % ku, d):
+    for c in rl.range(last, d):
         _fmas(t, acc, c, _column(t, g, j, c), n)
+    return acc
 
 
 def _next_group(t, g, j, vl0, col, row):
@@ -261,10 +274,9 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
     block_max = [rl.var(float("-inf")) for _ in range(n)]
     pending = [rl.var(float("-inf")) for _ in range(n)] if late else None
     for vl, jj in rl.vloop(w, sew=32, lmul=t.lmul):
-        acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
         if late:
             _fold(block_max, pending)
-        _scores(t, g, j + jj, n, acc, vl, vl0)
+        acc = _scores(t, g, j + jj, n, vl, vl0)
         for r in range(n):
             s = acc[r].value
             if limits is not None:
