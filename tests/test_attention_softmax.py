@@ -118,19 +118,28 @@ def test_scratch_contents_never_reach_the_output(vlen, exp, lq, lk, width, pv):
     kv, group, d, bm = 2, 3, 7, 7
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
     k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
-    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, bm, 4, vlen, lq > 1)
+    o = run_on_nan_scratch(q, k, v, bm, width, vlen, exp, NB=4, PV=pv)
+    assert not o[:, :max(lq - lk, 0)].any()
+
+
+def run_on_nan_scratch(q, k, v, bm, width, vlen, exp, **config):
+    """Causal attention of q over k, v by the kernel at ``vlen`` with tiles of ``bm`` rows,
+    ``config`` and q_s, o_s and p (``width`` columns wide, if not None) full of NaN; its
+    output, checked against float64 (the fast exp within its bound)."""
+    lq, d = q.shape[1], q.shape[2]
+    q_s, o_s, p, k_t = kernels.attention_scratch(d, k.shape[1], bm, 4, vlen, lq > 1)
     if width is not None:
         p = np.zeros((p.shape[0], width), np.float32)
     for scratch in (q_s, o_s, p):
         scratch[...] = np.nan
     o = np.zeros_like(q)
     run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=lq > 1,
-        BM=bm, LMUL=4, KU=1, NB=4, PV=pv, EXP=exp, runner="emu", vlen=vlen)
-    want = attention_ref(q, k, v, True, 1 / np.sqrt(d))
+        BM=bm, LMUL=4, KU=1, EXP=exp, runner="emu", vlen=vlen, **config)
     eps = FAST_EXP_ERROR
     atol = 2 * eps / (1 - eps) * np.abs(v).max() + 2e-5 if exp == "fast" else 2e-5
-    np.testing.assert_allclose(o, want, rtol=0 if exp == "fast" else 1e-4, atol=atol)
-    assert not o[:, :max(lq - lk, 0)].any()
+    np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)),
+                               rtol=0 if exp == "fast" else 1e-4, atol=atol)
+    return o
 
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
@@ -149,19 +158,7 @@ def test_pv_row_sums_take_each_key_once(vlen, exp, width, lq, nb, group):
     kv, lk, d = 2, 61, 64
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
     k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
-    bm = min(7, group * lq)
-    q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, bm, 4, vlen, lq > 1)
-    if width is not None:
-        p = np.zeros((p.shape[0], width), np.float32)
-    for scratch in (q_s, o_s, p):
-        scratch[...] = np.nan
-    o = np.zeros_like(q)
-    run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=lq > 1,
-        BM=bm, LMUL=4, KU=1, NB=nb, ML=1, PV=1, EXP=exp, runner="emu", vlen=vlen)
-    eps = FAST_EXP_ERROR
-    atol = 2 * eps / (1 - eps) * np.abs(v).max() + 2e-5 if exp == "fast" else 2e-5
-    np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)),
-                               rtol=0 if exp == "fast" else 1e-4, atol=atol)
+    run_on_nan_scratch(q, k, v, min(7, group * lq), width, vlen, exp, NB=nb, ML=1, PV=1)
 
 
 def test_fast_exp_is_asked_for_by_name():
