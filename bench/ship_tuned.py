@@ -6,9 +6,9 @@ rvai ships these entries (``rvai.tune.SHIPPED``) so that ``rvai.ops`` runs a tun
 configuration on the presets without a tuning run first: softmax (each exp) and rmsnorm
 on rows of 896 and 3584 (bench/norms.py), causal attention on the Qwen2 0.5B and 7B head shapes for
 prefill 128 and 512 and decode 512 and 4096 (bench/attention.py; ``--kernels attention`` took
-3-5 minutes a preset on a loaded 2-core VM) and decode with one KV head of 7 query heads (what rvai.models' cost
-estimate runs for those models, one KV head scaled up: with the default configuration there
-it missed the whole layer's tuned run by 7.8 %), and gemm_packed at M = 16, K = N = 896 (bench/gemm.py), plus on
+3-5 minutes a preset on a loaded 2-core VM) and decode with one KV head of 7 query heads (a call of that
+shape; rvai.models' cost estimate once ran such a slice and scaled it up, and now runs the whole
+call's configuration on its samples: docs/qwen.md), and gemm_packed at M = 16, K = N = 896 (bench/gemm.py), plus on
 xuantie-c930 at 64 x 4096 x 1024, where the default configuration misses 90 % of peak
 (89.1 %; tuned 90.2 %) and one candidate run takes about a minute, and on sifive-x280 at
 16 x 896 x 4864, where the default (MR 7, KC 1024) is 0.5 % slower than the C reference
