@@ -511,6 +511,23 @@ def _first_keys(t, g):
         _bring(t, t.k, g, 0, e)
 
 
+def _schedule_prefill(transposed, exp):
+    """Have prefill (K transposed) with the accurate exp compiled with LLVM's sifive-p670 schedule.
+
+    Called while a kernel is traced, by this module's kernel and the many-hart one
+    (:mod:`rvai.kernels.attention_harts`), so that both make the same choice.
+    """
+    if transposed and exp == "accurate":
+        # LLVM's sifive-p670 schedule keeps a P V trip's scalar loads of p ahead of its
+        # vfmacc.vf, as written (generic-rv64's puts loads beside their FMAs, which then
+        # wait on them): prefill 128, d 64, xuantie-c930 -3.6 %, spacemit-x60 -3.1 %; the
+        # many-hart kernel, causal prefill 128 (14/2 heads d 64, 28/4 d 128) and 512 (d 64),
+        # xuantie-c930-cluster (4 harts) -5.0/-6.0/-4.9 %, spacemit-k1 (8 harts)
+        # -2.4/-1.2/-2.0 %. With the fast exp it lost (xuantie-c930 +2.7 %, spacemit-x60
+        # +1.5 %).
+        rl.schedule_as("sifive-p670")
+
+
 def _tile(t, g, group, rho0, n, causal):
     """The ``n`` rows from row ``rho0`` of KV head g: a whole tile's attention."""
     q, o, o_s, d = t.q, t.o, t.o_s, t.d
@@ -603,12 +620,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     group = heads // kv_heads
     nrows = group * lq
     whole = nrows - nrows % BM
-    if TRANSPOSE_K and EXP == "accurate":
-        # LLVM's sifive-p670 schedule keeps a P V trip's scalar loads of p ahead of its
-        # vfmacc.vf, as written (generic-rv64's puts loads beside their FMAs, which then
-        # wait on them): prefill 128, d 64, xuantie-c930 -3.6 %, spacemit-x60 -3.1 %. With
-        # the fast exp it lost (xuantie-c930 +2.7 %, spacemit-x60 +1.5 %).
-        rl.schedule_as("sifive-p670")
+    _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
                  transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, exp=EXP)
     for g in rl.range(kv_heads):
