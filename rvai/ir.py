@@ -448,6 +448,13 @@ def _check_op(op: Op) -> None:
     elif c == "vid":
         _require(_vec(r) and r.dtype.is_int, op, "vid gives an integer vector")
         _check_vl(op)
+    elif c == "vslidedown":
+        _require(_vec(t[0]) and _i64(t[1]) and r == t[0] and t[0].dtype != bf16, op,
+                 "vslidedown(vec, offset: i64) gives a vector of its type")
+        _check_vl(op)
+    elif c == "vfirst":
+        _require(_vec(t[0]) and r == ScalarType(t[0].dtype) and t[0].dtype != bf16, op,
+                 "vfirst(vec) gives a scalar of its element type")
     elif c == "vreduce":
         _require(op.attrs.get("op") in REDUCE_OPS and _vec(t[0]) and r == ScalarType(t[0].dtype)
                  and t[0].dtype != bf16, op,

@@ -173,3 +173,17 @@ def test_vector_var_outside_vector_context_says_what_to_write(dtype, zero):
         acc = rl.var(0, dtype)      # the spelling the message suggests traces
         acc += rl.const(1, dtype)
     assert f"var<{dtype.name}>" in str(fixed.trace())
+
+
+def test_slidedown_of_a_scalar_and_first_of_bf16():
+    @rl.kernel
+    def k(x: rl.Tensor[f32]):
+        for vl, i in rl.vloop(x.shape[0]):
+            x.vstore(rl.slidedown(x[0], 1), i)  # here
+    check(k, "# here", "slidedown takes a vector")
+
+    @rl.kernel
+    def k2(x: rl.Tensor[rl.bf16], y: rl.Tensor[rl.bf16]):
+        for vl, i in rl.vloop(x.shape[0]):
+            y[0] = x.vload(i).first()  # here
+    check(k2, "# here", "first\\(\\) of bf16 vectors")

@@ -56,6 +56,42 @@ def fold(v, total, hi, lo):
 
 
 @rl.kernel
+def slides(x: rl.Tensor[None, 1], k: rl.i64, o: rl.Tensor[None, 1], m: rl.Tensor[None, 1]):
+    """One chunk of x (at most VLMAX at VLEN 128, LMUL 8): o[:n - k] = x[k:n] by a slide,
+    m[0] = x[0] by first(), m[1] = max(x) by a tree of slides (n -> n - n // 2)."""
+    with rl.vector(x.shape[0], lmul=8) as vl:
+        v = x.vload(0)
+        with rl.vector(vl - k, lmul=8):
+            o.vstore(rl.slidedown(v, k), 0)
+        m[0] = v.first()
+        t, n = rl.var(v), rl.var(vl)
+        for _ in rl.range(0, 6, unroll=False):
+            h = n.value // 2
+            with rl.vector(n.value - h, lmul=8):
+                t.value = rl.maximum(t.value, rl.slidedown(t.value, h))
+            n.value = n.value - h
+        m[1] = t.value.first()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
+@SETTINGS
+@given(data=st.data())
+def test_slidedown_and_first(runner, vlen, dtype, data):
+    """vslidedown.vx moves elements k.. down to 0; vfmv.f.s / vmv.x.s read element 0; with
+    them six halving steps give the maximum of up to 32 elements."""
+    elements = finite if dtype == np.float32 else st.integers(-2**31, 2**31 - 1)
+    x = data.draw(vec(1, 32, elements=elements, dtype=dtype))
+    k = data.draw(st.integers(0, x.size - 1))
+    o, m = np.zeros(x.size, dtype), np.zeros(2, dtype)
+    run(slides, x, k, o, m, runner=runner, vlen=vlen)
+    np.testing.assert_array_equal(o[:x.size - k], x[k:])
+    assert (o[x.size - k:] == 0).all()
+    assert m[0] == x[0] and m[1] == x.max()
+
+
+@rl.kernel
 def reductions(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32]):
     total, hi, lo = rl.var(0.0), rl.var(float("-inf")), rl.var(float("inf"))
     for vl, i in rl.vloop(x.shape[0], sew=32, lmul=8):

@@ -861,6 +861,20 @@ class Lowering:
         rt = op.result.type
         return self.rvv("vid", rt, [rt], [f"{lltype(rt)} poison", self.tv(op.operands[0])])
 
+    def op_vslidedown(self, op: ir.Op) -> str:
+        """``vslidedown.vx``: element i of the result is element i + offset of the source."""
+        x, offset, vl = op.operands
+        rt = op.result.type
+        return self.rvv("vslidedown", rt, [rt], [f"{lltype(rt)} poison", self.tv(x), self.tv(offset), self.tv(vl),
+                                                 f"i64 {TAMA}"])
+
+    def op_vfirst(self, op: ir.Op) -> str:
+        """Element 0 of a vector: ``extractelement``, which LLVM selects as ``vfmv.f.s`` /
+        ``vmv.x.s``."""
+        out = self.tmp()
+        self.emit(f"{out} = extractelement {self.tv(op.operands[0])}, i64 0")
+        return out
+
     def op_vreduce(self, op: ir.Op) -> str:
         """Reduce a vector to a scalar (sum, max or min) through an LMUL=1 accumulator."""
         vec, vl = op.operands

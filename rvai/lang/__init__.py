@@ -6,7 +6,7 @@ traced once over proxies into rvai IR; :mod:`rvai.runner` compiles it (through
 """
 from rvai.ir import DType, bf16, bool_, f16, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64
 from rvai.lang.core import (BoundsError, KernelError, Mask, Scalar, Tensor, Var, abs, arange, cast, const, dot4, fma, full,
-                            maximum, minimum, mma, no_jump_tables, num_programs, program_id, range, schedule_as, sqrt, target_has, touch_frame, var, vector, vloop, where,
+                            maximum, minimum, mma, no_jump_tables, num_programs, program_id, range, schedule_as, slidedown, sqrt, target_has, touch_frame, var, vector, vloop, where,
                             zeros)
 from rvai.lang.autotune import autotune
 from rvai.lang.kernel import Kernel, TensorSpec, constexpr, kernel
@@ -15,6 +15,6 @@ from rvai.lang.core import Vector
 
 __all__ = ["DType", "bf16", "bool_", "f16", "f32", "f64", "i8", "i16", "i32", "i64", "u8", "u16", "u32",
            "u64", "BoundsError", "KernelError", "Mask", "Scalar", "Tensor", "Var", "Vector", "abs", "arange", "cast",
-           "const", "dot4", "fma", "full", "maximum", "minimum", "mma", "no_jump_tables", "num_programs", "program_id", "range", "schedule_as", "sqrt", "target_has", "touch_frame", "var", "vector", "vloop",
+           "const", "dot4", "fma", "full", "maximum", "minimum", "mma", "no_jump_tables", "num_programs", "program_id", "range", "schedule_as", "slidedown", "sqrt", "target_has", "touch_frame", "var", "vector", "vloop",
            "where", "zeros", "autotune", "Kernel", "TensorSpec", "constexpr", "kernel", "exp", "exp_nonpositive", "exp_fast", "exp_fast_bias",
            "rsqrt", "tanh"]

@@ -376,6 +376,15 @@ class Vector(_Arith):
         """Minimum of the first ``vl`` elements (+inf or the type's maximum when vl is 0)."""
         return self._reduce("min")
 
+    def first(self) -> Scalar:
+        """Element 0 (``vfmv.f.s`` / ``vmv.x.s``): no reduction, so no reduction's cost (on
+        sifive-x280 a reduction holds the permute unit 35 cycles and more, a move one). The
+        vector must have been computed at a vl of at least 1; element 0 is otherwise
+        unspecified."""
+        if self.dtype == ir.bf16:
+            raise fail("first() of bf16 vectors: convert to f32 first")
+        return Scalar(tracer().emit("vfirst", [self.value], ir.ScalarType(self.dtype)))
+
 
 class Mask:
     """A vector of booleans from a vector comparison; combine with ``&``, ``|``, ``^``, ``~``."""
@@ -869,6 +878,24 @@ def arange(dtype: ir.DType = ir.i32) -> Vector:
         raise fail("arange gives integers; convert with .to(f32)")
     vt = vtype(dtype)
     return Vector(tracer().emit("vid", [_active_vl(vt.n)], vt))
+
+
+def slidedown(x: Any, offset: Any) -> Vector:
+    """Elements ``offset`` on of the vector ``x``, moved down to element 0 (``vslidedown.vx``):
+    element ``i`` of the result, for ``i`` below the innermost context's vl, is element
+    ``i + offset`` of ``x``. Elements of ``x`` at or past the vl it was computed at are
+    unspecified, so keep ``i + offset`` below that vl. ``offset`` is a non-negative integer
+    scalar. A step of a tree maximum of the first n elements: ``rl.maximum(x, rl.slidedown(x,
+    h))`` in a context of vl ``n - h``, ``h = n // 2``, leaves the maximum of the n in the
+    first n - h (docs/dsl.md).
+    """
+    if isinstance(x, Var):
+        x = x.value
+    if not isinstance(x, Vector):
+        raise fail("slidedown takes a vector")
+    if x.dtype == ir.bf16:
+        raise fail("slidedown of bf16 vectors: convert to f32 first")
+    return Vector(tracer().emit("vslidedown", [x.value, index(offset), _active_vl(x.type.n)], x.type))
 
 
 def where(cond: Any, a: Any, b: Any):
