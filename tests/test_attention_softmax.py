@@ -43,13 +43,15 @@ def test_decode_block_maximum_from_any_chunk(vlen, data, nb, lk, d, group):
 
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
-@pytest.mark.parametrize("pv", [0, 1])
+@pytest.mark.parametrize("pv, mx", [(0, 0), (1, 0), (1, 1)])
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), nb=st.sampled_from([1, 2, 4]), lq=st.sampled_from([2, 9]), lk=st.sampled_from([37, 131, 301]),
        d=st.sampled_from([1, 7, 64]), group=st.sampled_from([1, 3, 7]))
-def test_late_maxima_take_in_every_chunk(vlen, pv, data, nb, lq, lk, d, group):
+def test_late_maxima_take_in_every_chunk(vlen, pv, mx, data, nb, lq, lk, d, group):
     """ML 1 (prefill: each chunk's row maxima folded into the block's at the next chunk's
-    start, the last chunk's after the loop), with either P V shape (PV), against float64:
+    start, the last chunk's after the loop), with either P V shape (PV), and with the chunk
+    maxima by reductions or by a tree of slides (MX 1: chunks of every length, the short
+    last ones odd at most steps), against float64:
     one key scores 200-400 and the others below 2, the key at the first key, either side
     of the first chunk boundary and of a block's last chunk, the last key or a drawn one.
     A block maximum that left out the chunk holding it would put exp's argument that far
@@ -69,7 +71,7 @@ def test_late_maxima_take_in_every_chunk(vlen, pv, data, nb, lq, lk, d, group):
         k[0, pos] = 400 / np.sqrt(d)     # its score, 400 * mean(q), is 200-400; the others' below 2
         o = np.zeros_like(q)
         run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=True, TRANSPOSE_K=True,
-            BM=bm, LMUL=4, KU=1, NB=nb, ML=1, PV=pv, runner="emu", vlen=vlen)
+            BM=bm, LMUL=4, KU=1, NB=nb, ML=1, PV=pv, MX=mx, runner="emu", vlen=vlen)
         np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5,
                                    err_msg=f"largest score at key {pos}")
 

@@ -70,7 +70,11 @@ from rvai.lang import f32, i32
 #: the attn9 round). PR 1 gives decode prefill's exp pass, two rows at a time (:func:`_key_block`),
 #: offered with the decode shapes that won without PK: xuantie-c930 decode 512 keys d 64
 #: -1.6 % (its two FP pipes), generic +0.6-1.0 % (docs/performance.md, the dec9 round; since
-#: decode's row sums moved to the P V loop generic takes it too, the dec10 round).
+#: decode's row sums moved to the P V loop generic takes it too, the dec10 round). MX 1 takes
+#: the row maxima of prefill's chunks by a tree of slides, not reductions (:func:`_tree_maxima`),
+#: offered with the prefill shapes that won: sifive-x280 prefill 128 (ML 1, NB 4) -2.6 % at
+#: d 64 and -1.5 % at d 128, but xuantie-c930 +2.3 % and spacemit-x60 and generic within
+#: 0.05 % (docs/performance.md, the attn12 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -80,7 +84,9 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": pv}
     for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
-    for nb, pd in ((8, 0), (4, 0), (8, 2))]
+    for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
+    for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
 NB_DEFAULT = 4
 #: f32 elements in a 64-byte cache block (Zic64b), the unit of a Zicbop prefetch.
@@ -277,15 +283,24 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
         if late:
             _fold(block_max, pending)
         acc = _scores(t, g, j + jj, n, vl, vl0)
+        scores = []   # MX: the chunk's rows, their maxima taken together after the loop
         for r in range(n):
             s = acc[r].value
             if limits is not None:
                 s = rl.where(rl.arange(i32) < (limits[r] - j - jj).to(i32), s, float("-inf"))
-            if late:
+            if t.mx:
+                scores.append(s)
+            elif late:
                 pending[r].value = s.max()
             elif not after:
                 block_max[r].value = rl.maximum(block_max[r].value, s.max())
             p.vstore(s, r, jj)
+        if t.mx and not after:
+            for r, m in enumerate(_tree_maxima(t, scores, vl)):
+                if late:
+                    pending[r].value = m
+                else:
+                    block_max[r].value = rl.maximum(block_max[r].value, m)
     if late:
         _fold(block_max, pending)
     # Online softmax over the whole block: one running-max update and one rescale of the
@@ -393,6 +408,26 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
     else:
         for _, c in rl.vloop(d, sew=32, lmul=lmul):
             chunk(c)
+
+
+def _tree_maxima(t, xs, vl):
+    """The maxima of the vectors ``xs`` (computed at ``vl`` >= 1) by a tree of slides (``MX``):
+    each step takes the larger of the elements i and i + h of the first n (n -> n - h, h =
+    n // 2, ceil(log2 vl) steps, every row's step together), and the scalar is element 0,
+    no reduction: on sifive-x280 a reduction holds the one permute unit 35 + 2 x LMUL cycles,
+    a slide a cycle per 256 bits, and the FP pipe that the tree's ``vfmax.vv`` occupy sits
+    idle while the maxima are awaited."""
+    xs = [rl.var(x) for x in xs]
+    n = rl.var(vl)
+    # ceil(log2 vl) steps: the exponent of the float (vl - 1), exact below 2**24 (none for vl 1)
+    steps = ((vl - 1).to(f32).bitcast(i32) >> 23) - 126
+    for _ in rl.range(steps.to(rl.i64), unroll=False):
+        h = n.value // 2
+        with rl.vector(n.value - h, sew=32, lmul=t.lmul):
+            for x in xs:
+                x.value = rl.maximum(x.value, rl.slidedown(x.value, h))
+        n.value = n.value - h
+    return [x.value.first() for x in xs]
 
 
 def _add_sum(l, s, corr):
@@ -563,15 +598,16 @@ class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
-    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr`` as the kernel's PF, PD, PK, ML, PV, PR, ``exp`` its
-    EXP) and the fields the helpers read are derived here, so that the kernels that make one
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx`` as the kernel's PF, PD, PK, ML, PV, PR,
+    MX, ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
-    def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, exp: str, **kw):
+    def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int,
+                 exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
-        self.ml, self.pv, self.pr, self.fast = bool(ml), bool(pv), bool(pr), exp == "fast"
+        self.ml, self.pv, self.pr, self.mx, self.fast = bool(ml), bool(pv), bool(pr), bool(mx), exp == "fast"
         self.touch = not rl.target_has("zicbop")
 
 
@@ -581,7 +617,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
-              PR: int = 0, EXP: str = "accurate"):
+              PR: int = 0, MX: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
@@ -607,7 +643,9 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     maxima are taken per chunk: prefill, decode at NB < 4), and ``PV`` 1 gives prefill the
     P V loop decode runs (:func:`_pv_shape`), which then also sums each row's probabilities,
     as decode's always does; both are tuned per target. ``PR`` 1 has decode's exp pass take
-    two rows at a time, as prefill's does.
+    two rows at a time, as prefill's does. ``MX`` 1 takes the row maxima of each chunk of keys
+    by a tree of slides instead of one reduction a row (:func:`_tree_maxima`; blocks whose
+    maxima are taken per chunk).
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
@@ -622,7 +660,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     whole = nrows - nrows % BM
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
-                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, exp=EXP)
+                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):

@@ -93,7 +93,7 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
         g, ti, s = w // (tiles * splits), w // splits % tiles, w % splits
         t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s.select(me), o_s=o_s.select(me), p=p.select(me),
                      k_t=k_t.select(g) if TRANSPOSE_K else k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
-                     transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, exp="accurate")
+                     transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=0, exp="accurate")
         for rho0, n, taken in ((ti * BM, BM, ti < full), (full * BM + ti - full, 1, ti >= full)):
             for _ in rl.range(rl.where(taken, 1, 0)):
                 if not SPLIT_KEYS:
