@@ -16,7 +16,9 @@ the other.
 from __future__ import annotations
 
 import collections
+import linecache
 import math
+import os
 
 import numpy as np
 
@@ -34,15 +36,15 @@ def kernel_start(run) -> int:
     raise LookupError(f"no symbol of {run.compiled.name} in the profile")
 
 
-def source_line(run, start: int, pc: int) -> int:
-    """The kernel's source line of the instruction at ``pc`` (0 where unknown)."""
+def source_line(run, start: int, pc: int) -> tuple[str, int] | None:
+    """The source (file, line) of the kernel's instruction at ``pc`` (None where unknown)."""
     src, _ = run.compiled.source_at(pc - start)
-    return src[1] if src else 0
+    return src
 
 
 def gaps(run) -> tuple[collections.Counter, int]:
-    """Idle unit-cycles of the FP pipes between consecutive operations, by (line before, line
-    after), and the traced span in unit-cycles."""
+    """Idle unit-cycles of the FP pipes between consecutive operations, by the source lines
+    (file, line) before and after, and the traced span in unit-cycles."""
     fp = sorted(e for e in run.profile.trace if e[4] == "fp")
     units = sorted({e[5] for e in fp})
     start = kernel_start(run)
@@ -69,16 +71,23 @@ def main(argv=None) -> collections.Counter:
                             target=target)
     np.testing.assert_allclose(o, reference(q, k, v), rtol=1e-4, atol=2e-5)
     idle, span = gaps(run)
-    with open(kernels.attention.fn.__code__.co_filename) as f:
-        text = f.read().split("\n")
     print(f"{args.preset}, {h}/{kv} heads, d {d}, Lq {args.lq}, Lk {args.lk}, {run.cycles:,} cycles, "
           + " ".join(f"{n}={c}" for n, c in sorted(cfg.items())))
     print(f"traced span {span:,} FP unit-cycles, idle {sum(idle.values()):,} "
           f"({100 * sum(idle.values()) / span:.1f} %)")
     for (a, b), n in idle.most_common(args.top):
-        print(f"{n:>8,} {100 * n / span:5.1f} %  line {a:>4} -> {b:>4}  "
-              f"{text[a - 1].strip()[:48] if a else '?':48} | {text[b - 1].strip()[:48] if b else '?'}")
+        print(f"{n:>8,} {100 * n / span:5.1f} %  {where(a):>18} -> {where(b):18}  {text(a):48} | {text(b)}")
     return idle
+
+
+def where(src: tuple[str, int] | None) -> str:
+    """``file:line`` of a source line, the file's name without its folders."""
+    return f"{os.path.basename(src[0])}:{src[1]}" if src else "?"
+
+
+def text(src: tuple[str, int] | None) -> str:
+    """The start of a source line's text."""
+    return linecache.getline(src[0], src[1]).strip()[:48] if src else ""
 
 
 if __name__ == "__main__":

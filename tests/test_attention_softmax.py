@@ -1,7 +1,8 @@
 """Attention's online softmax against float64 NumPy: a decode block's maximum, and prefill's
 folded a chunk late (ML), takes in every chunk of the block, wherever the largest score
 lies, the fast exp (``EXP="fast"``) stays within the error bound derived from its exp's,
-and what the scratch held before a call never reaches its output."""
+what the scratch held before a call never reaches its output, and the P V loop's row sums
+take each key once, the loop unrolled by LLVM or kept rolled (PU)."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -166,8 +167,7 @@ def test_pv_row_sums_take_each_key_once(vlen, exp, width, lq, nb, group, pu):
 @pytest.mark.parametrize("preset", ["xuantie-c930", "spacemit-x60"])
 def test_pu_keeps_the_pv_loop_rolled(preset):
     """PU 1 compiles the P V loop without LLVM's unrolled copies (sifive-p670's preferences
-    unroll it four keys a trip): fewer vfmacc.vf in the prefill kernel, the score loop's and
-    the rest unchanged in kind."""
+    unroll it four keys a trip): fewer vfmacc.vf in the prefill kernel."""
     target = Target.preset(preset)
     fmas = [kernels.attention.compile(target, CAUSAL=True, TRANSPOSE_K=True, BM=7, LMUL=4, KU=1, NB=4, ML=1, PV=1,
                                       PU=pu, checked=False).asm.count("\tvfmacc.vf\t") for pu in (0, 1)]
