@@ -41,20 +41,33 @@ def changed(target: Target, change: dict) -> Target:
     return dataclasses.replace(target, model=model)
 
 
-def main(argv=None) -> list[dict]:
-    """Print one row per model change; return the rows."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def case_arguments(doc: str) -> argparse.ArgumentParser:
+    """A parser of the options that name a case: ``--preset``, ``--heads``, ``--lq``, ``--lk``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="xuantie-c930")
     ap.add_argument("--heads", default="14,2,64", help="query heads, KV heads, head dim")
     ap.add_argument("--lq", type=int, default=128)
     ap.add_argument("--lk", type=int, default=128)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def case(args, config_lq: int | None = None) -> tuple:
+    """(preset, configuration, q, k, v) of the parsed case: the configuration ``rvai.ops.attention``
+    takes on the preset for ``config_lq`` queries (default ``args.lq``), random inputs."""
     h, kv, d = map(int, args.heads.split(","))
     base = Target.preset(args.preset)
-    cfg = tune.best_for(kernels.attention, base, (h, args.lq, kv, args.lk, d)) or {}
+    cfg = tune.best_for(kernels.attention, base, (h, config_lq or args.lq, kv, args.lk, d)) or {}
     rng = np.random.default_rng(0)
     q = rng.standard_normal((h, args.lq, d)).astype(np.float32)
     k, v = (rng.standard_normal((kv, args.lk, d)).astype(np.float32) for _ in range(2))
+    return base, cfg, q, k, v
+
+
+def main(argv=None) -> list[dict]:
+    """Print one row per model change; return the rows."""
+    args = case_arguments(__doc__).parse_args(argv)
+    base, cfg, q, k, v = case(args)
+    h, kv, d = q.shape[0], k.shape[0], q.shape[2]
     want = reference(q, k, v)
     print(f"{args.preset}, {h}/{kv} heads, d {d}, Lq {args.lq}, Lk {args.lk}, "
           + (" ".join(f"{n}={c}" for n, c in sorted(cfg.items())) or "default configuration"))

@@ -1,7 +1,8 @@
 """Attention's online softmax against float64 NumPy: a decode block's maximum, and prefill's
 folded a chunk late (ML), takes in every chunk of the block, wherever the largest score
 lies, the fast exp (``EXP="fast"``) stays within the error bound derived from its exp's,
-and what the scratch held before a call never reaches its output."""
+what the scratch held before a call never reaches its output, and the P V loop's row sums
+take each key once, the loop unrolled by LLVM or kept rolled (PU)."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from kernel_runners import run
 from rvai import kernels, ops
 from rvai.kernels.attention import FAST_EXP_ERROR
+from rvai.target import Target
 from tests.test_ops import attention_ref
 
 
@@ -148,19 +150,30 @@ def run_on_nan_scratch(q, k, v, bm, width, vlen, exp, **config):
 @pytest.mark.parametrize("exp", ["accurate", "fast"])
 @pytest.mark.parametrize("width", [None, 20])
 @pytest.mark.parametrize("lq, nb, group", [(13, 1, 3), (1, 1, 3), (1, 8, 7)])
-def test_pv_row_sums_take_each_key_once(vlen, exp, width, lq, nb, group):
+@pytest.mark.parametrize("pu", [0, 1])
+def test_pv_row_sums_take_each_key_once(vlen, exp, width, lq, nb, group, pu):
     """Decode's row sums, and prefill's with PV 1, come from the P V loop's first chunk of
     the head dim, not from the exp pass: at d 64 the head dim is 1-4 chunks (VLEN 1024-128;
     decode's 3-row tiles take LMUL 8, 1-2 chunks), the keys of a row one or many blocks (a
     narrow p; decode's blocks of NB 8 chunks take their maxima after the score loop), the
-    scratch full of NaN. A sum taken in every
+    scratch full of NaN, the P V loop unrolled by LLVM or kept rolled (PU). A sum taken in every
     chunk, or a block's sum added without the rescale of the earlier ones, is off by far
     more than float64's tolerance."""
     rng = np.random.default_rng(vlen)
     kv, lk, d = 2, 61, 64
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
     k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
-    run_on_nan_scratch(q, k, v, min(7, group * lq), width, vlen, exp, NB=nb, ML=1, PV=1)
+    run_on_nan_scratch(q, k, v, min(7, group * lq), width, vlen, exp, NB=nb, ML=1, PV=1, PU=pu)
+
+
+@pytest.mark.parametrize("preset", ["xuantie-c930", "spacemit-x60"])
+def test_pu_keeps_the_pv_loop_rolled(preset):
+    """PU 1 compiles the P V loop without LLVM's unrolled copies (sifive-p670's preferences
+    unroll it four keys a trip): fewer vfmacc.vf in the prefill kernel."""
+    target = Target.preset(preset)
+    fmas = [kernels.attention.compile(target, CAUSAL=True, TRANSPOSE_K=True, BM=7, LMUL=4, KU=1, NB=4, ML=1, PV=1,
+                                      PU=pu, checked=False).asm.count("\tvfmacc.vf\t") for pu in (0, 1)]
+    assert fmas[1] < fmas[0], fmas
 
 
 def test_fast_exp_is_asked_for_by_name():

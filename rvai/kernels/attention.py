@@ -74,7 +74,10 @@ from rvai.lang import f32, i32
 #: the row maxima of prefill's chunks by a tree of slides, not reductions (:func:`_tree_maxima`),
 #: offered with the prefill shapes that won: sifive-x280 prefill 128 (ML 1, NB 4) -2.6 % at
 #: d 64 and -1.5 % at d 128, but xuantie-c930 +2.3 % and spacemit-x60 and generic within
-#: 0.05 % (docs/performance.md, the attn12 round).
+#: 0.05 % (docs/performance.md, the attn12 round). PU 1 keeps the P V loop rolled, one key
+#: step a trip (:func:`_key_block`), offered with prefill's PV 1 shapes: prefill 128
+#: xuantie-c930 -0.5 % (d 64) and -3.6 % (d 128), spacemit-x60 -0.3 / -1.4 %, sifive-x280
+#: +0.6 / -0.5 % (docs/performance.md, the attn13 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -83,6 +86,8 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     (7, 4, 1, 8, 2, 0, 1, 0, 0))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": pv}
     for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1}
+    for pf in (0, 2) for nb in (4, 8)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
@@ -378,7 +383,11 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
 
     def chunk(c, sums=None):
         out = [rl.var(rl.zeros(f32) if first else o_s.vload(r, c) * corr[r]) for r in range(n)]
-        for k in rl.range(0, w - w % keys, keys):
+        # PU: LLVM's unroller (sifive-p670's preferences: four keys a trip) runs out of FP
+        # registers for the 7 x 4 scalars of p and loads the first key's into one register,
+        # each just before its FMA, so the FMAs wait on their loads one by one (the FP pipes
+        # idle 15-30 cycles between them); one key a trip loads its seven first
+        for k in rl.range(0, w - w % keys, keys, unroll=not t.pu):
             if not t.transposed and not t.pd:
                 _prefetch(t, t.k, g, k_row, ahead.value)
                 ahead.value = ahead.value + t.pf * LINE
@@ -598,16 +607,17 @@ class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
-    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx`` as the kernel's PF, PD, PK, ML, PV, PR,
-    MX, ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu`` as the kernel's PF, PD, PK, ML, PV, PR,
+    MX, PU, ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
-    def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int,
+    def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
                  exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
-        self.ml, self.pv, self.pr, self.mx, self.fast = bool(ml), bool(pv), bool(pr), bool(mx), exp == "fast"
+        self.ml, self.pv, self.pr, self.fast = bool(ml), bool(pv), bool(pr), exp == "fast"
+        self.mx, self.pu = bool(mx), bool(pu)
         self.touch = not rl.target_has("zicbop")
 
 
@@ -617,7 +627,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
-              PR: int = 0, MX: int = 0, EXP: str = "accurate"):
+              PR: int = 0, MX: int = 0, PU: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
@@ -645,7 +655,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     as decode's always does; both are tuned per target. ``PR`` 1 has decode's exp pass take
     two rows at a time, as prefill's does. ``MX`` 1 takes the row maxima of each chunk of keys
     by a tree of slides instead of one reduction a row (:func:`_tree_maxima`; blocks whose
-    maxima are taken per chunk).
+    maxima are taken per chunk). ``PU`` 1 keeps the P V loop rolled (one key step a trip) where
+    LLVM would unroll it.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
@@ -660,7 +671,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     whole = nrows - nrows % BM
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
-                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, exp=EXP)
+                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
