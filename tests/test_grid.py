@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import rvai.lang as rl
-from rvai import ops
+from rvai import kernels, ops
+from rvai.kernels.attention import ATTENTION_CONFIGS
 from rvai.target import Target
 
 K1 = Target.preset("spacemit-k1")
@@ -110,6 +111,33 @@ def _attention_ref(q, k, v, causal, scale):
 
 #: spacemit-k1 (8 harts) with code that runs from VLEN 128 up
 K1_ANY_VLEN = dataclasses.replace(K1, min_vlen=128)
+
+
+def _one_of_each_tunable():
+    """For each of the attention kernel's tunables, the first tuner candidate that sets it
+    away from its default (the tuner's entries, e.g. sifive-x280's prefill with MX 1, are
+    what ops.attention hands the many-hart kernel)."""
+    attention = kernels.attention
+    defaults = {n: attention.signature.parameters[n].default for n in attention.autotune.names}
+    picked = {}
+    for cfg in ATTENTION_CONFIGS:
+        for name, value in cfg.items():
+            if value != defaults[name] and name not in picked:
+                picked[name] = cfg
+    return sorted(picked.items())
+
+
+@pytest.mark.parametrize("name, config", _one_of_each_tunable(), ids=lambda x: x if isinstance(x, str) else "")
+def test_attention_on_harts_takes_every_tunable(name, config):
+    """Each tunable the tuner may choose runs on harts, and unsplit prefill tiles are the
+    one-hart kernel's: the same bits, both against float64."""
+    rng = np.random.default_rng(5)
+    q = rng.standard_normal((7, 12, 16)).astype(np.float32)
+    k, v = (rng.standard_normal((1, 12, 16)).astype(np.float32) for _ in range(2))
+    one = ops.attention(q, k, v, causal=True, target=K1, harts=1, config=config)
+    many = ops.attention(q, k, v, causal=True, target=K1, harts=2, config=config)
+    np.testing.assert_allclose(many, _attention_ref(q, k, v, True, 1 / 4), rtol=1e-4, atol=2e-5)
+    np.testing.assert_array_equal(many, one)
 
 
 @settings(max_examples=25, deadline=None)
