@@ -283,19 +283,21 @@ def test_every_softmax_and_rmsnorm_config_is_correct(vlen):
 @given(skew=st.sampled_from(["1", "11", "111", "112", "1111", "13", "4"]), exp=st.sampled_from(["accurate", "fast"]),
        chains=st.sampled_from([1, 2, 3]), groups=st.integers(0, 6), tail=st.sampled_from([0, 1, 3]),
        fuse=st.booleans(), pipe=st.sampled_from([False, True, 2]), vlen=st.sampled_from(VLENS),
-       seed=st.integers(0, 2**16))
-def test_skewed_softmax_fills_and_drains_its_pipeline(skew, exp, chains, groups, tail, fuse, pipe, vlen, seed):
+       reverse=st.booleans(), seed=st.integers(0, 2**16))
+def test_skewed_softmax_fills_and_drains_its_pipeline(skew, exp, chains, groups, tail, fuse, pipe, vlen, reverse,
+                                                      seed):
     """SKEW: rows of 0 to 6 whole groups of blocks (fewer than the stages, as many, more),
-    whole blocks and a tail left over, on every cut of the exp's steps, against float64
-    (each row's stages fill, run and drain once per row; a planted off-by-one group in the
-    drain fails it)."""
+    whole blocks and a tail left over, on every cut of the exp's steps, each trip's stages
+    in either order (REVERSE), against float64 (each row's stages fill, run and drain once
+    per row; a planted off-by-one group in the drain fails it, and so does a reversed trip
+    whose stages read the carries its earlier stages just wrote)."""
     vl0 = vlen // 32                                  # LMUL 1
     n = max(1, (groups * chains + (1 if tail else 0)) * vl0 + tail)
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal((3, n)) * 8).astype(np.float32)
     o = np.zeros_like(x)
-    run(kernels.softmax, x, o, LMUL=1, CHAINS=chains, FUSE=fuse, PIPE=pipe, ZERO=0, SKEW=skew, EXP=exp,
-        runner="emu", vlen=vlen)
+    run(kernels.softmax, x, o, LMUL=1, CHAINS=chains, FUSE=fuse, PIPE=pipe, ZERO=0, SKEW=skew, REVERSE=reverse,
+        EXP=exp, runner="emu", vlen=vlen)
     x64 = x.astype(np.float64)
     e = np.exp(x64 - x64.max(-1, keepdims=True))
     want = e / e.sum(-1, keepdims=True)
@@ -306,6 +308,12 @@ def test_skewed_softmax_fills_and_drains_its_pipeline(skew, exp, chains, groups,
 def test_softmax_names_a_bad_skew(skew):
     with pytest.raises(KernelError, match="SKEW must be digits"):
         kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), SKEW=skew)
+
+
+@pytest.mark.parametrize("reverse", [1, "True", None])
+def test_softmax_names_a_bad_reverse(reverse):
+    with pytest.raises(KernelError, match="REVERSE must be True or False"):
+        kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), REVERSE=reverse)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
