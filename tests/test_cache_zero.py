@@ -25,15 +25,21 @@ def zero_range(o: rl.Tensor[f32, 2], r: rl.i64, j: rl.i64, n: rl.i64):
     o.cache_zero(r, j, count=n)
 
 
-def zeroed_by_spec(preset, rows, cols, r, j, n):
+@rl.kernel
+def zero_first_blocks(o: rl.Tensor[f32, 2], r: rl.i64, j: rl.i64, n: rl.i64, BLOCKS: int = 1):
+    o.cache_zero(r, j, count=n, blocks=BLOCKS)
+
+
+def zeroed_by_spec(preset, rows, cols, r, j, n, blocks=None):
     """What o = 1, 2, 3, ... (rows x cols) holds after claiming the n elements from (r, j):
-    zeros over every whole 64-byte block of the range where the preset has Zicboz."""
+    zeros over every whole 64-byte block of the range (the first ``blocks`` of them) where
+    the preset has Zicboz."""
     want = np.arange(1, rows * cols + 1, dtype=np.float32)
     if "zicboz" in Target.preset(preset).extensions:
         first, end = r * cols + j, r * cols + j + n
-        for block in range(0, want.size * 4, 64):
-            if first * 4 <= block and block + 64 <= end * 4:
-                want[block // 4:block // 4 + 16] = 0
+        inside = [b for b in range(0, want.size * 4, 64) if first * 4 <= b and b + 64 <= end * 4]
+        for block in inside[:blocks]:
+            want[block // 4:block // 4 + 16] = 0
     return want
 
 
@@ -58,6 +64,26 @@ def test_long_ranges_claim_every_whole_block_and_no_more(preset, cols, j, n):
     o = np.arange(1, 3 * cols + 1, dtype=np.float32).reshape(3, cols)
     zero_range(o, 1, j, n, target=Target.preset(preset))
     np.testing.assert_array_equal(o.ravel(), zeroed_by_spec(preset, 3, cols, 1, j, n))
+
+
+@pytest.mark.parametrize("preset", ["spacemit-x60", "xuantie-c930", "generic"])
+@pytest.mark.parametrize("blocks", [1, 2, 3, 4])
+def test_blocks_claims_only_the_first_whole_blocks_of_the_range(preset, blocks):
+    """``blocks=k``: the first k whole blocks of the range, none after them nor outside it,
+    on ranges holding none, fewer, as many and more, from starts on and off a block."""
+    cols = 90
+    for j in (0, 1, 15, 16, 17):
+        for n in sorted(m for m in {0, 15, 16, 31, 32, 48, 63, 64, 65, 73, cols - j} if m <= cols - j):
+            o = np.arange(1, 3 * cols + 1, dtype=np.float32).reshape(3, cols)
+            zero_first_blocks(o, 1, j, n, BLOCKS=blocks, target=Target.preset(preset))
+            np.testing.assert_array_equal(o.ravel(), zeroed_by_spec(preset, 3, cols, 1, j, n, blocks),
+                                          err_msg=f"j={j} n={n}")
+
+
+@pytest.mark.parametrize("blocks", [0, -1, 1.0, True, "2"])
+def test_blocks_must_be_a_positive_int(blocks):
+    with pytest.raises(rl.KernelError, match="blocks must be a positive int"):
+        zero_first_blocks(np.ones((2, 40), np.float32), 0, 0, 40, BLOCKS=blocks, target=Target.preset("spacemit-x60"))
 
 
 def test_a_checked_kernel_stops_a_range_past_the_row():

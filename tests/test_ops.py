@@ -310,6 +310,12 @@ def test_softmax_names_a_bad_skew(skew):
         kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), SKEW=skew)
 
 
+@pytest.mark.parametrize("zero", [-16, "rows", 1.5, None])
+def test_softmax_names_a_bad_zero(zero):
+    with pytest.raises(KernelError, match="ZERO must be elements ahead"):
+        kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), ZERO=zero)
+
+
 @pytest.mark.parametrize("reverse", [1, "True", None])
 def test_softmax_names_a_bad_reverse(reverse):
     with pytest.raises(KernelError, match="REVERSE must be True or False"):

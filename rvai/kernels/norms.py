@@ -41,7 +41,7 @@ def _exp_blocks(x, o, r, js, shift, exp):
 #: next row's maximum is fused into the exp pass and whether the division of the row one
 #: or two before is (``PIPE``; more live registers and memory streams: past 8 register
 #: groups in use it spills), how far ahead of the stores the output lines are claimed
-#: (``ZERO``), and the exp pass's
+#: (``ZERO``, or at each row's start), and the exp pass's
 #: software pipelining (``SKEW``), each skewed one in both stage orders (``REVERSE``). The in-order vector queues of generic and sifive-x280
 #: want three chains at LMUL 2 without ``SKEW``, or one skewed chain; xuantie-c930 one
 #: skewed chain at LMUL 2, or one or two at LMUL 8 or 4; claiming lines pays where DRAM is
@@ -55,7 +55,9 @@ SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZER
     (2, 1, True, True, 0, "112"), (2, 1, True, True, 0, "111"), (2, 1, True, False, 0, "111"),
     (2, 1, True, False, 0, "112"), (4, 1, True, True, 0, "11"), (2, 2, True, False, 0, "11"),
     (2, 1, True, True, 256, "112"), (2, 1, True, 2, 0, "112"), (2, 1, True, 2, 0, "111"), (4, 1, True, 2, 0, "11"),
-    (2, 1, True, 2, 256, "112"), (2, 1, True, True, 256, "111"), (2, 1, True, 2, 256, "111"))
+    (2, 1, True, 2, 256, "112"), (2, 1, True, True, 256, "111"), (2, 1, True, 2, 256, "111"),
+    (2, 1, True, True, "row", "112"), (2, 1, True, 2, "row", "112"), (2, 1, True, True, "row", "111"),
+    (2, 1, True, 2, "row", "111"))
                    for rev in ((False, True) if skew else (False,))]
 #: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks, whether the next
 #: row's sum of squares is fused into this row's second pass, and whether LLVM may unroll
@@ -78,7 +80,7 @@ def _row_max(x, r, n, vl0, full, lmul):
 @rl.autotune(configs=SOFTMAX_CONFIGS, key=["x.shape[1]", "EXP"])
 @rl.kernel
 def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2, FUSE: bool = True,
-            PIPE: int = 1, ZERO: int = 0, SKEW: str = "", REVERSE: bool = False, EXP: str = "accurate"):
+            PIPE: int = 1, ZERO: int | str = 0, SKEW: str = "", REVERSE: bool = False, EXP: str = "accurate"):
     """o[r] = exp(x[r] - max x[r]) / sum(...) for each row r.
 
     A row whose maximum is not finite (all -inf, or holding +inf) is NaN, as in NumPy.
@@ -100,7 +102,11 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     lines with ``cbo.zero`` that many elements ahead of the exp pass's stores where the
     target has Zicboz (:meth:`rvai.lang.Tensor.cache_zero`): no line is read from memory
     before it is overwritten. Ahead of the store stream's prefetches, or the prefetcher
-    reads the lines first. ``SKEW`` (digits, "" = off) software-pipelines the exp pass: the
+    reads the lines first. Each block claims its lines in straight-line code, which costs
+    scalar issue slots in the loop; ``ZERO="row"`` claims each row's whole output at the
+    row's start instead, while the vector unit waits (spacemit-x60, 64 x 3584: the accurate
+    exp, FP-bound, wins block by block, 76.6 % -> 85.5 % of the DRAM bound; the fast one,
+    bound by scalar issue, with "row"). ``SKEW`` (digits, "" = off) software-pipelines the exp pass: the
     exp's steps (:data:`rvai.lang.math.EXP_STEPS`: reduction, the integer split or clamp, the
     polynomial's first and last Horner steps, the scaling) are cut into stages, the digits
     the steps of each stage but the last, and a trip runs each stage on another group of
@@ -111,8 +117,9 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     Rows of fewer groups than stages run unskewed. ``REVERSE`` traces a skewed trip's stages
     last first (the same operations, results bit for bit): LLVM then allocates the carried
     registers otherwise, which on spacemit-x60 takes a spilled constant's reload out of the
-    loop (accurate exp, 64 x 3584 with ``ZERO``: 75.0 % -> 76.6 % of the DRAM bound) and
-    on generic and xuantie-c930 costs cycles: the tuner picks. ``EXP`` picks the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`,
+    loop (accurate exp, 64 x 3584, ``ZERO="row"``: 75.0 % -> 76.6 % of the DRAM bound;
+    ``ZERO=256``: 72.3 % -> 85.5 %) and on generic and xuantie-c930 costs cycles: the tuner
+    picks. ``EXP`` picks the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`,
     2.28 ulp) or ``"fast"`` (:func:`rvai.lang.exp_fast`, relative error below 9.8e-5, with
     the row maximum folded into its first FMA by :func:`rvai.lang.exp_fast_bias`: 7 FP
     operations an element where the accurate exp's softmax takes 13).
@@ -123,6 +130,8 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     if SKEW and not (SKEW.isdigit() and "0" not in SKEW and sum(map(int, SKEW)) < nsteps):
         raise ValueError(f"softmax: SKEW must be digits 1-9, the steps of each stage but the last, "
                          f"summing to less than the exp's {nsteps} steps; got {SKEW!r}")
+    if ZERO != "row" and (type(ZERO) is not int or ZERO < 0):
+        raise ValueError(f"softmax: ZERO must be elements ahead (an int >= 0) or 'row', not {ZERO!r}")
     if not isinstance(REVERSE, bool):
         raise ValueError(f"softmax: REVERSE must be True or False, not {REVERSE!r}")
     rows, n = x.shape
@@ -143,18 +152,18 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
         m = row_max.value
         shift = rl.exp_fast_bias(m) if EXP == "fast" else m
         if ZERO:
-            # skewed, the whole row at once: a claim is a call, and inside the skewed loop the
-            # vector registers it clobbers would be spilled around it
-            o.cache_zero(r, 0, count=n if SKEW else rl.minimum(n, ZERO))
+            o.cache_zero(r, 0, count=n if ZERO == "row" else rl.minimum(n, ZERO))
 
         def before(js, count=vl0):
             """What precedes row r's exp blocks at each j of ``js``: row r - 1's division
-            there (PIPE), the claims of the lines ZERO elements ahead (unskewed)."""
+            there (PIPE), the claims of the lines ZERO elements ahead."""
             for j in js:
                 if PIPE:
                     o.vstore(o.vload(prv, j) * div.value, prv, j)
-                if ZERO and not SKEW:
-                    o.cache_zero(r, j + ZERO, count=rl.maximum(rl.minimum(count, n - j - ZERO), 0))
+                if ZERO and ZERO != "row":
+                    # straight-line claims of a block's lines (at most LMUL: all of them up to
+                    # VLEN 512): a claim loop inside the skewed loop made LLVM spill around it
+                    o.cache_zero(r, j + ZERO, count=rl.maximum(rl.minimum(count, n - j - ZERO), 0), blocks=LMUL)
 
         def blocks(js, count=vl0):
             """Row r's exp blocks of ``count`` elements at each j of ``js``, after :func:`before`."""
