@@ -41,11 +41,12 @@ def _exp_blocks(x, o, r, js, shift, exp):
 #: next row's maximum is fused into the exp pass and whether the division of the row one
 #: or two before is (``PIPE``; more live registers and memory streams: past 8 register
 #: groups in use it spills), how far ahead of the stores the output lines are claimed
-#: (``ZERO``, or at each row's start), and the exp pass's
-#: software pipelining (``SKEW``), each skewed one in both stage orders (``REVERSE``). The in-order vector queues of generic and sifive-x280
-#: want three chains at LMUL 2 without ``SKEW``, or one skewed chain; xuantie-c930 one
-#: skewed chain at LMUL 2, or one or two at LMUL 8 or 4; claiming lines pays where DRAM is
-#: the limit (bench/norms.py).
+#: (``ZERO``, or at each row's start), and the exp pass's software pipelining (``SKEW``),
+#: each skewed one in both stage orders (``REVERSE``). The in-order vector queues of
+#: generic and sifive-x280 want three chains at LMUL 2 without ``SKEW``, or one skewed
+#: chain; xuantie-c930 one skewed chain at LMUL 4 (three stages for the fast exp, whose
+#: trip then issues half the instructions an element) or 2; claiming lines pays where DRAM
+#: is the limit (bench/norms.py).
 SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZERO": zero, "SKEW": skew,
                     "REVERSE": rev}
                    for lmul, ch, fuse, pipe, zero, skew in (
@@ -57,7 +58,7 @@ SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZER
     (2, 1, True, True, 256, "112"), (2, 1, True, 2, 0, "112"), (2, 1, True, 2, 0, "111"), (4, 1, True, 2, 0, "11"),
     (2, 1, True, 2, 256, "112"), (2, 1, True, True, 256, "111"), (2, 1, True, 2, 256, "111"),
     (2, 1, True, True, "row", "112"), (2, 1, True, 2, "row", "112"), (2, 1, True, True, "row", "111"),
-    (2, 1, True, 2, "row", "111"))
+    (2, 1, True, 2, "row", "111"), (4, 1, True, True, 0, "12"), (4, 1, True, 2, 0, "12"), (4, 1, True, 2, "row", "12"))
                    for rev in ((False, True) if skew else (False,))]
 #: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks, whether the next
 #: row's sum of squares is fused into this row's second pass, and whether LLVM may unroll
