@@ -45,7 +45,7 @@ def _exp_blocks(x, o, r, js, shift, exp):
 #: each skewed one in both stage orders (``REVERSE``). The in-order vector queues of
 #: generic and sifive-x280 want three chains at LMUL 2 without ``SKEW``, or one skewed
 #: chain; xuantie-c930 one skewed chain at LMUL 4 (three stages for the fast exp, whose
-#: trip then issues half the instructions an element) or 2; claiming lines pays where DRAM
+#: trip then issues about half the instructions an element) or 2; claiming lines pays where DRAM
 #: is the limit (bench/norms.py).
 SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZERO": zero, "SKEW": skew,
                     "REVERSE": rev}
