@@ -45,8 +45,8 @@ def _exp_blocks(x, o, r, js, shift, exp):
 #: each skewed one in both stage orders (``REVERSE``). The in-order vector queues of
 #: generic and sifive-x280 want three chains at LMUL 2 without ``SKEW``, or one skewed
 #: chain; xuantie-c930 one skewed chain at LMUL 4 (three stages for the fast exp, whose
-#: trip then issues about half the instructions an element) or 2; claiming lines pays where DRAM
-#: is the limit (bench/norms.py).
+#: trip then issues about half the instructions an element) or 2; claiming lines pays
+#: where DRAM is the limit (bench/norms.py).
 SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZERO": zero, "SKEW": skew,
                     "REVERSE": rev}
                    for lmul, ch, fuse, pipe, zero, skew in (
@@ -107,9 +107,10 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     scalar issue slots in the loop; ``ZERO="row"`` claims each row's whole output at the
     row's start instead, while the vector unit waits (spacemit-x60, 64 x 3584: the accurate
     exp, FP-bound, wins block by block, 76.6 % -> 85.5 % of the DRAM bound; the fast one,
-    bound by scalar issue, with "row"). ``SKEW`` (digits, "" = off) software-pipelines the exp pass: the
-    exp's steps (:data:`rvai.lang.math.EXP_STEPS`: reduction, the integer split or clamp, the
-    polynomial's first and last Horner steps, the scaling) are cut into stages, the digits
+    bound by scalar issue, with "row"). ``SKEW`` (digits, "" = off) software-pipelines
+    the exp pass: the exp's steps (:data:`rvai.lang.math.EXP_STEPS`: reduction, the integer
+    split or clamp, the polynomial's first and last Horner steps, the scaling) are cut into
+    stages, the digits
     the steps of each stage but the last, and a trip runs each stage on another group of
     blocks (stage i on the group i trips behind the first), so no operation waits for one
     of its own trip: an in-order vector queue whose FP pipe meets the exp's chain of
