@@ -440,8 +440,10 @@ def _check_op(op: Op) -> None:
     elif c in ("vload", "vstore"):
         _check_vmem(op)
     elif c == "cache_zero":
-        _require(len(t) == 3 and isinstance(t[0], PtrType) and _i64(t[1]) and _i64(t[2]) and r is None, op,
-                 "cache_zero(ptr, index: i64, count: i64)")
+        blocks = op.attrs.get("blocks", 1)
+        _require(len(t) == 3 and isinstance(t[0], PtrType) and _i64(t[1]) and _i64(t[2]) and r is None
+                 and type(blocks) is int and blocks >= 1, op,
+                 "cache_zero(ptr, index: i64, count: i64) with blocks a positive int if given")
     elif c == "vsplat":
         _require(_scal(t[0]) and _vec(r) and r.dtype == t[0].dtype, op, "vsplat(scalar)")
         _check_vl(op)

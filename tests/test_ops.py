@@ -99,20 +99,22 @@ def test_softmax_of_a_row_without_a_finite_max_is_nan_as_in_numpy(runner):
     np.testing.assert_allclose(got[ok], want[ok], rtol=1e-6, atol=0)   # exp(-inf) is exactly 0
 
 
+@pytest.mark.parametrize("fuse", [True, 2])
 @pytest.mark.parametrize("pipe", [False, True, 2])
 @pytest.mark.parametrize("exp", ["accurate", "fast"])
-def test_softmax_pipelined_division_keeps_each_rows_sum_and_nans(pipe, exp):
+def test_softmax_pipelined_division_keeps_each_rows_sum_and_nans(pipe, exp, fuse):
     """PIPE divides row r - PIPE inside row r's pass (at 2 with the 1 / sum taken a row
     late, from the held maximum and sum): every row by its own sum, a row without a finite
     maximum NaN, the first rows' no-op divisions and the last rows' after-passes included,
-    on 1 to 5 rows."""
+    on 1 to 5 rows; with the maximum fused one or two rows ahead (FUSE=2 holds it a row: a
+    planted off-by-one row in its rotation fails it)."""
     inf = np.inf
     x = np.array([[-inf] * 37, np.linspace(-3, 5, 37), [1, inf] + [2] * 35, np.zeros(37), np.linspace(9, -30, 37)],
                  np.float32)
     for rows in range(1, 6):
         xs = x[-rows:] if rows % 2 else x[:rows]
         got = np.zeros_like(xs)
-        run(kernels.softmax, xs, got, LMUL=1, CHAINS=1, FUSE=True, PIPE=pipe, SKEW="11", EXP=exp, runner="emu",
+        run(kernels.softmax, xs, got, LMUL=1, CHAINS=1, FUSE=fuse, PIPE=pipe, SKEW="11", EXP=exp, runner="emu",
             vlen=256)
         x64 = xs.astype(np.float64)
         with np.errstate(invalid="ignore"):
@@ -282,20 +284,22 @@ def test_every_softmax_and_rmsnorm_config_is_correct(vlen):
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(skew=st.sampled_from(["1", "11", "111", "112", "1111", "13", "4"]), exp=st.sampled_from(["accurate", "fast"]),
        chains=st.sampled_from([1, 2, 3]), groups=st.integers(0, 6), tail=st.sampled_from([0, 1, 3]),
-       fuse=st.booleans(), pipe=st.sampled_from([False, True, 2]), vlen=st.sampled_from(VLENS),
-       seed=st.integers(0, 2**16))
-def test_skewed_softmax_fills_and_drains_its_pipeline(skew, exp, chains, groups, tail, fuse, pipe, vlen, seed):
+       fuse=st.sampled_from([False, True, 2]), pipe=st.sampled_from([False, True, 2]), vlen=st.sampled_from(VLENS),
+       reverse=st.booleans(), seed=st.integers(0, 2**16))
+def test_skewed_softmax_fills_and_drains_its_pipeline(skew, exp, chains, groups, tail, fuse, pipe, vlen, reverse,
+                                                      seed):
     """SKEW: rows of 0 to 6 whole groups of blocks (fewer than the stages, as many, more),
-    whole blocks and a tail left over, on every cut of the exp's steps, against float64
-    (each row's stages fill, run and drain once per row; a planted off-by-one group in the
-    drain fails it)."""
+    whole blocks and a tail left over, on every cut of the exp's steps, each trip's stages
+    in either order (REVERSE), against float64 (each row's stages fill, run and drain once
+    per row; a planted off-by-one group in the drain fails it, and so does a reversed trip
+    whose stages read the carries its earlier stages just wrote)."""
     vl0 = vlen // 32                                  # LMUL 1
     n = max(1, (groups * chains + (1 if tail else 0)) * vl0 + tail)
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal((3, n)) * 8).astype(np.float32)
     o = np.zeros_like(x)
-    run(kernels.softmax, x, o, LMUL=1, CHAINS=chains, FUSE=fuse, PIPE=pipe, ZERO=0, SKEW=skew, EXP=exp,
-        runner="emu", vlen=vlen)
+    run(kernels.softmax, x, o, LMUL=1, CHAINS=chains, FUSE=fuse, PIPE=pipe, ZERO=0, SKEW=skew, REVERSE=reverse,
+        EXP=exp, runner="emu", vlen=vlen)
     x64 = x.astype(np.float64)
     e = np.exp(x64 - x64.max(-1, keepdims=True))
     want = e / e.sum(-1, keepdims=True)
@@ -306,6 +310,24 @@ def test_skewed_softmax_fills_and_drains_its_pipeline(skew, exp, chains, groups,
 def test_softmax_names_a_bad_skew(skew):
     with pytest.raises(KernelError, match="SKEW must be digits"):
         kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), SKEW=skew)
+
+
+@pytest.mark.parametrize("fuse", [3, -1, "2", 1.0])
+def test_softmax_names_a_bad_fuse(fuse):
+    with pytest.raises(KernelError, match="FUSE must be 0, 1 or 2"):
+        kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), FUSE=fuse)
+
+
+@pytest.mark.parametrize("zero", [-16, "rows", 1.5, None])
+def test_softmax_names_a_bad_zero(zero):
+    with pytest.raises(KernelError, match="ZERO must be elements ahead"):
+        kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), ZERO=zero)
+
+
+@pytest.mark.parametrize("reverse", [1, "True", None])
+def test_softmax_names_a_bad_reverse(reverse):
+    with pytest.raises(KernelError, match="REVERSE must be True or False"):
+        kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), REVERSE=reverse)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -38,15 +38,17 @@ def _exp_blocks(x, o, r, js, shift, exp):
 
 #: What the tuner tries for :data:`softmax` (with each ``EXP``, tuned apart): LMUL of a block,
 #: the blocks of the exp pass in flight (their exps interleaved step by step), whether the
-#: next row's maximum is fused into the exp pass and whether the division of the row one
-#: or two before is (``PIPE``; more live registers and memory streams: past 8 register
-#: groups in use it spills), how far ahead of the stores the output lines are claimed
-#: (``ZERO``), and the exp pass's
-#: software pipelining (``SKEW``). The in-order vector queues of generic and sifive-x280
-#: want three chains at LMUL 2 without ``SKEW``, or one skewed chain; xuantie-c930 one
-#: skewed chain at LMUL 2, or one or two at LMUL 8 or 4; claiming lines pays where DRAM is
-#: the limit (bench/norms.py).
-SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZERO": zero, "SKEW": skew}
+#: maximum of the next row or the one after is fused into the exp pass (``FUSE``) and
+#: whether the division of the row one or two before is (``PIPE``; more live registers
+#: and memory streams: past 8 register groups in use it spills), how far ahead of the stores the output lines are claimed
+#: (``ZERO``, or at each row's start), and the exp pass's software pipelining (``SKEW``),
+#: each skewed one in both stage orders (``REVERSE``). The in-order vector queues of
+#: generic and sifive-x280 want three chains at LMUL 2 without ``SKEW``, or one skewed
+#: chain; xuantie-c930 one skewed chain at LMUL 4 (three stages for the fast exp, whose
+#: trip then issues about half the instructions an element) or 2; claiming lines pays
+#: where DRAM is the limit (bench/norms.py).
+SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZERO": zero, "SKEW": skew,
+                    "REVERSE": rev}
                    for lmul, ch, fuse, pipe, zero, skew in (
     (2, 2, True, True, 0, ""), (2, 3, True, False, 256, ""), (2, 3, True, True, 256, ""), (4, 1, True, True, 256, ""),
     (4, 2, True, False, 0, ""), (4, 2, False, True, 0, ""), (2, 2, False, True, 0, ""), (4, 1, True, False, 256, ""),
@@ -54,7 +56,13 @@ SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZER
     (2, 1, True, True, 0, "112"), (2, 1, True, True, 0, "111"), (2, 1, True, False, 0, "111"),
     (2, 1, True, False, 0, "112"), (4, 1, True, True, 0, "11"), (2, 2, True, False, 0, "11"),
     (2, 1, True, True, 256, "112"), (2, 1, True, 2, 0, "112"), (2, 1, True, 2, 0, "111"), (4, 1, True, 2, 0, "11"),
-    (2, 1, True, 2, 256, "112"))]
+    (2, 1, True, 2, 256, "112"), (2, 1, True, True, 256, "111"), (2, 1, True, 2, 256, "111"),
+    (2, 1, True, True, "row", "112"), (2, 1, True, 2, "row", "112"), (2, 1, True, True, "row", "111"),
+    (2, 1, True, 2, "row", "111"), (4, 1, True, True, 0, "12"), (4, 1, True, 2, 0, "12"), (4, 1, True, 2, "row", "12"),
+    (2, 1, 2, 2, 0, "112"), (2, 1, 2, 2, 0, "111"), (4, 1, 2, 2, 0, "11"), (2, 1, 2, 2, 256, "112"),
+    (2, 1, 2, 2, 256, "111"), (2, 1, 2, 2, "row", "112"), (2, 1, 2, 2, "row", "111"), (4, 1, 2, 2, 0, "12"),
+    (4, 1, 2, 2, "row", "12"), (2, 1, 2, False, 0, "111"), (2, 1, 2, False, 0, "112"))
+                   for rev in ((False, True) if skew else (False,))]
 #: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks, whether the next
 #: row's sum of squares is fused into this row's second pass, and whether LLVM may unroll
 #: the block and row loops.
@@ -75,8 +83,8 @@ def _row_max(x, r, n, vl0, full, lmul):
 
 @rl.autotune(configs=SOFTMAX_CONFIGS, key=["x.shape[1]", "EXP"])
 @rl.kernel
-def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2, FUSE: bool = True,
-            PIPE: int = 1, ZERO: int = 0, SKEW: str = "", EXP: str = "accurate"):
+def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2, FUSE: int = True,
+            PIPE: int = 1, ZERO: int | str = 0, SKEW: str = "", REVERSE: bool = False, EXP: str = "accurate"):
     """o[r] = exp(x[r] - max x[r]) / sum(...) for each row r.
 
     A row whose maximum is not finite (all -inf, or holding +inf) is NaN, as in NumPy.
@@ -84,7 +92,11 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     With ``FUSE`` the maximum of row r + 1 is taken inside row r's exp pass: that pass
     keeps the FP pipe busy with x in L1, the maximum streams the next row from memory,
     and the two overlap instead of alternating (spacemit-x60: 49 % -> 62 % of the DRAM
-    bound; the first row's maximum is a pass of its own). With ``PIPE`` (rows, 0 = off, True
+    bound; the first row's maximum is a pass of its own). ``FUSE=2`` takes row r + 2's
+    maximum there instead and holds its two partial maxima for a row, so the next row's
+    bias does not wait at the row's end for this row's reductions, which wait for the whole
+    vector queue (xuantie-c930, fast exp, 64 x 896: 74.2 % -> 77.5 %; the first two rows'
+    maxima are passes of their own). With ``PIPE`` (rows, 0 = off, True
     = 1, at most 2) the division of row r - PIPE by its sum also runs inside row r's exp
     pass, block by block, instead of as a pass of its own while the memory stream waits
     (the last rows' are passes after the rows). At 2 the 1 / sum is taken a row after the
@@ -98,15 +110,25 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     lines with ``cbo.zero`` that many elements ahead of the exp pass's stores where the
     target has Zicboz (:meth:`rvai.lang.Tensor.cache_zero`): no line is read from memory
     before it is overwritten. Ahead of the store stream's prefetches, or the prefetcher
-    reads the lines first. ``SKEW`` (digits, "" = off) software-pipelines the exp pass: the
-    exp's steps (:data:`rvai.lang.math.EXP_STEPS`: reduction, the integer split or clamp, the
-    polynomial's first and last Horner steps, the scaling) are cut into stages, the digits
+    reads the lines first. Each block claims its lines in straight-line code, which costs
+    scalar issue slots in the loop; ``ZERO="row"`` claims each row's whole output at the
+    row's start instead, while the vector unit waits (spacemit-x60, 64 x 3584: the accurate
+    exp, FP-bound, wins block by block, 76.6 % -> 85.5 % of the DRAM bound; the fast one,
+    bound by scalar issue, with "row"). ``SKEW`` (digits, "" = off) software-pipelines
+    the exp pass: the exp's steps (:data:`rvai.lang.math.EXP_STEPS`: reduction, the integer
+    split or clamp, the polynomial's first and last Horner steps, the scaling) are cut into
+    stages, the digits
     the steps of each stage but the last, and a trip runs each stage on another group of
     blocks (stage i on the group i trips behind the first), so no operation waits for one
     of its own trip: an in-order vector queue whose FP pipe meets the exp's chain of
     dependent FMAs right after the integer steps that feed it otherwise idles (generic,
     64 x 896: 34.6 % -> 49.3 % of the DRAM bound). More registers live: one chain at LMUL 2.
-    Rows of fewer groups than stages run unskewed. ``EXP`` picks the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`,
+    Rows of fewer groups than stages run unskewed. ``REVERSE`` traces a skewed trip's stages
+    last first (the same operations, results bit for bit): LLVM then allocates the carried
+    registers otherwise, which on spacemit-x60 takes a spilled constant's reload out of the
+    loop (accurate exp, 64 x 3584, ``ZERO="row"``: 75.0 % -> 76.6 % of the DRAM bound;
+    ``ZERO=256``: 72.3 % -> 85.5 %) and on generic and xuantie-c930 costs cycles: the tuner
+    picks. ``EXP`` picks the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`,
     2.28 ulp) or ``"fast"`` (:func:`rvai.lang.exp_fast`, relative error below 9.8e-5, with
     the row maximum folded into its first FMA by :func:`rvai.lang.exp_fast_bias`: 7 FP
     operations an element where the accurate exp's softmax takes 13).
@@ -117,6 +139,10 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     if SKEW and not (SKEW.isdigit() and "0" not in SKEW and sum(map(int, SKEW)) < nsteps):
         raise ValueError(f"softmax: SKEW must be digits 1-9, the steps of each stage but the last, "
                          f"summing to less than the exp's {nsteps} steps; got {SKEW!r}")
+    if ZERO != "row" and (type(ZERO) is not int or ZERO < 0):
+        raise ValueError(f"softmax: ZERO must be elements ahead (an int >= 0) or 'row', not {ZERO!r}")
+    if not isinstance(REVERSE, bool):
+        raise ValueError(f"softmax: REVERSE must be True or False, not {REVERSE!r}")
     rows, n = x.shape
     vl0, groups, full = _blocks(n, LMUL, CHAINS)
     row_max = rl.var(float("-inf"))
@@ -125,28 +151,34 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     div = rl.var(1.0)      # the 1 / sum of row r - PIPE (1 before the first rows: their "division" is a no-op)
     # PIPE 2: row r - 1's maximum and sum, their 1 / sum not yet taken
     held = (rl.var(0.0), rl.var(1.0)) if PIPE == 2 else ()
+    if not isinstance(FUSE, int) or FUSE not in (0, 1, 2):   # False and True are 0 and 1
+        raise ValueError(f"softmax: FUSE must be 0, 1 or 2 (rows the fused maximum runs ahead), not {FUSE!r}")
+    # FUSE 2: row r + 1's maximum, as its two partial maxima reduced at the end of row r - 1
+    held_max = (rl.var(float("-inf")), rl.var(float("-inf"))) if FUSE == 2 else ()
     for _ in rl.range(rl.minimum(rows, 1) if FUSE else 0):
         row_max.value = _row_max(x, 0, n, vl0, full, LMUL)
+        if FUSE == 2:
+            held_max[0].value = _row_max(x, rl.minimum(1, rows - 1), n, vl0, full, LMUL)
     for r in rl.range(rows):
-        nxt = rl.minimum(r + 1, rows - 1)     # the last row takes its own maximum again: harmless
+        nxt = rl.minimum(r + FUSE, rows - 1)  # the last rows take their own maxima again: harmless
         prv = rl.maximum(r - PIPE, 0)         # the first rows "divide" row 0 by 1: harmless
         if not FUSE:
             row_max.value = _row_max(x, r, n, vl0, full, LMUL)
         m = row_max.value
         shift = rl.exp_fast_bias(m) if EXP == "fast" else m
         if ZERO:
-            # skewed, the whole row at once: a claim is a call, and inside the skewed loop the
-            # vector registers it clobbers would be spilled around it
-            o.cache_zero(r, 0, count=n if SKEW else rl.minimum(n, ZERO))
+            o.cache_zero(r, 0, count=n if ZERO == "row" else rl.minimum(n, ZERO))
 
         def before(js, count=vl0):
             """What precedes row r's exp blocks at each j of ``js``: row r - 1's division
-            there (PIPE), the claims of the lines ZERO elements ahead (unskewed)."""
+            there (PIPE), the claims of the lines ZERO elements ahead."""
             for j in js:
                 if PIPE:
                     o.vstore(o.vload(prv, j) * div.value, prv, j)
-                if ZERO and not SKEW:
-                    o.cache_zero(r, j + ZERO, count=rl.maximum(rl.minimum(count, n - j - ZERO), 0))
+                if ZERO and ZERO != "row":
+                    # straight-line claims of a block's lines (at most LMUL: all of them up to
+                    # VLEN 512): a claim loop inside the skewed loop made LLVM spill around it
+                    o.cache_zero(r, j + ZERO, count=rl.maximum(rl.minimum(count, n - j - ZERO), 0), blocks=LMUL)
 
         def blocks(js, count=vl0):
             """Row r's exp blocks of ``count`` elements at each j of ``js``, after :func:`before`."""
@@ -194,7 +226,8 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
                 def trip(j0, lo, hi):
                     """Stages lo to hi, stage i on the group at j0 - i * step, from the
                     carries of the last trip; their results become the carries."""
-                    new = {i: stage(i, j0 - i * step, carried(i - 1) if i else None) for i in range(lo, hi + 1)}
+                    order = range(hi, lo - 1, -1) if REVERSE else range(lo, hi + 1)
+                    new = {i: stage(i, j0 - i * step, carried(i - 1) if i else None) for i in order}
                     for b in range(lo, min(hi, last - 1) + 1):
                         for c, h in zip(carry[b], new[b]):
                             for v, hv in zip(c, h):
@@ -231,7 +264,12 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
             head_max = mx.value.max()
         with rl.vector(n - full, sew=32, lmul=LMUL):
             total = head_sum + blocks([full], n - full)[0].sum()
-            if FUSE:
+            if FUSE == 2:
+                # row r + 1's maximum, reduced a row ago: the next row's bias does not wait
+                # for this row's reductions, which wait for the whole vector queue
+                row_max.value = rl.maximum(*(v.value for v in held_max))
+                held_max[0].value, held_max[1].value = head_max, x.vload(nxt, full).max()
+            elif FUSE:
                 row_max.value = rl.maximum(head_max, x.vload(nxt, full).max())
         if PIPE == 2:
             # row r - 1's, whose sums are long done: the scalar core does not wait for this

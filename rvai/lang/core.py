@@ -609,18 +609,25 @@ class Tensor:
         """Store the first ``vl`` elements of ``value`` at ``idx`` along ``axis``; only lanes in ``mask``."""
         self._store(value, idx, axis, None, mask)
 
-    def cache_zero(self, *idx, count: Any) -> None:
+    def cache_zero(self, *idx, count: Any, blocks: int | None = None) -> None:
         """Declare that the ``count`` elements from ``idx`` along the last axis will be written
         before they are read: where the target has Zicboz, each 64-byte cache block (Zic64b)
         wholly inside them is zeroed with ``cbo.zero``, which claims the line in the cache
         without reading it from memory (a store miss would read it first); elsewhere nothing
         is emitted. Their values are unspecified until written: zero on one target, unchanged
         on another. Blocks that hold other elements (at either end) are left alone.
+
+        ``blocks`` (an int) claims at most the first that many whole blocks, each by a
+        compare and a branch, with no loop: for a claim inside a hot loop, where a loop of
+        its own makes LLVM spill the registers around it (softmax's skewed exp pass).
         """
+        if blocks is not None and (not isinstance(blocks, int) or isinstance(blocks, bool) or blocks < 1):
+            raise fail(f"cache_zero: blocks must be a positive int or None, not {blocks!r}")
         indices = self._indices(idx)
         count = index(count)
         self._check_axes(indices, self.ndim - 1, count)
-        tracer().emit("cache_zero", [self.ptr, self._flat(indices), count])
+        tracer().emit("cache_zero", [self.ptr, self._flat(indices), count], None,
+                      {} if blocks is None else {"blocks": blocks})
 
     def prefetch(self, *idx, write: bool = False) -> None:
         """Hint that the cache line holding element ``idx`` is read soon (``write=True``: written).
