@@ -803,7 +803,6 @@ static void vmem_access(rv_timing *t, uint64_t addr, unsigned n, int store) {
 }
 
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
-    if (t->pending & TM_P_VMEM) { vmem_access(t, addr, n, store); return; }
     uint64_t first = addr >> t->line_bits, last = (addr + (n ? n - 1 : 0)) >> t->line_bits;
     int event = 0;
     if (first == last) {

@@ -366,10 +366,13 @@ static inline tm_line **tm_hit_slot(rv_timing *t, uint64_t line) {
 }
 
 /* A scalar load or store of n bytes at addr by the instruction just charged
- * (at pc): a load's destination becomes ready when its data arrives. */
+ * (at pc): a load's destination becomes ready when its data arrives.  No
+ * vector memory op is in flight here (TM_P_VMEM): charging the instruction
+ * resolved whatever was pending, and a scalar one sets nothing but a branch
+ * or jump (timing_mem tests it for the vector helpers). */
 static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
     uint64_t line = addr >> t->line_bits;
-    if (likely(((addr + n - 1) >> t->line_bits) == line && !(t->pending & TM_P_VMEM))) {
+    if (likely(((addr + n - 1) >> t->line_bits) == line)) {
         tm_line *w = t->last_way;
         uint64_t done = t->last_issue + t->p.l1_latency;
         if (line == t->last_line) {
