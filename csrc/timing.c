@@ -1168,7 +1168,10 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
               : lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) || reads_clock(d) ||
               has_occupancy(t, o->cls) ? TM_PATH_SPECIAL
               : is_data_prefetch(d) ? TM_PATH_PREFETCH
-              : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
+              : TM_PATH_PLAIN;
+    if (e->path == TM_PATH_PLAIN)
+        e->path |= (o->cls == RV_CLASS_BRANCH ? TM_PLAIN_BRANCH : 0) | (o->s3 != TM_SRC_NONE ? TM_PLAIN_S3 : 0) |
+                   (e->dst < t->waw_below && e->dst != TM_X + 32 ? TM_PLAIN_WAW : 0);
     if (e->path == TM_PATH_VECTOR) e->plan = slot_plan(t, e, old_plan);
 }
 
@@ -1233,7 +1236,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
             if (e->path == TM_PATH_VECTOR) { tm_vector_step(t, d, m, pc, e); return; }
             if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
         }
-        if (e->path == TM_PATH_PLAIN || e->path == TM_PATH_BRANCH) { step_derived(t, m, d, pc, e); return; }
+        if (e->path >= TM_PATH_PLAIN) { step_derived(t, m, d, pc, e); return; }
     }
     uint64_t *slot = &e->cycles;
     const tm_opinfo *o = &tm_ops[d->op];

@@ -119,8 +119,16 @@ typedef struct {
  * general path in the reference mode); the rest (jumps, the divider, vsetvl,
  * latencies too large for `lat`) to tm_step_special, which also derives a
  * slot not derived yet (TM_PATH_NEW). */
-enum { TM_PATH_NEW = 0, TM_PATH_SPECIAL = 1, TM_PATH_VECTOR = 2, TM_PATH_PREFETCH = 3, TM_PATH_PLAIN = 4,
-       TM_PATH_BRANCH = 5 };   /* the inline ones last: one compare tells them apart */
+enum { TM_PATH_NEW = 0, TM_PATH_SPECIAL = 1, TM_PATH_VECTOR = 2, TM_PATH_PREFETCH = 3,
+       TM_PATH_PLAIN = 8 };   /* the inline ones last (PLAIN with TM_PLAIN_* flags): one compare tells them apart */
+
+/* What the inline step of a plain slot does beyond the common part, known
+ * when the slot is derived (the model's parameters are fixed), so the step
+ * tests one bit instead of looking it up: a conditional branch; a third
+ * source (the fused multiply-adds), which no other op reads; a destination
+ * that waw_pairing keeps out of the issue cycle of a write of the same
+ * register (an x or f register other than the sink, with waw_pairing on). */
+enum { TM_PLAIN_BRANCH = 1, TM_PLAIN_S3 = 2, TM_PLAIN_WAW = 4 };
 
 /* The tm_slots of one executable region (one per halfword). */
 typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
@@ -309,27 +317,31 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
  * to e->cycles. */
 static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
     if (unlikely(t->pending)) tm_resolve(t, pc);
-    if (unlikely(e->path < TM_PATH_PLAIN)) {
-        if (e->path == TM_PATH_VECTOR) tm_vector_step(t, d, m, pc, e);
-        else if (e->path == TM_PATH_PREFETCH) tm_prefetch_step(t, d, m, pc, e);
+    unsigned path = e->path;
+    if (unlikely(path < TM_PATH_PLAIN)) {
+        if (path == TM_PATH_VECTOR) tm_vector_step(t, d, m, pc, e);
+        else if (path == TM_PATH_PREFETCH) tm_prefetch_step(t, d, m, pc, e);
         else tm_step_special(t, d, m, pc, e);
         return;
     }
     uint64_t *r = t->ready;
-    unsigned i1 = e->s1, i2 = e->s2, i3 = e->s3;
-    uint64_t a = r[i1], b = r[i2], c = r[i3];
+    unsigned i1 = e->s1, i2 = e->s2;
+    uint64_t a = r[i1], b = r[i2];
     uint64_t rdy = a > b ? a : b;
-    rdy = c > rdy ? c : rdy;
+    if (unlikely(path & TM_PLAIN_S3)) {
+        uint64_t c = r[e->s3];
+        rdy = c > rdy ? c : rdy;
+    }
     uint64_t now = t->now;
     if (unlikely(rdy > now)) {
         /* the issue cycle moves to rdy: charge the wait to what the first
          * late source (in operand order) was waiting for */
-        t->stall[a == rdy ? t->kind[i1] : b == rdy ? t->kind[i2] : t->kind[i3]] += rdy - now;
+        t->stall[a == rdy ? t->kind[i1] : b == rdy ? t->kind[i2] : t->kind[e->s3]] += rdy - now;
         tm_new_cycle(t);
         now = rdy;
     }
     unsigned dst = e->dst;
-    if (unlikely(dst < t->waw_below) && dst == t->last_dst && dst != TM_X + 32 && tm_cycle_begun(t)) {
+    if ((path & TM_PLAIN_WAW) && dst == t->last_dst && tm_cycle_begun(t)) {
         tm_new_cycle(t);   /* waw_pairing: not in the same cycle as a write of the same register */
         now++;
     }
@@ -337,7 +349,7 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
     t->last_dst = dst;
     r[dst] = now + e->lat;
     t->kind[dst] = TM_K_DATA;
-    if (e->path == TM_PATH_BRANCH) {   /* resolved when the next instruction is charged */
+    if (path & TM_PLAIN_BRANCH) {   /* resolved when the next instruction is charged */
         t->pending = TM_P_BRANCH;
         t->br_fall = pc + d->len;
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
