@@ -253,6 +253,7 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     t->p = *p;
     t->issue_width = p->issue_width;
     tm_new_cycle(t);
+    tm_set_pending(t, 0);
     t->waw_below = p->waw_pairing ? TM_SRC_NONE : 0;
     t->line_bits = (unsigned)__builtin_ctz(p->line);
     t->bht = malloc(p->bht_entries);
@@ -882,7 +883,7 @@ void tm_resolve_other(rv_timing *t, uint64_t pc) {
         }
         if (t->jr_entry) *t->jr_entry = (tm_btb){t->jr_pc, pc};
     }
-    t->pending = 0;
+    tm_set_pending(t, 0);
 }
 
 /* The link registers of the ISA manual's return-address-stack hints. */
@@ -897,7 +898,7 @@ static int is_link(unsigned r) { return r == 1 || r == 5; }
 static void jump(rv_timing *t, const rv_decoded *d, uint64_t pc, uint64_t *slot) {
     unsigned depth = t->p.ras_depth;
     if (d->op == RV_OP_jalr) {
-        t->pending |= TM_P_JUMP;
+        tm_set_pending(t, t->pending | TM_P_JUMP);
         t->jr_slot = slot;
         if (depth && is_link(d->rs1) && !(is_link(d->rd) && d->rd == d->rs1)) {
             t->ras_top = (t->ras_top + depth - 1) % depth;
@@ -1098,7 +1099,7 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
         t->kind[v->sdst] = TM_K_VEC;
     }
     if (v->is_mem) {
-        t->pending |= TM_P_VMEM;
+        tm_set_pending(t, t->pending | TM_P_VMEM);
         t->vm_vd = v->vm_vd;
         t->vm_nregs = v->vm_nregs;
         t->vm_start = start;
@@ -1264,7 +1265,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         t->unit_busy[cls] = now + t->p.occupancy[cls];
         result = now + t->p.latency[cls];
     } else if (cls == RV_CLASS_BRANCH) {   /* here only when its latency is too large for tm_step */
-        t->pending |= TM_P_BRANCH;
+        tm_set_pending(t, t->pending | TM_P_BRANCH);
         t->br_fall = pc + d->len;
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
         t->br_slot = slot;
@@ -1306,7 +1307,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
 
 /* ---- runs and counters --------------------------------------------------- */
 
-void tm_run_begin(rv_timing *t) { t->pending = 0; }
+void tm_run_begin(rv_timing *t) { tm_set_pending(t, 0); }
 
 /* The stall counters the inline step keeps by kind, into the stats. */
 static void sync_stalls(rv_timing *t) {
@@ -1317,7 +1318,7 @@ static void sync_stalls(rv_timing *t) {
 }
 
 uint64_t tm_run_end(rv_timing *t) {
-    t->pending = 0;
+    tm_set_pending(t, 0);
     sync_stalls(t);
     t->s.cycles = finish(t) - t->base;
     return t->s.cycles;

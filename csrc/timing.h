@@ -120,7 +120,8 @@ typedef struct {
  * latencies too large for `lat`) to tm_step_special, which also derives a
  * slot not derived yet (TM_PATH_NEW). */
 enum { TM_PATH_NEW = 0, TM_PATH_SPECIAL = 1, TM_PATH_VECTOR = 2, TM_PATH_PREFETCH = 3,
-       TM_PATH_PLAIN = 8 };   /* the inline ones last (PLAIN with TM_PLAIN_* flags): one compare tells them apart */
+       TM_PATH_PLAIN = 8,     /* the inline ones last (PLAIN with TM_PLAIN_* flags): one compare tells them apart */
+       TM_PATH_END = 16 };    /* past every path */
 
 /* What the inline step of a plain slot does beyond the common part, known
  * when the slot is derived (the model's parameters are fixed), so the step
@@ -174,7 +175,9 @@ typedef struct rv_timing {
     uint64_t now;             /* issue cycle of the next instruction */
     unsigned room;            /* issue slots left in cycle `now` (issue_width when none is taken) */
     unsigned issue_width;     /* p.issue_width */
-    int pending;
+    int pending;              /* TM_P_*, set through tm_set_pending */
+    unsigned inline_from;     /* the paths tm_step charges without a test for pending work: TM_PATH_PLAIN
+                               * and up, none (TM_PATH_END) while work is pending */
     unsigned last_dst;        /* the last instruction's destination and issue cycle, */
     unsigned waw_below;       /* waw_pairing: destinations below this (x and f registers) never
                                * share an issue cycle; 0 when off */
@@ -295,6 +298,14 @@ void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store);
 void tm_resolve_other(rv_timing *t, uint64_t pc);
 void tm_mispredicted_branch(rv_timing *t);
 
+/* Set the pending work (TM_P_*), and with it inline_from, so that tm_step
+ * tests for pending work only while there is some: its one compare of the
+ * path against inline_from answers both questions for a plain op. */
+static inline void tm_set_pending(rv_timing *t, int pending) {
+    t->pending = pending;
+    t->inline_from = pending ? TM_PATH_END : TM_PATH_PLAIN;
+}
+
 /* The instruction at pc follows a pending branch or jump: was it predicted?
  * A conditional branch (the common case) is checked here; a misprediction
  * and jumps go out of line. */
@@ -306,7 +317,7 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
         if (unlikely(taken != (*c >= 2))) tm_mispredicted_branch(t);
         if (taken) { if (*c < 3) (*c)++; }
         else if (*c > 0) (*c)--;
-        t->pending = 0;
+        tm_set_pending(t, 0);
     } else {
         tm_resolve_other(t, pc);
     }
@@ -316,13 +327,15 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
  * slot, set the ready cycle of its destination, and add the cycles it cost
  * to e->cycles. */
 static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
-    if (unlikely(t->pending)) tm_resolve(t, pc);
     unsigned path = e->path;
-    if (unlikely(path < TM_PATH_PLAIN)) {
-        if (path == TM_PATH_VECTOR) tm_vector_step(t, d, m, pc, e);
-        else if (path == TM_PATH_PREFETCH) tm_prefetch_step(t, d, m, pc, e);
-        else tm_step_special(t, d, m, pc, e);
-        return;
+    if (unlikely(path < t->inline_from)) {   /* work is pending, or not a plain op */
+        if (t->pending) tm_resolve(t, pc);
+        if (path < TM_PATH_PLAIN) {
+            if (path == TM_PATH_VECTOR) tm_vector_step(t, d, m, pc, e);
+            else if (path == TM_PATH_PREFETCH) tm_prefetch_step(t, d, m, pc, e);
+            else tm_step_special(t, d, m, pc, e);
+            return;
+        }
     }
     uint64_t *r = t->ready;
     unsigned i1 = e->s1, i2 = e->s2;
@@ -350,7 +363,7 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
     r[dst] = now + e->lat;
     t->kind[dst] = TM_K_DATA;
     if (path & TM_PLAIN_BRANCH) {   /* resolved when the next instruction is charged */
-        t->pending = TM_P_BRANCH;
+        tm_set_pending(t, TM_P_BRANCH);
         t->br_fall = pc + d->len;
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
         t->br_slot = &e->cycles;
