@@ -1178,12 +1178,13 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
 
 /* The first half of tm_vector_step and tm_prefetch_step: wait until slot e's sources
  * are ready (t->now moves there, the wait charged by stall()); returns t->now
- * from before the wait. */
+ * from before the wait.  Neither kind has a third source: the instruction
+ * table gives one ('R') only to the scalar fused multiply-adds
+ * (tests/test_timing_fast_path.py checks the rows). */
 static inline __attribute__((always_inline)) uint64_t wait_sources(rv_timing *t, const tm_slot *e) {
     uint64_t *r = t->ready;
     uint64_t rdy = r[e->s1], x;
     x = r[e->s2]; rdy = x > rdy ? x : rdy;
-    x = r[e->s3]; rdy = x > rdy ? x : rdy;
     uint64_t before = t->now;
     if (rdy > before) t->now = stall(t, e, rdy);
     return before;

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rvai.emu import Machine, errors
-from rvai.emu.isa import assemble
+from rvai.emu.isa import assemble, table
 from rvai.target import Target
 from tests.conftest import CODE, load_program
 
@@ -152,3 +152,11 @@ def test_a_vector_instruction_rewritten_in_place_is_planned_again(preset):
         runs.append((first, observe(m, SEWS[32] << 3, SEWS[32] << 3, 64)))
     assert runs[0][1][0]["cycles"] != runs[0][0][0]["cycles"]   # the new instruction costs differently
     assert runs[0] == runs[1]
+
+
+def test_only_scalar_fused_multiply_adds_have_a_third_source():
+    """The vector and prefetch steps wait for two scalar sources (csrc/timing.c,
+    wait_sources): the instruction table must give a third ('R', rs3) to no
+    vector op, nor to the ori that encodes a Zicbop prefetch."""
+    rows = table().values()
+    assert {row.cls for row in rows if "R" in row.operands.split(",")} == {"FFMA"}
