@@ -1174,6 +1174,10 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
         e->path |= (o->cls == RV_CLASS_BRANCH ? TM_PLAIN_BRANCH : 0) | (o->s3 != TM_SRC_NONE ? TM_PLAIN_S3 : 0) |
                    (e->dst < t->waw_below && e->dst != TM_X + 32 ? TM_PLAIN_WAW : 0);
     if (e->path == TM_PATH_VECTOR) e->plan = slot_plan(t, e, old_plan);
+    /* the reference path: every instruction through tm_step_special's general
+     * path, which the inline step and the vector and prefetch steps are
+     * tested against (a vector slot's plan is then 0: planned afresh) */
+    if (t->reference) e->path = TM_PATH_SPECIAL;
 }
 
 /* The first half of tm_vector_step and tm_prefetch_step: wait until slot e's sources
@@ -1204,7 +1208,6 @@ static inline __attribute__((always_inline)) void issued(rv_timing *t, tm_slot *
 /* tm_step_special for a vector op (not vsetvl): what its general path does
  * for one, without the tests for the other kinds of instruction. */
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
     uint64_t before = wait_sources(t, e);
     vector_op(t, d, m, e, t->now, pc);
     issued(t, e, before);
@@ -1214,7 +1217,6 @@ void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t p
  * occupancy, its latency fits the slot): what the general path does for one,
  * a plain op that also asks for its line. */
 void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
     uint64_t before = wait_sources(t, e);
     software_prefetch(t, m, d, t->now);
     t->ready[e->dst] = t->now + e->lat;
@@ -1228,16 +1230,10 @@ static __attribute__((noinline)) void step_derived(rv_timing *t, rv_machine *m, 
 }
 
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    if (likely(!t->reference)) {
-        if (likely(e->path == TM_PATH_VECTOR)) { tm_vector_step(t, d, m, pc, e); return; }
-        if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
-    }
     if (e->path == TM_PATH_NEW) {
         derive(t, d, e);
-        if (!t->reference) {
-            if (e->path == TM_PATH_VECTOR) { tm_vector_step(t, d, m, pc, e); return; }
-            if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
-        }
+        if (e->path == TM_PATH_VECTOR) { tm_vector_step(t, d, m, pc, e); return; }
+        if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
         if (e->path >= TM_PATH_PLAIN) { step_derived(t, m, d, pc, e); return; }
     }
     uint64_t *slot = &e->cycles;
@@ -1272,7 +1268,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         t->br_slot = slot;
     } else if (cls == RV_CLASS_JUMP) {
         jump(t, d, pc, slot);
-    } else if (cls == RV_CLASS_CSR) {
+    } else if (reads_clock(d)) {
         /* rdcycle/rdtime: the timed region it closes includes the vector
          * queue's drain and the memory accesses still in flight, so that a
          * program timing itself never sees more throughput than the model's

@@ -115,10 +115,10 @@ typedef struct {
 
 /* Plain scalar ops and conditional branches are charged inline; vector ops
  * other than vsetvl (TM_PATH_VECTOR) and Zicbop prefetches (TM_PATH_PREFETCH)
- * go from tm_step straight to their own out-of-line steps (through the
- * general path in the reference mode); the rest (jumps, the divider, vsetvl,
- * latencies too large for `lat`) to tm_step_special, which also derives a
- * slot not derived yet (TM_PATH_NEW). */
+ * go from tm_step straight to their own out-of-line steps; the rest (jumps,
+ * the divider, vsetvl, latencies too large for `lat`) to tm_step_special,
+ * which also derives a slot not derived yet (TM_PATH_NEW).  In the reference
+ * mode every slot is TM_PATH_SPECIAL: the general path charges everything. */
 enum { TM_PATH_NEW = 0, TM_PATH_SPECIAL = 1, TM_PATH_VECTOR = 2, TM_PATH_PREFETCH = 3,
        TM_PATH_PLAIN = 8,     /* the inline ones last (PLAIN with TM_PLAIN_* flags): one compare tells them apart */
        TM_PATH_END = 16 };    /* past every path */
@@ -213,8 +213,9 @@ typedef struct rv_timing {
     rv_vcost *costs;
     tm_vplan *vplans;         /* the plans of the vector slots (index 0 unused), */
     unsigned nvplans, vplans_cap;   /* how many are in use, and room for */
-    int reference;            /* RVAI_TIMING_REFERENCE: plan every vector op afresh, search the whole
-                               * stream table (the reference path the fast one is tested against) */
+    int reference;            /* RVAI_TIMING_REFERENCE: charge every instruction through the general
+                               * path, plan every vector op afresh, search the whole stream table
+                               * (the reference path the fast one is tested against) */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
     uint64_t unit_free[RV_NVPIPES][TM_MAX_UNITS];
     uint64_t vq[TM_VQ_MAX];   /* start cycles of the queued vector ops, a ring */
