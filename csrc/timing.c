@@ -1261,7 +1261,8 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         if (t->unit_busy[cls] > now) { t->stall[TM_K_DATA] += t->unit_busy[cls] - now; now = t->now = t->unit_busy[cls]; tm_new_cycle(t); }
         t->unit_busy[cls] = now + t->p.occupancy[cls];
         result = now + t->p.latency[cls];
-    } else if (cls == RV_CLASS_BRANCH) {   /* here only when its latency is too large for tm_step */
+    } else if (cls == RV_CLASS_BRANCH) {   /* here only in the reference mode, or when its latency is too
+                                             * large for tm_step */
         tm_set_pending(t, t->pending | TM_P_BRANCH);
         t->br_fall = pc + d->len;
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);

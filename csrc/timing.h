@@ -267,6 +267,9 @@ static inline uint64_t tm_take_slot(rv_timing *t, uint64_t now) {
 void tm_run_begin(rv_timing *t);
 uint64_t tm_run_end(rv_timing *t);
 tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
+/* tm_step's out-of-line part for a slot not derived yet (it derives it) or
+ * derived TM_PATH_SPECIAL (every slot in the reference mode): the general
+ * path, which looks the instruction up in the op table and the parameters. */
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 /* tm_step_special for a slot derived as TM_PATH_VECTOR, called by tm_step directly. */
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
