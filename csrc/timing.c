@@ -253,6 +253,7 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     t->p = *p;
     t->issue_width = p->issue_width;
     tm_new_cycle(t);
+    tm_set_pending(t, 0);
     t->waw_below = p->waw_pairing ? TM_SRC_NONE : 0;
     t->line_bits = (unsigned)__builtin_ctz(p->line);
     t->bht = malloc(p->bht_entries);
@@ -803,7 +804,6 @@ static void vmem_access(rv_timing *t, uint64_t addr, unsigned n, int store) {
 }
 
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
-    if (t->pending & TM_P_VMEM) { vmem_access(t, addr, n, store); return; }
     uint64_t first = addr >> t->line_bits, last = (addr + (n ? n - 1 : 0)) >> t->line_bits;
     int event = 0;
     if (first == last) {
@@ -883,7 +883,7 @@ void tm_resolve_other(rv_timing *t, uint64_t pc) {
         }
         if (t->jr_entry) *t->jr_entry = (tm_btb){t->jr_pc, pc};
     }
-    t->pending = 0;
+    tm_set_pending(t, 0);
 }
 
 /* The link registers of the ISA manual's return-address-stack hints. */
@@ -898,7 +898,7 @@ static int is_link(unsigned r) { return r == 1 || r == 5; }
 static void jump(rv_timing *t, const rv_decoded *d, uint64_t pc, uint64_t *slot) {
     unsigned depth = t->p.ras_depth;
     if (d->op == RV_OP_jalr) {
-        t->pending |= TM_P_JUMP;
+        tm_set_pending(t, t->pending | TM_P_JUMP);
         t->jr_slot = slot;
         if (depth && is_link(d->rs1) && !(is_link(d->rd) && d->rd == d->rs1)) {
             t->ras_top = (t->ras_top + depth - 1) % depth;
@@ -1099,7 +1099,7 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
         t->kind[v->sdst] = TM_K_VEC;
     }
     if (v->is_mem) {
-        t->pending |= TM_P_VMEM;
+        tm_set_pending(t, t->pending | TM_P_VMEM);
         t->vm_vd = v->vm_vd;
         t->vm_nregs = v->vm_nregs;
         t->vm_start = start;
@@ -1169,18 +1169,26 @@ static void derive(rv_timing *t, const rv_decoded *d, tm_slot *e) {
               : lat > UINT16_MAX || (o->special && o->cls != RV_CLASS_BRANCH) || reads_clock(d) ||
               has_occupancy(t, o->cls) ? TM_PATH_SPECIAL
               : is_data_prefetch(d) ? TM_PATH_PREFETCH
-              : o->cls == RV_CLASS_BRANCH ? TM_PATH_BRANCH : TM_PATH_PLAIN;
+              : TM_PATH_PLAIN;
+    if (e->path == TM_PATH_PLAIN)
+        e->path |= (o->cls == RV_CLASS_BRANCH ? TM_PLAIN_BRANCH : 0) | (o->s3 != TM_SRC_NONE ? TM_PLAIN_S3 : 0) |
+                   (e->dst < t->waw_below && e->dst != TM_X + 32 ? TM_PLAIN_WAW : 0);
     if (e->path == TM_PATH_VECTOR) e->plan = slot_plan(t, e, old_plan);
+    /* the reference path: every instruction through tm_step_special's general
+     * path, which the inline step and the vector and prefetch steps are
+     * tested against (a vector slot's plan is then 0: planned afresh) */
+    if (t->reference) e->path = TM_PATH_SPECIAL;
 }
 
 /* The first half of tm_vector_step and tm_prefetch_step: wait until slot e's sources
  * are ready (t->now moves there, the wait charged by stall()); returns t->now
- * from before the wait. */
+ * from before the wait.  Neither kind has a third source: the instruction
+ * table gives one ('R') only to the scalar fused multiply-adds
+ * (tests/test_timing_fast_path.py checks the rows). */
 static inline __attribute__((always_inline)) uint64_t wait_sources(rv_timing *t, const tm_slot *e) {
     uint64_t *r = t->ready;
     uint64_t rdy = r[e->s1], x;
     x = r[e->s2]; rdy = x > rdy ? x : rdy;
-    x = r[e->s3]; rdy = x > rdy ? x : rdy;
     uint64_t before = t->now;
     if (rdy > before) t->now = stall(t, e, rdy);
     return before;
@@ -1200,7 +1208,6 @@ static inline __attribute__((always_inline)) void issued(rv_timing *t, tm_slot *
 /* tm_step_special for a vector op (not vsetvl): what its general path does
  * for one, without the tests for the other kinds of instruction. */
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
     uint64_t before = wait_sources(t, e);
     vector_op(t, d, m, e, t->now, pc);
     issued(t, e, before);
@@ -1210,7 +1217,6 @@ void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t p
  * occupancy, its latency fits the slot): what the general path does for one,
  * a plain op that also asks for its line. */
 void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    if (unlikely(t->reference)) { tm_step_special(t, d, m, pc, e); return; }
     uint64_t before = wait_sources(t, e);
     software_prefetch(t, m, d, t->now);
     t->ready[e->dst] = t->now + e->lat;
@@ -1224,17 +1230,11 @@ static __attribute__((noinline)) void step_derived(rv_timing *t, rv_machine *m, 
 }
 
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {
-    if (likely(!t->reference)) {
-        if (likely(e->path == TM_PATH_VECTOR)) { tm_vector_step(t, d, m, pc, e); return; }
-        if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
-    }
     if (e->path == TM_PATH_NEW) {
         derive(t, d, e);
-        if (!t->reference) {
-            if (e->path == TM_PATH_VECTOR) { tm_vector_step(t, d, m, pc, e); return; }
-            if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
-        }
-        if (e->path == TM_PATH_PLAIN || e->path == TM_PATH_BRANCH) { step_derived(t, m, d, pc, e); return; }
+        if (e->path == TM_PATH_VECTOR) { tm_vector_step(t, d, m, pc, e); return; }
+        if (e->path == TM_PATH_PREFETCH) { tm_prefetch_step(t, d, m, pc, e); return; }
+        if (e->path >= TM_PATH_PLAIN) { step_derived(t, m, d, pc, e); return; }
     }
     uint64_t *slot = &e->cycles;
     const tm_opinfo *o = &tm_ops[d->op];
@@ -1261,14 +1261,15 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
         if (t->unit_busy[cls] > now) { t->stall[TM_K_DATA] += t->unit_busy[cls] - now; now = t->now = t->unit_busy[cls]; tm_new_cycle(t); }
         t->unit_busy[cls] = now + t->p.occupancy[cls];
         result = now + t->p.latency[cls];
-    } else if (cls == RV_CLASS_BRANCH) {   /* here only when its latency is too large for tm_step */
-        t->pending |= TM_P_BRANCH;
+    } else if (cls == RV_CLASS_BRANCH) {   /* here only in the reference mode, or when its latency is too
+                                             * large for tm_step */
+        tm_set_pending(t, t->pending | TM_P_BRANCH);
         t->br_fall = pc + d->len;
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
         t->br_slot = slot;
     } else if (cls == RV_CLASS_JUMP) {
         jump(t, d, pc, slot);
-    } else if (cls == RV_CLASS_CSR) {
+    } else if (reads_clock(d)) {
         /* rdcycle/rdtime: the timed region it closes includes the vector
          * queue's drain and the memory accesses still in flight, so that a
          * program timing itself never sees more throughput than the model's
@@ -1304,7 +1305,7 @@ void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t 
 
 /* ---- runs and counters --------------------------------------------------- */
 
-void tm_run_begin(rv_timing *t) { t->pending = 0; }
+void tm_run_begin(rv_timing *t) { tm_set_pending(t, 0); }
 
 /* The stall counters the inline step keeps by kind, into the stats. */
 static void sync_stalls(rv_timing *t) {
@@ -1315,7 +1316,7 @@ static void sync_stalls(rv_timing *t) {
 }
 
 uint64_t tm_run_end(rv_timing *t) {
-    t->pending = 0;
+    tm_set_pending(t, 0);
     sync_stalls(t);
     t->s.cycles = finish(t) - t->base;
     return t->s.cycles;

@@ -115,12 +115,21 @@ typedef struct {
 
 /* Plain scalar ops and conditional branches are charged inline; vector ops
  * other than vsetvl (TM_PATH_VECTOR) and Zicbop prefetches (TM_PATH_PREFETCH)
- * go from tm_step straight to their own out-of-line steps (through the
- * general path in the reference mode); the rest (jumps, the divider, vsetvl,
- * latencies too large for `lat`) to tm_step_special, which also derives a
- * slot not derived yet (TM_PATH_NEW). */
-enum { TM_PATH_NEW = 0, TM_PATH_SPECIAL = 1, TM_PATH_VECTOR = 2, TM_PATH_PREFETCH = 3, TM_PATH_PLAIN = 4,
-       TM_PATH_BRANCH = 5 };   /* the inline ones last: one compare tells them apart */
+ * go from tm_step straight to their own out-of-line steps; the rest (jumps,
+ * the divider, vsetvl, latencies too large for `lat`) to tm_step_special,
+ * which also derives a slot not derived yet (TM_PATH_NEW).  In the reference
+ * mode every slot is TM_PATH_SPECIAL: the general path charges everything. */
+enum { TM_PATH_NEW = 0, TM_PATH_SPECIAL = 1, TM_PATH_VECTOR = 2, TM_PATH_PREFETCH = 3,
+       TM_PATH_PLAIN = 8,     /* the inline ones last (PLAIN with TM_PLAIN_* flags): one compare tells them apart */
+       TM_PATH_END = 16 };    /* past every path */
+
+/* What the inline step of a plain slot does beyond the common part, known
+ * when the slot is derived (the model's parameters are fixed), so the step
+ * tests one bit instead of looking it up: a conditional branch; a third
+ * source (the fused multiply-adds), which no other op reads; a destination
+ * that waw_pairing keeps out of the issue cycle of a write of the same
+ * register (an x or f register other than the sink, with waw_pairing on). */
+enum { TM_PLAIN_BRANCH = 1, TM_PLAIN_S3 = 2, TM_PLAIN_WAW = 4 };
 
 /* The tm_slots of one executable region (one per halfword). */
 typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
@@ -166,7 +175,9 @@ typedef struct rv_timing {
     uint64_t now;             /* issue cycle of the next instruction */
     unsigned room;            /* issue slots left in cycle `now` (issue_width when none is taken) */
     unsigned issue_width;     /* p.issue_width */
-    int pending;
+    int pending;              /* TM_P_*, set through tm_set_pending */
+    unsigned inline_from;     /* the paths tm_step charges without a test for pending work: TM_PATH_PLAIN
+                               * and up, none (TM_PATH_END) while work is pending */
     unsigned last_dst;        /* the last instruction's destination and issue cycle, */
     unsigned waw_below;       /* waw_pairing: destinations below this (x and f registers) never
                                * share an issue cycle; 0 when off */
@@ -202,8 +213,9 @@ typedef struct rv_timing {
     rv_vcost *costs;
     tm_vplan *vplans;         /* the plans of the vector slots (index 0 unused), */
     unsigned nvplans, vplans_cap;   /* how many are in use, and room for */
-    int reference;            /* RVAI_TIMING_REFERENCE: plan every vector op afresh, search the whole
-                               * stream table (the reference path the fast one is tested against) */
+    int reference;            /* RVAI_TIMING_REFERENCE: charge every instruction through the general
+                               * path, plan every vector op afresh, search the whole stream table
+                               * (the reference path the fast one is tested against) */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
     uint64_t unit_free[RV_NVPIPES][TM_MAX_UNITS];
     uint64_t vq[TM_VQ_MAX];   /* start cycles of the queued vector ops, a ring */
@@ -255,6 +267,9 @@ static inline uint64_t tm_take_slot(rv_timing *t, uint64_t now) {
 void tm_run_begin(rv_timing *t);
 uint64_t tm_run_end(rv_timing *t);
 tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
+/* tm_step's out-of-line part for a slot not derived yet (it derives it) or
+ * derived TM_PATH_SPECIAL (every slot in the reference mode): the general
+ * path, which looks the instruction up in the op table and the parameters. */
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 /* tm_step_special for a slot derived as TM_PATH_VECTOR, called by tm_step directly. */
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
@@ -287,6 +302,14 @@ void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store);
 void tm_resolve_other(rv_timing *t, uint64_t pc);
 void tm_mispredicted_branch(rv_timing *t);
 
+/* Set the pending work (TM_P_*), and with it inline_from, so that tm_step
+ * tests for pending work only while there is some: its one compare of the
+ * path against inline_from answers both questions for a plain op. */
+static inline void tm_set_pending(rv_timing *t, int pending) {
+    t->pending = pending;
+    t->inline_from = pending ? TM_PATH_END : TM_PATH_PLAIN;
+}
+
 /* The instruction at pc follows a pending branch or jump: was it predicted?
  * A conditional branch (the common case) is checked here; a misprediction
  * and jumps go out of line. */
@@ -298,7 +321,7 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
         if (unlikely(taken != (*c >= 2))) tm_mispredicted_branch(t);
         if (taken) { if (*c < 3) (*c)++; }
         else if (*c > 0) (*c)--;
-        t->pending = 0;
+        tm_set_pending(t, 0);
     } else {
         tm_resolve_other(t, pc);
     }
@@ -308,28 +331,34 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
  * slot, set the ready cycle of its destination, and add the cycles it cost
  * to e->cycles. */
 static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
-    if (unlikely(t->pending)) tm_resolve(t, pc);
-    if (unlikely(e->path < TM_PATH_PLAIN)) {
-        if (e->path == TM_PATH_VECTOR) tm_vector_step(t, d, m, pc, e);
-        else if (e->path == TM_PATH_PREFETCH) tm_prefetch_step(t, d, m, pc, e);
-        else tm_step_special(t, d, m, pc, e);
-        return;
+    unsigned path = e->path;
+    if (unlikely(path < t->inline_from)) {   /* work is pending, or not a plain op */
+        if (t->pending) tm_resolve(t, pc);
+        if (path < TM_PATH_PLAIN) {
+            if (path == TM_PATH_VECTOR) tm_vector_step(t, d, m, pc, e);
+            else if (path == TM_PATH_PREFETCH) tm_prefetch_step(t, d, m, pc, e);
+            else tm_step_special(t, d, m, pc, e);
+            return;
+        }
     }
     uint64_t *r = t->ready;
-    unsigned i1 = e->s1, i2 = e->s2, i3 = e->s3;
-    uint64_t a = r[i1], b = r[i2], c = r[i3];
+    unsigned i1 = e->s1, i2 = e->s2;
+    uint64_t a = r[i1], b = r[i2];
     uint64_t rdy = a > b ? a : b;
-    rdy = c > rdy ? c : rdy;
+    if (unlikely(path & TM_PLAIN_S3)) {
+        uint64_t c = r[e->s3];
+        rdy = c > rdy ? c : rdy;
+    }
     uint64_t now = t->now;
     if (unlikely(rdy > now)) {
         /* the issue cycle moves to rdy: charge the wait to what the first
          * late source (in operand order) was waiting for */
-        t->stall[a == rdy ? t->kind[i1] : b == rdy ? t->kind[i2] : t->kind[i3]] += rdy - now;
+        t->stall[a == rdy ? t->kind[i1] : b == rdy ? t->kind[i2] : t->kind[e->s3]] += rdy - now;
         tm_new_cycle(t);
         now = rdy;
     }
     unsigned dst = e->dst;
-    if (unlikely(dst < t->waw_below) && dst == t->last_dst && dst != TM_X + 32 && tm_cycle_begun(t)) {
+    if ((path & TM_PLAIN_WAW) && dst == t->last_dst && tm_cycle_begun(t)) {
         tm_new_cycle(t);   /* waw_pairing: not in the same cycle as a write of the same register */
         now++;
     }
@@ -337,8 +366,8 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
     t->last_dst = dst;
     r[dst] = now + e->lat;
     t->kind[dst] = TM_K_DATA;
-    if (e->path == TM_PATH_BRANCH) {   /* resolved when the next instruction is charged */
-        t->pending = TM_P_BRANCH;
+    if (path & TM_PLAIN_BRANCH) {   /* resolved when the next instruction is charged */
+        tm_set_pending(t, TM_P_BRANCH);
         t->br_fall = pc + d->len;
         t->br_idx = (unsigned)(pc >> 1) & (t->p.bht_entries - 1);
         t->br_slot = &e->cycles;
@@ -366,10 +395,13 @@ static inline tm_line **tm_hit_slot(rv_timing *t, uint64_t line) {
 }
 
 /* A scalar load or store of n bytes at addr by the instruction just charged
- * (at pc): a load's destination becomes ready when its data arrives. */
+ * (at pc): a load's destination becomes ready when its data arrives.  No
+ * vector memory op is in flight here (TM_P_VMEM): charging the instruction
+ * resolved whatever was pending, and a scalar one sets nothing but a branch
+ * or jump (timing_mem tests it for the vector helpers). */
 static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
     uint64_t line = addr >> t->line_bits;
-    if (likely(((addr + n - 1) >> t->line_bits) == line && !(t->pending & TM_P_VMEM))) {
+    if (likely(((addr + n - 1) >> t->line_bits) == line)) {
         tm_line *w = t->last_way;
         uint64_t done = t->last_issue + t->p.l1_latency;
         if (line == t->last_line) {
