@@ -183,6 +183,12 @@ def test_slidedown_of_a_scalar_and_first_of_bf16():
     check(k, "# here", "slidedown takes a vector")
 
     @rl.kernel
+    def k1(x: rl.Tensor[f32]):
+        for vl, i in rl.vloop(x.shape[0]):
+            x.vstore(rl.slidedown(x.vload(i), -1), i)  # here
+    check(k1, "# here", "offset must be non-negative, not -1")
+
+    @rl.kernel
     def k2(x: rl.Tensor[rl.bf16], y: rl.Tensor[rl.bf16]):
         for vl, i in rl.vloop(x.shape[0]):
             y[0] = x.vload(i).first()  # here

@@ -902,6 +902,9 @@ def slidedown(x: Any, offset: Any) -> Vector:
         raise fail("slidedown takes a vector")
     if x.dtype == ir.bf16:
         raise fail("slidedown of bf16 vectors: convert to f32 first")
+    if isinstance(offset, int) and offset < 0:
+        # vslidedown takes the offset unsigned: -1 would slide everything out
+        raise fail(f"slidedown's offset must be non-negative, not {offset}")
     return Vector(tracer().emit("vslidedown", [x.value, index(offset), _active_vl(x.type.n)], x.type))
 
 
