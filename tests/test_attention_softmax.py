@@ -168,7 +168,8 @@ def test_pv_row_sums_take_each_key_once(vlen, exp, width, lq, nb, group, pu):
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
 @pytest.mark.parametrize("exp", ["accurate", "fast"])
-@pytest.mark.parametrize("kv, group, lq, lk, nb", [(2, 7, 3, 3, 4), (1, 3, 9, 40, 1), (2, 1, 5, 5, 4), (3, 2, 11, 7, 1)])
+@pytest.mark.parametrize("kv, group, lq, lk, nb",
+                         [(2, 7, 3, 3, 4), (1, 3, 9, 40, 1), (2, 1, 5, 5, 4), (3, 2, 11, 7, 1)])
 def test_next_tiles_queries_are_their_own(vlen, exp, kv, group, lq, lk, nb):
     """QA 1 stores each whole tile's queries during the tile before, into the half of q_s
     that tile does not read: KV heads of 1-3 whole 7-row tiles, with or without one-row tiles

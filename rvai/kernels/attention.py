@@ -79,8 +79,8 @@ from rvai.lang import f32, i32
 #: xuantie-c930 -0.5 % (d 64) and -3.6 % (d 128), spacemit-x60 -0.3 / -1.4 %, sifive-x280
 #: +0.6 / -0.5 % (docs/performance.md, the attn13 round). QA 1 stores the next tile's queries
 #: during this tile (:func:`_tiles_ahead`), offered with PU's shapes: prefill 128 spacemit-x60
-#: -2.2 % at d 128 but +0.8 % at d 64, xuantie-c930 0.0 / +0.9 % (docs/performance.md, the
-#: attn14 round).
+#: -2.2 % at d 128 but +0.8 % at d 64, xuantie-c930 0.0 / +0.9 % (d 64 / d 128; at d 128 with PF
+#: 2, which it then takes, -1.7 %) (docs/performance.md, the attn14 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -676,7 +676,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
-    Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's scaled queries and
+    Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
+    scaled queries and
     unnormalised outputs, ``p`` (BM, W) a block's scores, then its probabilities; blocks
     hold at most W = min(NB * VLMAX at ``LMUL``, p's columns) keys. q_s is stored
     transposed: the BM scalars read together then sit at fixed offsets from one pointer
