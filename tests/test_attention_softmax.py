@@ -166,6 +166,25 @@ def test_pv_row_sums_take_each_key_once(vlen, exp, width, lq, nb, group, pu):
     run_on_nan_scratch(q, k, v, min(7, group * lq), width, vlen, exp, NB=nb, ML=1, PV=1, PU=pu)
 
 
+@pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
+@pytest.mark.parametrize("exp", ["accurate", "fast"])
+@pytest.mark.parametrize("kv, group, lq, lk, nb",
+                         [(2, 7, 3, 3, 4), (1, 3, 9, 40, 1), (2, 1, 5, 5, 4), (3, 2, 11, 7, 1)])
+def test_next_tiles_queries_are_their_own(vlen, exp, kv, group, lq, lk, nb):
+    """QA 1 stores each whole tile's queries during the tile before, into the half of q_s
+    that tile does not read: KV heads of 1-3 whole 7-row tiles, with or without one-row tiles
+    after them (none whole at group 1, Lq 5), a tile's keys in one block or many (NB 1), K
+    shorter than the queries (bottom-right causal: rows that see no key), the scratch full of
+    NaN. Against float64, and bit-equal to QA 0 (the same arithmetic): a tile reading the
+    queries of another, or a half not yet written, is off by far more."""
+    rng = np.random.default_rng(lq * vlen)
+    d = 16
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    ahead, start = (run_on_nan_scratch(q, k, v, 7, None, vlen, exp, NB=nb, ML=1, PV=1, PU=1, QA=qa) for qa in (1, 0))
+    np.testing.assert_array_equal(ahead, start)
+
+
 @pytest.mark.parametrize("preset", ["xuantie-c930", "spacemit-x60"])
 def test_pu_keeps_the_pv_loop_rolled(preset):
     """PU 1 compiles the P V loop without LLVM's unrolled copies (sifive-p670's preferences

@@ -77,7 +77,10 @@ from rvai.lang import f32, i32
 #: 0.05 % (docs/performance.md, the attn12 round). PU 1 keeps the P V loop rolled, one key
 #: step a trip (:func:`_key_block`), offered with prefill's PV 1 shapes: prefill 128
 #: xuantie-c930 -0.5 % (d 64) and -3.6 % (d 128), spacemit-x60 -0.3 / -1.4 %, sifive-x280
-#: +0.6 / -0.5 % (docs/performance.md, the attn13 round).
+#: +0.6 / -0.5 % (docs/performance.md, the attn13 round). QA 1 stores the next tile's queries
+#: during this tile (:func:`_tiles_ahead`), offered with PU's shapes: prefill 128 spacemit-x60
+#: -2.2 % at d 128 but +0.8 % at d 64, xuantie-c930 0.0 / +0.9 % (d 64 / d 128; at d 128 with PF
+#: 2, which it then takes, -1.7 %) (docs/performance.md, the attn14 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -86,8 +89,8 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     (7, 4, 1, 8, 2, 0, 1, 0, 0))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": pv}
     for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)] + [
-    {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1}
-    for pf in (0, 2) for nb in (4, 8)] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa}
+    for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
@@ -115,13 +118,14 @@ def prefetch_lines(vlen: int, lmul: int, ku: int) -> int:
 
 def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> tuple:
     """The kernel's scratch arrays for head dim d, Lk keys and a config (BM, LMUL):
-    q_s (d, BM'), o_s (BM', d), p (BM', W') and k_t (d, Lk) if K is transposed, W' =
+    q_s (d, BM'; 2d if K is transposed: ``QA``'s two halves), o_s (BM', d), p (BM', W') and k_t
+    (d, Lk) if K is transposed, W' =
     the most keys a block of any tuning candidate (or of NB_DEFAULT chunks at LMUL) holds.
     BM' and W' are at least the largest of the tuning candidates', so that every candidate
     runs on the same arrays (and the tuner's cycles are those of a call)."""
     bm = max(bm, *(c["BM"] for c in ATTENTION_CONFIGS))
     width = max(NB_DEFAULT * lmul, *(c["NB"] * c["LMUL"] for c in ATTENTION_CONFIGS)) * vlen // 32
-    return (np.zeros((d, bm), np.float32), np.zeros((bm, d), np.float32),
+    return (np.zeros((2 * d if transpose else d, bm), np.float32), np.zeros((bm, d), np.float32),
             np.zeros((bm, width), np.float32), np.zeros((d, lk) if transpose else (1, 1), np.float32))
 
 
@@ -165,9 +169,9 @@ def _column(t, g, j, c):
 
 
 def _fmas(t, acc, c, col, n):
-    """acc[r] += q_s[c, r] * col for the tile's n rows."""
+    """acc[r] += q_s[q_row + c, r] * col for the tile's n rows."""
     for r in range(n):
-        acc[r] += t.q_s[c, r] * col
+        acc[r] += t.q_s[t.q_row + c, r] * col
 
 
 def _in_head(t, row, rows):
@@ -219,7 +223,7 @@ def _scores(t, g, j, n, vl, vl0):
     first = 1 if t.transposed else 0
     if first:
         col = _column(t, g, j, 0)
-        acc = [rl.var(t.q_s[0, r] * col) for r in range(n)]
+        acc = [rl.var(t.q_s[t.q_row, r] * col) for r in range(n)]
     else:
         acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
     last = d - (d - first) % ku
@@ -264,12 +268,13 @@ def _next_group(t, g, j, vl0, col, row):
     col.value = rl.where(wrap, col.value + LINE, col.value)
 
 
-def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
+def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
     """One block of ``w`` keys at ``j`` (at most W, the scratch ``p``'s columns) for the
     tile's ``n`` rows; ``limits`` (per row, or None when every row sees every key of the
     block) masks the keys a row cannot see. The tile's ``first`` block (at compile time)
     has nothing to rescale: its sums and outputs start from zero, not from a correction
-    factor (a scalar exp a row) times the running ones read back from o_s."""
+    factor (a scalar exp a row) times the running ones read back from o_s. ``then`` (QA: the
+    next tile's queries) is emitted between the block's exp pass and its P V loop."""
     d, q_s, o_s, p, v = t.d, t.q_s, t.o_s, t.p, t.v
     # Scores, a chunk of VLMAX keys at a time, into p's rows. Decode blocks of NB >= 4
     # chunks take their maxima from p afterwards, one reduction a row: a reduction a chunk
@@ -372,6 +377,8 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False):
             for r, e, head in zip(rows, es, heads):
                 p.vstore(e, r, full)
                 _add_sum(st[r][1], head + e.sum(), None if first else corr[r])
+    if then is not None:
+        then()
     # P V, per chunk of the head dim: the n output rows (the scratch o_s, in L1) are
     # rescaled, then take n vfmacc.vf per key, one V row load shared. Unless the score loop
     # prefetches K (PD > 0), each trip prefetches the next PF lines of the next block's K
@@ -505,25 +512,35 @@ def _block_keys(t, vl0):
     return rl.maximum(rl.minimum(t.nb * vl0, t.p.shape[1]), 1)
 
 
-def _first_block(t, g, n, st, stop):
+def _first_block(t, g, n, st, stop, then=None):
     """Prefill (K transposed): the tile's first block, unmasked, over the keys [0, min(W,
     stop)) every row sees (none when stop is 0: it then only sets the rows' sums and o_s to
     zero); returns where the blocks after it start. Prefill 128 is one block a tile at NB 4
     (VLEN 256). Decode's tiles start with o_s zeroed instead (returns 0): there the first
     block is one of many, and the second copy of the block's code made the bounds-checked
-    kernel with PK's prefetches 27 % slower on spacemit-x60 (decode 512 keys, d 64)."""
+    kernel with PK's prefetches 27 % slower on spacemit-x60 (decode 512 keys, d 64).
+    ``then`` goes to :func:`_key_block` (emitted even when the block has no key)."""
     if not t.transposed:
         return 0
     vl0 = _chunk_keys(t)
     w = rl.minimum(stop, _block_keys(t, vl0))
-    _key_block(t, g, n, st, 0, w, vl0, None, first=True)
+    _key_block(t, g, n, st, 0, w, vl0, None, first=True, then=then)
     return w
 
 
-def _tile_start(t, rows):
-    """The tile's scaled queries into q_s (and, in decode, zeros into o_s: prefill's first
-    block writes it, :func:`_first_block`); each row's state: its running maximum, sum and
-    (for the fast exp) the last block's exp_fast_bias.
+def _tile_start(t, rows, built=False):
+    """The tile's scaled queries into q_s (unless ``built``: QA stored them during the tile
+    before, :func:`_tiles_ahead`) and, in decode, zeros into o_s (prefill's first block
+    writes it, :func:`_first_block`); each row's state: its running maximum, sum and (for
+    the fast exp) the last block's exp_fast_bias."""
+    if not built:
+        _store_queries(t, rows, t.q_row)
+    return [(rl.var(float("-inf")), rl.var(0.0), rl.var(0.0)) for _ in rows]
+
+
+def _store_queries(t, rows, row):
+    """The scaled queries of ``rows`` into q_s, its rows from ``row`` (in decode, zeros into
+    their rows of o_s too).
 
     Every row's load first: a store waiting on its data holds the (in-order) load/store
     unit, so a load behind it would start only once the one before had come from memory;
@@ -532,10 +549,9 @@ def _tile_start(t, rows):
     for vl, c in rl.vloop(t.d, sew=32, lmul=max(m for m in (1, 2, 4, 8) if m * len(rows) <= 28 or m == 1)):
         rows_v = [t.q.vload(h, i, c) for h, i in rows]
         for r, x in enumerate(rows_v):
-            t.q_s.vstore(x * t.scale, c, r, axis=0)
+            t.q_s.vstore(x * t.scale, row + c, r, axis=0)
             if not t.transposed:
                 t.o_s.vstore(rl.zeros(f32), r, c)
-    return [(rl.var(float("-inf")), rl.var(0.0), rl.var(0.0)) for _ in rows]
 
 
 def _first_keys(t, g):
@@ -572,12 +588,21 @@ def _schedule_prefill(transposed, exp):
         rl.schedule_as("sifive-p670")
 
 
-def _tile(t, g, group, rho0, n, causal):
-    """The ``n`` rows from row ``rho0`` of KV head g: a whole tile's attention."""
+def _tile(t, g, group, rho0, n, causal, ahead=None):
+    """The ``n`` rows from row ``rho0`` of KV head g: a whole tile's attention, its queries
+    in q_s from its row ``t.q_row``. With ``ahead`` = (q_s row, row of the KV head) (QA,
+    :func:`_tiles_ahead`) they are there already, and the tile's first block stores those of
+    the n rows from that row of the KV head at that row of q_s."""
     q, o, o_s, d = t.q, t.o, t.o_s, t.d
     lq, lk = q.shape[1], t.k.shape[1]
     rows = _rows(g, group, rho0, n)
-    st = _tile_start(t, rows)
+    st = _tile_start(t, rows, built=ahead is not None)
+    then = None
+    if ahead is not None:
+        half, rho_next = ahead
+
+        def then():
+            _store_queries(t, _rows(g, group, rho_next, n), half)
     if t.pf and not t.touch:
         # the next tile's query rows (in the next KV head's, or past q, at the end: a hint,
         # where a touch, a load, could fault)
@@ -591,7 +616,7 @@ def _tile(t, g, group, rho0, n, causal):
         _first_keys(t, g)
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
     # rows are query-major, so the first row sees the fewest keys and the last the most
-    _key_loop(t, g, n, st, _first_block(t, g, n, st, limits[0]), limits[0], None)
+    _key_loop(t, g, n, st, _first_block(t, g, n, st, limits[0], then), limits[0], None)
     if causal:
         _key_loop(t, g, n, st, limits[0], limits[-1], limits)
     for r, (h, i) in enumerate(rows):
@@ -603,6 +628,25 @@ def _tile(t, g, group, rho0, n, causal):
             o.vstore(o_s.vload(r, c) * inv, h, i, c)
 
 
+def _tiles_ahead(t, g, group, whole, bm, causal):
+    """QA: the ``whole`` rows (whole tiles of ``bm``) of KV head g, each tile's scaled queries
+    stored during the tile before (after its first block's exp pass, :func:`_tile`) into the
+    half of q_s (rows [0, d) or [d, 2d)) that tile does not read, so that a tile starts on its
+    scores: its start (the tile before's output rows, the query rows' loads, their scaling and
+    strided stores into q_s) had left the FP pipes idle 4.5 % (xuantie-c930) and 4.3 %
+    (spacemit-x60) of their time (prefill 128, d 64; docs/performance.md, the attn13 round).
+    The last tile stores its own rows again (harmless), so no tile reads past the KV head's."""
+    for _ in rl.range(rl.where(whole > 0, 1, 0)):
+        _store_queries(t, _rows(g, group, 0, bm), 0)
+    half = rl.var(0)
+    last = rl.maximum(whole - bm, 0)
+    for rho0 in rl.range(0, whole, bm):
+        t.q_row = half.value
+        _tile(t, g, group, rho0, bm, causal, (t.d - half.value, rl.minimum(rho0 + bm, last)))
+        half.value = t.d - half.value
+    t.q_row = 0
+
+
 class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
@@ -612,12 +656,14 @@ class _Tensors:
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 exp: str, **kw):
+                 qa: int, exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
         self.ml, self.pv, self.pr, self.fast = bool(ml), bool(pv), bool(pr), exp == "fast"
         self.mx, self.pu = bool(mx), bool(pu)
+        self.qa = bool(qa and transposed)
+        self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
 
 
@@ -627,10 +673,11 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
-              PR: int = 0, MX: int = 0, PU: int = 0, EXP: str = "accurate"):
+              PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
-    Scratch: ``q_s`` (d, BM) and ``o_s`` (BM, d) hold a tile's scaled queries and
+    Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
+    scaled queries and
     unnormalised outputs, ``p`` (BM, W) a block's scores, then its probabilities; blocks
     hold at most W = min(NB * VLMAX at ``LMUL``, p's columns) keys. q_s is stored
     transposed: the BM scalars read together then sit at fixed offsets from one pointer
@@ -656,7 +703,9 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     two rows at a time, as prefill's does. ``MX`` 1 takes the row maxima of each chunk of keys
     by a tree of slides instead of one reduction a row (:func:`_tree_maxima`; blocks whose
     maxima are taken per chunk). ``PU`` 1 keeps the P V loop rolled (one key step a trip) where
-    LLVM would unroll it.
+    LLVM would unroll it. ``QA`` 1 (with ``TRANSPOSE_K``) stores each whole tile's queries
+    during the tile before, between its first block's exp pass and P V loop, into the half of
+    q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`).
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
@@ -671,13 +720,16 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     whole = nrows - nrows % BM
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
-                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, exp=EXP)
+                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
                 for c in rl.range(d):
                     k_t.vstore(k.vload(g, j, c, axis=1), c, j)
-        for rho0 in rl.range(0, whole, BM):
-            _tile(t, g, group, rho0, BM, CAUSAL)
+        if t.qa:
+            _tiles_ahead(t, g, group, whole, BM, CAUSAL)
+        else:
+            for rho0 in rl.range(0, whole, BM):
+                _tile(t, g, group, rho0, BM, CAUSAL)
         for rho0 in rl.range(whole, nrows):
             _tile(t, g, group, rho0, 1, CAUSAL)
