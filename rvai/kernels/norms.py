@@ -143,16 +143,16 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
         raise ValueError(f"softmax: ZERO must be elements ahead (an int >= 0) or 'row', not {ZERO!r}")
     if not isinstance(REVERSE, bool):
         raise ValueError(f"softmax: REVERSE must be True or False, not {REVERSE!r}")
+    if not isinstance(FUSE, int) or FUSE not in (0, 1, 2):   # False and True are 0 and 1
+        raise ValueError(f"softmax: FUSE must be 0, 1 or 2 (rows the fused maximum runs ahead), not {FUSE!r}")
+    if not isinstance(PIPE, int) or PIPE not in (0, 1, 2):   # False and True are 0 and 1
+        raise ValueError(f"softmax: PIPE must be 0, 1 or 2 (rows the division runs behind), not {PIPE!r}")
     rows, n = x.shape
     vl0, groups, full = _blocks(n, LMUL, CHAINS)
     row_max = rl.var(float("-inf"))
-    if not isinstance(PIPE, int) or PIPE not in (0, 1, 2):   # False and True are 0 and 1
-        raise ValueError(f"softmax: PIPE must be 0, 1 or 2 (rows the division runs behind), not {PIPE!r}")
     div = rl.var(1.0)      # the 1 / sum of row r - PIPE (1 before the first rows: their "division" is a no-op)
     # PIPE 2: row r - 1's maximum and sum, their 1 / sum not yet taken
     held = (rl.var(0.0), rl.var(1.0)) if PIPE == 2 else ()
-    if not isinstance(FUSE, int) or FUSE not in (0, 1, 2):   # False and True are 0 and 1
-        raise ValueError(f"softmax: FUSE must be 0, 1 or 2 (rows the fused maximum runs ahead), not {FUSE!r}")
     # FUSE 2: row r + 1's maximum, as its two partial maxima reduced at the end of row r - 1
     held_max = (rl.var(float("-inf")), rl.var(float("-inf"))) if FUSE == 2 else ()
     for _ in rl.range(rl.minimum(rows, 1) if FUSE else 0):
