@@ -445,7 +445,8 @@ def _check_op(op: Op) -> None:
                  and type(blocks) is int and blocks >= 1, op,
                  "cache_zero(ptr, index: i64, count: i64) with blocks a positive int if given")
     elif c == "vsplat":
-        _require(_scal(t[0]) and _vec(r) and r.dtype == t[0].dtype, op, "vsplat(scalar)")
+        _require(_scal(t[0]) and _vec(r) and r.dtype == t[0].dtype and op.attrs.get("bound", False) in (False, True),
+                 op, "vsplat(scalar) with bound a bool if given")
         _check_vl(op)
     elif c == "vid":
         _require(_vec(r) and r.dtype.is_int, op, "vid gives an integer vector")

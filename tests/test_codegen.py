@@ -290,6 +290,39 @@ def test_no_jump_tables_dispatches_by_branches(runner):
             assert o[0] == (1.5 * v + 0.25 if 1 <= v <= 6 else -1.0)
 
 
+@rl.kernel
+def _plus_bits(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32], s: rl.f32, BOUND: bool):
+    """o = x + s, with s broadcast as its bits and read back as f32 (``rl.full(bound=BOUND)``)."""
+    for vl, i in rl.vloop(x.shape[0]):
+        o.vstore(x.vload(i) + rl.full(s.bitcast(rl.i32), rl.i32, bound=BOUND).bitcast(rl.f32), i)
+
+
+def test_bound_splat_stays_the_vl_bound_vmv_v_x():
+    """``rl.full(bound=True)`` is the ``vl``-bound ``vmv.v.x`` intrinsic, which LLVM does not
+    fold: a generic splat of a float's bits, read back as f32, becomes a splat of the
+    float (``vfmv.v.f``), so no integer splat is left (softmax's ``BITS`` relies on the
+    difference)."""
+    t = Target.preset("generic")
+    plain, bound = _plus_bits.compile(t, BOUND=False), _plus_bits.compile(t, BOUND=True)
+    assert "vmv.v.x" not in plain.asm and "vfmv.v.f" in plain.asm
+    assert "vmv.v.x" in bound.asm and "vfmv.v.f" not in bound.asm
+    assert "llvm.riscv.vmv.v.x" in bound.llvm_ir_unoptimized
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+@settings(max_examples=8, deadline=None)
+@given(vlen=st.sampled_from(VLENS), n=st.integers(1, 300), bound=st.booleans(), seed=st.integers(0, 2**16))
+def test_bound_and_generic_splats_add_like_numpy(runner, vlen, n, bound, seed):
+    """Both splats put s in every element the loop's vl covers (the bound one at that vl):
+    x + s rounded once to f32, as float64 NumPy's sum rounded to f32."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) * 100).astype(np.float32)
+    s = np.float32(rng.standard_normal() * 100)
+    o = np.zeros_like(x)
+    run(_plus_bits, x, o, s, BOUND=bound, runner=runner, vlen=vlen)
+    np.testing.assert_array_equal(o, (x.astype(np.float64) + np.float64(s)).astype(np.float32))
+
+
 @pytest.mark.parametrize("runner", RUNNERS)
 @settings(max_examples=8, deadline=None)
 @given(vlen=st.sampled_from(VLENS), n=st.integers(1, 700), cpu=st.sampled_from(["", "generic-rv64", "sifive-x280"]),

@@ -285,21 +285,22 @@ def test_every_softmax_and_rmsnorm_config_is_correct(vlen):
 @given(skew=st.sampled_from(["1", "11", "111", "112", "1111", "13", "4"]), exp=st.sampled_from(["accurate", "fast"]),
        chains=st.sampled_from([1, 2, 3]), groups=st.integers(0, 6), tail=st.sampled_from([0, 1, 3]),
        fuse=st.sampled_from([False, True, 2]), pipe=st.sampled_from([False, True, 2]), vlen=st.sampled_from(VLENS),
-       reverse=st.booleans(), seed=st.integers(0, 2**16))
+       reverse=st.booleans(), bits=st.booleans(), seed=st.integers(0, 2**16))
 def test_skewed_softmax_fills_and_drains_its_pipeline(skew, exp, chains, groups, tail, fuse, pipe, vlen, reverse,
-                                                      seed):
+                                                      bits, seed):
     """SKEW: rows of 0 to 6 whole groups of blocks (fewer than the stages, as many, more),
     whole blocks and a tail left over, on every cut of the exp's steps, each trip's stages
-    in either order (REVERSE), against float64 (each row's stages fill, run and drain once
-    per row; a planted off-by-one group in the drain fails it, and so does a reversed trip
-    whose stages read the carries its earlier stages just wrote)."""
+    in either order (REVERSE), the shift a scalar or broadcast as its bits (BITS), against
+    float64 (each row's stages fill, run and drain once per row; a planted off-by-one group
+    in the drain fails it, and so does a reversed trip whose stages read the carries its
+    earlier stages just wrote, and a shift converted to an integer instead of bitcast)."""
     vl0 = vlen // 32                                  # LMUL 1
     n = max(1, (groups * chains + (1 if tail else 0)) * vl0 + tail)
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal((3, n)) * 8).astype(np.float32)
     o = np.zeros_like(x)
     run(kernels.softmax, x, o, LMUL=1, CHAINS=chains, FUSE=fuse, PIPE=pipe, ZERO=0, SKEW=skew, REVERSE=reverse,
-        EXP=exp, runner="emu", vlen=vlen)
+        BITS=bits, EXP=exp, runner="emu", vlen=vlen)
     x64 = x.astype(np.float64)
     e = np.exp(x64 - x64.max(-1, keepdims=True))
     want = e / e.sum(-1, keepdims=True)
@@ -328,6 +329,12 @@ def test_softmax_names_a_bad_zero(zero):
 def test_softmax_names_a_bad_reverse(reverse):
     with pytest.raises(KernelError, match="REVERSE must be True or False"):
         kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), REVERSE=reverse)
+
+
+@pytest.mark.parametrize("bits", [1, "yes", None])
+def test_softmax_names_a_bad_bits(bits):
+    with pytest.raises(KernelError, match="BITS must be True or False"):
+        kernels.softmax(np.ones((2, 8), np.float32), np.zeros((2, 8), np.float32), BITS=bits)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -873,8 +873,11 @@ class Lowering:
 
         Not the ``vl``-bound ``vfmv.v.f`` intrinsic: a splat of a loop-invariant scalar
         (a polynomial's coefficient) is then loop-invariant too, and LLVM hoists it out
-        of the loop instead of spending a vector op on it at every trip.
+        of the loop instead of spending a vector op on it at every trip. With ``bound``
+        (``rl.full(bound=True)``) that intrinsic, which LLVM does not fold.
         """
+        if op.attrs.get("bound"):
+            return self.splat(op.operands[0], op.result.type, op.operands[1]).split(" ")[-1]
         return self._vector_operand(op.operands[0], op.result.type).split(" ")[-1]
 
     def op_vid(self, op: ir.Op) -> str:

@@ -7,7 +7,7 @@ elements left, and reduce once per row. Rows of a few thousand floats stay in L1
 between the passes, so the later passes cost vector-unit time, not memory traffic.
 """
 import rvai.lang as rl
-from rvai.lang import f32
+from rvai.lang import f32, i32
 from rvai.lang.math import EXP_STEPS
 
 
@@ -24,11 +24,18 @@ def _blocks(n, lmul, group: int = 2):
 SOFTMAX_EXPS = {"accurate": rl.exp_nonpositive, "fast": rl.exp_fast}
 
 
-def _exp_blocks(x, o, r, js, shift, exp):
+def _shift_operand(shift, bits):
+    """The row's ``shift`` as the exps take it: the f32 scalar, or with ``bits`` (softmax's
+    ``BITS``) in every element, broadcast as its bits by the ``vl``-bound ``vmv.v.x``."""
+    return rl.full(shift.bitcast(i32), i32, bound=True).bitcast(f32) if bits else shift
+
+
+def _exp_blocks(x, o, r, js, shift, exp, bits=False):
     """o[r, j:j+vl] = exp(x[r, j:j+vl] - max) for each j of ``js``, the exps' steps
     interleaved across the blocks; returns them. ``shift`` is the row maximum for the
     accurate exp, :func:`rvai.lang.exp_fast_bias` of it for the fast one (whose FMA then
-    subtracts it)."""
+    subtracts it), ``bits`` as in :func:`_shift_operand`."""
+    shift = _shift_operand(shift, bits)
     xs = [x.vload(r, j) for j in js]
     es = rl.exp_fast(xs, bias=shift) if exp == "fast" else rl.exp_nonpositive([v - shift for v in xs])
     for e, j in zip(es, js):
@@ -42,14 +49,15 @@ def _exp_blocks(x, o, r, js, shift, exp):
 #: whether the division of the row one or two before is (``PIPE``; more live registers
 #: and memory streams: past 8 register groups in use it spills), how far ahead of the stores the output lines are claimed
 #: (``ZERO``, or at each row's start), and the exp pass's software pipelining (``SKEW``),
-#: each skewed one in both stage orders (``REVERSE``). The in-order vector queues of
+#: each skewed one in both stage orders (``REVERSE``), and how the row's shift enters the
+#: exps (``BITS``). The in-order vector queues of
 #: generic and sifive-x280 want three chains at LMUL 2 without ``SKEW``, or one skewed
 #: chain; xuantie-c930 one skewed chain at LMUL 4 (three stages for the fast exp, whose
 #: trip then issues about half the instructions an element) or 2; claiming lines pays
 #: where DRAM is the limit (bench/norms.py).
 SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZERO": zero, "SKEW": skew,
-                    "REVERSE": rev}
-                   for lmul, ch, fuse, pipe, zero, skew in (
+                    "REVERSE": rev, **({"BITS": True} if bits else {})}   # BITS only where set: as tuned before it
+                   for lmul, ch, fuse, pipe, zero, skew, *bits in (
     (2, 2, True, True, 0, ""), (2, 3, True, False, 256, ""), (2, 3, True, True, 256, ""), (4, 1, True, True, 256, ""),
     (4, 2, True, False, 0, ""), (4, 2, False, True, 0, ""), (2, 2, False, True, 0, ""), (4, 1, True, False, 256, ""),
     (8, 1, False, True, 0, ""), (8, 1, False, False, 256, ""), (8, 1, True, False, 256, ""), (8, 1, False, True, 256, ""),
@@ -61,7 +69,9 @@ SOFTMAX_CONFIGS = [{"LMUL": lmul, "CHAINS": ch, "FUSE": fuse, "PIPE": pipe, "ZER
     (2, 1, True, 2, "row", "111"), (4, 1, True, True, 0, "12"), (4, 1, True, 2, 0, "12"), (4, 1, True, 2, "row", "12"),
     (2, 1, 2, 2, 0, "112"), (2, 1, 2, 2, 0, "111"), (4, 1, 2, 2, 0, "11"), (2, 1, 2, 2, 256, "112"),
     (2, 1, 2, 2, 256, "111"), (2, 1, 2, 2, "row", "112"), (2, 1, 2, 2, "row", "111"), (4, 1, 2, 2, 0, "12"),
-    (4, 1, 2, 2, "row", "12"), (2, 1, 2, False, 0, "111"), (2, 1, 2, False, 0, "112"))
+    (4, 1, 2, 2, "row", "12"), (2, 1, 2, False, 0, "111"), (2, 1, 2, False, 0, "112"),
+    (4, 1, 2, 2, 0, "12", True), (4, 1, 2, 2, "row", "12", True), (4, 1, 2, True, 0, "12", True),
+    (4, 1, 2, True, "row", "12", True))
                    for rev in ((False, True) if skew else (False,))]
 #: What the tuner tries for :data:`rmsnorm`: the LMUL of its blocks, whether the next
 #: row's sum of squares is fused into this row's second pass, and whether LLVM may unroll
@@ -84,7 +94,8 @@ def _row_max(x, r, n, vl0, full, lmul):
 @rl.autotune(configs=SOFTMAX_CONFIGS, key=["x.shape[1]", "EXP"])
 @rl.kernel
 def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: int = 2, FUSE: int = True,
-            PIPE: int = 1, ZERO: int | str = 0, SKEW: str = "", REVERSE: bool = False, EXP: str = "accurate"):
+            PIPE: int = 1, ZERO: int | str = 0, SKEW: str = "", REVERSE: bool = False, BITS: bool = False,
+            EXP: str = "accurate"):
     """o[r] = exp(x[r] - max x[r]) / sum(...) for each row r.
 
     A row whose maximum is not finite (all -inf, or holding +inf) is NaN, as in NumPy.
@@ -128,7 +139,12 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     registers otherwise, which on spacemit-x60 takes a spilled constant's reload out of the
     loop (accurate exp, 64 x 3584, ``ZERO="row"``: 75.0 % -> 76.6 % of the DRAM bound;
     ``ZERO=256``: 72.3 % -> 85.5 %) and on generic and xuantie-c930 costs cycles: the tuner
-    picks. ``EXP`` picks the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`,
+    picks. ``BITS`` hands the exps the row's shift as a vector, its bits broadcast by the
+    ``vl``-bound ``vmv.v.x`` (``rl.full(bound=True)``), not as a scalar, whose broadcast (the
+    fast exp's FMA takes it as its addend) LLVM rematerialises as a ``vfmv.v.f`` in the FP pipe
+    at every trip of the skewed loop. The same operations, bit for bit; LLVM then holds the
+    broadcast in a register and reloads two of the cubic's coefficients instead (xuantie-c930,
+    fast exp, 64 x 896: 77.5 % -> 81.0 % of the DRAM bound; the tuner picks). ``EXP`` picks the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`,
     2.28 ulp) or ``"fast"`` (:func:`rvai.lang.exp_fast`, relative error below 9.8e-5, with
     the row maximum folded into its first FMA by :func:`rvai.lang.exp_fast_bias`: 7 FP
     operations an element where the accurate exp's softmax takes 13).
@@ -143,6 +159,8 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
         raise ValueError(f"softmax: ZERO must be elements ahead (an int >= 0) or 'row', not {ZERO!r}")
     if not isinstance(REVERSE, bool):
         raise ValueError(f"softmax: REVERSE must be True or False, not {REVERSE!r}")
+    if not isinstance(BITS, bool):
+        raise ValueError(f"softmax: BITS must be True or False, not {BITS!r}")
     if not isinstance(FUSE, int) or FUSE not in (0, 1, 2):   # False and True are 0 and 1
         raise ValueError(f"softmax: FUSE must be 0, 1 or 2 (rows the fused maximum runs ahead), not {FUSE!r}")
     if not isinstance(PIPE, int) or PIPE not in (0, 1, 2):   # False and True are 0 and 1
@@ -183,7 +201,7 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
         def blocks(js, count=vl0):
             """Row r's exp blocks of ``count`` elements at each j of ``js``, after :func:`before`."""
             before(js, count)
-            return _exp_blocks(x, o, r, js, shift, EXP)
+            return _exp_blocks(x, o, r, js, shift, EXP, BITS)
 
         with rl.vector(vl0, sew=32, lmul=LMUL):
             acc = [rl.var(rl.zeros(f32)) for _ in range(CHAINS)]
@@ -204,7 +222,8 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
                     js = [j + u * vl0 for u in range(CHAINS)]
                     if i == 0:
                         xs = [x.vload(r, jj) for jj in js]
-                        vals = steps[0](xs, shift) if EXP == "fast" else steps[0]([v - shift for v in xs])
+                        sh = _shift_operand(shift, BITS)
+                        vals = steps[0](xs, sh) if EXP == "fast" else steps[0]([v - sh for v in xs])
                         fns = stages[0][1:]
                     else:
                         vals, fns = ins, stages[i]

@@ -863,15 +863,21 @@ def vector(avl: Any, sew: int = 32, lmul: Any = 1) -> Iterator[Scalar]:
 
 # ---------------------------------------------------------------------- functions
 
-def full(value: Any, dtype: ir.DType | None = None) -> Vector:
-    """A vector with every element ``value`` (a scalar or number; f32 by default)."""
+def full(value: Any, dtype: ir.DType | None = None, *, bound: bool = False) -> Vector:
+    """A vector with every element ``value`` (a scalar or number; f32 by default).
+
+    LLVM's generic splat, unless ``bound``: then the ``vl``-bound ``vmv.v.x`` /
+    ``vfmv.v.f`` intrinsic, into which LLVM folds nothing (a generic splat's bitcast
+    becomes a splat of the bitcast scalar: an integer splat of a float's bits turns back
+    into ``vfmv.v.f``) and whose register it allocates otherwise (softmax's ``BITS``).
+    """
     s = to_value(value, dtype or ir.f32)
     if dtype is not None and s.dtype != dtype:
         s = s.to(dtype)
     if not isinstance(s, Scalar):
         raise fail("full() takes a scalar")
     vt = vtype(s.dtype)
-    return Vector(tracer().emit("vsplat", [s.value, _active_vl(vt.n)], vt))
+    return Vector(tracer().emit("vsplat", [s.value, _active_vl(vt.n)], vt, {"bound": True} if bound else {}))
 
 
 def zeros(dtype: ir.DType = ir.f32) -> Vector:

@@ -187,10 +187,10 @@ def exp_fast(x: Any, bias: Any = _FAST_MAGIC):
     2**(u - 1), and the exponent is added to its bits. Exactly +0 for x <= -88.03 and -inf;
     results below 2**-126 are off by less than 2**-126. Positive x and NaN give wrong values.
 
-    With ``bias = exp_fast_bias(m)`` (a scalar) it is ``e**(x - s)`` for an s just above m,
-    for ``x <= m``, with the same bound: the FMA takes the shift in place of 512. ``x`` may
-    be a list of values: then a list, computed step by step across them (see
-    :func:`exp_nonpositive`).
+    With ``bias = exp_fast_bias(m)`` (a scalar, or a vector of it) it is ``e**(x - s)`` for
+    an s just above m, for ``x <= m``, with the same bound: the FMA takes the shift in place
+    of 512. ``x`` may be a list of values: then a list, computed step by step across them
+    (see :func:`exp_nonpositive`).
     """
     xs, one = _many(x, "exp_fast")
     s = _fast_bits([t for (t,) in _fast_reduce(xs, bias)])
