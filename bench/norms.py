@@ -1,6 +1,6 @@
 """Softmax and RMSNorm against the memory bandwidth bound, per preset.
 
-    python bench/norms.py [--presets generic,xuantie-c930] [--rows 64] [--tune]
+    python bench/norms.py [--presets generic,xuantie-c930] [--rows 64] [--tune] [--loops N]
 
 Runs ``rvai.ops.softmax`` (with each exp: "softmax/fast" is ``exp="fast"``) and
 ``rvai.ops.rmsnorm`` on (rows, 896) and (rows, 3584)
@@ -13,7 +13,8 @@ the bytes the bound counts: above 100 % lines were read for ownership (a store m
 reads the line first) or written back more than once; below it output lines were never
 read (claimed with cbo.zero) or are still dirty in the caches when the run ends (the
 model writes a line back only when it leaves them), and ``% of bound`` can pass 100 %.
-The busiest resource of the run (``Profile.bounds``: FP pipe, load/store
+With ``--loops N`` each row is followed by the run's N hottest loops (their cycles and
+instructions, vector ones apart). The busiest resource of the run (``Profile.bounds``: FP pipe, load/store
 pipe, DRAM channel, scalar issue) says what the kernel is limited by instead.
 ``FP bound`` is the fraction of the bandwidth bound the FP pipes allow at most: the
 cycles the bound takes over the cycles the kernel's FP operations occupy the pipes
@@ -107,6 +108,8 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--presets", default=",".join(PRESETS))
     ap.add_argument("--rows", type=int, default=64)
     ap.add_argument("--tune", action="store_true", help="tune each kernel for the shape first")
+    ap.add_argument("--loops", type=int, default=0, metavar="N",
+                    help="after each row, the run's N hottest loops (Profile.hot_loops)")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     rows = []
@@ -144,6 +147,11 @@ def main(argv=None) -> list[dict]:
                       f"{bound:>10,.0f} {row['pct']:>9.1f}% {'-' if rfo is None else f'{rfo:.1f}%':>6} {fp_ops:>7} "
                       f"{ceil['fp']:>6.0f}% {low:>6} {ceil[low]:>4.0f}% {min(row['fp_bound'], 999):>7.0f}% "
                       f"{moved:>5.0f}%  {busiest[0]} {100 * busiest[1]:.0f}%  {cfg}", flush=True)
+                for loop in run.profile.hot_loops(args.loops) if args.loops else ():
+                    texts = [text for _, _, text in loop["lines"]]
+                    print(f"    loop {loop['start']:#x}-{loop['end']:#x}: {loop['cycles']:,} cycles "
+                          f"({100 * loop['cycles'] / run.cycles:.1f}%), {len(texts)} instructions "
+                          f"({sum(t.startswith('v') for t in texts)} vector)", flush=True)
     return rows
 
 

@@ -1,5 +1,6 @@
 """bench/norms.py's arithmetic ceilings: its table of operations an element against what the
 emulator counts, and the ceiling against the preset's numbers worked by hand."""
+import re
 import sys
 from pathlib import Path
 
@@ -46,3 +47,20 @@ def test_ceilings_of_the_fast_softmax_worked_by_hand():
     got = norms.ceilings("softmax/fast", Target.preset("sifive-x280").model, 8 / 12)
     assert got == pytest.approx({"fp": 100 * (2 / 3) / 0.875, "arith": 100 * (2 / 3) / 0.75,
                                  "ls": 100 * (2 / 3) / 0.375, "st": 100 * (2 / 3) / 0.25})
+
+
+def test_loops_follow_each_row(capsys):
+    """``--loops N``: each row is followed by its run's N hottest loops, each inside the run
+    (its cycles at most the row's, the share they make of them) and counting its vector
+    instructions among its instructions."""
+    rows = norms.main(["--presets", "generic", "--rows", "2", "--loops", "2"])
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert len(lines) == 3 * len(rows)
+    for row, i in zip(rows, range(0, len(lines), 3)):
+        assert lines[i].split()[:2] == ["generic", row["kernel"]]
+        for text in lines[i + 1:i + 3]:
+            m = re.fullmatch(r"    loop 0x[0-9a-f]+-0x[0-9a-f]+: ([\d,]+) cycles \(([\d.]+)%\), (\d+) instructions "
+                             r"\((\d+) vector\)", text)
+            cycles = int(m[1].replace(",", ""))
+            assert 0 < cycles <= row["cycles"] and m[2] == f"{100 * cycles / row['cycles']:.1f}"
+            assert 0 <= int(m[4]) <= int(m[3])
