@@ -144,10 +144,11 @@ def softmax(x: rl.Tensor[f32, 2], o: rl.Tensor[f32, 2], LMUL: int = 2, CHAINS: i
     fast exp's FMA takes it as its addend) LLVM rematerialises as a ``vfmv.v.f`` in the FP pipe
     at every trip of the skewed loop. The same operations, bit for bit; LLVM then holds the
     broadcast in a register and reloads two of the cubic's coefficients instead (xuantie-c930,
-    fast exp, 64 x 896: 77.5 % -> 81.0 % of the DRAM bound; the tuner picks). ``EXP`` picks the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`,
-    2.28 ulp) or ``"fast"`` (:func:`rvai.lang.exp_fast`, relative error below 9.8e-5, with
-    the row maximum folded into its first FMA by :func:`rvai.lang.exp_fast_bias`: 7 FP
-    operations an element where the accurate exp's softmax takes 13).
+    fast exp, 64 x 896: 77.5 % -> 81.0 % of the DRAM bound; the tuner picks). ``EXP`` picks
+    the exp: ``"accurate"`` (:func:`rvai.lang.exp_nonpositive`, 2.28 ulp) or ``"fast"``
+    (:func:`rvai.lang.exp_fast`, relative error below 9.8e-5, with the row maximum folded
+    into its first FMA by :func:`rvai.lang.exp_fast_bias`: 7 FP operations an element where
+    the accurate exp's softmax takes 13).
     """
     if EXP not in SOFTMAX_EXPS:
         raise ValueError(f"softmax: EXP must be one of {sorted(SOFTMAX_EXPS)}, not {EXP!r}")
