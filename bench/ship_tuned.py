@@ -68,6 +68,14 @@ def main(argv=None) -> None:
         from rvai import tune
         from rvai.target import Target
         shipped = json.loads(tune.SHIPPED.read_text()) if tune.SHIPPED.exists() else {}
+        if shapes is None:
+            # Stale buckets are dropped by the kernel name in the entries' keys, which softmax and
+            # softmax_fast share: re-tuning one alone would drop the other's entries with them.
+            names = {tune.TUNABLE[k][0]().name for k in chosen if k in tune.TUNABLE}
+            sharing = sorted(k for k in tune.TUNABLE if k not in chosen and tune.TUNABLE[k][0]().name in names)
+            if sharing:
+                ap.error(f"--kernels {args.kernels} shares its entries' kernel name with {', '.join(sharing)}: "
+                         f"name those too, or give --shapes")
         for name in args.presets.split(","):
             target = Target.preset(name)
             if shapes is None:   # the kernels' entries of this preset are all re-tuned: drop stale buckets
