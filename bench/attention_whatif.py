@@ -2,6 +2,7 @@
 on copies of it with one timing-model parameter changed, side by side.
 
     python bench/attention_whatif.py [--preset xuantie-c930] [--heads 14,2,64] [--lq 128] [--lk 128]
+        [--config NAME=VALUE[,NAME=VALUE...] ...]
 
 Runs :data:`rvai.kernels.attention` with the configuration ``rvai.ops.attention`` would take
 on the preset (the shipped tuned one, else its default), every run checked against float64
@@ -10,6 +11,9 @@ code included, stays the same). A change that takes many cycles names a latency 
 waits on: ``l1_latency`` 1 prices the scalar loads that hit L1 (the profile's "memory" stalls
 count those too), ``dram_latency`` 20 the misses to DRAM, ``branch_penalty`` 0 the
 mispredicted loop exits. Prints the cycles, their ratio to the preset's, and the stall kinds.
+With ``--config`` the rows compare configurations instead, on the preset's own model: each
+``--config`` is the configuration above with the named tunables set (``EL=8``, or a whole
+configuration for a case that has no tuned one: ``BM=7,LMUL=4,...``).
 """
 from __future__ import annotations
 
@@ -63,22 +67,34 @@ def case(args, config_lq: int | None = None) -> tuple:
     return base, cfg, q, k, v
 
 
+def tunables(text: str) -> dict:
+    """``NAME=VALUE,...`` as a configuration's entries (integer values)."""
+    return {name: int(value) for name, value in (item.split("=") for item in text.split(","))}
+
+
 def main(argv=None) -> list[dict]:
-    """Print one row per model change; return the rows."""
-    args = case_arguments(__doc__).parse_args(argv)
+    """Print one row per model change (or per ``--config``); return the rows."""
+    ap = case_arguments(__doc__)
+    ap.add_argument("--config", action="append", type=tunables, default=[],
+                    help="tunables set on the configuration, NAME=VALUE,...: one row each (repeatable)")
+    args = ap.parse_args(argv)
     base, cfg, q, k, v = case(args)
     h, kv, d = q.shape[0], k.shape[0], q.shape[2]
     want = reference(q, k, v)
     print(f"{args.preset}, {h}/{kv} heads, d {d}, Lq {args.lq}, Lk {args.lk}, "
           + (" ".join(f"{n}={c}" for n, c in sorted(cfg.items())) or "default configuration"))
     rows, first = [], None
-    for label, change in [("preset", {})] + CHANGES:
+    if args.config:   # (label, model change, configuration): configurations on the preset's model
+        runs = [(",".join(f"{n}={c}" for n, c in s.items()), {}, {**cfg, **s}) for s in args.config]
+    else:
+        runs = [(label, change, cfg) for label, change in CHANGES]
+    for label, change, config in [("preset", {}, cfg)] + runs:
         target = changed(base, change)
-        q_s, o_s, p, k_t = kernels.attention_scratch(d, args.lk, cfg.get("BM", 7), cfg.get("LMUL", 4),
+        q_s, o_s, p, k_t = kernels.attention_scratch(d, args.lk, config.get("BM", 7), config.get("LMUL", 4),
                                                      target.vlen, args.lq > 1)
         o = np.zeros_like(q)
         run = kernels.attention(q, k, v, o, q_s, o_s, p, k_t, 1 / math.sqrt(d), CAUSAL=True,
-                                TRANSPOSE_K=args.lq > 1, **cfg, target=target)
+                                TRANSPOSE_K=args.lq > 1, **config, target=target)
         np.testing.assert_allclose(o, want, rtol=1e-4, atol=2e-5)
         first = first or run.cycles
         rows.append({"change": label, "cycles": run.cycles, "ratio": run.cycles / first, **run.profile.stalls})

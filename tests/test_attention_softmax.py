@@ -1,8 +1,9 @@
 """Attention's online softmax against float64 NumPy: a decode block's maximum, and prefill's
 folded a chunk late (ML), takes in every chunk of the block, wherever the largest score
 lies, the fast exp (``EXP="fast"``) stays within the error bound derived from its exp's,
-what the scratch held before a call never reaches its output, and the P V loop's row sums
-take each key once, the loop unrolled by LLVM or kept rolled (PU)."""
+what the scratch held before a call never reaches its output, the P V loop's row sums
+take each key once, the loop unrolled by LLVM or kept rolled (PU), and the exp pass at its
+own LMUL (EL) leaves no key out."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -183,6 +184,23 @@ def test_next_tiles_queries_are_their_own(vlen, exp, kv, group, lq, lk, nb):
     k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
     ahead, start = (run_on_nan_scratch(q, k, v, 7, None, vlen, exp, NB=nb, ML=1, PV=1, PU=1, QA=qa) for qa in (1, 0))
     np.testing.assert_array_equal(ahead, start)
+
+
+@pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
+@pytest.mark.parametrize("exp", ["accurate", "fast"])
+@pytest.mark.parametrize("el", [1, 8])
+@pytest.mark.parametrize("lq, lk, nb", [(9, 9, 4), (40, 40, 4), (23, 150, 1), (150, 150, 8)])
+def test_exp_pass_at_its_own_lmul(vlen, exp, el, lq, lk, nb):
+    """EL runs prefill's exp pass at its own LMUL, not the chunks' (4): blocks of one chunk
+    or many (NB 1-8), a short last trip of the pass or none, rows that see a few keys or
+    hundreds, the scratch full of NaN. Against float64, and bit-equal to EL 0 (the exp is
+    elementwise): a key the pass left out keeps its score, not its probability."""
+    rng = np.random.default_rng(lq * vlen + el)
+    d = 16
+    q = rng.uniform(-3, 3, (7, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (1, lk, d)).astype(np.float32) for _ in range(2))
+    own, chunks = (run_on_nan_scratch(q, k, v, 7, None, vlen, exp, NB=nb, ML=1, PV=1, PU=1, EL=e) for e in (el, 0))
+    np.testing.assert_array_equal(own, chunks)
 
 
 @pytest.mark.parametrize("preset", ["xuantie-c930", "spacemit-x60"])

@@ -80,7 +80,10 @@ from rvai.lang import f32, i32
 #: +0.6 / -0.5 % (docs/performance.md, the attn13 round). QA 1 stores the next tile's queries
 #: during this tile (:func:`_tiles_ahead`), offered with PU's shapes: prefill 128 spacemit-x60
 #: -2.2 % at d 128 but +0.8 % at d 64, xuantie-c930 0.0 / +0.9 % (d 64 / d 128; at d 128 with PF
-#: 2, which it then takes, -1.7 %) (docs/performance.md, the attn14 round).
+#: 2, which it then takes, -1.7 %) (docs/performance.md, the attn14 round). EL 8 runs prefill's exp
+#: pass at LMUL 8 rather than the chunks' LMUL (:func:`_key_block`), offered with QA's shapes: prefill
+#: 128 xuantie-c930 -3.0 % (d 64) and -1.2 % (d 128), spacemit-x60 +0.4 / +0.3 % (docs/performance.md,
+#: the attn16 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -89,8 +92,8 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     (7, 4, 1, 8, 2, 0, 1, 0, 0))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": pv}
     for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)] + [
-    {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa}
-    for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa, **el}
+    for el in ({}, {"EL": 8}) for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
@@ -359,8 +362,10 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
             # Decode, and prefill with PV: the P V loop sums the probabilities, so nothing
             # runs across the chunks here and the block's short last chunk is one more trip
             # of the loop (-1.5 % against a loop over the whole chunks and the short one
-            # after it, prefill 128 d 64 on xuantie-c930 and spacemit-x60).
-            for _, jj in rl.vloop(w, sew=32, lmul=t.lmul):
+            # after it, prefill 128 d 64 on xuantie-c930 and spacemit-x60). EL: another LMUL;
+            # at 8 half the trips, and so half the splats of the polynomial's coefficients,
+            # which LLVM makes again in every trip, though two register groups spill a trip
+            for _, jj in rl.vloop(w, sew=32, lmul=t.el or t.lmul):
                 for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts)):
                     p.vstore(e, r, jj)
             continue
@@ -651,18 +656,19 @@ class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
-    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu`` as the kernel's PF, PD, PK, ML, PV, PR,
-    MX, PU, ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el`` as the kernel's PF, PD, PK,
+    ML, PV, PR, MX, PU, QA, EL, ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, exp: str, **kw):
+                 qa: int, el: int, exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
         self.ml, self.pv, self.pr, self.fast = bool(ml), bool(pv), bool(pr), exp == "fast"
         self.mx, self.pu = bool(mx), bool(pu)
         self.qa = bool(qa and transposed)
+        self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
 
@@ -673,7 +679,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
-              PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EXP: str = "accurate"):
+              PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -705,7 +711,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     maxima are taken per chunk). ``PU`` 1 keeps the P V loop rolled (one key step a trip) where
     LLVM would unroll it. ``QA`` 1 (with ``TRANSPOSE_K``) stores each whole tile's queries
     during the tile before, between its first block's exp pass and P V loop, into the half of
-    q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`).
+    q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`). ``EL`` > 0 (with
+    ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass over a block's scores at LMUL ``EL`` instead of ``LMUL``.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
@@ -720,7 +727,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     whole = nrows - nrows % BM
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
-                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, exp=EXP)
+                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
