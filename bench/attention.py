@@ -24,7 +24,7 @@ columns a trip KU, chunks a block NB, Zicbop prefetches a loop trip PF, K's pref
 in chunks PD, K's next column group prefetched in the score loop PK, a chunk's row maxima folded
 late ML, prefill's P V shape PV, decode's exps two rows at a time PR, a chunk's row maxima by a
 tree of slides MX, the P V loop kept rolled PU, a tile's queries stored during the tile before
-QA; cached) and the run uses the chosen configuration, printed at the end of its row; without
+QA, a score-loop column's scalars of q_s loaded before its FMAs QL; cached) and the run uses the chosen configuration, printed at the end of its row; without
 it ``rvai.ops`` picks its default (or what an earlier tune cached).
 """
 from __future__ import annotations

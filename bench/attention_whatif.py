@@ -27,13 +27,17 @@ from attention import reference   # bench/attention.py, beside this script
 from rvai import kernels, tune
 from rvai.target import Target
 
-#: (label, change to the preset's [model]); ``latency`` entries replace one class's latency,
-#: ``vcost`` entries one row of its vector cost table (``VRED``: every reduction, which on
-#: sifive-x280 holds the one permute unit 35 + 2 x LMUL cycles).
+#: (label, change to the preset's [model]); ``latency`` entries replace one class's latency
+#: (``FDIV``: the one unpipelined scalar divider, which takes a tile's seven 1/l one after
+#: another), ``vcost`` entries one row of its vector cost table (``VRED``: every reduction, which
+#: on sifive-x280 holds the one permute unit 35 + 2 x LMUL cycles; ``vsse*``: prefill's strided
+#: stores of a tile's queries into q_s, one element a cycle).
 CHANGES = [("l1_latency 1", {"l1_latency": 1}), ("l2_latency 4", {"l2_latency": 4}),
            ("dram_latency 20", {"dram_latency": 20}), ("branch_penalty 0", {"branch_penalty": 0}),
            ("vq_depth 64", {"vq_depth": 64}), ("integer DIV latency 1", {"latency": {"DIV": 1}}),
-           ("VRED occupancy 1", {"vcost": {"VRED": {"occ": {"const": 1.0}}}})]
+           ("VRED occupancy 1", {"vcost": {"VRED": {"occ": {"const": 1.0}}}}),
+           ("FDIV latency 1", {"latency": {"FDIV": 1}}),
+           ("vsse occupancy 1", {"vcost": {"vsse*": {"occ": {"const": 1.0}}}})]
 
 
 def changed(target: Target, change: dict) -> Target:

@@ -203,6 +203,21 @@ def test_exp_pass_at_its_own_lmul(vlen, exp, el, lq, lk, nb):
     np.testing.assert_array_equal(own, chunks)
 
 
+@pytest.mark.parametrize("vlen", [128, 256, 1024])
+@pytest.mark.parametrize("kv, group, lq, lk, qa", [(2, 7, 3, 3, 1), (1, 3, 9, 40, 0), (3, 2, 11, 7, 1), (2, 7, 1, 30, 0)])
+def test_score_columns_loaded_first_are_the_same(vlen, kv, group, lq, lk, qa):
+    """QL 1 loads a score-loop column's scalars of q_s before its FMAs: the same products in
+    the same order, so bit-equal to QL 0 and within float64's tolerance, for prefill (with and
+    without QA, tiles of 7 rows and one-row tiles, rows that see no key) and decode (one query)."""
+    rng = np.random.default_rng(lq * vlen + lk)
+    d = 24
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    first, inline = (run_on_nan_scratch(q, k, v, 7, None, vlen, "accurate", NB=4, ML=1, PV=1, PU=1, QA=qa, QL=ql)
+                     for ql in (1, 0))
+    np.testing.assert_array_equal(first, inline)
+
+
 @pytest.mark.parametrize("preset", ["xuantie-c930", "spacemit-x60"])
 def test_pu_keeps_the_pv_loop_rolled(preset):
     """PU 1 compiles the P V loop without LLVM's unrolled copies (sifive-p670's preferences

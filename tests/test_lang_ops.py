@@ -8,6 +8,7 @@ from hypothesis.extra import numpy as hnp
 import rvai.lang as rl
 from kernel_runners import RUNNERS, VLENS, run
 from rvai.codegen import qemu
+from rvai.target import Target
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 finite = st.floats(-1e3, 1e3, width=32, allow_subnormal=False)
@@ -112,6 +113,63 @@ def test_reductions(runner, vlen, x):
     bound = ((n - 1) * u / (1 - (n - 1) * u) + u) * np.abs(x).astype(np.float64).sum()
     assert abs(o[0] - x.astype(np.float64).sum()) <= bound + 1e-30
     assert o[1] == x.max() and o[2] == x.min()
+
+
+@rl.kernel
+def reductions_at_vl(x: rl.Tensor[rl.f32], xi: rl.Tensor[rl.i32], k: rl.i64, o: rl.Tensor[rl.f32, 2],
+                     oi: rl.Tensor[rl.i32]):
+    """Sums, maxima and minima whose vl cannot be 0: a vloop's (row 0), ``rl.vector`` of a
+    positive constant (row 1) and of such a vl (row 2); then at ``rl.vector(k)``, a vl that may
+    be 0 (row 3, and ``oi`` of ``xi``)."""
+    total, hi, lo = rl.var(0.0), rl.var(float("-inf")), rl.var(float("inf"))
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=4):
+        fold(x.vload(i), total, hi, lo)
+    o[0, 0], o[0, 1], o[0, 2] = total.value, hi.value, lo.value
+    with rl.vector(3, sew=32, lmul=4) as vl3:
+        v = x.vload(0)
+        o[1, 0], o[1, 1], o[1, 2] = v.sum(), v.max(), v.min()
+        with rl.vector(vl3, sew=32, lmul=4):
+            o[2, 0] = (v * 2.0).sum()
+    with rl.vector(k, sew=32, lmul=4):
+        v, w = x.vload(0), xi.vload(0)
+        o[3, 0], o[3, 1], o[3, 2] = v.sum(), v.max(), v.min()
+        oi[0], oi[1], oi[2] = w.sum(), w.max(), w.min()
+
+
+@pytest.mark.parametrize("vlen", VLENS)
+@pytest.mark.parametrize("runner", RUNNERS)
+@SETTINGS
+@given(data=st.data())
+def test_reductions_at_a_vl_that_may_be_zero(runner, vlen, data):
+    """A reduction at vl 0 writes no element of vd (RVV 1.0, "Vector Reduction Operations"):
+    there it gives the empty reduction's 0, -inf / +inf, or the integer type's extremes, also
+    beside reductions whose destination the compiler left free (whose vl cannot be 0)."""
+    x = data.draw(vec(3, 70, elements=st.floats(1, 1e3, width=32)))
+    xi = data.draw(hnp.arrays(np.int32, x.size, elements=st.integers(-1000, 1000)))
+    k = data.draw(st.sampled_from([0, 0, 1, x.size]))
+    o, oi = np.full((4, 3), np.nan, np.float32), np.full(3, 7, np.int32)
+    run(reductions_at_vl, x, xi, k, o, oi, runner=runner, vlen=vlen)
+    x64, m = x.astype(np.float64), min(k, vlen // 8)      # rl.vector(k)'s vl at LMUL 4
+    assert o[0, 1] == x.max() and o[0, 2] == x.min()
+    assert o[0, 0] == pytest.approx(x64.sum(), rel=1e-5)
+    assert o[1, 0] == pytest.approx(x64[:3].sum(), rel=1e-6) and (o[1, 1], o[1, 2]) == (x[:3].max(), x[:3].min())
+    assert o[2, 0] == pytest.approx(2 * x64[:3].sum(), rel=1e-6)
+    if k == 0:
+        assert list(o[3]) == [0.0, -np.inf, np.inf] and list(oi) == [0, -2**31, 2**31 - 1]
+    else:
+        assert o[3, 0] == pytest.approx(x64[:m].sum(), rel=1e-5) and (o[3, 1], o[3, 2]) == (x[:m].max(), x[:m].min())
+        assert list(oi) == [xi[:m].astype(np.int64).sum(), xi[:m].max(), xi[:m].min()]
+
+
+def test_reductions_whose_vl_cannot_be_zero_leave_the_destination_free():
+    """A reduction's result is read at element 0 only; where its vl cannot be 0 the passthru is
+    poison (tail agnostic, any destination: LLVM need not copy the start value into it, a
+    `vmv1r.v` where the start value is shared): :func:`reductions_at_vl`'s 7 reductions of rows
+    0-2, not the 6 at ``rl.vector(k)``, which keep the start value as passthru."""
+    ir = reductions_at_vl.compile(Target.preset("generic")).llvm_ir_unoptimized
+    calls = [line for line in ir.splitlines() if "red" in line and " = call " in line]
+    assert len(calls) == 13
+    assert [c.count("(<vscale x 2 x float> poison,") + c.count("(<vscale x 2 x i32> poison,") for c in calls] == [1] * 7 + [0] * 6
 
 
 @rl.kernel

@@ -91,6 +91,7 @@ class Lowering:
         self.def_op: dict[int, ir.Op] = {}
         self.uses: Counter[int] = Counter()
         self.fused: set[int] = set()
+        self.nonzero_vls: set[int] = set()   # vl values that cannot be 0 (op_vreduce's passthru)
         self.checks: list[tuple] = []   # per bounds op, by trap id: (tensor, axis, file, line)
         self.traps: list[str] = []      # the trap blocks, placed after the function's return
         # Debug line info (DWARF line tables only), so a stop's pc maps back to the author's line.
@@ -448,7 +449,11 @@ class Lowering:
 
     def op_vsetvl(self, op: ir.Op) -> str:
         """An explicit ``vsetvli``: vl for the requested element count."""
-        return self.vsetvli(self.v(op.operands[0]), op.attrs["sew"], op.attrs["lmul"])
+        avl = op.operands[0]
+        const = self.def_op.get(avl.id)
+        if avl.id in self.nonzero_vls or (const is not None and const.opcode == "const" and const.attrs["value"] > 0):
+            self.nonzero_vls.add(op.result.id)      # vl = min(avl, VLMAX) >= 1
+        return self.vsetvli(self.v(avl), op.attrs["sew"], op.attrs["lmul"])
 
     def op_vloop(self, op: ir.Op) -> str:
         """A strip-mined loop: each trip sets vl for the remaining elements and steps by it."""
@@ -459,6 +464,7 @@ class Lowering:
             self.emit(f"{rem} = sub i64 {n}, {idx}")
             vl = self.vsetvli(rem, op.attrs["sew"], op.attrs["lmul"])
             self.vals[op.body.args[0].id] = vl
+            self.nonzero_vls.add(op.body.args[0].id)    # a trip runs only while n - i >= 1
             return vl
         return self._loop(op, "0", n, vsetvl)
 
@@ -909,13 +915,19 @@ class Lowering:
             "min": (1 << (dt.bits - 1)) - 1 if dt.kind == "i" else (1 << dt.bits) - 1}[kind]
         seed = self.tmp()
         self.emit(f"{seed} = insertelement {lltype(m1)} poison, {lltype(dt)} {llconst(dt, init)}, i64 0")
+        # The DSL reads only element 0 of the result, which a reduction writes whenever vl >= 1
+        # (the rest of vd is tail); at vl = 0 it writes nothing (RVV 1.0, "Vector Reduction
+        # Operations"), so there the seed as passthru gives the empty reduction's init. Where vl
+        # cannot be 0 the passthru is poison: vd is then free, not tied to the seed's register,
+        # which LLVM otherwise copies first (a `vmv1r.v` per reduction).
+        passthru = "poison" if vl.id in self.nonzero_vls else seed
         if dt.is_float:
             name = {"sum": "vfredusum", "max": "vfredmax", "min": "vfredmin"}[kind]
             frm = [f"i64 {FRM_DYN}"] if kind == "sum" else []
         else:
             u = "u" if dt.kind == "u" and kind != "sum" else ""
             name, frm = {"sum": "vredsum", "max": f"vredmax{u}", "min": f"vredmin{u}"}[kind], []
-        red = self.rvv(name, m1, [m1, vec.type], [f"{lltype(m1)} {seed}", self.tv(vec), f"{lltype(m1)} {seed}"]
+        red = self.rvv(name, m1, [m1, vec.type], [f"{lltype(m1)} {passthru}", self.tv(vec), f"{lltype(m1)} {seed}"]
                        + frm + [self.tv(vl)])
         out = self.tmp()
         self.emit(f"{out} = extractelement {lltype(m1)} {red}, i64 0")

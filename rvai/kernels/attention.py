@@ -83,7 +83,9 @@ from rvai.lang import f32, i32
 #: 2, which it then takes, -1.7 %) (docs/performance.md, the attn14 round). EL 8 runs prefill's exp
 #: pass at LMUL 8 rather than the chunks' LMUL (:func:`_key_block`), offered with QA's shapes: prefill
 #: 128 xuantie-c930 -3.0 % (d 64) and -1.2 % (d 128), spacemit-x60 +0.4 / +0.3 % (docs/performance.md,
-#: the attn16 round).
+#: the attn16 round). QL 1 loads the score loop's scalars of q_s before its FMAs (:func:`_fmas`),
+#: offered with the PU shapes at NB 4, PF 2, with and without QA and EL 8: xuantie-c930 prefill 128
+#: -0.6 % at d 128, -0.3 % at d 64 (docs/performance.md, the attn15 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -94,6 +96,8 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa, **el}
     for el in ({}, {"EL": 8}) for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa, **el, "QL": 1}
+    for el in ({}, {"EL": 8}) for qa in ({}, {"QA": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
@@ -172,7 +176,14 @@ def _column(t, g, j, c):
 
 
 def _fmas(t, acc, c, col, n):
-    """acc[r] += q_s[q_row + c, r] * col for the tile's n rows."""
+    """acc[r] += q_s[q_row + c, r] * col for the tile's n rows; with QL every row's scalar is
+    loaded before the first FMA (as written, LLVM loads them into four FP registers, three FMAs
+    waiting on the loads that refill them: xuantie-c930 prefill 128 d 128 -0.6 %)."""
+    if t.ql:
+        qs = [t.q_s[t.q_row + c, r] for r in range(n)]
+        for r in range(n):
+            acc[r] += qs[r] * col
+        return
     for r in range(n):
         acc[r] += t.q_s[t.q_row + c, r] * col
 
@@ -661,7 +672,7 @@ class _Tensors:
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, exp: str, **kw):
+                 qa: int, el: int, ql: int, exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -669,6 +680,7 @@ class _Tensors:
         self.mx, self.pu = bool(mx), bool(pu)
         self.qa = bool(qa and transposed)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
+        self.ql = bool(ql)
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
 
@@ -679,7 +691,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
-              PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, EXP: str = "accurate"):
+              PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0,
+              EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -713,6 +726,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     during the tile before, between its first block's exp pass and P V loop, into the half of
     q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`). ``EL`` > 0 (with
     ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass over a block's scores at LMUL ``EL`` instead of ``LMUL``.
+    ``QL`` 1 loads a score-loop column's scalars of q_s before its FMAs (:func:`_fmas`).
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
@@ -727,7 +741,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     whole = nrows - nrows % BM
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
-                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, exp=EXP)
+                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, ql=QL,
+                 exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
