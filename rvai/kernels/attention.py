@@ -41,6 +41,7 @@ import numpy as np
 
 import rvai.lang as rl
 from rvai.lang import f32, i32
+from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 
 #: What the tuner tries for :data:`attention`: BM rows per tile, LMUL of a chunk of keys
 #: (VLMAX keys, one score accumulator a row), KU columns of K loaded per trip of the score
@@ -83,7 +84,10 @@ from rvai.lang import f32, i32
 #: 2, which it then takes, -1.7 %) (docs/performance.md, the attn14 round). EL 8 runs prefill's exp
 #: pass at LMUL 8 rather than the chunks' LMUL (:func:`_key_block`), offered with QA's shapes: prefill
 #: 128 xuantie-c930 -3.0 % (d 64) and -1.2 % (d 128), spacemit-x60 +0.4 / +0.3 % (docs/performance.md,
-#: the attn16 round).
+#: the attn16 round). SP 1 gives that pass's accurate exp its addends as splats bound to each trip's vl
+#: (:func:`_addends`), offered with QA's shapes: prefill 128 spacemit-x60 -0.6 % (d 64) and -0.3 %
+#: (d 128), xuantie-c930 -1.4 / 0.0 % (EL 8 is better there), sifive-x280 +0.6 % (d 64)
+#: (docs/performance.md, the attn17 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -93,7 +97,7 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": pv}
     for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa, **el}
-    for el in ({}, {"EL": 8}) for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
+    for el in ({}, {"EL": 8}, {"SP": 1}) for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
@@ -365,8 +369,14 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
             # after it, prefill 128 d 64 on xuantie-c930 and spacemit-x60). EL: another LMUL;
             # at 8 half the trips, and so half the splats of the polynomial's coefficients,
             # which LLVM makes again in every trip, though two register groups spill a trip
+            # (a generic splat at VLMAX, two vsetvli around each). SP 1: splats at the trip's
+            # vl, one a constant shared by the two rows, and the chains interleaved; SP 2's,
+            # made once before the loop, do not fit the registers and are reloaded a trip
+            addends = _addends(t, w) if t.sp == 2 else None
             for _, jj in rl.vloop(w, sew=32, lmul=t.el or t.lmul):
-                for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts)):
+                if t.sp == 1:
+                    addends = _addends(t, None)
+                for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts, addends)):
                     p.vstore(e, r, jj)
             continue
         with rl.vector(vl0, sew=32, lmul=t.lmul):
@@ -476,14 +486,24 @@ def _pv_shape(t, n):
     return max(m for m in (1, 2, 4, 8) if (n + 1) * m <= 32 or m == 1), 1
 
 
-def _exp(t, xs, shifts):
+def _exp(t, xs, shifts, addends=None):
     """e**(x - the row maximum) of each of some rows' chunks of scores ``xs``: ``shifts``
     are the rows' maxima, or for the fast exp their :func:`rvai.lang.exp_fast_bias` (the
-    subtraction folded into the exp)."""
+    subtraction folded into the exp); ``addends`` (:func:`_addends`) the accurate exp's."""
     if t.fast:
         # one call a row (exp_fast takes one bias); the chains still share the loop
         return [rl.exp_fast(x, bias=s) for x, s in zip(xs, shifts)]
-    return rl.exp_nonpositive([x - s for x, s in zip(xs, shifts)])
+    return rl.exp_nonpositive([x - s for x, s in zip(xs, shifts)], addends=addends)
+
+
+def _addends(t, w):
+    """SP: the accurate exp's addends (:data:`rvai.lang.math.EXP_NONPOSITIVE_ADDENDS`) as
+    ``vl``-bound splats, at the current vl (``w`` None: in the trip) or at the exp pass's
+    first trip over ``w`` keys (made before its loop), which covers every trip's vl."""
+    if w is None:
+        return {c: rl.full(c, f32, bound=True) for c in EXP_NONPOSITIVE_ADDENDS}
+    with rl.vector(w, sew=32, lmul=t.el or t.lmul):
+        return {c: rl.full(c, f32, bound=True) for c in EXP_NONPOSITIVE_ADDENDS}
 
 
 def _pv_step(v, p, out, g, j, k, c, n, keys, sums=None):
@@ -661,7 +681,7 @@ class _Tensors:
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, exp: str, **kw):
+                 qa: int, el: int, exp: str, sp: int = 0, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -669,6 +689,7 @@ class _Tensors:
         self.mx, self.pu = bool(mx), bool(pu)
         self.qa = bool(qa and transposed)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
+        self.sp = sp if transposed and exp == "accurate" else 0   # prefill's exp pass: its addends' splats
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
 
@@ -679,7 +700,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
-              PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, EXP: str = "accurate"):
+              PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, SP: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -713,6 +734,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     during the tile before, between its first block's exp pass and P V loop, into the half of
     q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`). ``EL`` > 0 (with
     ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass over a block's scores at LMUL ``EL`` instead of ``LMUL``.
+    ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
+    addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 once before the loop.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
@@ -727,7 +750,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     whole = nrows - nrows % BM
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
-                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, exp=EXP)
+                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, sp=SP, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
