@@ -676,12 +676,12 @@ class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
-    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el`` as the kernel's PF, PD, PK,
-    ML, PV, PR, MX, PU, QA, EL, ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``sp`` as the kernel's PF, PD, PK,
+    ML, PV, PR, MX, PU, QA, EL, SP, ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, exp: str, sp: int = 0, **kw):
+                 qa: int, el: int, sp: int, exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
