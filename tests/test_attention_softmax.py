@@ -208,8 +208,9 @@ def test_exp_pass_at_its_own_lmul(vlen, exp, el, lq, lk, nb):
 @pytest.mark.parametrize("lq, lk, nb", [(9, 9, 4), (23, 150, 1), (150, 150, 8)])
 def test_exp_addends_as_bound_splats(vlen, sp, el, lq, lk, nb):
     """SP gives prefill's accurate exp its addends as vl-bound splats, made in each trip
-    (SP 1) or once before the exp pass's loop (SP 2, whose vl must cover every trip's,
-    the short last one too): against float64, and bit-equal to SP 0 (the same constants)."""
+    (SP 1; SP 2 makes the rounding constant's once before the exp pass's loop, whose vl must
+    cover every trip's, the short last one too): against float64, and bit-equal to SP 0
+    (the same constants)."""
     rng = np.random.default_rng(lq * vlen + sp)
     d = 16
     q = rng.uniform(-3, 3, (7, lq, d)).astype(np.float32)

@@ -84,9 +84,9 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: 2, which it then takes, -1.7 %) (docs/performance.md, the attn14 round). EL 8 runs prefill's exp
 #: pass at LMUL 8 rather than the chunks' LMUL (:func:`_key_block`), offered with QA's shapes: prefill
 #: 128 xuantie-c930 -3.0 % (d 64) and -1.2 % (d 128), spacemit-x60 +0.4 / +0.3 % (docs/performance.md,
-#: the attn16 round). SP 1 gives that pass's accurate exp its addends as splats bound to each trip's vl
-#: (:func:`_addends`), offered with QA's shapes: prefill 128 spacemit-x60 -0.6 % (d 64) and -0.3 %
-#: (d 128), xuantie-c930 -1.4 / 0.0 % (EL 8 is better there), sifive-x280 +0.6 % (d 64)
+#: the attn16 round). SP 2 gives that pass's accurate exp its addends as splats bound to each trip's vl,
+#: the rounding constant's made before the loop (:func:`_addends`), offered with QA's shapes: prefill
+#: 128 spacemit-x60 -1.4 % (d 64) and -0.3 % (d 128), xuantie-c930 -2.3 % (d 64; EL 8 -3.0 %)
 #: (docs/performance.md, the attn17 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
@@ -97,7 +97,7 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": pv}
     for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa, **el}
-    for el in ({}, {"EL": 8}, {"SP": 1}) for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
+    for el in ({}, {"EL": 8}, {"SP": 2}) for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
@@ -369,13 +369,13 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
             # after it, prefill 128 d 64 on xuantie-c930 and spacemit-x60). EL: another LMUL;
             # at 8 half the trips, and so half the splats of the polynomial's coefficients,
             # which LLVM makes again in every trip, though two register groups spill a trip
-            # (a generic splat at VLMAX, two vsetvli around each). SP 1: splats at the trip's
-            # vl, one a constant shared by the two rows, and the chains interleaved; SP 2's,
-            # made once before the loop, do not fit the registers and are reloaded a trip
-            addends = _addends(t, w) if t.sp == 2 else None
+            # (a generic splat at VLMAX, two vsetvli around each). SP: splats at the trip's vl,
+            # one a constant shared by the two rows, and the chains interleaved; SP 2 makes the
+            # rounding constant's before the loop, and LLVM keeps it in the one register group
+            # to spare at LMUL 4 (all six made there do not fit: reloaded a trip, +3.5 % on x60)
+            ahead = _addends(t, w, EXP_NONPOSITIVE_ADDENDS[:1]) if t.sp == 2 else {}
             for _, jj in rl.vloop(w, sew=32, lmul=t.el or t.lmul):
-                if t.sp == 1:
-                    addends = _addends(t, None)
+                addends = {**_addends(t), **ahead} if t.sp else None
                 for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts, addends)):
                     p.vstore(e, r, jj)
             continue
@@ -496,14 +496,14 @@ def _exp(t, xs, shifts, addends=None):
     return rl.exp_nonpositive([x - s for x, s in zip(xs, shifts)], addends=addends)
 
 
-def _addends(t, w):
-    """SP: the accurate exp's addends (:data:`rvai.lang.math.EXP_NONPOSITIVE_ADDENDS`) as
-    ``vl``-bound splats, at the current vl (``w`` None: in the trip) or at the exp pass's
+def _addends(t, w=None, which=EXP_NONPOSITIVE_ADDENDS):
+    """SP: the accurate exp's addends ``which`` (of :data:`rvai.lang.math.EXP_NONPOSITIVE_ADDENDS`)
+    as ``vl``-bound splats, at the current vl (``w`` None: in the trip) or at the exp pass's
     first trip over ``w`` keys (made before its loop), which covers every trip's vl."""
     if w is None:
-        return {c: rl.full(c, f32, bound=True) for c in EXP_NONPOSITIVE_ADDENDS}
+        return {c: rl.full(c, f32, bound=True) for c in which}
     with rl.vector(w, sew=32, lmul=t.el or t.lmul):
-        return {c: rl.full(c, f32, bound=True) for c in EXP_NONPOSITIVE_ADDENDS}
+        return _addends(t, None, which)
 
 
 def _pv_step(v, p, out, g, j, k, c, n, keys, sums=None):
@@ -735,7 +735,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`). ``EL`` > 0 (with
     ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass over a block's scores at LMUL ``EL`` instead of ``LMUL``.
     ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
-    addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 once before the loop.
+    addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
+    constant's once before the loop and the others in each trip.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
