@@ -218,6 +218,23 @@ def test_score_columns_loaded_first_are_the_same(vlen, kv, group, lq, lk, qa):
     np.testing.assert_array_equal(first, inline)
 
 
+@pytest.mark.parametrize("vlen", [128, 256, 1024])
+@pytest.mark.parametrize("sp, el", [(1, 0), (2, 0), (2, 8)])
+@pytest.mark.parametrize("lq, lk, nb", [(9, 9, 4), (23, 150, 1), (150, 150, 8)])
+def test_exp_addends_as_bound_splats(vlen, sp, el, lq, lk, nb):
+    """SP gives prefill's accurate exp its addends as vl-bound splats, made in each trip
+    (SP 1; SP 2 makes the rounding constant's once before the exp pass's loop, whose vl must
+    cover every trip's, the short last one too): against float64, and bit-equal to SP 0
+    (the same constants)."""
+    rng = np.random.default_rng(lq * vlen + sp)
+    d = 16
+    q = rng.uniform(-3, 3, (7, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (1, lk, d)).astype(np.float32) for _ in range(2))
+    bound, generic = (run_on_nan_scratch(q, k, v, 7, None, vlen, "accurate", NB=nb, ML=1, PV=1, PU=1, EL=el, SP=s)
+                      for s in (sp, 0))
+    np.testing.assert_array_equal(bound, generic)
+
+
 @pytest.mark.parametrize("preset", ["xuantie-c930", "spacemit-x60"])
 def test_pu_keeps_the_pv_loop_rolled(preset):
     """PU 1 compiles the P V loop without LLVM's unrolled copies (sifive-p670's preferences

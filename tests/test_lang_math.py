@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rvai.lang as rl
+from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 from kernel_runners import RUNNERS, VLENS, run
 
 
@@ -130,6 +131,31 @@ def test_exp_of_nonpositive_dense_sweep_and_edges(fn, accurate_enough):
     assert accurate_enough(o[0][normal], want[normal])
     assert np.all(np.abs(o[0][~normal] - want[~normal]) < np.finfo(np.float32).tiny) and (o[0] >= 0).all()
     np.testing.assert_array_equal(o[0][-8:-2], [0, 0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(o[0], o[1])
+
+
+@rl.kernel
+def exp_bound_addends(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32, 2]):
+    """o[0] = exp_nonpositive(x) with its addends as vl-bound splats made before the loop, o[1] without."""
+    with rl.vector(x.shape[0], sew=32, lmul=2):
+        addends = {c: rl.full(c, rl.f32, bound=True) for c in EXP_NONPOSITIVE_ADDENDS}
+    for vl, i in rl.vloop(x.shape[0], sew=32, lmul=2):
+        o.vstore(rl.exp_nonpositive(x.vload(i), addends=addends), 0, i)
+        o.vstore(rl.exp_nonpositive(x.vload(i)), 1, i)
+
+
+@pytest.mark.parametrize("vlen", [128, 1024])
+def test_exp_nonpositive_addends_change_no_bit(vlen):
+    """exp_nonpositive's ``addends`` (its constants as splats made outside the loop, every
+    trip's vl covered) give the same bits as without, within 3 ulp of float64 where normal."""
+    rng = np.random.default_rng(vlen)
+    x = np.concatenate([-rng.uniform(0, 87.33, 20011).astype(np.float32),
+                        np.float32([-np.inf, -1000, -88.03, -0.0, 0.0, -1e-45])])
+    o = np.zeros((2, x.size), np.float32)
+    run(exp_bound_addends, x, o, runner="emu", vlen=vlen)
+    want = np.exp(x.astype(np.float64))
+    normal = want >= np.finfo(np.float32).tiny
+    assert _within_3_ulp(o[0][normal], want[normal])
     np.testing.assert_array_equal(o[0], o[1])
 
 

@@ -41,6 +41,7 @@ import numpy as np
 
 import rvai.lang as rl
 from rvai.lang import f32, i32
+from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 
 #: What the tuner tries for :data:`attention`: BM rows per tile, LMUL of a chunk of keys
 #: (VLMAX keys, one score accumulator a row), KU columns of K loaded per trip of the score
@@ -85,7 +86,11 @@ from rvai.lang import f32, i32
 #: 128 xuantie-c930 -3.0 % (d 64) and -1.2 % (d 128), spacemit-x60 +0.4 / +0.3 % (docs/performance.md,
 #: the attn16 round). QL 1 loads the score loop's scalars of q_s before its FMAs (:func:`_fmas`),
 #: offered with the PU shapes at NB 4, PF 2, with and without QA and EL 8: xuantie-c930 prefill 128
-#: -0.6 % at d 128, -0.3 % at d 64 (docs/performance.md, the attn15 round).
+#: -0.6 % at d 128, -0.3 % at d 64 (docs/performance.md, the attn15 round). SP 2 gives the exp
+#: pass's accurate exp its addends as splats bound to each trip's vl, the rounding constant's made
+#: before the loop (:func:`_addends`), offered with QA's shapes (and QL's): prefill 128 spacemit-x60
+#: -1.4 % (d 64) and -0.3 % (d 128), xuantie-c930 -2.3 % (d 64; EL 8 -3.0 %) (docs/performance.md,
+#: the attn17 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -95,9 +100,9 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": pv}
     for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa, **el}
-    for el in ({}, {"EL": 8}) for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
+    for el in ({}, {"EL": 8}, {"SP": 2}) for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa, **el, "QL": 1}
-    for el in ({}, {"EL": 8}) for qa in ({}, {"QA": 1})] + [
+    for el in ({}, {"EL": 8}, {"SP": 2}) for qa in ({}, {"QA": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
@@ -376,8 +381,14 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
             # after it, prefill 128 d 64 on xuantie-c930 and spacemit-x60). EL: another LMUL;
             # at 8 half the trips, and so half the splats of the polynomial's coefficients,
             # which LLVM makes again in every trip, though two register groups spill a trip
+            # (a generic splat at VLMAX, two vsetvli around each). SP: splats at the trip's vl,
+            # one a constant shared by the two rows, and the chains interleaved; SP 2 makes the
+            # rounding constant's before the loop, and LLVM keeps it in the one register group
+            # to spare at LMUL 4 (all six made there do not fit: reloaded a trip, +3.5 % on x60)
+            ahead = _addends(t, w, EXP_NONPOSITIVE_ADDENDS[:1]) if t.sp == 2 else {}
             for _, jj in rl.vloop(w, sew=32, lmul=t.el or t.lmul):
-                for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts)):
+                addends = {**_addends(t), **ahead} if t.sp else None
+                for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts, addends)):
                     p.vstore(e, r, jj)
             continue
         with rl.vector(vl0, sew=32, lmul=t.lmul):
@@ -487,14 +498,24 @@ def _pv_shape(t, n):
     return max(m for m in (1, 2, 4, 8) if (n + 1) * m <= 32 or m == 1), 1
 
 
-def _exp(t, xs, shifts):
+def _exp(t, xs, shifts, addends=None):
     """e**(x - the row maximum) of each of some rows' chunks of scores ``xs``: ``shifts``
     are the rows' maxima, or for the fast exp their :func:`rvai.lang.exp_fast_bias` (the
-    subtraction folded into the exp)."""
+    subtraction folded into the exp); ``addends`` (:func:`_addends`) the accurate exp's."""
     if t.fast:
         # one call a row (exp_fast takes one bias); the chains still share the loop
         return [rl.exp_fast(x, bias=s) for x, s in zip(xs, shifts)]
-    return rl.exp_nonpositive([x - s for x, s in zip(xs, shifts)])
+    return rl.exp_nonpositive([x - s for x, s in zip(xs, shifts)], addends=addends)
+
+
+def _addends(t, w=None, which=EXP_NONPOSITIVE_ADDENDS):
+    """SP: the accurate exp's addends ``which`` (of :data:`rvai.lang.math.EXP_NONPOSITIVE_ADDENDS`)
+    as ``vl``-bound splats, at the current vl (``w`` None: in the trip) or at the exp pass's
+    first trip over ``w`` keys (made before its loop), which covers every trip's vl."""
+    if w is None:
+        return {c: rl.full(c, f32, bound=True) for c in which}
+    with rl.vector(w, sew=32, lmul=t.el or t.lmul):
+        return _addends(t, None, which)
 
 
 def _pv_step(v, p, out, g, j, k, c, n, keys, sums=None):
@@ -667,12 +688,13 @@ class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
-    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el`` as the kernel's PF, PD, PK,
-    ML, PV, PR, MX, PU, QA, EL, ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
-    (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp`` as the
+    kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, ``exp`` its EXP) and the fields the helpers
+    read are derived here, so that the kernels that make one (:data:`attention` and
+    ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, ql: int, exp: str, **kw):
+                 qa: int, el: int, ql: int, sp: int, exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -681,6 +703,7 @@ class _Tensors:
         self.qa = bool(qa and transposed)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
+        self.sp = sp if transposed and exp == "accurate" else 0   # prefill's exp pass: its addends' splats
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
 
@@ -691,7 +714,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
-              PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0,
+              PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
               EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
@@ -727,6 +750,9 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`). ``EL`` > 0 (with
     ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass over a block's scores at LMUL ``EL`` instead of ``LMUL``.
     ``QL`` 1 loads a score-loop column's scalars of q_s before its FMAs (:func:`_fmas`).
+    ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
+    addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
+    constant's once before the loop and the others in each trip.
     ``EXP`` picks the online softmax's exp (:data:`ATTENTION_EXPS`): ``"accurate"``
     (:func:`rvai.lang.exp_nonpositive`) or ``"fast"`` (:func:`rvai.lang.exp_fast` with the
     row maximum folded into its FMA: each probability within a relative 9.8e-5, so each
@@ -742,7 +768,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
                  transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, ql=QL,
-                 exp=EXP)
+                 sp=SP, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):

@@ -18,7 +18,8 @@ import numpy as np
 from rvai import ir
 from rvai.lang import core
 
-__all__ = ["exp", "exp_nonpositive", "exp_fast", "exp_fast_bias", "rsqrt", "tanh", "EXP_STEPS"]
+__all__ = ["exp", "exp_nonpositive", "exp_fast", "exp_fast_bias", "rsqrt", "tanh", "EXP_STEPS",
+           "EXP_NONPOSITIVE_ADDENDS"]
 
 _LOG2E = 1.4426950408889634
 _LOG2E_LO = _LOG2E - float(np.float32(_LOG2E))   # what the f32 log2(e) leaves out
@@ -39,6 +40,9 @@ _EXP2_C = (0.6931470036506653, 0.24022242426872253, 0.05550733581185341, 0.00967
 # turns into +0, so -inf and everything below the clamp give exactly 0.
 _EXP2_CLAMP = float(np.nextafter(np.float32(-127 / _LOG2E), np.float32(-np.inf)))
 _EXP2_CLAMP_BITS = int(np.float32(_EXP2_CLAMP).view(np.uint32))
+#: The constants :func:`exp_nonpositive`'s FMAs take as addends (the rounding constant,
+#: the polynomial's coefficients but its last, and its final 1): its ``addends``' keys.
+EXP_NONPOSITIVE_ADDENDS = (_MAGIC, *_EXP2_C[:-1], 1.0)
 # exp_fast: t = x*log2(e) + 512 rounds x*log2(e) to a multiple of 2**-15 (t's ulp in
 # [256, 512]), so bits(t) - bits(512) = n * 2**15 + f with n = floor(x*log2(e)) and f the
 # fraction's 15 bits; 512's bits shifted left by 8 are 0 mod 2**32, so bits(t) << 8 holds
@@ -99,7 +103,7 @@ def exp(x: Any):
     return core.where(x > _EXP_HI, float("inf"), y)
 
 
-def exp_nonpositive(x: Any):
+def exp_nonpositive(x: Any, addends: dict | None = None):
     """e**x for f32 ``x <= 0`` (softmax's ``x - max``): 9 FP operations where :func:`exp` needs ~17.
 
     ``x * log2(e)`` is split as ``n + r`` (n integer, |r| <= 1/2) with the products
@@ -113,10 +117,17 @@ def exp_nonpositive(x: Any):
     ``x`` may be a list of values: the result is then the list of their exps, computed
     step by step across them, so that an in-order vector unit always has an independent
     operation to issue while one waits for the result before it.
+
+    RVV's FMAs take a scalar only as a multiplicand, so on vectors the constants that are
+    addends (:data:`EXP_NONPOSITIVE_ADDENDS`) are splats; ``addends`` maps each of them to
+    the value to use instead (the same constant, say as a ``vl``-bound splat made outside a
+    loop, ``rl.full(c, bound=True)``): the result is the same, bit for bit.
     """
     xs, one = _many(x, "exp_nonpositive")
-    r, t = zip(*_nonpositive_reduce(_nonpositive_clamp(xs), shifted=False))
-    p = [core.fma(h, a, 1.0) for h, a in zip(_horners(r, _EXP2_C), r)]
+    k = addends or {}
+    r, t = zip(*_nonpositive_reduce(_nonpositive_clamp(xs), shifted=False, magic=k.get(_MAGIC, _MAGIC)))
+    coeffs = [k.get(c, c) for c in _EXP2_C[:-1]] + [_EXP2_C[-1]]
+    p = [core.fma(h, a, k.get(1.0, 1.0)) for h, a in zip(_horners(r, coeffs), r)]
     # bits(t) << 23 is n << 23 (the magic's own bits shift out): adding it scales p by 2**n.
     # At n = -127 a p below 1 borrows into the sign bit; the signed max with 0 makes it +0.
     bits = [a.bitcast(ir.i32) + (b.bitcast(ir.i32) << 23) for a, b in zip(p, t)]
@@ -133,11 +144,12 @@ def _nonpositive_clamp(xs: list) -> list:
     return [(core.maximum(v, _EXP2_CLAMP),) for v in xs]
 
 
-def _nonpositive_reduce(parts: list, shifted: bool = True) -> list:
+def _nonpositive_reduce(parts: list, shifted: bool = True, magic: Any = _MAGIC) -> list:
     """:func:`exp_nonpositive`'s reduction: ``(x,)`` -> ``(r, n << 23)`` with x log2(e) = n + r,
-    |r| <= 1/2 (``(r, t)``, n in t's low mantissa bits, if not ``shifted``)."""
+    |r| <= 1/2 (``(r, t)``, n in t's low mantissa bits, if not ``shifted``); ``magic`` is
+    the rounding constant's value (its splat, say)."""
     xc = [p[0] for p in parts]
-    t = [core.fma(v, _LOG2E, _MAGIC) for v in xc]       # n = round(x*log2e) in the low mantissa bits
+    t = [core.fma(v, _LOG2E, magic) for v in xc]       # n = round(x*log2e) in the low mantissa bits
     n = [v - _MAGIC for v in t]
     r = [v * _LOG2E - k for v, k in zip(xc, n)]          # exact product, one rounding (vfmsac)
     r = [core.fma(v, _LOG2E_LO, a) for v, a in zip(xc, r)]   # log2(e) - f32(log2(e)): 3.7 ulp at x = -23 without it
