@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kernel_runners import run
+import rvai.lang as rl
 from rvai import kernels, ops
 from rvai.kernels.attention import FAST_EXP_ERROR
 from rvai.target import Target
@@ -243,6 +244,15 @@ def test_pu_keeps_the_pv_loop_rolled(preset):
     fmas = [kernels.attention.compile(target, CAUSAL=True, TRANSPOSE_K=True, BM=7, LMUL=4, KU=1, NB=4, ML=1, PV=1,
                                       PU=pu, checked=False).asm.count("\tvfmacc.vf\t") for pu in (0, 1)]
     assert fmas[1] < fmas[0], fmas
+
+
+@pytest.mark.parametrize("sp", [3, -1, 1.5])
+def test_attention_names_a_bad_sp(sp):
+    """SP is 0, 1 or 2 (each makes other code): anything else is named, not run as one of them."""
+    target = Target.preset("xuantie-c930")
+    with pytest.raises(rl.KernelError, match=f"SP must be 0, 1 or 2, not {sp!r}"):
+        kernels.attention.compile(target, CAUSAL=True, TRANSPOSE_K=True, BM=7, LMUL=4, KU=1, NB=4, ML=1, PV=1,
+                                  PU=1, SP=sp, checked=False)
 
 
 def test_fast_exp_is_asked_for_by_name():

@@ -703,6 +703,8 @@ class _Tensors:
         self.qa = bool(qa and transposed)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
+        if sp not in (0, 1, 2):   # the other flags are on/off; SP 1 and 2 make different code
+            raise ValueError(f"attention: SP must be 0, 1 or 2, not {sp!r}")
         self.sp = sp if transposed and exp == "accurate" else 0   # prefill's exp pass: its addends' splats
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
