@@ -262,3 +262,15 @@ def test_fast_exp_is_asked_for_by_name():
         ops.attention(q, q, q, exp="approximate")
     with pytest.raises(ValueError, match="one hart"):
         ops.attention(q, q, q, exp="fast", harts=2)
+
+
+@pytest.mark.parametrize("d, lk", [(64, 128), (128, 128), (128, 512), (37, 131)])
+def test_transposed_k_rows_are_not_a_power_of_two_bytes_apart(d, lk):
+    """k_t (prefill's K transposed) holds every key of a head dim in one row, and its rows
+    sit a stride apart that is no power of two bytes (Lk 128: 512 B would put a chunk's d
+    rows into a few cache sets); decode's k_t is a placeholder."""
+    k_t = kernels.attention_scratch(d, lk, 7, 4, 256, True)[3]
+    assert k_t.shape[0] == d and k_t.shape[1] >= lk
+    stride = k_t.strides[0]
+    assert stride & (stride - 1)
+    assert kernels.attention_scratch(d, lk, 7, 4, 256, False)[3].size == 1

@@ -111,6 +111,10 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
 NB_DEFAULT = 4
 #: f32 elements in a 64-byte cache block (Zic64b), the unit of a Zicbop prefetch.
 LINE = 16
+#: Columns ``k_t`` has past Lk: its rows not a power of two bytes apart (Lk 128: 512 B), so
+#: that a score loop's d rows of a chunk do not fall into a few cache sets and evict each
+#: other (xuantie-c930 prefill 128 d128: -0.4 %, docs/performance.md, attn18).
+K_T_PAD = 2 * LINE
 #: The exps of :data:`attention`'s online softmax by its ``EXP`` parameter
 #: (``rvai.ops.attention(exp=...)``): 2.28 ulp, or relative error below 9.8e-5 in 4 FP
 #: operations with the row maximum folded in (:func:`rvai.lang.exp_fast`).
@@ -131,14 +135,14 @@ def prefetch_lines(vlen: int, lmul: int, ku: int) -> int:
 def scratch(d: int, lk: int, bm: int, lmul: int, vlen: int, transpose: bool) -> tuple:
     """The kernel's scratch arrays for head dim d, Lk keys and a config (BM, LMUL):
     q_s (d, BM'; 2d if K is transposed: ``QA``'s two halves), o_s (BM', d), p (BM', W') and k_t
-    (d, Lk) if K is transposed, W' =
+    (d, Lk + :data:`K_T_PAD`) if K is transposed, W' =
     the most keys a block of any tuning candidate (or of NB_DEFAULT chunks at LMUL) holds.
     BM' and W' are at least the largest of the tuning candidates', so that every candidate
     runs on the same arrays (and the tuner's cycles are those of a call)."""
     bm = max(bm, *(c["BM"] for c in ATTENTION_CONFIGS))
     width = max(NB_DEFAULT * lmul, *(c["NB"] * c["LMUL"] for c in ATTENTION_CONFIGS)) * vlen // 32
     return (np.zeros((2 * d if transpose else d, bm), np.float32), np.zeros((bm, d), np.float32),
-            np.zeros((bm, width), np.float32), np.zeros((d, lk) if transpose else (1, 1), np.float32))
+            np.zeros((bm, width), np.float32), np.zeros((d, lk + K_T_PAD) if transpose else (1, 1), np.float32))
 
 
 def _prefetches(pf: int, pd: int, pk: int, transposed: bool) -> tuple[int, int, bool]:
@@ -727,7 +731,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     transposed: the BM scalars read together then sit at fixed offsets from one pointer
     (``flw ft, 4*r(a0)``), not at the ends of a chain of row-stride additions that the
     scalar loads wait for.
-    With ``TRANSPOSE_K``, ``k_t`` (d, Lk) receives each KV head's keys transposed
+    With ``TRANSPOSE_K``, ``k_t`` (d, Lk or more: :func:`scratch` pads its rows) receives each KV head's keys transposed
     (otherwise it is not touched), and with the accurate exp the kernel is compiled with
     LLVM's sifive-p670 schedule (:func:`rvai.lang.schedule_as`) whatever the target.
     ``PF`` > 0 adds Zicbop prefetches (on targets without Zicbop, touches in decode, and
