@@ -391,7 +391,8 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
             # to spare at LMUL 4 (all six made there do not fit: reloaded a trip, +3.5 % on x60)
             ahead = _addends(t, w, EXP_NONPOSITIVE_ADDENDS[:1]) if t.sp == 2 else {}
             for _, jj in rl.vloop(w, sew=32, lmul=t.el or t.lmul):
-                addends = {**_addends(t), **ahead} if t.sp else None
+                in_trip = [c for c in EXP_NONPOSITIVE_ADDENDS if c not in ahead]
+                addends = {**_addends(t, None, in_trip), **ahead} if t.sp else None
                 for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts, addends)):
                     p.vstore(e, r, jj)
             continue
