@@ -4,6 +4,8 @@ lies, the fast exp (``EXP="fast"``) stays within the error bound derived from it
 what the scratch held before a call never reaches its output, the P V loop's row sums
 take each key once, the loop unrolled by LLVM or kept rolled (PU), and the exp pass at its
 own LMUL (EL) leaves no key out."""
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -246,13 +248,19 @@ def test_pu_keeps_the_pv_loop_rolled(preset):
     assert fmas[1] < fmas[0], fmas
 
 
-@pytest.mark.parametrize("sp", [3, -1, 1.5])
-def test_attention_names_a_bad_sp(sp):
-    """SP is 0, 1 or 2 (each makes other code): anything else is named, not run as one of them."""
-    target = Target.preset("xuantie-c930")
-    with pytest.raises(rl.KernelError, match=f"SP must be 0, 1 or 2, not {sp!r}"):
-        kernels.attention.compile(target, CAUSAL=True, TRANSPOSE_K=True, BM=7, LMUL=4, KU=1, NB=4, ML=1, PV=1,
-                                  PU=1, SP=sp, checked=False)
+_SP, _FLAG, _COUNT = "one of [0, 1, 2]", "one of [0, 1]", "a whole number >= 0"
+
+
+@pytest.mark.parametrize("name, bad, allowed", [
+    ("SP", 3, _SP), ("SP", -1, _SP), ("SP", 1.5, _SP), ("QA", 7, _FLAG), ("PF", -1, _COUNT), ("PD", 0.5, _COUNT),
+    *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL")]])
+def test_attention_names_a_bad_tunable(name, bad, allowed):
+    """SP is 0, 1 or 2 (each makes other code), the on/off flags 0 or 1, PF and PD whole numbers >= 0:
+    anything else is named at trace, not run as another value (QA 7 as QA 1)."""
+    config = dict(CAUSAL=True, TRANSPOSE_K=True, BM=7, LMUL=4, KU=1, NB=4, ML=1, PV=1, PU=1)
+    config[name] = bad
+    with pytest.raises(rl.KernelError, match=re.escape(f"{name} must be {allowed}") + ".*" + re.escape(repr(bad))):
+        kernels.attention.compile(Target.preset("xuantie-c930"), **config, checked=False)
 
 
 def test_fast_exp_is_asked_for_by_name():

@@ -37,6 +37,8 @@ Causal masks are aligned to the bottom right (query ``i`` sees keys
 masked up to the last key any row sees, and never touches the blocks above that.
 A row that sees no key (``i + Lk - Lq < 0``, or ``Lk = 0``) is 0.
 """
+import numbers
+
 import numpy as np
 
 import rvai.lang as rl
@@ -689,6 +691,22 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
     t.q_row = 0
 
 
+#: What each checked tunable may be: the on/off flags 0 or 1, SP 0, 1 or 2 (each makes other code),
+#: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
+_TUNABLE_VALUES = {"SP": (0, 1, 2), **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL")}}
+
+
+def _check_tunables(**values) -> None:
+    """Name the first tunable outside its values (:data:`_TUNABLE_VALUES`; PF and PD whole numbers
+    >= 0), so that QA 7 is an error rather than QA 1 under another name."""
+    for name, value in values.items():
+        allowed = _TUNABLE_VALUES.get(name)
+        if allowed is not None and value not in allowed:
+            raise ValueError(f"attention: {name} must be one of {list(allowed)}, not {value!r}")
+        if allowed is None and not (isinstance(value, numbers.Integral) and value >= 0):
+            raise ValueError(f"attention: {name} must be a whole number >= 0, not {value!r}")
+
+
 class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
@@ -708,8 +726,7 @@ class _Tensors:
         self.qa = bool(qa and transposed)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
-        if sp not in (0, 1, 2):   # the other flags are on/off; SP 1 and 2 make different code
-            raise ValueError(f"attention: SP must be 0, 1 or 2, not {sp!r}")
+        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp)
         self.sp = sp if transposed and exp == "accurate" else 0   # prefill's exp pass: its addends' splats
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
