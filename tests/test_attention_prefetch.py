@@ -162,3 +162,25 @@ def test_next_group_prefetches_bring_k_into_l1():
     off, on = _decode(2, target=X60, checked=False), _decode(2, pk=1, target=X60, checked=False)
     assert off.caches["L1"]["misses"] - on.caches["L1"]["misses"] >= 0.75 * k_lines
     assert on.cycles < off.cycles
+
+
+def test_prefill_prefetches_each_heads_keys_before_their_transposition():
+    """Prefill with PF and PT (K transposed once per KV head): the head's K lines are prefetched
+    before the transposition's strided column loads, so none of them is a demand miss in L2
+    (the stride prefetcher is off); without prefetches every one is. PF 0 also drops the
+    next tile's query prefetches, so the difference is at least K's lines (2 heads of 512 x 64),
+    where q's 14 x 2 rows are 112 lines. Counted from the shapes: a line is 64 bytes."""
+    lq, lk, d, kv = 2, 512, 64, 2
+    k_lines = kv * lk * d * 4 // LINE_BYTES
+    rng = np.random.default_rng(5)
+    q = rng.standard_normal((14, lq, d)).astype(np.float32)
+    k, v = (rng.standard_normal((kv, lk, d)).astype(np.float32) for _ in range(2))
+    runs = []
+    for pf in (2, 0):
+        cfg = {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": pf, "PD": 0, "PK": 0, "PT": 1}
+        o, run = _run(X60_NO_HW, q, k, v, True, cfg)
+        np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
+        runs.append(run.profile)
+    on, off = runs
+    assert off.caches["L2"]["misses"] - on.caches["L2"]["misses"] >= k_lines
+    assert on.caches["prefetches"]["software"] >= k_lines

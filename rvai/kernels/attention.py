@@ -92,7 +92,9 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: pass's accurate exp its addends as splats bound to each trip's vl, the rounding constant's made
 #: before the loop (:func:`_addends`), offered with QA's shapes (and QL's): prefill 128 spacemit-x60
 #: -1.4 % (d 64) and -0.3 % (d 128), xuantie-c930 -2.3 % (d 64; EL 8 -3.0 %) (docs/performance.md,
-#: the attn17 round).
+#: the attn17 round). PT 1 (prefill, PF) prefetches each KV head's keys before their transposition
+#: (:func:`_first_keys`), offered with QL's shapes: prefill 128 xuantie-c930 -0.6 % (d 128) and -1.5 %
+#: (d 64), but spacemit-x60 d 64 +0.25 % (a head's K fills its 32 KiB L1) (docs/performance.md, attn19).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -103,8 +105,8 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     for pf in (0, 2) for nb in (4, 8) for pv in (1, 0)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": pf, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa, **el}
     for el in ({}, {"EL": 8}, {"SP": 2}) for qa in ({}, {"QA": 1}) for pf in (0, 2) for nb in (4, 8)] + [
-    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa, **el, "QL": 1}
-    for el in ({}, {"EL": 8}, {"SP": 2}) for qa in ({}, {"QA": 1})] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **qa, **el, "QL": 1, **pt}
+    for pt in ({}, {"PT": 1}) for el in ({}, {"EL": 8}, {"SP": 2}) for qa in ({}, {"QA": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
@@ -598,14 +600,17 @@ def _store_queries(t, rows, row):
                 t.o_s.vstore(rl.zeros(f32), r, c)
 
 
-def _first_keys(t, g):
+def _first_keys(t, g, rows=None):
     """Prefetch the K rows that no loop prefetches: the first PD chunks (PD > 0) or the
-    first block (PD = 0), contiguous from k[g, 0], all at once: left to the score loop's
-    strided column loads, their lines came from DRAM a 16-column group at a time. Four
-    lines a trip at constant offsets (a loop of one ran a trip a cycle: 2,086 cycles of
-    xuantie-c930's decode of 512 keys at d 64), then the rest one a trip, so that none
-    reaches past the block into the next head's keys."""
-    rows = rl.minimum(t.k.shape[1], (t.pd if t.pd else t.nb) * _chunk_keys(t))
+    first block (PD = 0), or the first ``rows`` (prefill: the KV head's keys before their
+    transposition), contiguous from k[g, 0], all at once: left to the strided column loads
+    (the score loop's, the transposition's), their lines came from DRAM a 16-column group
+    at a time (xuantie-c930 prefill 128 d 128: the transposition 122,704 -> 62,796 cycles).
+    Four lines a trip at constant offsets (a loop of one ran a trip a cycle: 2,086 cycles
+    of xuantie-c930's decode of 512 keys at d 64), then the rest one a trip, so that none
+    reaches past the rows into the next head's keys."""
+    if rows is None:
+        rows = rl.minimum(t.k.shape[1], (t.pd if t.pd else t.nb) * _chunk_keys(t))
     n = rows * t.d
     full = n - n % (4 * LINE)
     for e in rl.range(0, full, 4 * LINE):
@@ -739,7 +744,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
-              EXP: str = "accurate"):
+              PT: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -759,7 +764,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     P V loop ``PF`` lines of the next block's K rows (with ``PD`` > 0 the score loop
     prefetches K instead, PD chunks ahead), so that K and V come from DRAM a loop ahead
     of their loads (:func:`prefetch_lines` gives the PF that covers them); the K rows of a
-    tile's first block, which no loop prefetches, at the tile's start. ``PK`` 1 (decode, PD 0)
+    tile's first block, which no loop prefetches, at the tile's start; in prefill with ``PT``
+    1, each KV head's keys before their transposition (:func:`_first_keys`). ``PK`` 1 (decode, PD 0)
     adds prefetches of each chunk's next 16-column group of K rows to the score loop
     (:func:`_next_group`: from L2, where the P V loop's prefetches of K end up on spacemit-x60).
     ``ML`` 1 folds each chunk's row maxima into its block's one chunk late (blocks whose
@@ -795,6 +801,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
                  sp=SP, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
+            if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load
+                _first_keys(t, g, lk)
             for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
                 for c in rl.range(d):
                     k_t.vstore(k.vload(g, j, c, axis=1), c, j)
