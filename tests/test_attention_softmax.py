@@ -221,6 +221,24 @@ def test_score_columns_loaded_first_are_the_same(vlen, kv, group, lq, lk, qa):
     np.testing.assert_array_equal(first, inline)
 
 
+@settings(max_examples=20, deadline=None)
+@given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
+       lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 40]), d=st.sampled_from([5, 16, 24, 64]),
+       qa=st.integers(0, 1), ql=st.integers(0, 1))
+def test_row_major_queries_are_the_same(vlen, kv, group, lq, extra, d, qa, ql):
+    """QR 1 keeps a prefill tile's scaled queries in q_s row-major, not transposed: the same
+    products in the same order, so bit-equal to QR 0 and within float64's tolerance (tiles of
+    7 rows and one-row tiles, QA's two halves, QL, rows that see no key when Lq > Lk, the
+    scratch full of NaN), and decode (one query, K read in place) ignores it."""
+    rng = np.random.default_rng(lq * vlen + d)
+    lk = max(lq + extra - 3, 1)
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    rows, cols = (run_on_nan_scratch(q, k, v, 7, None, vlen, "accurate", NB=4, ML=1, PV=1, PU=1, QA=qa, QL=ql,
+                                     QR=qr) for qr in (1, 0))
+    np.testing.assert_array_equal(rows, cols)
+
+
 @pytest.mark.parametrize("vlen", [128, 256, 1024])
 @pytest.mark.parametrize("sp, el", [(1, 0), (2, 0), (2, 8)])
 @pytest.mark.parametrize("lq, lk, nb", [(9, 9, 4), (23, 150, 1), (150, 150, 8)])
@@ -253,7 +271,7 @@ _SP, _FLAG, _COUNT = "one of [0, 1, 2]", "one of [0, 1]", "a whole number >= 0"
 
 @pytest.mark.parametrize("name, bad, allowed", [
     ("SP", 3, _SP), ("SP", -1, _SP), ("SP", 1.5, _SP), ("QA", 7, _FLAG), ("PF", -1, _COUNT), ("PD", 0.5, _COUNT),
-    *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL")]])
+    *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT", "QR")]])
 def test_attention_names_a_bad_tunable(name, bad, allowed):
     """SP is 0, 1 or 2 (each makes other code), the on/off flags 0 or 1, PF and PD whole numbers >= 0:
     anything else is named at trace, not run as another value (QA 7 as QA 1)."""

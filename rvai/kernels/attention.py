@@ -43,6 +43,7 @@ import numpy as np
 
 import rvai.lang as rl
 from rvai.lang import f32, i32
+from rvai.lang.core import Tensor
 from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 
 #: What the tuner tries for :data:`attention`: BM rows per tile, LMUL of a chunk of keys
@@ -95,6 +96,10 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: the attn17 round). PT 1 (prefill, PF) prefetches each KV head's keys before their transposition
 #: (:func:`_first_keys`), offered with QL's shapes: prefill 128 xuantie-c930 -0.6 % (d 128) and -1.5 %
 #: (d 64), but spacemit-x60 d 64 +0.25 % (a head's K fills its 32 KiB L1) (docs/performance.md, attn19).
+#: QR 1 keeps prefill's q_s row-major (:func:`_row_major`), written by unit-stride
+#: stores rather than strided ones, offered with QL 1 and SP 2 or EL 8 (PU's shapes at NB 4, PF 2):
+#: prefill 128 spacemit-x60 -1.0 % (d 64) and -2.3 % (d 128, against QA), xuantie-c930 +0.1 / -0.6 %
+#: (d 128 against QA) (docs/performance.md, the attn20 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -109,6 +114,8 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     for pt in ({}, {"PT": 1}) for el in ({}, {"EL": 8}, {"SP": 2}) for qa in ({}, {"QA": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 2, "PD": pd, "PK": 0, "ML": 0, "PV": 0, "PR": 1}
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **el, "QL": 1, "QR": 1}
+    for el in ({"SP": 2}, {"EL": 8})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
     for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
@@ -193,12 +200,34 @@ def _fmas(t, acc, c, col, n):
     loaded before the first FMA (as written, LLVM loads them into four FP registers, three FMAs
     waiting on the loads that refill them: xuantie-c930 prefill 128 d 128 -0.6 %)."""
     if t.ql:
-        qs = [t.q_s[t.q_row + c, r] for r in range(n)]
+        qs = [_query(t, c, r) for r in range(n)]
         for r in range(n):
             acc[r] += qs[r] * col
         return
     for r in range(n):
-        acc[r] += t.q_s[t.q_row + c, r] * col
+        acc[r] += _query(t, c, r) * col
+
+
+def _query(t, c, r):
+    """Element c of the tile's row r of scaled queries: q_s[q_row + c, r], or with QR its
+    row-major view's [the half's row + r, c] (:func:`_half_row`)."""
+    if t.qr:
+        return t.q_s[_half_row(t, t.q_row) + r, c]
+    return t.q_s[t.q_row + c, r]
+
+
+def _half_row(t, row):
+    """QR: the first row of q_s's row-major view that holds the half of q_s from its row
+    ``row`` (0 or d, QA's halves) of the (d, BM) layout."""
+    return row // t.d * (t.q_s.shape[0] // 2)
+
+
+def _row_major(x):
+    """QR: the memory of prefill's scratch q_s, (2d, BM), as (2BM, d), row-major. Its d is
+    taken from q_s's shape, not q's: with q's, LLVM computed the score loop's seven addresses
+    otherwise (spacemit-x60 prefill 128 d 64: 2,564,813 cycles against 2,553,056)."""
+    d = x.shape[0] // 2
+    return Tensor(x.ptr, (2 * x.shape[1], d), (d, 1), x.base)
 
 
 def _in_head(t, row, rows):
@@ -250,7 +279,7 @@ def _scores(t, g, j, n, vl, vl0):
     first = 1 if t.transposed else 0
     if first:
         col = _column(t, g, j, 0)
-        acc = [rl.var(t.q_s[t.q_row, r] * col) for r in range(n)]
+        acc = [rl.var(_query(t, 0, r) * col) for r in range(n)]
     else:
         acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
     last = d - (d - first) % ku
@@ -591,7 +620,17 @@ def _store_queries(t, rows, row):
     Every row's load first: a store waiting on its data holds the (in-order) load/store
     unit, so a load behind it would start only once the one before had come from memory;
     issued together, the rows' misses overlap. The LMUL keeps the rows within 28 registers.
+    With QR a row at a time at LMUL 8, unit-stride stores: LLVM puts each row's load beside
+    its store however the loads are grouped (all first, or two or three rows at a time), and
+    at LMUL 8 a row is one trip at d 64 and VLEN 256 (a first version, spacemit-x60 prefill 128
+    d 64: 2,608,200 cycles at LMUL 4, 2,565,021 at LMUL 8).
     """
+    if t.qr:
+        first = _half_row(t, row)
+        for vl, c in rl.vloop(t.d, sew=32, lmul=8):
+            for r, (h, i) in enumerate(rows):
+                t.q_s.vstore(t.q.vload(h, i, c) * t.scale, first + r, c)
+        return
     for vl, c in rl.vloop(t.d, sew=32, lmul=max(m for m in (1, 2, 4, 8) if m * len(rows) <= 28 or m == 1)):
         rows_v = [t.q.vload(h, i, c) for h, i in rows]
         for r, x in enumerate(rows_v):
@@ -698,7 +737,8 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
 
 #: What each checked tunable may be: the on/off flags 0 or 1, SP 0, 1 or 2 (each makes other code),
 #: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
-_TUNABLE_VALUES = {"SP": (0, 1, 2), **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL")}}
+_TUNABLE_VALUES = {"SP": (0, 1, 2), **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT",
+                                                                   "QR")}}
 
 
 def _check_tunables(**values) -> None:
@@ -716,13 +756,13 @@ class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
-    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp`` as the
-    kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, ``exp`` its EXP) and the fields the helpers
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr`` as the
+    kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, ``exp`` its EXP) and the fields the helpers
     read are derived here, so that the kernels that make one (:data:`attention` and
     ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, ql: int, sp: int, exp: str, **kw):
+                 qa: int, el: int, ql: int, sp: int, qr: int, exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -731,7 +771,10 @@ class _Tensors:
         self.qa = bool(qa and transposed)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
-        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp)
+        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr)
+        self.qr = bool(qr and transposed)
+        if self.qr:
+            self.q_s = _row_major(self.q_s)
         self.sp = sp if transposed and exp == "accurate" else 0   # prefill's exp pass: its addends' splats
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
@@ -744,7 +787,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
-              PT: int = 0, EXP: str = "accurate"):
+              PT: int = 0, QR: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -780,6 +823,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`). ``EL`` > 0 (with
     ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass over a block's scores at LMUL ``EL`` instead of ``LMUL``.
     ``QL`` 1 loads a score-loop column's scalars of q_s before its FMAs (:func:`_fmas`).
+    ``QR`` 1 (with ``TRANSPOSE_K``) keeps q_s row-major, (2 BM, d) in q_s's memory (:func:`_row_major`).
     ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
     addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
     constant's once before the loop and the others in each trip.
@@ -790,6 +834,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     """
     if EXP not in ATTENTION_EXPS:
         raise ValueError(f"attention: EXP must be one of {list(ATTENTION_EXPS)}, not {EXP!r}")
+    _check_tunables(PT=PT)   # the one tunable _Tensors does not take
     heads, lq, d = q.shape
     kv_heads, lk = k.shape[0], k.shape[1]
     group = heads // kv_heads
@@ -798,7 +843,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
                  transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, ql=QL,
-                 sp=SP, exp=EXP)
+                 sp=SP, qr=QR, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load
