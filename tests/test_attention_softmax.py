@@ -272,13 +272,15 @@ _SP, _FLAG, _COUNT = "one of [0, 1, 2]", "one of [0, 1]", "a whole number >= 0"
 @pytest.mark.parametrize("name, bad, allowed", [
     ("SP", 3, _SP), ("SP", -1, _SP), ("SP", 1.5, _SP), ("QA", 7, _FLAG), ("PF", -1, _COUNT), ("PD", 0.5, _COUNT),
     *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT", "QR")]])
-def test_attention_names_a_bad_tunable(name, bad, allowed):
+@pytest.mark.parametrize("kernel, grid", [(kernels.attention, False), (kernels.attention_harts.attention_grid, True)])
+def test_attention_names_a_bad_tunable(name, bad, allowed, kernel, grid):
     """SP is 0, 1 or 2 (each makes other code), the on/off flags 0 or 1, PF and PD whole numbers >= 0:
-    anything else is named at trace, not run as another value (QA 7 as QA 1)."""
+    anything else is named at trace, not run as another value (QA 7 as QA 1); by the many-hart
+    kernel too, though it does not apply QA, PT and QR."""
     config = dict(CAUSAL=True, TRANSPOSE_K=True, BM=7, LMUL=4, KU=1, NB=4, ML=1, PV=1, PU=1)
     config[name] = bad
     with pytest.raises(rl.KernelError, match=re.escape(f"{name} must be {allowed}") + ".*" + re.escape(repr(bad))):
-        kernels.attention.compile(Target.preset("xuantie-c930"), **config, checked=False)
+        kernel.compile(Target.preset("xuantie-c930"), **config, checked=False, grid=grid)
 
 
 def test_fast_exp_is_asked_for_by_name():

@@ -247,6 +247,45 @@ def test_select_out_of_range_is_a_bounds_error():
         flat(np.zeros(3, np.float32))
 
 
+@rl.kernel
+def copy_viewed(x: rl.Tensor[rl.f32, 2], out: rl.Tensor[rl.f32, 3], ROW: int = -1):
+    """out = x's memory (from its row ROW, or all of x with ROW -1) read as out's shape,
+    through x.view (on a select's view with ROW >= 0)."""
+    src = x if ROW < 0 else x.select(ROW)
+    y = src.view(out.shape[0], out.shape[1], out.shape[2])
+    for i in rl.range(out.shape[0]):
+        for j in rl.range(out.shape[1]):
+            for vl, c in rl.vloop(out.shape[2]):
+                out.vstore(y.vload(i, j, c), i, j, c)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 40), st.booleans(), st.sampled_from([128, 256, 1024]))
+def test_view_reads_the_memory_row_major(a, b, c, checked, vlen):
+    """x.view(b, a, c) is NumPy's x.reshape(b, a, c) of a contiguous (a, b * c) array (and of
+    a row of a 3-d one, through select), the last axis moved by vectors at any VLEN."""
+    x = np.arange(a * b * c, dtype=np.float32).reshape(a, b * c) + 0.5
+    out = np.zeros((b, a, c), np.float32)
+    copy_viewed(x, out, target=K1_ANY_VLEN.with_vlen(vlen), checked=checked)
+    np.testing.assert_array_equal(out, x.reshape(b, a, c))
+    rows = np.arange(3 * a * b * c, dtype=np.float32).reshape(3, a * b * c)
+    out[:] = 0
+    copy_viewed(rows, out, ROW=2, target=K1_ANY_VLEN.with_vlen(vlen), checked=checked)
+    np.testing.assert_array_equal(out, rows[2].reshape(b, a, c))
+
+
+def test_view_past_the_tensor_is_a_bounds_error():
+    x, out = np.ones((2, 5), np.float32), np.zeros((1, 3, 4), np.float32)
+    with pytest.raises(rl.BoundsError, match=r"x: .*the flattened tensor \(size 10\)"):
+        copy_viewed(x, out, target=K1, checked=True)
+
+    @rl.kernel
+    def no_axes(x: rl.Tensor[rl.f32]):
+        x.view()
+    with pytest.raises(rl.KernelError, match="at least one axis"):
+        no_axes(np.zeros(3, np.float32))
+
+
 def test_matmul_on_harts_counts_its_packing():
     """B's packing is a launch on the harts, in the call's counts: the call stores the K x N
     panels besides C (the GEMM's own stores differ between the two kernels by their stack

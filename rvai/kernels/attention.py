@@ -43,7 +43,6 @@ import numpy as np
 
 import rvai.lang as rl
 from rvai.lang import f32, i32
-from rvai.lang.core import Tensor
 from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 
 #: What the tuner tries for :data:`attention`: BM rows per tile, LMUL of a chunk of keys
@@ -226,8 +225,7 @@ def _row_major(x):
     """QR: the memory of prefill's scratch q_s, (2d, BM), as (2BM, d), row-major. Its d is
     taken from q_s's shape, not q's: with q's, LLVM computed the score loop's seven addresses
     otherwise (spacemit-x60 prefill 128 d 64: 2,564,813 cycles against 2,553,056)."""
-    d = x.shape[0] // 2
-    return Tensor(x.ptr, (2 * x.shape[1], d), (d, 1), x.base)
+    return x.view(2 * x.shape[1], x.shape[0] // 2)
 
 
 def _in_head(t, row, rows):

@@ -26,8 +26,8 @@ The launches run one after the other; ``rvai.ops.attention(..., harts=)`` adds t
 import numpy as np
 
 import rvai.lang as rl
-from rvai.kernels.attention import (NB_DEFAULT, _key_loop, _limit, _rows, _schedule_prefill, _Tensors, _tile,
-                                    _tile_start)
+from rvai.kernels.attention import (NB_DEFAULT, _check_tunables, _key_loop, _limit, _rows, _schedule_prefill,
+                                    _Tensors, _tile, _tile_start)
 from rvai.kernels.attention import scratch as one_hart_scratch
 from rvai.lang import f32
 
@@ -97,6 +97,7 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     splits = part_o.shape[0] if SPLIT_KEYS else 1
     me = rl.program_id(0)
     _schedule_prefill(TRANSPOSE_K, "accurate")  # the one-hart kernel's choice (its exp here)
+    _check_tunables(QA=QA, PT=PT, QR=QR)   # not applied here (above), but a bad value is still named
     for w in rl.range(me, kv_heads * tiles * splits, rl.num_programs(0)):
         g, ti, s = w // (tiles * splits), w // splits % tiles, w % splits
         t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s.select(me), o_s=o_s.select(me), p=p.select(me),

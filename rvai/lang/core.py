@@ -517,6 +517,27 @@ class Tensor:
         base = start if self.base is None else Scalar(self.base) + start
         return Tensor(self.ptr, self.shape[1:], self.strides[1:], base.value)
 
+    def view(self, *shape: Any) -> "Tensor":
+        """The tensor's memory, from its first element, as a row-major array of ``shape``
+        (as ``torch.Tensor.view`` of a contiguous tensor; no instruction).
+
+        The view reads memory in order, so a tensor whose rows are not packed (axis 0's
+        stride past its row) shows the gaps between them too: view contiguous tensors
+        (a kernel's scratch, an input made contiguous). Checked kernels check that the
+        view's elements lie within the tensor (axis 0's size times its stride).
+        """
+        if not shape:
+            raise fail("view needs at least one axis")
+        dims = tuple(Scalar(index(n)) for n in shape)
+        strides: list = [1]
+        for n in reversed(dims[1:]):       # the row-major strides: each the product of the axes after it
+            strides.insert(0, n if len(strides) == 1 else n * strides[0])
+        if tracer().checked:
+            count = dims[0] * strides[0] if len(dims) > 1 else dims[0]
+            extent = self.shape[0] * self.strides[0] if self.ndim > 1 else self.shape[0]
+            self._check("range", -1, [const(0, ir.i64).value, count.value, extent.value])
+        return Tensor(self.ptr, dims, tuple(strides), self.base)
+
     def _indices(self, idx: tuple) -> list[ir.Value]:
         if len(idx) != self.ndim:
             raise fail(f"a {self.ndim}-d tensor needs {self.ndim} indices, got {len(idx)}")
