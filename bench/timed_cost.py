@@ -127,7 +127,9 @@ def callgrind(code: str) -> int:
     """Host instructions executed inside rv_run (callgrind) by the Python code given."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
+        # (translations run inside rv_run: the hook into Python toggles collection off while it runs)
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--toggle-collect=rv_run",
+                        "--toggle-collect=rv_jit_translate_hook",
                         sys.executable, "-c", f"import sys; sys.path[:0] = [{str(HERE.parent)!r}, {str(HERE)!r}]; "
                         + code], check=True, capture_output=True)
         for line in out.read_text().splitlines():
@@ -139,26 +141,34 @@ def callgrind(code: str) -> int:
 def compare(name: str, once, repeat: int, host_instructions=None, translated=False) -> None:
     """Run ``once(timed, tier)`` alternately in both modes (and the translated
     functional one when ``translated``), print one row."""
-    modes = [(False, "interpret"), (True, "interpret")] + ([(False, "translate")] if translated else [])
+    modes = [(False, "interpret"), (True, "interpret")] + ([(False, "translate"), (True, "translate")]
+                                                         if translated else [])
     best = dict.fromkeys(modes, float("inf"))
     cycles = instret = 0
-    if translated:
-        once(False, "translate")   # translate the hot blocks outside the measurement
+    if translated:   # translate the hot blocks outside the measurement
+        once(False, "translate")
+        once(True, "translate")
     for _ in range(repeat):   # alternate the modes so all see the same load
         for timed, tier in modes:
             secs, cyc, n = once(timed, tier)
             best[timed, tier] = min(best[timed, tier], secs)
-            if timed:
+            if timed and tier == "interpret":
                 cycles, instret = cyc, n
+            elif timed:
+                assert cyc == cycles, "the translated timed run modelled other cycles"
     functional, timed_s = best[False, "interpret"], best[True, "interpret"]
     line = (f"{name:28} {functional:12.3f} {timed_s:9.3f} {timed_s / functional:5.2f}x "
             f"{cycles:>12,d} {cycles / timed_s / 1e6:9.1f} {cycles / functional / 1e6:9.1f}")
     if translated:
-        tr = best[False, "translate"]
-        line += f" {tr:9.3f} {instret / tr / 1e6:10.1f} {cycles / tr / 1e6:9.1f}"
+        tr, tt = best[False, "translate"], best[True, "translate"]
+        line += (f" {tr:9.3f} {instret / tr / 1e6:10.1f} {cycles / tr / 1e6:9.1f}"
+                 f" {tt:9.3f} {cycles / tt / 1e6:9.1f}")
     if host_instructions:
-        f, t = host_instructions(False), host_instructions(True)
+        f, t = host_instructions(False, "interpret"), host_instructions(True, "interpret")
         line += f" {f:14,d} {t:14,d} {t / f:5.2f}x"
+        if translated:
+            tf, tt = host_instructions(False, "translate"), host_instructions(True, "translate")
+            line += f" {tf:14,d} {tt:14,d} {tt / t:5.2f}x"
     print(line, flush=True)
 
 
@@ -176,15 +186,19 @@ def main(argv=None) -> int:
     if args.callgrind and not shutil.which("valgrind"):
         print("--callgrind needs valgrind", file=sys.stderr)
         return 1
-    if args.translated:
-        os.environ["RVAI_JIT_HOT"] = "1"   # read only by translating machines
+    if args.translated:   # read only by translating machines
+        os.environ["RVAI_JIT_HOT"] = "1"
+        os.environ["RVAI_JIT_TIMED"] = "1"
     wanted = lambda name: not args.only or any(name.startswith(o) for o in args.only)  # noqa: E731
     head = (f"{'kernel':28} {'functional s':>12} {'timed s':>9} {'ratio':>6} {'cycles':>12} "
             f"{'Mcycles/s':>9} {'ceiling':>9}")
     if args.translated:
-        head += f" {'transl s':>9} {'transl Mi/s':>10} {'transl ceiling':>9}"
+        head += (f" {'transl s':>9} {'transl Mi/s':>10} {'transl ceiling':>9} {'transl timed s':>9}"
+                 f" {'Mcycles/s':>9}")
     if args.callgrind:
         head += f" {'functional Ir':>14} {'timed Ir':>14} {'ratio':>6}"
+        if args.translated:
+            head += f" {'transl Ir':>14} {'transl timed Ir':>14} {'vs timed':>6}"
     print(head)
     for name in DSL_KERNELS:
         for preset in args.presets if wanted(name) else ():
@@ -192,8 +206,9 @@ def main(argv=None) -> int:
             fn()   # compile (and warm the kernel cache) outside the measurement
             code = ("from timed_cost import dsl_call, dsl_once; from rvai.target import Target; "
                     f"fn = dsl_call({name!r}, Target.preset({preset!r}), {args.scale!r}); "
-                    "dsl_once(fn, {timed})")
-            hi = (lambda timed, code=code: callgrind(code.format(timed=timed))) if args.callgrind else None
+                    "dsl_once(fn, {timed}, {tier!r})")
+            hi = ((lambda timed, tier, code=code: callgrind(code.format(timed=timed, tier=tier)))
+                  if args.callgrind else None)
             compare(f"{name} ({preset})", lambda timed, tier, fn=fn: dsl_once(fn, timed, tier), args.repeat, hi,
                     args.translated)
     if not emu_speed.GCC:
@@ -205,9 +220,10 @@ def main(argv=None) -> int:
             bench = next(b for b in emu_speed.BENCHES if b.name.startswith(prefix))
             exe = emu_speed.build(bench, Path(tmp))
             arg = max(1, round(arg * args.scale))
-            code = (f"from rvai.emu import Machine; Machine(vlen=256, timed={{timed}}, budget=1 << 40)"
+            code = (f"from rvai.emu import Machine; Machine(vlen=256, timed={{timed}}, budget=1 << 40, tier={{tier!r}})"
                     f".run([{str(exe)!r}, {str(arg)!r}], program={str(exe)!r})")
-            hi = (lambda timed, code=code: callgrind(code.format(timed=timed))) if args.callgrind else None
+            hi = ((lambda timed, tier, code=code: callgrind(code.format(timed=timed, tier=tier)))
+                  if args.callgrind else None)
             compare(f"{prefix} (generic, scalar)", lambda timed, tier: run_once(exe, arg, timed, tier), args.repeat,
                     hi, args.translated)
     print(f"(host: {os.cpu_count()} cores; aims: timed at most 3x functional, "
