@@ -23,7 +23,12 @@ second of the functional run ("ceiling"): what timed mode would reach if the
 timing model cost nothing, the most any saving inside the model can give.  With --callgrind
 (needs valgrind) it also counts the host instructions executed inside rv_run
 in each mode, which are exact and independent of load: the honest ratio on a
-busy machine.
+busy machine.  With --translated it also runs the functional mode in the
+translating tier (``Machine(tier="translate")`` with ``RVAI_JIT_HOT=1``, so a
+block is translated, at -O1, after its first few hundred entries; best of R
+after a warm-up run that compiles them into the process's engine) and prints its guest instructions per host
+second and modelled cycles per host second ("transl ceiling"): what a timed
+mode running translated code would reach if the timing model cost nothing.
 """
 from __future__ import annotations
 
@@ -54,12 +59,12 @@ DSL_KERNELS = ("gemm", "attention")
 PRESETS = ("spacemit-x60", "xuantie-c930")
 
 
-def run_once(exe: Path, arg: int, timed: bool) -> tuple[float, int]:
-    """Wall seconds and modelled cycles of one run of exe in one mode."""
-    m = Machine(vlen=256, timed=timed, budget=1 << 40)
+def run_once(exe: Path, arg: int, timed: bool, tier: str = "interpret") -> tuple[float, int, int]:
+    """Wall seconds, modelled cycles and guest instructions of one run of exe in one mode."""
+    m = Machine(vlen=256, timed=timed, budget=1 << 40, tier=tier)
     t0 = time.perf_counter()
     m.run([str(exe), str(arg)], program=str(exe))
-    return time.perf_counter() - t0, m.cycles
+    return time.perf_counter() - t0, m.cycles, m.instret
 
 
 class _Clocked(Machine):
@@ -67,10 +72,11 @@ class _Clocked(Machine):
     adding the wall time of its kernel calls to ``spent``."""
 
     timed_mode = True
+    tier = "interpret"
     spent = 0.0
 
-    def __init__(self, *args, timed=True, **kwargs):
-        super().__init__(*args, timed=_Clocked.timed_mode, **kwargs)
+    def __init__(self, *args, timed=True, tier=None, **kwargs):
+        super().__init__(*args, timed=_Clocked.timed_mode, tier=_Clocked.tier, **kwargs)
 
     def call(self, *args, **kwargs):
         t0 = time.perf_counter()
@@ -84,10 +90,10 @@ class _Clocked(Machine):
 
 
 @contextlib.contextmanager
-def _mode(timed: bool):
-    """Kernel calls through rvai.ops run on _Clocked machines in this mode meanwhile."""
+def _mode(timed: bool, tier: str = "interpret"):
+    """Kernel calls through rvai.ops run on _Clocked machines in this mode and tier meanwhile."""
     saved = runner.Machine
-    runner.Machine, _Clocked.timed_mode, _Clocked.spent = _Clocked, timed, 0.0
+    runner.Machine, _Clocked.timed_mode, _Clocked.tier, _Clocked.spent = _Clocked, timed, tier, 0.0
     try:
         yield
     finally:
@@ -109,18 +115,21 @@ def dsl_call(name: str, target: Target, scale: float):
     return lambda: ops.attention(q, kv, kv * 0.5, causal=True, target=target, timeout=math.inf)
 
 
-def dsl_once(fn, timed: bool) -> tuple[float, int]:
-    """Wall seconds inside the emulator's kernel call, and the modelled cycles, of one call."""
-    with _mode(timed):
+def dsl_once(fn, timed: bool, tier: str = "interpret") -> tuple[float, int, int]:
+    """Wall seconds inside the emulator's kernel call, the modelled cycles and the guest
+    instructions of one call."""
+    with _mode(timed, tier):
         fn()
-        return _Clocked.spent, ops.last_run.cycles
+        return _Clocked.spent, ops.last_run.cycles, ops.last_run.instret
 
 
 def callgrind(code: str) -> int:
     """Host instructions executed inside rv_run (callgrind) by the Python code given."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
+        # (translations run inside rv_run: the hook into Python toggles collection off while it runs)
         subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--toggle-collect=rv_run",
+                        "--toggle-collect=rv_jit_translate_hook",
                         sys.executable, "-c", f"import sys; sys.path[:0] = [{str(HERE.parent)!r}, {str(HERE)!r}]; "
                         + code], check=True, capture_output=True)
         for line in out.read_text().splitlines():
@@ -129,21 +138,37 @@ def callgrind(code: str) -> int:
     raise RuntimeError("callgrind wrote no totals")
 
 
-def compare(name: str, once, repeat: int, host_instructions=None) -> None:
-    """Run ``once(timed)`` alternately in both modes, print one row."""
-    best = {False: float("inf"), True: float("inf")}
-    cycles = 0
-    for _ in range(repeat):   # alternate the modes so both see the same load
-        for timed in (False, True):
-            secs, cyc = once(timed)
-            best[timed] = min(best[timed], secs)
-            if timed:
-                cycles = cyc
-    line = (f"{name:28} {best[False]:12.3f} {best[True]:9.3f} {best[True] / best[False]:5.2f}x "
-            f"{cycles:>12,d} {cycles / best[True] / 1e6:9.1f} {cycles / best[False] / 1e6:9.1f}")
+def compare(name: str, once, repeat: int, host_instructions=None, translated=False) -> None:
+    """Run ``once(timed, tier)`` alternately in both modes (and the translated
+    functional one when ``translated``), print one row."""
+    modes = [(False, "interpret"), (True, "interpret")] + ([(False, "translate"), (True, "translate")]
+                                                         if translated else [])
+    best = dict.fromkeys(modes, float("inf"))
+    cycles = instret = 0
+    if translated:   # translate the hot blocks outside the measurement
+        once(False, "translate")
+        once(True, "translate")
+    for _ in range(repeat):   # alternate the modes so all see the same load
+        for timed, tier in modes:
+            secs, cyc, n = once(timed, tier)
+            best[timed, tier] = min(best[timed, tier], secs)
+            if timed and tier == "interpret":
+                cycles, instret = cyc, n
+            elif timed:
+                assert cyc == cycles, "the translated timed run modelled other cycles"
+    functional, timed_s = best[False, "interpret"], best[True, "interpret"]
+    line = (f"{name:28} {functional:12.3f} {timed_s:9.3f} {timed_s / functional:5.2f}x "
+            f"{cycles:>12,d} {cycles / timed_s / 1e6:9.1f} {cycles / functional / 1e6:9.1f}")
+    if translated:
+        tr, tt = best[False, "translate"], best[True, "translate"]
+        line += (f" {tr:9.3f} {instret / tr / 1e6:10.1f} {cycles / tr / 1e6:9.1f}"
+                 f" {tt:9.3f} {cycles / tt / 1e6:9.1f}")
     if host_instructions:
-        f, t = host_instructions(False), host_instructions(True)
+        f, t = host_instructions(False, "interpret"), host_instructions(True, "interpret")
         line += f" {f:14,d} {t:14,d} {t / f:5.2f}x"
+        if translated:
+            tf, tt = host_instructions(False, "translate"), host_instructions(True, "translate")
+            line += f" {tf:14,d} {tt:14,d} {tt / t:5.2f}x"
     print(line, flush=True)
 
 
@@ -153,17 +178,27 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="best of this many runs of each mode")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply each kernel's size")
     ap.add_argument("--callgrind", action="store_true", help="also count host instructions under valgrind")
+    ap.add_argument("--translated", action="store_true",
+                    help="also time the functional mode in the translating tier")
     ap.add_argument("--only", nargs="*", help="kernels whose name starts with these")
     ap.add_argument("--presets", nargs="*", default=list(PRESETS), help="presets the DSL kernels run on")
     args = ap.parse_args(argv)
     if args.callgrind and not shutil.which("valgrind"):
         print("--callgrind needs valgrind", file=sys.stderr)
         return 1
+    if args.translated:   # read only by translating machines
+        os.environ["RVAI_JIT_HOT"] = "1"
+        os.environ["RVAI_JIT_TIMED"] = "1"
     wanted = lambda name: not args.only or any(name.startswith(o) for o in args.only)  # noqa: E731
     head = (f"{'kernel':28} {'functional s':>12} {'timed s':>9} {'ratio':>6} {'cycles':>12} "
             f"{'Mcycles/s':>9} {'ceiling':>9}")
+    if args.translated:
+        head += (f" {'transl s':>9} {'transl Mi/s':>10} {'transl ceiling':>9} {'transl timed s':>9}"
+                 f" {'Mcycles/s':>9}")
     if args.callgrind:
         head += f" {'functional Ir':>14} {'timed Ir':>14} {'ratio':>6}"
+        if args.translated:
+            head += f" {'transl Ir':>14} {'transl timed Ir':>14} {'vs timed':>6}"
     print(head)
     for name in DSL_KERNELS:
         for preset in args.presets if wanted(name) else ():
@@ -171,9 +206,11 @@ def main(argv=None) -> int:
             fn()   # compile (and warm the kernel cache) outside the measurement
             code = ("from timed_cost import dsl_call, dsl_once; from rvai.target import Target; "
                     f"fn = dsl_call({name!r}, Target.preset({preset!r}), {args.scale!r}); "
-                    "dsl_once(fn, {timed})")
-            hi = (lambda timed, code=code: callgrind(code.format(timed=timed))) if args.callgrind else None
-            compare(f"{name} ({preset})", lambda timed, fn=fn: dsl_once(fn, timed), args.repeat, hi)
+                    "dsl_once(fn, {timed}, {tier!r})")
+            hi = ((lambda timed, tier, code=code: callgrind(code.format(timed=timed, tier=tier)))
+                  if args.callgrind else None)
+            compare(f"{name} ({preset})", lambda timed, tier, fn=fn: dsl_once(fn, timed, tier), args.repeat, hi,
+                    args.translated)
     if not emu_speed.GCC:
         print("(scalar kernels skipped: they need riscv64-linux-gnu-gcc)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -183,10 +220,12 @@ def main(argv=None) -> int:
             bench = next(b for b in emu_speed.BENCHES if b.name.startswith(prefix))
             exe = emu_speed.build(bench, Path(tmp))
             arg = max(1, round(arg * args.scale))
-            code = (f"from rvai.emu import Machine; Machine(vlen=256, timed={{timed}}, budget=1 << 40)"
+            code = (f"from rvai.emu import Machine; Machine(vlen=256, timed={{timed}}, budget=1 << 40, tier={{tier!r}})"
                     f".run([{str(exe)!r}, {str(arg)!r}], program={str(exe)!r})")
-            hi = (lambda timed, code=code: callgrind(code.format(timed=timed))) if args.callgrind else None
-            compare(f"{prefix} (generic, scalar)", lambda timed: run_once(exe, arg, timed), args.repeat, hi)
+            hi = ((lambda timed, tier, code=code: callgrind(code.format(timed=timed, tier=tier)))
+                  if args.callgrind else None)
+            compare(f"{prefix} (generic, scalar)", lambda timed, tier: run_once(exe, arg, timed, tier), args.repeat,
+                    hi, args.translated)
     print(f"(host: {os.cpu_count()} cores; aims: timed at most 3x functional, "
           "at least 100 M modelled cycles a second on the GEMM)")
     return 0

@@ -5,6 +5,7 @@
  * compiled twice here: once plain (functional mode pays nothing for timing)
  * and once driving the timing model. */
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -123,6 +124,71 @@ int rv_release_sigint(rv_machine *m) {
 #include "exec_loop.h"
 #undef TIMED
 #undef RUN_NAME
+
+/* Timed translated blocks: the timed loop's step and memory hook, called by
+ * the block before each instruction and after each scalar access (a plain
+ * op's step the block computes itself, from its slots: rvai_jit_tslots).
+ * The region of the block's pcs is the one the loop entered it from (set in
+ * jit_hook) unless a chained block left it. */
+static tm_slot *jit_tslots(rv_machine *m, uint64_t pc) {
+    rv_timing *t = m->timing;
+    uint64_t off = pc - t->jbase;
+    if (unlikely(off >= t->jsize)) {
+        t->jcache = fetch_region(m, pc, &t->jbase, &t->jsize);
+        t->jslots = tm_pc_counters(t, t->jbase, t->jsize);
+        off = pc - t->jbase;
+    }
+    return t->jslots + (off >> 1);
+}
+
+static void jit_tstep(rv_machine *m, uint64_t pc) {
+    rv_timing *t = m->timing;
+    tm_slot *e = jit_tslots(m, pc);
+    tm_step(t, m, &t->jcache[e - t->jslots], pc, e);
+}
+
+static void jit_tmem(rv_machine *m, uint64_t addr, uint32_t n, uint32_t store, uint64_t pc) {
+    tm_mem(m->timing, addr, n, (int)store, pc);
+}
+
+void rv_jit_timed_fns(uint64_t out[3]) {
+    out[0] = (uint64_t)(uintptr_t)&jit_tstep;
+    out[1] = (uint64_t)(uintptr_t)&jit_tmem;
+    out[2] = (uint64_t)(uintptr_t)&jit_tslots;
+}
+
+int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[6]) {
+    if (!m->timed) return 0;
+    uint64_t base, size;
+    rv_decoded *cache = fetch_region(m, pc, &base, &size);
+    tm_slot *e = cache ? tm_pc_counters(m->timing, base, size) : NULL;
+    if (!e || !cache[(pc - base) >> 1].op) return 0;
+    e += (pc - base) >> 1;
+    tm_derive_slot(m->timing, &cache[(pc - base) >> 1], e);
+    if (e->path < TM_PATH_PLAIN) return 0;
+    const uint64_t f[6] = {e->lat, e->s1, e->s2, e->s3, e->dst, e->path};
+    memcpy(out, f, sizeof f);
+    return 1;
+}
+
+void rv_jit_timed_layout(uint64_t out[16]) {
+    out[0] = offsetof(rv_machine, timing);
+    out[1] = offsetof(rv_timing, now);
+    out[2] = offsetof(rv_timing, room);
+    out[3] = offsetof(rv_timing, issue_width);
+    out[4] = offsetof(rv_timing, inline_from);
+    out[5] = offsetof(rv_timing, last_dst);
+    out[6] = offsetof(rv_timing, last_issue);
+    out[7] = offsetof(rv_timing, stall);
+    out[8] = offsetof(rv_timing, ready);
+    out[9] = offsetof(rv_timing, kind);
+    out[10] = sizeof(tm_slot);
+    out[11] = offsetof(tm_slot, path);
+    out[12] = TM_PLAIN_S3;
+    out[13] = TM_PLAIN_WAW;
+}
+
+int rv_jit_timed(const rv_machine *m) { return m->timed; }
 
 int rv_run(rv_machine *m, uint64_t budget, rv_stop *out) {
     return m->timed ? rv_run_timed(m, budget, out) : rv_run_functional(m, budget, out);

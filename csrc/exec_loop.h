@@ -59,12 +59,14 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
 #define DISPATCH() DISPATCH_HERE()
 #endif
 #define NEXT() do { pc += d->len; DISPATCH(); } while (0)
+/* A taken branch or jump may land on a translated block (jit.h); the timed
+ * loop enters blocks only when timed translation is on (rv_jit_set_timed). */
 #if TIMED
-#define JUMP(t) do { pc = (t); DISPATCH(); } while (0)
+#define JIT_ON() (m->jit != NULL && m->jit->timed)
 #else
-/* A taken branch or jump may land on a translated block (jit.h). */
-#define JUMP(t) do { pc = (t); if (unlikely(m->jit != NULL)) goto jit_hook; DISPATCH(); } while (0)
+#define JIT_ON() (m->jit != NULL)
 #endif
+#define JUMP(t) do { pc = (t); if (unlikely(JIT_ON())) goto jit_hook; DISPATCH(); } while (0)
 #define STOP(why) do { m->stop.reason = (why); goto out_stop; } while (0)
 #define STOP_UNRETIRED(why) do { left++; m->op_count[d->op]--; STOP(why); } while (0)
 
@@ -106,13 +108,16 @@ static int RUN_NAME(rv_machine *m, uint64_t budget, rv_stop *out) {
         if (unlikely(why)) STOP(why);
     }
     if (unlikely(pc & 1)) { m->stop.addr = pc; STOP(RV_STOP_MISALIGNED); }   /* only set_pc can make it odd */
-#if !TIMED
-    if (unlikely(m->jit != NULL)) {   /* where a run starts (a call, after an ecall) is a block start too */
+    if (unlikely(JIT_ON())) {   /* where a run starts (a call, after an ecall) is a block start too */
         cache = fetch_region(m, pc, &cbase, &csize);
+#if TIMED
+        if (cache) tm_pcyc = tm_pc_counters(tm, cbase, csize);
+        if (cache && tm_pcyc) goto jit_hook;
+#else
         if (cache) goto jit_hook;
+#endif
         csize = 0;   /* the dispatch's refetch stops the run */
     }
-#endif
 
 dispatch:
     DISPATCH_HERE();
@@ -154,7 +159,6 @@ refetch:
 #endif
     DISPATCH();
 
-#if !TIMED
 /* The translating tier, reached from JUMP when it is on: run the block at pc
  * when it is translated and the budget covers one pass of it (else the
  * instructions run here one by one, so every stop falls where it would
@@ -168,6 +172,9 @@ jit_hook: {
             if (likely(e_ && left >= e_->n)) {
                 jit_link *l_ = &m->jit->links[JIT_LINK(pc)];
                 if (unlikely(l_->pc != pc)) *l_ = (jit_link){pc, e_->fn, e_->n};   /* so blocks chain to it */
+#if TIMED
+                tm->jcache = cache; tm->jbase = cbase; tm->jsize = csize; tm->jslots = tm_pcyc;
+#endif
                 int64_t budget_ = left;   /* a copy: `left` itself stays in a register */
                 uint64_t next_ = e_->fn(m, &budget_);
                 left = budget_;
@@ -187,7 +194,6 @@ jit_hook: {
         }
         DISPATCH();
     }
-#endif
 
 mem_fault:
     left++;
@@ -236,6 +242,7 @@ out_stop:
 #undef DISPATCH_HERE
 #undef NEXT
 #undef JUMP
+#undef JIT_ON
 #undef STOP
 #undef STOP_UNRETIRED
 #undef OP

@@ -71,6 +71,18 @@ void jit_forget_links(rv_machine *m) {
     for (int i = 0; i < JIT_LINKS; i++) m->jit->links[i] = (jit_link){~0ull, NULL, 0};
 }
 
+void jit_forget_all(rv_machine *m) {
+    struct rv_jit *j = m->jit;
+    if (!j) return;
+    for (int i = 0; i < m->nregions; i++) {
+        region *r = &m->regions[i];
+        for (uint64_t k = 0; r->cache && k < r->size / 2; k++)
+            if (r->cache[k].pad == JIT_READY) r->cache[k].pad = 0;
+    }
+    for (uint64_t i = 0; i < j->cap; i++) j->tab[i].fn = NULL;
+    jit_forget_links(m);
+}
+
 int rv_jit_enable(rv_machine *m, void *handle, unsigned ask) {
     if (m->jit) return -1;
     struct rv_jit *j = calloc(1, sizeof *j);
@@ -84,6 +96,10 @@ int rv_jit_enable(rv_machine *m, void *handle, unsigned ask) {
     m->jit = j;
     jit_forget_links(m);
     return 0;
+}
+
+void rv_jit_set_timed(rv_machine *m, int on) {
+    if (m->jit) m->jit->timed = on;
 }
 
 void jit_free(rv_machine *m) {

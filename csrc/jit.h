@@ -52,6 +52,7 @@ typedef struct {
 struct rv_jit {
     void *handle;             /* the Python translator (cffi handle) */
     uint8_t lim;              /* entries a slot's byte counts before jit_hot (0: ask at once) */
+    int timed;                /* the timed loop translates too (rv_jit_set_timed) */
     jit_entry *tab;           /* open-addressed by pc */
     uint64_t cap, used;
     uint64_t translated, refused;
@@ -65,6 +66,9 @@ const jit_entry *jit_lookup(const struct rv_jit *j, uint64_t pc);
  * JIT_READY), refuses it (JIT_NEVER) or names when to ask again. */
 void jit_hot(rv_machine *m, uint64_t pc, rv_decoded *s);
 void jit_free(rv_machine *m);
+/* Forget every translation (the mode changed: a timed machine's blocks call
+ * the model, a functional one's do not). */
+void jit_forget_all(rv_machine *m);
 /* Translations were forgotten (code rewritten, memory remapped): drop every link. */
 void jit_forget_links(rv_machine *m);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "timing.h"
+#include "jit.h"
 
 tm_opinfo tm_ops[RV_NOPS];
 
@@ -323,7 +324,11 @@ static tm_uncore *uncore_create(const rv_timing_params *p, rv_timing **harts, in
  * one, the shared L2s and DRAM channel of the uncore). */
 int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     init_ops();
-    if (!p) { m->timed = 0; return 0; }
+    if (!p) {
+        if (m->timed) jit_forget_all(m);   /* its blocks call the model */
+        m->timed = 0;
+        return 0;
+    }
     if (!params_ok(p)) return -1;
     rv_timing *made[RV_MAX_HARTS];
     for (int h = 0; h < m->nharts; h++) {
@@ -350,6 +355,7 @@ int rv_set_timing(rv_machine *m, const rv_timing_params *p) {
     tm_uncore_free(m->uncore);
     m->uncore = u;
     m->timing = m->harts[m->cur_hart].timing;
+    if (!m->timed) jit_forget_all(m);   /* its blocks do not call the model */
     m->timed = 1;
     return 0;
 }
@@ -1222,6 +1228,10 @@ void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t
     t->ready[e->dst] = t->now + e->lat;
     t->kind[e->dst] = TM_K_DATA;
     issued(t, e, before);
+}
+
+void tm_derive_slot(rv_timing *t, const rv_decoded *d, tm_slot *e) {
+    if (e->path == TM_PATH_NEW) derive(t, d, e);
 }
 
 /* tm_step, out of line, for a slot just derived as plain or branch. */

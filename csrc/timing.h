@@ -247,6 +247,10 @@ typedef struct rv_timing {
     uint64_t pc_scratch_size;
     rv_trace_event *trace;
     int ntrace;
+    /* timed translated blocks: the region the running block's pcs are in */
+    rv_decoded *jcache;
+    uint64_t jbase, jsize;
+    tm_slot *jslots;
 } rv_timing;
 
 extern tm_opinfo tm_ops[RV_NOPS];
@@ -271,6 +275,9 @@ tm_slot *tm_pc_counters(rv_timing *t, uint64_t base, uint64_t size);
  * derived TM_PATH_SPECIAL (every slot in the reference mode): the general
  * path, which looks the instruction up in the op table and the parameters. */
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
+/* Derive slot e of decoded instruction d now if it is not yet (a translation
+ * reads it before its first execution; that execution then finds it derived). */
+void tm_derive_slot(rv_timing *t, const rv_decoded *d, tm_slot *e);
 /* tm_step_special for a slot derived as TM_PATH_VECTOR, called by tm_step directly. */
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 /* tm_step_special for a slot derived as TM_PATH_PREFETCH, likewise. */

@@ -174,6 +174,12 @@ X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
+_TIMED_FNS = ffi.new("uint64_t[3]")
+lib.rv_jit_timed_fns(_TIMED_FNS)
+_TL = ffi.new("uint64_t[16]")
+lib.rv_jit_timed_layout(_TL)
+TIMING_OFF, T_NOW, T_ROOM, T_WIDTH, T_INLINE_FROM, T_LAST_DST, T_LAST_ISSUE, T_STALL, T_READY, T_KIND, \
+    SLOT_SIZE, SLOT_PATH, PLAIN_S3, PLAIN_WAW = (int(v) for v in _TL[0:14])
 #: The C functions blocks call, by the names their IR calls them (bound to
 #: this process's addresses when a module is loaded, so that the IR and the
 #: object code do not hold addresses: the object cache below needs that):
@@ -184,6 +190,9 @@ HELPERS = {
     "rvai_jit_store_slow": ("i32 (ptr, i64, ptr, i32)", STORE_SLOW),
     "rvai_jit_vec": ("i32 (ptr, ptr)", VEC_FN),
     "rvai_jit_vfp": ("i32 (ptr, ptr, ptr)", VFP_FN),
+    "rvai_jit_tstep": ("void (ptr, i64)", int(_TIMED_FNS[0])),   # timed blocks: the model's step at pc
+    "rvai_jit_tmem": ("void (ptr, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
+    "rvai_jit_tslots": ("ptr (ptr, i64)", int(_TIMED_FNS[2])),   # the timing slot of a pc
 }
 #: Unit-stride loads and stores a block runs itself under the same test,
 #: unmasked with EEW = SEW, when the group lies in one page the TLB maps (the
@@ -235,18 +244,21 @@ class Engine:
         if self.cache is not None:
             self.mcjit.set_object_cache(self.cache.save, self.cache.take)
 
-    def compile(self, blocks, vstate) -> list[int]:
+    def compile(self, blocks, vstate, timed=None) -> list[int]:
         """Host addresses of the blocks (lists of decoded instructions, each
-        ``block_ops``' prefix) for a machine whose (VLEN, vtype) is ``vstate``:
-        the ones not yet held built, optimised and loaded as one module."""
-        keys = [key(b) + ((vstate,) if any(i.op in VEC for i in b) else ()) for b in blocks]
+        ``block_ops``' prefix) for a machine whose (VLEN, vtype) is ``vstate``,
+        calling the timing model when ``timed``: the ones not yet held built,
+        optimised and loaded as one module."""
+        keys = [key(b) + ((vstate,) if any(i.op in VEC for i in b) else ())
+                + ((("timed",) + tuple(timed.get(i.pc, ()) for i in b),) if timed is not None else ())
+                for b in blocks]
         todo = {k: b for k, b in zip(keys, blocks) if k not in self.blocks}
         if todo:
             module = [f'target triple = "{llvm.get_process_triple()}"',
                       *(f"declare {t.replace(' (', f' @{n}(', 1)}" for n, (t, _) in HELPERS.items())]
             names = {k: self._name(k) for k in todo}
             for k, b in todo.items():
-                module += _Block(b, names[k], vstate).build()
+                module += _Block(b, names[k], vstate, timed).build()
             text = "\n".join(module)
             mod = llvm.parse_assembly(text)
             if self.cache is not None and self.cache.find(mod, text):
@@ -354,7 +366,7 @@ _TM_OPT = None   # a target machine for the pass builder (never given to an engi
 _lock = threading.Lock()   # llvmlite releases the GIL inside LLVM
 
 
-def compile_blocks(blocks, vstate, opt: int = 1) -> tuple[Engine, list[int], int]:
+def compile_blocks(blocks, vstate, opt: int = 1, timed=None) -> tuple[Engine, list[int], int]:
     """The process-wide engine of codegen level ``opt``, the host addresses
     of ``blocks`` (see ``Engine.compile``) and how many of them it loaded
     from the object cache (cache_dir()): a block compiled before, by any
@@ -372,7 +384,7 @@ def compile_blocks(blocks, vstate, opt: int = 1) -> tuple[Engine, list[int], int
             _engines[opt] = Engine(opt, cache_dir())
         engine = _engines[opt]
         cached = engine.cached
-        return engine, engine.compile(blocks, vstate), engine.cached - cached
+        return engine, engine.compile(blocks, vstate, timed), engine.cached - cached
 
 
 def block_ops(insns) -> list:
@@ -406,8 +418,10 @@ class _Block:
     contract).  Two shared exits keep the code small: ``done`` after whole
     passes, ``part`` part way through one (a fault or a slow-path store)."""
 
-    def __init__(self, insns, name, vstate):
+    def __init__(self, insns, name, vstate, timed=None):
         self.insns = insns
+        self.timed = timed is not None
+        self.tslot = timed or {}   # pc -> its plain timing slot's fields (Translator._tslots)
         self.vlen, self.vtype = vstate   # the vtype assumed at entry (checked where it is used)
         self.n = len(insns)
         self.start = insns[0].pc
@@ -430,6 +444,9 @@ class _Block:
         self.guard = None   # (VLMAX, the test that the expected vtype holds) while valid
         self.left = b.alloca(I64, name="left")
         b.store(b.load(I64, self.leftp), self.left)
+        if self.timed:   # the model and the block's timing slots (one per halfword from its start)
+            self.t = b.load(PTR, self._field(TIMING_OFF))
+            self.slots = b.call("@rvai_jit_tslots", PTR, [self.m, _C(self.start)])
         self.iters = b.alloca(I64, name="iters")   # whole passes looped in place
         b.store(_C(0), self.iters)
         self.tmp = b.alloca(I64, name="tmp")
@@ -636,6 +653,13 @@ class _Block:
         self.group_of, self.group_tests = self._groups(), {}
         for k, ins in enumerate(self.insns):
             name, pc, nxt = _OP_NAMES[ins.op], ins.pc, ins.pc + ins.len
+            if self.timed:
+                if name == "ori" and ins.rs1 in self.reg:   # a prefetch.r/w hint: the model reads its base
+                    b.store(self.get(ins.rs1), self._field(X_OFF + 8 * ins.rs1))
+                if pc in self.tslot and name not in BRANCHES:   # (a branch's step sets pending work)
+                    self._baked_step(pc, self.tslot[pc])
+                else:
+                    b.call("@rvai_jit_tstep", VOID, [self.m, _C(pc)])
             if ins.op in VEC:
                 self._vector(k, ins)
                 if name in ("vsetvli", "vsetivli"):   # the vtype from here on, unless it was illegal
@@ -653,6 +677,8 @@ class _Block:
                 v = self._mem(k, TLB_R_OFF, addr, size, "@rvai_jit_load_slow",
                               lambda p: b.load(ty, p, align=1),
                               lambda: b.load(ty, self.tmp))
+                if self.timed:
+                    self._tmem(addr, size, 0, pc)
                 if name in FLOADS:
                     self.fset(ins.rd, _box(v, size, b))
                 else:
@@ -664,13 +690,17 @@ class _Block:
                 val = self.get(ins.rs2) if name in STORES else self.fget(ins.rs2)
                 val = val if size == 8 else b.trunc(val, ty)
 
-                def slow_store(k=k, nxt=nxt):
+                def slow_store(k=k, nxt=nxt, addr=addr, size=size, pc=pc):
                     # it went through the slow path (which may have rewritten code): leave
+                    if self.timed:
+                        self._tmem(addr, size, 1, pc)
                     self.exit(nxt, k + 1)
 
                 self._mem(k, TLB_W_OFF, addr, size, "@rvai_jit_store_slow",
                           lambda p, val=val: (b.store(val, p, align=1), None)[1], slow_store,
                           lambda val=val: b.store(val, self.tmp))
+                if self.timed:
+                    self._tmem(addr, size, 1, pc)
             elif name in FMV_TO_F:
                 size = FMV_TO_F[name]
                 x = self.get(ins.rs1)
@@ -702,6 +732,73 @@ class _Block:
                 self.exit(t, k + 1)
                 return
         self.exit(self.insns[-1].pc + self.insns[-1].len, self.n)
+
+    def _baked_step(self, pc, fields):
+        """tm_step (csrc/timing.h) of the plain op at pc whose slot held
+        ``fields`` (lat, s1, s2, s3, dst, path) at translation, with them as
+        constants, while the slot still says so and no work is pending; else
+        the C step."""
+        b = self.b
+        t = self.t
+        tf = lambda off: b.gep(t, _C(off))   # noqa: E731
+        lat, s1, s2, s3, dst, path = fields
+        e = b.gep(self.slots, _C((pc - self.start) // 2 * SLOT_SIZE))
+        now_path = b.load(I8, b.gep(e, _C(SLOT_PATH)), align=1)
+        ok = b.and_(b.icmp_unsigned("==", now_path, const(I8, path)),
+                    b.icmp_unsigned("<=", b.load(I32, tf(T_INLINE_FROM), align=4), _C32(path)))
+        inl, slow, join = (self.fn.append_basic_block(n) for n in ("tinl", "tslow", "tjoin"))
+        b.cbranch(ok, inl, slow)
+        b.position_at_end(slow)
+        b.call("@rvai_jit_tstep", VOID, [self.m, _C(pc)])
+        b.branch(join)
+        b.position_at_end(inl)
+        ready = lambda i: tf(T_READY + 8 * i)   # noqa: E731
+        kind = lambda i: tf(T_KIND + i)   # noqa: E731
+        ra, rb = b.load(I64, ready(s1)), b.load(I64, ready(s2))
+        rdy = b.select(b.icmp_unsigned(">", ra, rb), ra, rb)
+        if path & PLAIN_S3:
+            rc = b.load(I64, ready(s3))
+            rdy = b.select(b.icmp_unsigned(">", rc, rdy), rc, rdy)
+        before = b.load(I64, tf(T_NOW))
+        width = b.load(I32, tf(T_WIDTH), align=4)
+        late, on = self.fn.append_basic_block("tlate"), self.fn.append_basic_block("ton")
+        b.cbranch(b.icmp_unsigned(">", rdy, before), late, on)
+        b.position_at_end(late)   # the wait goes to what the first late source was waiting for
+        k = b.load(I8, kind(s3), align=1) if path & PLAIN_S3 else None
+        kb = b.load(I8, kind(s2), align=1)
+        k = b.select(b.icmp_unsigned("==", rb, rdy), kb, k) if k is not None else kb
+        k = b.select(b.icmp_unsigned("==", ra, rdy), b.load(I8, kind(s1), align=1), k)
+        sp = b.gep(t, b.add(_C(T_STALL), b.shl(b.zext(k, I64), _C(3))))
+        b.store(b.add(b.load(I64, sp), b.sub(rdy, before)), sp)
+        b.store(width, tf(T_ROOM), align=4)
+        late_end = b.block
+        b.branch(on)
+        b.position_at_end(on)
+        now = b.phi(I64)
+        now.add_incoming(rdy, late_end)
+        now.add_incoming(before, inl)
+        room = b.load(I32, tf(T_ROOM), align=4)
+        if path & PLAIN_WAW:
+            waw = b.and_(b.icmp_unsigned("==", b.load(I32, tf(T_LAST_DST), align=4), _C32(dst)),
+                         b.icmp_unsigned("!=", room, width))
+            room = b.select(waw, width, room)
+            now = b.add(now, b.zext(waw, I64))
+        b.store(now, tf(T_LAST_ISSUE))
+        b.store(_C32(dst), tf(T_LAST_DST), align=4)
+        b.store(b.add(now, _C(lat)), ready(dst))
+        b.store(const(I8, 0), kind(dst), align=1)   # TM_K_DATA
+        room = b.sub(room, _C32(1))
+        full = b.icmp_unsigned("==", room, _C32(0))
+        b.store(b.select(full, width, room), tf(T_ROOM), align=4)
+        now = b.add(now, b.zext(full, I64))
+        b.store(b.add(b.load(I64, e), b.sub(now, before)), e)
+        b.store(now, tf(T_NOW))
+        b.branch(join)
+        b.position_at_end(join)
+
+    def _tmem(self, addr, size, store, pc):
+        """The timing model's hook for the scalar access just made."""
+        self.b.call("@rvai_jit_tmem", VOID, [self.m, addr, _C32(size), _C32(store), _C(pc)])
 
     def _vector(self, k, ins):
         """Instruction k, a vector one: inline for the vtype expected here
@@ -778,7 +875,7 @@ class _Block:
         """(LMUL, SEW, VLMAX) when instruction ins is computed inline under the
         expected vtype (VINLINE, VUNIT), else None."""
         t, name = self.vtype, _OP_NAMES[ins.op]
-        if (name not in VINLINE and name not in VUNIT) or t is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
+        if (name not in VINLINE and (name not in VUNIT or self.timed)) or t is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
             return None
         vlmul, vsew = t & 7, t >> 3 & 7
         if t >> 8 or vlmul > 3 or vsew > 3:

@@ -4,8 +4,12 @@ place of interpreting them; csrc/jit.h says how a block is entered, counted
 and forgotten.  The interpreter stays the reference and runs everything the
 translator leaves out; both tiers give identical results.
 
-Only the functional mode translates; ``Machine(tier="translate")`` or
-``RVAI_TIER=translate`` switches it on.  A block is translated once the
+``Machine(tier="translate")`` or ``RVAI_TIER=translate`` switches it on
+for the functional mode; with ``RVAI_JIT_TIMED=1`` too (off by default: it
+pays on scalar code only, docs/performance.md) the timed mode translates
+as well, its blocks charging each instruction to the model as the timed
+loop does (a plain op's step in the block itself, the rest through the
+C step).  A block is translated once the
 interpreter has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
 counted as entries times its length, a vector integer op it computes
 inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block,
@@ -68,6 +72,7 @@ class Translator:
         self.installed: set[int] = set()   # pcs of the blocks installed here (some may since be forgotten)
         if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
             raise RuntimeError("the translating tier is already on for this machine")
+        lib.rv_jit_set_timed(m, os.environ.get("RVAI_JIT_TIMED") == "1")
 
     def stats(self) -> dict:
         """What the tier did so far: ``blocks`` installed, ``cached`` (those
@@ -114,7 +119,7 @@ class Translator:
         # Code quality only where it pays: -O0 codegen (a quarter of -O1's
         # cost, code about half as fast) when blocks are translated unseen.
         engine, addrs, cached = jit_llvm.compile_blocks(list(batch.values()), (self.vlen, self._vtype()),
-                                                        opt=1 if self.hot else 0)
+                                                        opt=1 if self.hot else 0, timed=self._tslots(batch.values()))
         self.cached += cached
         self.engines.add(engine)
         for (start, ops), addr in zip(batch.items(), addrs):
@@ -122,6 +127,14 @@ class Translator:
                 self.installed.add(start)
                 self.blocks += 1
         return int(pc in self.installed)
+
+    def _tslots(self, blocks):
+        """None on a functional machine; else pc -> the fields of its timing
+        slot (rv_jit_tslot) for the blocks' instructions derived as plain ops."""
+        if not lib.rv_jit_timed(self.m):
+            return None
+        f = ffi.new("uint64_t[6]")
+        return {i.pc: tuple(f) for b in blocks for i in b if lib.rv_jit_tslot(self.m, i.pc, f)}
 
     def _vtype(self) -> int:
         """The machine's vtype now: what its blocks' vector instructions are
