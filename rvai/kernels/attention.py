@@ -100,9 +100,10 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: stores rather than strided ones, offered with QL 1 and SP 2 or EL 8 (PU's shapes at NB 4, PF 2):
 #: prefill 128 spacemit-x60 -1.0 % (d 64) and -2.3 % (d 128, against QA), xuantie-c930 +0.1 / -0.6 %
 #: (d 128 against QA) (docs/performance.md, the attn20 round). OD 1 has a tile whose rows see the same
-#: keys, one block of them, write o from its P V loop (:func:`_tile`), and QP 4 prefetches the first
-#: four rows of QR's query build (:func:`_store_queries`), offered on QR's SP 2 shape: prefill 128
-#: spacemit-x60 -1.2 % (d 64) but +2.7 % (d 128) (docs/performance.md, the attn21 round).
+#: keys, one block of them, write o from its P V loop (:func:`_tile`), and QP 3 or 4 prefetches the first
+#: rows of QR's query build (:func:`_store_queries`), offered on QR's SP 2 shape with and without PT:
+#: prefill 128 spacemit-x60 d 64 -2.1 % (OD 1, QP 3, PT 1), d 128 +2.7 % (OD 1, QP 4)
+#: (docs/performance.md, the attn21 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -120,7 +121,7 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **el, "QL": 1, "QR": 1}
     for el in ({"SP": 2}, {"EL": 8})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "SP": 2, "QL": 1, "QR": 1,
-     "OD": 1, **qp} for qp in ({}, {"QP": 4})] + [
+     "OD": 1, **qp, **pt} for pt in ({}, {"PT": 1}) for qp in ({}, {"QP": 3}, {"QP": 4})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
     for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
