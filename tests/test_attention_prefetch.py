@@ -184,3 +184,26 @@ def test_prefill_prefetches_each_heads_keys_before_their_transposition():
     on, off = runs
     assert off.caches["L2"]["misses"] - on.caches["L2"]["misses"] >= k_lines
     assert on.caches["prefetches"]["software"] >= k_lines
+
+
+def test_prefill_prefetches_the_first_query_rows_before_their_row_major_build():
+    """Prefill with QR (q_s row-major) and QP 4: each tile's first four query rows are
+    prefetched before their build, which otherwise found most of them in L2 only (the rows,
+    a power of two bytes apart, share L1 sets with the others the tile start prefetched): at
+    least half of those lines (64 tiles of 7 heads at d 64, 4 rows of 4 lines each) fewer
+    demand misses in L1, and fewer cycles. Counted from the shapes: a line is 64 bytes."""
+    lq, d = 32, 64
+    tiles = 2 * lq
+    rng = np.random.default_rng(7)
+    q = rng.standard_normal((14, lq, d)).astype(np.float32)
+    k, v = (rng.standard_normal((2, lq, d)).astype(np.float32) for _ in range(2))
+    runs = []
+    for qp in (4, 0):
+        cfg = {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "SP": 2,
+               "QL": 1, "QR": 1, "QP": qp}
+        o, run = _run(X60_NO_HW, q, k, v, True, cfg, checked=False)
+        np.testing.assert_allclose(o, attention_ref(q, k, v, True, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
+        runs.append(run)
+    on, off = runs
+    assert off.profile.caches["L1"]["misses"] - on.profile.caches["L1"]["misses"] >= tiles * 4 * d * 4 // LINE_BYTES // 2
+    assert on.cycles < off.cycles

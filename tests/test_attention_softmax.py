@@ -16,6 +16,7 @@ import rvai.lang as rl
 from rvai import kernels, ops
 from rvai.kernels.attention import FAST_EXP_ERROR
 from rvai.target import Target
+from tests.test_attention_prefetch import ZICBOP
 from tests.test_ops import attention_ref
 
 
@@ -239,6 +240,35 @@ def test_row_major_queries_are_the_same(vlen, kv, group, lq, extra, d, qa, ql):
     np.testing.assert_array_equal(rows, cols)
 
 
+@settings(max_examples=25, deadline=None)
+@given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
+       lq=st.sampled_from([2, 9, 20]), extra=st.sampled_from([0, 5, 40]), d=st.sampled_from([5, 16, 24, 64]),
+       causal=st.booleans(), nb=st.sampled_from([1, 4]), qa=st.integers(0, 1), qr=st.integers(0, 1),
+       qp=st.integers(0, 8))
+def test_one_block_tiles_write_their_outputs_from_the_pv_loop(vlen, kv, group, lq, extra, d, causal, nb, qa, qr, qp):
+    """OD 1: a prefill tile whose rows see the same keys, one block of them, writes o from its
+    P V loop, normalised; the other tiles (rows of several queries, keys over many blocks, NB 1)
+    run as before. The same operations in the same order, so bit-equal to OD 0 and within
+    float64's tolerance (rows that see no key when Lq > Lk, non-causal, QA's and QR's queries,
+    QP's prefetches of QR's rows, the scratch full of NaN), on a target with Zicbop."""
+    rng = np.random.default_rng(lq * vlen + d)
+    lk = max(lq + extra - 3, 1)
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    target = ZICBOP.with_vlen(vlen)
+    outs = []
+    for od, p_rows in ((1, qp), (0, 0)):
+        q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, 7, 4, vlen, True)
+        for scratch in (q_s, o_s, p):
+            scratch[...] = np.nan
+        o = np.zeros_like(q)
+        kernels.attention(q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=causal, TRANSPOSE_K=True, BM=7,
+                          LMUL=4, KU=1, NB=nb, PF=2, ML=1, PV=1, PU=1, QA=qa, QR=qr, OD=od, QP=p_rows, target=target)
+        np.testing.assert_allclose(o, attention_ref(q, k, v, causal, 1 / np.sqrt(d)), rtol=1e-4, atol=2e-5)
+        outs.append(o)
+    np.testing.assert_array_equal(*outs)
+
+
 @pytest.mark.parametrize("vlen", [128, 256, 1024])
 @pytest.mark.parametrize("sp, el", [(1, 0), (2, 0), (2, 8)])
 @pytest.mark.parametrize("lq, lk, nb", [(9, 9, 4), (23, 150, 1), (150, 150, 8)])
@@ -271,7 +301,8 @@ _SP, _FLAG, _COUNT = "one of [0, 1, 2]", "one of [0, 1]", "a whole number >= 0"
 
 @pytest.mark.parametrize("name, bad, allowed", [
     ("SP", 3, _SP), ("SP", -1, _SP), ("SP", 1.5, _SP), ("QA", 7, _FLAG), ("PF", -1, _COUNT), ("PD", 0.5, _COUNT),
-    *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT", "QR")]])
+    ("QP", -1, _COUNT), *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT", "QR",
+                                                        "OD")]])
 @pytest.mark.parametrize("kernel, grid", [(kernels.attention, False), (kernels.attention_harts.attention_grid, True)])
 def test_attention_names_a_bad_tunable(name, bad, allowed, kernel, grid):
     """SP is 0, 1 or 2 (each makes other code), the on/off flags 0 or 1, PF and PD whole numbers >= 0:

@@ -98,7 +98,11 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: QR 1 keeps prefill's q_s row-major (:func:`_row_major`), written by unit-stride
 #: stores rather than strided ones, offered with QL 1 and SP 2 or EL 8 (PU's shapes at NB 4, PF 2):
 #: prefill 128 spacemit-x60 -1.0 % (d 64) and -2.3 % (d 128, against QA), xuantie-c930 +0.1 / -0.6 %
-#: (d 128 against QA) (docs/performance.md, the attn20 round).
+#: (d 128 against QA) (docs/performance.md, the attn20 round). OD 1 has a tile whose rows see the same
+#: keys, one block of them, write o from its P V loop (:func:`_tile`), and QP 3 or 4 prefetches the first
+#: rows of QR's query build (:func:`_store_queries`), offered on QR's SP 2 shape with and without PT:
+#: prefill 128 spacemit-x60 d 64 -2.1 % (OD 1, QP 3, PT 1), d 128 +2.7 % (OD 1, QP 4)
+#: (docs/performance.md, the attn21 round).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -115,6 +119,8 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **el, "QL": 1, "QR": 1}
     for el in ({"SP": 2}, {"EL": 8})] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "SP": 2, "QL": 1, "QR": 1,
+     "OD": 1, **qp, **pt} for pt in ({}, {"PT": 1}) for qp in ({}, {"QP": 3}, {"QP": 4})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
     for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
@@ -129,6 +135,8 @@ K_T_PAD = 2 * LINE
 #: (``rvai.ops.attention(exp=...)``): 2.28 ulp, or relative error below 9.8e-5 in 4 FP
 #: operations with the row maximum folded in (:func:`rvai.lang.exp_fast`).
 ATTENTION_EXPS = ("accurate", "fast")
+#: Lines of each query row QP prefetches before QR's build (:func:`_store_queries`): a row of d 64.
+QP_LINES = 4
 #: Relative error bound of one probability with ``EXP="fast"`` (rvai.lang.exp_fast's).
 FAST_EXP_ERROR = 9.8e-5
 _LN2 = 0.6931471805599453
@@ -322,13 +330,15 @@ def _next_group(t, g, j, vl0, col, row):
     col.value = rl.where(wrap, col.value + LINE, col.value)
 
 
-def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
+def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None, o_rows=None):
     """One block of ``w`` keys at ``j`` (at most W, the scratch ``p``'s columns) for the
     tile's ``n`` rows; ``limits`` (per row, or None when every row sees every key of the
     block) masks the keys a row cannot see. The tile's ``first`` block (at compile time)
     has nothing to rescale: its sums and outputs start from zero, not from a correction
     factor (a scalar exp a row) times the running ones read back from o_s. ``then`` (QA: the
-    next tile's queries) is emitted between the block's exp pass and its P V loop."""
+    next tile's queries) is emitted between the block's exp pass and its P V loop. ``o_rows``
+    (OD: the tile's only block, in PV's shape) are the rows' (head, query): the P V loop writes
+    them into o, normalised, rather than into o_s."""
     d, q_s, o_s, p, v = t.d, t.q_s, t.o_s, t.p, t.v
     # Scores, a chunk of VLMAX keys at a time, into p's rows. Decode blocks of NB >= 4
     # chunks take their maxima from p afterwards, one reduction a row: a reduction a chunk
@@ -450,6 +460,7 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
     ahead = rl.var(0)
     k_row = _in_head(t, j + w, w)
     lmul, keys = _pv_shape(t, n)
+    inv = [rl.var(0.0) for _ in range(n)] if o_rows is not None else None
 
     def chunk(c, sums=None):
         out = [rl.var(rl.zeros(f32) if first else o_s.vload(r, c) * corr[r]) for r in range(n)]
@@ -465,6 +476,14 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
         if keys > 1:
             for k in rl.range(w - w % keys, w):
                 _pv_step(v, p, out, g, j, k, c, n, 1, sums)
+        if o_rows is not None:
+            if sums is not None:   # the first chunk: the rows' sums are whole
+                for r in range(n):
+                    _add_sum(st[r][1], sums[r].value, None)
+                    inv[r].value = _inverse(st[r][1].value)
+            for r, (h, i) in enumerate(o_rows):
+                t.o.vstore(out[r].value * inv[r].value, h, i, c)
+            return
         for r in range(n):
             o_s.vstore(out[r].value, r, c)
 
@@ -480,7 +499,7 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
         sums = [rl.var(0.0) for _ in range(n)]
         with rl.vector(d, sew=32, lmul=lmul) as vl_d:
             chunk(0, sums)
-        for r in range(n):
+        for r in range(n if o_rows is None else 0):
             _add_sum(st[r][1], sums[r].value, None if first else corr[r])
         for _, c in rl.vloop(d - vl_d, sew=32, lmul=lmul):
             chunk(vl_d + c)
@@ -585,19 +604,20 @@ def _block_keys(t, vl0):
     return rl.maximum(rl.minimum(t.nb * vl0, t.p.shape[1]), 1)
 
 
-def _first_block(t, g, n, st, stop, then=None):
+def _first_block(t, g, n, st, stop, then=None, o_rows=None):
     """Prefill (K transposed): the tile's first block, unmasked, over the keys [0, min(W,
     stop)) every row sees (none when stop is 0: it then only sets the rows' sums and o_s to
     zero); returns where the blocks after it start. Prefill 128 is one block a tile at NB 4
     (VLEN 256). Decode's tiles start with o_s zeroed instead (returns 0): there the first
     block is one of many, and the second copy of the block's code made the bounds-checked
     kernel with PK's prefetches 27 % slower on spacemit-x60 (decode 512 keys, d 64).
-    ``then`` goes to :func:`_key_block` (emitted even when the block has no key)."""
+    ``then`` goes to :func:`_key_block` (emitted even when the block has no key), and
+    ``o_rows`` (OD) too."""
     if not t.transposed:
         return 0
     vl0 = _chunk_keys(t)
     w = rl.minimum(stop, _block_keys(t, vl0))
-    _key_block(t, g, n, st, 0, w, vl0, None, first=True, then=then)
+    _key_block(t, g, n, st, 0, w, vl0, None, first=True, then=then, o_rows=o_rows)
     return w
 
 
@@ -621,10 +641,17 @@ def _store_queries(t, rows, row):
     With QR a row at a time at LMUL 8, unit-stride stores: LLVM puts each row's load beside
     its store however the loads are grouped (all first, or two or three rows at a time), and
     at LMUL 8 a row is one trip at d 64 and VLEN 256 (a first version, spacemit-x60 prefill 128
-    d 64: 2,608,200 cycles at LMUL 4, 2,565,021 at LMUL 8).
+    d 64: 2,608,200 cycles at LMUL 4, 2,565,021 at LMUL 8). With QP (and PF on a target with
+    Zicbop) the first QP rows' first :data:`QP_LINES` lines are prefetched first: the rows, a
+    power of two bytes apart, share L1 sets, so that the tile's prefetches of them (:func:`_tile`)
+    had left most in L2 only, and each row's store waited for its load from there (QP 4, the
+    ways of spacemit-x60's L1: prefill 128 d 64 -0.5 %).
     """
     if t.qr:
         first = _half_row(t, row)
+        for h, i in rows[:t.qp]:
+            for u in range(QP_LINES):
+                t.q.prefetch(h, i, rl.minimum(u * LINE, t.d - 1))
         for vl, c in rl.vloop(t.d, sew=32, lmul=8):
             for r, (h, i) in enumerate(rows):
                 t.q_s.vstore(t.q.vload(h, i, c) * t.scale, first + r, c)
@@ -679,7 +706,7 @@ def _tile(t, g, group, rho0, n, causal, ahead=None):
     in q_s from its row ``t.q_row``. With ``ahead`` = (q_s row, row of the KV head) (QA,
     :func:`_tiles_ahead`) they are there already, and the tile's first block stores those of
     the n rows from that row of the KV head at that row of q_s."""
-    q, o, o_s, d = t.q, t.o, t.o_s, t.d
+    q, d = t.q, t.d
     lq, lk = q.shape[1], t.k.shape[1]
     rows = _rows(g, group, rho0, n)
     st = _tile_start(t, rows, built=ahead is not None)
@@ -701,17 +728,36 @@ def _tile(t, g, group, rho0, n, causal, ahead=None):
     if t.pf and not t.transposed:
         _first_keys(t, g)
     limits = [_limit(i, lq, lk, causal) for _, i in rows]
+    if not t.od:
+        _blocks(t, g, n, st, rows, limits, causal, then)
+        return
+    # OD: a tile whose rows all see the same keys, one block of them, writes o from its P V
+    # loop; the others run as without OD
+    one = rl.where(limits[-1] <= rl.minimum(limits[0], _block_keys(t, _chunk_keys(t))), 1, 0)
+    for _ in rl.range(one):
+        _first_block(t, g, n, st, limits[0], then, rows)
+    for _ in rl.range(1 - one):
+        _blocks(t, g, n, st, rows, limits, causal, then)
+
+
+def _blocks(t, g, n, st, rows, limits, causal, then):
+    """The tile's key blocks over each row's ``limits`` (``then``: :func:`_tile`'s), its
+    outputs into o_s, then o's ``rows`` from o_s, normalised."""
     # rows are query-major, so the first row sees the fewest keys and the last the most
     _key_loop(t, g, n, st, _first_block(t, g, n, st, limits[0], then), limits[0], None)
     if causal:
         _key_loop(t, g, n, st, limits[0], limits[-1], limits)
     for r, (h, i) in enumerate(rows):
-        total = st[r][1].value
-        inv = rl.where(total > 0.0, 1.0 / total, 0.0)
+        inv = _inverse(st[r][1].value)
         # LMUL 8: one trip at d 64 and VLEN 256; a loop of two trips a row mispredicted
         # its exit once a row (xuantie-c930 and spacemit-x60 prefill 128: 2.8-3.2 %)
-        for vl, c in rl.vloop(d, sew=32, lmul=8):
-            o.vstore(o_s.vload(r, c) * inv, h, i, c)
+        for vl, c in rl.vloop(t.d, sew=32, lmul=8):
+            t.o.vstore(t.o_s.vload(r, c) * inv, h, i, c)
+
+
+def _inverse(total):
+    """1 / a row's sum, or 0 for a row that saw no key (its sum 0)."""
+    return rl.where(total > 0.0, 1.0 / total, 0.0)
 
 
 def _tiles_ahead(t, g, group, whole, bm, causal):
@@ -736,7 +782,7 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
 #: What each checked tunable may be: the on/off flags 0 or 1, SP 0, 1 or 2 (each makes other code),
 #: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
 _TUNABLE_VALUES = {"SP": (0, 1, 2), **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT",
-                                                                   "QR")}}
+                                                                   "QR", "OD")}}
 
 
 def _check_tunables(**values) -> None:
@@ -755,12 +801,13 @@ class _Tensors:
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
     (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr`` as the
-    kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, ``exp`` its EXP) and the fields the helpers
+    kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, ``exp`` its EXP; ``od``, ``qp`` its OD and QP,
+    0 unless given) and the fields the helpers
     read are derived here, so that the kernels that make one (:data:`attention` and
     ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, ql: int, sp: int, qr: int, exp: str, **kw):
+                 qa: int, el: int, ql: int, sp: int, qr: int, exp: str, od: int = 0, qp: int = 0, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -769,11 +816,13 @@ class _Tensors:
         self.qa = bool(qa and transposed)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
-        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr)
+        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, OD=od, QP=qp)
         self.qr = bool(qr and transposed)
         if self.qr:
             self.q_s = _row_major(self.q_s)
         self.sp = sp if transposed and exp == "accurate" else 0   # prefill's exp pass: its addends' splats
+        self.od = bool(od and transposed and pv)
+        self.qp = qp if self.qr and self.pf else 0   # rows prefetched before QR's query build
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
 
@@ -785,7 +834,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
-              PT: int = 0, QR: int = 0, EXP: str = "accurate"):
+              PT: int = 0, QR: int = 0, OD: int = 0, QP: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -821,7 +870,10 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`). ``EL`` > 0 (with
     ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass over a block's scores at LMUL ``EL`` instead of ``LMUL``.
     ``QL`` 1 loads a score-loop column's scalars of q_s before its FMAs (:func:`_fmas`).
-    ``QR`` 1 (with ``TRANSPOSE_K``) keeps q_s row-major, (2 BM, d) in q_s's memory (:func:`_row_major`).
+    ``QR`` 1 (with ``TRANSPOSE_K``) keeps q_s row-major, (2 BM, d) in q_s's memory (:func:`_row_major`),
+    and ``QP`` > 0 then prefetches the first QP rows before their build (with PF, :func:`_store_queries`).
+    ``OD`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) has a tile whose rows see the same keys, no more than
+    one block, write o from that block's P V loop, normalised, not o_s (:func:`_tile`).
     ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
     addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
     constant's once before the loop and the others in each trip.
@@ -841,7 +893,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
                  transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, ql=QL,
-                 sp=SP, qr=QR, exp=EXP)
+                 sp=SP, qr=QR, od=OD, qp=QP, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load
