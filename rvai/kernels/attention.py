@@ -99,7 +99,10 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: QR 1 keeps prefill's q_s row-major (:func:`_row_major`), written by unit-stride
 #: stores rather than strided ones, offered with QL 1 and SP 2 or EL 8 (PU's shapes at NB 4, PF 2):
 #: prefill 128 spacemit-x60 -1.0 % (d 64) and -2.3 % (d 128, against QA), xuantie-c930 +0.1 / -0.6 %
-#: (d 128 against QA) (docs/performance.md, the attn20 round).
+#: (d 128 against QA) (docs/performance.md, the attn20 round). PP 1 loads the P V loop's scalars of
+#: p a trip ahead (:func:`_pv_ahead`), offered with xuantie-c930's prefill 128 shapes (EL 8, QL 1, PT 1;
+#: QA 1, QR 1 or neither; QR 1 with PT 1 without PP too): prefill 128 xuantie-c930 -0.1 % (d 64) and
+#: -0.6 % (d 128), spacemit-x60 +0.5 / -0.5 %, sifive-x280 d 64 -0.3 % (docs/performance.md, attn22).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -116,6 +119,8 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **el, "QL": 1, "QR": 1}
     for el in ({"SP": 2}, {"EL": 8})] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1, "PT": 1,
+     **more} for more in ({"PP": 1}, {"QA": 1, "PP": 1}, {"QR": 1}, {"QR": 1, "PP": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
     for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
@@ -459,11 +464,14 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None):
         # registers for the 7 x 4 scalars of p and loads the first key's into one register,
         # each just before its FMA, so the FMAs wait on their loads one by one (the FP pipes
         # idle 15-30 cycles between them); one key a trip loads its seven first
-        for k in rl.range(0, w - w % keys, keys, unroll=not t.pu):
-            if not t.transposed and not t.pd:
-                _prefetch(t, t.k, g, k_row, ahead.value)
-                ahead.value = ahead.value + t.pf * LINE
-            _pv_step(v, p, out, g, j, k, c, n, keys, sums)
+        if t.pp:
+            _pv_ahead(v, p, out, g, j, c, n, w, sums)
+        else:
+            for k in rl.range(0, w - w % keys, keys, unroll=not t.pu):
+                if not t.transposed and not t.pd:
+                    _prefetch(t, t.k, g, k_row, ahead.value)
+                    ahead.value = ahead.value + t.pf * LINE
+                _pv_step(v, p, out, g, j, k, c, n, keys, sums)
         if keys > 1:
             for k in rl.range(w - w % keys, w):
                 _pv_step(v, p, out, g, j, k, c, n, 1, sums)
@@ -561,10 +569,31 @@ def _pv_step(v, p, out, g, j, k, c, n, keys, sums=None):
     vv = [v.vload(g, j + k + u, c) for u in range(keys)]
     pk = [[p[r, k + u] for r in range(n)] for u in range(keys)]
     for u in range(keys):
+        _pv_fmas(out, pk[u], vv[u], sums)
+
+
+def _pv_ahead(v, p, out, g, j, c, n, w, sums=None):
+    """PP: the P V loop over the block's ``w`` keys (one a trip) with each trip's scalars of p
+    loaded a trip ahead, so that the in-order core does not wait for them (their addresses
+    are a chain of six additions of p's runtime row stride, then an L1 hit) before the
+    trip's FMAs and row sums: the same operations in the same order as :func:`_pv_step`'s."""
+    nxt = [rl.var(p[r, 0]) for r in range(n)]   # p has a column 0 even when w is 0
+    for k in rl.range(0, w - 1, 1, unroll=False):
+        cur = [x.value for x in nxt]
+        row = v.vload(g, j + k, c)
         for r in range(n):
-            out[r] += pk[u][r] * vv[u]
-            if sums is not None:
-                sums[r] += pk[u][r]
+            nxt[r].value = p[r, k + 1]
+        _pv_fmas(out, cur, row, sums)
+    for k in rl.range(rl.maximum(w - 1, 0), w):   # the last key, if any
+        _pv_fmas(out, [x.value for x in nxt], v.vload(g, j + k, c), sums)
+
+
+def _pv_fmas(out, scalars, row, sums):
+    """out[r] += scalars[r] * row (and sums[r] += scalars[r]) for every row r."""
+    for r, x in enumerate(scalars):
+        out[r] += x * row
+        if sums is not None:
+            sums[r] += x
 
 
 def _chunk_keys(t):
@@ -738,7 +767,7 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
 #: What each checked tunable may be: the on/off flags 0 or 1, SP 0, 1 or 2 (each makes other code),
 #: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
 _TUNABLE_VALUES = {"SP": (0, 1, 2), **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT",
-                                                                   "QR")}}
+                                                                   "QR", "PP")}}
 
 
 def _check_tunables(**values) -> None:
@@ -756,13 +785,13 @@ class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
-    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr`` as the
-    kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, ``exp`` its EXP) and the fields the helpers
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr``, ``pp`` as
+    the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, PP, ``exp`` its EXP) and the fields the helpers
     read are derived here, so that the kernels that make one (:data:`attention` and
     ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, ql: int, sp: int, qr: int, exp: str, **kw):
+                 qa: int, el: int, ql: int, sp: int, qr: int, pp: int, exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -771,7 +800,8 @@ class _Tensors:
         self.qa = bool(qa and transposed)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
-        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr)
+        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, PP=pp)
+        self.pp = bool(pp and transposed and pv)   # prefill's P V loop in PV's shape, one key a trip
         self.qr = bool(qr and transposed)
         if self.qr:
             self.q_s = _row_major(self.q_s)
@@ -787,7 +817,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
-              PT: int = 0, QR: int = 0, EXP: str = "accurate"):
+              PT: int = 0, QR: int = 0, PP: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -824,6 +854,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass over a block's scores at LMUL ``EL`` instead of ``LMUL``.
     ``QL`` 1 loads a score-loop column's scalars of q_s before its FMAs (:func:`_fmas`).
     ``QR`` 1 (with ``TRANSPOSE_K``) keeps q_s row-major, (2 BM, d) in q_s's memory (:func:`_row_major`).
+    ``PP`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) loads the P V loop's scalars of p a trip ahead (:func:`_pv_ahead`).
     ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
     addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
     constant's once before the loop and the others in each trip.
@@ -843,7 +874,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
                  transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, ql=QL,
-                 sp=SP, qr=QR, exp=EXP)
+                 sp=SP, qr=QR, pp=PP, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load
