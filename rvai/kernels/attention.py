@@ -103,6 +103,9 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: p a trip ahead (:func:`_pv_ahead`), offered with xuantie-c930's prefill 128 shapes (EL 8, QL 1, PT 1;
 #: QA 1, QR 1 or neither; QR 1 with PT 1 without PP too): prefill 128 xuantie-c930 -0.1 % (d 64) and
 #: -0.6 % (d 128), spacemit-x60 +0.5 / -0.5 %, sifive-x280 d 64 -0.3 % (docs/performance.md, attn22).
+#: SA 1 loads the score loop's scalars of q_s a trip ahead (:func:`_scores_ahead`), offered with PP's
+#: shapes: on PP 1, prefill 128 xuantie-c930 -1.1 % (d 64) and -2.4 % (d 128, with QA), spacemit-x60
+#: +0.5 / +0.5 %, sifive-x280 +0.5 / -0.1 % (docs/performance.md, attn22).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -119,8 +122,9 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     for nb, pd in ((8, 0), (4, 0), (8, 2))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, **el, "QL": 1, "QR": 1}
     for el in ({"SP": 2}, {"EL": 8})] + [
-    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1, "PT": 1,
-     **more} for more in ({"PP": 1}, {"QA": 1, "PP": 1}, {"QR": 1}, {"QR": 1, "PP": 1})] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1,
+     "PT": 1, **more, **sa}
+    for more in ({"PP": 1}, {"QA": 1, "PP": 1}, {"QR": 1}, {"QR": 1, "PP": 1}) for sa in ({}, {"SA": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
     for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
@@ -287,6 +291,8 @@ def _scores(t, g, j, n, vl, vl0):
         acc = [rl.var(_query(t, 0, r) * col) for r in range(n)]
     else:
         acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
+    if t.sa and ku == 1:
+        return _scores_ahead(t, g, j, acc, n)
     last = d - (d - first) % ku
     v_row = _in_head(t, j, vl0)
     k_row = _in_head(t, j + t.pd * vl, vl0)
@@ -305,6 +311,27 @@ def _scores(t, g, j, n, vl, vl0):
             _fmas(t, acc, c + u, kc[u], n)
     for c in rl.range(last, d):
         _fmas(t, acc, c, _column(t, g, j, c), n)
+    return acc
+
+
+def _scores_ahead(t, g, j, acc, n):
+    """SA (prefill, KU 1): the score loop over columns 1 to d - 1 with each trip's scalars of
+    q_s loaded a trip ahead (the first before the loop, the last column's step after it), so
+    that the in-order core does not wait for them before the trip's FMAs (xuantie-c930 prefill
+    128 -1.1 % at d 64, -2.4 % at d 128 with QA): the same products in the same order as :func:`_fmas`'s."""
+    d = t.d
+    nxt = [rl.var(_query(t, rl.minimum(1, d - 1), r)) for r in range(n)]   # column 0's at d 1, unused
+    for c in rl.range(1, d - 1, 1, unroll=False):
+        cur = [x.value for x in nxt]
+        col = _column(t, g, j, c)
+        for r in range(n):
+            nxt[r].value = _query(t, c + 1, r)
+        for r in range(n):
+            acc[r] += cur[r] * col
+    for c in rl.range(rl.maximum(d - 1, 1), d):   # the last column, if d > 1
+        col = _column(t, g, j, c)
+        for r in range(n):
+            acc[r] += nxt[r].value * col
     return acc
 
 
@@ -767,7 +794,7 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
 #: What each checked tunable may be: the on/off flags 0 or 1, SP 0, 1 or 2 (each makes other code),
 #: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
 _TUNABLE_VALUES = {"SP": (0, 1, 2), **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT",
-                                                                   "QR", "PP")}}
+                                                                   "QR", "PP", "SA")}}
 
 
 def _check_tunables(**values) -> None:
@@ -785,13 +812,13 @@ class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
-    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr``, ``pp`` as
-    the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, PP, ``exp`` its EXP) and the fields the helpers
-    read are derived here, so that the kernels that make one (:data:`attention` and
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr``, ``pp``,
+    ``sa`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, PP, SA, ``exp`` its EXP) and the
+    fields the helpers read are derived here, so that the kernels that make one (:data:`attention` and
     ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, ql: int, sp: int, qr: int, pp: int, exp: str, **kw):
+                 qa: int, el: int, ql: int, sp: int, qr: int, pp: int, sa: int, exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -800,8 +827,10 @@ class _Tensors:
         self.qa = bool(qa and transposed)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
-        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, PP=pp)
+        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, PP=pp,
+                        SA=sa)
         self.pp = bool(pp and transposed and pv)   # prefill's P V loop in PV's shape, one key a trip
+        self.sa = bool(sa and transposed)   # prefill's score loop, whose accumulators start from column 0
         self.qr = bool(qr and transposed)
         if self.qr:
             self.q_s = _row_major(self.q_s)
@@ -817,7 +846,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
-              PT: int = 0, QR: int = 0, PP: int = 0, EXP: str = "accurate"):
+              PT: int = 0, QR: int = 0, PP: int = 0, SA: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -854,7 +883,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass over a block's scores at LMUL ``EL`` instead of ``LMUL``.
     ``QL`` 1 loads a score-loop column's scalars of q_s before its FMAs (:func:`_fmas`).
     ``QR`` 1 (with ``TRANSPOSE_K``) keeps q_s row-major, (2 BM, d) in q_s's memory (:func:`_row_major`).
-    ``PP`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) loads the P V loop's scalars of p a trip ahead (:func:`_pv_ahead`).
+    ``PP`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) loads the P V loop's scalars of p a trip ahead (:func:`_pv_ahead`),
+    ``SA`` 1 (with ``TRANSPOSE_K`` and ``KU`` 1) the score loop's of q_s (:func:`_scores_ahead`).
     ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
     addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
     constant's once before the loop and the others in each trip.
@@ -874,7 +904,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
                  transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, ql=QL,
-                 sp=SP, qr=QR, pp=PP, exp=EXP)
+                 sp=SP, qr=QR, pp=PP, sa=SA, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load
