@@ -2,8 +2,8 @@
 folded a chunk late (ML), takes in every chunk of the block, wherever the largest score
 lies, the fast exp (``EXP="fast"``) stays within the error bound derived from its exp's,
 what the scratch held before a call never reaches its output, the P V loop's row sums
-take each key once, the loop unrolled by LLVM or kept rolled (PU), and the exp pass at its
-own LMUL (EL) leaves no key out."""
+take each key once, the loop unrolled by LLVM or kept rolled (PU) or with its scalars loaded a
+trip ahead (PP; SA the score loop's), and the exp pass at its own LMUL (EL) leaves no key out."""
 import re
 
 import numpy as np
@@ -333,3 +333,23 @@ def test_transposed_k_rows_are_not_a_power_of_two_bytes_apart(d, lk):
     stride = k_t.strides[0]
     assert stride & (stride - 1)
     assert kernels.attention_scratch(d, lk, 7, 4, 256, False)[3].size == 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
+       lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 40, 150]), d=st.sampled_from([1, 2, 5, 16, 64]),
+       nb=st.sampled_from([1, 4]), exp=st.sampled_from(["accurate", "fast"]),
+       ahead=st.sampled_from([{"PP": 1}, {"SA": 1}, {"PP": 1, "SA": 1}]), qr=st.integers(0, 1), od=st.integers(0, 1))
+def test_scalars_loaded_a_trip_ahead_are_the_same(vlen, kv, group, lq, extra, d, nb, exp, ahead, qr, od):
+    """PP 1 loads the P V loop's scalars of p a trip ahead, SA 1 the score loop's of q_s: the
+    same products and row sums in the same order, so bit-equal to neither and within float64's
+    tolerance (blocks of one key or many, one chunk or several, head dims of one column or a
+    few, q_s transposed or row-major, rows that see no key when Lq > Lk, the scratch full of
+    NaN; decode, one query, ignores them); with OD's one-block tiles too (also bit-equal)."""
+    rng = np.random.default_rng(lq * vlen + d + extra)
+    lk = max(lq + extra - 3, 1)
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    early, inline = (run_on_nan_scratch(q, k, v, 7, None, vlen, exp, NB=nb, ML=1, PV=1, PU=1, QL=1, QR=qr, **a)
+                     for a in ({**ahead, "OD": od}, {}))
+    np.testing.assert_array_equal(early, inline)

@@ -102,7 +102,13 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: keys, one block of them, write o from its P V loop (:func:`_tile`), and QP 3 or 4 prefetches the first
 #: rows of QR's query build (:func:`_store_queries`), offered on QR's SP 2 shape with and without PT:
 #: prefill 128 spacemit-x60 d 64 -2.1 % (OD 1, QP 3, PT 1), d 128 +2.7 % (OD 1, QP 4)
-#: (docs/performance.md, the attn21 round).
+#: (docs/performance.md, the attn21 round). PP 1 loads the P V loop's scalars of p a trip ahead
+#: (:func:`_pv_ahead`), offered with xuantie-c930's prefill 128 shapes (EL 8, QL 1, PT 1; QA 1, QR 1 or
+#: neither; QR 1 with PT 1 without PP too): prefill 128 xuantie-c930 -0.1 % (d 64) and
+#: -0.6 % (d 128), spacemit-x60 +0.5 / -0.5 %, sifive-x280 d 64 -0.3 % (docs/performance.md, attn22).
+#: SA 1 loads the score loop's scalars of q_s a trip ahead (:func:`_scores_ahead`), offered with PP's
+#: shapes: on PP 1, prefill 128 xuantie-c930 -1.1 % (d 64) and -2.4 % (d 128, with QA), spacemit-x60
+#: +0.5 / +0.5 %, sifive-x280 +0.5 / -0.1 % (docs/performance.md, attn22).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -121,6 +127,9 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     for el in ({"SP": 2}, {"EL": 8})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "SP": 2, "QL": 1, "QR": 1,
      "OD": 1, **qp, **pt} for pt in ({}, {"PT": 1}) for qp in ({}, {"QP": 3}, {"QP": 4})] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1,
+     "PT": 1, **more, **sa}
+    for more in ({"PP": 1}, {"QA": 1, "PP": 1}, {"QR": 1}, {"QR": 1, "PP": 1}) for sa in ({}, {"SA": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
     for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
@@ -288,6 +297,8 @@ def _scores(t, g, j, n, vl, vl0):
         acc = [rl.var(_query(t, 0, r) * col) for r in range(n)]
     else:
         acc = [rl.var(rl.zeros(f32)) for _ in range(n)]
+    if t.sa and ku == 1:
+        return _scores_ahead(t, g, j, acc, n)
     last = d - (d - first) % ku
     v_row = _in_head(t, j, vl0)
     k_row = _in_head(t, j + t.pd * vl, vl0)
@@ -306,6 +317,27 @@ def _scores(t, g, j, n, vl, vl0):
             _fmas(t, acc, c + u, kc[u], n)
     for c in rl.range(last, d):
         _fmas(t, acc, c, _column(t, g, j, c), n)
+    return acc
+
+
+def _scores_ahead(t, g, j, acc, n):
+    """SA (prefill, KU 1): the score loop over columns 1 to d - 1 with each trip's scalars of
+    q_s loaded a trip ahead (the first before the loop, the last column's step after it), so
+    that the in-order core does not wait for them before the trip's FMAs (xuantie-c930 prefill
+    128 -1.1 % at d 64, -2.4 % at d 128 with QA): the same products in the same order as :func:`_fmas`'s."""
+    d = t.d
+    nxt = [rl.var(_query(t, rl.minimum(1, d - 1), r)) for r in range(n)]   # column 0's at d 1, unused
+    for c in rl.range(1, d - 1, 1, unroll=False):
+        cur = [x.value for x in nxt]
+        col = _column(t, g, j, c)
+        for r in range(n):
+            nxt[r].value = _query(t, c + 1, r)
+        for r in range(n):
+            acc[r] += cur[r] * col
+    for c in rl.range(rl.maximum(d - 1, 1), d):   # the last column, if d > 1
+        col = _column(t, g, j, c)
+        for r in range(n):
+            acc[r] += nxt[r].value * col
     return acc
 
 
@@ -468,11 +500,14 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None, o_rows=No
         # registers for the 7 x 4 scalars of p and loads the first key's into one register,
         # each just before its FMA, so the FMAs wait on their loads one by one (the FP pipes
         # idle 15-30 cycles between them); one key a trip loads its seven first
-        for k in rl.range(0, w - w % keys, keys, unroll=not t.pu):
-            if not t.transposed and not t.pd:
-                _prefetch(t, t.k, g, k_row, ahead.value)
-                ahead.value = ahead.value + t.pf * LINE
-            _pv_step(v, p, out, g, j, k, c, n, keys, sums)
+        if t.pp:
+            _pv_ahead(v, p, out, g, j, c, n, w, sums)
+        else:
+            for k in rl.range(0, w - w % keys, keys, unroll=not t.pu):
+                if not t.transposed and not t.pd:
+                    _prefetch(t, t.k, g, k_row, ahead.value)
+                    ahead.value = ahead.value + t.pf * LINE
+                _pv_step(v, p, out, g, j, k, c, n, keys, sums)
         if keys > 1:
             for k in rl.range(w - w % keys, w):
                 _pv_step(v, p, out, g, j, k, c, n, 1, sums)
@@ -578,10 +613,31 @@ def _pv_step(v, p, out, g, j, k, c, n, keys, sums=None):
     vv = [v.vload(g, j + k + u, c) for u in range(keys)]
     pk = [[p[r, k + u] for r in range(n)] for u in range(keys)]
     for u in range(keys):
+        _pv_fmas(out, pk[u], vv[u], sums)
+
+
+def _pv_ahead(v, p, out, g, j, c, n, w, sums=None):
+    """PP: the P V loop over the block's ``w`` keys (one a trip) with each trip's scalars of p
+    loaded a trip ahead, so that the in-order core does not wait for them (their addresses
+    are a chain of six additions of p's runtime row stride, then an L1 hit) before the
+    trip's FMAs and row sums: the same operations in the same order as :func:`_pv_step`'s."""
+    nxt = [rl.var(p[r, 0]) for r in range(n)]   # p has a column 0 even when w is 0
+    for k in rl.range(0, w - 1, 1, unroll=False):
+        cur = [x.value for x in nxt]
+        row = v.vload(g, j + k, c)
         for r in range(n):
-            out[r] += pk[u][r] * vv[u]
-            if sums is not None:
-                sums[r] += pk[u][r]
+            nxt[r].value = p[r, k + 1]
+        _pv_fmas(out, cur, row, sums)
+    for k in rl.range(rl.maximum(w - 1, 0), w):   # the last key, if any
+        _pv_fmas(out, [x.value for x in nxt], v.vload(g, j + k, c), sums)
+
+
+def _pv_fmas(out, scalars, row, sums):
+    """out[r] += scalars[r] * row (and sums[r] += scalars[r]) for every row r."""
+    for r, x in enumerate(scalars):
+        out[r] += x * row
+        if sums is not None:
+            sums[r] += x
 
 
 def _chunk_keys(t):
@@ -782,7 +838,7 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
 #: What each checked tunable may be: the on/off flags 0 or 1, SP 0, 1 or 2 (each makes other code),
 #: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
 _TUNABLE_VALUES = {"SP": (0, 1, 2), **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT",
-                                                                   "QR", "OD")}}
+                                                                   "QR", "OD", "PP", "SA")}}
 
 
 def _check_tunables(**values) -> None:
@@ -800,14 +856,13 @@ class _Tensors:
     """The kernel's tensors and compile-time choices, handed to the helpers as one.
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
-    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr`` as the
-    kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, ``exp`` its EXP; ``od``, ``qp`` its OD and QP,
-    0 unless given) and the fields the helpers
-    read are derived here, so that the kernels that make one (:data:`attention` and
-    ``attention_harts.attention_grid``) cannot derive them apart."""
+    (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr``, ``od``,
+    ``qp``, ``pp``, ``sa`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, OD, QP, PP, SA,
+    ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
+    (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, ql: int, sp: int, qr: int, exp: str, od: int = 0, qp: int = 0, **kw):
+                 qa: int, el: int, ql: int, sp: int, qr: int, od: int, qp: int, pp: int, sa: int, exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -816,7 +871,10 @@ class _Tensors:
         self.qa = bool(qa and transposed)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
-        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, OD=od, QP=qp)
+        _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, OD=od,
+                        QP=qp, PP=pp, SA=sa)
+        self.pp = bool(pp and transposed and pv)   # prefill's P V loop in PV's shape, one key a trip
+        self.sa = bool(sa and transposed)   # prefill's score loop, whose accumulators start from column 0
         self.qr = bool(qr and transposed)
         if self.qr:
             self.q_s = _row_major(self.q_s)
@@ -834,7 +892,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
-              PT: int = 0, QR: int = 0, OD: int = 0, QP: int = 0, EXP: str = "accurate"):
+              PT: int = 0, QR: int = 0, OD: int = 0, QP: int = 0, PP: int = 0, SA: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -874,6 +932,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     and ``QP`` > 0 then prefetches the first QP rows before their build (with PF, :func:`_store_queries`).
     ``OD`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) has a tile whose rows see the same keys, no more than
     one block, write o from that block's P V loop, normalised, not o_s (:func:`_tile`).
+    ``PP`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) loads the P V loop's scalars of p a trip ahead (:func:`_pv_ahead`),
+    ``SA`` 1 (with ``TRANSPOSE_K`` and ``KU`` 1) the score loop's of q_s (:func:`_scores_ahead`).
     ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
     addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
     constant's once before the loop and the others in each trip.
@@ -893,7 +953,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
                  transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, ql=QL,
-                 sp=SP, qr=QR, od=OD, qp=QP, exp=EXP)
+                 sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load

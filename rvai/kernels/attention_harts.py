@@ -67,7 +67,7 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
                    NB: int = NB_DEFAULT, SPLIT_KEYS: bool = False, PF: int = 0, PD: int = 0,
                    PK: int = 0, ML: int = 0, PV: int = 0, PR: int = 0, MX: int = 0, PU: int = 0,
                    QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0, PT: int = 0, QR: int = 0, OD: int = 0,
-                   QP: int = 0):
+                   QP: int = 0, PP: int = 0, SA: int = 0):
     """:data:`rvai.kernels.attention.attention`'s tiles as work items of a grid of T programs.
 
     ``q_s``, ``o_s``, ``p``: (T, ...) scratch (:func:`scratch`); ``k_t`` (H_kv, d, Lk)
@@ -81,7 +81,8 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     ``EL``, ``SP``, ``QL`` (the row maxima folded a chunk late, prefill's P V shape, decode's exps
     two rows at a time, the chunks' row maxima by a tree of slides, the P V loop kept rolled,
     prefill's exp pass at its own LMUL, its exp's addends as bound splats, a score-loop column's
-    scalars of q_s loaded before its FMAs), as in the one-hart kernel, whose tuned configuration :func:`rvai.ops.attention` hands this one. ``QA`` (the
+    scalars of q_s loaded before its FMAs) and ``PP``, ``SA`` (the P V loop's scalars of p, the score
+    loop's of q_s, loaded a trip ahead), as in the one-hart kernel, whose tuned configuration :func:`rvai.ops.attention` hands this one. ``QA`` (the
     one-hart kernel's next tile's queries stored during its tile) is accepted and not applied: a
     program's items are tiles far apart, each of which stores its queries at its start; nor is
     ``PT`` (K's prefetch before the transposition, which :data:`transpose_k_grid` does). ``QR``
@@ -105,7 +106,7 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
         t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s.select(me), o_s=o_s.select(me), p=p.select(me),
                      k_t=k_t.select(g) if TRANSPOSE_K else k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
                      transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=0,
-                     el=EL, ql=QL, sp=SP, qr=0, od=OD, qp=QP, exp="accurate")
+                     el=EL, ql=QL, sp=SP, qr=0, od=OD, qp=QP, pp=PP, sa=SA, exp="accurate")
         for rho0, n, taken in ((ti * BM, BM, ti < full), (full * BM + ti - full, 1, ti >= full)):
             for _ in rl.range(rl.where(taken, 1, 0)):
                 if not SPLIT_KEYS:
