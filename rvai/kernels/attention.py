@@ -108,7 +108,8 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: -0.6 % (d 128), spacemit-x60 +0.5 / -0.5 %, sifive-x280 d 64 -0.3 % (docs/performance.md, attn22).
 #: SA 1 loads the score loop's scalars of q_s a trip ahead (:func:`_scores_ahead`), offered with PP's
 #: shapes: on PP 1, prefill 128 xuantie-c930 -1.1 % (d 64) and -2.4 % (d 128, with QA), spacemit-x60
-#: +0.5 / +0.5 %, sifive-x280 +0.5 / -0.1 % (docs/performance.md, attn22).
+#: +0.5 / +0.5 %, sifive-x280 +0.5 / -0.1 % (docs/performance.md, attn22). OD 1 on PP 1 and SA 1, with and
+#: without QA: prefill 128 xuantie-c930 d 64 -1.9 %, d 128 -0.3 % (docs/performance.md, the land13 merge).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -130,6 +131,8 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1,
      "PT": 1, **more, **sa}
     for more in ({"PP": 1}, {"QA": 1, "PP": 1}, {"QR": 1}, {"QR": 1, "PP": 1}) for sa in ({}, {"SA": 1})] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1,
+     "PT": 1, "PP": 1, "SA": 1, "OD": 1, **qa} for qa in ({}, {"QA": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
     for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
