@@ -1,6 +1,7 @@
 """Workloads for tests/test_sweep*.py's ``kind = "python"`` points: ones that misbehave
 in the ways a sweep must survive, and one that runs a real kernel."""
 import faulthandler
+import gc
 import os
 import signal
 import time
@@ -35,3 +36,9 @@ def saxpy_run(target, n: int = 64):
 def saxpy_pair(target):
     """Two kernel runs as one workload, the second weighted 3 (as a sampled operator is)."""
     return [saxpy_run(target, 64), (saxpy_run(target, 256), 3)]
+
+
+def collect_then_saxpy(target):
+    """A full garbage collection in the worker, then :func:`saxpy_run`."""
+    gc.collect()
+    return saxpy_run(target)

@@ -8,7 +8,9 @@ which must give the very cycle counts the sweep's rows hold."""
 import csv
 import dataclasses
 import itertools
+import gc
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -395,3 +397,39 @@ def test_a_qwen_layer_is_one_row_holding_the_layer_run_directly(tmp_path):
         assert int(row["flops"]) == sum(op.flops for op in costs.ops.values())
         assert int(row["dram_bytes.read"]) + int(row["dram_bytes.written"]) == \
             sum(op.bytes for op in costs.ops.values())
+
+
+class _Finalised:
+    """Garbage (a cycle) whose finaliser leaves the finalising process's pid in a directory."""
+
+    def __init__(self, where: Path):
+        self.where, self.me = where, self
+
+    def __del__(self):
+        (self.where / str(os.getpid())).touch()
+
+
+def test_a_forked_point_leaves_the_parents_garbage_alone(tmp_path):
+    """A point's process does not finalise objects its parent left for the collector (a Ray
+    ObjectRef's finaliser in a forked child waited for a lock of the parent's Ray threads
+    forever); the parent still does."""
+    path = write(tmp_path, """
+        [params]
+        vlen = [128]
+
+        [[workload]]
+        name = "collect"
+        kind = "python"
+        function = "sweep_helpers:collect_then_saxpy"
+    """)
+    marks = tmp_path / "finalised"
+    marks.mkdir()
+    gc.disable()   # the cycle stays garbage until the worker's gc.collect
+    try:
+        _Finalised(marks)
+        row, = run(path, tmp_path / "out", workers=1, progress=False, plot=False).rows
+    finally:
+        gc.enable()
+    gc.collect()
+    assert row["status"] == "ok", row["error"]
+    assert sorted(p.name for p in marks.iterdir()) == [str(os.getpid())]

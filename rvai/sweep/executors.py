@@ -9,6 +9,7 @@ one that overruns. Ray is imported only by :class:`RayBackend`.
 """
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing
 import multiprocessing.connection
@@ -78,7 +79,14 @@ class LocalBackend:
         """Start ``point`` in a new process; the handle is the result pipe's read end."""
         receive, send = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(target=_child, args=(point, patterns, send), daemon=True)
-        proc.start()
+        # The child must not collect the garbage it inherits: a finaliser may take a lock that
+        # another thread of this process held at the fork (a Ray ObjectRef's, left by a Ray sweep
+        # in the same process, hung a child for good). Frozen objects are out of its collector's reach.
+        gc.freeze()
+        try:
+            proc.start()
+        finally:
+            gc.unfreeze()
         send.close()
         receive.proc = proc   # Connection objects take attributes: the pipe names its process
         return receive
