@@ -41,11 +41,20 @@ CHANGES = [("l1_latency 1", {"l1_latency": 1}), ("l2_latency 4", {"l2_latency": 
 
 
 def changed(target: Target, change: dict) -> Target:
-    """``target`` with its model's entries replaced by ``change`` (``latency`` and ``vcost`` merged)."""
+    """``target`` with its model's entries replaced by ``change`` (``latency`` and ``vcost`` merged).
+
+    A ``vcost`` prefix row (``"vsse*"``) is also merged into each of the preset's rows it covers
+    (``"vsse32.v"``): the model takes a mnemonic's own row over a prefix row, so without that the
+    change would not reach an instruction the preset prices by name."""
     model = {**target.model, **change}
     for table in ("latency", "vcost"):
         if table in change:
             model[table] = {**target.model.get(table, {}), **change[table]}
+    for match, row in change.get("vcost", {}).items():
+        if match.endswith("*"):
+            for name in target.model.get("vcost", {}):
+                if name != match and name.startswith(match[:-1]):
+                    model["vcost"][name] = {**model["vcost"][name], **row}
     return dataclasses.replace(target, model=model)
 
 
