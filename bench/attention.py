@@ -65,8 +65,8 @@ def measure(target: Target, heads: int, kv_heads: int, d: int, lq: int, lk: int,
     k, v = (rng.standard_normal((kv_heads, lk, d)).astype(np.float32) for _ in range(2))
     if tuned:
         tune.tune(kernels.attention, tune.TUNABLE["attention"][1]((heads, kv_heads, lq, lk, d), None, target),
-                  target=target, CAUSAL=True, TRANSPOSE_K=lq > 1)
-    config = tune.best_for(kernels.attention, target, (heads, lq, kv_heads, lk, d)) or {}
+                  target=target, CAUSAL=True, TRANSPOSE_K=lq > 1, EXP=exp)
+    config = ops.attention_config(target, q, k, heads // kv_heads, exp)   # what ops.attention runs
     out = ops.attention(q, k, v, causal=True, target=target, exp=exp)
     if exp == "fast":
         eps = FAST_EXP_ERROR
@@ -91,7 +91,8 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--prefill", action="store_true", help="prefill 128 and 512 only")
     ap.add_argument("--tune", action="store_true", help="tune each case first (minutes per case at seq 512)")
     ap.add_argument("--exp", default="accurate", choices=kernels.ATTENTION_EXPS,
-                    help="the softmax's exp (rvai.ops.attention(exp=...); the tuned configurations are the accurate one's)")
+                    help="the softmax's exp (rvai.ops.attention(exp=...), with the configuration tuned for it, else the "
+                         "accurate exp's)")
     args = ap.parse_args(argv)
     seqs = [] if args.decode else [128] if args.quick else [128, 512]
     decode = [] if args.prefill else [512] if args.quick else [512, 4096]

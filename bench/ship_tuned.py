@@ -5,7 +5,8 @@
 rvai ships these entries (``rvai.tune.SHIPPED``) so that ``rvai.ops`` runs a tuned
 configuration on the presets without a tuning run first: softmax (each exp) and rmsnorm
 on rows of 896 and 3584 (bench/norms.py), causal attention on the Qwen2 0.5B and 7B head shapes for
-prefill 128 and 512 and decode 512 and 4096 (bench/attention.py; ``--kernels attention`` took
+prefill 128 and 512 and decode 512 and 4096 (bench/attention.py; with the fast exp too, ``attention_fast``, on
+spacemit-x60 and xuantie-c930 at prefill 128, the cells closest to 75 % of peak; ``--kernels attention`` took
 3-5 minutes a preset on a loaded 2-core VM) and decode with one KV head of 7 query heads (a call of that
 shape; rvai.models' cost estimate once ran such a slice and scaled it up, and now runs the whole
 call's configuration on its samples: docs/qwen.md), and gemm_packed at M = 16, K = N = 896 (bench/gemm.py), plus on
@@ -39,6 +40,7 @@ CASES = [(k, (64, n)) for k in ("softmax", "softmax_fast", "rmsnorm") for n in (
     ("attention", (h, kv, lq, lk, d))
     for h, kv, d in ((14, 2, 64), (28, 4, 128)) for lq, lk in ((128, 128), (512, 512), (1, 512), (1, 4096))] + [
     ("attention", (7, 1, 1, lk, d)) for d in (64, 128) for lk in (512, 4096)] + [
+    ("attention_fast", (h, kv, 128, 128, d), ("spacemit-x60", "xuantie-c930")) for h, kv, d in ((14, 2, 64), (28, 4, 128))] + [
     ("gemm_packed", (16, 896, 896)), ("gemm_packed", (64, 4096, 1024), ("xuantie-c930",)),
     ("gemm_packed", (16, 896, 4864), ("sifive-x280",)),
     ("gemm_packed", (16, 896, 896), ("sifive-x280",), "float16"),

@@ -682,15 +682,19 @@ def rmsnorm(x, weight, eps: float = 1e-6, *, target=None, runner: str = "emu", c
     return out.reshape(x.shape)
 
 
-def attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int) -> dict:
+def attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int, exp: str = "accurate") -> dict:
     """The attention kernel's tunables that :func:`attention` runs q3 (H, Lq, d) against k3
-    (H_kv, Lk, d) with, ``group`` = H / H_kv: the tuner's for the shape, else whole GQA
+    (H_kv, Lk, d) with, ``group`` = H / H_kv, and the softmax's ``exp``: the tuner's for the
+    shape and that exp, else its entry for the accurate exp (a configuration runs either exp;
+    the fast exp's own entry, where tuned, is the faster for it), else whole GQA
     groups (the heads that share a K/V block) in tiles of at most 7 rows, whose 7 score
     accumulators at LMUL 4 leave one register group for a K column, and for decode (one
     query, K read straight from the cache) the prefetches that cover K and V ahead of use
     (touches, loads whose values are discarded, where the target has no Zicbop)."""
     from rvai import tune
-    tuned = tune.best_for(kernels.attention, target, (*q3.shape[:2], *k3.shape[:2], q3.shape[2]))
+    key = (*q3.shape[:2], *k3.shape[:2], q3.shape[2])
+    tuned = tune.best_for(kernels.attention, target, (*key, exp)) or tune.best_for(kernels.attention, target,
+                                                                                     (*key, "accurate"))
     bm = group * max(1, 7 // group) if group <= 7 else 7
     pf = kernels.attention_prefetch_lines(target.vlen, _ATTN_LMUL, 1) if q3.shape[1] == 1 else 0
     return tuned or {"BM": bm, "LMUL": _ATTN_LMUL, "KU": 1, "PF": pf, "PD": 0}
@@ -716,7 +720,7 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
     (:func:`rvai.lang.exp_nonpositive`); ``exp="fast"`` uses :func:`rvai.lang.exp_fast`
     with the row maximum folded into its first FMA (relative error below 9.8e-5 a
     probability, so each output element within about 2e-4 * max |v| of the exact one;
-    one hart only, with the configuration tuned for the accurate exp).
+    one hart only, with the configuration tuned for the fast exp where there is one).
     ``config`` (default: :func:`attention_config`'s for these shapes) sets the kernel's
     tunables, e.g. a larger call's: a cost estimate that runs some of the KV heads
     (:mod:`rvai.models.costs`) must run the code the whole call runs, and the tuner's
@@ -746,7 +750,7 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
         k3, v3 = (np.ascontiguousarray(t.reshape(batch * kv_heads, lk, d)) for t in (k, v))
         target = target or Target.default()
         harts = _harts(target, harts, runner)
-        cfg = attention_config(target, q3, k3, heads // kv_heads) if config is None else _given_config(config)
+        cfg = attention_config(target, q3, k3, heads // kv_heads, exp) if config is None else _given_config(config)
         s = 1.0 / math.sqrt(d) if scale is None else float(scale)
         limits = {"checked": checked, "budget": budget, "timeout": timeout}
         # Transposing K costs what one tile's strided column loads cost; worth it once

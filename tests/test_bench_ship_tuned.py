@@ -16,13 +16,14 @@ def _no_tuning(*args, **kwargs):
     raise AssertionError("tuned although the kernels named would drop another kernel's entries")
 
 
-@pytest.mark.parametrize("alone", ["softmax", "softmax_fast"])
+@pytest.mark.parametrize("alone", ["softmax", "softmax_fast", "attention", "attention_fast"])
 def test_a_kernel_sharing_its_entries_name_is_not_retuned_alone(alone, monkeypatch, capsys):
     """Refused before anything is tuned or written, naming the kernel that shares the name."""
     monkeypatch.setattr(tune, "tune", _no_tuning)
     before = tune.SHIPPED.read_bytes()
     with pytest.raises(SystemExit):
         ship_tuned.main(["--presets", "generic", "--kernels", alone, "--dry-run"])
-    other = {"softmax": "softmax_fast", "softmax_fast": "softmax"}[alone]
+    other = {"softmax": "softmax_fast", "softmax_fast": "softmax", "attention": "attention_fast",
+             "attention_fast": "attention"}[alone]
     assert f"with {other}" in capsys.readouterr().err
     assert tune.SHIPPED.read_bytes() == before

@@ -223,6 +223,39 @@ def test_attention_runs_a_given_config():
         ops.attention(q, k, v, True, target=target, config={"BM": 3, "TILE": 2})
 
 
+def test_attention_takes_the_fast_exps_own_tuned_entry(tmp_path, monkeypatch):
+    """The tuner keeps one entry per exp (EXP is in attention's key); ops.attention(exp=) runs
+    that exp's entry, and with the fast exp and no entry of its own the accurate exp's: the
+    cycles of the kernel called directly with that configuration, the result against float64."""
+    from rvai import tune
+    from rvai.kernels.attention import FAST_EXP_ERROR
+    monkeypatch.setenv("RVAI_CACHE_DIR", str(tmp_path))   # a cache of this test's entries alone
+    target = Target.preset("spacemit-x60")
+    rng = np.random.default_rng(8)
+    q = rng.standard_normal((7, 1, 16)).astype(np.float32)
+    k, v = (rng.standard_normal((1, 40, 16)).astype(np.float32) for _ in range(2))
+    want = attention_ref(q, k, v, True, 1 / 4)
+    accurate, fast = {"BM": 7, "LMUL": 2, "KU": 1, "NB": 8}, {"BM": 3, "LMUL": 8, "KU": 1, "NB": 4}
+
+    def direct(cfg, exp):
+        scratch = kernels.attention_scratch(16, 40, cfg["BM"], cfg["LMUL"], target.vlen, False)
+        return kernels.attention(q, k, v, np.zeros_like(q), *scratch, 1 / 4, CAUSAL=True, EXP=exp, **cfg,
+                                 target=target).cycles
+
+    args = tune.TUNABLE["attention"][1]((7, 1, 1, 40, 16), None, target)
+    tune.tune(kernels.attention, args, target=target, configs=[accurate], CAUSAL=True)
+    for exp, cfg in (("fast", accurate), ("accurate", accurate)):   # no fast entry yet: the accurate one's
+        out = ops.attention(q, k, v, True, target=target, exp=exp)
+        assert ops.last_run.cycles == direct(cfg, exp)
+    tune.tune(kernels.attention, args, target=target, configs=[fast], CAUSAL=True, EXP="fast")
+    for exp, cfg in (("fast", fast), ("accurate", accurate)):
+        out = ops.attention(q, k, v, True, target=target, exp=exp)
+        assert ops.last_run.cycles == direct(cfg, exp)
+        bound = 2 * FAST_EXP_ERROR / (1 - FAST_EXP_ERROR) * np.abs(v).max() + 2e-5 if exp == "fast" else 1e-4
+        assert np.abs(out - want).max() <= bound
+    assert direct(fast, "fast") != direct(accurate, "fast")   # the two entries tell apart
+
+
 @pytest.mark.parametrize("cfg", kernels.attention.autotune.configs, ids=lambda c: "-".join(map(str, c.values())))
 @pytest.mark.parametrize("vlen", [128, 1024])
 def test_every_attention_config_is_correct(cfg, vlen):

@@ -888,7 +888,8 @@ class _Tensors:
         self.touch = not rl.target_has("zicbop")
 
 
-@rl.autotune(configs=ATTENTION_CONFIGS, key=["q.shape[0]", "q.shape[1]", "k.shape[0]", "k.shape[1]", "q.shape[2]"])
+@rl.autotune(configs=ATTENTION_CONFIGS, key=["q.shape[0]", "q.shape[1]", "k.shape[0]", "k.shape[1]", "q.shape[2]",
+                                               "EXP"])
 @rl.kernel
 def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], o: rl.Tensor[f32, 3],
               q_s: rl.Tensor[f32, 2], o_s: rl.Tensor[f32, 2], p: rl.Tensor[f32, 2], k_t: rl.Tensor[f32, 2],
