@@ -302,7 +302,7 @@ _SP, _FLAG, _COUNT = "one of [0, 1, 2]", "one of [0, 1]", "a whole number >= 0"
 @pytest.mark.parametrize("name, bad, allowed", [
     ("SP", 3, _SP), ("SP", -1, _SP), ("SP", 1.5, _SP), ("QA", 7, _FLAG), ("PF", -1, _COUNT), ("PD", 0.5, _COUNT),
     ("QP", -1, _COUNT), *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT", "QR",
-                                                        "OD")]])
+                                                        "OD", "EO")]])
 @pytest.mark.parametrize("kernel, grid", [(kernels.attention, False), (kernels.attention_harts.attention_grid, True)])
 def test_attention_names_a_bad_tunable(name, bad, allowed, kernel, grid):
     """SP is 0, 1 or 2 (each makes other code), the on/off flags 0 or 1, PF and PD whole numbers >= 0:
@@ -312,6 +312,26 @@ def test_attention_names_a_bad_tunable(name, bad, allowed, kernel, grid):
     config[name] = bad
     with pytest.raises(rl.KernelError, match=re.escape(f"{name} must be {allowed}") + ".*" + re.escape(repr(bad))):
         kernel.compile(Target.preset("xuantie-c930"), **config, checked=False, grid=grid)
+
+
+@settings(max_examples=16, deadline=None)
+@given(vlen=st.sampled_from([128, 256, 512, 1024]), bm=st.sampled_from([7, 3]), group=st.sampled_from([1, 7]),
+       lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 150]), d=st.sampled_from([1, 5, 16, 64]),
+       nb=st.sampled_from([1, 4]), exp=st.sampled_from(["accurate", "fast"]), sp=st.sampled_from([0, 2]),
+       el=st.sampled_from([0, 8]), od=st.integers(0, 1), qr=st.integers(0, 1))
+def test_unpaired_row_exps_at_lmul_8_are_the_same(vlen, bm, group, lq, extra, d, nb, exp, sp, el, od, qr):
+    """EO 1 runs the exp pass of a tile's row without a pair (the last of an odd BM, and the
+    one-row tiles) at LMUL 8: the same operations on each score, so bit-equal to EO 0 and within
+    float64's tolerance (short and long blocks, the addends as splats or not, the pass at EL 8,
+    OD's one-block tiles, q_s row-major, rows that see no key when Lq > Lk, NaN-filled scratch;
+    decode ignores it)."""
+    rng = np.random.default_rng(lq * vlen + d + extra + bm)
+    lk = max(lq + extra - 3, 1)
+    q = rng.uniform(-3, 3, (group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (1, lk, d)).astype(np.float32) for _ in range(2))
+    wide, paired = (run_on_nan_scratch(q, k, v, bm, None, vlen, exp, NB=nb, ML=1, PV=1, PU=1, SP=sp, EL=el, OD=od,
+                                       QR=qr, EO=eo) for eo in (1, 0))
+    np.testing.assert_array_equal(wide, paired)
 
 
 def test_fast_exp_is_asked_for_by_name():

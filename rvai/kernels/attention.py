@@ -110,6 +110,8 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: shapes: on PP 1, prefill 128 xuantie-c930 -1.1 % (d 64) and -2.4 % (d 128, with QA), spacemit-x60
 #: +0.5 / +0.5 %, sifive-x280 +0.5 / -0.1 % (docs/performance.md, attn22). OD 1 on PP 1 and SA 1, with and
 #: without QA: prefill 128 xuantie-c930 d 64 -1.9 %, d 128 -0.3 % (docs/performance.md, the land13 merge).
+#: EO 1 runs the exp pass of a row without a pair at LMUL 8 (:func:`_key_block`), offered on OD's QR shape
+#: with PT 1 and QP 3 or 4: prefill 128 spacemit-x60 d 64 -0.08 % (docs/performance.md, attn26).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -133,6 +135,8 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     for more in ({"PP": 1}, {"QA": 1, "PP": 1}, {"QR": 1}, {"QR": 1, "PP": 1}) for sa in ({}, {"SA": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1,
      "PT": 1, "PP": 1, "SA": 1, "OD": 1, **qa} for qa in ({}, {"QA": 1})] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "SP": 2, "QL": 1, "QR": 1,
+     "OD": 1, "QP": qp, "PT": 1, "EO": 1} for qp in (3, 4)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
     for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
@@ -465,8 +469,11 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None, o_rows=No
             # one a constant shared by the two rows, and the chains interleaved; SP 2 makes the
             # rounding constant's before the loop, and LLVM keeps it in the one register group
             # to spare at LMUL 4 (all six made there do not fit: reloaded a trip, +3.5 % on x60)
-            ahead = _addends(t, w, EXP_NONPOSITIVE_ADDENDS[:1]) if t.sp == 2 else {}
-            for _, jj in rl.vloop(w, sew=32, lmul=t.el or t.lmul):
+            # EO: a row without a pair (the seventh of BM 7) at LMUL 8, half the trips of its
+            # one chain, whose operations wait on each other (spacemit-x60 prefill 128 d 64 -0.08 %)
+            el = 8 if t.eo and len(rows) == 1 else t.el or t.lmul
+            ahead = _addends(t, w, EXP_NONPOSITIVE_ADDENDS[:1], el) if t.sp == 2 else {}
+            for _, jj in rl.vloop(w, sew=32, lmul=el):
                 in_trip = [c for c in EXP_NONPOSITIVE_ADDENDS if c not in ahead]
                 addends = {**_addends(t, None, in_trip), **ahead} if t.sp else None
                 for r, e in zip(rows, _exp(t, [p.vload(r, jj) for r in rows], shifts, addends)):
@@ -601,13 +608,14 @@ def _exp(t, xs, shifts, addends=None):
     return rl.exp_nonpositive([x - s for x, s in zip(xs, shifts)], addends=addends)
 
 
-def _addends(t, w=None, which=EXP_NONPOSITIVE_ADDENDS):
+def _addends(t, w=None, which=EXP_NONPOSITIVE_ADDENDS, lmul=None):
     """SP: the accurate exp's addends ``which`` (of :data:`rvai.lang.math.EXP_NONPOSITIVE_ADDENDS`)
     as ``vl``-bound splats, at the current vl (``w`` None: in the trip) or at the exp pass's
-    first trip over ``w`` keys (made before its loop), which covers every trip's vl."""
+    first trip over ``w`` keys at ``lmul`` (None: the pass's, EL or the chunks') made before its loop,
+    which covers every trip's vl."""
     if w is None:
         return {c: rl.full(c, f32, bound=True) for c in which}
-    with rl.vector(w, sew=32, lmul=t.el or t.lmul):
+    with rl.vector(w, sew=32, lmul=lmul or t.el or t.lmul):
         return _addends(t, None, which)
 
 
@@ -841,7 +849,7 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
 #: What each checked tunable may be: the on/off flags 0 or 1, SP 0, 1 or 2 (each makes other code),
 #: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
 _TUNABLE_VALUES = {"SP": (0, 1, 2), **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT",
-                                                                   "QR", "OD", "PP", "SA")}}
+                                                                   "QR", "OD", "PP", "SA", "EO")}}
 
 
 def _check_tunables(**values) -> None:
@@ -860,12 +868,13 @@ class _Tensors:
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
     (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr``, ``od``,
-    ``qp``, ``pp``, ``sa`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, OD, QP, PP, SA,
+    ``qp``, ``pp``, ``sa``, ``eo`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, OD, QP, PP, SA, EO,
     ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, ql: int, sp: int, qr: int, od: int, qp: int, pp: int, sa: int, exp: str, **kw):
+                 qa: int, el: int, ql: int, sp: int, qr: int, od: int, qp: int, pp: int, sa: int, eo: int, exp: str,
+                 **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -875,7 +884,7 @@ class _Tensors:
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
         _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, OD=od,
-                        QP=qp, PP=pp, SA=sa)
+                        QP=qp, PP=pp, SA=sa, EO=eo)
         self.pp = bool(pp and transposed and pv)   # prefill's P V loop in PV's shape, one key a trip
         self.sa = bool(sa and transposed)   # prefill's score loop, whose accumulators start from column 0
         self.qr = bool(qr and transposed)
@@ -883,6 +892,7 @@ class _Tensors:
             self.q_s = _row_major(self.q_s)
         self.sp = sp if transposed and exp == "accurate" else 0   # prefill's exp pass: its addends' splats
         self.od = bool(od and transposed and pv)
+        self.eo = bool(eo and transposed and pv)   # prefill's exp pass in PV's shape: its unpaired row
         self.qp = qp if self.qr and self.pf else 0   # rows prefetched before QR's query build
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
@@ -896,7 +906,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
-              PT: int = 0, QR: int = 0, OD: int = 0, QP: int = 0, PP: int = 0, SA: int = 0, EXP: str = "accurate"):
+              PT: int = 0, QR: int = 0, OD: int = 0, QP: int = 0, PP: int = 0, SA: int = 0, EO: int = 0,
+              EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -938,6 +949,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     one block, write o from that block's P V loop, normalised, not o_s (:func:`_tile`).
     ``PP`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) loads the P V loop's scalars of p a trip ahead (:func:`_pv_ahead`),
     ``SA`` 1 (with ``TRANSPOSE_K`` and ``KU`` 1) the score loop's of q_s (:func:`_scores_ahead`).
+    ``EO`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass of a row without a pair (two rows
+    go together, :func:`_key_block`) at LMUL 8.
     ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
     addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
     constant's once before the loop and the others in each trip.
@@ -957,7 +970,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
                  transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, ql=QL,
-                 sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, exp=EXP)
+                 sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, eo=EO, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load
