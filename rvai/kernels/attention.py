@@ -160,8 +160,6 @@ QP_LINES = 4
 RECIPROCAL_SEED = 0x7EF311C3
 #: NR's least divisor: a row's sum 0 (no key seen) gives 2**100, finite, so that its outputs stay 0.
 RECIPROCAL_FLOOR = 2.0 ** -100
-#: NR's Newton steps after the seed: three take 5.06 % to 4.3e-11, below an f32 ulp.
-RECIPROCAL_STEPS = 3
 #: Relative error bound of one probability with ``EXP="fast"`` (rvai.lang.exp_fast's).
 FAST_EXP_ERROR = 9.8e-5
 _LN2 = 0.6931471805599453
@@ -844,22 +842,23 @@ def _inverses(totals, nr=False):
 
 def _reciprocals(xs):
     """1 / max(x, :data:`RECIPROCAL_FLOOR`) of each f32 x of ``xs`` whose reciprocal is normal, within
-    1 ulp (NR): the seed :data:`RECIPROCAL_SEED` minus x's bits, within 5.06 % of 1 / x, then
-    :data:`RECIPROCAL_STEPS` Newton steps, each ``r = 1 - x y`` and ``y + y r`` by FMAs, which
-    square the relative error (5.06 % -> 2.6e-3 -> 6.5e-6 -> 4.3e-11), so that the last rounding
-    (half an ulp) is nearly all of it. FMAs are pipelined, where ``fdiv.s`` holds the one
-    unpipelined divider; the rows' chains go a step at a time, side by side (one row's after
-    another, the in-order core waited on each FMA's latency: xuantie-c930 prefill 128 d 64 +2.7 %
-    against the divisions). No select for x 0 (a sum 0): LLVM made a branch of each row's, the
-    in-order core waiting on its compare, and the rows' seeds one after another (-0.2 % where
-    the floor's ``fmax.s`` gives -x.x %)."""
+    1 ulp (NR): the seed :data:`RECIPROCAL_SEED` minus x's bits, y = (1 - e) / x with |e| <= 5.06 %,
+    then a step to e**4, ``y (1 + e) (1 + e**2)`` with e = 1 - x y (its two factors side by side),
+    and Markstein's Newton step, ``y + y (1 - x y)`` by FMAs, to e**8: 4.5e-11 with the roundings,
+    so that the last rounding (half an ulp) is nearly all of it (0.5005 ulp at most in a sweep).
+    FMAs are pipelined, where ``fdiv.s`` holds the one unpipelined divider; the rows' chains go
+    a step at a time, side by side (one row's after another, the in-order core waited on each
+    FMA's latency: xuantie-c930 prefill 128 d 64 +2.7 % against the divisions). The e**4 step
+    is 11 cycles of FMA latency where two Newton steps are 16 (-0.15 %). No select for x 0 (a
+    sum 0): LLVM made a branch of each row's, the in-order core waiting on its compare, and the
+    rows' seeds one after another (-0.2 % against the divisions, where the floor's ``fmax.s``
+    gives -0.6 %)."""
     xs = [rl.maximum(x, RECIPROCAL_FLOOR) for x in xs]
-    ys = [rl.var((RECIPROCAL_SEED - x.bitcast(i32)).bitcast(f32)) for x in xs]
-    for _ in range(RECIPROCAL_STEPS):
-        rs = [rl.fma(-x, y.value, 1.0) for x, y in zip(xs, ys)]
-        for y, r in zip(ys, rs):
-            y.value = rl.fma(y.value, r, y.value)
-    return [y.value for y in ys]
+    ys = [(RECIPROCAL_SEED - x.bitcast(i32)).bitcast(f32) for x in xs]
+    es = [rl.fma(-x, y, 1.0) for x, y in zip(xs, ys)]
+    ys = [rl.fma(y, e, y) * rl.fma(e, e, 1.0) for y, e in zip(ys, es)]
+    es = [rl.fma(-x, y, 1.0) for x, y in zip(xs, ys)]
+    return [rl.fma(y, e, y) for y, e in zip(ys, es)]
 
 
 def _tiles_ahead(t, g, group, whole, bm, causal):
