@@ -3,20 +3,23 @@ folded a chunk late (ML), takes in every chunk of the block, wherever the larges
 lies, the fast exp (``EXP="fast"``) stays within the error bound derived from its exp's,
 what the scratch held before a call never reaches its output, the P V loop's row sums
 take each key once, the loop unrolled by LLVM or kept rolled (PU) or with its scalars loaded a
-trip ahead (PP; SA the score loop's), and the exp pass at its own LMUL (EL) leaves no key out."""
+trip ahead (PP; SA the score loop's), and the exp pass at its own LMUL (EL) leaves no key out; one-block
+tiles' 1/sum by Newton steps (NR) within an ulp of the division."""
 import re
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from kernel_runners import run
 import rvai.lang as rl
 from rvai import kernels, ops
-from rvai.kernels.attention import FAST_EXP_ERROR
+from rvai.kernels.attention import FAST_EXP_ERROR, RECIPROCAL_FLOOR, _inverses
 from rvai.target import Target
 from tests.test_attention_prefetch import ZICBOP
+from tests.test_lang_math import ulps
 from tests.test_ops import attention_ref
 
 
@@ -175,8 +178,10 @@ def test_pv_row_sums_take_each_key_once(vlen, exp, width, lq, nb, group, pu):
 @pytest.mark.parametrize("exp", ["accurate", "fast"])
 @pytest.mark.parametrize("kv, group, lq, lk, nb",
                          [(2, 7, 3, 3, 4), (1, 3, 9, 40, 1), (2, 1, 5, 5, 4), (3, 2, 11, 7, 1)])
-def test_next_tiles_queries_are_their_own(vlen, exp, kv, group, lq, lk, nb):
-    """QA 1 stores each whole tile's queries during the tile before, into the half of q_s
+@pytest.mark.parametrize("qa", [1, 2])
+def test_next_tiles_queries_are_their_own(vlen, exp, kv, group, lq, lk, nb, qa):
+    """QA 1 stores each whole tile's queries during the tile before (QA 2 after its first
+    block's P V loop rather than before it), into the half of q_s
     that tile does not read: KV heads of 1-3 whole 7-row tiles, with or without one-row tiles
     after them (none whole at group 1, Lq 5), a tile's keys in one block or many (NB 1), K
     shorter than the queries (bottom-right causal: rows that see no key), the scratch full of
@@ -186,7 +191,7 @@ def test_next_tiles_queries_are_their_own(vlen, exp, kv, group, lq, lk, nb):
     d = 16
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
     k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
-    ahead, start = (run_on_nan_scratch(q, k, v, 7, None, vlen, exp, NB=nb, ML=1, PV=1, PU=1, QA=qa) for qa in (1, 0))
+    ahead, start = (run_on_nan_scratch(q, k, v, 7, None, vlen, exp, NB=nb, ML=1, PV=1, PU=1, QA=a) for a in (qa, 0))
     np.testing.assert_array_equal(ahead, start)
 
 
@@ -243,7 +248,7 @@ def test_row_major_queries_are_the_same(vlen, kv, group, lq, extra, d, qa, ql):
 @settings(max_examples=25, deadline=None)
 @given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
        lq=st.sampled_from([2, 9, 20]), extra=st.sampled_from([0, 5, 40]), d=st.sampled_from([5, 16, 24, 64]),
-       causal=st.booleans(), nb=st.sampled_from([1, 4]), qa=st.integers(0, 1), qr=st.integers(0, 1),
+       causal=st.booleans(), nb=st.sampled_from([1, 4]), qa=st.integers(0, 2), qr=st.integers(0, 1),
        qp=st.integers(0, 8))
 def test_one_block_tiles_write_their_outputs_from_the_pv_loop(vlen, kv, group, lq, extra, d, causal, nb, qa, qr, qp):
     """OD 1: a prefill tile whose rows see the same keys, one block of them, writes o from its
@@ -296,16 +301,17 @@ def test_pu_keeps_the_pv_loop_rolled(preset):
     assert fmas[1] < fmas[0], fmas
 
 
-_SP, _FLAG, _COUNT = "one of [0, 1, 2]", "one of [0, 1]", "a whole number >= 0"
+_SP, _FLAG, _COUNT = "one of [0, 1, 2]", "one of [0, 1]", "a whole number >= 0"   # _SP: QA's too
 
 
 @pytest.mark.parametrize("name, bad, allowed", [
-    ("SP", 3, _SP), ("SP", -1, _SP), ("SP", 1.5, _SP), ("QA", 7, _FLAG), ("PF", -1, _COUNT), ("PD", 0.5, _COUNT),
-    ("QP", -1, _COUNT), *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT", "QR",
-                                                        "OD", "EO")]])
+    ("SP", 3, _SP), ("SP", -1, _SP), ("SP", 1.5, _SP), ("QA", 7, _SP), ("PF", -1, _COUNT), ("PD", 0.5, _COUNT),
+    ("QP", -1, _COUNT), ("QA", 3, _SP), ("QA", -1, _SP),
+    *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QL", "PT", "QR", "OD", "PP", "SA", "NR",
+                                    "EO")]])
 @pytest.mark.parametrize("kernel, grid", [(kernels.attention, False), (kernels.attention_harts.attention_grid, True)])
 def test_attention_names_a_bad_tunable(name, bad, allowed, kernel, grid):
-    """SP is 0, 1 or 2 (each makes other code), the on/off flags 0 or 1, PF and PD whole numbers >= 0:
+    """SP and QA are 0, 1 or 2 (each makes other code), the on/off flags 0 or 1, PF and PD whole numbers >= 0:
     anything else is named at trace, not run as another value (QA 7 as QA 1); by the many-hart
     kernel too, though it does not apply QA, PT and QR."""
     config = dict(CAUSAL=True, TRANSPOSE_K=True, BM=7, LMUL=4, KU=1, NB=4, ML=1, PV=1, PU=1)
@@ -373,3 +379,74 @@ def test_scalars_loaded_a_trip_ahead_are_the_same(vlen, kv, group, lq, extra, d,
     early, inline = (run_on_nan_scratch(q, k, v, 7, None, vlen, exp, NB=nb, ML=1, PV=1, PU=1, QL=1, QR=qr, **a)
                      for a in ({**ahead, "OD": od}, {}))
     np.testing.assert_array_equal(early, inline)
+
+
+@rl.kernel
+def newton_reciprocals(x: rl.Tensor[rl.f32], o: rl.Tensor[rl.f32]):
+    """o = NR's 1 / x (the kernel's own helper), three rows at a time as a tile's seven go, then one."""
+    n = x.shape[0]
+    for i in rl.range(0, n - n % 3, 3):
+        for r, y in enumerate(_inverses([x[i + r] for r in range(3)], True)):
+            o[i + r] = y
+    for i in rl.range(n - n % 3, n):
+        o[i] = _inverses([x[i]], True)[0]
+
+
+#: Row sums: of one key (1: its own probability, exp(0)), of a few or many (up to Lk 2**20 keys, each at
+#: most 1; the fast exp's from 1/2), and any f32 from NR's floor whose reciprocal is normal.
+SUMS = (st.just(1.0) | st.floats(0.5, 2.0 ** 20, width=32) | st.floats(RECIPROCAL_FLOOR, 2.0 ** 125, width=32))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(x=hnp.arrays(np.float32, st.integers(1, 40), elements=SUMS))
+def test_newton_reciprocal_within_an_ulp(x):
+    """NR's 1/sum (a seed from the bits, three Newton steps by FMAs) is within 1 ulp of 1/x in
+    float64 (the division rounds to within half an ulp) for sums of one key, of many, and any
+    f32 from RECIPROCAL_FLOOR with a normal reciprocal, and 1 / RECIPROCAL_FLOOR, finite, for a
+    row that saw no key (sum 0) or any sum below the floor."""
+    x = np.concatenate([x, np.float32([RECIPROCAL_FLOOR / 2, 0.0])])
+    o = np.zeros_like(x)
+    run(newton_reciprocals, x, o, runner="emu", vlen=256)
+    np.testing.assert_array_equal(o[-2:], np.float32(1 / RECIPROCAL_FLOOR))
+    assert ulps(o[:-2], 1 / x[:-2].astype(np.float64)).max() <= 1
+
+
+def test_newton_reciprocal_within_an_ulp_over_the_seeds_period():
+    """The seed's error repeats with each binade ([1, 2) and its scalings): a dense sweep of
+    one, and of every exponent from the floor's on whose reciprocal is normal, holds the bound everywhere."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.linspace(1, 2, 30001, dtype=np.float32),
+                        np.float32(2.0) ** rng.uniform(-100, 125, 10000).astype(np.float32)])
+    o = np.zeros_like(x)
+    run(newton_reciprocals, x, o, runner="emu", vlen=256)
+    assert ulps(o, 1 / x.astype(np.float64)).max() <= 1
+
+
+@settings(max_examples=12, deadline=None)
+@given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
+       lq=st.sampled_from([2, 9, 20]), extra=st.sampled_from([0, 5, 40, 150]), d=st.sampled_from([1, 5, 16, 64]),
+       causal=st.booleans(), nb=st.sampled_from([1, 4]), qa=st.integers(0, 2), exp=st.sampled_from(["accurate", "fast"]),
+       ahead=st.sampled_from([{}, {"PP": 1, "SA": 1}]))
+def test_newton_reciprocals_match_the_division(vlen, kv, group, lq, extra, d, causal, nb, qa, exp, ahead):
+    """NR 1 (with OD) takes a one-block tile's 1/sum by Newton steps: within float64's tolerance,
+    and within 2 ulp (one of 1/sum, one of the product's rounding) of NR 0's division (rows
+    that see no key when Lq > Lk, non-causal, QA's queries, PP and SA, each exp, the scratch full
+    of NaN), and outputs of rows that see no key still 0."""
+    rng = np.random.default_rng(lq * vlen + d + extra)
+    lk = max(lq + extra - 3, 1)
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    want = attention_ref(q, k, v, causal, 1 / np.sqrt(d))
+    eps = FAST_EXP_ERROR
+    atol = 2 * eps / (1 - eps) * np.abs(v).max() + 2e-5 if exp == "fast" else 2e-5
+    outs = []
+    for nr in (1, 0):
+        q_s, o_s, p, k_t = kernels.attention_scratch(d, lk, 7, 4, vlen, True)
+        for scratch in (q_s, o_s, p):
+            scratch[...] = np.nan
+        o = np.zeros_like(q)
+        run(kernels.attention, q, k, v, o, q_s, o_s, p, k_t, 1 / np.sqrt(d), CAUSAL=causal, TRANSPOSE_K=True, BM=7,
+            LMUL=4, KU=1, NB=nb, ML=1, PV=1, PU=1, QA=qa, OD=1, NR=nr, EXP=exp, runner="emu", vlen=vlen, **ahead)
+        np.testing.assert_allclose(o, want, rtol=0 if exp == "fast" else 1e-4, atol=atol)
+        outs.append(o)
+    np.testing.assert_allclose(outs[0], outs[1], rtol=2.0 ** -22, atol=0)

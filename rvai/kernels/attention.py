@@ -112,6 +112,10 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: without QA: prefill 128 xuantie-c930 d 64 -1.9 %, d 128 -0.3 % (docs/performance.md, the land13 merge).
 #: EO 1 runs the exp pass of a row without a pair at LMUL 8 (:func:`_key_block`), offered on OD's QR shape
 #: with PT 1 and QP 3 or 4: prefill 128 spacemit-x60 d 64 -0.08 % (docs/performance.md, attn26).
+#: NR 1 takes OD's 1/sum by Newton steps (:func:`_reciprocals`), and QA 2 stores the next tile's queries
+#: after the first block's P V loop, offered on that shape (NR with QA 0, 1 or 2, QA 2 without NR): prefill
+#: 128 xuantie-c930 NR 1 -0.6 % (d 64) and -0.5 % (d 128, with QA 1); QA 2 -0.05 % (d 64), +1.8 % (d 128)
+#: (docs/performance.md, attn25).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -134,7 +138,9 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
      "PT": 1, **more, **sa}
     for more in ({"PP": 1}, {"QA": 1, "PP": 1}, {"QR": 1}, {"QR": 1, "PP": 1}) for sa in ({}, {"SA": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1,
-     "PT": 1, "PP": 1, "SA": 1, "OD": 1, **qa} for qa in ({}, {"QA": 1})] + [
+     "PT": 1, "PP": 1, "SA": 1, "OD": 1, **qa, **nr}
+    for qa, nr in (({}, {}), ({"QA": 1}, {}), ({"QA": 2}, {}), ({}, {"NR": 1}), ({"QA": 1}, {"NR": 1}),
+                   ({"QA": 2}, {"NR": 1}))] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "SP": 2, "QL": 1, "QR": 1,
      "OD": 1, "QP": qp, "PT": 1, "EO": 1} for qp in (3, 4)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
@@ -153,6 +159,11 @@ K_T_PAD = 2 * LINE
 ATTENTION_EXPS = ("accurate", "fast")
 #: Lines of each query row QP prefetches before QR's build (:func:`_store_queries`): a row of d 64.
 QP_LINES = 4
+#: NR's estimate of 1/x: these bits minus x's (for x > 0 whose reciprocal is normal), within 5.06 %
+#: of 1/x (the line through the mantissa's ends, :func:`_reciprocals`).
+RECIPROCAL_SEED = 0x7EF311C3
+#: NR's least divisor: a row's sum 0 (no key seen) gives 2**100, finite, so that its outputs stay 0.
+RECIPROCAL_FLOOR = 2.0 ** -100
 #: Relative error bound of one probability with ``EXP="fast"`` (rvai.lang.exp_fast's).
 FAST_EXP_ERROR = 9.8e-5
 _LN2 = 0.6931471805599453
@@ -375,7 +386,8 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None, o_rows=No
     block) masks the keys a row cannot see. The tile's ``first`` block (at compile time)
     has nothing to rescale: its sums and outputs start from zero, not from a correction
     factor (a scalar exp a row) times the running ones read back from o_s. ``then`` (QA: the
-    next tile's queries) is emitted between the block's exp pass and its P V loop. ``o_rows``
+    next tile's queries) is emitted between the block's exp pass and its P V loop (QA 1) or after
+    that loop (QA 2). ``o_rows``
     (OD: the tile's only block, in PV's shape) are the rows' (head, query): the P V loop writes
     them into o, normalised, rather than into o_s."""
     d, q_s, o_s, p, v = t.d, t.q_s, t.o_s, t.p, t.v
@@ -492,7 +504,7 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None, o_rows=No
             for r, e, head in zip(rows, es, heads):
                 p.vstore(e, r, full)
                 _add_sum(st[r][1], head + e.sum(), None if first else corr[r])
-    if then is not None:
+    if then is not None and t.qa != 2:
         then()
     # P V, per chunk of the head dim: the n output rows (the scratch o_s, in L1) are
     # rescaled, then take n vfmacc.vf per key, one V row load shared. Unless the score loop
@@ -525,7 +537,8 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None, o_rows=No
             if sums is not None:   # the first chunk: the rows' sums are whole
                 for r in range(n):
                     _add_sum(st[r][1], sums[r].value, None)
-                    inv[r].value = _inverse(st[r][1].value)
+                for r, x in enumerate(_inverses([l.value for _, l, _ in st], t.nr)):
+                    inv[r].value = x
             for r, (h, i) in enumerate(o_rows):
                 t.o.vstore(out[r].value * inv[r].value, h, i, c)
             return
@@ -551,6 +564,8 @@ def _key_block(t, g, n, st, j, w, vl0, limits, first=False, then=None, o_rows=No
     else:
         for _, c in rl.vloop(d, sew=32, lmul=lmul):
             chunk(c)
+    if then is not None and t.qa == 2:
+        then()
 
 
 def _tree_maxima(t, xs, vl):
@@ -827,9 +842,37 @@ def _inverse(total):
     return rl.where(total > 0.0, 1.0 / total, 0.0)
 
 
+def _inverses(totals, nr=False):
+    """:func:`_inverse` of each of the rows' sums ``totals``; with ``nr`` (NR) :func:`_reciprocals`,
+    whose 1 / :data:`RECIPROCAL_FLOOR` for a row that saw no key leaves its outputs, all 0, at 0."""
+    return _reciprocals(totals) if nr else [_inverse(x) for x in totals]
+
+
+def _reciprocals(xs):
+    """1 / max(x, :data:`RECIPROCAL_FLOOR`) of each f32 x of ``xs`` whose reciprocal is normal, within
+    1 ulp (NR): the seed :data:`RECIPROCAL_SEED` minus x's bits, y = (1 - e) / x with |e| <= 5.06 %,
+    then a step to e**4, ``y (1 + e) (1 + e**2)`` with e = 1 - x y (its two factors side by side),
+    and Markstein's Newton step, ``y + y (1 - x y)`` by FMAs, to e**8: 4.5e-11 with the roundings,
+    so that the last rounding (half an ulp) is nearly all of it (0.5005 ulp at most in a sweep).
+    FMAs are pipelined, where ``fdiv.s`` holds the one unpipelined divider; the rows' chains go
+    a step at a time, side by side (one row's after another, the in-order core waited on each
+    FMA's latency: xuantie-c930 prefill 128 d 64 +2.7 % against the divisions). The e**4 step
+    is 11 cycles of FMA latency where two Newton steps are 16 (-0.15 %). No select for x 0 (a
+    sum 0): LLVM made a branch of each row's, the in-order core waiting on its compare, and the
+    rows' seeds one after another (-0.2 % against the divisions, where the floor's ``fmax.s``
+    gives -0.6 %)."""
+    xs = [rl.maximum(x, RECIPROCAL_FLOOR) for x in xs]
+    ys = [(RECIPROCAL_SEED - x.bitcast(i32)).bitcast(f32) for x in xs]
+    es = [rl.fma(-x, y, 1.0) for x, y in zip(xs, ys)]
+    ys = [rl.fma(y, e, y) * rl.fma(e, e, 1.0) for y, e in zip(ys, es)]
+    es = [rl.fma(-x, y, 1.0) for x, y in zip(xs, ys)]
+    return [rl.fma(y, e, y) for y, e in zip(ys, es)]
+
+
 def _tiles_ahead(t, g, group, whole, bm, causal):
     """QA: the ``whole`` rows (whole tiles of ``bm``) of KV head g, each tile's scaled queries
-    stored during the tile before (after its first block's exp pass, :func:`_tile`) into the
+    stored during the tile before (after its first block's exp pass, with QA 2 its P V loop:
+    :func:`_key_block`) into the
     half of q_s (rows [0, d) or [d, 2d)) that tile does not read, so that a tile starts on its
     scores: its start (the tile before's output rows, the query rows' loads, their scaling and
     strided stores into q_s) had left the FP pipes idle 4.5 % (xuantie-c930) and 4.3 %
@@ -846,10 +889,11 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
     t.q_row = 0
 
 
-#: What each checked tunable may be: the on/off flags 0 or 1, SP 0, 1 or 2 (each makes other code),
+#: What each checked tunable may be: the on/off flags 0 or 1, SP and QA 0, 1 or 2 (each makes other code),
 #: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
-_TUNABLE_VALUES = {"SP": (0, 1, 2), **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QA", "QL", "PT",
-                                                                   "QR", "OD", "PP", "SA", "EO")}}
+_TUNABLE_VALUES = {"SP": (0, 1, 2), "QA": (0, 1, 2),
+                   **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QL", "PT", "QR", "OD", "PP", "SA",
+                                                "NR", "EO")}}
 
 
 def _check_tunables(**values) -> None:
@@ -868,23 +912,24 @@ class _Tensors:
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
     (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr``, ``od``,
-    ``qp``, ``pp``, ``sa``, ``eo`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, OD, QP, PP, SA, EO,
+    ``qp``, ``pp``, ``sa``, ``nr``, ``eo`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, OD, QP, PP,
+    SA, NR, EO,
     ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
-                 qa: int, el: int, ql: int, sp: int, qr: int, od: int, qp: int, pp: int, sa: int, eo: int, exp: str,
-                 **kw):
+                 qa: int, el: int, ql: int, sp: int, qr: int, od: int, qp: int, pp: int, sa: int, nr: int, eo: int,
+                 exp: str, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
         self.ml, self.pv, self.pr, self.fast = bool(ml), bool(pv), bool(pr), exp == "fast"
         self.mx, self.pu = bool(mx), bool(pu)
-        self.qa = bool(qa and transposed)
+        self.qa = qa if transposed else 0   # QA 1 or 2: where the next tile's queries go (:func:`_key_block`)
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
         _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, OD=od,
-                        QP=qp, PP=pp, SA=sa, EO=eo)
+                        QP=qp, PP=pp, SA=sa, NR=nr, EO=eo)
         self.pp = bool(pp and transposed and pv)   # prefill's P V loop in PV's shape, one key a trip
         self.sa = bool(sa and transposed)   # prefill's score loop, whose accumulators start from column 0
         self.qr = bool(qr and transposed)
@@ -892,6 +937,7 @@ class _Tensors:
             self.q_s = _row_major(self.q_s)
         self.sp = sp if transposed and exp == "accurate" else 0   # prefill's exp pass: its addends' splats
         self.od = bool(od and transposed and pv)
+        self.nr = bool(nr)   # OD's 1/sum by Newton steps (:func:`_reciprocals`)
         self.eo = bool(eo and transposed and pv)   # prefill's exp pass in PV's shape: its unpaired row
         self.qp = qp if self.qr and self.pf else 0   # rows prefetched before QR's query build
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
@@ -906,7 +952,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               scale: rl.f32, CAUSAL: bool = False, TRANSPOSE_K: bool = False, BM: int = 7, LMUL: int = 4,
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
-              PT: int = 0, QR: int = 0, OD: int = 0, QP: int = 0, PP: int = 0, SA: int = 0, EO: int = 0,
+              PT: int = 0, QR: int = 0, OD: int = 0, QP: int = 0, PP: int = 0, SA: int = 0, NR: int = 0, EO: int = 0,
               EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
@@ -940,13 +986,14 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     maxima are taken per chunk). ``PU`` 1 keeps the P V loop rolled (one key step a trip) where
     LLVM would unroll it. ``QA`` 1 (with ``TRANSPOSE_K``) stores each whole tile's queries
     during the tile before, between its first block's exp pass and P V loop, into the half of
-    q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`). ``EL`` > 0 (with
+    q_s (2d rows) the tile before does not read (:func:`_tiles_ahead`); ``QA`` 2 after that P V loop. ``EL`` > 0 (with
     ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass over a block's scores at LMUL ``EL`` instead of ``LMUL``.
     ``QL`` 1 loads a score-loop column's scalars of q_s before its FMAs (:func:`_fmas`).
     ``QR`` 1 (with ``TRANSPOSE_K``) keeps q_s row-major, (2 BM, d) in q_s's memory (:func:`_row_major`),
     and ``QP`` > 0 then prefetches the first QP rows before their build (with PF, :func:`_store_queries`).
     ``OD`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) has a tile whose rows see the same keys, no more than
-    one block, write o from that block's P V loop, normalised, not o_s (:func:`_tile`).
+    one block, write o from that block's P V loop, normalised, not o_s (:func:`_tile`); ``NR`` 1 then takes
+    their 1/sum by Newton steps from an estimate, within 1 ulp of the division (:func:`_reciprocals`).
     ``PP`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) loads the P V loop's scalars of p a trip ahead (:func:`_pv_ahead`),
     ``SA`` 1 (with ``TRANSPOSE_K`` and ``KU`` 1) the score loop's of q_s (:func:`_scores_ahead`).
     ``EO`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass of a row without a pair (two rows
@@ -970,7 +1017,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
                  transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, ql=QL,
-                 sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, eo=EO, exp=EXP)
+                 sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, nr=NR, eo=EO, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load
