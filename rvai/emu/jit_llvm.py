@@ -363,6 +363,7 @@ def _optimise(mod):
     pm.add_sroa_pass()
     pm.add_instruction_combine_pass()
     pm.add_simplify_cfg_pass()
+    pm.add_jump_threading_pass()
     pb = llvm.create_pass_builder(_TM_OPT, llvm.create_pipeline_tuning_options(speed_level=1))
     pm.run(mod, pb)
 
