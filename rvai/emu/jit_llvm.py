@@ -475,6 +475,7 @@ class _Block:
         self.part = self.fn.append_basic_block("part")
         b.position_at_end(self.done)
         self.done_pc = b.phi(I64)
+        self.done_passes = b.phi(I64)   # passes counted in each exit's predecessor (_go's is its loop test's)
         b.position_at_end(self.part)
         self.part_pc, self.part_k = b.phi(I64), b.phi(I64)
         b.position_at_end(entry)
@@ -512,10 +513,16 @@ class _Block:
         """Write f register r's 64 bits (already NaN-boxed when narrower)."""
         self.b.store(v, self._field(F_OFF + 8 * r))
 
-    def exit(self, next_pc, k, fault=False):
-        """Leave for next_pc (an int or a value) after k instructions of this pass."""
+    def exit(self, next_pc, k, fault=False, passes=None):
+        """Leave for next_pc (an int or a value) after k instructions of this
+        pass; leaving whole, ``passes`` is this entry's passes with this one
+        (made here if not given).  (The done exit adding 1 to the loop's count
+        itself kept the count before and after its increment live together
+        in the loop, one register copy a pass.)"""
         nxt = next_pc if not isinstance(next_pc, int) else _C(next_pc | fault)
         if k == self.n:
+            passes = passes or self.b.add(self.b.load(I64, self.iters), _C(1))
+            self.done_passes.add_incoming(passes, self.b.block)
             self.done_pc.add_incoming(nxt, self.b.block)
             self.b.branch(self.done)
         else:
@@ -669,7 +676,7 @@ class _Block:
             b.position_at_end(self.head)
             self._body()
         b.position_at_end(self.done)
-        self._leave(self.done_pc, b.add(b.load(I64, self.iters), _C(1)))
+        self._leave(self.done_pc, self.done_passes)
         b.position_at_end(self.part)
         if self.part_pc.incomings:
             self._leave(self.part_pc, b.load(I64, self.iters), self.part_k)
@@ -989,4 +996,4 @@ class _Block:
         b.store(iters, self.iters)
         b.branch(self.head)
         b.position_at_end(out)
-        self.exit(target, k)
+        self.exit(target, k, passes=iters)
