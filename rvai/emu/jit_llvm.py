@@ -358,7 +358,10 @@ def cache_dir() -> Path | None:
 
 def _optimise(mod):
     """The few passes these blocks need: registers out of their stack slots
-    into SSA, then local folding; no loop or interprocedural work."""
+    into SSA, then local folding, then jump threading (a TLB group's
+    accesses after its first branch on the group's one test again: threaded,
+    the hit path runs straight through them); no loop or interprocedural
+    work."""
     pm = llvm.create_new_module_pass_manager()
     pm.add_sroa_pass()
     pm.add_instruction_combine_pass()
