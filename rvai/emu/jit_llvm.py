@@ -465,9 +465,7 @@ class _Block:
         self.left0 = b.load(I64, self.leftp)
         self.iters = b.alloca(I64, name="iters")   # whole passes looped in place
         b.store(_C(0), self.iters)
-        last = insns[-1]
-        if _OP_NAMES[last.op] in BRANCHES or _OP_NAMES[last.op] == "jal" and \
-                (last.pc + last.imm) & (2**64 - 1) == self.start:   # it may loop in place: passes it may run
+        if self.start in successors(insns):   # it may loop in place (_go): the passes the budget covers
             self.most = self.left0 if self.n == 1 else b.udiv(self.left0, _C(self.n))
         if self.timed:   # the model and the block's timing slots (one per halfword from its start)
             self.t = b.load(PTR, self._field(TIMING_OFF))
