@@ -428,8 +428,8 @@ class _Block:
     contract).  Two shared exits keep the code small: ``done`` after whole
     passes, ``part`` part way through one (a fault or a slow-path store),
     which counts in one cold call (csrc/jit.c's jit_part).  Whole passes
-    looped in place are not counted as they run: the budget left says how
-    many there were.  Rare paths (TLB misses, faults, a vtype that does not
+    looped in place are counted in one counter, from which the exits derive
+    the op counts and the budget left.  Rare paths (TLB misses, faults, a vtype that does not
     hold, leaving the loop) are marked unlikely or call ``cold`` helpers, so
     the hot path is straight code and keeps the registers."""
 
@@ -456,7 +456,9 @@ class _Block:
             b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         # the vector registers (m->v changes only between runs, when harts switch)
         self.vregs = b.load(PTR, self._field(V_OFF)) if len(scalar) < len(insns) else None
-        self.guard = None   # (VLMAX, the test that the expected vtype holds) while valid
+        # (VLMAX, the test that the expected vtype holds, None when it is
+        # known to: tested at entry) while valid
+        self.guard = None
         # The budget: one count of passes looped in place, against the most
         # the budget at entry covers (computed once), is the loop's only
         # induction variable; the budget left and the ops retired are
@@ -522,7 +524,8 @@ class _Block:
         in the loop, one register copy a pass.)"""
         nxt = next_pc if not isinstance(next_pc, int) else _C(next_pc | fault)
         if k == self.n:
-            passes = passes or self.b.add(self.b.load(I64, self.iters), _C(1))
+            if passes is None:
+                passes = self.b.add(self.b.load(I64, self.iters), _C(1))
             self.done_passes.add_incoming(passes, self.b.block)
             self.done_pc.add_incoming(nxt, self.b.block)
             self.b.branch(self.done)
