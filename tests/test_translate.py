@@ -408,19 +408,22 @@ def test_a_loop_of_inline_vector_ops_matches_with_its_vtype_tested_once(every_bl
 E32M1, E16M1 = 0x10, 0x08
 
 
+@pytest.mark.parametrize("body", [["vadd.vv v8, v8, v16", "vxor.vv v16, v16, v8", "vmul.vx v24, v8, a0"],
+                                  ["vle32.v v8, (s0)", "vadd.vv v8, v8, v16", "vse32.v v8, (s0)"]])
 @pytest.mark.parametrize("first,second", [((1000, E32M1), (1000, E32M1)), ((1000, E32M1), (3, E32M1)),
                                           ((1000, E32M1), (1000, E16M1)), ((3, E32M1), (1000, E32M1)),
                                           ((3, E32M1), (3, E32M1))])
-def test_a_loop_of_inline_vector_ops_entered_under_another_vtype(every_block, first, second):
+def test_a_loop_of_inline_vector_ops_entered_under_another_vtype(every_block, first, second, body):
     """The loop's block is translated at its first entry (reached through a
     jalr, so not with its predecessor, under the machine's vtype then), and
     entered again under the ``second`` (avl, vtype): one test at entry picks
     the copy of its body without tests (the vtype it was translated for,
-    vl = VLMAX) or the one where jit_vec runs every op; both as interpreted."""
+    vl = VLMAX) or the one where jit_vec runs every op; both as interpreted.
+    A unit-stride access (the TLB primed) calls jit_vec from both copies."""
     (avl1, vt1), (avl2, vt2) = first, second
-    lines = [f"li a2, {avl1}", f"li a4, {vt1}", "li s2, 2",
+    lines = ["ld t2, 0(s0)", "sd t2, 0(s0)", f"li a2, {avl1}", f"li a4, {vt1}", "li s2, 2",
              "vsetvl t1, a2, a4", "li a0, 20", "auipc t2, 0", "jalr zero, 8(t2)",   # the outer loop
-             "vadd.vv v8, v8, v16", "vxor.vv v16, v16, v8", "vmul.vx v24, v8, a0",   # the inner loop's block
+             *body,   # the inner loop's block
              "addi a0, a0, -1", "bnez a0, -16",
              f"li a2, {avl2}", f"li a4, {vt2}", "addi s2, s2, -1", "bnez s2, -52", "ebreak"]
     seeds = bytes(range(64))

@@ -442,7 +442,9 @@ class _Block:
         self.start = insns[0].pc
         self.fn = Function(name, I64, [PTR, PTR])
         self.m, self.leftp = self.fn.args
-        self.globals = []   # module-level lines this function needs
+        # module-level lines this function needs, by the name each defines
+        # (once: both copies of an unswitched body call jit_vec for a unit-stride access)
+        self.globals = {}
         entry = self.fn.append_basic_block("entry")
         self.b = b = Builder(self.fn)
         b.position_at_end(entry)
@@ -546,8 +548,8 @@ class _Block:
         b.store(left, self.leftp)
         if k is not None:   # a fault, or a store that may have rewritten code: back to the loop
             ops = f"@{self.fn.name}_ops"
-            self.globals.append(f"{ops} = private constant [{self.n + 1} x i16] "
-                                f"[{', '.join(f'i16 {op}' for op in [self.n] + [i.op for i in self.insns])}]")
+            self.globals[ops] = (f"{ops} = private constant [{self.n + 1} x i16] "
+                                 f"[{', '.join(f'i16 {op}' for op in [self.n] + [i.op for i in self.insns])}]")
             b.ret(b.call("@rvai_jit_part", I64, [self.m, Value(PTR, ops), passes, k, next_pc], tail="tail"))
             return
         for op, full in sorted(self.full.items()):
@@ -687,7 +689,7 @@ class _Block:
         else:   # no partial exit: no phis without incoming values
             self.part.lines.clear()
             b.unreachable()
-        return self.globals + [self.fn.text()]
+        return [*self.globals.values(), self.fn.text()]
 
     def _body(self):
         b = self.b
@@ -964,14 +966,14 @@ class _Block:
         for r in self.written:
             b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
         d = f"@{self.fn.name}_d{k}"
-        self.globals.append(f"{d} = private constant [2 x i64] [i64 {_C(ins.slot[0])}, i64 {_C(ins.slot[1])}], align 8")
+        self.globals[d] = f"{d} = private constant [2 x i64] [i64 {_C(ins.slot[0])}, i64 {_C(ins.slot[1])}], align 8"
         ctx = self._vfp_ctx(ins)
         if ctx is None:
             status = b.call("@rvai_jit_vec", I32, [self.m, Value(PTR, d)])
         else:   # vector FP legal under the vtype expected here: jit_vfp, with its context
             kc = f"@{self.fn.name}_k{k}"
             words = ", ".join(f"i64 {_C(w)}" for w in ctx)
-            self.globals.append(f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8")
+            self.globals[kc] = f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8"
             status = b.call("@rvai_jit_vfp", I32, [self.m, Value(PTR, d), Value(PTR, kc)])
         for r in self.reg:
             b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
