@@ -21,7 +21,15 @@ run at VLEN 256 in both; they also print element operations per second
 time).  ``--callgrind`` counts host instructions instead of wall time (valgrind's
 callgrind, which a loaded host does not change): each of rvai's tiers and qemu
 runs the kernel at two sizes, and the difference over the difference in guest
-instructions is the steady-state cost per guest instruction, start-up excluded.  The f32 rows run vfmacc through vfp.c's bulk host-FMA path (x86-64
+instructions is the steady-state cost per guest instruction, start-up excluded.
+``--base DIR`` adds the translating tier of another checkout (its extension
+built in place, ``python setup.py build_ext --inplace``) beside this one's,
+so that a change's before and after are measured in one run, and
+``--tiers`` leaves out columns (the interpreter's are the slowest to count):
+
+    python bench/emu_speed.py --callgrind --base /path/to/main --tiers translate base
+
+The f32 rows run vfmacc through vfp.c's bulk host-FMA path (x86-64
 with FMA3); an emulator error on a row prints "n/a" for rvai and qemu's time.
 """
 from __future__ import annotations
@@ -320,6 +328,11 @@ def main(argv=None) -> int:
     p.add_argument("--callgrind", action="store_true",
                    help="instead, host instructions per guest instruction (valgrind's callgrind) of each "
                         "tier and qemu, at steady state: load-independent ratios")
+    p.add_argument("--base", metavar="DIR", default=None,
+                   help="with --callgrind: also the translating tier of the checkout in DIR (its extension "
+                        "built in place), the column 'base'")
+    p.add_argument("--tiers", nargs="+", choices=CALLGRIND_TIERS, default=None,
+                   help="with --callgrind: only these columns (default: all; 'base' needs --base)")
     p.add_argument("--compile", action="store_true",
                    help="instead, the translator's cost per block: each kernel run once with every block "
                         "translated at its first entry, in two machines (the second finds them compiled)")
@@ -339,7 +352,10 @@ def main(argv=None) -> int:
     if args.compile:
         return compile_cost(rows)
     if args.callgrind:
-        return callgrind_cost(rows, args.scale)
+        tiers = args.tiers or [t for t in CALLGRIND_TIERS if t != "base" or args.base]
+        if "base" in tiers and not args.base:
+            p.error("--tiers base needs --base DIR")
+        return callgrind_cost(rows, args.scale, tiers, args.base)
     print(f"{'kernel':32} {'instructions':>14} {'interp s':>9} {'transl s':>9} {'qemu s':>8} "
           f"{'transl/interp':>13} {'interp/qemu':>11} {'transl/qemu':>11}  translated")
     with tempfile.TemporaryDirectory() as tmp:
@@ -381,6 +397,8 @@ def compile_cost(rows) -> int:
     return 0
 
 
+#: The columns of --callgrind: rvai's two tiers, qemu, and (--base) another checkout's translating tier.
+CALLGRIND_TIERS = ("interpret", "translate", "qemu", "base")
 # One run of a kernel in rvai, for callgrind: tier, VLEN, executable, argument,
 # the file to write the instructions retired and the blocks translated to (valgrind has stderr).
 _RVAI_ONE = ("import sys; from pathlib import Path; from rvai.emu import Machine; "
@@ -399,10 +417,11 @@ def host_instructions(cmd: list[str], workdir: Path) -> tuple[int, bytes, bytes]
     return total, p.stdout
 
 
-def callgrind_cost(rows, scale: float) -> int:
-    """Print steady-state host instructions per guest instruction of each tier
-    and qemu (two sizes, n and 2n: the difference removes start-up, LLVM's
-    loading and the translations), and their ratios.  A translated figure
+def callgrind_cost(rows, scale: float, tiers=CALLGRIND_TIERS, base: str | None = None) -> int:
+    """Print steady-state host instructions per guest instruction of each of
+    ``tiers`` (two sizes, n and 2n: the difference removes start-up, LLVM's
+    loading and the translations), and their ratios; ``base``: the checkout
+    whose translating tier is the column "base".  A translated figure
     marked * is not steady state: the two sizes translated different blocks
     (at n the hot loop ran under the hotness threshold), so the difference
     holds translations; a larger --scale removes them.  The last column is
@@ -412,41 +431,57 @@ def callgrind_cost(rows, scale: float) -> int:
     if not VALGRIND:
         print("needs valgrind", file=sys.stderr)
         return 1
-    print(f"{'kernel':32} {'interp':>8} {'transl':>8} {'qemu':>8} {'transl/interp':>13} {'qemu/transl':>11}"
-          f" {'whole qemu/transl':>17}   (host instructions per guest instruction; whole: all of one run)")
-    root = str(Path(__file__).resolve().parent.parent)
+    ratios = [(f"{a}/{b}", a, b) for a, b in (("interpret", "translate"), ("qemu", "translate"),
+                                              ("base", "translate")) if a in tiers and b in tiers]
+    heads = {"interpret": "interp", "translate": "transl", "qemu": "qemu", "base": "base"}
+    print(f"{'kernel':32} " + " ".join(f"{heads[t]:>8}" for t in tiers) + "".join(f" {r:>15}" for r, _, _ in ratios)
+          + (f" {'whole qemu/transl':>17}" if {"qemu", "translate"} <= set(tiers) else "")
+          + "   (host instructions per guest instruction; whole: all of one run)")
+    roots = {"translate": str(Path(__file__).resolve().parent.parent), "interpret": None, "base": base}
+    roots["interpret"] = roots["translate"]
     with tempfile.TemporaryDirectory() as tmp:
         for bench in rows:
             if bench.compiler == "clang" and not CLANG:
                 continue
             exe = build(bench, Path(tmp))
             n = max(1, round(bench.arg * scale))
-            cost, whole = {}, {}
-            for tier in ("interpret", "translate", "qemu"):
+            cost, whole, mark, want, guest = {}, {}, {}, None, None
+            for tier in tiers:
                 counts = []
                 for arg in (n, 2 * n):
                     if tier == "qemu":
                         cmd = [QEMU] + (["-cpu", bench.qemu_cpu] if bench.qemu_cpu else []) + [str(exe), str(arg)]
                     else:
-                        cmd = [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); " + _RVAI_ONE,
-                               tier, str(bench.vlen), str(exe), str(arg), f"{tmp}/instret"]
+                        cmd = [sys.executable, "-c", f"import sys; sys.path.insert(0, {roots[tier]!r}); " + _RVAI_ONE,
+                               "interpret" if tier == "interpret" else "translate", str(bench.vlen), str(exe),
+                               str(arg), f"{tmp}/instret"]
                     host, out = host_instructions(cmd, Path(tmp))
                     counts.append((host, out, *(map(int, Path(tmp, "instret").read_text().split())
                                                 if tier != "qemu" else (None, None))))
-                if tier == "interpret":
-                    guest = counts[1][2] - counts[0][2]
-                    want = (counts[0][1], counts[1][1])
-                if (counts[0][1], counts[1][1]) != want:
-                    print(f"{bench.name}: {tier} printed {counts[0][1]!r}, not {want[0]!r}", file=sys.stderr)
+                outs = (counts[0][1], counts[1][1])
+                if want is None:
+                    want = outs
+                if outs != want:
+                    print(f"{bench.name}: {tier} printed {outs[0]!r}, not {want[0]!r}", file=sys.stderr)
                     return 1
-                cost[tier] = (counts[1][0] - counts[0][0]) / guest
+                if tier != "qemu":
+                    g = counts[1][2] - counts[0][2]
+                    if guest is not None and g != guest:
+                        print(f"{bench.name}: {tier} retired {g} more instructions, not {guest}", file=sys.stderr)
+                        return 1
+                    guest = g
+                cost[tier] = counts[1][0] - counts[0][0]
                 whole[tier] = counts[0][0]
-                if tier == "translate":
-                    mark = " " if counts[0][3] == counts[1][3] else "*"
-            print(f"{bench.name:32} {cost['interpret']:8.2f} {cost['translate']:7.2f}{mark} {cost['qemu']:8.2f} "
-                  f"{cost['interpret'] / cost['translate']:13.2f} {cost['qemu'] / cost['translate']:11.2f} "
-                  f"{whole['qemu'] / whole['translate']:17.2f}",
-                  flush=True)
+                mark[tier] = " " if tier == "interpret" or counts[0][3] == counts[1][3] else "*"
+            if guest is None:
+                print(f"{bench.name}: needs an rvai tier for its instruction count", file=sys.stderr)
+                return 1
+            cost = {t: c / guest for t, c in cost.items()}
+            line = f"{bench.name:32} " + " ".join(f"{cost[t]:7.2f}{mark.get(t, ' ')}" for t in tiers)
+            line += "".join(f" {cost[a] / cost[b]:15.2f}" for _, a, b in ratios)
+            if {"qemu", "translate"} <= set(tiers):
+                line += f" {whole['qemu'] / whole['translate']:17.2f}"
+            print(line, flush=True)
     return 0
 
 

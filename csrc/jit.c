@@ -153,10 +153,18 @@ void rv_jit_stats(rv_machine *m, uint64_t out[2]) {
     out[1] = m->jit ? m->jit->refused : 0;
 }
 
-/* A block leaving part way through a pass (a fault, a slow-path store)
- * counts the k instructions of that pass it retired, ops[0..k). */
-static void jit_count(rv_machine *m, const uint16_t *ops, int64_t k) {
-    for (int64_t i = 0; i < k; i++) m->op_count[ops[i]]++;
+/* A block leaving part way through a pass (a fault, a slow-path store, a
+ * vector op that wrote code) counts what it retired here, out of its hot
+ * code: `passes` whole passes of its ops[1..ops[0]] and the first k
+ * instructions of one more; it returns next_pc (so the block's exit is one
+ * tail call).  Such exits are rare, and their counting inline cost every
+ * exit point a few stores and the hot path registers. */
+static uint64_t jit_part(rv_machine *m, const uint16_t *ops, int64_t passes, int64_t k, uint64_t next_pc) {
+    const uint16_t *op = ops + 1;
+    if (passes)
+        for (int i = 0; i < ops[0]; i++) m->op_count[op[i]] += (uint64_t)passes;
+    for (int64_t i = 0; i < k; i++) m->op_count[op[i]]++;
+    return next_pc;
 }
 
 void rv_jit_layout(uint64_t out[16]) {
@@ -168,7 +176,7 @@ void rv_jit_layout(uint64_t out[16]) {
     out[5] = (uint64_t)(uintptr_t)&mem_store_slow;
     out[6] = TLB_SIZE;
     out[7] = PAGE_BITS;
-    out[8] = (uint64_t)(uintptr_t)&jit_count;
+    out[8] = (uint64_t)(uintptr_t)&jit_part;
     out[9] = (uint64_t)(uintptr_t)&jit_vec;
     out[10] = offsetof(rv_machine, vl);
     out[11] = offsetof(rv_machine, v);

@@ -404,6 +404,37 @@ def test_a_loop_of_inline_vector_ops_matches_with_its_vtype_tested_once(every_bl
     assert t == i
 
 
+# vtype values (vsetvl's rs2): e32 m1 and e16 m1, tail and mask undisturbed
+E32M1, E16M1 = 0x10, 0x08
+
+
+@pytest.mark.parametrize("body", [["vadd.vv v8, v8, v16", "vxor.vv v16, v16, v8", "vmul.vx v24, v8, a0"],
+                                  ["vle32.v v8, (s0)", "vadd.vv v8, v8, v16", "vse32.v v8, (s0)"]])
+@pytest.mark.parametrize("first,second", [((1000, E32M1), (1000, E32M1)), ((1000, E32M1), (3, E32M1)),
+                                          ((1000, E32M1), (1000, E16M1)), ((3, E32M1), (1000, E32M1)),
+                                          ((3, E32M1), (3, E32M1))])
+def test_a_loop_of_inline_vector_ops_entered_under_another_vtype(every_block, first, second, body):
+    """The loop's block is translated at its first entry (reached through a
+    jalr, so not with its predecessor, under the machine's vtype then), and
+    entered again under the ``second`` (avl, vtype): one test at entry picks
+    the copy of its body without tests (the vtype it was translated for,
+    vl = VLMAX) or the one where jit_vec runs every op; both as interpreted.
+    A unit-stride access (the TLB primed) calls jit_vec from both copies."""
+    (avl1, vt1), (avl2, vt2) = first, second
+    lines = ["ld t2, 0(s0)", "sd t2, 0(s0)", f"li a2, {avl1}", f"li a4, {vt1}", "li s2, 2",
+             "vsetvl t1, a2, a4", "li a0, 20", "auipc t2, 0", "jalr zero, 8(t2)",   # the outer loop
+             *body,   # the inner loop's block
+             "addi a0, a0, -1", "bnez a0, -16",
+             f"li a2, {avl2}", f"li a4, {vt2}", "addi s2, s2, -1", "bnez s2, -52", "ebreak"]
+    seeds = bytes(range(64))
+    for budget in (10**6, 111):
+        t = vector_run(lines, "translate", budget, seeds, 128)
+        i = vector_run(lines, "interpret", budget, seeds, 128)
+        assert t.pop("translated") >= 2
+        i.pop("translated")
+        assert t == i
+
+
 @pytest.mark.parametrize("vlen", [128, 256])
 @pytest.mark.parametrize("sew,lmul", [("e32", "m1"), ("e8", "m8"), ("e64", "m2")])
 @pytest.mark.parametrize("base", ["s0", "s3", "s4"])
@@ -444,6 +475,48 @@ def test_fault_in_the_middle_of_a_block_has_the_pc_of_the_faulting_load(every_bl
     assert t == i
     assert t["stop"][0] == "LoadFault" and t["pc"] == CODE + 7 * 4   # the ld, not retired
     assert t["instret"] == 2 + 300 + 2 and t["x"][13] == 0
+
+
+# Scalar ops around a partial exit's access in the loop below (none writes
+# a1, s0 or s3, the loop's count and bases).
+FILLER = ["addi a0, a0, 3", "xor a2, a2, a0", "slli t0, a0, 2", "add t1, t1, t0", "mulw a0, a0, a2",
+          "sd a0, 8(s5)", "ld t1, 16(s5)", "lw a3, 24(s5)", "sub a2, a2, t1"]
+
+
+@st.composite
+def partial_exit_loop(draw):
+    """A loop whose block leaves part way through some pass: its access
+    through s0 walks 8 bytes a pass towards the data page's end and faults
+    on the first pass past it (after ``passes`` whole ones, looped in place),
+    unless the count in a1 or the budget ends the run first; the access is a
+    scalar load or store, or a unit-stride vector one (VLEN 128, m1: 16
+    bytes, so it faults on the pass before too, half in the page)."""
+    passes = draw(st.integers(1, 255))
+    access = draw(st.sampled_from(["ld a3, 0(s0)", "sd a2, 0(s0)", "lw a3, 4(s0)", "sb a0, 7(s0)",
+                                   "vle32.v v8, (s0)", "vse32.v v8, (s0)"]))
+    before = draw(st.lists(st.sampled_from(FILLER), max_size=6))
+    after = draw(st.lists(st.sampled_from(FILLER), max_size=6))
+    body = [*before, access, *after, "addi s0, s0, 8", "addi a1, a1, -1"]
+    return ["ld t2, 0(s0)", "sd t2, 0(s0)", "vsetvli t1, zero, e32, m1, ta, ma",   # both TLBs hold the page
+            f"addi s0, s3, {-8 * (passes - 1)}", f"li a1, {draw(st.integers(1, 300))}",
+            *body, f"bnez a1, {-4 * len(body)}", "ebreak"]
+
+
+@settings(max_examples=150)
+@given(lines=partial_exit_loop(), budget=st.one_of(st.integers(1, 4000), st.just(10**6)),
+       seeds=st.binary(min_size=64, max_size=64))
+def test_a_partial_exit_after_passes_looped_in_place_counts_as_interpreted(lines, budget, seeds):
+    """A block that faults part way through a pass after looping in place
+    counts its whole passes and the instructions of the last one before the
+    fault (csrc/jit.c's jit_part): instret, per-op counts, pc, registers
+    and memory as interpreted, and so does a budget stop between passes."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVAI_JIT_HOT", "0")
+        t = vector_run(lines, "translate", budget, seeds, 128)
+    i = vector_run(lines, "interpret", budget, seeds, 128)
+    assert t.pop("translated") >= 1
+    i.pop("translated")
+    assert t == i
 
 
 def test_self_modifying_code_invalidates_a_translated_block(every_block):

@@ -20,6 +20,12 @@ VINLINE = {f"{op}.{form}": (method, form) for op, method in
            for form in ("vv", "vx", "vi") if not (op in ("vsub", "vmul") and form == "vi")}
 
 
+#: The branch weights of a ``likely`` branch (Builder.cbranch), and their
+#: definition, which each module holds once (clang's __builtin_expect's).
+LIKELY = "!0"
+LIKELY_DEF = f'{LIKELY} = !{{!"branch_weights", i32 2000, i32 1}}'
+
+
 class Value:
     """An SSA value or a constant: its type and its spelling."""
 
@@ -132,6 +138,9 @@ class Builder:
     zext, sext, trunc, inttoptr = _cast("zext"), _cast("sext"), _cast("trunc"), _cast("inttoptr")
     del _cast
 
+    def udiv(self, a, b):
+        return self._emit(a.type, f"udiv {a.type} {a}, {b}")
+
     def gep(self, base, offset):
         """The byte address base + offset."""
         return self._emit(PTR, f"getelementptr i8, ptr {base}, {offset.type} {offset}")
@@ -142,13 +151,22 @@ class Builder:
     def store(self, value, ptr, align=8):
         self.block.lines.append(f"store {value.type} {value}, ptr {ptr}, align {align}")
 
+    def opaque(self, v, slot):
+        """v, through a volatile store to and load from stack slot ``slot``:
+        a value LLVM cannot see the origin of.  An exit counting from a loop's
+        pass counter hides it so, else strength reduction keeps, in the
+        loop, one more counter for each multiple of it the exit uses."""
+        self.block.lines.append(f"store volatile {v.type} {v}, ptr {slot}, align 8")
+        return self._emit(v.type, f"load volatile {v.type}, ptr {slot}, align 8")
+
     def alloca(self, ty, name):
         return self._emit(PTR, f"alloca {ty}")
 
-    def call(self, fn, ret, args, tail=False):
+    def call(self, fn, ret, args, tail=""):
         """Call the function at pointer fn returning ret (VOID: no value);
-        ``tail``: a musttail call (its value must be returned at once)."""
-        text = f"{'musttail ' if tail else ''}call {ret} {fn}({', '.join(f'{a.type} {a}' for a in args)})"
+        ``tail``: "musttail" (the callee's type is the caller's, its value
+        returned at once) or "tail" (a hint: a jump where the ABI allows)."""
+        text = f"{tail + ' ' if tail else ''}call {ret} {fn}({', '.join(f'{a.type} {a}' for a in args)})"
         if ret == VOID:
             self.block.lines.append(text)
             return None
@@ -163,8 +181,11 @@ class Builder:
     def branch(self, target):
         self._end(f"br label %{target.name}")
 
-    def cbranch(self, cond, a, b):
-        self._end(f"br i1 {cond}, label %{a.name}, label %{b.name}")
+    def cbranch(self, cond, a, b, likely=False):
+        """Branch to a when cond holds, else to b; ``likely``: a is the path
+        taken (almost) always, b a slow path to be laid out cold, away from
+        the hot code and spilling around it rather than in it (LIKELY)."""
+        self._end(f"br i1 {cond}, label %{a.name}, label %{b.name}" + (f", !prof {LIKELY}" if likely else ""))
 
     def ret(self, v):
         self._end(f"ret {v.type} {v}")

@@ -29,7 +29,7 @@ from llvmlite import binding as llvm
 
 from rvai import diskcache
 from rvai._rvemu import ffi, lib
-from rvai.emu.jit_ir import I8, I16, I32, I64, I128, PTR, VINLINE, VOID, Builder, Function, Value, const
+from rvai.emu.jit_ir import I8, I16, I32, I64, I128, LIKELY_DEF, PTR, VINLINE, VOID, Builder, Function, Value, const
 
 
 def _w(b, v):
@@ -169,7 +169,7 @@ _OP_NAMES = [ffi.string(lib.rv_op_name(op)).decode() for op in range(lib.rv_num_
 VEC = frozenset(op for op in range(lib.rv_num_ops()) if lib.rv_jit_vec_covers(op))
 _LAYOUT = ffi.new("uint64_t[16]")
 lib.rv_jit_layout(_LAYOUT)
-X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, COUNT_FN, VEC_FN, VL_OFF, V_OFF, \
+X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, PART_FN, VEC_FN, VL_OFF, V_OFF, \
     JIT_OFF, LINKS_OFF, N_LINKS, F_OFF = (int(v) for v in _LAYOUT)
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
@@ -185,7 +185,7 @@ TIMING_OFF, T_NOW, T_ROOM, T_WIDTH, T_INLINE_FROM, T_LAST_DST, T_LAST_ISSUE, T_S
 #: object code do not hold addresses: the object cache below needs that):
 #: name -> (declaration, address).
 HELPERS = {
-    "rvai_jit_count": ("void (ptr, ptr, i64)", COUNT_FN),        # ops retired part way through a pass
+    "rvai_jit_part": ("i64 (ptr, ptr, i64, i64, i64)", PART_FN),   # a partial exit's counting
     "rvai_jit_load_slow": ("i32 (ptr, i64, ptr, i32)", LOAD_SLOW),   # a load the TLB does not map
     "rvai_jit_store_slow": ("i32 (ptr, i64, ptr, i32)", STORE_SLOW),
     "rvai_jit_vec": ("i32 (ptr, ptr)", VEC_FN),
@@ -194,6 +194,11 @@ HELPERS = {
     "rvai_jit_tmem": ("void (ptr, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
     "rvai_jit_tslots": ("ptr (ptr, i64)", int(_TIMED_FNS[2])),   # the timing slot of a pc
 }
+#: Helpers called only on rare paths: declared ``cold``, so LLVM lays the
+#: blocks calling them out of the hot code and places the spills and
+#: reloads around their calls there (as it does for a ``likely`` branch's
+#: other side, jit_ir.LIKELY).
+COLD = frozenset({"rvai_jit_part", "rvai_jit_load_slow", "rvai_jit_store_slow"})
 #: Unit-stride loads and stores a block runs itself under the same test,
 #: unmasked with EEW = SEW, when the group lies in one page the TLB maps (the
 #: whole group copied, as csrc/vec.c's ldst_unit_page does): name -> is a
@@ -254,8 +259,9 @@ class Engine:
                 for b in blocks]
         todo = {k: b for k, b in zip(keys, blocks) if k not in self.blocks}
         if todo:
-            module = [f'target triple = "{llvm.get_process_triple()}"',
-                      *(f"declare {t.replace(' (', f' @{n}(', 1)}" for n, (t, _) in HELPERS.items())]
+            module = [f'target triple = "{llvm.get_process_triple()}"', LIKELY_DEF,
+                      *(f"declare {t.replace(' (', f' @{n}(', 1)}{' cold' if n in COLD else ''}"
+                        for n, (t, _) in HELPERS.items())]
             names = {k: self._name(k) for k in todo}
             for k, b in todo.items():
                 module += _Block(b, names[k], vstate, timed).build()
@@ -352,11 +358,15 @@ def cache_dir() -> Path | None:
 
 def _optimise(mod):
     """The few passes these blocks need: registers out of their stack slots
-    into SSA, then local folding; no loop or interprocedural work."""
+    into SSA, then local folding, then jump threading (a TLB group's
+    accesses after its first branch on the group's one test again: threaded,
+    the hit path runs straight through them); no loop or interprocedural
+    work."""
     pm = llvm.create_new_module_pass_manager()
     pm.add_sroa_pass()
     pm.add_instruction_combine_pass()
     pm.add_simplify_cfg_pass()
+    pm.add_jump_threading_pass()
     pb = llvm.create_pass_builder(_TM_OPT, llvm.create_pipeline_tuning_options(speed_level=1))
     pm.run(mod, pb)
 
@@ -416,7 +426,12 @@ def successors(insns) -> list[int]:
 class _Block:
     """Builds one block's function (see the module docstring for its
     contract).  Two shared exits keep the code small: ``done`` after whole
-    passes, ``part`` part way through one (a fault or a slow-path store)."""
+    passes, ``part`` part way through one (a fault or a slow-path store),
+    which counts in one cold call (csrc/jit.c's jit_part).  Whole passes
+    looped in place are counted in one counter, from which the exits derive
+    the op counts and the budget left.  Rare paths (TLB misses, faults, a vtype that does not
+    hold, leaving the loop) are marked unlikely or call ``cold`` helpers, so
+    the hot path is straight code and keeps the registers."""
 
     def __init__(self, insns, name, vstate, timed=None):
         self.insns = insns
@@ -427,7 +442,9 @@ class _Block:
         self.start = insns[0].pc
         self.fn = Function(name, I64, [PTR, PTR])
         self.m, self.leftp = self.fn.args
-        self.globals = []   # module-level lines this function needs
+        # module-level lines this function needs, by the name each defines
+        # (once: both copies of an unswitched body call jit_vec for a unit-stride access)
+        self.globals = {}
         entry = self.fn.append_basic_block("entry")
         self.b = b = Builder(self.fn)
         b.position_at_end(entry)
@@ -441,31 +458,46 @@ class _Block:
             b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         # the vector registers (m->v changes only between runs, when harts switch)
         self.vregs = b.load(PTR, self._field(V_OFF)) if len(scalar) < len(insns) else None
-        self.guard = None   # (VLMAX, the test that the expected vtype holds) while valid
-        self.left = b.alloca(I64, name="left")
-        b.store(b.load(I64, self.leftp), self.left)
+        # (VLMAX, the test that the expected vtype holds, None when it is
+        # known to: tested at entry) while valid
+        self.guard = None
+        # The budget: one count of passes looped in place, against the most
+        # the budget at entry covers (computed once), is the loop's only
+        # induction variable; the budget left and the ops retired are
+        # derived from it at the exits, through Builder.opaque (else LLVM's
+        # strength reduction keeps a counter in the loop for each).
+        self.left0 = b.load(I64, self.leftp)
+        self.iters = b.alloca(I64, name="iters")   # whole passes looped in place
+        b.store(_C(0), self.iters)
+        if self.start in successors(insns):   # it may loop in place (_go): the passes the budget covers
+            self.most = self.left0 if self.n == 1 else b.udiv(self.left0, _C(self.n))
         if self.timed:   # the model and the block's timing slots (one per halfword from its start)
             self.t = b.load(PTR, self._field(TIMING_OFF))
             self.slots = b.call("@rvai_jit_tslots", PTR, [self.m, _C(self.start)])
-        self.iters = b.alloca(I64, name="iters")   # whole passes looped in place
-        b.store(_C(0), self.iters)
         self.tmp = b.alloca(I64, name="tmp")
         self.head = self.fn.append_basic_block("head")
         self.done = self.fn.append_basic_block("done")
         self.part = self.fn.append_basic_block("part")
         b.position_at_end(self.done)
         self.done_pc = b.phi(I64)
+        self.done_passes = b.phi(I64)   # passes counted in each exit's predecessor (_go's is its loop test's)
         b.position_at_end(self.part)
         self.part_pc, self.part_k = b.phi(I64), b.phi(I64)
         b.position_at_end(entry)
         vector = [i for i in insns if i.op in VEC]
+        self.slow_head = None   # the head of the copy run when the hoisted test fails
         if vector and all(self._inline_shape(i) for i in vector):
             # every vector op is inline (none changes vtype, vl or vstart, and
             # neither does jit_vec running one of them, but for a faulting
             # access, which leaves the block): one test before the first pass
-            # serves every pass
-            self.guard = self._guard(self._inline_shape(vector[0])[2])
-        b.branch(self.head)
+            # serves every pass, so the body is built twice, for the test
+            # holding (no test in it) and for it failing (jit_vec runs them)
+            vlmax = self._inline_shape(vector[0])[2]
+            self.slow_head = self.fn.append_basic_block("vhead")
+            b.cbranch(self._guard(vlmax)[1], self.head, self.slow_head, likely=True)
+            self.guard = (vlmax, None)
+        else:
+            b.branch(self.head)
         b.position_at_end(self.head)
 
     def _field(self, off):
@@ -486,10 +518,17 @@ class _Block:
         """Write f register r's 64 bits (already NaN-boxed when narrower)."""
         self.b.store(v, self._field(F_OFF + 8 * r))
 
-    def exit(self, next_pc, k, fault=False):
-        """Leave for next_pc (an int or a value) after k instructions of this pass."""
+    def exit(self, next_pc, k, fault=False, passes=None):
+        """Leave for next_pc (an int or a value) after k instructions of this
+        pass; leaving whole, ``passes`` is this entry's passes with this one
+        (made here if not given).  (The done exit adding 1 to the loop's count
+        itself kept the count before and after its increment live together
+        in the loop, one register copy a pass.)"""
         nxt = next_pc if not isinstance(next_pc, int) else _C(next_pc | fault)
         if k == self.n:
+            if passes is None:
+                passes = self.b.add(self.b.load(I64, self.iters), _C(1))
+            self.done_passes.add_incoming(passes, self.b.block)
             self.done_pc.add_incoming(nxt, self.b.block)
             self.b.branch(self.done)
         else:
@@ -499,24 +538,24 @@ class _Block:
 
     def _leave(self, next_pc, passes, k=None):
         """An exit's body: write back, count ``passes`` whole passes (a value)
-        and, when k is given, the first k instructions of one more; return."""
+        and, when k is given, the first k instructions of one more (in one
+        cold call); return."""
         b = self.b
         for r in self.written:
             b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
+        passes = b.opaque(passes, self.tmp)
+        left = b.sub(self.left0, b.add(b.mul(passes, _C(self.n)), k if k is not None else _C(0)))
+        b.store(left, self.leftp)
+        if k is not None:   # a fault, or a store that may have rewritten code: back to the loop
+            ops = f"@{self.fn.name}_ops"
+            self.globals[ops] = (f"{ops} = private constant [{self.n + 1} x i16] "
+                                 f"[{', '.join(f'i16 {op}' for op in [self.n] + [i.op for i in self.insns])}]")
+            b.ret(b.call("@rvai_jit_part", I64, [self.m, Value(PTR, ops), passes, k, next_pc], tail="tail"))
+            return
         for op, full in sorted(self.full.items()):
             p = self._field(OPC_OFF + 8 * op)
             b.store(b.add(b.load(I64, p), b.mul(passes, _C(full))), p)
-        if k is not None:
-            ops = f"@{self.fn.name}_ops"
-            self.globals.append(f"{ops} = private constant [{self.n} x i16] "
-                                f"[{', '.join(f'i16 {i.op}' for i in self.insns)}]")
-            b.call("@rvai_jit_count", VOID, [self.m, Value(PTR, ops), k])
-        left = b.sub(b.load(I64, self.left), k if k is not None else _C(self.n))
-        b.store(left, self.leftp)
-        if k is None:
-            self._chain(next_pc, left)
-        else:   # a fault, or a store that may have rewritten code: back to the loop
-            b.ret(next_pc)
+        self._chain(next_pc, left)
 
     def _chain(self, next_pc, left):
         """Leave for next_pc whole: tail-call its block when the machine's link
@@ -532,7 +571,7 @@ class _Block:
         b.cbranch(b.icmp_signed(">=", left, b.load(I64, b.gep(link, _C(16)))), go, back)
         b.position_at_end(go)
         fn = b.load(PTR, b.gep(link, _C(8)))
-        b.ret(b.call(fn, I64, [self.m, self.leftp], tail=True))
+        b.ret(b.call(fn, I64, [self.m, self.leftp], tail="musttail"))
         b.position_at_end(back)
         b.ret(next_pc)
 
@@ -590,14 +629,14 @@ class _Block:
         group = self._group_test(k, tlb_off)
         if group is not None:
             test_bb, group_bb = self.fn.append_basic_block("tlb"), b.block
-            b.cbranch(group[0], fast_bb, test_bb)
+            b.cbranch(group[0], fast_bb, test_bb, likely=True)
             b.position_at_end(test_bb)
         ent = self._tlb_entry(tlb_off, addr)
         tag = b.load(I64, self._field(ent))
         last_page = b.lshr(b.add(addr, _C(size - 1)), _C(PAGE_BITS))
         hit = b.icmp_unsigned("==", tag, last_page)
         hit_bb = self.fn.append_basic_block("hit") if group is not None else fast_bb
-        b.cbranch(hit, hit_bb, slow_bb)
+        b.cbranch(hit, hit_bb, slow_bb, likely=True)
         b.position_at_end(hit_bb)
         delta = b.load(I64, self._field(b.add(ent, _C(8))))
         if group is not None:
@@ -616,7 +655,7 @@ class _Block:
             before_slow()
         ok = b.call(slow_fn, I32, [self.m, addr, self.tmp, _C32(size)])
         ok_bb = self.fn.append_basic_block()
-        b.cbranch(b.icmp_signed("!=", ok, _C32(0)), ok_bb, fault_bb)
+        b.cbranch(b.icmp_signed("!=", ok, _C32(0)), ok_bb, fault_bb, likely=True)
         b.position_at_end(fault_bb)
         self.exit(self.insns[k].pc, k, fault=True)
         b.position_at_end(ok_bb)
@@ -638,15 +677,19 @@ class _Block:
         """The function's module-level lines."""
         self._body()
         b = self.b
+        if self.slow_head is not None:   # the copy for a vtype that does not hold: jit_vec runs each
+            self.head, self.guard, self.vtype = self.slow_head, None, None
+            b.position_at_end(self.head)
+            self._body()
         b.position_at_end(self.done)
-        self._leave(self.done_pc, b.add(b.load(I64, self.iters), _C(1)))
+        self._leave(self.done_pc, self.done_passes)
         b.position_at_end(self.part)
         if self.part_pc.incomings:
             self._leave(self.part_pc, b.load(I64, self.iters), self.part_k)
         else:   # no partial exit: no phis without incoming values
             self.part.lines.clear()
             b.unreachable()
-        return self.globals + [self.fn.text()]
+        return [*self.globals.values(), self.fn.text()]
 
     def _body(self):
         b = self.b
@@ -747,7 +790,7 @@ class _Block:
         ok = b.and_(b.icmp_unsigned("==", now_path, const(I8, path)),
                     b.icmp_unsigned("<=", b.load(I32, tf(T_INLINE_FROM), align=4), _C32(path)))
         inl, slow, join = (self.fn.append_basic_block(n) for n in ("tinl", "tslow", "tjoin"))
-        b.cbranch(ok, inl, slow)
+        b.cbranch(ok, inl, slow, likely=True)
         b.position_at_end(slow)
         b.call("@rvai_jit_tstep", VOID, [self.m, _C(pc)])
         b.branch(join)
@@ -813,13 +856,19 @@ class _Block:
             # vtype, vl and vstart change only in jit_vec: one test serves
             # the inline instructions up to the next call
             self.guard = self._guard(vlmax)
-        holds = self.guard[1]
-        fast, slow, join = (self.fn.append_basic_block(n) for n in ("vfast", "vslow", "vjoin"))
-        b.cbranch(holds, fast, slow)
-        b.position_at_end(fast)
+        holds = self.guard[1]   # None: known to hold (tested at entry)
         ty, vlenb = f"<{vlmax} x i{sew}>", self.vlen // 8
         group = lambda r: b.gep(self.vregs, _C(r * vlenb))   # noqa: E731
         name = _OP_NAMES[ins.op]
+        if holds is None and name not in VUNIT:
+            self._vint(ins, sew, vlmax, ty, group)
+            return
+        fast, slow, join = (self.fn.append_basic_block(n) for n in ("vfast", "vslow", "vjoin"))
+        if holds is None:
+            b.branch(fast)
+        else:
+            b.cbranch(holds, fast, slow, likely=True)
+        b.position_at_end(fast)
         if name in VUNIT:
             self._unit_copy(ins, VUNIT[name], ty, lmul * vlenb, group(ins.rd), slow)
         else:
@@ -841,7 +890,7 @@ class _Block:
         ent = self._tlb_entry(TLB_R_OFF if load else TLB_W_OFF, addr)
         last_page = b.lshr(b.add(addr, _C(nbytes - 1)), _C(PAGE_BITS))
         copy = self.fn.append_basic_block("vcopy")
-        b.cbranch(b.icmp_unsigned("==", b.load(I64, self._field(ent)), last_page), copy, miss)
+        b.cbranch(b.icmp_unsigned("==", b.load(I64, self._field(ent)), last_page), copy, miss, likely=True)
         b.position_at_end(copy)
         host = b.inttoptr(b.add(addr, b.load(I64, self._field(b.add(ent, _C(8))))), PTR)
         src, dst = (host, vreg) if load else (vreg, host)
@@ -917,19 +966,19 @@ class _Block:
         for r in self.written:
             b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
         d = f"@{self.fn.name}_d{k}"
-        self.globals.append(f"{d} = private constant [2 x i64] [i64 {_C(ins.slot[0])}, i64 {_C(ins.slot[1])}], align 8")
+        self.globals[d] = f"{d} = private constant [2 x i64] [i64 {_C(ins.slot[0])}, i64 {_C(ins.slot[1])}], align 8"
         ctx = self._vfp_ctx(ins)
         if ctx is None:
             status = b.call("@rvai_jit_vec", I32, [self.m, Value(PTR, d)])
         else:   # vector FP legal under the vtype expected here: jit_vfp, with its context
             kc = f"@{self.fn.name}_k{k}"
             words = ", ".join(f"i64 {_C(w)}" for w in ctx)
-            self.globals.append(f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8")
+            self.globals[kc] = f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8"
             status = b.call("@rvai_jit_vfp", I32, [self.m, Value(PTR, d), Value(PTR, kc)])
         for r in self.reg:
             b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         ok, stop = self.fn.append_basic_block("vok"), self.fn.append_basic_block("vstop")
-        b.cbranch(b.icmp_signed("==", status, _C32(VEC_OK)), ok, stop)
+        b.cbranch(b.icmp_signed("==", status, _C32(VEC_OK)), ok, stop, likely=True)
         b.position_at_end(stop)
         code, other = self.fn.append_basic_block("vcode"), self.fn.append_basic_block("vother")
         b.cbranch(b.icmp_signed("==", status, _C32(VEC_CODE)), code, other)
@@ -946,12 +995,11 @@ class _Block:
         if target != self.start:
             self.exit(target, k)
             return
-        left = b.sub(b.load(I64, self.left), _C(self.n))
+        iters = b.add(b.load(I64, self.iters), _C(1))
         again, out = self.fn.append_basic_block("again"), self.fn.append_basic_block("out")
-        b.cbranch(b.icmp_signed(">=", left, _C(self.n)), again, out)
+        b.cbranch(b.icmp_signed("<", iters, self.most), again, out, likely=True)
         b.position_at_end(again)
-        b.store(left, self.left)
-        b.store(b.add(b.load(I64, self.iters), _C(1)), self.iters)
+        b.store(iters, self.iters)
         b.branch(self.head)
         b.position_at_end(out)
-        self.exit(target, k)
+        self.exit(target, k, passes=iters)
