@@ -357,7 +357,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--vlen", type=int, default=None)
     ap.add_argument("--shape", required=True, help="comma-separated sizes: M,K,N for the GEMM kernels, "
                     "rows,n for softmax, softmax_fast (exp='fast') and rmsnorm, heads,kv_heads,Lq,Lk,d for attention "
-                    "and attention_fast (causal; exp='fast'))")
+                    "(causal) and attention_fast (causal, exp='fast')")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float16"])
     ap.add_argument("--budget", type=float, default=None, help="wall-clock seconds for the search")
     ap.add_argument("--max", type=int, default=None, help="at most this many candidates")
