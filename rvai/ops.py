@@ -693,8 +693,9 @@ def attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int,
     (touches, loads whose values are discarded, where the target has no Zicbop)."""
     from rvai import tune
     key = (*q3.shape[:2], *k3.shape[:2], q3.shape[2])
-    tuned = tune.best_for(kernels.attention, target, (*key, exp)) or tune.best_for(kernels.attention, target,
-                                                                                     (*key, "accurate"))
+    tuned = tune.best_for(kernels.attention, target, (*key, exp))
+    if not tuned and exp != "accurate":
+        tuned = tune.best_for(kernels.attention, target, (*key, "accurate"))
     bm = group * max(1, 7 // group) if group <= 7 else 7
     pf = kernels.attention_prefetch_lines(target.vlen, _ATTN_LMUL, 1) if q3.shape[1] == 1 else 0
     return tuned or {"BM": bm, "LMUL": _ATTN_LMUL, "KU": 1, "PF": pf, "PD": 0}
