@@ -735,3 +735,35 @@ def test_no_object_cache_when_switched_off(object_cache, tmp_path, monkeypatch):
     cached_run(LOOP, monkeypatch)
     assert not (tmp_path / "translated").exists()
 
+
+def test_the_loops_around_a_due_block_are_compiled_with_it(monkeypatch):
+    """When the inner loop of a nest is due, the blocks of the loop around
+    it (its fall-through, entered uncounted, and the outer loop's head,
+    entered once a pass) are compiled with it in one module, though
+    neither is due: afterwards only they would be left to interpret.  The
+    run's observables stay the interpreter's."""
+    monkeypatch.setenv("RVAI_JIT_HOT", str(3 * 30_000))   # the inner block (3 instructions) due at outer pass 300
+    lines = ["li a0, 0", "li a2, 600",
+             "li a1, 100",                                     # +8: the outer loop
+             "addi a0, a0, 1", "addi a1, a1, -1", "bnez a1, -8",   # +12: the inner loop
+             "addi a2, a2, -1", "bnez a2, -20",               # +24: its fall-through
+             "ebreak"]
+    compiles = []
+    real = jit_llvm.compile_blocks
+
+    def counted(blocks, *args, **kwargs):
+        compiles.append(sorted(b[0].pc - CODE for b in blocks))
+        return real(blocks, *args, **kwargs)
+    monkeypatch.setattr(jit_llvm, "compile_blocks", counted)
+    results = []
+    for tier in ("translate", "interpret"):
+        m = Machine(vlen=128, tier=tier)
+        load_program(m, lines)
+        m.pc = CODE
+        with pytest.raises(EmulatorError, match="ebreak|breakpoint"):
+            m.resume(budget=10**7)
+        results.append(([m.x(i) for i in range(32)], m.instret, m.pc, m.op_counts()))
+        if tier == "translate":
+            assert m.translation["blocks"] == 3
+    assert compiles == [[8, 12, 24]]
+    assert results[0] == results[1] and results[0][0][10] == 60_000
