@@ -561,14 +561,22 @@ def test_a_store_that_rewrites_itself_moves_pc_past_it(every_block, tier):
     assert int(m.read(CODE + 8, np.uint32, 1)[0]) == word
 
 
-def test_interrupt_stops_a_translated_loop(every_block):
+def interrupted_loop(stopper=None) -> Machine:
+    """A translating machine that ran `addi a0, a0, 1; j -4` until
+    interrupted (``stopper(m)``, run on another thread, calls m.interrupt;
+    by default after 0.3 s): its state counts two instructions a pass."""
     m = Machine(vlen=128, tier="translate")
     load_program(m, ["addi a0, a0, 1", "j -4"])
     m.pc = CODE
-    threading.Timer(0.3, m.interrupt).start()
+    threading.Thread(target=stopper or (lambda m: threading.Timer(0.3, m.interrupt).start()), args=(m,)).start()
     with pytest.raises(EmulatorError, match="nterrupt"):
         m.resume(budget=1 << 60, timeout=60)
     assert m.x(10) == m.instret // 2 > 0
+    return m
+
+
+def test_interrupt_stops_a_translated_loop(every_block):
+    interrupted_loop()
 
 
 def test_tier_is_checked():

@@ -23,7 +23,7 @@ from rvai.emu import EmulatorError, Machine, translate
 from rvai.emu.isa import assemble
 
 pytest.importorskip("llvmlite")
-from test_translate import BASES, BASELINE, DATA, FREGS, encode, program, value  # noqa: E402
+from test_translate import BASES, BASELINE, DATA, FREGS, encode, interrupted_loop, program, value  # noqa: E402
 
 #: The hotness threshold here: a block is due at its first ask (translate.ASK_EVERY entries).
 HOT = 1000
@@ -134,20 +134,12 @@ def test_a_translation_lands_while_the_guest_runs(background):
     by the running guest at a block boundary (csrc/jit.c polls the post
     flag): the run, stopped only once it runs translated, counts as
     interpreted (two instructions a pass)."""
-    m = Machine(vlen=128, tier="translate")
-    load_program(m, ["addi a0, a0, 1", "j -4"])
-    m.pc = CODE
-
-    def stop_once_translated():
+    def stop_once_translated(m):
         end = time.monotonic() + 30
         while m._translator.blocks == 0 and time.monotonic() < end:
             time.sleep(0.005)
         m.interrupt()
-    threading.Thread(target=stop_once_translated).start()
-    with pytest.raises(EmulatorError, match="nterrupt"):
-        m.resume(budget=1 << 60, timeout=60)
-    assert m.translation["blocks"] >= 1
-    assert m.x(10) == m.instret // 2 > 0
+    assert interrupted_loop(stop_once_translated).translation["blocks"] >= 1
 
 
 def smc_lines(new: int, at: int) -> list[str]:
@@ -200,14 +192,8 @@ def test_budget_stops_and_interrupts_while_the_thread_is_busy(background, gate):
     """With the loop's compile held: an interrupt and budget stops fall
     where they would interpreted; once it lands, the loop runs translated
     and still counts two instructions a pass."""
-    m = Machine(vlen=128, tier="translate")
-    load_program(m, ["addi a0, a0, 1", "j -4"])
-    m.pc = CODE
-    threading.Timer(0.2, m.interrupt).start()
-    with pytest.raises(EmulatorError, match="nterrupt"):
-        m.resume(budget=1 << 60, timeout=60)
+    m = interrupted_loop()
     assert m.translation["pending"] == 1 and m.translation["blocks"] == 0
-    assert m.x(10) == m.instret // 2 > 0
     before = m.instret
     with pytest.raises(EmulatorError, match="budget|Budget"):
         m.resume(budget=12_345)
