@@ -318,7 +318,8 @@ def run_rvai(bench: Bench, exe: Path, arg: int, tier: str = "interpret", cpu: bo
     if not t:
         return r.stdout, r.instret, secs, ""
     cached = f" ({t['cached']} from the object cache)" if t["cached"] else ""
-    return r.stdout, r.instret, secs, f"{t['blocks']} blocks in {t['seconds']:.2f} s{cached}"
+    behind = f" (+{t['background_seconds']:.2f} s in the background)" if t["background_seconds"] else ""
+    return r.stdout, r.instret, secs, f"{t['blocks']} blocks in {t['seconds']:.2f} s{behind}{cached}"
 
 
 def run_qemu(bench: Bench, exe: Path, arg: int, cpu: bool = False) -> tuple[bytes, float]:
@@ -412,7 +413,7 @@ def main(argv=None) -> int:
                 status = row(bench, exe, arg, args.repeat, label, args.base, args.cpu)
                 if status:
                     return status
-    print("\n(ratios are speed ratios: the second's wall time over the first's; transl: "
+    print(f"\n(ratios are speed ratios: the second's {'CPU' if args.cpu else 'wall'} time over the first's; transl: "
           f"the translating tier, with the blocks it translated and the time that took; "
           f"host: {os.cpu_count()} cores)")
     return 0
