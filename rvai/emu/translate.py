@@ -115,7 +115,7 @@ class Translator:
         self._queued: set[int] = set()  # pcs of the blocks in them
         self._waiting: list[int] = []   # due blocks held until llvmlite is loaded
         self._refused: set[int] = set() # due blocks whose translation failed: refused when next asked
-        self._loads = False             # this machine started llvmlite's import (its time is counted here)
+        self._loads = False             # this machine started llvmlite's import: its time is counted here
         if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
             raise RuntimeError("the translating tier is already on for this machine")
         lib.rv_jit_set_timed(m, os.environ.get("RVAI_JIT_TIMED") == "1")
@@ -202,13 +202,13 @@ class Translator:
         """The blocks of the loops around the hot block at pc (instructions
         ``first``): blocks on a static path from pc back to pc, each entered
         at least ASK_EVERY times or a branch's fall-through, at most
-        LOOP_BLOCKS.  They run once each time
-        the loop at pc is left and entered again, far less often than it,
-        so they are not due with it; but once it runs translated they are
-        what is left to interpret, and each return to the interpreter costs
-        a dispatch: compiled with it, they chain to it (the loop nest's outer
-        loops ran 1.7x slower interpreted than translated, and were due ~60
-        ms later, with a module of their own)."""
+        LOOP_BLOCKS.  They run once each time the loop at pc is left and
+        entered again, far less often than it, so they are not due with it;
+        but once it runs translated they are what is left to interpret, and
+        each return to the interpreter costs a dispatch: compiled with it,
+        they chain to it (the loop nest's outer loops ran 1.7x slower
+        interpreted than translated, and were due ~60 ms later, with a
+        module of their own)."""
         from rvai.emu import jit_llvm
         found, succ, todo = {pc: first}, {}, [pc]
         while todo and len(found) <= 2 * LOOP_BLOCKS:
@@ -277,8 +277,8 @@ class Translator:
         """Import llvmlite (rvai.emu.jit_llvm) on the background thread; the
         post flag is set when it is loaded, and the blocks due meanwhile are
         then queued (install_ready)."""
+        self._loads = _llvm_load() is None
         _llvm_load(start=True).add_done_callback(_poster(self._post))
-        self._loads = True
 
     def _queue(self, pc: int, insns) -> bool:
         """Queue the due block at pc and the warm blocks it may reach for the
