@@ -290,3 +290,39 @@ def test_a_busy_background_thread_does_not_keep_the_process(how):
         assert (p.returncode, out) == (0, "BudgetExceeded 1\n")
     else:
         assert p.returncode != 0 and "KeyboardInterrupt" in err
+
+
+FORKED = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    from rvai.emu import Machine
+    from rvai.emu.isa import assemble
+
+    def translated_loop():
+        m = Machine(vlen=128, tier="translate")
+        m.map(0x10000, 4096, "rx")
+        m.write(0x10000, np.array([assemble("addi a0, a0, 1"), assemble("j -4")], np.uint32))
+        m.pc = 0x10000
+        for _ in range(2):   # queued in the first run, installed before the second
+            try:
+                m.resume(budget=100_000)
+            except Exception:
+                pass
+            assert m._translator.wait(30), "the background thread never finished"
+        return m.translation["blocks"]
+
+    assert translated_loop() == 1
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if translated_loop() == 1 else 3)
+    _, status = os.waitpid(pid, 0)
+    print(os.waitstatus_to_exitcode(status))
+""")
+
+
+def test_a_forked_child_translates_in_the_background():
+    """A child forked after the parent's worker thread started has no such
+    thread: it makes its own (a stale pool would never run its jobs)."""
+    env = dict(os.environ, RVAI_JIT_ASYNC="1", RVAI_JIT_HOT=str(HOT))
+    p = subprocess.run([sys.executable, "-c", FORKED], env=env, capture_output=True, text=True, timeout=120)
+    assert (p.returncode, p.stdout) == (0, "0\n"), p.stderr

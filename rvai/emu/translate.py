@@ -438,6 +438,16 @@ _loading: Future | None = None
 _pool_lock = threading.Lock()
 
 
+def _forget_pool() -> None:
+    """In a forked child: the parent's worker thread (and a lock it may have
+    held) did not come along; the child makes its own when it needs one."""
+    global _pool, _loading, _pool_lock
+    _pool, _loading, _pool_lock = None, None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _executor() -> ThreadPoolExecutor:
     """The process's background translator: one thread (LLVM's compiles are
     serialised anyway), made at first use; at exit Python waits for the work
