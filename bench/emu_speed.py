@@ -29,6 +29,15 @@ so that a change's before and after are measured in one run, and
 
     python bench/emu_speed.py --callgrind --base /path/to/main --tiers translate base
 
+Without ``--callgrind``, ``--base DIR`` adds the columns "base s" and
+"base/qemu": each checkout's translated run is then made in fresh processes
+(after an interpreted run of argument 1, as in this one), the two
+checkouts' in turn, so that a change's before and after meet the same load;
+``--cpu`` reports CPU seconds (rvai's process, all its threads; qemu's)
+instead of wall time, which other load on the host moves less:
+
+    python bench/emu_speed.py --scale 0.3 --base /path/to/main --cpu --only loop
+
 The f32 rows run vfmacc through vfp.c's bulk host-FMA path (x86-64
 with FMA3); an emulator error on a row prints "n/a" for rvai and qemu's time.
 """
@@ -36,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -294,26 +304,53 @@ def build(bench: Bench, workdir: Path) -> Path:
     return exe
 
 
-def run_rvai(bench: Bench, exe: Path, arg: int, tier: str = "interpret") -> tuple[bytes, int, float, str]:
+def run_rvai(bench: Bench, exe: Path, arg: int, tier: str = "interpret", cpu: bool = False
+             ) -> tuple[bytes, int, float, str]:
     """(stdout, instructions retired, seconds, what the translator did) of one
-    run in rvai in execution tier ``tier``."""
+    run in rvai in execution tier ``tier``; with ``cpu``, the process's CPU
+    seconds (every thread's: a background translator's too), not wall time."""
+    clock = time.process_time if cpu else time.perf_counter
     m = Machine(vlen=bench.vlen, budget=1 << 40, tier=tier)
-    t0 = time.perf_counter()
+    t0 = clock()
     r = m.run([str(exe), str(arg)])
-    secs = time.perf_counter() - t0
+    secs = clock() - t0
     t = m.translation
     if not t:
         return r.stdout, r.instret, secs, ""
     cached = f" ({t['cached']} from the object cache)" if t["cached"] else ""
-    return r.stdout, r.instret, secs, f"{t['blocks']} blocks in {t['seconds']:.2f} s{cached}"
+    behind = f" (+{t['background_seconds']:.2f} s in the background)" if t["background_seconds"] else ""
+    return r.stdout, r.instret, secs, f"{t['blocks']} blocks in {t['seconds']:.2f} s{behind}{cached}"
 
 
-def run_qemu(bench: Bench, exe: Path, arg: int) -> tuple[bytes, float]:
-    """(stdout, wall seconds) of one run under qemu-riscv64."""
+def run_qemu(bench: Bench, exe: Path, arg: int, cpu: bool = False) -> tuple[bytes, float]:
+    """(stdout, wall seconds, or with ``cpu`` its CPU seconds) of one run under qemu-riscv64."""
     cmd = [QEMU] + (["-cpu", bench.qemu_cpu] if bench.qemu_cpu else []) + [str(exe), str(arg)]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(cmd, capture_output=True, check=True)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu:
+        return p.stdout, (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
     return p.stdout, time.perf_counter() - t0
+
+
+# One translated run in a fresh process of the checkout `root` (its rvai first
+# on sys.path), after an interpreted run of argument 1 as in this process (the
+# Linux layer's imports warm; llvmlite not loaded): stdout (hex), instructions
+# retired, seconds (the process's CPU seconds when cpu is "1"), the blocks translated.
+_RVAI_FRESH = ("import sys, time; root, vlen, exe, arg, cpu = sys.argv[1:]; sys.path.insert(0, root); "
+               "from rvai.emu import Machine; Machine(vlen=int(vlen), budget=1 << 40).run([exe, '1']); "
+               "clock = time.process_time if cpu == '1' else time.perf_counter; "
+               "m = Machine(vlen=int(vlen), budget=1 << 40, tier='translate'); t0 = clock(); "
+               "r = m.run([exe, arg]); s = clock() - t0; "
+               "print(r.stdout.hex(), r.instret, s, m.translation['blocks'], sep='|')")
+
+
+def run_fresh(root: str, bench: Bench, exe: Path, arg: int, cpu: bool = False) -> tuple[bytes, int, float, str]:
+    """run_rvai's translated run, in a fresh process of the checkout ``root``."""
+    p = subprocess.run([sys.executable, "-c", _RVAI_FRESH, root, str(bench.vlen), str(exe), str(arg),
+                        "1" if cpu else "0"], capture_output=True, text=True, check=True)
+    out, instret, secs, blocks = p.stdout.strip().split("|")
+    return bytes.fromhex(out), int(instret), float(secs), f"{blocks} blocks"
 
 
 def main(argv=None) -> int:
@@ -329,8 +366,12 @@ def main(argv=None) -> int:
                    help="instead, host instructions per guest instruction (valgrind's callgrind) of each "
                         "tier and qemu, at steady state: load-independent ratios")
     p.add_argument("--base", metavar="DIR", default=None,
-                   help="with --callgrind: also the translating tier of the checkout in DIR (its extension "
-                        "built in place), the column 'base'")
+                   help="also the translating tier of the checkout in DIR (its extension built in place): "
+                        "with --callgrind the column 'base'; else the columns 'base s' and 'base/qemu', "
+                        "both checkouts' translated runs then made in fresh processes, one after the other")
+    p.add_argument("--cpu", action="store_true",
+                   help="CPU seconds instead of wall time (rvai's process, every thread; qemu's): "
+                        "less moved by other load on the host than wall time")
     p.add_argument("--tiers", nargs="+", choices=CALLGRIND_TIERS, default=None,
                    help="with --callgrind: only these columns (default: all; 'base' needs --base)")
     p.add_argument("--compile", action="store_true",
@@ -357,7 +398,9 @@ def main(argv=None) -> int:
             p.error("--tiers base needs --base DIR")
         return callgrind_cost(rows, args.scale, tiers, args.base)
     print(f"{'kernel':32} {'instructions':>14} {'interp s':>9} {'transl s':>9} {'qemu s':>8} "
-          f"{'transl/interp':>13} {'interp/qemu':>11} {'transl/qemu':>11}  translated")
+          f"{'transl/interp':>13} {'interp/qemu':>11} {'transl/qemu':>11}"
+          + (f" {'base s':>7} {'base/qemu':>9}" if args.base else "") + "  translated"
+          + ("   (CPU seconds)" if args.cpu else ""))
     with tempfile.TemporaryDirectory() as tmp:
         for bench in rows:
             if bench.compiler == "clang" and not CLANG:
@@ -367,10 +410,10 @@ def main(argv=None) -> int:
             sizes = [(max(1, round(bench.arg * args.scale)), bench.name)]
             sizes += [(1, bench.name[:28] + " x1")] if args.short else []
             for arg, label in sizes:
-                status = row(bench, exe, arg, args.repeat, label)
+                status = row(bench, exe, arg, args.repeat, label, args.base, args.cpu)
                 if status:
                     return status
-    print("\n(ratios are speed ratios: the second's wall time over the first's; transl: "
+    print(f"\n(ratios are speed ratios: the second's {'CPU' if args.cpu else 'wall'} time over the first's; transl: "
           f"the translating tier, with the blocks it translated and the time that took; "
           f"host: {os.cpu_count()} cores)")
     return 0
@@ -485,16 +528,28 @@ def callgrind_cost(rows, scale: float, tiers=CALLGRIND_TIERS, base: str | None =
     return 0
 
 
-def row(bench: Bench, exe: Path, arg: int, repeat: int, name: str) -> int:
-    """Print one table row: the kernel at ``arg`` in both tiers and qemu; 1
-    when their outputs differ."""
+def row(bench: Bench, exe: Path, arg: int, repeat: int, name: str, base: str | None = None,
+        cpu: bool = False) -> int:
+    """Print one table row: the kernel at ``arg`` in both tiers and qemu (and
+    the translating tier of checkout ``base``); 1 when their outputs differ."""
     runs = {}
     for tier in ("interpret", "translate"):
+        if tier == "translate" and base:
+            continue
         try:
-            runs[tier] = min((run_rvai(bench, exe, arg, tier) for _ in range(repeat)), key=lambda r: r[2])
+            runs[tier] = min((run_rvai(bench, exe, arg, tier, cpu) for _ in range(repeat)), key=lambda r: r[2])
         except EmulatorError as e:   # an instruction rvai does not implement
             print(f"{name:32} rvai ({tier}): {type(e).__name__}")
             return 0
+    if base:   # each checkout's fresh processes in turn, so that both meet the same load
+        fresh = {"translate": [], "base": []}
+        for _ in range(repeat):
+            for key, root in (("base", base), ("translate", str(Path(__file__).resolve().parent.parent))):
+                fresh[key].append(run_fresh(root, bench, exe, arg, cpu))
+        runs.update({key: min(r, key=lambda r: r[2]) for key, r in fresh.items()})
+        if runs["base"][:2] != runs["interpret"][:2]:
+            print(f"{bench.name}: the base checkout differs: {runs['base'][:2]!r}", file=sys.stderr)
+            return 1
     (out, instret, isecs, _), (tout, tinstret, tsecs, note) = runs["interpret"], runs["translate"]
     if (tout, tinstret) != (out, instret):
         print(f"{bench.name}: the tiers differ: {out!r} {instret} vs {tout!r} {tinstret}", file=sys.stderr)
@@ -502,7 +557,7 @@ def row(bench: Bench, exe: Path, arg: int, repeat: int, name: str) -> int:
     line = f"{name:32} {instret:14,d} {isecs:9.2f} {tsecs:9.2f}"
     qsecs = None
     if QEMU:
-        qout, qsecs = min((run_qemu(bench, exe, arg) for _ in range(repeat)), key=lambda r: r[1])
+        qout, qsecs = min((run_qemu(bench, exe, arg, cpu) for _ in range(repeat)), key=lambda r: r[1])
         if qout != out:
             print(f"{bench.name}: rvai printed {out!r} but qemu {qout!r}", file=sys.stderr)
             return 1
@@ -511,6 +566,9 @@ def row(bench: Bench, exe: Path, arg: int, repeat: int, name: str) -> int:
         line += f" {'n/a':>8}"
     line += f" {isecs / tsecs:13.2f}"
     line += f" {qsecs / isecs:11.2f} {qsecs / tsecs:11.2f}" if qsecs else f" {'n/a':>11} {'n/a':>11}"
+    if base:
+        bsecs = runs["base"][2]
+        line += f" {bsecs:7.2f} " + (f"{qsecs / bsecs:9.2f}" if qsecs else f"{'n/a':>9}")
     line += f"  {note}"
     if bench.elems:   # vector rows: element operations per second
         line += f"  elem/s {bench.elems * arg / tsecs:.3g}" + (f" qemu {bench.elems * arg / qsecs:.3g}" if qsecs else "")

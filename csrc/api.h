@@ -282,6 +282,11 @@ typedef struct {
  * rv_jit_translate_hook every `ask` entries (at most 240; 0: at its first
  * entry) until it installs or refuses it.  -1 when already on. */
 int rv_jit_enable(rv_machine *m, void *handle, unsigned ask);
+/* A flag the translator sets (from any thread) when translations it made in
+ * the background are ready: while it is set, each count of a block asks the
+ * translator (rv_jit_translate_hook), which installs them and clears it.
+ * The flag must outlive the runs; NULL: none. */
+void rv_jit_set_post(rv_machine *m, const int *flag);
 /* Up to max decoded instructions from pc on, within one region, stopping
  * before one that cannot be decoded; returns how many. */
 int rv_jit_block(rv_machine *m, uint64_t pc, rv_jit_insn *out, int max);

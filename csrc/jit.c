@@ -55,8 +55,12 @@ void jit_hot(rv_machine *m, uint64_t pc, rv_decoded *s) {
     jit_entry *e = entry(j, pc);
     if (!e) { s->pad = JIT_NEVER; return; }
     e->entries += j->lim ? j->lim : 1;
-    if (e->entries < e->due) { s->pad = 0; return; }
+    /* A translation finished in the background is installed from here, the
+     * thread running the guest, at a block boundary (rvai/emu/translate.py). */
+    if (e->entries < e->due && !(j->post && *j->post)) { s->pad = 0; return; }
     int64_t r = rv_jit_translate_hook(j->handle, pc, e->entries);
+    e = entry(j, pc);                  /* installing may have grown the table */
+    if (!e) { s->pad = JIT_NEVER; return; }
     if (r < 0) {                       /* not yet: ask again after -r more entries */
         e->due = e->entries - (uint64_t)r;
         s->pad = 0;
@@ -96,6 +100,10 @@ int rv_jit_enable(rv_machine *m, void *handle, unsigned ask) {
     m->jit = j;
     jit_forget_links(m);
     return 0;
+}
+
+void rv_jit_set_post(rv_machine *m, const int *flag) {
+    if (m->jit) m->jit->post = flag;
 }
 
 void rv_jit_set_timed(rv_machine *m, int on) {

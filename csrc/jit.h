@@ -56,14 +56,16 @@ struct rv_jit {
     jit_entry *tab;           /* open-addressed by pc */
     uint64_t cap, used;
     uint64_t translated, refused;
+    const volatile int *post; /* set by the translator's background thread when it finished work (NULL: none) */
     jit_link links[JIT_LINKS];
 };
 
 /* The installed block starting at pc (its slot says JIT_READY), or NULL. */
 const jit_entry *jit_lookup(const struct rv_jit *j, uint64_t pc);
 /* Block start pc (decode-cache slot s) was entered another lim times: count
- * it, and once due ask the translator, which installs it (the slot becomes
- * JIT_READY), refuses it (JIT_NEVER) or names when to ask again. */
+ * it, and once due (or whenever *post is set) ask the translator, which
+ * installs it (the slot becomes JIT_READY), refuses it (JIT_NEVER) or names
+ * when to ask again. */
 void jit_hot(rv_machine *m, uint64_t pc, rv_decoded *s);
 void jit_free(rv_machine *m);
 /* Forget every translation (the mode changed: a timed machine's blocks call

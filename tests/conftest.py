@@ -22,6 +22,10 @@ os.environ.setdefault("RVAI_CHECKED", "1")
 # Translated blocks are compiled, never loaded from a cache a past run left
 # (tests/test_translate.py tests the cache in directories of its own).
 os.environ.setdefault("RVAI_JIT_CACHE", "0")
+# Hot blocks are translated synchronously (rvai.emu.translate's default), so
+# when a block starts to run translated does not depend on the host
+# (tests/test_translate_async.py tests the background thread).
+os.environ.setdefault("RVAI_JIT_ASYNC", "0")
 
 # Tests send SIGINT to child processes (the Ctrl-C paths). A shell without job control
 # starts a background job (`pytest &`) with SIGINT ignored, children inherit that, and

@@ -561,14 +561,22 @@ def test_a_store_that_rewrites_itself_moves_pc_past_it(every_block, tier):
     assert int(m.read(CODE + 8, np.uint32, 1)[0]) == word
 
 
-def test_interrupt_stops_a_translated_loop(every_block):
+def interrupted_loop(stopper=None) -> Machine:
+    """A translating machine that ran `addi a0, a0, 1; j -4` until
+    interrupted (``stopper(m)``, run on another thread, calls m.interrupt;
+    by default after 0.3 s): its state counts two instructions a pass."""
     m = Machine(vlen=128, tier="translate")
     load_program(m, ["addi a0, a0, 1", "j -4"])
     m.pc = CODE
-    threading.Timer(0.3, m.interrupt).start()
+    threading.Thread(target=stopper or (lambda m: threading.Timer(0.3, m.interrupt).start()), args=(m,)).start()
     with pytest.raises(EmulatorError, match="nterrupt"):
         m.resume(budget=1 << 60, timeout=60)
     assert m.x(10) == m.instret // 2 > 0
+    return m
+
+
+def test_interrupt_stops_a_translated_loop(every_block):
+    interrupted_loop()
 
 
 def test_tier_is_checked():
@@ -579,7 +587,8 @@ def test_tier_is_checked():
 def test_translation_counts_what_the_tier_did(every_block):
     assert Machine(tier="interpret").translation is None
     m = Machine(vlen=128, tier="translate")
-    assert m.translation == {"blocks": 0, "cached": 0, "seconds": 0.0}
+    assert m.translation == {"blocks": 0, "cached": 0, "seconds": 0.0, "background_seconds": 0.0, "pending": 0,
+                             "stale": 0}
     run(LOOP, "translate", 10**6, bytes(64), machine=m)
     t = m.translation
     assert t["blocks"] >= 2 and t["cached"] == 0 and t["seconds"] > 0   # the loop and its body
@@ -733,3 +742,36 @@ def test_no_object_cache_when_switched_off(object_cache, tmp_path, monkeypatch):
     monkeypatch.setenv("RVAI_JIT_CACHE", "0")
     cached_run(LOOP, monkeypatch)
     assert not (tmp_path / "translated").exists()
+
+
+def test_the_loops_around_a_due_block_are_compiled_with_it(monkeypatch):
+    """When the inner loop of a nest is due, the blocks of the loop around
+    it (its fall-through, entered uncounted, and the outer loop's head,
+    entered once a pass) are compiled with it in one module, though
+    neither is due: afterwards only they would be left to interpret.  The
+    run's observables stay the interpreter's."""
+    monkeypatch.setenv("RVAI_JIT_HOT", str(3 * 30_000))   # the inner block (3 instructions) due at outer pass 300
+    lines = ["li a0, 0", "li a2, 600",
+             "li a1, 100",                                     # +8: the outer loop
+             "addi a0, a0, 1", "addi a1, a1, -1", "bnez a1, -8",   # +12: the inner loop
+             "addi a2, a2, -1", "bnez a2, -20",               # +24: its fall-through
+             "ebreak"]
+    compiles = []
+    real = jit_llvm.compile_blocks
+
+    def counted(blocks, *args, **kwargs):
+        compiles.append(sorted(b[0].pc - CODE for b in blocks))
+        return real(blocks, *args, **kwargs)
+    monkeypatch.setattr(jit_llvm, "compile_blocks", counted)
+    results = []
+    for tier in ("translate", "interpret"):
+        m = Machine(vlen=128, tier=tier)
+        load_program(m, lines)
+        m.pc = CODE
+        with pytest.raises(EmulatorError, match="ebreak|breakpoint"):
+            m.resume(budget=10**7)
+        results.append(([m.x(i) for i in range(32)], m.instret, m.pc, m.op_counts()))
+        if tier == "translate":
+            assert m.translation["blocks"] == 3
+    assert compiles == [[8, 12, 24]]
+    assert results[0] == results[1] and results[0][0][10] == 60_000

@@ -644,6 +644,8 @@ class Machine:
         """One rv_run.  On the main thread SIGINT is caught in C meanwhile (Python's
         handler cannot run while the thread is in C) and handed to Python's handler
         afterwards; returns None when that handler returned instead of raising."""
+        if self._translator is not None:   # a safe point: translations finished in the background go in
+            self._translator.install_ready()
         catching = threading.current_thread() is threading.main_thread() and lib.rv_catch_sigint(self._m)
         reason = lib.rv_run_threads(self._m, budget, self._stop)
         if catching and lib.rv_release_sigint(self._m):

@@ -18,12 +18,35 @@ a block is translated only when it has already cost that much, and a short
 program never pays for LLVM (llvmlite itself is imported at the first
 translation).  ``RVAI_JIT_HOT=0`` (the test option ``--tier=translate``)
 translates every block at its first entry.
+
+With ``RVAI_JIT_ASYNC=1`` (or ``Translator(background=True)``) translation
+runs off the guest's critical path (never when every block is translated
+at its first entry, so that such runs stay reproducible).  It pays only
+with a core to spare: on this project's shared 2-core host, with another
+job running, both threads ran at half speed and the loop nest took longer
+than translated synchronously (docs/performance.md, the seventh step), so
+it is off by default.  llvmlite is imported on a background thread
+once some block has run a fraction (``1/IMPORT_AT``) of what makes it due,
+and a due block is queued there with the warm blocks it may reach while the
+C loop keeps interpreting (cffi calls into C, and llvmlite's ctypes calls
+into LLVM, release the GIL).  The thread never touches the machine: what a
+compile needs of it (the decoded instructions, the vtype) is read when the
+block is queued, and the finished code is installed by the thread running
+the guest, at a block boundary (csrc/jit.c's jit_hot asks the translator
+whenever the thread has set the machine's post flag) or before the next run
+(``Machine``), and only after the block's instructions, decoded again there,
+are found to be the ones compiled: code rewritten while its translation was
+pending is never run translated.  Everything the guest observes stays what
+the interpreter gives; only when a block starts to run translated depends
+on the host.
 """
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from rvai._rvemu import ffi, lib
 from rvai.emu.jit_ir import VINLINE
@@ -46,87 +69,310 @@ ASK_EVERY = 240
 #: instruction run translate near its end and take 0.08 s instead of 0.05.
 VEC_INT_WEIGHT = 4
 _CLASSES = [ffi.string(lib.rv_class_name(c)).decode() for c in range(lib.rv_num_classes())]
-_CONTROL = {_CLASSES.index("BRANCH"), _CLASSES.index("JUMP")}
+_BRANCH = _CLASSES.index("BRANCH")
+_CONTROL = {_BRANCH, _CLASSES.index("JUMP")}
 _VEC_INT = {op for op in range(lib.rv_num_ops()) if ffi.string(lib.rv_op_name(op)).decode() in VINLINE}
 #: The most instructions of a block (csrc/jit.h's JIT_MAX_INSNS).
 MAX_INSNS = 64
 #: The most blocks compiled together: a hot one and those it may reach.
 BATCH = 32
+#: The most blocks of the loops around a due block compiled with it (Translator._loop_around).
+LOOP_BLOCKS = 8
+#: In the background: llvmlite's import starts once a block has run this
+#: fraction (1/IMPORT_AT) of what makes it due, so that it is loaded when the
+#: block is due, and a program whose loops never get near due never loads it.
+IMPORT_AT = 8
+#: What the hook answers for a block queued in the background: ask again
+#: only after this many entries (never, in practice); the post flag brings the
+#: translator back when its translation is ready.
+_QUEUED = -(1 << 62)
 
 
 class Translator:
     """The translating tier of one machine: rv_jit_translate_hook calls
     ``translate(pc)`` when the block at pc turns hot."""
 
-    def __init__(self, m, hot: int | None = None):
+    def __init__(self, m, hot: int | None = None, background: bool | None = None):
         self.m = m
         self.vlen = lib.rv_vlenb(m) * 8
         self.hot = int(os.environ.get("RVAI_JIT_HOT", DEFAULT_HOT)) if hot is None else hot
+        if background is None:
+            background = os.environ.get("RVAI_JIT_ASYNC") == "1"
+        # Every block at its first entry (the tests' --tier=translate) stays synchronous: reproducible.
+        self.background = bool(background) and self.hot > 0
         self.handle = ffi.new_handle(self)
         self.error: BaseException | None = None   # the first exception a translation raised
         self.blocks = 0      # blocks installed
         self.cached = 0      # blocks of them loaded from the object cache (jit_llvm.Engine)
-        self.seconds = 0.0   # wall time spent translating them
+        self.seconds = 0.0   # wall time the guest's thread spent translating (queueing, installing)
+        self.background_seconds = 0.0   # wall time of the background thread's work for this machine
+        self.stale = 0       # background translations dropped at install: their code had been rewritten
         self._insns = ffi.new("rv_jit_insn[]", MAX_INSNS)
         self.engines = set()   # the engines holding the blocks installed here (kept alive with the machine)
         self.installed: set[int] = set()   # pcs of the blocks installed here (some may since be forgotten)
+        self._post = ffi.new("int *")   # set by the background thread: work is ready (csrc/jit.c polls it)
+        self._jobs: list[_Job] = []     # queued in the background, not yet installed
+        self._queued: set[int] = set()  # pcs of the blocks in them
+        self._waiting: list[int] = []   # due blocks held until llvmlite is loaded
+        self._refused: set[int] = set() # due blocks whose translation failed: refused when next asked
+        self._loads = False             # this machine started llvmlite's import: its time is counted here
         if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
             raise RuntimeError("the translating tier is already on for this machine")
         lib.rv_jit_set_timed(m, os.environ.get("RVAI_JIT_TIMED") == "1")
+        if self.background:
+            lib.rv_jit_set_post(m, self._post)
 
     def stats(self) -> dict:
         """What the tier did so far: ``blocks`` installed, ``cached`` (those
         of them loaded from the object cache, without passes or codegen:
-        rvai.emu.jit_llvm.cache_dir) and ``seconds`` spent translating
-        (llvmlite's import included, the first time in a process)."""
-        return {"blocks": self.blocks, "cached": self.cached, "seconds": self.seconds}
+        rvai.emu.jit_llvm.cache_dir), ``seconds`` the guest's thread spent
+        translating (llvmlite's import included, the first time in a
+        process, when translating synchronously), ``background_seconds``
+        the background thread spent on this machine's blocks (the import
+        included when this machine started it), ``pending`` blocks queued
+        there and not yet installed, ``stale`` translations dropped because
+        their code was rewritten while they were pending."""
+        return {"blocks": self.blocks, "cached": self.cached, "seconds": self.seconds,
+                "background_seconds": self.background_seconds, "pending": len(self._queued) + len(self._waiting),
+                "stale": self.stale}
 
     def translate(self, pc: int, entries: int) -> int:
         """The block at pc was entered ``entries`` times: translate and install
         it (1), refuse it (0), or ask to be called after -r more entries (r < 0)."""
         t0 = time.perf_counter()
         try:
-            return self._translate(pc, entries)
+            if not self.background or lib.rv_jit_timed(self.m):
+                return self._translate(pc, entries)
+            return self._background(pc, entries)
         finally:
             self.seconds += time.perf_counter() - t0
 
+    def _due(self, insns) -> int:
+        """Entries of a block (decoded instructions ``insns``) whose
+        instructions cost what translating does (the block taken up to its
+        first branch or jump: an estimate, so that LLVM is not loaded before
+        some block is due)."""
+        return -(-self.hot // _weight(insns))
+
     def _translate(self, pc: int, entries: int) -> int:
         insns = self._decoded(pc)
-        # Entries whose instructions cost what translating does (the block
-        # taken up to its first branch or jump: an estimate, so that LLVM is
-        # not loaded before some block is due).
-        due = -(-self.hot // _weight(insns))
+        due = self._due(insns)
         if entries < due:
             return entries - due
         from rvai.emu import jit_llvm
+        batch = self._batch(pc, insns)
+        if not batch:
+            return 0
+        # Code quality only where it pays: -O0 codegen (a quarter of -O1's
+        # cost, code about half as fast) when blocks are translated unseen.
+        engine, addrs, cached = jit_llvm.compile_blocks(list(batch.values()), (self.vlen, self._vtype()),
+                                                        opt=1 if self.hot else 0, timed=self._tslots(batch.values()))
+        self._install(batch, engine, addrs, cached)
+        return int(pc in self.installed)
+
+    def _batch(self, pc: int, insns) -> dict:
+        """The blocks to compile for the due block at pc (decoded
+        instructions ``insns``): start pc -> its instructions, pc's first;
+        empty when pc's block holds nothing the translator emits."""
+        from rvai.emu import jit_llvm
         first = jit_llvm.block_ops(insns)
         if not first:
-            return 0
+            return {}
         batch = {pc: first}
         todo = jit_llvm.successors(first)
         # The blocks it may go to ride along in the same module (a module's
-        # fixed cost shared): found statically, not yet installed here, and
-        # (unless every block is translated) warm: run interpreted for a
-        # quarter of what makes one due.
+        # fixed cost shared): found statically, not yet installed here or
+        # queued, and (unless every block is translated) warm: run
+        # interpreted for a quarter of what makes one due.
         while todo and len(batch) < BATCH:
             nxt = todo.pop(0)
-            if nxt in batch or nxt in self.installed:
+            if nxt in batch or nxt in self.installed or nxt in self._queued:
                 continue
             ops = jit_llvm.block_ops(self._decoded(nxt))
             if ops and (not self.hot or 4 * lib.rv_jit_entries(self.m, nxt) * _weight(ops) >= self.hot):
                 batch[nxt] = ops
                 todo += jit_llvm.successors(ops)
-        # Code quality only where it pays: -O0 codegen (a quarter of -O1's
-        # cost, code about half as fast) when blocks are translated unseen.
-        engine, addrs, cached = jit_llvm.compile_blocks(list(batch.values()), (self.vlen, self._vtype()),
-                                                        opt=1 if self.hot else 0, timed=self._tslots(batch.values()))
+        if self.hot:
+            for start, ops in self._loop_around(pc, first).items():
+                if len(batch) < BATCH:
+                    batch.setdefault(start, ops)
+        return batch
+
+    def _loop_around(self, pc: int, first) -> dict:
+        """The blocks of the loops around the hot block at pc (instructions
+        ``first``): blocks on a static path from pc back to pc, each entered
+        at least ASK_EVERY times or a branch's fall-through, at most
+        LOOP_BLOCKS.  They run once each time the loop at pc is left and
+        entered again, far less often than it, so they are not due with it;
+        but once it runs translated they are what is left to interpret, and
+        each return to the interpreter costs a dispatch: compiled with it,
+        they chain to it (the loop nest's outer loops ran 1.7x slower
+        interpreted than translated, and were due ~60 ms later, with a
+        module of their own)."""
+        from rvai.emu import jit_llvm
+        found, succ, todo = {pc: first}, {}, [pc]
+        while todo and len(found) <= 2 * LOOP_BLOCKS:
+            start = todo.pop()
+            succ[start] = jit_llvm.successors(found[start])
+            last = found[start][-1]
+            fall = last.pc + last.len if lib.rv_op_class(last.op) == _BRANCH else None
+            for nxt in succ[start]:
+                # (a branch's fall-through is not counted while interpreted: only taken branches and jumps are)
+                if nxt in found or nxt in self.installed or nxt in self._queued or \
+                        nxt != fall and not lib.rv_jit_entries(self.m, nxt):
+                    continue
+                ops = jit_llvm.block_ops(self._decoded(nxt))
+                if ops:
+                    found[nxt] = ops
+                    todo.append(nxt)
+        back, grew = {pc}, True   # the blocks from which pc is reached
+        while grew:
+            grew = False
+            for start, nexts in succ.items():
+                if start not in back and back.intersection(nexts):
+                    back.add(start)
+                    grew = True
+        loop = [start for start in found if start in back and start != pc]
+        return {start: found[start] for start in loop[:LOOP_BLOCKS]}
+
+    def _install(self, batch: dict, engine, addrs, cached: int) -> None:
+        """Install the blocks of ``batch`` compiled into ``engine`` at ``addrs``."""
         self.cached += cached
         self.engines.add(engine)
         for (start, ops), addr in zip(batch.items(), addrs):
             if lib.rv_jit_install(self.m, start, addr, len(ops)) == 0:
                 self.installed.add(start)
                 self.blocks += 1
-        return int(pc in self.installed)
+
+    # ---- in the background (self.background) ------------------------------
+    def _background(self, pc: int, entries: int) -> int:
+        """translate() off the critical path: install what the background
+        thread finished; queue pc's block there once it is due (llvmlite's
+        import first, once it is near due), answering "ask again" (r < 0)."""
+        if pc in self.install_ready():
+            return 1
+        if pc in self._queued or pc in self._waiting:
+            return _QUEUED
+        if pc in self._refused:   # its translation failed in the background
+            self._refused.discard(pc)
+            return 0
+        insns = self._decoded(pc)
+        due = self._due(insns)
+        loading = _llvm_load()
+        if entries < due:
+            near = -(-due // IMPORT_AT)
+            if loading is None and entries < near:
+                return entries - near
+            if loading is None:
+                self._start_llvm_load()
+            return entries - due
+        if loading is None or not loading.done():
+            if loading is None:
+                self._start_llvm_load()
+            self._waiting.append(pc)
+            return _QUEUED
+        return _QUEUED if self._queue(pc, insns) else 0
+
+    def _start_llvm_load(self) -> None:
+        """Import llvmlite (rvai.emu.jit_llvm) on the background thread; the
+        post flag is set when it is loaded, and the blocks due meanwhile are
+        then queued (install_ready)."""
+        self._loads = _llvm_load() is None
+        _llvm_load(start=True).add_done_callback(_poster(self._post))
+
+    def _queue(self, pc: int, insns) -> bool:
+        """Queue the due block at pc and the warm blocks it may reach for the
+        background thread (llvmlite is loaded); False when pc's block holds
+        nothing the translator emits."""
+        batch = self._batch(pc, insns)
+        if not batch:
+            return False
+        job = _Job(pc, batch, _executor().submit(_compile, batch, (self.vlen, self._vtype())))
+        job.future.add_done_callback(_poster(self._post))
+        self._jobs.append(job)
+        self._queued.update(batch)
+        return True
+
+    def install_ready(self) -> set[int]:
+        """On the thread running the guest, with the guest stopped at a block
+        boundary or between runs: install the blocks the background thread
+        finished (those whose instructions are still the ones compiled) and
+        queue the blocks that were waiting for llvmlite; the pcs installed."""
+        if not self._post[0]:
+            return set()
+        self._post[0] = 0   # cleared before looking: work finished after this sets it again
+        done = set()
+        loading = _llvm_load()
+        if self._loads and loading.done():
+            self._loads = False
+            if loading.exception() is None:
+                self.background_seconds += loading.result()
+        if self._waiting and loading is not None and loading.done():
+            waiting, self._waiting = self._waiting, []
+            if loading.exception() is not None:
+                self._failed(waiting, loading.exception())
+            else:
+                for pc in waiting:
+                    self._queue(pc, self._decoded(pc))
+        for job in [j for j in self._jobs if j.future.done()]:
+            self._jobs.remove(job)
+            self._queued.difference_update(job.batch)
+            try:
+                engine, addrs, cached, seconds = job.future.result()
+            except BaseException as e:   # noqa: BLE001 - a failed translation leaves its blocks interpreted
+                self._failed([job.pc], e)
+                continue
+            self.background_seconds += seconds
+            if lib.rv_jit_timed(self.m):   # the machine turned timed: these blocks do not call the model
+                continue
+            fresh = {start: ops for start, ops in job.batch.items() if self._unchanged(start, ops)}
+            if job.pc not in fresh:
+                self.stale += 1
+                if job.pc not in self._queued:   # translate the code there now
+                    self._queue(job.pc, self._decoded(job.pc))
+            keep = [start in fresh for start in job.batch]
+            self._install(fresh, engine, [a for a, k in zip(addrs, keep) if k], cached)
+            done.update(start for start in fresh if start in self.installed)
+        return done
+
+    def _unchanged(self, pc: int, ops) -> bool:
+        """Whether the instructions at pc are still ``ops`` (decoded again:
+        the code may have been rewritten, or unmapped and mapped again,
+        since they were compiled)."""
+        from rvai.emu.jit_llvm import key
+        now = self._decoded(pc)[:len(ops)]
+        return len(now) == len(ops) and key(now) == key(ops)
+
+    def _failed(self, pcs: list[int], e: BaseException) -> None:
+        """A background translation raised: the due blocks at ``pcs`` are
+        refused when next asked about (they stay interpreted); the error is
+        kept as the hook keeps one."""
+        _record(self, pcs[0], e)
+        self._refused.update(pcs)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the background thread has finished this machine's
+        queued work (it is installed at the next block boundary or run);
+        False when ``timeout`` seconds passed first."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            futures = [j.future for j in self._jobs]
+            loading = _llvm_load()
+            if self._waiting and loading is not None:
+                futures.append(loading)
+            pending = [f for f in futures if not f.done()]
+            if not pending:
+                return True
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            try:
+                pending[0].result(left)
+            except BaseException:   # noqa: BLE001 - reported when installed
+                pass
+            if self._waiting and loading is not None and loading.done():
+                self._post[0] = 1
+                self.install_ready()   # queues the blocks that waited for llvmlite
 
     def _tslots(self, blocks):
         """None on a functional machine; else pc -> the fields of its timing
@@ -167,11 +413,85 @@ def rv_jit_translate_hook(handle, pc, entries):
     try:
         return tr.translate(pc, entries)
     except BaseException as e:   # noqa: BLE001 - C cannot take an exception
-        errors.append(f"the block at 0x{pc:x}: {e!r}")
-        if tr.error is None:
-            tr.error = e
-            print(f"rvai: translating the block at 0x{pc:x} failed: {e!r}", file=sys.stderr)
+        _record(tr, pc, e)
         return 0
+
+
+def _record(tr: Translator, pc: int, e: BaseException) -> None:
+    """Keep the error of translating the block at pc (errors, tr.error) and say it once per machine."""
+    errors.append(f"the block at 0x{pc:x}: {e!r}")
+    if tr.error is None:
+        tr.error = e
+        print(f"rvai: translating the block at 0x{pc:x} failed: {e!r}", file=sys.stderr)
+
+
+class _Job:
+    """Blocks queued for the background thread: the due block's pc, the
+    batch (start pc -> decoded instructions) and the compile's future."""
+
+    def __init__(self, pc: int, batch: dict, future: Future):
+        self.pc, self.batch, self.future = pc, batch, future
+
+
+_pool: ThreadPoolExecutor | None = None
+_loading: Future | None = None
+_pool_lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's worker thread (and a lock it may have
+    held) did not come along; the child makes its own when it needs one."""
+    global _pool, _loading, _pool_lock
+    _pool, _loading, _pool_lock = None, None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The process's background translator: one thread (LLVM's compiles are
+    serialised anyway), made at first use; at exit Python waits for the work
+    queued there (an import or a compile: tens of milliseconds) and ends it."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(1, thread_name_prefix="rvai-translate")
+        return _pool
+
+
+def _llvm_load(start: bool = False) -> Future | None:
+    """The future of llvmlite's import on the background thread (its result:
+    the seconds it took), started when ``start``; None when it was not
+    started.  Once it is done, rvai.emu.jit_llvm imports without waiting."""
+    global _loading
+    if _loading is None and start:
+        future = _executor().submit(_import_llvm)
+        with _pool_lock:
+            _loading = _loading or future
+    return _loading
+
+
+def _import_llvm() -> float:
+    t0 = time.perf_counter()
+    from rvai.emu import jit_llvm  # noqa: F401 - loads llvmlite and LLVM
+    return time.perf_counter() - t0
+
+
+def _compile(batch: dict, vstate) -> tuple:
+    """On the background thread: compile ``batch`` (jit_llvm.compile_blocks
+    at -O1): (engine, addresses, blocks found in the object cache, seconds)."""
+    t0 = time.perf_counter()
+    from rvai.emu import jit_llvm
+    engine, addrs, cached = jit_llvm.compile_blocks(list(batch.values()), vstate, opt=1)
+    return engine, addrs, cached, time.perf_counter() - t0
+
+
+def _poster(post):
+    """A future's done callback that sets the post flag ``post`` (an ``int *``
+    the C loop polls): the guest's thread then installs what is ready."""
+    def done(_future):
+        post[0] = 1
+    return done
 
 
 #: Every translation that raised in this process (the test suite fails on one).
