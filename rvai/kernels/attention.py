@@ -206,14 +206,15 @@ def _prefetches(pf: int, pd: int, pk: int, transposed: bool) -> tuple[int, int, 
     return pf, pd, bool(pk and not pd and not transposed)
 
 
-def _rows(g, group, rho0, n):
+def _rows(g, group, rho0, n, start=None):
     """(head, query) of the ``n`` rows starting at row ``rho0`` of KV head g: one division,
     then each row from the one before (the next head of the group, or the group's first
     head at the next query). A division and a remainder a row cost 12 integer divisions a
     tile, and an integer divider is not pipelined (xuantie-c930: 12 cycles each, 2 % of
-    prefill 128)."""
-    i = rl.var(rho0 // group)
-    m = rl.var(rho0 - i.value * group)
+    prefill 128). ``start`` (RS: :func:`_advance`): row rho0's (query, head in the group),
+    known, so no division."""
+    i = rl.var(rho0 // group if start is None else start[0])
+    m = rl.var(rho0 - i.value * group if start is None else start[1])
     rows = []
     for r in range(n):
         if r:
@@ -222,6 +223,17 @@ def _rows(g, group, rho0, n):
             m.value = rl.where(wrap, 0, m.value + 1)
         rows.append((g * group + m.value, i.value))
     return rows
+
+
+def _advance(start, step, group):
+    """RS: (query, head in the group) of the row ``step[0] * group + step[1]`` rows after the
+    row ``start``, (query, head in the group) too, with ``step[1] < group``: additions and one
+    wrap, where :func:`_rows` divides (each tile's rows, the next tile's prefetched and, with
+    QA, stored ones: three divisions a tile, 12 cycles each on xuantie-c930's unpipelined
+    divider, which the in-order core waits for)."""
+    m = start[1] + step[1]
+    wrap = m >= group
+    return start[0] + step[0] + rl.where(wrap, 1, 0), m - rl.where(wrap, group, 0)
 
 
 def _limit(i, lq, lk, causal):
@@ -805,27 +817,29 @@ def _schedule_prefill(transposed, exp):
         rl.schedule_as("sifive-p670")
 
 
-def _tile(t, g, group, rho0, n, causal, ahead=None):
+def _tile(t, g, group, rho0, n, causal, ahead=None, starts=None):
     """The ``n`` rows from row ``rho0`` of KV head g: a whole tile's attention, its queries
     in q_s from its row ``t.q_row``. With ``ahead`` = (q_s row, row of the KV head) (QA,
     :func:`_tiles_ahead`) they are there already, and the tile's first block stores those of
-    the n rows from that row of the KV head at that row of q_s."""
+    the n rows from that row of the KV head at that row of q_s. ``starts`` (RS): the
+    (query, head in the group) of the rows rho0, rho0 + n and (with ``ahead``) that row."""
     q, d = t.q, t.d
     lq, lk = q.shape[1], t.k.shape[1]
-    rows = _rows(g, group, rho0, n)
+    here, after, stored = starts or (None, None, None)
+    rows = _rows(g, group, rho0, n, here)
     st = _tile_start(t, rows, built=ahead is not None)
     then = None
     if ahead is not None:
         half, rho_next = ahead
 
         def then():
-            _store_queries(t, _rows(g, group, rho_next, n), half)
+            _store_queries(t, _rows(g, group, rho_next, n, stored), half)
     if t.pf and not t.touch:
         # the next tile's query rows (in the next KV head's, or past q, at the end: a hint,
         # where a touch, a load, could fault)
         # arrive during this tile's keys rather than at its start, one DRAM trip each; one
         # loop over the lines for all the rows (a loop a row mispredicted its exit a row)
-        nxt = _rows(g, group, rho0 + n, n)
+        nxt = _rows(g, group, rho0 + n, n, after)
         for e in rl.range(0, d, LINE):
             for h, i in nxt:
                 q.prefetch(h, i, e)
@@ -904,9 +918,21 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
         _store_queries(t, _rows(g, group, 0, bm), 0)
     half = rl.var(0)
     last = rl.maximum(whole - bm, 0)
+    if t.rs:   # the tiles' rows stepped from row 0's (query 0, the group's first head)
+        step = (bm // group, bm % group)
+        start = (rl.var(0), rl.var(0))
     for rho0 in rl.range(0, whole, bm):
         t.q_row = half.value
-        _tile(t, g, group, rho0, bm, causal, (t.d - half.value, rl.minimum(rho0 + bm, last)))
+        starts = None
+        if t.rs:
+            here = (start[0].value, start[1].value)
+            after = _advance(here, step, group)
+            more = rho0 + bm <= last   # else the last tile stores its own rows again
+            stored = tuple(rl.where(more, a, b) for a, b in zip(after, here))
+            starts = (here, after, stored)
+        _tile(t, g, group, rho0, bm, causal, (t.d - half.value, rl.minimum(rho0 + bm, last)), starts)
+        if t.rs:
+            start[0].value, start[1].value = after
         half.value = t.d - half.value
     t.q_row = 0
 
@@ -915,7 +941,7 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
 #: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
 _TUNABLE_VALUES = {"SP": (0, 1, 2), "QA": (0, 1, 2),
                    **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QL", "PT", "QR", "OD", "PP", "SA",
-                                                "NR", "EO", "QS", "QW")}}
+                                                "NR", "EO", "QS", "QW", "RS")}}
 
 
 def _check_tunables(**values) -> None:
@@ -934,14 +960,14 @@ class _Tensors:
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
     (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr``, ``od``,
-    ``qp``, ``pp``, ``sa``, ``nr``, ``eo``, ``qs``, ``qw`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR,
-    OD, QP, PP, SA, NR, EO, QS, QW,
+    ``qp``, ``pp``, ``sa``, ``nr``, ``eo``, ``qs``, ``qw``, ``rs`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL,
+    SP, QR, OD, QP, PP, SA, NR, EO, QS, QW, RS,
     ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
                  qa: int, el: int, ql: int, sp: int, qr: int, od: int, qp: int, pp: int, sa: int, nr: int, eo: int,
-                 qs: int, qw: int, exp: str, **kw):
+                 qs: int, qw: int, exp: str, rs: int = 0, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -951,7 +977,7 @@ class _Tensors:
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
         _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, OD=od,
-                        QP=qp, PP=pp, SA=sa, NR=nr, EO=eo, QS=qs, QW=qw)
+                        QP=qp, PP=pp, SA=sa, NR=nr, EO=eo, QS=qs, QW=qw, RS=rs)
         self.pp = bool(pp and transposed and pv)   # prefill's P V loop in PV's shape, one key a trip
         self.sa = bool(sa and transposed)   # prefill's score loop, whose accumulators start from column 0
         self.qr = bool(qr and transposed)
@@ -963,6 +989,7 @@ class _Tensors:
         self.sp = sp if transposed and exp == "accurate" else 0   # prefill's exp pass: its addends' splats
         self.od = bool(od and transposed and pv)
         self.nr = bool(nr)   # OD's 1/sum by Newton steps (:func:`_reciprocals`)
+        self.rs = bool(rs)   # QA's tiles' rows stepped from the tile before's, no divisions (:func:`_advance`)
         self.eo = bool(eo and transposed and pv)   # prefill's exp pass in PV's shape: its unpaired row
         self.qp = qp if self.qr and self.pf else 0   # rows prefetched before QR's query build
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
@@ -978,7 +1005,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
               PT: int = 0, QR: int = 0, OD: int = 0, QP: int = 0, PP: int = 0, SA: int = 0, NR: int = 0, EO: int = 0,
-              QS: int = 0, QW: int = 0, EXP: str = "accurate"):
+              QS: int = 0, QW: int = 0, RS: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -1027,6 +1054,8 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     (2d, BM), by segment stores, one segment of BM queries a head-dim element (:func:`_store_queries`).
     ``QW`` 1 (with ``TRANSPOSE_K``, without ``QR``) views q_s so, (2d, BM), for the strided stores too: its row
     stride is then BM, a constant, not its shape's runtime width.
+    ``RS`` 1 (with ``QA``) steps each tile's (query, head) rows from the tile before's, where they were
+    divided out of the row's number: no integer division a tile (:func:`_advance`).
     ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
     addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
     constant's once before the loop and the others in each trip.
@@ -1046,7 +1075,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, bm=BM, lmul=LMUL, ku=KU,
                  nb=NB, transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL,
-                 ql=QL, sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, nr=NR, eo=EO, qs=QS, qw=QW, exp=EXP)
+                 ql=QL, sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, nr=NR, eo=EO, qs=QS, qw=QW, rs=RS, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load
