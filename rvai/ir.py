@@ -262,8 +262,13 @@ def _check_vl(op: Op, index: int = -1) -> None:
 def _check_vmem(op: Op) -> None:
     kind = op.attrs.get("kind")
     _require(kind in ("unit", "strided", "indexed"), op, f"unknown access kind {kind!r}")
-    store = op.opcode == "vstore"
-    ops = op.operands[1:] if store else op.operands
+    store = op.opcode != "vload"
+    fields = op.attrs.get("fields") if op.opcode == "vstore_seg" else int(store)
+    if op.opcode == "vstore_seg":   # vstore_seg(v0, ..., v{fields-1}, ptr, index, vl[, stride][, mask])
+        _require(type(fields) is int and 2 <= fields <= 8 and kind != "indexed", op,
+                 "vstore_seg needs fields 2..8 and a unit or strided access")
+        _require(all(v.type == op.operands[0].type for v in op.operands[:fields]), op, "the fields differ in type")
+    ops = op.operands[fields:]
     ptr, index, vl = ops[0].type, ops[1].type, ops[2].type
     _require(isinstance(ptr, PtrType), op, "vector memory op needs a pointer")
     _require(_i64(index) and _i64(vl), op, "index and vl must be i64")
@@ -437,7 +442,7 @@ def _check_op(op: Op) -> None:
     elif c == "prefetch":
         _require(isinstance(t[0], PtrType) and _i64(t[1]) and r is None and isinstance(op.attrs.get("write"), bool),
                  op, "prefetch(ptr, i64) with write=True|False")
-    elif c in ("vload", "vstore"):
+    elif c in ("vload", "vstore", "vstore_seg"):
         _check_vmem(op)
     elif c == "cache_zero":
         blocks = op.attrs.get("blocks", 1)

@@ -4,7 +4,8 @@ lies, the fast exp (``EXP="fast"``) stays within the error bound derived from it
 what the scratch held before a call never reaches its output, the P V loop's row sums
 take each key once, the loop unrolled by LLVM or kept rolled (PU) or with its scalars loaded a
 trip ahead (PP; SA the score loop's), and the exp pass at its own LMUL (EL) leaves no key out; one-block
-tiles' 1/sum by Newton steps (NR) within an ulp of the division."""
+tiles' 1/sum by Newton steps (NR) within an ulp of the division; the queries stored by segment stores (QS)
+bit-equal to the strided ones."""
 import re
 
 import numpy as np
@@ -308,7 +309,7 @@ _SP, _FLAG, _COUNT = "one of [0, 1, 2]", "one of [0, 1]", "a whole number >= 0" 
     ("SP", 3, _SP), ("SP", -1, _SP), ("SP", 1.5, _SP), ("QA", 7, _SP), ("PF", -1, _COUNT), ("PD", 0.5, _COUNT),
     ("QP", -1, _COUNT), ("QA", 3, _SP), ("QA", -1, _SP),
     *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QL", "PT", "QR", "OD", "PP", "SA", "NR",
-                                    "EO")]])
+                                    "EO", "QS", "QW", "RS")]])
 @pytest.mark.parametrize("kernel, grid", [(kernels.attention, False), (kernels.attention_harts.attention_grid, True)])
 def test_attention_names_a_bad_tunable(name, bad, allowed, kernel, grid):
     """SP and QA are 0, 1 or 2 (each makes other code), the on/off flags 0 or 1, PF and PD whole numbers >= 0:
@@ -338,6 +339,46 @@ def test_unpaired_row_exps_at_lmul_8_are_the_same(vlen, bm, group, lq, extra, d,
     wide, paired = (run_on_nan_scratch(q, k, v, bm, None, vlen, exp, NB=nb, ML=1, PV=1, PU=1, SP=sp, EL=el, OD=od,
                                        QR=qr, EO=eo) for eo in (1, 0))
     np.testing.assert_array_equal(wide, paired)
+
+
+@settings(max_examples=16, deadline=None)
+@given(vlen=st.sampled_from([128, 256, 512, 1024]), bm=st.sampled_from([7, 3]), kv=st.integers(1, 2),
+       group=st.sampled_from([1, 3, 7]), lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 150]),
+       d=st.sampled_from([1, 5, 16, 64, 72]), nb=st.sampled_from([1, 4]), exp=st.sampled_from(["accurate", "fast"]),
+       qa=st.integers(0, 2), qr=st.integers(0, 1), od=st.integers(0, 1), form=st.sampled_from(["QS", "QW"]))
+def test_queries_by_segment_stores_are_the_same(vlen, bm, kv, group, lq, extra, d, nb, exp, qa, qr, od, form):
+    """QS 1 stores a tile's scaled queries into q_s, viewed as (2d, BM), by segment stores (a row
+    of BM queries a head-dim element), QW 1 by the strided stores into that view: the same values
+    in the same places, so bit-equal to QS 0 and QW 0 and within float64's tolerance (BM 7 and 3 on
+    scratch BM' 7 wide, head dims whose last trip is short, QA's next tiles, QR (which both leave
+    to its own stores), OD, one-row tiles, decode, which ignores them, NaN-filled scratch)."""
+    rng = np.random.default_rng(lq * vlen + d + extra + bm + kv)
+    lk = max(lq + extra - 3, 1)
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    segments, strided = (run_on_nan_scratch(q, k, v, bm, None, vlen, exp, NB=nb, ML=1, PV=1, PU=1, QA=qa, QR=qr,
+                                            OD=od, **{form: on}) for on in (1, 0))
+    np.testing.assert_array_equal(segments, strided)
+
+
+@settings(max_examples=16, deadline=None)
+@given(vlen=st.sampled_from([128, 256, 512]), bm=st.sampled_from([7, 3]), kv=st.integers(1, 2),
+       group=st.sampled_from([1, 2, 3, 5, 7, 8]), lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 150]),
+       d=st.sampled_from([1, 5, 16]), exp=st.sampled_from(["accurate", "fast"]), qa=st.integers(1, 2),
+       od=st.integers(0, 1))
+def test_tile_rows_stepped_without_divisions_are_the_same(vlen, bm, kv, group, lq, extra, d, exp, qa, od):
+    """RS 1 steps QA's tiles' (query, head) from the tile before's instead of dividing the row
+    by the group: the same rows, so bit-equal to RS 0 and within float64's tolerance (groups
+    below, at and above BM, so that a step wraps to the next query or not, one or many whole
+    tiles, the last tile's own rows stored again, one-row tiles, OD, two KV heads, NaN-filled
+    scratch; decode ignores it)."""
+    rng = np.random.default_rng(lq * vlen + d + extra + bm + group)
+    lk = max(lq + extra - 3, 1)
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    stepped, divided = (run_on_nan_scratch(q, k, v, bm, None, vlen, exp, NB=4, ML=1, PV=1, PU=1, QA=qa, OD=od,
+                                           RS=rs) for rs in (1, 0))
+    np.testing.assert_array_equal(stepped, divided)
 
 
 def test_fast_exp_is_asked_for_by_name():

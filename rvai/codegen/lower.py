@@ -781,10 +781,12 @@ class Lowering:
             return self.rvv("vfsqrt", rt, [rt], [f"{lltype(rt)} poison", self.tv(a), f"i64 {FRM_DYN}", self.tv(vl)])
         return self.rvv("vfrsqrt7", rt, [rt], [f"{lltype(rt)} poison", self.tv(a), self.tv(vl)])
 
-    def _vmem_operands(self, op: ir.Op, store: bool):
-        ops = op.operands[1:] if store else op.operands
+    def _vmem_operands(self, op: ir.Op, values: int):
+        """The address, data type, stride or offsets, overloads, mask and vl of a vector memory
+        op whose first ``values`` operands are the data it stores (0: a load)."""
+        ops = op.operands[values:]
         ptr, index, vl, rest = ops[0], ops[1], ops[2], list(ops[3:])
-        vt = op.operands[0].type if store else op.result.type
+        vt = op.operands[0].type if values else op.result.type
         extra, overloads = [], [vt]
         if op.attrs["kind"] == "strided":
             stride = rest.pop(0)
@@ -803,7 +805,7 @@ class Lowering:
 
     def op_vload(self, op: ir.Op) -> str:
         """Vector load: unit-stride, strided or indexed, optionally masked."""
-        addr, vt, extra, overloads, mask, vl = self._vmem_operands(op, store=False)
+        addr, vt, extra, overloads, mask, vl = self._vmem_operands(op, 0)
         name = {"unit": "vle", "strided": "vlse", "indexed": "vluxei"}[op.attrs["kind"]]
         args = [f"{lltype(vt)} poison", f"ptr {addr}"] + extra + mask + [self.tv(vl)]
         if mask:
@@ -812,10 +814,28 @@ class Lowering:
 
     def op_vstore(self, op: ir.Op) -> str:
         """Vector store: unit-stride, strided or indexed, optionally masked."""
-        addr, vt, extra, overloads, mask, vl = self._vmem_operands(op, store=True)
+        addr, vt, extra, overloads, mask, vl = self._vmem_operands(op, 1)
         name = {"unit": "vse", "strided": "vsse", "indexed": "vsuxei"}[op.attrs["kind"]]
         args = [self.tv(op.operands[0]), f"ptr {addr}"] + extra + mask + [self.tv(vl)]
         self.rvv(name + (".mask" if mask else ""), None, overloads, args)
+        return ""
+
+    def op_vstore_seg(self, op: ir.Op) -> str:
+        """Segment store of NF fields: ``vsseg<NF>`` (unit) or ``vssseg<NF>`` (strided), optionally
+        masked. LLVM 22 takes the fields as one ``riscv.vector.tuple`` value of NF register
+        groups (the bytes of one field's group as i8s), built by ``llvm.riscv.tuple.insert``."""
+        nf = op.attrs["fields"]
+        addr, vt, extra, _, mask, vl = self._vmem_operands(op, nf)
+        tuple_t = f'target("riscv.vector.tuple", <vscale x {vt.n * vt.dtype.bits // 8} x i8>, {nf})'
+        tuple_m = f"triscv.vector.tuple_nxv{vt.n * vt.dtype.bits // 8}i8_{nf}t"
+        fields = "poison"
+        for f, value in enumerate(op.operands[:nf]):
+            fields = self.call(tuple_t, f"llvm.riscv.tuple.insert.{tuple_m}.{mangle(vt)}",
+                               [f"{tuple_t} {fields}", self.tv(value), f"i32 {f}"])
+        name = f"llvm.riscv.{'vssseg' if extra else 'vsseg'}{nf}{'.mask' if mask else ''}.{tuple_m}.p0"
+        name += f".{mangle(ir.MaskType(vt.n))}.i64" if mask else ".i64"
+        log2_sew = (vt.dtype.bits).bit_length() - 1
+        self.call("void", name, [f"{tuple_t} {fields}", f"ptr {addr}"] + extra + mask + [self.tv(vl), f"i64 {log2_sew}"])
         return ""
 
     def op_cache_zero(self, op: ir.Op) -> str:

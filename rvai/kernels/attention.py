@@ -115,7 +115,13 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: NR 1 takes OD's 1/sum by Newton steps (:func:`_reciprocals`), and QA 2 stores the next tile's queries
 #: after the first block's P V loop, offered on that shape (NR with QA 0, 1 or 2, QA 2 without NR): prefill
 #: 128 xuantie-c930 NR 1 -0.6 % (d 64) and -0.5 % (d 128, with QA 1); QA 2 -0.05 % (d 64), +1.8 % (d 128)
-#: (docs/performance.md, attn25).
+#: (docs/performance.md, attn25). QW 1 gives q_s's row stride as the constant BM (:class:`_Tensors`),
+#: offered on NR's shapes with QA 1 and 2: prefill 128 xuantie-c930 -0.41 % (d 64, QA 2), +0.16 % (d 128,
+#: QA 1) (docs/performance.md, seg27). QS 1, q_s's rows by segment stores, lost on every shipped
+#: entry (xuantie-c930 +3.8 % at d 64, spacemit-x60 +3.2 % against QR 0) and is not offered.
+#: RS 1 steps QA's tiles' rows from the tile before's, no divisions (:func:`_advance`), offered on QW's
+#: QA 2 shape with PP 0, which is offered there with RS 0 too: prefill 128 xuantie-c930 d 64 PP 0 -0.74 %,
+#: PP 0 with RS 1 -0.89 % (RS 1 with PP 1 +0.49 %) (docs/performance.md, attn29).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -141,6 +147,10 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
      "PT": 1, "PP": 1, "SA": 1, "OD": 1, **qa, **nr}
     for qa, nr in (({}, {}), ({"QA": 1}, {}), ({"QA": 2}, {}), ({}, {"NR": 1}), ({"QA": 1}, {"NR": 1}),
                    ({"QA": 2}, {"NR": 1}))] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1,
+     "PT": 1, "PP": 1, "SA": 1, "OD": 1, "QA": qa, "NR": 1, "QW": 1} for qa in (1, 2)] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1,
+     "PT": 1, "PP": 0, "SA": 1, "OD": 1, "QA": 2, "NR": 1, "QW": 1, **rs} for rs in ({}, {"RS": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "SP": 2, "QL": 1, "QR": 1,
      "OD": 1, "QP": qp, "PT": 1, "EO": 1} for qp in (3, 4)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
@@ -201,14 +211,15 @@ def _prefetches(pf: int, pd: int, pk: int, transposed: bool) -> tuple[int, int, 
     return pf, pd, bool(pk and not pd and not transposed)
 
 
-def _rows(g, group, rho0, n):
+def _rows(g, group, rho0, n, start=None):
     """(head, query) of the ``n`` rows starting at row ``rho0`` of KV head g: one division,
     then each row from the one before (the next head of the group, or the group's first
     head at the next query). A division and a remainder a row cost 12 integer divisions a
     tile, and an integer divider is not pipelined (xuantie-c930: 12 cycles each, 2 % of
-    prefill 128)."""
-    i = rl.var(rho0 // group)
-    m = rl.var(rho0 - i.value * group)
+    prefill 128). ``start`` (RS: :func:`_advance`): row rho0's (query, head in the group),
+    known, so no division."""
+    i = rl.var(rho0 // group if start is None else start[0])
+    m = rl.var(rho0 - i.value * group if start is None else start[1])
     rows = []
     for r in range(n):
         if r:
@@ -217,6 +228,17 @@ def _rows(g, group, rho0, n):
             m.value = rl.where(wrap, 0, m.value + 1)
         rows.append((g * group + m.value, i.value))
     return rows
+
+
+def _advance(start, step, group):
+    """RS: (query, head in the group) of the row ``step[0] * group + step[1]`` rows after the
+    row ``start``, (query, head in the group) too, with ``step[1] < group``: additions and one
+    wrap, where :func:`_rows` divides (each tile's rows, the next tile's prefetched and, with
+    QA, stored ones: three divisions a tile, 12 cycles each on xuantie-c930's unpipelined
+    divider, which the in-order core waits for)."""
+    m = start[1] + step[1]
+    wrap = m >= group
+    return start[0] + step[0] + rl.where(wrap, 1, 0), m - rl.where(wrap, group, 0)
 
 
 def _limit(i, lq, lk, causal):
@@ -727,8 +749,25 @@ def _store_queries(t, rows, row):
     Zicbop) the first QP rows' first :data:`QP_LINES` lines are prefetched first: the rows, a
     power of two bytes apart, share L1 sets, so that the tile's prefetches of them (:func:`_tile`)
     had left most in L2 only, and each row's store waited for its load from there (QP 4, the
-    ways of spacemit-x60's L1: prefill 128 d 64 -0.5 %).
+    ways of spacemit-x60's L1: prefill 128 d 64 -0.5 %). With QS (a tile of more than one row) each
+    head-dim element's BM scaled queries are one segment of q_s, (2d, BM), written by one segment store
+    a trip (``vsseg7e32.v`` for BM 7, at the LMUL that keeps its 7 fields within 8 registers) where
+    the rows' strided stores took an element a cycle.
     """
+    if t.qs and len(rows) > 1:   # q_s (2d, BM) rows are BM-wide segments, one per head-dim element
+        n = len(rows)
+        flat = t.q_s.view(t.q_s.shape[0] * n)
+        for vl, c in rl.vloop(t.d, sew=32, lmul=2):   # a 64-byte line of each row a trip at VLEN 256
+            with rl.vector(vl, sew=32, lmul=1) as vl0:   # its two halves: 7 fields of LMUL 1 each
+                first, second = [], []
+                for h, i in rows:
+                    first.append(t.q.vload(h, i, c) * t.scale)
+                    with rl.vector(vl - vl0, sew=32, lmul=1):
+                        second.append(t.q.vload(h, i, c + vl0) * t.scale)
+                flat.vstore_segments(first, (row + c) * n)
+                with rl.vector(vl - vl0, sew=32, lmul=1):
+                    flat.vstore_segments(second, (row + c + vl0) * n)
+        return
     if t.qr:
         first = _half_row(t, row)
         for h, i in rows[:t.qp]:
@@ -783,27 +822,29 @@ def _schedule_prefill(transposed, exp):
         rl.schedule_as("sifive-p670")
 
 
-def _tile(t, g, group, rho0, n, causal, ahead=None):
+def _tile(t, g, group, rho0, n, causal, ahead=None, starts=None):
     """The ``n`` rows from row ``rho0`` of KV head g: a whole tile's attention, its queries
     in q_s from its row ``t.q_row``. With ``ahead`` = (q_s row, row of the KV head) (QA,
     :func:`_tiles_ahead`) they are there already, and the tile's first block stores those of
-    the n rows from that row of the KV head at that row of q_s."""
+    the n rows from that row of the KV head at that row of q_s. ``starts`` (RS): the
+    (query, head in the group) of the rows rho0, rho0 + n and (with ``ahead``) that row."""
     q, d = t.q, t.d
     lq, lk = q.shape[1], t.k.shape[1]
-    rows = _rows(g, group, rho0, n)
+    here, after, stored = starts or (None, None, None)
+    rows = _rows(g, group, rho0, n, here)
     st = _tile_start(t, rows, built=ahead is not None)
     then = None
     if ahead is not None:
         half, rho_next = ahead
 
         def then():
-            _store_queries(t, _rows(g, group, rho_next, n), half)
+            _store_queries(t, _rows(g, group, rho_next, n, stored), half)
     if t.pf and not t.touch:
         # the next tile's query rows (in the next KV head's, or past q, at the end: a hint,
         # where a touch, a load, could fault)
         # arrive during this tile's keys rather than at its start, one DRAM trip each; one
         # loop over the lines for all the rows (a loop a row mispredicted its exit a row)
-        nxt = _rows(g, group, rho0 + n, n)
+        nxt = _rows(g, group, rho0 + n, n, after)
         for e in rl.range(0, d, LINE):
             for h, i in nxt:
                 q.prefetch(h, i, e)
@@ -882,9 +923,21 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
         _store_queries(t, _rows(g, group, 0, bm), 0)
     half = rl.var(0)
     last = rl.maximum(whole - bm, 0)
+    if t.rs:   # the tiles' rows stepped from row 0's (query 0, the group's first head)
+        step = (bm // group, bm % group)
+        start = (rl.var(0), rl.var(0))
     for rho0 in rl.range(0, whole, bm):
         t.q_row = half.value
-        _tile(t, g, group, rho0, bm, causal, (t.d - half.value, rl.minimum(rho0 + bm, last)))
+        starts = None
+        if t.rs:
+            here = (start[0].value, start[1].value)
+            after = _advance(here, step, group)
+            more = rho0 + bm <= last   # else the last tile stores its own rows again
+            stored = tuple(rl.where(more, a, b) for a, b in zip(after, here))
+            starts = (here, after, stored)
+        _tile(t, g, group, rho0, bm, causal, (t.d - half.value, rl.minimum(rho0 + bm, last)), starts)
+        if t.rs:
+            start[0].value, start[1].value = after
         half.value = t.d - half.value
     t.q_row = 0
 
@@ -893,7 +946,7 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
 #: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
 _TUNABLE_VALUES = {"SP": (0, 1, 2), "QA": (0, 1, 2),
                    **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QL", "PT", "QR", "OD", "PP", "SA",
-                                                "NR", "EO")}}
+                                                "NR", "EO", "QS", "QW", "RS")}}
 
 
 def _check_tunables(**values) -> None:
@@ -912,14 +965,14 @@ class _Tensors:
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
     (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr``, ``od``,
-    ``qp``, ``pp``, ``sa``, ``nr``, ``eo`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL, SP, QR, OD, QP, PP,
-    SA, NR, EO,
+    ``qp``, ``pp``, ``sa``, ``nr``, ``eo``, ``qs``, ``qw``, ``rs`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL,
+    SP, QR, OD, QP, PP, SA, NR, EO, QS, QW, RS,
     ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
                  qa: int, el: int, ql: int, sp: int, qr: int, od: int, qp: int, pp: int, sa: int, nr: int, eo: int,
-                 exp: str, **kw):
+                 qs: int, qw: int, exp: str, rs: int = 0, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -929,15 +982,19 @@ class _Tensors:
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
         _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, OD=od,
-                        QP=qp, PP=pp, SA=sa, NR=nr, EO=eo)
+                        QP=qp, PP=pp, SA=sa, NR=nr, EO=eo, QS=qs, QW=qw, RS=rs)
         self.pp = bool(pp and transposed and pv)   # prefill's P V loop in PV's shape, one key a trip
         self.sa = bool(sa and transposed)   # prefill's score loop, whose accumulators start from column 0
         self.qr = bool(qr and transposed)
         if self.qr:
             self.q_s = _row_major(self.q_s)
+        self.qs = bool(qs and transposed and not self.qr)   # prefill's query build by segment stores
+        if (self.qs or qw) and transposed and not self.qr:   # q_s's rows BM wide, a compile-time stride
+            self.q_s = self.q_s.view(self.q_s.shape[0], self.bm)
         self.sp = sp if transposed and exp == "accurate" else 0   # prefill's exp pass: its addends' splats
         self.od = bool(od and transposed and pv)
         self.nr = bool(nr)   # OD's 1/sum by Newton steps (:func:`_reciprocals`)
+        self.rs = bool(rs)   # QA's tiles' rows stepped from the tile before's, no divisions (:func:`_advance`)
         self.eo = bool(eo and transposed and pv)   # prefill's exp pass in PV's shape: its unpaired row
         self.qp = qp if self.qr and self.pf else 0   # rows prefetched before QR's query build
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
@@ -953,7 +1010,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
               PT: int = 0, QR: int = 0, OD: int = 0, QP: int = 0, PP: int = 0, SA: int = 0, NR: int = 0, EO: int = 0,
-              EXP: str = "accurate"):
+              QS: int = 0, QW: int = 0, RS: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -998,6 +1055,12 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     ``SA`` 1 (with ``TRANSPOSE_K`` and ``KU`` 1) the score loop's of q_s (:func:`_scores_ahead`).
     ``EO`` 1 (with ``TRANSPOSE_K`` and ``PV`` 1) runs the exp pass of a row without a pair (two rows
     go together, :func:`_key_block`) at LMUL 8.
+    ``QS`` 1 (with ``TRANSPOSE_K``, without ``QR``) stores a tile's scaled queries into q_s, viewed as
+    (2d, BM), by segment stores, one segment of BM queries a head-dim element (:func:`_store_queries`).
+    ``QW`` 1 (with ``TRANSPOSE_K``, without ``QR``) views q_s so, (2d, BM), for the strided stores too: its row
+    stride is then BM, a constant, not its shape's runtime width.
+    ``RS`` 1 (with ``QA``) steps each tile's (query, head) rows from the tile before's, where they were
+    divided out of the row's number: no integer division a tile (:func:`_advance`).
     ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
     addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
     constant's once before the loop and the others in each trip.
@@ -1015,9 +1078,9 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     nrows = group * lq
     whole = nrows - nrows % BM
     _schedule_prefill(TRANSPOSE_K, EXP)
-    t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, lmul=LMUL, ku=KU, nb=NB,
-                 transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL, ql=QL,
-                 sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, nr=NR, eo=EO, exp=EXP)
+    t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, bm=BM, lmul=LMUL, ku=KU,
+                 nb=NB, transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL,
+                 ql=QL, sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, nr=NR, eo=EO, qs=QS, qw=QW, rs=RS, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load

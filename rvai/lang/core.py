@@ -587,7 +587,8 @@ class Tensor:
         self._check_axes(indices)
         tracer().emit("store", [self.ptr, self._flat(indices), value.value])
 
-    def _access(self, idx: tuple, axis: int, offsets: Any, mask: Any) -> tuple[list[ir.Value], dict, ir.VectorType]:
+    def _access(self, idx: tuple, axis: int, offsets: Any, mask: Any,
+                fields: int = 1) -> tuple[list[ir.Value], dict, ir.VectorType]:
         vt = vtype(self.dtype)
         vl = _active_vl(vt.n)
         if not isinstance(axis, int) or not -self.ndim <= axis < self.ndim:
@@ -608,10 +609,17 @@ class Tensor:
                 self._check("offsets", -1, [self._flat(indices, view=True), vl, extent.value, operands[3]]
                             + ([mask.value] if mask is not None else []))
         else:
-            if axis % self.ndim != self.ndim - 1:
+            last = self.ndim - 1
+            if axis % self.ndim != last:
                 attrs["kind"] = "strided"
                 operands.append(index(self.strides[axis % self.ndim]))
-            self._check_axes(indices, axis % self.ndim, vl, mask)
+            if fields > 1 and axis % self.ndim == last:   # packed segments: vl * fields elements
+                if tracer().checked:
+                    self._check_axes(indices, last, (Scalar(vl) * fields).value)
+            else:
+                self._check_axes(indices, axis % self.ndim, vl, mask)
+                if fields > 1 and tracer().checked:   # each segment's fields along the last axis
+                    self._check("range", last, [indices[last], const(fields, ir.i64).value, self.shape[last].value])
         if mask is not None:
             attrs["masked"] = True
             operands.append(mask.value)
@@ -629,6 +637,38 @@ class Tensor:
     def vstore(self, value: Vector, *idx, axis: int = -1, mask: Mask | None = None) -> None:
         """Store the first ``vl`` elements of ``value`` at ``idx`` along ``axis``; only lanes in ``mask``."""
         self._store(value, idx, axis, None, mask)
+
+    def vstore_segments(self, values: list, *idx, axis: int = -1, mask: Mask | None = None) -> None:
+        """Store the first ``vl`` elements of the NF vectors ``values`` (2 to 8 fields of one
+        type) as ``vl`` segments of NF elements: segment k holds element k of each vector, field f
+        (``values[f]``) f elements along the last axis after the segment's first.
+
+        Along the last axis (``axis`` -1) the segments are packed, segment k from the element
+        k * NF after ``idx`` (``vsseg<NF>e<EEW>.v``, which the timing models price by the
+        bytes, at least a cycle a segment, where a strided store takes a cycle an element);
+        along another axis segment k starts k steps along it, that axis's stride apart
+        (``vssseg``). With ``mask`` only the segments whose lane is set are written; a
+        checked kernel checks packed segments' elements, masked or not, against the last axis.
+        ``values[f]`` at LMUL ``L`` takes L registers: L * NF must be at most 8 (RVV's EMUL * NFIELDS).
+        """
+        if not isinstance(values, (list, tuple)):
+            raise fail("vstore_segments takes a list of 2 to 8 vectors, the segments' fields")
+        values = [v.value if isinstance(v, Var) else v for v in values]
+        if not 2 <= len(values) <= 8:
+            raise fail(f"vstore_segments takes 2 to 8 fields, not {len(values)}")
+        if not all(isinstance(v, Vector) for v in values):
+            raise fail("vstore_segments stores vectors; broadcast scalars with rvai.lang.full")
+        if any(v.type != values[0].type for v in values):
+            raise fail("the fields of vstore_segments differ in type: "
+                       + ", ".join(sorted({v._desc() for v in values})))
+        if values[0].dtype != self.dtype:
+            raise fail(f"cannot store {values[0].dtype} vectors into a {self.dtype} tensor; convert with .to()")
+        lmul = ir.lmul_of(values[0].type)
+        if lmul * len(values) > 8:
+            raise fail(f"{len(values)} fields at LMUL {lmul:g} take {lmul * len(values):g} registers, more "
+                       "than RVV's 8 for a segment (EMUL * NFIELDS <= 8): use a smaller lmul or fewer fields")
+        operands, attrs, _ = self._access(idx, axis, None, mask, fields=len(values))
+        tracer().emit("vstore_seg", [v.value for v in values] + operands, None, {**attrs, "fields": len(values)})
 
     def cache_zero(self, *idx, count: Any, blocks: int | None = None) -> None:
         """Declare that the ``count`` elements from ``idx`` along the last axis will be written
