@@ -151,10 +151,18 @@ static void jit_tmem(rv_machine *m, uint64_t addr, uint32_t n, uint32_t store, u
     tm_mem(m->timing, addr, n, (int)store, pc);
 }
 
-void rv_jit_timed_fns(uint64_t out[3]) {
+/* The pending branch or jump resolved for the instruction at pc, as its step
+ * would first do (a block calls it where it does not resolve inline). */
+static void jit_tresolve(rv_machine *m, uint64_t pc) {
+    rv_timing *t = m->timing;
+    if (t->pending) tm_resolve(t, pc);
+}
+
+void rv_jit_timed_fns(uint64_t out[4]) {
     out[0] = (uint64_t)(uintptr_t)&jit_tstep;
     out[1] = (uint64_t)(uintptr_t)&jit_tmem;
     out[2] = (uint64_t)(uintptr_t)&jit_tslots;
+    out[3] = (uint64_t)(uintptr_t)&jit_tresolve;
 }
 
 int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[6]) {
@@ -171,7 +179,15 @@ int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[6]) {
     return 1;
 }
 
-void rv_jit_timed_layout(uint64_t out[16]) {
+int rv_jit_tparams(const rv_machine *m, uint64_t out[5]) {
+    if (!m->timed) return 0;
+    const rv_timing *t = m->timing;
+    const uint64_t p[5] = {t->issue_width, t->line_bits, t->hit_shift, t->p.l1_latency, t->p.bht_entries};
+    memcpy(out, p, sizeof p);
+    return 1;
+}
+
+void rv_jit_timed_layout(uint64_t out[48]) {
     out[0] = offsetof(rv_machine, timing);
     out[1] = offsetof(rv_timing, now);
     out[2] = offsetof(rv_timing, room);
@@ -186,6 +202,37 @@ void rv_jit_timed_layout(uint64_t out[16]) {
     out[11] = offsetof(tm_slot, path);
     out[12] = TM_PLAIN_S3;
     out[13] = TM_PLAIN_WAW;
+    /* what a block's inline memory hook and branch resolution need (timing.h's tm_mem, tm_resolve) */
+    out[14] = offsetof(rv_timing, pending);
+    out[15] = offsetof(rv_timing, br_fall);
+    out[16] = offsetof(rv_timing, br_slot);
+    out[17] = offsetof(rv_timing, br_idx);
+    out[18] = offsetof(rv_timing, bht);
+    out[19] = offsetof(rv_timing, p.bht_entries);
+    out[20] = offsetof(rv_timing, line_bits);
+    out[21] = offsetof(rv_timing, hit);
+    out[22] = offsetof(rv_timing, hit_shift);
+    out[23] = offsetof(rv_timing, last_line);
+    out[24] = offsetof(rv_timing, last_way);
+    out[25] = offsetof(rv_timing, mem_end);
+    out[26] = offsetof(rv_timing, p.l1_latency);
+    out[27] = offsetof(rv_timing, l1.stamp);
+    out[28] = offsetof(rv_timing, s.l1_hits);
+    out[29] = offsetof(rv_timing, s.bytes_loaded);
+    out[30] = offsetof(rv_timing, s.bytes_stored);
+    out[31] = offsetof(rv_timing, s.branches);
+    out[32] = offsetof(tm_line, tag);
+    out[33] = offsetof(tm_line, ready);
+    out[34] = offsetof(tm_line, lru);
+    out[35] = offsetof(tm_line, dirty);
+    out[36] = offsetof(tm_line, prefetched);
+    out[37] = offsetof(tm_line, shared);
+    out[38] = TM_P_BRANCH;
+    out[39] = TM_PATH_END;
+    out[40] = TM_K_MEM;
+    out[41] = TM_PLAIN_BRANCH;
+    out[42] = TM_SRC_NONE;
+    out[43] = TM_DST_NONE;
 }
 
 int rv_jit_timed(const rv_machine *m) { return m->timed; }

@@ -130,11 +130,16 @@ class Translator:
 
     def _tslots(self, blocks):
         """None on a functional machine; else pc -> the fields of its timing
-        slot (rv_jit_tslot) for the blocks' instructions derived as plain ops."""
+        slot (rv_jit_tslot) for the blocks' instructions derived as plain ops,
+        and "model" -> the model's parameters the blocks take as constants
+        (rv_jit_tparams)."""
         if not lib.rv_jit_timed(self.m):
             return None
         f = ffi.new("uint64_t[6]")
-        return {i.pc: tuple(f) for b in blocks for i in b if lib.rv_jit_tslot(self.m, i.pc, f)}
+        out = {i.pc: tuple(f) for b in blocks for i in b if lib.rv_jit_tslot(self.m, i.pc, f)}
+        lib.rv_jit_tparams(self.m, f)
+        out["model"] = tuple(f[0:5])
+        return out
 
     def _vtype(self) -> int:
         """The machine's vtype now: what its blocks' vector instructions are
