@@ -569,6 +569,8 @@ class _Block:
         for r in self.written:
             b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
         passes = b.opaque(passes, self.tmp)
+        if self.timed:
+            self._tcount(passes, k)
         left = b.sub(self.left0, b.add(b.mul(passes, _C(self.n)), k if k is not None else _C(0)))
         b.store(left, self.leftp)
         if k is not None:   # a fault, or a store that may have rewritten code: back to the loop
@@ -884,6 +886,30 @@ class _Block:
             self.issue = self.prev_dst = None
         return v
 
+    def _tcount(self, passes, k):
+        """Leaving: the L1 hits and bytes of the block's scalar accesses, counted
+        as if each access hit (``passes`` whole passes and the first k
+        instructions of one more; the C hook, called for the rest, first takes
+        back its access's share: _tmem), so the inline hit path counts nothing."""
+        b = self.b
+        counts = [[0, 0, 0]]   # per prefix of the block: accesses, bytes loaded, bytes stored
+        for ins in self.insns:
+            name = _OP_NAMES[ins.op]
+            size, store = _access_size(name), name in STORES or name in FSTORES
+            last = counts[-1]
+            counts.append([last[0] + bool(size), last[1] + (0 if store else size), last[2] + (size if store else 0)])
+        for j, off in enumerate((T_L1_HITS, T_BYTES_LOADED, T_BYTES_STORED)):
+            if not counts[-1][j]:
+                continue
+            add = b.mul(passes, _C(counts[-1][j]))
+            if k is not None:   # a table of the prefixes' counts
+                tab = f"@{self.fn.name}_c{j}"
+                self.globals[tab] = (f"{tab} = private constant [{self.n + 1} x i64] "
+                                     f"[{', '.join(f'i64 {c[j]}' for c in counts)}]")
+                add = b.add(add, b.load(I64, b.gep(Value(PTR, tab), b.shl(k, _C(3)))))
+            p = b.gep(self.t, _C(off))
+            b.store(b.add(b.load(I64, p), add), p)
+
     def _tflush(self):
         """The last inline step's issue cycle and destination into the model."""
         if self.issue is not None:
@@ -893,14 +919,17 @@ class _Block:
     def _rget(self, i):
         """The ready cycle of scoreboard entry i (a local, or the model's; 0
         for the entries of absent sources, which nothing writes)."""
-        if SRC_NONE <= i < DST_NONE:
+        if i == 0 or SRC_NONE <= i < DST_NONE:   # (x0's reads; writes of x0 go to x32)
             return _C(0)
         if ("r", i) in self.rl:
             return self._tget(("r", i))
         return self.b.load(I64, self.b.gep(self.t, _C(T_READY + 8 * i)))
 
     def _rset(self, i, v):
-        """Set it: in the model, and in its local if it has one."""
+        """Set it: in the model, and in its local if it has one (not for the
+        entries no instruction reads: x0's sink x32 and absent destinations)."""
+        if i == 32 or i >= DST_NONE:
+            return
         if ("r", i) in self.rl:
             self._tset(("r", i), v)
         self.b.store(v, self.b.gep(self.t, _C(T_READY + 8 * i)))
@@ -968,7 +997,8 @@ class _Block:
             now = b.add(now, b.zext(waw, I64))
         self.issue, self.prev_dst = now, dst
         self._rset(dst, b.add(now, _C(lat)))
-        b.store(const(I8, 0), self._kind(dst), align=1)   # TM_K_DATA
+        if dst != 32 and dst < DST_NONE:
+            b.store(const(I8, 0), self._kind(dst), align=1)   # TM_K_DATA
         full = b.icmp_unsigned("==", room, _C32(1))   # (it takes the cycle's last slot)
         # room counts down from the width to 1 (two slots: 2, 1, 2, ...; one: always 1)
         self._tset("room", b.sub(_C32(3), room) if self.width == 2 else _C32(1) if self.width == 1 else
@@ -1017,7 +1047,14 @@ class _Block:
         the hit filter finds not prefetched), the C hook otherwise."""
         b = self.b
         args = [self.m, addr, _C32(size), _C32(store), _C(pc)]
+
+        def uncount():   # the exits count every access as a hit (_tcount): the C hook counts its own
+            for off, n in ((T_L1_HITS, 1), (T_BYTES_STORED if store else T_BYTES_LOADED, size)):
+                p = b.gep(self.t, _C(off))
+                b.store(b.sub(b.load(I64, p), _C(n)), p)
+
         if pc not in self.tslot:
+            uncount()
             self._ccall("@rvai_jit_tmem", VOID, args)
             return
         same, filt, fhit, hit, slow, join = (self.fn.append_basic_block(n) for n in (
@@ -1062,9 +1099,6 @@ class _Block:
         done = b.select(b.icmp_unsigned(">", wr, done), wr, done)   # still being filled
         end = self._tget("mem_end")
         self._tset("mem_end", b.select(b.icmp_unsigned(">", done, end), done, end))
-        for off, add in ((T_L1_HITS, 1), (T_BYTES_STORED if store else T_BYTES_LOADED, size)):
-            p = b.gep(self.t, _C(off))
-            b.store(b.add(b.load(I64, p), _C(add)), p)
         if store:
             b.store(const(I8, 1), b.gep(wp, _C(L_DIRTY)), align=1)
         else:
@@ -1073,6 +1107,7 @@ class _Block:
         b.branch(join)
         b.position_at_end(slow)   # (tm_mem's slow paths read and write only these of the locals)
         mem = ["last_line", "last_way", "mem_end"]
+        uncount()
         self._ccall("@rvai_jit_tmem", VOID, args, sync=mem,
                     reload=mem + ([("r", dst)] if not store and ("r", dst) in self.rl else []))
         b.branch(join)
