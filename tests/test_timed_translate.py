@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CODE
-from test_translate import program, run, value
+from test_translate import encode, program, run, value
 from rvai import ops
 from rvai.emu import EmulatorError, Machine
 from rvai.target import Target
@@ -112,3 +112,82 @@ def test_switching_the_mode_forgets_the_translations(monkeypatch):
     m.set_timed(False)
     assert again(m) == 6
     assert m.translation["blocks"] > timed   # and again for the functional one
+
+
+# ---- scalar loops looping in place: the inline step, L1 hit and branch resolution (emu21)
+
+BIG = 0x100000         # a 256 KiB rw region: accesses 4 KiB apart share L1 sets (evictions, LRU order)
+BIG_SIZE = 1 << 18
+BODY_REGS = ["a1", "a2", "a3", "a4", "a6", "t0", "t1"]   # what the loop body writes (a0 counts, a7 the inner count)
+ACCESSES = {"ld": 8, "lw": 4, "lhu": 2, "lbu": 1, "sd": 8, "sw": 4, "sh": 2, "sb": 1}
+
+
+@st.composite
+def scalar_op(draw):
+    """One instruction of a loop body: an access through s5 (walking BIG) or
+    s0 (fixed), aligned or not; integer work, a multiply's latency among it;
+    a pointer bump; a Zicbop prefetch (its step is the C one, mid-block)."""
+    kind = draw(st.sampled_from(["access"] * 4 + ["alu", "mul", "bump", "prefetch"]))
+    rd, rs = draw(st.sampled_from(BODY_REGS)), draw(st.sampled_from(BODY_REGS + ["a0"]))
+    if kind == "access":
+        op, base = draw(st.sampled_from(sorted(ACCESSES))), draw(st.sampled_from(["s5", "s0"]))
+        size = ACCESSES[op]
+        off = draw(st.one_of(st.integers(0, 40).map(lambda j: j * size), st.integers(0, 255)))
+        return f"{op} {rs if op[0] == 's' else rd}, {off}({base})"
+    if kind == "alu":
+        return f"{draw(st.sampled_from(['add', 'xor', 'sub', 'or']))} {rd}, {rs}, {draw(st.sampled_from(BODY_REGS))}"
+    if kind == "mul":
+        return f"mul {rd}, {rs}, {rd}"
+    if kind == "bump":   # 8 bytes to 4 KiB (s4: the same L1 set, lines evicted by LRU order), forward
+        return draw(st.sampled_from(["add s5, s5, s4"] * 3 + [f"addi s5, s5, {d}" for d in (8, 16, 64, 2047)]))
+    return f"ori zero, s5, {draw(st.sampled_from([1, 3, 33]))}"   # prefetch.r / prefetch.w
+
+
+@st.composite
+def scalar_loop(draw):
+    """An inner loop of 1 to 64 passes (varied per outer pass: its branch
+    mispredicts at both ends) around a drawn body, run 1 to 6 times."""
+    body = draw(st.lists(scalar_op(), min_size=1, max_size=14))
+    mask = draw(st.sampled_from([3, 15, 63]))
+    head = ["lui s4, 1", "lui s0, 0x100", f"addi s2, zero, {draw(st.integers(1, 6))}",   # s0 = BIG, s4 = 4 KiB
+            "lui s5, 0x100", f"andi a7, a0, {mask}", "addi a7, a7, 1"]
+    inner = len(head)
+    return head + body + ["addi a7, a7, -1", ("to", "bne a7, zero, {off}", inner, inner + len(body) + 1),
+                          "addi a0, a0, 3", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, inner + len(body) + 4),
+                          "ebreak"]
+
+
+def timed_loop(items, tier, budget, a0, preset):
+    """The loop on a timed machine of ``preset``: registers, BIG's bytes, the
+    stop, and every timed observable (cycles, the profile with its stalls and
+    cache counters, per-pc cycles)."""
+    m = Machine(Target.preset(preset), vlen=128, tier=tier, timed=True)
+    m.map(CODE, 4096, "rx")
+    m.write(CODE, np.frombuffer(encode(items), dtype=np.uint8))
+    m.map(BIG, BIG_SIZE, "rw")
+    m.write(BIG, (np.arange(BIG_SIZE) * 37 % 251).astype(np.uint8))
+    m.x(10, a0)
+    m.pc = CODE
+    try:
+        m.resume(budget=budget)
+        stop = None
+    except EmulatorError as e:
+        stop = str(e)
+    p = m.profile()
+    return {"x": [m.x(i) for i in range(32)], "pc": m.pc, "stop": stop, "mem": bytes(m.read(BIG, np.uint8, BIG_SIZE)),
+            "cycles": m.cycles, "profile": p.to_dict(), "pc_cycles": p.pc_cycles}, m
+
+
+@settings(max_examples=80, deadline=None)
+@given(items=scalar_loop(), budget=st.one_of(st.integers(1, 4000), st.just(10**6)), a0=st.integers(0, 1 << 20),
+       preset=st.sampled_from(PRESETS))
+def test_scalar_loops_time_the_same_translated(items, budget, a0, preset):
+    """Loops of loads, stores and branches looping in place in one block:
+    every timed observable equals the interpreter's, stopped anywhere by the budget."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVAI_JIT_HOT", "0")
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        t, m = timed_loop(items, "translate", budget, a0, preset)
+    i, _ = timed_loop(items, "interpret", budget, a0, preset)
+    assert t == i
+    assert budget < 50 or m.translation["blocks"] >= 1
