@@ -188,51 +188,23 @@ int rv_jit_tparams(const rv_machine *m, uint64_t out[5]) {
 }
 
 void rv_jit_timed_layout(uint64_t out[48]) {
-    out[0] = offsetof(rv_machine, timing);
-    out[1] = offsetof(rv_timing, now);
-    out[2] = offsetof(rv_timing, room);
-    out[3] = offsetof(rv_timing, issue_width);
-    out[4] = offsetof(rv_timing, inline_from);
-    out[5] = offsetof(rv_timing, last_dst);
-    out[6] = offsetof(rv_timing, last_issue);
-    out[7] = offsetof(rv_timing, stall);
-    out[8] = offsetof(rv_timing, ready);
-    out[9] = offsetof(rv_timing, kind);
-    out[10] = sizeof(tm_slot);
-    out[11] = offsetof(tm_slot, path);
-    out[12] = TM_PLAIN_S3;
-    out[13] = TM_PLAIN_WAW;
-    /* what a block's inline memory hook and branch resolution need (timing.h's tm_mem, tm_resolve) */
-    out[14] = offsetof(rv_timing, pending);
-    out[15] = offsetof(rv_timing, br_fall);
-    out[16] = offsetof(rv_timing, br_slot);
-    out[17] = offsetof(rv_timing, br_idx);
-    out[18] = offsetof(rv_timing, bht);
-    out[19] = offsetof(rv_timing, p.bht_entries);
-    out[20] = offsetof(rv_timing, line_bits);
-    out[21] = offsetof(rv_timing, hit);
-    out[22] = offsetof(rv_timing, hit_shift);
-    out[23] = offsetof(rv_timing, last_line);
-    out[24] = offsetof(rv_timing, last_way);
-    out[25] = offsetof(rv_timing, mem_end);
-    out[26] = offsetof(rv_timing, p.l1_latency);
-    out[27] = offsetof(rv_timing, l1.stamp);
-    out[28] = offsetof(rv_timing, s.l1_hits);
-    out[29] = offsetof(rv_timing, s.bytes_loaded);
-    out[30] = offsetof(rv_timing, s.bytes_stored);
-    out[31] = offsetof(rv_timing, s.branches);
-    out[32] = offsetof(tm_line, tag);
-    out[33] = offsetof(tm_line, ready);
-    out[34] = offsetof(tm_line, lru);
-    out[35] = offsetof(tm_line, dirty);
-    out[36] = offsetof(tm_line, prefetched);
-    out[37] = offsetof(tm_line, shared);
-    out[38] = TM_P_BRANCH;
-    out[39] = TM_PATH_END;
-    out[40] = TM_K_MEM;
-    out[41] = TM_PLAIN_BRANCH;
-    out[42] = TM_SRC_NONE;
-    out[43] = TM_DST_NONE;
+    const uint64_t l[] = {
+        offsetof(rv_machine, timing), offsetof(rv_timing, now), offsetof(rv_timing, room),
+        offsetof(rv_timing, inline_from), offsetof(rv_timing, last_dst), offsetof(rv_timing, last_issue),
+        offsetof(rv_timing, stall), offsetof(rv_timing, ready), offsetof(rv_timing, kind), sizeof(tm_slot),
+        offsetof(tm_slot, path), TM_PLAIN_S3, TM_PLAIN_WAW,
+        /* what a block's inline memory hook and branch resolution need (timing.h's tm_mem, tm_resolve) */
+        offsetof(rv_timing, pending), offsetof(rv_timing, br_fall), offsetof(rv_timing, br_slot),
+        offsetof(rv_timing, br_idx), offsetof(rv_timing, bht), offsetof(rv_timing, hit),
+        offsetof(rv_timing, last_line), offsetof(rv_timing, last_way), offsetof(rv_timing, mem_end),
+        offsetof(rv_timing, l1.stamp), offsetof(rv_timing, s.l1_hits), offsetof(rv_timing, s.bytes_loaded),
+        offsetof(rv_timing, s.bytes_stored), offsetof(rv_timing, s.branches),
+        offsetof(tm_line, tag), offsetof(tm_line, ready), offsetof(tm_line, lru), offsetof(tm_line, dirty),
+        offsetof(tm_line, prefetched), offsetof(tm_line, shared),
+        TM_P_BRANCH, TM_PATH_END, TM_K_MEM, TM_SRC_NONE, TM_DST_NONE,
+    };
+    _Static_assert(sizeof l <= 48 * sizeof *out, "rv_jit_timed_layout's out holds 48");
+    memcpy(out, l, sizeof l);
 }
 
 int rv_jit_timed(const rv_machine *m) { return m->timed; }

@@ -178,11 +178,10 @@ _TIMED_FNS = ffi.new("uint64_t[4]")
 lib.rv_jit_timed_fns(_TIMED_FNS)
 _TL = ffi.new("uint64_t[48]")
 lib.rv_jit_timed_layout(_TL)
-TIMING_OFF, T_NOW, T_ROOM, T_WIDTH, T_INLINE_FROM, T_LAST_DST, T_LAST_ISSUE, T_STALL, T_READY, T_KIND, \
-    SLOT_SIZE, SLOT_PATH, PLAIN_S3, PLAIN_WAW, T_PENDING, T_BR_FALL, T_BR_SLOT, T_BR_IDX, T_BHT, T_BHT_ENTRIES, \
-    T_LINE_BITS, T_HIT, T_HIT_SHIFT, T_LAST_LINE, T_LAST_WAY, T_MEM_END, T_L1_LATENCY, T_STAMP, T_L1_HITS, \
-    T_BYTES_LOADED, T_BYTES_STORED, T_BRANCHES, L_TAG, L_READY, L_LRU, L_DIRTY, L_PREFETCHED, L_SHARED, \
-    P_BRANCH, PATH_END, K_MEM, PLAIN_BRANCH, SRC_NONE, DST_NONE = (int(v) for v in _TL[0:44])
+TIMING_OFF, T_NOW, T_ROOM, T_INLINE_FROM, T_LAST_DST, T_LAST_ISSUE, T_STALL, T_READY, T_KIND, SLOT_SIZE, \
+    SLOT_PATH, PLAIN_S3, PLAIN_WAW, T_PENDING, T_BR_FALL, T_BR_SLOT, T_BR_IDX, T_BHT, T_HIT, T_LAST_LINE, T_LAST_WAY, \
+    T_MEM_END, T_STAMP, T_L1_HITS, T_BYTES_LOADED, T_BYTES_STORED, T_BRANCHES, L_TAG, L_READY, L_LRU, L_DIRTY, \
+    L_PREFETCHED, L_SHARED, P_BRANCH, PATH_END, K_MEM, SRC_NONE, DST_NONE = (int(v) for v in _TL[0:38])
 #: The timing model's state a timed block keeps in locals (csrc/timing.h's
 #: rv_timing): read at entry and after each call, written back before each
 #: call and exit.  The block's memory accesses go through pointers LLVM cannot
