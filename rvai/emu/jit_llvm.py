@@ -830,7 +830,12 @@ class _Block:
         # the scoreboard entries the inline steps both read and write in
         # locals (the others they only read or only write, in the model)
         read = {f[i] for f in self.tslot.values() for i in (1, 2, 3) if i < 3 or f[5] & PLAIN_S3}
-        self.tl = {name: (b.alloca(ty, name=name), ty, off) for name, (ty, off) in T_LOCALS.items()}
+        # (only what the inline paths use: each call writes the locals back
+        # and reads them again, which a block of vector ops mostly calling
+        # the C step would pay for nothing)
+        hooks = any(_access_size(_OP_NAMES[i.op]) for i in self.insns if i.pc in self.tslot)
+        used = ({"now", "room"} if self.tslot else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
+        self.tl = {name: (b.alloca(ty, name=name), ty, off) for name, (ty, off) in T_LOCALS.items() if name in used}
         self.rl = {("r", i): (b.alloca(I64, name=f"r{i}"), I64, T_READY + 8 * i)
                    for i in sorted(read & {f[4] for f in self.tslot.values()})}
         self._treload()

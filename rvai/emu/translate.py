@@ -5,11 +5,11 @@ and forgotten.  The interpreter stays the reference and runs everything the
 translator leaves out; both tiers give identical results.
 
 ``Machine(tier="translate")`` or ``RVAI_TIER=translate`` switches it on
-for the functional mode; with ``RVAI_JIT_TIMED=1`` too (off by default: it
-pays on scalar code only, docs/performance.md) the timed mode translates
-as well, its blocks charging each instruction to the model as the timed
-loop does (a plain op's step in the block itself, the rest through the
-C step).  A block is translated once the
+for the functional mode; with ``RVAI_JIT_TIMED=1`` too (off by default:
+docs/performance.md, emu21) the timed mode translates as well, its blocks
+charging each instruction to the model as the timed loop does (a plain
+op's or a branch's step, and a scalar access's L1 hit, in the block
+itself, on the model's state in locals; the rest through the C step).  A block is translated once the
 interpreter has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
 counted as entries times its length, a vector integer op it computes
 inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block,
