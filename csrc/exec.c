@@ -165,6 +165,13 @@ void rv_jit_timed_fns(uint64_t out[4]) {
     out[3] = (uint64_t)(uintptr_t)&jit_tresolve;
 }
 
+void jit_tslot_forget(rv_machine *m, uint64_t pc) {
+    uint64_t base, size;
+    rv_decoded *cache = m->timed ? fetch_region(m, pc, &base, &size) : NULL;
+    tm_slot *e = cache ? tm_pc_counters(m->timing, base, size) : NULL;
+    if (e) e[(pc - base) >> 1].path = TM_PATH_NEW;
+}
+
 int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[6]) {
     if (!m->timed) return 0;
     uint64_t base, size;

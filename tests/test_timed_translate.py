@@ -191,3 +191,28 @@ def test_scalar_loops_time_the_same_translated(items, budget, a0, preset):
     i, _ = timed_loop(items, "interpret", budget, a0, preset)
     assert t == i
     assert budget < 50 or m.translation["blocks"] >= 1
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_code_written_again_is_timed_as_the_new_code(preset, monkeypatch):
+    """A program written over another at the same address on one machine (as
+    rvai.microbench does): the blocks translated for the new code charge its
+    instructions, not what the timing slots derived for the old code said
+    (a plain op's slot where a multiply now is, a clock read's where an add is)."""
+    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+    first = ["rdcycle a2", "addi a0, a0, 1", "sub a1, a3, a2", "mul a4, a4, a0", "jalr zero, 0(ra)"]
+    second = ["rdcycle a2", "mul a4, a4, a0", "addi a0, a0, 1", "mul a4, a4, a0", "mul a4, a4, a0",
+              "rdcycle a3", "sub a0, a3, a2", "jalr zero, 0(ra)"]
+    out = {}
+    for tier in ("interpret", "translate"):
+        m = Machine(Target.preset(preset), vlen=128, tier=tier, timed=True)
+        m.map(CODE, 4096, "rx")
+        got = []
+        for program in (first, second):
+            m.write(CODE, np.frombuffer(encode(program), dtype=np.uint8))
+            for _ in range(2):
+                got.append(m.call(CODE, 5, ret="u64"))
+                p = m.profile()
+                got.append((m.cycles, p.to_dict(), p.pc_cycles))
+        out[tier] = got
+    assert out["translate"] == out["interpret"]
