@@ -24,7 +24,8 @@ PRESETS = ["spacemit-x60", "xuantie-c930", "generic"]
 
 @pytest.fixture
 def timed_translation(monkeypatch):
-    """Timed machines of the translating tier translate (RVAI_JIT_TIMED, off by default)."""
+    """Timed machines of the translating tier translate (RVAI_JIT_TIMED, on
+    unless the environment running the tests says 0)."""
     monkeypatch.setenv("RVAI_JIT_TIMED", "1")
 
 
@@ -216,3 +217,17 @@ def test_code_written_again_is_timed_as_the_new_code(preset, monkeypatch):
                 got.append((m.cycles, p.to_dict(), p.pc_cycles))
         out[tier] = got
     assert out["translate"] == out["interpret"]
+
+
+@pytest.mark.parametrize("setting, translates", [(None, True), ("1", True), ("0", False)])
+def test_timed_machines_translate_unless_told_not_to(setting, translates, monkeypatch):
+    """RVAI_JIT_TIMED: on by default, 0 turns the timed mode's translation off."""
+    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+    if setting is None:
+        monkeypatch.delenv("RVAI_JIT_TIMED")
+    else:
+        monkeypatch.setenv("RVAI_JIT_TIMED", setting)
+    items = ["addi a0, a0, 1", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 0, 2), "ebreak"]
+    out, m = timed_run(items, "translate", 10**6, bytes(64), (0,) * 6, "spacemit-x60")
+    assert (m.translation["blocks"] > 0) == translates
+    assert out == timed_run(items, "interpret", 10**6, bytes(64), (0,) * 6, "spacemit-x60")[0]

@@ -5,12 +5,12 @@ and forgotten.  The interpreter stays the reference and runs everything the
 translator leaves out; both tiers give identical results.
 
 ``Machine(tier="translate")`` or ``RVAI_TIER=translate`` switches it on
-for the functional mode; with ``RVAI_JIT_TIMED=1`` too (off by default:
-docs/performance.md, emu21) the timed mode translates as well, its blocks
-charging each instruction to the model as the timed loop does (a plain
-op's or a branch's step, and a scalar access's L1 hit, in the block
-itself, on the model's state in locals; the rest through the C step).  A block is translated once the
-interpreter has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
+for the functional mode, and the timed mode (unless ``RVAI_JIT_TIMED=0``)
+translates as well, its blocks charging each instruction to the model as
+the timed loop does (a plain op's or a branch's step, and a scalar
+access's L1 hit, in the block itself, on the model's state in locals; the
+rest through the C step).  A block is translated once the interpreter
+has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
 counted as entries times its length, a vector integer op it computes
 inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block,
 as long as the interpreter takes for a few million scalar instructions, so
@@ -72,7 +72,7 @@ class Translator:
         self.installed: set[int] = set()   # pcs of the blocks installed here (some may since be forgotten)
         if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
             raise RuntimeError("the translating tier is already on for this machine")
-        lib.rv_jit_set_timed(m, os.environ.get("RVAI_JIT_TIMED") == "1")
+        lib.rv_jit_set_timed(m, os.environ.get("RVAI_JIT_TIMED") != "0")
 
     def stats(self) -> dict:
         """What the tier did so far: ``blocks`` installed, ``cached`` (those
