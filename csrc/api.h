@@ -315,12 +315,17 @@ int rv_jit_vfp_ctx(unsigned vlen, uint64_t vtype, const uint64_t slot[2], uint64
 uint64_t rv_jit_vfp_fn(void);
 /* Timed translated blocks (off by default): whether the timed loop enters
  * translated blocks too; whether m is timed; the addresses of the C step
- * (m, pc), the scalar memory hook (m, addr, n, store, pc) and the timing slot
- * of a pc (m, pc) blocks call; the layout of the model's fields they use. */
+ * (m, pc), the scalar memory hook (m, addr, n, store, pc), the timing slot
+ * of a pc (m, pc) and the resolution of pending work at a pc (m, pc) blocks
+ * call; the layout of the model's fields they use. */
 void rv_jit_set_timed(rv_machine *m, int on);
 int rv_jit_timed(const rv_machine *m);
-void rv_jit_timed_fns(uint64_t out[3]);
-void rv_jit_timed_layout(uint64_t out[16]);
+void rv_jit_timed_fns(uint64_t out[4]);
+void rv_jit_timed_layout(uint64_t out[48]);
+/* The model's parameters a timed block's inline paths take as constants:
+ * issue width, log2 of the line size, L1's hit-filter shift, L1 latency, BHT
+ * entries; 0 on an untimed machine. */
+int rv_jit_tparams(const rv_machine *m, uint64_t out[5]);
 /* pc's timing slot on a timed machine, derived now if it is not yet, when it
  * is a plain op's: its latency, source and destination indexes and path
  * into out (1), else 0. */

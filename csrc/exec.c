@@ -151,10 +151,25 @@ static void jit_tmem(rv_machine *m, uint64_t addr, uint32_t n, uint32_t store, u
     tm_mem(m->timing, addr, n, (int)store, pc);
 }
 
-void rv_jit_timed_fns(uint64_t out[3]) {
+/* The pending branch or jump resolved for the instruction at pc, as its step
+ * would first do (a block calls it where it does not resolve inline). */
+static void jit_tresolve(rv_machine *m, uint64_t pc) {
+    rv_timing *t = m->timing;
+    if (t->pending) tm_resolve(t, pc);
+}
+
+void rv_jit_timed_fns(uint64_t out[4]) {
     out[0] = (uint64_t)(uintptr_t)&jit_tstep;
     out[1] = (uint64_t)(uintptr_t)&jit_tmem;
     out[2] = (uint64_t)(uintptr_t)&jit_tslots;
+    out[3] = (uint64_t)(uintptr_t)&jit_tresolve;
+}
+
+void jit_tslot_forget(rv_machine *m, uint64_t pc) {
+    uint64_t base, size;
+    rv_decoded *cache = m->timed ? fetch_region(m, pc, &base, &size) : NULL;
+    tm_slot *e = cache ? tm_pc_counters(m->timing, base, size) : NULL;
+    if (e) e[(pc - base) >> 1].path = TM_PATH_NEW;
 }
 
 int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[6]) {
@@ -171,21 +186,32 @@ int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[6]) {
     return 1;
 }
 
-void rv_jit_timed_layout(uint64_t out[16]) {
-    out[0] = offsetof(rv_machine, timing);
-    out[1] = offsetof(rv_timing, now);
-    out[2] = offsetof(rv_timing, room);
-    out[3] = offsetof(rv_timing, issue_width);
-    out[4] = offsetof(rv_timing, inline_from);
-    out[5] = offsetof(rv_timing, last_dst);
-    out[6] = offsetof(rv_timing, last_issue);
-    out[7] = offsetof(rv_timing, stall);
-    out[8] = offsetof(rv_timing, ready);
-    out[9] = offsetof(rv_timing, kind);
-    out[10] = sizeof(tm_slot);
-    out[11] = offsetof(tm_slot, path);
-    out[12] = TM_PLAIN_S3;
-    out[13] = TM_PLAIN_WAW;
+int rv_jit_tparams(const rv_machine *m, uint64_t out[5]) {
+    if (!m->timed) return 0;
+    const rv_timing *t = m->timing;
+    const uint64_t p[5] = {t->issue_width, t->line_bits, t->hit_shift, t->p.l1_latency, t->p.bht_entries};
+    memcpy(out, p, sizeof p);
+    return 1;
+}
+
+void rv_jit_timed_layout(uint64_t out[48]) {
+    const uint64_t l[] = {
+        offsetof(rv_machine, timing), offsetof(rv_timing, now), offsetof(rv_timing, room),
+        offsetof(rv_timing, inline_from), offsetof(rv_timing, last_dst), offsetof(rv_timing, last_issue),
+        offsetof(rv_timing, stall), offsetof(rv_timing, ready), offsetof(rv_timing, kind), sizeof(tm_slot),
+        offsetof(tm_slot, path), TM_PLAIN_S3, TM_PLAIN_WAW,
+        /* what a block's inline memory hook and branch resolution need (timing.h's tm_mem, tm_resolve) */
+        offsetof(rv_timing, pending), offsetof(rv_timing, br_fall), offsetof(rv_timing, br_slot),
+        offsetof(rv_timing, br_idx), offsetof(rv_timing, bht), offsetof(rv_timing, hit),
+        offsetof(rv_timing, last_line), offsetof(rv_timing, last_way), offsetof(rv_timing, mem_end),
+        offsetof(rv_timing, l1.stamp), offsetof(rv_timing, s.l1_hits), offsetof(rv_timing, s.bytes_loaded),
+        offsetof(rv_timing, s.bytes_stored), offsetof(rv_timing, s.branches),
+        offsetof(tm_line, tag), offsetof(tm_line, ready), offsetof(tm_line, lru), offsetof(tm_line, dirty),
+        offsetof(tm_line, prefetched), offsetof(tm_line, shared),
+        TM_P_BRANCH, TM_PATH_END, TM_K_MEM, TM_SRC_NONE, TM_DST_NONE,
+    };
+    _Static_assert(sizeof l <= 48 * sizeof *out, "rv_jit_timed_layout's out holds 48");
+    memcpy(out, l, sizeof l);
 }
 
 int rv_jit_timed(const rv_machine *m) { return m->timed; }

@@ -123,8 +123,10 @@ int rv_jit_block(rv_machine *m, uint64_t pc, rv_jit_insn *out, int max) {
     int n = 0;
     for (; n < max && r && pc - r->base < r->size; n++) {
         rv_decoded *d;
+        int fresh = !r->cache || !r->cache[(pc - r->base) / 2].op;
         int op = rv_decode_slot(m, pc, &d);
         if (op <= 0 || mem_find(m, pc + d->len - 1) != r) break;   /* within one region */
+        if (fresh) jit_tslot_forget(m, pc);
         out[n] = (rv_jit_insn){pc, (uint16_t)op, d->rd, d->rs1, d->rs2, d->len, d->imm, {0, 0}};
         rv_decoded copy = *d;
         copy.pad = 0;

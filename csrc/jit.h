@@ -93,5 +93,10 @@ int jit_vfp(rv_machine *m, const rv_decoded *d, const jit_vfp_ctx *k);
 /* Decode the instruction at pc into its slot if it is not yet (exec.c): its
  * op, 0 when illegal or unfetchable (the slot then stays undecoded). */
 int rv_decode_slot(rv_machine *m, uint64_t pc, rv_decoded **slot);
+/* On a timed machine, the timing slot of pc to be derived again (csrc/exec.c):
+ * the instruction there was decoded afresh, and the slot may be another's,
+ * from before the code there changed (the timed loop does the same whenever
+ * it decodes, exec_loop.h). */
+void jit_tslot_forget(rv_machine *m, uint64_t pc);
 
 #endif

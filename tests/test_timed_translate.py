@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CODE
-from test_translate import program, run, value
+from test_translate import encode, program, run, value
 from rvai import ops
 from rvai.emu import EmulatorError, Machine
 from rvai.target import Target
@@ -24,7 +24,8 @@ PRESETS = ["spacemit-x60", "xuantie-c930", "generic"]
 
 @pytest.fixture
 def timed_translation(monkeypatch):
-    """Timed machines of the translating tier translate (RVAI_JIT_TIMED, off by default)."""
+    """Timed machines of the translating tier translate (RVAI_JIT_TIMED, on
+    unless the environment running the tests says 0)."""
     monkeypatch.setenv("RVAI_JIT_TIMED", "1")
 
 
@@ -112,3 +113,121 @@ def test_switching_the_mode_forgets_the_translations(monkeypatch):
     m.set_timed(False)
     assert again(m) == 6
     assert m.translation["blocks"] > timed   # and again for the functional one
+
+
+# ---- scalar loops looping in place: the inline step, L1 hit and branch resolution (emu21)
+
+BIG = 0x100000         # a 256 KiB rw region: accesses 4 KiB apart share L1 sets (evictions, LRU order)
+BIG_SIZE = 1 << 18
+BODY_REGS = ["a1", "a2", "a3", "a4", "a6", "t0", "t1"]   # what the loop body writes (a0 counts, a7 the inner count)
+ACCESSES = {"ld": 8, "lw": 4, "lhu": 2, "lbu": 1, "sd": 8, "sw": 4, "sh": 2, "sb": 1}
+
+
+@st.composite
+def scalar_op(draw):
+    """One instruction of a loop body: an access through s5 (walking BIG) or
+    s0 (fixed), aligned or not; integer work, a multiply's latency among it;
+    a pointer bump; a Zicbop prefetch (its step is the C one, mid-block)."""
+    kind = draw(st.sampled_from(["access"] * 4 + ["alu", "mul", "bump", "prefetch"]))
+    rd, rs = draw(st.sampled_from(BODY_REGS)), draw(st.sampled_from(BODY_REGS + ["a0"]))
+    if kind == "access":
+        op, base = draw(st.sampled_from(sorted(ACCESSES))), draw(st.sampled_from(["s5", "s0"]))
+        size = ACCESSES[op]
+        off = draw(st.one_of(st.integers(0, 40).map(lambda j: j * size), st.integers(0, 255)))
+        return f"{op} {rs if op[0] == 's' else rd}, {off}({base})"
+    if kind == "alu":
+        return f"{draw(st.sampled_from(['add', 'xor', 'sub', 'or']))} {rd}, {rs}, {draw(st.sampled_from(BODY_REGS))}"
+    if kind == "mul":
+        return f"mul {rd}, {rs}, {rd}"
+    if kind == "bump":   # 8 bytes to 4 KiB (s4: the same L1 set, lines evicted by LRU order), forward
+        return draw(st.sampled_from(["add s5, s5, s4"] * 3 + [f"addi s5, s5, {d}" for d in (8, 16, 64, 2047)]))
+    return f"ori zero, s5, {draw(st.sampled_from([1, 3, 33]))}"   # prefetch.r / prefetch.w
+
+
+@st.composite
+def scalar_loop(draw):
+    """An inner loop of 1 to 64 passes (varied per outer pass: its branch
+    mispredicts at both ends) around a drawn body, run 1 to 6 times."""
+    body = draw(st.lists(scalar_op(), min_size=1, max_size=14))
+    mask = draw(st.sampled_from([3, 15, 63]))
+    head = ["lui s4, 1", "lui s0, 0x100", f"addi s2, zero, {draw(st.integers(1, 6))}",   # s0 = BIG, s4 = 4 KiB
+            "lui s5, 0x100", f"andi a7, a0, {mask}", "addi a7, a7, 1"]
+    inner = len(head)
+    return head + body + ["addi a7, a7, -1", ("to", "bne a7, zero, {off}", inner, inner + len(body) + 1),
+                          "addi a0, a0, 3", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, inner + len(body) + 4),
+                          "ebreak"]
+
+
+def timed_loop(items, tier, budget, a0, preset):
+    """The loop on a timed machine of ``preset``: registers, BIG's bytes, the
+    stop, and every timed observable (cycles, the profile with its stalls and
+    cache counters, per-pc cycles)."""
+    m = Machine(Target.preset(preset), vlen=128, tier=tier, timed=True)
+    m.map(CODE, 4096, "rx")
+    m.write(CODE, np.frombuffer(encode(items), dtype=np.uint8))
+    m.map(BIG, BIG_SIZE, "rw")
+    m.write(BIG, (np.arange(BIG_SIZE) * 37 % 251).astype(np.uint8))
+    m.x(10, a0)
+    m.pc = CODE
+    try:
+        m.resume(budget=budget)
+        stop = None
+    except EmulatorError as e:
+        stop = str(e)
+    p = m.profile()
+    return {"x": [m.x(i) for i in range(32)], "pc": m.pc, "stop": stop, "mem": bytes(m.read(BIG, np.uint8, BIG_SIZE)),
+            "cycles": m.cycles, "profile": p.to_dict(), "pc_cycles": p.pc_cycles}, m
+
+
+@settings(max_examples=80, deadline=None)
+@given(items=scalar_loop(), budget=st.one_of(st.integers(1, 4000), st.just(10**6)), a0=st.integers(0, 1 << 20),
+       preset=st.sampled_from(PRESETS))
+def test_scalar_loops_time_the_same_translated(items, budget, a0, preset):
+    """Loops of loads, stores and branches looping in place in one block:
+    every timed observable equals the interpreter's, stopped anywhere by the budget."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVAI_JIT_HOT", "0")
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        t, m = timed_loop(items, "translate", budget, a0, preset)
+    i, _ = timed_loop(items, "interpret", budget, a0, preset)
+    assert t == i
+    assert budget < 50 or m.translation["blocks"] >= 1
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_code_written_again_is_timed_as_the_new_code(preset, monkeypatch):
+    """A program written over another at the same address on one machine (as
+    rvai.microbench does): the blocks translated for the new code charge its
+    instructions, not what the timing slots derived for the old code said
+    (a plain op's slot where a multiply now is, a clock read's where an add is)."""
+    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+    first = ["rdcycle a2", "addi a0, a0, 1", "sub a1, a3, a2", "mul a4, a4, a0", "jalr zero, 0(ra)"]
+    second = ["rdcycle a2", "mul a4, a4, a0", "addi a0, a0, 1", "mul a4, a4, a0", "mul a4, a4, a0",
+              "rdcycle a3", "sub a0, a3, a2", "jalr zero, 0(ra)"]
+    out = {}
+    for tier in ("interpret", "translate"):
+        m = Machine(Target.preset(preset), vlen=128, tier=tier, timed=True)
+        m.map(CODE, 4096, "rx")
+        got = []
+        for program in (first, second):
+            m.write(CODE, np.frombuffer(encode(program), dtype=np.uint8))
+            for _ in range(2):
+                got.append(m.call(CODE, 5, ret="u64"))
+                p = m.profile()
+                got.append((m.cycles, p.to_dict(), p.pc_cycles))
+        out[tier] = got
+    assert out["translate"] == out["interpret"]
+
+
+@pytest.mark.parametrize("setting, translates", [(None, True), ("1", True), ("0", False)])
+def test_timed_machines_translate_unless_told_not_to(setting, translates, monkeypatch):
+    """RVAI_JIT_TIMED: on by default, 0 turns the timed mode's translation off."""
+    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+    if setting is None:
+        monkeypatch.delenv("RVAI_JIT_TIMED")
+    else:
+        monkeypatch.setenv("RVAI_JIT_TIMED", setting)
+    items = ["addi a0, a0, 1", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 0, 2), "ebreak"]
+    out, m = timed_run(items, "translate", 10**6, bytes(64), (0,) * 6, "spacemit-x60")
+    assert (m.translation["blocks"] > 0) == translates
+    assert out == timed_run(items, "interpret", 10**6, bytes(64), (0,) * 6, "spacemit-x60")[0]

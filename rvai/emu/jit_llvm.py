@@ -29,7 +29,7 @@ from llvmlite import binding as llvm
 
 from rvai import diskcache
 from rvai._rvemu import ffi, lib
-from rvai.emu.jit_ir import I8, I16, I32, I64, I128, LIKELY_DEF, PTR, VINLINE, VOID, Builder, Function, Value, const
+from rvai.emu.jit_ir import I1, I8, I16, I32, I64, I128, LIKELY_DEF, PTR, VINLINE, VOID, Builder, Function, Value, const
 
 
 def _w(b, v):
@@ -174,12 +174,26 @@ X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
-_TIMED_FNS = ffi.new("uint64_t[3]")
+_TIMED_FNS = ffi.new("uint64_t[4]")
 lib.rv_jit_timed_fns(_TIMED_FNS)
-_TL = ffi.new("uint64_t[16]")
+_TL = ffi.new("uint64_t[48]")
 lib.rv_jit_timed_layout(_TL)
-TIMING_OFF, T_NOW, T_ROOM, T_WIDTH, T_INLINE_FROM, T_LAST_DST, T_LAST_ISSUE, T_STALL, T_READY, T_KIND, \
-    SLOT_SIZE, SLOT_PATH, PLAIN_S3, PLAIN_WAW = (int(v) for v in _TL[0:14])
+TIMING_OFF, T_NOW, T_ROOM, T_INLINE_FROM, T_LAST_DST, T_LAST_ISSUE, T_STALL, T_READY, T_KIND, SLOT_SIZE, \
+    SLOT_PATH, PLAIN_S3, PLAIN_WAW, T_PENDING, T_BR_FALL, T_BR_SLOT, T_BR_IDX, T_BHT, T_HIT, T_LAST_LINE, T_LAST_WAY, \
+    T_MEM_END, T_STAMP, T_L1_HITS, T_BYTES_LOADED, T_BYTES_STORED, T_BRANCHES, L_TAG, L_READY, L_LRU, L_DIRTY, \
+    L_PREFETCHED, L_SHARED, P_BRANCH, PATH_END, K_MEM, SRC_NONE, DST_NONE = (int(v) for v in _TL[0:38])
+#: The timing model's state a timed block keeps in locals (csrc/timing.h's
+#: rv_timing): read at entry and after each call, written back before each
+#: call and exit.  The block's memory accesses go through pointers LLVM cannot
+#: tell from the model's, so kept in the model each field would be loaded and
+#: stored again around every guest access.  Name -> (type, offset).  (The
+#: ready cycles the block reads and writes are locals too, written through to
+#: the model as they change: a local kept only for its exits would live
+#: across the whole loop.)
+T_LOCALS = {"now": (I64, T_NOW), "room": (I32, T_ROOM), "last_line": (I64, T_LAST_LINE),
+            "last_way": (PTR, T_LAST_WAY), "mem_end": (I64, T_MEM_END)}
+#: tm_filter_index's multiplier (csrc/timing.h)
+FILTER_HASH = 0x9e3779b97f4a7c15
 #: The C functions blocks call, by the names their IR calls them (bound to
 #: this process's addresses when a module is loaded, so that the IR and the
 #: object code do not hold addresses: the object cache below needs that):
@@ -193,6 +207,7 @@ HELPERS = {
     "rvai_jit_tstep": ("void (ptr, i64)", int(_TIMED_FNS[0])),   # timed blocks: the model's step at pc
     "rvai_jit_tmem": ("void (ptr, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
     "rvai_jit_tslots": ("ptr (ptr, i64)", int(_TIMED_FNS[2])),   # the timing slot of a pc
+    "rvai_jit_tresolve": ("void (ptr, i64)", int(_TIMED_FNS[3])),   # the pending branch or jump, resolved at pc
 }
 #: Helpers called only on rare paths: declared ``cold``, so LLVM lays the
 #: blocks calling them out of the hot code and places the spills and
@@ -255,7 +270,7 @@ class Engine:
         calling the timing model when ``timed``: the ones not yet held built,
         optimised and loaded as one module."""
         keys = [key(b) + ((vstate,) if any(i.op in VEC for i in b) else ())
-                + ((("timed",) + tuple(timed.get(i.pc, ()) for i in b),) if timed is not None else ())
+                + ((("timed", timed["model"]) + tuple(timed.get(i.pc, ()) for i in b),) if timed is not None else ())
                 for b in blocks]
         todo = {k: b for k, b in zip(keys, blocks) if k not in self.blocks}
         if todo:
@@ -436,7 +451,11 @@ class _Block:
     def __init__(self, insns, name, vstate, timed=None):
         self.insns = insns
         self.timed = timed is not None
-        self.tslot = timed or {}   # pc -> its plain timing slot's fields (Translator._tslots)
+        # pc -> its plain timing slot's fields (Translator._tslots), for this block's pcs
+        self.tslot = {i.pc: timed[i.pc] for i in insns if i.pc in timed} if timed else {}
+        # the model's parameters (rv_jit_tparams), constants in the block's code
+        self.width, self.line_bits, self.hit_shift, self.l1_latency, bht_entries = timed["model"] if timed else (0,) * 5
+        self.bht_mask = bht_entries - 1
         self.vlen, self.vtype = vstate   # the vtype assumed at entry (checked where it is used)
         self.n = len(insns)
         self.start = insns[0].pc
@@ -471,10 +490,11 @@ class _Block:
         b.store(_C(0), self.iters)
         if self.start in successors(insns):   # it may loop in place (_go): the passes the budget covers
             self.most = self.left0 if self.n == 1 else b.udiv(self.left0, _C(self.n))
-        if self.timed:   # the model and the block's timing slots (one per halfword from its start)
-            self.t = b.load(PTR, self._field(TIMING_OFF))
-            self.slots = b.call("@rvai_jit_tslots", PTR, [self.m, _C(self.start)])
         self.tmp = b.alloca(I64, name="tmp")
+        self.tcold = None   # the head of the copy whose steps all call C (timed, when the slots changed)
+        if self.timed:
+            self._tinit()
+        entry = b.block   # (the entry's code goes on after the timed part's)
         self.head = self.fn.append_basic_block("head")
         self.done = self.fn.append_basic_block("done")
         self.part = self.fn.append_basic_block("part")
@@ -525,6 +545,8 @@ class _Block:
         itself kept the count before and after its increment live together
         in the loop, one register copy a pass.)"""
         nxt = next_pc if not isinstance(next_pc, int) else _C(next_pc | fault)
+        if self.timed:
+            self._tflush()
         if k == self.n:
             if passes is None:
                 passes = self.b.add(self.b.load(I64, self.iters), _C(1))
@@ -541,9 +563,13 @@ class _Block:
         and, when k is given, the first k instructions of one more (in one
         cold call); return."""
         b = self.b
+        if self.timed:
+            self._tsync()
         for r in self.written:
             b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
         passes = b.opaque(passes, self.tmp)
+        if self.timed:
+            self._tcount(passes, k)
         left = b.sub(self.left0, b.add(b.mul(passes, _C(self.n)), k if k is not None else _C(0)))
         b.store(left, self.leftp)
         if k is not None:   # a fault, or a store that may have rewritten code: back to the loop
@@ -681,6 +707,10 @@ class _Block:
             self.head, self.guard, self.vtype = self.slow_head, None, None
             b.position_at_end(self.head)
             self._body()
+        if self.tcold is not None:   # the copy for slots that changed since the translation: C steps only
+            self.head, self.guard, self.vtype, self.tslot = self.tcold, None, None, {}
+            b.position_at_end(self.head)
+            self._body()
         b.position_at_end(self.done)
         self._leave(self.done_pc, self.done_passes)
         b.position_at_end(self.part)
@@ -694,15 +724,17 @@ class _Block:
     def _body(self):
         b = self.b
         self.group_of, self.group_tests = self._groups(), {}
+        self.maybe_pending = False   # (the entry resolved what the block before left pending)
+        # the issue cycle and destination of the step before, when this pass's
+        # code knows them (the model's last_issue and last_dst then stale):
+        # written to the model before a call, an exit and the next pass
+        self.issue = self.prev_dst = None
         for k, ins in enumerate(self.insns):
             name, pc, nxt = _OP_NAMES[ins.op], ins.pc, ins.pc + ins.len
             if self.timed:
                 if name == "ori" and ins.rs1 in self.reg:   # a prefetch.r/w hint: the model reads its base
                     b.store(self.get(ins.rs1), self._field(X_OFF + 8 * ins.rs1))
-                if pc in self.tslot and name not in BRANCHES:   # (a branch's step sets pending work)
-                    self._baked_step(pc, self.tslot[pc])
-                else:
-                    b.call("@rvai_jit_tstep", VOID, [self.m, _C(pc)])
+                self._tstep(pc)
             if ins.op in VEC:
                 self._vector(k, ins)
                 if name in ("vsetvli", "vsetivli"):   # the vtype from here on, unless it was illegal
@@ -761,9 +793,10 @@ class _Block:
                 taken, fall = self.fn.append_basic_block("taken"), self.fn.append_basic_block("fall")
                 b.cbranch(cond, taken, fall)
                 b.position_at_end(fall)
+                self._tpend(nxt)
                 self.exit(nxt, k + 1)
                 b.position_at_end(taken)
-                self._go((pc + ins.imm) & (2**64 - 1), k + 1)
+                self._go((pc + ins.imm) & (2**64 - 1), k + 1, branch=nxt)
                 return
             elif name == "jal":
                 self.set(ins.rd, _C(nxt))
@@ -776,72 +809,313 @@ class _Block:
                 return
         self.exit(self.insns[-1].pc + self.insns[-1].len, self.n)
 
-    def _baked_step(self, pc, fields):
-        """tm_step (csrc/timing.h) of the plain op at pc whose slot held
-        ``fields`` (lat, s1, s2, s3, dst, path) at translation, with them as
-        constants, while the slot still says so and no work is pending; else
-        the C step."""
+    # ---- timed blocks: csrc/timing.h's tm_step, tm_mem and tm_resolve on the model's state in locals
+
+    def _tinit(self):
+        """Timed blocks, at entry: the model, the block's slots (one per
+        halfword from its start), the model's fixed parameters the inline
+        paths read, its hot state in locals (T_LOCALS, and the scoreboard
+        entries the block's inline steps read and write), what the block
+        before left pending, resolved as the first step would, and the test
+        that every slot the block was translated for still holds its path:
+        the inline steps run only then, else a copy of the body whose steps
+        all call C (``tcold``; a slot of the scratch the model counts into
+        when its ranges are used up may have been cleared)."""
         b = self.b
-        t = self.t
-        tf = lambda off: b.gep(t, _C(off))   # noqa: E731
-        lat, s1, s2, s3, dst, path = fields
-        e = b.gep(self.slots, _C((pc - self.start) // 2 * SLOT_SIZE))
-        now_path = b.load(I8, b.gep(e, _C(SLOT_PATH)), align=1)
-        ok = b.and_(b.icmp_unsigned("==", now_path, const(I8, path)),
-                    b.icmp_unsigned("<=", b.load(I32, tf(T_INLINE_FROM), align=4), _C32(path)))
-        inl, slow, join = (self.fn.append_basic_block(n) for n in ("tinl", "tslow", "tjoin"))
-        b.cbranch(ok, inl, slow, likely=True)
-        b.position_at_end(slow)
-        b.call("@rvai_jit_tstep", VOID, [self.m, _C(pc)])
-        b.branch(join)
-        b.position_at_end(inl)
-        ready = lambda i: tf(T_READY + 8 * i)   # noqa: E731
-        kind = lambda i: tf(T_KIND + i)   # noqa: E731
-        ra, rb = b.load(I64, ready(s1)), b.load(I64, ready(s2))
+        self.issue = self.prev_dst = None   # (see _body)
+        self.t = b.load(PTR, self._field(TIMING_OFF))
+        self.slots = b.call("@rvai_jit_tslots", PTR, [self.m, _C(self.start)])
+        self.hit = b.load(PTR, b.gep(self.t, _C(T_HIT)))
+        self.bht = b.load(PTR, b.gep(self.t, _C(T_BHT)))
+        # the scoreboard entries the inline steps both read and write in
+        # locals (the others they only read or only write, in the model)
+        read = {f[i] for f in self.tslot.values() for i in (1, 2, 3) if i < 3 or f[5] & PLAIN_S3}
+        # (only what the inline paths use: each call writes the locals back
+        # and reads them again, which a block of vector ops mostly calling
+        # the C step would pay for nothing)
+        hooks = any(_access_size(_OP_NAMES[i.op]) for i in self.insns if i.pc in self.tslot)
+        used = ({"now", "room"} if self.tslot else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
+        self.tl = {name: (b.alloca(ty, name=name), ty, off) for name, (ty, off) in T_LOCALS.items() if name in used}
+        self.rl = {("r", i): (b.alloca(I64, name=f"r{i}"), I64, T_READY + 8 * i)
+                   for i in sorted(read & {f[4] for f in self.tslot.values()})}
+        self._treload()
+        self._tpending(self.start)
+        if self.tslot:   # the steps inline only while every slot holds the path it was translated for
+            ok = const(I1, 1)
+            for pc, f in sorted(self.tslot.items()):
+                path = b.load(I8, b.gep(self._tslot(pc), _C(SLOT_PATH)), align=1)
+                ok = b.and_(ok, b.icmp_unsigned("==", path, const(I8, f[5])))
+            hot, self.tcold = self.fn.append_basic_block("thot"), self.fn.append_basic_block("tcold")
+            b.cbranch(ok, hot, self.tcold, likely=True)
+            b.position_at_end(hot)
+
+    def _tslot(self, pc):
+        """The address of pc's tm_slot (its cycles first)."""
+        return self.b.gep(self.slots, _C((pc - self.start) // 2 * SLOT_SIZE))
+
+    def _tget(self, name):
+        a, ty, _ = self.tl[name] if name in self.tl else self.rl[name]
+        return self.b.load(ty, a, align=4 if ty == I32 else 8)
+
+    def _tset(self, name, v):
+        a, ty, _ = self.tl[name] if name in self.tl else self.rl[name]
+        self.b.store(v, a, align=4 if ty == I32 else 8)
+
+    def _tsync(self, names=None):
+        """The locals (those named) back into the model (before a call or an exit)."""
+        b = self.b
+        for name in self.tl if names is None else names:
+            _, ty, off = self.tl[name]
+            b.store(self._tget(name), b.gep(self.t, _C(off)), align=4 if ty == I32 else 8)
+
+    def _treload(self, names=None):
+        """The locals (those named) from the model (at entry, after a call)."""
+        b = self.b
+        for name in [*self.tl, *self.rl] if names is None else names:
+            _, ty, off = self.tl[name] if name in self.tl else self.rl[name]
+            self._tset(name, b.load(ty, b.gep(self.t, _C(off)), align=4 if ty == I32 else 8))
+
+    def _ccall(self, fn, ret, args, sync=None, reload=None):
+        """Call C function fn, which may run the model: in a timed block with
+        the locals (or those named in ``sync``, which it reads) written back
+        before and the locals (or those in ``reload``, which it writes) read
+        again after."""
+        if not self.timed:
+            return self.b.call(fn, ret, args)
+        self._tflush()
+        self._tsync(sync)
+        v = self.b.call(fn, ret, args)
+        self._treload(reload)
+        if fn == "@rvai_jit_tstep":   # it charged an instruction: the model knows the last one
+            self.issue = self.prev_dst = None
+        return v
+
+    def _tcount(self, passes, k):
+        """Leaving: the L1 hits and bytes of the block's scalar accesses, counted
+        as if each access hit (``passes`` whole passes and the first k
+        instructions of one more; the C hook, called for the rest, first takes
+        back its access's share: _tmem), so the inline hit path counts nothing."""
+        b = self.b
+        counts = [[0, 0, 0]]   # per prefix of the block: accesses, bytes loaded, bytes stored
+        for ins in self.insns:
+            name = _OP_NAMES[ins.op]
+            size, store = _access_size(name), name in STORES or name in FSTORES
+            last = counts[-1]
+            counts.append([last[0] + bool(size), last[1] + (0 if store else size), last[2] + (size if store else 0)])
+        for j, off in enumerate((T_L1_HITS, T_BYTES_LOADED, T_BYTES_STORED)):
+            if not counts[-1][j]:
+                continue
+            add = b.mul(passes, _C(counts[-1][j]))
+            if k is not None:   # a table of the prefixes' counts
+                tab = f"@{self.fn.name}_c{j}"
+                self.globals[tab] = (f"{tab} = private constant [{self.n + 1} x i64] "
+                                     f"[{', '.join(f'i64 {c[j]}' for c in counts)}]")
+                add = b.add(add, b.load(I64, b.gep(Value(PTR, tab), b.shl(k, _C(3)))))
+            p = b.gep(self.t, _C(off))
+            b.store(b.add(b.load(I64, p), add), p)
+
+    def _tflush(self):
+        """The last inline step's issue cycle and destination into the model."""
+        if self.issue is not None:
+            self.b.store(self.issue, self.b.gep(self.t, _C(T_LAST_ISSUE)))
+            self.b.store(_C32(self.prev_dst), self.b.gep(self.t, _C(T_LAST_DST)), align=4)
+
+    def _rget(self, i):
+        """The ready cycle of scoreboard entry i (a local, or the model's; 0
+        for the entries of absent sources, which nothing writes)."""
+        if i == 0 or SRC_NONE <= i < DST_NONE:   # (x0's reads; writes of x0 go to x32)
+            return _C(0)
+        if ("r", i) in self.rl:
+            return self._tget(("r", i))
+        return self.b.load(I64, self.b.gep(self.t, _C(T_READY + 8 * i)))
+
+    def _rset(self, i, v):
+        """Set it: in the model, and in its local if it has one (not for the
+        entries no instruction reads: x0's sink x32 and absent destinations)."""
+        if i == 32 or i >= DST_NONE:
+            return
+        if ("r", i) in self.rl:
+            self._tset(("r", i), v)
+        self.b.store(v, self.b.gep(self.t, _C(T_READY + 8 * i)))
+
+    def _kind(self, i):
+        """A pointer to the model's kind of what scoreboard entry i waits for."""
+        return self.b.gep(self.t, _C(T_KIND + i))
+
+    def _tpending(self, pc):
+        """What is pending resolved for the instruction at pc (the C call)."""
+        b = self.b
+        res, on = self.fn.append_basic_block("tres"), self.fn.append_basic_block("tnone")
+        b.cbranch(b.icmp_unsigned("!=", b.load(I32, b.gep(self.t, _C(T_PENDING)), align=4), _C32(0)), res, on)
+        b.position_at_end(res)
+        self._ccall("@rvai_jit_tresolve", VOID, [self.m, _C(pc)])
+        b.branch(on)
+        b.position_at_end(on)
+
+    def _tstep(self, pc):
+        """Charge the instruction at pc: tm_step written inline with its slot's
+        fields as constants (a plain op or conditional branch whose slot held
+        them at translation), or the C step."""
+        b = self.b
+        if pc not in self.tslot:
+            self._ccall("@rvai_jit_tstep", VOID, [self.m, _C(pc)])
+            self.maybe_pending = True   # (a jump's or a vector memory op's step sets some)
+            return
+        if self.maybe_pending:
+            self._tpending(pc)
+            self.maybe_pending = False
+        self._tinline_step(*self.tslot[pc], pc)
+
+    def _tinline_step(self, lat, s1, s2, s3, dst, path, pc):
+        """tm_step's plain part (nothing pending) on the locals."""
+        b = self.b
+        ra, rb = self._rget(s1), self._rget(s2)
         rdy = b.select(b.icmp_unsigned(">", ra, rb), ra, rb)
         if path & PLAIN_S3:
-            rc = b.load(I64, ready(s3))
+            rc = self._rget(s3)
             rdy = b.select(b.icmp_unsigned(">", rc, rdy), rc, rdy)
-        before = b.load(I64, tf(T_NOW))
-        width = b.load(I32, tf(T_WIDTH), align=4)
+        before = self._tget("now")
+        start = b.block
         late, on = self.fn.append_basic_block("tlate"), self.fn.append_basic_block("ton")
         b.cbranch(b.icmp_unsigned(">", rdy, before), late, on)
         b.position_at_end(late)   # the wait goes to what the first late source was waiting for
-        k = b.load(I8, kind(s3), align=1) if path & PLAIN_S3 else None
-        kb = b.load(I8, kind(s2), align=1)
-        k = b.select(b.icmp_unsigned("==", rb, rdy), kb, k) if k is not None else kb
-        k = b.select(b.icmp_unsigned("==", ra, rdy), b.load(I8, kind(s1), align=1), k)
-        sp = b.gep(t, b.add(_C(T_STALL), b.shl(b.zext(k, I64), _C(3))))
+        kind = lambda i: b.load(I8, self._kind(i), align=1)   # noqa: E731
+        k = kind(s3) if path & PLAIN_S3 else None
+        k = b.select(b.icmp_unsigned("==", rb, rdy), kind(s2), k) if k is not None else kind(s2)
+        k = b.select(b.icmp_unsigned("==", ra, rdy), kind(s1), k)
+        sp = b.gep(self.t, b.add(_C(T_STALL), b.shl(b.zext(k, I64), _C(3))))
         b.store(b.add(b.load(I64, sp), b.sub(rdy, before)), sp)
-        b.store(width, tf(T_ROOM), align=4)
+        self._tset("room", _C32(self.width))
         late_end = b.block
         b.branch(on)
         b.position_at_end(on)
         now = b.phi(I64)
         now.add_incoming(rdy, late_end)
-        now.add_incoming(before, inl)
-        room = b.load(I32, tf(T_ROOM), align=4)
-        if path & PLAIN_WAW:
-            waw = b.and_(b.icmp_unsigned("==", b.load(I32, tf(T_LAST_DST), align=4), _C32(dst)),
-                         b.icmp_unsigned("!=", room, width))
-            room = b.select(waw, width, room)
+        now.add_incoming(before, start)
+        room = self._tget("room")
+        if path & PLAIN_WAW and self.prev_dst in (None, dst):
+            same = const(I1, 1) if self.prev_dst == dst else \
+                b.icmp_unsigned("==", b.load(I32, b.gep(self.t, _C(T_LAST_DST)), align=4), _C32(dst))
+            waw = b.and_(same, b.icmp_unsigned("!=", room, _C32(self.width)))
+            room = b.select(waw, _C32(self.width), room)
             now = b.add(now, b.zext(waw, I64))
-        b.store(now, tf(T_LAST_ISSUE))
-        b.store(_C32(dst), tf(T_LAST_DST), align=4)
-        b.store(b.add(now, _C(lat)), ready(dst))
-        b.store(const(I8, 0), kind(dst), align=1)   # TM_K_DATA
-        room = b.sub(room, _C32(1))
-        full = b.icmp_unsigned("==", room, _C32(0))
-        b.store(b.select(full, width, room), tf(T_ROOM), align=4)
+        self.issue, self.prev_dst = now, dst
+        self._rset(dst, b.add(now, _C(lat)))
+        if dst != 32 and dst < DST_NONE:
+            b.store(const(I8, 0), self._kind(dst), align=1)   # TM_K_DATA
+        full = b.icmp_unsigned("==", room, _C32(1))   # (it takes the cycle's last slot)
+        # room counts down from the width to 1 (two slots: 2, 1, 2, ...; one: always 1)
+        self._tset("room", b.sub(_C32(3), room) if self.width == 2 else _C32(1) if self.width == 1 else
+                   b.select(full, _C32(self.width), b.sub(room, _C32(1))))
         now = b.add(now, b.zext(full, I64))
+        e = self._tslot(pc)
         b.store(b.add(b.load(I64, e), b.sub(now, before)), e)
-        b.store(now, tf(T_NOW))
-        b.branch(join)
-        b.position_at_end(join)
+        self._tset("now", now)
+
+    def _tpend(self, fall):
+        """Leaving after a conditional branch whose fall-through is ``fall``
+        (None: no branch): its resolution pending for the next instruction,
+        as tm_step leaves it (the same values its C step would have set)."""
+        if not self.timed or fall is None or self.insns[-1].pc not in self.tslot:
+            return
+        b, pc = self.b, self.insns[-1].pc
+        tf = lambda off: b.gep(self.t, _C(off))   # noqa: E731
+        b.store(_C32(P_BRANCH), tf(T_PENDING), align=4)
+        b.store(_C32(PATH_END), tf(T_INLINE_FROM), align=4)
+        b.store(_C(fall), tf(T_BR_FALL))
+        b.store(_C32(pc >> 1 & self.bht_mask), tf(T_BR_IDX), align=4)
+        b.store(self._tslot(pc), tf(T_BR_SLOT))
+
+    def _ttaken(self, pc):
+        """The branch at pc taken, to this block's start, resolved inline
+        (tm_resolve): predicted taken, the counter saturates; a misprediction
+        goes to the C path with the branch left pending."""
+        b = self.b
+        pred, mis, on = (self.fn.append_basic_block(n) for n in ("tpred", "tmis", "tbron"))
+        c = b.gep(self.bht, _C(pc >> 1 & self.bht_mask))
+        b.cbranch(b.icmp_unsigned(">=", b.load(I8, c, align=1), const(I8, 2)), pred, mis, likely=True)
+        b.position_at_end(pred)
+        b.store(const(I8, 3), c, align=1)
+        n = b.gep(self.t, _C(T_BRANCHES))
+        b.store(b.add(b.load(I64, n), _C(1)), n)
+        b.branch(on)
+        b.position_at_end(mis)
+        self._tpend(self.insns[-1].pc + self.insns[-1].len)
+        self._ccall("@rvai_jit_tresolve", VOID, [self.m, _C(self.start)])
+        b.branch(on)
+        b.position_at_end(on)
 
     def _tmem(self, addr, size, store, pc):
-        """The timing model's hook for the scalar access just made."""
-        self.b.call("@rvai_jit_tmem", VOID, [self.m, addr, _C32(size), _C32(store), _C(pc)])
+        """The model's hook for the scalar access just made by the instruction
+        at pc: tm_mem's L1 hit inline (the line of the last access, or one
+        the hit filter finds not prefetched), the C hook otherwise."""
+        b = self.b
+        args = [self.m, addr, _C32(size), _C32(store), _C(pc)]
+
+        def uncount():   # the exits count every access as a hit (_tcount): the C hook counts its own
+            for off, n in ((T_L1_HITS, 1), (T_BYTES_STORED if store else T_BYTES_LOADED, size)):
+                p = b.gep(self.t, _C(off))
+                b.store(b.sub(b.load(I64, p), _C(n)), p)
+
+        if pc not in self.tslot:
+            uncount()
+            self._ccall("@rvai_jit_tmem", VOID, args)
+            return
+        same, filt, fhit, hit, slow, join = (self.fn.append_basic_block(n) for n in (
+            "msame", "mfilt", "mfhit", "mhit", "mslow", "mjoin"))
+        dst = self.tslot[pc][4]
+        line = b.lshr(addr, _C(self.line_bits))
+        if size > 1:   # within one line
+            one = self.fn.append_basic_block("mone")
+            b.cbranch(b.icmp_unsigned("==", b.lshr(b.add(addr, _C(size - 1)), _C(self.line_bits)), line), one, slow,
+                      likely=True)
+            b.position_at_end(one)
+        way = self._tget("last_way")
+        b.cbranch(b.icmp_unsigned("==", line, self._tget("last_line")), same, filt)
+        b.position_at_end(same)
+        if store:   # a store to a line another hart may hold: the C path invalidates theirs
+            b.cbranch(b.icmp_unsigned("==", b.load(I8, b.gep(way, _C(L_SHARED)), align=1), const(I8, 0)),
+                      hit, slow, likely=True)
+        else:
+            b.branch(hit)
+        b.position_at_end(filt)
+        slot = b.gep(self.hit, b.shl(b.lshr(b.mul(line, _C(FILTER_HASH)), _C(self.hit_shift)), _C(3)))
+        w = b.load(PTR, slot)
+        plain = b.and_(b.icmp_unsigned("==", b.load(I64, b.gep(w, _C(L_TAG))), line),
+                       b.icmp_unsigned("==", b.load(I8, b.gep(w, _C(L_PREFETCHED)), align=1), const(I8, 0)))
+        if store:
+            plain = b.and_(plain, b.icmp_unsigned("==", b.load(I8, b.gep(w, _C(L_SHARED)), align=1), const(I8, 0)))
+        b.cbranch(plain, fhit, slow, likely=True)
+        b.position_at_end(fhit)   # what access_line does on a hit of a line not prefetched
+        sp = b.gep(self.t, _C(T_STAMP))
+        stamp = b.add(b.load(I32, sp, align=4), _C32(1))
+        b.store(stamp, sp, align=4)
+        b.store(stamp, b.gep(w, _C(L_LRU)), align=4)
+        self._tset("last_line", line)
+        self._tset("last_way", w)
+        b.branch(hit)
+        b.position_at_end(hit)
+        wp = b.phi(PTR)
+        wp.add_incoming(way, same)
+        wp.add_incoming(w, fhit)
+        done = b.add(self.issue, _C(self.l1_latency))
+        wr = b.load(I64, b.gep(wp, _C(L_READY)))
+        done = b.select(b.icmp_unsigned(">", wr, done), wr, done)   # still being filled
+        end = self._tget("mem_end")
+        self._tset("mem_end", b.select(b.icmp_unsigned(">", done, end), done, end))
+        if store:
+            b.store(const(I8, 1), b.gep(wp, _C(L_DIRTY)), align=1)
+        else:
+            self._rset(dst, done)
+            b.store(const(I8, K_MEM), self._kind(dst), align=1)
+        b.branch(join)
+        b.position_at_end(slow)   # (tm_mem's slow paths read and write only these of the locals)
+        mem = ["last_line", "last_way", "mem_end"]
+        uncount()
+        self._ccall("@rvai_jit_tmem", VOID, args, sync=mem,
+                    reload=mem + ([("r", dst)] if not store and ("r", dst) in self.rl else []))
+        b.branch(join)
+        b.position_at_end(join)
 
     def _vector(self, k, ins):
         """Instruction k, a vector one: inline for the vtype expected here
@@ -969,12 +1243,12 @@ class _Block:
         self.globals[d] = f"{d} = private constant [2 x i64] [i64 {_C(ins.slot[0])}, i64 {_C(ins.slot[1])}], align 8"
         ctx = self._vfp_ctx(ins)
         if ctx is None:
-            status = b.call("@rvai_jit_vec", I32, [self.m, Value(PTR, d)])
+            status = self._ccall("@rvai_jit_vec", I32, [self.m, Value(PTR, d)])
         else:   # vector FP legal under the vtype expected here: jit_vfp, with its context
             kc = f"@{self.fn.name}_k{k}"
             words = ", ".join(f"i64 {_C(w)}" for w in ctx)
             self.globals[kc] = f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8"
-            status = b.call("@rvai_jit_vfp", I32, [self.m, Value(PTR, d), Value(PTR, kc)])
+            status = self._ccall("@rvai_jit_vfp", I32, [self.m, Value(PTR, d), Value(PTR, kc)])
         for r in self.reg:
             b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         ok, stop = self.fn.append_basic_block("vok"), self.fn.append_basic_block("vstop")
@@ -988,18 +1262,27 @@ class _Block:
         self.exit(ins.pc, k, fault=True)
         b.position_at_end(ok)
 
-    def _go(self, target, k):
+    def _go(self, target, k, branch=None):
         """Leave for a known target; loop in place when it is this block's start
-        and the budget covers another full pass."""
+        and the budget covers another full pass.  ``branch``: the target is a
+        conditional branch's taken side (its fall-through pc)."""
         b = self.b
         if target != self.start:
+            self._tpend(branch)
             self.exit(target, k)
             return
         iters = b.add(b.load(I64, self.iters), _C(1))
         again, out = self.fn.append_basic_block("again"), self.fn.append_basic_block("out")
         b.cbranch(b.icmp_signed("<", iters, self.most), again, out, likely=True)
         b.position_at_end(again)
+        if self.timed:   # the next pass's first step resolves what this one left pending
+            self._tflush()
+            if branch is not None and self.insns[k - 1].pc in self.tslot:
+                self._ttaken(self.insns[k - 1].pc)
+            else:
+                self._tpending(self.start)
         b.store(iters, self.iters)
         b.branch(self.head)
         b.position_at_end(out)
+        self._tpend(branch)
         self.exit(target, k, passes=iters)

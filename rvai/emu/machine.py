@@ -112,8 +112,8 @@ class Machine:
     deterministically every ``quantum`` instructions (docs/harts.md).
     ``tier="translate"`` (or ``RVAI_TIER=translate`` in the environment when
     ``tier`` is None) translates hot scalar integer blocks to host code
-    (``rvai.emu.translate``) in the functional mode (and in the timed one
-    with ``RVAI_JIT_TIMED=1``); ``"interpret"``, the
+    (``rvai.emu.translate``) in the functional and the timed mode (the
+    timed one not with ``RVAI_JIT_TIMED=0``); ``"interpret"``, the
     default, interprets everything.  Both give identical results.  With a target, the instructions of
     the switchable extensions it lacks (``Target.extensions``) are illegal;
     without one, the machine has every extension the emulator implements.

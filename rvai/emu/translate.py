@@ -5,12 +5,12 @@ and forgotten.  The interpreter stays the reference and runs everything the
 translator leaves out; both tiers give identical results.
 
 ``Machine(tier="translate")`` or ``RVAI_TIER=translate`` switches it on
-for the functional mode; with ``RVAI_JIT_TIMED=1`` too (off by default: it
-pays on scalar code only, docs/performance.md) the timed mode translates
-as well, its blocks charging each instruction to the model as the timed
-loop does (a plain op's step in the block itself, the rest through the
-C step).  A block is translated once the
-interpreter has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
+for the functional mode, and the timed mode (unless ``RVAI_JIT_TIMED=0``)
+translates as well, its blocks charging each instruction to the model as
+the timed loop does (a plain op's or a branch's step, and a scalar
+access's L1 hit, in the block itself, on the model's state in locals; the
+rest through the C step).  A block is translated once the interpreter
+has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
 counted as entries times its length, a vector integer op it computes
 inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block,
 as long as the interpreter takes for a few million scalar instructions, so
@@ -21,7 +21,8 @@ translates every block at its first entry.
 
 With ``RVAI_JIT_ASYNC=1`` (or ``Translator(background=True)``) translation
 runs off the guest's critical path (never when every block is translated
-at its first entry, so that such runs stay reproducible).  It pays only
+at its first entry, so that such runs stay reproducible, nor for a timed
+machine, whose blocks read its timing slots when they are translated).  It pays only
 with a core to spare: on this project's shared 2-core host, with another
 job running, both threads ran at half speed and the loop nest took longer
 than translated synchronously (docs/performance.md, the seventh step), so
@@ -118,7 +119,7 @@ class Translator:
         self._loads = False             # this machine started llvmlite's import: its time is counted here
         if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
             raise RuntimeError("the translating tier is already on for this machine")
-        lib.rv_jit_set_timed(m, os.environ.get("RVAI_JIT_TIMED") == "1")
+        lib.rv_jit_set_timed(m, os.environ.get("RVAI_JIT_TIMED") != "0")
         if self.background:
             lib.rv_jit_set_post(m, self._post)
 
@@ -376,11 +377,16 @@ class Translator:
 
     def _tslots(self, blocks):
         """None on a functional machine; else pc -> the fields of its timing
-        slot (rv_jit_tslot) for the blocks' instructions derived as plain ops."""
+        slot (rv_jit_tslot) for the blocks' instructions derived as plain ops,
+        and "model" -> the model's parameters the blocks take as constants
+        (rv_jit_tparams)."""
         if not lib.rv_jit_timed(self.m):
             return None
         f = ffi.new("uint64_t[6]")
-        return {i.pc: tuple(f) for b in blocks for i in b if lib.rv_jit_tslot(self.m, i.pc, f)}
+        out = {i.pc: tuple(f) for b in blocks for i in b if lib.rv_jit_tslot(self.m, i.pc, f)}
+        lib.rv_jit_tparams(self.m, f)
+        out["model"] = tuple(f[0:5])
+        return out
 
     def _vtype(self) -> int:
         """The machine's vtype now: what its blocks' vector instructions are
