@@ -1,6 +1,7 @@
-"""Segment loads and stores on the timing model: a cost row names them by their own
-mnemonic or prefix (its `elem` term counting vl segments of NF fields), and a preset
-without segment rows prices them by the general rule of docs/timing-model.md.  The oracles are the formulas, evaluated here from the RVV spec's
+"""Segment loads and stores on the timing model: a preset's segment rows price them
+(spacemit-x60: one field element a cycle, LLVM 22's X60 model), and a preset without
+segment rows prices them by the general rule of docs/timing-model.md, as before the
+rows existed.  The oracles are the formulas, evaluated here from the RVV spec's
 definitions: a segment access moves vl segments of NF fields of EEW bits each."""
 import dataclasses
 import math
@@ -50,6 +51,23 @@ def _text(form, nf, eew):
 
 # NF and LMUL with NF * LMUL <= 8 (the spec's limit on a segment's register groups)
 SHAPES = st.sampled_from([(nf, lmul) for nf in range(2, 9) for lmul in (1, 2, 4) if nf * lmul <= 8])
+
+
+@given(form=st.sampled_from(sorted(FORMS)), shape=SHAPES, eew=st.sampled_from([8, 16, 32, 64]),
+       frac=st.floats(0.01, 1.0))
+@settings(max_examples=60, deadline=None)
+def test_spacemit_x60_prices_a_segment_access_at_one_field_element_a_cycle(form, shape, eew, frac):
+    nf, lmul = shape
+    target = Target.preset("spacemit-x60")
+    vl = max(1, int(frac * target.vlen * lmul // eew))        # 1 .. VLMAX
+    # the preset's rows: occ = vl * NF, LLVM 22's "vl * nf" for X60 (one pipe, so per copy)
+    assert _cycles(target, _text(form, nf, eew), eew, lmul, vl) == pytest.approx(vl * nf, abs=0.02)
+
+
+def test_spacemit_x60_charges_vsseg7e32_at_lmul_1_what_llvm_mca_gives():
+    # llvm-mca-22 -mtriple=riscv64 -mcpu=spacemit-x60: reciprocal throughput 56 at vl 8
+    assert _cycles(Target.preset("spacemit-x60"), "vsseg7e32.v v8, (a0)", 32, 1, 8) == pytest.approx(56, abs=0.02)
+    assert _cycles(Target.preset("spacemit-k1"), "vsseg7e32.v v8, (a0)", 32, 1, 8) == pytest.approx(56, abs=0.02)
 
 
 def _general_rule(model, form, nf, eew, vl):
