@@ -957,7 +957,7 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     unsigned dlen = t->p.pipe_width[pipe] ? t->p.pipe_width[pipe] : t->p.dlen;   /* bits a beat */
     int is_mem = cls == RV_CLASS_VLOAD || cls == RV_CLASS_VSTORE;
     unsigned eew = sew * o->widen, nf = 1;
-    uint64_t beats;
+    uint64_t beats, elems = vl;   /* elements accessed: a cost row's `elem` term */
     if (is_mem) {
         static const unsigned width_eew[8] = {8, 0, 0, 0, 0, 16, 32, 64};
         unsigned mop = (d->raw >> 26) & 3, lumop = d->rs2;
@@ -975,6 +975,7 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
         } else {                                 /* strided, indexed: by element */
             beats = (vl * nf + t->p.strided_elems_per_cycle - 1) / t->p.strided_elems_per_cycle;
         }
+        if (mop != 0 || lumop != 8) elems = vl * nf;   /* vl segments of nf fields (nf > 1: a segment access) */
     } else if (o->elemwise) {
         beats = (vl + t->p.gather_elems_per_cycle - 1) / t->p.gather_elems_per_cycle;
     } else {
@@ -983,7 +984,7 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     if (!beats) beats = 1;
     double groups = (double)vl * eew * nf / m->vlen;
     double occ = (double)beats;
-    if (c && c->has_occ) occ = cost_terms(c->occ, groups, vl, beats);
+    if (c && c->has_occ) occ = cost_terms(c->occ, groups, elems, beats);
     else if (cls == RV_CLASS_VDIV || cls == RV_CLASS_VFDIV) occ *= t->p.vdiv_beat_cycles;
     if (c) {   /* a narrower path for masked forms or 64-bit elements: the slower of the two */
         double f = 1;
@@ -992,7 +993,7 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
         occ *= f;
     }
     uint64_t lat = is_mem ? t->p.l1_latency : t->p.latency[cls];
-    if (c && c->has_lat) lat = whole_cycles(cost_terms(c->lat, groups, vl, beats));
+    if (c && c->has_lat) lat = whole_cycles(cost_terms(c->lat, groups, elems, beats));
     else if (cls == RV_CLASS_VRED) lat += ilog2(t->p.dlen / (sew ? sew : 8));   /* the tree of the last beat */
     int nregs = (int)((vl * eew * nf + m->vlen - 1) / m->vlen);
     if (nregs < 1) nregs = 1;
