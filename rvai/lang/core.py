@@ -644,8 +644,8 @@ class Tensor:
         (``values[f]``) f elements along the last axis after the segment's first.
 
         Along the last axis (``axis`` -1) the segments are packed, segment k from the element
-        k * NF after ``idx`` (``vsseg<NF>e<EEW>.v``, which the timing models price by the
-        bytes, at least a cycle a segment, where a strided store takes a cycle an element);
+        k * NF after ``idx`` (``vsseg<NF>e<EEW>.v``; each preset prices segments by its own cost
+        rows, e.g. spacemit-x60 a cycle a field element: docs/timing-model.md);
         along another axis segment k starts k steps along it, that axis's stride apart
         (``vssseg``). With ``mask`` only the segments whose lane is set are written; a
         checked kernel checks packed segments' elements, masked or not, against the last axis.
