@@ -964,9 +964,10 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
         nf = ((d->raw >> 29) & 7) + 1;
         eew = mop & 1 ? sew : width_eew[(d->raw >> 12) & 7];   /* indexed: data EEW is SEW */
         if (!eew) eew = sew;
-        if (mop == 0 && lumop == 8) {            /* whole registers */
+        if (mop == 0 && lumop == 8) {            /* whole registers: nf of them, NF*VLEN bits */
             vl = (uint64_t)nf * m->vlen / eew;
             beats = (uint64_t)nf * m->vlen / dlen;
+            nf = 1;   /* vl counts every register's elements: the groups below are nf, not nf*nf */
         } else if (mop == 0 && lumop == 0xb) {   /* mask */
             beats = ((vl + 7) / 8 * 8 + dlen - 1) / dlen;
         } else if (mop == 0) {                   /* unit stride; segments one per cycle at most */
