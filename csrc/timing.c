@@ -957,6 +957,7 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     unsigned dlen = t->p.pipe_width[pipe] ? t->p.pipe_width[pipe] : t->p.dlen;   /* bits a beat */
     int is_mem = cls == RV_CLASS_VLOAD || cls == RV_CLASS_VSTORE;
     unsigned eew = sew * o->widen, nf = 1;
+    int whole = 0;   /* vl<NF>re<EEW>.v or vs<NF>r.v */
     uint64_t beats, elems = vl;   /* elements accessed: a cost row's `elem` term */
     if (is_mem) {
         static const unsigned width_eew[8] = {8, 0, 0, 0, 0, 16, 32, 64};
@@ -965,6 +966,7 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
         eew = mop & 1 ? sew : width_eew[(d->raw >> 12) & 7];   /* indexed: data EEW is SEW */
         if (!eew) eew = sew;
         if (mop == 0 && lumop == 8) {            /* whole registers: nf of them, NF*VLEN bits */
+            whole = 1;
             vl = (uint64_t)nf * m->vlen / eew;
             beats = (uint64_t)nf * m->vlen / dlen;
             nf = 1;   /* vl counts every register's elements: the groups below are nf, not nf*nf */
@@ -1011,6 +1013,10 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     if (o->vflags & TM_V_VS1) v->srcs[v->nsrc++] = d->rs1;
     if (o->vflags & TM_V_VS2) v->srcs[v->nsrc++] = d->rs2;
     if (o->vflags & TM_V_VDSRC) v->srcs[v->nsrc++] = d->rd;
+    /* vs<NF>r.v reads its NF registers (RVV 1.0 §7.9), each of which ops at a
+     * smaller LMUL may have written: it waits for them all (vm = 1, no mask) */
+    if (whole && cls == RV_CLASS_VSTORE)
+        for (int r = 1; r < nregs && d->rd + r < 32; r++) v->srcs[v->nsrc++] = (uint8_t)(d->rd + r);
     if ((o->vflags & TM_V_MASK) && !((d->raw >> 25) & 1)) v->srcs[v->nsrc++] = 0;
     v->is_mem = (uint8_t)is_mem;
     v->vm_vd = cls == RV_CLASS_VLOAD ? d->rd : 0;
@@ -1068,17 +1074,23 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
         if (uf[u] < uf[unit]) unit = u;
     uint64_t start = dispatch > uf[unit] ? dispatch : uf[unit], src_done = 0;
     const uint64_t *need = v->chained ? t->vfirst : t->vdone, *vdone = t->vdone;
-    switch (v->nsrc) {   /* 0 to 4 sources: unrolled, like the destination group below */
-    case 4: if (need[v->srcs[3]] > start) start = need[v->srcs[3]];
-            if (vdone[v->srcs[3]] > src_done) src_done = vdone[v->srcs[3]]; /* fall through */
-    case 3: if (need[v->srcs[2]] > start) start = need[v->srcs[2]];
-            if (vdone[v->srcs[2]] > src_done) src_done = vdone[v->srcs[2]]; /* fall through */
-    case 2: if (need[v->srcs[1]] > start) start = need[v->srcs[1]];
-            if (vdone[v->srcs[1]] > src_done) src_done = vdone[v->srcs[1]]; /* fall through */
-    case 1: if (need[v->srcs[0]] > start) start = need[v->srcs[0]];
-            if (vdone[v->srcs[0]] > src_done) src_done = vdone[v->srcs[0]]; /* fall through */
+    /* source register r: start no earlier than it is needed, last beat no earlier than it is done */
+#define TM_SOURCE(r) do {                                                   \
+        if (need[r] > start) start = need[r];                              \
+        if (vdone[r] > src_done) src_done = vdone[r];                      \
+    } while (0)
+    switch (v->nsrc) {   /* 0 to 8 sources (8: vs8r.v): unrolled, like the destination group below */
+    case 8: TM_SOURCE(v->srcs[7]); /* fall through */
+    case 7: TM_SOURCE(v->srcs[6]); /* fall through */
+    case 6: TM_SOURCE(v->srcs[5]); /* fall through */
+    case 5: TM_SOURCE(v->srcs[4]); /* fall through */
+    case 4: TM_SOURCE(v->srcs[3]); /* fall through */
+    case 3: TM_SOURCE(v->srcs[2]); /* fall through */
+    case 2: TM_SOURCE(v->srcs[1]); /* fall through */
+    case 1: TM_SOURCE(v->srcs[0]); /* fall through */
     default: break;
     }
+#undef TM_SOURCE
     /* the last beat cannot run before the last beat of a chained source is there */
     uint64_t last_beat = start + v->occupancy - 1;
     if (v->chained && src_done > last_beat) last_beat = src_done;

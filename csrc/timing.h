@@ -152,7 +152,7 @@ typedef struct {
     uint8_t vd, nvd;          /* its destination group's first register, and the group's registers below
                                * v32 (the ones it sets); nvd 0 when it writes no vector register */
     uint8_t sdst;             /* the scoreboard index of its scalar result, TM_DST_NONE when none */
-    uint8_t nsrc, srcs[4];    /* the vector registers it waits for */
+    uint8_t nsrc, srcs[8];    /* the vector registers it waits for (8: vs8r.v's group) */
     uint8_t chained;          /* the model chains: a source is needed from its first beat, not its last */
     uint8_t first_at_done;    /* its group's first result exists only once it is done (no chaining, reductions) */
     uint8_t is_mem;           /* a vector memory op */

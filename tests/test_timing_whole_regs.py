@@ -1,6 +1,6 @@
 """Whole-register loads and stores in the timing model against RVV 1.0 §7.9:
-``vl<nf>re<eew>.v vd`` writes the nf registers vd..vd+nf-1 and ``vs<nf>r.v``
-reads nf; each moves nf·VLEN bits whatever its EEW, so it takes nf·VLEN/W beats
+``vl<nf>re<eew>.v vd`` writes the nf registers vd..vd+nf-1 and ``vs<nf>r.v vs3``
+reads the nf registers vs3..vs3+nf-1 (so it waits for a write of any); each moves nf·VLEN bits whatever its EEW, so it takes nf·VLEN/W beats
 of its pipe (W the pipe's width, docs/timing-model.md) and counts nf register
 groups in a cost row's ``lmul`` term.  The oracle is that arithmetic, not the
 model's code."""
@@ -36,6 +36,31 @@ def test_a_whole_register_load_writes_its_nf_registers_and_no_more(preset, nf, e
     for src in range(VD, VD + 9):                            # one past the largest group (nf = 8)
         want = written if src < VD + nf else untouched
         assert _cycles_reading(preset, vlen, nf, eew, src) == want, f"v{src}"
+
+
+def _store_start(preset, vlen, nf, src):
+    """The cycle a ``vs<nf>r.v v8`` starts after a chain of LMUL-1 adds
+    writing ``src``: later than after a chain on an unrelated register only
+    when the store reads ``src``."""
+    m = timed(preset=preset, vlen=vlen)
+    buf = m.alloc(nf * vlen // 8, align=4096)
+    load_program(m, ["vsetvli t0, zero, e32, m1, ta, ma"] + [f"vadd.vv v{src}, v{src}, v{src}"] * 20
+                 + [f"vs{nf}r.v v{VD}, (a0)", "jalr zero, 0(ra)"])
+    start, _end, _pc, _op, pipe, _unit = run(m, buf).trace[-1]   # the store, the last vector op
+    assert pipe == PIPES[params(m).vpipe[_class_index("VSTORE")]]
+    return start
+
+
+@given(preset=st.sampled_from(PRESETS), nf=st.sampled_from([1, 2, 4, 8]),
+       vlen=st.sampled_from([128, 256, 512, 1024]))
+@settings(max_examples=25, deadline=None)
+def test_a_whole_register_store_waits_for_a_write_of_any_of_its_nf_registers(preset, nf, vlen):
+    untouched = _store_start(preset, vlen, nf, 24)            # v24: never read by the store
+    read = _store_start(preset, vlen, nf, VD)
+    assert read > untouched                                   # the probe sees the chain
+    for src in range(VD, VD + 9):                             # one past the largest group (nf = 8)
+        want = read if src < VD + nf else untouched
+        assert _store_start(preset, vlen, nf, src) == want, f"v{src}"
 
 
 def _pipe_busy(preset, vlen, insn, n=16, model=None):
