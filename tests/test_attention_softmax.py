@@ -467,12 +467,12 @@ def test_newton_reciprocal_within_an_ulp_over_the_seeds_period():
 @given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
        lq=st.sampled_from([2, 9, 20]), extra=st.sampled_from([0, 5, 40, 150]), d=st.sampled_from([1, 5, 16, 64]),
        causal=st.booleans(), nb=st.sampled_from([1, 4]), qa=st.integers(0, 2), exp=st.sampled_from(["accurate", "fast"]),
-       ahead=st.sampled_from([{}, {"PP": 1, "SA": 1}]))
+       ahead=st.sampled_from([{}, {"PP": 1, "SA": 1}, {"QR": 1, "QL": 1, "SP": 2, "EO": 1, "QP": 4}]))
 def test_newton_reciprocals_match_the_division(vlen, kv, group, lq, extra, d, causal, nb, qa, exp, ahead):
     """NR 1 (with OD) takes a one-block tile's 1/sum by Newton steps: within float64's tolerance,
     and within 2 ulp (one of 1/sum, one of the product's rounding) of NR 0's division (rows
-    that see no key when Lq > Lk, non-causal, QA's queries, PP and SA, each exp, the scratch full
-    of NaN), and outputs of rows that see no key still 0."""
+    that see no key when Lq > Lk, non-causal, QA's queries, PP and SA, spacemit-x60's QR, QL, SP 2,
+    EO and QP, each exp, the scratch full of NaN), and outputs of rows that see no key still 0."""
     rng = np.random.default_rng(lq * vlen + d + extra)
     lk = max(lq + extra - 3, 1)
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)

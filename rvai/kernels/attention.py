@@ -121,7 +121,8 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: entry (xuantie-c930 +3.8 % at d 64, spacemit-x60 +3.2 % against QR 0) and is not offered.
 #: RS 1 steps QA's tiles' rows from the tile before's, no divisions (:func:`_advance`), offered on QW's
 #: QA 2 shape with PP 0, which is offered there with RS 0 too: prefill 128 xuantie-c930 d 64 PP 0 -0.74 %,
-#: PP 0 with RS 1 -0.89 % (RS 1 with PP 1 +0.49 %) (docs/performance.md, attn29).
+#: PP 0 with RS 1 -0.89 % (RS 1 with PP 1 +0.49 %) (docs/performance.md, attn29). NR 1 is offered on EO's
+#: QR shape too: prefill 128 spacemit-x60 d 64 -0.67 % (docs/performance.md, attn37).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -152,7 +153,7 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1,
      "PT": 1, "PP": 0, "SA": 1, "OD": 1, "QA": 2, "NR": 1, "QW": 1, **rs} for rs in ({}, {"RS": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "SP": 2, "QL": 1, "QR": 1,
-     "OD": 1, "QP": qp, "PT": 1, "EO": 1} for qp in (3, 4)] + [
+     "OD": 1, "QP": qp, "PT": 1, "EO": 1, **nr} for qp in (3, 4) for nr in ({}, {"NR": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
     for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
