@@ -990,8 +990,8 @@ class _Tensors:
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
     (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr``, ``od``,
-    ``qp``, ``pp``, ``sa``, ``nr``, ``eo``, ``qs``, ``qw``, ``rs`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL,
-    SP, QR, OD, QP, PP, SA, NR, EO, QS, QW, RS,
+    ``qp``, ``pp``, ``sa``, ``nr``, ``eo``, ``qs``, ``qw``, ``rs``, ``ks``, ``qd`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU,
+    QA, EL, QL, SP, QR, OD, QP, PP, SA, NR, EO, QS, QW, RS, KS, QD,
     ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
