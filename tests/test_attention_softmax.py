@@ -303,13 +303,14 @@ def test_pu_keeps_the_pv_loop_rolled(preset):
 
 
 _SP, _FLAG, _COUNT = "one of [0, 1, 2]", "one of [0, 1]", "a whole number >= 0"   # _SP: QA's too
+_QD = "one of [0, 1, 2, 3, 4]"
 
 
 @pytest.mark.parametrize("name, bad, allowed", [
     ("SP", 3, _SP), ("SP", -1, _SP), ("SP", 1.5, _SP), ("QA", 7, _SP), ("PF", -1, _COUNT), ("PD", 0.5, _COUNT),
-    ("QP", -1, _COUNT), ("QA", 3, _SP), ("QA", -1, _SP),
+    ("QP", -1, _COUNT), ("QA", 3, _SP), ("QA", -1, _SP), ("QD", 5, _QD), ("QD", -1, _QD),
     *[(flag, 2, _FLAG) for flag in ("PK", "ML", "PV", "PR", "MX", "PU", "QL", "PT", "QR", "OD", "PP", "SA", "NR",
-                                    "EO", "QS", "QW", "RS")]])
+                                    "EO", "QS", "QW", "RS", "KS")]])
 @pytest.mark.parametrize("kernel, grid", [(kernels.attention, False), (kernels.attention_harts.attention_grid, True)])
 def test_attention_names_a_bad_tunable(name, bad, allowed, kernel, grid):
     """SP and QA are 0, 1 or 2 (each makes other code), the on/off flags 0 or 1, PF and PD whole numbers >= 0:
@@ -379,6 +380,26 @@ def test_tile_rows_stepped_without_divisions_are_the_same(vlen, bm, kv, group, l
     stepped, divided = (run_on_nan_scratch(q, k, v, bm, None, vlen, exp, NB=4, ML=1, PV=1, PU=1, QA=qa, OD=od,
                                            RS=rs) for rs in (1, 0))
     np.testing.assert_array_equal(stepped, divided)
+
+
+@settings(max_examples=16, deadline=None)
+@given(vlen=st.sampled_from([128, 256, 512, 1024]), bm=st.sampled_from([7, 3]), kv=st.integers(1, 2),
+       group=st.sampled_from([1, 3, 7]), lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 150]),
+       d=st.sampled_from([1, 5, 16, 64]), exp=st.sampled_from(["accurate", "fast"]), qd=st.integers(1, 4),
+       qa=st.integers(0, 2), od=st.integers(0, 1), nr=st.integers(0, 1))
+def test_scale_in_k_and_rows_read_from_q(vlen, bm, kv, group, lq, extra, d, exp, qd, qa, od, nr):
+    """KS 1 (with QR) scales K as it is transposed instead of the queries as they are copied:
+    within float64's tolerance; QD then has the score loop read each tile's first QD rows from q, not
+    copied: the same unscaled queries and products, so bit-equal to QD 0 (QD 1-4 against BM 7 and 3,
+    every row from q when QD >= BM, one-row tiles, QA's next tiles, OD, NR, two KV heads, each exp,
+    NaN-filled scratch; decode ignores both)."""
+    rng = np.random.default_rng(lq * vlen + d + extra + bm + group)
+    lk = max(lq + extra - 3, 1)
+    q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)
+    k, v = (rng.uniform(-3, 3, (kv, lk, d)).astype(np.float32) for _ in range(2))
+    read, copied = (run_on_nan_scratch(q, k, v, bm, None, vlen, exp, NB=4, ML=1, PV=1, PU=1, QR=1, QA=qa, OD=od,
+                                       NR=nr, KS=1, QD=x) for x in (qd, 0))
+    np.testing.assert_array_equal(read, copied)
 
 
 def test_fast_exp_is_asked_for_by_name():
@@ -467,12 +488,12 @@ def test_newton_reciprocal_within_an_ulp_over_the_seeds_period():
 @given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
        lq=st.sampled_from([2, 9, 20]), extra=st.sampled_from([0, 5, 40, 150]), d=st.sampled_from([1, 5, 16, 64]),
        causal=st.booleans(), nb=st.sampled_from([1, 4]), qa=st.integers(0, 2), exp=st.sampled_from(["accurate", "fast"]),
-       ahead=st.sampled_from([{}, {"PP": 1, "SA": 1}]))
+       ahead=st.sampled_from([{}, {"PP": 1, "SA": 1}, {"QR": 1, "QL": 1, "SP": 2, "EO": 1, "QP": 4}]))
 def test_newton_reciprocals_match_the_division(vlen, kv, group, lq, extra, d, causal, nb, qa, exp, ahead):
     """NR 1 (with OD) takes a one-block tile's 1/sum by Newton steps: within float64's tolerance,
     and within 2 ulp (one of 1/sum, one of the product's rounding) of NR 0's division (rows
-    that see no key when Lq > Lk, non-causal, QA's queries, PP and SA, each exp, the scratch full
-    of NaN), and outputs of rows that see no key still 0."""
+    that see no key when Lq > Lk, non-causal, QA's queries, PP and SA, spacemit-x60's QR, QL, SP 2,
+    EO and QP, each exp, the scratch full of NaN), and outputs of rows that see no key still 0."""
     rng = np.random.default_rng(lq * vlen + d + extra)
     lk = max(lq + extra - 3, 1)
     q = rng.uniform(-3, 3, (kv * group, lq, d)).astype(np.float32)

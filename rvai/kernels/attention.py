@@ -121,7 +121,11 @@ from rvai.lang.math import EXP_NONPOSITIVE_ADDENDS
 #: entry (xuantie-c930 +3.8 % at d 64, spacemit-x60 +3.2 % against QR 0) and is not offered.
 #: RS 1 steps QA's tiles' rows from the tile before's, no divisions (:func:`_advance`), offered on QW's
 #: QA 2 shape with PP 0, which is offered there with RS 0 too: prefill 128 xuantie-c930 d 64 PP 0 -0.74 %,
-#: PP 0 with RS 1 -0.89 % (RS 1 with PP 1 +0.49 %) (docs/performance.md, attn29).
+#: PP 0 with RS 1 -0.89 % (RS 1 with PP 1 +0.49 %) (docs/performance.md, attn29). NR 1 is offered on EO's
+#: QR shape too: prefill 128 spacemit-x60 d 64 -0.67 % (docs/performance.md, attn37). KS 1 (with QR) puts
+#: the scale into k_t, and QD (with KS) has the score loop read a tile's first QD rows from q, offered on
+#: that NR shape with QD 2, QP 3 or 4, EO 0 or 1: spacemit-x60 d 64 -0.77 % against NR alone (QP 4, EO 0)
+#: (docs/performance.md, attn37).
 ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD": pd, "PK": pk, "ML": ml, "PV": pv}
                      for bm, lmul, ku, nb, pf, pd, pk, ml, pv in (
     (7, 4, 1, 4, 0, 0, 0, 0, 0), (7, 4, 2, 4, 0, 0, 0, 0, 0), (7, 4, 1, 8, 0, 0, 0, 0, 0), (7, 2, 1, 8, 0, 0, 0, 0, 0),
@@ -152,7 +156,9 @@ ATTENTION_CONFIGS = [{"BM": bm, "LMUL": lmul, "KU": ku, "NB": nb, "PF": pf, "PD"
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "EL": 8, "QL": 1,
      "PT": 1, "PP": 0, "SA": 1, "OD": 1, "QA": 2, "NR": 1, "QW": 1, **rs} for rs in ({}, {"RS": 1})] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "SP": 2, "QL": 1, "QR": 1,
-     "OD": 1, "QP": qp, "PT": 1, "EO": 1} for qp in (3, 4)] + [
+     "OD": 1, "QP": qp, "PT": 1, "EO": 1, **nr} for qp in (3, 4) for nr in ({}, {"NR": 1})] + [
+    {"BM": 7, "LMUL": 4, "KU": 1, "NB": 4, "PF": 2, "PD": 0, "PK": 0, "ML": 1, "PV": 1, "PU": 1, "SP": 2, "QL": 1, "QR": 1,
+     "OD": 1, "QP": qp, "PT": 1, "EO": eo, "NR": 1, "KS": 1, "QD": 2} for qp in (3, 4) for eo in (0, 1)] + [
     {"BM": 7, "LMUL": 4, "KU": 1, "NB": nb, "PF": 0, "PD": 0, "PK": 0, "ML": ml, "PV": 1, "MX": 1}
     for ml in (1, 0) for nb in (4, 8)]
 #: The default chunks a block.
@@ -266,7 +272,11 @@ def _fmas(t, acc, c, col, n):
 
 def _query(t, c, r):
     """Element c of the tile's row r of scaled queries: q_s[q_row + c, r], or with QR its
-    row-major view's [the half's row + r, c] (:func:`_half_row`)."""
+    row-major view's [the half's row + r, c] (:func:`_half_row`); with QD, for the tile's first QD
+    rows, q's own element (KS: the scale is in k_t, :func:`_transpose_keys`), which the build skips."""
+    if r < t.qd:
+        h, i = t.rows[r]
+        return t.q[h, i, c]
     if t.qr:
         return t.q_s[_half_row(t, t.q_row) + r, c]
     return t.q_s[t.q_row + c, r]
@@ -769,13 +779,16 @@ def _store_queries(t, rows, row):
                     flat.vstore_segments(second, (row + c + vl0) * n)
         return
     if t.qr:
+        # KS: the scale is k_t's, so the rows are copied as they are; QD: the first QD rows are
+        # read from q by the score loop (:func:`_query`), not copied, and prefetched first
         first = _half_row(t, row)
-        for h, i in rows[:t.qp]:
+        for h, i in rows[:t.qd + t.qp]:
             for u in range(QP_LINES):
                 t.q.prefetch(h, i, rl.minimum(u * LINE, t.d - 1))
         for vl, c in rl.vloop(t.d, sew=32, lmul=8):
-            for r, (h, i) in enumerate(rows):
-                t.q_s.vstore(t.q.vload(h, i, c) * t.scale, first + r, c)
+            for r, (h, i) in list(enumerate(rows))[t.qd:]:
+                x = t.q.vload(h, i, c)
+                t.q_s.vstore(x if t.ks else x * t.scale, first + r, c)
         return
     for vl, c in rl.vloop(t.d, sew=32, lmul=max(m for m in (1, 2, 4, 8) if m * len(rows) <= 28 or m == 1)):
         rows_v = [t.q.vload(h, i, c) for h, i in rows]
@@ -805,6 +818,16 @@ def _first_keys(t, g, rows=None):
         _bring(t, t.k, g, 0, e)
 
 
+def _transpose_keys(t, g):
+    """Prefill: KV head g's keys into k_t, transposed; with KS times the scale, so that QR's query
+    build copies q's rows without a product (spacemit-x60 prefill 128 d 64 -0.14 %) and QD's rows can
+    be read from q as they are (:func:`_query`): q (k scale) for (q scale) k, not bit-equal."""
+    for vl, j in rl.vloop(t.k.shape[1], sew=32, lmul=t.lmul):
+        for c in rl.range(t.d):
+            x = t.k.vload(g, j, c, axis=1)
+            t.k_t.vstore(x * t.scale if t.ks else x, c, j)
+
+
 def _schedule_prefill(transposed, exp):
     """Have prefill (K transposed) with the accurate exp compiled with LLVM's sifive-p670 schedule.
 
@@ -832,6 +855,7 @@ def _tile(t, g, group, rho0, n, causal, ahead=None, starts=None):
     lq, lk = q.shape[1], t.k.shape[1]
     here, after, stored = starts or (None, None, None)
     rows = _rows(g, group, rho0, n, here)
+    t.rows = rows   # QD: the rows whose scalars :func:`_query` reads from q
     st = _tile_start(t, rows, built=ahead is not None)
     then = None
     if ahead is not None:
@@ -943,10 +967,11 @@ def _tiles_ahead(t, g, group, whole, bm, causal):
 
 
 #: What each checked tunable may be: the on/off flags 0 or 1, SP and QA 0, 1 or 2 (each makes other code),
+#: QD 0-4 (rows read from q: at most the L1's ways on the presets, those rows sharing a set),
 #: PF and PD counts (prefetch lines, chunks ahead). EL is checked as an LMUL by the vloop it sets.
-_TUNABLE_VALUES = {"SP": (0, 1, 2), "QA": (0, 1, 2),
+_TUNABLE_VALUES = {"SP": (0, 1, 2), "QA": (0, 1, 2), "QD": (0, 1, 2, 3, 4),
                    **{name: (0, 1) for name in ("PK", "ML", "PV", "PR", "MX", "PU", "QL", "PT", "QR", "OD", "PP", "SA",
-                                                "NR", "EO", "QS", "QW", "RS")}}
+                                                "NR", "EO", "QS", "QW", "RS", "KS")}}
 
 
 def _check_tunables(**values) -> None:
@@ -965,14 +990,14 @@ class _Tensors:
 
     The tensors and sizes come as keywords and are kept as they are; the tunables come raw
     (``pf``, ``pd``, ``pk``, ``ml``, ``pv``, ``pr``, ``mx``, ``pu``, ``qa``, ``el``, ``ql``, ``sp``, ``qr``, ``od``,
-    ``qp``, ``pp``, ``sa``, ``nr``, ``eo``, ``qs``, ``qw``, ``rs`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU, QA, EL, QL,
-    SP, QR, OD, QP, PP, SA, NR, EO, QS, QW, RS,
+    ``qp``, ``pp``, ``sa``, ``nr``, ``eo``, ``qs``, ``qw``, ``rs``, ``ks``, ``qd`` as the kernel's PF, PD, PK, ML, PV, PR, MX, PU,
+    QA, EL, QL, SP, QR, OD, QP, PP, SA, NR, EO, QS, QW, RS, KS, QD,
     ``exp`` its EXP) and the fields the helpers read are derived here, so that the kernels that make one
     (:data:`attention` and ``attention_harts.attention_grid``) cannot derive them apart."""
 
     def __init__(self, *, transposed: bool, pf: int, pd: int, pk: int, ml: int, pv: int, pr: int, mx: int, pu: int,
                  qa: int, el: int, ql: int, sp: int, qr: int, od: int, qp: int, pp: int, sa: int, nr: int, eo: int,
-                 qs: int, qw: int, exp: str, rs: int = 0, **kw):
+                 qs: int, qw: int, exp: str, rs: int = 0, ks: int = 0, qd: int = 0, **kw):
         self.__dict__.update(kw)
         self.transposed = transposed
         self.pf, self.pd, self.pk = _prefetches(pf, pd, pk, transposed)
@@ -982,7 +1007,7 @@ class _Tensors:
         self.el = el if transposed else 0   # the exp pass's LMUL in prefill; 0: the chunks' LMUL
         self.ql = bool(ql)
         _check_tunables(PF=pf, PD=pd, PK=pk, ML=ml, PV=pv, PR=pr, MX=mx, PU=pu, QA=qa, QL=ql, SP=sp, QR=qr, OD=od,
-                        QP=qp, PP=pp, SA=sa, NR=nr, EO=eo, QS=qs, QW=qw, RS=rs)
+                        QP=qp, PP=pp, SA=sa, NR=nr, EO=eo, QS=qs, QW=qw, RS=rs, KS=ks, QD=qd)
         self.pp = bool(pp and transposed and pv)   # prefill's P V loop in PV's shape, one key a trip
         self.sa = bool(sa and transposed)   # prefill's score loop, whose accumulators start from column 0
         self.qr = bool(qr and transposed)
@@ -997,6 +1022,9 @@ class _Tensors:
         self.rs = bool(rs)   # QA's tiles' rows stepped from the tile before's, no divisions (:func:`_advance`)
         self.eo = bool(eo and transposed and pv)   # prefill's exp pass in PV's shape: its unpaired row
         self.qp = qp if self.qr and self.pf else 0   # rows prefetched before QR's query build
+        self.ks = bool(ks and self.qr)   # the scale in k_t, not in QR's q_s (:func:`_transpose_keys`)
+        self.qd = qd if self.ks else 0   # QR's first rows read from q, not copied (:func:`_query`)
+        self.rows = []   # the tile's (head, query) rows (:func:`_tile`)
         self.q_row = 0   # the q_s row of the tile's first head-dim element (QA moves it between halves)
         self.touch = not rl.target_has("zicbop")
 
@@ -1010,7 +1038,7 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
               KU: int = 1, NB: int = NB_DEFAULT, PF: int = 0, PD: int = 0, PK: int = 0, ML: int = 0, PV: int = 0,
               PR: int = 0, MX: int = 0, PU: int = 0, QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0,
               PT: int = 0, QR: int = 0, OD: int = 0, QP: int = 0, PP: int = 0, SA: int = 0, NR: int = 0, EO: int = 0,
-              QS: int = 0, QW: int = 0, RS: int = 0, EXP: str = "accurate"):
+              QS: int = 0, QW: int = 0, RS: int = 0, KS: int = 0, QD: int = 0, EXP: str = "accurate"):
     """o[h] = softmax(q[h] @ k[g]^T * scale) @ v[g], g = h // (H / H_kv).
 
     Scratch: ``q_s`` (d, BM; (2d, BM) with ``TRANSPOSE_K``) and ``o_s`` (BM, d) hold a tile's
@@ -1061,6 +1089,9 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     stride is then BM, a constant, not its shape's runtime width.
     ``RS`` 1 (with ``QA``) steps each tile's (query, head) rows from the tile before's, where they were
     divided out of the row's number: no integer division a tile (:func:`_advance`).
+    ``KS`` 1 (with ``TRANSPOSE_K`` and ``QR``) multiplies K by ``scale`` as it is transposed into ``k_t``
+    (:func:`_transpose_keys`) rather than the queries as QR copies them into q_s, and ``QD`` 1-4 (with ``KS``)
+    then has the score loop read each tile's first QD rows' scalars from q itself, not copied (:func:`_query`).
     ``SP`` (with ``TRANSPOSE_K``, ``PV`` 1 and the accurate exp) gives that pass's exp its
     addends as ``vl``-bound splats (:func:`_addends`): 1 made in each trip, 2 the rounding
     constant's once before the loop and the others in each trip.
@@ -1080,14 +1111,12 @@ def attention(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32, 3], 
     _schedule_prefill(TRANSPOSE_K, EXP)
     t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s, o_s=o_s, p=p, k_t=k_t, scale=scale, d=d, bm=BM, lmul=LMUL, ku=KU,
                  nb=NB, transposed=TRANSPOSE_K, pf=PF, pd=PD, pk=PK, ml=ML, pv=PV, pr=PR, mx=MX, pu=PU, qa=QA, el=EL,
-                 ql=QL, sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, nr=NR, eo=EO, qs=QS, qw=QW, rs=RS, exp=EXP)
+                 ql=QL, sp=SP, qr=QR, od=OD, qp=QP, pp=PP, sa=SA, nr=NR, eo=EO, qs=QS, qw=QW, rs=RS, ks=KS, qd=QD, exp=EXP)
     for g in rl.range(kv_heads):
         if TRANSPOSE_K:
             if t.pf and PT:   # the head's keys in flight at once, not a column's lines a strided load
                 _first_keys(t, g, lk)
-            for vl, j in rl.vloop(lk, sew=32, lmul=LMUL):
-                for c in rl.range(d):
-                    k_t.vstore(k.vload(g, j, c, axis=1), c, j)
+            _transpose_keys(t, g)
         if t.qa:
             _tiles_ahead(t, g, group, whole, BM, CAUSAL)
         else:

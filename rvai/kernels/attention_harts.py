@@ -68,7 +68,7 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
                    PK: int = 0, ML: int = 0, PV: int = 0, PR: int = 0, MX: int = 0, PU: int = 0,
                    QA: int = 0, EL: int = 0, QL: int = 0, SP: int = 0, PT: int = 0, QR: int = 0, OD: int = 0,
                    QP: int = 0, PP: int = 0, SA: int = 0, NR: int = 0, EO: int = 0, QS: int = 0,
-                   QW: int = 0, RS: int = 0):
+                   QW: int = 0, RS: int = 0, KS: int = 0, QD: int = 0):
     """:data:`rvai.kernels.attention.attention`'s tiles as work items of a grid of T programs.
 
     ``q_s``, ``o_s``, ``p``: (T, ...) scratch (:func:`scratch`); ``k_t`` (H_kv, d, Lk)
@@ -89,7 +89,8 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     ``PT`` (K's prefetch before the transposition, which :data:`transpose_k_grid` does). ``QR``
     (q_s row-major, a view of the one-hart scratch's (2d, BM)) is accepted and not applied: here
     q_s is (d, BM); nor are ``QP`` (QR's prefetches), ``QS`` and ``QW`` (the query build by segment stores,
-    q_s's width a constant), nor ``RS`` (QA's tiles' rows without divisions), which would change the many-hart cells that the one-hart entries configure. ``OD`` (a one-block tile's outputs written by its
+    q_s's width a constant), nor ``RS`` (QA's tiles' rows without divisions), nor ``KS`` and ``QD`` (QR's scale in k_t, its
+    first rows read from q), which would change the many-hart cells that the one-hart entries configure. ``OD`` (a one-block tile's outputs written by its
     P V loop) is applied, and with it ``NR`` (their 1/sum by Newton steps), and ``EO`` (the exp pass's
     unpaired row at LMUL 8). With
     ``TRANSPOSE_K`` (prefill) it is compiled, like that kernel, with LLVM's sifive-p670 schedule.
@@ -103,7 +104,7 @@ def attention_grid(q: rl.Tensor[f32, 3], k: rl.Tensor[f32, 3], v: rl.Tensor[f32,
     splits = part_o.shape[0] if SPLIT_KEYS else 1
     me = rl.program_id(0)
     _schedule_prefill(TRANSPOSE_K, "accurate")  # the one-hart kernel's choice (its exp here)
-    _check_tunables(QA=QA, PT=PT, QR=QR, QS=QS, QW=QW, RS=RS)   # not applied here (above), but a bad value is still named
+    _check_tunables(QA=QA, PT=PT, QR=QR, QS=QS, QW=QW, RS=RS, KS=KS, QD=QD)   # not applied here (above), but a bad value is still named
     for w in rl.range(me, kv_heads * tiles * splits, rl.num_programs(0)):
         g, ti, s = w // (tiles * splits), w // splits % tiles, w % splits
         t = _Tensors(q=q, k=k, v=v, o=o, q_s=q_s.select(me), o_s=o_s.select(me), p=p.select(me),
