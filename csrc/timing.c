@@ -607,9 +607,10 @@ static int is_data_prefetch(const rv_decoded *d) {
 }
 
 /* software_prefetch past its hit-filter probe, out of line so that the
- * common case (the line already in L1) pays for none of this. */
-static __attribute__((noinline)) void prefetch_miss(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t addr,
-                                                    uint64_t when) {
+ * common case (the line already in L1) pays for none of this (timed
+ * translated blocks probe the filter themselves and call it too). */
+__attribute__((noinline)) void tm_prefetch_miss(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t addr,
+                                                uint64_t when) {
     /* the TLB holds only pages of regions that allow its kind of access: a hit
      * answers without the region search */
     int w = d->rs2 == 3;
@@ -636,7 +637,7 @@ static inline __attribute__((always_inline)) void software_prefetch(rv_timing *t
     /* a line L1 holds asks for nothing, whatever maps its address: the hit
      * filter's entry answers the common case before the mapping is looked at */
     if ((*tm_hit_slot(t, line))->tag == line) return;
-    prefetch_miss(t, m, d, addr, when);
+    tm_prefetch_miss(t, m, d, addr, when);
 }
 
 /* The stream of the instruction at pc (a new one replacing the least recently
@@ -1040,6 +1041,18 @@ static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timi
         v->vl = m->vl;
     }
     return v;
+}
+
+int tm_plan_words(rv_timing *t, const rv_decoded *d, const tm_slot *e, uint64_t *out) {
+    if (e->path != TM_PATH_VECTOR || !e->plan) return 0;
+    const tm_vplan *v = &t->vplans[e->plan];
+    if (v->raw != d->raw) return 0;   /* not planned yet for this encoding */
+    const uint64_t w[] = {v->vtype, v->vl, v->op, v->pipe, v->units, v->vd, v->nvd, v->sdst, v->nsrc,
+                          v->srcs[0], v->srcs[1], v->srcs[2], v->srcs[3], v->chained, v->first_at_done, v->is_mem,
+                          v->vm_vd, v->vm_nregs, v->occupancy, v->lat, v->elems, v->elems_max, v->flops};
+    _Static_assert(sizeof w == TM_PLAN_WORDS * sizeof *w, "TM_PLAN_WORDS");
+    memcpy(out, w, sizeof w);
+    return TM_PLAN_WORDS;
 }
 
 /* A vector instruction: wait for a queue entry, then start on the earliest
