@@ -957,11 +957,19 @@ class _Block:
         return self.b.gep(self.t, _C(T_KIND + i))
 
     def _tpending(self, pc):
-        """What is pending resolved for the instruction at pc (the C call)."""
+        """What is pending resolved for the instruction at pc: a vector memory
+        op cleared inline, anything else by the C call."""
         b = self.b
-        res, on = self.fn.append_basic_block("tres"), self.fn.append_basic_block("tnone")
-        b.cbranch(b.icmp_unsigned("!=", b.load(I32, b.gep(self.t, _C(T_PENDING)), align=4), _C32(0)), res, on)
+        res, vmem, other, on = (self.fn.append_basic_block(n) for n in ("tres", "tvmem", "tother", "tnone"))
+        pending = b.load(I32, b.gep(self.t, _C(T_PENDING)), align=4)
+        b.cbranch(b.icmp_unsigned("!=", pending, _C32(0)), res, on)
         b.position_at_end(res)
+        b.cbranch(b.icmp_unsigned("==", pending, _C32(P_VMEM)), vmem, other)
+        b.position_at_end(vmem)   # a vector memory op's, all its accesses made: tm_resolve_other only clears it
+        b.store(_C32(0), b.gep(self.t, _C(T_PENDING)), align=4)
+        b.store(_C32(PATH_PLAIN), b.gep(self.t, _C(T_INLINE_FROM)), align=4)
+        b.branch(on)
+        b.position_at_end(other)
         self._ccall("@rvai_jit_tresolve", VOID, [self.m, _C(pc)])
         b.branch(on)
         b.position_at_end(on)
