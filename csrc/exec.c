@@ -185,7 +185,7 @@ int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[32]) {
     if (e->path < TM_PATH_PLAIN && e->path != TM_PATH_VECTOR && e->path != TM_PATH_PREFETCH) return 0;
     const uint64_t f[6] = {e->lat, e->s1, e->s2, e->s3, e->dst, e->path};
     memcpy(out, f, sizeof f);
-    return 6 + tm_plan_words(m->timing, &cache[(pc - base) >> 1], e, out + 6);
+    return 6 + tm_plan_words(m->timing, &cache[(pc - base) >> 1], m, e, out + 6);
 }
 
 int rv_jit_tparams(const rv_machine *m, uint64_t out[5]) {

@@ -1043,12 +1043,18 @@ static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timi
     return v;
 }
 
-int tm_plan_words(rv_timing *t, const rv_decoded *d, const tm_slot *e, uint64_t *out) {
+int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slot *e, uint64_t *out) {
     if (e->path != TM_PATH_VECTOR || !e->plan) return 0;
-    const tm_vplan *v = &t->vplans[e->plan];
-    if (v->raw != d->raw) return 0;   /* not planned yet for this encoding */
+    /* planned for the machine's vtype and vl now, as its next execution would
+     * plan it (a plan is a function of its key): the words do not depend on
+     * whether, or under which vtype, the instruction ran before */
+    const tm_vplan *v = vector_plan(t, d, m, e, NULL);
+    /* (the sources past nsrc as 0: plan_vector leaves them unset, and the
+     * words are part of the translation's key) */
+    uint64_t s[4] = {0};
+    for (unsigned i = 0; i < v->nsrc; i++) s[i] = v->srcs[i];
     const uint64_t w[] = {v->vtype, v->vl, v->op, v->pipe, v->units, v->vd, v->nvd, v->sdst, v->nsrc,
-                          v->srcs[0], v->srcs[1], v->srcs[2], v->srcs[3], v->chained, v->first_at_done, v->is_mem,
+                          s[0], s[1], s[2], s[3], v->chained, v->first_at_done, v->is_mem,
                           v->vm_vd, v->vm_nregs, v->occupancy, v->lat, v->elems, v->elems_max, v->flops};
     _Static_assert(sizeof w == TM_PLAN_WORDS * sizeof *w, "TM_PLAN_WORDS");
     memcpy(out, w, sizeof w);

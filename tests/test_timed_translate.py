@@ -278,8 +278,8 @@ def test_vector_loops_time_the_same_translated(items, budget, a0, preset, hot):
     """Vector loops looping in place in one block, their steps inline with
     the plans they were translated for (and in C when vtype or vl differ):
     every timed observable, the vector timeline too, equals the interpreter's.
-    Blocks translated at their first entry (``hot`` 0) have no plans yet (a
-    vector op's is made when it first runs): their vector steps call C."""
+    A block is translated at its first entry (``hot`` 0), before the vl the
+    loop sets, or after 240 entries (its plans for the vtype and vl then)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RVAI_JIT_HOT", str(hot))
         mp.setenv("RVAI_JIT_TIMED", "1")
@@ -288,3 +288,24 @@ def test_vector_loops_time_the_same_translated(items, budget, a0, preset, hot):
     i, r = timed_loop(items, "interpret", budget, a0, preset)
     i["trace"] = r.profile().trace
     assert t == i
+
+
+def test_a_second_machine_reuses_the_vector_blocks(monkeypatch):
+    """A vector slot's plan words are part of its block's key: the same loop
+    on a second machine finds every block the first one translated (no word
+    of the plan left to chance, such as the sources past its count)."""
+    from rvai.emu import jit_llvm
+    monkeypatch.setenv("RVAI_JIT_HOT", "30")
+    built = []
+    build = jit_llvm._Block.build
+    monkeypatch.setattr(jit_llvm._Block, "build", lambda self: built.append(self.start) or build(self))
+    items = ["addi s6, zero, 3", "fmv.w.x fa0, s6", "addi s2, zero, 2", "lui s5, 0x100", "addi a7, zero, 260",
+             "vsetvli t1, zero, e32, m2, ta, ma", "vle32.v v8, (s5)", "vadd.vx v16, v8, s6", "vfmacc.vf v24, fa0, v8",
+             "vmv.x.s a1, v16", "ori zero, s5, 1", "addi s5, s5, 64", "addi a7, a7, -1",
+             ("to", "bne a7, zero, {off}", 6, 13), "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, 15), "ebreak"]
+    first, _ = timed_loop(items, "translate", 10**6, 0, "spacemit-x60")
+    assert built
+    n = len(built)
+    second, m = timed_loop(items, "translate", 10**6, 0, "spacemit-x60")
+    assert m.translation["blocks"] >= 1 and len(built) == n
+    assert second == first == timed_loop(items, "interpret", 10**6, 0, "spacemit-x60")[0]
