@@ -1417,22 +1417,24 @@ class _Block:
 
     def _vector_call(self, k, ins):
         """Instruction k, a vector one: jit_vec runs it on the machine, which
-        holds the scalar registers meanwhile (it may read and write them)."""
+        holds the scalar registers meanwhile (it may read and write them);
+        a vector FP op, jit_vfp, reads and writes neither them nor the
+        timing model (no FP op accesses memory), so they stay in locals."""
         b = self.b
         self.guard = None
-        for r in self.written:
-            b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
         d = self._decoded(k, ins)
         ctx = self._vfp_ctx(ins)
         if ctx is None:
+            for r in self.written:
+                b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
             status = self._ccall("@rvai_jit_vec", I32, [self.m, d])
+            for r in self.reg:
+                b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         else:   # vector FP legal under the vtype expected here: jit_vfp, with its context
             kc = f"@{self.fn.name}_k{k}"
             words = ", ".join(f"i64 {_C(w)}" for w in ctx)
             self.globals[kc] = f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8"
-            status = self._ccall("@rvai_jit_vfp", I32, [self.m, d, Value(PTR, kc)])
-        for r in self.reg:
-            b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
+            status = self._ccall("@rvai_jit_vfp", I32, [self.m, d, Value(PTR, kc)], sync=[], reload=[])
         ok, stop = self.fn.append_basic_block("vok"), self.fn.append_basic_block("vstop")
         b.cbranch(b.icmp_signed("==", status, _C32(VEC_OK)), ok, stop, likely=True)
         b.position_at_end(stop)
