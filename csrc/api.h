@@ -320,13 +320,17 @@ uint64_t rv_jit_vfp_fn(void);
  * call; the layout of the model's fields they use. */
 void rv_jit_set_timed(rv_machine *m, int on);
 int rv_jit_timed(const rv_machine *m);
-void rv_jit_timed_fns(uint64_t out[4]);
+void rv_jit_timed_fns(uint64_t out[6]);
 void rv_jit_timed_layout(uint64_t out[48]);
 /* The model's parameters a timed block's inline paths take as constants:
  * issue width, log2 of the line size, L1's hit-filter shift, L1 latency, BHT
  * entries; 0 on an untimed machine. */
 int rv_jit_tparams(const rv_machine *m, uint64_t out[5]);
 /* pc's timing slot on a timed machine, derived now if it is not yet, when it
- * is a plain op's: its latency, source and destination indexes and path
- * into out (1), else 0. */
-int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[6]);
+ * is a plain op's, a vector op's or a Zicbop prefetch's: its latency, source
+ * and destination indexes and path into out, and a vector op's plan after
+ * them when it has one (timing.h's tm_plan_words); returns the words written
+ * (6, or 6 + TM_PLAN_WORDS), 0 for other slots. */
+int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[32]);
+/* What a timed block's inline vector step needs of csrc/timing.h's rv_timing (offsets, constants). */
+void rv_jit_vstep_layout(uint64_t out[32]);

@@ -158,11 +158,13 @@ static void jit_tresolve(rv_machine *m, uint64_t pc) {
     if (t->pending) tm_resolve(t, pc);
 }
 
-void rv_jit_timed_fns(uint64_t out[4]) {
+void rv_jit_timed_fns(uint64_t out[6]) {
     out[0] = (uint64_t)(uintptr_t)&jit_tstep;
     out[1] = (uint64_t)(uintptr_t)&jit_tmem;
     out[2] = (uint64_t)(uintptr_t)&jit_tslots;
     out[3] = (uint64_t)(uintptr_t)&jit_tresolve;
+    out[4] = (uint64_t)(uintptr_t)&tm_vector_step;     /* a vector slot's step, called with its slot */
+    out[5] = (uint64_t)(uintptr_t)&tm_prefetch_miss;   /* a prefetch the block's filter probe missed */
 }
 
 void jit_tslot_forget(rv_machine *m, uint64_t pc) {
@@ -172,7 +174,7 @@ void jit_tslot_forget(rv_machine *m, uint64_t pc) {
     if (e) e[(pc - base) >> 1].path = TM_PATH_NEW;
 }
 
-int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[6]) {
+int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[32]) {
     if (!m->timed) return 0;
     uint64_t base, size;
     rv_decoded *cache = fetch_region(m, pc, &base, &size);
@@ -180,10 +182,10 @@ int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[6]) {
     if (!e || !cache[(pc - base) >> 1].op) return 0;
     e += (pc - base) >> 1;
     tm_derive_slot(m->timing, &cache[(pc - base) >> 1], e);
-    if (e->path < TM_PATH_PLAIN) return 0;
+    if (e->path < TM_PATH_PLAIN && e->path != TM_PATH_VECTOR && e->path != TM_PATH_PREFETCH) return 0;
     const uint64_t f[6] = {e->lat, e->s1, e->s2, e->s3, e->dst, e->path};
     memcpy(out, f, sizeof f);
-    return 1;
+    return 6 + tm_plan_words(m->timing, &cache[(pc - base) >> 1], m, e, out + 6);
 }
 
 int rv_jit_tparams(const rv_machine *m, uint64_t out[5]) {
@@ -209,8 +211,26 @@ void rv_jit_timed_layout(uint64_t out[48]) {
         offsetof(tm_line, tag), offsetof(tm_line, ready), offsetof(tm_line, lru), offsetof(tm_line, dirty),
         offsetof(tm_line, prefetched), offsetof(tm_line, shared),
         TM_P_BRANCH, TM_PATH_END, TM_K_MEM, TM_SRC_NONE, TM_DST_NONE,
+        /* the vector and prefetch steps a block calls directly or writes inline (software_prefetch) */
+        TM_PATH_VECTOR, TM_PATH_PREFETCH, TM_PATH_PLAIN, offsetof(rv_machine, ext_off), RV_EXT_zicbop,
     };
     _Static_assert(sizeof l <= 48 * sizeof *out, "rv_jit_timed_layout's out holds 48");
+    memcpy(out, l, sizeof l);
+}
+
+void rv_jit_vstep_layout(uint64_t out[32]) {
+    const uint64_t l[] = {
+        offsetof(rv_timing, vq), offsetof(rv_timing, vq_pos), offsetof(rv_timing, p.vq_depth),
+        offsetof(rv_timing, cont_until), offsetof(rv_timing, unit_free), TM_MAX_UNITS, offsetof(rv_timing, vfirst),
+        offsetof(rv_timing, vdone), offsetof(rv_timing, v_end), offsetof(rv_timing, vm_vd),
+        offsetof(rv_timing, vm_nregs), offsetof(rv_timing, vm_start), offsetof(rv_timing, vm_first_seen),
+        offsetof(rv_timing, vm_trained), offsetof(rv_timing, vm_pc), offsetof(rv_timing, s.vec_ops),
+        offsetof(rv_timing, s.vec_elems), offsetof(rv_timing, s.vec_elems_max), offsetof(rv_timing, s.flops),
+        offsetof(rv_timing, s.pipe_busy), offsetof(rv_timing, ntrace), offsetof(rv_timing, trace),
+        sizeof(rv_trace_event), offsetof(rv_trace_event, op), offsetof(rv_trace_event, pipe),
+        offsetof(rv_trace_event, unit), TM_TRACE_MAX, TM_K_VEC, TM_K_CONT, TM_P_VMEM,
+    };
+    _Static_assert(sizeof l <= 32 * sizeof *out, "rv_jit_vstep_layout's out holds 32");
     memcpy(out, l, sizeof l);
 }
 

@@ -607,9 +607,10 @@ static int is_data_prefetch(const rv_decoded *d) {
 }
 
 /* software_prefetch past its hit-filter probe, out of line so that the
- * common case (the line already in L1) pays for none of this. */
-static __attribute__((noinline)) void prefetch_miss(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t addr,
-                                                    uint64_t when) {
+ * common case (the line already in L1) pays for none of this (timed
+ * translated blocks probe the filter themselves and call it too). */
+__attribute__((noinline)) void tm_prefetch_miss(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t addr,
+                                                uint64_t when) {
     /* the TLB holds only pages of regions that allow its kind of access: a hit
      * answers without the region search */
     int w = d->rs2 == 3;
@@ -636,7 +637,7 @@ static inline __attribute__((always_inline)) void software_prefetch(rv_timing *t
     /* a line L1 holds asks for nothing, whatever maps its address: the hit
      * filter's entry answers the common case before the mapping is looked at */
     if ((*tm_hit_slot(t, line))->tag == line) return;
-    prefetch_miss(t, m, d, addr, when);
+    tm_prefetch_miss(t, m, d, addr, when);
 }
 
 /* The stream of the instruction at pc (a new one replacing the least recently
@@ -1047,6 +1048,24 @@ static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timi
         v->vl = m->vl;
     }
     return v;
+}
+
+int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slot *e, uint64_t *out) {
+    if (e->path != TM_PATH_VECTOR || !e->plan) return 0;
+    /* planned for the machine's vtype and vl now, as its next execution would
+     * plan it (a plan is a function of its key): the words do not depend on
+     * whether, or under which vtype, the instruction ran before */
+    const tm_vplan *v = vector_plan(t, d, m, e, NULL);
+    /* (the sources past nsrc as 0: plan_vector leaves them unset, and the
+     * words are part of the translation's key) */
+    uint64_t s[4] = {0};
+    for (unsigned i = 0; i < v->nsrc; i++) s[i] = v->srcs[i];
+    const uint64_t w[] = {v->vtype, v->vl, v->op, v->pipe, v->units, v->vd, v->nvd, v->sdst, v->nsrc,
+                          s[0], s[1], s[2], s[3], v->chained, v->first_at_done, v->is_mem,
+                          v->vm_vd, v->vm_nregs, v->occupancy, v->lat, v->elems, v->elems_max, v->flops};
+    _Static_assert(sizeof w == TM_PLAN_WORDS * sizeof *w, "TM_PLAN_WORDS");
+    memcpy(out, w, sizeof w);
+    return TM_PLAN_WORDS;
 }
 
 /* A vector instruction: wait for a queue entry, then start on the earliest

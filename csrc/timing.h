@@ -282,6 +282,16 @@ void tm_derive_slot(rv_timing *t, const rv_decoded *d, tm_slot *e);
 void tm_vector_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
 /* tm_step_special for a slot derived as TM_PATH_PREFETCH, likewise. */
 void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e);
+/* The plan of vector slot e (instruction d) for m's vtype and vl as words,
+ * for a timed translated block that writes its step with them as constants
+ * (under a test of that vtype and vl, the first two words): TM_PLAN_WORDS,
+ * or 0 when the slot has no plan (the reference mode, the model out of plans). */
+#define TM_PLAN_WORDS 23
+int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slot *e, uint64_t *out);
+/* A Zicbop prefetch (d) of the line at addr, issued at cycle `when`, whose
+ * line the hit filter did not find in L1: the rest of tm_prefetch_step's
+ * request for it. */
+void tm_prefetch_miss(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t addr, uint64_t when);
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc);
 /* tm_mem_slow for an access within one line, with no vector memory op in flight,
  * whose hit-filter entry w did not give a plain hit: the first use of a

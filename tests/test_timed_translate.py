@@ -231,3 +231,81 @@ def test_timed_machines_translate_unless_told_not_to(setting, translates, monkey
     out, m = timed_run(items, "translate", 10**6, bytes(64), (0,) * 6, "spacemit-x60")
     assert (m.translation["blocks"] > 0) == translates
     assert out == timed_run(items, "interpret", 10**6, bytes(64), (0,) * 6, "spacemit-x60")[0]
+
+
+# ---- vector loops: the vector step written inline with its plan, the prefetch step inline (emu36)
+
+VGROUPS = ["v8", "v16", "v24"]   # aligned at every LMUL up to 8
+
+
+@st.composite
+def vector_loop(draw):
+    """An inner loop of 1 to 300 passes around a drawn body of vector ops
+    under a drawn SEW, LMUL and vl (VLMAX, a fixed one, or the inner count,
+    which changes the vl under the plan's test every pass), run 1 to 4 times:
+    unit-stride loads and stores through s5 (walking BIG), vfmacc.vf (SEW 32
+    and 64), vector-scalar and masked ops, a reduction, vmv.x.s (a scalar
+    result) and an op reading it, prefetches, scalar work and pointer bumps."""
+    sew = draw(st.sampled_from([8, 16, 32, 64]))
+    lmul = draw(st.sampled_from(["m1", "m2", "m4", "m8", "mf2"]))
+    avl = draw(st.sampled_from(["zero", "s6", "a7"]))   # VLMAX, a drawn fixed vl, the inner count
+    setvl = f"vsetvli t1, {avl}, e{sew}, {lmul}, ta, ma" if avl != "zero" else f"vsetvli t1, zero, e{sew}, {lmul}, ta, ma"
+    g = lambda: draw(st.sampled_from(VGROUPS))   # noqa: E731
+    ops = [lambda: f"vle{sew}.v {g()}, (s5)", lambda: f"vse{sew}.v {g()}, (s5)",
+           lambda: f"vadd.vx {g()}, {g()}, a1", lambda: f"vmul.vv {g()}, {g()}, {g()}",
+           lambda: f"vadd.vi {g()}, {g()}, 3, v0.t", lambda: f"vredsum.vs {g()}, {g()}, {g()}",
+           lambda: f"vmv.x.s a1, {g()}", lambda: "addi a1, a1, 5",
+           lambda: draw(st.sampled_from(["addi s5, s5, 64", "addi s5, s5, 16", "addi s5, s5, 256"])),
+           lambda: draw(st.sampled_from(["ori zero, s5, 1", "ori zero, s5, 97", "ori zero, s5, 3"]))]
+    if sew >= 32:
+        ops += [lambda: f"vfmacc.vf {g()}, fa0, {g()}"] * 3
+    body = [draw(st.sampled_from(ops))() for _ in range(draw(st.integers(1, 12)))]
+    if draw(st.booleans()):
+        body.insert(draw(st.integers(0, len(body))), setvl)   # vl set again inside the loop
+    # (up to 300 inner passes: a block is translated after RVAI_JIT_HOT of its instructions, asked every 240 entries)
+    head = [f"addi s6, zero, {draw(st.integers(1, 40))}", "fmv.w.x fa0, s6", f"addi s2, zero, {draw(st.integers(1, 4))}",
+            "lui s5, 0x100", f"addi a7, zero, {draw(st.one_of(st.integers(1, 20), st.integers(240, 300)))}", setvl]
+    inner = len(head)
+    return head + body + ["addi a7, a7, -1", ("to", "bne a7, zero, {off}", inner, inner + len(body) + 1),
+                          "addi a0, a0, 3", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, inner + len(body) + 4),
+                          "ebreak"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(items=vector_loop(), budget=st.one_of(st.integers(1, 20000), st.just(10**6)), a0=st.integers(0, 1 << 20),
+       preset=st.sampled_from(PRESETS), hot=st.sampled_from([0, 30, 30, 200]))
+def test_vector_loops_time_the_same_translated(items, budget, a0, preset, hot):
+    """Vector loops looping in place in one block, their steps inline with
+    the plans they were translated for (and in C when vtype or vl differ):
+    every timed observable, the vector timeline too, equals the interpreter's.
+    A block is translated at its first entry (``hot`` 0), before the vl the
+    loop sets, or after 240 entries (its plans for the vtype and vl then)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVAI_JIT_HOT", str(hot))
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        t, m = timed_loop(items, "translate", budget, a0, preset)
+        t["trace"] = m.profile().trace
+    i, r = timed_loop(items, "interpret", budget, a0, preset)
+    i["trace"] = r.profile().trace
+    assert t == i
+
+
+def test_a_second_machine_reuses_the_vector_blocks(monkeypatch):
+    """A vector slot's plan words are part of its block's key: the same loop
+    on a second machine finds every block the first one translated (no word
+    of the plan left to chance, such as the sources past its count)."""
+    from rvai.emu import jit_llvm
+    monkeypatch.setenv("RVAI_JIT_HOT", "30")
+    built = []
+    build = jit_llvm._Block.build
+    monkeypatch.setattr(jit_llvm._Block, "build", lambda self: built.append(self.start) or build(self))
+    items = ["addi s6, zero, 3", "fmv.w.x fa0, s6", "addi s2, zero, 2", "lui s5, 0x100", "addi a7, zero, 260",
+             "vsetvli t1, zero, e32, m2, ta, ma", "vle32.v v8, (s5)", "vadd.vx v16, v8, s6", "vfmacc.vf v24, fa0, v8",
+             "vmv.x.s a1, v16", "ori zero, s5, 1", "addi s5, s5, 64", "addi a7, a7, -1",
+             ("to", "bne a7, zero, {off}", 6, 13), "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, 15), "ebreak"]
+    first, _ = timed_loop(items, "translate", 10**6, 0, "spacemit-x60")
+    assert built
+    n = len(built)
+    second, m = timed_loop(items, "translate", 10**6, 0, "spacemit-x60")
+    assert m.translation["blocks"] >= 1 and len(built) == n
+    assert second == first == timed_loop(items, "interpret", 10**6, 0, "spacemit-x60")[0]

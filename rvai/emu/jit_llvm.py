@@ -174,14 +174,21 @@ X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
-_TIMED_FNS = ffi.new("uint64_t[4]")
+_TIMED_FNS = ffi.new("uint64_t[6]")
 lib.rv_jit_timed_fns(_TIMED_FNS)
 _TL = ffi.new("uint64_t[48]")
 lib.rv_jit_timed_layout(_TL)
 TIMING_OFF, T_NOW, T_ROOM, T_INLINE_FROM, T_LAST_DST, T_LAST_ISSUE, T_STALL, T_READY, T_KIND, SLOT_SIZE, \
     SLOT_PATH, PLAIN_S3, PLAIN_WAW, T_PENDING, T_BR_FALL, T_BR_SLOT, T_BR_IDX, T_BHT, T_HIT, T_LAST_LINE, T_LAST_WAY, \
     T_MEM_END, T_STAMP, T_L1_HITS, T_BYTES_LOADED, T_BYTES_STORED, T_BRANCHES, L_TAG, L_READY, L_LRU, L_DIRTY, \
-    L_PREFETCHED, L_SHARED, P_BRANCH, PATH_END, K_MEM, SRC_NONE, DST_NONE = (int(v) for v in _TL[0:38])
+    L_PREFETCHED, L_SHARED, P_BRANCH, PATH_END, K_MEM, SRC_NONE, DST_NONE, PATH_VECTOR, PATH_PREFETCH, PATH_PLAIN, \
+    EXT_OFF_OFF, EXT_ZICBOP = (int(v) for v in _TL[0:43])
+_VSL = ffi.new("uint64_t[32]")
+lib.rv_jit_vstep_layout(_VSL)
+T_VQ, T_VQ_POS, T_VQ_DEPTH, T_CONT_UNTIL, T_UNIT_FREE, MAX_UNITS, T_VFIRST, T_VDONE, T_V_END, T_VM_VD, T_VM_NREGS, \
+    T_VM_START, T_VM_FIRST_SEEN, T_VM_TRAINED, T_VM_PC, T_VEC_OPS, T_VEC_ELEMS, T_VEC_ELEMS_MAX, T_FLOPS, \
+    T_PIPE_BUSY, T_NTRACE, T_TRACE, TRACE_SIZE, TR_OP, TR_PIPE, TR_UNIT, TRACE_MAX, K_VEC, K_CONT, \
+    P_VMEM = (int(v) for v in _VSL[0:30])
 #: The timing model's state a timed block keeps in locals (csrc/timing.h's
 #: rv_timing): read at entry and after each call, written back before each
 #: call and exit.  The block's memory accesses go through pointers LLVM cannot
@@ -208,6 +215,9 @@ HELPERS = {
     "rvai_jit_tmem": ("void (ptr, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
     "rvai_jit_tslots": ("ptr (ptr, i64)", int(_TIMED_FNS[2])),   # the timing slot of a pc
     "rvai_jit_tresolve": ("void (ptr, i64)", int(_TIMED_FNS[3])),   # the pending branch or jump, resolved at pc
+    # a vector slot's step (t, d, m, pc, slot), and a prefetch whose line the filter did not find (t, m, d, addr, when)
+    "rvai_jit_tvstep": ("void (ptr, ptr, ptr, i64, ptr)", int(_TIMED_FNS[4])),
+    "rvai_jit_tprefetch_miss": ("void (ptr, ptr, ptr, i64, i64)", int(_TIMED_FNS[5])),
 }
 #: Helpers called only on rare paths: declared ``cold``, so LLVM lays the
 #: blocks calling them out of the hot code and places the spills and
@@ -451,7 +461,8 @@ class _Block:
     def __init__(self, insns, name, vstate, timed=None):
         self.insns = insns
         self.timed = timed is not None
-        # pc -> its plain timing slot's fields (Translator._tslots), for this block's pcs
+        # pc -> its timing slot's fields (Translator._tslots), for this block's pcs: the plain ops'
+        # and prefetches' (their steps inline) and the vector ops' (their C step called directly)
         self.tslot = {i.pc: timed[i.pc] for i in insns if i.pc in timed} if timed else {}
         # the model's parameters (rv_jit_tparams), constants in the block's code
         self.width, self.line_bits, self.hit_shift, self.l1_latency, bht_entries = timed["model"] if timed else (0,) * 5
@@ -732,9 +743,10 @@ class _Block:
         for k, ins in enumerate(self.insns):
             name, pc, nxt = _OP_NAMES[ins.op], ins.pc, ins.pc + ins.len
             if self.timed:
-                if name == "ori" and ins.rs1 in self.reg:   # a prefetch.r/w hint: the model reads its base
+                if name == "ori" and ins.rs1 in self.reg and pc not in self.tslot:
+                    # a prefetch.r/w hint the C step charges: it reads its base
                     b.store(self.get(ins.rs1), self._field(X_OFF + 8 * ins.rs1))
-                self._tstep(pc)
+                self._tstep(k, ins)
             if ins.op in VEC:
                 self._vector(k, ins)
                 if name in ("vsetvli", "vsetivli"):   # the vtype from here on, unless it was illegal
@@ -829,15 +841,17 @@ class _Block:
         self.bht = b.load(PTR, b.gep(self.t, _C(T_BHT)))
         # the scoreboard entries the inline steps both read and write in
         # locals (the others they only read or only write, in the model)
-        read = {f[i] for f in self.tslot.values() for i in (1, 2, 3) if i < 3 or f[5] & PLAIN_S3}
+        inline = [f for f in self.tslot.values() if f[5] != PATH_VECTOR]
+        read = {f[i] for f in inline for i in (1, 2, 3) if i < 3 or f[5] >= PATH_PLAIN and f[5] & PLAIN_S3}
+        planned = any(len(f) > 6 for f in self.tslot.values())   # vector steps written inline
         # (only what the inline paths use: each call writes the locals back
         # and reads them again, which a block of vector ops mostly calling
         # the C step would pay for nothing)
         hooks = any(_access_size(_OP_NAMES[i.op]) for i in self.insns if i.pc in self.tslot)
-        used = ({"now", "room"} if self.tslot else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
+        used = ({"now", "room"} if inline or planned else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
         self.tl = {name: (b.alloca(ty, name=name), ty, off) for name, (ty, off) in T_LOCALS.items() if name in used}
         self.rl = {("r", i): (b.alloca(I64, name=f"r{i}"), I64, T_READY + 8 * i)
-                   for i in sorted(read & {f[4] for f in self.tslot.values()})}
+                   for i in sorted(read & {f[4] for f in inline})}
         self._treload()
         self._tpending(self.start)
         if self.tslot:   # the steps inline only while every slot holds the path it was translated for
@@ -886,7 +900,7 @@ class _Block:
         self._tsync(sync)
         v = self.b.call(fn, ret, args)
         self._treload(reload)
-        if fn == "@rvai_jit_tstep":   # it charged an instruction: the model knows the last one
+        if fn in ("@rvai_jit_tstep", "@rvai_jit_tvstep"):   # it charged an instruction: the model knows the last one
             self.issue = self.prev_dst = None
         return v
 
@@ -943,20 +957,29 @@ class _Block:
         return self.b.gep(self.t, _C(T_KIND + i))
 
     def _tpending(self, pc):
-        """What is pending resolved for the instruction at pc (the C call)."""
+        """What is pending resolved for the instruction at pc: a vector memory
+        op cleared inline, anything else by the C call."""
         b = self.b
-        res, on = self.fn.append_basic_block("tres"), self.fn.append_basic_block("tnone")
-        b.cbranch(b.icmp_unsigned("!=", b.load(I32, b.gep(self.t, _C(T_PENDING)), align=4), _C32(0)), res, on)
+        res, vmem, other, on = (self.fn.append_basic_block(n) for n in ("tres", "tvmem", "tother", "tnone"))
+        pending = b.load(I32, b.gep(self.t, _C(T_PENDING)), align=4)
+        b.cbranch(b.icmp_unsigned("!=", pending, _C32(0)), res, on)
         b.position_at_end(res)
+        b.cbranch(b.icmp_unsigned("==", pending, _C32(P_VMEM)), vmem, other)
+        b.position_at_end(vmem)   # a vector memory op's, all its accesses made: tm_resolve_other only clears it
+        b.store(_C32(0), b.gep(self.t, _C(T_PENDING)), align=4)
+        b.store(_C32(PATH_PLAIN), b.gep(self.t, _C(T_INLINE_FROM)), align=4)
+        b.branch(on)
+        b.position_at_end(other)
         self._ccall("@rvai_jit_tresolve", VOID, [self.m, _C(pc)])
         b.branch(on)
         b.position_at_end(on)
 
-    def _tstep(self, pc):
-        """Charge the instruction at pc: tm_step written inline with its slot's
-        fields as constants (a plain op or conditional branch whose slot held
-        them at translation), or the C step."""
-        b = self.b
+    def _tstep(self, k, ins):
+        """Charge instruction k (ins): tm_step written inline with its slot's
+        fields as constants (a plain op, conditional branch or prefetch whose
+        slot held them at translation), a vector op's C step called with its
+        slot and decoded instruction (what tm_step would find), or the C step."""
+        pc = ins.pc
         if pc not in self.tslot:
             self._ccall("@rvai_jit_tstep", VOID, [self.m, _C(pc)])
             self.maybe_pending = True   # (a jump's or a vector memory op's step sets some)
@@ -964,34 +987,152 @@ class _Block:
         if self.maybe_pending:
             self._tpending(pc)
             self.maybe_pending = False
-        self._tinline_step(*self.tslot[pc], pc)
+        lat, s1, s2, s3, dst, path = self.tslot[pc][:6]
+        if path == PATH_VECTOR:
+            if len(self.tslot[pc]) > 6:
+                self._tvector(k, ins, self.tslot[pc])
+            else:
+                self._tvcall(k, ins)
+            self.maybe_pending = True   # (a vector memory op's)
+        elif path == PATH_PREFETCH:   # tm_prefetch_step: a plain step that also asks for its line
+            self._tinline_step(lat, s1, s2, s3, dst, PATH_PLAIN, pc)
+            self._tprefetch(k, ins)
+        else:
+            self._tinline_step(lat, s1, s2, s3, dst, path, pc)
+
+    def _tvcall(self, k, ins):
+        """Instruction k's vector step in C (tm_vector_step), called with its slot and decoded form."""
+        self._ccall("@rvai_jit_tvstep", VOID, [self.t, self._decoded(k, ins), self.m, _C(ins.pc), self._tslot(ins.pc)])
+
+    def _tvector(self, k, ins, f):
+        """Instruction k's vector step (timing.c's tm_vector_step) written
+        inline with its slot's plan as constants (``f``: the slot's fields,
+        then tm_plan_words'), while the machine's vtype and vl are the ones
+        the plan was made for; else the C step."""
+        b, pc = self.b, ins.pc
+        (vtype, vl, op, pipe, units, vd, nvd, sdst, nsrc, *srcs, chained, first_at_done, is_mem, vm_vd, vm_nregs,
+         occ, lat, elems, elems_max, flops) = f[6:]
+        tf = lambda off: b.gep(self.t, _C(off) if isinstance(off, int) else off)   # noqa: E731
+        add = lambda off, v, ty=I64: b.store(b.add(b.load(ty, tf(off)), v), tf(off))   # noqa: E731
+        umax = lambda x, y: b.select(b.icmp_unsigned(">", y, x), y, x)   # noqa: E731
+        fast, slow, join = (self.fn.append_basic_block(n) for n in ("vsfast", "vsslow", "vsjoin"))
+        held = b.and_(b.icmp_unsigned("==", b.load(I64, self._field(VTYPE_OFF)), _C(vtype)),
+                      b.icmp_unsigned("==", b.load(I64, self._field(VL_OFF)), _C(vl)))
+        b.cbranch(held, fast, slow, likely=True)
+        b.position_at_end(slow)
+        self._tvcall(k, ins)
+        b.branch(join)
+        b.position_at_end(fast)
+        before, now = self._twait(f[1], f[2], f[3], False)
+        # the decoupling queue: wait until the op vq_depth places back has started
+        pos = b.load(I32, tf(T_VQ_POS), align=4)
+        q = tf(b.add(_C(T_VQ), b.shl(b.zext(pos, I64), _C(3))))
+        queued, here = b.load(I64, q), b.block
+        wait, on = self.fn.append_basic_block("vqwait"), self.fn.append_basic_block("vqon")
+        b.cbranch(b.icmp_unsigned(">", queued, now), wait, on)
+        b.position_at_end(wait)   # (waiting for work that contended memory held up counts as contention)
+        kind = b.select(b.icmp_unsigned("<=", queued, b.load(I64, tf(T_CONT_UNTIL))), _C(K_CONT), _C(K_VEC))
+        sp = tf(b.add(_C(T_STALL), b.shl(kind, _C(3))))
+        b.store(b.add(b.load(I64, sp), b.sub(queued, now)), sp)
+        self._tset("room", _C32(self.width))
+        b.branch(on)
+        b.position_at_end(on)
+        dispatch = b.phi(I64)
+        dispatch.add_incoming(now, here)
+        dispatch.add_incoming(queued, wait)
+        # the earliest free unit of its pipe (the first of equals)
+        row = T_UNIT_FREE + 8 * MAX_UNITS * pipe
+        unit, free = _C(0), b.load(I64, tf(row))
+        for u in range(1, units):
+            x = b.load(I64, tf(row + 8 * u))
+            less = b.icmp_unsigned("<", x, free)
+            unit, free = b.select(less, _C(u), unit), b.select(less, x, free)
+        start, src_done = umax(dispatch, free), _C(0)
+        for r in srcs[:nsrc]:   # its sources from their first beat with chaining, else their last
+            done_r = b.load(I64, tf(T_VDONE + 8 * r))
+            start = umax(start, b.load(I64, tf(T_VFIRST + 8 * r)) if chained else done_r)
+            src_done = umax(src_done, done_r)
+        last_beat = b.add(start, _C(occ - 1))
+        if chained:   # the last beat not before a chained source's last beat is there
+            last_beat = umax(last_beat, src_done)
+        done, freed = b.add(last_beat, _C(lat)), b.add(last_beat, _C(1))
+        b.store(freed, tf(b.add(_C(row), b.shl(unit, _C(3)))))
+        b.store(start, q)
+        nxt = b.add(pos, _C32(1))
+        b.store(b.select(b.icmp_unsigned("==", nxt, b.load(I32, tf(T_VQ_DEPTH), align=4)), _C32(0), nxt),
+                tf(T_VQ_POS), align=4)
+        b.store(umax(b.load(I64, tf(T_V_END)), done), tf(T_V_END))
+        first = done if first_at_done else b.add(start, _C(lat))
+        for r in range(vd, vd + nvd):
+            b.store(first, tf(T_VFIRST + 8 * r))
+            b.store(done, tf(T_VDONE + 8 * r))
+        if sdst != DST_NONE:   # a scalar result (vmv.x.s, vcpop.m, ...)
+            self._rset(sdst, done)
+            if sdst != 32:
+                b.store(const(I8, K_VEC), self._kind(sdst), align=1)
+        if is_mem:   # its accesses (jit_vec's, next) complete it: nothing was pending (the step resolved it)
+            b.store(_C32(P_VMEM), tf(T_PENDING), align=4)
+            b.store(_C32(PATH_END), tf(T_INLINE_FROM), align=4)
+            b.store(_C32(vm_vd), tf(T_VM_VD), align=4)
+            b.store(_C32(vm_nregs), tf(T_VM_NREGS), align=4)
+            b.store(start, tf(T_VM_START))
+            b.store(_C32(0), tf(T_VM_FIRST_SEEN), align=4)
+            b.store(_C32(0), tf(T_VM_TRAINED), align=4)
+            b.store(_C(pc), tf(T_VM_PC))
+        add(T_VEC_OPS, _C(1))
+        add(T_VEC_ELEMS, _C(elems))
+        add(T_VEC_ELEMS_MAX, _C(elems_max))
+        add(T_FLOPS, _C(flops))
+        add(T_PIPE_BUSY + 8 * pipe, b.sub(freed, start))
+        n = b.load(I32, tf(T_NTRACE), align=4)
+        rec, on = self.fn.append_basic_block("vtrace"), self.fn.append_basic_block("vtraced")
+        b.cbranch(b.icmp_signed("<", n, _C32(TRACE_MAX)), rec, on)
+        b.position_at_end(rec)   # the timeline's event
+        ev = b.gep(b.load(PTR, tf(T_TRACE)), b.mul(b.zext(n, I64), _C(TRACE_SIZE)))
+        b.store(start, ev)
+        b.store(freed, b.gep(ev, _C(8)))
+        b.store(_C(pc), b.gep(ev, _C(16)))
+        b.store(const(I16, op), b.gep(ev, _C(TR_OP)), align=2)
+        b.store(const(I8, pipe), b.gep(ev, _C(TR_PIPE)), align=1)
+        b.store(b.trunc(unit, I8), b.gep(ev, _C(TR_UNIT)), align=1)
+        b.store(b.add(n, _C32(1)), tf(T_NTRACE), align=4)
+        b.branch(on)
+        b.position_at_end(on)
+        # issued at `dispatch`: the model's last issue and destination written now (the slow side's C step writes them)
+        b.store(dispatch, tf(T_LAST_ISSUE))
+        b.store(_C32(f[4]), tf(T_LAST_DST), align=4)
+        self._tissue(before, dispatch, self._tget("room"), pc)
+        b.branch(join)
+        b.position_at_end(join)
+        self.issue = self.prev_dst = None
+
+    def _tprefetch(self, k, ins):
+        """The line a Zicbop prefetch just charged asks for (timing.c's
+        software_prefetch): nothing when L1's hit filter finds it, else the C
+        request.  (Its step's part in tm_prefetch_step comes first; the
+        request reads none of what the step writes.)"""
+        b = self.b
+        on = b.icmp_unsigned("==", b.and_(b.lshr(b.load(I64, self._field(EXT_OFF_OFF)), _C(EXT_ZICBOP)), _C(1)),
+                             _C(0))
+        addr = b.add(self._x(ins.rs1), _C(ins.imm & ~31))
+        line = b.lshr(addr, _C(self.line_bits))
+        probe, miss, join = (self.fn.append_basic_block(n) for n in ("pprobe", "pmiss", "pjoin"))
+        b.cbranch(on, probe, join)
+        b.position_at_end(probe)
+        slot = b.gep(self.hit, b.shl(b.lshr(b.mul(line, _C(FILTER_HASH)), _C(self.hit_shift)), _C(3)))
+        held = b.icmp_unsigned("==", b.load(I64, b.gep(b.load(PTR, slot), _C(L_TAG))), line)
+        b.cbranch(held, join, miss, likely=True)
+        b.position_at_end(miss)   # (the request reads and writes only these of the locals: install_l1)
+        way = [n for n in ("last_line", "last_way") if n in self.tl]
+        self._ccall("@rvai_jit_tprefetch_miss", VOID, [self.t, self.m, self._decoded(k, ins), addr, self.issue],
+                    sync=way, reload=way)
+        b.branch(join)
+        b.position_at_end(join)
 
     def _tinline_step(self, lat, s1, s2, s3, dst, path, pc):
         """tm_step's plain part (nothing pending) on the locals."""
         b = self.b
-        ra, rb = self._rget(s1), self._rget(s2)
-        rdy = b.select(b.icmp_unsigned(">", ra, rb), ra, rb)
-        if path & PLAIN_S3:
-            rc = self._rget(s3)
-            rdy = b.select(b.icmp_unsigned(">", rc, rdy), rc, rdy)
-        before = self._tget("now")
-        start = b.block
-        late, on = self.fn.append_basic_block("tlate"), self.fn.append_basic_block("ton")
-        b.cbranch(b.icmp_unsigned(">", rdy, before), late, on)
-        b.position_at_end(late)   # the wait goes to what the first late source was waiting for
-        kind = lambda i: b.load(I8, self._kind(i), align=1)   # noqa: E731
-        k = kind(s3) if path & PLAIN_S3 else None
-        k = b.select(b.icmp_unsigned("==", rb, rdy), kind(s2), k) if k is not None else kind(s2)
-        k = b.select(b.icmp_unsigned("==", ra, rdy), kind(s1), k)
-        sp = b.gep(self.t, b.add(_C(T_STALL), b.shl(b.zext(k, I64), _C(3))))
-        b.store(b.add(b.load(I64, sp), b.sub(rdy, before)), sp)
-        self._tset("room", _C32(self.width))
-        late_end = b.block
-        b.branch(on)
-        b.position_at_end(on)
-        now = b.phi(I64)
-        now.add_incoming(rdy, late_end)
-        now.add_incoming(before, start)
+        before, now = self._twait(s1, s2, s3, path & PLAIN_S3)
         room = self._tget("room")
         if path & PLAIN_WAW and self.prev_dst in (None, dst):
             same = const(I1, 1) if self.prev_dst == dst else \
@@ -1003,6 +1144,42 @@ class _Block:
         self._rset(dst, b.add(now, _C(lat)))
         if dst != 32 and dst < DST_NONE:
             b.store(const(I8, 0), self._kind(dst), align=1)   # TM_K_DATA
+        self._tissue(before, now, room, pc)
+
+    def _twait(self, s1, s2, s3, three):
+        """The step's wait for its sources (s3 too when ``three``): (the issue
+        cycle before, the cycle it issues at), the wait charged as tm_step
+        (and timing.c's stall) charge it."""
+        b = self.b
+        ra, rb = self._rget(s1), self._rget(s2)
+        rdy = b.select(b.icmp_unsigned(">", ra, rb), ra, rb)
+        if three:
+            rc = self._rget(s3)
+            rdy = b.select(b.icmp_unsigned(">", rc, rdy), rc, rdy)
+        before = self._tget("now")
+        start = b.block
+        late, on = self.fn.append_basic_block("tlate"), self.fn.append_basic_block("ton")
+        b.cbranch(b.icmp_unsigned(">", rdy, before), late, on)
+        b.position_at_end(late)   # the wait goes to what the first late source was waiting for
+        kind = lambda i: b.load(I8, self._kind(i), align=1)   # noqa: E731
+        k = kind(s3) if three else None
+        k = b.select(b.icmp_unsigned("==", rb, rdy), kind(s2), k) if k is not None else kind(s2)
+        k = b.select(b.icmp_unsigned("==", ra, rdy), kind(s1), k)
+        sp = b.gep(self.t, b.add(_C(T_STALL), b.shl(b.zext(k, I64), _C(3))))
+        b.store(b.add(b.load(I64, sp), b.sub(rdy, before)), sp)
+        self._tset("room", _C32(self.width))
+        late_end = b.block
+        b.branch(on)
+        b.position_at_end(on)
+        now = b.phi(I64)
+        now.add_incoming(rdy, late_end)
+        now.add_incoming(before, start)
+        return before, now
+
+    def _tissue(self, before, now, room, pc):
+        """The step issuing at ``now`` with ``room`` slots left takes one
+        (tm_take_slot), and pc's slot is charged the cycles from ``before``."""
+        b = self.b
         full = b.icmp_unsigned("==", room, _C32(1))   # (it takes the cycle's last slot)
         # room counts down from the width to 1 (two slots: 2, 1, 2, ...; one: always 1)
         self._tset("room", b.sub(_C32(3), room) if self.width == 2 else _C32(1) if self.width == 1 else
@@ -1232,25 +1409,32 @@ class _Block:
             return None
         return list(out)
 
-    def _vector_call(self, k, ins):
-        """Instruction k, a vector one: jit_vec runs it on the machine, which
-        holds the scalar registers meanwhile (it may read and write them)."""
-        b = self.b
-        self.guard = None
-        for r in self.written:
-            b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
+    def _decoded(self, k, ins):
+        """A pointer to instruction k's decoded form (its rv_decoded), a constant of the module."""
         d = f"@{self.fn.name}_d{k}"
         self.globals[d] = f"{d} = private constant [2 x i64] [i64 {_C(ins.slot[0])}, i64 {_C(ins.slot[1])}], align 8"
+        return Value(PTR, d)
+
+    def _vector_call(self, k, ins):
+        """Instruction k, a vector one: jit_vec runs it on the machine, which
+        holds the scalar registers meanwhile (it may read and write them);
+        a vector FP op, jit_vfp, reads and writes neither them nor the
+        timing model (no FP op accesses memory), so they stay in locals."""
+        b = self.b
+        self.guard = None
+        d = self._decoded(k, ins)
         ctx = self._vfp_ctx(ins)
         if ctx is None:
-            status = self._ccall("@rvai_jit_vec", I32, [self.m, Value(PTR, d)])
+            for r in self.written:
+                b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
+            status = self._ccall("@rvai_jit_vec", I32, [self.m, d])
+            for r in self.reg:
+                b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         else:   # vector FP legal under the vtype expected here: jit_vfp, with its context
             kc = f"@{self.fn.name}_k{k}"
             words = ", ".join(f"i64 {_C(w)}" for w in ctx)
             self.globals[kc] = f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8"
-            status = self._ccall("@rvai_jit_vfp", I32, [self.m, Value(PTR, d), Value(PTR, kc)])
-        for r in self.reg:
-            b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
+            status = self._ccall("@rvai_jit_vfp", I32, [self.m, d, Value(PTR, kc)], sync=[], reload=[])
         ok, stop = self.fn.append_basic_block("vok"), self.fn.append_basic_block("vstop")
         b.cbranch(b.icmp_signed("==", status, _C32(VEC_OK)), ok, stop, likely=True)
         b.position_at_end(stop)

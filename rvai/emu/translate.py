@@ -378,12 +378,12 @@ class Translator:
     def _tslots(self, blocks):
         """None on a functional machine; else pc -> the fields of its timing
         slot (rv_jit_tslot) for the blocks' instructions derived as plain ops,
-        and "model" -> the model's parameters the blocks take as constants
+        prefetches or vector ops (with a vector op's plan), and "model" -> the model's parameters the blocks take as constants
         (rv_jit_tparams)."""
         if not lib.rv_jit_timed(self.m):
             return None
-        f = ffi.new("uint64_t[6]")
-        out = {i.pc: tuple(f) for b in blocks for i in b if lib.rv_jit_tslot(self.m, i.pc, f)}
+        f = ffi.new("uint64_t[32]")
+        out = {i.pc: tuple(f[0:n]) for b in blocks for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, f))}
         lib.rv_jit_tparams(self.m, f)
         out["model"] = tuple(f[0:5])
         return out
