@@ -1058,10 +1058,10 @@ int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slo
     const tm_vplan *v = vector_plan(t, d, m, e, NULL);
     /* (the sources past nsrc as 0: plan_vector leaves them unset, and the
      * words are part of the translation's key) */
-    uint64_t s[4] = {0};
+    uint64_t s[sizeof v->srcs] = {0};
     for (unsigned i = 0; i < v->nsrc; i++) s[i] = v->srcs[i];
     const uint64_t w[] = {v->vtype, v->vl, v->op, v->pipe, v->units, v->vd, v->nvd, v->sdst, v->nsrc,
-                          s[0], s[1], s[2], s[3], v->chained, v->first_at_done, v->is_mem,
+                          s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], v->chained, v->first_at_done, v->is_mem,
                           v->vm_vd, v->vm_nregs, v->occupancy, v->lat, v->elems, v->elems_max, v->flops};
     _Static_assert(sizeof w == TM_PLAN_WORDS * sizeof *w, "TM_PLAN_WORDS");
     memcpy(out, w, sizeof w);

@@ -286,7 +286,7 @@ void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t
  * for a timed translated block that writes its step with them as constants
  * (under a test of that vtype and vl, the first two words): TM_PLAN_WORDS,
  * or 0 when the slot has no plan (the reference mode, the model out of plans). */
-#define TM_PLAN_WORDS 23
+#define TM_PLAN_WORDS 27   /* with the 8 source slots (vs8r.v reads 8 registers) */
 int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slot *e, uint64_t *out);
 /* A Zicbop prefetch (d) of the line at addr, issued at cycle `when`, whose
  * line the hit filter did not find in L1: the rest of tm_prefetch_step's

@@ -244,7 +244,7 @@ def vector_loop(draw):
     under a drawn SEW, LMUL and vl (VLMAX, a fixed one, or the inner count,
     which changes the vl under the plan's test every pass), run 1 to 4 times:
     unit-stride loads and stores through s5 (walking BIG), vfmacc.vf (SEW 32
-    and 64), vector-scalar and masked ops, a reduction, vmv.x.s (a scalar
+    and 64), whole-register loads and stores, vector-scalar and masked ops, a reduction, vmv.x.s (a scalar
     result) and an op reading it, prefetches, scalar work and pointer bumps."""
     sew = draw(st.sampled_from([8, 16, 32, 64]))
     lmul = draw(st.sampled_from(["m1", "m2", "m4", "m8", "mf2"]))
@@ -259,6 +259,12 @@ def vector_loop(draw):
            lambda: draw(st.sampled_from(["ori zero, s5, 1", "ori zero, s5, 97", "ori zero, s5, 3"]))]
     if sew >= 32:
         ops += [lambda: f"vfmacc.vf {g()}, fa0, {g()}"] * 3
+    # whole-register moves of NF registers (NF up to 8: a store with 8 sources), and at LMUL 1 or below
+    # writes of the single registers inside their groups, which such a store must wait for
+    nf = lambda: draw(st.sampled_from([1, 2, 4, 8]))   # noqa: E731
+    ops += [lambda: f"vs{nf()}r.v {g()}, (s5)", lambda: f"vl{nf()}re{sew}.v {g()}, (s5)"]
+    if lmul in ("m1", "mf2"):
+        ops += [lambda: f"vadd.vx v{draw(st.integers(8, 31))}, {g()}, a1"] * 2
     body = [draw(st.sampled_from(ops))() for _ in range(draw(st.integers(1, 12)))]
     if draw(st.booleans()):
         body.insert(draw(st.integers(0, len(body))), setvl)   # vl set again inside the loop
@@ -309,3 +315,24 @@ def test_a_second_machine_reuses_the_vector_blocks(monkeypatch):
     second, m = timed_loop(items, "translate", 10**6, 0, "spacemit-x60")
     assert m.translation["blocks"] >= 1 and len(built) == n
     assert second == first == timed_loop(items, "interpret", 10**6, 0, "spacemit-x60")[0]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("k", [0, 3, 4, 7, 16])
+def test_a_whole_register_store_waits_the_same_translated(preset, k, monkeypatch):
+    """``vs8r.v v8`` reads v8..v15 (RVV 1.0 section 7.9): its plan carries all
+    eight sources (a vector plan's most), and the translated step (inline:
+    the loop translated once hot, under the vtype it runs) waits for a chain
+    of LMUL-1 adds writing v8+k as the interpreter's does (k 16: v24, which
+    it does not read)."""
+    monkeypatch.setenv("RVAI_JIT_HOT", "30")
+    chain = [f"vadd.vv v{8 + k}, v{8 + k}, v{8 + k}"] * 12
+    n = len(chain)
+    items = ["addi s2, zero, 1", "lui s5, 0x100", "addi a7, zero, 260", "vsetvli t1, zero, e32, m1, ta, ma",
+             *chain, "vs8r.v v8, (s5)", "addi a7, a7, -1", ("to", "bne a7, zero, {off}", 4, n + 6),
+             "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 1, n + 8), "ebreak"]
+    t, m = timed_loop(items, "translate", 10**6, 0, preset)
+    t["trace"] = m.profile().trace
+    i, r = timed_loop(items, "interpret", 10**6, 0, preset)
+    i["trace"] = r.profile().trace
+    assert m.translation["blocks"] >= 1 and t == i
