@@ -616,6 +616,17 @@ def test_translating_every_block_compiles_only_the_blocks_that_run(every_block):
     assert m._translator.installed == {CODE, CODE + 4} and m.translation["blocks"] == 2
 
 
+def test_a_full_engine_is_left_for_a_fresh_one(every_block, monkeypatch):
+    """Once the engine of a codegen level holds ENGINE_BLOCKS of it, new
+    blocks go to a fresh engine (the old one freed with its last machine:
+    what LLVM keeps stays bounded); the run's result is unchanged."""
+    monkeypatch.setitem(jit_llvm.ENGINE_BLOCKS, 0, 1)
+    m = Machine(vlen=128, tier="translate")
+    load_program(m, ["beq a0, zero, 12", "addi a0, a0, 1", "ret", "addi a0, a0, 100", "ret"])
+    assert m.call(CODE, 5) == 6 and m.call(CODE, 0) == 100
+    assert m.translation["blocks"] == 3 and len(m._translator.engines) == 3
+
+
 def test_tier_is_checked():
     with pytest.raises(ValueError, match="tier"):
         Machine(tier="fast")
