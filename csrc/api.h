@@ -87,6 +87,9 @@ void rv_request_stop(rv_machine *m);
 void rv_clear_stop(rv_machine *m);
 /* Stop with RV_STOP_TIMEOUT once CLOCK_MONOTONIC reaches ns (0: no deadline). */
 void rv_set_deadline(rv_machine *m, uint64_t ns);
+/* Move a set deadline ns later (none set: nothing): rvai/emu/translate.py keeps
+ * the time it spends translating every block at its first entry out of it. */
+void rv_defer_deadline(rv_machine *m, uint64_t ns);
 uint64_t rv_monotonic_ns(void);
 /* While the main thread runs the guest, Python's own SIGINT handler cannot run:
  * rv_catch_sigint installs a C handler that requests a stop of m and returns 1

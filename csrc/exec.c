@@ -81,6 +81,7 @@ static int run_control(rv_machine *m) {
 void rv_request_stop(rv_machine *m) { __atomic_fetch_or(&m->stop_request, RV_REQ_API, __ATOMIC_RELAXED); }
 void rv_clear_stop(rv_machine *m) { __atomic_fetch_and(&m->stop_request, ~RV_REQ_API, __ATOMIC_RELAXED); }
 void rv_set_deadline(rv_machine *m, uint64_t ns) { m->deadline_ns = ns; }
+void rv_defer_deadline(rv_machine *m, uint64_t ns) { if (m->deadline_ns) m->deadline_ns += ns; }
 
 /* The machine the C SIGINT handler stops, and the handler it displaced. */
 static rv_machine *volatile sigint_machine;

@@ -233,8 +233,11 @@ VUNIT = {f"v{kind}e{eew}.v": kind == "l" for kind in "ls" for eew in (8, 16, 32,
 VEC_OK, VEC_CODE = 0, 3
 
 #: Blocks one engine holds before new ones go to a fresh engine (the old one
-#: is freed with the last machine running its blocks): bounds what LLVM keeps.
-ENGINE_BLOCKS = 20_000
+#: is freed with the last machine running its blocks): bounds what LLVM keeps,
+#: by codegen level.  A timed block keeps ~100 KB (MCJIT keeps its IR too), and
+#: -O0 is the tests' --tier=translate, which translates every block that runs:
+#: an engine of 20,000 such blocks is ~2 GB.
+ENGINE_BLOCKS = {0: 2_000, 1: 20_000}
 
 
 def _access_size(name) -> int:
@@ -415,7 +418,7 @@ def compile_blocks(blocks, vstate, opt: int = 1, timed=None) -> tuple[Engine, li
             for name, (_, address) in HELPERS.items():
                 llvm.add_symbol(name, address)
             _TM_OPT = host_target_machine()
-        if opt not in _engines or len(_engines[opt].blocks) >= ENGINE_BLOCKS or _engines[opt].cache_dir != cache_dir():
+        if opt not in _engines or len(_engines[opt].blocks) >= ENGINE_BLOCKS[opt] or _engines[opt].cache_dir != cache_dir():
             _engines[opt] = Engine(opt, cache_dir())
         engine = _engines[opt]
         cached = engine.cached
