@@ -684,8 +684,10 @@ def test_host_rounding_mode_is_restored():
 def test_matches_numpy_round_to_nearest(fmt, dtype, data):
     f = FMTS[fmt]
     utype = {16: np.uint16, 32: np.uint32, 64: np.uint64}[f.width]
-    xs = data.draw(st.lists(st.floats(width=f.width, allow_nan=False), min_size=2, max_size=BATCH))
-    x = np.array(xs, dtype=dtype)
+    # Bit patterns (no st.floats: at width 16 it filters, and its filter_too_much health check failed at
+    # random); a NaN becomes the infinity of its sign, since NumPy's NaN payloads are not the oracle here.
+    no_nan = operand(f).map(lambda v: v & ~((1 << f.fbits) - 1) if v & f.inf == f.inf else v)
+    x = np.array(data.draw(st.lists(no_nan, min_size=2, max_size=BATCH)), dtype=utype).view(dtype)
     y = x[::-1].copy()
     ops = (("fadd", np.add), ("fmul", np.multiply), ("fdiv", np.divide))
     if fmt == "h":   # NumPy does half arithmetic in single and rounds again: only the product is exact there
