@@ -333,7 +333,9 @@ int rv_jit_tparams(const rv_machine *m, uint64_t out[5]);
  * is a plain op's, a vector op's or a Zicbop prefetch's: its latency, source
  * and destination indexes and path into out, and a vector op's plan after
  * them when it has one (timing.h's tm_plan_words); returns the words written
- * (6, or 6 + TM_PLAN_WORDS), 0 for other slots. */
-int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[40]);
+ * (6, or 6 + TM_PLAN_WORDS), 0 for other slots.  out holds RV_JIT_TSLOT_WORDS
+ * (Python sizes its buffer by it: rvai/emu/translate.py). */
+enum { RV_JIT_TSLOT_WORDS = 40 };
+int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[RV_JIT_TSLOT_WORDS]);
 /* What a timed block's inline vector step needs of csrc/timing.h's rv_timing (offsets, constants). */
 void rv_jit_vstep_layout(uint64_t out[32]);

@@ -175,8 +175,8 @@ void jit_tslot_forget(rv_machine *m, uint64_t pc) {
     if (e) e[(pc - base) >> 1].path = TM_PATH_NEW;
 }
 
-int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[40]) {
-    _Static_assert(6 + TM_PLAN_WORDS <= 40, "rv_jit_tslot's out holds 40");
+int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[RV_JIT_TSLOT_WORDS]) {
+    _Static_assert(6 + TM_PLAN_WORDS <= RV_JIT_TSLOT_WORDS, "rv_jit_tslot's out holds RV_JIT_TSLOT_WORDS");
     if (!m->timed) return 0;
     uint64_t base, size;
     rv_decoded *cache = fetch_region(m, pc, &base, &size);

@@ -1072,7 +1072,10 @@ int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slo
  * free unit of its pipe once its vector sources are ready (their first beat
  * with chaining, their last without), and occupy it for its plan's cycles.
  * Everything static is in the plan: this is the part that depends on the
- * machine's state. */
+ * machine's state. rvai/emu/jit_llvm.py's _Block._tvector writes this step (and
+ * tm_vector_step's around it) in IR for translated blocks: a change here must be
+ * made there too; tests/test_timed_translate.py's
+ * test_vector_loops_time_the_same_translated catches a mismatch (cycles differ). */
 static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const rv_decoded *d, rv_machine *m,
                                                              const tm_slot *e, uint64_t dispatch, uint64_t pc) {
     tm_vplan scratch;

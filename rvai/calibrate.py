@@ -187,6 +187,7 @@ def calibrated(rows: list[Row], base: Target) -> Target:
 
 def compare(target: Target, rows: list[Row]) -> list[tuple[Row, float]]:
     """Each measurement beside the model's cycles per instruction for the same cell."""
+    target = Target.of(target)
     return [(r, cycles_per_insn(target, r.cell)) for r in rows]
 
 

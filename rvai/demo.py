@@ -53,7 +53,10 @@ def main(args: list[str] | None = None) -> int:
     parser.add_argument("--runner", default="emu", choices=["emu", "qemu"])
     parser.add_argument("--vlen", type=int, default=None, help="emulated VLEN (default: the target's)")
     opts = parser.parse_args(args)
-    target = Target.preset(opts.target)
+    try:
+        target = Target.of(opts.target)
+    except ValueError as exc:   # an unknown preset: one usage line naming the presets
+        parser.error(str(exc))
     if opts.vlen:
         target = target.with_vlen(opts.vlen)
     where = ("the rvai emulator, cycles from the target's timing model" if opts.runner == "emu"

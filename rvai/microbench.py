@@ -108,6 +108,7 @@ def _elapsed(m: Machine, cell: Cell, n: int, buf: int) -> int:
 def cycles_per_insn(target: Target, cell: Cell) -> float:
     """Cycles per instruction of the cell on ``target``'s timing model (independent
     copies: the throughput figure public tables give)."""
+    target = Target.of(target)
     try:
         _program(cell, 1)
     except (ValueError, KeyError) as exc:

@@ -1,6 +1,6 @@
 """NumPy-facing kernels: each call compiles (cached) the DSL kernel and runs it in the emulator.
 
-Every function takes ``target`` (a :class:`rvai.Target`, default preset if None),
+Every function takes ``target`` (a :class:`rvai.Target` or a preset name, default preset if None),
 ``runner`` (``"emu"``, the rvai emulator, or ``"qemu"``, qemu-user as an independent
 oracle) and, passed on to the kernel call, ``checked`` (a debug run: exact bounds checks,
 see docs/dsl.md), ``budget`` (instructions) and ``timeout`` (seconds). The run record of
@@ -18,6 +18,7 @@ import rvai.lang as rl
 from rvai import kernels
 from rvai.codegen.backend import target_extensions
 from rvai.codegen.ime import tile_shape
+from rvai.emu import checks
 from rvai.kernels.quant import Q8_0, quantize_q8_0, to_bf16
 from rvai.runner import Run
 from rvai.target import Target
@@ -80,6 +81,9 @@ class PackedWeights:
 Q8_TILE_ROWS, Q8_TILE_COLUMNS = 2, 1   # measured best on the X60 model (larger blocks spill)
 
 
+#: The LMULs weights may be packed at (``config["LMUL"]`` of :func:`linear`, :func:`matmul_bf16`).
+_PACKED_LMULS = (1, 2, 4, 8)
+
 #: Weight formats :func:`pack_weights` makes, by the name its ``dtype`` takes.
 WEIGHT_DTYPES = ("f32", "f16", "bf16", "q8_0")
 
@@ -94,7 +98,7 @@ def pack_weights(w, *, target=None, lmul: int | None = None, dtype: str | None =
     already), ``"q8_0"`` quantises to llama.cpp's Q8_0 blocks (:func:`quantize_q8_0`; a
     :class:`Q8_0` ``w`` is taken as it is); None keeps f32 or f16.
     """
-    target = target or Target.default()
+    target = Target.of(target)
     if isinstance(w, Q8_0):
         dtype = dtype or "q8_0"
     if dtype not in (None,) + WEIGHT_DTYPES:
@@ -194,14 +198,55 @@ def _sum(values):
     return None if None in values else sum(values)
 
 
+def _entry(target, runner, checked, budget, timeout) -> Target:
+    """The checks every op makes of its common parameters at its entry, before any work:
+    ``target`` as a Target (:meth:`Target.of`), then ``runner``, ``checked``, ``budget``
+    and ``timeout``, each a clear exception here rather than a failure deep in a run."""
+    target = Target.of(target)
+    if runner not in ("emu", "qemu"):
+        raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
+    if checked is not None and not isinstance(checked, bool):
+        raise TypeError(f"checked must be True, False or None, not {type(checked).__name__}")
+    if budget is not None:
+        checks.budget(budget)
+    if timeout is not None:
+        checks.timeout(timeout)
+    return target
+
+
+def _check_config(config, *kernels_run, **more) -> None:
+    """``config`` (a GEMM op's) against the tunables of the kernels the op may run: a dict
+    whose keys are among their names, each value of its default's type and, for integers,
+    from 1 (0 where a kernel declares it) to the largest the kernels declare: smaller blocks
+    are fine (KC 16), larger ones are no tuner's choice (MR 99 compiles for minutes);
+    ``more`` adds tunables of the op's own (name: the values it takes)."""
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict of tunables or None, not {type(config).__name__}")
+    values = {name: set(taken) for name, taken in more.items()}
+    for kernel in kernels_run:
+        for name in kernel.autotune.names:
+            declared = values.setdefault(name, set())
+            declared.add(kernel.signature.parameters[name].default)
+            declared.update(c[name] for c in kernel.autotune.configs if name in c)
+    for name, value in config.items():
+        if name not in values:
+            raise ValueError(f"config: {name!r} is not a tunable of this op; tunables: {', '.join(sorted(values))}")
+        kind = type(next(iter(values[name])))
+        if type(value) is not kind and not (kind is int and isinstance(value, np.integer)):
+            raise TypeError(f"config: {name} must be {kind.__name__}, not {type(value).__name__}")
+        low, high = (min(min(values[name]), 1), max(values[name])) if kind is int else (value, value)
+        if not low <= value <= high:
+            raise ValueError(f"config: {name} must be from {low} to {high}, not {value!r}")
+
+
 def _harts(target: Target, harts: int | None, runner: str) -> int:
     """How many harts a GEMM/GEMV call spreads over: ``harts``, else the target's (1 under QEMU)."""
-    if runner == "qemu":
-        return 1
     h = target.harts if harts is None else harts
     if not isinstance(h, int) or isinstance(h, bool) or not 1 <= h <= 64:
         raise ValueError(f"harts must be an integer from 1 to 64, not {h!r}")
-    return h
+    return 1 if runner == "qemu" else h
 
 
 def _gemm_grid(rows, panels, c, cfg: dict, harts: int, widen: bool, target, limits: dict,
@@ -262,12 +307,13 @@ def matmul(a, b, *, target=None, runner: str = "emu", config: dict | None = None
     groups (after a packing launch over blocks of b's rows, in the cycle count). There a
     transposed b is first laid out row-major by NumPy, outside the count.
     """
+    target = _entry(target, runner, checked, budget, timeout)
+    harts = _harts(target, harts, runner)
+    _check_config(config, kernels.gemm_packed, kernels.gemv_rows, kernels.gemv_t, kernels.matmul, kernels.matmul_t)
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     a, b = _pair(a, b, "b")
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"matmul needs (..., M, K) @ (..., K, N) arrays, got {a.shape} and {b.shape}")
-    target = target or Target.default()
-    harts = _harts(target, harts, runner)
 
     def one(a2, b2):
         m, k = a2.shape
@@ -330,8 +376,9 @@ def linear(x, w, *, out: np.ndarray | None = None, target=None, runner: str = "e
     (a slice of a wider layer's columns keeps that layer's cache-set pattern; the IME
     path, whose C is in tiles, adds its result into ``out`` on the host).
     """
-    target = target or Target.default()
+    target = _entry(target, runner, checked, budget, timeout)
     harts = _harts(target, harts, runner)
+    _check_config(config, kernels.gemm_packed, kernels.gemm_packed_bf16, LMUL=_PACKED_LMULS)
     if not isinstance(w, PackedWeights):
         w = pack_weights(w, target=target, lmul=(config or {}).get("LMUL"))
     if w.vlen != target.vlen:
@@ -508,6 +555,7 @@ INT8_PATHS = ("ime", "dot4", "wmacc")
 def int8_path(target: Target) -> str:
     """The best of :data:`INT8_PATHS` ``target`` has: IME (XSMTVDot, at a VLEN with an IME
     tile), else Zvqdotq's dot products, else plain RVV ``vwmacc``."""
+    target = Target.of(target)
     exts = target_extensions(target)
     if "xsmtvdot" in exts and tile_shape(target.vlen):
         return "ime"
@@ -530,13 +578,13 @@ def matmul_int8(a, b, *, target=None, runner: str = "emu", path: str | None = No
     IME lowers ``rl.mma`` to slow vector code). B is packed by NumPy in the call (not
     counted in the cycles). ``checked``, ``budget``, ``timeout``: as for every op.
     """
+    target = _entry(target, runner, checked, budget, timeout)
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     a, b = _int8_array(a, "a"), _int8_array(b, "b")
     if a.ndim < 2 or b.ndim != 2 or a.shape[-1] != b.shape[0]:
         raise ValueError(f"matmul_int8 needs (..., M, K) @ (K, N) arrays, got {a.shape} and {b.shape}")
     if b.shape[0] >= 1 << 17:
         raise ValueError(f"K = {b.shape[0]} could overflow the int32 sums; K must be below 2^17")
-    target = target or Target.default()
     path = path or int8_path(target)
     if path not in INT8_PATHS:
         raise ValueError(f"path must be one of {INT8_PATHS} or None, got {path!r}")
@@ -597,13 +645,15 @@ def matmul_bf16(a, b, *, target=None, runner: str = "emu", config: dict | None =
     :func:`matmul`, the GEMM split over row blocks and panel groups
     (``gemm_packed_bf16_grid``), the same bits as one hart.
     """
+    target = _entry(target, runner, checked, budget, timeout)
+    harts = _harts(target, harts, runner)
+    _check_config(config, kernels.gemm_packed_bf16, LMUL=_PACKED_LMULS)
     bits = [x if np.asarray(x).dtype == np.uint16 else to_bf16(_float_array(x, name))
             for x, name in ((a, "a"), (b, "b"))]
     if bits[0].ndim < 2 or bits[1].ndim != 2 or bits[0].shape[-1] != bits[1].shape[0]:
         raise ValueError(f"matmul_bf16 needs (..., M, K) @ (K, N) arrays, got {np.shape(a)} and {np.shape(b)}")
-    target = target or Target.default()
     w = pack_weights(np.ascontiguousarray(bits[1].T), target=target, lmul=(config or {}).get("LMUL"), dtype="bf16")
-    return _linear_bf16(bits[0], w, None, target, runner, config, _harts(target, harts, runner), checked=checked,
+    return _linear_bf16(bits[0], w, None, target, runner, config, harts, checked=checked,
                         budget=budget, timeout=timeout)
 
 
@@ -656,6 +706,7 @@ def softmax(x, axis: int = -1, *, exp: str = "accurate", target=None, runner: st
     :func:`rvai.lang.exp_fast` (relative error below 9.8e-5 an exp, so about 2e-4 on each
     result; 7 FP operations an element instead of 14, docs/performance.md).
     """
+    target = _entry(target, runner, checked, budget, timeout)
     if exp not in kernels.SOFTMAX_EXPS:
         raise ValueError(f"exp must be one of {sorted(kernels.SOFTMAX_EXPS)}, not {exp!r}")
     x = np.moveaxis(_float_array(x, "x"), axis, -1)
@@ -670,6 +721,7 @@ def softmax(x, axis: int = -1, *, exp: str = "accurate", target=None, runner: st
 def rmsnorm(x, weight, eps: float = 1e-6, *, target=None, runner: str = "emu", checked: bool | None = None,
             budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """RMSNorm over the last axis: ``x / sqrt(mean(x**2) + eps) * weight``; a new f32 array."""
+    target = _entry(target, runner, checked, budget, timeout)
     x = _float_array(x, "x")
     w = np.ascontiguousarray(_float_array(weight, "weight"))
     if w.shape != (x.shape[-1],):
@@ -691,6 +743,7 @@ def attention_config(target: Target, q3: np.ndarray, k3: np.ndarray, group: int,
     accumulators at LMUL 4 leave one register group for a K column, and for decode (one
     query, K read straight from the cache) the prefetches that cover K and V ahead of use
     (touches, loads whose values are discarded, where the target has no Zicbop)."""
+    target = Target.of(target)
     from rvai import tune
     key = (*q3.shape[:2], *k3.shape[:2], q3.shape[2])
     tuned = tune.best_for(kernels.attention, target, (*key, exp))
@@ -727,6 +780,9 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
     (:mod:`rvai.models.costs`) must run the code the whole call runs, and the tuner's
     entries are per shape bucket, head counts included.
     """
+    target = _entry(target, runner, checked, budget, timeout)
+    harts = _harts(target, harts, runner)
+    given = None if config is None else _given_config(config)
     if exp not in kernels.ATTENTION_EXPS:
         raise ValueError(f"exp must be one of {list(kernels.ATTENTION_EXPS)}, not {exp!r}")
     q, k, v = (_float_array(t, n) for t, n in ((q, "q"), (k, "k"), (v, "v")))
@@ -749,9 +805,7 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None, *, kv_l
     out = np.zeros_like(q3)
     if out.size and lk:
         k3, v3 = (np.ascontiguousarray(t.reshape(batch * kv_heads, lk, d)) for t in (k, v))
-        target = target or Target.default()
-        harts = _harts(target, harts, runner)
-        cfg = attention_config(target, q3, k3, heads // kv_heads, exp) if config is None else _given_config(config)
+        cfg = attention_config(target, q3, k3, heads // kv_heads, exp) if given is None else given
         s = 1.0 / math.sqrt(d) if scale is None else float(scale)
         limits = {"checked": checked, "budget": budget, "timeout": timeout}
         # Transposing K costs what one tile's strided column loads cost; worth it once
@@ -839,6 +893,7 @@ def _same_shape_rows(name: str, *arrays: np.ndarray) -> None:
 def swiglu(a, b, *, target=None, runner: str = "emu", checked: bool | None = None,
            budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """SwiGLU's gate: ``silu(a) * b = a * sigmoid(a) * b`` elementwise; a new f32 array."""
+    target = _entry(target, runner, checked, budget, timeout)
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     a, b = _float_array(a, "a"), _float_array(b, "b")
     _same_shape_rows("swiglu", a, b)
@@ -858,6 +913,7 @@ def rope(x, cos, sin, *, interleaved: bool = False, target=None, runner: str = "
     ``interleaved=True`` (GPT-J) pairs ``2j`` with ``2j + 1``. The result is head-major,
     the layout :func:`attention` takes.
     """
+    target = _entry(target, runner, checked, budget, timeout)
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     x, cos, sin = (_float_array(t, n) for t, n in ((x, "x"), (cos, "cos"), (sin, "sin")))
     if x.ndim != 3 or x.shape[-1] % 2:
@@ -881,6 +937,7 @@ def add_rmsnorm(x, residual, weight, eps: float = 1e-6, *, target=None, runner: 
                 checked: bool | None = None, budget: int | None = None,
                 timeout: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Residual add fused with RMSNorm: ``h = x + residual``; returns ``(rmsnorm(h) * weight, h)``."""
+    target = _entry(target, runner, checked, budget, timeout)
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     x, residual = _float_array(x, "x"), _float_array(residual, "residual")
     w = np.ascontiguousarray(_float_array(weight, "weight"))
@@ -897,6 +954,7 @@ def add_rmsnorm(x, residual, weight, eps: float = 1e-6, *, target=None, runner: 
 def add(x, y, *, target=None, runner: str = "emu", checked: bool | None = None,
            budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """``x + y``; ``y`` has ``x``'s shape or is a vector of its last axis (a bias). A new f32 array."""
+    target = _entry(target, runner, checked, budget, timeout)
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     x, y = _float_array(x, "x"), _float_array(y, "y")
     rx = _rows(x)
@@ -915,6 +973,7 @@ def add(x, y, *, target=None, runner: str = "emu", checked: bool | None = None,
 def embedding(table, ids, *, target=None, runner: str = "emu", checked: bool | None = None,
            budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """Rows ``table[ids]`` of an f32 or f16 (vocab, d) table, as a new (len(ids), d) f32 array."""
+    target = _entry(target, runner, checked, budget, timeout)
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     table = _float_array(table, "table", (np.float32, np.float16))
     ids = np.asarray(ids)
@@ -931,6 +990,7 @@ def embedding(table, ids, *, target=None, runner: str = "emu", checked: bool | N
 def moe_combine(out, y, rows, weights, *, target=None, runner: str = "emu", checked: bool | None = None,
            budget: int | None = None, timeout: float | None = None) -> np.ndarray:
     """Mixture-of-experts sum in place: ``out[rows[i]] += weights[i] * y[i]``; returns ``out`` (f32)."""
+    target = _entry(target, runner, checked, budget, timeout)
     limits = {"checked": checked, "budget": budget, "timeout": timeout}
     y, weights = _float_array(y, "y"), _float_array(weights, "weights")
     rows = np.asarray(rows)

@@ -76,6 +76,7 @@ def extension_query(target: Target) -> Callable[[str], bool]:
     """What :func:`rvai.lang.target_has` asks when a kernel is traced for ``target``: whether
     LLVM enables the extension for it (the set the lowering reads); ValueError for a name
     that is not in :data:`rvai.target.KNOWN_EXTENSIONS` (a typo would read as "absent")."""
+    target = Target.of(target)
     enabled = codegen.target_extensions(target)
 
     def has(name: str) -> bool:
@@ -89,13 +90,14 @@ def extension_query(target: Target) -> Callable[[str], bool]:
 def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None = None,  # noqa: A001
             vlen: int | None = None, constexprs: dict | None = None, checked: bool = False,
             grid: bool = False) -> CompiledKernel:
-    """Trace ``kernel`` and compile it for ``target`` (the default preset if None), cached.
+    """Trace ``kernel`` and compile it for ``target`` (a Target or a preset name; the default
+    preset if None, :meth:`Target.of`), cached.
 
     ``vlen`` specialises the object for exactly that VLEN; None keeps it
     vector-length agnostic. ``checked`` compiles a bounds check into every tensor access.
     ``grid`` compiles the grid form (the programs of a launch grid, ``Kernel.trace``).
     """
-    target = target or Target.default()
+    target = Target.of(target)
     constexprs = constexprs or {}
     key = (kernel, tuple(sorted((k, str(v)) for k, v in (types or {}).items())),
            tuple(sorted((k, repr(v)) for k, v in constexprs.items())), target.key, vlen, checked, grid)
@@ -119,7 +121,7 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
     """
     if runner not in ("emu", "qemu"):
         raise ValueError(f"runner must be 'emu' or 'qemu', not {runner!r}")
-    target = target or Target.default()
+    target = Target.of(target)
     runtime, consts, types = _bind(kernel, args, kwargs, target)
     flat, arrays, names = [], [], []
     for name, spec in kernel.runtime.items():
@@ -152,7 +154,7 @@ def compiled_for(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | 
     """The object :func:`call` would run on the emulator for these arguments (no launch grid,
     not specialised), compiled and cached but not run: what :func:`rvai.tune.tune` tells
     candidates apart by."""
-    target = target or Target.default()
+    target = Target.of(target)
     _, consts, types = _bind(kernel, args, kwargs, target)
     return compile(kernel, target, types=types, constexprs=consts, checked=checked)
 
@@ -193,6 +195,7 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
     ``harts`` harts (the target's by default): one thread per hart, thread k running
     programs k, k + T, k + 2T, ... of the T threads (docs/harts.md).
     """
+    target = Target.of(target)
     if compiled.vlen is not None and compiled.vlen != target.vlen:
         raise ValueError(f"kernel {compiled.name} was specialised for VLEN {compiled.vlen} and cannot run "
                          f"at VLEN {target.vlen}; compile without vlen= for vector-length-agnostic code")

@@ -229,6 +229,24 @@ class Target:
         return sorted(p.stem for p in _TARGETS_DIR.glob("*.toml"))
 
     @classmethod
+    def of(cls, value: "Target | str | None", *, param: str = "target") -> "Target":
+        """What a user passes as a ``target`` parameter, as a :class:`Target`.
+
+        Every public function that takes a target converts it here, at its entry, so
+        that nothing deeper sees anything but a Target: None gives :meth:`default`, a
+        str the preset of that name (:meth:`preset`: a ValueError listing the presets
+        for an unknown name), a Target itself. Anything else (bytes too) is a
+        TypeError naming ``param`` and the type given.
+        """
+        if value is None:
+            return cls.default()
+        if isinstance(value, Target):
+            return value
+        if isinstance(value, str):
+            return cls.preset(value)
+        raise TypeError(f"{param} must be a Target or a preset name, not {type(value).__name__}")
+
+    @classmethod
     def default(cls) -> "Target":
         """The default target (the ``generic`` preset)."""
         return cls.preset(DEFAULT_PRESET)

@@ -114,6 +114,7 @@ def key_of(kernel: Kernel, arguments: dict) -> tuple:
 def model_hash(target: Target) -> str:
     """A short digest of the target's timing-model parameters (its ``[model]`` table,
     after ``extends``): tuned cycles hold only for the model they were measured on."""
+    target = Target.of(target)
     text = json.dumps(target.model, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -172,6 +173,7 @@ def _store(key: str, config: dict, cycles: int) -> None:
 
 def best_for(kernel: Kernel, target: Target, key_values: tuple) -> dict | None:
     """The cached best configuration for the bucket of ``key_values`` (the kernel's key, in order), or None."""
+    target = Target.of(target)
     if kernel.autotune is None:
         return None
     hit = _load().get(_entry_key(kernel, target, tuple(key_values)))
@@ -181,6 +183,7 @@ def best_for(kernel: Kernel, target: Target, key_values: tuple) -> dict | None:
 def lookup(kernel: Kernel, arguments: dict, target: Target) -> dict | None:
     """The cached best configuration for a call's arguments (by name: the runtime ones
     and compile-time parameters the key names), or None."""
+    target = Target.of(target)
     if kernel.autotune is None:
         return None
     return best_for(kernel, target, key_of(kernel, arguments))
@@ -201,6 +204,7 @@ def config_for(kernel: Kernel, target: Target, key_values: tuple, given: dict | 
     tunables are ignored (one configuration can serve kernels with different parameters).
     This is the rule of every kernel call (:func:`rvai.runner.call`) and of :mod:`rvai.ops`.
     """
+    target = Target.of(target)
     names = kernel.autotune.names
     declared = {n: kernel.signature.parameters[n].default for n in names}
     given = {n: v for n, v in (given or {}).items() if n in names}
@@ -228,7 +232,7 @@ def tune(kernel: Kernel, args: tuple, *, target: Target | None = None, configs: 
     """
     if kernel.autotune is None:
         raise ValueError(f"kernel {kernel.name} declares no tunable configurations (use rvai.lang.autotune)")
-    target = target or Target.default()
+    target = Target.of(target)
     runtime, consts = kernel.bind(*args, **fixed)
     keyvals = key_of(kernel, {**consts, **runtime})
     key = _entry_key(kernel, target, keyvals)
@@ -340,6 +344,7 @@ def fixed_params(name: str, shape: tuple, dtype, target: Target) -> dict:
     """The compile-time parameters a :data:`TUNABLE` kernel is tuned with at ``shape``: its
     fixed ones, and ``WIDEN`` as :mod:`rvai.ops` sets it (f16 products by ``vfwmacc`` where
     the target has Zvfh), so that an f16 entry is measured on the code the ops run."""
+    target = Target.of(target)
     from rvai.ops import _widen
     get_kernel, _, _, fixed = TUNABLE[name]
     out = fixed(shape)
@@ -363,7 +368,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--max", type=int, default=None, help="at most this many candidates")
     ap.add_argument("--force", action="store_true", help="tune again even if the cache has an answer")
     ns = ap.parse_args(argv)
-    target = Target.from_toml(ns.target) if ns.target.endswith(".toml") else Target.preset(ns.target)
+    try:
+        target = Target.from_toml(ns.target) if ns.target.endswith(".toml") else Target.of(ns.target)
+    except (OSError, ValueError) as exc:   # an unknown preset lists the presets: one usage line, no traceback
+        ap.error(str(exc))
     if ns.vlen:
         target = target.with_vlen(ns.vlen)
     get_kernel, make_args, names, _ = TUNABLE[ns.kernel]

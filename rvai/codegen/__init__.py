@@ -82,6 +82,7 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
     With ``vlen`` the code is specialised for exactly that VLEN: LLVM is told
     ``+zvl<vlen>b`` and that vscale is ``vlen / 64``, so VLMAX and ``vlenb`` fold to constants.
     """
+    target = Target.of(target)
     llvm_target = target
     if vlen is not None:
         if vlen < target.min_vlen:
@@ -171,6 +172,7 @@ _ZVFHMIN_OPS = {"vload", "vstore", "vbitcast", "vcast"}
 def check_half_precision(fn: ir.Function, target: Target) -> None:
     """Raise :class:`rvai.ir.IRError` at the first op using f16 vectors in a way ``target``
     cannot compile (LLVM would abort the process instead: "Scalarization of scalable vectors")."""
+    target = Target.of(target)
     exts = target_extensions(target)
 
     def visit(op: ir.Op) -> None:

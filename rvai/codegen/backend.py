@@ -28,6 +28,7 @@ def _machine(cpu: str, features: str) -> llvm.TargetMachine:
 
 def target_machine(target: Target) -> llvm.TargetMachine:
     """The llvmlite target machine for ``target`` (validated by ``Target`` beforehand)."""
+    target = Target.of(target)
     return _machine(target.cpu, target.llvm_features)
 
 
@@ -39,6 +40,7 @@ def compile_llvm_ir(text: str, target: Target, *, optimize: bool = True,
     only (the IME stand-in's ``+xsfvcp``, see :mod:`rvai.codegen.ime`).
     Raises ``RuntimeError`` carrying LLVM's message if the IR does not parse or verify.
     """
+    target = Target.of(target)
     with _LOCK:
         tm = _machine(target.cpu, ",".join((target.llvm_features,) + tuple(extra_features)))
         if "!llvm.dbg.cu" in text:
@@ -97,6 +99,7 @@ _EXTENSIONS: dict[str, frozenset[str]] = {}
 def target_extensions(target: Target) -> frozenset[str]:
     """The extensions LLVM enables for ``target`` (its cpu's and the features), read from the
     arch attribute of a trivial compiled function; cached per target key."""
+    target = Target.of(target)
     if target.key not in _EXTENSIONS:
         asm = compile_llvm_ir("define void @probe() {\n  ret void\n}\n", target)[2]
         _EXTENSIONS[target.key] = frozenset(enabled_extensions(asm))

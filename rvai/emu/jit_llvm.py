@@ -1011,7 +1011,10 @@ class _Block:
         """Instruction k's vector step (timing.c's tm_vector_step) written
         inline with its slot's plan as constants (``f``: the slot's fields,
         then tm_plan_words'), while the machine's vtype and vl are the ones
-        the plan was made for; else the C step."""
+        the plan was made for; else the C step. It duplicates csrc/timing.c's
+        vector_op (and tm_vector_step around it) in IR: a change to either must be
+        made in the other; tests/test_timed_translate.py's
+        test_vector_loops_time_the_same_translated catches a mismatch (cycles differ)."""
         b, pc = self.b, ins.pc
         (vtype, vl, op, pipe, units, vd, nvd, sdst, nsrc, *srcs, chained, first_at_done, is_mem, vm_vd, vm_nregs,
          occ, lat, elems, elems_max, flops) = f[6:]

@@ -130,11 +130,7 @@ class Machine:
                  quantum: int | None = None, tier: str | None = None):
         if target is not None:
             from rvai.target import Target
-            if isinstance(target, str):
-                target = Target.preset(target)
-            elif not isinstance(target, Target):
-                raise TypeError(f"target must be a rvai.Target, a preset name or None, "
-                                f"not {type(target).__name__}")
+            target = Target.of(target)   # None stays None: a machine of no target has every extension
         self.target = target
         if vlen is None:
             vlen = target.vlen if target is not None else 256
@@ -885,7 +881,7 @@ class Machine:
             return
         if model is None:
             from rvai.target import Target
-            model = (self.target or Target.default()).model
+            model = Target.of(self.target).model
         if lib.rv_set_timing(self._m, timing_params(model)):
             raise ValueError("the timing model rejected these parameters (sizes must be powers of two; "
                              "see docs/timing-model.md)")

@@ -396,7 +396,7 @@ class Translator:
         (rv_jit_tparams)."""
         if not lib.rv_jit_timed(self.m):
             return None
-        f = ffi.new("uint64_t[40]")   # rv_jit_tslot: 6 + TM_PLAN_WORDS at most
+        f = ffi.new("uint64_t[]", lib.RV_JIT_TSLOT_WORDS)   # rv_jit_tslot: 6 + TM_PLAN_WORDS at most
         out = {i.pc: tuple(f[0:n]) for b in blocks for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, f))}
         lib.rv_jit_tparams(self.m, f)
         out["model"] = tuple(f[0:5])

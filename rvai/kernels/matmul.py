@@ -44,6 +44,7 @@ import numpy as np
 
 import rvai.lang as rl
 from rvai.lang import bf16, f32
+from rvai.target import Target
 
 __all__ = ["gemm_packed", "gemm_packed_bf16", "gemm_packed_grid", "matmul", "matmul_t", "row_tiles", "gemv_rows",
            "gemv_rows_grid", "gemv_t", "pack_panels", "panel_width", "a_scratch", "GEMM_CONFIGS", "GEMM_PACKED_CONFIGS",
@@ -277,6 +278,7 @@ def a_scratch(a: np.ndarray, target=None, mr: int = MAX_MR) -> np.ndarray:
     8-way L1 holds a 7-row tile in one set, 22,500 cycles of 1,082,799 against N = 128, f16):
     then the scratch has 0 rows and the kernels read A in place.
     """
+    target = None if target is None else Target.of(target)
     m, k = a.shape
     if target is not None and not _rows_crowd_l1(k * a.itemsize, target, mr):
         return np.empty((0, k + 64 // a.itemsize), a.dtype)

@@ -183,7 +183,8 @@ class Kernel:
 
     def compile(self, target=None, *, types: dict | None = None, vlen: int | None = None,
                 checked: bool | None = None, grid: bool = False, **constexprs):
-        """Compile for ``target`` (default preset if None): a :class:`rvai.codegen.CompiledKernel`.
+        """Compile for ``target`` (a Target or a preset name; the default preset if None): a
+        :class:`rvai.codegen.CompiledKernel`.
 
         The object is vector-length agnostic unless ``vlen`` is given: then it is
         specialised for exactly that VLEN (and runs only there). ``checked`` compiles a
@@ -199,7 +200,8 @@ class Kernel:
                  **kwargs):
         """Compile for the arguments' dtypes and run; arrays are updated in place.
 
-        ``runner`` is ``"emu"`` (the rvai emulator, at ``target.vlen``) or ``"qemu"``
+        ``target`` is a Target or a preset name (the default preset if None; the backend
+        converts it). ``runner`` is ``"emu"`` (the rvai emulator, at ``target.vlen``) or ``"qemu"``
         (qemu-user, an independent oracle; no cycle counts). ``specialise=True`` compiles
         for exactly ``target.vlen`` instead of vector-length-agnostic code. ``checked``
         compiles in exact bounds checks (None: :func:`checked_default`); a failed one

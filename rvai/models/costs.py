@@ -154,6 +154,7 @@ class Roofline:
     @classmethod
     def of(cls, target: Target) -> "Roofline":
         """The roofs of ``target``'s timing model."""
+        target = Target.of(target)
         clock = target.model.get("clock_ghz")
         if clock is None:
             raise ValueError(f"target {target.name!r} has no model.clock_ghz: cannot turn cycles into time")

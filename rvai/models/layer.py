@@ -123,6 +123,7 @@ class LayerWeights:
 
     def packed(self, name: str, target: Target, cols: int | None = None) -> ops.PackedWeights:
         """``matrix(name, cols)`` packed once for ``target``'s VLEN (the panels :func:`rvai.ops.linear` reads)."""
+        target = Target.of(target)
         key = (name, cols, target.vlen)
         if key not in self._packed:
             self._packed[key] = ops.pack_weights(self.matrix(name, cols).T, target=target, dtype=self._format(name))
@@ -194,12 +195,13 @@ class DecoderLayer:
         ``costs`` (which also says whether big operators are sampled); returns the output.
         ``budget`` caps each kernel call's instructions (default: :data:`RUN_LIMITS`).
         """
+        target = Target.of(target)
         cfg, w = self.cfg, self.weights
         x = np.ascontiguousarray(x, np.float32)
         if x.ndim != 2 or x.shape[1] != cfg.hidden_size:
             raise ValueError(f"x must be (tokens, {cfg.hidden_size}), got {x.shape}")
         costs = costs if costs is not None else Costs()
-        self._target, self._costs = target or Target.default(), costs
+        self._target, self._costs = target, costs
         self._limits = RUN_LIMITS if budget is None else dict(RUN_LIMITS, budget=budget)
         tokens, eps = x.shape[0], cfg.rms_norm_eps
         hq, hkv, d = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim

@@ -105,6 +105,7 @@ def predict(cfg: QwenConfig, target: Target, phase: str, tokens: int = 128, cont
     ``phase`` prefill runs ``tokens`` tokens after ``context`` cached ones; decode runs one
     token after ``context``. Operators above ``max_macs`` are sampled (None: run all in full).
     """
+    target = Target.of(target)
     Roofline.of(target)    # fail early on a target without a clock
     tokens = step_tokens(phase, tokens, context)
     costs = layer_costs(cfg, target, phase, tokens, context, dtype, max_macs, seed)
@@ -128,6 +129,7 @@ def layer_costs(cfg: QwenConfig, target: Target, phase: str, tokens: int = 128, 
 
     ``keep_profiles`` and ``budget`` as for :class:`Costs` and :meth:`DecoderLayer.forward`.
     """
+    target = Target.of(target)
     tokens = step_tokens(phase, tokens, context)
     x = np.random.default_rng(seed).standard_normal((tokens, cfg.hidden_size), np.float32)
     costs = Costs(max_macs, keep_profiles)

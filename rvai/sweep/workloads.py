@@ -37,6 +37,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from rvai.target import Target
+
 __all__ = ["KINDS", "Kind", "check_workload", "run_workload"]
 
 
@@ -76,7 +78,8 @@ def check_workload(table: Any, folder: Path) -> dict:
 
 
 def run_workload(table: dict, target, budget: int | None):
-    """Run ``table`` on ``target`` and return its Profile."""
+    """Run ``table`` on ``target`` (a Target or a preset name) and return its Profile."""
+    target = Target.of(target)
     return KINDS[table["kind"]].run(table, target, budget)
 
 
