@@ -627,6 +627,87 @@ def test_a_full_engine_is_left_for_a_fresh_one(every_block, monkeypatch):
     assert m.translation["blocks"] == 3 and len(m._translator.engines) == 3
 
 
+def chain(n: int, salt: int) -> list[str]:
+    """A program of n blocks, each a few ops on constants of its own (``salt``
+    makes another program's blocks differ) and a jump to the next; a0 is
+    returned: a0 + the sum of the constants."""
+    lines = []
+    for b in range(n):
+        lines += [f"addi a0, a0, {(7 * salt + b) % 2000 + 1}", "jal zero, 4"]
+    return lines + ["jalr zero, 0(ra)"]
+
+
+def test_a_dropped_machine_frees_its_translator_at_once(every_block):
+    """A machine dropped frees its translator (and with it the guest memory
+    and the engines its blocks are in) when its last reference goes, not at
+    some later full collection: nothing of the tier refers back to it."""
+    import gc
+    import weakref
+    gc.collect()
+    gc.disable()
+    try:
+        gone = []
+        for salt in range(3):
+            m = Machine(vlen=128, tier="translate")
+            load_program(m, chain(4, salt))
+            assert m.call(CODE, 1) == 1 + sum((7 * salt + b) % 2000 + 1 for b in range(4))
+            gone.append(weakref.ref(m._translator))
+            del m
+        assert [ref() for ref in gone] == [None] * 3
+    finally:
+        gc.enable()
+
+
+def test_compiles_keep_no_ir_and_share_one_pass_manager(every_block, monkeypatch):
+    """Each translated module's IR is freed once its code is loaded (MCJIT
+    would keep it as long as the engine), and _optimise's pass manager and
+    pass builder are made once, not per module (LLVM kept ~5 KB of each pair
+    made and disposed): what a process of many short runs keeps stays bounded."""
+    llvm = jit_llvm.llvm
+    parsed, made = [], []
+    parse, new_pm, new_pb = llvm.parse_assembly, llvm.create_new_module_pass_manager, llvm.create_pass_builder
+    monkeypatch.setattr(llvm, "parse_assembly", lambda text, *a: parsed.append((text, parse(text, *a))) or parsed[-1][1])
+    monkeypatch.setattr(llvm, "create_new_module_pass_manager", lambda: made.append("pm") or new_pm())
+    monkeypatch.setattr(llvm, "create_pass_builder", lambda *a: made.append("pb") or new_pb(*a))
+    monkeypatch.setattr(jit_llvm, "_PASSES", None)
+    for salt in range(3):
+        m = Machine(vlen=128, tier="translate")
+        load_program(m, chain(4, 100 + salt))
+        m.call(CODE, 0)
+    modules = [mod for text, mod in parsed if "define " in text]   # not an engine's empty first module
+    assert len(modules) >= 12 and all(mod.closed for mod in modules)
+    assert sorted(made) == ["pb", "pm"]
+
+
+def test_the_shared_pass_manager_gives_what_a_fresh_one_does(every_block, monkeypatch):
+    """_optimise's one pass manager, run on module after module, leaves each
+    module's IR and object code bit-equal to a fresh manager's (d84be44 made
+    one per module)."""
+    llvm = jit_llvm.llvm
+    texts = []
+    parse = llvm.parse_assembly
+    monkeypatch.setattr(llvm, "parse_assembly", lambda text, *a: texts.append(text) or parse(text, *a))
+    m = Machine(vlen=128, tier="translate", timed=True)
+    load_program(m, chain(3, 200))
+    m.call(CODE, 0)
+    m = Machine(vlen=128, tier="translate")
+    run(LOOP, "translate", 10**6, bytes(64), machine=m)
+    texts = [t for t in texts if "define " in t]
+    tm = jit_llvm.host_target_machine(0)
+    assert len(texts) >= 5
+    for text in texts:
+        fresh, shared = parse(text), parse(text)
+        pm = llvm.create_new_module_pass_manager()
+        pm.add_sroa_pass()
+        pm.add_instruction_combine_pass()
+        pm.add_simplify_cfg_pass()
+        pm.add_jump_threading_pass()
+        pm.run(fresh, llvm.create_pass_builder(jit_llvm.host_target_machine(),
+                                              llvm.create_pipeline_tuning_options(speed_level=1)))
+        jit_llvm._optimise(shared)
+        assert str(shared) == str(fresh) and tm.emit_object(shared) == tm.emit_object(fresh)
+
+
 def test_tier_is_checked():
     with pytest.raises(ValueError, match="tier"):
         Machine(tier="fast")

@@ -234,9 +234,10 @@ VEC_OK, VEC_CODE = 0, 3
 
 #: Blocks one engine holds before new ones go to a fresh engine (the old one
 #: is freed with the last machine running its blocks): bounds what LLVM keeps,
-#: by codegen level.  A timed block keeps ~100 KB (MCJIT keeps its IR too), and
-#: -O0 is the tests' --tier=translate, which translates every block that runs:
-#: an engine of 20,000 such blocks is ~2 GB.
+#: by codegen level.  A timed block's loaded code keeps ~45 KB (its IR, ~4x
+#: that, is freed once the code is loaded: Engine.compile), and -O0 is the
+#: tests' --tier=translate, which translates every block that runs: an engine
+#: of 2,000 such blocks is ~100 MB.
 ENGINE_BLOCKS = {0: 2_000, 1: 20_000}
 
 
@@ -303,6 +304,12 @@ class Engine:
             self.mcjit.finalize_object()
             for k, name in names.items():
                 self.blocks[k] = self.mcjit.get_function_address(name)
+            # The code is loaded: MCJIT would keep the module's IR as long as
+            # the engine, ~4x the code's size (a timed block: ~200 KB of IR,
+            # ~45 KB loaded); the blocks call no function of another module,
+            # so nothing needs it again.
+            self.mcjit.remove_module(mod)
+            mod.close()
         return [self.blocks[k] for k in keys]
 
     def _name(self, k: tuple) -> str:
@@ -389,18 +396,28 @@ def _optimise(mod):
     into SSA, then local folding, then jump threading (a TLB group's
     accesses after its first branch on the group's one test again: threaded,
     the hit path runs straight through them); no loop or interprocedural
-    work."""
+    work.  The pass manager and its pass builder are the process's
+    (_PASSES, made once): LLVM kept ~5 KB of each pair made and disposed
+    (llvmlite 0.50), which grew without bound with the forced tier's module
+    per block (docs/performance.md, the forced tier's memory)."""
+    pm, pb = _PASSES
+    pm.run(mod, pb)
+
+
+def _passes() -> tuple:
+    """The pass manager _optimise runs and its pass builder (with a target
+    machine of its own: an engine owns and frees the one it is given)."""
     pm = llvm.create_new_module_pass_manager()
     pm.add_sroa_pass()
     pm.add_instruction_combine_pass()
     pm.add_simplify_cfg_pass()
     pm.add_jump_threading_pass()
-    pb = llvm.create_pass_builder(_TM_OPT, llvm.create_pipeline_tuning_options(speed_level=1))
-    pm.run(mod, pb)
+    tm = host_target_machine()
+    return pm, llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=1))
 
 
 _engines: dict[int, Engine] = {}   # by codegen level
-_TM_OPT = None   # a target machine for the pass builder (never given to an engine, which would own it)
+_PASSES = None   # _optimise's pass manager and pass builder (_passes), made at the first compile
 _lock = threading.Lock()   # llvmlite releases the GIL inside LLVM
 
 
@@ -410,14 +427,14 @@ def compile_blocks(blocks, vstate, opt: int = 1, timed=None) -> tuple[Engine, li
     from the object cache (cache_dir()): a block compiled before, by any
     machine, is not compiled again.  The caller keeps the engine alive while
     it runs them."""
-    global _TM_OPT
+    global _PASSES
     with _lock:
-        if _TM_OPT is None:
+        if _PASSES is None:
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
             for name, (_, address) in HELPERS.items():
                 llvm.add_symbol(name, address)
-            _TM_OPT = host_target_machine()
+            _PASSES = _passes()
         if opt not in _engines or len(_engines[opt].blocks) >= ENGINE_BLOCKS[opt] or _engines[opt].cache_dir != cache_dir():
             _engines[opt] = Engine(opt, cache_dir())
         engine = _engines[opt]

@@ -52,6 +52,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from rvai._rvemu import ffi, lib
@@ -106,7 +107,12 @@ class Translator:
             background = os.environ.get("RVAI_JIT_ASYNC") == "1"
         # Every block at its first entry (the tests' --tier=translate) stays synchronous: reproducible.
         self.background = bool(background) and self.hot > 0
-        self.handle = ffi.new_handle(self)
+        # The C machine's handle names a weak reference, not the translator:
+        # a handle to self would be a cycle, and a dropped machine (its
+        # guest memory, the engines its blocks are in) would wait for a
+        # full collection, which a long process full of objects makes
+        # rarely (docs/performance.md, the forced tier's memory).
+        self.handle = ffi.new_handle(weakref.ref(self))
         self.error: BaseException | None = None   # the first exception a translation raised
         self.blocks = 0      # blocks installed
         self.cached = 0      # blocks of them loaded from the object cache (jit_llvm.Engine)
@@ -429,7 +435,9 @@ def _weight(insns) -> int:
 def rv_jit_translate_hook(handle, pc, entries):
     """Called by the C loop (csrc/jit.c) when a block turns hot; never raises
     into C: a translator error refuses the block and is kept on the translator."""
-    tr = ffi.from_handle(handle)
+    tr = ffi.from_handle(handle)()
+    if tr is None:   # the translator is gone (its machine is): the block stays interpreted
+        return 0
     try:
         return tr.translate(pc, entries)
     except BaseException as e:   # noqa: BLE001 - C cannot take an exception
