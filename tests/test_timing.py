@@ -1,7 +1,9 @@
 """Laws of the timing model (docs/timing-model.md), not its constants: each test
 reads the parameters it depends on from the model and checks a relation that
 must hold for any sensible values of them."""
+import gc
 import json
+import weakref
 
 import numpy as np
 import pytest
@@ -456,6 +458,50 @@ def test_profile_attributes_every_cycle_to_a_pc_and_renders():
     assert loop["start"] == CODE + 8 and loop["end"] == CODE + 40
     assert "div" in prof.text()
     assert prof.stalls["data"] > 0    # the divide feeds the xor
+
+
+SKIPPY = [   # a0 = n: a loop whose middle instruction never runs (the beq always jumps over it)
+    "addi t0, zero, 0",
+    "addi t0, t0, 1",          # loop:
+    "beq t0, t0, 8",
+    "xori t1, t1, 5",          # skipped: no cycles, listed all the same
+    "blt t0, a0, -12",
+    "jalr zero, 0(ra)",
+]
+
+
+def test_hot_loops_list_the_loops_code_after_the_machine_is_gone():
+    m = timed()
+    load_program(m, SKIPPY)
+    prof = run(m, 50)
+    del m
+    gc.collect()
+    loop = prof.hot_loops(1)[0]
+    assert (loop["start"], loop["end"]) == (CODE + 4, CODE + 16)
+    assert [pc for pc, _, _ in loop["lines"]] == [CODE + 4, CODE + 8, CODE + 12, CODE + 16]
+    assert [text.split()[0] for _, _, text in loop["lines"]] == ["addi", "beq", "xori", "blt"]
+    assert loop["lines"][2][1] == 0 and CODE + 12 not in prof.pc_cycles
+    assert "xori" in prof.text()
+
+
+def test_an_ops_calls_profile_does_not_keep_its_machine_alive(monkeypatch):
+    """rvai.ops.last_run holds the latest call's profile: the machine it ran on
+    (guest memory, translated code) must go with the call."""
+    from rvai import ops, runner
+    made = []
+
+    class Recorded(Machine):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(weakref.ref(self))
+
+    monkeypatch.setattr(runner, "Machine", Recorded)
+    x = np.arange(64, dtype=np.float32).reshape(4, 16)
+    ops.softmax(x)
+    gc.collect()
+    assert len(made) == 1 and made[0]() is None
+    prof = ops.last_run.profile
+    assert prof.cycles > 0 and prof.hot_loops(1) and "loop 0x" in prof.text()
 
 
 @pytest.mark.parametrize("preset", Target.presets())

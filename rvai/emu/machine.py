@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 from rvai._rvemu import ffi, lib
 from rvai.emu import checks, errors
@@ -820,12 +821,8 @@ class Machine:
         the text in llvm-objdump's spelling."""
         out = []
         for _ in range(count):
-            raw = int.from_bytes(self.read_bytes(addr, 2), "little")
-            if raw & 3 == 3:
-                raw |= int.from_bytes(self.read_bytes(addr + 2, 2), "little") << 16
-            n = 2 if raw & 3 != 3 else 4
-            out.append((addr, f"{raw:0{2 * n}x}", disasm_word(raw, addr)))
-            addr += n
+            out.append(disassemble_insn(self.read_bytes, addr))
+            addr += len(out[-1][1]) // 2
         return out
 
     @property
@@ -917,6 +914,17 @@ def _unbox(bits: int, width: int, utype):
 def op_name(op: int) -> str:
     """The mnemonic of op number ``op`` in the C core's table."""
     return ffi.string(lib.rv_op_name(op)).decode()
+
+
+def disassemble_insn(read: Callable[[int, int], bytes], addr: int) -> tuple[int, str, str]:
+    """The instruction at ``addr`` as (address, hex bytes, text), its bytes
+    from ``read(address, n)``: two, and two more when their low bits say it
+    is a 32-bit one."""
+    raw = int.from_bytes(read(addr, 2), "little")
+    if raw & 3 == 3:
+        raw |= int.from_bytes(read(addr + 2, 2), "little") << 16
+    n = 2 if raw & 3 != 3 else 4
+    return addr, f"{raw:0{2 * n}x}", disasm_word(raw, addr)
 
 
 def disasm_word(raw: int, pc: int = 0) -> str:

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 from rvai._rvemu import ffi, lib
+from rvai.emu.machine import disassemble_insn
 
 __all__ = ["Profile", "timing_params", "peak_flops_per_cycle", "PIPES", "MODEL_KEYS"]
 
@@ -194,6 +195,9 @@ class Profile:
     trace: list = field(default_factory=list, repr=False)
     disassembly: dict[int, str] = field(default_factory=dict, repr=False)
     symbols: dict[int, str] = field(default_factory=dict, repr=False)
+    #: (start, end) -> the code of each loop :meth:`hot_loops` may list, its
+    #: bytes read from the machine when the profile was made
+    loop_code: dict[tuple[int, int], bytes] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_machine(cls, m) -> "Profile":
@@ -275,13 +279,42 @@ class Profile:
                    harts=max(p.harts for p in profiles), per_hart=per_hart)
 
     def _annotate(self, m) -> None:
+        """Take from machine ``m`` what the reports show: each counted pc's
+        disassembly and symbol, and the code of every loop :meth:`hot_loops`
+        may list.  Nothing keeps ``m`` itself: a profile outlives its machine
+        (``rvai.ops.last_run`` holds one), whose guest memory and translated
+        code can weigh hundreds of MB."""
         for pc in self.pc_cycles:
             try:
                 self.disassembly[pc] = m.disassemble(pc, 1)[0][2]
             except Exception:   # code unmapped since the run: keep the counts
                 self.disassembly[pc] = "?"
             self.symbols[pc] = m.symbol_at(pc) or ""
-        self._insn_at = lambda pc: m.disassemble(pc, 1)[0]
+        # the bytes only: disassembling every instruction of every loop here
+        # (7,600 of them on an attention kernel) took a quarter of a short ops call
+        for start, end in self._loop_bounds():
+            try:
+                last = len(m.disassemble(end, 1)[0][1]) // 2
+                self.loop_code[start, end] = m.read_bytes(start, end - start + last)
+            except Exception:   # code unmapped since the run: the loop is not listed
+                pass
+
+    def _loop_bounds(self) -> list[tuple[int, int]]:
+        """(target, pc) of each taken-backward branch or jump at a counted pc:
+        the loops, each from its target to its closing instruction."""
+        bounds = []
+        for pc, text in self.disassembly.items():
+            parts = text.replace(",", " ").split()
+            if not parts or not (parts[0].startswith("b") or parts[0] in ("j", "jal")):
+                continue
+            try:   # a relative offset (llvm-mc spelling) or an absolute 0x address
+                off = parts[-1]
+                target = int(off, 16) if off.startswith("0x") else pc + int(off)
+            except ValueError:
+                continue
+            if target <= pc:
+                bounds.append((target, pc))
+        return bounds
 
     # ---- derived figures --------------------------------------------------
     @property
@@ -356,30 +389,28 @@ class Profile:
         """The ``n`` loops with the most cycles: each taken backward branch or
         jump closes a loop from its target to itself.  Each loop is a dict with
         start, end, cycles and lines (pc, cycles, disassembly)."""
-        loops = {}
-        for pc, text in self.disassembly.items():
-            parts = text.replace(",", " ").split()
-            if not parts or not (parts[0].startswith("b") or parts[0] in ("j", "jal")):
-                continue
-            try:   # a relative offset (llvm-mc spelling) or an absolute 0x address
-                off = parts[-1]
-                target = int(off, 16) if off.startswith("0x") else pc + int(off)
-            except ValueError:
-                continue
-            if target <= pc:
-                loops[(target, pc)] = sum(c for p, c in self.pc_cycles.items() if target <= p <= pc)
+        loops = {(start, end): sum(c for p, c in self.pc_cycles.items() if start <= p <= end)
+                 for start, end in self.loop_code}
         # Keep the innermost of loops that share cycles: sort by cycles, then size.
         ranked = sorted(loops.items(), key=lambda kv: (-kv[1], kv[0][1] - kv[0][0]))[:n]
         out = []
         for (start, end), cycles in ranked:
-            lines, pc = [], start
-            while pc <= end:
-                _, hexword, text = self._insn_at(pc)
-                lines.append((pc, self.pc_cycles.get(pc, 0), text))
-                pc += len(hexword) // 2
             out.append({"start": start, "end": end, "cycles": cycles, "symbol": self.symbols.get(start, ""),
-                        "lines": lines})
+                        "lines": self._loop_lines(start, end)})
         return out
+
+    def _loop_lines(self, start: int, end: int) -> list[tuple[int, int, str]]:
+        """(pc, cycles, disassembly) of each instruction of the loop from start to end."""
+        code = self.loop_code[start, end]
+
+        def read(addr: int, n: int) -> bytes:
+            return code[addr - start:addr - start + n]
+        lines, pc = [], start
+        while pc <= end:
+            _, hexword, text = disassemble_insn(read, pc)
+            lines.append((pc, self.pc_cycles.get(pc, 0), text))
+            pc += len(hexword) // 2
+        return lines
 
     # ---- renderings -----------------------------------------------------------
     def to_dict(self) -> dict:
