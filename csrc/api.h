@@ -332,10 +332,13 @@ int rv_jit_tparams(const rv_machine *m, uint64_t out[5]);
 /* pc's timing slot on a timed machine, derived now if it is not yet, when it
  * is a plain op's, a vector op's or a Zicbop prefetch's: its latency, source
  * and destination indexes and path into out, and a vector op's plan after
- * them when it has one (timing.h's tm_plan_words); returns the words written
- * (6, or 6 + TM_PLAN_WORDS), 0 for other slots.  out holds RV_JIT_TSLOT_WORDS
- * (Python sizes its buffer by it: rvai/emu/translate.py). */
+ * them when it has one (timing.h's tm_plan_words), made for the vtype and vl
+ * in vstate (those expected where pc runs); returns the words written (6, or
+ * 6 + TM_PLAN_WORDS), 0 for other slots.  A vset{i}vl{i} at pc advances
+ * vstate to what is expected after it (exec.c's jit_vset_after), so that a
+ * block's instructions asked in order get plans for the vtype each runs under.
+ * out holds RV_JIT_TSLOT_WORDS (Python sizes its buffer by it: rvai/emu/translate.py). */
 enum { RV_JIT_TSLOT_WORDS = 40 };
-int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[RV_JIT_TSLOT_WORDS]);
+int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t vstate[2], uint64_t out[RV_JIT_TSLOT_WORDS]);
 /* What a timed block's inline vector step needs of csrc/timing.h's rv_timing (offsets, constants). */
 void rv_jit_vstep_layout(uint64_t out[32]);

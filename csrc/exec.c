@@ -175,19 +175,43 @@ void jit_tslot_forget(rv_machine *m, uint64_t pc) {
     if (e) e[(pc - base) >> 1].path = TM_PATH_NEW;
 }
 
-int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t out[RV_JIT_TSLOT_WORDS]) {
+/* rv_jit_tslot's words for the decoded instruction d at pc (slot e), under
+ * the machine's vtype and vl. */
+static int jit_tslot_words(rv_machine *m, const rv_decoded *d, tm_slot *e, uint64_t *out) {
+    tm_derive_slot(m->timing, d, e);
+    if (e->path < TM_PATH_PLAIN && e->path != TM_PATH_VECTOR && e->path != TM_PATH_PREFETCH) return 0;
+    const uint64_t f[6] = {e->lat, e->s1, e->s2, e->s3, e->dst, e->path};
+    memcpy(out, f, sizeof f);
+    return 6 + tm_plan_words(m->timing, d, m, e, out + 6);
+}
+
+/* The vtype and vl after vset{i}vl{i} d runs (vec_setvl's rules, on the
+ * machine's fields): an AVL from a register taken as at least VLMAX, a
+ * strip-mined loop's full strips; vsetvl's vtype, from a register, unknown
+ * (vill: no plan made for it holds). */
+static void jit_vset_after(rv_machine *m, const rv_decoded *d) {
+    uint64_t nvl;
+    if (d->op == RV_OP_vsetvli) vec_setvl(m, ~0ull, (uint64_t)d->imm, d->rs1 == 0, d->rd == 32, &nvl);
+    else if (d->op == RV_OP_vsetivli) vec_setvl(m, d->rs1, (uint64_t)d->imm, 0, 0, &nvl);
+    else if (d->op == RV_OP_vsetvl) m->vtype = VTYPE_VILL, m->vl = 0;
+}
+
+int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t vstate[2], uint64_t out[RV_JIT_TSLOT_WORDS]) {
     _Static_assert(6 + TM_PLAN_WORDS <= RV_JIT_TSLOT_WORDS, "rv_jit_tslot's out holds RV_JIT_TSLOT_WORDS");
     if (!m->timed) return 0;
     uint64_t base, size;
     rv_decoded *cache = fetch_region(m, pc, &base, &size);
     tm_slot *e = cache ? tm_pc_counters(m->timing, base, size) : NULL;
-    if (!e || !cache[(pc - base) >> 1].op) return 0;
-    e += (pc - base) >> 1;
-    tm_derive_slot(m->timing, &cache[(pc - base) >> 1], e);
-    if (e->path < TM_PATH_PLAIN && e->path != TM_PATH_VECTOR && e->path != TM_PATH_PREFETCH) return 0;
-    const uint64_t f[6] = {e->lat, e->s1, e->s2, e->s3, e->dst, e->path};
-    memcpy(out, f, sizeof f);
-    return 6 + tm_plan_words(m->timing, &cache[(pc - base) >> 1], m, e, out + 6);
+    const rv_decoded *d = cache ? &cache[(pc - base) >> 1] : NULL;
+    if (!e || !d->op) return 0;
+    /* planned, and vstate advanced, on the machine's own fields, restored after */
+    const uint64_t vtype = m->vtype, vl = m->vl, vstart = m->vstart;
+    m->vtype = vstate[0], m->vl = vstate[1];
+    int n = jit_tslot_words(m, d, e + ((pc - base) >> 1), out);
+    jit_vset_after(m, d);
+    vstate[0] = m->vtype, vstate[1] = m->vl;
+    m->vtype = vtype, m->vl = vl, m->vstart = vstart;
+    return n;
 }
 
 int rv_jit_tparams(const rv_machine *m, uint64_t out[5]) {

@@ -317,6 +317,41 @@ def test_a_second_machine_reuses_the_vector_blocks(monkeypatch):
     assert second == first == timed_loop(items, "interpret", 10**6, 0, "spacemit-x60")[0]
 
 
+# A loop whose block sets three vtypes (vill before its first pass: entered by
+# the jump, which the tier translates at): (instruction index, vtype, vl) of each
+# vector op, from RVV 1.0's vtype layout (vma 7, vta 6, vsew 5:3, vlmul 2:0) and
+# VLMAX = VLEN * LMUL / SEW at VLEN 128.
+SWITCHING = ["addi a7, zero, 40", ("to", "jal zero, {off}", 2, 1),
+             "vsetvli t1, zero, e32, m2, ta, ma", "vadd.vx v8, v8, a7",     # VLMAX 8
+             "vsetivli t2, 3, e16, m1, ta, ma", "vadd.vx v16, v16, a7",     # AVL 3
+             "vsetvli zero, zero, e16, m1, ta, mu", "vadd.vx v24, v24, a7",  # vl kept
+             "addi a7, a7, -1", ("to", "bne a7, zero, {off}", 2, 9), "ebreak"]
+SWITCHING_PLANS = [(3, 0xd1, 8), (5, 0xc8, 3), (7, 0x48, 3)]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_a_block_switching_vtype_plans_each_op_for_the_vtype_it_runs_under(preset, monkeypatch):
+    """A vector op's plan is made for the vtype and vl its block's vset{i}vl{i}
+    set before it, not the machine's at the block's entry (vill on its first
+    entry, the last pass's vtype after): a plan for another never holds, and
+    the op would take the C step every time. Timed the same as interpreted."""
+    from rvai.emu import translate
+    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+    planned = []
+    tslots = translate.Translator._tslots
+    monkeypatch.setattr(translate.Translator, "_tslots",
+                        lambda self, blocks: planned.extend(tslots(self, blocks)) or planned[-len(blocks):])
+    t, m = timed_loop(SWITCHING, "translate", 10**6, 0, preset)
+    t["trace"] = m.profile().trace
+    loop = [slots for slots in planned if CODE + 12 in slots]
+    assert loop, "the loop's block was not translated"
+    for k, vtype, vl in SWITCHING_PLANS:
+        assert loop[0][CODE + 4 * k][6:8] == (vtype, vl)
+    i, r = timed_loop(SWITCHING, "interpret", 10**6, 0, preset)
+    i["trace"] = r.profile().trace
+    assert t == i
+
+
 @pytest.mark.parametrize("preset", PRESETS)
 @pytest.mark.parametrize("k", [0, 3, 4, 7, 16])
 def test_a_whole_register_store_waits_the_same_translated(preset, k, monkeypatch):

@@ -281,11 +281,14 @@ class Engine:
     def compile(self, blocks, vstate, timed=None) -> list[int]:
         """Host addresses of the blocks (lists of decoded instructions, each
         ``block_ops``' prefix) for a machine whose (VLEN, vtype) is ``vstate``,
-        calling the timing model when ``timed``: the ones not yet held built,
-        optimised and loaded as one module."""
+        calling the timing model when ``timed`` (a list: each block's timing
+        slots, Translator._tslots): the ones not yet held built, optimised and
+        loaded as one module."""
+        timed_each = timed if timed is not None else [None] * len(blocks)
         keys = [key(b) + ((vstate,) if any(i.op in VEC for i in b) else ())
-                + ((("timed", timed["model"]) + tuple(timed.get(i.pc, ()) for i in b),) if timed is not None else ())
-                for b in blocks]
+                + ((("timed", t["model"]) + tuple(t.get(i.pc, ()) for i in b),) if t is not None else ())
+                for b, t in zip(blocks, timed_each)]
+        timed_of = dict(zip(keys, timed_each))
         todo = {k: b for k, b in zip(keys, blocks) if k not in self.blocks}
         if todo:
             module = [f'target triple = "{llvm.get_process_triple()}"', LIKELY_DEF,
@@ -293,7 +296,7 @@ class Engine:
                         for n, (t, _) in HELPERS.items())]
             names = {k: self._name(k) for k in todo}
             for k, b in todo.items():
-                module += _Block(b, names[k], vstate, timed).build()
+                module += _Block(b, names[k], vstate, timed_of[k]).build()
             text = "\n".join(module)
             mod = llvm.parse_assembly(text)
             if self.cache is not None and self.cache.find(mod, text):
@@ -482,7 +485,8 @@ class _Block:
         self.insns = insns
         self.timed = timed is not None
         # pc -> its timing slot's fields (Translator._tslots), for this block's pcs: the plain ops'
-        # and prefetches' (their steps inline) and the vector ops' (their C step called directly)
+        # and prefetches' (their steps inline) and the vector ops' (their C step called directly,
+        # or inline with their plans for the vtype and vl expected where they run)
         self.tslot = {i.pc: timed[i.pc] for i in insns if i.pc in timed} if timed else {}
         # the model's parameters (rv_jit_tparams), constants in the block's code
         self.width, self.line_bits, self.hit_shift, self.l1_latency, bht_entries = timed["model"] if timed else (0,) * 5

@@ -396,23 +396,39 @@ class Translator:
                 self.install_ready()   # queues the blocks that waited for llvmlite
 
     def _tslots(self, blocks):
-        """None on a functional machine; else pc -> the fields of its timing
-        slot (rv_jit_tslot) for the blocks' instructions derived as plain ops,
-        prefetches or vector ops (with a vector op's plan), and "model" -> the model's parameters the blocks take as constants
-        (rv_jit_tparams)."""
+        """None on a functional machine; else for each block, pc -> the fields
+        of its timing slot (rv_jit_tslot) for its instructions derived as
+        plain ops, prefetches or vector ops, and "model" -> the model's
+        parameters the blocks take as constants (rv_jit_tparams).  A vector
+        op's plan is made for the vtype and vl expected where it runs: the
+        machine's now (a block is translated when it is entered) until a
+        vset{i}vl{i} of the block sets others.  (Made for the machine's
+        vtype throughout, a block holding the kernel's first vsetvli got
+        plans for vill, and one switching vtype plans for the vtype before
+        the switch: never the one its vector ops run under, so they all
+        took the C step.)"""
         if not lib.rv_jit_timed(self.m):
             return None
         f = ffi.new("uint64_t[]", lib.RV_JIT_TSLOT_WORDS)   # rv_jit_tslot: 6 + TM_PLAN_WORDS at most
-        out = {i.pc: tuple(f[0:n]) for b in blocks for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, f))}
         lib.rv_jit_tparams(self.m, f)
-        out["model"] = tuple(f[0:5])
+        model = tuple(f[0:5])
+        out = []
+        for b in blocks:
+            vstate = ffi.new("uint64_t[2]", self._vstate())
+            out.append({i.pc: tuple(f[0:n]) for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, vstate, f))})
+            out[-1]["model"] = model
         return out
 
     def _vtype(self) -> int:
         """The machine's vtype now: what its blocks' vector instructions are
         compiled for (each checks it where it runs)."""
-        from rvai.emu.jit_llvm import VTYPE_OFF
-        return int(ffi.cast("uint64_t *", self.m)[VTYPE_OFF // 8])
+        return self._vstate()[0]
+
+    def _vstate(self) -> tuple[int, int]:
+        """The machine's vtype and vl now."""
+        from rvai.emu.jit_llvm import VL_OFF, VTYPE_OFF
+        fields = ffi.cast("uint64_t *", self.m)
+        return int(fields[VTYPE_OFF // 8]), int(fields[VL_OFF // 8])
 
     def _decoded(self, pc: int) -> list:
         """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
