@@ -1033,8 +1033,9 @@ class _Block:
         made in the other; tests/test_timed_translate.py's
         test_vector_loops_time_the_same_translated catches a mismatch (cycles differ)."""
         b, pc = self.b, ins.pc
-        (vtype, vl, op, pipe, units, vd, nvd, sdst, nsrc, *srcs, chained, first_at_done, is_mem, vm_vd, vm_nregs,
+        (vtype, vl, op, pipe, units, vd, nvd, sdst, nsrc, *groups, chained, first_at_done, is_mem, vm_vd, vm_nregs,
          occ, lat, elems, elems_max, flops) = f[6:]
+        firsts, counts = groups[:4], groups[4:]   # the source groups' first registers, then their sizes
         tf = lambda off: b.gep(self.t, _C(off) if isinstance(off, int) else off)   # noqa: E731
         add = lambda off, v, ty=I64: b.store(b.add(b.load(ty, tf(off)), v), tf(off))   # noqa: E731
         umax = lambda x, y: b.select(b.icmp_unsigned(">", y, x), y, x)   # noqa: E731
@@ -1071,7 +1072,8 @@ class _Block:
             less = b.icmp_unsigned("<", x, free)
             unit, free = b.select(less, _C(u), unit), b.select(less, x, free)
         start, src_done = umax(dispatch, free), _C(0)
-        for r in srcs[:nsrc]:   # its sources from their first beat with chaining, else their last
+        regs = dict.fromkeys(r for first, n in zip(firsts[:nsrc], counts) for r in range(first, first + n))
+        for r in regs:   # every register of its source groups, from its first beat with chaining, else its last
             done_r = b.load(I64, tf(T_VDONE + 8 * r))
             start = umax(start, b.load(I64, tf(T_VFIRST + 8 * r)) if chained else done_r)
             src_done = umax(src_done, done_r)
