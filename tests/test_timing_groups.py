@@ -54,8 +54,10 @@ def op_start(tier, preset, vlen, probe, vtype, vl, op, monkeypatch):
     m = machine(tier, preset, vlen, monkeypatch)
     buf = m.alloc(64 * vlen, align=4096)
     chain = [f"vfmul.vv v{probe}, v{probe}, v{probe}"] * CHAIN
-    load_program(m, ["vsetvli t0, zero, e32, m1, ta, ma"] + chain + [f"vsetvli t0, a1, {vtype}, ta, ma", op,
-                                                                    "jalr zero, 0(ra)"])
+    # (the jump ends the block: the op's own block is entered, and translated, under its vtype and vl,
+    # so a translated one runs the step written with the op's plan)
+    load_program(m, ["vsetvli t0, zero, e32, m1, ta, ma"] + chain + [f"vsetvli t0, a1, {vtype}, ta, ma",
+                                                                    "jal zero, 4", op, "jalr zero, 0(ra)"])
     m.reset_counters()
     m.call(CODE, buf, vl)
     if tier == "translate":
@@ -148,3 +150,52 @@ def test_an_op_waits_for_a_write_of_any_register_of_its_source_groups(c, preset,
         for r in sorted(srcs | near_misses(srcs)):
             got = start(r)
             assert (got > free) == (r in srcs), f"{op} under {vtype}, vl {vl}: v{r} (start {got}, free {free})"
+
+
+def reader_start(tier, preset, vlen, vtype, vl, op, probe, monkeypatch):
+    """The cycle a store of v`probe` (vs1r.v: one register, on the load/store
+    pipe) starts after `op` (under `vtype` and vl), which a chain of
+    multiplies on its sources v16 and v24 holds back: later than a store of
+    an untouched register only when op wrote v`probe`."""
+    m = machine(tier, preset, vlen, monkeypatch)
+    chain = ["vfmul.vv v16, v16, v16", "vfmul.vv v24, v24, v24"] * (CHAIN // 2)
+    load_program(m, ["vsetvli t0, zero, e32, m1, ta, ma"] + chain + [f"vsetvli t0, a1, {vtype}, ta, ma", op,
+                                                                    "vsetvli t0, zero, e32, m1, ta, ma", "jal zero, 4",
+                                                                    f"vs1r.v v{probe}, (a0)", "jalr zero, 0(ra)"])
+    m.reset_counters()
+    m.call(CODE, m.alloc(64 * vlen, align=4096), vl)
+    return m.profile().trace[-1][0]
+
+
+@st.composite
+def writer(draw):
+    """An op writing vd = v8 under a drawn SEW, LMUL and vl, with the
+    registers its result occupies by the spec."""
+    sew = draw(st.sampled_from([8, 16, 32]))
+    lmul = draw(st.sampled_from([1, 2, 4]))
+    vlen = draw(st.sampled_from([128, 256]))
+    vlmax = vlen * lmul // sew
+    vl = draw(st.sampled_from([vlmax, draw(st.integers(1, vlmax))]))
+    at = lambda eew: touched(8, eew, vl, vlen)   # noqa: E731
+    op, dst = draw(st.sampled_from([
+        ("vadd.vv v8, v16, v24", at(sew)),
+        ("vwadd.vv v8, v16, v24", at(2 * sew)),      # a 2·SEW result (§11.2)
+        ("vnsrl.wi v8, v16, 1", at(sew)),            # a SEW result of a 2·SEW source (§11.7)
+        ("vredsum.vs v8, v16, v24", {8}),            # the scalar in element 0 (§14)
+        ("vmseq.vv v8, v16, v24", {8}),              # a mask (§11.8)
+        ("vmand.mm v8, v16, v24", {8}),              # a mask (§15.1)
+        ("vmv.s.x v8, a1", {8}),                     # element 0 (§16.1)
+    ]))
+    return f"e{sew}, m{lmul}", vl, vlen, op, dst
+
+
+@given(w=writer(), preset=st.sampled_from(PRESETS), tier=st.sampled_from(TIERS))
+@settings(max_examples=40, deadline=None)
+def test_an_op_marks_only_its_destination_group_written(w, preset, tier):
+    vtype, vl, vlen, op, dst = w
+    with pytest.MonkeyPatch.context() as mp:
+        start = lambda r: reader_start(tier, preset, vlen, vtype, vl, op, r, mp)   # noqa: E731
+        free = start(FAR)
+        for r in range(8, 16):   # v8's largest group (v16 is the chain's)
+            got = start(r)
+            assert (got > free) == (r in dst), f"{op} under {vtype}, vl {vl}: v{r} (start {got}, free {free})"
