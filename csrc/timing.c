@@ -1028,10 +1028,15 @@ static int operand_regs(unsigned g, uint64_t vl, unsigned sew, int mem_regs, uns
     }
 }
 
+/* The bits of the n registers from r (r + n <= 32) in a register mask. */
+static uint32_t reg_bits(unsigned r, unsigned n) { return (uint32_t)(((1ull << n) - 1) << r); }
+
 /* Adds the source group of `regs` registers from r (those below v32) to v's. */
 static void add_source(tm_vplan *v, unsigned r, int regs) {
+    unsigned n = r + regs > 32 ? 32 - r : (unsigned)regs;
     v->srcs[v->nsrc] = (uint8_t)r;
-    v->srcn[v->nsrc++] = (uint8_t)(r + regs > 32 ? 32 - r : (unsigned)regs);
+    v->srcn[v->nsrc++] = (uint8_t)n;
+    v->inner |= reg_bits(r + 1, n - 1);
 }
 
 static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o, tm_vplan *v) {
@@ -1044,7 +1049,7 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     unsigned dlen = t->p.pipe_width[pipe] ? t->p.pipe_width[pipe] : t->p.dlen;   /* bits a beat */
     int is_mem = cls == RV_CLASS_VLOAD || cls == RV_CLASS_VSTORE;
     unsigned eew = sew * o->widen, nf = 1;
-    int whole = 0, mask_mem = 0;   /* vl<NF>re<EEW>.v or vs<NF>r.v; vlm.v or vsm.v */
+    int mask_mem = 0;              /* vlm.v or vsm.v */
     unsigned index_bits = 0;       /* an indexed memory op's index EEW */
     uint64_t beats, elems = vl;   /* elements accessed: a cost row's `elem` term */
     if (is_mem) {
@@ -1055,7 +1060,6 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
         eew = mop & 1 ? sew : index_bits;   /* indexed: data EEW is SEW */
         if (!eew) eew = sew;
         if (mop == 0 && lumop == 8) {            /* whole registers: nf of them, NF*VLEN bits */
-            whole = 1;
             vl = (uint64_t)nf * m->vlen / eew;
             beats = (uint64_t)nf * m->vlen / dlen;
             nf = 1;   /* vl counts every register's elements: the groups below are nf, not nf*nf */
@@ -1103,11 +1107,15 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     /* each source waits for every register of its group, which ops at a
      * smaller LMUL (or EMUL) may have written one at a time */
     v->nsrc = 0;
+    v->inner = 0;
     if (o->vflags & TM_V_VS1) add_source(v, d->rs1, TM_REGS(o->gvs1));
     if (o->vflags & TM_V_VS2) add_source(v, d->rs2, TM_REGS(o->gvs2));
     if (o->vflags & TM_V_VDSRC) add_source(v, d->rd, nvd);
     if (((o->vflags & TM_V_MASK) && !((d->raw >> 25) & 1)) || (o->vflags & TM_V_V0)) add_source(v, 0, 1);
 #undef TM_REGS
+    /* its write sets its group's registers alike, apart from the registers on either side */
+    v->wclear = v->nvd ? reg_bits(d->rd + 1u, v->nvd - 1u) : 0;
+    v->wset = v->nvd ? reg_bits(d->rd, 1) | (d->rd + v->nvd < 32 ? reg_bits(d->rd + v->nvd, 1) : 0) : 0;
     v->is_mem = (uint8_t)is_mem;
     v->vm_vd = cls == RV_CLASS_VLOAD ? d->rd : 0;
     v->vm_nregs = cls == RV_CLASS_VLOAD ? (uint8_t)mem_regs : 0;
@@ -1187,12 +1195,23 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
     const uint64_t *need = v->chained ? t->vfirst : t->vdone, *vdone = t->vdone;
     /* each register r of each source group: start no earlier than it is
      * needed, last beat no earlier than it is done */
-    for (unsigned g = 0; g < v->nsrc; g++) {
-        for (unsigned r = v->srcs[g], end = r + v->srcn[g]; r < end; r++) {
-            if (need[r] > start) start = need[r];
-            if (vdone[r] > src_done) src_done = vdone[r];
+#define TM_SOURCE(r) do {                                                   \
+        if (need[r] > start) start = need[r];                              \
+        if (vdone[r] > src_done) src_done = vdone[r];                      \
+    } while (0)
+    if (likely(!(t->vsplit & v->inner))) {   /* each group set by one write: its first register holds its cycles */
+        switch (v->nsrc) {   /* 0 to 4 groups: unrolled, like the destination group below */
+        case 4: TM_SOURCE(v->srcs[3]); /* fall through */
+        case 3: TM_SOURCE(v->srcs[2]); /* fall through */
+        case 2: TM_SOURCE(v->srcs[1]); /* fall through */
+        case 1: TM_SOURCE(v->srcs[0]); /* fall through */
+        default: break;
         }
+    } else {
+        for (unsigned g = 0; g < v->nsrc; g++)
+            for (unsigned r = v->srcs[g], end = r + v->srcn[g]; r < end; r++) TM_SOURCE(r);
     }
+#undef TM_SOURCE
     /* the last beat cannot run before the last beat of a chained source is there */
     uint64_t last_beat = start + v->occupancy - 1;
     if (v->chained && src_done > last_beat) last_beat = src_done;
@@ -1215,6 +1234,7 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
         case 2: vf[1] = first; vd[1] = done; /* fall through */
         default: vf[0] = first; vd[0] = done;
         }
+        t->vsplit = (t->vsplit & ~v->wclear) | v->wset;
     }
     if (v->sdst != TM_DST_NONE) {                /* a scalar result (vmv.x.s, vcpop.m, ...) */
         t->ready[v->sdst] = done;

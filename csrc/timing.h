@@ -164,6 +164,8 @@ typedef struct {
     uint8_t sdst;             /* the scoreboard index of its scalar result, TM_DST_NONE when none */
     uint8_t nsrc;             /* the source groups it waits for: vs1, vs2, vd, v0 at most */
     uint8_t srcs[4], srcn[4]; /* each group's first register and its registers (1 to 8, below v32) */
+    uint32_t inner;           /* the vsplit bits of its source groups' registers past their first */
+    uint32_t wclear, wset;    /* its write's vsplit bits: the group's own past its first, and its two edges */
     uint8_t chained;          /* the model chains: a source is needed from its first beat, not its last */
     uint8_t first_at_done;    /* its group's first result exists only once it is done (no chaining, reductions) */
     uint8_t is_mem;           /* a vector memory op */
@@ -228,6 +230,9 @@ typedef struct rv_timing {
                                * path, plan every vector op afresh, search the whole stream table
                                * (the reference path the fast one is tested against) */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
+    uint32_t vsplit;          /* bit r: v<r> and v<r-1> were last set by different writes; a source
+                               * group with none of its bits past its first register set was set
+                               * by one write, whose cycles its first register holds */
     uint64_t unit_free[RV_NVPIPES][TM_MAX_UNITS];
     uint64_t vq[TM_VQ_MAX];   /* start cycles of the queued vector ops, a ring */
     unsigned vq_pos;
