@@ -1092,8 +1092,12 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     uint64_t lat = is_mem ? t->p.l1_latency : t->p.latency[cls];
     if (c && c->has_lat) lat = whole_cycles(cost_terms(c->lat, groups, elems, beats));
     else if (cls == RV_CLASS_VRED) lat += ilog2(t->p.dlen / (sew ? sew : 8));   /* the tree of the last beat */
-    /* a memory op's data group (vl·EEW·NF bits; a mask one register); whole registers' vl covers NF */
-    int mem_regs = mask_mem ? 1 : group_regs(vl, eew * nf, m->vlen);
+    /* a memory op's data group (vl·EEW bits; a mask one register; whole registers' vl covers NF);
+     * a segment's NF fields are groups of EMUL registers each (at least one), taken as one span
+     * to the last field's last register (at a short vl, with the other fields' tails) */
+    int mem_regs = mask_mem ? 1 : group_regs(vl, eew, m->vlen);
+    if (nf > 1) mem_regs += (int)(nf - 1) * group_regs(cur_vlmax(m, sew), eew, m->vlen);
+    if (mem_regs > 8) mem_regs = 8;
 #define TM_REGS(g) operand_regs(g, vl, sew, mem_regs, index_bits, m->vlen)
     int nvd = TM_REGS(o->gvd);
     v->occupancy = whole_cycles(occ);

@@ -47,6 +47,14 @@ def machine(tier, preset, vlen, monkeypatch):
     return m
 
 
+def blocks(*parts):
+    """The parts of a program each a block of its own (a jump to the next
+    ends each): each is entered, and translated, under the vtype and vl the
+    part before it set, so a translated one runs its vector steps written
+    with their plans (the chain's and the op's, which read and write vsplit)."""
+    return [line for part in parts[:-1] for line in part + ["jal zero, 4"]] + parts[-1]
+
+
 def op_start(tier, preset, vlen, probe, vtype, vl, op, monkeypatch):
     """The cycle `op` (under `vtype` and vl) starts after a chain of LMUL-1
     multiplies writing v`probe`; a0 points at zeroed memory (an indexed op's
@@ -54,10 +62,8 @@ def op_start(tier, preset, vlen, probe, vtype, vl, op, monkeypatch):
     m = machine(tier, preset, vlen, monkeypatch)
     buf = m.alloc(64 * vlen, align=4096)
     chain = [f"vfmul.vv v{probe}, v{probe}, v{probe}"] * CHAIN
-    # (the jump ends the block: the op's own block is entered, and translated, under its vtype and vl,
-    # so a translated one runs the step written with the op's plan)
-    load_program(m, ["vsetvli t0, zero, e32, m1, ta, ma"] + chain + [f"vsetvli t0, a1, {vtype}, ta, ma",
-                                                                    "jal zero, 4", op, "jalr zero, 0(ra)"])
+    load_program(m, blocks(["vsetvli t0, zero, e32, m1, ta, ma"], chain + [f"vsetvli t0, a1, {vtype}, ta, ma"],
+                           [op, "jalr zero, 0(ra)"]))
     m.reset_counters()
     m.call(CODE, buf, vl)
     if tier == "translate":
@@ -168,9 +174,8 @@ def reader_start(tier, preset, vlen, vtype, vl, op, probe, monkeypatch):
     an untouched register only when op wrote v`probe`."""
     m = machine(tier, preset, vlen, monkeypatch)
     chain = ["vfmul.vv v16, v16, v16", "vfmul.vv v24, v24, v24"] * (CHAIN // 2)
-    load_program(m, ["vsetvli t0, zero, e32, m1, ta, ma"] + chain + [f"vsetvli t0, a1, {vtype}, ta, ma", op,
-                                                                    "vsetvli t0, zero, e32, m1, ta, ma", "jal zero, 4",
-                                                                    f"vs1r.v v{probe}, (a0)", "jalr zero, 0(ra)"])
+    load_program(m, blocks(["vsetvli t0, zero, e32, m1, ta, ma"], chain + [f"vsetvli t0, a1, {vtype}, ta, ma"],
+                           [op, "vsetvli t0, zero, e32, m1, ta, ma"], [f"vs1r.v v{probe}, (a0)", "jalr zero, 0(ra)"]))
     m.reset_counters()
     m.call(CODE, m.alloc(64 * vlen, align=4096), vl)
     return m.profile().trace[-1][0]
