@@ -254,7 +254,7 @@ void rv_jit_vstep_layout(uint64_t out[32]) {
         offsetof(rv_timing, s.vec_elems), offsetof(rv_timing, s.vec_elems_max), offsetof(rv_timing, s.flops),
         offsetof(rv_timing, s.pipe_busy), offsetof(rv_timing, ntrace), offsetof(rv_timing, trace),
         sizeof(rv_trace_event), offsetof(rv_trace_event, op), offsetof(rv_trace_event, pipe),
-        offsetof(rv_trace_event, unit), TM_TRACE_MAX, TM_K_VEC, TM_K_CONT, TM_P_VMEM,
+        offsetof(rv_trace_event, unit), TM_TRACE_MAX, TM_K_VEC, TM_K_CONT, TM_P_VMEM, offsetof(rv_timing, vsplit),
     };
     _Static_assert(sizeof l <= 32 * sizeof *out, "rv_jit_vstep_layout's out holds 32");
     memcpy(out, l, sizeof l);

@@ -18,6 +18,60 @@ static int accumulates(const char *name) {
 
 static int is_vector_class(int cls) { return cls >= RV_CLASS_VSET; }
 
+static int has_suffix(const char *s, const char *x) {
+    size_t n = strlen(s), k = strlen(x);
+    return n >= k && strcmp(s + n - k, x) == 0;
+}
+
+/* Ops whose vector result is a mask (one register whatever LMUL): compares,
+ * carry-outs, mask logic and vmsbf/vmsif/vmsof (RVV 1.0 §11.8, §11.4, §15.1, §15.4-6). */
+static int writes_mask(const char *name) {
+    return has_prefix(name, "vms") || has_prefix(name, "vmf") || has_prefix(name, "vmadc") ||
+           has_prefix(name, "vmsbc") || has_suffix(name, ".mm");
+}
+
+/* The register groups of an op's vd, vs1 and vs2 (TM_G_*), by the RVV 1.0
+ * rules for its kind of instruction; the timing model waits for every
+ * register of a source group and sets every register of the destination's. */
+static void operand_groups(const rv_insn_info *in, tm_opinfo *o) {
+    const char *n = in->name;
+    o->gvd = o->gvs1 = o->gvs2 = TM_G_SEW;
+    if (in->cls == RV_CLASS_VLOAD || in->cls == RV_CLASS_VSTORE) {   /* data, and an indexed op's index */
+        o->gvd = TM_G_MEM;
+        o->gvs2 = TM_G_INDEX;
+        return;
+    }
+    if (has_prefix(n, "vmv") && n[3] >= '1' && n[3] <= '8' && has_suffix(n, "r.v")) {
+        o->gvd = o->gvs2 = (uint8_t)(n[3] - '0');   /* vmv<nr>r.v: nr registers whatever vtype (§16.6) */
+        return;
+    }
+    int narrow = has_prefix(n, "vn") || has_prefix(n, "vfn");
+    if (in->cls == RV_CLASS_VRED) {          /* vd and vs1 hold the scalar: element 0 (§14) */
+        o->gvd = o->gvs1 = TM_G_ONE;
+    } else if (o->widen == 2 && !narrow) {   /* widening: a 2*SEW result (and accumulator) */
+        o->gvd = TM_G_WIDE;
+    }
+    /* .wv/.wx/.wf and narrowing ops read a 2*SEW vs2 (§11.2, §11.7, §13.3, §13.19) */
+    if (narrow || has_suffix(n, ".wv") || has_suffix(n, ".wx") || has_suffix(n, ".wf") || has_suffix(n, ".wi"))
+        o->gvs2 = TM_G_WIDE;
+    if (has_prefix(n, "vzext.vf") || has_prefix(n, "vsext.vf")) {   /* EEW = SEW/2, /4, /8 (§11.3) */
+        int f = n[strlen(n) - 1] - '0';
+        o->gvs2 = f == 2 ? TM_G_HALF : f == 4 ? TM_G_QUARTER : TM_G_EIGHTH;
+    }
+    if (has_prefix(n, "vrgatherei16")) o->gvs1 = TM_G_EI16;   /* §16.4 */
+    if (writes_mask(n)) o->gvd = TM_G_ONE;
+    if (has_suffix(n, ".mm")) o->gvs1 = o->gvs2 = TM_G_ONE;
+    /* mask sources: vcompress's vs1 (§16.5); vcpop, vfirst, vmsbf/sif/of, viota's vs2 (§15) */
+    if (has_prefix(n, "vcompress")) o->gvs1 = TM_G_ONE;
+    if (has_suffix(n, ".m")) o->gvs2 = TM_G_ONE;
+    /* element 0 only: vmv.x.s, vfmv.f.s read it, vmv.s.x, vfmv.s.f write it (§16.1, §16.2) */
+    if (has_suffix(n, ".x.s") || has_suffix(n, ".f.s")) o->gvs2 = TM_G_ONE;
+    if (has_suffix(n, ".s.x") || has_suffix(n, ".s.f")) o->gvd = TM_G_ONE;
+    /* the vendor's matrix ops (smt.*): their operand layouts are their own;
+     * the model waits on each source's first register, as it always did */
+    if (has_prefix(n, "smt.")) o->gvs1 = o->gvs2 = TM_G_ONE;
+}
+
 /* Derive the scoreboard bases and vector facts of every op from its operand letters. */
 static void init_ops(void) {
     static int done;
@@ -41,6 +95,7 @@ static void init_ops(void) {
             case 'U': o->vflags |= TM_V_VS1; break;
             case 'W': o->vflags |= TM_V_VS2; break;
             case 'M': o->vflags |= TM_V_MASK; break;
+            case '0': o->vflags |= TM_V_V0; break;   /* vmerge, vadc...: v0 always */
             }
         }
         if ((o->vflags & TM_V_VD) && accumulates(in->name)) o->vflags |= TM_V_VDSRC;
@@ -48,6 +103,7 @@ static void init_ops(void) {
         o->widen = (has_prefix(in->name, "vw") || has_prefix(in->name, "vfw") || has_prefix(in->name, "vn") ||
                     has_prefix(in->name, "vfn")) ? 2 : 1;
         o->elemwise = has_prefix(in->name, "vrgather") || has_prefix(in->name, "vcompress");
+        if (is_vector_class(in->cls)) operand_groups(in, o);
         switch (in->cls) {
         case RV_CLASS_VFADD: case RV_CLASS_VFMUL: case RV_CLASS_VFDIV: o->flops = 1; break;
         case RV_CLASS_VFFMA: o->flops = 2; break;
@@ -948,6 +1004,41 @@ static uint64_t whole_cycles(double x) { return x < 1 ? 1 : (uint64_t)(x + 0.5);
  * how long it occupies a unit (by its cost-table row when the preset has one,
  * else by the class's rule: beats of the pipe's width), its latency, the
  * registers it reads and writes, and what it adds to the counters. */
+/* The registers a group of vl elements `bits` wide each covers:
+ * ceil(vl*bits/VLEN), at least one, at most eight (RVV 1.0 §5.2; a vl below
+ * VLMAX touches fewer of them). */
+static int group_regs(uint64_t vl, unsigned bits, unsigned vlen) {
+    uint64_t n = (vl * bits + vlen - 1) / vlen;
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+/* The registers of an operand of group kind g (TM_G_*) for the current SEW
+ * and vl: mem_regs and index_bits are a memory op's data group and index EEW. */
+static int operand_regs(unsigned g, uint64_t vl, unsigned sew, int mem_regs, unsigned index_bits, unsigned vlen) {
+    switch (g) {
+    case TM_G_SEW: return group_regs(vl, sew, vlen);
+    case TM_G_WIDE: return group_regs(vl, 2 * sew, vlen);
+    case TM_G_HALF: return group_regs(vl, sew / 2, vlen);
+    case TM_G_QUARTER: return group_regs(vl, sew / 4, vlen);
+    case TM_G_EIGHTH: return group_regs(vl, sew / 8, vlen);
+    case TM_G_EI16: return group_regs(vl, 16, vlen);
+    case TM_G_MEM: return mem_regs;
+    case TM_G_INDEX: return group_regs(vl, index_bits, vlen);
+    default: return (int)g;   /* a fixed count */
+    }
+}
+
+/* The bits of the n registers from r (r + n <= 32) in a register mask. */
+static uint32_t reg_bits(unsigned r, unsigned n) { return (uint32_t)(((1ull << n) - 1) << r); }
+
+/* Adds the source group of `regs` registers from r (those below v32) to v's. */
+static void add_source(tm_vplan *v, unsigned r, int regs) {
+    unsigned n = r + regs > 32 ? 32 - r : (unsigned)regs;
+    v->srcs[v->nsrc] = (uint8_t)r;
+    v->srcn[v->nsrc++] = (uint8_t)n;
+    v->inner |= reg_bits(r + 1, n - 1);
+}
+
 static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_opinfo *o, tm_vplan *v) {
     unsigned sew = cur_sew(m);
     uint64_t vl = sew ? m->vl : 0;
@@ -958,20 +1049,22 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     unsigned dlen = t->p.pipe_width[pipe] ? t->p.pipe_width[pipe] : t->p.dlen;   /* bits a beat */
     int is_mem = cls == RV_CLASS_VLOAD || cls == RV_CLASS_VSTORE;
     unsigned eew = sew * o->widen, nf = 1;
-    int whole = 0;   /* vl<NF>re<EEW>.v or vs<NF>r.v */
+    int mask_mem = 0;              /* vlm.v or vsm.v */
+    unsigned index_bits = 0;       /* an indexed memory op's index EEW */
     uint64_t beats, elems = vl;   /* elements accessed: a cost row's `elem` term */
     if (is_mem) {
         static const unsigned width_eew[8] = {8, 0, 0, 0, 0, 16, 32, 64};
         unsigned mop = (d->raw >> 26) & 3, lumop = d->rs2;
         nf = ((d->raw >> 29) & 7) + 1;
-        eew = mop & 1 ? sew : width_eew[(d->raw >> 12) & 7];   /* indexed: data EEW is SEW */
+        index_bits = width_eew[(d->raw >> 12) & 7];
+        eew = mop & 1 ? sew : index_bits;   /* indexed: data EEW is SEW */
         if (!eew) eew = sew;
         if (mop == 0 && lumop == 8) {            /* whole registers: nf of them, NF*VLEN bits */
-            whole = 1;
             vl = (uint64_t)nf * m->vlen / eew;
             beats = (uint64_t)nf * m->vlen / dlen;
             nf = 1;   /* vl counts every register's elements: the groups below are nf, not nf*nf */
         } else if (mop == 0 && lumop == 0xb) {   /* mask */
+            mask_mem = 1;
             beats = ((vl + 7) / 8 * 8 + dlen - 1) / dlen;
         } else if (mop == 0) {                   /* unit stride; segments one per cycle at most */
             beats = (vl * eew * nf + dlen - 1) / dlen;
@@ -999,29 +1092,37 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
     uint64_t lat = is_mem ? t->p.l1_latency : t->p.latency[cls];
     if (c && c->has_lat) lat = whole_cycles(cost_terms(c->lat, groups, elems, beats));
     else if (cls == RV_CLASS_VRED) lat += ilog2(t->p.dlen / (sew ? sew : 8));   /* the tree of the last beat */
-    int nregs = (int)((vl * eew * nf + m->vlen - 1) / m->vlen);
-    if (nregs < 1) nregs = 1;
-    if (nregs > 8) nregs = 8;
+    /* a memory op's data group (vl·EEW bits; a mask one register; whole registers' vl covers NF);
+     * a segment's NF fields are groups of EMUL registers each (at least one), taken as one span
+     * to the last field's last register (at a short vl, with the other fields' tails) */
+    int mem_regs = mask_mem ? 1 : group_regs(vl, eew, m->vlen);
+    if (nf > 1) mem_regs += (int)(nf - 1) * group_regs(cur_vlmax(m, sew), eew, m->vlen);
+    if (mem_regs > 8) mem_regs = 8;
+#define TM_REGS(g) operand_regs(g, vl, sew, mem_regs, index_bits, m->vlen)
+    int nvd = TM_REGS(o->gvd);
     v->occupancy = whole_cycles(occ);
     v->lat = lat;
     v->op = d->op;
     v->pipe = (uint8_t)pipe;
     v->units = (uint8_t)t->p.pipe_count[pipe];
     v->vd = d->rd;
-    v->nvd = o->vflags & TM_V_VD ? (uint8_t)(d->rd + nregs > 32 ? 32 - d->rd : nregs) : 0;
+    v->nvd = o->vflags & TM_V_VD ? (uint8_t)(d->rd + nvd > 32 ? 32 - d->rd : nvd) : 0;
     v->sdst = (uint8_t)(o->dst + (o->dst != TM_DST_NONE ? d->rd : 0));
+    /* each source waits for every register of its group, which ops at a
+     * smaller LMUL (or EMUL) may have written one at a time */
     v->nsrc = 0;
-    if (o->vflags & TM_V_VS1) v->srcs[v->nsrc++] = d->rs1;
-    if (o->vflags & TM_V_VS2) v->srcs[v->nsrc++] = d->rs2;
-    if (o->vflags & TM_V_VDSRC) v->srcs[v->nsrc++] = d->rd;
-    /* vs<NF>r.v reads its NF registers (RVV 1.0 §7.9), each of which ops at a
-     * smaller LMUL may have written: it waits for them all (vm = 1, no mask) */
-    if (whole && cls == RV_CLASS_VSTORE)
-        for (int r = 1; r < nregs && d->rd + r < 32; r++) v->srcs[v->nsrc++] = (uint8_t)(d->rd + r);
-    if ((o->vflags & TM_V_MASK) && !((d->raw >> 25) & 1)) v->srcs[v->nsrc++] = 0;
+    v->inner = 0;
+    if (o->vflags & TM_V_VS1) add_source(v, d->rs1, TM_REGS(o->gvs1));
+    if (o->vflags & TM_V_VS2) add_source(v, d->rs2, TM_REGS(o->gvs2));
+    if (o->vflags & TM_V_VDSRC) add_source(v, d->rd, nvd);
+    if (((o->vflags & TM_V_MASK) && !((d->raw >> 25) & 1)) || (o->vflags & TM_V_V0)) add_source(v, 0, 1);
+#undef TM_REGS
+    /* its write sets its group's registers alike, apart from the registers on either side */
+    v->wclear = v->nvd ? reg_bits(d->rd + 1u, v->nvd - 1u) : 0;
+    v->wset = v->nvd ? reg_bits(d->rd, 1) | (d->rd + v->nvd < 32 ? reg_bits(d->rd + v->nvd, 1) : 0) : 0;
     v->is_mem = (uint8_t)is_mem;
     v->vm_vd = cls == RV_CLASS_VLOAD ? d->rd : 0;
-    v->vm_nregs = cls == RV_CLASS_VLOAD ? (uint8_t)nregs : 0;
+    v->vm_nregs = cls == RV_CLASS_VLOAD ? (uint8_t)mem_regs : 0;
     v->chained = t->p.chaining != 0;
     /* a reduction's result (element 0) exists only once it has finished */
     v->first_at_done = !t->p.chaining || cls == RV_CLASS_VRED;
@@ -1056,12 +1157,12 @@ int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slo
      * plan it (a plan is a function of its key): the words do not depend on
      * whether, or under which vtype, the instruction ran before */
     const tm_vplan *v = vector_plan(t, d, m, e, NULL);
-    /* (the sources past nsrc as 0: plan_vector leaves them unset, and the
+    /* (the groups past nsrc as 0: plan_vector leaves them unset, and the
      * words are part of the translation's key) */
-    uint64_t s[sizeof v->srcs] = {0};
-    for (unsigned i = 0; i < v->nsrc; i++) s[i] = v->srcs[i];
+    uint64_t s[sizeof v->srcs] = {0}, n[sizeof v->srcn] = {0};
+    for (unsigned i = 0; i < v->nsrc; i++) s[i] = v->srcs[i], n[i] = v->srcn[i];
     const uint64_t w[] = {v->vtype, v->vl, v->op, v->pipe, v->units, v->vd, v->nvd, v->sdst, v->nsrc,
-                          s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], v->chained, v->first_at_done, v->is_mem,
+                          s[0], s[1], s[2], s[3], n[0], n[1], n[2], n[3], v->chained, v->first_at_done, v->is_mem,
                           v->vm_vd, v->vm_nregs, v->occupancy, v->lat, v->elems, v->elems_max, v->flops};
     _Static_assert(sizeof w == TM_PLAN_WORDS * sizeof *w, "TM_PLAN_WORDS");
     memcpy(out, w, sizeof w);
@@ -1096,21 +1197,23 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
         if (uf[u] < uf[unit]) unit = u;
     uint64_t start = dispatch > uf[unit] ? dispatch : uf[unit], src_done = 0;
     const uint64_t *need = v->chained ? t->vfirst : t->vdone, *vdone = t->vdone;
-    /* source register r: start no earlier than it is needed, last beat no earlier than it is done */
+    /* each register r of each source group: start no earlier than it is
+     * needed, last beat no earlier than it is done */
 #define TM_SOURCE(r) do {                                                   \
         if (need[r] > start) start = need[r];                              \
         if (vdone[r] > src_done) src_done = vdone[r];                      \
     } while (0)
-    switch (v->nsrc) {   /* 0 to 8 sources (8: vs8r.v): unrolled, like the destination group below */
-    case 8: TM_SOURCE(v->srcs[7]); /* fall through */
-    case 7: TM_SOURCE(v->srcs[6]); /* fall through */
-    case 6: TM_SOURCE(v->srcs[5]); /* fall through */
-    case 5: TM_SOURCE(v->srcs[4]); /* fall through */
-    case 4: TM_SOURCE(v->srcs[3]); /* fall through */
-    case 3: TM_SOURCE(v->srcs[2]); /* fall through */
-    case 2: TM_SOURCE(v->srcs[1]); /* fall through */
-    case 1: TM_SOURCE(v->srcs[0]); /* fall through */
-    default: break;
+    if (likely(!(t->vsplit & v->inner))) {   /* each group set by one write: its first register holds its cycles */
+        switch (v->nsrc) {   /* 0 to 4 groups: unrolled, like the destination group below */
+        case 4: TM_SOURCE(v->srcs[3]); /* fall through */
+        case 3: TM_SOURCE(v->srcs[2]); /* fall through */
+        case 2: TM_SOURCE(v->srcs[1]); /* fall through */
+        case 1: TM_SOURCE(v->srcs[0]); /* fall through */
+        default: break;
+        }
+    } else {
+        for (unsigned g = 0; g < v->nsrc; g++)
+            for (unsigned r = v->srcs[g], end = r + v->srcn[g]; r < end; r++) TM_SOURCE(r);
     }
 #undef TM_SOURCE
     /* the last beat cannot run before the last beat of a chained source is there */
@@ -1135,6 +1238,7 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
         case 2: vf[1] = first; vd[1] = done; /* fall through */
         default: vf[0] = first; vd[0] = done;
         }
+        t->vsplit = (t->vsplit & ~v->wclear) | v->wset;
     }
     if (v->sdst != TM_DST_NONE) {                /* a scalar result (vmv.x.s, vcpop.m, ...) */
         t->ready[v->sdst] = done;

@@ -34,9 +34,19 @@ typedef struct {
     uint8_t flops;            /* floating-point operations per vector element */
     uint8_t widen;            /* 2 for widening and narrowing vector ops */
     uint8_t elemwise;         /* gathers, compress: one element at a time */
+    uint8_t gvd, gvs1, gvs2;  /* TM_G_*: the register group of vd (as destination or source), vs1, vs2 */
 } tm_opinfo;
 
-enum { TM_V_VD = 1, TM_V_VDSRC = 2, TM_V_VS1 = 4, TM_V_VS2 = 8, TM_V_MASK = 16, TM_V_ANY = 32 };
+enum { TM_V_VD = 1, TM_V_VDSRC = 2, TM_V_VS1 = 4, TM_V_VS2 = 8, TM_V_MASK = 16, TM_V_ANY = 32, TM_V_V0 = 64 };
+
+/* The register group of a vector operand (RVV 1.0 §5.2, and each
+ * instruction's section): 1 to 8 fixed registers (a mask, a reduction's
+ * scalar, vmv<nr>r.v's nr), or the registers vl elements of an element
+ * width cover: SEW, 2*SEW (widening results, narrowing and .w sources),
+ * SEW/2, /4, /8 (vzext/vsext.vf2/4/8), 16 bits (vrgatherei16's index), a
+ * memory op's data (its EEW times its fields; whole registers: NF) or its
+ * index (the width field's EEW). */
+enum { TM_G_ONE = 1, TM_G_SEW = 16, TM_G_WIDE, TM_G_HALF, TM_G_QUARTER, TM_G_EIGHTH, TM_G_EI16, TM_G_MEM, TM_G_INDEX };
 
 /* One stream of the stride prefetcher: the memory instruction at pc, the
  * address and footprint of its last access seen, the stride between its
@@ -152,7 +162,10 @@ typedef struct {
     uint8_t vd, nvd;          /* its destination group's first register, and the group's registers below
                                * v32 (the ones it sets); nvd 0 when it writes no vector register */
     uint8_t sdst;             /* the scoreboard index of its scalar result, TM_DST_NONE when none */
-    uint8_t nsrc, srcs[8];    /* the vector registers it waits for (8: vs8r.v's group) */
+    uint8_t nsrc;             /* the source groups it waits for: vs1, vs2, vd, v0 at most */
+    uint8_t srcs[4], srcn[4]; /* each group's first register and its registers (1 to 8, below v32) */
+    uint32_t inner;           /* the vsplit bits of its source groups' registers past their first */
+    uint32_t wclear, wset;    /* its write's vsplit bits: the group's own past its first, and its two edges */
     uint8_t chained;          /* the model chains: a source is needed from its first beat, not its last */
     uint8_t first_at_done;    /* its group's first result exists only once it is done (no chaining, reductions) */
     uint8_t is_mem;           /* a vector memory op */
@@ -217,6 +230,9 @@ typedef struct rv_timing {
                                * path, plan every vector op afresh, search the whole stream table
                                * (the reference path the fast one is tested against) */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
+    uint32_t vsplit;          /* bit r: v<r> and v<r-1> were last set by different writes; a source
+                               * group with none of its bits past its first register set was set
+                               * by one write, whose cycles its first register holds */
     uint64_t unit_free[RV_NVPIPES][TM_MAX_UNITS];
     uint64_t vq[TM_VQ_MAX];   /* start cycles of the queued vector ops, a ring */
     unsigned vq_pos;
@@ -286,7 +302,7 @@ void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t
  * for a timed translated block that writes its step with them as constants
  * (under a test of that vtype and vl, the first two words): TM_PLAN_WORDS,
  * or 0 when the slot has no plan (the reference mode, the model out of plans). */
-#define TM_PLAN_WORDS 27   /* with the 8 source slots (vs8r.v reads 8 registers) */
+#define TM_PLAN_WORDS 27   /* with the 4 source groups' first registers and counts */
 int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slot *e, uint64_t *out);
 /* A Zicbop prefetch (d) of the line at addr, issued at cycle `when`, whose
  * line the hit filter did not find in L1: the rest of tm_prefetch_step's

@@ -188,7 +188,14 @@ lib.rv_jit_vstep_layout(_VSL)
 T_VQ, T_VQ_POS, T_VQ_DEPTH, T_CONT_UNTIL, T_UNIT_FREE, MAX_UNITS, T_VFIRST, T_VDONE, T_V_END, T_VM_VD, T_VM_NREGS, \
     T_VM_START, T_VM_FIRST_SEEN, T_VM_TRAINED, T_VM_PC, T_VEC_OPS, T_VEC_ELEMS, T_VEC_ELEMS_MAX, T_FLOPS, \
     T_PIPE_BUSY, T_NTRACE, T_TRACE, TRACE_SIZE, TR_OP, TR_PIPE, TR_UNIT, TRACE_MAX, K_VEC, K_CONT, \
-    P_VMEM = (int(v) for v in _VSL[0:30])
+    P_VMEM, T_VSPLIT = (int(v) for v in _VSL[0:31])
+
+
+def _reg_bits(r, n):
+    """The bits of the n registers from v<r> in a register mask (timing.c's reg_bits)."""
+    return ((1 << n) - 1) << r & 0xffffffff
+
+
 #: The timing model's state a timed block keeps in locals (csrc/timing.h's
 #: rv_timing): read at entry and after each call, written back before each
 #: call and exit.  The block's memory accesses go through pointers LLVM cannot
@@ -1028,6 +1035,44 @@ class _Block:
         """Instruction k's vector step in C (tm_vector_step), called with its slot and decoded form."""
         self._ccall("@rvai_jit_tvstep", VOID, [self.t, self._decoded(k, ins), self.m, _C(ins.pc), self._tslot(ins.pc)])
 
+    def _tsources(self, start, firsts, counts, chained):
+        """timing.c's vector_op's wait for its source groups: their first
+        registers alone while vsplit shows each group set by one write, else
+        every register of them; (start, the last source's done cycle)."""
+        b = self.b
+        tf = lambda off: b.gep(self.t, _C(off))   # noqa: E731
+        umax = lambda x, y: b.select(b.icmp_unsigned(">", y, x), y, x)   # noqa: E731
+
+        def wait(regs):
+            s, done = start, _C(0)
+            for r in dict.fromkeys(regs):   # from its first beat with chaining, else its last
+                done_r = b.load(I64, tf(T_VDONE + 8 * r))
+                s = umax(s, b.load(I64, tf(T_VFIRST + 8 * r)) if chained else done_r)
+                done = umax(done, done_r)
+            return s, done
+
+        inner = 0
+        for first, n in zip(firsts, counts):
+            inner |= _reg_bits(first + 1, n - 1)
+        if not inner:   # groups of one register
+            return wait(firsts)
+        whole, split, join = (self.fn.append_basic_block(n) for n in ("vgwhole", "vgsplit", "vgjoin"))
+        b.cbranch(b.icmp_unsigned("==", b.and_(b.load(I32, tf(T_VSPLIT), align=4), _C32(inner)), _C32(0)),
+                  whole, split, likely=True)
+        out = []
+        for block, regs in ((whole, firsts), (split, [r for f, n in zip(firsts, counts) for r in range(f, f + n)])):
+            b.position_at_end(block)
+            out.append((*wait(regs), b.block))
+            b.branch(join)
+        b.position_at_end(join)
+        phis = []
+        for i in range(2):
+            phi = b.phi(I64)
+            for o in out:
+                phi.add_incoming(o[i], o[2])
+            phis.append(phi)
+        return tuple(phis)
+
     def _tvector(self, k, ins, f):
         """Instruction k's vector step (timing.c's tm_vector_step) written
         inline with its slot's plan as constants (``f``: the slot's fields,
@@ -1037,8 +1082,9 @@ class _Block:
         made in the other; tests/test_timed_translate.py's
         test_vector_loops_time_the_same_translated catches a mismatch (cycles differ)."""
         b, pc = self.b, ins.pc
-        (vtype, vl, op, pipe, units, vd, nvd, sdst, nsrc, *srcs, chained, first_at_done, is_mem, vm_vd, vm_nregs,
+        (vtype, vl, op, pipe, units, vd, nvd, sdst, nsrc, *groups, chained, first_at_done, is_mem, vm_vd, vm_nregs,
          occ, lat, elems, elems_max, flops) = f[6:]
+        firsts, counts = groups[:4], groups[4:]   # the source groups' first registers, then their sizes
         tf = lambda off: b.gep(self.t, _C(off) if isinstance(off, int) else off)   # noqa: E731
         add = lambda off, v, ty=I64: b.store(b.add(b.load(ty, tf(off)), v), tf(off))   # noqa: E731
         umax = lambda x, y: b.select(b.icmp_unsigned(">", y, x), y, x)   # noqa: E731
@@ -1074,11 +1120,7 @@ class _Block:
             x = b.load(I64, tf(row + 8 * u))
             less = b.icmp_unsigned("<", x, free)
             unit, free = b.select(less, _C(u), unit), b.select(less, x, free)
-        start, src_done = umax(dispatch, free), _C(0)
-        for r in srcs[:nsrc]:   # its sources from their first beat with chaining, else their last
-            done_r = b.load(I64, tf(T_VDONE + 8 * r))
-            start = umax(start, b.load(I64, tf(T_VFIRST + 8 * r)) if chained else done_r)
-            src_done = umax(src_done, done_r)
+        start, src_done = self._tsources(umax(dispatch, free), firsts[:nsrc], counts, chained)
         last_beat = b.add(start, _C(occ - 1))
         if chained:   # the last beat not before a chained source's last beat is there
             last_beat = umax(last_beat, src_done)
@@ -1093,6 +1135,10 @@ class _Block:
         for r in range(vd, vd + nvd):
             b.store(first, tf(T_VFIRST + 8 * r))
             b.store(done, tf(T_VDONE + 8 * r))
+        if nvd:   # its group's registers set alike, apart from the registers on either side (vsplit)
+            wclear, wset = _reg_bits(vd + 1, nvd - 1), _reg_bits(vd, 1) | _reg_bits(vd + nvd, 1 if vd + nvd < 32 else 0)
+            split = b.load(I32, tf(T_VSPLIT), align=4)
+            b.store(b.or_(b.and_(split, _C32(~wclear & 0xffffffff)), _C32(wset)), tf(T_VSPLIT), align=4)
         if sdst != DST_NONE:   # a scalar result (vmv.x.s, vcpop.m, ...)
             self._rset(sdst, done)
             if sdst != 32:
