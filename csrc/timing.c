@@ -612,11 +612,14 @@ static int is_data_prefetch(const rv_decoded *d) {
 __attribute__((noinline)) void tm_prefetch_miss(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t addr,
                                                 uint64_t when) {
     /* the TLB holds only pages of regions that allow its kind of access: a hit
-     * answers without the region search */
+     * answers without the region search, and a page the search found goes
+     * into it (a prefetch runs ahead of the loads: the next prefetches of the
+     * page find it there, and so do the loads that follow) */
     int w = d->rs2 == 3;
     if (!tlb_hit(tlb_slot(w ? m->tlb_w : m->tlb_r, addr), addr, 1)) {
         region *r = mem_find(m, addr);
         if (!r || !(r->perms & (w ? RV_PERM_W : RV_PERM_R))) return;
+        mem_tlb_remember(m, r, addr, w);
     }
     uint64_t line = addr >> t->line_bits;
     tm_line *v1;
