@@ -374,12 +374,17 @@ void rv_timing_flush(rv_machine *m) {
 static inline __attribute__((always_inline)) tm_line *find(tm_cache *c, uint64_t line, tm_line **victim) {
     tm_line **h = tm_filter_slot(c, line);
     if ((*h)->tag == line) return *h;
-    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *empty = NULL, *old = &set[0];
-    for (unsigned w = 0; w < c->assoc; w++) {
-        tm_line *x = &set[w];
-        if (x->tag == line) { *h = x; return x; }
-        if (x->tag == ~0ull) { if (!empty) empty = x; }
-        else if (x->lru < old->lru) old = x;
+    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *end = set + c->assoc;
+    tm_line *empty = NULL, *old = set;
+    /* the oldest age so far in a register: the search of a set the filter
+     * does not answer (most are misses, of all its ways) reads each way once */
+    uint32_t old_lru = set->lru;
+    for (tm_line *x = set; x != end; x++) {
+        uint64_t tag = x->tag;
+        uint32_t lru = x->lru;
+        if (tag == line) { *h = x; return x; }
+        if (tag == ~0ull) { if (!empty) empty = x; }
+        else if (lru < old_lru) { old = x; old_lru = lru; }
     }
     *victim = empty ? empty : old;
     return NULL;
