@@ -370,23 +370,29 @@ void rv_timing_flush(rv_machine *m) {
 /* The way of c holding `line`, NULL when none does; then *victim is the way
  * to fill for it: an invalid one, else the least recently used (the first of
  * each in way order).  One pass over the set; the hit filter first (and
- * refreshed by a hit the search finds). */
+ * refreshed by a hit the search finds).
+ *
+ * An invalid way's lru is 0 (every invalidation clears the whole line) and
+ * a valid one's is a stamp, 0 only once the stamp has wrapped: so the first
+ * way of the least lru is the first invalid one when there is one, else the
+ * least recently used, and the loop (most searches past the filter miss and
+ * read every way) tests no validity.  After a wrap the way it finds may be a
+ * valid one of lru 0: an invalid way after it then still comes first. */
 static inline __attribute__((always_inline)) tm_line *find(tm_cache *c, uint64_t line, tm_line **victim) {
     tm_line **h = tm_filter_slot(c, line);
     if ((*h)->tag == line) return *h;
-    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *end = set + c->assoc;
-    tm_line *empty = NULL, *old = set;
-    /* the oldest age so far in a register: the search of a set the filter
-     * does not answer (most are misses, of all its ways) reads each way once */
+    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *end = set + c->assoc, *old = set;
     uint32_t old_lru = set->lru;
     for (tm_line *x = set; x != end; x++) {
         uint64_t tag = x->tag;
         uint32_t lru = x->lru;
         if (tag == line) { *h = x; return x; }
-        if (tag == ~0ull) { if (!empty) empty = x; }
-        else if (lru < old_lru) { old = x; old_lru = lru; }
+        if (lru < old_lru) { old = x; old_lru = lru; }
     }
-    *victim = empty ? empty : old;
+    if (unlikely(old_lru == 0 && old->tag != ~0ull))
+        for (tm_line *x = old + 1; x != end; x++)
+            if (x->tag == ~0ull) { old = x; break; }
+    *victim = old;
     return NULL;
 }
 
