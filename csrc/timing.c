@@ -387,7 +387,10 @@ static inline __attribute__((always_inline)) tm_line *find(tm_cache *c, uint64_t
         uint64_t tag = x->tag;
         uint32_t lru = x->lru;
         if (tag == line) { *h = x; return x; }
-        if (lru < old_lru) { old = x; old_lru = lru; }
+        /* selects, not a branch: which way is older follows no pattern the
+         * host could predict */
+        old = lru < old_lru ? x : old;
+        old_lru = lru < old_lru ? lru : old_lru;
     }
     if (unlikely(old_lru == 0 && old->tag != ~0ull))
         for (tm_line *x = old + 1; x != end; x++)
