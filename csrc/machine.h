@@ -130,6 +130,11 @@ int mem_load_slow(rv_machine *m, uint64_t addr, void *dst, unsigned n);
 int mem_store_slow(rv_machine *m, uint64_t addr, const void *src, unsigned n);
 int mem_fetch(rv_machine *m, uint64_t addr, void *dst, unsigned n);   /* needs X, 0 on success */
 region *mem_find(rv_machine *m, uint64_t addr);
+/* Put the page of addr in region r (mem_find's answer, NULL for none) into the
+ * read TLB, or the write one when `store`, if r allows that access and the
+ * TLB may hold it: what a load's or store's slow path does, so that the next
+ * access to the page takes the fast path. */
+void mem_tlb_remember(rv_machine *m, region *r, uint64_t addr, int store);
 void mem_flush_tlb(rv_machine *m);
 
 /* The TLB slot for addr's page. */

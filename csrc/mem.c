@@ -213,9 +213,21 @@ static void tlb_fill(tlb_entry *tlb, region *r, uint64_t addr) {
     e->delta = (intptr_t)((uintptr_t)r->host - r->base);
 }
 
+void mem_tlb_remember(rv_machine *m, region *r, uint64_t addr, int store) {
+    if (!r) return;
+    if (!store) {
+        if (r->perms & RV_PERM_R) tlb_fill(m->tlb_r, r, addr);
+        return;
+    }
+    /* Executable pages stay out of the write TLB so that stores reach the
+     * decode-cache invalidation in copy_guest; so do pages where another
+     * thread holds a reservation, so that stores reach resv_break_foreign. */
+    if ((r->perms & RV_PERM_W) && !(r->perms & RV_PERM_X) && !(m->nctx > 1 && resv_foreign_page(m, addr)))
+        tlb_fill(m->tlb_w, r, addr);
+}
+
 int mem_load_slow(rv_machine *m, uint64_t addr, void *dst, unsigned n) {
-    region *r = mem_find(m, addr);
-    if (r && (r->perms & RV_PERM_R)) tlb_fill(m->tlb_r, r, addr);
+    mem_tlb_remember(m, mem_find(m, addr), addr, 0);
     if (copy_guest(m, addr, dst, n, 0, RV_PERM_R)) {
         m->stop.reason = RV_STOP_LOAD;
         m->stop.addr = addr;
@@ -225,12 +237,7 @@ int mem_load_slow(rv_machine *m, uint64_t addr, void *dst, unsigned n) {
 }
 
 int mem_store_slow(rv_machine *m, uint64_t addr, const void *src, unsigned n) {
-    region *r = mem_find(m, addr);
-    /* Executable pages stay out of the write TLB so that stores reach the
-     * decode-cache invalidation in copy_guest; so do pages where another
-     * thread holds a reservation, so that stores reach resv_break_foreign. */
-    if (r && (r->perms & RV_PERM_W) && !(r->perms & RV_PERM_X) && !(m->nctx > 1 && resv_foreign_page(m, addr)))
-        tlb_fill(m->tlb_w, r, addr);
+    mem_tlb_remember(m, mem_find(m, addr), addr, 1);
     if (copy_guest(m, addr, (void *)src, n, 1, RV_PERM_W)) {
         m->stop.reason = RV_STOP_STORE;
         m->stop.addr = addr;

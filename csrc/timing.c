@@ -426,18 +426,32 @@ void rv_timing_flush(rv_machine *m) {
 /* The way of c holding `line`, NULL when none does; then *victim is the way
  * to fill for it: an invalid one, else the least recently used (the first of
  * each in way order).  One pass over the set; the hit filter first (and
- * refreshed by a hit the search finds). */
+ * refreshed by a hit the search finds).
+ *
+ * An invalid way's lru is 0 (every invalidation clears the whole line) and
+ * a valid one's is a stamp, 0 only once the stamp has wrapped: so the first
+ * way of the least lru is the first invalid one when there is one, else the
+ * least recently used, and the loop (most searches past the filter miss and
+ * read every way) tests no validity.  After a wrap the way it finds may be a
+ * valid one of lru 0: an invalid way after it then still comes first. */
 static inline __attribute__((always_inline)) tm_line *find(tm_cache *c, uint64_t line, tm_line **victim) {
     tm_line **h = tm_filter_slot(c, line);
     if ((*h)->tag == line) return *h;
-    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *empty = NULL, *old = &set[0];
-    for (unsigned w = 0; w < c->assoc; w++) {
-        tm_line *x = &set[w];
-        if (x->tag == line) { *h = x; return x; }
-        if (x->tag == ~0ull) { if (!empty) empty = x; }
-        else if (x->lru < old->lru) old = x;
+    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *end = set + c->assoc, *old = set;
+    uint32_t old_lru = set->lru;
+    for (tm_line *x = set; x != end; x++) {
+        uint64_t tag = x->tag;
+        uint32_t lru = x->lru;
+        if (tag == line) { *h = x; return x; }
+        /* selects, not a branch: which way is older follows no pattern the
+         * host could predict */
+        old = lru < old_lru ? x : old;
+        old_lru = lru < old_lru ? lru : old_lru;
     }
-    *victim = empty ? empty : old;
+    if (unlikely(old_lru == 0 && old->tag != ~0ull))
+        for (tm_line *x = old + 1; x != end; x++)
+            if (x->tag == ~0ull) { old = x; break; }
+    *victim = old;
     return NULL;
 }
 
@@ -668,11 +682,14 @@ static int is_data_prefetch(const rv_decoded *d) {
 __attribute__((noinline)) void tm_prefetch_miss(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t addr,
                                                 uint64_t when) {
     /* the TLB holds only pages of regions that allow its kind of access: a hit
-     * answers without the region search */
+     * answers without the region search, and a page the search found goes
+     * into it (a prefetch runs ahead of the loads: the next prefetches of the
+     * page find it there, and so do the loads that follow) */
     int w = d->rs2 == 3;
     if (!tlb_hit(tlb_slot(w ? m->tlb_w : m->tlb_r, addr), addr, 1)) {
         region *r = mem_find(m, addr);
         if (!r || !(r->perms & (w ? RV_PERM_W : RV_PERM_R))) return;
+        mem_tlb_remember(m, r, addr, w);
     }
     uint64_t line = addr >> t->line_bits;
     tm_line *v1;

@@ -121,6 +121,39 @@ def test_a_prefetch_of_an_address_it_may_not_touch_does_nothing(where):
     assert prof.caches["prefetches"]["software"] == 0 and prof.dram_bytes["read"] == 0
 
 
+@pytest.mark.parametrize("kind", ["prefetch.r", "prefetch.w"])
+def test_a_prefetched_code_page_still_sees_a_store_to_its_code(kind):
+    """A prefetch puts the page it found mapped into the TLB (so the next
+    prefetches and loads of the page skip the region search), with the rules a
+    load or store would put it there by: a writable code page stays out of the
+    write TLB, so the store that patches an instruction still reaches the
+    decode cache (the ISA: after fence.i the fetch sees the store)."""
+    from rvai.emu.isa import assemble
+    m = timed(WITH, prefetch_degree=0)
+    words = [f"{kind} 0(a0)", "sw a1, 0(a0)", "fence.i", "jal zero, 4", "addi a0, zero, 1", "jalr zero, 0(ra)"]
+    m.map(CODE, 4096, "rwx")
+    m.write(CODE, np.array([assemble(w) for w in words], np.uint32))
+    patched = CODE + 16   # the addi
+    m.reset_counters()
+    # the first call rewrites the addi with itself: it runs (and is decoded) as it was
+    assert m.call(CODE, patched, assemble("addi a0, zero, 1")) == 1
+    assert m.profile().caches["prefetches"]["software"] == 1   # the prefetch did search the regions
+    assert m.call(CODE, patched, assemble("addi a0, zero, 42")) == 42
+
+
+def test_a_load_of_a_write_only_page_a_prefetch_w_found_still_faults():
+    """The page prefetch.w found mapped goes into the write TLB only: a load of
+    it still meets the region's permissions (the ISA: an access fault)."""
+    from rvai.emu.errors import LoadFault
+    m = timed(WITH, prefetch_degree=0)
+    wo = m.alloc(4096, align=4096)
+    m.protect(wo, 4096, "w")
+    load_program(m, ["prefetch.w 0(a0)", "lw a0, 0(a0)", "jalr zero, 0(ra)"])
+    with pytest.raises(LoadFault):
+        m.call(CODE, wo)
+    assert m.profile().caches["prefetches"]["software"] == 1
+
+
 # ---- the DSL ----------------------------------------------------------------------
 
 @rl.kernel

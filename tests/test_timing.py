@@ -352,6 +352,35 @@ def test_streaming_past_l2_runs_at_dram_bandwidth(preset):
     assert streamed <= bw * 1.001
 
 
+@settings(max_examples=60, deadline=None)
+@given(order=st.lists(st.integers(0, 5), min_size=1, max_size=60),
+       preset=st.sampled_from(["spacemit-x60", "xuantie-c930"]))
+def test_l1_replaces_the_least_recently_used_line_of_a_set(order, preset):
+    """Loads of up to 6 lines that share one L1 set, in a drawn order: the L1
+    misses are those of an LRU set of l1_assoc ways that starts empty (a
+    Python list as the oracle).  No prefetcher: only the program's lines."""
+    m = timed({"prefetch_degree": 0}, preset=preset)
+    p = params(m)
+    way_stride = p.l1_size // p.l1_assoc          # lines this far apart share a set
+    lines = m.alloc(6 * way_stride, align=way_stride)
+    addrs = np.array([lines + 32 * p.line + k * way_stride for k in order], dtype=np.uint64)
+    table = m.alloc(addrs)   # 8-byte entries in sets of their own (not set 32)
+    load_program(m, ["ld t0, 0(a0)", "ld t1, 0(t0)", "addi a0, a0, 8", "addi a1, a1, -1",
+                     "bne a1, zero, -16", "jalr zero, 0(ra)"])
+    prof = run(m, table, len(order))
+    lru, misses = [], 0
+    for k in order:
+        if k in lru:
+            lru.remove(k)
+        else:
+            misses += 1
+            if len(lru) == p.l1_assoc:
+                lru.pop(0)
+        lru.append(k)
+    table_lines = -(-addrs.nbytes // p.line)
+    assert prof.caches["L1"]["misses"] == misses + table_lines
+
+
 def _strided_walk(m, rows, stride, loads_per_row):
     """A program walking `rows` rows `stride` bytes apart, `loads_per_row` 8-byte loads
     each, every value used (a column strip of a row-major matrix); a0 = base, a1 = rows."""
