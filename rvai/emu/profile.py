@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from rvai._rvemu import ffi, lib
 from rvai.emu.machine import disassemble_insn
@@ -198,6 +199,9 @@ class Profile:
     #: (start, end) -> the code of each loop :meth:`hot_loops` may list, its
     #: bytes read from the machine when the profile was made
     loop_code: dict[tuple[int, int], bytes] = field(default_factory=dict, repr=False)
+    #: the fields read from the guest's code when the profile was made, not
+    #: counted by the run (left out where runs' counts are compared)
+    CODE_FIELDS: ClassVar[tuple[str, ...]] = ("disassembly", "symbols", "loop_code")
 
     @classmethod
     def from_machine(cls, m) -> "Profile":
