@@ -707,12 +707,19 @@ __attribute__((noinline)) void tm_prefetch_miss(rv_timing *t, rv_machine *m, con
      * into it (a prefetch runs ahead of the loads: the next prefetches of the
      * page find it there, and so do the loads that follow) */
     int w = d->rs2 == 3;
+    const tlb_entry *tlb = w ? m->tlb_w : m->tlb_r;
     l2_load_ahead(t->l2p, addr >> t->line_bits);
-    if (!tlb_hit(tlb_slot(w ? m->tlb_w : m->tlb_r, addr), addr, 1)) {
+    if (!tlb_hit(tlb_slot(tlb, addr), addr, 1)) {
         region *r = mem_find(m, addr);
         if (!r || !(r->perms & (w ? RV_PERM_W : RV_PERM_R))) return;
         mem_tlb_remember(m, r, addr, w);
     }
+    /* the guest's hint is the host's too: the line it names is what the
+     * guest's next loads read (perf's samples sat on the translated GEMM's
+     * scalar loads of A, whose lines its prefetch.r names ahead).  Not every
+     * page goes into the TLB (mem_tlb_remember's rules): then no host hint. */
+    const void *host = tlb_host(tlb, addr, 1);
+    if (host) __builtin_prefetch(host);
     uint64_t line = addr >> t->line_bits;
     tm_line *v1;
     if (find(&t->l1, line, &v1)) return;
