@@ -303,19 +303,6 @@ static int params_ok(const rv_timing_params *p) {
     return 1;
 }
 
-/* The DRAM bandwidth of a hart's own channel: all of it when alone, else
- * what one hart can draw (hart_dram_bytes_per_cycle, when the preset gives it). */
-static double hart_dram_bw(const rv_timing *t) {
-    return t->u && t->p.hart_dram_bytes_per_cycle > 0 ? t->p.hart_dram_bytes_per_cycle : t->p.dram_bytes_per_cycle;
-}
-
-/* A line's cycles on each of t's channels (transfer's `cycles`), once t->u
- * says whether the hart is alone. */
-static void set_line_cycles(rv_timing *t) {
-    t->l2_line_cycles = t->p.line / t->p.l2_bytes_per_cycle;
-    t->dram_line_cycles = t->p.line / hart_dram_bw(t);
-}
-
 /* One hart's model, cold; NULL when the host has no memory for it. */
 static rv_timing *tm_create(const rv_timing_params *p) {
     rv_timing *t = calloc(1, sizeof *t);
@@ -341,7 +328,6 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     t->hit = t->l1.hit;
     t->hit_shift = t->l1.hit_shift;
     t->l2p = &t->l2;
-    set_line_cycles(t);
     forget_state(t);
     return t;
 }
@@ -386,7 +372,6 @@ static tm_uncore *uncore_create(const rv_timing_params *p, rv_timing **harts, in
         t->hart = h;
         t->l2p = &u->l2[c];
         t->l2_port = u->l2_port ? &u->l2_port[c] : NULL;
-        set_line_cycles(t);
     }
     return u;
 }
@@ -520,11 +505,11 @@ static uint64_t calendar_book(tm_calendar *c, uint64_t want, double bytes, doubl
     }
 }
 
-/* A line over a hart's own channel (`free`), taking `cycles` there (its
- * t->*_line_cycles), and over the shared one (`cal`) when there is one: the
- * later of the two; the difference is contention, counted, and remembered
- * for the stalls it causes. */
-static inline __attribute__((always_inline)) uint64_t transfer(rv_timing *t, double *free, tm_calendar *cal, uint64_t want, double cycles) {
+/* A line over a hart's own channel (`free`), and over the shared one (`cal`)
+ * when there is one: the later of the two; the difference is contention,
+ * counted, and remembered for the stalls it causes. */
+static inline __attribute__((always_inline)) uint64_t transfer(rv_timing *t, double *free, tm_calendar *cal, uint64_t want, double bytes_per_cycle) {
+    double cycles = t->p.line / bytes_per_cycle;
     uint64_t alone = channel(free, want, cycles);
     if (!cal) return alone;
     uint64_t shared = calendar_book(cal, want, t->p.line, cycles);
@@ -537,8 +522,14 @@ static inline __attribute__((always_inline)) uint64_t transfer(rv_timing *t, dou
     return shared;
 }
 
+/* The DRAM bandwidth of a hart's own channel: all of it when alone, else
+ * what one hart can draw (hart_dram_bytes_per_cycle, when the preset gives it). */
+static double hart_dram_bw(const rv_timing *t) {
+    return t->u && t->p.hart_dram_bytes_per_cycle > 0 ? t->p.hart_dram_bytes_per_cycle : t->p.dram_bytes_per_cycle;
+}
+
 static void dram_write(rv_timing *t, uint64_t when) {
-    transfer(t, &t->dram_free, t->u ? &t->u->dram : NULL, when, t->dram_line_cycles);
+    transfer(t, &t->dram_free, t->u ? &t->u->dram : NULL, when, hart_dram_bw(t));
     t->s.dram_bytes_written += t->p.line;
 }
 
@@ -601,11 +592,11 @@ static inline __attribute__((always_inline)) uint64_t fill(rv_timing *t, uint64_
         if (demand) t->s.l2_hits++;
         done = when + t->p.l2_latency;
         if (w2->ready > done) done = w2->ready;
-        done = transfer(t, &t->l2_free, t->l2_port, done, t->l2_line_cycles);
+        done = transfer(t, &t->l2_free, t->l2_port, done, t->p.l2_bytes_per_cycle);
     } else {
         if (demand) t->s.l2_misses++;
         done = transfer(t, &t->dram_free, t->u ? &t->u->dram : NULL, when + t->p.l2_latency + t->p.dram_latency,
-                        t->dram_line_cycles);
+                        hart_dram_bw(t));
         t->s.dram_bytes_read += t->p.line;
         w2 = v2;
         if (w2->tag != ~0ull && w2->dirty) dram_write(t, when);
@@ -671,20 +662,8 @@ void tm_zero_block(rv_timing *t, uint64_t addr, uint64_t pc) {
  * column strip fetches the strip's next rows, never the neighbouring strips,
  * and a stream that ends over-fetches at most its current distance. */
 
-/* Start the host's loads of what L2's search for `line` reads first (its
- * hit-filter entry, its set's first ways) before L1's search: a line a
- * prefetch asks for is mostly in neither cache, and L2's arrays, beside a
- * guest streaming megabytes, are mostly out of the host's own L2 (perf's
- * samples sat on these loads), so the misses overlap instead of following
- * one another.  A hint to the host: the model reads nothing differently. */
-static inline __attribute__((always_inline)) void l2_load_ahead(const tm_cache *l2, uint64_t line) {
-    __builtin_prefetch(tm_filter_slot(l2, line));
-    __builtin_prefetch(&l2->lines[(size_t)(line & (l2->sets - 1)) * l2->assoc]);
-}
-
 static inline __attribute__((always_inline)) void prefetch_line(rv_timing *t, uint64_t line, uint64_t when) {
     tm_line *v1;
-    l2_load_ahead(t->l2p, line);
     if (find(&t->l1, line, &v1)) return;
     fill(t, line, when, 0, v1);
     t->s.prefetches++;
@@ -707,19 +686,11 @@ __attribute__((noinline)) void tm_prefetch_miss(rv_timing *t, rv_machine *m, con
      * into it (a prefetch runs ahead of the loads: the next prefetches of the
      * page find it there, and so do the loads that follow) */
     int w = d->rs2 == 3;
-    const tlb_entry *tlb = w ? m->tlb_w : m->tlb_r;
-    l2_load_ahead(t->l2p, addr >> t->line_bits);
-    if (!tlb_hit(tlb_slot(tlb, addr), addr, 1)) {
+    if (!tlb_hit(tlb_slot(w ? m->tlb_w : m->tlb_r, addr), addr, 1)) {
         region *r = mem_find(m, addr);
         if (!r || !(r->perms & (w ? RV_PERM_W : RV_PERM_R))) return;
         mem_tlb_remember(m, r, addr, w);
     }
-    /* the guest's hint is the host's too: the line it names is what the
-     * guest's next loads read (perf's samples sat on the translated GEMM's
-     * scalar loads of A, whose lines its prefetch.r names ahead).  Not every
-     * page goes into the TLB (mem_tlb_remember's rules): then no host hint. */
-    const void *host = tlb_host(tlb, addr, 1);
-    if (host) __builtin_prefetch(host);
     uint64_t line = addr >> t->line_bits;
     tm_line *v1;
     if (find(&t->l1, line, &v1)) return;
