@@ -23,10 +23,13 @@
  *        thread's fflags (NV, DZ, OF, UF); PE (NX) and DE are unconstrained.
  * Established by fp_host_reset() at rv_run's entry; kept by every operation
  * that reads the host flags ORing them into fflags (fp_host_leave), by
- * fp_host_reset() wherever fflags loses bits (csr.c's writes of fflags/fcsr,
- * harts.c's switch of thread) or foreign code ran (jit.c's translate hook
- * into Python), and by the timing model's double arithmetic raising at most
- * PE (timing.c's params_ok keeps its parameters moderate).
+ * fp_host_reset() wherever fflags loses bits (csr.c's writes of fflags/fcsr)
+ * or foreign code ran (jit.c's translate hook into Python), by code whose
+ * host flags are not all folded in resetting after it (vfcvt.c's bulk
+ * float->int, vfp_simd.c's min/max), and by the timing model's double
+ * arithmetic raising at most PE (timing.c's params_ok keeps its parameters
+ * moderate).  Threads (harts.c) switch between rv_run calls, whose entry
+ * covers them.
  * Then an operation in round-to-nearest whose fflags already hold NX (the
  * steady state of any real kernel) needs no MXCSR access before it
  * (fp_host_fast): the host's sticky bits can only hold flags fflags has.  And
