@@ -16,6 +16,8 @@ translate hook into Python, Python between calls, the timing model's double
 arithmetic, another thread) must not leak host flags into fflags."""
 from __future__ import annotations
 
+import shutil
+import subprocess
 from fractions import Fraction
 
 import numpy as np
@@ -252,25 +254,9 @@ def test_scalar_boundaries_after_guest_clears(tier, rm, fmt, monkeypatch):
     """Every flag raised (so the host holds OE, UE, IE, ZE too), the guest
     clears all but NX, then each special class twice, negated and not: its
     flags exactly, never one the guest cleared."""
-    f = FMTS[fmt]
-    m = machine(tier, monkeypatch)
-    big, mn, zero, third = f.inf - 1, 1 << f.fbits, 0, value_bits(f, Fraction(1, 3))
-    loaded = {}
-    for name, ops in boundary_cases(f):
-        for negate in (0, f.sign):
-            regs = ([ops[0] ^ negate] + ops[1:] + [0, 0, 0])[:3] + [big, mn, zero, third, 0]
-            seq = Sequence(f, regs, [[0]] * len(VSRC), [0], 0, 1, 0)
-            seq.scalar("fmul", [3, 3], RNE)      # OF
-            seq.scalar("fmul", [4, 4], RNE)      # UF
-            seq.scalar("fdiv", [5, 5], RNE)      # NV
-            seq.scalar("fdiv", [6, 5], RNE)      # DZ
-            seq.write("clear", OF | UF | NV | DZ)
-            seq.scalar(name, [0, 1, 2], rm)
-            seq.scalar(name, [0, 1, 2], rm)
-            seq.write("set", 0)
-            seq.scalar("fmul", [6, 6], RNE)      # 1/9: NX alone
-            seq.scalar(name, [0, 1, 2], rm)
-            seq.run(m, loaded)
+    m, loaded = machine(tier, monkeypatch), {}
+    for seq in scalar_boundary_sequences(FMTS[fmt], rm):
+        seq.run(m, loaded)
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -379,3 +365,67 @@ def test_threads_keep_their_own_flags(tier, monkeypatch):
                          "csrrs a0, fflags, zero", "jalr zero, 0(ra)"])
         got = m.call_threads(CODE, [(0, 1e300, 1 / 3, 3.0), (1, 1e300, 1 / 3, 3.0)])
         assert got == [OF | NX, NX], (harts, quantum, got)
+
+
+# ---- differential: qemu-riscv64 ----------------------------------------------------
+
+def scalar_boundary_sequences(f, rm):
+    """test_scalar_boundaries_after_guest_clears's sequences for format f and mode rm."""
+    big, mn, third = f.inf - 1, 1 << f.fbits, value_bits(f, Fraction(1, 3))
+    out = []
+    for name, ops in boundary_cases(f):
+        for negate in (0, f.sign):
+            regs = ([ops[0] ^ negate] + ops[1:] + [0, 0, 0])[:3] + [big, mn, 0, third, 0]
+            seq = Sequence(f, regs, [[0]] * len(VSRC), [0], 0, 1, 0)
+            seq.scalar("fmul", [3, 3], RNE)      # OF
+            seq.scalar("fmul", [4, 4], RNE)      # UF
+            seq.scalar("fdiv", [5, 5], RNE)      # NV
+            seq.scalar("fdiv", [6, 5], RNE)      # DZ
+            seq.write("clear", OF | UF | NV | DZ)
+            seq.scalar(name, [0, 1, 2], rm)
+            seq.scalar(name, [0, 1, 2], rm)
+            seq.write("set", 0)
+            seq.scalar("fmul", [6, 6], RNE)      # 1/9: NX alone
+            seq.scalar(name, [0, 1, 2], rm)
+            out.append(seq)
+    return out
+
+
+def qemu_sequence_program(seqs, path):
+    """C source running each scalar sequence's very instruction words (the
+    project's assembler) on QEMU, printing fflags after each step."""
+    lines = ["#include <stdio.h>", "#include <stdint.h>", "int main(void) {"]
+    for i, seq in enumerate(seqs):
+        regs = ", ".join(f"{box(v, seq.f) if seq.f.width < 64 else v}ull" for v in seq.fregs)
+        body = [f"fld {SRC[k]}, {8 * k}(a1)" for k in range(len(SRC))] + ["csrwi fflags, 0", "csrwi frm, 0"]
+        body += [f".4byte 0x{assemble(t):08x}" for t in seq.lines]
+        asm = "\\n ".join(body)
+        lines.append(
+            f'  {{ static const uint64_t regs[] = {{{regs}}}; uint64_t out[{len(seq.want)}];\n'
+            f'    register uint64_t *a0 __asm__("a0") = out; register const uint64_t *a1 __asm__("a1") = regs;\n'
+            f'    __asm__ volatile("{asm}" : : "r"(a0), "r"(a1) : "t0", "t1", "ft0", "ft1", "ft2", "ft3", "ft4",'
+            f' "ft5", "ft6", "ft7", "fs0", "memory");\n'
+            f'    printf("{i}"); for (int k = 0; k < {len(seq.want)}; k++) printf(" %llx", (unsigned long long)out[k]);'
+            f' printf("\\n"); }}')
+    lines.append("  return 0; }")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.skipif(not (shutil.which("qemu-riscv64") and shutil.which("riscv64-linux-gnu-gcc")),
+                    reason="needs qemu-riscv64 and riscv64-linux-gnu-gcc")
+@pytest.mark.parametrize("tier", TIERS)
+def test_scalar_sequences_against_qemu(tier, tmp_path, monkeypatch):
+    """The boundary sequences on QEMU: fflags after every step as the oracle
+    says, and so as the emulator's (checked against the oracle as it runs)."""
+    seqs = [s for fmt in "sd" for rm in (RNE, RTZ, RDN, RUP) for s in scalar_boundary_sequences(FMTS[fmt], rm)]
+    qemu_sequence_program(seqs, tmp_path / "t.c")
+    subprocess.run(["riscv64-linux-gnu-gcc", "-O1", "-static", "-march=rv64gc", "-o", str(tmp_path / "t"),
+                    str(tmp_path / "t.c")], check=True, capture_output=True)
+    run = subprocess.run(["qemu-riscv64", str(tmp_path / "t")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    rows = run.stdout.splitlines()
+    assert len(rows) == len(seqs)
+    m, loaded = machine(tier, monkeypatch), {}
+    for seq, row in zip(seqs, rows):
+        assert [int(v, 16) for v in row.split()[1:]] == seq.want, seq.steps
+        seq.run(m, loaded)
