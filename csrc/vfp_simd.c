@@ -100,8 +100,9 @@ SIMD_OP(double, __m256d, pd)
  * to 1.0, and a partial chunk loads and stores only its body lanes
  * (maskload/maskstore: the lanes past them may lie past the register file).
  * op is a constant in each copy (vfp_simd's cases), so the op's switch folds away.
- * Returns FP_NV when an active lane was inf * 0 with a NaN result (the host
- * raises nothing for inf * 0 + qNaN), else 0.
+ * Returns seen_bits: FP_NV when an active lane was inf * 0 with a NaN result
+ * (the host raises nothing for inf * 0 + qNaN), SEEN_SPECIAL when an active
+ * lane's result was special, SEEN_NAN when a min/max operand was a NaN.
  * W: lane width in bits; IV: the suffix of _mm256_set*_epi<W> for it. */
 #define SIMD_LOOP(T, BT, N, W, VT, SFX, IV, CNAN, INF, BIG, TINY)                                   \
     /* NaN results -> the canonical NaN; NV when the product was inf * 0 (b, x its operands) */    \

@@ -335,6 +335,21 @@ def test_translate_hook_leaks_nothing(monkeypatch):
 
 
 @pytest.mark.parametrize("tier", TIERS)
+def test_min_max_of_a_quiet_nan_leaves_no_invalid(tier, monkeypatch):
+    """vfmax/vfmin of a quiet NaN raise nothing (the host's vmaxps raises IE):
+    a later special result, read from the host, must not bring NV."""
+    m = machine(tier, monkeypatch)
+    for name in ("vfmax.vv", "vfmin.vv"):
+        m.v(1, np.array([0x7fc00000, 0x3f800000] * 4, np.uint32).tobytes())   # qNaN, 1.0
+        m.v(2, np.array([0x3f800000] * 8, np.uint32).tobytes())
+        m.csr(1, 0)
+        load_program(m, [SPECIAL_EXACT[0], "vsetvli t0, zero, e32, m1, tu, mu", f"{name} v3, v1, v2",
+                         SPECIAL_EXACT[1], "csrrs a0, fflags, zero", "jalr zero, 0(ra)"],
+                     addr=CODE + (0x1000 if name == "vfmin.vv" else 0))
+        assert m.call(CODE + (0x1000 if name == "vfmin.vv" else 0), 1 / 3, 3.0) == NX, name
+
+
+@pytest.mark.parametrize("tier", TIERS)
 def test_timed_mode_exact_ops_raise_nothing(tier, monkeypatch):
     """The timing model's double arithmetic (here: the cache fills of a strided
     walk) runs between guest ops and raises the host's PE: exact ops, a zero
