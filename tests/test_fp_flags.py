@@ -349,6 +349,20 @@ def test_min_max_of_a_quiet_nan_leaves_no_invalid(tier, monkeypatch):
         assert m.call(CODE + (0x1000 if name == "vfmin.vv" else 0), 1 / 3, 3.0) == NX, name
 
 
+@pytest.mark.parametrize("field,value", [("dram_bytes_per_cycle", 1e-300), ("l2_bytes_per_cycle", float("inf")),
+                                         ("dram_bytes_per_cycle", 2.0 ** 41)])
+def test_timing_parameters_that_could_raise_host_flags_are_refused(field, value):
+    """The model's double arithmetic must raise at most the host's PE (fp.h's
+    invariant): a bandwidth that would overflow or underflow it is refused
+    with a clear error, and one inside the range is taken."""
+    model = dict(Target.preset("spacemit-x60").model)
+    m = Machine(vlen=VLEN)
+    with pytest.raises(ValueError, match="2\\^-20 to 2\\^40"):
+        m.set_timed(True, {**model, field: value})
+    m.set_timed(True, {**model, field: 2.0 ** -20})
+    assert m.timed
+
+
 @pytest.mark.parametrize("tier", TIERS)
 def test_timed_mode_exact_ops_raise_nothing(tier, monkeypatch):
     """The timing model's double arithmetic (here: the cache fills of a strided
