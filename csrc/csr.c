@@ -1,5 +1,6 @@
 /* User-mode CSRs: floating-point status, vector status, counters. */
 #include "csr.h"
+#include "fp.h"
 #include "timing.h"
 
 /* The cycle count at the instruction that has retired `instret` before it. */
@@ -31,11 +32,17 @@ int csr_read(rv_machine *m, unsigned csr, uint64_t instret, uint64_t *out) {
     return -1;
 }
 
+/* fflags written: the host's sticky flags may hold bits it no longer has (fp.h's invariant). */
+static void set_fflags(rv_machine *m, uint64_t v) {
+    m->fflags = v & 0x1f;
+    fp_host_reset();
+}
+
 int csr_write(rv_machine *m, unsigned csr, uint64_t v) {
     switch (csr) {
-    case CSR_FFLAGS: m->fflags = v & 0x1f; return 0;
+    case CSR_FFLAGS: set_fflags(m, v); return 0;
     case CSR_FRM: m->frm = v & 7; return 0;
-    case CSR_FCSR: m->fflags = v & 0x1f; m->frm = (v >> 5) & 7; return 0;
+    case CSR_FCSR: set_fflags(m, v); m->frm = (v >> 5) & 7; return 0;
     case CSR_VSTART: m->vstart = v & (m->vlen - 1); return 0;   /* holds log2(VLEN) bits */
     case CSR_VXSAT: m->vxsat = v & 1; return 0;
     case CSR_VXRM: m->vxrm = v & 3; return 0;

@@ -263,5 +263,6 @@ void rv_jit_vstep_layout(uint64_t out[32]) {
 int rv_jit_timed(const rv_machine *m) { return m->timed; }
 
 int rv_run(rv_machine *m, uint64_t budget, rv_stop *out) {
+    fp_host_reset();   /* fp.h's invariant: Python ran since the last call */
     return m->timed ? rv_run_timed(m, budget, out) : rv_run_functional(m, budget, out);
 }

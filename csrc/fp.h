@@ -11,7 +11,38 @@
  * fp_host_enter() sets the mode and clears the flags (writing MXCSR only when
  * it differs: the write is slow); fp_host_leave() folds the host flags into
  * *flags and puts the host back in round-to-nearest, so code outside these
- * helpers (Python, NumPy) always sees the default mode.  What the host cannot
+ * helpers (Python, NumPy) always sees the default mode.
+ *
+ * Reading MXCSR is slow too (stmxcsr and ldmxcsr are microcoded and
+ * serialise: on an AMD EPYC the two reads of each vector FP instruction were
+ * ~70 % of vfp_simd's wall), so most operations read it not at all.  The
+ * invariant that allows it, at every guest instruction boundary inside rv_run
+ * (x86 hosts):
+ *   (I1) MXCSR's rounding field is nearest-even, DAZ and FTZ are off;
+ *   (I2) the host's sticky IE, ZE, OE and UE are a subset of the running
+ *        thread's fflags (NV, DZ, OF, UF); PE (NX) and DE are unconstrained.
+ * Established by fp_host_reset() at rv_run's entry; kept by every operation
+ * that reads the host flags ORing them into fflags (fp_host_leave), by
+ * fp_host_reset() wherever fflags loses bits (csr.c's writes of fflags/fcsr)
+ * or foreign code ran (jit.c's translate hook into Python), by code whose
+ * host flags are not all folded in resetting after it (vfcvt.c's bulk
+ * float->int, vfp_simd.c's min/max), and by the timing model's double
+ * arithmetic raising at most PE (timing.c's params_ok keeps its parameters
+ * moderate).  Threads (harts.c) switch between rv_run calls, whose entry
+ * covers them.
+ * Then an operation in round-to-nearest whose fflags already hold NX (the
+ * steady state of any real kernel) needs no MXCSR access before it
+ * (fp_host_fast): the host's sticky bits can only hold flags fflags has.  And
+ * after it, only a "special" result can carry a new flag (fp_special32/64):
+ * NV gives a NaN, DZ an infinity, OF an infinity or the largest finite
+ * magnitude (directed rounding), UF a magnitude at most the smallest normal
+ * (tininess is detected after rounding, on x86 as in RISC-V, so a result
+ * rounded up to exactly the smallest normal may still be UF: <=, not <), NX
+ * is already set.  So MXCSR is read only when a result is special, and the
+ * flags it then holds, old or new, all belong in fflags.  Everything else
+ * (NX not yet raised, a directed mode) takes the exact window as before.
+ *
+ * What the host cannot
  * do directly -- round-to-max-magnitude (RMM), and all half-precision
  * arithmetic -- is computed in a wider host format rounded to odd (exact
  * enough for any later rounding), then rounded by fp_round_pack() in software.
@@ -116,6 +147,12 @@ static inline void fp_host_leave(uint32_t *flags) {
     *flags |= fp_host_flags(csr);
     if (csr & 0x6000) fp_setcsr(FP_MXCSR_DEFAULT | (csr & 0x3f));   /* back to nearest */
 }
+/* Establish the invariant (I1, I2) above: nearest-even, no sticky flags. */
+static inline void fp_host_reset(void) { fp_setcsr(FP_MXCSR_DEFAULT); }
+/* An operation in mode rm may skip fp_host_enter and read the host flags
+ * only for a special result: rm is nearest-even and NX is in `flags` (fflags,
+ * or flags about to be ORed into it). */
+static inline int fp_host_fast(unsigned rm, uint32_t flags) { return rm == FP_RNE && (flags & FP_NX); }
 #else
 #include <fenv.h>
 /* Portable fallback through <fenv.h>: slower, same contract. */
@@ -130,7 +167,36 @@ static inline void fp_host_leave(uint32_t *flags) {
               (e & FE_UNDERFLOW ? FP_UF : 0) | (e & FE_INEXACT ? FP_NX : 0);
     if (fegetround() != FE_TONEAREST) fesetround(FE_TONEAREST);
 }
+static inline void fp_host_reset(void) {}
+/* No fast path: fp_host_enter clears the flags before every operation. */
+static inline int fp_host_fast(unsigned rm, uint32_t flags) { (void)rm, (void)flags; return 0; }
 #endif
+
+/* A result that may carry a flag beyond NX (see the invariant above): NaN,
+ * infinity, the largest finite magnitude or above, the smallest normal or
+ * below (zero included). */
+static inline int fp_special32(uint32_t r) {
+    uint32_t a = r & 0x7fffffffu;
+    return a >= 0x7f7fffffu || a <= 0x00800000u;
+}
+static inline int fp_special64(uint64_t r) {
+    uint64_t a = r & ~(1ull << 63);
+    return a >= 0x7fefffffffffffffull || a <= 0x0010000000000000ull;
+}
+/* Whether one of r[lo, hi) is special: a bulk loop whose every element is
+ * one rounding of its operands reads the host flags, on the fast path, only
+ * then (a loop with intermediate roundings, such as a reduction, cannot use
+ * this: an intermediate may have raised UF or OF that its final result hides). */
+static inline int fp_any_special32(const uint32_t *r, uint64_t lo, uint64_t hi) {
+    int any = 0;
+    for (uint64_t i = lo; i < hi; i++) any |= fp_special32(r[i]);
+    return any;
+}
+static inline int fp_any_special64(const uint64_t *r, uint64_t lo, uint64_t hi) {
+    int any = 0;
+    for (uint64_t i = lo; i < hi; i++) any |= fp_special64(r[i]);
+    return any;
+}
 
 /* Keep the compiler from moving a host FP operation across the MXCSR
  * accesses: pin its operands after fp_host_enter and its result before
@@ -161,47 +227,49 @@ static inline int fp_fma_nan(int an, int bn, int cn, int as, int bs, int cs, int
 
 /* ---- arithmetic: single and double on the host, half in software ------ */
 
-#define FP_HOST_BIN(name, T, BT, tof, tob, canon, fmt, fop, expr)                 \
+#define FP_HOST_BIN(name, T, BT, tof, tob, canon, special, fmt, fop, expr)        \
     static inline BT name(BT a, BT b, unsigned rm, uint32_t *flags) {              \
         if (unlikely(rm == FP_RMM)) return (BT)fp_slow(fmt, fop, a, b, 0, rm, flags); \
         T x = tof(a), y = tof(b), r;                                               \
-        fp_host_enter(rm);                                                         \
+        int fast = fp_host_fast(rm, *flags);                                       \
+        if (!fast) fp_host_enter(rm);                                              \
         FP_PIN(x); FP_PIN(y);                                                      \
         r = expr;                                                                  \
         FP_PIN(r);                                                                 \
-        fp_host_leave(flags);                                                      \
+        if (!fast || special(tob(r))) fp_host_leave(flags);                        \
         return canon(tob(r));                                                      \
     }
-FP_HOST_BIN(f32_add, float, uint32_t, fp_f32, fp_b32, fp_canon32, FMT_S, FOP_ADD, x + y)
-FP_HOST_BIN(f32_sub, float, uint32_t, fp_f32, fp_b32, fp_canon32, FMT_S, FOP_SUB, x - y)
-FP_HOST_BIN(f32_mul, float, uint32_t, fp_f32, fp_b32, fp_canon32, FMT_S, FOP_MUL, x * y)
-FP_HOST_BIN(f32_div, float, uint32_t, fp_f32, fp_b32, fp_canon32, FMT_S, FOP_DIV, x / y)
-FP_HOST_BIN(f64_add, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, FOP_ADD, x + y)
-FP_HOST_BIN(f64_sub, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, FOP_SUB, x - y)
-FP_HOST_BIN(f64_mul, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, FOP_MUL, x * y)
-FP_HOST_BIN(f64_div, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, FOP_DIV, x / y)
+FP_HOST_BIN(f32_add, float, uint32_t, fp_f32, fp_b32, fp_canon32, fp_special32, FMT_S, FOP_ADD, x + y)
+FP_HOST_BIN(f32_sub, float, uint32_t, fp_f32, fp_b32, fp_canon32, fp_special32, FMT_S, FOP_SUB, x - y)
+FP_HOST_BIN(f32_mul, float, uint32_t, fp_f32, fp_b32, fp_canon32, fp_special32, FMT_S, FOP_MUL, x * y)
+FP_HOST_BIN(f32_div, float, uint32_t, fp_f32, fp_b32, fp_canon32, fp_special32, FMT_S, FOP_DIV, x / y)
+FP_HOST_BIN(f64_add, double, uint64_t, fp_f64, fp_b64, fp_canon64, fp_special64, FMT_D, FOP_ADD, x + y)
+FP_HOST_BIN(f64_sub, double, uint64_t, fp_f64, fp_b64, fp_canon64, fp_special64, FMT_D, FOP_SUB, x - y)
+FP_HOST_BIN(f64_mul, double, uint64_t, fp_f64, fp_b64, fp_canon64, fp_special64, FMT_D, FOP_MUL, x * y)
+FP_HOST_BIN(f64_div, double, uint64_t, fp_f64, fp_b64, fp_canon64, fp_special64, FMT_D, FOP_DIV, x / y)
 #undef FP_HOST_BIN
 
 /* The square root follows FP_HOST_BIN's pattern with one operand. */
-#define FP_HOST_SQRT(name, T, BT, tof, tob, canon, fmt, sqrt_fn)                   \
+#define FP_HOST_SQRT(name, T, BT, tof, tob, canon, special, fmt, sqrt_fn)          \
     static inline BT name(BT a, unsigned rm, uint32_t *flags) {                    \
         if (unlikely(rm == FP_RMM)) return (BT)fp_slow(fmt, FOP_SQRT, a, 0, 0, rm, flags); \
         T x = tof(a), r;                                                           \
-        fp_host_enter(rm);                                                         \
+        int fast = fp_host_fast(rm, *flags);                                       \
+        if (!fast) fp_host_enter(rm);                                              \
         FP_PIN(x);                                                                 \
         r = sqrt_fn(x);                                                            \
         FP_PIN(r);                                                                 \
-        fp_host_leave(flags);                                                      \
+        if (!fast || special(tob(r))) fp_host_leave(flags);                        \
         return canon(tob(r));                                                      \
     }
-FP_HOST_SQRT(f32_sqrt, float, uint32_t, fp_f32, fp_b32, fp_canon32, FMT_S, __builtin_sqrtf)
-FP_HOST_SQRT(f64_sqrt, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, __builtin_sqrt)
+FP_HOST_SQRT(f32_sqrt, float, uint32_t, fp_f32, fp_b32, fp_canon32, fp_special32, FMT_S, __builtin_sqrtf)
+FP_HOST_SQRT(f64_sqrt, double, uint64_t, fp_f64, fp_b64, fp_canon64, fp_special64, FMT_D, __builtin_sqrt)
 #undef FP_HOST_SQRT
 
 /* a*b + c with one rounding (libm's fmaf/fma: the FMA instruction, or glibc's
  * exact software); the NaN cases, inf*0 included, are settled before the host
  * sees the operands. */
-#define FP_HOST_FMA(name, T, BT, tof, tob, canon, fmt, isnan, issnan, inf, cnan, fma_fn) \
+#define FP_HOST_FMA(name, T, BT, tof, tob, canon, special, fmt, isnan, issnan, inf, cnan, fma_fn) \
     static inline BT name(BT a, BT b, BT c, unsigned rm, uint32_t *flags) {             \
         BT sign = (BT)1 << (8 * sizeof(BT) - 1), ma = a & ~sign, mb = b & ~sign;        \
         if (fp_fma_nan(isnan(a), isnan(b), isnan(c), issnan(a), issnan(b), issnan(c),  \
@@ -209,16 +277,17 @@ FP_HOST_SQRT(f64_sqrt, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, __bu
             return cnan;                                                                \
         if (unlikely(rm == FP_RMM)) return (BT)fp_slow(fmt, FOP_FMA, a, b, c, rm, flags); \
         T x = tof(a), y = tof(b), z = tof(c), r;                                        \
-        fp_host_enter(rm);                                                              \
+        int fast = fp_host_fast(rm, *flags);                                            \
+        if (!fast) fp_host_enter(rm);                                                   \
         FP_PIN(x); FP_PIN(y); FP_PIN(z);                                                \
         r = fma_fn(x, y, z);                                                            \
         FP_PIN(r);                                                                      \
-        fp_host_leave(flags);                                                           \
+        if (!fast || special(tob(r))) fp_host_leave(flags);                             \
         return canon(tob(r));                                                           \
     }
-FP_HOST_FMA(f32_fma, float, uint32_t, fp_f32, fp_b32, fp_canon32, FMT_S, fp_isnan32, fp_issnan32,
+FP_HOST_FMA(f32_fma, float, uint32_t, fp_f32, fp_b32, fp_canon32, fp_special32, FMT_S, fp_isnan32, fp_issnan32,
             0x7f800000u, FP_CNAN32, fmaf)
-FP_HOST_FMA(f64_fma, double, uint64_t, fp_f64, fp_b64, fp_canon64, FMT_D, fp_isnan64, fp_issnan64,
+FP_HOST_FMA(f64_fma, double, uint64_t, fp_f64, fp_b64, fp_canon64, fp_special64, FMT_D, fp_isnan64, fp_issnan64,
             0x7ff0000000000000ull, FP_CNAN64, fma)
 #undef FP_HOST_FMA
 

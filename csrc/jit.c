@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jit.h"
+#include "fp.h"
 
 /* Defined by cffi (extern "Python+C" in rvai/_build_rvemu.py): the Python
  * translator of handle, told the block at pc was entered `entries` times,
@@ -59,6 +60,7 @@ void jit_hot(rv_machine *m, uint64_t pc, rv_decoded *s) {
      * thread running the guest, at a block boundary (rvai/emu/translate.py). */
     if (e->entries < e->due && !(j->post && *j->post)) { s->pad = 0; return; }
     int64_t r = rv_jit_translate_hook(j->handle, pc, e->entries);
+    fp_host_reset();                   /* Python ran: fp.h's invariant again */
     e = entry(j, pc);                  /* installing may have grown the table */
     if (!e) { s->pad = JIT_NEVER; return; }
     if (r < 0) {                       /* not yet: ask again after -r more entries */

@@ -286,6 +286,23 @@ static int resolve_costs(rv_timing *t) {
     return 0;
 }
 
+/* A double parameter the model's arithmetic may use: 0, or a magnitude in
+ * [2^-20, 2^40].  With cycle and byte counts below 2^63 the sums, products
+ * and quotients (channel, transfer, cost_terms) then never overflow, underflow,
+ * divide by zero or make a NaN: they raise at most the host's PE, which
+ * fp.h's invariant (the host's other sticky flags are in fflags) requires of
+ * whatever runs between guest instructions. */
+static int moderate(double x) {
+    double a = __builtin_fabs(x);
+    return x == 0 || (a >= 0x1p-20 && a <= 0x1p40);
+}
+
+static int vcost_ok(const rv_vcost *c) {
+    for (int k = 0; k < RV_NTERMS; k++)
+        if (!moderate(c->occ[k]) || !moderate(c->lat[k])) return 0;
+    return moderate(c->masked) && moderate(c->e64);
+}
+
 static int params_ok(const rv_timing_params *p) {
     if (!p->issue_width || !pow2(p->bht_entries) || p->dlen < 8 || !pow2(p->dlen) ||
         !p->vq_depth || p->vq_depth > TM_VQ_MAX || !p->gather_elems_per_cycle ||
@@ -298,6 +315,11 @@ static int params_ok(const rv_timing_params *p) {
     for (int c = 0; c < RV_NCLASSES; c++)
         if (p->vpipe[c] >= RV_NVPIPES) return 0;
     if (p->nvcosts > RV_MAX_VCOSTS) return 0;
+    if (!moderate(p->l2_bytes_per_cycle) || !moderate(p->dram_bytes_per_cycle) ||
+        !moderate(p->l2_shared_bytes_per_cycle) || !moderate(p->hart_dram_bytes_per_cycle))
+        return 0;
+    for (unsigned i = 0; i < p->nvcosts; i++)
+        if (!vcost_ok(&p->vcost[i])) return 0;
     for (int i = 0; i < RV_NVPIPES; i++)
         if (p->pipe_width[i] && (p->pipe_width[i] < 8 || p->pipe_width[i] > 65536)) return 0;
     return 1;

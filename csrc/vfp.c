@@ -168,10 +168,12 @@ static int vfp_bulk(rv_machine *m, const vec_ctx *c, int op, unsigned eb, unsign
     }
     if (sel) A = (const uint8_t *)abuf;
     if (sel || !B) B = (const uint8_t *)bbuf;
-    fp_host_enter(rm);
+    int fast = fp_host_fast(rm, m->fflags);   /* fp.h: one rounding per element */
+    if (!fast) fp_host_enter(rm);
     if (eb == 4) bulk_float(op, (uint32_t *)R, (const float *)A, (const float *)B, lo, hi);
     else bulk_double(op, (uint64_t *)R, (const double *)A, (const double *)B, lo, hi);
-    fp_host_leave(fl);
+    if (!fast || (eb == 4 ? fp_any_special32((const uint32_t *)R, lo, hi) : fp_any_special64((const uint64_t *)R, lo, hi)))
+        fp_host_leave(fl);
     return 1;
 }
 

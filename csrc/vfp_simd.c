@@ -9,7 +9,8 @@
  * Why it is exact: the guest's rounding mode goes into MXCSR's rounding
  * field and the host's IEEE operations (vaddps ... vfmadd*ps) then give the
  * guest's results; MXCSR's sticky bits map one to one onto fflags (IE->NV,
- * ZE->DZ, OE->OF, UE->UF, PE->NX) and are read once per instruction.  x86
+ * ZE->DZ, OE->OF, UE->UF, PE->NX) and are read at most once per instruction
+ * (after it, and only when fp.h's fast path cannot skip the read).  x86
  * detects tininess after rounding, as RISC-V does (Intel SDM vol. 1,
  * 4.9.1.5: "the result of rounding with unbounded exponent ... is non-zero
  * and tiny"; with UE masked the flag is set only when also inexact), which
@@ -46,6 +47,14 @@ static int env_is(const char *name, const char *value) {
 
 static int host_avx2_fma(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* What a loop saw, besides FP_NV (fp.h's flag bit): an active lane's result
+ * was special (fp_special32/64), or (min/max) an operand was a NaN. */
+enum { SEEN_SPECIAL = 1 << 8, SEEN_NAN = 1 << 9 };
+__attribute__((target("avx2,fma"), always_inline)) static inline unsigned seen_bits(unsigned nv, __m256i spec,
+                                                                                   __m256i nan_in) {
+    return nv | (_mm256_testz_si256(spec, spec) ? 0 : SEEN_SPECIAL) | (_mm256_testz_si256(nan_in, nan_in) ? 0 : SEEN_NAN);
 }
 
 /* One op on a chunk: a = vs2, b = vs1 or the scalar, d = old vd. */
@@ -91,10 +100,11 @@ SIMD_OP(double, __m256d, pd)
  * to 1.0, and a partial chunk loads and stores only its body lanes
  * (maskload/maskstore: the lanes past them may lie past the register file).
  * op is a constant in each copy (vfp_simd's cases), so the op's switch folds away.
- * Returns FP_NV when an active lane was inf * 0 with a NaN result (the host
- * raises nothing for inf * 0 + qNaN), else 0.
+ * Returns seen_bits: FP_NV when an active lane was inf * 0 with a NaN result
+ * (the host raises nothing for inf * 0 + qNaN), SEEN_SPECIAL when an active
+ * lane's result was special, SEEN_NAN when a min/max operand was a NaN.
  * W: lane width in bits; IV: the suffix of _mm256_set*_epi<W> for it. */
-#define SIMD_LOOP(T, BT, N, W, VT, SFX, IV, CNAN, INF)                                              \
+#define SIMD_LOOP(T, BT, N, W, VT, SFX, IV, CNAN, INF, BIG, TINY)                                   \
     /* NaN results -> the canonical NaN; NV when the product was inf * 0 (b, x its operands) */    \
     __attribute__((target("avx2,fma"), always_inline)) static inline VT nan_fix_##T(              \
         int fma, VT r, VT isnan, VT b, VT x, unsigned *nv) {                                      \
@@ -110,6 +120,10 @@ SIMD_OP(double, __m256d, pd)
         }                                                                                         \
         return _mm256_blendv_##SFX(r, _mm256_castsi256_##SFX(_mm256_set1_epi##W##IV(CNAN)), isnan); \
     }                                                                                             \
+    /* The lanes where x or y is a NaN: min/max's host IE (vminps raises it for any NaN) */        \
+    __attribute__((target("avx2,fma"), always_inline)) static inline __m256i nans_##T(VT x, VT y) { \
+        return _mm256_cast##SFX##_si256(_mm256_cmp_##SFX(x, y, _CMP_UNORD_Q));                    \
+    }                                                                                             \
     /* FP_NV when a lane of x or y is a signalling NaN (min/max: the only flag they raise) */      \
     __attribute__((target("avx2,fma"), always_inline)) static inline unsigned snan_##T(VT x, VT y) { \
         const __m256i absm = _mm256_set1_epi##W##IV(~((BT)1 << (W - 1))), inf = _mm256_set1_epi##W##IV(INF); \
@@ -123,6 +137,14 @@ SIMD_OP(double, __m256d, pd)
         }                                                                                         \
         return _mm256_testz_si256(any, any) ? 0 : FP_NV;                                          \
     }                                                                                             \
+    /* Lanes of r that may carry a flag beyond NX (fp.h's fp_special32/64): NaN, infinite,    \
+     * at least the largest finite magnitude, at most the smallest normal (zero included) */  \
+    __attribute__((target("avx2,fma"), always_inline)) static inline __m256i special_##T(VT r) {  \
+        const __m256i absm = _mm256_set1_epi##W##IV(~((BT)1 << (W - 1)));                         \
+        const __m256i big = _mm256_set1_epi##W##IV(BIG - 1), tiny = _mm256_set1_epi##W##IV(TINY + 1); \
+        __m256i a = _mm256_and_si256(_mm256_cast##SFX##_si256(r), absm);                          \
+        return _mm256_or_si256(_mm256_cmpgt_epi##W(a, big), _mm256_cmpgt_epi##W(tiny, a));         \
+    }                                                                                             \
     __attribute__((target("avx2,fma"), always_inline)) static inline unsigned loop_##T(           \
         const int op, const rv_machine *m, int vm, int ones, T *D, const T *A, const T *B, T s,   \
         uint64_t lo, uint64_t hi) {                                                               \
@@ -130,18 +152,20 @@ SIMD_OP(double, __m256d, pd)
         const int minmax = op == VFOP_MIN || op == VFOP_MAX;                                      \
         const VT sv = _mm256_set1_##SFX(s);                                                       \
         unsigned nv = 0;                                                                          \
+        __m256i spec = _mm256_setzero_si256(), nan_in = spec;                                     \
         uint64_t i = lo;                                                                          \
         if (vm)                                                                                   \
             for (; i + N <= hi; i += N) {                                                         \
                 VT a = _mm256_loadu_##SFX(A + i), b = B ? _mm256_loadu_##SFX(B + i) : sv;         \
                 VT d = fma ? _mm256_loadu_##SFX(D + i) : sv;                                      \
                 VT r = op_##T(op, a, b, d), isnan = _mm256_cmp_##SFX(r, r, _CMP_UNORD_Q);         \
-                if (minmax) nv |= snan_##T(a, b);                                                 \
+                if (minmax) nv |= snan_##T(a, b), nan_in = _mm256_or_si256(nan_in, nans_##T(a, b)); \
+                else spec = _mm256_or_si256(spec, special_##T(r));                                \
                 if (unlikely(_mm256_movemask_##SFX(isnan)))                                       \
                     r = nan_fix_##T(fma, r, isnan, b, prod_on_vd ? d : a, &nv);                   \
                 _mm256_storeu_##SFX(D + i, r);                                                    \
             }                                                                                     \
-        if (i >= hi) return nv;                                                                   \
+        if (i >= hi) return seen_bits(nv, spec, nan_in);                                          \
         const __m256i iota = _mm256_set_epi##W##IV(LANES_##N);                                    \
         const __m256i bit = _mm256_sllv_epi##W(_mm256_set1_epi##W##IV(1), iota);                  \
         const __m256i all = _mm256_cmpeq_epi##W(iota, iota);                                      \
@@ -172,7 +196,8 @@ SIMD_OP(double, __m256d, pd)
             b = _mm256_blendv_##SFX(one, b, keep);                                                \
             VT d = _mm256_blendv_##SFX(one, old, keep);                                           \
             VT r = op_##T(op, a, b, d), isnan = _mm256_cmp_##SFX(r, r, _CMP_UNORD_Q);             \
-            if (minmax) nv |= snan_##T(a, b);                                                     \
+            if (minmax) nv |= snan_##T(a, b), nan_in = _mm256_or_si256(nan_in, nans_##T(a, b));   \
+            else spec = _mm256_or_si256(spec, _mm256_and_si256(act, special_##T(r)));             \
             if (unlikely(_mm256_movemask_##SFX(isnan)))                                           \
                 r = nan_fix_##T(fma, r, isnan, b, prod_on_vd ? d : a, &nv);                       \
             if (!vm)   /* inactive lanes: the old value, or all ones (vma with tail_ones) */       \
@@ -180,25 +205,26 @@ SIMD_OP(double, __m256d, pd)
             if (full) _mm256_storeu_##SFX(D + i, r);                                              \
             else _mm256_maskstore_##SFX(D + i, body, r);                                          \
         }                                                                                         \
-        return nv;                                                                                \
+        return seen_bits(nv, spec, nan_in);                                                       \
     }
 /* _mm256_set_epi*: the highest lane first. */
 #define LANES_8 7, 6, 5, 4, 3, 2, 1, 0
 #define LANES_4 3, 2, 1, 0
-SIMD_LOOP(float, uint32_t, 8, 32, __m256, ps, , FP_CNAN32, 0x7f800000)
-SIMD_LOOP(double, uint64_t, 4, 64, __m256d, pd, x, FP_CNAN64, 0x7ff0000000000000ll)
+SIMD_LOOP(float, uint32_t, 8, 32, __m256, ps, , FP_CNAN32, 0x7f800000, 0x7f7fffff, 0x00800000)
+SIMD_LOOP(double, uint64_t, 4, 64, __m256d, pd, x, FP_CNAN64, 0x7ff0000000000000ll, 0x7fefffffffffffffll,
+          0x0010000000000000ll)
 #undef SIMD_LOOP
 #undef LANES_8
 #undef LANES_4
 
 /* One case of vfp_simd's switch: loop_T with op a constant, so its op switch folds away. */
-#define LOOP_CASE(T, OP) case VFOP_##OP: nv = loop_##T(VFOP_##OP, m, c->vm, ones, (T *)D, (const T *)A, \
+#define LOOP_CASE(T, OP) case VFOP_##OP: seen = loop_##T(VFOP_##OP, m, c->vm, ones, (T *)D, (const T *)A, \
                                                     (const T *)B, sv, c->vstart, c->vl); break;
 #define LOOP_SWITCH(T) switch (op) {                                                                \
         LOOP_CASE(T, ADD) LOOP_CASE(T, SUB) LOOP_CASE(T, RSUB) LOOP_CASE(T, MUL) LOOP_CASE(T, DIV)         \
         LOOP_CASE(T, RDIV) LOOP_CASE(T, MIN) LOOP_CASE(T, MAX) LOOP_CASE(T, MACC) LOOP_CASE(T, NMACC)      \
         LOOP_CASE(T, MSAC) LOOP_CASE(T, NMSAC) LOOP_CASE(T, MADD) LOOP_CASE(T, NMADD) LOOP_CASE(T, MSUB)   \
-        default: nv = loop_##T(VFOP_NMSUB, m, c->vm, ones, (T *)D, (const T *)A, (const T *)B, sv,          \
+        default: seen = loop_##T(VFOP_NMSUB, m, c->vm, ones, (T *)D, (const T *)A, (const T *)B, sv,          \
                                c->vstart, c->vl); break;                                                   \
         }
 
@@ -213,14 +239,20 @@ int vfp_simd(rv_machine *m, const vec_ctx *c, int op, unsigned vd, const uint8_t
     int minmax = op == VFOP_MIN || op == VFOP_MAX;   /* they do not round: any frm */
     if (c->sewb < 4 || !(minmax || ((arith || fma) && rm < FP_RMM))) return 0;
     /* The MXCSR window: the rounding mode, DAZ and FTZ off (vminps too would
-     * read a subnormal as zero).  Clearing the sticky bits is a slow write; it
-     * is skipped when every flag the host holds is already in fflags (ORing
-     * those in again changes nothing), and for min/max, which do not read them. */
-    unsigned want = fp_host_rc(minmax ? FP_RNE : rm), csr = fp_getcsr();
-    if ((csr & ~0x3fu) != want || (!minmax && (fp_host_flags(csr) & ~m->fflags))) fp_setcsr(want);
+     * read a subnormal as zero).  fp.h's invariant gives nearest-even with
+     * DAZ and FTZ off at no cost, and sticky bits that fflags holds already:
+     * min/max (which round nothing) and the fast path (nearest-even, NX in
+     * fflags) touch MXCSR not at all before the loop.  Otherwise it is read,
+     * and written (slow) when the mode differs or a host flag is not in
+     * fflags (ORing those in again changes nothing). */
+    int fast = minmax || fp_host_fast(rm, m->fflags);
+    if (!fast) {
+        unsigned want = fp_host_rc(rm), csr = fp_getcsr();
+        if ((csr & ~0x3fu) != want || (fp_host_flags(csr) & ~m->fflags)) fp_setcsr(want);
+    }
     int ones = c->vma && m->tail_ones;
     uint8_t *D = vreg(m, vd);
-    unsigned nv;
+    unsigned seen;
     if (c->sewb == 4) {
         const float sv = fp_f32((uint32_t)s);
         LOOP_SWITCH(float)
@@ -228,8 +260,15 @@ int vfp_simd(rv_machine *m, const vec_ctx *c, int op, unsigned vd, const uint8_t
         const double sv = fp_f64(s);
         LOOP_SWITCH(double)
     }
-    uint32_t fl = nv;
-    if (!minmax) fp_host_leave(&fl);   /* min/max: the host's IE (any NaN) is not the guest's NV (sNaN only) */
+    uint32_t fl = seen & FP_NV;
+    /* After the loop only a special result can have raised a flag fflags may
+     * lack (fp.h); min/max read no host flag -- the host's IE (any NaN) is not
+     * the guest's NV (sNaN only) -- but must not leave that IE behind. */
+    if (minmax) {
+        if (seen & SEEN_NAN) fp_host_reset();
+    } else if (!fast || (seen & SEEN_SPECIAL)) {
+        fp_host_leave(&fl);
+    }
     m->fflags |= fl;
     m->vstart = 0;
     if (c->vta) vec_fill_tail(m, c, vd, c->vl, c->sewb, c->nregs);

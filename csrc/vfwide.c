@@ -127,7 +127,8 @@ int vec_fwide(rv_machine *m, const rv_decoded *d, int op, int form) {
     uint64_t s = vv ? 0 : scalar(m, vs1, sew);
     uint32_t fl = 0;
     if (lo < hi && c.vm && rm != FP_RMM) {
-        fp_host_enter(rm);
+        int fast = fp_host_fast(rm, m->fflags);   /* fp.h: one rounding per element */
+        if (!fast) fp_host_enter(rm);
         if (sew == 16) {
             const float *x = (const float *)A, *y = (const float *)ybuf;
             if (!wide_a) widen_hs((float *)xbuf, (const uint16_t *)A, lo, hi), x = (const float *)xbuf;
@@ -145,7 +146,8 @@ int vec_fwide(rv_machine *m, const rv_decoded *d, int op, int form) {
             }
             wop_sd(op, rbuf, x, y, (const double *)C, lo, hi);
         }
-        fp_host_leave(&fl);
+        if (!fast || (sew == 16 ? fp_any_special32((const uint32_t *)rbuf, lo, hi) : fp_any_special64(rbuf, lo, hi)))
+            fp_host_leave(&fl);
     } else {
         for (uint64_t i = lo; i < hi; i++) {
             if (!vactive(m, &c, i)) continue;

@@ -880,8 +880,8 @@ class Machine:
             from rvai.target import Target
             model = Target.of(self.target).model
         if lib.rv_set_timing(self._m, timing_params(model)):
-            raise ValueError("the timing model rejected these parameters (sizes must be powers of two; "
-                             "see docs/timing-model.md)")
+            raise ValueError("the timing model rejected these parameters (sizes must be powers of two, "
+                             "fractional fields 0 or of magnitude 2^-20 to 2^40; see docs/timing-model.md)")
         self.model, self.timed = dict(model), True
 
     @_serialised
