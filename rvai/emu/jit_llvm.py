@@ -1558,7 +1558,8 @@ class _Block:
             kc = f"@{self.fn.name}_k{k}"
             words = ", ".join(f"i64 {_C(w)}" for w in ctx)
             self.globals[kc] = f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8"
-            call = lambda: self._ccall("@rvai_jit_vfp", I32, [self.m, d, Value(PTR, kc)], sync=[], reload=[])  # noqa: E731
+            args = [self.m, d, Value(PTR, kc)]
+            call = lambda: self._ccall("@rvai_jit_vfp", I32, args, sync=[], reload=[])   # noqa: E731
             shape = self._vfp_shape(ins)
             status = call() if shape is None else self._vfp_inline(ins, *shape, call)
         ok, stop = self.fn.append_basic_block("vok"), self.fn.append_basic_block("vstop")
@@ -1639,14 +1640,16 @@ class _Block:
     def _vfp_special(self, r, sew, vlmax):
         """Whether a lane of result r is special (fp_special32/64)."""
         b = self.b
-        ity = f"<{vlmax} x i{sew}>"
+        ity, bty = f"<{vlmax} x i{sew}>", f"<{vlmax} x i1>"
         splat = lambda v: Value(ity, "<" + ", ".join([f"i{sew} {v}"] * vlmax) + ">")   # noqa: E731
         big, tiny = FP_SPECIAL[sew]
-        mag = b._emit(ity, f"and {ity} {b._emit(ity, f'bitcast {r.type} {r} to {ity}')}, {splat((1 << sew - 1) - 1)}")
-        any_ = b._emit(f"<{vlmax} x i1>", f"or <{vlmax} x i1> {b._emit(f'<{vlmax} x i1>', f'icmp uge {ity} {mag}, {splat(big)}')}, "
-                       f"{b._emit(f'<{vlmax} x i1>', f'icmp ule {ity} {mag}, {splat(tiny)}')}")
-        bits = b._emit(f"i{vlmax}", f"bitcast <{vlmax} x i1> {any_} to i{vlmax}")
-        return b.icmp_unsigned("!=", bits, const(f"i{vlmax}", 0))
+        bits = b._emit(ity, f"bitcast {r.type} {r} to {ity}")
+        mag = b._emit(ity, f"and {ity} {bits}, {splat((1 << sew - 1) - 1)}")
+        over = b._emit(bty, f"icmp uge {ity} {mag}, {splat(big)}")
+        under = b._emit(bty, f"icmp ule {ity} {mag}, {splat(tiny)}")
+        lanes = b._emit(bty, f"or {bty} {over}, {under}")
+        mask = b._emit(f"i{vlmax}", f"bitcast {bty} {lanes} to i{vlmax}")   # one bit a lane: any set?
+        return b.icmp_unsigned("!=", mask, const(f"i{vlmax}", 0))
 
     def _go(self, target, k, branch=None):
         """Leave for a known target; loop in place when it is this block's start
