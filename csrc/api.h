@@ -307,8 +307,9 @@ void rv_jit_stats(rv_machine *m, uint64_t out[3]);
  * vl (vtype and vstart follow it) and of v (the vector registers' pointer);
  * the offsets of rv_machine's jit pointer and of the links in it (pc, fn,
  * n: 24 bytes each; jit.h), and how many links there are; the offset of f
- * (the NaN-boxed floating-point registers). */
-void rv_jit_layout(uint64_t out[16]);
+ * (the NaN-boxed floating-point registers); the offset of fflags (frm, a
+ * uint32_t too, follows it). */
+void rv_jit_layout(uint64_t out[17]);
 /* 1 when a block may hold op: a vector instruction jit_vec runs. */
 int rv_jit_vec_covers(int op);
 /* The context jit_vfp (csrc/jit.h) takes for the vector instruction whose

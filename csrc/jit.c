@@ -180,7 +180,7 @@ static uint64_t jit_part(rv_machine *m, const uint16_t *ops, int64_t passes, int
     return next_pc;
 }
 
-void rv_jit_layout(uint64_t out[16]) {
+void rv_jit_layout(uint64_t out[17]) {
     out[0] = offsetof(rv_machine, x);
     out[1] = offsetof(rv_machine, op_count);
     out[2] = offsetof(rv_machine, tlb_r);
@@ -197,4 +197,5 @@ void rv_jit_layout(uint64_t out[16]) {
     out[13] = offsetof(struct rv_jit, links);
     out[14] = JIT_LINKS;
     out[15] = offsetof(rv_machine, f);
+    out[16] = offsetof(rv_machine, fflags);
 }

@@ -168,14 +168,12 @@ def _box(v, size, b):
 _OP_NAMES = [ffi.string(lib.rv_op_name(op)).decode() for op in range(lib.rv_num_ops())]
 #: Vector ops a block holds: each a call of csrc/jit_vec.c, the interpreter's own semantics.
 VEC = frozenset(op for op in range(lib.rv_num_ops()) if lib.rv_jit_vec_covers(op))
-_LAYOUT = ffi.new("uint64_t[16]")
+_LAYOUT = ffi.new("uint64_t[17]")
 lib.rv_jit_layout(_LAYOUT)
 X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, PART_FN, VEC_FN, VL_OFF, V_OFF, \
-    JIT_OFF, LINKS_OFF, N_LINKS, F_OFF = (int(v) for v in _LAYOUT)
+    JIT_OFF, LINKS_OFF, N_LINKS, F_OFF, FFLAGS_OFF = (int(v) for v in _LAYOUT)
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
-# fflags and frm (uint32 each) follow f[32] and pc in rv_machine (csrc/machine.h)
-FFLAGS_OFF = F_OFF + 8 * 32 + 8
-FRM_OFF = FFLAGS_OFF + 4
+FRM_OFF = FFLAGS_OFF + 4   # (uint32_t fflags, frm: csrc/machine.h)
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
 _TIMED_FNS = ffi.new("uint64_t[6]")
