@@ -297,8 +297,9 @@ int rv_jit_block(rv_machine *m, uint64_t pc, rv_jit_insn *out, int max);
 int rv_jit_install(rv_machine *m, uint64_t pc, uint64_t fn, int n);
 /* Entries of the block at pc counted so far (in steps of `ask`; 0 when none). */
 uint64_t rv_jit_entries(rv_machine *m, uint64_t pc);
-/* Blocks translated and refused so far. */
-void rv_jit_stats(rv_machine *m, uint64_t out[2]);
+/* Blocks translated and refused so far, and the calls of jit_vfp (the
+ * vector FP ops translated blocks left to C). */
+void rv_jit_stats(rv_machine *m, uint64_t out[3]);
 /* What translated code needs of rv_machine: offsets of x, op_count, tlb_r,
  * tlb_w; the addresses of the load and store slow paths; TLB_SIZE, PAGE_BITS;
  * the address of the counter of a partial pass, void (rv_machine *, const
@@ -306,8 +307,9 @@ void rv_jit_stats(rv_machine *m, uint64_t out[2]);
  * vl (vtype and vstart follow it) and of v (the vector registers' pointer);
  * the offsets of rv_machine's jit pointer and of the links in it (pc, fn,
  * n: 24 bytes each; jit.h), and how many links there are; the offset of f
- * (the NaN-boxed floating-point registers). */
-void rv_jit_layout(uint64_t out[16]);
+ * (the NaN-boxed floating-point registers); the offset of fflags (frm, a
+ * uint32_t too, follows it). */
+void rv_jit_layout(uint64_t out[17]);
 /* 1 when a block may hold op: a vector instruction jit_vec runs. */
 int rv_jit_vec_covers(int op);
 /* The context jit_vfp (csrc/jit.h) takes for the vector instruction whose

@@ -160,9 +160,10 @@ uint64_t rv_jit_entries(rv_machine *m, uint64_t pc) {
     return e->pc == pc ? e->entries : 0;
 }
 
-void rv_jit_stats(rv_machine *m, uint64_t out[2]) {
+void rv_jit_stats(rv_machine *m, uint64_t out[3]) {
     out[0] = m->jit ? m->jit->translated : 0;
     out[1] = m->jit ? m->jit->refused : 0;
+    out[2] = m->jit ? m->jit->vfp_calls : 0;
 }
 
 /* A block leaving part way through a pass (a fault, a slow-path store, a
@@ -179,7 +180,7 @@ static uint64_t jit_part(rv_machine *m, const uint16_t *ops, int64_t passes, int
     return next_pc;
 }
 
-void rv_jit_layout(uint64_t out[16]) {
+void rv_jit_layout(uint64_t out[17]) {
     out[0] = offsetof(rv_machine, x);
     out[1] = offsetof(rv_machine, op_count);
     out[2] = offsetof(rv_machine, tlb_r);
@@ -196,4 +197,5 @@ void rv_jit_layout(uint64_t out[16]) {
     out[13] = offsetof(struct rv_jit, links);
     out[14] = JIT_LINKS;
     out[15] = offsetof(rv_machine, f);
+    out[16] = offsetof(rv_machine, fflags);
 }

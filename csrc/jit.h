@@ -56,6 +56,7 @@ struct rv_jit {
     jit_entry *tab;           /* open-addressed by pc */
     uint64_t cap, used;
     uint64_t translated, refused;
+    uint64_t vfp_calls;       /* jit_vfp's calls: the vector FP ops a block did not compute inline */
     const volatile int *post; /* set by the translator's background thread when it finished work (NULL: none) */
     jit_link links[JIT_LINKS];
 };

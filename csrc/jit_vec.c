@@ -53,6 +53,7 @@ static int vfp_args(int id, int *op, int *form) {
 }
 
 int jit_vfp(rv_machine *m, const rv_decoded *d, const jit_vfp_ctx *k) {
+    m->jit->vfp_calls++;   /* (only translated blocks call it: m->jit is set) */
     if (unlikely(m->vtype != k->vtype || m->frm > FP_RMM)) return jit_vec(m, d);
     vec_ctx c = k->c;
     c.vl = m->vl;

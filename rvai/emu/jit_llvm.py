@@ -21,6 +21,7 @@ it and the budget covers it (chaining, csrc/jit.h), else returns to the loop.
 from __future__ import annotations
 
 import os
+import platform
 import threading
 from collections import Counter
 from pathlib import Path
@@ -167,11 +168,12 @@ def _box(v, size, b):
 _OP_NAMES = [ffi.string(lib.rv_op_name(op)).decode() for op in range(lib.rv_num_ops())]
 #: Vector ops a block holds: each a call of csrc/jit_vec.c, the interpreter's own semantics.
 VEC = frozenset(op for op in range(lib.rv_num_ops()) if lib.rv_jit_vec_covers(op))
-_LAYOUT = ffi.new("uint64_t[16]")
+_LAYOUT = ffi.new("uint64_t[17]")
 lib.rv_jit_layout(_LAYOUT)
 X_OFF, OPC_OFF, TLB_R_OFF, TLB_W_OFF, LOAD_SLOW, STORE_SLOW, TLB_SIZE, PAGE_BITS, PART_FN, VEC_FN, VL_OFF, V_OFF, \
-    JIT_OFF, LINKS_OFF, N_LINKS, F_OFF = (int(v) for v in _LAYOUT)
+    JIT_OFF, LINKS_OFF, N_LINKS, F_OFF, FFLAGS_OFF = (int(v) for v in _LAYOUT)
 VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
+FRM_OFF = FFLAGS_OFF + 4   # (uint32_t fflags, frm: csrc/machine.h)
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
 _TIMED_FNS = ffi.new("uint64_t[6]")
@@ -236,6 +238,53 @@ COLD = frozenset({"rvai_jit_part", "rvai_jit_load_slow", "rvai_jit_store_slow"})
 #: whole group copied, as csrc/vec.c's ldst_unit_page does): name -> is a
 #: load.  A miss (another page, unmapped, a store to code) calls jit_vec.
 VUNIT = {f"v{kind}e{eew}.v": kind == "l" for kind in "ls" for eew in (8, 16, 32, 64)}
+
+
+def _fneg(b, x):
+    return b._emit(x.type, f"fneg {x.type} {x}")
+
+
+def _fbin(op, swap=False):
+    """f(builder, a, s, d): ``op`` (fadd ...) of a (vs2) and s (vs1 or the
+    scalar), or of s and a when ``swap`` (vfrsub, vfrdiv)."""
+    return lambda b, a, s, d: b._emit(a.type, f"{op} {a.type} {s if swap else a}, {a if swap else s}")
+
+
+def _fma(neg_product, y, neg_addend):
+    """f(builder, a, s, d): fma(+-s, y, +-(the other of a and d)), ``y``
+    "a" or "d": one rounding, as vfp_simd.c's op_ table (its fnmsub, fnmadd,
+    fmsub are these negations, exact in round-to-nearest-even)."""
+    def fma(b, a, s, d):
+        x = _fneg(b, s) if neg_product else s
+        y_, z = (a, d) if y == "a" else (d, a)
+        z = _fneg(b, z) if neg_addend else z
+        n, bits = a.type[1:-1].split(" x ")[0], 32 if "float" in a.type else 64
+        return b._emit(a.type, f"call {a.type} @llvm.fma.v{n}f{bits}({a.type} {x}, {a.type} {y_}, {a.type} {z})")
+    return fma
+
+
+#: Vector FP arithmetic a block computes inline (_Block._vfp_inline), .vv and
+#: .vf, unmasked, SEW 32/64: mnemonic without its form -> f(builder, a = vs2,
+#: s = vs1 or f[rs1] splat, d = old vd) -> the result.  Plain IEEE operations,
+#: no fast-math flags: under fp.h's invariant (I1) they round as the guest's
+#: RNE does.  The RISC-V definitions: vfmacc vd = +(vs1*vs2)+vd, vfnmacc
+#: -(vs1*vs2)-vd, vfmsac +(vs1*vs2)-vd, vfnmsac -(vs1*vs2)+vd; vfmadd
+#: +(vs1*vd)+vs2, vfnmadd -(vs1*vd)-vs2, vfmsub +(vs1*vd)-vs2, vfnmsub -(vs1*vd)+vs2.
+VFP_INLINE = {
+    "vfadd": _fbin("fadd"), "vfsub": _fbin("fsub"), "vfrsub": _fbin("fsub", swap=True),
+    "vfmul": _fbin("fmul"), "vfdiv": _fbin("fdiv"), "vfrdiv": _fbin("fdiv", swap=True),
+    "vfmacc": _fma(False, "a", False), "vfnmacc": _fma(True, "a", True),
+    "vfmsac": _fma(False, "a", True), "vfnmsac": _fma(True, "a", False),
+    "vfmadd": _fma(False, "d", False), "vfnmadd": _fma(True, "d", True),
+    "vfmsub": _fma(False, "d", True), "vfnmsub": _fma(True, "d", False),
+}
+#: fp.h's invariant holds on x86 hosts only (elsewhere every vector FP op calls jit_vfp).
+VFP_HOST = platform.machine().lower() in ("x86_64", "amd64")
+# fp.h's bits: the flag NX, and fp_special32/64's bounds of a magnitude that
+# may carry a flag beyond NX (largest finite or above, smallest normal or below)
+FP_NX = 1
+FP_SPECIAL = {32: (0x7F7FFFFF, 0x00800000), 64: (0x7FEFFFFFFFFFFFFF, 0x0010000000000000)}
+
 # jit_vec's statuses (csrc/jit.h, csrc/vec.h)
 VEC_OK, VEC_CODE = 0, 3
 
@@ -1507,7 +1556,10 @@ class _Block:
             kc = f"@{self.fn.name}_k{k}"
             words = ", ".join(f"i64 {_C(w)}" for w in ctx)
             self.globals[kc] = f"{kc} = private constant [{len(ctx)} x i64] [{words}], align 8"
-            status = self._ccall("@rvai_jit_vfp", I32, [self.m, d, Value(PTR, kc)], sync=[], reload=[])
+            args = [self.m, d, Value(PTR, kc)]
+            call = lambda: self._ccall("@rvai_jit_vfp", I32, args, sync=[], reload=[])   # noqa: E731
+            shape = self._vfp_shape(ins)
+            status = call() if shape is None else self._vfp_inline(ins, *shape, call)
         ok, stop = self.fn.append_basic_block("vok"), self.fn.append_basic_block("vstop")
         b.cbranch(b.icmp_signed("==", status, _C32(VEC_OK)), ok, stop, likely=True)
         b.position_at_end(stop)
@@ -1518,6 +1570,84 @@ class _Block:
         b.position_at_end(other)   # a fault or illegal (m->stop filled): leave before it
         self.exit(ins.pc, k, fault=True)
         b.position_at_end(ok)
+
+    def _vfp_shape(self, ins):
+        """(SEW, VLMAX) when vector FP instruction ins, legal under the vtype
+        expected here (_vfp_ctx), is one _vfp_inline computes: VFP_INLINE's,
+        unmasked, SEW 32 or 64, LMUL >= 1; else None."""
+        t, (base, _, form) = self.vtype, _OP_NAMES[ins.op].partition(".")
+        if not VFP_HOST or base not in VFP_INLINE or form not in ("vv", "vf") or not ins.slot[1] >> 25 & 1:
+            return None
+        vlmul, vsew = t & 7, t >> 3 & 7
+        if t >> 8 or vlmul > 3 or vsew not in (2, 3):
+            return None
+        sew = 8 << vsew
+        return sew, self.vlen * (1 << vlmul) // sew
+
+    def _vfp_inline(self, ins, sew, vlmax, call):
+        """Vector FP instruction ins computed inline when it can be, else by
+        ``call`` (jit_vfp); its status (VEC_OK inline).  Inline needs, at run
+        time, the vtype expected here with vl = VLMAX and vstart 0, frm RNE
+        and NX already in fflags (fp.h's fp_host_fast), and then no special
+        result (fp_special32/64): only such a result can carry a flag beyond
+        NX, or be a NaN to canonicalise.  The result is stored only after
+        that test, so the call, when any lane is special, recomputes from
+        the same sources (and the host flags the inline lanes raised are
+        ones the call raises again and folds into fflags: (I2) holds)."""
+        b = self.b
+        fast, store, slow, join = (self.fn.append_basic_block(n) for n in ("ffast", "fstore", "fslow", "fjoin"))
+        frm = b.load(I32, self._field(FRM_OFF), align=4)
+        nx = b.and_(b.load(I32, self._field(FFLAGS_OFF), align=4), _C32(FP_NX))
+        fp_ok = b.and_(b.icmp_unsigned("==", frm, _C32(0)), b.icmp_unsigned("!=", nx, _C32(0)))
+        b.cbranch(b.and_(self._guard(vlmax)[1], fp_ok), fast, slow, likely=True)
+        b.position_at_end(fast)
+        r = self._vfp_result(ins, sew, vlmax)
+        b.cbranch(self._vfp_special(r, sew, vlmax), slow, store)
+        b.position_at_end(store)
+        b.store(r, b.gep(self.vregs, _C(ins.rd * self.vlen // 8)), align=1)
+        b.branch(join)
+        b.position_at_end(slow)
+        called = call()
+        slow_end = b.block
+        b.branch(join)
+        b.position_at_end(join)
+        status = b.phi(I32)
+        status.add_incoming(_C32(VEC_OK), store)
+        status.add_incoming(called, slow_end)
+        return status
+
+    def _vfp_result(self, ins, sew, vlmax):
+        """VFP_INLINE's result for ins, from the register file, not stored."""
+        b = self.b
+        base, _, form = _OP_NAMES[ins.op].partition(".")
+        fty = "float" if sew == 32 else "double"
+        ty = f"<{vlmax} x {fty}>"
+        group = lambda r: b.load(ty, b.gep(self.vregs, _C(r * self.vlen // 8)), align=1)   # noqa: E731
+        if form == "vv":
+            s = group(ins.rs1)
+        else:   # f[rs1], NaN-boxed at SEW 32 (unboxed: the canonical NaN, as fp_unbox32)
+            f = self.fget(ins.rs1)
+            if sew == 32:
+                boxed = b.icmp_unsigned("==", b.lshr(f, _C(32)), _C(0xFFFFFFFF))
+                f = b.select(boxed, b.trunc(f, I32), _C32(0x7FC00000))
+            x = b._emit(fty, f"bitcast i{sew} {f} to {fty}")
+            one = b._emit(ty, f"insertelement {ty} poison, {fty} {x}, i64 0")
+            s = b._emit(ty, f"shufflevector {ty} {one}, {ty} poison, <{vlmax} x i32> zeroinitializer")
+        return VFP_INLINE[base](b, group(ins.rs2), s, group(ins.rd))
+
+    def _vfp_special(self, r, sew, vlmax):
+        """Whether a lane of result r is special (fp_special32/64)."""
+        b = self.b
+        ity, bty = f"<{vlmax} x i{sew}>", f"<{vlmax} x i1>"
+        splat = lambda v: Value(ity, "<" + ", ".join([f"i{sew} {v}"] * vlmax) + ">")   # noqa: E731
+        big, tiny = FP_SPECIAL[sew]
+        bits = b._emit(ity, f"bitcast {r.type} {r} to {ity}")
+        mag = b._emit(ity, f"and {ity} {bits}, {splat((1 << sew - 1) - 1)}")
+        over = b._emit(bty, f"icmp uge {ity} {mag}, {splat(big)}")
+        under = b._emit(bty, f"icmp ule {ity} {mag}, {splat(tiny)}")
+        lanes = b._emit(bty, f"or {bty} {over}, {under}")
+        mask = b._emit(f"i{vlmax}", f"bitcast {bty} {lanes} to i{vlmax}")   # one bit a lane: any set?
+        return b.icmp_unsigned("!=", mask, const(f"i{vlmax}", 0))
 
     def _go(self, target, k, branch=None):
         """Leave for a known target; loop in place when it is this block's start

@@ -312,8 +312,10 @@ class Machine:
     def translation(self) -> dict | None:
         """What the translating tier did on this machine so far, or None in
         the interpreting tier: ``blocks`` installed, ``cached`` (those of them
-        loaded from the object cache of translated code instead of compiled)
-        and ``seconds`` spent translating (rvai.emu.translate)."""
+        loaded from the object cache of translated code instead of compiled),
+        ``seconds`` spent translating, and more (rvai.emu.translate's
+        Translator.stats: ``vfp_calls``, the vector FP ops translated blocks
+        left to C)."""
         return self._translator.stats() if self._translator is not None else None
 
     @property

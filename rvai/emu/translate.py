@@ -143,10 +143,14 @@ class Translator:
         the background thread spent on this machine's blocks (the import
         included when this machine started it), ``pending`` blocks queued
         there and not yet installed, ``stale`` translations dropped because
-        their code was rewritten while they were pending."""
+        their code was rewritten while they were pending, ``vfp_calls`` the
+        vector FP instructions translated blocks ran in C (jit_vfp) rather
+        than inline (rvai.emu.jit_llvm's VFP_INLINE)."""
+        counts = ffi.new("uint64_t[3]")
+        lib.rv_jit_stats(self.m, counts)
         return {"blocks": self.blocks, "cached": self.cached, "seconds": self.seconds,
                 "background_seconds": self.background_seconds, "pending": len(self._queued) + len(self._waiting),
-                "stale": self.stale}
+                "stale": self.stale, "vfp_calls": int(counts[2])}
 
     def translate(self, pc: int, entries: int) -> int:
         """The block at pc was entered ``entries`` times: translate and install
