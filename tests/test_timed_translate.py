@@ -371,3 +371,89 @@ def test_a_whole_register_store_waits_the_same_translated(preset, k, monkeypatch
     i, r = timed_loop(items, "interpret", 10**6, 0, preset)
     i["trace"] = r.profile().trace
     assert m.translation["blocks"] >= 1 and t == i
+
+
+HOLE = BIG + BIG_SIZE + 0x10000   # an unmapped page the walk below reaches, mapped once it has faulted there
+LINKS = 64             # passes through BIG before the walk's link points into HOLE
+
+
+@st.composite
+def walk_access(draw):
+    """An access through s4 (the walk's node) at an offset from 0 to 127, in
+    any alignment, so a body's accesses through s4 (one TLB group) span one
+    cache line or two; stores keep off the node's link and the next one's."""
+    op = draw(st.sampled_from(sorted(ACCESSES)))
+    size = ACCESSES[op]
+    if op[0] == "s":
+        off = draw(st.integers(8, 120 - size).filter(lambda o: o + size <= 64 or o >= 72))
+        return f"{op} {draw(st.sampled_from(['a2', 'a3', 's5']))}, {off}(s4)"
+    return f"{op} {draw(st.sampled_from(BODY_REGS))}, {draw(st.integers(0, 127))}(s4)"
+
+
+@st.composite
+def linked_walk(draw):
+    """A loop walking a linked list a line apart (``ld s5, 0(s5)``: the load's
+    destination is its base), with 1 to 6 accesses through the node it left
+    (s4) around integer work; it runs into HOLE after LINKS nodes."""
+    body = draw(st.lists(st.one_of(walk_access(), walk_access(), scalar_op().filter(lambda x: "s5" not in x)),
+                         min_size=1, max_size=8))
+    head = ["lui s5, 0x100", f"addi s5, s5, {8 * draw(st.integers(0, 7))}", f"addi a7, zero, {draw(st.integers(1, 120))}"]
+    return head + ["addi s4, s5, 0", "ld s5, 0(s5)"] + body + [
+        "addi a7, a7, -1", ("to", "bne a7, zero, {off}", len(head), len(head) + len(body) + 3), "ebreak"]
+
+
+def linked_memory(start):
+    """BIG's and HOLE's 64-bit words: each link (64 bytes apart from ``start``)
+    holds the next one's address, the LINKS-th's a node in HOLE; the rest a pattern."""
+    words = [(np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)) for n in (BIG_SIZE // 8, 4096 // 8)]
+    for k in range(LINKS):
+        words[0][(start + 64 * k) // 8] = BIG + start + 64 * (k + 1) if k + 1 < LINKS else HOLE + start
+    for k in range(4096 // 64):
+        words[1][(start + 64 * k) // 8] = HOLE + start + 64 * (k + 1)
+    return words
+
+
+def timed_walk(items, tier, budget, preset):
+    """The walk on a timed machine of ``preset``, run until it faults on HOLE
+    (or stops), then with HOLE mapped resumed for ``budget`` instructions:
+    every observable at both stops (the faulting load's step counts: it is
+    charged again on resuming, reading its own destination's ready cycle)."""
+    m = Machine(Target.preset(preset), vlen=128, tier=tier, timed=True)
+    m.map(CODE, 4096, "rx")
+    m.write(CODE, np.frombuffer(encode(items), dtype=np.uint8))
+    start = int(items[1].split(", ")[-1])
+    big, hole = linked_memory(start)
+    m.map(BIG, BIG_SIZE, "rw")
+    m.write(BIG, big)
+    m.pc = CODE
+    seen = []
+    for phase, b in enumerate((10**6, budget)):
+        if phase:
+            m.map(HOLE, 4096, "rw")
+            m.write(HOLE, hole)
+        try:
+            m.resume(budget=b)
+            stop = None
+        except EmulatorError as e:
+            stop = str(e)
+        p = m.profile()
+        seen.append({"x": [m.x(i) for i in range(32)], "pc": m.pc, "stop": stop, "cycles": m.cycles,
+                     "profile": p.to_dict(), "pc_cycles": p.pc_cycles,
+                     "mem": bytes(m.read(BIG, np.uint8, BIG_SIZE))})
+    return seen, m
+
+
+@settings(max_examples=30, deadline=None)
+@given(items=linked_walk(), budget=st.one_of(st.integers(1, 3000), st.just(10**6)), preset=st.sampled_from(PRESETS))
+def test_line_groups_and_faulting_loads_time_the_same_translated(items, budget, preset):
+    """A block's accesses through one base register tested as one span
+    (within a line or not) and a load whose step stands alone when its access
+    faults (its hook never runs): every timed observable equals the
+    interpreter's, at the fault and after resuming past it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVAI_JIT_HOT", "0")
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        t, m = timed_walk(items, "translate", budget, preset)
+    i, _ = timed_walk(items, "interpret", budget, preset)
+    assert t == i
+    assert m.translation["blocks"] >= 1

@@ -582,6 +582,7 @@ class _Block:
         if self.start in successors(insns):   # it may loop in place (_go): the passes the budget covers
             self.most = self.left0 if self.n == 1 else b.udiv(self.left0, _C(self.n))
         self.tmp = b.alloca(I64, name="tmp")
+        self.tload = None   # (see _body)
         self.tcold = None   # the head of the copy whose steps all call C (timed, when the slots changed)
         if self.timed:
             self._tinit()
@@ -638,6 +639,8 @@ class _Block:
         nxt = next_pc if not isinstance(next_pc, int) else _C(next_pc | fault)
         if self.timed:
             self._tflush()
+            if fault and self.tload is not None:   # the faulting load's step wrote its ready cycle
+                self._tload_ready(*self.tload)
         if k == self.n:
             if passes is None:
                 passes = self.b.add(self.b.load(I64, self.iters), _C(1))
@@ -734,6 +737,10 @@ class _Block:
             last_page = b.lshr(b.add(base, _C(end - 1)), _C(PAGE_BITS))
             self.group_tests[g] = (b.icmp_unsigned("==", b.load(I64, self._field(ent)), last_page),
                                    b.load(I64, self._field(b.add(ent, _C(8)))))
+            if self.timed:   # its span within one cache line: so is each access (_tmem)
+                lb = _C(self.line_bits)
+                self.group_lines[g] = b.icmp_unsigned("==", b.lshr(b.add(base, _C(lo)), lb),
+                                                      b.lshr(b.add(base, _C(end - 1)), lb))
         return self.group_tests[g]
 
     def _mem(self, k, tlb_off, addr, size, slow_fn, fast, slow_ok, before_slow=None):
@@ -814,12 +821,13 @@ class _Block:
 
     def _body(self):
         b = self.b
-        self.group_of, self.group_tests = self._groups(), {}
+        self.group_of, self.group_tests, self.group_lines = self._groups(), {}, {}
         self.maybe_pending = False   # (the entry resolved what the block before left pending)
         # the issue cycle and destination of the step before, when this pass's
         # code knows them (the model's last_issue and last_dst then stale):
         # written to the model before a call, an exit and the next pass
         self.issue = self.prev_dst = None
+        self.tload = None   # a load's step's (destination, ready cycle) its hook has not yet replaced
         for k, ins in enumerate(self.insns):
             name, pc, nxt = _OP_NAMES[ins.op], ins.pc, ins.pc + ins.len
             if self.timed:
@@ -845,7 +853,7 @@ class _Block:
                               lambda p: b.load(ty, p, align=1),
                               lambda: b.load(ty, self.tmp))
                 if self.timed:
-                    self._tmem(addr, size, 0, pc)
+                    self._tmem(addr, size, 0, pc, k)
                 if name in FLOADS:
                     self.fset(ins.rd, _box(v, size, b))
                 else:
@@ -860,14 +868,14 @@ class _Block:
                 def slow_store(k=k, nxt=nxt, addr=addr, size=size, pc=pc):
                     # it went through the slow path (which may have rewritten code): leave
                     if self.timed:
-                        self._tmem(addr, size, 1, pc)
+                        self._tmem(addr, size, 1, pc, k)
                     self.exit(nxt, k + 1)
 
                 self._mem(k, TLB_W_OFF, addr, size, "@rvai_jit_store_slow",
                           lambda p, val=val: (b.store(val, p, align=1), None)[1], slow_store,
                           lambda val=val: b.store(val, self.tmp))
                 if self.timed:
-                    self._tmem(addr, size, 1, pc)
+                    self._tmem(addr, size, 1, pc, k)
             elif name in FMV_TO_F:
                 size = FMV_TO_F[name]
                 x = self.get(ins.rs1)
@@ -1078,7 +1086,18 @@ class _Block:
             self._tinline_step(lat, s1, s2, s3, dst, PATH_PLAIN, pc)
             self._tprefetch(k, ins)
         else:
-            self._tinline_step(lat, s1, s2, s3, dst, path, pc)
+            name = _OP_NAMES[ins.op]
+            # a load's hook sets its destination's ready cycle and kind on every
+            # path but a fault before it (exit writes the step's then): not here
+            load = name in LOADS or name in FLOADS
+            self._tinline_step(lat, s1, s2, s3, dst, path, pc, load=load)
+
+    def _tload_ready(self, dst, ready):
+        """What tm_step writes for a plain step's destination: its ready
+        cycle (``ready``) and the kind TM_K_DATA."""
+        self._rset(dst, ready)
+        if dst != 32 and dst < DST_NONE:
+            self.b.store(const(I8, 0), self._kind(dst), align=1)   # TM_K_DATA
 
     def _tvcall(self, k, ins):
         """Instruction k's vector step in C (tm_vector_step), called with its slot and decoded form."""
@@ -1251,8 +1270,10 @@ class _Block:
         b.branch(join)
         b.position_at_end(join)
 
-    def _tinline_step(self, lat, s1, s2, s3, dst, path, pc):
-        """tm_step's plain part (nothing pending) on the locals."""
+    def _tinline_step(self, lat, s1, s2, s3, dst, path, pc, load=False):
+        """tm_step's plain part (nothing pending) on the locals; for a ``load``
+        its destination's ready cycle and kind are left to its hook (``tload``
+        until then, for a fault between the two)."""
         b = self.b
         before, now = self._twait(s1, s2, s3, path & PLAIN_S3)
         room = self._tget("room")
@@ -1263,9 +1284,10 @@ class _Block:
             room = b.select(waw, _C32(self.width), room)
             now = b.add(now, b.zext(waw, I64))
         self.issue, self.prev_dst = now, dst
-        self._rset(dst, b.add(now, _C(lat)))
-        if dst != 32 and dst < DST_NONE:
-            b.store(const(I8, 0), self._kind(dst), align=1)   # TM_K_DATA
+        self.tload = (dst, b.add(now, _C(lat)))
+        if not load:
+            self._tload_ready(*self.tload)
+            self.tload = None
         self._tissue(before, now, room, pc)
 
     def _twait(self, s1, s2, s3, three):
@@ -1344,10 +1366,12 @@ class _Block:
         b.branch(on)
         b.position_at_end(on)
 
-    def _tmem(self, addr, size, store, pc):
+    def _tmem(self, addr, size, store, pc, k):
         """The model's hook for the scalar access just made by the instruction
-        at pc: tm_mem's L1 hit inline (the line of the last access, or one
-        the hit filter finds not prefetched), the C hook otherwise."""
+        at pc (the block's k-th): tm_mem's L1 hit inline (the line of the last
+        access, or one the hit filter finds not prefetched), the C hook
+        otherwise.  Whether the access stays within one line is one test of
+        its TLB group's span (_group_test) when that holds."""
         b = self.b
         args = [self.m, addr, _C32(size), _C32(store), _C(pc)]
 
@@ -1356,6 +1380,7 @@ class _Block:
                 p = b.gep(self.t, _C(off))
                 b.store(b.sub(b.load(I64, p), _C(n)), p)
 
+        self.tload = None   # (the hook sets the load's destination on each path)
         if pc not in self.tslot:
             uncount()
             self._ccall("@rvai_jit_tmem", VOID, args)
@@ -1364,8 +1389,13 @@ class _Block:
             "msame", "mfilt", "mfhit", "mhit", "mslow", "mjoin"))
         dst = self.tslot[pc][4]
         line = b.lshr(addr, _C(self.line_bits))
-        if size > 1:   # within one line
+        if size > 1:   # within one line (known when its TLB group's span is: one test for the group)
             one = self.fn.append_basic_block("mone")
+            within = self.group_lines.get(self.group_of[k][0]) if k in self.group_of else None
+            if within is not None:
+                test = self.fn.append_basic_block("mline")
+                b.cbranch(within, one, test, likely=True)
+                b.position_at_end(test)
             b.cbranch(b.icmp_unsigned("==", b.lshr(b.add(addr, _C(size - 1)), _C(self.line_bits)), line), one, slow,
                       likely=True)
             b.position_at_end(one)
