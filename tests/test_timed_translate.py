@@ -169,6 +169,12 @@ def timed_loop(items, tier, budget, a0, preset):
     m.write(BIG, (np.arange(BIG_SIZE) * 37 % 251).astype(np.uint8))
     m.x(10, a0)
     m.pc = CODE
+    return resumed(m, budget), m
+
+
+def resumed(m, budget):
+    """Resume m for ``budget`` instructions: its registers, BIG's bytes, the
+    stop, and every timed observable."""
     try:
         m.resume(budget=budget)
         stop = None
@@ -176,7 +182,7 @@ def timed_loop(items, tier, budget, a0, preset):
         stop = str(e)
     p = m.profile()
     return {"x": [m.x(i) for i in range(32)], "pc": m.pc, "stop": stop, "mem": bytes(m.read(BIG, np.uint8, BIG_SIZE)),
-            "cycles": m.cycles, "profile": p.to_dict(), "pc_cycles": p.pc_cycles}, m
+            "cycles": m.cycles, "profile": p.to_dict(), "pc_cycles": p.pc_cycles}
 
 
 @settings(max_examples=80, deadline=None)
@@ -431,15 +437,7 @@ def timed_walk(items, tier, budget, preset):
         if phase:
             m.map(HOLE, 4096, "rw")
             m.write(HOLE, hole)
-        try:
-            m.resume(budget=b)
-            stop = None
-        except EmulatorError as e:
-            stop = str(e)
-        p = m.profile()
-        seen.append({"x": [m.x(i) for i in range(32)], "pc": m.pc, "stop": stop, "cycles": m.cycles,
-                     "profile": p.to_dict(), "pc_cycles": p.pc_cycles,
-                     "mem": bytes(m.read(BIG, np.uint8, BIG_SIZE))})
+        seen.append(resumed(m, b))
     return seen, m
 
 
