@@ -205,8 +205,11 @@ def _reg_bits(r, n):
 #: stored again around every guest access.  Name -> (type, offset).  (The
 #: ready cycles the block reads and writes are locals too, written through to
 #: the model as they change: a local kept only for its exits would live
-#: across the whole loop.)
-T_LOCALS = {"now": (I64, T_NOW), "room": (I32, T_ROOM), "last_line": (I64, T_LAST_LINE),
+#: across the whole loop.)  ``taken`` is the model's ``room`` counted the
+#: other way, the issue slots of cycle ``now`` already taken (width - room):
+#: at issue width 2 it flips between 0 and 1 and is the cycle a step adds,
+#: two host instructions a step (_tissue).
+T_LOCALS = {"now": (I64, T_NOW), "taken": (I32, T_ROOM), "last_line": (I64, T_LAST_LINE),
             "last_way": (PTR, T_LAST_WAY), "mem_end": (I64, T_MEM_END)}
 #: tm_filter_index's multiplier (csrc/timing.h)
 FILTER_HASH = 0x9e3779b97f4a7c15
@@ -936,7 +939,7 @@ class _Block:
         # and reads them again, which a block of vector ops mostly calling
         # the C step would pay for nothing)
         hooks = any(_access_size(_OP_NAMES[i.op]) for i in self.insns if i.pc in self.tslot)
-        used = ({"now", "room"} if inline or planned else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
+        used = ({"now", "taken"} if inline or planned else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
         self.tl = {name: (b.alloca(ty, name=name), ty, off) for name, (ty, off) in T_LOCALS.items() if name in used}
         self.rl = {("r", i): (b.alloca(I64, name=f"r{i}"), I64, T_READY + 8 * i)
                    for i in sorted(read & {f[4] for f in inline})}
@@ -968,14 +971,17 @@ class _Block:
         b = self.b
         for name in self.tl if names is None else names:
             _, ty, off = self.tl[name]
-            b.store(self._tget(name), b.gep(self.t, _C(off)), align=4 if ty == I32 else 8)
+            v = self._tget(name)
+            v = b.sub(_C32(self.width), v) if name == "taken" else v   # (the model's room)
+            b.store(v, b.gep(self.t, _C(off)), align=4 if ty == I32 else 8)
 
     def _treload(self, names=None):
         """The locals (those named) from the model (at entry, after a call)."""
         b = self.b
         for name in [*self.tl, *self.rl] if names is None else names:
             _, ty, off = self.tl[name] if name in self.tl else self.rl[name]
-            self._tset(name, b.load(ty, b.gep(self.t, _C(off)), align=4 if ty == I32 else 8))
+            v = b.load(ty, b.gep(self.t, _C(off)), align=4 if ty == I32 else 8)
+            self._tset(name, b.sub(_C32(self.width), v) if name == "taken" else v)
 
     def _ccall(self, fn, ret, args, sync=None, reload=None):
         """Call C function fn, which may run the model: in a timed block with
@@ -1175,7 +1181,7 @@ class _Block:
         kind = b.select(b.icmp_unsigned("<=", queued, b.load(I64, tf(T_CONT_UNTIL))), _C(K_CONT), _C(K_VEC))
         sp = tf(b.add(_C(T_STALL), b.shl(kind, _C(3))))
         b.store(b.add(b.load(I64, sp), b.sub(queued, now)), sp)
-        self._tset("room", _C32(self.width))
+        self._tset("taken", _C32(0))
         b.branch(on)
         b.position_at_end(on)
         dispatch = b.phi(I64)
@@ -1242,7 +1248,7 @@ class _Block:
         # issued at `dispatch`: the model's last issue and destination written now (the slow side's C step writes them)
         b.store(dispatch, tf(T_LAST_ISSUE))
         b.store(_C32(f[4]), tf(T_LAST_DST), align=4)
-        self._tissue(before, dispatch, self._tget("room"), pc)
+        self._tissue(before, dispatch, self._tget("taken"), pc)
         b.branch(join)
         b.position_at_end(join)
         self.issue = self.prev_dst = None
@@ -1276,19 +1282,19 @@ class _Block:
         until then, for a fault between the two)."""
         b = self.b
         before, now = self._twait(s1, s2, s3, path & PLAIN_S3)
-        room = self._tget("room")
+        taken = self._tget("taken")
         if path & PLAIN_WAW and self.prev_dst in (None, dst):
             same = const(I1, 1) if self.prev_dst == dst else \
                 b.icmp_unsigned("==", b.load(I32, b.gep(self.t, _C(T_LAST_DST)), align=4), _C32(dst))
-            waw = b.and_(same, b.icmp_unsigned("!=", room, _C32(self.width)))
-            room = b.select(waw, _C32(self.width), room)
+            waw = b.and_(same, b.icmp_unsigned("!=", taken, _C32(0)))
+            taken = b.select(waw, _C32(0), taken)
             now = b.add(now, b.zext(waw, I64))
         self.issue, self.prev_dst = now, dst
         self.tload = (dst, b.add(now, _C(lat)))
         if not load:
             self._tload_ready(*self.tload)
             self.tload = None
-        self._tissue(before, now, room, pc)
+        self._tissue(before, now, taken, pc)
 
     def _twait(self, s1, s2, s3, three):
         """The step's wait for its sources (s3 too when ``three``): (the issue
@@ -1311,7 +1317,7 @@ class _Block:
         k = b.select(b.icmp_unsigned("==", ra, rdy), kind(s1), k)
         sp = b.gep(self.t, b.add(_C(T_STALL), b.shl(b.zext(k, I64), _C(3))))
         b.store(b.add(b.load(I64, sp), b.sub(rdy, before)), sp)
-        self._tset("room", _C32(self.width))
+        self._tset("taken", _C32(0))
         late_end = b.block
         b.branch(on)
         b.position_at_end(on)
@@ -1320,15 +1326,18 @@ class _Block:
         now.add_incoming(before, start)
         return before, now
 
-    def _tissue(self, before, now, room, pc):
-        """The step issuing at ``now`` with ``room`` slots left takes one
-        (tm_take_slot), and pc's slot is charged the cycles from ``before``."""
+    def _tissue(self, before, now, taken, pc):
+        """The step issuing at ``now`` with ``taken`` of its slots taken takes
+        one (tm_take_slot), and pc's slot is charged the cycles from ``before``."""
         b = self.b
-        full = b.icmp_unsigned("==", room, _C32(1))   # (it takes the cycle's last slot)
-        # room counts down from the width to 1 (two slots: 2, 1, 2, ...; one: always 1)
-        self._tset("room", b.sub(_C32(3), room) if self.width == 2 else _C32(1) if self.width == 1 else
-                   b.select(full, _C32(self.width), b.sub(room, _C32(1))))
-        now = b.add(now, b.zext(full, I64))
+        # it takes the cycle's last slot: the next step issues a cycle later, in a cycle with none taken
+        if self.width == 2:   # taken flips 0, 1, 0, ...: 1 is the cycle added
+            self._tset("taken", b.xor(taken, _C32(1)))
+            now = b.add(now, b.zext(taken, I64))
+        else:   # (one slot: taken stays 0, each step adds a cycle)
+            full = b.icmp_unsigned("==", taken, _C32(self.width - 1))
+            self._tset("taken", b.select(full, _C32(0), b.add(taken, _C32(1))))
+            now = b.add(now, b.zext(full, I64))
         e = self._tslot(pc)
         b.store(b.add(b.load(I64, e), b.sub(now, before)), e)
         self._tset("now", now)
