@@ -729,7 +729,8 @@ class _Block:
         only when they are one page), made at its first access; None when k is
         in no group.  A hit is exact: each access would hit alone (no block
         instruction maps or unmaps memory, so the delta stays good even when
-        another access refills the slot)."""
+        another access refills the slot).  A timed block also tests there
+        whether the span lies within one cache line (group_lines, _tmem)."""
         if k not in self.group_of:
             return None
         g, lo, end = self.group_of[k]
@@ -1334,7 +1335,7 @@ class _Block:
         if self.width == 2:   # taken flips 0, 1, 0, ...: 1 is the cycle added
             self._tset("taken", b.xor(taken, _C32(1)))
             now = b.add(now, b.zext(taken, I64))
-        else:   # (one slot: taken stays 0, each step adds a cycle)
+        else:   # any other width (one slot: taken stays 0 and each step adds a cycle)
             full = b.icmp_unsigned("==", taken, _C32(self.width - 1))
             self._tset("taken", b.select(full, _C32(0), b.add(taken, _C32(1))))
             now = b.add(now, b.zext(full, I64))
