@@ -1174,11 +1174,6 @@ static void plan_vector(const rv_timing *t, const rv_decoded *d, rv_machine *m, 
  * vl: its slot's plan, planned again when made for other ones; made afresh
  * into scratch when the slot has none (the reference mode, or the model out
  * of plans). */
-/* Whether plan v was made for the instruction d under the machine's vtype and vl. */
-static inline __attribute__((always_inline)) int plan_holds(const tm_vplan *v, const rv_decoded *d, const rv_machine *m) {
-    return v->raw == d->raw && v->vtype == m->vtype && v->vl == m->vl;
-}
-
 static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timing *t, const rv_decoded *d, rv_machine *m,
                                                                                 const tm_slot *e, tm_vplan *scratch) {
     if (unlikely(!e->plan)) {
@@ -1186,22 +1181,12 @@ static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timi
         return scratch;
     }
     tm_vplan *v = &t->vplans[e->plan];
-    if (likely(plan_holds(v, d, m))) return v;
-    /* the slot's second plan (v + 1): a loop's last, shorter strip, or two
-     * vtypes a block switches between, planned once each rather than at every
-     * switch; the pair kept in order of use, so a third key replaces the
-     * older of the two */
-    tm_vplan *older = v + 1, swap = *v;
-    if (plan_holds(older, d, m)) {
-        *v = *older;
-        *older = swap;
-        return v;
+    if (unlikely(v->raw != d->raw || v->vtype != m->vtype || v->vl != m->vl)) {
+        plan_vector(t, d, m, &tm_ops[d->op], v);
+        v->raw = d->raw;
+        v->vtype = m->vtype;
+        v->vl = m->vl;
     }
-    *older = swap;
-    plan_vector(t, d, m, &tm_ops[d->op], v);
-    v->raw = d->raw;
-    v->vtype = m->vtype;
-    v->vl = m->vl;
     return v;
 }
 
@@ -1340,7 +1325,7 @@ static int reads_clock(const rv_decoded *d) {
 static uint16_t slot_plan(rv_timing *t, const tm_slot *e, unsigned old) {
     if (t->reference) return 0;
     if (old && old < t->nvplans && t->vplans[old].owner == e) return (uint16_t)old;
-    if (t->nvplans + 2 > t->vplans_cap) {   /* (a pair: vector_plan's second plan follows the slot's) */
+    if (t->nvplans == t->vplans_cap) {
         if (t->vplans_cap == TM_VPLANS_MAX) return 0;
         unsigned cap = t->vplans_cap ? 2 * t->vplans_cap : 64;
         if (cap > TM_VPLANS_MAX) cap = TM_VPLANS_MAX;
@@ -1351,10 +1336,9 @@ static uint16_t slot_plan(rv_timing *t, const tm_slot *e, unsigned old) {
         if (!t->nvplans) t->nvplans = 1;   /* index 0 is "none" */
     }
     tm_vplan *v = &t->vplans[t->nvplans];
-    v[0].owner = v[1].owner = e;
-    v[0].raw = v[1].raw = 0;   /* an illegal encoding: no vector op's, so its first execution plans it */
-    t->nvplans += 2;
-    return (uint16_t)(t->nvplans - 2);
+    v->owner = e;
+    v->raw = 0;   /* an illegal encoding: no vector op's, so its first execution plans it */
+    return (uint16_t)t->nvplans++;
 }
 
 /* What the inline step needs of the instruction d, into its slot. */

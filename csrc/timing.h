@@ -116,7 +116,7 @@ typedef struct {
     uint64_t cycles;
     union {
         uint16_t lat;         /* result latency (plain and branch ops) */
-        uint16_t plan;        /* a vector op's (TM_PATH_VECTOR): its tm_vplans in t->vplans (this and the next), 0 for none */
+        uint16_t plan;        /* a vector op's (TM_PATH_VECTOR): its tm_vplan in t->vplans, 0 for none */
     };
     uint8_t s1, s2, s3, dst;  /* scoreboard indexes of the sources and the destination */
     uint8_t path;             /* TM_PATH_*: how tm_step charges it */
@@ -147,11 +147,10 @@ typedef struct { uint64_t base, size; tm_slot *slots; } tm_range;
 /* What vector_op derives from a vector instruction, the vtype, vl and the
  * model's parameters (plan_vector): every part of its step that does not
  * depend on the machine's state, so that each execution computes only what
- * does: the queue, the units, the registers' readiness, the counters.  Two
- * per vector instruction's slot (tm_slot.plan and the entry after it), made
- * when the slot is derived and planned on its first execution, again whenever
- * vtype or vl differ from both the keys they were planned for (vector_plan
- * keeps the pair in order of use).  Keyed by the instruction's encoding, vtype
+ * does: the queue, the units, the registers' readiness, the counters.  One
+ * per vector instruction's slot (tm_slot.plan), made when the slot is derived
+ * and planned on its first execution, again whenever vtype or vl differ from
+ * the ones it was planned for.  Keyed by the instruction's encoding, vtype
  * and vl (all the plan depends on besides the model's fixed parameters), so
  * a stale entry is never used. */
 typedef struct {
