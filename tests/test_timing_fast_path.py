@@ -185,3 +185,32 @@ def test_only_scalar_fused_multiply_adds_have_a_third_source():
     vector op, nor to the ori that encodes a Zicbop prefetch."""
     rows = table().values()
     assert {row.cls for row in rows if "R" in row.operands.split(",")} == {"FFMA"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(keys=st.lists(st.tuples(st.integers(0, 70), vtypes()), min_size=1, max_size=4),
+       order=st.lists(st.integers(0, 3), min_size=1, max_size=40),
+       body=st.lists(st.sampled_from([op for op in VECTOR_OPS if not op.startswith("addi")]), min_size=1, max_size=6),
+       preset=st.sampled_from(PRESETS), vlen=st.sampled_from([128, 256]))
+def test_a_slot_meeting_several_vtypes_and_vls_times_as_the_reference(keys, order, body, preset, vlen):
+    """A vector slot's plan is planned again whenever its key changes
+    (vector_plan): a loop whose vsetvl takes its AVL and vtype from a drawn
+    sequence of up to four keys, so each op meets its keys again after 0, 1 or
+    more others, times the same as the reference path, which plans every
+    execution afresh.  (Written for a two-plan cache per slot, which did not
+    pay and was dropped: docs/performance.md, tg43.)"""
+    seq = [keys[i % len(keys)] for i in order]
+    head = ["ld a3, 0(a1)", "ld a4, 8(a1)", "vsetvl t0, a3, a4", *body, "addi a1, a1, 16", "addi t6, t6, -1"]
+    lines = ["addi t6, zero, %d" % len(seq), *head, "bne t6, zero, %d" % (-4 * len(head)), "jalr zero, 0(ra)"]
+    runs = []
+    for reference in (False, True):
+        m = timed_machine(preset, vlen, 16, reference)
+        load_program(m, lines)
+        buf = m.alloc(1 << 16, align=4096)
+        m.write(buf, np.arange(1 << 13, dtype=np.uint32) * np.uint32(2654435761))
+        table_at = m.alloc(16 * len(seq), align=8)
+        m.write(table_at, np.array([w for avl, vtype in seq for w in (avl, vtype)], dtype=np.uint64))
+        m.reset_counters()
+        m.call(CODE, buf, table_at, ret=None, budget=400_000)
+        runs.append((_counts(m.profile()), [m.x(i) for i in range(32)], [m.v(i) for i in range(32)]))
+    assert runs[0] == runs[1]
