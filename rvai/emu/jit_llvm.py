@@ -21,7 +21,6 @@ it and the budget covers it (chaining, csrc/jit.h), else returns to the loop.
 from __future__ import annotations
 
 import os
-import platform
 import threading
 from collections import Counter
 from pathlib import Path
@@ -278,12 +277,16 @@ VFP_INLINE = {
     "vfmadd": _fma(False, "d", False), "vfnmadd": _fma(True, "d", True),
     "vfmsub": _fma(False, "d", True), "vfnmsub": _fma(True, "d", False),
 }
-#: fp.h's invariant holds on x86 hosts only (elsewhere every vector FP op calls jit_vfp).
-VFP_HOST = platform.machine().lower() in ("x86_64", "amd64")
-# fp.h's bits: the flag NX, and fp_special32/64's bounds of a magnitude that
-# may carry a flag beyond NX (largest finite or above, smallest normal or below)
-FP_NX = 1
-FP_SPECIAL = {32: (0x7F7FFFFF, 0x00800000), 64: (0x7FEFFFFFFFFFFFFF, 0x0010000000000000)}
+_FPC = ffi.new("uint64_t[6]")
+lib.rv_fp_consts(_FPC)
+#: csrc/fp.h's, as the extension was built: the flag NX; fp_special32/64's
+#: bounds of a magnitude that may carry a flag beyond NX (SEW -> (largest
+#: finite, smallest normal): at or above the one, at or below the other);
+#: whether fp.h keeps its MXCSR invariant (x86 builds only; elsewhere every
+#: vector FP op calls jit_vfp).
+FP_NX = int(_FPC[0])
+FP_SPECIAL = {32: (int(_FPC[1]), int(_FPC[2])), 64: (int(_FPC[3]), int(_FPC[4]))}
+VFP_HOST = bool(_FPC[5])
 
 # jit_vec's statuses (csrc/jit.h, csrc/vec.h)
 VEC_OK, VEC_CODE = 0, 3
