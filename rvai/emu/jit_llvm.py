@@ -300,6 +300,19 @@ VEC_OK, VEC_CODE = 0, 3
 ENGINE_BLOCKS = {0: 2_000, 1: 20_000}
 
 
+def _vtype_shape(vtype, vlen):
+    """(LMUL, SEW, VLMAX) under ``vtype`` at VLEN ``vlen`` when the inline
+    vector ops may take it: known (not None), vill and the reserved bits
+    clear, LMUL 1-8 (a fractional LMUL is left to C), SEW 8-64; else None."""
+    if vtype is None or vtype >> 8:
+        return None
+    vlmul, vsew = vtype & 7, vtype >> 3 & 7
+    if vlmul > 3 or vsew > 3:
+        return None
+    lmul, sew = 1 << vlmul, 8 << vsew
+    return lmul, sew, vlen * lmul // sew
+
+
 def _access_size(name) -> int:
     """The bytes a scalar load or store ``name`` accesses; 0 for other ops."""
     if name in LOADS:
@@ -1499,13 +1512,10 @@ class _Block:
     def _inline_shape(self, ins):
         """(LMUL, SEW, VLMAX) when instruction ins is computed inline under the
         expected vtype (VINLINE, VUNIT), else None."""
-        t, name = self.vtype, _OP_NAMES[ins.op]
-        if (name not in VINLINE and (name not in VUNIT or self.timed)) or t is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
+        name, shape = _OP_NAMES[ins.op], _vtype_shape(self.vtype, self.vlen)
+        if (name not in VINLINE and (name not in VUNIT or self.timed)) or shape is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
             return None
-        vlmul, vsew = t & 7, t >> 3 & 7
-        if t >> 8 or vlmul > 3 or vsew > 3:
-            return None
-        lmul, sew = 1 << vlmul, 8 << vsew
+        lmul, sew, vlmax = shape
         if name in VUNIT:   # EEW = SEW, and a group no larger than a page (one TLB test)
             if name != f"v{'l' if VUNIT[name] else 's'}e{sew}.v" or lmul * self.vlen // 8 > 1 << PAGE_BITS:
                 return None
@@ -1514,7 +1524,7 @@ class _Block:
             vs = (ins.rd, ins.rs2) + ((ins.rs1,) if VINLINE[name][1] == "vv" else ())
         if any(r % lmul for r in vs):
             return None   # a misaligned group: illegal, jit_vec says so
-        return lmul, sew, self.vlen * lmul // sew
+        return shape
 
     def _x(self, r):
         """Scalar register r's value where a vector instruction reads it."""
@@ -1578,14 +1588,13 @@ class _Block:
         """(SEW, VLMAX) when vector FP instruction ins, legal under the vtype
         expected here (_vfp_ctx), is one _vfp_inline computes: VFP_INLINE's,
         unmasked, SEW 32 or 64, LMUL >= 1; else None."""
-        t, (base, _, form) = self.vtype, _OP_NAMES[ins.op].partition(".")
+        base, _, form = _OP_NAMES[ins.op].partition(".")
         if not VFP_HOST or base not in VFP_INLINE or form not in ("vv", "vf") or not ins.slot[1] >> 25 & 1:
             return None
-        vlmul, vsew = t & 7, t >> 3 & 7
-        if t >> 8 or vlmul > 3 or vsew not in (2, 3):
+        shape = _vtype_shape(self.vtype, self.vlen)
+        if shape is None or shape[1] not in (32, 64):
             return None
-        sew = 8 << vsew
-        return sew, self.vlen * (1 << vlmul) // sew
+        return shape[1:]
 
     def _vfp_inline(self, ins, sew, vlmax, call):
         """Vector FP instruction ins computed inline when it can be, else by
