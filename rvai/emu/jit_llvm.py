@@ -584,6 +584,11 @@ class _Block:
             b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         # the vector registers (m->v changes only between runs, when harts switch)
         self.vregs = b.load(PTR, self._field(V_OFF)) if len(scalar) < len(insns) else None
+        # frm and NX for the inline vector FP ops, here where it dominates every
+        # copy of the body (by name: a vsetvli in the block may give a later op
+        # its inline shape, in any copy)
+        may_vfp = VFP_HOST and any(_OP_NAMES[i.op].partition(".")[0] in VFP_INLINE for i in insns if i.op in VEC)
+        self.fp_ok = self._vfp_state() if may_vfp else None
         # (VLMAX, the test that the expected vtype holds, None when it is
         # known to: tested at entry) while valid
         self.guard = None
@@ -613,13 +618,15 @@ class _Block:
         b.position_at_end(entry)
         vector = [i for i in insns if i.op in VEC]
         self.slow_head = None   # the head of the copy run when the hoisted test fails
-        if vector and all(self._inline_shape(i) for i in vector):
-            # every vector op is inline (none changes vtype, vl or vstart, and
-            # neither does jit_vec running one of them, but for a faulting
-            # access, which leaves the block): one test before the first pass
-            # serves every pass, so the body is built twice, for the test
-            # holding (no test in it) and for it failing (jit_vec runs them)
-            vlmax = self._inline_shape(vector[0])[2]
+        shapes = [self._inline_shape(i) or self._vfp_shape(i) for i in vector]
+        if vector and all(shapes):
+            # every vector op is inline, or vector FP that may be (none changes
+            # vtype, vl or vstart, and neither does jit_vec or jit_vfp running
+            # one of them, but for a faulting access or an illegal op, which
+            # leave the block): one test before the first pass serves every
+            # pass, so the body is built twice, for the test holding (no test
+            # in it) and for it failing (jit_vec runs them)
+            self.guard_vlmax = vlmax = shapes[0][-1]
             self.slow_head = self.fn.append_basic_block("vhead")
             b.cbranch(self._guard(vlmax)[1], self.head, self.slow_head, likely=True)
             self.guard = (vlmax, None)
@@ -810,8 +817,9 @@ class _Block:
         """The function's module-level lines."""
         self._body()
         b = self.b
-        if self.slow_head is not None:   # the copy for a vtype that does not hold: jit_vec runs each
-            self.head, self.guard, self.vtype = self.slow_head, None, None
+        if self.slow_head is not None:   # the copy for the hoisted test failing: C runs each vector op
+            # (known to fail: int ops call jit_vec, FP ops jit_vfp, as when their own tests fail)
+            self.head, self.guard = self.slow_head, (self.guard_vlmax, const(I1, 0))
             b.position_at_end(self.head)
             self._body()
         if self.tcold is not None:   # the copy for slots that changed since the translation: C steps only
@@ -1441,11 +1449,7 @@ class _Block:
             self._vector_call(k, ins)
             return
         lmul, sew, vlmax = shape
-        if self.guard is None or self.guard[0] != vlmax:
-            # vtype, vl and vstart change only in jit_vec: one test serves
-            # the inline instructions up to the next call
-            self.guard = self._guard(vlmax)
-        holds = self.guard[1]   # None: known to hold (tested at entry)
+        holds = self._vguard(vlmax)
         ty, vlenb = f"<{vlmax} x i{sew}>", self.vlen // 8
         group = lambda r: b.gep(self.vregs, _C(r * vlenb))   # noqa: E731
         name = _OP_NAMES[ins.op]
@@ -1498,6 +1502,16 @@ class _Block:
             one = b._emit(ty, f"insertelement {ty} poison, i{sew} {scalar}, i64 0")
             c = b._emit(ty, f"shufflevector {ty} {one}, {ty} poison, <{vlmax} x i32> zeroinitializer")
         b.store(getattr(b, method)(a, c), group(ins.rd), align=1)
+
+    def _vguard(self, vlmax):
+        """The test that vtype is the expected one, vl is vlmax and vstart 0,
+        shared: vtype, vl and vstart change only in jit_vec (a vector FP op,
+        inline or jit_vfp's, changes neither vtype nor vl and ends with vstart
+        0), so one test serves the inline instructions up to the next jit_vec
+        call; None when known to hold (tested at entry)."""
+        if self.guard is None or self.guard[0] != vlmax:
+            self.guard = self._guard(vlmax)
+        return self.guard[1]
 
     def _guard(self, vlmax):
         """(vlmax, the test that the machine's vtype is the expected one, vl
@@ -1556,10 +1570,10 @@ class _Block:
         a vector FP op, jit_vfp, reads and writes neither them nor the
         timing model (no FP op accesses memory), so they stay in locals."""
         b = self.b
-        self.guard = None
         d = self._decoded(k, ins)
         ctx = self._vfp_ctx(ins)
         if ctx is None:
+            self.guard = None   # jit_vec may change vtype, vl, vstart
             for r in self.written:
                 b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
             status = self._ccall("@rvai_jit_vec", I32, [self.m, d])
@@ -1608,10 +1622,8 @@ class _Block:
         ones the call raises again and folds into fflags: (I2) holds)."""
         b = self.b
         fast, store, slow, join = (self.fn.append_basic_block(n) for n in ("ffast", "fstore", "fslow", "fjoin"))
-        frm = b.load(I32, self._field(FRM_OFF), align=4)
-        nx = b.and_(b.load(I32, self._field(FFLAGS_OFF), align=4), _C32(FP_NX))
-        fp_ok = b.and_(b.icmp_unsigned("==", frm, _C32(0)), b.icmp_unsigned("!=", nx, _C32(0)))
-        b.cbranch(b.and_(self._guard(vlmax)[1], fp_ok), fast, slow, likely=True)
+        holds = self._vguard(vlmax)
+        b.cbranch(self.fp_ok if holds is None else b.and_(holds, self.fp_ok), fast, slow, likely=True)
         b.position_at_end(fast)
         r = self._vfp_result(ins, sew, vlmax)
         b.cbranch(self._vfp_special(r, sew, vlmax), slow, store)
@@ -1627,6 +1639,18 @@ class _Block:
         status.add_incoming(_C32(VEC_OK), store)
         status.add_incoming(called, slow_end)
         return status
+
+    def _vfp_state(self):
+        """The test, made at the block's entry, that frm is RNE and fflags
+        holds NX (fp.h's fp_host_fast).  It holds for the whole entry once it
+        holds at entry: no instruction of a block writes frm or clears fflags
+        (CSR instructions end blocks; FP ops only OR flags in), and threads
+        switch between runs.  (Failing at entry, it may come to hold after an
+        op raises NX: those ops call jit_vfp, exact, until the next entry.)"""
+        b = self.b
+        frm = b.load(I32, self._field(FRM_OFF), align=4)
+        nx = b.and_(b.load(I32, self._field(FFLAGS_OFF), align=4), _C32(FP_NX))
+        return b.and_(b.icmp_unsigned("==", frm, _C32(0)), b.icmp_unsigned("!=", nx, _C32(0)))
 
     def _vfp_result(self, ins, sew, vlmax):
         """VFP_INLINE's result for ins, from the register file, not stored."""
