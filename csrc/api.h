@@ -318,6 +318,12 @@ int rv_jit_vec_covers(int op);
  * vtype, else 0 (the block calls jit_vec for it).  And jit_vfp's address. */
 int rv_jit_vfp_ctx(unsigned vlen, uint64_t vtype, const uint64_t slot[2], uint64_t *out, int words);
 uint64_t rv_jit_vfp_fn(void);
+/* What translated blocks computing vector FP inline need of csrc/fp.h: FP_NX
+ * (fflags' inexact bit); fp_special32's bounds (FP_BIG32, FP_TINY32) and
+ * fp_special64's (FP_BIG64, FP_TINY64), magnitudes' bit patterns; and
+ * FP_HOST_FAST, whether this build keeps fp.h's MXCSR invariant (x86: inline
+ * vector FP is exact only under it). */
+void rv_fp_consts(uint64_t out[6]);
 /* Timed translated blocks (off by default): whether the timed loop enters
  * translated blocks too; whether m is timed; the addresses of the C step
  * (m, pc), the scalar memory hook (m, addr, n, store, pc), the timing slot

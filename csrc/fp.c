@@ -308,3 +308,12 @@ uint64_t fp_cvtmod_w_d(uint64_t a, uint32_t *flags) {
     uint32_t low = (uint32_t)(sign ? 0 - mag : mag);
     return (uint64_t)(int64_t)(int32_t)low;
 }
+
+void rv_fp_consts(uint64_t out[6]) {   /* api.h */
+    out[0] = FP_NX;
+    out[1] = FP_BIG32;
+    out[2] = FP_TINY32;
+    out[3] = FP_BIG64;
+    out[4] = FP_TINY64;
+    out[5] = FP_HOST_FAST;
+}

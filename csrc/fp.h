@@ -120,6 +120,10 @@ static inline uint32_t fp_h2s_exact(uint16_t h) {
  * operation -> FP_PIN(result) -> csr read is fixed by dependences. */
 static inline unsigned fp_getcsr(void) { unsigned c; __asm__ volatile("stmxcsr %0" : "=m"(c) : : "memory"); return c; }
 static inline void fp_setcsr(unsigned c) { __asm__ volatile("ldmxcsr %0" : : "m"(c) : "memory"); }
+/* The invariant above and fp_host_fast exist on this host (1), not on the
+ * <fenv.h> fallback's (0): translated blocks compute vector FP inline only
+ * where it is 1 (rv_fp_consts exports it). */
+#define FP_HOST_FAST 1
 /* MXCSR: all exceptions masked (0x1f80), DAZ and FTZ off, rounding control in bits 13-14. */
 #define FP_MXCSR_DEFAULT 0x1f80u
 static inline unsigned fp_host_rc(unsigned rm) {
@@ -155,6 +159,7 @@ static inline void fp_host_reset(void) { fp_setcsr(FP_MXCSR_DEFAULT); }
 static inline int fp_host_fast(unsigned rm, uint32_t flags) { return rm == FP_RNE && (flags & FP_NX); }
 #else
 #include <fenv.h>
+#define FP_HOST_FAST 0
 /* Portable fallback through <fenv.h>: slower, same contract. */
 static inline void fp_host_enter(unsigned rm) {
     static const int mode[5] = {FE_TONEAREST, FE_TOWARDZERO, FE_DOWNWARD, FE_UPWARD, FE_TONEAREST};
@@ -174,14 +179,20 @@ static inline int fp_host_fast(unsigned rm, uint32_t flags) { (void)rm, (void)fl
 
 /* A result that may carry a flag beyond NX (see the invariant above): NaN,
  * infinity, the largest finite magnitude or above, the smallest normal or
- * below (zero included). */
+ * below (zero included).  The bounds, as magnitudes' bit patterns, are named
+ * once here: vfp_simd.c's lane test and the translated blocks' inline test
+ * (jit_llvm.py, through rv_fp_consts) use these. */
+#define FP_BIG32 0x7f7fffffu                  /* FLT_MAX */
+#define FP_TINY32 0x00800000u                 /* FLT_MIN, the smallest normal */
+#define FP_BIG64 0x7fefffffffffffffull        /* DBL_MAX */
+#define FP_TINY64 0x0010000000000000ull       /* DBL_MIN */
 static inline int fp_special32(uint32_t r) {
     uint32_t a = r & 0x7fffffffu;
-    return a >= 0x7f7fffffu || a <= 0x00800000u;
+    return a >= FP_BIG32 || a <= FP_TINY32;
 }
 static inline int fp_special64(uint64_t r) {
     uint64_t a = r & ~(1ull << 63);
-    return a >= 0x7fefffffffffffffull || a <= 0x0010000000000000ull;
+    return a >= FP_BIG64 || a <= FP_TINY64;
 }
 /* Whether one of r[lo, hi) is special: a bulk loop whose every element is
  * one rounding of its operands reads the host flags, on the fast path, only

@@ -165,7 +165,7 @@ VEC_KERNEL static uint32_t bulk_s2i(int32_t *restrict r, const float *restrict a
 
 /* Run the bulk loop of conversion `code` at this SEW if it has one; 1 when done. */
 static int cvt_bulk(unsigned code, unsigned sew, const uint8_t *A, uint8_t *R, uint64_t lo, uint64_t hi,
-                    unsigned rm, uint32_t *flags) {
+                    unsigned rm, uint32_t fflags, uint32_t *flags) {
     uint32_t host = 0;
     if (code == (VFC_WIDEN << 3 | VFC_F_F) && sew == 16) {
         if (bulk_h2s((uint32_t *)R, (const uint16_t *)A, lo, hi)) *flags |= FP_NV;
@@ -173,9 +173,14 @@ static int cvt_bulk(unsigned code, unsigned sew, const uint8_t *A, uint8_t *R, u
     }
     if (sew != 32 || rm == FP_RMM) return 0;   /* the host has no round-to-max-magnitude */
     if (code == VFC_F_X) {
-        fp_host_enter(rm);
+        /* i32 -> f32 can raise only NX (every int32 lies far inside f32's
+         * range): in nearest-even with NX in fflags already (fp.h's
+         * fp_host_fast), the host is in that mode by fp.h's invariant and
+         * there is no flag left to learn, so MXCSR is neither set nor read */
+        int fast = fp_host_fast(rm, fflags);
+        if (!fast) fp_host_enter(rm);
         bulk_i2s((float *)R, (const int32_t *)A, lo, hi);
-        fp_host_leave(flags);
+        if (!fast) fp_host_leave(flags);
         return 1;
     }
     if (code == VFC_X_F || code == VFC_RTZ_X_F) {
@@ -209,7 +214,7 @@ int vec_fcvt(rv_machine *m, const rv_decoded *d, unsigned code) {
     uint8_t *R = (uint8_t *)rbuf;
     const uint8_t *A = vreg(m, vs2);
     uint32_t fl = 0;
-    if (lo < hi && !(c.vm && cvt_bulk(code, sew, A, R, lo, hi, rm, &fl))) {
+    if (lo < hi && !(c.vm && cvt_bulk(code, sew, A, R, lo, hi, rm, m->fflags, &fl))) {
         for (uint64_t i = lo; i < hi; i++)
             if (vactive(m, &c, i)) cput(R, dw / 8, i, cvt_elem(kind, cget(A, sw / 8, i), sw, dw, rm, &fl));
     }

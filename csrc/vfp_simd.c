@@ -210,9 +210,8 @@ SIMD_OP(double, __m256d, pd)
 /* _mm256_set_epi*: the highest lane first. */
 #define LANES_8 7, 6, 5, 4, 3, 2, 1, 0
 #define LANES_4 3, 2, 1, 0
-SIMD_LOOP(float, uint32_t, 8, 32, __m256, ps, , FP_CNAN32, 0x7f800000, 0x7f7fffff, 0x00800000)
-SIMD_LOOP(double, uint64_t, 4, 64, __m256d, pd, x, FP_CNAN64, 0x7ff0000000000000ll, 0x7fefffffffffffffll,
-          0x0010000000000000ll)
+SIMD_LOOP(float, uint32_t, 8, 32, __m256, ps, , FP_CNAN32, 0x7f800000, FP_BIG32, FP_TINY32)
+SIMD_LOOP(double, uint64_t, 4, 64, __m256d, pd, x, FP_CNAN64, 0x7ff0000000000000ll, FP_BIG64, FP_TINY64)
 #undef SIMD_LOOP
 #undef LANES_8
 #undef LANES_4

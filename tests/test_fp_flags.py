@@ -16,7 +16,9 @@ translate hook into Python, Python between calls, the timing model's double
 arithmetic, another thread) must not leak host flags into fflags."""
 from __future__ import annotations
 
+import platform
 import shutil
+import struct
 import subprocess
 from fractions import Fraction
 
@@ -301,6 +303,24 @@ def dirty_host_flags():
 
 SPECIAL_EXACT = ["fmul.d fs0, fa0, fa0",   # 1/3 * 1/3: NX
                  "fsub.d fs1, fa1, fa1"]   # 3 - 3: an exact zero, a special result: the host is read
+
+
+def test_the_exported_fp_constants_are_the_ieee_values():
+    """What the extension exports of csrc/fp.h to the translator (rv_fp_consts,
+    read by jit_llvm): the bounds of a special result, NX's bit and whether the
+    MXCSR invariant exists, against values made here without the extension:
+    IEEE 754's largest finite and smallest normal magnitudes (NumPy's finfo,
+    packed to bits by struct), test_fp's NX (the RISC-V spec's fflags bit 0),
+    and whether this host is an x86 (the invariant is MXCSR's)."""
+    pytest.importorskip("llvmlite")
+    from rvai.emu import jit_llvm
+
+    for sew, ftype, fmt in ((32, np.float32, "<f"), (64, np.float64, "<d")):
+        fi = np.finfo(ftype)
+        bits = [int.from_bytes(struct.pack(fmt, float(v)), "little") for v in (fi.max, fi.tiny)]
+        assert jit_llvm.FP_SPECIAL[sew] == tuple(bits), sew
+    assert jit_llvm.FP_NX == NX
+    assert jit_llvm.VFP_HOST == (platform.machine().lower() in ("x86_64", "amd64", "i386", "i686"))
 
 
 def test_python_between_calls_leaks_nothing(monkeypatch):

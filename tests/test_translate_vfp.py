@@ -166,6 +166,29 @@ def test_each_inline_op_matches_on_edge_data(op, data):
     assert t == i
 
 
+@pytest.mark.parametrize("timed", [False, True])
+@settings(max_examples=15)
+@given(data=st.data())
+def test_a_vl_change_between_inline_ops_is_seen(timed, data):
+    """Inline ops share one test of vtype, vl and vstart until the block calls
+    jit_vec: here a vsetivli to a short vl under the same vtype between two
+    inline ops (and a vsetvli back to VLMAX after them), with frm RNE and NX
+    tested once at the block's entry.  The second op must compute only its vl
+    lanes, as interpreted."""
+    c = data.draw(case())
+    sew, lmul = c["sew"], c["lmul"]
+    vlmax = c["vlen"] * lmul // sew
+    short = data.draw(st.integers(0, min(vlmax - 1, 31)))
+    first, second = (data.draw(st.sampled_from(ALL_INLINE)) for _ in range(2))
+    ops = [spelling(first, 8, 16, 24, False), f"vsetivli zero, {short}, e{sew}, m{lmul}, ta, mu",
+           spelling(second, 8, 16, 24, False), f"vsetvli zero, a2, e{sew}, m{lmul}, ta, mu"]
+    fa0 = 0x3FC00000 | 0xFFFFFFFF00000000 if sew == 32 else 0x3FF8000000000000   # 1.5: ordinary results
+    c.update(ops=ops, fa0=fa0, fflags=NX, frm=0, avl=vlmax, vstart=0, clear=False, budget=10**6,
+             regs=fill(sew, c["vlen"] // 8, data.draw(st.integers(0, 2**32)), EDGES[sew], 0))
+    t, i, _ = both(timed, **c)
+    assert t == i
+
+
 def ordinary(sew, vlen):
     """Registers whose every lane is ordinary (no op below gives a special result from them)."""
     return fill(sew, vlen // 8, 7, EDGES[sew], 0)

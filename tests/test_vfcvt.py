@@ -238,6 +238,34 @@ def test_round_to_odd_examples():
     assert [hex(g) for g in got] == ["0x3f800001", "0x3f800001", "0x7f7fffff", "0x1"]
 
 
+@given(seed=st.integers(0, 2**32 - 1), lg=st.integers(0, 3), vl=st.integers(1, 64), frm=st.integers(0, 4),
+       before=st.sampled_from([0, NX, NX | NV, 2, 31]), inexact=st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_int_to_float_bulk_keeps_flags_exact(seed, lg, vl, frm, before, inexact):
+    """vfcvt.f.x.v at e32 unmasked (vfcvt.c's bulk loop, which in nearest-even
+    with NX already in fflags touches no MXCSR): every element against the
+    exact oracle, and fflags = what it held before | what the oracle raises,
+    whatever it held (NX or not) and in every rounding mode; the sources exact
+    in f32 or not (NX raised or not)."""
+    rng = np.random.default_rng(seed)
+    m = Machine(vlen=256)
+    n = (256 << lg) // 32
+    pool = int_pool(32) if inexact else [v & 0xFFFFFFFF for v in range(-(1 << 24), 1 << 24, 4099)]
+    src = fill(rng, pool, n, 32) if inexact else np.array(rng.choice(pool, n), dtype=np.uint32)
+    set_group(m, 8, src)
+    m.csr(1, before)
+    m.csr(2, frm)
+    run(m, [f"vsetvli t0, a0, e32, m{1 << lg}, ta, ma", "vfcvt.f.x.v v16, v8"], a0=vl)
+    vl = min(vl, n)
+    want, flags = [], before
+    for v in src[:vl]:
+        bits, fl = o_from_int(int(v), 32, True, 32, frm)
+        want.append(bits)
+        flags |= fl
+    assert [int(g) for g in get_group(m, 16, 1 << lg, np.uint32)[:vl]] == want
+    assert m.csr(1) == flags
+
+
 def test_bulk_paths_agree_with_masked_paths():
     """The unmasked bulk loops (f16->f32, i32<->f32) and the per-element path give the same bits and flags."""
     rng = np.random.default_rng(7)

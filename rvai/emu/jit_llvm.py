@@ -21,7 +21,6 @@ it and the budget covers it (chaining, csrc/jit.h), else returns to the loop.
 from __future__ import annotations
 
 import os
-import platform
 import threading
 from collections import Counter
 from pathlib import Path
@@ -281,12 +280,16 @@ VFP_INLINE = {
     "vfmadd": _fma(False, "d", False), "vfnmadd": _fma(True, "d", True),
     "vfmsub": _fma(False, "d", True), "vfnmsub": _fma(True, "d", False),
 }
-#: fp.h's invariant holds on x86 hosts only (elsewhere every vector FP op calls jit_vfp).
-VFP_HOST = platform.machine().lower() in ("x86_64", "amd64")
-# fp.h's bits: the flag NX, and fp_special32/64's bounds of a magnitude that
-# may carry a flag beyond NX (largest finite or above, smallest normal or below)
-FP_NX = 1
-FP_SPECIAL = {32: (0x7F7FFFFF, 0x00800000), 64: (0x7FEFFFFFFFFFFFFF, 0x0010000000000000)}
+_FPC = ffi.new("uint64_t[6]")
+lib.rv_fp_consts(_FPC)
+#: csrc/fp.h's, as the extension was built: the flag NX; fp_special32/64's
+#: bounds of a magnitude that may carry a flag beyond NX (SEW -> (largest
+#: finite, smallest normal): at or above the one, at or below the other);
+#: whether fp.h keeps its MXCSR invariant (x86 builds only; elsewhere every
+#: vector FP op calls jit_vfp).
+FP_NX = int(_FPC[0])
+FP_SPECIAL = {32: (int(_FPC[1]), int(_FPC[2])), 64: (int(_FPC[3]), int(_FPC[4]))}
+VFP_HOST = bool(_FPC[5])
 
 # jit_vec's statuses (csrc/jit.h, csrc/vec.h)
 VEC_OK, VEC_CODE = 0, 3
@@ -298,6 +301,19 @@ VEC_OK, VEC_CODE = 0, 3
 #: tests' --tier=translate, which translates every block that runs: an engine
 #: of 2,000 such blocks is ~100 MB.
 ENGINE_BLOCKS = {0: 2_000, 1: 20_000}
+
+
+def _vtype_shape(vtype, vlen):
+    """(LMUL, SEW, VLMAX) under ``vtype`` at VLEN ``vlen`` when the inline
+    vector ops may take it: known (not None), vill and the reserved bits
+    clear, LMUL 1-8 (a fractional LMUL is left to C), SEW 8-64; else None."""
+    if vtype is None or vtype >> 8:
+        return None
+    vlmul, vsew = vtype & 7, vtype >> 3 & 7
+    if vlmul > 3 or vsew > 3:
+        return None
+    lmul, sew = 1 << vlmul, 8 << vsew
+    return lmul, sew, vlen * lmul // sew
 
 
 def _access_size(name) -> int:
@@ -571,6 +587,11 @@ class _Block:
             b.store(b.load(I64, self._field(X_OFF + 8 * r)), self.reg[r])
         # the vector registers (m->v changes only between runs, when harts switch)
         self.vregs = b.load(PTR, self._field(V_OFF)) if len(scalar) < len(insns) else None
+        # frm and NX for the inline vector FP ops, here where it dominates every
+        # copy of the body (by name: a vsetvli in the block may give a later op
+        # its inline shape, in any copy)
+        may_vfp = VFP_HOST and any(_OP_NAMES[i.op].partition(".")[0] in VFP_INLINE for i in insns if i.op in VEC)
+        self.fp_ok = self._vfp_state() if may_vfp else None
         # (VLMAX, the test that the expected vtype holds, None when it is
         # known to: tested at entry) while valid
         self.guard = None
@@ -601,13 +622,15 @@ class _Block:
         b.position_at_end(entry)
         vector = [i for i in insns if i.op in VEC]
         self.slow_head = None   # the head of the copy run when the hoisted test fails
-        if vector and all(self._inline_shape(i) for i in vector):
-            # every vector op is inline (none changes vtype, vl or vstart, and
-            # neither does jit_vec running one of them, but for a faulting
-            # access, which leaves the block): one test before the first pass
-            # serves every pass, so the body is built twice, for the test
-            # holding (no test in it) and for it failing (jit_vec runs them)
-            vlmax = self._inline_shape(vector[0])[2]
+        shapes = [self._inline_shape(i) or self._vfp_shape(i) for i in vector]
+        if vector and all(shapes):
+            # every vector op is inline, or vector FP that may be (none changes
+            # vtype, vl or vstart, and neither does jit_vec or jit_vfp running
+            # one of them, but for a faulting access or an illegal op, which
+            # leave the block): one test before the first pass serves every
+            # pass, so the body is built twice, for the test holding (no test
+            # in it) and for it failing (jit_vec runs them)
+            self.guard_vlmax = vlmax = shapes[0][-1]
             self.slow_head = self.fn.append_basic_block("vhead")
             b.cbranch(self._guard(vlmax)[1], self.head, self.slow_head, likely=True)
             self.guard = (vlmax, None)
@@ -805,8 +828,9 @@ class _Block:
         """The function's module-level lines."""
         self._body()
         b = self.b
-        if self.slow_head is not None:   # the copy for a vtype that does not hold: jit_vec runs each
-            self.head, self.guard, self.vtype = self.slow_head, None, None
+        if self.slow_head is not None:   # the copy for the hoisted test failing: C runs each vector op
+            # (known to fail: int ops call jit_vec, FP ops jit_vfp, as when their own tests fail)
+            self.head, self.guard = self.slow_head, (self.guard_vlmax, const(I1, 0))
             b.position_at_end(self.head)
             self._body()
         if self.tcold is not None:   # the copy for slots that changed since the translation: C steps only
@@ -1465,11 +1489,7 @@ class _Block:
             self._vector_call(k, ins)
             return
         lmul, sew, vlmax = shape
-        if self.guard is None or self.guard[0] != vlmax:
-            # vtype, vl and vstart change only in jit_vec: one test serves
-            # the inline instructions up to the next call
-            self.guard = self._guard(vlmax)
-        holds = self.guard[1]   # None: known to hold (tested at entry)
+        holds = self._vguard(vlmax)
         ty, vlenb = f"<{vlmax} x i{sew}>", self.vlen // 8
         group = lambda r: b.gep(self.vregs, _C(r * vlenb))   # noqa: E731
         name = _OP_NAMES[ins.op]
@@ -1523,6 +1543,16 @@ class _Block:
             c = b._emit(ty, f"shufflevector {ty} {one}, {ty} poison, <{vlmax} x i32> zeroinitializer")
         b.store(getattr(b, method)(a, c), group(ins.rd), align=1)
 
+    def _vguard(self, vlmax):
+        """The test that vtype is the expected one, vl is vlmax and vstart 0,
+        shared: vtype, vl and vstart change only in jit_vec (a vector FP op,
+        inline or jit_vfp's, changes neither vtype nor vl and ends with vstart
+        0), so one test serves the inline instructions up to the next jit_vec
+        call; None when known to hold (tested at entry)."""
+        if self.guard is None or self.guard[0] != vlmax:
+            self.guard = self._guard(vlmax)
+        return self.guard[1]
+
     def _guard(self, vlmax):
         """(vlmax, the test that the machine's vtype is the expected one, vl
         is vlmax and vstart 0) made here."""
@@ -1536,13 +1566,10 @@ class _Block:
     def _inline_shape(self, ins):
         """(LMUL, SEW, VLMAX) when instruction ins is computed inline under the
         expected vtype (VINLINE, VUNIT), else None."""
-        t, name = self.vtype, _OP_NAMES[ins.op]
-        if (name not in VINLINE and (name not in VUNIT or self.timed)) or t is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
+        name, shape = _OP_NAMES[ins.op], _vtype_shape(self.vtype, self.vlen)
+        if (name not in VINLINE and (name not in VUNIT or self.timed)) or shape is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
             return None
-        vlmul, vsew = t & 7, t >> 3 & 7
-        if t >> 8 or vlmul > 3 or vsew > 3:
-            return None
-        lmul, sew = 1 << vlmul, 8 << vsew
+        lmul, sew, vlmax = shape
         if name in VUNIT:   # EEW = SEW, and a group no larger than a page (one TLB test)
             if name != f"v{'l' if VUNIT[name] else 's'}e{sew}.v" or lmul * self.vlen // 8 > 1 << PAGE_BITS:
                 return None
@@ -1551,7 +1578,7 @@ class _Block:
             vs = (ins.rd, ins.rs2) + ((ins.rs1,) if VINLINE[name][1] == "vv" else ())
         if any(r % lmul for r in vs):
             return None   # a misaligned group: illegal, jit_vec says so
-        return lmul, sew, self.vlen * lmul // sew
+        return shape
 
     def _x(self, r):
         """Scalar register r's value where a vector instruction reads it."""
@@ -1583,10 +1610,10 @@ class _Block:
         a vector FP op, jit_vfp, reads and writes neither them nor the
         timing model (no FP op accesses memory), so they stay in locals."""
         b = self.b
-        self.guard = None
         d = self._decoded(k, ins)
         ctx = self._vfp_ctx(ins)
         if ctx is None:
+            self.guard = None   # jit_vec may change vtype, vl, vstart
             for r in self.written:
                 b.store(b.load(I64, self.reg[r]), self._field(X_OFF + 8 * r))
             status = self._ccall("@rvai_jit_vec", I32, [self.m, d])
@@ -1615,14 +1642,13 @@ class _Block:
         """(SEW, VLMAX) when vector FP instruction ins, legal under the vtype
         expected here (_vfp_ctx), is one _vfp_inline computes: VFP_INLINE's,
         unmasked, SEW 32 or 64, LMUL >= 1; else None."""
-        t, (base, _, form) = self.vtype, _OP_NAMES[ins.op].partition(".")
+        base, _, form = _OP_NAMES[ins.op].partition(".")
         if not VFP_HOST or base not in VFP_INLINE or form not in ("vv", "vf") or not ins.slot[1] >> 25 & 1:
             return None
-        vlmul, vsew = t & 7, t >> 3 & 7
-        if t >> 8 or vlmul > 3 or vsew not in (2, 3):
+        shape = _vtype_shape(self.vtype, self.vlen)
+        if shape is None or shape[1] not in (32, 64):
             return None
-        sew = 8 << vsew
-        return sew, self.vlen * (1 << vlmul) // sew
+        return shape[1:]
 
     def _vfp_inline(self, ins, sew, vlmax, call):
         """Vector FP instruction ins computed inline when it can be, else by
@@ -1636,10 +1662,8 @@ class _Block:
         ones the call raises again and folds into fflags: (I2) holds)."""
         b = self.b
         fast, store, slow, join = (self.fn.append_basic_block(n) for n in ("ffast", "fstore", "fslow", "fjoin"))
-        frm = b.load(I32, self._field(FRM_OFF), align=4)
-        nx = b.and_(b.load(I32, self._field(FFLAGS_OFF), align=4), _C32(FP_NX))
-        fp_ok = b.and_(b.icmp_unsigned("==", frm, _C32(0)), b.icmp_unsigned("!=", nx, _C32(0)))
-        b.cbranch(b.and_(self._guard(vlmax)[1], fp_ok), fast, slow, likely=True)
+        holds = self._vguard(vlmax)
+        b.cbranch(self.fp_ok if holds is None else b.and_(holds, self.fp_ok), fast, slow, likely=True)
         b.position_at_end(fast)
         r = self._vfp_result(ins, sew, vlmax)
         b.cbranch(self._vfp_special(r, sew, vlmax), slow, store)
@@ -1655,6 +1679,18 @@ class _Block:
         status.add_incoming(_C32(VEC_OK), store)
         status.add_incoming(called, slow_end)
         return status
+
+    def _vfp_state(self):
+        """The test, made at the block's entry, that frm is RNE and fflags
+        holds NX (fp.h's fp_host_fast).  It holds for the whole entry once it
+        holds at entry: no instruction of a block writes frm or clears fflags
+        (CSR instructions end blocks; FP ops only OR flags in), and threads
+        switch between runs.  (Failing at entry, it may come to hold after an
+        op raises NX: those ops call jit_vfp, exact, until the next entry.)"""
+        b = self.b
+        frm = b.load(I32, self._field(FRM_OFF), align=4)
+        nx = b.and_(b.load(I32, self._field(FFLAGS_OFF), align=4), _C32(FP_NX))
+        return b.and_(b.icmp_unsigned("==", frm, _C32(0)), b.icmp_unsigned("!=", nx, _C32(0)))
 
     def _vfp_result(self, ins, sew, vlmax):
         """VFP_INLINE's result for ins, from the register file, not stored."""
