@@ -64,7 +64,7 @@ def test_without_zicbop_prefill_drops_prefetch_settings_and_decode_touches(prese
 
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), lq=st.sampled_from([1, 1, 2, 7]), lk=st.sampled_from([1, 5, 17, 97, 130]),
        d=st.sampled_from([1, 3, 16, 37, 64]), kv=st.sampled_from([1, 2]), group=st.sampled_from([1, 3, 7]),
        causal=st.booleans(), pf=st.sampled_from([1, 2, 5]), pd=st.sampled_from([0, 1, 3]),

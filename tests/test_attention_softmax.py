@@ -88,7 +88,7 @@ def test_late_maxima_take_in_every_chunk(vlen, pv, mx, data, nb, lq, lk, d, grou
 
 
 @pytest.mark.parametrize("vlen", [128, 256, 512, 1024])
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), cfg=st.sampled_from(kernels.attention.autotune.configs), lq=st.sampled_from([1, 1, 2, 7, 13]),
        lk=st.sampled_from([1, 5, 17, 61, 131]), d=st.sampled_from([1, 3, 16, 37, 64]), kv=st.sampled_from([1, 2]),
        group=st.sampled_from([1, 3, 7]), causal=st.booleans(), width=st.sampled_from([None, 3, 20]))
@@ -228,7 +228,7 @@ def test_score_columns_loaded_first_are_the_same(vlen, kv, group, lq, lk, qa):
     np.testing.assert_array_equal(first, inline)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
        lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 40]), d=st.sampled_from([5, 16, 24, 64]),
        qa=st.integers(0, 1), ql=st.integers(0, 1))
@@ -246,7 +246,7 @@ def test_row_major_queries_are_the_same(vlen, kv, group, lq, extra, d, qa, ql):
     np.testing.assert_array_equal(rows, cols)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
        lq=st.sampled_from([2, 9, 20]), extra=st.sampled_from([0, 5, 40]), d=st.sampled_from([5, 16, 24, 64]),
        causal=st.booleans(), nb=st.sampled_from([1, 4]), qa=st.integers(0, 2), qr=st.integers(0, 1),
@@ -322,7 +322,7 @@ def test_attention_names_a_bad_tunable(name, bad, allowed, kernel, grid):
         kernel.compile(Target.preset("xuantie-c930"), **config, checked=False, grid=grid)
 
 
-@settings(max_examples=16, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(vlen=st.sampled_from([128, 256, 512, 1024]), bm=st.sampled_from([7, 3]), group=st.sampled_from([1, 7]),
        lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 150]), d=st.sampled_from([1, 5, 16, 64]),
        nb=st.sampled_from([1, 4]), exp=st.sampled_from(["accurate", "fast"]), sp=st.sampled_from([0, 2]),
@@ -342,7 +342,7 @@ def test_unpaired_row_exps_at_lmul_8_are_the_same(vlen, bm, group, lq, extra, d,
     np.testing.assert_array_equal(wide, paired)
 
 
-@settings(max_examples=16, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(vlen=st.sampled_from([128, 256, 512, 1024]), bm=st.sampled_from([7, 3]), kv=st.integers(1, 2),
        group=st.sampled_from([1, 3, 7]), lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 150]),
        d=st.sampled_from([1, 5, 16, 64, 72]), nb=st.sampled_from([1, 4]), exp=st.sampled_from(["accurate", "fast"]),
@@ -362,7 +362,7 @@ def test_queries_by_segment_stores_are_the_same(vlen, bm, kv, group, lq, extra, 
     np.testing.assert_array_equal(segments, strided)
 
 
-@settings(max_examples=16, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(vlen=st.sampled_from([128, 256, 512]), bm=st.sampled_from([7, 3]), kv=st.integers(1, 2),
        group=st.sampled_from([1, 2, 3, 5, 7, 8]), lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 150]),
        d=st.sampled_from([1, 5, 16]), exp=st.sampled_from(["accurate", "fast"]), qa=st.integers(1, 2),
@@ -382,7 +382,7 @@ def test_tile_rows_stepped_without_divisions_are_the_same(vlen, bm, kv, group, l
     np.testing.assert_array_equal(stepped, divided)
 
 
-@settings(max_examples=16, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(vlen=st.sampled_from([128, 256, 512, 1024]), bm=st.sampled_from([7, 3]), kv=st.integers(1, 2),
        group=st.sampled_from([1, 3, 7]), lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 150]),
        d=st.sampled_from([1, 5, 16, 64]), exp=st.sampled_from(["accurate", "fast"]), qd=st.integers(1, 4),
@@ -423,7 +423,7 @@ def test_transposed_k_rows_are_not_a_power_of_two_bytes_apart(d, lk):
     assert kernels.attention_scratch(d, lk, 7, 4, 256, False)[3].size == 1
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
        lq=st.sampled_from([1, 2, 9, 20]), extra=st.sampled_from([0, 5, 40, 150]), d=st.sampled_from([1, 2, 5, 16, 64]),
        nb=st.sampled_from([1, 4]), exp=st.sampled_from(["accurate", "fast"]),
@@ -484,7 +484,7 @@ def test_newton_reciprocal_within_an_ulp_over_the_seeds_period():
     assert ulps(o, 1 / x.astype(np.float64)).max() <= 1
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(vlen=st.sampled_from([128, 256, 512, 1024]), kv=st.integers(1, 2), group=st.sampled_from([1, 3, 7]),
        lq=st.sampled_from([2, 9, 20]), extra=st.sampled_from([0, 5, 40, 150]), d=st.sampled_from([1, 5, 16, 64]),
        causal=st.booleans(), nb=st.sampled_from([1, 4]), qa=st.integers(0, 2), exp=st.sampled_from(["accurate", "fast"]),
