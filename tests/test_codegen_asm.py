@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rvai.lang as rl
-from rvai import codegen, kernels, runner
+from rvai import codegen, kernels, ops, runner
 from rvai.codegen import backend, ime, standin
 from rvai.target import TRIPLE, Target
 
@@ -140,3 +140,19 @@ def test_stand_in_counts_are_checked_when_the_text_is_made():
         standin.patch_assembly("\tret\n", [standin.CBO_ZERO], 1)
     line = "\tsf.vc.x\t3, 31, 31, a0\n"
     assert standin.patch_assembly(line, [standin.CBO_ZERO], 1) == "\tcbo.zero\t(a0)\n"
+
+
+#: Targets with Zvfh, without, through the cpu, and with Zvfhmin alone.
+ZVFH_TARGETS = {name: Target.preset(name) for name in ("generic", "generic-novfh", "sifive-x280", "xuantie-c930")}
+ZVFH_TARGETS["zvfhmin"] = dataclasses.replace(ZVFH_TARGETS["generic-novfh"], name="zvfhmin",
+                                              features=ZVFH_TARGETS["generic-novfh"].features + ("+zfhmin", "+zvfhmin"))
+
+
+@pytest.mark.parametrize("name", ZVFH_TARGETS)
+def test_zvfh_is_read_from_the_targets_arch_string_as_from_a_gemm_kernels(name):
+    """ops decides vfwmacc by the target's extensions, as it did by the arch line of a compiled
+    gemm_packed (the oracle: that line, as the old probe read it)."""
+    target = ZVFH_TARGETS[name]
+    arch = [ln for ln in kernels.gemm_packed.compile(target, types={"a": rl.f32, "bp": rl.f32, "ap": rl.f32})
+            .asm.splitlines() if ".attribute\t5" in ln]
+    assert ops._has_zvfh(target) == (bool(arch) and "zvfh1p0" in arch[0])
