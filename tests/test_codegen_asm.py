@@ -17,7 +17,7 @@ from rvai.codegen import backend, ime, standin
 from rvai.target import TRIPLE, Target
 
 #: (kernel, preset, compile keywords): plain kernels, stand-ins (c930's cbo.zero in the norms,
-#: the X60's IME tiles at VLEN 256), a kernel touching its frame (gemm_packed's KC blocks)
+#: the X60's IME tiles at VLEN 256), a kernel touching its frame (gemm_packed's KTILE)
 #: and attention; VLA, and specialised for a VLEN (rmsnorm at 512 on generic, whose least is 128).
 CASES = [
     (kernels.softmax, "generic", {"LMUL": 2}),
@@ -26,7 +26,7 @@ CASES = [
     (kernels.rmsnorm, "generic", {"vlen": 512}),
     (kernels.gemm_packed, "generic", {"types": {"a": rl.f32, "bp": rl.f32, "ap": rl.f32}, "MR": 4, "KC": 64}),
     (kernels.gemm_packed, "sifive-x280", {"types": {"a": rl.f16, "bp": rl.f16, "ap": rl.f16}, "MR": 7, "KC": 256,
-                                          "WIDEN": True}),
+                                          "KTILE": True, "WIDEN": True}),
     (kernels.gemm_i8_tiles, "spacemit-x60", {"types": {"ap": rl.i8, "bp": rl.i8}, "vlen": 256}),
     (kernels.attention, "spacemit-x60", {"CAUSAL": True, "BM": 4}),
 ]
