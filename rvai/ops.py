@@ -9,12 +9,10 @@ the latest call is kept in :data:`last_run`.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 
 import numpy as np
 
-import rvai.lang as rl
 from rvai import kernels
 from rvai.codegen.backend import target_extensions
 from rvai.codegen.ime import tile_shape
@@ -144,19 +142,14 @@ def _pair(a, b, name_b: str):
     return a, b
 
 
-@functools.lru_cache(maxsize=None)
 def _has_zvfh(target: Target) -> bool:
     """Whether code for ``target`` may use Zvfh (f16 vector arithmetic, for vfwmacc).
 
-    Read from the arch string LLVM writes into an object for the target, so a cpu
-    that implies the extension counts as well as an explicit ``+zvfh``.
+    Read from the arch string LLVM writes into an object for the target
+    (:func:`rvai.codegen.backend.target_extensions`), so a cpu that implies the extension
+    counts as well as an explicit ``+zvfh``.
     """
-    arch = [ln for ln in kernels.gemm_packed.compile(target, types=_PROBE_TYPES).asm.splitlines()
-            if ".attribute\t5" in ln]
-    return bool(arch) and "zvfh1p0" in arch[0]
-
-
-_PROBE_TYPES = {"a": rl.f32, "bp": rl.f32, "ap": rl.f32}
+    return "zvfh" in target_extensions(target)
 
 
 def _config(kernel, target: Target, m: int, k: int, n: int, dtype, config: dict | None,

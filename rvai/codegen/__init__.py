@@ -1,19 +1,22 @@
 """rvai IR -> LLVM IR -> RVV object code and assembly, with a memory and disk cache."""
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import hashlib
 import json
 import os
 import re
+import threading
 from pathlib import Path
+from typing import Callable
 
 import llvmlite
 
 from rvai import diskcache, ir
 from rvai.codegen import ime, standin
-from rvai.codegen.backend import compile_llvm_ir, target_extensions
+from rvai.codegen.backend import _compile_module, target_extensions
 from rvai.codegen.lines import line_at, line_table
 from rvai.codegen.lower import lower
 from rvai.target import Target
@@ -21,9 +24,44 @@ from rvai.target import Target
 __all__ = ["CompiledKernel", "compile_function", "cache_dir", "stack_extent"]
 
 
+class _Assembly:
+    """Where a :class:`CompiledKernel`'s assembly text comes from until it is first read (then
+    ``text``): ``emit``, from the module it was compiled from while that is kept (see
+    :data:`_LIVE`), else the kernel's disk-cache entry ``folder``'s ``kernel.s``, else a
+    compile of the kernel's LLVM IR again. Copies of a kernel share one."""
+
+    def __init__(self, text: str | None = None, emit: Callable[[], str] | None = None,
+                 folder: str | None = None):
+        self.text, self.emit, self.folder = text, emit, folder
+
+    def __getstate__(self) -> dict:
+        return {**vars(self), "emit": None}   # a live module stays in its process
+
+    def get(self, kernel: CompiledKernel) -> str:
+        """The text, made (and written to the disk cache) at the first call."""
+        with _ASSEMBLY_LOCK:
+            if self.text is None:
+                text = _read_assembly(self.folder)
+                if text is None:
+                    text = self.emit() if self.emit is not None else _assemble_again(kernel)
+                    _write_assembly(self.folder, text)
+                self.text, self.emit = text, None
+            return self.text
+
+
+_ASSEMBLY_LOCK = threading.Lock()
+
+#: The assemblies of the latest compiles whose modules are kept: reading ``asm`` soon after a
+#: compile (what tests and the examples do) costs one emission, not a compile. Each
+#: module holds memory; one older than these is dropped, and its text, should it be read,
+#: comes from the disk cache or from compiling the kernel's LLVM IR again.
+_LIVE: collections.deque[_Assembly] = collections.deque()
+_LIVE_MODULES = 8
+
+
 @dataclasses.dataclass(frozen=True)
 class CompiledKernel:
-    """A compiled kernel: symbol ``name``, its rvai IR, LLVM IR, assembly and ELF object.
+    """A compiled kernel: symbol ``name``, its rvai IR, LLVM IR, ELF object and assembly (``asm``).
 
     ``vlen`` is None for vector-length-agnostic code (runs at every VLEN >= the target's
     ``min_vlen``), else the one VLEN the code was specialised for. ``checks`` is the
@@ -37,13 +75,20 @@ class CompiledKernel:
     ir: str
     llvm_ir: str
     llvm_ir_unoptimized: str
-    asm: str
     elf: bytes
     target: Target
     vlen: int | None = None
     checks: tuple = ()
     lines: tuple = ()
     loops: tuple = ()
+    _assembly: _Assembly = dataclasses.field(default_factory=_Assembly, repr=False, compare=False)
+
+    @property
+    def asm(self) -> str:
+        """LLVM's assembly text of the kernel (``.s``; DWARF sections left out, ``.loc`` lines
+        kept), made at the first read: emitting it costs about as much as the object, and
+        most compiles never read it."""
+        return self._assembly.get(self)
 
     def source_at(self, offset: int) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
         """The author's (file, line) of the instruction ``offset`` bytes into the kernel, and of
@@ -101,15 +146,19 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
     try:
         meta = json.loads((folder / "meta.json").read_text())
         compiled = CompiledKernel(meta["name"], text, (folder / "opt.ll").read_text(),
-                                  (folder / "input.ll").read_text(), (folder / "kernel.s").read_text(),
-                                  (folder / "kernel.o").read_bytes(), target, meta["vlen"],
-                                  *(tuple(tuple(row) for row in meta[k]) for k in ("checks", "lines", "loops")))
+                                  (folder / "input.ll").read_text(), (folder / "kernel.o").read_bytes(), target,
+                                  meta["vlen"], *(tuple(tuple(row) for row in meta[k]) for k in ("checks", "lines", "loops")),
+                                  _Assembly(folder=str(folder)))
         diskcache.used(folder)
     except (OSError, ValueError, KeyError):
         check_half_precision(fn, llvm_target)
-        llvm_text, opt, obj, asm, checks, loops = _compile_touching_frame(fn, llvm_target, vlen)
-        compiled = CompiledKernel(fn.name, text, opt, llvm_text, asm, obj, target, vlen, checks,
-                                  line_table(obj, fn.name), loops)
+        llvm_text, opt, obj, emit, checks, loops = _compile_touching_frame(fn, llvm_target, vlen)
+        assembly = _Assembly(emit=emit, folder=str(folder))
+        _LIVE.append(assembly)
+        while len(_LIVE) > _LIVE_MODULES:
+            _LIVE.popleft().emit = None
+        compiled = CompiledKernel(fn.name, text, opt, llvm_text, obj, target, vlen, checks, line_table(obj, fn.name),
+                                  loops, assembly)
         _store(folder, compiled)
     _MEMORY[key] = compiled
     return compiled
@@ -117,13 +166,56 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
 
 def _compile(fn: ir.Function, target: Target, vlen: int | None, frame: int) -> tuple:
     """(LLVM IR, optimised IR, object, assembly, checks, loops) of ``fn``, ``touch_frame``
-    loading ``frame`` bytes above sp."""
+    loading ``frame`` bytes above sp; the assembly a function making its text (once)."""
     llvm_text, checks, loops = lower(fn, vlen, target_extensions(target), target.min_vlen, frame)
+    return (llvm_text, *_object(llvm_text, target), checks, loops)
+
+
+def _object(llvm_text: str, target: Target) -> tuple[str, bytes, Callable[[], str]]:
+    """(optimised IR, object, a function making the assembly text once) of LLVM IR
+    ``llvm_text``, with its stand-ins (:mod:`rvai.codegen.standin`) rewritten."""
     standins = standin.used(llvm_text, [ime.STANDIN, standin.CBO_ZERO])
-    opt, obj, asm = compile_llvm_ir(llvm_text, target, extra_features=(standin.FEATURE,) if standins else ())
-    if standins:
-        obj, asm = standin.patch(obj, asm, standins)
-    return llvm_text, opt, obj, asm, checks, loops
+    opt, obj, emit = _compile_module(llvm_text, target, extra_features=(standin.FEATURE,) if standins else ())
+    if not standins:
+        return opt, obj, emit
+    obj, words = standin.patch_object(obj, standins)
+    return opt, obj, functools.cache(lambda: standin.patch_assembly(emit(), standins, words))
+
+
+def _assemble_again(kernel: CompiledKernel) -> str:
+    """``kernel``'s assembly text, from a compile of its LLVM IR as the first one did (LLVM is
+    deterministic: the object must come out the same, or the text would not be its)."""
+    target = kernel.target
+    if kernel.vlen is not None:
+        target = dataclasses.replace(target, min_vlen=kernel.vlen, vlen=kernel.vlen)
+    _, obj, emit = _object(kernel.llvm_ir_unoptimized, target)
+    if obj != kernel.elf:
+        raise RuntimeError(f"kernel {kernel.name}: compiling its LLVM IR again gave another object; "
+                           "its assembly cannot be made")
+    return emit()
+
+
+def _read_assembly(folder: str | None) -> str | None:
+    """The ``kernel.s`` of the disk-cache entry ``folder``, if there is one."""
+    try:
+        return None if folder is None else (Path(folder) / "kernel.s").read_text()
+    except OSError:
+        return None
+
+
+def _write_assembly(folder: str | None, text: str) -> None:
+    """Keep ``text`` as the ``kernel.s`` of the disk-cache entry ``folder``, if it is still
+    there (an entry is written without: its text is made when first read)."""
+    if folder is None or not (Path(folder) / "meta.json").exists():
+        return
+    tmp = Path(folder) / f"kernel.s.tmp{os.getpid()}"
+    try:
+        tmp.write_text(text)
+        size = tmp.stat().st_size
+        os.replace(tmp, Path(folder) / "kernel.s")
+    except OSError:
+        return   # a read-only or trimmed cache: the text is still the kernel's
+    diskcache.stored(size)
 
 
 def _compile_touching_frame(fn: ir.Function, target: Target, vlen: int | None) -> tuple:
@@ -131,7 +223,10 @@ def _compile_touching_frame(fn: ir.Function, target: Target, vlen: int | None) -
     again with the extent its code uses, until the touches reach exactly that extent (the
     touches themselves may move register allocation and so the frame). Touches never go
     past what the object's own code uses: if no pass agrees within a few, the last pass whose
-    touches stay inside its code's extent is kept (at worst the first, with none)."""
+    touches stay inside its code's extent is kept (at worst the first, with none).
+
+    The extent is read from each pass's assembly text (which, made after the object, can
+    differ from the object's code: see docs/performance.md, issue 15, asm53)."""
     uses: list[bool] = []
     ir.walk(fn.body, lambda op: uses.append(op.opcode == "touch_frame"))
     out = _compile(fn, target, vlen, 0)
@@ -139,14 +234,14 @@ def _compile_touching_frame(fn: ir.Function, target: Target, vlen: int | None) -
         return out
     kept, frame = out, 0
     for _ in range(4):
-        used = stack_extent(out[3])
+        used = stack_extent(out[3]())
         if used == frame:
             return out
         if used > frame:
             kept = out
         frame = used
         out = _compile(fn, target, vlen, frame)
-    return out if stack_extent(out[3]) >= frame else kept
+    return out if stack_extent(out[3]()) >= frame else kept
 
 
 #: A load or store through sp in the assembly: (f)l/s, its width, its offset.
@@ -193,7 +288,6 @@ def _store(folder: Path, c: CompiledKernel) -> None:
         tmp.mkdir(exist_ok=True)
         (tmp / "opt.ll").write_text(c.llvm_ir)
         (tmp / "input.ll").write_text(c.llvm_ir_unoptimized)
-        (tmp / "kernel.s").write_text(c.asm)
         (tmp / "kernel.o").write_bytes(c.elf)
         (tmp / "rvai.ir").write_text(c.ir)
         (tmp / "meta.json").write_text(json.dumps({"name": c.name, "vlen": c.vlen, "checks": c.checks, "lines": c.lines,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from typing import Callable
 
 import llvmlite.binding as llvm
 
@@ -40,6 +41,20 @@ def compile_llvm_ir(text: str, target: Target, *, optimize: bool = True,
     only (the IME stand-in's ``+xsfvcp``, see :mod:`rvai.codegen.ime`).
     Raises ``RuntimeError`` carrying LLVM's message if the IR does not parse or verify.
     """
+    opt, obj, assembly = _compile_module(text, target, optimize=optimize, extra_features=extra_features)
+    return opt, obj, assembly()
+
+
+def _compile_module(text: str, target: Target, *, optimize: bool = True,
+                    extra_features: tuple[str, ...] = ()) -> tuple[str, bytes, Callable[[], str]]:
+    """:func:`compile_llvm_ir`, with the assembly text left to be made: (optimised IR, object,
+    ``assembly``), where ``assembly()`` gives the text :func:`compile_llvm_ir` gives (made at
+    its first call, from the module kept until ``assembly`` is dropped).
+
+    The text cannot be made again from the optimised IR: LLVM's code generation depends on
+    the order of each value's uses, which the printed IR does not keep, and it changes the
+    module it emits from (the object is emitted first; the assembly from what that left).
+    """
     target = Target.of(target)
     with _LOCK:
         tm = _machine(target.cpu, ",".join((target.llvm_features,) + tuple(extra_features)))
@@ -58,7 +73,13 @@ def compile_llvm_ir(text: str, target: Target, *, optimize: bool = True,
             pb = llvm.create_pass_builder(tm, pto)
             pb.getModulePassManager().run(module, pb)
             module.verify()
-        return str(module), tm.emit_object(module), _without_debug_sections(tm.emit_assembly(module))
+        opt, obj = str(module), tm.emit_object(module)
+
+    @functools.cache
+    def assembly() -> str:
+        with _LOCK:
+            return _without_debug_sections(tm.emit_assembly(module))
+    return opt, obj, assembly
 
 
 def _without_debug_sections(asm: str) -> str:

@@ -6,8 +6,8 @@ with the same register shape, SiFive's custom-instruction intrinsic ``sf.vc.v.vv
 LMUL-2 accumulator ``vd`` (an even pair, tied, never overlapping the sources) and two
 LMUL-1 sources ``vs2``, ``vs1``, in the same instruction fields as ``smt.vmadot vd, vs1,
 vs2``. Its 2-bit immediate carries the IME signedness variant. After LLVM,
-:func:`rvai.codegen.standin.patch` rewrites each stand-in (:data:`STANDIN`) into the
-``smt.vmadot*`` instruction.
+:func:`rvai.codegen.standin.patch_object` rewrites each stand-in (:data:`STANDIN`) into the
+``smt.vmadot*`` instruction, and ``patch_assembly`` its line of assembly.
 """
 from __future__ import annotations
 

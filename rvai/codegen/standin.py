@@ -6,10 +6,11 @@ streamer"), for object and assembly output alike (docs: /work/shared/DESIGN.md).
 lowering that needs such an instruction calls one of SiFive's custom-instruction
 intrinsics (XSfvcp, which LLVM emits only when asked) whose register fields sit where the
 wanted instruction's do, with immediates that mark it. After LLVM has allocated
-registers, :func:`patch` rewrites each stand-in word of the object into the wanted word
-(opcode bits from rvai's instruction table, register fields kept) and each line of the
-assembly text to match; a count mismatch between the two raises instead of leaving a
-stand-in behind.
+registers, :func:`patch_object` rewrites each stand-in word of the object into the wanted
+word (opcode bits from rvai's instruction table, register fields kept) and
+:func:`patch_assembly` each line of the assembly text to match (when the text is made: see
+:class:`rvai.codegen.CompiledKernel`); a count mismatch between the two raises instead of
+leaving a stand-in behind.
 
 The stand-ins: IME's ``smt.vmadot*`` (:mod:`rvai.codegen.ime`) and Zicboz's
 ``cbo.zero`` (:data:`CBO_ZERO`).
@@ -49,8 +50,9 @@ CBO_ZERO = StandIn("llvm.riscv.sf.vc.x.se", 0xFFF07FFF, 0x0FF04FDB, lambda word:
                    re.compile(r"\bsf\.vc\.x\t3, 31, 31, (\w+)"), lambda m: f"cbo.zero\t({m.group(1)})")
 
 
-def patch(obj: bytes, asm: str, standins: list[StandIn]) -> tuple[bytes, str]:
-    """``obj`` and ``asm`` with every stand-in of ``standins`` replaced by its instruction."""
+def patch_object(obj: bytes, standins: list[StandIn]) -> tuple[bytes, int]:
+    """``obj`` with every stand-in word of ``standins`` replaced by its instruction's, and how
+    many it replaced (for :func:`patch_assembly`)."""
     from rvai.emu.isa import table
     rows = table()
     text = _sections(obj).get(".text")
@@ -72,7 +74,13 @@ def patch(obj: bytes, asm: str, standins: list[StandIn]) -> tuple[bytes, str]:
                     words += 1
                     break
             pos += 4
+    return bytes(out), words
 
+
+def patch_assembly(asm: str, standins: list[StandIn], words: int) -> str:
+    """``asm`` with every stand-in line of ``standins`` spelt as its instruction; raises
+    ``RuntimeError`` unless they are as many as the ``words`` :func:`patch_object` replaced in
+    the object and none is left."""
     lines = 0
 
     def count(spell):
@@ -86,7 +94,7 @@ def patch(obj: bytes, asm: str, standins: list[StandIn]) -> tuple[bytes, str]:
     asm = asm.replace("_xsfvcp1p0", "")   # nor in the arch attribute line
     if words != lines or "sf.vc" in asm:
         raise RuntimeError(f"stand-ins: {words} in the object, {lines} in the assembly; refusing to guess")
-    return bytes(out), asm
+    return asm
 
 
 def used(llvm_text: str, standins: list[StandIn]) -> list[StandIn]:
