@@ -323,6 +323,33 @@ def test_a_second_machine_reuses_the_vector_blocks(monkeypatch):
     assert second == first == timed_loop(items, "interpret", 10**6, 0, "spacemit-x60")[0]
 
 
+@settings(max_examples=60, deadline=None)
+@given(items=st.one_of(scalar_loop(), vector_loop()), budget=st.one_of(st.integers(1, 20000), st.just(10**6)),
+       a0=st.integers(0, 1 << 20), preset=st.sampled_from(PRESETS),
+       other=st.sampled_from(PRESETS))
+def test_a_second_machine_times_the_held_blocks_the_same(items, budget, a0, preset, other):
+    """A timed machine made when the process already holds its blocks' code
+    (translated by a first machine, each block after ASK_EVERY entries)
+    installs them when first asked, long before they would be due, where
+    their key holds: the same instructions, vector state, timing slots and
+    model (the first machine's preset may be another).  Every timed
+    observable, the vector timeline too, stays the interpreter's."""
+    from rvai.emu import jit_llvm, translate
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jit_llvm, "_engines", {})
+        mp.setattr(translate, "ASK_EVERY", 4)   # its blocks are entered tens to hundreds of times
+        mp.setenv("RVAI_JIT_HOT", "1")
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        _, a = timed_loop(items, "translate", budget, a0, other)
+        mp.setenv("RVAI_JIT_HOT", str(10**12))   # never due: what runs translated was held
+        got, b = timed_loop(items, "translate", budget, a0, preset)
+        got["trace"] = b.profile().trace
+    want, r = timed_loop(items, "interpret", budget, a0, preset)
+    want["trace"] = r.profile().trace
+    assert got == want
+    assert b.translation["blocks"] == b.translation["held"]
+
+
 # A loop whose block sets three vtypes (vill before its first pass: entered by
 # the jump, which the tier translates at): (instruction index, vtype, vl) of each
 # vector op, from RVV 1.0's vtype layout (vma 7, vta 6, vsew 5:3, vlmul 2:0) and

@@ -227,15 +227,18 @@ def encode(items) -> bytes:
     return bytes(out)
 
 
-def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False):
+def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False, passes=3, again=False):
     """Run the program ``items`` at CODE in a fresh machine of ``tier`` (or
-    ``machine``) with registers a0-a3, t0, t1 = ``regs`` (else from ``seeds``)
-    and the data page filled with ``seeds`` (XOR ``BASELINE``); every observable."""
+    ``machine``; ``again``: one that ran a program before, its memory mapped)
+    with registers a0-a3, t0, t1 = ``regs`` (else from ``seeds``), the loop
+    count s2 = ``passes`` and the data page filled with ``seeds`` (XOR
+    ``BASELINE``); every observable."""
     m = machine or Machine(vlen=128, tier=tier)
     code = encode(items)
-    m.map(CODE, 4096, "rwx" if smc else "rx")
+    if not again:
+        m.map(CODE, 4096, "rwx" if smc else "rx")
+        m.map(DATA, 4096, "rw")
     m.write(CODE, np.frombuffer(code, dtype=np.uint8))
-    m.map(DATA, 4096, "rw")
     data = bytes(a ^ b for a, b in zip(seeds, BASELINE))
     m.write(DATA, np.frombuffer(data * (4096 // len(data)), dtype=np.uint8))
     values = list(regs) or [int(v) for v in np.frombuffer(seeds[:48], dtype=np.uint64)]
@@ -245,7 +248,7 @@ def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False):
         m.f(r, v)
     for name, v in BASES.items():
         m.x({"s0": 8, "s1": 9, "s3": 19, "s4": 20, "s5": 21}[name], v)
-    m.x(18, 3)   # s2: the loop count
+    m.x(18, passes)   # s2: the loop count
     m.pc = CODE
     try:
         m.resume(budget=budget)
@@ -716,7 +719,7 @@ def test_tier_is_checked():
 def test_translation_counts_what_the_tier_did(every_block):
     assert Machine(tier="interpret").translation is None
     m = Machine(vlen=128, tier="translate")
-    assert m.translation == {"blocks": 0, "cached": 0, "seconds": 0.0, "background_seconds": 0.0, "pending": 0,
+    assert m.translation == {"blocks": 0, "cached": 0, "held": 0, "seconds": 0.0, "background_seconds": 0.0, "pending": 0,
                              "stale": 0, "vfp_calls": 0}
     run(LOOP, "translate", 10**6, bytes(64), machine=m)
     t = m.translation
@@ -871,6 +874,109 @@ def test_no_object_cache_when_switched_off(object_cache, tmp_path, monkeypatch):
     monkeypatch.setenv("RVAI_JIT_CACHE", "0")
     cached_run(LOOP, monkeypatch)
     assert not (tmp_path / "translated").exists()
+
+
+@st.composite
+def steady_loop(draw, smc=False):
+    """A loop run s2 times (run's ``passes``), then ebreak, whose body of
+    1-12 instructions neither faults nor leaves it: integer ops on the
+    registers run() seeds, aligned accesses through s0 into the data page;
+    with ``smc`` the loop also stores an instruction word (an addi, made
+    before it in t3) over one of its own ops each pass."""
+    ops = sorted(n for n, f in FORMS.items() if f in ("rr", "imm12", "shamt64", "upper"))
+    sizes = {"ld": 8, "lw": 4, "lwu": 4, "lh": 2, "lhu": 2, "lb": 1, "lbu": 1, "sd": 8, "sw": 4, "sh": 2, "sb": 1}
+    regs = st.sampled_from(["a0", "a1", "a2", "a3", "t0", "t1"])
+    body = []
+    for _ in range(draw(st.integers(1, 12))):
+        rd, rs1, rs2 = draw(regs), draw(regs), draw(regs)
+        if draw(st.integers(0, 2)) == 0:
+            name = draw(st.sampled_from(sorted(sizes)))
+            off = sizes[name] * draw(st.integers(0, 2040 // sizes[name]))
+            body.append(f"{name} {rs2 if name[0] == 's' else rd}, {off}(s0)")
+            continue
+        name = draw(st.sampled_from(ops))
+        form = FORMS[name]
+        body.append(f"{name} {rd}, {rs1}, {rs2}" if form == "rr" else f"{name} {rd}, {rs1}, {draw(imm12)}"
+                    if form == "imm12" else f"{name} {rd}, {rs1}, {draw(st.integers(0, 63))}"
+                    if form == "shamt64" else f"{name} {rd}, {draw(st.integers(0, 0xFFFFF))}")
+    head = []
+    if smc:   # t3 = the word of an addi; stored over body instruction k (s4 is CODE)
+        word = assemble(f"addi {draw(regs)}, {draw(regs)}, {draw(imm12)}")
+        k = draw(st.integers(0, len(body) - 1))
+        head = [f"lui t3, {(word + 0x800) >> 12 & 0xFFFFF}", f"addi t3, t3, {(word & 0xFFF) - ((word & 0x800) << 1)}"]
+        body.insert(draw(st.integers(0, len(body))), f"sw t3, {4 * (len(head) + k)}(s4)")
+    return head + body + ["addi s2, s2, -1", ("to", "bne s2, zero, {off}", len(head), len(head) + len(body) + 1),
+                          "ebreak"]
+
+
+def warm_pair(first, second, budget, seeds, regs=(), passes=300, then=()):
+    """Program ``first`` run in the translating tier in a process whose
+    engine is empty, each block translated once entered ASK_EVERY times
+    (RVAI_JIT_HOT=1); then ``second`` (at the same address) on a second
+    machine whose blocks are never due: any block it runs translated is one
+    the engine held; then each program of ``then`` written over it there by
+    the host and run.  The code is mapped writable (run's ``smc``).  (the
+    first machine, the second, every observable of each of its runs)."""
+    with pytest.MonkeyPatch.context() as mp:   # (hypothesis examples run outside function-scoped fixtures)
+        mp.setattr(jit_llvm, "_engines", {})
+        mp.setenv("RVAI_JIT_HOT", "1")
+        a = Machine(vlen=128, tier="translate")
+        run(first, "translate", budget, seeds, regs, machine=a, smc=True, passes=passes)
+        mp.setenv("RVAI_JIT_HOT", str(10**12))
+        b = Machine(vlen=128, tier="translate")
+        return a, b, [run(second, "translate", budget, seeds, regs, machine=b, smc=True, passes=passes)] + \
+            [run(items, "translate", budget, seeds, regs, machine=b, passes=passes, again=True) for items in then]
+
+
+@settings(max_examples=40, deadline=None)
+@given(items=steady_loop(), budget=st.one_of(st.integers(1, 3000), st.just(10**6)),
+       seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
+def test_a_second_machine_runs_the_held_blocks_from_its_first_ask(items, budget, seeds, regs):
+    """A machine made when the process already holds a block's code
+    installs it when first asked, long before it would be due, and every
+    observable stays the interpreter's."""
+    a, b, (got,) = warm_pair(items, items, budget, seeds, regs)
+    assert got == run(items, "interpret", budget, seeds, regs, smc=True, passes=300)
+    assert b.translation["blocks"] == b.translation["held"]
+    # the same run: a block the first machine translated at its first ask is held at its first ask here
+    assert bool(b.translation["held"]) == bool(a.translation["blocks"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), budget=st.one_of(st.integers(1, 3000), st.just(10**6)),
+       seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
+def test_held_blocks_are_not_installed_over_other_code(data, budget, seeds, regs):
+    """The second machine's code at the first one's blocks' pcs is another
+    program or the same; then the host writes a third over it on that
+    machine; then a loop rewriting its own code runs there: a held block is
+    installed only where the instructions, decoded there and then, are the
+    ones it was compiled from."""
+    first = data.draw(steady_loop())
+    second, third = (data.draw(st.one_of(st.just(first), steady_loop())) for _ in range(2))
+    fourth = data.draw(steady_loop(smc=True))
+    _, _, got = warm_pair(first, second, budget, seeds, regs, then=(third, fourth))
+    ref = Machine(vlen=128, tier="interpret")
+    want = [run(second, "interpret", budget, seeds, regs, machine=ref, smc=True, passes=300)]
+    want += [run(items, "interpret", budget, seeds, regs, machine=ref, passes=300, again=True) for items in (third, fourth)]
+    assert got == want
+
+
+def test_a_held_loop_is_installed_at_its_first_ask():
+    """The C loop first asks about a block after translate.ASK_EVERY
+    entries; on a machine made when the process holds the block's code, it
+    is installed then, though never due: its entries stop being counted there."""
+    from rvai._rvemu import lib
+    from rvai.emu.translate import ASK_EVERY
+    seeds = bytes(64)
+    _, b, got = warm_pair(LOOP, LOOP, 10**6, seeds)
+    assert b.translation["held"] >= 1 and lib.rv_jit_entries(b._m, CODE + 8) == ASK_EVERY
+    # then the host writes other code over the loop there: the held code is not installed for it
+    other = [line.replace("addi a0, a0, 3", "addi a0, a0, 4") for line in LOOP]
+    _, b, got = warm_pair(LOOP, LOOP, 10**6, seeds, then=[other])
+    ref = Machine(vlen=128, tier="interpret")
+    want = [run(LOOP, "interpret", 10**6, seeds, machine=ref, smc=True, passes=300),
+            run(other, "interpret", 10**6, seeds, machine=ref, passes=300, again=True)]
+    assert got == want and b.translation["held"] == 1
 
 
 def test_the_loops_around_a_due_block_are_compiled_with_it(monkeypatch):

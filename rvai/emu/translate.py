@@ -16,7 +16,12 @@ inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block,
 as long as the interpreter takes for a few million scalar instructions, so
 a block is translated only when it has already cost that much, and a short
 program never pays for LLVM (llvmlite itself is imported at the first
-translation).  ``RVAI_JIT_HOT=0`` (the test option ``--tier=translate``)
+translation).  A block whose code the process already holds (another
+machine compiled it: the same key, jit_llvm.Engine's, so the same
+instructions at the same pcs, vector state and timing slots) is installed
+when first asked about, due or not, as there is no compile to repay
+(Translator._held): each ops call makes a new machine, whose blocks would
+otherwise be interpreted again until due.  ``RVAI_JIT_HOT=0`` (the test option ``--tier=translate``)
 translates every block at its first entry, and the time that takes is kept
 out of the run's wall-time limit (``timeout``; rv_defer_deadline): it is
 the test option's cost, not the guest's (a timed kernel's hundreds of
@@ -116,6 +121,7 @@ class Translator:
         self.error: BaseException | None = None   # the first exception a translation raised
         self.blocks = 0      # blocks installed
         self.cached = 0      # blocks of them loaded from the object cache (jit_llvm.Engine)
+        self.held = 0        # blocks of them found compiled in the process's engine before they were due
         self.seconds = 0.0   # wall time the guest's thread spent translating (queueing, installing)
         self.background_seconds = 0.0   # wall time of the background thread's work for this machine
         self.stale = 0       # background translations dropped at install: their code had been rewritten
@@ -137,7 +143,9 @@ class Translator:
     def stats(self) -> dict:
         """What the tier did so far: ``blocks`` installed, ``cached`` (those
         of them loaded from the object cache, without passes or codegen:
-        rvai.emu.jit_llvm.cache_dir), ``seconds`` the guest's thread spent
+        rvai.emu.jit_llvm.cache_dir), ``held`` (those of them installed before
+        they were due, their code found compiled by another machine of the
+        process: _held), ``seconds`` the guest's thread spent
         translating (llvmlite's import included, the first time in a
         process, when translating synchronously), ``background_seconds``
         the background thread spent on this machine's blocks (the import
@@ -148,7 +156,7 @@ class Translator:
         than inline (rvai.emu.jit_llvm's VFP_INLINE)."""
         counts = ffi.new("uint64_t[3]")
         lib.rv_jit_stats(self.m, counts)
-        return {"blocks": self.blocks, "cached": self.cached, "seconds": self.seconds,
+        return {"blocks": self.blocks, "cached": self.cached, "held": self.held, "seconds": self.seconds,
                 "background_seconds": self.background_seconds, "pending": len(self._queued) + len(self._waiting),
                 "stale": self.stale, "vfp_calls": int(counts[2])}
 
@@ -177,7 +185,7 @@ class Translator:
         insns = self._decoded(pc)
         due = self._due(insns)
         if entries < due:
-            return entries - due
+            return 1 if self._held(pc, insns) else entries - due
         from rvai.emu import jit_llvm
         batch = self._batch(pc, insns)
         if not batch:
@@ -188,6 +196,28 @@ class Translator:
                                                         opt=1 if self.hot else 0, timed=self._tslots(batch.values()))
         self._install(batch, engine, addrs, cached)
         return int(pc in self.installed)
+
+    def _held(self, pc: int, insns) -> bool:
+        """Install the block at pc (its instructions ``insns``, decoded just
+        now) if the process's engine already holds its code: the same key,
+        so the same instructions at the same pcs, vector state and timing
+        slots (another machine of the process translated it).  A translation
+        waits until a block is due only so that LLVM's cost is repaid; here
+        there is none, so the block runs translated from its first ask.
+        Code rewritten since that compile has another key and is not found.
+        False when not held (nothing compiled, llvmlite not loaded here)."""
+        engine = _engine()
+        if engine is None or pc not in engine.starts:
+            return False
+        from rvai.emu import jit_llvm
+        ops = jit_llvm.block_ops(insns)
+        addrs = engine.held([ops], (self.vlen, self._vtype()), self._tslots([ops])) if ops else None
+        if addrs is None:
+            return False
+        before = self.blocks
+        self._install({pc: ops}, engine, addrs, 0)
+        self.held += self.blocks - before
+        return self.blocks > before
 
     def _batch(self, pc: int, insns) -> dict:
         """The blocks to compile for the due block at pc (decoded
@@ -283,6 +313,8 @@ class Translator:
             return 0
         insns = self._decoded(pc)
         due = self._due(insns)
+        if entries < due and self._held(pc, insns):
+            return 1
         loading = _llvm_load()
         if entries < due:
             near = -(-due // IMPORT_AT)
@@ -438,6 +470,16 @@ class Translator:
         """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
         n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
         return [ffi.new("rv_jit_insn *", self._insns[i])[0] for i in range(n)]
+
+
+def _engine():
+    """The process's engine of -O1 code (jit_llvm.engine) when it holds
+    compiled blocks, else None; llvmlite is not loaded for this (before
+    the first translation, or while the background thread imports it, no
+    engine)."""
+    jit_llvm = sys.modules.get("rvai.emu.jit_llvm")
+    engine = jit_llvm.engine(1) if hasattr(jit_llvm, "engine") else None
+    return engine if engine is not None and engine.blocks else None
 
 
 def _weight(insns) -> int:
