@@ -6,7 +6,7 @@ through the model's own step (a plain op's inline, csrc/timing.h's tm_step
 written in the block's IR), so any difference is a bug of the block's step."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import CODE
@@ -348,6 +348,40 @@ def test_a_second_machine_times_the_held_blocks_the_same(items, budget, a0, pres
     want["trace"] = r.profile().trace
     assert got == want
     assert b.translation["blocks"] == b.translation["held"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(items=st.one_of(scalar_loop(), vector_loop()), k=st.integers(2, 3), a0=st.integers(0, 1 << 20),
+       preset=st.sampled_from(PRESETS))
+def test_timed_machines_make_their_code_due_together(items, k, a0, preset):
+    """k timed machines of one process run the same loop one after the
+    other at a RVAI_JIT_HOT each reaches only a (k-1/2)-th of (measured on
+    a first machine that translates nothing): the first k-1 translate
+    nothing, the k-th translates (the process's count reaches it), and
+    every timed observable of each, the vector timeline too, is the
+    interpreter's."""
+    from rvai.emu import jit_llvm, translate
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jit_llvm, "_engines", {})
+        mp.setattr(translate, "ASK_EVERY", 4)
+        mp.setattr(translate, "_ran", {})
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        mp.setenv("RVAI_JIT_HOT", str(10**12))
+        _, probe = timed_loop(items, "translate", 10**6, a0, preset)
+        one = max((c * translate._weight(probe._translator._decoded(key[2][0])) for key, c in translate._ran.items()),
+                  default=0)
+        assume(one >= 16)   # some block asked about four times: k-1/2 of it lies between two machines' counts
+        mp.setattr(translate, "_ran", {})
+        mp.setenv("RVAI_JIT_HOT", str((k - 1) * one + one // 2))
+        got = []
+        for _ in range(k):
+            r, m = timed_loop(items, "translate", 10**6, a0, preset)
+            r["trace"] = m.profile().trace
+            got.append((r, m.translation["blocks"]))
+    want, r = timed_loop(items, "interpret", 10**6, a0, preset)
+    want["trace"] = r.profile().trace
+    assert [g for g, _ in got] == [want] * k
+    assert [n for _, n in got[:-1]] == [0] * (k - 1) and got[-1][1] >= 1
 
 
 # A loop whose block sets three vtypes (vill before its first pass: entered by

@@ -979,6 +979,81 @@ def test_a_held_loop_is_installed_at_its_first_ask():
     assert got == want and b.translation["held"] == 1
 
 
+def heat(m) -> int:
+    """The most instructions of one block the process has counted toward
+    RVAI_JIT_HOT (translate._ran, entries times the block's weight, the
+    block decoded on machine ``m``, where it ran)."""
+    from rvai.emu import translate
+    return max((c * translate._weight(m._translator._decoded(k[2][0])) for k, c in translate._ran.items()), default=0)
+
+
+def machines_in_turn(programs, budget, seeds, regs, hot_of=None, smc=False):
+    """Each program of ``programs`` run at CODE on a machine of its own, one
+    after the other, in a process whose engine and counts (translate._ran)
+    start empty, the C loop asking every 4 entries: first the first program
+    alone at a RVAI_JIT_HOT nothing reaches, to measure its hottest block
+    (``heat``); then, counts emptied, all at ``hot_of(that)``.  (the
+    machines, every observable of each run)."""
+    from rvai.emu import translate
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jit_llvm, "_engines", {})
+        mp.setattr(translate, "ASK_EVERY", 4)
+        mp.setattr(translate, "_ran", {})
+        mp.setenv("RVAI_JIT_HOT", str(10**12))
+        probe = Machine(vlen=128, tier="translate")
+        run(programs[0], "translate", budget, seeds, regs, machine=probe, smc=smc, passes=300)
+        one = heat(probe)
+        mp.setattr(translate, "_ran", {})
+        mp.setenv("RVAI_JIT_HOT", str(hot_of(one)))
+        out = []
+        for items in programs:
+            m = Machine(vlen=128, tier="translate")
+            out.append((m, run(items, "translate", budget, seeds, regs, machine=m, smc=smc, passes=300)))
+        return one, out
+
+
+@settings(max_examples=30, deadline=None)
+@given(items=steady_loop(), k=st.integers(2, 4), seeds=st.binary(min_size=64, max_size=64),
+       regs=st.lists(value, min_size=6, max_size=6))
+def test_machines_running_the_same_code_make_it_due_together(items, k, seeds, regs):
+    """k machines of one process run the same loop one after the other at
+    a RVAI_JIT_HOT each reaches only a (k-1/2)-th of: none of the first
+    k-1 translates (alone, nor the k-1 together, reach it), the k-th
+    translates the loop (the process's count reaches it there), and every
+    observable of each is the interpreter's."""
+    one, got = machines_in_turn([items] * k, 10**6, seeds, regs, lambda one: (k - 1) * one + one // 2)
+    assert one >= 300 * 2   # the loop ran its 300 passes: (entries counted in fours) times its weight
+    want = run(items, "interpret", 10**6, seeds, regs, smc=True, passes=300)
+    assert [r for _, r in got] == [want] * k
+    assert [m.translation["blocks"] for m, _ in got[:-1]] == [0] * (k - 1)
+    assert got[-1][0].translation["blocks"] >= 1 and got[-1][0].translation["held"] == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), k=st.integers(2, 4), budget=st.one_of(st.integers(1, 3000), st.just(10**6)),
+       seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
+def test_other_code_at_the_same_pcs_is_counted_apart(data, k, budget, seeds, regs):
+    """k-1 machines run one loop, then a k-th runs another at the same pcs
+    (the same, one instruction changed, or another), with or without a
+    store rewriting one of its instructions each pass, at a RVAI_JIT_HOT
+    the k machines reach together: code is counted by its instructions
+    decoded at each ask, so the k-th translates the first loop's block
+    only where its bytes are the same; every observable is the
+    interpreter's."""
+    smc = data.draw(st.booleans())
+    first = data.draw(steady_loop(smc))
+    other = list(first)   # the same length: the same pcs, one instruction (not the loop's control) another
+    other[data.draw(st.integers(0, len(first) - 4))] = f"xori t1, t1, {data.draw(imm12)}"
+    last = data.draw(st.sampled_from([first, other, data.draw(steady_loop(smc))]))
+    programs = [first] * (k - 1) + [last]
+    one, got = machines_in_turn(programs, budget, seeds, regs, lambda one: max((k - 1) * one + one // 2, 1), smc=True)
+    want = [run(items, "interpret", budget, seeds, regs, smc=True, passes=300) for items in programs]
+    assert [r for _, r in got] == want
+    if last is other and encode(last) != encode(first) and not smc and one:
+        # the loop is the one block run, as long as the first's (so its count alone): never due alone
+        assert got[-1][0].translation["blocks"] == 0
+
+
 def test_the_loops_around_a_due_block_are_compiled_with_it(monkeypatch):
     """When the inner loop of a nest is due, the blocks of the loop around
     it (its fall-through, entered uncounted, and the outer loop's head,

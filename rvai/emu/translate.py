@@ -134,6 +134,7 @@ class Translator:
         self._waiting: list[int] = []   # due blocks held until llvmlite is loaded
         self._refused: set[int] = set() # due blocks whose translation failed: refused when next asked
         self._loads = False             # this machine started llvmlite's import: its time is counted here
+        self._asked: dict[int, tuple] = {}   # block pc -> (its _hot_key, this machine's entries) at its last count
         if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
             raise RuntimeError("the translating tier is already on for this machine")
         lib.rv_jit_set_timed(m, os.environ.get("RVAI_JIT_TIMED") != "0")
@@ -184,8 +185,9 @@ class Translator:
     def _translate(self, pc: int, entries: int) -> int:
         insns = self._decoded(pc)
         due = self._due(insns)
-        if entries < due:
-            return 1 if self._held(pc, insns) else entries - due
+        run = self._counted(pc, insns, entries)
+        if run < due:
+            return 1 if self._held(pc, insns) else run - due
         from rvai.emu import jit_llvm
         batch = self._batch(pc, insns)
         if not batch:
@@ -196,6 +198,41 @@ class Translator:
                                                         opt=1 if self.hot else 0, timed=self._tslots(batch.values()))
         self._install(batch, engine, addrs, cached)
         return int(pc in self.installed)
+
+    def _counted(self, pc: int, insns, entries: int) -> int:
+        """Entries of the block at pc (instructions ``insns``, decoded just
+        now) in the whole process: this machine's ``entries`` since its last
+        ask about pc added to what every machine ran of the same code
+        (_ran, under _hot_key); what it returns, less the block's due,
+        is what the C loop counts here before it asks again.  Each ops call
+        makes a new machine, so counted per machine, a block run 4M
+        instructions' worth only across calls was never due."""
+        k = _hot_key(insns, self.vlen, lib.rv_jit_timed(self.m))
+        _, last = self._asked.get(pc, (k, 0))
+        self._asked[pc] = k, entries
+        return _count(k, entries - last if entries >= last else entries)   # (fewer: the C side's count restarted)
+
+    def tally(self) -> None:
+        """After a run: add to the process's counts (_ran) the entries of
+        each block asked about here since its last ask.  The C loop asks
+        again only once a block is due, so without this a machine's entries
+        past its first ask (240) were lost with it, and a kernel whose
+        calls each run a block a few thousand times never made it due.
+        Counted under the key of the block's last ask (what ran since may
+        be rewritten code: it only makes the count approximate)."""
+        for pc, (k, last) in self._asked.items():
+            entries = lib.rv_jit_entries(self.m, pc)
+            if entries > last and pc not in self.installed:
+                self._asked[pc] = k, entries
+                _count(k, entries - last)
+
+    def _warmth(self, pc: int, insns) -> int:
+        """Entries of the block at pc (instructions ``insns``) in the whole
+        process, without counting them: what _counted had of it and this
+        machine's entries since its last ask (_batch's warm successors)."""
+        entries = lib.rv_jit_entries(self.m, pc)
+        last = self._asked.get(pc, (None, 0))[1]
+        return _ran.get(_hot_key(insns, self.vlen, lib.rv_jit_timed(self.m)), 0) + max(entries - last, 0)
 
     def _held(self, pc: int, insns) -> bool:
         """Install the block at pc (its instructions ``insns``, decoded just
@@ -244,8 +281,9 @@ class Translator:
             nxt = todo.pop(0)
             if nxt in batch or nxt in self.installed or nxt in self._queued:
                 continue
-            ops = jit_llvm.block_ops(self._decoded(nxt))
-            if ops and 4 * lib.rv_jit_entries(self.m, nxt) * _weight(ops) >= self.hot:
+            insns = self._decoded(nxt)
+            ops = jit_llvm.block_ops(insns)
+            if ops and 4 * self._warmth(nxt, insns) * _weight(ops) >= self.hot:
                 batch[nxt] = ops
                 todo += jit_llvm.successors(ops)
         for start, ops in self._loop_around(pc, first).items():
@@ -313,6 +351,7 @@ class Translator:
             return 0
         insns = self._decoded(pc)
         due = self._due(insns)
+        entries = self._counted(pc, insns, entries)   # the process's, as in _translate
         if entries < due and self._held(pc, insns):
             return 1
         loading = _llvm_load()
@@ -480,6 +519,42 @@ def _engine():
     jit_llvm = sys.modules.get("rvai.emu.jit_llvm")
     engine = jit_llvm.engine(1) if hasattr(jit_llvm, "engine") else None
     return engine if engine is not None and engine.blocks else None
+
+
+#: The most blocks whose entries the process counts (_ran): its memory bound
+#: (a key is ~1 KB at most); past it the least recently asked is dropped,
+#: and that block counts again from its next ask.
+HOT_KEYS = 1 << 14
+#: Block key (_hot_key) -> its entries counted in every machine of the process
+#: (Translator._counted).  The GIL keeps it whole when machines run in threads;
+#: an ask racing another on the same key may lose the other's entries (a
+#: block then comes due a little later: when, never what, it computes).
+_ran: dict[tuple, int] = {}
+
+
+def _count(k: tuple, entries: int) -> int:
+    """Add ``entries`` to the process's count of block key ``k`` (_ran);
+    the count."""
+    run = _ran.pop(k, 0) + entries
+    _ran[k] = run   # re-entered last: the table drops the least recently counted first
+    if len(_ran) > HOT_KEYS:
+        del _ran[next(iter(_ran))]
+    return run
+
+
+def _hot_key(insns, vlen: int, timed: int) -> tuple:
+    """What makes two machines' blocks the same code for counting their
+    entries: the instructions up to the first branch or jump (decoded just
+    now, so code rewritten in between is another block) with their pcs, the
+    VLEN and whether it is timed.  Coarser than jit_llvm.Engine's key (no
+    vtype, no timing slots): it decides only when a block is compiled, and
+    compiling makes that key from the machine asking."""
+    out = [vlen, timed]
+    for d in insns:
+        out.append((d.pc, d.slot[0], d.slot[1]))
+        if lib.rv_op_class(d.op) in _CONTROL:
+            break
+    return tuple(out)
 
 
 def _weight(insns) -> int:
