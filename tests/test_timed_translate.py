@@ -368,7 +368,7 @@ def test_timed_machines_make_their_code_due_together(items, k, a0, preset):
         mp.setenv("RVAI_JIT_TIMED", "1")
         mp.setenv("RVAI_JIT_HOT", str(10**12))
         _, probe = timed_loop(items, "translate", 10**6, a0, preset)
-        one = max((c * translate._weight(probe._translator._decoded(key[2][0])) for key, c in translate._ran.items()),
+        one = max((c * translate._weight(probe._translator._decoded(key[0])) for key, c in translate._ran.items()),
                   default=0)
         assume(one >= 16)   # some block asked about four times: k-1/2 of it lies between two machines' counts
         mp.setattr(translate, "_ran", {})

@@ -984,7 +984,7 @@ def heat(m) -> int:
     RVAI_JIT_HOT (translate._ran, entries times the block's weight, the
     block decoded on machine ``m``, where it ran)."""
     from rvai.emu import translate
-    return max((c * translate._weight(m._translator._decoded(k[2][0])) for k, c in translate._ran.items()), default=0)
+    return max((c * translate._weight(m._translator._decoded(k[0])) for k, c in translate._ran.items()), default=0)
 
 
 def machines_in_turn(programs, budget, seeds, regs, hot_of=None, smc=False):

@@ -12,7 +12,8 @@ access's L1 hit, in the block itself, on the model's state in locals; the
 rest through the C step).  A block is translated once the interpreter
 has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
 counted as entries times its length, a vector integer op it computes
-inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block,
+inline as ``VEC_INT_WEIGHT``; entries of every machine of the process
+running the same code: Translator._counted): LLVM takes tens of milliseconds per block,
 as long as the interpreter takes for a few million scalar instructions, so
 a block is translated only when it has already cost that much, and a short
 program never pays for LLVM (llvmlite itself is imported at the first
@@ -522,8 +523,9 @@ def _engine():
 
 
 #: The most blocks whose entries the process counts (_ran): its memory bound
-#: (a key is ~1 KB at most); past it the least recently asked is dropped,
-#: and that block counts again from its next ask.
+#: (an entry is a few hundred bytes: _hot_key keeps a hash of the code, not
+#: the code); past it the least recently counted is dropped, and that block
+#: counts again from its next ask.
 HOT_KEYS = 1 << 14
 #: Block key (_hot_key) -> its entries counted in every machine of the process
 #: (Translator._counted).  The GIL keeps it whole when machines run in threads;
@@ -544,17 +546,18 @@ def _count(k: tuple, entries: int) -> int:
 
 def _hot_key(insns, vlen: int, timed: int) -> tuple:
     """What makes two machines' blocks the same code for counting their
-    entries: the instructions up to the first branch or jump (decoded just
-    now, so code rewritten in between is another block) with their pcs, the
-    VLEN and whether it is timed.  Coarser than jit_llvm.Engine's key (no
-    vtype, no timing slots): it decides only when a block is compiled, and
+    entries: the block's first pc and a hash of its instructions up to the
+    first branch or jump (decoded just now, so code rewritten in between is
+    another block) with their pcs, the VLEN and whether it is timed.
+    Coarser than jit_llvm.Engine's key (no vtype, no timing slots), and two
+    blocks' hashes may meet: it decides only when a block is compiled, and
     compiling makes that key from the machine asking."""
     out = [vlen, timed]
     for d in insns:
         out.append((d.pc, d.slot[0], d.slot[1]))
         if lib.rv_op_class(d.op) in _CONTROL:
             break
-    return tuple(out)
+    return insns[0].pc if insns else None, hash(tuple(out))
 
 
 def _weight(insns) -> int:
