@@ -302,7 +302,7 @@ def test_vector_loops_time_the_same_translated(items, budget, a0, preset, hot):
     assert t == i
 
 
-def test_a_second_machine_reuses_the_vector_blocks(monkeypatch):
+def test_a_second_machine_reuses_the_vector_blocks(empty_engines, monkeypatch):
     """A vector slot's plan words are part of its block's key: the same loop
     on a second machine finds every block the first one translated (no word
     of the plan left to chance, such as the sources past its count)."""

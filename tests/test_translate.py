@@ -661,7 +661,7 @@ def test_a_dropped_machine_frees_its_translator_at_once(every_block):
         gc.enable()
 
 
-def test_compiles_keep_no_ir_and_share_one_pass_manager(every_block, monkeypatch):
+def test_compiles_keep_no_ir_and_share_one_pass_manager(every_block, empty_engines, monkeypatch):
     """Each translated module's IR is freed once its code is loaded (MCJIT
     would keep it as long as the engine), and _optimise's pass manager and
     pass builder are made once, not per module (LLVM kept ~5 KB of each pair
@@ -682,7 +682,7 @@ def test_compiles_keep_no_ir_and_share_one_pass_manager(every_block, monkeypatch
     assert sorted(made) == ["pb", "pm"]
 
 
-def test_the_shared_pass_manager_gives_what_a_fresh_one_does(every_block, monkeypatch):
+def test_the_shared_pass_manager_gives_what_a_fresh_one_does(every_block, empty_engines, monkeypatch):
     """_optimise's one pass manager, run on module after module, leaves each
     module's IR and object code bit-equal to a fresh manager's (d84be44 made
     one per module)."""
@@ -773,7 +773,7 @@ def test_qemu_rvv_kernels_match_in_the_translating_tier(every_block, monkeypatch
 
 
 @pytest.mark.parametrize("vector", [True, False])
-def test_a_vector_integer_loop_turns_hot_sooner(monkeypatch, vector):
+def test_a_vector_integer_loop_turns_hot_sooner(empty_engines, monkeypatch, vector):
     """Hotness counts a vector integer op as translate.VEC_INT_WEIGHT
     instructions (its loop saves that much more once translated): at a
     threshold of 300 passes of the loop below with its eight vadds weighed
@@ -1054,7 +1054,7 @@ def test_other_code_at_the_same_pcs_is_counted_apart(data, k, budget, seeds, reg
         assert got[-1][0].translation["blocks"] == 0
 
 
-def test_the_loops_around_a_due_block_are_compiled_with_it(monkeypatch):
+def test_the_loops_around_a_due_block_are_compiled_with_it(empty_engines, monkeypatch):
     """When the inner loop of a nest is due, the blocks of the loop around
     it (its fall-through, entered uncounted, and the outer loop's head,
     entered once a pass) are compiled with it in one module, though
