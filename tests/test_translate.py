@@ -1054,6 +1054,90 @@ def test_other_code_at_the_same_pcs_is_counted_apart(data, k, budget, seeds, reg
         assert got[-1][0].translation["blocks"] == 0
 
 
+@settings(max_examples=30, deadline=None)
+@given(items=steady_loop(), k=st.integers(3, 4), seeds=st.binary(min_size=64, max_size=64),
+       regs=st.lists(value, min_size=6, max_size=6))
+def test_held_counts_the_blocks_found_compiled(items, k, seeds, regs):
+    """k machines run the same loop one after the other at a RVAI_JIT_HOT
+    the first two reach together: the second compiles it, and the later
+    ones find it due at their first ask (the process's count is past due)
+    and compiled in the engine.  On every machine ``held`` is the blocks
+    it installed less those compiled while it ran (counted where LLVM's
+    functions are built), and from the third on it holds the loop."""
+    built = []
+    with pytest.MonkeyPatch.context() as mp:
+        build = jit_llvm._Block.build
+        mp.setattr(jit_llvm._Block, "build", lambda self: built.append(self.start) or build(self))
+        sizes = []
+
+        def hot_of(one):
+            sizes.append(len(built))
+            return one + one // 2
+        one, got = machines_in_turn([items] * k, 10**6, seeds, regs, hot_of)
+    assert one >= 300 * 2
+    # machines_in_turn's machines run one after another: split the builds by the blocks each installed
+    t = [m.translation for m, _ in got]
+    assert [x["blocks"] for x in t[:1]] == [0] and t[1]["blocks"] >= 1 and t[1]["held"] == 0
+    assert len(built) - sizes[0] == sum(x["blocks"] - x["held"] for x in t)
+    assert all(x["held"] >= 1 for x in t[2:])
+    want = run(items, "interpret", 10**6, seeds, regs, smc=True, passes=300)
+    assert [r for _, r in got] == [want] * k
+
+
+def sliced(m, budget: int, slice_: int) -> dict:
+    """LOOP run on machine ``m`` (translating, never due) in runs of
+    ``slice_`` instructions (each ends in Translator.tally, which adds the
+    run's entries to the process's counts) until it stops: its registers,
+    pc, instret and stop."""
+    stop = run(LOOP, "translate", 1, bytes(64), machine=m)["stop"]
+    while stop is not None and stop[0] == "BudgetExceeded" and m.instret < budget:
+        try:
+            m.resume(budget=slice_)
+            stop = None
+        except EmulatorError as e:
+            stop = (type(e).__name__, str(e))
+    return {"x": [m.x(i) for i in range(32)], "pc": m.pc, "instret": m.instret, "stop": stop}
+
+
+def test_machines_in_threads_count_every_entry():
+    """Machines running the same loop in several threads at once, in short
+    runs (each adding its entries to the one process-wide table: tally),
+    never due, the interpreter switching threads every microsecond, count
+    all their entries: the table holds threads times one machine's count,
+    every run's result is the interpreter's, and no translation fails
+    (translate.errors, checked for every test)."""
+    import sys
+    import threading
+    from rvai.emu import translate
+    threads, budget, slice_ = 4, 10**6, 37
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(translate, "ASK_EVERY", 4)
+        mp.setenv("RVAI_JIT_HOT", str(10**12))
+        alone = sliced(Machine(vlen=128, tier="translate"), budget, slice_)
+        counts = dict(translate._ran)
+        mp.setattr(translate, "_ran", {})
+        machines = [Machine(vlen=128, tier="translate") for _ in range(threads)]
+        results = [None] * threads
+
+        def one(i):
+            results[i] = sliced(machines[i], budget, slice_)
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            workers = [threading.Thread(target=one, args=(i,)) for i in range(threads)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+        finally:
+            sys.setswitchinterval(switch)
+        together = dict(translate._ran)
+    want = run(LOOP, "interpret", 10**6, bytes(64))
+    assert alone["stop"] and alone == {k: want[k] for k in alone}
+    assert results == [alone] * threads
+    assert counts and together == {key: threads * n for key, n in counts.items()}
+
+
 def test_the_loops_around_a_due_block_are_compiled_with_it(empty_engines, monkeypatch):
     """When the inner loop of a nest is due, the blocks of the loop around
     it (its fall-through, entered uncounted, and the outer loop's head,

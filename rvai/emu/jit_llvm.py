@@ -351,6 +351,7 @@ class Engine:
         self.cache_dir = cache
         self.cache = ObjectCache(cache, tm, opt) if cache is not None else None
         self.cached = 0   # blocks loaded from the cache
+        self.found = 0    # blocks asked for (compile) that it held already: nothing built for them
         if self.cache is not None:
             self.mcjit.set_object_cache(self.cache.save, self.cache.take)
 
@@ -364,6 +365,7 @@ class Engine:
         keys = self._keys(blocks, vstate, timed_each)
         timed_of = dict(zip(keys, timed_each))
         todo = {k: b for k, b in zip(keys, blocks) if k not in self.blocks}
+        self.found += len(keys) - len(todo)
         if todo:
             module = [f'target triple = "{llvm.get_process_triple()}"', LIKELY_DEF,
                       *(f"declare {t.replace(' (', f' @{n}(', 1)}{' cold' if n in COLD else ''}"
@@ -523,12 +525,12 @@ def engine(opt: int) -> Engine | None:
     return _engines.get(opt)
 
 
-def compile_blocks(blocks, vstate, opt: int = 1, timed=None) -> tuple[Engine, list[int], int]:
+def compile_blocks(blocks, vstate, opt: int = 1, timed=None) -> tuple[Engine, list[int], int, int]:
     """The process-wide engine of codegen level ``opt``, the host addresses
-    of ``blocks`` (see ``Engine.compile``) and how many of them it loaded
-    from the object cache (cache_dir()): a block compiled before, by any
-    machine, is not compiled again.  The caller keeps the engine alive while
-    it runs them."""
+    of ``blocks`` (see ``Engine.compile``), how many of them it loaded
+    from the object cache (cache_dir()) and how many it held already: a
+    block compiled before, by any machine, is not compiled again.  The
+    caller keeps the engine alive while it runs them."""
     global _PASSES
     with _lock:
         if _PASSES is None:
@@ -540,8 +542,9 @@ def compile_blocks(blocks, vstate, opt: int = 1, timed=None) -> tuple[Engine, li
         if opt not in _engines or len(_engines[opt].blocks) >= ENGINE_BLOCKS[opt] or _engines[opt].cache_dir != cache_dir():
             _engines[opt] = Engine(opt, cache_dir())
         engine = _engines[opt]
-        cached = engine.cached
-        return engine, engine.compile(blocks, vstate, timed), engine.cached - cached
+        cached, found = engine.cached, engine.found
+        addrs = engine.compile(blocks, vstate, timed)
+        return engine, addrs, engine.cached - cached, engine.found - found
 
 
 def block_ops(insns) -> list:

@@ -12,8 +12,9 @@ access's L1 hit, in the block itself, on the model's state in locals; the
 rest through the C step).  A block is translated once the interpreter
 has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
 counted as entries times its length, a vector integer op it computes
-inline as ``VEC_INT_WEIGHT``; entries of every machine of the process
-running the same code: Translator._counted): LLVM takes tens of milliseconds per block,
+inline as ``VEC_INT_WEIGHT``; by its own machine, or by the machines of
+the process running the same code together, Translator._counted, a timed
+one's ``TIMED_SHARED`` times that): LLVM takes tens of milliseconds per block,
 as long as the interpreter takes for a few million scalar instructions, so
 a block is translated only when it has already cost that much, and a short
 program never pays for LLVM (llvmlite itself is imported at the first
@@ -87,6 +88,13 @@ _CONTROL = {_BRANCH, _CLASSES.index("JUMP")}
 _VEC_INT = {op for op in range(lib.rv_num_ops()) if ffi.string(lib.rv_op_name(op)).decode() in VINLINE}
 #: The most instructions of a block (csrc/jit.h's JIT_MAX_INSNS).
 MAX_INSNS = 64
+#: A timed machine's block is due by the process's count (entries of every
+#: machine running the same code, Translator._counted) only at this many times
+#: its due; by its own machine's count at its due, as a functional one.  A
+#: timed block's compile costs ~3.7x a functional one's (timed attention's
+#: blocks, spacemit-x60: 0.18-0.44 s against 0.06-0.07 s, object cache off)
+#: and saves about as much a pass (docs/performance.md, "(issue 15, hot53)").
+TIMED_SHARED = 4
 #: The most blocks compiled together: a hot one and those it may reach.
 BATCH = 32
 #: The most blocks of the loops around a due block compiled with it (Translator._loop_around).
@@ -122,7 +130,7 @@ class Translator:
         self.error: BaseException | None = None   # the first exception a translation raised
         self.blocks = 0      # blocks installed
         self.cached = 0      # blocks of them loaded from the object cache (jit_llvm.Engine)
-        self.held = 0        # blocks of them found compiled in the process's engine before they were due
+        self.held = 0        # blocks of them found compiled in the process's engine: nothing compiled for them
         self.seconds = 0.0   # wall time the guest's thread spent translating (queueing, installing)
         self.background_seconds = 0.0   # wall time of the background thread's work for this machine
         self.stale = 0       # background translations dropped at install: their code had been rewritten
@@ -145,9 +153,11 @@ class Translator:
     def stats(self) -> dict:
         """What the tier did so far: ``blocks`` installed, ``cached`` (those
         of them loaded from the object cache, without passes or codegen:
-        rvai.emu.jit_llvm.cache_dir), ``held`` (those of them installed before
-        they were due, their code found compiled by another machine of the
-        process: _held), ``seconds`` the guest's thread spent
+        rvai.emu.jit_llvm.cache_dir), ``held`` (those of them whose code the
+        process's engine held already, compiled for another machine or
+        earlier for this one: installed at an ask before they were due,
+        _held, or found by the compile of a due block's batch), ``seconds``
+        the guest's thread spent
         translating (llvmlite's import included, the first time in a
         process, when translating synchronously), ``background_seconds``
         the background thread spent on this machine's blocks (the import
@@ -185,27 +195,36 @@ class Translator:
 
     def _translate(self, pc: int, entries: int) -> int:
         insns = self._decoded(pc)
-        due = self._due(insns)
-        run = self._counted(pc, insns, entries)
-        if run < due:
-            return 1 if self._held(pc, insns) else run - due
+        wait = self._wait(pc, insns, entries)
+        if wait:
+            return 1 if self._held(pc, insns) else -wait
         from rvai.emu import jit_llvm
         batch = self._batch(pc, insns)
         if not batch:
             return 0
         # Code quality only where it pays: -O0 codegen (a quarter of -O1's
         # cost, code about half as fast) when blocks are translated unseen.
-        engine, addrs, cached = jit_llvm.compile_blocks(list(batch.values()), (self.vlen, self._vtype()),
-                                                        opt=1 if self.hot else 0, timed=self._tslots(batch.values()))
-        self._install(batch, engine, addrs, cached)
+        engine, addrs, cached, found = jit_llvm.compile_blocks(
+            list(batch.values()), (self.vlen, self._vtype()), opt=1 if self.hot else 0,
+            timed=self._tslots(batch.values()))
+        self._install(batch, engine, addrs, cached, found)
         return int(pc in self.installed)
+
+    def _wait(self, pc: int, insns, entries: int) -> int:
+        """Entries of the block at pc (instructions ``insns``, decoded just
+        now; this machine's ``entries`` of it so far) before it is due: 0
+        once this machine ran its due (``_due``), as counted per machine,
+        or the process did (``_counted``: every machine's entries of the
+        same code), a timed machine's TIMED_SHARED times its due."""
+        due = self._due(insns)
+        shared = self._counted(pc, insns, entries)
+        return max(min(due - entries, due * (TIMED_SHARED if lib.rv_jit_timed(self.m) else 1) - shared), 0)
 
     def _counted(self, pc: int, insns, entries: int) -> int:
         """Entries of the block at pc (instructions ``insns``, decoded just
         now) in the whole process: this machine's ``entries`` since its last
         ask about pc added to what every machine ran of the same code
-        (_ran, under _hot_key); what it returns, less the block's due,
-        is what the C loop counts here before it asks again.  Each ops call
+        (_ran, under _hot_key).  Each ops call
         makes a new machine, so counted per machine, a block run 4M
         instructions' worth only across calls was never due."""
         k = _hot_key(insns, self.vlen, lib.rv_jit_timed(self.m))
@@ -219,8 +238,18 @@ class Translator:
         again only once a block is due, so without this a machine's entries
         past its first ask (240) were lost with it, and a kernel whose
         calls each run a block a few thousand times never made it due.
-        Counted under the key of the block's last ask (what ran since may
-        be rewritten code: it only makes the count approximate)."""
+
+        What the counts leave out, each only moving *when* a block is
+        compiled, never what runs: entries are counted under the key of
+        the block's last ask (code rewritten at that pc since then is
+        counted as the old code: decoding every asked block again after
+        each run would cost more than the ask it serves); a block a
+        machine enters fewer than ASK_EVERY times is never asked about, so
+        its entries stay in the C slot counter and are not counted (a
+        kernel spreading its time over many such blocks, per machine,
+        never becomes due by the process's count; finding them would mean
+        a walk of the decode cache); a forked child starts from its
+        parent's counts."""
         for pc, (k, last) in self._asked.items():
             entries = lib.rv_jit_entries(self.m, pc)
             if entries > last and pc not in self.installed:
@@ -228,12 +257,16 @@ class Translator:
                 _count(k, entries - last)
 
     def _warmth(self, pc: int, insns) -> int:
-        """Entries of the block at pc (instructions ``insns``) in the whole
-        process, without counting them: what _counted had of it and this
-        machine's entries since its last ask (_batch's warm successors)."""
+        """Entries of the block at pc (instructions ``insns``) toward its
+        due, without counting them (_batch's warm successors): this
+        machine's, or the process's (what _counted had of it and this
+        machine's entries since its last ask; a timed machine's divided by
+        TIMED_SHARED, as _wait weighs them) when more."""
         entries = lib.rv_jit_entries(self.m, pc)
         last = self._asked.get(pc, (None, 0))[1]
-        return _ran.get(_hot_key(insns, self.vlen, lib.rv_jit_timed(self.m)), 0) + max(entries - last, 0)
+        timed = lib.rv_jit_timed(self.m)
+        shared = _ran.get(_hot_key(insns, self.vlen, timed), 0) + max(entries - last, 0)
+        return max(entries, shared // (TIMED_SHARED if timed else 1))
 
     def _held(self, pc: int, insns) -> bool:
         """Install the block at pc (its instructions ``insns``, decoded just
@@ -253,8 +286,7 @@ class Translator:
         if addrs is None:
             return False
         before = self.blocks
-        self._install({pc: ops}, engine, addrs, 0)
-        self.held += self.blocks - before
+        self._install({pc: ops}, engine, addrs, 0, 1)
         return self.blocks > before
 
     def _batch(self, pc: int, insns) -> dict:
@@ -329,9 +361,12 @@ class Translator:
         loop = [start for start in found if start in back and start != pc]
         return {start: found[start] for start in loop[:LOOP_BLOCKS]}
 
-    def _install(self, batch: dict, engine, addrs, cached: int) -> None:
-        """Install the blocks of ``batch`` compiled into ``engine`` at ``addrs``."""
+    def _install(self, batch: dict, engine, addrs, cached: int, found: int) -> None:
+        """Install the blocks of ``batch`` compiled into ``engine`` at
+        ``addrs``, ``cached`` of them loaded from the object cache and
+        ``found`` held by the engine already (jit_llvm.compile_blocks)."""
         self.cached += cached
+        self.held += found
         self.engines.add(engine)
         for (start, ops), addr in zip(batch.items(), addrs):
             if lib.rv_jit_install(self.m, start, addr, len(ops)) == 0:
@@ -351,18 +386,18 @@ class Translator:
             self._refused.discard(pc)
             return 0
         insns = self._decoded(pc)
-        due = self._due(insns)
-        entries = self._counted(pc, insns, entries)   # the process's, as in _translate
-        if entries < due and self._held(pc, insns):
+        wait = self._wait(pc, insns, entries)
+        if wait and self._held(pc, insns):
             return 1
         loading = _llvm_load()
-        if entries < due:
-            near = -(-due // IMPORT_AT)
-            if loading is None and entries < near:
-                return entries - near
+        if wait:
+            due = self._due(insns)
+            early = due - -(-due // IMPORT_AT)   # the entries from near due (llvmlite's import started) to due
+            if loading is None and wait > early:
+                return early - wait
             if loading is None:
                 self._start_llvm_load()
-            return entries - due
+            return -wait
         if loading is None or not loading.done():
             if loading is None:
                 self._start_llvm_load()
@@ -415,7 +450,7 @@ class Translator:
             self._jobs.remove(job)
             self._queued.difference_update(job.batch)
             try:
-                engine, addrs, cached, seconds = job.future.result()
+                engine, addrs, cached, found, seconds = job.future.result()
             except BaseException as e:   # noqa: BLE001 - a failed translation leaves its blocks interpreted
                 self._failed([job.pc], e)
                 continue
@@ -428,7 +463,7 @@ class Translator:
                 if job.pc not in self._queued:   # translate the code there now
                     self._queue(job.pc, self._decoded(job.pc))
             keep = [start in fresh for start in job.batch]
-            self._install(fresh, engine, [a for a, k in zip(addrs, keep) if k], cached)
+            self._install(fresh, engine, [a for a, k in zip(addrs, keep) if k], cached, found)
             done.update(start for start in fresh if start in self.installed)
         return done
 
@@ -528,20 +563,24 @@ def _engine():
 #: counts again from its next ask.
 HOT_KEYS = 1 << 14
 #: Block key (_hot_key) -> its entries counted in every machine of the process
-#: (Translator._counted).  The GIL keeps it whole when machines run in threads;
-#: an ask racing another on the same key may lose the other's entries (a
-#: block then comes due a little later: when, never what, it computes).
+#: (Translator._counted, Translator.tally), machines running in several
+#: threads too (_count's lock).
 _ran: dict[tuple, int] = {}
+#: _count's read, add and eviction as one step: machines may run in several
+#: threads (the GIL switches between bytecodes, so without it a count could be
+#: lost, or the eviction find the table changed under its iterator and raise).
+_ran_lock = threading.Lock()
 
 
 def _count(k: tuple, entries: int) -> int:
     """Add ``entries`` to the process's count of block key ``k`` (_ran);
     the count."""
-    run = _ran.pop(k, 0) + entries
-    _ran[k] = run   # re-entered last: the table drops the least recently counted first
-    if len(_ran) > HOT_KEYS:
-        del _ran[next(iter(_ran))]
-    return run
+    with _ran_lock:
+        run = _ran.pop(k, 0) + entries
+        _ran[k] = run   # re-entered last: the table drops the least recently counted first
+        if len(_ran) > HOT_KEYS:
+            del _ran[next(iter(_ran))]
+        return run
 
 
 def _hot_key(insns, vlen: int, timed: int) -> tuple:
@@ -647,11 +686,11 @@ def _import_llvm() -> float:
 
 def _compile(batch: dict, vstate) -> tuple:
     """On the background thread: compile ``batch`` (jit_llvm.compile_blocks
-    at -O1): (engine, addresses, blocks found in the object cache, seconds)."""
+    at -O1): (engine, addresses, blocks found in the object cache, blocks
+    the engine held already, seconds)."""
     t0 = time.perf_counter()
     from rvai.emu import jit_llvm
-    engine, addrs, cached = jit_llvm.compile_blocks(list(batch.values()), vstate, opt=1)
-    return engine, addrs, cached, time.perf_counter() - t0
+    return *jit_llvm.compile_blocks(list(batch.values()), vstate, opt=1), time.perf_counter() - t0
 
 
 def _poster(post):
