@@ -12,9 +12,9 @@ access's L1 hit, in the block itself, on the model's state in locals; the
 rest through the C step).  A block is translated once the interpreter
 has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
 counted as entries times its length, a vector integer op it computes
-inline as ``VEC_INT_WEIGHT``; by its own machine, or by the machines of
-the process running the same code together, Translator._counted, a timed
-one's ``TIMED_SHARED`` times that): LLVM takes tens of milliseconds per block,
+inline as ``VEC_INT_WEIGHT``; by its own machine, or, functional, by the
+machines of the process running the same code together: Translator._wait):
+LLVM takes tens of milliseconds per block,
 as long as the interpreter takes for a few million scalar instructions, so
 a block is translated only when it has already cost that much, and a short
 program never pays for LLVM (llvmlite itself is imported at the first
@@ -88,13 +88,6 @@ _CONTROL = {_BRANCH, _CLASSES.index("JUMP")}
 _VEC_INT = {op for op in range(lib.rv_num_ops()) if ffi.string(lib.rv_op_name(op)).decode() in VINLINE}
 #: The most instructions of a block (csrc/jit.h's JIT_MAX_INSNS).
 MAX_INSNS = 64
-#: A timed machine's block is due by the process's count (entries of every
-#: machine running the same code, Translator._counted) only at this many times
-#: its due; by its own machine's count at its due, as a functional one.  A
-#: timed block's compile costs ~3.7x a functional one's (timed attention's
-#: blocks, spacemit-x60: 0.18-0.44 s against 0.06-0.07 s, object cache off)
-#: and saves about as much a pass (docs/performance.md, "(issue 15, hot53)").
-TIMED_SHARED = 4
 #: The most blocks compiled together: a hot one and those it may reach.
 BATCH = 32
 #: The most blocks of the loops around a due block compiled with it (Translator._loop_around).
@@ -213,12 +206,18 @@ class Translator:
     def _wait(self, pc: int, insns, entries: int) -> int:
         """Entries of the block at pc (instructions ``insns``, decoded just
         now; this machine's ``entries`` of it so far) before it is due: 0
-        once this machine ran its due (``_due``), as counted per machine,
-        or the process did (``_counted``: every machine's entries of the
-        same code), a timed machine's TIMED_SHARED times its due."""
+        once this machine ran its due (``_due``), or, on a functional
+        machine, once the process did (``_counted``: every machine's
+        entries of the same code).  A timed machine counts its own only: a
+        timed block's compile costs ~3.7x a functional one's (timed
+        attention on spacemit-x60: 0.18-0.44 s against 0.06-0.07 s, object
+        cache off) for a saving that, counted across 30 calls, did not
+        repay it (callgrind, +2.4 % host instructions at 4x the due;
+        docs/performance.md, "(issue 15, hot53)")."""
         due = self._due(insns)
-        shared = self._counted(pc, insns, entries)
-        return max(min(due - entries, due * (TIMED_SHARED if lib.rv_jit_timed(self.m) else 1) - shared), 0)
+        if lib.rv_jit_timed(self.m):
+            return max(due - entries, 0)
+        return max(min(due - entries, due - self._counted(pc, insns, entries)), 0)
 
     def _counted(self, pc: int, insns, entries: int) -> int:
         """Entries of the block at pc (instructions ``insns``, decoded just
@@ -227,7 +226,7 @@ class Translator:
         (_ran, under _hot_key).  Each ops call
         makes a new machine, so counted per machine, a block run 4M
         instructions' worth only across calls was never due."""
-        k = _hot_key(insns, self.vlen, lib.rv_jit_timed(self.m))
+        k = _hot_key(insns, self.vlen)
         _, last = self._asked.get(pc, (k, 0))
         self._asked[pc] = k, entries
         return _count(k, entries - last if entries >= last else entries)   # (fewer: the C side's count restarted)
@@ -248,8 +247,9 @@ class Translator:
         its entries stay in the C slot counter and are not counted (a
         kernel spreading its time over many such blocks, per machine,
         never becomes due by the process's count; finding them would mean
-        a walk of the decode cache); a forked child starts from its
-        parent's counts."""
+        a walk of the decode cache); a machine switched to timed mode
+        after an ask tallies its timed runs' entries too; a forked child
+        starts from its parent's counts."""
         for pc, (k, last) in self._asked.items():
             entries = lib.rv_jit_entries(self.m, pc)
             if entries > last and pc not in self.installed:
@@ -259,14 +259,14 @@ class Translator:
     def _warmth(self, pc: int, insns) -> int:
         """Entries of the block at pc (instructions ``insns``) toward its
         due, without counting them (_batch's warm successors): this
-        machine's, or the process's (what _counted had of it and this
-        machine's entries since its last ask; a timed machine's divided by
-        TIMED_SHARED, as _wait weighs them) when more."""
+        machine's, or on a functional machine the process's (what _counted
+        had of it and this machine's entries since its last ask) when more,
+        as _wait counts them."""
         entries = lib.rv_jit_entries(self.m, pc)
+        if lib.rv_jit_timed(self.m):
+            return entries
         last = self._asked.get(pc, (None, 0))[1]
-        timed = lib.rv_jit_timed(self.m)
-        shared = _ran.get(_hot_key(insns, self.vlen, timed), 0) + max(entries - last, 0)
-        return max(entries, shared // (TIMED_SHARED if timed else 1))
+        return max(entries, _ran.get(_hot_key(insns, self.vlen), 0) + max(entries - last, 0))
 
     def _held(self, pc: int, insns) -> bool:
         """Install the block at pc (its instructions ``insns``, decoded just
@@ -583,15 +583,15 @@ def _count(k: tuple, entries: int) -> int:
         return run
 
 
-def _hot_key(insns, vlen: int, timed: int) -> tuple:
-    """What makes two machines' blocks the same code for counting their
-    entries: the block's first pc and a hash of its instructions up to the
-    first branch or jump (decoded just now, so code rewritten in between is
-    another block) with their pcs, the VLEN and whether it is timed.
+def _hot_key(insns, vlen: int) -> tuple:
+    """What makes two functional machines' blocks the same code for
+    counting their entries: the block's first pc and a hash of its
+    instructions up to the first branch or jump (decoded just now, so code
+    rewritten in between is another block) with their pcs, and the VLEN.
     Coarser than jit_llvm.Engine's key (no vtype, no timing slots), and two
     blocks' hashes may meet: it decides only when a block is compiled, and
     compiling makes that key from the machine asking."""
-    out = [vlen, timed]
+    out = [vlen]
     for d in insns:
         out.append((d.pc, d.slot[0], d.slot[1]))
         if lib.rv_op_class(d.op) in _CONTROL:
