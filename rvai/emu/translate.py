@@ -209,11 +209,12 @@ class Translator:
         once this machine ran its due (``_due``), or, on a functional
         machine, once the process did (``_counted``: every machine's
         entries of the same code).  A timed machine counts its own only: a
-        timed block's compile costs ~3.7x a functional one's (timed
-        attention on spacemit-x60: 0.18-0.44 s against 0.06-0.07 s, object
-        cache off) for a saving that, counted across 30 calls, did not
-        repay it (callgrind, +2.4 % host instructions at 4x the due;
-        docs/performance.md, "(issue 15, hot53)")."""
+        timed block's compile costs 3-4x a functional one's (timed
+        attention on spacemit-x60: 0.14-0.50 s thread CPU against
+        0.05-0.08 s, object cache off) for a saving that, counted across
+        30 calls, did not repay it (callgrind, +2.4 % host instructions
+        with the process's count at 4x the due; docs/performance.md,
+        "(issue 15, hot53)")."""
         due = self._due(insns)
         if lib.rv_jit_timed(self.m):
             return max(due - entries, 0)
