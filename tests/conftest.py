@@ -60,6 +60,26 @@ def _translations_succeed():
     translate.errors.clear()
     yield
     assert not translate.errors, f"the translating tier failed: {translate.errors[0]}"
+
+
+@pytest.fixture(autouse=True)
+def _hotness_counted_afresh(monkeypatch):
+    """Each test starts with empty process-wide hotness counts (rvai.emu.translate._ran,
+    restored after): a block is due once the machines of the process together ran it
+    enough (Translator._counted), so without this when a test's block turns translated
+    would depend on the tests run before it in the same process (pytest-xdist's worker)."""
+    from rvai.emu import translate
+    monkeypatch.setattr(translate, "_ran", {})
+
+
+@pytest.fixture
+def empty_engines(monkeypatch):
+    """The process's translation engines emptied (rvai.emu.jit_llvm._engines, restored
+    after), for a test that counts what is compiled, installed or held: code an earlier
+    test compiled would be found there (installed at a block's first ask, held:
+    Translator._held; or not compiled again)."""
+    jit_llvm = pytest.importorskip("rvai.emu.jit_llvm")
+    monkeypatch.setattr(jit_llvm, "_engines", {})
 from rvai.emu.isa import assemble
 
 CODE = 0x10000

@@ -6,7 +6,7 @@ through the model's own step (a plain op's inline, csrc/timing.h's tm_step
 written in the block's IR), so any difference is a bug of the block's step."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import CODE
@@ -302,7 +302,7 @@ def test_vector_loops_time_the_same_translated(items, budget, a0, preset, hot):
     assert t == i
 
 
-def test_a_second_machine_reuses_the_vector_blocks(monkeypatch):
+def test_a_second_machine_reuses_the_vector_blocks(empty_engines, monkeypatch):
     """A vector slot's plan words are part of its block's key: the same loop
     on a second machine finds every block the first one translated (no word
     of the plan left to chance, such as the sources past its count)."""
@@ -321,6 +321,67 @@ def test_a_second_machine_reuses_the_vector_blocks(monkeypatch):
     second, m = timed_loop(items, "translate", 10**6, 0, "spacemit-x60")
     assert m.translation["blocks"] >= 1 and len(built) == n
     assert second == first == timed_loop(items, "interpret", 10**6, 0, "spacemit-x60")[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=st.one_of(scalar_loop(), vector_loop()), budget=st.one_of(st.integers(1, 20000), st.just(10**6)),
+       a0=st.integers(0, 1 << 20), preset=st.sampled_from(PRESETS),
+       other=st.sampled_from(PRESETS))
+def test_a_second_machine_times_the_held_blocks_the_same(items, budget, a0, preset, other):
+    """A timed machine made when the process already holds its blocks' code
+    (translated by a first machine, each block after ASK_EVERY entries)
+    installs them when first asked, long before they would be due, where
+    their key holds: the same instructions, vector state, timing slots and
+    model (the first machine's preset may be another).  Every timed
+    observable, the vector timeline too, stays the interpreter's."""
+    from rvai.emu import jit_llvm, translate
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jit_llvm, "_engines", {})
+        mp.setattr(translate, "ASK_EVERY", 4)   # its blocks are entered tens to hundreds of times
+        mp.setenv("RVAI_JIT_HOT", "1")
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        _, a = timed_loop(items, "translate", budget, a0, other)
+        mp.setenv("RVAI_JIT_HOT", str(10**12))   # never due: what runs translated was held
+        got, b = timed_loop(items, "translate", budget, a0, preset)
+        got["trace"] = b.profile().trace
+    want, r = timed_loop(items, "interpret", budget, a0, preset)
+    want["trace"] = r.profile().trace
+    assert got == want
+    assert b.translation["blocks"] == b.translation["held"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(items=st.one_of(scalar_loop(), vector_loop()), k=st.integers(2, 3), a0=st.integers(0, 1 << 20),
+       preset=st.sampled_from(PRESETS))
+def test_timed_machines_count_their_own_entries(items, k, a0, preset):
+    """k timed machines of one process run the same loop one after the
+    other at a RVAI_JIT_HOT one machine's count of its hottest block falls
+    half short of (measured on a first machine, which translates
+    nothing), so that functional machines would make it due together: a
+    timed machine counts its own entries only (its compile is not repaid
+    across calls: Translator._wait), so none translates, and every timed
+    observable of each, the vector timeline too, is the interpreter's."""
+    from rvai._rvemu import lib
+    from rvai.emu import jit_llvm, translate
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jit_llvm, "_engines", {})
+        mp.setattr(translate, "ASK_EVERY", 4)
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        mp.setenv("RVAI_JIT_HOT", str(10**12))
+        _, probe = timed_loop(items, "translate", 10**6, a0, preset)
+        one = max(lib.rv_jit_entries(probe._m, pc) * translate._weight(probe._translator._decoded(pc))
+                  for pc in range(CODE, CODE + 4 * len(items), 4))
+        assume(one >= 16)   # some block asked about four times
+        mp.setenv("RVAI_JIT_HOT", str(one + one // 2))
+        got = []
+        for _ in range(k):
+            r, m = timed_loop(items, "translate", 10**6, a0, preset)
+            r["trace"] = m.profile().trace
+            got.append((r, m.translation["blocks"]))
+    want, r = timed_loop(items, "interpret", 10**6, a0, preset)
+    want["trace"] = r.profile().trace
+    assert [g for g, _ in got] == [want] * k
+    assert [n for _, n in got] == [0] * k
 
 
 # A loop whose block sets three vtypes (vill before its first pass: entered by

@@ -227,15 +227,18 @@ def encode(items) -> bytes:
     return bytes(out)
 
 
-def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False):
+def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False, passes=3, again=False):
     """Run the program ``items`` at CODE in a fresh machine of ``tier`` (or
-    ``machine``) with registers a0-a3, t0, t1 = ``regs`` (else from ``seeds``)
-    and the data page filled with ``seeds`` (XOR ``BASELINE``); every observable."""
+    ``machine``; ``again``: one that ran a program before, its memory mapped)
+    with registers a0-a3, t0, t1 = ``regs`` (else from ``seeds``), the loop
+    count s2 = ``passes`` and the data page filled with ``seeds`` (XOR
+    ``BASELINE``); every observable."""
     m = machine or Machine(vlen=128, tier=tier)
     code = encode(items)
-    m.map(CODE, 4096, "rwx" if smc else "rx")
+    if not again:
+        m.map(CODE, 4096, "rwx" if smc else "rx")
+        m.map(DATA, 4096, "rw")
     m.write(CODE, np.frombuffer(code, dtype=np.uint8))
-    m.map(DATA, 4096, "rw")
     data = bytes(a ^ b for a, b in zip(seeds, BASELINE))
     m.write(DATA, np.frombuffer(data * (4096 // len(data)), dtype=np.uint8))
     values = list(regs) or [int(v) for v in np.frombuffer(seeds[:48], dtype=np.uint64)]
@@ -245,7 +248,7 @@ def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False):
         m.f(r, v)
     for name, v in BASES.items():
         m.x({"s0": 8, "s1": 9, "s3": 19, "s4": 20, "s5": 21}[name], v)
-    m.x(18, 3)   # s2: the loop count
+    m.x(18, passes)   # s2: the loop count
     m.pc = CODE
     try:
         m.resume(budget=budget)
@@ -658,7 +661,7 @@ def test_a_dropped_machine_frees_its_translator_at_once(every_block):
         gc.enable()
 
 
-def test_compiles_keep_no_ir_and_share_one_pass_manager(every_block, monkeypatch):
+def test_compiles_keep_no_ir_and_share_one_pass_manager(every_block, empty_engines, monkeypatch):
     """Each translated module's IR is freed once its code is loaded (MCJIT
     would keep it as long as the engine), and _optimise's pass manager and
     pass builder are made once, not per module (LLVM kept ~5 KB of each pair
@@ -679,7 +682,7 @@ def test_compiles_keep_no_ir_and_share_one_pass_manager(every_block, monkeypatch
     assert sorted(made) == ["pb", "pm"]
 
 
-def test_the_shared_pass_manager_gives_what_a_fresh_one_does(every_block, monkeypatch):
+def test_the_shared_pass_manager_gives_what_a_fresh_one_does(every_block, empty_engines, monkeypatch):
     """_optimise's one pass manager, run on module after module, leaves each
     module's IR and object code bit-equal to a fresh manager's (d84be44 made
     one per module)."""
@@ -716,7 +719,7 @@ def test_tier_is_checked():
 def test_translation_counts_what_the_tier_did(every_block):
     assert Machine(tier="interpret").translation is None
     m = Machine(vlen=128, tier="translate")
-    assert m.translation == {"blocks": 0, "cached": 0, "seconds": 0.0, "background_seconds": 0.0, "pending": 0,
+    assert m.translation == {"blocks": 0, "cached": 0, "held": 0, "seconds": 0.0, "background_seconds": 0.0, "pending": 0,
                              "stale": 0, "vfp_calls": 0}
     run(LOOP, "translate", 10**6, bytes(64), machine=m)
     t = m.translation
@@ -770,7 +773,7 @@ def test_qemu_rvv_kernels_match_in_the_translating_tier(every_block, monkeypatch
 
 
 @pytest.mark.parametrize("vector", [True, False])
-def test_a_vector_integer_loop_turns_hot_sooner(monkeypatch, vector):
+def test_a_vector_integer_loop_turns_hot_sooner(empty_engines, monkeypatch, vector):
     """Hotness counts a vector integer op as translate.VEC_INT_WEIGHT
     instructions (its loop saves that much more once translated): at a
     threshold of 300 passes of the loop below with its eight vadds weighed
@@ -873,7 +876,269 @@ def test_no_object_cache_when_switched_off(object_cache, tmp_path, monkeypatch):
     assert not (tmp_path / "translated").exists()
 
 
-def test_the_loops_around_a_due_block_are_compiled_with_it(monkeypatch):
+@st.composite
+def steady_loop(draw, smc=False):
+    """A loop run s2 times (run's ``passes``), then ebreak, whose body of
+    1-12 instructions neither faults nor leaves it: integer ops on the
+    registers run() seeds, aligned accesses through s0 into the data page;
+    with ``smc`` the loop also stores an instruction word (an addi, made
+    before it in t3) over one of its own ops each pass."""
+    ops = sorted(n for n, f in FORMS.items() if f in ("rr", "imm12", "shamt64", "upper"))
+    sizes = {"ld": 8, "lw": 4, "lwu": 4, "lh": 2, "lhu": 2, "lb": 1, "lbu": 1, "sd": 8, "sw": 4, "sh": 2, "sb": 1}
+    regs = st.sampled_from(["a0", "a1", "a2", "a3", "t0", "t1"])
+    body = []
+    for _ in range(draw(st.integers(1, 12))):
+        rd, rs1, rs2 = draw(regs), draw(regs), draw(regs)
+        if draw(st.integers(0, 2)) == 0:
+            name = draw(st.sampled_from(sorted(sizes)))
+            off = sizes[name] * draw(st.integers(0, 2040 // sizes[name]))
+            body.append(f"{name} {rs2 if name[0] == 's' else rd}, {off}(s0)")
+            continue
+        name = draw(st.sampled_from(ops))
+        form = FORMS[name]
+        body.append(f"{name} {rd}, {rs1}, {rs2}" if form == "rr" else f"{name} {rd}, {rs1}, {draw(imm12)}"
+                    if form == "imm12" else f"{name} {rd}, {rs1}, {draw(st.integers(0, 63))}"
+                    if form == "shamt64" else f"{name} {rd}, {draw(st.integers(0, 0xFFFFF))}")
+    head = []
+    if smc:   # t3 = the word of an addi; stored over body instruction k (s4 is CODE)
+        word = assemble(f"addi {draw(regs)}, {draw(regs)}, {draw(imm12)}")
+        k = draw(st.integers(0, len(body) - 1))
+        head = [f"lui t3, {(word + 0x800) >> 12 & 0xFFFFF}", f"addi t3, t3, {(word & 0xFFF) - ((word & 0x800) << 1)}"]
+        body.insert(draw(st.integers(0, len(body))), f"sw t3, {4 * (len(head) + k)}(s4)")
+    return head + body + ["addi s2, s2, -1", ("to", "bne s2, zero, {off}", len(head), len(head) + len(body) + 1),
+                          "ebreak"]
+
+
+def warm_pair(first, second, budget, seeds, regs=(), passes=300, then=()):
+    """Program ``first`` run in the translating tier in a process whose
+    engine is empty, each block translated once entered ASK_EVERY times
+    (RVAI_JIT_HOT=1); then ``second`` (at the same address) on a second
+    machine whose blocks are never due: any block it runs translated is one
+    the engine held; then each program of ``then`` written over it there by
+    the host and run.  The code is mapped writable (run's ``smc``).  (the
+    first machine, the second, every observable of each of its runs)."""
+    with pytest.MonkeyPatch.context() as mp:   # (hypothesis examples run outside function-scoped fixtures)
+        mp.setattr(jit_llvm, "_engines", {})
+        mp.setenv("RVAI_JIT_HOT", "1")
+        a = Machine(vlen=128, tier="translate")
+        run(first, "translate", budget, seeds, regs, machine=a, smc=True, passes=passes)
+        mp.setenv("RVAI_JIT_HOT", str(10**12))
+        b = Machine(vlen=128, tier="translate")
+        return a, b, [run(second, "translate", budget, seeds, regs, machine=b, smc=True, passes=passes)] + \
+            [run(items, "translate", budget, seeds, regs, machine=b, passes=passes, again=True) for items in then]
+
+
+@settings(max_examples=40, deadline=None)
+@given(items=steady_loop(), budget=st.one_of(st.integers(1, 3000), st.just(10**6)),
+       seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
+def test_a_second_machine_runs_the_held_blocks_from_its_first_ask(items, budget, seeds, regs):
+    """A machine made when the process already holds a block's code
+    installs it when first asked, long before it would be due, and every
+    observable stays the interpreter's."""
+    a, b, (got,) = warm_pair(items, items, budget, seeds, regs)
+    assert got == run(items, "interpret", budget, seeds, regs, smc=True, passes=300)
+    assert b.translation["blocks"] == b.translation["held"]
+    # the same run: a block the first machine translated at its first ask is held at its first ask here
+    assert bool(b.translation["held"]) == bool(a.translation["blocks"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), budget=st.one_of(st.integers(1, 3000), st.just(10**6)),
+       seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
+def test_held_blocks_are_not_installed_over_other_code(data, budget, seeds, regs):
+    """The second machine's code at the first one's blocks' pcs is another
+    program or the same; then the host writes a third over it on that
+    machine; then a loop rewriting its own code runs there: a held block is
+    installed only where the instructions, decoded there and then, are the
+    ones it was compiled from."""
+    first = data.draw(steady_loop())
+    second, third = (data.draw(st.one_of(st.just(first), steady_loop())) for _ in range(2))
+    fourth = data.draw(steady_loop(smc=True))
+    _, _, got = warm_pair(first, second, budget, seeds, regs, then=(third, fourth))
+    ref = Machine(vlen=128, tier="interpret")
+    want = [run(second, "interpret", budget, seeds, regs, machine=ref, smc=True, passes=300)]
+    want += [run(items, "interpret", budget, seeds, regs, machine=ref, passes=300, again=True) for items in (third, fourth)]
+    assert got == want
+
+
+def test_a_held_loop_is_installed_at_its_first_ask():
+    """The C loop first asks about a block after translate.ASK_EVERY
+    entries; on a machine made when the process holds the block's code, it
+    is installed then, though never due: its entries stop being counted there."""
+    from rvai._rvemu import lib
+    from rvai.emu.translate import ASK_EVERY
+    seeds = bytes(64)
+    _, b, got = warm_pair(LOOP, LOOP, 10**6, seeds)
+    assert b.translation["held"] >= 1 and lib.rv_jit_entries(b._m, CODE + 8) == ASK_EVERY
+    # then the host writes other code over the loop there: the held code is not installed for it
+    other = [line.replace("addi a0, a0, 3", "addi a0, a0, 4") for line in LOOP]
+    _, b, got = warm_pair(LOOP, LOOP, 10**6, seeds, then=[other])
+    ref = Machine(vlen=128, tier="interpret")
+    want = [run(LOOP, "interpret", 10**6, seeds, machine=ref, smc=True, passes=300),
+            run(other, "interpret", 10**6, seeds, machine=ref, passes=300, again=True)]
+    assert got == want and b.translation["held"] == 1
+
+
+def heat(m) -> int:
+    """The most instructions of one block the process has counted toward
+    RVAI_JIT_HOT (translate._ran, entries times the block's weight, the
+    block decoded on machine ``m``, where it ran)."""
+    from rvai.emu import translate
+    return max((c * translate._weight(m._translator._decoded(k[0])) for k, c in translate._ran.items()), default=0)
+
+
+def machines_in_turn(programs, budget, seeds, regs, hot_of=None, smc=False):
+    """Each program of ``programs`` run at CODE on a machine of its own, one
+    after the other, in a process whose engine and counts (translate._ran)
+    start empty, the C loop asking every 4 entries: first the first program
+    alone at a RVAI_JIT_HOT nothing reaches, to measure its hottest block
+    (``heat``); then, counts emptied, all at ``hot_of(that)``.  (the
+    machines, every observable of each run)."""
+    from rvai.emu import translate
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jit_llvm, "_engines", {})
+        mp.setattr(translate, "ASK_EVERY", 4)
+        mp.setattr(translate, "_ran", {})
+        mp.setenv("RVAI_JIT_HOT", str(10**12))
+        probe = Machine(vlen=128, tier="translate")
+        run(programs[0], "translate", budget, seeds, regs, machine=probe, smc=smc, passes=300)
+        one = heat(probe)
+        mp.setattr(translate, "_ran", {})
+        mp.setenv("RVAI_JIT_HOT", str(hot_of(one)))
+        out = []
+        for items in programs:
+            m = Machine(vlen=128, tier="translate")
+            out.append((m, run(items, "translate", budget, seeds, regs, machine=m, smc=smc, passes=300)))
+        return one, out
+
+
+@settings(max_examples=30, deadline=None)
+@given(items=steady_loop(), k=st.integers(2, 4), seeds=st.binary(min_size=64, max_size=64),
+       regs=st.lists(value, min_size=6, max_size=6))
+def test_machines_running_the_same_code_make_it_due_together(items, k, seeds, regs):
+    """k machines of one process run the same loop one after the other at
+    a RVAI_JIT_HOT each reaches only a (k-1/2)-th of: none of the first
+    k-1 translates (alone, nor the k-1 together, reach it), the k-th
+    translates the loop (the process's count reaches it there), and every
+    observable of each is the interpreter's."""
+    one, got = machines_in_turn([items] * k, 10**6, seeds, regs, lambda one: (k - 1) * one + one // 2)
+    assert one >= 300 * 2   # the loop ran its 300 passes: (entries counted in fours) times its weight
+    want = run(items, "interpret", 10**6, seeds, regs, smc=True, passes=300)
+    assert [r for _, r in got] == [want] * k
+    assert [m.translation["blocks"] for m, _ in got[:-1]] == [0] * (k - 1)
+    assert got[-1][0].translation["blocks"] >= 1 and got[-1][0].translation["held"] == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), k=st.integers(2, 4), budget=st.one_of(st.integers(1, 3000), st.just(10**6)),
+       seeds=st.binary(min_size=64, max_size=64), regs=st.lists(value, min_size=6, max_size=6))
+def test_other_code_at_the_same_pcs_is_counted_apart(data, k, budget, seeds, regs):
+    """k-1 machines run one loop, then a k-th runs another at the same pcs
+    (the same, one instruction changed, or another), with or without a
+    store rewriting one of its instructions each pass, at a RVAI_JIT_HOT
+    the k machines reach together: code is counted by its instructions
+    decoded at each ask, so the k-th translates the first loop's block
+    only where its bytes are the same; every observable is the
+    interpreter's."""
+    smc = data.draw(st.booleans())
+    first = data.draw(steady_loop(smc))
+    other = list(first)   # the same length: the same pcs, one instruction (not the loop's control) another
+    other[data.draw(st.integers(0, len(first) - 4))] = f"xori t1, t1, {data.draw(imm12)}"
+    last = data.draw(st.sampled_from([first, other, data.draw(steady_loop(smc))]))
+    programs = [first] * (k - 1) + [last]
+    one, got = machines_in_turn(programs, budget, seeds, regs, lambda one: max((k - 1) * one + one // 2, 1), smc=True)
+    want = [run(items, "interpret", budget, seeds, regs, smc=True, passes=300) for items in programs]
+    assert [r for _, r in got] == want
+    if last is other and encode(last) != encode(first) and not smc and one:
+        # the loop is the one block run, as long as the first's (so its count alone): never due alone
+        assert got[-1][0].translation["blocks"] == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(items=steady_loop(), k=st.integers(3, 4), seeds=st.binary(min_size=64, max_size=64),
+       regs=st.lists(value, min_size=6, max_size=6))
+def test_held_counts_the_blocks_found_compiled(items, k, seeds, regs):
+    """k machines run the same loop one after the other at a RVAI_JIT_HOT
+    the first two reach together: the second compiles it, and the later
+    ones find it due at their first ask (the process's count is past due)
+    and compiled in the engine.  On every machine ``held`` is the blocks
+    it installed less those compiled while it ran (counted where LLVM's
+    functions are built), and from the third on it holds the loop."""
+    built = []
+    with pytest.MonkeyPatch.context() as mp:
+        build = jit_llvm._Block.build
+        mp.setattr(jit_llvm._Block, "build", lambda self: built.append(self.start) or build(self))
+        sizes = []
+
+        def hot_of(one):
+            sizes.append(len(built))
+            return one + one // 2
+        one, got = machines_in_turn([items] * k, 10**6, seeds, regs, hot_of)
+    assert one >= 300 * 2
+    # machines_in_turn's machines run one after another: split the builds by the blocks each installed
+    t = [m.translation for m, _ in got]
+    assert [x["blocks"] for x in t[:1]] == [0] and t[1]["blocks"] >= 1 and t[1]["held"] == 0
+    assert len(built) - sizes[0] == sum(x["blocks"] - x["held"] for x in t)
+    assert all(x["held"] >= 1 for x in t[2:])
+    want = run(items, "interpret", 10**6, seeds, regs, smc=True, passes=300)
+    assert [r for _, r in got] == [want] * k
+
+
+def sliced(m, budget: int, slice_: int) -> dict:
+    """LOOP run on machine ``m`` (translating, never due) in runs of
+    ``slice_`` instructions (each ends in Translator.tally, which adds the
+    run's entries to the process's counts) until it stops: its registers,
+    pc, instret and stop."""
+    stop = run(LOOP, "translate", 1, bytes(64), machine=m)["stop"]
+    while stop is not None and stop[0] == "BudgetExceeded" and m.instret < budget:
+        try:
+            m.resume(budget=slice_)
+            stop = None
+        except EmulatorError as e:
+            stop = (type(e).__name__, str(e))
+    return {"x": [m.x(i) for i in range(32)], "pc": m.pc, "instret": m.instret, "stop": stop}
+
+
+def test_machines_in_threads_count_every_entry():
+    """Machines running the same loop in several threads at once, in short
+    runs (each adding its entries to the one process-wide table: tally),
+    never due, the interpreter switching threads every microsecond, count
+    all their entries: the table holds threads times one machine's count,
+    every run's result is the interpreter's, and no translation fails
+    (translate.errors, checked for every test)."""
+    import sys
+    import threading
+    from rvai.emu import translate
+    threads, budget, slice_ = 4, 10**6, 37
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(translate, "ASK_EVERY", 4)
+        mp.setenv("RVAI_JIT_HOT", str(10**12))
+        alone = sliced(Machine(vlen=128, tier="translate"), budget, slice_)
+        counts = dict(translate._ran)
+        mp.setattr(translate, "_ran", {})
+        machines = [Machine(vlen=128, tier="translate") for _ in range(threads)]
+        results = [None] * threads
+
+        def one(i):
+            results[i] = sliced(machines[i], budget, slice_)
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            workers = [threading.Thread(target=one, args=(i,)) for i in range(threads)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+        finally:
+            sys.setswitchinterval(switch)
+        together = dict(translate._ran)
+    want = run(LOOP, "interpret", 10**6, bytes(64))
+    assert alone["stop"] and alone == {k: want[k] for k in alone}
+    assert results == [alone] * threads
+    assert counts and together == {key: threads * n for key, n in counts.items()}
+
+
+def test_the_loops_around_a_due_block_are_compiled_with_it(empty_engines, monkeypatch):
     """When the inner loop of a nest is due, the blocks of the loop around
     it (its fall-through, entered uncounted, and the outer loop's head,
     entered once a pass) are compiled with it in one module, though

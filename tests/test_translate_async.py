@@ -31,7 +31,11 @@ HOT = 1000
 
 @pytest.fixture
 def background(monkeypatch):
-    """Translating machines compile in the background, blocks due at their first ask."""
+    """Translating machines compile in the background, blocks due at their
+    first ask, in an empty engine (code an earlier test compiled would be
+    installed at once, held: Translator._held)."""
+    from rvai.emu import jit_llvm
+    monkeypatch.setattr(jit_llvm, "_engines", {})
     monkeypatch.setenv("RVAI_JIT_ASYNC", "1")
     monkeypatch.setenv("RVAI_JIT_HOT", str(HOT))
 

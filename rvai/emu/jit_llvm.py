@@ -346,10 +346,12 @@ class Engine:
         tm = host_target_machine(opt)
         self.mcjit = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
         self.blocks: dict[tuple, int] = {}
+        self.starts: set[int] = set()   # the pcs its blocks start at (a quick test before a key is made)
         self.names: dict[str, tuple] = {}   # function name -> the key of the block it holds
         self.cache_dir = cache
         self.cache = ObjectCache(cache, tm, opt) if cache is not None else None
         self.cached = 0   # blocks loaded from the cache
+        self.found = 0    # blocks asked for (compile) that it held already: nothing built for them
         if self.cache is not None:
             self.mcjit.set_object_cache(self.cache.save, self.cache.take)
 
@@ -360,11 +362,10 @@ class Engine:
         slots, Translator._tslots): the ones not yet held built, optimised and
         loaded as one module."""
         timed_each = timed if timed is not None else [None] * len(blocks)
-        keys = [key(b) + ((vstate,) if any(i.op in VEC for i in b) else ())
-                + ((("timed", t["model"]) + tuple(t.get(i.pc, ()) for i in b),) if t is not None else ())
-                for b, t in zip(blocks, timed_each)]
+        keys = self._keys(blocks, vstate, timed_each)
         timed_of = dict(zip(keys, timed_each))
         todo = {k: b for k, b in zip(keys, blocks) if k not in self.blocks}
+        self.found += len(keys) - len(todo)
         if todo:
             module = [f'target triple = "{llvm.get_process_triple()}"', LIKELY_DEF,
                       *(f"declare {t.replace(' (', f' @{n}(', 1)}{' cold' if n in COLD else ''}"
@@ -382,6 +383,7 @@ class Engine:
             self.mcjit.finalize_object()
             for k, name in names.items():
                 self.blocks[k] = self.mcjit.get_function_address(name)
+            self.starts.update(b[0].pc for b in todo.values())
             # The code is loaded: MCJIT would keep the module's IR as long as
             # the engine, ~4x the code's size (a timed block: ~200 KB of IR,
             # ~45 KB loaded); the blocks call no function of another module,
@@ -389,6 +391,24 @@ class Engine:
             self.mcjit.remove_module(mod)
             mod.close()
         return [self.blocks[k] for k in keys]
+
+    def held(self, blocks, vstate, timed=None) -> list[int] | None:
+        """The host addresses ``compile`` would give for these blocks when
+        the engine holds every one of them already, else None (nothing is
+        compiled).  Safe while another thread compiles into the engine: an
+        address is entered only once its code is loaded."""
+        keys = self._keys(blocks, vstate, timed if timed is not None else [None] * len(blocks))
+        addrs = [self.blocks.get(k) for k in keys]
+        return None if None in addrs else addrs
+
+    @staticmethod
+    def _keys(blocks, vstate, timed_each) -> list[tuple]:
+        """Each block's key in ``blocks``: ``key`` and what else its code
+        depends on, the vector state when it holds a vector op, and its
+        timing slots (``timed_each``: one per block, None when untimed)."""
+        return [key(b) + ((vstate,) if any(i.op in VEC for i in b) else ())
+                + ((("timed", t["model"]) + tuple(t.get(i.pc, ()) for i in b),) if t is not None else ())
+                for b, t in zip(blocks, timed_each)]
 
     def _name(self, k: tuple) -> str:
         """A function name for the block of key k, unique in the engine and,
@@ -499,12 +519,18 @@ _PASSES = None   # _optimise's pass manager and pass builder (_passes), made at 
 _lock = threading.Lock()   # llvmlite releases the GIL inside LLVM
 
 
-def compile_blocks(blocks, vstate, opt: int = 1, timed=None) -> tuple[Engine, list[int], int]:
+def engine(opt: int) -> Engine | None:
+    """The process-wide engine of codegen level ``opt`` that compile_blocks
+    compiles into now; None before its first compile."""
+    return _engines.get(opt)
+
+
+def compile_blocks(blocks, vstate, opt: int = 1, timed=None) -> tuple[Engine, list[int], int, int]:
     """The process-wide engine of codegen level ``opt``, the host addresses
-    of ``blocks`` (see ``Engine.compile``) and how many of them it loaded
-    from the object cache (cache_dir()): a block compiled before, by any
-    machine, is not compiled again.  The caller keeps the engine alive while
-    it runs them."""
+    of ``blocks`` (see ``Engine.compile``), how many of them it loaded
+    from the object cache (cache_dir()) and how many it held already: a
+    block compiled before, by any machine, is not compiled again.  The
+    caller keeps the engine alive while it runs them."""
     global _PASSES
     with _lock:
         if _PASSES is None:
@@ -516,8 +542,9 @@ def compile_blocks(blocks, vstate, opt: int = 1, timed=None) -> tuple[Engine, li
         if opt not in _engines or len(_engines[opt].blocks) >= ENGINE_BLOCKS[opt] or _engines[opt].cache_dir != cache_dir():
             _engines[opt] = Engine(opt, cache_dir())
         engine = _engines[opt]
-        cached = engine.cached
-        return engine, engine.compile(blocks, vstate, timed), engine.cached - cached
+        cached, found = engine.cached, engine.found
+        addrs = engine.compile(blocks, vstate, timed)
+        return engine, addrs, engine.cached - cached, engine.found - found
 
 
 def block_ops(insns) -> list:

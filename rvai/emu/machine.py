@@ -647,6 +647,8 @@ class Machine:
             self._translator.install_ready()
         catching = threading.current_thread() is threading.main_thread() and lib.rv_catch_sigint(self._m)
         reason = lib.rv_run_threads(self._m, budget, self._stop)
+        if self._translator is not None:   # its blocks' entries go into the process's counts
+            self._translator.tally()
         if catching and lib.rv_release_sigint(self._m):
             try:
                 signal.raise_signal(signal.SIGINT)   # KeyboardInterrupt, with the default handler

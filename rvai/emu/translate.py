@@ -12,11 +12,18 @@ access's L1 hit, in the block itself, on the model's state in locals; the
 rest through the C step).  A block is translated once the interpreter
 has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
 counted as entries times its length, a vector integer op it computes
-inline as ``VEC_INT_WEIGHT``): LLVM takes tens of milliseconds per block,
+inline as ``VEC_INT_WEIGHT``; by its own machine, or, functional, by the
+machines of the process running the same code together: Translator._wait):
+LLVM takes tens of milliseconds per block,
 as long as the interpreter takes for a few million scalar instructions, so
 a block is translated only when it has already cost that much, and a short
 program never pays for LLVM (llvmlite itself is imported at the first
-translation).  ``RVAI_JIT_HOT=0`` (the test option ``--tier=translate``)
+translation).  A block whose code the process already holds (another
+machine compiled it: the same key, jit_llvm.Engine's, so the same
+instructions at the same pcs, vector state and timing slots) is installed
+when first asked about, due or not, as there is no compile to repay
+(Translator._held): each ops call makes a new machine, whose blocks would
+otherwise be interpreted again until due.  ``RVAI_JIT_HOT=0`` (the test option ``--tier=translate``)
 translates every block at its first entry, and the time that takes is kept
 out of the run's wall-time limit (``timeout``; rv_defer_deadline): it is
 the test option's cost, not the guest's (a timed kernel's hundreds of
@@ -116,6 +123,7 @@ class Translator:
         self.error: BaseException | None = None   # the first exception a translation raised
         self.blocks = 0      # blocks installed
         self.cached = 0      # blocks of them loaded from the object cache (jit_llvm.Engine)
+        self.held = 0        # blocks of them found compiled in the process's engine: nothing compiled for them
         self.seconds = 0.0   # wall time the guest's thread spent translating (queueing, installing)
         self.background_seconds = 0.0   # wall time of the background thread's work for this machine
         self.stale = 0       # background translations dropped at install: their code had been rewritten
@@ -128,6 +136,7 @@ class Translator:
         self._waiting: list[int] = []   # due blocks held until llvmlite is loaded
         self._refused: set[int] = set() # due blocks whose translation failed: refused when next asked
         self._loads = False             # this machine started llvmlite's import: its time is counted here
+        self._asked: dict[int, tuple] = {}   # block pc -> (its _hot_key, this machine's entries) at its last count
         if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
             raise RuntimeError("the translating tier is already on for this machine")
         lib.rv_jit_set_timed(m, os.environ.get("RVAI_JIT_TIMED") != "0")
@@ -137,7 +146,11 @@ class Translator:
     def stats(self) -> dict:
         """What the tier did so far: ``blocks`` installed, ``cached`` (those
         of them loaded from the object cache, without passes or codegen:
-        rvai.emu.jit_llvm.cache_dir), ``seconds`` the guest's thread spent
+        rvai.emu.jit_llvm.cache_dir), ``held`` (those of them whose code the
+        process's engine held already, compiled for another machine or
+        earlier for this one: installed at an ask before they were due,
+        _held, or found by the compile of a due block's batch), ``seconds``
+        the guest's thread spent
         translating (llvmlite's import included, the first time in a
         process, when translating synchronously), ``background_seconds``
         the background thread spent on this machine's blocks (the import
@@ -148,7 +161,7 @@ class Translator:
         than inline (rvai.emu.jit_llvm's VFP_INLINE)."""
         counts = ffi.new("uint64_t[3]")
         lib.rv_jit_stats(self.m, counts)
-        return {"blocks": self.blocks, "cached": self.cached, "seconds": self.seconds,
+        return {"blocks": self.blocks, "cached": self.cached, "held": self.held, "seconds": self.seconds,
                 "background_seconds": self.background_seconds, "pending": len(self._queued) + len(self._waiting),
                 "stale": self.stale, "vfp_calls": int(counts[2])}
 
@@ -175,19 +188,107 @@ class Translator:
 
     def _translate(self, pc: int, entries: int) -> int:
         insns = self._decoded(pc)
-        due = self._due(insns)
-        if entries < due:
-            return entries - due
+        wait = self._wait(pc, insns, entries)
+        if wait:
+            return 1 if self._held(pc, insns) else -wait
         from rvai.emu import jit_llvm
         batch = self._batch(pc, insns)
         if not batch:
             return 0
         # Code quality only where it pays: -O0 codegen (a quarter of -O1's
         # cost, code about half as fast) when blocks are translated unseen.
-        engine, addrs, cached = jit_llvm.compile_blocks(list(batch.values()), (self.vlen, self._vtype()),
-                                                        opt=1 if self.hot else 0, timed=self._tslots(batch.values()))
-        self._install(batch, engine, addrs, cached)
+        engine, addrs, cached, found = jit_llvm.compile_blocks(
+            list(batch.values()), (self.vlen, self._vtype()), opt=1 if self.hot else 0,
+            timed=self._tslots(batch.values()))
+        self._install(batch, engine, addrs, cached, found)
         return int(pc in self.installed)
+
+    def _wait(self, pc: int, insns, entries: int) -> int:
+        """Entries of the block at pc (instructions ``insns``, decoded just
+        now; this machine's ``entries`` of it so far) before it is due: 0
+        once this machine ran its due (``_due``), or, on a functional
+        machine, once the process did (``_counted``: every machine's
+        entries of the same code).  A timed machine counts its own only: a
+        timed block's compile costs 3-4x a functional one's (timed
+        attention on spacemit-x60: 0.14-0.50 s thread CPU against
+        0.05-0.08 s, object cache off) for a saving that, counted across
+        30 calls, did not repay it (callgrind, +2.4 % host instructions
+        with the process's count at 4x the due; docs/performance.md,
+        "(issue 15, hot53)")."""
+        due = self._due(insns)
+        if lib.rv_jit_timed(self.m):
+            return max(due - entries, 0)
+        return max(min(due - entries, due - self._counted(pc, insns, entries)), 0)
+
+    def _counted(self, pc: int, insns, entries: int) -> int:
+        """Entries of the block at pc (instructions ``insns``, decoded just
+        now) in the whole process: this machine's ``entries`` since its last
+        ask about pc added to what every machine ran of the same code
+        (_ran, under _hot_key).  Each ops call
+        makes a new machine, so counted per machine, a block run 4M
+        instructions' worth only across calls was never due."""
+        k = _hot_key(insns, self.vlen)
+        _, last = self._asked.get(pc, (k, 0))
+        self._asked[pc] = k, entries
+        return _count(k, entries - last if entries >= last else entries)   # (fewer: the C side's count restarted)
+
+    def tally(self) -> None:
+        """After a run: add to the process's counts (_ran) the entries of
+        each block asked about here since its last ask.  The C loop asks
+        again only once a block is due, so without this a machine's entries
+        past its first ask (240) were lost with it, and a kernel whose
+        calls each run a block a few thousand times never made it due.
+
+        What the counts leave out, each only moving *when* a block is
+        compiled, never what runs: entries are counted under the key of
+        the block's last ask (code rewritten at that pc since then is
+        counted as the old code: decoding every asked block again after
+        each run would cost more than the ask it serves); a block a
+        machine enters fewer than ASK_EVERY times is never asked about, so
+        its entries stay in the C slot counter and are not counted (a
+        kernel spreading its time over many such blocks, per machine,
+        never becomes due by the process's count; finding them would mean
+        a walk of the decode cache); a machine switched to timed mode
+        after an ask tallies its timed runs' entries too; a forked child
+        starts from its parent's counts."""
+        for pc, (k, last) in self._asked.items():
+            entries = lib.rv_jit_entries(self.m, pc)
+            if entries > last and pc not in self.installed:
+                self._asked[pc] = k, entries
+                _count(k, entries - last)
+
+    def _warmth(self, pc: int, insns) -> int:
+        """Entries of the block at pc (instructions ``insns``) toward its
+        due, without counting them (_batch's warm successors): this
+        machine's, or on a functional machine the process's (what _counted
+        had of it and this machine's entries since its last ask) when more,
+        as _wait counts them."""
+        entries = lib.rv_jit_entries(self.m, pc)
+        if lib.rv_jit_timed(self.m):
+            return entries
+        last = self._asked.get(pc, (None, 0))[1]
+        return max(entries, _ran.get(_hot_key(insns, self.vlen), 0) + max(entries - last, 0))
+
+    def _held(self, pc: int, insns) -> bool:
+        """Install the block at pc (its instructions ``insns``, decoded just
+        now) if the process's engine already holds its code: the same key,
+        so the same instructions at the same pcs, vector state and timing
+        slots (another machine of the process translated it).  A translation
+        waits until a block is due only so that LLVM's cost is repaid; here
+        there is none, so the block runs translated from its first ask.
+        Code rewritten since that compile has another key and is not found.
+        False when not held (nothing compiled, llvmlite not loaded here)."""
+        engine = _engine()
+        if engine is None or pc not in engine.starts:
+            return False
+        from rvai.emu import jit_llvm
+        ops = jit_llvm.block_ops(insns)
+        addrs = engine.held([ops], (self.vlen, self._vtype()), self._tslots([ops])) if ops else None
+        if addrs is None:
+            return False
+        before = self.blocks
+        self._install({pc: ops}, engine, addrs, 0, 1)
+        return self.blocks > before
 
     def _batch(self, pc: int, insns) -> dict:
         """The blocks to compile for the due block at pc (decoded
@@ -214,8 +315,9 @@ class Translator:
             nxt = todo.pop(0)
             if nxt in batch or nxt in self.installed or nxt in self._queued:
                 continue
-            ops = jit_llvm.block_ops(self._decoded(nxt))
-            if ops and 4 * lib.rv_jit_entries(self.m, nxt) * _weight(ops) >= self.hot:
+            insns = self._decoded(nxt)
+            ops = jit_llvm.block_ops(insns)
+            if ops and 4 * self._warmth(nxt, insns) * _weight(ops) >= self.hot:
                 batch[nxt] = ops
                 todo += jit_llvm.successors(ops)
         for start, ops in self._loop_around(pc, first).items():
@@ -260,9 +362,12 @@ class Translator:
         loop = [start for start in found if start in back and start != pc]
         return {start: found[start] for start in loop[:LOOP_BLOCKS]}
 
-    def _install(self, batch: dict, engine, addrs, cached: int) -> None:
-        """Install the blocks of ``batch`` compiled into ``engine`` at ``addrs``."""
+    def _install(self, batch: dict, engine, addrs, cached: int, found: int) -> None:
+        """Install the blocks of ``batch`` compiled into ``engine`` at
+        ``addrs``, ``cached`` of them loaded from the object cache and
+        ``found`` held by the engine already (jit_llvm.compile_blocks)."""
         self.cached += cached
+        self.held += found
         self.engines.add(engine)
         for (start, ops), addr in zip(batch.items(), addrs):
             if lib.rv_jit_install(self.m, start, addr, len(ops)) == 0:
@@ -282,15 +387,18 @@ class Translator:
             self._refused.discard(pc)
             return 0
         insns = self._decoded(pc)
-        due = self._due(insns)
+        wait = self._wait(pc, insns, entries)
+        if wait and self._held(pc, insns):
+            return 1
         loading = _llvm_load()
-        if entries < due:
-            near = -(-due // IMPORT_AT)
-            if loading is None and entries < near:
-                return entries - near
+        if wait:
+            due = self._due(insns)
+            early = due - -(-due // IMPORT_AT)   # the entries from near due (llvmlite's import started) to due
+            if loading is None and wait > early:
+                return early - wait
             if loading is None:
                 self._start_llvm_load()
-            return entries - due
+            return -wait
         if loading is None or not loading.done():
             if loading is None:
                 self._start_llvm_load()
@@ -343,7 +451,7 @@ class Translator:
             self._jobs.remove(job)
             self._queued.difference_update(job.batch)
             try:
-                engine, addrs, cached, seconds = job.future.result()
+                engine, addrs, cached, found, seconds = job.future.result()
             except BaseException as e:   # noqa: BLE001 - a failed translation leaves its blocks interpreted
                 self._failed([job.pc], e)
                 continue
@@ -356,7 +464,7 @@ class Translator:
                 if job.pc not in self._queued:   # translate the code there now
                     self._queue(job.pc, self._decoded(job.pc))
             keep = [start in fresh for start in job.batch]
-            self._install(fresh, engine, [a for a, k in zip(addrs, keep) if k], cached)
+            self._install(fresh, engine, [a for a, k in zip(addrs, keep) if k], cached, found)
             done.update(start for start in fresh if start in self.installed)
         return done
 
@@ -438,6 +546,58 @@ class Translator:
         """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
         n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
         return [ffi.new("rv_jit_insn *", self._insns[i])[0] for i in range(n)]
+
+
+def _engine():
+    """The process's engine of -O1 code (jit_llvm.engine) when it holds
+    compiled blocks, else None; llvmlite is not loaded for this (before
+    the first translation, or while the background thread imports it, no
+    engine)."""
+    jit_llvm = sys.modules.get("rvai.emu.jit_llvm")
+    engine = jit_llvm.engine(1) if hasattr(jit_llvm, "engine") else None
+    return engine if engine is not None and engine.blocks else None
+
+
+#: The most blocks whose entries the process counts (_ran): its memory bound
+#: (an entry is a few hundred bytes: _hot_key keeps a hash of the code, not
+#: the code); past it the least recently counted is dropped, and that block
+#: counts again from its next ask.
+HOT_KEYS = 1 << 14
+#: Block key (_hot_key) -> its entries counted in every machine of the process
+#: (Translator._counted, Translator.tally), machines running in several
+#: threads too (_count's lock).
+_ran: dict[tuple, int] = {}
+#: _count's read, add and eviction as one step: machines may run in several
+#: threads (the GIL switches between bytecodes, so without it a count could be
+#: lost, or the eviction find the table changed under its iterator and raise).
+_ran_lock = threading.Lock()
+
+
+def _count(k: tuple, entries: int) -> int:
+    """Add ``entries`` to the process's count of block key ``k`` (_ran);
+    the count."""
+    with _ran_lock:
+        run = _ran.pop(k, 0) + entries
+        _ran[k] = run   # re-entered last: the table drops the least recently counted first
+        if len(_ran) > HOT_KEYS:
+            del _ran[next(iter(_ran))]
+        return run
+
+
+def _hot_key(insns, vlen: int) -> tuple:
+    """What makes two functional machines' blocks the same code for
+    counting their entries: the block's first pc and a hash of its
+    instructions up to the first branch or jump (decoded just now, so code
+    rewritten in between is another block) with their pcs, and the VLEN.
+    Coarser than jit_llvm.Engine's key (no vtype, no timing slots), and two
+    blocks' hashes may meet: it decides only when a block is compiled, and
+    compiling makes that key from the machine asking."""
+    out = [vlen]
+    for d in insns:
+        out.append((d.pc, d.slot[0], d.slot[1]))
+        if lib.rv_op_class(d.op) in _CONTROL:
+            break
+    return insns[0].pc if insns else None, hash(tuple(out))
 
 
 def _weight(insns) -> int:
@@ -527,11 +687,11 @@ def _import_llvm() -> float:
 
 def _compile(batch: dict, vstate) -> tuple:
     """On the background thread: compile ``batch`` (jit_llvm.compile_blocks
-    at -O1): (engine, addresses, blocks found in the object cache, seconds)."""
+    at -O1): (engine, addresses, blocks found in the object cache, blocks
+    the engine held already, seconds)."""
     t0 = time.perf_counter()
     from rvai.emu import jit_llvm
-    engine, addrs, cached = jit_llvm.compile_blocks(list(batch.values()), vstate, opt=1)
-    return engine, addrs, cached, time.perf_counter() - t0
+    return *jit_llvm.compile_blocks(list(batch.values()), vstate, opt=1), time.perf_counter() - t0
 
 
 def _poster(post):
