@@ -592,23 +592,24 @@ def _hot_key(insns, vlen: int) -> tuple:
     Coarser than jit_llvm.Engine's key (no vtype, no timing slots), and two
     blocks' hashes may meet: it decides only when a block is compiled, and
     compiling makes that key from the machine asking."""
-    out = [vlen]
-    for d in insns:
-        out.append((d.pc, d.slot[0], d.slot[1]))
-        if lib.rv_op_class(d.op) in _CONTROL:
-            break
-    return insns[0].pc if insns else None, hash(tuple(out))
+    code = tuple((d.pc, d.slot[0], d.slot[1]) for d in _one_pass(insns))
+    return insns[0].pc if insns else None, hash((vlen, *code))
 
 
 def _weight(insns) -> int:
     """What one pass of a block weighs toward RVAI_JIT_HOT: its instructions
     up to its first branch or jump, an inline vector integer op VEC_INT_WEIGHT each."""
-    w = 0
-    for d in insns:
-        w += VEC_INT_WEIGHT if d.op in _VEC_INT else 1
+    return max(sum(VEC_INT_WEIGHT if d.op in _VEC_INT else 1 for d in _one_pass(insns)), 1)
+
+
+def _one_pass(insns) -> list:
+    """The instructions one pass through a block runs: ``insns`` (decoded)
+    up to and with the first branch or jump; a block's later instructions
+    run only when that branch falls through."""
+    for n, d in enumerate(insns):
         if lib.rv_op_class(d.op) in _CONTROL:
-            break
-    return max(w, 1)
+            return insns[:n + 1]
+    return insns
 
 
 @ffi.def_extern()
