@@ -325,6 +325,20 @@ static int params_ok(const rv_timing_params *p) {
     return 1;
 }
 
+/* The DRAM bandwidth of a hart's own channel: all of it when alone, else
+ * what one hart can draw (hart_dram_bytes_per_cycle, when the preset gives it). */
+static double hart_dram_bw(const rv_timing *t) {
+    return t->u && t->p.hart_dram_bytes_per_cycle > 0 ? t->p.hart_dram_bytes_per_cycle : t->p.dram_bytes_per_cycle;
+}
+
+/* The cycles a line takes on the hart's L2 and DRAM channels, once its
+ * uncore is known: the quotients every transfer used to divide afresh (the
+ * same doubles: one expression, and rv_run keeps the host in round-to-nearest). */
+static void set_line_cycles(rv_timing *t) {
+    t->l2_line_cycles = t->p.line / t->p.l2_bytes_per_cycle;
+    t->dram_line_cycles = t->p.line / hart_dram_bw(t);
+}
+
 /* One hart's model, cold; NULL when the host has no memory for it. */
 static rv_timing *tm_create(const rv_timing_params *p) {
     rv_timing *t = calloc(1, sizeof *t);
@@ -350,6 +364,7 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     t->hit = t->l1.hit;
     t->hit_shift = t->l1.hit_shift;
     t->l2p = &t->l2;
+    set_line_cycles(t);
     forget_state(t);
     return t;
 }
@@ -394,6 +409,7 @@ static tm_uncore *uncore_create(const rv_timing_params *p, rv_timing **harts, in
         t->hart = h;
         t->l2p = &u->l2[c];
         t->l2_port = u->l2_port ? &u->l2_port[c] : NULL;
+        set_line_cycles(t);   /* its own DRAM channel is narrower now (hart_dram_bw) */
     }
     return u;
 }
@@ -527,11 +543,11 @@ static uint64_t calendar_book(tm_calendar *c, uint64_t want, double bytes, doubl
     }
 }
 
-/* A line over a hart's own channel (`free`), and over the shared one (`cal`)
- * when there is one: the later of the two; the difference is contention,
- * counted, and remembered for the stalls it causes. */
-static inline __attribute__((always_inline)) uint64_t transfer(rv_timing *t, double *free, tm_calendar *cal, uint64_t want, double bytes_per_cycle) {
-    double cycles = t->p.line / bytes_per_cycle;
+/* A line over a hart's own channel (`free`), where it takes `cycles` (the
+ * channel's *_line_cycles), and over the shared one (`cal`) when there is one:
+ * the later of the two; the difference is contention, counted, and remembered
+ * for the stalls it causes. */
+static inline __attribute__((always_inline)) uint64_t transfer(rv_timing *t, double *free, tm_calendar *cal, uint64_t want, double cycles) {
     uint64_t alone = channel(free, want, cycles);
     if (!cal) return alone;
     uint64_t shared = calendar_book(cal, want, t->p.line, cycles);
@@ -544,14 +560,8 @@ static inline __attribute__((always_inline)) uint64_t transfer(rv_timing *t, dou
     return shared;
 }
 
-/* The DRAM bandwidth of a hart's own channel: all of it when alone, else
- * what one hart can draw (hart_dram_bytes_per_cycle, when the preset gives it). */
-static double hart_dram_bw(const rv_timing *t) {
-    return t->u && t->p.hart_dram_bytes_per_cycle > 0 ? t->p.hart_dram_bytes_per_cycle : t->p.dram_bytes_per_cycle;
-}
-
 static void dram_write(rv_timing *t, uint64_t when) {
-    transfer(t, &t->dram_free, t->u ? &t->u->dram : NULL, when, hart_dram_bw(t));
+    transfer(t, &t->dram_free, t->u ? &t->u->dram : NULL, when, t->dram_line_cycles);
     t->s.dram_bytes_written += t->p.line;
 }
 
@@ -614,11 +624,11 @@ static inline __attribute__((always_inline)) uint64_t fill(rv_timing *t, uint64_
         if (demand) t->s.l2_hits++;
         done = when + t->p.l2_latency;
         if (w2->ready > done) done = w2->ready;
-        done = transfer(t, &t->l2_free, t->l2_port, done, t->p.l2_bytes_per_cycle);
+        done = transfer(t, &t->l2_free, t->l2_port, done, t->l2_line_cycles);
     } else {
         if (demand) t->s.l2_misses++;
         done = transfer(t, &t->dram_free, t->u ? &t->u->dram : NULL, when + t->p.l2_latency + t->p.dram_latency,
-                        hart_dram_bw(t));
+                        t->dram_line_cycles);
         t->s.dram_bytes_read += t->p.line;
         w2 = v2;
         if (w2->tag != ~0ull && w2->dirty) dram_write(t, when);

@@ -251,6 +251,7 @@ typedef struct rv_timing {
     uint64_t cont_until;      /* the last cycle a transfer delayed by contention completes */
     int cont_hit;             /* the access being charged met contention */
     double l2_free, dram_free;    /* fill channels are busy until here */
+    double l2_line_cycles, dram_line_cycles;   /* cycles a line takes on each (set_line_cycles) */
     tm_stream *streams;       /* the prefetcher's stream table (prefetch_streams entries) */
     uint32_t stream_stamp;
     uint8_t stream_hint[TM_STREAM_HINTS];   /* by pc: where its stream was last found (checked before use) */
