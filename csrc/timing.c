@@ -797,8 +797,12 @@ static inline __attribute__((always_inline)) void train_inline(rv_timing *t, uin
     /* how many accesses ahead `dist` lines reach */
     uint64_t line = t->p.line, step = (uint64_t)(delta < 0 ? -delta : delta);
     uint64_t k_max;
-    if (step >= line) k_max = span <= line ? s->dist : s->dist / ((span + line - 1) / line);
-    else if (!(step & (step - 1))) k_max = (uint64_t)s->dist * line >> __builtin_ctzll(step);   /* a power of two */
+    if (step >= line) {
+        /* dist over the lines an access spans (1 for a scalar one): a shift
+         * when they are a power of two, as a whole vector group's usually are */
+        uint64_t lines = (span + line - 1) >> t->line_bits;
+        k_max = !(lines & (lines - 1)) ? (uint64_t)s->dist >> __builtin_ctzll(lines) : s->dist / lines;
+    } else if (!(step & (step - 1))) k_max = (uint64_t)s->dist * line >> __builtin_ctzll(step);   /* a power of two */
     else k_max = s->dist * line / step;
     if (k_max < 1) k_max = 1;
     if (s->ahead) s->ahead--;          /* this access was one of those already fetched */
