@@ -204,11 +204,13 @@ def _reg_bits(r, n):
 #: stored again around every guest access.  Name -> (type, offset).  (The
 #: ready cycles the block reads and writes are locals too, written through to
 #: the model as they change: a local kept only for its exits would live
-#: across the whole loop.)  ``taken`` is the model's ``room`` counted the
-#: other way, the issue slots of cycle ``now`` already taken (width - room):
-#: at issue width 2 it flips between 0 and 1 and is the cycle a step adds,
-#: two host instructions a step (_tissue).
-T_LOCALS = {"now": (I64, T_NOW), "taken": (I32, T_ROOM), "last_line": (I64, T_LAST_LINE),
+#: across the whole loop.)  ``clock`` holds the model's ``now`` and ``room``
+#: as one count of issue slots, ``now * width + taken`` where ``taken`` is
+#: the slots of cycle ``now`` already taken (width - room): a step taking a
+#: slot adds 1 and its cycle is the clock over the width (a shift at the
+#: widths of two's powers), where the pair cost a compare, a select and an
+#: add a step at width 4 (_tissue).  Its offset is now's (room's: _tsync).
+T_LOCALS = {"clock": (I64, T_NOW), "last_line": (I64, T_LAST_LINE),
             "last_way": (PTR, T_LAST_WAY), "mem_end": (I64, T_MEM_END)}
 #: tm_filter_index's multiplier (csrc/timing.h)
 FILTER_HASH = 0x9e3779b97f4a7c15
@@ -991,8 +993,9 @@ class _Block:
         # and reads them again, which a block of vector ops mostly calling
         # the C step would pay for nothing)
         hooks = any(_access_size(_OP_NAMES[i.op]) for i in self.insns if i.pc in self.tslot)
-        used = ({"now", "taken"} if inline or planned else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
+        used = ({"clock"} if inline or planned else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
         self.tl = {name: (b.alloca(ty, name=name), ty, off) for name, (ty, off) in T_LOCALS.items() if name in used}
+        self.tnow = None   # (block, value): the clock's cycle as last computed there (_tnow)
         self.rl = {("r", i): (b.alloca(I64, name=f"r{i}"), I64, T_READY + 8 * i)
                    for i in sorted(read & {f[4] for f in inline})}
         self._treload()
@@ -1017,6 +1020,20 @@ class _Block:
     def _tset(self, name, v):
         a, ty, _ = self.tl[name] if name in self.tl else self.rl[name]
         self.b.store(v, a, align=4 if ty == I32 else 8)
+        if name == "clock":
+            self.tnow = None
+
+    def _cycle(self, clock):
+        """The cycle of a clock value (T_LOCALS): the clock over the issue width."""
+        w = self.width
+        return self.b.lshr(clock, _C(w.bit_length() - 1)) if w & (w - 1) == 0 else self.b.udiv(clock, _C(w))
+
+    def _tnow(self):
+        """The model's ``now``: the clock's cycle (the one _tissue computed, in
+        the same basic block, where it dominates what follows)."""
+        if self.tnow is not None and self.tnow[0] is self.b.block:
+            return self.tnow[1]
+        return self._cycle(self._tget("clock"))
 
     def _tsync(self, names=None):
         """The locals (those named) back into the model (before a call or an exit)."""
@@ -1024,7 +1041,10 @@ class _Block:
         for name in self.tl if names is None else names:
             _, ty, off = self.tl[name]
             v = self._tget(name)
-            v = b.sub(_C32(self.width), v) if name == "taken" else v   # (the model's room)
+            if name == "clock":   # the model's now and room (width - the slots taken)
+                b.store(b.trunc(b.sub(_C(self.width), b.urem(v, _C(self.width))), I32), b.gep(self.t, _C(T_ROOM)),
+                        align=4)
+                v = self._cycle(v)
             b.store(v, b.gep(self.t, _C(off)), align=4 if ty == I32 else 8)
 
     def _treload(self, names=None):
@@ -1033,7 +1053,10 @@ class _Block:
         for name in [*self.tl, *self.rl] if names is None else names:
             _, ty, off = self.tl[name] if name in self.tl else self.rl[name]
             v = b.load(ty, b.gep(self.t, _C(off)), align=4 if ty == I32 else 8)
-            self._tset(name, b.sub(_C32(self.width), v) if name == "taken" else v)
+            if name == "clock":   # now * width + the slots taken (width - room)
+                room = b.zext(b.load(I32, b.gep(self.t, _C(T_ROOM)), align=4), I64)
+                v = b.add(b.mul(v, _C(self.width)), b.sub(_C(self.width), room))
+            self._tset(name, v)
 
     def _ccall(self, fn, ret, args, sync=None, reload=None):
         """Call C function fn, which may run the model: in a timed block with
@@ -1233,7 +1256,7 @@ class _Block:
         kind = b.select(b.icmp_unsigned("<=", queued, b.load(I64, tf(T_CONT_UNTIL))), _C(K_CONT), _C(K_VEC))
         sp = tf(b.add(_C(T_STALL), b.shl(kind, _C(3))))
         b.store(b.add(b.load(I64, sp), b.sub(queued, now)), sp)
-        self._tset("taken", _C32(0))
+        self._tset("clock", b.mul(queued, _C(self.width)))   # issues at `queued`, none of its slots taken
         b.branch(on)
         b.position_at_end(on)
         dispatch = b.phi(I64)
@@ -1300,7 +1323,7 @@ class _Block:
         # issued at `dispatch`: the model's last issue and destination written now (the slow side's C step writes them)
         b.store(dispatch, tf(T_LAST_ISSUE))
         b.store(_C32(f[4]), tf(T_LAST_DST), align=4)
-        self._tissue(before, dispatch, self._tget("taken"), pc)
+        self._tissue(before, pc)
         b.branch(join)
         b.position_at_end(join)
         self.issue = self.prev_dst = None
@@ -1334,19 +1357,21 @@ class _Block:
         until then, for a fault between the two)."""
         b = self.b
         before, now = self._twait(s1, s2, s3, path & PLAIN_S3)
-        taken = self._tget("taken")
         if path & PLAIN_WAW and self.prev_dst in (None, dst):
+            # a write after the step before's write of the same register, in the cycle it
+            # issued in with one of the cycle's slots taken: it issues a cycle later
             same = const(I1, 1) if self.prev_dst == dst else \
                 b.icmp_unsigned("==", b.load(I32, b.gep(self.t, _C(T_LAST_DST)), align=4), _C32(dst))
-            waw = b.and_(same, b.icmp_unsigned("!=", taken, _C32(0)))
-            taken = b.select(waw, _C32(0), taken)
+            clock = self._tget("clock")
+            waw = b.and_(same, b.icmp_unsigned("!=", b.urem(clock, _C(self.width)), _C(0)))
             now = b.add(now, b.zext(waw, I64))
+            self._tset("clock", b.select(waw, b.mul(now, _C(self.width)), clock))
         self.issue, self.prev_dst = now, dst
         self.tload = (dst, b.add(now, _C(lat)))
         if not load:
             self._tload_ready(*self.tload)
             self.tload = None
-        self._tissue(before, now, taken, pc)
+        self._tissue(before, pc)
 
     def _twait(self, s1, s2, s3, three):
         """The step's wait for its sources (s3 too when ``three``): (the issue
@@ -1358,7 +1383,7 @@ class _Block:
         if three:
             rc = self._rget(s3)
             rdy = b.select(b.icmp_unsigned(">", rc, rdy), rc, rdy)
-        before = self._tget("now")
+        before = self._tnow()
         start = b.block
         late, on = self.fn.append_basic_block("tlate"), self.fn.append_basic_block("ton")
         b.cbranch(b.icmp_unsigned(">", rdy, before), late, on)
@@ -1369,7 +1394,7 @@ class _Block:
         k = b.select(b.icmp_unsigned("==", ra, rdy), kind(s1), k)
         sp = b.gep(self.t, b.add(_C(T_STALL), b.shl(b.zext(k, I64), _C(3))))
         b.store(b.add(b.load(I64, sp), b.sub(rdy, before)), sp)
-        self._tset("taken", _C32(0))
+        self._tset("clock", b.mul(rdy, _C(self.width)))   # it issues at rdy, none of its slots taken
         late_end = b.block
         b.branch(on)
         b.position_at_end(on)
@@ -1378,21 +1403,17 @@ class _Block:
         now.add_incoming(before, start)
         return before, now
 
-    def _tissue(self, before, now, taken, pc):
-        """The step issuing at ``now`` with ``taken`` of its slots taken takes
-        one (tm_take_slot), and pc's slot is charged the cycles from ``before``."""
+    def _tissue(self, before, pc):
+        """The step issuing at the clock's cycle takes a slot (tm_take_slot:
+        the clock's next count, the next cycle's first slot after the last),
+        and pc's slot is charged the cycles from ``before`` to the cycle after."""
         b = self.b
-        # it takes the cycle's last slot: the next step issues a cycle later, in a cycle with none taken
-        if self.width == 2:   # taken flips 0, 1, 0, ...: 1 is the cycle added
-            self._tset("taken", b.xor(taken, _C32(1)))
-            now = b.add(now, b.zext(taken, I64))
-        else:   # any other width (one slot: taken stays 0 and each step adds a cycle)
-            full = b.icmp_unsigned("==", taken, _C32(self.width - 1))
-            self._tset("taken", b.select(full, _C32(0), b.add(taken, _C32(1))))
-            now = b.add(now, b.zext(full, I64))
+        clock = b.add(self._tget("clock"), _C(1))
+        self._tset("clock", clock)
+        now = self._cycle(clock)
+        self.tnow = (b.block, now)   # the next step's wait starts from it
         e = self._tslot(pc)
         b.store(b.add(b.load(I64, e), b.sub(now, before)), e)
-        self._tset("now", now)
 
     def _tpend(self, fall):
         """Leaving after a conditional branch whose fall-through is ``fall``
