@@ -192,6 +192,18 @@ T_VQ, T_VQ_POS, T_VQ_DEPTH, T_CONT_UNTIL, T_UNIT_FREE, MAX_UNITS, T_VFIRST, T_VD
     P_VMEM, T_VSPLIT = (int(v) for v in _VSL[0:31])
 
 
+def _vcounts(f) -> dict:
+    """The model's counters the vector step of slot fields ``f`` (its plan's:
+    see _Block._tvector) adds a constant to, by offset: its op, elements,
+    elements at VLMAX and flops, and its pipe's busy cycles when it does not
+    chain (freed - start, its occupancy)."""
+    (_, _, _, pipe, *_, chained, _, _, _, _, occ, _, elems, elems_max, flops) = f[6:]
+    out = {T_VEC_OPS: 1, T_VEC_ELEMS: elems, T_VEC_ELEMS_MAX: elems_max, T_FLOPS: flops}
+    if not chained:
+        out[T_PIPE_BUSY + 8 * pipe] = occ
+    return {off: n for off, n in out.items() if n}
+
+
 def _reg_bits(r, n):
     """The bits of the n registers from v<r> in a register mask (timing.c's reg_bits)."""
     return ((1 << n) - 1) << r & 0xffffffff
@@ -592,6 +604,9 @@ class _Block:
         # and prefetches' (their steps inline) and the vector ops' (their C step called directly,
         # or inline with their plans for the vtype and vl expected where they run)
         self.tslot = {i.pc: timed[i.pc] for i in insns if i.pc in timed} if timed else {}
+        # pc -> {offset: increment}: the counters an inline vector step adds a constant
+        # to, which the exits add for every step (_tcount; a C step first takes them back)
+        self.vcount = {pc: _vcounts(f) for pc, f in self.tslot.items() if len(f) > 6}
         # the model's parameters (rv_jit_tparams), constants in the block's code
         self.width, self.line_bits, self.hit_shift, self.l1_latency, bht_entries = timed["model"] if timed else (0,) * 5
         self.bht_mask = bht_entries - 1
@@ -696,6 +711,8 @@ class _Block:
             self._tflush()
             if fault and self.tload is not None:   # the faulting load's step wrote its ready cycle
                 self._tload_ready(*self.tload)
+            if fault and k < self.n and self.insns[k].pc in self.vcount:   # its step was charged: the
+                self._tvcount(self.insns[k].pc, 1)   # prefix of k instructions the exit counts leaves it out
         if k == self.n:
             if passes is None:
                 passes = self.b.add(self.b.load(I64, self.iters), _C(1))
@@ -1075,27 +1092,34 @@ class _Block:
 
     def _tcount(self, passes, k):
         """Leaving: the L1 hits and bytes of the block's scalar accesses, counted
-        as if each access hit (``passes`` whole passes and the first k
-        instructions of one more; the C hook, called for the rest, first takes
-        back its access's share: _tmem), so the inline hit path counts nothing."""
+        as if each access hit, and the constant counts of its planned vector
+        steps (vcount), as if each ran inline (``passes`` whole passes and the
+        first k instructions of one more; the C hook or step, called for the
+        rest, first takes back its share: _tmem, _tvcount), so the inline hit
+        path and vector steps count none of them."""
         b = self.b
-        counts = [[0, 0, 0]]   # per prefix of the block: accesses, bytes loaded, bytes stored
+        counts = [Counter()]   # per prefix of the block: offset -> count
         for ins in self.insns:
             name = _OP_NAMES[ins.op]
             size, store = _access_size(name), name in STORES or name in FSTORES
-            last = counts[-1]
-            counts.append([last[0] + bool(size), last[1] + (0 if store else size), last[2] + (size if store else 0)])
-        for j, off in enumerate((T_L1_HITS, T_BYTES_LOADED, T_BYTES_STORED)):
-            if not counts[-1][j]:
-                continue
-            add = b.mul(passes, _C(counts[-1][j]))
+            c = counts[-1] + Counter({T_L1_HITS: int(bool(size)), T_BYTES_STORED if store else T_BYTES_LOADED: size})
+            counts.append(c + Counter(self.vcount.get(ins.pc, {})))
+        for off in sorted(counts[-1]):   # (a Counter keeps only positive counts)
+            add = b.mul(passes, _C(counts[-1][off]))
             if k is not None:   # a table of the prefixes' counts
-                tab = f"@{self.fn.name}_c{j}"
+                tab = f"@{self.fn.name}_c{off}"
                 self.globals[tab] = (f"{tab} = private constant [{self.n + 1} x i64] "
-                                     f"[{', '.join(f'i64 {c[j]}' for c in counts)}]")
+                                     f"[{', '.join(f'i64 {c[off]}' for c in counts)}]")
                 add = b.add(add, b.load(I64, b.gep(Value(PTR, tab), b.shl(k, _C(3)))))
             p = b.gep(self.t, _C(off))
             b.store(b.add(b.load(I64, p), add), p)
+
+    def _tvcount(self, pc, sign):
+        """Add (sign 1) or take back (-1) the constant counts of pc's planned vector step (vcount)."""
+        b = self.b
+        for off, n in self.vcount[pc].items():
+            p = b.gep(self.t, _C(off))
+            b.store(b.add(b.load(I64, p), _C(sign * n)), p)
 
     def _tflush(self):
         """The last inline step's issue cycle and destination into the model."""
@@ -1150,6 +1174,8 @@ class _Block:
         slot and decoded instruction (what tm_step would find), or the C step."""
         pc = ins.pc
         if pc not in self.tslot:
+            if pc in self.vcount:   # (the copy for changed slots) the C step counts its own
+                self._tvcount(pc, -1)
             self._ccall("@rvai_jit_tstep", VOID, [self.m, _C(pc)])
             self.maybe_pending = True   # (a jump's or a vector memory op's step sets some)
             return
@@ -1232,7 +1258,7 @@ class _Block:
         test_vector_loops_time_the_same_translated catches a mismatch (cycles differ)."""
         b, pc = self.b, ins.pc
         (vtype, vl, op, pipe, units, vd, nvd, sdst, nsrc, *groups, chained, first_at_done, is_mem, vm_vd, vm_nregs,
-         occ, lat, elems, elems_max, flops) = f[6:]
+         occ, lat, _, _, _) = f[6:]   # (its constant counts: vcount)
         firsts, counts = groups[:4], groups[4:]   # the source groups' first registers, then their sizes
         tf = lambda off: b.gep(self.t, _C(off) if isinstance(off, int) else off)   # noqa: E731
         add = lambda off, v, ty=I64: b.store(b.add(b.load(ty, tf(off)), v), tf(off))   # noqa: E731
@@ -1242,6 +1268,7 @@ class _Block:
                       b.icmp_unsigned("==", b.load(I64, self._field(VL_OFF)), _C(vl)))
         b.cbranch(held, fast, slow, likely=True)
         b.position_at_end(slow)
+        self._tvcount(pc, -1)   # the C step counts its own
         self._tvcall(k, ins)
         b.branch(join)
         b.position_at_end(fast)
@@ -1301,11 +1328,8 @@ class _Block:
             b.store(_C32(0), tf(T_VM_FIRST_SEEN), align=4)
             b.store(_C32(0), tf(T_VM_TRAINED), align=4)
             b.store(_C(pc), tf(T_VM_PC))
-        add(T_VEC_OPS, _C(1))
-        add(T_VEC_ELEMS, _C(elems))
-        add(T_VEC_ELEMS_MAX, _C(elems_max))
-        add(T_FLOPS, _C(flops))
-        add(T_PIPE_BUSY + 8 * pipe, b.sub(freed, start))
+        if chained:   # (the other counts are the exits': vcount)
+            add(T_PIPE_BUSY + 8 * pipe, b.sub(freed, start))
         n = b.load(I32, tf(T_NTRACE), align=4)
         rec, on = self.fn.append_basic_block("vtrace"), self.fn.append_basic_block("vtraced")
         b.cbranch(b.icmp_signed("<", n, _C32(TRACE_MAX)), rec, on)
