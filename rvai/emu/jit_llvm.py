@@ -1017,6 +1017,15 @@ class _Block:
                    for i in sorted(read & {f[4] for f in inline})}
         self._treload()
         self._tpending(self.start)
+        # the tests that vtype and vl are a plan's, made here once for the whole
+        # entry when no instruction of the block sets either (a vset*, a
+        # fault-only-first load; no C call it makes changes them): else at each step
+        self.vheld = {}
+        names = [_OP_NAMES[i.op] for i in self.insns]
+        if not any(n.startswith("vset") or n.endswith("ff.v") for n in names):
+            for f in self.tslot.values():
+                if len(f) > 6 and (f[6], f[7]) not in self.vheld:
+                    self.vheld[f[6], f[7]] = self._vheld(f[6], f[7])
         if self.tslot:   # the steps inline only while every slot holds the path it was translated for
             ok = const(I1, 1)
             for pc, f in sorted(self.tslot.items()):
@@ -1248,6 +1257,12 @@ class _Block:
             phis.append(phi)
         return tuple(phis)
 
+    def _vheld(self, vtype, vl):
+        """The test that the machine's vtype and vl are these, made here."""
+        b = self.b
+        return b.and_(b.icmp_unsigned("==", b.load(I64, self._field(VTYPE_OFF)), _C(vtype)),
+                      b.icmp_unsigned("==", b.load(I64, self._field(VL_OFF)), _C(vl)))
+
     def _tvector(self, k, ins, f):
         """Instruction k's vector step (timing.c's tm_vector_step) written
         inline with its slot's plan as constants (``f``: the slot's fields,
@@ -1264,8 +1279,7 @@ class _Block:
         add = lambda off, v, ty=I64: b.store(b.add(b.load(ty, tf(off)), v), tf(off))   # noqa: E731
         umax = lambda x, y: b.select(b.icmp_unsigned(">", y, x), y, x)   # noqa: E731
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("vsfast", "vsslow", "vsjoin"))
-        held = b.and_(b.icmp_unsigned("==", b.load(I64, self._field(VTYPE_OFF)), _C(vtype)),
-                      b.icmp_unsigned("==", b.load(I64, self._field(VL_OFF)), _C(vl)))
+        held = self.vheld[vtype, vl] if (vtype, vl) in self.vheld else self._vheld(vtype, vl)
         b.cbranch(held, fast, slow, likely=True)
         b.position_at_end(slow)
         self._tvcount(pc, -1)   # the C step counts its own
