@@ -142,6 +142,7 @@ class Builder:
         return self._emit(a.type, f"udiv {a.type} {a}, {b}")
 
     def urem(self, a, b):
+        """The unsigned remainder of a over b."""
         return self._emit(a.type, f"urem {a.type} {a}, {b}")
 
     def gep(self, base, offset):
