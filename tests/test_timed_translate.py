@@ -302,6 +302,64 @@ def test_vector_loops_time_the_same_translated(items, budget, a0, preset, hot):
     assert t == i
 
 
+@st.composite
+def vector_walk_off_big(draw):
+    """A loop walking s5 from 4 or 8 KiB short of BIG's end, 64 or 256 bytes
+    a pass, until one of its vector accesses faults past the end, part way
+    through a pass: drawn vector ops (at least one access, through s5) under
+    a drawn SEW and LMUL, around scalar work."""
+    sew = draw(st.sampled_from([8, 16, 32, 64]))
+    lmul = draw(st.sampled_from(["m1", "m2", "m4", "mf2"]))
+    g = lambda: draw(st.sampled_from(VGROUPS))   # noqa: E731
+    access = [lambda: f"vle{sew}.v {g()}, (s5)", lambda: f"vse{sew}.v {g()}, (s5)",
+              lambda: f"vl{draw(st.sampled_from([1, 2, 4]))}re{sew}.v {g()}, (s5)"]
+    ops = access + [lambda: f"vadd.vx {g()}, {g()}, a1", lambda: f"vmul.vv {g()}, {g()}, {g()}",
+                    lambda: f"vadd.vi {g()}, {g()}, 3, v0.t", lambda: f"vmv.x.s a1, {g()}",
+                    lambda: "addi a1, a1, 5", lambda: "ori zero, s5, 1"]
+    if sew >= 32:
+        ops += [lambda: f"vfmacc.vf {g()}, fa0, {g()}"] * 2
+    body = [draw(st.sampled_from(ops))() for _ in range(draw(st.integers(0, 8)))]
+    body.insert(draw(st.integers(0, len(body))), draw(st.sampled_from(access))())
+    head = [f"addi s6, zero, {draw(st.integers(1, 40))}", "fmv.w.x fa0, s6",
+            f"lui s5, {draw(st.sampled_from([0x13e, 0x13f]))}",   # BIG + BIG_SIZE - 8 or 4 KiB
+            f"vsetvli t1, zero, e{sew}, {lmul}, ta, ma"]
+    return head + body + [f"addi s5, s5, {draw(st.sampled_from([64, 256]))}",
+                          ("to", "bne s6, zero, {off}", len(head), len(head) + len(body) + 1), "ebreak"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=vector_walk_off_big(), budget=st.one_of(st.integers(1, 20000), st.just(10**6)),
+       a0=st.integers(0, 1 << 20), preset=st.sampled_from(PRESETS), hot=st.sampled_from([0, 30, 200]))
+def test_vector_loops_faulting_mid_block_time_the_same_translated(items, budget, a0, preset, hot):
+    """A vector access faulting past BIG's end part way through a block (the
+    exits count the constant counters of the vector steps before it, and
+    of its own step, charged before its access): every timed observable, the
+    vector timeline too, equals the interpreter's at the fault, and after
+    mapping the memory past BIG and resuming for ``budget`` instructions."""
+    def walk(tier):
+        m = Machine(Target.preset(preset), vlen=128, tier=tier, timed=True)
+        m.map(CODE, 4096, "rx")
+        m.write(CODE, np.frombuffer(encode(items), dtype=np.uint8))
+        m.map(BIG, BIG_SIZE, "rw")
+        m.write(BIG, (np.arange(BIG_SIZE) * 37 % 251).astype(np.uint8))
+        m.x(10, a0)
+        m.pc = CODE
+        seen = []
+        for phase, b in enumerate((10**6, budget)):
+            if phase:
+                m.map(BIG + BIG_SIZE, HOLE - BIG - BIG_SIZE, "rw")
+            seen.append(resumed(m, b))
+            seen[-1]["trace"] = m.profile().trace
+        return seen, m
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVAI_JIT_HOT", str(hot))
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        t, m = walk("translate")
+    i, _ = walk("interpret")
+    assert t == i
+
+
 def test_a_second_machine_reuses_the_vector_blocks(empty_engines, monkeypatch):
     """A vector slot's plan words are part of its block's key: the same loop
     on a second machine finds every block the first one translated (no word

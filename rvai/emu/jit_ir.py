@@ -141,6 +141,10 @@ class Builder:
     def udiv(self, a, b):
         return self._emit(a.type, f"udiv {a.type} {a}, {b}")
 
+    def urem(self, a, b):
+        """The unsigned remainder of a over b."""
+        return self._emit(a.type, f"urem {a.type} {a}, {b}")
+
     def gep(self, base, offset):
         """The byte address base + offset."""
         return self._emit(PTR, f"getelementptr i8, ptr {base}, {offset.type} {offset}")

@@ -192,6 +192,18 @@ T_VQ, T_VQ_POS, T_VQ_DEPTH, T_CONT_UNTIL, T_UNIT_FREE, MAX_UNITS, T_VFIRST, T_VD
     P_VMEM, T_VSPLIT = (int(v) for v in _VSL[0:31])
 
 
+def _vcounts(f) -> dict:
+    """The model's counters the vector step of slot fields ``f`` (its plan's:
+    see _Block._tvector) adds a constant to, by offset: its op, elements,
+    elements at VLMAX and flops, and its pipe's busy cycles when it does not
+    chain (freed - start, its occupancy)."""
+    (_, _, _, pipe, *_, chained, _, _, _, _, occ, _, elems, elems_max, flops) = f[6:]
+    out = {T_VEC_OPS: 1, T_VEC_ELEMS: elems, T_VEC_ELEMS_MAX: elems_max, T_FLOPS: flops}
+    if not chained:
+        out[T_PIPE_BUSY + 8 * pipe] = occ
+    return {off: n for off, n in out.items() if n}
+
+
 def _reg_bits(r, n):
     """The bits of the n registers from v<r> in a register mask (timing.c's reg_bits)."""
     return ((1 << n) - 1) << r & 0xffffffff
@@ -204,11 +216,13 @@ def _reg_bits(r, n):
 #: stored again around every guest access.  Name -> (type, offset).  (The
 #: ready cycles the block reads and writes are locals too, written through to
 #: the model as they change: a local kept only for its exits would live
-#: across the whole loop.)  ``taken`` is the model's ``room`` counted the
-#: other way, the issue slots of cycle ``now`` already taken (width - room):
-#: at issue width 2 it flips between 0 and 1 and is the cycle a step adds,
-#: two host instructions a step (_tissue).
-T_LOCALS = {"now": (I64, T_NOW), "taken": (I32, T_ROOM), "last_line": (I64, T_LAST_LINE),
+#: across the whole loop.)  ``clock`` holds the model's ``now`` and ``room``
+#: as one count of issue slots, ``now * width + taken`` where ``taken`` is
+#: the slots of cycle ``now`` already taken (width - room): a step taking a
+#: slot adds 1 and its cycle is the clock over the width (a shift at the
+#: widths of two's powers), where the pair cost a compare, a select and an
+#: add a step at width 4 (_tissue).  Its offset is now's (room's: _tsync).
+T_LOCALS = {"clock": (I64, T_NOW), "last_line": (I64, T_LAST_LINE),
             "last_way": (PTR, T_LAST_WAY), "mem_end": (I64, T_MEM_END)}
 #: tm_filter_index's multiplier (csrc/timing.h)
 FILTER_HASH = 0x9e3779b97f4a7c15
@@ -590,6 +604,9 @@ class _Block:
         # and prefetches' (their steps inline) and the vector ops' (their C step called directly,
         # or inline with their plans for the vtype and vl expected where they run)
         self.tslot = {i.pc: timed[i.pc] for i in insns if i.pc in timed} if timed else {}
+        # pc -> {offset: increment}: the counters an inline vector step adds a constant
+        # to, which the exits add for every step (_tcount; a C step first takes them back)
+        self.vcount = {pc: _vcounts(f) for pc, f in self.tslot.items() if len(f) > 6}
         # the model's parameters (rv_jit_tparams), constants in the block's code
         self.width, self.line_bits, self.hit_shift, self.l1_latency, bht_entries = timed["model"] if timed else (0,) * 5
         self.bht_mask = bht_entries - 1
@@ -694,6 +711,8 @@ class _Block:
             self._tflush()
             if fault and self.tload is not None:   # the faulting load's step wrote its ready cycle
                 self._tload_ready(*self.tload)
+            if fault and k < self.n and self.insns[k].pc in self.vcount:   # its step was charged: the
+                self._tvcount(self.insns[k].pc, 1)   # prefix of k instructions the exit counts leaves it out
         if k == self.n:
             if passes is None:
                 passes = self.b.add(self.b.load(I64, self.iters), _C(1))
@@ -991,12 +1010,22 @@ class _Block:
         # and reads them again, which a block of vector ops mostly calling
         # the C step would pay for nothing)
         hooks = any(_access_size(_OP_NAMES[i.op]) for i in self.insns if i.pc in self.tslot)
-        used = ({"now", "taken"} if inline or planned else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
+        used = ({"clock"} if inline or planned else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
         self.tl = {name: (b.alloca(ty, name=name), ty, off) for name, (ty, off) in T_LOCALS.items() if name in used}
+        self.tnow = None   # (block, value): the clock's cycle as last computed there (_tnow)
         self.rl = {("r", i): (b.alloca(I64, name=f"r{i}"), I64, T_READY + 8 * i)
                    for i in sorted(read & {f[4] for f in inline})}
         self._treload()
         self._tpending(self.start)
+        # the tests that vtype and vl are a plan's, made here once for the whole
+        # entry when no instruction of the block sets either (a vset*, a
+        # fault-only-first load; no C call it makes changes them): else at each step
+        self.vheld = {}
+        names = [_OP_NAMES[i.op] for i in self.insns]
+        if not any(n.startswith("vset") or n.endswith("ff.v") for n in names):
+            for f in self.tslot.values():
+                if len(f) > 6 and (f[6], f[7]) not in self.vheld:
+                    self.vheld[f[6], f[7]] = self._vheld(f[6], f[7])
         if self.tslot:   # the steps inline only while every slot holds the path it was translated for
             ok = const(I1, 1)
             for pc, f in sorted(self.tslot.items()):
@@ -1017,6 +1046,20 @@ class _Block:
     def _tset(self, name, v):
         a, ty, _ = self.tl[name] if name in self.tl else self.rl[name]
         self.b.store(v, a, align=4 if ty == I32 else 8)
+        if name == "clock":
+            self.tnow = None
+
+    def _cycle(self, clock):
+        """The cycle of a clock value (T_LOCALS): the clock over the issue width."""
+        w = self.width
+        return self.b.lshr(clock, _C(w.bit_length() - 1)) if w & (w - 1) == 0 else self.b.udiv(clock, _C(w))
+
+    def _tnow(self):
+        """The model's ``now``: the clock's cycle (the one _tissue computed, in
+        the same basic block, where it dominates what follows)."""
+        if self.tnow is not None and self.tnow[0] is self.b.block:
+            return self.tnow[1]
+        return self._cycle(self._tget("clock"))
 
     def _tsync(self, names=None):
         """The locals (those named) back into the model (before a call or an exit)."""
@@ -1024,7 +1067,10 @@ class _Block:
         for name in self.tl if names is None else names:
             _, ty, off = self.tl[name]
             v = self._tget(name)
-            v = b.sub(_C32(self.width), v) if name == "taken" else v   # (the model's room)
+            if name == "clock":   # the model's now and room (width - the slots taken)
+                b.store(b.trunc(b.sub(_C(self.width), b.urem(v, _C(self.width))), I32), b.gep(self.t, _C(T_ROOM)),
+                        align=4)
+                v = self._cycle(v)
             b.store(v, b.gep(self.t, _C(off)), align=4 if ty == I32 else 8)
 
     def _treload(self, names=None):
@@ -1033,7 +1079,10 @@ class _Block:
         for name in [*self.tl, *self.rl] if names is None else names:
             _, ty, off = self.tl[name] if name in self.tl else self.rl[name]
             v = b.load(ty, b.gep(self.t, _C(off)), align=4 if ty == I32 else 8)
-            self._tset(name, b.sub(_C32(self.width), v) if name == "taken" else v)
+            if name == "clock":   # now * width + the slots taken (width - room)
+                room = b.zext(b.load(I32, b.gep(self.t, _C(T_ROOM)), align=4), I64)
+                v = b.add(b.mul(v, _C(self.width)), b.sub(_C(self.width), room))
+            self._tset(name, v)
 
     def _ccall(self, fn, ret, args, sync=None, reload=None):
         """Call C function fn, which may run the model: in a timed block with
@@ -1052,27 +1101,34 @@ class _Block:
 
     def _tcount(self, passes, k):
         """Leaving: the L1 hits and bytes of the block's scalar accesses, counted
-        as if each access hit (``passes`` whole passes and the first k
-        instructions of one more; the C hook, called for the rest, first takes
-        back its access's share: _tmem), so the inline hit path counts nothing."""
+        as if each access hit, and the constant counts of its planned vector
+        steps (vcount), as if each ran inline (``passes`` whole passes and the
+        first k instructions of one more; the C hook or step, called for the
+        rest, first takes back its share: _tmem, _tvcount), so the inline hit
+        path and vector steps count none of them."""
         b = self.b
-        counts = [[0, 0, 0]]   # per prefix of the block: accesses, bytes loaded, bytes stored
+        counts = [Counter()]   # per prefix of the block: offset -> count
         for ins in self.insns:
             name = _OP_NAMES[ins.op]
             size, store = _access_size(name), name in STORES or name in FSTORES
-            last = counts[-1]
-            counts.append([last[0] + bool(size), last[1] + (0 if store else size), last[2] + (size if store else 0)])
-        for j, off in enumerate((T_L1_HITS, T_BYTES_LOADED, T_BYTES_STORED)):
-            if not counts[-1][j]:
-                continue
-            add = b.mul(passes, _C(counts[-1][j]))
+            c = counts[-1] + Counter({T_L1_HITS: int(bool(size)), T_BYTES_STORED if store else T_BYTES_LOADED: size})
+            counts.append(c + Counter(self.vcount.get(ins.pc, {})))
+        for off in sorted(counts[-1]):   # (a Counter keeps only positive counts)
+            add = b.mul(passes, _C(counts[-1][off]))
             if k is not None:   # a table of the prefixes' counts
-                tab = f"@{self.fn.name}_c{j}"
+                tab = f"@{self.fn.name}_c{off}"
                 self.globals[tab] = (f"{tab} = private constant [{self.n + 1} x i64] "
-                                     f"[{', '.join(f'i64 {c[j]}' for c in counts)}]")
+                                     f"[{', '.join(f'i64 {c[off]}' for c in counts)}]")
                 add = b.add(add, b.load(I64, b.gep(Value(PTR, tab), b.shl(k, _C(3)))))
             p = b.gep(self.t, _C(off))
             b.store(b.add(b.load(I64, p), add), p)
+
+    def _tvcount(self, pc, sign):
+        """Add (sign 1) or take back (-1) the constant counts of pc's planned vector step (vcount)."""
+        b = self.b
+        for off, n in self.vcount[pc].items():
+            p = b.gep(self.t, _C(off))
+            b.store(b.add(b.load(I64, p), _C(sign * n)), p)
 
     def _tflush(self):
         """The last inline step's issue cycle and destination into the model."""
@@ -1127,6 +1183,8 @@ class _Block:
         slot and decoded instruction (what tm_step would find), or the C step."""
         pc = ins.pc
         if pc not in self.tslot:
+            if pc in self.vcount:   # (the copy for changed slots) the C step counts its own
+                self._tvcount(pc, -1)
             self._ccall("@rvai_jit_tstep", VOID, [self.m, _C(pc)])
             self.maybe_pending = True   # (a jump's or a vector memory op's step sets some)
             return
@@ -1199,6 +1257,12 @@ class _Block:
             phis.append(phi)
         return tuple(phis)
 
+    def _vheld(self, vtype, vl):
+        """The test that the machine's vtype and vl are these, made here."""
+        b = self.b
+        return b.and_(b.icmp_unsigned("==", b.load(I64, self._field(VTYPE_OFF)), _C(vtype)),
+                      b.icmp_unsigned("==", b.load(I64, self._field(VL_OFF)), _C(vl)))
+
     def _tvector(self, k, ins, f):
         """Instruction k's vector step (timing.c's tm_vector_step) written
         inline with its slot's plan as constants (``f``: the slot's fields,
@@ -1209,16 +1273,16 @@ class _Block:
         test_vector_loops_time_the_same_translated catches a mismatch (cycles differ)."""
         b, pc = self.b, ins.pc
         (vtype, vl, op, pipe, units, vd, nvd, sdst, nsrc, *groups, chained, first_at_done, is_mem, vm_vd, vm_nregs,
-         occ, lat, elems, elems_max, flops) = f[6:]
+         occ, lat, _, _, _) = f[6:]   # (its constant counts: vcount)
         firsts, counts = groups[:4], groups[4:]   # the source groups' first registers, then their sizes
         tf = lambda off: b.gep(self.t, _C(off) if isinstance(off, int) else off)   # noqa: E731
         add = lambda off, v, ty=I64: b.store(b.add(b.load(ty, tf(off)), v), tf(off))   # noqa: E731
         umax = lambda x, y: b.select(b.icmp_unsigned(">", y, x), y, x)   # noqa: E731
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("vsfast", "vsslow", "vsjoin"))
-        held = b.and_(b.icmp_unsigned("==", b.load(I64, self._field(VTYPE_OFF)), _C(vtype)),
-                      b.icmp_unsigned("==", b.load(I64, self._field(VL_OFF)), _C(vl)))
+        held = self.vheld[vtype, vl] if (vtype, vl) in self.vheld else self._vheld(vtype, vl)
         b.cbranch(held, fast, slow, likely=True)
         b.position_at_end(slow)
+        self._tvcount(pc, -1)   # the C step counts its own
         self._tvcall(k, ins)
         b.branch(join)
         b.position_at_end(fast)
@@ -1233,7 +1297,7 @@ class _Block:
         kind = b.select(b.icmp_unsigned("<=", queued, b.load(I64, tf(T_CONT_UNTIL))), _C(K_CONT), _C(K_VEC))
         sp = tf(b.add(_C(T_STALL), b.shl(kind, _C(3))))
         b.store(b.add(b.load(I64, sp), b.sub(queued, now)), sp)
-        self._tset("taken", _C32(0))
+        self._tset("clock", b.mul(queued, _C(self.width)))   # issues at `queued`, none of its slots taken
         b.branch(on)
         b.position_at_end(on)
         dispatch = b.phi(I64)
@@ -1278,11 +1342,8 @@ class _Block:
             b.store(_C32(0), tf(T_VM_FIRST_SEEN), align=4)
             b.store(_C32(0), tf(T_VM_TRAINED), align=4)
             b.store(_C(pc), tf(T_VM_PC))
-        add(T_VEC_OPS, _C(1))
-        add(T_VEC_ELEMS, _C(elems))
-        add(T_VEC_ELEMS_MAX, _C(elems_max))
-        add(T_FLOPS, _C(flops))
-        add(T_PIPE_BUSY + 8 * pipe, b.sub(freed, start))
+        if chained:   # (the other counts are the exits': vcount)
+            add(T_PIPE_BUSY + 8 * pipe, b.sub(freed, start))
         n = b.load(I32, tf(T_NTRACE), align=4)
         rec, on = self.fn.append_basic_block("vtrace"), self.fn.append_basic_block("vtraced")
         b.cbranch(b.icmp_signed("<", n, _C32(TRACE_MAX)), rec, on)
@@ -1300,7 +1361,7 @@ class _Block:
         # issued at `dispatch`: the model's last issue and destination written now (the slow side's C step writes them)
         b.store(dispatch, tf(T_LAST_ISSUE))
         b.store(_C32(f[4]), tf(T_LAST_DST), align=4)
-        self._tissue(before, dispatch, self._tget("taken"), pc)
+        self._tissue(before, pc)
         b.branch(join)
         b.position_at_end(join)
         self.issue = self.prev_dst = None
@@ -1334,19 +1395,21 @@ class _Block:
         until then, for a fault between the two)."""
         b = self.b
         before, now = self._twait(s1, s2, s3, path & PLAIN_S3)
-        taken = self._tget("taken")
         if path & PLAIN_WAW and self.prev_dst in (None, dst):
+            # a write after the step before's write of the same register, in the cycle it
+            # issued in with one of the cycle's slots taken: it issues a cycle later
             same = const(I1, 1) if self.prev_dst == dst else \
                 b.icmp_unsigned("==", b.load(I32, b.gep(self.t, _C(T_LAST_DST)), align=4), _C32(dst))
-            waw = b.and_(same, b.icmp_unsigned("!=", taken, _C32(0)))
-            taken = b.select(waw, _C32(0), taken)
+            clock = self._tget("clock")
+            waw = b.and_(same, b.icmp_unsigned("!=", b.urem(clock, _C(self.width)), _C(0)))
             now = b.add(now, b.zext(waw, I64))
+            self._tset("clock", b.select(waw, b.mul(now, _C(self.width)), clock))
         self.issue, self.prev_dst = now, dst
         self.tload = (dst, b.add(now, _C(lat)))
         if not load:
             self._tload_ready(*self.tload)
             self.tload = None
-        self._tissue(before, now, taken, pc)
+        self._tissue(before, pc)
 
     def _twait(self, s1, s2, s3, three):
         """The step's wait for its sources (s3 too when ``three``): (the issue
@@ -1358,7 +1421,7 @@ class _Block:
         if three:
             rc = self._rget(s3)
             rdy = b.select(b.icmp_unsigned(">", rc, rdy), rc, rdy)
-        before = self._tget("now")
+        before = self._tnow()
         start = b.block
         late, on = self.fn.append_basic_block("tlate"), self.fn.append_basic_block("ton")
         b.cbranch(b.icmp_unsigned(">", rdy, before), late, on)
@@ -1369,7 +1432,7 @@ class _Block:
         k = b.select(b.icmp_unsigned("==", ra, rdy), kind(s1), k)
         sp = b.gep(self.t, b.add(_C(T_STALL), b.shl(b.zext(k, I64), _C(3))))
         b.store(b.add(b.load(I64, sp), b.sub(rdy, before)), sp)
-        self._tset("taken", _C32(0))
+        self._tset("clock", b.mul(rdy, _C(self.width)))   # it issues at rdy, none of its slots taken
         late_end = b.block
         b.branch(on)
         b.position_at_end(on)
@@ -1378,21 +1441,17 @@ class _Block:
         now.add_incoming(before, start)
         return before, now
 
-    def _tissue(self, before, now, taken, pc):
-        """The step issuing at ``now`` with ``taken`` of its slots taken takes
-        one (tm_take_slot), and pc's slot is charged the cycles from ``before``."""
+    def _tissue(self, before, pc):
+        """The step issuing at the clock's cycle takes a slot (tm_take_slot:
+        the clock's next count, the next cycle's first slot after the last),
+        and pc's slot is charged the cycles from ``before`` to the cycle after."""
         b = self.b
-        # it takes the cycle's last slot: the next step issues a cycle later, in a cycle with none taken
-        if self.width == 2:   # taken flips 0, 1, 0, ...: 1 is the cycle added
-            self._tset("taken", b.xor(taken, _C32(1)))
-            now = b.add(now, b.zext(taken, I64))
-        else:   # any other width (one slot: taken stays 0 and each step adds a cycle)
-            full = b.icmp_unsigned("==", taken, _C32(self.width - 1))
-            self._tset("taken", b.select(full, _C32(0), b.add(taken, _C32(1))))
-            now = b.add(now, b.zext(full, I64))
+        clock = b.add(self._tget("clock"), _C(1))
+        self._tset("clock", clock)
+        now = self._cycle(clock)
+        self.tnow = (b.block, now)   # the next step's wait starts from it
         e = self._tslot(pc)
         b.store(b.add(b.load(I64, e), b.sub(now, before)), e)
-        self._tset("now", now)
 
     def _tpend(self, fall):
         """Leaving after a conditional branch whose fall-through is ``fall``
