@@ -158,11 +158,13 @@ def scalar_loop(draw):
                           "ebreak"]
 
 
-def timed_loop(items, tier, budget, a0, preset):
-    """The loop on a timed machine of ``preset``: registers, BIG's bytes, the
-    stop, and every timed observable (cycles, the profile with its stalls and
-    cache counters, per-pc cycles)."""
+def timed_loop(items, tier, budget, a0, preset, setup=None):
+    """The loop on a timed machine of ``preset`` (after ``setup(m)`` when
+    given): registers, BIG's bytes, the stop, and every timed observable
+    (cycles, the profile with its stalls and cache counters, per-pc cycles)."""
     m = Machine(Target.preset(preset), vlen=128, tier=tier, timed=True)
+    if setup is not None:
+        setup(m)
     m.map(CODE, 4096, "rx")
     m.write(CODE, np.frombuffer(encode(items), dtype=np.uint8))
     m.map(BIG, BIG_SIZE, "rw")
@@ -299,6 +301,41 @@ def test_vector_loops_time_the_same_translated(items, budget, a0, preset, hot):
         t["trace"] = m.profile().trace
     i, r = timed_loop(items, "interpret", budget, a0, preset)
     i["trace"] = r.profile().trace
+    assert t == i
+
+
+STUBS = 0x40000000   # 64 one-instruction regions, a page apart with a page between
+
+
+def crowded(m):
+    """Run a ``ret`` in each of 64 executable regions of m first: the model
+    keeps per-pc slots for 64 regions (csrc/timing.h's TM_MAX_RANGES), so the
+    loop's region then counts into scratch slots, cleared whenever they are
+    fetched again: its translated blocks find their slots changed and take
+    the copy whose steps all call C."""
+    for i in range(64):
+        m.map(STUBS + 0x2000 * i, 4096, "rx")
+        m.write(STUBS + 0x2000 * i, np.frombuffer(encode(["jalr zero, 0(ra)"]), dtype=np.uint8))
+        m.call(STUBS + 0x2000 * i)
+
+
+@settings(max_examples=30, deadline=None)
+@given(items=vector_loop(), budget=st.one_of(st.integers(1, 20000), st.just(10**6)), a0=st.integers(0, 1 << 20),
+       preset=st.sampled_from(PRESETS))
+def test_vector_loops_past_the_models_regions_time_the_same_translated(items, budget, a0, preset):
+    """A vector loop in the 65th executable region, whose timing slots are
+    the model's scratch: its blocks run their all-C copy (each step's counts
+    made by the C step, none added again at the exits), and every timed
+    observable but per-pc cycles (which scratch slots do not keep) equals
+    the interpreter's."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVAI_JIT_HOT", "0")
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        t, m = timed_loop(items, "translate", budget, a0, preset, setup=crowded)
+        t["trace"] = m.profile().trace
+    i, r = timed_loop(items, "interpret", budget, a0, preset, setup=crowded)
+    i["trace"] = r.profile().trace
+    assert budget < 50 or m.translation["blocks"] >= 1
     assert t == i
 
 
