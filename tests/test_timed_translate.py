@@ -158,10 +158,9 @@ def scalar_loop(draw):
                           "ebreak"]
 
 
-def timed_loop(items, tier, budget, a0, preset, setup=None):
-    """The loop on a timed machine of ``preset`` (after ``setup(m)`` when
-    given): registers, BIG's bytes, the stop, and every timed observable
-    (cycles, the profile with its stalls and cache counters, per-pc cycles)."""
+def loop_machine(items, tier, a0, preset, setup=None):
+    """A timed machine of ``preset`` (after ``setup(m)`` when given) with the
+    loop at CODE, BIG mapped and filled, a0 set, about to start the loop."""
     m = Machine(Target.preset(preset), vlen=128, tier=tier, timed=True)
     if setup is not None:
         setup(m)
@@ -171,6 +170,14 @@ def timed_loop(items, tier, budget, a0, preset, setup=None):
     m.write(BIG, (np.arange(BIG_SIZE) * 37 % 251).astype(np.uint8))
     m.x(10, a0)
     m.pc = CODE
+    return m
+
+
+def timed_loop(items, tier, budget, a0, preset, setup=None):
+    """The loop on loop_machine's machine: registers, BIG's bytes, the stop,
+    and every timed observable (cycles, the profile with its stalls and
+    cache counters, per-pc cycles)."""
+    m = loop_machine(items, tier, a0, preset, setup)
     return resumed(m, budget), m
 
 
@@ -374,13 +381,7 @@ def test_vector_loops_faulting_mid_block_time_the_same_translated(items, budget,
     vector timeline too, equals the interpreter's at the fault, and after
     mapping the memory past BIG and resuming for ``budget`` instructions."""
     def walk(tier):
-        m = Machine(Target.preset(preset), vlen=128, tier=tier, timed=True)
-        m.map(CODE, 4096, "rx")
-        m.write(CODE, np.frombuffer(encode(items), dtype=np.uint8))
-        m.map(BIG, BIG_SIZE, "rw")
-        m.write(BIG, (np.arange(BIG_SIZE) * 37 % 251).astype(np.uint8))
-        m.x(10, a0)
-        m.pc = CODE
+        m = loop_machine(items, tier, a0, preset)
         seen = []
         for phase, b in enumerate((10**6, budget)):
             if phase:
