@@ -746,7 +746,7 @@ class _Block:
             return
         for op, full in sorted(self.full.items()):
             p = self._field(OPC_OFF + 8 * op)
-            b.store(b.add(b.load(I64, p), b.mul(passes, _C(full))), p)
+            self._bump(p, b.mul(passes, _C(full)))
         self._chain(next_pc, left)
 
     def _chain(self, next_pc, left):
@@ -1121,14 +1121,18 @@ class _Block:
                                      f"[{', '.join(f'i64 {c[off]}' for c in counts)}]")
                 add = b.add(add, b.load(I64, b.gep(Value(PTR, tab), b.shl(k, _C(3)))))
             p = b.gep(self.t, _C(off))
-            b.store(b.add(b.load(I64, p), add), p)
+            self._bump(p, add)
+
+    def _bump(self, p, v):
+        """Add v to the model's i64 counter at p."""
+        self.b.store(self.b.add(self.b.load(I64, p), v), p)
 
     def _tvcount(self, pc, sign):
         """Add (sign 1) or take back (-1) the constant counts of pc's planned vector step (vcount)."""
         b = self.b
         for off, n in self.vcount[pc].items():
             p = b.gep(self.t, _C(off))
-            b.store(b.add(b.load(I64, p), _C(sign * n)), p)
+            self._bump(p, _C(sign * n))
 
     def _tflush(self):
         """The last inline step's issue cycle and destination into the model."""
@@ -1276,7 +1280,6 @@ class _Block:
          occ, lat, _, _, _) = f[6:]   # (its constant counts: vcount)
         firsts, counts = groups[:4], groups[4:]   # the source groups' first registers, then their sizes
         tf = lambda off: b.gep(self.t, _C(off) if isinstance(off, int) else off)   # noqa: E731
-        add = lambda off, v, ty=I64: b.store(b.add(b.load(ty, tf(off)), v), tf(off))   # noqa: E731
         umax = lambda x, y: b.select(b.icmp_unsigned(">", y, x), y, x)   # noqa: E731
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("vsfast", "vsslow", "vsjoin"))
         held = self.vheld[vtype, vl] if (vtype, vl) in self.vheld else self._vheld(vtype, vl)
@@ -1296,7 +1299,7 @@ class _Block:
         b.position_at_end(wait)   # (waiting for work that contended memory held up counts as contention)
         kind = b.select(b.icmp_unsigned("<=", queued, b.load(I64, tf(T_CONT_UNTIL))), _C(K_CONT), _C(K_VEC))
         sp = tf(b.add(_C(T_STALL), b.shl(kind, _C(3))))
-        b.store(b.add(b.load(I64, sp), b.sub(queued, now)), sp)
+        self._bump(sp, b.sub(queued, now))
         self._tset("clock", b.mul(queued, _C(self.width)))   # issues at `queued`, none of its slots taken
         b.branch(on)
         b.position_at_end(on)
@@ -1343,7 +1346,7 @@ class _Block:
             b.store(_C32(0), tf(T_VM_TRAINED), align=4)
             b.store(_C(pc), tf(T_VM_PC))
         if chained:   # (the other counts are the exits': vcount)
-            add(T_PIPE_BUSY + 8 * pipe, b.sub(freed, start))
+            self._bump(tf(T_PIPE_BUSY + 8 * pipe), b.sub(freed, start))
         n = b.load(I32, tf(T_NTRACE), align=4)
         rec, on = self.fn.append_basic_block("vtrace"), self.fn.append_basic_block("vtraced")
         b.cbranch(b.icmp_signed("<", n, _C32(TRACE_MAX)), rec, on)
@@ -1431,7 +1434,7 @@ class _Block:
         k = b.select(b.icmp_unsigned("==", rb, rdy), kind(s2), k) if k is not None else kind(s2)
         k = b.select(b.icmp_unsigned("==", ra, rdy), kind(s1), k)
         sp = b.gep(self.t, b.add(_C(T_STALL), b.shl(b.zext(k, I64), _C(3))))
-        b.store(b.add(b.load(I64, sp), b.sub(rdy, before)), sp)
+        self._bump(sp, b.sub(rdy, before))
         self._tset("clock", b.mul(rdy, _C(self.width)))   # it issues at rdy, none of its slots taken
         late_end = b.block
         b.branch(on)
@@ -1451,7 +1454,7 @@ class _Block:
         now = self._cycle(clock)
         self.tnow = (b.block, now)   # the next step's wait starts from it
         e = self._tslot(pc)
-        b.store(b.add(b.load(I64, e), b.sub(now, before)), e)
+        self._bump(e, b.sub(now, before))
 
     def _tpend(self, fall):
         """Leaving after a conditional branch whose fall-through is ``fall``
@@ -1478,7 +1481,7 @@ class _Block:
         b.position_at_end(pred)
         b.store(const(I8, 3), c, align=1)
         n = b.gep(self.t, _C(T_BRANCHES))
-        b.store(b.add(b.load(I64, n), _C(1)), n)
+        self._bump(n, _C(1))
         b.branch(on)
         b.position_at_end(mis)
         self._tpend(self.insns[-1].pc + self.insns[-1].len)
