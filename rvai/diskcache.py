@@ -15,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
-__all__ = ["Entry", "root", "limit", "entries", "used", "stored", "trim", "clear"]
+__all__ = ["Entry", "root", "limit", "entries", "used", "stored", "trim", "clear", "write_whole"]
 
 PARTS = ("kernels", "translated")
 DEFAULT_MB = 2048
@@ -75,6 +76,24 @@ def entries(base: Path | None = None) -> list[Entry]:
             except OSError:   # deleted meanwhile by another process
                 continue
     return sorted(found, key=lambda e: (e.last_used, str(e.path)))
+
+
+def write_whole(path: Path, data: bytes | str) -> os.stat_result:
+    """Write ``data`` (text as UTF-8) to ``path`` whole: under a temporary name beside it
+    first (``*.tmp*``, which :func:`entries` skips), then renamed over it, so a reader in
+    another process or thread finds the old file or the new one, never a part of one.
+    Returns the new file's status, taken before the rename (so a later writer's file
+    differs from it in its time). Raises the file system's OSError, leaving no
+    temporary file behind."""
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
+    try:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+        status = tmp.stat()
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    return status
 
 
 def used(path: Path) -> None:

@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -162,10 +161,7 @@ def _store(key: str, config: dict, cycles: int) -> None:
     data[key] = {"config": config, "cycles": cycles}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-        stamp = tmp.stat().st_mtime_ns   # a rename keeps it; taken before, so a later writer's file differs
-        os.replace(tmp, path)   # atomic: a concurrent reader sees the old or the new file
+        stamp = diskcache.write_whole(path, json.dumps(data, indent=1, sort_keys=True)).st_mtime_ns
         _MEMO[str(path)] = (stamp, data)   # the next lookup need not parse the file again
     except OSError:
         pass   # like the compile cache, tuning results are an optimisation

@@ -3,6 +3,7 @@ entries going first, and a kernel whose entry was trimmed compiles again and sti
 the right answer."""
 import os
 import subprocess
+import threading
 import sys
 
 import numpy as np
@@ -119,3 +120,39 @@ def test_the_cache_command_shows_trims_and_clears(cache):
     assert "deleted 2 entries" in cleared.stdout and "0 entries       0.0 MB" in cleared.stdout
     bad = rvai(RVAI_CACHE_MAX_MB="-3")
     assert bad.returncode == 2 and "RVAI_CACHE_MAX_MB='-3'" in bad.stderr and not bad.stdout
+
+
+def test_a_whole_write_is_seen_whole_by_readers_and_leaves_nothing_behind_when_it_fails(tmp_path):
+    """Readers racing writers of different contents find one writer's bytes entire, never a
+    mix or a part; a write that fails raises the file system's error and leaves no
+    temporary file among the entries."""
+    path = tmp_path / "entry.o"
+    payloads = [bytes([i]) * (1 << 20) for i in range(1, 4)]
+    diskcache.write_whole(path, payloads[0])
+    stop, seen = threading.Event(), []
+
+    def write(data):
+        while not stop.is_set():
+            status = diskcache.write_whole(path, data)
+            assert status.st_size == len(data)
+
+    writers = [threading.Thread(target=write, args=(p,)) for p in payloads]
+    for w in writers:
+        w.start()
+    try:
+        for _ in range(200):
+            seen.append(path.read_bytes())
+    finally:
+        stop.set()
+        for w in writers:
+            w.join()
+    assert all(s in payloads for s in seen)
+    text = "kernel text ü"
+    diskcache.write_whole(path, text)
+    assert path.read_text(encoding="utf-8") == text
+    with pytest.raises(OSError):
+        diskcache.write_whole(tmp_path / "missing" / "x.o", b"x")   # no such folder
+    (tmp_path / "dir.o").mkdir()
+    with pytest.raises(OSError):
+        diskcache.write_whole(tmp_path / "dir.o", b"x")   # a folder cannot be replaced by a file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.o", "entry.o"]

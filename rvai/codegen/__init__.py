@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import os
 import re
 import threading
 from pathlib import Path
@@ -208,11 +207,8 @@ def _write_assembly(folder: str | None, text: str) -> None:
     there (an entry is written without: its text is made when first read)."""
     if folder is None or not (Path(folder) / "meta.json").exists():
         return
-    tmp = Path(folder) / f"kernel.s.tmp{os.getpid()}"
     try:
-        tmp.write_text(text)
-        size = tmp.stat().st_size
-        os.replace(tmp, Path(folder) / "kernel.s")
+        size = diskcache.write_whole(Path(folder) / "kernel.s", text).st_size
     except OSError:
         return   # a read-only or trimmed cache: the text is still the kernel's
     diskcache.stored(size)
@@ -284,19 +280,11 @@ def check_half_precision(fn: ir.Function, target: Target) -> None:
 def _store(folder: Path, c: CompiledKernel) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-        tmp.mkdir(exist_ok=True)
-        (tmp / "opt.ll").write_text(c.llvm_ir)
-        (tmp / "input.ll").write_text(c.llvm_ir_unoptimized)
-        (tmp / "kernel.o").write_bytes(c.elf)
-        (tmp / "rvai.ir").write_text(c.ir)
-        (tmp / "meta.json").write_text(json.dumps({"name": c.name, "vlen": c.vlen, "checks": c.checks, "lines": c.lines,
-                                                    "loops": c.loops}))
-        size = 0
-        for f in tmp.iterdir():
-            size += f.stat().st_size
-            os.replace(f, folder / f.name)
-        tmp.rmdir()
+        files = {"opt.ll": c.llvm_ir, "input.ll": c.llvm_ir_unoptimized, "kernel.o": c.elf, "rvai.ir": c.ir,
+                 # last: a reader takes an entry with meta.json as whole
+                 "meta.json": json.dumps({"name": c.name, "vlen": c.vlen, "checks": c.checks, "lines": c.lines,
+                                          "loops": c.loops})}
+        size = sum(diskcache.write_whole(folder / name, data).st_size for name, data in files.items())
     except OSError:
         return  # the disk cache is an optimisation: a read-only home must not break compiling
     diskcache.stored(size)

@@ -478,16 +478,14 @@ class ObjectCache:
         return self.found.pop(mod.name, None)
 
     def save(self, mod, obj: bytes) -> None:
-        """MCJIT compiled module ``mod`` to ``obj``: keep it (written whole
-        under a temporary name first, so a reader never sees a part); not
-        the engine's own empty first module."""
+        """MCJIT compiled module ``mod`` to ``obj``: keep it (written whole,
+        so a reader never sees a part); not the engine's own empty first
+        module."""
         if not mod.name.startswith("rvai_"):
             return
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            tmp = self.path / f"{mod.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-            tmp.write_bytes(self.sha256(obj).digest() + obj)
-            os.replace(tmp, self.path / f"{mod.name}.o")
+            diskcache.write_whole(self.path / f"{mod.name}.o", self.sha256(obj).digest() + obj)
         except OSError:   # a read-only or full disk: the next process compiles again
             return
         diskcache.stored(32 + len(obj))
