@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import CODE
@@ -247,8 +247,20 @@ def chain_loop(draw):
         "addi a0, a0, 3", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, inner + len(body) + 4), "ebreak"]
 
 
+def chain_nest(preset, body):
+    """chain_loop's nest around ``body`` on ``preset``'s target as it is."""
+    head = ["lui s4, 1", "lui s0, 0x100", "addi s2, zero, 3", "lui s5, 0x100", "andi a7, a0, 15", "addi a7, a7, 1"]
+    inner = len(head)
+    return Target.preset(preset), head + body + [
+        "addi a7, a7, -1", ("to", "bne a7, zero, {off}", inner, inner + len(body) + 1),
+        "addi a0, a0, 3", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, inner + len(body) + 4), "ebreak"]
+
+
 @settings(max_examples=80, deadline=None)
 @given(loop=chain_loop(), budget=st.one_of(st.integers(1, 4000), st.just(10**6)), a0=st.integers(0, 1 << 20))
+# a register known ready, then written by a C step (x60's mul, which has occupancy) and read right after
+@example(loop=chain_nest("spacemit-x60", ["add a1, a2, a3", *["addi t2, t2, 1"] * 4, "mul a1, a2, a3",
+                                           "add a2, a1, a1"]), budget=10**6, a0=5)
 def test_dependency_chains_time_the_same_translated(loop, budget, a0):
     """Loops of dependency chains whose reads the block proves ready by its
     own schedule (no wait test) where the writer's latency is covered by the
