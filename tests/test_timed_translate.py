@@ -229,31 +229,30 @@ def chain_op(draw):
         f"addi t{draw(st.integers(3, 6))}, zero, 7", "addi t2, t2, 1", "ori zero, s5, 1", f"csrr {rd}, fcsr"]))
 
 
-@st.composite
-def chain_loop(draw):
-    """scalar_loop's nest around a body of chain_op, and a target whose issue
-    width (1 to 4: shifts and a division for the clock's cycle) and ALU and
-    multiplier latencies are drawn, so that a read some steps after its
-    write is ready by the schedule alone at some and must wait at others."""
-    body = draw(st.lists(chain_op(), min_size=2, max_size=20))
-    base = Target.preset(draw(st.sampled_from(PRESETS)))
-    lat = {**base.model["latency"], "ALU": draw(st.integers(1, 3)), "MUL": draw(st.integers(1, 7))}
-    target = dataclasses.replace(base, model={**base.model, "issue_width": draw(st.integers(1, 4)), "latency": lat})
-    head = ["lui s4, 1", "lui s0, 0x100", f"addi s2, zero, {draw(st.integers(1, 6))}", "lui s5, 0x100",
-            f"andi a7, a0, {draw(st.sampled_from([3, 15, 63]))}", "addi a7, a7, 1"]
+def chain_nest(target, body, outer=3, mask=15):
+    """scalar_loop's nest (``outer`` passes of an inner loop of a0 & ``mask``
+    + 1 passes) around ``body``, on ``target`` (a Target or a preset's name):
+    (target, items)."""
+    target = target if isinstance(target, Target) else Target.preset(target)
+    head = ["lui s4, 1", "lui s0, 0x100", f"addi s2, zero, {outer}", "lui s5, 0x100", f"andi a7, a0, {mask}",
+            "addi a7, a7, 1"]
     inner = len(head)
     return target, head + body + [
         "addi a7, a7, -1", ("to", "bne a7, zero, {off}", inner, inner + len(body) + 1),
         "addi a0, a0, 3", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, inner + len(body) + 4), "ebreak"]
 
 
-def chain_nest(preset, body):
-    """chain_loop's nest around ``body`` on ``preset``'s target as it is."""
-    head = ["lui s4, 1", "lui s0, 0x100", "addi s2, zero, 3", "lui s5, 0x100", "andi a7, a0, 15", "addi a7, a7, 1"]
-    inner = len(head)
-    return Target.preset(preset), head + body + [
-        "addi a7, a7, -1", ("to", "bne a7, zero, {off}", inner, inner + len(body) + 1),
-        "addi a0, a0, 3", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, inner + len(body) + 4), "ebreak"]
+@st.composite
+def chain_loop(draw):
+    """chain_nest around a body of chain_op, on a target whose issue width (1
+    to 4: shifts and a division for the clock's cycle) and ALU and
+    multiplier latencies are drawn, so that a read some steps after its
+    write is ready by the schedule alone at some and must wait at others."""
+    body = draw(st.lists(chain_op(), min_size=2, max_size=20))
+    base = Target.preset(draw(st.sampled_from(PRESETS)))
+    lat = {**base.model["latency"], "ALU": draw(st.integers(1, 3)), "MUL": draw(st.integers(1, 7))}
+    target = dataclasses.replace(base, model={**base.model, "issue_width": draw(st.integers(1, 4)), "latency": lat})
+    return chain_nest(target, body, draw(st.integers(1, 6)), draw(st.sampled_from([3, 15, 63])))
 
 
 @settings(max_examples=80, deadline=None)
