@@ -224,6 +224,9 @@ def _reg_bits(r, n):
 #: add a step at width 4 (_tissue).  Its offset is now's (room's: _tsync).
 T_LOCALS = {"clock": (I64, T_NOW), "last_line": (I64, T_LAST_LINE),
             "last_way": (PTR, T_LAST_WAY), "mem_end": (I64, T_MEM_END)}
+#: _Block.known's value for a scoreboard entry a step of the pass waited for
+#: (as if written with latency 0 before the pass's first slot: _tready)
+READY = (0, 0)
 #: tm_filter_index's multiplier (csrc/timing.h)
 FILTER_HASH = 0x9e3779b97f4a7c15
 #: The C functions blocks call, by the names their IR calls them (bound to
@@ -900,6 +903,9 @@ class _Block:
         # written to the model before a call, an exit and the next pass
         self.issue = self.prev_dst = None
         self.tload = None   # a load's step's (destination, ready cycle) its hook has not yet replaced
+        # what this pass's code knows of the scoreboard statically (_tknown): entry -> the
+        # inline slots taken before its writer's and that writer's latency, or READY
+        self.known, self.taken = {}, 0
         for k, ins in enumerate(self.insns):
             name, pc, nxt = _OP_NAMES[ins.op], ins.pc, ins.pc + ins.len
             if self.timed:
@@ -1189,6 +1195,7 @@ class _Block:
                 self._tvcount(pc, -1)
             self._ccall("@rvai_jit_tstep", VOID, [self.m, _C(pc)])
             self.maybe_pending = True   # (a jump's or a vector memory op's step sets some)
+            self.known = {}   # (it may write any entry, and take no slot)
             return
         if self.maybe_pending:
             self._tpending(pc)
@@ -1197,11 +1204,15 @@ class _Block:
         if path == PATH_VECTOR:
             if len(self.tslot[pc]) > 6:
                 self._tvector(k, ins, self.tslot[pc])
+                self._tknown((s1, s2), (dst, self.tslot[pc][13]))   # (its sdst: dynamic)
             else:
                 self._tvcall(k, ins)
+                self.known = {}   # (it may write a scalar result the slot does not name)
+                self._tknown((s1, s2))
             self.maybe_pending = True   # (a vector memory op's)
         elif path == PATH_PREFETCH:   # tm_prefetch_step: a plain step that also asks for its line
             self._tinline_step(lat, s1, s2, s3, dst, PATH_PLAIN, pc)
+            self._tknown((s1, s2), (dst,), lat)
             self._tprefetch(k, ins)
         else:
             name = _OP_NAMES[ins.op]
@@ -1209,6 +1220,37 @@ class _Block:
             # path but a fault before it (exit writes the step's then): not here
             load = name in LOADS or name in FLOADS
             self._tinline_step(lat, s1, s2, s3, dst, path, pc, load=load)
+            self._tknown((s1, s2, s3) if path & PLAIN_S3 else (s1, s2), (dst,), None if load else lat)
+
+    def _tknown(self, srcs, dsts=(), lat=None):
+        """After a step that waited for scoreboard entries ``srcs`` (ready
+        from here on, as the clock only moves forward) and wrote ``dsts``:
+        each destination known ready ``lat`` cycles after the step's issue
+        (None: its ready cycle is dynamic, a load's or a vector result's);
+        the step took one slot."""
+        for i in srcs:
+            if i < SRC_NONE:
+                self.known[i] = READY
+        for i in dsts:
+            self.known.pop(i, None)
+            if lat is not None and i < SRC_NONE:
+                self.known[i] = (self.taken, lat)
+        self.taken += 1
+
+    def _tready(self, i):
+        """Whether entry i is ready for the step about to issue by the
+        block's own schedule: x0 or absent; waited for by an earlier step of
+        this pass and not written since (ready cycles only grow with their
+        writes, the clock only moves forward); or written by an inline step
+        of this pass ``n`` inline steps back with a latency of at most n over
+        the issue width cycles (each step takes a slot: the clock counts
+        slots, so n slots later its cycle is at least the writer's plus n //
+        width).  Only the steps inline here count: a C step clears what is
+        known (it may write any entry and take none)."""
+        if i == 0 or SRC_NONE <= i < DST_NONE:
+            return True
+        w = self.known.get(i)
+        return w is not None and w[1] <= (self.taken - w[0]) // self.width
 
     def _tload_ready(self, dst, ready):
         """What tm_step writes for a plain step's destination: its ready
@@ -1415,22 +1457,25 @@ class _Block:
     def _twait(self, s1, s2, s3, three):
         """The step's wait for its sources (s3 too when ``three``): (the issue
         cycle before, the cycle it issues at), the wait charged as tm_step
-        (and timing.c's stall) charge it."""
+        (and timing.c's stall) charge it.  Sources known ready (_tready) are
+        left out: none was late, so none is the late one the wait goes to;
+        with all of them known, there is no wait."""
         b = self.b
-        ra, rb = self._rget(s1), self._rget(s2)
-        rdy = b.select(b.icmp_unsigned(">", ra, rb), ra, rb)
-        if three:
-            rc = self._rget(s3)
-            rdy = b.select(b.icmp_unsigned(">", rc, rdy), rc, rdy)
+        srcs = [i for i in ((s1, s2, s3) if three else (s1, s2)) if not self._tready(i)]
         before = self._tnow()
+        if not srcs:
+            return before, before
+        rs = [self._rget(i) for i in srcs]
+        rdy = rs[0]
+        for r in rs[1:]:
+            rdy = b.select(b.icmp_unsigned(">", r, rdy), r, rdy)
         start = b.block
         late, on = self.fn.append_basic_block("tlate"), self.fn.append_basic_block("ton")
         b.cbranch(b.icmp_unsigned(">", rdy, before), late, on)
         b.position_at_end(late)   # the wait goes to what the first late source was waiting for
-        kind = lambda i: b.load(I8, self._kind(i), align=1)   # noqa: E731
-        k = kind(s3) if three else None
-        k = b.select(b.icmp_unsigned("==", rb, rdy), kind(s2), k) if k is not None else kind(s2)
-        k = b.select(b.icmp_unsigned("==", ra, rdy), kind(s1), k)
+        k = b.load(I8, self._kind(srcs[-1]), align=1)
+        for i, r in zip(srcs[-2::-1], rs[-2::-1]):
+            k = b.select(b.icmp_unsigned("==", r, rdy), b.load(I8, self._kind(i), align=1), k)
         sp = b.gep(self.t, b.add(_C(T_STALL), b.shl(b.zext(k, I64), _C(3))))
         self._bump(sp, b.sub(rdy, before))
         self._tset("clock", b.mul(rdy, _C(self.width)))   # it issues at rdy, none of its slots taken
