@@ -326,7 +326,7 @@ uint64_t rv_jit_vfp_fn(void);
 void rv_fp_consts(uint64_t out[6]);
 /* Timed translated blocks (off by default): whether the timed loop enters
  * translated blocks too; whether m is timed; the addresses of the C step
- * (m, pc), the scalar memory hook (m, addr, n, store, pc), the timing slot
+ * (m, pc), the scalar memory hook (m, filter entry, line, addr, n, store, pc), the timing slot
  * of a pc (m, pc) and the resolution of pending work at a pc (m, pc) blocks
  * call; the layout of the model's fields they use. */
 void rv_jit_set_timed(rv_machine *m, int on);

@@ -148,8 +148,19 @@ static void jit_tstep(rv_machine *m, uint64_t pc) {
     tm_step(t, m, &t->jcache[e - t->jslots], pc, e);
 }
 
-static void jit_tmem(rv_machine *m, uint64_t addr, uint32_t n, uint32_t store, uint64_t pc) {
-    tm_mem(m->timing, addr, n, (int)store, pc);
+/* The memory hook of a block's scalar access of n bytes at addr, which the
+ * block's exits count as an L1 hit (its inline path counts none): that hit
+ * taken back, tm_mem's work.  w is L1's hit-filter entry for the access's
+ * line when the block probed it and found no plain hit there (so tm_mem's
+ * own tests and probe are known), else NULL. */
+static void jit_tmem(rv_machine *m, tm_line *w, uint64_t line, uint64_t addr, uint32_t n, uint32_t store,
+                     uint64_t pc) {
+    rv_timing *t = m->timing;
+    t->s.l1_hits--;
+    if (store) t->s.bytes_stored -= n;
+    else t->s.bytes_loaded -= n;
+    if (w) tm_mem_filtered(t, w, line, addr, n, (int)store, pc);
+    else tm_mem(t, addr, n, (int)store, pc);
 }
 
 /* The pending branch or jump resolved for the instruction at pc, as its step

@@ -785,26 +785,32 @@ static inline __attribute__((always_inline)) void train_inline(rv_timing *t, uin
     if (fresh || delta == 0) return;
     if (delta != s->stride) {          /* a new stride: seen once, nothing fetched for it */
         s->stride = delta;
-        s->conf = 1;
         s->dist = 0;
         s->ahead = 0;
         return;
     }
-    if (s->conf < 2) s->conf++;
     unsigned degree = t->p.prefetch_degree;
-    if (s->dist != degree)   /* a stream at full distance stays there (the common case) */
-        s->dist = s->dist ? (s->dist * 2 > degree ? degree : s->dist * 2) : (degree < 2 ? degree : 2);
-    /* how many accesses ahead `dist` lines reach */
-    uint64_t line = t->p.line, step = (uint64_t)(delta < 0 ? -delta : delta);
-    uint64_t k_max;
-    if (step >= line) {
-        /* dist over the lines an access spans (1 for a scalar one): a shift
-         * when they are a power of two, as a whole vector group's usually are */
-        uint64_t lines = (span + line - 1) >> t->line_bits;
-        k_max = !(lines & (lines - 1)) ? (uint64_t)s->dist >> __builtin_ctzll(lines) : s->dist / lines;
-    } else if (!(step & (step - 1))) k_max = (uint64_t)s->dist * line >> __builtin_ctzll(step);   /* a power of two */
-    else k_max = s->dist * line / step;
-    if (k_max < 1) k_max = 1;
+    uint64_t k_max = s->k_max;
+    /* a stream at full distance stays there (the common case): for an access
+     * of the span its memo was made for, k_max is the memo's (the reference
+     * mode computes it afresh).  A new stride starts at distance 0, so the
+     * memo of a stream at full distance was made for its stride. */
+    if (s->dist != degree || span != s->k_span || t->reference) {
+        if (s->dist != degree)
+            s->dist = s->dist ? (s->dist * 2 > degree ? degree : s->dist * 2) : (degree < 2 ? degree : 2);
+        /* how many accesses ahead `dist` lines reach */
+        uint64_t line = t->p.line, step = (uint64_t)(delta < 0 ? -delta : delta);
+        if (step >= line) {
+            /* dist over the lines an access spans (1 for a scalar one): a shift
+             * when they are a power of two, as a whole vector group's usually are */
+            uint64_t lines = (span + line - 1) >> t->line_bits;
+            k_max = !(lines & (lines - 1)) ? (uint64_t)s->dist >> __builtin_ctzll(lines) : s->dist / lines;
+        } else if (!(step & (step - 1))) k_max = (uint64_t)s->dist * line >> __builtin_ctzll(step);   /* a power of two */
+        else k_max = s->dist * line / step;
+        if (k_max < 1) k_max = 1;
+        s->k_max = (uint32_t)k_max;
+        s->k_span = span;
+    }
     if (s->ahead) s->ahead--;          /* this access was one of those already fetched */
     while (s->ahead < k_max) {
         s->ahead++;

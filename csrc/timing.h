@@ -50,14 +50,15 @@ enum { TM_G_ONE = 1, TM_G_SEW = 16, TM_G_WIDE, TM_G_HALF, TM_G_QUARTER, TM_G_EIG
 
 /* One stream of the stride prefetcher: the memory instruction at pc, the
  * address and footprint of its last access seen, the stride between its
- * accesses, how often that stride repeated, how far ahead the stream runs
- * (lines, ramping up to prefetch_degree) and how many strides past `last` it
- * has already fetched. */
+ * accesses, how far ahead the stream runs (lines, ramping up to
+ * prefetch_degree), how many strides past `last` it has already fetched, and
+ * train's memo for a stream at full distance: how many accesses `dist` lines
+ * reach at this stride for an access of k_span bytes. */
 typedef struct {
     uint64_t pc, last;
     int64_t stride;
     uint32_t span, lru;
-    uint16_t conf, dist, ahead;
+    uint32_t dist, ahead, k_max, k_span;
 } tm_stream;
 
 /* A branch-target-buffer entry: the last target of the jalr at pc. */
@@ -227,8 +228,9 @@ typedef struct rv_timing {
     tm_vplan *vplans;         /* the plans of the vector slots (index 0 unused), */
     unsigned nvplans, vplans_cap;   /* how many are in use, and room for */
     int reference;            /* RVAI_TIMING_REFERENCE: charge every instruction through the general
-                               * path, plan every vector op afresh, search the whole stream table
-                               * (the reference path the fast one is tested against) */
+                               * path, plan every vector op afresh, search the whole stream table,
+                               * compute each stream's reach afresh (the reference path the fast one
+                               * is tested against) */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
     uint32_t vsplit;          /* bit r: v<r> and v<r-1> were last set by different writes; a source
                                * group with none of its bits past its first register set was set

@@ -27,10 +27,24 @@ PROGRAM = [
 ]
 
 
-def spec_counts(base: int, stride: int, span: int, n: int, degree: int) -> tuple[int, int]:
-    """(prefetches, L1 demand misses) of n accesses of `span` bytes from `base`,
-    `stride` apart, by one stream under the documented rules, nothing evicted."""
+#: the same with a vl shrinking by a4 elements each access (a3, the AVL, counts down to its last access's)
+SHRINKING = [
+    "vsetvli t0, a3, e32, m8, ta, ma",
+    "vle32.v v8, (a0)",
+    "add a0, a0, a2",
+    "sub a3, a3, a4",
+    "addi a1, a1, -1",
+    "bne a1, zero, -20",
+    "jalr zero, 0(ra)",
+]
+
+
+def spec_counts(base: int, stride: int, span, n: int, degree: int) -> tuple[int, int]:
+    """(prefetches, L1 demand misses) of n accesses of `span` bytes (or of
+    span[i] bytes, the i-th) from `base`, `stride` apart, by one stream under
+    the documented rules, nothing evicted."""
     held: set[int] = set()
+    spans = span if isinstance(span, list) else [span] * n
 
     def lines(a):
         return range(a // LINE, (a + span - 1) // LINE + 1)
@@ -39,6 +53,7 @@ def spec_counts(base: int, stride: int, span: int, n: int, degree: int) -> tuple
     last = stride_seen = None
     dist = ahead = 0
     for i in range(n):
+        span = spans[i]
         addr = base + i * stride
         for line in lines(addr):            # the access's own lines first
             misses += line not in held
@@ -83,3 +98,27 @@ def test_a_vector_streams_prefetches_are_the_documented_ones(vl, stride, n, offs
     m.call(CODE, buf + offset, n, stride, vl)
     caches = m.profile().caches
     assert (caches["prefetches"]["issued"], caches["L1"]["misses"]) == spec_counts(buf + offset, stride, span, n, degree)
+
+
+@settings(max_examples=40, deadline=None)
+@given(last_vl=st.integers(1, 128), shrink=st.integers(0, 12), stride=st.integers(1, 600).map(lambda w: 4 * w),
+       n=st.integers(1, 40), offset=st.integers(0, LINE // 4 - 1).map(lambda w: 4 * w),
+       degree=st.sampled_from([1, 2, 3, 6, 8, 16, 64]))
+def test_a_stream_whose_accesses_shrink_fetches_the_documented_lines(last_vl, shrink, stride, n, offset, degree):
+    """The same, the access's footprint changing along the stream (a
+    strip-mined loop's vl running down): how far ahead a stream at full
+    distance runs is worked out for each access's own span (the model keeps
+    it from the last training while the span holds)."""
+    avls = [last_vl + (n - 1 - i) * shrink for i in range(n)]
+    spans = [4 * min(a, 128) for a in avls]      # VLMAX 128 at e32 m8, VLEN 512
+    target = Target.preset("generic")
+    m = Machine(target, vlen=512)
+    m.set_timed(True, {**target.model, "line": LINE, "l1_size": 1 << 20, "l1_assoc": 64, "l2_size": 1 << 22,
+                       "l2_assoc": 64, "prefetch_degree": degree})
+    load_program(m, SHRINKING)
+    reach = (n + 64 * 8 + 2) * stride + 512
+    buf = m.alloc(np.zeros(reach + LINE, dtype=np.uint8), align=4096)
+    m.reset_counters()
+    m.call(CODE, buf + offset, n, stride, avls[0], shrink)
+    caches = m.profile().caches
+    assert (caches["prefetches"]["issued"], caches["L1"]["misses"]) == spec_counts(buf + offset, stride, spans, n, degree)

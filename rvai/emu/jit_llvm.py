@@ -240,7 +240,7 @@ HELPERS = {
     "rvai_jit_vec": ("i32 (ptr, ptr)", VEC_FN),
     "rvai_jit_vfp": ("i32 (ptr, ptr, ptr)", VFP_FN),
     "rvai_jit_tstep": ("void (ptr, i64)", int(_TIMED_FNS[0])),   # timed blocks: the model's step at pc
-    "rvai_jit_tmem": ("void (ptr, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
+    "rvai_jit_tmem": ("void (ptr, ptr, i64, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
     "rvai_jit_tslots": ("ptr (ptr, i64)", int(_TIMED_FNS[2])),   # the timing slot of a pc
     "rvai_jit_tresolve": ("void (ptr, i64)", int(_TIMED_FNS[3])),   # the pending branch or jump, resolved at pc
     # a vector slot's step (t, d, m, pc, slot), and a prefetch whose line the filter did not find (t, m, d, addr, when)
@@ -1539,22 +1539,19 @@ class _Block:
         otherwise.  Whether the access stays within one line is one test of
         its TLB group's span (_group_test) when that holds."""
         b = self.b
-        args = [self.m, addr, _C32(size), _C32(store), _C(pc)]
-
-        def uncount():   # the exits count every access as a hit (_tcount): the C hook counts its own
-            for off, n in ((T_L1_HITS, 1), (T_BYTES_STORED if store else T_BYTES_LOADED, size)):
-                p = b.gep(self.t, _C(off))
-                b.store(b.sub(b.load(I64, p), _C(n)), p)
+        # the C hook (exec.c's jit_tmem) takes back the hit the exits count (_tcount) and counts its own; it
+        # is given the filter's entry for the line when the probe found no plain hit there, else null
+        args = lambda w, line: [self.m, w, line, addr, _C32(size), _C32(store), _C(pc)]  # noqa: E731
 
         self.tload = None   # (the hook sets the load's destination on each path)
         if pc not in self.tslot:
-            uncount()
-            self._ccall("@rvai_jit_tmem", VOID, args)
+            self._ccall("@rvai_jit_tmem", VOID, args(Value(PTR, "null"), _C(0)))
             return
         same, filt, fhit, hit, slow, join = (self.fn.append_basic_block(n) for n in (
             "msame", "mfilt", "mfhit", "mhit", "mslow", "mjoin"))
         dst = self.tslot[pc][4]
         line = b.lshr(addr, _C(self.line_bits))
+        slow_from = [filt]   # the blocks branching to slow
         if size > 1:   # within one line (known when its TLB group's span is: one test for the group)
             one = self.fn.append_basic_block("mone")
             within = self.group_lines.get(self.group_of[k][0]) if k in self.group_of else None
@@ -1562,6 +1559,7 @@ class _Block:
                 test = self.fn.append_basic_block("mline")
                 b.cbranch(within, one, test, likely=True)
                 b.position_at_end(test)
+            slow_from.append(b.block)
             b.cbranch(b.icmp_unsigned("==", b.lshr(b.add(addr, _C(size - 1)), _C(self.line_bits)), line), one, slow,
                       likely=True)
             b.position_at_end(one)
@@ -1569,6 +1567,7 @@ class _Block:
         b.cbranch(b.icmp_unsigned("==", line, self._tget("last_line")), same, filt)
         b.position_at_end(same)
         if store:   # a store to a line another hart may hold: the C path invalidates theirs
+            slow_from.append(same)
             b.cbranch(b.icmp_unsigned("==", b.load(I8, b.gep(way, _C(L_SHARED)), align=1), const(I8, 0)),
                       hit, slow, likely=True)
         else:
@@ -1605,9 +1604,11 @@ class _Block:
             b.store(const(I8, K_MEM), self._kind(dst), align=1)
         b.branch(join)
         b.position_at_end(slow)   # (tm_mem's slow paths read and write only these of the locals)
+        entry = b.phi(PTR)
+        for pred in slow_from:
+            entry.add_incoming(w if pred is filt else Value(PTR, "null"), pred)
         mem = ["last_line", "last_way", "mem_end"]
-        uncount()
-        self._ccall("@rvai_jit_tmem", VOID, args, sync=mem,
+        self._ccall("@rvai_jit_tmem", VOID, args(entry, line), sync=mem,
                     reload=mem + ([("r", dst)] if not store and ("r", dst) in self.rl else []))
         b.branch(join)
         b.position_at_end(join)
