@@ -197,17 +197,28 @@ def resumed(m, budget):
             "cycles": m.cycles, "profile": p.to_dict(), "pc_cycles": p.pc_cycles}
 
 
+def timed_both(items, budget, a0, target, hot=0, setup=None, trace=False):
+    """timed_loop in the translating tier (timed blocks, each translated after
+    ``hot`` entries) and in the interpreter: (the translated run's
+    observables, the interpreter's, the translated run's machine); with
+    ``trace``, each with its vector timeline too."""
+    with pytest.MonkeyPatch.context() as mp:   # (hypothesis examples run outside function-scoped fixtures)
+        mp.setenv("RVAI_JIT_HOT", str(hot))
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        t, m = timed_loop(items, "translate", budget, a0, target, setup)
+    i, r = timed_loop(items, "interpret", budget, a0, target, setup)
+    if trace:
+        t["trace"], i["trace"] = m.profile().trace, r.profile().trace
+    return t, i, m
+
+
 @settings(max_examples=80, deadline=None)
 @given(items=scalar_loop(), budget=st.one_of(st.integers(1, 4000), st.just(10**6)), a0=st.integers(0, 1 << 20),
        preset=st.sampled_from(PRESETS))
 def test_scalar_loops_time_the_same_translated(items, budget, a0, preset):
     """Loops of loads, stores and branches looping in place in one block:
     every timed observable equals the interpreter's, stopped anywhere by the budget."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RVAI_JIT_HOT", "0")
-        mp.setenv("RVAI_JIT_TIMED", "1")
-        t, m = timed_loop(items, "translate", budget, a0, preset)
-    i, _ = timed_loop(items, "interpret", budget, a0, preset)
+    t, i, m = timed_both(items, budget, a0, preset)
     assert t == i
     assert budget < 50 or m.translation["blocks"] >= 1
 
@@ -266,11 +277,7 @@ def test_dependency_chains_time_the_same_translated(loop, budget, a0):
     slots between them, and tests elsewhere: every timed observable (the
     stalls by kind, per-pc cycles) equals the interpreter's, stopped anywhere."""
     target, items = loop
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RVAI_JIT_HOT", "0")
-        mp.setenv("RVAI_JIT_TIMED", "1")
-        t, m = timed_loop(items, "translate", budget, a0, target)
-    i, _ = timed_loop(items, "interpret", budget, a0, target)
+    t, i, m = timed_both(items, budget, a0, target)
     assert t == i
     assert budget < 50 or m.translation["blocks"] >= 1
 
@@ -312,10 +319,7 @@ def test_streaming_copies_time_the_same_translated(copy, budget, preset, hot):
     probed; a stream at full distance reuses its reach): every timed
     observable equals the interpreter's, stopped anywhere by the budget."""
     items, passes = copy
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RVAI_JIT_HOT", hot)
-        t, m = timed_loop(items, "translate", budget, passes, preset)
-    i, _ = timed_loop(items, "interpret", budget, passes, preset)
+    t, i, m = timed_both(items, budget, passes, preset, hot)
     assert t == i
     assert budget < 50 or hot != "0" or m.translation["blocks"] >= 1
     # (the walk is long enough that the copy meets prefetched lines: the test reaches the path it is for)
@@ -414,13 +418,7 @@ def test_vector_loops_time_the_same_translated(items, budget, a0, preset, hot):
     every timed observable, the vector timeline too, equals the interpreter's.
     A block is translated at its first entry (``hot`` 0), before the vl the
     loop sets, or after 240 entries (its plans for the vtype and vl then)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RVAI_JIT_HOT", str(hot))
-        mp.setenv("RVAI_JIT_TIMED", "1")
-        t, m = timed_loop(items, "translate", budget, a0, preset)
-        t["trace"] = m.profile().trace
-    i, r = timed_loop(items, "interpret", budget, a0, preset)
-    i["trace"] = r.profile().trace
+    t, i, _ = timed_both(items, budget, a0, preset, hot, trace=True)
     assert t == i
 
 
@@ -448,13 +446,7 @@ def test_vector_loops_past_the_models_regions_time_the_same_translated(items, bu
     made by the C step, none added again at the exits), and every timed
     observable but per-pc cycles (which scratch slots do not keep) equals
     the interpreter's."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RVAI_JIT_HOT", "0")
-        mp.setenv("RVAI_JIT_TIMED", "1")
-        t, m = timed_loop(items, "translate", budget, a0, preset, setup=crowded)
-        t["trace"] = m.profile().trace
-    i, r = timed_loop(items, "interpret", budget, a0, preset, setup=crowded)
-    i["trace"] = r.profile().trace
+    t, i, m = timed_both(items, budget, a0, preset, setup=crowded, trace=True)
     assert budget < 50 or m.translation["blocks"] >= 1
     assert t == i
 
