@@ -665,7 +665,8 @@ def test_compiles_keep_no_ir_and_share_one_pass_manager(every_block, empty_engin
     """Each translated module's IR is freed once its code is loaded (MCJIT
     would keep it as long as the engine), and _optimise's pass manager and
     pass builder are made once, not per module (LLVM kept ~5 KB of each pair
-    made and disposed): what a process of many short runs keeps stays bounded."""
+    made and disposed; one manager a codegen level): what a process of many
+    short runs keeps stays bounded."""
     llvm = jit_llvm.llvm
     parsed, made = [], []
     parse, new_pm, new_pb = llvm.parse_assembly, llvm.create_new_module_pass_manager, llvm.create_pass_builder
@@ -679,13 +680,17 @@ def test_compiles_keep_no_ir_and_share_one_pass_manager(every_block, empty_engin
         m.call(CODE, 0)
     modules = [mod for text, mod in parsed if "define " in text]   # not an engine's empty first module
     assert len(modules) >= 12 and all(mod.closed for mod in modules)
-    assert sorted(made) == ["pb", "pm"]
+    assert sorted(made) == ["pb", "pm", "pm"]
 
 
-def test_the_shared_pass_manager_gives_what_a_fresh_one_does(every_block, empty_engines, monkeypatch):
-    """_optimise's one pass manager, run on module after module, leaves each
-    module's IR and object code bit-equal to a fresh manager's (d84be44 made
-    one per module)."""
+@pytest.mark.parametrize("opt, passes", [(1, ["sroa", "instruction_combine", "simplify_cfg", "jump_threading"]),
+                                         (0, ["sroa"])])
+def test_the_shared_pass_manager_gives_what_a_fresh_one_does(every_block, empty_engines, monkeypatch, opt, passes):
+    """_optimise's one pass manager of codegen level ``opt``, run on module
+    after module, leaves each module's IR and object code bit-equal to a
+    fresh manager's of ``passes`` (d84be44 made one per module): the
+    production tier's full pipeline at -O1, sroa alone at the forced tier's
+    -O0 (tc58)."""
     llvm = jit_llvm.llvm
     texts = []
     parse = llvm.parse_assembly
@@ -696,18 +701,16 @@ def test_the_shared_pass_manager_gives_what_a_fresh_one_does(every_block, empty_
     m = Machine(vlen=128, tier="translate")
     run(LOOP, "translate", 10**6, bytes(64), machine=m)
     texts = [t for t in texts if "define " in t]
-    tm = jit_llvm.host_target_machine(0)
+    tm = jit_llvm.host_target_machine(opt)
     assert len(texts) >= 5
     for text in texts:
         fresh, shared = parse(text), parse(text)
         pm = llvm.create_new_module_pass_manager()
-        pm.add_sroa_pass()
-        pm.add_instruction_combine_pass()
-        pm.add_simplify_cfg_pass()
-        pm.add_jump_threading_pass()
+        for name in passes:
+            getattr(pm, f"add_{name}_pass")()
         pm.run(fresh, llvm.create_pass_builder(jit_llvm.host_target_machine(),
                                               llvm.create_pipeline_tuning_options(speed_level=1)))
-        jit_llvm._optimise(shared)
+        jit_llvm._optimise(shared, opt)
         assert str(shared) == str(fresh) and tm.emit_object(shared) == tm.emit_object(fresh)
 
 

@@ -242,8 +242,8 @@ def test_the_host_code_fuses_without_extra_rounding(monkeypatch):
         pytest.skip("the host has no FMA unit")
     asm, real = [], jit_llvm._optimise
 
-    def spy(mod):
-        real(mod)
+    def spy(mod, opt=1):
+        real(mod, opt)
         asm.append(jit_llvm.host_target_machine().emit_assembly(mod))
 
     monkeypatch.setattr(jit_llvm, "_optimise", spy)

@@ -361,6 +361,7 @@ class Engine:
 
     def __init__(self, opt: int, cache: Path | None = None):
         tm = host_target_machine(opt)
+        self.opt = opt
         self.mcjit = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
         self.blocks: dict[tuple, int] = {}
         self.starts: set[int] = set()   # the pcs its blocks start at (a quick test before a key is made)
@@ -395,7 +396,7 @@ class Engine:
             if self.cache is not None and self.cache.find(mod, text):
                 self.cached += len(todo)
             else:
-                _optimise(mod)
+                _optimise(mod, self.opt)
             self.mcjit.add_module(mod)
             self.mcjit.finalize_object()
             for k, name in names.items():
@@ -504,33 +505,45 @@ def cache_dir() -> Path | None:
     return diskcache.root() / "translated"
 
 
-def _optimise(mod):
-    """The few passes these blocks need: registers out of their stack slots
-    into SSA, then local folding, then jump threading (a TLB group's
-    accesses after its first branch on the group's one test again: threaded,
-    the hit path runs straight through them); no loop or interprocedural
-    work.  The pass manager and its pass builder are the process's
-    (_PASSES, made once): LLVM kept ~5 KB of each pair made and disposed
-    (llvmlite 0.50), which grew without bound with the forced tier's module
-    per block (docs/performance.md, the forced tier's memory)."""
-    pm, pb = _PASSES
-    pm.run(mod, pb)
+#: The passes _optimise runs at each codegen level, by llvmlite's names.  -O1
+#: (the production tier, hot blocks): registers out of their stack slots into
+#: SSA, then local folding, then jump threading (a TLB group's accesses after
+#: its first branch on the group's one test again: threaded, the hit path runs
+#: straight through them); no loop or interprocedural work.  -O0 (the forced
+#: tier: every block translated at its first entry, most run a few times):
+#: sroa alone.  instcombine was two thirds of the passes' time there, and
+#: without it and the CFG passes -O0's codegen is cheaper too (the forced
+#: test_matmul: passes 7.2 -> 1.0 ms a block, codegen 9.5 -> 7.4;
+#: docs/performance.md, "(issue 15, tc58)").  The IR LLVM is given is the
+#: same at both levels: the forced tier still tests the translator's IR.
+PASSES = {0: ("sroa",), 1: ("sroa", "instruction_combine", "simplify_cfg", "jump_threading")}
+
+
+def _optimise(mod, opt: int = 1):
+    """Run the passes of codegen level ``opt`` (PASSES) on module ``mod``.
+    The pass managers and their pass builder are the process's (_PASSES,
+    made once): LLVM kept ~5 KB of each pair made and disposed (llvmlite
+    0.50), which grew without bound with the forced tier's module per block
+    (docs/performance.md, the forced tier's memory)."""
+    pms, pb = _PASSES
+    pms[opt].run(mod, pb)
 
 
 def _passes() -> tuple:
-    """The pass manager _optimise runs and its pass builder (with a target
-    machine of its own: an engine owns and frees the one it is given)."""
-    pm = llvm.create_new_module_pass_manager()
-    pm.add_sroa_pass()
-    pm.add_instruction_combine_pass()
-    pm.add_simplify_cfg_pass()
-    pm.add_jump_threading_pass()
+    """The pass managers _optimise runs, by codegen level, and their pass
+    builder (with a target machine of its own: an engine owns and frees the
+    one it is given)."""
+    pms = {}
+    for opt, names in PASSES.items():
+        pms[opt] = llvm.create_new_module_pass_manager()
+        for name in names:
+            getattr(pms[opt], f"add_{name}_pass")()
     tm = host_target_machine()
-    return pm, llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=1))
+    return pms, llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=1))
 
 
 _engines: dict[int, Engine] = {}   # by codegen level
-_PASSES = None   # _optimise's pass manager and pass builder (_passes), made at the first compile
+_PASSES = None   # _optimise's pass managers and pass builder (_passes), made at the first compile
 _lock = threading.Lock()   # llvmlite releases the GIL inside LLVM
 
 
