@@ -40,13 +40,29 @@ class Value:
 
 def const(ty: str, v: int) -> Value:
     """The integer constant v of type ty, taken modulo 2**bits (LLVM spells it signed)."""
-    bits = int(ty[1:])
-    v &= (1 << bits) - 1
-    return Value(ty, str(v - (1 << bits) if v >> (bits - 1) else v))
+    c = _consts.get((ty, v))
+    if c is None:
+        if len(_consts) >= CONSTS_HELD:
+            _consts.clear()
+        bits = int(ty[1:])
+        u = v & (1 << bits) - 1
+        c = _consts[ty, v] = Value(ty, str(u - (1 << bits) if u >> (bits - 1) else u))
+    return c
+
+
+#: The most constants ``const`` keeps made (a block makes ~1,500, most of them
+#: the same few offsets and pcs; made afresh each time, they were a fifth of
+#: the IR's building).  Values are never changed once made, so one serves
+#: every use; the bound keeps a long run's distinct pcs from piling up.
+CONSTS_HELD = 1 << 16
+_consts: dict[tuple[str, int], Value] = {}
 
 
 class Block:
-    """A basic block: its label and lines (a phi is filled in later)."""
+    """A basic block: its label and lines (a phi's is its Phi, spelled when
+    the function is: its incoming values are added later)."""
+
+    __slots__ = ("name", "lines", "is_terminated")
 
     def __init__(self, name: str):
         self.name, self.lines, self.is_terminated = name, [], False
@@ -55,11 +71,12 @@ class Block:
 class Phi(Value):
     """A phi whose incoming values are added while the function is built."""
 
-    __slots__ = ("incomings",)
+    __slots__ = ("incomings", "block", "index")
 
-    def __init__(self, ty, name):
+    def __init__(self, ty, name, block, index):
         super().__init__(ty, name)
         self.incomings = []
+        self.block, self.index = block, index   # where its line is (Function.text)
 
     def add_incoming(self, value, block):
         self.incomings.append((value, block))
@@ -76,6 +93,7 @@ class Function:
         self.name, self.ret = name, ret
         self.args = [Value(t, f"%a{i}") for i, t in enumerate(args)]
         self.blocks: list[Block] = []
+        self.phis: list[Phi] = []
 
     def append_basic_block(self, name: str = "b") -> Block:
         blk = Block(f"{name}{len(self.blocks)}")
@@ -83,9 +101,14 @@ class Function:
         return blk
 
     def text(self) -> str:
+        """The function's definition (once: its phis' lines are spelled in
+        place, but for those of a block whose lines were dropped)."""
+        for p in self.phis:
+            lines = p.block.lines
+            if p.index < len(lines) and lines[p.index] is p:
+                lines[p.index] = p.definition()
         head = f"define {self.ret} @{self.name}({', '.join(f'{a.type} {a.name}' for a in self.args)}) {{"
-        body = [f"{b.name}:\n  " + "\n  ".join(x if isinstance(x, str) else x.definition() for x in b.lines)
-                for b in self.blocks]
+        body = [f"{b.name}:\n  " + "\n  ".join(b.lines) for b in self.blocks]
         return "\n".join([head, *body, "}"])
 
 
@@ -100,10 +123,10 @@ class Builder:
         self.block = block
 
     def _emit(self, ty: str, text: str) -> Value:
-        self._n += 1
-        v = Value(ty, f"%t{self._n}")
-        self.block.lines.append(f"{v.name} = {text}")
-        return v
+        self._n = n = self._n + 1
+        name = f"%t{n}"
+        self.block.lines.append(f"{name} = {text}")
+        return Value(ty, name)
 
     def _end(self, text: str):
         self.block.lines.append(text)
@@ -111,7 +134,7 @@ class Builder:
 
     def _bin(op):  # noqa: N805 - a factory of methods
         def method(self, a, b):
-            return self._emit(a.type, f"{op} {a.type} {a}, {b}")
+            return self._emit(a.type, f"{op} {a.type} {a.name}, {b.name}")
         return method
 
     add, sub, mul, shl, lshr, ashr = _bin("add"), _bin("sub"), _bin("mul"), _bin("shl"), _bin("lshr"), _bin("ashr")
@@ -122,17 +145,17 @@ class Builder:
         return self.xor(a, const(a.type, -1))
 
     def icmp_signed(self, op, a, b):
-        return self._emit(I1, f"icmp {_SIGNED[op]} {a.type} {a}, {b}")
+        return self._emit(I1, f"icmp {_SIGNED[op]} {a.type} {a.name}, {b.name}")
 
     def icmp_unsigned(self, op, a, b):
-        return self._emit(I1, f"icmp {_UNSIGNED[op]} {a.type} {a}, {b}")
+        return self._emit(I1, f"icmp {_UNSIGNED[op]} {a.type} {a.name}, {b.name}")
 
     def select(self, c, a, b):
         return self._emit(a.type, f"select i1 {c}, {a.type} {a}, {b.type} {b}")
 
     def _cast(op):  # noqa: N805
         def method(self, a, ty):
-            return self._emit(ty, f"{op} {a.type} {a} to {ty}")
+            return self._emit(ty, f"{op} {a.type} {a.name} to {ty}")
         return method
 
     zext, sext, trunc, inttoptr = _cast("zext"), _cast("sext"), _cast("trunc"), _cast("inttoptr")
@@ -147,13 +170,13 @@ class Builder:
 
     def gep(self, base, offset):
         """The byte address base + offset."""
-        return self._emit(PTR, f"getelementptr i8, ptr {base}, {offset.type} {offset}")
+        return self._emit(PTR, f"getelementptr i8, ptr {base.name}, {offset.type} {offset.name}")
 
     def load(self, ty, ptr, align=8):
-        return self._emit(ty, f"load {ty}, ptr {ptr}, align {align}")
+        return self._emit(ty, f"load {ty}, ptr {ptr.name}, align {align}")
 
     def store(self, value, ptr, align=8):
-        self.block.lines.append(f"store {value.type} {value}, ptr {ptr}, align {align}")
+        self.block.lines.append(f"store {value.type} {value.name}, ptr {ptr.name}, align {align}")
 
     def opaque(self, v, slot):
         """v, through a volatile store to and load from stack slot ``slot``:
@@ -178,8 +201,10 @@ class Builder:
 
     def phi(self, ty):
         self._n += 1
-        p = Phi(ty, f"%t{self._n}")
-        self.block.lines.append(p)
+        lines = self.block.lines
+        p = Phi(ty, f"%t{self._n}", self.block, len(lines))
+        lines.append(p)
+        self.fn.phis.append(p)
         return p
 
     def branch(self, target):
