@@ -809,16 +809,22 @@ def cached_run(items, monkeypatch):
 @pytest.fixture
 def object_cache(tmp_path, monkeypatch):
     """An object cache of translated code in tmp_path, every block translated
-    at its first entry: the fill(items) function, which runs ``items`` in
-    another process (other host addresses: ASLR) and returns the files it kept."""
+    at its first entry: the fill(items, timed=False) function, which runs
+    ``items`` in another process (other host addresses: ASLR; another
+    PYTHONHASHSEED) and returns the files it kept."""
     monkeypatch.setenv("RVAI_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("RVAI_JIT_CACHE", "1")
     monkeypatch.setenv("RVAI_JIT_HOT", "0")
 
-    def fill(items):
+    seed = os.environ.get("PYTHONHASHSEED", "")
+    other_seed = str(int(seed) + 1) if seed.isdigit() else "1"   # not this process's (random when unset)
+
+    def fill(items, timed=False):
         script = tmp_path / "fill.py"
-        script.write_text(f"from test_translate import run\nrun({items!r}, 'translate', 10**6, bytes(64))\n")
-        env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
+        script.write_text(f"from test_translate import Machine, run\n"
+                          f"m = Machine(vlen=128, tier='translate', timed={timed})\n"
+                          f"run({items!r}, 'translate', 10**6, bytes(64), machine=m)\n")
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent), PYTHONHASHSEED=other_seed)
         subprocess.run([sys.executable, str(script)], env=env, check=True, capture_output=True)
         return sorted((tmp_path / "translated").glob("*.o"))
     return fill
@@ -836,6 +842,20 @@ def test_blocks_compiled_by_another_process_are_loaded_from_the_object_cache(obj
     got, stats = cached_run(other, monkeypatch)
     assert stats["cached"] < stats["blocks"]   # (a block without the addi may be found)
     assert got == run(other, "interpret", 10**6, bytes(64))
+
+
+def test_timed_blocks_compiled_by_another_process_are_loaded_from_the_object_cache(object_cache, monkeypatch):
+    """So are a timed machine's: its blocks' keys hash the same in every
+    process, so their functions' names do, and their modules' digests (before
+    tc58 a str in the key named them differently in each process: never
+    found), and they count and time as compiled ones do."""
+    assert object_cache(LOOP, timed=True)
+    monkeypatch.setattr(jit_llvm, "_engines", {})
+    m = Machine(vlen=128, tier="translate", timed=True)
+    got = run(LOOP, "translate", 10**6, bytes(64), machine=m)
+    assert m.translation["blocks"] >= 2 and m.translation["cached"] == m.translation["blocks"]
+    ref = Machine(vlen=128, tier="interpret", timed=True)
+    assert got == run(LOOP, "interpret", 10**6, bytes(64), machine=ref) and m.cycles == ref.cycles
 
 
 def test_a_damaged_object_in_the_cache_is_compiled_again(object_cache, monkeypatch):

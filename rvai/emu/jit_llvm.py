@@ -354,6 +354,10 @@ def key(insns) -> tuple:
     return tuple((i.pc, i.slot[0], i.slot[1]) for i in insns)
 
 
+#: The first item of a timed block's part of its key (Engine._keys)
+TIMED_KEY = -1
+
+
 class Engine:
     """One MCJIT engine (codegen at -O``opt``) and the blocks compiled into
     it, keyed by ``key``; with a ``cache`` directory, its modules' object
@@ -423,9 +427,12 @@ class Engine:
     def _keys(blocks, vstate, timed_each) -> list[tuple]:
         """Each block's key in ``blocks``: ``key`` and what else its code
         depends on, the vector state when it holds a vector op, and its
-        timing slots (``timed_each``: one per block, None when untimed)."""
+        timing slots (``timed_each``: one per block, None when untimed).
+        Ints throughout: a str hashes differently in each process, and so
+        would the function's name (_name), and the object cache would never
+        find a timed module again (its marker was "timed" before tc58)."""
         return [key(b) + ((vstate,) if any(i.op in VEC for i in b) else ())
-                + ((("timed", t["model"]) + tuple(t.get(i.pc, ()) for i in b),) if t is not None else ())
+                + (((TIMED_KEY, t["model"]) + tuple(t.get(i.pc, ()) for i in b),) if t is not None else ())
                 for b, t in zip(blocks, timed_each)]
 
     def _name(self, k: tuple) -> str:
