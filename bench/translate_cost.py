@@ -11,7 +11,8 @@ tier's codegen level (-O0), and prints the least thread CPU time of each part ov
 rounds: building the IR (``_Block.build``), ``parse_assembly``, the passes (``_optimise``)
 and the rest of ``Engine.compile`` (codegen and loading), in total and per block.  It
 also prints a digest of every module's IR text, in order, and with ``--dump`` writes
-the texts to FILE: two trees that print the same digest built the same IR.  Run it with
+the texts to FILE: two trees that print the same digest built the same IR (on a tree
+before tc58, with PYTHONHASHSEED fixed: a timed block's function name depended on it).  Run it with
 another tree's interpreter (e.g. ``/work/venv-main/bin/python bench/translate_cost.py``)
 to measure that tree the same way: the workload is the same.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import time
 
 os.environ.update(RVAI_TIER="translate", RVAI_JIT_HOT="0", RVAI_JIT_CACHE="0")
@@ -122,6 +124,7 @@ def main(argv=None) -> int:
           f"IR digest {digest}")
     for part in ("build", "parse", "passes", "codegen", "total"):
         print(f"  {part:8} {best[part]:7.2f} s  {1e3 * best[part] / blocks:6.2f} ms/block")
+    print(f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 
 

@@ -53,8 +53,9 @@ def const(ty: str, v: int) -> Value:
 #: The most constants ``const`` keeps made (a block makes ~1,500, most of them
 #: the same few offsets and pcs; made afresh each time, they were a fifth of
 #: the IR's building).  Values are never changed once made, so one serves
-#: every use; the bound keeps a long run's distinct pcs from piling up.
-CONSTS_HELD = 1 << 16
+#: every use; the bound (~2 MB; 180 timed GEMM blocks made 2,190 distinct
+#: constants) keeps a long run's distinct pcs from piling up.
+CONSTS_HELD = 1 << 13
 _consts: dict[tuple[str, int], Value] = {}
 
 
