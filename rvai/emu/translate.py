@@ -196,7 +196,8 @@ class Translator:
         if not batch:
             return 0
         # Code quality only where it pays: -O0 codegen (a quarter of -O1's
-        # cost, code about half as fast) when blocks are translated unseen.
+        # cost, code about half as fast) and sroa alone for passes
+        # (jit_llvm.PASSES) when blocks are translated unseen.
         engine, addrs, cached, found = jit_llvm.compile_blocks(
             list(batch.values()), (self.vlen, self._vtype()), opt=1 if self.hot else 0,
             timed=self._tslots(batch.values()))
