@@ -1223,13 +1223,16 @@ class _Block:
         lat, s1, s2, s3, dst, path = self.tslot[pc][:6]
         if path == PATH_VECTOR:
             if len(self.tslot[pc]) > 6:
-                self._tvector(k, ins, self.tslot[pc])
+                # only a memory op leaves something pending (vector_op's is_mem, which the op's
+                # class decides: the plan's holds for the C step's side too); what was pending
+                # before it, the step resolved, so the next step's test could not be taken
+                self.maybe_pending = self._tvector(k, ins, self.tslot[pc])
                 self._tknown((s1, s2), (dst, self.tslot[pc][13]))   # (its sdst: dynamic)
             else:
                 self._tvcall(k, ins)
                 self.known = {}   # (it may write a scalar result the slot does not name)
                 self._tknown((s1, s2))
-            self.maybe_pending = True   # (a vector memory op's)
+                self.maybe_pending = True   # (a vector memory op's)
         elif path == PATH_PREFETCH:   # tm_prefetch_step: a plain step that also asks for its line
             self._tinline_step(lat, s1, s2, s3, dst, PATH_PLAIN, pc)
             self._tknown((s1, s2), (dst,), lat)
@@ -1331,7 +1334,8 @@ class _Block:
         """Instruction k's vector step (timing.c's tm_vector_step) written
         inline with its slot's plan as constants (``f``: the slot's fields,
         then tm_plan_words'), while the machine's vtype and vl are the ones
-        the plan was made for; else the C step. It duplicates csrc/timing.c's
+        the plan was made for; else the C step; whether it is a memory op
+        (which leaves its accesses pending). It duplicates csrc/timing.c's
         vector_op (and tm_vector_step around it) in IR: a change to either must be
         made in the other; tests/test_timed_translate.py's
         test_vector_loops_time_the_same_translated catches a mismatch (cycles differ)."""
@@ -1428,6 +1432,7 @@ class _Block:
         b.branch(join)
         b.position_at_end(join)
         self.issue = self.prev_dst = None
+        return bool(is_mem)
 
     def _tprefetch(self, k, ins):
         """The line a Zicbop prefetch just charged asks for (timing.c's
