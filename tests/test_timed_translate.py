@@ -401,8 +401,15 @@ def vector_loop(draw):
     if draw(st.booleans()):
         body.insert(draw(st.integers(0, len(body))), setvl)   # vl set again inside the loop
     # (up to 300 inner passes: a block is translated after RVAI_JIT_HOT of its instructions, asked every 240 entries)
-    head = [f"addi s6, zero, {draw(st.integers(1, 40))}", "fmv.w.x fa0, s6", f"addi s2, zero, {draw(st.integers(1, 4))}",
-            "lui s5, 0x100", f"addi a7, zero, {draw(st.one_of(st.integers(1, 20), st.integers(240, 300)))}", setvl]
+    return vector_frame(draw, setvl, body, draw(st.integers(1, 4)), draw(st.one_of(st.integers(1, 20), st.integers(240, 300))))
+
+
+def vector_frame(draw, setvl, body, outer, inner_passes):
+    """A loop nest around ``body``: fa0 and s6 a small drawn number, s5 a
+    buffer, vl set by ``setvl`` before the inner loop (``inner_passes``
+    passes of ``body``), the outer loop (``outer`` passes) adding 3 to a0."""
+    head = [f"addi s6, zero, {draw(st.integers(1, 40))}", "fmv.w.x fa0, s6", f"addi s2, zero, {outer}",
+            "lui s5, 0x100", f"addi a7, zero, {inner_passes}", setvl]
     inner = len(head)
     return head + body + ["addi a7, a7, -1", ("to", "bne a7, zero, {off}", inner, inner + len(body) + 1),
                           "addi a0, a0, 3", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, inner + len(body) + 4),
@@ -448,12 +455,7 @@ def vector_then(draw):
     for _ in range(draw(st.integers(1, 6))):
         body.append(draw(st.sampled_from(ops))())
         body += draw(st.lists(st.sampled_from(VFOLLOW), max_size=2))
-    head = [f"addi s6, zero, {draw(st.integers(1, 40))}", "fmv.w.x fa0, s6", f"addi s2, zero, {draw(st.integers(1, 3))}",
-            "lui s5, 0x100", f"addi a7, zero, {draw(st.integers(1, 60))}", setvl]
-    inner = len(head)
-    return head + body + ["addi a7, a7, -1", ("to", "bne a7, zero, {off}", inner, inner + len(body) + 1),
-                          "addi a0, a0, 3", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, inner + len(body) + 4),
-                          "ebreak"]
+    return vector_frame(draw, setvl, body, draw(st.integers(1, 3)), draw(st.integers(1, 60)))
 
 
 @settings(max_examples=60, deadline=None)
