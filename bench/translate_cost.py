@@ -1,6 +1,7 @@
 """What translating a block costs the forced tier: Python IR building against LLVM's parse, passes and codegen.
 
     python bench/translate_cost.py [--repeat R] [--dump FILE] [--attention]
+    python bench/translate_cost.py --base DIR [--rounds N] [--repeat R] [--attention]
 
 Runs a fixed workload under the forced tier (RVAI_TIER=translate, RVAI_JIT_HOT=0, the
 object cache off): rvai.ops.matmul, timed, at a few shapes and dtypes at VLEN 128 and
@@ -12,24 +13,36 @@ rounds: building the IR (``_Block.build``), ``parse_assembly``, the passes (``_o
 and the rest of ``Engine.compile`` (codegen and loading), in total and per block.  It
 also prints a digest of every module's IR text, in order, and with ``--dump`` writes
 the texts to FILE: two trees that print the same digest built the same IR (on a tree
-before tc58, with PYTHONHASHSEED fixed: a timed block's function name depended on it).  Run it with
-another tree's interpreter (e.g. ``/work/venv-main/bin/python bench/translate_cost.py``)
-to measure that tree the same way: the workload is the same.
+before tc58, with PYTHONHASHSEED fixed: a timed block's function name depended on it).
+
+``--base DIR`` measures another checkout beside this one in the same run: each tree's
+workload runs in fresh processes of this interpreter (the base's rvai, Python and its
+extension built in place, ``python setup.py build_ext --inplace``, imported from DIR
+ahead of the venv's), the two trees' in turn, N rounds, and the table gives each part's
+least time for both and their ratio (this tree over the base), so that a change is
+judged by a ratio measured under one load, not by one tree's seconds on a shared host.
+The workloads are the same code (this file's), so the two trees must record the same
+compiles; their IR digests say whether the two built the same IR.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 os.environ.update(RVAI_TIER="translate", RVAI_JIT_HOT="0", RVAI_JIT_CACHE="0")
 
 import numpy as np  # noqa: E402
 
-from rvai import ops  # noqa: E402
-from rvai.target import Target  # noqa: E402
+#: This checkout (whose rvai a run measures unless --base names another for a child)
+HERE = Path(__file__).resolve().parent.parent
+PARTS = ("build", "parse", "passes", "codegen", "total")
 
 #: (m, k, n, dtype) of each matmul call, run at each VLEN in VLENS
 SHAPES = [(5, 13, 7, np.float32), (17, 3, 33, np.float16), (2, 31, 5, np.float32), (13, 17, 1, np.float16)]
@@ -38,7 +51,9 @@ VLENS = (128, 256)
 
 def workload(attention: bool) -> list[tuple]:
     """Run the calls; return the arguments of every Engine.compile they made."""
+    from rvai import ops
     from rvai.emu import jit_llvm
+    from rvai.target import Target
     calls, compile_ = [], jit_llvm.Engine.compile
 
     def recording(self, blocks, vstate, timed=None):
@@ -108,23 +123,74 @@ def replay(calls, dump=None) -> tuple[dict, str, int]:
     return spent, digest.hexdigest()[:16], blocks
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--dump", type=argparse.FileType("w"))
-    ap.add_argument("--attention", action="store_true")
-    args = ap.parse_args(argv)
-    calls = workload(args.attention)
+def measure(attention: bool, repeat: int, dump=None) -> dict:
+    """The workload's compiles replayed ``repeat`` times: each part's least
+    thread CPU seconds, the blocks built, the IR digest, the tree measured and
+    the peak RSS (MB)."""
+    calls = workload(attention)
     best = None
-    for r in range(args.repeat):
-        spent, digest, blocks = replay(calls, args.dump if r == 0 else None)
+    for r in range(repeat):
+        spent, digest, blocks = replay(calls, dump if r == 0 else None)
         best = spent if best is None else {p: min(s, best[p]) for p, s in spent.items()}
     import rvai
-    print(f"tree {os.path.dirname(os.path.dirname(rvai.__file__))}: {len(calls)} compiles, {blocks} blocks, "
-          f"IR digest {digest}")
-    for part in ("build", "parse", "passes", "codegen", "total"):
+    return {"parts": best, "compiles": len(calls), "blocks": blocks, "digest": digest,
+            "tree": str(Path(rvai.__file__).resolve().parent.parent),
+            "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def child(tree: str, attention: bool, repeat: int) -> dict:
+    """``measure`` in a fresh process importing rvai from checkout ``tree``."""
+    cmd = [sys.executable, __file__, "--tree", tree, "--json", "--repeat", str(repeat)] + \
+        (["--attention"] if attention else [])
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+
+
+def side_by_side(base: str, rounds: int, attention: bool, repeat: int) -> int:
+    """Measure checkout ``base`` and this one in turn, ``rounds`` times each in
+    fresh processes, and print both trees' least times per part and the ratio."""
+    runs = {"base": [], "this": []}
+    for _ in range(rounds):
+        for who, tree in (("base", base), ("this", str(HERE))):
+            runs[who].append(child(tree, attention, repeat))
+    res = {who: {**r[0], "parts": {p: min(x["parts"][p] for x in r) for p in PARTS}} for who, r in runs.items()}
+    b, t = res["base"], res["this"]
+    for who, r in res.items():
+        print(f"{who}: {r['tree']}: {r['compiles']} compiles, {r['blocks']} blocks, IR digest {r['digest']}, "
+              f"peak RSS {max(x['rss'] for x in runs[who]):.0f} MB")
+    if b["compiles"] != t["compiles"]:
+        print("the two trees' workloads compiled differently: not comparable", file=sys.stderr)
+        return 1
+    print(f"least of {rounds} processes x {repeat} replays, thread CPU; ms/block over each tree's blocks")
+    print(f"  {'part':8} {'base s':>8} {'this s':>8} {'base ms':>8} {'this ms':>8} {'this/base':>9}")
+    for part in PARTS:
+        bs, ts = b["parts"][part], t["parts"][part]
+        print(f"  {part:8} {bs:8.2f} {ts:8.2f} {1e3 * bs / b['blocks']:8.2f} {1e3 * ts / t['blocks']:8.2f} "
+              f"{ts / bs if bs else float('nan'):9.2f}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3, help="replays of the compiles in a process (least taken)")
+    ap.add_argument("--dump", type=argparse.FileType("w"))
+    ap.add_argument("--attention", action="store_true")
+    ap.add_argument("--base", metavar="DIR", help="another checkout, measured beside this one")
+    ap.add_argument("--rounds", type=int, default=2, help="with --base: fresh processes of each tree")
+    ap.add_argument("--tree", default=str(HERE), help=argparse.SUPPRESS)   # a child: whose rvai to import
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # a child: print the result as JSON
+    args = ap.parse_args(argv)
+    if args.base:
+        return side_by_side(args.base, args.rounds, args.attention, args.repeat)
+    sys.path.insert(0, args.tree)
+    res = measure(args.attention, args.repeat, args.dump)
+    if args.json:
+        print(json.dumps(res))
+        return 0
+    blocks, best = res["blocks"], res["parts"]
+    print(f"tree {res['tree']}: {res['compiles']} compiles, {blocks} blocks, IR digest {res['digest']}")
+    for part in PARTS:
         print(f"  {part:8} {best[part]:7.2f} s  {1e3 * best[part] / blocks:6.2f} ms/block")
-    print(f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"  peak RSS {res['rss']:.0f} MB")
     return 0
 
 
