@@ -88,13 +88,34 @@ class Phi(Value):
 
 
 class Function:
-    """``define`` of one function; its blocks are appended in order."""
+    """``define`` of one function; its blocks are appended in order, the
+    first its entry."""
 
     def __init__(self, name: str, ret: str, args: list[str]):
         self.name, self.ret = name, ret
         self.args = [Value(t, f"%a{i}") for i, t in enumerate(args)]
         self.blocks: list[Block] = []
         self.phis: list[Phi] = []
+        self.addrs: dict[str, Value] = {}   # global name -> its address, taken in the entry (address)
+
+    def address(self, name: str) -> Value:
+        """Global ``name``'s (a function's or a constant's) address as a value
+        taken once, at the top of the entry block, for every use of the
+        function (Builder's gep and call spell a global operand so: the blocks
+        load no global but through a gep).  jit_llvm's
+        engines use LLVM's large code model (MCJIT's: the C helpers may be
+        anywhere), where the fast instruction selector of -O0 takes no
+        global at all: a call to a helper, a helper's or a constant's
+        address as an argument or a load's address each went to
+        SelectionDAG, ~40 a timed block.  As a value, each use is a
+        register's (an indirect call), and only the entry's top goes to
+        SelectionDAG; at -O1 instcombine folds the address back into each
+        use (a direct call, the code as before)."""
+        v = self.addrs.get(name)
+        if v is None:
+            v = self.addrs[name] = Value(PTR, f"%g{len(self.addrs)}")
+            self.blocks[0].lines.insert(len(self.addrs) - 1, f"{v.name} = getelementptr i8, ptr {name}, i64 0")
+        return v
 
     def append_basic_block(self, name: str = "b") -> Block:
         blk = Block(f"{name}{len(self.blocks)}")
@@ -171,7 +192,8 @@ class Builder:
 
     def gep(self, base, offset):
         """The byte address base + offset."""
-        return self._emit(PTR, f"getelementptr i8, ptr {base.name}, {offset.type} {offset.name}")
+        p = base.name if base.name[0] != "@" else self.fn.address(base.name).name
+        return self._emit(PTR, f"getelementptr i8, ptr {p}, {offset.type} {offset.name}")
 
     def load(self, ty, ptr, align=8):
         return self._emit(ty, f"load {ty}, ptr {ptr.name}, align {align}")
@@ -191,10 +213,15 @@ class Builder:
         return self._emit(PTR, f"alloca {ty}")
 
     def call(self, fn, ret, args, tail=""):
-        """Call the function at pointer fn returning ret (VOID: no value);
-        ``tail``: "musttail" (the callee's type is the caller's, its value
-        returned at once) or "tail" (a hint: a jump where the ABI allows)."""
-        text = f"{tail + ' ' if tail else ''}call {ret} {fn}({', '.join(f'{a.type} {a}' for a in args)})"
+        """Call the function at pointer fn (a value, or a function's name
+        ``@name``) returning ret (VOID: no value); ``tail``: "musttail" (the
+        callee's type is the caller's, its value returned at once) or "tail"
+        (a hint: a jump where the ABI allows)."""
+        fn = str(fn)
+        if fn[0] == "@":
+            fn = self.fn.address(fn).name
+        ops = ", ".join(f"{a.type} {a.name if a.name[0] != '@' else self.fn.address(a.name).name}" for a in args)
+        text = f"{tail + ' ' if tail else ''}call {ret} {fn}({ops})"
         if ret == VOID:
             self.block.lines.append(text)
             return None
