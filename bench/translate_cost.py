@@ -142,7 +142,13 @@ def child(tree: str, attention: bool, repeat: int) -> dict:
     """``measure`` in a fresh process importing rvai from checkout ``tree``."""
     cmd = [sys.executable, __file__, "--tree", tree, "--json", "--repeat", str(repeat)] + \
         (["--attention"] if attention else [])
-    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode:   # e.g. a base checkout without its extension built in place
+        raise SystemExit(f"{tree}: the workload failed:\n{p.stderr}")
+    res = json.loads(p.stdout.splitlines()[-1])
+    if Path(res["tree"]) != Path(tree).resolve():   # no rvai in DIR: the venv's was imported instead
+        raise SystemExit(f"{tree}: holds no rvai package; the workload measured {res['tree']}")
+    return res
 
 
 def side_by_side(base: str, rounds: int, attention: bool, repeat: int) -> int:
