@@ -537,6 +537,34 @@ def test_unit_stride_accesses_time_the_same_translated(items, budget, a0, preset
     assert t == i
 
 
+@pytest.mark.parametrize("preset", ["spacemit-k1", "xuantie-c930-cluster"])
+@pytest.mark.parametrize("lmul", ["m1", "m4"])
+@pytest.mark.parametrize("apart", [0, 16, 128])
+def test_vector_stores_to_lines_other_harts_hold_time_the_same_translated(preset, lmul, apart, monkeypatch):
+    """Two harts each loading a group, adding one and storing it back, at
+    ``apart`` bytes from each other (the same words, the same lines, or
+    lines of their own at LMUL 1): the stores that invalidate the other
+    hart's copies (the copied groups' timing call's) give the cycles,
+    profile, invalidations and memory of the timed interpreter."""
+    loop = [f"vsetvli t1, zero, e32, {lmul}, ta, ma", "vle32.v v8, (a0)", "vadd.vi v8, v8, 1", "vse32.v v8, (a0)",
+            "addi a1, a1, -1", "bne a1, zero, -16", "jalr zero, 0(ra)"]
+
+    def run(tier):
+        m = Machine(preset, timed=True, harts=2, quantum=50, tier=tier)
+        m.map(CODE, 4096, "rwx")
+        m.write(CODE, np.frombuffer(encode(loop), dtype=np.uint8))
+        buf = m.alloc(4096, align=4096)
+        m.reset_counters()
+        m.call_threads(CODE, [(buf, 2000), (buf + apart, 2000)])
+        p = m.profile()
+        return m.cycles, p.coherence_invalidations, p.to_dict(), bytes(m.read(buf, np.uint8, 1024)), m
+    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+    *t, m = run("translate")
+    *i, _ = run("interpret")
+    assert t == i
+    assert m.translation["blocks"] >= 1 and (apart > 64 or t[1] > 0)
+
+
 STUBS = 0x40000000   # 64 one-instruction regions, a page apart with a page between
 
 
