@@ -170,13 +170,14 @@ static void jit_tresolve(rv_machine *m, uint64_t pc) {
     if (t->pending) tm_resolve(t, pc);
 }
 
-void rv_jit_timed_fns(uint64_t out[6]) {
+void rv_jit_timed_fns(uint64_t out[7]) {
     out[0] = (uint64_t)(uintptr_t)&jit_tstep;
     out[1] = (uint64_t)(uintptr_t)&jit_tmem;
     out[2] = (uint64_t)(uintptr_t)&jit_tslots;
     out[3] = (uint64_t)(uintptr_t)&jit_tresolve;
     out[4] = (uint64_t)(uintptr_t)&tm_vector_step;     /* a vector slot's step, called with its slot */
     out[5] = (uint64_t)(uintptr_t)&tm_prefetch_miss;   /* a prefetch the block's filter probe missed */
+    out[6] = (uint64_t)(uintptr_t)&tm_vmem;   /* the accesses of a unit-stride group the block copied */
 }
 
 void jit_tslot_forget(rv_machine *m, uint64_t pc) {

@@ -956,6 +956,8 @@ void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store) {
     else tm_mem(t, addr, n, is_store, t->vm_pc);
 }
 
+void tm_vmem(rv_timing *t, uint64_t addr, unsigned n, int store) { vmem_access(t, addr, n, store); }
+
 /* ---- scalar core ------------------------------------------------------- */
 
 /* The issue cycle moves to `rdy`; charge the wait to what the first late

@@ -334,6 +334,10 @@ uint64_t tm_cycle_now(const rv_timing *t);
  * contiguous access of n bytes at addr. */
 void timing_mem(rv_machine *m, uint64_t addr, unsigned n, int is_store);
 #define TIMING_MEM(m, a, n, st) do { if (unlikely((m)->timed)) timing_mem((m), (a), (n), (st)); } while (0)
+/* timing_mem's path for the access of a vector memory op whose step left it
+ * pending (TM_P_VMEM): what a timed translated block calls after copying a
+ * unit-stride group itself. */
+void tm_vmem(rv_timing *t, uint64_t addr, unsigned n, int store);
 
 void tm_resolve_other(rv_timing *t, uint64_t pc);
 void tm_mispredicted_branch(rv_timing *t);

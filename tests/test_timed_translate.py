@@ -160,11 +160,11 @@ def scalar_loop(draw):
                           "ebreak"]
 
 
-def loop_machine(items, tier, a0, preset, setup=None):
+def loop_machine(items, tier, a0, preset, setup=None, vlen=128):
     """A timed machine of ``preset`` (a name or a Target; after ``setup(m)`` when given) with the
     loop at CODE, BIG mapped and filled, a0 set, about to start the loop."""
     target = preset if isinstance(preset, Target) else Target.preset(preset)
-    m = Machine(target, vlen=128, tier=tier, timed=True)
+    m = Machine(target, vlen=vlen, tier=tier, timed=True)
     if setup is not None:
         setup(m)
     m.map(CODE, 4096, "rx")
@@ -176,11 +176,11 @@ def loop_machine(items, tier, a0, preset, setup=None):
     return m
 
 
-def timed_loop(items, tier, budget, a0, preset, setup=None):
+def timed_loop(items, tier, budget, a0, preset, setup=None, vlen=128):
     """The loop on loop_machine's machine: registers, BIG's bytes, the stop,
     and every timed observable (cycles, the profile with its stalls and
     cache counters, per-pc cycles)."""
-    m = loop_machine(items, tier, a0, preset, setup)
+    m = loop_machine(items, tier, a0, preset, setup, vlen)
     return resumed(m, budget), m
 
 
@@ -197,18 +197,22 @@ def resumed(m, budget):
             "cycles": m.cycles, "profile": p.to_dict(), "pc_cycles": p.pc_cycles}
 
 
-def timed_both(items, budget, a0, target, hot=0, setup=None, trace=False):
+def timed_both(items, budget, a0, target, hot=0, setup=None, trace=False, vlen=128, vector=False):
     """timed_loop in the translating tier (timed blocks, each translated after
     ``hot`` entries) and in the interpreter: (the translated run's
     observables, the interpreter's, the translated run's machine); with
-    ``trace``, each with its vector timeline too."""
+    ``trace``, each with its vector timeline too; with ``vector``, each with
+    its vector registers and vstart."""
     with pytest.MonkeyPatch.context() as mp:   # (hypothesis examples run outside function-scoped fixtures)
         mp.setenv("RVAI_JIT_HOT", str(hot))
         mp.setenv("RVAI_JIT_TIMED", "1")
-        t, m = timed_loop(items, "translate", budget, a0, target, setup)
-    i, r = timed_loop(items, "interpret", budget, a0, target, setup)
+        t, m = timed_loop(items, "translate", budget, a0, target, setup, vlen)
+    i, r = timed_loop(items, "interpret", budget, a0, target, setup, vlen)
     if trace:
         t["trace"], i["trace"] = m.profile().trace, r.profile().trace
+    if vector:
+        for out, mach in ((t, m), (i, r)):
+            out["v"], out["vstart"] = [mach.v(j) for j in range(32)], mach.csr(0x008)
     return t, i, m
 
 
@@ -404,12 +408,13 @@ def vector_loop(draw):
     return vector_frame(draw, setvl, body, draw(st.integers(1, 4)), draw(st.one_of(st.integers(1, 20), st.integers(240, 300))))
 
 
-def vector_frame(draw, setvl, body, outer, inner_passes):
+def vector_frame(draw, setvl, body, outer, inner_passes, base=("lui s5, 0x100",)):
     """A loop nest around ``body``: fa0 and s6 a small drawn number, s5 a
-    buffer, vl set by ``setvl`` before the inner loop (``inner_passes``
+    buffer (BIG, or where the instructions ``base`` set it, each outer
+    pass), vl set by ``setvl`` before the inner loop (``inner_passes``
     passes of ``body``), the outer loop (``outer`` passes) adding 3 to a0."""
     head = [f"addi s6, zero, {draw(st.integers(1, 40))}", "fmv.w.x fa0, s6", f"addi s2, zero, {outer}",
-            "lui s5, 0x100", f"addi a7, zero, {inner_passes}", setvl]
+            *base, f"addi a7, zero, {inner_passes}", setvl]
     inner = len(head)
     return head + body + ["addi a7, a7, -1", ("to", "bne a7, zero, {off}", inner, inner + len(body) + 1),
                           "addi a0, a0, 3", "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 3, inner + len(body) + 4),
@@ -473,6 +478,91 @@ def test_steps_after_vector_steps_time_the_same_translated(items, budget, a0, pr
     equal the interpreter's, stopped anywhere by the budget."""
     t, i, _ = timed_both(items, budget, a0, preset, hot, trace=True)
     assert t == i
+
+
+LMULS = {"mf2": 0.5, "m1": 1, "m2": 2, "m4": 4, "m8": 8}
+
+
+@st.composite
+def unit_stride_loop(draw):
+    """vector_loop's frame around unit-stride loads and stores (what a timed
+    block copies itself and times in one call when the group's EEW is SEW,
+    it is unmasked and one page the TLB maps holds it; in C otherwise)
+    through two pointers bumped by drawn strides, so that their streams
+    train over the passes: a drawn SEW, LMUL and vl (VLMAX, fixed, or the
+    pass count, below VLMAX), some EEWs other than SEW, masked ones, groups
+    crossing lines and pages (drawn offsets and strides), a start near BIG's
+    end that walks off it (a fault part way through a group), with a
+    vfmacc.vf or vadd.vx reading what was loaded, scalar loads and stores
+    to the same lines and prefetches between."""
+    sew = draw(st.sampled_from([8, 16, 32, 64]))
+    lmul = draw(st.sampled_from(sorted(LMULS)))
+    avl = draw(st.sampled_from(["zero"] * 3 + ["s6", "a7"]))   # (the block copies only whole groups: VLMAX)
+    setvl = f"vsetvli t1, {avl}, e{sew}, {lmul}, ta, mu"
+    g = lambda: draw(st.sampled_from(VGROUPS))   # noqa: E731
+    eews = [e for e in (8, 16, 32, 64) if 1 / 8 <= LMULS[lmul] * e / sew <= 8]
+
+    def access():
+        eew = draw(st.sampled_from([sew] * 4 + eews))
+        mask = ", v0.t" if draw(st.integers(0, 4)) == 0 else ""
+        return f"{draw(st.sampled_from(['vle', 'vse']))}{eew}.v {g()}, ({draw(st.sampled_from(['s5', 's4']))}){mask}"
+
+    # (scalar accesses to the lines the vector ones touch: the block's last line and way in locals)
+    ops = [access] * 6 + [lambda: f"vadd.vx {g()}, {g()}, a1", lambda: "ori zero, s5, 1",
+                          lambda: f"addi s4, s4, {draw(st.sampled_from([64, 128, 1000]))}"]
+    ops += [lambda: draw(st.sampled_from(["sw a1, 4(s5)", "lw a2, 64(s5)", "lw a2, 0(s4)", "sd a1, 8(s4)"]))] * 3
+    if sew >= 32:
+        ops += [lambda: f"vfmacc.vf {g()}, fa0, {g()}"] * 2
+    body = [draw(st.sampled_from(ops))() for _ in range(draw(st.integers(1, 8)))]
+    body.insert(draw(st.integers(0, len(body))), access())
+    if draw(st.booleans()):
+        body.insert(0, "vmv.v.i v0, 5")   # the masked accesses' elements 0, 2, ... (SEW 8: 0 and 2 of 8)
+    body.append(f"addi s5, s5, {draw(st.sampled_from([4, 60, 64, 128, 256, 1020, 2044]))}")
+    page = draw(st.one_of(*[st.integers(0x100, 0x120)] * 3, st.sampled_from([0x13e, 0x13f])))   # near the end: walks off
+    base = [f"lui s5, {page:#x}", f"addi s5, s5, {draw(st.sampled_from([0, 4, 60, 2040]))}", "lui s4, 0x120"]
+    return vector_frame(draw, setvl, body, draw(st.integers(1, 3)),
+                        draw(st.one_of(st.integers(1, 20), st.integers(240, 300))), base)
+
+
+@settings(max_examples=60, deadline=None)
+@given(items=unit_stride_loop(), budget=st.one_of(st.integers(1, 20000), st.just(10**6)),
+       a0=st.integers(0, 1 << 20), preset=st.sampled_from(PRESETS), hot=st.sampled_from([0, 30, 200]),
+       vlen=st.sampled_from([128, 256, 512, 1024]))
+def test_unit_stride_accesses_time_the_same_translated(items, budget, a0, preset, hot, vlen):
+    """Unit-stride loads and stores in timed blocks, copied by the block and
+    timed in one call or run by jit_vec: every timed observable, the vector
+    timeline, the vector registers and vstart equal the interpreter's,
+    stopped by the budget or by a fault part way through a group."""
+    t, i, _ = timed_both(items, budget, a0, preset, hot, trace=True, vlen=vlen, vector=True)
+    assert t == i
+
+
+@pytest.mark.parametrize("preset", ["spacemit-k1", "xuantie-c930-cluster"])
+@pytest.mark.parametrize("lmul", ["m1", "m4"])
+@pytest.mark.parametrize("apart", [0, 16, 128])
+def test_vector_stores_to_lines_other_harts_hold_time_the_same_translated(preset, lmul, apart, monkeypatch):
+    """Two harts each loading a group, adding one and storing it back, at
+    ``apart`` bytes from each other (the same words, the same lines, or
+    lines of their own at LMUL 1): the stores that invalidate the other
+    hart's copies (the copied groups' timing call's) give the cycles,
+    profile, invalidations and memory of the timed interpreter."""
+    loop = [f"vsetvli t1, zero, e32, {lmul}, ta, ma", "vle32.v v8, (a0)", "vadd.vi v8, v8, 1", "vse32.v v8, (a0)",
+            "addi a1, a1, -1", "bne a1, zero, -16", "jalr zero, 0(ra)"]
+
+    def run(tier):
+        m = Machine(preset, timed=True, harts=2, quantum=50, tier=tier)
+        m.map(CODE, 4096, "rwx")
+        m.write(CODE, np.frombuffer(encode(loop), dtype=np.uint8))
+        buf = m.alloc(4096, align=4096)
+        m.reset_counters()
+        m.call_threads(CODE, [(buf, 2000), (buf + apart, 2000)])
+        p = m.profile()
+        return m.cycles, p.coherence_invalidations, p.to_dict(), bytes(m.read(buf, np.uint8, 1024)), m
+    monkeypatch.setenv("RVAI_JIT_HOT", "0")
+    *t, m = run("translate")
+    *i, _ = run("interpret")
+    assert t == i
+    assert m.translation["blocks"] >= 1 and (apart > 64 or t[1] > 0)
 
 
 STUBS = 0x40000000   # 64 one-instruction regions, a page apart with a page between

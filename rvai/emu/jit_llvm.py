@@ -175,7 +175,7 @@ VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 FRM_OFF = FFLAGS_OFF + 4   # (uint32_t fflags, frm: csrc/machine.h)
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
-_TIMED_FNS = ffi.new("uint64_t[6]")
+_TIMED_FNS = ffi.new("uint64_t[7]")
 lib.rv_jit_timed_fns(_TIMED_FNS)
 _TL = ffi.new("uint64_t[48]")
 lib.rv_jit_timed_layout(_TL)
@@ -246,6 +246,7 @@ HELPERS = {
     # a vector slot's step (t, d, m, pc, slot), and a prefetch whose line the filter did not find (t, m, d, addr, when)
     "rvai_jit_tvstep": ("void (ptr, ptr, ptr, i64, ptr)", int(_TIMED_FNS[4])),
     "rvai_jit_tprefetch_miss": ("void (ptr, ptr, ptr, i64, i64)", int(_TIMED_FNS[5])),
+    "rvai_jit_tvmem": ("void (ptr, i64, i32, i32)", int(_TIMED_FNS[6])),   # a copied unit-stride group's accesses
 }
 #: Helpers called only on rare paths: declared ``cold``, so LLVM lays the
 #: blocks calling them out of the hot code and places the spills and
@@ -256,6 +257,8 @@ COLD = frozenset({"rvai_jit_part", "rvai_jit_load_slow", "rvai_jit_store_slow"})
 #: unmasked with EEW = SEW, when the group lies in one page the TLB maps (the
 #: whole group copied, as csrc/vec.c's ldst_unit_page does): name -> is a
 #: load.  A miss (another page, unmapped, a store to code) calls jit_vec.
+#: Timed blocks do so for the ones whose step is planned (_tvector), then
+#: time the group's accesses in one call (timing.c's tm_vmem).
 VUNIT = {f"v{kind}e{eew}.v": kind == "l" for kind in "ls" for eew in (8, 16, 32, 64)}
 
 
@@ -688,7 +691,10 @@ class _Block:
         vector = [i for i in insns if i.op in VEC]
         self.slow_head = None   # the head of the copy run when the hoisted test fails
         shapes = [self._inline_shape(i) or self._vfp_shape(i) for i in vector]
-        if vector and all(shapes):
+        # (not a timed block with a unit-stride access, whose timed body is large: a second copy
+        # of c930's GEMM block cost +52 % of its IR for -0.5 % of the call's host instructions)
+        unswitch = not (self.timed and any(_OP_NAMES[i.op] in VUNIT for i in vector))
+        if vector and all(shapes) and unswitch:
             # every vector op is inline, or vector FP that may be (none changes
             # vtype, vl or vstart, and neither does jit_vec or jit_vfp running
             # one of them, but for a faulting access or an illegal op, which
@@ -1661,7 +1667,11 @@ class _Block:
             b.cbranch(holds, fast, slow, likely=True)
         b.position_at_end(fast)
         if name in VUNIT:
-            self._unit_copy(ins, VUNIT[name], ty, lmul * vlenb, group(ins.rd), slow)
+            addr = self._unit_copy(ins, VUNIT[name], ty, lmul * vlenb, group(ins.rd), slow)
+            if self.timed:   # what ldst_unit_page's TIMING_MEM does, on the locals it reads and writes
+                mem = [n for n in ("last_line", "last_way", "mem_end") if n in self.tl]
+                self._ccall("@rvai_jit_tvmem", VOID, [self.t, addr, _C32(lmul * vlenb), _C32(int(not VUNIT[name]))],
+                            sync=mem, reload=mem)
         else:
             self._vint(ins, sew, vlmax, ty, group)
         b.branch(join)
@@ -1675,7 +1685,7 @@ class _Block:
     def _unit_copy(self, ins, load, ty, nbytes, vreg, miss):
         """The inline unit-stride access: the group of ``nbytes`` at ``vreg``
         from (to) guest memory at x[rs1] when the read (write) TLB maps it
-        all, else on to block ``miss``."""
+        all, else on to block ``miss``; the address."""
         b = self.b
         addr = self._x(ins.rs1)
         ent = self._tlb_entry(TLB_R_OFF if load else TLB_W_OFF, addr)
@@ -1686,6 +1696,7 @@ class _Block:
         host = b.inttoptr(b.add(addr, b.load(I64, self._field(b.add(ent, _C(8))))), PTR)
         src, dst = (host, vreg) if load else (vreg, host)
         b.store(b.load(ty, src, align=1), dst, align=1)
+        return addr
 
     def _vint(self, ins, sew, vlmax, ty, group):
         """The inline integer op (VINLINE) on register groups ``group(r)``, ``ty`` each."""
@@ -1725,7 +1736,11 @@ class _Block:
         """(LMUL, SEW, VLMAX) when instruction ins is computed inline under the
         expected vtype (VINLINE, VUNIT), else None."""
         name, shape = _OP_NAMES[ins.op], _vtype_shape(self.vtype, self.vlen)
-        if (name not in VINLINE and (name not in VUNIT or self.timed)) or shape is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
+        if (name not in VINLINE and name not in VUNIT) or shape is None or not ins.slot[1] >> 25 & 1:   # vm=0: masked
+            return None
+        # timed, a unit-stride access only after a planned step: that step (its inline or its C
+        # side) leaves the op's accesses pending (P_VMEM), which the access's tm_vmem call takes
+        if name in VUNIT and self.timed and len(self.tslot.get(ins.pc, ())) <= 6:
             return None
         lmul, sew, vlmax = shape
         if name in VUNIT:   # EEW = SEW, and a group no larger than a page (one TLB test)
