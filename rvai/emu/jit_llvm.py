@@ -192,6 +192,13 @@ T_VQ, T_VQ_POS, T_VQ_DEPTH, T_CONT_UNTIL, T_UNIT_FREE, MAX_UNITS, T_VFIRST, T_VD
     P_VMEM, T_VSPLIT = (int(v) for v in _VSL[0:31])
 
 
+def _planned(f) -> bool:
+    """Whether timing slot fields ``f`` (rv_jit_tslot's: six, then a vector
+    op's plan for the vtype and vl expected where it runs) hold a plan, so
+    the op's step is written inline (_Block._tvector)."""
+    return len(f) > 6
+
+
 def _vcounts(f) -> dict:
     """The model's counters the vector step of slot fields ``f`` (its plan's:
     see _Block._tvector) adds a constant to, by offset: its op, elements,
@@ -630,7 +637,7 @@ class _Block:
         self.tslot = {i.pc: timed[i.pc] for i in insns if i.pc in timed} if timed else {}
         # pc -> {offset: increment}: the counters an inline vector step adds a constant
         # to, which the exits add for every step (_tcount; a C step first takes them back)
-        self.vcount = {pc: _vcounts(f) for pc, f in self.tslot.items() if len(f) > 6}
+        self.vcount = {pc: _vcounts(f) for pc, f in self.tslot.items() if _planned(f)}
         # the model's parameters (rv_jit_tparams), constants in the block's code
         self.width, self.line_bits, self.hit_shift, self.l1_latency, bht_entries = timed["model"] if timed else (0,) * 5
         self.bht_mask = bht_entries - 1
@@ -1035,7 +1042,7 @@ class _Block:
         # locals (the others they only read or only write, in the model)
         inline = [f for f in self.tslot.values() if f[5] != PATH_VECTOR]
         read = {f[i] for f in inline for i in (1, 2, 3) if i < 3 or f[5] >= PATH_PLAIN and f[5] & PLAIN_S3}
-        planned = any(len(f) > 6 for f in self.tslot.values())   # vector steps written inline
+        planned = any(_planned(f) for f in self.tslot.values())   # vector steps written inline
         # (only what the inline paths use: each call writes the locals back
         # and reads them again, which a block of vector ops mostly calling
         # the C step would pay for nothing)
@@ -1054,7 +1061,7 @@ class _Block:
         names = [_OP_NAMES[i.op] for i in self.insns]
         if not any(n.startswith("vset") or n.endswith("ff.v") for n in names):
             for f in self.tslot.values():
-                if len(f) > 6 and (f[6], f[7]) not in self.vheld:
+                if _planned(f) and (f[6], f[7]) not in self.vheld:
                     self.vheld[f[6], f[7]] = self._vheld(f[6], f[7])
         if self.tslot:   # the steps inline only while every slot holds the path it was translated for
             ok = const(I1, 1)
@@ -1228,7 +1235,7 @@ class _Block:
             self.maybe_pending = False
         lat, s1, s2, s3, dst, path = self.tslot[pc][:6]
         if path == PATH_VECTOR:
-            if len(self.tslot[pc]) > 6:
+            if _planned(self.tslot[pc]):
                 # only a memory op leaves something pending (vector_op's is_mem, which the op's
                 # class decides: the plan's holds for the C step's side too); what was pending
                 # before it, the step resolved, so the next step's test could not be taken
@@ -1740,7 +1747,7 @@ class _Block:
             return None
         # timed, a unit-stride access only after a planned step: that step (its inline or its C
         # side) leaves the op's accesses pending (P_VMEM), which the access's tm_vmem call takes
-        if name in VUNIT and self.timed and len(self.tslot.get(ins.pc, ())) <= 6:
+        if name in VUNIT and self.timed and not _planned(self.tslot.get(ins.pc, ())):
             return None
         lmul, sew, vlmax = shape
         if name in VUNIT:   # EEW = SEW, and a group no larger than a page (one TLB test)
