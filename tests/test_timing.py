@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from rvai._rvemu import ffi, lib
 from rvai.emu import Machine
 from rvai.emu.isa import assemble
 from rvai.emu.profile import timing_params
@@ -679,6 +680,24 @@ def test_element_utilisation_is_vl_over_vlmax():
     prof = run(m, 5)
     assert prof.vector_utilisation == pytest.approx(5 / 16)
     assert len(prof.chrome_trace()["traceEvents"]) == 1 + 10
+
+
+@needs_rvv
+@given(ops=st.lists(st.sampled_from(["vadd.vv v8, v16, v24", "vfadd.vv v4, v12, v20", "vle32.v v2, (a1)"]),
+                    min_size=1, max_size=40), preset=st.sampled_from(["generic", "xuantie-c930"]))
+@settings(max_examples=20, deadline=None)
+def test_the_timeline_holds_each_vector_op_once_in_program_order(ops, preset):
+    # one event per vector instruction executed, named by its pc and op, in the
+    # pipe its kind goes to (docs/timing-model.md), recorded in program order (an
+    # op may start before an older one in another pipe), each taking time
+    m = timed(preset=preset, vlen=256)
+    buf = m.alloc(4096, align=4096)
+    load_program(m, ["vsetvli t0, zero, e32, m1, ta, ma", "addi a1, a0, 0"] + ops + ["jalr zero, 0(ra)"])
+    trace = run(m, buf).trace
+    pipe = {"vadd.vv": "arith", "vfadd.vv": "fp", "vle32.v": "ls"}
+    assert [(pc, ffi.string(lib.rv_op_name(op)).decode(), p) for _, _, pc, op, p, _ in trace] == [
+        (CODE + 4 * (2 + i), text.split()[0], pipe[text.split()[0]]) for i, text in enumerate(ops)]
+    assert all(start < end for start, end, *_ in trace)
 
 
 # ---- the command line ----------------------------------------------------------------
