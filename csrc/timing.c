@@ -904,7 +904,15 @@ static void vmem_access(rv_timing *t, uint64_t addr, unsigned n, int store) {
     t->cont_hit = 0;
     uint64_t arrive = t->vm_start;
     for (uint64_t l = first; l <= last; l++) {
-        if (l == t->last_line && !store) { t->s.l1_hits++; continue; }
+        if (l == t->last_line && !store) {
+            /* the line the last access used (the element before, or the scalar
+             * access just before the op): an L1 hit with no new request, but
+             * its data may still be on its way from a miss, as tm_mem's
+             * same-line path knows */
+            t->s.l1_hits++;
+            if (t->last_way->ready > arrive) arrive = t->last_way->ready;
+            continue;
+        }
         uint64_t a = access_line(t, l, t->vm_start, store, &event);
         if (a > arrive) arrive = a;
     }

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from rvai._rvemu import ffi, lib
 from rvai.emu import Machine
 from rvai.emu.isa import assemble
 from rvai.emu.profile import timing_params
@@ -429,6 +430,31 @@ def test_rdcycle_waits_for_queued_vector_loads(loads, lmul):
     assert loads * step / elapsed <= p.dram_bytes_per_cycle
 
 
+@given(preset=st.sampled_from(["generic", "spacemit-x60", "xuantie-c930"]), vlen=st.sampled_from([128, 256, 512]),
+       sew=st.sampled_from([8, 32]), same=st.booleans(), data=st.data())
+@settings(max_examples=30, deadline=None)
+def test_a_vector_load_waits_for_a_line_still_being_filled(preset, vlen, sew, same, data):
+    # a scalar load misses a cold line; a vector load of that line (``same``) or of
+    # another cold line follows at once: either way the vector load's data is there
+    # no sooner than one trip to memory after the first rdcycle, so its consumer
+    # (vadd.vv, in the vector timeline) starts no sooner
+    m = timed({"prefetch_degree": 0}, preset=preset, vlen=vlen)
+    p = params(m)
+    buf = m.alloc(4 * p.line, align=4096)
+    nbytes = data.draw(st.integers(sew // 8, min(vlen, p.line * 8) // 8).map(lambda n: n - n % (sew // 8)))
+    offset = data.draw(st.integers(0, (p.line - nbytes) // (sew // 8))) * (sew // 8)
+    vector_line = 0 if same else 2 * p.line
+    text = [f"addi t1, zero, {nbytes // (sew // 8)}", f"vsetvli t0, t1, e{sew}, m1, ta, ma", "rdcycle a2",
+            "lw a4, 0(a0)", f"addi a1, a0, {vector_line + offset}", f"vle{sew}.v v8, (a1)", "vadd.vv v9, v8, v8",
+            "rdcycle a3", "sub a0, a2, zero", "jalr zero, 0(ra)"]
+    load_program(m, text)
+    m.reset_counters()
+    start = m.call(CODE, buf, ret="u64")
+    vadd_pc = CODE + 4 * text.index("vadd.vv v9, v8, v8")
+    (vadd_start,) = [s for s, _, pc, *_ in m.profile().trace if pc == vadd_pc]
+    assert vadd_start >= start + p.l2_latency + p.dram_latency
+
+
 def test_stores_write_back_what_they_dirty():
     m = timed({"prefetch_degree": 0})
     p = params(m)
@@ -654,6 +680,24 @@ def test_element_utilisation_is_vl_over_vlmax():
     prof = run(m, 5)
     assert prof.vector_utilisation == pytest.approx(5 / 16)
     assert len(prof.chrome_trace()["traceEvents"]) == 1 + 10
+
+
+@needs_rvv
+@given(ops=st.lists(st.sampled_from(["vadd.vv v8, v16, v24", "vfadd.vv v4, v12, v20", "vle32.v v2, (a1)"]),
+                    min_size=1, max_size=40), preset=st.sampled_from(["generic", "xuantie-c930"]))
+@settings(max_examples=20, deadline=None)
+def test_the_timeline_holds_each_vector_op_once_in_program_order(ops, preset):
+    # one event per vector instruction executed, named by its pc and op, in the
+    # pipe its kind goes to (docs/timing-model.md), recorded in program order (an
+    # op may start before an older one in another pipe), each taking time
+    m = timed(preset=preset, vlen=256)
+    buf = m.alloc(4096, align=4096)
+    load_program(m, ["vsetvli t0, zero, e32, m1, ta, ma", "addi a1, a0, 0"] + ops + ["jalr zero, 0(ra)"])
+    trace = run(m, buf).trace
+    pipe = {"vadd.vv": "arith", "vfadd.vv": "fp", "vle32.v": "ls"}
+    assert [(pc, ffi.string(lib.rv_op_name(op)).decode(), p) for _, _, pc, op, p, _ in trace] == [
+        (CODE + 4 * (2 + i), text.split()[0], pipe[text.split()[0]]) for i, text in enumerate(ops)]
+    assert all(start < end for start, end, *_ in trace)
 
 
 # ---- the command line ----------------------------------------------------------------
