@@ -767,13 +767,37 @@ static inline __attribute__((always_inline)) tm_stream *stream_of(rv_timing *t, 
     return old;
 }
 
+/* Host prefetches for the L2 searches of a stream's next trainings; they
+ * change nothing modelled (the model's state is only read, into the host's
+ * cache).  Each line a training prefetches is looked up in L2 (fill's find),
+ * whose hit filter answers most of them: a chain of two dependent loads at
+ * hashed, so unpredictable, addresses (the entry, then the way it points to)
+ * in L2's filter and ways (256 KB and 384 KB on xuantie-c930), which the
+ * host's cache often did not hold.  `next` is where the next training (the
+ * stride kept) fetches: the filter entries of its lines were fetched by the
+ * training before, so the ways they point to can be fetched now; the training
+ * after it fetches at `next + delta`, whose entries are fetched now.  A
+ * training comes a loop pass or more after the one before: time for the host
+ * to bring them in.  (Warming L1's entries and ways as well, or the next
+ * demand access's, measured slower: more host instructions than stalls saved.) */
+static inline __attribute__((always_inline)) void warm_next(rv_timing *t, uint64_t next, int64_t delta, unsigned span) {
+    const tm_cache *l2 = t->l2p;
+    unsigned lb = t->line_bits;
+    for (uint64_t l = next >> lb; l <= (next + span - 1) >> lb; l++) __builtin_prefetch(*tm_filter_slot(l2, l));
+    uint64_t after = next + (uint64_t)delta;
+    for (uint64_t l = after >> lb; l <= (after + span - 1) >> lb; l++) __builtin_prefetch(tm_filter_slot(l2, l));
+}
+
 /* An access of `span` bytes at addr by the instruction at pc, at cycle `when`.
  * Inline (with stream_of and prefetch_line) in first_use, which a streaming
  * scalar loop reaches once a line: the calls and their saved registers were
  * about 1.6M of the scalar memcpy's 162.5M host instructions.  `train` is the
- * out-of-line copy for the other callers. */
+ * out-of-line copy for the other callers.  `warm` (a constant in each copy):
+ * whether to warm_next; first_use's does not (measured: ~2 % slower on the
+ * scalar memcpy, whose model the host's cache already holds, and no faster
+ * on the GEMM's scalar streams). */
 static inline __attribute__((always_inline)) void train_inline(rv_timing *t, uint64_t pc, uint64_t addr, unsigned span,
-                                                               uint64_t when) {
+                                                               uint64_t when, int warm) {
     if (!t->p.prefetch_degree) return;
     int fresh;
     tm_stream *s = stream_of(t, pc, &fresh);
@@ -817,11 +841,14 @@ static inline __attribute__((always_inline)) void train_inline(rv_timing *t, uin
         uint64_t a = addr + (uint64_t)((int64_t)s->ahead * delta);
         for (uint64_t l = a >> t->line_bits; l <= (a + span - 1) >> t->line_bits; l++) prefetch_line(t, l, when);
     }
+    /* (not in the reference mode: anything warm_next changed of the model
+     * would show as a difference between the two) */
+    if (warm && likely(!t->reference)) warm_next(t, addr + (uint64_t)((int64_t)(s->ahead + 1) * delta), delta, span);
 }
 
 /* train_inline, called from the rarer paths (misses, vector memory ops). */
 static __attribute__((noinline)) void train(rv_timing *t, uint64_t pc, uint64_t addr, unsigned span, uint64_t when) {
-    train_inline(t, pc, addr, span, when);
+    train_inline(t, pc, addr, span, when, 1);
 }
 
 /* A demand access to one line at cycle `when`: the cycle its data is there.
@@ -883,7 +910,7 @@ static inline __attribute__((always_inline)) void first_use(rv_timing *t, tm_lin
     if (done > t->mem_end) t->mem_end = done;
     t->last_line = line;
     t->last_way = w;
-    train_inline(t, pc, addr, n, when);
+    train_inline(t, pc, addr, n, when, 0);
     if (store) { t->s.bytes_stored += n; return; }
     t->s.bytes_loaded += n;
     t->ready[t->last_dst] = done;

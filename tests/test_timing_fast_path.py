@@ -68,14 +68,15 @@ def _counts(profile) -> dict:
     return {k: v for k, v in vars(profile).items() if not k.startswith("_") and k not in Profile.CODE_FIELDS}
 
 
-def timed_machine(preset, vlen, streams, reference):
-    """A timed machine on ``preset`` whose model takes the fast or the reference path."""
+def timed_machine(preset, vlen, streams, reference, **params):
+    """A timed machine on ``preset`` (the model's ``params`` given replaced) whose
+    model takes the fast or the reference path."""
     saved = os.environ.get("RVAI_TIMING_REFERENCE")
     os.environ["RVAI_TIMING_REFERENCE"] = "1" if reference else "0"
     try:   # the model reads it when it is made
         target = Target.preset(preset)
         m = Machine(target, vlen=vlen)
-        m.set_timed(True, {**target.model, "prefetch_streams": streams})
+        m.set_timed(True, {**target.model, "prefetch_streams": streams, **params})
     finally:
         if saved is None:
             del os.environ["RVAI_TIMING_REFERENCE"]
@@ -213,4 +214,43 @@ def test_a_slot_meeting_several_vtypes_and_vls_times_as_the_reference(keys, orde
         m.reset_counters()
         m.call(CODE, buf, table_at, ret=None, budget=400_000)
         runs.append((_counts(m.profile()), [m.x(i) for i in range(32)], [m.v(i) for i in range(32)]))
+    assert runs[0] == runs[1]
+
+
+# Loads and stores of two strided streams, a vector one through a0 and a scalar
+# one through a1, each pointer bumped every pass (by a2 and a5).
+STREAM_OPS = ["vle8.v v8, (a0)", "vse8.v v8, (a0)", "vle8.v v16, (a0)", "ld t1, 0(a1)", "sd t1, 8(a1)",
+              "lw t2, 64(a1)", "sw t2, 72(a1)", "prefetch.r 512(a1)"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=st.lists(st.sampled_from(STREAM_OPS), max_size=8), iterations=st.integers(80, 240),
+       preset=st.sampled_from(PRESETS), l1=st.sampled_from([(1024, 1), (2048, 4), (4096, 2)]),
+       l2=st.sampled_from([(4096, 2), (8192, 16), (16384, 4)]), degree=st.sampled_from([1, 4, 16]),
+       stride_v=st.sampled_from([64, 128, -64, 200]), stride_s=st.sampled_from([8, 64, -72, 192]),
+       vtype=st.sampled_from([0, 2]), avl=st.integers(1, 128))
+def test_streams_through_caches_they_overflow_time_the_same_in_both_paths(body, iterations, preset, l1, l2, degree,
+                                                                          stride_v, stride_s, vtype, avl):
+    """Trained streams walking far past small caches, so that L1's and L2's
+    sets overflow, dirty lines are written back from both and the prefetcher
+    runs at its full distance: what the fast path's train does besides the
+    reference's (the host prefetches for the next trainings' L2 searches)
+    must leave every cycle, counter and per-pc count as the reference's."""
+    body = ["vle8.v v8, (a0)", "sd t1, 8(a1)", *body]   # (both streams in every program, one of them stored to)
+    lines = ["vsetvl t0, a3, a4", "addi t6, zero, %d" % iterations, *body, "add a0, a0, a2", "add a1, a1, a5",
+             "addi t6, t6, -1", "bne t6, zero, %d" % (-4 * (len(body) + 3)), "jalr zero, 0(ra)"]
+    runs = []
+    for reference in (False, True):
+        m = timed_machine(preset, 256, 16, reference, prefetch_degree=degree, l1_size=l1[0], l1_assoc=l1[1],
+                          l2_size=l2[0], l2_assoc=l2[1])
+        load_program(m, lines)
+        buf = m.alloc(1 << 19, align=4096)
+        m.write(buf, np.arange(1 << 17, dtype=np.uint32) * np.uint32(2654435761))
+        m.reset_counters()
+        # (e8, m1 or m4: vtype 0 or 2; the streams start mid-buffer so that either sign of stride stays in it)
+        m.call(CODE, buf + (1 << 18), buf + (3 << 17), stride_v, avl, vtype, stride_s, ret=None, budget=400_000)
+        p = m.profile()
+        runs.append((_counts(p), m.read_bytes(buf, 1 << 19)))
+    caches = runs[0][0]["caches"]
+    assert caches["L2"]["misses"] > 0 and caches["prefetches"]["issued"] > 0
     assert runs[0] == runs[1]
