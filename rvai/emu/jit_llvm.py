@@ -231,6 +231,11 @@ def _reg_bits(r, n):
 #: add a step at width 4 (_tissue).  Its offset is now's (room's: _tsync).
 T_LOCALS = {"clock": (I64, T_NOW), "last_line": (I64, T_LAST_LINE),
             "last_way": (PTR, T_LAST_WAY), "mem_end": (I64, T_MEM_END)}
+#: The locals of T_LOCALS the model's memory paths read and write (tm_mem's
+#: slow paths, jit_tmem; tm_vmem's vmem_access and train): a block keeps them
+#: when it makes a scalar access, and writes them back and reads them again
+#: around those calls (only them: the clock is neither read nor written there)
+T_MEM = ("last_line", "last_way", "mem_end")
 #: _Block.known's value for a scoreboard entry a step of the pass waited for
 #: (as if written with latency 0 before the pass's first slot: _tready)
 READY = (0, 0)
@@ -1047,7 +1052,7 @@ class _Block:
         # and reads them again, which a block of vector ops mostly calling
         # the C step would pay for nothing)
         hooks = any(_access_size(_OP_NAMES[i.op]) for i in self.insns if i.pc in self.tslot)
-        used = ({"clock"} if inline or planned else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
+        used = ({"clock"} if inline or planned else set()) | (set(T_MEM) if hooks else set())
         self.tl = {name: (b.alloca(ty, name=name), ty, off) for name, (ty, off) in T_LOCALS.items() if name in used}
         self.tnow = None   # (block, value): the clock's cycle as last computed there (_tnow)
         self.rl = {("r", i): (b.alloca(I64, name=f"r{i}"), I64, T_READY + 8 * i)
@@ -1645,7 +1650,7 @@ class _Block:
         entry = b.phi(PTR)
         for pred in slow_from:
             entry.add_incoming(w if pred is filt else Value(PTR, "null"), pred)
-        mem = ["last_line", "last_way", "mem_end"]
+        mem = list(T_MEM)   # (all kept: the block makes a scalar access)
         self._ccall("@rvai_jit_tmem", VOID, args(entry, line), sync=mem,
                     reload=mem + ([("r", dst)] if not store and ("r", dst) in self.rl else []))
         b.branch(join)
@@ -1676,7 +1681,7 @@ class _Block:
         if name in VUNIT:
             addr = self._unit_copy(ins, VUNIT[name], ty, lmul * vlenb, group(ins.rd), slow)
             if self.timed:   # what ldst_unit_page's TIMING_MEM does, on the locals it reads and writes
-                mem = [n for n in ("last_line", "last_way", "mem_end") if n in self.tl]
+                mem = [n for n in T_MEM if n in self.tl]   # (none kept when no scalar access)
                 self._ccall("@rvai_jit_tvmem", VOID, [self.t, addr, _C32(lmul * vlenb), _C32(int(not VUNIT[name]))],
                             sync=mem, reload=mem)
         else:
