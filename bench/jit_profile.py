@@ -12,10 +12,12 @@ hottest blocks are built again from the IR text recorded while they were
 translated, optimised as the engine optimises them and emitted as an object
 (whose disassembly has the loaded code's offsets) and, through ``llc`` of
 llvmlite's LLVM version with verbose comments, as assembly naming each host
-instruction's IR basic block.  Each IR block's name is prefixed, while the
-blocks are built here, with the index of the guest instruction whose step or
-operation made it (``i<k>_``; ``ix_`` for an exit), so each sample lands on a
-host instruction, an IR block and a guest instruction.
+instruction's IR basic block.  In a timed block each IR block's name is
+prefixed, while the blocks are built here, with the index of the guest
+instruction whose step or operation made it (``i<k>_``; ``ix_`` for an
+exit), so each sample lands on a host instruction, an IR block and a guest
+instruction (a functional block's names have no prefix: its samples count
+by IR block only).
 
 Written to DIR (default ./jit-profile): per hot block NAME.insns (its guest
 instructions), NAME.ll and NAME.opt.ll (its IR before and after the passes),
