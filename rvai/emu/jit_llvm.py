@@ -231,6 +231,17 @@ def _reg_bits(r, n):
 #: add a step at width 4 (_tissue).  Its offset is now's (room's: _tsync).
 T_LOCALS = {"clock": (I64, T_NOW), "last_line": (I64, T_LAST_LINE),
             "last_way": (PTR, T_LAST_WAY), "mem_end": (I64, T_MEM_END)}
+#: The locals of T_LOCALS the model's memory paths read and write (tm_mem's
+#: slow paths, jit_tmem; tm_vmem's vmem_access and train): a block keeps them
+#: when it makes a scalar access, and writes them back and reads them again
+#: around those calls (only them: the clock is neither read nor written there)
+T_MEM = ("last_line", "last_way", "mem_end")
+#: The vector unit's fields of the model each inline vector step reads and
+#: writes (timing.c's vector_op): the queue's position, the last done cycle,
+#: the registers set apart from their groups.  A step passes its values on to
+#: the next one of the same pass in SSA (_Block.vk) instead of through the
+#: model, which it still writes: offset -> (type, alignment).
+T_VFIELDS = {T_VQ_POS: (I32, 4), T_V_END: (I64, 8), T_VSPLIT: (I32, 4)}
 #: _Block.known's value for a scoreboard entry a step of the pass waited for
 #: (as if written with latency 0 before the pass's first slot: _tready)
 READY = (0, 0)
@@ -931,6 +942,7 @@ class _Block:
         b = self.b
         self.group_of, self.group_tests, self.group_lines = self._groups(), {}, {}
         self.maybe_pending = False   # (the entry resolved what the block before left pending)
+        self.vk = {}   # T_VFIELDS' values as the model holds them here, known from a vector step before (_tvfield)
         # the issue cycle and destination of the step before, when this pass's
         # code knows them (the model's last_issue and last_dst then stale):
         # written to the model before a call, an exit and the next pass
@@ -1047,7 +1059,7 @@ class _Block:
         # and reads them again, which a block of vector ops mostly calling
         # the C step would pay for nothing)
         hooks = any(_access_size(_OP_NAMES[i.op]) for i in self.insns if i.pc in self.tslot)
-        used = ({"clock"} if inline or planned else set()) | ({"last_line", "last_way", "mem_end"} if hooks else set())
+        used = ({"clock"} if inline or planned else set()) | (set(T_MEM) if hooks else set())
         self.tl = {name: (b.alloca(ty, name=name), ty, off) for name, (ty, off) in T_LOCALS.items() if name in used}
         self.tnow = None   # (block, value): the clock's cycle as last computed there (_tnow)
         self.rl = {("r", i): (b.alloca(I64, name=f"r{i}"), I64, T_READY + 8 * i)
@@ -1130,6 +1142,8 @@ class _Block:
             return self.b.call(fn, ret, args)
         self._tflush()
         self._tsync(sync)
+        if fn != "@rvai_jit_vfp":   # (it may change T_VFIELDS; jit_vfp runs no part of the model: _vector_call)
+            self.vk = {}
         v = self.b.call(fn, ret, args)
         self._treload(reload)
         if fn in ("@rvai_jit_tstep", "@rvai_jit_tvstep"):   # it charged an instruction: the model knows the last one
@@ -1321,7 +1335,7 @@ class _Block:
         if not inner:   # groups of one register
             return wait(firsts)
         whole, split, join = (self.fn.append_basic_block(n) for n in ("vgwhole", "vgsplit", "vgjoin"))
-        b.cbranch(b.icmp_unsigned("==", b.and_(b.load(I32, tf(T_VSPLIT), align=4), _C32(inner)), _C32(0)),
+        b.cbranch(b.icmp_unsigned("==", b.and_(self._tvfield(T_VSPLIT), _C32(inner)), _C32(0)),
                   whole, split, likely=True)
         out = []
         for block, regs in ((whole, firsts), (split, [r for f, n in zip(firsts, counts) for r in range(f, f + n)])):
@@ -1336,6 +1350,19 @@ class _Block:
                 phi.add_incoming(o[i], o[2])
             phis.append(phi)
         return tuple(phis)
+
+    def _tvfield(self, off):
+        """The model's T_VFIELDS field at ``off``: as a vector step before
+        left it in this pass (vk), else loaded (and known from here on)."""
+        if off not in self.vk:
+            ty, align = T_VFIELDS[off]
+            self.vk[off] = self.b.load(ty, self.b.gep(self.t, _C(off)), align=align)
+        return self.vk[off]
+
+    def _tvput(self, off, v):
+        """Set the model's T_VFIELDS field at ``off`` to v (and know it)."""
+        self.b.store(v, self.b.gep(self.t, _C(off)), align=T_VFIELDS[off][1])
+        self.vk[off] = v
 
     def _vheld(self, vtype, vl):
         """The test that the machine's vtype and vl are these, made here."""
@@ -1361,14 +1388,10 @@ class _Block:
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("vsfast", "vsslow", "vsjoin"))
         held = self.vheld[vtype, vl] if (vtype, vl) in self.vheld else self._vheld(vtype, vl)
         b.cbranch(held, fast, slow, likely=True)
-        b.position_at_end(slow)
-        self._tvcount(pc, -1)   # the C step counts its own
-        self._tvcall(k, ins)
-        b.branch(join)
         b.position_at_end(fast)
         before, now = self._twait(f[1], f[2], f[3], False)
         # the decoupling queue: wait until the op vq_depth places back has started
-        pos = b.load(I32, tf(T_VQ_POS), align=4)
+        pos = self._tvfield(T_VQ_POS)
         q = tf(b.add(_C(T_VQ), b.shl(b.zext(pos, I64), _C(3))))
         queued, here = b.load(I64, q), b.block
         wait, on = self.fn.append_basic_block("vqwait"), self.fn.append_basic_block("vqon")
@@ -1398,17 +1421,15 @@ class _Block:
         b.store(freed, tf(b.add(_C(row), b.shl(unit, _C(3)))))
         b.store(start, q)
         nxt = b.add(pos, _C32(1))
-        b.store(b.select(b.icmp_unsigned("==", nxt, b.load(I32, tf(T_VQ_DEPTH), align=4)), _C32(0), nxt),
-                tf(T_VQ_POS), align=4)
-        b.store(umax(b.load(I64, tf(T_V_END)), done), tf(T_V_END))
+        self._tvput(T_VQ_POS, b.select(b.icmp_unsigned("==", nxt, b.load(I32, tf(T_VQ_DEPTH), align=4)), _C32(0), nxt))
+        self._tvput(T_V_END, umax(self._tvfield(T_V_END), done))
         first = done if first_at_done else b.add(start, _C(lat))
         for r in range(vd, vd + nvd):
             b.store(first, tf(T_VFIRST + 8 * r))
             b.store(done, tf(T_VDONE + 8 * r))
         if nvd:   # its group's registers set alike, apart from the registers on either side (vsplit)
             wclear, wset = _reg_bits(vd + 1, nvd - 1), _reg_bits(vd, 1) | _reg_bits(vd + nvd, 1 if vd + nvd < 32 else 0)
-            split = b.load(I32, tf(T_VSPLIT), align=4)
-            b.store(b.or_(b.and_(split, _C32(~wclear & 0xffffffff)), _C32(wset)), tf(T_VSPLIT), align=4)
+            self._tvput(T_VSPLIT, b.or_(b.and_(self._tvfield(T_VSPLIT), _C32(~wclear & 0xffffffff)), _C32(wset)))
         if sdst != DST_NONE:   # a scalar result (vmv.x.s, vcpop.m, ...)
             self._rset(sdst, done)
             if sdst != 32:
@@ -1442,8 +1463,21 @@ class _Block:
         b.store(dispatch, tf(T_LAST_ISSUE))
         b.store(_C32(f[4]), tf(T_LAST_DST), align=4)
         self._tissue(before, pc)
+        fast_vk, fast_end = self.vk, b.block
+        b.branch(join)
+        # (the slow side after the fast one: its call forgets what vk knew before the step, which the fast side uses)
+        b.position_at_end(slow)
+        self._tvcount(pc, -1)   # the C step counts its own
+        self._tvcall(k, ins)
+        slow_vk = {off: b.load(ty, tf(off), align=al) for off, (ty, al) in T_VFIELDS.items() if off in fast_vk}
+        slow_end = b.block
         b.branch(join)
         b.position_at_end(join)
+        self.vk = {}
+        for off, v in slow_vk.items():   # (LLVM drops those the next step does not read)
+            phi = self.vk[off] = b.phi(T_VFIELDS[off][0])
+            phi.add_incoming(fast_vk[off], fast_end)
+            phi.add_incoming(v, slow_end)
         self.issue = self.prev_dst = None
         return bool(is_mem)
 
@@ -1645,7 +1679,7 @@ class _Block:
         entry = b.phi(PTR)
         for pred in slow_from:
             entry.add_incoming(w if pred is filt else Value(PTR, "null"), pred)
-        mem = ["last_line", "last_way", "mem_end"]
+        mem = list(T_MEM)   # (all kept: the block makes a scalar access)
         self._ccall("@rvai_jit_tmem", VOID, args(entry, line), sync=mem,
                     reload=mem + ([("r", dst)] if not store and ("r", dst) in self.rl else []))
         b.branch(join)
@@ -1676,7 +1710,7 @@ class _Block:
         if name in VUNIT:
             addr = self._unit_copy(ins, VUNIT[name], ty, lmul * vlenb, group(ins.rd), slow)
             if self.timed:   # what ldst_unit_page's TIMING_MEM does, on the locals it reads and writes
-                mem = [n for n in ("last_line", "last_way", "mem_end") if n in self.tl]
+                mem = [n for n in T_MEM if n in self.tl]   # (none kept when no scalar access)
                 self._ccall("@rvai_jit_tvmem", VOID, [self.t, addr, _C32(lmul * vlenb), _C32(int(not VUNIT[name]))],
                             sync=mem, reload=mem)
         else:
