@@ -236,12 +236,6 @@ T_LOCALS = {"clock": (I64, T_NOW), "last_line": (I64, T_LAST_LINE),
 #: when it makes a scalar access, and writes them back and reads them again
 #: around those calls (only them: the clock is neither read nor written there)
 T_MEM = ("last_line", "last_way", "mem_end")
-#: The vector unit's fields of the model each inline vector step reads and
-#: writes (timing.c's vector_op): the queue's position, the last done cycle,
-#: the registers set apart from their groups.  A step passes its values on to
-#: the next one of the same pass in SSA (_Block.vk) instead of through the
-#: model, which it still writes: offset -> (type, alignment).
-T_VFIELDS = {T_VQ_POS: (I32, 4), T_V_END: (I64, 8), T_VSPLIT: (I32, 4)}
 #: _Block.known's value for a scoreboard entry a step of the pass waited for
 #: (as if written with latency 0 before the pass's first slot: _tready)
 READY = (0, 0)
@@ -942,7 +936,6 @@ class _Block:
         b = self.b
         self.group_of, self.group_tests, self.group_lines = self._groups(), {}, {}
         self.maybe_pending = False   # (the entry resolved what the block before left pending)
-        self.vk = {}   # T_VFIELDS' values as the model holds them here, known from a vector step before (_tvfield)
         # the issue cycle and destination of the step before, when this pass's
         # code knows them (the model's last_issue and last_dst then stale):
         # written to the model before a call, an exit and the next pass
@@ -1142,8 +1135,6 @@ class _Block:
             return self.b.call(fn, ret, args)
         self._tflush()
         self._tsync(sync)
-        if fn != "@rvai_jit_vfp":   # (it may change T_VFIELDS; jit_vfp runs no part of the model: _vector_call)
-            self.vk = {}
         v = self.b.call(fn, ret, args)
         self._treload(reload)
         if fn in ("@rvai_jit_tstep", "@rvai_jit_tvstep"):   # it charged an instruction: the model knows the last one
@@ -1335,7 +1326,7 @@ class _Block:
         if not inner:   # groups of one register
             return wait(firsts)
         whole, split, join = (self.fn.append_basic_block(n) for n in ("vgwhole", "vgsplit", "vgjoin"))
-        b.cbranch(b.icmp_unsigned("==", b.and_(self._tvfield(T_VSPLIT), _C32(inner)), _C32(0)),
+        b.cbranch(b.icmp_unsigned("==", b.and_(b.load(I32, tf(T_VSPLIT), align=4), _C32(inner)), _C32(0)),
                   whole, split, likely=True)
         out = []
         for block, regs in ((whole, firsts), (split, [r for f, n in zip(firsts, counts) for r in range(f, f + n)])):
@@ -1350,19 +1341,6 @@ class _Block:
                 phi.add_incoming(o[i], o[2])
             phis.append(phi)
         return tuple(phis)
-
-    def _tvfield(self, off):
-        """The model's T_VFIELDS field at ``off``: as a vector step before
-        left it in this pass (vk), else loaded (and known from here on)."""
-        if off not in self.vk:
-            ty, align = T_VFIELDS[off]
-            self.vk[off] = self.b.load(ty, self.b.gep(self.t, _C(off)), align=align)
-        return self.vk[off]
-
-    def _tvput(self, off, v):
-        """Set the model's T_VFIELDS field at ``off`` to v (and know it)."""
-        self.b.store(v, self.b.gep(self.t, _C(off)), align=T_VFIELDS[off][1])
-        self.vk[off] = v
 
     def _vheld(self, vtype, vl):
         """The test that the machine's vtype and vl are these, made here."""
@@ -1388,10 +1366,14 @@ class _Block:
         fast, slow, join = (self.fn.append_basic_block(n) for n in ("vsfast", "vsslow", "vsjoin"))
         held = self.vheld[vtype, vl] if (vtype, vl) in self.vheld else self._vheld(vtype, vl)
         b.cbranch(held, fast, slow, likely=True)
+        b.position_at_end(slow)
+        self._tvcount(pc, -1)   # the C step counts its own
+        self._tvcall(k, ins)
+        b.branch(join)
         b.position_at_end(fast)
         before, now = self._twait(f[1], f[2], f[3], False)
         # the decoupling queue: wait until the op vq_depth places back has started
-        pos = self._tvfield(T_VQ_POS)
+        pos = b.load(I32, tf(T_VQ_POS), align=4)
         q = tf(b.add(_C(T_VQ), b.shl(b.zext(pos, I64), _C(3))))
         queued, here = b.load(I64, q), b.block
         wait, on = self.fn.append_basic_block("vqwait"), self.fn.append_basic_block("vqon")
@@ -1421,15 +1403,17 @@ class _Block:
         b.store(freed, tf(b.add(_C(row), b.shl(unit, _C(3)))))
         b.store(start, q)
         nxt = b.add(pos, _C32(1))
-        self._tvput(T_VQ_POS, b.select(b.icmp_unsigned("==", nxt, b.load(I32, tf(T_VQ_DEPTH), align=4)), _C32(0), nxt))
-        self._tvput(T_V_END, umax(self._tvfield(T_V_END), done))
+        b.store(b.select(b.icmp_unsigned("==", nxt, b.load(I32, tf(T_VQ_DEPTH), align=4)), _C32(0), nxt),
+                tf(T_VQ_POS), align=4)
+        b.store(umax(b.load(I64, tf(T_V_END)), done), tf(T_V_END))
         first = done if first_at_done else b.add(start, _C(lat))
         for r in range(vd, vd + nvd):
             b.store(first, tf(T_VFIRST + 8 * r))
             b.store(done, tf(T_VDONE + 8 * r))
         if nvd:   # its group's registers set alike, apart from the registers on either side (vsplit)
             wclear, wset = _reg_bits(vd + 1, nvd - 1), _reg_bits(vd, 1) | _reg_bits(vd + nvd, 1 if vd + nvd < 32 else 0)
-            self._tvput(T_VSPLIT, b.or_(b.and_(self._tvfield(T_VSPLIT), _C32(~wclear & 0xffffffff)), _C32(wset)))
+            split = b.load(I32, tf(T_VSPLIT), align=4)
+            b.store(b.or_(b.and_(split, _C32(~wclear & 0xffffffff)), _C32(wset)), tf(T_VSPLIT), align=4)
         if sdst != DST_NONE:   # a scalar result (vmv.x.s, vcpop.m, ...)
             self._rset(sdst, done)
             if sdst != 32:
@@ -1463,21 +1447,8 @@ class _Block:
         b.store(dispatch, tf(T_LAST_ISSUE))
         b.store(_C32(f[4]), tf(T_LAST_DST), align=4)
         self._tissue(before, pc)
-        fast_vk, fast_end = self.vk, b.block
-        b.branch(join)
-        # (the slow side after the fast one: its call forgets what vk knew before the step, which the fast side uses)
-        b.position_at_end(slow)
-        self._tvcount(pc, -1)   # the C step counts its own
-        self._tvcall(k, ins)
-        slow_vk = {off: b.load(ty, tf(off), align=al) for off, (ty, al) in T_VFIELDS.items() if off in fast_vk}
-        slow_end = b.block
         b.branch(join)
         b.position_at_end(join)
-        self.vk = {}
-        for off, v in slow_vk.items():   # (LLVM drops those the next step does not read)
-            phi = self.vk[off] = b.phi(T_VFIELDS[off][0])
-            phi.add_incoming(fast_vk[off], fast_end)
-            phi.add_incoming(v, slow_end)
         self.issue = self.prev_dst = None
         return bool(is_mem)
 
