@@ -514,20 +514,26 @@ class Translator:
         plain ops, prefetches or vector ops, and "model" -> the model's
         parameters the blocks take as constants (rv_jit_tparams).  A vector
         op's plan is made for the vtype and vl expected where it runs: the
-        machine's now (a block is translated when it is entered) until a
-        vset{i}vl{i} of the block sets others.  (Made for the machine's
-        vtype throughout, a block holding the kernel's first vsetvli got
-        plans for vill, and one switching vtype plans for the vtype before
-        the switch: never the one its vector ops run under, so they all
-        took the C step.)"""
+        machine's vtype now (a block is translated when it is entered) with
+        its VLMAX, until a vset{i}vl{i} of the block sets others.  (Made for
+        the machine's vtype throughout, a block holding the kernel's first
+        vsetvli got plans for vill, and one switching vtype plans for the
+        vtype before the switch: never the one its vector ops run under, so
+        they all took the C step.  Made for the machine's vl, a block
+        translated while a strip-mined loop ran its tail got plans for that
+        tail's vl, which its full strips, and the other rows' tails, then
+        failed: c930 attention's hot block, docs/performance.md's "(issue
+        15, vl61)".)"""
         if not lib.rv_jit_timed(self.m):
             return None
         f = ffi.new("uint64_t[]", lib.RV_JIT_TSLOT_WORDS)   # rv_jit_tslot: 6 + TM_PLAN_WORDS at most
         lib.rv_jit_tparams(self.m, f)
         model = tuple(f[0:5])
+        vtype, vl = self._vstate()
+        entry = (vtype, _vlmax(vtype, self.vlen) or vl)
         out = []
         for b in blocks:
-            vstate = ffi.new("uint64_t[2]", self._vstate())
+            vstate = ffi.new("uint64_t[2]", entry)
             out.append({i.pc: tuple(f[0:n]) for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, vstate, f))})
             out[-1]["model"] = model
         return out
@@ -547,6 +553,15 @@ class Translator:
         """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
         n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
         return [ffi.new("rv_jit_insn *", self._insns[i])[0] for i in range(n)]
+
+
+def _vlmax(vtype: int, vlen: int) -> int | None:
+    """VLMAX under ``vtype`` at VLEN ``vlen`` (vec.c's vlmax_of), None when vtype is illegal."""
+    vlmul, vsew = vtype & 7, vtype >> 3 & 7
+    if vtype >> 8 or vlmul == 4 or vsew > 3:   # vill, reserved bits, LMUL or SEW
+        return None
+    sh = (vlmul if vlmul < 4 else vlmul - 8) - 3 - vsew
+    return vlen << sh if sh >= 0 else vlen >> -sh
 
 
 def _engine():
