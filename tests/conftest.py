@@ -34,7 +34,7 @@ os.environ.setdefault("RVAI_JIT_ASYNC", "0")
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-from rvai.emu import Machine
+from rvai.emu import EmulatorError, Machine
 
 
 def pytest_addoption(parser):
@@ -118,3 +118,12 @@ def loaded(obj: bytes, vlen: int) -> Machine:
 def machine():
     """A fresh VLEN=256 machine."""
     return Machine(vlen=256)
+
+
+def resume(m: Machine, budget: int):
+    """m.resume(budget=budget); the stop as (class name, message), None when there was none."""
+    try:
+        m.resume(budget=budget)
+    except EmulatorError as e:
+        return type(e).__name__, str(e)
+    return None

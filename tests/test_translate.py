@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import CODE, load_program
+from conftest import CODE, load_program, resume
 from rvai.emu import EmulatorError, Machine
 from rvai.emu.isa import assemble
 
@@ -250,11 +250,7 @@ def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False, passes=
         m.x({"s0": 8, "s1": 9, "s3": 19, "s4": 20, "s5": 21}[name], v)
     m.x(18, passes)   # s2: the loop count
     m.pc = CODE
-    try:
-        m.resume(budget=budget)
-        stop = None
-    except EmulatorError as e:
-        stop = (type(e).__name__, str(e))
+    stop = resume(m, budget)
     return {"x": [m.x(i) for i in range(32)], "f": [m.f(i) for i in range(32)], "pc": m.pc, "instret": m.instret,
             "stop": stop,
             "mem": bytes(m.read(DATA, np.uint8, 4096)), "code": bytes(m.read(CODE, np.uint8, 4096)),
@@ -1114,11 +1110,7 @@ def sliced(m, budget: int, slice_: int) -> dict:
     pc, instret and stop."""
     stop = run(LOOP, "translate", 1, bytes(64), machine=m)["stop"]
     while stop is not None and stop[0] == "BudgetExceeded" and m.instret < budget:
-        try:
-            m.resume(budget=slice_)
-            stop = None
-        except EmulatorError as e:
-            stop = (type(e).__name__, str(e))
+        stop = resume(m, slice_)
     return {"x": [m.x(i) for i in range(32)], "pc": m.pc, "instret": m.instret, "stop": stop}
 
 

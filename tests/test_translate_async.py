@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import CODE, load_program
+from conftest import CODE, load_program, resume
 from rvai.emu import EmulatorError, Machine, translate
 from rvai.emu.isa import assemble
 
@@ -58,15 +58,6 @@ def observe(m, stops) -> dict:
     return {"x": [m.x(i) for i in range(32)], "f": [m.f(i) for i in range(32)], "pc": m.pc,
             "instret": m.instret, "stops": stops, "mem": bytes(m.read(DATA, np.uint8, 4096)),
             "code": bytes(m.read(CODE, np.uint8, 4096)), "ops": m.op_counts()}
-
-
-def resume(m, budget):
-    """resume(); the stop as (class name, message), None when there was none."""
-    try:
-        m.resume(budget=budget)
-    except EmulatorError as e:
-        return type(e).__name__, str(e)
-    return None
 
 
 def segmented(m, items, seeds, regs, loops, budgets, waits, smc=False):

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from conftest import CODE
-from rvai.emu import EmulatorError, Machine
+from conftest import CODE, resume
+from rvai.emu import Machine
 from rvai.emu.isa import assemble
 from rvai.target import Target
 
@@ -102,11 +102,7 @@ def run(tier, timed, vlen, sew, lmul, policy, reps, second, rows, n0, step, seed
         m.x(r, v)
     m.csr(0x001, NX)   # fflags: NX, as a translated block's inline vector FP wants it
     m.pc = CODE
-    try:
-        m.resume(budget=budget)
-        stop = None
-    except EmulatorError as e:
-        stop = (type(e).__name__, str(e))
+    stop = resume(m, budget)
     out = {"v": [m.v(i) for i in range(32)], "x": [m.x(i) for i in range(32)], "pc": m.pc, "stop": stop,
            "instret": m.instret, "csr": [m.csr(c) for c in (0x001, 0xC20, 0xC21, 0x008)],
            "src": bytes(m.read(SRC, np.uint8, PAGE)), "dst": bytes(m.read(DST, np.uint8, PAGE))}

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import CODE, load_program
-from rvai.emu import EmulatorError, Machine
+from conftest import CODE, load_program, resume
+from rvai.emu import Machine
 from rvai.target import Target
 
 pytest.importorskip("llvmlite")
@@ -91,11 +91,7 @@ def vfp_run(tier, timed, vlen, sew, lmul, ops, regs, fa0, fflags, frm, avl, pass
     m.x(13, vstart)
     m.csr(FFLAGS, fflags)
     m.csr(FRM, frm)
-    try:
-        m.resume(budget=budget)
-        stop = None
-    except EmulatorError as e:
-        stop = (type(e).__name__, str(e))
+    stop = resume(m, budget)
     out = {"v": [m.v(i) for i in range(32)], "x": [m.x(i) for i in range(32)], "pc": m.pc, "stop": stop,
            "instret": m.instret, "csr": [m.csr(c) for c in (FFLAGS, FRM, 0xC20, 0xC21, 0x008)]}
     if timed:
