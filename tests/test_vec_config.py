@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from rvai.emu import IllegalInstruction, Machine
+from rvai.emu.jit_ir import vlmax_of
 from tests.vec_util import LMULS, SEWS, VLENS, legal, lmul_name, run, vlmax
 
 VILL = 1 << 63
@@ -27,6 +28,18 @@ def test_vsetvli_sets_vl_min_avl_vlmax_or_vill(vlen, sew, lg, ta, ma, avl):
     else:
         assert m.x(10) == 0 and m.csr(CSRS["vtype"]) == VILL
     assert m.csr(CSRS["vl"]) == m.x(10)
+
+
+@given(vlen=st.sampled_from(VLENS), sew=st.sampled_from(SEWS), lg=st.sampled_from(list(LMULS.values())),
+       ta=st.booleans(), ma=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_the_translators_vlmax_is_what_vsetvli_gives(vlen, sew, lg, ta, ma):
+    # rvai.emu.jit_ir.vlmax_of (what translate.py plans timed blocks for) on the
+    # vtype vsetvli leaves: the vl it set with AVL = ~0, None when it set vill
+    m = Machine(vlen=vlen)
+    pol = f"{'ta' if ta else 'tu'}, {'ma' if ma else 'mu'}"
+    run(m, [f"vsetvli a0, zero, e{sew}, {lmul_name(lg)}, {pol}"])
+    assert vlmax_of(m.csr(CSRS["vtype"]), vlen) == (vlmax(vlen, sew, lg) if legal(sew, lg) else None)
 
 
 @given(vlen=st.sampled_from(VLENS), sew=st.sampled_from(SEWS), lg=st.sampled_from([0, 1, 2, 3]),

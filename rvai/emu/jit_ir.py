@@ -20,6 +20,18 @@ VINLINE = {f"{op}.{form}": (method, form) for op, method in
            for form in ("vv", "vx", "vi") if not (op in ("vsub", "vmul") and form == "vi")}
 
 
+def vlmax_of(vtype: int, vlen: int) -> int | None:
+    """VLMAX under ``vtype`` at VLEN ``vlen`` (csrc/vec.c's vlmax_of), any
+    LMUL; None when vtype is illegal (vill, reserved bits, LMUL or SEW).
+    Here beside VINLINE for the same reason: rvai.emu.translate plans timed
+    blocks for it without loading llvmlite."""
+    vlmul, vsew = vtype & 7, vtype >> 3 & 7
+    if vtype >> 8 or vlmul == 4 or vsew > 3:
+        return None
+    sh = (vlmul if vlmul < 4 else vlmul - 8) - 3 - vsew
+    return vlen << sh if sh >= 0 else vlen >> -sh
+
+
 #: The branch weights of a ``likely`` branch (Builder.cbranch), and their
 #: definition, which each module holds once (clang's __builtin_expect's).
 LIKELY = "!0"

@@ -29,7 +29,8 @@ from llvmlite import binding as llvm
 
 from rvai import diskcache
 from rvai._rvemu import ffi, lib
-from rvai.emu.jit_ir import I1, I8, I16, I32, I64, I128, LIKELY_DEF, PTR, VINLINE, VOID, Builder, Function, Value, const
+from rvai.emu.jit_ir import (I1, I8, I16, I32, I64, I128, LIKELY_DEF, PTR, VINLINE, VOID, Builder, Function, Value,
+                             const, vlmax_of)
 
 
 def _w(b, v):
@@ -344,8 +345,7 @@ def _vtype_shape(vtype, vlen):
     vlmul, vsew = vtype & 7, vtype >> 3 & 7
     if vlmul > 3 or vsew > 3:
         return None
-    lmul, sew = 1 << vlmul, 8 << vsew
-    return lmul, sew, vlen * lmul // sew
+    return 1 << vlmul, 8 << vsew, vlmax_of(vtype, vlen)
 
 
 def _access_size(name) -> int:

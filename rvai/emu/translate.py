@@ -63,7 +63,7 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from rvai._rvemu import ffi, lib
-from rvai.emu.jit_ir import VINLINE
+from rvai.emu.jit_ir import VINLINE, vlmax_of
 
 #: Instructions a block runs interpreted before it is translated, unless
 #: RVAI_JIT_HOT says otherwise: about what translating it costs (assumed
@@ -530,7 +530,7 @@ class Translator:
         lib.rv_jit_tparams(self.m, f)
         model = tuple(f[0:5])
         vtype, vl = self._vstate()
-        entry = (vtype, _vlmax(vtype, self.vlen) or vl)
+        entry = (vtype, vlmax_of(vtype, self.vlen) or vl)
         out = []
         for b in blocks:
             vstate = ffi.new("uint64_t[2]", entry)
@@ -553,15 +553,6 @@ class Translator:
         """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
         n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
         return [ffi.new("rv_jit_insn *", self._insns[i])[0] for i in range(n)]
-
-
-def _vlmax(vtype: int, vlen: int) -> int | None:
-    """VLMAX under ``vtype`` at VLEN ``vlen`` (vec.c's vlmax_of), None when vtype is illegal."""
-    vlmul, vsew = vtype & 7, vtype >> 3 & 7
-    if vtype >> 8 or vlmul == 4 or vsew > 3:   # vill, reserved bits, LMUL or SEW
-        return None
-    sh = (vlmul if vlmul < 4 else vlmul - 8) - 3 - vsew
-    return vlen << sh if sh >= 0 else vlen >> -sh
 
 
 def _engine():
