@@ -240,7 +240,7 @@ class Profile:
             prefix = f"h{h}." if m.harts > 1 else ""
             rows = np.frombuffer(ffi.buffer(events, ne * _TRACE_EVENT.itemsize), dtype=_TRACE_EVENT)
             pipes = [prefix + p for p in PIPES]
-            trace += zip(*(rows[f].tolist() for f in ("start", "end", "pc", "op")),
+            trace += zip(*(rows[f].tolist() for f in _TRACE_FIELDS[:4]),
                          [pipes[p] for p in rows["pipe"].tolist()], rows["unit"].tolist())
         classes = m.class_counts()
         scalar_flops = sum(classes.get(c, 0) * k for c, k in _SCALAR_FLOPS.items())
