@@ -132,3 +132,33 @@ def test_per_hart_profile_adds_up():
     text = p.text()
     assert "on 4 of 4 harts" in text and "contention" in text
     assert p.to_dict()["harts"] == 4
+
+
+# a0 = vadd.vv passes; a1 != 0: one vmul.vv after them
+VECTOR = ["vsetvli t0, zero, e32, m1, ta, ma", "add t1, zero, a0", "vadd.vv v1, v2, v3", "addi t1, t1, -1",
+          "bne t1, zero, -8", "beq a1, zero, 8", "vmul.vv v4, v5, v6", "jalr zero, 0(ra)"]
+
+
+@pytest.mark.parametrize("passes", [(5, 2), (1, 6), (3, 3)])
+def test_each_harts_timeline_outlives_the_machine(passes):
+    # Profile.trace holds each hart's vector ops in program order, hart after
+    # hart, its pipes named h<k>.<pipe>: read only after the machine is gone,
+    # and the same after a pickle round trip or dataclasses.replace (what
+    # rvai.ops does to the profiles it sums)
+    import dataclasses
+    import gc
+    import pickle
+    from rvai._rvemu import ffi, lib
+    m = machine(VECTOR, harts=2)
+    m.reset_counters()
+    m.call_threads(CODE, [(passes[0], 0), (passes[1], 1)])
+    p = m.profile()
+    del m
+    gc.collect()
+    copies = [pickle.loads(pickle.dumps(p)), dataclasses.replace(p, cycles=0)]   # before the timeline is read
+    want = [(h, CODE + 8, "vadd.vv") for h in range(2) for _ in range(passes[h])] + [(1, CODE + 24, "vmul.vv")]
+    assert len(p.trace) == len(want)
+    got = [(int(pipe[1]), pc, ffi.string(lib.rv_op_name(op)).decode()) for _, _, pc, op, pipe, _ in p.trace]
+    assert got == want
+    assert all(pipe.startswith(f"h{h}.") and start < end for (start, end, _, _, pipe, _), (h, _, _) in zip(p.trace, want))
+    assert all(c.trace == p.trace == list(p.trace) for c in copies)

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
 from rvai._rvemu import ffi, lib
-from rvai.emu.machine import disassemble_insn
+from rvai.emu.machine import PAGE, disassemble_insn
 
-__all__ = ["Profile", "timing_params", "peak_flops_per_cycle", "PIPES", "MODEL_KEYS"]
+__all__ = ["Profile", "Timeline", "timing_params", "peak_flops_per_cycle", "PIPES", "MODEL_KEYS"]
 
 #: Vector pipe names, in the C core's RV_VPIPE_* order ("st": a separate store unit,
 #: used only by presets that map VSTORE to it).
@@ -57,6 +58,76 @@ _TRACE_FIELDS = ("start", "end", "pc", "op", "pipe", "unit")
 _TRACE_EVENT = np.dtype({"names": list(_TRACE_FIELDS), "formats": ["<u8", "<u8", "<u8", "<u2", "u1", "u1"],
                          "offsets": [ffi.offsetof("rv_trace_event", f) for f in _TRACE_FIELDS],
                          "itemsize": ffi.sizeof("rv_trace_event")})
+#: The most vector-pipe events a hart's timeline holds (csrc/timing.h's trace buffer).
+_TRACE_MAX = 65536
+
+
+class Timeline(Sequence):
+    """The vector pipes' timeline of a timed run (``Profile.trace``): one
+    ``(start, end, pc, op, pipe, unit)`` tuple per vector op, each hart's
+    first 65,536 in program order, hart after hart (``pipe`` prefixed
+    ``h<k>.`` on a machine of several harts).
+
+    It holds the events as the NumPy columns the machine gave and makes the
+    tuples the first time it is read: most profiles are never asked for
+    their timeline, and making its 65,536 tuples was most of what a timed
+    ``rvai.ops`` call spent after its kernel ran (docs/performance.md,
+    "(issue 15, lt62)").  Compares equal to a list or tuple of the same
+    events."""
+
+    def __init__(self, parts=()):
+        """``parts``: (record array of _TRACE_EVENT, pipe names by number) per hart."""
+        self._parts = list(parts)
+        self._events: list | None = None
+
+    def _list(self) -> list:
+        if self._events is None:
+            events = []
+            for rows, pipes in self._parts:
+                events += zip(*(rows[f].tolist() for f in _TRACE_FIELDS[:4]),
+                              [pipes[p] for p in rows["pipe"].tolist()], rows["unit"].tolist())
+            self._events, self._parts = events, []
+        return self._events
+
+    def __len__(self) -> int:
+        return len(self._events) if self._events is not None else sum(len(rows) for rows, _ in self._parts)
+
+    def __getitem__(self, i):
+        return self._list()[i]
+
+    def __iter__(self):
+        return iter(self._list())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (Timeline, list, tuple)):
+            return self._list() == list(other)
+        return NotImplemented
+
+    __hash__ = None   # (equal to a list, which has none)
+
+    def __repr__(self) -> str:
+        return f"Timeline({len(self)} events)"
+
+
+def _paged_reader(m):
+    """``read(addr, n)`` of machine m's memory through a memo of its whole
+    pages (regions are whole pages): a profile reads two to four bytes at
+    each of a few hundred pcs, mostly on a page or two, and each
+    ``Machine.read_bytes`` pays its checks and a buffer (two reads an
+    instruction were half of what a timed ops call's annotation cost)."""
+    pages: dict[int, bytes] = {}
+
+    def read(addr: int, n: int) -> bytes:
+        out = b""
+        while n:
+            base, off = addr & ~(PAGE - 1), addr & (PAGE - 1)
+            if base not in pages:
+                pages[base] = m.read_bytes(base, PAGE)
+            take = min(n, PAGE - off)
+            out += pages[base][off:off + take]
+            addr, n = addr + take, n - take
+        return out
+    return read
 
 
 def _added(a, b):
@@ -203,7 +274,7 @@ class Profile:
     harts: int = 1                # harts that ran instructions (what peaks and busy fractions count)
     per_hart: list[dict] = field(default_factory=list)   # every hart's figures, on a machine of several
     coherence_invalidations: int = 0
-    trace: list = field(default_factory=list, repr=False)
+    trace: Sequence = field(default_factory=list, repr=False)   # a Timeline, from_machine's
     disassembly: dict[int, str] = field(default_factory=dict, repr=False)
     symbols: dict[int, str] = field(default_factory=dict, repr=False)
     #: (start, end) -> the code of each loop :meth:`hot_loops` may list, its
@@ -228,20 +299,19 @@ class Profile:
             stats.append(s)
         total = lambda f: sum(getattr(s, f) for s in stats)  # noqa: E731
         pc_cycles: dict[int, int] = {}
-        trace = []
-        events = ffi.new("rv_trace_event[]", 65536)
+        parts = []
+        events = ffi.new("rv_trace_event[]", _TRACE_MAX)
         for h in range(m.harts):
             n = lib.rv_timing_pc_cycles(m._m, h, ffi.NULL, ffi.NULL, 0)
             pcs, cyc = ffi.new("uint64_t[]", n), ffi.new("uint64_t[]", n)
             lib.rv_timing_pc_cycles(m._m, h, pcs, cyc, n)
             for i in range(n):
                 pc_cycles[pcs[i]] = pc_cycles.get(pcs[i], 0) + cyc[i]
-            ne = lib.rv_timing_trace(m._m, h, events, 65536)
+            ne = lib.rv_timing_trace(m._m, h, events, _TRACE_MAX)
             prefix = f"h{h}." if m.harts > 1 else ""
-            rows = np.frombuffer(ffi.buffer(events, ne * _TRACE_EVENT.itemsize), dtype=_TRACE_EVENT)
-            pipes = [prefix + p for p in PIPES]
-            trace += zip(*(rows[f].tolist() for f in _TRACE_FIELDS[:4]),
-                         [pipes[p] for p in rows["pipe"].tolist()], rows["unit"].tolist())
+            # (a copy: the buffer is the next hart's)
+            rows = np.frombuffer(ffi.buffer(events, ne * _TRACE_EVENT.itemsize), dtype=_TRACE_EVENT).copy()
+            parts.append((rows, tuple(prefix + p for p in PIPES)))
         classes = m.class_counts()
         scalar_flops = sum(classes.get(c, 0) * k for c, k in _SCALAR_FLOPS.items())
         instret = [lib.rv_thread_instret(m._m, i) for i in range(m.threads_started())]
@@ -264,7 +334,7 @@ class Profile:
             vector={"ops": total("vec_ops"), "active_elements": total("vec_elems"),
                     "vlmax_elements": total("vec_elems_max")},
             pipe_busy={p: sum(s.pipe_busy[i] for s in stats) for i, p in enumerate(PIPES)},
-            pc_cycles=pc_cycles, trace=trace, harts=max(sum(1 for n in hart_instret if n), 1),
+            pc_cycles=pc_cycles, trace=Timeline(parts), harts=max(sum(1 for n in hart_instret if n), 1),
             coherence_invalidations=total("coherence_invalidations"),
             per_hart=[{"cycles": s.cycles,
                        "instret": hart_instret[h],
@@ -301,9 +371,10 @@ class Profile:
         may list.  Nothing keeps ``m`` itself: a profile outlives its machine
         (``rvai.ops.last_run`` holds one), whose guest memory and translated
         code can weigh hundreds of MB."""
+        read = _paged_reader(m)
         for pc in self.pc_cycles:
             try:
-                self.disassembly[pc] = m.disassemble(pc, 1)[0][2]
+                self.disassembly[pc] = disassemble_insn(read, pc)[2]
             except Exception:   # code unmapped since the run: keep the counts
                 self.disassembly[pc] = "?"
             self.symbols[pc] = m.symbol_at(pc) or ""
@@ -311,8 +382,8 @@ class Profile:
         # (7,600 of them on an attention kernel) took a quarter of a short ops call
         for start, end in self._loop_bounds():
             try:
-                last = len(m.disassemble(end, 1)[0][1]) // 2
-                self.loop_code[start, end] = m.read_bytes(start, end - start + last)
+                last = len(disassemble_insn(read, end)[1]) // 2
+                self.loop_code[start, end] = read(start, end - start + last)
             except Exception:   # code unmapped since the run: the loop is not listed
                 pass
 
