@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import CODE
+from conftest import CODE, resume
 from test_translate import encode, program, run, value
 from rvai import ops
 from rvai.emu import EmulatorError, Machine
@@ -187,11 +187,7 @@ def timed_loop(items, tier, budget, a0, preset, setup=None, vlen=128):
 def resumed(m, budget):
     """Resume m for ``budget`` instructions: its registers, BIG's bytes, the
     stop, and every timed observable."""
-    try:
-        m.resume(budget=budget)
-        stop = None
-    except EmulatorError as e:
-        stop = str(e)
+    stop = resume(m, budget)
     p = m.profile()
     return {"x": [m.x(i) for i in range(32)], "pc": m.pc, "stop": stop, "mem": bytes(m.read(BIG, np.uint8, BIG_SIZE)),
             "cycles": m.cycles, "profile": p.to_dict(), "pc_cycles": p.pc_cycles}
