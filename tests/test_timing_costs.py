@@ -88,7 +88,8 @@ def test_scalar_occupancy_spaces_independent_multiplies(occ):
 
 @pytest.mark.parametrize("row", [
     {"vfoo.vv": {"occ": 1}}, {"vadd.vv": {"occ": {"cubic": 1}}}, {"vadd.vv": {"speed": 1}},
-    {"ALU": {"occ": 1}}, {"vadd.vv": {"masked": -1}}, {"vadd.vv": {"pipe": "dsp"}}])
+    {"ALU": {"occ": 1}}, {"vadd.vv": {"masked": -1}}, {"vadd.vv": {"pipe": "dsp"}}, {"vzz*": {"occ": 1}},
+    {3: {"occ": 1}}])
 def test_bad_cost_rows_are_rejected_with_a_clear_error(row):
     from rvai.emu import Machine
     with pytest.raises(ValueError, match="vcost"):

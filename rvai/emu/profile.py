@@ -198,7 +198,7 @@ def timing_params(model: dict | None) -> "ffi.CData":
 
 
 @functools.cache
-def _vector_mnemonics() -> tuple[str, ...]:
+def _vector_mnemonics() -> frozenset[str]:
     """Mnemonics of the vector instructions (not vsetvl): what cost rows may name."""
     classes = _class_names()
     first = classes.index("VSET")
@@ -206,7 +206,16 @@ def _vector_mnemonics() -> tuple[str, ...]:
     for op in range(1, lib.rv_num_ops()):
         if lib.rv_op_class(op) > first:
             ops.append(ffi.string(lib.rv_op_name(op)).decode())
-    return tuple(ops)
+    return frozenset(ops)
+
+
+@functools.cache
+def _vector_prefix(match: str) -> bool:
+    """Whether cost-row name ``match`` is a mnemonic prefix ending in '*' that names
+    some vector instruction (remembered: every machine made for a preset asks
+    again for its rows, and the scan of the mnemonics was most of
+    timing_params's ~0.6 ms, paid several times in each rvai.ops call)."""
+    return match.endswith("*") and any(m.startswith(match[:-1]) for m in _vector_mnemonics())
 
 
 def _cost_form(where: str, form) -> list[float]:
@@ -222,10 +231,9 @@ def _cost_form(where: str, form) -> list[float]:
 def _set_vcost(c, match: str, row: dict, classes: list[str]) -> None:
     """Fill one rv_vcost from a [model.vcost] row, checking what it matches."""
     where = f"model.vcost.{match!r}"
-    vector = _vector_mnemonics()
-    known = (match in classes[classes.index("VSET") + 1:] or match in vector
-             or (match.endswith("*") and any(m.startswith(match[:-1]) for m in vector)))
-    if not isinstance(match, str) or not known or len(match.encode()) >= len(c.match):
+    known = isinstance(match, str) and (match in classes[classes.index("VSET") + 1:]
+                                        or match in _vector_mnemonics() or _vector_prefix(match))
+    if not known or len(match.encode()) >= len(c.match):
         raise ValueError(f"{where}: matches no vector instruction (want a vector class, a mnemonic "
                          "or a mnemonic prefix ending in '*')")
     if not isinstance(row, dict) or set(row) - set(VCOST_KEYS):
