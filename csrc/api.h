@@ -297,9 +297,10 @@ int rv_jit_block(rv_machine *m, uint64_t pc, rv_jit_insn *out, int max);
 int rv_jit_install(rv_machine *m, uint64_t pc, uint64_t fn, int n);
 /* Entries of the block at pc counted so far (in steps of `ask`; 0 when none). */
 uint64_t rv_jit_entries(rv_machine *m, uint64_t pc);
-/* Blocks translated and refused so far, and the calls of jit_vfp (the
- * vector FP ops translated blocks left to C). */
-void rv_jit_stats(rv_machine *m, uint64_t out[3]);
+/* Blocks translated and refused so far, the calls of jit_vfp (the
+ * vector FP ops translated blocks left to C), and the instructions
+ * translated blocks retired. */
+void rv_jit_stats(rv_machine *m, uint64_t out[4]);
 /* What translated code needs of rv_machine: offsets of x, op_count, tlb_r,
  * tlb_w; the addresses of the load and store slow paths; TLB_SIZE, PAGE_BITS;
  * the address of the counter of a partial pass, void (rv_machine *, const

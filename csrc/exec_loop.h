@@ -177,6 +177,7 @@ jit_hook: {
 #endif
                 int64_t budget_ = left;   /* a copy: `left` itself stays in a register */
                 uint64_t next_ = e_->fn(m, &budget_);
+                m->jit->ran += (uint64_t)(left - budget_);
                 left = budget_;
                 pc = next_ & ~1ull;
                 if (unlikely(next_ & 1)) {   /* a memory fault: the slow path filled m->stop */

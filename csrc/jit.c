@@ -160,10 +160,11 @@ uint64_t rv_jit_entries(rv_machine *m, uint64_t pc) {
     return e->pc == pc ? e->entries : 0;
 }
 
-void rv_jit_stats(rv_machine *m, uint64_t out[3]) {
+void rv_jit_stats(rv_machine *m, uint64_t out[4]) {
     out[0] = m->jit ? m->jit->translated : 0;
     out[1] = m->jit ? m->jit->refused : 0;
     out[2] = m->jit ? m->jit->vfp_calls : 0;
+    out[3] = m->jit ? m->jit->ran : 0;
 }
 
 /* A block leaving part way through a pass (a fault, a slow-path store, a

@@ -57,6 +57,7 @@ struct rv_jit {
     uint64_t cap, used;
     uint64_t translated, refused;
     uint64_t vfp_calls;       /* jit_vfp's calls: the vector FP ops a block did not compute inline */
+    uint64_t ran;             /* instructions retired by translated blocks (those they chained to too) */
     const volatile int *post; /* set by the translator's background thread when it finished work (NULL: none) */
     jit_link links[JIT_LINKS];
 };

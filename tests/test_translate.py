@@ -719,10 +719,11 @@ def test_translation_counts_what_the_tier_did(every_block):
     assert Machine(tier="interpret").translation is None
     m = Machine(vlen=128, tier="translate")
     assert m.translation == {"blocks": 0, "cached": 0, "held": 0, "seconds": 0.0, "background_seconds": 0.0, "pending": 0,
-                             "stale": 0, "vfp_calls": 0}
+                             "stale": 0, "vfp_calls": 0, "ran": 0}
     run(LOOP, "translate", 10**6, bytes(64), machine=m)
     t = m.translation
     assert t["blocks"] >= 2 and t["cached"] == 0 and t["seconds"] > 0   # the loop and its body
+    assert t["ran"] == m.instret   # every instruction retired in a block translated at its first entry (not the ebreak)
 
 
 @pytest.mark.parametrize("quantum", [1, 3, 5, 7, 100])

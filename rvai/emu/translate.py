@@ -158,12 +158,14 @@ class Translator:
         there and not yet installed, ``stale`` translations dropped because
         their code was rewritten while they were pending, ``vfp_calls`` the
         vector FP instructions translated blocks ran in C (jit_vfp) rather
-        than inline (rvai.emu.jit_llvm's VFP_INLINE)."""
-        counts = ffi.new("uint64_t[3]")
+        than inline (rvai.emu.jit_llvm's VFP_INLINE), ``ran`` the
+        instructions translated blocks retired (the rest of instret the
+        interpreter ran)."""
+        counts = ffi.new("uint64_t[4]")
         lib.rv_jit_stats(self.m, counts)
         return {"blocks": self.blocks, "cached": self.cached, "held": self.held, "seconds": self.seconds,
                 "background_seconds": self.background_seconds, "pending": len(self._queued) + len(self._waiting),
-                "stale": self.stale, "vfp_calls": int(counts[2])}
+                "stale": self.stale, "vfp_calls": int(counts[2]), "ran": int(counts[3])}
 
     def translate(self, pc: int, entries: int) -> int:
         """The block at pc was entered ``entries`` times: translate and install
