@@ -173,10 +173,13 @@ static void cache_free(tm_cache *c) {
 
 /* A cache, empty, with its hit filter: twice as many entries as the cache has
  * lines (rounded up to a power of two), so that few lines in it share one. */
-static int cache_init(tm_cache *c, unsigned size, unsigned assoc, unsigned line, unsigned latency) {
+static int cache_init(tm_cache *c, unsigned size, unsigned assoc, unsigned line, unsigned latency, int reference) {
     if (!pow2(line) || !assoc || size % (assoc * line) || !pow2(size / (assoc * line))) return -1;
     c->sets = size / (assoc * line);
     c->assoc = assoc;
+    c->set_mask = c->sets - 1;
+    c->set_bytes = (size_t)assoc * sizeof(tm_line);
+    c->by_four = !(assoc & 3) && !reference;
     c->latency = latency;
     c->lines = calloc((size_t)c->sets * assoc, sizeof(tm_line));
     uint64_t n = 64;
@@ -356,8 +359,9 @@ static rv_timing *tm_create(const rv_timing_params *p) {
     t->trace = malloc(TM_TRACE_MAX * sizeof(rv_trace_event));
     const char *ref = getenv("RVAI_TIMING_REFERENCE");
     t->reference = ref && *ref && strcmp(ref, "0") != 0;
-    if (!t->bht || !t->ras || !t->btb || !t->streams || !t->trace || cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency) ||
-        cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency) || resolve_costs(t)) {
+    if (!t->bht || !t->ras || !t->btb || !t->streams || !t->trace ||
+        cache_init(&t->l1, p->l1_size, p->l1_assoc, p->line, p->l1_latency, t->reference) ||
+        cache_init(&t->l2, p->l2_size, p->l2_assoc, p->line, p->l2_latency, t->reference) || resolve_costs(t)) {
         tm_free(t);
         return NULL;
     }
@@ -396,7 +400,7 @@ static tm_uncore *uncore_create(const rv_timing_params *p, rv_timing **harts, in
         for (int c = 0; c < u->nclusters; c++) calendar_init(&u->l2_port[c], p->l2_shared_bytes_per_cycle);
     }
     for (int c = 0; c < u->nclusters; c++)
-        if (cache_init(&u->l2[c], p->l2_size, p->l2_assoc, p->line, p->l2_latency)) {
+        if (cache_init(&u->l2[c], p->l2_size, p->l2_assoc, p->line, p->l2_latency, harts[0]->reference)) {
             u->nclusters = c;
             tm_uncore_free(u);
             return NULL;
@@ -475,17 +479,26 @@ void rv_timing_flush(rv_machine *m) {
 static inline __attribute__((always_inline)) tm_line *find(tm_cache *c, uint64_t line, tm_line **victim) {
     tm_line **h = tm_filter_slot(c, line);
     if ((*h)->tag == line) return *h;
-    tm_line *set = &c->lines[(size_t)(line & (c->sets - 1)) * c->assoc], *end = set + c->assoc, *old = set;
+    tm_line *set = (tm_line *)((char *)c->lines + (line & c->set_mask) * c->set_bytes),
+            *end = (tm_line *)((char *)set + c->set_bytes), *old = set;
     uint32_t old_lru = set->lru;
-    for (tm_line *x = set; x != end; x++) {
-        uint64_t tag = x->tag;
-        uint32_t lru = x->lru;
-        if (tag == line) { *h = x; return x; }
-        /* selects, not a branch: which way is older follows no pattern the
-         * host could predict */
-        old = lru < old_lru ? x : old;
-        old_lru = lru < old_lru ? lru : old_lru;
+    /* one way: its tag tested, then (selects, not a branch: which way is
+     * older follows no pattern the host could predict) its age */
+#define TM_WAY(x) do {                                                      \
+        tm_line *x_ = (x);                                                  \
+        uint32_t lru_ = x_->lru;                                            \
+        if (x_->tag == line) { *h = x_; return x_; }                        \
+        old = lru_ < old_lru ? x_ : old;                                    \
+        old_lru = lru_ < old_lru ? lru_ : old_lru;                          \
+    } while (0)
+    if (likely(c->by_four)) {
+        /* four ways a pass (every preset's L2 and all but small-inorder's
+         * L1): the same ways in the same order, a loop test for four */
+        for (tm_line *x = set; x != end; x += 4) { TM_WAY(x); TM_WAY(x + 1); TM_WAY(x + 2); TM_WAY(x + 3); }
+    } else {
+        for (tm_line *x = set; x != end; x++) TM_WAY(x);
     }
+#undef TM_WAY
     if (unlikely(old_lru == 0 && old->tag != ~0ull))
         for (tm_line *x = old + 1; x != end; x++)
             if (x->tag == ~0ull) { old = x; break; }
@@ -506,7 +519,9 @@ static inline __attribute__((always_inline)) tm_line *lookup(tm_cache *c, uint64
  * transfers are serialised, so back-to-back ones run at the bandwidth. */
 static inline __attribute__((always_inline)) uint64_t channel(double *free, uint64_t want, double cycles) {
     double done = *free + cycles;
-    if (done < (double)want) done = (double)want;
+    /* want through int64_t too: the same double for a cycle count, without
+     * the unsigned conversion's test and second path */
+    if (done < (double)(int64_t)want) done = (double)(int64_t)want;
     *free = done;
     /* through int64_t: the same value for a cycle count (below 2^63), without
      * the range test a double -> uint64_t conversion costs */
@@ -606,8 +621,14 @@ static inline __attribute__((always_inline)) tm_line *install_l1(rv_timing *t, u
         tm_line *back = lookup(t->l2p, w1->tag);
         if (back) back->dirty = 1; else dram_write(t, when);
     }
-    *w1 = (tm_line){.tag = line, .ready = ready, .lru = ++t->l1.stamp, .prefetched = (uint8_t)prefetched,
-                    .shared = t->u ? (uint8_t)share_line(t, line) : 0};
+    /* field by field: the whole line as a compound literal stored its
+     * padding too, and built the last word in registers first */
+    w1->tag = line;
+    w1->ready = ready;
+    w1->lru = ++t->l1.stamp;
+    w1->dirty = 0;
+    w1->prefetched = (uint8_t)prefetched;
+    w1->shared = t->u ? (uint8_t)share_line(t, line) : 0;
     *tm_hit_slot(t, line) = w1;
     if (w1 == t->last_way) t->last_line = ~0ull;
     return w1;
@@ -791,8 +812,9 @@ static inline __attribute__((always_inline)) void warm_next(rv_timing *t, uint64
 /* An access of `span` bytes at addr by the instruction at pc, at cycle `when`.
  * Inline (with stream_of and prefetch_line) in first_use, which a streaming
  * scalar loop reaches once a line: the calls and their saved registers were
- * about 1.6M of the scalar memcpy's 162.5M host instructions.  `train` is the
- * out-of-line copy for the other callers.  `warm` (a constant in each copy):
+ * about 1.6M of the scalar memcpy's 162.5M host instructions; and in
+ * vmem_access, once a vector memory op.  `train` is the out-of-line copy for
+ * the other callers.  `warm` (a constant in each copy):
  * whether to warm_next; first_use's does not (measured: ~2 % slower on the
  * scalar memcpy, whose model the host's cache already holds, and no faster
  * on the GEMM's scalar streams). */
@@ -815,6 +837,16 @@ static inline __attribute__((always_inline)) void train_inline(rv_timing *t, uin
     }
     unsigned degree = t->p.prefetch_degree;
     uint64_t k_max = s->k_max;
+    if (likely(s->ahead == k_max && s->dist == degree && span == s->k_span) && likely(!t->reference)) {
+        /* steady: a stream at full distance whose memo holds for this span,
+         * with every access up to k_max strides ahead fetched: what the
+         * general path below then does, the one access that comes into
+         * reach fetched (the reference mode takes the general path) */
+        uint64_t a = addr + (uint64_t)((int64_t)k_max * delta);
+        for (uint64_t l = a >> t->line_bits; l <= (a + span - 1) >> t->line_bits; l++) prefetch_line(t, l, when);
+        if (warm) warm_next(t, addr + (uint64_t)((int64_t)(k_max + 1) * delta), delta, span);
+        return;
+    }
     /* a stream at full distance stays there (the common case): for an access
      * of the span its memo was made for, k_max is the memo's (the reference
      * mode computes it afresh).  A new stride starts at distance 0, so the
@@ -846,7 +878,7 @@ static inline __attribute__((always_inline)) void train_inline(rv_timing *t, uin
     if (warm && likely(!t->reference)) warm_next(t, addr + (uint64_t)((int64_t)(s->ahead + 1) * delta), delta, span);
 }
 
-/* train_inline, called from the rarer paths (misses, vector memory ops). */
+/* train_inline, called from the rarer paths (scalar misses). */
 static __attribute__((noinline)) void train(rv_timing *t, uint64_t pc, uint64_t addr, unsigned span, uint64_t when) {
     train_inline(t, pc, addr, span, when, 1);
 }
@@ -886,9 +918,20 @@ static inline __attribute__((always_inline)) uint64_t access_line(rv_timing *t, 
     return done;
 }
 
-/* Set the first- and last-result cycles of the `n` registers from vd. */
-static void set_group(rv_timing *t, int vd, int n, uint64_t first, uint64_t done) {
-    for (int i = 0; i < n && vd + i < 32; i++) { t->vfirst[vd + i] = first; t->vdone[vd + i] = done; }
+/* Set the first n (0 to 8) of r to v: unrolled, as vector_op's writes of
+ * its destination group are (a loop cost about as much again). */
+static inline __attribute__((always_inline)) void set_regs(uint64_t *r, int n, uint64_t v) {
+    switch (n) {
+    case 8: r[7] = v; /* fall through */
+    case 7: r[6] = v; /* fall through */
+    case 6: r[5] = v; /* fall through */
+    case 5: r[4] = v; /* fall through */
+    case 4: r[3] = v; /* fall through */
+    case 3: r[2] = v; /* fall through */
+    case 2: r[1] = v; /* fall through */
+    case 1: r[0] = v; /* fall through */
+    default: break;
+    }
 }
 
 /* tm_mem_slow for a scalar access within one line, the first use of line w
@@ -943,19 +986,19 @@ static void vmem_access(rv_timing *t, uint64_t addr, unsigned n, int store) {
         uint64_t a = access_line(t, l, t->vm_start, store, &event);
         if (a > arrive) arrive = a;
     }
-    if (!t->vm_trained) {   /* the op's first access trains its stream */
+    if (!t->vm_trained) {   /* the op's first access trains its stream (inline: once a vector memory op) */
         t->vm_trained = 1;
-        train(t, t->vm_pc, addr, n, t->vm_start);
+        train_inline(t, t->vm_pc, addr, n, t->vm_start, 1);
     }
     if (store) { t->s.bytes_stored += n; return; }
     t->s.bytes_loaded += n;
-    int vd = t->vm_vd;
-    if (!t->vm_first_seen && arrive > t->vfirst[vd]) {
-        for (int i = 0; i < t->vm_nregs && vd + i < 32; i++) t->vfirst[vd + i] = arrive;
-    }
+    int vd = t->vm_vd, regs = t->vm_nregs;   /* the destination group's registers, those below v32 */
+    if (regs > 32 - vd) regs = 32 - vd;
+    if (!t->vm_first_seen && arrive > t->vfirst[vd]) set_regs(&t->vfirst[vd], regs, arrive);
     t->vm_first_seen = 1;
     if (arrive > t->vdone[vd]) {
-        set_group(t, vd, t->vm_nregs, t->vfirst[vd], arrive);
+        set_regs(&t->vfirst[vd], regs, t->vfirst[vd]);
+        set_regs(&t->vdone[vd], regs, arrive);
         if (arrive > t->v_end) t->v_end = arrive;
     }
 }

@@ -97,6 +97,10 @@ typedef struct {
     uint32_t stamp;
     tm_line **hit;
     unsigned hit_shift;       /* 64 - log2(filter entries) */
+    uint64_t set_mask;        /* sets - 1 */
+    size_t set_bytes;         /* a set's ways, in bytes: find's set address is one multiply, of neither field */
+    int by_four;              /* find searches four ways a pass (assoc a multiple of 4, not in the reference
+                               * mode, whose one way a pass the fast one is tested against) */
 } tm_cache;
 
 /* What the harts of a machine share (NULL with one hart): an L2 and its fill
@@ -229,8 +233,9 @@ typedef struct rv_timing {
     unsigned nvplans, vplans_cap;   /* how many are in use, and room for */
     int reference;            /* RVAI_TIMING_REFERENCE: charge every instruction through the general
                                * path, plan every vector op afresh, search the whole stream table,
-                               * compute each stream's reach afresh (the reference path the fast one
-                               * is tested against) */
+                               * compute each stream's reach afresh and train a stream at full
+                               * distance as any other, search a cache's set one way a pass (the
+                               * reference path the fast one is tested against) */
     uint64_t vfirst[32], vdone[32];   /* first / last beat of each register's producer */
     uint32_t vsplit;          /* bit r: v<r> and v<r-1> were last set by different writes; a source
                                * group with none of its bits past its first register set was set

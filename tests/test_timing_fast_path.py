@@ -254,3 +254,59 @@ def test_streams_through_caches_they_overflow_time_the_same_in_both_paths(body, 
     caches = runs[0][0]["caches"]
     assert caches["L2"]["misses"] > 0 and caches["prefetches"]["issued"] > 0
     assert runs[0] == runs[1]
+
+
+# One vector stream through a0 (bumped by a2) and one scalar through a1 (by
+# a5), at the element width {w} of the drawn vtype; the first two always run.
+STEADY_OPS = ["vle{w}.v v8, (a0)", "ld t1, 0(a1)", "vse{w}.v v16, (a0)", "vle{w}.v v24, (a0)", "sd t1, 8(a1)",
+              "flw ft0, 4(a1)", "sw t2, 64(a1)", "vse{w}.v v8, (a0)"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(extra=st.lists(st.sampled_from(STEADY_OPS[2:]), max_size=5), iterations=st.integers(60, 240),
+       preset=st.sampled_from(PRESETS), harts=st.sampled_from([1, 2]), apart=st.sampled_from([0, 8, 64, 4096]),
+       l1=st.sampled_from([(512, 2), (768, 3), (1024, 4), (2048, 8), (3072, 12)]),
+       l2=st.sampled_from([(4096, 4), (6144, 12), (8192, 16), (3072, 3)]), degree=st.sampled_from([1, 2, 16, 64]),
+       stride_v=st.sampled_from([-256, -64, 64, 96, 128, 512]), stride_s=st.sampled_from([4, 8, 64, -8, 200]),
+       sew=st.sampled_from([8, 32]), lmul=st.integers(0, 3), avl=st.integers(1, 256))
+def test_steady_streams_time_the_same_in_both_paths(extra, iterations, preset, harts, apart, l1, l2, degree,
+                                                     stride_v, stride_s, sew, lmul, avl):
+    """Vector streams of drawn strides and spans (SEW 8 or 32, LMUL 1 to 8,
+    vl from 1 to VLMAX) and scalar ones, trained to their full distance
+    through small caches of 2 to 16 ways, including ways that are no multiple
+    of four, whose sets they overflow; stores making dirty victims; with two
+    harts, both walking the same lines or lines near each other's.  The fast
+    path trains a stream at full distance without the general path's reach
+    and `ahead` bookkeeping, and searches a set of a multiple of four ways
+    four at a time: every cycle, counter, per-pc count, trace event and memory
+    byte must be the reference's, which does neither."""
+    body = [op.format(w=sew) for op in STEADY_OPS[:2] + extra]
+    lines = ["vsetvl t0, a3, a4", "add t6, zero, a6", *body, "add a0, a0, a2", "add a1, a1, a5",
+             "addi t6, t6, -1", "bne t6, zero, %d" % (-4 * (len(body) + 3)), "jalr zero, 0(ra)"]
+    vtype = {8: 0, 32: 2}[sew] << 3 | lmul
+    runs = []
+    for reference in (False, True):
+        saved = os.environ.get("RVAI_TIMING_REFERENCE")
+        os.environ["RVAI_TIMING_REFERENCE"] = "1" if reference else "0"
+        try:   # the model reads it when it is made
+            target = Target.preset(preset)
+            m = Machine(target, vlen=256, harts=harts)
+            m.set_timed(True, {**target.model, "prefetch_degree": degree, "l1_size": l1[0], "l1_assoc": l1[1],
+                               "l2_size": l2[0], "l2_assoc": l2[1]})
+        finally:
+            if saved is None:
+                del os.environ["RVAI_TIMING_REFERENCE"]
+            else:
+                os.environ["RVAI_TIMING_REFERENCE"] = saved
+        load_program(m, lines)
+        buf = m.alloc(1 << 19, align=4096)
+        m.write(buf, np.arange(1 << 17, dtype=np.uint32) * np.uint32(2654435761))
+        m.reset_counters()
+        # (the streams start mid-buffer so that either sign of stride stays in it)
+        args = [(buf + (1 << 18) + h * apart, buf + (3 << 17) + h * apart, stride_v, avl, vtype, stride_s, iterations)
+                for h in range(harts)]
+        m.call_threads(CODE, args, ret=None, budget=800_000)
+        runs.append((_counts(m.profile()), m.read_bytes(buf, 1 << 19), [m.x(i) for i in range(32)]))
+    caches = runs[0][0]["caches"]
+    assert caches["L2"]["misses"] > 0 and caches["prefetches"]["issued"] > 0
+    assert runs[0] == runs[1]
