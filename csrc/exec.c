@@ -194,7 +194,9 @@ static int jit_tslot_words(rv_machine *m, const rv_decoded *d, tm_slot *e, uint6
     if (e->path < TM_PATH_PLAIN && e->path != TM_PATH_VECTOR && e->path != TM_PATH_PREFETCH) return 0;
     const uint64_t f[6] = {e->lat, e->s1, e->s2, e->s3, e->dst, e->path};
     memcpy(out, f, sizeof f);
-    return 6 + tm_plan_words(m->timing, d, m, e, out + 6);
+    int n = tm_plan_words(m->timing, d, m, e, out + 6);
+    if (n) n += TM_TAIL_WORDS * tm_plan_tail(m->timing, d, m, out + 6, out + 6 + n, RV_JIT_TAIL_MAX);
+    return 6 + n;
 }
 
 /* The vtype and vl after vset{i}vl{i} d runs (vec_setvl's rules, on the
@@ -209,7 +211,9 @@ static void jit_vset_after(rv_machine *m, const rv_decoded *d) {
 }
 
 int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t vstate[2], uint64_t out[RV_JIT_TSLOT_WORDS]) {
-    _Static_assert(6 + TM_PLAN_WORDS <= RV_JIT_TSLOT_WORDS, "rv_jit_tslot's out holds RV_JIT_TSLOT_WORDS");
+    _Static_assert(RV_JIT_PLAN_WORDS == TM_PLAN_WORDS && TM_TAIL_WORDS == 10 &&
+                   6 + TM_PLAN_WORDS + TM_TAIL_WORDS * RV_JIT_TAIL_MAX <= RV_JIT_TSLOT_WORDS,
+                   "rv_jit_tslot's out holds RV_JIT_TSLOT_WORDS");
     if (!m->timed) return 0;
     uint64_t base, size;
     rv_decoded *cache = fetch_region(m, pc, &base, &size);

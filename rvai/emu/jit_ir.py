@@ -7,6 +7,8 @@ block's compile time; this writes the lines directly.  Pointers are opaque
 """
 from __future__ import annotations
 
+import struct
+
 I1, I8, I16, I32, I64, I128, PTR, VOID = "i1", "i8", "i16", "i32", "i64", "i128", "ptr", "void"
 
 #: Vector integer ops a block computes itself, as host vector code, when the
@@ -30,6 +32,27 @@ def vlmax_of(vtype: int, vlen: int) -> int | None:
         return None
     sh = (vlmul if vlmul < 4 else vlmul - 8) - 3 - vsew
     return vlen << sh if sh >= 0 else vlen >> -sh
+
+
+#: struct's format of an unsigned integer by its width in bytes (pack_tail)
+_WIDTHS = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
+def pack_tail(words) -> tuple:
+    """A vector op's plan tail (rv_jit_tslot's words past its plan: the
+    words that change with vl, for each vl below the plan's) as the three
+    ints that stand for it in a timed block's slot fields, and so in its
+    key (unpack_tail gives the words back): how many, the bytes each takes
+    (the fewest of 1, 2, 4, 8 that hold every one) and all of them packed
+    in one int, little-endian.  (A few hundred words a vector op, the ints
+    of a tuple would make the keys the engine holds several times larger.)"""
+    width = next(w for w in _WIDTHS if max(words) < 1 << 8 * w)
+    return len(words), width, int.from_bytes(struct.pack(f"<{len(words)}{_WIDTHS[width]}", *words), "little")
+
+
+def unpack_tail(count: int, width: int, packed: int) -> tuple:
+    """The words pack_tail packed."""
+    return struct.unpack(f"<{count}{_WIDTHS[width]}", packed.to_bytes(count * width, "little"))
 
 
 #: The branch weights of a ``likely`` branch (Builder.cbranch), and their

@@ -63,7 +63,7 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from rvai._rvemu import ffi, lib
-from rvai.emu.jit_ir import VINLINE, vlmax_of
+from rvai.emu.jit_ir import VINLINE, pack_tail, vlmax_of
 
 #: Instructions a block runs interpreted before it is translated, unless
 #: RVAI_JIT_HOT says otherwise: about what translating it costs (assumed
@@ -523,7 +523,8 @@ class Translator:
         translated while a strip-mined loop ran its tail got plans for that
         tail's vl, which its full strips, and the other rows' tails, then
         failed: c930 attention's hot block, docs/performance.md's "(issue
-        15, vl61)".)"""
+        15, vl61)".)  After a plan, its tail (the words of the vls below
+        its own that change with vl, rv_jit_tslot's), packed (pack_tail)."""
         if not lib.rv_jit_timed(self.m):
             return None
         f = ffi.new("uint64_t[]", lib.RV_JIT_TSLOT_WORDS)   # rv_jit_tslot: 6 + TM_PLAN_WORDS at most
@@ -531,10 +532,12 @@ class Translator:
         model = tuple(f[0:5])
         vtype, vl = self._vstate()
         entry = (vtype, vlmax_of(vtype, self.vlen) or vl)
+        head = 6 + lib.RV_JIT_PLAN_WORDS   # (a vector op's plan tail after it: packed, pack_tail)
         out = []
         for b in blocks:
             vstate = ffi.new("uint64_t[2]", entry)
-            out.append({i.pc: tuple(f[0:n]) for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, vstate, f))})
+            out.append({i.pc: tuple(f[0:min(n, head)]) + (pack_tail(f[head:n]) if n > head else ())
+                        for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, vstate, f))})
             out[-1]["model"] = model
         return out
 
