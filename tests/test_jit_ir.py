@@ -154,13 +154,3 @@ def test_the_forced_tier_selects_every_helper_call_fast(tmp_path):
     entries = [line for line in missed if "= getelementptr i8, ptr @" in line]
     assert len(entries) >= 3, err   # the blocks were compiled at -O0, each its entry's globals first
     assert calls and all("tail call " in line for line in calls), [c for c in calls if "tail call " not in c]
-
-
-@given(words=st.lists(st.one_of(st.integers(0, 255), st.integers(0, 2**64 - 1)), min_size=1, max_size=700))
-def test_a_plan_tail_packs_and_unpacks(words):
-    """A vector plan's tail (the words of each vl below the plan's, which a
-    timed block's key holds packed: jit_ir.pack_tail) unpacks to the same
-    words, zeros at its end too, in the fewest bytes a word that hold them all."""
-    count, width, packed = jit_ir.pack_tail(words)
-    assert jit_ir.unpack_tail(count, width, packed) == tuple(words)
-    assert max(words) < 1 << 8 * width and (width == 1 or max(words) >= 1 << 4 * width)   # (half would not do)

@@ -1030,3 +1030,45 @@ def test_tails_stay_inline(c_steps, preset, sew, lmul, monkeypatch):
     tails = [n % vlmax for n in range(1, vlmax + 2) if n % vlmax]   # each row's tail (row n: n elements)
     assert sorted(c_steps) == sorted(CODE + 4 * (8 + k) for vl in tails if vl < vlmax - lib.RV_JIT_TAIL_MAX
                                      for k in range(3) for _ in range(passes))
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("lmul", ["mf2", "m1", "m2", "m4"])
+@pytest.mark.parametrize("insn", ["vadd.vv v8, v16, v24", "vwadd.vv v8, v16, v24", "vfdiv.vv v8, v16, v24",
+                                  "vslidedown.vi v8, v16, 1", "vredsum.vs v8, v16, v24", "vlseg2e32.v v8, (s5)",
+                                  "vlse32.v v8, (s5), s7", "vl1re32.v v8, (s5)", "vmv.x.s a1, v16"])
+def test_a_plans_tail_is_its_plan_at_each_vl(preset, lmul, insn):
+    """What a timed block reads by vl at a tail (rv_jit_tslot's words after
+    a plan for VLMAX, as Translator._tslots keeps them and _Block reads
+    them: jit_llvm._tail) is, for every vl below VLMAX (at most
+    RV_JIT_TAIL_MAX of them), the plan rv_jit_tslot makes for that vl
+    (tm_plan_words), which differs from VLMAX's in no other word."""
+    from conftest import load_program
+    from rvai._rvemu import ffi, lib
+    from rvai.emu import jit_llvm, translate
+    from rvai.emu.jit_ir import vlmax_of
+    vlen = 256
+    m = Machine(Target.preset(preset), vlen=vlen, timed=True)
+    load_program(m, [f"vsetvli t1, zero, e32, {lmul}, ta, ma", insn, "ebreak"])   # (run once: decoded)
+    m.map(BIG, BIG_SIZE, "rw")
+    m.x(21, BIG)
+    m.x(23, 8)
+    m.pc = CODE
+    with pytest.raises(EmulatorError):
+        m.resume(budget=100)   # (to its ebreak)
+    vtype = {"mf2": 7, "m1": 0, "m2": 1, "m4": 2}[lmul] | 2 << 3   # e32
+    vlmax = vlmax_of(vtype, vlen)
+    f = ffi.new("uint64_t[]", lib.RV_JIT_TSLOT_WORDS)
+
+    def plan_at(vl):
+        return translate._slot_fields(f, lib.rv_jit_tslot(m._m, CODE + 4, ffi.new("uint64_t[2]", (vtype, vl)), f))
+
+    top = plan_at(vlmax)
+    tail = jit_llvm._tail(top)
+    assert len(tail) == min(vlmax, lib.RV_JIT_TAIL_MAX)
+    vary = set(jit_llvm.TAIL_AT.values()) | {1}   # (and vl itself)
+    for vl, words in enumerate(tail, start=vlmax - len(tail)):
+        plan = jit_llvm._plan(plan_at(vl))
+        assert plan[1] == vl and words == {name: plan[at] for name, at in jit_llvm.TAIL_AT.items()}
+        assert [w for i, w in enumerate(plan) if i not in vary] == [w for i, w in enumerate(jit_llvm._plan(top))
+                                                                   if i not in vary]

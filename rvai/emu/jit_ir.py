@@ -34,24 +34,18 @@ def vlmax_of(vtype: int, vlen: int) -> int | None:
     return vlen << sh if sh >= 0 else vlen >> -sh
 
 
-#: struct's format of an unsigned integer by its width in bytes (pack_tail)
+#: struct's format of an unsigned integer by its width in bytes (unpack_tail)
 _WIDTHS = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
-def pack_tail(words) -> tuple:
-    """A vector op's plan tail (rv_jit_tslot's words past its plan: the
-    words that change with vl, for each vl below the plan's) as the three
-    ints that stand for it in a timed block's slot fields, and so in its
-    key (unpack_tail gives the words back): how many, the bytes each takes
-    (the fewest of 1, 2, 4, 8 that hold every one) and all of them packed
-    in one int, little-endian.  (A few hundred words a vector op, the ints
-    of a tuple would make the keys the engine holds several times larger.)"""
-    width = next(w for w in _WIDTHS if max(words) < 1 << 8 * w)
-    return len(words), width, int.from_bytes(struct.pack(f"<{len(words)}{_WIDTHS[width]}", *words), "little")
-
-
 def unpack_tail(count: int, width: int, packed: int) -> tuple:
-    """The words pack_tail packed."""
+    """A vector op's plan tail (the words that change with vl, for each vl
+    below its plan's: csrc/timing.h's tm_plan_tail) from the three ints that
+    stand for it in a timed block's slot fields, and so in its key
+    (Translator._tslots): how many words, the bytes each takes and all of
+    them in one int, little-endian, as rv_jit_tslot packed them.  (A few
+    hundred words a vector op: a tuple of them would make the keys the
+    engine holds several times larger, and cost Python a loop over them.)"""
     return struct.unpack(f"<{count}{_WIDTHS[width]}", packed.to_bytes(count * width, "little"))
 
 

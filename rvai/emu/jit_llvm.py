@@ -221,7 +221,7 @@ def _tail(f) -> list[dict]:
     """The tail of slot fields ``f``'s plan: for each vl from the plan's vl
     less their number up to the plan's vl less one, its plan's TAIL_WORDS by
     name (the rest of its plan is the plan's)."""
-    words = unpack_tail(*f[6 + PLAN_WORDS:]) if len(f) > 6 + PLAN_WORDS else ()   # (Translator._tslots packed them)
+    words = unpack_tail(*f[6 + PLAN_WORDS:]) if len(f) > 6 + PLAN_WORDS else ()   # (packed: translate._slot_fields)
     n = len(TAIL_WORDS)
     return [dict(zip(TAIL_WORDS, words[i:i + n])) for i in range(0, len(words), n)][::-1]
 

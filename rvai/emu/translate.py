@@ -63,7 +63,7 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from rvai._rvemu import ffi, lib
-from rvai.emu.jit_ir import VINLINE, pack_tail, vlmax_of
+from rvai.emu.jit_ir import VINLINE, vlmax_of
 
 #: Instructions a block runs interpreted before it is translated, unless
 #: RVAI_JIT_HOT says otherwise: about what translating it costs (assumed
@@ -523,8 +523,7 @@ class Translator:
         translated while a strip-mined loop ran its tail got plans for that
         tail's vl, which its full strips, and the other rows' tails, then
         failed: c930 attention's hot block, docs/performance.md's "(issue
-        15, vl61)".)  After a plan, its tail (the words of the vls below
-        its own that change with vl, rv_jit_tslot's), packed (pack_tail)."""
+        15, vl61)".)  After a plan, its tail (_slot_fields)."""
         if not lib.rv_jit_timed(self.m):
             return None
         f = ffi.new("uint64_t[]", lib.RV_JIT_TSLOT_WORDS)   # rv_jit_tslot: 6 + TM_PLAN_WORDS at most
@@ -532,12 +531,10 @@ class Translator:
         model = tuple(f[0:5])
         vtype, vl = self._vstate()
         entry = (vtype, vlmax_of(vtype, self.vlen) or vl)
-        head = 6 + lib.RV_JIT_PLAN_WORDS   # (a vector op's plan tail after it: packed, pack_tail)
         out = []
         for b in blocks:
             vstate = ffi.new("uint64_t[2]", entry)
-            out.append({i.pc: tuple(f[0:min(n, head)]) + (pack_tail(f[head:n]) if n > head else ())
-                        for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, vstate, f))})
+            out.append({i.pc: _slot_fields(f, n) for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, vstate, f))})
             out[-1]["model"] = model
         return out
 
@@ -556,6 +553,18 @@ class Translator:
         """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
         n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
         return [ffi.new("rv_jit_insn *", self._insns[i])[0] for i in range(n)]
+
+
+def _slot_fields(f, n: int) -> tuple:
+    """rv_jit_tslot's n words in f as one instruction's timing slot fields
+    (ints: they join the block's key): the slot's and its plan's words, then
+    its plan's tail, when it has one, as the count and width rv_jit_tslot
+    packed its words with and their bytes as one int (jit_ir.unpack_tail)."""
+    head = 6 + lib.RV_JIT_PLAN_WORDS
+    if n <= head:
+        return tuple(f[0:n])
+    count, width = f[head], f[head + 1]
+    return (*f[0:head], count, width, int.from_bytes(ffi.buffer(f + head + 2, count * width), "little"))
 
 
 def _engine():
