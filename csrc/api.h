@@ -343,14 +343,11 @@ int rv_jit_tparams(const rv_machine *m, uint64_t out[5]);
  * and destination indexes and path into out, and a vector op's plan after
  * them when it has one (timing.h's tm_plan_words), made for the vtype and vl
  * in vstate (those expected where pc runs); returns the words written (6, or
- * 6 + RV_JIT_PLAN_WORDS, then the plan's tail when it has one: timing.h's
- * tm_plan_tail, TM_TAIL_WORDS for each vl below vstate's, at most
- * RV_JIT_TAIL_MAX vls, as their count, the bytes each takes and the words
- * packed in that many bytes each, little-endian), 0 for other slots.  A vset{i}vl{i} at pc advances
+ * 6 + TM_PLAN_WORDS), 0 for other slots.  A vset{i}vl{i} at pc advances
  * vstate to what is expected after it (exec.c's jit_vset_after), so that a
  * block's instructions asked in order get plans for the vtype each runs under.
  * out holds RV_JIT_TSLOT_WORDS (Python sizes its buffer by it: rvai/emu/translate.py). */
-enum { RV_JIT_PLAN_WORDS = 27, RV_JIT_TAIL_MAX = 64, RV_JIT_TSLOT_WORDS = 6 + 27 + 2 + 10 * 64 };
+enum { RV_JIT_TSLOT_WORDS = 40 };
 int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t vstate[2], uint64_t out[RV_JIT_TSLOT_WORDS]);
 /* What a timed block's inline vector step needs of csrc/timing.h's rv_timing (offsets, constants). */
 void rv_jit_vstep_layout(uint64_t out[32]);

@@ -187,22 +187,6 @@ void jit_tslot_forget(rv_machine *m, uint64_t pc) {
     if (e) e[(pc - base) >> 1].path = TM_PATH_NEW;
 }
 
-/* The n words at out[2..] packed in place (little-endian, each in the
- * fewest of 1, 2, 4 or 8 bytes that hold them all), their count and width
- * before them; returns the words it all takes. */
-static int pack_words(uint64_t *out, int n) {
-    uint64_t most = 0;
-    for (int i = 0; i < n; i++) most |= out[2 + i];
-    unsigned width = most >> 32 ? 8 : most >> 16 ? 4 : most >> 8 ? 2 : 1;
-    uint8_t *p = (uint8_t *)(out + 2);
-    for (int i = 0; i < n; i++) {   /* (byte i * width is at most 8 * i: no word is overwritten before it is read) */
-        uint64_t w = out[2 + i];
-        for (unsigned b = 0; b < width; b++) *p++ = (uint8_t)(w >> 8 * b);
-    }
-    out[0] = (uint64_t)n, out[1] = width;
-    return 2 + (int)((n * width + 7) / 8);
-}
-
 /* rv_jit_tslot's words for the decoded instruction d at pc (slot e), under
  * the machine's vtype and vl. */
 static int jit_tslot_words(rv_machine *m, const rv_decoded *d, tm_slot *e, uint64_t *out) {
@@ -210,10 +194,7 @@ static int jit_tslot_words(rv_machine *m, const rv_decoded *d, tm_slot *e, uint6
     if (e->path < TM_PATH_PLAIN && e->path != TM_PATH_VECTOR && e->path != TM_PATH_PREFETCH) return 0;
     const uint64_t f[6] = {e->lat, e->s1, e->s2, e->s3, e->dst, e->path};
     memcpy(out, f, sizeof f);
-    int n = tm_plan_words(m->timing, d, m, e, out + 6);
-    int rows = n ? tm_plan_tail(m->timing, d, m, out + 6, out + 6 + n + 2, RV_JIT_TAIL_MAX) : 0;
-    if (rows) n += pack_words(out + 6 + n, TM_TAIL_WORDS * rows);
-    return 6 + n;
+    return 6 + tm_plan_words(m->timing, d, m, e, out + 6);
 }
 
 /* The vtype and vl after vset{i}vl{i} d runs (vec_setvl's rules, on the
@@ -228,9 +209,7 @@ static void jit_vset_after(rv_machine *m, const rv_decoded *d) {
 }
 
 int rv_jit_tslot(rv_machine *m, uint64_t pc, uint64_t vstate[2], uint64_t out[RV_JIT_TSLOT_WORDS]) {
-    _Static_assert(RV_JIT_PLAN_WORDS == TM_PLAN_WORDS && TM_TAIL_WORDS == 10 &&
-                   6 + TM_PLAN_WORDS + 2 + TM_TAIL_WORDS * RV_JIT_TAIL_MAX <= RV_JIT_TSLOT_WORDS,
-                   "rv_jit_tslot's out holds RV_JIT_TSLOT_WORDS");
+    _Static_assert(6 + TM_PLAN_WORDS <= RV_JIT_TSLOT_WORDS, "rv_jit_tslot's out holds RV_JIT_TSLOT_WORDS");
     if (!m->timed) return 0;
     uint64_t base, size;
     rv_decoded *cache = fetch_region(m, pc, &base, &size);

@@ -1247,9 +1247,14 @@ static inline __attribute__((always_inline)) const tm_vplan *vector_plan(rv_timi
     return v;
 }
 
-/* Plan v as tm_plan_words' words (the groups past nsrc as 0: plan_vector
- * leaves them unset, and the words are part of the translation's key). */
-static void plan_words(const tm_vplan *v, uint64_t *out) {
+int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slot *e, uint64_t *out) {
+    if (e->path != TM_PATH_VECTOR || !e->plan) return 0;
+    /* planned for the machine's vtype and vl now, as its next execution would
+     * plan it (a plan is a function of its key): the words do not depend on
+     * whether, or under which vtype, the instruction ran before */
+    const tm_vplan *v = vector_plan(t, d, m, e, NULL);
+    /* (the groups past nsrc as 0: plan_vector leaves them unset, and the
+     * words are part of the translation's key) */
     uint64_t s[sizeof v->srcs] = {0}, n[sizeof v->srcn] = {0};
     for (unsigned i = 0; i < v->nsrc; i++) s[i] = v->srcs[i], n[i] = v->srcn[i];
     const uint64_t w[] = {v->vtype, v->vl, v->op, v->pipe, v->units, v->vd, v->nvd, v->sdst, v->nsrc,
@@ -1257,39 +1262,7 @@ static void plan_words(const tm_vplan *v, uint64_t *out) {
                           v->vm_vd, v->vm_nregs, v->occupancy, v->lat, v->elems, v->elems_max, v->flops};
     _Static_assert(sizeof w == TM_PLAN_WORDS * sizeof *w, "TM_PLAN_WORDS");
     memcpy(out, w, sizeof w);
-}
-
-int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slot *e, uint64_t *out) {
-    if (e->path != TM_PATH_VECTOR || !e->plan) return 0;
-    /* planned for the machine's vtype and vl now, as its next execution would
-     * plan it (a plan is a function of its key): the words do not depend on
-     * whether, or under which vtype, the instruction ran before */
-    plan_words(vector_plan(t, d, m, e, NULL), out);
     return TM_PLAN_WORDS;
-}
-
-int tm_plan_tail(rv_timing *t, const rv_decoded *d, rv_machine *m, const uint64_t *top, uint64_t *out, int max) {
-    /* the words that may change with vl: from plan_vector's beats, groups, elements and register groups */
-    static const int vary[TM_TAIL_WORDS] = {TM_PW_OCCUPANCY, TM_PW_LAT, TM_PW_ELEMS, TM_PW_FLOPS, TM_PW_NVD,
-                                            TM_PW_SRCN, TM_PW_SRCN + 1, TM_PW_SRCN + 2, TM_PW_SRCN + 3,
-                                            TM_PW_VM_NREGS};
-    uint64_t w[TM_PLAN_WORDS];
-    const uint64_t vl = m->vl;
-    int n = 0;
-    for (; n < max && (uint64_t)n < vl; n++) {   /* vl - 1, vl - 2, ... */
-        tm_vplan v;
-        m->vl = vl - 1 - (uint64_t)n;
-        plan_vector(t, d, m, &tm_ops[d->op], &v);
-        v.vtype = m->vtype, v.vl = vl;   /* (as top's: compared below) */
-        plan_words(&v, w);
-        for (int i = 0; i < TM_TAIL_WORDS; i++) {
-            out[TM_TAIL_WORDS * n + i] = w[vary[i]];
-            w[vary[i]] = top[vary[i]];
-        }
-        if (memcmp(w, top, sizeof w)) break;   /* a word no tail holds differs (none does: a safeguard) */
-    }
-    m->vl = vl;
-    return n;
 }
 
 /* A vector instruction: wait for a queue entry, then start on the earliest

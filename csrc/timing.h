@@ -307,19 +307,6 @@ void tm_prefetch_step(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t
  * or 0 when the slot has no plan (the reference mode, the model out of plans). */
 #define TM_PLAN_WORDS 27   /* with the 4 source groups' first registers and counts */
 int tm_plan_words(rv_timing *t, const rv_decoded *d, rv_machine *m, const tm_slot *e, uint64_t *out);
-/* The plan words' indexes of vl and of the words that may change with it (tm_plan_tail). */
-enum { TM_PW_VL = 1, TM_PW_NVD = 6, TM_PW_SRCN = 13, TM_PW_VM_NREGS = 21, TM_PW_OCCUPANCY = 22, TM_PW_LAT = 23,
-       TM_PW_ELEMS = 24, TM_PW_FLOPS = 26 };
-/* The plans of vector instruction d for m's vtype at the vls below m's vl
- * (its VLMAX in a translation), whose plan's words (tm_plan_words') are top:
- * from vl - 1 down, the words that change with vl (TM_TAIL_WORDS of them:
- * occupancy, latency, elements, flops, the destination's registers, the
- * four source groups' registers, a load's registers) of each into out, at
- * most max of them, while no other word differs from top's; returns how many.
- * A translated block's inline step reads them by vl, so that a strip-mined
- * loop's tail stays inline. */
-#define TM_TAIL_WORDS 10
-int tm_plan_tail(rv_timing *t, const rv_decoded *d, rv_machine *m, const uint64_t *top, uint64_t *out, int max);
 /* A Zicbop prefetch (d) of the line at addr, issued at cycle `when`, whose
  * line the hit filter did not find in L1: the rest of tm_prefetch_step's
  * request for it. */

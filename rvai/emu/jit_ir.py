@@ -7,8 +7,6 @@ block's compile time; this writes the lines directly.  Pointers are opaque
 """
 from __future__ import annotations
 
-import struct
-
 I1, I8, I16, I32, I64, I128, PTR, VOID = "i1", "i8", "i16", "i32", "i64", "i128", "ptr", "void"
 
 #: Vector integer ops a block computes itself, as host vector code, when the
@@ -32,21 +30,6 @@ def vlmax_of(vtype: int, vlen: int) -> int | None:
         return None
     sh = (vlmul if vlmul < 4 else vlmul - 8) - 3 - vsew
     return vlen << sh if sh >= 0 else vlen >> -sh
-
-
-#: struct's format of an unsigned integer by its width in bytes (unpack_tail)
-_WIDTHS = {1: "B", 2: "H", 4: "I", 8: "Q"}
-
-
-def unpack_tail(count: int, width: int, packed: int) -> tuple:
-    """A vector op's plan tail (the words that change with vl, for each vl
-    below its plan's: csrc/timing.h's tm_plan_tail) from the three ints that
-    stand for it in a timed block's slot fields, and so in its key
-    (Translator._tslots): how many words, the bytes each takes and all of
-    them in one int, little-endian, as rv_jit_tslot packed them.  (A few
-    hundred words a vector op: a tuple of them would make the keys the
-    engine holds several times larger, and cost Python a loop over them.)"""
-    return struct.unpack(f"<{count}{_WIDTHS[width]}", packed.to_bytes(count * width, "little"))
 
 
 #: The branch weights of a ``likely`` branch (Builder.cbranch), and their

@@ -30,7 +30,7 @@ from llvmlite import binding as llvm
 from rvai import diskcache
 from rvai._rvemu import ffi, lib
 from rvai.emu.jit_ir import (I1, I8, I16, I32, I64, I128, LIKELY_DEF, PTR, VINLINE, VOID, Builder, Function, Value,
-                             const, unpack_tail, vlmax_of)
+                             const, vlmax_of)
 
 
 def _w(b, v):
@@ -193,18 +193,6 @@ T_VQ, T_VQ_POS, T_VQ_DEPTH, T_CONT_UNTIL, T_UNIT_FREE, MAX_UNITS, T_VFIRST, T_VD
     P_VMEM, T_VSPLIT = (int(v) for v in _VSL[0:31])
 
 
-#: The words of a vector op's plan in its timing slot fields (rv_jit_tslot's
-#: after the first six: timing.h's tm_plan_words), then its tail's, the
-#: words that may change with vl (tm_plan_tail's: occupancy, latency,
-#: elements, flops, the registers of the destination, of the four source
-#: groups and of a load) for each vl from the plan's vl down.
-PLAN_WORDS = lib.RV_JIT_PLAN_WORDS
-TAIL_WORDS = ("occ", "lat", "elems", "flops", "nvd", "n0", "n1", "n2", "n3", "vm_nregs")
-#: Where each of them is in the plan's words (timing.h's TM_PW_*)
-TAIL_AT = {"occ": 22, "lat": 23, "elems": 24, "flops": 26, "nvd": 6, "n0": 13, "n1": 14, "n2": 15, "n3": 16,
-           "vm_nregs": 21}
-
-
 def _planned(f) -> bool:
     """Whether timing slot fields ``f`` (rv_jit_tslot's: six, then a vector
     op's plan for the vtype and vl expected where it runs) hold a plan, so
@@ -212,54 +200,12 @@ def _planned(f) -> bool:
     return len(f) > 6
 
 
-def _plan(f) -> tuple:
-    """The plan words of timing slot fields ``f`` (PLAN_WORDS)."""
-    return f[6:6 + PLAN_WORDS]
-
-
-def _tail(f) -> list[dict]:
-    """The tail of slot fields ``f``'s plan: for each vl from the plan's vl
-    less their number up to the plan's vl less one, its plan's TAIL_WORDS by
-    name (the rest of its plan is the plan's)."""
-    words = unpack_tail(*f[6 + PLAN_WORDS:]) if len(f) > 6 + PLAN_WORDS else ()   # (packed: translate._slot_fields)
-    n = len(TAIL_WORDS)
-    return [dict(zip(TAIL_WORDS, words[i:i + n])) for i in range(0, len(words), n)][::-1]
-
-
-def _step_words(plan, w) -> dict:
-    """What the inline step of a vector op with plan words ``plan`` reads of
-    the ones that may change with vl (``w``, TAIL_WORDS by name): its
-    occupancy less one, its latency, its destination's registers and what
-    its write clears and sets in vsplit, a load's registers, each source
-    group's registers and the mask of their inner registers (timing.c's
-    plan_vector's wclear, wset and inner)."""
-    vd, nsrc, firsts = plan[5], plan[8], plan[9:13]
-    counts = [w[f"n{g}"] for g in range(4)]
-    inner = 0
-    for first, n in zip(firsts[:nsrc], counts):
-        inner |= _reg_bits(first + 1, n - 1)
-    nvd = w["nvd"]
-    return {"occ_less": w["occ"] - 1, "lat": w["lat"], "nvd": nvd, "vm_nregs": w["vm_nregs"], "inner": inner,
-            "wclear": _reg_bits(vd + 1, nvd - 1) if nvd else 0,
-            "wset": _reg_bits(vd, 1) | (_reg_bits(vd + nvd, 1) if vd + nvd < 32 else 0) if nvd else 0,
-            **{f"n{g}": n for g, n in enumerate(counts)}}
-
-
-def _plan_step_words(plan) -> dict:
-    """_step_words of the plan (words ``plan``) at its own vl."""
-    return _step_words(plan, {name: plan[at] for name, at in TAIL_AT.items()})
-
-
-#: The types of _step_words' words in the step's IR
-STEP_TYPES = {"inner": I32, "wclear": I32, "wset": I32, "vm_nregs": I32}
-
-
 def _vcounts(f) -> dict:
     """The model's counters the vector step of slot fields ``f`` (its plan's:
     see _Block._tvector) adds a constant to, by offset: its op, elements,
     elements at VLMAX and flops, and its pipe's busy cycles when it does not
     chain (freed - start, its occupancy)."""
-    (_, _, _, pipe, *_, chained, _, _, _, _, occ, _, elems, elems_max, flops) = _plan(f)
+    (_, _, _, pipe, *_, chained, _, _, _, _, occ, _, elems, elems_max, flops) = f[6:]
     out = {T_VEC_OPS: 1, T_VEC_ELEMS: elems, T_VEC_ELEMS_MAX: elems_max, T_FLOPS: flops}
     if not chained:
         out[T_PIPE_BUSY + 8 * pipe] = occ
@@ -1117,14 +1063,11 @@ class _Block:
         # entry when no instruction of the block sets either (a vset*, a
         # fault-only-first load; no C call it makes changes them): else at each step
         self.vheld = {}
-        self.ventry = None   # (vtype, vl) loaded here, for the tails' tests (_tvtail)
         names = [_OP_NAMES[i.op] for i in self.insns]
         if not any(n.startswith("vset") or n.endswith("ff.v") for n in names):
             for f in self.tslot.values():
                 if _planned(f) and (f[6], f[7]) not in self.vheld:
                     self.vheld[f[6], f[7]] = self._vheld(f[6], f[7])
-            if any(_tail(f) for f in self.tslot.values()):
-                self.ventry = self._vstate()
         if self.tslot:   # the steps inline only while every slot holds the path it was translated for
             ok = const(I1, 1)
             for pc, f in sorted(self.tslot.items()):
@@ -1361,27 +1304,19 @@ class _Block:
         """Instruction k's vector step in C (tm_vector_step), called with its slot and decoded form."""
         self._ccall("@rvai_jit_tvstep", VOID, [self.t, self._decoded(k, ins), self.m, _C(ins.pc), self._tslot(ins.pc)])
 
-    def _tsources(self, start, firsts, counts, chained, w, fewest=None):
+    def _tsources(self, start, firsts, counts, chained):
         """timing.c's vector_op's wait for its source groups: their first
         registers alone while vsplit shows each group set by one write, else
-        every register of them; (start, the last source's done cycle).
-        ``counts``: each group's registers (the plan's, the most); ``w`` the
-        step's words (_step_words': the groups' inner registers' mask and
-        their registers, as values); ``fewest``, for a step that may run at
-        a tail's vl, each word's fewest there: a register past its group's
-        fewest is waited for only while the group's count holds it."""
+        every register of them; (start, the last source's done cycle)."""
         b = self.b
         tf = lambda off: b.gep(self.t, _C(off))   # noqa: E731
         umax = lambda x, y: b.select(b.icmp_unsigned(">", y, x), y, x)   # noqa: E731
 
-        def wait(regs):   # register -> the condition that it is waited for (None: always)
+        def wait(regs):
             s, done = start, _C(0)
-            for r, held in regs.items():   # from its first beat with chaining, else its last
+            for r in dict.fromkeys(regs):   # from its first beat with chaining, else its last
                 done_r = b.load(I64, tf(T_VDONE + 8 * r))
-                need = b.load(I64, tf(T_VFIRST + 8 * r)) if chained else done_r
-                if held is not None:
-                    need, done_r = b.select(held, need, _C(0)), b.select(held, done_r, _C(0))
-                s = umax(s, need)
+                s = umax(s, b.load(I64, tf(T_VFIRST + 8 * r)) if chained else done_r)
                 done = umax(done, done_r)
             return s, done
 
@@ -1389,21 +1324,13 @@ class _Block:
         for first, n in zip(firsts, counts):
             inner |= _reg_bits(first + 1, n - 1)
         if not inner:   # groups of one register
-            return wait(dict.fromkeys(firsts))
+            return wait(firsts)
         whole, split, join = (self.fn.append_basic_block(n) for n in ("vgwhole", "vgsplit", "vgjoin"))
-        b.cbranch(b.icmp_unsigned("==", b.and_(b.load(I32, tf(T_VSPLIT), align=4), w["inner"]), _C32(0)),
+        b.cbranch(b.icmp_unsigned("==", b.and_(b.load(I32, tf(T_VSPLIT), align=4), _C32(inner)), _C32(0)),
                   whole, split, likely=True)
         out = []
-        for block in (whole, split):
+        for block, regs in ((whole, firsts), (split, [r for f, n in zip(firsts, counts) for r in range(f, f + n)])):
             b.position_at_end(block)
-            regs = {}
-            for g, (first, n) in enumerate(zip(firsts, counts)):
-                for j in range(1 if block is whole else n):
-                    held = None if fewest is None or j < fewest[f"n{g}"] else b.icmp_unsigned("<", _C(j), w[f"n{g}"])
-                    if first + j in regs and (held is None or regs[first + j] is None):
-                        regs[first + j] = None
-                    else:
-                        regs[first + j] = held if first + j not in regs else b.or_(regs[first + j], held)
             out.append((*wait(regs), b.block))
             b.branch(join)
         b.position_at_end(join)
@@ -1415,105 +1342,35 @@ class _Block:
             phis.append(phi)
         return tuple(phis)
 
-    def _vstate(self):
-        """The machine's vtype and vl, loaded here."""
-        return self.b.load(I64, self._field(VTYPE_OFF)), self.b.load(I64, self._field(VL_OFF))
-
     def _vheld(self, vtype, vl):
         """The test that the machine's vtype and vl are these, made here."""
         b = self.b
-        mvtype, mvl = self._vstate()
-        return b.and_(b.icmp_unsigned("==", mvtype, _C(vtype)), b.icmp_unsigned("==", mvl, _C(vl)))
-
-    def _tvtail(self, pc, f, slow):
-        """The tail of instruction pc's planned step (slot fields ``f``): a
-        block that, when the machine's vtype is the plan's and its vl one of
-        the tail's (_tail: the vls below the plan's), adds what its plan at
-        that vl counts beyond the plan's (vcount's) and gives its step's
-        words (_step_words), else goes to ``slow``; (the words there as
-        values, their fewest over the tail and the plan), or None when the
-        plan has no tail.  (Read from tables by vl: the words are
-        timing.c's plan_vector's, so the block's step at a strip-mined loop's
-        tail is the interpreter's without its formulas written twice.)"""
-        tail = _tail(f)
-        plan = _plan(f)
-        top = {name: plan[at] for name, at in TAIL_AT.items()}
-        if not tail or any(w[name] > top[name] for w in tail for name in ("nvd", "n0", "n1", "n2", "n3", "vm_nregs")):
-            return None   # (a register group larger at a shorter vl: none is, plan_vector's are VLMAX's at most)
-        b = self.b
-        vtype, vl, pipe, chained = plan[0], plan[1], plan[3], plan[17]
-        mvtype, mvl = self.ventry or self._vstate()
-        idx = b.sub(mvl, _C(vl - len(tail)))
-        intail = b.and_(b.icmp_unsigned("==", mvtype, _C(vtype)), b.icmp_unsigned("<", idx, _C(len(tail))))
-        here = self.fn.append_basic_block("vstail")
-        b.cbranch(intail, here, slow)
-        b.position_at_end(here)
-
-        def word(name, vals, at_plan, ty=I64):   # a table by vl, or the plan's when every vl has it
-            if all(v == at_plan for v in vals):
-                return const(ty, at_plan)
-            tab = f"@{self.fn.name}_{name}{pc:x}"
-            self.globals[tab] = (f"{tab} = private constant [{len(vals)} x i64] "
-                                 f"[{', '.join(f'i64 {v}' for v in vals)}], align 8")
-            v = b.load(I64, b.gep(Value(PTR, tab), b.shl(idx, _C(3))))
-            return v if ty == I64 else b.trunc(v, ty)
-
-        # the exits count the plan's (vcount): this vl's beyond it
-        counted = {"elems": T_VEC_ELEMS, "flops": T_FLOPS, **({} if chained else {"occ": T_PIPE_BUSY + 8 * pipe})}
-        for name, off in counted.items():
-            v = word(name, [w[name] for w in tail], top[name])
-            if v.name != _C(top[name]).name:
-                self._bump(b.gep(self.t, _C(off)), b.sub(v, _C(top[name])))
-        steps = [_step_words(plan, w) for w in tail]
-        at_plan = _plan_step_words(plan)
-        words = {name: word(name, [w[name] for w in steps], x, STEP_TYPES.get(name, I64)) for name, x in at_plan.items()}
-        fewest = {name: min(x, *(w[name] for w in steps)) for name, x in at_plan.items()}
-        return words, fewest
+        return b.and_(b.icmp_unsigned("==", b.load(I64, self._field(VTYPE_OFF)), _C(vtype)),
+                      b.icmp_unsigned("==", b.load(I64, self._field(VL_OFF)), _C(vl)))
 
     def _tvector(self, k, ins, f):
         """Instruction k's vector step (timing.c's tm_vector_step) written
         inline with its slot's plan as constants (``f``: the slot's fields,
         then tm_plan_words'), while the machine's vtype and vl are the ones
-        the plan was made for or the vl is one of its tail's (_tvtail: the
-        words that change with vl then read by vl); else the C step; whether it is a memory op
+        the plan was made for; else the C step; whether it is a memory op
         (which leaves its accesses pending). It duplicates csrc/timing.c's
         vector_op (and tm_vector_step around it) in IR: a change to either must be
         made in the other; tests/test_timed_translate.py's
         test_vector_loops_time_the_same_translated catches a mismatch (cycles differ)."""
         b, pc = self.b, ins.pc
-        vtype, vl, is_mem = _plan(f)[0], _plan(f)[1], _plan(f)[19]
-        fast, other, slow, join = (self.fn.append_basic_block(n) for n in ("vsfast", "vsother", "vsslow", "vsjoin"))
+        (vtype, vl, op, pipe, units, vd, nvd, sdst, nsrc, *groups, chained, first_at_done, is_mem, vm_vd, vm_nregs,
+         occ, lat, _, _, _) = f[6:]   # (its constant counts: vcount)
+        firsts, counts = groups[:4], groups[4:]   # the source groups' first registers, then their sizes
+        tf = lambda off: b.gep(self.t, _C(off) if isinstance(off, int) else off)   # noqa: E731
+        umax = lambda x, y: b.select(b.icmp_unsigned(">", y, x), y, x)   # noqa: E731
+        fast, slow, join = (self.fn.append_basic_block(n) for n in ("vsfast", "vsslow", "vsjoin"))
         held = self.vheld[vtype, vl] if (vtype, vl) in self.vheld else self._vheld(vtype, vl)
-        b.cbranch(held, fast, other, likely=True)
+        b.cbranch(held, fast, slow, likely=True)
         b.position_at_end(slow)
         self._tvcount(pc, -1)   # the C step counts its own
         self._tvcall(k, ins)
         b.branch(join)
-        b.position_at_end(other)   # not the plan's vl: one of its tail's, inline, or the C step
-        tail = self._tvtail(pc, f, slow)
-        if tail is None:
-            b.branch(slow)
-        else:   # the step with the words of the tail's vl (a copy: the plan's own, below, stay constants)
-            self._tvstep(pc, f, *tail)
-            b.branch(join)
         b.position_at_end(fast)
-        self._tvstep(pc, f, {name: const(STEP_TYPES.get(name, I64), x) for name, x in _plan_step_words(_plan(f)).items()})
-        b.branch(join)
-        b.position_at_end(join)
-        self.issue = self.prev_dst = None
-        return bool(is_mem)
-
-    def _tvstep(self, pc, f, w, fewest=None):
-        """_tvector's step proper for instruction pc (slot fields ``f``)
-        with its words that may change with vl ``w`` (_step_words', as
-        values), and with ``fewest`` (their fewest over the plan and its
-        tail, _tvtail) when they are a tail's."""
-        b = self.b
-        (_, _, op, pipe, units, vd, nvd, sdst, nsrc, *groups, chained, first_at_done, is_mem, vm_vd, _, _, _, _,
-         _, _) = _plan(f)   # (the words that may change with vl: w; its constant counts: vcount)
-        firsts, counts = groups[:4], groups[4:]   # the source groups' first registers, then their sizes
-        tf = lambda off: b.gep(self.t, _C(off) if isinstance(off, int) else off)   # noqa: E731
-        umax = lambda x, y: b.select(b.icmp_unsigned(">", y, x), y, x)   # noqa: E731
         before, now = self._twait(f[1], f[2], f[3], False)
         # the decoupling queue: wait until the op vq_depth places back has started
         pos = b.load(I32, tf(T_VQ_POS), align=4)
@@ -1538,34 +1395,25 @@ class _Block:
             x = b.load(I64, tf(row + 8 * u))
             less = b.icmp_unsigned("<", x, free)
             unit, free = b.select(less, _C(u), unit), b.select(less, x, free)
-        start, src_done = self._tsources(umax(dispatch, free), firsts[:nsrc], counts, chained, w, fewest)
-        last_beat = b.add(start, w["occ_less"])
+        start, src_done = self._tsources(umax(dispatch, free), firsts[:nsrc], counts, chained)
+        last_beat = b.add(start, _C(occ - 1))
         if chained:   # the last beat not before a chained source's last beat is there
             last_beat = umax(last_beat, src_done)
-        done, freed = b.add(last_beat, w["lat"]), b.add(last_beat, _C(1))
+        done, freed = b.add(last_beat, _C(lat)), b.add(last_beat, _C(1))
         b.store(freed, tf(b.add(_C(row), b.shl(unit, _C(3)))))
         b.store(start, q)
         nxt = b.add(pos, _C32(1))
         b.store(b.select(b.icmp_unsigned("==", nxt, b.load(I32, tf(T_VQ_DEPTH), align=4)), _C32(0), nxt),
                 tf(T_VQ_POS), align=4)
         b.store(umax(b.load(I64, tf(T_V_END)), done), tf(T_V_END))
-        first = done if first_at_done else b.add(start, w["lat"])
-        # (nvd: the plan's, the most; at a tail's vl the registers past the tail's fewest
-        # are written while its count holds them, each a test on from the one before)
-        wrote = self.fn.append_basic_block("vdwrote") if fewest is not None and fewest["nvd"] < nvd else None
-        for j in range(nvd):
-            if wrote is not None and j >= fewest["nvd"]:
-                more = self.fn.append_basic_block("vdmore")
-                b.cbranch(b.icmp_unsigned("<", _C(j), w["nvd"]), more, wrote)
-                b.position_at_end(more)
-            b.store(first, tf(T_VFIRST + 8 * (vd + j)))
-            b.store(done, tf(T_VDONE + 8 * (vd + j)))
-        if wrote is not None:
-            b.branch(wrote)
-            b.position_at_end(wrote)
+        first = done if first_at_done else b.add(start, _C(lat))
+        for r in range(vd, vd + nvd):
+            b.store(first, tf(T_VFIRST + 8 * r))
+            b.store(done, tf(T_VDONE + 8 * r))
         if nvd:   # its group's registers set alike, apart from the registers on either side (vsplit)
+            wclear, wset = _reg_bits(vd + 1, nvd - 1), _reg_bits(vd, 1) | _reg_bits(vd + nvd, 1 if vd + nvd < 32 else 0)
             split = b.load(I32, tf(T_VSPLIT), align=4)
-            b.store(b.or_(b.and_(split, b.xor(w["wclear"], _C32(0xffffffff))), w["wset"]), tf(T_VSPLIT), align=4)
+            b.store(b.or_(b.and_(split, _C32(~wclear & 0xffffffff)), _C32(wset)), tf(T_VSPLIT), align=4)
         if sdst != DST_NONE:   # a scalar result (vmv.x.s, vcpop.m, ...)
             self._rset(sdst, done)
             if sdst != 32:
@@ -1574,7 +1422,7 @@ class _Block:
             b.store(_C32(P_VMEM), tf(T_PENDING), align=4)
             b.store(_C32(PATH_END), tf(T_INLINE_FROM), align=4)
             b.store(_C32(vm_vd), tf(T_VM_VD), align=4)
-            b.store(w["vm_nregs"], tf(T_VM_NREGS), align=4)
+            b.store(_C32(vm_nregs), tf(T_VM_NREGS), align=4)
             b.store(start, tf(T_VM_START))
             b.store(_C32(0), tf(T_VM_FIRST_SEEN), align=4)
             b.store(_C32(0), tf(T_VM_TRAINED), align=4)
@@ -1599,6 +1447,10 @@ class _Block:
         b.store(dispatch, tf(T_LAST_ISSUE))
         b.store(_C32(f[4]), tf(T_LAST_DST), align=4)
         self._tissue(before, pc)
+        b.branch(join)
+        b.position_at_end(join)
+        self.issue = self.prev_dst = None
+        return bool(is_mem)
 
     def _tprefetch(self, k, ins):
         """The line a Zicbop prefetch just charged asks for (timing.c's

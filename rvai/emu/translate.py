@@ -523,7 +523,7 @@ class Translator:
         translated while a strip-mined loop ran its tail got plans for that
         tail's vl, which its full strips, and the other rows' tails, then
         failed: c930 attention's hot block, docs/performance.md's "(issue
-        15, vl61)".)  After a plan, its tail (_slot_fields)."""
+        15, vl61)".)"""
         if not lib.rv_jit_timed(self.m):
             return None
         f = ffi.new("uint64_t[]", lib.RV_JIT_TSLOT_WORDS)   # rv_jit_tslot: 6 + TM_PLAN_WORDS at most
@@ -534,7 +534,7 @@ class Translator:
         out = []
         for b in blocks:
             vstate = ffi.new("uint64_t[2]", entry)
-            out.append({i.pc: _slot_fields(f, n) for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, vstate, f))})
+            out.append({i.pc: tuple(f[0:n]) for i in b if (n := lib.rv_jit_tslot(self.m, i.pc, vstate, f))})
             out[-1]["model"] = model
         return out
 
@@ -553,18 +553,6 @@ class Translator:
         """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
         n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
         return [ffi.new("rv_jit_insn *", self._insns[i])[0] for i in range(n)]
-
-
-def _slot_fields(f, n: int) -> tuple:
-    """rv_jit_tslot's n words in f as one instruction's timing slot fields
-    (ints: they join the block's key): the slot's and its plan's words, then
-    its plan's tail, when it has one, as the count and width rv_jit_tslot
-    packed its words with and their bytes as one int (jit_ir.unpack_tail)."""
-    head = 6 + lib.RV_JIT_PLAN_WORDS
-    if n <= head:
-        return tuple(f[0:n])
-    count, width = f[head], f[head + 1]
-    return (*f[0:head], count, width, int.from_bytes(ffi.buffer(f + head + 2, count * width), "little"))
 
 
 def _engine():
