@@ -910,3 +910,73 @@ def test_line_groups_and_faulting_loads_time_the_same_translated(items, budget, 
     i, _ = timed_walk(items, "interpret", budget, preset)
     assert t == i
     assert m.translation["blocks"] >= 1
+
+
+#: SEW -> the LMULs a vtype may have with it (SEW <= LMUL * ELEN: the fractional ones only for narrow SEW)
+TAIL_LMULS = {sew: [n for n, x in {**LMULS, "mf4": 1 / 4, "mf8": 1 / 8}.items() if sew <= 64 * x]
+              for sew in (8, 16, 32, 64)}
+
+
+def strip_mined(sew, lmul, body, rows, n0, step, passes, setvl_in_body=False):
+    """Rows of n elements, n0 the first and ``step`` more each row after,
+    each strip-mined by vsetvli on what is left (t0): full strips at VLMAX
+    and the row's tail at n mod VLMAX, each strip running ``body`` (through
+    s5, BIG; s7 a stride) ``passes`` times, so that its block is entered at
+    each vl again and again (with ``setvl_in_body``, the strip's vsetvli again
+    at the body's start: a block that sets vl, its steps' tests made where they run)."""
+    setvl = f"vsetvli t1, t0, e{sew}, {lmul}, ta, mu"
+    head = [f"addi s6, zero, {n0}", "fmv.w.x fa0, s6", f"addi s2, zero, {rows}", "addi s7, zero, 24",
+            "lui s5, 0x100", "mv t0, s6", setvl, f"addi a7, zero, {passes}"]
+    row, strip, inner = 4, 6, len(head)
+    body = ([setvl] if setvl_in_body else []) + body
+    end = inner + len(body)
+    return head + body + ["addi a7, a7, -1", ("to", "bne a7, zero, {off}", inner, end + 1), "sub t0, t0, t1",
+                          ("to", "bne t0, zero, {off}", strip, end + 3), f"addi s6, s6, {step}", "addi s2, s2, -1",
+                          ("to", "bne s2, zero, {off}", row, end + 6), "ebreak"]
+
+
+@st.composite
+def tail_loop(draw):
+    """strip_mined over drawn row lengths (so that the tails fall at many
+    vls), SEW, LMUL (fractional too) and body: vector ops whose plans change
+    with vl in their occupancy, latency (cost-table rows: vdiv, vfdiv,
+    slides, reductions), elements and flops, and in their register groups
+    (LMUL above one, widening ops, segment and strided accesses), masked
+    ones, whole-register loads (no vl at all), a scalar result, loads and stores."""
+    sew = draw(st.sampled_from(sorted(TAIL_LMULS)))
+    lmul = draw(st.sampled_from(TAIL_LMULS[sew]))
+    g = lambda: draw(st.sampled_from(VGROUPS))   # noqa: E731
+    ops = [lambda: f"vle{sew}.v {g()}, (s5)", lambda: f"vse{sew}.v {g()}, (s5)", lambda: f"vadd.vv {g()}, {g()}, {g()}",
+           lambda: f"vmul.vv {g()}, {g()}, {g()}", lambda: f"vadd.vi {g()}, {g()}, 3, v0.t",
+           lambda: f"vdiv.vv {g()}, {g()}, {g()}", lambda: f"vslidedown.vi {g()}, {g()}, 1",
+           lambda: f"vredsum.vs {g()}, {g()}, {g()}", lambda: f"vmv.x.s a1, {g()}", lambda: "addi s5, s5, 64",
+           lambda: f"vlse{sew}.v {g()}, (s5), s7", lambda: f"vl1re{sew}.v {g()}, (s5)"]
+    if sew >= 32:
+        ops += [lambda: f"vfmacc.vf {g()}, fa0, {g()}", lambda: f"vfdiv.vv {g()}, {g()}, {g()}"]
+    if sew <= 32 and LMULS.get(lmul, 1) <= 4:   # a group of 2 * LMUL registers, and two fields of LMUL each
+        ops += [lambda: "vwadd.vv v8, v16, v24", lambda: f"vlseg2e{sew}.v v8, (s5)"]
+    # one register inside a group read at LMUL 1 (the group's writes at a tail's vl set fewer of them), vl back
+    ops += [lambda: [f"vsetivli zero, 1, e{sew}, m1, ta, mu", f"vadd.vv v1, v{draw(st.sampled_from([9, 17, 27]))}, v2",
+                     f"vsetvli zero, t0, e{sew}, {lmul}, ta, mu"]]
+    body = [x for _ in range(draw(st.integers(1, 8))) for op in [draw(st.sampled_from(ops))()]
+            for x in (op if isinstance(op, list) else [op])]
+    return strip_mined(sew, lmul, body, draw(st.integers(1, 6)), draw(st.integers(1, 200)), draw(st.integers(0, 70)),
+                       draw(st.integers(1, 12)), draw(st.integers(0, 3)) == 0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(items=tail_loop(), budget=st.one_of(st.integers(1, 20000), st.just(10**6), st.just(10**6)),
+       a0=st.integers(0, 1 << 20), preset=st.sampled_from(PRESETS), hot=st.sampled_from([0, 0, 30]),
+       vlen=st.sampled_from([128, 256, 512]))
+# a group written at tails' vls that cover one or two of its four registers, and a register of it read alone
+@example(items=strip_mined(32, "m4", ["vadd.vv v16, v8, v8", "vsetivli zero, 1, e32, m1, ta, mu", "vadd.vv v1, v17, v2",
+                                      "vsetvli zero, t0, e32, m4, ta, mu"], rows=3, n0=5, step=7, passes=3),
+         budget=10**6, a0=0, preset="xuantie-c930", hot=0, vlen=128)
+def test_strip_mined_tails_time_the_same_translated(items, budget, a0, preset, hot, vlen):
+    """Strip-mined loops whose blocks run at VLMAX and at every tail's vl
+    (their vector steps inline with the plans for VLMAX, in C at a tail's
+    vl): every timed observable (cycles, per-pc cycles, every statistic of
+    the profile), the vector timeline and the vector registers equal the
+    interpreter's, stopped anywhere by the budget."""
+    t, i, _ = timed_both(items, budget, a0, preset, hot, trace=True, vlen=vlen, vector=True)
+    assert t == i
