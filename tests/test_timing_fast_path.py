@@ -23,7 +23,6 @@ from hypothesis import given, settings, strategies as st
 
 from rvai.emu import Machine, errors
 from rvai.emu.isa import assemble, table
-from rvai.emu.profile import Profile
 from rvai.target import Target
 from tests.conftest import CODE, load_program
 
@@ -63,11 +62,6 @@ def program(body, iterations):
     return ["addi t6, zero, %d" % iterations, *head, "bne t6, zero, %d" % (-4 * len(head)), "jalr zero, 0(ra)"]
 
 
-def _counts(profile) -> dict:
-    """A profile's figures (its public fields but the rendering aids)."""
-    return {k: v for k, v in vars(profile).items() if not k.startswith("_") and k not in Profile.CODE_FIELDS}
-
-
 def timed_machine(preset, vlen, streams, reference, **params):
     """A timed machine on ``preset`` (the model's ``params`` given replaced) whose
     model takes the fast or the reference path."""
@@ -98,7 +92,7 @@ def observe(m, vtype_a, vtype_b, avl):
     except errors.EmulatorError as exc:
         error = str(exc)
     p = m.profile()
-    return (_counts(p), error, [m.x(i) for i in range(32)], [m.v(i) for i in range(32)],
+    return (p.counted(), error, [m.x(i) for i in range(32)], [m.v(i) for i in range(32)],
             m.read_bytes(buf, 1 << 19))
 
 
@@ -145,7 +139,7 @@ def test_a_dsl_gemm_times_the_same_in_both_paths(preset, monkeypatch):
         monkeypatch.setenv("RVAI_TIMING_REFERENCE", flag)
         y = ops.linear(x, w, target=target, harts=1)
         p = ops.last_run.profile
-        runs.append((y.tobytes(), _counts(p)))
+        runs.append((y.tobytes(), p.counted()))
     assert runs[0] == runs[1]
 
 
@@ -213,7 +207,7 @@ def test_a_slot_meeting_several_vtypes_and_vls_times_as_the_reference(keys, orde
         m.write(table_at, np.array([w for avl, vtype in seq for w in (avl, vtype)], dtype=np.uint64))
         m.reset_counters()
         m.call(CODE, buf, table_at, ret=None, budget=400_000)
-        runs.append((_counts(m.profile()), [m.x(i) for i in range(32)], [m.v(i) for i in range(32)]))
+        runs.append((m.profile().counted(), [m.x(i) for i in range(32)], [m.v(i) for i in range(32)]))
     assert runs[0] == runs[1]
 
 
@@ -250,7 +244,7 @@ def test_streams_through_caches_they_overflow_time_the_same_in_both_paths(body, 
         # (e8, m1 or m4: vtype 0 or 2; the streams start mid-buffer so that either sign of stride stays in it)
         m.call(CODE, buf + (1 << 18), buf + (3 << 17), stride_v, avl, vtype, stride_s, ret=None, budget=400_000)
         p = m.profile()
-        runs.append((_counts(p), m.read_bytes(buf, 1 << 19)))
+        runs.append((p.counted(), m.read_bytes(buf, 1 << 19)))
     caches = runs[0][0]["caches"]
     assert caches["L2"]["misses"] > 0 and caches["prefetches"]["issued"] > 0
     assert runs[0] == runs[1]
@@ -306,7 +300,7 @@ def test_steady_streams_time_the_same_in_both_paths(extra, iterations, preset, h
         args = [(buf + (1 << 18) + h * apart, buf + (3 << 17) + h * apart, stride_v, avl, vtype, stride_s, iterations)
                 for h in range(harts)]
         m.call_threads(CODE, args, ret=None, budget=800_000)
-        runs.append((_counts(m.profile()), m.read_bytes(buf, 1 << 19), [m.x(i) for i in range(32)]))
+        runs.append((m.profile().counted(), m.read_bytes(buf, 1 << 19), [m.x(i) for i in range(32)]))
     caches = runs[0][0]["caches"]
     assert caches["L2"]["misses"] > 0 and caches["prefetches"]["issued"] > 0
     assert runs[0] == runs[1]

@@ -38,7 +38,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rvai.emu.profile import Profile
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD = Path(__file__).resolve().parent / "data" / "timing_record.json"
@@ -106,7 +105,7 @@ def c_case(exe: Path, vlen: int, arg: int, preset: str) -> dict:
     m = Machine(Target.preset(preset), vlen=vlen, timed=True, budget=1 << 40)
     r = m.run([str(exe), str(arg)], program=str(exe))
     p = m.profile()
-    counts = {k: v for k, v in vars(p).items() if not k.startswith("_") and k not in Profile.CODE_FIELDS}
+    counts = p.counted()
     return {**summary(counts), "stdout": r.stdout.decode(), "fingerprint": digest(counts)}
 
 
@@ -131,7 +130,7 @@ def dsl_cases() -> dict[str, dict]:
 
 
 def profile_case(p) -> dict:
-    counts = {k: v for k, v in vars(p).items() if not k.startswith("_") and k not in Profile.CODE_FIELDS}
+    counts = p.counted()
     return {**summary(counts), "fingerprint": digest(counts)}
 
 

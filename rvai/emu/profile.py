@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
 import numpy as np
@@ -19,7 +18,7 @@ import numpy as np
 from rvai._rvemu import ffi, lib
 from rvai.emu.machine import PAGE, disassemble_insn
 
-__all__ = ["Profile", "Timeline", "timing_params", "peak_flops_per_cycle", "PIPES", "MODEL_KEYS"]
+__all__ = ["Profile", "timing_params", "peak_flops_per_cycle", "PIPES", "MODEL_KEYS"]
 
 #: Vector pipe names, in the C core's RV_VPIPE_* order ("st": a separate store unit,
 #: used only by presets that map VSTORE to it).
@@ -62,51 +61,43 @@ _TRACE_EVENT = np.dtype({"names": list(_TRACE_FIELDS), "formats": ["<u8", "<u8",
 _TRACE_MAX = 65536
 
 
-class Timeline(Sequence):
-    """The vector pipes' timeline of a timed run (``Profile.trace``): one
-    ``(start, end, pc, op, pipe, unit)`` tuple per vector op, each hart's
-    first 65,536 in program order, hart after hart (``pipe`` prefixed
-    ``h<k>.`` on a machine of several harts).
+class _Timeline:
+    """A timed run's vector-pipe events as the machine gave them: per hart, a
+    record array of _TRACE_EVENT and the names of its pipes by number (what
+    ``Profile.trace`` holds until it is first read)."""
 
-    It holds the events as the NumPy columns the machine gave and makes the
-    tuples the first time it is read: most profiles are never asked for
-    their timeline, and making its 65,536 tuples was most of what a timed
-    ``rvai.ops`` call spent after its kernel ran (docs/performance.md,
-    "(issue 15, lt62)").  Compares equal to a list or tuple of the same
-    events."""
+    def __init__(self, parts: list):
+        self.parts = parts
 
-    def __init__(self, parts=()):
-        """``parts``: (record array of _TRACE_EVENT, pipe names by number) per hart."""
-        self._parts = list(parts)
-        self._events: list | None = None
+    def events(self) -> list:
+        """The events as ``(start, end, pc, op, pipe, unit)`` tuples, hart after hart."""
+        events = []
+        for rows, pipes in self.parts:
+            events += zip(*(rows[f].tolist() for f in _TRACE_FIELDS[:4]),
+                          [pipes[p] for p in rows["pipe"].tolist()], rows["unit"].tolist())
+        return events
 
-    def _list(self) -> list:
-        if self._events is None:
-            events = []
-            for rows, pipes in self._parts:
-                events += zip(*(rows[f].tolist() for f in _TRACE_FIELDS[:4]),
-                              [pipes[p] for p in rows["pipe"].tolist()], rows["unit"].tolist())
-            self._events, self._parts = events, []
-        return self._events
 
-    def __len__(self) -> int:
-        return len(self._events) if self._events is not None else sum(len(rows) for rows, _ in self._parts)
+class _ListWhenRead:
+    """``Profile.trace``'s descriptor: a _Timeline stored there becomes its list
+    of tuples at the first read, and stays that list.  Making the 65,536
+    tuples was most of what a timed ``rvai.ops`` call spent after its kernel
+    ran (docs/performance.md, "(issue 15, lt62)"), and most profiles are
+    never asked for their timeline; read, it is the plain list it always was."""
 
-    def __getitem__(self, i):
-        return self._list()[i]
+    def __init__(self, name: str):
+        self.name = name
 
-    def __iter__(self):
-        return iter(self._list())
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name]
+        if isinstance(value, _Timeline):
+            value = obj.__dict__[self.name] = value.events()
+        return value
 
-    def __eq__(self, other) -> bool:
-        if isinstance(other, (Timeline, list, tuple)):
-            return self._list() == list(other)
-        return NotImplemented
-
-    __hash__ = None   # (equal to a list, which has none)
-
-    def __repr__(self) -> str:
-        return f"Timeline({len(self)} events)"
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self.name] = value
 
 
 def _paged_reader(m):
@@ -282,7 +273,10 @@ class Profile:
     harts: int = 1                # harts that ran instructions (what peaks and busy fractions count)
     per_hart: list[dict] = field(default_factory=list)   # every hart's figures, on a machine of several
     coherence_invalidations: int = 0
-    trace: Sequence = field(default_factory=list, repr=False)   # a Timeline, from_machine's
+    #: the vector pipes' timeline: a (start, end, pc, op, pipe, unit) tuple per vector op,
+    #: each hart's first 65,536 in program order, hart after hart (pipes named h<k>.<pipe>
+    #: on a machine of several); made when first read (_ListWhenRead, below the class)
+    trace: list = field(default_factory=list, repr=False)
     disassembly: dict[int, str] = field(default_factory=dict, repr=False)
     symbols: dict[int, str] = field(default_factory=dict, repr=False)
     #: (start, end) -> the code of each loop :meth:`hot_loops` may list, its
@@ -342,7 +336,7 @@ class Profile:
             vector={"ops": total("vec_ops"), "active_elements": total("vec_elems"),
                     "vlmax_elements": total("vec_elems_max")},
             pipe_busy={p: sum(s.pipe_busy[i] for s in stats) for i, p in enumerate(PIPES)},
-            pc_cycles=pc_cycles, trace=Timeline(parts), harts=max(sum(1 for n in hart_instret if n), 1),
+            pc_cycles=pc_cycles, trace=_Timeline(parts), harts=max(sum(1 for n in hart_instret if n), 1),
             coherence_invalidations=total("coherence_invalidations"),
             per_hart=[{"cycles": s.cycles,
                        "instret": hart_instret[h],
@@ -364,9 +358,9 @@ class Profile:
         the most any ran. Per-pc counts, the trace and the disassembly are left empty:
         each run had its own program at the same addresses."""
         first = profiles[0]
-        fields = ("cycles", "instret", "class_counts", "stalls", "branches", "caches", "dram_bytes", "bytes_loaded",
-                  "bytes_stored", "flops", "vector", "pipe_busy", "coherence_invalidations")
-        summed = {f: functools.reduce(_added, (getattr(p, f) for p in profiles)) for f in fields}
+        added = ("cycles", "instret", "class_counts", "stalls", "branches", "caches", "dram_bytes", "bytes_loaded",
+                 "bytes_stored", "flops", "vector", "pipe_busy", "coherence_invalidations")
+        summed = {f: functools.reduce(_added, (getattr(p, f) for p in profiles)) for f in added}
         width = max(len(p.per_hart) for p in profiles)
         per_hart = [functools.reduce(_added, (p.per_hart[h] for p in profiles if h < len(p.per_hart)))
                     for h in range(width)]
@@ -586,3 +580,14 @@ class Profile:
                            "tid": f"{pipe}{unit}", "ts": start, "dur": max(end - start, 1),
                            "args": {"pc": f"0x{pc:x}"}})
         return {"traceEvents": events, "displayTimeUnit": "ns"}
+
+    def counted(self) -> dict:
+        """Every field the run counted, by name (``CODE_FIELDS`` left out): what
+        two runs of one program that should time the same must agree on."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.CODE_FIELDS}
+
+
+# (set after the class: the dataclass's __init__ assigns trace, which the
+# descriptor then stores as given; a descriptor as the field's default would
+# make that default its own)
+Profile.trace = _ListWhenRead("trace")
