@@ -64,6 +64,7 @@ FORMS = {
     **{name: "fstore" for name in jit_llvm.FSTORES},
     **{name: "fmv_to_f" for name in jit_llvm.FMV_TO_F},
     **{name: "fmv_to_x" for name in jit_llvm.FMV_TO_X},
+    **{name: "frr" for name in jit_llvm.FSGNJ},
     "csrrs": "csr",   # its csrr rd, vlenb form; any other CSR read is drawn as "untranslated"
     "jal": "jal", "jalr": "jalr", "fence": "bare", "fence.i": "bare",
 }
@@ -113,7 +114,7 @@ def instruction(draw, index, length, smc=False, focus=None):
 
 # Forms whose result is logged, and the store that logs it (an f register's whole 64 bits: its NaN box too).
 LOGGED = {**dict.fromkeys(["rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load", "fmv_to_x", "csr"], "sd"),
-          **dict.fromkeys(["fload", "fmv_to_f"], "fsd")}
+          **dict.fromkeys(["fload", "fmv_to_f", "frr"], "fsd")}
 MEMORY = ("load", "store", "fload", "fstore")
 
 
@@ -180,6 +181,8 @@ def _instruction(draw, index, length, smc, focus):
         return [f"{name} {fr}, {rs1}"]
     if form == "fmv_to_x":
         return [f"{name} {rd}, {fr}"]
+    if form == "frr":
+        return [f"{name} {fr}, {draw(freg)}, {draw(freg)}"]
     if form == "csr":
         return [f"csrr {rd}, vlenb"]
     if form == "branch":

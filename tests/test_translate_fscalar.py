@@ -1,9 +1,9 @@
-"""``csrr rd, vlenb`` in translated blocks against the interpreter,
-functional and timed, at drawn VLENs, every block translated at its first
-entry, with other CSR reads (which stay interpreted) between them; a vlenb
-read also against the spec (VLEN/8).  The f registers are drawn as the bit
+"""Scalar FP sign injection and ``csrr rd, vlenb`` in translated blocks
+against the interpreter, functional and timed: f registers drawn as the bit
 patterns where the F/D/Zfh rules bite (NaN-boxed and not, quiet and
-signalling NaNs of both signs, zeros, infinities, subnormals)."""
+signalling NaNs of both signs, zeros, infinities, subnormals), VLEN drawn,
+every block translated at its first entry, other CSR reads (which stay
+interpreted) between them; a vlenb read also against the spec (VLEN/8)."""
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -55,12 +55,17 @@ def fp_program(draw):
     read vlenb's value), looped by run()."""
     items = []
     for k in range(draw(st.integers(1, 24))):
-        kind = draw(st.sampled_from(["vlenb", "csr"]))
-        rd = draw(st.sampled_from(["a0", "a1", "t0", "zero"]))
-        csr = "vlenb" if kind == "vlenb" else draw(st.sampled_from(OTHER_CSRS))
-        # (now and then a write of vlenb, read-only: an illegal instruction, the interpreter's)
-        read = f"csrr {rd}, {csr}" if draw(st.integers(0, 15)) else f"csrrs {rd}, vlenb, a1"
-        items += [read, f"sd {rd}, {8 * k}(s5)"]
+        kind = draw(st.sampled_from(["fsgnj"] * 6 + ["vlenb", "csr"]))
+        if kind == "fsgnj":
+            rd = draw(FREG)
+            items += [f"{draw(st.sampled_from(sorted(jit_llvm.FSGNJ)))} {rd}, {draw(FREG)}, {draw(FREG)}",
+                      f"fsd {rd}, {8 * k}(s5)"]
+        else:
+            rd = draw(st.sampled_from(["a0", "a1", "t0", "zero"]))
+            csr = "vlenb" if kind == "vlenb" else draw(st.sampled_from(OTHER_CSRS))
+            # (now and then a write of vlenb, read-only: an illegal instruction, the interpreter's)
+            read = f"csrr {rd}, {csr}" if draw(st.integers(0, 15)) else f"csrrs {rd}, vlenb, a1"
+            items += [read, f"sd {rd}, {8 * k}(s5)"]
     return items + ["addi s2, s2, -1", ("to", "bne s2, zero, {off}", 0, len(items) + 1), "ebreak"]
 
 
@@ -93,7 +98,7 @@ VLENS = st.sampled_from([64, 128, 256, 512, 1024, 4096])
 def test_sign_injection_and_vlenb_match_the_interpreter(items, budget, seeds, regs, vlen):
     t, i, m = both(items, budget, seeds, regs, vlen)
     assert t == i
-    if budget == 10**6 and not items[0].startswith("csrrs") and "vlenb" in items[0]:
+    if budget == 10**6 and not items[0].startswith("csrrs") and (items[0].startswith("fsgnj") or "vlenb" in items[0]):
         assert m.translation["ran"] > 0   # the loop's block, from its first op on, ran translated
 
 
