@@ -64,11 +64,15 @@ FORMS = {
     **{name: "fstore" for name in jit_llvm.FSTORES},
     **{name: "fmv_to_f" for name in jit_llvm.FMV_TO_F},
     **{name: "fmv_to_x" for name in jit_llvm.FMV_TO_X},
+    **{name: "frr" for name in jit_llvm.FSGNJ},
+    "csrrs": "csr",   # its csrr rd, vlenb form; any other CSR read is drawn as "untranslated"
     "jal": "jal", "jalr": "jalr", "fence": "bare", "fence.i": "bare",
 }
 # Ops the translator leaves to the interpreter: a block ends before them.
 UNTRANSLATED = ["div", "remu", "rol", "czero.eqz"]
 UNTRANSLATED_UNARY = ["clz", "cpop"]
+# CSRs a read of which stays interpreted (the translator emits vlenb's only).
+OTHER_CSRS = ["vl", "vtype", "fflags", "frm", "cycle", "instret"]
 
 
 def test_the_generator_covers_every_translated_op():
@@ -109,8 +113,8 @@ def instruction(draw, index, length, smc=False, focus=None):
 
 
 # Forms whose result is logged, and the store that logs it (an f register's whole 64 bits: its NaN box too).
-LOGGED = {**dict.fromkeys(["rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load", "fmv_to_x"], "sd"),
-          **dict.fromkeys(["fload", "fmv_to_f"], "fsd")}
+LOGGED = {**dict.fromkeys(["rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load", "fmv_to_x", "csr"], "sd"),
+          **dict.fromkeys(["fload", "fmv_to_f", "frr"], "fsd")}
 MEMORY = ("load", "store", "fload", "fstore")
 
 
@@ -135,7 +139,7 @@ def _instruction(draw, index, length, smc, focus):
     if kind == "untranslated":
         return [draw(st.sampled_from([f"{draw(st.sampled_from(UNTRANSLATED))} {rd}, {rs1}, {rs2}",
                                       f"{draw(st.sampled_from(UNTRANSLATED_UNARY))} {rd}, {rs1}",
-                                      f"rdinstret {rd}"]))]
+                                      f"rdinstret {rd}", f"csrr {rd}, {draw(st.sampled_from(OTHER_CSRS))}"]))]
     if kind == "smc":   # store an instruction word (a translatable one) over one of the program's,
         # often the next one (the store's own block then runs it: the block must end after the store)
         word = assemble(draw(st.sampled_from(["addi a0, a0, 100", "xori a1, a1, -1", "sub a2, a2, a3"])))
@@ -177,6 +181,10 @@ def _instruction(draw, index, length, smc, focus):
         return [f"{name} {fr}, {rs1}"]
     if form == "fmv_to_x":
         return [f"{name} {rd}, {fr}"]
+    if form == "frr":
+        return [f"{name} {fr}, {draw(freg)}, {draw(freg)}"]
+    if form == "csr":
+        return [f"csrr {rd}, vlenb"]
     if form == "branch":
         return [("to", f"{name} {rs1}, {rs2}, {{off}}", target, index)]
     if form == "jal":
@@ -254,7 +262,7 @@ def run(items, tier, budget, seeds, regs=(), *, machine=None, smc=False, passes=
     return {"x": [m.x(i) for i in range(32)], "f": [m.f(i) for i in range(32)], "pc": m.pc, "instret": m.instret,
             "stop": stop,
             "mem": bytes(m.read(DATA, np.uint8, 4096)), "code": bytes(m.read(CODE, np.uint8, 4096)),
-            "ops": m.op_counts()}
+            "ops": m.op_counts(), "fflags": m.csr(0x001)}
 
 
 def both_tiers(items, budget, seeds, regs=(), smc=False):
@@ -265,7 +273,7 @@ def both_tiers(items, budget, seeds, regs=(), smc=False):
         m = Machine(vlen=128, tier="translate")
         t = run(items, "translate", budget, seeds, regs, machine=m, smc=smc)
     first = items[0].split()[0] if isinstance(items[0], str) else None
-    if first not in UNTRANSLATED + UNTRANSLATED_UNARY + ["rdinstret"]:
+    if first not in UNTRANSLATED + UNTRANSLATED_UNARY + ["rdinstret"] and not (first == "csrr" and "vlenb" not in items[0]):
         assert m.translation["blocks"] >= 1   # a run's first block is entered translated
     return t, run(items, "interpret", budget, seeds, regs, smc=smc)
 

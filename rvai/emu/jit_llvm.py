@@ -1,6 +1,6 @@
 """The translating tier's code generator: one hot basic block of scalar
-integer code, FP loads, stores and moves, and vector instructions becomes a
-host function through LLVM (llvmlite's MCJIT), which
+integer code, FP loads, stores, moves and sign injections, ``csrr rd, vlenb``
+and vector instructions becomes a host function through LLVM (llvmlite's MCJIT), which
 the C loop runs in place of interpreting it (csrc/jit.h says how a block is
 entered and what it returns; rvai.emu.translate decides when).
 
@@ -143,9 +143,26 @@ FSTORES = {"fsh": 2, "fsw": 4, "fsd": 8}
 FMV_TO_F = {"fmv.h.x": 2, "fmv.w.x": 4, "fmv.d.x": 8}
 FMV_TO_X = {"fmv.x.h": 2, "fmv.x.w": 4, "fmv.x.d": 8}   # sign-extended from its width
 
-#: Every op the translator handles; any other ends a block before it.
+# Sign injection, exec_fp.h's FSGNJ (fmv, fneg and fabs are its forms): the
+# first operand's bits with a sign from both, no flags.  A narrower operand
+# reads NaN-unboxed (_unbox) and the result goes NaN-boxed.  name -> (bytes,
+# the sign's source: "" the second operand's, "n" its inverse, "x" the two XORed).
+FSGNJ = {f"fsgnj{kind}.{fmt}": (size, kind) for fmt, size in (("h", 2), ("s", 4), ("d", 8)) for kind in ("", "n", "x")}
+# The canonical NaN of each narrower width (fp.h's FP_CNAN16, FP_CNAN32), what an unboxed operand reads as.
+CNAN = {2: 0x7E00, 4: 0x7FC00000}
+
+# CSR reads: only ``csrr rd, vlenb`` (csrrs rd, vlenb, x0), VLEN/8, a constant
+# of the machine (``_vlenb_read``); every other CSR access reads or writes machine
+# state (fflags, frm, vl, vtype, vstart) or a counter (cycle and time read the
+# timing model's clock), so a csrrs of any other form ends the block before it.
+CSR_VLENB = 0xC22
+CSRS = {"csrrs"}
+
+#: Every op the translator handles; any other ends a block before it (and of
+#: CSRS, any access but a vlenb read: ``emits``).
 EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS | \
-    frozenset(FLOADS) | frozenset(FSTORES) | frozenset(FMV_TO_F) | frozenset(FMV_TO_X)
+    frozenset(FLOADS) | frozenset(FSTORES) | frozenset(FMV_TO_F) | frozenset(FMV_TO_X) | frozenset(CSRS) | \
+    frozenset(FSGNJ)
 
 
 def _x_operands(name) -> tuple[str, ...]:
@@ -153,12 +170,48 @@ def _x_operands(name) -> tuple[str, ...]:
     others of an FP op name f registers)."""
     if name in FLOADS or name in FSTORES or name in FMV_TO_F:
         return ("rs1",)
+    if name in CSRS:
+        return ("rd",)   # (rs1 is x0: _vlenb_read)
+    if name in FSGNJ:
+        return ()
     return ("rd",) if name in FMV_TO_X else ("rd", "rs1", "rs2")
 
 
 def _writes_x(name) -> bool:
     """Does scalar op ``name`` write integer register rd?"""
     return "rd" in _x_operands(name) and not (name in STORES or name in BRANCHES or name in NOPS)
+
+
+def _unbox(f, size, b):
+    """f register bits ``f`` (an i64) as a ``size``-byte operand (an i{8 size}):
+    NaN-unboxed as fp.h's fp_unbox32 and fp_unbox16 do, the canonical NaN unless
+    every bit above the value is one."""
+    if size == 8:
+        return f
+    bits, ty = 8 * size, f"i{8 * size}"
+    boxed = b.icmp_unsigned("==", b.lshr(f, _C(bits)), _C((1 << 64 - bits) - 1))
+    return b.select(boxed, b.trunc(f, ty), const(ty, CNAN[size]))
+
+
+def _fsgnj(name, a, c, b):
+    """Sign injection ``name`` (FSGNJ) of f register bits ``a`` and ``c``: f[rd]'s 64 bits."""
+    size, kind = FSGNJ[name]
+    a, c = _unbox(a, size, b), _unbox(c, size, b)
+    sign = const(a.type, 1 << 8 * size - 1)
+    src = c if kind == "" else b.not_(c) if kind == "n" else b.xor(a, c)
+    return _box(b.or_(b.and_(a, b.not_(sign)), b.and_(src, sign)), size, b)
+
+
+def _vlenb_read(ins) -> bool:
+    """Is decoded csrrs ``ins`` the one CSR access a block holds, ``csrr rd,
+    vlenb`` (rs1 x0: no write; the decoder's immediate is the CSR number)?"""
+    return ins.rs1 == 0 and ins.imm == CSR_VLENB
+
+
+def emits(ins) -> bool:
+    """Does a block hold decoded scalar instruction ``ins`` (EMIT, and of CSRS a vlenb read only)?"""
+    name = _OP_NAMES[ins.op]
+    return name in EMIT and (name not in CSRS or _vlenb_read(ins))
 
 
 def _box(v, size, b):
@@ -446,7 +499,9 @@ class Engine:
         Ints throughout: a str hashes differently in each process, and so
         would the function's name (_name), and the object cache would never
         find a timed module again (its marker was "timed" before tc58)."""
-        return [key(b) + ((vstate,) if any(i.op in VEC for i in b) else ())
+        # (a vlenb read's code holds VLEN/8: its VLEN is part of its key, vstate's first)
+        return [key(b) + ((vstate,) if any(i.op in VEC for i in b) else
+                          (vstate[0],) if any(_OP_NAMES[i.op] in CSRS for i in b) else ())
                 + (((TIMED_KEY, t["model"]) + tuple(t.get(i.pc, ()) for i in b),) if t is not None else ())
                 for b, t in zip(blocks, timed_each)]
 
@@ -603,7 +658,7 @@ def block_ops(insns) -> list:
     out = []
     for ins in insns:
         name = _OP_NAMES[ins.op]
-        if name not in EMIT and ins.op not in VEC:
+        if ins.op not in VEC and not emits(ins):
             break
         out.append(ins)
         if name in BRANCHES or name in JUMPS:
@@ -1000,6 +1055,10 @@ class _Block:
                 size = FMV_TO_X[name]
                 f = self.fget(ins.rs1)
                 self.set(ins.rd, f if size == 8 else b.sext(b.trunc(f, f"i{8 * size}"), I64))
+            elif name in FSGNJ:
+                self.fset(ins.rd, _fsgnj(name, self.fget(ins.rs1), self.fget(ins.rs2), b))
+            elif name in CSRS:   # csrr rd, vlenb (block_ops holds no other)
+                self.set(ins.rd, _C(self.vlen // 8))
             elif name in NOPS:
                 pass
             elif name in BRANCHES:
