@@ -918,18 +918,21 @@ static inline __attribute__((always_inline)) uint64_t access_line(rv_timing *t, 
     return done;
 }
 
-/* Set the first n (0 to 8) of r to v: unrolled, as vector_op's writes of
- * its destination group are (a loop cost about as much again). */
-static inline __attribute__((always_inline)) void set_regs(uint64_t *r, int n, uint64_t v) {
+/* Set the first- and last-result cycles of the n (0 to 8) registers of the
+ * group at vd (vector_op's destination, a vector load's arrival): unrolled,
+ * as a loop costs about as much again. */
+static inline __attribute__((always_inline)) void set_group(rv_timing *t, unsigned vd, unsigned n, uint64_t first,
+                                                            uint64_t done) {
+    uint64_t *vf = &t->vfirst[vd], *vdn = &t->vdone[vd];
     switch (n) {
-    case 8: r[7] = v; /* fall through */
-    case 7: r[6] = v; /* fall through */
-    case 6: r[5] = v; /* fall through */
-    case 5: r[4] = v; /* fall through */
-    case 4: r[3] = v; /* fall through */
-    case 3: r[2] = v; /* fall through */
-    case 2: r[1] = v; /* fall through */
-    case 1: r[0] = v; /* fall through */
+    case 8: vf[7] = first; vdn[7] = done; /* fall through */
+    case 7: vf[6] = first; vdn[6] = done; /* fall through */
+    case 6: vf[5] = first; vdn[5] = done; /* fall through */
+    case 5: vf[4] = first; vdn[4] = done; /* fall through */
+    case 4: vf[3] = first; vdn[3] = done; /* fall through */
+    case 3: vf[2] = first; vdn[2] = done; /* fall through */
+    case 2: vf[1] = first; vdn[1] = done; /* fall through */
+    case 1: vf[0] = first; vdn[0] = done; /* fall through */
     default: break;
     }
 }
@@ -994,11 +997,11 @@ static void vmem_access(rv_timing *t, uint64_t addr, unsigned n, int store) {
     t->s.bytes_loaded += n;
     int vd = t->vm_vd, regs = t->vm_nregs;   /* the destination group's registers, those below v32 */
     if (regs > 32 - vd) regs = 32 - vd;
-    if (!t->vm_first_seen && arrive > t->vfirst[vd]) set_regs(&t->vfirst[vd], regs, arrive);
+    if (!t->vm_first_seen && arrive > t->vfirst[vd])   /* (once an op) */
+        for (int i = 0; i < regs; i++) t->vfirst[vd + i] = arrive;
     t->vm_first_seen = 1;
     if (arrive > t->vdone[vd]) {
-        set_regs(&t->vfirst[vd], regs, t->vfirst[vd]);
-        set_regs(&t->vdone[vd], regs, arrive);
+        set_group(t, (unsigned)vd, (unsigned)regs, t->vfirst[vd], arrive);
         if (arrive > t->v_end) t->v_end = arrive;
     }
 }
@@ -1366,17 +1369,7 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
 
     if (v->nvd) {
         uint64_t first = v->first_at_done ? done : start + lat;
-        uint64_t *vf = &t->vfirst[v->vd], *vd = &t->vdone[v->vd];
-        switch (v->nvd) {   /* 1 to 8 registers: unrolled, as a loop costs as much again */
-        case 8: vf[7] = first; vd[7] = done; /* fall through */
-        case 7: vf[6] = first; vd[6] = done; /* fall through */
-        case 6: vf[5] = first; vd[5] = done; /* fall through */
-        case 5: vf[4] = first; vd[4] = done; /* fall through */
-        case 4: vf[3] = first; vd[3] = done; /* fall through */
-        case 3: vf[2] = first; vd[2] = done; /* fall through */
-        case 2: vf[1] = first; vd[1] = done; /* fall through */
-        default: vf[0] = first; vd[0] = done;
-        }
+        set_group(t, v->vd, v->nvd, first, done);
         t->vsplit = (t->vsplit & ~v->wclear) | v->wset;
     }
     if (v->sdst != TM_DST_NONE) {                /* a scalar result (vmv.x.s, vcpop.m, ...) */
