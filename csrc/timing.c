@@ -210,6 +210,7 @@ void tm_free(rv_timing *t) {
     free(t->vplans);
     free(t->trace);
     for (int i = 0; i < t->nranges; i++) free(t->ranges[i].slots);
+    TM_PROBE(tm_probe_free(t));
     free(t);
 }
 
@@ -993,7 +994,11 @@ static void vmem_access(rv_timing *t, uint64_t addr, unsigned n, int store) {
         t->vm_trained = 1;
         train_inline(t, t->vm_pc, addr, n, t->vm_start, 1);
     }
-    if (store) { t->s.bytes_stored += n; return; }
+    if (store) {
+        t->s.bytes_stored += n;
+        TM_PROBE(tm_probe_vector(t, store));
+        return;
+    }
     t->s.bytes_loaded += n;
     int vd = t->vm_vd, regs = t->vm_nregs;   /* the destination group's registers, those below v32 */
     if (regs > 32 - vd) regs = 32 - vd;
@@ -1004,6 +1009,7 @@ static void vmem_access(rv_timing *t, uint64_t addr, unsigned n, int store) {
         set_group(t, (unsigned)vd, (unsigned)regs, t->vfirst[vd], arrive);
         if (arrive > t->v_end) t->v_end = arrive;
     }
+    TM_PROBE(tm_probe_vector(t, store));
 }
 
 void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
@@ -1069,6 +1075,7 @@ void tm_mispredicted_branch(rv_timing *t) {
 
 /* tm_resolve's out-of-line part: whatever is pending besides a lone conditional branch. */
 void tm_resolve_other(rv_timing *t, uint64_t pc) {
+    TM_PROBE(int branch = t->pending & TM_P_BRANCH;)
     if (t->pending & TM_P_BRANCH) {
         int taken = pc != t->br_fall;
         uint8_t *c = &t->bht[t->br_idx];
@@ -1089,6 +1096,7 @@ void tm_resolve_other(rv_timing *t, uint64_t pc) {
         if (t->jr_entry) *t->jr_entry = (tm_btb){t->jr_pc, pc};
     }
     tm_set_pending(t, 0);
+    TM_PROBE(if (branch) tm_probe_branch(t, t->br_fall, pc, pc != t->br_fall);)
 }
 
 /* The link registers of the ISA manual's return-address-stack hints. */
@@ -1323,6 +1331,7 @@ static inline __attribute__((always_inline)) void vector_op(rv_timing *t, const 
                                                              const tm_slot *e, uint64_t dispatch, uint64_t pc) {
     tm_vplan scratch;
     const tm_vplan *v = vector_plan(t, d, m, e, &scratch);
+    TM_PROBE(tm_probe_vec(t, m->vtype, m->vl));
     unsigned pipe = v->pipe, unit = 0;
     uint64_t lat = v->lat;
 
@@ -1599,6 +1608,7 @@ static void sync_stalls(rv_timing *t) {
 
 uint64_t tm_run_end(rv_timing *t) {
     tm_set_pending(t, 0);
+    TM_PROBE(tm_probe_run_end(t));
     sync_stalls(t);
     t->s.cycles = finish(t) - t->base;
     return t->s.cycles;

@@ -275,7 +275,25 @@ typedef struct rv_timing {
     rv_decoded *jcache;
     uint64_t jbase, jsize;
     tm_slot *jslots;
+#ifdef RVAI_PASS_PROBE
+    struct tm_probe *probe;   /* the pass probe's loops and counts (csrc/pass_probe.c) */
+#endif
 } rv_timing;
+
+/* The pass probe's hooks (csrc/pass_probe.c), in a build with -DRVAI_PASS_PROBE
+ * only: TM_PROBE(x) is x there and nothing in the default build. */
+#ifdef RVAI_PASS_PROBE
+void tm_probe_step(rv_timing *t, uint64_t pc);
+void tm_probe_branch(rv_timing *t, uint64_t fall, uint64_t pc, int taken);
+void tm_probe_scalar(rv_timing *t, uint64_t pc, int store);
+void tm_probe_vector(rv_timing *t, int store);
+void tm_probe_vec(rv_timing *t, uint64_t vtype, uint64_t vl);
+void tm_probe_run_end(rv_timing *t);
+void tm_probe_free(rv_timing *t);
+#define TM_PROBE(x) x
+#else
+#define TM_PROBE(x)
+#endif
 
 extern tm_opinfo tm_ops[RV_NOPS];
 
@@ -367,6 +385,7 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
         if (taken) { if (*c < 3) (*c)++; }
         else if (*c > 0) (*c)--;
         tm_set_pending(t, 0);
+        TM_PROBE(tm_probe_branch(t, t->br_fall, pc, taken));
     } else {
         tm_resolve_other(t, pc);
     }
@@ -377,6 +396,7 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
  * to e->cycles. */
 static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
     unsigned path = e->path;
+    TM_PROBE(tm_probe_step(t, pc));
     if (unlikely(path < t->inline_from)) {   /* work is pending, or not a plain op */
         if (t->pending) tm_resolve(t, pc);
         if (path < TM_PATH_PLAIN) {
@@ -444,7 +464,8 @@ static inline tm_line **tm_hit_slot(rv_timing *t, uint64_t line) {
  * vector memory op is in flight here (TM_P_VMEM): charging the instruction
  * resolved whatever was pending, and a scalar one sets nothing but a branch
  * or jump (timing_mem tests it for the vector helpers). */
-static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
+static inline __attribute__((always_inline)) void tm_mem_access(rv_timing *t, uint64_t addr, unsigned n, int store,
+                                                                uint64_t pc) {
     uint64_t line = addr >> t->line_bits;
     if (likely(((addr + n - 1) >> t->line_bits) == line)) {
         tm_line *w = t->last_way;
@@ -472,6 +493,12 @@ static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t 
         return;
     }
     tm_mem_slow(t, addr, n, store, pc);
+}
+
+/* tm_mem_access, and in a build with the pass probe its record of the access's outcome. */
+static inline __attribute__((always_inline)) void tm_mem(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc) {
+    tm_mem_access(t, addr, n, store, pc);
+    TM_PROBE(tm_probe_scalar(t, pc, store));
 }
 
 #endif
