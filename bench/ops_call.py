@@ -83,6 +83,7 @@ class _Phased(timed_cost._Clocked):
 
 
 def _timed(phase: str, method):
+    """``method`` adding its thread CPU to ``phase`` unless called from a timed method."""
     def wrapper(self, *args, **kwargs):
         if _Phased._inside:
             return method(self, *args, **kwargs)
@@ -160,6 +161,8 @@ def main(argv=None) -> int:
                     help="the emulator's tier (translate: hot blocks compiled, after the warm-up calls)")
     ap.add_argument("--callgrind", action="store_true", help="also count host instructions under valgrind")
     args = ap.parse_args(argv)
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     if args.callgrind and not shutil.which("valgrind"):
         print("--callgrind needs valgrind", file=sys.stderr)
         return 1
