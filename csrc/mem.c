@@ -64,23 +64,26 @@ static host_block *pool_take_at(int i) {
     return b;
 }
 
-/* Zero the pages of b that were ever touched, as mincore tells them: writing the
- * untouched ones would fault them in, and a sparse region (a large stack, a heap)
- * would come back as resident as it is large.  0 when done. */
+/* Zero b: memset on the pages mincore reports resident, MADV_DONTNEED on the others.
+ * Writing the untouched pages would fault them in, and a sparse region (a large
+ * stack, a heap) would come back as resident as it is large; a page not resident
+ * may still be swapped out, holding data, and MADV_DONTNEED drops it (on a page
+ * never touched it costs nothing).  0 when done. */
 static int block_zero(host_block *b) {
     size_t page = host_page(), pages = (b->size + page - 1) / page;
     unsigned char *in = malloc(pages);
     if (!in || mincore(b->mem, b->size, in)) { free(in); return -1; }
-    for (size_t i = 0; i < pages;) {
-        if (!(in[i] & 1)) { i++; continue; }
+    int failed = 0;
+    for (size_t i = 0; i < pages;) {   /* runs of pages alike */
         size_t j = i;
-        while (j < pages && (in[j] & 1)) j++;
+        while (j < pages && (in[j] & 1) == (in[i] & 1)) j++;
         uint64_t end = j * page < b->size ? j * page : b->size;
-        memset(b->mem + i * page, 0, end - i * page);
+        if (in[i] & 1) memset(b->mem + i * page, 0, end - i * page);
+        else failed |= madvise(b->mem + i * page, end - i * page, MADV_DONTNEED);
         i = j;
     }
     free(in);
-    return 0;
+    return failed;
 }
 
 /* Blocks to unmap so that the pool fits its bounds with `room` more bytes and one
