@@ -42,6 +42,12 @@ int rv_map(rv_machine *m, uint64_t addr, uint64_t size, unsigned perms);
  * full, touched or not, like Linux's RLIMIT_AS); rv_create sets none (~0). */
 void rv_set_mem_limit(rv_machine *m, uint64_t bytes);
 uint64_t rv_mem_mapped(rv_machine *m);
+/* The process-wide pool of host memory that dropped regions leave for new ones
+ * (csrc/mem.c): set the most it holds, in bytes (0 empties it and turns it off;
+ * 64 MiB at start); that bound; the bytes it holds now. */
+void rv_mem_pool_set_limit(uint64_t bytes);
+uint64_t rv_mem_pool_limit(void);
+uint64_t rv_mem_pool_held(void);
 int rv_unmap(rv_machine *m, uint64_t addr, uint64_t size);
 int rv_protect(rv_machine *m, uint64_t addr, uint64_t size, unsigned perms);
 /* Find a free page-aligned gap of `size` bytes at or above `hint`; 0 if none. */

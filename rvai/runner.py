@@ -255,7 +255,8 @@ class _Placed:
             raise MemoryError(f"tensor {name} ({array.nbytes} bytes) is too large for the emulator")
         m.map(self.addr, self.size, "rw")
         m.write(self.addr, array)
-        self.red = (RED_ZONE * (self.size // len(RED_ZONE)))[:self.size - array.nbytes]
+        red = self.size - array.nbytes   # (not a whole tensor's worth of pattern cut down: 4 MB of page faults)
+        self.red = (RED_ZONE * (red // len(RED_ZONE) + 1))[:red]
         m.write(self.addr + array.nbytes, self.red)
 
     def distance(self, addr: int) -> int:
