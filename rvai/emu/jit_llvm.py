@@ -70,6 +70,30 @@ def _C32(v):
     return const(I32, v)
 
 
+def _div(signed, rem, bits=64):
+    """f(builder, a, c): RISC-V's div/divu/rem/remu (``bits`` 32: the W forms,
+    on the low 32 bits, sign-extended) as exec_int.h computes them, with no
+    case LLVM leaves undefined (a host trap): a zero divisor, and the signed
+    overflow (the most negative dividend over -1), divide by 1 instead, which
+    already gives the overflow's results (quotient the dividend, remainder 0);
+    a zero divisor's results (quotient all ones, remainder the dividend) are
+    then selected."""
+    def div(b, a, c):
+        ty = f"i{bits}"
+        if bits == 32:
+            a, c = b.trunc(a, ty), b.trunc(c, ty)
+        zero = b.icmp_unsigned("==", c, const(ty, 0))
+        bad = zero
+        if signed:
+            bad = b.or_(zero, b.and_(b.icmp_unsigned("==", a, const(ty, 1 << bits - 1)),
+                                     b.icmp_unsigned("==", c, const(ty, -1))))
+        safe = b.select(bad, const(ty, 1), c)
+        op = (b.srem if rem else b.sdiv) if signed else (b.urem if rem else b.udiv)
+        r = b.select(zero, a if rem else const(ty, -1), op(a, safe))
+        return b.sext(r, I64) if bits == 32 else r
+    return div
+
+
 # Register-register ops: name -> f(builder, rs1 value, rs2 value).
 RR = {
     "add": lambda b, x, y: b.add(x, y),
@@ -92,6 +116,8 @@ RR = {
     "mulh": lambda b, x, y: _mulh(b, x, y, True, True),
     "mulhsu": lambda b, x, y: _mulh(b, x, y, True, False),
     "mulhu": lambda b, x, y: _mulh(b, x, y, False, False),
+    **{f"{op}{u}{w}": _div(not u, op == "rem", 32 if w else 64)
+       for op in ("div", "rem") for u in ("", "u") for w in ("", "w")},
     "sh1add": lambda b, x, y: b.add(b.shl(x, _C(1)), y),
     "sh2add": lambda b, x, y: b.add(b.shl(x, _C(2)), y),
     "sh3add": lambda b, x, y: b.add(b.shl(x, _C(3)), y),
