@@ -64,7 +64,9 @@ FORMS = {
     **{name: "fstore" for name in jit_llvm.FSTORES},
     **{name: "fmv_to_f" for name in jit_llvm.FMV_TO_F},
     **{name: "fmv_to_x" for name in jit_llvm.FMV_TO_X},
-    **{name: "frr" for name in jit_llvm.FSGNJ},
+    **{name: "frr" for name in (*jit_llvm.FSGNJ, *jit_llvm.FMINMAX)},
+    **{name: "fcmp" for name in jit_llvm.FCMP},
+    **{name: "fclass" for name in jit_llvm.FCLASS},
     "csrrs": "csr",   # its csrr rd, vlenb form; any other CSR read is drawn as "untranslated"
     "jal": "jal", "jalr": "jalr", "fence": "bare", "fence.i": "bare",
 }
@@ -113,7 +115,8 @@ def instruction(draw, index, length, smc=False, focus=None):
 
 
 # Forms whose result is logged, and the store that logs it (an f register's whole 64 bits: its NaN box too).
-LOGGED = {**dict.fromkeys(["rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load", "fmv_to_x", "csr"], "sd"),
+LOGGED = {**dict.fromkeys(["rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load", "fmv_to_x", "csr", "fcmp",
+                            "fclass"], "sd"),
           **dict.fromkeys(["fload", "fmv_to_f", "frr"], "fsd")}
 MEMORY = ("load", "store", "fload", "fstore")
 
@@ -183,6 +186,10 @@ def _instruction(draw, index, length, smc, focus):
         return [f"{name} {rd}, {fr}"]
     if form == "frr":
         return [f"{name} {fr}, {draw(freg)}, {draw(freg)}"]
+    if form == "fcmp":
+        return [f"{name} {rd}, {fr}, {draw(freg)}"]
+    if form == "fclass":
+        return [f"{name} {rd}, {fr}"]
     if form == "csr":
         return [f"csrr {rd}, vlenb"]
     if form == "branch":

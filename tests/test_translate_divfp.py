@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_translate import EDGES, run
-from test_translate_fscalar import VLENS, both, fbits
+from test_translate_fscalar import SPECIALS, VLENS, both, fbits, v_boxed
 from rvai.emu import Machine
 
 jit_llvm = pytest.importorskip("rvai.emu.jit_llvm")
@@ -86,3 +86,85 @@ def test_division_follows_the_specification_translated(name, a, c):
     t, i, m = both(items, 10**6, bytes(64), [a, c, 0, 0, 0, 0], 128)
     assert t["x"][12] == spec_div(name, a, c)
     assert m.translation["ran"] == 3 * 3 == t["instret"]   # (ebreak retires not)
+
+
+FREG = st.sampled_from(["ft0", "ft1", "fa1", "fa2"])
+# f register values: often one of each width's special values (NaN-boxed,
+# and the single ones also unboxed), so that pairs of them (+0 and -0, a
+# NaN and a number, two NaNs) meet often; else test_translate_fscalar's.
+POOL = [v_boxed(v, 16) for v in SPECIALS[16]] + [v_boxed(v, 32) for v in SPECIALS[32]] + SPECIALS[32] + SPECIALS[64]
+fvalue = st.one_of(st.sampled_from(POOL), st.sampled_from(POOL), fbits)
+FCOMPARE = sorted(jit_llvm.FCMP) + sorted(jit_llvm.FMINMAX) + sorted(jit_llvm.FCLASS)
+
+
+def fp_start(draw):
+    """fflags and frm set at the program's start (not part of the loop): NX
+    set or not, NV set or not (a set NV hides a missing raise, so drawn
+    rarely), any legal rounding mode."""
+    flags = draw(st.sampled_from([0, 0, 1, 1, 0x10, 0x1F]) | st.integers(0, 31))
+    return [f"fsflagsi {flags}", f"fsrmi {draw(st.integers(0, 4))}"]
+
+
+@st.composite
+def fcompare_program(draw, ops=FCOMPARE):
+    """FP ops of ``ops`` on the four f registers run() seeds, each result
+    logged (x results, and f results whole, so a NaN box shows); now and then
+    fflags read (interpreted: a block ends before it) and cleared, so a raise
+    is seen where it happens; looped by run() after the start's CSR writes."""
+    start = fp_start(draw)
+    items = []
+    for k in range(draw(st.integers(1, 20))):
+        name = draw(st.sampled_from(ops + ["csr"]))
+        if name == "csr":
+            items += ["frflags a3", f"sd a3, {8 * k}(s5)", "fsflagsi 0"]
+        elif name in jit_llvm.FMINMAX or name in jit_llvm.FSGNJ:
+            rd = draw(FREG)
+            items += [f"{name} {rd}, {draw(FREG)}, {draw(FREG)}", f"fsd {rd}, {8 * k}(s5)"]
+        else:
+            rd = draw(st.sampled_from(["a0", "a1", "t0", "zero"]))
+            srcs = f"{draw(FREG)}" if name in jit_llvm.FCLASS else f"{draw(FREG)}, {draw(FREG)}"
+            items += [f"{name} {rd}, {srcs}", f"sd {rd}, {8 * k}(s5)"]
+    body = len(start) + len(items)
+    return start + items + ["addi s2, s2, -1", ("to", "bne s2, zero, {off}", len(start), body + 1), "ebreak"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=fcompare_program(), budget=st.one_of(st.integers(1, 500), st.just(10**6)),
+       regs=st.lists(fvalue, min_size=6, max_size=6))
+def test_fp_compares_min_max_and_class_match_the_interpreter(items, budget, regs):
+    t, i, m = both(items, budget, bytes(64), regs, 128)
+    assert t == i
+    if budget == 10**6 and not items[2].startswith("frflags"):
+        assert m.translation["ran"] > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(items=fcompare_program(), budget=st.one_of(st.integers(1, 500), st.just(10**6)),
+       regs=st.lists(fvalue, min_size=6, max_size=6),
+       preset=st.sampled_from(["spacemit-x60", "xuantie-c930", "generic"]))
+def test_fp_compares_min_max_and_class_time_the_same_translated(items, budget, regs, preset):
+    t, i, _ = both(items, budget, bytes(64), regs, 128, timed=preset)
+    assert t == i
+
+
+WIDTH = {"h": 16, "s": 32, "d": 64}
+
+
+@pytest.mark.parametrize("name", FCOMPARE)
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), nx=st.booleans())
+def test_each_fp_compare_on_special_pairs_matches_the_interpreter(name, data, nx):
+    """One op on two of its width's special values (NaN-boxed), fflags
+    starting clear or NX only: every pair of specials meets often here
+    (+0 against -0, a signalling NaN against a quiet one), which the random
+    programs above draw rarely."""
+    bits = WIDTH[name.rsplit(".", 1)[1]]
+    pick = st.sampled_from([v_boxed(v, bits) if bits < 64 else v for v in SPECIALS[bits]])
+    a, c = data.draw(pick), data.draw(pick)
+    out = "ft0" if name in jit_llvm.FMINMAX else "a0"
+    srcs = "ft1" if name in jit_llvm.FCLASS else "ft1, fa1"
+    items = [f"fsflagsi {int(nx)}", f"{name} {out}, {srcs}", "addi s2, s2, -1",
+             ("to", "bne s2, zero, {off}", 1, 3), "ebreak"]
+    t, i, m = both(items, 10**6, bytes(64), [0, 0, 0, 0, c, a], 128)   # (f registers: reversed, ft1 = a)
+    assert t == i
+    assert m.translation["ran"] == 2 * 3   # (the first pass, reached by falling through, interpreted)

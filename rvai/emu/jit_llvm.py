@@ -174,8 +174,25 @@ FMV_TO_X = {"fmv.x.h": 2, "fmv.x.w": 4, "fmv.x.d": 8}   # sign-extended from its
 # reads NaN-unboxed (_unbox) and the result goes NaN-boxed.  name -> (bytes,
 # the sign's source: "" the second operand's, "n" its inverse, "x" the two XORed).
 FSGNJ = {f"fsgnj{kind}.{fmt}": (size, kind) for fmt, size in (("h", 2), ("s", 4), ("d", 8)) for kind in ("", "n", "x")}
-# The canonical NaN of each narrower width (fp.h's FP_CNAN16, FP_CNAN32), what an unboxed operand reads as.
-CNAN = {2: 0x7E00, 4: 0x7FC00000}
+# The IEEE fields of each width, by bytes: the fraction's bits; from them its
+# infinity, quiet bit and canonical NaN (fp.h's FP_CNAN16/32/64, which an
+# unboxed narrower operand reads as).
+FRAC_BITS = {2: 10, 4: 23, 8: 52}
+FINF = {size: ((1 << 8 * size - 1 - f) - 1) << f for size, f in FRAC_BITS.items()}
+FQUIET = {size: 1 << f - 1 for size, f in FRAC_BITS.items()}
+CNAN = {size: FINF[size] | FQUIET[size] for size in FRAC_BITS}
+#: fflags' invalid-operation flag (the ISA's layout, fp.h's FP_NV)
+FP_NV = 16
+FMTS = (("h", 2), ("s", 4), ("d", 8))
+
+# Compares, min/max and classify (exec_fp.h's FCMP, FMINMAX, fclass with
+# fp.h's rules), on the operands' bits (_fkey orders them as their values):
+# narrower operands NaN-unboxed, a min/max result NaN-boxed, a compare's or
+# class's in x[rd].  NV goes into fflags (in the machine) as fp.h raises it:
+# flt/fle on any NaN, feq and fmin/fmax on a signalling one.  name -> (bytes, op).
+FCMP = {f"{op}.{fmt}": (size, op) for fmt, size in FMTS for op in ("feq", "flt", "fle")}
+FMINMAX = {f"{op}.{fmt}": (size, op) for fmt, size in FMTS for op in ("fmin", "fmax")}
+FCLASS = {f"fclass.{fmt}": size for fmt, size in FMTS}
 
 # CSR reads: only ``csrr rd, vlenb`` (csrrs rd, vlenb, x0), VLEN/8, a constant
 # of the machine (``_vlenb_read``); every other CSR access reads or writes machine
@@ -188,7 +205,7 @@ CSRS = {"csrrs"}
 #: CSRS, any access but a vlenb read: ``emits``).
 EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS | \
     frozenset(FLOADS) | frozenset(FSTORES) | frozenset(FMV_TO_F) | frozenset(FMV_TO_X) | frozenset(CSRS) | \
-    frozenset(FSGNJ)
+    frozenset(FSGNJ) | frozenset(FCMP) | frozenset(FMINMAX) | frozenset(FCLASS)
 
 
 def _x_operands(name) -> tuple[str, ...]:
@@ -198,9 +215,9 @@ def _x_operands(name) -> tuple[str, ...]:
         return ("rs1",)
     if name in CSRS:
         return ("rd",)   # (rs1 is x0: _vlenb_read)
-    if name in FSGNJ:
+    if name in FSGNJ or name in FMINMAX:
         return ()
-    return ("rd",) if name in FMV_TO_X else ("rd", "rs1", "rs2")
+    return ("rd",) if name in FMV_TO_X or name in FCMP or name in FCLASS else ("rd", "rs1", "rs2")
 
 
 def _writes_x(name) -> bool:
@@ -226,6 +243,70 @@ def _fsgnj(name, a, c, b):
     sign = const(a.type, 1 << 8 * size - 1)
     src = c if kind == "" else b.not_(c) if kind == "n" else b.xor(a, c)
     return _box(b.or_(b.and_(a, b.not_(sign)), b.and_(src, sign)), size, b)
+
+
+def _isnan(b, a, size):
+    """Is ``size``-byte FP value a (its bits) a NaN?"""
+    return b.icmp_unsigned(">", b.and_(a, const(a.type, (1 << 8 * size - 1) - 1)), const(a.type, FINF[size]))
+
+
+def _issnan(b, a, size):
+    """Is it a signalling NaN (a NaN, its quiet bit clear)?"""
+    quiet = b.icmp_unsigned("!=", b.and_(a, const(a.type, FQUIET[size])), const(a.type, 0))
+    return b.and_(_isnan(b, a, size), b.not_(quiet))
+
+
+def _fkey(b, a, size):
+    """A number's bits (sign and magnitude) as a signed integer of its width
+    ordered as the values are: the magnitude, negated for a negative number
+    (both zeros are 0; the magnitude has a bit to spare for the sign)."""
+    mag = b.and_(a, const(a.type, (1 << 8 * size - 1) - 1))
+    return b.select(b.icmp_signed("<", a, const(a.type, 0)), b.sub(const(a.type, 0), mag), mag)
+
+
+def _fcmp(name, a, c, b):
+    """Compare ``name`` (fp.h's FP_CMP) of ``size``-byte operands a and c: (the
+    i1 result, the i1 test that raises NV)."""
+    size, op = FCMP[name]
+    nan = b.or_(_isnan(b, a, size), _isnan(b, c, size))
+    nv = b.or_(_issnan(b, a, size), _issnan(b, c, size)) if op == "feq" else nan
+    order = b.icmp_signed({"feq": "==", "flt": "<", "fle": "<="}[op], _fkey(b, a, size), _fkey(b, c, size))
+    return b.and_(order, b.not_(nan)), nv
+
+
+def _fminmax(name, a, c, b):
+    """fmin/fmax ``name`` (fp.h's FP_MINMAX, minimumNumber/maximumNumber) of
+    a and c: (the result, the NV test).  A NaN loses to a number, two NaNs
+    give the canonical NaN, -0 is below +0."""
+    size, op = FMINMAX[name]
+    an, cn = _isnan(b, a, size), _isnan(b, c, size)
+    ka, kc = _fkey(b, a, size), _fkey(b, c, size)
+    neg = b.icmp_signed("<", a, const(a.type, 0))
+    # equal keys: equal numbers (the same bits) or zeros of either sign, picked by a's sign
+    if op == "fmax":
+        pick_a = b.select(b.icmp_signed("==", ka, kc), b.not_(neg), b.icmp_signed(">", ka, kc))
+    else:
+        pick_a = b.select(b.icmp_signed("==", ka, kc), neg, b.icmp_signed("<", ka, kc))
+    r = b.select(cn, a, b.select(pick_a, a, c))
+    r = b.select(an, b.select(cn, const(a.type, CNAN[size]), c), r)
+    return r, b.or_(_issnan(b, a, size), _issnan(b, c, size))
+
+
+def _fclass(a, size, b):
+    """fclass's mask (fp.h's fp_classify) of ``size``-byte operand a, an i64."""
+    ty, fb = a.type, FRAC_BITS[size]
+    k = lambda v: const(ty, v)   # noqa: E731
+    e = b.and_(b.lshr(a, k(fb)), k(FINF[size] >> fb))
+    frac = b.and_(a, k((1 << fb) - 1))
+    neg = b.icmp_signed("<", a, k(0))
+    zf = b.icmp_unsigned("==", frac, k(0))
+    by_sign = lambda n, p: b.select(neg, k(1 << n), k(1 << p))   # noqa: E731
+    quiet = b.icmp_unsigned("!=", b.and_(a, k(FQUIET[size])), k(0))
+    special = b.select(zf, by_sign(0, 7), b.select(quiet, k(1 << 9), k(1 << 8)))
+    low = b.select(zf, by_sign(3, 4), by_sign(2, 5))
+    r = b.select(b.icmp_unsigned("==", e, k(FINF[size] >> fb)), special,
+                 b.select(b.icmp_unsigned("==", e, k(0)), low, by_sign(1, 6)))
+    return r if size == 8 else b.zext(r, I64)
 
 
 def _vlenb_read(ins) -> bool:
@@ -820,6 +901,12 @@ class _Block:
         """Write f register r's 64 bits (already NaN-boxed when narrower)."""
         self.b.store(v, self._field(F_OFF + 8 * r))
 
+    def _raise(self, cond, flag):
+        """OR ``flag`` into fflags (in the machine) where i1 ``cond`` holds."""
+        b = self.b
+        p = self._field(FFLAGS_OFF)
+        b.store(b.or_(b.load(I32, p, align=4), b.select(cond, _C32(flag), _C32(0))), p, align=4)
+
     def exit(self, next_pc, k, fault=False, passes=None):
         """Leave for next_pc (an int or a value) after k instructions of this
         pass; leaving whole, ``passes`` is this entry's passes with this one
@@ -1083,6 +1170,18 @@ class _Block:
                 self.set(ins.rd, f if size == 8 else b.sext(b.trunc(f, f"i{8 * size}"), I64))
             elif name in FSGNJ:
                 self.fset(ins.rd, _fsgnj(name, self.fget(ins.rs1), self.fget(ins.rs2), b))
+            elif name in FCMP or name in FMINMAX:
+                size = (FCMP.get(name) or FMINMAX[name])[0]
+                a, c = _unbox(self.fget(ins.rs1), size, b), _unbox(self.fget(ins.rs2), size, b)
+                if name in FCMP:
+                    r, nv = _fcmp(name, a, c, b)
+                    self.set(ins.rd, b.zext(r, I64))
+                else:
+                    r, nv = _fminmax(name, a, c, b)
+                    self.fset(ins.rd, _box(r, size, b))
+                self._raise(nv, FP_NV)
+            elif name in FCLASS:
+                self.set(ins.rd, _fclass(_unbox(self.fget(ins.rs1), FCLASS[name], b), FCLASS[name], b))
             elif name in CSRS:   # csrr rd, vlenb (block_ops holds no other)
                 self.set(ins.rd, _C(self.vlen // 8))
             elif name in NOPS:
