@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from test_translate import EDGES, run
+from test_translate import EDGES, fp_text
+from rvai.emu.isa import table
 from test_translate_fscalar import SPECIALS, VLENS, both, fbits, v_boxed
 from rvai.emu import Machine
 
@@ -102,7 +103,8 @@ def fp_start(draw):
     set or not, NV set or not (a set NV hides a missing raise, so drawn
     rarely), any legal rounding mode."""
     flags = draw(st.sampled_from([0, 0, 1, 1, 0x10, 0x1F]) | st.integers(0, 31))
-    return [f"fsflagsi {flags}", f"fsrmi {draw(st.integers(0, 4))}"]
+    frm = draw(st.integers(0, 4) | st.integers(0, 7))   # (5-7 reserved: an op using frm is illegal)
+    return [f"fsflagsi {flags}", f"fsrmi {frm}"]
 
 
 @st.composite
@@ -117,6 +119,10 @@ def fcompare_program(draw, ops=FCOMPARE):
         name = draw(st.sampled_from(ops + ["csr"]))
         if name == "csr":
             items += ["frflags a3", f"sd a3, {8 * k}(s5)", "fsflagsi 0"]
+        elif name in jit_llvm.FCALL:
+            text = fp_text(draw, name, draw(st.sampled_from(["a0", "a1", "t0", "zero"])), "a2", draw(FREG), FREG)
+            store = "sd" if table()[name].operands[0] == "d" else "fsd"
+            items += [text, f"{store} {text.split()[1].rstrip(',')}, {8 * k}(s5)"]
         elif name in jit_llvm.FMINMAX or name in jit_llvm.FSGNJ:
             rd = draw(FREG)
             items += [f"{name} {rd}, {draw(FREG)}, {draw(FREG)}", f"fsd {rd}, {8 * k}(s5)"]
@@ -168,3 +174,41 @@ def test_each_fp_compare_on_special_pairs_matches_the_interpreter(name, data, nx
     t, i, m = both(items, 10**6, bytes(64), [0, 0, 0, 0, c, a], 128)   # (f registers: reversed, ft1 = a)
     assert t == i
     assert m.translation["ran"] == 2 * 3   # (the first pass, reached by falling through, interpreted)
+
+
+FARITH = sorted(jit_llvm.FCALL)
+
+
+@settings(max_examples=250, deadline=None)
+@given(items=fcompare_program(ops=FARITH + FCOMPARE), budget=st.one_of(st.integers(1, 500), st.just(10**6)),
+       regs=st.lists(fvalue, min_size=6, max_size=6))
+def test_fp_arithmetic_and_conversions_match_the_interpreter(items, budget, regs):
+    """Each op in every rounding mode (static, or frm's: reserved ones stop
+    as illegal before the op), results, fflags and the stop the interpreter's."""
+    t, i, m = both(items, budget, bytes(64), regs, 128)
+    assert t == i
+
+
+@settings(max_examples=40, deadline=None)
+@given(items=fcompare_program(ops=FARITH + FCOMPARE), budget=st.one_of(st.integers(1, 500), st.just(10**6)),
+       regs=st.lists(fvalue, min_size=6, max_size=6),
+       preset=st.sampled_from(["spacemit-x60", "xuantie-c930", "generic"]))
+def test_fp_arithmetic_and_conversions_time_the_same_translated(items, budget, regs, preset):
+    t, i, _ = both(items, budget, bytes(64), regs, 128, timed=preset)
+    assert t == i
+
+
+@pytest.mark.parametrize("name", FARITH)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data(), regs=st.lists(fvalue, min_size=6, max_size=6), flags=st.sampled_from([0, 1]),
+       frm=st.integers(0, 7))
+def test_each_fp_arithmetic_op_runs_translated_as_interpreted(name, data, regs, flags, frm):
+    """One op in a loop, every pass of it after the first translated (or, with
+    a reserved mode, the stop at it from the translated block)."""
+    text = fp_text(data.draw, name, "a0", "a2", "ft0", st.sampled_from(["ft1", "fa1", "fa2"]))
+    items = [f"fsflagsi {flags}", f"fsrmi {frm}", text, "addi s2, s2, -1", ("to", "bne s2, zero, {off}", 2, 4),
+             "ebreak"]
+    t, i, m = both(items, 10**6, bytes(64), regs, 128)
+    assert t == i
+    if t["stop"] == i["stop"] and t["instret"] == 2 + 3 * 3:   # ran to its end: every later pass translated
+        assert m.translation["ran"] == 2 * 3

@@ -194,6 +194,19 @@ FCMP = {f"{op}.{fmt}": (size, op) for fmt, size in FMTS for op in ("feq", "flt",
 FMINMAX = {f"{op}.{fmt}": (size, op) for fmt, size in FMTS for op in ("fmin", "fmax")}
 FCLASS = {f"fclass.{fmt}": size for fmt, size in FMTS}
 
+# Arithmetic and conversions: a call of csrc/jit_fp.c's jit_fp, the
+# interpreter's own handler (rounding by the rm field or frm, fflags, NaNs:
+# its results by construction; a reserved rounding mode stops as illegal,
+# before the instruction).  name -> the integer register it reads or writes
+# ("rs1": from an integer, "rd": to one; "": f registers only).
+_INTS = ("w", "wu", "l", "lu")
+FCALL = {**{f"{op}.{fmt}": "" for fmt, _ in FMTS
+            for op in ("fadd", "fsub", "fmul", "fdiv", "fsqrt", "fmadd", "fmsub", "fnmsub", "fnmadd")},
+         **{f"fcvt.{i}.{fmt}": "rd" for fmt, _ in FMTS for i in _INTS},
+         **{f"fcvt.{fmt}.{i}": "rs1" for fmt, _ in FMTS for i in _INTS},
+         **{f"fcvt.{to}.{src}": "" for to, _ in FMTS for src, _ in FMTS if to != src},
+         "fcvt.bf16.s": "", "fcvt.s.bf16": ""}
+
 # CSR reads: only ``csrr rd, vlenb`` (csrrs rd, vlenb, x0), VLEN/8, a constant
 # of the machine (``_vlenb_read``); every other CSR access reads or writes machine
 # state (fflags, frm, vl, vtype, vstart) or a counter (cycle and time read the
@@ -205,7 +218,7 @@ CSRS = {"csrrs"}
 #: CSRS, any access but a vlenb read: ``emits``).
 EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS | \
     frozenset(FLOADS) | frozenset(FSTORES) | frozenset(FMV_TO_F) | frozenset(FMV_TO_X) | frozenset(CSRS) | \
-    frozenset(FSGNJ) | frozenset(FCMP) | frozenset(FMINMAX) | frozenset(FCLASS)
+    frozenset(FSGNJ) | frozenset(FCMP) | frozenset(FMINMAX) | frozenset(FCLASS) | frozenset(FCALL)
 
 
 def _x_operands(name) -> tuple[str, ...]:
@@ -217,6 +230,8 @@ def _x_operands(name) -> tuple[str, ...]:
         return ("rd",)   # (rs1 is x0: _vlenb_read)
     if name in FSGNJ or name in FMINMAX:
         return ()
+    if name in FCALL:
+        return (FCALL[name],) if FCALL[name] else ()
     return ("rd",) if name in FMV_TO_X or name in FCMP or name in FCLASS else ("rd", "rs1", "rs2")
 
 
@@ -336,6 +351,8 @@ VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 FRM_OFF = FFLAGS_OFF + 4   # (uint32_t fflags, frm: csrc/machine.h)
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
+#: csrc/jit_fp.c's jit_fp: a scalar FP op run as the interpreter runs it (FCALL).
+FP_FN = int(lib.rv_jit_fp_fn())
 _TIMED_FNS = ffi.new("uint64_t[7]")
 lib.rv_jit_timed_fns(_TIMED_FNS)
 _TL = ffi.new("uint64_t[48]")
@@ -412,6 +429,7 @@ HELPERS = {
     "rvai_jit_store_slow": ("i32 (ptr, i64, ptr, i32)", STORE_SLOW),
     "rvai_jit_vec": ("i32 (ptr, ptr)", VEC_FN),
     "rvai_jit_vfp": ("i32 (ptr, ptr, ptr)", VFP_FN),
+    "rvai_jit_fp": ("i32 (ptr, ptr)", FP_FN),
     "rvai_jit_tstep": ("void (ptr, i64)", int(_TIMED_FNS[0])),   # timed blocks: the model's step at pc
     "rvai_jit_tmem": ("void (ptr, ptr, i64, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
     "rvai_jit_tslots": ("ptr (ptr, i64)", int(_TIMED_FNS[2])),   # the timing slot of a pc
@@ -1182,6 +1200,8 @@ class _Block:
                 self._raise(nv, FP_NV)
             elif name in FCLASS:
                 self.set(ins.rd, _fclass(_unbox(self.fget(ins.rs1), FCLASS[name], b), FCLASS[name], b))
+            elif name in FCALL:
+                self._fp_call(k, ins, FCALL[name])
             elif name in CSRS:   # csrr rd, vlenb (block_ops holds no other)
                 self.set(ins.rd, _C(self.vlen // 8))
             elif name in NOPS:
@@ -2006,6 +2026,23 @@ class _Block:
         b.position_at_end(other)   # a fault or illegal (m->stop filled): leave before it
         self.exit(ins.pc, k, fault=True)
         b.position_at_end(ok)
+
+    def _fp_call(self, k, ins, xreg):
+        """Instruction k, FCALL's: jit_fp runs it on the machine, the integer
+        register it reads (``xreg`` "rs1") written back before, the one it
+        writes ("rd") read after; a reserved rounding mode leaves before it.
+        It touches neither memory nor the timing model: a plain call."""
+        b = self.b
+        if xreg == "rs1" and ins.rs1 in self.reg:
+            b.store(self.get(ins.rs1), self._field(X_OFF + 8 * ins.rs1))
+        status = b.call("@rvai_jit_fp", I32, [self.m, self._decoded(k, ins)])
+        ok, stop = self.fn.append_basic_block("fpok"), self.fn.append_basic_block("fpstop")
+        b.cbranch(b.icmp_signed("==", status, _C32(VEC_OK)), ok, stop, likely=True)
+        b.position_at_end(stop)
+        self.exit(ins.pc, k, fault=True)
+        b.position_at_end(ok)
+        if xreg == "rd":
+            self.set(ins.rd, b.load(I64, self._field(X_OFF + 8 * ins.rd)))
 
     def _vfp_shape(self, ins):
         """(SEW, VLMAX) when vector FP instruction ins, legal under the vtype
