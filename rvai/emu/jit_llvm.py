@@ -129,6 +129,9 @@ RR = {
     "max": lambda b, x, y: b.select(b.icmp_signed(">", x, y), x, y),
     "minu": lambda b, x, y: b.select(b.icmp_unsigned("<", x, y), x, y),
     "maxu": lambda b, x, y: b.select(b.icmp_unsigned(">", x, y), x, y),
+    # Zicond (a machine with it off decodes these as illegal: no block holds one then)
+    "czero.eqz": lambda b, x, y: b.select(b.icmp_unsigned("==", y, _C(0)), _C(0), x),
+    "czero.nez": lambda b, x, y: b.select(b.icmp_unsigned("!=", y, _C(0)), _C(0), x),
 }
 
 # Register-immediate ops: name -> f(builder, rs1 value, immediate as an i64 constant, pc).
