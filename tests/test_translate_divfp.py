@@ -60,25 +60,6 @@ def div_program(draw):
     return items + ["addi s2, s2, -1", ("to", "bne s2, zero, {off}", 0, len(items) + 1), "ebreak"]
 
 
-@settings(max_examples=150, deadline=None)
-@given(items=div_program(), budget=st.one_of(st.integers(1, 200), st.just(10**6)),
-       regs=st.lists(ivalue, min_size=6, max_size=6))
-def test_division_matches_the_interpreter(items, budget, regs):
-    t, i, m = both(items, budget, bytes(64), regs, 128)
-    assert t == i
-    if budget == 10**6:
-        assert m.translation["ran"] > 0   # the loop's block, from its first division on, ran translated
-
-
-@settings(max_examples=30, deadline=None)
-@given(items=div_program(), budget=st.one_of(st.integers(1, 200), st.just(10**6)),
-       regs=st.lists(ivalue, min_size=6, max_size=6),
-       preset=st.sampled_from(["spacemit-x60", "xuantie-c930", "generic"]))
-def test_division_times_the_same_translated(items, budget, regs, preset):
-    t, i, _ = both(items, budget, bytes(64), regs, 128, timed=preset)
-    assert t == i
-
-
 @settings(max_examples=200, deadline=None)
 @given(name=st.sampled_from(DIVS), a=ivalue, c=ivalue)
 def test_division_follows_the_specification_translated(name, a, c):
@@ -134,25 +115,6 @@ def fcompare_program(draw, ops=FCOMPARE):
     return start + items + ["addi s2, s2, -1", ("to", "bne s2, zero, {off}", len(start), body + 1), "ebreak"]
 
 
-@settings(max_examples=200, deadline=None)
-@given(items=fcompare_program(), budget=st.one_of(st.integers(1, 500), st.just(10**6)),
-       regs=st.lists(fvalue, min_size=6, max_size=6))
-def test_fp_compares_min_max_and_class_match_the_interpreter(items, budget, regs):
-    t, i, m = both(items, budget, bytes(64), regs, 128)
-    assert t == i
-    if budget == 10**6 and not items[2].startswith("frflags"):
-        assert m.translation["ran"] > 0
-
-
-@settings(max_examples=40, deadline=None)
-@given(items=fcompare_program(), budget=st.one_of(st.integers(1, 500), st.just(10**6)),
-       regs=st.lists(fvalue, min_size=6, max_size=6),
-       preset=st.sampled_from(["spacemit-x60", "xuantie-c930", "generic"]))
-def test_fp_compares_min_max_and_class_time_the_same_translated(items, budget, regs, preset):
-    t, i, _ = both(items, budget, bytes(64), regs, 128, timed=preset)
-    assert t == i
-
-
 WIDTH = {"h": 16, "s": 32, "d": 64}
 
 
@@ -179,25 +141,6 @@ def test_each_fp_compare_on_special_pairs_matches_the_interpreter(name, data, nx
 FARITH = sorted(jit_llvm.FCALL)
 
 
-@settings(max_examples=250, deadline=None)
-@given(items=fcompare_program(ops=FARITH + FCOMPARE), budget=st.one_of(st.integers(1, 500), st.just(10**6)),
-       regs=st.lists(fvalue, min_size=6, max_size=6))
-def test_fp_arithmetic_and_conversions_match_the_interpreter(items, budget, regs):
-    """Each op in every rounding mode (static, or frm's: reserved ones stop
-    as illegal before the op), results, fflags and the stop the interpreter's."""
-    t, i, m = both(items, budget, bytes(64), regs, 128)
-    assert t == i
-
-
-@settings(max_examples=40, deadline=None)
-@given(items=fcompare_program(ops=FARITH + FCOMPARE), budget=st.one_of(st.integers(1, 500), st.just(10**6)),
-       regs=st.lists(fvalue, min_size=6, max_size=6),
-       preset=st.sampled_from(["spacemit-x60", "xuantie-c930", "generic"]))
-def test_fp_arithmetic_and_conversions_time_the_same_translated(items, budget, regs, preset):
-    t, i, _ = both(items, budget, bytes(64), regs, 128, timed=preset)
-    assert t == i
-
-
 @pytest.mark.parametrize("name", FARITH)
 @settings(max_examples=15, deadline=None)
 @given(data=st.data(), regs=st.lists(fvalue, min_size=6, max_size=6), flags=st.sampled_from([0, 1]),
@@ -212,3 +155,38 @@ def test_each_fp_arithmetic_op_runs_translated_as_interpreted(name, data, regs, 
     assert t == i
     if t["stop"] == i["stop"] and t["instret"] == 2 + 3 * 3:   # ran to its end: every later pass translated
         assert m.translation["ran"] == 2 * 3
+
+
+# Each test program kind above and the register values it is run on.
+KINDS = {"division": (div_program(), ivalue), "compares": (fcompare_program(), fvalue),
+         "arithmetic": (fcompare_program(ops=FARITH + FCOMPARE), fvalue)}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), budget=st.one_of(st.integers(1, 500), st.just(10**6)))
+def test_the_new_ops_match_the_interpreter(kind, data, budget):
+    """Results, fflags, instret and the stop the interpreter's; arithmetic in
+    every rounding mode (static, or frm's: a reserved one stops as illegal
+    before the op).  A loop whose body starts with one of them and runs to its
+    ebreak ran translated from that op on."""
+    program, values = KINDS[kind]
+    items, regs = data.draw(program), data.draw(st.lists(values, min_size=6, max_size=6))
+    t, i, m = both(items, budget, bytes(64), regs, 128)
+    assert t == i
+    first = next(x for x in items if not x.startswith(("fsflagsi", "fsrmi")))
+    if budget == 10**6 and t["stop"][0] == "Breakpoint" and not first.startswith("frflags"):
+        assert m.translation["ran"] > 0
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), budget=st.one_of(st.integers(1, 500), st.just(10**6)),
+       preset=st.sampled_from(["spacemit-x60", "xuantie-c930", "generic"]))
+def test_the_new_ops_time_the_same_translated(kind, data, budget, preset):
+    """Timed blocks charge these ops as the timed loop does: cycles, per-pc
+    cycles and the profile the interpreter's, with every other observable."""
+    program, values = KINDS[kind]
+    items, regs = data.draw(program), data.draw(st.lists(values, min_size=6, max_size=6))
+    t, i, _ = both(items, budget, bytes(64), regs, 128, timed=preset)
+    assert t == i

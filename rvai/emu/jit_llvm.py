@@ -1,6 +1,7 @@
 """The translating tier's code generator: one hot basic block of scalar
-integer code, FP loads, stores, moves and sign injections, ``csrr rd, vlenb``
-and vector instructions becomes a host function through LLVM (llvmlite's MCJIT), which
+integer code (M's division too), scalar FP (loads, stores, moves, sign
+injections, compares, min/max and fclass inline; arithmetic and conversions
+through csrc/jit_fp.c), ``csrr rd, vlenb`` and vector instructions becomes a host function through LLVM (llvmlite's MCJIT), which
 the C loop runs in place of interpreting it (csrc/jit.h says how a block is
 entered and what it returns; rvai.emu.translate decides when).
 
