@@ -325,6 +325,10 @@ int rv_jit_vec_covers(int op);
  * vtype, else 0 (the block calls jit_vec for it).  And jit_vfp's address. */
 int rv_jit_vfp_ctx(unsigned vlen, uint64_t vtype, const uint64_t slot[2], uint64_t *out, int words);
 uint64_t rv_jit_vfp_fn(void);
+/* The address of jit_fp (csrc/jit_fp.c), int (rv_machine *, const rv_decoded *):
+ * a scalar FP instruction of a translated block run as the interpreter runs
+ * it; 0 (JIT_VEC_OK), or 2 (VEC_FAULT, m->stop filled) for a reserved rounding mode. */
+uint64_t rv_jit_fp_fn(void);
 /* What translated blocks computing vector FP inline need of csrc/fp.h: FP_NX
  * (fflags' inexact bit); fp_special32's bounds (FP_BIG32, FP_TINY32) and
  * fp_special64's (FP_BIG64, FP_TINY64), magnitudes' bit patterns; and

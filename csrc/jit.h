@@ -92,6 +92,11 @@ typedef struct { uint64_t vtype; vec_ctx c; int op, form; } jit_vfp_ctx;
  * the kernel while vtype is k's (and frm legal), else as jit_vec does. */
 int jit_vfp(rv_machine *m, const rv_decoded *d, const jit_vfp_ctx *k);
 
+/* Run the scalar FP instruction d of a block as the interpreter would
+ * (jit_fp.c): JIT_VEC_OK, VEC_FAULT (a reserved rounding mode: m->stop
+ * filled), or JIT_VEC_NONE for an FP load or store (blocks make those). */
+int jit_fp(rv_machine *m, const rv_decoded *d);
+
 /* Decode the instruction at pc into its slot if it is not yet (exec.c): its
  * op, 0 when illegal or unfetchable (the slot then stays undecoded). */
 int rv_decode_slot(rv_machine *m, uint64_t pc, rv_decoded **slot);

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import CODE, load_program, resume
 from rvai.emu import EmulatorError, Machine
-from rvai.emu.isa import assemble
+from rvai.emu.isa import ROUNDING, assemble, table
 
 pytest.importorskip("llvmlite")
 from rvai.emu import jit_llvm  # noqa: E402 (needs llvmlite)
@@ -64,12 +64,15 @@ FORMS = {
     **{name: "fstore" for name in jit_llvm.FSTORES},
     **{name: "fmv_to_f" for name in jit_llvm.FMV_TO_F},
     **{name: "fmv_to_x" for name in jit_llvm.FMV_TO_X},
-    **{name: "frr" for name in jit_llvm.FSGNJ},
+    **{name: "frr" for name in (*jit_llvm.FSGNJ, *jit_llvm.FMINMAX)},
+    **{name: "fcmp" for name in jit_llvm.FCMP},
+    **{name: "fclass" for name in jit_llvm.FCLASS},
+    **{name: "fcall" for name in jit_llvm.FCALL},
     "csrrs": "csr",   # its csrr rd, vlenb form; any other CSR read is drawn as "untranslated"
     "jal": "jal", "jalr": "jalr", "fence": "bare", "fence.i": "bare",
 }
 # Ops the translator leaves to the interpreter: a block ends before them.
-UNTRANSLATED = ["div", "remu", "rol", "czero.eqz"]
+UNTRANSLATED = ["ror", "clmul", "rol", "clmulh"]
 UNTRANSLATED_UNARY = ["clz", "cpop"]
 # CSRs a read of which stays interpreted (the translator emits vlenb's only).
 OTHER_CSRS = ["vl", "vtype", "fflags", "frm", "cycle", "instret"]
@@ -108,12 +111,15 @@ def instruction(draw, index, length, smc=False, focus=None):
     text = items[-1]
     form = FORMS.get(text.split()[0]) if isinstance(text, str) else None
     if form in LOGGED and draw(st.booleans()):
-        items.append(f"{LOGGED[form]} {text.split()[1].rstrip(',')}, {8 * (index % 256)}(s5)")
+        store = "sd" if form == "fcall" and table()[text.split()[0]].operands[0] == "d" else LOGGED[form]
+        items.append(f"{store} {text.split()[1].rstrip(',')}, {8 * (index % 256)}(s5)")
     return items
 
 
 # Forms whose result is logged, and the store that logs it (an f register's whole 64 bits: its NaN box too).
-LOGGED = {**dict.fromkeys(["rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load", "fmv_to_x", "csr"], "sd"),
+LOGGED = {**dict.fromkeys(["rr", "imm12", "shamt64", "shamt32", "upper", "unary", "load", "fmv_to_x", "csr", "fcmp",
+                            "fclass"], "sd"),
+          "fcall": "fsd",   # (an f result's; an x result's by sd: instruction())
           **dict.fromkeys(["fload", "fmv_to_f", "frr"], "fsd")}
 MEMORY = ("load", "store", "fload", "fstore")
 
@@ -183,6 +189,12 @@ def _instruction(draw, index, length, smc, focus):
         return [f"{name} {rd}, {fr}"]
     if form == "frr":
         return [f"{name} {fr}, {draw(freg)}, {draw(freg)}"]
+    if form == "fcmp":
+        return [f"{name} {rd}, {fr}, {draw(freg)}"]
+    if form == "fclass":
+        return [f"{name} {rd}, {fr}"]
+    if form == "fcall":
+        return [fp_text(draw, name, rd, rs1, fr, freg)]
     if form == "csr":
         return [f"csrr {rd}, vlenb"]
     if form == "branch":
@@ -194,6 +206,19 @@ def _instruction(draw, index, length, smc, focus):
         return ["auipc t2, 0", ("to", f"jalr {draw(st.sampled_from(['ra', 'zero', rd]))}, {off}(t2)",
                                 target + 1 if target > index else target, index)]
     return [name]
+
+
+def fp_text(draw, name, rd, rs1, fr, freg):
+    """The text of FP op ``name`` by its operand letters (the instruction
+    table's): f rd ``fr``, f sources drawn from ``freg``, x rd/rs1 ``rd``/``rs1``,
+    and a rounding mode: none (dyn, frm's), a static one, or now and then
+    the reserved 5 (an illegal instruction)."""
+    ops = {"D": fr, "d": rd, "s": rs1}
+    out = [ops[c] if c in ops else draw(freg) for c in table()[name].operands.split(",") if c != "m"]
+    if "m" in table()[name].operands:
+        rm = draw(st.sampled_from([None] * 6 + [r for r in ROUNDING if r] + ["5"]))
+        out += [rm] if rm else []
+    return f"{name} {', '.join(out)}"
 
 
 @st.composite

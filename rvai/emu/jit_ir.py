@@ -202,6 +202,15 @@ class Builder:
         """The unsigned remainder of a over b."""
         return self._emit(a.type, f"urem {a.type} {a}, {b}")
 
+    def sdiv(self, a, b):
+        """The signed quotient of a over b, rounded toward zero (LLVM's: b 0, or the
+        most negative a over -1, is undefined behaviour: the caller rules them out)."""
+        return self._emit(a.type, f"sdiv {a.type} {a}, {b}")
+
+    def srem(self, a, b):
+        """The signed remainder of a over b, the sign of a (the same cases undefined as sdiv)."""
+        return self._emit(a.type, f"srem {a.type} {a}, {b}")
+
     def gep(self, base, offset):
         """The byte address base + offset."""
         p = base.name if base.name[0] != "@" else self.fn.address(base.name).name

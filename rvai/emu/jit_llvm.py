@@ -1,6 +1,7 @@
 """The translating tier's code generator: one hot basic block of scalar
-integer code, FP loads, stores, moves and sign injections, ``csrr rd, vlenb``
-and vector instructions becomes a host function through LLVM (llvmlite's MCJIT), which
+integer code (M's division too), scalar FP (loads, stores, moves, sign
+injections, compares, min/max and fclass inline; arithmetic and conversions
+through csrc/jit_fp.c), ``csrr rd, vlenb`` and vector instructions becomes a host function through LLVM (llvmlite's MCJIT), which
 the C loop runs in place of interpreting it (csrc/jit.h says how a block is
 entered and what it returns; rvai.emu.translate decides when).
 
@@ -70,6 +71,30 @@ def _C32(v):
     return const(I32, v)
 
 
+def _div(signed, rem, bits=64):
+    """f(builder, a, c): RISC-V's div/divu/rem/remu (``bits`` 32: the W forms,
+    on the low 32 bits, sign-extended) as exec_int.h computes them, with no
+    case LLVM leaves undefined (a host trap): a zero divisor, and the signed
+    overflow (the most negative dividend over -1), divide by 1 instead, which
+    already gives the overflow's results (quotient the dividend, remainder 0);
+    a zero divisor's results (quotient all ones, remainder the dividend) are
+    then selected."""
+    def div(b, a, c):
+        ty = f"i{bits}"
+        if bits == 32:
+            a, c = b.trunc(a, ty), b.trunc(c, ty)
+        zero = b.icmp_unsigned("==", c, const(ty, 0))
+        bad = zero
+        if signed:
+            bad = b.or_(zero, b.and_(b.icmp_unsigned("==", a, const(ty, 1 << bits - 1)),
+                                     b.icmp_unsigned("==", c, const(ty, -1))))
+        safe = b.select(bad, const(ty, 1), c)
+        op = (b.srem if rem else b.sdiv) if signed else (b.urem if rem else b.udiv)
+        r = b.select(zero, a if rem else const(ty, -1), op(a, safe))
+        return b.sext(r, I64) if bits == 32 else r
+    return div
+
+
 # Register-register ops: name -> f(builder, rs1 value, rs2 value).
 RR = {
     "add": lambda b, x, y: b.add(x, y),
@@ -92,6 +117,8 @@ RR = {
     "mulh": lambda b, x, y: _mulh(b, x, y, True, True),
     "mulhsu": lambda b, x, y: _mulh(b, x, y, True, False),
     "mulhu": lambda b, x, y: _mulh(b, x, y, False, False),
+    **{f"{op}{u}{w}": _div(not u, op == "rem", 32 if w else 64)
+       for op in ("div", "rem") for u in ("", "u") for w in ("", "w")},
     "sh1add": lambda b, x, y: b.add(b.shl(x, _C(1)), y),
     "sh2add": lambda b, x, y: b.add(b.shl(x, _C(2)), y),
     "sh3add": lambda b, x, y: b.add(b.shl(x, _C(3)), y),
@@ -103,6 +130,9 @@ RR = {
     "max": lambda b, x, y: b.select(b.icmp_signed(">", x, y), x, y),
     "minu": lambda b, x, y: b.select(b.icmp_unsigned("<", x, y), x, y),
     "maxu": lambda b, x, y: b.select(b.icmp_unsigned(">", x, y), x, y),
+    # Zicond (a machine with it off decodes these as illegal: no block holds one then)
+    "czero.eqz": lambda b, x, y: b.select(b.icmp_unsigned("==", y, _C(0)), _C(0), x),
+    "czero.nez": lambda b, x, y: b.select(b.icmp_unsigned("!=", y, _C(0)), _C(0), x),
 }
 
 # Register-immediate ops: name -> f(builder, rs1 value, immediate as an i64 constant, pc).
@@ -148,8 +178,38 @@ FMV_TO_X = {"fmv.x.h": 2, "fmv.x.w": 4, "fmv.x.d": 8}   # sign-extended from its
 # reads NaN-unboxed (_unbox) and the result goes NaN-boxed.  name -> (bytes,
 # the sign's source: "" the second operand's, "n" its inverse, "x" the two XORed).
 FSGNJ = {f"fsgnj{kind}.{fmt}": (size, kind) for fmt, size in (("h", 2), ("s", 4), ("d", 8)) for kind in ("", "n", "x")}
-# The canonical NaN of each narrower width (fp.h's FP_CNAN16, FP_CNAN32), what an unboxed operand reads as.
-CNAN = {2: 0x7E00, 4: 0x7FC00000}
+# The IEEE fields of each width, by bytes: the fraction's bits; from them its
+# infinity, quiet bit and canonical NaN (fp.h's FP_CNAN16/32/64, which an
+# unboxed narrower operand reads as).
+FRAC_BITS = {2: 10, 4: 23, 8: 52}
+FINF = {size: ((1 << 8 * size - 1 - f) - 1) << f for size, f in FRAC_BITS.items()}
+FQUIET = {size: 1 << f - 1 for size, f in FRAC_BITS.items()}
+CNAN = {size: FINF[size] | FQUIET[size] for size in FRAC_BITS}
+#: fflags' invalid-operation flag (the ISA's layout, fp.h's FP_NV)
+FP_NV = 16
+FMTS = (("h", 2), ("s", 4), ("d", 8))
+
+# Compares, min/max and classify (exec_fp.h's FCMP, FMINMAX, fclass with
+# fp.h's rules), on the operands' bits (_fkey orders them as their values):
+# narrower operands NaN-unboxed, a min/max result NaN-boxed, a compare's or
+# class's in x[rd].  NV goes into fflags (in the machine) as fp.h raises it:
+# flt/fle on any NaN, feq and fmin/fmax on a signalling one.  name -> (bytes, op).
+FCMP = {f"{op}.{fmt}": (size, op) for fmt, size in FMTS for op in ("feq", "flt", "fle")}
+FMINMAX = {f"{op}.{fmt}": (size, op) for fmt, size in FMTS for op in ("fmin", "fmax")}
+FCLASS = {f"fclass.{fmt}": size for fmt, size in FMTS}
+
+# Arithmetic and conversions: a call of csrc/jit_fp.c's jit_fp, the
+# interpreter's own handler (rounding by the rm field or frm, fflags, NaNs:
+# its results by construction; a reserved rounding mode stops as illegal,
+# before the instruction).  name -> the integer register it reads or writes
+# ("rs1": from an integer, "rd": to one; "": f registers only).
+_INTS = ("w", "wu", "l", "lu")
+FCALL = {**{f"{op}.{fmt}": "" for fmt, _ in FMTS
+            for op in ("fadd", "fsub", "fmul", "fdiv", "fsqrt", "fmadd", "fmsub", "fnmsub", "fnmadd")},
+         **{f"fcvt.{i}.{fmt}": "rd" for fmt, _ in FMTS for i in _INTS},
+         **{f"fcvt.{fmt}.{i}": "rs1" for fmt, _ in FMTS for i in _INTS},
+         **{f"fcvt.{to}.{src}": "" for to, _ in FMTS for src, _ in FMTS if to != src},
+         "fcvt.bf16.s": "", "fcvt.s.bf16": ""}
 
 # CSR reads: only ``csrr rd, vlenb`` (csrrs rd, vlenb, x0), VLEN/8, a constant
 # of the machine (``_vlenb_read``); every other CSR access reads or writes machine
@@ -162,7 +222,7 @@ CSRS = {"csrrs"}
 #: CSRS, any access but a vlenb read: ``emits``).
 EMIT = frozenset(RR) | frozenset(RI) | frozenset(LOADS) | frozenset(STORES) | frozenset(BRANCHES) | JUMPS | NOPS | \
     frozenset(FLOADS) | frozenset(FSTORES) | frozenset(FMV_TO_F) | frozenset(FMV_TO_X) | frozenset(CSRS) | \
-    frozenset(FSGNJ)
+    frozenset(FSGNJ) | frozenset(FCMP) | frozenset(FMINMAX) | frozenset(FCLASS) | frozenset(FCALL)
 
 
 def _x_operands(name) -> tuple[str, ...]:
@@ -172,9 +232,11 @@ def _x_operands(name) -> tuple[str, ...]:
         return ("rs1",)
     if name in CSRS:
         return ("rd",)   # (rs1 is x0: _vlenb_read)
-    if name in FSGNJ:
+    if name in FSGNJ or name in FMINMAX:
         return ()
-    return ("rd",) if name in FMV_TO_X else ("rd", "rs1", "rs2")
+    if name in FCALL:
+        return (FCALL[name],) if FCALL[name] else ()
+    return ("rd",) if name in FMV_TO_X or name in FCMP or name in FCLASS else ("rd", "rs1", "rs2")
 
 
 def _writes_x(name) -> bool:
@@ -200,6 +262,70 @@ def _fsgnj(name, a, c, b):
     sign = const(a.type, 1 << 8 * size - 1)
     src = c if kind == "" else b.not_(c) if kind == "n" else b.xor(a, c)
     return _box(b.or_(b.and_(a, b.not_(sign)), b.and_(src, sign)), size, b)
+
+
+def _isnan(b, a, size):
+    """Is ``size``-byte FP value a (its bits) a NaN?"""
+    return b.icmp_unsigned(">", b.and_(a, const(a.type, (1 << 8 * size - 1) - 1)), const(a.type, FINF[size]))
+
+
+def _issnan(b, a, size):
+    """Is it a signalling NaN (a NaN, its quiet bit clear)?"""
+    quiet = b.icmp_unsigned("!=", b.and_(a, const(a.type, FQUIET[size])), const(a.type, 0))
+    return b.and_(_isnan(b, a, size), b.not_(quiet))
+
+
+def _fkey(b, a, size):
+    """A number's bits (sign and magnitude) as a signed integer of its width
+    ordered as the values are: the magnitude, negated for a negative number
+    (both zeros are 0; the magnitude has a bit to spare for the sign)."""
+    mag = b.and_(a, const(a.type, (1 << 8 * size - 1) - 1))
+    return b.select(b.icmp_signed("<", a, const(a.type, 0)), b.sub(const(a.type, 0), mag), mag)
+
+
+def _fcmp(name, a, c, b):
+    """Compare ``name`` (fp.h's FP_CMP) of ``size``-byte operands a and c: (the
+    i1 result, the i1 test that raises NV)."""
+    size, op = FCMP[name]
+    nan = b.or_(_isnan(b, a, size), _isnan(b, c, size))
+    nv = b.or_(_issnan(b, a, size), _issnan(b, c, size)) if op == "feq" else nan
+    order = b.icmp_signed({"feq": "==", "flt": "<", "fle": "<="}[op], _fkey(b, a, size), _fkey(b, c, size))
+    return b.and_(order, b.not_(nan)), nv
+
+
+def _fminmax(name, a, c, b):
+    """fmin/fmax ``name`` (fp.h's FP_MINMAX, minimumNumber/maximumNumber) of
+    a and c: (the result, the NV test).  A NaN loses to a number, two NaNs
+    give the canonical NaN, -0 is below +0."""
+    size, op = FMINMAX[name]
+    an, cn = _isnan(b, a, size), _isnan(b, c, size)
+    ka, kc = _fkey(b, a, size), _fkey(b, c, size)
+    neg = b.icmp_signed("<", a, const(a.type, 0))
+    # equal keys: equal numbers (the same bits) or zeros of either sign, picked by a's sign
+    if op == "fmax":
+        pick_a = b.select(b.icmp_signed("==", ka, kc), b.not_(neg), b.icmp_signed(">", ka, kc))
+    else:
+        pick_a = b.select(b.icmp_signed("==", ka, kc), neg, b.icmp_signed("<", ka, kc))
+    r = b.select(cn, a, b.select(pick_a, a, c))
+    r = b.select(an, b.select(cn, const(a.type, CNAN[size]), c), r)
+    return r, b.or_(_issnan(b, a, size), _issnan(b, c, size))
+
+
+def _fclass(a, size, b):
+    """fclass's mask (fp.h's fp_classify) of ``size``-byte operand a, an i64."""
+    ty, fb = a.type, FRAC_BITS[size]
+    k = lambda v: const(ty, v)   # noqa: E731
+    e = b.and_(b.lshr(a, k(fb)), k(FINF[size] >> fb))
+    frac = b.and_(a, k((1 << fb) - 1))
+    neg = b.icmp_signed("<", a, k(0))
+    zf = b.icmp_unsigned("==", frac, k(0))
+    by_sign = lambda n, p: b.select(neg, k(1 << n), k(1 << p))   # noqa: E731
+    quiet = b.icmp_unsigned("!=", b.and_(a, k(FQUIET[size])), k(0))
+    special = b.select(zf, by_sign(0, 7), b.select(quiet, k(1 << 9), k(1 << 8)))
+    low = b.select(zf, by_sign(3, 4), by_sign(2, 5))
+    r = b.select(b.icmp_unsigned("==", e, k(FINF[size] >> fb)), special,
+                 b.select(b.icmp_unsigned("==", e, k(0)), low, by_sign(1, 6)))
+    return r if size == 8 else b.zext(r, I64)
 
 
 def _vlenb_read(ins) -> bool:
@@ -229,6 +355,8 @@ VTYPE_OFF, VSTART_OFF = VL_OFF + 8, VL_OFF + 16
 FRM_OFF = FFLAGS_OFF + 4   # (uint32_t fflags, frm: csrc/machine.h)
 #: csrc/jit_vec.c's jit_vfp: a vector FP op with its context made at translation.
 VFP_FN = int(lib.rv_jit_vfp_fn())
+#: csrc/jit_fp.c's jit_fp: a scalar FP op run as the interpreter runs it (FCALL).
+FP_FN = int(lib.rv_jit_fp_fn())
 _TIMED_FNS = ffi.new("uint64_t[7]")
 lib.rv_jit_timed_fns(_TIMED_FNS)
 _TL = ffi.new("uint64_t[48]")
@@ -305,6 +433,7 @@ HELPERS = {
     "rvai_jit_store_slow": ("i32 (ptr, i64, ptr, i32)", STORE_SLOW),
     "rvai_jit_vec": ("i32 (ptr, ptr)", VEC_FN),
     "rvai_jit_vfp": ("i32 (ptr, ptr, ptr)", VFP_FN),
+    "rvai_jit_fp": ("i32 (ptr, ptr)", FP_FN),
     "rvai_jit_tstep": ("void (ptr, i64)", int(_TIMED_FNS[0])),   # timed blocks: the model's step at pc
     "rvai_jit_tmem": ("void (ptr, ptr, i64, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
     "rvai_jit_tslots": ("ptr (ptr, i64)", int(_TIMED_FNS[2])),   # the timing slot of a pc
@@ -794,6 +923,12 @@ class _Block:
         """Write f register r's 64 bits (already NaN-boxed when narrower)."""
         self.b.store(v, self._field(F_OFF + 8 * r))
 
+    def _raise(self, cond, flag):
+        """OR ``flag`` into fflags (in the machine) where i1 ``cond`` holds."""
+        b = self.b
+        p = self._field(FFLAGS_OFF)
+        b.store(b.or_(b.load(I32, p, align=4), b.select(cond, _C32(flag), _C32(0))), p, align=4)
+
     def exit(self, next_pc, k, fault=False, passes=None):
         """Leave for next_pc (an int or a value) after k instructions of this
         pass; leaving whole, ``passes`` is this entry's passes with this one
@@ -1057,6 +1192,20 @@ class _Block:
                 self.set(ins.rd, f if size == 8 else b.sext(b.trunc(f, f"i{8 * size}"), I64))
             elif name in FSGNJ:
                 self.fset(ins.rd, _fsgnj(name, self.fget(ins.rs1), self.fget(ins.rs2), b))
+            elif name in FCMP or name in FMINMAX:
+                size = (FCMP.get(name) or FMINMAX[name])[0]
+                a, c = _unbox(self.fget(ins.rs1), size, b), _unbox(self.fget(ins.rs2), size, b)
+                if name in FCMP:
+                    r, nv = _fcmp(name, a, c, b)
+                    self.set(ins.rd, b.zext(r, I64))
+                else:
+                    r, nv = _fminmax(name, a, c, b)
+                    self.fset(ins.rd, _box(r, size, b))
+                self._raise(nv, FP_NV)
+            elif name in FCLASS:
+                self.set(ins.rd, _fclass(_unbox(self.fget(ins.rs1), FCLASS[name], b), FCLASS[name], b))
+            elif name in FCALL:
+                self._fp_call(k, ins, FCALL[name])
             elif name in CSRS:   # csrr rd, vlenb (block_ops holds no other)
                 self.set(ins.rd, _C(self.vlen // 8))
             elif name in NOPS:
@@ -1881,6 +2030,23 @@ class _Block:
         b.position_at_end(other)   # a fault or illegal (m->stop filled): leave before it
         self.exit(ins.pc, k, fault=True)
         b.position_at_end(ok)
+
+    def _fp_call(self, k, ins, xreg):
+        """Instruction k, FCALL's: jit_fp runs it on the machine, the integer
+        register it reads (``xreg`` "rs1") written back before, the one it
+        writes ("rd") read after; a reserved rounding mode leaves before it.
+        It touches neither memory nor the timing model: a plain call."""
+        b = self.b
+        if xreg == "rs1" and ins.rs1 in self.reg:
+            b.store(self.get(ins.rs1), self._field(X_OFF + 8 * ins.rs1))
+        status = b.call("@rvai_jit_fp", I32, [self.m, self._decoded(k, ins)])
+        ok, stop = self.fn.append_basic_block("fpok"), self.fn.append_basic_block("fpstop")
+        b.cbranch(b.icmp_signed("==", status, _C32(VEC_OK)), ok, stop, likely=True)
+        b.position_at_end(stop)
+        self.exit(ins.pc, k, fault=True)
+        b.position_at_end(ok)
+        if xreg == "rd":
+            self.set(ins.rd, b.load(I64, self._field(X_OFF + 8 * ins.rd)))
 
     def _vfp_shape(self, ins):
         """(SEW, VLMAX) when vector FP instruction ins, legal under the vtype
