@@ -296,8 +296,10 @@ int rv_jit_enable(rv_machine *m, void *handle, unsigned ask);
  * translator (rv_jit_translate_hook), which installs them and clears it.
  * The flag must outlive the runs; NULL: none. */
 void rv_jit_set_post(rv_machine *m, const int *flag);
-/* Up to max decoded instructions from pc on, within one region, stopping
- * before one that cannot be decoded; returns how many. */
+/* Up to max decoded instructions from pc on, within one region, up to and
+ * including the first branch or jump (one pass through the code: all that a
+ * translated block holds), stopping before one that cannot be decoded;
+ * returns how many. */
 int rv_jit_block(rv_machine *m, uint64_t pc, rv_jit_insn *out, int max);
 /* Install host function fn as the n-instruction block at pc; 0, or -1. */
 int rv_jit_install(rv_machine *m, uint64_t pc, uint64_t fn, int n);

@@ -134,6 +134,8 @@ int rv_jit_block(rv_machine *m, uint64_t pc, rv_jit_insn *out, int max) {
         copy.pad = 0;
         memcpy(out[n].slot, &copy, sizeof copy);
         pc += d->len;
+        int cls = rv_insns[op].cls;
+        if (cls == RV_CLASS_BRANCH || cls == RV_CLASS_JUMP) { n++; break; }   /* one pass: all a block holds */
     }
     return n;
 }

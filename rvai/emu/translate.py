@@ -552,7 +552,8 @@ class Translator:
         return int(fields[VTYPE_OFF // 8]), int(fields[VL_OFF // 8])
 
     def _decoded(self, pc: int) -> list:
-        """The decoded instructions from pc on (at most MAX_INSNS, within one region), as copies."""
+        """The decoded instructions from pc on, up to and with the first branch
+        or jump (at most MAX_INSNS, within one region), as copies."""
         n = lib.rv_jit_block(self.m, pc, self._insns, MAX_INSNS)
         return [ffi.new("rv_jit_insn *", self._insns[i])[0] for i in range(n)]
 
