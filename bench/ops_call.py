@@ -29,9 +29,7 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -140,15 +138,9 @@ def once(fn, timed: bool, pool: bool, tier: str) -> dict[str, float]:
 
 def callgrind(name: str, preset: str, run: tuple, calls: int) -> int:
     """Host instructions in user space of a process making ``calls`` calls (callgrind)."""
-    code = (f"import ops_call as b; from rvai.target import Target; fn = b.op_call({name!r}, "
-            f"Target.preset({preset!r}))\nfor _ in range({calls}): b.once(fn, *{run!r})")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "cg.out"
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, "-c",
-                        f"import sys; sys.path[:0] = [{str(HERE.parent)!r}, {str(HERE)!r}]\n" + code],
-                       check=True, capture_output=True)
-        return next(int(line.split()[1]) for line in out.read_text().splitlines()
-                    if line.startswith(("summary:", "totals:")))
+    return timed_cost.callgrind(f"import ops_call as b; from rvai.target import Target; fn = b.op_call({name!r}, "
+                                f"Target.preset({preset!r}))\nfor _ in range({calls}): b.once(fn, *{run!r})",
+                                toggles=())
 
 
 def main(argv=None) -> int:

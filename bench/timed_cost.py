@@ -123,13 +123,19 @@ def dsl_once(fn, timed: bool, tier: str = "interpret") -> tuple[float, int, int]
         return _Clocked.spent, ops.last_run.cycles, ops.last_run.instret
 
 
-def callgrind(code: str) -> int:
-    """Host instructions executed inside rv_run (callgrind) by the Python code given."""
+#: What callgrind() counts by default: rv_run, without the translator's hook into Python
+#: (translations run inside rv_run; toggling at the hook turns collection off while it runs).
+IN_RUN = ("rv_run", "rv_jit_translate_hook")
+
+
+def callgrind(code: str, toggles=IN_RUN) -> int:
+    """Host instructions executed by the Python code given (callgrind): inside the
+    functions ``toggles`` toggle collection at (by default rv_run, the translations
+    excluded), or the whole process's user space when it is empty."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
-        # (translations run inside rv_run: the hook into Python toggles collection off while it runs)
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--toggle-collect=rv_run",
-                        "--toggle-collect=rv_jit_translate_hook",
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                        *(f"--toggle-collect={fn}" for fn in toggles),
                         sys.executable, "-c", f"import sys; sys.path[:0] = [{str(HERE.parent)!r}, {str(HERE)!r}]; "
                         + code], check=True, capture_output=True)
         for line in out.read_text().splitlines():
