@@ -12,14 +12,12 @@ from hypothesis import strategies as st
 
 from test_translate import EDGES, fp_text
 from rvai.emu.isa import table
-from test_translate_fscalar import SPECIALS, VLENS, both, fbits, v_boxed
-from rvai.emu import Machine
+from test_translate_fscalar import SPECIALS, both, fbits, v_boxed
 
 jit_llvm = pytest.importorskip("rvai.emu.jit_llvm")
 
 DIVS = ["div", "divu", "rem", "remu", "divw", "divuw", "remw", "remuw"]
 XREGS = ["a0", "a1", "a2", "a3", "t0", "t1"]
-XNUM = {"a0": 10, "a1": 11, "a2": 12, "a3": 13, "t0": 5, "t1": 6}
 # Dividends and divisors: zero, -1 and the most negative values of both widths, beside EDGES and any.
 ivalue = st.one_of(st.sampled_from(EDGES + [(1 << 64) - 1, 1 << 63, 0x80000000, 0xFFFFFFFF80000000, 0xFFFFFFFF,
                                             0x1FFFFFFFF, 0]),
