@@ -339,13 +339,15 @@ uint64_t rv_jit_fp_fn(void);
 void rv_fp_consts(uint64_t out[6]);
 /* Timed translated blocks (off by default): whether the timed loop enters
  * translated blocks too; whether m is timed; the addresses of the C step
- * (m, pc), the scalar memory hook (m, filter entry, line, addr, n, store, pc), the timing slot
+ * (m, pc), the scalar memory hook (m, filter entry, addr, n, store, pc), the timing slot
  * of a pc (m, pc), the resolution of pending work at a pc (m, pc), a vector
- * slot's step, a prefetch's miss and a copied unit-stride group's accesses
- * (t, addr, n, store) blocks call; the layout of the model's fields they use. */
+ * slot's step, a prefetch's miss, a copied unit-stride group's accesses
+ * (t, addr, n, store) and a scalar access's first use of a prefetched line
+ * (t, way, line, addr, n, store, pc) blocks call; the layout of the model's
+ * fields they use. */
 void rv_jit_set_timed(rv_machine *m, int on);
 int rv_jit_timed(const rv_machine *m);
-void rv_jit_timed_fns(uint64_t out[7]);
+void rv_jit_timed_fns(uint64_t out[8]);
 void rv_jit_timed_layout(uint64_t out[48]);
 /* The model's parameters a timed block's inline paths take as constants:
  * issue width, log2 of the line size, L1's hit-filter shift, L1 latency, BHT

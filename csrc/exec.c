@@ -151,15 +151,15 @@ static void jit_tstep(rv_machine *m, uint64_t pc) {
 /* The memory hook of a block's scalar access of n bytes at addr, which the
  * block's exits count as an L1 hit (its inline path counts none): that hit
  * taken back, tm_mem's work.  w is L1's hit-filter entry for the access's
- * line when the block probed it and found no plain hit there (so tm_mem's
- * own tests and probe are known), else NULL. */
-static void jit_tmem(rv_machine *m, tm_line *w, uint64_t line, uint64_t addr, uint32_t n, uint32_t store,
-                     uint64_t pc) {
+ * line when the block probed it and found neither a plain hit nor the first
+ * use of a prefetched line there (tm_first_use's), so that only tm_mem's
+ * slow path is left; else NULL. */
+static void jit_tmem(rv_machine *m, const tm_line *w, uint64_t addr, uint32_t n, uint32_t store, uint64_t pc) {
     rv_timing *t = m->timing;
     t->s.l1_hits--;
     if (store) t->s.bytes_stored -= n;
     else t->s.bytes_loaded -= n;
-    if (w) tm_mem_filtered(t, w, line, addr, n, (int)store, pc);
+    if (w) tm_mem_slow(t, addr, n, (int)store, pc);
     else tm_mem(t, addr, n, (int)store, pc);
 }
 
@@ -170,7 +170,7 @@ static void jit_tresolve(rv_machine *m, uint64_t pc) {
     if (t->pending) tm_resolve(t, pc);
 }
 
-void rv_jit_timed_fns(uint64_t out[7]) {
+void rv_jit_timed_fns(uint64_t out[8]) {
     out[0] = (uint64_t)(uintptr_t)&jit_tstep;
     out[1] = (uint64_t)(uintptr_t)&jit_tmem;
     out[2] = (uint64_t)(uintptr_t)&jit_tslots;
@@ -178,6 +178,7 @@ void rv_jit_timed_fns(uint64_t out[7]) {
     out[4] = (uint64_t)(uintptr_t)&tm_vector_step;     /* a vector slot's step, called with its slot */
     out[5] = (uint64_t)(uintptr_t)&tm_prefetch_miss;   /* a prefetch the block's filter probe missed */
     out[6] = (uint64_t)(uintptr_t)&tm_vmem;   /* the accesses of a unit-stride group the block copied */
+    out[7] = (uint64_t)(uintptr_t)&tm_first_use;   /* a scalar access's first use of a prefetched line */
 }
 
 void jit_tslot_forget(rv_machine *m, uint64_t pc) {

@@ -941,12 +941,14 @@ static inline __attribute__((always_inline)) void set_group(rv_timing *t, unsign
 /* tm_mem_slow for a scalar access within one line, the first use of line w
  * that the prefetcher brought into L1 (not shared when a store): an L1 hit
  * that trains the stream, what access_line and the rest of tm_mem_slow do for
- * it without their searches and loops. */
+ * it without their searches and loops.  `counted` (a constant in each copy):
+ * whether the caller counts the access's L1 hit and bytes itself (a
+ * translated block's exits do, for every scalar access). */
 static inline __attribute__((always_inline)) void first_use(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr,
-                                                            unsigned n, int store, uint64_t pc) {
+                                                            unsigned n, int store, uint64_t pc, int counted) {
     uint64_t when = t->last_issue, done = when + t->p.l1_latency;
     t->cont_hit = 0;
-    t->s.l1_hits++;
+    if (!counted) t->s.l1_hits++;
     w->lru = ++t->l1.stamp;
     if (w->ready > done) {
         done = w->ready;
@@ -958,15 +960,22 @@ static inline __attribute__((always_inline)) void first_use(rv_timing *t, tm_lin
     t->last_line = line;
     t->last_way = w;
     train_inline(t, pc, addr, n, when, 0);
-    if (store) { t->s.bytes_stored += n; return; }
-    t->s.bytes_loaded += n;
+    if (store) {
+        if (!counted) t->s.bytes_stored += n;
+        return;
+    }
+    if (!counted) t->s.bytes_loaded += n;
     t->ready[t->last_dst] = done;
     t->kind[t->last_dst] = t->cont_hit ? TM_K_CONT : TM_K_MEM;
 }
 
 void tm_mem_filtered(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr, unsigned n, int store, uint64_t pc) {
-    if (w->tag == line && w->prefetched && !(store && w->shared)) first_use(t, w, line, addr, n, store, pc);
+    if (w->tag == line && w->prefetched && !(store && w->shared)) first_use(t, w, line, addr, n, store, pc, 0);
     else tm_mem_slow(t, addr, n, store, pc);
+}
+
+void tm_first_use(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr, unsigned n, int store, uint64_t pc) {
+    first_use(t, w, line, addr, n, store, pc, 1);
 }
 
 /* An access of n bytes at addr by the vector memory op in flight: its lines

@@ -339,6 +339,11 @@ void tm_mem_slow(rv_timing *t, uint64_t addr, unsigned n, int store, uint64_t pc
  * whose hit-filter entry w did not give a plain hit: the first use of a
  * prefetched line goes straight to its own path, anything else to tm_mem_slow. */
 void tm_mem_filtered(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr, unsigned n, int store, uint64_t pc);
+/* The first use of line w, prefetched into L1 (not shared when a store), by a
+ * translated block's scalar access within it, which found w by its own filter
+ * probe and whose exits count the access's L1 hit and bytes: the rest of
+ * tm_mem_filtered's work for it, with neither the test nor those counts. */
+void tm_first_use(rv_timing *t, tm_line *w, uint64_t line, uint64_t addr, unsigned n, int store, uint64_t pc);
 void tm_zero_block(rv_timing *t, uint64_t addr, uint64_t pc);
 void tm_free(rv_timing *t);
 void tm_uncore_free(tm_uncore *u);

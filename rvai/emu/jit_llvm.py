@@ -357,7 +357,7 @@ FRM_OFF = FFLAGS_OFF + 4   # (uint32_t fflags, frm: csrc/machine.h)
 VFP_FN = int(lib.rv_jit_vfp_fn())
 #: csrc/jit_fp.c's jit_fp: a scalar FP op run as the interpreter runs it (FCALL).
 FP_FN = int(lib.rv_jit_fp_fn())
-_TIMED_FNS = ffi.new("uint64_t[7]")
+_TIMED_FNS = ffi.new("uint64_t[8]")
 lib.rv_jit_timed_fns(_TIMED_FNS)
 _TL = ffi.new("uint64_t[48]")
 lib.rv_jit_timed_layout(_TL)
@@ -435,13 +435,15 @@ HELPERS = {
     "rvai_jit_vfp": ("i32 (ptr, ptr, ptr)", VFP_FN),
     "rvai_jit_fp": ("i32 (ptr, ptr)", FP_FN),
     "rvai_jit_tstep": ("void (ptr, i64)", int(_TIMED_FNS[0])),   # timed blocks: the model's step at pc
-    "rvai_jit_tmem": ("void (ptr, ptr, i64, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
+    "rvai_jit_tmem": ("void (ptr, ptr, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
     "rvai_jit_tslots": ("ptr (ptr, i64)", int(_TIMED_FNS[2])),   # the timing slot of a pc
     "rvai_jit_tresolve": ("void (ptr, i64)", int(_TIMED_FNS[3])),   # the pending branch or jump, resolved at pc
     # a vector slot's step (t, d, m, pc, slot), and a prefetch whose line the filter did not find (t, m, d, addr, when)
     "rvai_jit_tvstep": ("void (ptr, ptr, ptr, i64, ptr)", int(_TIMED_FNS[4])),
     "rvai_jit_tprefetch_miss": ("void (ptr, ptr, ptr, i64, i64)", int(_TIMED_FNS[5])),
     "rvai_jit_tvmem": ("void (ptr, i64, i32, i32)", int(_TIMED_FNS[6])),   # a copied unit-stride group's accesses
+    # a scalar access's first use of a prefetched line, the way found by the block's probe (timing.c's tm_first_use)
+    "rvai_jit_tfirst_use": ("void (ptr, ptr, i64, i64, i32, i32, i64)", int(_TIMED_FNS[7])),
 }
 #: Helpers called only on rare paths: declared ``cold``, so LLVM lays the
 #: blocks calling them out of the hot code and places the spills and
@@ -1791,15 +1793,16 @@ class _Block:
         its TLB group's span (_group_test) when that holds."""
         b = self.b
         # the C hook (exec.c's jit_tmem) takes back the hit the exits count (_tcount) and counts its own; it
-        # is given the filter's entry for the line when the probe found no plain hit there, else null
-        args = lambda w, line: [self.m, w, line, addr, _C32(size), _C32(store), _C(pc)]  # noqa: E731
+        # is given the filter's entry for the line when the probe found neither a plain hit nor a first use
+        # there, else null
+        args = lambda w: [self.m, w, addr, _C32(size), _C32(store), _C(pc)]  # noqa: E731
 
         self.tload = None   # (the hook sets the load's destination on each path)
         if pc not in self.tslot:
-            self._ccall("@rvai_jit_tmem", VOID, args(Value(PTR, "null"), _C(0)))
+            self._ccall("@rvai_jit_tmem", VOID, args(Value(PTR, "null")))
             return
-        same, filt, fhit, hit, slow, join = (self.fn.append_basic_block(n) for n in (
-            "msame", "mfilt", "mfhit", "mhit", "mslow", "mjoin"))
+        same, filt, found, fhit, first, hit, slow, join = (self.fn.append_basic_block(n) for n in (
+            "msame", "mfilt", "mfound", "mfhit", "mfirst", "mhit", "mslow", "mjoin"))
         dst = self.tslot[pc][4]
         line = b.lshr(addr, _C(self.line_bits))
         slow_from = [filt]   # the blocks branching to slow
@@ -1826,11 +1829,19 @@ class _Block:
         b.position_at_end(filt)
         slot = b.gep(self.hit, b.shl(b.lshr(b.mul(line, _C(FILTER_HASH)), _C(self.hit_shift)), _C(3)))
         w = b.load(PTR, slot)
-        plain = b.and_(b.icmp_unsigned("==", b.load(I64, b.gep(w, _C(L_TAG))), line),
-                       b.icmp_unsigned("==", b.load(I8, b.gep(w, _C(L_PREFETCHED)), align=1), const(I8, 0)))
-        if store:
-            plain = b.and_(plain, b.icmp_unsigned("==", b.load(I8, b.gep(w, _C(L_SHARED)), align=1), const(I8, 0)))
-        b.cbranch(plain, fhit, slow, likely=True)
+        ours = b.icmp_unsigned("==", b.load(I64, b.gep(w, _C(L_TAG))), line)   # the line is in L1, at w
+        if store:   # (and no other hart holds it)
+            ours = b.and_(ours, b.icmp_unsigned("==", b.load(I8, b.gep(w, _C(L_SHARED)), align=1), const(I8, 0)))
+        b.cbranch(ours, found, slow, likely=True)
+        b.position_at_end(found)
+        b.cbranch(b.icmp_unsigned("==", b.load(I8, b.gep(w, _C(L_PREFETCHED)), align=1), const(I8, 0)), fhit, first,
+                  likely=True)
+        b.position_at_end(first)   # its first use since the prefetcher brought it in: the hit and bytes counted
+        mem = list(T_MEM)          # at the exits, C does the rest (stamp, arrival, training) with the way found
+        reload = mem + ([("r", dst)] if not store and ("r", dst) in self.rl else [])
+        self._ccall("@rvai_jit_tfirst_use", VOID, [self.t, w, line, addr, _C32(size), _C32(store), _C(pc)],
+                    sync=mem, reload=reload)
+        b.branch(join)
         b.position_at_end(fhit)   # what access_line does on a hit of a line not prefetched
         sp = b.gep(self.t, _C(T_STAMP))
         stamp = b.add(b.load(I32, sp, align=4), _C32(1))
@@ -1858,9 +1869,7 @@ class _Block:
         entry = b.phi(PTR)
         for pred in slow_from:
             entry.add_incoming(w if pred is filt else Value(PTR, "null"), pred)
-        mem = list(T_MEM)   # (all kept: the block makes a scalar access)
-        self._ccall("@rvai_jit_tmem", VOID, args(entry, line), sync=mem,
-                    reload=mem + ([("r", dst)] if not store and ("r", dst) in self.rl else []))
+        self._ccall("@rvai_jit_tmem", VOID, args(entry), sync=mem, reload=reload)   # (all of T_MEM kept: an access)
         b.branch(join)
         b.position_at_end(join)
 
