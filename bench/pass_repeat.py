@@ -85,11 +85,12 @@ def build(where: Path) -> Path:
     return where
 
 
-def run(tree: Path, name: str, preset: str, scale: float, ignore: list[str]) -> tuple[int, dict]:
+def run(tree: Path, name: str, preset: str, scale: float, ignore: list[str], memory_k: int = 2) -> tuple[int, dict]:
     """The kernel's instructions and its loops' counts ((fall, head) -> Counter) from one timed run."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "probe.txt"
-        env = dict(os.environ, RVAI_PASS_PROBE_OUT=str(out), RVAI_PASS_PROBE_IGNORE=",".join(ignore))
+        env = dict(os.environ, RVAI_PASS_PROBE_OUT=str(out), RVAI_PASS_PROBE_IGNORE=",".join(ignore),
+                   RVAI_PASS_PROBE_MEMK=str(memory_k))
         subprocess.run([sys.executable, "-c", RUNNER, str(tree), name, preset, str(scale)], env=env, check=True)
         total, loops = 0, collections.defaultdict(collections.Counter)
         for line in out.read_text().splitlines():
@@ -103,7 +104,7 @@ def run(tree: Path, name: str, preset: str, scale: float, ignore: list[str]) -> 
         return total, loops
 
 
-def report(title: str, total: int, loops: dict) -> None:
+def report(title: str, total: int, loops: dict, memory_k: int = 2) -> None:
     """Print the loops that run at least 1 % of the instructions, the most first."""
     print(f"{title}: {total:,} instructions")
     for (fall, head), c in sorted(loops.items(), key=lambda kv: -kv[1]["instrs"]):
@@ -123,6 +124,13 @@ def report(title: str, total: int, loops: dict) -> None:
         print(f"    not repeating {rest:,}: path {c['diff_path']:,}, vtype/vl {c['diff_vec']:,}, memory "
               f"{c['diff_mem']:,} (alone {c['mem_only']:,}; fill channels differing {c['chan_diff']:,}), state "
               f"alone {c['state_only']:,}; regions: {regions or '-'}; first differing access at: {pcs or '-'}")
+        events = ", ".join(f"{k[2:]} {v / n:.2f}" for k, v in c.most_common() if k.startswith("e_"))
+        mdiff = ", ".join(f"{k[3:]} {v:,}" for k, v in c.most_common() if k.startswith("md_"))
+        print(f"    memory side (k <= {memory_k}): kinds repeat {c['m_kind'] / n:.1%}, with their cycles {c['m_full'] / n:.1%}, "
+              f"and the fill channels {c['m_chan'] / n:.1%}; core repeats {c['m_core'] / n:.1%}, core and memory "
+              f"{c['m_core_full'] / n:.1%}")
+        print(f"      events a pass: {events or '-'}; kinds repeating, a value not: first differing {mdiff or '-'} "
+              f"(channels differing {c['m_chan_only']:,})")
 
 
 def main(argv=None) -> int:
@@ -132,6 +140,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", default=["gemm", "attention", "memcpy"], help="kernels")
     ap.add_argument("--presets", nargs="*", default=list(PRESETS), help="presets the DSL kernels run on")
     ap.add_argument("--ignore", nargs="*", default=[], help="state regions left out of the key")
+    ap.add_argument("--memory-k", type=int, default=2, help="the memory side's longest period looked for (<= 32)")
     ap.add_argument("--build", type=Path, help="where to build the probe (reused when it holds a build)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,8 +152,8 @@ def main(argv=None) -> int:
                 print("(memcpy skipped: it needs riscv64-linux-gnu-gcc)")
                 continue
             for preset in ("generic",) if name == "memcpy" else args.presets:
-                total, loops = run(tree, name, preset, args.scale, args.ignore)
-                report(f"{name} ({preset}, scale {args.scale:g})", total, loops)
+                total, loops = run(tree, name, preset, args.scale, args.ignore, args.memory_k)
+                report(f"{name} ({preset}, scale {args.scale:g})", total, loops, args.memory_k)
     return 0
 
 

@@ -30,6 +30,10 @@
 #define PP_LOOPS 64    /* loops watched (by their branch's fall-through) */
 #define PP_MEM 96      /* accesses of a pass kept for telling which differs */
 #define PP_SLOTS 8     /* the accesses that differed first, by pc */
+#define PP_MEV 128     /* memory-side events of a pass kept for telling which differs first */
+static const char *const pp_ename[TM_PE_NR] = {"fasthit", "sameline", "l1hit", "l1first", "l1miss", "pf_in_l1",
+                                               "l2hit", "l2miss", "v1_invalid", "v1_clean", "v1_dirty_l2",
+                                               "v1_dirty_dram", "v2_dirty", "train", "steady"};
 
 /* The snapshot's regions, each of pp_rlen words (the names RVAI_PASS_PROBE_IGNORE takes). */
 enum { PP_R_ISSUE, PP_R_SCALAR_UNITS, PP_R_READY, PP_R_KIND, PP_R_VFIRST, PP_R_VDONE, PP_R_VSPLIT, PP_R_UNIT_FREE,
@@ -51,6 +55,8 @@ typedef struct {
     uint64_t s0[PP_S], s1[PP_S];
     uint64_t path, vec, ninstr, cycles, nmem, memh;
     double l2f, dramf;
+    uint64_t mkind, mfull, nmev;     /* the memory side: its events' kinds, kinds and values, how many */
+    uint64_t mev[PP_MEV];            /* (not cleared) the first events, code << 56 ^ value */
     pp_acc mem[PP_MEM];
 } pp_pass;
 
@@ -64,6 +70,10 @@ typedef struct {
     uint64_t s_rep, o_rep, mismatch;         /* the start state alone, the outcomes alone, end states differing */
     uint64_t diff[PP_NR], diff_path, diff_vec, diff_mem, mem_only, state_only, chan_diff;
     uint64_t diff_pc[PP_SLOTS], diff_pc_n[PP_SLOTS];
+    /* the memory side (ms64): passes whose events' kinds, kinds and values, and those with the fill
+     * channels' state too, equal a pass k <= PP_MK before; and with the core's repeat; events by code;
+     * the first differing event's code when the kinds repeat but the values do not */
+    uint64_t m_kind, m_full, m_chan, m_core, m_core_full, ev[TM_PE_NR], m_diff[TM_PE_NR], m_chan_only;
 } pp_loop;
 
 typedef struct tm_probe {
@@ -72,6 +82,7 @@ typedef struct tm_probe {
     pp_pass cur;
     uint64_t total_instrs;
     unsigned ignore;     /* PP_R_* bits left out of the snapshot */
+    unsigned mem_k;      /* the memory side's repeat is looked for k <= mem_k passes back (RVAI_PASS_PROBE_MEMK, 2) */
 } tm_probe;
 
 static uint64_t pp_mix(uint64_t h, uint64_t v) {
@@ -93,6 +104,9 @@ static tm_probe *pp_get(rv_timing *t) {
         const char *ig = getenv("RVAI_PASS_PROBE_IGNORE");
         for (int r = 0; ig && r < PP_NR; r++)
             if (strstr(ig, pp_rname[r])) t->probe->ignore |= 1u << r;
+        const char *mk = getenv("RVAI_PASS_PROBE_MEMK");
+        t->probe->mem_k = mk && atoi(mk) > 0 ? (unsigned)atoi(mk) : 2;
+        if (t->probe->mem_k > PP_K) t->probe->mem_k = PP_K;
     }
     return t->probe;
 }
@@ -155,6 +169,20 @@ void tm_probe_step(rv_timing *t, uint64_t pc) {
     if (pr->open < 0) return;
     pr->cur.path = pp_mix(pr->cur.path, pc);
     pr->cur.ninstr++;
+}
+
+void tm_probe_mem(rv_timing *t, unsigned code, uint64_t value) {
+    tm_probe *pr = pp_get(t);
+    if (pr->open < 0) return;
+    pp_pass *x = &pr->cur;
+    if (code & TM_PE_CYCLE) {   /* a cycle: relative to the pass's first (cur.cycles holds it while open) */
+        code &= ~TM_PE_CYCLE;
+        value -= x->cycles;
+    }
+    x->mkind = pp_mix(x->mkind, code);
+    x->mfull = pp_mix(pp_mix(x->mfull, code), value);
+    if (x->nmev < PP_MEV) x->mev[x->nmev] = (uint64_t)code << 56 ^ (value & 0xffffffffffffffull);
+    x->nmev++;
 }
 
 void tm_probe_vec(rv_timing *t, uint64_t vtype, uint64_t vl) {
@@ -224,6 +252,31 @@ static void pp_count_diff(pp_loop *L, const pp_pass *x, const pp_pass *h, unsign
     }
 }
 
+/* The memory side of pass x against the mem_k passes before it (rep: whether its core repeated). */
+static void pp_count_memory(pp_loop *L, const pp_pass *x, int rep, unsigned mem_k) {
+    int kind = 0, full = 0, chan = 0;
+    const pp_pass *near = NULL;
+    for (uint64_t k = 1; k <= mem_k && k <= L->nhist; k++) {
+        const pp_pass *h = &L->hist[(L->pos + PP_K - k) % PP_K];
+        int ke = h->nmev == x->nmev && h->mkind == x->mkind, fe = ke && h->mfull == x->mfull;
+        kind |= ke;
+        full |= fe;
+        chan |= fe && h->l2f == x->l2f && h->dramf == x->dramf;
+        if (ke && !near) near = h;
+    }
+    L->m_kind += kind;
+    L->m_full += full;
+    L->m_chan += chan;
+    L->m_core += rep;
+    L->m_core_full += rep && full;
+    if (!full && near) {   /* the kinds repeat, a value does not: the first event whose value differs */
+        L->m_chan_only += near->l2f != x->l2f || near->dramf != x->dramf;
+        for (uint64_t i = 0; i < x->nmev && i < PP_MEV; i++)
+            if (x->mev[i] != near->mev[i]) { L->m_diff[x->mev[i] >> 56]++; break; }
+    }
+    for (uint64_t i = 0; i < x->nmev && i < PP_MEV; i++) L->ev[x->mev[i] >> 56]++;
+}
+
 /* The open pass of loop L ends in state s1: count it against the loop's last passes, then keep it. */
 static void pp_close(tm_probe *pr, pp_loop *L, const uint64_t *s1) {
     pp_pass *x = &pr->cur;
@@ -252,6 +305,7 @@ static void pp_close(tm_probe *pr, pp_loop *L, const uint64_t *s1) {
     }
     L->s_rep += srep;
     L->o_rep += orep;
+    pp_count_memory(L, x, rep, pr->mem_k);
     if (!rep && best) pp_count_diff(L, x, best, bestmask);
     L->hist[L->pos] = *x;
     L->pos = (L->pos + 1) % PP_K;
@@ -306,6 +360,13 @@ static void pp_print(FILE *f, const pp_loop *L) {
         if (L->rep_k[k]) fprintf(f, " k%d=%llu", k, (unsigned long long)L->rep_k[k]);
     for (int r = 0; r < PP_NR; r++)
         if (L->diff[r]) fprintf(f, " d_%s=%llu", pp_rname[r], (unsigned long long)L->diff[r]);
+    fprintf(f, " m_kind=%llu m_full=%llu m_chan=%llu m_core=%llu m_core_full=%llu m_chan_only=%llu",
+            (unsigned long long)L->m_kind, (unsigned long long)L->m_full, (unsigned long long)L->m_chan,
+            (unsigned long long)L->m_core, (unsigned long long)L->m_core_full, (unsigned long long)L->m_chan_only);
+    for (int c = 0; c < TM_PE_NR; c++) {
+        if (L->ev[c]) fprintf(f, " e_%s=%llu", pp_ename[c], (unsigned long long)L->ev[c]);
+        if (L->m_diff[c]) fprintf(f, " md_%s=%llu", pp_ename[c], (unsigned long long)L->m_diff[c]);
+    }
     for (int s = 0; s < PP_SLOTS; s++)
         if (L->diff_pc_n[s]) fprintf(f, " pc_%llx=%llu", (unsigned long long)L->diff_pc[s],
                                      (unsigned long long)L->diff_pc_n[s]);

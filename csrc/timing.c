@@ -618,8 +618,11 @@ static void invalidate_others(rv_timing *t, uint64_t line, tm_line *mine, uint64
  * `ready`), writing back the dirty line it displaces: into L2 if L2 still
  * holds it, else to memory. */
 static inline __attribute__((always_inline)) tm_line *install_l1(rv_timing *t, uint64_t line, uint64_t when, uint64_t ready, int prefetched, tm_line *w1) {
+    TM_PROBE(if (w1->tag == ~0ull) tm_probe_mem(t, TM_PE_V1_INVALID, 0);
+             else if (!w1->dirty) tm_probe_mem(t, TM_PE_V1_CLEAN, 0);)
     if (w1->tag != ~0ull && w1->dirty) {
         tm_line *back = lookup(t->l2p, w1->tag);
+        TM_PROBE(tm_probe_mem(t, back ? TM_PE_V1_DIRTY_L2 : TM_PE_V1_DIRTY_DRAM, 0));
         if (back) back->dirty = 1; else dram_write(t, when);
     }
     /* field by field: the whole line as a compound literal stored its
@@ -647,12 +650,15 @@ static inline __attribute__((always_inline)) uint64_t fill(rv_timing *t, uint64_
         done = when + t->p.l2_latency;
         if (w2->ready > done) done = w2->ready;
         done = transfer(t, &t->l2_free, t->l2_port, done, t->l2_line_cycles);
+        TM_PROBE(tm_probe_mem(t, TM_PE_L2HIT | TM_PE_CYCLE, done));
     } else {
         if (demand) t->s.l2_misses++;
         done = transfer(t, &t->dram_free, t->u ? &t->u->dram : NULL, when + t->p.l2_latency + t->p.dram_latency,
                         t->dram_line_cycles);
         t->s.dram_bytes_read += t->p.line;
         w2 = v2;
+        TM_PROBE(tm_probe_mem(t, TM_PE_L2MISS | TM_PE_CYCLE, done);
+                 if (w2->tag != ~0ull && w2->dirty) tm_probe_mem(t, TM_PE_V2_DIRTY, 0);)
         if (w2->tag != ~0ull && w2->dirty) dram_write(t, when);
         *w2 = (tm_line){.tag = line, .ready = done};
         *tm_filter_slot(l2, line) = w2;
@@ -718,7 +724,7 @@ void tm_zero_block(rv_timing *t, uint64_t addr, uint64_t pc) {
 
 static inline __attribute__((always_inline)) void prefetch_line(rv_timing *t, uint64_t line, uint64_t when) {
     tm_line *v1;
-    if (find(&t->l1, line, &v1)) return;
+    if (find(&t->l1, line, &v1)) { TM_PROBE(tm_probe_mem(t, TM_PE_PF_IN_L1, 0)); return; }
     fill(t, line, when, 0, v1);
     t->s.prefetches++;
 }
@@ -827,6 +833,9 @@ static inline __attribute__((always_inline)) void train_inline(rv_timing *t, uin
     s->lru = ++t->stream_stamp;
     if (!span) span = 1;
     int64_t delta = (int64_t)(addr - s->last);
+    /* the stream's state relative to this access: fresh, its delta and stride, distance, lines ahead */
+    TM_PROBE(tm_probe_mem(t, TM_PE_TRAIN, (uint64_t)fresh << 63 ^ (uint64_t)delta * 31 ^ (uint64_t)s->stride * 1009 ^
+                                              (uint64_t)s->dist << 40 ^ (uint64_t)s->ahead << 48 ^ (uint64_t)span << 20));
     s->last = addr;
     s->span = span;
     if (fresh || delta == 0) return;
@@ -843,6 +852,7 @@ static inline __attribute__((always_inline)) void train_inline(rv_timing *t, uin
          * with every access up to k_max strides ahead fetched: what the
          * general path below then does, the one access that comes into
          * reach fetched (the reference mode takes the general path) */
+        TM_PROBE(tm_probe_mem(t, TM_PE_STEADY, k_max));
         uint64_t a = addr + (uint64_t)((int64_t)k_max * delta);
         for (uint64_t l = a >> t->line_bits; l <= (a + span - 1) >> t->line_bits; l++) prefetch_line(t, l, when);
         if (warm) warm_next(t, addr + (uint64_t)((int64_t)(k_max + 1) * delta), delta, span);
@@ -899,6 +909,7 @@ static inline __attribute__((always_inline)) uint64_t access_line(rv_timing *t, 
             done = w->ready;
             if (done <= t->cont_until) t->cont_hit = 1;   /* its fill met contention */
         }
+        TM_PROBE(tm_probe_mem(t, (w->prefetched ? TM_PE_L1FIRST : TM_PE_L1HIT) | TM_PE_CYCLE, done));
         if (w->prefetched) {
             w->prefetched = 0;
             *event = 1;
@@ -908,6 +919,7 @@ static inline __attribute__((always_inline)) uint64_t access_line(rv_timing *t, 
         done = fill(t, line, when, 1, v1);
         w = v1;                    /* fill installed the line in find's victim */
         *event = 1;
+        TM_PROBE(tm_probe_mem(t, TM_PE_L1MISS | TM_PE_CYCLE, done));
     }
     if (store) {
         w->dirty = 1;
@@ -955,6 +967,7 @@ static inline __attribute__((always_inline)) void first_use(rv_timing *t, tm_lin
         if (done <= t->cont_until) t->cont_hit = 1;
     }
     w->prefetched = 0;
+    TM_PROBE(tm_probe_mem(t, TM_PE_L1FIRST | TM_PE_CYCLE, done));
     if (store) w->dirty = 1;
     if (done > t->mem_end) t->mem_end = done;
     t->last_line = line;
@@ -994,6 +1007,7 @@ static void vmem_access(rv_timing *t, uint64_t addr, unsigned n, int store) {
              * same-line path knows */
             t->s.l1_hits++;
             if (t->last_way->ready > arrive) arrive = t->last_way->ready;
+            TM_PROBE(tm_probe_mem(t, TM_PE_SAMELINE | TM_PE_CYCLE, arrive));
             continue;
         }
         uint64_t a = access_line(t, l, t->vm_start, store, &event);

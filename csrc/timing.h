@@ -290,6 +290,12 @@ void tm_probe_vector(rv_timing *t, int store);
 void tm_probe_vec(rv_timing *t, uint64_t vtype, uint64_t vl);
 void tm_probe_run_end(rv_timing *t);
 void tm_probe_free(rv_timing *t);
+/* The memory side's events (ms64): each with a cycle (TM_PE_CYCLE: taken
+ * relative to the pass's first cycle) or a small value. */
+enum { TM_PE_FASTHIT, TM_PE_SAMELINE, TM_PE_L1HIT, TM_PE_L1FIRST, TM_PE_L1MISS, TM_PE_PF_IN_L1, TM_PE_L2HIT,
+       TM_PE_L2MISS, TM_PE_V1_INVALID, TM_PE_V1_CLEAN, TM_PE_V1_DIRTY_L2, TM_PE_V1_DIRTY_DRAM, TM_PE_V2_DIRTY,
+       TM_PE_TRAIN, TM_PE_STEADY, TM_PE_NR, TM_PE_CYCLE = 64 };
+void tm_probe_mem(rv_timing *t, unsigned code, uint64_t value);
 #define TM_PROBE(x) x
 #else
 #define TM_PROBE(x)
@@ -490,6 +496,7 @@ static inline __attribute__((always_inline)) void tm_mem_access(rv_timing *t, ui
             t->last_line = line;
             t->last_way = w;
         }
+        TM_PROBE(tm_probe_mem(t, TM_PE_FASTHIT | TM_PE_CYCLE, w->ready > done ? w->ready : done));
         if (w->ready > done) done = w->ready;   /* still being filled */
         if (done > t->mem_end) t->mem_end = done;
         t->s.l1_hits++;
