@@ -1,7 +1,7 @@
 """Does a timed loop's pass repeat?  The pass probe's counts per hot loop.
 
     python bench/pass_repeat.py [--scale S] [--only NAME ...] [--presets P ...]
-                                [--ignore REGION ...] [--build DIR]
+                                [--ignore REGION ...] [--memory-k K] [--build DIR]
 
 Builds this checkout's extension with the pass probe (csrc/pass_probe.c,
 ``-DRVAI_PASS_PROBE``; the default build holds none of it) in a copy under
@@ -26,11 +26,19 @@ instructions it prints:
   nearest one (state regions, path, memory outcomes and the pcs of the
   accesses that differed first; odd pcs are a vector op's).
 
+* ``memory side``: the passes whose memory-model events (L1 hit, first use
+  of a prefetched line or miss, L2 hit or miss, the L1 victim's kind, a
+  dirty L2 victim, the stream's training state relative to the access)
+  equal those of a pass k <= --memory-k (2) before: their kinds, kinds and
+  cycles (relative to the pass's first cycle), and with the fill channels'
+  state too; the events a pass, and the first event whose cycle differs.
+
 ``--ignore`` leaves state regions out of the key (csrc/pass_probe.c's
 pp_rname: issue, scalar_units, ready, kind, vfirst, vdone, vsplit,
 unit_free, unit_order, vq, v_end, mem_end, cont, bht, btb_ras), to see
 whether a coarser key would repeat more.  docs/performance.md's "Pass
-summaries for timed loops" section has the numbers and what they mean.
+summaries for timed loops" and "Does the memory side of a timed pass
+repeat?" sections have the numbers and what they mean.
 """
 from __future__ import annotations
 
@@ -128,7 +136,8 @@ def report(title: str, total: int, loops: dict, memory_k: int = 2) -> None:
         mdiff = ", ".join(f"{k[3:]} {v:,}" for k, v in c.most_common() if k.startswith("md_"))
         print(f"    memory side (k <= {memory_k}): kinds repeat {c['m_kind'] / n:.1%}, with their cycles {c['m_full'] / n:.1%}, "
               f"and the fill channels {c['m_chan'] / n:.1%}; core repeats {c['m_core'] / n:.1%}, core and memory "
-              f"{c['m_core_full'] / n:.1%}")
+              f"{c['m_core_full'] / n:.1%}, at one k <= 32 for both (channels too) {c['m_same_k'] / n:.1%}; "
+              f"channel mismatch {c['m_chan_mismatch']}")
         print(f"      events a pass: {events or '-'}; kinds repeating, a value not: first differing {mdiff or '-'} "
               f"(channels differing {c['m_chan_only']:,})")
 

@@ -54,7 +54,7 @@ typedef struct { uint64_t pc; int64_t a, b, c, d; } pp_acc;
 typedef struct {
     uint64_t s0[PP_S], s1[PP_S];
     uint64_t path, vec, ninstr, cycles, nmem, memh;
-    double l2f, dramf;
+    double l2f, dramf, l2e, drame;   /* the fill channels' free cycles relative to now, at its start and end */
     uint64_t mkind, mfull, nmev;     /* the memory side: its events' kinds, kinds and values, how many */
     uint64_t mev[PP_MEV];            /* (not cleared) the first events, code << 56 ^ value */
     pp_acc mem[PP_MEM];
@@ -74,6 +74,8 @@ typedef struct {
      * channels' state too, equal a pass k <= PP_MK before; and with the core's repeat; events by code;
      * the first differing event's code when the kinds repeat but the values do not */
     uint64_t m_kind, m_full, m_chan, m_core, m_core_full, ev[TM_PE_NR], m_diff[TM_PE_NR], m_chan_only;
+    /* the memory side and channels repeating at the core's own k; channels that then end otherwise */
+    uint64_t m_same_k, m_chan_mismatch;
 } pp_loop;
 
 typedef struct tm_probe {
@@ -252,16 +254,26 @@ static void pp_count_diff(pp_loop *L, const pp_pass *x, const pp_pass *h, unsign
     }
 }
 
-/* The memory side of pass x against the mem_k passes before it (rep: whether its core repeated). */
-static void pp_count_memory(pp_loop *L, const pp_pass *x, int rep, unsigned mem_k) {
-    int kind = 0, full = 0, chan = 0;
+/* The memory side of pass x against the mem_k passes before it (core_ks: bit k set when its core
+ * repeated the pass k before). */
+static void pp_count_memory(pp_loop *L, const pp_pass *x, uint64_t core_ks, unsigned mem_k) {
+    int kind = 0, full = 0, chan = 0, rep = core_ks != 0, same = 0;
+    for (uint64_t k = 1; k <= PP_K && k <= L->nhist && !same; k++) {   /* one k for the core and memory both */
+        const pp_pass *h = &L->hist[(L->pos + PP_K - k) % PP_K];
+        same = (core_ks >> k & 1) && h->nmev == x->nmev && h->mfull == x->mfull && h->l2f == x->l2f &&
+               h->dramf == x->dramf;
+    }
+    L->m_same_k += same;
     const pp_pass *near = NULL;
     for (uint64_t k = 1; k <= mem_k && k <= L->nhist; k++) {
         const pp_pass *h = &L->hist[(L->pos + PP_K - k) % PP_K];
         int ke = h->nmev == x->nmev && h->mkind == x->mkind, fe = ke && h->mfull == x->mfull;
         kind |= ke;
         full |= fe;
-        chan |= fe && h->l2f == x->l2f && h->dramf == x->dramf;
+        int ce = fe && h->l2f == x->l2f && h->dramf == x->dramf;
+        /* the same events from the same channel state must end in the same one (the doubles' rounding) */
+        if (ce && !chan) L->m_chan_mismatch += h->l2e != x->l2e || h->drame != x->drame;
+        chan |= ce;
         if (ke && !near) near = h;
     }
     L->m_kind += kind;
@@ -285,6 +297,7 @@ static void pp_close(tm_probe *pr, pp_loop *L, const uint64_t *s1) {
     L->instrs += x->ninstr;
     L->cycles += x->cycles;
     int rep = 0, srep = 0, orep = 0, bestn = PP_NR + 2;
+    uint64_t core_ks = 0;
     const pp_pass *best = NULL;
     unsigned bestmask = 0;
     for (uint64_t k = 1; k <= PP_K && k <= L->nhist; k++) {
@@ -293,6 +306,7 @@ static void pp_close(tm_probe *pr, pp_loop *L, const uint64_t *s1) {
         int oe = pp_same_out(x, h);
         srep |= !mask;
         orep |= oe;
+        if (!mask && oe) core_ks |= 1ull << k;
         if (!mask && oe && !rep) {
             rep = 1;
             L->rep_k[k]++;
@@ -305,7 +319,7 @@ static void pp_close(tm_probe *pr, pp_loop *L, const uint64_t *s1) {
     }
     L->s_rep += srep;
     L->o_rep += orep;
-    pp_count_memory(L, x, rep, pr->mem_k);
+    pp_count_memory(L, x, core_ks, pr->mem_k);
     if (!rep && best) pp_count_diff(L, x, best, bestmask);
     L->hist[L->pos] = *x;
     L->pos = (L->pos + 1) % PP_K;
@@ -325,6 +339,14 @@ static pp_loop *pp_loop_of(tm_probe *pr, uint64_t fall, uint64_t pc) {
     return L;
 }
 
+/* The fill channels' free cycles relative to now (a line's time or more before it all alike: channel
+ * takes the later of free + cycles and the request). */
+static void pp_channels(const rv_timing *t, double *l2f, double *dramf) {
+    double l2 = t->l2_free - (double)t->now, dram = t->dram_free - (double)t->now;
+    *l2f = l2 < -t->l2_line_cycles ? -t->l2_line_cycles : l2;
+    *dramf = dram < -t->dram_line_cycles ? -t->dram_line_cycles : dram;
+}
+
 void tm_probe_branch(rv_timing *t, uint64_t fall, uint64_t pc, int taken) {
     if (!taken || pc >= fall) return;   /* not a back edge */
     tm_probe *pr = pp_get(t);
@@ -335,15 +357,14 @@ void tm_probe_branch(rv_timing *t, uint64_t fall, uint64_t pc, int taken) {
     int li = (int)(L - pr->loops);
     if (pr->open == li) {   /* (another loop's open pass is not an innermost one: dropped) */
         pr->cur.cycles = t->now - pr->cur.cycles;
+        pp_channels(t, &pr->cur.l2e, &pr->cur.drame);
         pp_close(pr, L, s);
     }
     pr->open = li;   /* this loop's next pass */
     memset(&pr->cur, 0, offsetof(pp_pass, mem));
     memcpy(pr->cur.s0, s, sizeof s);
     pr->cur.cycles = t->now;
-    double l2 = t->l2_free - (double)t->now, dram = t->dram_free - (double)t->now;
-    pr->cur.l2f = l2 < -t->l2_line_cycles ? -t->l2_line_cycles : l2;
-    pr->cur.dramf = dram < -t->dram_line_cycles ? -t->dram_line_cycles : dram;
+    pp_channels(t, &pr->cur.l2f, &pr->cur.dramf);
 }
 
 /* One loop's counts as a line of name=value words (bench/pass_repeat.py reads them). */
@@ -360,9 +381,10 @@ static void pp_print(FILE *f, const pp_loop *L) {
         if (L->rep_k[k]) fprintf(f, " k%d=%llu", k, (unsigned long long)L->rep_k[k]);
     for (int r = 0; r < PP_NR; r++)
         if (L->diff[r]) fprintf(f, " d_%s=%llu", pp_rname[r], (unsigned long long)L->diff[r]);
-    fprintf(f, " m_kind=%llu m_full=%llu m_chan=%llu m_core=%llu m_core_full=%llu m_chan_only=%llu",
-            (unsigned long long)L->m_kind, (unsigned long long)L->m_full, (unsigned long long)L->m_chan,
-            (unsigned long long)L->m_core, (unsigned long long)L->m_core_full, (unsigned long long)L->m_chan_only);
+    fprintf(f, " m_kind=%llu m_full=%llu m_chan=%llu m_core=%llu m_core_full=%llu m_chan_only=%llu m_same_k=%llu"
+            " m_chan_mismatch=%llu", (unsigned long long)L->m_kind, (unsigned long long)L->m_full,
+            (unsigned long long)L->m_chan, (unsigned long long)L->m_core, (unsigned long long)L->m_core_full,
+            (unsigned long long)L->m_chan_only, (unsigned long long)L->m_same_k, (unsigned long long)L->m_chan_mismatch);
     for (int c = 0; c < TM_PE_NR; c++) {
         if (L->ev[c]) fprintf(f, " e_%s=%llu", pp_ename[c], (unsigned long long)L->ev[c]);
         if (L->m_diff[c]) fprintf(f, " md_%s=%llu", pp_ename[c], (unsigned long long)L->m_diff[c]);
