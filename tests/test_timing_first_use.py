@@ -14,6 +14,7 @@ use: by loads and by stores, several accesses to a line in one pass, lines a
 small L1 evicts between their prefetch and their use, dirty victims, a fault
 part way through a block after a first use, the budget ending mid-block, and
 two harts on the same lines."""
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -45,17 +46,26 @@ def target(preset, l1):
     return dataclasses.replace(t, model={**t.model, "l1_size": l1[0], "l1_assoc": l1[1]})
 
 
-def run_three(items, budget, a0, tgt, hot="0", harts=None):
+@contextlib.contextmanager
+def model_env(reference, hot="0"):
+    """The environment the timing model and the translator read when a
+    machine is made: the model's reference mode or not, the translator's
+    hotness, and timed blocks translated."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RVAI_TIMING_REFERENCE", reference)
+        mp.setenv("RVAI_JIT_HOT", hot)
+        mp.setenv("RVAI_JIT_TIMED", "1")
+        yield
+
+
+def run_three(items, budget, a0, tgt, hot="0"):
     """The loop at CODE (test_timed_translate's loop_machine: BIG mapped and
     filled, a0 set) run translated, interpreted, and interpreted in the
     reference mode: each run's observables (resumed's, and the trace), and
     the translated run's machine."""
     runs = []
     for tier, reference in (("translate", "0"), ("interpret", "0"), ("interpret", "1")):
-        with pytest.MonkeyPatch.context() as mp:   # (the model reads them when it is made)
-            mp.setenv("RVAI_TIMING_REFERENCE", reference)
-            mp.setenv("RVAI_JIT_HOT", hot)
-            mp.setenv("RVAI_JIT_TIMED", "1")
+        with model_env(reference, hot):
             m = loop_machine(items, tier, a0, tgt)
             out = resumed(m, budget)
         out["trace"] = m.profile().trace
@@ -141,10 +151,7 @@ def test_two_harts_copying_over_shared_lines_time_the_same(copy, preset, apart, 
     passes = min(passes, 400)   # (each walk stays within its half of the buffer)
 
     def run(tier, reference):
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("RVAI_TIMING_REFERENCE", reference)
-            mp.setenv("RVAI_JIT_HOT", "0")
-            mp.setenv("RVAI_JIT_TIMED", "1")
+        with model_env(reference):
             m = Machine(target(preset, l1), timed=True, harts=2, quantum=50, tier=tier)
             m.map(CODE, 4096, "rx")
             m.write(CODE, np.frombuffer(code, dtype=np.uint8))

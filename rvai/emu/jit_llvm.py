@@ -1788,7 +1788,8 @@ class _Block:
     def _tmem(self, addr, size, store, pc, k):
         """The model's hook for the scalar access just made by the instruction
         at pc (the block's k-th): tm_mem's L1 hit inline (the line of the last
-        access, or one the hit filter finds not prefetched), the C hook
+        access, or one the hit filter finds not prefetched), the first use of
+        a line the filter finds prefetched through tm_first_use, the C hook
         otherwise.  Whether the access stays within one line is one test of
         its TLB group's span (_group_test) when that holds."""
         b = self.b
@@ -1804,6 +1805,8 @@ class _Block:
         same, filt, found, fhit, first, hit, slow, join = (self.fn.append_basic_block(n) for n in (
             "msame", "mfilt", "mfound", "mfhit", "mfirst", "mhit", "mslow", "mjoin"))
         dst = self.tslot[pc][4]
+        mem = list(T_MEM)   # what both C calls sync and reload (all of T_MEM kept: an access), and a load's ready
+        reload = mem + ([("r", dst)] if not store and ("r", dst) in self.rl else [])
         line = b.lshr(addr, _C(self.line_bits))
         slow_from = [filt]   # the blocks branching to slow
         if size > 1:   # within one line (known when its TLB group's span is: one test for the group)
@@ -1837,8 +1840,7 @@ class _Block:
         b.cbranch(b.icmp_unsigned("==", b.load(I8, b.gep(w, _C(L_PREFETCHED)), align=1), const(I8, 0)), fhit, first,
                   likely=True)
         b.position_at_end(first)   # its first use since the prefetcher brought it in: the hit and bytes counted
-        mem = list(T_MEM)          # at the exits, C does the rest (stamp, arrival, training) with the way found
-        reload = mem + ([("r", dst)] if not store and ("r", dst) in self.rl else [])
+        # at the exits, C does the rest (stamp, arrival, training) with the way found
         self._ccall("@rvai_jit_tfirst_use", VOID, [self.t, w, line, addr, _C32(size), _C32(store), _C(pc)],
                     sync=mem, reload=reload)
         b.branch(join)
@@ -1869,7 +1871,7 @@ class _Block:
         entry = b.phi(PTR)
         for pred in slow_from:
             entry.add_incoming(w if pred is filt else Value(PTR, "null"), pred)
-        self._ccall("@rvai_jit_tmem", VOID, args(entry), sync=mem, reload=reload)   # (all of T_MEM kept: an access)
+        self._ccall("@rvai_jit_tmem", VOID, args(entry), sync=mem, reload=reload)
         b.branch(join)
         b.position_at_end(join)
 
