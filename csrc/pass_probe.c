@@ -45,6 +45,9 @@ static const unsigned pp_rlen[PP_NR] = {2, 1 + RV_NCLASSES, TM_NREG, TM_NREG, 32
                                         RV_NVPIPES, TM_VQ_MAX, 1, 1, 1, 1, 1};
 #define PP_S (2 + 1 + RV_NCLASSES + 2 * TM_NREG + 64 + 1 + RV_NVPIPES * TM_MAX_UNITS + RV_NVPIPES + TM_VQ_MAX + 5)
 
+/* The fill channels' free cycles relative to now (pp_channels). */
+typedef struct { double l2, dram; } pp_chan;
+
 /* One access's effect: its pc (odd for a vector op's) and four cycle differences. */
 typedef struct { uint64_t pc; int64_t a, b, c, d; } pp_acc;
 
@@ -54,7 +57,7 @@ typedef struct { uint64_t pc; int64_t a, b, c, d; } pp_acc;
 typedef struct {
     uint64_t s0[PP_S], s1[PP_S];
     uint64_t path, vec, ninstr, cycles, nmem, memh;
-    double l2f, dramf, l2e, drame;   /* the fill channels' free cycles relative to now, at its start and end */
+    pp_chan ch0, ch1;                /* the fill channels at its start and end */
     uint64_t mkind, mfull, nmev;     /* the memory side: its events' kinds, kinds and values, how many */
     uint64_t mev[PP_MEV];            /* (not cleared) the first events, code << 56 ^ value */
     pp_acc mem[PP_MEM];
@@ -217,6 +220,17 @@ void tm_probe_vector(rv_timing *t, int store) {
               (int64_t)(t->mem_end - base));
 }
 
+/* The fill channels' free cycles relative to now (a line's time or more before it all alike: channel
+ * takes the later of free + cycles and the request). */
+static pp_chan pp_channels(const rv_timing *t) {
+    double l2 = t->l2_free - (double)t->now, dram = t->dram_free - (double)t->now;
+    return (pp_chan){l2 < -t->l2_line_cycles ? -t->l2_line_cycles : l2,
+                     dram < -t->dram_line_cycles ? -t->dram_line_cycles : dram};
+}
+
+/* Whether two passes' fill channels were in the same relative state (exact: the doubles ps63 found drifting). */
+static int pp_same_channels(const pp_chan *a, const pp_chan *b) { return a->l2 == b->l2 && a->dram == b->dram; }
+
 /* The regions where two snapshots differ, as bits. */
 static unsigned pp_state_diff(const uint64_t *a, const uint64_t *b) {
     unsigned mask = 0;
@@ -242,7 +256,7 @@ static void pp_count_diff(pp_loop *L, const pp_pass *x, const pp_pass *h, unsign
     L->mem_only += !mask && md && !pd && !vd;
     L->state_only += mask && !md && !pd && !vd;
     if (!md || pd) return;
-    L->chan_diff += x->l2f != h->l2f || x->dramf != h->dramf;
+    L->chan_diff += !pp_same_channels(&x->ch0, &h->ch0);
     for (uint64_t i = 0; i < x->nmem && i < PP_MEM; i++) {   /* the first access whose effect differs, by pc */
         const pp_acc *p = &x->mem[i], *q = &h->mem[i];
         if (p->pc == q->pc && p->a == q->a && p->b == q->b && p->c == q->c && p->d == q->d) continue;
@@ -260,8 +274,8 @@ static void pp_count_memory(pp_loop *L, const pp_pass *x, uint64_t core_ks, unsi
     int kind = 0, full = 0, chan = 0, rep = core_ks != 0, same = 0;
     for (uint64_t k = 1; k <= PP_K && k <= L->nhist && !same; k++) {   /* one k for the core and memory both */
         const pp_pass *h = &L->hist[(L->pos + PP_K - k) % PP_K];
-        same = (core_ks >> k & 1) && h->nmev == x->nmev && h->mfull == x->mfull && h->l2f == x->l2f &&
-               h->dramf == x->dramf;
+        same = (core_ks >> k & 1) && h->nmev == x->nmev && h->mfull == x->mfull &&
+               pp_same_channels(&h->ch0, &x->ch0);
     }
     L->m_same_k += same;
     const pp_pass *near = NULL;
@@ -270,9 +284,9 @@ static void pp_count_memory(pp_loop *L, const pp_pass *x, uint64_t core_ks, unsi
         int ke = h->nmev == x->nmev && h->mkind == x->mkind, fe = ke && h->mfull == x->mfull;
         kind |= ke;
         full |= fe;
-        int ce = fe && h->l2f == x->l2f && h->dramf == x->dramf;
+        int ce = fe && pp_same_channels(&h->ch0, &x->ch0);
         /* the same events from the same channel state must end in the same one (the doubles' rounding) */
-        if (ce && !chan) L->m_chan_mismatch += h->l2e != x->l2e || h->drame != x->drame;
+        if (ce && !chan) L->m_chan_mismatch += !pp_same_channels(&h->ch1, &x->ch1);
         chan |= ce;
         if (ke && !near) near = h;
     }
@@ -282,7 +296,7 @@ static void pp_count_memory(pp_loop *L, const pp_pass *x, uint64_t core_ks, unsi
     L->m_core += rep;
     L->m_core_full += rep && full;
     if (!full && near) {   /* the kinds repeat, a value does not: the first event whose value differs */
-        L->m_chan_only += near->l2f != x->l2f || near->dramf != x->dramf;
+        L->m_chan_only += !pp_same_channels(&near->ch0, &x->ch0);
         for (uint64_t i = 0; i < x->nmev && i < PP_MEV; i++)
             if (x->mev[i] != near->mev[i]) { L->m_diff[x->mev[i] >> 56]++; break; }
     }
@@ -339,14 +353,6 @@ static pp_loop *pp_loop_of(tm_probe *pr, uint64_t fall, uint64_t pc) {
     return L;
 }
 
-/* The fill channels' free cycles relative to now (a line's time or more before it all alike: channel
- * takes the later of free + cycles and the request). */
-static void pp_channels(const rv_timing *t, double *l2f, double *dramf) {
-    double l2 = t->l2_free - (double)t->now, dram = t->dram_free - (double)t->now;
-    *l2f = l2 < -t->l2_line_cycles ? -t->l2_line_cycles : l2;
-    *dramf = dram < -t->dram_line_cycles ? -t->dram_line_cycles : dram;
-}
-
 void tm_probe_branch(rv_timing *t, uint64_t fall, uint64_t pc, int taken) {
     if (!taken || pc >= fall) return;   /* not a back edge */
     tm_probe *pr = pp_get(t);
@@ -357,14 +363,14 @@ void tm_probe_branch(rv_timing *t, uint64_t fall, uint64_t pc, int taken) {
     int li = (int)(L - pr->loops);
     if (pr->open == li) {   /* (another loop's open pass is not an innermost one: dropped) */
         pr->cur.cycles = t->now - pr->cur.cycles;
-        pp_channels(t, &pr->cur.l2e, &pr->cur.drame);
+        pr->cur.ch1 = pp_channels(t);
         pp_close(pr, L, s);
     }
     pr->open = li;   /* this loop's next pass */
     memset(&pr->cur, 0, offsetof(pp_pass, mem));
     memcpy(pr->cur.s0, s, sizeof s);
     pr->cur.cycles = t->now;
-    pp_channels(t, &pr->cur.l2f, &pr->cur.dramf);
+    pr->cur.ch0 = pp_channels(t);
 }
 
 /* One loop's counts as a line of name=value words (bench/pass_repeat.py reads them). */
