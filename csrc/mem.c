@@ -86,12 +86,12 @@ static int block_zero(host_block *b) {
     return failed;
 }
 
-/* Blocks to unmap so that the pool fits its bounds with `room` more bytes and one
- * more block: the oldest go first.  Moved to `out` (the caller unmaps them outside
- * the lock, which it holds here); returns how many. */
-static int pool_evict(uint64_t room, host_block **out) {
+/* Blocks to unmap so that the pool fits its bounds with `room` more bytes in `more`
+ * more blocks (0 or 1): the oldest go first.  Moved to `out` (the caller unmaps them
+ * outside the lock, which it holds here); returns how many. */
+static int pool_evict(uint64_t room, int more, host_block **out) {
     int k = 0;
-    while (pool.n && (pool.n == POOL_SLOTS || pool.held + room > pool.limit)) out[k++] = pool_take_at(0);
+    while (pool.n && (pool.n + more > POOL_SLOTS || pool.held + room > pool.limit)) out[k++] = pool_take_at(0);
     return k;
 }
 
@@ -103,7 +103,7 @@ static void block_release(host_block *b) {
     if (b->size <= __atomic_load_n(&pool.limit, __ATOMIC_RELAXED) && !block_zero(b)) {
         pool_lock();
         if (b->size <= pool.limit) {
-            k = pool_evict(b->size, evicted);
+            k = pool_evict(b->size, 1, evicted);
             pool.blocks[pool.n++] = b;
             pool.held += b->size;
             kept = 1;
@@ -144,8 +144,7 @@ void rv_mem_pool_set_limit(uint64_t bytes) {
     host_block *evicted[POOL_SLOTS];
     pool_lock();
     __atomic_store_n(&pool.limit, bytes, __ATOMIC_RELAXED);
-    int k = 0;
-    while (pool.n && pool.held > pool.limit) evicted[k++] = pool_take_at(0);
+    int k = pool_evict(0, 0, evicted);
     pool_unlock();
     while (k) block_free(evicted[--k]);
 }
