@@ -150,16 +150,16 @@ static void jit_tstep(rv_machine *m, uint64_t pc) {
 
 /* The memory hook of a block's scalar access of n bytes at addr, which the
  * block's exits count as an L1 hit (its inline path counts none): that hit
- * taken back, tm_mem's work.  w is L1's hit-filter entry for the access's
- * line when the block probed it and found neither a plain hit nor the first
+ * taken back, tm_mem's work.  `probed` is 1 when the block probed L1's hit
+ * filter for the access's line and found neither a plain hit nor the first
  * use of a prefetched line there (tm_first_use's), so that only tm_mem's
- * slow path is left; else NULL. */
-static void jit_tmem(rv_machine *m, const tm_line *w, uint64_t addr, uint32_t n, uint32_t store, uint64_t pc) {
+ * slow path is left; else 0. */
+static void jit_tmem(rv_machine *m, uint32_t probed, uint64_t addr, uint32_t n, uint32_t store, uint64_t pc) {
     rv_timing *t = m->timing;
     t->s.l1_hits--;
     if (store) t->s.bytes_stored -= n;
     else t->s.bytes_loaded -= n;
-    if (w) tm_mem_slow(t, addr, n, (int)store, pc);
+    if (probed) tm_mem_slow(t, addr, n, (int)store, pc);
     else tm_mem(t, addr, n, (int)store, pc);
 }
 

@@ -435,7 +435,7 @@ HELPERS = {
     "rvai_jit_vfp": ("i32 (ptr, ptr, ptr)", VFP_FN),
     "rvai_jit_fp": ("i32 (ptr, ptr)", FP_FN),
     "rvai_jit_tstep": ("void (ptr, i64)", int(_TIMED_FNS[0])),   # timed blocks: the model's step at pc
-    "rvai_jit_tmem": ("void (ptr, ptr, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
+    "rvai_jit_tmem": ("void (ptr, i32, i64, i32, i32, i64)", int(_TIMED_FNS[1])),   # and its scalar memory hook
     "rvai_jit_tslots": ("ptr (ptr, i64)", int(_TIMED_FNS[2])),   # the timing slot of a pc
     "rvai_jit_tresolve": ("void (ptr, i64)", int(_TIMED_FNS[3])),   # the pending branch or jump, resolved at pc
     # a vector slot's step (t, d, m, pc, slot), and a prefetch whose line the filter did not find (t, m, d, addr, when)
@@ -1793,14 +1793,13 @@ class _Block:
         otherwise.  Whether the access stays within one line is one test of
         its TLB group's span (_group_test) when that holds."""
         b = self.b
-        # the C hook (exec.c's jit_tmem) takes back the hit the exits count (_tcount) and counts its own; it
-        # is given the filter's entry for the line when the probe found neither a plain hit nor a first use
-        # there, else null
-        args = lambda w: [self.m, w, addr, _C32(size), _C32(store), _C(pc)]  # noqa: E731
+        # the C hook (exec.c's jit_tmem) takes back the hit the exits count (_tcount) and counts its own; its
+        # flag is 1 when the filter's probe found neither a plain hit nor a first use for the line, else 0
+        args = lambda probed: [self.m, probed, addr, _C32(size), _C32(store), _C(pc)]  # noqa: E731
 
         self.tload = None   # (the hook sets the load's destination on each path)
         if pc not in self.tslot:
-            self._ccall("@rvai_jit_tmem", VOID, args(Value(PTR, "null")))
+            self._ccall("@rvai_jit_tmem", VOID, args(_C32(0)))
             return
         same, filt, found, fhit, first, hit, slow, join = (self.fn.append_basic_block(n) for n in (
             "msame", "mfilt", "mfound", "mfhit", "mfirst", "mhit", "mslow", "mjoin"))
@@ -1868,10 +1867,10 @@ class _Block:
             b.store(const(I8, K_MEM), self._kind(dst), align=1)
         b.branch(join)
         b.position_at_end(slow)   # (tm_mem's slow paths read and write only these of the locals)
-        entry = b.phi(PTR)
+        probed = b.phi(I32)
         for pred in slow_from:
-            entry.add_incoming(w if pred is filt else Value(PTR, "null"), pred)
-        self._ccall("@rvai_jit_tmem", VOID, args(entry), sync=mem, reload=reload)
+            probed.add_incoming(_C32(int(pred is filt)), pred)
+        self._ccall("@rvai_jit_tmem", VOID, args(probed), sync=mem, reload=reload)
         b.branch(join)
         b.position_at_end(join)
 
