@@ -955,6 +955,20 @@ class _Block:
             self.part_k.add_incoming(_C(k), self.b.block)
             self.b.branch(self.part)
 
+    def _leave_unless_ok(self, ok, k, go, stop, before=None):
+        """Branch on i1 ``ok`` (a C call's status test): to block ``go``
+        when it holds (the likely way), else to ``stop``, which leaves
+        before instruction k as at a fault (the call filled m->stop), after
+        ``before()`` there when given (another way out to test first).
+        Positioned at ``go`` after."""
+        b = self.b
+        b.cbranch(ok, go, stop, likely=True)
+        b.position_at_end(stop)
+        if before is not None:
+            before()
+        self.exit(self.insns[k].pc, k, fault=True)
+        b.position_at_end(go)
+
     def _leave(self, next_pc, passes, k=None):
         """An exit's body: write back, count ``passes`` whole passes (a value)
         and, when k is given, the first k instructions of one more (in one
@@ -1082,11 +1096,7 @@ class _Block:
         if before_slow:
             before_slow()
         ok = b.call(slow_fn, I32, [self.m, addr, self.tmp, _C32(size)])
-        ok_bb = self.fn.append_basic_block()
-        b.cbranch(b.icmp_signed("!=", ok, _C32(0)), ok_bb, fault_bb, likely=True)
-        b.position_at_end(fault_bb)
-        self.exit(self.insns[k].pc, k, fault=True)
-        b.position_at_end(ok_bb)
+        self._leave_unless_ok(b.icmp_signed("!=", ok, _C32(0)), k, self.fn.append_basic_block(), fault_bb)
         slow_val = slow_ok()
         slow_end = b.block
         if slow_end.is_terminated:   # the slow path left the block
@@ -2030,16 +2040,16 @@ class _Block:
             call = lambda: self._ccall("@rvai_jit_vfp", I32, args, sync=[], reload=[])   # noqa: E731
             shape = self._vfp_shape(ins)
             status = call() if shape is None else self._vfp_inline(ins, *shape, call)
+
+        def wrote_code():   # it ran and wrote code: leave after it; else a fault or illegal, before it
+            code, other = self.fn.append_basic_block("vcode"), self.fn.append_basic_block("vother")
+            b.cbranch(b.icmp_signed("==", status, _C32(VEC_CODE)), code, other)
+            b.position_at_end(code)
+            self.exit(ins.pc + ins.len, k + 1)
+            b.position_at_end(other)
+
         ok, stop = self.fn.append_basic_block("vok"), self.fn.append_basic_block("vstop")
-        b.cbranch(b.icmp_signed("==", status, _C32(VEC_OK)), ok, stop, likely=True)
-        b.position_at_end(stop)
-        code, other = self.fn.append_basic_block("vcode"), self.fn.append_basic_block("vother")
-        b.cbranch(b.icmp_signed("==", status, _C32(VEC_CODE)), code, other)
-        b.position_at_end(code)   # it ran and wrote code: leave after it
-        self.exit(ins.pc + ins.len, k + 1)
-        b.position_at_end(other)   # a fault or illegal (m->stop filled): leave before it
-        self.exit(ins.pc, k, fault=True)
-        b.position_at_end(ok)
+        self._leave_unless_ok(b.icmp_signed("==", status, _C32(VEC_OK)), k, ok, stop, before=wrote_code)
 
     def _fp_call(self, k, ins, xreg):
         """Instruction k, FCALL's: jit_fp runs it on the machine, the integer
@@ -2051,10 +2061,7 @@ class _Block:
             b.store(self.get(ins.rs1), self._field(X_OFF + 8 * ins.rs1))
         status = b.call("@rvai_jit_fp", I32, [self.m, self._decoded(k, ins)])
         ok, stop = self.fn.append_basic_block("fpok"), self.fn.append_basic_block("fpstop")
-        b.cbranch(b.icmp_signed("==", status, _C32(VEC_OK)), ok, stop, likely=True)
-        b.position_at_end(stop)
-        self.exit(ins.pc, k, fault=True)
-        b.position_at_end(ok)
+        self._leave_unless_ok(b.icmp_signed("==", status, _C32(VEC_OK)), k, ok, stop)
         if xreg == "rd":
             self.set(ins.rd, b.load(I64, self._field(X_OFF + 8 * ins.rd)))
 
