@@ -50,12 +50,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PRESETS = ("xuantie-c930", "spacemit-x60")
 
-#: what runs one kernel in the probe build's tree (argv: tree, kernel, preset, scale)
+#: what runs one kernel in the probe build's tree (argv: tree, kernel, preset, scale); its last
+#: line out is the run's modelled cycles and instructions (probe() reads it)
 RUNNER = """
 import sys
 root, name, preset, scale = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
@@ -67,14 +69,15 @@ if name == "memcpy":
     import emu_speed
     bench = next(b for b in emu_speed.BENCHES if b.name.startswith(name))
     exe = emu_speed.build(bench, Path(tempfile.mkdtemp()))
-    run_once(exe, max(1, round(KERNELS[name] * scale)), True)
+    _, cycles, instret = run_once(exe, max(1, round(KERNELS[name] * scale)), True)
 else:
     from rvai.target import Target
     fn = dsl_call(name, Target.preset(preset), scale)
     out = os.environ.pop("RVAI_PASS_PROBE_OUT")
     fn()   # compiles the kernel: not counted
     os.environ["RVAI_PASS_PROBE_OUT"] = out
-    dsl_once(fn, True)
+    _, cycles, instret = dsl_once(fn, True)
+print(cycles, instret)
 """
 
 
@@ -93,23 +96,50 @@ def build(where: Path) -> Path:
     return where
 
 
-def run(tree: Path, name: str, preset: str, scale: float, ignore: list[str], memory_k: int = 2) -> tuple[int, dict]:
-    """The kernel's instructions and its loops' counts ((fall, head) -> Counter) from one timed run."""
+class Probed(NamedTuple):
+    """What one run in the probe build gave: the instructions the probe saw, its loops' counts
+    ((fall, head) -> Counter, the pcs in hex), and the machine's modelled cycles and instructions."""
+    total: int
+    loops: dict
+    cycles: int
+    instret: int
+
+
+def parse(text: str) -> tuple[int, dict]:
+    """The probe's output (RVAI_PASS_PROBE_OUT: per run a ``run`` line and a line a loop): the
+    instructions of all runs and each loop's counts summed over them."""
+    total, loops = 0, collections.defaultdict(collections.Counter)
+    for line in text.splitlines():
+        kind, *words = line.split()
+        fields = dict(w.split("=") for w in words)
+        if kind == "run":
+            total += int(fields["total_instrs"])
+            continue
+        key = (fields.pop("fall"), fields.pop("head"))
+        loops[key].update({k: int(v) for k, v in fields.items()})
+    return total, loops
+
+
+def probe(tree: Path, code: str, args: list[str], ignore: list[str], memory_k: int = 2) -> Probed:
+    """Python ``code`` run with ``args`` (argv[1:]) in a process of its own under the probe build
+    of ``tree`` (the code puts the tree first on sys.path), its state regions ``ignore`` left out
+    of the key; the code's last line out is its run's cycles and instructions."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "probe.txt"
         env = dict(os.environ, RVAI_PASS_PROBE_OUT=str(out), RVAI_PASS_PROBE_IGNORE=",".join(ignore),
                    RVAI_PASS_PROBE_MEMK=str(memory_k))
-        subprocess.run([sys.executable, "-c", RUNNER, str(tree), name, preset, str(scale)], env=env, check=True)
-        total, loops = 0, collections.defaultdict(collections.Counter)
-        for line in out.read_text().splitlines():
-            kind, *words = line.split()
-            fields = dict(w.split("=") for w in words)
-            if kind == "run":
-                total += int(fields["total_instrs"])
-                continue
-            key = (fields.pop("fall"), fields.pop("head"))
-            loops[key].update({k: int(v) for k, v in fields.items()})
-        return total, loops
+        done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"the probe run failed ({done.returncode}):\n{done.stderr[-4000:]}")
+        if not out.exists():   # (the default build writes none)
+            raise RuntimeError(f"no probe counts: the run did not import the probe build in {tree}")
+        cycles, instret = map(int, done.stdout.splitlines()[-1].split())
+        return Probed(*parse(out.read_text()), cycles, instret)
+
+
+def run(tree: Path, name: str, preset: str, scale: float, ignore: list[str], memory_k: int = 2) -> Probed:
+    """One timed interpreted run of bench/timed_cost.py's kernel ``name`` in the probe build."""
+    return probe(tree, RUNNER, [str(tree), name, preset, str(scale)], ignore, memory_k)
 
 
 def report(title: str, total: int, loops: dict, memory_k: int = 2) -> None:
@@ -161,8 +191,8 @@ def main(argv=None) -> int:
                 print("(memcpy skipped: it needs riscv64-linux-gnu-gcc)")
                 continue
             for preset in ("generic",) if name == "memcpy" else args.presets:
-                total, loops = run(tree, name, preset, args.scale, args.ignore, args.memory_k)
-                report(f"{name} ({preset}, scale {args.scale:g})", total, loops, args.memory_k)
+                r = run(tree, name, preset, args.scale, args.ignore, args.memory_k)
+                report(f"{name} ({preset}, scale {args.scale:g})", r.total, r.loops, args.memory_k)
     return 0
 
 
