@@ -83,8 +83,9 @@ def test_the_probe_build_models_the_default_builds_cycles_and_finds_no_mismatch(
     """c930's GEMM (one row): the probe build's timed call gives the default build's cycles and
     instructions, and every pass that repeats an earlier one from the same state with the same
     outcomes ends as that one did (0 mismatches).  (The memory side's channel check is not
-    asserted: the channels can end apart from the same relative start and events, 4 of 32,704
-    passes of the kernel compiled with bounds checks; docs/performance.md's rv65 section.)"""
+    asserted: the channels' doubles can round apart from the same relative start and events,
+    4 of 32,704 passes of the kernel compiled with bounds checks; docs/performance.md's rv65
+    section.)"""
     r = pass_repeat.run(tree, "gemm", "xuantie-c930", SCALE, [])
     assert (r.cycles, r.instret) == gemm_default("xuantie-c930")
     assert r.total >= r.instret   # it steps every instruction (a pc's first step may count twice: step_derived)
