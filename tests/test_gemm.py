@@ -485,11 +485,14 @@ def test_rvai_tune_attention_and_softmax(tune_cache, capsys):
     ops.attention(q, k, v, causal=True, target=t)
     res = tune.tune(kernels.attention, tune._attention_call((7, 1, 1, 40, 16), None, t), target=t)
     assert res.cached and ops.last_run.cycles == res.best_cycles
-    assert cli.main(["tune", "softmax", "--target", "spacemit-x60", "--shape", "3,50"]) == 0
+    # softmax on generic: every candidate is the code test_ops.test_every_softmax_and_rmsnorm_config_is_correct
+    # compiles (the compile cache serves it), where spacemit-x60's would be compiled for this test alone
+    g = Target.preset("generic")
+    assert cli.main(["tune", "softmax", "--target", "generic", "--shape", "3,50"]) == 0
     assert "best: " in capsys.readouterr().out
     x = (np.random.default_rng(0).standard_normal((3, 50)) * 4).astype(np.float32)
-    ops.softmax(x, target=t)
-    assert ops.last_run.cycles == tune.tune(kernels.softmax, (x, np.zeros_like(x)), target=t).best_cycles
+    ops.softmax(x, target=g)
+    assert ops.last_run.cycles == tune.tune(kernels.softmax, (x, np.zeros_like(x)), target=g).best_cycles
     with pytest.raises(SystemExit):
         cli.main(["tune", "attention", "--shape", "7,2,1,40"])
     with pytest.raises(SystemExit):
