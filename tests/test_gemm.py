@@ -17,6 +17,7 @@ import rvai.lang as rl
 from kernel_runners import RUNNERS, VLENS, run, target
 from rvai import kernels, ops, runner, tune
 from rvai.lang import f16, f32
+from rvai.lang.kernel import checked_default
 from rvai.emu.profile import timing_params
 from rvai.target import Target
 
@@ -640,10 +641,11 @@ def test_default_loop_order_with_and_without_prefetch(tune_cache, preset, over, 
     x, w = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((40, k)).astype(np.float32)
     packed = ops.pack_weights(w, target=t)
     asm = {}
-    for order in ("panel", "kouter", "ktile"):
-        asm[order] = kernels.gemm_packed(x, packed.panels, np.zeros((m, 40), np.float32), kernels.a_scratch(x, t),
-                                         KOUTER=order == "kouter", KTILE=order == "ktile",
-                                         PF=2 if "zicbop" in t.extensions else 0, target=t).compiled.asm
+    for order in ("panel", "kouter", "ktile"):   # compiled as a call would compile it, not run: only its code is compared
+        cfg = {"KOUTER": order == "kouter", "KTILE": order == "ktile", "PF": 2 if "zicbop" in t.extensions else 0}
+        asm[order] = runner.compiled_for(kernels.gemm_packed, (x, packed.panels, np.zeros((m, 40), np.float32),
+                                                               kernels.a_scratch(x, t)), cfg,
+                                         target=t, checked=checked_default()).asm
     assert len(set(asm.values())) == 3
     y = ops.linear(x, packed, target=t)
     want = "kouter" if preset == "spacemit-x60" else "panel" if not over else "ktile" if k > 1024 else "kouter"
