@@ -28,6 +28,8 @@ ffibuilder.set_source(
     # -frounding-math: guest rounding modes live in the host FPU's control word.
     # -fvisibility=hidden: only PyInit_ is looked up; calls between the C files go
     # straight to their targets rather than through the PLT.
+    # -O2 in separate units on purpose: -flto, -O3 and GCC's PGO were measured on the
+    # timed GEMM, memcpy and loop nest and none paid (docs/performance.md, pgo65).
     extra_compile_args=["-O2", "-std=gnu11", "-fno-strict-aliasing", "-ffp-contract=off",
                         "-frounding-math", "-fno-math-errno", "-fvisibility=hidden", "-Wall", "-Wno-unused-label",
                         "-Wno-unused-variable"],
