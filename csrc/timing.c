@@ -657,9 +657,11 @@ static inline __attribute__((always_inline)) uint64_t fill(rv_timing *t, uint64_
                         t->dram_line_cycles);
         t->s.dram_bytes_read += t->p.line;
         w2 = v2;
-        TM_PROBE(tm_probe_mem(t, TM_PE_L2MISS | TM_PE_CYCLE, done);
-                 if (w2->tag != ~0ull && w2->dirty) tm_probe_mem(t, TM_PE_V2_DIRTY, 0);)
-        if (w2->tag != ~0ull && w2->dirty) dram_write(t, when);
+        TM_PROBE(tm_probe_mem(t, TM_PE_L2MISS | TM_PE_CYCLE, done));
+        if (w2->tag != ~0ull && w2->dirty) {
+            TM_PROBE(tm_probe_mem(t, TM_PE_V2_DIRTY, 0));
+            dram_write(t, when);
+        }
         *w2 = (tm_line){.tag = line, .ready = done};
         *tm_filter_slot(l2, line) = w2;
     }
