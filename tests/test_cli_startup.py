@@ -14,9 +14,10 @@ HEAVY = ("numpy", "llvmlite", "rvai.lang", "rvai.codegen", "rvai.runner", "rvai.
 
 @pytest.mark.parametrize("tier", [None, "translate"])
 def test_rvai_run_imports_only_the_emulator(tmp_path, tier):
-    # The default tier loads nothing heavy.  The translating tier (here every
-    # block at its first entry) needs LLVM, through llvmlite, and still not the
-    # kernel language or NumPy.  The environment is set either way, so that the
+    # The default (the translating tier, which loads LLVM only once some block
+    # has run as long as translating it costs) loads nothing heavy for a short
+    # program.  Every block translated at its first entry needs LLVM, through
+    # llvmlite, and still not the kernel language or NumPy.  The environment is set either way, so that the
     # suite's --tier option does not decide which case runs.
     exe = tmp_path / "exit7"
     exe.write_bytes(executable(["li a0, 7", "li a7, 93", "ecall"]))

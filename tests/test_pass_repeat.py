@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from conftest import CODE
 from rvai.emu import Machine
 from rvai.emu.isa import assemble
-from rvai.emu.machine import HALT_ADDR
+from rvai.emu.machine import DEFAULT_TIER, HALT_ADDR
 from rvai.target import Target
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.skipif(not ASKED, reason="builds the probe extension (~
 
 #: the tier the default build's runs take (pytest's --tier; the probe's own runs are interpreted:
 #: it watches the timed interpreter only)
-TIER = os.environ.get("RVAI_TIER") or "interpret"
+TIER = os.environ.get("RVAI_TIER") or DEFAULT_TIER
 DATA = 0x40000          # the line the loop bodies access (in L1 before the loop: PROLOGUE)
 SCALE = 1 / 64          # the GEMM's rows: 1 (~0.33M instructions, ~3 s a probe run)
 #: what runs a guest loop in the probe build (argv: tree, preset, the code's lines joined by ";", passes)

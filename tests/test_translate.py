@@ -748,6 +748,20 @@ def test_tier_is_checked():
         Machine(tier="fast")
 
 
+def test_the_default_tier_translates_a_hot_loop_and_ends_as_the_interpreter(monkeypatch):
+    # A machine that names no tier (nor RVAI_TIER) translates the loop once it has run
+    # about DEFAULT_HOT of its instructions (~7M here: 1,024,000 passes of 7), and every
+    # observable ends as the interpreter's; RVAI_TIER=interpret interprets all of it.
+    monkeypatch.delenv("RVAI_TIER", raising=False)
+    monkeypatch.delenv("RVAI_JIT_HOT", raising=False)   # the suite's --tier=translate sets both
+    lines = ["li a0, 0", "lui a1, 250"] + LOOP[2:]
+    m = Machine(vlen=128)
+    assert run(lines, None, 10**8, bytes(64), machine=m) == run(lines, "interpret", 10**8, bytes(64))
+    assert m.tier == "translate" and m.translation["blocks"] >= 1 and 0 < m.translation["ran"] < m.instret
+    monkeypatch.setenv("RVAI_TIER", "interpret")
+    assert Machine(vlen=128).translation is None
+
+
 def test_translation_counts_what_the_tier_did(every_block):
     assert Machine(tier="interpret").translation is None
     m = Machine(vlen=128, tier="translate")

@@ -92,6 +92,10 @@ def _serialised(method):
 
 #: Execution tiers: interpret everything, or translate hot blocks (rvai.emu.translate).
 TIERS = ("interpret", "translate")
+#: The tier of a machine that names none (nor ``RVAI_TIER``): hot loops run translated (scalar
+#: and vector integer loops 7-20x faster than interpreted, vector FP about as fast: bench/emu_speed.py),
+#: with results identical to the interpreter's (docs/performance.md, def66).
+DEFAULT_TIER = "translate"
 
 
 class Machine:
@@ -111,11 +115,12 @@ class Machine:
     ``harts`` is the number of harts sharing the memory (the target's, else 1); the
     threads a guest program creates (``clone``) run on them, interleaved
     deterministically every ``quantum`` instructions (docs/harts.md).
-    ``tier="translate"`` (or ``RVAI_TIER=translate`` in the environment when
-    ``tier`` is None) translates hot scalar integer blocks to host code
-    (``rvai.emu.translate``) in the functional and the timed mode (the
-    timed one not with ``RVAI_JIT_TIMED=0``); ``"interpret"``, the
-    default, interprets everything.  Both give identical results.  With a target, the instructions of
+    ``tier="translate"``, the default (unless ``RVAI_TIER`` in the environment
+    names another when ``tier`` is None), translates hot blocks to host code
+    (``rvai.emu.translate``: once a block has run about as long interpreted as
+    translating it costs) in the functional and the timed mode (the timed one
+    not with ``RVAI_JIT_TIMED=0``); ``"interpret"`` interprets everything.
+    Both give identical results.  With a target, the instructions of
     the switchable extensions it lacks (``Target.extensions``) are illegal;
     without one, the machine has every extension the emulator implements.
 
@@ -159,7 +164,7 @@ class Machine:
             if quantum < 1:
                 raise ValueError(f"quantum must be at least one instruction, not {quantum}")
             lib.rv_set_quantum(self._m, quantum)
-        tier = os.environ.get("RVAI_TIER") or "interpret" if tier is None else tier
+        tier = os.environ.get("RVAI_TIER") or DEFAULT_TIER if tier is None else tier
         if tier not in TIERS:
             raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
         self.tier = tier

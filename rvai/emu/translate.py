@@ -4,9 +4,9 @@ place of interpreting them; csrc/jit.h says how a block is entered, counted
 and forgotten.  The interpreter stays the reference and runs everything the
 translator leaves out; both tiers give identical results.
 
-``Machine(tier="translate")`` or ``RVAI_TIER=translate`` switches it on
-for the functional mode, and the timed mode (unless ``RVAI_JIT_TIMED=0``)
-translates as well, its blocks charging each instruction to the model as
+It is on by default (``Machine(tier="translate")``; ``tier="interpret"``
+or ``RVAI_TIER=interpret`` turns it off) for the functional mode, and the
+timed mode (unless ``RVAI_JIT_TIMED=0``) translates as well, its blocks charging each instruction to the model as
 the timed loop does (a plain op's or a branch's step, and a scalar
 access's L1 hit, in the block itself, on the model's state in locals; the
 rest through the C step).  A block is translated once the interpreter
@@ -60,10 +60,13 @@ import sys
 import threading
 import time
 import weakref
-from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from rvai._rvemu import ffi, lib
 from rvai.emu.jit_ir import VINLINE, vlmax_of
+
+if TYPE_CHECKING:   # imported when a background translation first needs them (~5 ms a process)
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 #: Instructions a block runs interpreted before it is translated, unless
 #: RVAI_JIT_HOT says otherwise: about what translating it costs (assumed
@@ -672,6 +675,7 @@ def _executor() -> ThreadPoolExecutor:
     serialised anyway), made at first use; at exit Python waits for the work
     queued there (an import or a compile: tens of milliseconds) and ends it."""
     global _pool
+    from concurrent.futures import ThreadPoolExecutor
     with _pool_lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(1, thread_name_prefix="rvai-translate")
