@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import struct
 
-from rvai.codegen.lines import _sections
+from rvai.codegen.standin import instructions
 
 #: Placeholders of each touch in the first compile: an extent of up to 15 lines (960 bytes).
 PLACEHOLDERS = 16
@@ -80,33 +80,16 @@ def stack_extent(asm: str) -> int:
     return max(ends, default=0)
 
 
-def _words(obj: bytes):
-    """(file offset, instruction word) of each instruction of the object's ``.text``."""
-    text = _sections(obj).get(".text")
-    if text is None:
-        return
-    _, off, size = text[:3]
-    pos = off
-    while pos + 2 <= off + size:
-        half, = struct.unpack_from("<H", obj, pos)
-        if half & 3 != 3:                     # a compressed instruction
-            yield pos, half
-            pos += 2
-        else:
-            yield pos, struct.unpack_from("<I", obj, pos)[0]
-            pos += 4
-
-
 def object_extent(obj: bytes) -> int:
     """:func:`stack_extent` of the object's own code (its ``.text`` disassembled)."""
     from rvai.emu.machine import disasm_word
-    return stack_extent("\n".join(disasm_word(word) for _, word in _words(obj)))
+    return stack_extent("\n".join(disasm_word(word) for _, word in instructions(obj)))
 
 
 def _placeholders(obj: bytes) -> list[tuple[int, int]]:
     """(file offset, index) of every placeholder word in the object; raises ``RuntimeError``
     unless every touch kept all of its loads (each index as often as the others)."""
-    found = [(pos, REACH - (word >> 20)) for pos, word in _words(obj) if word & ~_IMM_MASK == _LBU_ZERO_SP]
+    found = [(pos, REACH - (word >> 20)) for pos, word in instructions(obj) if word & ~_IMM_MASK == _LBU_ZERO_SP]
     found = [(pos, i) for pos, i in found if 0 <= i < MOST]
     counts = [sum(1 for _, i in found if i == k) for k in range(max((i for _, i in found), default=-1) + 1)]
     if len(set(counts)) > 1:
