@@ -47,6 +47,18 @@ def twice(x: rl.Tensor[f32, 1]):
         x.vstore(x.vload(j) * 2.0, j)
 
 
+@rl.kernel
+def add_four_never_touching(a: rl.Tensor[f32, 2], b: rl.Tensor[f32, 2], c: rl.Tensor[f32, 2], d: rl.Tensor[f32, 2],
+                            o: rl.Tensor[f32, 2]):
+    """:data:`add_four` (a frame of stack arguments) whose touch is in a loop of no trips:
+    LLVM deletes it, placeholders and all."""
+    for _ in rl.range(0):
+        rl.touch_frame()
+    for i in rl.range(a.shape[0]):
+        for vl, j in rl.vloop(a.shape[1], lmul=2):
+            o.vstore(a.vload(i, j) + b.vload(i, j) + c.vload(i, j) + d.vload(i, j), i, j)
+
+
 def summing(tensors: int) -> rl.Kernel:
     """A kernel o[i] = sum of ``tensors`` 1-d tensors' element i, touching its frame once an
     element: each tensor is two integer arguments, those past the eighth on the stack (at
@@ -137,6 +149,19 @@ def test_the_touches_cover_every_line_the_code_uses_and_nothing_past_it(case, tm
 def test_no_frame_no_touches(tmp_path):
     compiled = twice.compile(Target.preset("generic"), checked=False)
     assert not _touches(_dump(compiled.elf, tmp_path)) and not re.search(r"lbu\s+zero", compiled.asm)
+
+
+@needs_objdump
+def test_a_touch_llvm_deletes_leaves_nothing_to_patch(tmp_path):
+    """A frame to touch, but no touch left in the code: it compiles (before, it asked for
+    more placeholders forever), with no touches and the code's extent as it is."""
+    compiled = add_four_never_touching.compile(Target.preset("generic"), checked=False)
+    dump = _dump(compiled.elf, tmp_path)
+    assert not _touches(dump) and _used(dump)
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    o = np.zeros_like(a)
+    run(add_four_never_touching, a, a, a, a, o, runner="emu", vlen=128)
+    np.testing.assert_array_equal(o, 4 * a)
 
 
 @needs_objdump

@@ -227,6 +227,8 @@ def _compile_touching_frame(fn: ir.Function, target: Target, vlen: int | None) -
         try:
             return _compile(fn, target, vlen, touches)
         except frame.TooFew as short:   # more each time, and at most frame.MOST: it ends
+            if short.needed <= touches:   # a touch lost placeholders: more would not help
+                raise RuntimeError(f"{short}, and had {touches}") from None
             touches = short.needed
 
 

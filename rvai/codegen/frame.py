@@ -103,6 +103,8 @@ def patch_object(obj: bytes) -> tuple[bytes, int, int]:
     (for :func:`patch_assembly`)."""
     extent = min(object_extent(obj), REACH + 1)   # a doubleword at sp + 2040 ends at 2048
     found = _placeholders(obj)
+    if not found:   # LLVM deleted every touch (unreachable code): nothing to patch
+        return obj, extent, 0
     want = offsets(extent)
     have = max((i for _, i in found), default=-1) + 1
     if len(want) > have:
