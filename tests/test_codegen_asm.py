@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import rvai.lang as rl
 from rvai import codegen, kernels, ops, runner
-from rvai.codegen import backend, ime, standin
+from rvai.codegen import backend, frame, ime, standin
 from rvai.target import TRIPLE, Target
 
 #: (kernel, preset, compile keywords): plain kernels, stand-ins (c930's cbo.zero in the norms,
@@ -34,7 +34,8 @@ CASES = [
 
 def _eager(compiled: codegen.CompiledKernel) -> tuple[bytes, str]:
     """The object and assembly that compiling ``compiled``'s LLVM IR gives the way every compile
-    did before the text was deferred: parse, O3, the object, then the assembly, in one go."""
+    did before the text was deferred: parse, O3, the object, then the assembly, in one go
+    (and the stand-ins and frame touches patched in both)."""
     target = compiled.target
     if compiled.vlen is not None:
         target = dataclasses.replace(target, min_vlen=compiled.vlen, vlen=compiled.vlen)
@@ -52,6 +53,9 @@ def _eager(compiled: codegen.CompiledKernel) -> tuple[bytes, str]:
     if standins:
         obj, words = standin.patch_object(obj, standins)
         asm = standin.patch_assembly(asm, standins, words)
+    if frame.used(compiled.llvm_ir_unoptimized):   # the touches' offsets, from the object's own extent
+        obj, extent, words = frame.patch_object(obj)
+        asm = frame.patch_assembly(asm, extent, words)
     return obj, asm
 
 

@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import re
 import threading
 from pathlib import Path
 from typing import Callable
@@ -14,8 +13,9 @@ from typing import Callable
 import llvmlite
 
 from rvai import diskcache, ir
-from rvai.codegen import ime, standin
+from rvai.codegen import frame, ime, standin
 from rvai.codegen.backend import _compile_module, target_extensions
+from rvai.codegen.frame import stack_extent
 from rvai.codegen.lines import line_at, line_table
 from rvai.codegen.lower import lower
 from rvai.target import Target
@@ -163,22 +163,27 @@ def compile_function(fn: ir.Function, target: Target, vlen: int | None = None) -
     return compiled
 
 
-def _compile(fn: ir.Function, target: Target, vlen: int | None, frame: int) -> tuple:
-    """(LLVM IR, optimised IR, object, assembly, checks, loops) of ``fn``, ``touch_frame``
-    loading ``frame`` bytes above sp; the assembly a function making its text (once)."""
-    llvm_text, checks, loops = lower(fn, vlen, target_extensions(target), target.min_vlen, frame)
+def _compile(fn: ir.Function, target: Target, vlen: int | None, touches: int) -> tuple:
+    """(LLVM IR, optimised IR, object, assembly, checks, loops) of ``fn``, each ``touch_frame``
+    lowered to ``touches`` placeholder loads; the assembly a function making its text (once)."""
+    llvm_text, checks, loops = lower(fn, vlen, target_extensions(target), target.min_vlen, touches)
     return (llvm_text, *_object(llvm_text, target), checks, loops)
 
 
 def _object(llvm_text: str, target: Target) -> tuple[str, bytes, Callable[[], str]]:
     """(optimised IR, object, a function making the assembly text once) of LLVM IR
-    ``llvm_text``, with its stand-ins (:mod:`rvai.codegen.standin`) rewritten."""
+    ``llvm_text``, with its stand-ins (:mod:`rvai.codegen.standin`) and frame touches
+    (:mod:`rvai.codegen.frame`) rewritten."""
     standins = standin.used(llvm_text, [ime.STANDIN, standin.CBO_ZERO])
     opt, obj, emit = _compile_module(llvm_text, target, extra_features=(standin.FEATURE,) if standins else ())
-    if not standins:
-        return opt, obj, emit
-    obj, words = standin.patch_object(obj, standins)
-    return opt, obj, functools.cache(lambda: standin.patch_assembly(emit(), standins, words))
+    patches = []
+    if standins:
+        obj, words = standin.patch_object(obj, standins)
+        patches.append(functools.partial(standin.patch_assembly, standins=standins, words=words))
+    if frame.used(llvm_text):
+        obj, extent, words = frame.patch_object(obj)
+        patches.append(functools.partial(frame.patch_assembly, extent=extent, words=words))
+    return opt, obj, functools.cache(lambda: functools.reduce(lambda asm, patch: patch(asm), patches, emit()))
 
 
 def _assemble_again(kernel: CompiledKernel) -> str:
@@ -215,43 +220,16 @@ def _write_assembly(folder: str | None, text: str) -> None:
 
 
 def _compile_touching_frame(fn: ir.Function, target: Target, vlen: int | None) -> tuple:
-    """:func:`_compile`, and for a kernel that touches its frame (:func:`rvai.lang.touch_frame`),
-    again with the extent its code uses, until the touches reach exactly that extent (the
-    touches themselves may move register allocation and so the frame). Touches never go
-    past what the object's own code uses: if no pass agrees within a few, the last pass whose
-    touches stay inside its code's extent is kept (at worst the first, with none).
-
-    The extent is read from each pass's assembly text (which, made after the object, can
-    differ from the object's code: see docs/performance.md, issue 15, asm53)."""
-    uses: list[bool] = []
-    ir.walk(fn.body, lambda op: uses.append(op.opcode == "touch_frame"))
-    out = _compile(fn, target, vlen, 0)
-    if not any(uses):
-        return out
-    kept, frame = out, 0
-    for _ in range(4):
-        used = stack_extent(out[3]())
-        if used == frame:
-            return out
-        if used > frame:
-            kept = out
-        frame = used
-        out = _compile(fn, target, vlen, frame)
-    return out if stack_extent(out[3]()) >= frame else kept
-
-
-#: A load or store through sp in the assembly: (f)l/s, its width, its offset.
-_SP_ACCESS = re.compile(r"^\s*f?[ls]([bhwd])u?\s+[^,\s]+,\s*(-?\d+)\(sp\)", re.M)
-_SP_WIDTH = {"b": 1, "h": 2, "w": 4, "d": 8}
-
-
-def stack_extent(asm: str) -> int:
-    """The bytes above sp that ``asm``'s code uses: its frame (the prologue's ``addi sp, sp,
-    -N``; a frame past addi's reach is counted by its accesses only) and the stack slots and
-    arguments it loads and stores at sp + offset."""
-    ends = [int(off) + _SP_WIDTH[w] for w, off in _SP_ACCESS.findall(asm)]
-    ends += [int(n) for n in re.findall(r"addi\s+sp, sp, -(\d+)", asm)]
-    return max(ends, default=0)
+    """:func:`_compile`, each ``touch_frame`` with :data:`frame.PLACEHOLDERS` loads, and
+    compiled again with more only if the frame needs them (none of rvai's kernels does)."""
+    touches = frame.PLACEHOLDERS
+    while True:
+        try:
+            return _compile(fn, target, vlen, touches)
+        except frame.TooFew as short:   # more each time, and at most frame.MOST: it ends
+            if short.needed <= touches:   # a touch lost placeholders: more would not help
+                raise RuntimeError(f"{short}, and had {touches}") from None
+            touches = short.needed
 
 
 # Vector ops that Zvfhmin allows on f16 vectors (with conversions only to and from f32);

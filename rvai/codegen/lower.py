@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from rvai import ir
+from rvai.codegen import frame
 
 FRM_DYN = 7  # rounding mode operand: use the dynamic mode in fcsr (round to nearest even)
 TAMA = 3     # policy operand: tail agnostic, mask agnostic
@@ -77,10 +78,10 @@ class Lowering:
     """Turns one :class:`rvai.ir.Function` into the text of an LLVM module."""
 
     def __init__(self, fn: ir.Function, vlen: int | None = None, extensions: frozenset[str] = frozenset(),
-                 min_vlen: int = 128, frame: int = 0):
+                 min_vlen: int = 128, touches: int = frame.PLACEHOLDERS):
         self.fn = fn
         self.vlen = vlen
-        self.frame = frame               # bytes above sp the code uses, for touch_frame
+        self.touches = touches           # placeholder loads of each touch_frame
         self.exts = extensions           # the target's extensions: pick bf16/dot/IME instructions
         self.min_vlen = vlen or min_vlen
         self.vals: dict[int, str] = {}
@@ -354,17 +355,15 @@ class Lowering:
         return ""
 
     def op_touch_frame(self, op: ir.Op) -> str:
-        """A volatile byte load from each cache line of [sp, sp + ``frame``), read with
-        ``llvm.stacksave`` (sp: no dynamic allocas move it); nothing when ``frame`` is 0
-        (the first compile, which measures it: see :func:`rvai.codegen.compile_function`).
-        sp is 16-byte aligned, not line aligned: a load every 64 bytes and one at the
-        range's last byte reach every line the range touches."""
-        if not self.frame:
-            return ""
+        """``touches`` volatile byte loads at placeholder offsets from sp (read with
+        ``llvm.stacksave``: no dynamic allocas move it), which :mod:`rvai.codegen.frame`
+        rewrites in the object into loads of each cache line the code uses above sp: that
+        extent is known only after codegen, and the code must not depend on it."""
+        self.lines.append("  " + frame.TAG)   # a comment: no line tag
         sp = self.call("ptr", "llvm.stacksave.p0", [])
-        for offset in sorted({*range(0, self.frame, 64), self.frame - 1}):
+        for i in range(self.touches):
             addr = self.tmp()
-            self.emit(f"{addr} = getelementptr i8, ptr {sp}, i64 {offset}")
+            self.emit(f"{addr} = getelementptr i8, ptr {sp}, i64 {frame.marker(i)}")
             self.emit(f"{self.tmp()} = load volatile i8, ptr {addr}")
         return ""
 
@@ -1125,7 +1124,7 @@ def _cmp_instr(dt: ir.DType, pred: str) -> str:
 
 
 def lower(fn: ir.Function, vlen: int | None = None, extensions: frozenset[str] = frozenset(),
-          min_vlen: int = 128, frame: int = 0) -> tuple[str, tuple, tuple]:
+          min_vlen: int = 128, touches: int = frame.PLACEHOLDERS) -> tuple[str, tuple, tuple]:
     """LLVM module text for ``fn`` (which must have passed :func:`rvai.ir.verify`), the
     bounds-check table (tensor, axis, file, line) indexed by the id a failed check reports,
     and the loops table (file, line, loop file, loop line): the innermost runtime loop
@@ -1134,9 +1133,9 @@ def lower(fn: ir.Function, vlen: int | None = None, extensions: frozenset[str] =
     Vector-length agnostic unless ``vlen`` is given: then specialised for that VLEN only.
     ``extensions`` (the target's, as LLVM names them) select the instructions of ops that
     have several lowerings (bf16, ``vdot4``, ``mma``); ``min_vlen`` bounds the lanes a
-    vector-length-agnostic ``mma`` may count on. ``frame``: the bytes above sp that the
-    compiled code reads or writes, which ``touch_frame`` loads (none if 0).
+    vector-length-agnostic ``mma`` may count on. ``touches``: the placeholder loads of each
+    ``touch_frame`` (:mod:`rvai.codegen.frame`).
     """
-    lowering = Lowering(fn, vlen, extensions, min_vlen, frame)
+    lowering = Lowering(fn, vlen, extensions, min_vlen, touches)
     text = lowering.module()
     return text, tuple(lowering.checks), tuple(at + loop for at, loop in lowering.loops.items())

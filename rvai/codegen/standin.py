@@ -50,30 +50,38 @@ CBO_ZERO = StandIn("llvm.riscv.sf.vc.x.se", 0xFFF07FFF, 0x0FF04FDB, lambda word:
                    re.compile(r"\bsf\.vc\.x\t3, 31, 31, (\w+)"), lambda m: f"cbo.zero\t({m.group(1)})")
 
 
+def instructions(obj: bytes):
+    """(file offset, word) of each instruction of the object's ``.text``: 16 bits for a
+    compressed one, else 32."""
+    text = _sections(obj).get(".text")
+    if text is None:
+        return
+    _, off, size = text[:3]
+    pos = off
+    while pos + 2 <= off + size:
+        half, = struct.unpack_from("<H", obj, pos)
+        if half & 3 != 3:
+            yield pos, half
+            pos += 2
+        else:
+            yield pos, struct.unpack_from("<I", obj, pos)[0]
+            pos += 4
+
+
 def patch_object(obj: bytes, standins: list[StandIn]) -> tuple[bytes, int]:
     """``obj`` with every stand-in word of ``standins`` replaced by its instruction's, and how
     many it replaced (for :func:`patch_assembly`)."""
     from rvai.emu.isa import table
     rows = table()
-    text = _sections(obj).get(".text")
     out = bytearray(obj)
     words = 0
-    if text is not None:
-        _, off, size = text[:3]
-        pos = off
-        while pos + 2 <= off + size:
-            half, = struct.unpack_from("<H", out, pos)
-            if half & 3 != 3:                   # a compressed instruction
-                pos += 2
-                continue
-            word, = struct.unpack_from("<I", out, pos)
-            for s in standins:
-                if word & s.mask == s.match:
-                    row = rows[s.mnemonic(word)]
-                    struct.pack_into("<I", out, pos, (word & ~row.mask & 0xFFFFFFFF) | row.match)
-                    words += 1
-                    break
-            pos += 4
+    for pos, word in instructions(obj):
+        for s in standins:
+            if word & s.mask == s.match:
+                row = rows[s.mnemonic(word)]
+                struct.pack_into("<I", out, pos, (word & ~row.mask & 0xFFFFFFFF) | row.match)
+                words += 1
+                break
     return bytes(out), words
 
 

@@ -843,10 +843,11 @@ def touch_frame() -> None:
     reload then waits for DRAM: placed once per block of such a stream, this keeps the frame
     in cache (``gemm_packed`` at 16 x 4096 f16 on sifive-x280: each row tile streams 512 KiB
     of B through the 256 KiB L2 and reloaded its loop state from DRAM). The frame's size is
-    known only once the kernel is compiled: :func:`rvai.codegen.compile_function` compiles a
-    kernel that touches its frame again with the extent the first object's code uses. The
-    loads are volatile (LLVM keeps them) and their values unused, so an in-order core does
-    not wait for them; each lies inside the frame or the arguments, so it never faults.
+    known only once the kernel is compiled: each touch is compiled as placeholder loads whose
+    offsets :mod:`rvai.codegen.frame` patches into the object from the extent its own code
+    uses above sp (one LLVM run). The loads are volatile (LLVM keeps them) and their values
+    unused, so an in-order core does not wait for them; each lies inside the frame or the
+    arguments (at most sp + 2047, a load's reach), so it never faults.
     """
     tracer().emit("touch_frame", [], None)
 
