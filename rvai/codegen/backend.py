@@ -88,8 +88,8 @@ def _compile_module(text: str, target: Target, *, optimize: bool = True,
 # it. In a checked build (``RVAI_CHECKED``, the test suite) every tensor access is preceded by
 # a bounds check, ``br i1 %ok, label %inbounds, label %trap`` (lower.op_bounds); a check whose
 # condition does not change in an inner loop gets the loop nest cloned for it, again for the
-# next check and again in the clones: 75-85 % of a checked gemm_packed's O3 (docs/performance.md,
-# "Checked compiles without non-trivial unswitching"). Threshold 1 stops every non-trivial
+# next check and again in the clones: 45-91 % of a checked kernel's O3 (docs/performance.md,
+# "Checked compiles without non-trivial loop unswitching"). Threshold 1 stops every non-trivial
 # unswitch (a candidate costs >= 1; 0 breaks an LLVM assertion, ``CostMultiplier <=
 # threshold``) and keeps the trivial ones, which hoist a check without cloning. The option is
 # process-global (LLVM's ``cl::opt``), read only by non-trivial unswitching, which runs in O3
