@@ -1,6 +1,6 @@
 """Cold compiles of DSL kernels: trace, lower, LLVM O3, object (and, before asm53, assembly).
 
-    python bench/cold_compile.py [--tree DIR] [--repeat R] [--target T] [--read-asm]
+    python bench/cold_compile.py [--tree DIR] [--repeat R] [--target T] [--read-asm] [--checked 0|1]
 
 Each round empties the compile caches (a fresh ``$RVAI_CACHE_DIR``, the in-memory ones)
 and compiles each kernel once through ``Kernel.compile``: gemm (``matmul``), gemm_packed
@@ -12,7 +12,8 @@ time over R rounds (after a warm-up compile that loads LLVM), the LLVM runs (par
 object) its compile took, and a digest of the object's non-DWARF sections (code, data,
 symbols: the DWARF holds the checkout's path), to compare the objects of two trees. ``--read-asm`` also reads ``.asm`` after each compile
 and counts that in. ``--tree`` imports rvai from DIR (default: this checkout), to run the
-same measurement against another checkout with its own venv.
+same measurement against another checkout with its own venv. ``--checked 0`` compiles unchecked
+builds (default 1, ``RVAI_CHECKED=1`` as the test suite compiles).
 """
 from __future__ import annotations
 
@@ -63,9 +64,10 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--target", default="spacemit-x60")
     ap.add_argument("--read-asm", action="store_true")
+    ap.add_argument("--checked", choices=("0", "1"), default="1")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.tree.resolve()))
-    os.environ.setdefault("RVAI_CHECKED", "1")      # as the test suite compiles
+    os.environ["RVAI_CHECKED"] = args.checked
     import rvai.lang as rl
     from rvai import codegen, kernels, runner
     from rvai.target import Target

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import rvai.lang as rl
 from rvai import Target
 from rvai import ops, runner
+from rvai.codegen.backend import compile_llvm_ir
 from rvai.emu.errors import BudgetExceeded, TimeLimitExceeded
 from rvai.lang import f32, i32, i64
 
@@ -136,6 +137,81 @@ def test_gather_offsets_checked_against_the_whole_tensor(shape, data):
         strips = [bad[k:k + vlmax] for k in range(0, bad.size, vlmax)]
         first = next(s for s in strips if (s >= src.size).any())   # the first strip with a bad lane
         assert (err.start, err.start + err.count - 1) == (first.min(), first.max())
+
+
+@rl.kernel
+def shifted(a: rl.Tensor[f32, 2], b: rl.Tensor[f32, 2], out: rl.Tensor[f32, 2], dr: i64, dc: i64):
+    for i in rl.range(out.shape[0]):
+        for j in rl.range(out.shape[1]):
+            out[i, j] = a[i, j]
+            out[i, j] = out[i, j] + b[i + dr, j + dc]  # shifted
+
+
+def first_overrun(shape, dr, dc):
+    """(axis, index) of the first out-of-range index of ``b[i + dr, j + dc]`` in the loops'
+    order, axes in order like NumPy; None if every one is inside."""
+    for i in range(shape[0]):
+        for j in range(shape[1]):
+            for axis, k in enumerate((i + dr, j + dc)):
+                if not 0 <= k < shape[axis]:
+                    return axis, k
+    return None
+
+
+@SMALL
+@given(shape=st.tuples(st.integers(1, 5), st.integers(1, 5)), dr=st.integers(-2, 2), dc=st.integers(-2, 2))
+def test_overrun_in_an_inner_loop_after_a_store_is_caught(shape, dr, dc):
+    """The row check of ``b[i + dr, ...]`` does not change in the inner loop and follows a store:
+    O3 would unswitch it by cloning the loop (checked builds no longer do, rvai.codegen.backend);
+    the column check fails in the inner loop's first (``dc < 0``) or last (``dc > 0``) trips."""
+    a = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    b = (np.arange(np.prod(shape), dtype=np.float32) * 0.5 + 100).reshape(shape)
+    out = np.zeros(shape, np.float32)
+    bad = first_overrun(shape, dr, dc)
+    if bad is None:
+        shifted(a, b, out, dr, dc, checked=True)
+        np.testing.assert_array_equal(out, a + b)   # no overrun: dr == dc == 0
+        return
+    err = raises_bounds(shifted, "# shifted", a, b, out, dr, dc, checked=True)
+    assert (err.tensor, err.axis, err.start, err.count, err.size) == ("b", *bad, 1, shape[bad[0]])
+    assert not out.any()
+
+
+# A loop whose branch on an invariant %c follows a call: O3 unswitches it non-trivially (the loop
+# cloned, its blocks named ``*.us``) unless the module is a checked build's, which carries the
+# bounds global lower.op_bounds writes a failed check to.
+UNSWITCHABLE = """
+declare void @g(i64)
+declare void @h(i64)
+
+define void @f(i64 %n, i1 %c) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %next, %latch ]
+  call void @g(i64 %i)
+  br i1 %c, label %then, label %latch
+then:
+  call void @h(i64 %i)
+  br label %latch
+latch:
+  %next = add i64 %i, 1
+  %more = icmp ult i64 %next, %n
+  br i1 %more, label %loop, label %done
+done:
+  ret void
+}
+"""
+CHECKED = UNSWITCHABLE + '@"f.bounds" = internal global [4 x i64] zeroinitializer\n'
+
+
+def test_checked_builds_do_not_clone_loops_and_leave_unchecked_ones_alone():
+    plain = compile_llvm_ir(UNSWITCHABLE, "generic")
+    checked = compile_llvm_ir(CHECKED, "generic")
+    again = compile_llvm_ir(UNSWITCHABLE, "generic")
+    assert ".us:" in plain[0]          # LLVM's O3 as it is: the loop cloned for %c
+    assert ".us:" not in checked[0]    # a checked build: %c tested in the loop
+    assert again[1] == plain[1]        # an unchecked build after it: as before it
 
 
 def test_vl_zero_touches_nothing_and_is_not_an_error():

@@ -1,6 +1,7 @@
 """llvmlite backend: LLVM IR text -> optimised module -> ELF object and assembly text."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
@@ -10,7 +11,7 @@ import llvmlite.binding as llvm
 
 from rvai.target import ABI, TRIPLE, Target
 
-_LOCK = threading.Lock()
+_LOCK = threading.Lock()   # also keeps a checked compile's unswitch threshold (below) to itself
 _ARCH = re.compile(r'^\s*\.attribute\s+5,\s*"([^"]*)"', re.M)
 
 
@@ -67,11 +68,12 @@ def _compile_module(text: str, target: Target, *, optimize: bool = True,
         module.data_layout = str(tm.target_data)
         module.verify()
         if optimize:
-            pto = llvm.create_pipeline_tuning_options(speed_level=3)
-            pto.loop_vectorization = True
-            pto.slp_vectorization = True
-            pb = llvm.create_pass_builder(tm, pto)
-            pb.getModulePassManager().run(module, pb)
+            with _unswitch_threshold(_CHECKED_THRESHOLD if _is_checked(text) else _DEFAULT_THRESHOLD):
+                pto = llvm.create_pipeline_tuning_options(speed_level=3)
+                pto.loop_vectorization = True
+                pto.slp_vectorization = True
+                pb = llvm.create_pass_builder(tm, pto)
+                pb.getModulePassManager().run(module, pb)
             module.verify()
         opt, obj = str(module), tm.emit_object(module)
 
@@ -80,6 +82,40 @@ def _compile_module(text: str, target: Target, *, optimize: bool = True,
         with _LOCK:
             return _without_debug_sections(tm.emit_assembly(module))
     return opt, obj, assembly
+
+
+# O3's SimpleLoopUnswitch clones a loop (nest) to hoist a branch on a condition invariant in
+# it. In a checked build (``RVAI_CHECKED``, the test suite) every tensor access is preceded by
+# a bounds check, ``br i1 %ok, label %inbounds, label %trap`` (lower.op_bounds); a check whose
+# condition does not change in an inner loop gets the loop nest cloned for it, again for the
+# next check and again in the clones: 45-91 % of a checked kernel's O3 (docs/performance.md,
+# "Checked compiles without non-trivial loop unswitching"). Threshold 1 stops every non-trivial
+# unswitch (a candidate costs >= 1; 0 breaks an LLVM assertion, ``CostMultiplier <=
+# threshold``) and keeps the trivial ones, which hoist a check without cloning. The option is
+# process-global (LLVM's ``cl::opt``), read only by non-trivial unswitching, which runs in O3
+# pipelines: ours, each built and run under _LOCK, so set and restored inside it; the
+# translating tier's pipelines (rvai/emu/jit_llvm.py, its own lock) are O1 and never read it.
+_DEFAULT_THRESHOLD, _CHECKED_THRESHOLD = 50, 1     # LLVM's default, and none non-trivial
+
+
+def _is_checked(text: str) -> bool:
+    """Whether LLVM IR ``text`` is a checked build's: lower.op_bounds stores a failed check in
+    the kernel's ``<name>.bounds`` global, which only a function with checks has."""
+    return '.bounds" = internal global' in text
+
+
+@contextlib.contextmanager
+def _unswitch_threshold(threshold: int):
+    """LLVM's non-trivial unswitch cost threshold set to ``threshold`` for the block (call
+    under _LOCK), then back to LLVM's default whatever the block raised."""
+    if threshold == _DEFAULT_THRESHOLD:
+        yield
+        return
+    llvm.set_option("rvai", f"-unswitch-threshold={threshold}")
+    try:
+        yield
+    finally:
+        llvm.set_option("rvai", f"-unswitch-threshold={_DEFAULT_THRESHOLD}")
 
 
 def _without_debug_sections(asm: str) -> str:
