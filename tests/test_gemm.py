@@ -685,16 +685,17 @@ def test_gemm_under_each_schedule_matches_numpy(data, vlen, m, k, n, mr, kc, kou
 def test_linear_schedules_gemm_as_generic_by_default(tune_cache):
     """With no tuned entry ops.linear compiles gemm_packed with generic-rv64's tuning (its
     K loop rolled on sifive-x280: one vfmacc per row of the 7-row tile, where the x280's
-    own unrolls it 4 times)."""
+    own unrolls it 4 times).  Unchecked builds, the code users run: a checked build's
+    bounds checks shape the loops otherwise (they are not unswitched: us66)."""
     t = Target.preset("sifive-x280")
     rng = np.random.default_rng(9)
     x, w = rng.standard_normal((7, 64)).astype(np.float32), rng.standard_normal((70, 64)).astype(np.float32)
     packed = ops.pack_weights(w, target=t)
-    y = ops.linear(x, packed, target=t)
+    y = ops.linear(x, packed, target=t, checked=False)
     assert '"tune-cpu"="generic-rv64"' in ops.last_run.compiled.llvm_ir
     assert np.all(np.abs(y - x.astype(np.float64) @ w.T) <= ref_bound(x, w.T, 66))
     own = kernels.gemm_packed(x, packed.panels, np.zeros((7, 70), np.float32), kernels.a_scratch(x, t), SCHED="",
-                              target=t).compiled.asm
+                              target=t, checked=False).compiled.asm
     fmas = lambda asm: asm.count("vfmacc.vf") + asm.count("vfmadd.vf")   # noqa: E731
     assert fmas(own) > fmas(ops.last_run.compiled.asm)
 
