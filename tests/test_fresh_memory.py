@@ -5,8 +5,8 @@ regions mapped (by any machine) take from.  Against plain oracles -- NumPy zeros
 the bytes poked in, the region table the test mapped, the bound it set -- memory that
 was never written reads zero after machines that dirtied it (by guest stores and host
 writes) were dropped, two live machines never share memory, accesses past a region's
-end fault exactly there, and the pool never holds more than its bound nor faults in
-the untouched pages of a sparse region.
+end fault exactly there, and the pool never holds more than its bound (nor evicts more
+than the bound asks when it is set) nor faults in the untouched pages of a sparse region.
 """
 import gc
 import os
@@ -201,3 +201,30 @@ def test_machines_on_threads_get_zeroed_memory_of_their_own():
     for t in threads:
         t.join()
     assert errors == []
+
+
+@settings(max_examples=15, deadline=None)
+@given(pages=st.lists(st.integers(1, 3000), min_size=1, max_size=4), slack=st.integers(0, 3 * PAGE))
+def test_setting_the_bound_evicts_only_what_is_past_it(pages, slack):
+    """A bound at or above what the pool holds evicts nothing; one byte below it evicts the
+    oldest blocks until it holds no more, never more than one block past that (no block is
+    larger than the largest region here: a pooled block is cut to the region it serves)."""
+    gc.collect()   # no machine of an earlier test may release its blocks into the pool meanwhile
+    gc.disable()
+    try:
+        lib.rv_mem_pool_set_limit(0)         # empty: only this test's blocks below
+        lib.rv_mem_pool_set_limit(1 << 40)   # room for all of them
+        for n in pages:
+            m = Machine(vlen=128)   # with its 8 MiB stack
+            m.map(BASE, n * PAGE, "rw")
+            m.write(BASE, np.ones(n * PAGE, np.uint8))
+            del m
+        held = lib.rv_mem_pool_held()
+        assert held >= 8 * MiB + pages[-1] * PAGE   # the last machine's stack and region at least
+        lib.rv_mem_pool_set_limit(held + slack)
+        assert lib.rv_mem_pool_held() == held
+        lib.rv_mem_pool_set_limit(held - 1)
+        largest = max(8 * MiB, max(pages) * PAGE)
+        assert held - 1 - largest < lib.rv_mem_pool_held() <= held - 1
+    finally:
+        gc.enable()
