@@ -141,16 +141,21 @@ def test_accesses_fault_at_a_region_end(bigger, pages, seed):
         m.read(end, np.uint8, 1)
 
 
+def drop_a_machine_with(pages: int) -> None:
+    """A machine (with its 8 MiB stack) maps a region of ``pages`` pages, writes all of it
+    and is dropped: its two host blocks go to the pool, as its bound allows."""
+    m = Machine(vlen=128)
+    m.map(BASE, pages * PAGE, "rw")
+    m.write(BASE, np.ones(pages * PAGE, np.uint8))
+
+
 @settings(max_examples=20, deadline=None)
 @given(limit_mib=st.integers(0, 24), pages=st.lists(st.integers(1, 3000), min_size=1, max_size=8))
 def test_the_pool_holds_no_more_than_its_bound(limit_mib, pages):
     lib.rv_mem_pool_set_limit(limit_mib * MiB)
     assert lib.rv_mem_pool_held() <= limit_mib * MiB   # setting the bound evicts at once
     for n in pages:
-        m = Machine(vlen=128)   # with its 8 MiB stack
-        m.map(BASE, n * PAGE, "rw")
-        m.write(BASE, np.ones(n * PAGE, np.uint8))
-        del m
+        drop_a_machine_with(n)
         assert lib.rv_mem_pool_held() <= limit_mib * MiB
     if limit_mib == 0:
         assert lib.rv_mem_pool_held() == 0
@@ -215,10 +220,7 @@ def test_setting_the_bound_evicts_only_what_is_past_it(pages, slack):
         lib.rv_mem_pool_set_limit(0)         # empty: only this test's blocks below
         lib.rv_mem_pool_set_limit(1 << 40)   # room for all of them
         for n in pages:
-            m = Machine(vlen=128)   # with its 8 MiB stack
-            m.map(BASE, n * PAGE, "rw")
-            m.write(BASE, np.ones(n * PAGE, np.uint8))
-            del m
+            drop_a_machine_with(n)
         held = lib.rv_mem_pool_held()
         assert held >= 8 * MiB + pages[-1] * PAGE   # the last machine's stack and region at least
         lib.rv_mem_pool_set_limit(held + slack)
