@@ -1540,9 +1540,10 @@ void tm_derive_slot(rv_timing *t, const rv_decoded *d, tm_slot *e) {
     if (e->path == TM_PATH_NEW) derive(t, d, e);
 }
 
-/* tm_step, out of line, for a slot just derived as plain or branch. */
+/* tm_step, out of line, for a slot just derived as plain or branch (the
+ * probe counted it in the tm_step that derived it). */
 static __attribute__((noinline)) void step_derived(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
-    tm_step(t, m, d, pc, e);
+    tm_step_unprobed(t, m, d, pc, e);
 }
 
 void tm_step_special(rv_timing *t, const rv_decoded *d, rv_machine *m, uint64_t pc, tm_slot *e) {

@@ -405,9 +405,8 @@ static inline __attribute__((always_inline)) void tm_resolve(rv_timing *t, uint6
 /* Charge one instruction (its slot e): wait for its sources, take an issue
  * slot, set the ready cycle of its destination, and add the cycles it cost
  * to e->cycles. */
-static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
+static inline __attribute__((always_inline)) void tm_step_unprobed(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
     unsigned path = e->path;
-    TM_PROBE(tm_probe_step(t, pc));
     if (unlikely(path < t->inline_from)) {   /* work is pending, or not a plain op */
         if (t->pending) tm_resolve(t, pc);
         if (path < TM_PATH_PLAIN) {
@@ -451,6 +450,14 @@ static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machi
     now = tm_take_slot(t, now);
     e->cycles += now - t->now;
     t->now = now;
+}
+
+/* tm_step, counted by the pass probe (a build with -DRVAI_PASS_PROBE) once
+ * per instruction: a slot derived on its first step is charged again through
+ * tm_step_unprobed (timing.c's step_derived), not counted twice. */
+static inline __attribute__((always_inline)) void tm_step(rv_timing *t, rv_machine *m, const rv_decoded *d, uint64_t pc, tm_slot *e) {
+    TM_PROBE(tm_probe_step(t, pc));
+    tm_step_unprobed(t, m, d, pc, e);
 }
 
 /* A line's index in a hit filter of 2**(64 - shift) entries: a multiplicative
