@@ -22,9 +22,9 @@ Workloads (``mode`` functional or timed):
   spacemit-x60, as bench/ops_call.py makes them (functional: the call's
   machine made untimed);
 - long: ``bench/qwen.py --model qwen2.5-0.5b --target xuantie-c930 --phase
-  prefill --tokens 128 --max-macs 0`` (timed; one layer, ~200 ops calls
-  dominated by hot blocks); with --quick, one ``ops.linear`` 512 x 1024 x 1024
-  in its place (functional and timed).
+  prefill --tokens 128 --max-macs 0`` (timed; one layer's 14 ops calls, its
+  gemms of 5-195M instructions dominated by hot blocks); with --quick, one
+  ``ops.linear`` 512 x 1024 x 1024 in its place (functional and timed).
 
 --quick also runs the medium rows on xuantie-c930 only and R = 1.
 """
