@@ -116,3 +116,28 @@ def test_a_timed_block_cached_before_is_due_at_hot(tmp_path_factory, passes, pre
         mp.setenv("RVAI_JIT_CACHE", "0")
         got, off = loop_run("translate", True, passes, preset)
         assert off.translation["blocks"] == 0 and got == want
+
+
+@pytest.mark.parametrize("text, hinted", [("zz", False), ("{code:x} 7fff0000 {code_plus:x}", True), ("", False),
+                                          ("10 {code:x}", False)])
+def test_a_damaged_or_foreign_hint_changes_no_result(tmp_path, text, hinted):
+    """A hint that does not parse, is empty, or names another block first
+    is ignored (the block waits for the timed due); one naming pcs past the
+    block's, unmapped or mid-loop, compiles what is decoded there now, and
+    nothing else: no translation error, every result the interpreter's."""
+    from rvai.emu import jit_llvm, translate
+    passes, preset = 400, "xuantie-c930"
+    e = counted_entries(True, passes, preset)
+    want = loop_run("interpret", True, passes, preset)[0]
+    with counted(e // (2 * translate.TIMED_DUE) * WEIGHT) as mp:
+        mp.setenv("RVAI_CACHE_DIR", str(tmp_path))
+        mp.delenv("RVAI_JIT_CACHE")
+        loop_run("translate", True, passes, preset)
+        (hint,) = (tmp_path / "translated" / "due").iterdir()
+        hint.write_text(text.format(code=CODE, code_plus=CODE + 4))
+        mp.setenv("RVAI_JIT_HOT", str(e // 2 * WEIGHT))
+        mp.setattr(jit_llvm, "_engines", {})
+        got, m = loop_run("translate", True, passes, preset)
+    assert got == want
+    assert m._translator.error is None
+    assert (m.translation["blocks"] > 0) == hinted
