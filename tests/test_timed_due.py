@@ -21,7 +21,7 @@ pytest.importorskip("llvmlite")
 
 PRESETS = ["spacemit-x60", "xuantie-c930", "generic"]
 #: One block of three instructions up to its branch (weight 3: no vector op), entered
-#: again by each taken branch: a0 passes enter it a0 - 1 times after the first.
+#: again by each taken branch (how many of those the C loop counts: counted_entries).
 LOOP = ["addi a1, a1, 3", "addi a0, a0, -1", ("to", "bne a0, zero, {off}", 0, 2), "ebreak"]
 WEIGHT = 3
 
@@ -51,6 +51,7 @@ def counted(hot: int):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(translate, "ASK_EVERY", 4)
         mp.setattr(jit_llvm, "_engines", {})
+        mp.setattr(translate, "_ran", {})   # a functional machine's block counts its own entries
         mp.setenv("RVAI_JIT_TIMED", "1")
         mp.setenv("RVAI_JIT_HOT", str(hot))
         yield mp
@@ -83,7 +84,6 @@ def test_a_timed_block_is_due_at_timed_due_times_hot(passes, where, preset):
         hot = {"short": 2 * e, "between": e // 2, "past": e // (2 * factor)}[where] * WEIGHT
         with counted(hot) as mp:
             mp.setenv("RVAI_JIT_CACHE", "0")
-            mp.setattr(translate, "_ran", {})   # the functional machine's count its own
             got, m = loop_run("translate", timed, passes, preset)
         assert got == loop_run("interpret", timed, passes, preset)[0]
         translated = where == "past" or (where == "between" and not timed)
