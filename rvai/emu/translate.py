@@ -13,7 +13,10 @@ rest through the C step).  A block is translated once the interpreter
 has run ``RVAI_JIT_HOT`` instructions of it (``DEFAULT_HOT``,
 counted as entries times its length, a vector integer op it computes
 inline as ``VEC_INT_WEIGHT``; by its own machine, or, functional, by the
-machines of the process running the same code together: Translator._wait):
+machines of the process running the same code together: Translator._wait;
+on a timed machine, whose blocks cost several times as much to compile,
+at ``TIMED_DUE`` times that unless an earlier process left the block's
+code in the object cache: Translator._hint):
 LLVM takes tens of milliseconds per block,
 as long as the interpreter takes for a few million scalar instructions, so
 a block is translated only when it has already cost that much, and a short
@@ -65,13 +68,23 @@ from typing import TYPE_CHECKING
 from rvai._rvemu import ffi, lib
 from rvai.emu.jit_ir import VINLINE, vlmax_of
 
-if TYPE_CHECKING:   # imported when a background translation first needs them (~5 ms a process)
+if TYPE_CHECKING:   # imported when first needed (~5 ms a process each): a background translation, a hint
     from concurrent.futures import Future, ThreadPoolExecutor
+    from pathlib import Path
 
 #: Instructions a block runs interpreted before it is translated, unless
 #: RVAI_JIT_HOT says otherwise: about what translating it costs (assumed
 #: ~30 ms at the interpreter's ~130-300 MIPS; see bench/emu_speed.py --short).
 DEFAULT_HOT = 4_000_000
+#: A timed machine's blocks are due at this many times RVAI_JIT_HOT unless
+#: an earlier process left their object code in the cache (Translator._hint):
+#: a timed block's compile costs 3-7x a functional one's (timed attention on
+#: spacemit-x60: 0.14-0.50 s thread CPU against 0.05-0.08 s; the timed GEMM's
+#: one block on xuantie-c930 0.21 s against 0.052 s), and at 1x a timed GEMM
+#: call of ~10M instructions paid it for ~6M translated ones, 1.35-1.54x the
+#: interpreted call in a fresh process; at 4x Qwen's prefill gave back a
+#: fifth of its gain (bench/first_call.py; docs/performance.md, "(issue 15, fc67)").
+TIMED_DUE = 3
 #: How often the C loop asks about a block still counting (entries; csrc/jit.h's limit).
 ASK_EVERY = 240
 #: What a vector integer op a block computes inline (jit_ir.VINLINE) weighs
@@ -140,6 +153,7 @@ class Translator:
         self._refused: set[int] = set() # due blocks whose translation failed: refused when next asked
         self._loads = False             # this machine started llvmlite's import: its time is counted here
         self._asked: dict[int, tuple] = {}   # block pc -> (its _hot_key, this machine's entries) at its last count
+        self._hinted: dict[int, list] = {}   # timed block pc -> the pcs of the batch its hint names (_read_hint)
         if lib.rv_jit_enable(m, self.handle, ASK_EVERY if self.hot else 0):
             raise RuntimeError("the translating tier is already on for this machine")
         lib.rv_jit_set_timed(m, os.environ.get("RVAI_JIT_TIMED") != "0")
@@ -184,12 +198,21 @@ class Translator:
             if not self.hot:   # every block at its first entry: not the guest's time (see the module's docstring)
                 lib.rv_defer_deadline(self.m, int(spent * 1e9))
 
-    def _due(self, insns) -> int:
-        """Entries of a block (decoded instructions ``insns``) whose
+    def _hot(self, pc: int) -> int:
+        """Instructions (_weight's) of the block at pc this machine runs
+        interpreted before it is due: ``hot``; on a timed machine TIMED_DUE
+        times that, unless the block's batch is in the object cache (its
+        hint read at this machine's last ask about it: _wait)."""
+        if lib.rv_jit_timed(self.m) and pc not in self._hinted:
+            return self.hot * TIMED_DUE
+        return self.hot
+
+    def _due(self, pc: int, insns) -> int:
+        """Entries of the block at pc (decoded instructions ``insns``) whose
         instructions cost what translating does (the block taken up to its
         first branch or jump: an estimate, so that LLVM is not loaded before
-        some block is due)."""
-        return -(-self.hot // _weight(insns))
+        some block is due; _hot)."""
+        return -(-self._hot(pc) // _weight(insns))
 
     def _translate(self, pc: int, entries: int) -> int:
         insns = self._decoded(pc)
@@ -207,23 +230,81 @@ class Translator:
             list(batch.values()), (self.vlen, self._vtype()), opt=1 if self.hot else 0,
             timed=self._tslots(batch.values()))
         self._install(batch, engine, addrs, cached, found)
+        if self.hot and lib.rv_jit_timed(self.m):
+            self._leave_hint(pc, insns, batch)
         return int(pc in self.installed)
+
+    def _hint(self, pc: int, insns) -> Path | None:
+        """The file where a timed machine's due block at pc (instructions
+        ``insns``, decoded just now) finds the pcs of the batch an earlier
+        process compiled for it, so into the object cache; None with the
+        cache off.  Named by what decides the module's code besides its
+        blocks' instructions: the block's code (_hot_key), the timing
+        model's parameters and the vtype."""
+        if os.environ.get("RVAI_JIT_CACHE") == "0":   # jit_llvm.cache_dir's rule; it would load llvmlite
+            return None
+        from rvai import diskcache
+        f = ffi.new("uint64_t[]", lib.RV_JIT_TSLOT_WORDS)
+        lib.rv_jit_tparams(self.m, f)
+        k = hash((_hot_key(insns, self.vlen), tuple(f[0:5]), self._vtype())) & (1 << 64) - 1
+        return diskcache.root() / "translated" / "due" / f"{k:016x}"
+
+    def _read_hint(self, pc: int, insns) -> None:
+        """Note in ``_hinted`` the batch an earlier process compiled for the
+        timed block at pc, if its hint is there (_hint): compiled again in
+        that order, the module is the one cached, loaded without LLVM's
+        passes or codegen, so the block is due at ``hot``, not TIMED_DUE
+        times it."""
+        from rvai import diskcache
+        path = self._hint(pc, insns)
+        try:
+            pcs = [int(p, 16) for p in path.read_text().split()] if path else []
+        except (OSError, ValueError):   # none, or unreadable: compiled at the timed due
+            pcs = []
+        if pcs and pcs[0] == pc:
+            self._hinted[pc] = pcs
+            diskcache.used(path)
+        else:
+            self._hinted.pop(pc, None)
+
+    def _leave_hint(self, pc: int, insns, batch: dict) -> None:
+        """After a timed compile of ``batch`` for the due block at pc: its pcs
+        in the block's hint (_hint), for later processes (_read_hint)."""
+        from rvai import diskcache
+        path = self._hint(pc, insns)
+        if path is None or self._hinted.get(pc) == list(batch):
+            return
+        text = " ".join(f"{start:x}" for start in batch)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            diskcache.write_whole(path, text)
+        except OSError:   # a read-only or full disk: later processes wait for the timed due
+            return
+        diskcache.stored(len(text))
 
     def _wait(self, pc: int, insns, entries: int) -> int:
         """Entries of the block at pc (instructions ``insns``, decoded just
         now; this machine's ``entries`` of it so far) before it is due: 0
         once this machine ran its due (``_due``), or, on a functional
         machine, once the process did (``_counted``: every machine's
-        entries of the same code).  A timed machine counts its own only: a
+        entries of the same code).  A timed machine's due is TIMED_DUE
+        times a functional one's, or the same when the block's hint says
+        its batch is in the object cache (_read_hint, at the functional
+        due, so that a short run never reads it).  It counts its own only: a
         timed block's compile costs 3-4x a functional one's (timed
         attention on spacemit-x60: 0.14-0.50 s thread CPU against
         0.05-0.08 s, object cache off) for a saving that, counted across
         30 calls, did not repay it (callgrind, +2.4 % host instructions
         with the process's count at 4x the due; docs/performance.md,
         "(issue 15, hot53)")."""
-        due = self._due(insns)
         if lib.rv_jit_timed(self.m):
-            return max(due - entries, 0)
+            first = -(-self.hot // _weight(insns))   # due with a hint: read it only then (a short run never does)
+            if entries < first:
+                return first - entries
+            if self.hot:
+                self._read_hint(pc, insns)
+            return max(self._due(pc, insns) - entries, 0)
+        due = self._due(pc, insns)
         return max(min(due - entries, due - self._counted(pc, insns, entries)), 0)
 
     def _counted(self, pc: int, insns, entries: int) -> int:
@@ -304,6 +385,10 @@ class Translator:
         first = jit_llvm.block_ops(insns)
         if not first:
             return {}
+        if pc in self._hinted:   # the batch an earlier process compiled, in its order (_read_hint)
+            return {start: ops for start in self._hinted[pc]
+                    if start not in self.installed and (ops := first if start == pc else
+                                                        jit_llvm.block_ops(self._decoded(start)))}
         batch = {pc: first}
         if not self.hot:
             # Every block is translated at its first entry (the tests'
@@ -323,7 +408,7 @@ class Translator:
                 continue
             insns = self._decoded(nxt)
             ops = jit_llvm.block_ops(insns)
-            if ops and 4 * self._warmth(nxt, insns) * _weight(ops) >= self.hot:
+            if ops and 4 * self._warmth(nxt, insns) * _weight(ops) >= self._hot(pc):
                 batch[nxt] = ops
                 todo += jit_llvm.successors(ops)
         for start, ops in self._loop_around(pc, first).items():
@@ -398,7 +483,7 @@ class Translator:
             return 1
         loading = _llvm_load()
         if wait:
-            due = self._due(insns)
+            due = self._due(pc, insns)
             early = due - -(-due // IMPORT_AT)   # the entries from near due (llvmlite's import started) to due
             if loading is None and wait > early:
                 return early - wait
