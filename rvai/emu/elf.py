@@ -17,39 +17,47 @@ without first checking them against the file size.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from collections import namedtuple
+from collections.abc import Callable
+
+from rvai.emu.record import Record
 
 
 class ElfError(ValueError):
     """Malformed or unsupported ELF input; the message says what and where."""
 
 
-@dataclass
-class Segment:
+class Segment(Record):
     """A contiguous piece of guest memory to map: ``data`` then zeros up to ``memsz``."""
 
-    addr: int  # guest virtual address (the real vaddr, not rounded to a page)
-    data: bytes  # initialised bytes
-    memsz: int  # total size in memory (>= len(data)); the rest is zero-filled
-    perms: str  # subset of "rwx" in that order, e.g. "rx", "r", "rw"
-    name: str  # section name (".text") for objects, "PT_LOAD[i]"/"PT_TLS" for executables
-    align: int = 1  # required alignment (needed to lay out a TLS block)
+    __slots__ = ("addr", "data", "memsz", "perms", "name", "align")
+
+    def __init__(self, addr: int, data: bytes, memsz: int, perms: str, name: str, align: int = 1):
+        self.addr = addr    # guest virtual address (the real vaddr, not rounded to a page)
+        self.data = data    # initialised bytes
+        self.memsz = memsz  # total size in memory (>= len(data)); the rest is zero-filled
+        self.perms = perms  # subset of "rwx" in that order, e.g. "rx", "r", "rw"
+        self.name = name    # section name (".text") for objects, "PT_LOAD[i]"/"PT_TLS" for executables
+        self.align = align  # required alignment (needed to lay out a TLS block)
 
 
-@dataclass
-class Image:
+class Image(Record):
     """The result of loading: what to map, where the symbols are, how to start."""
 
-    kind: str  # "rel" or "exec"
-    segments: list[Segment]
-    symbols: dict[str, int]  # defined FUNC/OBJECT (and global NOTYPE) symbols -> address
-    symbol_sizes: dict[str, int]
-    entry: int | None = None
-    phdr_addr: int | None = None  # for auxv AT_PHDR (executables)
-    phent: int = 0  # AT_PHENT
-    phnum: int = 0  # AT_PHNUM
-    tls: Segment | None = None  # PT_TLS initialisation template (executables)
+    __slots__ = ("kind", "segments", "symbols", "symbol_sizes", "entry", "phdr_addr", "phent", "phnum", "tls")
+
+    def __init__(self, kind: str, segments: list[Segment], symbols: dict[str, int], symbol_sizes: dict[str, int],
+                 entry: int | None = None, phdr_addr: int | None = None, phent: int = 0, phnum: int = 0,
+                 tls: Segment | None = None):
+        self.kind = kind                  # "rel" or "exec"
+        self.segments = segments
+        self.symbols = symbols            # defined FUNC/OBJECT (and global NOTYPE) symbols -> address
+        self.symbol_sizes = symbol_sizes
+        self.entry = entry
+        self.phdr_addr = phdr_addr        # for auxv AT_PHDR (executables)
+        self.phent = phent                # AT_PHENT
+        self.phnum = phnum                # AT_PHNUM
+        self.tls = tls                    # PT_TLS initialisation template (executables)
 
     def symbol_at(self, addr: int) -> tuple[str, int] | None:
         """Return ``(name, offset)`` of the nearest symbol at or before ``addr``.
@@ -91,42 +99,17 @@ _RELA = struct.Struct("<QQq")
 _U64 = 1 << 64
 
 
-class _Header(NamedTuple):
-    type: int
-    entry: int
-    phoff: int
-    shoff: int
-    phentsize: int
-    phnum: int
-    shentsize: int
-    shnum: int
-    shstrndx: int
+_Header = namedtuple("_Header", "type entry phoff shoff phentsize phnum shentsize shnum shstrndx")
 
 
-class _Section(NamedTuple):
-    index: int
-    name: str
-    type: int
-    flags: int
-    offset: int
-    size: int
-    link: int
-    info: int
-    addralign: int
-    entsize: int
+class _Section(namedtuple("_Section", "index name type flags offset size link info addralign entsize")):
+    __slots__ = ()
 
     def where(self) -> str:
         return f"section [{self.index}] {self.name}"
 
 
-class _Sym(NamedTuple):
-    index: int
-    name: str
-    bind: int
-    type: int
-    shndx: int
-    value: int
-    size: int
+_Sym = namedtuple("_Sym", "index name bind type shndx value size")
 
 
 def _unpack(st: struct.Struct, data: bytes, off: int, what: str) -> tuple:
@@ -248,14 +231,9 @@ def _exported(syms: list[_Sym], address: Callable[[_Sym], int | None]) -> tuple[
 # that stores the value into the place's bytes, range-checking it like ld.lld does.
 
 
-class _Rel(NamedTuple):
-    sec: _Section  # the section being patched
-    batch: int  # which SHT_RELA section (index into _Linker.rels)
-    index: int  # relocation number within its SHT_RELA section
-    offset: int  # offset of the place within ``sec``
-    type: int
-    sym: _Sym
-    addend: int
+# sec: the _Section being patched; batch: which SHT_RELA section (index into _Linker.rels);
+# index: the relocation's number within it; offset: the place's offset within sec.
+_Rel = namedtuple("_Rel", "sec batch index offset type sym addend")
 
 
 def _fits(v: int, bits: int) -> bool:
@@ -389,10 +367,8 @@ def _skip(buf, off, v):
     pass
 
 
-class _Kind(NamedTuple):
-    name: str
-    value: Callable[["_Linker", _Rel], int]  # the psABI calculation
-    patch: Callable[[bytearray, int, int], None]
+# value(linker, rel) -> int: the psABI calculation; patch(buf, offset, value) stores it.
+_Kind = namedtuple("_Kind", "name value patch")
 
 
 def _s_a(lk, r):

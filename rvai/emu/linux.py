@@ -26,9 +26,9 @@ import errno
 import posixpath
 import random
 import struct
-from dataclasses import dataclass, field
 
 from rvai.emu import errors
+from rvai.emu.record import Record
 
 PAGE = 4096
 READ_CHUNK = 1 << 20          # at most this much of stdin per read, as a pipe gives
@@ -72,30 +72,35 @@ class ProgramExit(Exception):
         self.code, self.signal = code, signal
 
 
-@dataclass
-class _Thread:
+class _Thread(Record):
     """What the kernel keeps of one thread: its id, the CLONE_CHILD_CLEARTID /
     set_tid_address word, and while it waits in futex, (address, bitset, timed)."""
 
-    tid: int
-    clear_tid: int = 0
-    waits: tuple[int, int, bool] | None = None
+    __slots__ = ("tid", "clear_tid", "waits")
+
+    def __init__(self, tid: int, clear_tid: int = 0, waits: tuple[int, int, bool] | None = None):
+        self.tid = tid
+        self.clear_tid = clear_tid
+        self.waits = waits
 
 
-@dataclass
-class RunResult:
+class RunResult(Record):
     """What a run of a program gave: ``exit_code`` (0-255; 128+n when killed by
     signal n, as a shell reports it), its captured ``stdout``/``stderr``,
     ``instret``/``cycles`` of the run, the ``signal`` that killed it (or None)
     and the unknown system calls it made (number -> count)."""
 
-    exit_code: int
-    stdout: bytes
-    stderr: bytes
-    instret: int
-    cycles: int
-    signal: int | None = None
-    unknown_syscalls: dict[int, int] = field(default_factory=dict)
+    __slots__ = ("exit_code", "stdout", "stderr", "instret", "cycles", "signal", "unknown_syscalls")
+
+    def __init__(self, exit_code: int, stdout: bytes, stderr: bytes, instret: int, cycles: int,
+                 signal: int | None = None, unknown_syscalls: dict[int, int] | None = None):
+        self.exit_code = exit_code
+        self.stdout = stdout
+        self.stderr = stderr
+        self.instret = instret
+        self.cycles = cycles
+        self.signal = signal
+        self.unknown_syscalls = {} if unknown_syscalls is None else unknown_syscalls
 
 
 def _perms(prot: int) -> str:

@@ -63,12 +63,15 @@ import sys
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING
 
 from rvai._rvemu import ffi, lib
 from rvai.emu.jit_ir import VINLINE, vlmax_of
 
-if TYPE_CHECKING:   # imported when first needed (~5 ms a process each): a background translation, a hint
+# For type checkers only (they read a name TYPE_CHECKING set to False as typing's):
+# the modules are imported where first needed, a background translation or a hint
+# (~5 ms a process each), and typing itself costs a short `rvai run` ~2-3 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
     from pathlib import Path
 
