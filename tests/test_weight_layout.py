@@ -1,14 +1,19 @@
-"""The host-side packing of weights, against plain NumPy constructions.
+"""The host-side making and packing of weights, against plain NumPy constructions.
 
-:func:`rvai.kernels.pack_panels` writes each panel straight from B: it must give what
-the panel-by-panel NumPy definition gives, bit for bit.
+:func:`rvai.kernels.pack_panels` writes each panel straight from B, and
+:func:`rvai.models.layer.scaled_normal` makes a layer's random matrix block by block of
+rows: each must give what the one-line NumPy definition gives, bit for bit.
 """
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rvai import kernels, ops
-from rvai.kernels.quant import quantize_q8_0, to_bf16
+from rvai.kernels.quant import from_bf16, quantize_q8_0, to_bf16
+from rvai.models import layer
+from rvai.models.configs import get
+from rvai.models.layer import LayerWeights, scaled_normal
 from rvai.target import Target
 
 #: NumPy dtypes panels are packed in: f32, f16, bf16 bits, Q8_0's int8 and dot4's int32 words.
@@ -61,3 +66,36 @@ def test_pack_weights_lays_out_the_converted_matrix(n, k, dtype, given_as, seed)
         return
     want = {"f32": w32, "f16": w32.astype(np.float16), "bf16": to_bf16(w32)}[dtype]
     assert _same_bits(packed.panels, panels_by_definition(want.T, nr)) and packed.dtype == dtype
+
+
+def stored_by_definition(w: np.ndarray, fmt: str) -> np.ndarray:
+    """Float64 weights ``w`` (in, out) as the whole-matrix code stored them in ``fmt``."""
+    if fmt == "q8_0":
+        return np.ascontiguousarray(quantize_q8_0(w.T).dequantize().T)
+    return {"f32": w.astype(np.float32), "f16": w.astype(np.float16), "bf16": from_bf16(to_bf16(w))}[fmt]
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.integers(1, 130), n=st.integers(1, 40), fmt=st.sampled_from(["f32", "f16", "bf16", "q8_0"]),
+       block=st.sampled_from([1, 50, 1000, 1 << 19]), seed=st.integers(0, 2 ** 16))
+@example(k=100, n=7, fmt="q8_0", block=50, seed=1)   # blocks of 7 rows would cut Q8_0 blocks
+def test_scaled_normal_is_the_whole_matrix_expression(k, n, fmt, block, seed):
+    # small blocks: many row blocks (the rows at least 32, whole Q8_0 blocks) and a short last one
+    want = stored_by_definition(np.random.default_rng(seed).standard_normal((k, n), np.float32) / np.sqrt(k), fmt)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(layer, "_BLOCK_ELEMENTS", block)
+        got = scaled_normal(np.random.default_rng(seed), (k, n), k, fmt)
+    assert _same_bits(got, want)
+
+
+def test_a_layers_packed_weights_are_its_matrix():
+    # what the kernels read (the panels) is what the float64 oracle multiplies by (matrix)
+    weights = {fmt: LayerWeights(get("qwen2.5-0.5b").sliced(64, 96, 32), fmt, seed=5) for fmt in ("f32", "f16", "bf16")}
+    target = Target.of("generic")
+    nr = kernels.panel_width(target.vlen, 4)
+    for fmt, w in weights.items():
+        for name, cols in (("qkv", None), ("down", None), ("o", 40)):
+            matrix = w.matrix(name, cols)
+            want = to_bf16(matrix) if fmt == "bf16" else matrix
+            assert matrix.dtype == (np.float16 if fmt == "f16" else np.float32)
+            assert _same_bits(w.packed(name, target, cols).panels, panels_by_definition(want, nr)), (fmt, name)

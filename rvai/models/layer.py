@@ -42,7 +42,8 @@ from rvai.kernels.quant import from_bf16, quantize_q8_0, to_bf16
 from rvai.models.costs import Costs
 from rvai.target import Target
 
-__all__ = ["DecoderLayer", "LayerWeights", "KVCache", "WEIGHT_DTYPES", "ERROR_BOUNDS", "weight_dtype", "rope_tables"]
+__all__ = ["DecoderLayer", "LayerWeights", "KVCache", "WEIGHT_DTYPES", "ERROR_BOUNDS", "weight_dtype", "rope_tables",
+           "scaled_normal"]
 
 #: Limits of each operator's kernel call: a full-size projection is a deliberate emulation of
 #: up to billions of instructions, not a runaway kernel (rvai.runner's defaults stop those).
@@ -65,8 +66,34 @@ def weight_dtype(name: str) -> str:
     return WEIGHT_DTYPES[name]
 
 
+#: Elements of the row blocks :func:`scaled_normal` makes a matrix in: its float64
+#: temporaries stay a few MiB (a 7B layer's gate_up matrix is 136M elements).
+_BLOCK_ELEMENTS = 1 << 19
+
+
+def scaled_normal(rng: np.random.Generator, shape: tuple[int, int], fan_in: int, fmt: str = "f32") -> np.ndarray:
+    """N(0, 1/fan_in) weights: ``rng.standard_normal(shape, np.float32) / np.sqrt(fan_in)`` as
+    format ``fmt`` stores them (f16; bf16-rounded or Q8_0-dequantised f32; f32), bit for bit.
+
+    That expression is float64 (NumPy promotes f32 by the float64 root): made whole, it
+    was a float64 matrix 2.5 times the f32 result, converted back by
+    :func:`rvai.ops.pack_weights`. Here each block of rows (a multiple of 32: Q8_0 blocks
+    run down the columns) is drawn, divided and stored on its own, into a result of the
+    format's dtype (f16 for ``"f16"``, else f32): the generator's stream, the float64
+    quotients and each rounding are the whole expression's.
+    """
+    k, n = shape
+    out = np.empty(shape, np.float16 if fmt == "f16" else np.float32)
+    rows = max(_BLOCK_ELEMENTS // max(n, 1) // 32, 1) * 32
+    for r in range(0, k, rows):
+        block = rng.standard_normal((min(rows, k - r), n), np.float32)
+        out[r:r + rows] = _stored(block / np.sqrt(fan_in), fmt)
+    return out
+
+
 def _stored(w: np.ndarray, fmt: str) -> np.ndarray:
-    """The values ``w`` (in, out) f32 takes in format ``fmt``: f16 as f16, bf16 and Q8_0 as the f32 they stand for."""
+    """The values ``w`` (in, out) takes in format ``fmt``: f16 as f16, f32 as it is (its
+    caller rounds), bf16 and Q8_0 as the f32 they stand for."""
     if fmt == "f16":
         return w.astype(np.float16)
     if fmt == "bf16":
@@ -83,8 +110,8 @@ class LayerWeights:
     biases small. ``matrix(name, cols=n)`` gives only the first ``n`` columns when the
     full matrix was never made (a sampled run), so a 7B layer never holds all its weights.
     ``packed(name, target, cols)`` is the same matrix laid out for :func:`rvai.ops.linear`.
-    ``matrix`` holds the values the dtype stores (bf16-rounded, Q8_0-dequantised), so
-    the float64 oracle multiplies by the very weights the kernels read.
+    ``matrix`` holds the values the dtype stores (f32 or f16 arrays; bf16-rounded and
+    Q8_0-dequantised f32), so the float64 oracle multiplies by the very weights the kernels read.
     """
 
     def __init__(self, cfg: QwenConfig, dtype: str = "f32", seed: int = 0):
@@ -115,11 +142,9 @@ class LayerWeights:
         k, n = self.shape(name)
         if name in self._made or cols is None or cols >= n:
             if name not in self._made:
-                w = self._rng(name).standard_normal((k, n), np.float32) / np.sqrt(k)
-                self._made[name] = _stored(w, self._format(name))
+                self._made[name] = scaled_normal(self._rng(name), (k, n), k, self._format(name))
             return self._made[name] if cols is None else self._made[name][:, :cols]
-        w = self._rng(name + "#slice").standard_normal((k, cols), np.float32) / np.sqrt(k)
-        return _stored(w, self._format(name))
+        return scaled_normal(self._rng(name + "#slice"), (k, cols), k, self._format(name))
 
     def packed(self, name: str, target: Target, cols: int | None = None) -> ops.PackedWeights:
         """``matrix(name, cols)`` packed once for ``target``'s VLEN (the panels :func:`rvai.ops.linear` reads)."""
