@@ -1,5 +1,7 @@
 """What a kernel call gives back to the caller's arrays (rvai.runner.call): every
-array the kernel changed, bit for bit, and nothing else."""
+array the kernel changed, bit for bit, and nothing else. A tensor the kernel's code
+never stores through is mapped read-only and not read back: that changes no result
+and no cycle, and a store that lands in one raises."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
