@@ -25,8 +25,8 @@ from rvai.lang import core
 from rvai.lang.kernel import Kernel, TensorSpec, grid_size
 from rvai.target import KNOWN_EXTENSIONS, Target
 
-__all__ = ["Run", "compile", "call", "compiled_for", "extension_query", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET",
-           "DEFAULT_TIMEOUT"]
+__all__ = ["Run", "compile", "call", "compiled_for", "extension_query", "run_compiled", "stored_tensors", "NUMPY_DTYPES",
+           "DEFAULT_BUDGET", "DEFAULT_TIMEOUT"]
 
 #: Instructions a kernel call may retire unless ``budget=`` says otherwise. The timed
 #: emulator runs 11-50 million kernel instructions a second (measured on this project's
