@@ -88,14 +88,27 @@ def test_scaled_normal_is_the_whole_matrix_expression(k, n, fmt, block, seed):
     assert _same_bits(got, want)
 
 
-def test_a_layers_packed_weights_are_its_matrix():
-    # what the kernels read (the panels) is what the float64 oracle multiplies by (matrix)
-    weights = {fmt: LayerWeights(get("qwen2.5-0.5b").sliced(64, 96, 32), fmt, seed=5) for fmt in ("f32", "f16", "bf16")}
-    target = Target.of("generic")
+@pytest.mark.parametrize("block", [1000, 1 << 19])
+@pytest.mark.parametrize("first", ["packed", "matrix"])
+def test_a_layers_packed_weights_are_its_matrix(first, block, monkeypatch):
+    # what the kernels read (the panels) is what the float64 oracle multiplies by (matrix),
+    # whether the panels were drawn straight (packed first: by blocks of 32 rows with
+    # the small block) or packed from the matrix; Q8_0 packs from its matrix either way
+    monkeypatch.setattr(layer, "_BLOCK_ELEMENTS", block)
+    cfg, target = get("qwen2.5-0.5b").sliced(64, 96), Target.of("generic")
     nr = kernels.panel_width(target.vlen, 4)
-    for fmt, w in weights.items():
-        for name, cols in (("qkv", None), ("down", None), ("o", 40)):
-            matrix = w.matrix(name, cols)
-            want = to_bf16(matrix) if fmt == "bf16" else matrix
+    for fmt in ("f32", "f16", "bf16", "int8"):
+        for name, cols in (("qkv", None), ("down", None), ("o", 40), ("o", 10 ** 6)):
+            w = LayerWeights(cfg, fmt, seed=5)
+            if first == "packed":
+                packed, matrix = w.packed(name, target, cols), w.matrix(name, cols)
+            else:
+                matrix, packed = w.matrix(name, cols), w.packed(name, target, cols)
             assert matrix.dtype == (np.float16 if fmt == "f16" else np.float32)
-            assert _same_bits(w.packed(name, target, cols).panels, panels_by_definition(want, nr)), (fmt, name)
+            if fmt == "int8":
+                want = ops.pack_weights(matrix.T, target=target, dtype="q8_0", lmul=4)
+                assert _same_bits(packed.scales, want.scales) and _same_bits(packed.panels, want.panels)
+            else:
+                want = panels_by_definition(to_bf16(matrix) if fmt == "bf16" else matrix, nr)
+                assert _same_bits(packed.panels, want), (fmt, name, cols)
+            assert (packed.n, packed.k) == matrix.shape[::-1]

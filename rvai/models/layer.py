@@ -31,6 +31,7 @@ scalar work).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import zlib
 
@@ -82,13 +83,20 @@ def scaled_normal(rng: np.random.Generator, shape: tuple[int, int], fan_in: int,
     format's dtype (f16 for ``"f16"``, else f32): the generator's stream, the float64
     quotients and each rounding are the whole expression's.
     """
-    k, n = shape
     out = np.empty(shape, np.float16 if fmt == "f16" else np.float32)
+    for r, block in _row_blocks(rng, shape, fan_in, fmt):
+        out[r:r + len(block)] = block
+    return out
+
+
+def _row_blocks(rng: np.random.Generator, shape: tuple[int, int], fan_in: int, fmt: str):
+    """:func:`scaled_normal`'s blocks of rows in order, each as (first row, its values as
+    ``fmt`` stores them; float64 for f32, which its consumer rounds)."""
+    k, n = shape
     rows = max(_BLOCK_ELEMENTS // max(n, 1) // 32, 1) * 32
     for r in range(0, k, rows):
         block = rng.standard_normal((min(rows, k - r), n), np.float32)
-        out[r:r + rows] = _stored(block / np.sqrt(fan_in), fmt)
-    return out
+        yield r, _stored(block / np.sqrt(fan_in), fmt)
 
 
 def _stored(w: np.ndarray, fmt: str) -> np.ndarray:
@@ -137,22 +145,54 @@ class LayerWeights:
     def _format(self, name: str) -> str:
         return "f32" if name == "router" else self.format
 
+    def _drawn(self, name: str, cols: int | None) -> tuple[np.random.Generator, tuple[int, int]]:
+        """The generator and (in, out) shape ``matrix(name, cols)`` is drawn with when not made
+        yet: the whole matrix's, or a sampled slice's own (its first ``cols`` columns)."""
+        k, n = self.shape(name)
+        if cols is None or cols >= n:
+            return self._rng(name), (k, n)
+        return self._rng(name + "#slice"), (k, cols)
+
     def matrix(self, name: str, cols: int | None = None) -> np.ndarray:
         """Projection ``name`` as (in, out) in the layer's dtype (the router stays f32), or its first ``cols`` columns."""
-        k, n = self.shape(name)
-        if name in self._made or cols is None or cols >= n:
-            if name not in self._made:
-                self._made[name] = scaled_normal(self._rng(name), (k, n), k, self._format(name))
-            return self._made[name] if cols is None else self._made[name][:, :cols]
-        return scaled_normal(self._rng(name + "#slice"), (k, cols), k, self._format(name))
+        if name not in self._made:
+            rng, shape = self._drawn(name, cols)
+            w = scaled_normal(rng, shape, shape[0], self._format(name))
+            if shape[1] < self.shape(name)[1]:
+                return w
+            self._made[name] = w
+        return self._made[name] if cols is None else self._made[name][:, :cols]
 
     def packed(self, name: str, target: Target, cols: int | None = None) -> ops.PackedWeights:
-        """``matrix(name, cols)`` packed once for ``target``'s VLEN (the panels :func:`rvai.ops.linear` reads)."""
+        """``matrix(name, cols)`` packed once for ``target``'s VLEN (the panels :func:`rvai.ops.linear` reads).
+
+        While the matrix is not made, f32, f16 and bf16 weights are drawn straight into
+        the panels, a block of rows (of K) at a time, and the matrix is not kept: a layer
+        run holds each projection once, not twice (7B f32: 0.9 GB less, and its fresh
+        pages not faulted in). Q8_0 blocks are packed from the matrix.
+        """
         target = Target.of(target)
         key = (name, cols, target.vlen)
         if key not in self._packed:
-            self._packed[key] = ops.pack_weights(self.matrix(name, cols).T, target=target, dtype=self._format(name))
+            fmt = self._format(name)
+            if name in self._made or fmt == "q8_0":
+                self._packed[key] = ops.pack_weights(self.matrix(name, cols).T, target=target, dtype=fmt)
+            else:
+                self._packed[key] = self._packed_by_blocks(name, cols, target, fmt)
         return self._packed[key]
+
+    def _packed_by_blocks(self, name: str, cols: int | None, target: Target, fmt: str) -> ops.PackedWeights:
+        """``pack_weights(matrix(name, cols).T)`` for f32, f16 or bf16, each block of the matrix's
+        rows packed on its own into its rows of the panels (panels[p, k, j] runs along K)."""
+        rng, shape = self._drawn(name, cols)
+        first, panels = None, None
+        for r, block in _row_blocks(rng, shape, shape[0], fmt):
+            part = ops.pack_weights(block.T, target=target, dtype=fmt)
+            if first is None:
+                first = part
+                panels = np.empty((part.panels.shape[0], shape[0], part.panels.shape[2]), part.panels.dtype)
+            panels[:, r:r + len(block)] = part.panels
+        return dataclasses.replace(first, panels=panels, k=shape[0])
 
     def vector(self, name: str) -> np.ndarray:
         """Norm weight (input_norm, post_norm, q_norm, k_norm) or the qkv bias, f32."""
