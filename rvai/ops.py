@@ -110,8 +110,8 @@ def pack_weights(w, *, target=None, lmul: int | None = None, dtype: str | None =
         w = w if w.dtype == np.uint16 else to_bf16(_float_array(w, "w"))
     elif not isinstance(w, Q8_0):
         w = _float_array(w, "w", (np.float32, np.float16))
-        if dtype is not None:
-            w = w.astype(np.dtype(np.float32 if dtype == "f32" else np.float16))
+        if dtype is not None:   # a matrix of the dtype already is packed as it is, not copied first
+            w = w.astype(np.float32 if dtype == "f32" else np.float16, copy=False)
     if len(w.shape) != 2:
         raise ValueError(f"w must be a 2-D (N, K) array, got shape {w.shape}")
     lmul = int(lmul or kernels.gemm_packed.signature.parameters["LMUL"].default)

@@ -4,7 +4,8 @@ Calling a :class:`rvai.lang.Kernel` comes here (the ``rvai`` package installs th
 module as the language's backend): the compiled object is looked up in a cache keyed
 by kernel, argument dtypes, compile-time parameters, target and VLEN specialisation;
 NumPy arrays are copied C-contiguously into a fresh :class:`rvai.emu.Machine`, the
-kernel is called following the psABI, the arrays are copied back in place, and a
+kernel is called following the psABI, the arrays it may write are copied back in place
+(the others, mapped read-only, cannot have changed: a store into one faults), and a
 :class:`Run` record comes back. ``runner="qemu"`` runs the same object under qemu-user
 (:mod:`rvai.codegen.qemu`), an oracle independent of the rvai emulator.
 """
@@ -24,8 +25,8 @@ from rvai.lang import core
 from rvai.lang.kernel import Kernel, TensorSpec, grid_size
 from rvai.target import KNOWN_EXTENSIONS, Target
 
-__all__ = ["Run", "compile", "call", "compiled_for", "extension_query", "run_compiled", "NUMPY_DTYPES", "DEFAULT_BUDGET",
-           "DEFAULT_TIMEOUT"]
+__all__ = ["Run", "compile", "call", "compiled_for", "extension_query", "run_compiled", "stored_tensors", "NUMPY_DTYPES",
+           "DEFAULT_BUDGET", "DEFAULT_TIMEOUT"]
 
 #: Instructions a kernel call may retire unless ``budget=`` says otherwise. The timed
 #: emulator runs 11-50 million kernel instructions a second (measured on this project's
@@ -67,9 +68,32 @@ class Run:
     compiled: CompiledKernel = dataclasses.field(repr=False)
 
 
-# Traced-and-compiled objects per (kernel, dtypes, compile-time parameters, target, vlen):
-# a hit skips tracing as well as LLVM.
-_COMPILED: dict[tuple, CompiledKernel] = {}
+# Traced-and-compiled objects per (kernel, dtypes, compile-time parameters, target, vlen),
+# each with the names of the tensors its code stores through: a hit skips tracing as well as LLVM.
+_COMPILED: dict[tuple, tuple[CompiledKernel, frozenset[str]]] = {}
+
+#: Ops that read memory through their pointer operands and never write it. Every other op
+#: with a pointer operand counts as a write through it (a new opcode is a write until
+#: listed here), and so does ``prefetch`` with ``write``: the timing model fills no line
+#: for a write prefetch of a read-only page (a hint does nothing where it could not store).
+_READS_ONLY = frozenset({"load", "vload", "touch"})
+
+
+def stored_tensors(fn: ir.Function) -> frozenset[str]:
+    """Names of the tensor parameters traced kernel ``fn`` may write: those whose pointer
+    an op other than a plain read (:data:`_READS_ONLY`, read prefetches) takes; all of
+    them if such an op takes a pointer that is not a parameter itself."""
+    tensors = {p.id: p.name for p in fn.params if isinstance(p.type, ir.PtrType)}
+    stored: set[str] = set()
+
+    def visit(op: ir.Op) -> None:
+        if op.opcode in _READS_ONLY or op.opcode == "prefetch" and not op.attrs.get("write"):
+            return
+        for v in op.operands:
+            if isinstance(v.type, ir.PtrType):
+                stored.update([tensors[v.id]] if v.id in tensors else tensors.values())
+    ir.walk(fn.body, visit)
+    return frozenset(stored)
 
 
 def extension_query(target: Target) -> Callable[[str], bool]:
@@ -97,6 +121,12 @@ def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None 
     vector-length agnostic. ``checked`` compiles a bounds check into every tensor access.
     ``grid`` compiles the grid form (the programs of a launch grid, ``Kernel.trace``).
     """
+    return _compiled(kernel, target, types, vlen, constexprs, checked, grid)[0]
+
+
+def _compiled(kernel: Kernel, target: Target | None, types: dict | None, vlen: int | None, constexprs: dict | None,
+              checked: bool, grid: bool) -> tuple[CompiledKernel, frozenset[str]]:
+    """:func:`compile`'s object, with the names of the tensors it stores through (:func:`stored_tensors`)."""
     target = Target.of(target)
     constexprs = constexprs or {}
     key = (kernel, tuple(sorted((k, str(v)) for k, v in (types or {}).items())),
@@ -104,7 +134,7 @@ def compile(kernel: Kernel, target: Target | None = None, *, types: dict | None 
     if key not in _COMPILED:
         fn = kernel.trace(types, checked=checked, grid=grid, has_extension=extension_query(target), **constexprs)
         try:
-            _COMPILED[key] = codegen.compile_function(fn, target, vlen)
+            _COMPILED[key] = codegen.compile_function(fn, target, vlen), stored_tensors(fn)
         except ir.IRError as exc:   # the target cannot compile an op: the author's line
             raise core.KernelError(str(exc), exc.loc) from None
     return _COMPILED[key]
@@ -139,17 +169,20 @@ def call(kernel: Kernel, args: tuple, kwargs: dict, *, target: Target | None = N
     # QEMU 7.2 aborts translating some checked code ("decode_save_opc: Assertion"), and qemu
     # runs serve as an oracle of the arithmetic: they run the unchecked object.
     sizes = grid_size(grid, consts) if grid is not None else None
-    compiled = compile(kernel, target, types=types, vlen=target.vlen if specialise else None, constexprs=consts,
-                       checked=checked and runner == "emu", grid=sizes is not None)
+    compiled, stored = _compiled(kernel, target, types, target.vlen if specialise else None, consts,
+                                 checked and runner == "emu", sizes is not None)
     outs, cycles, instret, profile = run_compiled(compiled, flat, target, runner, budget=budget, timeout=timeout,
-                                                  names=names, grid=sizes)
+                                                  names=names, grid=sizes, stored=stored)
     # An array is given back when the kernel changed any of its bytes, so that an
     # array passed as two arguments gets what was written, not the unchanged copy.
     # Bytes, not values: a value comparison calls a zero of the other sign or a
     # NaN of another payload equal and kept the old bits (and, with NaNs, cost
     # ~6 ms on a 4 MB weight matrix, a quarter of a functional ops.linear call).
+    # A tensor the kernel does not store through comes back as the array itself: its
+    # guest copy was read-only, so there is nothing to read back or compare (a 7B
+    # layer's weights: 0.9 GB of each).
     for (orig, buf), out in zip(arrays, outs):
-        if orig.flags.writeable and not np.array_equal(_bits(out), _bits(buf)):
+        if out is not buf and orig.flags.writeable and not np.array_equal(_bits(out), _bits(buf)):
             orig[...] = out
     return Run(cycles, instret, profile, runner, target.vlen, compiled)
 
@@ -192,7 +225,8 @@ def _bind(kernel: Kernel, args: tuple, kwargs: dict, target: Target) -> tuple[di
 def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: Target,
                  runner: str = "emu", *, budget: int | None = None, timeout: float | None = None,
                  names: list[str] | None = None, grid: tuple[int, int, int] | None = None,
-                 harts: int | None = None) -> tuple[list[np.ndarray], int | None, int | None, Any]:
+                 harts: int | None = None, stored: frozenset[str] | None = None
+                 ) -> tuple[list[np.ndarray], int | None, int | None, Any]:
     """Call ``compiled`` at ``target.vlen`` with ``flat`` (kind, value) arguments.
 
     Kinds are ``ptr`` (a contiguous ndarray), ``i64``, ``f32`` and ``f64``; ``names`` names
@@ -206,6 +240,9 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
     ``grid`` (three sizes) runs a grid-compiled object's programs on a machine of
     ``harts`` harts (the target's by default): one thread per hart, thread k running
     programs k, k + T, k + 2T, ... of the T threads (docs/harts.md).
+    ``stored`` names the tensors the code may write (:func:`stored_tensors`; None: all): on
+    the emulator the others are mapped read-only, a store into one raises
+    :class:`rvai.lang.BoundsError`, and each comes back as the very array passed in.
     """
     target = Target.of(target)
     if compiled.vlen is not None and compiled.vlen != target.vlen:
@@ -221,8 +258,9 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
     names = iter(names or [])
     for kind, val in flat:
         if kind == "ptr":
-            tensors.append(_Placed(m, val, next(names, f"tensor{len(tensors)}"),
-                                   TENSOR_BASE + len(tensors) * TENSOR_SLOT))
+            name = next(names, f"tensor{len(tensors)}")
+            tensors.append(_Placed(m, val, name, TENSOR_BASE + len(tensors) * TENSOR_SLOT,
+                                   writable=stored is None or name in stored))
             args.append(tensors[-1].addr)
         else:
             args.append(f32(val) if kind == "f32" else val)
@@ -240,20 +278,20 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
         raise _explain(exc, m, compiled, tensors, timeout) from exc
     for t in tensors:
         t.check_red_zone(compiled.name)
-    outs = [m.read(t.addr, t.array.dtype, t.array.shape) for t in tensors]
+    outs = [m.read(t.addr, t.array.dtype, t.array.shape) if t.writable else t.array for t in tensors]
     return outs, m.cycles, m.instret, m.profile()
 
 
 class _Placed:
-    """One tensor argument in guest memory: its own pages at ``addr``, unmapped memory
-    around them, a red zone after the elements."""
+    """One tensor argument in guest memory: its own pages at ``addr``, read-only unless
+    ``writable``, unmapped memory around them, a red zone after the elements."""
 
-    def __init__(self, m: Machine, array: np.ndarray, name: str, addr: int):
-        self.m, self.array, self.name, self.addr = m, array, name, addr
+    def __init__(self, m: Machine, array: np.ndarray, name: str, addr: int, writable: bool = True):
+        self.m, self.array, self.name, self.addr, self.writable = m, array, name, addr, writable
         self.size = -(-max(array.nbytes, 1) // PAGE) * PAGE
         if self.size > TENSOR_SLOT // 2:
             raise MemoryError(f"tensor {name} ({array.nbytes} bytes) is too large for the emulator")
-        m.map(self.addr, self.size, "rw")
+        m.map(self.addr, self.size, "rw" if writable else "r")
         m.write(self.addr, array)
         red = self.size - array.nbytes   # (not a whole tensor's worth of pattern cut down: 4 MB of page faults)
         self.red = (RED_ZONE * (red // len(RED_ZONE) + 1))[:red]
@@ -289,8 +327,10 @@ def _explain(exc: errors.EmulatorError, m: Machine, compiled: CompiledKernel, te
         near = min(tensors, key=lambda t: t.distance(exc.addr))
         if near.distance(exc.addr) < TENSOR_SLOT // 2:
             at, _ = compiled.source_at(exc.pc - m.symbols[compiled.name])
+            where = ("a store into the tensor, which the kernel's code never stores through (mapped read-only)"
+                     if near.distance(exc.addr) == 0 and not near.writable else "unmapped memory around the tensor")
             return core.BoundsError(compiled.name, near.name, -1, (exc.addr - near.addr) // near.array.itemsize, 1,
-                                    near.array.size, at, f"unmapped memory around the tensor: {exc}")
+                                    near.array.size, at, f"{where}: {exc}")
     detail = f"in kernel {compiled.name}{_where(m, compiled, exc.pc)}"
     if isinstance(exc, errors.BudgetExceeded):
         detail = f"{m.instret} instructions retired {detail}; pass budget= to allow more"

@@ -16,7 +16,7 @@ import numpy as np
 from rvai import ops
 from rvai.models.configs import QwenConfig
 from rvai.models.costs import Costs, OpCost, Roofline
-from rvai.models.layer import RUN_LIMITS, DecoderLayer, KVCache, weight_dtype
+from rvai.models.layer import RUN_LIMITS, DecoderLayer, KVCache, scaled_normal, weight_dtype
 from rvai.target import Target
 
 __all__ = ["Prediction", "predict", "layer_costs", "step_tokens", "PHASES", "DEFAULT_MAX_MACS", "LM_HEAD_CHUNK"]
@@ -157,7 +157,7 @@ def _head_costs(cfg: QwenConfig, target: Target, tokens: int, dtype: str, seed: 
     h = ops.rmsnorm(last, np.ones(cfg.hidden_size, np.float32), cfg.rms_norm_eps, target=target, **RUN_LIMITS)
     costs.add("final_norm", ops.last_run)
     cols = min(cfg.vocab_size, LM_HEAD_CHUNK)
-    head = rng.standard_normal((cols, cfg.hidden_size), np.float32) / np.sqrt(cfg.hidden_size)
+    head = scaled_normal(rng, (cols, cfg.hidden_size), cfg.hidden_size)   # f32: pack_weights rounds to it first
     ops.linear(h.astype(np.float16) if fmt == "f16" else h, ops.pack_weights(head, target=target, dtype=fmt),
                target=target, **RUN_LIMITS)
     costs.add("lm_head", ops.last_run, cfg.vocab_size / cols)

@@ -1,0 +1,114 @@
+"""The host-side making and packing of weights, against plain NumPy constructions.
+
+:func:`rvai.kernels.pack_panels` writes each panel straight from B, and
+:func:`rvai.models.layer.scaled_normal` makes a layer's random matrix block by block of
+rows: each must give what the one-line NumPy definition gives, bit for bit.
+"""
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from rvai import kernels, ops
+from rvai.kernels.quant import from_bf16, quantize_q8_0, to_bf16
+from rvai.models import layer
+from rvai.models.configs import get
+from rvai.models.layer import LayerWeights, scaled_normal
+from rvai.target import Target
+
+#: NumPy dtypes panels are packed in: f32, f16, bf16 bits, Q8_0's int8 and dot4's int32 words.
+_DTYPES = (np.float32, np.float16, np.uint16, np.int8, np.int32)
+
+
+def panels_by_definition(b: np.ndarray, nr: int) -> np.ndarray:
+    """``bp[p, k, j] = b[k, p*nr + j]``, 0 past N: panel by panel, each padded on its own."""
+    k, n = b.shape
+    out = np.zeros((-(-n // nr), k, nr), b.dtype)
+    for p in range(out.shape[0]):
+        cols = b[:, p * nr:(p + 1) * nr]
+        out[p, :, :cols.shape[1]] = cols
+    return out
+
+
+def _same_bits(got: np.ndarray, want: np.ndarray) -> bool:
+    return got.dtype == want.dtype and got.shape == want.shape and got.tobytes() == want.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(1, 40), n=st.integers(1, 90), nr=st.sampled_from([4, 8, 16, 32, 64]),
+       dtype=st.sampled_from(_DTYPES), layout=st.sampled_from(["rows", "transposed", "column slice"]),
+       seed=st.integers(0, 2 ** 16))
+def test_pack_panels_is_the_panel_definition(k, n, nr, dtype, layout, seed):
+    # b as a row-major array, as the transpose of one (pack_weights' w.T) or as a slice of
+    # a wider one's columns: every stride pattern the split into panels views
+    bits = np.random.default_rng(seed).integers(0, 256, (k, n * np.dtype(dtype).itemsize + 40), np.uint8)
+    wide = bits.view(dtype)
+    b = {"rows": np.ascontiguousarray(wide[:, :n]), "transposed": np.ascontiguousarray(wide[:, :n].T).T,
+         "column slice": wide[:, 3:3 + n]}[layout]
+    got = kernels.pack_panels(b, nr)
+    assert got.flags.c_contiguous and _same_bits(got, panels_by_definition(b, nr))
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 70), k=st.integers(1, 80), dtype=st.sampled_from(["f32", "f16", "bf16", "q8_0"]),
+       given_as=st.sampled_from([np.float32, np.float16, np.float64]), seed=st.integers(0, 2 ** 16))
+def test_pack_weights_lays_out_the_converted_matrix(n, k, dtype, given_as, seed):
+    # generic's int8 path is wmacc: Q8_0's int8 values and f32 scales in plain panels
+    target = Target.of("generic")
+    w = (np.random.default_rng(seed).standard_normal((n, k)) * 4).astype(given_as)
+    nr = kernels.panel_width(target.vlen, 4)
+    packed = ops.pack_weights(w, target=target, dtype=dtype, lmul=4)
+    w32 = w.astype(np.float32)   # what pack_weights reads a float64 matrix as
+    if dtype == "q8_0":
+        q = quantize_q8_0(w32)
+        assert _same_bits(packed.panels, panels_by_definition(q.q.T, nr))
+        assert _same_bits(packed.scales, panels_by_definition(q.d.astype(np.float32).T, nr))
+        return
+    want = {"f32": w32, "f16": w32.astype(np.float16), "bf16": to_bf16(w32)}[dtype]
+    assert _same_bits(packed.panels, panels_by_definition(want.T, nr)) and packed.dtype == dtype
+
+
+def stored_by_definition(w: np.ndarray, fmt: str) -> np.ndarray:
+    """Float64 weights ``w`` (in, out) as the whole-matrix code stored them in ``fmt``."""
+    if fmt == "q8_0":
+        return np.ascontiguousarray(quantize_q8_0(w.T).dequantize().T)
+    return {"f32": w.astype(np.float32), "f16": w.astype(np.float16), "bf16": from_bf16(to_bf16(w))}[fmt]
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.integers(1, 130), n=st.integers(1, 40), fmt=st.sampled_from(["f32", "f16", "bf16", "q8_0"]),
+       block=st.sampled_from([1, 50, 1000, 1 << 19]), seed=st.integers(0, 2 ** 16))
+@example(k=100, n=7, fmt="q8_0", block=50, seed=1)   # blocks of 7 rows would cut Q8_0 blocks
+def test_scaled_normal_is_the_whole_matrix_expression(k, n, fmt, block, seed):
+    # small blocks: many row blocks (the rows at least 32, whole Q8_0 blocks) and a short last one
+    want = stored_by_definition(np.random.default_rng(seed).standard_normal((k, n), np.float32) / np.sqrt(k), fmt)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(layer, "_BLOCK_ELEMENTS", block)
+        got = scaled_normal(np.random.default_rng(seed), (k, n), k, fmt)
+    assert _same_bits(got, want)
+
+
+@pytest.mark.parametrize("block", [1000, 1 << 19])
+@pytest.mark.parametrize("first", ["packed", "matrix"])
+def test_a_layers_packed_weights_are_its_matrix(first, block, monkeypatch):
+    # what the kernels read (the panels) is what the float64 oracle multiplies by (matrix),
+    # whether the panels were drawn straight (packed first: by blocks of 32 rows with
+    # the small block) or packed from the matrix; Q8_0 packs from its matrix either way
+    monkeypatch.setattr(layer, "_BLOCK_ELEMENTS", block)
+    cfg, target = get("qwen2.5-0.5b").sliced(64, 96), Target.of("generic")
+    nr = kernels.panel_width(target.vlen, 4)
+    for fmt in ("f32", "f16", "bf16", "int8"):
+        for name, cols in (("qkv", None), ("down", None), ("o", 40), ("o", 10 ** 6)):
+            w = LayerWeights(cfg, fmt, seed=5)
+            if first == "packed":
+                packed, matrix = w.packed(name, target, cols), w.matrix(name, cols)
+            else:
+                matrix, packed = w.matrix(name, cols), w.packed(name, target, cols)
+            assert matrix.dtype == (np.float16 if fmt == "f16" else np.float32)
+            if fmt == "int8":
+                want = ops.pack_weights(matrix.T, target=target, dtype="q8_0", lmul=4)
+                assert _same_bits(packed.scales, want.scales) and _same_bits(packed.panels, want.panels)
+            else:
+                want = panels_by_definition(to_bf16(matrix) if fmt == "bf16" else matrix, nr)
+                assert _same_bits(packed.panels, want), (fmt, name, cols)
+            assert (packed.n, packed.k) == matrix.shape[::-1]
