@@ -187,7 +187,8 @@ jit_hook: {
                 goto jit_hook;
             }
         } else if (s_->pad != JIT_NEVER) {
-            if (s_->pad < m->jit->lim) s_->pad++;
+            /* entries 1 .. lim-1 count in the slot's byte; the lim-th asks, counted as lim (jit_hot) */
+            if (s_->pad + 1u < m->jit->lim) s_->pad++;
             else {
                 jit_hot(m, pc, s_);
                 if (s_->pad == JIT_READY) goto jit_hook;
