@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -166,6 +165,7 @@ def clear(base: Path | None = None) -> list[Entry]:
 
 def _delete(path: Path) -> None:
     if path.is_dir():
+        import shutil   # only a trim needs it (it imports bz2 and lzma: ~3 ms of every start)
         shutil.rmtree(path, ignore_errors=True)
     else:
         try:
