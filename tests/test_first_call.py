@@ -95,7 +95,7 @@ def test_a_damaged_extensions_file_asks_llvm_again(tmp_path, monkeypatch):
     target = Target.of(None)
     codegen.target_extensions(target)
     (stored,) = (diskcache.root() / "extensions").iterdir()
-    for damage in ("not json", "7", '{"v": 1'):
+    for damage in ("not json", "7", '{"v": 1', '"zvfh"', "[1, 2]"):
         stored.write_text(damage)
         monkeypatch.setattr(codegen, "_EXTENSIONS", {})
         assert codegen.target_extensions(target) == backend.target_extensions(target)

@@ -129,9 +129,8 @@ def target_extensions(target: Target) -> frozenset[str]:
     if target.key not in _EXTENSIONS:
         key = hashlib.sha256(f"{target.key}\0{_compiler_version()}".encode()).hexdigest()
         path = diskcache.root() / "extensions" / f"{key}.json"
-        try:
-            names = frozenset(json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):   # missing, or not a JSON list: ask LLVM
+        names = _stored_extensions(path)
+        if names is None:
             names = backend.target_extensions(target)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +139,15 @@ def target_extensions(target: Target) -> frozenset[str]:
                 pass   # a read-only cache: LLVM is asked again next process
         _EXTENSIONS[target.key] = names
     return _EXTENSIONS[target.key]
+
+
+def _stored_extensions(path: Path) -> frozenset[str] | None:
+    """The extension names kept in ``path``; None if it is missing or not a JSON list of names."""
+    try:
+        names = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return frozenset(names) if isinstance(names, list) and all(isinstance(n, str) for n in names) else None
 
 
 _MEMORY: dict[str, CompiledKernel] = {}
