@@ -8,13 +8,13 @@ and edit of a kernel adds one; a tuning sweep adds hundreds), so once they pass
 ``RVAI_CACHE_MAX_MB`` megabytes together (default 2048) the least recently used entries
 are deleted until they fill three quarters of it. An entry is "used" when it is written or
 found; a reader that loses an entry to another process's trim simply rebuilds it.
-(``tune.json``, the tuner's results, is not an entry: it is small and not rebuilt.)
+(``tune.json``, the tuner's results, is not an entry: it is small and not rebuilt. Nor is
+``extensions/``, each target's LLVM extension set: a few hundred bytes, asked of LLVM again if lost.)
 """
 from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -166,6 +166,7 @@ def clear(base: Path | None = None) -> list[Entry]:
 
 def _delete(path: Path) -> None:
     if path.is_dir():
+        import shutil   # only a trim needs it (it imports bz2 and lzma: ~3 ms of every start)
         shutil.rmtree(path, ignore_errors=True)
     else:
         try:

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from rvai import kernels
-from rvai.codegen.backend import target_extensions
+from rvai.codegen import target_extensions
 from rvai.codegen.ime import tile_shape
 from rvai.emu import checks
 from rvai.kernels.quant import Q8_0, quantize_q8_0, to_bf16
@@ -146,7 +146,7 @@ def _has_zvfh(target: Target) -> bool:
     """Whether code for ``target`` may use Zvfh (f16 vector arithmetic, for vfwmacc).
 
     Read from the arch string LLVM writes into an object for the target
-    (:func:`rvai.codegen.backend.target_extensions`), so a cpu that implies the extension
+    (:func:`rvai.codegen.target_extensions`), so a cpu that implies the extension
     counts as well as an explicit ``+zvfh``.
     """
     return "zvfh" in target_extensions(target)

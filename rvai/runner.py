@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rvai import codegen, ir
-from rvai.codegen import CompiledKernel, qemu
+from rvai.codegen import CompiledKernel
 from rvai.codegen.lower import TRAP_ADDR
 from rvai.emu import Machine, errors, f32
 from rvai.emu.machine import PAGE
@@ -251,6 +251,7 @@ def run_compiled(compiled: CompiledKernel, flat: list[tuple[str, Any]], target: 
     if runner == "qemu":
         if grid is not None:
             raise ValueError("a launch grid runs on the rvai emulator only (runner='emu')")
+        from rvai.codegen import qemu   # (subprocess, tempfile: ~5 ms of an emulator-only process's start)
         return qemu.run_qemu(compiled, flat, target.vlen), None, None, None
     m = Machine(target, vlen=target.vlen, timed=True, harts=harts)   # the target's [model] gives the cycles
     m.load_elf(compiled.elf)

@@ -136,6 +136,7 @@ CASES = {
     "tune.fixed_params": lambda d: (("matmul", (5, 3, 7), np.float16), {}),
     "codegen.compile_function": lambda d: ((_scale.trace(None),), {}),
     "codegen.check_half_precision": lambda d: ((_scale.trace(None),), {}),
+    "codegen.target_extensions": lambda d: ((), {}),
     "backend.target_machine": lambda d: ((), {}),
     "backend.compile_llvm_ir": lambda d: (("define void @f() {\n  ret void\n}\n",), {}),
     "backend.target_extensions": lambda d: ((), {}),

@@ -10,17 +10,17 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-import llvmlite
+import llvmlite   # the package only (its version); llvmlite.binding, which loads LLVM, is not
 
 from rvai import diskcache, ir
-from rvai.codegen import frame, ime, standin
-from rvai.codegen.backend import _compile_module, target_extensions
+from rvai.codegen import backend, frame, ime, standin
+from rvai.codegen.backend import _compile_module
 from rvai.codegen.frame import stack_extent
 from rvai.codegen.lines import line_at, line_table
 from rvai.codegen.lower import lower
 from rvai.target import Target
 
-__all__ = ["CompiledKernel", "compile_function", "cache_dir", "stack_extent"]
+__all__ = ["CompiledKernel", "compile_function", "cache_dir", "stack_extent", "target_extensions"]
 
 
 class _Assembly:
@@ -115,6 +115,39 @@ def _compiler_version() -> str:
     for f in sorted(here.glob("*.py")):
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+_EXTENSIONS: dict[str, frozenset[str]] = {}
+
+
+def target_extensions(target: Target) -> frozenset[str]:
+    """The extensions LLVM enables for ``target`` (:func:`rvai.codegen.backend.target_extensions`),
+    kept on disk per target and compiler version like the kernels: tracing a kernel asks for
+    them, and a process whose kernels all come from the disk cache then never loads LLVM
+    (~30 ms import, ~9 ms probe compile)."""
+    target = Target.of(target)
+    if target.key not in _EXTENSIONS:
+        key = hashlib.sha256(f"{target.key}\0{_compiler_version()}".encode()).hexdigest()
+        path = diskcache.root() / "extensions" / f"{key}.json"
+        names = _stored_extensions(path)
+        if names is None:
+            names = backend.target_extensions(target)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                diskcache.write_whole(path, json.dumps(sorted(names)))
+            except OSError:
+                pass   # a read-only cache: LLVM is asked again next process
+        _EXTENSIONS[target.key] = names
+    return _EXTENSIONS[target.key]
+
+
+def _stored_extensions(path: Path) -> frozenset[str] | None:
+    """The extension names kept in ``path``; None if it is missing or not a JSON list of names."""
+    try:
+        names = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return frozenset(names) if isinstance(names, list) and all(isinstance(n, str) for n in names) else None
 
 
 _MEMORY: dict[str, CompiledKernel] = {}

@@ -5,11 +5,12 @@ import contextlib
 import functools
 import re
 import threading
-from typing import Callable
-
-import llvmlite.binding as llvm
+from typing import TYPE_CHECKING, Callable
 
 from rvai.target import ABI, TRIPLE, Target
+
+if TYPE_CHECKING:
+    import llvmlite.binding as llvm
 
 _LOCK = threading.Lock()   # also keeps a checked compile's unswitch threshold (below) to itself
 _ARCH = re.compile(r'^\s*\.attribute\s+5,\s*"([^"]*)"', re.M)
@@ -17,6 +18,9 @@ _ARCH = re.compile(r'^\s*\.attribute\s+5,\s*"([^"]*)"', re.M)
 
 @functools.cache
 def _initialise() -> llvm.Target:
+    # llvmlite.binding loads libLLVM (~30 ms): imported by the functions that compile, so
+    # a process whose kernels all come from the disk cache never pays it.
+    import llvmlite.binding as llvm
     llvm.initialize_all_targets()
     llvm.initialize_all_asmprinters()
     return llvm.Target.from_triple(TRIPLE)
@@ -56,6 +60,7 @@ def _compile_module(text: str, target: Target, *, optimize: bool = True,
     the order of each value's uses, which the printed IR does not keep, and it changes the
     module it emits from (the object is emitted first; the assembly from what that left).
     """
+    import llvmlite.binding as llvm   # loads libLLVM: see _initialise
     target = Target.of(target)
     with _LOCK:
         tm = _machine(target.cpu, ",".join((target.llvm_features,) + tuple(extra_features)))
@@ -111,6 +116,7 @@ def _unswitch_threshold(threshold: int):
     if threshold == _DEFAULT_THRESHOLD:
         yield
         return
+    import llvmlite.binding as llvm   # already loaded by the compile this runs in
     llvm.set_option("rvai", f"-unswitch-threshold={threshold}")
     try:
         yield
