@@ -405,12 +405,14 @@ class Machine:
             base = checks.address(base, "base")
             if base % PAGE or base < PAGE:
                 raise ValueError(f"base {base:#x} must be a page-aligned address above page 0")
-        # Only relocatable objects link against the runtime routines; an executable
-        # brings its own and must find its fixed addresses free.
+        # Only relocatable objects link against the runtime routines, and only those
+        # that name one; an executable brings its own and must find its fixed
+        # addresses free.
         externals = {}
         if data[16:18] == elf.ET_REL.to_bytes(2, "little"):
             from rvai.emu import runtime
-            externals = runtime.install(self)
+            if runtime.needed(data):
+                externals = runtime.install(self)
         image = elf.load(data, base or LOAD_BASE, externals)
         if image.kind == "rel" and base is None and not self._free(image):
             # Link again where the whole image fits.

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import struct
 
-from rvai.emu.isa import assemble
-
 # name: list of (label or None, instruction); branch targets written as labels.
 _ROUTINES = {
     "memmove": [
@@ -44,6 +42,10 @@ _ROUTINES = {
 
 
 def _assemble_routine(lines) -> list[int]:
+    # The assembler is imported here, not with the module: its import and first use
+    # build the instruction table (~12 ms), which a process whose kernels call none
+    # of these routines (see needed) never pays.
+    from rvai.emu.isa import assemble
     labels = {label: 4 * i for i, (label, _) in enumerate(lines) if label}
     words = []
     for i, (_, text) in enumerate(lines):
@@ -56,6 +58,15 @@ def _assemble_routine(lines) -> list[int]:
 
 # memmove is a correct memcpy, so one routine serves both names.
 _ALIASES = {"memcpy": "memmove"}
+#: Every name :func:`install` defines.
+NAMES = (*_ROUTINES, *_ALIASES)
+
+
+def needed(obj: bytes) -> bool:
+    """Whether relocatable object ``obj`` may call a routine: an undefined symbol is
+    linked by its name, so the object's bytes hold it (a string that only looks like
+    one costs an install, nothing else)."""
+    return any(name.encode() in obj for name in NAMES)
 
 
 def install(machine) -> dict[str, int]:
