@@ -30,6 +30,15 @@ def root() -> Path:
     return Path(os.environ.get("RVAI_CACHE_DIR") or Path.home() / ".cache" / "rvai")
 
 
+def translated() -> Path | None:
+    """Where the translating tier keeps its blocks' object code between processes
+    (``root()/translated``; rvai.emu.jit_llvm, and rvai.emu.translate's hints of timed
+    batches in its ``due/``); None when ``RVAI_JIT_CACHE=0`` keeps none."""
+    if os.environ.get("RVAI_JIT_CACHE") == "0":
+        return None
+    return root() / "translated"
+
+
 def limit() -> int:
     """The caches' size limit in bytes, from ``RVAI_CACHE_MAX_MB`` (megabytes, default 2048)."""
     text = os.environ.get("RVAI_CACHE_MAX_MB", "")

@@ -21,7 +21,6 @@ it and the budget covers it (chaining, csrc/jit.h), else returns to the loop.
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 from pathlib import Path
@@ -707,10 +706,8 @@ def cache_dir() -> Path | None:
     """Where translated blocks' object code is kept between processes:
     ``$RVAI_CACHE_DIR/translated`` (``~/.cache/rvai/translated`` unset, the
     compile cache's place; trimmed by :mod:`rvai.diskcache`); ``RVAI_JIT_CACHE=0``
-    keeps none."""
-    if os.environ.get("RVAI_JIT_CACHE") == "0":
-        return None
-    return diskcache.root() / "translated"
+    keeps none (diskcache.translated)."""
+    return diskcache.translated()
 
 
 #: The passes _optimise runs at each codegen level, by llvmlite's names.  -O1

@@ -244,13 +244,14 @@ class Translator:
         cache off.  Named by what decides the module's code besides its
         blocks' instructions: the block's code (_hot_key), the timing
         model's parameters and the vtype."""
-        if os.environ.get("RVAI_JIT_CACHE") == "0":   # jit_llvm.cache_dir's rule; it would load llvmlite
-            return None
         from rvai import diskcache
+        folder = diskcache.translated()   # (jit_llvm.cache_dir's, without loading llvmlite)
+        if folder is None:
+            return None
         f = ffi.new("uint64_t[]", lib.RV_JIT_TSLOT_WORDS)
         lib.rv_jit_tparams(self.m, f)
         k = hash((_hot_key(insns, self.vlen), tuple(f[0:5]), self._vtype())) & (1 << 64) - 1
-        return diskcache.root() / "translated" / "due" / f"{k:016x}"
+        return folder / "due" / f"{k:016x}"
 
     def _read_hint(self, pc: int, insns) -> None:
         """Note in ``_hinted`` the batch an earlier process compiled for the
