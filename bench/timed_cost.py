@@ -23,12 +23,18 @@ second of the functional run ("ceiling"): what timed mode would reach if the
 timing model cost nothing, the most any saving inside the model can give.  With --callgrind
 (needs valgrind) it also counts the host instructions executed inside rv_run
 in each mode, which are exact and independent of load: the honest ratio on a
-busy machine.  With --translated it also runs the functional mode in the
+busy machine.  With --translated it also runs both modes in the
 translating tier (``Machine(tier="translate")`` with ``RVAI_JIT_HOT=1``, so a
-block is translated, at -O1, after its first few hundred entries; best of R
-after a warm-up run that compiles them into the process's engine) and prints its guest instructions per host
-second and modelled cycles per host second ("transl ceiling"): what a timed
-mode running translated code would reach if the timing model cost nothing.
+block is translated, at -O1, after its first few hundred entries; ``--hot
+4000000`` measures the default tier's own rule instead) and prints the
+functional run's guest instructions per host second and modelled cycles per
+host second ("transl ceiling"): what a timed mode running translated code
+would reach if the timing model cost nothing.  Best of R once the process is
+warm: both translated modes are run until QUIET rounds in a row compile and
+load nothing (each ops call is a new machine, and over the first calls new
+blocks keep getting due; one warm-up call left attention's functional row up
+to twice its steady time, so the ratio looked better than it is), at most
+WARM_UP rounds; the row says when that did not settle.
 """
 from __future__ import annotations
 
@@ -57,6 +63,10 @@ from rvai.target import Target  # noqa: E402
 KERNELS = {"loop": 4, "memcpy": 400, "crc": 10}
 DSL_KERNELS = ("gemm", "attention")
 PRESETS = ("spacemit-x60", "xuantie-c930")
+#: The most warm-up rounds of the translated modes (warm_up), and how many
+#: rounds in a row that compile nothing count as settled.
+WARM_UP = 24
+QUIET = 3
 
 
 def run_once(exe: Path, arg: int, timed: bool, tier: str = "interpret") -> tuple[float, int, int]:
@@ -64,7 +74,21 @@ def run_once(exe: Path, arg: int, timed: bool, tier: str = "interpret") -> tuple
     m = Machine(vlen=256, timed=timed, budget=1 << 40, tier=tier)
     t0 = time.perf_counter()
     m.run([str(exe), str(arg)], program=str(exe))
-    return time.perf_counter() - t0, m.cycles, m.instret
+    secs = time.perf_counter() - t0
+    _note_translation(m)
+    return secs, m.cycles, m.instret
+
+
+#: Blocks the last run's machine compiled or loaded from the object cache
+#: (not those it found compiled in the process's engine); 0 interpreted.
+last_new_blocks = 0
+
+
+def _note_translation(m) -> None:
+    """Set last_new_blocks from machine m's translation statistics."""
+    global last_new_blocks
+    t = m.translation
+    last_new_blocks = t["blocks"] - t["held"] if t else 0
 
 
 class _Clocked(Machine):
@@ -84,6 +108,7 @@ class _Clocked(Machine):
             return super().call(*args, **kwargs)
         finally:
             _Clocked.spent += time.perf_counter() - t0
+            _note_translation(self)
 
     def profile(self):
         return super().profile() if self.timed else None
@@ -151,9 +176,7 @@ def compare(name: str, once, repeat: int, host_instructions=None, translated=Fal
                                                          if translated else [])
     best = dict.fromkeys(modes, float("inf"))
     cycles = instret = 0
-    if translated:   # translate the hot blocks outside the measurement
-        once(False, "translate")
-        once(True, "translate")
+    settled = not translated or warm_up(once)
     for _ in range(repeat):   # alternate the modes so all see the same load
         for timed, tier in modes:
             secs, cyc, n = once(timed, tier)
@@ -169,6 +192,7 @@ def compare(name: str, once, repeat: int, host_instructions=None, translated=Fal
         tr, tt = best[False, "translate"], best[True, "translate"]
         line += (f" {tr:9.3f} {instret / tr / 1e6:10.1f} {cycles / tr / 1e6:9.1f}"
                  f" {tt:9.3f} {cycles / tt / 1e6:9.1f}")
+        line += "" if settled else f" (still compiling after {WARM_UP} warm-up rounds)"
     if host_instructions:
         f, t = host_instructions(False, "interpret"), host_instructions(True, "interpret")
         line += f" {f:14,d} {t:14,d} {t / f:5.2f}x"
@@ -178,6 +202,25 @@ def compare(name: str, once, repeat: int, host_instructions=None, translated=Fal
     print(line, flush=True)
 
 
+def warm_up(once) -> bool:
+    """Run ``once`` in both translated modes, alternately, until QUIET rounds
+    in a row compile and load nothing (last_new_blocks), at most WARM_UP
+    rounds: the translated hot blocks outside the measurement.  (One quiet
+    round is not enough: under the default rule a block is due only after
+    some calls, and attention's blocks came due in calls 2, 4, 6, 10 and 12.)
+    Whether it settled."""
+    quiet = 0
+    for _ in range(WARM_UP):
+        new = 0
+        for timed in (False, True):
+            once(timed, "translate")
+            new += last_new_blocks
+        quiet = 0 if new else quiet + 1
+        if quiet == QUIET:
+            return True
+    return False
+
+
 def main(argv=None) -> int:
     """Print timed/functional cost per kernel; 1 when a needed tool is missing, else 0."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -185,7 +228,9 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=float, default=1.0, help="multiply each kernel's size")
     ap.add_argument("--callgrind", action="store_true", help="also count host instructions under valgrind")
     ap.add_argument("--translated", action="store_true",
-                    help="also time the functional mode in the translating tier")
+                    help="also time both modes in the translating tier")
+    ap.add_argument("--hot", type=int, default=1,
+                    help="RVAI_JIT_HOT of the translated modes (4000000: the default tier's rule)")
     ap.add_argument("--only", nargs="*", help="kernels whose name starts with these")
     ap.add_argument("--presets", nargs="*", default=list(PRESETS), help="presets the DSL kernels run on")
     args = ap.parse_args(argv)
@@ -193,7 +238,7 @@ def main(argv=None) -> int:
         print("--callgrind needs valgrind", file=sys.stderr)
         return 1
     if args.translated:   # read only by translating machines
-        os.environ["RVAI_JIT_HOT"] = "1"
+        os.environ["RVAI_JIT_HOT"] = str(args.hot)
         os.environ["RVAI_JIT_TIMED"] = "1"
     wanted = lambda name: not args.only or any(name.startswith(o) for o in args.only)  # noqa: E731
     head = (f"{'kernel':28} {'functional s':>12} {'timed s':>9} {'ratio':>6} {'cycles':>12} "
