@@ -16,6 +16,7 @@ without first checking them against the file size.
 """
 from __future__ import annotations
 
+import bisect
 import struct
 from collections import namedtuple
 from collections.abc import Callable
@@ -65,14 +66,36 @@ class Image(Record):
         A sized symbol only matches addresses inside it; when several symbols start
         at the same address the sized one wins, then the alphabetically first name.
         Returns None when no symbol covers ``addr`` (used for fault messages).
+        For many addresses, make one :class:`SymbolIndex` and ask it.
         """
-        best = None  # ((start, sized), name)
-        for name, start in sorted(self.symbols.items()):
-            size = self.symbol_sizes.get(name, 0)
-            if start <= addr and (size == 0 or addr < start + size):
-                if best is None or (start, size != 0) > best[0]:
-                    best = ((start, size != 0), name)
-        return None if best is None else (best[1], addr - best[0][0])
+        return SymbolIndex(self.symbols, self.symbol_sizes).at(addr)
+
+
+class SymbolIndex:
+    """An image's symbols sorted by address once, for many :meth:`Image.symbol_at`
+    questions (a timed profile asks one per counted pc: thousands on an attention
+    kernel, each of which sorted the whole table)."""
+
+    def __init__(self, symbols: dict[str, int], sizes: dict[str, int]):
+        by_start: dict[int, list[tuple[str, int]]] = {}
+        for name, start in sorted(symbols.items()):
+            by_start.setdefault(start, []).append((name, sizes.get(name, 0)))
+        self.starts = sorted(by_start)
+        self.named = [by_start[start] for start in self.starts]   # (name, size) by name, per start
+
+    def at(self, addr: int) -> tuple[str, int] | None:
+        """:meth:`Image.symbol_at`'s answer for addr: of the symbols that cover it
+        (an unsized one from its start on), those of the highest start; of
+        them a sized one, then the alphabetically first."""
+        i = bisect.bisect_right(self.starts, addr)
+        while i:
+            i -= 1
+            start, named = self.starts[i], self.named[i]
+            sized = [name for name, size in named if size and addr < start + size]
+            unsized = [name for name, size in named if not size]
+            if sized or unsized:
+                return (sized or unsized)[0], addr - start
+        return None
 
 
 # --- ELF constants and raw structures -------------------------------------------------

@@ -456,12 +456,23 @@ class Machine:
 
     def symbol_at(self, addr: int) -> str | None:
         """``name+0xoff`` of the nearest symbol at or below addr, if any."""
-        for image in self.images:
-            hit = image.symbol_at(addr)
-            if hit:
-                name, off = hit
-                return f"{name}+0x{off:x}" if off else name
-        return None
+        return self.symbol_finder()(addr)
+
+    def symbol_finder(self) -> Callable[[int], str | None]:
+        """:meth:`symbol_at` for many addresses: each loaded image's symbols
+        sorted once.  It answers for the images loaded now, and holds their
+        symbol tables, not the machine."""
+        from rvai.emu.elf import SymbolIndex
+        indexes = [SymbolIndex(image.symbols, image.symbol_sizes) for image in self.images]
+
+        def find(addr: int) -> str | None:
+            for index in indexes:
+                hit = index.at(addr)
+                if hit:
+                    name, off = hit
+                    return f"{name}+0x{off:x}" if off else name
+            return None
+        return find
 
     # ---- running ---------------------------------------------------------
     @_serialised

@@ -373,13 +373,13 @@ class Profile:
         may list.  Nothing keeps ``m`` itself: a profile outlives its machine
         (``rvai.ops.last_run`` holds one), whose guest memory and translated
         code can weigh hundreds of MB."""
-        read = _paged_reader(m)
+        read, symbol_at = _paged_reader(m), m.symbol_finder()
         for pc in self.pc_cycles:
             try:
                 self.disassembly[pc] = disassemble_insn(read, pc)[2]
             except Exception:   # code unmapped since the run: keep the counts
                 self.disassembly[pc] = "?"
-            self.symbols[pc] = m.symbol_at(pc) or ""
+            self.symbols[pc] = symbol_at(pc) or ""
         # the bytes only: disassembling every instruction of every loop here
         # (7,600 of them on an attention kernel) took a quarter of a short ops call
         for start, end in self._loop_bounds():
