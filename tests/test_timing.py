@@ -539,6 +539,19 @@ def test_hot_loops_list_the_loops_code_after_the_machine_is_gone():
     assert "xori" in prof.text()
 
 
+def test_a_profile_shows_the_code_that_ran_not_what_is_there_later():
+    """A profile reads its code fields when first asked (not when made): what
+    it shows must still be the guest code of the run, copied when it was made."""
+    m = timed()
+    load_program(m, SKIPPY)
+    prof = run(m, 50)
+    m.write(CODE, np.array([assemble("addi a0, zero, 0")] * len(SKIPPY), dtype=np.uint32))
+    loop = prof.hot_loops(1)[0]
+    assert [text.split()[0] for _, _, text in loop["lines"]] == ["addi", "beq", "xori", "blt"]
+    assert prof.disassembly[CODE + 16].split()[0] == "blt"
+    assert prof.symbols[CODE + 16] == (m.symbol_at(CODE + 16) or "")
+
+
 def test_an_ops_calls_profile_does_not_keep_its_machine_alive(monkeypatch):
     """rvai.ops.last_run holds the latest call's profile: the machine it ran on
     (guest memory, translated code) must go with the call."""

@@ -8,6 +8,7 @@ as text, JSON or a Chrome/Perfetto trace of the vector pipes.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 from dataclasses import dataclass, field, fields
@@ -100,25 +101,90 @@ class _ListWhenRead:
         obj.__dict__[self.name] = value
 
 
-def _paged_reader(m):
-    """``read(addr, n)`` of machine m's memory through a memo of its whole
-    pages (regions are whole pages): a profile reads two to four bytes at
-    each of a few hundred pcs, mostly on a page or two, and each
-    ``Machine.read_bytes`` pays its checks and a buffer (two reads an
-    instruction were half of what a timed ops call's annotation cost)."""
-    pages: dict[int, bytes] = {}
+#: The largest region _Code copies whole (bytes).
+CODE_COPY_MAX = 16 << 20
 
-    def read(addr: int, n: int) -> bytes:
+
+class _Code:
+    """What a profile's code fields (``disassembly``, ``symbols``,
+    ``loop_code``) are made from, until one of them is first read: copies of
+    the guest pages that hold the counted pcs, taken when the profile was
+    made, and the loaded images' symbols (Machine.symbol_finder), not the
+    machine, whose guest memory and translated code can weigh hundreds of
+    MB.  Disassembling every counted pc there and then was ~17 ms of a timed
+    c930 ``ops.attention`` call (3,215 pcs), and most profiles are never
+    asked for their code."""
+
+    def __init__(self, m, pcs):
+        self.pcs = list(pcs)
+        self.symbol_at = m.symbol_finder()
+        self.pages: dict[int, bytes] = {}
+        # each mapped region holding a counted pc, whole (what a loop's code is
+        # read from: a kernel's text is a few pages, a static glibc program's
+        # ~100), unless it is larger than CODE_COPY_MAX: then the pages of its
+        # counted pcs (and the next, where an instruction's last two bytes fall)
+        wanted = sorted({pc & ~(PAGE - 1) for pc in self.pcs} | {(pc + 2) & ~(PAGE - 1) for pc in self.pcs})
+        for base, size, _ in m.regions():
+            inside = wanted[bisect.bisect_left(wanted, base):bisect.bisect_left(wanted, base + size)]
+            if not inside:
+                continue
+            spans = [(base, size)] if size <= CODE_COPY_MAX else [(page, PAGE) for page in inside]
+            for start, n in spans:
+                data = m.read_bytes(start, n)
+                for off in range(0, n, PAGE):
+                    self.pages[start + off] = data[off:off + PAGE]
+
+    def read(self, addr: int, n: int) -> bytes:
+        """n bytes at addr from the copied pages; KeyError where none was copied."""
         out = b""
         while n:
             base, off = addr & ~(PAGE - 1), addr & (PAGE - 1)
-            if base not in pages:
-                pages[base] = m.read_bytes(base, PAGE)
             take = min(n, PAGE - off)
-            out += pages[base][off:off + take]
+            out += self.pages[base][off:off + take]
             addr, n = addr + take, n - take
         return out
-    return read
+
+    def fill(self, prof: "Profile") -> None:
+        """Make ``prof``'s three code fields: each counted pc's disassembly and
+        symbol, and the code of every loop :meth:`Profile.hot_loops` may list
+        (a loop reaching code that was not copied, outside the regions of the
+        counted pcs, is not listed)."""
+        d = prof.__dict__
+        d["disassembly"], d["symbols"], d["loop_code"] = {}, {}, {}
+        for pc in self.pcs:
+            try:
+                prof.disassembly[pc] = disassemble_insn(self.read, pc)[2]
+            except Exception:   # code unmapped since the run: keep the counts
+                prof.disassembly[pc] = "?"
+            prof.symbols[pc] = self.symbol_at(pc) or ""
+        # the bytes only: disassembling every instruction of every loop here
+        # (7,600 of them on an attention kernel) took a quarter of a short ops call
+        for start, end in prof._loop_bounds():
+            try:
+                last = len(disassemble_insn(self.read, end)[1]) // 2
+                prof.loop_code[start, end] = self.read(start, end - start + last)
+            except Exception:   # code unmapped since the run: the loop is not listed
+                pass
+
+
+class _CodeWhenRead:
+    """The descriptor of each of Profile's CODE_FIELDS: a _Code stored there
+    (the same one in all three) makes all three at the first read of any."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name]
+        if isinstance(value, _Code):
+            value.fill(obj)
+            value = obj.__dict__[self.name]
+        return value
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self.name] = value
 
 
 def _added(a, b):
@@ -368,26 +434,13 @@ class Profile:
                    harts=max(p.harts for p in profiles), per_hart=per_hart)
 
     def _annotate(self, m) -> None:
-        """Take from machine ``m`` what the reports show: each counted pc's
-        disassembly and symbol, and the code of every loop :meth:`hot_loops`
-        may list.  Nothing keeps ``m`` itself: a profile outlives its machine
-        (``rvai.ops.last_run`` holds one), whose guest memory and translated
-        code can weigh hundreds of MB."""
-        read, symbol_at = _paged_reader(m), m.symbol_finder()
-        for pc in self.pc_cycles:
-            try:
-                self.disassembly[pc] = disassemble_insn(read, pc)[2]
-            except Exception:   # code unmapped since the run: keep the counts
-                self.disassembly[pc] = "?"
-            self.symbols[pc] = symbol_at(pc) or ""
-        # the bytes only: disassembling every instruction of every loop here
-        # (7,600 of them on an attention kernel) took a quarter of a short ops call
-        for start, end in self._loop_bounds():
-            try:
-                last = len(disassemble_insn(read, end)[1]) // 2
-                self.loop_code[start, end] = read(start, end - start + last)
-            except Exception:   # code unmapped since the run: the loop is not listed
-                pass
+        """Keep what the reports show of machine ``m``'s code: the counted
+        pcs' pages and the images' symbols (_Code), made into the code fields
+        when one is first read.  Nothing keeps ``m`` itself: a profile
+        outlives its machine (``rvai.ops.last_run`` holds one)."""
+        code = _Code(m, self.pc_cycles)
+        for name in self.CODE_FIELDS:
+            self.__dict__[name] = code
 
     def _loop_bounds(self) -> list[tuple[int, int]]:
         """(target, pc) of each taken-backward branch or jump at a counted pc:
@@ -591,3 +644,6 @@ class Profile:
 # descriptor then stores as given; a descriptor as the field's default would
 # make that default its own)
 Profile.trace = _ListWhenRead("trace")
+for _name in Profile.CODE_FIELDS:
+    setattr(Profile, _name, _CodeWhenRead(_name))
+del _name

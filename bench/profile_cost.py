@@ -1,0 +1,127 @@
+"""What a timed run's profile costs to make and to read, this checkout against another.
+
+    python bench/profile_cost.py [--base DIR] [--repeat R]
+
+Two programs, each run timed in a fresh child process of each checkout (this one,
+and ``--base``'s if given), the children alternating R times:
+
+- ``glibc``: a static C program (snprintf, strtod, strlen and printf in a loop,
+  built with riscv64-linux-gnu-gcc -O2 -static; skipped without it), run with
+  ``Machine.run``: thousands of counted pcs over a table of ~1,500 symbols;
+- ``attention``: a timed causal ``ops.attention`` on xuantie-c930 (bench/timed_cost.py's,
+  at a quarter of its size), warm: ~3,000 counted pcs in one kernel.
+
+Printed per program and checkout, in milliseconds of the child's thread CPU (median
+of R): ``Machine.profile()`` (what every timed ops call pays: ``rvai.ops.last_run``
+keeps one) and then reading the report (``Profile.text()``: the hot loops' code,
+the symbols); with --base, this checkout's time over the base's.  Each child prints
+a digest of its report, and the checkouts must agree on it.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+GLIBC_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(void) {
+    char buf[256]; double s = 0;
+    for (int i = 0; i < 2000; i++) { snprintf(buf, sizeof buf, "%d %f", i, i * 0.5); s += strtod(buf + 2, 0) + strlen(buf); }
+    printf("%f\n", s);
+    return 0;
+}
+"""
+
+#: the child: runs one program timed, prints "<profile s> <text s> <digest>"
+CHILD = r"""
+import hashlib, sys, time
+sys.path.insert(0, {root!r}); sys.path.insert(0, {root!r} + "/bench")
+program = {program!r}
+if program == "attention":
+    import timed_cost
+    from rvai import ops
+    from rvai.emu import machine
+    from rvai.target import Target
+    fn = timed_cost.dsl_call("attention", Target.preset("xuantie-c930"), 0.25)
+    fn()   # compiled, cached
+    spent = []
+    made = machine.Machine.profile
+    def timed_profile(self):
+        t0 = time.thread_time()
+        try:
+            return made(self)
+        finally:
+            spent.append(time.thread_time() - t0)
+    machine.Machine.profile = timed_profile
+    fn()
+    prof, made_s = ops.last_run.profile, spent[-1]
+else:
+    from rvai.emu import Machine
+    m = Machine(vlen=256, timed=True, budget=1 << 40)
+    m.run([program], program=program)
+    t0 = time.thread_time()
+    prof = m.profile()
+    made_s = time.thread_time() - t0
+t0 = time.thread_time()
+text = prof.text(loops=3)
+read_s = time.thread_time() - t0
+print(made_s, read_s, hashlib.sha256(text.encode()).hexdigest()[:16])
+"""
+
+
+def child(root: Path, program: str) -> tuple[float, float, str]:
+    """(profile s, text s, digest) of one fresh child of checkout ``root``."""
+    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(root), program=program)],
+                         check=True, capture_output=True, text=True).stdout.split()
+    return float(out[0]), float(out[1]), out[2]
+
+
+def main(argv=None) -> int:
+    """Print the table; 1 when the checkouts' reports differ."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", type=Path, help="another checkout to compare with")
+    ap.add_argument("--repeat", type=int, default=7, help="children per checkout and program")
+    args = ap.parse_args(argv)
+    roots = {"this": HERE.parent} | ({"base": args.base.resolve()} if args.base else {})
+    with tempfile.TemporaryDirectory() as tmp:
+        programs = ["attention"]
+        if shutil.which("riscv64-linux-gnu-gcc"):
+            src, exe = Path(tmp, "p.c"), Path(tmp, "p")
+            src.write_text(GLIBC_C)
+            subprocess.run(["riscv64-linux-gnu-gcc", "-O2", "-static", "-o", str(exe), str(src)], check=True)
+            programs.insert(0, str(exe))
+        else:
+            print("(glibc program skipped: it needs riscv64-linux-gnu-gcc)")
+        print(f"thread CPU in ms, median of {args.repeat} fresh children per checkout")
+        print(f"{'program':<11}{'checkout':<10}{'profile()':>11}{'text()':>9}" + ("   this/base" if args.base else ""))
+        status = 0
+        for program in programs:
+            runs = {name: [] for name in roots}
+            for _ in range(args.repeat):
+                for name, root in roots.items():
+                    runs[name].append(child(root, program))
+            label = "attention" if program == "attention" else "glibc"
+            med = {name: [statistics.median(r[i] for r in rs) for i in (0, 1)] for name, rs in runs.items()}
+            for name in roots:
+                ratio = "".join(f"  {med['this'][i] / med['base'][i]:5.3f}" for i in (0, 1)) \
+                    if args.base and name == "this" else ""
+                print(f"{label:<11}{name:<10}{1e3 * med[name][0]:11.2f}{1e3 * med[name][1]:9.2f}{ratio}")
+            digests = {r[2] for rs in runs.values() for r in rs}
+            if len(digests) != 1:
+                print(f"  the reports differ: {sorted(digests)}")
+                status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
