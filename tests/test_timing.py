@@ -3,6 +3,7 @@ reads the parameters it depends on from the model and checks a relation that
 must hold for any sensible values of them."""
 import gc
 import json
+import pickle
 import weakref
 
 import numpy as np
@@ -546,10 +547,12 @@ def test_a_profile_shows_the_code_that_ran_not_what_is_there_later():
     load_program(m, SKIPPY)
     prof = run(m, 50)
     m.write(CODE, np.array([assemble("addi a0, zero, 0")] * len(SKIPPY), dtype=np.uint32))
-    loop = prof.hot_loops(1)[0]
-    assert [text.split()[0] for _, _, text in loop["lines"]] == ["addi", "beq", "xori", "blt"]
-    assert prof.disassembly[CODE + 16].split()[0] == "blt"
-    assert prof.symbols[CODE + 16] == (m.symbol_at(CODE + 16) or "")
+    copy = pickle.loads(pickle.dumps(prof))   # (sent before its code was read: a sweep's worker may)
+    for p in (prof, copy):
+        loop = p.hot_loops(1)[0]
+        assert [text.split()[0] for _, _, text in loop["lines"]] == ["addi", "beq", "xori", "blt"]
+        assert p.disassembly[CODE + 16].split()[0] == "blt"
+        assert p.symbols[CODE + 16] == (m.symbol_at(CODE + 16) or "")
 
 
 def test_an_ops_calls_profile_does_not_keep_its_machine_alive(monkeypatch):

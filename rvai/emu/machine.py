@@ -459,20 +459,11 @@ class Machine:
         return self.symbol_finder()(addr)
 
     def symbol_finder(self) -> Callable[[int], str | None]:
-        """:meth:`symbol_at` for many addresses: each loaded image's symbols
-        sorted once.  It answers for the images loaded now, and holds their
-        symbol tables, not the machine."""
-        from rvai.emu.elf import SymbolIndex
-        indexes = [SymbolIndex(image.symbols, image.symbol_sizes) for image in self.images]
-
-        def find(addr: int) -> str | None:
-            for index in indexes:
-                hit = index.at(addr)
-                if hit:
-                    name, off = hit
-                    return f"{name}+0x{off:x}" if off else name
-            return None
-        return find
+        """:meth:`symbol_at` for many addresses (rvai.emu.elf.SymbolFinder):
+        each loaded image's symbols sorted once.  It answers for the images
+        loaded now, and holds their symbol tables, not the machine."""
+        from rvai.emu.elf import SymbolFinder
+        return SymbolFinder(self.images)
 
     # ---- running ---------------------------------------------------------
     @_serialised
