@@ -12,6 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from rvai._rvemu import ffi, lib
 from rvai.emu import Machine
+from rvai.emu.elf import Image
 from rvai.emu.isa import assemble
 from rvai.emu.profile import timing_params
 from rvai.target import Target
@@ -553,6 +554,30 @@ def test_a_profile_shows_the_code_that_ran_not_what_is_there_later():
         assert [text.split()[0] for _, _, text in loop["lines"]] == ["addi", "beq", "xori", "blt"]
         assert p.disassembly[CODE + 16].split()[0] == "blt"
         assert p.symbols[CODE + 16] == (m.symbol_at(CODE + 16) or "")
+
+
+TAIL_CALL = [   # g at CODE: a0 + 1; f at CODE + 8, a0 = n: counts t0 to n, then tail-calls g
+    "addi a0, a0, 1",          # g
+    "jalr zero, 0(ra)",
+    "addi t0, t0, 1",          # f: loop
+    "blt t0, a0, -4",
+    "beq t0, a0, -16",         # back to g (taken): a branch backwards, not a loop
+    "jalr zero, 0(ra)",
+]
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_a_branch_back_into_another_function_is_not_a_loop(named):
+    m = timed()
+    load_program(m, TAIL_CALL)
+    if named:
+        m.images.append(Image("exec", [], {"g": CODE, "f": CODE + 8}, {"g": 8, "f": 16}))
+    m.reset_counters()
+    assert m.call(CODE + 8, 50, ret="u64") == 51
+    prof = m.profile()
+    loops = {(loop["start"], loop["end"]) for loop in prof.hot_loops(5)}
+    # without symbols every backward jump closes a loop, as before
+    assert loops == ({(CODE + 8, CODE + 12)} if named else {(CODE + 8, CODE + 12), (CODE, CODE + 16)})
 
 
 def test_an_ops_calls_profile_does_not_keep_its_machine_alive(monkeypatch):

@@ -159,12 +159,17 @@ class _Code:
             prof.symbols[pc] = self.symbol_at(pc) or ""
         # the bytes only: disassembling every instruction of every loop here
         # (7,600 of them on an attention kernel) took a quarter of a short ops call
-        for start, end in prof._loop_bounds():
+        for start, end in prof._loop_bounds(self.symbol_at):
             try:
                 last = len(disassemble_insn(self.read, end)[1]) // 2
                 prof.loop_code[start, end] = self.read(start, end - start + last)
             except Exception:   # code unmapped since the run: the loop is not listed
                 pass
+
+
+def _function(symbol: str | None) -> str | None:
+    """The function's name in a ``name+0xoff`` symbol (Machine.symbol_at's spelling)."""
+    return symbol.split("+0x")[0] if symbol else None
 
 
 class _CodeWhenRead:
@@ -442,9 +447,13 @@ class Profile:
         for name in self.CODE_FIELDS:
             self.__dict__[name] = code
 
-    def _loop_bounds(self) -> list[tuple[int, int]]:
-        """(target, pc) of each taken-backward branch or jump at a counted pc:
-        the loops, each from its target to its closing instruction."""
+    def _loop_bounds(self, symbol_at) -> list[tuple[int, int]]:
+        """(target, pc) of each backward branch or jump at a counted pc whose
+        target is in its function (``symbol_at``'s name, or none for both):
+        the loops, each from its target to its closing instruction.  (A jump
+        back into another function, a tail call or a shared exit in a C
+        library, made a "loop" of all the code between: on a static glibc
+        program, 135 KB of it ranked first with 69 % of the cycles.)"""
         bounds = []
         for pc, text in self.disassembly.items():
             parts = text.replace(",", " ").split()
@@ -455,7 +464,7 @@ class Profile:
                 target = int(off, 16) if off.startswith("0x") else pc + int(off)
             except ValueError:
                 continue
-            if target <= pc:
+            if target <= pc and _function(symbol_at(target)) == _function(symbol_at(pc)):
                 bounds.append((target, pc))
         return bounds
 
