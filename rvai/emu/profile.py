@@ -62,13 +62,24 @@ _TRACE_EVENT = np.dtype({"names": list(_TRACE_FIELDS), "formats": ["<u8", "<u8",
 _TRACE_MAX = 65536
 
 
-class _Timeline:
+class _Deferred:
+    """What a Profile field holds until it is first read (_WhenRead)."""
+
+    def make(self, prof) -> None:
+        """Store the plain values of the fields this stands for in ``prof``."""
+        raise NotImplementedError
+
+
+class _Timeline(_Deferred):
     """A timed run's vector-pipe events as the machine gave them: per hart, a
     record array of _TRACE_EVENT and the names of its pipes by number (what
     ``Profile.trace`` holds until it is first read)."""
 
     def __init__(self, parts: list):
         self.parts = parts
+
+    def make(self, prof) -> None:
+        prof.__dict__["trace"] = self.events()
 
     def events(self) -> list:
         """The events as ``(start, end, pc, op, pipe, unit)`` tuples, hart after hart."""
@@ -79,12 +90,13 @@ class _Timeline:
         return events
 
 
-class _ListWhenRead:
-    """``Profile.trace``'s descriptor: a _Timeline stored there becomes its list
-    of tuples at the first read, and stays that list.  Making the 65,536
-    tuples was most of what a timed ``rvai.ops`` call spent after its kernel
-    ran (docs/performance.md, "(issue 15, lt62)"), and most profiles are
-    never asked for their timeline; read, it is the plain list it always was."""
+class _WhenRead:
+    """The descriptor of a Profile field made when first read: a _Deferred
+    stored there makes its field (or fields) at the first read, which then
+    hold plain values.  The timeline (``trace``: 65,536 tuples) was most of
+    what a timed ``rvai.ops`` call spent after its kernel ran (docs/performance.md,
+    "(issue 15, lt62)"), and the code fields (CODE_FIELDS) took most of the
+    rest on attention; most profiles are never asked for either."""
 
     def __init__(self, name: str):
         self.name = name
@@ -93,8 +105,9 @@ class _ListWhenRead:
         if obj is None:
             return self
         value = obj.__dict__[self.name]
-        if isinstance(value, _Timeline):
-            value = obj.__dict__[self.name] = value.events()
+        if isinstance(value, _Deferred):
+            value.make(obj)
+            value = obj.__dict__[self.name]
         return value
 
     def __set__(self, obj, value) -> None:
@@ -105,7 +118,7 @@ class _ListWhenRead:
 CODE_COPY_MAX = 16 << 20
 
 
-class _Code:
+class _Code(_Deferred):
     """What a profile's code fields (``disassembly``, ``symbols``,
     ``loop_code``) are made from, until one of them is first read: copies of
     the guest pages that hold the counted pcs, taken when the profile was
@@ -144,7 +157,7 @@ class _Code:
             addr, n = addr + take, n - take
         return out
 
-    def fill(self, prof: "Profile") -> None:
+    def make(self, prof) -> None:
         """Make ``prof``'s three code fields: each counted pc's disassembly and
         symbol, and the code of every loop :meth:`Profile.hot_loops` may list
         (a loop reaching code that was not copied, outside the regions of the
@@ -170,26 +183,6 @@ class _Code:
 def _function(symbol: str | None) -> str | None:
     """The function's name in a ``name+0xoff`` symbol (Machine.symbol_at's spelling)."""
     return symbol.split("+0x")[0] if symbol else None
-
-
-class _CodeWhenRead:
-    """The descriptor of each of Profile's CODE_FIELDS: a _Code stored there
-    (the same one in all three) makes all three at the first read of any."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __get__(self, obj, owner=None):
-        if obj is None:
-            return self
-        value = obj.__dict__[self.name]
-        if isinstance(value, _Code):
-            value.fill(obj)
-            value = obj.__dict__[self.name]
-        return value
-
-    def __set__(self, obj, value) -> None:
-        obj.__dict__[self.name] = value
 
 
 def _added(a, b):
@@ -346,7 +339,7 @@ class Profile:
     coherence_invalidations: int = 0
     #: the vector pipes' timeline: a (start, end, pc, op, pipe, unit) tuple per vector op,
     #: each hart's first 65,536 in program order, hart after hart (pipes named h<k>.<pipe>
-    #: on a machine of several); made when first read (_ListWhenRead, below the class)
+    #: on a machine of several); made when first read (_WhenRead, below the class)
     trace: list = field(default_factory=list, repr=False)
     disassembly: dict[int, str] = field(default_factory=dict, repr=False)
     symbols: dict[int, str] = field(default_factory=dict, repr=False)
@@ -652,7 +645,6 @@ class Profile:
 # (set after the class: the dataclass's __init__ assigns trace, which the
 # descriptor then stores as given; a descriptor as the field's default would
 # make that default its own)
-Profile.trace = _ListWhenRead("trace")
-for _name in Profile.CODE_FIELDS:
-    setattr(Profile, _name, _CodeWhenRead(_name))
+for _name in ("trace",) + Profile.CODE_FIELDS:
+    setattr(Profile, _name, _WhenRead(_name))
 del _name
