@@ -17,16 +17,19 @@ Workloads (``mode`` functional or timed):
 
 - short: bench/emu_speed.py's three scalar kernels at argument 1 (55K-1.9M
   instructions), ``Machine(vlen=256)`` as there;
-- medium: one ``ops.linear`` 64 x 1024 x 1024 (one hart) and one causal
-  ``ops.attention`` (8 heads on 4 KV heads, 64 x 256, d 64) on xuantie-c930 and
-  spacemit-x60, as bench/ops_call.py makes them (functional: the call's
-  machine made untimed);
+- medium: one ``ops.linear`` 64 x 1024 x 1024 (one hart), one causal
+  ``ops.attention`` (8 heads on 4 KV heads, 64 x 256, d 64), and ten of them
+  at 256 x 256 (``attn 256 x10``: bench/timed_cost.py's attention, 6.65M
+  instructions a call, whose blocks each reach their due after a few calls)
+  on xuantie-c930 and spacemit-x60, as bench/ops_call.py makes them
+  (functional: the call's machine made untimed);
 - long: ``bench/qwen.py --model qwen2.5-0.5b --target xuantie-c930 --phase
   prefill --tokens 128 --max-macs 0`` (timed; one layer's 14 ops calls, its
   gemms of 5-195M instructions dominated by hot blocks); with --quick, one
   ``ops.linear`` 512 x 1024 x 1024 in its place (functional and timed).
 
---quick also runs the medium rows on xuantie-c930 only and R = 1.
+--quick also runs the medium rows on xuantie-c930 only (the ten attention
+calls functional only: timed, they take ~40 s more) and R = 1.
 """
 from __future__ import annotations
 
@@ -94,8 +97,9 @@ def _linear(m: int, preset: str):
     return run
 
 
-def _attention(preset: str):
-    """One causal ops.attention, 8 heads on 4 KV heads, 64 queries on 256 keys, d 64."""
+def _attention(preset: str, queries: int = 64, calls: int = 1):
+    """``calls`` causal ops.attention calls, 8 heads on 4 KV heads, ``queries``
+    queries on 256 keys, d 64 (the same inputs each call)."""
     def run(mode: str) -> None:
         import math
         import numpy as np
@@ -104,9 +108,10 @@ def _attention(preset: str):
         if mode == "functional":
             _untimed_calls()
         rng = np.random.default_rng(0)
-        q = rng.standard_normal((8, 64, 64)).astype(np.float32)
+        q = rng.standard_normal((8, queries, 64)).astype(np.float32)
         kv = rng.standard_normal((4, 256, 64)).astype(np.float32)
-        ops.attention(q, kv, kv * 0.5, causal=True, target=Target.preset(preset), timeout=math.inf)
+        for _ in range(calls):
+            ops.attention(q, kv, kv * 0.5, causal=True, target=Target.preset(preset), timeout=math.inf)
     return run
 
 
@@ -122,7 +127,8 @@ def _qwen(mode: str) -> None:
             sys.stdout = stdout
 
 
-#: name -> (what runs it, its modes, size class, in --quick)
+#: name -> (what runs it, its modes, size class, in --quick: True, False, "only" (there
+#: alone) or the one mode run there)
 TABLE = {
     "loop nest x1": (_short(0), ("functional", "timed"), "short", True),
     "memcpy x1": (_short(1), ("functional", "timed"), "short", True),
@@ -131,6 +137,8 @@ TABLE = {
     "attention c930": (_attention("xuantie-c930"), ("functional", "timed"), "medium", True),
     "linear 64 x60": (_linear(64, "spacemit-x60"), ("functional", "timed"), "medium", False),
     "attention x60": (_attention("spacemit-x60"), ("functional", "timed"), "medium", False),
+    "attn 256 x10 c930": (_attention("xuantie-c930", 256, 10), ("functional", "timed"), "medium", "functional"),
+    "attn 256 x10 x60": (_attention("spacemit-x60", 256, 10), ("functional", "timed"), "medium", False),
     "linear 512 c930": (_linear(512, "xuantie-c930"), ("functional", "timed"), "long", "only"),
     "qwen prefill 128": (_qwen, ("timed",), "long", False),
 }
@@ -178,10 +186,10 @@ def main(argv=None) -> int:
         build_short(Path(tmp))
         print(f"fresh processes, median of {repeat}; interpret in s, default tier (translate) over it: "
               "cold = object cache off, warm = a warm cache dir", flush=True)
-        print(f"{'workload':<18}{'mode':<11}{'size':<7}{'wall s':>8}{'cold':>7}{'warm':>7}"
+        print(f"{'workload':<20}{'mode':<11}{'size':<7}{'wall s':>8}{'cold':>7}{'warm':>7}"
               f"{'cpu s':>9}{'cold':>7}{'warm':>7}")
-        for name, (_, modes, size, _) in rows:
-            for mode in modes:
+        for name, (_, modes, size, quick) in rows:
+            for mode in modes if not (args.quick and quick in modes) else (quick,):
                 child(name, mode, "warm", env)   # fills the kernel's and the translated blocks' caches
                 got = {run: [] for run in RUNS}
                 for _ in range(repeat):
@@ -189,7 +197,7 @@ def main(argv=None) -> int:
                         got[run].append(child(name, mode, run, env))
                 med = {run: [statistics.median(x[i] for x in got[run]) for i in (0, 1)] for run in RUNS}
                 wi, ci = med["interpret"]
-                print(f"{name:<18}{mode:<11}{size:<7}{wi:8.3f}{med['cold'][0] / wi:7.2f}{med['warm'][0] / wi:7.2f}"
+                print(f"{name:<20}{mode:<11}{size:<7}{wi:8.3f}{med['cold'][0] / wi:7.2f}{med['warm'][0] / wi:7.2f}"
                       f"{ci:9.3f}{med['cold'][1] / ci:7.2f}{med['warm'][1] / ci:7.2f}", flush=True)
     print(f"load after: {os.getloadavg()[0]:.1f}")
     return 0

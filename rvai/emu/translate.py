@@ -111,6 +111,19 @@ MAX_INSNS = 64
 BATCH = 32
 #: The most blocks of the loops around a due block compiled with it (Translator._loop_around).
 LOOP_BLOCKS = 8
+#: The largest of those blocks that rides along, in compile cost (_cost): a
+#: rider is compiled on no evidence of its own (a fall-through is not even
+#: counted), so only a small one, whose code costs a few milliseconds in the
+#: due block's module (the loop nest's outer blocks: 4 and 10 scalar ops).
+#: Flash attention's are 21-49 ops with 6-21 vector ops each, ~20-45 ms of
+#: codegen apiece, and run ~1/50 as often as the due block: they made each
+#: batch 0.15-0.2 s dearer for no saving measured (docs/performance.md,
+#: "(issue 15, cf69)").
+RIDE_COST = 12
+#: What a vector op weighs in a block's compile cost (_cost), a scalar op 1:
+#: -O1 compiles of 103 single blocks of attention and GEMM (c930, x60) fit
+#: ~11 ms a block, 0.54 ms a scalar op and 1.38 ms a vector op.
+VEC_COST = 3
 #: In the background: llvmlite's import starts once a block has run this
 #: fraction (1/IMPORT_AT) of what makes it due, so that it is loaded when the
 #: block is due, and a program whose loops never get near due never loads it.
@@ -423,9 +436,10 @@ class Translator:
     def _loop_around(self, pc: int, first) -> dict:
         """The blocks of the loops around the hot block at pc (instructions
         ``first``): blocks on a static path from pc back to pc, each entered
-        at least ASK_EVERY times or a branch's fall-through, at most
-        LOOP_BLOCKS.  They run once each time the loop at pc is left and
-        entered again, far less often than it, so they are not due with it;
+        at least ASK_EVERY times or a branch's fall-through, each costing
+        at most RIDE_COST to compile (_cost), at most LOOP_BLOCKS.  They run
+        once each time the loop at pc is left and entered again, far less
+        often than it, so they are not due with it;
         but once it runs translated they are what is left to interpret, and
         each return to the interpreter costs a dispatch: compiled with it,
         they chain to it (the loop nest's outer loops ran 1.7x slower
@@ -454,7 +468,7 @@ class Translator:
                 if start not in back and back.intersection(nexts):
                     back.add(start)
                     grew = True
-        loop = [start for start in found if start in back and start != pc]
+        loop = [start for start in found if start in back and start != pc and _cost(found[start]) <= RIDE_COST]
         return {start: found[start] for start in loop[:LOOP_BLOCKS]}
 
     def _install(self, batch: dict, engine, addrs, cached: int, found: int) -> None:
@@ -702,6 +716,13 @@ def _weight(insns) -> int:
     """What one pass of a block weighs toward RVAI_JIT_HOT: its instructions
     up to its first branch or jump, an inline vector integer op VEC_INT_WEIGHT each."""
     return max(sum(VEC_INT_WEIGHT if d.op in _VEC_INT else 1 for d in _one_pass(insns)), 1)
+
+
+def _cost(ops) -> int:
+    """What compiling a block (``ops``, jit_llvm.block_ops' prefix) is
+    estimated to cost, in scalar ops' worth: its ops, a vector op VEC_COST."""
+    from rvai.emu.jit_llvm import VEC
+    return sum(VEC_COST if d.op in VEC else 1 for d in ops)
 
 
 def _one_pass(insns) -> list:
