@@ -1,8 +1,8 @@
 """A fresh process's first call, first run and start-up: the default tier against the interpreter, or this checkout against another.
 
     python bench/first_call.py [--quick] [--repeat R] [--only NAME ...]
-    python bench/first_call.py --cached [--base DIR] [--repeat R] [--cache DIR]
-    python bench/first_call.py --qwen MODEL [--base DIR] [--repeat R] [--cache DIR]
+    python bench/first_call.py --cached [--base DIR] [--this DIR] [--repeat R] [--cache DIR]
+    python bench/first_call.py --qwen MODEL [--base DIR] [--this DIR] [--repeat R] [--cache DIR]
 
 **Tiers** (no mode option).  Each row is one workload run in a fresh process (the kernel's
 ELF compiled and cached beforehand, so only the emulator's work is timed): ``tier="interpret"``
@@ -47,7 +47,9 @@ and checked to be the ``rvai`` imported):
 The kernels are compiled into the cache (``--cache``, default a temporary folder; each
 checkout has its own entries, as its compiler version differs) by a round made first and not
 counted.  With ``--base DIR`` (another checkout, its C extension built in place) the
-checkouts alternate R times (default 15), so that load on a shared host hits both alike.
+checkouts alternate R times (default 15), so that load on a shared host hits both alike;
+``--this DIR`` measures another checkout in this one's place (e.g. a change's parent as base
+and the change as this).
 Printed: the median wall and CPU ms of each row, per checkout, the base over this tree, the
 quartiles of each checkout's CPU and of the R alternated pairs' base/this CPU ratios (the
 spread: process start-up noise is large), whether the last run had ``llvmlite.binding``
@@ -391,16 +393,18 @@ def main(argv=None) -> int:
                     help="runs of each kind per row (median; default 3, 1 quick; --cached 15, --qwen 3)")
     ap.add_argument("--only", nargs="*", default=None, help="rows whose name starts with one of these")
     ap.add_argument("--base", metavar="DIR", help="--cached, --qwen: another checkout to compare with, e.g. main's")
+    ap.add_argument("--this", metavar="DIR", default=str(ROOT),
+                    help="--cached, --qwen: the checkout measured as 'this' (default: the one holding this script)")
     ap.add_argument("--cache", metavar="DIR", help="--cached, --qwen: the kernel cache (default: a new temporary folder)")
     args = ap.parse_args(argv)
     if not (args.cached or args.qwen):
-        if args.base or args.cache:
-            ap.error("--base and --cache go with --cached or --qwen")
+        if args.base or args.cache or args.this != str(ROOT):
+            ap.error("--base, --this and --cache go with --cached or --qwen")
         tiers(args)
         return 0
     if args.quick or args.only is not None:
         ap.error("--quick and --only go with the tiers' rows, not --cached or --qwen")
-    roots = {"this": str(ROOT)} | ({"base": str(Path(args.base).resolve())} if args.base else {})
+    roots = {"this": str(Path(args.this).resolve())} | ({"base": str(Path(args.base).resolve())} if args.base else {})
     (cached if args.cached else qwen_rounds)(args, roots)
     return 0
 
