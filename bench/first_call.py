@@ -47,7 +47,8 @@ and checked to be the ``rvai`` imported):
 The kernels are compiled into the cache (``--cache``, default a temporary folder; each
 checkout has its own entries, as its compiler version differs) by a round made first and not
 counted.  With ``--base DIR`` (another checkout, its C extension built in place) the
-checkouts alternate R times (default 15), so that load on a shared host hits both alike;
+checkouts alternate R times (default 15; each round in the other order), so that load on a
+shared host hits both alike;
 ``--this DIR`` measures another checkout in this one's place (e.g. a change's parent as base
 and the change as this).
 Printed: the median wall and CPU ms of each row, per checkout, the base over this tree, the
@@ -309,6 +310,13 @@ def quartiles(xs: list[float]) -> tuple[float, float, float]:
     return q1, q2, q3
 
 
+def in_turn(roots: dict, i: int) -> list[str]:
+    """The checkouts' order in round ``i``: reversed every other round, so that what the first
+    run of a round pays more or less than the second (a measured 0.8-0.96x between two
+    checkouts of the same commit run in one order) falls on both alike."""
+    return list(roots)[::-1 if i % 2 else 1]
+
+
 def cached_round(root: str, cache: str, elf: str) -> dict:
     """One round of --cached in checkout ``root``: the ops child's times (ms) and the
     `rvai run` child's, whole process, under "rvai run (process)"."""
@@ -332,9 +340,9 @@ def cached(args, roots: dict) -> None:
         for root in roots.values():
             cached_round(root, cache, elf)   # compiles what is not cached yet
         runs: dict[str, list[dict]] = {name: [] for name in roots}
-        for _ in range(repeat):
-            for name, root in roots.items():
-                runs[name].append(cached_round(root, cache, elf))
+        for i in range(repeat):
+            for name in in_turn(roots, i):
+                runs[name].append(cached_round(roots[name], cache, elf))
     base = "base" in roots
     print(f"{'ms (median of ' + str(repeat) + ')':24}"
           + "".join(f"{n + ' ' + c:>12}" for c in ("wall", "cpu") for n in roots)
@@ -365,9 +373,9 @@ def qwen_rounds(args, roots: dict) -> None:
         for root in roots.values():
             fresh(_QWEN, [root, *argv], cache)   # fills the kernel and translation caches
         runs = {name: [] for name in roots}
-        for _ in range(repeat):
-            for name, root in roots.items():
-                runs[name].append(fresh(_QWEN, [root, *argv], cache))
+        for i in range(repeat):
+            for name in in_turn(roots, i):
+                runs[name].append(fresh(_QWEN, [roots[name], *argv], cache))
     print(f"bench/qwen.py --model {' '.join(argv[1:])}: whole process, median (min-max) of {repeat}")
     print(f"{'':14}" + "".join(f"{n:>22}" for n in roots) + (f"{'base/this':>11}" if "base" in roots else ""))
     for key, unit, digits in (("wall", "s", 2), ("user", "s", 2), ("sys", "s", 2), ("peak RSS", "MB", 0)):
