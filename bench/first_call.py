@@ -286,7 +286,7 @@ QWEN_ARGS = ["--target", "xuantie-c930", "--phase", "prefill", "--tokens", "128"
 def fresh(code: str, args: list[str], cache: str, status: int = 0) -> dict:
     """Run ``python -c code *args`` in /tmp as a user would (pyc files written, kernels in
     ``cache``) and measure it from outside.  Returns its stdout and wall, user, system seconds
-    and peak RSS (MB); a status other than ``status`` raises SystemExit with its stderr."""
+    and peak RSS (MiB); a status other than ``status`` raises SystemExit with its stderr."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["RVAI_CACHE_DIR"] = cache
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -378,7 +378,7 @@ def qwen_rounds(args, roots: dict) -> None:
                 runs[name].append(fresh(_QWEN, [roots[name], *argv], cache))
     print(f"bench/qwen.py --model {' '.join(argv[1:])}: whole process, median (min-max) of {repeat}")
     print(f"{'':14}" + "".join(f"{n:>22}" for n in roots) + (f"{'base/this':>11}" if "base" in roots else ""))
-    for key, unit, digits in (("wall", "s", 2), ("user", "s", 2), ("sys", "s", 2), ("peak RSS", "MB", 0)):
+    for key, unit, digits in (("wall", "s", 2), ("user", "s", 2), ("sys", "s", 2), ("peak RSS", "MiB", 0)):
         xs = {n: [r[key] for r in runs[n]] for n in roots}
         med = {n: statistics.median(x) for n, x in xs.items()}
         print(f"{key + ' ' + unit:14}" + "".join(f"{f'{med[n]:.{digits}f} ({min(xs[n]):.{digits}f}-{max(xs[n]):.{digits}f})':>22}"

@@ -146,7 +146,7 @@ def main(argv=None) -> int:
             json.dump(results[0] if len(results) == 1 else results, f, indent=1)
     if args.resources:
         use = resource.getrusage(resource.RUSAGE_SELF)   # (ru_maxrss: KiB on Linux)
-        print(f"(process: user {use.ru_utime:.2f} s, system {use.ru_stime:.2f} s, peak RSS {use.ru_maxrss / 1024:.0f} MB)")
+        print(f"(process: user {use.ru_utime:.2f} s, system {use.ru_stime:.2f} s, peak RSS {use.ru_maxrss / 1024:.0f} MiB)")
     return 0
 
 

@@ -155,12 +155,12 @@ def test_bench_table_json_and_plot(tmp_path):
     assert done.returncode == 0, done.stderr
     # --resources: the process's own account, against the kernel's for the child seen from here
     # (taken before its exit, so no more) and the layer's f32 gate_up and down weights it held (so no less).
-    user, system, rss = map(float, re.search(r"\(process: user (\S+) s, system (\S+) s, peak RSS (\S+) MB\)",
+    user, system, rss = map(float, re.search(r"\(process: user (\S+) s, system (\S+) s, peak RSS (\S+) MiB\)",
                                              done.stdout).groups())
     assert 0 < user <= after.ru_utime - before.ru_utime + 0.01
     assert 0 <= system <= after.ru_stime - before.ru_stime + 0.01
     cfg = get("qwen2.5-0.5b")
-    weights = 4 * cfg.hidden_size * 3 * cfg.intermediate_size / 2**20   # gate_up (2 of K x N) and down, MB
+    weights = 4 * cfg.hidden_size * 3 * cfg.intermediate_size / 2**20   # gate_up (2 of K x N) and down, MiB
     assert weights <= rss <= after.ru_maxrss / 1024 + 1
     data = json.loads(js.read_text())
     assert {"model", "target", "phase", "cycles_per_layer", "tokens_per_s", "ops"} <= set(data)
