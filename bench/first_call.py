@@ -1,9 +1,11 @@
-"""Does the default tier's first call pay for itself?  Fresh processes, default tier / interpreter.
+"""A fresh process's first call, first run and start-up: the default tier against the interpreter, or this checkout against another.
 
     python bench/first_call.py [--quick] [--repeat R] [--only NAME ...]
+    python bench/first_call.py --cached [--base DIR] [--this DIR] [--repeat R] [--cache DIR]
+    python bench/first_call.py --qwen MODEL [--base DIR] [--this DIR] [--repeat R] [--cache DIR]
 
-Each row is one workload run in a fresh process (the kernel's ELF compiled and
-cached beforehand, so only the emulator's work is timed): ``tier="interpret"``
+**Tiers** (no mode option).  Each row is one workload run in a fresh process (the kernel's
+ELF compiled and cached beforehand, so only the emulator's work is timed): ``tier="interpret"``
 (``RVAI_TIER=interpret``), then the default tier with the translation object
 cache off (``RVAI_JIT_CACHE=0``: every due block compiled), then the default tier
 with a warm object cache (a private ``RVAI_CACHE_DIR`` filled by one default-tier
@@ -30,6 +32,38 @@ Workloads (``mode`` functional or timed):
 
 --quick also runs the medium rows on xuantie-c930 only (the ten attention
 calls functional only: timed, they take ~40 s more) and R = 1.
+
+**--cached**: what a fresh Python process pays before its first ``rvai.ops`` result, every
+kernel cached, and what a short ``rvai run`` costs.  Each round starts, per checkout, two fresh
+interpreters in /tmp (pyc files written, as a user runs; the checkout put first on ``sys.path``
+and checked to be the ``rvai`` imported):
+
+- one that imports NumPy, then ``from rvai import ops`` (timed), then calls each op twice on
+  small inputs (timed each): ``softmax`` 4 x 8, ``rmsnorm`` 4 x 64, ``linear`` (4 x 64) @
+  (32 x 64).T and ``attention`` causal, 2 heads, 16 x 16, d 16.  Times are taken inside the
+  child: wall, and the thread's CPU (``time.thread_time()``);
+- one that runs ``rvai.cli.main(["run", ELF])`` on a 3-instruction static ELF (``li a0, 7``,
+  ``li a7, 93``, ``ecall``; made here by tests/tiny_elf.py with rvai's assembler, its exit
+  status checked): timed from outside, the whole process's wall and CPU (user + system, from
+  ``os.wait4``; what ``perf stat`` calls task-clock), Python's own start-up included.
+
+The kernels are compiled into the cache (``--cache``, default a temporary folder; each
+checkout has its own entries, as its compiler version differs) by a round made first and not
+counted.  With ``--base DIR`` (another checkout, its C extension built in place) the
+checkouts alternate R times (default 15; each round in the other order), so that load on a
+shared host hits both alike;
+``--this DIR`` measures another checkout in this one's place (e.g. a change's parent as base
+and the change as this).
+Printed: the median wall and CPU ms of each row, per checkout, the base over this tree, the
+quartiles of each checkout's CPU and of the R alternated pairs' base/this CPU ratios (the
+spread: process start-up noise is large), whether the last run had ``llvmlite.binding``
+loaded, and the host's load.
+
+**--qwen MODEL**: ``bench/qwen.py --model MODEL --target xuantie-c930 --phase prefill
+--tokens 128 --max-macs 0`` of each checkout (its own bench/qwen.py), the whole process from
+outside: median (and range) of wall, user and system CPU seconds and peak RSS, the base over
+this tree, and whether the two checkouts printed the same table.  One round first fills the
+kernel and translation caches, not counted; R defaults to 3.
 """
 from __future__ import annotations
 
@@ -39,6 +73,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -171,12 +206,8 @@ def build_short(workdir: Path) -> None:
         emu_speed.build(b, workdir)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="c930's medium rows, a linear for the long row, R = 1")
-    ap.add_argument("--repeat", type=int, default=None, help="runs of each kind per row (median; default 3, 1 quick)")
-    ap.add_argument("--only", nargs="*", default=None, help="rows whose name starts with one of these")
-    args = ap.parse_args(argv)
+def tiers(args) -> None:
+    """The default tier's rows against the interpreter (no mode option)."""
     repeat = args.repeat or (1 if args.quick else 3)
     rows = [(n, r) for n, r in TABLE.items() if (r[3] if args.quick else r[3] != "only")
             and (not args.only or any(n.startswith(o) for o in args.only))]
@@ -200,6 +231,197 @@ def main(argv=None) -> int:
                 print(f"{name:<20}{mode:<11}{size:<7}{wi:8.3f}{med['cold'][0] / wi:7.2f}{med['warm'][0] / wi:7.2f}"
                       f"{ci:9.3f}{med['cold'][1] / ci:7.2f}{med['warm'][1] / ci:7.2f}", flush=True)
     print(f"load after: {os.getloadavg()[0]:.1f}")
+
+
+# --- Fresh processes of this checkout against another (--cached, --qwen) ---
+
+#: Put the checkout argv[1] first on sys.path; ``checked`` makes sure its rvai was the one
+#: imported (an editable install of another tree must not answer for it), after the timed
+#: spans, which are as a user's process has them.
+_CHECKOUT = r"""
+import sys
+root = sys.argv[1]
+sys.path[:0] = [root, root + "/bench"]
+
+def checked(status):
+    rvai = sys.modules["rvai"]
+    if not rvai.__file__.startswith(root.rstrip("/") + "/"):
+        sys.exit(f"rvai imported from {rvai.__file__}, not from {root}")
+    return status
+"""
+
+#: The ops child: NumPy imported, then `from rvai import ops` and each op twice, each timed
+#: inside the child (wall, thread CPU).  Prints one JSON object.
+_OPS = _CHECKOUT + r"""
+import json, time
+import numpy as np
+clock = lambda: (time.perf_counter(), time.thread_time())
+t = clock()
+from rvai import ops
+times = {"import": [b - a for a, b in zip(t, clock())]}
+rng = np.random.default_rng(0)
+f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)
+x, w, q, k, v = f32(4, 64), f32(32, 64), f32(2, 16, 16), f32(2, 16, 16), f32(2, 16, 16)
+calls = {"softmax": lambda: ops.softmax(f32(4, 8)), "rmsnorm": lambda: ops.rmsnorm(x, f32(64)),
+         "linear": lambda: ops.linear(x, w), "attention": lambda: ops.attention(q, k, v, causal=True)}
+for name, call in calls.items():
+    for n in ("first", "second"):
+        t = clock()
+        call()
+        times[f"{name} {n}"] = [b - a for a, b in zip(t, clock())]
+checked(0)
+print(json.dumps({"ms": {k: [s * 1e3 for s in v] for k, v in times.items()}, "llvm": "llvmlite.binding" in sys.modules}))
+"""
+
+#: The `rvai run` child (argv[2]: the ELF); exits with the guest's status.
+_RVAI_RUN = _CHECKOUT + r"""
+from rvai.cli import main
+sys.exit(checked(main(["run", sys.argv[2]])))
+"""
+
+#: The --qwen child: the checkout's own bench/qwen.py, argv[2:] its command line.
+_QWEN = _CHECKOUT + r"""
+import qwen
+sys.exit(checked(qwen.main(sys.argv[2:])))
+"""
+
+#: The short program `rvai run` runs, and the status it exits with.
+EXIT7 = (["li a0, 7", "li a7, 93", "ecall"], 7)
+#: bench/qwen.py's command line for --qwen (after --model MODEL).
+QWEN_ARGS = ["--target", "xuantie-c930", "--phase", "prefill", "--tokens", "128", "--max-macs", "0"]
+
+
+def fresh(code: str, args: list[str], cache: str, status: int = 0) -> dict:
+    """Run ``python -c code *args`` in /tmp as a user would (pyc files written, kernels in
+    ``cache``) and measure it from outside.  Returns its stdout and wall, user, system seconds
+    and peak RSS (MiB); a status other than ``status`` raises SystemExit with its stderr."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["RVAI_CACHE_DIR"] = cache
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t = time.perf_counter()
+        p = subprocess.Popen([sys.executable, "-c", code, *args], stdout=out, stderr=err, cwd="/tmp", env=env)
+        _, wstatus, use = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(wstatus)   # (reaped here: Popen must not wait again)
+        out.seek(0), err.seek(0)
+        if p.returncode != status:
+            raise SystemExit(f"{args[0]}: exit status {p.returncode}, not {status}: {err.read()[-2000:]}")
+        return {"out": out.read(), "wall": wall, "user": use.ru_utime, "sys": use.ru_stime,
+                "peak RSS": use.ru_maxrss / 1024}
+
+
+def quartiles(xs: list[float]) -> tuple[float, float, float]:
+    """(lower quartile, median, upper quartile) of ``xs`` (all three the value for one)."""
+    if len(xs) < 2:
+        return xs[0], xs[0], xs[0]
+    q1, q2, q3 = statistics.quantiles(xs, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def in_turn(roots: dict, i: int) -> list[str]:
+    """The checkouts' order in round ``i``: reversed every other round, so that what the first
+    run of a round pays more or less than the second (a measured 0.8-0.96x between two
+    checkouts of the same commit run in one order) falls on both alike."""
+    return list(roots)[::-1 if i % 2 else 1]
+
+
+def cached_round(root: str, cache: str, elf: str) -> dict:
+    """One round of --cached in checkout ``root``: the ops child's times (ms) and the
+    `rvai run` child's, whole process, under "rvai run (process)"."""
+    import json   # (here: the tiers' child imports this module inside its timed span)
+    got = json.loads(fresh(_OPS, [root], cache)["out"].splitlines()[-1])
+    r = fresh(_RVAI_RUN, [root, elf], cache, status=EXIT7[1])
+    got["ms"]["rvai run (process)"] = [r["wall"] * 1e3, (r["user"] + r["sys"]) * 1e3]
+    return got
+
+
+def cached(args, roots: dict) -> None:
+    """--cached: import and first ops calls (thread CPU inside the child), and a short
+    `rvai run` (whole process), the checkouts alternated; medians, ratios and quartiles."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from tiny_elf import executable
+    repeat = args.repeat or 15
+    print(f"load before: {os.getloadavg()[0]:.1f}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache, elf = args.cache or tmp, str(Path(tmp) / "exit7")
+        Path(elf).write_bytes(executable(EXIT7[0]))
+        for root in roots.values():
+            cached_round(root, cache, elf)   # compiles what is not cached yet
+        runs: dict[str, list[dict]] = {name: [] for name in roots}
+        for i in range(repeat):
+            for name in in_turn(roots, i):
+                runs[name].append(cached_round(roots[name], cache, elf))
+    base = "base" in roots
+    print(f"{'ms (median of ' + str(repeat) + ')':24}"
+          + "".join(f"{n + ' ' + c:>12}" for c in ("wall", "cpu") for n in roots)
+          + "".join(f"{'base/this ' + c:>16}" for c in ("wall", "cpu") if base)
+          + "".join(f"{n + ' cpu q1-q3':>20}" for n in roots) + (f"{'base/this cpu q1-q3':>22}" if base else ""))
+    for key in runs["this"][0]["ms"]:
+        ms = {(n, c): [r["ms"][key][c] for r in runs[n]] for n in roots for c in (0, 1)}
+        med = {nc: statistics.median(x) for nc, x in ms.items()}
+        spread = [quartiles(ms[n, 1]) for n in roots]
+        if base:
+            spread.append(quartiles([b / t for b, t in zip(ms["base", 1], ms["this", 1])]))
+        print(f"{key:24}" + "".join(f"{med[n, c]:12.1f}" for c in (0, 1) for n in roots)
+              + "".join(f"{med['base', c] / med['this', c]:16.2f}" for c in (0, 1) if base)
+              + "".join(f"{f'{q1:.1f}-{q3:.1f}':>20}" for q1, _, q3 in spread[:len(roots)])
+              + "".join(f"{f'{q1:.2f}-{q3:.2f}':>22}" for q1, _, q3 in spread[len(roots):]))
+    print("llvmlite.binding loaded: " + ", ".join(f"{n} {runs[n][-1]['llvm']}" for n in roots))
+    print(f"load after: {os.getloadavg()[0]:.1f}")
+
+
+def qwen_rounds(args, roots: dict) -> None:
+    """--qwen MODEL: each checkout's bench/qwen.py prefill, the whole process; medians,
+    ranges and ratios of wall, user, system and peak RSS, and whether the tables agree."""
+    repeat = args.repeat or 3
+    argv = ["--model", args.qwen, *QWEN_ARGS]
+    print(f"load before: {os.getloadavg()[0]:.1f}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = args.cache or tmp
+        for root in roots.values():
+            fresh(_QWEN, [root, *argv], cache)   # fills the kernel and translation caches
+        runs = {name: [] for name in roots}
+        for i in range(repeat):
+            for name in in_turn(roots, i):
+                runs[name].append(fresh(_QWEN, [roots[name], *argv], cache))
+    print(f"bench/qwen.py --model {' '.join(argv[1:])}: whole process, median (min-max) of {repeat}")
+    print(f"{'':14}" + "".join(f"{n:>22}" for n in roots) + (f"{'base/this':>11}" if "base" in roots else ""))
+    for key, unit, digits in (("wall", "s", 2), ("user", "s", 2), ("sys", "s", 2), ("peak RSS", "MiB", 0)):
+        xs = {n: [r[key] for r in runs[n]] for n in roots}
+        med = {n: statistics.median(x) for n, x in xs.items()}
+        print(f"{key + ' ' + unit:14}" + "".join(f"{f'{med[n]:.{digits}f} ({min(xs[n]):.{digits}f}-{max(xs[n]):.{digits}f})':>22}"
+                                                 for n in roots)
+              + (f"{med['base'] / med['this']:11.2f}" if "base" in roots else ""))
+    # The table is the same whatever the checkout; only the "(emulated in N s)" line may differ.
+    tables = {r["out"].split("(emulated in")[0] for n in roots for r in runs[n]}
+    print(f"tables identical: {len(tables) == 1}")
+    print(f"load after: {os.getloadavg()[0]:.1f}")
+
+
+def main(argv=None) -> int:
+    """Parse the options and run the mode they name (the tiers by default)."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--cached", action="store_true", help="import, first ops calls and `rvai run`, kernels cached")
+    mode.add_argument("--qwen", metavar="MODEL", help="bench/qwen.py's prefill of MODEL, the whole process")
+    ap.add_argument("--quick", action="store_true", help="c930's medium rows, a linear for the long row, R = 1")
+    ap.add_argument("--repeat", type=int, default=None,
+                    help="runs of each kind per row (median; default 3, 1 quick; --cached 15, --qwen 3)")
+    ap.add_argument("--only", nargs="*", default=None, help="rows whose name starts with one of these")
+    ap.add_argument("--base", metavar="DIR", help="--cached, --qwen: another checkout to compare with, e.g. main's")
+    ap.add_argument("--this", metavar="DIR", default=str(ROOT),
+                    help="--cached, --qwen: the checkout measured as 'this' (default: the one holding this script)")
+    ap.add_argument("--cache", metavar="DIR", help="--cached, --qwen: the kernel cache (default: a new temporary folder)")
+    args = ap.parse_args(argv)
+    if not (args.cached or args.qwen):
+        if args.base or args.cache or args.this != str(ROOT):
+            ap.error("--base, --this and --cache go with --cached or --qwen")
+        tiers(args)
+        return 0
+    if args.quick or args.only is not None:
+        ap.error("--quick and --only go with the tiers' rows, not --cached or --qwen")
+    roots = {"this": str(Path(args.this).resolve())} | ({"base": str(Path(args.base).resolve())} if args.base else {})
+    (cached if args.cached else qwen_rounds)(args, roots)
     return 0
 
 

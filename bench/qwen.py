@@ -9,11 +9,15 @@ cycles per layer (or per step for embedding / final norm / LM head), its share o
 step, FLOPs, DRAM bytes, FLOP/cycle, % of the f32 peak and whether the roofline makes it
 compute- or memory-bound; then the time per layer, per token and tokens/s at the preset's
 clock. Operators marked * were sampled (slices scaled up, see rvai/models/costs.py).
+``--resources`` adds the process's user and system CPU and peak RSS (``getrusage``) at the
+end; to compare two checkouts, whose qwen.py may lack it, ``bench/first_call.py --qwen MODEL
+--base DIR`` measures each run from outside.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 
@@ -113,6 +117,7 @@ def main(argv=None) -> int:
                     help="sample operators above this many multiply-accumulates (0: never sample)")
     ap.add_argument("--json", help="write the results as JSON here")
     ap.add_argument("--plot", help="draw the roofline with each operator to this PNG (needs matplotlib)")
+    ap.add_argument("--resources", action="store_true", help="print the process's CPU, system time and peak RSS")
     args = ap.parse_args(argv)
     models = sorted(configs.CONFIGS) if args.model == "all" else [args.model]
     targets = DOC_TARGETS if args.target == "all" else [args.target]
@@ -139,6 +144,9 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results[0] if len(results) == 1 else results, f, indent=1)
+    if args.resources:
+        use = resource.getrusage(resource.RUSAGE_SELF)   # (ru_maxrss: KiB on Linux)
+        print(f"(process: user {use.ru_utime:.2f} s, system {use.ru_stime:.2f} s, peak RSS {use.ru_maxrss / 1024:.0f} MiB)")
     return 0
 
 

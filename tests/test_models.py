@@ -10,6 +10,8 @@ Relative error is max |rvai - float64| / max |float64|.
 """
 import json
 import os
+import re
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -143,19 +145,29 @@ def test_bench_table_json_and_plot(tmp_path):
     """bench/qwen.py as a user runs it: the table, the JSON keys, the PNG; counters against first principles."""
     pytest.importorskip("matplotlib")
     js, png = tmp_path / "out.json", tmp_path / "out.png"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "qwen.py"), "--model", "qwen2.5-0.5b",
                            "--target", "spacemit-x60", "--phase", "decode", "--context", "16",
-                           "--json", str(js), "--plot", str(png)],
+                           "--json", str(js), "--plot", str(png), "--resources"],
                           capture_output=True, text=True, timeout=600, cwd=tmp_path,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))    # this checkout's rvai
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert done.returncode == 0, done.stderr
+    # --resources: the process's own account, against the kernel's for the child seen from here
+    # (taken before its exit, so no more) and the layer's f32 gate_up and down weights it held (so no less).
+    user, system, rss = map(float, re.search(r"\(process: user (\S+) s, system (\S+) s, peak RSS (\S+) MiB\)",
+                                             done.stdout).groups())
+    assert 0 < user <= after.ru_utime - before.ru_utime + 0.01
+    assert 0 <= system <= after.ru_stime - before.ru_stime + 0.01
+    cfg = get("qwen2.5-0.5b")
+    weights = 4 * cfg.hidden_size * 3 * cfg.intermediate_size / 2**20   # gate_up (2 of K x N) and down, MiB
+    assert weights <= rss <= after.ru_maxrss / 1024 + 1
     data = json.loads(js.read_text())
     assert {"model", "target", "phase", "cycles_per_layer", "tokens_per_s", "ops"} <= set(data)
     assert data["model"] == "qwen2.5-0.5b" and data["target"] == "spacemit-x60" and data["phase"] == "decode"
     ops = {op["name"]: op for op in data["ops"]}
     for op in ops.values():
         assert {"name", "cycles", "flops", "bytes"} <= set(op) and op["name"] in done.stdout
-    cfg = get("qwen2.5-0.5b")
     k, n = cfg.hidden_size, (cfg.num_attention_heads + 2 * cfg.num_key_value_heads) * cfg.head_dim
     assert 2 * k * n <= ops["qkv_proj"]["flops"] <= 2 * (k + 1) * n   # one token: 2*K*N (+ adding into C)
     assert ops["qkv_proj"]["bytes"] >= 4 * k * n                  # every f32 weight read from DRAM once
