@@ -2,7 +2,8 @@
 
 :func:`rvai.kernels.pack_panels` writes each panel straight from B, and
 :func:`rvai.models.layer.scaled_normal` makes a layer's random matrix block by block of
-rows: each must give what the one-line NumPy definition gives, bit for bit.
+rows: each must give what the one-line NumPy definition gives, bit for bit. Q8_0 blocks
+are quantised once (:func:`rvai.kernels.quant.requantize_q8_0`, against quantising twice).
 """
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rvai import kernels, ops
-from rvai.kernels.quant import from_bf16, quantize_q8_0, to_bf16
+from rvai.kernels import quant
+from rvai.kernels.quant import from_bf16, quantize_q8_0, requantize_q8_0, to_bf16
 from rvai.models import layer
 from rvai.models.configs import get
 from rvai.models.layer import LayerWeights, scaled_normal
@@ -112,3 +114,44 @@ def test_a_layers_packed_weights_are_its_matrix(first, block, monkeypatch):
                 want = panels_by_definition(to_bf16(matrix) if fmt == "bf16" else matrix, nr)
                 assert _same_bits(packed.panels, want), (fmt, name, cols)
             assert (packed.n, packed.k) == matrix.shape[::-1]
+
+
+#: Magnitudes of Q8_0 blocks: an f16 scale of 0 (below ~3.8e-6), subnormal f16 scales, normal
+#: ones, and past f16's range (an infinite scale).
+_MAGNITUDES = (1e-7, 2e-6, 1e-5, 1.0, 1e3, 1e7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 4), blocks=st.integers(1, 4), tail=st.integers(0, 31),
+       scales=st.lists(st.sampled_from(_MAGNITUDES), min_size=20, max_size=20),
+       given_as=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2 ** 16))
+@example(n=1, blocks=1, tail=0, scales=[1e-7] * 20, given_as=np.float32, seed=0)    # f16 scale 0, q != 0
+def test_requantize_q8_0_is_quantising_the_dequantised_values(n, blocks, tail, scales, given_as, seed):
+    # each Q8_0 block of x at its own magnitude: the definition quantises twice
+    k = 32 * blocks + tail
+    per_block = np.repeat(np.array(scales[:n * (blocks + 1)]).reshape(n, blocks + 1), 32, axis=1)[:, :k]
+    x = (np.random.default_rng(seed).standard_normal((n, k)) * per_block).astype(given_as)
+    try:
+        with np.errstate(invalid="ignore"):      # 0 * an infinite scale
+            want = quantize_q8_0(quantize_q8_0(x).dequantize())
+    except ValueError as e:                  # an infinite scale stands for values that are not finite
+        with pytest.raises(ValueError, match=str(e)):
+            requantize_q8_0(x)
+        return
+    got = requantize_q8_0(x)
+    assert _same_bits(got.q, want.q) and _same_bits(got.d, want.d) and got.k == want.k
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 40), k=st.integers(1, 100), chunk=st.sampled_from([1, 64, 100, 1000]),
+       seed=st.integers(0, 2 ** 16))
+def test_quantize_q8_0_in_row_chunks_is_row_by_row(n, k, chunk, seed):
+    # the rows' blocks are independent: a few rows at a time (a chunk of about ``chunk``
+    # elements, at least a row) must give each row as quantising it alone gives it
+    x = np.random.default_rng(seed).standard_normal((n, k)).astype(np.float32)
+    rows = [quantize_q8_0(x[i:i + 1]) for i in range(n)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(quant, "_CHUNK_ELEMENTS", chunk)
+        got = quantize_q8_0(x)
+    assert _same_bits(got.q, np.concatenate([r.q for r in rows])) and got.k == k
+    assert _same_bits(got.d, np.concatenate([r.d for r in rows]))
