@@ -2,10 +2,11 @@
 
 :func:`rvai.kernels.pack_panels` writes each panel straight from B, and
 :func:`rvai.models.layer.scaled_normal` makes a layer's random matrix block by block of
-rows: each must give what the one-line NumPy definition gives, bit for bit. Q8_0 blocks
-are quantised once (:func:`rvai.kernels.quant.requantize_q8_0`, against quantising twice)
-and packed a block of K at a time (:func:`rvai.ops.pack_weights_by_k`, against
-:func:`rvai.ops.pack_weights` of the whole matrix, every layout).
+rows: each must give what the one-line NumPy definition gives, bit for bit. A Q8_0 layer's
+blocks are quantised once (:func:`rvai.kernels.quant.requantize_q8_0`, against quantising
+twice) and packed a block of K at a time (:func:`rvai.ops.pack_weights_by_k`, against
+:func:`rvai.ops.pack_weights` of the whole matrix, every layout), and its kernels read its
+matrix (:func:`rvai.ops.linear` on a scaled identity).
 """
 import numpy as np
 import pytest
@@ -198,3 +199,18 @@ def test_pack_weights_by_k_refuses_blocks_that_do_not_make_k(rows, k, match):
     other_n = iter([np.ones((5, 32), np.float32), np.ones((6, 32), np.float32)])
     with pytest.raises(ValueError, match="N = 5"):
         ops.pack_weights_by_k(other_n, 64, target="generic", dtype="f32")
+
+
+@pytest.mark.parametrize("place", [("generic", 256), ("xuantie-c930", 256), ("spacemit-x60", 256)])
+def test_a_q8_0_layers_kernels_read_its_matrix(place, monkeypatch):
+    # rows of x = (127/128) I quantise exactly (scale 2^-7, q = 127), so each output of
+    # the Q8_0 kernel is the weight it read times 127/128, rounded once: the values the
+    # float64 oracle multiplies by (matrix), through each layout the blocks were packed in
+    monkeypatch.setattr(layer, "_BLOCK_ELEMENTS", 1000)     # blocks of 32 rows
+    cfg, target = get("qwen2.5-0.5b").sliced(64, 96), Target.preset(place[0]).with_vlen(place[1])
+    for name, cols in (("down", None), ("o", 40)):
+        w = LayerWeights(cfg, "int8", seed=3)
+        packed = w.packed(name, target, cols)
+        k = packed.k
+        y = ops.linear(np.eye(k, dtype=np.float32) * np.float32(127 / 128), packed, target=target)
+        assert _same_bits(y, w.matrix(name, cols) * np.float32(127 / 128)), (place, name)
