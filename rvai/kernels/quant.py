@@ -81,7 +81,7 @@ def _quantized_rows(x: np.ndarray, kp: int) -> tuple[np.ndarray, np.ndarray]:
     # its f16 scale is 0 anyway, so the block's values are 0 either way.
     with np.errstate(divide="ignore", over="ignore"):
         inv = np.where(d >= np.finfo(np.float32).tiny, np.float32(1) / d, np.float32(0)).astype(np.float32)
-    np.multiply(blocks, inv[..., None], out=blocks)
+    np.multiply(blocks, inv[..., None], out=blocks)            # in place: no fresh temporaries to fault in
     scaled = blocks.astype(np.float64)                          # |scaled| <= 127 (1 + 3u)
     scaled += np.copysign(0.5, scaled)                          # x + 0.5 exact: trunc rounds as roundf
     q = np.trunc(scaled, out=scaled).astype(np.int8)
