@@ -21,9 +21,9 @@ from rvai.kernels.quant import Q8_0, quantize_q8_0, to_bf16
 from rvai.runner import Run
 from rvai.target import Target
 
-__all__ = ["matmul", "linear", "pack_weights", "PackedWeights", "WEIGHT_DTYPES", "quantize_q8_0", "Q8_0",
-           "matmul_int8", "matmul_bf16", "int8_path", "INT8_PATHS", "softmax", "rmsnorm", "attention", "attention_config",
-           "swiglu", "rope",
+__all__ = ["matmul", "linear", "pack_weights", "pack_weights_by_k", "PackedWeights", "WEIGHT_DTYPES",
+           "quantize_q8_0", "Q8_0", "matmul_int8", "matmul_bf16", "int8_path", "INT8_PATHS", "softmax", "rmsnorm",
+           "attention", "attention_config", "swiglu", "rope",
            "add_rmsnorm", "add", "embedding", "moe_combine", "last_run"]
 
 _ATTN_LMUL = 4   # keys per block: VLMAX at LMUL 4 (VLEN/8); 8 FP beats an FMA at DLEN 128
@@ -131,6 +131,49 @@ def pack_weights(w, *, target=None, lmul: int | None = None, dtype: str | None =
         return PackedWeights(panels, n, k, target.vlen, lmul, "q8_0", scales, path)
     kind = "bf16" if dtype == "bf16" else np.dtype(w.dtype).name.replace("float", "f")
     return PackedWeights(kernels.pack_panels(w.T, nr), n, k, target.vlen, lmul, kind)
+
+
+def pack_weights_by_k(blocks, k: int, *, target=None, lmul: int | None = None,
+                      dtype: str | None = None) -> PackedWeights:
+    """:func:`pack_weights` of an (N, K) matrix given as ``blocks`` of its columns along K,
+    in order, each as pack_weights takes a matrix ((N, rows) values, or :class:`Q8_0` blocks;
+    for Q8_0 every block but the last a multiple of 32 rows): each is packed on its own into
+    its part of the layout, so no whole copy of the matrix is made.
+
+    Every layout keeps K along axis 1 of its panels and of its scales: one row of K a step
+    in panels, 4 in dot4's words, 2 TM (8 or 16) in IME tiles, 32 (a Q8_0 block) in the
+    scales. A block of a multiple of 32 rows fills whole steps, so it packs to exactly its
+    slice of the whole's layout; only the last block is padded, as the whole's end is.
+    """
+    first, whole, at = None, {}, 0
+    for block in blocks:
+        part = pack_weights(block, target=target, lmul=lmul, dtype=dtype)
+        if first is None:
+            first, step = part, kernels.Q8_BLOCK if part.dtype == "q8_0" else 1
+            kp = _padded(k, step)
+            whole = {name: np.empty(a.shape[:1] + (a.shape[1] * kp // _padded(part.k, step),) + a.shape[2:], a.dtype)
+                     for name, a in _k_arrays(part).items()}
+        if at % step or at + part.k > k or part.n != first.n:
+            raise ValueError(f"a block of {part.n} x {part.k} after {at} rows does not fit: the blocks are "
+                             f"(N, rows) with N = {first.n}, K = {k} rows in all, each but the last a "
+                             f"multiple of {step} rows")
+        for name, a in _k_arrays(part).items():
+            start = at * whole[name].shape[1] // kp
+            whole[name][:, start:start + a.shape[1]] = a
+        at += part.k
+    if first is None or at != k:
+        raise ValueError(f"the blocks hold {at} of K = {k} rows")
+    return dataclasses.replace(first, k=k, **whole)
+
+
+def _k_arrays(packed: PackedWeights) -> dict[str, np.ndarray]:
+    """The arrays of ``packed`` that run along K on their axis 1, by field name."""
+    return {"panels": packed.panels} | ({} if packed.scales is None else {"scales": packed.scales})
+
+
+def _padded(k: int, step: int) -> int:
+    """``k`` rounded up to a multiple of ``step``."""
+    return -(-k // step) * step
 
 
 def _pair(a, b, name_b: str):

@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["Q8_0", "quantize_q8_0", "to_bf16", "from_bf16"]
+__all__ = ["Q8_0", "quantize_q8_0", "requantize_q8_0", "to_bf16", "from_bf16"]
 
 #: Values per Q8_0 block.
 BLOCK = 32
@@ -44,15 +44,34 @@ class Q8_0:
         return blocks.reshape(n, kp)[:, :self.k]
 
 
+#: Elements :func:`quantize_q8_0` works on at a time: its float32 and float64 temporaries
+#: stay a few MiB (made whole, a 7B model's LM-head chunk had 0.5 GB float64 arrays, each
+#: page faulted in fresh).
+_CHUNK_ELEMENTS = 1 << 18
+
+
 def quantize_q8_0(x) -> Q8_0:
-    """Rows of ``x`` (N, K) (a linear layer's weight, or activations) as :class:`Q8_0` blocks."""
-    x = np.asarray(x, np.float32)
+    """Rows of ``x`` (N, K) (a linear layer's weight, or activations) as :class:`Q8_0` blocks.
+
+    Rows are quantised a few at a time (their blocks are independent), into the result.
+    """
+    x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"quantize_q8_0 takes a 2-D (N, K) array, got shape {x.shape}")
+    n, k = x.shape
+    kp = -(-k // BLOCK) * BLOCK
+    q, d = np.empty((n, kp), np.int8), np.empty((n, kp // BLOCK), np.float16)
+    rows = max(_CHUNK_ELEMENTS // kp, 1) if kp else max(n, 1)
+    for r in range(0, n, rows):
+        q[r:r + rows], d[r:r + rows] = _quantized_rows(np.asarray(x[r:r + rows], np.float32), kp)
+    return Q8_0(q, d, k)
+
+
+def _quantized_rows(x: np.ndarray, kp: int) -> tuple[np.ndarray, np.ndarray]:
+    """(q, d) of :func:`quantize_q8_0` for f32 rows ``x``, their K padded to ``kp``."""
     if not np.isfinite(x).all():
         raise ValueError("quantize_q8_0: the values must be finite")
     n, k = x.shape
-    kp = -(-k // BLOCK) * BLOCK
     padded = np.zeros((n, kp), np.float32)
     padded[:, :k] = x
     blocks = padded.reshape(n, kp // BLOCK, BLOCK)
@@ -62,10 +81,31 @@ def quantize_q8_0(x) -> Q8_0:
     # its f16 scale is 0 anyway, so the block's values are 0 either way.
     with np.errstate(divide="ignore", over="ignore"):
         inv = np.where(d >= np.finfo(np.float32).tiny, np.float32(1) / d, np.float32(0)).astype(np.float32)
-    scaled = (blocks * inv[..., None]).astype(np.float64)      # |scaled| <= 127 (1 + 3u)
-    q = np.trunc(scaled + np.copysign(0.5, scaled)).astype(np.int8)   # x + 0.5 exact: trunc rounds as roundf
+    np.multiply(blocks, inv[..., None], out=blocks)            # in place: no fresh temporaries to fault in
+    scaled = blocks.astype(np.float64)                          # |scaled| <= 127 (1 + 3u)
+    scaled += np.copysign(0.5, scaled)                          # x + 0.5 exact: trunc rounds as roundf
+    q = np.trunc(scaled, out=scaled).astype(np.int8)
     with np.errstate(over="ignore"):                 # d past f16's range stores inf, as in ggml
-        return Q8_0(q.reshape(n, kp), d.astype(np.float16), k)
+        return q.reshape(n, kp), d.astype(np.float16)
+
+
+def requantize_q8_0(x) -> Q8_0:
+    """``quantize_q8_0(quantize_q8_0(x).dequantize())``, bit for bit, with one quantisation:
+    the blocks of the values Q8_0 weights stand for, as packing those values makes them.
+
+    A block quantised again comes back as it was: its largest |x| maps to q = +-127 (x d^-1
+    is 127 within 3 ulp), so its largest value is 127 * d16 exactly (7 + 11 significant
+    bits), whose scale is d16 again, and each q d16 (1/d16) is q within 127 * 2^-24
+    before its rounding, well inside half a step. Except where the f16 scale d16 is 0 (a
+    block below ~3.8e-6): it stands for zeros, which quantise to q = 0; and an infinite
+    one stands for values that are not finite, which :func:`quantize_q8_0` refuses.
+    """
+    w = quantize_q8_0(x)
+    if not np.isfinite(w.d).all():
+        raise ValueError("quantize_q8_0: the values must be finite")
+    blocks = w.q.reshape(w.d.shape + (BLOCK,))
+    blocks[w.d == 0] = 0
+    return w
 
 
 def to_bf16(x) -> np.ndarray:

@@ -31,7 +31,6 @@ scalar work).
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import zlib
 
@@ -39,7 +38,7 @@ import numpy as np
 
 from rvai import ops
 from rvai.models.configs import QwenConfig
-from rvai.kernels.quant import from_bf16, quantize_q8_0, to_bf16
+from rvai.kernels.quant import from_bf16, quantize_q8_0, requantize_q8_0, to_bf16
 from rvai.models.costs import Costs
 from rvai.target import Target
 
@@ -84,19 +83,18 @@ def scaled_normal(rng: np.random.Generator, shape: tuple[int, int], fan_in: int,
     quotients and each rounding are the whole expression's.
     """
     out = np.empty(shape, np.float16 if fmt == "f16" else np.float32)
-    for r, block in _row_blocks(rng, shape, fan_in, fmt):
-        out[r:r + len(block)] = block
+    for r, block in _row_blocks(rng, shape, fan_in):
+        out[r:r + len(block)] = _stored(block, fmt)
     return out
 
 
-def _row_blocks(rng: np.random.Generator, shape: tuple[int, int], fan_in: int, fmt: str):
-    """:func:`scaled_normal`'s blocks of rows in order, each as (first row, its values as
-    ``fmt`` stores them; float64 for f32, which its consumer rounds)."""
+def _row_blocks(rng: np.random.Generator, shape: tuple[int, int], fan_in: int):
+    """:func:`scaled_normal`'s blocks of rows in order, each as (first row, its float64
+    quotients ``standard_normal / sqrt(fan_in)``)."""
     k, n = shape
     rows = max(_BLOCK_ELEMENTS // max(n, 1) // 32, 1) * 32
     for r in range(0, k, rows):
-        block = rng.standard_normal((min(rows, k - r), n), np.float32)
-        yield r, _stored(block / np.sqrt(fan_in), fmt)
+        yield r, rng.standard_normal((min(rows, k - r), n), np.float32) / np.sqrt(fan_in)
 
 
 def _stored(w: np.ndarray, fmt: str) -> np.ndarray:
@@ -109,6 +107,15 @@ def _stored(w: np.ndarray, fmt: str) -> np.ndarray:
     if fmt == "q8_0":
         return np.ascontiguousarray(quantize_q8_0(w.T).dequantize().T)
     return w
+
+
+def _packable(w: np.ndarray, fmt: str):
+    """A block ``w`` (rows, out) of float64 quotients as :func:`rvai.ops.pack_weights_by_k`
+    takes it: (out, rows), the values format ``fmt`` stores; for Q8_0 the blocks that
+    packing those (dequantised) values makes, quantised once (:func:`requantize_q8_0`)."""
+    if fmt == "q8_0":
+        return requantize_q8_0(w.T)
+    return _stored(w, fmt).T
 
 
 class LayerWeights:
@@ -166,33 +173,27 @@ class LayerWeights:
     def packed(self, name: str, target: Target, cols: int | None = None) -> ops.PackedWeights:
         """``matrix(name, cols)`` packed once for ``target``'s VLEN (the panels :func:`rvai.ops.linear` reads).
 
-        While the matrix is not made, f32, f16 and bf16 weights are drawn straight into
-        the panels, a block of rows (of K) at a time, and the matrix is not kept: a layer
-        run holds each projection once, not twice (7B f32: 0.9 GB less, and its fresh
-        pages not faulted in). Q8_0 blocks are packed from the matrix.
+        While the matrix is not made, the weights are drawn straight into the panels (and
+        Q8_0's scales), a block of rows (of K) at a time, and the matrix is not kept: a
+        layer run holds each projection once, not twice (7B f32: 0.9 GB less, and its
+        fresh pages not faulted in), and Q8_0's quantisation works on a block at a time.
         """
         target = Target.of(target)
         key = (name, cols, target.vlen)
         if key not in self._packed:
             fmt = self._format(name)
-            if name in self._made or fmt == "q8_0":
+            if name in self._made:
                 self._packed[key] = ops.pack_weights(self.matrix(name, cols).T, target=target, dtype=fmt)
             else:
                 self._packed[key] = self._packed_by_blocks(name, cols, target, fmt)
         return self._packed[key]
 
     def _packed_by_blocks(self, name: str, cols: int | None, target: Target, fmt: str) -> ops.PackedWeights:
-        """``pack_weights(matrix(name, cols).T)`` for f32, f16 or bf16, each block of the matrix's
-        rows packed on its own into its rows of the panels (panels[p, k, j] runs along K)."""
+        """``pack_weights(matrix(name, cols).T)``, each block of the matrix's rows (of K, a
+        multiple of 32) packed on its own into its part of the layout."""
         rng, shape = self._drawn(name, cols)
-        first, panels = None, None
-        for r, block in _row_blocks(rng, shape, shape[0], fmt):
-            part = ops.pack_weights(block.T, target=target, dtype=fmt)
-            if first is None:
-                first = part
-                panels = np.empty((part.panels.shape[0], shape[0], part.panels.shape[2]), part.panels.dtype)
-            panels[:, r:r + len(block)] = part.panels
-        return dataclasses.replace(first, panels=panels, k=shape[0])
+        blocks = (_packable(block, fmt) for _, block in _row_blocks(rng, shape, shape[0]))
+        return ops.pack_weights_by_k(blocks, shape[0], target=target, dtype=fmt)
 
     def vector(self, name: str) -> np.ndarray:
         """Norm weight (input_norm, post_norm, q_norm, k_norm) or the qkv bias, f32."""
