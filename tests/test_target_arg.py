@@ -92,6 +92,8 @@ def _compiled():
 # Each case: draw -> (args, kwargs) of a call with small valid inputs; ``target`` is added as a keyword.
 CASES = {
     "ops.pack_weights": lambda d: ((_f32(d, _dim(d), _dim(d)),), {}),
+    "ops.pack_weights_by_k": lambda d: (lambda w, cut: (([w[:, :cut], w[:, cut:]], w.shape[1]), {}))(
+        _f32(d, _dim(d), 9), d(st.integers(1, 8))),
     "ops.matmul": lambda d: (lambda m, k, n: ((_f32(d, m, k), _f32(d, k, n)), {}))(_dim(d), _dim(d), _dim(d)),
     "ops.linear": lambda d: (lambda m, k, n: ((_f32(d, m, k), _f32(d, n, k)), {}))(_dim(d), _dim(d), _dim(d)),
     "ops.int8_path": lambda d: ((), {}),
