@@ -108,11 +108,23 @@ class SymbolFinder:
         self.indexes = [SymbolIndex(image.symbols, image.symbol_sizes) for image in images]
 
     def __call__(self, addr: int) -> str | None:
+        hit = self.nearest(addr)
+        if hit is None:
+            return None
+        name, off = hit
+        return f"{name}+0x{off:x}" if off else name
+
+    def function(self, addr: int) -> str | None:
+        """The name alone of the symbol that covers addr (what a loop's two ends must share)."""
+        hit = self.nearest(addr)
+        return None if hit is None else hit[0]
+
+    def nearest(self, addr: int) -> tuple[str, int] | None:
+        """(name, offset) from the first image whose symbols cover addr."""
         for index in self.indexes:
             hit = index.at(addr)
             if hit:
-                name, off = hit
-                return f"{name}+0x{off:x}" if off else name
+                return hit
         return None
 
 

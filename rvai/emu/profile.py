@@ -121,7 +121,7 @@ CODE_COPY_MAX = 16 << 20
 class _Code(_Deferred):
     """What a profile's code fields (``disassembly``, ``symbols``,
     ``loop_code``) are made from, until one of them is first read: copies of
-    the guest pages that hold the counted pcs, taken when the profile was
+    the mapped regions that hold the counted pcs, taken when the profile was
     made, and the loaded images' symbols (Machine.symbol_finder), not the
     machine, whose guest memory and translated code can weigh hundreds of
     MB.  Disassembling every counted pc there and then was ~17 ms of a timed
@@ -167,22 +167,17 @@ class _Code(_Deferred):
         for pc in self.pcs:
             try:
                 prof.disassembly[pc] = disassemble_insn(self.read, pc)[2]
-            except Exception:   # code unmapped since the run: keep the counts
+            except Exception:   # not copied (unmapped when the profile was made): keep the counts
                 prof.disassembly[pc] = "?"
             prof.symbols[pc] = self.symbol_at(pc) or ""
         # the bytes only: disassembling every instruction of every loop here
         # (7,600 of them on an attention kernel) took a quarter of a short ops call
-        for start, end in prof._loop_bounds(self.symbol_at):
+        for start, end in prof._loop_bounds(self.symbol_at.function):
             try:
                 last = len(disassemble_insn(self.read, end)[1]) // 2
                 prof.loop_code[start, end] = self.read(start, end - start + last)
-            except Exception:   # code unmapped since the run: the loop is not listed
+            except Exception:   # code not copied: the loop is not listed
                 pass
-
-
-def _function(symbol: str | None) -> str | None:
-    """The function's name in a ``name+0xoff`` symbol (Machine.symbol_at's spelling)."""
-    return symbol.split("+0x")[0] if symbol else None
 
 
 def _added(a, b):
@@ -440,9 +435,9 @@ class Profile:
         for name in self.CODE_FIELDS:
             self.__dict__[name] = code
 
-    def _loop_bounds(self, symbol_at) -> list[tuple[int, int]]:
+    def _loop_bounds(self, function_at) -> list[tuple[int, int]]:
         """(target, pc) of each backward branch or jump at a counted pc whose
-        target is in its function (``symbol_at``'s name, or none for both):
+        target is in its function (``function_at``'s name, or none for both):
         the loops, each from its target to its closing instruction.  (A jump
         back into another function, a tail call or a shared exit in a C
         library, made a "loop" of all the code between: on a static glibc
@@ -457,7 +452,7 @@ class Profile:
                 target = int(off, 16) if off.startswith("0x") else pc + int(off)
             except ValueError:
                 continue
-            if target <= pc and _function(symbol_at(target)) == _function(symbol_at(pc)):
+            if target <= pc and function_at(target) == function_at(pc):
                 bounds.append((target, pc))
         return bounds
 
