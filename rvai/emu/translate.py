@@ -228,7 +228,7 @@ class Translator:
         instructions cost what translating does (the block taken up to its
         first branch or jump: an estimate, so that LLVM is not loaded before
         some block is due; _hot)."""
-        return -(-self._hot(pc) // _weight(insns))
+        return _entries_for(self._hot(pc), insns)
 
     def _translate(self, pc: int, entries: int) -> int:
         insns = self._decoded(pc)
@@ -315,7 +315,7 @@ class Translator:
         with the process's count at 4x the due; docs/performance.md,
         "(issue 15, hot53)")."""
         if lib.rv_jit_timed(self.m):
-            first = -(-self.hot // _weight(insns))   # due with a hint: read it only then (a short run never does)
+            first = _entries_for(self.hot, insns)   # due with a hint: read it only then (a short run never does)
             if entries < first:
                 return first - entries
             if self.hot:
@@ -716,6 +716,12 @@ def _weight(insns) -> int:
     """What one pass of a block weighs toward RVAI_JIT_HOT: its instructions
     up to its first branch or jump, an inline vector integer op VEC_INT_WEIGHT each."""
     return max(sum(VEC_INT_WEIGHT if d.op in _VEC_INT else 1 for d in _one_pass(insns)), 1)
+
+
+def _entries_for(instructions: int, insns) -> int:
+    """Entries of a block (decoded instructions ``insns``) in which it runs
+    ``instructions`` (_weight's), rounded up."""
+    return -(-instructions // _weight(insns))
 
 
 def _cost(ops) -> int:
