@@ -235,10 +235,10 @@ def tiers(args) -> None:
 
 # --- Fresh processes of this checkout against another (--cached, --qwen) ---
 
-#: Put the checkout argv[1] first on sys.path; ``checked`` makes sure its rvai was the one
+#: Put the checkout argv[1] first on sys.path (bench/profile_cost.py's children too); ``checked`` makes sure its rvai was the one
 #: imported (an editable install of another tree must not answer for it), after the timed
 #: spans, which are as a user's process has them.
-_CHECKOUT = r"""
+CHECKOUT = r"""
 import sys
 root = sys.argv[1]
 sys.path[:0] = [root, root + "/bench"]
@@ -252,7 +252,7 @@ def checked(status):
 
 #: The ops child: NumPy imported, then `from rvai import ops` and each op twice, each timed
 #: inside the child (wall, thread CPU).  Prints one JSON object.
-_OPS = _CHECKOUT + r"""
+_OPS = CHECKOUT + r"""
 import json, time
 import numpy as np
 clock = lambda: (time.perf_counter(), time.thread_time())
@@ -274,13 +274,13 @@ print(json.dumps({"ms": {k: [s * 1e3 for s in v] for k, v in times.items()}, "ll
 """
 
 #: The `rvai run` child (argv[2]: the ELF); exits with the guest's status.
-_RVAI_RUN = _CHECKOUT + r"""
+_RVAI_RUN = CHECKOUT + r"""
 from rvai.cli import main
 sys.exit(checked(main(["run", sys.argv[2]])))
 """
 
 #: The --qwen child: the checkout's own bench/qwen.py, argv[2:] its command line.
-_QWEN = _CHECKOUT + r"""
+_QWEN = CHECKOUT + r"""
 import qwen
 sys.exit(checked(qwen.main(sys.argv[2:])))
 """

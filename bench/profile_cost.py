@@ -3,7 +3,9 @@
     python bench/profile_cost.py [--base DIR] [--repeat R]
 
 Two programs, each run timed in a fresh child process of each checkout (this one,
-and ``--base``'s if given), the children alternating R times:
+and ``--base``'s if given; bench/first_call.py's children: in /tmp, the checkout first on
+``sys.path`` and checked to be the rvai imported), the children alternating R times,
+each round in the other order:
 
 - ``glibc``: a static C program (snprintf, strtod, strlen and printf in a loop,
   built with riscv64-linux-gnu-gcc -O2 -static; skipped without it), run with
@@ -21,7 +23,6 @@ agree, and of its report's text, whose difference is only said.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import shutil
 import statistics
 import subprocess
@@ -30,6 +31,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import first_call  # noqa: E402
 
 GLIBC_C = r"""
 #include <stdio.h>
@@ -43,11 +46,11 @@ int main(void) {
 }
 """
 
-#: the child: runs one program timed, prints "<profile s> <text s> <digest>"
-CHILD = r"""
-import hashlib, sys, time
-sys.path.insert(0, {root!r}); sys.path.insert(0, {root!r} + "/bench")
-program = {program!r}
+#: The child (first_call.CHECKOUT: argv[1] the checkout, checked to be the rvai imported;
+#: argv[2] the program): runs it timed, prints "<profile s> <text s> <counts' digest> <text's digest>".
+CHILD = first_call.CHECKOUT + r"""
+import hashlib, time
+program = sys.argv[2]
 if program == "attention":
     import timed_cost
     from rvai import ops
@@ -76,16 +79,16 @@ else:
 t0 = time.thread_time()
 text = prof.text(loops=3)
 read_s = time.thread_time() - t0
+checked(0)
 digest = lambda x: hashlib.sha256(repr(x).encode()).hexdigest()[:16]
 print(made_s, read_s, digest(sorted(prof.counted().items())), digest(text))
 """
 
 
-def child(root: Path, program: str) -> tuple[float, float, str, str]:
+def child(root: str, program: str, cache: str) -> tuple[float, float, str, str]:
     """(profile s, text s, digest of the counts, digest of the report) of one
-    fresh child of checkout ``root``."""
-    out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(root), program=program)],
-                         check=True, capture_output=True, text=True).stdout.split()
+    fresh child of checkout ``root`` (first_call.fresh: in /tmp, kernels in ``cache``)."""
+    out = first_call.fresh(CHILD, [root, program], cache)["out"].split()
     return float(out[0]), float(out[1]), out[2], out[3]
 
 
@@ -95,7 +98,7 @@ def main(argv=None) -> int:
     ap.add_argument("--base", type=Path, help="another checkout to compare with")
     ap.add_argument("--repeat", type=int, default=7, help="children per checkout and program")
     args = ap.parse_args(argv)
-    roots = {"this": HERE.parent} | ({"base": args.base.resolve()} if args.base else {})
+    roots = {"this": str(HERE.parent)} | ({"base": str(args.base.resolve())} if args.base else {})
     with tempfile.TemporaryDirectory() as tmp:
         programs = ["attention"]
         if shutil.which("riscv64-linux-gnu-gcc"):
@@ -110,9 +113,9 @@ def main(argv=None) -> int:
         status = 0
         for program in programs:
             runs = {name: [] for name in roots}
-            for _ in range(args.repeat):
-                for name, root in roots.items():
-                    runs[name].append(child(root, program))
+            for i in range(args.repeat):
+                for name in first_call.in_turn(roots, i):
+                    runs[name].append(child(roots[name], program, str(Path(tmp, "cache"))))
             label = "attention" if program == "attention" else "glibc"
             med = {name: [statistics.median(r[i] for r in rs) for i in (0, 1)] for name, rs in runs.items()}
             for name in roots:
